@@ -1,0 +1,594 @@
+"""The local cloud: official emulators + every function as its own process + the front door.
+
+    python -m emulator.localcloud up        start everything, return when every service answers
+    python -m emulator.localcloud down      stop everything it started (by process group)
+    python -m emulator.localcloud reset     clear the stored data (local cloud must be down)
+    python -m emulator.localcloud status    what is running, where
+    python -m emulator.localcloud env       the environment a client needs (shell exports)
+    python -m emulator.localcloud run -- CMD...   up (fresh, isolated ports), run CMD, down
+
+Ports come from firebase.json's `emulators` section and shared/topology.py, shifted by
+LOCALCLOUD_PORT_OFFSET so a test run can live beside a running dev cloud.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from shared import topology  # noqa: E402
+
+PROJECT_ID = os.environ.get("GOOGLE_CLOUD_PROJECT", "demo-factory")
+READY_TIMEOUT_S = float(os.environ.get("LOCALCLOUD_READY_TIMEOUT_S", "60"))
+STOP_TIMEOUT_S = 15.0
+
+
+def say(msg: str) -> None:
+    print(f"[localcloud] {msg}", flush=True)
+
+
+class LocalCloudError(RuntimeError):
+    pass
+
+
+# ---------------------------------------------------------------- where things are
+
+
+def offset() -> int:
+    return int(os.environ.get("LOCALCLOUD_PORT_OFFSET", "0") or 0)
+
+
+def state_dir() -> Path:
+    return Path(os.environ.get("STATE_DIR") or ROOT / ".local").resolve()
+
+
+def firebase_config() -> dict:
+    return json.loads((ROOT / "firebase.json").read_text())
+
+
+def ports() -> dict[str, int]:
+    emu = firebase_config()["emulators"]
+    o = offset()
+    return {name: emu[name]["port"] + o for name in ("firestore", "pubsub", "auth", "tasks", "hosting", "stripe")}
+
+
+def _sdk_roots() -> list[Path]:
+    roots = []
+    gcloud = shutil.which("gcloud")
+    if gcloud:
+        real = Path(os.path.realpath(gcloud))
+        roots.append(real.parent.parent)  # <sdk>/bin/gcloud
+        try:
+            out = subprocess.run(["gcloud", "info", "--format=value(installation.sdk_root)"],
+                                 capture_output=True, text=True, timeout=20).stdout.strip()
+            if out:
+                roots.append(Path(out))
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+    return roots
+
+
+def find_jar(kind: str) -> Path:
+    """The emulator jar, found the way a user's machine has it: env, gcloud's install, Firebase cache."""
+    env_var = {"firestore": "FIRESTORE_EMULATOR_JAR", "pubsub": "PUBSUB_EMULATOR_JAR"}[kind]
+    explicit = os.environ.get(env_var)
+    if explicit:
+        if Path(explicit).is_file():
+            return Path(explicit)
+        raise LocalCloudError(f"{env_var}={explicit} does not exist")
+    rel = {
+        "firestore": ["platform/cloud-firestore-emulator/cloud-firestore-emulator.jar"],
+        "pubsub": ["platform/pubsub-emulator/lib/cloud-pubsub-emulator-*.jar"],
+    }[kind]
+    for root in _sdk_roots():
+        for pattern in rel:
+            hits = sorted(glob.glob(str(root / pattern)))
+            if hits:
+                return Path(hits[-1])
+    cache = Path.home() / ".cache" / "firebase" / "emulators"
+    cache_patterns = {
+        "firestore": ["cloud-firestore-emulator-v*.jar"],
+        "pubsub": ["pubsub-emulator-*/pubsub-emulator/lib/cloud-pubsub-emulator-*.jar"],
+    }[kind]
+    for pattern in cache_patterns:
+        hits = sorted(glob.glob(str(cache / pattern)))
+        if hits:
+            return Path(hits[-1])
+    component = {"firestore": "cloud-firestore-emulator", "pubsub": "pubsub-emulator"}[kind]
+    raise LocalCloudError(
+        f"The {kind} emulator was not found. Install it with the Google Cloud CLI: "
+        f"`gcloud components install {component}` (or the Debian package google-cloud-cli-{component.replace('cloud-', '')}), "
+        f"or point {env_var} at the jar."
+    )
+
+
+def java() -> str:
+    j = shutil.which("java")
+    if not j:
+        raise LocalCloudError("Java 17 or newer is needed for the Firestore and Pub/Sub emulators: apt-get install openjdk-17-jre-headless")
+    return j
+
+
+def venv_python() -> str:
+    return str(ROOT / ".venv" / "bin" / "python")
+
+
+def tasks_emulator_bin() -> Path:
+    return ROOT / ".venv-tasks" / "bin" / "gcloud-tasks-emulator"
+
+
+# ---------------------------------------------------------------- ports
+
+
+def port_owner(port: int) -> str:
+    """Which process listens on a TCP port (from /proc; best effort)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            parts = line.split()
+            if parts[3] == "0A" and int(parts[1].rsplit(":", 1)[1], 16) == port:
+                inodes.add(parts[9])
+    for pid_dir in Path("/proc").iterdir():
+        if not pid_dir.name.isdigit():
+            continue
+        try:
+            for fd in (pid_dir / "fd").iterdir():
+                link = os.readlink(fd)
+                if link.startswith("socket:[") and link[8:-1] in inodes:
+                    cmd = (pid_dir / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+                    return f"pid {pid_dir.name}: {cmd[:160]}"
+        except OSError:
+            continue
+    return "an unknown process (not visible to this user)"
+
+
+def port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+# ---------------------------------------------------------------- services
+
+
+@dataclass
+class Service:
+    name: str
+    cmd: list[str]
+    health: str  # URL that must answer
+    env: dict[str, str] = field(default_factory=dict)
+    ports: list[int] = field(default_factory=list)
+    accept_any_status: bool = False
+
+
+def client_env(p: dict[str, int] | None = None) -> dict[str, str]:
+    """What every local process and test client needs to reach the local cloud."""
+    p = p or ports()
+    sd = state_dir()
+    secrets_file = sd / "run" / "secrets.json"
+    if secrets_file.exists():
+        sec = json.loads(secrets_file.read_text())
+    else:
+        sec = {"service_token": secrets.token_urlsafe(24), "webhook_secret": "whsec_" + secrets.token_hex(24)}
+    return {
+        "FACTORY_ENV": "local",
+        "GOOGLE_CLOUD_PROJECT": PROJECT_ID,
+        "FIRESTORE_EMULATOR_HOST": f"127.0.0.1:{p['firestore']}",
+        "PUBSUB_EMULATOR_HOST": f"127.0.0.1:{p['pubsub']}",
+        "FIREBASE_AUTH_EMULATOR_HOST": f"127.0.0.1:{p['auth']}",
+        "CLOUD_TASKS_EMULATOR_HOST": f"127.0.0.1:{p['tasks']}",
+        "STRIPE_API_BASE": f"http://127.0.0.1:{p['stripe']}",
+        "STRIPE_SECRET_KEY": "sk_test_localfake",
+        "STRIPE_WEBHOOK_SECRET": sec["webhook_secret"],
+        "SERVICE_TOKEN": sec["service_token"],
+        "PUBLIC_BASE_URL": f"http://127.0.0.1:{p['hosting']}",
+        "FUNCTION_URL_TEMPLATE": "http://127.0.0.1:{port}",
+        "LOCALCLOUD_PORT_OFFSET": str(offset()),
+        "STATE_DIR": str(sd),
+        "FRONT_DOOR_URL": f"http://127.0.0.1:{p['hosting']}",
+    }
+
+
+def services(env: dict[str, str], fresh: bool) -> list[Service]:
+    p = ports()
+    sd = state_dir()
+    data = sd / "data"
+    fs_data = data / "firestore"
+    fs_cmd = [java(), "-Duser.language=en", "-Xss4m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+              "-cp", str(find_jar("firestore")),
+              "com.google.cloud.datastore.emulator.firestore.CloudFirestore", "start",
+              "--host=127.0.0.1", f"--port={p['firestore']}", f"--rules={ROOT / 'firestore.rules'}",
+              f"--project_id={PROJECT_ID}"]
+    if not fresh:
+        exports = sorted(fs_data.glob("*/*.overall_export_metadata"))
+        if exports:
+            fs_cmd.append(f"--import-data={exports[-1]}")
+    node = shutil.which("node") or "node"
+    fn_ports = [f.port + offset() for f in topology.FUNCTIONS]
+    emulators_json = json.dumps({
+        "projectId": PROJECT_ID,
+        "auth": f"127.0.0.1:{p['auth']}",
+        "firestore": {"host": "127.0.0.1", "port": p["firestore"]},
+        "stripe": f"http://127.0.0.1:{p['stripe']}",
+    })
+    svcs = [
+        Service("firestore", fs_cmd, f"http://127.0.0.1:{p['firestore']}/", ports=[p["firestore"]]),
+        Service("pubsub", [java(), "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-jar", str(find_jar("pubsub")),
+                           "--host=127.0.0.1", f"--port={p['pubsub']}"],
+                f"http://127.0.0.1:{p['pubsub']}/", ports=[p["pubsub"]]),
+        Service("auth", [node, str(ROOT / "emulator" / "auth_emulator.js")],
+                f"http://127.0.0.1:{p['auth']}/",
+                env={"AUTH_PORT": str(p["auth"]), "AUTH_DATA_DIR": "" if fresh else str(data / "auth")},
+                ports=[p["auth"]]),
+        Service("tasks", [str(tasks_emulator_bin()), "start", "-p", str(p["tasks"]), "-q",
+                          "-d", f"projects/{PROJECT_ID}/locations/us-central1/queues/{topology.WATCHDOG_QUEUE}"],
+                f"tcp://127.0.0.1:{p['tasks']}", ports=[p["tasks"]]),
+        Service("stripe", [venv_python(), "-m", "emulator.stripe_fake", "--host", "127.0.0.1",
+                           "--port", str(p["stripe"]),
+                           "--webhook-url", f"http://127.0.0.1:{p['hosting']}/api/stripe/webhook",
+                           "--webhook-secret", env["STRIPE_WEBHOOK_SECRET"]],
+                f"http://127.0.0.1:{p['stripe']}/_fake/health", ports=[p["stripe"]]),
+        Service("functions", [venv_python(), "-m", "emulator.functions_host",
+                              "--pids-file", str(sd / "run" / "functions.json")],
+                "functions", ports=fn_ports),
+        Service("frontdoor", [venv_python(), "-m", "emulator.frontdoor", "--port", str(p["hosting"]),
+                              "--offset", str(offset()), "--emulators-json", emulators_json],
+                f"http://127.0.0.1:{p['hosting']}/__/health", ports=[p["hosting"]]),
+    ]
+    if not (ROOT / 'emulator' / 'stripe_fake' / '__main__.py').exists():  # TEMP until the fake lands
+        svcs = [s for s in svcs if s.name != 'stripe']
+    return svcs
+
+
+def _answers(url: str) -> bool:
+    if url.startswith("tcp://"):
+        host, port = url[6:].split(":")
+        try:
+            with socket.create_connection((host, int(port)), timeout=0.25):
+                return True
+        except OSError:
+            return False
+    try:
+        with urllib.request.urlopen(url, timeout=0.5) as r:
+            return r.status < 500
+    except urllib.error.HTTPError as e:
+        return e.code < 500
+    except (OSError, urllib.error.URLError):
+        return False
+
+
+def _function_urls() -> dict[str, str]:
+    return {f.name: f"http://127.0.0.1:{f.port + offset()}/" for f in topology.FUNCTIONS}
+
+
+# ---------------------------------------------------------------- pub/sub, tasks wiring
+
+
+def wire_pubsub(env: dict[str, str]) -> None:
+    """Create topics and push subscriptions from shared.topology (idempotent)."""
+    os.environ.update(env)
+    from infra import declare
+
+    declare.apply_pubsub_local(env)
+
+
+# ---------------------------------------------------------------- life cycle
+
+
+def run_file() -> Path:
+    return state_dir() / "run" / "localcloud.json"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return stat.split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def running() -> dict | None:
+    f = run_file()
+    if not f.exists():
+        return None
+    state = json.loads(f.read_text())
+    if any(_alive(s["pid"]) for s in state["services"].values()):
+        return state
+    return None
+
+
+def up(fresh: bool = False) -> dict:
+    t0 = time.monotonic()
+    existing = running()
+    if existing:
+        say(f"already running (started {existing['started_at']}); nothing to do. `make down` stops it.")
+        print_table(existing)
+        return existing
+    sd = state_dir()
+    (sd / "run").mkdir(parents=True, exist_ok=True)
+    (sd / "logs").mkdir(parents=True, exist_ok=True)
+    if fresh:
+        shutil.rmtree(sd / "data", ignore_errors=True)
+    (sd / "data").mkdir(parents=True, exist_ok=True)
+    if not tasks_emulator_bin().exists():
+        raise LocalCloudError("The Cloud Tasks emulator virtualenv is missing: run `make bootstrap`.")
+    if not (ROOT / "emulator" / "node_modules" / "firebase-tools").exists():
+        raise LocalCloudError("firebase-tools is not installed: run `make bootstrap` (npm ci in emulator/).")
+
+    env = client_env()
+    secrets_file = sd / "run" / "secrets.json"
+    secrets_file.write_text(json.dumps({"service_token": env["SERVICE_TOKEN"],
+                                        "webhook_secret": env["STRIPE_WEBHOOK_SECRET"]}))
+    svcs = services(env, fresh)
+    busy = [(s.name, port) for s in svcs for port in s.ports if not port_free(port)]
+    if busy:
+        lines = [f"port {port} (for {name}) is already in use by {port_owner(port)}" for name, port in busy]
+        raise LocalCloudError("cannot start:\n  " + "\n  ".join(lines)
+                              + "\nStop that process, or set LOCALCLOUD_PORT_OFFSET to shift every port.")
+
+    base_env = {**os.environ, **env, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
+    state = {"started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "offset": offset(), "fresh": fresh,
+             "ports": ports(), "services": {}, "functions": _function_urls(), "env": env}
+    procs: dict[str, subprocess.Popen] = {}
+    try:
+        for s in svcs:
+            log = open(sd / "logs" / f"{s.name}.log", "ab")
+            procs[s.name] = subprocess.Popen(s.cmd, cwd=ROOT, env={**base_env, **s.env}, stdout=log,
+                                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                             start_new_session=True)
+            log.close()
+            state["services"][s.name] = {"pid": procs[s.name].pid, "pgid": procs[s.name].pid,
+                                         "health": s.health, "log": str(sd / "logs" / f"{s.name}.log")}
+        run_file().write_text(json.dumps(state, indent=1))
+
+        pending = {s.name: s for s in svcs}
+        fn_pending = set(_function_urls().items())
+        wired = False
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while pending or not wired:
+            for name, s in list(pending.items()):
+                proc = procs[name]
+                if proc.poll() is not None:
+                    raise LocalCloudError(f"{name} exited with code {proc.returncode} while starting; "
+                                          f"see {sd / 'logs' / (name + '.log')}:\n" + _tail(sd / "logs" / f"{name}.log"))
+                if name == "functions":
+                    fn_pending = {(n, u) for n, u in fn_pending if not _answers(u)}
+                    if not fn_pending:
+                        del pending[name]
+                elif _answers(s.health):
+                    del pending[name]
+                    say(f"{name} ready after {time.monotonic() - t0:.1f}s")
+            if not wired and "pubsub" not in pending:
+                wire_pubsub(env)
+                wired = True
+            if pending or not wired:
+                if time.monotonic() > deadline:
+                    missing = sorted(pending) + [n for n, _ in sorted(fn_pending)]
+                    raise LocalCloudError(f"not ready after {READY_TIMEOUT_S:.0f}s: {', '.join(missing)}; "
+                                          f"logs are in {sd / 'logs'}")
+                time.sleep(0.05)
+    except BaseException:
+        say("start failed; stopping what was started")
+        _stop_all(state)
+        run_file().unlink(missing_ok=True)
+        raise
+    state["ready_s"] = round(time.monotonic() - t0, 2)
+    run_file().write_text(json.dumps(state, indent=1))
+    say(f"all services answer after {state['ready_s']}s")
+    print_table(state)
+    return state
+
+
+def _tail(path: Path, n: int = 15) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-n:])
+    except OSError:
+        return ""
+
+
+def print_table(state: dict) -> None:
+    p = state["ports"]
+    rows = [
+        ("dashboard + API (front door)", f"http://127.0.0.1:{p['hosting']}/"),
+        ("Firestore emulator", f"127.0.0.1:{p['firestore']}"),
+        ("Pub/Sub emulator", f"127.0.0.1:{p['pubsub']}"),
+        ("Auth emulator", f"127.0.0.1:{p['auth']}"),
+        ("Cloud Tasks emulator", f"127.0.0.1:{p['tasks']}"),
+        ("Stripe fake", f"http://127.0.0.1:{p['stripe']}/"),
+    ] + [(f"function {n}", u) for n, u in state["functions"].items()]
+    width = max(len(r[0]) for r in rows)
+    for name, url in rows:
+        print(f"  {name.ljust(width)}  {url}")
+    print(f"  logs: {state_dir() / 'logs'}")
+
+
+def export_firestore(state: dict) -> str | None:
+    """Export Firestore through the emulator's REST API (its --export-on-exit does not fire on
+    SIGTERM). Written beside the old export, then swapped in, so a failed export loses nothing."""
+    if state.get("fresh"):
+        return None
+    data = state_dir() / "data"
+    tmp = data / "firestore.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    port = state["ports"]["firestore"]
+    req = urllib.request.Request(
+        f"http://127.0.0.1:{port}/emulator/v1/projects/{PROJECT_ID}:export",
+        data=json.dumps({"database": f"projects/{PROJECT_ID}/databases/(default)",
+                         "export_directory": str(tmp)}).encode(),
+        headers={"Content-Type": "application/json"}, method="POST")
+    try:
+        with urllib.request.urlopen(req, timeout=60) as r:
+            r.read()
+    except (OSError, urllib.error.URLError) as exc:
+        say(f"Firestore export failed ({exc}); the previous export is kept")
+        shutil.rmtree(tmp, ignore_errors=True)
+        return None
+    shutil.rmtree(data / "firestore", ignore_errors=True)
+    tmp.rename(data / "firestore")
+    return str(data / "firestore")
+
+
+def _stop_all(state: dict) -> None:
+    """Stop by process group: first what makes new writes, then export Firestore, then emulators."""
+    svcs = state["services"]
+    workers = [n for n in ("frontdoor", "functions", "stripe", "tasks") if n in svcs]
+    emulators = [n for n in svcs if n not in workers]
+    _stop_groups(svcs, workers)
+    # Previews started by the deployment stage live in their own groups.
+    try:
+        from shared.engine import preview
+
+        preview.stop_all(str(state_dir()))
+    except ImportError:
+        pass
+    if "firestore" in svcs and _alive(svcs["firestore"]["pid"]):
+        where = export_firestore(state)
+        if where:
+            say(f"Firestore data exported to {where}")
+    _stop_groups(svcs, emulators)
+
+
+def _stop_groups(svcs: dict, names: list[str]) -> None:
+    for name in names:
+        try:
+            os.killpg(svcs[name]["pgid"], signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + STOP_TIMEOUT_S
+    for name in names:
+        pgid = svcs[name]["pgid"]
+        while time.monotonic() < deadline and _group_alive(pgid):
+            time.sleep(0.05)
+        if _group_alive(pgid):
+            say(f"{name} did not stop within {STOP_TIMEOUT_S:.0f}s; killing it")
+            try:
+                os.killpg(pgid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+def _group_alive(pgid: int) -> bool:
+    for pid_dir in Path("/proc").iterdir():
+        if not pid_dir.name.isdigit():
+            continue
+        try:
+            fields = (pid_dir / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            return True
+    return False
+
+
+def down() -> None:
+    f = run_file()
+    if not f.exists():
+        say("not running")
+        return
+    state = json.loads(f.read_text())
+    say("stopping " + ", ".join(state["services"]))
+    t0 = time.monotonic()
+    _stop_all(state)
+    f.unlink(missing_ok=True)
+    say(f"stopped in {time.monotonic() - t0:.1f}s; data kept in {state_dir() / 'data'} (make reset clears it)")
+
+
+def reset() -> None:
+    if running():
+        raise LocalCloudError("the local cloud is running; `make down` first, then `make reset`")
+    shutil.rmtree(state_dir() / "data", ignore_errors=True)
+    say(f"cleared {state_dir() / 'data'}")
+
+
+def status() -> int:
+    state = running()
+    if not state:
+        say("not running")
+        return 1
+    for name, s in state["services"].items():
+        ok = "up" if (_answers(s["health"]) if s["health"] != "functions" else True) else "NOT ANSWERING"
+        print(f"  {name:10s} pid {s['pid']:<7d} {ok}")
+    print_table(state)
+    return 0
+
+
+def run(cmd: list[str]) -> int:
+    """Start a fresh local cloud, run a command against it, and always stop it."""
+    def _term(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _term)
+    try:
+        state = up(fresh=True)
+    except LocalCloudError as exc:
+        say(str(exc))
+        return 2
+    try:
+        env = {**os.environ, **state["env"], "PYTHONPATH": str(ROOT)}
+        return subprocess.call(cmd, env=env, cwd=ROOT)
+    except KeyboardInterrupt:
+        say("interrupted")
+        return 130
+    finally:
+        down()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(prog="localcloud")
+    ap.add_argument("command", choices=["up", "down", "reset", "status", "env", "run"])
+    ap.add_argument("--fresh", action="store_true", help="start with empty data and do not export on exit")
+    ap.add_argument("rest", nargs=argparse.REMAINDER)
+    args = ap.parse_args()
+    try:
+        if args.command == "up":
+            up(fresh=args.fresh)
+        elif args.command == "down":
+            down()
+        elif args.command == "reset":
+            reset()
+        elif args.command == "status":
+            sys.exit(status())
+        elif args.command == "env":
+            for k, v in client_env().items():
+                print(f"export {k}='{v}'")
+        elif args.command == "run":
+            rest = args.rest[1:] if args.rest[:1] == ["--"] else args.rest
+            sys.exit(run(rest))
+    except LocalCloudError as exc:
+        say(f"error: {exc}")
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,217 @@
+"""The HTTP boundary: routing inside a function, body limits, JSON parsing, and error translation.
+
+Entry points stay thin: they hand the flask request to a `Router`, whose handlers are plain
+functions taking a `Call` (parsed request + lazily verified caller) and returning data.
+Errors are translated here and only here: `AppError` -> 4xx `{"error": {code, message, details}}`,
+anything else -> logged with its trace and answered with an opaque 500.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Callable, TypeVar
+
+import flask
+from pydantic import BaseModel, ValidationError
+
+from shared import errors, log
+
+MAX_BODY_BYTES = 64 * 1024
+logger = log.get_logger("http")
+M = TypeVar("M", bound=BaseModel)
+
+
+def validation_details(exc: ValidationError) -> list[dict]:
+    out = []
+    for e in exc.errors(include_url=False, include_input=False):
+        loc = ".".join(str(p) for p in e["loc"]) or "body"
+        out.append({"field": loc, "message": e["msg"], "type": e["type"]})
+    return out
+
+
+@dataclass
+class Call:
+    """One request as handlers see it."""
+
+    request: flask.Request
+    params: dict[str, str]
+    _caller: Any = None
+    _body: Any = field(default=None)
+    _body_read: bool = False
+
+    @property
+    def method(self) -> str:
+        return self.request.method
+
+    @property
+    def headers(self):
+        return self.request.headers
+
+    @property
+    def args(self):
+        return self.request.args
+
+    def raw_body(self) -> bytes:
+        return self.request.get_data(cache=True)
+
+    def json(self) -> Any:
+        if not self._body_read:
+            raw = self.raw_body()
+            if not raw.strip():
+                self._body = {}
+            else:
+                ctype = self.request.mimetype or ""
+                if ctype and ctype != "application/json" and not ctype.endswith("+json"):
+                    raise errors.UnsupportedMediaType(
+                        "Send the body as JSON with Content-Type: application/json.",
+                        details={"content_type": ctype},
+                    )
+                try:
+                    self._body = json.loads(raw)
+                except (ValueError, UnicodeDecodeError) as exc:
+                    raise errors.BadRequest(
+                        "The request body is not valid JSON; check quotes and commas.",
+                        code="malformed_json",
+                        details={"position": getattr(exc, "pos", None)},
+                    ) from None
+            self._body_read = True
+        return self._body
+
+    def model(self, cls: type[M]) -> M:
+        body = self.json()
+        if not isinstance(body, dict):
+            raise errors.ValidationFailed(
+                "The request body must be a JSON object.", details=[{"field": "body", "message": "expected an object"}]
+            )
+        try:
+            return cls.model_validate(body)
+        except ValidationError as exc:
+            details = validation_details(exc)
+            fields = ", ".join(sorted({d["field"] for d in details}))
+            raise errors.ValidationFailed(f"Some fields are missing or invalid: {fields}.", details=details) from None
+
+    def query_model(self, cls: type[M]) -> M:
+        try:
+            return cls.model_validate(self.request.args.to_dict())
+        except ValidationError as exc:
+            raise errors.ValidationFailed("Some query parameters are invalid.", details=validation_details(exc)) from None
+
+    @property
+    def caller(self):
+        """The verified user behind the bearer token (401 when absent or invalid)."""
+        if self._caller is None:
+            from shared import auth
+
+            self._caller = auth.caller_from_request(self.request, check_revoked=False)
+        return self._caller
+
+    def caller_checked_revoked(self):
+        """As `caller`, but also checks revocation: use where money or deletion is involved."""
+        from shared import auth
+
+        self._caller = auth.caller_from_request(self.request, check_revoked=True)
+        return self._caller
+
+
+Handler = Callable[[Call], Any]
+
+
+@dataclass
+class Response:
+    body: Any
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class Router:
+    def __init__(self, name: str):
+        self.name = name
+        self._routes: list[tuple[str, re.Pattern, Handler]] = []
+
+    def route(self, method: str, pattern: str) -> Callable[[Handler], Handler]:
+        regex = re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", pattern.rstrip("/")) + "/?$")
+
+        def deco(fn: Handler) -> Handler:
+            self._routes.append((method.upper(), regex, fn))
+            return fn
+
+        return deco
+
+    def _match(self, method: str, path: str) -> tuple[Handler, dict[str, str]]:
+        allowed = []
+        for m, regex, fn in self._routes:
+            hit = regex.match(path)
+            if hit:
+                if m == method:
+                    return fn, hit.groupdict()
+                allowed.append(m)
+        if allowed:
+            raise errors.MethodNotAllowed(
+                f"{method} is not supported here; use {', '.join(sorted(set(allowed)))}.",
+                headers={"Allow": ", ".join(sorted(set(allowed)))},
+            )
+        raise errors.NotFound(f"No route for {method} {path}.", code="route_not_found")
+
+    def __call__(self, request: flask.Request) -> flask.Response:
+        return self.dispatch(request)
+
+    def dispatch(self, request: flask.Request) -> flask.Response:
+        started = time.perf_counter()
+        trace = request.headers.get("X-Cloud-Trace-Context", "").split("/")[0] or uuid.uuid4().hex
+        token = log.bind(trace=trace, function=self.name)
+        status = 500
+        try:
+            if request.method == "OPTIONS":
+                status = 204
+                return flask.Response(status=204)
+            length = request.content_length
+            if length is not None and length > MAX_BODY_BYTES:
+                raise errors.PayloadTooLarge(
+                    f"The request body is {length} bytes; the limit is {MAX_BODY_BYTES} bytes.",
+                    details={"limit": MAX_BODY_BYTES},
+                )
+            if length is None and request.method in ("POST", "PUT", "PATCH"):
+                # Chunked bodies: read at most one byte past the limit.
+                data = request.stream.read(MAX_BODY_BYTES + 1)
+                if len(data) > MAX_BODY_BYTES:
+                    raise errors.PayloadTooLarge(
+                        f"The request body is over the limit of {MAX_BODY_BYTES} bytes.",
+                        details={"limit": MAX_BODY_BYTES},
+                    )
+                request._cached_data = data  # type: ignore[attr-defined]
+            handler, params = self._match(request.method, request.path)
+            result = handler(Call(request, params))
+            if isinstance(result, flask.Response):
+                status = result.status_code
+                return result
+            if not isinstance(result, Response):
+                result = Response(result)
+            status = result.status
+            resp = flask.Response(
+                json.dumps(result.body, default=str, separators=(",", ":")),
+                status=result.status,
+                mimetype="application/json",
+                headers=result.headers,
+            )
+            return resp
+        except errors.AppError as exc:
+            status = exc.status
+            log.event(logger, logging.INFO, "request refused", code=exc.code, status=exc.status,
+                      path=request.path, method=request.method)
+            return flask.Response(json.dumps(exc.body()), status=exc.status, mimetype="application/json",
+                                  headers=exc.headers)
+        except Exception:  # noqa: BLE001 - the one place unexpected errors become an opaque 500
+            status = 500
+            ref = uuid.uuid4().hex[:12]
+            logger.exception("unhandled error", extra={"fields": {"ref": ref, "path": request.path}})
+            body = {"error": {"code": "internal", "message": f"Something went wrong on our side (reference {ref}). Try again; if it persists, contact support with the reference.", "details": None}}
+            return flask.Response(json.dumps(body), status=500, mimetype="application/json")
+        finally:
+            log.event(logger, logging.DEBUG, "request", method=request.method, path=request.path,
+                      status=status, ms=round((time.perf_counter() - started) * 1000, 2))
+            log.reset(token)

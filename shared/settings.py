@@ -1,0 +1,164 @@
+"""The one settings class. Every environment variable the code reads is declared here.
+
+Local mode is explicit (`FACTORY_ENV=local`); production settings refuse emulator hosts, because
+emulator ID tokens are unsigned and an emulator host in production would let anyone in.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDERS = ("changeme", "change-me", "placeholder", "xxx", "todo")
+
+EMULATOR_VARS = (
+    "FIRESTORE_EMULATOR_HOST",
+    "PUBSUB_EMULATOR_HOST",
+    "FIREBASE_AUTH_EMULATOR_HOST",
+    "CLOUD_TASKS_EMULATOR_HOST",
+    "STRIPE_API_BASE",
+)
+
+
+class ConfigError(RuntimeError):
+    """Settings that must stop the process from starting."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True, frozen=True)
+
+    env: Literal["local", "production"] = Field(validation_alias="FACTORY_ENV")
+    project_id: str = Field(
+        validation_alias=AliasChoices("GOOGLE_CLOUD_PROJECT", "GCLOUD_PROJECT"), min_length=4
+    )
+    region: str = Field("us-central1", validation_alias="FUNCTION_REGION")
+    log_level: str = Field("INFO", validation_alias="LOG_LEVEL")
+
+    # Emulators (local only).
+    firestore_emulator_host: str | None = Field(None, validation_alias="FIRESTORE_EMULATOR_HOST")
+    pubsub_emulator_host: str | None = Field(None, validation_alias="PUBSUB_EMULATOR_HOST")
+    auth_emulator_host: str | None = Field(None, validation_alias="FIREBASE_AUTH_EMULATOR_HOST")
+    tasks_emulator_host: str | None = Field(None, validation_alias="CLOUD_TASKS_EMULATOR_HOST")
+    stripe_api_base: str | None = Field(None, validation_alias="STRIPE_API_BASE")
+
+    # Secrets: no defaults. Functions that need one call `require(...)` when they start.
+    stripe_secret_key: SecretStr | None = Field(None, validation_alias="STRIPE_SECRET_KEY")
+    stripe_webhook_secret: SecretStr | None = Field(None, validation_alias="STRIPE_WEBHOOK_SECRET")
+    # Shared secret the watchdog and stage workers use to call service-only routes locally;
+    # production uses Google-signed OIDC tokens for the service accounts listed below.
+    service_token: SecretStr | None = Field(None, validation_alias="SERVICE_TOKEN")
+    service_accounts: tuple[str, ...] = Field((), validation_alias="SERVICE_ACCOUNTS")
+
+    # Where users land after Checkout, and where the dashboard lives.
+    public_base_url: str = Field("http://127.0.0.1:5000", validation_alias="PUBLIC_BASE_URL")
+    # Base URL of the functions themselves: "{name}" is replaced by the Cloud Run service id
+    # (production), or by the local port (local: http://127.0.0.1:{port}).
+    function_url_template: str = Field(
+        "http://127.0.0.1:{port}", validation_alias="FUNCTION_URL_TEMPLATE"
+    )
+    tasks_location: str = Field("us-central1", validation_alias="TASKS_LOCATION")
+
+    # Pipeline behaviour.
+    stage_deadline_s: float = Field(180.0, validation_alias="STAGE_DEADLINE_S", gt=0)
+    watchdog_max_redispatch: int = Field(2, validation_alias="WATCHDOG_MAX_REDISPATCH", ge=0)
+    qa_max_loops: int = Field(2, validation_alias="QA_MAX_LOOPS", ge=0)
+    default_budget_compute_s: float = Field(600.0, validation_alias="DEFAULT_BUDGET_COMPUTE_S")
+    default_budget_tokens: int = Field(200_000, validation_alias="DEFAULT_BUDGET_TOKENS")
+    publish_timeout_s: float = Field(10.0, validation_alias="PUBLISH_TIMEOUT_S", gt=0)
+
+    # Stage engine.
+    engine_by_stage: dict[str, str] = Field(default_factory=dict, validation_alias="ENGINE_BY_STAGE")
+    llm_base_url: str | None = Field(None, validation_alias="LLM_BASE_URL")
+    llm_api_key: SecretStr | None = Field(None, validation_alias="LLM_API_KEY")
+    llm_model: str = Field("gpt-4o-mini", validation_alias="LLM_MODEL")
+    qa_timeout_s: float = Field(60.0, validation_alias="QA_TIMEOUT_S")
+    preview_ttl_s: float = Field(900.0, validation_alias="PREVIEW_TTL_S")
+    state_dir: str = Field(".local", validation_alias="STATE_DIR")
+    # Test-only fault injection (local mode only): see shared/faults.py.
+    faults: str | None = Field(None, validation_alias="FACTORY_FAULTS")
+
+    @field_validator("service_accounts", mode="before")
+    @classmethod
+    def _split_accounts(cls, v):
+        if isinstance(v, str):
+            return tuple(a.strip() for a in v.split(",") if a.strip())
+        return v
+
+    @field_validator("engine_by_stage", mode="before")
+    @classmethod
+    def _parse_engines(cls, v):
+        if isinstance(v, str):
+            v = v.strip()
+            if not v:
+                return {}
+            if v.startswith("{"):
+                return json.loads(v)
+            return dict(pair.split("=", 1) for pair in v.split(","))
+        return v
+
+    @model_validator(mode="after")
+    def _check_mode(self) -> "Settings":
+        if self.env == "production":
+            present = [
+                var
+                for var, val in (
+                    ("FIRESTORE_EMULATOR_HOST", self.firestore_emulator_host),
+                    ("PUBSUB_EMULATOR_HOST", self.pubsub_emulator_host),
+                    ("FIREBASE_AUTH_EMULATOR_HOST", self.auth_emulator_host),
+                    ("CLOUD_TASKS_EMULATOR_HOST", self.tasks_emulator_host),
+                    ("STRIPE_API_BASE", self.stripe_api_base),
+                    ("FACTORY_FAULTS", self.faults),
+                )
+                if val
+            ]
+            if present:
+                raise ValueError(
+                    "production settings refuse emulator and test settings: unset "
+                    + ", ".join(present)
+                    + " (emulator ID tokens are unsigned, so an emulator host would let anyone in)"
+                )
+            if self.project_id.startswith("demo-"):
+                raise ValueError("production settings refuse a demo- project id")
+        return self
+
+    @property
+    def local(self) -> bool:
+        return self.env == "local"
+
+    def require(self, *names: str) -> None:
+        """Refuse to start when a required secret is missing or a placeholder."""
+        for name in names:
+            value = getattr(self, name)
+            raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+            if not raw:
+                raise ConfigError(f"{name.upper()} is not set; this function cannot start without it")
+            if any(p in str(raw).lower() for p in PLACEHOLDERS):
+                raise ConfigError(f"{name.upper()} is a placeholder; set the real value")
+            if name == "stripe_secret_key" and not self.local and not str(raw).startswith(("sk_", "rk_")):
+                raise ConfigError("STRIPE_SECRET_KEY must be a Stripe secret or restricted key")
+
+    def function_url(self, name: str) -> str:
+        from shared import topology
+
+        fn = topology.function(name)
+        return self.function_url_template.format(
+            port=fn.port + port_offset(), name=fn.service_id, service=fn.service_id
+        )
+
+
+def port_offset() -> int:
+    import os
+
+    return int(os.environ.get("LOCALCLOUD_PORT_OFFSET", "0") or 0)
+
+
+@functools.lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    try:
+        return Settings()  # type: ignore[call-arg]
+    except ValueError as exc:  # pydantic.ValidationError is a ValueError
+        raise ConfigError(f"invalid settings: {exc}") from exc

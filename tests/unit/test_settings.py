@@ -1,0 +1,64 @@
+import pytest
+
+from shared.settings import ConfigError, Settings
+
+LOCAL = {"FACTORY_ENV": "local", "GOOGLE_CLOUD_PROJECT": "demo-factory"}
+PROD = {"FACTORY_ENV": "production", "GOOGLE_CLOUD_PROJECT": "saas-factory-prod"}
+
+
+@pytest.fixture
+def env(monkeypatch):
+    for var in ("FACTORY_ENV", "GOOGLE_CLOUD_PROJECT", "GCLOUD_PROJECT", "FIRESTORE_EMULATOR_HOST",
+                "PUBSUB_EMULATOR_HOST", "FIREBASE_AUTH_EMULATOR_HOST", "CLOUD_TASKS_EMULATOR_HOST",
+                "STRIPE_API_BASE", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "FACTORY_FAULTS"):
+        monkeypatch.delenv(var, raising=False)
+
+    def apply(values):
+        for k, v in values.items():
+            monkeypatch.setenv(k, v)
+    return apply
+
+
+def test_mode_must_be_explicit(env):
+    env({"GOOGLE_CLOUD_PROJECT": "demo-factory"})
+    with pytest.raises(ValueError, match="FACTORY_ENV"):
+        Settings()
+
+
+def test_local_mode_accepts_emulators(env):
+    env({**LOCAL, "FIREBASE_AUTH_EMULATOR_HOST": "127.0.0.1:9099"})
+    s = Settings()
+    assert s.local and s.auth_emulator_host == "127.0.0.1:9099"
+
+
+@pytest.mark.parametrize("var", ["FIREBASE_AUTH_EMULATOR_HOST", "FIRESTORE_EMULATOR_HOST",
+                                 "PUBSUB_EMULATOR_HOST", "CLOUD_TASKS_EMULATOR_HOST", "STRIPE_API_BASE"])
+def test_production_refuses_emulator_hosts(env, var):
+    env({**PROD, var: "127.0.0.1:1234"})
+    with pytest.raises(ValueError, match=var):
+        Settings()
+
+
+def test_production_refuses_demo_project(env):
+    env({**PROD, "GOOGLE_CLOUD_PROJECT": "demo-factory"})
+    with pytest.raises(ValueError, match="demo-"):
+        Settings()
+
+
+def test_required_secrets(env):
+    env({**PROD})
+    s = Settings()
+    with pytest.raises(ConfigError, match="STRIPE_WEBHOOK_SECRET is not set"):
+        s.require("stripe_webhook_secret")
+    env({"STRIPE_WEBHOOK_SECRET": "whsec_changeme"})
+    with pytest.raises(ConfigError, match="placeholder"):
+        Settings().require("stripe_webhook_secret")
+    env({"STRIPE_WEBHOOK_SECRET": "whsec_" + "a" * 32, "STRIPE_SECRET_KEY": "pk_live_notsecret"})
+    Settings().require("stripe_webhook_secret")
+    with pytest.raises(ConfigError, match="secret or restricted key"):
+        Settings().require("stripe_secret_key")
+
+
+def test_secrets_do_not_leak_in_repr(env):
+    env({**LOCAL, "STRIPE_SECRET_KEY": "sk_test_supersecretvalue"})
+    assert "supersecret" not in repr(Settings())
