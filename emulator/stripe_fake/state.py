@@ -141,12 +141,12 @@ class Store:
         self,
         base_url: Callable[[], str],
         api_version: str = DEFAULT_API_VERSION,
-        deliver: Callable[[dict, str, list], None] | None = None,
+        deliver: Callable[..., None] | None = None,
     ) -> None:
         self.lock = threading.RLock()
         self.base_url = base_url
         self.api_version = api_version
-        self._deliver = deliver or (lambda evt, payload, targets: None)
+        self._deliver = deliver or (lambda evt, payload, targets, redelivery=False: None)
         self.cli_endpoint: tuple[str, str] | None = None  # (url, secret)
         self._ctx = threading.local()
         self.reset()
@@ -261,7 +261,7 @@ class Store:
         with self.lock:
             evt = self._get("event", event_id)
             targets = self._targets(evt["type"])
-            self._deliver(evt, self.event_payload(evt), targets)
+            self._deliver(evt, self.event_payload(evt), targets, redelivery=True)
             return {"event": copy.deepcopy(evt), "endpoints": [t[1] for t in targets]}
 
     # ------------------------------------------------------------------

@@ -1,10 +1,40 @@
-"""The accounts function (HTTP)."""
+"""Accounts (HTTPS): the caller's identity, and team management for owners."""
 
 import functions_framework
 
-from shared.http import Router
+from shared import accounts as core
+from shared.http import Response, Router
+from shared.models.accounts import InvitationCreate, MemberUpdate
+from shared.settings import get_settings
 
+get_settings()
 router = Router("accounts")
+
+
+@router.route("GET", "/api/me")
+def me(call):
+    return core.me(call.caller)
+
+
+@router.route("GET", "/api/team")
+def team(call):
+    return core.team(call.caller)
+
+
+@router.route("POST", "/api/team/invitations")
+def invite(call):
+    return Response(core.invite(call.caller, call.model(InvitationCreate)), status=201)
+
+
+@router.route("PATCH", "/api/team/members/{uid}")
+def update_member(call):
+    return core.update_member(call.caller, call.params["uid"], call.model(MemberUpdate))
+
+
+@router.route("DELETE", "/api/team/members/{uid}")
+def remove_member(call):
+    # Deleting access: the caller's own token is checked for revocation.
+    return core.remove_member(call.caller_checked_revoked(), call.params["uid"])
 
 
 @functions_framework.http

@@ -84,7 +84,7 @@ def test_up_twice_down_persists_reset_clears(lc, tmp_path):
         pytest.fail("expected 401")
     except urllib.error.HTTPError as e:
         assert e.code == 401
-        assert json.loads(e.read())["error"]["code"] == "unauthenticated"
+        assert json.loads(e.read())["error"]["code"] == "missing_token"
 
     put_doc(fs_port, "lifecycle/doc", "kept")
     members = group_members(state)

@@ -1,0 +1,11 @@
+"""A stateful local fake of the Stripe API for offline development and tests.
+
+See docs/stripe-fake.md.  Programmatic use::
+
+    from emulator.stripe_fake import FakeStripe
+"""
+from .server import DEFAULT_RETRY_SCHEDULE, FakeStripe
+from .state import DEFAULT_API_VERSION
+from .webhooks import sign_payload
+
+__all__ = ["FakeStripe", "DEFAULT_RETRY_SCHEDULE", "DEFAULT_API_VERSION", "sign_payload"]

@@ -1,0 +1,183 @@
+"""Reading an idea: its text, the technical needs it implies, and the entities its app should model."""
+
+from __future__ import annotations
+
+import re
+
+from . import catalogues
+from .schemas import NEEDS, EntitySpec, FieldSpec
+from .textutil import NON_ENTITY_WORDS, STOPWORDS, is_known_word, stem, tokens
+
+MAX_ENTITIES = 4
+
+NEED_TERMS: dict[str, tuple[str, ...]] = {
+    "auth": ("login", "log in", "sign in", "sign up", "signup", "account", "accounts", "password", "role", "roles",
+             "permission", "permissions", "private", "admin", "members only", "user profile", "profiles", "invite"),
+    "payments": ("payment", "payments", "pay", "pays", "paid", "checkout", "subscription", "subscriptions",
+                 "billing", "stripe", "charge", "charges", "credit card", "deposit", "deposits", "payout", "payouts",
+                 "donation", "donations", "commission", "monetize", "collect rent", "rent collection", "pricing plan"),
+    "realtime": ("real-time", "realtime", "real time", "live", "instant", "instantly", "chat", "collaborative",
+                 "collaborate", "sync", "push notification", "push notifications", "multiplayer", "dispatch"),
+    "ai": ("ai", "a.i.", "artificial intelligence", "machine learning", "ml", "gpt", "llm", "summarize", "summarise",
+           "summary", "summaries", "recommend", "recommendation", "recommendations", "classify", "predict",
+           "prediction", "chatbot", "transcribe", "generate", "auto-generate", "smart suggestions", "triage"),
+    "file_uploads": ("upload", "uploads", "attachment", "attachments", "photo", "photos", "image", "images",
+                     "file", "files", "document", "documents", "pdf", "pdfs", "scan", "receipt photo", "video"),
+    "mobile": ("mobile", "phone", "phones", "iphone", "android", "ios", "on the go", "app store", "sms",
+               "text message", "offline", "pwa"),
+    "multi_tenancy": ("team", "teams", "organization", "organizations", "organisation", "organisations",
+                      "workspace", "workspaces", "company", "companies", "agency", "agencies", "multi-tenant",
+                      "multi tenant", "b2b", "departments", "firms"),
+    "scale": ("million", "millions", "thousands of users", "high traffic", "at scale", "scalable", "enterprise",
+              "global", "nationwide", "worldwide", "large volume", "high volume"),
+}
+
+
+def idea_text(idea: dict) -> dict[str, str]:
+    """The idea's text by source field (the sources named in evidence)."""
+    constraints = idea.get("constraints") or {}
+    features = idea.get("key_features") or []
+    return {
+        "title": str(idea.get("title") or ""),
+        "description": str(idea.get("description") or ""),
+        "target_audience": str(idea.get("target_audience") or ""),
+        "key_features": " . ".join(str(f) for f in features if f),
+        "constraints": " . ".join(f"{k} {v}" for k, v in sorted(constraints.items()) if k != "approval_gates"),
+    }
+
+
+def full_text(idea: dict) -> str:
+    return " . ".join(v for v in idea_text(idea).values() if v)
+
+
+def _phrase_in(words: list[str], phrase: str) -> bool:
+    ptoks = tokens(phrase)
+    n = len(ptoks)
+    for i in range(len(words) - n + 1):
+        if words[i : i + n] == ptoks:
+            return True
+    return False
+
+
+def detect_needs(idea: dict) -> dict[str, dict]:
+    """{need: {"detected": bool, "evidence": ["description: 'real-time'", ...]}} for every need."""
+    sources = {k: tokens(v) for k, v in idea_text(idea).items()}
+    out: dict[str, dict] = {}
+    for need in NEEDS:
+        evidence: list[str] = []
+        for source, words in sources.items():
+            for term in NEED_TERMS[need]:
+                if _phrase_in(words, term):
+                    evidence.append(f"{source}: '{term}'")
+        constraints = idea.get("constraints") or {}
+        if need == "scale":
+            users = constraints.get("expected_users")
+            if isinstance(users, (int, float)) and users >= 10000:
+                evidence.append(f"constraints: expected_users={int(users)}")
+        if need == "mobile" and str(constraints.get("platform", "")).lower() in ("mobile", "ios", "android"):
+            evidence.append(f"constraints: platform={constraints.get('platform')}")
+        out[need] = {"detected": bool(evidence), "evidence": evidence[:6]}
+    return out
+
+
+# ---------------------------------------------------------------- entities
+
+
+def _alias_index() -> list[tuple[list[str], str]]:
+    """(token sequence, entity key) for every name, plural and alias; longest first."""
+    idx: list[tuple[list[str], str]] = []
+    for key, spec in catalogues.entity_lexicon().items():
+        forms = {key.replace("_", " "), spec["plural"].replace("_", " "), *spec.get("aliases", [])}
+        for form in forms:
+            idx.append((tokens(form), key))
+    idx.sort(key=lambda t: (-len(t[0]), " ".join(t[0])))
+    return idx
+
+
+def _find_lexicon_entities(text: str) -> list[str]:
+    words = tokens(text)
+    stems = [stem(w) for w in words]
+    found: list[tuple[int, str]] = []
+    used = [False] * len(words)
+    for seq, key in _alias_index():
+        n = len(seq)
+        seq_stems = [stem(s) for s in seq]
+        for i in range(len(words) - n + 1):
+            if any(used[i : i + n]):
+                continue
+            if words[i : i + n] == seq or stems[i : i + n] == seq_stems:
+                found.append((i, key))
+                for j in range(i, i + n):
+                    used[j] = True
+    found.sort()
+    out: list[str] = []
+    for _pos, key in found:
+        if key not in out:
+            out.append(key)
+    return out
+
+
+def _fallback_nouns(text: str) -> list[str]:
+    """Plural-looking dictionary words that are not verbs/adjectives we know; best-effort entity names."""
+    out: list[str] = []
+    for w in tokens(text):
+        if (
+            len(w) >= 4
+            and w.endswith("s")
+            and not w.endswith("ss")
+            and w not in STOPWORDS
+            and w not in NON_ENTITY_WORDS
+            and stem(w) not in NON_ENTITY_WORDS
+            and re.fullmatch(r"[a-z]+", w)
+            and is_known_word(w)
+        ):
+            singular = stem(w)
+            if singular not in out and len(singular) >= 3:
+                out.append(singular)
+    return out
+
+
+def _label(name: str) -> str:
+    return name.replace("_", " ").capitalize()
+
+
+def entity_from_lexicon(key: str) -> EntitySpec:
+    spec = catalogues.entity_lexicon()[key]
+    fields = [FieldSpec(name=n, type=t, required=bool(r), label=_label(n)) for n, t, r in spec["fields"]]
+    return EntitySpec(name=key, plural=spec["plural"], label=_label(key),
+                      label_plural=_label(spec["plural"]), fields=fields)
+
+
+def generic_entity(singular: str) -> EntitySpec:
+    from .textutil import identifier
+
+    name = identifier(singular, default="record")
+    plural = name + ("es" if name.endswith(("s", "x", "ch", "sh")) else "s")
+    fields = [
+        FieldSpec(name="title", type="text", required=True, label="Title"),
+        FieldSpec(name="notes", type="text", required=False, label="Notes"),
+        FieldSpec(name="status", type="text", required=False, label="Status"),
+    ]
+    return EntitySpec(name=name, plural=plural, label=_label(name), label_plural=_label(plural), fields=fields)
+
+
+def derive_entities(idea: dict, limit: int = MAX_ENTITIES) -> list[EntitySpec]:
+    """Entities for the generated app: lexicon nouns from the features first, then the description/title."""
+    texts = idea_text(idea)
+    keys: list[str] = []
+    for source in ("key_features", "description", "title"):
+        for key in _find_lexicon_entities(texts[source]):
+            if key not in keys:
+                keys.append(key)
+    entities = [entity_from_lexicon(k) for k in keys[:limit]]
+    if not entities:
+        for noun in _fallback_nouns(texts["key_features"] + " . " + texts["description"]):
+            try:
+                entities.append(generic_entity(noun))
+            except ValueError:
+                continue
+            if len(entities) >= 2:
+                break
+    if not entities:
+        entities = [generic_entity("record")]
+    return entities

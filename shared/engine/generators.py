@@ -1,0 +1,279 @@
+"""Generators: the part of a stage that *decides* (a report, a stack, a palette, an entity list).
+
+Two engines implement the same `Generator` protocol and are held to the same pydantic schemas:
+
+* `BuiltinGenerator` — deterministic, offline; dispatches each task to a plain function registered by
+  the stage modules with `@builtin_task("name")`.
+* `LLMGenerator` — an OpenAI-compatible `POST {base}/chat/completions` through `requests`. The model's
+  JSON is validated against the task's schema (plus the stage's semantic `check`), and on failure the
+  error is sent back for up to `llm_max_repairs` repairs. 429 is retried honouring Retry-After (bounded),
+  5xx/timeouts/connection errors are retried with exponential backoff; when retries run out a
+  `TransientEngineError` is raised so the pipeline can retry the stage later.
+
+Code templates (the generated app, Dockerfile, manifests) are never produced by a model: for the
+development/qa/deployment stages the LLM only supplies the structured parts (AppSpec, QAReview,
+DeployPlan) and the templates stay built-in.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import logging
+import re
+import time
+from typing import Any, Callable, Protocol, TypeVar
+
+import requests
+from pydantic import BaseModel, ValidationError
+
+from .types import BudgetExceeded, EngineConfig, GenerationError, LLMOutputInvalid, TransientEngineError
+
+log = logging.getLogger(__name__)
+
+M = TypeVar("M", bound=BaseModel)
+Check = Callable[[Any], list[str]]
+
+_BUILTIN_TASKS: dict[str, Callable[[dict], BaseModel]] = {}
+
+TASK_INSTRUCTIONS = {
+    "validation_report": (
+        "Assess a founder's SaaS product idea. Extract the problem, audience and features; score clarity, "
+        "specificity and market_signal 0-100 with concrete reasons; name similar existing products (use the "
+        "catalogue_matches in the context; every similar product needs its real source_url); verdict 'go', "
+        "'needs_work' (with actionable feedback) or 'reject' (with reject_reason)."
+    ),
+    "tech_stack": (
+        "Choose the generated app's components from the stack catalogue in the context, one per layer listed in "
+        "'layers_required'. runtime/database/frontend must be components with runnable_here=true. Explain each "
+        "choice and the alternatives considered. Honour preferred_stack only where the catalogue allows it, "
+        "otherwise record a fallback with the reason."
+    ),
+    "design_system": (
+        "Propose a design system for the app: a colour palette (hex #rrggbb) whose text/background pairs meet "
+        "WCAG AA (4.5:1), font stacks, a type scale ratio, spacing and radius."
+    ),
+    "app_spec": (
+        "Describe the app to generate: a name, a tagline, a description, and 1-6 data entities (snake_case "
+        "names, plural table names, typed fields). If 'feedback' is present it lists QA findings on the last "
+        "generation: address them."
+    ),
+    "qa_review": "Summarise the QA findings for the founder and list the fixes in priority order.",
+    "deploy_plan": (
+        "Choose Cloud Run settings for the app (service name, cpu, memory, instances, concurrency, non-secret "
+        "env vars) and write short release notes."
+    ),
+}
+
+
+def builtin_task(name: str):
+    """Register a built-in generator function for `name` (used by the stage modules)."""
+
+    def deco(fn):
+        _BUILTIN_TASKS[name] = fn
+        return fn
+
+    return deco
+
+
+class Generator(Protocol):
+    engine: str
+
+    def generate(self, task: str, context: dict, schema: type[M], check: Check | None = None) -> M: ...
+
+    def usage(self) -> dict: ...
+
+
+class BuiltinGenerator:
+    engine = "builtin"
+
+    def generate(self, task: str, context: dict, schema: type[M], check: Check | None = None) -> M:
+        try:
+            fn = _BUILTIN_TASKS[task]
+        except KeyError:
+            raise GenerationError(f"no built-in generator for task {task!r}") from None
+        result = fn(context)
+        if not isinstance(result, schema):
+            result = schema.model_validate(result)
+        problems = check(result) if check else []
+        if problems:  # a bug in the built-in engine, not something a retry fixes
+            raise GenerationError(f"built-in {task} failed its own checks: {problems}")
+        return result
+
+    def usage(self) -> dict:
+        return {"engine": "builtin", "tokens_in": 0, "tokens_out": 0, "cost_usd": 0.0}
+
+
+def _strip_fences(text: str) -> str:
+    m = re.match(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", text, re.S)
+    return m.group(1) if m else text.strip()
+
+
+def _describe_validation_error(err: ValidationError, limit: int = 8) -> str:
+    parts = []
+    for e in err.errors()[:limit]:
+        loc = ".".join(str(x) for x in e.get("loc", ())) or "(root)"
+        parts.append(f"{loc}: {e.get('msg')}")
+    more = len(err.errors()) - limit
+    if more > 0:
+        parts.append(f"... and {more} more")
+    return "; ".join(parts)
+
+
+def _retry_after_seconds(value: str | None) -> float | None:
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+class LLMGenerator:
+    engine = "llm"
+
+    def __init__(self, config: EngineConfig, session: requests.Session | None = None,
+                 sleep: Callable[[float], None] = time.sleep):
+        if not config.llm_base_url:
+            raise GenerationError("engine 'llm' selected but EngineConfig.llm_base_url is not set")
+        self.config = config
+        self.session = session or requests.Session()
+        self.sleep = sleep
+        self.tokens_in = 0
+        self.tokens_out = 0
+        self.calls = 0
+        self.repairs = 0
+        self.http_retries = 0
+
+    # -- accounting
+
+    def cost_usd(self) -> float:
+        c = self.config
+        return round(self.tokens_in / 1000 * c.llm_price_per_1k_in + self.tokens_out / 1000 * c.llm_price_per_1k_out, 8)
+
+    def usage(self) -> dict:
+        return {
+            "engine": "llm",
+            "tokens_in": self.tokens_in,
+            "tokens_out": self.tokens_out,
+            "cost_usd": self.cost_usd(),
+            "llm_calls": self.calls,
+            "llm_repairs": self.repairs,
+            "llm_http_retries": self.http_retries,
+        }
+
+    # -- HTTP
+
+    def _post(self, messages: list[dict]) -> dict:
+        c = self.config
+        url = c.llm_base_url.rstrip("/") + "/chat/completions"
+        headers = {"Content-Type": "application/json"}
+        if c.llm_api_key:
+            headers["Authorization"] = f"Bearer {c.llm_api_key}"
+        body = {"model": c.llm_model, "messages": messages, "temperature": 0,
+                "response_format": {"type": "json_object"}}
+        attempts = 1 + max(0, c.llm_max_retries)
+        last_problem = "no attempt made"
+        for attempt in range(1, attempts + 1):
+            wait = min(c.llm_max_backoff_s, c.llm_backoff_s * (2 ** (attempt - 1)))
+            try:
+                resp = self.session.post(url, json=body, headers=headers, timeout=c.llm_timeout_s)
+            except requests.Timeout:
+                last_problem = f"timed out after {c.llm_timeout_s}s"
+            except requests.ConnectionError as exc:
+                last_problem = f"connection error: {type(exc).__name__}"
+            else:
+                if resp.status_code == 200:
+                    try:
+                        return resp.json()
+                    except ValueError:
+                        last_problem = "200 with a non-JSON body"
+                elif resp.status_code == 429:
+                    last_problem = "429 rate limited"
+                    ra = _retry_after_seconds(resp.headers.get("Retry-After"))
+                    if ra is not None:
+                        wait = min(c.llm_max_backoff_s, ra)
+                elif resp.status_code >= 500:
+                    last_problem = f"HTTP {resp.status_code}"
+                else:
+                    raise GenerationError(f"LLM request rejected: HTTP {resp.status_code}")
+            if attempt < attempts:
+                self.http_retries += 1
+                log.warning("llm call retry", extra={"fields": {"attempt": attempt, "problem": last_problem,
+                                                                 "wait_s": wait}})
+                self.sleep(wait)
+        raise TransientEngineError(f"LLM unavailable after {attempts} attempts: {last_problem}")
+
+    def _chat(self, messages: list[dict]) -> str:
+        data = self._post(messages)
+        self.calls += 1
+        usage = data.get("usage") or {}
+        self.tokens_in += int(usage.get("prompt_tokens") or 0)
+        self.tokens_out += int(usage.get("completion_tokens") or 0)
+        if self.config.llm_max_cost_usd is not None and self.cost_usd() > self.config.llm_max_cost_usd:
+            raise BudgetExceeded(
+                f"LLM spend ${self.cost_usd():.6f} is over the stage budget ${self.config.llm_max_cost_usd:.6f}"
+            )
+        try:
+            content = data["choices"][0]["message"]["content"]
+        except (KeyError, IndexError, TypeError):
+            return ""
+        return content if isinstance(content, str) else json.dumps(content)
+
+    # -- generation with repairs
+
+    def generate(self, task: str, context: dict, schema: type[M], check: Check | None = None) -> M:
+        schema_json = json.dumps(schema.model_json_schema(), sort_keys=True)
+        system = (
+            "You are a stage of the SaaS Factory, which turns product ideas into working apps. "
+            + TASK_INSTRUCTIONS.get(task, f"Perform the task {task!r}.")
+            + " Reply with exactly one JSON object and nothing else. It must validate against this JSON Schema: "
+            + schema_json
+        )
+        messages = [
+            {"role": "system", "content": system},
+            {"role": "user", "content": json.dumps({"task": task, "context": context}, sort_keys=True, default=str)},
+        ]
+        problem = ""
+        for round_no in range(self.config.llm_max_repairs + 1):
+            if round_no:
+                self.repairs += 1
+            content = self._chat(messages)
+            try:
+                data = json.loads(_strip_fences(content))
+            except json.JSONDecodeError as exc:
+                problem = f"the reply was not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
+            else:
+                try:
+                    obj = schema.model_validate(data)
+                except ValidationError as exc:
+                    problem = "the JSON did not match the schema: " + _describe_validation_error(exc)
+                else:
+                    issues = check(obj) if check else []
+                    if not issues:
+                        return obj
+                    problem = "the JSON is well-formed but wrong: " + "; ".join(issues[:8])
+            log.info("llm output invalid", extra={"fields": {"task": task, "round": round_no, "problem": problem[:300]}})
+            messages = messages + [
+                {"role": "assistant", "content": content},
+                {"role": "user", "content": f"Your previous reply was invalid: {problem}. "
+                                            "Reply again with only the corrected JSON object."},
+            ]
+        raise LLMOutputInvalid(
+            f"{task}: model output still invalid after {self.config.llm_max_repairs} repairs: {problem}"[:500]
+        )
+
+
+def generator_for(stage: str, config: EngineConfig, session: requests.Session | None = None) -> Generator:
+    engine = (config.engine_by_stage or {}).get(stage, "builtin")
+    if engine == "builtin":
+        return BuiltinGenerator()
+    if engine == "llm":
+        return LLMGenerator(config, session=session)
+    raise GenerationError(f"unknown engine {engine!r} for stage {stage!r} (expected 'builtin' or 'llm')")

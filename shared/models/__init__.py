@@ -1,0 +1,1 @@
+"""Pydantic models, split by direction: *Create (what a client may send), stored shapes, *Public (what is returned)."""

@@ -1,0 +1,88 @@
+"""Firestore layout and the tenant-scoped store.
+
+Every tenant-owned document lives under `tenants/{tenantId}/...`. `Tenant(tenant_id)` is the only
+way to reach them: the id is required and checked, so a missing id can never mean "all tenants",
+and nothing here offers a query across tenants. Global, server-only documents (users, signup
+records, the invitation index, processed Stripe events) have their own named helpers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import datetime, timezone
+
+from shared.clients import firestore
+
+_ID = re.compile(r"^[A-Za-z0-9_-]{6,64}$")
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def email_key(email: str) -> str:
+    return hashlib.sha256(email.strip().lower().encode()).hexdigest()[:40]
+
+
+def new_id(prefix: str = "") -> str:
+    import secrets
+
+    return prefix + secrets.token_hex(10)
+
+
+class Tenant:
+    """One tenant's slice of the database."""
+
+    __slots__ = ("tenant_id",)
+
+    def __init__(self, tenant_id: str):
+        if not isinstance(tenant_id, str) or not _ID.match(tenant_id):
+            raise ValueError("a valid tenant id is required; there is no cross-tenant access")
+        self.tenant_id = tenant_id
+
+    @property
+    def ref(self):
+        return firestore().collection("tenants").document(self.tenant_id)
+
+    def doc(self, *path: str):
+        ref = self.ref
+        if len(path) % 2:
+            raise ValueError("a document path has an even number of segments")
+        for i in range(0, len(path), 2):
+            ref = ref.collection(path[i]).document(path[i + 1])
+        return ref
+
+    def collection(self, *path: str):
+        if len(path) % 2 == 0:
+            raise ValueError("a collection path has an odd number of segments")
+        ref = self.ref.collection(path[0])
+        for i in range(1, len(path), 2):
+            ref = ref.document(path[i]).collection(path[i + 1])
+        return ref
+
+    # Named documents.
+    def member(self, uid: str):
+        return self.doc("members", uid)
+
+    def invitation(self, email: str):
+        return self.doc("invitations", email_key(email))
+
+    def billing(self):
+        return self.doc("billing", "state")
+
+    def pipeline(self, pipeline_id: str):
+        return self.doc("pipelines", pipeline_id)
+
+
+# Global, server-only documents (denied to clients by firestore.rules).
+def user_doc(uid: str):
+    return firestore().collection("users").document(uid)
+
+
+def signup_doc(email: str):
+    return firestore().collection("signups").document(email_key(email))
+
+
+def invitation_index(email: str):
+    return firestore().collection("invitation_index").document(email_key(email))

@@ -1,0 +1,241 @@
+"""Accounts and tenants through the real functions (front door -> functions-framework -> emulators)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import uuid
+
+import pytest
+import requests
+
+from tests.helpers import PASSWORD, Api, sign_in
+
+
+@pytest.fixture(scope="module")
+def api(cloud_env):
+    return Api()
+
+
+@pytest.fixture(scope="module")
+def two_tenants(api):
+    return api.signup(company="Tenant A"), api.signup(company="Tenant B")
+
+
+def signup_body(**over):
+    body = {"email": f"{uuid.uuid4().hex[:10]}@example.com", "password": PASSWORD,
+            "display_name": "Ada", "company_name": "Ada Inc"}
+    body.update(over)
+    return body
+
+
+def fs_admin():
+    from google.cloud import firestore
+
+    return firestore.Client(project=os.environ["GOOGLE_CLOUD_PROJECT"])
+
+
+def test_signup_creates_user_tenant_owner_membership_and_claims(api):
+    body = signup_body()
+    r = api.post("/api/auth/signup", json=body)
+    assert r.status_code == 201, r.text
+    out = r.json()
+    assert out["role"] == "owner" and out["email"] == body["email"] and out["tenant_id"].startswith("t_")
+    token = sign_in(body["email"])["idToken"]
+    claims = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))
+    assert claims["tenant_id"] == out["tenant_id"] and claims["role"] == "owner"
+    db = fs_admin()
+    tenant = db.document(f"tenants/{out['tenant_id']}").get()
+    assert tenant.exists and tenant.get("name") == "Ada Inc"
+    assert db.document(f"tenants/{out['tenant_id']}/members/{out['uid']}").get().get("role") == "owner"
+    me = api.get("/api/me", token=token).json()
+    assert me["tenant"] == {"id": out["tenant_id"], "name": "Ada Inc"} and me["role"] == "owner"
+
+
+def test_duplicate_email_is_409_and_changes_nothing(api):
+    body = signup_body()
+    assert api.post("/api/auth/signup", json=body).status_code == 201
+    r = api.post("/api/auth/signup", json={**body, "company_name": "Other"})
+    assert r.status_code == 409 and r.json()["error"]["code"] == "email_exists"
+    tenants = [d for d in fs_admin().collection("tenants").where(filter=__import__("google.cloud.firestore", fromlist=["FieldFilter"]).FieldFilter("name", "==", "Other")).stream()
+               if d.get("owner_uid") and d.get("name") == "Other"]
+    assert not [t for t in tenants if t.get("owner_uid") == r.json().get("uid")]
+
+
+def test_signup_retry_after_crash_finishes_the_same_account(api):
+    """A first attempt that died after creating the Auth user is finished by the retry."""
+    from firebase_admin import auth as fb_auth
+
+    from shared.clients import firebase_app
+    from shared.store import signup_doc
+
+    body = signup_body()
+    # Simulate the crashed attempt: the claim and the Auth user exist, nothing else, lease expired.
+    from datetime import datetime, timedelta, timezone
+
+    uid, tenant_id = "u_crash" + uuid.uuid4().hex[:8], "t_crash" + uuid.uuid4().hex[:8]
+    signup_doc(body["email"]).set({"status": "pending", "uid": uid, "tenant_id": tenant_id, "role": "owner",
+                                   "joined": False, "email": body["email"], "attempts": 1,
+                                   "lease_until": datetime.now(timezone.utc) - timedelta(seconds=1),
+                                   "created_at": datetime.now(timezone.utc)})
+    fb_auth.create_user(uid=uid, email=body["email"], password="first-attempt-pw", app=firebase_app())
+    r = api.post("/api/auth/signup", json=body)
+    assert r.status_code == 201, r.text
+    assert r.json()["uid"] == uid and r.json()["tenant_id"] == tenant_id
+    assert fs_admin().document(f"tenants/{tenant_id}/members/{uid}").get().exists
+    assert sign_in(body["email"])["localId"] == uid  # the retry's password is the one that works
+
+
+@pytest.mark.parametrize("body,fields", [
+    ({"password": "short"}, {"password"}),
+    ({"email": "not-an-email"}, {"email"}),
+    ({"display_name": None}, {"display_name"}),
+])
+def test_signup_bad_input_is_400_with_fields(api, body, fields):
+    payload = {k: v for k, v in signup_body(**body).items() if v is not None}
+    r = api.post("/api/auth/signup", json=payload)
+    assert r.status_code == 400
+    err = r.json()["error"]
+    assert err["code"] == "validation_failed"
+    assert fields <= {d["field"] for d in err["details"]}
+    if "email" in payload and "@" in payload["email"]:
+        from google.cloud import firestore as _  # noqa: F401
+        from shared.store import signup_doc
+
+        assert not signup_doc(payload["email"]).get().exists, "nothing stored"
+
+
+def test_signup_malformed_json_and_oversized(api):
+    r = api.post("/api/auth/signup", data=b'{"email": "x@y.z",', headers={"Content-Type": "application/json"})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "malformed_json"
+    r = api.post("/api/auth/signup", data=b'{"a": "' + b"x" * (70 * 1024) + b'"}',
+                 headers={"Content-Type": "application/json"})
+    assert r.status_code == 413 and r.json()["error"]["code"] == "payload_too_large"
+
+
+@pytest.mark.parametrize("header,code", [
+    (None, "missing_token"),
+    ("Token abc", "malformed_token"),
+    ("Bearer not.a.jwt", "invalid_token"),
+])
+def test_missing_or_malformed_token_is_401(api, header, code):
+    headers = {"Authorization": header} if header else {}
+    r = api.get("/api/me", headers=headers)
+    assert r.status_code == 401 and r.json()["error"]["code"] == code
+
+
+def test_expired_token_is_401(api, two_tenants):
+    a, _ = two_tenants
+    header, payload, _sig = a.token.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=="))
+    claims["exp"] = claims["iat"] - 10
+    expired = ".".join([header, base64.urlsafe_b64encode(json.dumps(claims).encode()).decode().rstrip("="), ""])
+    r = api.get("/api/me", token=expired)
+    assert r.status_code == 401 and r.json()["error"]["code"] == "token_expired"
+
+
+def test_revoked_token_is_401_where_revocation_is_checked(api):
+    from firebase_admin import auth as fb_auth
+
+    from shared.clients import firebase_app
+
+    owner = api.signup()
+    import time
+
+    time.sleep(1.1)  # revocation is second-granular: tokens issued before the revocation second fail
+    fb_auth.revoke_refresh_tokens(owner.uid, app=firebase_app())
+    r = api.request("DELETE", f"/api/team/members/{owner.uid}", owner)
+    assert r.status_code == 401 and r.json()["error"]["code"] == "token_revoked"
+
+
+def test_tenant_isolation_through_every_function(api, two_tenants):
+    a, b = two_tenants
+    r = api.request("PATCH", f"/api/team/members/{b.uid}", a, json={"role": "viewer"})
+    assert r.status_code == 404
+    r = api.request("DELETE", f"/api/team/members/{b.uid}", a)
+    assert r.status_code == 404
+    team = api.get("/api/team", a).json()
+    assert {m["uid"] for m in team["members"]} == {a.uid}
+    assert team["tenant_id"] == a.tenant_id
+    # The body cannot choose the tenant: it is taken from the token.
+    r = api.post("/api/team/invitations", a, json={"email": "x@example.com", "role": "member",
+                                                   "tenant_id": b.tenant_id})
+    assert r.status_code == 400  # unknown field refused outright
+
+
+def test_roles_invitations_and_claim_refresh(api):
+    owner = api.signup(company="Roles Inc")
+    invitee_email = f"{uuid.uuid4().hex[:10]}@example.com"
+    r = api.post("/api/team/invitations", owner, json={"email": invitee_email, "role": "viewer"})
+    assert r.status_code == 201, r.text
+    assert api.post("/api/team/invitations", owner, json={"email": invitee_email}).status_code == 201
+    invitee = api.signup(email=invitee_email, company="ignored")
+    assert invitee.tenant_id == owner.tenant_id and invitee.role == "member"
+    team = api.get("/api/team", owner).json()
+    assert {m["uid"]: m["role"] for m in team["members"]} == {owner.uid: "owner", invitee.uid: "member"}
+
+    # A member may not manage the team: 403.
+    r = api.post("/api/team/invitations", invitee, json={"email": "z@example.com"})
+    assert r.status_code == 403 and r.json()["error"]["code"] == "role_forbidden"
+
+    # Owner demotes the member to viewer; the next token carries the new role.
+    r = api.request("PATCH", f"/api/team/members/{invitee.uid}", owner, json={"role": "viewer"})
+    assert r.status_code == 200 and r.json()["role"] == "viewer"
+    invitee.refreshed()
+    assert api.get("/api/me", invitee).json()["role"] == "viewer"
+
+    # Last owner cannot be demoted.
+    r = api.request("PATCH", f"/api/team/members/{owner.uid}", owner, json={"role": "member"})
+    assert r.status_code == 409 and r.json()["error"]["code"] == "last_owner"
+
+    # Removal takes effect at once, even for the member's still-unexpired token.
+    old_token = invitee.token
+    r = api.request("DELETE", f"/api/team/members/{invitee.uid}", owner)
+    assert r.status_code == 200
+    r = api.get("/api/team", token=old_token)
+    assert r.status_code == 403 and r.json()["error"]["code"] == "not_a_member"
+    # Their next token carries no workspace at all.
+    r = api.get("/api/team", token=invitee.refreshed().token)
+    assert r.status_code == 403 and r.json()["error"]["code"] == "no_tenant"
+    assert {m["uid"] for m in api.get("/api/team", owner).json()["members"]} == {owner.uid}
+
+
+def test_demoted_owner_loses_power_before_token_refresh(api):
+    owner = api.signup(company="Two Owners")
+    second_email = f"{uuid.uuid4().hex[:10]}@example.com"
+    api.post("/api/team/invitations", owner, json={"email": second_email, "role": "owner"})
+    second = api.signup(email=second_email)
+    assert second.role == "owner"
+    r = api.request("PATCH", f"/api/team/members/{second.uid}", owner, json={"role": "viewer"})
+    assert r.status_code == 200
+    # `second` still holds a token that says owner; the membership document says viewer.
+    r = api.post("/api/team/invitations", second, json={"email": "q@example.com"})
+    assert r.status_code == 403 and r.json()["error"]["details"]["role"] == "viewer"
+
+
+def test_invitee_signing_in_with_existing_account_joins(api):
+    """An invited email whose user exists without a workspace joins on its next /api/me."""
+    from tests.helpers import auth_url
+
+    owner = api.signup(company="Invite Co")
+    email = f"{uuid.uuid4().hex[:10]}@example.com"
+    assert api.post("/api/team/invitations", owner, json={"email": email, "role": "member"}).status_code == 201
+    r = requests.post(auth_url("accounts:signUp"), json={"email": email, "password": PASSWORD,
+                                                         "returnSecureToken": True}, timeout=10)
+    tokens = r.json()
+    me = api.get("/api/me", token=tokens["idToken"]).json()
+    assert me["tenant"]["id"] == owner.tenant_id and me["claims_updated"] is True
+    from tests.helpers import refresh
+
+    fresh = refresh(tokens["refreshToken"])
+    assert api.get("/api/team", token=fresh).status_code == 200
+
+
+def test_user_without_workspace_gets_clear_403(api):
+    from tests.helpers import auth_url
+
+    r = requests.post(auth_url("accounts:signUp"), json={"email": f"{uuid.uuid4().hex[:8]}@example.com",
+                                                         "password": PASSWORD, "returnSecureToken": True}, timeout=10)
+    resp = api.get("/api/team", token=r.json()["idToken"])
+    assert resp.status_code == 403 and resp.json()["error"]["code"] == "no_tenant"
