@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 
 from shared import errors
-from shared.clients import firebase_app
+from shared import clients
 from shared.settings import get_settings
 
 ROLES = ("owner", "member", "viewer")
@@ -84,7 +84,7 @@ def verify_id_token(token: str, *, check_revoked: bool) -> dict:
     from firebase_admin import auth as fb_auth
 
     try:
-        claims = fb_auth.verify_id_token(token, app=firebase_app(), check_revoked=check_revoked)
+        claims = fb_auth.verify_id_token(token, app=clients.firebase_app(), check_revoked=check_revoked)
     except fb_auth.ExpiredIdTokenError:
         raise errors.Unauthenticated("Your ID token has expired; refresh it and retry.", code="token_expired") from None
     except fb_auth.RevokedIdTokenError:
@@ -93,7 +93,10 @@ def verify_id_token(token: str, *, check_revoked: bool) -> dict:
         raise errors.Unauthenticated("This account is disabled.", code="user_disabled") from None
     except fb_auth.CertificateFetchError as exc:
         raise errors.TransientError(f"could not fetch token certificates: {exc}") from None
-    except (fb_auth.InvalidIdTokenError, ValueError):
+    except (fb_auth.InvalidIdTokenError, ValueError) as exc:
+        if "too late" in str(exc) or "expired" in str(exc).lower():  # google-auth's wording for exp
+            raise errors.Unauthenticated("Your ID token has expired; refresh it and retry.",
+                                         code="token_expired") from None
         raise errors.Unauthenticated("The ID token is invalid; sign in again.", code="invalid_token") from None
     # firebase-admin checks expiry only for signed tokens; check it for emulator tokens too.
     if not isinstance(claims.get("exp"), (int, float)) or claims["exp"] < time.time():
@@ -142,4 +145,4 @@ def set_claims(uid: str, tenant_id: str | None, role: str | None) -> None:
     from firebase_admin import auth as fb_auth
 
     claims = {"tenant_id": tenant_id, "role": role} if tenant_id else {}
-    fb_auth.set_custom_user_claims(uid, claims or None, app=firebase_app())
+    fb_auth.set_custom_user_claims(uid, claims or None, app=clients.firebase_app())

@@ -1,4 +1,5 @@
 """Stripe-shaped API errors."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -35,17 +36,21 @@ class StripeError(Exception):
         err: dict[str, Any] = {"message": self.message, "type": self.type}
         if self.code:
             err["code"] = self.code
-            err["doc_url"] = "https://stripe.com/docs/error-codes/%s" % self.code.replace("_", "-")
+            err["doc_url"] = "https://stripe.com/docs/error-codes/{}".format(
+                self.code.replace("_", "-")
+            )
         if self.param is not None:
             err["param"] = self.param
         err.update(self.extra)
         return {"error": err}
 
 
-def no_such(noun: str, obj_id: str, param: str | None = "id", status: int = 404) -> StripeError:
+def no_such(
+    noun: str, obj_id: str, param: str | None = "id", status: int = 404
+) -> StripeError:
     return StripeError(
         status,
-        "No such %s: '%s'" % (noun, obj_id),
+        f"No such {noun}: '{obj_id}'",
         code="resource_missing",
         param=param,
     )

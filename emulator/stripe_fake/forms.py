@@ -16,6 +16,7 @@ Schema DSL
 * ``[sub]``      -- array of ``sub`` (indexed ``a[0]`` or appended ``a[]``)
 * ``{...}``      -- hash with the given keys
 """
+
 from __future__ import annotations
 
 import re
@@ -35,7 +36,7 @@ class Enum:
         self.values = values
 
     def __repr__(self) -> str:  # pragma: no cover - debugging aid
-        return "Enum%r" % (self.values,)
+        return f"Enum{self.values!r}"
 
 
 class _Node(dict):
@@ -52,13 +53,13 @@ def parse_form(raw: str) -> dict:
     try:
         pairs = parse_qsl(raw, keep_blank_values=True, strict_parsing=False)
     except ValueError as exc:  # pragma: no cover - parse_qsl is lenient
-        raise StripeError(400, "Invalid request body: %s" % exc, save_idempotent=False)
+        raise StripeError(400, f"Invalid request body: {exc}", save_idempotent=False)
     for key, value in pairs:
         m = _KEY_RE.match(key)
         if not m:
             raise StripeError(
                 400,
-                "Invalid parameter name: %s" % key,
+                f"Invalid parameter name: {key}",
                 param=key,
                 save_idempotent=False,
             )
@@ -74,13 +75,17 @@ def parse_form(raw: str) -> dict:
                     # element unless the key already exists in it.
                     prev = str(len(cur) - 1)
                     nxt = path[i + 1]
-                    if len(cur) and isinstance(cur.get(prev), _Node) and nxt not in cur[prev]:
+                    if (
+                        len(cur)
+                        and isinstance(cur.get(prev), _Node)
+                        and nxt not in cur[prev]
+                    ):
                         seg = prev
             if last:
                 if isinstance(cur.get(seg), _Node):
                     raise StripeError(
                         400,
-                        "Invalid parameter: %s was given both as a value and as a hash" % key,
+                        f"Invalid parameter: {key} was given both as a value and as a hash",
                         param=key,
                         save_idempotent=False,
                     )
@@ -99,7 +104,7 @@ def parse_form(raw: str) -> dict:
                     else:
                         raise StripeError(
                             400,
-                            "Invalid parameter: %s was given both as a value and as a hash" % key,
+                            f"Invalid parameter: {key} was given both as a value and as a hash",
                             param=key,
                             save_idempotent=False,
                         )
@@ -113,14 +118,14 @@ def canonical_pairs(tree: Any, prefix: str = "") -> list:
     out: list = []
     if isinstance(tree, dict):
         for k in sorted(tree):
-            out.extend(canonical_pairs(tree[k], "%s[%s]" % (prefix, k) if prefix else k))
+            out.extend(canonical_pairs(tree[k], f"{prefix}[{k}]" if prefix else k))
     else:
         out.append((prefix, tree))
     return sorted(out)
 
 
 def _path(prefix: str, key: Any) -> str:
-    return "%s[%s]" % (prefix, key) if prefix else str(key)
+    return f"{prefix}[{key}]" if prefix else str(key)
 
 
 def _invalid(path: str, message: str, code: str | None = None) -> StripeError:
@@ -147,7 +152,7 @@ def _validate_hash(tree: Any, schema: dict, prefix: str) -> Any:
         if key not in schema:
             raise StripeError(
                 400,
-                "Received unknown parameter: %s" % p,
+                f"Received unknown parameter: {p}",
                 code="parameter_unknown",
                 param=p,
                 save_idempotent=False,
@@ -173,11 +178,11 @@ def _validate_value(value: Any, spec: Any, path: str) -> Any:
         ]
     if isinstance(spec, Enum):
         if not isinstance(value, str):
-            raise _invalid(path, "Invalid string: %s" % _short(value))
+            raise _invalid(path, f"Invalid string: {_short(value)}")
         if value not in spec.values:
             raise _invalid(
                 path,
-                "Invalid %s: must be one of %s" % (path, _one_of(spec.values)),
+                f"Invalid {path}: must be one of {_one_of(spec.values)}",
             )
         return value
     if spec == "metadata":
@@ -190,7 +195,7 @@ def _validate_value(value: Any, spec: Any, path: str) -> Any:
         out = {}
         for k, v in value.items():
             if not isinstance(v, str):
-                raise _invalid(_path(path, k), "Invalid string: %s" % _short(v))
+                raise _invalid(_path(path, k), f"Invalid string: {_short(v)}")
             if len(k) > 40:
                 raise _invalid(
                     _path(path, k),
@@ -199,8 +204,8 @@ def _validate_value(value: Any, spec: Any, path: str) -> Any:
             if len(v) > 500:
                 raise _invalid(
                     _path(path, k),
-                    "Metadata values can have up to 500 characters, but you passed in a value that is %d characters."
-                    % len(v),
+                    "Metadata values can have up to 500 characters, but you passed in a value "
+                    f"that is {len(v)} characters.",
                 )
             out[k] = v
         return out
@@ -211,7 +216,7 @@ def _validate_value(value: Any, spec: Any, path: str) -> Any:
                 if k not in ("gt", "gte", "lt", "lte"):
                     raise StripeError(
                         400,
-                        "Received unknown parameter: %s" % _path(path, k),
+                        f"Received unknown parameter: {_path(path, k)}",
                         code="parameter_unknown",
                         param=_path(path, k),
                         save_idempotent=False,
@@ -220,7 +225,7 @@ def _validate_value(value: Any, spec: Any, path: str) -> Any:
             return out
         return _to_int(value, path)
     if not isinstance(value, str):
-        raise _invalid(path, "Invalid %s: expected a scalar value, got a hash" % spec)
+        raise _invalid(path, f"Invalid {spec}: expected a scalar value, got a hash")
     if spec == "str":
         return value
     if spec == "int":
@@ -230,7 +235,7 @@ def _validate_value(value: Any, spec: Any, path: str) -> Any:
     if spec == "bool":
         if value in ("true", "false"):
             return value == "true"
-        raise _invalid(path, "Invalid boolean: %s" % value)
+        raise _invalid(path, f"Invalid boolean: {value}")
     if spec == "url":
         if value == "":
             return ""
@@ -241,14 +246,16 @@ def _validate_value(value: Any, spec: Any, path: str) -> Any:
         if value == "":
             return ""
         if not _EMAIL_RE.match(value):
-            raise _invalid(path, "Invalid email address: %s" % value, "email_invalid")
+            raise _invalid(path, f"Invalid email address: {value}", "email_invalid")
         return value
-    raise AssertionError("unknown schema spec %r" % (spec,))  # pragma: no cover
+    raise AssertionError(f"unknown schema spec {spec!r}")  # pragma: no cover
 
 
 def _to_int(value: Any, path: str) -> int:
     if not isinstance(value, str) or not _INT_RE.match(value):
-        raise _invalid(path, "Invalid integer: %s" % _short(value), "parameter_invalid_integer")
+        raise _invalid(
+            path, f"Invalid integer: {_short(value)}", "parameter_invalid_integer"
+        )
     return int(value)
 
 

@@ -1,4 +1,5 @@
 """The fake hosted Checkout page (plain HTML, stable element ids)."""
+
 from __future__ import annotations
 
 from html import escape
@@ -19,25 +20,29 @@ button{padding:.6rem 1rem;font-size:1rem;cursor:pointer}
 
 def _page(title: str, body: str) -> str:
     return (
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
-        "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
-        "<title>%s</title><style>%s</style></head><body>%s</body></html>"
-        % (escape(title), _STYLE, body)
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width,initial-scale=1">'
+        f"<title>{escape(title)}</title><style>{_STYLE}</style></head><body>{body}</body></html>"
     )
 
 
-def checkout_page(session: dict, items: list[dict], products: dict, email: str | None,
-                  name: str | None = None, error: str | None = None) -> str:
+def checkout_page(
+    session: dict,
+    items: list[dict],
+    products: dict,
+    email: str | None,
+    name: str | None = None,
+    error: str | None = None,
+) -> str:
     sid = session["id"]
     lines = []
     for li in items:
         price = li["price"] if isinstance(li["price"], dict) else {}
         prod = products.get(price.get("product"), {})
         rec = price.get("recurring")
-        per = " / %s" % rec["interval"] if rec else ""
+        per = " / {}".format(rec["interval"]) if rec else ""
         lines.append(
-            '<li class="line-item" data-price="%s">%s &times; %d &mdash; %s%s</li>'
-            % (
+            '<li class="line-item" data-price="{}">{} &times; {} &mdash; {}{}</li>'.format(
                 escape(price.get("id", "")),
                 escape(prod.get("name") or li.get("description") or "Item"),
                 li["quantity"],
@@ -46,9 +51,11 @@ def checkout_page(session: dict, items: list[dict], products: dict, email: str |
             )
         )
     readonly = " readonly" if session.get("customer") and email else ""
-    err = '<div id="error" role="alert">%s</div>' % escape(error) if error else ""
+    err = f'<div id="error" role="alert">{escape(error)}</div>' if error else ""
     cancel = (
-        '<p><a id="cancel" href="%s">Cancel and return</a></p>' % escape(session["cancel_url"], quote=True)
+        '<p><a id="cancel" href="{}">Cancel and return</a></p>'.format(
+            escape(session["cancel_url"], quote=True)
+        )
         if session.get("cancel_url")
         else ""
     )
@@ -75,7 +82,9 @@ def checkout_page(session: dict, items: list[dict], products: dict, email: str |
         lines="".join(lines),
         amount=session["amount_total"],
         currency=escape(session["currency"] or ""),
-        total=escape(format_amount(session["amount_total"], session["currency"] or "usd")),
+        total=escape(
+            format_amount(session["amount_total"], session["currency"] or "usd")
+        ),
         err=err,
         sid=escape(sid),
         email=escape(email or "", quote=True),
@@ -86,9 +95,14 @@ def checkout_page(session: dict, items: list[dict], products: dict, email: str |
     return _page("Checkout", body)
 
 
-def message_page(title: str, message: str, link: str | None = None, link_text: str = "Continue",
-                 element_id: str = "message") -> str:
-    body = '<h1>%s</h1><p id="%s">%s</p>' % (escape(title), escape(element_id), escape(message))
+def message_page(
+    title: str,
+    message: str,
+    link: str | None = None,
+    link_text: str = "Continue",
+    element_id: str = "message",
+) -> str:
+    body = f'<h1>{escape(title)}</h1><p id="{escape(element_id)}">{escape(message)}</p>'
     if link:
-        body += '<p><a id="continue" href="%s">%s</a></p>' % (escape(link, quote=True), escape(link_text))
+        body += f'<p><a id="continue" href="{escape(link, quote=True)}">{escape(link_text)}</a></p>'
     return _page(title, body)

@@ -1,13 +1,14 @@
 """HTTP front end of the Stripe fake and the programmatic ``FakeStripe`` API.
 
-    from emulator.stripe_fake.server import FakeStripe
-    fs = FakeStripe(host="127.0.0.1", port=0, webhook_url=..., webhook_secret=...,
-                    retry_schedule=(0.05, 0.1, 0.2))
-    fs.start()
-    client = stripe.StripeClient("sk_test_x", base_addresses={"api": fs.url})
-    ...
-    fs.stop()
+from emulator.stripe_fake.server import FakeStripe
+fs = FakeStripe(host="127.0.0.1", port=0, webhook_url=..., webhook_secret=...,
+                retry_schedule=(0.05, 0.1, 0.2))
+fs.start()
+client = stripe.StripeClient("sk_test_x", base_addresses={"api": fs.url})
+...
+fs.stop()
 """
+
 from __future__ import annotations
 
 import base64
@@ -20,11 +21,11 @@ import threading
 import time
 import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs, parse_qsl, urlsplit
 
 from . import api, page
-from .errors import StripeError, no_such
+from .errors import StripeError
 from .forms import canonical_pairs, parse_form, validate
 from .state import DEFAULT_API_VERSION, Store, gen_id
 from .webhooks import Deliverer, Job
@@ -48,7 +49,7 @@ def log(severity: str, message: str, **fields: Any) -> None:
 
 
 class _IdemEntry:
-    __slots__ = ("fingerprint", "done", "saved", "status", "body", "request_id")
+    __slots__ = ("body", "done", "fingerprint", "request_id", "saved", "status")
 
     def __init__(self, fingerprint: Any) -> None:
         self.fingerprint = fingerprint
@@ -63,7 +64,7 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, addr: tuple[str, int], fake: "FakeStripe") -> None:
+    def __init__(self, addr: tuple[str, int], fake: FakeStripe) -> None:
         self.fake = fake
         self._conns: set = set()
         self._conns_lock = threading.Lock()
@@ -90,7 +91,13 @@ class _Server(ThreadingHTTPServer):
 
 
 class _Response:
-    def __init__(self, status: int, body: bytes, content_type: str = "application/json", headers: dict | None = None):
+    def __init__(
+        self,
+        status: int,
+        body: bytes,
+        content_type: str = "application/json",
+        headers: dict | None = None,
+    ):
         self.status = status
         self.body = body
         self.content_type = content_type
@@ -112,7 +119,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     server: _Server
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         pass  # we log one JSON line per request ourselves
 
     def do_GET(self) -> None:
@@ -137,18 +144,29 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             body = self._read_body()
             if path.startswith("/v1/") or path == "/v1":
-                resp = fake._handle_api(method, path, split.query, body, self.headers, request_id)
+                resp = fake._handle_api(
+                    method, path, split.query, body, self.headers, request_id
+                )
             elif path.startswith("/_fake/"):
                 resp = fake._handle_control(method, path, split.query, body)
             elif path.startswith("/checkout/"):
                 resp = fake._handle_page(method, path, body)
             else:
-                resp = _json(404, StripeError(404, "Unrecognized request URL (%s: %s)." % (method, path)).body())
-        except Exception as exc:  # pragma: no cover - defensive
-            log("ERROR", "unhandled error: %r" % exc, traceback=traceback.format_exc())
+                resp = _json(
+                    404,
+                    StripeError(
+                        404, f"Unrecognized request URL ({method}: {path})."
+                    ).body(),
+                )
+        except Exception as exc:  # noqa: BLE001 - answer 500, never drop the connection
+            log("ERROR", f"unhandled error: {exc!r}", traceback=traceback.format_exc())
             resp = _json(
                 500,
-                StripeError(500, "An unknown error occurred in stripe_fake: %r" % exc, type="api_error").body(),
+                StripeError(
+                    500,
+                    f"An unknown error occurred in stripe_fake: {exc!r}",
+                    type="api_error",
+                ).body(),
                 headers={"Stripe-Should-Retry": "false"},
             )
         try:
@@ -165,16 +183,21 @@ class _Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             return
         if fake.log_requests:
-            sev = "INFO" if resp.status < 400 else ("WARNING" if resp.status < 500 else "ERROR")
+            sev = (
+                "INFO"
+                if resp.status < 400
+                else ("WARNING" if resp.status < 500 else "ERROR")
+            )
             log(
                 sev,
-                "%s %s %d" % (method, path, resp.status),
+                f"{method} {path} {resp.status}",
                 method=method,
                 path=path,
                 status=resp.status,
                 request_id=request_id,
                 duration_ms=round((time.time() - started) * 1000, 1),
-                idempotent_replayed=resp.headers.get("Idempotent-Replayed") == "true" or None,
+                idempotent_replayed=resp.headers.get("Idempotent-Replayed") == "true"
+                or None,
             )
 
 
@@ -213,8 +236,12 @@ class FakeStripe:
         self.public_url = public_url.rstrip("/") if public_url else None
         self.state_file = state_file
         self.log_requests = log_requests
-        self.deliverer = Deliverer(tuple(retry_schedule), timeout=delivery_timeout, log=log)
-        self.store = Store(self._base_url, api_version=api_version, deliver=self._deliver)
+        self.deliverer = Deliverer(
+            tuple(retry_schedule), timeout=delivery_timeout, log=log
+        )
+        self.store = Store(
+            self._base_url, api_version=api_version, deliver=self._deliver
+        )
         if webhook_url:
             if not webhook_secret:
                 webhook_secret = "whsec_" + gen_id("", 32)
@@ -235,17 +262,17 @@ class FakeStripe:
         if host in ("0.0.0.0", "", "::"):
             host = "127.0.0.1"
         if ":" in host:
-            host = "[%s]" % host
-        return "http://%s:%d" % (host, self.port)
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
 
     def _base_url(self) -> str:
         return self.public_url or self.url
 
-    def start(self) -> "FakeStripe":
+    def start(self) -> FakeStripe:
         if self.state_file and os.path.exists(self.state_file):
             with open(self.state_file, "r", encoding="utf-8") as fh:
                 self.store.load_state(json.load(fh))
-            log("INFO", "loaded state from %s" % self.state_file)
+            log("INFO", f"loaded state from {self.state_file}")
         self._server = _Server((self.host, self.port), self)
         self.port = self._server.server_address[1]
         self.deliverer.start()
@@ -273,12 +300,12 @@ class FakeStripe:
             with open(tmp, "w", encoding="utf-8") as fh:
                 json.dump(self.store.dump_state(), fh)
             os.replace(tmp, self.state_file)
-            log("INFO", "saved state to %s" % self.state_file)
+            log("INFO", f"saved state to {self.state_file}")
 
-    def __enter__(self) -> "FakeStripe":
+    def __enter__(self) -> Self:
         return self.start()
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()
 
     # ------------------------------------------------------------------
@@ -291,9 +318,16 @@ class FakeStripe:
             with self._idem_lock:
                 self._idem.clear()
 
-    def complete_checkout(self, session_id: str, outcome: str = "paid", email: str | None = None,
-                          name: str | None = None) -> dict:
-        return self._rendered(self.store.complete_checkout(session_id, outcome, email, name))
+    def complete_checkout(
+        self,
+        session_id: str,
+        outcome: str = "paid",
+        email: str | None = None,
+        name: str | None = None,
+    ) -> dict:
+        return self._rendered(
+            self.store.complete_checkout(session_id, outcome, email, name)
+        )
 
     def settle_payment(self, session_id: str, succeeded: bool = True) -> dict:
         return self._rendered(self.store.settle_payment(session_id, succeeded))
@@ -319,10 +353,14 @@ class FakeStripe:
     def wait_for_deliveries(self, timeout: float = 5.0) -> bool:
         return self.deliverer.wait_idle(timeout)
 
-    def events(self, type: str | None = None) -> list[dict]:  # noqa: A002
+    def events(self, type: str | None = None) -> list[dict]:
         with self.store.lock:
             evts = [self.store.objects[e] for e in self.store.order.get("event", [])]
-            return [json.loads(json.dumps(e)) for e in evts if type is None or e["type"] == type]
+            return [
+                json.loads(json.dumps(e))
+                for e in evts
+                if type is None or e["type"] == type
+            ]
 
     def _rendered(self, result: dict) -> dict:
         with self.store.lock:
@@ -331,7 +369,9 @@ class FakeStripe:
     # ------------------------------------------------------------------
     # webhooks
     # ------------------------------------------------------------------
-    def _deliver(self, evt: dict, payload: str, targets: list, redelivery: bool = False) -> None:
+    def _deliver(
+        self, evt: dict, payload: str, targets: list, redelivery: bool = False
+    ) -> None:
         jobs = [
             Job(
                 event_id=evt["id"],
@@ -350,8 +390,18 @@ class FakeStripe:
     # ------------------------------------------------------------------
     # /v1 API
     # ------------------------------------------------------------------
-    def _handle_api(self, method: str, path: str, query: str, body: bytes, headers: Any, request_id: str) -> _Response:
-        common = {"Stripe-Version": headers.get("Stripe-Version") or self.store.api_version}
+    def _handle_api(
+        self,
+        method: str,
+        path: str,
+        query: str,
+        body: bytes,
+        headers: Any,
+        request_id: str,
+    ) -> _Response:
+        common = {
+            "Stripe-Version": headers.get("Stripe-Version") or self.store.api_version
+        }
         key = _api_key(headers.get("Authorization", ""))
         if not key:
             return self._error(
@@ -364,26 +414,34 @@ class FakeStripe:
                 ),
                 {**common, "WWW-Authenticate": 'Basic realm="Stripe"'},
             )
-        if not (key.startswith("sk_test_") or key.startswith("rk_test_")) or len(key) <= 8:
+        if not (key.startswith(("sk_test_", "rk_test_"))) or len(key) <= 8:
             return self._error(
-                StripeError(401, "Invalid API Key provided: %s" % _redact(key)),
+                StripeError(401, f"Invalid API Key provided: {_redact(key)}"),
                 {**common, "WWW-Authenticate": 'Basic realm="Stripe"'},
             )
         version = headers.get("Stripe-Version")
         if version and not _VERSION_RE.match(version):
             return self._error(
-                StripeError(400, "Invalid Stripe API version: %s" % version, code="api_version_invalid"),
+                StripeError(
+                    400,
+                    f"Invalid Stripe API version: {version}",
+                    code="api_version_invalid",
+                ),
                 common,
             )
         raw = query
         if method == "POST":
-            ctype = (headers.get("Content-Type") or "application/x-www-form-urlencoded").split(";")[0].strip()
+            ctype = (
+                (headers.get("Content-Type") or "application/x-www-form-urlencoded")
+                .split(";")[0]
+                .strip()
+            )
             if ctype not in ("application/x-www-form-urlencoded", ""):
                 return self._error(
                     StripeError(
                         400,
-                        "Invalid request: unsupported Content-Type %s. If error persists and you need "
-                        "assistance, please contact support@stripe.com." % ctype,
+                        f"Invalid request: unsupported Content-Type {ctype}. If error persists and you need "
+                        "assistance, please contact support@stripe.com.",
                     ),
                     common,
                 )
@@ -394,8 +452,8 @@ class FakeStripe:
             return self._error(
                 StripeError(
                     404,
-                    "Unrecognized request URL (%s: %s). Please see https://stripe.com/docs or we can help at "
-                    "https://support.stripe.com/." % (method, path),
+                    f"Unrecognized request URL ({method}: {path}). Please see https://stripe.com/docs or we can help at "
+                    "https://support.stripe.com/.",
                 ),
                 common,
             )
@@ -410,16 +468,36 @@ class FakeStripe:
         if method == "POST" and idem_key:
             if len(idem_key) > 255:
                 return self._error(
-                    StripeError(400, "Idempotency-Key must be at most 255 characters.", type="idempotency_error"),
+                    StripeError(
+                        400,
+                        "Idempotency-Key must be at most 255 characters.",
+                        type="idempotency_error",
+                    ),
                     common,
                 )
-            return self._idempotent(key, idem_key, (method, path, canonical_pairs(tree)), route, groups, tree,
-                                    request_id, common)
-        status, payload, _ = self._execute(route, groups, tree, request_id, idem_key if method != "GET" else None)
+            return self._idempotent(
+                key,
+                idem_key,
+                (method, path, canonical_pairs(tree)),
+                route,
+                groups,
+                tree,
+                request_id,
+                common,
+            )
+        status, payload, _ = self._execute(
+            route, groups, tree, request_id, idem_key if method != "GET" else None
+        )
         return _Response(status, payload, headers=common)
 
-    def _execute(self, route: api.Route, groups: tuple, tree: dict, request_id: str,
-                 idem_key: str | None) -> tuple[int, bytes, bool]:
+    def _execute(
+        self,
+        route: api.Route,
+        groups: tuple,
+        tree: dict,
+        request_id: str,
+        idem_key: str | None,
+    ) -> tuple[int, bytes, bool]:
         _, _, schema, fn = route
         store = self.store
         try:
@@ -433,14 +511,35 @@ class FakeStripe:
                     store.clear_request()
             return 200, json.dumps(rendered, indent=2).encode("utf-8"), True
         except StripeError as err:
-            return err.status, json.dumps(err.body(), indent=2).encode("utf-8"), err.save_idempotent
-        except Exception as exc:
-            log("ERROR", "stripe_fake internal error: %r" % exc, traceback=traceback.format_exc())
-            err = StripeError(500, "An unknown error occurred in stripe_fake: %r" % exc, type="api_error")
+            return (
+                err.status,
+                json.dumps(err.body(), indent=2).encode("utf-8"),
+                err.save_idempotent,
+            )
+        except Exception as exc:  # noqa: BLE001 - a bug in the fake becomes a 500 api_error
+            log(
+                "ERROR",
+                f"stripe_fake internal error: {exc!r}",
+                traceback=traceback.format_exc(),
+            )
+            err = StripeError(
+                500,
+                f"An unknown error occurred in stripe_fake: {exc!r}",
+                type="api_error",
+            )
             return 500, json.dumps(err.body(), indent=2).encode("utf-8"), False
 
-    def _idempotent(self, api_key: str, idem_key: str, fingerprint: Any, route: api.Route, groups: tuple,
-                    tree: dict, request_id: str, common: dict) -> _Response:
+    def _idempotent(
+        self,
+        api_key: str,
+        idem_key: str,
+        fingerprint: Any,
+        route: api.Route,
+        groups: tuple,
+        tree: dict,
+        request_id: str,
+        common: dict,
+    ) -> _Response:
         scope = (api_key, idem_key)
         while True:
             with self._idem_lock:
@@ -451,7 +550,9 @@ class FakeStripe:
             assert entry is not None
             if owner:
                 try:
-                    status, payload, save = self._execute(route, groups, tree, request_id, idem_key)
+                    status, payload, save = self._execute(
+                        route, groups, tree, request_id, idem_key
+                    )
                 except BaseException:
                     with self._idem_lock:
                         self._idem.pop(scope, None)
@@ -459,7 +560,12 @@ class FakeStripe:
                     raise
                 with self._idem_lock:
                     if save:
-                        entry.saved, entry.status, entry.body, entry.request_id = True, status, payload, request_id
+                        entry.saved, entry.status, entry.body, entry.request_id = (
+                            True,
+                            status,
+                            payload,
+                            request_id,
+                        )
                     else:
                         self._idem.pop(scope, None)
                 entry.done.set()
@@ -469,8 +575,7 @@ class FakeStripe:
                     StripeError(
                         400,
                         "Keys for idempotent requests can only be used with the same parameters they were first "
-                        "used with. Try using a key other than '%s' if you meant to execute a different request."
-                        % idem_key,
+                        f"used with. Try using a key other than '{idem_key}' if you meant to execute a different request.",
                         type="idempotency_error",
                     ),
                     common,
@@ -480,8 +585,8 @@ class FakeStripe:
                     StripeError(
                         409,
                         "There is currently another in-progress request using this Idempotent Key (that probably "
-                        "means you submitted twice, and the other request is still going through): %s. Please "
-                        "try again later." % idem_key,
+                        f"means you submitted twice, and the other request is still going through): {idem_key}. Please "
+                        "try again later.",
                         type="idempotency_error",
                         code="idempotency_key_in_use",
                     ),
@@ -491,7 +596,11 @@ class FakeStripe:
                 return _Response(
                     entry.status,
                     entry.body,
-                    headers={**common, "Idempotent-Replayed": "true", "Original-Request": entry.request_id},
+                    headers={
+                        **common,
+                        "Idempotent-Replayed": "true",
+                        "Original-Request": entry.request_id,
+                    },
                 )
             # The first request's result was not kept (validation error): run again.
 
@@ -502,13 +611,17 @@ class FakeStripe:
     # ------------------------------------------------------------------
     # /_fake/ test controls
     # ------------------------------------------------------------------
-    def _handle_control(self, method: str, path: str, query: str, body: bytes) -> _Response:
+    def _handle_control(
+        self, method: str, path: str, query: str, body: bytes
+    ) -> _Response:
         try:
             data = json.loads(body.decode("utf-8")) if body.strip() else {}
-            if not isinstance(data, dict):
-                raise ValueError("body must be a JSON object")
         except ValueError as exc:
-            return self._error(StripeError(400, "Invalid JSON body: %s" % exc))
+            return self._error(StripeError(400, f"Invalid JSON body: {exc}"))
+        if not isinstance(data, dict):
+            return self._error(
+                StripeError(400, "Invalid JSON body: expected a JSON object")
+            )
         parts = path.split("/")[2:]  # after "/_fake"
         q = {k: v[-1] for k, v in parse_qs(query).items()}
         try:
@@ -533,26 +646,57 @@ class FakeStripe:
         if method == "POST" and parts == ["deliveries", "release"]:
             order = data.get("order", "original")
             if order not in ("original", "reversed"):
-                raise StripeError(400, "order must be 'original' or 'reversed'", param="order")
+                raise StripeError(
+                    400, "order must be 'original' or 'reversed'", param="order"
+                )
             return self.deliverer.release(order)
         if method == "POST" and parts == ["deliveries", "wait"]:
             timeout = float(data.get("timeout", 5))
             return {"idle": self.deliverer.wait_idle(min(timeout, 60.0))}
         if method == "GET" and parts == ["state"]:
             return self.store.dump_state()
-        if method == "POST" and n == 3 and parts[0] == "checkout" and parts[2] == "complete":
+        if (
+            method == "POST"
+            and n == 3
+            and parts[0] == "checkout"
+            and parts[2] == "complete"
+        ):
             outcome = data.get("outcome", "paid")
-            return self.store.complete_checkout(parts[1], outcome, data.get("email"), data.get("name"))
-        if method == "POST" and n == 3 and parts[0] == "payments" and parts[2] == "settle":
+            return self.store.complete_checkout(
+                parts[1], outcome, data.get("email"), data.get("name")
+            )
+        if (
+            method == "POST"
+            and n == 3
+            and parts[0] == "payments"
+            and parts[2] == "settle"
+        ):
             succeeded = data.get("succeeded", True)
             if not isinstance(succeeded, bool):
                 raise StripeError(400, "succeeded must be a boolean", param="succeeded")
             return self.store.settle_payment(parts[1], succeeded)
-        if method == "POST" and n == 3 and parts[0] == "subscriptions" and parts[2] in ("renew", "fail_renewal"):
-            return self.store.renew_subscription(parts[1], fail=parts[2] == "fail_renewal")
-        if method == "POST" and n == 3 and parts[0] == "events" and parts[2] == "redeliver":
+        if (
+            method == "POST"
+            and n == 3
+            and parts[0] == "subscriptions"
+            and parts[2] in ("renew", "fail_renewal")
+        ):
+            return self.store.renew_subscription(
+                parts[1], fail=parts[2] == "fail_renewal"
+            )
+        if (
+            method == "POST"
+            and n == 3
+            and parts[0] == "events"
+            and parts[2] == "redeliver"
+        ):
             return self.store.redeliver_event(parts[1])
-        raise StripeError(404, "Unrecognized test control (%s: /_fake/%s)." % (method, "/".join(parts)))
+        raise StripeError(
+            404,
+            "Unrecognized test control ({}: /_fake/{}).".format(
+                method, "/".join(parts)
+            ),
+        )
 
     # ------------------------------------------------------------------
     # hosted checkout page
@@ -566,56 +710,110 @@ class FakeStripe:
         with store.lock:
             session = store.objects.get(sid)
             if session is None or session.get("object") != "checkout.session":
-                return _html(404, page.message_page("Not found", "No such checkout session: %s" % sid))
+                return _html(
+                    404,
+                    page.message_page("Not found", f"No such checkout session: {sid}"),
+                )
             store._maybe_expire(session)
             if method == "GET" and len(parts) == 1:
                 return self._render_session_page(session)
             if method == "GET" and parts[1:] == ["done"]:
-                return _html(200, page.message_page("Payment complete", "Thanks for your order.",
-                                                    element_id="done"))
+                return _html(
+                    200,
+                    page.message_page(
+                        "Payment complete", "Thanks for your order.", element_id="done"
+                    ),
+                )
             if method == "POST" and parts[1:] == ["pay"]:
-                form = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+                form = dict(
+                    parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
+                )
                 outcome = form.get("outcome", "paid")
                 if session["status"] != "open":
-                    return _html(400, page.message_page(
-                        "Session not active",
-                        "This Checkout Session is no longer active (status: %s)." % session["status"],
-                        session.get("success_url") if session["status"] == "complete" else None,
-                    ))
+                    return _html(
+                        400,
+                        page.message_page(
+                            "Session not active",
+                            "This Checkout Session is no longer active (status: {}).".format(
+                                session["status"]
+                            ),
+                            session.get("success_url")
+                            if session["status"] == "complete"
+                            else None,
+                        ),
+                    )
                 try:
-                    result = store.complete_checkout(sid, outcome, form.get("email") or None,
-                                                     form.get("name") or None)
+                    result = store.complete_checkout(
+                        sid,
+                        outcome,
+                        form.get("email") or None,
+                        form.get("name") or None,
+                    )
                 except StripeError as err:
-                    return self._render_session_page(session, error=err.message, status=400)
+                    return self._render_session_page(
+                        session, error=err.message, status=400
+                    )
                 if result.get("error"):
                     return self._render_session_page(
-                        session, error=result["error"]["message"], status=402,
-                        email=form.get("email"), name=form.get("name"),
+                        session,
+                        error=result["error"]["message"],
+                        status=402,
+                        email=form.get("email"),
+                        name=form.get("name"),
                     )
-                target = session.get("success_url") or "/checkout/%s/done" % sid
+                target = session.get("success_url") or f"/checkout/{sid}/done"
                 target = target.replace("{CHECKOUT_SESSION_ID}", sid)
                 return _Response(303, b"", "text/plain", {"Location": target})
         return _html(404, page.message_page("Not found", "No such page."))
 
-    def _render_session_page(self, session: dict, error: str | None = None, status: int = 200,
-                             email: str | None = None, name: str | None = None) -> _Response:
+    def _render_session_page(
+        self,
+        session: dict,
+        error: str | None = None,
+        status: int = 200,
+        email: str | None = None,
+        name: str | None = None,
+    ) -> _Response:
         store = self.store
         if session["status"] == "complete":
-            return _html(200, page.message_page(
-                "Already paid", "This Checkout Session is complete.",
-                (session.get("success_url") or "").replace("{CHECKOUT_SESSION_ID}", session["id"]) or None,
-                element_id="session-status",
-            ))
+            return _html(
+                200,
+                page.message_page(
+                    "Already paid",
+                    "This Checkout Session is complete.",
+                    (session.get("success_url") or "").replace(
+                        "{CHECKOUT_SESSION_ID}", session["id"]
+                    )
+                    or None,
+                    element_id="session-status",
+                ),
+            )
         if session["status"] == "expired":
-            return _html(410, page.message_page(
-                "Session expired", "This Checkout Session has expired.", session.get("cancel_url"),
-                element_id="session-status",
-            ))
+            return _html(
+                410,
+                page.message_page(
+                    "Session expired",
+                    "This Checkout Session has expired.",
+                    session.get("cancel_url"),
+                    element_id="session-status",
+                ),
+            )
         items = store._session_line_items(session["id"], {})["data"]
-        cust = store.objects.get(session["customer"]) if session.get("customer") else None
+        cust = (
+            store.objects.get(session["customer"]) if session.get("customer") else None
+        )
         prefill = email or (cust or {}).get("email") or session.get("customer_email")
-        return _html(status, page.checkout_page(session, items, store.objects, prefill,
-                                                name or (cust or {}).get("name"), error))
+        return _html(
+            status,
+            page.checkout_page(
+                session,
+                items,
+                store.objects,
+                prefill,
+                name or (cust or {}).get("name"),
+                error,
+            ),
+        )
 
 
 def _api_key(header: str) -> str | None:
@@ -625,7 +823,7 @@ def _api_key(header: str) -> str | None:
     if header[:6].lower() == "basic ":
         try:
             decoded = base64.b64decode(header[6:].strip()).decode("utf-8")
-        except Exception:
+        except Exception:  # noqa: BLE001 - malformed Basic auth is just "no key"
             return None
         return decoded.split(":", 1)[0] or None
     return None

@@ -8,6 +8,7 @@ Events produced by one synchronous operation carry the objects' state at the
 end of that operation (as Stripe's do); ``*.updated`` events carry
 ``data.previous_attributes`` with the changed fields' old values.
 """
+
 from __future__ import annotations
 
 import calendar
@@ -18,7 +19,8 @@ import secrets
 import string
 import threading
 import time
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from .errors import StripeError, no_such
 
@@ -26,13 +28,53 @@ from .errors import StripeError, no_such
 DEFAULT_API_VERSION = "2026-10-28.endive"
 
 ZERO_DECIMAL = {
-    "bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga",
-    "pyg", "rwf", "ugx", "vnd", "vuv", "xaf", "xof", "xpf",
+    "bif",
+    "clp",
+    "djf",
+    "gnf",
+    "jpy",
+    "kmf",
+    "krw",
+    "mga",
+    "pyg",
+    "rwf",
+    "ugx",
+    "vnd",
+    "vuv",
+    "xaf",
+    "xof",
+    "xpf",
 }
 CURRENCIES = ZERO_DECIMAL | {
-    "usd", "eur", "gbp", "cad", "aud", "nzd", "chf", "sek", "nok", "dkk",
-    "pln", "czk", "huf", "ron", "bgn", "sgd", "hkd", "mxn", "brl", "inr",
-    "zar", "aed", "ils", "thb", "myr", "php", "idr", "try", "twd",
+    "usd",
+    "eur",
+    "gbp",
+    "cad",
+    "aud",
+    "nzd",
+    "chf",
+    "sek",
+    "nok",
+    "dkk",
+    "pln",
+    "czk",
+    "huf",
+    "ron",
+    "bgn",
+    "sgd",
+    "hkd",
+    "mxn",
+    "brl",
+    "inr",
+    "zar",
+    "aed",
+    "ils",
+    "thb",
+    "myr",
+    "php",
+    "idr",
+    "try",
+    "twd",
 }
 
 NOUNS = {
@@ -80,7 +122,7 @@ def add_interval(ts: int, interval: str, count: int = 1) -> int:
         return ts + 86400 * count
     if interval == "week":
         return ts + 7 * 86400 * count
-    d = _dt.datetime.fromtimestamp(ts, _dt.timezone.utc)
+    d = _dt.datetime.fromtimestamp(ts, _dt.UTC)
     months = count * (12 if interval == "year" else 1)
     m0 = d.month - 1 + months
     year, month = d.year + m0 // 12, m0 % 12 + 1
@@ -91,8 +133,8 @@ def add_interval(ts: int, interval: str, count: int = 1) -> int:
 def format_amount(amount: int, currency: str) -> str:
     cur = (currency or "").lower()
     if cur in ZERO_DECIMAL:
-        return "%d %s" % (amount, cur.upper())
-    return "%.2f %s" % (amount / 100.0, cur.upper())
+        return f"{amount} {cur.upper()}"
+    return f"{amount / 100.0:.2f} {cur.upper()}"
 
 
 def diff(old: Any, new: Any) -> dict:
@@ -129,7 +171,7 @@ def _blank_none(v: Any) -> Any:
 def _missing(param: str) -> StripeError:
     return StripeError(
         400,
-        "Missing required param: %s." % param,
+        f"Missing required param: {param}.",
         code="parameter_missing",
         param=param,
         save_idempotent=False,
@@ -146,7 +188,9 @@ class Store:
         self.lock = threading.RLock()
         self.base_url = base_url
         self.api_version = api_version
-        self._deliver = deliver or (lambda evt, payload, targets, redelivery=False: None)
+        self._deliver = deliver or (
+            lambda evt, payload, targets, redelivery=False: None
+        )
         self.cli_endpoint: tuple[str, str] | None = None  # (url, secret)
         self._ctx = threading.local()
         self.reset()
@@ -199,10 +243,14 @@ class Store:
         self.order.setdefault(obj["object"], []).append(obj["id"])
         return obj
 
-    def _get(self, obj_type: str, obj_id: str, param: str | None = "id", status: int = 404) -> dict:
+    def _get(
+        self, obj_type: str, obj_id: str, param: str | None = "id", status: int = 404
+    ) -> dict:
         obj = self.objects.get(obj_id)
         if obj is None or obj.get("object") != obj_type:
-            raise no_such(NOUNS.get(obj_type, obj_type), obj_id, param=param, status=status)
+            raise no_such(
+                NOUNS.get(obj_type, obj_type), obj_id, param=param, status=status
+            )
         return obj
 
     def _event_count(self) -> int:
@@ -233,7 +281,10 @@ class Store:
     def _emit(self, event_type: str, obj: dict, previous: dict | None = None) -> dict:
         created = max(now(), self.last_event_created)
         self.last_event_created = created
-        req = getattr(self._ctx, "request", None) or {"id": None, "idempotency_key": None}
+        req = getattr(self._ctx, "request", None) or {
+            "id": None,
+            "idempotency_key": None,
+        }
         targets = self._targets(event_type)
         data: dict = {"object": copy.deepcopy(obj)}
         if previous is not None:
@@ -287,7 +338,9 @@ class Store:
                     save_idempotent=False,
                 )
             created = params.get("created")
-            source = list(ids) if ids is not None else list(self.order.get(obj_type, []))
+            source = (
+                list(ids) if ids is not None else list(self.order.get(obj_type, []))
+            )
             items = []
             for oid in reversed(source):
                 obj = self.objects.get(oid) if isinstance(oid, str) else oid
@@ -317,7 +370,7 @@ class Store:
                         status=400,
                     )
                 if after:
-                    window = items[pos + 1:]
+                    window = items[pos + 1 :]
                     page, has_more = window[:limit], len(window) > limit
                 else:
                     window = items[:pos]
@@ -359,13 +412,17 @@ class Store:
         if head not in obj:
             inc = self._includable(obj, head)
             if inc is _NOT_INCLUDABLE:
-                raise StripeError(400, "This property cannot be expanded (%s)." % full, param="expand")
+                raise StripeError(
+                    400, f"This property cannot be expanded ({full}).", param="expand"
+                )
             obj[head] = inc
         val = obj[head]
         if isinstance(val, str):
             target = self.objects.get(val)
             if target is None:
-                raise StripeError(400, "This property cannot be expanded (%s)." % full, param="expand")
+                raise StripeError(
+                    400, f"This property cannot be expanded ({full}).", param="expand"
+                )
             obj[head] = val = copy.deepcopy(target)
         if val is None or not rest:
             return
@@ -402,7 +459,9 @@ class Store:
             "description": None,
             "discount": None,
             "email": email,
-            "invoice_prefix": "".join(secrets.choice("0123456789ABCDEF") for _ in range(8)),
+            "invoice_prefix": "".join(
+                secrets.choice("0123456789ABCDEF") for _ in range(8)
+            ),
             "invoice_settings": {
                 "custom_fields": None,
                 "default_payment_method": None,
@@ -510,7 +569,7 @@ class Store:
             pid = _blank_none(p.get("id"))
             if pid is not None:
                 if not all(c in _ALNUM + "_-" for c in pid) or len(pid) > 200:
-                    raise StripeError(400, "Invalid product id: %s" % pid, param="id")
+                    raise StripeError(400, f"Invalid product id: {pid}", param="id")
                 if pid in self.objects:
                     raise StripeError(
                         400,
@@ -550,7 +609,7 @@ class Store:
                     if price["product"] != pid:
                         raise StripeError(
                             400,
-                            "The price `%s` does not belong to product `%s`." % (dp, pid),
+                            f"The price `{dp}` does not belong to product `{pid}`.",
                             param="default_price",
                         )
                 prod["default_price"] = dp
@@ -570,7 +629,14 @@ class Store:
 
         return self.list_objects("product", p, pred)
 
-    def _new_price(self, product: str, unit_amount: int, currency: str, recurring: dict | None, **extra: Any) -> dict:
+    def _new_price(
+        self,
+        product: str,
+        unit_amount: int,
+        currency: str,
+        recurring: dict | None,
+        **extra: Any,
+    ) -> dict:
         price = {
             "id": gen_id("price_", 24),
             "object": "price",
@@ -612,8 +678,9 @@ class Store:
         if cur not in CURRENCIES:
             raise StripeError(
                 400,
-                "Invalid currency: %s. Stripe currently supports these currencies: %s"
-                % (cur, ", ".join(sorted(CURRENCIES))),
+                "Invalid currency: {}. Stripe currently supports these currencies: {}".format(
+                    cur, ", ".join(sorted(CURRENCIES))
+                ),
                 param=param,
             )
         return cur
@@ -625,7 +692,11 @@ class Store:
             raise _missing(param + "[interval]")
         count = rec.get("interval_count") or 1
         if count < 1:
-            raise StripeError(400, "Invalid interval_count: must be at least 1", param=param + "[interval_count]")
+            raise StripeError(
+                400,
+                "Invalid interval_count: must be at least 1",
+                param=param + "[interval_count]",
+            )
         return {"interval": rec["interval"], "interval_count": count}
 
     def create_price(self, p: dict) -> dict:
@@ -669,7 +740,9 @@ class Store:
                     if not p.get("transfer_lookup_key"):
                         raise StripeError(
                             400,
-                            "A price (`%s`) already uses that lookup key." % holder["id"],
+                            "A price (`{}`) already uses that lookup key.".format(
+                                holder["id"]
+                            ),
                             param="lookup_key",
                         )
                     transferred = holder
@@ -711,7 +784,9 @@ class Store:
                     if not p.get("transfer_lookup_key"):
                         raise StripeError(
                             400,
-                            "A price (`%s`) already uses that lookup key." % holder["id"],
+                            "A price (`{}`) already uses that lookup key.".format(
+                                holder["id"]
+                            ),
                             param="lookup_key",
                         )
                     hb = copy.deepcopy(holder)
@@ -741,7 +816,10 @@ class Store:
                 return False
             if p.get("currency") and pr["currency"] != p["currency"].lower():
                 return False
-            if rec.get("interval") and (pr["recurring"] or {}).get("interval") != rec["interval"]:
+            if (
+                rec.get("interval")
+                and (pr["recurring"] or {}).get("interval") != rec["interval"]
+            ):
                 return False
             return not keys or pr.get("lookup_key") in keys
 
@@ -827,7 +905,12 @@ class Store:
                 "allow_promotion_codes": p.get("allow_promotion_codes"),
                 "amount_subtotal": subtotal,
                 "amount_total": subtotal,
-                "automatic_tax": {"enabled": False, "liability": None, "provider": None, "status": None},
+                "automatic_tax": {
+                    "enabled": False,
+                    "liability": None,
+                    "provider": None,
+                    "status": None,
+                },
                 "billing_address_collection": p.get("billing_address_collection"),
                 "cancel_url": _blank_none(p.get("cancel_url")),
                 "client_reference_id": cref,
@@ -844,7 +927,9 @@ class Store:
                     "terms_of_service_acceptance": None,
                 },
                 "customer": customer,
-                "customer_creation": (p.get("customer_creation") or "if_required") if mode == "payment" and customer is None else None,
+                "customer_creation": (p.get("customer_creation") or "if_required")
+                if mode == "payment" and customer is None
+                else None,
                 "customer_details": None,
                 "customer_email": _blank_none(p.get("customer_email")),
                 "discounts": [],
@@ -869,9 +954,13 @@ class Store:
                 "submit_type": None,
                 "subscription": None,
                 "success_url": _blank_none(p.get("success_url")),
-                "total_details": {"amount_discount": 0, "amount_shipping": 0, "amount_tax": 0},
+                "total_details": {
+                    "amount_discount": 0,
+                    "amount_shipping": 0,
+                    "amount_tax": 0,
+                },
                 "ui_mode": "hosted",
-                "url": "%s/checkout/%s" % (self.base_url(), sid),
+                "url": f"{self.base_url()}/checkout/{sid}",
             }
             self._insert(session)
             self.session_items[sid] = items
@@ -892,7 +981,9 @@ class Store:
                 self._emit(obj["object"] + ".created", obj)
             return session
 
-    def _build_line_items(self, sid: str, mode: str, line_items: Any) -> tuple[list[dict], list[dict]]:
+    def _build_line_items(
+        self, sid: str, mode: str, line_items: Any
+    ) -> tuple[list[dict], list[dict]]:
         if not line_items:
             raise _missing("line_items")
         items: list[dict] = []
@@ -900,7 +991,7 @@ class Store:
         currency = None
         has_recurring = False
         for i, li in enumerate(line_items):
-            base = "line_items[%d]" % i
+            base = f"line_items[{i}]"
             if li.get("price") and li.get("price_data"):
                 raise StripeError(
                     400,
@@ -911,7 +1002,7 @@ class Store:
             if li.get("quantity") in (None, ""):
                 raise StripeError(
                     400,
-                    "Quantity is required. Add `quantity` to `%s`" % base,
+                    f"Quantity is required. Add `quantity` to `{base}`",
                     code="parameter_missing",
                     param=base + "[quantity]",
                 )
@@ -923,7 +1014,9 @@ class Store:
                     param=base + "[quantity]",
                 )
             if li.get("price"):
-                price = self._get("price", li["price"], param=base + "[price]", status=400)
+                price = self._get(
+                    "price", li["price"], param=base + "[price]", status=400
+                )
                 if not price["active"]:
                     raise StripeError(
                         400,
@@ -932,12 +1025,21 @@ class Store:
                     )
             elif li.get("price_data"):
                 pd = li["price_data"]
-                cur = self._check_currency(pd.get("currency"), base + "[price_data][currency]")
+                cur = self._check_currency(
+                    pd.get("currency"), base + "[price_data][currency]"
+                )
                 if pd.get("unit_amount") in (None, ""):
                     raise _missing(base + "[price_data][unit_amount]")
-                rec = self._check_recurring(pd.get("recurring"), base + "[price_data][recurring]")
+                rec = self._check_recurring(
+                    pd.get("recurring"), base + "[price_data][recurring]"
+                )
                 if pd.get("product"):
-                    prod = self._get("product", pd["product"], param=base + "[price_data][product]", status=400)
+                    prod = self._get(
+                        "product",
+                        pd["product"],
+                        param=base + "[price_data][product]",
+                        status=400,
+                    )
                 elif pd.get("product_data"):
                     if not pd["product_data"].get("name"):
                         raise _missing(base + "[price_data][product_data][name]")
@@ -945,7 +1047,9 @@ class Store:
                         pd["product_data"]["name"],
                         active=False,
                         description=_blank_none(pd["product_data"].get("description")),
-                        metadata=_apply_metadata({}, pd["product_data"].get("metadata")),
+                        metadata=_apply_metadata(
+                            {}, pd["product_data"].get("metadata")
+                        ),
                     )
                     new_objects.append(prod)
                 else:
@@ -955,12 +1059,14 @@ class Store:
                         code="parameter_missing",
                         param=base + "[price_data][product]",
                     )
-                price = self._new_price(prod["id"], pd["unit_amount"], cur, rec, active=False)
+                price = self._new_price(
+                    prod["id"], pd["unit_amount"], cur, rec, active=False
+                )
                 new_objects.append(price)
             else:
                 raise StripeError(
                     400,
-                    "You must specify either `price` or `price_data` in `%s`." % base,
+                    f"You must specify either `price` or `price_data` in `{base}`.",
                     code="parameter_missing",
                     param=base + "[price]",
                 )
@@ -1017,7 +1123,7 @@ class Store:
             "object": "list",
             "data": items,
             "has_more": False,
-            "url": "/v1/checkout/sessions/%s/line_items" % sid,
+            "url": f"/v1/checkout/sessions/{sid}/line_items",
         }
 
     def list_session_line_items(self, sid: str, p: dict) -> dict:
@@ -1030,7 +1136,10 @@ class Store:
                 items.append(item)
             # list_objects walks newest-first; line items keep their order.
             return self.list_objects(
-                "item", p, ids=list(reversed(items)), url="/v1/checkout/sessions/%s/line_items" % sid
+                "item",
+                p,
+                ids=list(reversed(items)),
+                url=f"/v1/checkout/sessions/{sid}/line_items",
             )
 
     def list_checkout_sessions(self, p: dict) -> dict:
@@ -1070,8 +1179,17 @@ class Store:
     # ------------------------------------------------------------------
     # payments (payment intents, charges)
     # ------------------------------------------------------------------
-    def _new_payment_intent(self, amount: int, currency: str, customer: str | None, *, metadata=None,
-                            description=None, receipt_email=None, method_type="card") -> dict:
+    def _new_payment_intent(
+        self,
+        amount: int,
+        currency: str,
+        customer: str | None,
+        *,
+        metadata=None,
+        description=None,
+        receipt_email=None,
+        method_type="card",
+    ) -> dict:
         pid = gen_id("pi_", 24)
         pi = {
             "id": pid,
@@ -1086,7 +1204,7 @@ class Store:
             "canceled_at": None,
             "cancellation_reason": None,
             "capture_method": "automatic_async",
-            "client_secret": "%s_secret_%s" % (pid, gen_id("", 25)),
+            "client_secret": "{}_secret_{}".format(pid, gen_id("", 25)),
             "confirmation_method": "automatic",
             "created": now(),
             "currency": currency,
@@ -1116,7 +1234,9 @@ class Store:
         }
         return self._insert(pi)
 
-    def _charge_attempt(self, pi: dict, outcome: str, email: str | None, name: str | None) -> dict:
+    def _charge_attempt(
+        self, pi: dict, outcome: str, email: str | None, name: str | None
+    ) -> dict:
         """Create a charge for ``pi``: outcome paid|async|declined|async_failed
         and move the payment intent to the matching status."""
         method_type = "us_bank_account" if outcome == "async" else "card"
@@ -1132,7 +1252,11 @@ class Store:
             details = {
                 "card": {
                     "brand": "visa",
-                    "checks": {"address_line1_check": None, "address_postal_code_check": None, "cvc_check": "pass"},
+                    "checks": {
+                        "address_line1_check": None,
+                        "address_postal_code_check": None,
+                        "cvc_check": "pass",
+                    },
                     "country": "US",
                     "exp_month": 12,
                     "exp_year": _dt.date.today().year + 3,
@@ -1163,9 +1287,18 @@ class Store:
             "application": None,
             "application_fee": None,
             "application_fee_amount": None,
-            "balance_transaction": gen_id("txn_", 24) if status == "succeeded" else None,
+            "balance_transaction": gen_id("txn_", 24)
+            if status == "succeeded"
+            else None,
             "billing_details": {
-                "address": {"city": None, "country": None, "line1": None, "line2": None, "postal_code": None, "state": None},
+                "address": {
+                    "city": None,
+                    "country": None,
+                    "line1": None,
+                    "line2": None,
+                    "postal_code": None,
+                    "state": None,
+                },
                 "email": email,
                 "name": name,
                 "phone": None,
@@ -1240,7 +1373,11 @@ class Store:
                 "decline_code": "generic_decline",
                 "doc_url": "https://stripe.com/docs/error-codes/card-declined",
                 "message": "Your card was declined.",
-                "payment_method": {"id": pm_id, "object": "payment_method", "type": method_type},
+                "payment_method": {
+                    "id": pm_id,
+                    "object": "payment_method",
+                    "type": method_type,
+                },
                 "type": "card_error",
             }
         return charge
@@ -1277,7 +1414,11 @@ class Store:
                     "charge": charge["id"],
                     "code": "insufficient_funds",
                     "message": "The customer's account has insufficient funds to cover this payment.",
-                    "payment_method": {"id": pi["payment_method"], "object": "payment_method", "type": pi["payment_method_types"][0]},
+                    "payment_method": {
+                        "id": pi["payment_method"],
+                        "object": "payment_method",
+                        "type": pi["payment_method_types"][0],
+                    },
                     "type": "card_error",
                 },
             )
@@ -1286,10 +1427,14 @@ class Store:
     # ------------------------------------------------------------------
     # subscriptions & invoices
     # ------------------------------------------------------------------
-    def _new_subscription(self, customer: str, session: dict, items: list[dict], status: str) -> dict:
+    def _new_subscription(
+        self, customer: str, session: dict, items: list[dict], status: str
+    ) -> dict:
         sid = gen_id("sub_", 24)
         t = now()
-        recurring = [li for li in items if self.objects[li["price"]]["type"] == "recurring"]
+        recurring = [
+            li for li in items if self.objects[li["price"]]["type"] == "recurring"
+        ]
         first = self.objects[recurring[0]["price"]]["recurring"]
         end = add_interval(t, first["interval"], first["interval_count"])
         priv = self.private.get(session["id"], {}).get("subscription_data", {})
@@ -1316,7 +1461,11 @@ class Store:
             "object": "subscription",
             "application": None,
             "application_fee_percent": None,
-            "automatic_tax": {"disabled_reason": None, "enabled": False, "liability": None},
+            "automatic_tax": {
+                "disabled_reason": None,
+                "enabled": False,
+                "liability": None,
+            },
             "billing_cycle_anchor": t,
             "billing_cycle_anchor_config": None,
             "billing_mode": {"type": "classic"},
@@ -1344,7 +1493,7 @@ class Store:
                 "data": sub_items,
                 "has_more": False,
                 "total_count": len(sub_items),
-                "url": "/v1/subscription_items?subscription=%s" % sid,
+                "url": f"/v1/subscription_items?subscription={sid}",
             },
             "latest_invoice": None,
             "livemode": False,
@@ -1367,13 +1516,20 @@ class Store:
             "test_clock": None,
             "transfer_data": None,
             "trial_end": None,
-            "trial_settings": {"end_behavior": {"missing_payment_method": "create_invoice"}},
+            "trial_settings": {
+                "end_behavior": {"missing_payment_method": "create_invoice"}
+            },
             "trial_start": None,
         }
         return self._insert(sub)
 
-    def _new_invoice(self, sub: dict, billing_reason: str, lines: list[tuple[dict, int, tuple[int, int], str | None]],
-                     period: tuple[int, int]) -> dict:
+    def _new_invoice(
+        self,
+        sub: dict,
+        billing_reason: str,
+        lines: list[tuple[dict, int, tuple[int, int], str | None]],
+        period: tuple[int, int],
+    ) -> dict:
         """``lines``: (price, quantity, (start, end), subscription_item_id)."""
         cust = self.objects[sub["customer"]]
         iid = gen_id("in_", 24)
@@ -1383,9 +1539,12 @@ class Store:
             prod = self.objects.get(price["product"], {})
             amount = price["unit_amount"] * qty
             rec = price.get("recurring")
-            desc = "%d × %s" % (qty, prod.get("name", price["product"]))
+            desc = "{} × {}".format(qty, prod.get("name", price["product"]))
             if rec:
-                desc += " (at %s / %s)" % (format_amount(price["unit_amount"], price["currency"]), rec["interval"])
+                desc += " (at {} / {})".format(
+                    format_amount(price["unit_amount"], price["currency"]),
+                    rec["interval"],
+                )
             line_objs.append(
                 {
                     "id": gen_id("il_", 24),
@@ -1413,7 +1572,10 @@ class Store:
                     "period": {"end": pe, "start": ps},
                     "pretax_credit_amounts": [],
                     "pricing": {
-                        "price_details": {"price": price["id"], "product": price["product"]},
+                        "price_details": {
+                            "price": price["id"],
+                            "product": price["product"],
+                        },
                         "type": "price_details",
                         "unit_amount_decimal": str(price["unit_amount"]),
                     },
@@ -1439,7 +1601,13 @@ class Store:
             "attempt_count": 0,
             "attempted": False,
             "auto_advance": True,
-            "automatic_tax": {"disabled_reason": None, "enabled": False, "liability": None, "provider": None, "status": None},
+            "automatic_tax": {
+                "disabled_reason": None,
+                "enabled": False,
+                "liability": None,
+                "provider": None,
+                "status": None,
+            },
             "automatically_finalizes_at": None,
             "billing_reason": billing_reason,
             "charge": None,
@@ -1475,7 +1643,7 @@ class Store:
                 "data": line_objs,
                 "has_more": False,
                 "total_count": len(line_objs),
-                "url": "/v1/invoices/%s/lines" % iid,
+                "url": f"/v1/invoices/{iid}/lines",
             },
             "livemode": False,
             "metadata": {},
@@ -1486,11 +1654,18 @@ class Store:
             "paid_out_of_band": False,
             "parent": {
                 "quote_details": None,
-                "subscription_details": {"metadata": dict(sub["metadata"]), "subscription": sub["id"]},
+                "subscription_details": {
+                    "metadata": dict(sub["metadata"]),
+                    "subscription": sub["id"],
+                },
                 "type": "subscription_details",
             },
             "payment_intent": None,
-            "payment_settings": {"default_mandate": None, "payment_method_options": None, "payment_method_types": None},
+            "payment_settings": {
+                "default_mandate": None,
+                "payment_method_options": None,
+                "payment_method_types": None,
+            },
             "period_end": period[1],
             "period_start": period[0],
             "post_payment_credit_notes_amount": 0,
@@ -1502,7 +1677,12 @@ class Store:
             "starting_balance": 0,
             "statement_descriptor": None,
             "status": "draft",
-            "status_transitions": {"finalized_at": None, "marked_uncollectible_at": None, "paid_at": None, "voided_at": None},
+            "status_transitions": {
+                "finalized_at": None,
+                "marked_uncollectible_at": None,
+                "paid_at": None,
+                "voided_at": None,
+            },
             "subscription": sub["id"],
             "subtotal": total,
             "subtotal_excluding_tax": total,
@@ -1525,10 +1705,9 @@ class Store:
         t = now()
         inv.update(
             status="open",
-            number="%s-%04d" % (cust["invoice_prefix"], seq),
+            number="{}-{:04d}".format(cust["invoice_prefix"], seq),
             effective_at=t,
             ending_balance=0,
-            hosted_invoice_url="%s/invoices/%s" % (self.base_url(), inv["id"]),
         )
         inv["status_transitions"]["finalized_at"] = t
 
@@ -1567,16 +1746,26 @@ class Store:
                     "livemode": False,
                     "payment": {"type": "payment_intent", "payment_intent": pi["id"]},
                     "status": "paid" if inv["status"] == "paid" else "open",
-                    "status_transitions": {"canceled_at": None, "paid_at": inv["status_transitions"]["paid_at"]},
+                    "status_transitions": {
+                        "canceled_at": None,
+                        "paid_at": inv["status_transitions"]["paid_at"],
+                    },
                 }
             )
-        return {"object": "list", "data": data, "has_more": False, "url": "/v1/invoice_payments?invoice=%s" % inv["id"]}
+        return {
+            "object": "list",
+            "data": data,
+            "has_more": False,
+            "url": "/v1/invoice_payments?invoice={}".format(inv["id"]),
+        }
 
     def _invoice_payment_intent(self, inv: dict, description: str) -> tuple[dict, bool]:
         """Return (payment_intent, created_now) for an invoice."""
         if inv.get("payment_intent"):
             return self.objects[inv["payment_intent"]], False
-        pi = self._new_payment_intent(inv["amount_due"], inv["currency"], inv["customer"], description=description)
+        pi = self._new_payment_intent(
+            inv["amount_due"], inv["currency"], inv["customer"], description=description
+        )
         self.private[pi["id"]] = {"invoice": inv["id"]}
         inv["payment_intent"] = pi["id"]
         return pi, True
@@ -1591,11 +1780,15 @@ class Store:
         with self.lock:
             sub = self.retrieve("subscription", sid)
             before = copy.deepcopy(sub)
-            if sub["status"] == "canceled" and set(p) - {"metadata", "cancellation_details", "expand"}:
+            if sub["status"] == "canceled" and set(p) - {
+                "metadata",
+                "cancellation_details",
+                "expand",
+            }:
                 raise StripeError(
                     400,
                     "A canceled subscription can only update its cancellation_details and metadata.",
-                    param=sorted(set(p) - {"metadata", "cancellation_details", "expand"})[0],
+                    param=min(set(p) - {"metadata", "cancellation_details", "expand"}),
                 )
             if "cancel_at_period_end" in p:
                 cape = bool(p["cancel_at_period_end"])
@@ -1611,7 +1804,9 @@ class Store:
             if "cancellation_details" in p and p["cancellation_details"] != "":
                 for key in ("comment", "feedback"):
                     if key in p["cancellation_details"]:
-                        sub["cancellation_details"][key] = _blank_none(p["cancellation_details"][key])
+                        sub["cancellation_details"][key] = _blank_none(
+                            p["cancellation_details"][key]
+                        )
             if "description" in p:
                 sub["description"] = _blank_none(p["description"])
             if "metadata" in p:
@@ -1621,12 +1816,16 @@ class Store:
                 self._emit("customer.subscription.updated", sub, changes)
             return sub
 
-    def _cancel_subscription(self, sub: dict, reason: str, at: int | None = None, details: dict | None = None) -> None:
+    def _cancel_subscription(
+        self, sub: dict, reason: str, at: int | None = None, details: dict | None = None
+    ) -> None:
         t = now()
         sub["status"] = "canceled"
         sub["canceled_at"] = sub["canceled_at"] or t
         sub["ended_at"] = at or t
-        sub["cancel_at_period_end"] = False if at is None else sub["cancel_at_period_end"]
+        sub["cancel_at_period_end"] = (
+            False if at is None else sub["cancel_at_period_end"]
+        )
         sub["cancellation_details"]["reason"] = reason
         for key, value in (details or {}).items():
             sub["cancellation_details"][key] = _blank_none(value)
@@ -1638,11 +1837,13 @@ class Store:
             if sub["status"] == "canceled":
                 raise StripeError(
                     400,
-                    "This subscription has already been canceled: %s" % sid,
+                    f"This subscription has already been canceled: {sid}",
                     param="subscription",
                 )
             details = p.get("cancellation_details") or {}
-            self._cancel_subscription(sub, "cancellation_requested", details=details or None)
+            self._cancel_subscription(
+                sub, "cancellation_requested", details=details or None
+            )
             return sub
 
     def list_subscriptions(self, p: dict) -> dict:
@@ -1651,7 +1852,9 @@ class Store:
         def pred(s: dict) -> bool:
             if p.get("customer") and s["customer"] != p["customer"]:
                 return False
-            if p.get("price") and not any(i["price"]["id"] == p["price"] for i in s["items"]["data"]):
+            if p.get("price") and not any(
+                i["price"]["id"] == p["price"] for i in s["items"]["data"]
+            ):
                 return False
             if status in (None, ""):
                 return s["status"] != "canceled"
@@ -1674,7 +1877,9 @@ class Store:
 
     def list_payment_intents(self, p: dict) -> dict:
         return self.list_objects(
-            "payment_intent", p, (lambda x: x["customer"] == p["customer"]) if p.get("customer") else None
+            "payment_intent",
+            p,
+            (lambda x: x["customer"] == p["customer"]) if p.get("customer") else None,
         )
 
     def list_charges(self, p: dict) -> dict:
@@ -1689,9 +1894,13 @@ class Store:
     # ------------------------------------------------------------------
     # checkout completion (page / test controls)
     # ------------------------------------------------------------------
-    def complete_checkout(self, sid: str, outcome: str, email: str | None = None, name: str | None = None) -> dict:
+    def complete_checkout(
+        self, sid: str, outcome: str, email: str | None = None, name: str | None = None
+    ) -> dict:
         if outcome not in ("paid", "async", "declined"):
-            raise StripeError(400, "outcome must be one of paid, async, declined", param="outcome")
+            raise StripeError(
+                400, "outcome must be one of paid, async, declined", param="outcome"
+            )
         with self.lock:
             self.clear_request()
             session = self._get("checkout.session", sid)
@@ -1699,13 +1908,22 @@ class Store:
             if session["status"] != "open":
                 raise StripeError(
                     400,
-                    "This Checkout Session is no longer active (status: %s)." % session["status"],
+                    "This Checkout Session is no longer active (status: {}).".format(
+                        session["status"]
+                    ),
                     code="checkout_session_not_open",
                     param="session",
                 )
             mark = self._event_count()
-            cust = self.objects.get(session["customer"]) if session["customer"] else None
-            email = email or (cust or {}).get("email") or session["customer_email"] or "customer@example.com"
+            cust = (
+                self.objects.get(session["customer"]) if session["customer"] else None
+            )
+            email = (
+                email
+                or (cust or {}).get("email")
+                or session["customer_email"]
+                or "customer@example.com"
+            )
             name = name or (cust or {}).get("name")
             if session["mode"] == "payment":
                 error = self._complete_payment_mode(session, outcome, email, name)
@@ -1737,11 +1955,17 @@ class Store:
             err["charge"] = charge["id"]
         return err
 
-    def _complete_payment_mode(self, session: dict, outcome: str, email: str, name: str | None) -> dict | None:
+    def _complete_payment_mode(
+        self, session: dict, outcome: str, email: str, name: str | None
+    ) -> dict | None:
         priv = self.private.get(session["id"], {}).get("payment_intent_data", {})
         amount = session["amount_total"]
         new_customer = None
-        pi = self.objects.get(session["payment_intent"]) if session["payment_intent"] else None
+        pi = (
+            self.objects.get(session["payment_intent"])
+            if session["payment_intent"]
+            else None
+        )
         pi_created = False
         if amount > 0 and pi is None:
             pi = self._new_payment_intent(
@@ -1790,7 +2014,9 @@ class Store:
         self._emit("checkout.session.completed", session)
         return None
 
-    def _complete_subscription_mode(self, session: dict, outcome: str, email: str, name: str | None) -> dict | None:
+    def _complete_subscription_mode(
+        self, session: dict, outcome: str, email: str, name: str | None
+    ) -> dict | None:
         if outcome == "declined":
             # Checkout validates the card before it creates the subscription:
             # nothing is created, the session stays open.
@@ -1801,14 +2027,21 @@ class Store:
             session["customer"] = new_customer["id"]
         items = self.session_items[session["id"]]
         amount = session["amount_total"]
-        sub = self._new_subscription(session["customer"], session, items, "active" if outcome == "paid" or amount == 0 else "incomplete")
+        sub = self._new_subscription(
+            session["customer"],
+            session,
+            items,
+            "active" if outcome == "paid" or amount == 0 else "incomplete",
+        )
         start, end = sub["current_period_start"], sub["current_period_end"]
         lines = []
         si_by_price = {i["price"]["id"]: i["id"] for i in sub["items"]["data"]}
         for li in items:
             price = self.objects[li["price"]]
             if price["type"] == "recurring":
-                lines.append((price, li["quantity"], (start, end), si_by_price.get(price["id"])))
+                lines.append(
+                    (price, li["quantity"], (start, end), si_by_price.get(price["id"]))
+                )
             else:
                 lines.append((price, li["quantity"], (start, start), None))
         inv = self._new_invoice(sub, "subscription_create", lines, (start, start))
@@ -1816,7 +2049,9 @@ class Store:
         pi = charge = None
         if inv["amount_due"] > 0:
             pi, _ = self._invoice_payment_intent(inv, "Subscription creation")
-            charge = self._charge_attempt(pi, "paid" if outcome == "paid" else "async", email, name)
+            charge = self._charge_attempt(
+                pi, "paid" if outcome == "paid" else "async", email, name
+            )
             inv["charge"] = charge["id"]
         if outcome == "paid" or inv["amount_due"] == 0:
             self._mark_invoice_paid(inv)
@@ -1830,7 +2065,9 @@ class Store:
             invoice=inv["id"],
             customer_details=self._customer_details(email, name),
             payment_status=(
-                "no_payment_required" if amount == 0 else ("paid" if outcome == "paid" else "unpaid")
+                "no_payment_required"
+                if amount == 0
+                else ("paid" if outcome == "paid" else "unpaid")
             ),
         )
         if new_customer:
@@ -1856,20 +2093,34 @@ class Store:
         with self.lock:
             self.clear_request()
             session = self._get("checkout.session", sid)
-            pi = self.objects.get(session["payment_intent"]) if session["payment_intent"] else None
-            inv = self.objects.get(session["invoice"]) if session.get("invoice") else None
+            pi = (
+                self.objects.get(session["payment_intent"])
+                if session["payment_intent"]
+                else None
+            )
+            inv = (
+                self.objects.get(session["invoice"]) if session.get("invoice") else None
+            )
             if inv is not None and inv.get("payment_intent"):
                 pi = self.objects[inv["payment_intent"]]
-            if session["status"] != "complete" or pi is None or pi["status"] != "processing":
+            if (
+                session["status"] != "complete"
+                or pi is None
+                or pi["status"] != "processing"
+            ):
                 raise StripeError(
                     400,
-                    "Checkout Session %s has no processing (async) payment to settle." % sid,
+                    f"Checkout Session {sid} has no processing (async) payment to settle.",
                     code="no_pending_payment",
                     param="session",
                 )
             mark = self._event_count()
             charge = self._settle_charge(pi, succeeded)
-            sub = self.objects.get(session["subscription"]) if session.get("subscription") else None
+            sub = (
+                self.objects.get(session["subscription"])
+                if session.get("subscription")
+                else None
+            )
             sub_before = copy.deepcopy(sub) if sub else None
             if succeeded:
                 session["payment_status"] = "paid"
@@ -1883,7 +2134,9 @@ class Store:
                     self._emit("invoice.paid", inv)
                     self._emit("invoice.payment_succeeded", inv)
                 if sub is not None and sub_before is not None and diff(sub_before, sub):
-                    self._emit("customer.subscription.updated", sub, diff(sub_before, sub))
+                    self._emit(
+                        "customer.subscription.updated", sub, diff(sub_before, sub)
+                    )
                 self._emit("checkout.session.async_payment_succeeded", session)
             else:
                 if inv is not None:
@@ -1902,29 +2155,55 @@ class Store:
             if sub["status"] not in ("active", "past_due", "trialing"):
                 raise StripeError(
                     400,
-                    "Subscription %s cannot be renewed (status: %s)." % (sid, sub["status"]),
+                    "Subscription {} cannot be renewed (status: {}).".format(
+                        sid, sub["status"]
+                    ),
                     param="subscription",
                 )
             mark = self._event_count()
             before = copy.deepcopy(sub)
             cust = self.objects[sub["customer"]]
-            open_inv = self.objects.get(sub["latest_invoice"]) if sub["latest_invoice"] else None
+            open_inv = (
+                self.objects.get(sub["latest_invoice"])
+                if sub["latest_invoice"]
+                else None
+            )
             if open_inv is not None and open_inv["status"] != "open":
                 open_inv = None
             if sub["cancel_at_period_end"] and open_inv is None:
-                self._cancel_subscription(sub, "cancellation_requested", at=sub["current_period_end"])
-                return {"subscription": sub, "invoice": None, "events": self._events_since(mark)}
+                self._cancel_subscription(
+                    sub, "cancellation_requested", at=sub["current_period_end"]
+                )
+                return {
+                    "subscription": sub,
+                    "invoice": None,
+                    "events": self._events_since(mark),
+                }
             created_inv = False
             if open_inv is None:
-                old_start, old_end = sub["current_period_start"], sub["current_period_end"]
+                old_start, old_end = (
+                    sub["current_period_start"],
+                    sub["current_period_end"],
+                )
                 rec = sub["items"]["data"][0]["price"]["recurring"]
                 new_end = add_interval(old_end, rec["interval"], rec["interval_count"])
-                sub["current_period_start"], sub["current_period_end"] = old_end, new_end
+                sub["current_period_start"], sub["current_period_end"] = (
+                    old_end,
+                    new_end,
+                )
                 for item in sub["items"]["data"]:
-                    item["current_period_start"], item["current_period_end"] = old_end, new_end
+                    item["current_period_start"], item["current_period_end"] = (
+                        old_end,
+                        new_end,
+                    )
                 if sub["cancel_at"] is not None and sub["cancel_at_period_end"]:
                     sub["cancel_at"] = new_end
-                inv = self._new_invoice(sub, "subscription_cycle", self._sub_period_lines(sub, old_end, new_end), (old_start, old_end))
+                inv = self._new_invoice(
+                    sub,
+                    "subscription_cycle",
+                    self._sub_period_lines(sub, old_end, new_end),
+                    (old_start, old_end),
+                )
                 self._finalize_invoice(inv)
                 created_inv = True
             else:
@@ -1932,8 +2211,15 @@ class Store:
             pi = charge = None
             pi_created = False
             if inv["amount_due"] > 0:
-                pi, pi_created = self._invoice_payment_intent(inv, "Subscription update")
-                charge = self._charge_attempt(pi, "declined" if fail else "paid", cust.get("email"), cust.get("name"))
+                pi, pi_created = self._invoice_payment_intent(
+                    inv, "Subscription update"
+                )
+                charge = self._charge_attempt(
+                    pi,
+                    "declined" if fail else "paid",
+                    cust.get("email"),
+                    cust.get("name"),
+                )
                 inv["charge"] = charge["id"]
             if fail:
                 self._mark_invoice_failed(inv)
@@ -1961,7 +2247,11 @@ class Store:
             changes = diff(before, sub)
             if changes:
                 self._emit("customer.subscription.updated", sub, changes)
-            return {"subscription": sub, "invoice": inv, "events": self._events_since(mark)}
+            return {
+                "subscription": sub,
+                "invoice": inv,
+                "events": self._events_since(mark),
+            }
 
     # ------------------------------------------------------------------
     # refunds
@@ -1976,11 +2266,18 @@ class Store:
                     param="charge",
                 )
             if p.get("payment_intent"):
-                pi = self._get("payment_intent", p["payment_intent"], param="payment_intent", status=400)
+                pi = self._get(
+                    "payment_intent",
+                    p["payment_intent"],
+                    param="payment_intent",
+                    status=400,
+                )
                 if pi["status"] != "succeeded" or not pi["latest_charge"]:
                     raise StripeError(
                         400,
-                        "This PaymentIntent (%s) does not have a successful charge to refund." % pi["id"],
+                        "This PaymentIntent ({}) does not have a successful charge to refund.".format(
+                            pi["id"]
+                        ),
                         code="charge_not_refundable",
                         param="payment_intent",
                     )
@@ -1997,7 +2294,9 @@ class Store:
             if charge["status"] != "succeeded":
                 raise StripeError(
                     400,
-                    "Charge %s has not succeeded and cannot be refunded." % charge["id"],
+                    "Charge {} has not succeeded and cannot be refunded.".format(
+                        charge["id"]
+                    ),
                     code="charge_not_refundable",
                     param="charge",
                 )
@@ -2005,7 +2304,7 @@ class Store:
             if remaining <= 0:
                 raise StripeError(
                     400,
-                    "Charge %s has already been refunded." % charge["id"],
+                    "Charge {} has already been refunded.".format(charge["id"]),
                     code="charge_already_refunded",
                     param="charge",
                 )
@@ -2013,12 +2312,16 @@ class Store:
             if amount in (None, ""):
                 amount = remaining
             if amount <= 0:
-                raise StripeError(400, "Refund amount must be positive.", param="amount")
+                raise StripeError(
+                    400, "Refund amount must be positive.", param="amount"
+                )
             if amount > remaining:
                 raise StripeError(
                     400,
-                    "Refund amount (%s) is greater than unrefunded amount on charge (%s)"
-                    % (format_amount(amount, charge["currency"]), format_amount(remaining, charge["currency"])),
+                    "Refund amount ({}) is greater than unrefunded amount on charge ({})".format(
+                        format_amount(amount, charge["currency"]),
+                        format_amount(remaining, charge["currency"]),
+                    ),
                     code="amount_too_large",
                     param="amount",
                 )
@@ -2031,7 +2334,14 @@ class Store:
                 "charge": charge["id"],
                 "created": now(),
                 "currency": charge["currency"],
-                "destination_details": {"card": {"reference_status": "pending", "reference_type": "acquirer_reference_number", "type": "refund"}, "type": "card"},
+                "destination_details": {
+                    "card": {
+                        "reference_status": "pending",
+                        "reference_type": "acquirer_reference_number",
+                        "type": "refund",
+                    },
+                    "type": "card",
+                },
                 "metadata": _apply_metadata({}, p.get("metadata")),
                 "payment_intent": charge["payment_intent"],
                 "reason": p.get("reason"),
@@ -2086,11 +2396,14 @@ class Store:
             if not p.get("enabled_events"):
                 raise _missing("enabled_events")
             for i, ev in enumerate(p["enabled_events"]):
-                if ev != "*" and not all(part and part.replace("_", "").isalnum() or part == "*" for part in ev.split(".")):
+                if ev != "*" and not all(
+                    part and part.replace("_", "").isalnum() or part == "*"
+                    for part in ev.split(".")
+                ):
                     raise StripeError(
                         400,
-                        "Invalid event type: %s" % ev,
-                        param="enabled_events[%d]" % i,
+                        f"Invalid event type: {ev}",
+                        param=f"enabled_events[{i}]",
                     )
             wid = gen_id("we_", 24)
             secret = "whsec_" + gen_id("", 32)

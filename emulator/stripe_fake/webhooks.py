@@ -1,5 +1,6 @@
 """Webhook signing and background delivery with retries, hold/release and a
 delivery log."""
+
 from __future__ import annotations
 
 import hashlib
@@ -10,8 +11,8 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Callable
 
 USER_AGENT = "Stripe/1.0 (+https://stripe.com/docs/webhooks)"
 
@@ -23,10 +24,10 @@ def sign_payload(payload: str, secret: str, timestamp: int | None = None) -> str
     t = int(time.time()) if timestamp is None else int(timestamp)
     mac = hmac.new(
         secret.encode("utf-8"),
-        msg=("%d.%s" % (t, payload)).encode("utf-8"),
+        msg=f"{t}.{payload}".encode(),
         digestmod=hashlib.sha256,
     ).hexdigest()
-    return "t=%d,v1=%s" % (t, mac)
+    return f"t={t},v1={mac}"
 
 
 @dataclass
@@ -80,7 +81,9 @@ class Deliverer:
     def start(self) -> None:
         with self._cond:
             self._stopping = False
-        self._thread = threading.Thread(target=self._run, name="stripe-fake-webhooks", daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, name="stripe-fake-webhooks", daemon=True
+        )
         self._thread.start()
 
     def stop(self, timeout: float = 5.0) -> None:
@@ -148,7 +151,11 @@ class Deliverer:
 
     def snapshot(self, event_id: str | None = None) -> dict:
         with self._cond:
-            data = [dict(a) for a in self._attempts if event_id is None or a["event_id"] == event_id]
+            data = [
+                dict(a)
+                for a in self._attempts
+                if event_id is None or a["event_id"] == event_id
+            ]
             return {
                 "object": "list",
                 "data": data,
@@ -173,15 +180,17 @@ class Deliverer:
                     return
             try:
                 record = self._attempt(job)
-            except Exception as exc:  # pragma: no cover - defensive
-                record = {"status": None, "ok": False, "error": "internal: %r" % exc}
+            except Exception as exc:  # noqa: BLE001 - the worker must survive anything
+                record = {"status": None, "ok": False, "error": f"internal: {exc!r}"}
             with self._cond:
                 self._inflight -= 1
                 if job.generation == self._generation:
-                    will_retry = not record["ok"] and job.attempt <= len(self.retry_schedule)
+                    will_retry = not record["ok"] and job.attempt <= len(
+                        self.retry_schedule
+                    )
                     delay = self.retry_schedule[job.attempt - 1] if will_retry else None
                     entry = {
-                        "id": "dlv_%d" % (len(self._attempts) + 1),
+                        "id": f"dlv_{len(self._attempts) + 1}",
                         "event_id": job.event_id,
                         "event_type": job.event_type,
                         "endpoint_id": job.endpoint_id,
@@ -197,13 +206,23 @@ class Deliverer:
                     if will_retry:
                         retry = replace(job, attempt=job.attempt + 1)
                         heapq.heappush(
-                            self._heap, (time.monotonic() + delay, next(self._seq), retry)
+                            self._heap,
+                            (time.monotonic() + delay, next(self._seq), retry),
                         )
                     self._logf(
                         "INFO" if record["ok"] else "WARNING",
-                        "webhook %s %s -> %s attempt %d: %s"
-                        % (job.event_type, job.event_id, job.url, job.attempt, record.get("status") or record.get("error")),
-                        **{k: entry[k] for k in ("event_id", "endpoint", "attempt", "status", "will_retry")},
+                        f"webhook {job.event_type} {job.event_id} -> {job.url} attempt {job.attempt}: "
+                        f"{record.get('status') or record.get('error')}",
+                        **{
+                            k: entry[k]
+                            for k in (
+                                "event_id",
+                                "endpoint",
+                                "attempt",
+                                "status",
+                                "will_retry",
+                            )
+                        },
                     )
                 self._cond.notify_all()
 
@@ -233,10 +252,10 @@ class Deliverer:
             status = exc.code
             try:
                 body = exc.read(2048).decode("utf-8", "replace")
-            except Exception:  # pragma: no cover
+            except Exception:  # noqa: BLE001 - body is informational only
                 body = ""
-        except Exception as exc:  # connection refused, timeout, ...
-            error = "%s: %s" % (type(exc).__name__, exc)
+        except Exception as exc:  # noqa: BLE001 - refused, timeout, ...: all retried
+            error = f"{type(exc).__name__}: {exc}"
         ok = status is not None and 200 <= status < 300
         return {
             "status": status,
