@@ -9,7 +9,8 @@ TASKS_OK  := .venv-tasks/.installed
 NPM_OK    := emulator/node_modules/.installed
 export PYTHONPATH := $(CURDIR)
 # Tests run on their own ports and state so they never touch a running dev cloud.
-TEST_ENV  := LOCALCLOUD_PORT_OFFSET=20000 STATE_DIR=$(CURDIR)/.local/test
+TEST_ENV  := LOCALCLOUD_PORT_OFFSET=20000 STATE_DIR=$(CURDIR)/.local/test FACTORY_FAULTS=enabled \
+             STAGE_DEADLINE_S=20 LOCAL_SCHEDULER_INTERVAL_S=1 PREVIEW_TTL_S=120
 PYTEST_ARGS ?=
 
 .PHONY: help bootstrap up down reset status demo test test-unit bench lint clean

@@ -35,6 +35,9 @@ sys.path.insert(0, str(ROOT))
 from shared import topology  # noqa: E402
 
 PROJECT_ID = os.environ.get("GOOGLE_CLOUD_PROJECT", "demo-factory")
+# Settings a caller may pass through to every local process (tests and benchmarks tune these).
+LOCAL_OVERRIDES = ("FACTORY_FAULTS", "STAGE_DEADLINE_S", "WATCHDOG_MAX_REDISPATCH", "ENGINE_BY_STAGE",
+                   "LOCAL_SCHEDULER_INTERVAL_S", "QA_TIMEOUT_S", "PREVIEW_TTL_S", "LLM_BASE_URL", "LLM_MODEL")
 READY_TIMEOUT_S = float(os.environ.get("LOCALCLOUD_READY_TIMEOUT_S", "60"))
 STOP_TIMEOUT_S = 15.0
 
@@ -210,6 +213,7 @@ def client_env(p: dict[str, int] | None = None) -> dict[str, str]:
         "LOCALCLOUD_PORT_OFFSET": str(offset()),
         "STATE_DIR": str(sd),
         "FRONT_DOOR_URL": f"http://127.0.0.1:{p['hosting']}",
+        **{k: os.environ[k] for k in LOCAL_OVERRIDES if k in os.environ},
     }
 
 
@@ -255,12 +259,11 @@ def services(env: dict[str, str], fresh: bool) -> list[Service]:
         Service("functions", [venv_python(), "-m", "emulator.functions_host",
                               "--pids-file", str(sd / "run" / "functions.json")],
                 "functions", ports=fn_ports),
+        Service("scheduler", [venv_python(), "-m", "emulator.scheduler"], "process"),
         Service("frontdoor", [venv_python(), "-m", "emulator.frontdoor", "--port", str(p["hosting"]),
                               "--offset", str(offset()), "--emulators-json", emulators_json],
                 f"http://127.0.0.1:{p['hosting']}/__/health", ports=[p["hosting"]]),
     ]
-    if not (ROOT / 'emulator' / 'stripe_fake' / '__main__.py').exists():  # TEMP until the fake lands
-        svcs = [s for s in svcs if s.name != 'stripe']
     return svcs
 
 
@@ -381,7 +384,9 @@ def up(fresh: bool = False) -> dict:
                 if proc.poll() is not None:
                     raise LocalCloudError(f"{name} exited with code {proc.returncode} while starting; "
                                           f"see {sd / 'logs' / (name + '.log')}:\n" + _tail(sd / "logs" / f"{name}.log"))
-                if name == "functions":
+                if s.health == "process":
+                    del pending[name]
+                elif name == "functions":
                     fn_pending = {(n, u) for n, u in fn_pending if not _answers(u)}
                     if not fn_pending:
                         del pending[name]
@@ -462,7 +467,7 @@ def export_firestore(state: dict) -> str | None:
 def _stop_all(state: dict) -> None:
     """Stop by process group: first what makes new writes, then export Firestore, then emulators."""
     svcs = state["services"]
-    workers = [n for n in ("frontdoor", "functions", "stripe", "tasks") if n in svcs]
+    workers = [n for n in ("frontdoor", "scheduler", "functions", "stripe", "tasks") if n in svcs]
     emulators = [n for n in svcs if n not in workers]
     _stop_groups(svcs, workers)
     # Previews started by the deployment stage live in their own groups.
@@ -537,7 +542,7 @@ def status() -> int:
         say("not running")
         return 1
     for name, s in state["services"].items():
-        ok = "up" if (_answers(s["health"]) if s["health"] != "functions" else True) else "NOT ANSWERING"
+        ok = "up" if (_answers(s["health"]) if s["health"] not in ("functions", "process") else _alive(s["pid"])) else "NOT ANSWERING"
         print(f"  {name:10s} pid {s['pid']:<7d} {ok}")
     print_table(state)
     return 0

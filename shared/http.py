@@ -134,7 +134,9 @@ class Router:
         self._routes: list[tuple[str, re.Pattern, Handler]] = []
 
     def route(self, method: str, pattern: str) -> Callable[[Handler], Handler]:
-        regex = re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", pattern.rstrip("/")) + "/?$")
+        # {name} matches one path segment; {name*} matches the rest of the path.
+        body = re.sub(r"\{(\w+)\*\}", r"(?P<\1>.+)", pattern.rstrip("/"))
+        regex = re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", body) + "/?$")
 
         def deco(fn: Handler) -> Handler:
             self._routes.append((method.upper(), regex, fn))

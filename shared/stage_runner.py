@@ -1,9 +1,168 @@
-"""Stage event handling (filled in by the pipeline work)."""
+"""What every stage function does, in the same order (shared by the six stage functions):
+
+1. check the event type; 2. decode and validate the message; 3. claim (pipeline, stage, attempt)
+in a transaction; 4. run the stage's work through the engine; 5. commit result, progress and
+events in one transaction, then publish the next stage's message (from the outbox).
+
+Retries are a decision: transient errors raise (Pub/Sub redelivers with backoff, then dead-letters);
+permanent errors fail the run with a readable message and acknowledge; duplicate and stale
+messages are acknowledged and logged. Poison messages are forwarded to the dead-letter topic at
+once (no point retrying them) and acknowledged.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import os
+import signal
+import time
+
+from pydantic import ValidationError
+
+from shared import dispatch, errors, faults, log, pipeline, topology
+from shared.models.pipeline import StageMessage
+from shared.settings import get_settings
+
+logger = log.get_logger("stage")
+PUBSUB_EVENT = "google.cloud.pubsub.topic.v1.messagePublished"
 
 
-def handle_stage_event(stage, cloud_event):
-    raise NotImplementedError
+class PoisonMessage(Exception):
+    pass
 
 
-def handle_dead_letter(cloud_event):
-    raise NotImplementedError
+def decode(cloud_event) -> tuple[StageMessage, str, dict]:
+    if cloud_event["type"] != PUBSUB_EVENT:
+        raise PoisonMessage(f"unexpected event type {cloud_event['type']}")
+    message = (cloud_event.data or {}).get("message") or {}
+    attributes = message.get("attributes") or {}
+    message_id = message.get("messageId") or message.get("message_id") or ""
+    try:
+        raw = base64.b64decode(message.get("data") or "", validate=True)
+        return StageMessage.model_validate_json(raw), message_id, attributes
+    except (ValueError, ValidationError) as exc:
+        err = PoisonMessage(f"undecodable stage message: {str(exc).splitlines()[0][:200]}")
+        err.attributes = attributes  # type: ignore[attr-defined]
+        raise err from None
+
+
+def _engine_config(tenant_id: str, stage: str):
+    from shared.engine import EngineConfig
+
+    s = get_settings()
+    fault = faults.take(tenant_id, "engine", stage)
+    return EngineConfig(
+        engine_by_stage=dict(s.engine_by_stage), llm_base_url=s.llm_base_url,
+        llm_api_key=s.llm_api_key.get_secret_value() if s.llm_api_key else None, llm_model=s.llm_model,
+        qa_timeout_s=s.qa_timeout_s, preview_ttl_s=s.preview_ttl_s, state_dir=s.state_dir,
+        gcp_project=s.project_id, gcp_region=s.region,
+        deploy_mode="local_preview" if s.local else "cloud_run",
+        fault_injection=fault.get("value") if fault else None,
+    )
+
+
+def run_work(stage: str, c: pipeline.Claim) -> pipeline.Outcome:
+    """The stage's real work, through the engine (or the explicitly named pass-through)."""
+    s = get_settings()
+    p = c.pipeline
+    if s.engine_by_stage.get(stage) == "passthrough" or faults.flag(p["tenant_id"], "passthrough"):
+        return pipeline.Outcome("ok", summary={"engine": "passthrough", "note": "no work: pass-through mode"},
+                                usage={"engine": "passthrough", "compute_s": 0.0})
+    from shared import engine
+
+    idea = pipeline.load_idea(p["tenant_id"], p["idea_id"])
+    idea_in = {k: idea.get(k) for k in ("title", "description", "target_audience", "key_features", "constraints")}
+    prior = {st: p["stages"][st].get("summary") or {} for st in topology.STAGES
+             if p["stages"][st]["status"] == "completed"}
+    inp = engine.StageInput(
+        pipeline_id=p["pipeline_id"], tenant_id=p["tenant_id"], idea=idea_in, prior=prior,
+        artifacts=pipeline.artifact_reader(p["tenant_id"], p["pipeline_id"]), attempt=c.attempt,
+        feedback=(p.get("metadata") or {}).get("qa_feedback") if stage == "development" else None,
+    )
+    started = time.perf_counter()
+    try:
+        result = engine.run_stage(stage, inp, _engine_config(p["tenant_id"], stage))
+    except engine.TransientEngineError as exc:
+        raise errors.TransientError(str(exc)) from exc
+    except engine.EngineError as exc:
+        return pipeline.Outcome("reject", reason=f"{stage.replace('_', ' ')} failed: {exc}",
+                                usage={"compute_s": time.perf_counter() - started})
+    usage = dict(result.usage or {})
+    usage.setdefault("compute_s", time.perf_counter() - started)
+    return pipeline.Outcome(result.outcome, summary=result.summary, artifacts=result.artifacts, usage=usage,
+                            reason=result.reason)
+
+
+def handle_stage_event(stage: str, cloud_event) -> None:
+    try:
+        msg, message_id, _attrs = decode(cloud_event)
+        if msg.stage != stage:
+            raise PoisonMessage(f"message for stage {msg.stage} arrived at {stage}")
+    except PoisonMessage as exc:
+        forward_poison(stage, cloud_event, str(exc))
+        return
+    token = log.bind(tenant_id=msg.tenant_id, pipeline_id=msg.pipeline_id, stage=stage, attempt=msg.attempt)
+    try:
+        if faults.take(msg.tenant_id, "transient", stage):
+            raise errors.TransientError("injected transient failure")
+        c = pipeline.claim(msg, message_id)
+        if c is None:
+            return  # duplicate or stale: acknowledged, logged by claim()
+        if faults.take(msg.tenant_id, "crash_mid_stage", stage):
+            logger.warning("injected crash mid-stage")
+            os.kill(os.getpid(), signal.SIGKILL)
+        slow = faults.take(msg.tenant_id, "slow_stage", stage)
+        if slow:
+            time.sleep(float(slow.get("seconds", 5)))
+        outcome = run_work(stage, c)
+        nxt, status = pipeline.commit(c, outcome)
+        if nxt is None:
+            log.event(logger, logging.INFO, f"stage done; run is {status}")
+            return
+        if faults.take(msg.tenant_id, "lose_message", stage):
+            dispatch.outbox_ref(nxt.dispatch_id).delete()
+            dispatch.arm_watchdog(nxt)
+            logger.warning("injected lost message")
+            return
+        if faults.take(msg.tenant_id, "publish_fail", stage):
+            logger.warning("injected publish failure after commit; the outbox keeps the message")
+            return
+        dispatch.flush(nxt)
+    finally:
+        log.reset(token)
+
+
+def forward_poison(stage: str, cloud_event, reason: str) -> None:
+    """Send an unprocessable message to the dead-letter topic now, instead of retrying it 5 times."""
+    message = (getattr(cloud_event, "data", None) or {}).get("message") or {}
+    attributes = {k: str(v) for k, v in (message.get("attributes") or {}).items()}
+    attributes.update({"poison_reason": reason[:500], "poison_stage": stage})
+    data = base64.b64decode(message.get("data") or "") if message.get("data") else b""
+    log.event(logger, logging.ERROR, "poison message forwarded to the dead-letter topic", reason=reason,
+              pipeline_id=attributes.get("pipeline_id"))
+    dispatch.publish(topology.DEAD_LETTER_TOPIC, data, attributes)
+
+
+def handle_dead_letter(cloud_event) -> None:
+    """Mark the run of a dead-lettered message failed, with the reason. Idempotent."""
+    message = (cloud_event.data or {}).get("message") or {}
+    attrs = message.get("attributes") or {}
+    tenant_id, pipeline_id, stage = attrs.get("tenant_id"), attrs.get("pipeline_id"), attrs.get("stage")
+    if not (tenant_id and pipeline_id and stage in topology.STAGES):
+        log.event(logger, logging.ERROR, "dead letter without a pipeline; dropped", attributes=attrs)
+        return
+    if attrs.get("poison_reason"):
+        reason = f"{stage.replace('_', ' ')} could not read its message ({attrs['poison_reason']})"
+    else:
+        n = attrs.get("CloudPubSubDeadLetterSourceDeliveryCount", "?")
+        reason = (f"{stage.replace('_', ' ')} failed on every one of {n} deliveries of its message "
+                  "and it was dead-lettered; retry the run to try again")
+    try:
+        attempt = int(attrs["attempt"]) if attrs.get("attempt") else None
+        failed = pipeline.fail_pipeline(tenant_id, pipeline_id, "dead_lettered", reason, stage=stage, attempt=attempt)
+    except ValueError:
+        log.event(logger, logging.ERROR, "dead letter with invalid ids; dropped", attributes=attrs)
+        return
+    log.event(logger, logging.WARNING, "dead letter handled", pipeline_id=pipeline_id, failed_run=failed,
+              reason=reason)

@@ -133,3 +133,18 @@ def subscriptions() -> list[Subscription]:
 
 def topics() -> list[str]:
     return [stage_topic(s) for s in STAGES] + [DEAD_LETTER_TOPIC]
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A Cloud Scheduler job calling an internal function route (emulator/scheduler.py locally)."""
+
+    name: str
+    cron: str
+    function: str
+    path: str
+
+
+SCHEDULES: tuple[Schedule, ...] = (
+    Schedule("outbox-sweep", "* * * * *", "watchdog", "/sweep"),
+)

@@ -78,3 +78,71 @@ class Api:
         tokens = sign_in(email, password)
         return User(email=email, uid=body["uid"], tenant_id=body["tenant_id"], role=body["role"],
                     token=tokens["idToken"], refresh_token=tokens["refreshToken"])
+
+
+def fake_stripe(path: str, body: dict | None = None) -> dict:
+    r = requests.post(os.environ["STRIPE_API_BASE"] + path, json=body or {}, timeout=30)
+    r.raise_for_status()
+    return r.json()
+
+
+def buy_credits(api: Api, owner: User, plan: str = "starter_pack", timeout: float = 20.0) -> int:
+    """Pay through Checkout on the Stripe fake, as a user clicking Pay would; wait for the credits."""
+    import time
+
+    before = api.get("/api/billing", owner).json()["credits"]
+    r = api.post("/api/billing/checkout", owner, json={"plan": plan})
+    assert r.status_code in (200, 201), r.text
+    fake_stripe(f"/_fake/checkout/{r.json()['session_id']}/complete", {"outcome": "paid"})
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        credits = api.get("/api/billing", owner).json()["credits"]
+        if credits > before:
+            return credits
+        time.sleep(0.05)
+    raise AssertionError(f"credits did not arrive within {timeout}s")
+
+
+IDEA = {
+    "title": "Invoice tracker for freelancers",
+    "description": "Freelancers lose track of unpaid invoices; this app tracks invoices, clients and reminders.",
+    "target_audience": "independent freelancers and small agencies",
+    "key_features": ["create invoices", "track clients", "payment reminders"],
+}
+
+
+def submit(api: Api, user: User, idea: dict | None = None, **kw) -> str:
+    r = api.post("/api/ideas", user, json=idea or IDEA, **kw)
+    assert r.status_code == 202, r.text
+    return r.json()["pipeline_id"]
+
+
+def pipeline_doc(tenant_id: str, pipeline_id: str) -> dict:
+    from google.cloud import firestore
+
+    snap = firestore.Client(project=os.environ["GOOGLE_CLOUD_PROJECT"]).document(
+        f"tenants/{tenant_id}/pipelines/{pipeline_id}").get()
+    return snap.to_dict() if snap.exists else {}
+
+
+def wait_status(tenant_id: str, pipeline_id: str, statuses, timeout: float = 60.0) -> dict:
+    import time
+
+    statuses = {statuses} if isinstance(statuses, str) else set(statuses)
+    deadline = time.monotonic() + timeout
+    p = {}
+    while time.monotonic() < deadline:
+        p = pipeline_doc(tenant_id, pipeline_id)
+        if p.get("status") in statuses:
+            return p
+        time.sleep(0.1)
+    raise AssertionError(f"pipeline {pipeline_id} stayed {p.get('status')} at {p.get('current_stage')} "
+                         f"(wanted {statuses}); error={p.get('error_message')}")
+
+
+def events(tenant_id: str, pipeline_id: str) -> list[dict]:
+    from google.cloud import firestore
+
+    col = firestore.Client(project=os.environ["GOOGLE_CLOUD_PROJECT"]).collection(
+        f"tenants/{tenant_id}/pipelines/{pipeline_id}/events")
+    return [d.to_dict() for d in col.order_by("seq").stream()]

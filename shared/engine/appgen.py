@@ -55,6 +55,11 @@ def _py(obj, indent: int = 0) -> str:
     return json.dumps(obj, ensure_ascii=False)
 
 
+def _doc_safe(text: str) -> str:
+    """Text that can sit inside a triple-quoted docstring: no backslashes or double quotes, one line."""
+    return " ".join(text.replace("\\", "/").replace('"', "'").split())
+
+
 def _t(text: str, **subs: str) -> str:
     out = textwrap.dedent(text).lstrip("\n")
     for key, val in subs.items():
@@ -156,8 +161,8 @@ def _init_py(spec: AppSpec, slug: str, opts: AppOptions) -> str:
 
             return app
         ''',
-        NAME=spec.app_name.replace('"""', "'''"),
-        TAGLINE=spec.tagline.replace('"""', "'''"),
+        NAME=_doc_safe(spec.app_name),
+        TAGLINE=_doc_safe(spec.tagline),
         NAME_LIT=json.dumps(spec.app_name, ensure_ascii=False),
         SLUG_LIT=json.dumps(slug),
     )
@@ -989,7 +994,7 @@ def _entity_test_py(entity: EntitySpec) -> str:
     valid = sample_payload(entity, 0)
     other = sample_payload(entity, 1)
     required = [f.name for f in entity.fields if f.required]
-    first_text = next(f.name for f in entity.fields if f.type in ("text", "email"))
+    first_text, first_text_type = next((f.name, f.type) for f in entity.fields if f.type in ("text", "email"))
     typed = next((f for f in entity.fields if f.type in ("integer", "number", "boolean", "date", "email")), None)
     bad_value = {"integer": "many", "number": "lots", "boolean": "yes", "date": "31/31/2030", "email": "not-an-email"}
     lines = [
@@ -1069,9 +1074,7 @@ def _entity_test_py(entity: EntitySpec) -> str:
             VALID=_py(valid),
             OTHER=_py(other),
             FIRST_TEXT=json.dumps(first_text),
-            PATCH_VALUE=json.dumps("patched@example.com" if first_text == "email" or
-                                   next(f for f in entity.fields if f.name == first_text).type == "email"
-                                   else "Patched value"),
+            PATCH_VALUE=json.dumps("patched@example.com" if first_text_type == "email" else "Patched value"),
         )
     ]
     if required:
@@ -1106,11 +1109,10 @@ def _entity_test_py(entity: EntitySpec) -> str:
                 PLURAL=entity.plural,
             )
         )
-    lines.append('\n\nif __name__ == "__main__":\n    unittest.main()\n')
     text = lines[0].rstrip("\n") + "\n"
-    for extra in lines[1:-1]:
-        text += textwrap.indent(extra.strip("\n"), "    ").replace("    \n", "\n") + "\n"
-    return text + lines[-1]
+    for extra in lines[1:]:
+        text += "\n" + textwrap.indent(extra.strip("\n"), "    ") + "\n"
+    return text + '\n\nif __name__ == "__main__":\n    unittest.main()\n'
 
 
 def _app_test_py(spec: AppSpec, slug: str, opts: AppOptions) -> str:

@@ -6,7 +6,7 @@ import re
 
 from . import catalogues
 from .schemas import NEEDS, EntitySpec, FieldSpec
-from .textutil import NON_ENTITY_WORDS, STOPWORDS, is_known_word, stem, tokens
+from .textutil import NON_ENTITY_WORDS, STOPWORDS, is_known_word, singular, stem, tokens
 
 MAX_ENTITIES = 4
 
@@ -96,12 +96,12 @@ def _alias_index() -> list[tuple[list[str], str]]:
 
 def _find_lexicon_entities(text: str) -> list[str]:
     words = tokens(text)
-    stems = [stem(w) for w in words]
+    stems = [singular(w) for w in words]
     found: list[tuple[int, str]] = []
     used = [False] * len(words)
     for seq, key in _alias_index():
         n = len(seq)
-        seq_stems = [stem(s) for s in seq]
+        seq_stems = [singular(s) for s in seq]
         for i in range(len(words) - n + 1):
             if any(used[i : i + n]):
                 continue

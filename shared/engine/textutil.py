@@ -70,6 +70,20 @@ def stem(word: str) -> str:
     return w
 
 
+def singular(word: str) -> str:
+    """Plural -> singular only (no other suffixes), for matching nouns strictly."""
+    w = word.strip("'.-+")
+    if len(w) <= 3 or w.endswith("ss"):
+        return w
+    if w.endswith("ies"):
+        return w[:-3] + "y"
+    if w.endswith(("ses", "xes", "ches", "shes", "zes")):
+        return w[:-2]
+    if w.endswith("s"):
+        return w[:-1]
+    return w
+
+
 def stem_variants(word: str) -> set[str]:
     """Candidate base forms of a word (so 'scheduling' -> schedule, 'shipping' -> ship)."""
     w = word.strip("'.-+")

@@ -1,0 +1,131 @@
+"""Transactional outbox for stage messages, and the watchdog's Cloud Tasks deadlines.
+
+Every stage message is first written to `outbox/{dispatch_id}` inside the same Firestore
+transaction that decides it (intake, stage commit, retry, approve, watchdog). After the commit
+it is published, then the outbox document is deleted and a watchdog deadline is enqueued. If the
+process dies or the publish fails in between, the sweeper (Cloud Scheduler -> watchdog /sweep)
+publishes what is left. A message may thus be published twice; the stage claim makes the second
+one harmless. See docs/decisions/0005-outbox.md.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from datetime import timedelta
+
+from google.cloud import firestore as gfs
+
+from shared import clients, log, topology
+from shared.models.pipeline import StageMessage
+from shared.settings import get_settings
+from shared.store import now
+
+logger = log.get_logger("dispatch")
+
+
+def outbox_ref(dispatch_id: str):
+    return clients.firestore().collection("outbox").document(dispatch_id)
+
+
+def stage_message(tenant_id: str, pipeline_id: str, stage: str, attempt: int) -> StageMessage:
+    from shared.store import new_id
+
+    return StageMessage(tenant_id=tenant_id, pipeline_id=pipeline_id, stage=stage, attempt=attempt,
+                        dispatch_id=new_id("d_"))
+
+
+def enqueue(tx, msg: StageMessage) -> None:
+    """Write the message to the outbox inside the caller's transaction."""
+    tx.set(outbox_ref(msg.dispatch_id), {
+        "topic": topology.stage_topic(msg.stage),
+        "data": msg.model_dump_json(),
+        "attributes": msg.attributes(),
+        "tenant_id": msg.tenant_id,
+        "pipeline_id": msg.pipeline_id,
+        "created_at": now(),
+    })
+
+
+def publish(topic: str, data: bytes, attributes: dict[str, str]) -> str:
+    future = clients.publisher().publish(clients.topic_path(topic), data, **attributes)
+    return future.result(timeout=get_settings().publish_timeout_s)
+
+
+def flush(msg: StageMessage, *, watchdog: bool = True) -> bool:
+    """Publish a committed outbox message, then clear it and arm the watchdog. Never raises."""
+    from shared import faults
+
+    copies = 3 if faults.flag(msg.tenant_id, "triplicate") else 1  # tests: every message delivered 3 times
+    try:
+        for _ in range(copies):
+            publish(topology.stage_topic(msg.stage), msg.model_dump_json().encode(), msg.attributes())
+    except Exception as exc:  # noqa: BLE001 - the outbox keeps it; the sweeper will publish it
+        log.event(logger, logging.WARNING, "publish failed; left in the outbox for the sweeper",
+                  dispatch_id=msg.dispatch_id, stage=msg.stage, error=str(exc))
+        return False
+    try:
+        outbox_ref(msg.dispatch_id).delete()
+    except Exception as exc:  # noqa: BLE001 - a leftover only causes a harmless duplicate
+        log.event(logger, logging.WARNING, "outbox delete failed", dispatch_id=msg.dispatch_id, error=str(exc))
+    if watchdog:
+        arm_watchdog(msg)
+    return True
+
+
+def sweep(min_age_s: float = 5.0, limit: int = 200) -> int:
+    """Publish outbox messages older than `min_age_s` (their writer died or could not publish)."""
+    cutoff = now() - timedelta(seconds=min_age_s)
+    q = (clients.firestore().collection("outbox")
+         .where(filter=gfs.FieldFilter("created_at", "<", cutoff)).order_by("created_at").limit(limit))
+    published = 0
+    for snap in q.stream():
+        d = snap.to_dict()
+        try:
+            publish(d["topic"], d["data"].encode(), d["attributes"])
+        except Exception as exc:  # noqa: BLE001
+            log.event(logger, logging.WARNING, "sweep publish failed", dispatch_id=snap.id, error=str(exc))
+            continue
+        snap.reference.delete()
+        published += 1
+        msg = StageMessage.model_validate_json(d["data"])
+        arm_watchdog(msg)
+        log.event(logger, logging.INFO, "sweeper published a stranded message", dispatch_id=snap.id,
+                  pipeline_id=d.get("pipeline_id"), stage=msg.stage)
+    return published
+
+
+# ------------------------------------------------------------------------------------ watchdog
+
+
+def queue_path() -> str:
+    s = get_settings()
+    return f"projects/{s.project_id}/locations/{s.tasks_location}/queues/{topology.WATCHDOG_QUEUE}"
+
+
+def arm_watchdog(msg: StageMessage, delay_s: float | None = None) -> None:
+    """Enqueue a Cloud Tasks task that fires at the stage's deadline. Never raises."""
+    s = get_settings()
+    delay = s.stage_deadline_s if delay_s is None else delay_s
+    try:
+        from google.protobuf import timestamp_pb2
+
+        ts = timestamp_pb2.Timestamp()
+        ts.FromSeconds(int(time.time() + delay))
+        url = s.function_url("watchdog") + "/deadline"
+        http_request = {
+            "http_method": "POST",
+            "url": url,
+            "headers": {"Content-Type": "application/json"},
+            "body": json.dumps(msg.model_dump()).encode(),
+        }
+        if s.local:
+            http_request["headers"]["Authorization"] = f"Bearer {s.service_token.get_secret_value()}"
+        else:
+            http_request["oidc_token"] = {"service_account_email": s.service_accounts[0], "audience": url}
+        task = {"http_request": http_request, "schedule_time": ts,
+                "name": f"{queue_path()}/tasks/{msg.dispatch_id}"}
+        clients.tasks().create_task(parent=queue_path(), task=task, timeout=5)
+    except Exception as exc:  # noqa: BLE001 - the sweeper and Pub/Sub retries still cover most losses
+        log.event(logger, logging.ERROR, "could not arm the watchdog", dispatch_id=msg.dispatch_id, error=str(exc))

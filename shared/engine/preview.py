@@ -1,0 +1,242 @@
+"""Local previews: the generated app started as a detached child process on a free loopback port.
+
+A preview runs in its own session/process group (`start_new_session=True`) with the same from-scratch
+environment and socket guard as QA (network limited to loopback, no unshare so the parent can reach it),
+and a memory limit. Its record lives in `{state_dir}/previews/<pipeline_id>.json`:
+`{"pipeline_id", "url", "pid", "port", "started_at", "expires_at", "dir"}`; its files in
+`{state_dir}/previews/<pipeline_id>/`.
+
+`stop_preview` / `reap_expired` / `stop_all` signal the whole process group (SIGTERM, then SIGKILL after a
+grace period), verify the process is gone, and remove the record and directory.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import requests
+
+from . import sandbox
+
+log = logging.getLogger(__name__)
+
+_children: dict[int, subprocess.Popen] = {}  # previews started by this process, so they can be reaped
+
+
+class PreviewError(Exception):
+    """The preview did not become healthy in time (carries the log tail)."""
+
+
+def _safe_id(pipeline_id: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9_.-]{1,100}", pipeline_id) or pipeline_id in (".", ".."):
+        raise ValueError(f"pipeline_id {pipeline_id!r} is not safe for a file name")
+    return pipeline_id
+
+
+def previews_dir(state_dir: str | os.PathLike) -> Path:
+    return Path(state_dir) / "previews"
+
+
+def record_path(state_dir, pipeline_id: str) -> Path:
+    return previews_dir(state_dir) / f"{_safe_id(pipeline_id)}.json"
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _proc_state(pid: int) -> str | None:
+    """Linux process state letter, or None when the pid does not exist."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return None
+
+
+def is_running(pid: int) -> bool:
+    """True while the process exists and is not a zombie."""
+    _reap(pid)
+    state = _proc_state(pid)
+    if state is None:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+    return state not in ("Z", "X")
+
+
+def _reap(pid: int) -> None:
+    proc = _children.get(pid)
+    if proc is not None:
+        if proc.poll() is not None:
+            _children.pop(pid, None)
+        return
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except (ChildProcessError, OSError):
+        pass
+
+
+def _belongs_to_preview(pid: int, directory: str) -> bool:
+    """Guard against pid reuse: the process's cwd must be inside the preview directory."""
+    try:
+        cwd = os.readlink(f"/proc/{pid}/cwd")
+    except OSError:
+        return _proc_state(pid) is not None  # cannot tell (e.g. not Linux): trust the record
+    return cwd.startswith(str(Path(directory).resolve()))
+
+
+def start_preview(pipeline_id: str, files: dict[str, bytes], config, *, ttl_s: float | None = None,
+                  now: float | None = None) -> dict:
+    """Extract the project, start `python -m app` on a free port, wait for /health, record it."""
+    pid_name = _safe_id(pipeline_id)
+    stop_preview(pipeline_id, config.state_dir)  # one preview per pipeline
+    base = (previews_dir(config.state_dir) / pid_name).resolve()
+    src = base / "app"
+    home = base / "home"
+    for rel, data in files.items():
+        dest = src / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_bytes(data)
+    guard = sandbox.write_guard(base / "guard")
+    port = free_port()
+    env = sandbox.isolated_env(home, guard, {
+        "PORT": str(port),
+        "HOST": "127.0.0.1",
+        "DATABASE_PATH": str(base / "data" / "app.db"),
+    })
+    log_path = base / "preview.log"
+    with open(log_path, "wb") as log_fh:
+        proc = subprocess.Popen(
+            [config.python_executable, "-m", "app"],
+            cwd=str(src), env=env, stdin=subprocess.DEVNULL, stdout=log_fh, stderr=subprocess.STDOUT,
+            start_new_session=True, close_fds=True,
+            preexec_fn=sandbox.limits_preexec(None, max(config.qa_memory_mb, 512)),
+        )
+    _children[proc.pid] = proc
+    url = f"http://127.0.0.1:{port}"
+    started = time.time() if now is None else now
+    record = {
+        "pipeline_id": pipeline_id,
+        "url": url,
+        "pid": proc.pid,
+        "port": port,
+        "started_at": started,
+        "expires_at": started + (config.preview_ttl_s if ttl_s is None else ttl_s),
+        "dir": str(base),
+    }
+    path = record_path(config.state_dir, pipeline_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp_path = path.with_suffix(".json.tmp")
+    tmp_path.write_text(json.dumps(record, sort_keys=True), encoding="utf-8")
+    os.replace(tmp_path, path)
+
+    deadline = time.monotonic() + config.preview_health_timeout_s
+    delay = 0.05
+    last = "not started"
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            last = f"exited with {proc.returncode}"
+            break
+        try:
+            r = requests.get(url + "/health", timeout=2)
+            if r.status_code == 200:
+                record["health"] = r.json()
+                return record
+            last = f"HTTP {r.status_code}"
+        except requests.RequestException as exc:
+            last = type(exc).__name__
+        time.sleep(delay)
+        delay = min(0.5, delay * 1.5)
+    tail = log_path.read_text(encoding="utf-8", errors="replace")[-2000:] if log_path.exists() else ""
+    stop_preview(pipeline_id, config.state_dir)
+    raise PreviewError(f"preview for {pipeline_id} not healthy within {config.preview_health_timeout_s}s "
+                       f"({last}); log tail: {tail}")
+
+
+def _terminate(pid: int, directory: str, grace_s: float = 5.0) -> None:
+    if not is_running(pid) or not _belongs_to_preview(pid, directory):
+        _reap(pid)
+        return
+    for sig, wait in ((signal.SIGTERM, grace_s), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(pid, sig)
+        except ProcessLookupError:
+            break
+        except PermissionError:
+            os.kill(pid, sig)
+        end = time.monotonic() + wait
+        while time.monotonic() < end:
+            if not is_running(pid):
+                _children.pop(pid, None)
+                return
+            time.sleep(0.05)
+    if is_running(pid):
+        log.warning("preview process survived SIGKILL", extra={"fields": {"pid": pid}})
+
+
+def load_records(state_dir) -> list[dict]:
+    out = []
+    d = previews_dir(state_dir)
+    if not d.is_dir():
+        return out
+    for p in sorted(d.glob("*.json")):
+        try:
+            out.append(json.loads(p.read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            log.warning("unreadable preview record", extra={"fields": {"path": str(p)}})
+    return out
+
+
+def stop_preview(pipeline_id: str, state_dir) -> bool:
+    """Stop one pipeline's preview; True if a record existed."""
+    path = record_path(state_dir, pipeline_id)
+    if not path.exists():
+        return False
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        record = {}
+    if record.get("pid"):
+        _terminate(int(record["pid"]), record.get("dir", ""))
+    directory = Path(record.get("dir") or previews_dir(state_dir) / _safe_id(pipeline_id))
+    if directory.resolve().parent == previews_dir(state_dir).resolve():
+        shutil.rmtree(directory, ignore_errors=True)
+    path.unlink(missing_ok=True)
+    return True
+
+
+def reap_expired(state_dir, now: float | None = None) -> list[str]:
+    """Stop previews past their expires_at, and clear records whose process already died."""
+    now = time.time() if now is None else now
+    stopped = []
+    for rec in load_records(state_dir):
+        pid = int(rec.get("pid") or 0)
+        if rec.get("expires_at", 0) <= now or not pid or not is_running(pid):
+            if stop_preview(rec["pipeline_id"], state_dir):
+                stopped.append(rec["pipeline_id"])
+    return stopped
+
+
+def stop_all(state_dir) -> list[str]:
+    """Stop every recorded preview (called when the local cloud stops)."""
+    stopped = []
+    for rec in load_records(state_dir):
+        if stop_preview(rec["pipeline_id"], state_dir):
+            stopped.append(rec["pipeline_id"])
+    return stopped

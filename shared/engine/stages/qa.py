@@ -1,0 +1,249 @@
+"""Stage 5 — QA: static checks and the generated tests, run in an isolated child process.
+
+See `sandbox.py` for the isolation. Two children run in one fresh temporary directory: the static checker
+(`lint.py` copied into the sandbox: py_compile of every file + AST lint) and
+`python -m unittest discover -s tests -t . -v`, whose output is parsed for counts and failures. The
+report is deterministic for a given project: durations and temporary paths are kept out of it (timings go
+to `usage`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from .. import sandbox
+from ..artifacts import json_bytes, read_zip
+from ..generators import builtin_task
+from ..schemas import QAReview
+from ..textutil import shorten
+from . import StageOutput
+
+STAGE = "qa"
+LINT_SOURCE = Path(__file__).resolve().parent.parent / "lint.py"
+MAX_SUMMARY_FINDINGS = 12
+
+_RESULT_LINE = re.compile(r"^(?P<test>\S+) \((?P<id>[^)]+)\)(?: \.\.\. | \.\.\.\n)(?P<status>.*)$", re.M)
+_FAIL_HEAD = re.compile(r"^(FAIL|ERROR): (\S+) \(([^)]+)\)", re.M)
+_RAN = re.compile(r"^Ran (\d+) tests? in ", re.M)
+_FINAL = re.compile(r"^(OK|FAILED)(?: \(([^)]*)\))?\s*$", re.M)
+
+
+def parse_unittest(output: str, project_dir: str) -> dict:
+    """Counts and failures from `unittest -v` output (stderr)."""
+    ran = _RAN.findall(output)
+    final = _FINAL.findall(output)
+    counts = {"run": int(ran[-1]) if ran else 0, "failures": 0, "errors": 0, "skipped": 0,
+              "expected_failures": 0, "unexpected_successes": 0}
+    status = final[-1][0] if final else None
+    if final and final[-1][1]:
+        for part in final[-1][1].split(","):
+            if "=" in part:
+                key, val = part.strip().split("=", 1)
+                key = key.strip().replace(" ", "_")
+                if key in counts and val.strip().isdigit():
+                    counts[key] = int(val)
+    failed = []
+    blocks = re.split(r"^={50,}\n", output, flags=re.M)
+    for block in blocks[1:]:
+        m = _FAIL_HEAD.match(block)
+        if not m:
+            continue
+        body = block.split("-" * 70, 1)[-1]
+        body = re.split(r"^-{50,}\n|^Ran \d+ tests? in", body, flags=re.M)[0]
+        lines = [ln for ln in body.strip().splitlines() if ln.strip()]
+        message = lines[-1].strip() if lines else m.group(1)
+        file_line = None
+        for fm in re.finditer(r'File "([^"]+)", line (\d+)', body):
+            path = fm.group(1)
+            if path.startswith(project_dir + "/"):
+                file_line = (path[len(project_dir) + 1 :], int(fm.group(2)))
+        failed.append({
+            "kind": "test_failure" if m.group(1) == "FAIL" else "test_error",
+            "test": f"{m.group(3)}",
+            "file": file_line[0] if file_line else None,
+            "line": file_line[1] if file_line else None,
+            "message": shorten(message.replace(project_dir, "<project>"), 300),
+        })
+    counts["passed"] = max(0, counts["run"] - counts["failures"] - counts["errors"] - counts["skipped"]
+                           - counts["expected_failures"] - counts["unexpected_successes"])
+    return {"status": status, **counts, "failed_tests": failed}
+
+
+@builtin_task("qa_review")
+def _builtin(context: dict) -> QAReview:
+    tests = context["tests"]
+    errors = [f for f in context["findings"] if f["severity"] == "error"]
+    if context["passed"]:
+        summary = (f"All {tests['run']} generated tests passed and the static checks found no errors "
+                   f"({context['lint_counts']['warning']} warnings).")
+    else:
+        summary = (f"QA failed: {tests['failures']} failing and {tests['errors']} erroring of {tests['run']} tests"
+                   f"{', the run timed out' if context['timed_out'] else ''}; {len(errors)} error-level findings.")
+    priorities = [shorten(f"{f.get('file') or 'project'}: {f['message']}", 200) for f in errors[:10]]
+    return QAReview(summary=summary, priorities=priorities)
+
+
+def _findings(static: dict | None, tests: dict, run_result, timeout_s: float, static_problem: str | None) -> list[dict]:
+    out: list[dict] = []
+    if static_problem:
+        out.append({"kind": "static", "severity": "error", "code": "QA001", "file": None, "line": None,
+                    "message": static_problem})
+    if run_result.timed_out:
+        out.append({"kind": "timeout", "severity": "error", "code": "QA002", "file": None, "line": None,
+                    "message": f"the test run exceeded the {timeout_s:g}s wall-clock limit and was killed"})
+    elif run_result.signal_name in ("SIGXCPU", "SIGKILL"):
+        out.append({"kind": "resource", "severity": "error", "code": "QA003", "file": None, "line": None,
+                    "message": f"the test run was killed by {run_result.signal_name} (CPU or memory limit)"})
+    for t in tests["failed_tests"]:
+        out.append({"kind": t["kind"], "severity": "error", "code": "T001" if t["kind"] == "test_failure" else "T002",
+                    "file": t["file"], "line": t["line"], "test": t["test"], "message": t["message"]})
+    if not run_result.timed_out and tests["run"] == 0:
+        out.append({"kind": "no_tests", "severity": "error", "code": "QA004", "file": None, "line": None,
+                    "message": "no tests ran (unittest discovery found nothing or crashed)"})
+    for f in (static or {}).get("findings", []):
+        out.append({"kind": "lint", **f})
+    order = {"error": 0, "warning": 1, "info": 2}
+    return sorted(out, key=lambda f: (order[f["severity"]], f.get("file") or "", f.get("line") or 0, f["code"],
+                                      f["message"]))
+
+
+def run_checks(files: dict[str, bytes], config) -> dict:
+    """Run static checks and tests for a project in a fresh sandbox; returns the raw QA result."""
+    started = time.monotonic()
+    deadline = started + config.qa_timeout_s
+    tmp = Path(tempfile.mkdtemp(prefix="saas-qa-"))
+    try:
+        project = tmp / "project"
+        for rel, data in files.items():
+            dest = project / rel
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_bytes(data)
+        tools = tmp / "tools"
+        tools.mkdir()
+        shutil.copyfile(LINT_SOURCE, tools / "qa_lint.py")
+        guard = sandbox.write_guard(tmp / "guard")
+        home = tmp / "home"
+        env = sandbox.isolated_env(home, guard)
+        prefix, isolation = sandbox.network_prefix(config.python_executable, config.qa_network_isolation)
+        cpu = int(math.ceil(config.qa_timeout_s)) + 1
+
+        static_timeout = max(1.0, min(30.0, deadline - time.monotonic()))
+        static_run = sandbox.run_isolated(
+            [config.python_executable, str(tools / "qa_lint.py"), str(project), str(home / "pyc")],
+            cwd=project, env=env, timeout_s=static_timeout, cpu_s=cpu, memory_mb=config.qa_memory_mb,
+            net_prefix=prefix, isolation=isolation,
+        )
+        static, static_problem = None, None
+        if static_run.returncode == 0:
+            try:
+                static = json.loads(static_run.stdout)
+            except json.JSONDecodeError:
+                static_problem = "the static checker printed unreadable output"
+        else:
+            static_problem = ("the static checker timed out" if static_run.timed_out else
+                              f"the static checker failed (exit {static_run.returncode}): "
+                              + shorten(static_run.stderr.strip().splitlines()[-1] if static_run.stderr.strip() else "", 200))
+
+        test_timeout = max(0.5, deadline - time.monotonic())
+        test_run = sandbox.run_isolated(
+            [config.python_executable, "-m", "unittest", "discover", "-s", "tests", "-t", ".", "-v"],
+            cwd=project, env=env, timeout_s=test_timeout, cpu_s=cpu, memory_mb=config.qa_memory_mb,
+            net_prefix=prefix, isolation=isolation,
+        )
+        tests = parse_unittest(test_run.stderr, str(project))
+        findings = _findings(static, tests, test_run, config.qa_timeout_s, static_problem)
+        lint_counts = {s: sum(1 for f in findings if f["kind"] == "lint" and f["severity"] == s)
+                       for s in ("error", "warning", "info")}
+        errors = [f for f in findings if f["severity"] == "error"]
+        passed = (not errors and tests["run"] > 0 and tests["failures"] == 0 and tests["errors"] == 0
+                  and test_run.returncode == 0 and not test_run.timed_out)
+        tail = "\n".join(test_run.stderr.replace(str(project), "<project>").splitlines()[-40:])
+        return {
+            "passed": passed,
+            "isolation": {
+                "network": isolation,
+                "environment": "built from scratch: " + ", ".join(sorted(env)),
+                "filesystem": "fresh temporary directory, removed afterwards",
+                "limits": {"wall_clock_s": config.qa_timeout_s, "cpu_s": cpu, "memory_mb": config.qa_memory_mb,
+                           "file_size_mb": 256},
+            },
+            "static": {
+                "files": (static or {}).get("files", 0),
+                "compiled": (static or {}).get("compiled", 0),
+                "counts": lint_counts,
+            },
+            "tests": {k: tests[k] for k in ("run", "passed", "failures", "errors", "skipped",
+                                            "expected_failures", "unexpected_successes")},
+            "test_exit": {"returncode": test_run.returncode, "signal": test_run.signal_name,
+                          "timed_out": test_run.timed_out},
+            "timed_out": test_run.timed_out,
+            "findings": findings,
+            "test_output_tail": tail if not passed else "",
+            "_durations": {"static_s": static_run.duration_s, "tests_s": test_run.duration_s},
+        }
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def render_markdown(result: dict, review: QAReview) -> str:
+    t = result["tests"]
+    lines = ["# QA report", "", f"**Result:** {'PASSED' if result['passed'] else 'FAILED'}", "", review.summary, "",
+             "## Tests", "", "| run | passed | failures | errors | skipped |", "| --- | --- | --- | --- | --- |",
+             f"| {t['run']} | {t['passed']} | {t['failures']} | {t['errors']} | {t['skipped']} |", "",
+             "## Static checks", "",
+             f"{result['static']['compiled']}/{result['static']['files']} Python files compiled; lint: "
+             f"{result['static']['counts']['error']} errors, {result['static']['counts']['warning']} warnings, "
+             f"{result['static']['counts']['info']} info.", "", "## Findings", ""]
+    if result["findings"]:
+        lines += ["| severity | code | where | message |", "| --- | --- | --- | --- |"]
+        for f in result["findings"][:100]:
+            where = f"{f.get('file') or '-'}:{f.get('line') or ''}".rstrip(":")
+            lines.append(f"| {f['severity']} | {f['code']} | {where} | {f['message'].replace('|', '/')} |")
+    else:
+        lines.append("None.")
+    if review.priorities:
+        lines += ["", "## Fix first", ""] + [f"{i}. {p}" for i, p in enumerate(review.priorities, 1)]
+    iso = result["isolation"]
+    lines += ["", "## Isolation", "", f"- network: {iso['network']}", f"- environment: {iso['environment']}",
+              f"- filesystem: {iso['filesystem']}",
+              "- limits: " + ", ".join(f"{k}={v}" for k, v in iso["limits"].items())]
+    if result.get("test_output_tail"):
+        lines += ["", "## Test output (tail)", "", "```", result["test_output_tail"], "```"]
+    lines.append("")
+    return "\n".join(lines)
+
+
+def run(inp, config, gen) -> StageOutput:
+    files = read_zip(inp.artifacts("development", "project.zip"))
+    result = run_checks(files, config)
+    durations = result.pop("_durations")
+    review = gen.generate("qa_review", {"passed": result["passed"], "tests": result["tests"],
+                                        "findings": result["findings"][:50], "timed_out": result["timed_out"],
+                                        "lint_counts": result["static"]["counts"]}, QAReview)
+    report = dict(result, review=review.model_dump(mode="json"))
+    artifacts = {"qa-report.json": json_bytes(report), "qa-report.md": render_markdown(result, review).encode("utf-8")}
+    shown = [
+        {k: (shorten(v, 200) if isinstance(v, str) else v) for k, v in f.items()}
+        for f in result["findings"] if f["severity"] == "error"
+    ][:MAX_SUMMARY_FINDINGS]
+    summary = {
+        "passed": result["passed"],
+        "tests": result["tests"],
+        "lint": result["static"]["counts"],
+        "timed_out": result["timed_out"],
+        "isolation": result["isolation"]["network"],
+        "findings": shown,
+        "findings_total": sum(1 for f in result["findings"] if f["severity"] == "error"),
+        "attempt": inp.attempt,
+    }
+    output = StageOutput("ok" if result["passed"] else "loop_back", summary, artifacts,
+                         extra_usage={"qa_static_s": durations["static_s"], "qa_tests_s": durations["tests_s"]})
+    if not result["passed"]:
+        output.reason = shorten(review.summary, 300)
+    return output

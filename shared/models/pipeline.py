@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from shared.topology import STAGES
+
+Status = Literal["queued", "running", "awaiting_approval", "completed", "failed", "cancelled"]
+StageName = Literal["idea_validation", "tech_stack", "uiux_design", "development", "qa", "deployment"]
+TERMINAL = ("completed", "failed", "cancelled")
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Budget(_In):
+    compute_s: float | None = Field(None, gt=0, le=24 * 3600, description="compute seconds for the whole run")
+    tokens: int | None = Field(None, gt=0, le=50_000_000, description="LLM tokens for the whole run")
+
+
+class Constraints(_In):
+    budget: Budget | None = None
+    preferred_stack: str | None = Field(None, max_length=80)
+    approval_gates: list[StageName] = Field(default_factory=list, max_length=6,
+                                            description="stages whose output waits for approval")
+
+    @field_validator("approval_gates")
+    @classmethod
+    def _unique(cls, v: list[str]) -> list[str]:
+        return sorted(set(v), key=STAGES.index)
+
+
+class IdeaCreate(_In):
+    title: str = Field(min_length=3, max_length=120)
+    description: str = Field(min_length=20, max_length=5000)
+    target_audience: str = Field(min_length=3, max_length=300)
+    key_features: list[str] = Field(default_factory=list, max_length=20)
+    constraints: Constraints = Field(default_factory=Constraints)
+
+    @field_validator("key_features")
+    @classmethod
+    def _features(cls, v: list[str]) -> list[str]:
+        out = []
+        for f in v:
+            f = f.strip()
+            if not 2 <= len(f) <= 200:
+                raise ValueError("each key feature must be 2-200 characters")
+            out.append(f)
+        return out
+
+
+class TriggerCreate(_In):
+    idea_id: str = Field(min_length=6, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    constraints: Constraints | None = None
+
+
+class ApproveCreate(_In):
+    stage: StageName | None = None
+    comment: str | None = Field(None, max_length=1000)
+
+
+class ProgressUpdate(_In):
+    stage: StageName
+    attempt: int = Field(ge=1)
+    progress: int = Field(ge=0, le=100, description="percent within the stage")
+    message: str = Field("", max_length=500)
+
+
+class ListQuery(_In):
+    status: Status | None = None
+    limit: int = Field(20, ge=1, le=100)
+    cursor: str | None = Field(None, max_length=500)
+
+
+class StageMessage(BaseModel):
+    """What travels on a stage topic. Frozen: a message is a fact, not a buffer."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    tenant_id: str = Field(min_length=6, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    pipeline_id: str = Field(min_length=6, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    stage: StageName
+    attempt: int = Field(ge=1)
+    dispatch_id: str = Field(min_length=6, max_length=80)
+
+    def attributes(self) -> dict[str, str]:
+        return {"tenant_id": self.tenant_id, "pipeline_id": self.pipeline_id, "stage": self.stage,
+                "attempt": str(self.attempt)}

@@ -1,0 +1,625 @@
+"""The pipeline state machine: intake, claim, commit, timeouts, dead letters, cancel/retry/approve.
+
+Every decision is a Firestore transaction on `tenants/{t}/pipelines/{p}`; every message the
+decision implies is written to the outbox in that same transaction and published after it
+commits (shared/dispatch.py). Stage executions are fenced by (stage, attempt, dispatch_id) and a
+claim id, so duplicates and stale messages are acknowledged without effect, and only the current
+claim holder can commit. Progress events go to the `events` subcollection (one document each,
+numbered by `event_seq`) because Firestore sustains about one write per second per document.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from google.cloud import firestore as gfs
+
+from shared import clients, dispatch, errors, log, topology
+from shared.models.pipeline import TERMINAL, Constraints, IdeaCreate, StageMessage
+from shared.settings import get_settings
+from shared.store import Tenant, new_id, now
+
+logger = log.get_logger("pipeline")
+STAGES = topology.STAGES
+
+
+# ------------------------------------------------------------------------------------------ helpers
+
+
+class Events:
+    """Numbered progress events written inside one transaction."""
+
+    def __init__(self, tx, pref, seq: int):
+        self.tx, self.pref, self.seq = tx, pref, seq
+
+    def add(self, type_: str, **fields) -> None:
+        self.seq += 1
+        self.tx.set(self.pref.collection("events").document(f"{self.seq:06d}"),
+                    {"type": type_, "seq": self.seq, "at": now(), **fields})
+
+
+def _ms(a: datetime | None, b: datetime | None) -> int | None:
+    if not a or not b:
+        return None
+    return int((b - a).total_seconds() * 1000)
+
+
+def artifact_doc_id(stage: str, name: str) -> str:
+    return hashlib.sha1(f"{stage}/{name}".encode()).hexdigest()[:24]
+
+
+def _budget(constraints: Constraints) -> dict:
+    s = get_settings()
+    b = constraints.budget
+    return {"compute_s": (b.compute_s if b and b.compute_s else s.default_budget_compute_s),
+            "tokens": (b.tokens if b and b.tokens else s.default_budget_tokens)}
+
+
+def new_pipeline_doc(tenant: Tenant, pipeline_id: str, idea_id: str, idea: IdeaCreate, created_by: str,
+                     first: StageMessage) -> dict:
+    t = now()
+    stages = {s: {"status": "pending", "attempt": 0, "executions": 0, "artifacts": [], "cost": {}} for s in STAGES}
+    stages[STAGES[0]].update(status="dispatched", attempt=first.attempt, dispatch_id=first.dispatch_id,
+                             dispatched_at=t)
+    return {
+        "pipeline_id": pipeline_id, "tenant_id": tenant.tenant_id, "project_id": idea_id,
+        "project_name": idea.title, "idea_id": idea_id, "created_by": created_by,
+        "status": "queued", "current_stage": STAGES[0], "progress": 0, "stages": stages,
+        "created_at": t, "started_at": None, "updated_at": t, "completed_at": None, "duration_ms": None,
+        "error_message": None, "error_code": None, "awaiting_approval_for": None,
+        "budget": _budget(idea.constraints), "spent": {"compute_s": 0.0, "tokens": 0, "usd": 0.0},
+        "metadata": {"approval_gates": idea.constraints.approval_gates, "qa_loops": 0, "redispatches": {},
+                     "approvals": {}, "preferred_stack": idea.constraints.preferred_stack},
+        "event_seq": 0,
+    }
+
+
+# ------------------------------------------------------------------------------------------ intake
+
+
+def _idem_ref(tenant: Tenant, key: str):
+    return tenant.doc("idempotency", hashlib.sha256(key.encode()).hexdigest()[:40])
+
+
+def create_run(tenant: Tenant, caller_uid: str, idea: IdeaCreate, *, idea_id: str | None = None,
+               idempotency_key: str | None = None) -> dict:
+    """Spend a credit and create the idea (unless given) and its pipeline in one transaction,
+    then publish the first stage. Repeating an Idempotency-Key returns the same pipeline."""
+    from shared import billing
+
+    db = clients.firestore()
+    request_hash = hashlib.sha256(idea.model_dump_json().encode()).hexdigest()
+    pipeline_id = new_id("p_")
+    new_idea_id = idea_id or new_id("i_")
+    first = dispatch.stage_message(tenant.tenant_id, pipeline_id, STAGES[0], 1)
+    pref = tenant.pipeline(pipeline_id)
+
+    @gfs.transactional
+    def write(tx) -> dict:
+        if idempotency_key:
+            isnap = _idem_ref(tenant, idempotency_key).get(transaction=tx)
+            if isnap.exists:
+                prior = isnap.to_dict()
+                if prior["request_hash"] != request_hash:
+                    raise errors.Conflict("This Idempotency-Key was used with a different request; use a new key.",
+                                          code="idempotency_key_reused")
+                return {**prior["response"], "replayed": True}
+        bill = billing.spend_credit(tx, tenant)  # reads first; raises 402 when out of credits
+        t = now()
+        if not idea_id:
+            tx.create(tenant.doc("ideas", new_idea_id), {"idea_id": new_idea_id, **idea.model_dump(),
+                                                         "created_by": caller_uid, "created_at": t})
+        doc = new_pipeline_doc(tenant, pipeline_id, new_idea_id, idea, caller_uid, first)
+        ev = Events(tx, pref, 0)
+        ev.add("factory_triggered", stage=STAGES[0], progress=0, message=f"Run queued for '{idea.title}'")
+        doc["event_seq"] = ev.seq
+        tx.create(pref, doc)
+        dispatch.enqueue(tx, first)
+        response = {"pipeline_id": pipeline_id, "idea_id": new_idea_id, "status": "queued",
+                    "credits_remaining": bill.get("credits")}
+        if idempotency_key:
+            tx.set(_idem_ref(tenant, idempotency_key), {"request_hash": request_hash, "response": response,
+                                                        "created_at": t})
+        return response
+
+    result = write(db.transaction())
+    if not result.get("replayed"):
+        dispatch.flush(first)
+        log.event(logger, logging.INFO, "pipeline created", tenant_id=tenant.tenant_id, pipeline_id=pipeline_id)
+    return result
+
+
+# ------------------------------------------------------------------------------------------ claim
+
+
+@dataclass
+class Claim:
+    claim_id: str
+    pipeline: dict
+    stage: str
+    attempt: int
+
+
+def claim(msg: StageMessage, message_id: str) -> Claim | None:
+    """Take (pipeline, stage, attempt) for this execution, or None for a duplicate/stale message."""
+    tenant = Tenant(msg.tenant_id)
+    pref = tenant.pipeline(msg.pipeline_id)
+    claim_id = uuid.uuid4().hex
+
+    @gfs.transactional
+    def take(tx):
+        snap = pref.get(transaction=tx)
+        if not snap.exists:
+            return None, "pipeline does not exist"
+        p = snap.to_dict()
+        st = p["stages"][msg.stage]
+        if p["status"] in TERMINAL or p["status"] == "awaiting_approval":
+            return None, f"pipeline is {p['status']}"
+        if p["current_stage"] != msg.stage or st.get("attempt") != msg.attempt \
+                or st.get("dispatch_id") != msg.dispatch_id:
+            return None, "stale message (a newer dispatch exists)"
+        if st["status"] == "running":
+            if st.get("message_id") != message_id:
+                return None, "duplicate message (another copy is running this attempt)"
+            reason = "redelivery of a message whose execution died; taking over"
+        elif st["status"] != "dispatched":
+            return None, f"stage is already {st['status']}"
+        else:
+            reason = "claimed"
+        t = now()
+        ev = Events(tx, pref, p["event_seq"])
+        ev.add("stage_started", stage=msg.stage, attempt=msg.attempt, progress=p["progress"],
+               message=f"{msg.stage.replace('_', ' ')} started")
+        updates = {
+            f"stages.{msg.stage}.status": "running",
+            f"stages.{msg.stage}.claim_id": claim_id,
+            f"stages.{msg.stage}.message_id": message_id,
+            f"stages.{msg.stage}.started_at": t,
+            f"stages.{msg.stage}.executions": gfs.Increment(1),
+            "status": "running", "updated_at": t, "event_seq": ev.seq,
+        }
+        if not p.get("started_at"):
+            updates["started_at"] = t
+        tx.update(pref, updates)
+        p["stages"][msg.stage]["started_at"] = t
+        return p, reason
+
+    p, reason = take(clients.firestore().transaction())
+    log.event(logger, logging.INFO if p else logging.WARNING, f"claim: {reason}", pipeline_id=msg.pipeline_id,
+              tenant_id=msg.tenant_id, stage=msg.stage, attempt=msg.attempt, message_id=message_id)
+    return Claim(claim_id, p, msg.stage, msg.attempt) if p else None
+
+
+# ------------------------------------------------------------------------------------------ commit
+
+
+@dataclass
+class Outcome:
+    """What a stage produced, as the state machine needs it."""
+
+    kind: str  # "ok" | "reject" | "loop_back"
+    summary: dict = field(default_factory=dict)
+    artifacts: dict[str, bytes] = field(default_factory=dict)
+    usage: dict = field(default_factory=dict)
+    reason: str | None = None
+
+
+def _fail(updates: dict, ev: Events, p: dict, stage: str | None, code: str, message: str, t) -> None:
+    updates.update({"status": "failed", "error_code": code, "error_message": message, "completed_at": t,
+                    "duration_ms": _ms(p.get("started_at") or p.get("created_at"), t)})
+    if stage:
+        updates[f"stages.{stage}.status"] = "failed"
+        updates[f"stages.{stage}.error"] = message
+    ev.add("factory_failed", stage=stage, progress=p["progress"], message=message, code=code)
+
+
+def _dispatch_next(tx, updates: dict, ev: Events, p: dict, stage: str, t) -> StageMessage | None:
+    """After `stage` is done: wait for approval, finish, or dispatch the next stage."""
+    gates = p["metadata"].get("approval_gates", [])
+    approved = p["metadata"].get("approvals", {})
+    if stage in gates and stage not in approved:
+        updates.update({"status": "awaiting_approval", "awaiting_approval_for": stage})
+        ev.add("awaiting_approval", stage=stage, progress=p["progress"],
+               message=f"Waiting for approval of {stage.replace('_', ' ')}")
+        return None
+    nxt = topology.next_stage(stage)
+    if nxt is None:
+        updates.update({"status": "completed", "progress": 100, "completed_at": t, "current_stage": stage,
+                        "duration_ms": _ms(p.get("started_at") or p.get("created_at"), t),
+                        "awaiting_approval_for": None})
+        ev.add("factory_completed", stage=stage, progress=100, message="The app is built, tested and deployed")
+        return None
+    return _redispatch(tx, updates, ev, p, nxt, t)
+
+
+def _redispatch(tx, updates: dict, ev: Events, p: dict, stage: str, t, reason: str | None = None) -> StageMessage:
+    attempt = int(p["stages"][stage].get("attempt") or 0) + 1
+    msg = dispatch.stage_message(p["tenant_id"], p["pipeline_id"], stage, attempt)
+    updates.update({
+        "current_stage": stage, "status": "running", "awaiting_approval_for": None,
+        f"stages.{stage}.status": "dispatched", f"stages.{stage}.attempt": attempt,
+        f"stages.{stage}.dispatch_id": msg.dispatch_id, f"stages.{stage}.dispatched_at": t,
+        f"stages.{stage}.error": None,
+    })
+    if reason:
+        ev.add("stage_redispatched", stage=stage, attempt=attempt, progress=p["progress"], message=reason)
+    dispatch.enqueue(tx, msg)
+    return msg
+
+
+def commit(c: Claim, out: Outcome) -> tuple[StageMessage | None, str]:
+    """Record a stage's result, progress and events atomically; returns the message to publish."""
+    p0 = c.pipeline
+    tenant = Tenant(p0["tenant_id"])
+    pref = tenant.pipeline(p0["pipeline_id"])
+    s = get_settings()
+
+    @gfs.transactional
+    def write(tx):
+        snap = pref.get(transaction=tx)
+        p = snap.to_dict()
+        st = p["stages"][c.stage]
+        if p["status"] in TERMINAL or st.get("claim_id") != c.claim_id or st["status"] != "running":
+            return None, "discarded (cancelled, timed out or taken over meanwhile)"
+        t = now()
+        ev = Events(tx, pref, p["event_seq"])
+        names = sorted(out.artifacts)
+        for name in names:
+            body = out.artifacts[name]
+            tx.set(pref.collection("artifacts").document(artifact_doc_id(c.stage, name)), {
+                "stage": c.stage, "name": name, "size": len(body), "sha256": hashlib.sha256(body).hexdigest(),
+                "content": body, "attempt": c.attempt, "created_at": t,
+            })
+        usage = out.usage or {}
+        cost = {"compute_s": round(float(usage.get("compute_s", 0.0)), 3),
+                "tokens": int(usage.get("tokens_in", 0)) + int(usage.get("tokens_out", 0)),
+                "usd": round(float(usage.get("cost_usd", 0.0)), 6), "engine": usage.get("engine")}
+        spent = p.get("spent") or {}
+        spent = {"compute_s": round(spent.get("compute_s", 0.0) + cost["compute_s"], 3),
+                 "tokens": spent.get("tokens", 0) + cost["tokens"], "usd": round(spent.get("usd", 0.0) + cost["usd"], 6)}
+        started = st.get("started_at")
+        updates = {
+            f"stages.{c.stage}.finished_at": t, f"stages.{c.stage}.duration_ms": _ms(started, t),
+            f"stages.{c.stage}.cost": cost, f"stages.{c.stage}.artifacts": names,
+            f"stages.{c.stage}.summary": out.summary, "spent": spent, "updated_at": t,
+        }
+        msg = None
+        if out.kind == "ok":
+            progress = topology.STAGE_PROGRESS[c.stage]
+            updates.update({f"stages.{c.stage}.status": "completed", "progress": progress})
+            p["progress"] = progress
+            ev.add("stage_completed", stage=c.stage, attempt=c.attempt, progress=progress,
+                   message=f"{c.stage.replace('_', ' ')} completed", artifacts=names)
+            ev.add("factory_progress", stage=c.stage, progress=progress)
+            budget = p.get("budget") or {}
+            over = [k for k in ("compute_s", "tokens") if budget.get(k) and spent[k] > budget[k]]
+            if over and topology.next_stage(c.stage):
+                k = over[0]
+                _fail(updates, ev, p, None, "budget_exceeded",
+                      f"Stopped: the run's {k.replace('_s', ' seconds')} budget of {budget[k]} was reached "
+                      f"({spent[k]} used after {c.stage.replace('_', ' ')}). Raise the budget and retry.", t)
+            else:
+                msg = _dispatch_next(tx, updates, ev, p, c.stage, t)
+        elif out.kind == "loop_back" and c.stage == "qa":
+            loops = int(p["metadata"].get("qa_loops", 0))
+            if loops < s.qa_max_loops:
+                updates.update({f"stages.{c.stage}.status": "failed", "metadata.qa_loops": loops + 1,
+                                "metadata.qa_feedback": out.summary})
+                ev.add("qa_loop_back", stage=c.stage, progress=p["progress"],
+                       message=f"QA found problems; development rework {loops + 1} of {s.qa_max_loops}")
+                msg = _redispatch(tx, updates, ev, p, "development", t)
+            else:
+                _fail(updates, ev, p, c.stage, "qa_failed",
+                      f"QA still failed after {loops} rework loops: {out.reason or 'see the QA report'}", t)
+        else:
+            _fail(updates, ev, p, c.stage, "stage_rejected" if c.stage == "idea_validation" else "stage_failed",
+                  out.reason or f"{c.stage} failed", t)
+        updates["event_seq"] = ev.seq
+        tx.update(pref, updates)
+        return msg, updates.get("status", "running")
+
+    return write(clients.firestore().transaction())
+
+
+def fail_stage(c: Claim, code: str, message: str) -> None:
+    """A permanent error during a stage: fail the stage and the run with a readable message."""
+    fail_pipeline(c.pipeline["tenant_id"], c.pipeline["pipeline_id"], code, message, stage=c.stage,
+                  claim_id=c.claim_id)
+
+
+def fail_pipeline(tenant_id: str, pipeline_id: str, code: str, message: str, *, stage: str | None = None,
+                  attempt: int | None = None, claim_id: str | None = None) -> bool:
+    pref = Tenant(tenant_id).pipeline(pipeline_id)
+
+    @gfs.transactional
+    def write(tx):
+        snap = pref.get(transaction=tx)
+        if not snap.exists:
+            return False
+        p = snap.to_dict()
+        if p["status"] in TERMINAL:
+            return False
+        if stage and p["current_stage"] != stage:
+            return False
+        if attempt is not None and p["stages"][stage].get("attempt") != attempt:
+            return False
+        if claim_id and p["stages"][stage].get("claim_id") != claim_id:
+            return False
+        t = now()
+        ev = Events(tx, pref, p["event_seq"])
+        updates = {"updated_at": t}
+        _fail(updates, ev, p, stage or p["current_stage"], code, message, t)
+        updates["event_seq"] = ev.seq
+        tx.update(pref, updates)
+        return True
+
+    return write(clients.firestore().transaction())
+
+
+# ------------------------------------------------------------------------------------------ watchdog
+
+
+def deadline(msg: StageMessage) -> str:
+    """The watchdog fired for a dispatch: time it out and re-dispatch, a bounded number of times."""
+    s = get_settings()
+    pref = Tenant(msg.tenant_id).pipeline(msg.pipeline_id)
+
+    @gfs.transactional
+    def write(tx):
+        snap = pref.get(transaction=tx)
+        if not snap.exists:
+            return None, "pipeline gone"
+        p = snap.to_dict()
+        st = p["stages"][msg.stage]
+        if p["status"] in TERMINAL or p["status"] == "awaiting_approval" or p["current_stage"] != msg.stage \
+                or st.get("dispatch_id") != msg.dispatch_id or st["status"] not in ("dispatched", "running"):
+            return None, "nothing to do (the stage moved on)"
+        t = now()
+        ev = Events(tx, pref, p["event_seq"])
+        n = int(p["metadata"].get("redispatches", {}).get(msg.stage, 0))
+        updates = {"updated_at": t}
+        was = "never started" if st["status"] == "dispatched" else "did not finish"
+        if n >= s.watchdog_max_redispatch:
+            _fail(updates, ev, p, msg.stage, "stage_timeout",
+                  f"{msg.stage.replace('_', ' ')} {was} within {s.stage_deadline_s:.0f}s, "
+                  f"{n + 1} times; giving up. Retry the run to try again.", t)
+            out = None
+        else:
+            updates[f"metadata.redispatches.{msg.stage}"] = n + 1
+            ev.add("stage_timed_out", stage=msg.stage, attempt=msg.attempt, progress=p["progress"],
+                   message=f"{msg.stage.replace('_', ' ')} {was} within {s.stage_deadline_s:.0f}s; re-dispatching")
+            out = _redispatch(tx, updates, ev, p, msg.stage, t)
+        updates["event_seq"] = ev.seq
+        tx.update(pref, updates)
+        return out, "re-dispatched" if out else "failed the run"
+
+    out, what = write(clients.firestore().transaction())
+    if out:
+        dispatch.flush(out)
+    log.event(logger, logging.WARNING if out else logging.INFO, f"watchdog: {what}", pipeline_id=msg.pipeline_id,
+              stage=msg.stage, attempt=msg.attempt)
+    return what
+
+
+# ------------------------------------------------------------------------------------------ user actions
+
+
+def _act(tenant: Tenant, pipeline_id: str, fn) -> tuple[dict, StageMessage | None]:
+    pref = tenant.pipeline(pipeline_id)
+
+    @gfs.transactional
+    def write(tx):
+        snap = pref.get(transaction=tx)
+        if not snap.exists:
+            raise errors.NotFound("No such pipeline in your workspace.", code="pipeline_not_found")
+        p = snap.to_dict()
+        t = now()
+        ev = Events(tx, pref, p["event_seq"])
+        updates = {"updated_at": t}
+        msg = fn(tx, p, updates, ev, t)
+        updates["event_seq"] = ev.seq
+        tx.update(pref, updates)
+        return {"pipeline_id": pipeline_id, "status": updates.get("status", p["status"]),
+                "current_stage": updates.get("current_stage", p["current_stage"])}, msg
+
+    result, msg = write(clients.firestore().transaction())
+    if msg:
+        dispatch.flush(msg)
+    return result, msg
+
+
+def cancel(tenant: Tenant, pipeline_id: str, uid: str) -> dict:
+    def fn(tx, p, updates, ev, t):
+        if p["status"] in TERMINAL:
+            raise errors.Conflict(f"The run is already {p['status']}; nothing to cancel.", code="already_finished")
+        stage = p["current_stage"]
+        updates.update({"status": "cancelled", "completed_at": t, f"stages.{stage}.status": "cancelled",
+                        "error_code": "cancelled", "error_message": f"Cancelled by {uid}",
+                        "duration_ms": _ms(p.get("started_at") or p.get("created_at"), t)})
+        ev.add("factory_cancelled", stage=stage, progress=p["progress"], message="Run cancelled")
+        return None
+
+    return _act(tenant, pipeline_id, fn)[0]
+
+
+def retry(tenant: Tenant, pipeline_id: str, uid: str) -> dict:
+    def fn(tx, p, updates, ev, t):
+        if p["status"] != "failed":
+            raise errors.Conflict(f"Only a failed run can be retried; this one is {p['status']}.", code="not_failed")
+        stage = next((s for s in STAGES if p["stages"][s]["status"] != "completed"), None)
+        if stage is None:
+            raise errors.Conflict("Every stage already completed.", code="nothing_to_retry")
+        updates.update({"error_code": None, "error_message": None, "completed_at": None, "duration_ms": None,
+                        "metadata.redispatches": {}, "metadata.qa_loops": 0})
+        for later in STAGES[STAGES.index(stage) + 1:]:
+            updates[f"stages.{later}.status"] = "pending"
+        ev.add("factory_retried", stage=stage, progress=p["progress"],
+               message=f"Retrying from {stage.replace('_', ' ')}; earlier stages keep their artifacts")
+        return _redispatch(tx, updates, ev, p, stage, t)
+
+    return _act(tenant, pipeline_id, fn)[0]
+
+
+def approve(tenant: Tenant, pipeline_id: str, uid: str, stage: str | None, comment: str | None) -> dict:
+    def fn(tx, p, updates, ev, t):
+        waiting = p.get("awaiting_approval_for")
+        if p["status"] != "awaiting_approval" or not waiting:
+            raise errors.Conflict(f"The run is {p['status']}, not waiting for an approval.", code="not_awaiting")
+        if stage and stage != waiting:
+            raise errors.Conflict(f"The run is waiting for approval of {waiting}, not {stage}.",
+                                  code="wrong_stage", details={"awaiting": waiting})
+        updates[f"metadata.approvals.{waiting}"] = {"by": uid, "at": t, "comment": comment}
+        p["metadata"].setdefault("approvals", {})[waiting] = True
+        ev.add("stage_approved", stage=waiting, progress=p["progress"], message=f"{waiting.replace('_', ' ')} approved")
+        return _dispatch_next(tx, updates, ev, p, waiting, t)
+
+    return _act(tenant, pipeline_id, fn)[0]
+
+
+def progress_update(tenant: Tenant, pipeline_id: str, stage: str, attempt: int, pct: int, message: str) -> dict:
+    """A stage worker reports progress within its stage: an event, not a pipeline-document write."""
+    pref = tenant.pipeline(pipeline_id)
+
+    @gfs.transactional
+    def write(tx):
+        snap = pref.get(transaction=tx)
+        if not snap.exists:
+            raise errors.NotFound("No such pipeline.", code="pipeline_not_found")
+        p = snap.to_dict()
+        st = p["stages"][stage]
+        if p["current_stage"] != stage or st.get("attempt") != attempt or st["status"] != "running":
+            raise errors.Conflict("That stage attempt is not running.", code="stale_update")
+        lo = topology.STAGE_PROGRESS[STAGES[STAGES.index(stage) - 1]] if STAGES.index(stage) else 0
+        overall = lo + (topology.STAGE_PROGRESS[stage] - lo) * pct // 100
+        ev = Events(tx, pref, p["event_seq"])
+        ev.add("factory_progress", stage=stage, attempt=attempt, progress=overall, stage_progress=pct, message=message)
+        tx.update(pref, {"event_seq": ev.seq})
+        return {"pipeline_id": pipeline_id, "progress": overall, "seq": ev.seq}
+
+    return write(clients.firestore().transaction())
+
+
+# ------------------------------------------------------------------------------------------ reads
+
+
+PUBLIC_FIELDS = ("pipeline_id", "tenant_id", "project_id", "project_name", "idea_id", "status", "current_stage",
+                 "progress", "stages", "started_at", "updated_at", "completed_at", "created_at", "duration_ms",
+                 "error_message", "error_code", "awaiting_approval_for", "budget", "spent", "metadata")
+
+
+def public(p: dict) -> dict:
+    out = {k: p.get(k) for k in PUBLIC_FIELDS}
+    stages = {}
+    for s in STAGES:
+        st = dict(p["stages"][s])
+        for internal in ("claim_id", "message_id", "dispatch_id"):
+            st.pop(internal, None)
+        stages[s] = st
+    out["stages"] = stages
+    out["metadata"] = {k: v for k, v in (p.get("metadata") or {}).items() if k != "qa_feedback"}
+    return out
+
+
+def get(tenant: Tenant, pipeline_id: str) -> dict:
+    snap = tenant.pipeline(pipeline_id).get()
+    if not snap.exists:
+        raise errors.NotFound("No such pipeline in your workspace.", code="pipeline_not_found")
+    return snap.to_dict()
+
+
+def _encode_cursor(p: dict) -> str:
+    raw = json.dumps({"c": p["created_at"].isoformat(), "id": p["pipeline_id"]})
+    return base64.urlsafe_b64encode(raw.encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        d = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        return datetime.fromisoformat(d["c"]), d["id"]
+    except (ValueError, KeyError, TypeError):
+        raise errors.BadRequest("The cursor is not valid; use next_cursor from the previous page.",
+                                code="invalid_cursor") from None
+
+
+def list_pipelines(tenant: Tenant, status: str | None, limit: int, cursor: str | None) -> dict:
+    q = tenant.collection("pipelines")
+    if status:
+        q = q.where(filter=gfs.FieldFilter("status", "==", status))
+    q = q.order_by("created_at", direction=gfs.Query.DESCENDING).order_by(
+        "pipeline_id", direction=gfs.Query.DESCENDING)
+    if cursor:
+        q = q.start_after({"created_at": _decode_cursor(cursor)[0], "pipeline_id": _decode_cursor(cursor)[1]})
+    docs = [d.to_dict() for d in q.limit(limit + 1).stream()]
+    page = docs[:limit]
+    return {"pipelines": [public(p) for p in page],
+            "next_cursor": _encode_cursor(page[-1]) if len(docs) > limit else None}
+
+
+def status_summary(tenant: Tenant) -> dict:
+    col = tenant.collection("pipelines")
+    counts = {}
+    for st in ("queued", "running", "awaiting_approval", "completed", "failed", "cancelled"):
+        agg = col.where(filter=gfs.FieldFilter("status", "==", st)).count().get()
+        counts[st] = int(agg[0][0].value)
+    done = counts["completed"] + counts["failed"]
+    durations = sorted(
+        d.get("duration_ms") for d in col.where(filter=gfs.FieldFilter("status", "==", "completed"))
+        .order_by("completed_at", direction=gfs.Query.DESCENDING).limit(1000).select(["duration_ms"]).stream()
+        if d.get("duration_ms") is not None
+    )
+    avg = sum(durations) / len(durations) if durations else None
+    p95 = durations[min(len(durations) - 1, int(0.95 * len(durations)))] if durations else None
+    return {"counts": counts, "total": sum(counts.values()),
+            "success_rate": round(counts["completed"] / done, 4) if done else None,
+            "avg_duration_ms": round(avg, 1) if avg is not None else None, "p95_duration_ms": p95,
+            "sample_size": len(durations)}
+
+
+def artifacts(tenant: Tenant, pipeline_id: str) -> list[dict]:
+    get(tenant, pipeline_id)  # 404 first
+    col = tenant.pipeline(pipeline_id).collection("artifacts")
+    out = []
+    for d in col.select(["stage", "name", "size", "sha256", "attempt", "created_at"]).stream():
+        out.append(d.to_dict())
+    order = {s: i for i, s in enumerate(STAGES)}
+    return sorted(out, key=lambda a: (order.get(a["stage"], 99), a["name"]))
+
+
+def artifact(tenant: Tenant, pipeline_id: str, name: str) -> dict:
+    """One artifact by name (names are unique within a run; on a clash the latest stage wins)."""
+    get(tenant, pipeline_id)
+    col = tenant.pipeline(pipeline_id).collection("artifacts")
+    hits = [d.to_dict() for d in col.where(filter=gfs.FieldFilter("name", "==", name)).stream()]
+    if not hits:
+        raise errors.NotFound(f"No artifact named {name} in this run; list them at "
+                              f"/api/factory/pipelines/{pipeline_id}/artifacts.", code="artifact_not_found")
+    return max(hits, key=lambda a: STAGES.index(a["stage"]) if a["stage"] in STAGES else -1)
+
+
+def artifact_reader(tenant_id: str, pipeline_id: str):
+    col = Tenant(tenant_id).pipeline(pipeline_id).collection("artifacts")
+    cache: dict[tuple[str, str], bytes] = {}
+
+    def read(stage: str, name: str) -> bytes:
+        key = (stage, name)
+        if key not in cache:
+            snap = col.document(artifact_doc_id(stage, name)).get()
+            if not snap.exists:
+                raise KeyError(f"{stage}/{name}")
+            cache[key] = snap.get("content")
+        return cache[key]
+
+    return read
+
+
+def load_idea(tenant_id: str, idea_id: str) -> dict:
+    snap = Tenant(tenant_id).doc("ideas", idea_id).get()
+    if not snap.exists:
+        raise errors.NotFound("No such idea in your workspace.", code="idea_not_found")
+    return snap.to_dict()
