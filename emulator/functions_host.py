@@ -85,6 +85,8 @@ def main() -> None:
         if pid == 0:
             try:
                 _serve(fn, fn.port + offset)
+            except SystemExit as exc:  # gunicorn exits this way when told to stop
+                os._exit(exc.code if isinstance(exc.code, int) else 0)
             except BaseException as exc:  # noqa: BLE001 - report and die, the parent decides
                 logger.critical("function failed to start", exc_info=exc,
                                 extra={"fields": {"function": fn.name}})

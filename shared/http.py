@@ -207,6 +207,13 @@ class Router:
                       path=request.path, method=request.method)
             return flask.Response(json.dumps(exc.body()), status=exc.status, mimetype="application/json",
                                   headers=exc.headers)
+        except errors.TransientError as exc:
+            status = 503
+            log.event(logger, logging.WARNING, "transient failure", error=str(exc), path=request.path)
+            body = {"error": {"code": "temporarily_unavailable",
+                              "message": "The service is busy; retry this request in a second.", "details": None}}
+            return flask.Response(json.dumps(body), status=503, mimetype="application/json",
+                                  headers={"Retry-After": "1"})
         except Exception:  # noqa: BLE001 - the one place unexpected errors become an opaque 500
             status = 500
             ref = uuid.uuid4().hex[:12]

@@ -1,10 +1,26 @@
-"""The stripe_webhook function (HTTP)."""
+"""Stripe webhook (HTTPS, no user auth): verifies the signature on the raw body, then applies the event once.
+
+Answers 200 only once the event's effect is committed (or it is a duplicate / not ours); any failure
+raises, becomes a 5xx at the HTTP boundary, and Stripe delivers the event again.
+"""
 
 import functions_framework
 
+from shared import billing as core
 from shared.http import Router
+from shared.settings import get_settings
 
+settings = get_settings()
+settings.require("stripe_webhook_secret", "stripe_secret_key")  # a missing secret stops the function starting
+_SECRET = settings.stripe_webhook_secret.get_secret_value()  # type: ignore[union-attr]
 router = Router("stripe_webhook")
+
+
+@router.route("POST", "/api/stripe/webhook")
+def receive(call):
+    event = core.verify_webhook(call.raw_body(), call.headers.get("Stripe-Signature"), _SECRET)
+    outcome = core.handle_event(event)
+    return {"received": True, "event_id": event["id"], "outcome": outcome}
 
 
 @functions_framework.http

@@ -19,8 +19,9 @@ NEED_TERMS: dict[str, tuple[str, ...]] = {
     "realtime": ("real-time", "realtime", "real time", "live", "instant", "instantly", "chat", "collaborative",
                  "collaborate", "sync", "push notification", "push notifications", "multiplayer", "dispatch"),
     "ai": ("ai", "a.i.", "artificial intelligence", "machine learning", "ml", "gpt", "llm", "summarize", "summarise",
-           "summary", "summaries", "recommend", "recommendation", "recommendations", "classify", "predict",
-           "prediction", "chatbot", "transcribe", "generate", "auto-generate", "smart suggestions", "triage"),
+           "recommend", "recommendation", "recommendations", "classify", "classification", "predict",
+           "prediction", "chatbot", "transcribe", "ai-generated", "auto-generate", "generative", "smart suggestions",
+           "suggested replies"),
     "file_uploads": ("upload", "uploads", "attachment", "attachments", "photo", "photos", "image", "images",
                      "file", "files", "document", "documents", "pdf", "pdfs", "scan", "receipt photo", "video"),
     "mobile": ("mobile", "phone", "phones", "iphone", "android", "ios", "on the go", "app store", "sms",
@@ -106,6 +107,8 @@ def _find_lexicon_entities(text: str) -> list[str]:
             if any(used[i : i + n]):
                 continue
             if words[i : i + n] == seq or stems[i : i + n] == seq_stems:
+                if n == 1 and words[i] in NON_ENTITY_WORDS:
+                    continue  # 'book a walk', 'post assignments': a verb, not a record type
                 found.append((i, key))
                 for j in range(i, i + n):
                     used[j] = True
@@ -166,6 +169,8 @@ def derive_entities(idea: dict, limit: int = MAX_ENTITIES) -> list[EntitySpec]:
     texts = idea_text(idea)
     keys: list[str] = []
     for source in ("key_features", "description", "title"):
+        if source != "key_features" and len(keys) >= 2:
+            break  # the features named enough records; the prose would only add noise
         for key in _find_lexicon_entities(texts[source]):
             if key not in keys:
                 keys.append(key)

@@ -141,7 +141,7 @@ class LLMGenerator:
     def __init__(self, config: EngineConfig, session: requests.Session | None = None,
                  sleep: Callable[[float], None] = time.sleep):
         if not config.llm_base_url:
-            raise GenerationError("engine 'llm' selected but EngineConfig.llm_base_url is not set")
+            raise ValueError("engine 'llm' selected but EngineConfig.llm_base_url is not set")
         self.config = config
         self.session = session or requests.Session()
         self.sleep = sleep
@@ -276,4 +276,4 @@ def generator_for(stage: str, config: EngineConfig, session: requests.Session | 
         return BuiltinGenerator()
     if engine == "llm":
         return LLMGenerator(config, session=session)
-    raise GenerationError(f"unknown engine {engine!r} for stage {stage!r} (expected 'builtin' or 'llm')")
+    raise ValueError(f"unknown engine {engine!r} for stage {stage!r} (expected 'builtin' or 'llm')")

@@ -177,9 +177,9 @@ def _phrase_positions(words: list[str], phrase: str) -> list[int]:
         return []
     n = len(ptoks)
     hits = []
-    pstems = [stem(p) for p in ptoks]
+    pstems = [singular(p) for p in ptoks]
     for i in range(len(words) - n + 1):
-        if all(words[i + j] == ptoks[j] or stem(words[i + j]) == pstems[j] for j in range(n)):
+        if all(words[i + j] == ptoks[j] or singular(words[i + j]) == pstems[j] for j in range(n)):
             hits.append(i)
     return hits
 

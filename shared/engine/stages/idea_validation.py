@@ -138,8 +138,9 @@ def match_categories(idea: dict) -> list[dict]:
     scored = []
     for cat in catalogues.market_catalogue()["categories"]:
         matched = sorted({kw for kw in cat["keywords"] if _has_phrase(words, stems, kw)})
-        score = len(matched) + (3 if cat["id"] in named else 0)
-        if score >= 1:
+        # a phrase ("meal plan") is stronger evidence than one common word ("plan")
+        score = sum(2 if len(tokens(kw)) > 1 else 1 for kw in matched) + (3 if cat["id"] in named else 0)
+        if score >= 2:
             scored.append((score, cat["id"], cat, matched))
     scored.sort(key=lambda t: (-t[0], t[1]))
     if not scored:
@@ -163,18 +164,26 @@ def _novel_words(idea: dict, categories: list[dict], products: list[dict]) -> li
     for p in products:
         exclude.update(tokens(p["alias"]))
         exclude.update(tokens(p["name"]))
-    cat_stems = set()
+    cat_roots = set()
     for c in categories:
         for kw in catalogues_keywords(c["id"]):
-            cat_stems.update(stem(t) for t in tokens(kw))
+            cat_roots.update(_root(t) for t in tokens(kw))
     out = []
     for w in content_words(text):
-        s = stem(w)
-        if w in exclude or s in exclude or s in cat_stems or len(w) < 3 or not w.isalpha():
+        s = _root(w)
+        if w in exclude or s in exclude or s in cat_roots or len(w) < 3 or not w.isalpha():
             continue
         if s not in out:
             out.append(s)
     return out
+
+
+def _root(word: str) -> str:
+    """Stem until stable ('listings' -> 'listing' -> 'list'), so inflections compare equal."""
+    prev, cur = None, word
+    while cur != prev:
+        prev, cur = cur, stem(cur)
+    return cur
 
 
 def catalogues_keywords(category_id: str) -> list[str]:

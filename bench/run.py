@@ -1,0 +1,447 @@
+"""`make bench`: every benchmark in one process run, against local clouds this run starts itself.
+
+Writes bench/results.json ({"machine", "metrics": {name: {"p50_ms","p95_ms","n"} | number}}) and
+bench/results.md (each figure beside its target). Timings are wall clock on this machine; where a
+figure has a floor (stage_hop vs raw_push_latency) the ratio is measured in the same run.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+OUT_JSON = ROOT / "bench" / "results.json"
+OUT_MD = ROOT / "bench" / "results.md"
+
+
+def say(msg: str) -> None:
+    print(f"[bench] {msg}", flush=True)
+
+
+def dist(samples_s: list[float]) -> dict:
+    xs = sorted(x * 1000 for x in samples_s)
+    if not xs:
+        return {"p50_ms": None, "p95_ms": None, "n": 0}
+    p95 = xs[min(len(xs) - 1, max(0, int(round(0.95 * len(xs))) - 1))]
+    return {"p50_ms": round(statistics.median(xs), 2), "p95_ms": round(p95, 2), "n": len(xs)}
+
+
+def localcloud(*args: str, env: dict) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "emulator.localcloud", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=180)
+
+
+def base_env(extra: dict | None = None) -> dict:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.setdefault("LOCALCLOUD_PORT_OFFSET", "30000")
+    env.setdefault("STATE_DIR", str(ROOT / ".local" / "bench"))
+    env.update(extra or {})
+    return env
+
+
+def start_cloud(extra: dict | None = None) -> tuple[dict, float]:
+    env = base_env(extra)
+    localcloud("down", env=env)
+    t0 = time.perf_counter()
+    p = localcloud("up", "--fresh", env=env)
+    elapsed = time.perf_counter() - t0
+    if p.returncode != 0:
+        raise SystemExit(f"local cloud did not start:\n{p.stdout}\n{p.stderr}")
+    state = json.loads((Path(env["STATE_DIR"]) / "run" / "localcloud.json").read_text())
+    cloud_env = {**env, **state["env"]}
+    os.environ.update(state["env"])
+    from shared import settings
+
+    settings.get_settings.cache_clear()
+    return cloud_env, elapsed
+
+
+def stop_cloud(env: dict) -> None:
+    localcloud("down", env=env)
+
+
+# ------------------------------------------------------------------------------------------ metrics
+
+
+def bench_make_up_cold(n: int = 3) -> tuple[dict, dict]:
+    samples = []
+    env = base_env()
+    for _ in range(n):
+        _, s = start_cloud()
+        samples.append(s)
+        stop_cloud(env)
+    return dist(samples), {}
+
+
+def bench_signup(api, n: int = 40) -> dict:
+    samples = []
+    for _ in range(n):
+        body = {"email": f"{uuid.uuid4().hex[:12]}@bench.example", "password": "correct-horse-battery",
+                "display_name": "Bench", "company_name": "Bench Co"}
+        t0 = time.perf_counter()
+        r = api.post("/api/auth/signup", json=body)
+        samples.append(time.perf_counter() - t0)
+        assert r.status_code == 201, r.text
+    return dist(samples)
+
+
+def bench_auth_overhead(user, n: int = 300) -> dict:
+    """Verify the ID token (firebase-admin) and read the membership: what every request pays."""
+    from shared import auth
+
+    class Req:
+        headers = {"Authorization": f"Bearer {user.token}"}
+
+    auth.authorize(auth.caller_from_request(Req, check_revoked=False), "read")  # warm the clients
+    samples = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        auth.authorize(auth.caller_from_request(Req, check_revoked=False), "read")
+        samples.append(time.perf_counter() - t0)
+    return dist(samples)
+
+
+def bench_raw_push(n: int = 60) -> dict:
+    """Publish -> push received by an empty functions-framework function (the floor of a stage hop)."""
+    from google.cloud import pubsub_v1
+
+    from tests.conftest import free_port
+
+    project = os.environ["GOOGLE_CLOUD_PROJECT"]
+    port = free_port()
+    log = Path(tempfile.mkdtemp()) / "push.jsonl"
+    log.touch()
+    src = Path(tempfile.mkdtemp()) / "main.py"
+    src.write_text(
+        "import json, os, time, base64\nimport functions_framework\n"
+        "@functions_framework.cloud_event\n"
+        "def receive(ev):\n"
+        "    t = time.time()\n"
+        "    with open(os.environ['PUSH_LOG'], 'a') as f:\n"
+        "        f.write(json.dumps({'t': t, 'd': ev.data['message'].get('data')}) + '\\n')\n")
+    proc = subprocess.Popen([sys.executable, "-m", "functions_framework", "--source", str(src), "--target", "receive",
+                             "--signature-type", "cloudevent", "--host", "127.0.0.1", "--port", str(port)],
+                            env={**os.environ, "PUSH_LOG": str(log)}, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    import urllib.request
+
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=0.5)
+            break
+        except urllib.error.HTTPError:
+            break
+        except OSError:
+            time.sleep(0.1)
+    pub = pubsub_v1.PublisherClient()
+    sub = pubsub_v1.SubscriberClient()
+    topic = f"projects/{project}/topics/bench-raw-{uuid.uuid4().hex[:6]}"
+    pub.create_topic(name=topic)
+    sub.create_subscription(request={"name": topic.replace("/topics/", "/subscriptions/"), "topic": topic,
+                                     "push_config": {"push_endpoint": f"http://127.0.0.1:{port}/"}})
+    sent = {}
+    try:
+        for i in range(n):
+            key = f"m{i}"
+            sent[key] = time.time()
+            pub.publish(topic, key.encode()).result(10)
+            # wait for it (sequential, like a stage hop)
+            end = time.monotonic() + 10
+            while time.monotonic() < end and key not in log.read_text():
+                time.sleep(0.002)
+    finally:
+        os.killpg(proc.pid, 15)
+    got = {}
+    for line in log.read_text().splitlines():
+        d = json.loads(line)
+        got[base64.b64decode(d["d"]).decode()] = d["t"]
+    return dist([got[k] - sent[k] for k in sent if k in got])
+
+
+def bench_listener_latency(n: int = 60) -> dict:
+    """A backend write -> a Firestore realtime listener (on_snapshot) sees it."""
+    from google.cloud import firestore
+
+    db = firestore.Client(project=os.environ["GOOGLE_CLOUD_PROJECT"])
+    ref = db.collection("bench").document(uuid.uuid4().hex)
+    ref.set({"i": -1, "t": time.time()})
+    seen: dict[int, float] = {}
+    ready = threading.Event()
+
+    def on_snap(docs, changes, read_time):
+        for d in docs:
+            seen[d.get("i")] = time.time()
+        ready.set()
+
+    watch = ref.on_snapshot(on_snap)
+    ready.wait(10)
+    sent = {}
+    for i in range(n):
+        sent[i] = time.time()
+        ref.set({"i": i, "t": sent[i]})
+        end = time.monotonic() + 5
+        while i not in seen and time.monotonic() < end:
+            time.sleep(0.0005)
+    watch.unsubscribe()
+    return dist([seen[i] - sent[i] for i in sent if i in seen])
+
+
+def bench_submit_visible(api, owner, n: int = 30) -> dict:
+    """POST /api/ideas -> the pipeline document reaches a realtime listener on the tenant's pipelines."""
+    from google.cloud import firestore
+
+    from tests.helpers import IDEA
+
+    db = firestore.Client(project=os.environ["GOOGLE_CLOUD_PROJECT"])
+    col = db.collection(f"tenants/{owner.tenant_id}/pipelines")
+    seen: dict[str, float] = {}
+
+    def on_snap(docs, changes, read_time):
+        t = time.time()
+        for ch in changes:
+            seen.setdefault(ch.document.id, t)
+
+    watch = col.on_snapshot(on_snap)
+    time.sleep(0.5)
+    idea = {**IDEA, "constraints": {"approval_gates": ["idea_validation"]}}  # park after stage 1: no load
+    samples = []
+    for _ in range(n):
+        t0 = time.time()
+        r = api.post("/api/ideas", owner, json=idea)
+        assert r.status_code == 202, r.text
+        pid = r.json()["pipeline_id"]
+        end = time.monotonic() + 5
+        while pid not in seen and time.monotonic() < end:
+            time.sleep(0.0005)
+        samples.append(seen[pid] - t0)
+    watch.unsubscribe()
+    return dist(samples)
+
+
+def run_pipelines(api, owner, count: int, idea: dict, timeout: float) -> tuple[list[dict], float]:
+    """Submit `count` runs at once; wait (listener) until all are terminal. Returns docs and wall time."""
+    from google.cloud import firestore
+
+    db = firestore.Client(project=os.environ["GOOGLE_CLOUD_PROJECT"])
+    done: dict[str, dict] = {}
+    lock = threading.Lock()
+    mine: set[str] = set()
+    col = db.collection(f"tenants/{owner.tenant_id}/pipelines")
+
+    def on_snap(docs, changes, read_time):
+        for ch in changes:
+            d = ch.document.to_dict() or {}
+            if d.get("status") in ("completed", "failed", "cancelled"):
+                with lock:
+                    done[ch.document.id] = d
+
+    watch = col.on_snapshot(on_snap)
+    time.sleep(0.5)
+    t0 = time.time()
+    with ThreadPoolExecutor(max_workers=min(count, 20)) as ex:
+        results = list(ex.map(lambda _: api.post("/api/ideas", owner, json=idea), range(count)))
+    for r in results:
+        assert r.status_code == 202, r.text
+        mine.add(r.json()["pipeline_id"])
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        with lock:
+            if mine <= set(done):
+                break
+        time.sleep(0.05)
+    wall = time.time() - t0
+    watch.unsubscribe()
+    return [done.get(pid, {"pipeline_id": pid, "status": "lost"}) for pid in mine], wall
+
+
+def stage_hops(docs: list[dict]) -> list[float]:
+    from shared.topology import STAGES
+
+    hops = []
+    for d in docs:
+        st = d.get("stages") or {}
+        for a, b in zip(STAGES, STAGES[1:]):
+            fa, sb = st.get(a, {}).get("finished_at"), st.get(b, {}).get("started_at")
+            if fa and sb:
+                hops.append((sb - fa).total_seconds())
+    return hops
+
+
+def count_lost_or_duplicated(docs: list[dict]) -> int:
+    from shared.topology import STAGES
+
+    bad = 0
+    for d in docs:
+        if d.get("status") != "completed":
+            bad += len(STAGES)
+            continue
+        for s in STAGES:
+            st = d["stages"][s]
+            if st.get("status") != "completed" or st.get("executions") != 1:
+                bad += 1
+    return bad
+
+
+def peak_rss_mb(state_dir: Path) -> tuple[float, dict]:
+    """VmHWM (peak resident set) of every function process: the functions-host children and their
+    gunicorn workers."""
+    info = json.loads((state_dir / "run" / "functions.json").read_text())
+    per = {}
+    for name, d in info.items():
+        pids = [d["pid"]]
+        try:
+            children = Path(f"/proc/{d['pid']}/task/{d['pid']}/children").read_text().split()
+            pids += [int(c) for c in children]
+        except OSError:
+            pass
+        peak = 0.0
+        for pid in pids:
+            try:
+                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                    if line.startswith("VmHWM:"):
+                        peak = max(peak, int(line.split()[1]) / 1024)
+            except OSError:
+                pass
+        per[name] = round(peak, 1)
+    return max(per.values()) if per else 0.0, per
+
+
+# ------------------------------------------------------------------------------------------ main
+
+
+TARGETS = {
+    "make_up_cold": ("p50 < 15000 ms", lambda m: m["p50_ms"] < 15000),
+    "signup": ("p50 < 150 ms (seed: 2 s)", lambda m: m["p50_ms"] < 150),
+    "auth_overhead": ("p50 < 5 ms", lambda m: m["p50_ms"] < 5),
+    "checkout_session": ("p50 < 500 ms (seed: 5 s for the whole payment step)", lambda m: m["p50_ms"] < 500),
+    "webhook_to_entitlement": ("p50 < 50 ms", lambda m: m["p50_ms"] < 50),
+    "idea_submit_visible": ("p50 < 50 ms (seed trigger: 1 s)", lambda m: m["p50_ms"] < 50),
+    "raw_push_latency": ("floor (publish -> push to an empty function)", None),
+    "stage_hop": ("p50 < 1.5 x raw_push_latency p50", None),
+    "listener_latency": ("p50 < 50 ms", lambda m: m["p50_ms"] < 50),
+    "full_pipeline": ("p50 < 10000 ms (seed: ~45 min; MetaGPT/ChatDev: 148-762 s)", lambda m: m["p50_ms"] < 10000),
+    "concurrent_100_runs_per_min": ("report; 100 pass-through runs submitted at once", None),
+    "lost_or_duplicated_stages": ("0", lambda v: v == 0),
+    "function_peak_rss_mb": ("< 200 MB per function process", lambda v: v < 200),
+}
+
+
+def write_results(metrics: dict, extra: dict) -> None:
+    machine = {"platform": platform.platform(), "python": platform.python_version(), "cpus": os.cpu_count(),
+               "mem_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+               "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    OUT_JSON.write_text(json.dumps({"machine": machine, "metrics": metrics, "details": extra}, indent=2) + "\n")
+    lines = ["# Benchmark results", "", f"Machine: {machine['platform']}, {machine['cpus']} cores, "
+             f"{machine['mem_gb']} GiB, Python {machine['python']}; {machine['date']}.", "",
+             "| metric | p50 | p95 | n / value | target | met |", "|---|---|---|---|---|---|"]
+    for name, m in metrics.items():
+        target, check = TARGETS.get(name, ("", None))
+        if isinstance(m, dict):
+            ok = check(m) if check and m.get("p50_ms") is not None else None
+            row = f"| {name} | {m['p50_ms']} ms | {m['p95_ms']} ms | {m['n']} |"
+        else:
+            ok = check(m) if check else None
+            row = f"| {name} | | | {m} |"
+        if name == "stage_hop" and "stage_hop_ratio" in extra:
+            ok = extra["stage_hop_ratio"] < 1.5
+            target += f" (measured ratio {extra['stage_hop_ratio']})"
+        lines.append(f"{row} {target} | {'yes' if ok else ('no' if ok is False else '')} |")
+    lines += ["", "Details:", "", "```json", json.dumps(extra, indent=2), "```", ""]
+    OUT_MD.write_text("\n".join(lines))
+
+
+def main() -> None:
+    metrics: dict = {}
+    extra: dict = {}
+    say("cold start of the local cloud (3 times)")
+    metrics["make_up_cold"], _ = bench_make_up_cold()
+    say(f"make_up_cold {metrics['make_up_cold']}")
+
+    say("phase 1: the real stage engine")
+    env, _ = start_cloud()
+    try:
+        from tests.helpers import IDEA, Api, buy_credits
+
+        api = Api(env["FRONT_DOOR_URL"])
+        metrics["signup"] = bench_signup(api)
+        say(f"signup {metrics['signup']}")
+        owner = api.signup(company="Bench Owner")
+        metrics["auth_overhead"] = bench_auth_overhead(owner)
+        say(f"auth_overhead {metrics['auth_overhead']}")
+        try:
+            from bench import payments
+
+            metrics.update(payments.run(env))
+        except ImportError as exc:
+            extra["payments_error"] = str(exc)
+        for _ in range(5):
+            buy_credits(api, owner)
+        metrics["raw_push_latency"] = bench_raw_push()
+        say(f"raw_push_latency {metrics['raw_push_latency']}")
+        metrics["listener_latency"] = bench_listener_latency()
+        metrics["idea_submit_visible"] = bench_submit_visible(api, owner)
+        say(f"idea_submit_visible {metrics['idea_submit_visible']}")
+        samples, docs = [], []
+        for _ in range(5):
+            got, wall = run_pipelines(api, owner, 1, IDEA, 120)
+            docs += got
+            if got[0]["status"] == "completed":
+                samples.append(wall)
+            else:
+                extra.setdefault("full_pipeline_failures", []).append(got[0].get("error_message"))
+        metrics["full_pipeline"] = dist(samples)
+        say(f"full_pipeline {metrics['full_pipeline']}")
+        metrics["stage_hop"] = dist(stage_hops(docs))
+        if metrics["raw_push_latency"]["p50_ms"]:
+            extra["stage_hop_ratio"] = round(metrics["stage_hop"]["p50_ms"] / metrics["raw_push_latency"]["p50_ms"], 3)
+        say(f"stage_hop {metrics['stage_hop']} ratio {extra.get('stage_hop_ratio')}")
+        _, rss_engine = peak_rss_mb(Path(env["STATE_DIR"]))
+    finally:
+        stop_cloud(env)
+
+    say("phase 2: 100 concurrent pass-through runs")
+    env, _ = start_cloud({"ENGINE_BY_STAGE": ",".join(f"{s}=passthrough" for s in
+                                                      ("idea_validation", "tech_stack", "uiux_design",
+                                                       "development", "qa", "deployment"))})
+    try:
+        from tests.helpers import IDEA, Api, buy_credits
+
+        api = Api(env["FRONT_DOOR_URL"])
+        owner = api.signup(company="Bench Load")
+        for _ in range(10):
+            buy_credits(api, owner)
+        docs, wall = run_pipelines(api, owner, 100, IDEA, 600)
+        completed = sum(1 for d in docs if d.get("status") == "completed")
+        metrics["concurrent_100_runs_per_min"] = round(completed / wall * 60, 1)
+        metrics["lost_or_duplicated_stages"] = count_lost_or_duplicated(docs)
+        extra["concurrent_100"] = {"completed": completed, "wall_s": round(wall, 2),
+                                   "stage_hop_under_load": dist(stage_hops(docs))}
+        say(f"concurrent: {completed}/100 in {wall:.1f}s -> {metrics['concurrent_100_runs_per_min']}/min, "
+            f"lost/dup {metrics['lost_or_duplicated_stages']}")
+        _, rss_load = peak_rss_mb(Path(env["STATE_DIR"]))
+        per = {k: max(rss_engine.get(k, 0), rss_load.get(k, 0)) for k in set(rss_engine) | set(rss_load)}
+        metrics["function_peak_rss_mb"] = max(per.values())
+        extra["function_peak_rss_mb_per_function"] = dict(sorted(per.items()))
+    finally:
+        stop_cloud(env)
+    write_results(metrics, extra)
+    say(f"wrote {OUT_JSON} and {OUT_MD}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,102 @@
+"""The idea corpus through the engine: verdicts for every idea, all six stages for every idea that continues."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+import requests
+from conftest import load_ideas
+
+from shared.engine import STAGES, EngineConfig, StageInput, no_artifacts, preview, run_stage
+from shared.engine.runner import run_pipeline
+
+IDEAS = load_ideas()
+CONTINUING = [i for i in IDEAS if i["expect"] in ("go", "needs_work")]
+REJECTED = [i for i in IDEAS if i["expect"] == "reject"]
+
+
+def test_corpus_is_large_and_varied():
+    assert len(IDEAS) >= 30
+    assert len({i["id"] for i in IDEAS}) == len(IDEAS)
+    segments = {i["segment"] for i in IDEAS}
+    assert {"b2b", "consumer", "marketplace", "bad"} <= segments
+    expects = [i["expect"] for i in IDEAS]
+    assert expects.count("go") >= 20 and expects.count("needs_work") >= 3 and expects.count("reject") >= 6
+    needs = {n for i in IDEAS for n in i.get("expect_needs", [])}
+    assert {"payments", "realtime", "ai"} <= needs
+    assert any(i["expect"] == "go" and not i.get("expect_needs") for i in IDEAS)
+
+
+@pytest.mark.parametrize("idea", IDEAS, ids=[i["id"] for i in IDEAS])
+def test_idea_validation_verdict(idea):
+    result = run_stage("idea_validation", StageInput("p-" + idea["id"], "t1", idea, {}, no_artifacts), EngineConfig())
+    assert result.summary["verdict"] == idea["expect"], result.summary
+    report = json.loads(result.artifacts["validation-report.json"])
+    assert report["verdict"] == idea["expect"]
+    assert set(result.artifacts) == {"validation-report.json", "validation-report.md"}
+    for dim in ("clarity", "specificity", "market_signal"):
+        assert 0 <= report["scores"][dim]["value"] <= 100
+        assert report["scores"][dim]["reasons"]
+    for product in report["similar_products"]:
+        assert product["source_url"].startswith("https://")
+    if idea["expect"] == "reject":
+        assert result.outcome == "reject"
+        assert result.reason and idea["expect_reason"] in result.reason
+        assert result.summary["continues"] is False
+    else:
+        assert result.outcome == "ok" and result.reason is None
+        assert result.summary["continues"] is True
+    if idea["expect"] == "needs_work":
+        assert report["feedback"], "needs_work must come with feedback"
+        for product in idea.get("expect_products", []):
+            assert product in report["clone_of"]
+            assert any(product in f for f in report["feedback"])
+
+
+def _pid_gone(pid: int) -> bool:
+    return not preview.is_running(pid)
+
+
+@pytest.mark.parametrize("idea", CONTINUING, ids=[i["id"] for i in CONTINUING])
+def test_every_continuing_idea_runs_all_six_stages(idea, state_dir):
+    config = EngineConfig(state_dir=state_dir)
+    run = run_pipeline(idea, config, pipeline_id="corpus-" + idea["id"], tenant_id="tenant-a")
+    assert run.status == "succeeded", (run.reason, run.history)
+    assert [h[0] for h in run.history] == list(STAGES)
+
+    stack = run.results["tech_stack"].summary
+    assert stack["runtime"] == "python-flask" and stack["database"] == "sqlite"
+    for need in idea.get("expect_needs", []):
+        assert need in stack["needs"], (need, stack["needs"])
+
+    design = run.results["uiux_design"].summary
+    assert design["contrast"]["all_pass"] is True
+
+    qa = run.results["qa"].summary
+    assert qa["passed"] is True
+    assert qa["tests"]["run"] > 0 and qa["tests"]["failures"] == 0 and qa["tests"]["errors"] == 0
+    assert qa["tests"]["run"] == run.results["development"].summary["tests"]
+
+    deploy = run.results["deployment"].summary
+    url, pid = deploy["preview"]["url"], deploy["preview"]["pid"]
+    record = json.loads((preview.record_path(state_dir, "corpus-" + idea["id"])).read_text())
+    assert record["pid"] == pid and record["url"] == url
+    response = requests.get(url + "/health", timeout=5)
+    assert response.status_code == 200
+    assert response.json()["status"] == "ok"
+    assert preview.stop_preview("corpus-" + idea["id"], state_dir) is True
+    assert _pid_gone(pid)
+    assert not preview.record_path(state_dir, "corpus-" + idea["id"]).exists()
+    with pytest.raises(requests.ConnectionError):
+        requests.get(url + "/health", timeout=2)
+
+
+@pytest.mark.parametrize("idea", REJECTED, ids=[i["id"] for i in REJECTED])
+def test_bad_ideas_stop_the_pipeline_with_a_reason(idea, state_dir):
+    run = run_pipeline(idea, EngineConfig(state_dir=state_dir), pipeline_id="bad-" + idea["id"])
+    assert run.status == "failed"
+    assert run.history == [("idea_validation", 1, "reject")]
+    assert run.reason and len(run.reason) > 20
+    assert not os.path.exists(preview.previews_dir(state_dir))

@@ -1,0 +1,97 @@
+"""Local previews: start, health, TTL reaping, stop_all — and no process left behind."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+import requests
+from conftest import idea_by_id
+
+from shared.engine import EngineConfig, StageInput, no_artifacts, preview, run_stage
+from shared.engine.artifacts import read_zip
+
+
+@pytest.fixture(scope="module")
+def project_files():
+    idea = idea_by_id("leafy")
+    r = run_stage("development", StageInput("pv", "t", idea, {}, no_artifacts), EngineConfig())
+    return read_zip(r.artifacts["project.zip"])
+
+
+def _gone(pid: int, wait_s: float = 3.0) -> bool:
+    end = time.monotonic() + wait_s
+    while time.monotonic() < end:
+        if not preview.is_running(pid):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_preview_serves_the_app_and_stops(project_files, state_dir):
+    config = EngineConfig(state_dir=state_dir)
+    rec = preview.start_preview("pv-1", project_files, config)
+    assert rec["health"]["status"] == "ok"
+    r = requests.get(rec["url"] + "/api/plants", timeout=5)
+    assert r.status_code == 200 and r.json()["total"] == 0
+    created = requests.post(rec["url"] + "/api/plants", json={"name": "Fern"}, timeout=5)
+    assert created.status_code == 201
+    page = requests.get(rec["url"] + "/plants", timeout=5)
+    assert page.status_code == 200 and "Plants" in page.text
+    saved = json.loads(preview.record_path(state_dir, "pv-1").read_text())
+    assert saved["pid"] == rec["pid"] and saved["expires_at"] > time.time()
+    assert preview.stop_preview("pv-1", state_dir) is True
+    assert _gone(rec["pid"])
+    assert preview.stop_preview("pv-1", state_dir) is False
+
+
+def test_reap_expired_stops_only_expired_previews(project_files, state_dir):
+    config = EngineConfig(state_dir=state_dir)
+    short = preview.start_preview("pv-short", project_files, config, ttl_s=0.5)
+    long = preview.start_preview("pv-long", project_files, config, ttl_s=600)
+    time.sleep(0.6)
+    assert preview.reap_expired(state_dir) == ["pv-short"]
+    assert _gone(short["pid"])
+    assert preview.is_running(long["pid"])
+    assert requests.get(long["url"] + "/health", timeout=5).status_code == 200
+    assert [r["pipeline_id"] for r in preview.load_records(state_dir)] == ["pv-long"]
+    assert preview.reap_expired(state_dir, now=time.time() + 3600) == ["pv-long"]
+    assert _gone(long["pid"])
+    assert preview.load_records(state_dir) == []
+
+
+def test_stop_all_leaves_no_process(project_files, state_dir):
+    config = EngineConfig(state_dir=state_dir)
+    recs = [preview.start_preview(f"pv-all-{i}", project_files, config) for i in range(3)]
+    assert sorted(preview.stop_all(state_dir)) == ["pv-all-0", "pv-all-1", "pv-all-2"]
+    for rec in recs:
+        assert _gone(rec["pid"]), rec
+        with pytest.raises(requests.ConnectionError):
+            requests.get(rec["url"] + "/health", timeout=2)
+    assert preview.load_records(state_dir) == []
+    assert list(preview.previews_dir(state_dir).iterdir()) == []
+
+
+def test_reaper_clears_records_of_dead_previews(project_files, state_dir):
+    import os
+    import signal
+
+    rec = preview.start_preview("pv-dead", project_files, EngineConfig(state_dir=state_dir))
+    os.killpg(rec["pid"], signal.SIGKILL)
+    assert _gone(rec["pid"])
+    assert preview.reap_expired(state_dir) == ["pv-dead"]
+    assert not preview.record_path(state_dir, "pv-dead").exists()
+
+
+def test_unhealthy_preview_raises_and_cleans_up(state_dir):
+    files = {"app/__init__.py": b"", "app/__main__.py": b"raise SystemExit(3)\n"}
+    config = EngineConfig(state_dir=state_dir, preview_health_timeout_s=5)
+    with pytest.raises(preview.PreviewError, match="exited with 3"):
+        preview.start_preview("pv-bad", files, config)
+    assert preview.load_records(state_dir) == []
+
+
+def test_unsafe_pipeline_id_is_refused(state_dir):
+    with pytest.raises(ValueError):
+        preview.stop_preview("../etc", state_dir)

@@ -1,0 +1,282 @@
+"""QA: loop-back on broken generations, isolation of the child process, static checks and output parsing."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import idea_by_id
+
+from shared.engine import EngineConfig, StageInput, no_artifacts, run_stage
+from shared.engine import sandbox
+from shared.engine.artifacts import make_zip
+from shared.engine.lint import lint_source
+from shared.engine.runner import run_pipeline
+from shared.engine.stages.qa import parse_unittest
+
+SECRET_NAME = "SAAS_FACTORY_TEST_SECRET"
+SECRET_VALUE = "s3cr3t-value-that-must-not-leak"
+
+
+def _qa(files: dict[str, str], config: EngineConfig):
+    zipped = make_zip({k: v.encode() for k, v in files.items()})
+    store = {("development", "project.zip"): zipped}
+    return run_stage("qa", StageInput("qa-test", "t", {}, {}, lambda s, n: store[(s, n)]), config)
+
+
+# ------------------------------------------------------------------ loop-back
+
+
+@pytest.mark.parametrize("fault,code", [("failing_test", "T001"), ("syntax_error", "E999"), ("lint_error", "F821")])
+def test_broken_generation_loops_back_and_the_fix_passes(fault, code, state_dir):
+    idea = idea_by_id("billable")
+    config = EngineConfig(state_dir=state_dir, fault_injection=fault)
+    run = run_pipeline(idea, config, pipeline_id=f"fault-{fault.replace('_', '-')}")
+    assert run.status == "succeeded", run.reason
+    outcomes = [(s, a, o) for s, a, o in run.history if s in ("development", "qa")]
+    assert outcomes == [("development", 1, "ok"), ("qa", 1, "loop_back"), ("development", 2, "ok"), ("qa", 2, "ok")]
+    # the first QA report (kept by the runner's history only through feedback) named the problem
+    dev2 = run.results["development"].summary
+    assert "fault_injected" not in dev2
+    addressed = dev2["changes"]["addressed"]
+    assert any(code in a["finding"] for a in addressed), addressed
+    assert dev2["changes"]["changed_files"], dev2["changes"]
+    assert run.results["qa"].summary["passed"] is True
+
+
+def test_loop_back_findings_name_the_failure(state_dir):
+    idea = idea_by_id("billable")
+    config = EngineConfig(state_dir=state_dir, fault_injection="failing_test")
+    run = run_pipeline(idea, config, pipeline_id="fault-findings", stop_after="qa", max_qa_loops=0)
+    assert run.status == "failed"
+    qa = run.results["qa"]
+    assert qa.outcome == "loop_back"
+    assert qa.summary["passed"] is False and qa.summary["tests"]["failures"] == 1
+    finding = next(f for f in qa.summary["findings"] if f["code"] == "T001")
+    assert finding["file"] == "tests/test_injected_fault.py"
+    assert "418" in finding["message"]
+    report = json.loads(qa.artifacts["qa-report.json"])
+    assert report["passed"] is False and report["test_output_tail"]
+    assert "FAILED" in qa.artifacts["qa-report.md"].decode()
+
+
+def test_persistent_failure_exhausts_the_loops(state_dir):
+    config = EngineConfig(state_dir=state_dir, fault_injection="always_failing_test")
+    run = run_pipeline(idea_by_id("billable"), config, pipeline_id="fault-always")
+    assert run.status == "failed"
+    assert [o for s, _a, o in run.history if s == "qa"] == ["loop_back"] * 3
+    assert "QA failed after 2 loop(s)" in run.reason
+    assert "deployment" not in run.results
+
+
+def test_time_limit_overrun_is_a_failure_not_a_hang(state_dir):
+    config = EngineConfig(state_dir=state_dir, fault_injection="hang", qa_timeout_s=4.0)
+    store = {}
+    idea = idea_by_id("billable")
+    dev = run_stage("development", StageInput("hang", "t", idea, {}, lambda s, n: store[(s, n)]), config)
+    store.update({("development", k): v for k, v in dev.artifacts.items()})
+    started = time.monotonic()
+    qa = run_stage("qa", StageInput("hang", "t", idea, {}, lambda s, n: store[(s, n)]), config)
+    elapsed = time.monotonic() - started
+    assert elapsed < 15, elapsed
+    assert qa.outcome == "loop_back"
+    assert qa.summary["timed_out"] is True
+    assert any(f["code"] == "QA002" and "wall-clock" in f["message"] for f in qa.summary["findings"])
+
+
+# ------------------------------------------------------------------ isolation
+
+ISOLATION_TEST = '''
+import os
+import socket
+import unittest
+
+
+class IsolationTest(unittest.TestCase):
+    def test_no_parent_secret(self):
+        self.assertNotIn("__SECRET_NAME__", os.environ)
+        self.assertNotIn("__SECRET_VALUE__", "\\n".join("%s=%s" % kv for kv in os.environ.items()))
+
+    def test_environment_is_minimal(self):
+        self.assertEqual(os.environ.get("PYTHONHASHSEED"), "0")
+        self.assertTrue(os.environ["HOME"].startswith(os.environ["TMPDIR"].rsplit("/tmp", 1)[0]))
+        self.assertTrue(os.getcwd().startswith(os.environ["HOME"].rsplit("/home", 1)[0]))
+
+    def test_tcp_to_non_loopback_fails(self):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.settimeout(2)
+        with self.assertRaises(OSError):
+            s.connect(("192.0.2.1", 80))  # TEST-NET-1: never routed; refused before any packet leaves
+        s.close()
+
+    def test_udp_connect_to_non_loopback_fails(self):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        with self.assertRaises(OSError):
+            s.connect(("192.0.2.1", 53))
+        s.close()
+
+    def test_dns_lookup_fails(self):
+        with self.assertRaises(OSError):
+            socket.getaddrinfo("example.com", 443)
+
+    def test_memory_limit_applies(self):
+        with self.assertRaises(MemoryError):
+            bytearray(2 * 1024 * 1024 * 1024)
+'''
+
+
+@pytest.mark.parametrize("mode", ["auto", "sitecustomize"])
+def test_qa_child_is_isolated(mode, monkeypatch, state_dir):
+    monkeypatch.setenv(SECRET_NAME, SECRET_VALUE)
+    files = {
+        "README.md": "# isolation probe\n",
+        "requirements.txt": "Flask==3.1.3\n",
+        "tests/__init__.py": "",
+        "tests/test_isolation.py": ISOLATION_TEST.replace("__SECRET_NAME__", SECRET_NAME)
+        .replace("__SECRET_VALUE__", SECRET_VALUE),
+    }
+    config = EngineConfig(state_dir=state_dir, qa_network_isolation=mode, qa_memory_mb=512, qa_timeout_s=30)
+    result = _qa(files, config)
+    report = json.loads(result.artifacts["qa-report.json"])
+    assert result.outcome == "ok", report["findings"]
+    assert report["tests"]["run"] == 6 and report["tests"]["passed"] == 6
+    if mode == "sitecustomize":
+        assert report["isolation"]["network"].startswith("sitecustomize socket guard")
+    elif sandbox.probe_unshare(config.python_executable):
+        assert report["isolation"]["network"].startswith("netns (unshare")
+    assert SECRET_VALUE.encode() not in result.artifacts["qa-report.json"]
+
+
+def test_sandbox_env_is_built_from_scratch(monkeypatch, tmp_path):
+    monkeypatch.setenv(SECRET_NAME, SECRET_VALUE)
+    env = sandbox.isolated_env(tmp_path / "home", None)
+    assert SECRET_NAME not in env and set(env) >= {"PATH", "HOME", "LANG", "PYTHONDONTWRITEBYTECODE", "PYTHONHASHSEED"}
+    res = sandbox.run_isolated([sys.executable, "-c", "import os, json; print(json.dumps(dict(os.environ)))"],
+                               cwd=tmp_path, env=env, timeout_s=20, cpu_s=10, memory_mb=512)
+    child_env = json.loads(res.stdout)
+    assert SECRET_NAME not in child_env
+    assert child_env["HOME"] == str(tmp_path / "home")
+
+
+def test_sandbox_wall_clock_kills_the_process_group(tmp_path):
+    env = sandbox.isolated_env(tmp_path / "home", None)
+    code = "import subprocess, time; subprocess.Popen(['sleep', '300']); time.sleep(300)"
+    started = time.monotonic()
+    res = sandbox.run_isolated([sys.executable, "-c", code], cwd=tmp_path, env=env, timeout_s=1.5, cpu_s=10,
+                               memory_mb=512)
+    assert res.timed_out is True and time.monotonic() - started < 10
+    assert res.signal_name == "SIGKILL"
+
+
+def test_cpu_limit_kills_a_busy_loop(tmp_path):
+    env = sandbox.isolated_env(tmp_path / "home", None)
+    res = sandbox.run_isolated([sys.executable, "-c", "while True: pass"], cwd=tmp_path, env=env, timeout_s=20,
+                               cpu_s=1, memory_mb=512)
+    assert res.timed_out is False
+    assert res.signal_name in ("SIGXCPU", "SIGKILL")
+
+
+def test_unshare_probe_reports_a_real_namespace():
+    prefix = sandbox.probe_unshare(sys.executable)
+    if prefix is None:
+        pytest.skip("unshare is not usable on this machine; the socket guard is the isolation")
+    assert prefix in (("unshare", "-rn"), ("unshare", "-n"))
+
+
+# ------------------------------------------------------------------ static checks and parsing
+
+
+def test_lint_finds_real_problems():
+    src = (
+        "import os\nimport json\n\n"
+        "def f(x=[]):\n"
+        "    try:\n        return undefined_thing + x\n    except:\n        return None\n\n"
+        "def g():\n    return json.dumps({}) if g == None else eval('1')\n"
+    )
+    codes = {f["code"] for f in lint_source(src, "m.py")}
+    assert {"F401", "F821", "E722", "B006", "E711", "S307"} <= codes
+    f821 = [f for f in lint_source(src, "m.py") if f["code"] == "F821"]
+    assert f821 == [{"file": "m.py", "line": 6, "code": "F821", "severity": "error",
+                     "message": "undefined name 'undefined_thing'"}]
+
+
+def test_lint_understands_scopes():
+    src = (
+        "import typing\n\n"
+        "class A:\n    x = 1\n    y = [x for _ in range(2)]\n\n"  # comprehension can't see class var x
+        "    def m(self):\n        return x\n\n"  # neither can a method
+        "def outer():\n    v = 1\n    def inner():\n        nonlocal v\n        v += 1\n        return v\n"
+        "    return inner, [w for w in range(3) if w], (lambda q: q + v), typing\n"
+        "def walrus():\n    if (n := 3) > 2:\n        return n\n"
+        "try:\n    import missing_mod\nexcept ImportError as exc:\n    missing_mod = exc\n"
+    )
+    findings = lint_source(src, "s.py")
+    undefined = sorted((f["line"], f["message"]) for f in findings if f["code"] == "F821")
+    assert undefined == [(5, "undefined name 'x'"), (8, "undefined name 'x'")]
+
+
+def test_lint_syntax_error_is_an_error():
+    [finding] = lint_source("def broken(:\n    pass\n", "b.py")
+    assert finding["code"] == "E999" and finding["severity"] == "error" and finding["line"] == 1
+
+
+def test_generated_project_is_lint_clean(state_dir):
+    idea = idea_by_id("ping-watch")  # realtime + multi-tenancy templates
+    result = run_stage("development", StageInput("lint", "t", idea, {}, no_artifacts), EngineConfig(state_dir=state_dir))
+    store = {("development", k): v for k, v in result.artifacts.items()}
+    qa = run_stage("qa", StageInput("lint", "t", idea, {}, lambda s, n: store[(s, n)]), EngineConfig(state_dir=state_dir))
+    report = json.loads(qa.artifacts["qa-report.json"])
+    assert report["findings"] == [] and report["static"]["compiled"] == report["static"]["files"] > 5
+
+
+def test_parse_unittest_output():
+    project = "/tmp/x/project"
+    out = (
+        "test_a (tests.test_m.T.test_a) ... ok\n"
+        "test_b (tests.test_m.T.test_b) ... FAIL\n"
+        "test_c (tests.test_m.T.test_c) ... ERROR\n"
+        "test_d (tests.test_m.T.test_d) ... skipped 'no'\n\n"
+        "======================================================================\n"
+        "ERROR: test_c (tests.test_m.T.test_c)\n"
+        "----------------------------------------------------------------------\n"
+        "Traceback (most recent call last):\n"
+        f'  File "{project}/tests/test_m.py", line 12, in test_c\n'
+        "    raise KeyError('k')\n"
+        "KeyError: 'k'\n\n"
+        "======================================================================\n"
+        "FAIL: test_b (tests.test_m.T.test_b)\n"
+        "----------------------------------------------------------------------\n"
+        "Traceback (most recent call last):\n"
+        f'  File "{project}/tests/test_m.py", line 9, in test_b\n'
+        "    self.assertEqual(1, 2)\n"
+        "AssertionError: 1 != 2\n\n"
+        "----------------------------------------------------------------------\n"
+        "Ran 4 tests in 0.003s\n\n"
+        "FAILED (failures=1, errors=1, skipped=1)\n"
+    )
+    parsed = parse_unittest(out, project)
+    assert (parsed["run"], parsed["passed"], parsed["failures"], parsed["errors"], parsed["skipped"]) == (4, 1, 1, 1, 1)
+    assert parsed["status"] == "FAILED"
+    assert parsed["failed_tests"] == [
+        {"kind": "test_error", "test": "tests.test_m.T.test_c", "file": "tests/test_m.py", "line": 12,
+         "message": "KeyError: 'k'"},
+        {"kind": "test_failure", "test": "tests.test_m.T.test_b", "file": "tests/test_m.py", "line": 9,
+         "message": "AssertionError: 1 != 2"},
+    ]
+
+
+def test_qa_temp_dir_is_removed(state_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    files = {"README.md": "x\n", "requirements.txt": "Flask==3.1.3\n", "tests/__init__.py": "",
+             "tests/test_ok.py": "import unittest\n\nclass T(unittest.TestCase):\n    def test_ok(self):\n        pass\n"}
+    result = _qa(files, EngineConfig(state_dir=state_dir))
+    assert result.outcome == "ok"
+    assert not [p for p in Path(tmp_path).iterdir() if p.name.startswith("saas-qa-")]
+    assert os.environ["TMPDIR"] == str(tmp_path)
