@@ -132,6 +132,7 @@ class Router:
     def __init__(self, name: str):
         self.name = name
         self._routes: list[tuple[str, re.Pattern, Handler]] = []
+        self.patterns: list[tuple[str, str, Handler]] = []  # (method, pattern, handler), for the OpenAPI doc
 
     def route(self, method: str, pattern: str) -> Callable[[Handler], Handler]:
         # {name} matches one path segment; {name*} matches the rest of the path.
@@ -140,6 +141,7 @@ class Router:
 
         def deco(fn: Handler) -> Handler:
             self._routes.append((method.upper(), regex, fn))
+            self.patterns.append((method.upper(), pattern, fn))
             return fn
 
         return deco

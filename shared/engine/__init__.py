@@ -56,7 +56,14 @@ log = logging.getLogger(__name__)
 
 
 def _stage_module(stage: str):
-    from .stages import deployment, development, idea_validation, qa, tech_stack, uiux_design
+    from .stages import (
+        deployment,
+        development,
+        idea_validation,
+        qa,
+        tech_stack,
+        uiux_design,
+    )
 
     return {
         "idea_validation": idea_validation,

@@ -1390,5 +1390,5 @@ def count_test_methods(files: dict[str, bytes]) -> int:
     n = 0
     for path, data in files.items():
         if path.startswith("tests/test_") and path.endswith(".py"):
-            n += len(re.findall(rb"^\s+def test_", data, re.M))
+            n += len(re.findall(rb"^\s+def test_", data, re.MULTILINE))
     return n

@@ -10,7 +10,12 @@ import re
 import tarfile
 import zipfile
 
-from .types import ARTIFACT_MAX_BYTES, RUN_MAX_BYTES, SUMMARY_MAX_BYTES, ArtifactLimitError
+from .types import (
+    ARTIFACT_MAX_BYTES,
+    RUN_MAX_BYTES,
+    SUMMARY_MAX_BYTES,
+    ArtifactLimitError,
+)
 
 #: 1980-01-01 00:00:00, the earliest timestamp a zip entry can hold; used for every entry.
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)

@@ -17,7 +17,8 @@ All waits are bounded; failures raise DeployError with the HTTP status and the A
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import quote
 
 CLOUD_BUILD = "https://cloudbuild.googleapis.com/v1"

@@ -22,12 +22,19 @@ import json
 import logging
 import re
 import time
-from typing import Any, Callable, Protocol, TypeVar
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar
 
 import requests
 from pydantic import BaseModel, ValidationError
 
-from .types import BudgetExceeded, EngineConfig, GenerationError, LLMOutputInvalid, TransientEngineError
+from .types import (
+    BudgetExceeded,
+    EngineConfig,
+    GenerationError,
+    LLMOutputInvalid,
+    TransientEngineError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +112,7 @@ class BuiltinGenerator:
 
 
 def _strip_fences(text: str) -> str:
-    m = re.match(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", text, re.S)
+    m = re.match(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", text, re.DOTALL)
     return m.group(1) if m else text.strip()
 
 

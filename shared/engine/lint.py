@@ -90,9 +90,7 @@ def _bindings(body: list[ast.AST]) -> tuple[set[str], bool]:
             names.add(node.name)
         elif isinstance(node, (ast.Global, ast.Nonlocal)):
             names.update(node.names)
-        elif isinstance(node, ast.MatchAs) and node.name:
-            names.add(node.name)
-        elif isinstance(node, ast.MatchStar) and node.name:
+        elif isinstance(node, ast.MatchAs) and node.name or isinstance(node, ast.MatchStar) and node.name:
             names.add(node.name)
         elif isinstance(node, ast.MatchMapping) and node.rest:
             names.add(node.rest)
@@ -212,9 +210,12 @@ def _unused_imports(tree: ast.Module, path: str) -> list[dict]:
     for node in ast.walk(tree):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
             used.add(node.id)
-        elif isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets):
-            if isinstance(node.value, (ast.List, ast.Tuple)):
-                used.update(e.value for e in node.value.elts if isinstance(e, ast.Constant) and isinstance(e.value, str))
+        elif (
+            isinstance(node, ast.Assign)
+            and any(isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets)
+            and isinstance(node.value, (ast.List, ast.Tuple))
+        ):
+            used.update(e.value for e in node.value.elts if isinstance(e, ast.Constant) and isinstance(e.value, str))
     return [
         _finding(path, line, "F401", WARNING, f"'{name}' imported but unused")
         for name, line in sorted(imported.items(), key=lambda kv: (kv[1], kv[0]))

@@ -126,7 +126,8 @@ def start_preview(pipeline_id: str, files: dict[str, bytes], config, *, ttl_s: f
             [config.python_executable, "-m", "app"],
             cwd=str(src), env=env, stdin=subprocess.DEVNULL, stdout=log_fh, stderr=subprocess.STDOUT,
             start_new_session=True, close_fds=True,
-            preexec_fn=sandbox.limits_preexec(None, max(config.qa_memory_mb, 512)),
+            # only setrlimit runs between fork and exec; see sandbox.limits_preexec
+            preexec_fn=sandbox.limits_preexec(None, max(config.qa_memory_mb, 512)),  # noqa: PLW1509
         )
     _children[proc.pid] = proc
     url = f"http://127.0.0.1:{port}"
@@ -227,9 +228,9 @@ def reap_expired(state_dir, now: float | None = None) -> list[str]:
     stopped = []
     for rec in load_records(state_dir):
         pid = int(rec.get("pid") or 0)
-        if rec.get("expires_at", 0) <= now or not pid or not is_running(pid):
-            if stop_preview(rec["pipeline_id"], state_dir):
-                stopped.append(rec["pipeline_id"])
+        expired = rec.get("expires_at", 0) <= now or not pid or not is_running(pid)
+        if expired and stop_preview(rec["pipeline_id"], state_dir):
+            stopped.append(rec["pipeline_id"])
     return stopped
 
 

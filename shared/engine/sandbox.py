@@ -143,7 +143,7 @@ def probe_unshare(python: str) -> tuple[str, ...] | None:
             proc = subprocess.run(
                 [*prefix, python, "-S", "-c", check, parent_ns or "unknown"],
                 capture_output=True, text=True, timeout=10, env={"PATH": "/usr/local/bin:/usr/bin:/bin"},
-                stdin=subprocess.DEVNULL,
+                stdin=subprocess.DEVNULL, check=False,
             )
         except (OSError, subprocess.SubprocessError):
             continue
@@ -243,7 +243,9 @@ def run_isolated(
             stdout=out_f,
             stderr=err_f,
             start_new_session=True,
-            preexec_fn=limits_preexec(cpu_s, memory_mb),
+            # only setrlimit runs between fork and exec; a child that still deadlocked would be
+            # killed by the wall-clock limit below, so the worst case is a timeout, not a hang
+            preexec_fn=limits_preexec(cpu_s, memory_mb),  # noqa: PLW1509
             close_fds=True,
         )
         timed_out = False

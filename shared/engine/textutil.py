@@ -11,25 +11,12 @@ from . import catalogues
 _WORD = re.compile(r"[a-z][a-z0-9'+.-]*[a-z0-9]|[a-z]")
 
 STOPWORDS = frozenset(
-    """a an the and or but if then else for to of in on at by with from as is are was were be been being it its
-    this that these those i me my we our you your they them their he she his her him us do does did so not no nor
-    can could will would should may might must shall into onto about over under than too very just also only
-    app application platform tool tools service website site web software system solution saas online simple
-    easy easily way ways thing things stuff lets let help helps allow allows using use uses based new all any
-    each every more most some such own via per get gets make makes one two who what which where when how why
-    who whom""".split()
+    ["a", "an", "the", "and", "or", "but", "if", "then", "else", "for", "to", "of", "in", "on", "at", "by", "with", "from", "as", "is", "are", "was", "were", "be", "been", "being", "it", "its", "this", "that", "these", "those", "i", "me", "my", "we", "our", "you", "your", "they", "them", "their", "he", "she", "his", "her", "him", "us", "do", "does", "did", "so", "not", "no", "nor", "can", "could", "will", "would", "should", "may", "might", "must", "shall", "into", "onto", "about", "over", "under", "than", "too", "very", "just", "also", "only", "app", "application", "platform", "tool", "tools", "service", "website", "site", "web", "software", "system", "solution", "saas", "online", "simple", "easy", "easily", "way", "ways", "thing", "things", "stuff", "lets", "let", "help", "helps", "allow", "allows", "using", "use", "uses", "based", "new", "all", "any", "each", "every", "more", "most", "some", "such", "own", "via", "per", "get", "gets", "make", "makes", "one", "two", "who", "what", "which", "where", "when", "how", "why", "who", "whom"]
 )
 
 # Verbs and adjectives that show up in feature lists but never name an entity.
 NON_ENTITY_WORDS = frozenset(
-    """add create creating created edit delete remove update manage managing track tracking send sending share
-    sharing view see browse search filter sort export import upload download invite assign schedule book plan
-    log record generate summarize summarise notify remind compare find list build run collect rate review pay
-    accept sign approve publish post message chat comment reply follow join connect sync automatic automated
-    smart quick fast real realtime live daily weekly monthly instant instantly multiple basic custom personal
-    local public private shared team teams user users people customer customers manager managers admin owner
-    owners dashboard report reports analytics insight insights notification notifications reminder reminders
-    email emails overview history status calendar support mobile ai""".split()
+    ["add", "create", "creating", "created", "edit", "delete", "remove", "update", "manage", "managing", "track", "tracking", "send", "sending", "share", "sharing", "view", "see", "browse", "search", "filter", "sort", "export", "import", "upload", "download", "invite", "assign", "schedule", "book", "plan", "log", "record", "generate", "summarize", "summarise", "notify", "remind", "compare", "find", "list", "build", "run", "collect", "rate", "review", "pay", "accept", "sign", "approve", "publish", "post", "message", "chat", "comment", "reply", "follow", "join", "connect", "sync", "automatic", "automated", "smart", "quick", "fast", "real", "realtime", "live", "daily", "weekly", "monthly", "instant", "instantly", "multiple", "basic", "custom", "personal", "local", "public", "private", "shared", "team", "teams", "user", "users", "people", "customer", "customers", "manager", "managers", "admin", "owner", "owners", "dashboard", "report", "reports", "analytics", "insight", "insights", "notification", "notifications", "reminder", "reminders", "email", "emails", "overview", "history", "status", "calendar", "support", "mobile", "ai"]
 )
 
 _KEYBOARD_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm", "1234567890")
@@ -49,8 +36,7 @@ def tokens(text: str) -> list[str]:
 def stem(word: str) -> str:
     """A deliberately small suffix stripper, enough to match plurals and common inflections."""
     w = word.strip("'.-+")
-    if w.endswith("'s"):
-        w = w[:-2]
+    w = w.removesuffix("'s")
     for suffix, repl in (
         ("ies", "y"),
         ("ied", "y"),
@@ -141,9 +127,7 @@ def _mash_like(word: str) -> bool:
         return True
     if re.search(r"[^aeiouy]{5,}", w):
         return True
-    if re.search(r"(.)\1\1", w):
-        return True
-    return False
+    return bool(re.search(r"(.)\1\1", w))
 
 
 def gibberish_stats(text: str) -> dict:

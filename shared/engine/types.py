@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 STAGES = ("idea_validation", "tech_stack", "uiux_design", "development", "qa", "deployment")
 

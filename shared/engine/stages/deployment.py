@@ -12,7 +12,13 @@ import json
 
 from .. import preview
 from ..artifacts import json_bytes, make_tar_gz, read_zip, sha256
-from ..deploy_adapter import CloudRunDeployer, DeployError, build_request, image_uri, knative_service
+from ..deploy_adapter import (
+    CloudRunDeployer,
+    DeployError,
+    build_request,
+    image_uri,
+    knative_service,
+)
 from ..generators import builtin_task
 from ..schemas import DeployPlan
 from ..textutil import shorten, slugify
@@ -94,8 +100,8 @@ def builtin_plan(context: dict) -> DeployPlan:
     needs = set(context.get("needs", []))
     dev = context.get("development", {})
     qa = context.get("qa", {})
-    notes = [f"{dev.get('app_name', 'App')}: {len(dev.get('entities', []))} collections "
-             f"({', '.join(dev.get('entities', [])[:5])})."]
+    entities = dev.get("entities") or []
+    notes = [f"{dev.get('app_name', 'App')}: {len(entities)} collections ({', '.join(entities[:5])})."]
     if qa.get("tests"):
         notes.append(f"QA: {qa['tests'].get('passed', 0)}/{qa['tests'].get('run', 0)} tests passed.")
     return DeployPlan(
@@ -176,7 +182,7 @@ def run(inp, config, gen) -> StageOutput:
 
 def _default_session():
     """An authorised session from Application Default Credentials (imported lazily; only in cloud_run mode)."""
-    import google.auth  # noqa: PLC0415 - optional dependency, production only
+    import google.auth
     from google.auth.transport.requests import AuthorizedSession
 
     credentials, _project = google.auth.default(scopes=["https://www.googleapis.com/auth/cloud-platform"])

@@ -17,8 +17,7 @@ from ..generators import builtin_task
 from ..schemas import AppSpec, EntitySpec
 from ..textutil import shorten
 from ..types import FAULTS
-from . import StageOutput
-from . import uiux_design
+from . import StageOutput, uiux_design
 
 STAGE = "development"
 

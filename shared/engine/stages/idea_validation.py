@@ -114,9 +114,9 @@ def mentioned_products(idea: dict) -> list[dict]:
                 atoks = tokens(alias)
                 if not atoks:
                     continue
-                if len(atoks) == 1 and is_known_word(atoks[0]):
-                    if not re.search(r"(?<![A-Za-z])" + re.escape(alias[0].upper() + alias[1:]) + r"(?![A-Za-z])", raw):
-                        continue
+                capitalised = r"(?<![A-Za-z])" + re.escape(alias[0].upper() + alias[1:]) + r"(?![A-Za-z])"
+                if len(atoks) == 1 and is_known_word(atoks[0]) and not re.search(capitalised, raw):
+                    continue
                 if _has_phrase(words, stems, alias):
                     found.append({"name": prod["name"], "source_url": prod["source_url"], "category": cat["id"],
                                   "alias": alias})
@@ -214,7 +214,6 @@ def build_report(idea: dict, reject_reason: str | None = None) -> ValidationRepo
 
     categories = match_categories(idea)
     products = mentioned_products(idea)
-    cat_ids = [c["id"] for c in categories]
 
     # clarity
     c_reasons, clarity = [], 0

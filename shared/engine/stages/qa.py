@@ -28,10 +28,10 @@ STAGE = "qa"
 LINT_SOURCE = Path(__file__).resolve().parent.parent / "lint.py"
 MAX_SUMMARY_FINDINGS = 12
 
-_RESULT_LINE = re.compile(r"^(?P<test>\S+) \((?P<id>[^)]+)\)(?: \.\.\. | \.\.\.\n)(?P<status>.*)$", re.M)
-_FAIL_HEAD = re.compile(r"^(FAIL|ERROR): (\S+) \(([^)]+)\)", re.M)
-_RAN = re.compile(r"^Ran (\d+) tests? in ", re.M)
-_FINAL = re.compile(r"^(OK|FAILED)(?: \(([^)]*)\))?\s*$", re.M)
+_RESULT_LINE = re.compile(r"^(?P<test>\S+) \((?P<id>[^)]+)\)(?: \.\.\. | \.\.\.\n)(?P<status>.*)$", re.MULTILINE)
+_FAIL_HEAD = re.compile(r"^(FAIL|ERROR): (\S+) \(([^)]+)\)", re.MULTILINE)
+_RAN = re.compile(r"^Ran (\d+) tests? in ", re.MULTILINE)
+_FINAL = re.compile(r"^(OK|FAILED)(?: \(([^)]*)\))?\s*$", re.MULTILINE)
 
 
 def parse_unittest(output: str, project_dir: str) -> dict:
@@ -49,13 +49,13 @@ def parse_unittest(output: str, project_dir: str) -> dict:
                 if key in counts and val.strip().isdigit():
                     counts[key] = int(val)
     failed = []
-    blocks = re.split(r"^={50,}\n", output, flags=re.M)
+    blocks = re.split(r"^={50,}\n", output, flags=re.MULTILINE)
     for block in blocks[1:]:
         m = _FAIL_HEAD.match(block)
         if not m:
             continue
         body = block.split("-" * 70, 1)[-1]
-        body = re.split(r"^-{50,}\n|^Ran \d+ tests? in", body, flags=re.M)[0]
+        body = re.split(r"^-{50,}\n|^Ran \d+ tests? in", body, flags=re.MULTILINE)[0]
         lines = [ln for ln in body.strip().splitlines() if ln.strip()]
         message = lines[-1].strip() if lines else m.group(1)
         file_line = None
@@ -131,7 +131,7 @@ def run_checks(files: dict[str, bytes], config) -> dict:
         home = tmp / "home"
         env = sandbox.isolated_env(home, guard)
         prefix, isolation = sandbox.network_prefix(config.python_executable, config.qa_network_isolation)
-        cpu = int(math.ceil(config.qa_timeout_s)) + 1
+        cpu = math.ceil(config.qa_timeout_s) + 1
 
         static_timeout = max(1.0, min(30.0, deadline - time.monotonic()))
         static_run = sandbox.run_isolated(
@@ -197,9 +197,9 @@ def render_markdown(result: dict, review: QAReview) -> str:
              "## Tests", "", "| run | passed | failures | errors | skipped |", "| --- | --- | --- | --- | --- |",
              f"| {t['run']} | {t['passed']} | {t['failures']} | {t['errors']} | {t['skipped']} |", "",
              "## Static checks", "",
-             f"{result['static']['compiled']}/{result['static']['files']} Python files compiled; lint: "
-             f"{result['static']['counts']['error']} errors, {result['static']['counts']['warning']} warnings, "
-             f"{result['static']['counts']['info']} info.", "", "## Findings", ""]
+             (f"{result['static']['compiled']}/{result['static']['files']} Python files compiled; lint: "
+              f"{result['static']['counts']['error']} errors, {result['static']['counts']['warning']} warnings, "
+              f"{result['static']['counts']['info']} info."), "", "## Findings", ""]
     if result["findings"]:
         lines += ["| severity | code | where | message |", "| --- | --- | --- | --- |"]
         for f in result["findings"][:100]:

@@ -8,7 +8,15 @@ from .. import catalogues
 from ..artifacts import json_bytes
 from ..domain import detect_needs
 from ..generators import builtin_task
-from ..schemas import NEEDS, Alternative, ComponentChoice, Fallback, NeedFinding, PreferredStack, TechStackDecision
+from ..schemas import (
+    NEEDS,
+    Alternative,
+    ComponentChoice,
+    Fallback,
+    NeedFinding,
+    PreferredStack,
+    TechStackDecision,
+)
 from . import StageOutput
 
 STAGE = "tech_stack"
@@ -51,7 +59,7 @@ def _parse_preferred(value) -> list[str]:
     if isinstance(value, (list, tuple)):
         parts = [str(v) for v in value]
     else:
-        parts = re.split(r"[,;/+&|]|\band\b|\bwith\b|\bon\b", str(value), flags=re.I)
+        parts = re.split(r"[,;/+&|]|\band\b|\bwith\b|\bon\b", str(value), flags=re.IGNORECASE)
     return [p.strip().lower() for p in parts if p and p.strip()]
 
 

@@ -193,8 +193,8 @@ def wireframe(page: dict, sitemap: dict, design: dict) -> str:
     c = design["colors"]
     parts = [
         '<?xml version="1.0" encoding="UTF-8"?>',
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" viewBox="0 0 {W} {H}" role="img" '
-        f'aria-label={quoteattr("Wireframe: " + page["title"])}>',
+        (f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" viewBox="0 0 {W} {H}" role="img" '
+         f'aria-label={quoteattr("Wireframe: " + page["title"])}>'),
         f'<title>{escape("Wireframe: " + page["title"])}</title>',
         _rect(0, 0, W, H, fill=c["background"], stroke=c["border"], rx=0),
         _rect(0, 0, W, 56, fill=c["primary"], stroke=c["primary"], rx=0),

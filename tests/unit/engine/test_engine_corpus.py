@@ -7,10 +7,18 @@ import os
 
 import pytest
 import requests
-from conftest import load_ideas
 
-from shared.engine import STAGES, EngineConfig, StageInput, no_artifacts, preview, run_stage
+from shared.engine import (
+    STAGES,
+    EngineConfig,
+    StageInput,
+    no_artifacts,
+    preview,
+    run_stage,
+)
 from shared.engine.runner import run_pipeline
+
+from .corpus import load_ideas
 
 IDEAS = load_ideas()
 CONTINUING = [i for i in IDEAS if i["expect"] in ("go", "needs_work")]

@@ -5,10 +5,16 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import idea_by_id
 
 from shared.engine import EngineConfig, StageInput, no_artifacts, run_stage
-from shared.engine.deploy_adapter import CloudRunDeployer, DeployError, build_request, knative_service
+from shared.engine.deploy_adapter import (
+    CloudRunDeployer,
+    DeployError,
+    build_request,
+    knative_service,
+)
+
+from .corpus import idea_by_id
 
 PROJECT, REGION = "demo-proj", "europe-west1"
 RUN_BASE = f"https://{REGION}-run.googleapis.com/apis/serving.knative.dev/v1/namespaces/{PROJECT}/services"

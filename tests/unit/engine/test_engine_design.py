@@ -6,11 +6,12 @@ import json
 import xml.etree.ElementTree as ET
 
 import pytest
-from conftest import idea_by_id
 
 from shared.engine import EngineConfig, StageInput, no_artifacts, run_stage
 from shared.engine.stages.uiux_design import CONTRAST_PAIRS, enforce_contrast
 from shared.engine.wcag import adjust_for_contrast, contrast_ratio, relative_luminance
+
+from .corpus import idea_by_id
 
 
 def test_black_on_white_is_21_to_1():

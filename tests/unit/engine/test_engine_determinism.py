@@ -7,10 +7,17 @@ import io
 import tarfile
 import zipfile
 
-from conftest import idea_by_id
-
-from shared.engine import STAGES, EngineConfig, StageInput, no_artifacts, preview, run_stage
+from shared.engine import (
+    STAGES,
+    EngineConfig,
+    StageInput,
+    no_artifacts,
+    preview,
+    run_stage,
+)
 from shared.engine.artifacts import TAR_MTIME, ZIP_EPOCH
+
+from .corpus import idea_by_id
 
 
 def _run_twice(stage, inp, config):

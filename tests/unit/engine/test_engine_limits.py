@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import idea_by_id
 
 from shared.engine import (
     ARTIFACT_MAX_BYTES,
@@ -18,6 +17,8 @@ from shared.engine import (
 )
 from shared.engine.artifacts import check_artifacts, check_summary, make_zip, read_zip
 from shared.engine.stages import StageOutput
+
+from .corpus import idea_by_id
 
 
 def test_artifact_limits():

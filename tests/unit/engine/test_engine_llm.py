@@ -6,8 +6,6 @@ import json
 import time
 
 import pytest
-from conftest import idea_by_id
-from fake_llm import FakeLLM
 
 from shared.engine import (
     STAGES,
@@ -20,8 +18,18 @@ from shared.engine import (
 )
 from shared.engine.generators import BuiltinGenerator
 from shared.engine.runner import run_pipeline
-from shared.engine.schemas import AppSpec, DeployPlan, DesignProposal, QAReview, TechStackDecision, ValidationReport
+from shared.engine.schemas import (
+    AppSpec,
+    DeployPlan,
+    DesignProposal,
+    QAReview,
+    TechStackDecision,
+    ValidationReport,
+)
 from shared.engine.stages.idea_validation import build_report
+
+from .corpus import idea_by_id
+from .fake_llm import FakeLLM
 
 IDEA = idea_by_id("invoice-flow")
 SCHEMA_TASK = {
@@ -136,16 +144,16 @@ def test_429_wait_is_capped(state_dir):
 
 
 def test_persistent_429_is_transient(state_dir):
-    with FakeLLM([{"status": 429, "headers": {"Retry-After": "0"}}]) as fake:
-        with pytest.raises(TransientEngineError, match="429"):
-            _validate(_config(fake, state_dir, llm_max_retries=2))
+    with FakeLLM([{"status": 429, "headers": {"Retry-After": "0"}}]) as fake, \
+            pytest.raises(TransientEngineError, match="429"):
+        _validate(_config(fake, state_dir, llm_max_retries=2))
     assert len(fake.requests) == 3
 
 
 def test_budget_is_enforced(state_dir):
-    with FakeLLM([{"content": _good_report(), "usage": {"prompt_tokens": 10**6, "completion_tokens": 10**6}}]) as fake:
-        with pytest.raises(BudgetExceeded):
-            _validate(_config(fake, state_dir, llm_max_cost_usd=0.01))
+    usage = {"prompt_tokens": 10**6, "completion_tokens": 10**6}
+    with FakeLLM([{"content": _good_report(), "usage": usage}]) as fake, pytest.raises(BudgetExceeded):
+        _validate(_config(fake, state_dir, llm_max_cost_usd=0.01))
 
 
 def test_bad_ideas_are_rejected_without_a_model_call(state_dir):

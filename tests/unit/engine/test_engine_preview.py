@@ -7,10 +7,11 @@ import time
 
 import pytest
 import requests
-from conftest import idea_by_id
 
 from shared.engine import EngineConfig, StageInput, no_artifacts, preview, run_stage
 from shared.engine.artifacts import read_zip
+
+from .corpus import idea_by_id
 
 
 @pytest.fixture(scope="module")

@@ -9,14 +9,14 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import idea_by_id
 
-from shared.engine import EngineConfig, StageInput, no_artifacts, run_stage
-from shared.engine import sandbox
+from shared.engine import EngineConfig, StageInput, no_artifacts, run_stage, sandbox
 from shared.engine.artifacts import make_zip
 from shared.engine.lint import lint_source
 from shared.engine.runner import run_pipeline
 from shared.engine.stages.qa import parse_unittest
+
+from .corpus import idea_by_id
 
 SECRET_NAME = "SAAS_FACTORY_TEST_SECRET"
 SECRET_VALUE = "s3cr3t-value-that-must-not-leak"

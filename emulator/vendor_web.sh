@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Copies the Firebase JS SDK's browser (CDN ESM) builds from the pinned npm package into web/vendor/,
+# where the dashboard's import map points the gstatic URLs. No network: the files come from
+# emulator/node_modules (installed from emulator/package-lock.json). Idempotent.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+src="$root/emulator/node_modules/firebase"
+dest="$root/web/vendor/firebase"
+files=(firebase-app.js firebase-auth.js firebase-firestore.js)
+
+if [[ ! -f "$src/package.json" ]]; then
+  echo "vendor_web: $src is missing; install the emulator's Node packages first (cd emulator && npm ci)" >&2
+  exit 1
+fi
+version="$(sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' "$src/package.json" | head -n1)"
+# The dashboard's import map (web/index.html) names this exact version's gstatic URLs.
+pinned="12.19.0"
+if [[ "$version" != "$pinned" ]]; then
+  echo "vendor_web: emulator/node_modules has firebase $version, the dashboard's import map wants $pinned" >&2
+  exit 1
+fi
+for f in "${files[@]}"; do
+  if [[ ! -f "$src/$f" ]]; then
+    echo "vendor_web: $src/$f is missing (firebase $version)" >&2
+    exit 1
+  fi
+done
+
+mkdir -p "$dest"
+for f in "${files[@]}"; do
+  cp -f "$src/$f" "$dest/$f"
+  if [[ -f "$src/$f.map" ]]; then
+    cp -f "$src/$f.map" "$dest/$f.map"
+  fi
+done
+printf '%s\n' "$version" > "$dest/VERSION"
+echo "vendor_web: firebase $version -> ${dest#"$root"/} (${files[*]})"

@@ -1,0 +1,22 @@
+import json
+
+from infra import openapi
+
+
+def test_committed_openapi_document_is_current():
+    assert openapi.OUT.read_text() == openapi.render(), "run `python -m infra.openapi` and commit the result"
+
+
+def test_every_route_of_every_http_function_is_documented():
+    doc = json.loads(openapi.OUT.read_text())
+    documented = {(m.upper(), p) for p, ops in doc["paths"].items() for m in ops}
+    routes = set()
+    for router in openapi.routers().values():
+        for method, pattern, _ in router.patterns:
+            routes.add((method, pattern.replace("*}", "}")))
+    assert routes == documented
+    assert {"/api/auth/signup", "/api/ideas", "/api/factory/pipelines/{pipeline_id}/retry",
+            "/api/stripe/webhook", "/api/openapi.json"} <= {p for _, p in routes}
+    ideas = doc["paths"]["/api/ideas"]["post"]
+    assert "402" in ideas["responses"] and ideas["requestBody"]
+    assert doc["components"]["schemas"]["IdeaCreate"]["properties"]["title"]["maxLength"] == 120
