@@ -27,9 +27,10 @@ import logging
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from google.cloud import firestore as gfs
 
@@ -79,7 +80,7 @@ def _dt(ts: Any) -> datetime | None:
         return None
     if isinstance(ts, datetime):
         return ts
-    return datetime.fromtimestamp(int(ts), tz=timezone.utc)
+    return datetime.fromtimestamp(int(ts), tz=UTC)
 
 
 def _id(x: Any) -> str | None:
@@ -92,7 +93,7 @@ def _id(x: Any) -> str | None:
 # ------------------------------------------------------------------------------------ entitlements
 
 _locks_guard = threading.Lock()
-_locks: "weakref.WeakValueDictionary[str, threading.Lock]" = weakref.WeakValueDictionary()
+_locks: weakref.WeakValueDictionary[str, threading.Lock] = weakref.WeakValueDictionary()
 
 
 @contextlib.contextmanager
@@ -283,7 +284,9 @@ def create_checkout(caller: auth.Caller, req: CheckoutCreate) -> dict:
     tenant = auth.authorize(caller, "billing")
     plan = plans.get(req.plan)
     snap = tenant.billing().get()
-    billing = snap.to_dict() if snap.exists else {}
+    if not snap.exists:
+        raise errors.NotFound("This workspace has no billing record.", code="billing_not_found")
+    billing = snap.to_dict()
     if plan.is_subscription and billing.get("subscription_status") in LIVE_SUBSCRIPTION:
         raise errors.Conflict(
             f"This workspace already has a subscription ({billing.get('plan')}, status "
@@ -514,7 +517,7 @@ def _grant(ctx: Ctx, key: str, plan: plans.Plan, *, amount: int | None, currency
         if not b.get("plan"):
             b["plan"] = plan.name
     b["updated_at"] = ctx.at
-    grant = ctx.put("grant", {
+    ctx.put("grant", {
         "key": key, "plan": plan.name, "bucket": bucket, "credits": credits, "note": note,
         "amount": amount, "currency": currency, "period_end": period_end, "subscription_id": subscription_id,
         "session_id": session_id, "invoice_id": invoice_id, "payment_intent": payment_intent,

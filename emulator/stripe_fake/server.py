@@ -116,6 +116,9 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "stripe_fake/1.0"
     timeout = 120  # idle keep-alive connections
+    # Headers and body go out as two writes: without TCP_NODELAY the body waits for the client's
+    # delayed ACK (~40 ms) on every reused keep-alive connection (stripe-python keeps them).
+    disable_nagle_algorithm = True
 
     server: _Server
 

@@ -7,10 +7,12 @@ See docs/stage-engine.md for artifacts and summaries per stage, and docs/decisio
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 
 from .artifacts import check_artifacts, check_summary
+from .domain import normalise_idea
 from .generators import BuiltinGenerator, Generator, LLMGenerator, generator_for
 from .types import (
     ARTIFACT_MAX_BYTES,
@@ -21,6 +23,7 @@ from .types import (
     ArtifactLimitError,
     BudgetExceeded,
     EngineConfig,
+    EngineConfigError,
     EngineError,
     GenerationError,
     LLMOutputInvalid,
@@ -40,6 +43,7 @@ __all__ = [
     "BudgetExceeded",
     "BuiltinGenerator",
     "EngineConfig",
+    "EngineConfigError",
     "EngineError",
     "GenerationError",
     "Generator",
@@ -79,8 +83,9 @@ def run_stage(stage: str, inp: StageInput, config: EngineConfig | None = None, *
     """Run one stage. Raises TransientEngineError (retry later), BudgetExceeded, ArtifactLimitError,
     ValueError (unknown stage / bad config). Permanent generation failures come back as outcome "reject"."""
     if stage not in STAGES:
-        raise ValueError(f"unknown stage {stage!r}; expected one of {STAGES}")
+        raise EngineConfigError(f"unknown stage {stage!r}; expected one of {STAGES}")
     config = config or EngineConfig()
+    inp = dataclasses.replace(inp, idea=normalise_idea(inp.idea), prior=dict(inp.prior or {}))
     module = _stage_module(stage)
     gen = generator or generator_for(stage, config)
     started = time.perf_counter()

@@ -1338,7 +1338,7 @@ def _readme(spec: AppSpec, slug: str, opts: AppOptions, design: dict) -> str:
         DESCRIPTION=spec.description,
         FEATURES=features,
         ENTITY_ROWS="\n".join(ent_rows),
-        EXTRA_API="\n".join(extra_api),
+        EXTRA_API=("\n" + "\n".join(extra_api)) if extra_api else "",
         ENV="\n".join(env),
         DESIGN=design.get("name", slug),
         STACK=stack,

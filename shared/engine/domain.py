@@ -34,6 +34,26 @@ NEED_TERMS: dict[str, tuple[str, ...]] = {
 }
 
 
+def normalise_idea(idea) -> dict:
+    """The idea with the documented shape whatever arrived: strings, a list of feature strings, a dict."""
+    idea = idea if isinstance(idea, dict) else {}
+    features = idea.get("key_features") or []
+    if isinstance(features, str):
+        features = [f.strip(" -*\t") for f in re.split(r"[\n;]+", features)]
+    elif not isinstance(features, (list, tuple)):
+        features = [str(features)]
+    constraints = idea.get("constraints")
+    out = dict(idea)
+    out.update({
+        "title": str(idea.get("title") or "").strip(),
+        "description": str(idea.get("description") or "").strip(),
+        "target_audience": str(idea.get("target_audience") or "").strip(),
+        "key_features": [str(f).strip() for f in features if f is not None and str(f).strip()][:30],
+        "constraints": constraints if isinstance(constraints, dict) else {},
+    })
+    return out
+
+
 def idea_text(idea: dict) -> dict[str, str]:
     """The idea's text by source field (the sources named in evidence)."""
     constraints = idea.get("constraints") or {}

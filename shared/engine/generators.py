@@ -31,6 +31,7 @@ from pydantic import BaseModel, ValidationError
 from .types import (
     BudgetExceeded,
     EngineConfig,
+    EngineConfigError,
     GenerationError,
     LLMOutputInvalid,
     TransientEngineError,
@@ -148,7 +149,7 @@ class LLMGenerator:
     def __init__(self, config: EngineConfig, session: requests.Session | None = None,
                  sleep: Callable[[float], None] = time.sleep):
         if not config.llm_base_url:
-            raise ValueError("engine 'llm' selected but EngineConfig.llm_base_url is not set")
+            raise EngineConfigError("engine 'llm' selected but EngineConfig.llm_base_url is not set")
         self.config = config
         self.session = session or requests.Session()
         self.sleep = sleep
@@ -283,4 +284,4 @@ def generator_for(stage: str, config: EngineConfig, session: requests.Session | 
         return BuiltinGenerator()
     if engine == "llm":
         return LLMGenerator(config, session=session)
-    raise ValueError(f"unknown engine {engine!r} for stage {stage!r} (expected 'builtin' or 'llm')")
+    raise EngineConfigError(f"unknown engine {engine!r} for stage {stage!r} (expected 'builtin' or 'llm')")

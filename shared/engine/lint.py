@@ -310,10 +310,28 @@ def check_project(root: str, pyc_dir: str) -> dict:
     return {"files": len(py_files), "compiled": compiled, "findings": findings, "counts": counts}
 
 
+def run_unittest(root: str) -> int:
+    """`python -m unittest discover -s tests -t . -v` in this process (output on stderr, as unittest does)."""
+    import unittest
+
+    os.chdir(root)
+    program = unittest.main(module=None, argv=["python -m unittest", "discover", "-s", "tests", "-t", ".", "-v"],
+                            exit=False)
+    return 0 if program.result.wasSuccessful() else 1
+
+
 def main(argv: list[str]) -> int:
+    """`lint.py PROJECT PYC_DIR [--then-unittest]`: JSON report on one stdout line, then (optionally) the tests.
+
+    Running both in one interpreter saves a process start per QA run; the report is flushed before any
+    project code is imported, so a test that hangs or crashes cannot lose it.
+    """
     root, pyc_dir = argv[1], argv[2]
     os.makedirs(pyc_dir, exist_ok=True)
-    sys.stdout.write(json.dumps(check_project(root, pyc_dir), sort_keys=True))
+    sys.stdout.write(json.dumps(check_project(root, pyc_dir), sort_keys=True) + "\n")
+    sys.stdout.flush()
+    if "--then-unittest" in argv[3:]:
+        return run_unittest(root)
     return 0
 
 

@@ -12,6 +12,7 @@ grace period), verify the process is gone, and remove the record and directory.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -37,9 +38,11 @@ class PreviewError(Exception):
 
 
 def _safe_id(pipeline_id: str) -> str:
-    if not re.fullmatch(r"[A-Za-z0-9_.-]{1,100}", pipeline_id) or pipeline_id in (".", ".."):
-        raise ValueError(f"pipeline_id {pipeline_id!r} is not safe for a file name")
-    return pipeline_id
+    """The pipeline id as a file name: unchanged when already safe, else a slug plus a short hash."""
+    if re.fullmatch(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,99}", pipeline_id) and ".." not in pipeline_id:
+        return pipeline_id
+    slug = re.sub(r"[^A-Za-z0-9_-]+", "-", pipeline_id).strip("-")[:60] or "pipeline"
+    return f"{slug}-{hashlib.sha256(pipeline_id.encode('utf-8')).hexdigest()[:10]}"
 
 
 def previews_dir(state_dir: str | os.PathLike) -> Path:

@@ -200,7 +200,9 @@ def limits_preexec(cpu_s: int | None, memory_mb: int | None, fsize_mb: int = 256
 def network_prefix(python: str, mode: str) -> tuple[tuple[str, ...], str]:
     """(argv prefix, isolation description) for `mode` in auto|unshare|sitecustomize."""
     if mode not in ("auto", "unshare", "sitecustomize"):
-        raise ValueError(f"qa_network_isolation must be auto, unshare or sitecustomize, not {mode!r}")
+        from .types import EngineConfigError
+
+        raise EngineConfigError(f"qa_network_isolation must be auto, unshare or sitecustomize, not {mode!r}")
     if mode in ("auto", "unshare"):
         prefix = probe_unshare(python)
         if prefix:

@@ -8,7 +8,7 @@ from functools import lru_cache
 
 from . import catalogues
 
-_WORD = re.compile(r"[a-z][a-z0-9'+.-]*[a-z0-9]|[a-z]")
+_WORD = re.compile(r"[^\W\d_][\w'+.-]*[^\W_]|[^\W\d_]")
 
 STOPWORDS = frozenset(
     ["a", "an", "the", "and", "or", "but", "if", "then", "else", "for", "to", "of", "in", "on", "at", "by", "with", "from", "as", "is", "are", "was", "were", "be", "been", "being", "it", "its", "this", "that", "these", "those", "i", "me", "my", "we", "our", "you", "your", "they", "them", "their", "he", "she", "his", "her", "him", "us", "do", "does", "did", "so", "not", "no", "nor", "can", "could", "will", "would", "should", "may", "might", "must", "shall", "into", "onto", "about", "over", "under", "than", "too", "very", "just", "also", "only", "app", "application", "platform", "tool", "tools", "service", "website", "site", "web", "software", "system", "solution", "saas", "online", "simple", "easy", "easily", "way", "ways", "thing", "things", "stuff", "lets", "let", "help", "helps", "allow", "allows", "using", "use", "uses", "based", "new", "all", "any", "each", "every", "more", "most", "some", "such", "own", "via", "per", "get", "gets", "make", "makes", "one", "two", "who", "what", "which", "where", "when", "how", "why", "who", "whom"]
@@ -20,6 +20,17 @@ NON_ENTITY_WORDS = frozenset(
 )
 
 _KEYBOARD_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm", "1234567890")
+
+#: Function words of common languages written in Latin script. The dictionary is English; an idea in
+#: another language is recognised as language (not gibberish) when it uses several of its function words.
+FUNCTION_WORDS = {
+    "de": frozenset(["und", "die", "der", "das", "für", "mit", "auf", "ist", "nicht", "ein", "eine", "einen", "sie", "wir", "ich", "zu", "von", "den", "dem", "im", "es", "auch", "oder", "wie", "sich", "alle", "kann", "können", "werden", "weil"]),
+    "fr": frozenset(["le", "la", "les", "et", "des", "du", "un", "une", "pour", "avec", "est", "sont", "pas", "sur", "dans", "qui", "que", "nous", "vous", "ils", "elles", "leur", "leurs", "au", "aux", "ou", "mais"]),
+    "es": frozenset(["el", "la", "los", "las", "y", "de", "del", "un", "una", "para", "con", "es", "son", "por", "en", "que", "nosotros", "su", "sus", "al", "pero", "muy", "como"]),
+    "pt": frozenset(["o", "a", "os", "as", "e", "de", "do", "da", "um", "uma", "para", "com", "é", "são", "por", "em", "que", "nós", "seu", "sua", "ao", "mas", "muito", "como"]),
+    "it": frozenset(["il", "lo", "la", "gli", "le", "e", "di", "del", "della", "un", "una", "per", "con", "è", "sono", "che", "non", "nel", "alla", "ma", "come"]),
+    "nl": frozenset(["de", "het", "een", "en", "van", "voor", "met", "is", "zijn", "niet", "op", "dat", "die", "wij", "ze", "hun", "maar", "ook"]),
+}
 _VOWELS = set("aeiouy")
 
 
@@ -117,7 +128,7 @@ def is_known_word(word: str) -> bool:
 def _mash_like(word: str) -> bool:
     """Keyboard-mash signals: a run of 4 along a keyboard row, no vowels, 5 consonants in a row, 3 repeats."""
     w = re.sub(r"[^a-z]", "", word)
-    if len(w) < 4:
+    if len(w) < 4 or not word.isascii():
         return False
     for row in _KEYBOARD_ROWS:
         for i in range(len(row) - 3):
@@ -144,11 +155,28 @@ def gibberish_stats(text: str) -> dict:
 
 
 def is_gibberish(text: str) -> tuple[bool, dict]:
+    """Too few dictionary words, or too much keyboard mash. The bundled dictionary is English: text that is
+    mostly non-ASCII letters is not judged on the dictionary ratio (only on mash), and stats say so."""
     stats = gibberish_stats(text)
     if stats["tokens"] == 0:
         return True, stats
-    gib = stats["known_ratio"] < 0.5 or stats["mash_ratio"] >= 0.25
-    return gib, stats
+    letters = [c for c in text if c.isalpha()]
+    non_ascii = sum(1 for c in letters if not c.isascii()) / max(1, len(letters))
+    if non_ascii > 0.3:
+        stats["dictionary_check"] = "skipped: mostly non-English letters"
+        return stats["mash_ratio"] >= 0.25, stats
+    if stats["mash_ratio"] >= 0.25:
+        return True, stats
+    if stats["known_ratio"] >= 0.5:
+        return False, stats
+    toks = tokens(text)
+    for lang, words in sorted(FUNCTION_WORDS.items()):
+        hits = [t for t in toks if t in words]
+        if len(hits) >= 3 and len(set(hits)) >= 2 and len(hits) / len(toks) >= 0.1:
+            stats["language"] = lang
+            stats["dictionary_check"] = f"skipped: reads as '{lang}'"
+            return False, stats
+    return True, stats
 
 
 def content_words(text: str) -> list[str]:

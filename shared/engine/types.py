@@ -30,6 +30,10 @@ class EngineError(Exception):
     """Base class of the engine's own errors."""
 
 
+class EngineConfigError(EngineError, ValueError):
+    """The EngineConfig (or stage name) is unusable: unknown engine, missing llm_base_url, unknown fault..."""
+
+
 class TransientEngineError(EngineError):
     """Something a retry of the same stage can fix (LLM 5xx/timeouts after the engine's own retries)."""
 

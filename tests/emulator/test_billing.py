@@ -285,9 +285,26 @@ def test_concurrent_checkouts_make_exactly_one_customer(api, fake):
     assert billing_doc(owner.tenant_id)["stripe_customer_id"] == ids.pop()
 
 
+def test_checkout_retry_after_a_crash_reuses_the_customer_stripe_made(api, fake):
+    """A first attempt died after Stripe created the customer but before it was recorded: the retry
+    sends the same parameters with the same idempotency key and records that same customer."""
+    from shared import stripe_client
+
+    owner = new_owner(api)
+    request = {"email": owner.email, "name": "Pay Co", "metadata": {"tenant_id": owner.tenant_id}}
+    fs().document(f"tenants/{owner.tenant_id}/billing/state").update({"stripe_customer_request": request})
+    crashed = stripe_client.client().v1.customers.create(request,
+                                                         {"idempotency_key": f"customer-{owner.tenant_id}"})
+    co = checkout(api, owner, "starter_pack")
+    assert co["customer_id"] == crashed.id
+    assert [c["id"] for c in fake.customers(owner.email)] == [crashed.id]
+    assert billing_doc(owner.tenant_id)["stripe_customer_id"] == crashed.id
+    assert fs().document(f"stripe_customers/{crashed.id}").get().get("tenant_id") == owner.tenant_id
+
+
 def test_pack_purchase_grants_once_and_redelivery_changes_nothing(api, fake):
     owner = new_owner(api)
-    co, result = buy_pack(api, fake, owner)
+    _, result = buy_pack(api, fake, owner)
     state = wait_for(lambda: (b := billing(api, owner))["credits"] and b)
     assert state["credits"] == 10 and state["pack_credits"] == 10 and state["status"] == "active"
     assert state["plan"] == "starter_pack" and state["can_run"] is True

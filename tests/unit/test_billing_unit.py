@@ -11,7 +11,7 @@ import os
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -22,7 +22,7 @@ from shared import billing, errors, plans
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "whsec_" + "ab" * 24
 T0 = 1_800_000_000
-NOW = datetime.fromtimestamp(T0, tz=timezone.utc)
+NOW = datetime.fromtimestamp(T0, tz=UTC)
 MONTH = 30 * 86400
 
 
@@ -205,10 +205,10 @@ def test_webhook_function_refuses_to_start_without_its_secret():
     env = {k: v for k, v in os.environ.items() if not k.startswith(("STRIPE_", "FIRESTORE_", "FIREBASE_"))}
     env.update({"FACTORY_ENV": "local", "GOOGLE_CLOUD_PROJECT": "demo-unit", "PYTHONPATH": str(ROOT),
                 "STRIPE_SECRET_KEY": "sk_test_unit"})
-    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    r = subprocess.run([sys.executable, "-c", code], check=False, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert r.returncode != 0 and "started" not in r.stdout
     assert "STRIPE_WEBHOOK_SECRET is not set" in r.stderr
-    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env={**env, "STRIPE_WEBHOOK_SECRET": SECRET},
+    r = subprocess.run([sys.executable, "-c", code], check=False, cwd=ROOT, env={**env, "STRIPE_WEBHOOK_SECRET": SECRET},
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0 and "started" in r.stdout, r.stderr
 
@@ -320,7 +320,7 @@ def test_subscription_in_reverse_order_grants_the_period_once():
     b = m.billing
     assert b["credits"] == 30 and b["subscription_credits"] == 30
     assert b["status"] == "active" and b["plan"] == "pro_monthly" and b["subscription_id"] == "sub_1"
-    assert b["credits_period_end"] == datetime.fromtimestamp(T0 + MONTH, tz=timezone.utc)
+    assert b["credits_period_end"] == datetime.fromtimestamp(T0 + MONTH, tz=UTC)
 
 
 def test_renewal_replaces_the_period_quota_and_a_late_old_invoice_is_superseded():

@@ -22,7 +22,7 @@ from ..deploy_adapter import (
 from ..generators import builtin_task
 from ..schemas import DeployPlan
 from ..textutil import shorten, slugify
-from ..types import TransientEngineError
+from ..types import EngineConfigError, TransientEngineError
 from . import StageOutput
 
 STAGE = "deployment"
@@ -177,7 +177,7 @@ def run(inp, config, gen) -> StageOutput:
             return StageOutput("reject", dict(summary, deployed=False), artifacts, reason=msg[:500])
         summary.update({"url": result["url"], "build_id": result["build_id"], "deployed": True})
         return StageOutput("ok", summary, artifacts)
-    raise ValueError(f"deploy_mode must be 'local_preview' or 'cloud_run', not {config.deploy_mode!r}")
+    raise EngineConfigError(f"deploy_mode must be 'local_preview' or 'cloud_run', not {config.deploy_mode!r}")
 
 
 def _default_session():

@@ -16,7 +16,7 @@ from ..domain import derive_entities, detect_needs
 from ..generators import builtin_task
 from ..schemas import AppSpec, EntitySpec
 from ..textutil import shorten
-from ..types import FAULTS
+from ..types import FAULTS, EngineConfigError
 from . import StageOutput, uiux_design
 
 STAGE = "development"
@@ -170,7 +170,7 @@ def run(inp, config, gen) -> StageOutput:
     injected = None
     if fault:
         if fault not in FAULTS:
-            raise ValueError(f"EngineConfig.fault_injection must be one of {FAULTS}, not {fault!r}")
+            raise EngineConfigError(f"EngineConfig.fault_injection must be one of {FAULTS}, not {fault!r}")
         if inp.feedback is None or fault.startswith("always_"):
             files = inject_fault(files, fault)
             injected = fault

@@ -1,8 +1,9 @@
 """Stage 5 — QA: static checks and the generated tests, run in an isolated child process.
 
-See `sandbox.py` for the isolation. Two children run in one fresh temporary directory: the static checker
-(`lint.py` copied into the sandbox: py_compile of every file + AST lint) and
-`python -m unittest discover -s tests -t . -v`, whose output is parsed for counts and failures. The
+See `sandbox.py` for the isolation. One child runs in a fresh temporary directory: `lint.py`, copied into
+the sandbox, first prints the static-check report (py_compile of every file + AST lint) as one JSON line,
+then runs `unittest discover -s tests -t . -v` in the same interpreter; that output is parsed for counts and
+failures. The
 report is deterministic for a given project: durations and temporary paths are kept out of it (timings go
 to `usage`).
 """
@@ -32,6 +33,12 @@ _RESULT_LINE = re.compile(r"^(?P<test>\S+) \((?P<id>[^)]+)\)(?: \.\.\. | \.\.\.\
 _FAIL_HEAD = re.compile(r"^(FAIL|ERROR): (\S+) \(([^)]+)\)", re.MULTILINE)
 _RAN = re.compile(r"^Ran (\d+) tests? in ", re.MULTILINE)
 _FINAL = re.compile(r"^(OK|FAILED)(?: \(([^)]*)\))?\s*$", re.MULTILINE)
+
+
+def _stable_text(text: str) -> str:
+    """Drop what changes between identical runs (timings, object addresses) so the report is deterministic."""
+    text = re.sub(r"^(Ran \d+ tests?) in [\d.]+s$", r"\1", text, flags=re.MULTILINE)
+    return re.sub(r"0x[0-9a-fA-F]{6,}", "0x...", text)
 
 
 def parse_unittest(output: str, project_dir: str) -> dict:
@@ -68,7 +75,7 @@ def parse_unittest(output: str, project_dir: str) -> dict:
             "test": f"{m.group(3)}",
             "file": file_line[0] if file_line else None,
             "line": file_line[1] if file_line else None,
-            "message": shorten(message.replace(project_dir, "<project>"), 300),
+            "message": shorten(_stable_text(message.replace(project_dir, "<project>")), 300),
         })
     counts["passed"] = max(0, counts["run"] - counts["failures"] - counts["errors"] - counts["skipped"]
                            - counts["expected_failures"] - counts["unexpected_successes"])
@@ -133,29 +140,22 @@ def run_checks(files: dict[str, bytes], config) -> dict:
         prefix, isolation = sandbox.network_prefix(config.python_executable, config.qa_network_isolation)
         cpu = math.ceil(config.qa_timeout_s) + 1
 
-        static_timeout = max(1.0, min(30.0, deadline - time.monotonic()))
-        static_run = sandbox.run_isolated(
-            [config.python_executable, str(tools / "qa_lint.py"), str(project), str(home / "pyc")],
-            cwd=project, env=env, timeout_s=static_timeout, cpu_s=cpu, memory_mb=config.qa_memory_mb,
-            net_prefix=prefix, isolation=isolation,
+        # One child runs the static checks (JSON report flushed to stdout first) and then the tests
+        # (`unittest discover -v`, output on stderr) under one wall-clock limit.
+        test_run = sandbox.run_isolated(
+            [config.python_executable, str(tools / "qa_lint.py"), str(project), str(home / "pyc"), "--then-unittest"],
+            cwd=project, env=env, timeout_s=max(0.5, deadline - time.monotonic()), cpu_s=cpu,
+            memory_mb=config.qa_memory_mb, net_prefix=prefix, isolation=isolation,
         )
         static, static_problem = None, None
-        if static_run.returncode == 0:
-            try:
-                static = json.loads(static_run.stdout)
-            except json.JSONDecodeError:
-                static_problem = "the static checker printed unreadable output"
-        else:
-            static_problem = ("the static checker timed out" if static_run.timed_out else
-                              f"the static checker failed (exit {static_run.returncode}): "
-                              + shorten(static_run.stderr.strip().splitlines()[-1] if static_run.stderr.strip() else "", 200))
-
-        test_timeout = max(0.5, deadline - time.monotonic())
-        test_run = sandbox.run_isolated(
-            [config.python_executable, "-m", "unittest", "discover", "-s", "tests", "-t", ".", "-v"],
-            cwd=project, env=env, timeout_s=test_timeout, cpu_s=cpu, memory_mb=config.qa_memory_mb,
-            net_prefix=prefix, isolation=isolation,
-        )
+        first_line = test_run.stdout.split("\n", 1)[0]
+        try:
+            static = json.loads(first_line)
+        except json.JSONDecodeError:
+            static_problem = ("the static checker did not finish within the time limit" if test_run.timed_out else
+                              "the static checker failed: "
+                              + shorten(test_run.stderr.strip().splitlines()[-1] if test_run.stderr.strip() else
+                                        f"exit {test_run.returncode}", 200))
         tests = parse_unittest(test_run.stderr, str(project))
         findings = _findings(static, tests, test_run, config.qa_timeout_s, static_problem)
         lint_counts = {s: sum(1 for f in findings if f["kind"] == "lint" and f["severity"] == s)
@@ -163,7 +163,7 @@ def run_checks(files: dict[str, bytes], config) -> dict:
         errors = [f for f in findings if f["severity"] == "error"]
         passed = (not errors and tests["run"] > 0 and tests["failures"] == 0 and tests["errors"] == 0
                   and test_run.returncode == 0 and not test_run.timed_out)
-        tail = "\n".join(test_run.stderr.replace(str(project), "<project>").splitlines()[-40:])
+        tail = _stable_text("\n".join(test_run.stderr.replace(str(project), "<project>").splitlines()[-40:]))
         return {
             "passed": passed,
             "isolation": {
@@ -185,7 +185,7 @@ def run_checks(files: dict[str, bytes], config) -> dict:
             "timed_out": test_run.timed_out,
             "findings": findings,
             "test_output_tail": tail if not passed else "",
-            "_durations": {"static_s": static_run.duration_s, "tests_s": test_run.duration_s},
+            "_durations": {"checks_s": test_run.duration_s},
         }
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -243,7 +243,7 @@ def run(inp, config, gen) -> StageOutput:
         "attempt": inp.attempt,
     }
     output = StageOutput("ok" if result["passed"] else "loop_back", summary, artifacts,
-                         extra_usage={"qa_static_s": durations["static_s"], "qa_tests_s": durations["tests_s"]})
+                         extra_usage={"qa_child_s": durations["checks_s"]})
     if not result["passed"]:
         output.reason = shorten(review.summary, 300)
     return output

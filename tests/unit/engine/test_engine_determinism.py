@@ -70,3 +70,16 @@ def test_different_ideas_give_different_projects(state_dir):
         r = run_stage("development", StageInput("d", "t", idea, {}, no_artifacts), config)
         digests.add(r.summary["project_sha256"])
     assert len(digests) == 2
+
+
+def test_failing_qa_report_is_deterministic(state_dir):
+    config = EngineConfig(state_dir=state_dir, fault_injection="failing_test")
+    idea = idea_by_id("leafy")
+    dev = run_stage("development", StageInput("det-qa", "t", idea, {}, no_artifacts), config)
+    store = {("development", k): v for k, v in dev.artifacts.items()}
+    inp = StageInput("det-qa", "t", idea, {}, lambda s, n: store[(s, n)])
+    first, second = run_stage("qa", inp, config), run_stage("qa", inp, config)
+    assert first.outcome == second.outcome == "loop_back"
+    assert first.artifacts == second.artifacts
+    report = first.artifacts["qa-report.json"].decode()
+    assert "Ran " in report and " in 0." not in report and "/tmp/" not in report

@@ -97,3 +97,24 @@ def test_needs_work_continues_and_flags():
     assert r.outcome == "ok" and r.summary["verdict"] == "needs_work" and r.summary["continues"] is True
     md = r.artifacts["validation-report.md"].decode()
     assert "NEEDS WORK" in md and "[Slack](https://slack.com)" in md
+
+
+def test_odd_idea_shapes_are_normalised():
+    odd = {"title": None, "description": "Dog groomers lose bookings because they manage appointments on paper.",
+           "target_audience": "independent dog groomers", "key_features": "book appointments\nclient list; reminders",
+           "constraints": None}
+    r = run_stage("idea_validation", StageInput("p", "t", odd, {}, no_artifacts), EngineConfig())
+    assert r.outcome == "ok"
+    assert r.summary["features"] == ["book appointments", "client list", "reminders"]
+
+
+def test_non_english_ideas_are_not_called_gibberish():
+    german = {"title": "Hundesalon-Planer",
+              "description": "Hundefriseure verlieren Termine, weil sie alles auf Papier planen. Die App verwaltet "
+                             "Termine, Kunden und Erinnerungen für kleine Salons.",
+              "target_audience": "Selbstständige Hundefriseure", "key_features": ["Termine buchen", "Kundenliste"]}
+    japanese = {"title": "予約アプリ", "description": "小さな美容室のための予約管理アプリです。顧客と予約を管理します。",
+                "target_audience": "美容室のオーナー", "key_features": ["予約の作成", "顧客リスト"]}
+    for idea in (german, japanese):
+        r = run_stage("idea_validation", StageInput("p", "t", idea, {}, no_artifacts), EngineConfig())
+        assert r.outcome == "ok", r.reason

@@ -93,6 +93,10 @@ def test_unhealthy_preview_raises_and_cleans_up(state_dir):
     assert preview.load_records(state_dir) == []
 
 
-def test_unsafe_pipeline_id_is_refused(state_dir):
-    with pytest.raises(ValueError):
-        preview.stop_preview("../etc", state_dir)
+def test_unsafe_pipeline_ids_map_inside_the_previews_dir(state_dir):
+    base = preview.previews_dir(state_dir).resolve()
+    for pid in ("../etc", "a/b", "..", "/abs", "x" * 300):
+        path = preview.record_path(state_dir, pid).resolve()
+        assert path.parent == base, pid
+    assert preview.record_path(state_dir, "../etc") != preview.record_path(state_dir, "etc")
+    assert preview.stop_preview("../etc", state_dir) is False

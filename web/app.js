@@ -1,0 +1,924 @@
+// SaaS Factory dashboard: sign up / sign in, billing, idea intake, and live pipelines.
+// Vanilla ES modules, no build step. The Firebase SDK comes from /vendor/firebase/ via the import map.
+//
+// Stable hooks for tests (ids double as data-testid unless noted):
+//   document.body[data-state]        "loading" | "signed-out" | "signed-in" | "error"
+//   #fatal                           boot failure message (SDK or config missing)
+//   Auth:     #tab-signin #tab-signup
+//             #signin-form #signin-email #signin-password #signin-submit #signin-error
+//             #signup-form #signup-name #signup-company #signup-email #signup-password #signup-submit
+//             #signup-error, per-field #signup-{name,company,email,password}-error
+//   Header:   #workspace-name #role-badge #credits (a number once billing loaded) #user-email #sign-out
+//   Toast:    #toast (role=status; the latest message)
+//   Billing:  #billing-panel #billing-summary #plans, per plan li[data-testid="plan-{name}"] with
+//             button[data-testid="buy-{name}"] (owners only); #payment-pending (credits not arrived yet);
+//             #billing-error #payments (li[data-testid="payment"][data-status])
+//   Idea:     #idea-form #idea-title #idea-description #idea-audience #idea-features (one per line)
+//             input[data-testid="gate-{stage}"] (approval gates) #idea-budget #idea-stack #idea-submit
+//             #idea-error (general/402), per-field #idea-{title,description,audience,features,gates,budget,stack}-error
+//             (the input gets aria-invalid="true")
+//   List:     #pipelines-list > li[data-testid="pipeline-item"][data-pipeline-id][data-status][data-progress]
+//             containing [data-testid="status-chip"], progress[data-testid="pipeline-progress"] and
+//             button[data-testid="open-pipeline"]; #pipelines-empty #pipelines-error #factory-stats
+//             #live-indicator[data-live]  "off" | "realtime" | "polling"
+//   Detail:   #pipeline-detail[data-pipeline-id][data-status][data-live="realtime"|"polling"]
+//             #detail-title #detail-status[data-status] #detail-progress[data-progress] (a <progress>)
+//             #detail-progress-label #detail-error (error_message when failed) #detail-awaiting
+//             #detail-preview > a#preview-link (deployment summary url)
+//             #action-approve #approve-comment #action-retry #action-cancel #action-error
+//             tr[data-testid="stage-{stage}"][data-status] with td[data-col=status|attempt|duration|cost]
+//             #events-feed > li[data-testid="event"][data-type][data-seq]
+//             #artifacts-list > li[data-testid="artifact"][data-name][data-stage] with
+//             a[data-testid="artifact-open"] and a[data-testid="artifact-download"]; #artifacts-empty
+//   Routes:   #/pipelines/{pipeline_id} selects a pipeline; ?checkout=success|cancel after Stripe Checkout.
+
+import { createApi, ApiError } from "./lib/api.js";
+import { $, $$, h, say, show } from "./lib/dom.js";
+import { startFirebase } from "./lib/firebase.js";
+import {
+  STAGES, TERMINAL, bytes, cost, dateTime, duration, label, money, statusLabel, time, toDate,
+} from "./lib/format.js";
+import { ideaField, ideaFromForm, signupFromForm } from "./lib/validate.js";
+
+const CHECKOUT_KEY = "factory.checkout";
+const PENDING_POLL_MS = 1000;
+const PENDING_MAX_MS = 60_000;
+const FALLBACK_POLL_MS = 4000;
+const CAN_ACT = ["owner", "member"];
+
+const state = {
+  fb: null,
+  api: null,
+  user: null,
+  tenantId: null,
+  role: null,
+  me: null,
+  billing: null,
+  plans: [],
+  pipelines: new Map(), // id -> doc data (as last seen in the list)
+  selectedId: null,
+  selected: null,
+  artifactsKey: "",
+  subs: { list: [], detail: [] },
+  pendingTimer: null,
+  statusTimer: null,
+  lastTerminal: new Set(),
+  checkoutReturn: null,
+};
+
+// ------------------------------------------------------------------------------------------ boot
+
+function setBodyState(s) {
+  document.body.dataset.state = s;
+}
+
+function readCheckoutReturn() {
+  const params = new URLSearchParams(location.search);
+  const outcome = params.get("checkout");
+  if (!outcome) return null;
+  const sessionId = params.get("session_id");
+  // Clean the address bar (keep the hash route) so a reload does not repeat the toast.
+  history.replaceState(null, "", location.pathname + location.hash);
+  return { outcome, sessionId };
+}
+
+async function boot() {
+  setBodyState("loading");
+  state.checkoutReturn = readCheckoutReturn();
+  wireStaticHandlers();
+  try {
+    state.fb = await startFirebase();
+  } catch (e) {
+    fatal(e.message || String(e));
+    return;
+  }
+  state.api = createApi(async () => (state.fb.auth.currentUser ? state.fb.auth.currentUser.getIdToken() : null));
+  const { onAuthStateChanged } = state.fb.authMod;
+  onAuthStateChanged(state.fb.auth, (user) => {
+    if (user) {
+      enter(user).catch((e) => {
+        fatal(`Could not load your workspace: ${e.message}`);
+        show($("#account-bar"), true); // so the user can at least sign out
+      });
+    } else {
+      leave();
+    }
+  });
+}
+
+function fatal(message) {
+  show($("#boot-status"), false);
+  say($("#fatal"), message);
+  setBodyState("error");
+}
+
+// ------------------------------------------------------------------------------------------ toasts
+
+let toastTimer = null;
+function toast(message, kind = "info") {
+  const el = $("#toast");
+  el.textContent = message;
+  el.dataset.kind = kind;
+  el.hidden = false;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => { el.hidden = true; }, 6000);
+}
+
+// ------------------------------------------------------------------------------------------ auth
+
+function wireStaticHandlers() {
+  $("#tab-signin").addEventListener("click", () => selectTab("signin"));
+  $("#tab-signup").addEventListener("click", () => selectTab("signup"));
+  for (const tab of $$('[role="tab"]')) {
+    tab.addEventListener("keydown", (e) => {
+      if (e.key === "ArrowRight" || e.key === "ArrowLeft") {
+        const next = tab.id === "tab-signin" ? "signup" : "signin";
+        selectTab(next);
+        $(`#tab-${next}`).focus();
+      }
+    });
+  }
+  $("#signin-form").addEventListener("submit", onSignIn);
+  $("#signup-form").addEventListener("submit", onSignUp);
+  $("#sign-out").addEventListener("click", () => state.fb && state.fb.authMod.signOut(state.fb.auth));
+  $("#idea-form").addEventListener("submit", onSubmitIdea);
+  $("#action-cancel").addEventListener("click", () => act("cancel"));
+  $("#action-retry").addEventListener("click", () => act("retry"));
+  $("#action-approve").addEventListener("click", () => act("approve"));
+  window.addEventListener("hashchange", route);
+  const gates = $("#idea-gates");
+  for (const s of STAGES) {
+    gates.append(h("label", { class: "gate" },
+      h("input", { type: "checkbox", name: "approval_gates", value: s, id: `gate-${s}`, "data-testid": `gate-${s}` }),
+      ` ${label(s)}`));
+  }
+}
+
+function selectTab(which) {
+  for (const name of ["signin", "signup"]) {
+    const on = name === which;
+    const tab = $(`#tab-${name}`);
+    tab.setAttribute("aria-selected", String(on));
+    tab.tabIndex = on ? 0 : -1;
+    $(`#${name}-panel`).hidden = !on;
+  }
+}
+
+function authMessage(e) {
+  const code = (e && e.code) || "";
+  if (["auth/invalid-credential", "auth/wrong-password", "auth/user-not-found", "auth/invalid-email",
+    "auth/invalid-login-credentials"].includes(code)) return "Wrong email or password.";
+  if (code === "auth/too-many-requests") return "Too many attempts; wait a minute and try again.";
+  if (code === "auth/network-request-failed") return "The sign-in service could not be reached; try again.";
+  if (code === "auth/user-disabled") return "This account is disabled.";
+  return (e && e.message) || "Sign-in failed.";
+}
+
+async function onSignIn(ev) {
+  ev.preventDefault();
+  const btn = $("#signin-submit");
+  const err = $("#signin-error");
+  say(err, "");
+  const email = $("#signin-email").value.trim();
+  const password = $("#signin-password").value;
+  if (!email || !password) {
+    say(err, "Enter your email and password.");
+    return;
+  }
+  btn.disabled = true;
+  try {
+    await state.fb.authMod.signInWithEmailAndPassword(state.fb.auth, email, password);
+  } catch (e) {
+    say(err, authMessage(e));
+  } finally {
+    btn.disabled = false;
+  }
+}
+
+const SIGNUP_FIELDS = {
+  display_name: ["signup-name", "signup-name-error"],
+  company_name: ["signup-company", "signup-company-error"],
+  email: ["signup-email", "signup-email-error"],
+  password: ["signup-password", "signup-password-error"],
+};
+
+async function onSignUp(ev) {
+  ev.preventDefault();
+  const btn = $("#signup-submit");
+  const err = $("#signup-error");
+  say(err, "");
+  const { body, errors } = signupFromForm({
+    display_name: $("#signup-name").value,
+    company_name: $("#signup-company").value,
+    email: $("#signup-email").value,
+    password: $("#signup-password").value,
+  });
+  showFieldErrors(SIGNUP_FIELDS, errors);
+  if (Object.keys(errors).length) return;
+  btn.disabled = true;
+  btn.textContent = "Creating your workspace…";
+  try {
+    await state.api.signup(body);
+    await state.fb.authMod.signInWithEmailAndPassword(state.fb.auth, body.email, body.password);
+    $("#signup-form").reset();
+  } catch (e) {
+    if (e instanceof ApiError) {
+      const fields = {};
+      for (const d of e.fieldErrors) fields[String(d.field).split(".")[0]] = d.message;
+      showFieldErrors(SIGNUP_FIELDS, fields);
+      say(err, e.message);
+    } else {
+      say(err, authMessage(e));
+    }
+  } finally {
+    btn.disabled = false;
+    btn.textContent = "Create account";
+  }
+}
+
+/** fields: {key: [inputId, errorId]}; errors: {key: message} */
+function showFieldErrors(fields, errors) {
+  let first = null;
+  for (const [key, [inputId, errorId]] of Object.entries(fields)) {
+    const msg = errors[key] || "";
+    const input = $(`#${inputId}`);
+    $(`#${errorId}`).textContent = msg;
+    if (msg) {
+      input.setAttribute("aria-invalid", "true");
+      first = first || input;
+    } else {
+      input.removeAttribute("aria-invalid");
+    }
+  }
+  if (first) first.focus();
+}
+
+// ------------------------------------------------------------------------------------------ session
+
+async function enter(user) {
+  state.user = user;
+  let token = await user.getIdTokenResult();
+  let me = await state.api.me();
+  if (me.claims_updated || !token.claims.tenant_id) {
+    // A role or membership change the current token does not carry yet.
+    await user.getIdToken(true);
+    token = await user.getIdTokenResult();
+    me = await state.api.me();
+  }
+  if (state.user !== user) return; // signed out meanwhile
+  state.me = me;
+  state.tenantId = token.claims.tenant_id || (me.tenant && me.tenant.id);
+  state.role = me.role || token.claims.role;
+  renderHeader();
+  show($("#boot-status"), false);
+  say($("#fatal"), "");
+  show($("#auth-view"), false);
+  show($("#app-view"), true);
+  show($("#account-bar"), true);
+  setBodyState("signed-in");
+  applyRole();
+  await Promise.all([loadPlans(), refreshBilling()]);
+  startPipelinesListener();
+  refreshStatus();
+  route();
+  handleCheckoutReturn();
+}
+
+function leave() {
+  stopSubs("list");
+  stopSubs("detail");
+  clearInterval(state.pendingTimer);
+  Object.assign(state, {
+    user: null, tenantId: null, role: null, me: null, billing: null, plans: [], selectedId: null,
+    selected: null, artifactsKey: "", lastTerminal: new Set(),
+  });
+  state.pipelines = new Map();
+  $("#pipelines-list").replaceChildren();
+  $("#events-feed").replaceChildren();
+  $("#artifacts-list").replaceChildren();
+  $("#plans").replaceChildren();
+  $("#payments").replaceChildren();
+  show($("#pipeline-detail"), false);
+  show($("#payment-pending"), false);
+  $("#credits").textContent = "–";
+  show($("#boot-status"), false);
+  say($("#fatal"), "");
+  show($("#app-view"), false);
+  show($("#account-bar"), false);
+  show($("#auth-view"), true);
+  setLive("off");
+  if (location.hash) history.replaceState(null, "", location.pathname);
+  setBodyState("signed-out");
+}
+
+function renderHeader() {
+  const me = state.me || {};
+  $("#workspace-name").textContent = (me.tenant && me.tenant.name) || "Your workspace";
+  const role = state.role || "member";
+  const badge = $("#role-badge");
+  badge.textContent = role;
+  badge.dataset.role = role;
+  $("#user-email").textContent = me.email || (state.user && state.user.email) || "";
+}
+
+function applyRole() {
+  const canSubmit = CAN_ACT.includes(state.role);
+  $("#idea-submit").disabled = !canSubmit;
+  say($("#idea-error"), canSubmit ? "" : "Viewers can follow pipelines but not start them.");
+  show($("#billing-owner-note"), state.role !== "owner");
+}
+
+function stopSubs(group) {
+  for (const stop of state.subs[group]) {
+    try { stop(); } catch { /* already stopped */ }
+  }
+  state.subs[group] = [];
+}
+
+function setLive(mode) {
+  const el = $("#live-indicator");
+  el.dataset.live = mode;
+  el.textContent = mode === "realtime" ? "live" : mode === "polling" ? "refreshing every few seconds" : "offline";
+}
+
+// ------------------------------------------------------------------------------------------ billing
+
+async function loadPlans() {
+  try {
+    const data = await state.api.plans();
+    state.plans = data.plans || [];
+    renderPlans();
+  } catch (e) {
+    say($("#billing-error"), `Plans could not be loaded: ${e.message}`);
+  }
+}
+
+function renderPlans() {
+  const owner = state.role === "owner";
+  $("#plans").replaceChildren(...state.plans.map((p) => {
+    const per = p.mode === "subscription" ? ` / ${p.interval || "period"}` : "";
+    const credits = p.credits_per === "period" ? `${p.credits} runs each ${p.interval || "period"}` : `${p.credits} runs, never expire`;
+    return h("li", { class: "plan", "data-testid": `plan-${p.name}`, dataset: { plan: p.name } },
+      h("div", { class: "plan-text" },
+        h("strong", {}, p.title),
+        h("span", { class: "muted small" }, `${money(p.amount, p.currency)}${per} · ${credits}`)),
+      owner
+        ? h("button", {
+          type: "button", class: "btn btn-primary", "data-testid": `buy-${p.name}`,
+          "aria-label": `Buy ${p.title}`, onclick: (e) => buy(p, e.currentTarget),
+        }, p.mode === "subscription" ? "Subscribe" : "Buy")
+        : null);
+  }));
+}
+
+async function buy(plan, btn) {
+  say($("#billing-error"), "");
+  btn.disabled = true;
+  btn.textContent = "Redirecting…";
+  try {
+    const session = await state.api.checkout(plan.name);
+    const before = state.billing ? state.billing.credits : 0;
+    sessionStorage.setItem(CHECKOUT_KEY, JSON.stringify({
+      plan: plan.name, credits: plan.credits, before, session_id: session.session_id, at: Date.now(),
+    }));
+    location.assign(session.url);
+  } catch (e) {
+    say($("#billing-error"), e.message);
+    btn.disabled = false;
+    btn.textContent = plan.mode === "subscription" ? "Subscribe" : "Buy";
+  }
+}
+
+async function refreshBilling() {
+  try {
+    state.billing = await state.api.billing();
+    say($("#billing-error"), "");
+  } catch (e) {
+    if (e.code !== "billing_not_found") say($("#billing-error"), `Billing could not be loaded: ${e.message}`);
+    state.billing = state.billing || { credits: 0, status: "none", payments: [] };
+  }
+  renderBilling();
+  return state.billing;
+}
+
+function renderBilling() {
+  const b = state.billing || { credits: 0, status: "none", payments: [] };
+  const credits = $("#credits");
+  credits.textContent = String(b.credits ?? 0);
+  credits.dataset.credits = String(b.credits ?? 0);
+  const bits = [`${b.credits ?? 0} run${b.credits === 1 ? "" : "s"} left`];
+  if (b.plan) bits.push(`plan ${b.plan}`);
+  if (b.status && b.status !== "none") bits.push(`status ${b.status}`);
+  if (b.subscription && b.subscription.cancel_at_period_end) bits.push("subscription ends at period end");
+  if (b.status === "past_due") bits.push("payment past due: update your card to keep running");
+  $("#billing-summary").textContent = bits.join(" · ");
+  const pays = b.payments || [];
+  $("#payments").replaceChildren(...(pays.length ? pays.map((p) => h("li", {
+    "data-testid": "payment", dataset: { status: p.status || "" },
+  }, h("span", {}, `${p.plan || p.kind} · ${money(p.amount, p.currency || "usd")}`),
+  h("span", { class: `chip chip-${p.status}` }, statusLabel(p.status)),
+  h("span", { class: "muted small" }, dateTime(p.created)))) : [h("li", { class: "muted small" }, "No payments yet.")]));
+}
+
+function handleCheckoutReturn() {
+  const ret = state.checkoutReturn;
+  state.checkoutReturn = null;
+  if (!ret) return;
+  let stored = null;
+  try { stored = JSON.parse(sessionStorage.getItem(CHECKOUT_KEY) || "null"); } catch { stored = null; }
+  sessionStorage.removeItem(CHECKOUT_KEY);
+  if (ret.outcome === "cancel") {
+    toast("Checkout cancelled; you were not charged.");
+    return;
+  }
+  if (ret.outcome !== "success") return;
+  toast("Checkout complete. Thank you!", "success");
+  const before = stored && typeof stored.before === "number" ? stored.before : 0;
+  waitForCredits(before, ret.sessionId);
+}
+
+/** After Checkout, credits arrive with Stripe's webhook: poll briefly and say so meanwhile. */
+function waitForCredits(before, sessionId) {
+  const note = $("#payment-pending");
+  const started = Date.now();
+  clearInterval(state.pendingTimer);
+  const check = async () => {
+    const b = await refreshBilling();
+    if ((b.credits ?? 0) > before) {
+      clearInterval(state.pendingTimer);
+      show(note, false);
+      toast(`${b.credits - before} credit${b.credits - before === 1 ? "" : "s"} added. You can start the factory.`, "success");
+      return;
+    }
+    const pending = (b.payments || []).some((p) => p.status === "pending");
+    note.textContent = pending
+      ? "Payment pending: your bank is still confirming it. Credits appear here as soon as it clears."
+      : "Payment received. Your credits will appear in a moment…";
+    show(note, true);
+    if (Date.now() - started > PENDING_MAX_MS) {
+      clearInterval(state.pendingTimer);
+      note.textContent = "Payment pending: credits have not arrived yet. They appear here once Stripe confirms the payment; reload later.";
+    }
+  };
+  state.pendingTimer = setInterval(() => check().catch(() => {}), PENDING_POLL_MS);
+  check().catch(() => {});
+}
+
+// ------------------------------------------------------------------------------------------ ideas
+
+const IDEA_FIELDS = {
+  title: ["idea-title", "idea-title-error"],
+  description: ["idea-description", "idea-description-error"],
+  target_audience: ["idea-audience", "idea-audience-error"],
+  key_features: ["idea-features", "idea-features-error"],
+  approval_gates: ["gate-idea_validation", "idea-gates-error"],
+  compute_s: ["idea-budget", "idea-budget-error"],
+  preferred_stack: ["idea-stack", "idea-stack-error"],
+};
+
+async function onSubmitIdea(ev) {
+  ev.preventDefault();
+  const err = $("#idea-error");
+  say(err, "");
+  const { body, errors } = ideaFromForm({
+    title: $("#idea-title").value,
+    description: $("#idea-description").value,
+    target_audience: $("#idea-audience").value,
+    features: $("#idea-features").value,
+    gates: $$('input[name="approval_gates"]:checked').map((i) => i.value),
+    compute_s: $("#idea-budget").value,
+    preferred_stack: $("#idea-stack").value,
+  });
+  if (errors.compute_s || errors.preferred_stack) $("#idea-form details.advanced").open = true;
+  showFieldErrors(IDEA_FIELDS, errors);
+  if (Object.keys(errors).length) {
+    say(err, "Please fix the highlighted fields.");
+    return;
+  }
+  const btn = $("#idea-submit");
+  btn.disabled = true;
+  btn.textContent = "Starting…";
+  try {
+    const res = await state.api.submitIdea(body);
+    $("#idea-form").reset();
+    toast("Your idea is in the factory. Watch it build below.", "success");
+    refreshBilling();
+    location.hash = `#/pipelines/${res.pipeline_id}`;
+  } catch (e) {
+    if (e instanceof ApiError && e.fieldErrors.length) {
+      const fields = {};
+      for (const d of e.fieldErrors) {
+        const key = ideaField(d.field);
+        if (key && !fields[key]) fields[key] = d.message;
+      }
+      showFieldErrors(IDEA_FIELDS, fields);
+    }
+    let msg = e.message;
+    if (e.status === 402) msg = `${e.message} Buy runs in the Billing panel.`;
+    say(err, msg);
+    if (e.status === 402) refreshBilling();
+  } finally {
+    btn.disabled = !CAN_ACT.includes(state.role);
+    btn.textContent = "Start the factory";
+  }
+}
+
+// ------------------------------------------------------------------------------------------ pipelines list
+
+function startPipelinesListener() {
+  stopSubs("list");
+  const { collection, query, orderBy, limit, onSnapshot } = state.fb.fsMod;
+  const q = query(collection(state.fb.db, "tenants", state.tenantId, "pipelines"), orderBy("created_at", "desc"), limit(20));
+  const stop = onSnapshot(q, (snap) => {
+    setLive("realtime");
+    say($("#pipelines-error"), "");
+    renderList(snap.docs.map((d) => ({ pipeline_id: d.id, ...d.data() })));
+  }, (e) => {
+    // Realtime refused or lost (e.g. rules, network): fall back to the REST list.
+    say($("#pipelines-error"), `Live updates are unavailable (${e.code || e.message}); refreshing every few seconds.`);
+    pollList();
+  });
+  state.subs.list.push(stop);
+}
+
+function pollList() {
+  setLive("polling");
+  const tick = async () => {
+    try {
+      const data = await state.api.pipelines(20);
+      renderList(data.pipelines || []);
+    } catch (e) {
+      say($("#pipelines-error"), e.message);
+    }
+  };
+  tick();
+  const id = setInterval(tick, FALLBACK_POLL_MS);
+  state.subs.list.push(() => clearInterval(id));
+}
+
+function renderList(items) {
+  const list = $("#pipelines-list");
+  const focusedId = document.activeElement && document.activeElement.closest("[data-pipeline-id]")
+    ? document.activeElement.closest("[data-pipeline-id]").dataset.pipelineId : null;
+  state.pipelines = new Map(items.map((p) => [p.pipeline_id, p]));
+  show($("#pipelines-empty"), items.length === 0);
+  list.replaceChildren(...items.map((p) => {
+    const selected = p.pipeline_id === state.selectedId;
+    const progress = Number(p.progress || 0);
+    const stage = p.status === "running" || p.status === "queued" ? ` · ${label(p.current_stage)}` : "";
+    return h("li", {
+      class: `pipeline-item${selected ? " selected" : ""}`, "data-testid": "pipeline-item",
+      dataset: { pipelineId: p.pipeline_id, status: p.status, progress: String(progress) },
+    }, h("button", {
+      type: "button", class: "pipeline-open", "data-testid": "open-pipeline",
+      "aria-current": selected ? "true" : null,
+      onclick: () => { location.hash = `#/pipelines/${p.pipeline_id}`; },
+    },
+    h("span", { class: "pipeline-line" },
+      h("span", { class: "pipeline-name" }, p.project_name || p.pipeline_id),
+      h("span", { class: `chip chip-${p.status}`, "data-testid": "status-chip" }, statusLabel(p.status))),
+    h("span", { class: "pipeline-line" },
+      h("progress", {
+        max: 100, value: progress, "data-testid": "pipeline-progress",
+        "aria-label": `${p.project_name || "Pipeline"} progress`,
+      }),
+      h("span", { class: "muted small nowrap" }, `${progress}%${stage}`)),
+    h("span", { class: "muted small" }, `Started ${dateTime(p.created_at)}`)));
+  }));
+  if (focusedId) {
+    const again = list.querySelector(`[data-pipeline-id="${CSS.escape(focusedId)}"] button`);
+    if (again) again.focus();
+  }
+  // Refresh the summary numbers when a run finishes.
+  const terminal = new Set(items.filter((p) => TERMINAL.includes(p.status)).map((p) => p.pipeline_id));
+  const changed = [...terminal].some((id) => !state.lastTerminal.has(id)) || items.length !== state.lastCount;
+  state.lastTerminal = terminal;
+  state.lastCount = items.length;
+  if (changed) refreshStatus();
+}
+
+function refreshStatus() {
+  clearTimeout(state.statusTimer);
+  state.statusTimer = setTimeout(async () => {
+    if (!state.user) return;
+    try {
+      const s = await state.api.status();
+      const c = s.counts || {};
+      const parts = [`${s.total} run${s.total === 1 ? "" : "s"}`];
+      for (const k of ["running", "awaiting_approval", "completed", "failed"]) if (c[k]) parts.push(`${c[k]} ${statusLabel(k)}`);
+      if (s.success_rate !== null && s.success_rate !== undefined) parts.push(`success ${Math.round(s.success_rate * 100)}%`);
+      if (s.avg_duration_ms) parts.push(`avg ${duration(s.avg_duration_ms)}`);
+      $("#factory-stats").textContent = parts.join(" · ");
+    } catch {
+      $("#factory-stats").textContent = "";
+    }
+  }, 300);
+}
+
+// ------------------------------------------------------------------------------------------ detail
+
+function route() {
+  if (!state.user) return;
+  const m = location.hash.match(/^#\/pipelines\/([A-Za-z0-9_-]+)$/);
+  const id = m ? m[1] : null;
+  if (id === state.selectedId) return;
+  openDetail(id);
+}
+
+function openDetail(id) {
+  stopSubs("detail");
+  state.selectedId = id;
+  state.selected = null;
+  state.artifactsKey = "";
+  const section = $("#pipeline-detail");
+  $("#events-feed").replaceChildren();
+  $("#artifacts-list").replaceChildren();
+  show($("#artifacts-empty"), true);
+  say($("#action-error"), "");
+  for (const li of $$("#pipelines-list [data-pipeline-id]")) {
+    const on = li.dataset.pipelineId === id;
+    li.classList.toggle("selected", on);
+    const b = li.querySelector("button");
+    if (on) b.setAttribute("aria-current", "true"); else b.removeAttribute("aria-current");
+  }
+  if (!id) {
+    show(section, false);
+    return;
+  }
+  section.dataset.pipelineId = id;
+  section.dataset.live = "off";
+  const known = state.pipelines.get(id);
+  $("#detail-title").textContent = (known && known.project_name) || "Loading pipeline…";
+  show(section, true);
+
+  const { doc, collection, query, orderBy, onSnapshot } = state.fb.fsMod;
+  const pref = doc(state.fb.db, "tenants", state.tenantId, "pipelines", id);
+  const stopDoc = onSnapshot(pref, (snap) => {
+    if (state.selectedId !== id) return;
+    section.dataset.live = "realtime";
+    if (!snap.exists()) {
+      renderMissing();
+      return;
+    }
+    renderDetail({ pipeline_id: snap.id, ...snap.data() });
+  }, (e) => {
+    if (state.selectedId !== id) return;
+    pollDetail(id, e);
+  });
+  const stopEvents = onSnapshot(query(collection(pref, "events"), orderBy("seq")), (snap) => {
+    if (state.selectedId !== id) return;
+    for (const ch of snap.docChanges()) {
+      if (ch.type === "added") addEvent(ch.doc.id, ch.doc.data());
+    }
+  }, () => { /* the doc listener's fallback also reloads events */ });
+  state.subs.detail.push(stopDoc, stopEvents);
+}
+
+function pollDetail(id, e) {
+  const section = $("#pipeline-detail");
+  section.dataset.live = "polling";
+  say($("#action-error"), `Live updates are unavailable (${e.code || e.message}); refreshing every few seconds.`);
+  const tick = async () => {
+    try {
+      const p = await state.api.pipeline(id);
+      if (state.selectedId === id) renderDetail(p);
+    } catch (err) {
+      if (err.status === 404) renderMissing();
+    }
+  };
+  tick();
+  const timer = setInterval(tick, FALLBACK_POLL_MS);
+  state.subs.detail.push(() => clearInterval(timer));
+}
+
+function renderMissing() {
+  $("#detail-title").textContent = "Pipeline not found";
+  say($("#detail-error"), "There is no such pipeline in your workspace.");
+  $("#pipeline-detail").dataset.status = "missing";
+  for (const id of ["action-approve", "action-retry", "action-cancel", "approve-comment"]) show($(`#${id}`), false);
+}
+
+function renderDetail(p) {
+  state.selected = p;
+  const section = $("#pipeline-detail");
+  section.dataset.status = p.status;
+  $("#detail-title").textContent = p.project_name || p.pipeline_id;
+  const chip = $("#detail-status");
+  chip.textContent = statusLabel(p.status);
+  chip.dataset.status = p.status;
+  chip.className = `chip chip-${p.status}`;
+
+  const meta = [`Started ${dateTime(p.created_at)}`];
+  if (!TERMINAL.includes(p.status) && p.current_stage) meta.push(`now: ${label(p.current_stage)}`);
+  if (p.completed_at) meta.push(`finished ${dateTime(p.completed_at)}`);
+  if (p.duration_ms) meta.push(`took ${duration(p.duration_ms)}`);
+  if (p.spent && (p.spent.compute_s || p.spent.usd)) meta.push(`spent ${cost(p.spent)}`);
+  $("#detail-meta").textContent = meta.join(" · ");
+
+  const progress = Math.max(0, Math.min(100, Number(p.progress || 0)));
+  const bar = $("#detail-progress");
+  bar.value = progress;
+  bar.dataset.progress = String(progress);
+  bar.setAttribute("aria-valuetext", `${progress}% (${statusLabel(p.status)})`);
+  $("#detail-progress-label").textContent = `${progress}%`;
+
+  if (p.status === "failed") say($("#detail-error"), p.error_message || "The run failed.");
+  else if (p.status === "cancelled") say($("#detail-error"), p.error_message || "The run was cancelled.");
+  else say($("#detail-error"), "");
+  say($("#detail-awaiting"), p.status === "awaiting_approval"
+    ? `Waiting for your approval of ${label(p.awaiting_approval_for)} before the next stage starts.` : "");
+
+  const canAct = CAN_ACT.includes(state.role);
+  const awaiting = p.status === "awaiting_approval";
+  show($("#action-approve"), canAct && awaiting);
+  show($("#approve-comment"), canAct && awaiting);
+  show($("#action-retry"), canAct && p.status === "failed");
+  show($("#action-cancel"), canAct && !TERMINAL.includes(p.status));
+  if (awaiting) $("#action-approve").textContent = `Approve ${label(p.awaiting_approval_for)}`;
+
+  renderStages(p);
+  renderPreview(p);
+  maybeLoadArtifacts(p);
+}
+
+function stageDuration(st) {
+  if (st.duration_ms !== undefined && st.duration_ms !== null) return duration(st.duration_ms);
+  const a = toDate(st.started_at);
+  if (a && ["running", "dispatched"].includes(st.status)) return `${duration(Date.now() - a.getTime())}…`;
+  const b = toDate(st.finished_at);
+  return a && b ? duration(b - a) : "–";
+}
+
+function renderStages(p) {
+  const stages = p.stages || {};
+  $("#stages-body").replaceChildren(...STAGES.map((s) => {
+    const st = stages[s] || { status: "pending" };
+    const current = s === p.current_stage && !TERMINAL.includes(p.status);
+    return h("tr", { "data-testid": `stage-${s}`, dataset: { status: st.status || "pending" }, class: current ? "current" : null },
+      h("th", { scope: "row" }, label(s)),
+      h("td", { dataset: { col: "status" } }, h("span", { class: `chip chip-${st.status || "pending"}` }, statusLabel(st.status || "pending"))),
+      h("td", { dataset: { col: "attempt" } }, st.attempt ? String(st.attempt) : "–"),
+      h("td", { dataset: { col: "duration" } }, stageDuration(st)),
+      h("td", { dataset: { col: "cost" } }, cost(st.cost)));
+  }));
+}
+
+function previewUrl(p) {
+  const dep = (p.stages || {}).deployment || {};
+  const summary = dep.summary || {};
+  const url = summary.url || (summary.preview && summary.preview.url);
+  return dep.status === "completed" && typeof url === "string" && /^https?:\/\//.test(url) ? url : null;
+}
+
+function renderPreview(p) {
+  const url = previewUrl(p);
+  const link = $("#preview-link");
+  if (url) {
+    link.href = url;
+    link.textContent = url;
+  } else {
+    link.removeAttribute("href");
+  }
+  show($("#detail-preview"), Boolean(url));
+}
+
+function addEvent(id, e) {
+  const feed = $("#events-feed");
+  if (feed.querySelector(`[data-event-id="${CSS.escape(id)}"]`)) return;
+  const seq = Number(e.seq || 0);
+  const text = e.message || statusLabel(e.type);
+  const li = h("li", { "data-testid": "event", class: `event event-${e.type}`, dataset: { type: e.type || "", seq: String(seq), eventId: id } },
+    h("time", { class: "muted small", datetime: toDate(e.at) ? toDate(e.at).toISOString() : null }, time(e.at)),
+    h("span", { class: "event-type" }, statusLabel(e.type)),
+    e.stage ? h("span", { class: "muted small" }, label(e.stage)) : null,
+    h("span", { class: "event-message" }, text),
+    typeof e.progress === "number" ? h("span", { class: "muted small nowrap" }, `${e.progress}%`) : null);
+  const after = [...feed.children].find((c) => Number(c.dataset.seq) > seq);
+  feed.insertBefore(li, after || null);
+}
+
+// ------------------------------------------------------------------------------------------ actions
+
+async function act(action) {
+  const id = state.selectedId;
+  if (!id) return;
+  const btn = $(`#action-${action}`);
+  say($("#action-error"), "");
+  btn.disabled = true;
+  try {
+    let body = {};
+    if (action === "approve") {
+      const stage = state.selected && state.selected.awaiting_approval_for;
+      const comment = $("#approve-comment").value.trim();
+      body = { ...(stage ? { stage } : {}), ...(comment ? { comment } : {}) };
+    }
+    await state.api.action(id, action, body);
+    $("#approve-comment").value = "";
+    toast({ cancel: "Run cancelled.", retry: "Retrying the run.", approve: "Approved; the factory continues." }[action], "success");
+    if (action === "cancel") refreshBilling();
+  } catch (e) {
+    say($("#action-error"), e.message);
+  } finally {
+    btn.disabled = false;
+  }
+}
+
+// ------------------------------------------------------------------------------------------ artifacts
+
+function maybeLoadArtifacts(p) {
+  const names = STAGES.flatMap((s) => ((p.stages || {})[s] || {}).artifacts || []);
+  const key = `${p.pipeline_id}|${names.join(",")}|${p.status}`;
+  if (key === state.artifactsKey) return;
+  state.artifactsKey = key;
+  if (!names.length && !TERMINAL.includes(p.status)) return;
+  loadArtifacts(p.pipeline_id);
+}
+
+async function loadArtifacts(id) {
+  try {
+    const data = await state.api.artifacts(id);
+    if (state.selectedId !== id) return;
+    renderArtifacts(data.artifacts || []);
+  } catch (e) {
+    if (state.selectedId === id) say($("#action-error"), `Artifacts could not be listed: ${e.message}`);
+  }
+}
+
+const VIEWABLE = /\.(json|md|txt|ya?ml|html|svg|py|js|ts|css|toml|cfg|ini)$|^Dockerfile$|\/Dockerfile$/i;
+
+function renderArtifacts(items) {
+  show($("#artifacts-empty"), items.length === 0);
+  const groups = STAGES.map((s) => [s, items.filter((a) => a.stage === s)]).filter(([, list]) => list.length);
+  const other = items.filter((a) => !STAGES.includes(a.stage));
+  if (other.length) groups.push(["other", other]);
+  $("#artifacts-list").replaceChildren(...groups.map(([stage, list]) => h("li", { class: "artifact-group" },
+    h("h4", {}, label(stage)),
+    h("ul", {}, list.map(artifactItem)))));
+}
+
+function artifactItem(a) {
+  const base = a.name.split("/").pop();
+  const viewable = VIEWABLE.test(a.name);
+  return h("li", { "data-testid": "artifact", class: "artifact", dataset: { name: a.name, stage: a.stage } },
+    h("span", { class: "artifact-name" }, a.name),
+    h("span", { class: "muted small nowrap" }, bytes(a.size)),
+    h("span", { class: "artifact-links" },
+      viewable ? h("a", {
+        href: a.url, "data-testid": "artifact-open", "aria-label": `Open ${a.name}`,
+        onclick: (e) => { e.preventDefault(); openArtifact(a); },
+      }, "Open") : null,
+      h("a", {
+        href: a.url, "data-testid": "artifact-download", "aria-label": `Download ${a.name}`, download: base,
+        onclick: (e) => { e.preventDefault(); downloadArtifact(a); },
+      }, "Download")));
+}
+
+async function artifactBlob(a) {
+  return state.api.blob(a.url);
+}
+
+async function openArtifact(a) {
+  // Open the tab now, while the click still counts as a user gesture; fill it when the bytes arrive.
+  const win = window.open("", "_blank");
+  try {
+    const blob = await artifactBlob(a);
+    let view;
+    if (/\.svg$/i.test(a.name)) {
+      // Shown as an image (scripts in an SVG do not run there), never as a document on our origin.
+      const img = URL.createObjectURL(new Blob([blob], { type: "image/svg+xml" }));
+      const page = `<!doctype html><meta charset="utf-8"><title>${escapeHtml(a.name)}</title>` +
+        `<body style="margin:0;background:#fff"><img src="${img}" alt="${escapeHtml(a.name)}" style="max-width:100%">`;
+      view = new Blob([page], { type: "text/html;charset=utf-8" });
+    } else {
+      // Generated text is shown as plain text (an .html artifact must not run on our origin).
+      view = new Blob([await blob.text()], { type: "text/plain;charset=utf-8" });
+    }
+    const url = URL.createObjectURL(view);
+    if (win) win.location.href = url;
+    else location.assign(url);
+    setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  } catch (e) {
+    if (win) win.close();
+    say($("#action-error"), `Could not open ${a.name}: ${e.message}`);
+  }
+}
+
+async function downloadArtifact(a) {
+  try {
+    const blob = await artifactBlob(a);
+    const url = URL.createObjectURL(blob);
+    const link = h("a", { href: url, download: a.name.split("/").pop(), hidden: true });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  } catch (e) {
+    say($("#action-error"), `Could not download ${a.name}: ${e.message}`);
+  }
+}
+
+function escapeHtml(s) {
+  return String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
+}
+
+boot();

@@ -1,0 +1,69 @@
+// Calls to our /api (same origin, behind the front door). Every call carries the Firebase ID token.
+
+export class ApiError extends Error {
+  constructor(status, code, message, details) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.details = details;
+  }
+
+  /** [{field, message}] when the server said which fields were wrong. */
+  get fieldErrors() {
+    return Array.isArray(this.details) ? this.details.filter((d) => d && d.field) : [];
+  }
+}
+
+export function createApi(getToken) {
+  async function request(method, path, body, { auth = true, raw = false } = {}) {
+    const headers = { Accept: "application/json" };
+    if (auth) {
+      const token = await getToken();
+      if (!token) throw new ApiError(401, "signed_out", "You are signed out; sign in again.");
+      headers.Authorization = `Bearer ${token}`;
+    }
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    let res;
+    try {
+      res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: "no-store" });
+    } catch (e) {
+      throw new ApiError(0, "network", "The server could not be reached; check your connection and try again.");
+    }
+    if (raw && res.ok) return res;
+    const text = await res.text();
+    let data = null;
+    try {
+      data = text ? JSON.parse(text) : null;
+    } catch {
+      data = null;
+    }
+    if (!res.ok) {
+      const err = (data && data.error) || {};
+      throw new ApiError(res.status, err.code || `http_${res.status}`,
+        err.message || `The request failed (HTTP ${res.status}).`, err.details ?? null);
+    }
+    return data;
+  }
+
+  return {
+    request,
+    get: (path, opts) => request("GET", path, undefined, opts),
+    post: (path, body = {}, opts) => request("POST", path, body, opts),
+    signup: (body) => request("POST", "/api/auth/signup", body, { auth: false }),
+    me: () => request("GET", "/api/me"),
+    plans: () => request("GET", "/api/billing/plans"),
+    billing: () => request("GET", "/api/billing"),
+    checkout: (plan) => request("POST", "/api/billing/checkout", { plan }),
+    submitIdea: (idea) => request("POST", "/api/ideas", idea),
+    pipeline: (id) => request("GET", `/api/factory/pipelines/${encodeURIComponent(id)}`),
+    pipelines: (limit = 20) => request("GET", `/api/factory/pipelines?limit=${limit}`),
+    action: (id, action, body = {}) => request("POST", `/api/factory/pipelines/${encodeURIComponent(id)}/${action}`, body),
+    artifacts: (id) => request("GET", `/api/factory/pipelines/${encodeURIComponent(id)}/artifacts`),
+    status: () => request("GET", "/api/factory/status"),
+    /** An artifact as a Blob (the URL needs the bearer header, so no plain link works). */
+    async blob(url) {
+      const res = await request("GET", url, undefined, { raw: true });
+      return res.blob();
+    },
+  };
+}
