@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def _preimport() -> None:
     # The same modules every function imports; loaded once, shared by all children.
+    import firebase_admin.auth  # noqa: F401
     import flask  # noqa: F401
     import functions_framework  # noqa: F401
     import functions_framework._http  # noqa: F401
@@ -33,7 +34,6 @@ def _preimport() -> None:
     import google.cloud.firestore  # noqa: F401
     import google.cloud.pubsub_v1  # noqa: F401
     import google.cloud.tasks_v2  # noqa: F401
-    import firebase_admin.auth  # noqa: F401
     import pydantic  # noqa: F401
     import pydantic_settings  # noqa: F401
     import stripe  # noqa: F401

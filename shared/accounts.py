@@ -73,7 +73,8 @@ def signup(req: SignupCreate) -> SignupPublic:
     except fb.EmailAlreadyExistsError:
         # Registered outside this signup (e.g. the client SDK). Release the claim; nothing else was made.
         sref.delete()
-        raise errors.Conflict("An account with this email already exists; sign in instead.", code="email_exists")
+        raise errors.Conflict("An account with this email already exists; sign in instead.",
+                              code="email_exists") from None
 
     tenant = Tenant(rec["tenant_id"])
 

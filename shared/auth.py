@@ -11,8 +11,7 @@ import hmac
 import time
 from dataclasses import dataclass
 
-from shared import errors
-from shared import clients
+from shared import clients, errors
 from shared.settings import get_settings
 
 ROLES = ("owner", "member", "viewer")

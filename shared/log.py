@@ -9,7 +9,7 @@ import sys
 import time
 import traceback
 
-_context: contextvars.ContextVar[dict] = contextvars.ContextVar("log_context", default={})
+_context: contextvars.ContextVar[dict] = contextvars.ContextVar("log_context", default={})  # noqa: B039 - never mutated; bind() sets a new dict
 
 _SEVERITY = {
     logging.DEBUG: "DEBUG",

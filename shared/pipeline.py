@@ -14,7 +14,6 @@ import base64
 import hashlib
 import json
 import logging
-import threading
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -84,25 +83,6 @@ def new_pipeline_doc(tenant: Tenant, pipeline_id: str, idea_id: str, idea: IdeaC
 # ------------------------------------------------------------------------------------------ intake
 
 
-_tenant_locks: dict[str, threading.Lock] = {}
-_tenant_locks_guard = threading.Lock()
-
-
-def _tenant_lock(tenant_id: str) -> threading.Lock:
-    """Submissions of one tenant queue in-process before contending on its billing document.
-
-    Every submission's transaction reads and writes the tenant's billing document. Many at once
-    from one instance would only fight over that lock in Firestore (the emulator answers with
-    lock timeouts and aborts); queueing them here makes each transaction succeed on its first
-    attempt. Across instances, Firestore's own transaction retries still decide.
-    """
-    with _tenant_locks_guard:
-        lock = _tenant_locks.get(tenant_id)
-        if lock is None:
-            lock = _tenant_locks[tenant_id] = threading.Lock()
-        return lock
-
-
 def _idem_ref(tenant: Tenant, key: str):
     return tenant.doc("idempotency", hashlib.sha256(key.encode()).hexdigest()[:40])
 
@@ -150,7 +130,7 @@ def create_run(tenant: Tenant, caller_uid: str, idea: IdeaCreate, *, idea_id: st
 
     try:
         # The billing document is the tenant's hot spot: many submissions at once queue on it.
-        with _tenant_lock(tenant.tenant_id):
+        with billing.tenant_lock(tenant):
             result = write(db.transaction(max_attempts=20))
     except ValueError as exc:
         if "Failed to commit transaction" not in str(exc):

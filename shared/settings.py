@@ -101,7 +101,7 @@ class Settings(BaseSettings):
         return v
 
     @model_validator(mode="after")
-    def _check_mode(self) -> "Settings":
+    def _check_mode(self) -> Settings:
         if self.env == "production":
             present = [
                 var

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from shared.clients import firestore
 
@@ -18,7 +18,7 @@ _ID = re.compile(r"^[A-Za-z0-9_-]{6,64}$")
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def email_key(email: str) -> str:

@@ -44,7 +44,7 @@ class User:
     def headers(self) -> dict:
         return {"Authorization": f"Bearer {self.token}"}
 
-    def refreshed(self) -> "User":
+    def refreshed(self) -> User:
         self.token = refresh(self.refresh_token)
         return self
 

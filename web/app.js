@@ -24,6 +24,7 @@
 //   Detail:   #pipeline-detail[data-pipeline-id][data-status][data-live="realtime"|"polling"]
 //             #detail-title #detail-status[data-status] #detail-progress[data-progress] (a <progress>)
 //             #detail-progress-label #detail-error (error_message when failed) #detail-awaiting
+//             #detail-note (cancelled)
 //             #detail-preview > a#preview-link (deployment summary url)
 //             #action-approve #approve-comment #action-retry #action-cancel #action-error
 //             tr[data-testid="stage-{stage}"][data-status] with td[data-col=status|attempt|duration|cost]
@@ -722,9 +723,13 @@ function renderDetail(p) {
   bar.setAttribute("aria-valuetext", `${progress}% (${statusLabel(p.status)})`);
   $("#detail-progress-label").textContent = `${progress}%`;
 
-  if (p.status === "failed") say($("#detail-error"), p.error_message || "The run failed.");
-  else if (p.status === "cancelled") say($("#detail-error"), p.error_message || "The run was cancelled.");
-  else say($("#detail-error"), "");
+  say($("#detail-error"), p.status === "failed" ? (p.error_message || "The run failed.") : "");
+  let note = "";
+  if (p.status === "cancelled") {
+    const by = state.user && p.error_message ? p.error_message.replace(state.user.uid, "you") : "";
+    note = `This run was cancelled${by.startsWith("Cancelled by ") ? ` ${by.slice(10)}` : ""}.`;
+  }
+  say($("#detail-note"), note);
   say($("#detail-awaiting"), p.status === "awaiting_approval"
     ? `Waiting for your approval of ${label(p.awaiting_approval_for)} before the next stage starts.` : "");
 

@@ -17,7 +17,7 @@ def _schedule(text: str) -> tuple[float, ...]:
     except ValueError:
         raise argparse.ArgumentTypeError(
             "expected comma-separated seconds, e.g. 0.2,0.5,1"
-        )
+        ) from None
     if any(v < 0 for v in values):
         raise argparse.ArgumentTypeError("retry delays must be >= 0")
     return values

@@ -53,7 +53,7 @@ def parse_form(raw: str) -> dict:
     try:
         pairs = parse_qsl(raw, keep_blank_values=True, strict_parsing=False)
     except ValueError as exc:  # pragma: no cover - parse_qsl is lenient
-        raise StripeError(400, f"Invalid request body: {exc}", save_idempotent=False)
+        raise StripeError(400, f"Invalid request body: {exc}", save_idempotent=False) from None
     for key, value in pairs:
         m = _KEY_RE.match(key)
         if not m:

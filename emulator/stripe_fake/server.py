@@ -273,7 +273,7 @@ class FakeStripe:
 
     def start(self) -> FakeStripe:
         if self.state_file and os.path.exists(self.state_file):
-            with open(self.state_file, "r", encoding="utf-8") as fh:
+            with open(self.state_file, encoding="utf-8") as fh:
                 self.store.load_state(json.load(fh))
             log("INFO", f"loaded state from {self.state_file}")
         self._server = _Server((self.host, self.port), self)

@@ -235,7 +235,7 @@ def _misc(tree: ast.Module, path: str) -> list[dict]:
                 ):
                     out.append(_finding(path, d.lineno, "B006", WARNING, "mutable default argument"))
         elif isinstance(node, ast.Compare):
-            for op, comp in zip(node.ops, node.comparators):
+            for op, comp in zip(node.ops, node.comparators, strict=False):
                 if isinstance(op, (ast.Eq, ast.NotEq)) and isinstance(comp, ast.Constant) and comp.value is None:
                     out.append(_finding(path, node.lineno, "E711", WARNING, "comparison to None should use 'is' / 'is not'"))
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("eval", "exec"):

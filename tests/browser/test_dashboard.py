@@ -302,3 +302,44 @@ def test_idea_form_checks_fields_before_sending_and_shows_server_field_errors(br
     page.click("#sign-out")
     page.wait_for_selector("body[data-state='signed-out']")
     assert not page.is_visible("#app-view")
+
+
+def test_cancel_a_waiting_run_and_retry_a_failed_one_from_the_detail_view(browsers):
+    from shared.topology import MAX_DELIVERY_ATTEMPTS
+
+    page = browsers.new_page()
+    user = sign_up(page, company="Actions Co")
+    passthrough(user["tenant_id"])
+    buy_starter_pack(page)
+
+    # Cancel: a run held at its first approval gate.
+    fill_idea(page, gates=("idea_validation",))
+    page.click("#idea-submit")
+    page.wait_for_url("**/#/pipelines/*")
+    wait_detail_status(page, "awaiting_approval", 30)
+    page.click("#action-cancel")
+    wait_detail_status(page, "cancelled", 15)
+    page.wait_for_selector("[data-testid='event'][data-type='factory_cancelled']")
+    assert page.text_content("#detail-note") == "This run was cancelled by you."
+    assert not page.is_visible("#detail-error")
+    assert not page.is_visible("#action-cancel") and not page.is_visible("#action-approve")
+    assert not page.is_visible("#action-retry")
+
+    # Retry: development fails on every delivery, the run is dead-lettered, Retry resumes it there.
+    admin_db().document(f"_faults/{user['tenant_id']}").set(
+        {"points": {"transient": {"stage": "development", "remaining": MAX_DELIVERY_ATTEMPTS}}}, merge=True)
+    first = page.url
+    fill_idea(page)
+    page.click("#idea-submit")
+    page.wait_for_function("(u) => location.href !== u && location.hash.startsWith('#/pipelines/')", arg=first)
+    wait_detail_status(page, "failed", 90)
+    assert page.is_visible("#detail-error") and page.text_content("#detail-error").strip()
+    assert page.get_attribute("[data-testid='stage-development']", "data-status") == "failed"
+    assert page.get_attribute("[data-testid='stage-tech_stack']", "data-status") == "completed"
+    assert page.is_visible("#action-retry") and not page.is_visible("#action-cancel")
+    page.click("#action-retry")
+    wait_detail_status(page, "completed", 60)
+    assert page.locator("[data-testid='stage-development'] td[data-col='attempt']").text_content() == "2"
+    assert not page.is_visible("#detail-error")
+    types = event_types(page)
+    assert "factory_failed" in types and "factory_retried" in types and types[-1] == "factory_completed", types

@@ -6,6 +6,7 @@ import base64
 import json
 import os
 import uuid
+from datetime import UTC
 
 import pytest
 import requests
@@ -72,13 +73,13 @@ def test_signup_retry_after_crash_finishes_the_same_account(api):
 
     body = signup_body()
     # Simulate the crashed attempt: the claim and the Auth user exist, nothing else, lease expired.
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     uid, tenant_id = "u_crash" + uuid.uuid4().hex[:8], "t_crash" + uuid.uuid4().hex[:8]
     signup_doc(body["email"]).set({"status": "pending", "uid": uid, "tenant_id": tenant_id, "role": "owner",
                                    "joined": False, "email": body["email"], "attempts": 1,
-                                   "lease_until": datetime.now(timezone.utc) - timedelta(seconds=1),
-                                   "created_at": datetime.now(timezone.utc)})
+                                   "lease_until": datetime.now(UTC) - timedelta(seconds=1),
+                                   "created_at": datetime.now(UTC)})
     fb_auth.create_user(uid=uid, email=body["email"], password="first-attempt-pw", app=firebase_app())
     r = api.post("/api/auth/signup", json=body)
     assert r.status_code == 201, r.text
@@ -101,6 +102,7 @@ def test_signup_bad_input_is_400_with_fields(api, body, fields):
     assert fields <= {d["field"] for d in err["details"]}
     if "email" in payload and "@" in payload["email"]:
         from google.cloud import firestore as _  # noqa: F401
+
         from shared.store import signup_doc
 
         assert not signup_doc(payload["email"]).get().exists, "nothing stored"

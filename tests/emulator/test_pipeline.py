@@ -3,9 +3,7 @@ effects under duplicates, crashes, lost publishes and lost messages; user action
 
 from __future__ import annotations
 
-import base64
 import os
-import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 

@@ -28,7 +28,7 @@ PROJECT = "saas-factory-prod-test"
 def keypair():
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "securetoken.test")])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
             .serial_number(1).not_valid_before(now - datetime.timedelta(days=1))
             .not_valid_after(now + datetime.timedelta(days=1)).sign(key, hashes.SHA256()))
@@ -74,8 +74,8 @@ def production(monkeypatch, cert_server):
     clients.firebase_app.cache_clear()
     for app in list(firebase_admin._apps.values()):
         firebase_admin.delete_app(app)
-    from google.auth.credentials import AnonymousCredentials
     from firebase_admin import credentials
+    from google.auth.credentials import AnonymousCredentials
 
     class Anon(credentials.Base):
         def get_credential(self):

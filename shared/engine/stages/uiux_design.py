@@ -44,8 +44,8 @@ CATEGORY_HUES = {
 }
 
 
-def _hls(h: float, l: float, s: float) -> str:
-    r, g, b = colorsys.hls_to_rgb((h % 360) / 360.0, l, s)
+def _hls(h: float, lightness: float, s: float) -> str:
+    r, g, b = colorsys.hls_to_rgb((h % 360) / 360.0, lightness, s)
     return rgb_to_hex((r * 255, g * 255, b * 255))
 
 
