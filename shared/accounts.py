@@ -210,9 +210,8 @@ def _owner_count(tx, tenant: Tenant) -> int:
     return len(list(q.stream(transaction=tx)))
 
 
-def update_member(caller: auth.Caller, uid: str, req: MemberUpdate) -> dict:
-    tenant = auth.authorize(caller, "manage_team")
-    db = firestore()
+def _change_member(tenant: Tenant, uid: str, new_role: str | None) -> dict:
+    """Change (new_role) or remove (None) a membership in one transaction; never the last owner."""
     mref = tenant.member(uid)
 
     @gfs.transactional
@@ -220,14 +219,23 @@ def update_member(caller: auth.Caller, uid: str, req: MemberUpdate) -> dict:
         snap = mref.get(transaction=tx)
         if not snap.exists:
             raise errors.NotFound("No such member in this workspace.", code="member_not_found")
-        if snap.get("role") == "owner" and req.role != "owner" and _owner_count(tx, tenant) <= 1:
+        if snap.get("role") == "owner" and new_role != "owner" and _owner_count(tx, tenant) <= 1:
             raise errors.Conflict("A workspace needs at least one owner; make someone else owner first.",
                                   code="last_owner")
-        tx.update(mref, {"role": req.role, "updated_at": now()})
-        tx.set(user_doc(uid), {"role": req.role}, merge=True)
+        if new_role is None:
+            tx.delete(mref)
+            tx.set(user_doc(uid), {"tenant_id": None, "role": None}, merge=True)
+        else:
+            tx.update(mref, {"role": new_role, "updated_at": now()})
+            tx.set(user_doc(uid), {"role": new_role}, merge=True)
         return snap.to_dict()
 
-    before = write(db.transaction())
+    return write(firestore().transaction())
+
+
+def update_member(caller: auth.Caller, uid: str, req: MemberUpdate) -> dict:
+    tenant = auth.authorize(caller, "manage_team")
+    before = _change_member(tenant, uid, req.role)
     auth.set_claims(uid, tenant.tenant_id, req.role)
     return {"uid": uid, "email": before.get("email"), "role": req.role, "previous_role": before.get("role"),
             "hint": "The new role applies to the member's next ID token."}
@@ -235,20 +243,7 @@ def update_member(caller: auth.Caller, uid: str, req: MemberUpdate) -> dict:
 
 def remove_member(caller: auth.Caller, uid: str) -> dict:
     tenant = auth.authorize(caller, "manage_team")
-    db = firestore()
-    mref = tenant.member(uid)
-
-    @gfs.transactional
-    def write(tx):
-        snap = mref.get(transaction=tx)
-        if not snap.exists:
-            raise errors.NotFound("No such member in this workspace.", code="member_not_found")
-        if snap.get("role") == "owner" and _owner_count(tx, tenant) <= 1:
-            raise errors.Conflict("You cannot remove the last owner of a workspace.", code="last_owner")
-        tx.delete(mref)
-        tx.set(user_doc(uid), {"tenant_id": None, "role": None}, merge=True)
-
-    write(db.transaction())
+    _change_member(tenant, uid, None)
     auth.set_claims(uid, None, None)
     _fb().revoke_refresh_tokens(uid, app=firebase_app())
     return {"uid": uid, "removed": True}

@@ -63,7 +63,7 @@ const state = {
   subs: { list: [], detail: [] },
   pendingTimer: null,
   statusTimer: null,
-  lastTerminal: new Set(),
+  listSignature: "",
   checkoutReturn: null,
 };
 
@@ -291,7 +291,7 @@ function leave() {
   clearInterval(state.pendingTimer);
   Object.assign(state, {
     user: null, tenantId: null, role: null, me: null, billing: null, plans: [], selectedId: null,
-    selected: null, artifactsKey: "", lastTerminal: new Set(),
+    selected: null, artifactsKey: "", listSignature: "",
   });
   state.pipelines = new Map();
   $("#pipelines-list").replaceChildren();
@@ -590,12 +590,10 @@ function renderList(items) {
     const again = list.querySelector(`[data-pipeline-id="${CSS.escape(focusedId)}"] button`);
     if (again) again.focus();
   }
-  // Refresh the summary numbers when a run finishes.
-  const terminal = new Set(items.filter((p) => TERMINAL.includes(p.status)).map((p) => p.pipeline_id));
-  const changed = [...terminal].some((id) => !state.lastTerminal.has(id)) || items.length !== state.lastCount;
-  state.lastTerminal = terminal;
-  state.lastCount = items.length;
-  if (changed) refreshStatus();
+  // Refresh the summary numbers when a run starts, changes status or finishes.
+  const signature = items.map((p) => `${p.pipeline_id}:${p.status}`).join(",");
+  if (signature !== state.listSignature) refreshStatus();
+  state.listSignature = signature;
 }
 
 function refreshStatus() {

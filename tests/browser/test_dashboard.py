@@ -91,19 +91,25 @@ def fill_idea(page, gates: tuple[str, ...] = ()) -> None:
 
 
 def record_detail(page) -> None:
-    """Record every progress/status value the detail view shows, as the DOM changes (no polling)."""
+    """Record every progress/status value the detail view shows, as the DOM changes (no polling).
+
+    Installed before the idea is submitted (the detail's elements are always in the page), so the
+    first value recorded is whatever the first Firestore snapshot showed.
+    """
     page.evaluate("""() => {
         window.__seen = { progress: [], status: [] };
         const bar = document.querySelector('#detail-progress');
         const sec = document.querySelector('#pipeline-detail');
         const note = () => {
-            const p = Number(bar.dataset.progress), s = sec.dataset.status;
+            const s = sec.dataset.status;
+            if (!s || sec.hidden) return;
+            const p = Number(bar.dataset.progress);
             if (window.__seen.progress.at(-1) !== p) window.__seen.progress.push(p);
-            if (s && window.__seen.status.at(-1) !== s) window.__seen.status.push(s);
+            if (window.__seen.status.at(-1) !== s) window.__seen.status.push(s);
         };
-        new MutationObserver(note).observe(bar, { attributes: true, attributeFilter: ['data-progress'] });
-        new MutationObserver(note).observe(sec, { attributes: true, attributeFilter: ['data-status'] });
-        note();
+        const opts = { attributes: true, attributeFilter: ['data-progress', 'data-status', 'hidden'] };
+        new MutationObserver(note).observe(bar, opts);
+        new MutationObserver(note).observe(sec, opts);
     }""")
 
 
@@ -129,6 +135,7 @@ def test_founder_signs_up_pays_submits_and_watches_a_run_live(browsers):
 
     # An approval gate after the tech stack: the run stops at 35 %, and goes on when approved.
     fill_idea(page, gates=("tech_stack",))
+    record_detail(page)
     page.click("#idea-submit")
     page.wait_for_url("**/#/pipelines/*")
     pid = page.url.rsplit("/", 1)[-1]
@@ -137,7 +144,6 @@ def test_founder_signs_up_pays_submits_and_watches_a_run_live(browsers):
     assert item.locator("[data-testid='status-chip']").count() == 1
     page.wait_for_selector(f"#pipeline-detail[data-pipeline-id='{pid}'][data-live='realtime']")
     assert page.text_content("#detail-title") == IDEA["title"]
-    record_detail(page)
 
     wait_detail_status(page, "awaiting_approval", 30)
     assert page.get_attribute("#detail-progress", "data-progress") == "35"
@@ -178,10 +184,10 @@ def test_real_engine_builds_an_app_with_artifacts_and_a_preview(browsers):
     sign_up(page, company="Real Engine Co")
     buy_starter_pack(page)
     fill_idea(page)
+    record_detail(page)
     page.click("#idea-submit")
     page.wait_for_url("**/#/pipelines/*")
     page.wait_for_selector("#pipeline-detail[data-live='realtime']")
-    record_detail(page)
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         status = page.get_attribute("#pipeline-detail", "data-status")
@@ -189,7 +195,9 @@ def test_real_engine_builds_an_app_with_artifacts_and_a_preview(browsers):
             break
         page.wait_for_timeout(250)
     assert status == "completed", f"{status}: {page.text_content('#detail-error')}"
-    assert len(set(page.evaluate("window.__seen.progress"))) >= 2, "progress changed while watching"
+    seen = page.evaluate("window.__seen")
+    assert seen["status"][0] in ("queued", "running") and seen["status"][-1] == "completed", seen
+    assert len(seen["progress"]) >= 2 and seen["progress"] == sorted(seen["progress"]), seen
 
     page.wait_for_selector("[data-testid='artifact'][data-name='project.zip']")
     names = page.eval_on_selector_all("[data-testid='artifact']", "els => els.map(e => e.dataset.name)")
@@ -212,10 +220,10 @@ def test_real_engine_builds_an_app_with_artifacts_and_a_preview(browsers):
     md = page.locator("[data-testid='artifact'][data-name='qa-report.md'] [data-testid='artifact-open']")
     with page.expect_popup() as pop:
         md.click()
-    popup = pop.value
+    popup = pop.value  # opened blank at the click, then sent to a blob: URL once the bytes arrived
+    popup.wait_for_url("blob:**")
     popup.wait_for_load_state()
-    popup.wait_for_function("document.body && document.body.innerText.length > 20")
-    assert popup.url.startswith("blob:")
+    assert len(popup.inner_text("body")) > 20
     popup.close()
 
 
