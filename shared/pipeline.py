@@ -153,8 +153,10 @@ class Claim:
     attempt: int
 
 
-def claim(msg: StageMessage, message_id: str) -> Claim | None:
-    """Take (pipeline, stage, attempt) for this execution, or None for a duplicate/stale message."""
+def claim(msg: StageMessage, message_id: str, received_at: datetime | None = None) -> Claim | None:
+    """Take (pipeline, stage, attempt) for this execution, or None for a duplicate/stale message.
+
+    `received_at` (when the push reached the function) is recorded as the stage's start."""
     tenant = Tenant(msg.tenant_id)
     pref = tenant.pipeline(msg.pipeline_id)
     claim_id = uuid.uuid4().hex
@@ -179,7 +181,7 @@ def claim(msg: StageMessage, message_id: str) -> Claim | None:
             return None, f"stage is already {st['status']}"
         else:
             reason = "claimed"
-        t = now()
+        t = received_at or now()
         ev = Events(tx, pref, p["event_seq"])
         ev.add("stage_started", stage=msg.stage, attempt=msg.attempt, progress=p["progress"],
                message=f"{msg.stage.replace('_', ' ')} started")

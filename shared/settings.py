@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import functools
 import json
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PLACEHOLDERS = ("changeme", "change-me", "placeholder", "xxx", "todo")
 
@@ -51,7 +51,7 @@ class Settings(BaseSettings):
     # Shared secret the watchdog and stage workers use to call service-only routes locally;
     # production uses Google-signed OIDC tokens for the service accounts listed below.
     service_token: SecretStr | None = Field(None, validation_alias="SERVICE_TOKEN")
-    service_accounts: tuple[str, ...] = Field((), validation_alias="SERVICE_ACCOUNTS")
+    service_accounts: Annotated[tuple[str, ...], NoDecode] = Field((), validation_alias="SERVICE_ACCOUNTS")
 
     # Where users land after Checkout, and where the dashboard lives.
     public_base_url: str = Field("http://127.0.0.1:5000", validation_alias="PUBLIC_BASE_URL")
@@ -71,7 +71,9 @@ class Settings(BaseSettings):
     publish_timeout_s: float = Field(10.0, validation_alias="PUBLISH_TIMEOUT_S", gt=0)
 
     # Stage engine.
-    engine_by_stage: dict[str, str] = Field(default_factory=dict, validation_alias="ENGINE_BY_STAGE")
+    # JSON ({"qa": "llm"}) or "stage=engine,stage=engine".
+    engine_by_stage: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict,
+                                                                 validation_alias="ENGINE_BY_STAGE")
     llm_base_url: str | None = Field(None, validation_alias="LLM_BASE_URL")
     llm_api_key: SecretStr | None = Field(None, validation_alias="LLM_API_KEY")
     llm_model: str = Field("gpt-4o-mini", validation_alias="LLM_MODEL")

@@ -95,6 +95,9 @@ def run_work(stage: str, c: pipeline.Claim) -> pipeline.Outcome:
 
 
 def handle_stage_event(stage: str, cloud_event) -> None:
+    from shared.store import now
+
+    received_at = now()
     try:
         msg, message_id, _attrs = decode(cloud_event)
         if msg.stage != stage:
@@ -106,7 +109,7 @@ def handle_stage_event(stage: str, cloud_event) -> None:
     try:
         if faults.take(msg.tenant_id, "transient", stage):
             raise errors.TransientError("injected transient failure")
-        c = pipeline.claim(msg, message_id)
+        c = pipeline.claim(msg, message_id, received_at)
         if c is None:
             return  # duplicate or stale: acknowledged, logged by claim()
         if faults.take(msg.tenant_id, "crash_mid_stage", stage):

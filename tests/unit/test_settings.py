@@ -62,3 +62,14 @@ def test_required_secrets(env):
 def test_secrets_do_not_leak_in_repr(env):
     env({**LOCAL, "STRIPE_SECRET_KEY": "sk_test_supersecretvalue"})
     assert "supersecret" not in repr(Settings())
+
+
+@pytest.mark.parametrize("value", ['{"qa": "llm", "development": "passthrough"}', "qa=llm,development=passthrough"])
+def test_engine_by_stage_accepts_json_or_pairs(env, value):
+    env({**LOCAL, "ENGINE_BY_STAGE": value})
+    assert Settings().engine_by_stage == {"qa": "llm", "development": "passthrough"}
+
+
+def test_service_accounts_comma_separated(env):
+    env({**PROD, "SERVICE_ACCOUNTS": "fn-watchdog@p.iam.gserviceaccount.com, fn-x@p.iam.gserviceaccount.com"})
+    assert Settings().service_accounts == ("fn-watchdog@p.iam.gserviceaccount.com", "fn-x@p.iam.gserviceaccount.com")
