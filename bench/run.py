@@ -227,6 +227,7 @@ def bench_submit_visible(api, owner, n: int = 30) -> dict:
     idea = {**IDEA, "constraints": {"approval_gates": ["idea_validation"]}}  # park after stage 1: no load
     samples = []
     for _ in range(n):
+        time.sleep(0.4)  # let the previous run's first stage finish: measure latency, not contention
         t0 = time.time()
         r = api.post("/api/ideas", owner, json=idea)
         assert r.status_code == 202, r.text

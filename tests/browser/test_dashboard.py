@@ -221,9 +221,8 @@ def test_real_engine_builds_an_app_with_artifacts_and_a_preview(browsers):
     with page.expect_popup() as pop:
         md.click()
     popup = pop.value  # opened blank at the click, then sent to a blob: URL once the bytes arrived
-    popup.wait_for_url("blob:**")
-    popup.wait_for_load_state()
-    assert len(popup.inner_text("body")) > 20
+    popup.wait_for_url("blob:**", wait_until="commit")
+    popup.wait_for_function("document.body && document.body.innerText.includes('QA')")
     popup.close()
 
 
