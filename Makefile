@@ -13,7 +13,7 @@ TEST_ENV  := LOCALCLOUD_PORT_OFFSET=20000 STATE_DIR=$(CURDIR)/.local/test FACTOR
              STAGE_DEADLINE_S=20 LOCAL_SCHEDULER_INTERVAL_S=1 PREVIEW_TTL_S=120
 PYTEST_ARGS ?=
 
-.PHONY: help bootstrap up down reset status demo test test-unit bench lint clean
+.PHONY: help bootstrap browser-deps up down reset status demo test test-unit bench lint clean
 
 help:
 	@echo "make demo    the main job: sign up, pay, submit an idea, watch the factory (local emulators)"
@@ -40,7 +40,19 @@ $(NPM_OK): emulator/package.json emulator/package-lock.json
 	@cd emulator && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-bootstrap: $(VENV_OK) $(TASKS_OK) $(NPM_OK)
+WEB_OK    := web/vendor/firebase/firebase-app.js
+
+$(WEB_OK): $(NPM_OK)
+	@echo "==> copying the Firebase JS SDK's browser builds into web/vendor (from the pinned npm package)"
+	@bash emulator/vendor_web.sh
+
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "==> installing Chromium from Debian for the browser tests (apt-get install chromium)"; \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; fi; }
+
+bootstrap: $(VENV_OK) $(TASKS_OK) $(NPM_OK) $(WEB_OK)
 
 up: bootstrap
 	@echo "==> starting the local cloud (emulators, functions, front door)"
@@ -59,18 +71,18 @@ demo: bootstrap
 	@echo "==> running the demo on the local emulator suite"
 	@$(PY) -m emulator.demo
 
-test: bootstrap
+test: bootstrap browser-deps
 	@echo "==> unit tests"
 	@$(PY) -m pytest tests/unit -q $(PYTEST_ARGS)
-	@echo "==> emulator and integration tests against one fresh local cloud (started once, always stopped)"
-	@$(TEST_ENV) $(PY) -m emulator.localcloud run -- $(PY) -m pytest tests/emulator tests/integration -q $(PYTEST_ARGS)
+	@echo "==> emulator, integration and browser tests against one fresh local cloud (started once, always stopped)"
+	@$(TEST_ENV) $(PY) -m emulator.localcloud run -- $(PY) -m pytest tests/emulator tests/integration tests/browser -q $(PYTEST_ARGS)
 
 test-unit: bootstrap
 	@$(PY) -m pytest tests/unit -q $(PYTEST_ARGS)
 
 bench: bootstrap
 	@echo "==> benchmarks (one process run; starts its own local cloud)"
-	@LOCALCLOUD_PORT_OFFSET=30000 STATE_DIR=$(CURDIR)/.local/bench $(PY) -m bench.run
+	@LOCALCLOUD_PORT_OFFSET=10000 STATE_DIR=$(CURDIR)/.local/bench $(PY) -m bench.run
 
 lint: bootstrap
 	@$(PY) -m ruff check shared functions emulator infra tests bench

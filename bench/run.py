@@ -48,7 +48,7 @@ def localcloud(*args: str, env: dict) -> subprocess.CompletedProcess:
 
 def base_env(extra: dict | None = None) -> dict:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    env.setdefault("LOCALCLOUD_PORT_OFFSET", "30000")
+    env.setdefault("LOCALCLOUD_PORT_OFFSET", "10000")
     env.setdefault("STATE_DIR", str(ROOT / ".local" / "bench"))
     env.update(extra or {})
     return env

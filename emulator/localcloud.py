@@ -53,6 +53,11 @@ class LocalCloudError(RuntimeError):
 # ---------------------------------------------------------------- where things are
 
 
+# Every port must stay below Linux's ephemeral range (32768+), where outgoing connections take
+# their local ports and could make a listening port unavailable at random.
+EPHEMERAL_START = 32768
+
+
 def offset() -> int:
     return int(os.environ.get("LOCALCLOUD_PORT_OFFSET", "0") or 0)
 
@@ -353,6 +358,10 @@ def up(fresh: bool = False) -> dict:
     secrets_file.write_text(json.dumps({"service_token": env["SERVICE_TOKEN"],
                                         "webhook_secret": env["STRIPE_WEBHOOK_SECRET"]}))
     svcs = services(env, fresh)
+    high = [port for s in svcs for port in s.ports if port >= EPHEMERAL_START]
+    if high:
+        say(f"warning: LOCALCLOUD_PORT_OFFSET={offset()} puts ports in the ephemeral range ({min(high)}+ >= "
+            f"{EPHEMERAL_START}); outgoing connections may take them. Prefer an offset that keeps them below.")
     busy = [(s.name, port) for s in svcs for port in s.ports if not port_free(port)]
     if busy:
         lines = [f"port {port} (for {name}) is already in use by {port_owner(port)}" for name, port in busy]

@@ -200,6 +200,7 @@ def test_real_engine_builds_an_app_with_artifacts_and_a_preview(browsers):
     assert len(seen["progress"]) >= 2 and seen["progress"] == sorted(seen["progress"]), seen
 
     page.wait_for_selector("[data-testid='artifact'][data-name='project.zip']")
+    page.wait_for_function("document.querySelector('#factory-stats').textContent.startsWith('1 run · 1 completed')")
     names = page.eval_on_selector_all("[data-testid='artifact']", "els => els.map(e => e.dataset.name)")
     assert {"project.zip", "qa-report.json", "Dockerfile"} <= set(names), names
     link = page.locator("#preview-link")
@@ -221,7 +222,7 @@ def test_real_engine_builds_an_app_with_artifacts_and_a_preview(browsers):
     with page.expect_popup() as pop:
         md.click()
     popup = pop.value  # opened blank at the click, then sent to a blob: URL once the bytes arrived
-    popup.wait_for_url("blob:**", wait_until="commit")
+    popup.wait_for_url(lambda url: url.startswith("blob:"), wait_until="commit")
     popup.wait_for_function("document.body && document.body.innerText.includes('QA')")
     popup.close()
 

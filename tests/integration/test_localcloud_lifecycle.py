@@ -18,7 +18,7 @@ PROJECT = "demo-factory"
 
 @pytest.fixture
 def lc(tmp_path, cloud_env):
-    env = {**os.environ, "LOCALCLOUD_PORT_OFFSET": "40000", "STATE_DIR": str(tmp_path / "state"),
+    env = {**os.environ, "LOCALCLOUD_PORT_OFFSET": "10000", "STATE_DIR": str(tmp_path / "state"),
            "PYTHONPATH": str(ROOT)}
 
     def run(*args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -73,7 +73,7 @@ def test_up_twice_down_persists_reset_clears(lc, tmp_path):
     state = tmp_path / "state"
     first = run("up")
     assert "all services answer after" in first.stdout
-    assert "http://127.0.0.1:45000/" in first.stdout  # hosting port, shifted
+    assert "http://127.0.0.1:15000/" in first.stdout  # hosting port, shifted
     second = run("up")
     assert "already running" in second.stdout
     info = json.loads((state / "run" / "localcloud.json").read_text())
@@ -108,9 +108,9 @@ def test_port_in_use_names_port_and_owner(lc):
     run, env = lc
     with socket.socket() as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind(("127.0.0.1", 5000 + 40000))
+        s.bind(("127.0.0.1", 5000 + 10000))
         s.listen()
         p = run("up", check=False)
     assert p.returncode == 2
-    assert "port 45000 (for frontdoor) is already in use by pid" in p.stdout
+    assert "port 15000 (for frontdoor) is already in use by pid" in p.stdout
     assert str(os.getpid()) in p.stdout
