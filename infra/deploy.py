@@ -100,6 +100,8 @@ def main() -> None:
 
     for fn in topology.FUNCTIONS:
         package.package(fn.name)
+    # The dashboard's Firebase SDK files are copied from the pinned npm package, not committed.
+    subprocess.run(["bash", str(ROOT / "emulator" / "vendor_web.sh")], check=True)
     for cmd in plan(args.project, args.region):
         print(shlex.join(cmd))
         if args.apply:
