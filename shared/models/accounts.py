@@ -1,10 +1,12 @@
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field
 
 Role = Literal["owner", "member", "viewer"]
+# Emails compare case-insensitively everywhere (signup claims, invitations, membership lookups).
+Email = Annotated[EmailStr, AfterValidator(str.lower)]
 
 
 class _Strict(BaseModel):
@@ -12,15 +14,10 @@ class _Strict(BaseModel):
 
 
 class SignupCreate(_Strict):
-    email: EmailStr
+    email: Email
     password: str = Field(min_length=8, max_length=128)
     display_name: str = Field(min_length=1, max_length=80)
     company_name: str = Field(min_length=1, max_length=120)
-
-    @field_validator("email")
-    @classmethod
-    def _lower(cls, v: str) -> str:
-        return v.lower()
 
 
 class SignupPublic(BaseModel):
@@ -32,13 +29,8 @@ class SignupPublic(BaseModel):
 
 
 class InvitationCreate(_Strict):
-    email: EmailStr
+    email: Email
     role: Role = "member"
-
-    @field_validator("email")
-    @classmethod
-    def _lower(cls, v: str) -> str:
-        return v.lower()
 
 
 class MemberUpdate(_Strict):
