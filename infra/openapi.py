@@ -43,7 +43,7 @@ def _local_env() -> None:
     os.environ.setdefault("FACTORY_ENV", "local")
     os.environ.setdefault("GOOGLE_CLOUD_PROJECT", "demo-factory")
     os.environ.setdefault("STRIPE_SECRET_KEY", "sk_test_openapi")
-    os.environ.setdefault("STRIPE_WEBHOOK_SECRET", "whsec_openapidocumentgeneration")
+    os.environ.setdefault("STRIPE_WEBHOOK_SECRET", "whsec_openapi_only")
 
 
 def routers() -> dict[str, object]:
