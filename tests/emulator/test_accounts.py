@@ -55,13 +55,21 @@ def test_signup_creates_user_tenant_owner_membership_and_claims(api):
 
 
 def test_duplicate_email_is_409_and_changes_nothing(api):
-    body = signup_body()
-    assert api.post("/api/auth/signup", json=body).status_code == 201
-    r = api.post("/api/auth/signup", json={**body, "company_name": "Other"})
+    from google.cloud.firestore import FieldFilter
+
+    body = signup_body(company_name=f"First {uuid.uuid4().hex[:6]}")
+    first = api.post("/api/auth/signup", json=body)
+    assert first.status_code == 201
+    uid, tenant_id = first.json()["uid"], first.json()["tenant_id"]
+    other_name = f"Other {uuid.uuid4().hex[:6]}"
+    r = api.post("/api/auth/signup", json={**body, "company_name": other_name})
     assert r.status_code == 409 and r.json()["error"]["code"] == "email_exists"
-    tenants = [d for d in fs_admin().collection("tenants").where(filter=__import__("google.cloud.firestore", fromlist=["FieldFilter"]).FieldFilter("name", "==", "Other")).stream()
-               if d.get("owner_uid") and d.get("name") == "Other"]
-    assert not [t for t in tenants if t.get("owner_uid") == r.json().get("uid")]
+    db = fs_admin()
+    assert not list(db.collection("tenants").where(filter=FieldFilter("name", "==", other_name)).stream())
+    owned = list(db.collection("tenants").where(filter=FieldFilter("owner_uid", "==", uid)).stream())
+    assert [d.id for d in owned] == [tenant_id]
+    assert db.document(f"users/{uid}").get().get("tenant_id") == tenant_id
+    assert sign_in(body["email"])["localId"] == uid  # the first password still works
 
 
 def test_signup_retry_after_crash_finishes_the_same_account(api):
