@@ -178,6 +178,13 @@ def make_handler(routes: Routes, extra_json: dict[str, dict]):
     return Handler
 
 
+class FrontDoorServer(ThreadingHTTPServer):
+    # The stdlib default listen backlog is 5: a burst of concurrent clients (a dashboard full of
+    # tabs, a load test) would overflow it and get connection resets. Hosting accepts them all.
+    request_queue_size = 1024
+    daemon_threads = True
+
+
 def service_ports(offset: int) -> dict[str, int]:
     sys.path.insert(0, str(ROOT))
     from shared import topology
@@ -197,8 +204,7 @@ def main() -> None:
     extra = {}
     if args.emulators_json:
         extra["/__/emulators.json"] = json.loads(args.emulators_json)
-    server = ThreadingHTTPServer(("127.0.0.1", args.port), make_handler(routes, extra))
-    server.daemon_threads = True
+    server = FrontDoorServer(("127.0.0.1", args.port), make_handler(routes, extra))
     import signal
 
     signal.signal(signal.SIGTERM, lambda *a: threading.Thread(target=server.shutdown).start())

@@ -63,6 +63,7 @@ class _IdemEntry:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 1024  # the stdlib default backlog of 5 resets connections under bursts
 
     def __init__(self, addr: tuple[str, int], fake: FakeStripe) -> None:
         self.fake = fake
