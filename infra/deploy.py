@@ -77,11 +77,12 @@ def plan(project: str, region: str) -> list[list[str]]:
         cmds.append(cmd)
     for sub in topology.subscriptions():
         # Eventarc creates the push subscription for each trigger; set its retry and dead-letter policy.
+        if not sub.dead_letter_topic:
+            continue  # the dead-letter handler's own subscription keeps Eventarc's defaults
         cmds.append(["gcloud", "pubsub", "subscriptions", "update", f"SUBSCRIPTION_OF_{sub.push_function}",
                      f"--project={project}", f"--min-retry-delay={sub.min_backoff_s}s",
                      f"--max-retry-delay={sub.max_backoff_s}s", f"--dead-letter-topic={sub.dead_letter_topic}",
-                     f"--max-delivery-attempts={sub.max_delivery_attempts}"] if sub.dead_letter_topic else
-                    ["true"])
+                     f"--max-delivery-attempts={sub.max_delivery_attempts}"])
     for job in topology.SCHEDULES:
         cmds.append(["gcloud", "scheduler", "jobs", "create", "http", job.name, f"--schedule={job.cron}",
                      f"--location={region}", f"--project={project}", "--http-method=POST",

@@ -435,7 +435,7 @@ def _act(tenant: Tenant, pipeline_id: str, fn) -> tuple[dict, StageMessage | Non
         updates["event_seq"] = ev.seq
         tx.update(pref, updates)
         return {"pipeline_id": pipeline_id, "status": updates.get("status", p["status"]),
-                "current_stage": updates.get("current_stage", p["current_stage"])}, msg
+                "current_stage": updates.get("current_stage", p["current_stage"]), "event_seq": ev.seq}, msg
 
     result, msg = write(clients.firestore().transaction())
     if msg:
@@ -492,26 +492,20 @@ def approve(tenant: Tenant, pipeline_id: str, uid: str, stage: str | None, comme
 
 
 def progress_update(tenant: Tenant, pipeline_id: str, stage: str, attempt: int, pct: int, message: str) -> dict:
-    """A stage worker reports progress within its stage: an event, not a pipeline-document write."""
-    pref = tenant.pipeline(pipeline_id)
+    """A stage worker reports progress within its stage: an event (the document only counts it)."""
+    lo = topology.STAGE_PROGRESS[STAGES[STAGES.index(stage) - 1]] if STAGES.index(stage) else 0
+    overall = lo + (topology.STAGE_PROGRESS[stage] - lo) * pct // 100
 
-    @gfs.transactional
-    def write(tx):
-        snap = pref.get(transaction=tx)
-        if not snap.exists:
-            raise errors.NotFound("No such pipeline.", code="pipeline_not_found")
-        p = snap.to_dict()
+    def fn(tx, p, updates, ev, t):
         st = p["stages"][stage]
         if p["current_stage"] != stage or st.get("attempt") != attempt or st["status"] != "running":
             raise errors.Conflict("That stage attempt is not running.", code="stale_update")
-        lo = topology.STAGE_PROGRESS[STAGES[STAGES.index(stage) - 1]] if STAGES.index(stage) else 0
-        overall = lo + (topology.STAGE_PROGRESS[stage] - lo) * pct // 100
-        ev = Events(tx, pref, p["event_seq"])
-        ev.add("factory_progress", stage=stage, attempt=attempt, progress=overall, stage_progress=pct, message=message)
-        tx.update(pref, {"event_seq": ev.seq})
-        return {"pipeline_id": pipeline_id, "progress": overall, "seq": ev.seq}
+        ev.add("factory_progress", stage=stage, attempt=attempt, progress=overall, stage_progress=pct,
+               message=message)
+        return None
 
-    return write(clients.firestore().transaction())
+    result, _ = _act(tenant, pipeline_id, fn)
+    return {"pipeline_id": pipeline_id, "progress": overall, "seq": result["event_seq"]}
 
 
 # ------------------------------------------------------------------------------------------ reads
@@ -563,7 +557,8 @@ def list_pipelines(tenant: Tenant, status: str | None, limit: int, cursor: str |
     q = q.order_by("created_at", direction=gfs.Query.DESCENDING).order_by(
         "pipeline_id", direction=gfs.Query.DESCENDING)
     if cursor:
-        q = q.start_after({"created_at": _decode_cursor(cursor)[0], "pipeline_id": _decode_cursor(cursor)[1]})
+        created_at, last_id = _decode_cursor(cursor)
+        q = q.start_after({"created_at": created_at, "pipeline_id": last_id})
     docs = [d.to_dict() for d in q.limit(limit + 1).stream()]
     page = docs[:limit]
     return {"pipelines": [public(p) for p in page],

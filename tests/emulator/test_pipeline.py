@@ -213,14 +213,30 @@ def test_roles_and_isolation_on_the_factory_api(api):
 
 
 def test_update_route_is_service_only(api):
+    import time
+
     owner = passthrough_owner(api)
-    pid = submit(api, owner, {**IDEA, "constraints": {"approval_gates": ["idea_validation"]}})
+    faults.arm(owner.tenant_id, "slow_stage", "idea_validation", seconds=4)
+    pid = submit(api, owner)
+    deadline = time.monotonic() + 15
+    while pipeline_doc(owner.tenant_id, pid).get("stages", {}).get("idea_validation", {}).get("status") != "running":
+        assert time.monotonic() < deadline, "the stage never started"
+        time.sleep(0.05)
     body = {"stage": "idea_validation", "attempt": 1, "progress": 50, "message": "halfway"}
     r = api.post(f"/api/factory/pipelines/{pid}/update", owner, json=body)
     assert r.status_code == 403 and r.json()["error"]["code"] == "service_only"
     svc = {"Authorization": f"Bearer {os.environ['SERVICE_TOKEN']}", "X-Tenant-Id": owner.tenant_id}
     r = api.post(f"/api/factory/pipelines/{pid}/update", json=body, headers=svc)
-    assert r.status_code == 409  # the stage is awaiting approval, not running: a stale update is refused
+    assert r.status_code == 200, r.text
+    assert r.json()["progress"] == 10  # half of idea validation's 20%
+    ev = [e for e in events(owner.tenant_id, pid) if e["type"] == "factory_progress"]
+    assert ev and ev[0]["stage_progress"] == 50 and ev[0]["message"] == "halfway"
+    # A stale attempt is refused, and so is another tenant's id.
+    r = api.post(f"/api/factory/pipelines/{pid}/update", json={**body, "attempt": 2}, headers=svc)
+    assert r.status_code == 409 and r.json()["error"]["code"] == "stale_update"
+    r = api.post(f"/api/factory/pipelines/{pid}/update", json=body, headers={**svc, "X-Tenant-Id": "t_nobody12345"})
+    assert r.status_code == 404
+    wait_status(owner.tenant_id, pid, "completed", 30)
 
 
 def test_status_and_pagination(api):

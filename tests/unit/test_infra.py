@@ -29,3 +29,6 @@ def test_deploy_plan_covers_every_function_topic_and_schedule():
     assert any("--no-allow-unauthenticated" in c and "deploy watchdog" in c for c in cmds)
     assert any("scheduler jobs create http outbox-sweep" in c for c in cmds)
     assert not any("EMULATOR" in c for c in cmds)
+    dlq_updates = [c for c in cmds if c.startswith("gcloud pubsub subscriptions update")]
+    assert len(dlq_updates) == len(topology.STAGES)
+    assert all("--dead-letter-topic=factory-dead-letter --max-delivery-attempts=5" in c for c in dlq_updates)
