@@ -387,6 +387,7 @@ TARGETS = {
     "full_pipeline": ("p50 < 10000 ms (seed: ~45 min; MetaGPT/ChatDev: 148-762 s)", lambda m: m["p50_ms"] < 10000),
     "concurrent_100_runs_per_min": ("report; 100 pass-through runs submitted at once", None),
     "lost_or_duplicated_stages": ("0", lambda v: v == 0),
+    "recovery_after_message_loss_s": ("median < 10 s (seed: 180 s, the fixed stage deadline)", lambda v: v < 10),
     "function_peak_rss_mb": ("< 200 MB per function process", lambda v: v < 200),
 }
 
@@ -420,6 +421,8 @@ def main() -> None:
     extra: dict = {}
     if os.environ.get("BENCH_ONLY") == "load":  # developer shortcut: phase 2 only, results not written
         return load_phase(metrics, extra)
+    if os.environ.get("BENCH_ONLY") == "recovery":  # developer shortcut: phase 3 only, results not written
+        return recovery_phase(metrics, extra)
     say("cold start of the local cloud (3 times)")
     metrics["make_up_cold"], _ = bench_make_up_cold()
     say(f"make_up_cold {metrics['make_up_cold']}")
@@ -473,10 +476,55 @@ def main() -> None:
         stop_cloud(env)
 
     load_phase(metrics, extra, rss_engine)
+    recovery_phase(metrics, extra)
     if extra_notes:
         extra["notes"] = extra_notes
     write_results(metrics, extra)
     say(f"wrote {OUT_JSON} and {OUT_MD}")
+
+
+def recovery_after_message_loss(api, owner, n: int = 5, warmup: int = 8) -> tuple[float | None, dict]:
+    """Runs whose next-stage message is dropped on purpose (outbox cleared, nothing published):
+    median seconds from submit until the run completes, recovered by the watchdog / reconciler
+    at the stage's measured deadline. `warmup` normal runs first give the deadlines something to
+    measure (before that every stage has the STAGE_DEADLINE_S cap)."""
+    from shared import faults, reconciler
+    from tests.helpers import IDEA
+
+    faults.set_flag(owner.tenant_id, "passthrough")
+    run_pipelines(api, owner, warmup, IDEA, 120)
+    deadlines = reconciler.refresh(force=True) or {}
+    time.sleep(reconciler.CACHE_TTL_S + 1)  # every stage process has read the measured deadlines
+    walls, failed = [], 0
+    for _ in range(n):
+        faults.arm(owner.tenant_id, "lose_message", "tech_stack")
+        docs, wall = run_pipelines(api, owner, 1, IDEA, 120)
+        if docs[0].get("status") == "completed":
+            walls.append(wall)
+        else:
+            failed += 1
+    median = round(statistics.median(walls), 2) if walls else None
+    return median, {"runs": n, "completed": len(walls), "failed": failed, "walls_s": [round(w, 2) for w in walls],
+                    "queue_deadline_s_uiux_design": (deadlines.get("queue_s") or {}).get("uiux_design")}
+
+
+def recovery_phase(metrics: dict, extra: dict) -> None:
+    say("phase 3: recovery after message loss (pass-through runs, next message dropped on purpose)")
+    env, _ = start_cloud({"FACTORY_FAULTS": "enabled", "ENGINE_BY_STAGE": json.dumps({s: "passthrough" for s in (
+        "idea_validation", "tech_stack", "uiux_design", "development", "qa", "deployment")})})
+    try:
+        from tests.helpers import Api, buy_credits
+
+        api = Api(env["FRONT_DOOR_URL"])
+        owner = api.signup(company="Bench Recovery")
+        for _ in range(3):
+            buy_credits(api, owner)
+        metrics["recovery_after_message_loss_s"], extra["recovery_after_message_loss"] = \
+            recovery_after_message_loss(api, owner)
+        say(f"recovery_after_message_loss_s {metrics['recovery_after_message_loss_s']} "
+            f"{extra['recovery_after_message_loss']}")
+    finally:
+        stop_cloud(env)
 
 
 def load_phase(metrics: dict, extra: dict, rss_engine: dict | None = None) -> None:

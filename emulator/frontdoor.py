@@ -23,6 +23,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
               "trailers", "transfer-encoding", "upgrade", "host"}
+# Methods the front door answers; anything else (TRACE, QUERY, PROPFIND...) gets a JSON 405.
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+# Only these may be sent again after a connection error: a retried POST could spend a credit twice.
+IDEMPOTENT = {"GET", "HEAD", "OPTIONS", "PUT", "DELETE"}
+# Largest body the front door reads (Hosting's own limit is 32 MB; the functions cap at 64 KiB).
+MAX_BODY = 32 * 1024 * 1024
+
+
+class BadBody(Exception):
+    """A body the front door cannot frame: answered, then the connection is closed."""
+
+    def __init__(self, status: int, code: str, message: str):
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
 
 
 def glob_to_regex(glob: str) -> re.Pattern:
@@ -119,11 +133,65 @@ def make_handler(routes: Routes, extra_json: dict[str, dict]):
             if self.command != "HEAD":
                 self.wfile.write(body)
 
-        def _error(self, status: int, code: str, message: str) -> None:
+        def _error(self, status: int, code: str, message: str, extra: dict | None = None) -> None:
             body = json.dumps({"error": {"code": code, "message": message, "details": None}}).encode()
-            self._send(status, body, "application/json")
+            self._send(status, body, "application/json", extra)
+
+        def read_body(self) -> bytes | None:
+            """The whole request body, read exactly once, whatever happens to the request next.
+
+            Every body is consumed (or the connection closed) before answering, so bytes of a body
+            can never be taken for the next request on a kept-alive connection."""
+            if getattr(self, "_body_done", False):
+                return self._body
+            self._body_done, self._body = True, None
+            te = (self.headers.get("Transfer-Encoding") or "").lower()
+            cl = self.headers.get("Content-Length")
+            if te and cl is not None:
+                raise BadBody(400, "bad_framing", "Send either Content-Length or Transfer-Encoding, not both.")
+            if te:
+                if te != "chunked":
+                    raise BadBody(501, "unsupported_transfer_encoding", "Only chunked transfer encoding is supported.")
+                chunks, total = [], 0
+                while True:
+                    line = self.rfile.readline(1024)
+                    try:
+                        size = int(line.split(b";", 1)[0].strip(), 16)
+                    except ValueError:
+                        raise BadBody(400, "bad_framing", "The chunked body is malformed.") from None
+                    if size < 0:
+                        raise BadBody(400, "bad_framing", "The chunked body is malformed.")
+                    total += size
+                    if total > MAX_BODY:
+                        raise BadBody(413, "payload_too_large", f"The body is over {MAX_BODY} bytes.")
+                    if size == 0:
+                        while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                            pass  # trailers
+                        break
+                    chunks.append(self.rfile.read(size))
+                    self.rfile.readline(8)  # CRLF after each chunk
+                self._body = b"".join(chunks)
+                return self._body
+            if cl is None:
+                return None
+            if not cl.strip().isdigit():
+                raise BadBody(400, "bad_framing", "Content-Length must be a number.")
+            length = int(cl)
+            if length > MAX_BODY:
+                raise BadBody(413, "payload_too_large", f"The body is over {MAX_BODY} bytes.")
+            self._body = self.rfile.read(length) if length else b""
+            return self._body
+
+        def _refuse_body(self, exc: BadBody) -> None:
+            self.close_connection = True
+            self._error(exc.status, exc.code, exc.message, {"Connection": "close"})
 
         def handle_any(self) -> None:
+            self._body_done = False  # one handler serves every request of a kept-alive connection
+            try:
+                self.read_body()
+            except BadBody as exc:
+                return self._refuse_body(exc)
             path = self.path.split("?", 1)[0]
             if path == "/__/health":
                 return self._send(200, b'{"ok":true}', "application/json")
@@ -144,15 +212,20 @@ def make_handler(routes: Routes, extra_json: dict[str, dict]):
             return self._send(404, b"Not found", "text/plain")
 
         def proxy(self, port: int) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else None
-            headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
+            body = self.read_body()
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP | {"content-length"}}
             headers["Host"] = f"127.0.0.1:{port}"
             headers["X-Forwarded-For"] = self.client_address[0]
             headers["X-Forwarded-Host"] = self.headers.get("Host", "")
             headers["X-Forwarded-Proto"] = "http"
-            for attempt in (1, 2):
-                conn = _connection(port)
+            if body is not None:
+                headers["Content-Length"] = str(len(body))
+            # An idempotent request may be sent again if a kept-alive connection turns out closed.
+            # Any other request goes out once, on a new connection: after a connection error we
+            # cannot know whether the function acted on it (a POST may have spent a credit).
+            idempotent = self.command in IDEMPOTENT
+            for attempt in ((1, 2) if idempotent else (1,)):
+                conn = _connection(port) if idempotent else http.client.HTTPConnection("127.0.0.1", port, timeout=330)
                 try:
                     conn.request(self.command, self.path, body=body, headers=headers)
                     resp = conn.getresponse()
@@ -160,10 +233,14 @@ def make_handler(routes: Routes, extra_json: dict[str, dict]):
                     break
                 except (ConnectionError, http.client.HTTPException, OSError):
                     conn.close()
-                    _local.pool.pop(port, None)
-                    if attempt == 2:
+                    if idempotent:
+                        _local.pool.pop(port, None)
+                    if attempt == 2 or not idempotent:
                         return self._error(502, "service_unavailable",
-                                           "The function did not answer; check that the local cloud is running (make up).")
+                                           "The function did not answer; check that the local cloud is running "
+                                           "(make up). The request was not retried.")
+            if not idempotent:
+                conn.close()
             out = {k: v for k, v in resp.getheaders() if k.lower() not in HOP_BY_HOP | {"content-length"}}
             self.send_response(resp.status)
             for k, v in out.items():
@@ -174,6 +251,23 @@ def make_handler(routes: Routes, extra_json: dict[str, dict]):
                 self.wfile.write(data)
 
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = handle_any
+
+        def method_not_allowed(self) -> None:
+            self._body_done = False
+            try:
+                self.read_body()
+            except BadBody as exc:
+                return self._refuse_body(exc)
+            self._error(405, "method_not_allowed",
+                        f"{self.command} is not supported; use one of {', '.join(METHODS)}.",
+                        {"Allow": ", ".join(METHODS)})
+
+        def __getattr__(self, name: str):
+            # BaseHTTPRequestHandler looks up do_<METHOD>; an unknown method would get the stdlib's
+            # 501 HTML page. Answer it in the API's JSON error shape instead.
+            if name.startswith("do_"):
+                return self.method_not_allowed
+            raise AttributeError(name)
 
     return Handler
 

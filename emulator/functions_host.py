@@ -8,13 +8,15 @@ framework's own production server (gunicorn, one worker, threads), exactly as th
 functions runtime does. No gRPC channel or client exists before the fork (clients are lazy).
 
 A child that dies is started again, as Cloud Run starts a new instance; one that keeps dying
-right after start is given up on, and the readiness check of `make up` reports it.
+right after start is started again with exponential backoff (0.5 s doubling to 30 s) and reported
+as crash-looping in the pids file, which `make status` reads.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import signal
 import sys
@@ -77,13 +79,16 @@ def main() -> None:
     wanted = [f for f in topology.FUNCTIONS if not args.only or f.name in args.only.split(",")]
 
     children: dict[int, tuple] = {}  # pid -> (fn, started_at)
-    quick_deaths: dict[str, int] = {}
+    info: dict[str, dict] = {fn.name: {"pid": None, "port": fn.port + offset, "state": "starting", "restarts": 0,
+                                       "quick_deaths": 0} for fn in wanted}
+    pending: dict[str, tuple] = {}  # name -> (fn, monotonic time to start it again)
     stopping = False
 
     def spawn(fn) -> None:
         pid = os.fork()
         if pid == 0:
             try:
+                _crashloop_fault(fn)
                 _serve(fn, fn.port + offset)
             except SystemExit as exc:  # gunicorn exits this way when told to stop
                 os._exit(exc.code if isinstance(exc.code, int) else 0)
@@ -93,17 +98,19 @@ def main() -> None:
                 os._exit(3)
             os._exit(0)
         children[pid] = (fn, time.monotonic())
+        info[fn.name].update(pid=pid, state="up" if info[fn.name]["quick_deaths"] < CRASH_LOOP_AFTER else
+                             "crash-looping", next_start_s=None)
 
     def write_pids() -> None:
         if args.pids_file:
-            data = {fn.name: {"pid": pid, "port": fn.port + offset} for pid, (fn, _) in children.items()}
             tmp = args.pids_file + ".tmp"
-            Path(tmp).write_text(json.dumps(data, indent=1))
+            Path(tmp).write_text(json.dumps(info, indent=1))
             os.replace(tmp, args.pids_file)
 
     def stop(signum, frame) -> None:
         nonlocal stopping
         stopping = True
+        pending.clear()
         for pid in list(children):
             try:
                 os.kill(pid, signal.SIGTERM)
@@ -117,36 +124,60 @@ def main() -> None:
     write_pids()
     logger.info("functions started", extra={"fields": {"count": len(wanted), "port_offset": offset}})
 
-    deadline = None
-    while children:
+    while children or pending:
         try:
-            pid, status = os.waitpid(-1, 0)
+            pid, status = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
-            break
+            pid, status = 0, 0
         except InterruptedError:
+            continue
+        if pid == 0:
+            now = time.monotonic()
+            for name, (fn, at) in list(pending.items()):
+                if now >= at and not stopping:
+                    del pending[name]
+                    spawn(fn)
+                    write_pids()
+            time.sleep(0.05)
             continue
         if pid not in children:
             continue
         fn, started = children.pop(pid)
         if stopping:
-            if deadline is None:
-                deadline = time.monotonic() + 5
             continue
         code = os.waitstatus_to_exitcode(status)
         lived = time.monotonic() - started
-        if lived < 3:
-            quick_deaths[fn.name] = quick_deaths.get(fn.name, 0) + 1
-        if quick_deaths.get(fn.name, 0) >= 3:
-            logger.critical("function keeps dying at start; giving up on it",
-                            extra={"fields": {"function": fn.name, "exit": code}})
-            write_pids()
-            continue
-        logger.warning("function process exited; starting a new instance",
-                       extra={"fields": {"function": fn.name, "exit": code, "lived_s": round(lived, 2)}})
-        time.sleep(0.1)
-        spawn(fn)
+        st = info[fn.name]
+        st["restarts"] += 1
+        st["quick_deaths"] = st["quick_deaths"] + 1 if lived < QUICK_DEATH_S else 0
+        # Like Cloud Run: start a new instance; one that keeps dying at start waits longer each time.
+        delay = 0.1 if not st["quick_deaths"] else min(MAX_BACKOFF_S, 0.5 * 2 ** (st["quick_deaths"] - 1))
+        st.update(pid=None, exit=code, state="crash-looping" if st["quick_deaths"] >= CRASH_LOOP_AFTER else "restarting",
+                  next_start_s=round(delay, 2))
+        level = logging.CRITICAL if st["state"] == "crash-looping" else logging.WARNING
+        logger.log(level, "function keeps dying at start; restarting it with backoff" if st["state"] == "crash-looping"
+                   else "function process exited; starting a new instance",
+                   extra={"fields": {"function": fn.name, "exit": code, "lived_s": round(lived, 2),
+                                     "restart_in_s": round(delay, 2), "restarts": st["restarts"]}})
+        pending[fn.name] = (fn, time.monotonic() + delay)
         write_pids()
 
+
+QUICK_DEATH_S = 3.0  # a child that dies sooner than this after start counts as dying at start
+CRASH_LOOP_AFTER = 3  # that many quick deaths in a row: reported as crash-looping by `make status`
+MAX_BACKOFF_S = 30.0
+
+
+def _crashloop_fault(fn) -> None:
+    """Test-only (local cloud with FACTORY_FAULTS=enabled): a function named in
+    {STATE_DIR}/faults/crashloop/ dies at start, as a function with a broken deploy would."""
+    if os.environ.get("FACTORY_ENV") != "local" or os.environ.get("FACTORY_FAULTS") != "enabled":
+        return
+    marker = Path(os.environ.get("STATE_DIR") or ".local") / "faults" / "crashloop" / fn.name
+    if marker.exists():
+        print(json.dumps({"severity": "CRITICAL", "message": "injected crash at start", "function": fn.name}),
+              flush=True)
+        os._exit(3)
 
 if __name__ == "__main__":
     main()

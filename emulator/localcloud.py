@@ -3,7 +3,9 @@
     python -m emulator.localcloud up        start everything, return when every service answers
     python -m emulator.localcloud down      stop everything it started (by process group)
     python -m emulator.localcloud reset     clear the stored data (local cloud must be down)
-    python -m emulator.localcloud status    what is running, where
+    python -m emulator.localcloud status    what is running (pids and ports checked), restarts
+    python -m emulator.localcloud supervise (started by `up`) restart dead services with backoff,
+                                            re-declare Pub/Sub, export Firestore periodically
     python -m emulator.localcloud env       the environment a client needs (shell exports)
     python -m emulator.localcloud run -- CMD...   up (fresh, isolated ports), run CMD, down
 
@@ -380,7 +382,9 @@ def up(fresh: bool = False) -> dict:
                                              start_new_session=True)
             log.close()
             state["services"][s.name] = {"pid": procs[s.name].pid, "pgid": procs[s.name].pid,
-                                         "health": s.health, "log": str(sd / "logs" / f"{s.name}.log")}
+                                         "health": s.health, "log": str(sd / "logs" / f"{s.name}.log"),
+                                         "cmd": s.cmd, "env": s.env, "ports": s.ports, "restarts": 0,
+                                         "started_at": time.time()}
         run_file().write_text(json.dumps(state, indent=1))
 
         pending = {s.name: s for s in svcs}
@@ -417,7 +421,8 @@ def up(fresh: bool = False) -> dict:
         run_file().unlink(missing_ok=True)
         raise
     state["ready_s"] = round(time.monotonic() - t0, 2)
-    run_file().write_text(json.dumps(state, indent=1))
+    state["supervisor"] = _start_supervisor(base_env)
+    write_state(state)
     say(f"all services answer after {state['ready_s']}s")
     print_table(state)
     return state
@@ -446,10 +451,11 @@ def print_table(state: dict) -> None:
     print(f"  logs: {state_dir() / 'logs'}")
 
 
-def export_firestore(state: dict) -> str | None:
+def export_firestore(state: dict, force: bool = False) -> str | None:
     """Export Firestore through the emulator's REST API (its --export-on-exit does not fire on
-    SIGTERM). Written beside the old export, then swapped in, so a failed export loses nothing."""
-    if state.get("fresh"):
+    SIGTERM). Written beside the old export, then swapped in, so a failed export loses nothing.
+    `force`: also for a fresh (test) cloud, whose supervisor exports so a crash can be undone."""
+    if state.get("fresh") and not force:
         return None
     data = state_dir() / "data"
     tmp = data / "firestore.tmp"
@@ -531,6 +537,12 @@ def down() -> None:
         say("not running")
         return
     state = json.loads(f.read_text())
+    sup = state.get("supervisor") or {}
+    if sup.get("pgid"):
+        # First the supervisor, so nothing is restarted while stopping; then read the state it kept
+        # (it records the pids of every service it restarted).
+        _stop_groups({"supervisor": sup}, ["supervisor"])
+        state = json.loads(f.read_text())
     say("stopping " + ", ".join(state["services"]))
     t0 = time.monotonic()
     _stop_all(state)
@@ -546,15 +558,153 @@ def reset() -> None:
 
 
 def status() -> int:
+    """Every service's pid and ports checked (not just "a URL answers"), with its restarts; each
+    function's process and port, and whether the functions host reports it crash-looping."""
     state = running()
     if not state:
         say("not running")
         return 1
+    bad = 0
+    sup = state.get("supervisor") or {}
+    print(f"  {'supervisor':22s} pid {sup.get('pid') or '-':<7} "
+          f"{'up' if sup.get('pid') and _alive(sup['pid']) else 'DOWN (services are not restarted)'}")
     for name, s in state["services"].items():
-        ok = "up" if (_answers(s["health"]) if s["health"] not in ("functions", "process") else _alive(s["pid"])) else "NOT ANSWERING"
-        print(f"  {name:10s} pid {s['pid']:<7d} {ok}")
+        alive = _alive(s["pid"])
+        ports_ok = all(_port_answers(port) for port in s.get("ports") or [])
+        if name == "functions":
+            ok = alive
+        elif s["health"] == "process":
+            ok = alive
+        else:
+            ok = alive and ports_ok and _answers(s["health"])
+        word = "up" if ok else ("DOWN (process gone)" if not alive else "NOT ANSWERING")
+        bad += not ok
+        extra = f"  restarts {s.get('restarts', 0)}" if s.get("restarts") else ""
+        print(f"  {name:22s} pid {s['pid']:<7d} {word}{extra}")
+    fn_file = state_dir() / "run" / "functions.json"
+    fns = json.loads(fn_file.read_text()) if fn_file.exists() else {}
+    for name, f in fns.items():
+        alive = bool(f.get("pid")) and _alive(f["pid"])
+        answers = _port_answers(f["port"])
+        if alive and answers and f.get("state") != "crash-looping":
+            word = "up"
+        elif f.get("state") == "crash-looping":
+            word = f"CRASH-LOOPING (restarting every {f.get('next_start_s') or '?'}s, exit {f.get('exit')})"
+        else:
+            word = "DOWN" if not alive else "NOT ANSWERING"
+        bad += word != "up"
+        extra = f"  restarts {f.get('restarts', 0)}" if f.get("restarts") else ""
+        print(f"    function {name:22s} pid {f.get('pid') or '-':<7} port {f['port']} {word}{extra}")
+    if state.get("last_export_at"):
+        print(f"  last Firestore export {time.time() - state['last_export_at']:.0f}s ago")
     print_table(state)
-    return 0
+    return 1 if bad else 0
+
+
+def _port_answers(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", int(port)), timeout=0.25):
+            return True
+    except OSError:
+        return False
+
+
+# ---------------------------------------------------------------- supervision
+
+SUPERVISE_TICK_S = 0.5
+MAX_RESTART_BACKOFF_S = 30.0
+
+
+def write_state(state: dict) -> None:
+    tmp = run_file().with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(state, indent=1))
+    os.replace(tmp, run_file())
+
+
+def _start_supervisor(base_env: dict) -> dict:
+    log = open(state_dir() / "logs" / "supervisor.log", "ab")
+    proc = subprocess.Popen([venv_python(), "-m", "emulator.localcloud", "supervise"], cwd=ROOT, env=base_env,
+                            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+    log.close()
+    return {"pid": proc.pid, "pgid": proc.pid}
+
+
+def _firestore_restart_cmd(cmd: list[str]) -> list[str]:
+    """The Firestore command, importing the newest export (what survives a crash)."""
+    cmd = [c for c in cmd if not c.startswith("--import-data=")]
+    exports = sorted((state_dir() / "data" / "firestore").glob("*.overall_export_metadata"))
+    exports = exports or sorted((state_dir() / "data" / "firestore").glob("*/*.overall_export_metadata"))
+    return cmd + ([f"--import-data={exports[-1]}"] if exports else [])
+
+
+def supervise() -> None:
+    """Keep the local cloud alive: restart a dead service with exponential backoff (0.5 s doubling
+    to 30 s while it keeps dying within 10 s), re-declare the Pub/Sub topology after the Pub/Sub
+    emulator restarts, and export Firestore every LOCALCLOUD_EXPORT_INTERVAL_S (default 30 s)
+    and right after a restarted Firestore is ready, so a crash loses at most one interval."""
+    stopping = False
+
+    def _stop(*_):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    export_every = float(os.environ.get("LOCALCLOUD_EXPORT_INTERVAL_S", "30"))
+    last_export = time.monotonic()
+    rewire = export_now = False
+    while not stopping:
+        if not run_file().exists():
+            return
+        state = json.loads(run_file().read_text())
+        changed = False
+        for name, svc in state["services"].items():
+            if stopping or _alive(svc["pid"]):
+                continue
+            now = time.time()
+            if svc.get("next_restart_at") is None:
+                quick = now - svc.get("started_at", 0) < 10
+                svc["quick_deaths"] = svc.get("quick_deaths", 0) + 1 if quick else 0
+                delay = min(MAX_RESTART_BACKOFF_S, 0.5 * 2 ** max(0, svc["quick_deaths"] - 1))
+                svc["next_restart_at"] = now + delay
+                say(f"{name} (pid {svc['pid']}) died; restarting in {delay:.1f}s")
+                changed = True
+                continue
+            if now < svc["next_restart_at"]:
+                continue
+            cmd = _firestore_restart_cmd(svc["cmd"]) if name == "firestore" else svc["cmd"]
+            log = open(svc["log"], "ab")
+            proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **(svc.get("env") or {})}, stdout=log,
+                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+            log.close()
+            svc.update(pid=proc.pid, pgid=proc.pid, restarts=svc.get("restarts", 0) + 1, started_at=time.time(),
+                       next_restart_at=None, last_restart_at=time.time())
+            say(f"{name} restarted as pid {proc.pid} (restart {svc['restarts']})"
+                + (f", importing {cmd[-1].split('=', 1)[1]}" if name == "firestore" and "--import-data" in cmd[-1] else ""))
+            rewire = rewire or name == "pubsub"
+            export_now = export_now or name == "firestore"
+            changed = True
+        if changed:
+            write_state(state)
+        if rewire and _answers(state["services"]["pubsub"]["health"]):
+            try:
+                wire_pubsub(state["env"])
+                rewire = False
+                say("Pub/Sub topology re-declared")
+            except Exception as exc:  # noqa: BLE001 - try again next tick
+                say(f"re-declaring Pub/Sub failed ({exc}); retrying")
+        fs = state["services"].get("firestore")
+        due = export_now or time.monotonic() - last_export >= export_every
+        if fs and due and _alive(fs["pid"]) and _answers(fs["health"]):
+            if export_firestore(state, force=True):
+                state = json.loads(run_file().read_text())
+                state["last_export_at"] = time.time()
+                write_state(state)
+            last_export = time.monotonic()
+            export_now = False
+        end = time.monotonic() + SUPERVISE_TICK_S
+        while not stopping and time.monotonic() < end:
+            time.sleep(0.05)
 
 
 def run(cmd: list[str]) -> int:
@@ -580,7 +730,7 @@ def run(cmd: list[str]) -> int:
 
 def main() -> None:
     ap = argparse.ArgumentParser(prog="localcloud")
-    ap.add_argument("command", choices=["up", "down", "reset", "status", "env", "run"])
+    ap.add_argument("command", choices=["up", "down", "reset", "status", "env", "run", "supervise"])
     ap.add_argument("--fresh", action="store_true", help="start with empty data and do not export on exit")
     ap.add_argument("rest", nargs=argparse.REMAINDER)
     args = ap.parse_args()
@@ -593,6 +743,8 @@ def main() -> None:
             reset()
         elif args.command == "status":
             sys.exit(status())
+        elif args.command == "supervise":
+            supervise()
         elif args.command == "env":
             for k, v in client_env().items():
                 print(f"export {k}='{v}'")

@@ -18,6 +18,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
+def _eventful(body: str) -> bool:
+    """Log a job's answer only when it did something (any non-zero count)."""
+    try:
+        return any(v for v in json.loads(body).values() if isinstance(v, (int, float)))
+    except (ValueError, AttributeError):
+        return bool(body)
+
+
 def main() -> None:
     from shared import topology
     from shared.settings import get_settings
@@ -41,7 +49,7 @@ def main() -> None:
             try:
                 with urllib.request.urlopen(req, timeout=30) as r:
                     body = r.read().decode()
-                if body and body != '{"published":0,"previews_stopped":0}':
+                if _eventful(body):
                     print(json.dumps({"severity": "INFO", "message": f"{job.name}: {body}"}), flush=True)
             except Exception as exc:  # noqa: BLE001 - keep ticking; the function may be restarting
                 print(json.dumps({"severity": "WARNING", "message": f"{job.name} failed: {exc}"}), flush=True)

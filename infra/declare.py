@@ -47,9 +47,15 @@ def apply_pubsub_local(env: dict[str, str]) -> list[str]:
                 made.append(t)
             except gexc.AlreadyExists:
                 pass
+        # The Pub/Sub emulator cannot attach OIDC tokens to pushes, so each push endpoint carries
+        # a secret made when the local cloud starts; the stage and dead-letter functions refuse
+        # any delivery without it (shared.auth.require_push).
+        from shared.auth import PUSH_PARAM, push_secret
+
+        secret = push_secret(env["SERVICE_TOKEN"])
         for s in topology.subscriptions():
             fn = topology.function(s.push_function)
-            endpoint = f"http://127.0.0.1:{fn.port + offset}/"
+            endpoint = f"http://127.0.0.1:{fn.port + offset}/?{PUSH_PARAM}={secret}"
             try:
                 sub_client.create_subscription(request=subscription_request(project, s, endpoint))
                 made.append(s.name)

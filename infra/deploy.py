@@ -49,9 +49,15 @@ def plan(project: str, region: str) -> list[list[str]]:
     cmds.append(["gcloud", "tasks", "queues", "create", topology.WATCHDOG_QUEUE, f"--location={region}",
                  f"--project={project}", "--max-attempts=3"])
     watchdog_sa = sa(project, topology.function("watchdog"))
+    # The identity Eventarc/Pub/Sub pushes with (OIDC, audience = the function's URL); the stage and
+    # dead-letter functions accept pushes only from it (shared.auth.require_push).
+    push_sa = f"fn-pubsub-push@{project}.iam.gserviceaccount.com"
+    cmds.append(["gcloud", "iam", "service-accounts", "create", "fn-pubsub-push", f"--project={project}"])
+    cmds.append(["gcloud", "projects", "add-iam-policy-binding", project, f"--member=serviceAccount:{push_sa}",
+                 "--role=roles/run.invoker"])  # may invoke the (private) push-triggered services, nothing else
     env_common = {
         "FACTORY_ENV": "production", "GOOGLE_CLOUD_PROJECT": project, "FUNCTION_REGION": region,
-        "TASKS_LOCATION": region, "SERVICE_ACCOUNTS": watchdog_sa,
+        "TASKS_LOCATION": region, "SERVICE_ACCOUNTS": f"{watchdog_sa},{push_sa}",
         "FUNCTION_URL_TEMPLATE": f"https://{{service}}-{{project_number}}.{region}.run.app".replace(
             "{project_number}", "PROJECT_NUMBER"),
         "PUBLIC_BASE_URL": f"https://{project}.web.app",
@@ -73,6 +79,7 @@ def plan(project: str, region: str) -> list[list[str]]:
             cmd.append("--allow-unauthenticated" if fn.public else "--no-allow-unauthenticated")
         else:
             cmd.append(f"--trigger-topic={fn.topic}")
+            cmd.append(f"--trigger-service-account={push_sa}")
             cmd.append("--retry")
         cmds.append(cmd)
     for sub in topology.subscriptions():

@@ -29,6 +29,8 @@ BODIES = {
     ("POST", "/api/ideas"): m_pipe.IdeaCreate,
     ("POST", "/api/factory/trigger"): m_pipe.TriggerCreate,
     ("POST", "/api/factory/pipelines/{pipeline_id}/approve"): m_pipe.ApproveCreate,
+    ("POST", "/api/factory/pipelines/{pipeline_id}/retry"): m_pipe.RetryCreate,
+    ("POST", "/api/me/workspace"): m_acc.WorkspaceSwitch,
     ("POST", "/api/factory/pipelines/{pipeline_id}/update"): m_pipe.ProgressUpdate,
 }
 PUBLIC = {("POST", "/api/auth/signup"), ("POST", "/api/stripe/webhook"), ("GET", "/api/openapi.json")}

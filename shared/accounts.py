@@ -1,8 +1,13 @@
-"""Accounts and tenants: signup, the caller's view of itself, and team management (typed core).
+"""Accounts and tenants: signup, the caller's view of itself, invitations and team management (typed core).
 
 Signup rolls forward rather than undoing (docs/decisions/0004-signup-roll-forward.md): a
 `signups/{email}` record claims the email and fixes the uid and tenant id before anything is
 created, so a retry of the same signup finishes exactly the account the first attempt began.
+
+Signup always makes the founder's own workspace. An invitation is never taken implicitly: the
+invitee sees it in `GET /api/me` once their email address is verified, and accepts or declines it
+explicitly; accepting checks, against the Auth record itself, that the address is verified and
+is the one invited (docs/SECURITY.md).
 """
 
 from __future__ import annotations
@@ -31,14 +36,14 @@ def _fb():
 
 
 def signup(req: SignupCreate) -> SignupPublic:
+    """Create the Auth user, the founder's own workspace, the owner membership and the claims.
+    Invitations to this email are left alone: they wait for an explicit, verified accept."""
     db = firestore()
     sref = signup_doc(req.email)
-    iref = invitation_index(req.email)
 
     @gfs.transactional
     def claim(tx) -> dict:
         snap = sref.get(transaction=tx)
-        inv = iref.get(transaction=tx)
         t = now()
         if snap.exists:
             rec = snap.to_dict()
@@ -48,16 +53,16 @@ def signup(req: SignupCreate) -> SignupPublic:
             if rec["lease_until"] > t:
                 raise errors.Conflict("A signup for this email is in progress; retry in a few seconds.",
                                       code="signup_in_progress", headers={"Retry-After": "5"})
-            tx.update(sref, {"lease_until": t + LEASE, "attempts": gfs.Increment(1)})
+            fix = {"lease_until": t + LEASE, "attempts": gfs.Increment(1)}
+            if rec.get("joined") or rec.get("role") != "owner":
+                # A record begun by the old code that joined an inviting workspace: finish it as a
+                # workspace of its own instead (joining is an explicit accept now).
+                fix.update(tenant_id=new_id("t_"), role="owner", joined=False)
+                rec.update(tenant_id=fix["tenant_id"], role="owner", joined=False)
+            tx.update(sref, fix)
             return rec
-        invites = (inv.to_dict() or {}).get("invites", {}) if inv.exists else {}
-        if invites:
-            tenant_id, first = min(invites.items(), key=lambda kv: kv[1]["created_at"])
-            role, joined = first["role"], True
-        else:
-            tenant_id, role, joined = new_id("t_"), "owner", False
-        rec = {"status": "pending", "uid": new_id("u_"), "tenant_id": tenant_id, "role": role,
-               "joined": joined, "email": req.email, "lease_until": t + LEASE, "created_at": t, "attempts": 1}
+        rec = {"status": "pending", "uid": new_id("u_"), "tenant_id": new_id("t_"), "role": "owner",
+               "joined": False, "email": req.email, "lease_until": t + LEASE, "created_at": t, "attempts": 1}
         tx.create(sref, rec)
         return rec
 
@@ -81,51 +86,91 @@ def signup(req: SignupCreate) -> SignupPublic:
     @gfs.transactional
     def finish(tx) -> None:
         tsnap = tenant.ref.get(transaction=tx)
-        inv = iref.get(transaction=tx)
         t = now()
-        if not rec["joined"] and not tsnap.exists:
+        if not tsnap.exists:
             tx.create(tenant.ref, {"tenant_id": tenant.tenant_id, "name": req.company_name, "owner_uid": uid,
                                    "created_at": t})
             tx.create(tenant.billing(), {"tenant_id": tenant.tenant_id, "plan": None, "status": "none",
                                          "credits": 0, "period_end": None, "updated_at": t})
-        if rec["joined"]:
-            if not tsnap.exists:
-                raise errors.Conflict("The workspace that invited you no longer exists.", code="tenant_gone")
-            invites = dict((inv.to_dict() or {}).get("invites", {})) if inv.exists else {}
-            invites.pop(tenant.tenant_id, None)
-            if invites:
-                tx.update(iref, {"invites": invites})
-            elif inv.exists:
-                tx.delete(iref)
-            tx.set(tenant.invitation(req.email), {"status": "accepted", "accepted_at": t, "uid": uid}, merge=True)
+        elif tsnap.get("owner_uid") != uid:
+            raise errors.Conflict("This signup cannot be finished; contact support.", code="signup_conflict")
         tx.set(tenant.member(uid), {"uid": uid, "email": req.email, "display_name": req.display_name,
-                                    "role": rec["role"], "joined_at": t})
-        tx.set(user_doc(uid), {"uid": uid, "email": req.email, "tenant_id": tenant.tenant_id, "role": rec["role"]})
+                                    "role": "owner", "joined_at": t})
+        tx.set(user_doc(uid), {"uid": uid, "email": req.email, "tenant_id": tenant.tenant_id, "role": "owner",
+                               "workspaces": gfs.ArrayUnion([tenant.tenant_id])}, merge=True)
 
     finish(db.transaction())
-    auth.set_claims(uid, tenant.tenant_id, rec["role"])
+    auth.set_claims(uid, tenant.tenant_id, "owner")
     sref.update({"status": "complete", "completed_at": now()})
-    log.event(logger, logging.INFO, "signup complete", uid=uid, tenant_id=tenant.tenant_id, role=rec["role"])
-    return SignupPublic(uid=uid, tenant_id=tenant.tenant_id, role=rec["role"], email=req.email,
-                        joined_existing_tenant=rec["joined"])
+    log.event(logger, logging.INFO, "signup complete", uid=uid, tenant_id=tenant.tenant_id, role="owner")
+    return SignupPublic(uid=uid, tenant_id=tenant.tenant_id, role="owner", email=req.email)
 
 
 # ------------------------------------------------------------------------------------------ me
 
 
+def _tenant_or_none(tenant_id: str) -> Tenant | None:
+    try:
+        return Tenant(tenant_id)
+    except ValueError:
+        return None
+
+
+def pending_invitations(caller: auth.Caller) -> list[dict]:
+    """Invitations to the caller's email, shown only once that email is verified."""
+    if not (caller.email and caller.email_verified):
+        return []
+    snap = invitation_index(caller.email).get()
+    invites = (snap.to_dict() or {}).get("invites", {}) if snap.exists else {}
+    out = []
+    for tenant_id, inv in sorted(invites.items(), key=lambda kv: kv[1].get("created_at") or now()):
+        tenant = _tenant_or_none(tenant_id)
+        if tenant is None:
+            continue
+        tsnap = tenant.ref.get()
+        if not tsnap.exists:
+            continue
+        out.append({"tenant_id": tenant_id, "tenant_name": tsnap.get("name"), "role": inv.get("role"),
+                    "invited_at": inv.get("created_at"),
+                    "accept": f"/api/me/invitations/{tenant_id}/accept",
+                    "decline": f"/api/me/invitations/{tenant_id}/decline"})
+    return out
+
+
+def workspaces(uid: str) -> list[dict]:
+    """Every workspace the user is a member of (the membership documents decide, not the list)."""
+    usnap = user_doc(uid).get()
+    ids = list(dict.fromkeys((usnap.to_dict() or {}).get("workspaces") or [])) if usnap.exists else []
+    if usnap.exists and usnap.get("tenant_id") and usnap.get("tenant_id") not in ids:
+        ids.append(usnap.get("tenant_id"))
+    out = []
+    for tenant_id in ids:
+        tenant = _tenant_or_none(tenant_id)
+        if tenant is None:
+            continue
+        msnap = tenant.member(uid).get()
+        if not msnap.exists:
+            continue
+        tsnap = tenant.ref.get()
+        out.append({"tenant_id": tenant_id, "name": tsnap.get("name") if tsnap.exists else None,
+                    "role": msnap.get("role")})
+    return out
+
+
 def me(caller: auth.Caller) -> dict:
-    if not caller.tenant_id and caller.email:
-        joined = accept_pending_invitation(caller)
-        if joined:
-            return {**joined, "claims_updated": True,
-                    "hint": "Your membership changed; refresh your ID token to use it."}
+    base = {"uid": caller.uid, "email": caller.email, "email_verified": caller.email_verified,
+            "pending_invitations": pending_invitations(caller), "workspaces": workspaces(caller.uid)}
+    if not caller.email_verified:
+        base["hint"] = "Verify your email address to see and accept invitations to other workspaces."
+    if not caller.tenant_id:
+        return {**base, "display_name": caller.claims.get("name"), "tenant": None, "role": None,
+                "token_role": None, "claims_updated": bool(base["workspaces"])}
     tenant = Tenant(caller.require_tenant())
     tsnap, msnap = tenant.ref.get(), tenant.member(caller.uid).get()
     if not msnap.exists:
         raise errors.Forbidden("You are no longer a member of this workspace.", code="not_a_member")
     return {
-        "uid": caller.uid,
-        "email": caller.email,
+        **base,
         "display_name": msnap.get("display_name"),
         "tenant": {"id": tenant.tenant_id, "name": tsnap.get("name") if tsnap.exists else None},
         "role": msnap.get("role"),
@@ -134,40 +179,102 @@ def me(caller: auth.Caller) -> dict:
     }
 
 
-def accept_pending_invitation(caller: auth.Caller) -> dict | None:
-    """Sign-in path: a user with no workspace who has an invitation joins it."""
-    db = firestore()
-    iref = invitation_index(caller.email)
-    uref = user_doc(caller.uid)
+# ------------------------------------------------------------------------------------------ invitations
+
+
+def _verified_email(caller: auth.Caller) -> str:
+    """The caller's email, if the Auth record itself (not a cached or edited token) says it is
+    verified and it is the address the token names."""
+    acc = auth.account(caller.uid, fresh=True)
+    if not acc.exists:
+        raise errors.Unauthenticated("This account no longer exists.", code="account_deleted")
+    if not acc.email or not acc.email_verified:
+        raise errors.Forbidden("Verify your email address first: open the link we sent you, then retry.",
+                               code="email_not_verified")
+    if caller.email != acc.email:
+        raise errors.Forbidden("Your account's email changed; sign in again and retry.", code="email_mismatch")
+    return acc.email
+
+
+def _invitation_not_found() -> errors.NotFound:
+    return errors.NotFound("There is no pending invitation from that workspace for your email address.",
+                           code="invitation_not_found")
+
+
+def accept_invitation(caller: auth.Caller, tenant_id: str) -> dict:
+    """Join the inviting workspace with the invited role, and make it the active workspace."""
+    email = _verified_email(caller)
+    tenant = _tenant_or_none(tenant_id)
+    if tenant is None:
+        raise _invitation_not_found()
+    iref, invref, uref = invitation_index(email), tenant.invitation(email), user_doc(caller.uid)
 
     @gfs.transactional
-    def join(tx):
-        inv, usnap = iref.get(transaction=tx), uref.get(transaction=tx)
-        if usnap.exists and usnap.get("tenant_id"):
-            return usnap.to_dict()
-        invites = (inv.to_dict() or {}).get("invites", {}) if inv.exists else {}
-        if not invites:
-            return None
-        tenant_id, first = min(invites.items(), key=lambda kv: kv[1]["created_at"])
-        tenant = Tenant(tenant_id)
-        rest = {k: v for k, v in invites.items() if k != tenant_id}
-        tx.update(iref, {"invites": rest}) if rest else tx.delete(iref)
+    def join(tx) -> dict:
+        isnap, invsnap = iref.get(transaction=tx), invref.get(transaction=tx)
+        tsnap, msnap = tenant.ref.get(transaction=tx), tenant.member(caller.uid).get(transaction=tx)
+        invites = dict((isnap.to_dict() or {}).get("invites", {})) if isnap.exists else {}
+        inv = invites.get(tenant.tenant_id)
+        if inv is None or not invsnap.exists or invsnap.get("status") != "pending":
+            raise _invitation_not_found()
+        if not tsnap.exists:
+            raise errors.NotFound("The workspace that invited you no longer exists.", code="tenant_gone")
+        invites.pop(tenant.tenant_id)
+        tx.update(iref, {"invites": invites}) if invites else tx.delete(iref)
         t = now()
-        tx.set(tenant.invitation(caller.email), {"status": "accepted", "accepted_at": t, "uid": caller.uid}, merge=True)
-        tx.set(tenant.member(caller.uid), {"uid": caller.uid, "email": caller.email,
-                                           "display_name": caller.claims.get("name"), "role": first["role"],
-                                           "joined_at": t})
-        rec = {"uid": caller.uid, "email": caller.email, "tenant_id": tenant_id, "role": first["role"]}
-        tx.set(uref, rec)
-        return rec
+        role = msnap.get("role") if msnap.exists else inv["role"]
+        if not msnap.exists:
+            tx.set(tenant.member(caller.uid), {"uid": caller.uid, "email": email,
+                                               "display_name": caller.claims.get("name"), "role": role,
+                                               "joined_at": t})
+        tx.update(invref, {"status": "accepted", "accepted_at": t, "uid": caller.uid})
+        tx.set(uref, {"uid": caller.uid, "email": email, "tenant_id": tenant.tenant_id, "role": role,
+                      "workspaces": gfs.ArrayUnion([tenant.tenant_id])}, merge=True)
+        return {"role": role, "name": tsnap.get("name")}
 
-    rec = join(db.transaction())
-    if not rec:
-        return None
-    auth.set_claims(caller.uid, rec["tenant_id"], rec["role"])
-    tsnap = Tenant(rec["tenant_id"]).ref.get()
-    return {"uid": caller.uid, "email": caller.email, "role": rec["role"],
-            "tenant": {"id": rec["tenant_id"], "name": tsnap.get("name") if tsnap.exists else None}}
+    got = join(firestore().transaction())
+    auth.set_claims(caller.uid, tenant.tenant_id, got["role"])
+    log.event(logger, logging.INFO, "invitation accepted", uid=caller.uid, tenant_id=tenant.tenant_id,
+              role=got["role"])
+    return {"uid": caller.uid, "email": email, "role": got["role"],
+            "tenant": {"id": tenant.tenant_id, "name": got["name"]}, "claims_updated": True,
+            "hint": "You joined the workspace; refresh your ID token to use it."}
+
+
+def decline_invitation(caller: auth.Caller, tenant_id: str) -> dict:
+    email = _verified_email(caller)
+    tenant = _tenant_or_none(tenant_id)
+    if tenant is None:
+        raise _invitation_not_found()
+    iref, invref = invitation_index(email), tenant.invitation(email)
+
+    @gfs.transactional
+    def write(tx) -> None:
+        isnap, invsnap = iref.get(transaction=tx), invref.get(transaction=tx)
+        invites = dict((isnap.to_dict() or {}).get("invites", {})) if isnap.exists else {}
+        if tenant.tenant_id not in invites or not invsnap.exists or invsnap.get("status") != "pending":
+            raise _invitation_not_found()
+        invites.pop(tenant.tenant_id)
+        tx.update(iref, {"invites": invites}) if invites else tx.delete(iref)
+        tx.update(invref, {"status": "declined", "declined_at": now(), "uid": caller.uid})
+
+    write(firestore().transaction())
+    return {"tenant_id": tenant.tenant_id, "status": "declined"}
+
+
+def switch_workspace(caller: auth.Caller, tenant_id: str) -> dict:
+    """Make another workspace the caller is a member of the active one (the token's claims)."""
+    tenant = _tenant_or_none(tenant_id)
+    msnap = tenant.member(caller.uid).get() if tenant else None
+    if msnap is None or not msnap.exists:
+        raise errors.NotFound("You are not a member of that workspace.", code="workspace_not_found")
+    role = msnap.get("role")
+    user_doc(caller.uid).set({"tenant_id": tenant.tenant_id, "role": role,
+                              "workspaces": gfs.ArrayUnion([tenant.tenant_id])}, merge=True)
+    auth.set_claims(caller.uid, tenant.tenant_id, role)
+    tsnap = tenant.ref.get()
+    return {"tenant": {"id": tenant.tenant_id, "name": tsnap.get("name") if tsnap.exists else None}, "role": role,
+            "claims_updated": True, "hint": "Refresh your ID token to use this workspace."}
 
 
 # ------------------------------------------------------------------------------------------ team
@@ -210,9 +317,10 @@ def _owner_count(tx, tenant: Tenant) -> int:
     return len(list(q.stream(transaction=tx)))
 
 
-def _change_member(tenant: Tenant, uid: str, new_role: str | None) -> dict:
-    """Change (new_role) or remove (None) a membership in one transaction; never the last owner."""
-    mref = tenant.member(uid)
+def _change_member(tenant: Tenant, uid: str, new_role: str | None) -> tuple[dict, bool]:
+    """Change (new_role) or remove (None) a membership in one transaction; never the last owner.
+    Returns the membership before, and whether this workspace is the member's active one."""
+    mref, uref = tenant.member(uid), user_doc(uid)
 
     @gfs.transactional
     def write(tx):
@@ -222,28 +330,38 @@ def _change_member(tenant: Tenant, uid: str, new_role: str | None) -> dict:
         if snap.get("role") == "owner" and new_role != "owner" and _owner_count(tx, tenant) <= 1:
             raise errors.Conflict("A workspace needs at least one owner; make someone else owner first.",
                                   code="last_owner")
+        usnap = uref.get(transaction=tx)
+        active = (usnap.get("tenant_id") if usnap.exists else None) in (tenant.tenant_id, None)
         if new_role is None:
             tx.delete(mref)
-            tx.set(user_doc(uid), {"tenant_id": None, "role": None}, merge=True)
+            fields = {"workspaces": gfs.ArrayRemove([tenant.tenant_id])}
+            if active:
+                fields.update(tenant_id=None, role=None)
+            tx.set(uref, fields, merge=True)
         else:
             tx.update(mref, {"role": new_role, "updated_at": now()})
-            tx.set(user_doc(uid), {"role": new_role}, merge=True)
-        return snap.to_dict()
+            if active:
+                tx.set(uref, {"role": new_role}, merge=True)
+        return snap.to_dict(), active
 
     return write(firestore().transaction())
 
 
 def update_member(caller: auth.Caller, uid: str, req: MemberUpdate) -> dict:
     tenant = auth.authorize(caller, "manage_team")
-    before = _change_member(tenant, uid, req.role)
-    auth.set_claims(uid, tenant.tenant_id, req.role)
+    before, active = _change_member(tenant, uid, req.role)
+    if active:
+        auth.set_claims(uid, tenant.tenant_id, req.role)
     return {"uid": uid, "email": before.get("email"), "role": req.role, "previous_role": before.get("role"),
-            "hint": "The new role applies to the member's next ID token."}
+            "hint": "The new role applies at once; the member's next ID token carries it too."}
 
 
 def remove_member(caller: auth.Caller, uid: str) -> dict:
+    """Remove a member. Their access ends at once at both doors: the API and firestore.rules read
+    the membership document. Their sessions are revoked too (a deleted account needs neither)."""
     tenant = auth.authorize(caller, "manage_team")
-    _change_member(tenant, uid, None)
-    auth.set_claims(uid, None, None)
-    _fb().revoke_refresh_tokens(uid, app=firebase_app())
+    _before, active = _change_member(tenant, uid, None)
+    if active:
+        auth.set_claims(uid, None, None)
+    auth.revoke_sessions(uid)
     return {"uid": uid, "removed": True}

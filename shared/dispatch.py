@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import time
 from datetime import timedelta
 
@@ -53,7 +54,7 @@ def publish(topic: str, data: bytes, attributes: dict[str, str]) -> str:
     return future.result(timeout=get_settings().publish_timeout_s)
 
 
-def flush(msg: StageMessage, *, watchdog: bool = True) -> bool:
+def flush(msg: StageMessage, *, watchdog: bool = True, watchdog_delay_s: float | None = None) -> bool:
     """Publish a committed outbox message, then clear it and arm the watchdog. Never raises."""
     from shared import faults
 
@@ -70,7 +71,7 @@ def flush(msg: StageMessage, *, watchdog: bool = True) -> bool:
     except Exception as exc:  # noqa: BLE001 - a leftover only causes a harmless duplicate
         log.event(logger, logging.WARNING, "outbox delete failed", dispatch_id=msg.dispatch_id, error=str(exc))
     if watchdog:
-        arm_watchdog(msg)
+        arm_watchdog(msg, watchdog_delay_s)
     return True
 
 
@@ -104,28 +105,58 @@ def queue_path() -> str:
     return f"projects/{s.project_id}/locations/{s.tasks_location}/queues/{topology.WATCHDOG_QUEUE}"
 
 
-def arm_watchdog(msg: StageMessage, delay_s: float | None = None) -> None:
-    """Enqueue a Cloud Tasks task that fires at the stage's deadline. Never raises."""
-    s = get_settings()
-    delay = s.stage_deadline_s if delay_s is None else delay_s
-    try:
-        from google.protobuf import timestamp_pb2
+_tasks_down_until = 0.0  # a tiny circuit breaker: after Tasks failed, skip it briefly
 
-        ts = timestamp_pb2.Timestamp()
-        ts.FromSeconds(int(time.time() + delay))
-        url = s.function_url("watchdog") + "/deadline"
-        http_request = {
-            "http_method": "POST",
-            "url": url,
-            "headers": {"Content-Type": "application/json"},
-            "body": json.dumps(msg.model_dump()).encode(),
-        }
-        if s.local:
-            http_request["headers"]["Authorization"] = f"Bearer {s.service_token.get_secret_value()}"
-        else:
-            http_request["oidc_token"] = {"service_account_email": s.service_accounts[0], "audience": url}
-        task = {"http_request": http_request, "schedule_time": ts,
-                "name": f"{queue_path()}/tasks/{msg.dispatch_id}"}
-        clients.tasks().create_task(parent=queue_path(), task=task, timeout=5)
-    except Exception as exc:  # noqa: BLE001 - the sweeper and Pub/Sub retries still cover most losses
-        log.event(logger, logging.ERROR, "could not arm the watchdog", dispatch_id=msg.dispatch_id, error=str(exc))
+
+def arm_watchdog(msg: StageMessage, delay_s: float | None = None, attempts: int = 3) -> bool:
+    """Enqueue a Cloud Tasks task that fires at the stage's queue deadline. Retried a few times
+    within a few seconds; never raises and never blocks a run for long: while Tasks is down the
+    reconciler (which needs only Firestore) finds the run by its `deadline_at` instead."""
+    global _tasks_down_until
+    from shared import reconciler
+
+    s = get_settings()
+    if time.monotonic() < _tasks_down_until:
+        log.event(logger, logging.WARNING, "Cloud Tasks failed moments ago; the reconciler covers this dispatch",
+                  dispatch_id=msg.dispatch_id)
+        return False
+    # One second past the deadline, so the deadline has passed when the task arrives.
+    delay = (reconciler.stage_deadline_s(msg.stage, "queue") if delay_s is None else delay_s) + 1.0
+    from google.api_core import exceptions as gexc
+    from google.protobuf import timestamp_pb2
+
+    ts = timestamp_pb2.Timestamp()
+    ts.FromSeconds(int(math.ceil(time.time() + delay)))
+    url = s.function_url("watchdog") + "/deadline"
+    http_request = {
+        "http_method": "POST",
+        "url": url,
+        "headers": {"Content-Type": "application/json"},
+        "body": json.dumps(msg.model_dump()).encode(),
+    }
+    if s.local:
+        http_request["headers"]["Authorization"] = f"Bearer {s.service_token.get_secret_value()}"
+    else:
+        http_request["oidc_token"] = {"service_account_email": s.service_accounts[0], "audience": url}
+    task = {"http_request": http_request, "schedule_time": ts, "name": f"{queue_path()}/tasks/{msg.dispatch_id}"}
+    error = None
+    end = time.monotonic() + 2 * s.tasks_deadline_s  # the whole arming, retries included
+    for i in range(attempts):
+        left = end - time.monotonic()
+        if left <= 0.05:
+            break
+        try:
+            clients.tasks().create_task(parent=queue_path(), task=task, timeout=min(s.tasks_deadline_s, left),
+                                        retry=None)
+            return True
+        except gexc.AlreadyExists:
+            return True  # an earlier attempt got through
+        except Exception as exc:  # noqa: BLE001 - retried below, then left to the reconciler
+            error = exc
+            clients.reset_tasks()  # a fresh channel: the old one may sit in reconnect backoff
+            if i + 1 < attempts:
+                time.sleep(0.2 * (2 ** i))
+    _tasks_down_until = time.monotonic() + 5.0
+    log.event(logger, logging.ERROR, "could not arm the watchdog; the reconciler covers this dispatch",
+              dispatch_id=msg.dispatch_id, attempts=attempts, error=str(error)[:300])
+    return False

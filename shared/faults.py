@@ -60,18 +60,94 @@ def take(tenant_id: str, point: str, stage: str) -> dict | None:
     """The fault's settings if it is armed for this stage (and count it down), else None."""
     if not enabled():
         return None
-    ref = _ref(tenant_id)
-    snap = ref.get()
-    spec = (snap.to_dict() or {}).get("points", {}).get(point) if snap.exists else None
-    if not spec or spec.get("stage") != stage or spec.get("remaining", 0) <= 0:
+    snap = _ref(tenant_id).get()
+    return StageFaults(tenant_id, stage, snap.to_dict() if snap.exists else {})._take(point)
+
+
+# ------------------------------------------------------------------------------ the stage hook
+
+
+class StageFaults:
+    """The faults armed for one stage event, read once (one Firestore read) when it arrives.
+
+    The stage runner calls the same four hooks on every event; in production (and whenever
+    faults are off) it gets `OFF`, whose hooks do nothing and touch nothing."""
+
+    def __init__(self, tenant_id: str, stage: str, spec: dict):
+        self.tenant_id, self.stage = tenant_id, stage
+        self._armed = {name: p for name, p in (spec.get("points") or {}).items()
+                       if p.get("stage") == stage and p.get("remaining", 0) > 0}
+        self.passthrough = bool((spec.get("flags") or {}).get("passthrough"))
+
+    def _take(self, point: str) -> dict | None:
+        if point not in self._armed:
+            return None
+        ref = _ref(self.tenant_id)
+
+        @gfs.transactional
+        def count_down(tx):
+            cur = (ref.get(transaction=tx).to_dict() or {}).get("points", {}).get(point) or {}
+            if cur.get("stage") != self.stage or cur.get("remaining", 0) <= 0:
+                return None
+            tx.update(ref, {f"points.{point}.remaining": cur["remaining"] - 1})
+            return cur
+
+        return count_down(clients.firestore().transaction())
+
+    def before_claim(self) -> None:
+        from shared import errors
+
+        if self._take("transient"):
+            raise errors.TransientError("injected transient failure")
+
+    def after_claim(self) -> None:
+        import logging
+        import os
+        import signal
+        import time
+
+        if self._take("crash_mid_stage"):
+            logging.getLogger("faults").warning("injected crash mid-stage")
+            os.kill(os.getpid(), signal.SIGKILL)
+        slow = self._take("slow_stage")
+        if slow:
+            time.sleep(float(slow.get("seconds", 5)))
+
+    def engine_value(self) -> str | None:
+        spec = self._take("engine")
+        return spec.get("value") if spec else None
+
+    def swallow_publish(self, nxt) -> bool:
+        """True when an injected fault takes the place of publishing `nxt` after its commit."""
+        import logging
+
+        from shared import dispatch
+
+        if self._take("lose_message"):
+            dispatch.outbox_ref(nxt.dispatch_id).delete()
+            dispatch.arm_watchdog(nxt)
+            logging.getLogger("faults").warning("injected lost message")
+            return True
+        if self._take("publish_fail"):
+            logging.getLogger("faults").warning("injected publish failure after commit; the outbox keeps it")
+            return True
+        return False
+
+
+class _Off(StageFaults):
+    def __init__(self):
+        super().__init__("", "", {})
+
+    def _take(self, point: str) -> None:
         return None
 
-    @gfs.transactional
-    def count_down(tx):
-        cur = ref.get(transaction=tx).to_dict()["points"][point]
-        if cur.get("remaining", 0) <= 0:
-            return None
-        tx.update(ref, {f"points.{point}.remaining": cur["remaining"] - 1})
-        return cur
 
-    return count_down(clients.firestore().transaction())
+OFF = _Off()
+
+
+def for_stage(tenant_id: str, stage: str) -> StageFaults:
+    """The one hook the stage runner enters: `OFF` unless local tests enabled fault injection."""
+    if not enabled():
+        return OFF
+    snap = _ref(tenant_id).get()
+    return StageFaults(tenant_id, stage, snap.to_dict() if snap.exists else {})

@@ -23,8 +23,36 @@ from pydantic import BaseModel, ValidationError
 from shared import errors, log
 
 MAX_BODY_BYTES = 64 * 1024
+# Deepest nesting of objects/arrays a body may have. Checked on the raw bytes before parsing, so
+# a body nested thousands of levels deep is a 400, never a RecursionError inside the parser.
+MAX_JSON_DEPTH = 32
 logger = log.get_logger("http")
 M = TypeVar("M", bound=BaseModel)
+
+
+def json_depth(raw: bytes, limit: int = MAX_JSON_DEPTH) -> int:
+    """Nesting depth of a JSON text (brackets outside strings), scanning at most to `limit` + 1."""
+    depth = deepest = 0
+    in_str = escaped = False
+    for b in raw:
+        if in_str:
+            if escaped:
+                escaped = False
+            elif b == 0x5C:  # backslash
+                escaped = True
+            elif b == 0x22:  # quote
+                in_str = False
+        elif b == 0x22:
+            in_str = True
+        elif b in (0x5B, 0x7B):  # [ {
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest > limit:
+                    return deepest
+        elif b in (0x5D, 0x7D):  # ] }
+            depth -= 1
+    return deepest
 
 
 def validation_details(exc: ValidationError) -> list[dict]:
@@ -72,8 +100,18 @@ class Call:
                         "Send the body as JSON with Content-Type: application/json.",
                         details={"content_type": ctype},
                     )
+                if json_depth(raw) > MAX_JSON_DEPTH:
+                    raise errors.BadRequest(
+                        f"The request body is nested more than {MAX_JSON_DEPTH} levels deep; flatten it.",
+                        code="json_too_deep", details={"max_depth": MAX_JSON_DEPTH},
+                    )
                 try:
                     self._body = json.loads(raw)
+                except RecursionError:
+                    raise errors.BadRequest(
+                        f"The request body is nested more than {MAX_JSON_DEPTH} levels deep; flatten it.",
+                        code="json_too_deep", details={"max_depth": MAX_JSON_DEPTH},
+                    ) from None
                 except (ValueError, UnicodeDecodeError) as exc:
                     raise errors.BadRequest(
                         "The request body is not valid JSON; check quotes and commas.",
@@ -129,10 +167,31 @@ class Response:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+def check_path_ids(params: dict[str, str], id_params: tuple[str, ...]) -> None:
+    """Every id named in a path is validated before a handler (and Firestore) sees it."""
+    from shared.store import valid_id
+
+    for name in id_params:
+        if not valid_id(params.get(name)):
+            raise errors.BadRequest(
+                f"The {name} in the path is not a valid id: ids are 1-128 letters, digits, '_' or '-'.",
+                code="invalid_id", details={"param": name},
+            )
+
+
+def store_unavailable() -> tuple[type[BaseException], ...]:
+    """Errors meaning a backing service (Firestore, Pub/Sub, Tasks) did not answer within its
+    deadline (shared/clients.py bounds every call): the request gets 503 with Retry-After."""
+    from google.api_core import exceptions as gexc
+
+    return (gexc.ServiceUnavailable, gexc.DeadlineExceeded, gexc.RetryError)
+
+
 class Router:
     def __init__(self, name: str):
         self.name = name
         self._routes: list[tuple[str, re.Pattern, Handler]] = []
+        self._id_params: dict[Handler, tuple[str, ...]] = {}
         self.patterns: list[tuple[str, str, Handler]] = []  # (method, pattern, handler), for the OpenAPI doc
 
     def route(self, method: str, pattern: str) -> Callable[[Handler], Handler]:
@@ -141,6 +200,8 @@ class Router:
         regex = re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", body) + "/?$")
 
         def deco(fn: Handler) -> Handler:
+            # `{name}` segments are ids (validated); `{name*}` tails are free-form (e.g. artifact names).
+            self._id_params[fn] = tuple(re.findall(r"\{(\w+)\}", pattern))
             self._routes.append((method.upper(), regex, fn))
             self.patterns.append((method.upper(), pattern, fn))
             return fn
@@ -190,6 +251,7 @@ class Router:
                     )
                 request._cached_data = data  # type: ignore[attr-defined]
             handler, params = self._match(request.method, request.path)
+            check_path_ids(params, self._id_params.get(handler, ()))
             result = handler(Call(request, params))
             if isinstance(result, flask.Response):
                 status = result.status_code
@@ -210,7 +272,7 @@ class Router:
                       path=request.path, method=request.method)
             return flask.Response(json.dumps(exc.body()), status=exc.status, mimetype="application/json",
                                   headers=exc.headers)
-        except errors.TransientError as exc:
+        except (errors.TransientError, *store_unavailable()) as exc:
             status = 503
             log.event(logger, logging.WARNING, "transient failure", error=str(exc), path=request.path)
             body = {"error": {"code": "temporarily_unavailable",

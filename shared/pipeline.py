@@ -20,7 +20,7 @@ from datetime import datetime
 
 from google.cloud import firestore as gfs
 
-from shared import clients, dispatch, errors, log, topology
+from shared import clients, dispatch, errors, log, reconciler, topology
 from shared.models.pipeline import TERMINAL, Constraints, IdeaCreate, StageMessage
 from shared.settings import get_settings
 from shared.store import Tenant, new_id, now
@@ -44,6 +44,41 @@ class Events:
                     {"type": type_, "seq": self.seq, "at": now(), **fields})
 
 
+# Fencing fields: who may commit (claim_id), which dispatch is current (dispatch_id), which Pub/Sub
+# message runs it (message_id), and who started the run (created_by). The dashboard listens to the
+# pipeline document, so they live in a server-only document beside it, which firestore.rules deny;
+# the state machine reads and writes both in the same transaction.
+FENCE_FIELDS = ("claim_id", "dispatch_id", "message_id")
+
+
+def fence_ref(pref):
+    return pref.collection("private").document("fence")
+
+
+def _load(tx, pref, snap) -> dict:
+    """The pipeline document with its fence overlaid (read in the same transaction, before writes)."""
+    p = snap.to_dict()
+    fsnap = fence_ref(pref).get(transaction=tx)
+    fence = fsnap.to_dict() if fsnap.exists else {}
+    for stage, vals in (fence.get("stages") or {}).items():
+        if stage in (p.get("stages") or {}):
+            p["stages"][stage].update({k: v for k, v in vals.items() if k in FENCE_FIELDS})
+    if fence.get("created_by"):
+        p["created_by"] = fence["created_by"]
+    return p
+
+
+def _update(tx, pref, updates: dict) -> None:
+    """`tx.update(pref, updates)`, with the fencing fields routed to the server-only fence document."""
+    fence: dict = {}
+    for key in [k for k in updates if k.startswith("stages.") and k.rsplit(".", 1)[-1] in FENCE_FIELDS]:
+        _, stage, name = key.split(".")
+        fence.setdefault(stage, {})[name] = updates.pop(key)
+    if fence:
+        tx.set(fence_ref(pref), {"stages": fence}, merge=True)
+    tx.update(pref, updates)
+
+
 def _ms(a: datetime | None, b: datetime | None) -> int | None:
     if not a or not b:
         return None
@@ -61,15 +96,33 @@ def _budget(constraints: Constraints) -> dict:
             "tokens": (b.tokens if b and b.tokens else s.default_budget_tokens)}
 
 
+def over_budget(p: dict, budget: dict | None = None) -> str | None:
+    """Which budget (compute_s or tokens) the run's total spend, across every stage and attempt,
+    has used up; None while there is budget left. Checked at retry, approve and every claim."""
+    budget = p.get("budget") or {} if budget is None else budget
+    spent = p.get("spent") or {}
+    for k in ("compute_s", "tokens"):
+        if budget.get(k) and (spent.get(k) or 0) >= budget[k]:
+            return k
+    return None
+
+
+def _budget_error(p: dict, k: str) -> errors.Conflict:
+    budget, spent = p.get("budget") or {}, p.get("spent") or {}
+    return errors.Conflict(
+        f"The run has used its {k.replace('_s', ' seconds')} budget ({spent.get(k)} of {budget.get(k)}). "
+        "Retry it with a larger budget, e.g. {\"budget\": {\"" + k + "\": " + str(max(1, (budget.get(k) or 0) * 2)) + "}}.",
+        code="budget_exceeded", details={"budget": budget, "spent": spent})
+
+
 def new_pipeline_doc(tenant: Tenant, pipeline_id: str, idea_id: str, idea: IdeaCreate, created_by: str,
                      first: StageMessage) -> dict:
     t = now()
     stages = {s: {"status": "pending", "attempt": 0, "executions": 0, "artifacts": [], "cost": {}} for s in STAGES}
-    stages[STAGES[0]].update(status="dispatched", attempt=first.attempt, dispatch_id=first.dispatch_id,
-                             dispatched_at=t)
+    stages[STAGES[0]].update(status="dispatched", attempt=first.attempt, dispatched_at=t)
     return {
         "pipeline_id": pipeline_id, "tenant_id": tenant.tenant_id, "project_id": idea_id,
-        "project_name": idea.title, "idea_id": idea_id, "created_by": created_by,
+        "project_name": idea.title, "idea_id": idea_id,
         "status": "queued", "current_stage": STAGES[0], "progress": 0, "stages": stages,
         "created_at": t, "started_at": None, "updated_at": t, "completed_at": None, "duration_ms": None,
         "error_message": None, "error_code": None, "awaiting_approval_for": None,
@@ -77,6 +130,8 @@ def new_pipeline_doc(tenant: Tenant, pipeline_id: str, idea_id: str, idea: IdeaC
         "metadata": {"approval_gates": idea.constraints.approval_gates, "qa_loops": 0, "redispatches": {},
                      "approvals": {}, "preferred_stack": idea.constraints.preferred_stack},
         "event_seq": 0,
+        # When the current stage must have made progress by; the reconciler's indexed field.
+        "deadline_at": reconciler.deadline_at(STAGES[0], "queue", t),
     }
 
 
@@ -120,6 +175,8 @@ def create_run(tenant: Tenant, caller_uid: str, idea: IdeaCreate, *, idea_id: st
         ev.add("factory_triggered", stage=STAGES[0], progress=0, message=f"Run queued for '{idea.title}'")
         doc["event_seq"] = ev.seq
         tx.create(pref, doc)
+        tx.create(fence_ref(pref), {"created_by": caller_uid,
+                                    "stages": {STAGES[0]: {"dispatch_id": first.dispatch_id}}})
         dispatch.enqueue(tx, first)
         response = {"pipeline_id": pipeline_id, "idea_id": new_idea_id, "status": "queued",
                     "credits_remaining": bill.get("credits")}
@@ -166,7 +223,7 @@ def claim(msg: StageMessage, message_id: str, received_at: datetime | None = Non
         snap = pref.get(transaction=tx)
         if not snap.exists:
             return None, "pipeline does not exist"
-        p = snap.to_dict()
+        p = _load(tx, pref, snap)
         st = p["stages"][msg.stage]
         if p["status"] in TERMINAL or p["status"] == "awaiting_approval":
             return None, f"pipeline is {p['status']}"
@@ -183,6 +240,17 @@ def claim(msg: StageMessage, message_id: str, received_at: datetime | None = Non
             reason = "claimed"
         t = received_at or now()
         ev = Events(tx, pref, p["event_seq"])
+        k = over_budget(p)
+        if k:
+            # Total spend across every attempt has reached the budget: no stage starts on it.
+            updates = {"updated_at": t}
+            _fail(updates, ev, p, msg.stage, "budget_exceeded",
+                  f"Stopped before {msg.stage.replace('_', ' ')}: the run's {k.replace('_s', ' seconds')} budget "
+                  f"of {p['budget'][k]} is used up ({p['spent'][k]} spent). Retry with a larger budget.", t)
+            updates["event_seq"] = ev.seq
+            _update(tx, pref, updates)
+            return None, "budget exceeded; the run is failed"
+
         ev.add("stage_started", stage=msg.stage, attempt=msg.attempt, progress=p["progress"],
                message=f"{msg.stage.replace('_', ' ')} started")
         updates = {
@@ -192,10 +260,12 @@ def claim(msg: StageMessage, message_id: str, received_at: datetime | None = Non
             f"stages.{msg.stage}.started_at": t,
             f"stages.{msg.stage}.executions": gfs.Increment(1),
             "status": "running", "updated_at": t, "event_seq": ev.seq,
+            "deadline_at": reconciler.deadline_at(
+                msg.stage, "run", t, int((p.get("metadata") or {}).get("redispatches", {}).get(msg.stage, 0))),
         }
         if not p.get("started_at"):
             updates["started_at"] = t
-        tx.update(pref, updates)
+        _update(tx, pref, updates)
         p["stages"][msg.stage]["started_at"] = t
         return p, reason
 
@@ -221,7 +291,7 @@ class Outcome:
 
 def _fail(updates: dict, ev: Events, p: dict, stage: str | None, code: str, message: str, t) -> None:
     updates.update({"status": "failed", "error_code": code, "error_message": message, "completed_at": t,
-                    "duration_ms": _ms(p.get("started_at") or p.get("created_at"), t)})
+                    "duration_ms": _ms(p.get("started_at") or p.get("created_at"), t), "deadline_at": None})
     if stage:
         updates[f"stages.{stage}.status"] = "failed"
         updates[f"stages.{stage}.error"] = message
@@ -233,7 +303,7 @@ def _dispatch_next(tx, updates: dict, ev: Events, p: dict, stage: str, t) -> Sta
     gates = p["metadata"].get("approval_gates", [])
     approved = p["metadata"].get("approvals", {})
     if stage in gates and stage not in approved:
-        updates.update({"status": "awaiting_approval", "awaiting_approval_for": stage})
+        updates.update({"status": "awaiting_approval", "awaiting_approval_for": stage, "deadline_at": None})
         ev.add("awaiting_approval", stage=stage, progress=p["progress"],
                message=f"Waiting for approval of {stage.replace('_', ' ')}")
         return None
@@ -241,13 +311,16 @@ def _dispatch_next(tx, updates: dict, ev: Events, p: dict, stage: str, t) -> Sta
     if nxt is None:
         updates.update({"status": "completed", "progress": 100, "completed_at": t, "current_stage": stage,
                         "duration_ms": _ms(p.get("started_at") or p.get("created_at"), t),
-                        "awaiting_approval_for": None})
+                        "awaiting_approval_for": None, "deadline_at": None})
         ev.add("factory_completed", stage=stage, progress=100, message="The app is built, tested and deployed")
         return None
     return _redispatch(tx, updates, ev, p, nxt, t)
 
 
-def _redispatch(tx, updates: dict, ev: Events, p: dict, stage: str, t, reason: str | None = None) -> StageMessage:
+def _redispatch(tx, updates: dict, ev: Events, p: dict, stage: str, t, reason: str | None = None,
+                redispatches: int | None = None) -> StageMessage:
+    if redispatches is None:
+        redispatches = int((p.get("metadata") or {}).get("redispatches", {}).get(stage, 0))
     attempt = int(p["stages"][stage].get("attempt") or 0) + 1
     msg = dispatch.stage_message(p["tenant_id"], p["pipeline_id"], stage, attempt)
     updates.update({
@@ -255,6 +328,7 @@ def _redispatch(tx, updates: dict, ev: Events, p: dict, stage: str, t, reason: s
         f"stages.{stage}.status": "dispatched", f"stages.{stage}.attempt": attempt,
         f"stages.{stage}.dispatch_id": msg.dispatch_id, f"stages.{stage}.dispatched_at": t,
         f"stages.{stage}.error": None,
+        "deadline_at": reconciler.deadline_at(stage, "queue", t, redispatches),
     })
     if reason:
         ev.add("stage_redispatched", stage=stage, attempt=attempt, progress=p["progress"], message=reason)
@@ -272,7 +346,9 @@ def commit(c: Claim, out: Outcome) -> tuple[StageMessage | None, str]:
     @gfs.transactional
     def write(tx):
         snap = pref.get(transaction=tx)
-        p = snap.to_dict()
+        if not snap.exists:
+            return None, "discarded (the pipeline document no longer exists)"
+        p = _load(tx, pref, snap)
         st = p["stages"][c.stage]
         if p["status"] in TERMINAL or st.get("claim_id") != c.claim_id or st["status"] != "running":
             return None, "discarded (cancelled, timed out or taken over meanwhile)"
@@ -330,7 +406,7 @@ def commit(c: Claim, out: Outcome) -> tuple[StageMessage | None, str]:
             _fail(updates, ev, p, c.stage, "stage_rejected" if c.stage == "idea_validation" else "stage_failed",
                   out.reason or f"{c.stage} failed", t)
         updates["event_seq"] = ev.seq
-        tx.update(pref, updates)
+        _update(tx, pref, updates)
         return msg, updates.get("status", "running")
 
     return write(clients.firestore().transaction())
@@ -343,7 +419,8 @@ def fail_stage(c: Claim, code: str, message: str) -> None:
 
 
 def fail_pipeline(tenant_id: str, pipeline_id: str, code: str, message: str, *, stage: str | None = None,
-                  attempt: int | None = None, claim_id: str | None = None) -> bool:
+                  attempt: int | None = None, claim_id: str | None = None,
+                  dispatch_id: str | None = None) -> bool:
     pref = Tenant(tenant_id).pipeline(pipeline_id)
 
     @gfs.transactional
@@ -351,7 +428,7 @@ def fail_pipeline(tenant_id: str, pipeline_id: str, code: str, message: str, *, 
         snap = pref.get(transaction=tx)
         if not snap.exists:
             return False
-        p = snap.to_dict()
+        p = _load(tx, pref, snap)
         if p["status"] in TERMINAL:
             return False
         if stage and p["current_stage"] != stage:
@@ -360,12 +437,14 @@ def fail_pipeline(tenant_id: str, pipeline_id: str, code: str, message: str, *, 
             return False
         if claim_id and p["stages"][stage].get("claim_id") != claim_id:
             return False
+        if dispatch_id and p["stages"][stage].get("dispatch_id") != dispatch_id:
+            return False
         t = now()
         ev = Events(tx, pref, p["event_seq"])
         updates = {"updated_at": t}
         _fail(updates, ev, p, stage or p["current_stage"], code, message, t)
         updates["event_seq"] = ev.seq
-        tx.update(pref, updates)
+        _update(tx, pref, updates)
         return True
 
     return write(clients.firestore().transaction())
@@ -375,45 +454,77 @@ def fail_pipeline(tenant_id: str, pipeline_id: str, code: str, message: str, *, 
 
 
 def deadline(msg: StageMessage) -> str:
-    """The watchdog fired for a dispatch: time it out and re-dispatch, a bounded number of times."""
+    """The Cloud Tasks watchdog fired for a dispatch: time it out and re-dispatch, a bounded number
+    of times (only if that dispatch is still current and past its deadline)."""
+    out, what, _, n = _time_out(Tenant(msg.tenant_id).pipeline(msg.pipeline_id), msg.stage, msg.dispatch_id)
+    if out:
+        dispatch.flush(out, watchdog_delay_s=reconciler.stage_deadline_s(out.stage, "queue", n))
+    log.event(logger, logging.WARNING if out else logging.INFO, f"watchdog: {what}", pipeline_id=msg.pipeline_id,
+              stage=msg.stage, attempt=msg.attempt)
+    return what
+
+
+def reconcile_run(pref) -> str:
+    """The reconciler found this run past its `deadline_at`: the same fenced decision as the
+    watchdog, for whatever stage is current. Returns redispatched | failed | cleared | skipped."""
+    out, what, kind, n = _time_out(pref, None, None)
+    if out:
+        dispatch.flush(out, watchdog_delay_s=reconciler.stage_deadline_s(out.stage, "queue", n))
+    log.event(logger, logging.WARNING if kind in ("redispatched", "failed") else logging.INFO,
+              f"reconciler: {what}", pipeline_id=pref.id)
+    return kind
+
+
+def _time_out(pref, stage: str | None, dispatch_id: str | None) -> tuple[StageMessage | None, str, str, int]:
+    """The watchdog's and the reconciler's fenced decision: (message to publish, what happened,
+    redispatched | failed | cleared | skipped, how often the stage has now been re-dispatched)."""
     s = get_settings()
-    pref = Tenant(msg.tenant_id).pipeline(msg.pipeline_id)
 
     @gfs.transactional
     def write(tx):
         snap = pref.get(transaction=tx)
         if not snap.exists:
-            return None, "pipeline gone"
-        p = snap.to_dict()
-        st = p["stages"][msg.stage]
-        if p["status"] in TERMINAL or p["status"] == "awaiting_approval" or p["current_stage"] != msg.stage \
-                or st.get("dispatch_id") != msg.dispatch_id or st["status"] not in ("dispatched", "running"):
-            return None, "nothing to do (the stage moved on)"
+            return None, "pipeline gone", "skipped", 0
+        p = _load(tx, pref, snap)
+        cur = stage or p["current_stage"]
+        st = p["stages"][cur]
+        if p["status"] not in ("queued", "running") or st["status"] not in ("dispatched", "running"):
+            if p.get("deadline_at") is not None and cur == p["current_stage"]:
+                tx.update(pref, {"deadline_at": None})
+                return None, f"nothing to do (the run is {p['status']}); deadline cleared", "cleared", 0
+            return None, "nothing to do (the stage moved on)", "skipped", 0
+        if p["current_stage"] != cur or (dispatch_id and st.get("dispatch_id") != dispatch_id):
+            return None, "nothing to do (the stage moved on)", "skipped", 0
         t = now()
+        due_at = p.get("deadline_at")
+        if isinstance(due_at, datetime) and due_at > t:
+            return None, "not yet due (the stage made progress)", "skipped", 0
         ev = Events(tx, pref, p["event_seq"])
-        n = int(p["metadata"].get("redispatches", {}).get(msg.stage, 0))
+        n = int(p["metadata"].get("redispatches", {}).get(cur, 0))
         updates = {"updated_at": t}
-        was = "never started" if st["status"] == "dispatched" else "did not finish"
+        queued = st["status"] == "dispatched"
+        since = _ms(st.get("dispatched_at") if queued else st.get("started_at"), t)
+        waited = f"{since / 1000:.0f}s" if since is not None else "past its deadline"
+        name = cur.replace("_", " ")
+        was = f"never started (waited {waited})" if queued else f"did not finish (ran {waited})"
         if n >= s.watchdog_max_redispatch:
-            _fail(updates, ev, p, msg.stage, "stage_timeout",
-                  f"{msg.stage.replace('_', ' ')} {was} within {s.stage_deadline_s:.0f}s, "
-                  f"{n + 1} times; giving up. Retry the run to try again.", t)
-            out = None
+            hint = (f"the {name} service is not taking work (it is down or keeps crashing)" if queued
+                    else f"the {name} step stopped responding")
+            _fail(updates, ev, p, cur, "stage_timeout",
+                  f"{name.capitalize()} {was}, {n + 1} times in a row: {hint}. We gave up on this run. "
+                  "Retry the run to try again.", t)
+            out, what, kind = None, "failed the run", "failed"
         else:
-            updates[f"metadata.redispatches.{msg.stage}"] = n + 1
-            ev.add("stage_timed_out", stage=msg.stage, attempt=msg.attempt, progress=p["progress"],
-                   message=f"{msg.stage.replace('_', ' ')} {was} within {s.stage_deadline_s:.0f}s; re-dispatching")
-            out = _redispatch(tx, updates, ev, p, msg.stage, t)
+            updates[f"metadata.redispatches.{cur}"] = n + 1
+            ev.add("stage_timed_out", stage=cur, attempt=st.get("attempt"), progress=p["progress"],
+                   message=f"{name} {was}; re-dispatching")
+            out = _redispatch(tx, updates, ev, p, cur, t, redispatches=n + 1)
+            what, kind = "re-dispatched", "redispatched"
         updates["event_seq"] = ev.seq
-        tx.update(pref, updates)
-        return out, "re-dispatched" if out else "failed the run"
+        _update(tx, pref, updates)
+        return out, what, kind, n + 1
 
-    out, what = write(clients.firestore().transaction())
-    if out:
-        dispatch.flush(out)
-    log.event(logger, logging.WARNING if out else logging.INFO, f"watchdog: {what}", pipeline_id=msg.pipeline_id,
-              stage=msg.stage, attempt=msg.attempt)
-    return what
+    return write(clients.firestore().transaction())
 
 
 # ------------------------------------------------------------------------------------------ user actions
@@ -427,13 +538,13 @@ def _act(tenant: Tenant, pipeline_id: str, fn) -> tuple[dict, StageMessage | Non
         snap = pref.get(transaction=tx)
         if not snap.exists:
             raise errors.NotFound("No such pipeline in your workspace.", code="pipeline_not_found")
-        p = snap.to_dict()
+        p = _load(tx, pref, snap)
         t = now()
         ev = Events(tx, pref, p["event_seq"])
         updates = {"updated_at": t}
         msg = fn(tx, p, updates, ev, t)
         updates["event_seq"] = ev.seq
-        tx.update(pref, updates)
+        _update(tx, pref, updates)
         return {"pipeline_id": pipeline_id, "status": updates.get("status", p["status"]),
                 "current_stage": updates.get("current_stage", p["current_stage"]), "event_seq": ev.seq}, msg
 
@@ -449,7 +560,7 @@ def cancel(tenant: Tenant, pipeline_id: str, uid: str) -> dict:
             raise errors.Conflict(f"The run is already {p['status']}; nothing to cancel.", code="already_finished")
         stage = p["current_stage"]
         updates.update({"status": "cancelled", "completed_at": t, f"stages.{stage}.status": "cancelled",
-                        "error_code": "cancelled", "error_message": f"Cancelled by {uid}",
+                        "error_code": "cancelled", "error_message": f"Cancelled by {uid}", "deadline_at": None,
                         "duration_ms": _ms(p.get("started_at") or p.get("created_at"), t)})
         ev.add("factory_cancelled", stage=stage, progress=p["progress"], message="Run cancelled")
         return None
@@ -457,20 +568,28 @@ def cancel(tenant: Tenant, pipeline_id: str, uid: str) -> dict:
     return _act(tenant, pipeline_id, fn)[0]
 
 
-def retry(tenant: Tenant, pipeline_id: str, uid: str) -> dict:
+def retry(tenant: Tenant, pipeline_id: str, uid: str, budget: dict | None = None) -> dict:
+    """Retry a failed run from its first unfinished stage. `budget` (compute_s / tokens) raises the
+    run's budget; a run whose spend has reached its budget is not retried without one."""
     def fn(tx, p, updates, ev, t):
         if p["status"] != "failed":
             raise errors.Conflict(f"Only a failed run can be retried; this one is {p['status']}.", code="not_failed")
         stage = next((s for s in STAGES if p["stages"][s]["status"] != "completed"), None)
         if stage is None:
             raise errors.Conflict("Every stage already completed.", code="nothing_to_retry")
+        new_budget = {**(p.get("budget") or {}), **{k: v for k, v in (budget or {}).items() if v}}
+        k = over_budget(p, new_budget)
+        if k:
+            raise _budget_error({**p, "budget": new_budget}, k)
+        if new_budget != (p.get("budget") or {}):
+            updates["budget"] = new_budget
         updates.update({"error_code": None, "error_message": None, "completed_at": None, "duration_ms": None,
                         "metadata.redispatches": {}, "metadata.qa_loops": 0})
         for later in STAGES[STAGES.index(stage) + 1:]:
             updates[f"stages.{later}.status"] = "pending"
         ev.add("factory_retried", stage=stage, progress=p["progress"],
                message=f"Retrying from {stage.replace('_', ' ')}; earlier stages keep their artifacts")
-        return _redispatch(tx, updates, ev, p, stage, t)
+        return _redispatch(tx, updates, ev, p, stage, t, redispatches=0)
 
     return _act(tenant, pipeline_id, fn)[0]
 
@@ -483,6 +602,9 @@ def approve(tenant: Tenant, pipeline_id: str, uid: str, stage: str | None, comme
         if stage and stage != waiting:
             raise errors.Conflict(f"The run is waiting for approval of {waiting}, not {stage}.",
                                   code="wrong_stage", details={"awaiting": waiting})
+        k = over_budget(p)
+        if k and topology.next_stage(waiting):
+            raise _budget_error(p, k)
         updates[f"metadata.approvals.{waiting}"] = {"by": uid, "at": t, "comment": comment}
         p["metadata"].setdefault("approvals", {})[waiting] = True
         ev.add("stage_approved", stage=waiting, progress=p["progress"], message=f"{waiting.replace('_', ' ')} approved")

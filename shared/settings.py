@@ -65,10 +65,19 @@ class Settings(BaseSettings):
     # Pipeline behaviour.
     stage_deadline_s: float = Field(180.0, validation_alias="STAGE_DEADLINE_S", gt=0)
     watchdog_max_redispatch: int = Field(2, validation_alias="WATCHDOG_MAX_REDISPATCH", ge=0)
+    # Per-stage deadlines (shared/reconciler.py): factor x p95 of measured durations, at least the
+    # floor, at most STAGE_DEADLINE_S (also the deadline while nothing is measured yet).
+    stage_deadline_factor: float = Field(3.0, validation_alias="STAGE_DEADLINE_FACTOR", gt=0)
+    stage_queue_floor_s: float = Field(3.0, validation_alias="STAGE_QUEUE_FLOOR_S", gt=0)
+    stage_run_floor_s: float = Field(30.0, validation_alias="STAGE_RUN_FLOOR_S", gt=0)
+    # Deadline of every Firestore call (retries included): a request whose store is down answers
+    # 503 within it. Stage functions, which commit large artifacts under load, get a longer one.
+    firestore_deadline_s: float = Field(4.0, validation_alias="FIRESTORE_DEADLINE_S", gt=0)
+    tasks_deadline_s: float = Field(1.5, validation_alias="TASKS_DEADLINE_S", gt=0)
     qa_max_loops: int = Field(2, validation_alias="QA_MAX_LOOPS", ge=0)
     default_budget_compute_s: float = Field(600.0, validation_alias="DEFAULT_BUDGET_COMPUTE_S")
     default_budget_tokens: int = Field(200_000, validation_alias="DEFAULT_BUDGET_TOKENS")
-    publish_timeout_s: float = Field(10.0, validation_alias="PUBLISH_TIMEOUT_S", gt=0)
+    publish_timeout_s: float = Field(5.0, validation_alias="PUBLISH_TIMEOUT_S", gt=0)
 
     # Stage engine.
     # JSON ({"qa": "llm"}) or "stage=engine,stage=engine".

@@ -13,9 +13,8 @@ once (no point retrying them) and acknowledged.
 from __future__ import annotations
 
 import base64
+import json
 import logging
-import os
-import signal
 import time
 
 from pydantic import ValidationError
@@ -47,26 +46,25 @@ def decode(cloud_event) -> tuple[StageMessage, str, dict]:
         raise err from None
 
 
-def _engine_config(tenant_id: str, stage: str):
+def _engine_config(fault: faults.StageFaults):
     from shared.engine import EngineConfig
 
     s = get_settings()
-    fault = faults.take(tenant_id, "engine", stage)
     return EngineConfig(
         engine_by_stage=dict(s.engine_by_stage), llm_base_url=s.llm_base_url,
         llm_api_key=s.llm_api_key.get_secret_value() if s.llm_api_key else None, llm_model=s.llm_model,
         qa_timeout_s=s.qa_timeout_s, preview_ttl_s=s.preview_ttl_s, state_dir=s.state_dir,
         gcp_project=s.project_id, gcp_region=s.region,
         deploy_mode="local_preview" if s.local else "cloud_run",
-        fault_injection=fault.get("value") if fault else None,
+        fault_injection=fault.engine_value(),
     )
 
 
-def run_work(stage: str, c: pipeline.Claim) -> pipeline.Outcome:
+def run_work(stage: str, c: pipeline.Claim, fault: faults.StageFaults = faults.OFF) -> pipeline.Outcome:
     """The stage's real work, through the engine (or the explicitly named pass-through)."""
     s = get_settings()
     p = c.pipeline
-    if s.engine_by_stage.get(stage) == "passthrough" or faults.flag(p["tenant_id"], "passthrough"):
+    if s.engine_by_stage.get(stage) == "passthrough" or fault.passthrough:
         return pipeline.Outcome("ok", summary={"engine": "passthrough", "note": "no work: pass-through mode"},
                                 usage={"engine": "passthrough", "compute_s": 0.0})
     from shared import engine
@@ -82,7 +80,7 @@ def run_work(stage: str, c: pipeline.Claim) -> pipeline.Outcome:
     )
     started = time.perf_counter()
     try:
-        result = engine.run_stage(stage, inp, _engine_config(p["tenant_id"], stage))
+        result = engine.run_stage(stage, inp, _engine_config(fault))
     except engine.TransientEngineError as exc:
         raise errors.TransientError(str(exc)) from exc
     except engine.EngineError as exc:
@@ -94,9 +92,27 @@ def run_work(stage: str, c: pipeline.Claim) -> pipeline.Outcome:
                             reason=result.reason)
 
 
+def verify_caller(function: str) -> None:
+    """Only Pub/Sub may deliver to a push endpoint (shared.auth.require_push). Anyone else gets a
+    403 before the message is looked at, and nothing is forwarded to the dead-letter topic."""
+    import flask
+
+    from shared import auth
+
+    req = flask.request if flask.has_request_context() else None
+    try:
+        auth.require_push(req, function)
+    except PermissionError as exc:
+        log.event(logger, logging.WARNING, "push refused: caller not verified", function=function, reason=str(exc))
+        body = {"error": {"code": "push_only", "message": "This endpoint accepts Pub/Sub pushes only.",
+                          "details": None}}
+        flask.abort(flask.Response(json.dumps(body), status=403, mimetype="application/json"))
+
+
 def handle_stage_event(stage: str, cloud_event) -> None:
     from shared.store import now
 
+    verify_caller(f"stage_{stage}")
     received_at = now()
     try:
         msg, message_id, _attrs = decode(cloud_event)
@@ -107,29 +123,24 @@ def handle_stage_event(stage: str, cloud_event) -> None:
         return
     token = log.bind(tenant_id=msg.tenant_id, pipeline_id=msg.pipeline_id, stage=stage, attempt=msg.attempt)
     try:
-        if faults.take(msg.tenant_id, "transient", stage):
-            raise errors.TransientError("injected transient failure")
+        fault = faults.for_stage(msg.tenant_id, stage)  # test-only fault injection; OFF in production
+        fault.before_claim()
         c = pipeline.claim(msg, message_id, received_at)
         if c is None:
             return  # duplicate or stale: acknowledged, logged by claim()
-        if faults.take(msg.tenant_id, "crash_mid_stage", stage):
-            logger.warning("injected crash mid-stage")
-            os.kill(os.getpid(), signal.SIGKILL)
-        slow = faults.take(msg.tenant_id, "slow_stage", stage)
-        if slow:
-            time.sleep(float(slow.get("seconds", 5)))
-        outcome = run_work(stage, c)
+        fault.after_claim()
+        try:
+            outcome = run_work(stage, c, fault)
+        except errors.AppError as exc:
+            # Permanent: no redelivery can fix it (e.g. the idea was deleted). Fail the run now.
+            pipeline.fail_stage(c, "stage_error", f"{stage.replace('_', ' ')} could not run: {exc.message}")
+            log.event(logger, logging.WARNING, "permanent error; run failed", code=exc.code)
+            return
         nxt, status = pipeline.commit(c, outcome)
         if nxt is None:
             log.event(logger, logging.INFO, f"stage done; run is {status}")
             return
-        if faults.take(msg.tenant_id, "lose_message", stage):
-            dispatch.outbox_ref(nxt.dispatch_id).delete()
-            dispatch.arm_watchdog(nxt)
-            logger.warning("injected lost message")
-            return
-        if faults.take(msg.tenant_id, "publish_fail", stage):
-            logger.warning("injected publish failure after commit; the outbox keeps the message")
+        if fault.swallow_publish(nxt):
             return
         dispatch.flush(nxt)
     finally:
@@ -148,12 +159,20 @@ def forward_poison(stage: str, cloud_event, reason: str) -> None:
 
 
 def handle_dead_letter(cloud_event) -> None:
-    """Mark the run of a dead-lettered message failed, with the reason. Idempotent."""
+    """Mark the run of a dead-lettered message failed, with the reason. Idempotent, and fenced: only a
+    message naming the stage's current attempt and dispatch can fail the run."""
+    verify_caller("dead_letter")
     message = (cloud_event.data or {}).get("message") or {}
     attrs = message.get("attributes") or {}
     tenant_id, pipeline_id, stage = attrs.get("tenant_id"), attrs.get("pipeline_id"), attrs.get("stage")
+    attempt_s, dispatch_id = attrs.get("attempt") or "", attrs.get("dispatch_id") or ""
     if not (tenant_id and pipeline_id and stage in topology.STAGES):
         log.event(logger, logging.ERROR, "dead letter without a pipeline; dropped", attributes=attrs)
+        return
+    if not (attempt_s.isdigit() and dispatch_id):
+        # Every message the factory publishes names its attempt and dispatch; one that does not
+        # cannot be matched to the run's current execution, so it must not change the run.
+        log.event(logger, logging.ERROR, "dead letter without attempt and dispatch; dropped", attributes=attrs)
         return
     if attrs.get("poison_reason"):
         reason = f"{stage.replace('_', ' ')} could not read its message ({attrs['poison_reason']})"
@@ -162,8 +181,8 @@ def handle_dead_letter(cloud_event) -> None:
         reason = (f"{stage.replace('_', ' ')} failed on every one of {n} deliveries of its message "
                   "and it was dead-lettered; retry the run to try again")
     try:
-        attempt = int(attrs["attempt"]) if attrs.get("attempt") else None
-        failed = pipeline.fail_pipeline(tenant_id, pipeline_id, "dead_lettered", reason, stage=stage, attempt=attempt)
+        failed = pipeline.fail_pipeline(tenant_id, pipeline_id, "dead_lettered", reason, stage=stage,
+                                        attempt=int(attempt_s), dispatch_id=dispatch_id)
     except ValueError:
         log.event(logger, logging.ERROR, "dead letter with invalid ids; dropped", attributes=attrs)
         return

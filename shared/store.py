@@ -15,6 +15,16 @@ from datetime import UTC, datetime
 from shared.clients import firestore
 
 _ID = re.compile(r"^[A-Za-z0-9_-]{6,64}$")
+# Any id a client names (path segments, body fields): Firestore refuses `__x__`, `.`, `..` and
+# slashes with an exception, so every id is checked against this before it reaches a reference.
+_CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+_RESERVED = re.compile(r"^__.*__$")
+
+
+def valid_id(value: object, *, min_len: int = 1, max_len: int = 128) -> bool:
+    """True when `value` can name a document we created: letters, digits, '_' and '-', not `__x__`."""
+    return (isinstance(value, str) and min_len <= len(value) <= max_len and bool(_CLIENT_ID.match(value))
+            and not _RESERVED.match(value))
 
 
 def now() -> datetime:
@@ -37,7 +47,7 @@ class Tenant:
     __slots__ = ("tenant_id",)
 
     def __init__(self, tenant_id: str):
-        if not isinstance(tenant_id, str) or not _ID.match(tenant_id):
+        if not isinstance(tenant_id, str) or not _ID.match(tenant_id) or _RESERVED.match(tenant_id):
             raise ValueError("a valid tenant id is required; there is no cross-tenant access")
         self.tenant_id = tenant_id
 

@@ -44,6 +44,11 @@ def next_stage(stage: str) -> str | None:
     return STAGES[i + 1] if i + 1 < len(STAGES) else None
 
 
+# Background functions (no person waits on them) may wait longer on Firestore than the API's
+# 4 s: a stage commit with large artifacts under load is slow, not lost.
+BACKGROUND_ENV = {"FIRESTORE_DEADLINE_S": "20"}
+
+
 @dataclass(frozen=True)
 class Function:
     """One Cloud Run function: its source folder under functions/, entry point and trigger."""
@@ -81,15 +86,15 @@ FUNCTIONS: tuple[Function, ...] = (
             "cloudevent",
             5111 + i,
             topic=stage_topic(s),
-            env={"STAGE": s},
+            env={"STAGE": s, **BACKGROUND_ENV},
             memory="1Gi" if s in ("development", "qa", "deployment") else "512Mi",
             timeout_s=300 if s in ("qa", "deployment") else 120,
         )
         for i, s in enumerate(STAGES)
     ),
-    Function("dead_letter", "handle", "cloudevent", 5117, topic=DEAD_LETTER_TOPIC),
-    # Called by Cloud Tasks (watchdog deadlines) and Cloud Scheduler (outbox sweep) only.
-    Function("watchdog", "watchdog", "http", 5118, public=False),
+    Function("dead_letter", "handle", "cloudevent", 5117, topic=DEAD_LETTER_TOPIC, env=dict(BACKGROUND_ENV)),
+    # Called by Cloud Tasks (watchdog deadlines) and Cloud Scheduler (sweep, reconciler) only.
+    Function("watchdog", "watchdog", "http", 5118, public=False, env=dict(BACKGROUND_ENV)),
 )
 
 
@@ -147,4 +152,7 @@ class Schedule:
 
 SCHEDULES: tuple[Schedule, ...] = (
     Schedule("outbox-sweep", "* * * * *", "watchdog", "/sweep"),
+    # Finds runs whose current stage is past its deadline (indexed `deadline_at`) and re-dispatches
+    # or fails them: the recovery that works with Cloud Tasks down (shared/reconciler.py).
+    Schedule("stage-reconcile", "* * * * *", "watchdog", "/reconcile"),
 )

@@ -80,6 +80,36 @@ class Api:
                     token=tokens["idToken"], refresh_token=tokens["refreshToken"])
 
 
+def verify_email(id_token: str, email: str) -> None:
+    """Firebase's email verification, as a user clicking the link would do it: sendOobCode, then the
+    Auth emulator's list of out-of-band codes (its stand-in for the inbox), then apply the code."""
+    r = requests.post(auth_url("accounts:sendOobCode"), json={"requestType": "VERIFY_EMAIL", "idToken": id_token},
+                      timeout=10)
+    r.raise_for_status()
+    host, project = os.environ["FIREBASE_AUTH_EMULATOR_HOST"], os.environ["GOOGLE_CLOUD_PROJECT"]
+    codes = requests.get(f"http://{host}/emulator/v1/projects/{project}/oobCodes", timeout=10).json()["oobCodes"]
+    mine = [c for c in codes if c["email"].lower() == email.lower() and c["requestType"] == "VERIFY_EMAIL"]
+    assert mine, f"no verification code was sent to {email}"
+    r = requests.post(auth_url("accounts:update"), json={"oobCode": mine[-1]["oobCode"]}, timeout=10)
+    r.raise_for_status()
+    assert r.json().get("emailVerified") is True, r.text
+
+
+def join(api: Api, owner: User, role: str = "member", email: str | None = None) -> User:
+    """An invited person's whole path in: the owner invites, the invitee signs up (getting a workspace
+    of their own), verifies their email, accepts, and refreshes their token into the inviting one."""
+    email = email or f"{uuid.uuid4().hex[:12]}@example.com"
+    r = api.post("/api/team/invitations", owner, json={"email": email, "role": role})
+    assert r.status_code == 201, r.text
+    user = api.signup(email=email, company="Invitee's own")
+    verify_email(user.token, email)
+    r = api.post(f"/api/me/invitations/{owner.tenant_id}/accept", user)
+    assert r.status_code == 200, r.text
+    user.refreshed()
+    user.tenant_id, user.role = owner.tenant_id, r.json()["role"]
+    return user
+
+
 def fake_stripe(path: str, body: dict | None = None) -> dict:
     r = requests.post(os.environ["STRIPE_API_BASE"] + path, json=body or {}, timeout=30)
     r.raise_for_status()

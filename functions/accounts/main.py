@@ -1,10 +1,10 @@
-"""Accounts (HTTPS): the caller's identity, and team management for owners."""
+"""Accounts (HTTPS): the caller's identity, invitations to the caller, and team management for owners."""
 
 import functions_framework
 
 from shared import accounts as core
 from shared.http import Response, Router
-from shared.models.accounts import InvitationCreate, MemberUpdate
+from shared.models.accounts import InvitationCreate, MemberUpdate, WorkspaceSwitch
 from shared.settings import get_settings
 
 get_settings()
@@ -14,6 +14,24 @@ router = Router("accounts")
 @router.route("GET", "/api/me")
 def me(call):
     return core.me(call.caller)
+
+
+@router.route("POST", "/api/me/invitations/{tenant_id}/accept")
+def accept_invitation(call):
+    """Accept an invitation (the caller's email must be verified and be the one invited)."""
+    return core.accept_invitation(call.caller, call.params["tenant_id"])
+
+
+@router.route("POST", "/api/me/invitations/{tenant_id}/decline")
+def decline_invitation(call):
+    """Decline an invitation (the caller's email must be verified and be the one invited)."""
+    return core.decline_invitation(call.caller, call.params["tenant_id"])
+
+
+@router.route("POST", "/api/me/workspace")
+def switch_workspace(call):
+    """Make another workspace the caller belongs to the active one."""
+    return core.switch_workspace(call.caller, call.model(WorkspaceSwitch).tenant_id)
 
 
 @router.route("GET", "/api/team")

@@ -10,7 +10,7 @@ import functions_framework
 from shared import auth, pipeline
 from shared.errors import NotFound
 from shared.http import Response, Router
-from shared.models.pipeline import ApproveCreate, IdeaCreate, ListQuery, ProgressUpdate, TriggerCreate
+from shared.models.pipeline import ApproveCreate, IdeaCreate, ListQuery, ProgressUpdate, RetryCreate, TriggerCreate
 from shared.settings import get_settings
 from shared.store import Tenant
 
@@ -39,7 +39,7 @@ def get_pipeline(call):
 
 @router.route("POST", "/api/factory/pipelines/{pipeline_id}/update")
 def update(call):
-    auth.require_service(call.request)  # stage workers only; a user token gets 403
+    auth.require_service(call.request, "factory")  # stage workers only; a user token gets 403
     body = call.model(ProgressUpdate)
     tenant_id = call.headers.get("X-Tenant-Id", "")
     try:
@@ -73,7 +73,9 @@ def cancel(call):
 @router.route("POST", "/api/factory/pipelines/{pipeline_id}/retry")
 def retry(call):
     tenant = auth.authorize(call.caller, "act")
-    return Response(pipeline.retry(tenant, call.params["pipeline_id"], call.caller.uid), status=202)
+    body = call.model(RetryCreate)
+    budget = body.budget.model_dump(exclude_none=True) if body.budget else None
+    return Response(pipeline.retry(tenant, call.params["pipeline_id"], call.caller.uid, budget), status=202)
 
 
 @router.route("POST", "/api/factory/pipelines/{pipeline_id}/approve")

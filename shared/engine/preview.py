@@ -104,6 +104,27 @@ def _belongs_to_preview(pid: int, directory: str) -> bool:
     return cwd.startswith(str(Path(directory).resolve()))
 
 
+# Sets the limits, then replaces itself with the real command. Run as a separate interpreter so
+# that no Python code (no preexec_fn, no at-fork handlers) runs between fork and exec in the stage
+# process: with a live gRPC client there, a forked child that runs code can inherit gRPC's poller
+# and die with SIGABRT ("epoll_wait error: Bad file descriptor"). Without preexec_fn, subprocess
+# uses vfork/exec, which copies no threads and runs no handlers.
+_LAUNCHER = (
+    "import os, resource, sys\n"
+    "mem, fsize = int(sys.argv[1]), int(sys.argv[2])\n"
+    "if mem: resource.setrlimit(resource.RLIMIT_AS, (mem, mem))\n"
+    "resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))\n"
+    "resource.setrlimit(resource.RLIMIT_CORE, (0, 0))\n"
+    "os.execv(sys.argv[3], sys.argv[3:])\n"
+)
+
+
+def limited_argv(argv: list[str], python: str, *, memory_mb: int | None, fsize_mb: int = 256) -> list[str]:
+    """`argv` wrapped in a launcher that applies rlimits (memory, file size, no core) and execs it."""
+    mem = int(memory_mb) * 1024 * 1024 if memory_mb else 0
+    return [python, "-I", "-S", "-c", _LAUNCHER, str(mem), str(int(fsize_mb) * 1024 * 1024), *argv]
+
+
 def start_preview(pipeline_id: str, files: dict[str, bytes], config, *, ttl_s: float | None = None,
                   now: float | None = None) -> dict:
     """Extract the project, start `python -m app` on a free port, wait for /health, record it."""
@@ -126,11 +147,10 @@ def start_preview(pipeline_id: str, files: dict[str, bytes], config, *, ttl_s: f
     log_path = base / "preview.log"
     with open(log_path, "wb") as log_fh:
         proc = subprocess.Popen(
-            [config.python_executable, "-m", "app"],
+            limited_argv([config.python_executable, "-m", "app"], config.python_executable,
+                         memory_mb=max(config.qa_memory_mb, 512)),
             cwd=str(src), env=env, stdin=subprocess.DEVNULL, stdout=log_fh, stderr=subprocess.STDOUT,
             start_new_session=True, close_fds=True,
-            # only setrlimit runs between fork and exec; see sandbox.limits_preexec
-            preexec_fn=sandbox.limits_preexec(None, max(config.qa_memory_mb, 512)),  # noqa: PLW1509
         )
     _children[proc.pid] = proc
     url = f"http://127.0.0.1:{port}"

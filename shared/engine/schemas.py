@@ -50,6 +50,11 @@ class SimilarProduct(_Model):
     name: str = Field(min_length=1, max_length=80)
     source_url: str = Field(pattern=URL)
     category: str
+    # sourced (catalogue) products carry their BM25 score and the idea's words that matched
+    score: float | None = None
+    matched_words: list[str] = Field(default_factory=list, max_length=30)
+    pricing: str | None = None
+    source: Literal["catalogue", "model"] = "catalogue"
 
 
 class ValidationReport(_Model):
@@ -60,6 +65,10 @@ class ValidationReport(_Model):
     categories: list[CategoryMatch] = Field(default_factory=list, max_length=10)
     similar_products: list[SimilarProduct] = Field(default_factory=list, max_length=15)
     clone_of: list[str] = Field(default_factory=list, max_length=10)
+    # products the idea restates but differs from (named as competitors; verdict may still be go)
+    competitors: list[str] = Field(default_factory=list, max_length=10)
+    # the LLM engine's own suggestions, kept apart from the sourced catalogue matches
+    model_suggested_products: list[SimilarProduct] = Field(default_factory=list, max_length=10)
     verdict: Literal["go", "needs_work", "reject"]
     feedback: list[str] = Field(default_factory=list, max_length=12)
     reject_reason: str | None = None

@@ -25,7 +25,6 @@ class SignupPublic(BaseModel):
     tenant_id: str
     role: Role
     email: str
-    joined_existing_tenant: bool
 
 
 class InvitationCreate(_Strict):
@@ -35,3 +34,7 @@ class InvitationCreate(_Strict):
 
 class MemberUpdate(_Strict):
     role: Role
+
+
+class WorkspaceSwitch(_Strict):
+    tenant_id: str = Field(min_length=6, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")

@@ -1,14 +1,25 @@
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from shared.topology import STAGES
 
 Status = Literal["queued", "running", "awaiting_approval", "completed", "failed", "cancelled"]
 StageName = Literal["idea_validation", "tech_stack", "uiux_design", "development", "qa", "deployment"]
 TERMINAL = ("completed", "failed", "cancelled")
+
+
+def _not_reserved(v: str) -> str:
+    if v.startswith("__") and v.endswith("__"):
+        raise ValueError("ids of the form __x__ are reserved")
+    return v
+
+
+# A document id a client or a message names: checked before it reaches a Firestore reference.
+DocId = Annotated[str, Field(min_length=6, max_length=64, pattern=r"^[A-Za-z0-9_-]+$"),
+                  AfterValidator(_not_reserved)]
 
 
 class _In(BaseModel):
@@ -52,8 +63,12 @@ class IdeaCreate(_In):
 
 
 class TriggerCreate(_In):
-    idea_id: str = Field(min_length=6, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    idea_id: DocId
     constraints: Constraints | None = None
+
+
+class RetryCreate(_In):
+    budget: Budget | None = Field(None, description="raise the run's budget (needed once its spend reached it)")
 
 
 class ApproveCreate(_In):
@@ -79,12 +94,12 @@ class StageMessage(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    tenant_id: str = Field(min_length=6, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
-    pipeline_id: str = Field(min_length=6, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    tenant_id: DocId
+    pipeline_id: DocId
     stage: StageName
     attempt: int = Field(ge=1)
-    dispatch_id: str = Field(min_length=6, max_length=80)
+    dispatch_id: str = Field(min_length=6, max_length=80, pattern=r"^[A-Za-z0-9_-]+$")
 
     def attributes(self) -> dict[str, str]:
         return {"tenant_id": self.tenant_id, "pipeline_id": self.pipeline_id, "stage": self.stage,
-                "attempt": str(self.attempt)}
+                "attempt": str(self.attempt), "dispatch_id": self.dispatch_id}

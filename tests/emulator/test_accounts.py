@@ -11,7 +11,7 @@ from datetime import UTC
 import pytest
 import requests
 
-from tests.helpers import PASSWORD, Api, sign_in
+from tests.helpers import PASSWORD, Api, join, sign_in, verify_email
 
 
 @pytest.fixture(scope="module")
@@ -179,8 +179,8 @@ def test_roles_invitations_and_claim_refresh(api):
     invitee_email = f"{uuid.uuid4().hex[:10]}@example.com"
     r = api.post("/api/team/invitations", owner, json={"email": invitee_email, "role": "viewer"})
     assert r.status_code == 201, r.text
-    assert api.post("/api/team/invitations", owner, json={"email": invitee_email}).status_code == 201
-    invitee = api.signup(email=invitee_email, company="ignored")
+    # Inviting again replaces the role; the invitee then joins explicitly with a verified email.
+    invitee = join(api, owner, "member", email=invitee_email)
     assert invitee.tenant_id == owner.tenant_id and invitee.role == "member"
     team = api.get("/api/team", owner).json()
     assert {m["uid"]: m["role"] for m in team["members"]} == {owner.uid: "owner", invitee.uid: "member"}
@@ -204,18 +204,17 @@ def test_roles_invitations_and_claim_refresh(api):
     r = api.request("DELETE", f"/api/team/members/{invitee.uid}", owner)
     assert r.status_code == 200
     r = api.get("/api/team", token=old_token)
-    assert r.status_code == 403 and r.json()["error"]["code"] == "not_a_member"
-    # Their next token carries no workspace at all.
-    r = api.get("/api/team", token=invitee.refreshed().token)
+    assert r.status_code in (401, 403) and r.json()["error"]["code"] in ("not_a_member", "token_revoked")
+    # Their sessions were revoked: signing in again gives a token with no workspace at all.
+    fresh = sign_in(invitee.email)["idToken"]
+    r = api.get("/api/team", token=fresh)
     assert r.status_code == 403 and r.json()["error"]["code"] == "no_tenant"
     assert {m["uid"] for m in api.get("/api/team", owner).json()["members"]} == {owner.uid}
 
 
 def test_demoted_owner_loses_power_before_token_refresh(api):
     owner = api.signup(company="Two Owners")
-    second_email = f"{uuid.uuid4().hex[:10]}@example.com"
-    api.post("/api/team/invitations", owner, json={"email": second_email, "role": "owner"})
-    second = api.signup(email=second_email)
+    second = join(api, owner, "owner")
     assert second.role == "owner"
     r = api.request("PATCH", f"/api/team/members/{second.uid}", owner, json={"role": "viewer"})
     assert r.status_code == 200
@@ -224,22 +223,110 @@ def test_demoted_owner_loses_power_before_token_refresh(api):
     assert r.status_code == 403 and r.json()["error"]["details"]["role"] == "viewer"
 
 
-def test_invitee_signing_in_with_existing_account_joins(api):
-    """An invited email whose user exists without a workspace joins on its next /api/me."""
+# ------------------------------------------------------------------ invitations (issue 9, items 1-2)
+
+
+def test_invitation_is_not_taken_by_whoever_registers_the_email(api):
+    """Broken 1: owner A invites new@x as owner; someone registers new@x (signup or the Auth REST API)."""
+    owner = api.signup(company="Victim Owner Co")
+    email = f"{uuid.uuid4().hex[:10]}@example.com"
+    assert api.post("/api/team/invitations", owner, json={"email": email, "role": "owner"}).status_code == 201
+    # Through our signup: they get a workspace of their own, not A's.
+    squatter = api.signup(email=email, company="Squatter")
+    assert squatter.tenant_id != owner.tenant_id and squatter.role == "owner"
+    me = api.get("/api/me", squatter).json()
+    assert me["tenant"]["id"] == squatter.tenant_id and me["email_verified"] is False
+    assert me["pending_invitations"] == [], "an unverified email sees no invitations"
+    # Accepting without a verified email is refused and changes nothing.
+    r = api.post(f"/api/me/invitations/{owner.tenant_id}/accept", squatter)
+    assert r.status_code == 403 and r.json()["error"]["code"] == "email_not_verified"
+    assert not fs_admin().document(f"tenants/{owner.tenant_id}/members/{squatter.uid}").get().exists
+    assert {m["uid"] for m in api.get("/api/team", owner).json()["members"]} == {owner.uid}
+    # A hand-edited token that claims email_verified changes nothing either: the Auth record decides.
+    header, payload, _sig = squatter.token.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=="))
+    claims["email_verified"] = True
+    forged = ".".join([header, base64.urlsafe_b64encode(json.dumps(claims).encode()).decode().rstrip("="), ""])
+    r = api.post(f"/api/me/invitations/{owner.tenant_id}/accept", token=forged)
+    assert r.status_code == 403 and r.json()["error"]["code"] == "email_not_verified"
+
+
+def test_invitation_is_not_taken_by_an_auth_only_account(api):
+    """Broken 1, second path: an account made straight in Firebase Auth with the invited email."""
     from tests.helpers import auth_url
 
-    owner = api.signup(company="Invite Co")
+    owner = api.signup(company="Auth Only Co")
     email = f"{uuid.uuid4().hex[:10]}@example.com"
-    assert api.post("/api/team/invitations", owner, json={"email": email, "role": "member"}).status_code == 201
-    r = requests.post(auth_url("accounts:signUp"), json={"email": email, "password": PASSWORD,
-                                                         "returnSecureToken": True}, timeout=10)
-    tokens = r.json()
-    me = api.get("/api/me", token=tokens["idToken"]).json()
-    assert me["tenant"]["id"] == owner.tenant_id and me["claims_updated"] is True
+    assert api.post("/api/team/invitations", owner, json={"email": email, "role": "owner"}).status_code == 201
+    tokens = requests.post(auth_url("accounts:signUp"), json={"email": email, "password": PASSWORD,
+                                                              "returnSecureToken": True}, timeout=10).json()
+    me = api.get("/api/me", token=tokens["idToken"])
+    assert me.status_code == 200, me.text
+    assert me.json()["tenant"] is None and me.json()["role"] is None and me.json()["pending_invitations"] == []
     from tests.helpers import refresh
 
-    fresh = refresh(tokens["refreshToken"])
-    assert api.get("/api/team", token=fresh).status_code == 200
+    assert api.get("/api/team", token=refresh(tokens["refreshToken"])).json()["error"]["code"] == "no_tenant"
+    assert not fs_admin().document(f"tenants/{owner.tenant_id}/members/{tokens['localId']}").get().exists
+
+
+def test_preemptive_invitation_does_not_capture_a_strangers_signup(api):
+    """Broken 2: tenant B invites victim@x as viewer before the victim ever signs up."""
+    b = api.signup(company="Tenant B")
+    email = f"{uuid.uuid4().hex[:10]}@example.com"
+    assert api.post("/api/team/invitations", b, json={"email": email, "role": "viewer"}).status_code == 201
+    r = api.post("/api/auth/signup", json=signup_body(email=email, company_name="Victim Corp"))
+    assert r.status_code == 201, r.text
+    out = r.json()
+    assert out["tenant_id"] != b.tenant_id and out["role"] == "owner"
+    tenant = fs_admin().document(f"tenants/{out['tenant_id']}").get()
+    assert tenant.exists and tenant.get("name") == "Victim Corp" and tenant.get("owner_uid") == out["uid"]
+    assert not fs_admin().document(f"tenants/{b.tenant_id}/members/{out['uid']}").get().exists
+    # The invitation still waits; once verified, the victim sees it and may decline it.
+    token = sign_in(email)["idToken"]
+    verify_email(token, email)
+    me = api.get("/api/me", token=token).json()
+    assert me["email_verified"] is True and me["tenant"]["id"] == out["tenant_id"]
+    assert [(i["tenant_id"], i["role"], i["tenant_name"]) for i in me["pending_invitations"]] == \
+        [(b.tenant_id, "viewer", "Tenant B")]
+    r = api.post(f"/api/me/invitations/{b.tenant_id}/decline", token=token)
+    assert r.status_code == 200 and r.json()["status"] == "declined"
+    assert api.get("/api/me", token=token).json()["pending_invitations"] == []
+    r = api.post(f"/api/me/invitations/{b.tenant_id}/accept", token=token)
+    assert r.status_code == 404 and r.json()["error"]["code"] == "invitation_not_found"
+    assert not fs_admin().document(f"tenants/{b.tenant_id}/members/{out['uid']}").get().exists
+    # Signing up again is still 409 (the account exists), and nothing joined B.
+    assert api.post("/api/auth/signup", json=signup_body(email=email)).status_code == 409
+
+
+def test_verified_invitee_accepts_explicitly_and_can_switch_back(api):
+    owner = api.signup(company="Inviting Co")
+    user = join(api, owner, "member")
+    me = api.get("/api/me", user).json()
+    assert me["tenant"]["id"] == owner.tenant_id and me["role"] == "member" and me["pending_invitations"] == []
+    ids = {w["tenant_id"]: w["role"] for w in me["workspaces"]}
+    own = [t for t, role in ids.items() if t != owner.tenant_id]
+    assert ids[owner.tenant_id] == "member" and len(own) == 1 and ids[own[0]] == "owner"
+    # Accepting twice is a 404: the invitation is used.
+    r = api.post(f"/api/me/invitations/{owner.tenant_id}/accept", user)
+    assert r.status_code == 404 and r.json()["error"]["code"] == "invitation_not_found"
+    # Back to their own workspace; a workspace they are not in is a 404.
+    r = api.post("/api/me/workspace", user, json={"tenant_id": own[0]})
+    assert r.status_code == 200 and r.json()["role"] == "owner"
+    assert api.get("/api/me", user.refreshed()).json()["tenant"]["id"] == own[0]
+    r = api.post("/api/me/workspace", user, json={"tenant_id": "t_" + uuid.uuid4().hex[:20]})
+    assert r.status_code == 404 and r.json()["error"]["code"] == "workspace_not_found"
+
+
+def test_accept_needs_the_invited_email(api):
+    """A verified account whose email was not invited cannot take another's invitation."""
+    owner = api.signup(company="Other Email Co")
+    assert api.post("/api/team/invitations", owner,
+                    json={"email": f"{uuid.uuid4().hex[:10]}@example.com"}).status_code == 201
+    other = api.signup()
+    verify_email(other.token, other.email)
+    r = api.post(f"/api/me/invitations/{owner.tenant_id}/accept", other)
+    assert r.status_code == 404 and r.json()["error"]["code"] == "invitation_not_found"
+    assert not fs_admin().document(f"tenants/{owner.tenant_id}/members/{other.uid}").get().exists
 
 
 def test_user_without_workspace_gets_clear_403(api):

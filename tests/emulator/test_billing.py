@@ -18,7 +18,7 @@ import pytest
 import requests
 import stripe
 
-from tests.helpers import Api
+from tests.helpers import Api, join
 
 # tenant_id -> (owner email, credits this module expects the tenant to end with); checked last.
 EXPECTED: dict[str, tuple[str, int]] = {}
@@ -239,9 +239,7 @@ def test_members_and_viewers_cannot_buy_but_can_read(api):
     owner = new_owner(api)
     users = {}
     for role in ("member", "viewer"):
-        email = f"{uuid.uuid4().hex[:10]}@example.com"
-        assert api.post("/api/team/invitations", owner, json={"email": email, "role": role}).status_code == 201
-        users[role] = api.signup(email=email)
+        users[role] = join(api, owner, role)  # invited, verified email, explicit accept
         assert users[role].role == role
     for role, user in users.items():
         r = api.post("/api/billing/checkout", user, json={"plan": "starter_pack"})

@@ -83,3 +83,78 @@ def test_client_cannot_write_server_fields(world):
     # Unchanged, as the server sees it.
     db = firestore.Client(project=os.environ["GOOGLE_CLOUD_PROJECT"])
     assert db.document(f"tenants/{a.tenant_id}/pipelines/{pid}").get().get("status") == "running"
+
+
+# ------------------------------------------------------------------ issue 9: membership and fencing
+
+
+def fields_of(doc: dict) -> set[str]:
+    """Every field name in a REST document, nested maps included, as dotted paths."""
+    out: set[str] = set()
+
+    def walk(prefix: str, fields: dict) -> None:
+        for k, v in fields.items():
+            out.add(prefix + k)
+            if "mapValue" in v:
+                walk(prefix + k + ".", v["mapValue"].get("fields", {}))
+
+    walk("", doc.get("fields", {}))
+    return out
+
+
+def test_removed_member_loses_realtime_read_at_once(world):
+    """Broken 3: after DELETE /api/team/members/{uid} the old token must not read the tenant's runs."""
+    from tests.helpers import join
+
+    a, _, pid = world
+    api = Api()
+    member = join(api, a, "viewer")
+    path = f"tenants/{a.tenant_id}/pipelines/{pid}"
+    assert get(path, member.token).status_code == 200
+    assert get(path + "/events/e1", member.token).status_code == 200
+    old_token = member.token
+    assert api.request("DELETE", f"/api/team/members/{member.uid}", a).status_code == 200
+    # The token still says tenant_id=A, role=viewer and has not expired; the membership is gone.
+    assert get(path, old_token).status_code == 403
+    assert get(path + "/events/e1", old_token).status_code == 403
+    assert get(f"tenants/{a.tenant_id}/pipelines", old_token).status_code == 403
+
+
+def test_a_token_claiming_a_tenant_without_membership_reads_nothing(world):
+    """The rules trust the membership document, not the token's tenant_id claim."""
+    import base64
+    import json
+
+    a, b, pid = world
+    header, payload, _ = b.token.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=="))
+    claims.update(tenant_id=a.tenant_id, role="owner")
+    forged = ".".join([header, base64.urlsafe_b64encode(json.dumps(claims).encode()).decode().rstrip("="), ""])
+    assert get(f"tenants/{a.tenant_id}/pipelines/{pid}", forged).status_code == 403
+    assert get(f"tenants/{a.tenant_id}/pipelines", forged).status_code == 403
+
+
+def test_fencing_fields_are_not_in_what_the_browser_reads(cloud_env):
+    """Broken 8a: claim_id, dispatch_id, message_id and created_by stay in a server-only document."""
+    from shared import faults
+    from tests.helpers import buy_credits, submit, wait_status
+
+    api = Api()
+    owner = api.signup(company="Fence Co")
+    faults.set_flag(owner.tenant_id, "passthrough")
+    buy_credits(api, owner)
+    pid = submit(api, owner)
+    wait_status(owner.tenant_id, pid, "completed", 60)
+    r = get(f"tenants/{owner.tenant_id}/pipelines/{pid}", owner.token)
+    assert r.status_code == 200
+    names = fields_of(r.json())
+    leaked = {n for n in names if n.rsplit(".", 1)[-1] in ("claim_id", "dispatch_id", "message_id", "created_by")}
+    assert not leaked, leaked
+    assert "stages.deployment.status" in names
+    # The fence exists, is what the state machine used, and no member may read it.
+    fence_path = f"tenants/{owner.tenant_id}/pipelines/{pid}/private/fence"
+    db = firestore.Client(project=os.environ["GOOGLE_CLOUD_PROJECT"])
+    fence = db.document(fence_path).get().to_dict()
+    assert fence["created_by"] == owner.uid and fence["stages"]["deployment"]["claim_id"]
+    assert get(fence_path, owner.token).status_code == 403
+    assert get(f"tenants/{owner.tenant_id}/pipelines/{pid}/private", owner.token).status_code == 403

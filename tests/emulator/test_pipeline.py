@@ -11,7 +11,7 @@ import pytest
 from google.cloud import pubsub_v1
 
 from shared import faults, topology
-from tests.helpers import IDEA, Api, buy_credits, events, pipeline_doc, submit, wait_status
+from tests.helpers import IDEA, Api, buy_credits, events, join, pipeline_doc, submit, wait_status
 
 STAGES = topology.STAGES
 
@@ -107,7 +107,20 @@ def test_poison_message_is_dead_lettered_and_fails_the_run(api):
     wait_status(owner.tenant_id, pid, "awaiting_approval", 30)
     pub = pubsub_v1.PublisherClient()
     topic = pub.topic_path(os.environ["GOOGLE_CLOUD_PROJECT"], topology.stage_topic("idea_validation"))
+    import time
+
+    from google.cloud import firestore
+
+    # A poison message that names no attempt and dispatch cannot be matched to the run: ignored.
     pub.publish(topic, b"\x00not json", tenant_id=owner.tenant_id, pipeline_id=pid, stage="idea_validation").result(10)
+    # One naming the stage's current attempt and dispatch (server-only fence document) fails the run.
+    fence = firestore.Client(project=os.environ["GOOGLE_CLOUD_PROJECT"]).document(
+        f"tenants/{owner.tenant_id}/pipelines/{pid}/private/fence").get().to_dict()
+    dispatch_id = fence["stages"]["idea_validation"]["dispatch_id"]
+    time.sleep(2)
+    assert pipeline_doc(owner.tenant_id, pid)["status"] == "awaiting_approval", "an unfenced dead letter changed the run"
+    pub.publish(topic, b"\x00not json", tenant_id=owner.tenant_id, pipeline_id=pid, stage="idea_validation",
+                attempt="1", dispatch_id=dispatch_id).result(10)
     p = wait_status(owner.tenant_id, pid, "failed", 30)
     assert p["error_code"] == "dead_lettered"
     assert "could not read its message" in p["error_message"]
@@ -204,9 +217,7 @@ def test_roles_and_isolation_on_the_factory_api(api):
     assert api.get(f"/api/factory/pipelines/{pid}/artifacts", b).status_code == 404
     assert api.get("/api/factory/pipelines", b).json()["pipelines"] == []
     # A viewer reads but may not submit or act.
-    email = f"{uuid.uuid4().hex[:8]}@example.com"
-    api.post("/api/team/invitations", a, json={"email": email, "role": "viewer"})
-    viewer = api.signup(email=email)
+    viewer = join(api, a, "viewer")  # invited, verified email, explicit accept
     assert api.get(f"/api/factory/pipelines/{pid}", viewer).status_code == 200
     assert api.post("/api/ideas", viewer, json=IDEA).status_code == 403
     assert api.post(f"/api/factory/pipelines/{pid}/cancel", viewer).status_code == 403

@@ -83,6 +83,12 @@ def production(monkeypatch, cert_server):
 
     app = firebase_admin.initialize_app(Anon(), {"projectId": PROJECT})
     monkeypatch.setattr(clients, "firebase_app", lambda: app)
+    # The Auth record lookup (deleted/disabled/revoked) has no Google here; tests/unit/test_security_unit.py
+    # covers it. Here the account exists.
+    from shared import auth
+
+    monkeypatch.setattr(auth, "_lookup_account", lambda uid: auth.Account(exists=True))
+    auth._accounts.clear()
     yield
     firebase_admin.delete_app(app)
     settings.get_settings.cache_clear()

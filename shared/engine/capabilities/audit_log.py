@@ -6,11 +6,63 @@ from typing import Literal
 
 from pydantic import Field
 
-from ..appspec.base import CapabilityBase, Name, SpecModel  # noqa: F401
+from ..appspec.base import CapabilityBase, Name, Route, SpecModel  # noqa: F401
+from ._resolve import duplicates, entity_problems, readers, readers_any, writers
 
 KIND = "audit_log"
+PACKAGES: list[str] = []
 
 
 class Params(CapabilityBase):
     kind: Literal["audit_log"] = "audit_log"
     entities: list[Name] = Field(min_length=1, description="entities whose changes are recorded")
+
+
+def check(cap: Params, spec) -> list[str]:
+    p: list[str] = duplicates(cap.entities, "entity")
+    for e in cap.entities:
+        p += entity_problems(spec, e)
+    if not p and not any(writers(spec, e) for e in cap.entities):
+        p.append(f"no role may write any of {cap.entities}, so there would be no changes to audit; add one of them "
+                 f"to a role's write list")
+    if not p and not readers_any(spec, cap.entities):
+        p.append(f"no role may read any of {cap.entities}, so nobody could read the audit trail; add them to a "
+                 f"role's read list (for example an auditor role)")
+    return p
+
+
+def routes(cap: Params, spec) -> list[Route]:
+    roles = readers_any(spec, cap.entities)
+    a, pg = f"/api/{cap.id}", f"/{cap.id}"
+    return [
+        Route(method="GET", path=f"{a}/entries", summary="audit entries, newest first (filter: entity, record_id)",
+              roles=roles),
+        Route(method="GET", path=f"{a}/entries/<int:entry_id>", summary="one audit entry with before and after",
+              roles=roles),
+        Route(method="GET", path=f"{a}/verify",
+              summary="recompute the hash chain; reports the first tampered entry", roles=roles),
+        Route(method="GET", path=f"{a}/export.csv", summary="the audit trail as CSV", roles=roles),
+        Route(method="GET", path=f"{pg}/", summary="audit trail page with the chain's verification", roles=roles),
+    ]
+
+
+def render(cap: Params, spec, tpl) -> dict[str, str]:
+    ents = [spec.entity(e) for e in sorted(cap.entities)]
+    ctx = {"ents": ents, "roles": readers_any(spec, cap.entities), "t": _test_plan(cap, spec)}
+    d = "capabilities/audit_log"
+    return {
+        f"app/capabilities/{cap.id}.py": tpl.render(f"{d}/module.py.j2", **ctx),
+        f"app/templates/capabilities/{cap.id}/index.html": tpl.render(f"{d}/index.html.j2", **ctx),
+        f"tests/test_cap_{cap.id}.py": tpl.render(f"{d}/test.py.j2", **ctx),
+    }
+
+
+def _test_plan(cap: Params, spec) -> dict:
+    """Which entity, field and roles the generated tests act with."""
+    ent = next(spec.entity(e) for e in sorted(cap.entities) if writers(spec, e))
+    ws = writers(spec, ent.name)
+    writer = "owner" if "owner" in ws else ws[0]
+    rs = readers(spec, ent.name)
+    reader = next((r for r in rs if r not in ws), writer)
+    outsider = next((r.name for r in spec.roles if r.name not in readers_any(spec, cap.entities)), None)
+    return {"entity": ent, "field": ent.display_field, "writer": writer, "reader": reader, "outsider": outsider}

@@ -18,3 +18,66 @@ class Params(CapabilityBase):
     resource_field: Name = Field(description="reference field on `entity` pointing at `resource`")
     start_field: Name = Field(description="datetime field on `entity`")
     end_field: Name = Field(description="datetime field on `entity`")
+
+
+PACKAGES: list[str] = []  # iCalendar text is written by hand (RFC 5545); no extra library
+
+
+def check(cap: Params, spec) -> list[str]:
+    from . import _bind as b
+    p = [m for m in (
+        b.entity_problem(spec, cap.entity, "booking entity"),
+        b.entity_problem(spec, cap.resource, "resource entity"),
+        b.field_problem(spec, cap.entity, cap.resource_field, "resource_field", ("reference",), ref=cap.resource),
+        b.field_problem(spec, cap.entity, cap.start_field, "start_field", ("datetime",)),
+        b.field_problem(spec, cap.entity, cap.end_field, "end_field", ("datetime",)),
+        b.no_writer_problem(spec, cap.entity, "booking entity"),
+    ) if m]
+    if cap.start_field == cap.end_field:
+        p.append(f"start_field and end_field are both {cap.start_field!r}; a booking needs two datetime fields")
+    ent = spec.entity(cap.entity)
+    if ent is not None and ent.field(cap.start_field) and ent.field(cap.end_field):
+        names = [x.name for x in ent.fields]
+        if names.index(cap.start_field) > names.index(cap.end_field):
+            p.append(f"list start_field {cap.start_field!r} before end_field {cap.end_field!r} in {cap.entity}'s "
+                     f"fields (sample bookings take their times in field order)")
+        first = next((x.name for x in ent.fields if x.type != "reference"), None)
+        if first in (cap.start_field, cap.end_field):
+            p.append(f"{cap.entity}.{first} is the entity's first field; put the booking's title (a text field) "
+                     f"first, its times after it")
+    if cap.entity == cap.resource:
+        p.append(f"entity and resource are both {cap.entity!r}; the booking and the booked thing differ")
+    return p
+
+
+def routes(cap: Params, spec) -> list:
+    from ..appspec.base import Route
+    from . import _bind as b
+    r = b.readers(spec, cap.entity)
+    a = f"/api/{cap.id}"
+    return [
+        Route(method="GET", path=f"{a}/week", summary="bookings of one week (start=YYYY-MM-DD, resource_id=)", roles=r),
+        Route(method="GET", path=f"{a}/availability",
+              summary="is a resource free from start to end? (resource_id=, start=, end=); lists conflicts", roles=r),
+        Route(method="GET", path=f"{a}/calendar.ics", summary="iCalendar (RFC 5545) export (resource_id= optional)",
+              roles=r),
+        Route(method="GET", path=f"/{cap.id}/week", summary="week calendar page", roles=r),
+    ]
+
+
+def render(cap: Params, spec, tpl) -> dict[str, str]:
+    from . import _bind as b
+    ent, res = spec.entity(cap.entity), spec.entity(cap.resource)
+    ctx = {
+        "ent": ent, "res": res, "detail": b.detail_path(spec, cap.entity),
+        "writer": b.writer_role(spec, cap.entity), "res_writer": b.writer_role(spec, cap.resource) or "owner",
+        "stranger": b.non_reader_role(spec, cap.entity), "display": b.free_text_display(ent),
+        "fields": [f.name for f in ent.fields if f.type != "file"],
+        "unique": [f.name for f in ent.fields if f.unique], "res_unique": [f.name for f in res.fields if f.unique],
+    }
+    d = "capabilities/booking/"
+    return {
+        f"app/capabilities/{cap.id}.py": tpl.render(d + "module.py.j2", **ctx),
+        f"app/templates/capabilities/{cap.id}/week.html": tpl.render(d + "week.html.j2", **ctx),
+        f"tests/test_cap_{cap.id}.py": tpl.render(d + "test.py.j2", **ctx),
+    }

@@ -16,3 +16,61 @@ class Params(CapabilityBase):
     entity: Name
     fields: list[Name] = Field(default_factory=list, description="the fields the feature names (must exist)")
     filters: list[Name] = Field(default_factory=list, description="fields offered as list filters")
+
+
+PACKAGES: tuple[str, ...] = ()
+UNFILTERABLE = ("long_text", "file")
+
+
+def _fields(cap: Params, spec) -> list[str]:
+    ent = spec.entity(cap.entity)
+    return list(cap.fields) or ([f.name for f in ent.fields] if ent else [])
+
+
+def check(cap: Params, spec) -> list[str]:
+    ent = spec.entity(cap.entity)
+    if ent is None:
+        return [f"entity {cap.entity!r} does not exist; known entities: {sorted(e.name for e in spec.entities)}"]
+    problems = []
+    names = [f.name for f in ent.fields]
+    for name in cap.fields:
+        if name not in names:
+            problems.append(f"field {name!r} is not a field of {cap.entity!r}; its fields: {names}")
+    for name in cap.filters:
+        f = ent.field(name)
+        if f is None:
+            problems.append(f"filter {name!r} is not a field of {cap.entity!r}; its fields: {names}")
+        elif f.type in UNFILTERABLE:
+            problems.append(f"filter {name!r} is a {f.type} field, which cannot be filtered on; choose a text, "
+                            f"number, date, enum, boolean or reference field")
+    if len(set(cap.fields)) != len(cap.fields) or len(set(cap.filters)) != len(cap.filters):
+        problems.append("fields and filters must not repeat a name")
+    return problems
+
+
+def _readers(cap: Params, spec) -> list[str]:
+    return [r.name for r in spec.roles if cap.entity in r.read or cap.entity in r.write]
+
+
+def routes(cap: Params, spec) -> list:
+    from ..appspec.base import Route
+
+    readers = _readers(cap, spec)
+    label = spec.entity(cap.entity).label_plural if spec.entity(cap.entity) else cap.entity
+    return [
+        Route(method="GET", path=f"/api/{cap.id}/items",
+              summary=f"{label} with {', '.join(_fields(cap, spec))}; paging, sort and filters "
+                      f"{', '.join(cap.filters) or '(none)'}", roles=readers),
+        Route(method="GET", path=f"/{cap.id}", summary=f"{cap.label}: the page listing them", roles=readers),
+    ]
+
+
+def render(cap: Params, spec, tpl) -> dict[str, str]:
+    ent = spec.entity(cap.entity)
+    ctx = {"ent": ent, "fields": _fields(cap, spec), "filters": list(cap.filters),
+           "outsider": next((r.name for r in spec.roles if r.name not in _readers(cap, spec)), None)}
+    return {
+        f"app/capabilities/{cap.id}.py": tpl.render("capabilities/records/module.py.j2", **ctx),
+        f"app/templates/capabilities/{cap.id}/view.html": tpl.render("capabilities/records/view.html.j2", **ctx),
+        f"tests/test_cap_{cap.id}.py": tpl.render("capabilities/records/test.py.j2", **ctx),
+    }

@@ -25,3 +25,135 @@ class Params(CapabilityBase):
     states: list[Name] = Field(min_length=2)
     initial: Name
     transitions: list[Transition] = Field(min_length=1)
+
+
+PACKAGES: list[str] = []
+
+
+def check(cap: Params, spec) -> list[str]:
+    from . import _bind as b
+    p = [m for m in (b.entity_problem(spec, cap.entity, "entity"),
+                     b.field_problem(spec, cap.entity, cap.state_field, "state_field", ("enum",))) if m]
+    ent = spec.entity(cap.entity)
+    sf = ent.field(cap.state_field) if ent else None
+    if ent is not None and sf is not None and _first_plain_field(ent) == sf.name:
+        p.append(f"{cap.entity}.{cap.state_field} is the entity's first field; put the record's title (a text field) "
+                 f"first, the state after it")
+    states = set(cap.states)
+    if len(states) != len(cap.states):
+        p.append(f"states {cap.states} list a state twice")
+    if sf is not None and sf.type == "enum":
+        extra = [s for s in cap.states if s not in sf.values]
+        if extra:
+            p.append(f"states {extra} are not values of the enum {cap.entity}.{cap.state_field} ({sf.values}); "
+                     f"add them to the field's values or drop them from states")
+        if sf.values and sf.values[0] != cap.initial:
+            p.append(f"the initial state {cap.initial!r} must be the first value of {cap.entity}.{cap.state_field} "
+                     f"(values {sf.values}); list it first")
+        if sf.default is not None and sf.default != cap.initial:
+            p.append(f"{cap.entity}.{cap.state_field} has default {sf.default!r} but the workflow starts in "
+                     f"{cap.initial!r}; set the field's default to {cap.initial!r}")
+    if cap.initial not in states:
+        p.append(f"initial state {cap.initial!r} is not one of the states {cap.states}")
+    names = [t.name for t in cap.transitions]
+    for n in sorted({n for n in names if names.count(n) > 1}):
+        p.append(f"transition name {n!r} is used twice; each transition needs its own name")
+    for t in cap.transitions:
+        for s in [*t.from_states, t.to]:
+            if s not in states:
+                p.append(f"transition {t.name!r} names state {s!r}, which is not one of the states {cap.states}")
+        if t.to in t.from_states:
+            p.append(f"transition {t.name!r} goes from {t.to!r} to itself; drop {t.to!r} from its from_states")
+        p += [m for m in (b.role_problem(spec, r, f"transition {t.name!r} role") for r in t.roles) if m]
+    reached, todo = {cap.initial}, [cap.initial]
+    while todo:
+        s = todo.pop()
+        for t in cap.transitions:
+            if s in t.from_states and t.to not in reached:
+                reached.add(t.to)
+                todo.append(t.to)
+    unreachable = [s for s in cap.states if s not in reached]
+    if cap.initial in states and unreachable:
+        p.append(f"states {unreachable} cannot be reached from {cap.initial!r}; add transitions into them or drop "
+                 f"them")
+    if cap.initial in states and not any(cap.initial in t.from_states for t in cap.transitions):
+        p.append(f"no transition leaves the initial state {cap.initial!r}; add one whose from_states include it")
+    return p
+
+
+def _first_plain_field(ent):
+    """The first non-reference field: the generated CRUD tests edit it, so a managed field may not be first."""
+    return next((f.name for f in ent.fields if f.type != "reference"), None)
+
+
+def routes(cap: Params, spec) -> list:
+    from ..appspec.base import Route
+    from . import _bind as b
+    r = b.readers(spec, cap.entity)
+    a = f"/api/{cap.id}"
+    out = [Route(method="GET", path=f"{a}/transitions", summary="the states and transitions, with who may make each",
+                 roles=r),
+           Route(method="GET", path=f"{a}/records/<int:record_id>",
+                 summary="a record's state and the transitions open to the caller", roles=r),
+           Route(method="GET", path=f"{a}/records/<int:record_id>/history",
+                 summary="every transition of a record: who, when, from, to", roles=r)]
+    for t in cap.transitions:
+        out.append(Route(method="POST", path=f"{a}/records/<int:record_id>/{t.name}",
+                         summary=f"{t.name}: {'/'.join(t.from_states)} -> {t.to} (409 from any other state)",
+                         roles=list(t.roles)))
+    out.append(Route(method="GET", path=f"/{cap.id}/", summary="board: records by state with their transitions",
+                     roles=r))
+    movers = sorted({x for t in cap.transitions for x in t.roles}, key=[ro.name for ro in spec.roles].index)
+    out.append(Route(method="POST", path=f"/{cap.id}/records/<int:record_id>/<transition>",
+                     summary="make a transition from the board (form, CSRF)", roles=movers))
+    return out
+
+
+def _plan(cap: Params):
+    """Compile-time test plan: a path of transitions from the initial state, then one illegal transition."""
+    by_state: dict[str, list] = {}
+    seen, queue = {cap.initial: []}, [cap.initial]
+    while queue:
+        s = queue.pop(0)
+        for t in cap.transitions:
+            if s in t.from_states and t.to not in seen:
+                seen[t.to] = [*seen[s], t]
+                queue.append(t.to)
+    for s in sorted(seen, key=lambda x: (len(seen[x]), cap.states.index(x))):
+        by_state[s] = [t for t in cap.transitions if s not in t.from_states]
+    longest = max(seen.values(), key=len)
+    illegal = next(((seen[s], ts[0]) for s, ts in by_state.items() if ts), None)
+    return longest, illegal
+
+
+def render(cap: Params, spec, tpl) -> dict[str, str]:
+    from . import _bind as b
+    ent = spec.entity(cap.entity)
+    own = {r.name for r in spec.roles if r.scope == "own"}
+    writers = b.writers(spec, cap.entity)
+    path, illegal = _plan(cap)
+    first = path[0] if path else next(t for t in cap.transitions if cap.initial in t.from_states)
+    # The record the tests move is created by a role that may move it: an own-scope role moves only its own.
+    creator = next((r for t in path if all(x in own for x in t.roles) for r in t.roles if r in writers),
+                   b.writer_role(spec, cap.entity) or "owner")
+
+    def step(t):
+        role = creator if creator in t.roles else next((r for r in t.roles if r not in own), t.roles[0])
+        return {"name": t.name, "to": t.to, "role": role}
+
+    outsider = next((r.name for r in spec.roles if r.name not in first.roles), None)
+    ctx = {
+        "ent": ent, "creator": creator, "display": b.free_text_display(ent), "own_roles": sorted(own),
+        "transitions": [t.model_dump() for t in cap.transitions], "detail": b.detail_path(spec, cap.entity),
+        "path": [step(t) for t in path] or [step(first)], "first": step(first), "outsider": outsider,
+        "illegal": ({"prefix": [step(t) for t in illegal[0]], "name": illegal[1].name,
+                     "role": step(illegal[1])["role"]} if illegal else None),
+        "other_state": next(s for s in cap.states if s != cap.initial),
+        "fields": [f.name for f in ent.fields if f.type != "file"], "unique": [f.name for f in ent.fields if f.unique],
+    }
+    d = "capabilities/workflow/"
+    return {
+        f"app/capabilities/{cap.id}.py": tpl.render(d + "module.py.j2", **ctx),
+        f"app/templates/capabilities/{cap.id}/board.html": tpl.render(d + "board.html.j2", **ctx),
+        f"tests/test_cap_{cap.id}.py": tpl.render(d + "test.py.j2", **ctx),
+    }

@@ -3,23 +3,30 @@
 A deterministic screen runs first whatever the engine (empty, gibberish and abusive ideas are rejected
 without spending a model call); then the generator writes a ValidationReport. Verdicts:
 
-* `reject`     — outcome "reject": the pipeline stops with the reason;
-* `needs_work` — outcome "ok": the pipeline continues, the report and summary carry the feedback and
-                 `continues: true` so the UI can show it (a founder can resubmit a sharper idea later);
+* `reject`     — outcome "reject": the pipeline stops with the reason (and the run's credit is refunded);
+* `needs_work` — outcome "ok" with `needs_input: true`: the pipeline pauses in status `needs_input`
+                 before any money is spent on building; the founder edits and resumes, continues anyway
+                 or cancels (docs/stage-engine.md);
 * `go`         — outcome "ok".
+
+Similar products come from the sourced catalogue (`data/catalogue.json`) ranked by BM25 (`..market`);
+each carries its score and the idea's words that matched. An idea whose core closely matches ONE
+product is a restatement: without a differentiator it is `needs_work` naming the product; with one it
+may `go`, and the product is named as its competitor. Every reason cites the words of the idea it
+rests on, or says plainly that something is absent.
 """
 
 from __future__ import annotations
 
 import re
+from functools import cache
 
-from .. import catalogues
+from .. import catalogues, market
 from ..artifacts import json_bytes
 from ..domain import full_text, idea_text
 from ..generators import builtin_task
 from ..schemas import CategoryMatch, Score, Scores, SimilarProduct, ValidationReport
 from ..textutil import (
-    NON_ENTITY_WORDS,
     STOPWORDS,
     content_words,
     is_gibberish,
@@ -33,32 +40,63 @@ from . import StageOutput
 
 STAGE = "idea_validation"
 
-PROBLEM_CUES = ("struggle", "waste", "hard", "difficult", "manual", "manually", "spend", "lose", "lost", "miss",
-                "forget", "confusing", "expensive", "slow", "tedious", "pain", "problem", "frustrat", "spreadsheet",
-                "chaos", "messy", "error-prone", "juggle", "juggling", "scattered", "no way", "can't", "cannot",
-                "too long", "late", "overdue", "hours")
+# Phrases, matched on whole words (with light stemming), never on substrings of other words.
+PROBLEM_CUES = ("struggle", "waste", "wasted", "hard", "difficult", "manual", "manually", "by hand", "on paper",
+                "lose", "loses", "lost", "losing", "miss", "missed", "forget", "forgets", "confusing", "expensive",
+                "slow", "tedious", "pain", "painful", "problem", "frustrating", "frustrated", "spreadsheet",
+                "spreadsheets", "chaos", "messy", "error-prone", "juggle", "scattered", "no way", "can't", "cannot",
+                "too long", "overdue", "unpaid", "no-shows", "no-show", "run out", "overbook", "give up",
+                "chasing", "late", "fail", "fails", "wait", "waiting", "nobody", "never", "ignore", "cram",
+                "under-bill", "takes hours", "hours", "sits unused", "unused", "too many", "worry", "risk",
+                "stolen", "die", "overwater", "instead of", "still", "phone")
 GENERIC_AUDIENCE = {"everyone", "anyone", "anybody", "everybody", "people", "users", "all", "consumers", "humans",
-                    "the world", "the public", "general public", "customers", "businesses", "companies"}
+                    "the world", "the public", "general public", "customers", "businesses", "companies", "person",
+                    "individuals", "world"}
 VAGUE_WORDS = ("everything", "anything", "all-in-one", "revolutionary", "disrupt", "disruptive", "next big thing",
                "ultimate", "whatever", "the best", "super app", "everything app", "world-changing", "game-changing",
-               "game changer", "uber for everything")
+               "game changer", "uber for everything", "stuff", "things", "somehow", "some kind of", "something",
+               "many useful", "more productive", "make life easier", "life easier", "better way")
 B2B_WORDS = ("business", "businesses", "team", "teams", "company", "companies", "clinic", "clinics", "agency",
              "agencies", "freelancer", "freelancers", "shop", "shops", "restaurant", "restaurants", "studio",
              "studios", "landlord", "landlords", "contractor", "contractors", "firm", "firms", "practice", "b2b",
              "enterprise", "startup", "startups", "store", "stores", "owner", "owners", "manager", "managers",
-             "school", "schools", "nonprofit", "nonprofits", "gym", "gyms", "salon", "salons", "merchant", "merchants")
-MONEY_WORDS = ("price", "pricing", "subscription", "subscribe", "pay", "paid", "per month", "monthly fee", "fee",
-               "fees", "commission", "budget", "revenue", "invoice", "billing", "plan", "plans", "premium", "cost",
-               "save money", "saves", "roi")
+             "school", "schools", "nonprofit", "nonprofits", "gym", "gyms", "salon", "salons", "merchant", "merchants",
+             "charities", "charity", "organization", "organizations", "consultants", "teachers", "coordinators")
+# How money flows: only words that mean money changing hands (not "plan", "budget" or "save", which are
+# usually the topic: a meal plan, a budgeting app).
+MONEY_WORDS = ("price", "prices", "pricing", "priced", "subscription", "subscriptions", "subscribe", "pay", "pays",
+               "paid", "paying", "payment", "payments", "per month", "a month", "monthly fee", "fee", "fees",
+               "commission", "revenue", "premium", "charge", "charges", "per seat", "freemium", "free trial",
+               "paid plan", "tickets", "donations", "donation", "donors", "sell", "sells", "buy", "buys", "rent",
+               "chargebacks", "invoice", "invoices", "billing", "billable", "reimbursement", "tip", "tips",
+               "pay ahead", "deposit", "ransom")
+MONEY_RE = re.compile(r"[$€£]\s?\d")
 FREQUENCY_WORDS = ("daily", "weekly", "every day", "every week", "each week", "each month", "monthly", "recurring",
-                   "routine", "regularly", "every month", "every shift", "each shift")
+                   "routine", "regularly", "every month", "every shift", "each shift", "every minute", "every meeting",
+                   "every evening", "lunchtime")
 CLONE_MARKERS = ("clone", "copy", "replica", "knockoff", "knock-off", "alternative", "like", "same", "another",
-                 "version", "rebuild", "recreate", "exactly")
-COMPARATIVE_FILLER = {"but", "cheaper", "better", "free", "nicer", "prettier", "simpler", "faster", "modern", "new",
-                      "cool", "good", "great", "best", "cleaner", "clean", "nice", "our", "own", "brand", "name",
-                      "logo", "colors", "colours", "different", "design", "ui", "version", "clone", "copy",
+                 "version", "rebuild", "recreate", "exactly", "basically")
+DIFFERENTIATOR_CUES = ("unlike", "but for", "only for", "specifically for", "designed for", "built for", "focused on",
+                       "instead of", "except", "lite for", "for small", "for independent", "tailored")
+# Words that do not set a product apart ("cheaper", "nicer", "ours").
+COMPARATIVE_FILLER = {"but", "cheaper", "cheap", "better", "nicer", "prettier", "simpler", "faster", "modern", "new",
+                      "cool", "good", "great", "best", "cleaner", "clean", "nice", "our", "ours", "own", "brand",
+                      "name", "logo", "colors", "colours", "different", "design", "ui", "version", "clone", "copy",
                       "basically", "exactly", "same", "features", "feature", "identical", "everything", "just",
-                      "another", "similar", "like", "want", "build", "make", "called", "rebrand", "rebranded"}
+                      "another", "similar", "like", "want", "build", "make", "called", "rebrand", "rebranded",
+                      "create", "free", "idea", "lite", "pro", "plus", "app", "apps", "simple", "easy"}
+AUDIENCE_NOUNS = ("owners", "landlords", "teachers", "parents", "students", "freelancers", "consultants", "clinics",
+                  "restaurants", "managers", "coordinators", "agencies", "shops", "studios", "charities", "employees",
+                  "photographers", "designers", "learners", "organisers", "organizers", "leads", "recruiters",
+                  "volunteers", "companies", "businesses", "families", "gardeners", "runners", "nurses", "doctors",
+                  "therapists", "tutors", "musicians", "writers", "developers", "drivers", "workers", "professionals",
+                  "couples", "seniors", "retirees", "athletes", "coaches", "founders", "sellers", "buyers", "hosts",
+                  "travellers", "travelers", "dentists", "salons", "gyms", "schools", "nonprofits", "merchants")
+
+RESTATEMENT_COVERAGE = 0.62  # idf-weighted share of the idea's core terms that one product's entry explains
+RESTATEMENT_REVERSE = 0.6    # idf-weighted share of one product's own description that the idea repeats
+MIN_CATEGORY_SCORE = 9.0     # BM25 score below which a category is not counted as a match
+MIN_SIMILAR_SCORE = 7.0
 
 
 # ------------------------------------------------------------------ screen
@@ -87,41 +125,41 @@ def screen(idea: dict) -> tuple[str | None, dict]:
     return None, details
 
 
-# ------------------------------------------------------------------ catalogue matching
+# ------------------------------------------------------------------ evidence helpers
 
 
-def _has_phrase(words: list[str], stems: list[str], phrase: str) -> bool:
-    ptoks = tokens(phrase)
-    if not ptoks:
-        return False
-    pst = [stem(p) for p in ptoks]
-    n = len(ptoks)
-    for i in range(len(words) - n + 1):
-        if words[i : i + n] == ptoks or stems[i : i + n] == pst:
-            return True
-    return False
+class Text:
+    """One field's words with their surface forms, for finding the phrases a reason cites."""
+
+    def __init__(self, raw: str):
+        self.raw = raw or ""
+        self.words = tokens(self.raw)
+        self.stems = [stem(w) for w in self.words]
+        self.wordset = set(self.words) | set(self.stems)
+
+    def find(self, phrases) -> list[str]:
+        """The phrases present (as whole words), in the idea's own spelling."""
+        out = []
+        for phrase in phrases:
+            hit = self._find(phrase)
+            if hit and hit not in out:
+                out.append(hit)
+        return out
+
+    def _find(self, phrase: str) -> str | None:
+        ptoks = tokens(phrase)
+        if not ptoks or (ptoks[0] not in self.wordset and stem(ptoks[0]) not in self.wordset):
+            return None
+        pst = [stem(p) for p in ptoks]
+        n = len(ptoks)
+        for i in range(len(self.words) - n + 1):
+            if self.words[i : i + n] == ptoks or self.stems[i : i + n] == pst:
+                return " ".join(self.words[i : i + n])
+        return None
 
 
-def mentioned_products(idea: dict) -> list[dict]:
-    """Catalogue products the idea names. Aliases that are ordinary words count only when capitalised."""
-    raw = full_text(idea)
-    words = tokens(raw)
-    stems = [stem(w) for w in words]
-    found: list[dict] = []
-    for cat in catalogues.market_catalogue()["categories"]:
-        for prod in cat["products"]:
-            for alias in prod.get("aliases", []):
-                atoks = tokens(alias)
-                if not atoks:
-                    continue
-                capitalised = r"(?<![A-Za-z])" + re.escape(alias[0].upper() + alias[1:]) + r"(?![A-Za-z])"
-                if len(atoks) == 1 and is_known_word(atoks[0]) and not re.search(capitalised, raw):
-                    continue
-                if _has_phrase(words, stems, alias):
-                    found.append({"name": prod["name"], "source_url": prod["source_url"], "category": cat["id"],
-                                  "alias": alias})
-                    break
-    return found
+def quoted(words, limit: int = 4) -> str:
+    return ", ".join(f'"{w}"' for w in list(words)[:limit])
 
 
 def _descriptive_text(idea: dict) -> str:
@@ -130,94 +168,169 @@ def _descriptive_text(idea: dict) -> str:
     return " . ".join(t[k] for k in ("title", "description", "target_audience", "key_features") if t[k])
 
 
-def match_categories(idea: dict) -> list[dict]:
-    text = _descriptive_text(idea)
-    words = tokens(text)
-    stems = [stem(w) for w in words]
-    named = {p["category"] for p in mentioned_products(idea)}
-    scored = []
+# ------------------------------------------------------------------ catalogue matching
+
+
+@cache
+def _aliases() -> tuple[tuple[tuple[str, ...], str, str, bool], ...]:
+    """(alias tokens, alias, product name, needs capitals) for every product alias."""
+    out = []
     for cat in catalogues.market_catalogue()["categories"]:
-        matched = sorted({kw for kw in cat["keywords"] if _has_phrase(words, stems, kw)})
-        # a phrase ("meal plan") is stronger evidence than one common word ("plan")
-        score = sum(2 if len(tokens(kw)) > 1 else 1 for kw in matched) + (3 if cat["id"] in named else 0)
-        if score >= 2:
-            scored.append((score, cat["id"], cat, matched))
-    scored.sort(key=lambda t: (-t[0], t[1]))
-    if not scored:
+        for prod in cat["products"]:
+            for alias in prod.get("aliases") or [prod["name"]]:
+                atoks = tuple(tokens(alias))
+                if not atoks:
+                    continue
+                # an alias that is an ordinary word ("Square", "Notion") counts only when capitalised
+                common = len(atoks) == 1 and (is_known_word(atoks[0]) or len(atoks[0]) <= 2)
+                out.append((atoks, alias, prod["name"], common))
+    return tuple(out)
+
+
+def mentioned_products(idea: dict) -> list[dict]:
+    """Catalogue products the idea names."""
+    raw = _descriptive_text(idea)
+    words = tokens(raw)
+    wordset = set(words)
+    found: list[dict] = []
+    seen = set()
+    for atoks, alias, name, common in _aliases():
+        if name in seen or atoks[0] not in wordset:
+            continue
+        n = len(atoks)
+        if not any(tuple(words[i : i + n]) == atoks for i in range(len(words) - n + 1)):
+            continue
+        if common:
+            cap = alias[0].upper() + alias[1:]
+            if not re.search(r"(?<![A-Za-z])" + re.escape(cap) + r"(?![A-Za-z])", raw):
+                continue
+        seen.add(name)
+        p = market.product(name)
+        found.append({"name": name, "url": p["url"], "category": p["category"], "pricing": p["pricing"],
+                      "alias": alias})
+    return found
+
+
+def similar(idea: dict) -> list[dict]:
+    """BM25 hits for the idea's descriptive text (title, description, audience, features)."""
+    return market.search(_descriptive_text(idea), limit=15)
+
+
+def match_categories(idea: dict, hits: list[dict] | None = None) -> list[dict]:
+    hits = similar(idea) if hits is None else hits
+    best: dict[str, dict] = {}
+    for h in hits:
+        c = best.setdefault(h["category"], {"id": h["category"], "name": h["category_name"], "score": 0.0,
+                                            "matched_keywords": set()})
+        c["score"] = max(c["score"], h["score"])
+        c["matched_keywords"].update(h["matched_words"])
+    cats = sorted(best.values(), key=lambda c: (-c["score"], c["id"]))
+    if not cats or cats[0]["score"] < MIN_CATEGORY_SCORE:
         return []
-    top = scored[0][0]
-    keep = [t for t in scored if t[0] >= max(1, (top + 1) // 2)][:3]
-    return [{"id": c["id"], "name": c["name"], "matched_keywords": m, "score": s} for s, _id, c, m in keep]
+    top = cats[0]["score"]
+    keep = [c for c in cats if c["score"] >= max(MIN_CATEGORY_SCORE, 0.7 * top)][:3]
+    return [{**c, "score": round(c["score"], 2), "matched_keywords": sorted(c["matched_keywords"])} for c in keep]
+
+
+# ------------------------------------------------------------------ restatement
+
+
+def _core_terms(idea: dict, exclude_names: list[str]) -> dict[str, str]:
+    """The idea's core (description and features) as {term: surface word}, without product names,
+    clone markers and comparative filler. The title is left out: it is mostly a made-up brand name."""
+    t = idea_text(idea)
+    text = " . ".join(x for x in (t["description"], t["key_features"]) if x)
+    drop = set(COMPARATIVE_FILLER) | set(CLONE_MARKERS) | set(STOPWORDS)
+    for n in exclude_names:
+        drop.update(tokens(n))
+    out: dict[str, str] = {}
+    for term, w in market.analyse(text):
+        if w in drop or term in drop:
+            continue
+        out.setdefault(term, w)
+    return out
+
+
+def coverage(core: dict[str, str], product_name: str) -> tuple[float, float, list[str], list[str]]:
+    """How closely the idea's core and one product's entry match: (idf-weighted share of the core found in
+    the product's entry, idf-weighted share of the product's own description found in the core, the
+    shared words, the rest of the core)."""
+    dt = market.doc_terms(product_name)
+    total = sum(market.idf(t) for t in core) or 1.0
+    shared = [t for t in core if t in dt]
+    rest = [t for t in core if t not in dt]
+    forward = sum(market.idf(t) for t in shared) / total
+    own = {t for t, _ in market.analyse(market.product(product_name)["description"])}
+    reverse = sum(market.idf(t) for t in own if t in core) / (sum(market.idf(t) for t in own) or 1.0)
+    return forward, reverse, [core[t] for t in shared], [core[t] for t in rest]
+
+
+def restatement(idea: dict, named: list[dict], hits: list[dict], desc: Text) -> dict | None:
+    """The one product the idea restates, with its differentiator (if any), or None."""
+    markers = desc.find(CLONE_MARKERS)
+    names = [p["name"] for p in named] + [p["alias"] for p in named]
+    core = _core_terms(idea, names)
+    candidates: list[tuple[float, int, str, list[str], list[str], bool]] = []
+    for rank, p in enumerate([*named, *hits[:3]]):
+        if p["name"] in {c[2] for c in candidates}:
+            continue
+        fwd, rev, shared, rest = coverage(core, p["name"])
+        # close when the entry explains most of the idea, or the idea contains most of the product
+        close = len(shared) >= 3 and (fwd >= RESTATEMENT_COVERAGE or rev >= RESTATEMENT_REVERSE)
+        candidates.append((round(max(fwd, rev), 2) if close else 0.0, rank, p["name"], shared, rest, p in named))
+    if not candidates:
+        return None
+    # a named product copied outright ("a Slack clone") beats a close description of another; then the
+    # closest match; then the better BM25 rank
+    candidates.sort(key=lambda c: (not (c[5] and markers), -c[0], c[1]))
+    cov, _rank, name, shared, rest, is_named = candidates[0]
+    copied = is_named and bool(markers)
+    if not copied and cov == 0.0:
+        return None
+    also = [c[2] for c in candidates[1:] if c[0] > 0.0]
+    cues = desc.find(DIFFERENTIATOR_CUES)
+    distinct = [w for w in rest if len(w) > 2 and w.isalpha()]
+    differentiated = len(distinct) >= 5 or (bool(cues) and len(distinct) >= 2)
+    return {"product": name, "also_close": also, "coverage": round(cov, 2), "named": is_named, "markers": markers,
+            "shared_words": shared, "differentiator_words": distinct[:8], "differentiator_cues": cues,
+            "differentiated": differentiated}
 
 
 # ------------------------------------------------------------------ scoring
 
 
-def _any(words: list[str], stems: list[str], phrases) -> list[str]:
-    return [p for p in phrases if _has_phrase(words, stems, p)]
-
-
-def _novel_words(idea: dict, categories: list[dict], products: list[dict]) -> list[str]:
-    texts = idea_text(idea)
-    text = " ".join([texts["description"], texts["key_features"], texts["target_audience"]])
-    exclude = set(COMPARATIVE_FILLER) | set(STOPWORDS) | set(NON_ENTITY_WORDS) | set(CLONE_MARKERS)
-    for p in products:
-        exclude.update(tokens(p["alias"]))
-        exclude.update(tokens(p["name"]))
-    cat_roots = set()
-    for c in categories:
-        for kw in catalogues_keywords(c["id"]):
-            cat_roots.update(_root(t) for t in tokens(kw))
-    out = []
-    for w in content_words(text):
-        s = _root(w)
-        if w in exclude or s in exclude or s in cat_roots or len(w) < 3 or not w.isalpha():
-            continue
-        if s not in out:
-            out.append(s)
-    return out
-
-
-def _root(word: str) -> str:
-    """Stem until stable ('listings' -> 'listing' -> 'list'), so inflections compare equal."""
-    prev, cur = None, word
-    while cur != prev:
-        prev, cur = cur, stem(cur)
-    return cur
-
-
-def catalogues_keywords(category_id: str) -> list[str]:
-    for c in catalogues.market_catalogue()["categories"]:
-        if c["id"] == category_id:
-            return c["keywords"]
-    return []
+def _audience(texts: dict, desc: Text) -> tuple[str, list[str]]:
+    """(audience text from the field, audience nouns named in the description)."""
+    return texts["target_audience"].strip(), desc.find(AUDIENCE_NOUNS)
 
 
 def build_report(idea: dict, reject_reason: str | None = None) -> ValidationReport:
     texts = idea_text(idea)
-    words = tokens(full_text(idea))
-    stems = [stem(w) for w in words]
-    desc = texts["description"].strip()
-    desc_words = tokens(desc)
+    desc_raw = texts["description"].strip()
+    desc = Text(desc_raw)
+    descriptive = Text(_descriptive_text(idea))
     features = []
     for f in idea.get("key_features") or []:
         f = shorten(str(f), 200)
         if f and f.lower() not in (x.lower() for x in features):
             features.append(f)
     features = features[:20]
-    if not features and desc:
-        features = [shorten(s, 200) for s in re.split(r"(?<=[.!?])\s+", desc) if s.strip()][:5]
-    audience_text = texts["target_audience"].strip()
-    sentences = [s.strip() for s in re.split(r"(?<=[.!?])\s+", desc) if s.strip()]
-    problem = next((s for s in sentences if any(c in s.lower() for c in PROBLEM_CUES)), sentences[0] if sentences else "")
+    if not features and desc_raw:
+        features = [shorten(s, 200) for s in re.split(r"(?<=[.!?])\s+", desc_raw) if s.strip()][:5]
+    audience_text, audience_nouns = _audience(texts, desc)
+    sentences = [s.strip() for s in re.split(r"(?<=[.!?])\s+", desc_raw) if s.strip()]
+    problem_cues = desc.find(PROBLEM_CUES)
+    problem = next((s for s in sentences if Text(s).find(problem_cues)), sentences[0] if sentences else "")
     problem = shorten(problem or texts["title"] or "(not stated)", 600)
 
-    categories = match_categories(idea)
-    products = mentioned_products(idea)
+    hits = similar(idea)
+    categories = match_categories(idea, hits)
+    named = mentioned_products(idea)
+    restates = restatement(idea, named, hits, desc) if not reject_reason else None
 
     # clarity
     c_reasons, clarity = [], 0
-    n = len(desc_words)
+    n = len(desc.words)
     if n < 8:
         clarity += 10
         c_reasons.append(f"The description is very short ({n} words); aim for 2-5 sentences.")
@@ -230,28 +343,33 @@ def build_report(idea: dict, reject_reason: str | None = None) -> ValidationRepo
     else:
         clarity += 30
         c_reasons.append(f"The description is long ({n} words); lead with the core problem.")
-    cues = [c for c in PROBLEM_CUES if c in desc.lower()]
-    if cues:
+    if problem_cues:
         clarity += 20
-        c_reasons.append(f"States a problem ({', '.join(cues[:3])}).")
+        c_reasons.append(f"States a problem: {quoted(problem_cues, 3)}.")
     else:
-        c_reasons.append("Does not say what problem or pain it removes.")
+        c_reasons.append("Does not say what problem it removes: no words of a pain such as struggle, waste, lose "
+                         "or by hand in the description.")
     aud_words = content_words(audience_text)
     if len(aud_words) >= 2:
         clarity += 20
-        c_reasons.append(f"Names a target audience: {shorten(audience_text, 80)}.")
+        c_reasons.append(f'Names a target audience: "{shorten(audience_text, 80)}".')
     elif aud_words:
         clarity += 10
-        c_reasons.append("Names an audience in a single word; be more precise.")
+        c_reasons.append(f'Names an audience in a single word ("{audience_text}"); be more precise.')
+    elif audience_nouns:
+        clarity += 15
+        c_reasons.append(f"Names who it is for in the description: {quoted(audience_nouns, 3)}; "
+                         "no target audience field.")
     else:
-        c_reasons.append("No target audience given.")
-    if texts["title"].strip() and len(tokens(texts["title"])) <= 8:
+        c_reasons.append("No target audience given: the audience field is empty and the description names no group.")
+    title_words = tokens(texts["title"])
+    if texts["title"].strip() and len(title_words) <= 8:
         clarity += 10
-        c_reasons.append("Has a concise title.")
+        c_reasons.append(f'Has a concise title ("{shorten(texts["title"], 60)}", {len(title_words)} words).')
     _gib, gstats = is_gibberish(full_text(idea))
     if gstats["known_ratio"] >= 0.85:
         clarity += 10
-        c_reasons.append("Written in plain language.")
+        c_reasons.append(f"Written in plain language ({int(gstats['known_ratio'] * 100)}% dictionary words).")
 
     # specificity
     s_reasons, spec = [], 0
@@ -274,101 +392,125 @@ def build_report(idea: dict, reject_reason: str | None = None) -> ValidationRepo
         s_reasons.append(f"{len(concrete)} of {nf} features are concrete (name an action and an object).")
     from ..domain import _find_lexicon_entities  # local import: domain helpers
 
-    ents = _find_lexicon_entities(texts["key_features"] + " . " + desc)
+    ents = _find_lexicon_entities(texts["key_features"] + " . " + desc_raw)
     if ents:
         spec += 15
-        s_reasons.append(f"Mentions data the app manages: {', '.join(e.replace('_', ' ') for e in ents[:4])}.")
+        s_reasons.append(f"Names data the app manages: {quoted([e.replace('_', ' ') for e in ents], 4)}.")
     else:
         s_reasons.append("Does not name the records the app manages (e.g. invoices, bookings).")
     aud_lower = audience_text.lower().strip(" .")
-    if aud_words and aud_lower not in GENERIC_AUDIENCE and not all(w in GENERIC_AUDIENCE for w in aud_words):
+    specific_audience = bool(aud_words) and aud_lower not in GENERIC_AUDIENCE and not all(
+        w in GENERIC_AUDIENCE for w in aud_words)
+    if specific_audience:
         spec += 15
-        s_reasons.append("The audience is specific.")
+        s_reasons.append(f'The audience "{shorten(audience_text, 60)}" is specific.')
     elif aud_words:
-        s_reasons.append(f"The audience '{shorten(audience_text, 40)}' is too broad.")
+        s_reasons.append(f'The audience "{shorten(audience_text, 40)}" is too broad.')
+    elif audience_nouns:
+        spec += 10
+        s_reasons.append(f"The description names a specific group: {quoted(audience_nouns, 2)}.")
     constraints = {k: v for k, v in (idea.get("constraints") or {}).items() if v not in (None, "", [], {})}
     if constraints:
         spec += 5
-        s_reasons.append(f"Gives constraints ({', '.join(sorted(constraints))}).")
-    if re.search(r"\d", desc + texts["key_features"]):
+        s_reasons.append(f"Gives constraints: {quoted(sorted(constraints), 4)}.")
+    nums = re.findall(r"\d+(?:[.,]\d+)?", desc_raw + " " + texts["key_features"])
+    if nums:
         spec += 5
-        s_reasons.append("Uses numbers (sizes, prices or counts).")
-    vague = _any(words, stems, VAGUE_WORDS)
+        s_reasons.append(f"Uses numbers: {quoted(nums, 3)}.")
+    vague = descriptive.find(VAGUE_WORDS)
     if vague:
         spec -= 15 * len(vague)
-        s_reasons.append(f"Vague or hype wording: {', '.join(vague[:3])}.")
+        s_reasons.append(f"Vague or hype wording: {quoted(vague, 3)}.")
     spec = max(0, min(100, spec))
     clarity = max(0, min(100, clarity - 10 * len(vague)))
     if vague:
-        c_reasons.append("Hype words blur what the product actually does.")
+        c_reasons.append(f"Hype or vague words ({quoted(vague, 2)}) blur what the product actually does.")
 
     # market signal
-    m_reasons, market = [], 10
+    m_reasons, market_score = [], 10
     if categories:
-        market += 30
-        m_reasons.append(f"Existing market: matches {', '.join(c['name'] for c in categories)}.")
+        market_score += 30
+        m_reasons.append("Existing market: matches " + "; ".join(
+            f"{c['name']} (on {quoted(c['matched_keywords'], 3)})" for c in categories) + ".")
     else:
-        m_reasons.append("No matching category in the catalogue: demand is unproven (or the idea is novel).")
-    b2b = _any(words, stems, B2B_WORDS)
+        m_reasons.append("No catalogue category matches the idea's words: demand is unproven (or the idea is novel).")
+    b2b = descriptive.find(B2B_WORDS)
     if b2b:
-        market += 20
-        m_reasons.append(f"Business buyers ({', '.join(b2b[:3])}) tend to pay for time saved.")
-    money = _any(words, stems, MONEY_WORDS)
+        market_score += 20
+        m_reasons.append(f"Business buyers ({quoted(b2b, 3)}) tend to pay for time saved.")
+    money = descriptive.find(MONEY_WORDS) + MONEY_RE.findall(descriptive.raw)
     if money:
-        market += 15
-        m_reasons.append(f"Mentions how money flows ({', '.join(money[:3])}).")
+        market_score += 15
+        m_reasons.append(f"Mentions how money flows: {quoted(money, 3)}.")
     else:
-        m_reasons.append("Does not say who pays or how.")
-    if aud_words and aud_lower not in GENERIC_AUDIENCE:
-        market += 15
-        m_reasons.append("A defined niche makes the first customers findable.")
-    freq = _any(words, stems, FREQUENCY_WORDS)
+        m_reasons.append("Does not say who pays or how: no price, fee, subscription or payment is mentioned.")
+    if specific_audience or (not aud_words and audience_nouns):
+        market_score += 15
+        who = audience_text if specific_audience else ", ".join(audience_nouns[:2])
+        m_reasons.append(f'A defined niche ("{shorten(who, 60)}") makes the first customers findable.')
+    freq = descriptive.find(FREQUENCY_WORDS)
     if freq:
-        market += 10
-        m_reasons.append(f"A recurring need ({', '.join(freq[:2])}) supports retention.")
+        market_score += 10
+        m_reasons.append(f"A recurring need ({quoted(freq, 2)}) supports retention.")
 
-    # clone detection
-    clone_markers = _any(words, stems, CLONE_MARKERS)
-    novel = _novel_words(idea, categories, products)
     clone_of: list[str] = []
-    if products and clone_markers and len(novel) < 4:
-        clone_of = [p["name"] for p in products]
-        market -= 20
-        m_reasons.append(f"Restates existing products ({', '.join(clone_of)}) without a differentiator.")
-    market = max(0, min(100, market))
+    competitors: list[str] = []
+    if restates:
+        prod = restates["product"]
+        how = (f"copies it ({quoted(restates['markers'], 2)})" if restates["named"] and restates["markers"]
+               else f"its core matches the product's own description on {quoted(restates['shared_words'], 5)}")
+        if restates["differentiated"]:
+            competitors = [prod, *restates["also_close"]]
+            m_reasons.append(f"Restates {prod} ({how}) but sets itself apart with "
+                             f"{quoted(restates['differentiator_words'], 5)}.")
+        else:
+            clone_of = [prod]
+            market_score -= 20
+            m_reasons.append(f"Restates {prod}: {how}; no differentiator.")
+    for p in named:
+        if p["name"] not in clone_of and p["name"] not in competitors:
+            competitors.append(p["name"])
+    market_score = max(0, min(100, market_score))
 
-    similar: list[SimilarProduct] = []
+    similar_products: list[SimilarProduct] = []
     seen = set()
-    for p in products:
-        if p["name"] not in seen:
-            similar.append(SimilarProduct(name=p["name"], source_url=p["source_url"], category=p["category"]))
-            seen.add(p["name"])
-    for c in categories:
-        for prod in next(x for x in catalogues.market_catalogue()["categories"] if x["id"] == c["id"])["products"][:3]:
-            if prod["name"] not in seen and len(similar) < 9:
-                similar.append(SimilarProduct(name=prod["name"], source_url=prod["source_url"], category=c["id"]))
-                seen.add(prod["name"])
+    scores = {h["name"]: h for h in hits}
+    first = clone_of + competitors
+    for name in first:
+        p = market.product(name)
+        h = scores.get(name, {})
+        similar_products.append(SimilarProduct(name=name, source_url=p["url"], category=p["category"],
+                                               score=h.get("score"), matched_words=h.get("matched_words", [])[:30],
+                                               pricing=p["pricing"]))
+        seen.add(name)
+    for h in hits:
+        if h["name"] in seen or h["score"] < MIN_SIMILAR_SCORE or len(similar_products) >= 8:
+            continue
+        similar_products.append(SimilarProduct(name=h["name"], source_url=h["url"], category=h["category"],
+                                               score=h["score"], matched_words=h["matched_words"][:30],
+                                               pricing=h["pricing"]))
+        seen.add(h["name"])
 
     feedback: list[str] = []
     if clone_of:
         feedback.append(
-            f"This reads as a copy of {', '.join(clone_of)}: say what you do differently — a specific audience, "
-            "workflow, price point or constraint they do not serve."
+            f"This reads as a restatement of {clone_of[0]}: say what you do differently — a specific audience, "
+            "workflow, price point or constraint it does not serve."
         )
     if clarity < 50:
         feedback.append("Explain the problem in one or two sentences: who struggles with what today, and why.")
     if spec < 45:
         feedback.append("List 3-6 concrete features, each naming an action and the thing it acts on.")
-    if not aud_words or aud_lower in GENERIC_AUDIENCE:
+    if not specific_audience and not audience_nouns:
         feedback.append("Narrow the target audience to a group you can reach first (e.g. 'independent dog groomers').")
     if vague:
-        feedback.append("Drop hype words and describe the first workflow the product handles end to end.")
+        feedback.append("Drop vague words and describe the first workflow the product handles end to end.")
     if not money:
         feedback.append("Say who pays and how (subscription, per seat, commission).")
 
     if reject_reason:
         verdict = "reject"
-    elif clone_of or clarity < 45 or spec < 40 or (clarity + spec + market) / 3 < 45:
+    elif clone_of or clarity < 45 or spec < 40 or (clarity + spec + market_score) / 3 < 45:
         verdict = "needs_work"
     else:
         verdict = "go"
@@ -379,16 +521,18 @@ def build_report(idea: dict, reject_reason: str | None = None) -> ValidationRepo
 
     return ValidationReport(
         problem=problem,
-        audience=shorten(audience_text, 300) or "(not stated)",
+        audience=shorten(audience_text, 300) or (", ".join(audience_nouns[:3]) if audience_nouns else "(not stated)"),
         features=features,
         scores=Scores(
             clarity=Score(value=clarity, reasons=c_reasons),
             specificity=Score(value=spec, reasons=s_reasons),
-            market_signal=Score(value=market, reasons=m_reasons),
+            market_signal=Score(value=market_score, reasons=m_reasons),
         ),
-        categories=[CategoryMatch(id=c["id"], name=c["name"], matched_keywords=c["matched_keywords"][:20]) for c in categories],
-        similar_products=similar,
+        categories=[CategoryMatch(id=c["id"], name=c["name"], matched_keywords=c["matched_keywords"][:20])
+                    for c in categories],
+        similar_products=similar_products,
         clone_of=clone_of,
+        competitors=competitors[:10],
         verdict=verdict,
         feedback=feedback[:12],
         reject_reason=reject_reason,
@@ -401,15 +545,31 @@ def _builtin(context: dict) -> ValidationReport:
 
 
 def _check_catalogue(report: ValidationReport) -> list[str]:
-    """Semantic check for model output: similar products must come from the bundled catalogue."""
-    known = {p["name"]: p["source_url"] for c in catalogues.market_catalogue()["categories"] for p in c["products"]}
+    """Semantic check for model output: `similar_products` must come from the sourced catalogue (the model's
+    own suggestions belong in `model_suggested_products`)."""
     problems = []
     for p in report.similar_products:
-        if p.name not in known:
-            problems.append(f"similar product {p.name!r} is not in catalogue_matches; use only listed products")
-        elif known[p.name] != p.source_url:
-            problems.append(f"source_url of {p.name!r} must be {known[p.name]}")
+        known = market.product(p.name)
+        if known is None:
+            problems.append(f"similar product {p.name!r} is not in catalogue_matches; use only listed products "
+                            "(put products you know of yourself in model_suggested_products)")
+        elif known["url"] != p.source_url:
+            problems.append(f"source_url of {p.name!r} must be {known['url']}")
     return problems
+
+
+def _finish_model_report(idea: dict, report: ValidationReport) -> ValidationReport:
+    """Attach the sourced scores to the model's catalogue picks and mark its own suggestions as such."""
+    hits = {h["name"]: h for h in similar(idea)}
+    sourced = []
+    for p in report.similar_products:
+        h = hits.get(p.name, {})
+        sourced.append(p.model_copy(update={"source": "catalogue", "score": h.get("score"),
+                                            "matched_words": h.get("matched_words", [])[:30],
+                                            "pricing": market.product(p.name)["pricing"]}))
+    suggested = [p.model_copy(update={"source": "model", "score": None, "matched_words": []})
+                 for p in report.model_suggested_products if market.product(p.name) is None]
+    return report.model_copy(update={"similar_products": sourced, "model_suggested_products": suggested})
 
 
 # ------------------------------------------------------------------ markdown
@@ -418,8 +578,9 @@ def _check_catalogue(report: ValidationReport) -> list[str]:
 def render_markdown(idea: dict, r: ValidationReport) -> str:
     lines = [f"# Idea validation: {idea.get('title') or '(untitled)'}", ""]
     verdict_text = {"go": "GO — the pipeline continues.",
-                    "needs_work": "NEEDS WORK — the pipeline continues, but address the feedback below.",
-                    "reject": "REJECT — the pipeline stops."}[r.verdict]
+                    "needs_work": "NEEDS WORK — the run waits for you: edit the idea and resume, continue anyway, "
+                                  "or cancel (no credit is spent on building until you decide).",
+                    "reject": "REJECT — the pipeline stops and the run's credit is refunded."}[r.verdict]
     lines += [f"**Verdict:** {verdict_text}", ""]
     if r.reject_reason:
         lines += [f"**Reason:** {r.reject_reason}", ""]
@@ -429,13 +590,20 @@ def render_markdown(idea: dict, r: ValidationReport) -> str:
     for name in ("clarity", "specificity", "market_signal"):
         s = getattr(r.scores, name)
         lines.append(f"| {name.replace('_', ' ')} | {s.value}/100 | {'<br>'.join(s.reasons)} |")
-    lines += ["", "## Similar existing products", ""]
+    lines += ["", "## Similar existing products (sourced catalogue)", ""]
     if r.similar_products:
-        lines += [f"- [{p.name}]({p.source_url}) — {p.category}" for p in r.similar_products]
+        for p in r.similar_products:
+            why = f" — score {p.score}, matched {', '.join(p.matched_words[:6])}" if p.score is not None else ""
+            lines.append(f"- [{p.name}]({p.source_url}) — {p.category}, {p.pricing or 'pricing unknown'}{why}")
     else:
         lines.append("- none found in the catalogue")
+    if r.model_suggested_products:
+        lines += ["", "## Suggested by the model (not in the sourced catalogue)", ""]
+        lines += [f"- [{p.name}]({p.source_url}) — {p.category}" for p in r.model_suggested_products]
     if r.clone_of:
         lines += ["", f"**Restates:** {', '.join(r.clone_of)}"]
+    if r.competitors:
+        lines += ["", f"**Competitors:** {', '.join(r.competitors)}"]
     lines += ["", "## Feedback", ""]
     lines += [f"- {f}" for f in r.feedback] or ["- none"]
     lines.append("")
@@ -451,21 +619,24 @@ def run(inp, config, gen) -> StageOutput:
     if reject_reason:
         report = build_report(idea, reject_reason=reject_reason)
     else:
+        hits = similar(idea)
+        by_cat: dict[str, list[dict]] = {}
+        for h in hits:
+            by_cat.setdefault(h["category_name"], []).append(
+                {"name": h["name"], "source_url": h["url"], "score": h["score"], "matched_words": h["matched_words"]})
         context = {
             "idea": idea,
-            "catalogue_matches": [
-                {"category": c["name"], "products": [
-                    {"name": p["name"], "source_url": p["source_url"]}
-                    for p in next(x for x in catalogues.market_catalogue()["categories"] if x["id"] == c["id"])["products"]
-                ]}
-                for c in match_categories(idea)
-            ] + [{"named_in_idea": p["name"], "source_url": p["source_url"]} for p in mentioned_products(idea)],
+            "catalogue_matches": [{"category": c, "products": ps} for c, ps in by_cat.items()]
+            + [{"named_in_idea": p["name"], "source_url": p["url"]} for p in mentioned_products(idea)],
         }
         report = gen.generate("validation_report", context, ValidationReport, check=_check_catalogue)
+        if getattr(gen, "engine", "builtin") != "builtin":
+            report = _finish_model_report(idea, report)
     data = report.model_dump(mode="json")
     data["screen"] = {k: v for k, v in details.items() if k != "abuse"}
     data["screen"]["abuse_categories"] = sorted({h["category"] for h in details.get("abuse", [])})
     data["continues"] = report.verdict != "reject"
+    data["needs_input"] = report.verdict == "needs_work"
     artifacts = {
         "validation-report.json": json_bytes(data),
         "validation-report.md": render_markdown(idea, report).encode("utf-8"),
@@ -474,11 +645,13 @@ def run(inp, config, gen) -> StageOutput:
     summary = {
         "verdict": report.verdict,
         "continues": report.verdict != "reject",
+        "needs_input": report.verdict == "needs_work",
         "scores": scores,
         "overall": round(sum(scores.values()) / 3),
         "categories": [c.id for c in report.categories],
         "similar_products": [p.name for p in report.similar_products[:6]],
         "clone_of": report.clone_of,
+        "competitors": report.competitors[:5],
         "feedback": [shorten(f, 200) for f in report.feedback[:5]],
         "features": [shorten(f, 120) for f in report.features[:10]],
         "problem": shorten(report.problem, 240),

@@ -1,0 +1,278 @@
+"""The app compiler: an app spec (with no `spec_problems`) -> the files of a runnable Flask project.
+
+`compile_project(spec, design)` renders Jinja2 templates (package data under `templates/`, with the
+compile-time delimiters `[[ expr ]]`, `[% stmt %]` and `[# comment #]` so that generated Flask templates can
+use `{{ }}` freely) and copies the fixed files under `templates/static_files/` verbatim. Every capability
+of the spec adds its own files through its module's `render(cap, spec, tpl)`. The output is deterministic:
+the same spec and design give byte-identical files.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+import jinja2
+
+from ..appspec import AppSpec, EntitySpec, FieldSpec
+from ..capabilities import module_for
+from .pyliteral import py
+from .samples import sample_payload
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+STATIC = "static_files"
+
+#: pinned requirements of every generated app (capabilities add theirs through PACKAGES)
+BASE_REQUIREMENTS = (
+    "Flask==3.1.3",
+    "Werkzeug==3.1.9",
+    "Jinja2==3.1.6",
+    "MarkupSafe==3.0.4",
+    "itsdangerous==2.2.0",
+    "click==8.5.1",
+    "blinker==1.9.0",
+    "SQLAlchemy==2.1.9",
+    "typing_extensions==4.16.0",
+    "gunicorn==27.0.1",
+    "packaging==26.4",
+    "psycopg==3.3.9",
+    "psycopg-binary==3.3.9",
+)
+
+
+def class_name(entity_name: str) -> str:
+    return "".join(part.capitalize() for part in entity_name.split("_"))
+
+
+def relation_name(entity: EntitySpec, field: FieldSpec) -> str:
+    base = field.name[:-3] if field.name.endswith("_id") else field.name + "_row"
+    taken = {f.name for f in entity.fields}
+    return base if base not in taken else base + "_ref"
+
+
+_SQL_TYPES = {
+    "long_text": ("str", "Text"), "integer": ("int", "Integer"), "decimal": ("float", "Float"),
+    "money": ("Decimal", "Numeric(12, 2)"), "boolean": ("bool", "Boolean"), "date": ("date", "Date"),
+    "datetime": ("datetime", "DateTime"), "email": ("str", "String(254)"), "phone": ("str", "String(40)"),
+    "url": ("str", "String(500)"), "file": ("str", "String(500)"), "enum": ("str", "String(40)"),
+}
+
+
+def column(entity: EntitySpec, field: FieldSpec, plurals: dict[str, str]) -> str:
+    """The typed `Mapped[...]` column declaration of one field."""
+    opts = []
+    if field.type == "reference":
+        py_type, sql = "int", None
+        opts.append(f'ForeignKey("{plurals[field.ref]}.id")')
+        opts.append("index=True")
+    elif field.type == "text":
+        py_type, sql = "str", f"String({int(field.max) if field.max else 200})"
+    else:
+        py_type, sql = _SQL_TYPES[field.type]
+    if sql:
+        opts.insert(0, sql)
+    if field.unique:
+        opts.append("unique=True")
+    nullable = not field.required and field.type != "boolean"
+    ann = f"{py_type} | None" if nullable else py_type
+    return f"{field.name}: Mapped[{ann}] = mapped_column({', '.join(opts)})"
+
+
+def relationship_line(entity: EntitySpec, field: FieldSpec) -> str:
+    target = class_name(field.ref) + ("" if field.required else " | None")
+    return f"{relation_name(entity, field)}: Mapped[{target}] = relationship(foreign_keys=[{field.name}])"
+
+
+def serialize(field: FieldSpec) -> str:
+    """The expression turning `self.<field>` into its JSON value."""
+    attr = f"self.{field.name}"
+    return {"datetime": f"iso_datetime({attr})", "date": f"iso_date({attr})", "money": f"money_text({attr})",
+            "decimal": f"number({attr})"}.get(field.type, attr)
+
+
+_BAD = {"integer": "many", "decimal": "lots", "money": "12.345", "boolean": "maybe", "date": "banana",
+        "datetime": "banana", "enum": "not-a-choice", "email": "not-an-email", "phone": "call me",
+        "url": "not a url", "reference": 999999}
+
+
+def bad_values(entity: EntitySpec) -> list[list]:
+    """[field, value] pairs each of which validation must refuse (strings, so forms can send them too);
+    booleans last (a checkbox cannot send a wrong value)."""
+    out: list[list] = []
+    for f in entity.fields:
+        if f.type in ("text", "long_text", "file"):
+            limit = {"text": 200, "long_text": 20000, "file": 500}[f.type]
+            out.append([f.name, "x" * (int(min(f.max, limit)) + 1 if f.max is not None else limit + 1)])
+            if f.min and f.min > 1:
+                out.append([f.name, "x" * (int(f.min) - 1)])
+        else:
+            out.append([f.name, _BAD[f.type]])
+        if f.type in ("integer", "decimal", "money"):
+            if f.max is not None:
+                out.append([f.name, str(int(f.max) + 1)])
+            if f.min is not None:
+                out.append([f.name, str(int(f.min) - 1) if float(f.min).is_integer() else str(f.min - 1)])
+    return sorted(out, key=lambda fv: fv[1] == "maybe")
+
+
+def field_meta(f: FieldSpec) -> dict:
+    return {"name": f.name, "label": f.label, "type": f.type, "required": f.required, "unique": f.unique,
+            "min": f.min, "max": f.max, "default": f.default, "values": list(f.values), "ref": f.ref}
+
+
+def entities_meta(spec: AppSpec) -> dict:
+    return {e.name: {"name": e.name, "plural": e.plural, "label": e.label, "label_plural": e.label_plural,
+                     "display_field": e.display_field, "fields": [field_meta(f) for f in e.fields]}
+            for e in spec.entities}
+
+
+def roles_meta(spec: AppSpec) -> dict:
+    return {r.name: {"label": r.label, "read": list(r.read), "write": list(r.write), "scope": r.scope,
+                     "manage_users": r.manage_users} for r in spec.roles}
+
+
+def navigation_meta(spec: AppSpec) -> list[dict]:
+    pages = {p.id: p for p in spec.pages}
+    nav = []
+    for item in spec.navigation:
+        page = pages.get(item.page)
+        if page is None or "<" in page.path:
+            continue
+        nav.append({"label": item.label, "path": page.path, "entity": page.entity if page.kind == "list" else None})
+    if not nav:
+        nav = [{"label": e.label_plural, "path": f"/{e.plural}", "entity": e.name} for e in spec.entities]
+    return nav
+
+
+class Renderer:
+    """What capability modules get as `tpl`: `tpl.render("capabilities/<kind>/<file>.j2", **ctx) -> str`."""
+
+    def __init__(self, spec: AppSpec, env: jinja2.Environment):
+        self.spec = spec
+        self.env = env
+        meta = entities_meta(spec)
+        self.helpers = {
+            "spec": spec,
+            "entity": lambda s, name: s.entity(name),
+            "sample": lambda entity_name, variant=0: sample_payload(meta[entity_name], variant),
+            "entities_meta": meta,
+        }
+
+    def render(self, name: str, **ctx) -> str:
+        merged = dict(self.helpers)
+        merged.update(ctx)
+        return self.env.get_template(name).render(**merged)
+
+
+@cache
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        undefined=jinja2.StrictUndefined,
+        variable_start_string="[[", variable_end_string="]]",
+        block_start_string="[%", block_end_string="%]",
+        comment_start_string="[#", comment_end_string="#]",
+        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, autoescape=False,
+    )
+    env.filters["py"] = py
+    env.globals.update(class_name=class_name, py=py, relation_name=relation_name, column=column,
+                       serialize=serialize, relationship_line=relationship_line, bad_values=bad_values)
+    return env
+
+
+def static_files() -> dict[str, bytes]:
+    root = resources.files(__package__).joinpath("templates", STATIC)
+    out: dict[str, bytes] = {}
+
+    def walk(node, prefix: str) -> None:
+        for child in sorted(node.iterdir(), key=lambda c: c.name):
+            if child.name == "__pycache__":
+                continue
+            rel = f"{prefix}{child.name}"
+            if child.is_dir():
+                walk(child, rel + "/")
+            else:
+                out[rel] = child.read_bytes()
+
+    walk(root, "")
+    return out
+
+
+def spec_with_routes(spec: AppSpec) -> AppSpec:
+    """The spec with each capability's `routes` filled from its module's declaration."""
+    caps = [c.model_copy(update={"routes": module_for(c.kind).routes(c, spec)}) for c in spec.capabilities]
+    return spec.model_copy(update={"capabilities": caps})
+
+
+def requirements(spec: AppSpec) -> list[str]:
+    lines = list(BASE_REQUIREMENTS)
+    for cap in spec.capabilities:
+        for line in getattr(module_for(cap.kind), "PACKAGES", ()):
+            if line not in lines:
+                lines.append(line)
+    return sorted(lines, key=str.lower)
+
+
+def compile_project(spec: AppSpec, design: dict) -> dict[str, bytes]:
+    """Render the whole project for `spec` (which must have no spec_problems)."""
+    spec = spec_with_routes(spec)
+    env = environment()
+    tpl = Renderer(spec, env)
+    ctx = {
+        "design": design,
+        "roles": roles_meta(spec),
+        "entities": entities_meta(spec),
+        "navigation": navigation_meta(spec),
+        "capability_ids": [c.id for c in spec.capabilities],
+        "requirements": requirements(spec),
+        "plurals": {e.name: e.plural for e in spec.entities},
+    }
+    files: dict[str, str | bytes] = dict(static_files())
+    files["app/spec.json"] = json.dumps(spec.model_dump(mode="json"), indent=2, sort_keys=True,
+                                        ensure_ascii=False) + "\n"
+    for name in ("app/spec_data.py", "app/models.py", "app/capabilities/__init__.py", "app/static/styles.css",
+                 "tests/test_auth.py", "README.md", "requirements.txt", "ruff.toml"):
+        files[name] = tpl.render(name + ".j2", **ctx)
+    for e in spec.entities:
+        files[f"tests/test_{e.name}.py"] = tpl.render("tests/test_entity.py.j2", e=e, plan=test_plan(spec, e), **ctx)
+    for cap in spec.capabilities:
+        for path, text in module_for(cap.kind).render(cap, spec, _CapRenderer(tpl, cap)).items():
+            if path in files:
+                raise ValueError(f"capability {cap.id!r} renders {path!r}, which another part already wrote")
+            files[path] = text
+    return {p: (d.encode("utf-8") if isinstance(d, str) else d) for p, d in sorted(files.items())}
+
+
+class _CapRenderer:
+    """The renderer handed to one capability: adds `cap` to every context."""
+
+    def __init__(self, base: Renderer, cap):
+        self._base = base
+        self._cap = cap
+        self.spec = base.spec
+
+    def render(self, name: str, **ctx) -> str:
+        return self._base.render(name, **{"cap": self._cap, **ctx})
+
+
+def test_plan(spec: AppSpec, e: EntitySpec) -> dict:
+    """Which roles the generated tests of entity `e` use (None when the spec has no such role)."""
+    def first(pred):
+        return next((r.name for r in spec.roles if pred(r)), None)
+
+    return {
+        "read_only": first(lambda r: e.name in r.read and e.name not in r.write),
+        "no_read": first(lambda r: e.name not in r.read and e.name not in r.write),
+        "own_writer": first(lambda r: r.scope == "own" and e.name in r.write),
+        "writer": first(lambda r: r.name != "owner" and r.scope == "all" and e.name in r.write),
+        "refs": [f for f in e.fields if f.type == "reference"],
+    }
+
+
+def count_test_methods(files: dict[str, bytes]) -> int:
+    import re
+
+    return sum(len(re.findall(rb"^    def test_\w+\(self", data, re.MULTILINE))
+               for path, data in files.items() if path.startswith("tests/test_") and path.endswith(".py"))

@@ -1,0 +1,60 @@
+"""One error type with codes, translated once at the boundary.
+
+For /api/* paths an error is JSON `{"error": {"code", "message", "details"}}`; pages get an HTML error
+page (and a sign-in redirect for 401). Anything unexpected is logged and returned as an opaque 500.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, redirect, render_template, request, url_for
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+HTTP_CODES = {400: "bad_request", 401: "login_required", 403: "forbidden", 404: "not_found",
+              405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported_type",
+              429: "too_many_requests"}
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str, details: dict | None = None):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details or {}
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or request.path == "/health"
+
+
+def _respond(err: ApiError):
+    if wants_json():
+        body = {"error": {"code": err.code, "message": err.message, "details": err.details}}
+        return jsonify(body), err.status
+    if err.status == 401:
+        return redirect(url_for("auth.login_page", next=request.full_path.rstrip("?")))
+    return render_template("error.html", error=err), err.status
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(ApiError)
+    def _api_error(err: ApiError):
+        return _respond(err)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        status = exc.code or 500
+        messages = {404: "Nothing is here. Check the address.",
+                    405: f"{request.method} is not allowed here.",
+                    413: "The upload is too large."}
+        return _respond(ApiError(status, HTTP_CODES.get(status, "error"),
+                                 messages.get(status, exc.description or "The request could not be handled.")))
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        log.exception("unexpected error on %s %s", request.method, request.path)
+        return _respond(ApiError(500, "internal", "Something went wrong on our side; please try again."))

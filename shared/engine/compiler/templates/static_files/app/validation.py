@@ -1,0 +1,237 @@
+"""Server-side validation of every field type, from the spec's field rules (`ENTITIES` in spec_data.py).
+
+`validate(entity, data, partial=False)` returns Python values or raises ApiError(400, "invalid", ...) whose
+details name each bad field with a sentence a person can act on. Referenced records must exist.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from urllib.parse import urlsplit
+
+from sqlalchemy import func, select
+
+from . import db
+from .errors import ApiError
+from .models import MODELS
+from .spec_data import ENTITIES
+
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
+PHONE = re.compile(r"^\+?[0-9 ().-]{6,24}$")
+SYSTEM_FIELDS = ("id", "created_at", "updated_at", "owner_id")
+
+
+class FieldError(ValueError):
+    pass
+
+
+def parse_datetime(value) -> datetime:
+    """ISO 8601 ("Z" or an offset accepted) -> naive UTC datetime."""
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str) and re.match(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}", value.strip()):
+        try:
+            parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+        except ValueError:
+            raise FieldError("must be a date and time like 2030-01-31T14:30:00Z") from None
+    else:
+        raise FieldError("must be a date and time like 2030-01-31T14:30:00Z")
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+    return parsed.replace(microsecond=0)
+
+
+def parse_date(value) -> date:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and re.match(r"^\d{4}-\d{2}-\d{2}$", value.strip()):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise FieldError("must be a date like 2030-01-31")
+
+
+def parse_money(value) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str, Decimal)):
+        raise FieldError("must be an amount like 12.50")
+    try:
+        amount = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise FieldError("must be an amount like 12.50") from None
+    if not amount.is_finite():
+        raise FieldError("must be an amount like 12.50")
+    if amount != amount.quantize(Decimal("0.01")):
+        raise FieldError("may have at most two decimals")
+    return amount.quantize(Decimal("0.01"))
+
+
+def _integer(value) -> int:
+    if isinstance(value, bool):
+        raise FieldError("must be a whole number")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and re.match(r"^-?\d{1,18}$", value.strip()):
+        return int(value.strip())
+    raise FieldError("must be a whole number")
+
+
+def _decimal(value) -> float:
+    if isinstance(value, bool):
+        raise FieldError("must be a number")
+    try:
+        number = float(value) if isinstance(value, (int, float, str)) else None
+    except ValueError:
+        number = None
+    if number is None or number != number or number in (float("inf"), float("-inf")):
+        raise FieldError("must be a number")
+    return number
+
+
+def _boolean(value) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "on", "1", "yes"):
+        return True
+    if isinstance(value, str) and value.strip().lower() in ("false", "off", "0", "no"):
+        return False
+    raise FieldError("must be true or false")
+
+
+def _text(value) -> str:
+    if not isinstance(value, str):
+        raise FieldError("must be text")
+    return value.strip()
+
+
+def _bounds(field: dict, size, what: str) -> None:
+    lo, hi = field.get("min"), field.get("max")
+    if lo is not None and size < lo:
+        raise FieldError(f"must be at least {lo:g}{what}")
+    if hi is not None and size > hi:
+        raise FieldError(f"must be at most {hi:g}{what}")
+
+
+def parse_value(field: dict, value):
+    """One field's value -> its Python value (no database checks); raises FieldError."""
+    kind = field["type"]
+    if kind in ("text", "long_text", "file"):
+        text = _text(value)
+        _bounds(field, len(text), " characters")
+        limit = 200 if kind == "text" else 20000 if kind == "long_text" else 500
+        if len(text) > limit:
+            raise FieldError(f"must be at most {limit} characters")
+        return text
+    if kind == "email":
+        text = _text(value).lower()
+        if not EMAIL.match(text) or len(text) > 254:
+            raise FieldError("must be an email address like name@example.com")
+        return text
+    if kind == "phone":
+        text = _text(value)
+        if not PHONE.match(text) or sum(ch.isdigit() for ch in text) < 6:
+            raise FieldError("must be a phone number like +1 555 0100")
+        return text
+    if kind == "url":
+        text = _text(value)
+        parts = urlsplit(text)
+        if parts.scheme not in ("http", "https") or not parts.netloc or len(text) > 500 or " " in text:
+            raise FieldError("must be a web address starting with https://")
+        return text
+    if kind == "integer":
+        number = _integer(value)
+        _bounds(field, number, "")
+        return number
+    if kind == "decimal":
+        number = _decimal(value)
+        _bounds(field, number, "")
+        return number
+    if kind == "money":
+        amount = parse_money(value)
+        _bounds(field, amount, "")
+        return amount
+    if kind == "boolean":
+        return _boolean(value)
+    if kind == "date":
+        return parse_date(value)
+    if kind == "datetime":
+        return parse_datetime(value)
+    if kind == "enum":
+        if value not in field["values"]:
+            raise FieldError("must be one of: " + ", ".join(field["values"]))
+        return value
+    if kind == "reference":
+        try:
+            return _integer(value)
+        except FieldError:
+            raise FieldError(f"must be the id of a {ENTITIES[field['ref']]['label']}") from None
+    raise FieldError(f"has an unknown type {kind!r}")
+
+
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, str) and value.strip() == "")
+
+
+def validate(entity_name: str, data, partial: bool = False) -> dict:
+    """Check `data` for `entity_name`; returns {field: python value}. Raises ApiError 400 with details."""
+    if not isinstance(data, dict):
+        raise ApiError(400, "invalid", "Send a JSON object with the record's fields.")
+    meta = ENTITIES[entity_name]
+    fields = {f["name"]: f for f in meta["fields"]}
+    errors: dict[str, str] = {}
+    for key in data:
+        if key not in fields:
+            errors[key] = ("is set by the app and cannot be changed" if key in SYSTEM_FIELDS else
+                           "is not a field of " + meta["label"] + "; fields: " + ", ".join(fields))
+    out: dict = {}
+    for name, field in fields.items():
+        if name not in data:
+            if partial:
+                continue
+            if field.get("default") is not None:
+                out[name] = parse_value(field, field["default"])
+            elif field["type"] == "boolean":
+                out[name] = False
+            elif field["required"]:
+                errors[name] = "is required"
+            else:
+                out[name] = None
+            continue
+        value = data[name]
+        if _missing(value) and field["type"] != "boolean":
+            if field["required"]:
+                errors[name] = "is required"
+            else:
+                out[name] = None
+            continue
+        try:
+            out[name] = parse_value(field, value)
+        except FieldError as exc:
+            errors[name] = str(exc)
+            continue
+        if field["type"] == "reference" and db.session().get(MODELS[field["ref"]], out[name]) is None:
+            errors[name] = f"no {ENTITIES[field['ref']]['label']} with id {out[name]}"
+    if errors:
+        raise ApiError(400, "invalid", "Some fields need fixing: " + ", ".join(sorted(errors)) + ".", errors)
+    return out
+
+
+def check_unique(entity_name: str, values: dict, exclude_id: int | None = None) -> None:
+    """Unique fields must not repeat another row's value (409 conflict with details)."""
+    model = MODELS[entity_name]
+    taken: dict[str, str] = {}
+    for field in ENTITIES[entity_name]["fields"]:
+        name = field["name"]
+        if not field["unique"] or values.get(name) is None:
+            continue
+        query = select(func.count()).select_from(model).where(getattr(model, name) == values[name])
+        if exclude_id is not None:
+            query = query.where(model.id != exclude_id)
+        if db.session().scalar(query):
+            taken[name] = "is already used by another " + ENTITIES[entity_name]["label"]
+    if taken:
+        raise ApiError(409, "conflict", "Another record already has this value.", taken)

@@ -1,0 +1,517 @@
+"""The idea's data model, read from its own words: entities, typed fields, references and roles.
+
+Every entity, field and role carries `source`, the idea's words it came from. A field comes from (a) the
+idea's words, (b) the preset catalogue entry of a noun the idea names exactly, or (c) a capability that
+needs it (its source is then the feature that asked for the capability). Nothing else is added.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .. import catalogues
+from ..appspec.base import RESERVED_NAMES
+from . import lexicon as lx
+from .text import Clause, NounPhrase, Word, parse, plural, singular, tokens
+
+MAX_ENTITIES = 9
+MAX_FIELDS = 24
+#: Verbs whose direct object is a record the app keeps.
+ENTITY_VERBS = frozenset("""
+add archive assign book borrow buy check claim collect create donate draft edit export find import invite issue keep
+lend list log manage offer order organise organize plan post publish purchase rate receive record register rent
+reserve return review save schedule search sell send share sign store submit swap track trade upload view write
+""".split())
+#: Verbs whose direct object is an attribute when it is not a record: "track glaze", "record hours".
+ATTRIBUTE_VERBS = frozenset({"track", "record", "log", "note", "measure", "mark", "set", "capture", "keep", "store",
+                             "save", "enter", "add"})
+
+
+def ident(text: str, default: str = "item") -> str:
+    s = re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
+    if not s or not s[0].isalpha():
+        s = f"{default}_{s}".strip("_")
+    return s[:40].rstrip("_") or default
+
+
+def label(name: str) -> str:
+    return name.replace("_", " ").strip().capitalize()[:80] or "Item"
+
+
+def clip(text: str, n: int = 300) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+@dataclass
+class DField:
+    name: str
+    type: str
+    source: str
+    origin: str = "words"  # words | catalogue | capability | structure
+    required: bool = False
+    values: list[str] = field(default_factory=list)
+    ref: str | None = None
+    min: float | None = None
+    max: float | None = None
+    default: object = None
+
+
+@dataclass
+class DEntity:
+    name: str
+    source: str
+    people: bool = False
+    weight: int = 0
+    order: int = 0
+    fields: dict[str, DField] = field(default_factory=dict)
+    join: bool = False
+
+
+@dataclass
+class DRole:
+    name: str
+    source: str
+    kind: str  # staff | oversight | participant
+    writes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Unit:
+    """One piece of the idea's text: a key feature or a description sentence."""
+
+    kind: str  # feature | description | title
+    index: int
+    text: str
+    clauses: list[Clause]
+
+
+@dataclass
+class Interp:
+    kind: str  # thing | people | attr | container
+    name: str  # entity name (thing/people) or attribute name (attr)
+    head: Word | None
+    mods: list[Word]
+    attr_type: str | None = None
+    plural: bool = False
+    np: NounPhrase | None = None
+
+
+class Draft:
+    def __init__(self, idea: dict):
+        self.idea = idea
+        self.entities: dict[str, DEntity] = {}
+        self.roles: dict[str, DRole] = {}
+        self.m2m: list[tuple[str, str, str, str]] = []  # (a, b, join, source)
+        self.units: list[Unit] = []
+        feats = [str(f) for f in idea.get("key_features") or []]
+        for i, f in enumerate(feats):
+            self.units.append(Unit("feature", i, f, parse(f)))
+        desc = str(idea.get("description") or "")
+        for i, sent in enumerate(s for s in re.split(r"(?<=[.!?])\s+", desc) if s.strip()):
+            self.units.append(Unit("description", i, sent, parse(sent)))
+        self.all_text = " . ".join([str(idea.get("title") or ""), desc, " . ".join(feats),
+                                    str(idea.get("target_audience") or "")])
+        self.words = set(tokens(self.all_text)) | {singular(t) for t in tokens(self.all_text)}
+        self._order = 0
+
+    # -- building blocks
+
+    def entity(self, name: str) -> DEntity | None:
+        return self.entities.get(name)
+
+    def add_entity(self, name: str, source: str, people: bool = False, join: bool = False) -> DEntity:
+        name = safe_name(name)
+        e = self.entities.get(name)
+        if e is None:
+            self._order += 1
+            e = DEntity(name, clip(source), people=people, order=self._order, join=join)
+            self.entities[name] = e
+        return e
+
+    def add_field(self, ent: str, name: str, ftype: str, source: str, origin: str = "words", **kw) -> DField | None:
+        e = self.entities.get(ent)
+        if e is None:
+            return None
+        name = safe_field(name, ent)
+        if not name:
+            return None
+        if ftype == "reference":
+            name = f"{kw['ref']}_id"
+        if name in e.fields:
+            f = e.fields[name]
+            if kw.get("values") and f.type == "enum" and f.values in list(lx.ENUM_DEFAULTS.values()):
+                f.values = [v for v in dict.fromkeys(kw["values"]) if v]
+            return f
+        if ftype != "reference" and f"{name}_id" in e.fields:
+            return e.fields[f"{name}_id"]
+        if len(e.fields) >= MAX_FIELDS:
+            return None
+        if ftype == "enum":
+            vals = [v for v in dict.fromkeys(kw.get("values") or []) if v]
+            if len(vals) < 2:
+                vals = lx.ENUM_DEFAULTS.get(name.rsplit("_", 1)[-1], lx.ENUM_DEFAULTS["status"])
+            kw["values"] = vals
+        f = DField(name, ftype, clip(source), origin, **kw)
+        e.fields[name] = f
+        return f
+
+    def add_ref(self, ent: str, target: str, source: str, required: bool = False) -> bool:
+        if ent == target or ent not in self.entities or target not in self.entities:
+            return False
+        if f"{ent}_id" in self.entities[target].fields:  # no cycles: the other side already points here
+            return False
+        return self.add_field(ent, f"{target}_id", "reference", source, ref=target, required=required) is not None
+
+    def refs(self, ent: str) -> list[str]:
+        e = self.entities.get(ent)
+        return [f.ref for f in e.fields.values() if f.type == "reference"] if e else []
+
+    def fields_of(self, ent: str, *types: str) -> list[DField]:
+        e = self.entities.get(ent)
+        return [f for f in e.fields.values() if not types or f.type in types] if e else []
+
+    def has_word(self, *ws: str) -> bool:
+        return any(w in self.words for w in ws)
+
+
+def safe_name(name: str) -> str:
+    name = ident(name, "item")
+    if name in RESERVED_NAMES or plural(name) in RESERVED_NAMES:
+        name = f"{name}_item" if name != "class" else "class_session"
+    return name[:36]
+
+
+def safe_field(name: str, ent: str) -> str:
+    name = ident(name, "field")
+    if name in ("id", "created_at", "updated_at", "owner_id"):
+        return ""
+    if name in RESERVED_NAMES:
+        name = f"{ent}_{name}"[:40] if len(ent) + len(name) < 40 else f"{name}_value"
+    return name[:40]
+
+
+def type_for(name_words: list[str], default: str = "text") -> str:
+    ws = set(name_words)
+    last = name_words[-1] if name_words else ""
+    if last in lx.ATTRIBUTE_TYPES:
+        t = lx.ATTRIBUTE_TYPES[last]
+        if t == "datetime" and ws & {"date"}:
+            return "date"
+        if t == "integer" and "number" == last and len(name_words) > 1 and name_words[-2] in ("phone",):
+            return "phone"
+        if last == "number" and len(name_words) > 1 and name_words[-2] not in ("of",):
+            return "text"  # "licence number", "order number": an identifier, not a count
+        return t
+    for t, cues in lx.TYPE_CUES:
+        if ws & cues:
+            return t
+    return default
+
+
+# ------------------------------------------------------------------ reading noun phrases
+
+
+def interpret(np: NounPhrase) -> Interp | None:
+    content = np.content
+    if not content or any(w.w in lx.BEHAVIOUR_NOUNS or w.s in lx.BEHAVIOUR_NOUNS for w in content):
+        return None  # "overdue alerts", "reviews and ratings": a behaviour's cue, not data
+    rates = [w for w in np.words if w.tag == "adj" and w.w in lx.RATE_ADJECTIVES]
+    # a phrase attribute ("contact details", "due date")
+    if len(content) >= 2:
+        key = (content[-2].w, content[-1].w)
+        if key in lx.ATTRIBUTE_PHRASES and lx.ATTRIBUTE_PHRASES[key][0]:
+            name, t = lx.ATTRIBUTE_PHRASES[key]
+            return Interp("attr", name, content[-1], content[:-2], t, np=np)
+    head = content[-1]
+    mods = content[:-1]
+    if head.tag == "container":
+        if not mods:
+            return Interp("container", head.s, head, [], np=np)
+        head, mods = mods[-1], mods[:-1]
+    if head.s in lx.VAGUE_NOUNS or head.w in lx.VAGUE_NOUNS:
+        if not mods:
+            return None
+        head, mods = mods[-1], mods[:-1]
+        if head.tag == "container":
+            return None
+    is_plural = head.w != head.s and head.w not in lx.UNCOUNTABLE
+    if head.s in lx.ATTRIBUTE_TYPES or head.w in lx.ATTRIBUTE_TYPES:
+        parts = [w.w for w in rates] + [m.s for m in mods] + [head.s]
+        return Interp("attr", "_".join(parts), head, mods, type_for([*parts[:-1], head.s]), is_plural, np=np)
+    if head.tag == "people":
+        return Interp("people", head.s, head, mods, plural=is_plural, np=np)
+    name = head.s
+    if head.s in lx.GENERIC_HEADS and mods and mods[-1].tag == "noun" and mods[-1].s not in lx.VAGUE_NOUNS:
+        name = f"{mods[-1].s}_{head.s}"  # "grant application", "walk report"
+    return Interp("thing", name, head, mods, plural=is_plural, np=np)
+
+
+def _catalogue() -> dict:
+    return catalogues.entity_lexicon()
+
+
+def catalogue_entry(name: str) -> dict | None:
+    return _catalogue().get(name)
+
+
+# ------------------------------------------------------------------ the pass over the idea
+
+
+def build(idea: dict) -> Draft:
+    d = Draft(idea)
+    feature_units = [u for u in d.units if u.kind == "feature"]
+    desc_units = [u for u in d.units if u.kind == "description"]
+    score: dict[str, int] = {}
+    first_seen: dict[str, int] = {}
+    people_seen: dict[str, str] = {}
+    people_entity: set[str] = set()
+    people_subject: set[str] = set()
+    people_grouping: set[str] = set()
+    people_in_features: set[str] = set()
+    audience = {singular(t) for t in tokens(str(idea.get("target_audience") or ""))}
+    people_record: set[str] = set()
+    modifiers: dict[str, str] = {}
+    evidence: dict[str, str] = {}
+    pos = 0
+
+    def bump(name: str, n: int, source: str):
+        nonlocal pos
+        pos += 1
+        score[name] = score.get(name, 0) + n
+        first_seen.setdefault(name, pos)
+        evidence.setdefault(name, source)
+
+    for unit in feature_units + desc_units:
+        feature = unit.kind == "feature"
+        for clause in unit.clauses:
+            people_subject.update(clause.subject_people)
+            if feature:
+                people_in_features.update(w.s for w in clause.words if w.tag == "people")
+            for np in clause.nps:
+                for w in np.words:
+                    if w.tag == "people":
+                        people_seen.setdefault(w.s, unit.text)
+                        if np.prep == "per" or np.each:
+                            people_grouping.add(w.s)
+                it = interpret(np)
+                if it is None or it.kind == "container":
+                    continue
+                if it.kind == "people":
+                    container = np.head is not None and np.head.tag == "container"
+                    if container or np.prep == "per" or np.each or (np.prep is None and np.after_verb) or (
+                            np.prep in ("to", "with", "among", "between") and np.after_verb is not None):
+                        people_entity.add(it.name)
+                        if container or (np.prep is None and np.after_verb):
+                            people_record.add(it.name)
+                        bump(it.name, 3 if feature else 1, unit.text)
+                    continue
+                if it.kind == "attr":
+                    for m in it.mods:  # "volunteer hours": the modifier owns the attribute
+                        if m.tag == "people":
+                            people_entity.add(m.s)
+                            bump(m.s, 1, unit.text)
+                    continue
+                strong = 0
+                container = np.head is not None and np.head.tag == "container"
+                if container:
+                    strong += 3
+                if np.prep == "per" or np.each:
+                    strong += 3
+                if it.plural and np.prep not in ("by",):
+                    strong += 2
+                if np.prep is None and np.after_verb in ENTITY_VERBS and (
+                        it.plural or np.after_verb not in ATTRIBUTE_VERBS):
+                    strong += 2
+                if catalogue_entry(it.name) is not None:
+                    strong += 1
+                booked = np.after_verb in ("book", "reserve", "schedule", "rent", "hire")
+                if booked:
+                    strong += 2
+                if not feature:
+                    strong = 1 if it.plural and strong < 4 else strong - 1
+                if strong >= 1:
+                    bump(it.name, strong, unit.text)
+                for m in it.mods:  # "kiln firings": the booked thing's modifier is what is booked
+                    if m.tag == "noun" and m.s not in lx.VAGUE_NOUNS and m.s not in lx.ATTRIBUTE_TYPES:
+                        modifiers.setdefault(m.s, unit.text)
+                        if booked and feature:
+                            bump(m.s, 3, unit.text)
+    # modifiers that are records elsewhere are records here too; a booked thing's modifier is its resource
+    for m, src in modifiers.items():  # a modifier that is a record elsewhere ("three kilns") is one here too
+        if score.get(m, 0) >= 1 and m not in lx.ATTRIBUTE_TYPES:
+            bump(m, 2, src)
+    names = {n for n, s in score.items() if s >= 2}
+    ranked = sorted(names, key=lambda n: (-min(score[n], 9) - (3 if n in people_entity else 0) * 0, first_seen[n]))
+    ranked = sorted(ranked, key=lambda n: first_seen[n])
+    feature_names = set()
+    for unit in feature_units:
+        for clause in unit.clauses:
+            for np in clause.nps:
+                it = interpret(np)
+                if it and it.name in names:
+                    feature_names.add(it.name)
+    keep = [n for n in ranked if n in feature_names][:MAX_ENTITIES]
+    for n in ranked:
+        if len(keep) >= MAX_ENTITIES:
+            break
+        if n not in keep and score[n] >= 4:
+            keep.append(n)
+    for n in keep:
+        d.add_entity(n, evidence[n], people=n in people_entity)
+    # roles: people who act in the idea, or who run/oversee it
+    for p, src in people_seen.items():
+        if p in ("user", "person", "people", "everyone", "anyone", "customer") and p not in people_subject:
+            continue
+        if p == "owner":
+            continue  # the app's owner role
+        if p not in people_in_features and (p in audience or p not in people_subject):
+            continue  # the founder's customer (the owner), or a person the description only mentions
+        if p in lx.OVERSIGHT_PEOPLE:
+            kind = "oversight"
+        elif p in lx.STAFF_PEOPLE:
+            kind = "staff"
+        elif p in people_subject or p in people_grouping or p not in people_record:
+            kind = "participant"
+        else:
+            continue  # a person the app keeps records about (a client list), not a user of it
+        d.roles[safe_name(p)] = DRole(safe_name(p), clip(src), kind)
+    _attach(d, feature_units + desc_units)
+    _catalogue_fields(d)
+    return d
+
+
+def _target_of(d: Draft, clause: Clause, interps: list[Interp | None], focus: str | None) -> str | None:
+    for it in interps:
+        if it and it.kind in ("thing", "people") and it.name in d.entities and (it.np.prep == "per" or it.np.each):
+            return it.name
+    for it in interps:
+        if it and it.kind == "thing" and it.name in d.entities and it.np.prep in (None, "of", "for"):
+            return it.name
+    for it in interps:
+        if it and it.kind in ("thing", "people") and it.name in d.entities and it.np.prep in (None, "of", "for") \
+                and it.np.after_verb is not None:
+            return it.name
+    for it in interps:
+        if it and it.kind in ("thing", "people") and it.name in d.entities:
+            return it.name
+    return focus
+
+
+def _attach(d: Draft, units: list[Unit]) -> None:
+    primary = next(iter(d.entities), None)
+    for unit in units:
+        focus: str | None = None
+        feature = unit.kind == "feature"
+        for clause in unit.clauses:
+            interps = [interpret(np) for np in clause.nps]
+            target = _target_of(d, clause, interps, focus)
+            if target is None and feature:
+                target = primary
+            # references between records named in one clause
+            ents = [(i, it) for i, it in enumerate(interps)
+                    if it and it.kind in ("thing", "people") and it.name in d.entities]
+            for _i, it in ents:
+                for m in it.mods:
+                    if m.s in d.entities and m.s != it.name:
+                        d.add_ref(it.name, m.s, unit.text)
+            for (ia, a), (ib, b) in zip(ents, ents[1:]):
+                if a.name == b.name:
+                    continue
+                prep = b.np.prep
+                if b.np.prep == "per" or b.np.each:
+                    d.add_ref(a.name, b.name, unit.text)
+                elif prep == "with" and b.plural and not (a.name in lx.EVENT_NOUNS) and not b.np.head.tag == "people":
+                    d.add_ref(b.name, a.name, unit.text)
+                elif prep in ("to", "with", "for", "from", "at", "in", "on", "of") and feature:
+                    d.add_ref(a.name, b.name, unit.text)
+                elif prep is None and a.np.after_verb is None and a.kind == "people" and b.np.after_verb:
+                    d.add_ref(b.name, a.name, unit.text)  # "patients book appointments"
+            for p in clause.subject_people if feature else []:
+                if p in d.entities:
+                    for _i, it in ents:
+                        if it.name != p and it.np.after_verb is not None:
+                            d.add_ref(it.name, p, unit.text)
+            if not feature and target is None:
+                continue
+            # attributes
+            groups: dict[int, list[Interp]] = {}
+            for it in interps:
+                if it is None or it.kind == "container":
+                    continue
+                owner = target
+                for m in it.mods:
+                    if m.s in d.entities:
+                        owner = m.s
+                if it.np.prep not in (None, "with", "including", "of") and not (
+                        it.np.prep == "by" and set(clause.verbs) & {"search", "filter", "sort", "find", "browse",
+                                                                    "group", "rank", "list"}):
+                    continue  # "from low stock", "by card": not an attribute of the record
+                if not feature and it.np.prep not in ("with", "including") and it.np.after_verb not in ATTRIBUTE_VERBS:
+                    continue
+                if it.kind == "attr":
+                    if owner is None:
+                        continue
+                    name = "_".join(w for w in it.name.split("_") if w not in d.entities or w == it.head.s)
+                    d.add_field(owner, name, it.attr_type or "text", unit.text)
+                    groups.setdefault(it.np.group, []).append(it)
+                elif it.kind == "thing" and it.name not in d.entities and owner is not None and feature:
+                    attr_pos = it.np.prep in ("with", "including", "by") or (
+                        it.np.prep is None and it.np.after_verb in ATTRIBUTE_VERBS and it.np.after_verb != "add")
+                    if attr_pos and len(it.mods) <= 1:
+                        groups.setdefault(it.np.group, []).append(it)
+            for grp in groups.values():
+                things = [g for g in grp if g.kind == "thing"]
+                owner = target
+                if owner is None:
+                    continue
+                alts = [g for g in things if g.np.alternatives and not g.mods]
+                if len(alts) >= 2 and len(alts) == len(things):
+                    vals = [ident(g.head.w) for g in alts]
+                    fname = "result" if set(vals) & {"pass", "fail", "passed", "failed"} else "status"
+                    d.add_field(owner, fname, "enum", unit.text, values=vals)
+                    continue
+                for g in things:
+                    parts = [m.s for m in g.mods] + [g.head.s]
+                    ftype = type_for(parts)
+                    if g.head.s in lx.BOOLEAN_WORDS:
+                        ftype = "boolean"
+                    d.add_field(owner, "_".join(parts), ftype, unit.text)
+                # "glaze and cone temperatures": a noun modifier inside a list of attributes is its own field
+                if things and len(grp) >= 2:
+                    for g in grp:
+                        if g.kind == "attr" and g.mods and g.plural:
+                            base = g.head.s
+                            joined = "_".join([m.s for m in g.mods] + [base])
+                            e = d.entities.get(owner)
+                            if e and joined in e.fields:
+                                f = e.fields.pop(joined)
+                                for m in g.mods:
+                                    if m.s not in d.entities:
+                                        d.add_field(owner, m.s, type_for([m.s]), f.source)
+                                d.add_field(owner, base, f.type, f.source)
+            # "mark meals as cooked": a boolean state
+            m = re.search(r"\bas\s+(?:an?\s+|the\s+)?([a-z]+)\b", unit.text.lower())
+            if m and feature and target and m.group(1) in lx.BOOLEAN_WORDS | {w + "ed" for w in lx.BOOLEAN_WORDS}:
+                d.add_field(target, m.group(1), "boolean", unit.text)
+            if target:
+                focus = target
+
+
+def _catalogue_fields(d: Draft) -> None:
+    """Suggestions of the preset catalogue, only for a noun the idea names exactly."""
+    for e in list(d.entities.values()):
+        entry = catalogue_entry(e.name)
+        if entry is None:
+            continue
+        own = [f for f in e.fields.values() if f.type != "reference"]
+        if len(own) >= 3:
+            continue
+        for name, ftype, required in entry["fields"]:
+            if ftype == "reference":
+                continue
+            if len(e.fields) >= 3 + len(d.refs(e.name)) and not required:
+                break
+            d.add_field(e.name, name, ftype, f"catalogue entry for '{e.name}' ({e.source})"[:300],
+                        origin="catalogue", required=bool(required))

@@ -1,0 +1,223 @@
+"""Word lists the built-in planner reads an idea with.
+
+They describe *English*, not any one domain: verbs that name an action, nouns that name a person, words
+that name an attribute (and the field type it implies), and the cue phrases of each capability kind. No
+entry names a product domain's records; those come from the idea's own words.
+"""
+
+from __future__ import annotations
+
+# ------------------------------------------------------------------ parts of speech
+
+#: Words that are (almost) always verbs in a feature list.
+VERBS = frozenset("""
+add approve archive assign attach award bill borrow browse buy calculate cancel capture categorise categorize
+charge check choose claim classify close collect compare complete compute confirm connect cook create decline
+delete deliver design detect divide donate download draft earn edit email enrol enroll escalate estimate
+export filter find flag follow forward generate get give hand handle import invite issue keep lend let lock
+log manage mark match measure merge monitor move notify open organise organize own pay pick place predict
+print publish purchase rank reassign receive reject remind remove renew reply request reserve restore return
+revert rotate run save scan search see sell send set settle share show sign split store submit subscribe
+suggest summarise summarize swap sync tag take track trade transcribe transfer update upload validate verify
+view vote warn watch write
+""".split())
+
+#: Verbs that are also everyday nouns ("book a kiln" / "a book"); a verb only where a clause starts with it
+#: or a person does it.
+AMBIGUOUS_VERBS = frozenset("""
+book cost fire list log offer order plan post rate record rent report review schedule sign
+""".split())
+
+#: Adjectives/adverbs that qualify a noun but never name a record.
+ADJECTIVES = frozenset("""
+active automatic automated available basic billable combined common complete completed current custom daily
+digital due each easy electronic every external fair flagged free full hourly instant internal late live local
+low main many missing monthly multiple new next old online open optional other overdue past pending personal
+previous private public quick recent recurring remote secure several shared simple single smart spare special
+upcoming urgent verified vetted weekly whole yearly annual real-time realtime searchable printable shareable
+tamper-evident tamper-proof append-only editable downloadable mobile collaborative unpaid outstanding
+""".split())
+
+#: Nouns that name a behaviour (a capability), not a record: "overdue alerts", "reviews and ratings".
+BEHAVIOUR_NOUNS = frozenset("""
+alert alerts reminder reminders notification notifications rating ratings review reviews approval approvals
+export exports search searches history trail leaderboard leaderboards badge badges split splits balance
+balances checkout upload uploads attachment attachments version versions revision revisions classification
+suggestion suggestions warning warnings signup signups sign-up sign-ups rsvp rsvps waitlist waitlists
+recommendation recommendations analysis reminder-email notice notices ranking rankings
+""".split())
+
+#: Time qualifiers kept in an attribute's name ("monthly rent", "daily price").
+RATE_ADJECTIVES = frozenset({"hourly", "daily", "weekly", "monthly", "yearly", "annual", "nightly"})
+
+PREPOSITIONS = frozenset("""
+about after against among amongst at before behind between by during for from in including inside into like
+near of off on onto out over per since than through to toward towards under until upon via with within without
+across around
+""".split())
+
+CONJUNCTIONS = frozenset({"and", "or", "&", "plus", "nor"})
+
+#: Nouns for people. A person in an idea is a role of the app (a user) and, when the idea lists them,
+#: also an entity.
+PEOPLE = frozenset("""
+accountant admin administrator agent analyst applicant approver artist athlete attendee auditor author baker
+borrower buyer candidate caregiver caretaker cashier chef child client coach committee contractor contributor
+cook coordinator courier curator customer designer dispatcher doctor donor driver editor employee engineer
+family farmer freelancer funder gardener grower guest homeowner host housemate inspector instructor intern
+interviewer janitor judge landlord learner lender librarian manager mechanic member mentee mentor moderator
+musician neighbour neighbor nurse officer operator organiser organizer owner parent participant partner patient
+player potter principal recruiter renter researcher resident reviewer roommate flatmate scientist secretary
+seller staff steward student subscriber supervisor supplier teacher technician tenant therapist trainer
+treasurer trustee tutor vendor vet veterinarian visitor volunteer walker worker writer teammate
+""".split())
+
+#: People who oversee: they read everything and change nothing.
+OVERSIGHT_PEOPLE = frozenset({"auditor", "inspector", "funder", "trustee", "judge", "observer", "viewer"})
+
+#: People who run the operation: they read and change every record.
+STAFF_PEOPLE = frozenset("""
+admin administrator coordinator dispatcher manager supervisor technician staff organiser organizer librarian
+curator editor moderator steward treasurer secretary landlord instructor teacher chef officer operator
+""".split())
+
+#: Words that carry no record of their own in a noun phrase: "driver list", "member directory".
+CONTAINERS = frozenset("""
+list lists directory directories register registry roster rosters library libraries archive archives catalogue
+catalog database records record log logs queue queues pipeline tracker board boards dashboard dashboards
+overview page pages feed portal view views profile profiles sheet sheets spreadsheet table tables matrix grid chart charts
+database inventory calendar calendars timeline app tool section area hub wall
+""".split())
+
+#: Abstract nouns that are neither records nor attributes in a feature ("support", "data"): dropped.
+VAGUE_NOUNS = frozenset("""
+data info information detail details thing stuff item items way ways option options setting settings feature
+features place time times work everything anything something process flow management tracking use access
+system platform version support service services one ones lot lots kind kinds type types sort basis end
+experience insight insights analytics statistics stats update updates change changes hour day week month
+year minute today tonight tomorrow morning evening night weekend instance case cases part parts
+availability progress overview
+""".split()) - {"hour"}
+
+#: Nouns that name an event in time (what gets booked), as opposed to a resource (what is booked).
+EVENT_NOUNS = frozenset("""
+appointment booking reservation firing walk lesson session shift slot visit ride trip interview meeting rental
+stay viewing tour consultation treatment game match practice rehearsal pickup collection delivery class
+course workshop run fitting clinic checkup exam test screening sitting performance gig event training call
+""".split())
+
+#: Generic head nouns that take their modifier into the name: "grant application", "repair request".
+GENERIC_HEADS = frozenset("""
+application request report entry plan order note session item record form claim ticket log change review
+submission proposal task job visit check reading sample run share slot batch
+""".split())
+
+# ------------------------------------------------------------------ attributes and field types
+
+#: Attribute words -> field type. A noun phrase whose head is one of these names a field, not a record.
+ATTRIBUTE_TYPES: dict[str, str] = {}
+
+
+def _attrs(kind: str, words: str) -> None:
+    for w in words.split():
+        ATTRIBUTE_TYPES[w] = kind
+
+
+_attrs("date", "date dates deadline birthday anniversary expiry expiration")
+_attrs("datetime", "time timestamp datetime start end slot")
+_attrs("money", "cost costs price prices fee fees rent amount amounts total salary wage wages budget deposit fare "
+                "charge charges payment commission revenue spend spending value balance tip rate payout bill")
+_attrs("integer", "count number quantity qty capacity stock seats servings age points score rank mileage "
+                  "level size headcount attendance calories steps year streak")
+_attrs("decimal", "temperature temperatures weight height width length distance duration hours percentage "
+                  "percent ratio humidity ph volume dose dosage reading yield hour kg")
+_attrs("enum", "status stage state phase priority urgency severity condition outcome result grade")
+_attrs("email", "email e-mail")
+_attrs("phone", "phone telephone mobile sms")
+_attrs("url", "url link website homepage")
+_attrs("long_text", "notes note description comments comment instructions bio summary body content story "
+                    "feedback remarks observations minutes transcript text message reason explanation")
+_attrs("file", "photo photos image images picture pictures file files document documents scan scans attachment "
+               "attachments pdf receipt-photo video videos")
+_attrs("text", "name title label subject species breed address location variety colour color brand model "
+               "serial code sku isbn category topic tag genre unit venue author")
+
+#: Phrases (as words) that name one field; checked before single words.
+ATTRIBUTE_PHRASES: dict[tuple[str, ...], tuple[str, str]] = {
+    ("contact", "details"): ("email", "email"),
+    ("contact", "detail"): ("email", "email"),
+    ("due", "date"): ("due_date", "date"),
+    ("due", "dates"): ("due_date", "date"),
+    ("start", "date"): ("start_date", "date"),
+    ("end", "date"): ("end_date", "date"),
+    ("end", "dates"): ("end_date", "date"),
+    ("phone", "number"): ("phone", "phone"),
+    ("phone", "numbers"): ("phone", "phone"),
+    ("email", "address"): ("email", "email"),
+    ("serial", "number"): ("serial_number", "text"),
+    ("serial", "numbers"): ("serial_number", "text"),
+    ("licence", "number"): ("licence_number", "text"),
+    ("licence", "numbers"): ("licence_number", "text"),
+    ("license", "number"): ("license_number", "text"),
+    ("license", "numbers"): ("license_number", "text"),
+    ("number", "of"): ("", "integer"),
+}
+
+#: Cue words -> type, applied to a field's own name (so "cone_temperature" is a decimal).
+TYPE_CUES: tuple[tuple[str, frozenset[str]], ...] = (
+    ("email", frozenset({"email", "e-mail"})),
+    ("phone", frozenset({"phone", "telephone", "sms"})),
+    ("url", frozenset({"url", "link", "website", "homepage"})),
+    ("file", frozenset({"photo", "image", "picture", "file", "document", "scan", "attachment", "pdf", "video"})),
+    ("money", frozenset({"cost", "price", "fee", "rent", "amount", "salary", "wage", "budget", "deposit", "fare",
+                         "charge", "payment", "commission", "revenue", "spend", "tip", "payout", "value", "total"})),
+    ("datetime", frozenset({"time", "timestamp", "datetime", "at"})),
+    ("date", frozenset({"date", "day", "deadline", "birthday", "expiry", "expiration", "on", "until"})),
+    ("integer", frozenset({"count", "number", "quantity", "qty", "capacity", "stock", "seats", "servings", "points",
+                           "score", "mileage", "age", "level", "streak", "calories", "attendance", "headcount"})),
+    ("decimal", frozenset({"temperature", "weight", "height", "width", "length", "distance", "duration", "hours",
+                           "percentage", "percent", "ratio", "humidity", "ph", "volume", "dose", "dosage", "reading",
+                           "km", "kg", "yield"})),
+    ("enum", frozenset({"status", "stage", "state", "phase", "priority", "urgency", "severity", "condition",
+                        "outcome", "result"})),
+    ("long_text", frozenset({"notes", "note", "description", "comments", "instructions", "bio", "summary", "body",
+                             "content", "story", "feedback", "remarks", "observations", "transcript", "text",
+                             "reason"})),
+)
+
+#: Default values of an enum whose values the idea does not list.
+ENUM_DEFAULTS: dict[str, list[str]] = {
+    "priority": ["low", "medium", "high"],
+    "urgency": ["low", "medium", "high"],
+    "severity": ["minor", "major", "critical"],
+    "condition": ["good", "fair", "poor"],
+    "result": ["pass", "fail"],
+    "outcome": ["success", "failure"],
+    "grade": ["a", "b", "c", "d", "f"],
+    "stage": ["new", "in_progress", "done"],
+    "phase": ["planned", "in_progress", "done"],
+    "state": ["open", "closed"],
+    "status": ["open", "in_progress", "done"],
+}
+
+#: Words that make a boolean when a feature marks a record with them: "mark meals as cooked".
+BOOLEAN_WORDS = frozenset("""
+active approved available booked cancelled closed completed confirmed cooked delivered done finished
+overdue paid passed published read received resolved returned reviewed settled shipped signed sold verified
+watered archived
+""".split())
+
+#: Irregular plurals.
+IRREGULAR_SINGULAR = {"people": "person", "children": "child", "men": "man", "women": "woman", "feet": "foot",
+                      "teeth": "tooth", "mice": "mouse", "geese": "goose", "data": "data", "media": "media",
+                      "series": "series", "species": "species", "staff": "staff", "analyses": "analysis",
+                      "criteria": "criterion", "leaves": "leaf", "shelves": "shelf", "knives": "knife",
+                      "lives": "life", "wolves": "wolf", "halves": "half", "loaves": "loaf", "calves": "calf",
+                      "bus": "bus", "gas": "gas", "lens": "lens", "canvas": "canvas", "news": "news",
+                      "glasses": "glasses", "supplies": "supply", "series_": "series"}
+
+#: Nouns whose plural is themselves (the table keeps the noun).
+UNCOUNTABLE = frozenset("""
+equipment gear inventory stock feedback software hardware furniture staff information data produce media news
+luggage clothing merchandise equipment_item seed seeds fish sheep deer species series mail compost
+""".split()) - {"seeds"}

@@ -1,0 +1,284 @@
+"""Reading feature sentences: clauses, tagged words and noun phrases (no model, no domain lists)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from .. import catalogues
+from ..textutil import STOPWORDS, normalise
+from . import lexicon as lx
+
+_TOKEN = re.compile(r"[a-z][a-z0-9'+_-]*[a-z0-9]|[a-z]|\d+(?:[.,]\d+)?%?|[,;:.!?()/×]")
+_DETERMINERS = STOPWORDS - lx.PREPOSITIONS - lx.CONJUNCTIONS
+_PARTICLES = frozenset({"up", "out", "in", "off", "back", "down", "ahead", "away", "over"})
+_LY_NOUNS = frozenset({"family", "supply", "assembly", "reply", "ally", "rally", "jelly", "belly", "lily", "bully",
+                       "holly", "italy", "july", "anomaly", "monopoly", "butterfly", "rely", "apply", "fly"})
+
+
+def singular(word: str) -> str:
+    """A noun's singular form (plural-only rules, so 'status' and 'glass' stay)."""
+    w = word.strip("'.-+")
+    if w in lx.IRREGULAR_SINGULAR:
+        return lx.IRREGULAR_SINGULAR[w]
+    if w.endswith("'s"):
+        w = w[:-2]
+    if len(w) <= 3 or w.endswith(("ss", "us", "is", "ics", "ous")):
+        return w
+    if w.endswith("ies") and len(w) > 4:
+        return w[:-3] + "y"
+    if w.endswith(("sses", "xes", "ches", "shes", "zes")):
+        return w[:-2]
+    if w.endswith("oes") and len(w) > 5:
+        return w[:-2]
+    if w.endswith("s") and not w.endswith("ss"):
+        return w[:-1]
+    return w
+
+
+def plural(name: str) -> str:
+    """The plural of a snake_case noun (its last word is pluralised)."""
+    head = name.rsplit("_", 1)[-1]
+    if head in lx.UNCOUNTABLE or name in lx.UNCOUNTABLE:
+        return name + "_items" if not name.endswith("_items") else name
+    for irregular, sing in lx.IRREGULAR_SINGULAR.items():
+        if sing == head and irregular != head and "_" not in irregular:
+            return name[: len(name) - len(head)] + irregular
+    if re.search(r"[^aeiou]y$", name):
+        return name[:-1] + "ies"
+    if name.endswith(("s", "x", "ch", "sh", "z")):
+        return name + "es"
+    return name + "s"
+
+
+def verb_base(word: str) -> str | None:
+    """The verb a word is a form of ('booking' -> 'book'), or None."""
+    pool = lx.VERBS | lx.AMBIGUOUS_VERBS
+    if word in pool:
+        return word
+    cands = []
+    for suf in ("ing", "ed", "es", "s"):
+        if word.endswith(suf) and len(word) - len(suf) >= 2:
+            base = word[: -len(suf)]
+            cands += [base, base + "e"]
+            if len(base) >= 3 and base[-1] == base[-2]:
+                cands.append(base[:-1])
+            if base.endswith("i"):
+                cands.append(base[:-1] + "y")
+    return next((c for c in cands if c in pool), None)
+
+
+@dataclass
+class Word:
+    w: str
+    tag: str  # noun people container adj verb prep conj stop num punct
+    base: str = ""  # singular noun / verb base
+
+    @property
+    def s(self) -> str:
+        return self.base or self.w
+
+
+@dataclass
+class NounPhrase:
+    words: list[Word]
+    prep: str | None  # the preposition before it ("per", "with"), None for a subject/object
+    after_verb: str | None  # the clause's verb before it, None when it comes before any verb
+    group: int  # noun phrases joined by and/or share a group
+    alternatives: bool = False  # joined by "or"
+    each: bool = False  # preceded by each/every
+
+    @property
+    def content(self) -> list[Word]:
+        return [w for w in self.words if w.tag in ("noun", "people", "container")]
+
+    @property
+    def head(self) -> Word | None:
+        c = self.content
+        return c[-1] if c else None
+
+    @property
+    def text(self) -> str:
+        return " ".join(w.w for w in self.words)
+
+
+@dataclass
+class Clause:
+    text: str
+    words: list[Word]
+    verbs: list[str] = field(default_factory=list)
+    nps: list[NounPhrase] = field(default_factory=list)
+    subject_people: list[str] = field(default_factory=list)
+
+
+@lru_cache(maxsize=1)
+def _compounds() -> dict[tuple[str, ...], str]:
+    """Multi-word nouns of the catalogue ('purchase order'), read as one word."""
+    out: dict[tuple[str, ...], str] = {}
+    for key, spec in catalogues.entity_lexicon().items():
+        for form in [key.replace("_", " "), spec["plural"].replace("_", " "), *spec.get("aliases", [])]:
+            parts = tuple(form.split())
+            if len(parts) > 1:
+                out[parts] = "_".join(parts)
+    return out
+
+
+def tokens(text: str) -> list[str]:
+    raw = _TOKEN.findall(normalise(text).replace("e-mail", "email").replace("real time", "real-time"))
+    comp = _compounds()
+    out: list[str] = []
+    i = 0
+    while i < len(raw):
+        for n in (3, 2):
+            if tuple(raw[i:i + n]) in comp:
+                out.append(comp[tuple(raw[i:i + n])])
+                i += n
+                break
+        else:
+            out.append(raw[i])
+            i += 1
+    return out
+
+
+def _tag(words: list[str]) -> list[Word]:
+    out: list[Word] = []
+    first_content = True
+    for i, w in enumerate(words):
+        prev = out[-1] if out else None
+        if re.fullmatch(r"[,;:.!?()/×]", w):
+            out.append(Word(w, "punct"))
+            first_content = True if w in ";:.!?" else first_content
+            continue
+        if re.fullmatch(r"\d+(?:[.,]\d+)?%?", w):
+            out.append(Word(w, "num"))
+            continue
+        if prev is not None and prev.tag == "verb" and w in _PARTICLES:
+            out.append(Word(w, "stop"))
+            continue
+        if w in lx.CONJUNCTIONS:
+            out.append(Word(w, "conj"))
+            continue
+        if w in lx.PREPOSITIONS:
+            out.append(Word(w, "prep"))
+            continue
+        if w in _DETERMINERS and w not in ("live", "list", "book"):
+            out.append(Word(w, "stop"))
+            continue
+        vb = verb_base(w)
+        nxt = words[i + 1] if i + 1 < len(words) else ""
+        if vb and vb in lx.VERBS and not (w.endswith("ing") and nxt and nxt not in _DETERMINERS
+                                          and prev is not None and prev.tag in ("noun", "adj")):
+            out.append(Word(w, "verb", vb))
+            first_content = False
+            continue
+        if vb and vb in lx.AMBIGUOUS_VERBS and (
+            first_content or (prev is not None and ((prev.tag == "people" and prev.w != prev.s)
+                                                     or prev.w in ("to", "can", "and")
+                                                     and (len(out) < 2 or out[-2].tag in ("verb", "people"))))
+        ) and nxt not in ("list", "lists", "calendar", "log", ",", "") and nxt not in lx.PREPOSITIONS \
+                and not w.endswith("ings"):
+            out.append(Word(w, "verb", vb))
+            first_content = False
+            continue
+        first_content = False
+        if w in lx.ADJECTIVES or (w.endswith("ly") and len(w) > 4 and w not in _LY_NOUNS):
+            out.append(Word(w, "adj"))
+            continue
+        s = singular(w)
+        if s in lx.PEOPLE or w in lx.PEOPLE:
+            out.append(Word(w, "people", s if s in lx.PEOPLE else w))
+        elif w in lx.CONTAINERS or s in lx.CONTAINERS:
+            out.append(Word(w, "container", s))
+        else:
+            out.append(Word(w, "noun", s))
+    return out
+
+
+def _split_clauses(tagged: list[Word]) -> list[list[Word]]:
+    """Clauses: split at ; : . ! ? always, and at a comma or 'and' when a verb starts what follows."""
+    clauses: list[list[Word]] = [[]]
+    for i, w in enumerate(tagged):
+        nxt = next((x for x in tagged[i + 1:] if x.tag not in ("stop",)), None)
+        if w.tag == "punct" and w.w in ";:.!?()":
+            clauses.append([])
+            continue
+        if w.tag == "punct" and w.w == "," and nxt is not None and nxt.tag == "verb":
+            clauses.append([])
+            continue
+        if (w.tag == "conj" and nxt is not None and nxt.tag == "verb" and any(x.tag == "verb" for x in clauses[-1])
+                and any(x.tag in ("noun", "people", "container") for x in clauses[-1])):
+            clauses.append([])
+            continue
+        clauses[-1].append(w)
+    return [c for c in clauses if any(x.tag not in ("punct", "stop") for x in c)]
+
+
+def parse(text: str) -> list[Clause]:
+    tagged = _tag(tokens(text))
+    out: list[Clause] = []
+    for words in _split_clauses(tagged):
+        clause = Clause(" ".join(w.w for w in words), words)
+        current: list[Word] = []
+        prep: str | None = None
+        verb: str | None = None
+        group = 0
+        alt = False
+        pending_conj = False
+        each = False
+
+        def flush():
+            nonlocal current, pending_conj, each
+            if any(x.tag in ("noun", "people", "container") for x in current):
+                clause.nps.append(NounPhrase(current, prep, verb, group, alt, each))
+            current = []
+            each = False
+
+        for w in words:
+            if w.tag in ("noun", "people", "container", "adj", "num"):
+                if pending_conj and not current:
+                    pending_conj = False
+                current.append(w)
+            elif w.tag == "conj":
+                flush()
+                pending_conj = True
+                alt = alt or w.w == "or"
+            elif w.tag == "punct" and w.w in ",/":
+                flush()
+                pending_conj = True
+            elif w.tag == "prep":
+                flush()
+                prep = w.w
+                group += 1
+                alt = False
+                pending_conj = False
+            elif w.tag == "verb":
+                flush()
+                if verb is None:
+                    clause.subject_people = [x.s for np in clause.nps for x in np.content if x.tag == "people"]
+                verb = w.s
+                clause.verbs.append(w.s)
+                prep = None
+                group += 1
+                alt = False
+                pending_conj = False
+            else:  # stop words end a phrase only when they separate two nouns ("their dogs" keeps going)
+                if current:
+                    flush()
+                if w.w in ("each", "every"):
+                    each = True
+        flush()
+        out.append(clause)
+    return out
+
+
+def words_of(text: str) -> set[str]:
+    """Every token and its singular, for 'is this word in the idea' questions."""
+    toks = [t for t in tokens(text) if re.fullmatch(r"[a-z][a-z0-9'+-]*", t)]
+    out = set(toks) | {singular(t) for t in toks}
+    for t in toks:
+        vb = verb_base(t)
+        if vb:
+            out.add(vb)
+        out.update(p for p in t.split("-") if p)
+    return out

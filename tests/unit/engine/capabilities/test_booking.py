@@ -1,0 +1,78 @@
+"""Capability `booking`: name checks, routes, and the generated app's own booking tests in two domains."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.engine.appspec.model import AppSpec, spec_problems
+from shared.engine.capabilities import booking
+
+from . import _ops_specs as S
+
+IDEAS = [S.kiln_studio, S.meeting_rooms]
+
+
+@pytest.mark.parametrize("idea", IDEAS, ids=lambda f: f.__name__)
+def test_generated_booking_tests_pass(idea, tmp_path):
+    spec, files = S.compile_spec(idea())
+    assert spec_problems(spec) == []
+    cap = spec.capabilities[0]
+    run = S.run_project(files, tmp_path)
+    assert run.returncode == 0, run.output
+    mine = run.of(f"test_cap_{cap.id}")
+    assert len(mine) >= 8, run.output
+    assert set(mine.values()) == {"ok"}, mine
+    for abuse in ("test_overlapping_booking_is_refused_with_409", "test_moving_a_booking_into_another_is_refused",
+                  "test_anonymous_and_unrelated_roles_are_refused"):
+        assert mine.get(abuse) == "ok", abuse
+    # the whole project passes: the capability keeps the generic CRUD tests of its entities working
+    assert all(v == "ok" for v in run.results.values()), run.output
+    assert len(run.results) > len(mine)
+
+
+def test_routes_are_declared_under_the_capability_and_guarded():
+    spec = AppSpec.model_validate(S.kiln_studio())
+    cap = spec.capabilities[0]
+    routes = booking.routes(cap, spec)
+    assert {r.path for r in routes} == {"/api/kiln_booking/week", "/api/kiln_booking/availability",
+                                        "/api/kiln_booking/calendar.ics", "/kiln_booking/week"}
+    for r in routes:
+        assert r.roles == ["owner", "member"], r  # the roles that may read firings; viewer may not
+    _, files = S.compile_spec(S.kiln_studio())
+    import json
+    declared = json.loads(files["app/spec.json"])["capabilities"][0]["routes"]
+    assert len(declared) == 4
+
+
+def test_compiling_twice_gives_the_same_bytes():
+    a, b = S.compile_spec(S.meeting_rooms())[1], S.compile_spec(S.meeting_rooms())[1]
+    mine = [n for n in a if "room_calendar" in n]
+    assert len(mine) == 3
+    assert all(a[n] == b[n] for n in mine)
+
+
+@pytest.mark.parametrize("change, words", [
+    ({"resource": "oven"}, ["'oven' is not an entity", "known entities"]),
+    ({"resource_field": "oven_id"}, ["'oven_id' is not a field of 'firing'", "kiln_id"]),
+    ({"start_field": "title"}, ["text field but must be datetime", "starts_at"]),
+    ({"end_field": "starts_at"}, ["both 'starts_at'"]),
+    ({"entity": "kiln", "resource": "kiln"}, ["differ"]),
+])
+def test_check_names_what_does_not_resolve(change, words):
+    spec = AppSpec.model_validate(S.with_cap(S.kiln_studio(), **change))
+    problems = booking.check(spec.capabilities[0], spec)
+    assert problems, change
+    text = " | ".join(problems)
+    for w in words:
+        assert w in text, (w, problems)
+    assert any("kiln_booking" in p for p in spec_problems(spec))
+
+
+def test_check_wants_start_before_end_and_a_title_first():
+    d = S.kiln_studio()
+    firing = d["entities"][1]
+    names = [f["name"] for f in firing["fields"]]
+    i, j = names.index("starts_at"), names.index("ends_at")
+    firing["fields"][i], firing["fields"][j] = firing["fields"][j], firing["fields"][i]
+    spec = AppSpec.model_validate(d)
+    assert any("before end_field" in p for p in booking.check(spec.capabilities[0], spec))
