@@ -11,14 +11,18 @@ export PYTHONPATH := $(CURDIR)
 # Tests run on their own ports and state so they never touch a running dev cloud.
 TEST_ENV  := LOCALCLOUD_PORT_OFFSET=20000 STATE_DIR=$(CURDIR)/.local/test FACTORY_FAULTS=enabled \
              STAGE_DEADLINE_S=20 LOCAL_SCHEDULER_INTERVAL_S=1 PREVIEW_TTL_S=120
+# The fault drills kill and freeze services, so they get a private cloud of their own.
+DRILL_ENV := LOCALCLOUD_PORT_OFFSET=15000 STATE_DIR=$(CURDIR)/.local/drill FACTORY_FAULTS=enabled \
+             STAGE_DEADLINE_S=20 LOCAL_SCHEDULER_INTERVAL_S=1 PREVIEW_TTL_S=120 LOCALCLOUD_EXPORT_INTERVAL_S=5
 PYTEST_ARGS ?=
 
-.PHONY: help bootstrap browser-deps up down reset status demo test test-unit bench lint clean
+.PHONY: help bootstrap browser-deps up down reset status demo test test-unit drill bench lint clean
 
 help:
 	@echo "make demo    the main job: sign up, pay, submit an idea, watch the factory (local emulators)"
 	@echo "make test    the whole test suite (unit, emulator, integration) against a fresh local cloud"
 	@echo "make up / down / reset / status   the local cloud's life cycle"
+	@echo "make drill   fault drills (services killed/frozen under runs in flight) on a private local cloud"
 	@echo "make bench   benchmarks -> bench/results.json and bench/results.md"
 
 $(VENV_OK): requirements.txt requirements-dev.txt
@@ -76,6 +80,10 @@ test: bootstrap browser-deps
 	@$(PY) -m pytest tests/unit -q $(PYTEST_ARGS)
 	@echo "==> emulator, integration and browser tests against one fresh local cloud (started once, always stopped)"
 	@$(TEST_ENV) $(PY) -m emulator.localcloud run -- $(PY) -m pytest tests/emulator tests/integration tests/browser -q $(PYTEST_ARGS)
+
+drill: bootstrap
+	@echo "==> fault drills against their own local cloud (Tasks down + Pub/Sub restart, crash loop, Firestore kill, front-door kill)"
+	@$(DRILL_ENV) $(PY) -m emulator.localcloud run -- $(PY) -m pytest tests/faults -q -rA $(PYTEST_ARGS)
 
 test-unit: bootstrap
 	@$(PY) -m pytest tests/unit -q $(PYTEST_ARGS)

@@ -111,7 +111,19 @@ def main() -> int:
 
     step(4, "Submit an idea (POST /api/ideas: credit spent, pipeline created, first stage published)")
     t0 = time.perf_counter()
-    r = api.post("/api/ideas", headers=auth, json=IDEA)
+    # One key for this submission: if the connection drops, the retry finds the same (paid) run.
+    key = f"demo-{uuid.uuid4().hex}"
+    for tries in range(1, 5):
+        try:
+            r = api.post("/api/ideas", headers={**auth, "Idempotency-Key": key}, json=IDEA, timeout=30)
+        except requests.ConnectionError:
+            if tries == 4:
+                raise
+            time.sleep(tries)
+            continue
+        if r.status_code not in (502, 503, 504) or tries == 4:
+            break
+        time.sleep(tries)
     if r.status_code != 202:
         info(f"submit failed: {r.status_code} {r.text}")
         return 1

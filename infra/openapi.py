@@ -30,6 +30,8 @@ BODIES = {
     ("POST", "/api/factory/trigger"): m_pipe.TriggerCreate,
     ("POST", "/api/factory/pipelines/{pipeline_id}/approve"): m_pipe.ApproveCreate,
     ("POST", "/api/factory/pipelines/{pipeline_id}/retry"): m_pipe.RetryCreate,
+    ("POST", "/api/factory/pipelines/{pipeline_id}/resume"): m_pipe.ResumeCreate,
+    ("POST", "/api/factory/pipelines/{pipeline_id}/continue"): m_pipe.ContinueCreate,
     ("POST", "/api/me/workspace"): m_acc.WorkspaceSwitch,
     ("POST", "/api/factory/pipelines/{pipeline_id}/update"): m_pipe.ProgressUpdate,
 }
@@ -38,7 +40,46 @@ SERVICE = {("POST", "/api/factory/pipelines/{pipeline_id}/update")}
 STATUS = {("POST", "/api/auth/signup"): "201", ("POST", "/api/team/invitations"): "201",
           ("POST", "/api/billing/checkout"): "201", ("POST", "/api/ideas"): "202",
           ("POST", "/api/factory/trigger"): "202", ("POST", "/api/factory/pipelines/{pipeline_id}/retry"): "202",
-          ("POST", "/api/factory/pipelines/{pipeline_id}/approve"): "202"}
+          ("POST", "/api/factory/pipelines/{pipeline_id}/approve"): "202",
+          ("POST", "/api/factory/pipelines/{pipeline_id}/resume"): "202",
+          ("POST", "/api/factory/pipelines/{pipeline_id}/continue"): "202"}
+
+
+# Further statuses each route answers (from the errors its code raises), so the document lists
+# every status the API can send; the property test (tests/emulator/test_openapi_properties.py)
+# fails on any status that is not documented here.
+EXTRA = {
+    ("POST", "/api/auth/signup"): {"409": "The email already has an account, or its signup is in progress"},
+    ("GET", "/api/me"): {},
+    ("POST", "/api/me/invitations/{tenant_id}/accept"): {},
+    ("POST", "/api/me/invitations/{tenant_id}/decline"): {},
+    ("POST", "/api/team/invitations"): {"409": "Already a member"},
+    ("PATCH", "/api/team/members/{uid}"): {"409": "The last owner cannot be demoted"},
+    ("DELETE", "/api/team/members/{uid}"): {"409": "The last owner cannot be removed"},
+    ("POST", "/api/billing/checkout"): {"409": "A checkout is already open for this plan"},
+    ("POST", "/api/ideas"): {"402": "No credits left; buy a plan", "409": "Idempotency-Key reused"},
+    ("POST", "/api/factory/trigger"): {"402": "No credits left; buy a plan", "409": "Idempotency-Key reused"},
+    ("POST", "/api/factory/pipelines/{pipeline_id}/cancel"): {"409": "The run already finished"},
+    ("POST", "/api/factory/pipelines/{pipeline_id}/retry"): {
+        "402": "The run's credit was refunded and no runs are left to run it again",
+        "409": "Not failed, nothing to retry, or the run's budget is used up (send a larger budget)"},
+    ("POST", "/api/factory/pipelines/{pipeline_id}/resume"): {
+        "409": "The run is not waiting for your input"},
+    ("POST", "/api/factory/pipelines/{pipeline_id}/continue"): {
+        "409": "The run is not waiting for your input, or its budget is used up"},
+    ("POST", "/api/factory/pipelines/{pipeline_id}/approve"): {
+        "409": "Not waiting for this approval, or the budget is used up"},
+    ("POST", "/api/factory/pipelines/{pipeline_id}/update"): {"409": "That stage attempt is not running"},
+}
+ID_PATTERN = r"^(?!__.*__$)[A-Za-z0-9_-]{1,128}$"
+QUERIES = {("GET", "/api/factory/pipelines"): m_pipe.ListQuery}
+
+
+def _query_schema(prop: dict) -> dict:
+    """A query parameter's schema: an optional field is simply left out, so `null` is not a value."""
+    options = [o for o in prop.get("anyOf", []) if o.get("type") != "null"]
+    base = options[0] if len(options) == 1 else prop
+    return {k: v for k, v in base.items() if k not in ("title", "default", "anyOf")} or {"type": "string"}
 
 
 def _local_env() -> None:
@@ -92,10 +133,22 @@ def document() -> dict:
                             "content": {"application/json": {"schema": error}}},
                 },
             }
-            params = re.findall(r"\{(\w+)\*?\}", pattern)
+            params = re.findall(r"\{(\w+)(\*?)\}", pattern)
             if params:
-                op["parameters"] = [{"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
-                                    for p in params]
+                # `{id}` segments are validated ids (400 invalid_id otherwise); `{name*}` is free text.
+                op["parameters"] = [{"name": p, "in": "path", "required": True,
+                                     "schema": {"type": "string", "minLength": 1} if star else
+                                     {"type": "string", "pattern": ID_PATTERN, "maxLength": 128}}
+                                    for p, star in params]
+            if key in QUERIES:
+                qs = QUERIES[key].model_json_schema()
+                op.setdefault("parameters", []).extend(
+                    {"name": name, "in": "query", "required": name in qs.get("required", []),
+                     "schema": _query_schema(prop)} for name, prop in qs["properties"].items())
+            for code, text in EXTRA.get(key, {}).items():
+                op["responses"][code] = {"description": text, "content": {"application/json": {"schema": error}}}
+            op["responses"]["503"] = {"description": "Temporarily unavailable; retry after Retry-After seconds",
+                                      "content": {"application/json": {"schema": error}}}
             if key not in PUBLIC:
                 op["security"] = [{"serviceToken": []}] if key in SERVICE else [{"firebaseIdToken": []}]
                 op["responses"]["401"] = {"description": "Missing, malformed, expired or revoked token",
@@ -108,14 +161,16 @@ def document() -> dict:
                 for name, sub in schema.pop("$defs", {}).items():
                     schemas[name] = sub
                 schemas[model.__name__] = schema
-                op["requestBody"] = {"required": True, "content": {"application/json": {
+                op["requestBody"] = {"required": bool(schema.get("required")), "content": {"application/json": {
                     "schema": {"$ref": f"#/components/schemas/{model.__name__}"}}}}
-            if key == ("POST", "/api/ideas"):
-                op["responses"]["402"] = {"description": "No credits left; buy a plan",
+                op["responses"]["415"] = {"description": "The body is not JSON",
                                           "content": {"application/json": {"schema": error}}}
-                op["parameters"] = [{"name": "Idempotency-Key", "in": "header", "required": False,
-                                     "schema": {"type": "string", "maxLength": 255}}]
-            op["responses"]["413"] = {"description": "Body over 64 KiB"}
+            if key in (("POST", "/api/ideas"), ("POST", "/api/factory/trigger")):
+                op.setdefault("parameters", []).append(
+                    {"name": "Idempotency-Key", "in": "header", "required": False,
+                     "schema": {"type": "string", "minLength": 1, "maxLength": 255}})
+            op["responses"]["413"] = {"description": "Body over 64 KiB",
+                                      "content": {"application/json": {"schema": error}}}
             paths.setdefault(oa_path, {})[method.lower()] = op
     schemas["Error"] = {"type": "object", "required": ["error"], "properties": {"error": {
         "type": "object", "required": ["code", "message"],

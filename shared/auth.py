@@ -33,6 +33,10 @@ PERMISSIONS = {
     "billing": {"owner"},
     "manage_team": {"owner"},
 }
+# Permissions that move money or access: the Auth record is read fresh for them (one Auth lookup
+# per request), so a deleted or disabled owner cannot buy or change the team even inside the
+# ACCOUNT_CHECK_TTL_S window that reads and submissions allow.
+FRESH_ACCOUNT_CHECK = {"billing", "manage_team"}
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,8 @@ def authorize(caller: Caller, permission: str):
     from shared.store import Tenant
 
     tenant = Tenant(caller.require_tenant())
+    if permission in FRESH_ACCOUNT_CHECK and caller.claims.get("uid"):
+        check_account(caller.claims, fresh=True)
     snap = tenant.member(caller.uid).get()
     if not snap.exists:
         raise errors.Forbidden("You are no longer a member of this workspace; ask an owner to invite you again.",

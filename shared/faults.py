@@ -15,7 +15,7 @@ from shared.settings import get_settings
 
 POINTS = (
     "crash_mid_stage",  # the stage process dies (SIGKILL) after claiming, before committing
-    "transient",  # the stage raises a transient error before its work
+    "transient",  # the stage raises a transient error after its claim, before its work
     "publish_fail",  # the publish after commit fails (the outbox keeps the message)
     "lose_message",  # the next stage's message is lost entirely (outbox cleared, nothing published)
     "slow_stage",  # the stage sleeps `seconds` before its work
@@ -70,7 +70,7 @@ def take(tenant_id: str, point: str, stage: str) -> dict | None:
 class StageFaults:
     """The faults armed for one stage event, read once (one Firestore read) when it arrives.
 
-    The stage runner calls the same four hooks on every event; in production (and whenever
+    The stage runner calls the same three hooks on every event; in production (and whenever
     faults are off) it gets `OFF`, whose hooks do nothing and touch nothing."""
 
     def __init__(self, tenant_id: str, stage: str, spec: dict):
@@ -94,18 +94,16 @@ class StageFaults:
 
         return count_down(clients.firestore().transaction())
 
-    def before_claim(self) -> None:
-        from shared import errors
-
-        if self._take("transient"):
-            raise errors.TransientError("injected transient failure")
-
     def after_claim(self) -> None:
         import logging
         import os
         import signal
         import time
 
+        from shared import errors
+
+        if self._take("transient"):
+            raise errors.TransientError("injected transient failure")
         if self._take("crash_mid_stage"):
             logging.getLogger("faults").warning("injected crash mid-stage")
             os.kill(os.getpid(), signal.SIGKILL)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from google.cloud import firestore as gfs
+from pydantic import ValidationError
 
 from shared import clients, dispatch, errors, log, reconciler, topology
 from shared.models.pipeline import TERMINAL, Constraints, IdeaCreate, StageMessage
@@ -171,6 +172,9 @@ def create_run(tenant: Tenant, caller_uid: str, idea: IdeaCreate, *, idea_id: st
             tx.create(tenant.doc("ideas", new_idea_id), {"idea_id": new_idea_id, **idea.model_dump(),
                                                          "created_by": caller_uid, "created_at": t})
         doc = new_pipeline_doc(tenant, pipeline_id, new_idea_id, idea, caller_uid, first)
+        # The run holds one credit; money follows its outcome (docs/payments.md, billing.refund_reason).
+        doc["credit"] = {"state": "charged", "spent_from": bill.get("spent_from", "pack"), "charges": 1,
+                         "refunds": 0}
         ev = Events(tx, pref, 0)
         ev.add("factory_triggered", stage=STAGES[0], progress=0, message=f"Run queued for '{idea.title}'")
         doc["event_seq"] = ev.seq
@@ -225,7 +229,7 @@ def claim(msg: StageMessage, message_id: str, received_at: datetime | None = Non
             return None, "pipeline does not exist"
         p = _load(tx, pref, snap)
         st = p["stages"][msg.stage]
-        if p["status"] in TERMINAL or p["status"] == "awaiting_approval":
+        if p["status"] in TERMINAL or p["status"] in ("awaiting_approval", "needs_input"):
             return None, f"pipeline is {p['status']}"
         if p["current_stage"] != msg.stage or st.get("attempt") != msg.attempt \
                 or st.get("dispatch_id") != msg.dispatch_id:
@@ -298,6 +302,41 @@ def _fail(updates: dict, ev: Events, p: dict, stage: str | None, code: str, mess
     ev.add("factory_failed", stage=stage, progress=p["progress"], message=message, code=code)
 
 
+def _preread_refund(tx, p: dict, status: str, code: str | None, stage: str | None = None):
+    """The billing snapshot a refund of this transition needs, read now (Firestore: reads before
+    writes), or None when the policy (billing.refund_reason) gives nothing back."""
+    from shared import billing
+
+    if billing.refund_reason(p, status, code, stage or p["current_stage"]) is None:
+        return None
+    return billing.read_billing(tx, Tenant(p["tenant_id"]))
+
+
+def _settle(tx, p: dict, updates: dict, ev: Events, bsnap, t) -> None:
+    """Money follows the outcome, in the transaction that changes the status (the one place that
+    refunds). `billing.refund_reason` decides; `credit.state` on the pipeline makes it at most once."""
+    from shared import billing
+
+    status = updates.get("status")
+    if status not in ("failed", "cancelled"):
+        return
+    reason = billing.refund_reason(p, status, updates.get("error_code"), p["current_stage"])
+    if reason is None or bsnap is None:
+        return
+    updates.update(billing.refund_run(tx, Tenant(p["tenant_id"]), p, bsnap, reason, t))
+    ev.add("credit_refunded", stage=p["current_stage"], progress=p["progress"], reason=reason,
+           message=f"Your run's credit was refunded: {billing.REFUND_REASONS[reason]}")
+
+
+def _pause_for_input(updates: dict, ev: Events, p: dict, summary: dict) -> None:
+    """Validation said needs_work: stop before any money is spent on building, with the feedback."""
+    updates.update({"status": "needs_input", "deadline_at": None, "awaiting_approval_for": None})
+    ev.add("factory_needs_input", stage=STAGES[0], progress=p["progress"],
+           message="The idea needs your input before building starts: edit it and resume, continue anyway, "
+                   "or cancel (cancelling refunds the run).",
+           feedback=(summary.get("feedback") or [])[:5], clone_of=summary.get("clone_of") or [])
+
+
 def _dispatch_next(tx, updates: dict, ev: Events, p: dict, stage: str, t) -> StageMessage | None:
     """After `stage` is done: wait for approval, finish, or dispatch the next stage."""
     gates = p["metadata"].get("approval_gates", [])
@@ -352,6 +391,8 @@ def commit(c: Claim, out: Outcome) -> tuple[StageMessage | None, str]:
         st = p["stages"][c.stage]
         if p["status"] in TERMINAL or st.get("claim_id") != c.claim_id or st["status"] != "running":
             return None, "discarded (cancelled, timed out or taken over meanwhile)"
+        code = "stage_rejected" if c.stage == "idea_validation" else "stage_failed"
+        bsnap = _preread_refund(tx, p, "failed", code, c.stage) if out.kind == "reject" else None
         t = now()
         ev = Events(tx, pref, p["event_seq"])
         names = sorted(out.artifacts)
@@ -389,6 +430,9 @@ def commit(c: Claim, out: Outcome) -> tuple[StageMessage | None, str]:
                 _fail(updates, ev, p, None, "budget_exceeded",
                       f"Stopped: the run's {k.replace('_s', ' seconds')} budget of {budget[k]} was reached "
                       f"({spent[k]} used after {c.stage.replace('_', ' ')}). Raise the budget and retry.", t)
+            elif c.stage == STAGES[0] and (out.summary or {}).get("needs_input") \
+                    and not p["metadata"].get("continue_anyway"):
+                _pause_for_input(updates, ev, p, out.summary)
             else:
                 msg = _dispatch_next(tx, updates, ev, p, c.stage, t)
         elif out.kind == "loop_back" and c.stage == "qa":
@@ -403,8 +447,8 @@ def commit(c: Claim, out: Outcome) -> tuple[StageMessage | None, str]:
                 _fail(updates, ev, p, c.stage, "qa_failed",
                       f"QA still failed after {loops} rework loops: {out.reason or 'see the QA report'}", t)
         else:
-            _fail(updates, ev, p, c.stage, "stage_rejected" if c.stage == "idea_validation" else "stage_failed",
-                  out.reason or f"{c.stage} failed", t)
+            _fail(updates, ev, p, c.stage, code, out.reason or f"{c.stage} failed", t)
+            _settle(tx, p, updates, ev, bsnap, t)
         updates["event_seq"] = ev.seq
         _update(tx, pref, updates)
         return msg, updates.get("status", "running")
@@ -439,10 +483,12 @@ def fail_pipeline(tenant_id: str, pipeline_id: str, code: str, message: str, *, 
             return False
         if dispatch_id and p["stages"][stage].get("dispatch_id") != dispatch_id:
             return False
+        bsnap = _preread_refund(tx, p, "failed", code)
         t = now()
         ev = Events(tx, pref, p["event_seq"])
         updates = {"updated_at": t}
         _fail(updates, ev, p, stage or p["current_stage"], code, message, t)
+        _settle(tx, p, updates, ev, bsnap, t)
         updates["event_seq"] = ev.seq
         _update(tx, pref, updates)
         return True
@@ -510,9 +556,11 @@ def _time_out(pref, stage: str | None, dispatch_id: str | None) -> tuple[StageMe
         if n >= s.watchdog_max_redispatch:
             hint = (f"the {name} service is not taking work (it is down or keeps crashing)" if queued
                     else f"the {name} step stopped responding")
+            bsnap = _preread_refund(tx, p, "failed", "stage_timeout", cur)  # before the first write
             _fail(updates, ev, p, cur, "stage_timeout",
                   f"{name.capitalize()} {was}, {n + 1} times in a row: {hint}. We gave up on this run. "
                   "Retry the run to try again.", t)
+            _settle(tx, p, updates, ev, bsnap, t)
             out, what, kind = None, "failed the run", "failed"
         else:
             updates[f"metadata.redispatches.{cur}"] = n + 1
@@ -559,10 +607,14 @@ def cancel(tenant: Tenant, pipeline_id: str, uid: str) -> dict:
         if p["status"] in TERMINAL:
             raise errors.Conflict(f"The run is already {p['status']}; nothing to cancel.", code="already_finished")
         stage = p["current_stage"]
-        updates.update({"status": "cancelled", "completed_at": t, f"stages.{stage}.status": "cancelled",
-                        "error_code": "cancelled", "error_message": f"Cancelled by {uid}", "deadline_at": None,
+        bsnap = _preread_refund(tx, p, "cancelled", "cancelled", stage)
+        updates.update({"status": "cancelled", "completed_at": t, "error_code": "cancelled",
+                        "error_message": f"Cancelled by {uid}", "deadline_at": None,
                         "duration_ms": _ms(p.get("started_at") or p.get("created_at"), t)})
+        if p["stages"][stage]["status"] != "completed":  # a run paused after validation keeps its report
+            updates[f"stages.{stage}.status"] = "cancelled"
         ev.add("factory_cancelled", stage=stage, progress=p["progress"], message="Run cancelled")
+        _settle(tx, p, updates, ev, bsnap, t)
         return None
 
     return _act(tenant, pipeline_id, fn)[0]
@@ -583,6 +635,11 @@ def retry(tenant: Tenant, pipeline_id: str, uid: str, budget: dict | None = None
             raise _budget_error({**p, "budget": new_budget}, k)
         if new_budget != (p.get("budget") or {}):
             updates["budget"] = new_budget
+        if (p.get("credit") or {}).get("state") == "refunded":
+            # Its credit came back when it failed; running it again takes one (402 if none is left).
+            from shared import billing
+
+            updates.update(billing.charge_run(tx, Tenant(p["tenant_id"]), p))
         updates.update({"error_code": None, "error_message": None, "completed_at": None, "duration_ms": None,
                         "metadata.redispatches": {}, "metadata.qa_loops": 0})
         for later in STAGES[STAGES.index(stage) + 1:]:
@@ -590,6 +647,59 @@ def retry(tenant: Tenant, pipeline_id: str, uid: str, budget: dict | None = None
         ev.add("factory_retried", stage=stage, progress=p["progress"],
                message=f"Retrying from {stage.replace('_', ' ')}; earlier stages keep their artifacts")
         return _redispatch(tx, updates, ev, p, stage, t, redispatches=0)
+
+    return _act(tenant, pipeline_id, fn)[0]
+
+
+def resume(tenant: Tenant, pipeline_id: str, uid: str, edits: dict) -> dict:
+    """A run waiting in needs_input: save the founder's edits to the idea and validate it again
+    (same run, same credit). Fields not in `edits` keep their value."""
+    def fn(tx, p, updates, ev, t):
+        if p["status"] != "needs_input":
+            raise errors.Conflict(f"Only a run waiting for your input can be resumed; this one is {p['status']}.",
+                                  code="not_needs_input")
+        iref = tenant.doc("ideas", p["idea_id"])
+        isnap = iref.get(transaction=tx)  # read before any write
+        if not isnap.exists:
+            raise errors.NotFound("The idea of this run no longer exists; submit it again.", code="idea_not_found")
+        stored = isnap.to_dict()
+        fields = {k: stored.get(k) for k in ("title", "description", "target_audience", "key_features",
+                                             "constraints")}
+        changes = {k: v for k, v in edits.items() if v is not None}
+        try:
+            merged = IdeaCreate.model_validate({**fields, **changes})  # the same rules as a new submission
+        except ValidationError as exc:
+            from shared.http import validation_details
+
+            details = validation_details(exc)
+            raise errors.ValidationFailed(
+                "The edited idea is not complete: " + ", ".join(sorted({d["field"] for d in details}))
+                + " must be filled in before it can be validated again.", details=details) from None
+        tx.update(iref, {**{k: getattr(merged, k) for k in changes}, "updated_at": t, "edited_by": uid})
+        edits_n = int(p["metadata"].get("edits", 0)) + 1
+        updates.update({"project_name": merged.title, "progress": 0, "metadata.edits": edits_n,
+                        "metadata.continue_anyway": False, f"stages.{STAGES[0]}.summary": None})
+        ev.add("factory_resumed", stage=STAGES[0], progress=0, edited=sorted(changes),
+               message=f"Idea edited ({', '.join(sorted(changes)) or 'no changes'}); validating it again")
+        return _redispatch(tx, updates, ev, p, STAGES[0], t, redispatches=0)
+
+    return _act(tenant, pipeline_id, fn)[0]
+
+
+def continue_anyway(tenant: Tenant, pipeline_id: str, uid: str, comment: str | None = None) -> dict:
+    """A run waiting in needs_input goes on to building as the idea stands (the founder's call)."""
+    def fn(tx, p, updates, ev, t):
+        if p["status"] != "needs_input":
+            raise errors.Conflict(f"Only a run waiting for your input can continue; this one is {p['status']}.",
+                                  code="not_needs_input")
+        k = over_budget(p)
+        if k:
+            raise _budget_error(p, k)
+        updates["metadata.continue_anyway"] = {"by": uid, "at": t, "comment": comment}
+        p["metadata"]["continue_anyway"] = True
+        ev.add("factory_continued", stage=STAGES[0], progress=p["progress"],
+               message="Continuing despite the validation feedback")
+        return _dispatch_next(tx, updates, ev, p, STAGES[0], t)
 
     return _act(tenant, pipeline_id, fn)[0]
 
@@ -690,7 +800,7 @@ def list_pipelines(tenant: Tenant, status: str | None, limit: int, cursor: str |
 def status_summary(tenant: Tenant) -> dict:
     col = tenant.collection("pipelines")
     counts = {}
-    for st in ("queued", "running", "awaiting_approval", "completed", "failed", "cancelled"):
+    for st in ("queued", "running", "awaiting_approval", "needs_input", "completed", "failed", "cancelled"):
         agg = col.where(filter=gfs.FieldFilter("status", "==", st)).count().get()
         counts[st] = int(agg[0][0].value)
     done = counts["completed"] + counts["failed"]

@@ -124,7 +124,6 @@ def handle_stage_event(stage: str, cloud_event) -> None:
     token = log.bind(tenant_id=msg.tenant_id, pipeline_id=msg.pipeline_id, stage=stage, attempt=msg.attempt)
     try:
         fault = faults.for_stage(msg.tenant_id, stage)  # test-only fault injection; OFF in production
-        fault.before_claim()
         c = pipeline.claim(msg, message_id, received_at)
         if c is None:
             return  # duplicate or stale: acknowledged, logged by claim()

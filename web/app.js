@@ -467,6 +467,11 @@ function waitForCredits(before, sessionId) {
 
 // ------------------------------------------------------------------------------------------ ideas
 
+function newIdempotencyKey() {
+  if (globalThis.crypto && crypto.randomUUID) return `idea-${crypto.randomUUID()}`;
+  return `idea-${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}${Math.random().toString(36).slice(2)}`;
+}
+
 const IDEA_FIELDS = {
   title: ["idea-title", "idea-title-error"],
   description: ["idea-description", "idea-description-error"],
@@ -499,8 +504,22 @@ async function onSubmitIdea(ev) {
   const btn = $("#idea-submit");
   btn.disabled = true;
   btn.textContent = "Starting…";
+  // One key per submission, kept until it succeeds: a dropped connection or a 503 is retried with
+  // the same key, so a run that was created (and paid for) is found again, never created twice.
+  const sameIdea = state.pendingIdea && state.pendingIdea.body === JSON.stringify(body);
+  if (!sameIdea) state.pendingIdea = { body: JSON.stringify(body), key: newIdempotencyKey() };
   try {
-    const res = await state.api.submitIdea(body);
+    let res;
+    for (let tries = 1; ; tries++) {
+      try {
+        res = await state.api.submitIdea(body, state.pendingIdea.key);
+        break;
+      } catch (e) {
+        if (!(e instanceof ApiError) || ![0, 502, 503, 504].includes(e.status) || tries >= 4) throw e;
+        await new Promise((r) => setTimeout(r, 1000 * tries));
+      }
+    }
+    state.pendingIdea = null;
     $("#idea-form").reset();
     toast("Your idea is in the factory. Watch it build below.", "success");
     refreshBilling();

@@ -8,9 +8,18 @@ import flask
 import functions_framework
 
 from shared import auth, pipeline
-from shared.errors import NotFound
+from shared.errors import BadRequest, NotFound
 from shared.http import Response, Router
-from shared.models.pipeline import ApproveCreate, IdeaCreate, ListQuery, ProgressUpdate, RetryCreate, TriggerCreate
+from shared.models.pipeline import (
+    ApproveCreate,
+    ContinueCreate,
+    IdeaCreate,
+    ListQuery,
+    ProgressUpdate,
+    ResumeCreate,
+    RetryCreate,
+    TriggerCreate,
+)
 from shared.settings import get_settings
 from shared.store import Tenant
 
@@ -59,8 +68,10 @@ def trigger(call):
     if body.constraints is not None:
         fields["constraints"] = body.constraints.model_dump()
     idea = IdeaCreate.model_validate(fields)
-    result = pipeline.create_run(tenant, call.caller.uid, idea, idea_id=body.idea_id,
-                                 idempotency_key=call.headers.get("Idempotency-Key"))
+    key = call.headers.get("Idempotency-Key")
+    if key is not None and not (1 <= len(key) <= 255):
+        raise BadRequest("Idempotency-Key must be 1-255 characters.", code="invalid_idempotency_key")
+    result = pipeline.create_run(tenant, call.caller.uid, idea, idea_id=body.idea_id, idempotency_key=key)
     return Response(result, status=202, headers={"Location": f"/api/factory/pipelines/{result['pipeline_id']}"})
 
 
@@ -76,6 +87,24 @@ def retry(call):
     body = call.model(RetryCreate)
     budget = body.budget.model_dump(exclude_none=True) if body.budget else None
     return Response(pipeline.retry(tenant, call.params["pipeline_id"], call.caller.uid, budget), status=202)
+
+
+@router.route("POST", "/api/factory/pipelines/{pipeline_id}/resume")
+def resume(call):
+    """A run waiting in needs_input: edit the idea and validate it again."""
+    tenant = auth.authorize(call.caller, "act")
+    body = call.model(ResumeCreate)
+    return Response(pipeline.resume(tenant, call.params["pipeline_id"], call.caller.uid,
+                                    body.model_dump(exclude_none=True)), status=202)
+
+
+@router.route("POST", "/api/factory/pipelines/{pipeline_id}/continue")
+def continue_anyway(call):
+    """A run waiting in needs_input: build the idea as it stands."""
+    tenant = auth.authorize(call.caller, "act")
+    body = call.model(ContinueCreate)
+    return Response(pipeline.continue_anyway(tenant, call.params["pipeline_id"], call.caller.uid, body.comment),
+                    status=202)
 
 
 @router.route("POST", "/api/factory/pipelines/{pipeline_id}/approve")

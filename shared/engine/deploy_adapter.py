@@ -33,9 +33,39 @@ def image_uri(project: str, region: str, repo: str, service: str, tag: str) -> s
     return f"{region}-docker.pkg.dev/{project}/{repo}/{service}:{tag}"
 
 
-def knative_service(*, name: str, image: str, project: str, region: str, plan: dict, labels: dict[str, str]) -> dict:
-    """A Cloud Run service in the serving.knative.dev/v1 shape (what service.yaml contains)."""
+def cloud_sql_connection(project: str, region: str, instance: str) -> str:
+    """The Cloud SQL instance connection name, PROJECT:REGION:INSTANCE."""
+    return f"{project}:{region}:{instance}"
+
+
+def app_secrets(name: str) -> dict[str, str]:
+    """Environment variables a generated app reads from Secret Manager: env name -> secret name.
+
+    DATABASE_URL holds `postgresql+psycopg://USER:PASSWORD@/DB?host=/cloudsql/PROJECT:REGION:INSTANCE` (the
+    Unix socket Cloud Run mounts for the instance named in the `run.googleapis.com/cloudsql-instances`
+    annotation); SECRET_KEY signs the app's session cookies.
+    """
+    return {"DATABASE_URL": f"{name}-database-url", "SECRET_KEY": f"{name}-secret-key"}
+
+
+def knative_service(*, name: str, image: str, project: str, region: str, plan: dict, labels: dict[str, str],
+                    cloud_sql: str | None = None) -> dict:
+    """A Cloud Run service in the serving.knative.dev/v1 shape (what service.yaml contains).
+
+    With `cloud_sql` (an instance connection name) the revision mounts that Cloud SQL instance and reads
+    DATABASE_URL and SECRET_KEY from Secret Manager (`app_secrets`); the app's data never lives on the
+    container's disk.
+    """
     env = [{"name": k, "value": v} for k, v in sorted(plan.get("env", {}).items())]
+    template_annotations = {
+        "autoscaling.knative.dev/minScale": str(plan["min_instances"]),
+        "autoscaling.knative.dev/maxScale": str(plan["max_instances"]),
+        "run.googleapis.com/execution-environment": "gen2",
+    }
+    if cloud_sql:
+        template_annotations["run.googleapis.com/cloudsql-instances"] = cloud_sql
+        env += [{"name": k, "valueFrom": {"secretKeyRef": {"name": v, "key": "latest"}}}
+                for k, v in sorted(app_secrets(name).items())]
     return {
         "apiVersion": "serving.knative.dev/v1",
         "kind": "Service",
@@ -47,13 +77,7 @@ def knative_service(*, name: str, image: str, project: str, region: str, plan: d
         },
         "spec": {
             "template": {
-                "metadata": {
-                    "annotations": {
-                        "autoscaling.knative.dev/minScale": str(plan["min_instances"]),
-                        "autoscaling.knative.dev/maxScale": str(plan["max_instances"]),
-                        "run.googleapis.com/execution-environment": "gen2",
-                    }
-                },
+                "metadata": {"annotations": template_annotations},
                 "spec": {
                     "containerConcurrency": plan["concurrency"],
                     "timeoutSeconds": 300,

@@ -164,45 +164,42 @@ def _label(name: str) -> str:
     return name.replace("_", " ").capitalize()
 
 
-def entity_from_lexicon(key: str) -> EntitySpec:
-    spec = catalogues.entity_lexicon()[key]
-    fields = [FieldSpec(name=n, type=t, required=bool(r), label=_label(n)) for n, t, r in spec["fields"]]
-    return EntitySpec(name=key, plural=spec["plural"], label=_label(key),
-                      label_plural=_label(spec["plural"]), fields=fields)
-
-
 def generic_entity(singular: str) -> EntitySpec:
     from .textutil import identifier
 
     name = identifier(singular, default="record")
     plural = name + ("es" if name.endswith(("s", "x", "ch", "sh")) else "s")
-    fields = [
-        FieldSpec(name="title", type="text", required=True, label="Title"),
-        FieldSpec(name="notes", type="text", required=False, label="Notes"),
-        FieldSpec(name="status", type="text", required=False, label="Status"),
-    ]
+    fields = [FieldSpec(name="title", type="text", required=True, label="Title")]
     return EntitySpec(name=name, plural=plural, label=_label(name), label_plural=_label(plural), fields=fields)
 
 
+#: App-spec field types -> the stage-3 sitemap's simpler types (schemas.FieldSpec).
+_SITEMAP_TYPES = {"email": "email", "integer": "integer", "decimal": "number", "money": "number",
+                  "boolean": "boolean", "date": "date", "reference": "integer"}
+
+
 def derive_entities(idea: dict, limit: int = MAX_ENTITIES) -> list[EntitySpec]:
-    """Entities for the generated app: lexicon nouns from the features first, then the description/title."""
-    texts = idea_text(idea)
-    keys: list[str] = []
-    for source in ("key_features", "description", "title"):
-        if source != "key_features" and len(keys) >= 2:
-            break  # the features named enough records; the prose would only add noise
-        for key in _find_lexicon_entities(texts[source]):
-            if key not in keys:
-                keys.append(key)
-    entities = [entity_from_lexicon(k) for k in keys[:limit]]
-    if not entities:
-        for noun in _fallback_nouns(texts["key_features"] + " . " + texts["description"]):
-            try:
-                entities.append(generic_entity(noun))
-            except ValueError:
-                continue
-            if len(entities) >= 2:
-                break
-    if not entities:
-        entities = [generic_entity("record")]
-    return entities
+    """The built-in planner's entities for this idea (shared.engine.planner), in the sitemap's field types.
+
+    Entities and fields come from the idea's own words (and the preset catalogue only for a noun the idea
+    names exactly), so the sitemap, the wireframes and the generated app show the same records.
+    """
+    from .planner import plan_builtin
+    from .schemas import RESERVED_FIELDS, RESERVED_ROUTES
+
+    spec = plan_builtin(idea)
+    joins = {r.through for r in spec.relations if r.kind == "many_to_many"}
+    out: list[EntitySpec] = []
+    for e in [x for x in spec.entities if x.name not in joins] + [x for x in spec.entities if x.name in joins]:
+        if len(out) >= limit:
+            break
+        if e.name in RESERVED_ROUTES or e.plural in RESERVED_ROUTES:
+            continue
+        fields = [FieldSpec(name=f.name, type=_SITEMAP_TYPES.get(f.type, "text"), required=f.required,
+                            label=f.label[:60]) for f in e.fields if f.name not in RESERVED_FIELDS][:12]
+        try:
+            out.append(EntitySpec(name=e.name, plural=e.plural, label=e.label[:60], label_plural=e.label_plural[:60],
+                                  fields=fields))
+        except ValueError:
+            continue
+    return out or [generic_entity("record")]

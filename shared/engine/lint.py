@@ -1,266 +1,93 @@
-"""Static checks for a generated project: py_compile of every .py file plus a small AST lint.
+"""Static checks for a generated project: ruff, plus the project-level checks ruff lacks.
 
 Standard library only: QA copies this file into the sandbox and runs it as a script in the isolated
-child (`python lint.py PROJECT_DIR PYC_DIR` prints a JSON report), so nothing here may import the engine.
+child (`python lint.py PROJECT_DIR PYC_DIR [--then-unittest]` prints a JSON report on one line), so nothing
+here may import the engine. Ruff runs as `python -m ruff check` with the interpreter running this script,
+reading the project's own ruff.toml (the compiler writes one); without one, `DEFAULT_SELECT` applies.
 
-Codes (severity):
-  E999 syntax error (error)            F821 undefined name (error)
-  F401 unused import (warning)         F811 redefinition of unused name (warning)
-  E722 bare except (warning)           B006 mutable default argument (warning)
-  E711 comparison to None with ==/!= (warning)
-  S307 eval/exec (warning)             F541 f-string without placeholders (info)
+Severity: syntax errors (E999, ruff's "invalid-syntax") and names that cannot resolve (F821/F822/F823) and
+other code that cannot run (F7xx) are errors and fail QA; every other ruff rule is a warning. Project checks:
   R001 requirements.txt missing or a line not pinned with == (error)
-  P001 no tests/ package with test_*.py files (error)  P002 no README (warning)
+  P001 no tests/ package with test_*.py files (error)      P002 no README.md (warning)
+  L001 ruff itself could not run (error)
 """
 
 from __future__ import annotations
 
-import ast
-import builtins
 import json
 import os
 import py_compile
 import re
+import shutil
+import subprocess
 import sys
+import tempfile
 
 ERROR, WARNING, INFO = "error", "warning", "info"
-
-_BUILTINS = set(dir(builtins)) | {
-    "__file__", "__name__", "__doc__", "__builtins__", "__spec__", "__loader__", "__package__", "__path__",
-    "__annotations__", "__dict__", "__module__", "__qualname__", "__class__", "__debug__",
-}
-
-_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef, ast.ListComp, ast.SetComp,
-           ast.DictComp, ast.GeneratorExp)
+DEFAULT_SELECT = "E4,E7,E9,F,W,B,S307"
+ERROR_CODES = frozenset({"E999", "F821", "F822", "F823", "F632", "F701", "F702", "F704", "F706", "F707", "E902"})
+RUFF_TIMEOUT_S = 30
 
 
 def _finding(path, line, code, severity, message):
     return {"file": path, "line": line, "code": code, "severity": severity, "message": message}
 
 
-class _Scope:
-    def __init__(self, kind: str, names: set[str]):
-        self.kind = kind
-        self.names = names
+def _has_config(root: str) -> bool:
+    if os.path.exists(os.path.join(root, "ruff.toml")) or os.path.exists(os.path.join(root, ".ruff.toml")):
+        return True
+    pyproject = os.path.join(root, "pyproject.toml")
+    if os.path.exists(pyproject):
+        with open(pyproject, encoding="utf-8", errors="replace") as fh:
+            return "[tool.ruff" in fh.read()
+    return False
 
 
-def _target_names(node) -> set[str]:
-    out: set[str] = set()
-    for sub in ast.walk(node):
-        if isinstance(sub, ast.Name):
-            out.add(sub.id)
-        elif isinstance(sub, ast.Starred) and isinstance(sub.value, ast.Name):
-            out.add(sub.value.id)
-    return out
-
-
-def _bindings(body: list[ast.AST]) -> tuple[set[str], bool]:
-    """Names bound directly in a scope whose statements are `body` (not inside nested scopes)."""
-    names: set[str] = set()
-    star = False
-    stack = list(body)
-    while stack:
-        node = stack.pop()
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            names.add(node.name)
-            stack.extend(node.decorator_list)
-            if not isinstance(node, ast.ClassDef):
-                stack.extend(d for d in node.args.defaults + node.args.kw_defaults if d is not None)
-            else:
-                stack.extend(node.bases)
-            continue
-        if isinstance(node, ast.Lambda):
-            stack.extend(d for d in node.args.defaults + node.args.kw_defaults if d is not None)
-            continue
-        if isinstance(node, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
-            # only walrus targets leak out of a comprehension
-            for sub in ast.walk(node):
-                if isinstance(sub, ast.NamedExpr) and isinstance(sub.target, ast.Name):
-                    names.add(sub.target.id)
-            continue
-        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
-            names.add(node.id)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            for alias in node.names:
-                if alias.name == "*":
-                    star = True
-                else:
-                    names.add((alias.asname or alias.name).split(".")[0])
-        elif isinstance(node, ast.ExceptHandler) and node.name:
-            names.add(node.name)
-        elif isinstance(node, (ast.Global, ast.Nonlocal)):
-            names.update(node.names)
-        elif isinstance(node, ast.MatchAs) and node.name or isinstance(node, ast.MatchStar) and node.name:
-            names.add(node.name)
-        elif isinstance(node, ast.MatchMapping) and node.rest:
-            names.add(node.rest)
-        stack.extend(ast.iter_child_nodes(node))
-    return names, star
-
-
-def _args_names(args: ast.arguments) -> set[str]:
-    out = {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs}
-    if args.vararg:
-        out.add(args.vararg.arg)
-    if args.kwarg:
-        out.add(args.kwarg.arg)
-    return out
-
-
-class _UndefinedNames:
-    def __init__(self, tree: ast.Module, path: str):
-        self.path = path
-        self.findings: list[dict] = []
-        module_names, self.star = _bindings(tree.body)
-        for node in ast.walk(tree):  # `global x` inside a function binds x at module level
-            if isinstance(node, ast.Global):
-                module_names.update(node.names)
-        self.tree = tree
-        self.module = _Scope("module", module_names)
-
-    def run(self) -> list[dict]:
-        if not self.star:
-            for stmt in self.tree.body:
-                self._visit(stmt, [self.module])
-        return self.findings
-
-    def _lookup(self, name: str, chain: list[_Scope]) -> bool:
-        innermost = chain[-1]
-        for scope in reversed(chain):
-            if scope.kind == "class" and scope is not innermost:
-                continue  # class bodies are not visible to nested scopes
-            if name in scope.names:
-                return True
-        return name in _BUILTINS
-
-    def _visit(self, node, chain: list[_Scope]):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            for d in node.decorator_list:
-                self._visit(d, chain)
-            self._visit_args(node.args, chain)
-            if node.returns:
-                self._visit(node.returns, chain)
-            names, _ = _bindings(node.body)
-            names |= _args_names(node.args)
-            inner = chain + [_Scope("function", names)]
-            for stmt in node.body:
-                self._visit(stmt, inner)
-            return
-        if isinstance(node, ast.Lambda):
-            self._visit_args(node.args, chain)
-            self._visit(node.body, chain + [_Scope("function", _args_names(node.args))])
-            return
-        if isinstance(node, ast.ClassDef):
-            for d in node.decorator_list + node.bases + [k.value for k in node.keywords]:
-                self._visit(d, chain)
-            names, _ = _bindings(node.body)
-            inner = chain + [_Scope("class", names | {"__qualname__", "__module__"})]
-            for stmt in node.body:
-                self._visit(stmt, inner)
-            return
-        if isinstance(node, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
-            first, rest = node.generators[0], node.generators[1:]
-            self._visit(first.iter, chain)
-            names: set[str] = set()
-            for gen in node.generators:
-                names |= _target_names(gen.target)
-            inner = chain + [_Scope("function", names)]
-            for cond in first.ifs:
-                self._visit(cond, inner)
-            for gen in rest:
-                self._visit(gen.iter, inner)
-                for cond in gen.ifs:
-                    self._visit(cond, inner)
-            elts = [node.key, node.value] if isinstance(node, ast.DictComp) else [node.elt]
-            for e in elts:
-                self._visit(e, inner)
-            return
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
-            if not self._lookup(node.id, chain):
-                self.findings.append(_finding(self.path, node.lineno, "F821", ERROR, f"undefined name '{node.id}'"))
-            return
-        if isinstance(node, ast.Constant):
-            return
-        for child in ast.iter_child_nodes(node):
-            self._visit(child, chain)
-
-    def _visit_args(self, args: ast.arguments, chain):
-        for d in args.defaults + [d for d in args.kw_defaults if d is not None]:
-            self._visit(d, chain)
-        for a in args.posonlyargs + args.args + args.kwonlyargs + [x for x in (args.vararg, args.kwarg) if x]:
-            if a.annotation:
-                self._visit(a.annotation, chain)
-
-
-def _unused_imports(tree: ast.Module, path: str) -> list[dict]:
-    if os.path.basename(path) == "__init__.py":
-        return []  # package re-exports
-    imported: dict[str, int] = {}
-    for node in tree.body:
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                imported[(alias.asname or alias.name).split(".")[0]] = node.lineno
-        elif isinstance(node, ast.ImportFrom) and node.module != "__future__":
-            for alias in node.names:
-                if alias.name != "*":
-                    imported[alias.asname or alias.name] = node.lineno
-    if not imported:
-        return []
-    used: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
-            used.add(node.id)
-        elif (
-            isinstance(node, ast.Assign)
-            and any(isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets)
-            and isinstance(node.value, (ast.List, ast.Tuple))
-        ):
-            used.update(e.value for e in node.value.elts if isinstance(e, ast.Constant) and isinstance(e.value, str))
-    return [
-        _finding(path, line, "F401", WARNING, f"'{name}' imported but unused")
-        for name, line in sorted(imported.items(), key=lambda kv: (kv[1], kv[0]))
-        if name not in used
-    ]
-
-
-def _misc(tree: ast.Module, path: str) -> list[dict]:
-    out: list[dict] = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ExceptHandler) and node.type is None:
-            out.append(_finding(path, node.lineno, "E722", WARNING, "bare 'except:' also catches KeyboardInterrupt/SystemExit"))
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
-            for d in node.args.defaults + [d for d in node.args.kw_defaults if d is not None]:
-                if isinstance(d, (ast.List, ast.Dict, ast.Set)) or (
-                    isinstance(d, ast.Call) and isinstance(d.func, ast.Name) and d.func.id in ("list", "dict", "set")
-                ):
-                    out.append(_finding(path, d.lineno, "B006", WARNING, "mutable default argument"))
-        elif isinstance(node, ast.Compare):
-            for op, comp in zip(node.ops, node.comparators, strict=False):
-                if isinstance(op, (ast.Eq, ast.NotEq)) and isinstance(comp, ast.Constant) and comp.value is None:
-                    out.append(_finding(path, node.lineno, "E711", WARNING, "comparison to None should use 'is' / 'is not'"))
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("eval", "exec"):
-            out.append(_finding(path, node.lineno, "S307", WARNING, f"use of {node.func.id}()"))
-        elif isinstance(node, ast.JoinedStr) and not any(isinstance(v, ast.FormattedValue) for v in node.values):
-            out.append(_finding(path, node.lineno, "F541", INFO, "f-string without placeholders"))
-    # redefinitions of a function/class in the same body before any use
-    for scope in [tree] + [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]:
-        seen: dict[str, int] = {}
-        for stmt in scope.body:
-            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                if stmt.name in seen and not stmt.decorator_list:
-                    out.append(_finding(path, stmt.lineno, "F811", WARNING,
-                                        f"redefinition of '{stmt.name}' from line {seen[stmt.name]}"))
-                seen[stmt.name] = stmt.lineno
-    return out
-
-
-def lint_source(source: str, path: str) -> list[dict]:
+def run_ruff(root: str, select: str | None = None) -> list[dict]:
+    """Ruff's findings for the project at `root`, as report findings with paths relative to root."""
+    cmd = [sys.executable, "-m", "ruff", "check", "--output-format", "json", "--no-cache", "--exit-zero"]
+    if select or not _has_config(root):
+        cmd += ["--isolated", "--select", select or DEFAULT_SELECT]
+    cmd.append(".")
     try:
-        tree = ast.parse(source, filename=path)
-    except SyntaxError as exc:
-        return [_finding(path, exc.lineno or 0, "E999", ERROR, f"syntax error: {exc.msg}")]
-    findings = _UndefinedNames(tree, path).run() + _unused_imports(tree, path) + _misc(tree, path)
-    return sorted(findings, key=lambda f: (f["file"], f["line"], f["code"], f["message"]))
+        proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True, timeout=RUFF_TIMEOUT_S, check=False,
+                              stdin=subprocess.DEVNULL)
+        items = json.loads(proc.stdout or "[]")
+    except (OSError, subprocess.SubprocessError, ValueError) as exc:
+        detail = getattr(exc, "stderr", None) or str(exc)
+        return [_finding(None, 0, "L001", ERROR, f"ruff could not run: {str(detail)[:200]}")]
+    if proc.returncode not in (0, 1) and not items:
+        return [_finding(None, 0, "L001", ERROR, f"ruff could not run: {proc.stderr.strip()[:200]}")]
+    out = []
+    syntax_seen: set[str] = set()
+    for item in sorted(items, key=lambda i: (i.get("filename") or "", (i.get("location") or {}).get("row") or 0,
+                                             (i.get("location") or {}).get("column") or 0)):
+        code = item.get("code") or "E999"
+        if code == "invalid-syntax":
+            code = "E999"
+        path = os.path.relpath(item.get("filename") or root, root).replace(os.sep, "/")
+        line = (item.get("location") or {}).get("row") or 0
+        message = item.get("message") or code
+        if code == "E999":
+            if path in syntax_seen:
+                continue  # the first syntax error of a file is the one to fix; the rest follow from it
+            syntax_seen.add(path)
+            message = "syntax error: " + message
+        out.append(_finding(path, line, code, ERROR if code in ERROR_CODES else WARNING, message))
+    return sorted(out, key=lambda f: (f["file"] or "", f["line"], f["code"], f["message"]))
+
+
+def lint_source(source: str, path: str, select: str | None = None) -> list[dict]:
+    """Ruff's findings for one source text (default rule selection), as if it were the file `path`."""
+    tmp = tempfile.mkdtemp(prefix="lint-")
+    try:
+        full = os.path.join(tmp, path)
+        os.makedirs(os.path.dirname(full), exist_ok=True)
+        with open(full, "w", encoding="utf-8") as fh:
+            fh.write(source)
+        return run_ruff(tmp, select or DEFAULT_SELECT)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def check_requirements(root: str) -> list[dict]:
@@ -293,19 +120,15 @@ def check_project(root: str, pyc_dir: str) -> dict:
         for name in sorted(filenames):
             if name.endswith(".py"):
                 py_files.append(os.path.relpath(os.path.join(dirpath, name), root).replace(os.sep, "/"))
-    findings: list[dict] = []
     compiled = 0
     for rel in py_files:
-        full = os.path.join(root, rel)
         try:
-            py_compile.compile(full, cfile=os.path.join(pyc_dir, rel.replace("/", "__") + "c"), doraise=True)
+            py_compile.compile(os.path.join(root, rel), cfile=os.path.join(pyc_dir, rel.replace("/", "__") + "c"),
+                               doraise=True)
             compiled += 1
         except py_compile.PyCompileError:
-            pass  # reported by lint_source as E999 with the line number
-        with open(full, encoding="utf-8", errors="replace") as fh:
-            findings.extend(lint_source(fh.read(), rel))
-    findings.extend(check_requirements(root))
-    findings.extend(check_layout(root, py_files))
+            pass  # ruff reports it as E999 with the line number
+    findings = run_ruff(root) + check_requirements(root) + check_layout(root, py_files)
     counts = {s: sum(1 for f in findings if f["severity"] == s) for s in (ERROR, WARNING, INFO)}
     return {"files": len(py_files), "compiled": compiled, "findings": findings, "counts": counts}
 
@@ -323,7 +146,7 @@ def run_unittest(root: str) -> int:
 def main(argv: list[str]) -> int:
     """`lint.py PROJECT PYC_DIR [--then-unittest]`: JSON report on one stdout line, then (optionally) the tests.
 
-    Running both in one interpreter saves a process start per QA run; the report is flushed before any
+    Running both from one interpreter saves a process start per QA run; the report is flushed before any
     project code is imported, so a test that hangs or crashes cannot lose it.
     """
     root, pyc_dir = argv[1], argv[2]

@@ -82,6 +82,7 @@ class EngineConfig:
     gcp_project: str = "saas-factory-local"
     gcp_region: str = "us-central1"
     artifact_registry_repo: str = "saas-factory"
+    cloud_sql_instance: str = "saas-factory-apps"  # Cloud SQL (Postgres) instance the generated apps' databases live on
     source_bucket: str | None = None  # Cloud Build source bucket (default "<project>_cloudbuild")
     http_session_factory: Callable[[], Any] | None = None  # cloud_run mode: returns an authorised requests-like session
     fault_injection: str | None = None  # TESTS ONLY: one of FAULTS, applied by the development stage

@@ -6,7 +6,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 
 from shared.topology import STAGES
 
-Status = Literal["queued", "running", "awaiting_approval", "completed", "failed", "cancelled"]
+Status = Literal["queued", "running", "awaiting_approval", "needs_input", "completed", "failed", "cancelled"]
 StageName = Literal["idea_validation", "tech_stack", "uiux_design", "development", "qa", "deployment"]
 TERMINAL = ("completed", "failed", "cancelled")
 
@@ -65,6 +65,24 @@ class IdeaCreate(_In):
 class TriggerCreate(_In):
     idea_id: DocId
     constraints: Constraints | None = None
+
+
+class ResumeCreate(_In):
+    """Edit a paused (needs_input) idea and validate it again; fields left out keep their value."""
+
+    title: str | None = Field(None, min_length=3, max_length=120)
+    description: str | None = Field(None, min_length=20, max_length=5000)
+    target_audience: str | None = Field(None, min_length=3, max_length=300)
+    key_features: list[str] | None = Field(None, max_length=20)
+
+    @field_validator("key_features")
+    @classmethod
+    def _features(cls, v: list[str] | None) -> list[str] | None:
+        return None if v is None else IdeaCreate._features(v)
+
+
+class ContinueCreate(_In):
+    comment: str | None = Field(None, max_length=1000, description="why the run continues despite the feedback")
 
 
 class RetryCreate(_In):

@@ -560,6 +560,37 @@ def test_concurrent_spending_never_oversells(api, fake):
     expect(owner, 0)
 
 
+@pytest.mark.parametrize("where,bad_id", [("event", "__x__"), ("event", ".."), ("payment_intent", "__pi__"),
+                                          ("payment_intent", "..")])
+def test_an_id_firestore_cannot_store_is_acknowledged_not_a_500(api, where, bad_id):
+    owner = new_owner(api)
+    event = pack_event(owner.tenant_id, pi=bad_id if where == "payment_intent" else None,
+                       eid=bad_id if where == "event" else None)
+    payload = json.dumps(event)
+    r = post_webhook(payload, sign(payload))
+    # 2xx: the event can never be applied, so Stripe must not retry it; and nothing was granted.
+    assert r.status_code == 200, r.text
+    assert r.json()["outcome"] == "unstorable_id"
+    assert billing_doc(owner.tenant_id)["credits"] == 0
+    again = post_webhook(payload, sign(payload))
+    assert again.status_code == 200 and again.json()["outcome"] == "unstorable_id"
+
+
+def test_the_customer_mapping_wins_over_metadata_naming_another_tenant(api, fake):
+    a, b = new_owner(api), new_owner(api)
+    co = checkout(api, a, "starter_pack")  # creates A's Stripe customer and its mapping
+    event = pack_event(b.tenant_id)  # metadata and client_reference_id name B ...
+    event["data"]["object"]["customer"] = co["customer_id"]  # ... but the customer is A's
+    payload = json.dumps(event)
+    r = post_webhook(payload, sign(payload))
+    assert r.status_code == 200 and r.json()["outcome"] == "granted", r.text
+    assert billing_doc(a.tenant_id)["credits"] == 10
+    assert billing_doc(b.tenant_id)["credits"] == 0
+    assert fs().document(f"stripe_events/{event['id']}").get().to_dict()["tenant_id"] == a.tenant_id
+    expect(a, 10)
+    expect(b, 0)
+
+
 def test_zz_credits_customers_and_deliveries_are_exactly_right(api, fake):
     """After everything above: every tenant's credits and Stripe customers are exactly as expected."""
     assert EXPECTED, "the tests above registered their tenants"

@@ -181,7 +181,10 @@ def test_no_credits_is_402_with_how_to_buy(api):
     owner = api.signup()
     r = api.post("/api/ideas", owner, json=IDEA)
     assert r.status_code == 402
-    assert r.json()["error"]["code"] == "payment_required" and "/api/billing" in r.json()["error"]["message"]
+    err = r.json()["error"]
+    # In a founder's words; how to buy through the API is in details.
+    assert err["code"] == "payment_required" and "runs" in err["message"] and "/api/" not in err["message"]
+    assert err["details"]["buy"]["checkout"] == "POST /api/billing/checkout"
 
 
 def test_fifty_concurrent_submissions_against_ten_credits(api):

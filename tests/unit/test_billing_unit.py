@@ -106,8 +106,13 @@ def test_spend_refused_with_how_to_buy(doc):
     with pytest.raises(errors.PaymentRequired) as info:
         billing.decide_spend(doc, NOW)
     assert info.value.status == 402 and info.value.code == "payment_required"
-    assert billing.BUY_MORE in info.value.message
-    assert billing.BUY_MORE == "POST /api/billing/checkout with a plan from GET /api/billing/plans"
+    # A founder's words in the message; the API's how-to stays in details.
+    msg = info.value.message
+    assert "runs" in msg and "/api/" not in msg and "POST" not in msg
+    assert info.value.details["action"] == "buy_runs"
+    assert info.value.details["buy"] == {"plans": "GET /api/billing/plans", "checkout": "POST /api/billing/checkout",
+                                         "how": billing.BUY_MORE}
+    assert info.value.details["reason"] in ("no_credits", "past_due")
 
 
 def test_canceled_with_pack_credits_may_still_run():

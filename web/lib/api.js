@@ -15,8 +15,8 @@ export class ApiError extends Error {
 }
 
 export function createApi(getToken) {
-  async function request(method, path, body, { auth = true, raw = false } = {}) {
-    const headers = { Accept: "application/json" };
+  async function request(method, path, body, { auth = true, raw = false, headers: extra = {} } = {}) {
+    const headers = { Accept: "application/json", ...extra };
     if (auth) {
       const token = await getToken();
       if (!token) throw new ApiError(401, "signed_out", "You are signed out; sign in again.");
@@ -54,7 +54,8 @@ export function createApi(getToken) {
     plans: () => request("GET", "/api/billing/plans"),
     billing: () => request("GET", "/api/billing"),
     checkout: (plan) => request("POST", "/api/billing/checkout", { plan }),
-    submitIdea: (idea) => request("POST", "/api/ideas", idea),
+    /** The key makes a repeat of the same submission return the same run (never a second charge). */
+    submitIdea: (idea, idempotencyKey) => request("POST", "/api/ideas", idea, { headers: { "Idempotency-Key": idempotencyKey } }),
     pipeline: (id) => request("GET", `/api/factory/pipelines/${encodeURIComponent(id)}`),
     pipelines: (limit = 20) => request("GET", `/api/factory/pipelines?limit=${limit}`),
     action: (id, action, body = {}) => request("POST", `/api/factory/pipelines/${encodeURIComponent(id)}/${action}`, body),

@@ -60,9 +60,11 @@ def render(cap: Params, spec, tpl) -> dict[str, str]:
     e = spec.entity(cap.entity)
     readers = b.readers(spec, cap.entity)
     topic = e.field(cap.topic_field) if cap.topic_field else None
-    patch_field = next((f for f in e.fields if f.name != cap.topic_field and f.type in ("text", "long_text")
-                        and not f.unique), None) or next((f for f in e.fields if f.name != cap.topic_field
-                                                          and f.type in ("text", "long_text", "enum")), None)
+    others = [f for f in e.fields if f.name not in (cap.topic_field, e.display_field)]
+    patch_field = (next((f for f in others if f.type in ("text", "long_text") and not f.unique), None)
+                   or next((f for f in others if f.type == "enum"), None)
+                   or next((f for f in e.fields if f.name != cap.topic_field and f.type in ("text", "long_text", "enum")),
+                           None))
     ctx = {
         "ent": e, "readers": readers, "topic": topic,
         "topic_ref": spec.entity(topic.ref) if topic is not None and topic.type == "reference" else None,

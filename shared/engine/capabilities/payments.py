@@ -17,3 +17,65 @@ class Params(CapabilityBase):
     amount_field: Name = Field(description="money field on `entity`")
     mode: Literal["one_time", "subscription"] = "one_time"
     platform_fee_percent: float | None = Field(default=None, ge=0, le=50)
+
+
+# The same pins as the factory's own requirements.txt (stripe and what it pulls in).
+PACKAGES: list[str] = ["stripe==16.1.0", "requests==2.34.2", "certifi==2026.10.19.post1", "charset-normalizer==3.5.3",
+                       "idna==3.20", "urllib3==2.8.0", "typing_extensions==4.16.0"]
+
+
+def check(cap: Params, spec) -> list[str]:
+    from . import _bind as b
+    m = b.entity_problem(spec, cap.entity, "paid entity")
+    if m:
+        return [m]
+    p = [x for x in (b.field_problem(spec, cap.entity, cap.amount_field, "amount_field", ("money",)),) if x]
+    if not b.readers(spec, cap.entity):
+        p.append(f"no role may read {cap.entity!r}, so nobody could pay for one; add it to a role's read list")
+    return p
+
+
+def routes(cap: Params, spec) -> list:
+    from ..appspec.base import Route
+    from . import _bind as b
+    e = spec.entity(cap.entity)
+    r = b.readers(spec, cap.entity)
+    a = f"/api/{cap.id}"
+    out = [
+        Route(method="POST", path=f"{a}/{e.plural}/<int:record_id>/checkout",
+              summary=f"start a Stripe Checkout ({cap.mode.replace('_', '-')}) for the record's {cap.amount_field}",
+              roles=r),
+        Route(method="POST", path=f"{a}/webhook",
+              summary="Stripe webhook (signature verified on the raw body; idempotent by event id)", roles=[]),
+        Route(method="GET", path=f"{a}/payments", summary="my payments (everyone's for the owner)", roles=r),
+        Route(method="GET", path=f"/{cap.id}/", summary="payments page with pay buttons", roles=r),
+        Route(method="POST", path=f"/{cap.id}/<int:record_id>/checkout", summary="pay button (form)", roles=r),
+        Route(method="GET", path=f"/{cap.id}/done", summary="back from Checkout (success or cancel)", roles=r),
+    ]
+    if cap.platform_fee_percent:
+        out.insert(3, Route(method="GET", path=f"{a}/payouts",
+                            summary=f"payouts owed to sellers after the {cap.platform_fee_percent:g}% platform fee",
+                            roles=r))
+    return out
+
+
+def render(cap: Params, spec, tpl) -> dict[str, str]:
+    from . import _bind as b
+    e = spec.entity(cap.entity)
+    readers = b.readers(spec, cap.entity)
+    amount = e.field(cap.amount_field)
+    lo = float(amount.min) if amount.min is not None else 0.0
+    price = max(lo, 12.5) if amount.max is None or amount.max >= 12.5 else float(amount.max)
+    ctx = {
+        "ent": e, "readers": readers, "price": f"{price:.2f}", "cents": int(round(price * 100)),
+        "buyer": next((r for r in readers if r != "owner"), "owner"),
+        "seller": b.writer_role(spec, cap.entity),
+        "outsider": next((r.name for r in spec.roles if r.name not in readers), None),
+        "fee_percent": cap.platform_fee_percent or 0,
+    }
+    d = "capabilities/payments/"
+    return {
+        f"app/capabilities/{cap.id}.py": tpl.render(d + "module.py.j2", **ctx),
+        f"app/templates/capabilities/{cap.id}/index.html": tpl.render(d + "index.html.j2", **ctx),
+        f"tests/test_cap_{cap.id}.py": tpl.render(d + "test.py.j2", **ctx),
+    }

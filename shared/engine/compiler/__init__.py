@@ -42,6 +42,11 @@ BASE_REQUIREMENTS = (
 )
 
 
+def doc(text) -> str:
+    """Text safe inside a generated docstring or comment: no quotes that could end it, no backslashes."""
+    return str(text).replace("\\", "/").replace('"', "'").replace("\r", " ")
+
+
 def class_name(entity_name: str) -> str:
     return "".join(part.capitalize() for part in entity_name.split("_"))
 
@@ -177,6 +182,7 @@ def environment() -> jinja2.Environment:
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, autoescape=False,
     )
     env.filters["py"] = py
+    env.filters["doc"] = doc
     env.globals.update(class_name=class_name, py=py, relation_name=relation_name, column=column,
                        serialize=serialize, relationship_line=relationship_line, bad_values=bad_values)
     return env

@@ -23,13 +23,31 @@ def _flat(value) -> str:
     raise TypeError(f"py() cannot render {type(value).__name__}")
 
 
+def _long_string(value: str, indent: int) -> str:
+    """A long string as implicitly concatenated parts in parentheses, split after spaces."""
+    room = max(40, WIDTH - indent - 8)
+    parts, current = [], ""
+    for word in value.split(" "):
+        piece = word if not current else " " + word
+        if current and len(json.dumps(current + piece, ensure_ascii=False)) > room:
+            parts.append(current + " ")
+            current = word
+        else:
+            current += piece
+    parts.append(current)
+    pad = " " * (indent + 4)
+    return "(\n" + "\n".join(pad + json.dumps(p, ensure_ascii=False) for p in parts) + "\n" + " " * indent + ")"
+
+
 def py(value, indent: int = 0) -> str:
     flat = _flat(value)
+    if isinstance(value, str) and len(flat) + indent > WIDTH and " " in value:
+        return _long_string(value, indent)
     if len(flat) + indent <= WIDTH or not isinstance(value, (list, dict)) or not value:
         return flat
     pad = " " * (indent + 4)
     if isinstance(value, list):
         items = [pad + py(v, indent + 4) + "," for v in value]
         return "[\n" + "\n".join(items) + "\n" + " " * indent + "]"
-    items = [f"{pad}{_flat(k)}: {py(v, indent + 4 + len(_flat(k)) + 2).lstrip()}," for k, v in value.items()]
+    items = [f"{pad}{_flat(k)}: {py(v, indent + 4).lstrip()}," for k, v in value.items()]
     return "{\n" + "\n".join(items) + "\n" + " " * indent + "}"

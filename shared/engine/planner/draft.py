@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from .. import catalogues
 from ..appspec.base import RESERVED_NAMES
 from . import lexicon as lx
-from .text import Clause, NounPhrase, Word, parse, plural, singular, tokens
+from .text import Clause, NounPhrase, Word, parse, plural, singular, tokens, verb_base
 
 MAX_ENTITIES = 9
+MAX_TOTAL_ENTITIES = 12
 MAX_FIELDS = 24
 #: Verbs whose direct object is a record the app keeps.
 ENTITY_VERBS = frozenset("""
@@ -96,6 +97,7 @@ class Interp:
     attr_type: str | None = None
     plural: bool = False
     np: NounPhrase | None = None
+    gerund: str | None = None  # "chargeback tracking": the verb done to the record
 
 
 class Draft:
@@ -104,6 +106,7 @@ class Draft:
         self.entities: dict[str, DEntity] = {}
         self.roles: dict[str, DRole] = {}
         self.m2m: list[tuple[str, str, str, str]] = []  # (a, b, join, source)
+        self.planned: dict[str, list[dict]] = {}  # kind -> parameters planned so far (capmap)
         self.units: list[Unit] = []
         feats = [str(f) for f in idea.get("key_features") or []]
         for i, f in enumerate(feats):
@@ -125,6 +128,8 @@ class Draft:
         name = safe_name(name)
         e = self.entities.get(name)
         if e is None:
+            if len(self.entities) >= MAX_TOTAL_ENTITIES:
+                raise ValueError(f"the app already has {MAX_TOTAL_ENTITIES} entities, the most a spec may have")
             self._order += 1
             e = DEntity(name, clip(source), people=people, order=self._order, join=join)
             self.entities[name] = e
@@ -179,7 +184,7 @@ class Draft:
 def safe_name(name: str) -> str:
     name = ident(name, "item")
     if name in RESERVED_NAMES or plural(name) in RESERVED_NAMES:
-        name = f"{name}_item" if name != "class" else "class_session"
+        name = f"{name}_item" if name != "class" else "class_listing"
     return name[:36]
 
 
@@ -193,7 +198,7 @@ def safe_field(name: str, ent: str) -> str:
 
 
 def type_for(name_words: list[str], default: str = "text") -> str:
-    ws = set(name_words)
+    ws = set(name_words) | {w + "s" for w in name_words}
     last = name_words[-1] if name_words else ""
     if last in lx.ATTRIBUTE_TYPES:
         t = lx.ATTRIBUTE_TYPES[last]
@@ -226,6 +231,10 @@ def interpret(np: NounPhrase) -> Interp | None:
             return Interp("attr", name, content[-1], content[:-2], t, np=np)
     head = content[-1]
     mods = content[:-1]
+    gerund = None
+    if head.w.endswith("ing") and verb_base(head.w) and mods:  # "chargeback tracking", "interview scheduling"
+        gerund = verb_base(head.w)
+        head, mods = mods[-1], mods[:-1]
     if head.tag == "container":
         if not mods:
             return Interp("container", head.s, head, [], np=np)
@@ -238,14 +247,16 @@ def interpret(np: NounPhrase) -> Interp | None:
             return None
     is_plural = head.w != head.s and head.w not in lx.UNCOUNTABLE
     if head.s in lx.ATTRIBUTE_TYPES or head.w in lx.ATTRIBUTE_TYPES:
-        parts = [w.w for w in rates] + [m.s for m in mods] + [head.s]
+        last = head.w if head.w in lx.ATTRIBUTE_TYPES and head.w.endswith(("hours", "notes")) else head.s
+        mods = [m for m in mods if m.w not in lx.PAYMENT_METHODS]
+        parts = ([w.w for w in rates] + [m.s for m in mods])[-1:] + [last]
         return Interp("attr", "_".join(parts), head, mods, type_for([*parts[:-1], head.s]), is_plural, np=np)
     if head.tag == "people":
         return Interp("people", head.s, head, mods, plural=is_plural, np=np)
     name = head.s
     if head.s in lx.GENERIC_HEADS and mods and mods[-1].tag == "noun" and mods[-1].s not in lx.VAGUE_NOUNS:
         name = f"{mods[-1].s}_{head.s}"  # "grant application", "walk report"
-    return Interp("thing", name, head, mods, plural=is_plural, np=np)
+    return Interp("thing", name, head, mods, plural=is_plural, np=np, gerund=gerund)
 
 
 def _catalogue() -> dict:
@@ -303,7 +314,7 @@ def build(idea: dict) -> Draft:
                     if container or np.prep == "per" or np.each or (np.prep is None and np.after_verb) or (
                             np.prep in ("to", "with", "among", "between") and np.after_verb is not None):
                         people_entity.add(it.name)
-                        if container or (np.prep is None and np.after_verb):
+                        if feature and (container or (np.prep is None and np.after_verb)):
                             people_record.add(it.name)
                         bump(it.name, 3 if feature else 1, unit.text)
                     continue
@@ -324,6 +335,8 @@ def build(idea: dict) -> Draft:
                 if np.prep is None and np.after_verb in ENTITY_VERBS and (
                         it.plural or np.after_verb not in ATTRIBUTE_VERBS):
                     strong += 2
+                if it.gerund:
+                    strong += 2
                 if catalogue_entry(it.name) is not None:
                     strong += 1
                 booked = np.after_verb in ("book", "reserve", "schedule", "rent", "hire")
@@ -331,10 +344,14 @@ def build(idea: dict) -> Draft:
                     strong += 2
                 if not feature:
                     strong = 1 if it.plural and strong < 4 else strong - 1
+                if it.head.w.endswith("ing") and not it.plural and not (
+                        container and np.head.s in ("rota", "rotation", "roster", "schedule")):
+                    strong = 0  # "training", "cleaning": an activity, not a record
                 if strong >= 1:
                     bump(it.name, strong, unit.text)
                 for m in it.mods:  # "kiln firings": the booked thing's modifier is what is booked
-                    if m.tag == "noun" and m.s not in lx.VAGUE_NOUNS and m.s not in lx.ATTRIBUTE_TYPES:
+                    if m.tag == "noun" and m.s not in lx.VAGUE_NOUNS and m.s not in lx.ATTRIBUTE_TYPES \
+                            and not m.w.endswith("ing"):
                         modifiers.setdefault(m.s, unit.text)
                         if booked and feature:
                             bump(m.s, 3, unit.text)
@@ -356,7 +373,7 @@ def build(idea: dict) -> Draft:
     for n in ranked:
         if len(keep) >= MAX_ENTITIES:
             break
-        if n not in keep and score[n] >= 4:
+        if n not in keep and score[n] >= 6:
             keep.append(n)
     for n in keep:
         d.add_entity(n, evidence[n], people=n in people_entity)
@@ -378,6 +395,11 @@ def build(idea: dict) -> Draft:
             continue  # a person the app keeps records about (a client list), not a user of it
         d.roles[safe_name(p)] = DRole(safe_name(p), clip(src), kind)
     _attach(d, feature_units + desc_units)
+    for e in d.entities.values():  # "cone_temperature" read once whole and once split: keep the split
+        for name in [n for n in e.fields if "_" in n]:
+            parts = name.split("_")
+            if len(parts) == 2 and all(p in e.fields for p in parts) and e.fields[name].type != "reference":
+                del e.fields[name]
     _catalogue_fields(d)
     return d
 
@@ -416,15 +438,16 @@ def _attach(d: Draft, units: list[Unit]) -> None:
                 for m in it.mods:
                     if m.s in d.entities and m.s != it.name:
                         d.add_ref(it.name, m.s, unit.text)
-            for (ia, a), (ib, b) in zip(ents, ents[1:]):
+            for (_ia, a), (_ib, b) in zip(ents, ents[1:], strict=False):
                 if a.name == b.name:
                     continue
                 prep = b.np.prep
                 if b.np.prep == "per" or b.np.each:
                     d.add_ref(a.name, b.name, unit.text)
-                elif prep == "with" and b.plural and not (a.name in lx.EVENT_NOUNS) and not b.np.head.tag == "people":
+                elif prep == "with" and b.plural and a.name not in lx.EVENT_NOUNS and not b.np.head.tag == "people":
                     d.add_ref(b.name, a.name, unit.text)
-                elif prep in ("to", "with", "for", "from", "at", "in", "on", "of") and feature:
+                elif prep in ("to", "with", "for", "from", "at", "in", "on", "of") and feature and not (
+                        a.kind == "people" and a.np.after_verb is None):
                     d.add_ref(a.name, b.name, unit.text)
                 elif prep is None and a.np.after_verb is None and a.kind == "people" and b.np.after_verb:
                     d.add_ref(b.name, a.name, unit.text)  # "patients book appointments"
@@ -454,7 +477,11 @@ def _attach(d: Draft, units: list[Unit]) -> None:
                     if owner is None:
                         continue
                     name = "_".join(w for w in it.name.split("_") if w not in d.entities or w == it.head.s)
-                    d.add_field(owner, name, it.attr_type or "text", unit.text)
+                    if it.plural and it.head.s == "date" and (name == "date" or name.split("_")[0] in lx.EVENT_NOUNS):
+                        d.add_field(owner, "start_date", "date", unit.text)
+                        d.add_field(owner, "end_date", "date", unit.text)
+                    else:
+                        d.add_field(owner, name, it.attr_type or "text", unit.text)
                     groups.setdefault(it.np.group, []).append(it)
                 elif it.kind == "thing" and it.name not in d.entities and owner is not None and feature:
                     attr_pos = it.np.prep in ("with", "including", "by") or (
@@ -492,7 +519,8 @@ def _attach(d: Draft, units: list[Unit]) -> None:
                                         d.add_field(owner, m.s, type_for([m.s]), f.source)
                                 d.add_field(owner, base, f.type, f.source)
             # "mark meals as cooked": a boolean state
-            m = re.search(r"\bas\s+(?:an?\s+|the\s+)?([a-z]+)\b", unit.text.lower())
+            m = re.search(r"\b(?:as|are|is|were|was|been|get|gets)\s+(?:an?\s+|the\s+|not\s+)?([a-z]+)\b",
+                          clause.text)
             if m and feature and target and m.group(1) in lx.BOOLEAN_WORDS | {w + "ed" for w in lx.BOOLEAN_WORDS}:
                 d.add_field(target, m.group(1), "boolean", unit.text)
             if target:

@@ -19,7 +19,13 @@ log manage mark match measure merge monitor move notify open organise organize o
 print publish purchase rank reassign receive reject remind remove renew reply request reserve restore return
 revert rotate run save scan search see sell send set settle share show sign split store submit subscribe
 suggest summarise summarize swap sync tag take track trade transcribe transfer update upload validate verify
-view vote warn watch write
+view vote warn watch write owe
+""".split())
+
+#: Verbs that are (nearly) never nouns, whatever comes before them: "a certification expires".
+STRICT_VERBS = frozenset("""
+expire include contain require need allow become belong appear arrive happen occur remain receive grant cover
+complete completes hold covers
 """.split())
 
 #: Verbs that are also everyday nouns ("book a kiln" / "a book"); a verb only where a clause starts with it
@@ -50,6 +56,9 @@ recommendation recommendations analysis reminder-email notice notices ranking ra
 #: Time qualifiers kept in an attribute's name ("monthly rent", "daily price").
 RATE_ADJECTIVES = frozenset({"hourly", "daily", "weekly", "monthly", "yearly", "annual", "nightly"})
 
+#: How something is paid is not a field of what is paid for: "card payment" is a payment.
+PAYMENT_METHODS = frozenset({"card", "cards", "cash", "bank", "online", "transfer", "stripe", "paypal"})
+
 PREPOSITIONS = frozenset("""
 about after against among amongst at before behind between by during for from in including inside into like
 near of off on onto out over per since than through to toward towards under until upon via with within without
@@ -69,7 +78,9 @@ interviewer janitor judge landlord learner lender librarian manager mechanic mem
 musician neighbour neighbor nurse officer operator organiser organizer owner parent participant partner patient
 player potter principal recruiter renter researcher resident reviewer roommate flatmate scientist secretary
 seller staff steward student subscriber supervisor supplier teacher technician tenant therapist trainer
-treasurer trustee tutor vendor vet veterinarian visitor volunteer walker worker writer teammate
+treasurer trustee tutor vendor vet veterinarian visitor volunteer walker worker writer teammate holder keeper
+collector hobbyist beekeeper singer juror jury registrar programmer sailor climber referee coordinator
+subscriber neighbour borrower gardener colleague teammate classmate rider passenger diner carer
 """.split())
 
 #: People who oversee: they read everything and change nothing.
@@ -86,14 +97,15 @@ CONTAINERS = frozenset("""
 list lists directory directories register registry roster rosters library libraries archive archives catalogue
 catalog database records record log logs queue queues pipeline tracker board boards dashboard dashboards
 overview page pages feed portal view views profile profiles sheet sheets spreadsheet table tables matrix grid chart charts
-database inventory calendar calendars timeline app tool section area hub wall
+database inventory calendar calendars timeline app tool section area hub wall rota rotas rotation rotations
 """.split())
 
 #: Abstract nouns that are neither records nor attributes in a feature ("support", "data"): dropped.
 VAGUE_NOUNS = frozenset("""
 data info information detail details thing stuff item items way ways option options setting settings feature
-features place time times work everything anything something process flow management tracking use access
+features place times work everything anything something process flow management tracking use access
 system platform version support service services one ones lot lots kind kinds type types sort basis end
+pdf pdfs csv excel xlsx ical json
 experience insight insights analytics statistics stats update updates change changes hour day week month
 year minute today tonight tomorrow morning evening night weekend instance case cases part parts
 availability progress overview
@@ -102,8 +114,8 @@ availability progress overview
 #: Nouns that name an event in time (what gets booked), as opposed to a resource (what is booked).
 EVENT_NOUNS = frozenset("""
 appointment booking reservation firing walk lesson session shift slot visit ride trip interview meeting rental
-stay viewing tour consultation treatment game match practice rehearsal pickup collection delivery class
-course workshop run fitting clinic checkup exam test screening sitting performance gig event training call
+stay viewing tour consultation treatment game match practice rehearsal pickup collection delivery
+workshop run fitting clinic checkup exam test screening sitting performance gig event training call
 """.split())
 
 #: Generic head nouns that take their modifier into the name: "grant application", "repair request".
@@ -126,19 +138,20 @@ def _attrs(kind: str, words: str) -> None:
 _attrs("date", "date dates deadline birthday anniversary expiry expiration")
 _attrs("datetime", "time timestamp datetime start end slot")
 _attrs("money", "cost costs price prices fee fees rent amount amounts total salary wage wages budget deposit fare "
-                "charge charges payment commission revenue spend spending value balance tip rate payout bill")
+                "charge charges payment commission revenue spend spending value balance tip rate payout")
 _attrs("integer", "count number quantity qty capacity stock seats servings age points score rank mileage "
-                  "level size headcount attendance calories steps year streak")
+                  "level size headcount attendance calories steps year streak interval")
 _attrs("decimal", "temperature temperatures weight height width length distance duration hours percentage "
                   "percent ratio humidity ph volume dose dosage reading yield hour kg")
-_attrs("enum", "status stage state phase priority urgency severity condition outcome result grade")
+_attrs("enum", "status stage state phase priority urgency severity condition outcome result")
+_attrs("text", "grade")
 _attrs("email", "email e-mail")
 _attrs("phone", "phone telephone mobile sms")
 _attrs("url", "url link website homepage")
-_attrs("long_text", "notes note description comments comment instructions bio summary body content story "
-                    "feedback remarks observations minutes transcript text message reason explanation")
+_attrs("long_text", "notes note description comments comment instructions bio body content story "
+                    "feedback remarks observations reason explanation")
 _attrs("file", "photo photos image images picture pictures file files document documents scan scans attachment "
-               "attachments pdf receipt-photo video videos")
+               "attachments video videos")
 _attrs("text", "name title label subject species breed address location variety colour color brand model "
                "serial code sku isbn category topic tag genre unit venue author")
 

@@ -54,7 +54,7 @@ def plural(name: str) -> str:
 
 def verb_base(word: str) -> str | None:
     """The verb a word is a form of ('booking' -> 'book'), or None."""
-    pool = lx.VERBS | lx.AMBIGUOUS_VERBS
+    pool = lx.VERBS | lx.AMBIGUOUS_VERBS | lx.STRICT_VERBS
     if word in pool:
         return word
     cands = []
@@ -167,13 +167,21 @@ def _tag(words: list[str]) -> list[Word]:
             continue
         vb = verb_base(w)
         nxt = words[i + 1] if i + 1 < len(words) else ""
-        if vb and vb in lx.VERBS and not (w.endswith("ing") and nxt and nxt not in _DETERMINERS
-                                          and prev is not None and prev.tag in ("noun", "adj")):
+        nouny = prev is not None and (prev.tag in ("noun", "adj", "num", "container")
+                                      or prev.w in ("the", "their", "its", "our", "my", "your", "his", "her", "a",
+                                                    "an", "each", "every", "all", "any", "some", "no"))
+        if vb and vb in lx.STRICT_VERBS:
+            out.append(Word(w, "verb", vb))
+            first_content = False
+            continue
+        if vb and vb in lx.VERBS and not (w.endswith("ing") and nxt and nxt not in _DETERMINERS and nouny) \
+                and not (w.endswith("s") and not w.endswith("ss") and w != vb and nouny):
             out.append(Word(w, "verb", vb))
             first_content = False
             continue
         if vb and vb in lx.AMBIGUOUS_VERBS and (
-            first_content or (prev is not None and ((prev.tag == "people" and prev.w != prev.s)
+            first_content or (prev is not None and prev.w in (",", "and") and any(x.tag == "verb" for x in out))
+            or (prev is not None and ((prev.tag == "people" and prev.w != prev.s)
                                                      or prev.w in ("to", "can", "and")
                                                      and (len(out) < 2 or out[-2].tag in ("verb", "people"))))
         ) and nxt not in ("list", "lists", "calendar", "log", ",", "") and nxt not in lx.PREPOSITIONS \
@@ -227,10 +235,10 @@ def parse(text: str) -> list[Clause]:
         pending_conj = False
         each = False
 
-        def flush():
+        def flush(clause=clause):
             nonlocal current, pending_conj, each
             if any(x.tag in ("noun", "people", "container") for x in current):
-                clause.nps.append(NounPhrase(current, prep, verb, group, alt, each))
+                clause.nps.append(NounPhrase(current, prep, verb, group, alt, each))  # noqa: B023 (same loop turn)
             current = []
             each = False
 
@@ -242,7 +250,10 @@ def parse(text: str) -> list[Clause]:
             elif w.tag == "conj":
                 flush()
                 pending_conj = True
-                alt = alt or w.w == "or"
+                if w.w == "or":
+                    alt = True
+                    if clause.nps and clause.nps[-1].group == group:
+                        clause.nps[-1].alternatives = True
             elif w.tag == "punct" and w.w in ",/":
                 flush()
                 pending_conj = True

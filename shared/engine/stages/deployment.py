@@ -15,7 +15,9 @@ from ..artifacts import json_bytes, make_tar_gz, read_zip, sha256
 from ..deploy_adapter import (
     CloudRunDeployer,
     DeployError,
+    app_secrets,
     build_request,
+    cloud_sql_connection,
     image_uri,
     knative_service,
 )
@@ -33,8 +35,7 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 \\
     PYTHONUNBUFFERED=1 \\
     PORT=8080 \\
-    HOST=0.0.0.0 \\
-    DATABASE_PATH=/tmp/app.db
+    HOST=0.0.0.0
 WORKDIR /srv
 COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
@@ -43,6 +44,7 @@ RUN python -m unittest discover -s tests -t . \\
     && useradd --uid 10001 --no-create-home app
 USER 10001
 EXPOSE 8080
+# DATABASE_URL and SECRET_KEY come from Secret Manager (see service.yaml); migrations run at start.
 CMD exec gunicorn --bind "0.0.0.0:${PORT}" --workers 1 --threads 8 --timeout 0 "app:create_app()"
 """
 
@@ -111,7 +113,7 @@ def builtin_plan(context: dict) -> DeployPlan:
         min_instances=0,
         max_instances=20 if "scale" in needs else 3,
         concurrency=80,
-        env={"APP_ENV": "production", "DATABASE_PATH": "/tmp/app.db"},
+        env={"APP_ENV": "production"},
         release_notes=notes,
     )
 
@@ -142,8 +144,9 @@ def run(inp, config, gen) -> StageOutput:
     image = image_uri(config.gcp_project, config.gcp_region, config.artifact_registry_repo, name, tag)
     labels = {"managed-by": "saas-factory", "pipeline": slugify(inp.pipeline_id, 63),
               "tenant": slugify(inp.tenant_id, 63)}
+    cloud_sql = cloud_sql_connection(config.gcp_project, config.gcp_region, config.cloud_sql_instance)
     service = knative_service(name=name, image=image, project=config.gcp_project, region=config.gcp_region,
-                              plan=plan.model_dump(), labels=labels)
+                              plan=plan.model_dump(), labels=labels, cloud_sql=cloud_sql)
     bucket = config.source_bucket or f"{config.gcp_project}_cloudbuild"
     object_name = f"saas-factory/{name}/{tag}.tar.gz"
     artifacts = {
@@ -154,6 +157,7 @@ def run(inp, config, gen) -> StageOutput:
         "deploy-plan.json": json_bytes(plan.model_dump(mode="json")),
     }
     summary = {"mode": config.deploy_mode, "service_name": name, "image": image,
+               "database": {"cloud_sql_instance": cloud_sql, "secrets": sorted(app_secrets(name).values())},
                "source_sha256": sha256(source), "release_notes": plan.release_notes[:5]}
 
     if config.deploy_mode == "local_preview":

@@ -395,7 +395,14 @@ def build_report(idea: dict, reject_reason: str | None = None) -> ValidationRepo
     ents = _find_lexicon_entities(texts["key_features"] + " . " + desc_raw)
     if ents:
         spec += 15
-        s_reasons.append(f"Names data the app manages: {quoted([e.replace('_', ' ') for e in ents], 4)}.")
+        lex = catalogues.entity_lexicon()
+        ftext = Text(texts["key_features"] + " . " + desc_raw)
+        cited = []
+        for e in ents:
+            spec_e = lex.get(e, {})
+            forms = [e.replace("_", " "), str(spec_e.get("plural", "")).replace("_", " "), *spec_e.get("aliases", [])]
+            cited += ftext.find([f for f in forms if f])[:1]
+        s_reasons.append(f"Names data the app manages: {quoted(cited or ents, 4)}.")
     else:
         s_reasons.append("Does not name the records the app manages (e.g. invoices, bookings).")
     aud_lower = audience_text.lower().strip(" .")

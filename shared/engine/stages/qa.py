@@ -1,11 +1,15 @@
-"""Stage 5 — QA: static checks and the generated tests, run in an isolated child process.
+"""Stage 5 — QA: static checks, the generated tests, and the feature-coverage table.
 
 See `sandbox.py` for the isolation. One child runs in a fresh temporary directory: `lint.py`, copied into
-the sandbox, first prints the static-check report (py_compile of every file + AST lint) as one JSON line,
-then runs `unittest discover -s tests -t . -v` in the same interpreter; that output is parsed for counts and
-failures. The
-report is deterministic for a given project: durations and temporary paths are kept out of it (timings go
-to `usage`).
+the sandbox, first prints the static-check report (py_compile of every file + ruff with the project's
+ruff.toml + project checks) as one JSON line, then runs `unittest discover -s tests -t . -v` in the same
+interpreter; that output is parsed for counts, failures and the result of every test id.
+
+The feature-coverage table comes from the project's `app/spec.json` trace: a key feature is **built** only
+when every capability it names has a behaviour test module `tests/test_cap_<id>.py` with at least one test
+and all of those tests passed; `failing` when one of them failed; `not_covered` (with the reason) otherwise.
+The report is deterministic for a given project: durations and temporary paths are kept out of it (timings
+go to `usage`).
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ MAX_SUMMARY_FINDINGS = 12
 
 _RESULT_LINE = re.compile(r"^(?P<test>\S+) \((?P<id>[^)]+)\)(?: \.\.\. | \.\.\.\n)(?P<status>.*)$", re.MULTILINE)
 _FAIL_HEAD = re.compile(r"^(FAIL|ERROR): (\S+) \(([^)]+)\)", re.MULTILINE)
+_TEST_LINE = re.compile(r"^(?P<name>\w+) \((?P<id>[\w.]+)\)(?:\n[^\n]*?)? \.\.\. ?(?P<status>ok|FAIL|ERROR|skipped|"
+                        r"expected failure|unexpected success)", re.MULTILINE)
 _RAN = re.compile(r"^Ran (\d+) tests? in ", re.MULTILINE)
 _FINAL = re.compile(r"^(OK|FAILED)(?: \(([^)]*)\))?\s*$", re.MULTILINE)
 
@@ -77,9 +83,53 @@ def parse_unittest(output: str, project_dir: str) -> dict:
             "line": file_line[1] if file_line else None,
             "message": shorten(_stable_text(message.replace(project_dir, "<project>")), 300),
         })
+    results: dict[str, str] = {}
+    for m in _TEST_LINE.finditer(output):
+        results[m.group("id")] = {"ok": "passed", "FAIL": "failed", "ERROR": "failed"}.get(m.group("status"),
+                                                                                         "skipped")
+    for f in failed:
+        results[f["test"]] = "failed"
     counts["passed"] = max(0, counts["run"] - counts["failures"] - counts["errors"] - counts["skipped"]
                            - counts["expected_failures"] - counts["unexpected_successes"])
-    return {"status": status, **counts, "failed_tests": failed}
+    return {"status": status, **counts, "failed_tests": failed, "results": dict(sorted(results.items()))}
+
+
+def feature_coverage(files: dict[str, bytes], results: dict[str, str], complete: bool) -> dict:
+    """The feature-coverage table from the project's spec trace and the per-test results (`complete`: the
+    test run finished, so a test id missing from `results` really did not run)."""
+    try:
+        spec = json.loads(files["app/spec.json"])
+    except (KeyError, ValueError):
+        return {"features": [], "features_built": 0, "features_total": 0}
+    caps = {c["id"]: c for c in spec.get("capabilities", [])}
+    rows = []
+    for t in spec.get("trace", []):
+        row = {"feature": t["feature"], "capabilities": list(t.get("capabilities", [])),
+               "entities": list(t.get("entities", [])), "tests": [], "passed": False}
+        if t.get("status") != "planned":
+            row.update(status="not_covered", reason=t.get("reason") or "not planned")
+            rows.append(row)
+            continue
+        missing, failing = [], []
+        for cid in row["capabilities"]:
+            mine = sorted(tid for tid in results if tid.startswith(f"tests.test_cap_{cid}."))
+            row["tests"].extend(mine)
+            if cid not in caps or not mine:
+                missing.append(cid)
+            elif any(results[tid] != "passed" for tid in mine):
+                failing.append(cid)
+        row["passed"] = bool(row["tests"]) and not missing and not failing and complete
+        if failing or not complete:
+            row.update(status="failing", reason="behaviour tests failed: " + ", ".join(
+                tid.rsplit(".", 1)[-1] for tid in row["tests"] if results[tid] != "passed")[:300]
+                if failing else "the test run did not finish")
+        elif missing:
+            row.update(status="not_covered", reason="no behaviour tests ran for capability " + ", ".join(missing))
+        else:
+            row.update(status="built", reason=None)
+        rows.append(row)
+    built = sum(1 for r in rows if r["status"] == "built")
+    return {"features": rows, "features_built": built, "features_total": len(rows)}
 
 
 @builtin_task("qa_review")
@@ -157,6 +207,7 @@ def run_checks(files: dict[str, bytes], config) -> dict:
                               + shorten(test_run.stderr.strip().splitlines()[-1] if test_run.stderr.strip() else
                                         f"exit {test_run.returncode}", 200))
         tests = parse_unittest(test_run.stderr, str(project))
+        complete = not test_run.timed_out and tests["status"] is not None  # unittest printed its final line
         findings = _findings(static, tests, test_run, config.qa_timeout_s, static_problem)
         lint_counts = {s: sum(1 for f in findings if f["kind"] == "lint" and f["severity"] == s)
                        for s in ("error", "warning", "info")}
@@ -184,6 +235,8 @@ def run_checks(files: dict[str, bytes], config) -> dict:
                           "timed_out": test_run.timed_out},
             "timed_out": test_run.timed_out,
             "findings": findings,
+            "test_results": tests["results"],
+            "coverage": feature_coverage(files, tests["results"], complete),
             "test_output_tail": tail if not passed else "",
             "_durations": {"checks_s": test_run.duration_s},
         }
@@ -207,6 +260,18 @@ def render_markdown(result: dict, review: QAReview) -> str:
             lines.append(f"| {f['severity']} | {f['code']} | {where} | {f['message'].replace('|', '/')} |")
     else:
         lines.append("None.")
+    cov = result.get("coverage") or {}
+    lines += ["", "## Feature coverage", "",
+              f"**{cov.get('features_built', 0)} of {cov.get('features_total', 0)} features built** (a feature is "
+              "built only when every capability it names has behaviour tests and all of them passed).", ""]
+    if cov.get("features"):
+        lines += ["| feature | status | capabilities | tests | passed | reason |", "| --- | --- | --- | --- | --- | --- |"]
+        for row in cov["features"]:
+            names = ", ".join(t.rsplit(".", 1)[-1] for t in row["tests"][:12]) + (
+                f" (+{len(row['tests']) - 12})" if len(row["tests"]) > 12 else "")
+            lines.append(f"| {row['feature'].replace('|', '/')} | {row['status']} | "
+                         f"{', '.join(row['capabilities']) or '–'} | {names or '–'} | "
+                         f"{'yes' if row['passed'] else 'no'} | {(row.get('reason') or '').replace('|', '/')} |")
     if review.priorities:
         lines += ["", "## Fix first", ""] + [f"{i}. {p}" for i, p in enumerate(review.priorities, 1)]
     iso = result["isolation"]
@@ -217,6 +282,16 @@ def render_markdown(result: dict, review: QAReview) -> str:
         lines += ["", "## Test output (tail)", "", "```", result["test_output_tail"], "```"]
     lines.append("")
     return "\n".join(lines)
+
+
+SUMMARY_BUDGET = 7 * 1024
+
+
+def summary_row(row: dict) -> dict:
+    """One coverage row for the stage summary (the report has the full test names)."""
+    return {"feature": shorten(row["feature"], 100), "status": row["status"], "capabilities": row["capabilities"][:6],
+            "tests": [t.rsplit(".", 1)[-1] for t in row["tests"][:4]], "tests_total": len(row["tests"]),
+            "passed": row["passed"], "reason": shorten(row["reason"], 140) if row.get("reason") else None}
 
 
 def run(inp, config, gen) -> StageOutput:
@@ -240,8 +315,17 @@ def run(inp, config, gen) -> StageOutput:
         "isolation": result["isolation"]["network"],
         "findings": shown,
         "findings_total": sum(1 for f in result["findings"] if f["severity"] == "error"),
+        "features_built": result["coverage"]["features_built"],
+        "features_total": result["coverage"]["features_total"],
+        "coverage": [summary_row(r) for r in result["coverage"]["features"]],
         "attempt": inp.attempt,
     }
+    while len(json.dumps(summary)) > SUMMARY_BUDGET and (summary["findings"] or summary["coverage"]):
+        if len(summary["findings"]) > 3:
+            summary["findings"] = summary["findings"][:-1]
+        else:
+            summary["coverage"] = summary["coverage"][:-1]
+            summary["coverage_truncated"] = True
     output = StageOutput("ok" if result["passed"] else "loop_back", summary, artifacts,
                          extra_usage={"qa_child_s": durations["checks_s"]})
     if not result["passed"]:

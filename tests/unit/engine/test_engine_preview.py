@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -30,16 +31,40 @@ def _gone(pid: int, wait_s: float = 3.0) -> bool:
     return False
 
 
+def _standalone_entity(files: dict[str, bytes]) -> dict:
+    """An entity of the generated app without required references (creatable in one request)."""
+    from shared.engine.compiler import entities_meta
+    from shared.engine.appspec import AppSpec
+
+    spec = AppSpec.model_validate_json(files["app/spec.json"])
+    return next(e for e in entities_meta(spec).values()
+                if not any(f["type"] == "reference" and f["required"] for f in e["fields"]))
+
+
 def test_preview_serves_the_app_and_stops(project_files, state_dir):
+    from shared.engine.compiler.samples import sample_payload
+
     config = EngineConfig(state_dir=state_dir)
     rec = preview.start_preview("pv-1", project_files, config)
     assert rec["health"]["status"] == "ok"
-    r = requests.get(rec["url"] + "/api/plants", timeout=5)
+    entity = _standalone_entity(project_files)
+    api = f"{rec['url']}/api/{entity['plural']}"
+    assert requests.get(api, timeout=5).status_code == 401  # accounts are on: anonymous reads are refused
+    owner = requests.Session()
+    signed = owner.post(rec["url"] + "/api/auth/signup", json={"email": "o@example.com", "password": "pw-123456789"},
+                        timeout=5)
+    assert signed.status_code == 201 and signed.json()["user"]["role"] == "owner"
+    token = signed.json()["csrf_token"]
+    r = owner.get(api, timeout=5)
     assert r.status_code == 200 and r.json()["total"] == 0
-    created = requests.post(rec["url"] + "/api/plants", json={"name": "Fern"}, timeout=5)
-    assert created.status_code == 201
-    page = requests.get(rec["url"] + "/plants", timeout=5)
-    assert page.status_code == 200 and "Plants" in page.text
+    payload = {k: v for k, v in sample_payload(entity).items()}
+    assert owner.post(api, json=payload, timeout=5).status_code == 403  # no CSRF token
+    created = owner.post(api, json=payload, headers={"X-CSRF-Token": token}, timeout=5)
+    assert created.status_code == 201, created.text
+    page = owner.get(f"{rec['url']}/{entity['plural']}", timeout=5)
+    assert page.status_code == 200 and entity["label_plural"] in page.text
+    # the preview's database is a SQLite file under the preview's own directory
+    assert (Path(rec["dir"]) / "data" / "app.db").is_file()
     saved = json.loads(preview.record_path(state_dir, "pv-1").read_text())
     assert saved["pid"] == rec["pid"] and saved["expires_at"] > time.time()
     assert preview.stop_preview("pv-1", state_dir) is True

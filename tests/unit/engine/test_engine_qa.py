@@ -201,7 +201,7 @@ def test_lint_finds_real_problems():
     assert {"F401", "F821", "E722", "B006", "E711", "S307"} <= codes
     f821 = [f for f in lint_source(src, "m.py") if f["code"] == "F821"]
     assert f821 == [{"file": "m.py", "line": 6, "code": "F821", "severity": "error",
-                     "message": "undefined name 'undefined_thing'"}]
+                     "message": "Undefined name `undefined_thing`"}]
 
 
 def test_lint_understands_scopes():
@@ -216,7 +216,7 @@ def test_lint_understands_scopes():
     )
     findings = lint_source(src, "s.py")
     undefined = sorted((f["line"], f["message"]) for f in findings if f["code"] == "F821")
-    assert undefined == [(5, "undefined name 'x'"), (8, "undefined name 'x'")]
+    assert undefined == [(5, "Undefined name `x`"), (8, "Undefined name `x`")]
 
 
 def test_lint_syntax_error_is_an_error():

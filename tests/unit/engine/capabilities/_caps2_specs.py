@@ -8,10 +8,11 @@ factory test compiles exactly the behaviour it is about.
 from __future__ import annotations
 
 import json
-import os
+import re
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -119,24 +120,62 @@ IDEAS = {"cafe": cafe, "grants": grants}
 def design() -> dict:
     from shared.engine.stages import uiux_design
 
-    return uiux_design.finalize(uiux_design.propose({"name": "Test"}, []))
+    return uiux_design.finalize(uiux_design.propose({"title": "Test app", "description": "A test app."}, []))
 
 
-def compile_and_test(spec_dict: dict, cap_id: str, timeout_s: float = 120) -> tuple[int, str, dict]:
-    """Compile the spec into a temp dir and run its tests/test_cap_<cap_id>.py; (returncode, output, files)."""
+def compile_spec(spec_dict: dict):
     from shared.engine.appspec import AppSpec
     from shared.engine.compiler import compile_project
 
-    files = compile_project(AppSpec.model_validate(spec_dict), design())
-    with tempfile.TemporaryDirectory(prefix="caps2-") as tmp:
-        for path, data in files.items():
-            p = Path(tmp, path)
-            p.parent.mkdir(parents=True, exist_ok=True)
-            p.write_bytes(data)
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "UPLOAD_"))}
-        proc = subprocess.run([sys.executable, "-m", "unittest", f"tests.test_cap_{cap_id}", "-v"], cwd=tmp,
-                              env=env, capture_output=True, text=True, timeout=timeout_s)
-    return proc.returncode, proc.stdout + proc.stderr, files
+    spec = AppSpec.model_validate(spec_dict)
+    return spec, compile_project(spec, design())
+
+
+@dataclass
+class ProjectRun:
+    returncode: int
+    output: str
+    results: dict[str, str]  # "test_cap_x.Class.test_name" -> "ok" | "FAIL" | "ERROR" | "skipped ..."
+
+    def of(self, module: str) -> dict[str, str]:
+        return {k.split(".")[-1]: v for k, v in self.results.items() if k.startswith(module + ".")}
+
+
+# a test's verdict may follow a few lines of warnings or log output printed while it ran
+_RESULT = re.compile(r"^(test_\w+) \(tests\.(\w+)\.(\w+)\.test_\w+\)(?:\n.*?)? \.\.\. (?:.*\n){0,8}?"
+                     r"(?:.*?)(ok|FAIL|ERROR|skipped.*)$", re.MULTILINE)
+
+
+def run_project(files: dict[str, bytes], where: Path, timeout_s: float = 120) -> ProjectRun:
+    """Write the project under `where` and run all its tests (`python -m unittest discover -v`)."""
+    for name, data in files.items():
+        path = where / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    proc = subprocess.run([sys.executable, "-m", "unittest", "discover", "-s", "tests", "-t", ".", "-v"],
+                          cwd=where, capture_output=True, text=True, timeout=timeout_s,
+                          env={"PATH": "/usr/bin:/bin", "PYTHONHASHSEED": "0", "HOME": str(where)})
+    found = {f"{m.group(2)}.{m.group(3)}.{m.group(1)}": m.group(4) for m in _RESULT.finditer(proc.stderr)}
+    return ProjectRun(proc.returncode, proc.stderr[-20000:], found)
+
+
+def assert_generated_tests_pass(spec_dict: dict, where: Path, abuse: tuple[str, ...], at_least: int) -> ProjectRun:
+    """Compile, run the whole generated project, and check the capability's own tests (and its abuse cases)."""
+    from shared.engine.appspec import spec_problems
+
+    spec, files = compile_spec(spec_dict)
+    assert spec_problems(spec) == []
+    cap = spec.capabilities[0]
+    run = run_project(files, where)
+    assert run.returncode == 0, run.output
+    mine = run.of(f"test_cap_{cap.id}")
+    assert len(mine) >= at_least, (sorted(mine), run.output)
+    assert set(mine.values()) == {"ok"}, mine
+    for name in abuse:
+        assert mine.get(name) == "ok", (name, sorted(mine))
+    assert all(v == "ok" for v in run.results.values()), run.output  # the CRUD tests still pass beside it
+    assert len(run.results) > len(mine)
+    return run
 
 
 if __name__ == "__main__":  # python -m tests.unit.engine.capabilities._caps2_specs <idea> <kind>
@@ -148,6 +187,7 @@ if __name__ == "__main__":  # python -m tests.unit.engine.capabilities._caps2_sp
     if problems:
         print(json.dumps(problems, indent=1))
         sys.exit(2)
-    rc, out, _ = compile_and_test(spec, spec["capabilities"][0]["id"])
-    print(out)
-    sys.exit(rc)
+    with tempfile.TemporaryDirectory() as tmp:
+        run = run_project(compile_spec(spec)[1], Path(tmp))
+    print(run.output)
+    sys.exit(run.returncode)

@@ -7,11 +7,7 @@ pages, trace) so a test states only the entities, roles and capabilities its ide
 from __future__ import annotations
 
 import copy
-import re
-import subprocess
-import sys
 from dataclasses import dataclass
-from pathlib import Path
 
 
 def f(name, type_="text", **kw):
@@ -112,6 +108,63 @@ def repair_tickets():
     return build("Fix It", "Tenants report repairs that technicians fix.", [ticket], roles, caps)
 
 
+def pottery_coop():
+    """Pottery co-op: firing costs shared by members by kiln-shelf share; members record settlements."""
+    member = entity("member", "members", [f("name", required=True), f("shelf_share", "decimal", min=0, max=10)])
+    cost = entity("firing_cost", "firing_costs", [
+        f("description", required=True), f("amount", "money", required=True, min=0),
+        f("paid_by_id", "reference", ref="member", required=True)], display="description")
+    roles = [role("member", ["member", "firing_cost"], ["firing_cost"]), role("auditor", ["firing_cost", "member"])]
+    caps = [{"kind": "ledger", "id": "cost_split", "label": "Split firing costs among members",
+             "charge_entity": "firing_cost", "amount_field": "amount", "participant_entity": "member",
+             "weight_field": "shelf_share", "default_split": "weight", "payer_field": "paid_by_id"}]
+    return build("Glaze Co-op", "A pottery co-op that shares kiln firing costs fairly.", [member, cost], roles, caps)
+
+
+def house_bills():
+    """Shared house: bills split by usage among housemates; no payer field (the split names the payer)."""
+    mate = entity("housemate", "housemates", [f("nickname", required=True, unique=True), f("email", "email")])
+    bill = entity("bill", "bills", [f("title", required=True), f("total", "money", min=0, max=5000),
+                                    f("due_on", "date")])
+    roles = [role("housemate", ["housemate", "bill"], ["bill", "housemate"]), role("guest", [])]
+    caps = [{"kind": "ledger", "id": "bills_ledger", "label": "Split bills and settle up",
+             "charge_entity": "bill", "amount_field": "total", "participant_entity": "housemate"}]
+    return build("Bill Split", "Housemates split utility bills by usage and settle up monthly.", [mate, bill],
+                 roles, caps)
+
+
+def plant_care():
+    """Houseplant care: a reminder by email two days before a plant's next watering."""
+    plant = entity("plant", "plants", [f("nickname", required=True), f("species", "text"),
+                                       f("next_watering", "date", required=True), f("carer_email", "email")])
+    roles = [role("carer", ["plant"], ["plant"]), role("visitor", ["plant"])]
+    caps = [{"kind": "reminders", "id": "watering", "label": "Remind carers before watering day",
+             "entity": "plant", "field": "next_watering", "rule": "due_in_days", "days": 2,
+             "recipient_field": "carer_email"}]
+    return build("Leafy", "Plant owners track watering schedules for their houseplants.", [plant], roles, caps)
+
+
+def library_loans():
+    """Tool library: loans whose return time has passed are reminded to the member who logged them."""
+    loan = entity("loan", "loans", [f("tool_name", required=True), f("borrower", "text"),
+                                    f("return_by", "datetime", required=True)])
+    roles = [role("volunteer", ["loan"], ["loan"])]
+    caps = [{"kind": "reminders", "id": "late_returns", "label": "Overdue alerts for late returns",
+             "entity": "loan", "field": "return_by", "rule": "overdue"}]
+    return build("Tool Shed", "A neighbourhood tool library tracks loans and late returns.", [loan], roles, caps)
+
+
+def spare_parts():
+    """Workshop stock: an SMS to the supplier when a part runs low."""
+    part = entity("part", "parts", [f("part_name", required=True), f("quantity", "integer", min=0, required=True),
+                                    f("supplier_phone", "phone", required=True)])
+    roles = [role("mechanic", ["part"], ["part"])]
+    caps = [{"kind": "reminders", "id": "low_stock", "label": "Text the supplier when stock runs low",
+             "entity": "part", "field": "quantity", "rule": "below_threshold", "threshold": 5, "channel": "sms",
+             "recipient_field": "supplier_phone"}]
+    return build("Parts Bin", "A bike workshop keeps spare parts stocked.", [part], roles, caps)
+
+
 def with_cap(spec, **changes):
     """A copy of `spec` whose first capability has `changes` applied (for check() tests)."""
     s = copy.deepcopy(spec)
@@ -120,17 +173,19 @@ def with_cap(spec, **changes):
 
 
 @dataclass
-class ProjectRun:
-    returncode: int
+class QARun:
+    passed: bool
+    results: dict[str, str]  # "tests.test_cap_x.Class.test_name" -> "passed" | "failed" | ...
+    findings: list[dict]
+    features: list[dict]
     output: str
-    results: dict[str, str]  # "test_cap_x.Class.test_name" -> "ok" | "FAIL" | "ERROR" | "skipped ..."
 
     def of(self, module: str) -> dict[str, str]:
-        return {k.split(".")[-1]: v for k, v in self.results.items() if k.startswith(module + ".")}
+        """Results of one test module (e.g. "test_cap_x") by test method name."""
+        return {k.rsplit(".", 1)[-1]: v for k, v in self.results.items() if k.startswith(f"tests.{module}.")}
 
-
-_RESULT = re.compile(r"^(test_\w+) \(tests\.(\w+)\.(\w+)\.test_\w+\)(?:\n.*?)? \.\.\. (ok|FAIL|ERROR|skipped.*)$",
-                     re.MULTILINE)
+    def findings_in(self, text: str) -> list[dict]:
+        return [f for f in self.findings if text in (f.get("file") or "")]
 
 
 def compile_spec(spec_dict: dict) -> tuple[object, dict[str, bytes]]:
@@ -143,14 +198,11 @@ def compile_spec(spec_dict: dict) -> tuple[object, dict[str, bytes]]:
     return spec, compile_project(spec, design)
 
 
-def run_project(files: dict[str, bytes], where: Path, timeout_s: float = 120) -> ProjectRun:
-    """Write the project under `where` and run all its tests (`python -m unittest discover -v`)."""
-    for name, data in files.items():
-        path = where / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-    proc = subprocess.run([sys.executable, "-m", "unittest", "discover", "-s", "tests", "-t", ".", "-v"],
-                          cwd=where, capture_output=True, text=True, timeout=timeout_s,
-                          env={"PATH": "/usr/bin:/bin", "PYTHONHASHSEED": "0", "HOME": str(where)})
-    found = {f"{m.group(2)}.{m.group(3)}.{m.group(1)}": m.group(4) for m in _RESULT.finditer(proc.stderr)}
-    return ProjectRun(proc.returncode, proc.stderr[-20000:], found)
+def qa(files: dict[str, bytes]) -> QARun:
+    """Run the project's static checks and tests the way QA does (its sandbox, no network)."""
+    from shared.engine.stages.qa import run_checks
+    from shared.engine.types import EngineConfig
+
+    r = run_checks(files, EngineConfig(qa_timeout_s=120))
+    return QARun(r["passed"], r["test_results"], r["findings"], r["coverage"]["features"],
+                 r["test_output_tail"] + "\n" + "\n".join(str(f) for f in r["findings"]))

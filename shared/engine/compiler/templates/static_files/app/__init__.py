@@ -33,8 +33,11 @@ def _settings(config: dict | None) -> dict:
         if os.environ.get(key):
             settings[key] = os.environ[key]
     settings.update(config or {})
+    production = os.environ.get("APP_ENV") == "production"
+    if production and (not os.environ.get("DATABASE_URL") or settings["DATABASE_URL"].startswith("sqlite")):
+        raise RuntimeError("DATABASE_URL must name the production database (Postgres), not a local SQLite file")
     if not settings.get("SECRET_KEY"):
-        if os.environ.get("APP_ENV") == "production":
+        if production:
             raise RuntimeError("SECRET_KEY must be set in production")
         settings["SECRET_KEY"] = "local-development-only"
     settings.setdefault("SESSION_COOKIE_HTTPONLY", True)

@@ -24,15 +24,21 @@ _SHARED: dict = {}
 def app_for(config: dict):
     """The process's app, configured with `config` and bound to its (new) database."""
     app = _SHARED.get("app")
+    path = config["DATABASE_URL"].split(":///", 1)[1]
     if app is None:
         app = create_app(config)
-        _SHARED.update(app=app, config=dict(app.config))
+        app.extensions["db_engine"].dispose()
+        with open(path, "rb") as fh:  # the freshly migrated, empty database: copied for every later test
+            _SHARED.update(app=app, config=dict(app.config), empty_db=fh.read())
         return app
     app.config.clear()
     app.config.update(_SHARED["config"])
     app.config.update(config)
+    with open(path, "wb") as fh:
+        fh.write(_SHARED["empty_db"])
     db.bind(app, config["DATABASE_URL"])
-    migrate(app.extensions["db_engine"])
+    if migrate(app.extensions["db_engine"]):
+        raise AssertionError("the copied test database was not fully migrated")
     return app
 
 

@@ -1,10 +1,4 @@
-"""Payments and entitlements (typed core of the `billing` and `stripe_webhook` functions).
-
-Entitlements are *credits*: one credit is one factory run. The billing document
-`tenants/{t}/billing/state` holds the balance and the subscription summary; the idea intake spends
-a credit with `spend_credit(tx, tenant)` inside its own transaction.
-
-Money comes in through Stripe webhooks only (docs/payments.md, docs/decisions/0007-payments.md):
+"""The Stripe webhook: verify the signature on the raw body, then apply the event exactly once.
 
 * Idempotency: each event id is recorded in `stripe_events/{event_id}` in the SAME transaction
   that applies its effect, so a redelivered event is acknowledged and changes nothing.
@@ -21,354 +15,35 @@ tested without Firestore; `handle_event` runs one of them inside a transaction.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
-import threading
 import time
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from google.cloud import firestore as gfs
 
-from shared import auth, errors, log, plans
+from shared import errors, log, plans
 from shared.clients import firestore
-from shared.models.billing import CheckoutCreate
-from shared.settings import get_settings
 from shared.store import Tenant, now
 
+from .credits import tenant_lock
+from .records import (
+    BILLING_STATUS,
+    PAYMENT_RANK,
+    RANK,
+    TERMINAL,
+    TX_ATTEMPTS,
+    WEBHOOK_TOLERANCE_S,
+    _dt,
+    _id,
+    stripe_customer_doc,
+    stripe_event_doc,
+)
+
 logger = log.get_logger("billing")
-
-WEBHOOK_TOLERANCE_S = 300
-# Subscription credits stay usable this long after their period ends, to cover the time Stripe
-# takes to renew and deliver `invoice.paid`; a failed renewal makes the status past_due sooner.
-SUBSCRIPTION_GRACE = timedelta(hours=24)
-RECENT_PAYMENTS = 10
-TX_ATTEMPTS = 25
-
-BUY_MORE = "POST /api/billing/checkout with a plan from GET /api/billing/plans"
-
-# Subscription statuses: ties between events of the same second go to the stronger state.
-RANK = {"incomplete": 0, "trialing": 1, "active": 1, "past_due": 2, "unpaid": 2, "paused": 2,
-        "canceled": 3, "incomplete_expired": 3}
-TERMINAL = frozenset({"canceled", "incomplete_expired"})
-BILLING_STATUS = {"incomplete": "incomplete", "trialing": "active", "active": "active", "past_due": "past_due",
-                  "unpaid": "past_due", "paused": "past_due", "canceled": "canceled",
-                  "incomplete_expired": "canceled"}
-LIVE_SUBSCRIPTION = frozenset({"active", "trialing", "past_due", "unpaid"})
-PAYMENT_RANK = {"pending": 0, "failed": 1, "paid": 2, "partially_refunded": 3, "refunded": 4}
-
-
-# ------------------------------------------------------------------------------------ documents
-
-
-def stripe_event_doc(event_id: str):
-    """Global, server-only: one per processed Stripe event (idempotency)."""
-    return firestore().collection("stripe_events").document(event_id)
-
-
-def stripe_customer_doc(customer_id: str):
-    """Global, server-only: Stripe customer id -> tenant id."""
-    return firestore().collection("stripe_customers").document(customer_id)
-
-
-def _dt(ts: Any) -> datetime | None:
-    if ts is None or ts == "":
-        return None
-    if isinstance(ts, datetime):
-        return ts
-    return datetime.fromtimestamp(int(ts), tz=UTC)
-
-
-def _id(x: Any) -> str | None:
-    """An id field that may be expanded into an object."""
-    if isinstance(x, dict):
-        return x.get("id")
-    return x or None
-
-
-# ------------------------------------------------------------------------------------ entitlements
-
-_locks_guard = threading.Lock()
-_locks: weakref.WeakValueDictionary[str, threading.Lock] = weakref.WeakValueDictionary()
-
-
-@contextlib.contextmanager
-def tenant_lock(tenant: Tenant | str):
-    """Serialize, within this process, the transactions that touch one tenant's billing document.
-
-    Correctness comes from the Firestore transaction alone; this only avoids contention. Concurrent
-    transactions that read and then write the same document deadlock on their read locks: production
-    Firestore resolves that at once (wound-wait), the emulator only after a 2 s lock timeout per round,
-    so 50 concurrent spends would take minutes there. Wrap the whole transactional call:
-
-        with billing.tenant_lock(tenant):
-            create_pipeline(db.transaction())   # calls spend_credit(tx, tenant) first
-    """
-    tid = tenant.tenant_id if isinstance(tenant, Tenant) else tenant
-    with _locks_guard:
-        lock = _locks.get(tid)
-        if lock is None:
-            lock = _locks[tid] = threading.Lock()
-    with lock:
-        yield
-
-
-def _payment_required(message: str, billing: dict) -> errors.PaymentRequired:
-    return errors.PaymentRequired(
-        message,
-        details={"credits": int(billing.get("credits") or 0), "status": billing.get("status"),
-                 "buy": {"plans": "GET /api/billing/plans", "checkout": "POST /api/billing/checkout"}},
-    )
-
-
-def usable(billing: dict, at: datetime) -> dict:
-    """The balance as of `at`: subscription credits past their period (+ grace) no longer count."""
-    credits = int(billing.get("credits") or 0)
-    sub = int(billing.get("subscription_credits") or 0)
-    end = _dt(billing.get("credits_period_end"))
-    expired = 0
-    if sub > 0 and end is not None and at > end + SUBSCRIPTION_GRACE:
-        expired, credits, sub = sub, credits - sub, 0
-    return {"credits": max(0, credits), "subscription_credits": max(0, min(sub, credits)), "expired": expired}
-
-
-def decide_spend(billing: dict, at: datetime) -> dict:
-    """Pure: the billing fields after spending one credit, or PaymentRequired."""
-    bal = usable(billing, at)
-    if billing.get("status") == "past_due":
-        raise _payment_required(
-            "Your subscription's last payment failed (status past_due), so no new runs can start until it is "
-            "paid; update the payment method in Stripe, or once it is settled buy more with " + BUY_MORE + ".",
-            billing)
-    if bal["credits"] <= 0:
-        raise _payment_required(
-            "No factory runs left on this workspace. Buy more: " + BUY_MORE + ".", billing)
-    sub = bal["subscription_credits"]
-    bucket = "subscription" if sub > 0 else "pack"  # expiring credits first
-    return {"credits": bal["credits"] - 1, "subscription_credits": sub - 1 if sub > 0 else 0,
-            "spent_from": bucket}
-
-
-def spend_credit(tx, tenant: Tenant) -> dict:
-    """Spend one credit inside the caller's transaction; returns the new billing snapshot.
-
-    Raises `errors.PaymentRequired` (402, `payment_required`) when nothing can be spent. It READS
-    the billing document, and Firestore transactions need every read before any write: call it
-    before your own writes in `tx`. The snapshot's `spent_from` ("subscription" | "pack") is what
-    `refund_credit` takes back if the run is cancelled before it starts.
-    """
-    ref = tenant.billing()
-    snap = ref.get(transaction=tx)
-    billing = snap.to_dict() if snap.exists else {"tenant_id": tenant.tenant_id, "status": "none", "credits": 0}
-    t = now()
-    change = decide_spend(billing, t)
-    updates = {"credits": change["credits"], "subscription_credits": change["subscription_credits"],
-               "updated_at": t, "last_spent_at": t}
-    if snap.exists:
-        tx.update(ref, updates)
-    return {**billing, **updates, "spent_from": change["spent_from"]}
-
-
-def refund_credit(tx, tenant: Tenant, spent_from: str = "pack") -> dict:
-    """Give back one credit spent on a run cancelled before it started (reads first, like spend_credit).
-
-    A subscription credit goes back only while its period is still current.
-    """
-    ref = tenant.billing()
-    snap = ref.get(transaction=tx)
-    if not snap.exists:
-        raise errors.NotFound("This workspace has no billing record.", code="billing_not_found")
-    billing = snap.to_dict()
-    t = now()
-    bal = usable(billing, t)
-    credits, sub = bal["credits"], bal["subscription_credits"]
-    if spent_from == "subscription":
-        end = _dt(billing.get("credits_period_end"))
-        if end is not None and t <= end + SUBSCRIPTION_GRACE:
-            credits, sub = credits + 1, sub + 1
-    else:
-        credits += 1
-    updates = {"credits": credits, "subscription_credits": sub, "updated_at": t}
-    tx.update(ref, updates)
-    return {**billing, **updates}
-
-
-# ------------------------------------------------------------------------------------ routes
-
-
-def _authorize_read(caller: auth.Caller) -> Tenant:
-    return auth.authorize(caller, "read")
-
-
-def _stripe_call(fn: Callable[[], Any]) -> Any:
-    from shared import stripe_client
-
-    try:
-        return fn()
-    except stripe_client.transient_types() as exc:
-        raise stripe_client.unavailable(exc) from None
-
-
-def list_plans(caller: auth.Caller) -> dict:
-    _authorize_read(caller)
-    ids = _stripe_call(plans.price_ids)
-    return {"plans": [p.public(ids.get(p.name)) for p in plans.PLANS.values()]}
-
-
-def ensure_customer(tenant: Tenant, caller: auth.Caller, billing: dict | None = None) -> str:
-    """The tenant's Stripe customer, created exactly once.
-
-    The creation parameters are fixed in the billing document first (one transaction), so every
-    concurrent or retried request sends Stripe the same parameters with the same idempotency key
-    (`customer-{tenant_id}`) and gets the same customer back; a second transaction records it once.
-    """
-    if billing and billing.get("stripe_customer_id"):
-        return billing["stripe_customer_id"]
-    with tenant_lock(tenant):
-        return _ensure_customer(tenant, caller)
-
-
-def _ensure_customer(tenant: Tenant, caller: auth.Caller) -> str:
-    from shared import stripe_client
-
-    db = firestore()
-    ref = tenant.billing()
-
-    @gfs.transactional
-    def claim(tx):
-        snap, tsnap = ref.get(transaction=tx), tenant.ref.get(transaction=tx)
-        d = snap.to_dict() or {}
-        if d.get("stripe_customer_id"):
-            return d["stripe_customer_id"], None
-        req = d.get("stripe_customer_request")
-        if not req:
-            req = {"email": caller.email, "name": tsnap.get("name") if tsnap.exists else None,
-                   "metadata": {"tenant_id": tenant.tenant_id}}
-            tx.set(ref, {"stripe_customer_request": req, "updated_at": now()}, merge=True)
-        return None, req
-
-    existing, req = claim(db.transaction(max_attempts=TX_ATTEMPTS))
-    if existing:
-        return existing
-    params = {k: v for k, v in req.items() if v}
-    customer = _stripe_call(lambda: stripe_client.client().v1.customers.create(
-        params, {"idempotency_key": f"customer-{tenant.tenant_id}"}))
-    mref = stripe_customer_doc(customer.id)
-
-    @gfs.transactional
-    def record(tx):
-        d = ref.get(transaction=tx).to_dict() or {}
-        if d.get("stripe_customer_id"):
-            if d["stripe_customer_id"] != customer.id:
-                log.event(logger, logging.ERROR, "a second Stripe customer for one tenant",
-                          tenant_id=tenant.tenant_id, kept=d["stripe_customer_id"], extra=customer.id)
-            return d["stripe_customer_id"]
-        t = now()
-        tx.set(ref, {"stripe_customer_id": customer.id, "updated_at": t}, merge=True)
-        tx.set(mref, {"tenant_id": tenant.tenant_id, "customer_id": customer.id, "created_at": t})
-        return customer.id
-
-    return record(db.transaction(max_attempts=TX_ATTEMPTS))
-
-
-def create_checkout(caller: auth.Caller, req: CheckoutCreate) -> dict:
-    """A Stripe Checkout Session for one plan (owners only; the caller's token is checked for revocation)."""
-    import stripe
-
-    from shared import stripe_client
-
-    tenant = auth.authorize(caller, "billing")
-    plan = plans.get(req.plan)
-    snap = tenant.billing().get()
-    if not snap.exists:
-        raise errors.NotFound("This workspace has no billing record.", code="billing_not_found")
-    billing = snap.to_dict()
-    if plan.is_subscription and billing.get("subscription_status") in LIVE_SUBSCRIPTION:
-        raise errors.Conflict(
-            f"This workspace already has a subscription ({billing.get('plan')}, status "
-            f"{billing.get('subscription_status')}); buy a pack for more runs instead.",
-            code="already_subscribed",
-            details={"subscription_id": billing.get("subscription_id"), "plan": billing.get("plan")})
-    customer_id = ensure_customer(tenant, caller, billing)
-    base = get_settings().public_base_url.rstrip("/")
-    metadata = {"tenant_id": tenant.tenant_id, "plan": plan.name, "uid": caller.uid}
-    params: dict[str, Any] = {
-        "mode": plan.mode,
-        "customer": customer_id,
-        "client_reference_id": tenant.tenant_id,
-        "metadata": metadata,
-        "success_url": f"{base}/?checkout=success&session_id={{CHECKOUT_SESSION_ID}}",
-        "cancel_url": f"{base}/?checkout=cancel",
-    }
-    if plan.is_subscription:
-        params["subscription_data"] = {"metadata": metadata}
-    else:
-        params["payment_intent_data"] = {"metadata": metadata}
-
-    def create():
-        for attempt in (1, 2):
-            price_id = plans.price_ids()[plan.name]
-            try:
-                return stripe_client.client().v1.checkout.sessions.create(
-                    {**params, "line_items": [{"price": price_id, "quantity": 1}]})
-            except stripe.InvalidRequestError as exc:
-                # A cached price Stripe no longer knows (e.g. a reset fake): look it up again once.
-                if attempt == 1 and getattr(exc, "code", None) == "resource_missing" and "price" in (
-                        getattr(exc, "param", None) or ""):
-                    plans.forget_price_ids()
-                    continue
-                raise
-
-    session = _stripe_call(create)
-    log.event(logger, logging.INFO, "checkout session created", tenant_id=tenant.tenant_id, plan=plan.name,
-              session_id=session.id, customer_id=customer_id)
-    return {"url": session.url, "session_id": session.id, "plan": plan.name, "mode": plan.mode,
-            "customer_id": customer_id}
-
-
-def billing_view(tenant_id: str, billing: dict, payments: list[dict], at: datetime) -> dict:
-    """Pure: what GET /api/billing returns."""
-    bal = usable(billing, at)
-    credits, sub = bal["credits"], bal["subscription_credits"]
-    end = _dt(billing.get("credits_period_end"))
-    subscription = None
-    if billing.get("subscription_id"):
-        subscription = {"id": billing.get("subscription_id"), "status": billing.get("subscription_status"),
-                        "cancel_at_period_end": bool(billing.get("cancel_at_period_end"))}
-    return {
-        "tenant_id": tenant_id,
-        "plan": billing.get("plan"),
-        "status": billing.get("status") or "none",
-        "credits": credits,
-        "subscription_credits": sub,
-        "pack_credits": credits - sub,
-        "period_end": billing.get("period_end"),
-        "credits_expire_at": (end + SUBSCRIPTION_GRACE) if (end and sub) else None,
-        "subscription": subscription,
-        "can_run": credits > 0 and billing.get("status") != "past_due",
-        "payments": [
-            {k: p.get(k) for k in ("id", "kind", "plan", "status", "amount", "currency", "credits_granted",
-                                   "credits_revoked", "amount_refunded", "created", "updated_at")}
-            | {"credits_granted": int(p.get("credits_granted") or 0),
-               "credits_revoked": int(p.get("credits_revoked") or 0),
-               "amount_refunded": int(p.get("amount_refunded") or 0)}
-            for p in payments
-        ],
-    }
-
-
-def get_billing(caller: auth.Caller) -> dict:
-    tenant = _authorize_read(caller)
-    snap = tenant.billing().get()
-    if not snap.exists:
-        raise errors.NotFound("This workspace has no billing record.", code="billing_not_found")
-    q = tenant.collection("payments").order_by("created", direction=gfs.Query.DESCENDING).limit(RECENT_PAYMENTS)
-    payments = [d.to_dict() for d in q.stream()]
-    return billing_view(tenant.tenant_id, snap.to_dict(), payments, now())
 
 
 # ------------------------------------------------------------------------------------ webhook: verification
@@ -864,23 +539,41 @@ def _valid_tenant(tid: Any) -> str | None:
         return None
 
 
+def storable_id(x: Any) -> bool:
+    """Whether `x` can name a Firestore document: ids like `__x__`, `.` and `..` are reserved, and a `/`
+    would change the path. An event naming such an id can never be applied, however often Stripe retries."""
+    return (isinstance(x, str) and 0 < len(x.encode("utf-8")) <= 1500 and "/" not in x and x not in (".", "..")
+            and not (x.startswith("__") and x.endswith("__")))
+
+
 def resolve_tenant(obj: dict) -> str | None:
-    """From our own metadata on the object, else from the customer id (stripe_customers map)."""
+    """The tenant of the object's Stripe customer (stripe_customers map), else our own metadata on it.
+
+    The customer mapping wins: it was recorded by us when the tenant's customer was created, whereas
+    metadata travels with the object and could name another tenant (a session created for tenant A's
+    customer carrying metadata.tenant_id of B credits A)."""
+    customer = _id(obj.get("customer"))
     md = obj.get("metadata") or {}
     candidates = [md.get("tenant_id")]
     if obj.get("object") == "invoice":
         candidates.append(_invoice_metadata(obj).get("tenant_id"))
     if obj.get("object") == "checkout.session":
         candidates.append(obj.get("client_reference_id"))
+    if customer and storable_id(customer):
+        snap = stripe_customer_doc(customer).get()
+        if snap.exists:
+            mapped = _valid_tenant(snap.get("tenant_id"))
+            claimed = {tid for tid in (_valid_tenant(c) for c in candidates) if tid}
+            if mapped and claimed - {mapped}:
+                log.event(logger, logging.WARNING, "stripe object's metadata names another tenant than its customer; "
+                          "the customer's tenant is credited", customer=customer, tenant_id=mapped,
+                          claimed=sorted(claimed - {mapped}), object_id=obj.get("id"))
+            if mapped:
+                return mapped
     for c in candidates:
         tid = _valid_tenant(c)
         if tid:
             return tid
-    customer = _id(obj.get("customer"))
-    if customer:
-        snap = stripe_customer_doc(customer).get()
-        if snap.exists:
-            return _valid_tenant(snap.get("tenant_id"))
     return None
 
 
@@ -893,6 +586,12 @@ def handle_event(event: dict) -> str:
         log.event(logger, logging.INFO, "stripe event acknowledged, not handled", event_id=eid, type=etype)
         return "ignored_type"
     obj = event["data"]["object"]
+    paths = [path for path in handler.reads(event, obj).values() if all(path)]
+    if not storable_id(eid) or not all(storable_id(part) for path in paths for part in path[1:]):
+        # Acknowledged (2xx): a reserved or malformed id can never be stored, so a retry cannot succeed.
+        log.event(logger, logging.ERROR, "stripe event names an id Firestore cannot store; acknowledged, not applied",
+                  event_id=eid if isinstance(eid, str) else None, type=etype, object_id=obj.get("id"))
+        return "unstorable_id"
     tenant_id = resolve_tenant(obj)
     if tenant_id is None:
         log.event(logger, logging.WARNING, "stripe event for no known tenant", event_id=eid, type=etype,

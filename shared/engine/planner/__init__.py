@@ -1,0 +1,328 @@
+"""The planner: an idea -> an `AppSpec` (issues 10 and 11).
+
+* `plan_builtin(idea, kinds=None)` — deterministic, offline. Entities, fields and roles come from the
+  idea's own words (`draft.py`), key features map to capabilities with parameters (`capmap.py`), and every
+  key feature is in the trace: `planned` with the capabilities that realise it, or `not_covered` with a
+  reason a founder can read. Only kinds in `capabilities.available_kinds()` are planned.
+* `plan_spec(context, gen)` — the development stage's entry point, whichever engine serves it. With the
+  LLM engine the model writes the spec from `AppSpec`'s JSON schema and `spec_problems` is the repair
+  check (unresolved names, features missing from the trace go back as repair messages); a spec that stays
+  invalid raises `LLMOutputInvalid` with the reason.
+* `planned_features(spec)` — the features the spec claims, for coverage accounting.
+"""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import ValidationError
+
+from ..appspec import (
+    OWNER_ROLE,
+    AppSpec,
+    EntitySpec,
+    FieldSpec,
+    NavItem,
+    PageSpec,
+    RelationSpec,
+    RoleSpec,
+    TraceEntry,
+    spec_problems,
+)
+from ..capabilities import available_kinds, module_for
+from ..domain import normalise_idea
+from ..generators import _BUILTIN_TASKS, Generator, builtin_task
+from ..types import GenerationError
+from . import lexicon as lx
+from .capmap import (
+    BEHAVIOUR,
+    BUILDERS,
+    IDENTITY,
+    MERGE_LISTS,
+    NotFit,
+    cap_id,
+    feature_ctx,
+    is_records_feature,
+    kinds_for,
+)
+from .draft import Draft, build, clip, ident, label
+from .text import plural, tokens
+
+__all__ = ["plan_builtin", "plan_spec", "planned_features", "plan_entities", "spec_check", "TASK"]
+
+TASK = "app_spec"
+#: Kinds that have a page of their own in the generated app (the rest act inside entity pages).
+PAGE_KINDS = frozenset({"booking", "ledger", "reminders", "audit_log", "custody", "live_board", "search",
+                        "public_page", "leaderboard", "rotation", "matrix", "follow", "export"})
+
+
+def _sentences(text: str) -> list[str]:
+    return [s.strip() for s in re.split(r"(?<=[.!?])\s+", text or "") if s.strip()]
+
+
+def _fallback_entity(d: Draft) -> None:
+    """An idea that names no record: one entity named after its first content noun, or 'item'."""
+    idea = d.idea
+    for text in [*(idea.get("key_features") or []), idea.get("description") or "", idea.get("title") or ""]:
+        for w in tokens(str(text)):
+            if (len(w) >= 3 and w.isalpha() and w not in lx.VERBS and w not in lx.ADJECTIVES
+                    and w not in lx.PREPOSITIONS and w not in lx.VAGUE_NOUNS and w not in lx.BEHAVIOUR_NOUNS
+                    and w not in ("the", "and", "for", "with", "app", "everything", "anything", "stuff")):
+                from .text import singular
+
+                e = d.add_entity(singular(w), str(text))
+                d.add_field(e.name, "name", "text", str(text), origin="structure", required=True)
+                return
+    e = d.add_entity("item", "the idea names no record; a list of items to start from")
+    d.add_field(e.name, "name", "text", e.source, origin="structure", required=True)
+
+
+def _plan_features(d: Draft, kinds: set[str]) -> tuple[list[dict], list[dict]]:
+    caps: list[dict] = []
+    by_key: dict[tuple, dict] = {}
+    trace: list[dict] = []
+    focus: str | None = None
+    for i, text in enumerate(d.idea.get("key_features") or []):
+        ctx = feature_ctx(d, i, text, focus)
+        wanted = [k for k, _w in kinds_for(text)]
+        if not wanted and (ctx.mentioned or is_records_feature(text)):
+            wanted = ["records"]
+        ids: list[str] = []
+        missing: list[str] = []
+        for kind in wanted:
+            if kind not in kinds:
+                missing.append(f"{BEHAVIOUR[kind]} ({kind}) is not in the capability library yet")
+                continue
+            try:
+                params = BUILDERS[kind](ctx)
+                params = {k: v for k, v in params.items() if v is not None or k in ("holder_entity",)}
+                probe = module_for(kind).Params.model_validate({"id": "probe", "label": "probe", "kind": kind,
+                                                                 **params})
+            except (NotFit, ValueError) as exc:
+                reason = str(exc)
+                if isinstance(exc, ValidationError):
+                    reason = f"its parameters did not fit ({exc.errors()[0].get('msg')})"
+                missing.append(f"{BEHAVIOUR[kind]} ({kind}): {reason}")
+                continue
+            del probe
+            d.planned.setdefault(kind, []).append(params)
+            key = (kind, *[str(params.get(k)) for k in IDENTITY[kind]])
+            cap = by_key.get(key)
+            if cap is None:
+                cid = cap_id(kind, params)
+                n = 2
+                while any(c["id"] == cid for c in caps):
+                    cid = f"{cap_id(kind, params)[:34]}_{n}"
+                    n += 1
+                cap = {"id": cid, "label": clip(text, 80), "kind": kind, **params}
+                caps.append(cap)
+                by_key[key] = cap
+            else:
+                for lst in MERGE_LISTS.get(kind, ()):
+                    for v in params.get(lst) or []:
+                        if v not in cap[lst]:
+                            cap[lst].append(v)
+                for k, v in params.items():  # a later feature may fill what an earlier one left open
+                    if cap.get(k) is None and v is not None:
+                        cap[k] = v
+            if cap["id"] not in ids:
+                ids.append(cap["id"])
+        ents = [m for m in ctx.mentioned if m in d.entities]
+        if ids and not missing:
+            trace.append({"feature": text, "status": "planned", "capabilities": ids, "entities": ents})
+        elif ids:
+            trace.append({"feature": text, "status": "not_covered", "capabilities": ids, "entities": ents,
+                          "reason": clip("Only part of it is planned: " + "; ".join(missing), 400)})
+        else:
+            reason = "; ".join(missing) if missing else (
+                "no capability in the library matches what this feature asks for, and it names no record to keep")
+            trace.append({"feature": text, "status": "not_covered", "capabilities": [], "entities": ents,
+                          "reason": clip(reason[0].upper() + reason[1:], 400)})
+        if ctx.mentioned:
+            focus = ctx.mentioned[0]
+    return caps, trace
+
+
+def _entity_specs(d: Draft) -> list[EntitySpec]:
+    out = []
+    used: set[str] = set()
+    for e in d.entities.values():
+        fields = list(e.fields.values())
+        display = next((f for f in fields if f.name in ("name", "title") and f.type == "text"), None) or next(
+            (f for f in fields if f.type == "text"), None)
+        if display is None:
+            word = "title" if e.name.split("_")[-1] in lx.EVENT_NOUNS or not e.people else "name"
+            d.add_field(e.name, word, "text", e.source, origin="structure", required=True)
+            f = e.fields.pop(word)
+            e.fields = {word: f, **e.fields}
+            display = f
+        specs = []
+        for f in [display] + [x for x in e.fields.values() if x is not display]:  # the title first
+            specs.append(FieldSpec(
+                name=f.name, label=label(f.name.removesuffix("_id") if f.type == "reference" else f.name),
+                type=f.type, required=f.required or f is display, unique=False, min=f.min, max=f.max,
+                default=f.default, values=f.values if f.type == "enum" else [], ref=f.ref, source=clip(f.source)))
+        pl = plural(e.name)
+        if pl in used or pl == e.name:
+            pl = f"{e.name}_list"[:40]
+        used.update({e.name, pl})
+        out.append(EntitySpec(name=e.name, plural=pl, label=label(e.name), label_plural=label(pl), fields=specs,
+                              display_field=display.name, source=clip(e.source)))
+    return out
+
+
+def _roles(d: Draft, entities: list[str]) -> tuple[list[RoleSpec], str]:
+    roles = [RoleSpec(name=OWNER_ROLE, label="Owner", manage_users=True, read=entities, write=entities,
+                      description="Runs the app: every record, and who may use it.",
+                      source="the first user (the founder's customer who signs up)")]
+    others = [r for r in d.roles.values() if r.name != OWNER_ROLE][:7]
+    for r in others:
+        if r.kind == "oversight":
+            roles.append(RoleSpec(name=r.name, label=label(r.name), read=entities, write=[], scope="all",
+                                  description="Reads every record and changes none.", source=r.source))
+        elif r.kind == "staff":
+            roles.append(RoleSpec(name=r.name, label=label(r.name), read=entities, write=entities, scope="all",
+                                  description="Runs day-to-day work: reads and changes every record.",
+                                  source=r.source))
+        else:
+            roles.append(RoleSpec(name=r.name, label=label(r.name), read=entities, write=entities, scope="own",
+                                  description="Adds records and edits or deletes only their own.",
+                                  source=r.source))
+    if len(roles) == 1:
+        roles.append(RoleSpec(name="member", label="Member", read=entities, write=entities, scope="own",
+                              description="Added by the owner: adds records and edits only their own.",
+                              source="the idea names no other kind of user"))
+    order = {"participant": 0, "staff": 1, "oversight": 2}
+    default = sorted(roles[1:], key=lambda r: order.get(d.roles[r.name].kind if r.name in d.roles else "", 0))[0]
+    return roles, default.name
+
+
+def _pages(entities: list[EntitySpec], caps: list[dict]) -> tuple[list[PageSpec], list[NavItem]]:
+    pages = [PageSpec(id="home", path="/", title="Dashboard", kind="home")]
+    nav = [NavItem(label="Dashboard", page="home")]
+    for e in entities:
+        pages.append(PageSpec(id=e.plural, path=f"/{e.plural}", title=e.label_plural, kind="list", entity=e.name))
+        pages.append(PageSpec(id=f"{e.name}_detail"[:40], path=f"/{e.plural}/<int:id>", title=e.label,
+                              kind="detail", entity=e.name))
+        pages.append(PageSpec(id=f"{e.name}_form"[:40], path=f"/{e.plural}/new", title=f"New {e.label.lower()}"[:80],
+                              kind="form", entity=e.name))
+        if not any(f.name.endswith("_id") for f in e.fields) or len(entities) <= 6:
+            nav.append(NavItem(label=e.label_plural, page=e.plural))
+    taken = {p.id for p in pages}
+    for c in caps:
+        if c["kind"] not in PAGE_KINDS:
+            continue
+        pid = ident(f"cap_{c['id']}")[:40]
+        if pid in taken:
+            continue
+        taken.add(pid)
+        pages.append(PageSpec(id=pid, path=f"/{c['id']}", title=clip(c["label"], 80), kind="capability",
+                              capability=c["id"]))
+        nav.append(NavItem(label=clip(c["label"], 80), page=pid))
+    return pages, nav
+
+
+def _assemble(d: Draft, caps: list[dict], trace: list[dict]) -> AppSpec:
+    idea = d.idea
+    entities = _entity_specs(d)
+    names = [e.name for e in entities]
+    roles, default = _roles(d, names)
+    relations = []
+    for e in entities:
+        for f in e.fields:
+            if f.type == "reference":
+                relations.append(RelationSpec(kind="many_to_one", entity=e.name, target=f.ref, field=f.name))
+    for a, b, j, _src in d.m2m:
+        relations.append(RelationSpec(kind="many_to_many", entity=a, target=b, through=j))
+    pages, nav = _pages(entities, caps)
+    title = str(idea.get("title") or "").strip() or "App"
+    desc = str(idea.get("description") or "").strip()
+    first = (_sentences(desc) or [title])[0]
+    slug = re.sub(r"-+", "-", re.sub(r"[^a-z0-9]+", "-", title.lower())).strip("-")
+    slug = (slug if slug and slug[0].isalpha() else f"app-{slug}".strip("-"))[:40].rstrip("-") or "app"
+    return AppSpec(
+        name=clip(title, 60), slug=slug, purpose=clip(desc or first, 800), tagline=clip(first, 160),
+        features=[str(f) for f in idea.get("key_features") or []][:30], roles=roles, default_role=default,
+        entities=entities, relations=relations, capabilities=caps, pages=pages, navigation=nav,
+        trace=[TraceEntry.model_validate(t) for t in trace])
+
+
+def plan_entities(idea: dict) -> list[EntitySpec]:
+    """The entities the built-in planner gives this idea (what the sitemap and wireframes show)."""
+    return list(plan_builtin(idea).entities)
+
+
+def plan_builtin(idea: dict, kinds: set[str] | tuple[str, ...] | None = None) -> AppSpec:
+    """The deterministic plan of an idea. `kinds`: the capability kinds it may use (default: the available ones)."""
+    idea = normalise_idea(idea)
+    allowed = set(available_kinds() if kinds is None else kinds)
+    d = build(idea)
+    if not d.entities:
+        _fallback_entity(d)
+    caps, trace = _plan_features(d, allowed)
+    spec = _assemble(d, caps, trace)
+    # a capability whose own check refuses it is dropped and its features say why
+    for _round in range(3):
+        refused: dict[str, list[str]] = {}
+        for c in spec.capabilities:
+            if c.kind in available_kinds():
+                msgs = module_for(c.kind).check(c, spec)
+                if msgs:
+                    refused[c.id] = msgs
+        if not refused:
+            break
+        caps = [c for c in caps if c["id"] not in refused]
+        for t in trace:
+            bad = [cid for cid in t["capabilities"] if cid in refused]
+            if bad:
+                t["capabilities"] = [cid for cid in t["capabilities"] if cid not in refused]
+                why = "; ".join(f"{cid}: {refused[cid][0]}" for cid in bad)
+                t["status"] = "not_covered"
+                t["reason"] = clip(f"The planned capability did not fit this idea's data ({why})", 400)
+        spec = _assemble(d, caps, trace)
+    return spec
+
+
+def planned_features(spec: AppSpec) -> list[str]:
+    """Key features the spec claims as planned (each names at least one capability)."""
+    return [t.feature for t in spec.trace if t.status == "planned" and t.capabilities]
+
+
+def _builtin_app_spec(context: dict) -> AppSpec:
+    return plan_builtin(context.get("idea") or {})
+
+
+def plan_spec(context: dict, gen: Generator) -> AppSpec:
+    """The app spec for `context` = {"idea": normalised idea, "feedback": QA feedback or None, ...}.
+
+    Built-in: `plan_builtin`. LLM: the model writes the spec against AppSpec's JSON schema, with
+    `spec_problems` as the repair check; `LLMOutputInvalid` when it stays invalid.
+    """
+    if _BUILTIN_TASKS.get(TASK) is not _builtin_app_spec:
+        builtin_task(TASK)(_builtin_app_spec)
+    idea = normalise_idea(context.get("idea") or {})
+    ctx = dict(context, idea=idea)
+    if getattr(gen, "engine", "") == "llm":
+        from ..capabilities import describe
+
+        ctx.setdefault("capability_kinds", describe())
+        ctx.setdefault("key_features", idea.get("key_features") or [])
+    check = spec_check(idea)
+    spec = gen.generate(TASK, ctx, AppSpec, check=check)
+    problems = check(spec)
+    if problems:  # a generator that skipped the check (cannot happen with ours)
+        raise GenerationError(f"app spec has problems: {problems[:5]}")
+    return spec
+
+
+def spec_check(idea: dict):
+    """`spec_problems` plus: the spec's `features` are exactly the idea's key features (so none escapes the trace)."""
+    wanted = [str(f) for f in idea.get("key_features") or []][:30]
+
+    def check(spec: AppSpec) -> list[str]:
+        have = {" ".join(re.findall(r"[a-z0-9]+", f.lower())) for f in spec.features}
+        lost = [f for f in wanted if " ".join(re.findall(r"[a-z0-9]+", f.lower())) not in have]
+        return [f"key feature {f!r} is missing from 'features' (copy every key feature of the idea verbatim, "
+                f"then trace it)" for f in lost] + spec_problems(spec)
+
+    return check

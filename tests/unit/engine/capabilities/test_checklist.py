@@ -1,0 +1,38 @@
+"""Capability `checklist`: name checks, routes, and the generated app's own checklist tests in two domains."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.engine.appspec import AppSpec
+from shared.engine.capabilities import checklist
+
+from . import _caps2_specs as S
+
+
+@pytest.mark.parametrize("idea, abuse", [
+    ("cafe", ("test_abuse_read_only_role_sees_but_cannot_tick",)),
+    ("grants", ("test_abuse_read_only_role_sees_but_cannot_tick", "test_abuse_another_users_record_cannot_be_changed",
+                "test_abuse_outsider_role_cannot_read")),
+])
+def test_generated_checklist_tests_pass(idea, abuse, tmp_path):
+    S.assert_generated_tests_pass(S.IDEAS[idea]("checklist"), tmp_path,
+                                  abuse + ("test_abuse_bad_input_is_refused_with_details",
+                                           "test_abuse_anonymous_and_missing_csrf_are_refused",
+                                           "test_completion_percentage_follows_ticks",
+                                           "test_incomplete_filter_lists_only_records_with_open_items"),
+                                  at_least=7)
+
+
+def test_routes_split_readers_and_writers():
+    spec = AppSpec.model_validate(S.grants("checklist"))
+    routes = {(r.method, r.path): r.roles for r in checklist.routes(spec.capabilities[0], spec)}
+    assert routes[("GET", "/api/documents/incomplete")] == ["owner", "applicant", "reviewer", "auditor"]
+    assert routes[("POST", "/api/documents/<int:record_id>/items")] == ["owner", "applicant"]
+    assert routes[("PATCH", "/api/documents/items/<int:item_id>")] == ["owner", "applicant"]
+
+
+def test_check_names_what_does_not_resolve():
+    spec = AppSpec.model_validate(S.grants("checklist"))
+    cap = spec.capabilities[0].model_copy(update={"entity": "grant"})
+    assert "'grant' is not an entity" in checklist.check(cap, spec)[0]

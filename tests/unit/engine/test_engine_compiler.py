@@ -1,0 +1,127 @@
+"""The app compiler: a hand-written spec compiles deterministically into an app whose own tests pass in the
+QA sandbox, whose tests fail when the behaviour they guard is broken, and whose coverage table is honest."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import jinja2
+import pytest
+
+from shared.engine import EngineConfig
+from shared.engine.appspec import AppSpec, spec_problems
+from shared.engine.artifacts import make_zip
+from shared.engine.compiler import bad_values, compile_project, environment
+from shared.engine.compiler.pyliteral import py
+from shared.engine.compiler.try import default_design
+from shared.engine.stages.qa import run_checks
+
+SPEC_FILE = Path(__file__).resolve().parents[2] / "fixtures" / "specs" / "kiln_studio.json"
+
+
+@pytest.fixture(scope="module")
+def spec() -> AppSpec:
+    return AppSpec.model_validate(json.loads(SPEC_FILE.read_text(encoding="utf-8")))
+
+
+@pytest.fixture(scope="module")
+def files(spec) -> dict[str, bytes]:
+    return compile_project(spec, default_design(spec))
+
+
+def test_fixture_spec_has_no_problems(spec):
+    assert spec_problems(spec) == []
+
+
+def test_same_spec_gives_a_byte_identical_project(spec, files):
+    again = compile_project(AppSpec.model_validate(json.loads(SPEC_FILE.read_text())), default_design(spec))
+    assert again == files
+    assert make_zip(again) == make_zip(files)
+
+
+def test_project_layout_follows_the_contract(files):
+    for path in ("app/__init__.py", "app/__main__.py", "app/spec.json", "app/db.py", "app/models.py",
+                 "app/security.py", "app/errors.py", "app/validation.py", "app/capabilities/__init__.py",
+                 "app/capabilities/glaze_log.py", "app/templates/base.html", "tests/support.py", "tests/test_auth.py",
+                 "tests/test_kiln.py", "tests/test_firing.py", "tests/test_member.py", "tests/test_cap_glaze_log.py",
+                 "requirements.txt", "README.md", "ruff.toml"):
+        assert path in files, path
+    models = files["app/models.py"].decode()
+    assert "class Firing(Base):" in models and 'ForeignKey("kilns.id")' in models
+    assert "kiln: Mapped[Kiln] = relationship(" in models
+    spec_json = json.loads(files["app/spec.json"])
+    [cap] = spec_json["capabilities"]
+    assert {r["path"] for r in cap["routes"]} == {"/api/glaze_log/items", "/glaze_log"}
+    reqs = files["requirements.txt"].decode().split()
+    assert "SQLAlchemy==2.1.9" in reqs and all("==" in line for line in reqs)
+
+
+def test_strict_undefined_refuses_an_unknown_variable():
+    with pytest.raises(jinja2.UndefinedError):
+        environment().from_string("[[ no_such_name ]]").render()
+
+
+def test_compile_time_delimiters_leave_page_templates_alone(files):
+    assert "{% extends \"base.html\" %}" in files["app/templates/capabilities/glaze_log/view.html"].decode()
+
+
+def test_py_literals_round_trip():
+    value = {"a": "x " * 80, "b": [1, 2.5, None, True], "c": {"d": "quote \" and \\ backslash"}}
+    assert eval(py(value)) == value  # noqa: S307 (our own literal)
+
+
+def test_bad_values_cover_every_field_and_banana_datetimes(spec):
+    firing = spec.entity("firing")
+    bad = dict((f, v) for f, v in bad_values(firing))
+    assert bad["start"] == "banana" and bad["end"] == "banana"
+    assert {f for f, _ in bad_values(firing)} == {f.name for f in firing.fields}
+
+
+def test_generated_app_passes_its_tests_in_the_sandbox_and_reports_coverage(files):
+    result = run_checks(files, EngineConfig(qa_timeout_s=60))
+    assert result["passed"] is True, result["findings"][:5]
+    assert result["findings"] == []  # ruff-clean with the project's own ruff.toml
+    assert result["tests"]["run"] >= 50 and result["tests"]["failures"] == result["tests"]["errors"] == 0
+    cov = result["coverage"]
+    assert (cov["features_built"], cov["features_total"]) == (1, 3)
+    rows = {r["feature"]: r for r in cov["features"]}
+    built = rows["Track glaze and cone temperatures"]
+    assert built["status"] == "built" and built["passed"] is True
+    assert built["tests"] and all(t.startswith("tests.test_cap_glaze_log.") for t in built["tests"])
+    assert rows["Book kiln firings"]["status"] == "not_covered" and "Booking" in rows["Book kiln firings"]["reason"]
+    ids = set(result["test_results"])
+    for name in ("test_every_field_is_validated", "test_read_only_role_member_cannot_write",
+                 "test_role_member_changes_only_its_own_rows", "test_anonymous_write_is_refused",
+                 "test_write_without_csrf_token_is_refused", "test_output_is_escaped"):
+        assert any(i.endswith("." + name) for i in ids), name
+
+
+MUTATIONS = [
+    # (file, original, broken, the test module that must catch it)
+    ("app/security.py", 'return entity in role["write"]', "return True", "tests.test_firing"),
+    ("app/security.py", 'return role["scope"] == "all" or', "return True or", "tests.test_firing"),
+    ("app/security.py", "    app.before_request(_check_csrf)\n", "", "tests.test_auth"),
+    ("app/validation.py", '    if kind == "datetime":\n        return parse_datetime(value)',
+     '    if kind == "datetime":\n        return value', "tests.test_firing"),
+    ("app/validation.py", "db.session().get(MODELS[field[\"ref\"]], out[name]) is None", "False", "tests.test_firing"),
+    ("app/templates/_field_value.html", "{%- else -%}{{ v }}", "{%- else -%}{{ v | safe }}", "tests.test_kiln"),
+    ("app/capabilities/glaze_log.py", '{name: data[name] for name in FIELDS}', "data", "tests.test_cap_glaze_log"),
+]
+
+
+@pytest.mark.parametrize("path,original,broken,module", MUTATIONS, ids=[f"{m[0]}:{i}" for i, m in enumerate(MUTATIONS)])
+def test_generated_tests_catch_a_broken_behaviour(files, tmp_path, path, original, broken, module):
+    text = files[path].decode()
+    assert original in text, "the mutation no longer matches the template"
+    for rel, data in files.items():
+        dest = tmp_path / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_bytes(data)
+    (tmp_path / path).write_text(text.replace(original, broken, 1), encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "unittest", module], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert proc.returncode != 0, f"{module} still passes with {path} broken"
+    assert "FAILED" in proc.stderr
