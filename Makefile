@@ -20,7 +20,7 @@ PYTEST_ARGS ?=
 
 help:
 	@echo "make demo    the main job: sign up, pay, submit an idea, watch the factory (local emulators)"
-	@echo "make test    the whole test suite (unit, emulator, integration) against a fresh local cloud"
+	@echo "make test    the whole test suite (unit, emulator, integration, browser, fault drills) against fresh local clouds"
 	@echo "make up / down / reset / status   the local cloud's life cycle"
 	@echo "make drill   fault drills (services killed/frozen under runs in flight) on a private local cloud"
 	@echo "make bench   benchmarks -> bench/results.json and bench/results.md"
@@ -80,10 +80,12 @@ test: bootstrap browser-deps
 	@$(PY) -m pytest tests/unit -q $(PYTEST_ARGS)
 	@echo "==> emulator, integration and browser tests against one fresh local cloud (started once, always stopped)"
 	@$(TEST_ENV) $(PY) -m emulator.localcloud run -- $(PY) -m pytest tests/emulator tests/integration tests/browser -q $(PYTEST_ARGS)
+	@echo "==> fault drills against their own local cloud (about 2 minutes; also: make drill)"
+	@$(DRILL_ENV) $(PY) -m emulator.localcloud run -- $(PY) -m pytest tests/faults -q $(PYTEST_ARGS)
 
 drill: bootstrap
 	@echo "==> fault drills against their own local cloud (Tasks down + Pub/Sub restart, crash loop, Firestore kill, front-door kill)"
-	@$(DRILL_ENV) $(PY) -m emulator.localcloud run -- $(PY) -m pytest tests/faults -q -rA $(PYTEST_ARGS)
+	@$(DRILL_ENV) $(PY) -m emulator.localcloud run -- $(PY) -m pytest tests/faults -q $(PYTEST_ARGS)
 
 test-unit: bootstrap
 	@$(PY) -m pytest tests/unit -q $(PYTEST_ARGS)

@@ -371,6 +371,29 @@ def peak_rss_mb(state_dir: Path) -> tuple[float, dict]:
     return max(per.values()) if per else 0.0, per
 
 
+def bench_validation(rounds: int = 3) -> tuple[dict, dict]:
+    """Stage 1 alone (idea validation, built-in engine) in-process, with the full sourced catalogue
+    and its BM25 index loaded: every idea of tests/fixtures/ideas.json and validation_corpus.json,
+    `rounds` times. The first call (index load) is reported apart, as `validation_index_load_ms`."""
+    from shared.engine import EngineConfig, StageInput, market, no_artifacts, run_stage
+
+    fixtures = ROOT / "tests" / "fixtures"
+    ideas = (json.loads((fixtures / "ideas.json").read_text())["ideas"]
+             + json.loads((fixtures / "validation_corpus.json").read_text())["ideas"])
+    t = time.perf_counter()
+    loaded = market.loaded()
+    load_ms = round((time.perf_counter() - t) * 1000, 2)
+    config, samples = EngineConfig(), []
+    run_stage("idea_validation", StageInput("bench-v", "t", ideas[0], {}, no_artifacts), config)  # warm caches
+    for _ in range(rounds):
+        for idea in ideas:
+            t = time.perf_counter()
+            run_stage("idea_validation", StageInput("bench-v", "t", idea, {}, no_artifacts), config)
+            samples.append(time.perf_counter() - t)
+    return dist(samples), {"validation_index_load_ms": load_ms, "catalogue_products": loaded.index["documents"],
+                           "validation_ideas": len(ideas)}
+
+
 # ------------------------------------------------------------------------------------------ main
 
 
@@ -385,8 +408,11 @@ TARGETS = {
     "stage_hop": ("p50 < 1.5 x raw_push_latency p50", None),
     "listener_latency": ("p50 < 50 ms", lambda m: m["p50_ms"] < 50),
     "full_pipeline": ("p50 < 10000 ms (seed: ~45 min; MetaGPT/ChatDev: 148-762 s)", lambda m: m["p50_ms"] < 10000),
+    "validation_p50_ms": ("p50 < 200 ms (stage 1 alone, full catalogue loaded)", lambda m: m["p50_ms"] < 200),
     "concurrent_100_runs_per_min": ("report; 100 pass-through runs submitted at once", None),
     "lost_or_duplicated_stages": ("0", lambda v: v == 0),
+    "feature_coverage": (">= 0.9 of the corpus's key features built, each exercised by passing behaviour tests",
+                         lambda v: v >= 0.9),
     "recovery_after_message_loss_s": ("median < 10 s (seed: 180 s, the fixed stage deadline)", lambda v: v < 10),
     "function_peak_rss_mb": ("< 200 MB per function process", lambda v: v < 200),
 }
@@ -423,6 +449,12 @@ def main() -> None:
         return load_phase(metrics, extra)
     if os.environ.get("BENCH_ONLY") == "recovery":  # developer shortcut: phase 3 only, results not written
         return recovery_phase(metrics, extra)
+    if os.environ.get("BENCH_ONLY") == "validation":  # developer shortcut: stage 1 only, results not written
+        m, info = bench_validation()
+        return say(f"validation_p50_ms {m} {info}")
+    say("stage 1 alone: idea validation against the sourced catalogue")
+    metrics["validation_p50_ms"], extra["validation"] = bench_validation()
+    say(f"validation_p50_ms {metrics['validation_p50_ms']}")
     say("cold start of the local cloud (3 times)")
     metrics["make_up_cold"], _ = bench_make_up_cold()
     say(f"make_up_cold {metrics['make_up_cold']}")
@@ -477,10 +509,22 @@ def main() -> None:
 
     load_phase(metrics, extra, rss_engine)
     recovery_phase(metrics, extra)
+    coverage_phase(metrics, extra)
     if extra_notes:
         extra["notes"] = extra_notes
     write_results(metrics, extra)
     say(f"wrote {OUT_JSON} and {OUT_MD}")
+
+
+def coverage_phase(metrics: dict, extra: dict) -> None:
+    say("phase 4: feature coverage over the corpus's good ideas (stages 1-5 in-process, built-in engine)")
+    from bench import coverage
+
+    out = coverage.run()
+    metrics["feature_coverage"] = out["feature_coverage"]
+    extra["feature_coverage"] = out["details"]
+    say(f"feature_coverage {out['feature_coverage']} ({out['details']['features_built']} of "
+        f"{out['details']['features_total']})")
 
 
 def recovery_after_message_loss(api, owner, n: int = 5, warmup: int = 8) -> tuple[float | None, dict]:

@@ -173,6 +173,13 @@ def main() -> int:
     tests = qa.get("tests") or {}
     info(f"QA ({qa.get('isolation')} network isolation): {tests.get('run')} generated tests run, "
          f"{tests.get('failures')} failures, {tests.get('errors')} errors; lint {qa.get('lint')}")
+    if qa.get("features_total"):
+        info(f"{qa.get('features_built', 0)} of {qa['features_total']} features built "
+             "(built = every capability of the feature has behaviour tests, and they passed):")
+        for row in qa.get("coverage") or []:
+            why = f" — {row['reason']}" if row.get("reason") else ""
+            caps = ", ".join(row.get("capabilities") or []) or "-"
+            info(f"  [{row['status']:>11}] {row['feature']}  ({caps}; {row.get('tests_total', 0)} tests){why}")
     dep = p["stages"]["deployment"].get("summary") or {}
     url = dep.get("preview_url") or (dep.get("preview") or {}).get("url") or dep.get("url")
     if url:

@@ -138,6 +138,11 @@ def main() -> None:
                     del pending[name]
                     spawn(fn)
                     write_pids()
+            for fn, started in children.values():  # survived its start: healthy again
+                st = info[fn.name]
+                if st["state"] != "up" and now - started >= QUICK_DEATH_S:
+                    st.update(state="up", quick_deaths=0, next_start_s=None)
+                    write_pids()
             time.sleep(0.05)
             continue
         if pid not in children:

@@ -22,9 +22,9 @@ from google.cloud import firestore as gfs
 from pydantic import ValidationError
 
 from shared import clients, dispatch, errors, log, reconciler, topology
-from shared.models.pipeline import TERMINAL, Constraints, IdeaCreate, StageMessage
+from shared.models.pipeline import TERMINAL, Constraints, IdeaCreate, Pipeline, StageMessage
 from shared.settings import get_settings
-from shared.store import Tenant, new_id, now
+from shared.store import Runs, Tenant, new_id, now
 
 logger = log.get_logger("pipeline")
 STAGES = topology.STAGES
@@ -723,14 +723,17 @@ def approve(tenant: Tenant, pipeline_id: str, uid: str, stage: str | None, comme
     return _act(tenant, pipeline_id, fn)[0]
 
 
-def progress_update(tenant: Tenant, pipeline_id: str, stage: str, attempt: int, pct: int, message: str) -> dict:
-    """A stage worker reports progress within its stage: an event (the document only counts it)."""
+def progress_update(tenant: Tenant, pipeline_id: str, stage: str, attempt: int, pct: int, message: str,
+                    dispatch_id: str | None = None) -> dict:
+    """A stage worker reports progress within its stage: an event (the document only counts it).
+    Fenced like every stage effect: only the running (attempt, dispatch) may report."""
     lo = topology.STAGE_PROGRESS[STAGES[STAGES.index(stage) - 1]] if STAGES.index(stage) else 0
     overall = lo + (topology.STAGE_PROGRESS[stage] - lo) * pct // 100
 
     def fn(tx, p, updates, ev, t):
         st = p["stages"][stage]
-        if p["current_stage"] != stage or st.get("attempt") != attempt or st["status"] != "running":
+        if p["current_stage"] != stage or st.get("attempt") != attempt or st["status"] != "running" \
+                or (dispatch_id is not None and st.get("dispatch_id") != dispatch_id):
             raise errors.Conflict("That stage attempt is not running.", code="stale_update")
         ev.add("factory_progress", stage=stage, attempt=attempt, progress=overall, stage_progress=pct,
                message=message)
@@ -748,24 +751,25 @@ PUBLIC_FIELDS = ("pipeline_id", "tenant_id", "project_id", "project_name", "idea
                  "error_message", "error_code", "awaiting_approval_for", "budget", "spent", "metadata")
 
 
-def public(p: dict) -> dict:
-    out = {k: p.get(k) for k in PUBLIC_FIELDS}
-    stages = {}
-    for s in STAGES:
-        st = dict(p["stages"][s])
-        for internal in ("claim_id", "message_id", "dispatch_id"):
-            st.pop(internal, None)
-        stages[s] = st
-    out["stages"] = stages
-    out["metadata"] = {k: v for k, v in (p.get("metadata") or {}).items() if k != "qa_feedback"}
+def public(p: dict | Pipeline) -> dict:
+    """What the API returns for a run: the typed stored document, less anything internal."""
+    run = p if isinstance(p, Pipeline) else Pipeline.model_validate(p)
+    out = {k: getattr(run, k, None) for k in PUBLIC_FIELDS}
+    # Runs stored before the fence document kept the fencing fields in the stage map.
+    out["stages"] = {s: run.stages[s].model_dump(exclude=set(FENCE_FIELDS)) for s in STAGES}
+    out["metadata"] = {k: v for k, v in run.metadata.items() if k != "qa_feedback"}
     return out
 
 
-def get(tenant: Tenant, pipeline_id: str) -> dict:
-    snap = tenant.pipeline(pipeline_id).get()
-    if not snap.exists:
+def get_run(tenant: Tenant, pipeline_id: str) -> Pipeline:
+    run = Runs(tenant).pipeline(pipeline_id)
+    if run is None:
         raise errors.NotFound("No such pipeline in your workspace.", code="pipeline_not_found")
-    return snap.to_dict()
+    return run
+
+
+def get(tenant: Tenant, pipeline_id: str) -> dict:
+    return get_run(tenant, pipeline_id).model_dump()
 
 
 def _encode_cursor(p: dict) -> str:
@@ -855,7 +859,7 @@ def artifact_reader(tenant_id: str, pipeline_id: str):
 
 
 def load_idea(tenant_id: str, idea_id: str) -> dict:
-    snap = Tenant(tenant_id).doc("ideas", idea_id).get()
-    if not snap.exists:
+    idea = Runs(Tenant(tenant_id)).idea(idea_id)
+    if idea is None:
         raise errors.NotFound("No such idea in your workspace.", code="idea_not_found")
-    return snap.to_dict()
+    return idea.model_dump()

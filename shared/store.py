@@ -96,3 +96,34 @@ def signup_doc(email: str):
 
 def invitation_index(email: str):
     return firestore().collection("invitation_index").document(email_key(email))
+
+
+class Runs:
+    """Typed reads of one tenant's runs and ideas (the stored models of shared.models.pipeline).
+
+    Reads only: every change to a run is a transaction in shared/pipeline.py. A run's fencing
+    fields are not part of `Pipeline`; they live in `fence(pipeline_id)`, which firestore.rules deny."""
+
+    __slots__ = ("tenant",)
+
+    def __init__(self, tenant: Tenant):
+        self.tenant = tenant
+
+    def pipeline(self, pipeline_id: str):
+        from shared.models.pipeline import Pipeline
+
+        if not valid_id(pipeline_id):
+            return None
+        snap = self.tenant.pipeline(pipeline_id).get()
+        return Pipeline.model_validate(snap.to_dict()) if snap.exists else None
+
+    def idea(self, idea_id: str):
+        from shared.models.pipeline import Idea
+
+        if not valid_id(idea_id):
+            return None
+        snap = self.tenant.doc("ideas", idea_id).get()
+        return Idea.model_validate(snap.to_dict()) if snap.exists else None
+
+    def fence(self, pipeline_id: str):
+        return self.tenant.pipeline(pipeline_id).collection("private").document("fence")

@@ -26,7 +26,14 @@
 //             #detail-progress-label #detail-error (error_message when failed) #detail-awaiting
 //             #detail-note (cancelled)
 //             #detail-preview > a#preview-link (deployment summary url)
+//             #detail-coverage > #coverage-headline ("N of M features built") and #coverage-body >
+//             tr[data-testid="coverage-row"][data-status=built|failing|not_covered] (QA summary coverage)
 //             #action-approve #approve-comment #action-retry #action-cancel #action-error
+//             #action-edit-rerun (failed/cancelled: pre-fills the idea form with the run's idea)
+//             #needs-input [data-testid=needs-input-panel] (status needs_input) with #needs-input-feedback, #resume-form
+//             (#resume-title #resume-description #resume-audience #resume-features, pre-filled),
+//             #action-resume (edit & validate again) #action-continue (continue anyway) #resume-error
+//   Idea:     #refund-policy (shown before submitting), #idea-buy (after a 402: Buy runs)
 //             tr[data-testid="stage-{stage}"][data-status] with td[data-col=status|attempt|duration|cost]
 //             #events-feed > li[data-testid="event"][data-type][data-seq]
 //             #artifacts-list > li[data-testid="artifact"][data-name][data-stage] with
@@ -146,6 +153,10 @@ function wireStaticHandlers() {
   $("#action-cancel").addEventListener("click", () => act("cancel"));
   $("#action-retry").addEventListener("click", () => act("retry"));
   $("#action-approve").addEventListener("click", () => act("approve"));
+  $("#action-continue").addEventListener("click", () => act("continue"));
+  $("#resume-form").addEventListener("submit", onResume);
+  $("#action-edit-rerun").addEventListener("click", onEditRerun);
+  $("#idea-buy").addEventListener("click", onBuyFromIdea);
   window.addEventListener("hashchange", route);
   const gates = $("#idea-gates");
   for (const s of STAGES) {
@@ -267,6 +278,15 @@ async function enter(user) {
     me = await state.api.me();
   }
   if (state.user !== user) return; // signed out meanwhile
+  renderInvitations(me);
+  if (!me.tenant) {
+    // Signed in, but in no workspace (e.g. removed): only invitations can be acted on here.
+    show($("#boot-status"), false);
+    show($("#auth-view"), false);
+    show($("#account-bar"), true);
+    say($("#fatal"), "This account is not part of a workspace. Accept an invitation below, or ask an owner to invite you.");
+    return;
+  }
   state.me = me;
   state.tenantId = token.claims.tenant_id || (me.tenant && me.tenant.id);
   state.role = me.role || token.claims.role;
@@ -298,6 +318,8 @@ function leave() {
   $("#events-feed").replaceChildren();
   $("#artifacts-list").replaceChildren();
   $("#plans").replaceChildren();
+  $("#invitations").replaceChildren();
+  show($("#invitations"), false);
   $("#payments").replaceChildren();
   show($("#pipeline-detail"), false);
   show($("#payment-pending"), false);
@@ -310,6 +332,36 @@ function leave() {
   setLive("off");
   if (location.hash) history.replaceState(null, "", location.pathname);
   setBodyState("signed-out");
+}
+
+/** Pending invitations, each with an explicit Accept and Decline (never joined implicitly). */
+function renderInvitations(me) {
+  const box = $("#invitations");
+  const items = (me && me.pending_invitations) || [];
+  box.replaceChildren();
+  show(box, items.length > 0);
+  for (const inv of items) {
+    const act = async (verb) => {
+      try {
+        await state.api.post(`/api/me/invitations/${encodeURIComponent(inv.tenant_id)}/${verb}`);
+        if (verb === "accept") {
+          await state.user.getIdToken(true); // the new workspace is in the refreshed token
+          toast(`You joined ${inv.tenant_name || "the workspace"}.`);
+          await enter(state.user);
+        } else {
+          toast("Invitation declined.");
+          renderInvitations({ pending_invitations: items.filter((i) => i !== inv) });
+        }
+      } catch (e) {
+        toast(e.message, "error");
+      }
+    };
+    box.append(h("p", { dataset: { testid: "invitation" } },
+      `${inv.tenant_name || inv.tenant_id} invited you as ${inv.role}. `,
+      h("button", { type: "button", class: "btn", dataset: { testid: "accept-invitation" }, onclick: () => act("accept") }, "Accept"),
+      " ",
+      h("button", { type: "button", class: "btn btn-quiet", dataset: { testid: "decline-invitation" }, onclick: () => act("decline") }, "Decline")));
+  }
 }
 
 function renderHeader() {
@@ -416,7 +468,7 @@ function renderBilling() {
   const pays = b.payments || [];
   $("#payments").replaceChildren(...(pays.length ? pays.map((p) => h("li", {
     "data-testid": "payment", dataset: { status: p.status || "" },
-  }, h("span", {}, `${p.plan || p.kind} · ${money(p.amount, p.currency || "usd")}`),
+  }, h("span", {}, p.kind === "run_refund" ? "1 run refunded" : `${p.plan || p.kind} · ${money(p.amount, p.currency || "usd")}`),
   h("span", { class: `chip chip-${p.status}` }, statusLabel(p.status)),
   h("span", { class: "muted small" }, dateTime(p.created)))) : [h("li", { class: "muted small" }, "No payments yet.")]));
 }
@@ -504,6 +556,7 @@ async function onSubmitIdea(ev) {
   const btn = $("#idea-submit");
   btn.disabled = true;
   btn.textContent = "Starting…";
+  show($("#idea-buy"), false);
   // One key per submission, kept until it succeeds: a dropped connection or a 503 is retried with
   // the same key, so a run that was created (and paid for) is found again, never created twice.
   const sameIdea = state.pendingIdea && state.pendingIdea.body === JSON.stringify(body);
@@ -534,9 +587,11 @@ async function onSubmitIdea(ev) {
       showFieldErrors(IDEA_FIELDS, fields);
     }
     let msg = e.message;
-    if (e.status === 402) msg = `${e.message} Buy runs in the Billing panel.`;
+    const outOfRuns = e.status === 402;
+    if (outOfRuns && state.role !== "owner") msg = `${e.message} Ask the workspace owner to buy more runs.`;
     say(err, msg);
-    if (e.status === 402) refreshBilling();
+    show($("#idea-buy"), outOfRuns && state.role === "owner");
+    if (outOfRuns) refreshBilling();
   } finally {
     btn.disabled = !CAN_ACT.includes(state.role);
     btn.textContent = "Start the factory";
@@ -713,7 +768,9 @@ function renderMissing() {
   $("#detail-title").textContent = "Pipeline not found";
   say($("#detail-error"), "There is no such pipeline in your workspace.");
   $("#pipeline-detail").dataset.status = "missing";
-  for (const id of ["action-approve", "action-retry", "action-cancel", "approve-comment"]) show($(`#${id}`), false);
+  for (const id of ["action-approve", "action-retry", "action-cancel", "approve-comment", "action-edit-rerun", "needs-input"]) {
+    show($(`#${id}`), false);
+  }
 }
 
 function renderDetail(p) {
@@ -749,6 +806,9 @@ function renderDetail(p) {
   say($("#detail-note"), note);
   say($("#detail-awaiting"), p.status === "awaiting_approval"
     ? `Waiting for your approval of ${label(p.awaiting_approval_for)} before the next stage starts.` : "");
+  if (p.credit && p.credit.state === "refunded" && TERMINAL.includes(p.status)) {
+    say($("#detail-note"), `${note ? `${note} ` : ""}Your credit for this run was refunded.`);
+  }
 
   const canAct = CAN_ACT.includes(state.role);
   const awaiting = p.status === "awaiting_approval";
@@ -756,11 +816,20 @@ function renderDetail(p) {
   show($("#approve-comment"), canAct && awaiting);
   show($("#action-retry"), canAct && p.status === "failed");
   show($("#action-cancel"), canAct && !TERMINAL.includes(p.status));
+  show($("#action-edit-rerun"), canAct && ["failed", "cancelled"].includes(p.status));
   if (awaiting) $("#action-approve").textContent = `Approve ${label(p.awaiting_approval_for)}`;
 
   renderStages(p);
+  renderCoverage(p);
   renderPreview(p);
   maybeLoadArtifacts(p);
+  renderNeedsInput(p, canAct);
+  // A refund changes the balance: show it without a reload (once per refund of this run).
+  const refundKey = p.credit && p.credit.state === "refunded" ? `${p.pipeline_id}|${p.credit.refunds}` : "";
+  if (refundKey && state.lastRefundSeen !== refundKey) {
+    state.lastRefundSeen = refundKey;
+    refreshBilling();
+  }
 }
 
 function stageDuration(st) {
@@ -783,6 +852,25 @@ function renderStages(p) {
       h("td", { dataset: { col: "duration" } }, stageDuration(st)),
       h("td", { dataset: { col: "cost" } }, cost(st.cost)));
   }));
+}
+
+const COVERAGE_LABEL = { built: "Built", failing: "Tests failing", not_covered: "Not covered" };
+
+function renderCoverage(p) {
+  const summary = (((p.stages || {}).qa || {}).summary) || {};
+  const rows = Array.isArray(summary.coverage) ? summary.coverage : [];
+  const total = Number(summary.features_total || 0);
+  show($("#detail-coverage"), total > 0);
+  if (!total) return;
+  $("#coverage-headline").textContent = `${Number(summary.features_built || 0)} of ${total} features built`
+    + (summary.coverage_truncated ? " (table shortened)" : "");
+  $("#coverage-body").replaceChildren(...rows.map((r) => h("tr", { "data-testid": "coverage-row", dataset: { status: r.status } },
+    h("th", { scope: "row" }, String(r.feature || "")),
+    h("td", {}, h("span", { class: `chip chip-${r.status === "built" ? "completed" : r.status === "failing" ? "failed" : "pending"}` },
+      COVERAGE_LABEL[r.status] || String(r.status || ""))),
+    h("td", {}, (r.capabilities || []).join(", ") || "–"),
+    h("td", { class: "small" }, r.tests_total ? `${(r.tests || []).join(", ")}${r.tests_total > (r.tests || []).length ? ` +${r.tests_total - r.tests.length} more` : ""}` : "–"),
+    h("td", { class: "small" }, r.reason || ""))));
 }
 
 function previewUrl(p) {
@@ -836,13 +924,107 @@ async function act(action) {
     }
     await state.api.action(id, action, body);
     $("#approve-comment").value = "";
-    toast({ cancel: "Run cancelled.", retry: "Retrying the run.", approve: "Approved; the factory continues." }[action], "success");
-    if (action === "cancel") refreshBilling();
+    toast({
+      cancel: "Run cancelled.", retry: "Retrying the run.", approve: "Approved; the factory continues.",
+      continue: "Continuing with the idea as it stands.",
+    }[action], "success");
+    if (action === "cancel" || action === "retry") refreshBilling();
   } catch (e) {
     say($("#action-error"), e.message);
   } finally {
     btn.disabled = false;
   }
+}
+
+// ------------------------------------------------------------------------------------------ needs input & edits
+
+function featuresText(list) {
+  return (list || []).join("\n");
+}
+
+function renderNeedsInput(p, canAct) {
+  const panel = $("#needs-input");
+  const waiting = p.status === "needs_input";
+  show(panel, waiting);
+  if (!waiting) return;
+  const summary = ((p.stages || {}).idea_validation || {}).summary || {};
+  $("#needs-input-feedback").replaceChildren(
+    ...(summary.feedback || []).map((f) => h("li", { "data-testid": "needs-input-item" }, f)));
+  for (const id of ["action-resume", "action-continue"]) $(`#${id}`).disabled = !canAct;
+  // Pre-fill the form once per pause (a later snapshot must not overwrite what the founder is typing).
+  const key = `${p.pipeline_id}|${((p.stages || {}).idea_validation || {}).attempt || 0}`;
+  if (panel.dataset.filledFor === key) return;
+  panel.dataset.filledFor = key;
+  panel.dataset.filled = "false";
+  say($("#resume-error"), "");
+  state.api.pipelineIdea(p.pipeline_id).then((idea) => {
+    if (state.selectedId !== p.pipeline_id) return;
+    $("#resume-title").value = idea.title || "";
+    $("#resume-description").value = idea.description || "";
+    $("#resume-audience").value = idea.target_audience || "";
+    $("#resume-features").value = featuresText(idea.key_features);
+    panel.dataset.filled = "true";
+  }).catch((e) => say($("#resume-error"), `The idea could not be loaded: ${e.message}`));
+}
+
+async function onResume(ev) {
+  ev.preventDefault();
+  const id = state.selectedId;
+  if (!id) return;
+  const { body, errors } = ideaFromForm({
+    title: $("#resume-title").value,
+    description: $("#resume-description").value,
+    target_audience: $("#resume-audience").value,
+    features: $("#resume-features").value,
+    gates: [],
+    compute_s: "",
+    preferred_stack: "",
+  });
+  if (Object.keys(errors).length) {
+    say($("#resume-error"), `Please fix: ${Object.values(errors).join(" ")}`);
+    return;
+  }
+  const btn = $("#action-resume");
+  btn.disabled = true;
+  say($("#resume-error"), "");
+  try {
+    const { title, description, target_audience, key_features } = body;
+    await state.api.action(id, "resume", { title, description, target_audience, key_features });
+    toast("Saved. Validating your idea again…", "success");
+  } catch (e) {
+    say($("#resume-error"), e.message);
+  } finally {
+    btn.disabled = false;
+  }
+}
+
+async function onEditRerun() {
+  const id = state.selectedId;
+  if (!id) return;
+  say($("#action-error"), "");
+  try {
+    const idea = await state.api.pipelineIdea(id);
+    $("#idea-title").value = idea.title || "";
+    $("#idea-description").value = idea.description || "";
+    $("#idea-audience").value = idea.target_audience || "";
+    $("#idea-features").value = featuresText(idea.key_features);
+    const gates = (idea.constraints && idea.constraints.approval_gates) || [];
+    for (const box of $$('input[name="approval_gates"]')) box.checked = gates.includes(box.value);
+    $("#idea-panel").scrollIntoView({ behavior: "smooth", block: "start" });
+    $("#idea-title").focus();
+    toast("The idea form is filled in with this run's idea: edit it and start a new run.");
+  } catch (e) {
+    say($("#action-error"), `The idea could not be loaded: ${e.message}`);
+  }
+}
+
+function onBuyFromIdea(ev) {
+  const plan = state.plans.find((p) => p.mode !== "subscription") || state.plans[0];
+  if (!plan) {
+    $("#billing-panel").scrollIntoView({ behavior: "smooth" });
+    return;
+  }
+  buy(plan, ev.currentTarget);
 }
 
 // ------------------------------------------------------------------------------------------ artifacts

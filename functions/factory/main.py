@@ -56,7 +56,7 @@ def update(call):
     except ValueError:
         raise NotFound("No such pipeline.", code="pipeline_not_found") from None
     return pipeline.progress_update(tenant, call.params["pipeline_id"], body.stage, body.attempt,
-                                    body.progress, body.message)
+                                    body.progress, body.message, dispatch_id=body.dispatch_id)
 
 
 @router.route("POST", "/api/factory/trigger")
@@ -87,6 +87,16 @@ def retry(call):
     body = call.model(RetryCreate)
     budget = body.budget.model_dump(exclude_none=True) if body.budget else None
     return Response(pipeline.retry(tenant, call.params["pipeline_id"], call.caller.uid, budget), status=202)
+
+
+@router.route("GET", "/api/factory/pipelines/{pipeline_id}/idea")
+def get_idea(call):
+    """The run's idea as the founder wrote it (what "Edit & resume" and "Edit & rerun" pre-fill)."""
+    tenant = auth.authorize(call.caller, "read")
+    p = pipeline.get(tenant, call.params["pipeline_id"])
+    idea = pipeline.load_idea(tenant.tenant_id, p["idea_id"])
+    return {"pipeline_id": p["pipeline_id"], "idea_id": p["idea_id"],
+            **{k: idea.get(k) for k in ("title", "description", "target_audience", "key_features", "constraints")}}
 
 
 @router.route("POST", "/api/factory/pipelines/{pipeline_id}/resume")

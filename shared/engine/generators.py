@@ -62,9 +62,22 @@ TASK_INSTRUCTIONS = {
         "WCAG AA (4.5:1), font stacks, a type scale ratio, spacing and radius."
     ),
     "app_spec": (
-        "Describe the app to generate: a name, a tagline, a description, and 1-6 data entities (snake_case "
-        "names, plural table names, typed fields). If 'feedback' is present it lists QA findings on the last "
-        "generation: address them."
+        "Plan the app as an AppSpec (version 1) for THIS idea only. name, slug (lower-case, hyphens), purpose, "
+        "tagline; 'features' = every key feature of the idea, copied verbatim. roles: the idea's own people "
+        "(e.g. coordinator, volunteer, auditor), each with the entities it may read and write and scope "
+        "'all' or 'own'; always a role named 'owner' with manage_users true; default_role names one of them. "
+        "entities: 1-12 records the idea's words name (snake_case singular name, plural table name, label, "
+        "label_plural, display_field = a text field), each with typed fields (text, long_text, integer, "
+        "decimal, money, boolean, date, datetime, enum with values, email, phone, url, reference with ref, "
+        "file) and 'source' = the idea's words the field comes from; never add fields the idea does not "
+        "explain. A reference field is named <target>_id. relations: many_to_one for every reference, "
+        "many_to_many through a join entity that references both. capabilities: one per behaviour a feature "
+        "asks for, only of the kinds listed as available in 'capability_kinds', each with a unique id and its "
+        "parameters bound to the entities, fields and roles by name. pages (home, list, detail, form, "
+        "capability) and navigation. trace: exactly one entry per key feature (the feature text verbatim): "
+        "status 'planned' with the capability ids that realise it (a table alone is not a feature), or "
+        "'not_covered' with a reason a founder can read. If 'feedback' is present it lists QA findings on "
+        "the last generation: address them."
     ),
     "qa_review": "Summarise the QA findings for the founder and list the fixes in priority order.",
     "deploy_plan": (

@@ -8,8 +8,9 @@ Isolation applied to every child:
 * resource limits set in `preexec_fn`: RLIMIT_AS (memory), RLIMIT_CPU (CPU seconds), RLIMIT_FSIZE
   (largest file), RLIMIT_CORE=0; plus a wall-clock limit enforced by the parent, which kills the child's
   whole process group (the child runs in its own session);
-* network: for QA the child runs under `unshare -rn` (a new, empty network namespace: not even loopback
-  is up) when a runtime probe shows that works, and *always* with a `sitecustomize.py` socket guard on
+* network: for QA the child runs under `unshare -rn` (a new, empty network namespace: only loopback, which
+  the guard brings up so tests can talk to fake servers they start on 127.0.0.1) when a runtime probe shows
+  that works, and *always* with a `sitecustomize.py` socket guard on
   PYTHONPATH that refuses connects/sends to non-loopback addresses and DNS lookups of other hosts. When
   unshare is unavailable the guard alone remains (recorded as such). Previews need loopback reachable from
   the parent, so they get the guard only.
@@ -96,6 +97,26 @@ _socket.socket.connect = _connect
 _socket.socket.connect_ex = _connect_ex
 _socket.socket.sendto = _sendto
 _socket.getaddrinfo = _getaddrinfo
+
+
+def _loopback_up():
+    """QA's fresh network namespace starts with loopback down: bring it up, so tests can reach servers they
+    start on 127.0.0.1 (fake LLM / Stripe servers). Nothing else exists in that namespace. Best effort."""
+    try:
+        import fcntl as _fcntl
+        import struct as _struct
+        s = _socket.socket(_socket.AF_INET, _socket.SOCK_DGRAM)
+        try:
+            flags = _struct.unpack("16sH14s", _fcntl.ioctl(s, 0x8913, _struct.pack("16sH14s", b"lo", 0, b"")))[1]
+            if not flags & 0x1:  # SIOCGIFFLAGS / SIOCSIFFLAGS, IFF_UP
+                _fcntl.ioctl(s, 0x8914, _struct.pack("16sH14s", b"lo", flags | 0x1, b""))
+        finally:
+            s.close()
+    except Exception:
+        pass
+
+
+_loopback_up()
 '''
 
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-STAGES = ("idea_validation", "tech_stack", "uiux_design", "development", "qa", "deployment")
+from shared.topology import STAGES  # noqa: F401 - re-exported: the one declaration of the stage list
 
 OUTCOMES = ("ok", "reject", "loop_back")
 

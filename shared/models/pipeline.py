@@ -1,13 +1,17 @@
+"""Pipeline models, split by direction: *Create (what a client may send), stored documents (`Idea`,
+`Pipeline`, `StageState`, read through `shared.store.Runs`), and the frozen stage message."""
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from shared.topology import STAGES
 
 Status = Literal["queued", "running", "awaiting_approval", "needs_input", "completed", "failed", "cancelled"]
-StageName = Literal["idea_validation", "tech_stack", "uiux_design", "development", "qa", "deployment"]
+# The stage names come from the one declaration, shared.topology.STAGES.
+StageName = Literal[STAGES]  # type: ignore[valid-type]
 TERMINAL = ("completed", "failed", "cancelled")
 
 
@@ -97,6 +101,8 @@ class ApproveCreate(_In):
 class ProgressUpdate(_In):
     stage: StageName
     attempt: int = Field(ge=1)
+    dispatch_id: str = Field(min_length=6, max_length=80, pattern=r"^[A-Za-z0-9_-]+$",
+                             description="the dispatch being executed (from its stage message)")
     progress: int = Field(ge=0, le=100, description="percent within the stage")
     message: str = Field("", max_length=500)
 
@@ -121,3 +127,79 @@ class StageMessage(BaseModel):
     def attributes(self) -> dict[str, str]:
         return {"tenant_id": self.tenant_id, "pipeline_id": self.pipeline_id, "stage": self.stage,
                 "attempt": str(self.attempt), "dispatch_id": self.dispatch_id}
+
+
+# ------------------------------------------------------------------------------------------ stored
+
+
+class _Stored(BaseModel):
+    """A stored document: the fields the code relies on are typed; fields other code adds are kept."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class StageState(_Stored):
+    status: str = "pending"  # pending | dispatched | running | completed | failed | cancelled
+    attempt: int = Field(0, ge=0)
+    executions: int = Field(0, ge=0)
+    artifacts: list[str] = Field(default_factory=list)
+    cost: dict[str, Any] = Field(default_factory=dict)
+    dispatched_at: datetime | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    duration_ms: int | None = None
+    summary: dict[str, Any] | None = None
+    error: str | None = None
+
+
+class Pipeline(_Stored):
+    """`tenants/{t}/pipelines/{p}`: what the dashboard listens to (no fencing fields: those are in
+    the server-only `private/fence` document)."""
+
+    pipeline_id: str
+    tenant_id: str
+    idea_id: str
+    project_id: str | None = None
+    project_name: str | None = None
+    status: Status
+    current_stage: StageName
+    progress: int = Field(0, ge=0, le=100)
+    stages: dict[StageName, StageState]
+    created_at: datetime
+    started_at: datetime | None = None
+    updated_at: datetime | None = None
+    completed_at: datetime | None = None
+    duration_ms: int | None = None
+    error_message: str | None = None
+    error_code: str | None = None
+    awaiting_approval_for: StageName | None = None
+    budget: dict[str, int | float] = Field(default_factory=dict)
+    spent: dict[str, int | float] = Field(default_factory=dict)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    event_seq: int = 0
+
+    @field_validator("stages")
+    @classmethod
+    def _every_stage(cls, v: dict) -> dict:
+        missing = [s for s in STAGES if s not in v]
+        if missing:
+            raise ValueError(f"stages missing: {missing}")
+        return v
+
+
+class Idea(_Stored):
+    """`tenants/{t}/ideas/{i}`: the founder's idea as submitted (validated by IdeaCreate on the way in)."""
+
+    idea_id: str | None = None
+    title: str
+    description: str
+    target_audience: str
+    key_features: list[str] = Field(default_factory=list)
+    constraints: dict[str, Any] = Field(default_factory=dict)
+    created_by: str | None = None
+    created_at: datetime | None = None
+
+    def as_input(self) -> dict[str, Any]:
+        """The fields a stage works from."""
+        return {k: getattr(self, k) for k in ("title", "description", "target_audience", "key_features",
+                                               "constraints")}

@@ -453,7 +453,10 @@ def test_invoice_payment_failed_makes_past_due_and_spending_refused(api, fake):
     with pytest.raises(errors.PaymentRequired) as info:
         spend_once_raising(owner.tenant_id)
     assert info.value.status == 402 and info.value.code == "payment_required"
-    assert "POST /api/billing/checkout" in info.value.message and "GET /api/billing/plans" in info.value.message
+    # In a founder's words (what to do), the API's how-to in details.
+    assert "payment did not go through" in info.value.message and "/api/" not in info.value.message
+    assert info.value.details["reason"] == "past_due"
+    assert info.value.details["buy"]["checkout"] == "POST /api/billing/checkout"
     assert core.billing_view  # (the module under test is importable from the test process)
 
     time.sleep(1.1)

@@ -236,7 +236,12 @@ def test_update_route_is_service_only(api):
     while pipeline_doc(owner.tenant_id, pid).get("stages", {}).get("idea_validation", {}).get("status") != "running":
         assert time.monotonic() < deadline, "the stage never started"
         time.sleep(0.05)
-    body = {"stage": "idea_validation", "attempt": 1, "progress": 50, "message": "halfway"}
+    from google.cloud import firestore
+
+    fence = firestore.Client(project=os.environ["GOOGLE_CLOUD_PROJECT"]).document(
+        f"tenants/{owner.tenant_id}/pipelines/{pid}/private/fence").get().to_dict()
+    body = {"stage": "idea_validation", "attempt": 1, "progress": 50, "message": "halfway",
+            "dispatch_id": fence["stages"]["idea_validation"]["dispatch_id"]}
     r = api.post(f"/api/factory/pipelines/{pid}/update", owner, json=body)
     assert r.status_code == 403 and r.json()["error"]["code"] == "service_only"
     svc = {"Authorization": f"Bearer {os.environ['SERVICE_TOKEN']}", "X-Tenant-Id": owner.tenant_id}
@@ -247,6 +252,8 @@ def test_update_route_is_service_only(api):
     assert ev and ev[0]["stage_progress"] == 50 and ev[0]["message"] == "halfway"
     # A stale attempt is refused, and so is another tenant's id.
     r = api.post(f"/api/factory/pipelines/{pid}/update", json={**body, "attempt": 2}, headers=svc)
+    assert r.status_code == 409 and r.json()["error"]["code"] == "stale_update"
+    r = api.post(f"/api/factory/pipelines/{pid}/update", json={**body, "dispatch_id": "d_not_current"}, headers=svc)
     assert r.status_code == 409 and r.json()["error"]["code"] == "stale_update"
     r = api.post(f"/api/factory/pipelines/{pid}/update", json=body, headers={**svc, "X-Tenant-Id": "t_nobody12345"})
     assert r.status_code == 404

@@ -57,6 +57,8 @@ export function createApi(getToken) {
     /** The key makes a repeat of the same submission return the same run (never a second charge). */
     submitIdea: (idea, idempotencyKey) => request("POST", "/api/ideas", idea, { headers: { "Idempotency-Key": idempotencyKey } }),
     pipeline: (id) => request("GET", `/api/factory/pipelines/${encodeURIComponent(id)}`),
+    /** The run's idea as written (pre-fills "Edit & resume" and "Edit & rerun"). */
+    pipelineIdea: (id) => request("GET", `/api/factory/pipelines/${encodeURIComponent(id)}/idea`),
     pipelines: (limit = 20) => request("GET", `/api/factory/pipelines?limit=${limit}`),
     action: (id, action, body = {}) => request("POST", `/api/factory/pipelines/${encodeURIComponent(id)}/${action}`, body),
     artifacts: (id) => request("GET", `/api/factory/pipelines/${encodeURIComponent(id)}/artifacts`),

@@ -6,11 +6,61 @@ from typing import Literal
 
 from pydantic import Field
 
-from ..appspec.base import CapabilityBase, Name, SpecModel  # noqa: F401
+from ..appspec.base import CapabilityBase, Name, Route, SpecModel  # noqa: F401
+from ._resolve import duplicates, entity_problems, readers, readers_any, writers
 
 KIND = "live_board"
+PACKAGES: list[str] = []
 
 
 class Params(CapabilityBase):
     kind: Literal["live_board"] = "live_board"
     entities: list[Name] = Field(min_length=1)
+
+
+def check(cap: Params, spec) -> list[str]:
+    p = duplicates(cap.entities, "entity")
+    for e in cap.entities:
+        p += entity_problems(spec, e)
+    if not p and not readers_any(spec, cap.entities):
+        p.append(f"no role may read any of {cap.entities}, so nobody could watch the board; add them to a role's "
+                 f"read list")
+    if not p and not any(writers(spec, e) for e in cap.entities):
+        p.append(f"no role may write any of {cap.entities}, so the board would never change; add one to a role's "
+                 f"write list")
+    return p
+
+
+def routes(cap: Params, spec) -> list[Route]:
+    roles = readers_any(spec, cap.entities)
+    return [
+        Route(method="GET", path=f"/api/{cap.id}/stream",
+              summary="server-sent events (text/event-stream) of creates, updates and deletes; Last-Event-ID "
+                      "resumes; once=1 and timeout=<s> bound the stream", roles=roles),
+        Route(method="GET", path=f"/api/{cap.id}/recent", summary="the latest rows the board starts from",
+              roles=roles),
+        Route(method="GET", path=f"/{cap.id}/", summary="live board page (EventSource, no polling)", roles=roles),
+        Route(method="GET", path=f"/{cap.id}/board.js", summary="the board page's script", roles=roles),
+    ]
+
+
+def render(cap: Params, spec, tpl) -> dict[str, str]:
+    ents = [spec.entity(e) for e in cap.entities]
+    main = next(e for e in ents if writers(spec, e.name))
+    ws = writers(spec, main.name)
+    other = next((e for e in ents if e.name != main.name and writers(spec, e.name)), None)
+    # a role that reads the main entity but not the other one: it must not see the other's events
+    partial = None
+    if other is not None:
+        partial = next((r for r in readers(spec, main.name) if r not in readers(spec, other.name)), None)
+    t = {"main": main, "writer": "owner" if "owner" in ws else ws[0], "other": other, "partial": partial,
+         "outsider": next((r.name for r in spec.roles if r.name not in readers_any(spec, cap.entities)), None)}
+    ctx = {"ents": ents, "t": t, "display": {e.name: e.display_field for e in ents},
+           "labels": {e.name: e.label_plural for e in ents}}
+    d = "capabilities/live_board"
+    return {
+        f"app/capabilities/{cap.id}.py": tpl.render(f"{d}/module.py.j2", **ctx),
+        f"app/templates/capabilities/{cap.id}/board.html": tpl.render(f"{d}/board.html.j2", **ctx),
+        f"app/templates/capabilities/{cap.id}/board.js": tpl.render(f"{d}/board.js.j2", **ctx),
+        f"tests/test_cap_{cap.id}.py": tpl.render(f"{d}/test.py.j2", **ctx),
+    }

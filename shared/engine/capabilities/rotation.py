@@ -18,3 +18,88 @@ class Params(CapabilityBase):
     member_entity: Name
     strategy: Literal["round_robin", "least_loaded"] = "round_robin"
     swap_requires_role: Name | None = Field(default=None, description="role that must approve a swap, e.g. coordinator")
+    date_field: Name | None = Field(default=None, description="date/datetime field on `entity`: assignment order "
+                                    "(earliest first) and the date a repeat shifts, e.g. shift date")
+
+
+PACKAGES: list[str] = []
+
+
+def check(cap: Params, spec) -> list[str]:
+    from . import _bind as b
+    p = [m for m in (
+        b.entity_problem(spec, cap.entity, "entity"),
+        b.entity_problem(spec, cap.member_entity, "member_entity"),
+        b.field_problem(spec, cap.entity, cap.assignee_field, "assignee_field", ("reference",), ref=cap.member_entity),
+        b.field_problem(spec, cap.entity, cap.date_field, "date_field", ("date", "datetime")),
+        b.role_problem(spec, cap.swap_requires_role, "swap_requires_role") if cap.swap_requires_role else None,
+        b.no_writer_problem(spec, cap.entity, "entity"),
+    ) if m]
+    ent = spec.entity(cap.entity)
+    f = ent.field(cap.assignee_field) if ent else None
+    if f is not None and f.required:
+        p.append(f"{cap.entity}.{cap.assignee_field} is required, but work starts unassigned until the rotation "
+                 f"assigns it; make the field optional")
+    if cap.entity == cap.member_entity:
+        p.append(f"entity and member_entity are both {cap.entity!r}; the work and the people doing it differ")
+    return p
+
+
+def requesters(cap: Params, spec) -> list[str]:
+    """Who may ask for a swap: readers of the work when someone approves swaps, else only its writers."""
+    from . import _bind as b
+    return b.readers(spec, cap.entity) if cap.swap_requires_role else b.writers(spec, cap.entity)
+
+
+def routes(cap: Params, spec) -> list:
+    from ..appspec.base import Route
+    from . import _bind as b
+    r, w = b.readers(spec, cap.entity), b.writers(spec, cap.entity)
+    a = f"/api/{cap.id}"
+    out = [
+        Route(method="POST", path=f"{a}/assign", summary=f"assign unassigned work ({cap.strategy.replace('_', '-')})",
+              roles=w),
+        Route(method="GET", path=f"{a}/load", summary="how much work each member has", roles=r),
+        Route(method="GET", path=f"{a}/swaps", summary="swap requests and their outcome", roles=r),
+        Route(method="POST", path=f"{a}/swaps", summary="swap two assignments or hand one over"
+              + (f" (needs {cap.swap_requires_role} approval)" if cap.swap_requires_role else ""),
+              roles=requesters(cap, spec)),
+    ]
+    if cap.swap_requires_role:
+        for verb in ("approve", "reject"):
+            out.append(Route(method="POST", path=f"{a}/swaps/<int:swap_id>/{verb}", summary=f"{verb} a pending swap",
+                             roles=[cap.swap_requires_role]))
+    if cap.date_field:
+        out.append(Route(method="POST", path=f"{a}/repeat/<int:row_id>",
+                         summary="repeat a piece of work every N days and assign the copies", roles=w))
+    out.append(Route(method="GET", path=f"/{cap.id}/", summary="rota page: assignments, load, swaps", roles=r))
+    out.append(Route(method="POST", path=f"/{cap.id}/assign", summary="assign unassigned work (form, CSRF)", roles=w))
+    out.append(Route(method="POST", path=f"/{cap.id}/swaps/<int:swap_id>/<decision>",
+                     summary="approve or reject a swap (form, CSRF)",
+                     roles=[cap.swap_requires_role] if cap.swap_requires_role else w))
+    return out
+
+
+def render(cap: Params, spec, tpl) -> dict[str, str]:
+    from . import _bind as b
+    ent, member = spec.entity(cap.entity), spec.entity(cap.member_entity)
+    asks = requesters(cap, spec)
+    ctx = {
+        "ent": ent, "member": member, "writer": b.writer_role(spec, cap.entity),
+        "member_writer": b.writer_role(spec, cap.member_entity) or "owner",
+        "requester": next((x for x in asks if x != cap.swap_requires_role and x != "owner"), asks[0] if asks else None),
+        "outsider": b.non_writer_role(spec, cap.entity),
+        "non_approver": next((r.name for r in spec.roles if r.name != cap.swap_requires_role), None),
+        "date_type": ent.field(cap.date_field).type if cap.date_field else None,
+        "display": b.free_text_display(ent), "detail": b.detail_path(spec, cap.entity),
+        "unique": [f.name for f in ent.fields if f.unique], "requesters": asks,
+        "copy_fields": [f.name for f in ent.fields if f.type != "file" and not f.unique
+                        and f.name not in (cap.assignee_field, cap.date_field)],
+        "unique_required": [f.name for f in ent.fields if f.unique and f.required],
+    }
+    d = "capabilities/rotation/"
+    return {
+        f"app/capabilities/{cap.id}.py": tpl.render(d + "module.py.j2", **ctx),
+        f"app/templates/capabilities/{cap.id}/index.html": tpl.render(d + "index.html.j2", **ctx),
+        f"tests/test_cap_{cap.id}.py": tpl.render(d + "test.py.j2", **ctx),
+    }

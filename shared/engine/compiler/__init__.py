@@ -277,6 +277,13 @@ def test_plan(spec: AppSpec, e: EntitySpec) -> dict:
     }
 
 
+def default_design(spec: AppSpec) -> dict:
+    """The UI/UX stage's design system for a spec (when no design-system.json is at hand, e.g. in tests)."""
+    from ..stages import uiux_design
+
+    return uiux_design.finalize(uiux_design.propose({"title": spec.name, "description": spec.purpose}, []))
+
+
 def count_test_methods(files: dict[str, bytes]) -> int:
     import re
 

@@ -20,12 +20,7 @@ from pathlib import Path
 
 from ..appspec import AppSpec, spec_problems
 from ..artifacts import make_zip, sha256
-from ..stages import uiux_design
-from . import compile_project, count_test_methods
-
-
-def default_design(spec: AppSpec) -> dict:
-    return uiux_design.finalize(uiux_design.propose({"title": spec.name, "description": spec.purpose}, []))
+from . import compile_project, count_test_methods, default_design
 
 
 def main(argv: list[str] | None = None) -> int:

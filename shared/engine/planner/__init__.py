@@ -42,7 +42,6 @@ from .capmap import (
     NotFit,
     cap_id,
     feature_ctx,
-    is_records_feature,
     kinds_for,
 )
 from .draft import Draft, build, clip, ident, label
@@ -72,9 +71,11 @@ def _fallback_entity(d: Draft) -> None:
 
                 e = d.add_entity(singular(w), str(text))
                 d.add_field(e.name, "name", "text", str(text), origin="structure", required=True)
+                d.fallback = e.name
                 return
     e = d.add_entity("item", "the idea names no record; a list of items to start from")
     d.add_field(e.name, "name", "text", e.source, origin="structure", required=True)
+    d.fallback = e.name
 
 
 def _plan_features(d: Draft, kinds: set[str]) -> tuple[list[dict], list[dict]]:
@@ -85,7 +86,7 @@ def _plan_features(d: Draft, kinds: set[str]) -> tuple[list[dict], list[dict]]:
     for i, text in enumerate(d.idea.get("key_features") or []):
         ctx = feature_ctx(d, i, text, focus)
         wanted = [k for k, _w in kinds_for(text)]
-        if not wanted and (ctx.mentioned or is_records_feature(text)):
+        if not wanted and ctx.explicit and ctx.mentioned:
             wanted = ["records"]
         ids: list[str] = []
         missing: list[str] = []

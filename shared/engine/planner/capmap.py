@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from . import lexicon as lx
 from .draft import Draft, Interp, clip, ident, interpret, safe_name
-from .text import parse, tokens, words_of
+from .text import parse, words_of
 
 #: kind -> regular expressions over the feature's lower-cased text (word boundaries added).
 CUES: dict[str, tuple[str, ...]] = {
@@ -42,8 +42,9 @@ CUES: dict[str, tuple[str, ...]] = {
     "versioning": (r"drafts", r"draft (versions?|mode|history)", r"(save|saved|keep) (as )?drafts?", r"versions?", r"versioned", r"revisions?", r"revert\w*", r"roll ?back",
                    r"collaborative(ly)? (edit\w*|draft\w*|writ\w*)", r"track changes"),
     "ratings": (r"rat(e|es|ed|ing|ings)", r"stars?", r"reviews? (of|after|and ratings?|for)", r"(and|with) reviews?",
-                r"thumbs up", r"feedback scores?"),
-    "leaderboard": (r"points?", r"leaderboards?", r"badges?", r"rankings?", r"top contributors?", r"gamif\w*",
+                r"thumbs up", r"feedback scores?", r"reviews"),
+    "leaderboard": (r"points? (for|per|when|on|and|each)", r"(earn|award|win|collect|get|score)\w* (\d+ )?points?",
+                    r"leaderboards?", r"badges?", r"rankings?", r"top contributors?", r"gamif\w*",
                     r"streak leaderboard", r"score ?board"),
     "rotation": (r"rotas?", r"rotations?", r"rotate[sd]?", r"take turns?", r"turns", r"fair(ly)? (share|split|"
                  r"assign\w*)", r"swap(s|ped|ping)? (shifts?|turns?|dut(y|ies)|slots?|chores?)", r"round[- ]robin", r"duty roster", r"on[- ]call",
@@ -135,7 +136,7 @@ def kinds_for(text: str) -> list[tuple[str, str]]:
             found.append((best.start(), kind, best.group(0).strip()))
     kinds = {k for _p, k, _w in found}
     for winner, loser, pat in EXCLUSIVE:
-        if winner in kinds and loser in kinds and _has(low, pat):
+        if winner in kinds and loser in kinds and re.search(rf"(?<![a-z0-9])(?:{pat})", low):
             kinds.discard(loser)
     return [(k, w) for _p, k, w in sorted(found) if k in kinds]
 
@@ -149,6 +150,7 @@ class FeatureCtx:
     interps: list[Interp]
     mentioned: list[str] = field(default_factory=list)  # entities named in the feature, in order
     people: list[str] = field(default_factory=list)  # people nouns named in the feature
+    explicit: bool = False  # the feature names a record itself (not only through the previous feature)
 
     @property
     def low(self) -> str:
@@ -178,6 +180,7 @@ def feature_ctx(d: Draft, index: int, text: str, focus: str | None) -> FeatureCt
         if e not in ctx.mentioned and any(f.source == clip(text) and f.type != "reference"
                                           for f in d.entities[e].fields.values()):
             ctx.mentioned.append(e)
+    ctx.explicit = any(m != d.fallback for m in ctx.mentioned)
     if not ctx.mentioned and focus:
         ctx.mentioned.append(focus)
     return ctx
@@ -575,6 +578,9 @@ def b_rotation(ctx: FeatureCtx) -> dict:
     member = _people_entity(ctx, create=True, exclude=(work,))
     if member is None:
         raise NotFit("a rota needs the people who take turns, and the idea names none")
+    back = d.entities[member].fields.get(f"{work}_id")
+    if back is not None and back.origin == "words" and back.source == _src(ctx):  # "assign drivers to routes"
+        del d.entities[member].fields[f"{work}_id"]
     if not d.add_ref(work, member, ctx.text) and f"{member}_id" not in d.entities[work].fields:
         raise NotFit(f"{label_of(member)} already points at {label_of(work)}")
     swap_role = None

@@ -25,6 +25,9 @@ lend list log manage offer order organise organize plan post publish purchase ra
 reserve return review save schedule search sell send share sign store submit swap track trade upload view write
 """.split())
 #: Verbs whose direct object is an attribute when it is not a record: "track glaze", "record hours".
+#: What an overseer does: they read (a judge who scores projects writes, so is not one).
+READ_VERBS = frozenset({"review", "audit", "check", "view", "see", "read", "inspect", "monitor", "verify", "watch",
+                        "export", "download", "compare", "find", "search", "browse", "print"})
 ATTRIBUTE_VERBS = frozenset({"track", "record", "log", "note", "measure", "mark", "set", "capture", "keep", "store",
                              "save", "enter", "add"})
 
@@ -107,6 +110,7 @@ class Draft:
         self.roles: dict[str, DRole] = {}
         self.m2m: list[tuple[str, str, str, str]] = []  # (a, b, join, source)
         self.planned: dict[str, list[dict]] = {}  # kind -> parameters planned so far (capmap)
+        self.fallback: str | None = None  # the entity made up when the idea names none
         self.units: list[Unit] = []
         feats = [str(f) for f in idea.get("key_features") or []]
         for i, f in enumerate(feats):
@@ -224,11 +228,12 @@ def interpret(np: NounPhrase) -> Interp | None:
         return None  # "overdue alerts", "reviews and ratings": a behaviour's cue, not data
     rates = [w for w in np.words if w.tag == "adj" and w.w in lx.RATE_ADJECTIVES]
     # a phrase attribute ("contact details", "due date")
-    if len(content) >= 2:
-        key = (content[-2].w, content[-1].w)
+    ws = [w for w in np.words if w.tag in ("noun", "people", "container", "adj")]
+    if len(ws) >= 2 and ws[-1].tag != "adj":
+        key = (ws[-2].w, ws[-1].w)
         if key in lx.ATTRIBUTE_PHRASES and lx.ATTRIBUTE_PHRASES[key][0]:
             name, t = lx.ATTRIBUTE_PHRASES[key]
-            return Interp("attr", name, content[-1], content[:-2], t, np=np)
+            return Interp("attr", name, ws[-1], [w for w in ws[:-2] if w.tag != "adj"], t, np=np)
     head = content[-1]
     mods = content[:-1]
     gerund = None
@@ -280,6 +285,7 @@ def build(idea: dict) -> Draft:
     people_entity: set[str] = set()
     people_subject: set[str] = set()
     people_grouping: set[str] = set()
+    people_verbs: dict[str, set[str]] = {}
     people_in_features: set[str] = set()
     audience = {singular(t) for t in tokens(str(idea.get("target_audience") or ""))}
     people_record: set[str] = set()
@@ -298,6 +304,8 @@ def build(idea: dict) -> Draft:
         feature = unit.kind == "feature"
         for clause in unit.clauses:
             people_subject.update(clause.subject_people)
+            for p in clause.subject_people:
+                people_verbs.setdefault(p, set()).update(clause.verbs)
             if feature:
                 people_in_features.update(w.s for w in clause.words if w.tag == "people")
             for np in clause.nps:
@@ -309,12 +317,13 @@ def build(idea: dict) -> Draft:
                 it = interpret(np)
                 if it is None or it.kind == "container":
                     continue
+                topic = feature and not clause.verbs and np is clause.nps[0]  # "Patients with notes"
                 if it.kind == "people":
                     container = np.head is not None and np.head.tag == "container"
-                    if container or np.prep == "per" or np.each or (np.prep is None and np.after_verb) or (
+                    if container or topic or np.prep == "per" or np.each or (np.prep is None and np.after_verb) or (
                             np.prep in ("to", "with", "among", "between") and np.after_verb is not None):
                         people_entity.add(it.name)
-                        if feature and (container or (np.prep is None and np.after_verb)):
+                        if feature and (container or topic or (np.prep is None and np.after_verb)):
                             people_record.add(it.name)
                         bump(it.name, 3 if feature else 1, unit.text)
                     continue
@@ -335,7 +344,7 @@ def build(idea: dict) -> Draft:
                 if np.prep is None and np.after_verb in ENTITY_VERBS and (
                         it.plural or np.after_verb not in ATTRIBUTE_VERBS):
                     strong += 2
-                if it.gerund:
+                if it.gerund or topic:
                     strong += 2
                 if catalogue_entry(it.name) is not None:
                     strong += 1
@@ -385,7 +394,7 @@ def build(idea: dict) -> Draft:
             continue  # the app's owner role
         if p not in people_in_features and (p in audience or p not in people_subject):
             continue  # the founder's customer (the owner), or a person the description only mentions
-        if p in lx.OVERSIGHT_PEOPLE:
+        if p in lx.OVERSIGHT_PEOPLE and people_verbs.get(p, set()) <= READ_VERBS:
             kind = "oversight"
         elif p in lx.STAFF_PEOPLE:
             kind = "staff"
@@ -407,6 +416,9 @@ def build(idea: dict) -> Draft:
 def _target_of(d: Draft, clause: Clause, interps: list[Interp | None], focus: str | None) -> str | None:
     for it in interps:
         if it and it.kind in ("thing", "people") and it.name in d.entities and (it.np.prep == "per" or it.np.each):
+            return it.name
+    for it in interps:  # the object of the clause's verb first ("teams submit projects with ...")
+        if it and it.kind == "thing" and it.name in d.entities and it.np.prep is None and it.np.after_verb:
             return it.name
     for it in interps:
         if it and it.kind == "thing" and it.name in d.entities and it.np.prep in (None, "of", "for"):

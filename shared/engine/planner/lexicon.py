@@ -34,6 +34,8 @@ AMBIGUOUS_VERBS = frozenset("""
 book cost fire list log offer order plan post rate record rent report review schedule sign
 """.split())
 
+VERBS = VERBS - AMBIGUOUS_VERBS
+
 #: Adjectives/adverbs that qualify a noun but never name a record.
 ADJECTIVES = frozenset("""
 active automatic automated available basic billable combined common complete completed current custom daily
@@ -50,7 +52,8 @@ alert alerts reminder reminders notification notifications rating ratings review
 export exports search searches history trail leaderboard leaderboards badge badges split splits balance
 balances checkout upload uploads attachment attachments version versions revision revisions classification
 suggestion suggestions warning warnings signup signups sign-up sign-ups rsvp rsvps waitlist waitlists
-recommendation recommendations analysis reminder-email notice notices ranking rankings
+recommendation recommendations analysis reminder-email notice notices ranking rankings draft drafts
+summary summaries
 """.split())
 
 #: Time qualifiers kept in an attribute's name ("monthly rent", "daily price").
@@ -149,11 +152,12 @@ _attrs("email", "email e-mail")
 _attrs("phone", "phone telephone mobile sms")
 _attrs("url", "url link website homepage")
 _attrs("long_text", "notes note description comments comment instructions bio body content story "
-                    "feedback remarks observations reason explanation")
+                    "feedback remarks observations reason explanation narrative abstract essay manuscript "
+                    "statement")
 _attrs("file", "photo photos image images picture pictures file files document documents scan scans attachment "
                "attachments video videos")
 _attrs("text", "name title label subject species breed address location variety colour color brand model "
-               "serial code sku isbn category topic tag genre unit venue author")
+               "serial code sku isbn category topic tag genre venue author")
 
 #: Phrases (as words) that name one field; checked before single words.
 ATTRIBUTE_PHRASES: dict[tuple[str, ...], tuple[str, str]] = {

@@ -11,7 +11,10 @@ from ..textutil import STOPWORDS, normalise
 from . import lexicon as lx
 
 _TOKEN = re.compile(r"[a-z][a-z0-9'+_-]*[a-z0-9]|[a-z]|\d+(?:[.,]\d+)?%?|[,;:.!?()/×]")
-_DETERMINERS = STOPWORDS - lx.PREPOSITIONS - lx.CONJUNCTIONS
+#: Words the idea screen ignores but that can name a record or an attribute here.
+_CONTENT_STOPWORDS = frozenset({"website", "site", "web", "tool", "tools", "service", "software", "system",
+                                "platform", "application", "solution"})
+_DETERMINERS = STOPWORDS - lx.PREPOSITIONS - lx.CONJUNCTIONS - _CONTENT_STOPWORDS
 _PARTICLES = frozenset({"up", "out", "in", "off", "back", "down", "ahead", "away", "over"})
 _LY_NOUNS = frozenset({"family", "supply", "assembly", "reply", "ally", "rally", "jelly", "belly", "lily", "bully",
                        "holly", "italy", "july", "anomaly", "monopoly", "butterfly", "rely", "apply", "fly"})
@@ -190,7 +193,9 @@ def _tag(words: list[str]) -> list[Word]:
             first_content = False
             continue
         first_content = False
-        if w in lx.ADJECTIVES or (w.endswith("ly") and len(w) > 4 and w not in _LY_NOUNS):
+        if w in lx.ADJECTIVES or (w.endswith("ly") and len(w) > 4 and w not in _LY_NOUNS) or (
+                len(w) > 5 and w.endswith(("ful", "ous", "less", "able", "ible"))
+                and w not in ("table", "cable", "vegetable", "timetable", "turntable", "constable")):
             out.append(Word(w, "adj"))
             continue
         s = singular(w)

@@ -17,46 +17,12 @@ from ..artifacts import json_bytes, make_zip, read_json_artifact, sha256
 from ..compiler import compile_project, count_test_methods, spec_with_routes
 from ..compiler.specdoc import spec_markdown
 from ..domain import detect_needs
+from ..planner import plan_spec  # registers the built-in `app_spec` task; spec_problems is its repair check
 from ..textutil import shorten
 from ..types import FAULTS, EngineConfigError, GenerationError
 from . import StageOutput, uiux_design
 
 STAGE = "development"
-
-try:
-    from ..planner import plan_spec
-except ImportError:  # the planner package is not there yet: a minimal, honest stand-in
-    from ..generators import builtin_task
-
-    def _fallback_spec(context: dict) -> AppSpec:
-        idea = context["idea"]
-        features = [shorten(str(f), 300) for f in (idea.get("key_features") or [])[:30]]
-        title = shorten(str(idea.get("title") or "App"), 60)
-        slug = "".join(ch if ch.isalnum() else "-" for ch in title.lower()).strip("-")[:40] or "app"
-        slug = slug if slug[0].isalpha() else "app-" + slug[:35]
-        return AppSpec.model_validate({
-            "name": title, "slug": slug.replace("--", "-"),
-            "purpose": shorten(str(idea.get("description") or title), 800),
-            "tagline": shorten(str(idea.get("description") or title).split(".")[0], 160),
-            "features": features,
-            "roles": [{"name": "owner", "label": "Owner", "read": ["note"], "write": ["note"], "manage_users": True},
-                      {"name": "member", "label": "Member", "read": ["note"], "write": ["note"], "scope": "own"}],
-            "default_role": "member",
-            "entities": [{"name": "note", "plural": "notes", "label": "Note", "label_plural": "Notes",
-                          "display_field": "title", "fields": [
-                              {"name": "title", "label": "Title", "type": "text", "required": True},
-                              {"name": "body", "label": "Body", "type": "long_text"}]}],
-            "trace": [{"feature": f, "status": "not_covered",
-                       "reason": "the idea planner is not installed in this build"} for f in features],
-        })
-
-    @builtin_task("app_spec")
-    def _builtin(context: dict) -> AppSpec:
-        return _fallback_spec(context)
-
-    def plan_spec(context: dict, gen) -> AppSpec:
-        return gen.generate("app_spec", context, AppSpec, check=spec_problems)
-
 
 # ------------------------------------------------------------------ fault injection (tests only)
 

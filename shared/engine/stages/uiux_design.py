@@ -7,9 +7,11 @@ import hashlib
 from xml.sax.saxutils import escape, quoteattr
 
 from ..artifacts import json_bytes
-from ..domain import derive_entities, detect_needs
+from ..domain import detect_needs
 from ..generators import builtin_task
-from ..schemas import DesignProposal, EntitySpec, Palette
+from ..planner import plan_entities
+from ..appspec import EntitySpec
+from ..schemas import DesignProposal, Palette
 from ..textutil import shorten
 from ..wcag import AA_LARGE, AA_NORMAL, adjust_for_contrast, contrast_ratio, rgb_to_hex
 from . import StageOutput
@@ -270,7 +272,7 @@ def run(inp, config, gen) -> StageOutput:
     needs = detect_needs(idea)
     if stack.get("needs") is not None:
         needs = {n: {"detected": n in stack["needs"], "evidence": needs.get(n, {}).get("evidence", [])} for n in needs}
-    entities = derive_entities(idea)
+    entities = plan_entities(idea)  # the planner's entities: the wireframes show the app that will be built
     context = {"idea": idea, "categories": validation.get("categories", []),
                "needs": [n for n, v in needs.items() if v["detected"]],
                "entities": [e.name for e in entities]}

@@ -14,9 +14,8 @@ import pytest
 from shared.engine import EngineConfig
 from shared.engine.appspec import AppSpec, spec_problems
 from shared.engine.artifacts import make_zip
-from shared.engine.compiler import bad_values, compile_project, environment
+from shared.engine.compiler import bad_values, compile_project, default_design, environment
 from shared.engine.compiler.pyliteral import py
-from shared.engine.compiler.try import default_design
 from shared.engine.stages.qa import run_checks
 
 SPEC_FILE = Path(__file__).resolve().parents[2] / "fixtures" / "specs" / "kiln_studio.json"
@@ -101,7 +100,7 @@ def test_generated_app_passes_its_tests_in_the_sandbox_and_reports_coverage(file
 
 MUTATIONS = [
     # (file, original, broken, the test module that must catch it)
-    ("app/security.py", 'return entity in role["write"]', "return True", "tests.test_firing"),
+    ("app/security.py", 'return entity in role["write"]', "return True", "tests.test_kiln"),
     ("app/security.py", 'return role["scope"] == "all" or', "return True or", "tests.test_firing"),
     ("app/security.py", "    app.before_request(_check_csrf)\n", "", "tests.test_auth"),
     ("app/validation.py", '    if kind == "datetime":\n        return parse_datetime(value)',

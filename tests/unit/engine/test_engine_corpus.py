@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import pytest
 import requests
@@ -86,6 +87,9 @@ def test_every_continuing_idea_runs_all_six_stages(idea, state_dir):
     assert qa["passed"] is True
     assert qa["tests"]["run"] > 0 and qa["tests"]["failures"] == 0 and qa["tests"]["errors"] == 0
     assert qa["tests"]["run"] == run.results["development"].summary["tests"]
+    spec = json.loads(run.read("development", "app-spec.json"))
+    assert qa["features_total"] == len(spec["trace"]) and 0 <= qa["features_built"] <= qa["features_total"]
+    assert all(r["status"] != "built" or (r["passed"] and r["tests_total"] > 0) for r in qa["coverage"])
 
     deploy = run.results["deployment"].summary
     url, pid = deploy["preview"]["url"], deploy["preview"]["pid"]
@@ -94,6 +98,7 @@ def test_every_continuing_idea_runs_all_six_stages(idea, state_dir):
     response = requests.get(url + "/health", timeout=5)
     assert response.status_code == 200
     assert response.json()["status"] == "ok"
+    assert (Path(record["dir"]) / "data" / "app.db").is_file()  # DATABASE_URL: a file under the preview's dir
     assert preview.stop_preview("corpus-" + idea["id"], state_dir) is True
     assert _pid_gone(pid)
     assert not preview.record_path(state_dir, "corpus-" + idea["id"]).exists()

@@ -194,3 +194,21 @@ def test_deployment_refuses_when_qa_failed(state_dir):
     r = run_stage("deployment", StageInput("cr-2", "t", {}, {"qa": {"passed": False}}, no_artifacts),
                   EngineConfig(state_dir=state_dir))
     assert r.outcome == "reject" and "QA did not pass" in r.reason
+
+
+def test_service_wires_cloud_sql_and_never_a_local_database_path():
+    from shared.engine.deploy_adapter import app_secrets, cloud_sql_connection
+    from shared.engine.stages.deployment import DOCKERFILE, builtin_plan, to_yaml
+
+    plan = builtin_plan({"service_name": "shop-abc123", "needs": [], "development": {}, "qa": {}}).model_dump()
+    conn = cloud_sql_connection(PROJECT, REGION, "saas-factory-apps")
+    svc = knative_service(name="shop-abc123", image="img", project=PROJECT, region=REGION, plan=plan,
+                          labels={"managed-by": "saas-factory"}, cloud_sql=conn)
+    template = svc["spec"]["template"]
+    assert template["metadata"]["annotations"]["run.googleapis.com/cloudsql-instances"] == f"{PROJECT}:{REGION}:saas-factory-apps"
+    env = {e["name"]: e for e in template["spec"]["containers"][0]["env"]}
+    assert env["DATABASE_URL"] == {"name": "DATABASE_URL", "valueFrom": {"secretKeyRef": {
+        "name": app_secrets("shop-abc123")["DATABASE_URL"], "key": "latest"}}}
+    assert "valueFrom" in env["SECRET_KEY"] and env["APP_ENV"]["value"] == "production"
+    manifest = to_yaml(svc) + DOCKERFILE + json.dumps(plan)
+    assert "/tmp" not in manifest and "DATABASE_PATH" not in manifest and "sqlite" not in manifest

@@ -16,10 +16,10 @@ from shared.engine import (
     no_artifacts,
     run_stage,
 )
+from shared.engine.appspec import AppSpec
 from shared.engine.generators import BuiltinGenerator
 from shared.engine.runner import run_pipeline
 from shared.engine.schemas import (
-    AppSpec,
     DeployPlan,
     DesignProposal,
     QAReview,

@@ -33,8 +33,8 @@ def _gone(pid: int, wait_s: float = 3.0) -> bool:
 
 def _standalone_entity(files: dict[str, bytes]) -> dict:
     """An entity of the generated app without required references (creatable in one request)."""
-    from shared.engine.compiler import entities_meta
     from shared.engine.appspec import AppSpec
+    from shared.engine.compiler import entities_meta
 
     spec = AppSpec.model_validate_json(files["app/spec.json"])
     return next(e for e in entities_meta(spec).values()

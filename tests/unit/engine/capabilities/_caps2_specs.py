@@ -84,7 +84,12 @@ GRANT_CAPS = {
 }
 
 
-def cafe(kind: str) -> dict:
+def _caps(table: dict, kind: str | None) -> list[dict]:
+    """The one capability of `kind`, or (None) all seven together."""
+    return [table[kind]] if kind else [table[k] for k in sorted(table)]
+
+
+def cafe(kind: str | None = None) -> dict:
     """A neighbourhood café: staff keep the menu and kitchen tickets; guests may only read dishes."""
     dish = entity("dish", "dishes", [
         f("name", required=True, unique=True, max=80), f("description", "long_text"), f("recipe", "long_text"),
@@ -95,10 +100,10 @@ def cafe(kind: str) -> dict:
         f("status", "enum", values=["new", "cooking", "served"])])
     roles = [role("staff", ["dish", "ticket"], ["dish", "ticket"]), role("guest", ["dish"], [])]
     return build("Corner Cafe", "A neighbourhood café keeps its menu, recipes and kitchen tickets.",
-                 [dish, ticket], roles, [CAFE_CAPS[kind]], "staff")
+                 [dish, ticket], roles, _caps(CAFE_CAPS, kind), "staff")
 
 
-def grants(kind: str) -> dict:
+def grants(kind: str | None = None) -> dict:
     """A small-grants programme: applicants edit only their own applications, reviewers score them."""
     app = entity("application", "applications", [
         f("title", required=True, max=120), f("summary", "long_text"), f("proposal", "long_text"),
@@ -111,7 +116,7 @@ def grants(kind: str) -> dict:
              role("auditor", ["application", "review"], []),
              role("visitor", [], [])]
     return build("Grant Desk", "A community fund takes grant applications, reviews and awards them.",
-                 [app, review], roles, [GRANT_CAPS[kind]], "applicant")
+                 [app, review], roles, _caps(GRANT_CAPS, kind), "applicant")
 
 
 IDEAS = {"cafe": cafe, "grants": grants}

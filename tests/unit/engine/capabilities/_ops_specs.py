@@ -165,6 +165,55 @@ def spare_parts():
     return build("Parts Bin", "A bike workshop keeps spare parts stocked.", [part], roles, caps)
 
 
+def tool_library():
+    """Tool library: members (not editors of the catalogue) borrow tools; holders are the app's users."""
+    tool = entity("tool", "tools", [f("name", required=True), f("condition", "enum", values=["good", "worn"])])
+    roles = [role("member", ["tool"]), role("librarian", ["tool"], ["tool"]), role("visitor", [])]
+    caps = [{"kind": "custody", "id": "lending", "label": "Check tools out and see who has them",
+             "item_entity": "tool", "due_days": 3, "checkout_roles": ["owner", "member", "librarian"]}]
+    return build("Tool Shed", "A neighbourhood tool library lends tools to members.", [tool], roles, caps)
+
+
+def evidence_room():
+    """Police evidence room: items held by officers (holder records), overdue when not returned."""
+    item = entity("evidence_item", "evidence_items", [f("tag", required=True, unique=True),
+                                                       f("description", "long_text")], display="tag")
+    officer = entity("officer", "officers", [f("badge", required=True, unique=True), f("full_name", "text")],
+                     display="badge")
+    roles = [role("clerk", ["evidence_item", "officer"], ["evidence_item", "officer"]),
+             role("auditor", ["evidence_item", "officer"])]
+    caps = [{"kind": "custody", "id": "chain", "label": "Record who holds each evidence item",
+             "item_entity": "evidence_item", "holder_entity": "officer", "due_days": 1}]
+    return build("Evidence Log", "An evidence room records the custody of every item.", [item, officer], roles,
+                 caps)
+
+
+def volunteer_shifts():
+    """Food bank: shifts rotate round-robin among volunteers; swaps need a coordinator's approval."""
+    vol = entity("volunteer", "volunteers", [f("name", required=True), f("phone", "phone")])
+    shift = entity("shift", "shifts", [f("title", required=True), f("shift_date", "date", required=True),
+                                       f("volunteer_id", "reference", ref="volunteer")])
+    roles = [role("coordinator", ["volunteer", "shift"], ["volunteer", "shift"]),
+             role("volunteer", ["shift", "volunteer"])]
+    caps = [{"kind": "rotation", "id": "shift_rota", "label": "Swap shifts with coordinator approval",
+             "entity": "shift", "assignee_field": "volunteer_id", "member_entity": "volunteer",
+             "strategy": "round_robin", "swap_requires_role": "coordinator", "date_field": "shift_date"}]
+    return build("Food Bank Rota", "Volunteers at a food bank share shifts fairly.", [vol, shift], roles, caps,
+                 default_role="volunteer")
+
+
+def chores():
+    """Shared flat: chores go to whoever has the fewest; swaps apply at once; no dates."""
+    mate = entity("flatmate", "flatmates", [f("nickname", required=True)])
+    chore = entity("chore", "chores", [f("task", required=True), f("flatmate_id", "reference", ref="flatmate"),
+                                       f("minutes", "integer", min=1, max=600)])
+    roles = [role("flatmate", ["flatmate", "chore"], ["chore"]), role("guest", ["chore"])]
+    caps = [{"kind": "rotation", "id": "chore_wheel", "label": "Share chores fairly",
+             "entity": "chore", "assignee_field": "flatmate_id", "member_entity": "flatmate",
+             "strategy": "least_loaded"}]
+    return build("Chore Wheel", "Flatmates share household chores fairly.", [mate, chore], roles, caps)
+
+
 def with_cap(spec, **changes):
     """A copy of `spec` whose first capability has `changes` applied (for check() tests)."""
     s = copy.deepcopy(spec)

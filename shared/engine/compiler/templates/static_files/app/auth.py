@@ -13,8 +13,8 @@ from . import db
 from .errors import ApiError
 from .models import User
 from .security import (
-    current_user,
     csrf_token,
+    current_user,
     hash_password,
     login_required,
     require_manage_users,

@@ -15,6 +15,7 @@ import unittest
 from app import create_app, db
 from app.migrations import migrate
 from app.spec_data import ENTITIES
+
 from tests.sampling import sample_payload
 
 PASSWORD = "correct-horse-battery"

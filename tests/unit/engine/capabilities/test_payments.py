@@ -1,0 +1,58 @@
+"""Capability `payments`: name checks, routes and the generated app's own Stripe tests (a Checkout stand-in on
+loopback, webhooks signed with the test secret) in two domains: meal-kit subscriptions and course fees with a
+platform fee."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.engine.appspec.model import spec_problems
+from shared.engine.capabilities import payments
+
+from . import _caps3_specs as S
+
+
+@pytest.mark.parametrize("idea", S.IDEAS)
+def test_generated_payments_tests_pass(idea, tmp_path):
+    s = S.spec(idea, "payments")
+    files, run = S.compile_and_run(s, tmp_path)
+    S.assert_all_pass(run, minimum=7, abuse=3)
+    for name in ("test_checkout_charges_the_records_amount_not_the_clients",
+                 "test_signed_webhook_confirms_the_payment_once",
+                 "test_abuse_unsigned_forged_tampered_or_stale_webhooks_are_refused"):
+        assert run.results.get(name) == "ok", (name, sorted(run.results))
+    module = files[f"app/capabilities/{s.capabilities[0].id}.py"].decode()
+    assert "stripe.Webhook.construct_event(payload" in module
+    assert (b"stripe==16.1.0" in files["requirements.txt"].splitlines())
+    assert ("Payout(" in module) and (("FEE_PERCENT = Decimal(\"10.0\")" in module) == (idea == "caps3_academy"))
+
+
+def test_routes_declare_a_public_webhook_and_fee_payouts():
+    s = S.spec("caps3_academy", "payments")
+    routes = {(r.method, r.path): r.roles for r in payments.routes(s.capabilities[0], s)}
+    assert routes[("POST", "/api/course_fees/webhook")] == []  # Stripe signs it; no session
+    assert routes[("POST", "/api/course_fees/courses/<int:record_id>/checkout")] == ["owner", "instructor", "student"]
+    assert ("GET", "/api/course_fees/payouts") in routes
+    menu = S.spec("caps3_menu", "payments")
+    assert all("payouts" not in r.path for r in payments.routes(menu.capabilities[0], menu))
+
+
+@pytest.mark.parametrize("change, words", [
+    ({"amount_field": "name"}, ["text field but must be money", "price"]),
+    ({"amount_field": "cost"}, ["'cost' is not a field of 'dish'"]),
+    ({"entity": "order"}, ["'order' is not an entity"]),
+])
+def test_check_names_what_does_not_resolve(change, words):
+    s = S.spec("caps3_menu", "payments", **change)
+    problems = payments.check(s.capabilities[0], s)
+    text = " | ".join(problems)
+    for w in words:
+        assert w in text, (w, problems)
+    assert any("meal_kits" in p for p in spec_problems(s))
+
+
+def test_packages_match_the_factorys_pins():
+    from pathlib import Path
+
+    factory = set((Path(__file__).resolve().parents[4] / "requirements.txt").read_text().split())
+    assert set(payments.PACKAGES) <= factory

@@ -1,0 +1,187 @@
+"""The built-in planner: entities, fields, roles and capabilities from the idea's own words."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from shared.engine.appspec import AppSpec, spec_problems
+from shared.engine.capabilities import KINDS, available_kinds
+from shared.engine.planner import plan_builtin, planned_features
+from shared.engine.planner.capmap import kinds_for
+
+KILN = {
+    "title": "KilnShare",
+    "description": "A community pottery studio shares three kilns between 40 members.",
+    "target_audience": "Studio managers",
+    "key_features": ["Book kiln firings, track glaze and cone temperatures",
+                     "Split firing costs among members by kiln usage"],
+}
+
+
+def _field(spec: AppSpec, entity: str, name: str):
+    e = spec.entity(entity)
+    assert e is not None, [x.name for x in spec.entities]
+    f = e.field(name)
+    assert f is not None, (entity, [x.name for x in e.fields])
+    return f
+
+
+def test_kiln_firings_reference_a_kiln_with_glaze_cone_and_temperature():
+    spec = plan_builtin(KILN, kinds=KINDS)
+    ref = _field(spec, "firing", "kiln_id")
+    assert ref.type == "reference" and ref.ref == "kiln"
+    assert _field(spec, "firing", "glaze").type == "text"
+    assert _field(spec, "firing", "cone").type == "text"
+    assert _field(spec, "firing", "temperature").type == "decimal"
+    assert any(r.kind == "many_to_one" and r.entity == "firing" and r.target == "kiln" and r.field == "kiln_id"
+               for r in spec.relations)
+    booking = next(c for c in spec.capabilities if c.kind == "booking")
+    assert (booking.entity, booking.resource, booking.resource_field) == ("firing", "kiln", "kiln_id")
+    assert spec.entity("firing").field(booking.start_field).type == "datetime"
+    ledger = next(c for c in spec.capabilities if c.kind == "ledger")
+    assert ledger.participant_entity == "member" and ledger.default_split == "usage"
+    assert spec.entity(ledger.charge_entity).field(ledger.amount_field).type == "money"
+
+
+def test_every_entity_and_field_names_the_words_it_came_from():
+    spec = plan_builtin(KILN, kinds=KINDS)
+    text = json.dumps(KILN).lower()
+    for e in spec.entities:
+        assert e.source, e.name
+        for f in e.fields:
+            assert f.source, (e.name, f.name)
+            # a field's source is the idea's own words or names the catalogue entry of this exact noun
+            assert f.source.lower().rstrip("…")[:40] in text or f.source.startswith(f"catalogue entry for '{e.name}'"), \
+                (e.name, f.name, f.source)
+
+
+@pytest.mark.parametrize("feature, field, ftype", [
+    ("Log visits with arrival date", "arrival_date", "date"),
+    ("Log visits with arrival time", "arrival_time", "datetime"),
+    ("Record the rent for each unit", "rent", "money"),
+    ("Track the quantity of each reagent", "quantity", "integer"),
+    ("Track seat count per workshop", "seat_count", "integer"),
+    ("Contacts with phone numbers", "phone", "phone"),
+    ("Suppliers with website", "website", "url"),
+    ("Patients with notes", "notes", "long_text"),
+    ("Kits with photos", "photo", "file"),
+    ("Repairs with status", "status", "enum"),
+    ("Samples with storage temperature", "storage_temperature", "decimal"),
+])
+def test_field_types_follow_the_words(feature, field, ftype):
+    spec = plan_builtin({"title": "T", "description": "", "key_features": [feature]}, kinds=KINDS)
+    hits = [f for e in spec.entities for f in e.fields if f.name == field]
+    assert hits, [(e.name, [f.name for f in e.fields]) for e in spec.entities]
+    assert hits[0].type == ftype
+
+
+def test_enum_values_come_from_the_text_when_present():
+    spec = plan_builtin({"title": "T", "description": "", "key_features": ["Inspection log with pass or fail"]},
+                        kinds=KINDS)
+    f = _field(spec, "inspection", "result")
+    assert f.type == "enum" and f.values == ["pass", "fail"]
+    spec = plan_builtin({"title": "T", "description": "",
+                         "key_features": ["Applications move from draft to submitted to awarded"]}, kinds=KINDS)
+    wf = next(c for c in spec.capabilities if c.kind == "workflow")
+    assert wf.states[:3] == ["draft", "submitted", "awarded"] and wf.initial == "draft"
+
+
+def test_roles_come_from_the_ideas_people():
+    idea = {"title": "Rota", "description": "Coordinators publish shifts; auditors check the hours.",
+            "key_features": ["Volunteers sign up for shifts", "Coordinators approve shift swaps",
+                             "Auditors review volunteer hours"]}
+    spec = plan_builtin(idea, kinds=KINDS)
+    roles = {r.name: r for r in spec.roles}
+    assert roles["owner"].manage_users and set(roles["owner"].write) == {e.name for e in spec.entities}
+    assert roles["volunteer"].scope == "own" and roles["volunteer"].write
+    assert roles["coordinator"].scope == "all" and roles["coordinator"].write
+    assert roles["auditor"].write == [] and roles["auditor"].read
+    assert spec.default_role == "volunteer"
+    assert all(r.source for r in spec.roles)
+
+
+def test_an_idea_without_people_gets_an_owner_and_a_member():
+    spec = plan_builtin({"title": "Jar", "description": "", "key_features": ["Log jars of jam with flavour"]},
+                        kinds=KINDS)
+    assert [r.name for r in spec.roles] == ["owner", "member"] and spec.default_role == "member"
+
+
+def test_many_to_many_through_a_join_entity_for_a_matrix():
+    idea = {"title": "Menu", "description": "",
+            "key_features": ["Dishes made from ingredients", "Allergen matrix per dish computed from its ingredients"]}
+    spec = plan_builtin(idea, kinds=KINDS)
+    m = next(c for c in spec.capabilities if c.kind == "matrix")
+    assert (m.row_entity, m.via_entity, m.column_entity) == ("dish", "ingredient", "allergen")
+    m2m = {(r.entity, r.target, r.through) for r in spec.relations if r.kind == "many_to_many"}
+    assert ("dish", "ingredient", "dish_ingredient") in m2m and ("ingredient", "allergen", "ingredient_allergen") in m2m
+    assert not [p for p in spec_problems(spec) if "not in the library" not in p]
+
+
+@pytest.mark.parametrize("feature, kind", [
+    ("Book meeting rooms by the hour", "booking"),
+    ("Managers approve expense requests", "workflow"),
+    ("Split the electricity bill among flatmates", "ledger"),
+    ("Overdue alerts for library loans", "reminders"),
+    ("Tamper-evident history of every sample", "audit_log"),
+    ("Check out cameras to students", "custody"),
+    ("Live board of open orders", "live_board"),
+    ("Search recipes by ingredient", "search"),
+    ("Upload scans of receipts", "attachments"),
+    ("Public page with a QR code for each trail", "public_page"),
+    ("Checklist of steps for each move-in", "checklist"),
+    ("Versioned drafts of each press release", "versioning"),
+    ("Guests rate each tour", "ratings"),
+    ("Points and a leaderboard for recycling drops", "leaderboard"),
+    ("Take turns cooking dinner on a rota", "rotation"),
+    ("Pay class fees by card", "payments"),
+    ("Export attendance as CSV", "export"),
+    ("AI summary of each interview transcript", "ai_summary"),
+    ("Cocktail matrix of spirits by flavour computed from recipes", "matrix"),
+    ("Follow a neighbourhood and get notified when a new listing appears", "follow"),
+])
+def test_feature_words_ask_for_their_kind(feature, kind):
+    assert kind in [k for k, _w in kinds_for(feature)], kinds_for(feature)
+
+
+def test_only_available_kinds_are_planned_and_the_rest_say_why():
+    idea = {"title": "Studio", "description": "", "key_features": ["Book kiln firings", "Points for every firing"]}
+    spec = plan_builtin(idea, kinds={"records"})
+    assert {c.kind for c in spec.capabilities} <= {"records"}
+    for t in spec.trace:
+        assert t.status == "not_covered" and "not in the capability library yet" in t.reason
+    assert planned_features(spec) == []
+    full = plan_builtin(idea, kinds=KINDS)
+    assert {"booking", "leaderboard"} <= {c.kind for c in full.capabilities}
+
+
+def test_a_feature_nothing_fits_is_not_covered_with_a_reason():
+    spec = plan_builtin({"title": "X", "description": "", "key_features": ["Make it delightful"]}, kinds=KINDS)
+    t = spec.trace[0]
+    assert t.status == "not_covered" and t.capabilities == [] and len(t.reason) > 20
+
+
+def test_plans_are_deterministic_and_valid_for_an_unseen_idea():
+    idea = {"title": "BarnCats", "description": "Farm sanctuaries track rescued barn cats and their vet visits. "
+                                                "Caretakers log feeding times and volunteers adopt cats.",
+            "target_audience": "Farm sanctuaries",
+            "key_features": ["Cat profiles with age, colour and photos", "Vet visit reminders 2 days before",
+                             "Caretakers log feeding times per cat", "Adoption applications with caretaker approval"]}
+    a, b = plan_builtin(idea), plan_builtin(idea)
+    assert a.model_dump_json() == b.model_dump_json()
+    assert spec_problems(a) == []
+    assert {t.feature for t in a.trace} == set(idea["key_features"])
+    assert {c.kind for c in a.capabilities} <= set(available_kinds())
+    cat = a.entity("cat")
+    assert cat is not None and {"age", "colour"} <= {f.name for f in cat.fields}
+    assert "caretaker" in {r.name for r in a.roles}
+
+
+def test_pages_and_navigation_resolve():
+    spec = plan_builtin(KILN)
+    ids = {p.id for p in spec.pages}
+    assert "home" in ids and all(n.page in ids for n in spec.navigation)
+    for e in spec.entities:
+        assert {p.kind for p in spec.pages if p.entity == e.name} == {"list", "detail", "form"}
+    assert all(p.capability in {c.id for c in spec.capabilities} for p in spec.pages if p.kind == "capability")
