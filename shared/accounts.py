@@ -13,6 +13,7 @@ is the one invited (docs/SECURITY.md).
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import timedelta
 
 from google.cloud import firestore as gfs
@@ -158,6 +159,9 @@ def workspaces(uid: str) -> list[dict]:
 
 
 def me(caller: auth.Caller) -> dict:
+    if caller.email and not caller.email_verified and auth.account(caller.uid, fresh=True).email_verified:
+        # Verified since the cached look (a user who just clicked the link sees invitations at once).
+        caller = replace(caller, email_verified=True)
     base = {"uid": caller.uid, "email": caller.email, "email_verified": caller.email_verified,
             "pending_invitations": pending_invitations(caller), "workspaces": workspaces(caller.uid)}
     if not caller.email_verified:

@@ -72,7 +72,7 @@ class Settings(BaseSettings):
     stage_run_floor_s: float = Field(30.0, validation_alias="STAGE_RUN_FLOOR_S", gt=0)
     # Deadline of every Firestore call (retries included): a request whose store is down answers
     # 503 within it. Stage functions, which commit large artifacts under load, get a longer one.
-    firestore_deadline_s: float = Field(4.0, validation_alias="FIRESTORE_DEADLINE_S", gt=0)
+    firestore_deadline_s: float = Field(3.0, validation_alias="FIRESTORE_DEADLINE_S", gt=0)
     tasks_deadline_s: float = Field(1.5, validation_alias="TASKS_DEADLINE_S", gt=0)
     qa_max_loops: int = Field(2, validation_alias="QA_MAX_LOOPS", ge=0)
     default_budget_compute_s: float = Field(600.0, validation_alias="DEFAULT_BUDGET_COMPUTE_S")

@@ -45,7 +45,7 @@ def next_stage(stage: str) -> str | None:
 
 
 # Background functions (no person waits on them) may wait longer on Firestore than the API's
-# 4 s: a stage commit with large artifacts under load is slow, not lost.
+# 3 s: a stage commit with large artifacts under load is slow, not lost.
 BACKGROUND_ENV = {"FIRESTORE_DEADLINE_S": "20"}
 
 

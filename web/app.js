@@ -346,8 +346,7 @@ function renderInvitations(me) {
         await state.api.post(`/api/me/invitations/${encodeURIComponent(inv.tenant_id)}/${verb}`);
         if (verb === "accept") {
           await state.user.getIdToken(true); // the new workspace is in the refreshed token
-          toast(`You joined ${inv.tenant_name || "the workspace"}.`);
-          await enter(state.user);
+          location.reload(); // start clean in the joined workspace (listeners, lists, billing)
         } else {
           toast("Invitation declined.");
           renderInvitations({ pending_invitations: items.filter((i) => i !== inv) });

@@ -79,6 +79,10 @@ TASK_INSTRUCTIONS = {
         "'not_covered' with a reason a founder can read. If 'feedback' is present it lists QA findings on "
         "the last generation: address them."
     ),
+    "custom_operation": (
+        "Write one custom operation (a Flask blueprint module and its unittest tests) for a key feature the "
+        "capability library does not cover, following the 'instructions' in the context exactly."
+    ),
     "qa_review": "Summarise the QA findings for the founder and list the fixes in priority order.",
     "deploy_plan": (
         "Choose Cloud Run settings for the app (service name, cpu, memory, instances, concurrency, non-secret "

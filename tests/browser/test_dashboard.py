@@ -271,7 +271,8 @@ def test_a_second_tenant_sees_nothing_of_the_first(browsers, front_door):
     fill_idea(b)
     b.click("#idea-submit")
     b.wait_for_selector("#idea-error:not([hidden])")
-    assert "Billing" in b.text_content("#idea-error")
+    assert "used all the runs" in b.text_content("#idea-error") and "/api/" not in b.text_content("#idea-error")
+    assert b.is_visible("#idea-buy")  # B is an owner: a Buy button right there
     assert b.locator("[data-testid='pipeline-item']").count() == 0
     r = requests.get(f"{front_door}/api/factory/pipelines/{pid}", timeout=10)
     assert r.status_code == 401
@@ -328,7 +329,8 @@ def test_cancel_a_waiting_run_and_retry_a_failed_one_from_the_detail_view(browse
     page.click("#action-cancel")
     wait_detail_status(page, "cancelled", 15)
     page.wait_for_selector("[data-testid='event'][data-type='factory_cancelled']")
-    assert page.text_content("#detail-note") == "This run was cancelled by you."
+    # Cancelled before development: the note says so and that the credit came back.
+    assert page.text_content("#detail-note") == "This run was cancelled by you. Your credit for this run was refunded."
     assert not page.is_visible("#detail-error")
     assert not page.is_visible("#action-cancel") and not page.is_visible("#action-approve")
     assert not page.is_visible("#action-retry")

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from google.cloud import firestore
 
 from shared import clients, faults
 from tests.helpers import IDEA, Api, buy_credits, pipeline_doc, submit, wait_status
@@ -67,7 +68,8 @@ def test_a_stage_whose_pipeline_document_vanished_acknowledges_cleanly(api, owne
     pref.delete()
     time.sleep(4)  # the stage finishes its work and tries to commit
     assert not pref.get().exists, "the commit must not bring the document back"
-    outbox = [d.id for d in db.collection("outbox").where("pipeline_id", "==", pid).stream()]
+    outbox = [d.id for d in db.collection("outbox").where(
+        filter=firestore.FieldFilter("pipeline_id", "==", pid)).stream()]
     assert outbox == [], "nothing was dispatched for a vanished run"
     log = Path(os.environ["STATE_DIR"]) / "logs" / "functions.log"
     mine = []

@@ -428,3 +428,45 @@ def test_view_reports_what_can_be_spent():
     view = billing.billing_view("t_unit01", doc, [], NOW)
     assert view["credits"] == 10 and view["pack_credits"] == 10 and view["can_run"] is True
     assert billing.billing_view("t_unit01", state(status="past_due", credits=5), [], NOW)["can_run"] is False
+
+
+# ---------------------------------------------------------------------------------------- money follows the outcome
+
+
+def _run(state="charged", dev="pending"):
+    return {"pipeline_id": "p_unit01", "credit": {"state": state, "spent_from": "pack", "charges": 1, "refunds": 0},
+            "stages": {"development": {"status": dev}}}
+
+
+@pytest.mark.parametrize("status,code,stage,dev,reason", [
+    ("failed", "stage_rejected", "idea_validation", "pending", "rejected_at_validation"),
+    ("cancelled", "cancelled", "idea_validation", "pending", "cancelled_before_development"),
+    ("cancelled", "cancelled", "uiux_design", "pending", "cancelled_before_development"),
+    ("failed", "dead_lettered", "qa", "completed", "factory_failure"),
+    ("failed", "stage_timeout", "development", "running", "factory_failure"),
+    ("failed", "stage_failed", "deployment", "completed", "factory_failure"),
+    # kept: the founder's own budget, QA after its loops, a cancel once development started, a bad input
+    ("failed", "budget_exceeded", "tech_stack", "pending", None),
+    ("failed", "qa_failed", "qa", "completed", None),
+    ("failed", "stage_error", "tech_stack", "pending", None),
+    ("failed", "stage_failed", "development", "failed", None),
+    ("cancelled", "cancelled", "development", "running", None),
+    ("cancelled", "cancelled", "uiux_design", "completed", None),  # development already ran
+    ("completed", None, "deployment", "completed", None),
+])
+def test_refund_policy(status, code, stage, dev, reason):
+    assert billing.refund_reason(_run(dev=dev), status, code, stage) == reason
+
+
+def test_a_credit_not_held_by_the_run_never_goes_back_twice():
+    for state in ("refunded", None):
+        run = _run(state=state) if state else {"pipeline_id": "p_unit01", "stages": {}}
+        assert billing.refund_reason(run, "failed", "dead_lettered", "qa") is None
+        assert billing.refund_reason(run, "cancelled", "cancelled", "idea_validation") is None
+
+
+def test_an_id_firestore_cannot_store_is_recognised():
+    for bad in ("__x__", "__", ".", "..", "a/b", "", None, 7, "x" * 1501):
+        assert billing.storable_id(bad) is False, bad
+    for good in ("evt_123", "pi_abc", "_x_", "__x", "x__"):
+        assert billing.storable_id(good) is True, good

@@ -65,9 +65,9 @@ def routes(cap: Params, spec) -> list:
 
 
 def _probe_text(f, words: str) -> str:
-    hi = int(f.max) if f.max is not None else 4000
+    hi = int(f.max) if f.max is not None else (200 if f.type == "text" else 4000)  # the column's own limit
     lo = int(f.min or 0)
-    text = words[:hi]
+    text = words[:hi].rstrip()  # the app strips text on the way in
     return text + "x" * max(0, lo - len(text))
 
 

@@ -106,7 +106,9 @@ def render(cap: Params, spec, tpl) -> dict[str, str]:
                          "ref": ref.name if ref else None, "ref_display": ref.display_field if ref else None})
         pdf = {"ent": e, "rows": rows, "readers": b.readers(spec, cap.pdf_entity),
                "outsider": next((r.name for r in spec.roles if r.name not in b.readers(spec, cap.pdf_entity)), None),
-               "title_value": _probe_title(disp)}
+               "title_value": _probe_title(disp),
+               "unicode_ok": disp.type == "text" and (disp.max is None or disp.max >= 12)
+               and (disp.min or 0) <= 12}
     ctx = {"lists": lists, "pdf": pdf}
     d = "capabilities/export/"
     return {

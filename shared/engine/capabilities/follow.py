@@ -60,11 +60,15 @@ def render(cap: Params, spec, tpl) -> dict[str, str]:
     e = spec.entity(cap.entity)
     readers = b.readers(spec, cap.entity)
     topic = e.field(cap.topic_field) if cap.topic_field else None
-    others = [f for f in e.fields if f.name not in (cap.topic_field, e.display_field)]
-    patch_field = (next((f for f in others if f.type in ("text", "long_text") and not f.unique), None)
-                   or next((f for f in others if f.type == "enum"), None)
-                   or next((f for f in e.fields if f.name != cap.topic_field and f.type in ("text", "long_text", "enum")),
-                           None))
+    # the field the tests PATCH to change a record: never one another capability guards (a workflow state)
+    bound = {getattr(c, "state_field", None) for c in spec.capabilities if getattr(c, "entity", None) == e.name}
+    free = [f for f in e.fields if f.name not in bound and f.name != cap.topic_field
+            and f.type not in ("reference", "file", "boolean", "datetime")]
+    others = [f for f in free if f.name != e.display_field and not f.unique]
+    patch_field = (next((f for f in others if f.type in ("text", "long_text")), None)
+                   or next((f for f in others if f.type != "enum"), None)
+                   or next((f for f in free if f.name == e.display_field), None)
+                   or next(iter(others), None))
     ctx = {
         "ent": e, "readers": readers, "topic": topic,
         "topic_ref": spec.entity(topic.ref) if topic is not None and topic.type == "reference" else None,
@@ -72,6 +76,7 @@ def render(cap: Params, spec, tpl) -> dict[str, str]:
         "follower": next((r for r in readers if r not in ("owner",)), "owner"),
         "outsider": next((r.name for r in spec.roles if r.name not in readers), None),
         "patch_field": patch_field,
+        "patch_is_display": patch_field is not None and patch_field.name == e.display_field,
     }
     d = "capabilities/follow/"
     return {

@@ -47,7 +47,7 @@ def render(cap: Params, spec, tpl) -> dict[str, str]:
     reader = next((r for r in readers(spec, ent.name) if r not in ws), writer)
     ctx = {"ent": ent, "fields": [ent.field(f) for f in cap.fields], "roles": readers(spec, ent.name),
            "t": {"writer": writer, "reader": reader, "outsider": outsider,
-                 "field": cap.fields[0]}}
+                 "field": max(cap.fields, key=lambda n: ent.field(n).max or 1e9)}}  # the roomiest field
     d = "capabilities/search"
     return {
         f"app/capabilities/{cap.id}.py": tpl.render(f"{d}/module.py.j2", **ctx),

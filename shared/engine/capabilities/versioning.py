@@ -23,6 +23,11 @@ def check(cap: Params, spec) -> list[str]:
     p = entity_problems(spec, cap.entity)
     p += field_problems(spec, cap.entity, [cap.field], ("long_text", "text"), "versioned field")
     p += no_reader_problem(spec, cap.entity)
+    ent = spec.entity(cap.entity)
+    f = ent.field(cap.field) if ent is not None else None
+    if f is not None and f.max is not None and f.max < 200:
+        p.append(f"versioned field {cap.entity}.{cap.field} allows only {int(f.max)} characters; a versioned "
+                 f"document needs room: raise its max to at least 200 or drop it")
     if not p and not writers(spec, cap.entity):
         p.append(f"no role may write {cap.entity!r}, so there would be no revisions; add it to a role's write list")
     return p
@@ -52,7 +57,7 @@ def render(cap: Params, spec, tpl) -> dict[str, str]:
     t = {"writer": "owner" if "owner" in ws else ws[0],
          "reader": next((x for x in readers(spec, ent.name) if x not in ws), None),
          "own": next((x.name for x in spec.roles if x.name in ws and x.scope == "own" and x.name != "owner"), None),
-         "other": other, "max": int(ent.field(cap.field).max or 0)}
+         "other": other}
     ctx = {"ent": ent, "t": t}
     d = "capabilities/versioning"
     return {

@@ -81,6 +81,11 @@ def check(cap: Params, spec) -> list[str]:
     return p
 
 
+def managed_fields(cap: Params, spec) -> dict[tuple[str, str], object]:
+    """The state field is the workflow's: a new record always starts in the initial state (compiler hook)."""
+    return {(cap.entity, cap.state_field): cap.initial}
+
+
 def _first_plain_field(ent):
     """The first non-reference field: the generated CRUD tests edit it, so a managed field may not be first."""
     return next((f.name for f in ent.fields if f.type != "reference"), None)

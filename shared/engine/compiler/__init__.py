@@ -58,10 +58,11 @@ def relation_name(entity: EntitySpec, field: FieldSpec) -> str:
 
 
 _SQL_TYPES = {
-    "long_text": ("str", "Text"), "integer": ("int", "Integer"), "decimal": ("float", "Float"),
-    "money": ("Decimal", "Numeric(12, 2)"), "boolean": ("bool", "Boolean"), "date": ("date", "Date"),
-    "datetime": ("datetime", "DateTime"), "email": ("str", "String(254)"), "phone": ("str", "String(40)"),
-    "url": ("str", "String(500)"), "file": ("str", "String(500)"), "enum": ("str", "String(40)"),
+    "long_text": ("str", "sa.Text"), "integer": ("int", "sa.Integer"), "decimal": ("float", "sa.Float"),
+    "money": ("decimal.Decimal", "sa.Numeric(12, 2)"), "boolean": ("bool", "sa.Boolean"),
+    "date": ("dt.date", "sa.Date"), "datetime": ("dt.datetime", "sa.DateTime"), "email": ("str", "sa.String(254)"),
+    "phone": ("str", "sa.String(40)"), "url": ("str", "sa.String(500)"), "file": ("str", "sa.String(500)"),
+    "enum": ("str", "sa.String(40)"),
 }
 
 
@@ -70,10 +71,10 @@ def column(entity: EntitySpec, field: FieldSpec, plurals: dict[str, str]) -> str
     opts = []
     if field.type == "reference":
         py_type, sql = "int", None
-        opts.append(f'ForeignKey("{plurals[field.ref]}.id")')
+        opts.append(f'sa.ForeignKey("{plurals[field.ref]}.id")')
         opts.append("index=True")
     elif field.type == "text":
-        py_type, sql = "str", f"String({int(field.max) if field.max else 200})"
+        py_type, sql = "str", f"sa.String({int(field.max) if field.max else 200})"
     else:
         py_type, sql = _SQL_TYPES[field.type]
     if sql:
@@ -82,12 +83,12 @@ def column(entity: EntitySpec, field: FieldSpec, plurals: dict[str, str]) -> str
         opts.append("unique=True")
     nullable = not field.required and field.type != "boolean"
     ann = f"{py_type} | None" if nullable else py_type
-    return f"{field.name}: Mapped[{ann}] = mapped_column({', '.join(opts)})"
+    return f"{field.name}: orm.Mapped[{ann}] = orm.mapped_column({', '.join(opts)})"
 
 
 def relationship_line(entity: EntitySpec, field: FieldSpec) -> str:
     target = class_name(field.ref) + ("" if field.required else " | None")
-    return f"{relation_name(entity, field)}: Mapped[{target}] = relationship(foreign_keys=[{field.name}])"
+    return f"{relation_name(entity, field)}: orm.Mapped[{target}] = orm.relationship(foreign_keys=[{field.name}])"
 
 
 def serialize(field: FieldSpec) -> str:
@@ -127,9 +128,29 @@ def field_meta(f: FieldSpec) -> dict:
             "min": f.min, "max": f.max, "default": f.default, "values": list(f.values), "ref": f.ref}
 
 
+def managed_samples(spec: AppSpec) -> dict[tuple[str, str], object]:
+    """(entity, field) -> the only value a new row may have, for fields a capability manages (a workflow's state
+    starts as its initial state): capability modules declare them with `managed_fields(cap, spec)`, and the
+    generated CRUD tests sample that value (field meta key "sample", read by tests/sampling.py)."""
+    out: dict[tuple[str, str], object] = {}
+    for cap in spec.capabilities:
+        declare = getattr(module_for(cap.kind), "managed_fields", None)
+        if declare is not None:
+            out.update(declare(cap, spec))
+    return out
+
+
 def entities_meta(spec: AppSpec) -> dict:
+    fixed = managed_samples(spec)
+
+    def meta(e: EntitySpec, f: FieldSpec) -> dict:
+        m = field_meta(f)
+        if (e.name, f.name) in fixed:
+            m["sample"] = fixed[(e.name, f.name)]
+        return m
+
     return {e.name: {"name": e.name, "plural": e.plural, "label": e.label, "label_plural": e.label_plural,
-                     "display_field": e.display_field, "fields": [field_meta(f) for f in e.fields]}
+                     "display_field": e.display_field, "fields": [meta(e, f) for f in e.fields]}
             for e in spec.entities}
 
 

@@ -42,6 +42,7 @@ from .capmap import (
     NotFit,
     cap_id,
     feature_ctx,
+    is_records_feature,
     kinds_for,
 )
 from .draft import Draft, build, clip, ident, label
@@ -78,6 +79,29 @@ def _fallback_entity(d: Draft) -> None:
     d.fallback = e.name
 
 
+#: Features that name a record but ask for something records alone do not do (a computed tally, an
+#: import channel, tenant isolation, a drag-and-drop planner): not covered, so never claimed.
+NOT_RECORDS = re.compile(r"\b(tally|tallies|overview|statistics|stats|trends?|forecasts?|analytics|insights?|"
+                         r"spaced repetition|drag\w*|separate (workspace|data|account)s?|multi[- ]tenan\w*|"
+                         r"import\w*|sync\w*|integrat\w*|recurring|opened on|templates?|chat|threads?|"
+                         r"direct messages?|everything)\b")
+
+
+def _names_fields(d: Draft, ctx) -> bool:
+    """The feature itself gave a record its fields or a link ("Cat profiles with age, colour and photos")."""
+    src = clip(ctx.text)
+    return any(f.source == src for m in ctx.mentioned for f in d.fields_of(m))
+
+
+def _acts_on_records(text: str) -> bool:
+    """A verb that adds, links or completes records: "assign tickets to agents", "volunteers sign up"."""
+    from .text import parse
+
+    verbs = {v for c in parse(text) for v in c.verbs}
+    return bool(verbs & {"add", "assign", "complete", "sign", "submit", "register", "enrol", "enroll", "create",
+                         "post", "publish", "send", "list", "record", "log", "save", "store", "keep", "track"})
+
+
 def _plan_features(d: Draft, kinds: set[str]) -> tuple[list[dict], list[dict]]:
     caps: list[dict] = []
     by_key: dict[tuple, dict] = {}
@@ -86,8 +110,9 @@ def _plan_features(d: Draft, kinds: set[str]) -> tuple[list[dict], list[dict]]:
     for i, text in enumerate(d.idea.get("key_features") or []):
         ctx = feature_ctx(d, i, text, focus)
         wanted = [k for k, _w in kinds_for(text)]
-        if not wanted and ctx.explicit and ctx.mentioned:
-            wanted = ["records"]
+        if not wanted and ctx.explicit and not NOT_RECORDS.search(text.lower()) and (
+                is_records_feature(text) or _names_fields(d, ctx) or _acts_on_records(text)):
+            wanted = ["records"]  # a list or records of a noun with attributes
         ids: list[str] = []
         missing: list[str] = []
         for kind in wanted:
@@ -135,8 +160,19 @@ def _plan_features(d: Draft, kinds: set[str]) -> tuple[list[dict], list[dict]]:
             trace.append({"feature": text, "status": "not_covered", "capabilities": ids, "entities": ents,
                           "reason": clip("Only part of it is planned: " + "; ".join(missing), 400)})
         else:
-            reason = "; ".join(missing) if missing else (
-                "no capability in the library matches what this feature asks for, and it names no record to keep")
+            hit = NOT_RECORDS.search(text.lower())
+            named = ", ".join(label(m).lower() for m in ents[:2])
+            if missing:
+                reason = "; ".join(missing)
+            elif hit and ents:
+                reason = (f"the capability library has nothing for '{hit.group(0)}' yet; the {named} records are "
+                          f"kept, but this behaviour is not built")
+            elif ents:
+                reason = (f"no capability in the library does what this feature asks beyond keeping {named} "
+                          f"records, so it is not built")
+            else:
+                reason = ("no capability in the library matches what this feature asks for, and it names no "
+                          "record to keep")
             trace.append({"feature": text, "status": "not_covered", "capabilities": [], "entities": ents,
                           "reason": clip(reason[0].upper() + reason[1:], 400)})
         if ctx.mentioned:
@@ -248,6 +284,18 @@ def _assemble(d: Draft, caps: list[dict], trace: list[dict]) -> AppSpec:
         trace=[TraceEntry.model_validate(t) for t in trace])
 
 
+def _features(idea: dict) -> list[str]:
+    """The key features as the spec holds them: at most 300 characters each, each once (first wins)."""
+    out, seen = [], set()
+    for f in idea.get("key_features") or []:
+        f = clip(str(f), 300)
+        key = " ".join(re.findall(r"[a-z0-9]+", f.lower()))
+        if key and key not in seen:
+            seen.add(key)
+            out.append(f)
+    return out[:30]
+
+
 def plan_entities(idea: dict) -> list[EntitySpec]:
     """The entities the built-in planner gives this idea (what the sitemap and wireframes show)."""
     return list(plan_builtin(idea).entities)
@@ -256,6 +304,7 @@ def plan_entities(idea: dict) -> list[EntitySpec]:
 def plan_builtin(idea: dict, kinds: set[str] | tuple[str, ...] | None = None) -> AppSpec:
     """The deterministic plan of an idea. `kinds`: the capability kinds it may use (default: the available ones)."""
     idea = normalise_idea(idea)
+    idea["key_features"] = _features(idea)
     allowed = set(available_kinds() if kinds is None else kinds)
     d = build(idea)
     if not d.entities:
@@ -318,7 +367,7 @@ def plan_spec(context: dict, gen: Generator) -> AppSpec:
 
 def spec_check(idea: dict):
     """`spec_problems` plus: the spec's `features` are exactly the idea's key features (so none escapes the trace)."""
-    wanted = [str(f) for f in idea.get("key_features") or []][:30]
+    wanted = _features(idea)
 
     def check(spec: AppSpec) -> list[str]:
         have = {" ".join(re.findall(r"[a-z0-9]+", f.lower())) for f in spec.features}

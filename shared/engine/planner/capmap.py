@@ -190,7 +190,11 @@ def _main(ctx: FeatureCtx, prefer_things: bool = True) -> str:
     d = ctx.draft
     things = [m for m in ctx.mentioned if not d.entities[m].people and not d.entities[m].join]
     if prefer_things and things:
-        # the record the feature acts on, not the grouping ("per team") it names
+        # the record the feature acts on (its verb's object), not the grouping ("per team") it names
+        objects = [safe_name(it.name) for it in ctx.interps if it.np and it.np.prep is None and it.np.after_verb
+                   and safe_name(it.name) in things]
+        if objects:
+            return objects[0]
         grouped = {safe_name(it.name) for it in ctx.interps if it.np and (it.np.prep == "per" or it.np.each)}
         first = [t for t in things if t not in grouped]
         return (first or things)[0]

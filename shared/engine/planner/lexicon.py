@@ -31,7 +31,7 @@ complete completes hold covers
 #: Verbs that are also everyday nouns ("book a kiln" / "a book"); a verb only where a clause starts with it
 #: or a person does it.
 AMBIGUOUS_VERBS = frozenset("""
-book cost fire list log offer order plan post rate record rent report review schedule sign
+book cost fire list log offer order plan post rate record rent report review schedule sign score grade
 """.split())
 
 VERBS = VERBS - AMBIGUOUS_VERBS
@@ -43,7 +43,7 @@ digital due each easy electronic every external fair flagged free full hourly in
 low main many missing monthly multiple new next old online open optional other overdue past pending personal
 previous private public quick recent recurring remote secure several shared simple single smart spare special
 upcoming urgent verified vetted weekly whole yearly annual real-time realtime searchable printable shareable
-tamper-evident tamper-proof append-only editable downloadable mobile collaborative unpaid outstanding
+tamper-evident tamper-proof append-only editable downloadable mobile collaborative unpaid outstanding separate
 """.split())
 
 #: Nouns that name a behaviour (a capability), not a record: "overdue alerts", "reviews and ratings".

@@ -110,9 +110,13 @@ def _needs(inp) -> list[str]:
     return [k for k, v in detect_needs(inp.idea or {}).items() if v["detected"]]
 
 
+AUTH_ENDPOINTS = 7  # signup, login, logout, me; list, add and change users
+
+
 def api_route_count(spec: AppSpec) -> int:
-    """Routes of the generated app: auth and users (8), /health and /api/schema, 5 per entity, capabilities'."""
-    return 10 + 5 * len(spec.entities) + sum(len(c.routes) for c in spec.capabilities)
+    """JSON endpoints of the generated app: auth and users, /health, /api/schema, 5 per entity, capabilities'."""
+    return AUTH_ENDPOINTS + 2 + 5 * len(spec.entities) + sum(
+        1 for c in spec.capabilities for r in c.routes if r.path.startswith("/api/"))
 
 
 def run(inp, config, gen) -> StageOutput:

@@ -6,11 +6,11 @@ import colorsys
 import hashlib
 from xml.sax.saxutils import escape, quoteattr
 
+from ..appspec import EntitySpec
 from ..artifacts import json_bytes
 from ..domain import detect_needs
 from ..generators import builtin_task
 from ..planner import plan_entities
-from ..appspec import EntitySpec
 from ..schemas import DesignProposal, Palette
 from ..textutil import shorten
 from ..wcag import AA_LARGE, AA_NORMAL, adjust_for_contrast, contrast_ratio, rgb_to_hex

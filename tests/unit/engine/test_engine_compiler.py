@@ -49,8 +49,8 @@ def test_project_layout_follows_the_contract(files):
                  "requirements.txt", "README.md", "ruff.toml"):
         assert path in files, path
     models = files["app/models.py"].decode()
-    assert "class Firing(Base):" in models and 'ForeignKey("kilns.id")' in models
-    assert "kiln: Mapped[Kiln] = relationship(" in models
+    assert "class Firing(db.Base):" in models and 'sa.ForeignKey("kilns.id")' in models
+    assert "kiln: orm.Mapped[Kiln] = orm.relationship(" in models
     spec_json = json.loads(files["app/spec.json"])
     [cap] = spec_json["capabilities"]
     assert {r["path"] for r in cap["routes"]} == {"/api/glaze_log/items", "/glaze_log"}

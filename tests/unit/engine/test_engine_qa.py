@@ -280,3 +280,41 @@ def test_qa_temp_dir_is_removed(state_dir, tmp_path, monkeypatch):
     assert result.outcome == "ok"
     assert not [p for p in Path(tmp_path).iterdir() if p.name.startswith("saas-qa-")]
     assert os.environ["TMPDIR"] == str(tmp_path)
+
+
+# ------------------------------------------------------------------ feature coverage
+
+COVERAGE_SPEC = {
+    "capabilities": [{"id": "good"}, {"id": "bad"}, {"id": "untested"}],
+    "trace": [
+        {"feature": "Works", "status": "planned", "capabilities": ["good"]},
+        {"feature": "Broken", "status": "planned", "capabilities": ["good", "bad"]},
+        {"feature": "Only a table", "status": "planned", "capabilities": ["untested"]},
+        {"feature": "Later", "status": "not_covered", "reason": "no capability fits yet"},
+    ],
+}
+
+
+def test_coverage_counts_a_feature_only_when_its_behaviour_tests_pass(state_dir):
+    ok_test = "import unittest\n\nclass T(unittest.TestCase):\n    def test_{n}(self):\n        self.assertTrue({v})\n"
+    files = {
+        "README.md": "x\n", "requirements.txt": "Flask==3.1.3\n", "tests/__init__.py": "",
+        "app/spec.json": json.dumps(COVERAGE_SPEC),
+        "tests/test_cap_good.py": ok_test.format(n="works", v="True"),
+        "tests/test_cap_bad.py": ok_test.format(n="breaks", v="False"),
+        "tests/test_plain.py": ok_test.format(n="crud", v="True"),
+    }
+    result = _qa(files, EngineConfig(state_dir=state_dir))
+    report = json.loads(result.artifacts["qa-report.json"])
+    rows = {r["feature"]: r for r in report["coverage"]["features"]}
+    assert rows["Works"]["status"] == "built" and rows["Works"]["tests"] == ["tests.test_cap_good.T.test_works"]
+    assert rows["Broken"]["status"] == "failing" and "test_breaks" in rows["Broken"]["reason"]
+    assert rows["Only a table"]["status"] == "not_covered"
+    assert "untested" in rows["Only a table"]["reason"] and rows["Only a table"]["passed"] is False
+    assert rows["Later"] == {"feature": "Later", "capabilities": [], "entities": [], "tests": [], "passed": False,
+                             "status": "not_covered", "reason": "no capability fits yet"}
+    assert (report["coverage"]["features_built"], report["coverage"]["features_total"]) == (1, 4)
+    assert report["test_results"]["tests.test_plain.T.test_crud"] == "passed"
+    assert (result.summary["features_built"], result.summary["features_total"]) == (1, 4)
+    assert [r["status"] for r in result.summary["coverage"]] == ["built", "failing", "not_covered", "not_covered"]
+    assert "1 of 4 features built" in result.artifacts["qa-report.md"].decode()

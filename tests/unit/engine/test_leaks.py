@@ -28,7 +28,7 @@ FOREIGN_FIELDS = frozenset({
     "tenant_name", "employee_name", "pet_name", "candidate_name", "student_name", "supplier_name",
     "order_reference", "risk_score", "daily_price", "lease_end", "grade_level", "walker",
     "interviewer", "lead_time_days", "water_every_days", "last_watered", "interval_seconds",
-    "patient_name", "document_title", "employee_name", "assignee", "licence_number", "salary",
+    "patient_name", "document_title", "assignee", "licence_number", "salary",
 })
 #: Fields the capabilities add when a feature asks for them (their source is that feature).
 CAPABILITY_FIELDS = frozenset({

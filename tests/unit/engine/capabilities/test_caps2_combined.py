@@ -13,6 +13,7 @@ def test_all_seven_capabilities_in_one_app(idea, tmp_path):
     spec_dict = S.IDEAS[idea]()
     assert len(spec_dict["capabilities"]) == 7
     spec, files = S.compile_spec(spec_dict)
+    assert S.compile_spec(spec_dict)[1] == files  # deterministic: same spec, same bytes
     from shared.engine.appspec import spec_problems
 
     assert spec_problems(spec) == []

@@ -37,6 +37,7 @@ def test_routes_split_readers_and_writers():
     ({"entity": "grant"}, ["'grant' is not an entity"]),
     ({"field": "amount"}, ["type 'money'", "summary", "proposal"]),
     ({"field": "body"}, ["'body' is not a field of 'application'"]),
+    ({"field": "title"}, ["allows only 120 characters", "at least 200"]),
 ])
 def test_check_names_what_does_not_fit(change, words):
     spec = AppSpec.model_validate(S.grants("versioning"))

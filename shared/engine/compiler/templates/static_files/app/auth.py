@@ -28,6 +28,7 @@ from .validation import EMAIL
 bp = Blueprint("auth", __name__)
 
 MIN_PASSWORD = 8
+MAX_PASSWORD = 200
 
 
 def _credentials(data) -> tuple[str, str]:
@@ -38,8 +39,8 @@ def _credentials(data) -> tuple[str, str]:
     errors = {}
     if not EMAIL.match(email):
         errors["email"] = "must be an email address like name@example.com"
-    if not isinstance(password, str) or len(password) < MIN_PASSWORD:
-        errors["password"] = f"must be at least {MIN_PASSWORD} characters"
+    if not isinstance(password, str) or not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+        errors["password"] = f"must be {MIN_PASSWORD} to {MAX_PASSWORD} characters"
     if errors:
         raise ApiError(400, "invalid", "Check the email and password.", errors)
     return email, password
@@ -140,7 +141,8 @@ def api_change_role(user_id: int):
 
 
 def _safe_next(target: str | None) -> str:
-    return target if target and target.startswith("/") and not target.startswith("//") else url_for("pages.home")
+    safe = target and target.startswith("/") and not target.startswith("//") and "\\" not in target
+    return target if safe else url_for("pages.home")
 
 
 @bp.route("/login", methods=["GET", "POST"])

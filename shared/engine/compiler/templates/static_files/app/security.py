@@ -168,6 +168,15 @@ def require_manage_users(view):
     return wrapper
 
 
+def _security_headers(response):
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response
+
+
 def init_app(app: Flask) -> None:
     app.before_request(_check_csrf)
-    app.jinja_env.globals.update(csrf_token=csrf_token, current_user=current_user, can=can)
+    app.after_request(_security_headers)
+    app.jinja_env.globals.update(csrf_token=csrf_token, current_user=current_user, can=can,
+                                 may_manage_users=may_manage_users)

@@ -33,6 +33,8 @@ def _number(field: dict, variant: int, step: float) -> float:
 
 def sample_value(field: dict, variant: int = 0, position: int = 0):
     """A valid JSON value for `field` (a field dict from spec_data.ENTITIES); `position` orders datetimes."""
+    if "sample" in field:  # a capability manages this field: a new row can only have this value
+        return field["sample"]
     kind = field["type"]
     n = variant + 1
     if kind == "text":

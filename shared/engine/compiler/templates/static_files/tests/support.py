@@ -1,19 +1,20 @@
 """AppTestCase: a fresh SQLite file and configuration per test, signed-in clients per role, and sample rows.
 
-The Flask app is created once per test process (building the URL map and templates is most of the cost of
-create_app) and, before every test, pointed at a new database file with its configuration restored; so a
-test sees exactly what a freshly created app would show, provided capabilities keep their state in the
-database (never in module globals or app.extensions).
+The Flask app is created once per test process (building the URL map, templates and compiled SQL is most of
+the cost of a test) and, before every test, its SQLite file is replaced by the freshly migrated empty database
+and its configuration restored; so a test sees exactly what a freshly created app would show, provided
+capabilities keep their state in the database (never in module globals or app.extensions).
 """
 
 from __future__ import annotations
 
+import atexit
+import os
 import shutil
 import tempfile
 import unittest
 
-from app import create_app, db
-from app.migrations import migrate
+from app import create_app
 from app.spec_data import ENTITIES
 
 from tests.sampling import sample_payload
@@ -23,23 +24,29 @@ _SHARED: dict = {}
 
 
 def app_for(config: dict):
-    """The process's app, configured with `config` and bound to its (new) database."""
+    """The process's app, configured with `config`, on a database freshly reset to the migrated empty schema.
+
+    The database file lives in one directory per test process and is replaced (not edited) before every
+    test, so the engine and its compiled-statement cache are kept while no row survives a test.
+    """
     app = _SHARED.get("app")
-    path = config["DATABASE_URL"].split(":///", 1)[1]
     if app is None:
-        app = create_app(config)
+        directory = tempfile.mkdtemp(prefix="app-tests-")
+        atexit.register(shutil.rmtree, directory, ignore_errors=True)
+        path = os.path.join(directory, "test.db")
+        app = create_app(dict(config, DATABASE_URL=f"sqlite:///{path}"))
         app.extensions["db_engine"].dispose()
-        with open(path, "rb") as fh:  # the freshly migrated, empty database: copied for every later test
-            _SHARED.update(app=app, config=dict(app.config), empty_db=fh.read())
+        with open(path, "rb") as fh:  # the freshly migrated, empty database
+            _SHARED.update(app=app, path=path, config=dict(app.config), empty_db=fh.read())
         return app
+    app.extensions["db_engine"].dispose()
+    fresh = _SHARED["path"] + ".fresh"
+    with open(fresh, "wb") as fh:
+        fh.write(_SHARED["empty_db"])
+    os.replace(fresh, _SHARED["path"])
     app.config.clear()
     app.config.update(_SHARED["config"])
-    app.config.update(config)
-    with open(path, "wb") as fh:
-        fh.write(_SHARED["empty_db"])
-    db.bind(app, config["DATABASE_URL"])
-    if migrate(app.extensions["db_engine"]):
-        raise AssertionError("the copied test database was not fully migrated")
+    app.config.update({k: v for k, v in config.items() if k != "DATABASE_URL"})
     return app
 
 
@@ -103,17 +110,25 @@ class AppTestCase(unittest.TestCase):
         """A valid create payload for `entity` (reference fields are filled by make)."""
         return sample_payload(ENTITIES[entity], variant)
 
-    def make(self, entity: str, client=None, _parents: tuple = (), **overrides) -> dict:
-        """Create a row through the API (as the owner unless `client`), creating referenced rows first."""
+    def make(self, entity: str, /, client=None, **overrides) -> dict:
+        """Create a row through the API (as the owner unless `client`), creating referenced rows first.
+
+        Field values go in `overrides`; a field named like a parameter (`client`, `entity`) works too.
+        """
+        if client is not None and not hasattr(client, "open"):  # a field called "client", not a test client
+            overrides["client"], client = client, None
+        return self._make(entity, client, overrides, ())
+
+    def _make(self, entity: str, client, overrides: dict, parents: tuple) -> dict:
         variant = self._made.get(entity, 0)
         self._made[entity] = variant + 1
         payload = self.sample(entity, variant)
         for field in ENTITIES[entity]["fields"]:
             if field["type"] != "reference" or field["name"] in overrides:
                 continue
-            if field["ref"] in _parents + (entity,) and not field["required"]:
-                continue
-            payload[field["name"]] = self.make(field["ref"], _parents=_parents + (entity,))["id"]
+            if field["ref"] in parents + (entity,) and not field["required"]:
+                continue  # an optional reference back up the chain: leave it empty rather than loop
+            payload[field["name"]] = self._make(field["ref"], None, {}, parents + (entity,))["id"]
         payload.update(overrides)
         response = self.call(client or self.owner(), "POST", f"/api/{ENTITIES[entity]['plural']}", json=payload)
         self.assertEqual(response.status_code, 201, response.get_data(as_text=True))
