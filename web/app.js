@@ -657,7 +657,7 @@ function renderList(items) {
         "aria-label": `${p.project_name || "Pipeline"} progress`,
       }),
       h("span", { class: "muted small nowrap" }, `${progress}%${stage}`)),
-    h("span", { class: "muted small" }, `Started ${dateTime(p.created_at)}`)));
+    h("span", { class: "muted small" }, `Started ${dateTime(p.created_at)}${featuresBuilt(p)}`)));
   }));
   if (focusedId) {
     const again = list.querySelector(`[data-pipeline-id="${CSS.escape(focusedId)}"] button`);
@@ -851,6 +851,11 @@ function renderStages(p) {
       h("td", { dataset: { col: "duration" } }, stageDuration(st)),
       h("td", { dataset: { col: "cost" } }, cost(st.cost)));
   }));
+}
+
+function featuresBuilt(p) {
+  const qa = (((p.stages || {}).qa || {}).summary) || {};
+  return qa.features_total ? ` · ${Number(qa.features_built || 0)} of ${Number(qa.features_total)} features built` : "";
 }
 
 const COVERAGE_LABEL = { built: "Built", failing: "Tests failing", not_covered: "Not covered" };

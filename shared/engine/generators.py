@@ -47,9 +47,11 @@ _BUILTIN_TASKS: dict[str, Callable[[dict], BaseModel]] = {}
 TASK_INSTRUCTIONS = {
     "validation_report": (
         "Assess a founder's SaaS product idea. Extract the problem, audience and features; score clarity, "
-        "specificity and market_signal 0-100 with concrete reasons; name similar existing products (use the "
-        "catalogue_matches in the context; every similar product needs its real source_url); verdict 'go', "
-        "'needs_work' (with actionable feedback) or 'reject' (with reject_reason)."
+        "specificity and market_signal 0-100 with reasons that quote the idea's own words (or say plainly what "
+        "is absent); name similar existing products in similar_products only from the catalogue_matches in the "
+        "context (with their source_url); products you know of that are not listed go in "
+        "model_suggested_products; if the idea restates one product without a differentiator, name it in "
+        "clone_of; verdict 'go', 'needs_work' (with actionable feedback) or 'reject' (with reject_reason)."
     ),
     "tech_stack": (
         "Choose the generated app's components from the stack catalogue in the context, one per layer listed in "

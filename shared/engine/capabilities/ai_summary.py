@@ -21,6 +21,13 @@ class Params(CapabilityBase):
 
 PACKAGES: list[str] = []  # the OpenAI-compatible call uses urllib from the standard library
 
+SETTINGS = [
+    ("LLM_BASE_URL", "ai_summary: OpenAI-compatible API base (e.g. https://api.openai.com/v1); unset = offline engine"),
+    ("LLM_API_KEY", "ai_summary: the API key sent as a Bearer token"),
+    ("LLM_MODEL", "ai_summary: model name (default gpt-4o-mini)"),
+    ("LLM_TIMEOUT_S", "ai_summary: seconds to wait for the model before the offline engine answers (default 10)"),
+]
+
 SOURCE_TYPES = ("text", "long_text")
 
 

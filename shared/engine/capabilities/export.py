@@ -20,6 +20,8 @@ class Params(CapabilityBase):
 # fpdf2 and what it pulls in, pinned (pure-Python PDF writer; core fonts, no font files shipped).
 PACKAGES: list[str] = ["fpdf2==2.8.9", "defusedxml==0.7.1", "fonttools==4.68.0", "Pillow==13.0.0"]
 
+SETTINGS = [("EXPORT_MAX_ROWS", "export: most rows one CSV holds (default 50000)")]
+
 TEXT_TYPES = ("text", "long_text")
 
 

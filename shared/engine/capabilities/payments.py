@@ -23,6 +23,14 @@ class Params(CapabilityBase):
 PACKAGES: list[str] = ["stripe==16.1.0", "requests==2.34.2", "certifi==2026.10.19.post1", "charset-normalizer==3.5.3",
                        "idna==3.20", "urllib3==2.8.0", "typing_extensions==4.16.0"]
 
+SETTINGS = [
+    ("STRIPE_API_KEY", "payments: Stripe secret key (sk_test_... for test mode)"),
+    ("STRIPE_WEBHOOK_SECRET", "payments: signing secret of the webhook endpoint /api/<id>/webhook (whsec_...)"),
+    ("STRIPE_API_BASE", "payments: a local Stripe fake's address (development only; refused in production)"),
+    ("PAYMENTS_CURRENCY", "payments: ISO currency of the charges (default usd)"),
+    ("APP_BASE_URL", "payments: public address Checkout returns to (default: the request's host)"),
+]
+
 
 def check(cap: Params, spec) -> list[str]:
     from . import _bind as b

@@ -24,6 +24,24 @@ class Params(CapabilityBase):
 
 PACKAGES: list[str] = []  # smtplib and urllib (standard library) carry email and SMS in production
 
+#: Read from the app's config, else the environment (the generated README lists them).
+SETTINGS = [
+    ("REMINDERS_TOKEN", "reminders: bearer token Cloud Scheduler sends to `POST /api/<capability>/run-due` "
+                        "(`Authorization: Bearer …`, at least 16 characters; keep it in Secret Manager)"),
+    ("REMINDERS_EMAIL_ADAPTER", "reminders: `outbox` (default: reminders stay on the app's outbox page) or `smtp`"),
+    ("SMTP_HOST", "reminders (smtp): mail server host"),
+    ("SMTP_PORT", "reminders (smtp): port, default 587"),
+    ("SMTP_USERNAME", "reminders (smtp): login user, if the server needs one"),
+    ("SMTP_PASSWORD", "reminders (smtp): login password"),
+    ("SMTP_FROM", "reminders (smtp): sender address"),
+    ("SMTP_STARTTLS", "reminders (smtp): `1` (default) to upgrade the connection with STARTTLS"),
+    ("REMINDERS_SMS_ADAPTER", "reminders: `outbox` (default) or `twilio` for SMS"),
+    ("TWILIO_ACCOUNT_SID", "reminders (twilio): account SID"),
+    ("TWILIO_AUTH_TOKEN", "reminders (twilio): auth token"),
+    ("TWILIO_FROM", "reminders (twilio): the sending phone number"),
+    ("TWILIO_API_BASE", "reminders (twilio): API base URL, default https://api.twilio.com"),
+]
+
 _RULE_TYPES = {"due_in_days": ("date", "datetime"), "overdue": ("date", "datetime"),
                "below_threshold": ("integer", "decimal", "money")}
 
@@ -90,13 +108,36 @@ def _values(cap: Params, field) -> dict:
     return {"below": lit(below), "above": lit(above)}
 
 
+def _companions(cap: Params, ent, sample) -> list[list]:
+    """Other fields of the rule field's type, with their distance from it in a sample row (seconds or days), so
+    tests that move the rule field keep them in the same order (a booking's end stays after its start)."""
+    from datetime import date, datetime
+    field = ent.field(cap.field)
+    if field.type not in ("date", "datetime"):
+        return []
+    row = sample(ent.name, 0)
+
+    def parse(v):
+        return date.fromisoformat(v) if field.type == "date" else datetime.fromisoformat(v.replace("Z", "+00:00"))
+    base = parse(row[cap.field])
+    out = []
+    for f in ent.fields:
+        if f.name != cap.field and f.type == field.type and f.name in row:
+            delta = parse(row[f.name]) - base
+            out.append([f.name, delta.days if field.type == "date" else int(delta.total_seconds())])
+    return out
+
+
 def render(cap: Params, spec, tpl) -> dict[str, str]:
+    from ..compiler import entities_meta  # the sample rows the generated tests start from
+    from ..compiler.samples import sample_payload
     from . import _bind as b
     ent = spec.entity(cap.entity)
     field = ent.field(cap.field)
     rf = ent.field(cap.recipient_field) if cap.recipient_field else None
     ctx = {
         "ent": ent, "field": field, "values": _values(cap, field), "recipient": rf,
+        "companions": _companions(cap, ent, lambda name, v: sample_payload(entities_meta(spec)[name], v)),
         "writer": b.writer_role(spec, cap.entity) or "owner", "display": b.free_text_display(ent),
         "other_role": next((r.name for r in spec.roles if not r.manage_users), None),
         "reader": next((r for r in b.readers(spec, cap.entity) if spec.role(r) and not spec.role(r).manage_users),

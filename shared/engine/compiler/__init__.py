@@ -242,6 +242,15 @@ def requirements(spec: AppSpec) -> list[str]:
     return sorted(lines, key=str.lower)
 
 
+def capability_settings(spec: AppSpec) -> list[tuple[str, str]]:
+    """(variable, meaning) of the settings the spec's capabilities read (their modules' SETTINGS), once each."""
+    out: dict[str, str] = {}
+    for cap in spec.capabilities:
+        for name, meaning in getattr(module_for(cap.kind), "SETTINGS", ()):
+            out.setdefault(name, meaning)
+    return list(out.items())
+
+
 def compile_project(spec: AppSpec, design: dict) -> dict[str, bytes]:
     """Render the whole project for `spec` (which must have no spec_problems)."""
     spec = spec_with_routes(spec)
@@ -254,6 +263,7 @@ def compile_project(spec: AppSpec, design: dict) -> dict[str, bytes]:
         "navigation": navigation_meta(spec),
         "capability_ids": [c.id for c in spec.capabilities],
         "requirements": requirements(spec),
+        "capability_settings": capability_settings(spec),
         "plurals": {e.name: e.plural for e in spec.entities},
     }
     files: dict[str, str | bytes] = dict(static_files())
@@ -284,12 +294,34 @@ class _CapRenderer:
         return self._base.render(name, **{"cap": self._cap, **ctx})
 
 
+def managed_fields(spec: AppSpec) -> dict[str, list[str]]:
+    """{entity: [field]} that a capability sets itself (e.g. a workflow's state field): the foundation's
+    generated tests neither expect them to round-trip nor PATCH them. A capability module declares them with
+    an optional `managed_fields(cap, spec) -> [(entity, field)]`."""
+    out: dict[str, set[str]] = {}
+    for cap in spec.capabilities:
+        mod = module_for(cap.kind)
+        if hasattr(mod, "managed_fields"):
+            pairs = mod.managed_fields(cap, spec)
+        elif cap.kind == "workflow":  # until the workflow module declares its state field itself
+            pairs = [(cap.entity, cap.state_field)]
+        else:
+            pairs = []
+        for ent, field in pairs:
+            out.setdefault(ent, set()).add(field)
+    return {k: sorted(v) for k, v in out.items()}
+
+
 def test_plan(spec: AppSpec, e: EntitySpec) -> dict:
     """Which roles the generated tests of entity `e` use (None when the spec has no such role)."""
     def first(pred):
         return next((r.name for r in spec.roles if pred(r)), None)
 
+    managed = managed_fields(spec).get(e.name, [])
+    editable = [f for f in e.fields if f.type != "reference" and f.name not in managed]
     return {
+        "managed": managed,
+        "first": editable[0] if editable else e.field(e.display_field),
         "read_only": first(lambda r: e.name in r.read and e.name not in r.write),
         "no_read": first(lambda r: e.name not in r.read and e.name not in r.write),
         "own_writer": first(lambda r: r.scope == "own" and e.name in r.write),

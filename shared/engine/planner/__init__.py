@@ -90,7 +90,7 @@ NOT_RECORDS = re.compile(r"\b(tally|tallies|overview|statistics|stats|trends?|fo
 def _names_fields(d: Draft, ctx) -> bool:
     """The feature itself gave a record its fields or a link ("Cat profiles with age, colour and photos")."""
     src = clip(ctx.text)
-    return any(f.source == src for m in ctx.mentioned for f in d.fields_of(m))
+    return any(f.source == src and f.origin == "words" for m in ctx.mentioned for f in d.fields_of(m))
 
 
 def _acts_on_records(text: str) -> bool:
@@ -110,7 +110,11 @@ def _plan_features(d: Draft, kinds: set[str]) -> tuple[list[dict], list[dict]]:
     for i, text in enumerate(d.idea.get("key_features") or []):
         ctx = feature_ctx(d, i, text, focus)
         wanted = [k for k, _w in kinds_for(text)]
-        if not wanted and ctx.explicit and not NOT_RECORDS.search(text.lower()) and (
+        joins = [j for _a, _b, j, src in d.m2m if src == clip(text)]
+        if not wanted and joins:  # "dishes made from ingredients": the links are the records
+            ctx.mentioned = joins[:1] + [m for m in ctx.mentioned if m not in joins]
+            wanted = ["records"]
+        if not wanted and (ctx.explicit or _names_fields(d, ctx)) and not NOT_RECORDS.search(text.lower()) and (
                 is_records_feature(text) or _names_fields(d, ctx) or _acts_on_records(text)):
             wanted = ["records"]  # a list or records of a noun with attributes
         ids: list[str] = []

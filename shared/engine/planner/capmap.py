@@ -135,6 +135,10 @@ def kinds_for(text: str) -> list[tuple[str, str]]:
         if best:
             found.append((best.start(), kind, best.group(0).strip()))
     kinds = {k for _p, k, _w in found}
+    if "booking" in kinds and re.fullmatch(r"books?", next(w for _p, k, w in found if k == "booking")):
+        # "book" names the kind only as a verb ("book a room"), not the noun ("propose books")
+        if not any(w.tag == "verb" and w.s == "book" for c in parse(text) for w in c.words):
+            kinds.discard("booking")
     for winner, loser, pat in EXCLUSIVE:
         if winner in kinds and loser in kinds and re.search(rf"(?<![a-z0-9])(?:{pat})", low):
             kinds.discard(loser)
@@ -176,11 +180,11 @@ def feature_ctx(d: Draft, index: int, text: str, focus: str | None) -> FeatureCt
         for w in [it.head, *it.mods]:
             if w is not None and w.tag == "people" and w.s not in ctx.people:
                 ctx.people.append(w.s)
+    ctx.explicit = any(m != d.fallback for m in ctx.mentioned)
     for e in d.entities:  # an owner of a field this feature added counts as named by it
         if e not in ctx.mentioned and any(f.source == clip(text) and f.type != "reference"
                                           for f in d.entities[e].fields.values()):
             ctx.mentioned.append(e)
-    ctx.explicit = any(m != d.fallback for m in ctx.mentioned)
     if not ctx.mentioned and focus:
         ctx.mentioned.append(focus)
     return ctx
@@ -352,7 +356,9 @@ def _state_values(ctx: FeatureCtx) -> list[str]:
 
 def _approvers(ctx: FeatureCtx) -> list[str]:
     d = ctx.draft
-    named = [safe_name(p) for p in ctx.people if safe_name(p) in d.roles]
+    askers = {safe_name(p) for c in parse(ctx.text) for p in c.subject_people
+              if set(c.verbs) & {"submit", "request", "create", "add", "upload", "book", "send", "apply", "post"}}
+    named = [safe_name(p) for p in ctx.people if safe_name(p) in d.roles and safe_name(p) not in askers]
     staff = [r.name for r in d.roles.values() if r.kind == "staff"]
     return named or staff or ["owner"]
 
@@ -449,7 +455,10 @@ def b_reminders(ctx: FeatureCtx) -> dict:
     d = ctx.draft
     ent = _main(ctx)
     channel = "sms" if ctx.has(r"sms|texts?|text messages?|phone") else "email"
-    if ctx.has(r"low[- ]stock|running low|runs? (out|low)|below|thresholds?|minimum|under \d+"):
+    if ctx.has(r"above|exceeds?|over -?\d+|higher than|more than|rises?"):
+        raise NotFit("the reminders capability alerts when a number falls below a threshold or a date comes "
+                     "due, not when a number rises above a limit")
+    if ctx.has(r"low[- ]stock|running low|runs? (out|low)|below|falls?|thresholds?|minimum|under \d+"):
         numeric = _field_named(ctx, ent, ("integer", "decimal", "money"))
         if numeric is None:
             for e in ctx.mentioned + list(d.entities):
@@ -606,6 +615,15 @@ def b_payments(ctx: FeatureCtx) -> dict:
         if name:
             ent, amount = e, name
             break
+    if ent is not None and not ctx.explicit and d.entities[ent].fields[amount].source == _src(ctx):
+        del d.entities[ent].fields[amount]  # put there only for want of a record: the payment is its own
+        ent = amount = None
+    if ent is None and not ctx.explicit:  # "rent payments by card": the payment is the record
+        paid = next((it for it in ctx.interps if it.kind == "attr" and it.attr_type == "money"), None)
+        if paid is not None and len(d.entities) < 12:
+            ent = d.add_entity(ident(paid.name), ctx.text).name
+            d.add_field(ent, "title", "text", ctx.text, origin="structure", required=True)
+            amount = _ensure(ctx, ent, "amount", "money", required=True, min=0)
     if ent is None:
         ent = _main(ctx)
         amount = next((f.name for f in d.fields_of(ent, "money")
@@ -642,6 +660,9 @@ def b_ai_summary(ctx: FeatureCtx) -> dict:
 
 
 def _join(d: Draft, a: str, b: str, source: str) -> str:
+    for x, y, j, _s in d.m2m:
+        if {x, y} == {a, b}:
+            return j  # already linked ("dishes made from ingredients")
     name = safe_name(f"{a}_{b}")[:36]
     j = d.add_entity(name, source, join=True)
     d.add_field(name, f"{a}_id", "reference", source, origin="structure", ref=a, required=True)

@@ -224,8 +224,16 @@ def type_for(name_words: list[str], default: str = "text") -> str:
 
 def interpret(np: NounPhrase) -> Interp | None:
     content = np.content
-    if not content or any(w.w in lx.BEHAVIOUR_NOUNS or w.s in lx.BEHAVIOUR_NOUNS for w in content):
-        return None  # "overdue alerts", "reviews and ratings": a behaviour's cue, not data
+    if any(w.w in lx.BEHAVIOUR_NOUNS or w.s in lx.BEHAVIOUR_NOUNS for w in content):
+        # "overdue alerts", "reviews and ratings": a behaviour's cue, not data; what qualifies it may be
+        # ("freezer temperature alerts" -> the freezer temperature)
+        cut = next(i for i, w in enumerate(np.words) if w.w in lx.BEHAVIOUR_NOUNS or w.s in lx.BEHAVIOUR_NOUNS)
+        if cut == 0:
+            return None
+        np = NounPhrase(np.words[:cut], np.prep, np.after_verb, np.group, np.alternatives, np.each)
+        content = np.content
+    if not content or content[-1].w in lx.PAYMENT_METHODS:
+        return None
     rates = [w for w in np.words if w.tag == "adj" and w.w in lx.RATE_ADJECTIVES]
     # a phrase attribute ("contact details", "due date")
     ws = [w for w in np.words if w.tag in ("noun", "people", "container", "adj")]
@@ -404,6 +412,7 @@ def build(idea: dict) -> Draft:
             continue  # a person the app keeps records about (a client list), not a user of it
         d.roles[safe_name(p)] = DRole(safe_name(p), clip(src), kind)
     _attach(d, feature_units + desc_units)
+    _many_to_many(d, feature_units)
     for e in d.entities.values():  # "cone_temperature" read once whole and once split: keep the split
         for name in [n for n in e.fields if "_" in n]:
             parts = name.split("_")
@@ -537,6 +546,40 @@ def _attach(d: Draft, units: list[Unit]) -> None:
                 d.add_field(target, m.group(1), "boolean", unit.text)
             if target:
                 focus = target
+
+
+M2M_CUE = re.compile(r"\b(made (from|of|with)|contains?|containing|includes?|including|uses|tagged with|"
+                     r"belongs? to (many|several)|with many|in many|many-to-many|shared by many|across many)\b")
+
+
+def _many_to_many(d: Draft, units: list[Unit]) -> None:
+    """"Dishes made from ingredients": each dish has many ingredients and each ingredient is in many dishes,
+    so the two link through a join entity (dish_ingredient) instead of a reference."""
+    for unit in units:
+        for clause in unit.clauses:
+            if not M2M_CUE.search(clause.text):
+                continue
+            names = []
+            for np in clause.nps:
+                it = interpret(np)
+                if it and it.kind in ("thing", "people") and safe_name(it.name) in d.entities:
+                    n = safe_name(it.name)
+                    if n not in names and not d.entities[n].join:
+                        names.append(n)
+            if len(names) < 2 or len(d.entities) >= MAX_TOTAL_ENTITIES:
+                continue
+            a, b = names[0], names[1]
+            if any({a, b} == {x, y} for x, y, _j, _s in d.m2m):
+                continue
+            for x, y in ((a, b), (b, a)):  # the reference read from the same words becomes the join
+                f = d.entities[x].fields.get(f"{y}_id")
+                if f is not None and f.origin == "words":
+                    del d.entities[x].fields[f"{y}_id"]
+            join = d.add_entity(f"{a}_{b}", unit.text, join=True)
+            d.add_field(join.name, f"{a}_id", "reference", unit.text, origin="structure", ref=a, required=True)
+            d.add_field(join.name, f"{b}_id", "reference", unit.text, origin="structure", ref=b, required=True)
+            d.add_field(join.name, "note", "text", unit.text, origin="structure")
+            d.m2m.append((a, b, join.name, clip(unit.text)))
 
 
 def _catalogue_fields(d: Draft) -> None:

@@ -25,7 +25,7 @@ view vote warn watch write owe
 #: Verbs that are (nearly) never nouns, whatever comes before them: "a certification expires".
 STRICT_VERBS = frozenset("""
 expire include contain require need allow become belong appear arrive happen occur remain receive grant cover
-complete completes hold covers
+complete completes hold covers fall falls rise rises exceed exceeds reach reaches made
 """.split())
 
 #: Verbs that are also everyday nouns ("book a kiln" / "a book"); a verb only where a clause starts with it
@@ -44,6 +44,7 @@ low main many missing monthly multiple new next old online open optional other o
 previous private public quick recent recurring remote secure several shared simple single smart spare special
 upcoming urgent verified vetted weekly whole yearly annual real-time realtime searchable printable shareable
 tamper-evident tamper-proof append-only editable downloadable mobile collaborative unpaid outstanding separate
+bulk
 """.split())
 
 #: Nouns that name a behaviour (a capability), not a record: "overdue alerts", "reviews and ratings".
@@ -65,7 +66,7 @@ PAYMENT_METHODS = frozenset({"card", "cards", "cash", "bank", "online", "transfe
 PREPOSITIONS = frozenset("""
 about after against among amongst at before behind between by during for from in including inside into like
 near of off on onto out over per since than through to toward towards under until upon via with within without
-across around
+across around below above beyond past
 """.split())
 
 CONJUNCTIONS = frozenset({"and", "or", "&", "plus", "nor"})
@@ -108,7 +109,8 @@ VAGUE_NOUNS = frozenset("""
 data info information detail details thing stuff item items way ways option options setting settings feature
 features place times work everything anything something process flow management tracking use access
 system platform version support service services one ones lot lots kind kinds type types sort basis end
-pdf pdfs csv excel xlsx ical json
+pdf pdfs csv excel xlsx ical json kilo kilos kilogram kilograms kg gram grams litre litres liter liters
+pound pounds lb lbs ounce ounces mile miles km metre metres meter meters night nights piece pieces
 experience insight insights analytics statistics stats update updates change changes hour day week month
 year minute today tonight tomorrow morning evening night weekend instance case cases part parts
 availability progress overview
@@ -149,7 +151,7 @@ _attrs("decimal", "temperature temperatures weight height width length distance 
 _attrs("enum", "status stage state phase priority urgency severity condition outcome result")
 _attrs("text", "grade")
 _attrs("email", "email e-mail")
-_attrs("phone", "phone telephone mobile sms")
+_attrs("phone", "phone telephone mobile")
 _attrs("url", "url link website homepage")
 _attrs("long_text", "notes note description comments comment instructions bio body content story "
                     "feedback remarks observations reason explanation narrative abstract essay manuscript "

@@ -18,9 +18,10 @@ from ..compiler import compile_project, count_test_methods, spec_with_routes
 from ..compiler.specdoc import spec_markdown
 from ..domain import detect_needs
 from ..planner import plan_spec  # registers the built-in `app_spec` task; spec_problems is its repair check
+from ..planner.custom_code import write_custom_operations
 from ..textutil import shorten
 from ..types import FAULTS, EngineConfigError, GenerationError
-from . import StageOutput, uiux_design
+from . import StageOutput, qa, uiux_design
 
 STAGE = "development"
 
@@ -119,6 +120,17 @@ def api_route_count(spec: AppSpec) -> int:
         1 for c in spec.capabilities for r in c.routes if r.path.startswith("/api/"))
 
 
+def custom_markdown(custom: list[dict]) -> str:
+    if not custom:
+        return ""
+    lines = ["## Custom operations (LLM engine)", "", "| feature | module | result | attempts | reason |",
+             "| --- | --- | --- | --- | --- |"]
+    for row in custom:
+        lines.append(f"| {str(row['feature']).replace('|', '/')} | {row['capability']} | {row['status']} | "
+                     f"{row['attempts']} | {str(row.get('reason') or '').replace('|', '/')} |")
+    return "\n".join(lines) + "\n"
+
+
 def run(inp, config, gen) -> StageOutput:
     idea = inp.idea or {}
     sitemap = read_json_artifact(inp.artifacts, "uiux_design", "sitemap.json", default={})
@@ -136,6 +148,8 @@ def run(inp, config, gen) -> StageOutput:
         raise GenerationError("the app spec has problems: " + "; ".join(problems[:10]))
     spec = spec_with_routes(spec)
     files = compile_project(spec, design)
+    # LLM engine only: custom operations for not_covered features, installed only when their tests pass in QA
+    files, custom = write_custom_operations(spec, files, gen, lambda f: qa.run_checks(f, config))
     fault = config.fault_injection
     injected = None
     if fault:
@@ -176,13 +190,16 @@ def run(inp, config, gen) -> StageOutput:
         "project_sha256": manifest["zip_sha256"],
         "attempt": inp.attempt,
     }
+    if custom:
+        summary["custom_operations"] = [{k: (shorten(v, 160) if isinstance(v, str) else v)
+                                         for k, v in row.items() if k != "tests"} for row in custom[:5]]
     if injected:
         summary["fault_injected"] = injected
     if changes:
         summary["changes"] = {"addressed": changes["addressed"][:8], "changed_files": changes["changed_files"][:20]}
     artifacts = {
         "app-spec.json": json_bytes(spec.model_dump(mode="json")),
-        "app-spec.md": spec_markdown(spec).encode("utf-8"),
+        "app-spec.md": (spec_markdown(spec) + custom_markdown(custom)).encode("utf-8"),
         "project.zip": project_zip,
         "project-manifest.json": json_bytes(manifest),
     }

@@ -162,6 +162,15 @@ def quoted(words, limit: int = 4) -> str:
     return ", ".join(f'"{w}"' for w in list(words)[:limit])
 
 
+def cite(text: str, limit: int) -> str:
+    """The idea's own words in quotes, cut at a word boundary (the ellipsis outside the quotes)."""
+    text = " ".join((text or "").split())
+    if len(text) <= limit:
+        return f'"{text}"'
+    cut = text[:limit].rsplit(" ", 1)[0] or text[:limit]
+    return f'"{cut}"\u2026'
+
+
 def _descriptive_text(idea: dict) -> str:
     """Title, description, audience and features — not constraints (a 'budget' constraint is not a topic)."""
     t = idea_text(idea)
@@ -352,7 +361,7 @@ def build_report(idea: dict, reject_reason: str | None = None) -> ValidationRepo
     aud_words = content_words(audience_text)
     if len(aud_words) >= 2:
         clarity += 20
-        c_reasons.append(f'Names a target audience: "{shorten(audience_text, 80)}".')
+        c_reasons.append(f"Names a target audience: {cite(audience_text, 80)}.")
     elif aud_words:
         clarity += 10
         c_reasons.append(f'Names an audience in a single word ("{audience_text}"); be more precise.')
@@ -365,7 +374,7 @@ def build_report(idea: dict, reject_reason: str | None = None) -> ValidationRepo
     title_words = tokens(texts["title"])
     if texts["title"].strip() and len(title_words) <= 8:
         clarity += 10
-        c_reasons.append(f'Has a concise title ("{shorten(texts["title"], 60)}", {len(title_words)} words).')
+        c_reasons.append(f"Has a concise title ({cite(texts['title'], 60)}, {len(title_words)} words).")
     _gib, gstats = is_gibberish(full_text(idea))
     if gstats["known_ratio"] >= 0.85:
         clarity += 10
@@ -410,9 +419,9 @@ def build_report(idea: dict, reject_reason: str | None = None) -> ValidationRepo
         w in GENERIC_AUDIENCE for w in aud_words)
     if specific_audience:
         spec += 15
-        s_reasons.append(f'The audience "{shorten(audience_text, 60)}" is specific.')
+        s_reasons.append(f"The audience {cite(audience_text, 60)} is specific.")
     elif aud_words:
-        s_reasons.append(f'The audience "{shorten(audience_text, 40)}" is too broad.')
+        s_reasons.append(f"The audience {cite(audience_text, 40)} is too broad.")
     elif audience_nouns:
         spec += 10
         s_reasons.append(f"The description names a specific group: {quoted(audience_nouns, 2)}.")
@@ -454,7 +463,7 @@ def build_report(idea: dict, reject_reason: str | None = None) -> ValidationRepo
     if specific_audience or (not aud_words and audience_nouns):
         market_score += 15
         who = audience_text if specific_audience else ", ".join(audience_nouns[:2])
-        m_reasons.append(f'A defined niche ("{shorten(who, 60)}") makes the first customers findable.')
+        m_reasons.append(f"A defined niche ({cite(who, 60)}) makes the first customers findable.")
     freq = descriptive.find(FREQUENCY_WORDS)
     if freq:
         market_score += 10
@@ -490,8 +499,9 @@ def build_report(idea: dict, reject_reason: str | None = None) -> ValidationRepo
                                                score=h.get("score"), matched_words=h.get("matched_words", [])[:30],
                                                pricing=p["pricing"]))
         seen.add(name)
+    floor = max(MIN_SIMILAR_SCORE, 0.55 * hits[0]["score"]) if hits else MIN_SIMILAR_SCORE
     for h in hits:
-        if h["name"] in seen or h["score"] < MIN_SIMILAR_SCORE or len(similar_products) >= 8:
+        if h["name"] in seen or h["score"] < floor or len(similar_products) >= 8:
             continue
         similar_products.append(SimilarProduct(name=h["name"], source_url=h["url"], category=h["category"],
                                                score=h["score"], matched_words=h["matched_words"][:30],

@@ -124,3 +124,38 @@ def test_generated_tests_catch_a_broken_behaviour(files, tmp_path, path, origina
                           timeout=120, check=False)
     assert proc.returncode != 0, f"{module} still passes with {path} broken"
     assert "FAILED" in proc.stderr
+
+
+def test_development_stage_stores_the_spec_and_the_project(state_dir):
+    from shared.engine import StageInput, no_artifacts, run_stage
+    from shared.engine.artifacts import read_zip
+
+    from .corpus import idea_by_id
+
+    result = run_stage("development", StageInput("dev-art", "t", idea_by_id("billable"), {}, no_artifacts),
+                       EngineConfig(state_dir=state_dir))
+    assert result.outcome == "ok", result.reason
+    assert set(result.artifacts) == {"app-spec.json", "app-spec.md", "project.zip", "project-manifest.json"}
+    spec = AppSpec.model_validate_json(result.artifacts["app-spec.json"])
+    assert spec_problems(spec) == []
+    project = read_zip(result.artifacts["project.zip"])
+    assert json.loads(project["app/spec.json"]) == json.loads(result.artifacts["app-spec.json"])
+    md = result.artifacts["app-spec.md"].decode()
+    assert "## Feature trace" in md and all(t.feature.replace("|", "/") in md for t in spec.trace)
+    summary = result.summary
+    assert summary["features_total"] == len(spec.trace) and summary["entities"] == [e.name for e in spec.entities]
+    manifest = json.loads(result.artifacts["project-manifest.json"])
+    assert {f["path"] for f in manifest["files"]} == set(project)
+
+
+def test_a_spec_with_problems_is_a_clear_failure_not_a_build(state_dir, monkeypatch):
+    from shared.engine import StageInput, no_artifacts, run_stage
+    from shared.engine.stages import development
+
+    broken = json.loads(SPEC_FILE.read_text())
+    broken["trace"] = broken["trace"][1:]  # "Book kiln firings" is no longer traced
+    monkeypatch.setattr(development, "plan_spec", lambda context, gen: AppSpec.model_validate(broken))
+    result = run_stage("development", StageInput("dev-bad", "t", {"title": "Kiln", "description": "x"}, {},
+                                                 no_artifacts), EngineConfig(state_dir=state_dir))
+    assert result.outcome == "reject" and result.artifacts == {}
+    assert "Book kiln firings" in result.reason and "missing from the trace" in result.reason

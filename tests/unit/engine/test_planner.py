@@ -185,3 +185,36 @@ def test_pages_and_navigation_resolve():
     for e in spec.entities:
         assert {p.kind for p in spec.pages if p.entity == e.name} == {"list", "detail", "form"}
     assert all(p.capability in {c.id for c in spec.capabilities} for p in spec.pages if p.kind == "capability")
+
+
+@pytest.mark.parametrize("idea", [
+    {},
+    {"title": "", "key_features": "Book rooms; pay by card\nexport CSV"},
+    {"title": "Keywords", "description": "class type user import from return",
+     "key_features": ["Import users", "Class list with type and id", "Return to sender"]},
+    {"title": "ÜberCafé", "description": "Café owners track crème brûlée orders. 日本語も",
+     "key_features": ["Orders with crème level", "Résumé uploads"]},
+    {"title": "Long", "description": "word " * 500, "key_features": ["feature " * 80] * 3 + ["Book rooms"]},
+    {"title": "Many", "key_features": [f"Track {w}s with {w} notes" for w in
+                                       ["apple", "banana", "cherry", "damson", "elder", "fig", "grape", "kiwi",
+                                        "lemon", "mango", "olive", "peach", "quince", "rhubarb"]]},
+    {"title": "Self", "key_features": ["Tasks with subtasks per task", "Staff book staff", "Rota of rotas"]},
+    {"title": "Bare", "key_features": ["a", "the and of", "book", "split", "matrix", "follow", "approve", "rate"]},
+], ids=["empty", "string-features", "reserved-words", "unicode", "long-and-repeated", "many-nouns", "self-refs",
+        "bare-cues"])
+def test_odd_ideas_still_give_a_valid_spec(idea):
+    for kinds in (None, KINDS):
+        spec = plan_builtin(idea, kinds=kinds)
+        assert [p for p in spec_problems(spec) if "is not in the library yet" not in p] == []
+        assert len(spec.trace) == len(spec.features) and len(spec.entities) <= 12
+
+
+def test_many_to_many_when_the_idea_says_so():
+    spec = plan_builtin({"title": "Bar", "description": "",
+                         "key_features": ["Cocktails made from spirits", "Playlists contain songs"]})
+    m2m = {(r.entity, r.target, r.through) for r in spec.relations if r.kind == "many_to_many"}
+    assert m2m == {("cocktail", "spirit", "cocktail_spirit"), ("playlist", "song", "playlist_song")}
+    join = spec.entity("cocktail_spirit")
+    assert {f.ref for f in join.fields if f.type == "reference"} == {"cocktail", "spirit"}
+    assert spec.entity("cocktail").field("spirit_id") is None  # linked through the join, not a reference
+    assert spec_problems(spec) == [] and all(t.status == "planned" for t in spec.trace)

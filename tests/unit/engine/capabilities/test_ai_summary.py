@@ -26,6 +26,7 @@ def test_generated_ai_summary_tests_pass(idea, must, tmp_path):
         assert run.results.get(name) == "ok", (name, sorted(run.results))
     module = files[f"app/capabilities/{s.capabilities[0].id}.py"].decode()
     assert "LLM_BASE_URL" in module and "timeout=" in module
+    assert b"| `LLM_API_KEY` |" in files["README.md"]
 
 
 def test_routes_let_readers_see_and_writers_run():

@@ -24,6 +24,7 @@ def test_generated_payments_tests_pass(idea, tmp_path):
     module = files[f"app/capabilities/{s.capabilities[0].id}.py"].decode()
     assert "stripe.Webhook.construct_event(payload" in module
     assert (b"stripe==16.1.0" in files["requirements.txt"].splitlines())
+    assert b"| `STRIPE_WEBHOOK_SECRET` |" in files["README.md"]  # the founder is told what to set
     assert ("Payout(" in module) and (("FEE_PERCENT = Decimal(\"10.0\")" in module) == (idea == "caps3_academy"))
 
 
