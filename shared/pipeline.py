@@ -677,9 +677,9 @@ def resume(tenant: Tenant, pipeline_id: str, uid: str, edits: dict) -> dict:
                 + " must be filled in before it can be validated again.", details=details) from None
         tx.update(iref, {**{k: getattr(merged, k) for k in changes}, "updated_at": t, "edited_by": uid})
         edits_n = int(p["metadata"].get("edits", 0)) + 1
-        updates.update({"project_name": merged.title, "progress": 0, "metadata.edits": edits_n,
+        updates.update({"project_name": merged.title, "metadata.edits": edits_n,
                         "metadata.continue_anyway": False, f"stages.{STAGES[0]}.summary": None})
-        ev.add("factory_resumed", stage=STAGES[0], progress=0, edited=sorted(changes),
+        ev.add("factory_resumed", stage=STAGES[0], progress=p["progress"], edited=sorted(changes),
                message=f"Idea edited ({', '.join(sorted(changes)) or 'no changes'}); validating it again")
         return _redispatch(tx, updates, ev, p, STAGES[0], t, redispatches=0)
 
@@ -748,7 +748,7 @@ def progress_update(tenant: Tenant, pipeline_id: str, stage: str, attempt: int, 
 
 PUBLIC_FIELDS = ("pipeline_id", "tenant_id", "project_id", "project_name", "idea_id", "status", "current_stage",
                  "progress", "stages", "started_at", "updated_at", "completed_at", "created_at", "duration_ms",
-                 "error_message", "error_code", "awaiting_approval_for", "budget", "spent", "metadata")
+                 "error_message", "error_code", "awaiting_approval_for", "budget", "spent", "metadata", "credit")
 
 
 def public(p: dict | Pipeline) -> dict:

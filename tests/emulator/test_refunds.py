@@ -207,6 +207,34 @@ def test_a_watchdog_give_up_refunds(api):
     assert_refunded_once(api, owner, pid, "factory_failure", before)
 
 
+def test_every_vague_idea_and_restatements_of_the_corpus_pause_in_needs_input(api):
+    import json
+    from pathlib import Path
+
+    corpus = json.loads((Path(__file__).resolve().parents[1] / "fixtures" / "validation_corpus.json").read_text())
+    vague = [i for i in corpus["ideas"] if i["kind"] == "vague"]
+    restated = [i for i in corpus["ideas"] if i["kind"] == "restatement"][:6]
+    owner = owner_with_credits(api)
+    buy_credits(api, owner)
+    before = credits(api, owner)
+    runs = []
+    for idea in vague + restated:
+        body = {"title": idea["title"], "description": idea["description"],
+                "target_audience": idea.get("target_audience") or "everyone"}
+        runs.append((idea, submit(api, owner, body)))
+    for idea, pid in runs:
+        p = wait_status(owner.tenant_id, pid, ("needs_input", "completed", "failed"), 60)
+        assert p["status"] == "needs_input", (idea["id"], p["status"], p.get("error_message"))
+        summary = p["stages"]["idea_validation"]["summary"]
+        if idea["kind"] == "restatement":
+            assert summary["clone_of"] == [idea["expect_product"]], (idea["id"], summary["clone_of"])
+        assert all(p["stages"][s]["status"] == "pending" for s in topology.STAGES[1:]), idea["id"]
+    assert credits(api, owner) == before - len(runs)
+    for _, pid in runs:
+        assert api.post(f"/api/factory/pipelines/{pid}/cancel", owner).status_code == 200
+    assert credits(api, owner) == before, "every paused run cancelled before building gave its credit back"
+
+
 # ---------------------------------------------------------------------------------------- at most once
 
 
