@@ -4,6 +4,11 @@ Only active when `FACTORY_ENV=local` and `FACTORY_FAULTS=enabled`; production se
 FACTORY_FAULTS outright. Tests arm a fault for one tenant by writing `_faults/{tenant_id}`:
     {"points": {"crash_mid_stage": {"stage": "uiux_design", "remaining": 1}}}
 and each armed point fires `remaining` times, counted down in a transaction.
+
+The stage runner enters one hook per event, `for_stage(tenant_id, stage)`: one read of that
+document, returning the points armed for the stage; in production (or with faults off) it is
+`OFF`, whose methods do nothing and read nothing. The crash-at-start fault of a whole function
+lives in emulator/functions_host.py (a marker file), since no Firestore read happens that early.
 """
 
 from __future__ import annotations
@@ -54,14 +59,6 @@ def _ref(tenant_id: str):
 def arm(tenant_id: str, point: str, stage: str, remaining: int = 1, **extra) -> None:
     assert point in POINTS, point
     _ref(tenant_id).set({"points": {point: {"stage": stage, "remaining": remaining, **extra}}}, merge=True)
-
-
-def take(tenant_id: str, point: str, stage: str) -> dict | None:
-    """The fault's settings if it is armed for this stage (and count it down), else None."""
-    if not enabled():
-        return None
-    snap = _ref(tenant_id).get()
-    return StageFaults(tenant_id, stage, snap.to_dict() if snap.exists else {})._take(point)
 
 
 # ------------------------------------------------------------------------------ the stage hook

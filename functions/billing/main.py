@@ -2,7 +2,7 @@
 
 import functions_framework
 
-from shared import billing as core
+from shared.billing import checkout as core
 from shared.http import Response, Router
 from shared.models.billing import CheckoutCreate
 from shared.settings import get_settings

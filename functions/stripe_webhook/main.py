@@ -6,7 +6,7 @@ raises, becomes a 5xx at the HTTP boundary, and Stripe delivers the event again.
 
 import functions_framework
 
-from shared import billing as core
+from shared.billing import webhook as core
 from shared.http import Router
 from shared.settings import get_settings
 

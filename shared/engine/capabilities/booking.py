@@ -62,7 +62,14 @@ def routes(cap: Params, spec) -> list:
         Route(method="GET", path=f"{a}/calendar.ics", summary="iCalendar (RFC 5545) export (resource_id= optional)",
               roles=r),
         Route(method="GET", path=f"/{cap.id}/week", summary="week calendar page", roles=r),
+        Route(method="GET", path=f"/{cap.id}/", summary="the week calendar page (this week)", roles=r),
     ]
+
+
+def _display_room(ent) -> int:
+    """How many two-byte letters fit after a 15-character prefix in the title (at most 40)."""
+    f = ent.field(ent.display_field)
+    return max(0, min(40, int(f.max if f and f.max is not None else 200) - 15))
 
 
 def render(cap: Params, spec, tpl) -> dict[str, str]:
@@ -72,6 +79,7 @@ def render(cap: Params, spec, tpl) -> dict[str, str]:
         "ent": ent, "res": res, "detail": b.detail_path(spec, cap.entity),
         "writer": b.writer_role(spec, cap.entity), "res_writer": b.writer_role(spec, cap.resource) or "owner",
         "stranger": b.non_reader_role(spec, cap.entity), "display": b.free_text_display(ent),
+        "display_room": _display_room(ent),
         "fields": [f.name for f in ent.fields if f.type != "file"],
         "unique": [f.name for f in ent.fields if f.unique], "res_unique": [f.name for f in res.fields if f.unique],
     }

@@ -84,7 +84,15 @@ def routes(cap: Params, spec) -> list:
         Route(method="GET", path=f"{a}/due", summary="records the rule matches now", roles=b.readers(spec, cap.entity)),
         Route(method="GET", path=f"{a}/outbox", summary="reminders delivered (the local outbox)", roles=managers),
         Route(method="GET", path=f"/{cap.id}/outbox", summary="outbox page", roles=managers),
+        Route(method="GET", path=f"/{cap.id}/", summary="the outbox page", roles=managers),
     ]
+
+
+def scheduled_jobs(cap: Params, spec) -> list[dict]:
+    """What the deployment should schedule (Cloud Scheduler): the due-work call, authorised by REMINDERS_TOKEN."""
+    return [{"name": f"{spec.slug}-{cap.id}-run-due".replace("_", "-")[:60], "schedule": "*/15 * * * *",
+             "method": "POST", "path": f"/api/{cap.id}/run-due", "auth_header": "Authorization: Bearer",
+             "token_setting": "REMINDERS_TOKEN"}]
 
 
 def _values(cap: Params, field) -> dict:

@@ -64,6 +64,26 @@ def test_idea_validation_verdict(idea):
             assert any(product in f for f in report["feedback"])
 
 
+def _refuses_anonymous_and_wrong_role_writes(url: str, spec: dict) -> None:
+    """Against the live preview: anonymous writes get 401, a signed-in role without write access 403."""
+    for e in spec["entities"]:
+        r = requests.post(f"{url}/api/{e['plural']}", json={}, timeout=5)
+        assert r.status_code == 401 and r.json()["error"]["code"] == "login_required", (e["name"], r.text)
+    owner = requests.Session()
+    assert owner.post(url + "/api/auth/signup", json={"email": "owner@example.com", "password": "pw-123456789"},
+                      timeout=5).json()["user"]["role"] == "owner"
+    member = requests.Session()
+    signed = member.post(url + "/api/auth/signup", json={"email": "m@example.com", "password": "pw-123456789"},
+                         timeout=5).json()
+    role = next(r for r in spec["roles"] if r["name"] == spec["default_role"])
+    assert signed["user"]["role"] == role["name"]
+    for e in spec["entities"]:
+        if e["name"] not in role["write"]:
+            r = member.post(f"{url}/api/{e['plural']}", json={}, headers={"X-CSRF-Token": signed["csrf_token"]},
+                            timeout=5)
+            assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden", (e["name"], r.text)
+
+
 def _pid_gone(pid: int) -> bool:
     return not preview.is_running(pid)
 
@@ -99,6 +119,7 @@ def test_every_continuing_idea_runs_all_six_stages(idea, state_dir):
     assert response.status_code == 200
     assert response.json()["status"] == "ok"
     assert (Path(record["dir"]) / "data" / "app.db").is_file()  # DATABASE_URL: a file under the preview's dir
+    _refuses_anonymous_and_wrong_role_writes(url, spec)
     assert preview.stop_preview("corpus-" + idea["id"], state_dir) is True
     assert _pid_gone(pid)
     assert not preview.record_path(state_dir, "corpus-" + idea["id"]).exists()

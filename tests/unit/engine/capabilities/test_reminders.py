@@ -57,3 +57,15 @@ def test_check_names_what_does_not_resolve(idea, change, words):
     for w in words:
         assert w in text, (w, text)
     assert any("(reminders)" in p for p in spec_problems(spec))
+
+
+def test_the_due_work_is_declared_for_the_scheduler_and_its_settings_documented():
+    spec = AppSpec.model_validate(S.plant_care())
+    jobs = reminders.scheduled_jobs(spec.capabilities[0], spec)
+    assert jobs == [{"name": "leafy-watering-run-due", "schedule": "*/15 * * * *", "method": "POST",
+                     "path": "/api/watering/run-due", "auth_header": "Authorization: Bearer",
+                     "token_setting": "REMINDERS_TOKEN"}]
+    _, files = S.compile_spec(S.plant_care())
+    readme = files["README.md"].decode()
+    for name in ("REMINDERS_TOKEN", "REMINDERS_EMAIL_ADAPTER", "SMTP_HOST", "TWILIO_ACCOUNT_SID"):
+        assert f"`{name}`" in readme, name
