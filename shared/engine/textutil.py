@@ -44,6 +44,7 @@ def tokens(text: str) -> list[str]:
     return _WORD.findall(normalise(text))
 
 
+@lru_cache(maxsize=1 << 16)  # pure and called per word per phrase: the idea screen's hot path
 def stem(word: str) -> str:
     """A deliberately small suffix stripper, enough to match plurals and common inflections."""
     w = word.strip("'.-+")
@@ -67,6 +68,7 @@ def stem(word: str) -> str:
     return w
 
 
+@lru_cache(maxsize=1 << 16)  # pure and called per word per phrase: the idea screen's hot path
 def singular(word: str) -> str:
     """Plural -> singular only (no other suffixes), for matching nouns strictly."""
     w = word.strip("'.-+")

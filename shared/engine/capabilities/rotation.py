@@ -35,6 +35,11 @@ def check(cap: Params, spec) -> list[str]:
         b.role_problem(spec, cap.swap_requires_role, "swap_requires_role") if cap.swap_requires_role else None,
         b.no_writer_problem(spec, cap.entity, "entity"),
     ) if m]
+    twins = [c.id for c in spec.capabilities if c.kind == "rotation" and c.id != cap.id
+             and c.entity == cap.entity and c.assignee_field == cap.assignee_field]
+    if twins:
+        p.append(f"{cap.entity}.{cap.assignee_field} is already assigned by rotation {twins[0]!r}; keep one rota "
+                 f"per assignee field")
     ent = spec.entity(cap.entity)
     f = ent.field(cap.assignee_field) if ent else None
     if f is not None and f.required:

@@ -39,6 +39,11 @@ def check(cap: Params, spec) -> list[str]:
     if ent is not None and sf is not None and _first_plain_field(ent) == sf.name:
         p.append(f"{cap.entity}.{cap.state_field} is the entity's first field; put the record's title (a text field) "
                  f"first, the state after it")
+    twins = [c.id for c in spec.capabilities if c.kind == "workflow" and c.id != cap.id
+             and c.entity == cap.entity and c.state_field == cap.state_field]
+    if twins:
+        p.append(f"{cap.entity}.{cap.state_field} is already driven by workflow {twins[0]!r}; merge the two "
+                 f"workflows or give this one its own state field")
     states = set(cap.states)
     if len(states) != len(cap.states):
         p.append(f"states {cap.states} list a state twice")

@@ -181,6 +181,11 @@ def _plan_features(d: Draft, kinds: set[str]) -> tuple[list[dict], list[dict]]:
                           "reason": clip(reason[0].upper() + reason[1:], 400)})
         if ctx.mentioned:
             focus = ctx.mentioned[0]
+    for cap in caps:  # a later feature may have turned a reference into a join ("... computed from courses")
+        ent = d.entities.get(cap.get("entity") or "")
+        for lst in ("fields", "filters"):
+            if ent is not None and isinstance(cap.get(lst), list) and cap["kind"] in ("records", "search"):
+                cap[lst] = [f for f in cap[lst] if f in ent.fields]
     return caps, trace
 
 

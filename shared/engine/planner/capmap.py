@@ -135,9 +135,14 @@ def kinds_for(text: str) -> list[tuple[str, str]]:
         if best:
             found.append((best.start(), kind, best.group(0).strip()))
     kinds = {k for _p, k, _w in found}
-    if "booking" in kinds and re.fullmatch(r"books?", next(w for _p, k, w in found if k == "booking")):
-        # "book" names the kind only as a verb ("book a room"), not the noun ("propose books")
-        if not any(w.tag == "verb" and w.s == "book" for c in parse(text) for w in c.words):
+    if "booking" in kinds:
+        word = next(w for _p, k, w in found if k == "booking")
+        verb = {"book": "book", "books": "book", "booked": "book", "schedule": "schedule",
+                "schedules": "schedule"}.get(word)
+        # "book"/"schedule" name the kind as verbs ("book a room"), not as nouns or states ("propose books",
+        # "a payment schedule", "from inquiry to booked")
+        calendar = verb == "schedule" and re.search(r"\b(view|calendar|per|daily|weekly|availability)\b", low)
+        if verb and not calendar and not any(w.tag == "verb" and w.s == verb for c in parse(text) for w in c.words):
             kinds.discard("booking")
     for winner, loser, pat in EXCLUSIVE:
         if winner in kinds and loser in kinds and re.search(rf"(?<![a-z0-9])(?:{pat})", low):
@@ -271,7 +276,9 @@ def label_of(name: str) -> str:
 
 
 def b_records(ctx: FeatureCtx) -> dict:
-    ent = _main(ctx, prefer_things=False)
+    listed = [safe_name(it.name) for it in ctx.interps if it.np and it.np.head is not None
+              and it.np.head.tag == "container" and it.kind != "container" and safe_name(it.name) in ctx.draft.entities]
+    ent = listed[0] if listed else _main(ctx)  # "Tenant directory with lease dates": the tenants
     d = ctx.draft
     named = [f.name for f in d.fields_of(ent) if f.source == _src(ctx) or
              (f.origin != "catalogue" and all(p in ctx.words for p in f.name.split("_")))]

@@ -25,8 +25,16 @@ view vote warn watch write owe
 #: Verbs that are (nearly) never nouns, whatever comes before them: "a certification expires".
 STRICT_VERBS = frozenset("""
 expire include contain require need allow become belong appear arrive happen occur remain receive grant cover
-complete completes hold covers fall falls rise rises exceed exceeds reach reaches made
+complete completes hold covers fall falls rise rises exceed exceeds reach reaches made see have want know say
 """.split())
+
+#: Irregular verb forms -> the verb.
+IRREGULAR_VERBS = {"paid": "pay", "has": "have", "had": "have", "saw": "see", "seen": "see", "sold": "sell",
+                   "sent": "send", "kept": "keep", "held": "hold", "built": "build", "bought": "buy",
+                   "taken": "take", "given": "give", "got": "get", "chose": "choose", "chosen": "choose",
+                   "wrote": "write", "written": "write", "lent": "lend", "left": "leave", "made": "made",
+                   "found": "find", "brought": "bring", "met": "meet", "ran": "run", "split": "split",
+                   "set": "set", "put": "put", "read": "read"}
 
 #: Verbs that are also everyday nouns ("book a kiln" / "a book"); a verb only where a clause starts with it
 #: or a person does it.
@@ -54,7 +62,7 @@ export exports search searches history trail leaderboard leaderboards badge badg
 balances checkout upload uploads attachment attachments version versions revision revisions classification
 suggestion suggestions warning warnings signup signups sign-up sign-ups rsvp rsvps waitlist waitlists
 recommendation recommendations analysis reminder-email notice notices ranking rankings draft drafts
-summary summaries
+summary summaries handover handovers hand-over checklist checklists check-list sign-off sign-offs signoff
 """.split())
 
 #: Time qualifiers kept in an attribute's name ("monthly rent", "daily price").

@@ -60,6 +60,8 @@ def verb_base(word: str) -> str | None:
     pool = lx.VERBS | lx.AMBIGUOUS_VERBS | lx.STRICT_VERBS
     if word in pool:
         return word
+    if word in lx.IRREGULAR_VERBS:
+        return lx.IRREGULAR_VERBS[word]
     cands = []
     for suf in ("ing", "ed", "es", "s"):
         if word.endswith(suf) and len(word) - len(suf) >= 2:
@@ -173,7 +175,7 @@ def _tag(words: list[str]) -> list[Word]:
         nouny = prev is not None and (prev.tag in ("noun", "adj", "num", "container")
                                       or prev.w in ("the", "their", "its", "our", "my", "your", "his", "her", "a",
                                                     "an", "each", "every", "all", "any", "some", "no"))
-        if vb and vb in lx.STRICT_VERBS:
+        if vb and (vb in lx.STRICT_VERBS or (w in lx.IRREGULAR_VERBS and w not in ("set", "read", "split", "left"))):
             out.append(Word(w, "verb", vb))
             first_content = False
             continue

@@ -64,24 +64,65 @@ def test_idea_validation_verdict(idea):
             assert any(product in f for f in report["feedback"])
 
 
+PASSWORD = "pw-123456789"
+
+
+def _session(url: str, email: str, signup: bool = False) -> tuple[requests.Session, dict]:
+    sess = requests.Session()
+    r = sess.post(url + ("/api/auth/signup" if signup else "/api/auth/login"), json={"email": email,
+                                                                                     "password": PASSWORD}, timeout=5)
+    assert r.status_code in (200, 201), r.text
+    return sess, r.json()
+
+
+def _make(sess, token: str, url: str, ents: dict, name: str, made: dict) -> dict:
+    """Create a row of `name` (and its required referenced rows) through the live API."""
+    from shared.engine.compiler.samples import sample_payload
+
+    meta = ents[name]
+    payload = sample_payload(meta, made.get(name, 0))
+    made[name] = made.get(name, 0) + 1
+    for f in meta["fields"]:
+        if f["type"] == "reference" and f["required"] and f["ref"] != name:
+            payload[f["name"]] = _make(sess, token, url, ents, f["ref"], made)["id"]
+    r = sess.post(f"{url}/api/{meta['plural']}", json=payload, headers={"X-CSRF-Token": token}, timeout=5)
+    assert r.status_code == 201, (name, r.text)
+    return r.json()
+
+
 def _refuses_anonymous_and_wrong_role_writes(url: str, spec: dict) -> None:
-    """Against the live preview: anonymous writes get 401, a signed-in role without write access 403."""
-    for e in spec["entities"]:
+    """Against the live preview: anonymous writes get 401; a role that may not write an entity gets 403; a
+    role with scope "own" gets 403 on a row someone else created."""
+    from shared.engine.appspec import AppSpec
+    from shared.engine.compiler import entities_meta
+
+    ents = entities_meta(AppSpec.model_validate(spec))
+    for e in ents.values():
         r = requests.post(f"{url}/api/{e['plural']}", json={}, timeout=5)
         assert r.status_code == 401 and r.json()["error"]["code"] == "login_required", (e["name"], r.text)
-    owner = requests.Session()
-    assert owner.post(url + "/api/auth/signup", json={"email": "owner@example.com", "password": "pw-123456789"},
-                      timeout=5).json()["user"]["role"] == "owner"
-    member = requests.Session()
-    signed = member.post(url + "/api/auth/signup", json={"email": "m@example.com", "password": "pw-123456789"},
-                         timeout=5).json()
-    role = next(r for r in spec["roles"] if r["name"] == spec["default_role"])
-    assert signed["user"]["role"] == role["name"]
-    for e in spec["entities"]:
-        if e["name"] not in role["write"]:
-            r = member.post(f"{url}/api/{e['plural']}", json={}, headers={"X-CSRF-Token": signed["csrf_token"]},
-                            timeout=5)
-            assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden", (e["name"], r.text)
+    owner, me = _session(url, "owner@example.com", signup=True)
+    assert me["user"]["role"] == "owner"
+    token, made, checked = me["csrf_token"], {}, 0
+    for n, role in enumerate(r for r in spec["roles"] if r["name"] != "owner"):
+        email = f"user{n}@example.com"
+        added = owner.post(url + "/api/users", json={"email": email, "password": PASSWORD, "role": role["name"]},
+                           headers={"X-CSRF-Token": token}, timeout=5)
+        assert added.status_code == 201, added.text
+        sess, them = _session(url, email)
+        for e in ents.values():
+            if e["name"] not in role["write"]:
+                r = sess.post(f"{url}/api/{e['plural']}", json={}, headers={"X-CSRF-Token": them["csrf_token"]},
+                              timeout=5)
+            elif role["scope"] == "own":
+                row = _make(owner, token, url, ents, e["name"], made)
+                r = sess.patch(f"{url}/api/{e['plural']}/{row['id']}", json={},
+                               headers={"X-CSRF-Token": them["csrf_token"]}, timeout=5)
+            else:
+                continue
+            assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden", (role["name"], e["name"], r.text)
+            checked += 1
+    assert checked or all(r["scope"] == "all" and {e["name"] for e in spec["entities"]} <= set(r["write"])
+                          for r in spec["roles"])
 
 
 def _pid_gone(pid: int) -> bool:

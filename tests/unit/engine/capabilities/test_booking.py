@@ -37,13 +37,13 @@ def test_routes_are_declared_under_the_capability_and_guarded():
     cap = spec.capabilities[0]
     routes = booking.routes(cap, spec)
     assert {r.path for r in routes} == {"/api/kiln_booking/week", "/api/kiln_booking/availability",
-                                        "/api/kiln_booking/calendar.ics", "/kiln_booking/week"}
+                                        "/api/kiln_booking/calendar.ics", "/kiln_booking/week", "/kiln_booking/"}
     for r in routes:
         assert r.roles == ["owner", "member"], r  # the roles that may read firings; viewer may not
     _, files = S.compile_spec(S.kiln_studio())
     import json
     declared = json.loads(files["app/spec.json"])["capabilities"][0]["routes"]
-    assert len(declared) == 4
+    assert len(declared) == 5
 
 
 def test_compiling_twice_gives_the_same_bytes():

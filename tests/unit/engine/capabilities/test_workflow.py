@@ -74,3 +74,13 @@ def test_check_wants_the_initial_state_first_and_reachable_states():
     d["capabilities"][0]["transitions"] = d["capabilities"][0]["transitions"][:2]
     spec = AppSpec.model_validate(d)
     assert any("['rejected'] cannot be reached" in p for p in workflow.check(spec.capabilities[0], spec))
+
+
+def test_check_refuses_two_workflows_on_one_state_field():
+    d = S.grant_review()
+    twin = dict(d["capabilities"][0], id="review_again", label="Review applications again")
+    d["capabilities"].append(twin)
+    d["trace"].append({"feature": twin["label"], "status": "planned", "capabilities": ["review_again"]})
+    d["features"].append(twin["label"])
+    spec = AppSpec.model_validate(d)
+    assert any("already driven by workflow 'review'" in p for p in workflow.check(spec.capabilities[1], spec))
