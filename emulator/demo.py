@@ -20,13 +20,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 IDEA = {
-    "title": "ClinicQueue - walk-in queue for small clinics",
-    "description": ("Small clinics lose patients because walk-ins wait without knowing how long. "
-                    "ClinicQueue lets receptionists manage a live queue of patients and appointments, "
-                    "text patients when their turn is near, and shows staff today's load."),
-    "target_audience": "receptionists and owners of small medical and dental clinics",
-    "key_features": ["patient check-in queue", "appointments", "SMS turn notifications", "staff dashboard",
-                     "daily load report"],
+    "title": "KilnShare - kiln bookings and shared firing costs for pottery studios",
+    "description": ("Community pottery studios lose firings to double bookings and argue about who owes what. "
+                    "KilnShare lets members book a kiln for each firing, record the glaze, cone and temperature of "
+                    "every firing, and split firing costs among the members who shared the kiln; the studio "
+                    "coordinator approves each firing."),
+    "target_audience": "community pottery studios, their coordinators and members",
+    "key_features": ["Book a kiln for a firing without double bookings", "Coordinator approves or rejects each firing",
+                     "Split firing costs among members", "Tamper-evident log of every change to a firing"],
     "constraints": {"budget": {"compute_s": 300}},
 }
 
@@ -186,7 +187,16 @@ def main() -> int:
         health = requests.get(url.rstrip("/") + "/health", timeout=5)
         info(f"preview running at {url} -> /health {health.status_code} {health.text.strip()[:80]}")
 
-    step(7, "Done")
+        step(7, "The generated app's capabilities, proven on its running preview (one request each)")
+        from emulator.demo_app import prove
+
+        proven = prove(url, info, email=email)
+        info(f"{proven} capabilities shown working")
+        if proven < 3:
+            info("fewer than three of the idea's capabilities could be shown: the demo fails")
+            return 1
+
+    step(8, "Done")
     info(f"open the dashboard at {base}/ (sign in as {email} / {password})")
     info("the local cloud keeps running: `make down` stops it, `make reset` clears its data")
     return 0
