@@ -282,12 +282,14 @@ def _assemble(d: Draft, caps: list[dict], trace: list[dict]) -> AppSpec:
         relations.append(RelationSpec(kind="many_to_many", entity=a, target=b, through=j))
     pages, nav = _pages(entities, caps)
     title = str(idea.get("title") or "").strip() or "App"
+    short = re.split(r"\s+[-–—|]\s+|:\s+", title, maxsplit=1)[0].strip()  # "KilnShare - kiln bookings ..."
+    name = short if 2 <= len(short) <= 60 else clip(title, 60)
     desc = str(idea.get("description") or "").strip()
     first = (_sentences(desc) or [title])[0]
-    slug = re.sub(r"-+", "-", re.sub(r"[^a-z0-9]+", "-", title.lower())).strip("-")
+    slug = re.sub(r"-+", "-", re.sub(r"[^a-z0-9]+", "-", name.lower())).strip("-")
     slug = (slug if slug and slug[0].isalpha() else f"app-{slug}".strip("-"))[:40].rstrip("-") or "app"
     return AppSpec(
-        name=clip(title, 60), slug=slug, purpose=clip(desc or first, 800), tagline=clip(first, 160),
+        name=name, slug=slug, purpose=clip(desc or first, 800), tagline=clip(first, 160),
         features=[str(f) for f in idea.get("key_features") or []][:30], roles=roles, default_role=default,
         entities=entities, relations=relations, capabilities=caps, pages=pages, navigation=nav,
         trace=[TraceEntry.model_validate(t) for t in trace])

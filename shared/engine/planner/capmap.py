@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from . import lexicon as lx
-from .draft import Draft, Interp, clip, ident, interpret, safe_name
+from .draft import DEntity, Draft, Interp, clip, ident, interpret, is_event, safe_name
 from .text import parse, words_of
 
 #: kind -> regular expressions over the feature's lower-cased text (word boundaries added).
@@ -49,9 +49,15 @@ CUES: dict[str, tuple[str, ...]] = {
     "rotation": (r"rotas?", r"rotations?", r"rotate[sd]?", r"take turns?", r"turns", r"fair(ly)? (share|split|"
                  r"assign\w*)", r"swap(s|ped|ping)? (shifts?|turns?|dut(y|ies)|slots?|chores?)", r"round[- ]robin", r"duty roster", r"on[- ]call",
                  r"evenly assign\w*"),
-    "payments": (r"pay(s|ing|ment|ments)?", r"checkout", r"subscriptions?", r"fees?", r"payouts?", r"card",
-                 r"deposits?", r"commission", r"stripe", r"sell\w*", r"collect rent", r"donat\w+ online",
-                 r"charge (a|the) card", r"tickets? sales?"),
+    # taking money, not mentioning it: "pay online", "paid by card", "collect deposits" (not "unpaid fees")
+    "payments": (r"pay(s|ing)?", r"paid (by|online|with|via|through|upfront|up front|in advance|ahead)",
+                 r"by (credit |debit )?card", r"(card|online|stripe) payments?", r"payments? (by|online|via|through|"
+                 r"with|portal)", r"checkout", r"check out and pay", r"subscriptions?", r"subscribe(?! to)",
+                 r"payouts?", r"commission", r"stripe", r"escrow\w*", r"sell\w*", r"donat\w+ online",
+                 r"charge (a|the|their|his|her) (credit |debit )?cards?",
+                 r"(take|takes|taking|accept|accepts|accepting|collect|collects|collecting|process|processes|"
+                 r"processing|receive|receives|receiving) (\w+ ){0,2}(payments?|deposits?|fees?|rent|money|dues|subs|"
+                 r"donations?)", r"tickets? sales?"),
     "export": (r"export\w*", r"csv", r"pdf", r"reports?", r"download\w*", r"print\w*", r"spreadsheets?",
                r"summary of", r"sales summary", r"weekly summary", r"monthly summary"),
     "ai_summary": (r"ai", r"a\.i\.", r"summari[sz]\w*", r"classif\w*", r"categori[sz]\w*", r"llm", r"gpt",
@@ -68,6 +74,11 @@ CUES: dict[str, tuple[str, ...]] = {
 RECORD_CUES = (r"lists?", r"director(y|ies)", r"records?", r"registers?", r"rosters?", r"library", r"catalog(ue)?",
                r"archive", r"database", r"profiles?", r"log", r"logs", r"track\w*", r"inventory", r"manage\w*",
                r"create\w*", r"add\w*", r"save\w*", r"store\w*", r"keep", r"with")
+
+#: A reminder is planned only when the feature asks to be told: a date or a threshold alone is a field.
+REMINDER_CUE = (r"(?<![a-z0-9])(remind\w*|alert\w*|notif\w*|warn\w*|overdue|nudg\w*|due(?! dates?)(?![a-z])|"
+                r"low[- ]stock|running low|runs? (low|out)|e-?mails? (me|them|members|the)|texts? (me|them))"
+                r"(?![a-z0-9])")
 
 #: When two kinds match the same words, the first listed wins and the other is dropped.
 EXCLUSIVE = (
@@ -114,6 +125,9 @@ BEHAVIOUR = {
 }
 
 
+DEnt0 = DEntity("", "")  # stands in for a record the draft does not have
+
+
 class NotFit(Exception):
     """The feature asks for a kind but the idea lacks what it needs; the message is for the founder."""
 
@@ -144,6 +158,8 @@ def kinds_for(text: str) -> list[tuple[str, str]]:
         calendar = verb == "schedule" and re.search(r"\b(view|calendar|per|daily|weekly|availability)\b", low)
         if verb and not calendar and not any(w.tag == "verb" and w.s == verb for c in parse(text) for w in c.words):
             kinds.discard("booking")
+    if "reminders" in kinds and not re.search(REMINDER_CUE, low):
+        kinds.discard("reminders")  # "log donations with expiry dates" keeps dates; an alert needs asking for
     for winner, loser, pat in EXCLUSIVE:
         if winner in kinds and loser in kinds and re.search(rf"(?<![a-z0-9])(?:{pat})", low):
             kinds.discard(loser)
@@ -304,13 +320,20 @@ def b_booking(ctx: FeatureCtx) -> dict:
             if mods:
                 resource = mods[-1]
             break
+    event = next((it for it in ctx.interps if it.np and it.np.prep == "for" and it.kind == "thing"
+                  and it.np.after_verb in ("book", "reserve", "schedule", "rent", "hire")
+                  and safe_name(it.name) != booked), None)
+    if booked is not None and resource is None and event is not None and not d.entities.get(booked, DEnt0).people:
+        resource, booked = booked, safe_name(event.name)  # "book a kiln for a firing": the firing is booked
+        if booked not in d.entities:
+            d.add_entity(booked, ctx.text)
     if booked is None and d.planned.get("booking"):  # "daily schedule view": the booking planned already
         return dict(d.planned["booking"][0])
     if booked is None:
         booked = _main(ctx, prefer_things=True)
     if booked not in d.entities:
         d.add_entity(booked, ctx.text)
-    event_like = booked.split("_")[-1] in lx.EVENT_NOUNS or resource is not None
+    event_like = is_event(booked) or booked.endswith("ing") or resource is not None
     if not event_like:
         resource = booked
         booked = safe_name(f"{resource}_booking")
@@ -444,23 +467,56 @@ def b_ledger(ctx: FeatureCtx) -> dict:
             "weight_field": weight, "default_split": split}
 
 
+NUMBER_WORDS = {w: i for i, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+    "seventeen eighteen nineteen twenty".split())}
+NUMBER_WORDS.update({"thirty": 30, "a": 1, "an": 1, "a couple of": 2, "a few": 3, "several": 3})
+_TENS = {"twenty": 20, "thirty": 30}
+
+
+def with_digits(text: str) -> str:
+    """Number words as digits: "two days" -> "2 days", "twenty-one days" -> "21 days"."""
+    def compound(m: re.Match) -> str:
+        return str(_TENS[m.group(1)] + NUMBER_WORDS[m.group(2)])
+
+    text = re.sub(r"\ba fortnight\b|\bfortnight\b", "2 weeks", text)
+    text = re.sub(r"\b(twenty|thirty)[- ](one|two|three|four|five|six|seven|eight|nine)\b", compound, text)
+    words = sorted(NUMBER_WORDS, key=len, reverse=True)
+    pat = r"\b(" + "|".join(re.escape(w) for w in words) + r")\s+(days?|weeks?|months?|hours?|fortnights?)\b"
+    return re.sub(pat, lambda m: f"{NUMBER_WORDS[m.group(1)]} {m.group(2)}", text)
+
+
 def _days(ctx: FeatureCtx, default: int) -> int:
-    n = ctx.number(r"(\d+)\s*(?:days?|d)\b")
-    if n is not None:
-        return int(min(365, n))
-    w = ctx.number(r"(\d+)\s*weeks?\b")
-    if w is not None:
-        return int(min(365, w * 7))
-    if ctx.has(r"(the )?day before|tomorrow|24 hours"):
+    low = with_digits(ctx.low)
+    for pat, factor in ((r"(\d+)\s*(?:days?|d)\b", 1.0), (r"(\d+)\s*weeks?\b", 7.0), (r"(\d+)\s*months?\b", 30.0),
+                        (r"(\d+)\s*(?:hours?|hrs?|h)\b", 1 / 24)):
+        m = re.search(pat, low)
+        if m:
+            return int(min(365, max(1 if factor < 1 else 0, -(-float(m.group(1)) * factor // 1))))
+    if ctx.has(r"(the )?day before|tomorrow"):
         return 1
     if ctx.has(r"(a|the) week before|next week"):
         return 7
     return default
 
 
+def _dated_by_words(ctx: FeatureCtx) -> str | None:
+    """The record whose date field the feature's words name ("expiry alerts" -> donation.expiry_date)."""
+    d = ctx.draft
+    for e in ctx.mentioned + [x for x in d.entities if x not in ctx.mentioned]:
+        for f in d.fields_of(e, "date", "datetime"):
+            if f.origin == "catalogue" and e not in ctx.mentioned:
+                continue
+            if any(p in ctx.words for p in f.name.split("_") if len(p) > 3 and p not in ("date", "time")):
+                return e
+    return None
+
+
 def b_reminders(ctx: FeatureCtx) -> dict:
     d = ctx.draft
     ent = _main(ctx)
+    if not ctx.explicit or not _field_named(ctx, ent, ("date", "datetime", "integer", "decimal", "money")):
+        ent = _dated_by_words(ctx) or ent
     channel = "sms" if ctx.has(r"sms|texts?|text messages?|phone") else "email"
     if ctx.has(r"above|exceeds?|over -?\d+|higher than|more than|rises?"):
         raise NotFit("the reminders capability alerts when a number falls below a threshold or a date comes "
@@ -500,8 +556,12 @@ def b_reminders(ctx: FeatureCtx) -> dict:
 
 def b_audit_log(ctx: FeatureCtx) -> dict:
     d = ctx.draft
-    if ctx.has(r"every(thing| change| record)|all (changes|records)|whole app"):
+    named = [m for m in ctx.mentioned if not d.entities[m].join]
+    if ctx.has(r"everything|all records|whole app|every record") or (
+            ctx.has(r"every change|all changes") and not ctx.explicit):
         ents = [e for e in d.entities if not d.entities[e].join]
+    elif ctx.explicit and named:  # "every change to a firing": the firings
+        ents = named
     else:
         ents = [m for m in ctx.mentioned if not d.entities[m].join] or [_main(ctx)]
     return {"entities": ents}

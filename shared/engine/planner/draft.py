@@ -230,7 +230,7 @@ def interpret(np: NounPhrase) -> Interp | None:
         cut = next(i for i, w in enumerate(np.words) if w.w in lx.BEHAVIOUR_NOUNS or w.s in lx.BEHAVIOUR_NOUNS)
         if cut == 0:
             return None
-        np = NounPhrase(np.words[:cut], np.prep, np.after_verb, np.group, np.alternatives, np.each)
+        np = NounPhrase(np.words[:cut], np.prep, np.after_verb, np.group, np.alternatives, np.each, np.det)
         content = np.content
     if not content or content[-1].w in lx.PAYMENT_METHODS:
         return None
@@ -248,10 +248,10 @@ def interpret(np: NounPhrase) -> Interp | None:
     if head.w.endswith("ing") and verb_base(head.w) and mods:  # "chargeback tracking", "interview scheduling"
         gerund = verb_base(head.w)
         head, mods = mods[-1], mods[:-1]
-    if head.tag == "container":
-        if not mods:
-            return Interp("container", head.s, head, [], np=np)
+    while head.tag == "container" and mods:  # "member directory", "map page of fridges": the record named
         head, mods = mods[-1], mods[:-1]
+    if head.tag == "container":
+        return Interp("container", head.s, head, [], np=np)
     if head.s in lx.VAGUE_NOUNS or head.w in lx.VAGUE_NOUNS:
         if not mods:
             return None
@@ -361,16 +361,16 @@ def build(idea: dict) -> Draft:
                     strong += 2
                 if not feature:
                     strong = 1 if it.plural and strong < 4 else strong - 1
-                if it.head.w.endswith("ing") and not it.plural and not (
+                counted = np.each or np.prep == "per" or np.det in ("a", "an", "one", "this", "that", "another")
+                if it.head.w.endswith("ing") and not it.plural and not counted and not (
                         container and np.head.s in ("rota", "rotation", "roster", "schedule")):
-                    strong = 0  # "training", "cleaning": an activity, not a record
+                    strong = 0  # "training", "cleaning": an activity; "each firing", "a booking": a record
                 if strong >= 1:
                     bump(it.name, strong, unit.text)
                 for m in it.mods:  # "kiln firings": the booked thing's modifier is what is booked
-                    if m.tag == "noun" and m.s not in lx.VAGUE_NOUNS and m.s not in lx.ATTRIBUTE_TYPES \
-                            and not m.w.endswith("ing"):
-                        modifiers.setdefault(m.s, unit.text)
-                        if booked and feature:
+                    if m.tag == "noun" and m.s not in lx.VAGUE_NOUNS and m.s not in lx.ATTRIBUTE_TYPES:
+                        modifiers.setdefault(m.s, unit.text)  # an -ing modifier counts only as a record elsewhere
+                        if booked and feature and not m.w.endswith("ing"):
                             bump(m.s, 3, unit.text)
     # modifiers that are records elsewhere are records here too; a booked thing's modifier is its resource
     for m, src in modifiers.items():  # a modifier that is a record elsewhere ("three kilns") is one here too
@@ -386,6 +386,9 @@ def build(idea: dict) -> Draft:
                 it = interpret(np)
                 if it and it.name in names:
                     feature_names.add(it.name)
+                if it and it.kind == "thing" and np.after_verb in BOOK_VERBS and np.prep is None:
+                    # "book kiln firings": the booked thing's modifier is the resource, a record of the feature
+                    feature_names.update(m.s for m in it.mods if m.s in names)
     keep = [n for n in ranked if n in feature_names][:MAX_ENTITIES]
     for n in ranked:
         if len(keep) >= MAX_ENTITIES:
@@ -442,6 +445,26 @@ def _target_of(d: Draft, clause: Clause, interps: list[Interp | None], focus: st
     return focus
 
 
+BOOK_VERBS = frozenset({"book", "reserve", "schedule", "rent", "hire"})
+
+
+def is_event(name: str, head: Word | None = None) -> bool:
+    """A noun naming something that happens in time ("firing", "rehearsal", "appointment")."""
+    last = name.split("_")[-1]
+    return last in lx.EVENT_NOUNS or (head is not None and head.w.endswith("ing") and last.endswith("ing"))
+
+
+def booked_event(ents: list[tuple[int, Interp]]) -> Interp | None:
+    """In "book a kiln for each firing", the firing: a non-person record after "for" in a booking clause whose
+    verb's object is another record (the resource)."""
+    obj = next((it for _i, it in ents if it.np.prep is None and it.np.after_verb in BOOK_VERBS
+                and it.kind == "thing"), None)
+    if obj is None:
+        return None
+    return next((it for _i, it in ents if it.np.prep == "for" and it.kind == "thing" and it.name != obj.name
+                 and it.np.after_verb in BOOK_VERBS), None)
+
+
 def _attach(d: Draft, units: list[Unit]) -> None:
     primary = next(iter(d.entities), None)
     for unit in units:
@@ -459,11 +482,16 @@ def _attach(d: Draft, units: list[Unit]) -> None:
                 for m in it.mods:
                     if m.s in d.entities and m.s != it.name:
                         d.add_ref(it.name, m.s, unit.text)
+            booked_for = booked_event(ents)
             for (_ia, a), (_ib, b) in zip(ents, ents[1:], strict=False):
                 if a.name == b.name:
                     continue
                 prep = b.np.prep
-                if b.np.prep == "per" or b.np.each:
+                if booked_for is not None and b is booked_for and a.np.after_verb in BOOK_VERBS:
+                    d.add_ref(b.name, a.name, unit.text)  # "book a kiln for each firing": the firing holds the kiln
+                elif booked_for is not None and a.kind == "people" and b.np.after_verb in BOOK_VERBS:
+                    d.add_ref(booked_for.name, a.name, unit.text)  # "members book a kiln for ...": who booked it
+                elif b.np.prep == "per" or b.np.each:
                     d.add_ref(a.name, b.name, unit.text)
                 elif prep == "with" and b.plural and a.name not in lx.EVENT_NOUNS and not b.np.head.tag == "people":
                     d.add_ref(b.name, a.name, unit.text)
@@ -498,13 +526,20 @@ def _attach(d: Draft, units: list[Unit]) -> None:
                     if owner is None:
                         continue
                     name = "_".join(w for w in it.name.split("_") if w not in d.entities or w == it.head.s)
+                    named_owner = any(x.name == owner for _i, x in ents) or any(m.s == owner for m in it.mods)
+                    if not named_owner and any(it.head.s in f.name.split("_") for e in d.entities.values()
+                                               for f in e.fields.values() if f.origin == "words"):
+                        continue  # "expiry alerts" with no record named: the expiry date some record has
                     if it.plural and it.head.s == "date" and (name == "date" or name.split("_")[0] in lx.EVENT_NOUNS):
                         d.add_field(owner, "start_date", "date", unit.text)
                         d.add_field(owner, "end_date", "date", unit.text)
                     else:
                         d.add_field(owner, name, it.attr_type or "text", unit.text)
                     groups.setdefault(it.np.group, []).append(it)
-                elif it.kind == "thing" and it.name not in d.entities and owner is not None and feature:
+                elif it.kind == "thing" and it.name not in d.entities and owner is not None and (feature or any(
+                        o is not None and o.kind == "attr" and o.np.group == it.np.group for o in interps)):
+                    # a description's list that mixes a known attribute with other nouns lists attributes
+                    # ("record the glaze, cone and temperature of every firing")
                     attr_pos = it.np.prep in ("with", "including", "by") or (
                         it.np.prep is None and it.np.after_verb in ATTRIBUTE_VERBS and it.np.after_verb != "add")
                     if attr_pos and len(it.mods) <= 1:
@@ -591,9 +626,13 @@ def _catalogue_fields(d: Draft) -> None:
         own = [f for f in e.fields.values() if f.type != "reference"]
         if len(own) >= 3:
             continue
+        money_words = {w for w, t in lx.ATTRIBUTE_TYPES.items() if t == "money"} | {"pay", "paid", "sell", "buy",
+                                                                                     "price", "$", "£", "€"}
         for name, ftype, required in entry["fields"]:
             if ftype == "reference":
                 continue
+            if ftype == "money" and not d.has_word(*money_words):
+                continue  # an idea that never speaks of money ("food donations") gets no amount
             if len(e.fields) >= 3 + len(d.refs(e.name)) and not required:
                 break
             d.add_field(e.name, name, ftype, f"catalogue entry for '{e.name}' ({e.source})"[:300],

@@ -63,6 +63,7 @@ balances checkout upload uploads attachment attachments version versions revisio
 suggestion suggestions warning warnings signup signups sign-up sign-ups rsvp rsvps waitlist waitlists
 recommendation recommendations analysis reminder-email notice notices ranking rankings draft drafts
 summary summaries handover handovers hand-over checklist checklists check-list sign-off sign-offs signoff
+double-booking double-bookings clash clashes overlap overlaps
 """.split())
 
 #: Time qualifiers kept in an attribute's name ("monthly rent", "daily price").
@@ -104,13 +105,20 @@ admin administrator coordinator dispatcher manager supervisor technician staff o
 curator editor moderator steward treasurer secretary landlord instructor teacher chef officer operator
 """.split())
 
+#: Words that name a screen or an artefact of the app (never a record or a field): "map page of fridges",
+#: "a QR code on each fridge", "incident reports" (the record is the incident).
+UI_NOUNS = frozenset("""
+page pages map maps list lists view views screen screens dashboard dashboards report reports qr qr-code qr-codes
+link links button buttons form forms calendar calendars board boards feed feeds widget widgets tab tabs
+""".split())
+
 #: Words that carry no record of their own in a noun phrase: "driver list", "member directory".
 CONTAINERS = frozenset("""
 list lists directory directories register registry roster rosters library libraries archive archives catalogue
 catalog database records record log logs queue queues pipeline tracker board boards dashboard dashboards
 overview page pages feed portal view views profile profiles sheet sheets spreadsheet table tables matrix grid chart charts
 database inventory calendar calendars timeline app tool section area hub wall rota rotas rotation rotations
-""".split())
+""".split()) | UI_NOUNS
 
 #: Abstract nouns that are neither records nor attributes in a feature ("support", "data"): dropped.
 VAGUE_NOUNS = frozenset("""
@@ -133,7 +141,7 @@ workshop run fitting clinic checkup exam test screening sitting performance gig 
 
 #: Generic head nouns that take their modifier into the name: "grant application", "repair request".
 GENERIC_HEADS = frozenset("""
-application request report entry plan order note session item record form claim ticket log change review
+application request entry plan order note session item record claim ticket log change review
 submission proposal task job visit check reading sample run share slot batch
 """.split())
 
@@ -160,7 +168,7 @@ _attrs("enum", "status stage state phase priority urgency severity condition out
 _attrs("text", "grade")
 _attrs("email", "email e-mail")
 _attrs("phone", "phone telephone mobile")
-_attrs("url", "url link website homepage")
+_attrs("url", "url website homepage")
 _attrs("long_text", "notes note description comments comment instructions bio body content story "
                     "feedback remarks observations reason explanation narrative abstract essay manuscript "
                     "statement")

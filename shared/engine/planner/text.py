@@ -93,6 +93,7 @@ class NounPhrase:
     group: int  # noun phrases joined by and/or share a group
     alternatives: bool = False  # joined by "or"
     each: bool = False  # preceded by each/every
+    det: str | None = None  # the determiner right before it ("a", "the", "their"), None when there is none
 
     @property
     def content(self) -> list[Word]:
@@ -129,8 +130,20 @@ def _compounds() -> dict[tuple[str, ...], str]:
     return out
 
 
+#: Phrases that name one behaviour or artefact, read as one token so no part of them becomes a record:
+#: "double booking" is an overlap (not a `double`), a "QR code" is a picture of a link (not a field).
+_PHRASES = (
+    (re.compile(r"\b(?:double|over|overlapping|conflicting|clashing)[- ]?(?:book(?:ing|ings|ed|s)?|reservations?)\b"),
+     "double-booking"),
+    (re.compile(r"\b(?:qr|bar)[- ]?codes?\b"), "qr-code"),
+)
+
+
 def tokens(text: str) -> list[str]:
-    raw = _TOKEN.findall(normalise(text).replace("e-mail", "email").replace("real time", "real-time"))
+    low = normalise(text).replace("e-mail", "email").replace("real time", "real-time")
+    for pat, repl in _PHRASES:
+        low = pat.sub(repl, low)
+    raw = _TOKEN.findall(low)
     comp = _compounds()
     out: list[str] = []
     i = 0
@@ -241,13 +254,15 @@ def parse(text: str) -> list[Clause]:
         alt = False
         pending_conj = False
         each = False
+        det: str | None = None
 
         def flush(clause=clause):
-            nonlocal current, pending_conj, each
+            nonlocal current, pending_conj, each, det
             if any(x.tag in ("noun", "people", "container") for x in current):
-                clause.nps.append(NounPhrase(current, prep, verb, group, alt, each))  # noqa: B023 (same loop turn)
+                clause.nps.append(NounPhrase(current, prep, verb, group, alt, each, det))  # noqa: B023 (same turn)
             current = []
             each = False
+            det = None
 
         for w in words:
             if w.tag in ("noun", "people", "container", "adj", "num"):
@@ -285,6 +300,7 @@ def parse(text: str) -> list[Clause]:
                     flush()
                 if w.w in ("each", "every"):
                     each = True
+                det = w.w
         flush()
         out.append(clause)
     return out
