@@ -10,8 +10,9 @@ NPM_OK    := emulator/node_modules/.installed
 export PYTHONPATH := $(CURDIR)
 # Tests run on their own ports and state so they never touch a running dev cloud.
 TEST_ENV  := LOCALCLOUD_PORT_OFFSET=20000 STATE_DIR=$(CURDIR)/.local/test FACTORY_FAULTS=enabled \
-             STAGE_DEADLINE_S=20 LOCAL_SCHEDULER_INTERVAL_S=1 PREVIEW_TTL_S=120
-# The fault drills kill and freeze services, so they get a private cloud of their own.
+             STAGE_DEADLINE_S=20 LOCAL_SCHEDULER_INTERVAL_S=1 PREVIEW_TTL_S=120 LOCALCLOUD_EXPORT_INTERVAL_S=5
+# `make drill` alone: the fault drills kill and freeze services, on a private cloud of their own. In `make test`
+# they run last, on the suite's one cloud, after everything else is done with it.
 DRILL_ENV := LOCALCLOUD_PORT_OFFSET=15000 STATE_DIR=$(CURDIR)/.local/drill FACTORY_FAULTS=enabled \
              STAGE_DEADLINE_S=20 LOCAL_SCHEDULER_INTERVAL_S=1 PREVIEW_TTL_S=120 LOCALCLOUD_EXPORT_INTERVAL_S=5
 PYTEST_ARGS ?=
@@ -78,10 +79,8 @@ demo: bootstrap
 test: bootstrap browser-deps
 	@echo "==> unit tests"
 	@$(PY) -m pytest tests/unit -q $(PYTEST_ARGS)
-	@echo "==> emulator, integration and browser tests against one fresh local cloud (started once, always stopped)"
-	@$(TEST_ENV) $(PY) -m emulator.localcloud run -- $(PY) -m pytest tests/emulator tests/integration tests/browser -q $(PYTEST_ARGS)
-	@echo "==> fault drills against their own local cloud (about 2 minutes; also: make drill)"
-	@$(DRILL_ENV) $(PY) -m emulator.localcloud run -- $(PY) -m pytest tests/faults -q $(PYTEST_ARGS)
+	@echo "==> emulator, integration, browser tests, then the fault drills, against one fresh local cloud (started once, always stopped)"
+	@$(TEST_ENV) $(PY) -m emulator.localcloud run -- $(PY) -m pytest tests/emulator tests/integration tests/browser tests/faults -q $(PYTEST_ARGS)
 
 drill: bootstrap
 	@echo "==> fault drills against their own local cloud (Tasks down + Pub/Sub restart, crash loop, Firestore kill, front-door kill)"

@@ -19,6 +19,9 @@ FAST_RECONNECT = [("grpc.initial_reconnect_backoff_ms", 200), ("grpc.min_reconne
                   ("grpc.max_reconnect_backoff_ms", 2000)]
 
 
+STREAMS = frozenset({"listen", "write"})
+
+
 @functools.lru_cache(maxsize=1)
 def firestore():
     from google.cloud import firestore as fs
@@ -40,7 +43,10 @@ def bound_calls(transport, deadline_s: float) -> None:
     The generated defaults are 60 s per attempt and 60 s of retries, so a frozen or missing
     Firestore hangs a request for a minute. Every call made without an explicit timeout uses
     these defaults, so this one place bounds them all."""
-    for wrapped in transport._wrapped_methods.values():
+    streams = [getattr(transport, name) for name in STREAMS if hasattr(transport, name)]
+    for method, wrapped in transport._wrapped_methods.items():
+        if any(method is st for st in streams):  # a realtime listener's stream lives as long as it is wanted
+            continue
         if getattr(wrapped, "_timeout", None) is not None:
             wrapped._timeout = min(float(wrapped._timeout), deadline_s) if isinstance(
                 wrapped._timeout, (int, float)) else deadline_s

@@ -34,11 +34,18 @@ ThreadingHTTPServer((os.environ["HOST"], int(os.environ["PORT"])), H).serve_fore
 
 
 def test_200_previews_back_to_back_with_a_live_firestore_client(cloud_env, tmp_path):
-    db = clients.firestore()
+    db = clients.firestore()  # the stage process's own client (listen/write streams are not deadline-bound)
     doc = db.collection("_preview_fork_test").document(uuid.uuid4().hex)
     doc.set({"n": 0})
     seen: list[int] = []
-    watch = doc.on_snapshot(lambda snaps, *_: seen.extend(s.get("n") for s in snaps if s.exists))
+    first = threading.Event()
+
+    def on_snap(snaps, *_):
+        seen.extend(s.get("n") for s in snaps if s.exists)
+        first.set()
+
+    watch = doc.on_snapshot(on_snap)
+    assert first.wait(15), "the realtime listener delivered its first snapshot"
     stop = threading.Event()
     writes = [0]
 

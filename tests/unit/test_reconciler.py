@@ -75,6 +75,20 @@ def test_every_firestore_rpc_gets_the_deadline(local):
         assert w._timeout == 4.0 and w._retry._timeout == 4.0
 
 
+def test_realtime_streams_keep_their_lifetime_while_unary_calls_are_bound(local):
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import firestore as fs
+
+    from shared import clients
+
+    transport = fs.Client(project="demo-bound", credentials=AnonymousCredentials())._firestore_api._transport
+    clients.bound_calls(transport, 3.0)
+    streams = {id(transport.listen), id(transport.write)}
+    unary = [w for m, w in transport._wrapped_methods.items() if id(m) not in streams and w._timeout is not None]
+    assert unary and all(w._timeout == 3.0 for w in unary)
+    assert transport._wrapped_methods[transport.listen]._timeout > 3600, "a listener is not cut after 3 s"
+
+
 def test_fault_hook_is_a_no_op_when_faults_are_off(local):
     from shared import faults
 

@@ -14,6 +14,9 @@ KIND = "leaderboard"
 class Award(SpecModel):
     entity: Name = Field(description="creating a row of this entity earns points for its creator")
     points: int = Field(ge=1, le=1000)
+    max_per_day: int = Field(default=10, ge=1, le=1000,
+                             description="at most this many rows of `entity` earn points for one user per day "
+                                         "(UTC); more rows still save, without points, so points cannot be farmed")
 
 
 class Params(CapabilityBase):
@@ -62,6 +65,7 @@ def routes(cap: Params, spec) -> list:
 def render(cap: Params, spec, tpl) -> dict[str, str]:
     from . import _bind as b
     awards = [{"entity": a.entity, "plural": spec.entity(a.entity).plural, "points": a.points,
+               "max_per_day": a.max_per_day,
                "label": spec.entity(a.entity).label, "writer": b.writer_role(spec, a.entity)} for a in cap.awards]
     v = viewers(spec, cap)
     ctx = {"awards": awards, "viewers": v,

@@ -55,7 +55,8 @@ def routes(cap: Params, spec) -> list:
         Route(method="GET", path=f"{a}/balances", summary="per-participant balances (they sum to zero)", roles=r),
         Route(method="GET", path=f"{a}/settle-up", summary="suggested transfers that settle every balance", roles=r),
         Route(method="GET", path=f"{a}/settlements", summary="recorded settlements", roles=r),
-        Route(method="POST", path=f"{a}/settlements", summary="record a settlement (from, to, amount)", roles=w),
+        Route(method="POST", path=f"{a}/settlements", summary="record a settlement (from, to, amount): by the "
+              "payer or the owner, at most what settles the two balances", roles=w),
         Route(method="GET", path=f"/{cap.id}/", summary="balances and settle-up page", roles=r),
         Route(method="POST", path=f"/{cap.id}/settlements", summary="record a settlement (form, CSRF)", roles=w),
     ]
@@ -83,6 +84,12 @@ def render(cap: Params, spec, tpl) -> dict[str, str]:
         "outsider": b.non_writer_role(spec, cap.charge_entity),
         "cents": _test_cents(charge.field(cap.amount_field)), "display": b.free_text_display(part),
         "weight_type": part.field(cap.weight_field).type if cap.weight_field else None,
+        "emails": [f.name for f in part.fields if f.type == "email"],
+        # a non-owner role that writes charges (a recorder who is not the payer), and one that also writes
+        # participants (a payer recording their own settlement); None when the spec has none
+        "other_writer": next((r for r in b.writers(spec, cap.charge_entity) if r != "owner"), None),
+        "self_payer": next((r for r in b.writers(spec, cap.charge_entity)
+                            if r != "owner" and r in b.writers(spec, cap.participant_entity)), None),
     }
     d = "capabilities/ledger/"
     return {

@@ -51,8 +51,8 @@ def routes(cap: Params, spec) -> list:
     a = f"/api/{cap.id}"
     out = [
         Route(method="POST", path=f"{a}/{e.plural}/<int:record_id>/checkout",
-              summary=f"start a Stripe Checkout ({cap.mode.replace('_', '-')}) for the record's {cap.amount_field}",
-              roles=r),
+              summary=f"start a Stripe Checkout ({cap.mode.replace('_', '-')}) for the record's {cap.amount_field} "
+                      f"(once per record: 409 when already paid or a checkout is open)", roles=r),
         Route(method="POST", path=f"{a}/webhook",
               summary="Stripe webhook (signature verified on the raw body; idempotent by event id)", roles=[]),
         Route(method="GET", path=f"{a}/payments", summary="my payments (everyone's for the owner)", roles=r),

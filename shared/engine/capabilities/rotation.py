@@ -56,6 +56,11 @@ def requesters(cap: Params, spec) -> list[str]:
     return b.readers(spec, cap.entity) if cap.swap_requires_role else b.writers(spec, cap.entity)
 
 
+def deciders(cap: Params, spec) -> list[str]:
+    """Who decides swaps: the approver role, and every role that manages users (the owner is the superuser)."""
+    return [r.name for r in spec.roles if r.name == cap.swap_requires_role or r.manage_users]
+
+
 def routes(cap: Params, spec) -> list:
     from ..appspec.base import Route
     from . import _bind as b
@@ -73,7 +78,7 @@ def routes(cap: Params, spec) -> list:
     if cap.swap_requires_role:
         for verb in ("approve", "reject"):
             out.append(Route(method="POST", path=f"{a}/swaps/<int:swap_id>/{verb}", summary=f"{verb} a pending swap",
-                             roles=[cap.swap_requires_role]))
+                             roles=deciders(cap, spec)))
     if cap.date_field:
         out.append(Route(method="POST", path=f"{a}/repeat/<int:row_id>",
                          summary="repeat a piece of work every N days and assign the copies", roles=w))
@@ -81,7 +86,7 @@ def routes(cap: Params, spec) -> list:
     out.append(Route(method="POST", path=f"/{cap.id}/assign", summary="assign unassigned work (form, CSRF)", roles=w))
     out.append(Route(method="POST", path=f"/{cap.id}/swaps/<int:swap_id>/<decision>",
                      summary="approve or reject a swap (form, CSRF)",
-                     roles=[cap.swap_requires_role] if cap.swap_requires_role else w))
+                     roles=deciders(cap, spec) if cap.swap_requires_role else w))
     return out
 
 
@@ -94,7 +99,7 @@ def render(cap: Params, spec, tpl) -> dict[str, str]:
         "member_writer": b.writer_role(spec, cap.member_entity) or "owner",
         "requester": next((x for x in asks if x != cap.swap_requires_role and x != "owner"), asks[0] if asks else None),
         "outsider": b.non_writer_role(spec, cap.entity),
-        "non_approver": next((r.name for r in spec.roles if r.name != cap.swap_requires_role), None),
+        "non_approver": next((r.name for r in spec.roles if r.name not in deciders(cap, spec)), None),
         "date_type": ent.field(cap.date_field).type if cap.date_field else None,
         "display": b.free_text_display(ent), "detail": b.detail_path(spec, cap.entity),
         "unique": [f.name for f in ent.fields if f.unique], "requesters": asks,

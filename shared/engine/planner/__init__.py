@@ -110,6 +110,11 @@ def _plan_features(d: Draft, kinds: set[str]) -> tuple[list[dict], list[dict]]:
     for i, text in enumerate(d.idea.get("key_features") or []):
         ctx = feature_ctx(d, i, text, focus)
         wanted = [k for k, _w in kinds_for(text)]
+        if "workflow" in wanted and d.planned.get("rotation") and re.search(r"\bswap\w*|\btrad(e|es|ed|ing)\b",
+                                                                            text.lower()):
+            # "swap walks with manager approval" after a rota: the rota's swaps, approved
+            wanted = ["rotation" if k == "workflow" else k for k in wanted]
+            wanted = list(dict.fromkeys(wanted))
         joins = [j for _a, _b, j, src in d.m2m if src == clip(text)]
         if not wanted and joins:  # "dishes made from ingredients": the links are the records
             ctx.mentioned = joins[:1] + [m for m in ctx.mentioned if m not in joins]
@@ -195,7 +200,7 @@ def _entity_specs(d: Draft) -> list[EntitySpec]:
     for e in d.entities.values():
         fields = list(e.fields.values())
         display = next((f for f in fields if f.name in ("name", "title") and f.type == "text"), None) or next(
-            (f for f in fields if f.type == "text"), None)
+            (f for f in fields if f.type == "text" and not e.people), None)  # a person is shown by name
         if display is None:
             word = "title" if e.name.split("_")[-1] in lx.EVENT_NOUNS or not e.people else "name"
             d.add_field(e.name, word, "text", e.source, origin="structure", required=True)

@@ -19,7 +19,8 @@ from .text import parse, words_of
 CUES: dict[str, tuple[str, ...]] = {
     "booking": (r"book(s|ed|ing|ings)?", r"reserv(e|es|ed|ing|ation|ations)", r"schedul(e|es|ed|ing)",
                 r"availability", r"time ?slots?", r"appointments?", r"calendar"),
-    "workflow": (r"approv(e|es|ed|al|als|ing)", r"requests?", r"sign[- ]off", r"status(es)?", r"stages?",
+    "workflow": (r"approv(e|es|ed|al|als|ing)", r"requests?", r"sign(s|ed)?[- ]off", r"status(es)?", r"stages?",
+                 r"from [a-z-]+ (to|through) [a-z-]+ (to|then) [a-z-]+", r"mov(e|es|ed|ing) (\w+ ){1,3}(from|through) ",
                  r"pipeline", r"review queue", r"queue", r"submit(s|ted)?", r"escalat\w*", r"reject\w*",
                  r"workflow", r"triage"),
     "ledger": (r"split(s|ting)?", r"owe[sd]?", r"who owes", r"settle[- ]?up", r"share[sd]? (the )?(costs?|bills?|"
@@ -58,7 +59,10 @@ CUES: dict[str, tuple[str, ...]] = {
                  r"(take|takes|taking|accept|accepts|accepting|collect|collects|collecting|process|processes|"
                  r"processing|receive|receives|receiving) (\w+ ){0,2}(payments?|deposits?|fees?|rent|money|dues|subs|"
                  r"donations?)", r"tickets? sales?"),
-    "export": (r"export\w*", r"csv", r"pdf", r"reports?", r"download\w*", r"print\w*", r"spreadsheets?",
+    # a report as a document ("monthly report", "report as PDF"), not "incident reports" (records)
+    "export": (r"export\w*", r"csv", r"pdf", r"(pdf|csv|printable|summary|weekly|monthly|yearly|annual|quarterly|"
+               r"end[- ]of[- ]\w+) reports?", r"reports? (as|in) (a )?(pdf|csv)", r"download\w*",
+               r"print(s|ed|ing|able|outs?)?", r"spreadsheets?",
                r"summary of", r"sales summary", r"weekly summary", r"monthly summary"),
     "ai_summary": (r"ai", r"a\.i\.", r"summari[sz]\w*", r"classif\w*", r"categori[sz]\w*", r"llm", r"gpt",
                    r"machine learning", r"auto[- ]?tag\w*", r"suggest\w*", r"predict\w*", r"generated? by", r"ai-\w+",
@@ -96,7 +100,11 @@ EXCLUSIVE = (
     ("search", "booking", r"search|find"),
     ("checklist", "workflow", r"check ?list|steps"),
     ("versioning", "workflow", r"draft|version|revision"),
-    ("export", "attachments", r"export\w*|download\w*"),
+    ("export", "attachments", r"export\w*|download\w*|(pdf|csv) reports?|reports? (as|in) (a )?pdf"),
+    ("attachments", "export", r"^(?!.*(export|download|print|report))"),  # "upload contracts as PDF"
+    ("export", "audit_log", r"^(?!.*(tamper|audit|append|immutable|who changed|chain-of-custody|chain of custody))"),
+    ("live_board", "workflow", r"status board|live status|board of"),
+    ("workflow", "booking", r"from [a-z-]+ (to|through) [a-z-]+ (to|then) [a-z-]+"),  # "... to scheduled to fixed"
     ("rotation", "workflow", r"swap\w*"),
 )
 
@@ -152,7 +160,7 @@ def kinds_for(text: str) -> list[tuple[str, str]]:
     if "booking" in kinds:
         word = next(w for _p, k, w in found if k == "booking")
         verb = {"book": "book", "books": "book", "booked": "book", "schedule": "schedule",
-                "schedules": "schedule"}.get(word)
+                "schedules": "schedule", "scheduled": "schedule"}.get(word)
         # "book"/"schedule" name the kind as verbs ("book a room"), not as nouns or states ("propose books",
         # "a payment schedule", "from inquiry to booked")
         calendar = verb == "schedule" and re.search(r"\b(view|calendar|per|daily|weekly|availability)\b", low)
@@ -399,7 +407,7 @@ def b_workflow(ctx: FeatureCtx) -> dict:
     if d.entities[ent].people and len(d.entities) > 1:
         others = [m for m in ctx.mentioned if not d.entities[m].people]
         ent = others[0] if others else ent
-    approval = ctx.has(r"approv\w*|sign[- ]off|request\w*|reject\w*|submit\w*")
+    approval = ctx.has(r"approv\w*|sign(s|ed)?[- ]off|request\w*|reject\w*|submit\w*")
     existing = next((f for f in d.fields_of(ent, "enum") if f.name.split("_")[-1] in ("status", "stage", "state",
                                                                                     "phase", "result")), None)
     values = _state_values(ctx)
@@ -421,7 +429,11 @@ def b_workflow(ctx: FeatureCtx) -> dict:
     states = list(f.values)
     f.default = states[0]
     approvers = _approvers(ctx)
+    for a in approvers:  # who approves (or, as staff, moves) records works on everyone's, not only their own
+        if a in d.roles and d.roles[a].kind != "staff" and (approval or a in lx.STAFF_PEOPLE | lx.OVERSIGHT_PEOPLE):
+            d.roles[a].kind = "staff"
     writers = ["owner"] + [r.name for r in d.roles.values() if r.kind in ("staff", "participant")]
+    movers = [a for a in approvers if a != "owner"]
     transitions = []
     if approval and {"approved", "rejected"} <= set(states):
         first = states[0]
@@ -430,7 +442,8 @@ def b_workflow(ctx: FeatureCtx) -> dict:
         transitions.append({"name": "resubmit", "from_states": ["rejected"], "to": first,
                             "roles": list(dict.fromkeys(writers))})
     else:
-        roles = approvers if approval else list(dict.fromkeys(writers))
+        # "coordinators move incidents from A to B": those named move them; otherwise whoever writes
+        roles = approvers if approval or movers else list(dict.fromkeys(writers))
         for a, b in zip(states, states[1:], strict=False):
             transitions.append({"name": ident(f"to_{b}")[:40], "from_states": [a], "to": b, "roles": roles})
     return {"entity": ent, "state_field": f.name, "states": states, "initial": states[0],
@@ -448,12 +461,20 @@ def b_ledger(ctx: FeatureCtx) -> dict:
         if name:
             charge, amount = ent, name
             break
+    if charge is None and d.planned.get("ledger"):  # "settle up balances": the ledger planned already
+        return dict(d.planned["ledger"][0])
     if charge is None:
         charge = _main(ctx)
         if d.entities[charge].people:
             charge = next((e for e in d.entities if not d.entities[e].people), charge)
         amount = _ensure(ctx, charge, "amount", "money", required=True)
-    participant = _people_entity(ctx, create=True)
+    # "among the households who joined": whoever the costs are split among, person word or not
+    among = next((safe_name(it.name) for it in ctx.interps if it.np and it.np.prep in ("among", "amongst", "between")
+                  and it.kind in ("thing", "people") and safe_name(it.name) != charge), None)
+    if among is not None and among not in d.entities:
+        d.add_entity(among, ctx.text, people=True)
+        d.add_field(among, "name", "text", ctx.text, origin="structure", required=True)
+    participant = among or _people_entity(ctx, create=True)
     if participant is None:
         raise NotFit("splitting costs needs the people who share them, and the idea names none")
     split = "equal"
@@ -532,7 +553,7 @@ def b_reminders(ctx: FeatureCtx) -> dict:
                     break
         if numeric is None:
             numeric = _ensure(ctx, ent, "quantity", "integer", min=0)
-        thr = ctx.number(r"(?:below|under|less than|fewer than|at)\s+(\d+(?:\.\d+)?)")
+        thr = ctx.number(r"(?:below|under|less than|fewer than|at)\s+(-?\d+(?:\.\d+)?)")
         rule, fld, days, threshold = "below_threshold", numeric, None, thr if thr is not None else 5.0
     else:
         dates = [f.name for f in d.fields_of(ent, "date", "datetime")]
@@ -544,6 +565,8 @@ def b_reminders(ctx: FeatureCtx) -> dict:
             rule, days, threshold = "overdue", None, None
         else:
             fld = named or next((n for n in dates if re.search(r"start|due|date|at|on", n)), None)
+            if not fld and not dates and is_event(ent) and ctx.has(r"before (a|an|each|every|the|their) \w+"):
+                fld = _ensure(ctx, ent, "start_at", "datetime")  # "two hours before a walk": when it starts
             fld = fld or (dates[0] if dates else None) or _ensure(ctx, ent, "due_date", "date")
             rule, days, threshold = "due_in_days", _days(ctx, 1), None
     want = "phone" if channel == "sms" else "email"
@@ -579,6 +602,8 @@ def b_custody(ctx: FeatureCtx) -> dict:
 def b_live_board(ctx: FeatureCtx) -> dict:
     d = ctx.draft
     ents = [m for m in ctx.mentioned if not d.entities[m].join] or [_main(ctx)]
+    if not ctx.explicit and d.planned.get("rotation") and any(_has(ctx.low, p) for p in CUES["rotation"]):
+        ents = [d.planned["rotation"][0]["entity"]]  # "live board of who is on call": the rota's work
     return {"entities": ents}
 
 
@@ -637,8 +662,14 @@ def b_versioning(ctx: FeatureCtx) -> dict:
 
 
 def b_ratings(ctx: FeatureCtx) -> dict:
-    ent = _main(ctx, prefer_things=False)
-    scale = ctx.number(r"(\d+)[- ]star")
+    d = ctx.draft
+    objects = [safe_name(it.name) for it in ctx.interps if it.np and it.np.prep is None and it.np.after_verb
+               and safe_name(it.name) in d.entities]
+    ent = objects[0] if objects else _main(ctx, prefer_things=False)  # "singers rate each piece": the piece
+    low = with_digits(re.sub(r"\b(one|two|three|four|five|six|seven|eight|nine|ten)\b",
+                             lambda m: str(NUMBER_WORDS[m.group(1)]), ctx.low))
+    m = re.search(r"(\d+)[- ]stars?|out of (\d+)|(?:from )?[01] to (\d+)|\b[01][-–](\d+)\b|(\d+)[- ]point scale", low)
+    scale = float(next(g for g in m.groups() if g)) if m else None
     return {"entity": ent, "scale": int(scale) if scale and 2 <= scale <= 10 else 5,
             "with_review": ctx.has(r"reviews?|comments?|feedback")}
 
@@ -654,8 +685,30 @@ def b_leaderboard(ctx: FeatureCtx) -> dict:
 
 def b_rotation(ctx: FeatureCtx) -> dict:
     d = ctx.draft
+    if d.planned.get("rotation") and not ctx.explicit:  # "live board of who is on call": the rota planned already
+        return dict(d.planned["rotation"][0])
     work = next((m for m in ctx.mentioned if not d.entities[m].people), None) or _main(ctx)
-    member = _people_entity(ctx, create=True, exclude=(work,))
+    earlier = next((p for p in d.planned.get("rotation", []) if p["entity"] == work), None)
+    if earlier is not None and ctx.has(r"swaps?|swapp\w+|trad(e|es|ed|ing)"):  # the rota's swaps, asked again
+        out = dict(earlier)
+        if ctx.has(r"approv\w*|sign(s|ed)?[- ]off|ok'?d"):
+            named = [safe_name(p) for p in ctx.people if safe_name(p) in d.roles]
+            staff = [r.name for r in d.roles.values() if r.kind == "staff"]
+            out["swap_requires_role"] = (named or staff or ["owner"])[0]
+        return out
+    # who approves swaps ("approved by the chief") does not take turns
+    approvers = tuple(safe_name(it.name) for it in ctx.interps if it.kind == "people" and it.np and it.np.prep == "by")
+    among = [safe_name(it.name) for u in d.units for c in u.clauses for np in c.nps
+             if np.prep in ("among", "amongst", "between") and (it := interpret(np)) is not None
+             and it.kind == "people" and safe_name(it.name) not in approvers]
+    named = [p for p in ctx.people if safe_name(p) not in approvers]
+    member = None
+    if not named and among:  # "builds the on-call rota among firefighters" (the description)
+        member = among[0]
+        if member not in d.entities:
+            d.add_entity(member, ctx.text, people=True)
+            d.add_field(member, "name", "text", ctx.text, origin="structure", required=True)
+    member = member or _people_entity(ctx, create=True, exclude=(work, *approvers))
     if member is None:
         raise NotFit("a rota needs the people who take turns, and the idea names none")
     back = d.entities[member].fields.get(f"{work}_id")
@@ -664,7 +717,7 @@ def b_rotation(ctx: FeatureCtx) -> dict:
     if not d.add_ref(work, member, ctx.text) and f"{member}_id" not in d.entities[work].fields:
         raise NotFit(f"{label_of(member)} already points at {label_of(work)}")
     swap_role = None
-    if ctx.has(r"swaps?|swapp\w+|trade\w*") and ctx.has(r"approv\w*|sign[- ]off|ok'?d"):
+    if ctx.has(r"swaps?|swapp\w+|trade\w*") and ctx.has(r"approv\w*|sign(s|ed)?[- ]off|ok'?d"):
         named = [safe_name(p) for p in ctx.people if safe_name(p) in d.roles and safe_name(p) != member]
         staff = [r.name for r in d.roles.values() if r.kind == "staff"]
         swap_role = (named or staff or ["owner"])[0]

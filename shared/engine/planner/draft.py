@@ -101,6 +101,7 @@ class Interp:
     plural: bool = False
     np: NounPhrase | None = None
     gerund: str | None = None  # "chargeback tracking": the verb done to the record
+    qualifier: bool = False  # what qualifies a behaviour noun ("safety" in "safety checklist")
 
 
 class Draft:
@@ -232,6 +233,9 @@ def interpret(np: NounPhrase) -> Interp | None:
             return None
         np = NounPhrase(np.words[:cut], np.prep, np.after_verb, np.group, np.alternatives, np.each, np.det)
         content = np.content
+        qualifier = True
+    else:
+        qualifier = False
     if not content or content[-1].w in lx.PAYMENT_METHODS:
         return None
     rates = [w for w in np.words if w.tag == "adj" and w.w in lx.RATE_ADJECTIVES]
@@ -265,11 +269,11 @@ def interpret(np: NounPhrase) -> Interp | None:
         parts = ([w.w for w in rates] + [m.s for m in mods])[-1:] + [last]
         return Interp("attr", "_".join(parts), head, mods, type_for([*parts[:-1], head.s]), is_plural, np=np)
     if head.tag == "people":
-        return Interp("people", head.s, head, mods, plural=is_plural, np=np)
+        return Interp("people", head.s, head, mods, plural=is_plural, np=np, qualifier=qualifier)
     name = head.s
     if head.s in lx.GENERIC_HEADS and mods and mods[-1].tag == "noun" and mods[-1].s not in lx.VAGUE_NOUNS:
         name = f"{mods[-1].s}_{head.s}"  # "grant application", "walk report"
-    return Interp("thing", name, head, mods, plural=is_plural, np=np, gerund=gerund)
+    return Interp("thing", name, head, mods, plural=is_plural, np=np, gerund=gerund, qualifier=qualifier)
 
 
 def _catalogue() -> dict:
@@ -297,6 +301,7 @@ def build(idea: dict) -> Draft:
     people_in_features: set[str] = set()
     audience = {singular(t) for t in tokens(str(idea.get("target_audience") or ""))}
     people_record: set[str] = set()
+    people_preps: dict[str, set[str | None]] = {}
     modifiers: dict[str, str] = {}
     evidence: dict[str, str] = {}
     pos = 0
@@ -320,6 +325,8 @@ def build(idea: dict) -> Draft:
                 for w in np.words:
                     if w.tag == "people":
                         people_seen.setdefault(w.s, unit.text)
+                        if feature:
+                            people_preps.setdefault(w.s, set()).add(np.prep)
                         if np.prep == "per" or np.each:
                             people_grouping.add(w.s)
                 it = interpret(np)
@@ -328,6 +335,8 @@ def build(idea: dict) -> Draft:
                 topic = feature and not clause.verbs and np is clause.nps[0]  # "Patients with notes"
                 if it.kind == "people":
                     container = np.head is not None and np.head.tag == "container"
+                    if it.qualifier and not (np.prep == "per" or np.each):
+                        continue  # "with manager approval": who approves, not a record
                     if container or topic or np.prep == "per" or np.each or (np.prep is None and np.after_verb) or (
                             np.prep in ("to", "with", "among", "between") and np.after_verb is not None):
                         people_entity.add(it.name)
@@ -340,6 +349,8 @@ def build(idea: dict) -> Draft:
                         if m.tag == "people":
                             people_entity.add(m.s)
                             bump(m.s, 1, unit.text)
+                        elif m.tag == "noun" and m.s not in lx.VAGUE_NOUNS and m.s not in lx.ATTRIBUTE_TYPES:
+                            modifiers.setdefault(m.s, unit.text)  # "freezer temperature": a record elsewhere?
                     continue
                 strong = 0
                 container = np.head is not None and np.head.tag == "container"
@@ -359,6 +370,8 @@ def build(idea: dict) -> Draft:
                 booked = np.after_verb in ("book", "reserve", "schedule", "rent", "hire")
                 if booked:
                     strong += 2
+                if it.qualifier and not (np.prep == "per" or np.each):
+                    strong = 0  # "safety checklist", "dish ratings": a record only if named as one elsewhere
                 if not feature:
                     strong = 1 if it.plural and strong < 4 else strong - 1
                 counted = np.each or np.prep == "per" or np.det in ("a", "an", "one", "this", "that", "another")
@@ -370,7 +383,7 @@ def build(idea: dict) -> Draft:
                 for m in it.mods:  # "kiln firings": the booked thing's modifier is what is booked
                     if m.tag == "noun" and m.s not in lx.VAGUE_NOUNS and m.s not in lx.ATTRIBUTE_TYPES:
                         modifiers.setdefault(m.s, unit.text)  # an -ing modifier counts only as a record elsewhere
-                        if booked and feature and not m.w.endswith("ing"):
+                        if booked and feature and not m.w.endswith("ing") and is_event(it.name, it.head):
                             bump(m.s, 3, unit.text)
     # modifiers that are records elsewhere are records here too; a booked thing's modifier is its resource
     for m, src in modifiers.items():  # a modifier that is a record elsewhere ("three kilns") is one here too
@@ -386,6 +399,8 @@ def build(idea: dict) -> Draft:
                 it = interpret(np)
                 if it and it.name in names:
                     feature_names.add(it.name)
+                if it and it.kind == "attr":  # "freezer temperature alerts": the freezer
+                    feature_names.update(m.s for m in it.mods if m.s in names and m.s in modifiers)
                 if it and it.kind == "thing" and np.after_verb in BOOK_VERBS and np.prep is None:
                     # "book kiln firings": the booked thing's modifier is the resource, a record of the feature
                     feature_names.update(m.s for m in it.mods if m.s in names)
@@ -405,6 +420,10 @@ def build(idea: dict) -> Draft:
             continue  # the app's owner role
         if p not in people_in_features and (p in audience or p not in people_subject):
             continue  # the founder's customer (the owner), or a person the description only mentions
+        if (p not in people_subject and p not in audience and p not in people_grouping
+                and p not in lx.STAFF_PEOPLE | lx.OVERSIGHT_PEOPLE
+                and people_preps.get(p) and people_preps[p] <= {"with", "including", "from", "of", "by"}):
+            continue  # "each order with its supplier": a record the app keeps, not someone who signs in
         if p in lx.OVERSIGHT_PEOPLE and people_verbs.get(p, set()) <= READ_VERBS:
             kind = "oversight"
         elif p in lx.STAFF_PEOPLE:
@@ -426,6 +445,10 @@ def build(idea: dict) -> Draft:
 
 
 def _target_of(d: Draft, clause: Clause, interps: list[Interp | None], focus: str | None) -> str | None:
+    objects = [it for it in interps if it and it.kind == "thing" and it.name in d.entities and it.np.prep is None
+               and it.np.after_verb in ATTRIBUTE_VERBS | ENTITY_VERBS and not d.entities[it.name].people]
+    if objects and not objects[0].np.each:  # "record vaccinations for each pet with ...": the vaccinations
+        return objects[0].name
     for it in interps:
         if it and it.kind in ("thing", "people") and it.name in d.entities and (it.np.prep == "per" or it.np.each):
             return it.name
@@ -446,6 +469,7 @@ def _target_of(d: Draft, clause: Clause, interps: list[Interp | None], focus: st
 
 
 BOOK_VERBS = frozenset({"book", "reserve", "schedule", "rent", "hire"})
+TIME_PREPS = frozenset({"before", "after", "during", "until", "since", "by"})
 
 
 def is_event(name: str, head: Word | None = None) -> bool:
@@ -478,6 +502,7 @@ def _attach(d: Draft, units: list[Unit]) -> None:
             # references between records named in one clause
             ents = [(i, it) for i, it in enumerate(interps)
                     if it and it.kind in ("thing", "people") and it.name in d.entities]
+            ents = [(i, it) for i, it in ents if not (it.qualifier and it.kind == "people")]
             for _i, it in ents:
                 for m in it.mods:
                     if m.s in d.entities and m.s != it.name:
@@ -491,7 +516,9 @@ def _attach(d: Draft, units: list[Unit]) -> None:
                     d.add_ref(b.name, a.name, unit.text)  # "book a kiln for each firing": the firing holds the kiln
                 elif booked_for is not None and a.kind == "people" and b.np.after_verb in BOOK_VERBS:
                     d.add_ref(booked_for.name, a.name, unit.text)  # "members book a kiln for ...": who booked it
-                elif b.np.prep == "per" or b.np.each:
+                elif (b.np.prep == "per" or b.np.each) and b.np.prep not in TIME_PREPS and not (
+                        a.kind == "people" and a.np.after_verb is None and b.np.prep is None):
+                    # "notes per patient"; not "singers rate each piece" or "a reminder before each rehearsal"
                     d.add_ref(a.name, b.name, unit.text)
                 elif prep == "with" and b.plural and a.name not in lx.EVENT_NOUNS and not b.np.head.tag == "people":
                     d.add_ref(b.name, a.name, unit.text)
@@ -577,7 +604,8 @@ def _attach(d: Draft, units: list[Unit]) -> None:
             # "mark meals as cooked": a boolean state
             m = re.search(r"\b(?:as|are|is|were|was|been|get|gets)\s+(?:an?\s+|the\s+|not\s+)?([a-z]+)\b",
                           clause.text)
-            if m and feature and target and m.group(1) in lx.BOOLEAN_WORDS | {w + "ed" for w in lx.BOOLEAN_WORDS}:
+            if m and feature and target and m.group(1) in lx.BOOLEAN_WORDS | {w + "ed" for w in lx.BOOLEAN_WORDS} \
+                    and m.group(1) not in ("overdue", "due", "late"):  # "when a consent is overdue": a reminder
                 d.add_field(target, m.group(1), "boolean", unit.text)
             if target:
                 focus = target

@@ -26,6 +26,8 @@ view vote warn watch write owe
 STRICT_VERBS = frozenset("""
 expire include contain require need allow become belong appear arrive happen occur remain receive grant cover
 complete completes hold covers fall falls rise rises exceed exceeds reach reaches made see have want know say
+drop drops dropped
+approve approves reject rejects notify notifies remind reminds verify verifies submit submits assign assigns
 """.split())
 
 #: Irregular verb forms -> the verb.
@@ -39,7 +41,7 @@ IRREGULAR_VERBS = {"paid": "pay", "has": "have", "had": "have", "saw": "see", "s
 #: Verbs that are also everyday nouns ("book a kiln" / "a book"); a verb only where a clause starts with it
 #: or a person does it.
 AMBIGUOUS_VERBS = frozenset("""
-book cost fire list log offer order plan post rate record rent report review schedule sign score grade
+book cost fire list log offer order plan post rate record rent report review schedule sign score grade text
 """.split())
 
 VERBS = VERBS - AMBIGUOUS_VERBS
@@ -63,7 +65,8 @@ balances checkout upload uploads attachment attachments version versions revisio
 suggestion suggestions warning warnings signup signups sign-up sign-ups rsvp rsvps waitlist waitlists
 recommendation recommendations analysis reminder-email notice notices ranking rankings draft drafts
 summary summaries handover handovers hand-over checklist checklists check-list sign-off sign-offs signoff
-double-booking double-bookings clash clashes overlap overlaps
+double-booking double-bookings clash clashes overlap overlaps diff diffs custody chain-of-custody
+star stars ledger ledgers
 """.split())
 
 #: Time qualifiers kept in an attribute's name ("monthly rent", "daily price").
@@ -94,6 +97,9 @@ seller staff steward student subscriber supervisor supplier teacher technician t
 treasurer trustee tutor vendor vet veterinarian visitor volunteer walker worker writer teammate holder keeper
 collector hobbyist beekeeper singer juror jury registrar programmer sailor climber referee coordinator
 subscriber neighbour borrower gardener colleague teammate classmate rider passenger diner carer
+firefighter chief investigator paralegal lawyer solicitor setter recruit director conductor dancer runner cyclist
+pilot captain ranger warden scout camper citizen councillor clerk receptionist pharmacist dentist surgeon
+barista bartender waiter brewer florist caterer planner bride groom speaker sponsor exhibitor
 """.split())
 
 #: People who oversee: they read everything and change nothing.
@@ -109,7 +115,8 @@ curator editor moderator steward treasurer secretary landlord instructor teacher
 #: "a QR code on each fridge", "incident reports" (the record is the incident).
 UI_NOUNS = frozenset("""
 page pages map maps list lists view views screen screens dashboard dashboards report reports qr qr-code qr-codes
-link links button buttons form forms calendar calendars board boards feed feeds widget widgets tab tabs
+share-link share-links button buttons form forms calendar calendars board boards feed feeds widget widgets tab tabs
+menu menus
 """.split())
 
 #: Words that carry no record of their own in a noun phrase: "driver list", "member directory".
@@ -126,7 +133,7 @@ data info information detail details thing stuff item items way ways option opti
 features place times work everything anything something process flow management tracking use access
 system platform version support service services one ones lot lots kind kinds type types sort basis end
 pdf pdfs csv excel xlsx ical json kilo kilos kilogram kilograms kg gram grams litre litres liter liters
-pound pounds lb lbs ounce ounces mile miles km metre metres meter meters night nights piece pieces
+pound pounds lb lbs ounce ounces mile miles km metre metres meter meters night nights back
 experience insight insights analytics statistics stats update updates change changes hour day week month
 year minute today tonight tomorrow morning evening night weekend instance case cases part parts
 availability progress overview
@@ -168,7 +175,7 @@ _attrs("enum", "status stage state phase priority urgency severity condition out
 _attrs("text", "grade")
 _attrs("email", "email e-mail")
 _attrs("phone", "phone telephone mobile")
-_attrs("url", "url website homepage")
+_attrs("url", "url link website homepage")
 _attrs("long_text", "notes note description comments comment instructions bio body content story "
                     "feedback remarks observations reason explanation narrative abstract essay manuscript "
                     "statement")

@@ -136,6 +136,8 @@ _PHRASES = (
     (re.compile(r"\b(?:double|over|overlapping|conflicting|clashing)[- ]?(?:book(?:ing|ings|ed|s)?|reservations?)\b"),
      "double-booking"),
     (re.compile(r"\b(?:qr|bar)[- ]?codes?\b"), "qr-code"),
+    (re.compile(r"\b(?:share|shareable|sharing|public|magic|invite|invitation|qr)[- ]links?\b"), "share-link"),
+    (re.compile(r"\bchains? of custody\b"), "chain-of-custody"),
 )
 
 
@@ -199,10 +201,11 @@ def _tag(words: list[str]) -> list[Word]:
             continue
         if vb and vb in lx.AMBIGUOUS_VERBS and (
             first_content or (prev is not None and prev.w in (",", "and") and any(x.tag == "verb" for x in out))
-            or (prev is not None and ((prev.tag == "people" and prev.w != prev.s)
+            or (prev is not None and ((prev.tag == "people" and (prev.w != prev.s or (w.endswith("s") and w != vb)))
                                                      or prev.w in ("to", "can", "and")
                                                      and (len(out) < 2 or out[-2].tag in ("verb", "people"))))
-        ) and nxt not in ("list", "lists", "calendar", "log", ",", "") and nxt not in lx.PREPOSITIONS \
+        ) and nxt not in ("list", "lists", "calendar", "log", ",", "") and (nxt not in lx.PREPOSITIONS
+                                                                            or nxt in ("off", "up", "out")) \
                 and not w.endswith("ings"):
             out.append(Word(w, "verb", vb))
             first_content = False

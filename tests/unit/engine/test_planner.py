@@ -218,3 +218,71 @@ def test_many_to_many_when_the_idea_says_so():
     assert {f.ref for f in join.fields if f.type == "reference"} == {"cocktail", "spirit"}
     assert spec.entity("cocktail").field("spirit_id") is None  # linked through the join, not a reference
     assert spec_problems(spec) == [] and all(t.status == "planned" for t in spec.trace)
+
+
+DEMO = {
+    "title": "KilnShare - kiln bookings and shared firing costs for pottery studios",
+    "description": ("Community pottery studios lose firings to double bookings and argue about who owes what. "
+                    "KilnShare lets members book a kiln for each firing, record the glaze, cone and temperature of "
+                    "every firing, and split firing costs among the members who shared the kiln; the studio "
+                    "coordinator approves each firing."),
+    "target_audience": "community pottery studios, their coordinators and members",
+    "key_features": ["Book a kiln for a firing without double bookings", "Coordinator approves or rejects each firing",
+                     "Split firing costs among members", "Tamper-evident log of every change to a firing"],
+}
+
+
+def test_demo_idea_plans_firings_of_a_kiln_with_every_behaviour_on_the_firing():
+    spec = plan_builtin(DEMO)
+    assert spec.name == "KilnShare" and spec_problems(spec) == []
+    assert {e.name for e in spec.entities} == {"firing", "kiln", "member"}
+    firing = {f.name: f for f in spec.entity("firing").fields}
+    assert firing["kiln_id"].ref == "kiln" and firing["cost"].type == "money"
+    assert {"glaze", "cone", "temperature", "start_at", "end_at", "status"} <= set(firing)
+    assert not {"member_id", "status", "amount"} & {f.name for f in spec.entity("kiln").fields}
+    by_kind = {c.kind: c for c in spec.capabilities}
+    assert (by_kind["booking"].entity, by_kind["booking"].resource) == ("firing", "kiln")
+    wf = by_kind["workflow"]
+    assert wf.entity == "firing" and next(t for t in wf.transitions if t.name == "approve").roles == ["coordinator"]
+    led = by_kind["ledger"]
+    assert (led.charge_entity, led.amount_field, led.participant_entity) == ("firing", "cost", "member")
+    assert by_kind["audit_log"].entities == ["firing"]
+    assert all(t.status == "planned" for t in spec.trace)
+
+
+@pytest.mark.parametrize("feature, kind, days", [
+    ("Expiry alerts two days before food expires", "reminders", 2),
+    ("Remind members 48 hours before a booking starts", "reminders", 2),
+    ("Reminder a fortnight before each renewal", "reminders", 14),
+    ("Alert twenty-one days before a licence expires", "reminders", 21),
+])
+def test_reminder_days_read_number_words_and_hours(feature, kind, days):
+    spec = plan_builtin({"title": "T", "description": "", "key_features": [feature]})
+    r = next(c for c in spec.capabilities if c.kind == kind)
+    assert r.days == days
+
+
+def test_keeping_dated_records_is_records_and_unpaid_is_no_payment():
+    idea = {"title": "FridgeLink", "description": "Community fridges log food donations.",
+            "key_features": ["Log food donations with expiry dates", "Expiry alerts two days before food expires",
+                             "Overdue alerts for unpaid donation fees",
+                             "Public map page of fridges with a QR code on each fridge",
+                             "Book kiln firings without double booking"]}
+    spec = plan_builtin(idea)
+    kinds_ = [[next(c.kind for c in spec.capabilities if c.id == i) for i in t.capabilities] for t in spec.trace]
+    assert kinds_[0] == ["records"] and kinds_[1] == ["reminders"] and kinds_[2] == ["reminders"]
+    rem = next(c for c in spec.capabilities if c.id == spec.trace[1].capabilities[0])
+    assert (rem.entity, rem.field, rem.days) == ("donation", "expiry_date", 2)
+    page = next(c for c in spec.capabilities if c.kind == "public_page")
+    assert page.entity == "fridge" and page.qr
+    book = next(c for c in spec.capabilities if c.kind == "booking")
+    assert (book.entity, book.resource) == ("firing", "kiln")
+    names = {e.name for e in spec.entities} | {f.name for e in spec.entities for f in e.fields}
+    assert not names & {"map", "double", "qr_code", "booking", "page"}
+    assert not any(c.kind == "payments" for c in spec.capabilities)  # "unpaid fees" asks for no checkout
+
+
+def test_catalogue_money_fields_need_money_in_the_idea():
+    spec = plan_builtin({"title": "Fridge", "description": "Volunteers log food donations.",
+                         "key_features": ["Log food donations with expiry dates"]})
+    assert not [f.name for f in spec.entity("donation").fields if f.type == "money"]

@@ -40,7 +40,8 @@ def test_generated_rotation_tests_pass(idea):
 def test_swap_routes_follow_the_approval_setting():
     spec = AppSpec.model_validate(S.volunteer_shifts())
     routes = {(r.method, r.path): r.roles for r in rotation.routes(spec.capabilities[0], spec)}
-    assert routes[("POST", "/api/shift_rota/swaps/<int:swap_id>/approve")] == ["coordinator"]
+    # the approver role, and the owner (manage_users: the app's superuser)
+    assert routes[("POST", "/api/shift_rota/swaps/<int:swap_id>/approve")] == ["owner", "coordinator"]
     assert routes[("POST", "/api/shift_rota/swaps")] == ["owner", "coordinator", "volunteer"]  # readers may ask
     assert routes[("POST", "/api/shift_rota/assign")] == ["owner", "coordinator"]
     assert ("POST", "/api/shift_rota/repeat/<int:row_id>") in routes
