@@ -1,7 +1,7 @@
 """Static checks for a generated project: ruff, plus the project-level checks ruff lacks.
 
 Standard library only: QA copies this file into the sandbox and runs it as a script in the isolated
-child (`python lint.py PROJECT_DIR PYC_DIR [--then-unittest]` prints a JSON report on one line), so nothing
+child (`python lint.py PROJECT_DIR PYC_DIR [--then-unittest] [--results=FILE]` prints a JSON report on one line), so nothing
 here may import the engine. Ruff runs as `python -m ruff check` with the interpreter running this script,
 reading the project's own ruff.toml (the compiler writes one); without one, `DEFAULT_SELECT` applies.
 
@@ -133,18 +133,86 @@ def check_project(root: str, pyc_dir: str) -> dict:
     return {"files": len(py_files), "compiled": compiled, "findings": findings, "counts": counts}
 
 
-def run_unittest(root: str) -> int:
-    """`python -m unittest discover -s tests -t . -v` in this process (output on stderr, as unittest does)."""
+def _recording_result(results_path: str):
+    """A TextTestResult (so the -v output stays) that also appends one JSON line per outcome to
+    `results_path` and a final {"summary": ...} line: QA reads that file instead of parsing the human output,
+    which log lines printed during a test would interleave."""
     import unittest
 
+    def _test_id(test) -> str:
+        if type(test).__name__ == "_ErrorHolder":  # setUpClass/setUpModule failure: "setUpClass (mod.Class)"
+            m = re.search(r"\(([^()]+)\)$", test.description)
+            return m.group(1) if m else test.description
+        return test.id()
+
+    class RecordingResult(unittest.TextTestResult):
+        def _record(self, test, status: str, err=None, reason: str | None = None) -> None:
+            rec = {"id": _test_id(test), "status": status}
+            if err is not None:
+                rec["traceback"] = self._exc_info_to_string(err, test)[-6000:]
+            if reason:
+                rec["reason"] = str(reason)[:300]
+            with open(results_path, "a", encoding="utf-8") as fh:
+                fh.write(json.dumps(rec, sort_keys=True) + "\n")
+
+        def addSuccess(self, test):
+            super().addSuccess(test)
+            self._record(test, "passed")
+
+        def addFailure(self, test, err):
+            super().addFailure(test, err)
+            self._record(test, "failure", err)
+
+        def addError(self, test, err):
+            super().addError(test, err)
+            self._record(test, "error", err)
+
+        def addSkip(self, test, reason):
+            super().addSkip(test, reason)
+            self._record(test, "skipped", reason=reason)
+
+        def addExpectedFailure(self, test, err):
+            super().addExpectedFailure(test, err)
+            self._record(test, "expected_failure")
+
+        def addUnexpectedSuccess(self, test):
+            super().addUnexpectedSuccess(test)
+            self._record(test, "unexpected_success")
+
+        def addSubTest(self, test, subtest, err):
+            super().addSubTest(test, subtest, err)
+            if err is not None:  # the test itself then gets no addSuccess
+                failed = issubclass(err[0], test.failureException)
+                self._record(test, "failure" if failed else "error", err)
+
+        def stopTestRun(self):
+            super().stopTestRun()
+            summary = {"run": self.testsRun, "failures": len(self.failures), "errors": len(self.errors),
+                       "skipped": len(self.skipped), "expected_failures": len(self.expectedFailures),
+                       "unexpected_successes": len(self.unexpectedSuccesses), "successful": self.wasSuccessful()}
+            with open(results_path, "a", encoding="utf-8") as fh:
+                fh.write(json.dumps({"summary": summary}, sort_keys=True) + "\n")
+
+    return RecordingResult
+
+
+def run_unittest(root: str, results_path: str | None = None) -> int:
+    """`python -m unittest discover -s tests -t . -v` in this process (output on stderr, as unittest does);
+    with `results_path`, every outcome is also written there as JSON lines (see `_recording_result`)."""
+    import unittest
+
+    results_path = os.path.abspath(results_path) if results_path else None
     os.chdir(root)
+    runner = (unittest.TextTestRunner(verbosity=2, resultclass=_recording_result(results_path))
+              if results_path else None)
     program = unittest.main(module=None, argv=["python -m unittest", "discover", "-s", "tests", "-t", ".", "-v"],
-                            exit=False)
+                            exit=False, testRunner=runner)
     return 0 if program.result.wasSuccessful() else 1
 
 
 def main(argv: list[str]) -> int:
-    """`lint.py PROJECT PYC_DIR [--then-unittest]`: JSON report on one stdout line, then (optionally) the tests.
+    """`lint.py PROJECT PYC_DIR [--then-unittest] [--results=FILE]`: JSON report on one stdout line, then
+    (optionally) the tests, whose outcomes also go to FILE as JSON lines.
 
     Running both from one interpreter saves a process start per QA run; the report is flushed before any
     project code is imported, so a test that hangs or crashes cannot lose it.
@@ -153,8 +221,9 @@ def main(argv: list[str]) -> int:
     os.makedirs(pyc_dir, exist_ok=True)
     sys.stdout.write(json.dumps(check_project(root, pyc_dir), sort_keys=True) + "\n")
     sys.stdout.flush()
+    options = dict(a[2:].split("=", 1) for a in argv[3:] if a.startswith("--") and "=" in a)
     if "--then-unittest" in argv[3:]:
-        return run_unittest(root)
+        return run_unittest(root, options.get("results"))
     return 0
 
 

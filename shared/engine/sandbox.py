@@ -5,9 +5,11 @@ Isolation applied to every child:
 * a fresh temporary directory (HOME, TMPDIR and the working directory live in it);
 * an environment built from scratch (PATH, HOME, TMPDIR, LANG, PYTHONDONTWRITEBYTECODE, PYTHONHASHSEED=0,
   PYTHONNOUSERSITE, PYTHONPATH=<guard dir>) — nothing is copied from os.environ, so no parent secret leaks;
-* resource limits set in `preexec_fn`: RLIMIT_AS (memory), RLIMIT_CPU (CPU seconds), RLIMIT_FSIZE
-  (largest file), RLIMIT_CORE=0; plus a wall-clock limit enforced by the parent, which kills the child's
-  whole process group (the child runs in its own session);
+* resource limits set by tiny launcher interpreters that set them and exec the real command (never a
+  `preexec_fn`: no Python runs between fork and exec in the stage process, which holds live gRPC state):
+  `preview.limited_argv` sets RLIMIT_AS (memory), RLIMIT_FSIZE (largest file) and RLIMIT_CORE=0, and
+  `_CPU_LAUNCHER` RLIMIT_CPU (CPU seconds); plus a wall-clock limit enforced by the parent, which kills the
+  child's whole process group (the child runs in its own session);
 * network: for QA the child runs under `unshare -rn` (a new, empty network namespace: only loopback, which
   the guard brings up so tests can talk to fake servers they start on 127.0.0.1) when a runtime probe shows
   that works, and *always* with a `sitecustomize.py` socket guard on
@@ -22,8 +24,10 @@ import functools
 import logging
 import os
 import resource
+import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -201,8 +205,32 @@ def isolated_env(home: Path, guard_dir: Path | None, extra: dict[str, str] | Non
     return env
 
 
+# Sets RLIMIT_CPU, then replaces itself with the real command (preview.limited_argv's launcher does the same
+# for memory, file size and core dumps).
+_CPU_LAUNCHER = (
+    "import os, resource, sys\n"
+    "cpu = int(sys.argv[1])\n"
+    "resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 2))\n"
+    "os.execvp(sys.argv[2], sys.argv[2:])\n"
+)
+
+
+def limited_command(argv: list[str], *, cpu_s: int | None, memory_mb: int | None, fsize_mb: int = 256,
+                    python: str | None = None) -> list[str]:
+    """`argv` behind the launchers that apply the sandbox's rlimits and exec it (no preexec_fn needed)."""
+    from .preview import limited_argv  # preview imports this module
+
+    python = python or sys.executable
+    if argv and not os.path.isabs(argv[0]):  # the launcher uses execv: give it a path (e.g. for `unshare`)
+        argv = [shutil.which(argv[0]) or argv[0], *argv[1:]]
+    if cpu_s:
+        argv = [python, "-I", "-S", "-c", _CPU_LAUNCHER, str(int(cpu_s)), *argv]
+    return limited_argv(argv, python, memory_mb=memory_mb, fsize_mb=fsize_mb)
+
+
 def limits_preexec(cpu_s: int | None, memory_mb: int | None, fsize_mb: int = 256):
-    """A preexec_fn that only calls setrlimit (kept minimal: it runs between fork and exec)."""
+    """A preexec_fn that only calls setrlimit. Not used by `run_isolated` any more (see `limited_command`);
+    kept for callers outside the stage process."""
     set_limit = resource.setrlimit
 
     def apply():
@@ -259,16 +287,13 @@ def run_isolated(
     start = time.monotonic()
     with tempfile.TemporaryFile() as out_f, tempfile.TemporaryFile() as err_f:
         proc = subprocess.Popen(
-            [*net_prefix, *argv],
+            limited_command([*net_prefix, *argv], cpu_s=cpu_s, memory_mb=memory_mb),
             cwd=str(cwd),
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=out_f,
             stderr=err_f,
             start_new_session=True,
-            # only setrlimit runs between fork and exec; a child that still deadlocked would be
-            # killed by the wall-clock limit below, so the worst case is a timeout, not a hang
-            preexec_fn=limits_preexec(cpu_s, memory_mb),  # noqa: PLW1509
             close_fds=True,
         )
         timed_out = False

@@ -65,4 +65,13 @@ def _test_plan(cap: Params, spec) -> dict:
     rs = readers(spec, ent.name)
     reader = next((r for r in rs if r not in ws), writer)
     outsider = next((r.name for r in spec.roles if r.name not in readers_any(spec, cap.entities)), None)
-    return {"entity": ent, "field": ent.display_field, "writer": writer, "reader": reader, "outsider": outsider}
+    from . import custody
+    moves = []  # custody capabilities on an audited entity: their check-outs/ins are chained (tested)
+    for c in spec.capabilities:
+        if c.kind == "custody" and c.item_entity in cap.entities and "owner" in readers(spec, c.item_entity):
+            movers = custody.checkout_roles(c, spec)
+            if movers:
+                moves.append({"id": c.id, "item": c.item_entity, "holder": c.holder_entity,
+                              "mover": "owner" if "owner" in movers else movers[0]})
+    return {"entity": ent, "field": ent.display_field, "writer": writer, "reader": reader, "outsider": outsider,
+            "custody": moves}

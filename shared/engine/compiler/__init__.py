@@ -115,6 +115,12 @@ def bad_values(entity: EntitySpec) -> list[list]:
                 out.append([f.name, "x" * (int(f.min) - 1)])
         else:
             out.append([f.name, _BAD[f.type]])
+        if f.type == "money":  # beyond the column, not a number, and negative unless the spec allows it
+            out += [[f.name, "1e30"], [f.name, "NaN"]]
+            if f.min is None:
+                out.append([f.name, "-1.00"])
+        if f.type == "integer":
+            out.append([f.name, str(2**31)])
         if f.type in ("integer", "decimal", "money"):
             if f.max is not None:
                 out.append([f.name, str(int(f.max) + 1)])
@@ -140,8 +146,25 @@ def managed_samples(spec: AppSpec) -> dict[tuple[str, str], object]:
     return out
 
 
+def link_pairs(spec: AppSpec) -> dict[str, list[list[str]]]:
+    """{join entity: [[reference field, reference field]]}: the two references a many_to_many relation's
+    `through` entity links; each pair may be linked once (a unique constraint plus a 409 in check_unique)."""
+    out: dict[str, list[list[str]]] = {}
+    for r in spec.relations:
+        join = spec.entity(r.through) if r.kind == "many_to_many" and r.through else None
+        if join is None:
+            continue
+        refs = [f for f in join.fields if f.type == "reference"]
+        a = next((f.name for f in refs if f.ref == r.entity), None)
+        b = next((f.name for f in refs if f.ref == r.target and f.name != a), None)
+        if a and b and [a, b] not in out.get(join.name, []):
+            out.setdefault(join.name, []).append([a, b])
+    return out
+
+
 def entities_meta(spec: AppSpec) -> dict:
     fixed = managed_samples(spec)
+    pairs = link_pairs(spec)
 
     def meta(e: EntitySpec, f: FieldSpec) -> dict:
         m = field_meta(f)
@@ -150,7 +173,8 @@ def entities_meta(spec: AppSpec) -> dict:
         return m
 
     return {e.name: {"name": e.name, "plural": e.plural, "label": e.label, "label_plural": e.label_plural,
-                     "display_field": e.display_field, "fields": [meta(e, f) for f in e.fields]}
+                     "display_field": e.display_field, "fields": [meta(e, f) for f in e.fields],
+                     "unique_together": pairs.get(e.name, [])}
             for e in spec.entities}
 
 

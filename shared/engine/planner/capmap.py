@@ -166,6 +166,11 @@ def kinds_for(text: str) -> list[tuple[str, str]]:
         calendar = verb == "schedule" and re.search(r"\b(view|calendar|per|daily|weekly|availability)\b", low)
         if verb and not calendar and not any(w.tag == "verb" and w.s == verb for c in parse(text) for w in c.words):
             kinds.discard("booking")
+        # "export bookings as CSV", "approve room bookings": the bookings are the records another behaviour
+        # acts on; only an overlap, a calendar or free slots ask for the booking behaviour itself
+        if word in ("booking", "bookings", "reservation", "reservations") and len(kinds) > 1 and not re.search(
+                r"double-booking|double|overlap\w*|clash\w*|calendar|availability|slots?|book(s|ed)?\b", low):
+            kinds.discard("booking")
     if "reminders" in kinds and not re.search(REMINDER_CUE, low):
         kinds.discard("reminders")  # "log donations with expiry dates" keeps dates; an alert needs asking for
     for winner, loser, pat in EXCLUSIVE:
@@ -325,7 +330,7 @@ def b_booking(ctx: FeatureCtx) -> dict:
                 continue
             booked = safe_name(it.name)
             mods = [safe_name(m.s) for m in it.mods if safe_name(m.s) in d.entities]
-            if mods:
+            if mods and is_event(booked, it.head):  # "kiln firings": the kiln; not "studio rooms" (rooms are booked)
                 resource = mods[-1]
             break
     event = next((it for it in ctx.interps if it.np and it.np.prep == "for" and it.kind == "thing"
@@ -770,7 +775,12 @@ def b_ai_summary(ctx: FeatureCtx) -> dict:
     classify = ctx.has(r"classif\w*|categori[sz]\w*|triage|labels?|tag\w*|predict\w*|detect\w*|risk|urgency|"
                        r"sentiment|priorit\w*|flag\w*")
     labels: list[str] = []
-    if classify:
+    named = re.search(r"\b(?:into|as)\s+([a-z][a-z -]*(?:\s*(?:,|\bor\b|\band\b)\s*[a-z][a-z -]*){1,7})", ctx.low)
+    if classify and named:  # "classify papers into methods, results or review": those labels
+        parts = [ident(p.strip())[:30] for p in re.split(r"\s*(?:,|\bor\b|\band\b)\s*", named.group(1)) if p.strip()]
+        labels = [p for p in dict.fromkeys(parts) if p and len(p.split("_")) <= 2]
+        labels = labels if len(labels) >= 2 else []
+    if classify and not labels:
         enum = next((f for f in d.fields_of(ent, "enum") if any(p in ctx.words for p in f.name.split("_"))), None)
         labels = list(enum.values) if enum else (["low", "medium", "high"] if ctx.has(r"risk|urgency|priorit\w*")
                                                  else ["positive", "neutral", "negative"] if ctx.has(r"sentiment")
@@ -871,7 +881,7 @@ IDENTITY = {
     "reminders": ("entity", "field", "rule"), "audit_log": (), "custody": ("item_entity",), "live_board": (),
     "search": ("entity",), "attachments": ("entity",), "public_page": ("entity",), "checklist": ("entity",),
     "versioning": ("entity", "field"), "ratings": ("entity",), "leaderboard": (), "rotation": ("entity",),
-    "payments": ("entity",), "export": (), "ai_summary": ("entity", "source_field"), "matrix": ("row_entity",),
+    "payments": ("entity",), "export": (), "ai_summary": ("entity", "source_field", "mode"), "matrix": ("row_entity",),
     "follow": ("entity", "topic_field"),
 }
 MERGE_LISTS = {"records": ("fields", "filters"), "audit_log": ("entities",), "live_board": ("entities",),

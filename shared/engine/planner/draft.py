@@ -332,6 +332,9 @@ def build(idea: dict) -> Draft:
                 it = interpret(np)
                 if it is None or it.kind == "container":
                     continue
+                if np.prep == "into" and set(clause.verbs) & {"classify", "categorise", "categorize", "sort",
+                                                               "tag", "label", "group", "split"}:
+                    continue  # "classify papers into methods or reviews": labels, not records
                 topic = feature and not clause.verbs and np is clause.nps[0]  # "Patients with notes"
                 if it.kind == "people":
                     container = np.head is not None and np.head.tag == "container"
@@ -418,7 +421,7 @@ def build(idea: dict) -> Draft:
             continue
         if p == "owner":
             continue  # the app's owner role
-        if p not in people_in_features and (p in audience or p not in people_subject):
+        if p not in people_in_features and p not in people_subject:
             continue  # the founder's customer (the owner), or a person the description only mentions
         if (p not in people_subject and p not in audience and p not in people_grouping
                 and p not in lx.STAFF_PEOPLE | lx.OVERSIGHT_PEOPLE
@@ -563,8 +566,9 @@ def _attach(d: Draft, units: list[Unit]) -> None:
                     else:
                         d.add_field(owner, name, it.attr_type or "text", unit.text)
                     groups.setdefault(it.np.group, []).append(it)
-                elif it.kind == "thing" and it.name not in d.entities and owner is not None and (feature or any(
-                        o is not None and o.kind == "attr" and o.np.group == it.np.group for o in interps)):
+                elif it.kind == "thing" and it.name not in d.entities and owner is not None and (feature or (
+                        it.np.prep is None and it.np.after_verb in ATTRIBUTE_VERBS and any(
+                            o is not None and o.kind == "attr" and o.np.group == it.np.group for o in interps))):
                     # a description's list that mixes a known attribute with other nouns lists attributes
                     # ("record the glaze, cone and temperature of every firing")
                     attr_pos = it.np.prep in ("with", "including", "by") or (

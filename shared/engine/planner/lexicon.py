@@ -19,7 +19,7 @@ log manage mark match measure merge monitor move notify open organise organize o
 print publish purchase rank reassign receive reject remind remove renew reply request reserve restore return
 revert rotate run save scan search see sell send set settle share show sign split store submit subscribe
 suggest summarise summarize swap sync tag take track trade transcribe transfer update upload validate verify
-view vote warn watch write owe
+view vote warn watch write owe accept
 """.split())
 
 #: Verbs that are (nearly) never nouns, whatever comes before them: "a certification expires".
@@ -28,6 +28,7 @@ expire include contain require need allow become belong appear arrive happen occ
 complete completes hold covers fall falls rise rises exceed exceeds reach reaches made see have want know say
 drop drops dropped
 approve approves reject rejects notify notifies remind reminds verify verifies submit submits assign assigns
+renew renews
 """.split())
 
 #: Irregular verb forms -> the verb.
@@ -66,7 +67,7 @@ suggestion suggestions warning warnings signup signups sign-up sign-ups rsvp rsv
 recommendation recommendations analysis reminder-email notice notices ranking rankings draft drafts
 summary summaries handover handovers hand-over checklist checklists check-list sign-off sign-offs signoff
 double-booking double-bookings clash clashes overlap overlaps diff diffs custody chain-of-custody
-star stars ledger ledgers
+star stars ledger ledgers verification verifications
 """.split())
 
 #: Time qualifiers kept in an attribute's name ("monthly rent", "daily price").
@@ -136,7 +137,7 @@ pdf pdfs csv excel xlsx ical json kilo kilos kilogram kilograms kg gram grams li
 pound pounds lb lbs ounce ounces mile miles km metre metres meter meters night nights back
 experience insight insights analytics statistics stats update updates change changes hour day week month
 year minute today tonight tomorrow morning evening night weekend instance case cases part parts
-availability progress overview
+availability progress overview reliability quality performance punctuality satisfaction
 """.split()) - {"hour"}
 
 #: Nouns that name an event in time (what gets booked), as opposed to a resource (what is booked).

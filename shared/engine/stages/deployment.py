@@ -3,6 +3,13 @@
 `EngineConfig.deploy_mode` picks the target: "local_preview" (default) starts the app as a detached local
 process (see `preview.py`); "cloud_run" uploads the source, builds it with Cloud Build and applies the
 Knative service through `deploy_adapter.CloudRunDeployer`.
+
+Capabilities with work that must run on a clock (reminders' `POST /api/<id>/run-due`) declare it with
+`scheduled_jobs(cap, spec)`; `scheduler_jobs` turns those into Cloud Scheduler job bodies (REST v1 shape,
+in `scheduler-jobs.json` and under `scheduled_jobs` in deploy-plan.json). The bearer token each job sends
+(e.g. REMINDERS_TOKEN) is one Secret Manager secret per service, given to the Cloud Run revision as an env
+var from `secretKeyRef` and to the job's Authorization header when the job is created (the body carries
+the secret's name, never a value).
 """
 
 from __future__ import annotations
@@ -98,6 +105,51 @@ def service_name(app_name: str, pipeline_id: str) -> str:
     return f"{base[:40].rstrip('-')}-{suffix}"
 
 
+def job_secret(service: str, setting: str) -> str:
+    """The Secret Manager secret holding a scheduled job's token for one service (REMINDERS_TOKEN ->
+    <service>-reminders-token)."""
+    return f"{service}-{setting.lower().replace('_', '-')}"
+
+
+def scheduler_jobs(files: dict[str, bytes], service: str, project: str, region: str) -> list[dict]:
+    """Cloud Scheduler jobs for the project's capabilities that declare `scheduled_jobs` (from app/spec.json)."""
+    from ..appspec import AppSpec
+    from ..capabilities import module_for
+
+    try:
+        spec = AppSpec.model_validate(json.loads(files["app/spec.json"]))
+    except (KeyError, ValueError):
+        return []
+    jobs = []
+    for cap in spec.capabilities:
+        try:
+            declare = getattr(module_for(cap.kind), "scheduled_jobs", None)
+        except KeyError:  # e.g. an LLM-written custom operation
+            continue
+        for job in (declare(cap, spec) if declare else []):
+            header, _, scheme = job["auth_header"].partition(":")
+            jobs.append({
+                "name": f"projects/{project}/locations/{region}/jobs/{job['name']}",
+                "description": f"SaaS Factory: {job['method']} {job['path']} for capability {cap.id}",
+                "schedule": job["schedule"],
+                "timeZone": "Etc/UTC",
+                "httpTarget": {"uri": "${SERVICE_URL}" + job["path"], "httpMethod": job["method"],
+                               "headers": {header.strip(): scheme.strip() + " ${" + job["token_setting"] + "}"}},
+                "retryConfig": {"retryCount": 3},
+                "token": {"setting": job["token_setting"], "secret": job_secret(service, job["token_setting"])},
+            })
+    return sorted(jobs, key=lambda j: j["name"])
+
+
+def _add_job_secrets(service: dict, jobs: list[dict]) -> None:
+    """The revision reads each job's token setting from Secret Manager (the app compares the bearer to it)."""
+    env = service["spec"]["template"]["spec"]["containers"][0]["env"]
+    have = {e["name"] for e in env}
+    for token in sorted({(j["token"]["setting"], j["token"]["secret"]) for j in jobs}):
+        if token[0] not in have:
+            env.append({"name": token[0], "valueFrom": {"secretKeyRef": {"name": token[1], "key": "latest"}}})
+
+
 def builtin_plan(context: dict) -> DeployPlan:
     needs = set(context.get("needs", []))
     dev = context.get("development", {})
@@ -147,6 +199,8 @@ def run(inp, config, gen) -> StageOutput:
     cloud_sql = cloud_sql_connection(config.gcp_project, config.gcp_region, config.cloud_sql_instance)
     service = knative_service(name=name, image=image, project=config.gcp_project, region=config.gcp_region,
                               plan=plan.model_dump(), labels=labels, cloud_sql=cloud_sql)
+    jobs = scheduler_jobs(files, name, config.gcp_project, config.gcp_region)
+    _add_job_secrets(service, jobs)
     bucket = config.source_bucket or f"{config.gcp_project}_cloudbuild"
     object_name = f"saas-factory/{name}/{tag}.tar.gz"
     artifacts = {
@@ -154,11 +208,17 @@ def run(inp, config, gen) -> StageOutput:
         "Dockerfile": DOCKERFILE.encode("utf-8"),
         "service.yaml": (to_yaml(service) + "\n").encode("utf-8"),
         "cloudbuild.json": json_bytes(build_request(bucket=bucket, object_name=object_name, image=image)),
-        "deploy-plan.json": json_bytes(plan.model_dump(mode="json")),
+        "deploy-plan.json": json_bytes(dict(plan.model_dump(mode="json"), scheduled_jobs=jobs)),
     }
+    if jobs:
+        artifacts["scheduler-jobs.json"] = json_bytes({"jobs": jobs})
     summary = {"mode": config.deploy_mode, "service_name": name, "image": image,
                "database": {"cloud_sql_instance": cloud_sql, "secrets": sorted(app_secrets(name).values())},
                "source_sha256": sha256(source), "release_notes": plan.release_notes[:5]}
+    if jobs:
+        summary["scheduled_jobs"] = [{"name": j["name"].rsplit("/", 1)[-1], "schedule": j["schedule"],
+                                      "path": j["httpTarget"]["uri"].removeprefix("${SERVICE_URL}"),
+                                      "token_secret": j["token"]["secret"]} for j in jobs]
 
     if config.deploy_mode == "local_preview":
         try:

@@ -3,7 +3,10 @@
 See `sandbox.py` for the isolation. One child runs in a fresh temporary directory: `lint.py`, copied into
 the sandbox, first prints the static-check report (py_compile of every file + ruff with the project's
 ruff.toml + project checks) as one JSON line, then runs `unittest discover -s tests -t . -v` in the same
-interpreter; that output is parsed for counts, failures and the result of every test id.
+interpreter with a result class (in lint.py) that also writes every test's outcome as a JSON line to a file
+outside the project; counts, failures and the result of every test id come from that file (log lines a test
+prints cannot hide its result), the `-v` text only from the report's tail (and as a fallback parse when the
+file is missing).
 
 The feature-coverage table comes from the project's `app/spec.json` trace: a key feature is **built** only
 when every capability it names has a behaviour test module `tests/test_cap_<id>.py` with at least one test
@@ -89,6 +92,66 @@ def parse_unittest(output: str, project_dir: str) -> dict:
                                                                                          "skipped")
     for f in failed:
         results[f["test"]] = "failed"
+    counts["passed"] = max(0, counts["run"] - counts["failures"] - counts["errors"] - counts["skipped"]
+                           - counts["expected_failures"] - counts["unexpected_successes"])
+    return {"status": status, **counts, "failed_tests": failed, "results": dict(sorted(results.items()))}
+
+
+_STATUS = {"passed": "passed", "failure": "failed", "error": "failed", "skipped": "skipped",
+           "expected_failure": "skipped", "unexpected_success": "skipped"}
+
+
+def _failure_entry(kind: str, test: str, text: str, project_dir: str) -> dict:
+    lines = [ln for ln in text.strip().splitlines() if ln.strip()]
+    message = lines[-1].strip() if lines else kind
+    file_line = None
+    for fm in re.finditer(r'File "([^"]+)", line (\d+)', text):
+        path = fm.group(1)
+        if path.startswith(project_dir + "/"):
+            file_line = (path[len(project_dir) + 1 :], int(fm.group(2)))
+    return {"kind": kind, "test": test, "file": file_line[0] if file_line else None,
+            "line": file_line[1] if file_line else None,
+            "message": shorten(_stable_text(message.replace(project_dir, "<project>")), 300)}
+
+
+def parse_results_file(text: str, project_dir: str) -> dict | None:
+    """Counts, failures and per-test results from the JSON lines lint.py's recording result wrote (None when
+    nothing was written). Without the final summary line the run did not finish (`status` None)."""
+    records, summary = [], None
+    for line in text.splitlines():
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            continue  # a line cut short by a killed child
+        if not isinstance(rec, dict):
+            continue
+        if "summary" in rec:
+            summary = rec["summary"]
+        elif isinstance(rec.get("id"), str) and rec.get("status") in _STATUS:
+            records.append(rec)
+    if not records and summary is None:
+        return None
+    results: dict[str, str] = {}
+    failed = []
+    for rec in records:
+        status = _STATUS[rec["status"]]
+        if results.get(rec["id"]) != "failed":  # a failed subtest fails its test
+            results[rec["id"]] = status
+        if rec["status"] in ("failure", "error"):
+            failed.append(_failure_entry("test_failure" if rec["status"] == "failure" else "test_error", rec["id"],
+                                         rec.get("traceback", ""), project_dir))
+    if summary is not None:
+        counts = {k: int(summary.get(k, 0)) for k in ("run", "failures", "errors", "skipped", "expected_failures",
+                                                      "unexpected_successes")}
+        status = "OK" if summary.get("successful") else "FAILED"
+    else:
+        counts = {"run": len({r["id"] for r in records}),
+                  "failures": sum(1 for r in records if r["status"] == "failure"),
+                  "errors": sum(1 for r in records if r["status"] == "error"),
+                  "skipped": sum(1 for r in records if r["status"] == "skipped"),
+                  "expected_failures": sum(1 for r in records if r["status"] == "expected_failure"),
+                  "unexpected_successes": sum(1 for r in records if r["status"] == "unexpected_success")}
+        status = None
     counts["passed"] = max(0, counts["run"] - counts["failures"] - counts["errors"] - counts["skipped"]
                            - counts["expected_failures"] - counts["unexpected_successes"])
     return {"status": status, **counts, "failed_tests": failed, "results": dict(sorted(results.items()))}
@@ -185,6 +248,8 @@ def run_checks(files: dict[str, bytes], config) -> dict:
         tools.mkdir()
         shutil.copyfile(LINT_SOURCE, tools / "qa_lint.py")
         guard = sandbox.write_guard(tmp / "guard")
+        (tmp / "results").mkdir()
+        results_file = tmp / "results" / "test-results.jsonl"  # outside the project, written by lint.py
         home = tmp / "home"
         env = sandbox.isolated_env(home, guard)
         prefix, isolation = sandbox.network_prefix(config.python_executable, config.qa_network_isolation)
@@ -193,7 +258,8 @@ def run_checks(files: dict[str, bytes], config) -> dict:
         # One child runs the static checks (JSON report flushed to stdout first) and then the tests
         # (`unittest discover -v`, output on stderr) under one wall-clock limit.
         test_run = sandbox.run_isolated(
-            [config.python_executable, str(tools / "qa_lint.py"), str(project), str(home / "pyc"), "--then-unittest"],
+            [config.python_executable, str(tools / "qa_lint.py"), str(project), str(home / "pyc"), "--then-unittest",
+             f"--results={results_file}"],
             cwd=project, env=env, timeout_s=max(0.5, deadline - time.monotonic()), cpu_s=cpu,
             memory_mb=config.qa_memory_mb, net_prefix=prefix, isolation=isolation,
         )
@@ -206,7 +272,8 @@ def run_checks(files: dict[str, bytes], config) -> dict:
                               "the static checker failed: "
                               + shorten(test_run.stderr.strip().splitlines()[-1] if test_run.stderr.strip() else
                                         f"exit {test_run.returncode}", 200))
-        tests = parse_unittest(test_run.stderr, str(project))
+        recorded = results_file.read_text("utf-8", "replace") if results_file.exists() else ""
+        tests = parse_results_file(recorded, str(project)) or parse_unittest(test_run.stderr, str(project))
         complete = not test_run.timed_out and tests["status"] is not None  # unittest printed its final line
         findings = _findings(static, tests, test_run, config.qa_timeout_s, static_problem)
         lint_counts = {s: sum(1 for f in findings if f["kind"] == "lint" and f["severity"] == s)

@@ -318,3 +318,86 @@ def test_coverage_counts_a_feature_only_when_its_behaviour_tests_pass(state_dir)
     assert (result.summary["features_built"], result.summary["features_total"]) == (1, 4)
     assert [r["status"] for r in result.summary["coverage"]] == ["built", "failing", "not_covered", "not_covered"]
     assert "1 of 4 features built" in result.artifacts["qa-report.md"].decode()
+
+
+# ------------------------------------------------------------------ per-test results survive log output
+
+LOGGING_TESTS = '''import logging
+import sys
+import unittest
+
+log = logging.getLogger("app")
+
+
+class Noisy(unittest.TestCase):
+    def test_logs_mid_test(self):
+        log.warning("payment adapter failed ... ok")
+        sys.stderr.write("half a line ")
+        self.assertTrue(True)
+
+    def test_logs_then_fails(self):
+        log.warning("about to fail")
+        self.assertEqual(1, 2)
+
+    def test_subtest_fails(self):
+        for n in (1, 2):
+            with self.subTest(n=n):
+                self.assertEqual(n, 1)
+
+    def test_quiet(self):
+        pass
+'''
+
+
+def test_a_test_that_logs_mid_test_is_still_counted(state_dir):
+    spec = {"capabilities": [{"id": "noisy"}],
+            "trace": [{"feature": "Noisy", "status": "planned", "capabilities": ["noisy"]}]}
+    files = {"README.md": "x\n", "requirements.txt": "Flask==3.1.3\n", "tests/__init__.py": "",
+             "app/spec.json": json.dumps(spec), "tests/test_cap_noisy.py": LOGGING_TESTS}
+    report = json.loads(_qa(files, EngineConfig(state_dir=state_dir)).artifacts["qa-report.json"])
+    assert report["test_results"] == {
+        "tests.test_cap_noisy.Noisy.test_logs_mid_test": "passed",
+        "tests.test_cap_noisy.Noisy.test_logs_then_fails": "failed",
+        "tests.test_cap_noisy.Noisy.test_quiet": "passed",
+        "tests.test_cap_noisy.Noisy.test_subtest_fails": "failed",
+    }
+    assert (report["tests"]["run"], report["tests"]["failures"], report["tests"]["passed"]) == (4, 2, 2)
+    failed = {f["test"]: f for f in report["findings"] if f["kind"] == "test_failure"}
+    assert failed["tests.test_cap_noisy.Noisy.test_logs_then_fails"]["message"] == "AssertionError: 1 != 2"
+    assert failed["tests.test_cap_noisy.Noisy.test_logs_then_fails"]["file"] == "tests/test_cap_noisy.py"
+    assert "test_logs_then_fails" in report["coverage"]["features"][0]["reason"]
+    assert "about to fail" in report["test_output_tail"]  # the human-readable -v output stays for the report
+
+
+def test_results_file_without_summary_means_the_run_did_not_finish():
+    from shared.engine.stages.qa import parse_results_file
+
+    text = ('{"id": "tests.test_a.T.test_x", "status": "passed"}\n'
+            '{"id": "tests.test_a.T.test_y", "status": "error", "traceback": "Traceback\\n  File \\"/p/tests/test_a.py\\", '
+            'line 3, in test_y\\nKeyError: 1\\n"}\n{"id": "tests.te')
+    parsed = parse_results_file(text, "/p")
+    assert parsed["status"] is None and parsed["run"] == 2 and parsed["errors"] == 1
+    assert parsed["results"] == {"tests.test_a.T.test_x": "passed", "tests.test_a.T.test_y": "failed"}
+    assert parsed["failed_tests"][0]["file"] == "tests/test_a.py" and parsed["failed_tests"][0]["line"] == 3
+    assert parse_results_file("", "/p") is None
+
+
+def test_sandbox_child_is_started_without_preexec_fn(tmp_path, monkeypatch):
+    """No Python may run between fork and exec in the stage process (live gRPC state): the limits are set by
+    launcher interpreters instead, and still apply."""
+    import subprocess
+
+    seen = {}
+    real = subprocess.Popen
+
+    def spy(*args, **kwargs):
+        seen.update(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(subprocess, "Popen", spy)
+    env = sandbox.isolated_env(tmp_path / "home", None)
+    code = "import resource; print(resource.getrlimit(resource.RLIMIT_CPU)[0], resource.getrlimit(resource.RLIMIT_AS)[0])"
+    res = sandbox.run_isolated([sys.executable, "-c", code], cwd=tmp_path, env=env, timeout_s=20, cpu_s=7,
+                               memory_mb=600)
+    assert seen.get("preexec_fn") is None and seen["start_new_session"] is True
+    assert res.stdout.split() == ["7", str(600 * 1024 * 1024)]

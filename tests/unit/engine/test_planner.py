@@ -286,3 +286,17 @@ def test_catalogue_money_fields_need_money_in_the_idea():
     spec = plan_builtin({"title": "Fridge", "description": "Volunteers log food donations.",
                          "key_features": ["Log food donations with expiry dates"]})
     assert not [f.name for f in spec.entity("donation").fields if f.type == "money"]
+
+
+@pytest.mark.parametrize("feature, wanted, unwanted", [
+    ("Export bookings as CSV", "export", "booking"),
+    ("Upload each contract as PDF", "attachments", "export"),
+    ("Residents file incident reports with photos", "attachments", "export"),
+    ("Overdue alerts for unpaid fees", "reminders", "payments"),
+    ("Log deliveries with expiry dates", "records", "reminders"),
+    ("Inspectors move repairs from reported to scheduled to fixed", "workflow", "booking"),
+])
+def test_a_mentioned_word_does_not_ask_for_its_behaviour(feature, wanted, unwanted):
+    spec = plan_builtin({"title": "T", "description": "", "key_features": [feature]})
+    got = {c.kind for c in spec.capabilities}
+    assert wanted in got and unwanted not in got, got

@@ -106,7 +106,7 @@ def create_row(entity_name: str, data):
 def update_row(entity_name: str, row, data, partial: bool = True):
     check_may_change(row)
     values = validate(entity_name, data, partial=partial)
-    check_unique(entity_name, values, exclude_id=row.id)
+    check_unique(entity_name, values, exclude_id=row.id, current=row)
     for key, value in values.items():
         setattr(row, key, value)
     row.updated_at = db.now()

@@ -54,16 +54,27 @@ def parse_date(value) -> date:
     raise FieldError("must be a date like 2030-01-31")
 
 
+MONEY_MAX = Decimal("9999999999.99")  # the column is Numeric(12, 2)
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1  # a 32-bit INTEGER column (Postgres)
+
+
 def parse_money(value) -> Decimal:
+    """A number or string like 12.50 -> Decimal with two places; refuses NaN, Infinity, more than two decimals
+    and amounts the column cannot hold (so "1e30" is a 400, not an error inside Decimal or the database)."""
     if isinstance(value, bool) or not isinstance(value, (int, float, str, Decimal)):
         raise FieldError("must be an amount like 12.50")
+    text = str(value).strip()
+    if len(text) > 40:
+        raise FieldError("must be an amount like 12.50")
     try:
-        amount = Decimal(str(value).strip())
+        amount = Decimal(text)
     except InvalidOperation:
         raise FieldError("must be an amount like 12.50") from None
     if not amount.is_finite():
         raise FieldError("must be an amount like 12.50")
-    if amount != amount.quantize(Decimal("0.01")):
+    if abs(amount) > MONEY_MAX:
+        raise FieldError(f"must be at most {MONEY_MAX:,} (and at least -{MONEY_MAX:,})")
+    if amount.as_tuple().exponent < -2 and amount != amount.quantize(Decimal("0.01")):
         raise FieldError("may have at most two decimals")
     return amount.quantize(Decimal("0.01"))
 
@@ -72,12 +83,16 @@ def _integer(value) -> int:
     if isinstance(value, bool):
         raise FieldError("must be a whole number")
     if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and re.match(r"^-?\d{1,18}$", value.strip()):
-        return int(value.strip())
-    raise FieldError("must be a whole number")
+        number = value
+    elif isinstance(value, float) and value.is_integer():
+        number = int(value)
+    elif isinstance(value, str) and re.match(r"^-?\d{1,18}$", value.strip()):
+        number = int(value.strip())
+    else:
+        raise FieldError("must be a whole number")
+    if not INT_MIN <= number <= INT_MAX:
+        raise FieldError(f"must be between {INT_MIN} and {INT_MAX}")
+    return number
 
 
 def _decimal(value) -> float:
@@ -152,6 +167,8 @@ def parse_value(field: dict, value):
         return number
     if kind == "money":
         amount = parse_money(value)
+        if field.get("min") is None and amount < 0:  # money is never negative unless the spec's min allows it
+            raise FieldError("must not be negative")
         _bounds(field, amount, "")
         return amount
     if kind == "boolean":
@@ -220,9 +237,24 @@ def validate(entity_name: str, data, partial: bool = False) -> dict:
     return out
 
 
-def check_unique(entity_name: str, values: dict, exclude_id: int | None = None) -> None:
-    """Unique fields must not repeat another row's value (409 conflict with details)."""
+def check_unique(entity_name: str, values: dict, exclude_id: int | None = None, current=None) -> None:
+    """Unique fields must not repeat another row's value, and a link (join) entity links each pair of records
+    once (409 conflict with details). `current`: the row being updated (its stored values fill the pair)."""
     model = MODELS[entity_name]
+    meta = ENTITIES[entity_name]
+    for pair in meta.get("unique_together", []):
+        both = {name: values[name] if name in values else getattr(current, name, None) for name in pair}
+        if any(v is None for v in both.values()):
+            continue
+        query = select(func.count()).select_from(model).where(*(getattr(model, n) == v for n, v in both.items()))
+        if exclude_id is not None:
+            query = query.where(model.id != exclude_id)
+        if db.session().scalar(query):
+            first, second = (next(f for f in meta["fields"] if f["name"] == n) for n in pair)
+            label_a, label_b = ENTITIES[first["ref"]]["label"], ENTITIES[second["ref"]]["label"]
+            raise ApiError(409, "conflict", f"This {label_a.lower()} is already linked to this {label_b.lower()}; "
+                           "open the existing link to change it.",
+                           {pair[1]: f"is already linked to {label_a.lower()} {both[pair[0]]}"})
     taken: dict[str, str] = {}
     for field in ENTITIES[entity_name]["fields"]:
         name = field["name"]
