@@ -24,7 +24,7 @@ def labels_for(entity_name: str, ids) -> dict[int, str]:
     model = MODELS[entity_name]
     field = ENTITIES[entity_name]["display_field"]
     rows = db.session().execute(select(model.id, getattr(model, field)).where(model.id.in_(ids))).all()
-    return {rid: str(text) for rid, text in rows}
+    return {rid: str(text) if text not in (None, "") else f"#{rid}" for rid, text in rows}
 
 
 def reference_labels(entity_name: str, items: list[dict]) -> dict[str, dict[int, str]]:
@@ -42,7 +42,7 @@ def choices(entity_name: str) -> dict[str, list[tuple[int, str]]]:
         if f["type"] == "reference":
             model = MODELS[f["ref"]]
             col = getattr(model, ENTITIES[f["ref"]]["display_field"])
-            out[f["name"]] = [(r.id, str(r.text)) for r in db.session().execute(
+            out[f["name"]] = [(r.id, str(r.text) if r.text not in (None, "") else f"#{r.id}") for r in db.session().execute(
                 select(model.id, col.label("text")).order_by(col).limit(200)).all()]
     return out
 
