@@ -42,8 +42,8 @@ def choices(entity_name: str) -> dict[str, list[tuple[int, str]]]:
         if f["type"] == "reference":
             model = MODELS[f["ref"]]
             col = getattr(model, ENTITIES[f["ref"]]["display_field"])
-            out[f["name"]] = [(r.id, str(r.text) if r.text not in (None, "") else f"#{r.id}") for r in db.session().execute(
-                select(model.id, col.label("text")).order_by(col).limit(200)).all()]
+            rows = db.session().execute(select(model.id, col.label("text")).order_by(col).limit(200)).all()
+            out[f["name"]] = [(r.id, str(r.text) if r.text not in (None, "") else f"#{r.id}") for r in rows]
     return out
 
 
