@@ -108,6 +108,7 @@ MUTATIONS = [
     ("app/validation.py", "db.session().get(MODELS[field[\"ref\"]], out[name]) is None", "False", "tests.test_firing"),
     ("app/templates/_field_value.html", "{%- else -%}{{ v }}", "{%- else -%}{{ v | safe }}", "tests.test_kiln"),
     ("app/capabilities/glaze_log.py", '{name: data[name] for name in FIELDS}', "data", "tests.test_cap_glaze_log"),
+    ("app/validation.py", "    if abs(amount) > MONEY_MAX:", "    if False:", "tests.test_kiln"),  # "1e30" -> 500
 ]
 
 
@@ -159,3 +160,112 @@ def test_a_spec_with_problems_is_a_clear_failure_not_a_build(state_dir, monkeypa
                                                  no_artifacts), EngineConfig(state_dir=state_dir))
     assert result.outcome == "reject" and result.artifacts == {}
     assert "Book kiln firings" in result.reason and "missing from the trace" in result.reason
+
+
+MONEY_PROBE = """import unittest
+
+from tests.support import AppTestCase
+
+
+class MoneyProbe(AppTestCase):
+    made = 0
+
+    def post(self, **fields):
+        MoneyProbe.made += 1  # a fresh variant each time: the kiln's name is unique
+        return self.call(self.owner(), "POST", "/api/kilns", json=dict(self.sample("kiln", 100 + self.made), **fields))
+
+    def test_amounts_the_column_cannot_hold_are_refused(self):
+        for bad in ("1e30", 1e30, "NaN", "Infinity", "-Infinity", "-1.00", -0.01, "12.345", "1e-5", "9" * 41,
+                    "10000000000.00"):
+            with self.subTest(value=bad):
+                r = self.post(hourly_cost=bad)
+                self.assertEqual(r.status_code, 400, r.get_data(as_text=True))
+                error = r.get_json()["error"]
+                self.assertEqual(error["code"], "invalid")
+                self.assertTrue(error["details"]["hourly_cost"].startswith(("must", "may")))
+        self.assertEqual(self.post(hourly_cost="-1.00").get_json()["error"]["details"]["hourly_cost"],
+                         "must not be negative")
+
+    def test_exponent_within_the_column_is_an_amount(self):
+        r = self.post(hourly_cost="1e2")
+        self.assertEqual(r.status_code, 201, r.get_data(as_text=True))
+        self.assertEqual(r.get_json()["hourly_cost"], "100.00")
+        self.assertEqual(self.post(hourly_cost="9999999999.99").status_code, 201)
+
+    def test_integers_beyond_the_column_are_refused(self):
+        for bad in (2**31, str(2**40), 1e30):
+            with self.subTest(value=bad):
+                r = self.post(max_temperature=bad)
+                self.assertEqual(r.status_code, 400, r.get_data(as_text=True))
+                self.assertIn("max_temperature", r.get_json()["error"]["details"])
+"""
+
+
+def test_money_without_a_min_refuses_bad_amounts_with_a_400(spec, tmp_path):
+    """The PROBE_REPORT's 500 on {"amount": "1e30"}; money is never negative unless the spec's min allows it."""
+    data = spec.model_dump(mode="json")
+    kiln = next(e for e in data["entities"] if e["name"] == "kiln")
+    next(f for f in kiln["fields"] if f["name"] == "hourly_cost")["min"] = None
+    changed = AppSpec.model_validate(data)
+    out = compile_project(changed, default_design(changed))
+    assert ["hourly_cost", "-1.00"] in bad_values(changed.entity("kiln"))
+    for rel, blob in out.items():
+        dest = tmp_path / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_bytes(blob)
+    (tmp_path / "tests" / "test_money_probe.py").write_text(MONEY_PROBE, encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "unittest", "tests.test_money_probe", "tests.test_kiln"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=180, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+
+
+def test_a_negative_min_lets_money_go_below_zero(spec, tmp_path):
+    data = spec.model_dump(mode="json")
+    kiln = next(e for e in data["entities"] if e["name"] == "kiln")
+    next(f for f in kiln["fields"] if f["name"] == "hourly_cost")["min"] = -100
+    changed = AppSpec.model_validate(data)
+    out = compile_project(changed, default_design(changed))
+    for rel, blob in out.items():
+        dest = tmp_path / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_bytes(blob)
+    (tmp_path / "tests" / "test_neg.py").write_text(
+        "from tests.support import AppTestCase\n\n\nclass Neg(AppTestCase):\n    def test_refund(self):\n"
+        "        r = self.call(self.owner(), 'POST', '/api/kilns', json=dict(self.sample('kiln'), hourly_cost='-5.50'))\n"
+        "        self.assertEqual((r.status_code, r.get_json().get('hourly_cost')), (201, '-5.50'))\n"
+        "        r = self.call(self.owner(), 'POST', '/api/kilns', json=dict(self.sample('kiln', 9), hourly_cost='-100.01'))\n"
+        "        self.assertEqual(r.status_code, 400)\n", encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "unittest", "tests.test_neg"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+
+
+def test_a_join_entity_links_each_pair_once(tmp_path):
+    """Many-to-many join rows: a unique constraint plus a 409 conflict; the generated test catches its absence."""
+    from shared.engine.compiler import link_pairs
+    from shared.engine.planner import plan_builtin
+
+    from .corpus import idea_by_id
+
+    menu = plan_builtin(idea_by_id("allergen-menu"))
+    assert link_pairs(menu) == {"dish_ingredient": [["dish_id", "ingredient_id"]],
+                                "ingredient_allergen": [["ingredient_id", "allergen_id"]]}
+    out = compile_project(menu, default_design(menu))
+    assert "sa.UniqueConstraint(\"dish_id\", \"ingredient_id\"" in out["app/models.py"].decode()
+    for rel, blob in out.items():
+        dest = tmp_path / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_bytes(blob)
+
+    def run():
+        return subprocess.run([sys.executable, "-m", "unittest", "tests.test_dish_ingredient"], cwd=tmp_path,
+                              capture_output=True, text=True, timeout=120, check=False)
+
+    proc = run()
+    assert proc.returncode == 0 and "test_each_pair_is_linked_once" in (tmp_path / "tests" / "test_dish_ingredient.py"
+                                                                       ).read_text(), proc.stderr[-3000:]
+    validation = tmp_path / "app" / "validation.py"
+    text = validation.read_text()
+    assert 'for pair in meta.get("unique_together", [])' in text
+    validation.write_text(text.replace('for pair in meta.get("unique_together", [])', "for pair in []"))
+    assert run().returncode != 0  # without the check the second link is a 500 (constraint), not a 409

@@ -45,8 +45,9 @@ def test_development_rerun_gives_the_same_files_in_process_and_in_another_proces
     config = EngineConfig(state_dir=state_dir)
     for idea in (IDEA, idea_by_id("kitchen-stock")):
         store, prior = _prior_stages(idea, config)
-        runs = [run_stage("development", StageInput("rerun", "t", idea, dict(prior), lambda s, n: store[(s, n)],
-                                                    attempt=attempt), config) for attempt in (1, 1, 2)]
+        runs = [run_stage("development", StageInput("rerun", "t", idea, dict(prior),
+                                                    lambda s, n, store=store: store[(s, n)], attempt=attempt), config)
+                for attempt in (1, 1, 2)]
         first = read_zip(runs[0].artifacts["project.zip"])
         for r in runs[1:]:
             files = read_zip(r.artifacts["project.zip"])
