@@ -15,20 +15,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-
-def f(name, type_="text", **kw):
-    return {"name": name, "label": name.replace("_", " ").capitalize(), "type": type_, **kw}
-
-
-def entity(name, plural, fields, display=None):
-    return {"name": name, "plural": plural, "label": name.replace("_", " ").capitalize(),
-            "label_plural": plural.replace("_", " ").capitalize(), "fields": fields,
-            "display_field": display or fields[0]["name"]}
-
-
-def role(name, read=(), write=(), scope="all"):
-    return {"name": name, "label": name.replace("_", " ").capitalize(), "read": list(read), "write": list(write),
-            "scope": scope}
+from ._ops_specs import entity, f, role  # the spec builders every capability test shares
 
 
 def build(name, purpose, entities, roles, capabilities, default_role):
