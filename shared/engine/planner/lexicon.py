@@ -11,7 +11,7 @@ from __future__ import annotations
 
 #: Words that are (almost) always verbs in a feature list.
 VERBS = frozenset("""
-add approve archive assign attach award bill borrow browse buy calculate cancel capture categorise categorize
+add approve archive assign attach award borrow browse buy calculate cancel capture categorise categorize
 charge check choose claim classify close collect compare complete compute confirm connect cook create decline
 delete deliver design detect divide donate download draft earn edit email enrol enroll escalate estimate
 export filter find flag follow forward generate get give hand handle import invite issue keep lend let lock
@@ -42,7 +42,7 @@ IRREGULAR_VERBS = {"paid": "pay", "has": "have", "had": "have", "saw": "see", "s
 #: Verbs that are also everyday nouns ("book a kiln" / "a book"); a verb only where a clause starts with it
 #: or a person does it.
 AMBIGUOUS_VERBS = frozenset("""
-book cost fire list log offer order plan post rate record rent report review schedule sign score grade text
+bill book cost fire list log offer order plan post rate record rent report review schedule sign score grade text
 """.split())
 
 VERBS = VERBS - AMBIGUOUS_VERBS

@@ -300,3 +300,22 @@ def test_a_mentioned_word_does_not_ask_for_its_behaviour(feature, wanted, unwant
     spec = plan_builtin({"title": "T", "description": "", "key_features": [feature]})
     got = {c.kind for c in spec.capabilities}
     assert wanted in got and unwanted not in got, got
+
+
+def test_a_word_that_can_be_a_verb_is_a_record_when_the_idea_counts_it():
+    """'bill', like 'order' or 'post', is a noun in "each bill" and "split bills": the charges of a ledger."""
+    spec = plan_builtin({
+        "title": "RentFair",
+        "description": ("Housemates argue about bills. RentFair records each bill with its amount and due date, "
+                        "splits bills between housemates, and reminds everyone three days before a bill is due."),
+        "target_audience": "shared houses",
+        "key_features": ["Split bills between housemates", "Reminder three days before each bill is due",
+                         "Settle up who owes whom"],
+    })
+    assert spec_problems(spec) == []
+    assert {"bill", "housemate"} <= {e.name for e in spec.entities}
+    ledger = next(c for c in spec.capabilities if c.kind == "ledger")
+    assert (ledger.charge_entity, ledger.participant_entity) == ("bill", "housemate")
+    reminder = next(c for c in spec.capabilities if c.kind == "reminders")
+    assert (reminder.entity, reminder.rule, reminder.days) == ("bill", "due_in_days", 3)
+    assert all(t.status == "planned" for t in spec.trace)
