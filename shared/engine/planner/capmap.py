@@ -15,6 +15,9 @@ from . import lexicon as lx
 from .draft import DEntity, Draft, Interp, clip, ident, interpret, is_event, safe_name
 from .text import parse, words_of
 
+#: Nouns that name a booking itself (not what is booked), whatever the domain.
+BOOKING_NOUNS = frozenset({"booking", "reservation", "appointment", "slot", "rental", "hire"})
+
 #: kind -> regular expressions over the feature's lower-cased text (word boundaries added).
 CUES: dict[str, tuple[str, ...]] = {
     "booking": (r"book(s|ed|ing|ings)?", r"reserv(e|es|ed|ing|ation|ations)", r"schedul(e|es|ed|ing)",
@@ -349,8 +352,12 @@ def b_booking(ctx: FeatureCtx) -> dict:
     event_like = is_event(booked) or booked.endswith("ing") or resource is not None
     if not event_like:
         resource = booked
-        booked = safe_name(f"{resource}_booking")
-        d.add_entity(booked, ctx.text)
+        # "reserve a boat ... export reservations": the idea already names its bookings; else make the record
+        named = next((e for e in ctx.mentioned + list(d.entities) if e in BOOKING_NOUNS and e != resource
+                      and e in d.entities and not d.entities[e].people and not d.entities[e].join), None)
+        booked = named or safe_name(f"{resource}_booking")
+        if booked not in d.entities:
+            d.add_entity(booked, ctx.text)
     if resource is None:
         bookers = {safe_name(p) for c in parse(ctx.text) for p in c.subject_people}
         refs = [r for r in d.refs(booked) if not d.entities[r].join]

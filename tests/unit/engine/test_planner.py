@@ -319,3 +319,19 @@ def test_a_word_that_can_be_a_verb_is_a_record_when_the_idea_counts_it():
     reminder = next(c for c in spec.capabilities if c.kind == "reminders")
     assert (reminder.entity, reminder.rule, reminder.days) == ("bill", "due_in_days", 3)
     assert all(t.status == "planned" for t in spec.trace)
+
+
+def test_a_booking_the_idea_names_is_the_booked_record():
+    """'reserve a boat ... export reservations': the reservations are the bookings of the boat, not a new table."""
+    spec = plan_builtin({
+        "title": "BoatShare",
+        "description": "Sailing club members reserve a boat for a time slot and the club exports reservations.",
+        "target_audience": "sailing clubs",
+        "key_features": ["Reserve a boat for a time slot without clashes", "Export reservations as CSV"],
+    })
+    assert spec_problems(spec) == []
+    booking = next(c for c in spec.capabilities if c.kind == "booking")
+    assert (booking.entity, booking.resource) == ("reservation", "boat")
+    assert "boat_booking" not in {e.name for e in spec.entities}
+    export = next(c for c in spec.capabilities if c.kind == "export")
+    assert export.entities == ["reservation"], "the export lists the bookings that exist"
