@@ -255,3 +255,19 @@ def qa(files: dict[str, bytes]) -> QARun:
     r = run_checks(files, EngineConfig(qa_timeout_s=120))
     return QARun(r["passed"], r["test_results"], r["findings"], r["coverage"]["features"],
                  r["test_output_tail"] + "\n" + "\n".join(str(f) for f in r["findings"]))
+
+
+def built(spec_dict: dict):
+    """Compile an idea's spec, run QA on it, and hold it to what every capability test asks first: a valid spec,
+    a project whose checks and tests all pass, no findings in the capability's files, and its one feature
+    built. Returns (spec, capability, the QA run, the capability's own test results)."""
+    from shared.engine.appspec.model import spec_problems
+
+    spec, files = compile_spec(spec_dict)
+    assert spec_problems(spec) == []
+    cap = spec.capabilities[0]
+    run = qa(files)
+    assert run.passed, run.output
+    assert run.findings_in(cap.id) == [], run.findings_in(cap.id)
+    assert [f["status"] for f in run.features] == ["built"]
+    return spec, cap, run, run.of(f"test_cap_{cap.id}")

@@ -14,14 +14,7 @@ IDEAS = [S.kiln_studio, S.meeting_rooms]
 
 @pytest.mark.parametrize("idea", IDEAS, ids=lambda f: f.__name__)
 def test_generated_booking_tests_pass(idea):
-    spec, files = S.compile_spec(idea())
-    assert spec_problems(spec) == []
-    cap = spec.capabilities[0]
-    run = S.qa(files)
-    assert run.passed, run.output
-    assert run.findings_in(cap.id) == [], run.findings_in(cap.id)
-    assert [f["status"] for f in run.features] == ["built"]
-    mine = run.of(f"test_cap_{cap.id}")
+    spec, cap, run, mine = S.built(idea())
     assert len(mine) >= 8, run.output
     assert set(mine.values()) == {"passed"}, mine
     for abuse in ("test_overlapping_booking_is_refused_with_409", "test_moving_a_booking_into_another_is_refused",

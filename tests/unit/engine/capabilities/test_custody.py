@@ -15,14 +15,7 @@ IDEAS = [S.tool_library, S.evidence_room]
 
 @pytest.mark.parametrize("idea", IDEAS, ids=lambda f: f.__name__)
 def test_generated_custody_tests_pass(idea):
-    spec, files = S.compile_spec(idea())
-    assert spec_problems(spec) == []
-    cap = spec.capabilities[0]
-    run = S.qa(files)
-    assert run.passed, run.output
-    assert run.findings_in(cap.id) == [], run.findings_in(cap.id)
-    assert [f["status"] for f in run.features] == ["built"]
-    mine = run.of(f"test_cap_{cap.id}")
+    spec, cap, run, mine = S.built(idea())
     assert len(mine) >= 9, run.output
     for must in ("test_check_out_and_in_keeps_the_history", "test_a_held_item_cannot_be_checked_out_again",
                  "test_overdue_list", "test_anonymous_and_other_roles_are_refused",

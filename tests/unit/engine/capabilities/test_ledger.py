@@ -14,14 +14,7 @@ IDEAS = [S.pottery_coop, S.house_bills]
 
 @pytest.mark.parametrize("idea", IDEAS, ids=lambda f: f.__name__)
 def test_generated_ledger_tests_pass(idea):
-    spec, files = S.compile_spec(idea())
-    assert spec_problems(spec) == []
-    cap = spec.capabilities[0]
-    run = S.qa(files)
-    assert run.passed, run.output
-    assert run.findings_in(cap.id) == [], run.findings_in(cap.id)
-    assert [f["status"] for f in run.features] == ["built"]
-    mine = run.of(f"test_cap_{cap.id}")
+    spec, cap, run, mine = S.built(idea())
     assert len(mine) >= 11, run.output
     for must in ("test_equal_split_and_balances_sum_to_zero", "test_usage_split", "test_settle_up_clears_every_balance",
                  "test_bad_splits_are_refused", "test_bad_settlements_are_refused",

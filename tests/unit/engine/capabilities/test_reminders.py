@@ -15,14 +15,7 @@ IDEAS = [S.plant_care, S.library_loans, S.spare_parts]
 
 @pytest.mark.parametrize("idea", IDEAS, ids=lambda f: f.__name__)
 def test_generated_reminder_tests_pass(idea):
-    spec, files = S.compile_spec(idea())
-    assert spec_problems(spec) == []
-    cap = spec.capabilities[0]
-    run = S.qa(files)
-    assert run.passed, run.output
-    assert run.findings_in(cap.id) == [], run.findings_in(cap.id)
-    assert [f["status"] for f in run.features] == ["built"]
-    mine = run.of(f"test_cap_{cap.id}")
+    spec, cap, run, mine = S.built(idea())
     assert len(mine) >= 7, run.output
     for must in ("test_run_due_delivers_each_due_reminder_once", "test_later_matches_are_delivered_on_the_next_run",
                  "test_a_reminder_returns_after_its_condition_cleared",

@@ -15,14 +15,7 @@ IDEAS = [S.volunteer_shifts, S.chores]
 
 @pytest.mark.parametrize("idea", IDEAS, ids=lambda f: f.__name__)
 def test_generated_rotation_tests_pass(idea):
-    spec, files = S.compile_spec(idea())
-    assert spec_problems(spec) == []
-    cap = spec.capabilities[0]
-    run = S.qa(files)
-    assert run.passed, run.output
-    assert run.findings_in(cap.id) == [], run.findings_in(cap.id)
-    assert [f["status"] for f in run.features] == ["built"]
-    mine = run.of(f"test_cap_{cap.id}")
+    spec, cap, run, mine = S.built(idea())
     must = ["test_load_counts_each_members_work", "test_a_swap_exchanges_two_assignments_and_is_recorded",
             "test_bad_swaps_are_refused", "test_work_cannot_change_hands_through_the_generic_api",
             "test_anonymous_and_wrong_roles_are_refused"]

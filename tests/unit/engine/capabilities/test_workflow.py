@@ -14,14 +14,7 @@ IDEAS = [S.grant_review, S.repair_tickets]
 
 @pytest.mark.parametrize("idea", IDEAS, ids=lambda f: f.__name__)
 def test_generated_workflow_tests_pass(idea):
-    spec, files = S.compile_spec(idea())
-    assert spec_problems(spec) == []
-    cap = spec.capabilities[0]
-    run = S.qa(files)
-    assert run.passed, run.output
-    assert run.findings_in(cap.id) == [], run.findings_in(cap.id)
-    assert [f["status"] for f in run.features] == ["built"]
-    mine = run.of(f"test_cap_{cap.id}")
+    spec, cap, run, mine = S.built(idea())
     assert len(mine) >= 9, run.output
     for abuse in ("test_illegal_transition_is_refused_with_409", "test_repeating_a_transition_is_refused_with_409",
                   "test_wrong_role_and_anonymous_are_refused", "test_state_cannot_be_set_through_the_generic_api",
