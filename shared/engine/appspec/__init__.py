@@ -10,7 +10,8 @@ from .base import CapabilityBase, Name, Route
 
 _MODEL_NAMES = (
     "FIELD_TYPES", "OWNER_ROLE", "SPEC_VERSION", "AppSpec", "EntitySpec", "FieldSpec", "NavItem", "PageSpec",
-    "RelationSpec", "RoleSpec", "TraceEntry", "spec_problems",
+    "RelationSpec", "RoleSpec", "TraceEntry", "spec_problems", "RULE_CATEGORIES", "WordUse", "RuleReading",
+    "EffectReading", "FeatureReading", "Criterion",
 )
 
 __all__ = ["CapabilityBase", "Name", "Route", *_MODEL_NAMES]

@@ -119,20 +119,87 @@ class NavItem(SpecModel):
     page: Name
 
 
+RULE_CATEGORIES = ("limit", "capacity", "uniqueness", "exclusivity", "agreement", "time_window", "threshold", "fee",
+                   "escalation", "block", "recipient", "channel")
+RuleCategory = Literal["limit", "capacity", "uniqueness", "exclusivity", "agreement", "time_window", "threshold",
+                       "fee", "escalation", "block", "recipient", "channel"]
+
+
+class WordUse(SpecModel):
+    """One content word of a key feature and what it maps to in the spec (the accounting)."""
+
+    word: str = Field(min_length=1, max_length=60, description="the word as the founder wrote it (lower case)")
+    maps_to: str = Field(max_length=120, description=(
+        "entity:<name> | field:<entity>.<field> | role:<name> | capability:<id> | capability:<id>.<param> | "
+        "rule:<n> | effect:<n> | action:<verb> (records are added, listed, read, edited) | page (a list, page or "
+        "view of records) | app (the web app itself) | unread (nothing in the spec realises it)"))
+
+
+class RuleReading(SpecModel):
+    """A rule the feature states, with its numbers, in the founder's words."""
+
+    category: RuleCategory
+    words: str = Field(min_length=1, max_length=160, description="the feature's words that state it, verbatim")
+    number: float | None = Field(default=None, description="the number stated (\"three\" -> 3), if any")
+    unit: str | None = Field(default=None, max_length=30, description="days, hours, percent, ...")
+    nouns: list[str] = Field(default_factory=list, description="the nouns it is about (singular, lower case)")
+
+
+class EffectReading(SpecModel):
+    """Something that happens when the feature's action is taken."""
+
+    kind: Literal["create", "change", "notify", "block"]
+    words: str = Field(min_length=1, max_length=160)
+    recipient: str | None = Field(default=None, max_length=40, description="notify: who is told (a people noun)")
+    channel: Literal["email", "sms", "in_app"] | None = None
+
+
+class FeatureReading(SpecModel):
+    """How one key feature reads: who does what to which record, the rules and effects, and every word's use."""
+
+    actors: list[str] = Field(default_factory=list, description="roles (or people nouns) who act")
+    action: str | None = Field(default=None, max_length=40, description="the main verb, base form")
+    record: str | None = Field(default=None, description="the entity acted on")
+    attributes: list[str] = Field(default_factory=list, description="fields named, as <entity>.<field>")
+    links: list[str] = Field(default_factory=list, description="links named, as <entity>.<reference field>")
+    rules: list[RuleReading] = Field(default_factory=list)
+    effects: list[EffectReading] = Field(default_factory=list)
+    words: list[WordUse] = Field(default_factory=list, description="every content word of the feature, in order")
+
+
+class Criterion(SpecModel):
+    """An acceptance criterion in the founder's nouns; QA compiles `template` + `params` into an API scenario."""
+
+    id: Name
+    text: str = Field(min_length=1, max_length=300)
+    template: str = Field(min_length=1, max_length=60, description="a scenario template of shared/engine/criteria")
+    params: dict = Field(default_factory=dict)
+    rules: list[int] = Field(default_factory=list, description="indices of the reading's rules it exercises")
+    capability: Name | None = None
+
+
 class TraceEntry(SpecModel):
     feature: str = Field(min_length=1, max_length=300, description="the key feature, verbatim from the idea")
-    status: Literal["planned", "not_covered"]
+    status: Literal["planned", "partial", "not_covered"] = Field(description=(
+        "planned: every word is read and every rule realised (QA still runs the criteria); partial: some of it is "
+        "built, `not_built` says what is not; not_covered: nothing of it, `reason` says why"))
     capabilities: list[Name] = Field(default_factory=list, description="ids of the capabilities realising it")
     entities: list[Name] = Field(default_factory=list)
     reason: str | None = Field(default=None, max_length=400, description="not_covered: why, for the founder")
+    reading: FeatureReading | None = None
+    criteria: list[Criterion] = Field(default_factory=list)
+    built_as: str | None = Field(default=None, max_length=400, description="what was built, in the founder's nouns")
+    not_built: list[str] = Field(default_factory=list, description="what was not built, in the founder's words")
 
     @model_validator(mode="after")
     def _shape(self):
-        if self.status == "planned" and not self.capabilities:
-            raise ValueError(f"feature {self.feature!r} is planned but names no capability; a table alone is "
+        if self.status in ("planned", "partial") and not self.capabilities:
+            raise ValueError(f"feature {self.feature!r} is {self.status} but names no capability; a table alone is "
                              f"not a feature — name the capability or mark it not_covered with a reason")
         if self.status == "not_covered" and not (self.reason or "").strip():
             raise ValueError(f"feature {self.feature!r} is not_covered but gives no reason")
+        if self.status == "partial" and not self.not_built:
+            raise ValueError(f"feature {self.feature!r} is partial but `not_built` does not say what is missing")
         return self
 
 

@@ -1,0 +1,156 @@
+"""Acceptance criteria: from a feature's reading to sentences in the founder's nouns, and from those to API
+scenarios QA runs against the generated app (issue 16).
+
+* `derive(cap, spec, reading) -> list[Criterion]` (per kind, in `kinds.py`): the criteria a capability bound to a
+  feature can be held to, each a sentence plus a scenario `template` and its `params` (entity, field and role
+  names, numbers), and the indices of the reading's rules it exercises.
+* `compile_criterion(spec, criterion) -> scenario` turns one into steps over the app's HTTP routes (the ones
+  `/api/schema` lists), with actors by role. `runner.py` executes scenarios in QA's sandbox.
+
+Scenarios are built with `Plan`: `p.actor(role)` names a user with that role, `p.make(entity, actor)` creates a
+row (and the rows it references first) from the same sample values the generated tests use, and `p.step(...)`
+adds a request with its expected status and checks.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+
+from ..compiler.samples import sample_payload
+
+#: The clock every scenario runs at (the app's `NOW` setting), so dates in criteria are exact.
+NOW = datetime(2030, 1, 10, 12, 0, 0)
+NOW_ISO = NOW.isoformat()
+
+
+class ScenarioError(ValueError):
+    """A criterion cannot be compiled against this spec (a name does not resolve); the criterion fails."""
+
+
+class Plan:
+    def __init__(self, spec, criterion_id: str, feature: str, text: str):
+        from ..compiler import entities_meta
+
+        self.spec = spec
+        self.meta = entities_meta(spec)
+        self.scenario = {"id": criterion_id, "feature": feature, "text": text, "now": NOW_ISO, "actors": {"owner": "owner"},
+                         "steps": []}
+        self._n = 0
+        self._variant: dict[str, int] = {}
+
+    # ------------------------------------------------------------------ actors
+
+    def actor(self, role: str, name: str | None = None) -> str:
+        """A user with `role` (a new one each call unless `name` is given twice). Actor "owner" is the owner who
+        signed up first; "anon" is a client that never signed in."""
+        if role == "owner" and name is None:
+            return "owner"
+        if self.spec.role(role) is None:
+            raise ScenarioError(f"the spec has no role {role!r}")
+        if name is None:
+            name = f"{role}_{len(self.scenario['actors']) + 1}"
+        if name not in self.scenario["actors"]:
+            self.scenario["actors"][name] = role
+        return name
+
+    def writer(self, entity: str, exclude: tuple[str, ...] = ()) -> str:
+        """A role that may create rows of `entity` (not the owner when another may), as an actor."""
+        roles = [r.name for r in self.spec.roles if entity in r.write and r.name not in exclude]
+        if not roles:
+            raise ScenarioError(f"no role may write {entity!r}")
+        non_owner = [r for r in roles if r != "owner"]
+        return self.actor((non_owner or roles)[0])
+
+    # ------------------------------------------------------------------ rows
+
+    def var(self, stem: str) -> str:
+        self._n += 1
+        return f"{stem}_{self._n}"
+
+    def entity(self, name: str):
+        ent = self.spec.entity(name)
+        if ent is None:
+            raise ScenarioError(f"the spec has no entity {name!r}")
+        return ent
+
+    def payload(self, entity: str) -> dict:
+        v = self._variant.get(entity, 0)
+        self._variant[entity] = v + 1
+        return sample_payload(self.meta[entity], v)
+
+    def make(self, entity: str, actor: str | None, overrides: dict | None = None, expect=201,
+             note: str | None = None, parents: tuple = ()) -> str:
+        """Create a row of `entity` as `actor` (None: the owner), referenced rows first; returns its variable."""
+        actor = actor or "owner"
+        ent = self.entity(entity)
+        overrides = dict(overrides or {})
+        body = self.payload(entity)
+        for f in ent.fields:
+            if f.type != "reference" or f.name in overrides:
+                continue
+            if f.ref in parents + (entity,) and not f.required:
+                continue
+            ref = self.make(f.ref, None, parents=parents + (entity,))
+            body[f.name] = f"${{{ref}.id}}"
+        body.update(overrides)
+        var = self.var(entity)
+        self.step(actor, "POST", f"/api/{ent.plural}", json=body, expect=expect, save=var,
+                  note=note or f"create a {ent.label.lower()}")
+        return var
+
+    def step(self, actor: str | None, method: str, path: str, *, json=None, expect=200, save: str | None = None,
+             checks: list[dict] | None = None, note: str | None = None, files: dict | None = None,
+             form: dict | None = None, now: str | None = None) -> None:
+        s: dict = {"as": actor, "method": method, "path": path, "expect": expect}
+        if json is not None:
+            s["json"] = json
+        if files:
+            s["files"] = files
+            s["form"] = form or {}
+        if save:
+            s["save"] = save
+        if checks:
+            s["checks"] = checks
+        if note:
+            s["note"] = note
+        if now:
+            s["now"] = now
+        self.scenario["steps"].append(s)
+
+
+def iso(dt: datetime, kind: str = "datetime") -> str:
+    return dt.date().isoformat() if kind == "date" else dt.isoformat() + "Z"
+
+
+def days_from_now(days: float, kind: str = "datetime") -> str:
+    return iso(NOW + timedelta(days=days), kind)
+
+
+def cid(*parts: str) -> str:
+    return re.sub(r"[^a-z0-9_]+", "_", "_".join(parts).lower()).strip("_")[:40] or "criterion"
+
+
+def compile_criterion(spec, criterion, feature: str) -> dict:
+    """The scenario for one criterion; `ScenarioError` when it names what the spec does not have."""
+    from .kinds import COMPILERS
+
+    fn = COMPILERS.get(criterion.template)
+    if fn is None:
+        raise ScenarioError(f"no scenario template {criterion.template!r}")
+    p = Plan(spec, criterion.id, feature, criterion.text)
+    fn(p, **criterion.params)
+    return p.scenario
+
+
+def compile_all(spec) -> tuple[list[dict], list[dict]]:
+    """(scenarios, results of criteria that could not be compiled) for every criterion of the spec's trace."""
+    scenarios, failed = [], []
+    for t in spec.trace:
+        for c in t.criteria:
+            try:
+                scenarios.append(compile_criterion(spec, c, t.feature))
+            except (ScenarioError, KeyError, TypeError, ValueError) as exc:
+                failed.append({"id": c.id, "passed": False, "steps_run": 0,
+                               "detail": f"the criterion could not be compiled: {exc}"})
+    return scenarios, failed

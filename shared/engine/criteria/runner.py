@@ -1,0 +1,218 @@
+"""Runs acceptance scenarios against a generated app (QA copies this file into its sandbox and runs it there).
+
+    python runner.py PROJECT_DIR SCENARIOS_JSON RESULTS_JSONL
+
+Standard library plus the generated app only. Every scenario gets a fresh app on its own SQLite file, so no
+scenario sees another's rows. Actors are users by role: the first is the owner (signs up), the others are added
+by the owner with their role (`POST /api/users`) and sign in. Steps call the app's routes (the ones `/api/schema`
+lists) through Flask's test client with the actor's session and CSRF token, and check the status and values.
+
+A scenario is {"id", "feature", "text", "now"?, "actors": {name: role}, "steps": [step]}; a step is
+{"as": actor|null, "method", "path", "json"?, "files"?, "expect": status or [statuses], "save"?: var,
+ "checks"?: [{"path": "a.b.0", "op": "eq|ne|in|contains|not_contains|len|len_ge|true|false|ge|le|
+ text_contains|text_not_contains|any|none|count", "value"?, "key"? (any/none/count: items whose key equals value),
+ "n"? (count)}], "note"?}. Strings "${var.path}" in paths and bodies are replaced by saved values.
+One JSON line per scenario goes to RESULTS_JSONL: {id, passed, steps_run, failed_step?, detail?}.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import shutil
+import sys
+import tempfile
+import traceback
+
+PASSWORD = "criteria-pass-phrase-1"
+_VAR = re.compile(r"\$\{([A-Za-z0-9_.]+)\}")
+
+
+def _dig(value, path: str):
+    for part in [p for p in path.split(".") if p]:
+        if isinstance(value, list):
+            value = value[int(part)]
+        elif isinstance(value, dict):
+            value = value[part]
+        else:
+            raise KeyError(path)
+    return value
+
+
+def _subst(obj, saved: dict):
+    if isinstance(obj, str):
+        whole = _VAR.fullmatch(obj)
+        if whole:
+            return _dig(saved, whole.group(1))
+        return _VAR.sub(lambda m: str(_dig(saved, m.group(1))), obj)
+    if isinstance(obj, list):
+        return [_subst(v, saved) for v in obj]
+    if isinstance(obj, dict):
+        return {k: _subst(v, saved) for k, v in obj.items()}
+    return obj
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, (int, float)) and isinstance(b, str) or isinstance(b, (int, float)) and isinstance(a, str):
+        try:
+            return float(a) == float(b)
+        except ValueError:
+            return False
+    if isinstance(a, str) and isinstance(b, str) and a.endswith("Z") != b.endswith("Z"):
+        return a.removesuffix("Z").removesuffix("+00:00") == b.removesuffix("Z").removesuffix("+00:00")
+    return a == b
+
+
+def _check(body, text: str, check: dict) -> str | None:
+    op, want = check["op"], check.get("value")
+    if op == "text_contains":
+        return None if str(want) in text else f"the response does not contain {want!r}"
+    if op == "text_not_contains":
+        return None if str(want) not in text else f"the response contains {want!r}"
+    try:
+        got = _dig(body, check.get("path", ""))
+    except (KeyError, IndexError, ValueError, TypeError):
+        return f"the response has no {check.get('path')!r}"
+    ok = {
+        "eq": lambda: _same(got, want),
+        "ne": lambda: not _same(got, want),
+        "in": lambda: any(_same(got, w) for w in want),
+        "contains": lambda: any(_same(x, want) for x in got) if isinstance(got, list) else str(want) in str(got),
+        "not_contains": lambda: not any(_same(x, want) for x in got) if isinstance(got, list)
+        else str(want) not in str(got),
+        "len": lambda: len(got) == want,
+        "len_ge": lambda: len(got) >= want,
+        "true": lambda: bool(got),
+        "false": lambda: not got,
+        "any": lambda: any(isinstance(x, dict) and _same(x.get(check["key"]), want) for x in got),
+        "none": lambda: not any(isinstance(x, dict) and _same(x.get(check["key"]), want) for x in got),
+        "count": lambda: sum(1 for x in got if isinstance(x, dict) and _same(x.get(check["key"]), want))
+        == check["n"],
+        "ge": lambda: float(got) >= float(want),
+        "le": lambda: float(got) <= float(want),
+    }.get(op)
+    if ok is None:
+        return f"unknown check {op!r}"
+    return None if ok() else f"{check.get('path') or 'the response'} is {json.dumps(got)[:160]}, expected {op} " \
+                             f"{json.dumps(want)[:160]}"
+
+
+class Actors:
+    def __init__(self, app, roles: dict[str, str]):
+        self.app = app
+        self.clients: dict[str, object] = {}
+        owner = self.app.test_client()
+        r = owner.post("/api/auth/signup", json={"email": "owner@criteria.example", "password": PASSWORD})
+        if r.status_code not in (200, 201):
+            raise RuntimeError(f"the owner could not sign up: {r.status_code} {r.get_data(as_text=True)[:200]}")
+        owner.csrf = r.get_json()["csrf_token"]
+        self.owner = owner
+        owner.role = "owner"
+        owner.email = "owner@criteria.example"
+        self.clients["owner"] = owner
+        for name, role in roles.items():
+            if name == "owner":
+                continue
+            email = f"{name}@criteria.example"
+            r = owner.post("/api/users", json={"email": email, "password": PASSWORD, "role": role},
+                           headers={"X-CSRF-Token": owner.csrf})
+            if r.status_code != 201:
+                raise RuntimeError(f"the owner could not add a {role}: {r.status_code} "
+                                   f"{r.get_data(as_text=True)[:200]}")
+            c = self.app.test_client()
+            r = c.post("/api/auth/login", json={"email": email, "password": PASSWORD})
+            if r.status_code != 200:
+                raise RuntimeError(f"the {role} could not sign in: {r.status_code}")
+            c.csrf = r.get_json()["csrf_token"]
+            c.role = role
+            c.email = email
+            self.clients[name] = c
+
+    def client(self, name):
+        if name in (None, "anon"):
+            return self.app.test_client(), None
+        c = self.clients[name]
+        return c, c.csrf
+
+
+def run_scenario(create_app, scenario: dict, workdir: str) -> dict:
+    db = os.path.join(workdir, f"{scenario['id']}.db")
+    app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{db}", "SECRET_KEY": os.urandom(16).hex(),
+                      "UPLOAD_DIR": os.path.join(workdir, f"{scenario['id']}-uploads"),
+                      "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000", "NOW": scenario.get("now")})
+    out = {"id": scenario["id"], "passed": False, "steps_run": 0}
+    try:
+        actors = Actors(app, scenario.get("actors") or {})
+        saved: dict = {"actor": {n: {"email": getattr(c, "email", "")} for n, c in actors.clients.items()}}
+        for i, step in enumerate(scenario["steps"], 1):
+            client, csrf = actors.client(step.get("as"))
+            path = _subst(step["path"], saved)
+            headers = {"X-CSRF-Token": csrf} if csrf else {}
+            kw: dict = {}
+            if step.get("files"):
+                data = dict(_subst(step.get("form") or {}, saved))
+                for field, f in step["files"].items():
+                    data[field] = (io.BytesIO(f["content"].encode("latin-1")), f["name"], f.get("type"))
+                kw.update(data=data, content_type="multipart/form-data")
+            elif "json" in step:
+                kw["json"] = _subst(step["json"], saved)
+            if step.get("now"):
+                app.config["NOW"] = step["now"]
+            r = client.open(path, method=step["method"], headers=headers, **kw)
+            out["steps_run"] = i
+            text = r.get_data(as_text=True)
+            expect = step.get("expect", 200)
+            expect = expect if isinstance(expect, list) else [expect]
+            where = f"step {i} ({step.get('note') or step['method'] + ' ' + path})"
+            if r.status_code not in expect:
+                out.update(failed_step=i, detail=f"{where}: expected {'/'.join(map(str, expect))}, got "
+                                                   f"{r.status_code}: {text[:240]}")
+                return out
+            body = r.get_json(silent=True)
+            for check in step.get("checks") or []:
+                problem = _check(body, text, _subst(check, saved))
+                if problem:
+                    out.update(failed_step=i, detail=f"{where}: {problem}")
+                    return out
+            if step.get("save"):
+                saved[step["save"]] = body if body is not None else {"text": text}
+        out["passed"] = True
+        return out
+    except Exception as exc:  # noqa: BLE001 - a scenario that cannot run is a failed criterion, with the reason
+        out.update(failed_step=out["steps_run"] + 1, detail=f"the scenario could not run: {exc.__class__.__name__}: "
+                                                              f"{str(exc)[:200]}",
+                   trace=traceback.format_exc()[-800:])
+        return out
+    finally:
+        engine = app.extensions.get("db_engine")
+        if engine is not None:
+            engine.dispose()
+
+
+def main(argv: list[str]) -> int:
+    project, scenarios_path, results_path = argv[1:4]
+    sys.path.insert(0, project)
+    os.chdir(project)
+    import logging
+
+    logging.disable(logging.CRITICAL)
+    from app import create_app
+
+    scenarios = json.loads(open(scenarios_path, encoding="utf-8").read())
+    workdir = tempfile.mkdtemp(prefix="criteria-")
+    try:
+        with open(results_path, "a", encoding="utf-8") as out:
+            for scenario in scenarios:
+                result = run_scenario(create_app, scenario, workdir)
+                out.write(json.dumps(result) + "\n")
+                out.flush()
+            out.write(json.dumps({"summary": True, "scenarios": len(scenarios)}) + "\n")
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
