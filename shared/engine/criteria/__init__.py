@@ -154,3 +154,25 @@ def compile_all(spec) -> tuple[list[dict], list[dict]]:
                 failed.append({"id": c.id, "passed": False, "steps_run": 0,
                                "detail": f"the criterion could not be compiled: {exc}"})
     return scenarios, failed
+
+
+def noun_matches(noun: str, name: str | None) -> bool:
+    """Does the founder's noun ("owner", "kiln", "safety defect") name this entity, field or role (snake_case)?
+    Whole words only: "owner" names `owner`, `pet_owner` and `owner_email`, never `ownership`."""
+    if not noun or not name:
+        return False
+    from ..planner.text import singular
+
+    want = [singular(w) for w in re.findall(r"[a-z0-9]+", noun.lower())]
+    have = [singular(w) for w in name.lower().split("_") if w]
+    n = len(want)
+    return any(have[i:i + n] == want for i in range(len(have) - n + 1)) if n else False
+
+
+def rule_number(rule) -> float | None:
+    return None if rule.number is None else float(rule.number)
+
+
+def a(noun: str) -> str:
+    """The noun with its indefinite article ("an invoice", "a kiln")."""
+    return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"

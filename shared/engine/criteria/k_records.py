@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from . import a
+
 REALISES: dict = {"records": lambda cap, spec, rule, reading: False}  # a list of records enforces no rule
 
 
@@ -24,9 +26,9 @@ def _derive_records(cap, spec, reading, feature) -> list[dict]:
     if named:
         attrs = [_label(spec, cap.entity, f) for f in named]
         listed = ", ".join(attrs[:-1]) + (" and " if len(attrs) > 1 else "") + attrs[-1]
-        text = f"A {ent.label.lower()} can be saved with its {listed}, and reading it back shows them."
+        text = f"{a(ent.label.lower()).capitalize()} can be saved with its {listed}, and reading it back shows them."
     else:
-        text = f"A {ent.label.lower()} can be added, and it then appears in the list of {ent.label_plural.lower()}."
+        text = f"{a(ent.label.lower()).capitalize()} can be added, and it then appears in the list of {ent.label_plural.lower()}."
     return [{"text": text, "template": "records.round_trip", "params": {"entity": cap.entity, "fields": named},
              "rules": []}]
 

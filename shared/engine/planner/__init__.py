@@ -171,17 +171,23 @@ def _plan_features(d: Draft, kinds: set[str]) -> tuple[list[dict], list[dict]]:
         else:
             hit = NOT_RECORDS.search(text.lower())
             named = ", ".join(label(m).lower() for m in ents[:2])
+            matches = library_matches(text)  # every kind is checked before "no capability" is said
+            n_kinds = len(available_kinds())
             if missing:
                 reason = "; ".join(missing)
+            elif matches:
+                asked = ", ".join(f"{k} ('{w}')" for k, w in matches[:4])
+                reason = (f"of the library's {n_kinds} capability kinds, {asked} match its words, but the planner "
+                          f"could not bind them to this idea's records, so it is not built")
             elif hit and ents:
-                reason = (f"the capability library has nothing for '{hit.group(0)}' yet; the {named} records are "
-                          f"kept, but this behaviour is not built")
+                reason = (f"the capability library has nothing for '{hit.group(0)}' yet (all {n_kinds} kinds "
+                          f"checked); the {named} records are kept, but this behaviour is not built")
             elif ents:
-                reason = (f"no capability in the library does what this feature asks beyond keeping {named} "
-                          f"records, so it is not built")
+                reason = (f"no capability in the library (all {n_kinds} kinds checked) does what this feature asks "
+                          f"beyond keeping {named} records, so it is not built")
             else:
-                reason = ("no capability in the library matches what this feature asks for, and it names no "
-                          "record to keep")
+                reason = (f"no capability in the library (all {n_kinds} kinds checked) matches what this feature "
+                          f"asks for, and it names no record to keep")
             trace.append({"feature": text, "status": "not_covered", "capabilities": [], "entities": ents,
                           "reason": clip(reason[0].upper() + reason[1:], 400)})
         if ctx.mentioned:
@@ -346,7 +352,25 @@ def plan_builtin(idea: dict, kinds: set[str] | tuple[str, ...] | None = None) ->
                 t["status"] = "not_covered"
                 t["reason"] = clip(f"The planned capability did not fit this idea's data ({why})", 400)
         spec = _assemble(d, caps, trace)
-    return spec
+    from ..criteria.certify import certify
+
+    return certify(spec)
+
+
+def library_matches(text: str) -> list[tuple[str, str]]:
+    """[(kind, the words that ask for it)] over every kind in the library, before any exclusion: what the planner
+    checks before it says no capability serves a feature."""
+    from .capmap import CUES
+
+    low = " " + re.sub(r"\s+", " ", text.lower()) + " "
+    out = []
+    for kind in available_kinds():
+        for pat in CUES.get(kind, ()):
+            m = re.search(rf"(?<![a-z0-9]){pat}(?![a-z0-9])", low)
+            if m:
+                out.append((kind, m.group(0).strip()))
+                break
+    return out
 
 
 def planned_features(spec: AppSpec) -> list[str]:

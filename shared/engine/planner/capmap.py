@@ -46,7 +46,7 @@ CUES: dict[str, tuple[str, ...]] = {
     "versioning": (r"drafts", r"draft (versions?|mode|history)", r"(save|saved|keep) (as )?drafts?", r"versions?", r"versioned", r"revisions?", r"revert\w*", r"roll ?back",
                    r"collaborative(ly)? (edit\w*|draft\w*|writ\w*)", r"track changes"),
     "ratings": (r"rat(e|es|ed|ing|ings)", r"stars?", r"reviews? (of|after|and ratings?|for)", r"(and|with) reviews?",
-                r"thumbs up", r"feedback scores?", r"reviews"),
+                r"thumbs up", r"feedback scores?", r"reviews", r"up-?vot\w*", r"down-?vot\w*", r"vot(e|es|ed|ing)"),
     "leaderboard": (r"points? (for|per|when|on|and|each)", r"(earn|award|win|collect|get|score)\w* (\d+ )?points?",
                     r"leaderboards?", r"badges?", r"rankings?", r"top contributors?", r"gamif\w*",
                     r"streak leaderboard", r"score ?board"),
@@ -682,6 +682,8 @@ def b_ratings(ctx: FeatureCtx) -> dict:
                              lambda m: str(NUMBER_WORDS[m.group(1)]), ctx.low))
     m = re.search(r"(\d+)[- ]stars?|out of (\d+)|(?:from )?[01] to (\d+)|\b[01][-–](\d+)\b|(\d+)[- ]point scale", low)
     scale = float(next(g for g in m.groups() if g)) if m else None
+    if scale is None and ctx.has(r"up-?vot\w*|down-?vot\w*|vot(e|es|ed|ing)|thumbs up"):
+        scale = 2  # a vote is a two-point rating: against or for
     return {"entity": ent, "scale": int(scale) if scale and 2 <= scale <= 10 else 5,
             "with_review": ctx.has(r"reviews?|comments?|feedback")}
 

@@ -34,6 +34,7 @@ from . import StageOutput
 
 STAGE = "qa"
 LINT_SOURCE = Path(__file__).resolve().parent.parent / "lint.py"
+CRITERIA_RUNNER = Path(__file__).resolve().parent.parent / "criteria" / "runner.py"
 MAX_SUMMARY_FINDINGS = 12
 
 _RESULT_LINE = re.compile(r"^(?P<test>\S+) \((?P<id>[^)]+)\)(?: \.\.\. | \.\.\.\n)(?P<status>.*)$", re.MULTILINE)
@@ -157,20 +158,48 @@ def parse_results_file(text: str, project_dir: str) -> dict | None:
     return {"status": status, **counts, "failed_tests": failed, "results": dict(sorted(results.items()))}
 
 
-def feature_coverage(files: dict[str, bytes], results: dict[str, str], complete: bool) -> dict:
-    """The feature-coverage table from the project's spec trace and the per-test results (`complete`: the
-    test run finished, so a test id missing from `results` really did not run)."""
+def certified_spec(files: dict[str, bytes]):
+    """The project's spec, re-assessed from its readings (statuses stored in it are not trusted), or None."""
+    from ..appspec import AppSpec
+    from ..criteria.certify import certify
+
     try:
-        spec = json.loads(files["app/spec.json"])
+        return certify(AppSpec.model_validate(json.loads(files["app/spec.json"])))
     except (KeyError, ValueError):
-        return {"features": [], "features_built": 0, "features_total": 0}
-    caps = {c["id"]: c for c in spec.get("capabilities", [])}
+        return None
+
+
+def feature_coverage(files: dict[str, bytes], results: dict[str, str], complete: bool,
+                     criteria: dict[str, dict] | None = None) -> dict:
+    """The feature-coverage table from the project's spec and the per-test results (`complete`: the test run
+    finished, so a test id missing from `results` really did not run) and the acceptance criteria's results
+    (`criteria`: {criterion id: {"passed", "detail"}}).
+
+    A feature is `built` only when its assessed status is planned (every word read, every rule realised and
+    exercised), every capability it names has behaviour tests that all passed, and every criterion passed.
+    """
+    spec = certified_spec(files)
+    if spec is None:
+        return {"features": [], "features_built": 0, "features_partial": 0, "features_total": 0,
+                "criteria_run": 0, "criteria_passed": 0, "unread_rule_words": 0, "capability_tests_passed": 0}
+    from ..planner.reading import RULE_WORDS
+
+    criteria = criteria or {}
+    caps = {c.id for c in spec.capabilities}
     rows = []
-    for t in spec.get("trace", []):
-        row = {"feature": t["feature"], "capabilities": list(t.get("capabilities", [])),
-               "entities": list(t.get("entities", [])), "tests": [], "passed": False}
-        if t.get("status") != "planned":
-            row.update(status="not_covered", reason=t.get("reason") or "not planned")
+    cap_ok = 0
+    for t in spec.trace:
+        crit_rows = [{"id": c.id, "text": c.text, "capability": c.capability, "rules": c.rules,
+                      "passed": bool((criteria.get(c.id) or {}).get("passed")),
+                      "detail": (criteria.get(c.id) or {}).get("detail") or (
+                          None if c.id in criteria else "the criterion did not run")} for c in t.criteria]
+        unread_rule = sum(1 for u in (t.reading.words if t.reading else []) if u.maps_to == "unread"
+                          and u.word in RULE_WORDS)
+        row = {"feature": t.feature, "capabilities": list(t.capabilities), "entities": list(t.entities),
+               "tests": [], "passed": False, "built_as": t.built_as, "not_built": list(t.not_built),
+               "criteria": crit_rows, "unread_rule_words": unread_rule}
+        if t.status == "not_covered":
+            row.update(status="not_covered", reason=t.reason or "not planned")
             rows.append(row)
             continue
         missing, failing = [], []
@@ -181,18 +210,67 @@ def feature_coverage(files: dict[str, bytes], results: dict[str, str], complete:
                 missing.append(cid)
             elif any(results[tid] != "passed" for tid in mine):
                 failing.append(cid)
-        row["passed"] = bool(row["tests"]) and not missing and not failing and complete
+        tests_ok = bool(row["tests"]) and not missing and not failing and complete
+        cap_ok += tests_ok
+        failed_criteria = [c for c in crit_rows if not c["passed"]]
+        row["passed"] = tests_ok and not failed_criteria
         if failing or not complete:
             row.update(status="failing", reason="behaviour tests failed: " + ", ".join(
                 tid.rsplit(".", 1)[-1] for tid in row["tests"] if results[tid] != "passed")[:300]
                 if failing else "the test run did not finish")
         elif missing:
             row.update(status="not_covered", reason="no behaviour tests ran for capability " + ", ".join(missing))
+        elif failed_criteria or t.status == "partial":
+            row["not_built"] += [f"failed: {c['text']}" for c in failed_criteria]
+            row.update(status="partial", reason=shorten("Not built: " + "; ".join(row["not_built"]), 400))
         else:
             row.update(status="built", reason=None)
         rows.append(row)
     built = sum(1 for r in rows if r["status"] == "built")
-    return {"features": rows, "features_built": built, "features_total": len(rows)}
+    return {"features": rows, "features_built": built,
+            "features_partial": sum(1 for r in rows if r["status"] == "partial"), "features_total": len(rows),
+            "criteria_run": sum(1 for r in rows for c in r["criteria"] if c["id"] in criteria),
+            "criteria_passed": sum(1 for r in rows for c in r["criteria"] if c["passed"]),
+            "unread_rule_words": sum(r["unread_rule_words"] for r in rows),
+            "capability_tests_passed": cap_ok}
+
+
+def run_criteria(files: dict[str, bytes], tmp: Path, project: Path, env: dict, prefix, isolation: str,
+                 config, timeout_s: float) -> dict[str, dict]:
+    """Compile the spec's acceptance criteria into scenarios and run them against the app in the sandbox, apart
+    from the app's own tests. {criterion id: {"passed", "detail"}}; a criterion that did not run is absent."""
+    from ..criteria import compile_all
+
+    spec = certified_spec(files)
+    if spec is None:
+        return {}
+    scenarios, failed = compile_all(spec)
+    out = {f["id"]: f for f in failed}
+    if not scenarios:
+        return out
+    tools = tmp / "tools"
+    shutil.copyfile(CRITERIA_RUNNER, tools / "qa_criteria.py")
+    (tools / "scenarios.json").write_text(json.dumps(scenarios), encoding="utf-8")
+    results = tmp / "results" / "criteria.jsonl"
+    run = sandbox.run_isolated(
+        [config.python_executable, str(tools / "qa_criteria.py"), str(project), str(tools / "scenarios.json"),
+         str(results)],
+        cwd=project, env=env, timeout_s=max(5.0, timeout_s), cpu_s=math.ceil(max(5.0, timeout_s)) + 1,
+        memory_mb=config.qa_memory_mb, net_prefix=prefix, isolation=isolation)
+    text = results.read_text("utf-8", "replace") if results.exists() else ""
+    for line in text.splitlines():
+        try:
+            r = json.loads(line)
+        except ValueError:
+            continue
+        if "id" in r:
+            out[r["id"]] = {"passed": bool(r.get("passed")), "detail": r.get("detail")}
+    if run.timed_out or run.returncode:
+        why = ("timed out" if run.timed_out else
+               shorten((run.stderr.strip().splitlines() or [f"exit {run.returncode}"])[-1], 200))
+        for s in scenarios:
+            out.setdefault(s["id"], {"passed": False, "detail": f"the criteria run stopped: {why}"})
+    return out
 
 
 @builtin_task("qa_review")
@@ -282,6 +360,10 @@ def run_checks(files: dict[str, bytes], config) -> dict:
         passed = (not errors and tests["run"] > 0 and tests["failures"] == 0 and tests["errors"] == 0
                   and test_run.returncode == 0 and not test_run.timed_out)
         tail = _stable_text("\n".join(test_run.stderr.replace(str(project), "<project>").splitlines()[-40:]))
+        criteria_started = time.monotonic()
+        criteria = run_criteria(files, tmp, project, env, prefix, isolation, config,
+                                max(15.0, config.qa_timeout_s / 2)) if tests["run"] > 0 else {}
+        criteria_s = time.monotonic() - criteria_started
         return {
             "passed": passed,
             "isolation": {
@@ -303,9 +385,9 @@ def run_checks(files: dict[str, bytes], config) -> dict:
             "timed_out": test_run.timed_out,
             "findings": findings,
             "test_results": tests["results"],
-            "coverage": feature_coverage(files, tests["results"], complete),
+            "coverage": feature_coverage(files, tests["results"], complete, criteria),
             "test_output_tail": tail if not passed else "",
-            "_durations": {"checks_s": test_run.duration_s},
+            "_durations": {"checks_s": test_run.duration_s, "criteria_s": criteria_s},
         }
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -329,16 +411,29 @@ def render_markdown(result: dict, review: QAReview) -> str:
         lines.append("None.")
     cov = result.get("coverage") or {}
     lines += ["", "## Feature coverage", "",
-              f"**{cov.get('features_built', 0)} of {cov.get('features_total', 0)} features built** (a feature is "
-              "built only when every capability it names has behaviour tests and all of them passed).", ""]
-    if cov.get("features"):
-        lines += ["| feature | status | capabilities | tests | passed | reason |", "| --- | --- | --- | --- | --- | --- |"]
-        for row in cov["features"]:
-            names = ", ".join(t.rsplit(".", 1)[-1] for t in row["tests"][:12]) + (
-                f" (+{len(row['tests']) - 12})" if len(row["tests"]) > 12 else "")
-            lines.append(f"| {row['feature'].replace('|', '/')} | {row['status']} | "
-                         f"{', '.join(row['capabilities']) or '–'} | {names or '–'} | "
-                         f"{'yes' if row['passed'] else 'no'} | {(row.get('reason') or '').replace('|', '/')} |")
+              f"**{cov.get('features_built', 0)} of {cov.get('features_total', 0)} features built**, "
+              f"{cov.get('features_partial', 0)} partial. A feature is built only when every word of it is read, "
+              "every rule it states is enforced by a capability carrying its own numbers and nouns, the behaviour "
+              "tests of its capabilities pass, and its acceptance criteria pass against the app "
+              f"({cov.get('criteria_passed', 0)} of {cov.get('criteria_run', 0)} criteria passed).", ""]
+    for row in cov.get("features") or []:
+        lines.append(f"### {row['feature']} — {row['status'].replace('_', ' ')}")
+        lines.append("")
+        if row.get("built_as"):
+            lines.append(row["built_as"])
+        if row.get("not_built"):
+            lines.append("Not built: " + "; ".join(row["not_built"]))
+        if row["status"] == "not_covered" and row.get("reason"):
+            lines.append(f"Not covered: {row['reason']}")
+        if row.get("capabilities"):
+            lines.append(f"Capabilities: {', '.join(row['capabilities'])}; behaviour tests: {len(row['tests'])}"
+                         f" ({'all passed' if row['tests'] and row['status'] != 'failing' else 'see findings'}).")
+        if row.get("criteria"):
+            lines += ["", "| acceptance criterion | result |", "| --- | --- |"]
+            for c in row["criteria"]:
+                res = "pass" if c["passed"] else f"fail: {(c.get('detail') or '').replace('|', '/')[:200]}"
+                lines.append(f"| {c['text'].replace('|', '/')} | {res} |")
+        lines.append("")
     if review.priorities:
         lines += ["", "## Fix first", ""] + [f"{i}. {p}" for i, p in enumerate(review.priorities, 1)]
     iso = result["isolation"]
@@ -355,10 +450,14 @@ SUMMARY_BUDGET = 7 * 1024
 
 
 def summary_row(row: dict) -> dict:
-    """One coverage row for the stage summary (the report has the full test names)."""
+    """One coverage row for the stage summary (the report has the full test names and criteria)."""
+    crit = row.get("criteria") or []
     return {"feature": shorten(row["feature"], 100), "status": row["status"], "capabilities": row["capabilities"][:6],
-            "tests": [t.rsplit(".", 1)[-1] for t in row["tests"][:4]], "tests_total": len(row["tests"]),
-            "passed": row["passed"], "reason": shorten(row["reason"], 140) if row.get("reason") else None}
+            "tests": [t.rsplit(".", 1)[-1] for t in row["tests"][:3]], "tests_total": len(row["tests"]),
+            "passed": row["passed"], "reason": shorten(row["reason"], 140) if row.get("reason") else None,
+            "built_as": shorten(row["built_as"], 160) if row.get("built_as") else None,
+            "not_built": [shorten(x, 100) for x in (row.get("not_built") or [])[:3]],
+            "criteria": {"passed": sum(1 for c in crit if c["passed"]), "total": len(crit)}}
 
 
 def run(inp, config, gen) -> StageOutput:
@@ -384,6 +483,9 @@ def run(inp, config, gen) -> StageOutput:
         "findings_total": sum(1 for f in result["findings"] if f["severity"] == "error"),
         "features_built": result["coverage"]["features_built"],
         "features_total": result["coverage"]["features_total"],
+        "features_partial": result["coverage"].get("features_partial", 0),
+        "criteria": {"passed": result["coverage"].get("criteria_passed", 0),
+                     "run": result["coverage"].get("criteria_run", 0)},
         "coverage": [summary_row(r) for r in result["coverage"]["features"]],
         "attempt": inp.attempt,
     }

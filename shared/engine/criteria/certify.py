@@ -1,0 +1,210 @@
+"""Status that follows from the reading (issue 16), never from the binding alone.
+
+`certify(spec)` returns the spec with every trace entry's `reading`, `criteria`, `built_as`, `not_built` and
+`status` recomputed from the feature's words and the capabilities bound to it:
+
+* `planned` only when every content word is read, the record the words name is the one a capability acts on,
+  every stated rule is realised by a capability whose parameters carry the rule's own number and nouns
+  (`kinds.REALISES`) and exercised by a criterion, and every capability has criteria (`kinds.DERIVE`);
+* `partial` otherwise, with `not_built` saying what is missing in the founder's words;
+* `not_covered` when no capability is bound (the planner's reason stands).
+
+QA calls it again on the project's `app/spec.json` and then requires the criteria to pass before a feature is
+`built`, so a spec cannot certify itself by its stored statuses.
+"""
+
+from __future__ import annotations
+
+from ..appspec.model import Criterion, FeatureReading
+from . import cid, noun_matches
+from .kinds import DERIVE, REALISES
+
+#: Params naming the record a capability acts on first (the one a feature's record noun must be).
+PRIMARY = {
+    "records": ("entity",), "booking": ("resource", "entity"), "workflow": ("entity",),
+    "ledger": ("charge_entity", "participant_entity"), "reminders": ("entity",), "audit_log": ("entities",),
+    "custody": ("item_entity",), "live_board": ("entities",), "search": ("entity",), "attachments": ("entity",),
+    "public_page": ("entity",), "checklist": ("entity",), "versioning": ("entity",), "ratings": ("entity",),
+    "leaderboard": ("awards",), "rotation": ("entity", "member_entity"), "payments": ("entity",),
+    "export": ("entities", "pdf_entity"), "ai_summary": ("entity",), "matrix": ("row_entity", "column_entity",
+                                                                                 "via_entity"),
+    "follow": ("entity",),
+}
+_ENTITY_PARAMS = ("entity", "resource", "item_entity", "holder_entity", "charge_entity", "participant_entity",
+                  "member_entity", "row_entity", "via_entity", "column_entity", "pdf_entity")
+
+
+def primary(cap) -> list[str]:
+    out: list[str] = []
+    for p in PRIMARY.get(cap.kind, ("entity",)):
+        v = getattr(cap, p, None)
+        if p == "awards":
+            out += [a.entity for a in v or [] if getattr(a, "entity", None)]
+        elif isinstance(v, list):
+            out += v
+        elif v:
+            out.append(v)
+    return out
+
+
+def touched(cap, spec=None) -> list[str]:
+    """Entities a capability is bound to (and, given the spec, the records they reference)."""
+    out: list[str] = []
+    for p in _ENTITY_PARAMS:
+        v = getattr(cap, p, None)
+        if isinstance(v, str):
+            out.append(v)
+    for p in ("entities",):
+        out += list(getattr(cap, p, None) or [])
+    out += [a.entity for a in getattr(cap, "awards", None) or [] if getattr(a, "entity", None)]
+    out = list(dict.fromkeys(out))
+    if spec is not None:
+        for n in list(out):
+            ent = spec.entity(n)
+            for f in ent.fields if ent else []:
+                if f.type == "reference" and f.ref not in out:
+                    out.append(f.ref)
+    return out
+
+
+def _lbl(spec, name: str, plural: bool = False) -> str:
+    ent = spec.entity(name)
+    if ent is None:
+        return name.replace("_", " ")
+    return (ent.label_plural if plural else ent.label).lower()
+
+
+def _flabel(spec, ent: str, field: str | None) -> str:
+    e = spec.entity(ent)
+    f = e.field(field) if e and field else None
+    return (f.label if f else (field or "").replace("_", " ")).lower()
+
+
+def describe(cap, spec) -> str:
+    """What a capability does, in the spec's nouns."""
+    k = cap.kind
+    if k == "records":
+        fields = [_flabel(spec, cap.entity, f) for f in cap.fields]
+        return f"{_lbl(spec, cap.entity, True)} kept" + (f" with {', '.join(fields)}" if fields else "")
+    if k == "booking":
+        return (f"bookings of {_lbl(spec, cap.resource, True)} ({_lbl(spec, cap.entity, True)}); a second booking of "
+                f"the same {_lbl(spec, cap.resource)} at an overlapping time is refused")
+    if k == "custody":
+        return (f"check-out and check-in of {_lbl(spec, cap.item_entity, True)}, due back after {cap.due_days} days; "
+                f"a {_lbl(spec, cap.item_entity)} already out cannot be checked out again")
+    if k == "reminders":
+        rule = {"due_in_days": f"{cap.days} days before its {_flabel(spec, cap.entity, cap.field)}",
+                "overdue": f"when its {_flabel(spec, cap.entity, cap.field)} has passed",
+                "below_threshold": f"when its {_flabel(spec, cap.entity, cap.field)} is below {cap.threshold:g}"
+                if cap.threshold is not None else "below a threshold"}[cap.rule]
+        to = (f"the {_flabel(spec, cap.entity, cap.recipient_field)}" if cap.recipient_field
+              else f"the user who created the {_lbl(spec, cap.entity)}")
+        return f"{'SMS' if cap.channel == 'sms' else 'email'} reminders for a {_lbl(spec, cap.entity)} {rule}, to {to}"
+    if k == "workflow":
+        moves = "; ".join(f"{t.name.replace('_', ' ')} by {', '.join(t.roles) or 'owner'}" for t in cap.transitions[:4])
+        return f"{_lbl(spec, cap.entity, True)} move through {', '.join(cap.states)} ({moves})"
+    if k == "payments":
+        fee = f", the platform keeps {cap.platform_fee_percent:g}%" if cap.platform_fee_percent else ""
+        return f"card payments for {_lbl(spec, cap.entity, True)} of their {_flabel(spec, cap.entity, cap.amount_field)}{fee}"
+    if k == "ratings":
+        return f"ratings of {_lbl(spec, cap.entity, True)} from 1 to {cap.scale}, one per user"
+    from ..planner.capmap import BEHAVIOUR
+
+    names = ", ".join(_lbl(spec, n, True) for n in primary(cap)) or "the app's records"
+    return f"{BEHAVIOUR.get(k, k)} on {names}"
+
+
+def _quote(words: list[str]) -> str:
+    return ", ".join(f"'{w}'" for w in dict.fromkeys(words))
+
+
+def assess(spec, entry, index: int, reading: FeatureReading | None = None) -> dict:
+    """Status, reading, criteria and sentences for one trace entry (see the module docstring)."""
+    from ..planner.reading import read_feature
+
+    caps = [c for c in spec.capabilities if c.id in entry.capabilities]
+    reading = reading or entry.reading or read_feature(entry.feature, spec, [c.id for c in caps])
+    out: dict = {"reading": reading, "criteria": [], "not_built": [], "built_as": None}
+    if not caps:
+        out["status"] = "not_covered"
+        return out
+    not_built: list[str] = []
+    unread = [u.word for u in reading.words if u.maps_to == "unread"]
+    # the record the words name must be the one a capability acts on
+    prim = {p for c in caps for p in primary(c)}
+    near = {t for c in caps for t in touched(c, spec)}
+    if reading.record and reading.record not in prim and not any(
+            reading.record in touched(c, spec) and c.kind in ("records", "reminders", "workflow") for c in caps):
+        kinds = ", ".join(sorted({c.kind for c in caps}))
+        not_built.append(f"{_lbl(spec, reading.record, True)}: the {kinds} capability acts on "
+                         f"{', '.join(_lbl(spec, p, True) for p in sorted(prim)) or 'other records'} instead")
+    for u in reading.words:
+        if u.maps_to.startswith("entity:"):
+            name = u.maps_to.split(":", 1)[1]
+            if name not in near and name != reading.record and spec.entity(name) is not None:
+                unread.append(u.word)
+    # rules: realised by a bound capability's parameters, and exercised by a criterion
+    criteria: list[Criterion] = []
+    for cap in caps:
+        derive = DERIVE.get(cap.kind)
+        if derive is None:
+            from ..planner.capmap import BEHAVIOUR
+
+            not_built.append(f"no acceptance criterion can check {BEHAVIOUR.get(cap.kind, cap.kind)} yet")
+            continue
+        for n, c in enumerate(derive(cap, spec, reading, entry.feature)):
+            rules = [i for i in c.get("rules", []) if 0 <= i < len(reading.rules)
+                     and REALISES.get(cap.kind, lambda *a: False)(cap, spec, reading.rules[i], reading)]
+            criteria.append(Criterion(id=cid(f"f{index}", cap.id, str(n)), text=c["text"][:300],
+                                      template=c["template"], params=c.get("params") or {}, rules=rules,
+                                      capability=cap.id))
+    exercised = {i for c in criteria for i in c.rules}
+    realised: list[str] = []
+    for i, rule in enumerate(reading.rules):
+        by = [c for c in caps if REALISES.get(c.kind, lambda *a: False)(c, spec, rule, reading)]
+        if by and i in exercised:
+            realised.append(rule.words)
+        elif by:
+            not_built.append(f"{rule.words} (no criterion exercises it)")
+        else:
+            not_built.append(rule.words)
+    for eff in reading.effects:
+        if eff.kind in ("create", "change") and not any(c.kind == "workflow" for c in caps):
+            not_built.append(f"{eff.words} (nothing happens by itself when it should)")
+    if unread:
+        not_built.append(f"nothing in the app does {_quote(unread)}")
+    built = "; ".join(describe(c, spec) for c in caps)
+    if realised:
+        built += "; enforced: " + "; ".join(f"'{w}'" for w in realised)
+    out.update(criteria=criteria, not_built=list(dict.fromkeys(not_built)), built_as=("Built as: " + built)[:400],
+               status="partial" if not_built or not criteria else "planned")
+    if out["status"] == "partial" and not out["not_built"]:
+        out["not_built"] = ["no acceptance criterion could be derived for it"]
+    return out
+
+
+def certify(spec):
+    """The spec with every trace entry assessed from its reading (a new AppSpec; the input is not changed)."""
+    trace = []
+    for i, t in enumerate(spec.trace):
+        a = assess(spec, t, i)
+        if t.status == "not_covered" and t.capabilities and t.reason:  # the planner built only part of it
+            a["status"] = "partial"
+            a["not_built"] = [t.reason.removeprefix("Only part of it is planned: ")] + [
+                x for x in a["not_built"] if x != t.reason]
+        data = t.model_dump()
+        data.update(reading=a["reading"].model_dump(), criteria=[c.model_dump() for c in a["criteria"]],
+                    built_as=a["built_as"], not_built=a["not_built"], status=a["status"])
+        if a["status"] == "partial":
+            data["reason"] = ("Not built: " + "; ".join(a["not_built"]))[:400]
+        elif a["status"] == "planned":
+            data["reason"] = None
+        trace.append(data)
+    return spec.model_copy(update={"trace": [type(spec.trace[0]).model_validate(d) for d in trace]} if trace else {})
+
+
+def rule_nouns_match(rule, *names: str | None) -> bool:
+    """True when the rule names no noun, or one of its nouns names one of `names`."""
+    if not rule.nouns:
+        return True
+    return any(noun_matches(n, name) for n in rule.nouns for name in names if name)

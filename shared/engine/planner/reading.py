@@ -1,0 +1,395 @@
+"""The built-in reading of a key feature (issue 16): actors, action, record, attributes, the rules and effects it
+states with their numbers, and what every content word maps to in the spec, or `unread`.
+
+`read_feature(text, spec, cap_ids)` reads one feature against a planned spec; `content_words(text)` is the list
+of words the accounting must cover (every word but the fixed list of English function words `FUNCTION_WORDS`,
+which holds no domain word and no rule word). Rules are found by English patterns (`RULE_PATTERNS`: "at most 3",
+"capacity", "only once", "declines the others", "with the other's agreement", "within 2 days", "above 70",
+"a 10% fee", "escalated", "cannot", a recipient and a channel), never by domain words. Whether a capability
+realises a rule is not decided here: `shared.engine.criteria.certify` holds the reading against the bound
+capabilities.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..appspec.model import EffectReading, FeatureReading, RuleReading, WordUse
+from . import lexicon as lx
+from .capmap import CUES
+from .text import singular, verb_base
+
+#: English function words skipped by the accounting: articles and determiners, prepositions, conjunctions,
+#: auxiliaries and pronouns. Fixed and short: no domain word, and no word that can state a rule (numbers,
+#: "only", "not", "no", "per", "within", "before", "after", "above", "below", "over", "under" are read).
+FUNCTION_WORDS = frozenset("""
+a an the this that these those some any all both either neither every its their theirs his her hers our ours your
+yours my mine them they it he she we us you i itself each every themselves who whom whose which what there here
+of in on at to for with by from into onto about as via through between across among around up out off
+and or but nor so yet if then than when whenever where while whether because though although
+is are was were be been being am do does did done has have had having can could will would shall should may might
+must let lets
+""".split())
+
+NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+                "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15,
+                "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30,
+                "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90, "hundred": 100,
+                "single": 1, "once": 1, "twice": 2, "half": 0.5, "dozen": 12}
+
+_NUM = r"(?:\d+(?:[.,]\d+)*|" + "|".join(sorted(NUMBER_WORDS, key=len, reverse=True)) + r")(?:[- ](?:" + \
+    "|".join(k for k in NUMBER_WORDS if NUMBER_WORDS[k] < 10) + r"))?"
+_UNIT = r"(?:minutes?|mins?|hours?|hrs?|days?|nights?|weeks?|months?|years?|mb|gb|kb|percent|per ?cent|%)"
+_W = r"[a-z][a-z'-]*"
+
+#: Words that state rules: counted by `unread_rule_words` when the accounting leaves them unread.
+RULE_WORDS = frozenset("""
+only cannot not no never limit limits limited maximum max most least minimum capacity full once twice unique
+decline declines declined declining reject rejects rejected others other agree agrees agreed agreement consent
+consents approve approval confirm confirms confirmed escalate escalates escalated escalation fee fees commission
+percent cut surcharge per within before after above below over under exceed exceeds exceeded exceeding threshold
+block blocks blocked blocking prevent prevents prevented refuse refused refuses until unless
+sms text texts texted email emails emailed notify notified notifies remind reminds reminded reminder reminders
+alert alerts alerted warn warns warned
+""".split())
+
+CHANNELS = {"sms": "sms", "text": "sms", "texts": "sms", "texted": "sms", "texting": "sms", "email": "email",
+            "emails": "email", "emailed": "email", "e-mail": "email", "mail": "email", "in-app": "in_app",
+            "push": "in_app", "notification": "in_app", "notifications": "in_app"}
+_NOTIFY = r"(?:remind\w*|notif\w*|alert\w*|e-?mail\w*|texts?|texted|texting|sms(?:es)?|messag\w*|warn\w*|tell\w*|" \
+          r"ping\w*|sen(?:d|ds|t)(?: a| an)?(?: \w+)? (?:reminders?|alerts?|notices?|messages?|texts?|e-?mails?)|" \
+          r"escalat\w*)"
+
+#: (category, pattern); group "num" is the number, group "noun"/"noun2" nouns it is about.
+RULE_PATTERNS: tuple[tuple[str, str], ...] = (
+    ("fee", rf"(?:(?P<num>{_NUM}) ?(?:%|percent|per ?cent)(?: \w+){{0,3}}? (?:fee|commission|cut|charge|surcharge|"
+            rf"deposit|service charge)s?|(?:fee|commission|cut|charge|surcharge|deposit)s? of (?P<num2>{_NUM}) ?"
+            rf"(?:%|percent|per ?cent))"),
+    ("fee", rf"(?P<num>{_NUM}) ?(?:%|percent|per ?cent)"),
+    ("fee", r"(?:platform|booking|service|late|cancellation|commission|deposit) (?:fee|charge)s?|commissions?"),
+    ("escalation", rf"escalat\w*(?: (?:to|up to) (?:the |a |an )?(?P<noun>{_W}))?"),
+    ("time_window", rf"(?:within|in|for|up to|at least|no later than|no less than|more than|less than|under|"
+                    rf"over)? ?(?:the )?(?:first |last |next )?(?P<num>{_NUM}) ?(?P<unit>{_UNIT})(?: (?:before|after|"
+                    rf"ahead|in advance|early|late|beforehand|of|from|since|before the|after the|before its|after "
+                    rf"its)(?: (?P<noun>{_W}))?)?"),
+    ("time_window", r"(?:the )?(?:day|night|week|month|hour) (?:before|after)(?: (?:the |its |their )?(?P<noun>"
+                    + _W + r"))?"),
+    ("limit", rf"(?:at most|up to|no more than|not more than|maximum(?: of)?|max(?:imum)?|a limit of|limit(?:ed)? "
+              rf"(?:of|to)|only|just|cap(?:ped)? at|never more than) (?P<num>{_NUM})(?: (?P<noun>{_W}))?"
+              rf"(?: \w+){{0,2}}?(?: (?:per|each|a|an|at a time|at once|per day|per week|per month)"
+              rf"(?: (?P<noun2>{_W}))?)?"),
+    ("limit", rf"(?P<num>{_NUM}) (?P<noun>{_W})(?: \w+)? (?:per|each|a) (?P<noun2>{_W})"),
+    ("limit", r"(?:one|a single) (?P<noun>" + _W + r") at a time|at a time"),
+    ("threshold", rf"(?:above|below|over|under|more than|less than|fewer than|exceeds?|exceeding|drops? below|falls? "
+                  rf"below|rises? above|goes? (?:above|over|below|under)|reaches?|hits?|at or (?:above|below)) "
+                  rf"(?:a |an |the )?(?:\$|£|€)?(?P<num>{_NUM})(?: ?(?P<unit>{_W}))?"),
+    ("threshold", r"overspen[dt]\w*|over budget|overdrawn|exceed\w*|thresholds?|runs? (?:low|out)|running (?:low|"
+                  r"out)|low[- ]stock"),
+    ("capacity", rf"(?:capacity|capacities|holds? up to (?P<num>{_NUM})|seats? (?P<num2>{_NUM})|room for "
+                 rf"(?P<num3>{_NUM})|(?P<num4>{_NUM}) (?:seats|places|spots|spaces|berths|beds)|sold out|fully "
+                 rf"booked|(?:is|are|gets?) full)(?: (?:of|per) (?:the |each |a )?(?P<noun>{_W}))?"),
+    ("uniqueness", rf"(?:only once|once per (?P<noun>{_W})|once|twice|unique\w*|no duplicates?|duplicates? "
+                   rf"(?:are )?(?:refused|blocked|rejected)|one (?P<noun2>{_W}) per (?P<noun3>{_W})|not twice|"
+                   rf"more than once|same \w+ twice)"),
+    ("exclusivity", rf"(?:declin\w+|reject\w*|clos\w+|cancel\w*|withdraw\w*) (?:all )?(?:the )?(?:others?|other "
+                    rf"(?P<noun>{_W})|rest|remaining (?P<noun2>{_W}))|(?:the )?others? (?:are|get|become|is) "
+                    rf"(?:declined|rejected|closed|cancelled|canceled)|exclusive\w*|only one (?P<noun3>{_W}) "
+                    rf"(?:can|may|is)"),
+    ("agreement", rf"(?:(?:with|needs?|requires?|after|without|once|until) (?:the )?(?:(?:other|both|each)\W*)?"
+                  rf"(?:(?P<noun>{_W})(?:'s|s')? )?(?:agreement|consent|approval|confirmation|sign[- ]off|ok)|"
+                  rf"(?:both|mutual\w*|the other \w+) (?:agree\w*|confirm\w*|accept\w*|consent\w*)|"
+                  rf"agree\w*|consent\w*)"),
+    ("block", r"(?:cannot|can ?not|can't|may not|must not|won't|not allowed|not be|never|blocks?|blocked|blocking|"
+              r"prevents?|prevented|refus\w+|unless|only (?:if|when|after|once|while|until))(?: (?:be|get|"
+              r"is|are))?(?: \w+){0,4}"),
+)
+
+_PEOPLE_AFTER = r"(?:the |their |its |his |her |a |an |all |each |every |my |our )?(?P<who>[a-z][a-z'-]*)"
+
+
+def _num(text: str | None) -> float | None:
+    if not text:
+        return None
+    t = text.lower().replace(",", "")
+    try:
+        return float(t)
+    except ValueError:
+        pass
+    parts = re.split(r"[- ]", t)
+    total = 0.0
+    for p in parts:
+        if p in NUMBER_WORDS:
+            total += NUMBER_WORDS[p]
+        else:
+            return None
+    return total
+
+
+def _words(text: str) -> list[tuple[str, int, int]]:
+    """(word, start, end) for every word of the text, lower case ("e-mail" and "check-in" stay one word)."""
+    low = text.lower()
+    return [(m.group(0), m.start(), m.end()) for m in
+            re.finditer(r"\d+(?:[.,]\d+)*%?|[a-z0-9]+(?:['’-][a-z0-9]+)*|%|\$|£|€", low)]
+
+
+def content_words(text: str) -> list[str]:
+    """The words the accounting must cover: all but `FUNCTION_WORDS` (and bare currency signs)."""
+    return [w for w, _s, _e in _words(text) if w not in FUNCTION_WORDS and w not in ("$", "£", "€")]
+
+
+def _people(word: str, spec) -> bool:
+    s = singular(word)
+    return s in lx.PEOPLE or spec.role(s) is not None or s in ("me", "everyone", "team", "followers", "follower",
+                                                                "subscribers", "subscriber", "watchers", "watcher")
+
+
+def _rules(text: str, spec) -> tuple[list[RuleReading], list[tuple[int, int, int]]]:
+    """The rules the text states, and their spans [(start, end, rule index)]; spans never overlap."""
+    low = text.lower()
+    rules: list[RuleReading] = []
+    spans: list[tuple[int, int, int]] = []
+
+    def free(s: int, e: int) -> bool:
+        return all(e <= a or s >= b for a, b, _i in spans)
+
+    def add(cat: str, s: int, e: int, number=None, unit=None, nouns=()):
+        if e <= s or not free(s, e):
+            return
+        while True:  # no function word at either end of a rule's words ("up to 48 hours before the")
+            m_end = re.search(r"[\s,.;:]+([a-z']+)[\s,.;:]*$", low[s:e])
+            if m_end and m_end.group(1) in FUNCTION_WORDS and m_end.group(1) not in ("to", "up"):
+                e = s + m_end.start()
+                continue
+            break
+        words = text[s:e].strip(" ,.;:")
+        if not words:
+            return
+        span_nouns = [w for w, _a, _b in _words(words) if w not in FUNCTION_WORDS and w not in NUMBER_WORDS
+                      and w not in RULE_WORDS and not re.fullmatch(r"[\d.,%]+", w) and len(w) > 2
+                      and not re.fullmatch(_UNIT, w) and w not in ("most", "least", "than", "more", "less")]
+        nouns = [singular(n) for n in [*nouns, *span_nouns] if n and n not in FUNCTION_WORDS
+                 and n not in NUMBER_WORDS and not re.fullmatch(r"\d.*", n)]
+        rules.append(RuleReading(category=cat, words=words[:160], number=number, unit=unit,
+                                 nouns=list(dict.fromkeys(nouns))))
+        spans.append((s, e, len(rules) - 1))
+
+    # who is told, and how: "text the parents", "email reminders to volunteers", "owners get an SMS"
+    for m in re.finditer(rf"(?<![a-z]){_NOTIFY}(?: (?:a|an|the)? ?(?:\w+ )?(?:reminders?|alerts?|notices?|messages?|"
+                         rf"e-?mails?|texts?))?(?: (?:by|via|over) (?:sms|text|e-?mail|email))? (?:to )?{_PEOPLE_AFTER}",
+                         low):
+        who = m.group("who")
+        if who and _people(who, spec) and "escalat" not in m.group(0):
+            s = m.start("who")
+            add("recipient", s, m.end("who"), nouns=[who if who != "me" else "me"])
+    for m in re.finditer(r"(?<![a-z])(?:sms(?:es)?|text(?:s|ed|ing)?(?: messages?)?|e-?mails?|e-?mailed|push "
+                         r"notifications?|in-app notifications?)(?![a-z])", low):
+        w = m.group(0).split()[0]
+        if w.startswith("text") and not re.search(r"(?<![a-z])(?:by|via|an?|the|sends?|send|get|gets|receive\w*)\W+"
+                                                  r"$|^", low[:m.start()]) and \
+                not re.match(r"\s+(?:the|a|an|their|all|each|every|my|our|them|him|her|me|[a-z]+s\b)", low[m.end():]):
+            continue  # "free text", "text field": not a channel
+        chan = CHANNELS.get(w, CHANNELS.get(w.rstrip("s"), "in_app"))
+        rules.append(RuleReading(category="channel", words=text[m.start():m.end()], nouns=[], unit=chan))
+        spans.append((m.start(), m.end(), len(rules) - 1))
+    for cat, pat in RULE_PATTERNS:
+        for m in re.finditer(rf"(?<![a-z0-9]){pat}(?![a-z0-9])", low):
+            g = m.groupdict()
+            raw = next((g[k] for k in ("num", "num2", "num3", "num4") if g.get(k)), None)
+            number = _num(raw)
+            unit = g.get("unit")
+            if cat == "fee" and raw:
+                unit = "percent"
+            nouns = [g.get(k) for k in ("noun", "noun2", "noun3")]
+            if cat == "time_window" and unit:
+                unit = {"min": "minutes", "mins": "minutes", "hr": "hours", "hrs": "hours"}.get(unit, unit)
+                unit = unit if unit.endswith("s") or unit in ("mb", "gb", "kb", "%") else unit + "s"
+            if cat == "threshold" and unit and (unit in FUNCTION_WORDS or unit in ("and", "or")):
+                unit = None
+            add(cat, m.start(), m.end(), number, unit, nouns)
+    return rules, spans
+
+
+def _effects(text: str, rules: list[RuleReading]) -> list[EffectReading]:
+    low = text.lower()
+    out: list[EffectReading] = []
+    recipients = [r.nouns[0] for r in rules if r.category == "recipient" and r.nouns]
+    channels = [r.unit for r in rules if r.category == "channel"]
+    m = re.search(rf"(?<![a-z]){_NOTIFY}", low)
+    if m and (recipients or channels or re.search(r"remind|notif|alert|warn", low)):
+        out.append(EffectReading(kind="notify", words=text[m.start():m.end()],
+                                 recipient=recipients[0] if recipients else None,
+                                 channel=channels[0] if channels and channels[0] in ("email", "sms", "in_app")
+                                 else None))
+    for m in re.finditer(r"(?<![a-z])(?:creates?|opens?|raises?|generates?|files?|logs?) (?:a |an )?(?:new )?"
+                         r"(?P<what>[a-z]+(?: [a-z]+)?)", low):
+        if re.search(r"\b(?:when|whenever|if|once|after)\b", low[:m.start()]) or re.search(
+                r"(?<![a-z])(?:automatic\w*)", low):
+            out.append(EffectReading(kind="create", words=text[m.start():m.end()]))
+    for m in re.finditer(r"(?<![a-z])(?:marks?|sets?|moves?|turns?|becomes?) (?:it |them |the \w+ )?(?:as |to )?"
+                         r"(?P<what>[a-z]+)", low):
+        if re.search(r"\b(?:when|whenever|if|once|after)\b", low[:m.start()]):
+            out.append(EffectReading(kind="change", words=text[m.start():m.end()]))
+    if any(r.category == "block" for r in rules):
+        b = next(r for r in rules if r.category == "block")
+        out.append(EffectReading(kind="block", words=b.words))
+    return out
+
+
+#: Verbs that add, list, read or change records: the app's create/list/detail/edit pages do what they say.
+RECORD_ACTIONS = frozenset("""
+add adds added adding create creates created creating log logs logged logging record records recorded recording
+keep keeps kept keeping track tracks tracked tracking list lists listed listing manage manages managed managing
+store stores stored storing save saves saved saving view views viewed viewing see sees seeing browse browses
+browsing show shows showing edit edits edited editing update updates updated updating delete deletes deleted
+remove removes removed register registers registered registering enter enters entered note notes noted write
+writes capture captures captured maintain maintains organise organises organize organizes organised organized
+look looks
+""".split())
+
+#: Words for a list, a page or a view of records (the generated list and detail pages are it).
+PAGE_WORDS = frozenset("""
+list lists page pages view views screen dashboard directory directories catalogue catalog register registry database
+profile profiles record records details detail info information entries entry table tables archive overview
+section form forms
+""".split())
+
+#: Words for the app itself.
+APP_WORDS = frozenset({"app", "online", "web", "website", "digital", "browser", "portal"})
+
+#: Words a capability's presence explains beyond its cue words (a reminders capability runs on a schedule).
+KIND_WORDS = {
+    "reminders": {"automatic", "automatically", "scheduled", "reminder", "reminders", "email", "emails", "due"},
+    "booking": {"calendar", "slot", "slots", "free", "double-booking", "overlap", "overlapping", "clash"},
+    "custody": {"out", "back", "who", "holds", "has"},
+    "workflow": {"status", "state", "approve", "approved", "reject", "rejected"},
+    "search": {"search", "find", "filter", "lookup"},
+    "live_board": {"live", "instantly", "real-time", "realtime"},
+    "public_page": {"public", "publicly", "anyone", "qr", "qr-code", "link", "share", "shareable"},
+    "export": {"csv", "pdf", "export", "download", "printable", "report", "reports"},
+}
+
+
+def _cue_spans(text: str, kinds: set[str]) -> list[tuple[int, int, str]]:
+    low = text.lower()
+    out = []
+    for kind in kinds:
+        for pat in CUES.get(kind, ()):
+            for m in re.finditer(rf"(?<![a-z0-9]){pat}(?![a-z0-9])", low):
+                out.append((m.start(), m.end(), kind))
+    return out
+
+
+def _entity_for(word: str, nxt: str | None, prev: str | None, spec) -> str | None:
+    s = singular(word)
+    names = [e.name for e in spec.entities]
+    if s in names:
+        return s
+    for n in names:  # a compound name: "safety defects" -> safety_defect (both words present)
+        parts = n.split("_")
+        if len(parts) > 1 and s in parts:
+            others = [p for p in parts if p != s]
+            near = {singular(x) for x in (nxt, prev) if x}
+            if any(o in near for o in others):
+                return n
+    for e in spec.entities:
+        if singular(e.label.lower().split()[-1]) == s and len(e.label.split()) == 1:
+            return e.name
+    return None
+
+
+def _field_for(word: str, spec, prefer: list[str]) -> str | None:
+    s = singular(word)
+    order = [spec.entity(n) for n in prefer if spec.entity(n)] + [e for e in spec.entities if e.name not in prefer]
+    for ent in order:
+        for f in ent.fields:
+            parts = [singular(p) for p in f.name.removesuffix("_id").split("_")]
+            label = [singular(p) for p in re.findall(r"[a-z0-9]+", f.label.lower())]
+            if s in parts or s in label or (f.type == "enum" and word in f.values):
+                return f"{ent.name}.{f.name}"
+    return None
+
+
+def read_feature(text: str, spec, cap_ids: list[str]) -> FeatureReading:
+    """The reading of one key feature against `spec`, where `cap_ids` are the capabilities planned for it."""
+    caps = [c for c in spec.capabilities if c.id in cap_ids]
+    kinds = {c.kind for c in caps}
+    rules, spans = _rules(text, spec)
+    effects = _effects(text, rules)
+    cues = _cue_spans(text, kinds)
+    ws = _words(text)
+    uses: list[WordUse] = []
+    mentioned: list[str] = []
+    actors: list[str] = []
+    attributes: list[str] = []
+    links: list[str] = []
+    action = None
+    for i, (w, s, e) in enumerate(ws):
+        if w in FUNCTION_WORDS or w in ("$", "£", "€"):
+            continue
+        nxt = ws[i + 1][0] if i + 1 < len(ws) else None
+        prev = ws[i - 1][0] if i else None
+        rule = next((ri for a, b, ri in spans if a <= s and e <= b), None)
+        if rule is not None:
+            # a noun inside a rule phrase also names its record ("at most 3 books per student")
+            uses.append(WordUse(word=w, maps_to=f"rule:{rule}"))
+            ent = _entity_for(w, nxt, prev, spec)
+            if ent and ent not in mentioned:
+                mentioned.append(ent)
+            continue
+        cue = next((k for a, b, k in cues if a <= s and e <= b), None)
+        if cue is None:
+            cue = next((c.kind for c in caps if w in KIND_WORDS.get(c.kind, ())), None)
+        if cue is not None:
+            cap = next(c for c in caps if c.kind == cue)
+            uses.append(WordUse(word=w, maps_to=f"capability:{cap.id}"))
+            action = action or verb_base(w)
+            continue
+        if singular(w) in {r.name for r in spec.roles} or (_people(w, spec) and spec.role(singular(w))):
+            uses.append(WordUse(word=w, maps_to=f"role:{singular(w)}"))
+            actors.append(singular(w))
+            continue
+        ent = _entity_for(w, nxt, prev, spec)
+        if ent is not None:
+            uses.append(WordUse(word=w, maps_to=f"entity:{ent}"))
+            if ent not in mentioned:
+                mentioned.append(ent)
+            continue
+        fld = _field_for(w, spec, mentioned + [c for cap in caps for c in _cap_entities(cap)])
+        if fld is not None:
+            uses.append(WordUse(word=w, maps_to=f"field:{fld}"))
+            f = spec.entity(fld.split(".")[0]).field(fld.split(".")[1])
+            if f.type == "reference":
+                links.append(fld)
+            elif fld not in attributes:
+                attributes.append(fld)
+            continue
+        if w == "per" and nxt and _entity_for(nxt, None, None, spec):  # "status per invoice": kept on each record
+            uses.append(WordUse(word=w, maps_to=f"entity:{_entity_for(nxt, None, None, spec)}"))
+            continue
+        if w in RECORD_ACTIONS:
+            base = verb_base(w) or w
+            uses.append(WordUse(word=w, maps_to=f"action:{base}"))
+            action = action or base
+            continue
+        if w in PAGE_WORDS:
+            uses.append(WordUse(word=w, maps_to="page"))
+            continue
+        if w in APP_WORDS:
+            uses.append(WordUse(word=w, maps_to="app"))
+            continue
+        uses.append(WordUse(word=w, maps_to="unread"))
+    things = [m for m in mentioned if not _is_people(spec, m)]
+    record = (things or mentioned or [None])[0]
+    return FeatureReading(actors=list(dict.fromkeys(actors)), action=action, record=record,
+                          attributes=attributes, links=links, rules=rules, effects=effects, words=uses)
+
+
+def _is_people(spec, name: str) -> bool:
+    ent = spec.entity(name)
+    return ent is not None and (singular(name.split("_")[-1]) in lx.PEOPLE or spec.role(name) is not None)
+
+
+def _cap_entities(cap) -> list[str]:
+    from ..criteria.certify import touched
+
+    return touched(cap)
