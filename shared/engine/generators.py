@@ -78,7 +78,14 @@ TASK_INSTRUCTIONS = {
         "parameters bound to the entities, fields and roles by name. pages (home, list, detail, form, "
         "capability) and navigation. trace: exactly one entry per key feature (the feature text verbatim): "
         "status 'planned' with the capability ids that realise it (a table alone is not a feature), or "
-        "'not_covered' with a reason a founder can read. If 'feedback' is present it lists QA findings on "
+        "'not_covered' with a reason a founder can read. Each trace entry has a 'reading': actors, action, "
+        "record, attributes, links, rules (category limit/capacity/uniqueness/exclusivity/agreement/time_window/"
+        "threshold/fee/escalation/block/recipient/channel, the feature's words verbatim, number, unit, nouns), "
+        "effects, and 'words': EVERY word of the feature except articles, prepositions, conjunctions, auxiliaries "
+        "and pronouns, each with maps_to (entity:<name>, field:<entity>.<field>, role:<name>, capability:<id>, "
+        "rule:<n>, effect:<n>, action:<verb>, page, app) or 'unread' when nothing in the spec realises it — never "
+        "drop a word. Statuses are recomputed from the reading: a rule no capability parameter carries makes the "
+        "feature partial. If 'feedback' is present it lists QA findings on "
         "the last generation: address them."
     ),
     "custom_operation": (

@@ -138,6 +138,15 @@ def assess(spec, entry, index: int, reading: FeatureReading | None = None) -> di
         kinds = ", ".join(sorted({c.kind for c in caps}))
         not_built.append(f"{_lbl(spec, reading.record, True)}: the {kinds} capability acts on "
                          f"{', '.join(_lbl(spec, p, True) for p in sorted(prim)) or 'other records'} instead")
+    for cap in caps:  # "search tutors by subject and hourly price": each named attribute is one the capability uses
+        listed = getattr(cap, "fields", None)
+        ent = getattr(cap, "entity", None)
+        if isinstance(listed, list) and ent and cap.kind in ("search", "public_page"):
+            used = set(listed) | set(getattr(cap, "filters", None) or [])
+            for attr in reading.attributes:
+                e, _, f = attr.partition(".")
+                if e == ent and f not in used:
+                    not_built.append(f"{cap.kind.replace('_', ' ')} by {_flabel(spec, e, f)}")
     for u in reading.words:
         if u.maps_to.startswith("entity:"):
             name = u.maps_to.split(":", 1)[1]
@@ -208,3 +217,58 @@ def rule_nouns_match(rule, *names: str | None) -> bool:
     if not rule.nouns:
         return True
     return any(noun_matches(n, name) for n in rule.nouns for name in names if name)
+
+
+def reading_problems(spec) -> list[str]:
+    """The accounting check (both planners; the LLM's repair check): every trace entry has a reading whose words
+    are exactly the feature's content words, each mapped to something the spec has or marked `unread`, and whose
+    rules quote the feature's own words. A reading that drops a word silently is refused."""
+    from collections import Counter
+
+    from ..planner.reading import content_words
+
+    p: list[str] = []
+    caps = {c.id: c for c in spec.capabilities}
+    for t in spec.trace:
+        r = t.reading
+        if r is None:
+            p.append(f"trace of {t.feature!r} has no reading: account for every content word of the feature")
+            continue
+        want = Counter(content_words(t.feature))
+        have = Counter(u.word.lower() for u in r.words)
+        lost = sorted((want - have).elements())
+        extra = sorted((have - want).elements())
+        if lost:
+            p.append(f"the reading of {t.feature!r} drops the words {lost}: map each to what realises it, or mark it "
+                     f"'unread'")
+        if extra:
+            p.append(f"the reading of {t.feature!r} lists words the feature does not have: {extra}")
+        for u in r.words:
+            kind, _, target = u.maps_to.partition(":")
+            ok = True
+            if kind == "entity":
+                ok = spec.entity(target) is not None
+            elif kind == "field":
+                e, _, f = target.partition(".")
+                ok = spec.entity(e) is not None and spec.entity(e).field(f) is not None
+            elif kind == "role":
+                ok = spec.role(target) is not None
+            elif kind == "capability":
+                ok = target.split(".")[0] in caps and target.split(".")[0] in t.capabilities
+            elif kind == "rule":
+                ok = target.isdigit() and int(target) < len(r.rules)
+            elif kind == "effect":
+                ok = target.isdigit() and int(target) < len(r.effects)
+            elif kind == "action":
+                ok = bool(target)
+            else:
+                ok = u.maps_to in ("page", "app", "unread")
+            if not ok:
+                p.append(f"the reading of {t.feature!r} maps {u.word!r} to {u.maps_to!r}, which the spec does not have "
+                         f"(use entity:, field:, role:, capability:<id of this feature>, rule:<n>, effect:<n>, "
+                         f"action:<verb>, page, app or unread)")
+        low = " ".join(t.feature.lower().split())
+        for rule in r.rules:
+            if " ".join(rule.words.lower().split()) not in low:
+                p.append(f"rule {rule.words!r} of {t.feature!r} is not the feature's own words; quote them verbatim")
+    return p

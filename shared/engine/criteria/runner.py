@@ -7,8 +7,9 @@ scenario sees another's rows. Actors are users by role: the first is the owner (
 by the owner with their role (`POST /api/users`) and sign in. Steps call the app's routes (the ones `/api/schema`
 lists) through Flask's test client with the actor's session and CSRF token, and check the status and values.
 
-A scenario is {"id", "feature", "text", "now"?, "actors": {name: role}, "steps": [step]}; a step is
-{"as": actor|null, "method", "path", "json"?, "files"?, "expect": status or [statuses], "save"?: var,
+A scenario is {"id", "feature", "text", "now"?, "stripe"? (payments go to a loopback Stripe stand-in),
+"actors": {name: role}, "steps": [step]}; a step is
+{"as": actor|null, "method", "path", "json"?, "files"? ({field: {"name", "content", "type", "pad_to"?}}), "expect": status or [statuses], "save"?: var,
  "checks"?: [{"path": "a.b.0", "op": "eq|ne|in|contains|not_contains|len|len_ge|true|false|ge|le|
  text_contains|text_not_contains|any|none|count", "value"?, "key"? (any/none/count: items whose key equals value),
  "n"? (count)}], "note"?}. Strings "${var.path}" in paths and bodies are replaced by saved values.
@@ -27,6 +28,42 @@ import tempfile
 import traceback
 
 PASSWORD = "criteria-pass-phrase-1"
+_STRIPE: dict = {}
+
+
+def stripe_stand_in() -> str:
+    """A loopback stand-in for Stripe's Checkout Sessions API (QA has no network): it answers
+    `POST /v1/checkout/sessions` like Stripe test mode and remembers what it was asked. Returns its base URL."""
+    if "url" in _STRIPE:
+        return _STRIPE["url"]
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from urllib.parse import parse_qsl
+
+    seen: list[dict] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - the http.server interface
+            form = dict(parse_qsl(self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()))
+            seen.append(form)
+            n = len(seen)
+            body = json.dumps({"id": f"cs_test_criteria_{n}", "object": "checkout.session",
+                               "url": f"https://checkout.stripe.test/c/{n}", "status": "open",
+                               "amount_total": int(form.get("line_items[0][price_data][unit_amount]", 0) or 0),
+                               "currency": form.get("line_items[0][price_data][currency]")}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    _STRIPE.update(url=f"http://127.0.0.1:{server.server_port}", seen=seen)
+    return _STRIPE["url"]
 _VAR = re.compile(r"\$\{([A-Za-z0-9_.]+)\}")
 
 
@@ -139,9 +176,13 @@ class Actors:
 
 def run_scenario(create_app, scenario: dict, workdir: str) -> dict:
     db = os.path.join(workdir, f"{scenario['id']}.db")
-    app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{db}", "SECRET_KEY": os.urandom(16).hex(),
-                      "UPLOAD_DIR": os.path.join(workdir, f"{scenario['id']}-uploads"),
-                      "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000", "NOW": scenario.get("now")})
+    config = {"TESTING": True, "DATABASE_URL": f"sqlite:///{db}", "SECRET_KEY": os.urandom(16).hex(),
+              "UPLOAD_DIR": os.path.join(workdir, f"{scenario['id']}-uploads"),
+              "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000", "NOW": scenario.get("now")}
+    if scenario.get("stripe"):  # payments talk to the loopback stand-in, as they would to Stripe test mode
+        config.update(STRIPE_API_KEY="sk_test_criteria", STRIPE_API_BASE=stripe_stand_in(),
+                      STRIPE_NETWORK_RETRIES="0", STRIPE_WEBHOOK_SECRET="whsec_criteria")
+    app = create_app(config)
     out = {"id": scenario["id"], "passed": False, "steps_run": 0}
     try:
         actors = Actors(app, scenario.get("actors") or {})
@@ -154,7 +195,10 @@ def run_scenario(create_app, scenario: dict, workdir: str) -> dict:
             if step.get("files"):
                 data = dict(_subst(step.get("form") or {}, saved))
                 for field, f in step["files"].items():
-                    data[field] = (io.BytesIO(f["content"].encode("latin-1")), f["name"], f.get("type"))
+                    content = f["content"].encode("latin-1")
+                    if f.get("pad_to"):
+                        content = (content + b"a" * f["pad_to"])[:f["pad_to"]]
+                    data[field] = (io.BytesIO(content), f["name"], f.get("type"))
                 kw.update(data=data, content_type="multipart/form-data")
             elif "json" in step:
                 kw["json"] = _subst(step["json"], saved)
@@ -162,7 +206,7 @@ def run_scenario(create_app, scenario: dict, workdir: str) -> dict:
                 app.config["NOW"] = step["now"]
             r = client.open(path, method=step["method"], headers=headers, **kw)
             out["steps_run"] = i
-            text = r.get_data(as_text=True)
+            text = r.get_data().decode("utf-8", "replace")
             expect = step.get("expect", 200)
             expect = expect if isinstance(expect, list) else [expect]
             where = f"step {i} ({step.get('note') or step['method'] + ' ' + path})"

@@ -402,7 +402,9 @@ def plan_spec(context: dict, gen: Generator) -> AppSpec:
     problems = check(spec)
     if problems:  # a generator that skipped the check (cannot happen with ours)
         raise GenerationError(f"app spec has problems: {problems[:5]}")
-    return spec
+    from ..criteria.certify import certify
+
+    return certify(spec)  # statuses follow from the readings, whoever wrote them
 
 
 def spec_check(idea: dict):
@@ -412,7 +414,9 @@ def spec_check(idea: dict):
     def check(spec: AppSpec) -> list[str]:
         have = {" ".join(re.findall(r"[a-z0-9]+", f.lower())) for f in spec.features}
         lost = [f for f in wanted if " ".join(re.findall(r"[a-z0-9]+", f.lower())) not in have]
+        from ..criteria.certify import reading_problems
+
         return [f"key feature {f!r} is missing from 'features' (copy every key feature of the idea verbatim, "
-                f"then trace it)" for f in lost] + spec_problems(spec)
+                f"then trace it)" for f in lost] + spec_problems(spec) + reading_problems(spec)
 
     return check

@@ -184,10 +184,14 @@ def _rules(text: str, spec) -> tuple[list[RuleReading], list[tuple[int, int, int
     for m in re.finditer(r"(?<![a-z])(?:sms(?:es)?|text(?:s|ed|ing)?(?: messages?)?|e-?mails?|e-?mailed|push "
                          r"notifications?|in-app notifications?)(?![a-z])", low):
         w = m.group(0).split()[0]
-        if w.startswith("text") and not re.search(r"(?<![a-z])(?:by|via|an?|the|sends?|send|get|gets|receive\w*)\W+"
-                                                  r"$|^", low[:m.start()]) and \
-                not re.match(r"\s+(?:the|a|an|their|all|each|every|my|our|them|him|her|me|[a-z]+s\b)", low[m.end():]):
-            continue  # "free text", "text field": not a channel
+        before, after = low[:m.start()], low[m.end():]
+        told = re.search(r"(?<![a-z])(?:remind\w*|notif\w*|alert\w*|warn\w*|messag\w*|escalat\w*|sen[dt]s?|ping\w*)"
+                         r"(?![a-z])", before + " " + after)
+        how = re.search(r"(?<![a-z])(?:by|via|an?|sends?|send|sent|gets?|receives?|receiving)\W+$", before)
+        whom = re.match(r"\s+(?:the|a|an|their|all|each|every|them|him|her|me|us)\b|\s+([a-z][a-z'-]*)", after)
+        to_people = whom is not None and (whom.group(1) is None or _people(whom.group(1), spec))
+        if not (told or how or to_people):
+            continue  # "client email", "free text": an attribute, not how someone is told
         chan = CHANNELS.get(w, CHANNELS.get(w.rstrip("s"), "in_app"))
         rules.append(RuleReading(category="channel", words=text[m.start():m.end()], nouns=[], unit=chan))
         spans.append((m.start(), m.end(), len(rules) - 1))
@@ -354,6 +358,17 @@ def read_feature(text: str, spec, cap_ids: list[str]) -> FeatureReading:
             if ent not in mentioned:
                 mentioned.append(ent)
             continue
+        last = uses[-1].maps_to if uses else ""
+        if w in ("date", "dates", "time", "times", "day") and last.startswith(("field:", "capability:")):
+            if last.startswith("capability:"):  # "due date" after a reminder's "due": the date it watches
+                cap_ = next((c for c in caps if c.id == last.split(":", 1)[1]), None)
+                f_ = getattr(cap_, "field", None) or getattr(cap_, "start_field", None)
+                last = f"field:{getattr(cap_, 'entity', '')}.{f_}" if isinstance(f_, str) else last
+            e_, _, f_ = last[6:].partition(".")
+            fs = spec.entity(e_).field(f_) if last.startswith("field:") and spec.entity(e_) else None
+            if fs is not None and fs.type in ("date", "datetime"):
+                uses.append(WordUse(word=w, maps_to=last))
+                continue
         fld = _field_for(w, spec, mentioned + [c for cap in caps for c in _cap_entities(cap)])
         if fld is not None:
             uses.append(WordUse(word=w, maps_to=f"field:{fld}"))

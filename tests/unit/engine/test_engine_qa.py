@@ -284,40 +284,83 @@ def test_qa_temp_dir_is_removed(state_dir, tmp_path, monkeypatch):
 
 # ------------------------------------------------------------------ feature coverage
 
-COVERAGE_SPEC = {
-    "capabilities": [{"id": "good"}, {"id": "bad"}, {"id": "untested"}],
-    "trace": [
-        {"feature": "Works", "status": "planned", "capabilities": ["good"]},
-        {"feature": "Broken", "status": "planned", "capabilities": ["good", "bad"]},
-        {"feature": "Only a table", "status": "planned", "capabilities": ["untested"]},
-        {"feature": "Later", "status": "not_covered", "reason": "no capability fits yet"},
-    ],
-}
+def _piano_project(tamper=None) -> dict[str, str]:
+    """The piano-tuning spec of test_certification (one reminder feature, fully read) plus a records feature, a
+    rule feature served by records alone and a feature nothing covers, compiled; `tamper(files)` edits it."""
+    from shared.engine.appspec import AppSpec
+    from shared.engine.compiler import compile_project, default_design
+    from shared.engine.criteria.certify import certify
+
+    from .test_certification import piano_spec
+
+    d = piano_spec().model_dump()
+    d["capabilities"].append({"id": "piano_list", "label": "Pianos", "kind": "records", "entity": "piano",
+                              "fields": ["client_email"]})
+    extra = [("Piano list with client email", ["piano_list"]),
+             ("Each piano is tuned at most 4 times a year", ["piano_list"]),
+             ("Concert hall seating plans", [])]
+    d["features"] += [f for f, _ in extra]
+    d["trace"] += [{"feature": f, "status": "planned" if c else "not_covered", "capabilities": c,
+                    **({} if c else {"reason": "no capability fits yet"})} for f, c in extra]
+    spec = certify(AppSpec.model_validate(d))
+    files = {k: v.decode() for k, v in compile_project(spec, default_design(spec)).items()}
+    if tamper:
+        tamper(files)
+    return files
 
 
-def test_coverage_counts_a_feature_only_when_its_behaviour_tests_pass(state_dir):
-    ok_test = "import unittest\n\nclass T(unittest.TestCase):\n    def test_{n}(self):\n        self.assertTrue({v})\n"
-    files = {
-        "README.md": "x\n", "requirements.txt": "Flask==3.1.3\n", "tests/__init__.py": "",
-        "app/spec.json": json.dumps(COVERAGE_SPEC),
-        "tests/test_cap_good.py": ok_test.format(n="works", v="True"),
-        "tests/test_cap_bad.py": ok_test.format(n="breaks", v="False"),
-        "tests/test_plain.py": ok_test.format(n="crud", v="True"),
-    }
-    result = _qa(files, EngineConfig(state_dir=state_dir))
+def test_coverage_counts_a_feature_only_when_its_tests_and_its_criteria_pass(state_dir):
+    result = _qa(_piano_project(), EngineConfig(state_dir=state_dir))
     report = json.loads(result.artifacts["qa-report.json"])
     rows = {r["feature"]: r for r in report["coverage"]["features"]}
-    assert rows["Works"]["status"] == "built" and rows["Works"]["tests"] == ["tests.test_cap_good.T.test_works"]
-    assert rows["Broken"]["status"] == "failing" and "test_breaks" in rows["Broken"]["reason"]
-    assert rows["Only a table"]["status"] == "not_covered"
-    assert "untested" in rows["Only a table"]["reason"] and rows["Only a table"]["passed"] is False
-    assert rows["Later"] == {"feature": "Later", "capabilities": [], "entities": [], "tests": [], "passed": False,
-                             "status": "not_covered", "reason": "no capability fits yet"}
-    assert (report["coverage"]["features_built"], report["coverage"]["features_total"]) == (1, 4)
-    assert report["test_results"]["tests.test_plain.T.test_crud"] == "passed"
-    assert (result.summary["features_built"], result.summary["features_total"]) == (1, 4)
-    assert [r["status"] for r in result.summary["coverage"]] == ["built", "failing", "not_covered", "not_covered"]
-    assert "1 of 4 features built" in result.artifacts["qa-report.md"].decode()
+    reminder = rows["Email clients 14 days before each piano's tuning due date"]
+    assert reminder["status"] == "built", reminder
+    assert reminder["criteria"] and all(c["passed"] for c in reminder["criteria"])
+    assert any(c["rules"] for c in reminder["criteria"])
+    assert rows["Piano list with client email"]["status"] == "built"
+    capped = rows["Each piano is tuned at most 4 times a year"]
+    assert capped["status"] == "partial" and any("at most 4" in nb for nb in capped["not_built"])
+    assert rows["Concert hall seating plans"]["status"] == "not_covered"
+    cov = report["coverage"]
+    assert (cov["features_built"], cov["features_partial"], cov["features_total"]) == (2, 1, 4)
+    assert cov["criteria_run"] == cov["criteria_passed"] > 0
+    assert (result.summary["features_built"], result.summary["features_total"]) == (2, 4)
+    md = result.artifacts["qa-report.md"].decode()
+    assert "2 of 4 features built" in md and "| acceptance criterion | result |" in md and "Not built: " in md
+
+
+def test_a_feature_whose_own_tests_pass_but_whose_criterion_fails_is_partial(state_dir):
+    """The app's own tests prove the mechanism; the criteria prove the feature. A reminder module that writes
+    to the record's creator (the bug founders found) keeps passing a test that does not look at the address,
+    and the recipient criterion catches it."""
+    def to_the_creator(files):
+        module = next(k for k in files if k.startswith("app/capabilities/tuning_reminders"))
+        files[module] = files[module].replace("    if RECIPIENT:\n", "    if RECIPIENT and False:\n")
+        assert "RECIPIENT and False" in files[module]
+        files["tests/test_cap_tuning_reminders.py"] = (
+            "import unittest\n\n\nclass T(unittest.TestCase):\n    def test_mechanism(self):\n"
+            "        self.assertTrue(True)\n")
+
+    report = json.loads(_qa(_piano_project(to_the_creator), EngineConfig(state_dir=state_dir))
+                        .artifacts["qa-report.json"])
+    row = next(r for r in report["coverage"]["features"] if r["feature"].startswith("Email clients"))
+    assert row["status"] == "partial", row
+    failed = [c for c in row["criteria"] if not c["passed"]]
+    assert failed and any("client" in c["text"] for c in failed)
+    assert any(nb.startswith("failed: ") for nb in row["not_built"])
+    assert report["passed"] is True  # the app's own tests pass: QA does not loop back, the feature is not built
+
+
+def test_a_failing_behaviour_test_makes_its_feature_failing(state_dir):
+    def broken(files):
+        files["tests/test_cap_piano_list.py"] = (
+            "import unittest\n\n\nclass T(unittest.TestCase):\n    def test_breaks(self):\n"
+            "        self.assertTrue(False)\n")
+
+    report = json.loads(_qa(_piano_project(broken), EngineConfig(state_dir=state_dir)).artifacts["qa-report.json"])
+    rows = {r["feature"]: r for r in report["coverage"]["features"]}
+    assert rows["Piano list with client email"]["status"] == "failing"
+    assert "test_breaks" in rows["Piano list with client email"]["reason"]
 
 
 # ------------------------------------------------------------------ per-test results survive log output
@@ -349,9 +392,20 @@ class Noisy(unittest.TestCase):
 '''
 
 
+def _records_spec(cap_id: str, feature: str) -> dict:
+    """A valid one-entity spec whose feature is served by a records capability `cap_id`."""
+    names = ["plant"]
+    return {"name": "T", "slug": "t", "purpose": "p", "tagline": "t", "features": [feature],
+            "roles": [{"name": "owner", "label": "Owner", "read": names, "write": names, "manage_users": True}],
+            "default_role": "owner",
+            "entities": [{"name": "plant", "plural": "plants", "label": "Plant", "label_plural": "Plants",
+                          "display_field": "name", "fields": [{"name": "name", "label": "Name", "type": "text"}]}],
+            "capabilities": [{"id": cap_id, "label": feature, "kind": "records", "entity": "plant", "fields": []}],
+            "trace": [{"feature": feature, "status": "planned", "capabilities": [cap_id]}]}
+
+
 def test_a_test_that_logs_mid_test_is_still_counted(state_dir):
-    spec = {"capabilities": [{"id": "noisy"}],
-            "trace": [{"feature": "Noisy", "status": "planned", "capabilities": ["noisy"]}]}
+    spec = _records_spec("noisy", "Noisy")
     files = {"README.md": "x\n", "requirements.txt": "Flask==3.1.3\n", "tests/__init__.py": "",
              "app/spec.json": json.dumps(spec), "tests/test_cap_noisy.py": LOGGING_TESTS}
     report = json.loads(_qa(files, EngineConfig(state_dir=state_dir)).artifacts["qa-report.json"])

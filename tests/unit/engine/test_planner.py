@@ -217,7 +217,7 @@ def test_many_to_many_when_the_idea_says_so():
     join = spec.entity("cocktail_spirit")
     assert {f.ref for f in join.fields if f.type == "reference"} == {"cocktail", "spirit"}
     assert spec.entity("cocktail").field("spirit_id") is None  # linked through the join, not a reference
-    assert spec_problems(spec) == [] and all(t.status == "planned" for t in spec.trace)
+    assert spec_problems(spec) == [] and all(t.status in ("planned", "partial") for t in spec.trace)
 
 
 DEMO = {
@@ -247,7 +247,7 @@ def test_demo_idea_plans_firings_of_a_kiln_with_every_behaviour_on_the_firing():
     led = by_kind["ledger"]
     assert (led.charge_entity, led.amount_field, led.participant_entity) == ("firing", "cost", "member")
     assert by_kind["audit_log"].entities == ["firing"]
-    assert all(t.status == "planned" for t in spec.trace)
+    assert all(t.status in ("planned", "partial") for t in spec.trace)
 
 
 @pytest.mark.parametrize("feature, kind, days", [
@@ -318,7 +318,7 @@ def test_a_word_that_can_be_a_verb_is_a_record_when_the_idea_counts_it():
     assert (ledger.charge_entity, ledger.participant_entity) == ("bill", "housemate")
     reminder = next(c for c in spec.capabilities if c.kind == "reminders")
     assert (reminder.entity, reminder.rule, reminder.days) == ("bill", "due_in_days", 3)
-    assert all(t.status == "planned" for t in spec.trace)
+    assert all(t.status in ("planned", "partial") for t in spec.trace)
 
 
 def test_a_booking_the_idea_names_is_the_booked_record():

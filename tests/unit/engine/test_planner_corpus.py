@@ -44,8 +44,9 @@ def test_every_key_feature_is_in_the_trace_and_the_spec_is_valid(idea):
     assert [t.feature for t in spec.trace] == idea["key_features"]
     kinds = set(available_kinds())
     for t in spec.trace:
-        if t.status == "planned":
+        if t.status in ("planned", "partial"):
             assert t.capabilities
+            assert t.status == "planned" or t.not_built
             assert all(spec.capability(c).kind in kinds for c in t.capabilities)
         else:
             assert t.reason and len(t.reason) >= 20
@@ -102,7 +103,11 @@ def test_each_kind_is_planned_in_two_ideas_from_different_domains(kind):
 
 def test_feature_coverage_by_planned_kinds_is_reported():
     total = sum(len(i["key_features"]) for i in GOOD)
-    planned = sum(len(planned_features(_plan(i["id"]))) for i in GOOD)
-    planned_all = sum(len(planned_features(_plan(i["id"], True))) for i in GOOD)
-    print(f"\nplanned features: {planned}/{total} with the available kinds, {planned_all}/{total} with all kinds")
+    def bound(spec):  # features with capabilities bound (planned or partial): the binding, not certification
+        return [t for t in spec.trace if t.capabilities]
+    planned = sum(len(bound(_plan(i["id"]))) for i in GOOD)
+    planned_all = sum(len(bound(_plan(i["id"], True))) for i in GOOD)
+    certified = sum(len(planned_features(_plan(i["id"]))) for i in GOOD)
+    print(f"\nbound features: {planned}/{total} with the available kinds, {planned_all}/{total} with all kinds; "
+          f"{certified} planned with every word read and every rule realised")
     assert planned_all / total >= 0.9

@@ -1,0 +1,842 @@
+"""Criteria for the flow kinds: booking, custody, workflow, rotation, ledger and payments.
+
+Each scenario drives the capability's own routes (see its `module.py.j2`) and asserts both the behaviour and
+the refusal the behaviour implies: an overlapping booking 409, a second check-out of a held item 409, a
+transition by a role not allowed 403 (and from a wrong state 409), a plain edit moving assigned work 409, a
+settlement above what is owed 409, a payment by someone who may not see the record 401/403.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import timedelta
+
+from . import NOW, ScenarioError, days_from_now, noun_matches, rule_number
+
+# ---------------------------------------------------------------------------------------------- helpers
+
+
+def _a(word: str) -> str:
+    """`word` with its indefinite article."""
+    vowel = word[:1].lower() in "aeiou" and not re.match(r"(?i)u(s|ni|ti)|eu|one\b", word)
+    return f"{'an' if vowel else 'a'} {word}"
+
+
+def _ent_label(spec, name: str) -> str:
+    ent = spec.entity(name)
+    return (ent.label if ent else name.replace("_", " ")).lower()
+
+
+def _ent_plural(spec, name: str) -> str:
+    ent = spec.entity(name)
+    return (ent.label_plural if ent else name.replace("_", " ") + "s").lower()
+
+
+def _role_label(spec, name: str) -> str:
+    role = spec.role(name)
+    return (role.label if role else name.replace("_", " ")).lower()
+
+
+def _field_label(spec, entity: str, field: str) -> str:
+    ent = spec.entity(entity)
+    f = ent.field(field) if ent else None
+    return (f.label if f else field.replace("_", " ")).lower()
+
+
+def _writers(spec, entity: str) -> list[str]:
+    return [r.name for r in spec.roles if entity in r.write]
+
+
+def _readers(spec, entity: str) -> list[str]:
+    return [r.name for r in spec.roles if entity in r.read or entity in r.write]
+
+
+def _maker(p, entity: str) -> str:
+    """The actor who sets up rows of `entity` the scenario needs (resources, members): the owner when it may."""
+    if "owner" in _writers(p.spec, entity):
+        return "owner"
+    return p.writer(entity)
+
+
+def _cap(spec, cap_id: str, kind: str):
+    cap = next((c for c in spec.capabilities if c.id == cap_id and c.kind == kind), None)
+    if cap is None:
+        raise ScenarioError(f"the spec has no {kind} capability {cap_id!r}")
+    return cap
+
+
+def _words(rule) -> str:
+    return " ".join([rule.words or "", *rule.nouns]).lower()
+
+
+def _one_or_none(rule) -> bool:
+    """A rule with no number, or the number one ("one booking at a time")."""
+    n = rule_number(rule)
+    return n is None or n == 1
+
+
+def _names(rule, *names: str | None) -> bool:
+    """Does one of the rule's nouns name one of `names` (entity or role names)?"""
+    return any(noun_matches(noun, name) for noun in rule.nouns for name in names if name)
+
+
+def _about(spec, rule, reading, *names: str | None) -> bool:
+    """Is the rule about one of `names`? Its nouns name one, or it names no record or role at all and the
+    feature's record (the reading's) is one of them ("cannot be borrowed again" in a feature about tools)."""
+    if _names(rule, *names):
+        return True
+    known = [e.name for e in spec.entities] + [r.name for r in spec.roles]
+    return reading is not None and reading.record in [n for n in names if n] and not _names(rule, *known)
+
+
+def _people(spec, rule, reading, *things: str | None) -> bool:
+    """Does the rule (or the feature) name people besides `things`? Then "at once" or "again" may be a limit per
+    person ("a member may not have two bookings at once"), which these capabilities do not enforce."""
+    def person(noun: str) -> bool:
+        return any(noun_matches(noun, r.name) for r in spec.roles)
+
+    if any(person(n) and not any(noun_matches(n, t) for t in things if t) for n in rule.nouns):
+        return True
+    return reading is not None and (bool(reading.actors) or any(w.maps_to.startswith("role:") for w in reading.words))
+
+
+def _context(rule, reading) -> str:
+    """The rule's words and nouns with every word of its feature (the reader keeps a rule's words short)."""
+    return " ".join([_words(rule), *(w.word.lower() for w in (reading.words if reading else []))])
+
+
+def _fit(text: str) -> str:
+    """A criterion's sentence within the 300 characters a `Criterion` allows."""
+    return text if len(text) <= 300 else text[:297].rstrip() + "..."
+
+
+def _in_days(rule) -> float | None:
+    """The rule's span in days ("3 days", "2 weeks"), None when its unit is not days or weeks."""
+    n, unit = rule_number(rule), (rule.unit or "").strip().lower()
+    if n is None:
+        return None
+    if unit in ("day", "days"):
+        return n
+    if unit in ("week", "weeks"):
+        return n * 7
+    if unit in ("hour", "hours"):
+        return n / 24
+    return None
+
+
+def _realised(cap, spec, reading) -> list[int]:
+    """Indices of the reading's rules this capability realises."""
+    if reading is None:
+        return []
+    test = REALISES[cap.kind]
+    return [i for i, r in enumerate(reading.rules) if test(cap, spec, r, reading)]
+
+
+def _stem(word: str) -> str:
+    w = re.sub(r"(ation|ion|ure|ing|al|ed|es|e|s)$", "", word.lower())
+    return w[:4] if len(w) >= 3 else word.lower()
+
+
+def _word_stems(text: str) -> set[str]:
+    return {_stem(w) for w in re.findall(r"[a-z]+", text.lower()) if len(w) >= 3}
+
+
+# ---------------------------------------------------------------------------------------------- booking
+
+_OVERLAP = re.compile(r"double[- ]?book|overlap|same (time|slot|hour|period)|at once|one (\w+ )?at a time|clash|"
+                      r"conflict|already (booked|reserved|taken)|twice")
+_OVERLAP_STRICT = re.compile(r"double[- ]?book|overlap|already (booked|reserved|taken)|clash|"
+                             r"(by|to|for) (only )?one \w+ (at a time|at once)")
+
+
+def _realises_booking(cap, spec, rule, reading) -> bool:
+    """An exclusivity/block rule about double booking one resource (its nouns name the resource or booking).
+    When it also names people, it must name the resource and speak of double booking or overlap: "a member may
+    not have two bookings at once" is a per-person limit, which booking does not enforce."""
+    if rule.category not in ("exclusivity", "block") or not _one_or_none(rule):
+        return False
+    if _people(spec, rule, reading, cap.resource, cap.entity):
+        return bool(_OVERLAP_STRICT.search(_words(rule))) and _about(spec, rule, reading, cap.resource)
+    return bool(_OVERLAP.search(_words(rule))) and _about(spec, rule, reading, cap.resource, cap.entity)
+
+
+def _derive_booking(cap, spec, reading, feature) -> list[dict]:
+    ent, res = _ent_label(spec, cap.entity), _ent_label(spec, cap.resource)
+    text = (f"When {_a(res)} has {_a(ent)} from 10:00 to 12:00, a second {ent} of the same {res} from 11:00 to "
+            f"13:00 is refused; one from 12:00 to 14:00, or of another {res} at 11:00, is accepted; {_a(ent)} "
+            f"ending before it starts is refused.")
+    return [{"text": text, "template": "booking.no_overlap",
+             "params": {"entity": cap.entity, "resource": cap.resource, "resource_field": cap.resource_field,
+                        "start_field": cap.start_field, "end_field": cap.end_field},
+             "rules": _realised(cap, spec, reading)}]
+
+
+def _no_overlap(p, entity: str, resource: str, resource_field: str, start_field: str, end_field: str) -> None:
+    ent = p.entity(entity)
+    b, r = ent.label.lower(), p.entity(resource).label.lower()
+    maker = _maker(p, resource)
+    res_a = p.make(resource, maker, note=f"a first {r}")
+    res_b = p.make(resource, maker, note=f"a second {r}")
+    who = p.writer(entity)
+    day = (NOW + timedelta(days=4)).date().isoformat()
+
+    def at(hhmm: str) -> str:
+        return f"{day}T{hhmm}:00Z"
+
+    def book(res: str, start: str, end: str, expect: int, note: str) -> str:
+        return p.make(entity, who, {resource_field: f"${{{res}.id}}", start_field: at(start), end_field: at(end)},
+                      expect=expect, note=note)
+
+    book(res_a, "10:00", "12:00", 201, f"book the first {r} from 10:00 to 12:00")
+    book(res_a, "11:00", "13:00", 409, f"a second {b} of the same {r} from 11:00 to 13:00 is refused")
+    book(res_a, "09:00", "13:00", 409, f"{_a(b)} enclosing the first is refused")
+    book(res_a, "12:00", "14:00", 201, f"{_a(b)} of the same {r} from 12:00 (when the first ends) is accepted")
+    book(res_b, "11:00", "13:00", 201, f"{_a(b)} of another {r} at the same time is accepted")
+    book(res_b, "16:00", "15:00", 400, f"{_a(b)} ending before it starts is refused")
+    p.step(who, "GET", f"/api/{ent.plural}?per_page=100", expect=200,
+           checks=[{"path": "items", "op": "count", "key": resource_field, "value": f"${{{res_a}.id}}", "n": 2},
+                   {"path": "items", "op": "count", "key": resource_field, "value": f"${{{res_b}.id}}", "n": 1}],
+           note=f"only the accepted {ent.label_plural.lower()} were kept")
+
+
+# ---------------------------------------------------------------------------------------------- custody
+
+# one holder per item: "one at a time" reads per item only when the rule names no people (see _ALREADY_OUT)
+_BY_ONE = (r"(by|to|with) (only )?one \w+ (at a time|at once)|(to|by|from) another \w+|"
+           r"more than one (person|member|user|holder|borrower)")
+_HELD = re.compile(r"already|checked out|in use|twice|again|same time|one at a time|at once|double|someone else|"
+                   + _BY_ONE)
+_ALREADY_OUT = re.compile(r"already|someone else|while (it is |it's )?(out|held|checked out|borrowed|on loan|lent)|"
+                          + _BY_ONE)
+_DUE = re.compile(r"due|return|back|borrow|loan|lend|lent|keep|kept|check|hold|held|overdue|late")
+_NOT_DUE = re.compile(r"remind|notif|alert|email|text message|sms|before")
+
+
+def _realises_custody(cap, spec, rule, reading) -> bool:
+    """A time_window of exactly `due_days` days (or weeks) about returning items; a block/uniqueness rule
+    about an item already out. A limit per holder is not enforced."""
+    words = _words(rule)
+    if rule.category == "time_window":
+        days = _in_days(rule)
+        return (days is not None and days == cap.due_days and bool(_DUE.search(_context(rule, reading)))
+                and not _NOT_DUE.search(words))
+    if rule.category in ("block", "uniqueness", "exclusivity"):
+        if not (_one_or_none(rule) and _about(spec, rule, reading, cap.item_entity)):
+            return False
+        holders = cap.holder_entity and (_names(rule, cap.holder_entity) or any(
+            w.maps_to == f"entity:{cap.holder_entity}" for w in (reading.words if reading else [])))
+        if holders or _people(spec, rule, reading, cap.item_entity):
+            return bool(_ALREADY_OUT.search(words))  # not "a member may hold one tool at a time"
+        return bool(_HELD.search(_context(rule, reading)))
+    return False
+
+
+def _derive_custody(cap, spec, reading, feature) -> list[dict]:
+    item = _ent_label(spec, cap.item_entity)
+    holder = _ent_label(spec, cap.holder_entity) if cap.holder_entity else "user"
+    rules = _realised(cap, spec, reading)
+    due_rules = [i for i in rules if reading.rules[i].category == "time_window"]
+    block_rules = [i for i in rules if i not in due_rules]
+    params = {"item_entity": cap.item_entity, "holder_entity": cap.holder_entity, "due_days": cap.due_days,
+              "capability": cap.id}
+    days = f"{cap.due_days} day{'' if cap.due_days == 1 else 's'}"
+    out = [{"text": f"{_a(item).capitalize()} checked out to {_a(holder)} is due back in {days}; checking it out "
+                    f"again while it is held is refused; once checked in it can be checked out again.",
+            "template": "custody.check_out_in", "params": params, "rules": block_rules + due_rules}]
+    if due_rules:
+        out.append({"text": f"{_a(item).capitalize()} checked out now is not overdue {days} minus an hour later, "
+                            f"and is listed as overdue {days} and an hour later.",
+                    "template": "custody.overdue", "params": params, "rules": due_rules})
+    return out
+
+
+def _movers(spec, cap) -> list[str]:
+    from ..capabilities.custody import checkout_roles
+
+    return checkout_roles(cap, spec)
+
+
+def _custody_setup(p, capability: str, item_entity: str, holder_entity: str | None):
+    cap = _cap(p.spec, capability, "custody")
+    movers = _movers(p.spec, cap)
+    if not movers:
+        raise ScenarioError(f"no role may check out {item_entity!r}")
+    role = next((r for r in movers if r != "owner"), movers[0])
+    mover = p.actor(role)
+    label = p.entity(item_entity).label.lower()
+    item = p.make(item_entity, _maker(p, item_entity), note=f"add {_a(label)}")
+    body: dict = {}
+    holder = None
+    if holder_entity:
+        hl = p.entity(holder_entity).label.lower()
+        holder = p.make(holder_entity, _maker(p, holder_entity), note=f"add {_a(hl)} to hold it")
+        body = {"holder_id": f"${{{holder}.id}}"}
+    return cap, movers, role, mover, item, label, body, holder
+
+
+def _check_out_in(p, item_entity: str, holder_entity: str | None, due_days: int, capability: str) -> None:
+    cap, movers, role, mover, item, label, body, holder = _custody_setup(p, capability, item_entity, holder_entity)
+    base = f"/api/{capability}/items/${{{item}.id}}"
+    outsider = next((r.name for r in p.spec.roles if r.name not in movers), None)
+    if outsider:
+        p.step(p.actor(outsider), "POST", f"{base}/checkout", json=dict(body), expect=403,
+               note=f"{_a(outsider)} (not allowed to check out) is refused")
+    who = {"path": "holder_id", "op": "eq", "value": f"${{{holder}.id}}"} if holder else \
+        {"path": "holder", "op": "eq", "value": f"${{actor.{mover}.email}}"}
+    p.step(mover, "POST", f"{base}/checkout", json=dict(body), expect=201, save=p.var("custody"),
+           checks=[{"path": "item_id", "op": "eq", "value": f"${{{item}.id}}"}, who,
+                   {"path": "due_at", "op": "eq", "value": days_from_now(due_days)},
+                   {"path": "returned_at", "op": "eq", "value": None}],
+           note=f"check the {label} out: due in {due_days} day{'' if due_days == 1 else 's'}")
+    other = p.actor(next((r for r in movers if r != role), role))
+    p.step(other, "POST", f"{base}/checkout", json=dict(body), expect=409,
+           note=f"a second check-out of the held {label} is refused")
+    p.step(mover, "GET", f"/api/{capability}/held", expect=200,
+           checks=[{"path": "items", "op": "count", "key": "item_id", "value": f"${{{item}.id}}", "n": 1}],
+           note=f"the {label} is listed as held once")
+    p.step(mover, "POST", f"{base}/checkin", json={}, expect=200,
+           checks=[{"path": "returned_at", "op": "true"}], note=f"check the {label} in")
+    p.step(mover, "POST", f"{base}/checkin", json={}, expect=409, note=f"checking in a {label} not held is refused")
+    p.step(other, "POST", f"{base}/checkout", json=dict(body), expect=201, note=f"the {label} can go out again")
+    p.step(mover, "GET", f"{base}/history", expect=200, checks=[{"path": "items", "op": "len", "value": 2}],
+           note="both check-outs are in its history")
+
+
+def _overdue(p, item_entity: str, holder_entity: str | None, due_days: int, capability: str) -> None:
+    cap, movers, role, mover, item, label, body, holder = _custody_setup(p, capability, item_entity, holder_entity)
+    base = f"/api/{capability}/items/${{{item}.id}}"
+    p.step(mover, "POST", f"{base}/checkout", json=dict(body), expect=201,
+           checks=[{"path": "due_at", "op": "eq", "value": days_from_now(due_days)}],
+           note=f"check the {label} out now")
+    key = {"path": "items", "key": "item_id", "value": f"${{{item}.id}}"}
+    p.step(mover, "GET", f"/api/{capability}/overdue", expect=200, checks=[{**key, "op": "none"}],
+           now=(NOW + timedelta(days=due_days, hours=-1)).isoformat(),
+           note=f"an hour before {due_days} days have passed it is not overdue")
+    p.step(mover, "GET", f"/api/{capability}/overdue", expect=200, checks=[{**key, "op": "any"}],
+           now=(NOW + timedelta(days=due_days, hours=1)).isoformat(),
+           note=f"an hour after {due_days} days it is overdue")
+
+
+# ---------------------------------------------------------------------------------------------- workflow
+
+
+def _wf_transitions_for(cap, text: str) -> list:
+    """Transitions `text` names: a word shares a stem with the transition's name or the state it enters."""
+    stems = _word_stems(text)
+    return [t for t in cap.transitions
+            if stems & (_word_stems(t.name.replace("_", " ")) | _word_stems(t.to.replace("_", " ")))]
+
+
+def _wf_rule_target(cap, spec, rule, reading) -> tuple[list, str] | None:
+    """(transitions, role) when the rule names one role, and that role alone may make every transition the
+    rule's words name (or, when they name none, the one transition its feature's words name)."""
+    if rule.category not in ("agreement", "block") or rule_number(rule) is not None:
+        return None
+    moves = _wf_transitions_for(cap, rule.words or "")
+    if not moves and reading is not None:
+        moves = _wf_transitions_for(cap, " ".join(w.word for w in reading.words))
+        moves = moves if len(moves) == 1 else []
+    roles = {r for t in moves for r in t.roles}
+    if len(roles) != 1:
+        return None
+    role = roles.pop()
+    named = {r.name for r in spec.roles if _names(rule, r.name)}
+    return (moves, role) if named == {role} else None
+
+
+def _realises_workflow(cap, spec, rule, reading) -> bool:
+    """An agreement/block rule ("approved by a teacher") naming the one role allowed on the transition its
+    words name. Escalation is not enforced."""
+    return _wf_rule_target(cap, spec, rule, reading) is not None
+
+
+def _wf_first(cap, spec) -> tuple[object, str]:
+    """The base criterion's transition (one leaving the initial state) and the role that makes it."""
+    own = {r.name for r in spec.roles if r.scope == "own"}
+    writers = _writers(spec, cap.entity)
+    for t in cap.transitions:
+        if cap.initial not in t.from_states:
+            continue
+        role = next((r for r in t.roles if r not in own and r != "owner"), None) or \
+            next((r for r in t.roles if r not in own), None) or next((r for r in t.roles if r in writers), None)
+        if role:
+            return t, role
+    # none leaves the initial state with a usable role (check() forbids it); compiling the criterion says why
+    t = next((x for x in cap.transitions if cap.initial in x.from_states), cap.transitions[0])
+    return t, t.roles[0]
+
+
+def _wf_outsider(spec, entity: str, t) -> str | None:
+    """A role that may not make transition `t`: one that reads the record (not the owner) when there is one."""
+    readers = _readers(spec, entity)
+    out = [r.name for r in spec.roles if r.name not in t.roles]
+    return next((r for r in out if r in readers and r != "owner"), None) or \
+        next((r for r in out if r in readers), None) or next(iter(out), None)
+
+
+def _wf_params(cap, t, role: str) -> dict:
+    return {"capability": cap.id, "entity": cap.entity, "state_field": cap.state_field, "transition": t.name,
+            "role": role}
+
+
+def _derive_workflow(cap, spec, reading, feature) -> list[dict]:
+    ent = _ent_label(spec, cap.entity)
+    t, role = _wf_first(cap, spec)
+    other = _wf_outsider(spec, cap.entity, t)
+    refused = f"{_a(_role_label(spec, other))} trying to {t.name.replace('_', ' ')} it is refused; " if other else ""
+    out = [{"text": f"A new {ent} starts as {cap.initial.replace('_', ' ')}; {refused}{_a(_role_label(spec, role))} "
+                    f"can {t.name.replace('_', ' ')} it, which makes it {t.to.replace('_', ' ')}, and doing it "
+                    f"again from there is refused.",
+            "template": "workflow.transition", "params": _wf_params(cap, t, role), "rules": []}]
+    for i in _realised(cap, spec, reading):
+        moves, rrole = _wf_rule_target(cap, spec, reading.rules[i], reading)
+        for rt in moves:
+            same = next((c for c in out if c["params"] == _wf_params(cap, rt, rrole)), None)
+            if same is not None:
+                same["rules"].append(i)
+                continue
+            other = _wf_outsider(spec, cap.entity, rt)
+            refused = f"{_a(_role_label(spec, other))} is refused, " if other else ""
+            out.append({"text": f"Only {_a(_role_label(spec, rrole))} can {rt.name.replace('_', ' ')} {_a(ent)} "
+                                f"(\"{reading.rules[i].words}\"): {refused}{_a(_role_label(spec, rrole))} makes it "
+                                f"{rt.to.replace('_', ' ')}.",
+                        "template": "workflow.transition", "params": _wf_params(cap, rt, rrole), "rules": [i]})
+    return out
+
+
+def _wf_path(cap, target) -> list:
+    """The shortest list of transitions from the initial state to a state `target` leaves."""
+    seen, queue = {cap.initial: []}, [cap.initial]
+    while queue:
+        s = queue.pop(0)
+        if s in target.from_states:
+            return seen[s]
+        for t in cap.transitions:
+            if s in t.from_states and t.to not in seen:
+                seen[t.to] = [*seen[s], t]
+                queue.append(t.to)
+    raise ScenarioError(f"transition {target.name!r} cannot be reached from {cap.initial!r}")
+
+
+def _transition(p, capability: str, entity: str, state_field: str, transition: str, role: str) -> None:
+    cap = _cap(p.spec, capability, "workflow")
+    t = next((x for x in cap.transitions if x.name == transition), None)
+    if t is None or role not in t.roles:
+        raise ScenarioError(f"workflow {capability!r} has no transition {transition!r} open to {role!r}")
+    ent = p.entity(entity)
+    label = ent.label.lower()
+    own = {r.name for r in p.spec.roles if r.scope == "own"}
+    writers = _writers(p.spec, entity)
+    path = _wf_path(cap, t)
+    # A role with scope "own" moves only rows it created: such a role, when needed, is the creator.
+    needs_own = {role} & own | {s.roles[0] for s in path if all(r in own for r in s.roles)}
+    if len(needs_own) > 1:
+        raise ScenarioError(f"transitions need different own-scope roles {sorted(needs_own)}")
+    if needs_own:
+        creator_role = next(iter(needs_own))
+        if creator_role not in writers:
+            raise ScenarioError(f"the own-scope role {creator_role!r} may not create {entity!r}")
+    elif role in writers:
+        creator_role = role
+    else:
+        creator_role = next((r for r in writers if r != "owner"), writers[0] if writers else None)
+        if creator_role is None:
+            raise ScenarioError(f"no role may write {entity!r}")
+    actors: dict[str, str] = {}
+
+    def actor(r: str) -> str:
+        if r not in actors:
+            actors[r] = p.actor(r)
+        return actors[r]
+
+    row = p.make(entity, actor(creator_role), note=f"{_a(creator_role)} adds {_a(label)}")
+    p.scenario["steps"][-1]["checks"] = [{"path": state_field, "op": "eq", "value": cap.initial}]
+    rec = f"/api/{capability}/records/${{{row}.id}}"
+    state = cap.initial
+    for s in path:
+        mover = creator_role if creator_role in s.roles else next((r for r in s.roles if r not in own), None)
+        if mover is None:
+            raise ScenarioError(f"no role can {s.name!r} a row it did not create")
+        p.step(actor(mover), "POST", f"{rec}/{s.name}", json={}, expect=200,
+               checks=[{"path": f"record.{state_field}", "op": "eq", "value": s.to}],
+               note=f"{s.name.replace('_', ' ')}: {state} -> {s.to}")
+        state = s.to
+    outsider = _wf_outsider(p.spec, entity, t)
+    if outsider:
+        p.step(actor(outsider), "POST", f"{rec}/{t.name}", json={}, expect=403,
+               note=f"{_a(outsider)} may not {t.name.replace('_', ' ')}")
+        p.step(actor(creator_role), "GET", rec, expect=200,
+               checks=[{"path": "state", "op": "eq", "value": state}], note="the refusal left the state as it was")
+    p.step(actor(role), "POST", f"{rec}/{t.name}", json={}, expect=200,
+           checks=[{"path": f"record.{state_field}", "op": "eq", "value": t.to},
+                   {"path": "transition.from", "op": "eq", "value": state},
+                   {"path": "transition.user_role", "op": "eq", "value": role}],
+           note=f"{_a(role)} makes {t.name.replace('_', ' ')}: {state} -> {t.to}")
+    p.step(actor(role), "POST", f"{rec}/{t.name}", json={}, expect=409,
+           note=f"{t.name.replace('_', ' ')} again from {t.to} is refused")
+    p.step(actor(creator_role), "GET", f"/api/{ent.plural}/${{{row}.id}}", expect=200,
+           checks=[{"path": state_field, "op": "eq", "value": t.to}], note=f"the {label} is now {t.to}")
+    p.step(actor(creator_role), "GET", f"{rec}/history", expect=200,
+           checks=[{"path": "items", "op": "count", "key": "transition", "value": t.name, "n": 1},
+                   {"path": "items", "op": "len", "value": len(path) + 1}],
+           note="every transition made is recorded, the refused ones are not")
+
+
+# ---------------------------------------------------------------------------------------------- rotation
+
+_SWAP = re.compile(r"swap|exchang|trade|switch|hand(ed|ing)? over|handover|cover")
+
+
+def _realises_rotation(cap, spec, rule, reading) -> bool:
+    """An agreement rule about swaps naming the role that approves them (`swap_requires_role`)."""
+    return (rule.category == "agreement" and cap.swap_requires_role is not None and rule_number(rule) is None
+            and bool(_SWAP.search(_context(rule, reading))) and _names(rule, cap.swap_requires_role))
+
+
+def _derive_rotation(cap, spec, reading, feature) -> list[dict]:
+    work, member = _ent_label(spec, cap.entity), _ent_label(spec, cap.member_entity)
+    works = _ent_plural(spec, cap.entity)
+    params = {"capability": cap.id, "entity": cap.entity, "assignee_field": cap.assignee_field,
+              "member_entity": cap.member_entity, "strategy": cap.strategy, "date_field": cap.date_field}
+    if cap.strategy == "round_robin":
+        how = (f"Three unassigned {works} are shared among two {member}s in turn (first, second, first), the next "
+               f"one goes to the second")
+    else:
+        how = (f"When one {member} already has {_a(work)}, three unassigned {works} go to whoever has the fewest "
+               f"(the other, then the first, then the other)")
+    out = [{"text": f"{how}; moving {_a('assigned ' + work)} to someone else by a plain edit is refused.",
+            "template": "rotation.assign", "params": params, "rules": []}]
+    approver = cap.swap_requires_role
+    if approver:
+        text = (f"A swap of {_a(work)} to another {member} waits for {_a(_role_label(spec, approver))}'s approval: "
+                f"until then the {work} stays put; someone else may not approve it; once approved it moves.")
+    else:
+        text = f"A swap of {_a(work)} to another {member} applies at once and is recorded."
+    out.append({"text": text, "template": "rotation.swap", "params": {**params, "approver": approver},
+                "rules": _realised(cap, spec, reading)})
+    return out
+
+
+def _rota_setup(p, entity: str, assignee_field: str, member_entity: str, date_field: str | None, works: int,
+                pre_assigned: bool = False):
+    mlabel = p.entity(member_entity).label.lower()
+    mm = _maker(p, member_entity)
+    m1 = p.make(member_entity, mm, note=f"a first {mlabel}")
+    m2 = p.make(member_entity, mm, note=f"a second {mlabel}")
+    who = p.writer(entity)
+    ent = p.entity(entity)
+    dtype = ent.field(date_field).type if date_field and ent.field(date_field) else None
+    rows = []
+    if pre_assigned:
+        over = {assignee_field: f"${{{m1}.id}}"}
+        if dtype:
+            over[date_field] = days_from_now(1, dtype)
+        p.make(entity, who, over, note=f"the first {mlabel} already has {_a(ent.label.lower())}")
+    for i in range(works):
+        over = {assignee_field: None}
+        if dtype:
+            over[date_field] = days_from_now(2 + i, dtype)
+        rows.append(p.make(entity, who, over, note=f"unassigned {ent.label.lower()} {i + 1}"))
+    return ent, who, m1, m2, rows
+
+
+def _assign(p, capability: str, entity: str, assignee_field: str, member_entity: str, strategy: str,
+            date_field: str | None) -> None:
+    least = strategy != "round_robin"
+    ent, who, m1, m2, rows = _rota_setup(p, entity, assignee_field, member_entity, date_field, 3, least)
+    order = [m2, m1, m2] if least else [m1, m2, m1]
+    checks = [{"path": "assigned", "op": "len", "value": 3}]
+    for i, (row, m) in enumerate(zip(rows, order, strict=True)):
+        checks += [{"path": f"assigned.{i}.work_id", "op": "eq", "value": f"${{{row}.id}}"},
+                   {"path": f"assigned.{i}.member_id", "op": "eq", "value": f"${{{m}.id}}"}]
+    outsider = next((r.name for r in p.spec.roles if r.name not in _writers(p.spec, entity)), None)
+    if outsider:
+        p.step(p.actor(outsider), "POST", f"/api/{capability}/assign", json={}, expect=403,
+               note=f"{_a(outsider)} may not assign work")
+    p.step(who, "POST", f"/api/{capability}/assign", json={}, expect=200, checks=checks,
+           note=f"assign ({strategy.replace('_', ' ')})")
+    p.step(who, "GET", f"/api/{ent.plural}/${{{rows[0]}.id}}", expect=200,
+           checks=[{"path": assignee_field, "op": "eq", "value": f"${{{order[0]}.id}}"}],
+           note="the assignment is stored on the work")
+    if not least:
+        over = {assignee_field: None}
+        dtype = ent.field(date_field).type if date_field and ent.field(date_field) else None
+        if dtype:
+            over[date_field] = days_from_now(9, dtype)
+        extra = p.make(entity, who, over, note="one more unassigned piece of work")
+        p.step(who, "POST", f"/api/{capability}/assign", json={}, expect=200,
+               checks=[{"path": "assigned", "op": "len", "value": 1},
+                       {"path": "assigned.0.work_id", "op": "eq", "value": f"${{{extra}.id}}"},
+                       {"path": "assigned.0.member_id", "op": "eq", "value": f"${{{m2}.id}}"}],
+               note="the turn continues with the second member")
+    p.step(who, "PATCH", f"/api/{ent.plural}/${{{rows[0]}.id}}",
+           json={assignee_field: f"${{{order[1]}.id}}"}, expect=409,
+           note="a plain edit may not move assigned work to someone else")
+
+
+def _swap(p, capability: str, entity: str, assignee_field: str, member_entity: str, strategy: str,
+          date_field: str | None, approver: str | None) -> None:
+    from ..capabilities.rotation import deciders, requesters
+
+    cap = _cap(p.spec, capability, "rotation")
+    ent, who, m1, m2, rows = _rota_setup(p, entity, assignee_field, member_entity, date_field, 2)
+    w1, w2 = rows
+    p.step(who, "POST", f"/api/{capability}/assign", json={}, expect=200,
+           checks=[{"path": "assigned.0.member_id", "op": "eq", "value": f"${{{m1}.id}}"},
+                   {"path": "assigned.1.member_id", "op": "eq", "value": f"${{{m2}.id}}"}],
+           note="one piece of work each")
+    asks = requesters(cap, p.spec)
+    if not asks:
+        raise ScenarioError("no role may ask for swaps")
+    deciding = deciders(cap, p.spec)
+    req_role = next((r for r in asks if r not in deciding), None) or next((r for r in asks if r != "owner"), asks[0])
+    req = p.actor(req_role)
+    work = f"/api/{ent.plural}/${{{w1}.id}}"
+    body = {"work_id": f"${{{w1}.id}}", "to_member_id": f"${{{m2}.id}}", "reason": "cannot make it"}
+    swap = p.var("swap")
+    if approver is None:
+        p.step(req, "POST", f"/api/{capability}/swaps", json=body, expect=201, save=swap,
+               checks=[{"path": "status", "op": "eq", "value": "applied"}], note="ask for a swap: it applies at once")
+        p.step(req, "GET", work, expect=200,
+               checks=[{"path": assignee_field, "op": "eq", "value": f"${{{m2}.id}}"}], note="the work moved")
+        p.step(req, "POST", f"/api/{capability}/swaps", json=body, expect=400,
+               note="handing work to whoever already has it is refused")
+    else:
+        p.step(req, "POST", f"/api/{capability}/swaps", json=body, expect=201, save=swap,
+               checks=[{"path": "status", "op": "eq", "value": "pending"}], note="ask for a swap: it waits")
+        p.step(req, "GET", work, expect=200,
+               checks=[{"path": assignee_field, "op": "eq", "value": f"${{{m1}.id}}"}],
+               note="until approved the work stays put")
+        stranger = req_role if req_role not in deciding else \
+            next((r.name for r in p.spec.roles if r.name not in deciding), None)
+        if stranger:
+            p.step(req if stranger == req_role else p.actor(stranger), "POST",
+                   f"/api/{capability}/swaps/${{{swap}.id}}/approve", expect=403,
+                   note=f"{_a(stranger)} may not approve the swap")
+        boss = p.actor(approver)
+        p.step(boss, "POST", f"/api/{capability}/swaps/${{{swap}.id}}/approve", expect=200,
+               checks=[{"path": "status", "op": "eq", "value": "applied"}], note=f"{_a(approver)} approves")
+        p.step(req, "GET", work, expect=200,
+               checks=[{"path": assignee_field, "op": "eq", "value": f"${{{m2}.id}}"}], note="now the work moved")
+        p.step(boss, "POST", f"/api/{capability}/swaps/${{{swap}.id}}/approve", expect=409,
+               note="a decided swap cannot be approved again")
+    p.step(req, "GET", f"/api/{capability}/swaps", expect=200,
+           checks=[{"path": "items", "op": "any", "key": "id", "value": f"${{{swap}.id}}"}],
+           note="the swap is recorded")
+
+
+# ---------------------------------------------------------------------------------------------- ledger
+
+
+def _realises_ledger(cap, spec, rule, reading) -> bool:
+    """A ledger has no parameter for a stated rule (its exact split and settle-up limit hold always)."""
+    return False
+
+
+def _ledger_cents(field) -> int:
+    """An amount (cents) the charge accepts that three cannot share evenly (a cent is left over)."""
+    lo = field.min if field is not None and field.min is not None else float("-inf")
+    hi = field.max if field is not None and field.max is not None else float("inf")
+    for cents in (10000, 1000, 100):
+        if lo <= cents / 100 <= hi:
+            return cents
+    start = max(4, math.ceil(lo * 100)) if lo != float("-inf") else 4
+    cents = next((c for c in range(start, start + 3) if c % 3), start)
+    if cents / 100 > hi:
+        raise ScenarioError(f"the charge's amount field accepts no amount three cannot share evenly ({lo}..{hi})")
+    return cents
+
+
+def _shares(cents: int) -> list[int]:
+    """Three equal shares in cents: the cents left over go one each to the lowest ids (equal fractions)."""
+    return [cents // 3 + (1 if i < cents % 3 else 0) for i in range(3)]
+
+
+def _money(cents: int) -> str:
+    sign = "-" if cents < 0 else ""
+    return f"{sign}{abs(cents) // 100}.{abs(cents) % 100:02d}"
+
+
+def _derive_ledger(cap, spec, reading, feature) -> list[dict]:
+    charge, part = _ent_label(spec, cap.charge_entity), _ent_label(spec, cap.participant_entity)
+    parts = _ent_plural(spec, cap.participant_entity)
+    try:
+        cents = _ledger_cents(spec.entity(cap.charge_entity).field(cap.amount_field))
+    except ScenarioError:  # compiling the criterion reports it
+        cents = 10000
+    amount, third = _money(cents), _money(_shares(cents)[1])
+    text = (f"{_a(charge).capitalize()} of {amount} paid by one {part} and split equally among three {parts} gives "
+            f"shares adding up to exactly {amount} and balances adding up to zero; a settlement of more than the "
+            f"{third} a {part} owes is refused, one of {third} clears their balance.")
+    return [{"text": text, "template": "ledger.split_settle",
+             "params": {"capability": cap.id, "charge_entity": cap.charge_entity, "amount_field": cap.amount_field,
+                        "participant_entity": cap.participant_entity, "payer_field": cap.payer_field},
+             "rules": []}]
+
+
+def _split_settle(p, capability: str, charge_entity: str, amount_field: str, participant_entity: str,
+                  payer_field: str | None) -> None:
+    charge = p.entity(charge_entity)
+    cents = _ledger_cents(charge.field(amount_field))
+    plabel, clabel = p.entity(participant_entity).label.lower(), charge.label.lower()
+    who = p.writer(charge_entity)
+    role = p.scenario["actors"].get(who, who)
+    if participant_entity in (p.spec.role(role).write if p.spec.role(role) else []):
+        part_maker, settler = who, who  # the recorder created the participants, so it speaks for them
+    else:
+        if "owner" not in _writers(p.spec, charge_entity) or "owner" not in _writers(p.spec, participant_entity):
+            raise ScenarioError(f"no role both adds {participant_entity!r} and records settlements")
+        part_maker, settler = "owner", "owner"
+    people = [p.make(participant_entity, part_maker, note=f"{plabel} {i + 1}") for i in range(3)]
+    over = {amount_field: _money(cents)}
+    if payer_field:
+        over[payer_field] = f"${{{people[0]}.id}}"
+    row = p.make(charge_entity, who, over, note=f"{_a(clabel)} of {_money(cents)} paid by {plabel} 1")
+    body = {"method": "equal", "participants": [f"${{{x}.id}}" for x in people]}
+    if not payer_field:
+        body["payer_id"] = f"${{{people[0]}.id}}"
+    shares = _shares(cents)
+    share = shares[1]  # what participant 2 owes
+    split = f"/api/{capability}/charges/${{{row}.id}}/split"
+    p.step(who, "POST", split, json=body, expect=201,
+           checks=[{"path": "total", "op": "eq", "value": _money(cents)},
+                   {"path": "payer_id", "op": "eq", "value": f"${{{people[0]}.id}}"},
+                   {"path": "shares", "op": "len", "value": 3}]
+           + [{"path": f"shares.{i}.amount", "op": "eq", "value": _money(c)} for i, c in enumerate(shares)],
+           note="split it equally: the shares add up to the amount to the cent")
+    p.step(who, "POST", split, json=body, expect=409, note=f"the same {clabel} cannot be split twice")
+    balances = [cents - shares[0], -shares[1], -shares[2]]
+    p.step(who, "GET", f"/api/{capability}/balances", expect=200,
+           checks=[{"path": "total", "op": "eq", "value": "0.00"}]
+           + [{"path": f"participants.{i}.balance", "op": "eq", "value": _money(b)} for i, b in enumerate(balances)],
+           note="balances: the payer is owed, the others owe, and they sum to zero")
+    pay = {"from_id": f"${{{people[1]}.id}}", "to_id": f"${{{people[0]}.id}}"}
+    p.step(settler, "POST", f"/api/{capability}/settlements", json={**pay, "amount": _money(share + 1)},
+           expect=409, note=f"settling one cent more than {plabel} 2 owes is refused")
+    p.step(settler, "POST", f"/api/{capability}/settlements", json={**pay, "amount": _money(share)},
+           expect=201, checks=[{"path": "amount", "op": "eq", "value": _money(share)}],
+           note=f"{plabel} 2 settles exactly what they owe")
+    p.step(who, "GET", f"/api/{capability}/balances", expect=200,
+           checks=[{"path": "total", "op": "eq", "value": "0.00"},
+                   {"path": "participants.0.balance", "op": "eq", "value": _money(balances[0] - share)},
+                   {"path": "participants.1.balance", "op": "eq", "value": "0.00"}],
+           note=f"{plabel} 2 is settled; the balances still sum to zero")
+    p.step(settler, "POST", f"/api/{capability}/settlements", json={**pay, "amount": "0.01"}, expect=409,
+           note=f"{plabel} 2 owes nothing more")
+
+
+# ---------------------------------------------------------------------------------------------- payments
+
+_PERCENT = ("", "%", "percent", "per cent", "pct")
+
+
+def _realises_payments(cap, spec, rule, reading) -> bool:
+    """A fee rule whose percentage is the platform fee the app takes."""
+    unit = (rule.unit or "").strip().lower()
+    return (rule.category == "fee" and cap.platform_fee_percent is not None and rule_number(rule) is not None
+            and unit in _PERCENT and abs(rule_number(rule) - float(cap.platform_fee_percent)) < 1e-9)
+
+
+def _derive_payments(cap, spec, reading, feature) -> list[dict]:
+    ent = _ent_label(spec, cap.entity)
+    params = {"capability": cap.id, "entity": cap.entity, "amount_field": cap.amount_field}
+    outsiders = [r.name for r in spec.roles if r.name not in _readers(spec, cap.entity)]
+    who = f"{_a(_role_label(spec, outsiders[0]))} or " if outsiders else ""
+    out = [{"text": f"Only signed-in users who may see {_a(ent)} can pay for it ({who}an anonymous visitor is "
+                    f"refused); a forged 'payment received' message marks nothing paid; checkout "
+                    f"charges the {ent}'s own {_field_label(spec, cap.entity, cap.amount_field)}, once.",
+            "template": "payments.guarded", "params": params, "rules": []}]
+    rules = _realised(cap, spec, reading)
+    if cap.platform_fee_percent:
+        out.append({"text": f"The app keeps a {cap.platform_fee_percent:g}% platform fee on each {ent} paid for.",
+                    "template": "payments.platform_fee",
+                    "params": {**params, "percent": float(cap.platform_fee_percent)}, "rules": rules})
+    return out
+
+
+def _price(field) -> str:
+    lo = float(field.min) if field is not None and field.min is not None else 0.0
+    price = max(lo, 12.5) if field is None or field.max is None or field.max >= 12.5 else float(field.max)
+    return f"{price:.2f}"
+
+
+def _guarded(p, capability: str, entity: str, amount_field: str) -> None:
+    ent = p.entity(entity)
+    label = ent.label.lower()
+    price = _price(ent.field(amount_field))
+    row = p.make(entity, p.writer(entity), {amount_field: price}, note=f"{_a(label)} priced {price}")
+    readers = _readers(p.spec, entity)
+    if not readers:
+        raise ScenarioError(f"no role may read {entity!r}")
+    buyer = p.actor(next((r for r in readers if r != "owner"), readers[0]))
+    pay = f"/api/{capability}/{ent.plural}/${{{row}.id}}/checkout"
+    p.step("anon", "POST", pay, json={}, expect=401, note="an anonymous visitor may not pay")
+    outsider = next((r.name for r in p.spec.roles if r.name not in readers), None)
+    if outsider:
+        p.step(p.actor(outsider), "POST", pay, json={}, expect=403, note=f"{_a(outsider)} may not see it, nor pay")
+    p.step(buyer, "POST", f"/api/{capability}/{ent.plural}/999999/checkout", json={}, expect=404,
+           note=f"paying for {_a(label)} that does not exist is refused")
+    # Payments go to the runner's loopback Stripe stand-in: the checkout opens at the record's own price whatever
+    # the client sends, and a second one while it is open is 409.
+    p.scenario["stripe"] = True
+    p.step(buyer, "POST", pay, json={"amount": "0.07", "unit_amount": 7}, expect=201,
+           checks=[{"path": "payment.amount", "op": "eq", "value": price},
+                   {"path": "payment.status", "op": "eq", "value": "pending"},
+                   {"op": "text_not_contains", "value": "0.07"}],
+           note="a checkout charges the record's own price, never the one the client sends")
+    p.step(buyer, "POST", pay, json={}, expect=409, note="a second checkout while one is open is refused")
+    event = {"id": "evt_forged", "object": "event", "type": "checkout.session.completed",
+             "data": {"object": {"id": "cs_forged", "payment_status": "paid", "amount_total": 1, "currency": "usd"}}}
+    p.step("anon", "POST", f"/api/{capability}/webhook", json=event, expect=400,
+           note="an unsigned 'payment received' message is refused")
+    p.step(buyer, "GET", f"/api/{capability}/payments", expect=200,
+           checks=[{"path": "items", "op": "none", "key": "status", "value": "paid"},
+                   {"path": "items", "op": "none", "key": "status", "value": "active"}],
+           note="nothing is marked paid")
+
+
+def _platform_fee(p, capability: str, entity: str, amount_field: str, percent: float) -> None:
+    readers = _readers(p.spec, entity)
+    if not readers:
+        raise ScenarioError(f"no role may read {entity!r}")
+    reader = p.actor(next((r for r in readers if r != "owner"), readers[0]))
+    p.step(reader, "GET", f"/api/{capability}/payouts", expect=200,
+           checks=[{"path": "fee_percent", "op": "eq", "value": percent},
+                   {"path": "items", "op": "len", "value": 0}],
+           note=f"the platform fee is {percent:g}% (no payouts before any payment)")
+    from decimal import ROUND_HALF_UP, Decimal
+
+    ent = p.entity(entity)
+    price = _price(ent.field(amount_field))
+    fee = (Decimal(price) * Decimal(str(percent)) / 100).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    row = p.make(entity, p.writer(entity), {amount_field: price}, note=f"{_a(ent.label.lower())} priced {price}")
+    p.scenario["stripe"] = True
+    p.step(reader, "POST", f"/api/{capability}/{ent.plural}/${{{row}.id}}/checkout", json={}, expect=201,
+           checks=[{"path": "payment.amount", "op": "eq", "value": price},
+                   {"path": "payment.platform_fee", "op": "eq", "value": f"{fee:.2f}"}],
+           note=f"paying {price} keeps a platform fee of {fee:.2f} ({percent:g}%)")
+
+
+# ---------------------------------------------------------------------------------------------- tables
+
+REALISES: dict = {"booking": _realises_booking, "custody": _realises_custody, "workflow": _realises_workflow,
+                  "rotation": _realises_rotation, "ledger": _realises_ledger, "payments": _realises_payments}
+
+
+def _fitted(derive):
+    """`derive` with every sentence cut to the length a `Criterion` allows."""
+    def wrapper(cap, spec, reading, feature) -> list[dict]:
+        return [{**c, "text": _fit(c["text"])} for c in derive(cap, spec, reading, feature)]
+
+    wrapper.__doc__ = derive.__doc__
+    return wrapper
+
+
+DERIVE = {kind: _fitted(fn) for kind, fn in (
+    ("booking", _derive_booking), ("custody", _derive_custody), ("workflow", _derive_workflow),
+    ("rotation", _derive_rotation), ("ledger", _derive_ledger), ("payments", _derive_payments))}
+COMPILE = {"booking.no_overlap": _no_overlap, "custody.check_out_in": _check_out_in, "custody.overdue": _overdue,
+           "workflow.transition": _transition, "rotation.assign": _assign, "rotation.swap": _swap,
+           "ledger.split_settle": _split_settle, "payments.guarded": _guarded,
+           "payments.platform_fee": _platform_fee}

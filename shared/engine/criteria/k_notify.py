@@ -1,0 +1,980 @@
+"""Criteria for reminders, follow, ratings, leaderboard, attachments, checklist and versioning.
+
+Each scenario drives the capability's own routes (see its `module.py.j2`) with the app's clock fixed at `NOW`,
+and asserts both the behaviour and the refusal the behaviour implies (a record that does not match gets no
+reminder, a rating out of range is refused, a file too big is refused, ...).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from datetime import datetime, timedelta
+
+from . import NOW, ScenarioError, iso, noun_matches
+
+# ---------------------------------------------------------------------------------------------------- helpers
+
+
+def _elabel(spec, entity: str, plural: bool = False) -> str:
+    ent = spec.entity(entity)
+    if ent is None:
+        return entity.replace("_", " ")
+    return (ent.label_plural if plural else ent.label).lower()
+
+
+def _flabel(spec, entity: str, field: str | None) -> str:
+    ent = spec.entity(entity)
+    f = ent.field(field) if ent is not None and field else None
+    return (f.label if f else (field or "").replace("_", " ")).lower()
+
+
+def _rlabel(spec, role: str) -> str:
+    r = spec.role(role)
+    return (r.label if r else role.replace("_", " ")).lower()
+
+
+def _snake(label: str) -> str:
+    return "_".join(re.findall(r"[a-z0-9]+", label.lower()))
+
+
+def _has(text: str, pattern: str) -> bool:
+    """Does `text` (any case) contain `pattern` as a whole-word regular expression?"""
+    return re.search(rf"\b(?:{pattern})\b", text.lower()) is not None
+
+
+def _about_other(spec, rule, own: set[str]) -> bool:
+    """True when the rule's nouns name an entity of the spec other than `own` and none of `own`."""
+    def names(e) -> list[str]:
+        return [e.name, _snake(e.label), _snake(e.label_plural)]
+
+    def hits(e) -> bool:
+        return any(noun_matches(n, x) for n in rule.nouns for x in names(e))
+
+    mine = any(hits(e) for e in spec.entities if e.name in own)
+    return not mine and any(hits(e) for e in spec.entities if e.name not in own)
+
+
+def _readers(spec, entity: str) -> list[str]:
+    return [r.name for r in spec.roles if entity in r.read or entity in r.write]
+
+
+def _writers(spec, entity: str) -> list[str]:
+    return [r.name for r in spec.roles if entity in r.write]
+
+
+def _writer_role(spec, entity: str) -> str:
+    """The role `Plan.writer` acts as: the first non-owner writer, else the owner."""
+    ws = _writers(spec, entity)
+    if not ws:
+        raise ScenarioError(f"no role may write {entity!r}")
+    return next((r for r in ws if r != "owner"), ws[0])
+
+
+def _person(p, roles: list[str]) -> str:
+    """A new user of the first non-owner role in `roles` (another owner-role user when only the owner fits)."""
+    role = next((r for r in roles if r != "owner"), None)
+    if role is not None:
+        return p.actor(role)
+    if "owner" in roles:
+        return p.actor("owner", f"owner_{len(p.scenario['actors']) + 1}")
+    raise ScenarioError("no role fits")
+
+
+def _non_writer(spec, entity: str) -> str | None:
+    """A role that may not write the entity: one that may read it first."""
+    ws, rs = set(_writers(spec, entity)), _readers(spec, entity)
+    return (next((r.name for r in spec.roles if r.name in rs and r.name not in ws), None)
+            or next((r.name for r in spec.roles if r.name not in ws), None))
+
+
+def _refused(p, entity: str, creator: str) -> tuple[str | None, int]:
+    """Someone who may not change `creator`'s record of `entity` (None: not signed in), and the status they get:
+    a role that may not write it, else another user of the creator's scope-"own" role, else an anonymous client."""
+    role = _non_writer(p.spec, entity)
+    if role is not None:
+        return p.actor(role), 403
+    mine = p.spec.role(p.scenario["actors"].get(creator, ""))
+    if mine is not None and mine.scope == "own" and mine.name != "owner":
+        return p.actor(mine.name), 403
+    return None, 401
+
+
+def _a(noun: str) -> str:
+    """The noun with its indefinite article ("an application", "a dish")."""
+    return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"
+
+
+def _refused_who(spec, entity: str) -> str:
+    """Who `_refused` sends, in words."""
+    role = _non_writer(spec, entity)
+    if role is not None:
+        return _a(_rlabel(spec, role))
+    creator = spec.role(_writer_role(spec, entity))
+    if creator.scope == "own" and creator.name != "owner":
+        return f"another {_rlabel(spec, creator.name)}"
+    return "someone who is not signed in"
+
+
+def _who(spec, actor_role: str) -> str:
+    return "the owner" if actor_role == "owner" else _a(_rlabel(spec, actor_role))
+
+
+def _rules(kind: str, cap, spec, reading) -> list[tuple[int, object]]:
+    """(index, rule) of the reading's rules this capability realises."""
+    if reading is None:
+        return []
+    return [(i, r) for i, r in enumerate(reading.rules) if REALISES[kind](cap, spec, r, reading)]
+
+
+def _int(x: float | None) -> int | None:
+    return int(x) if x is not None and float(x).is_integer() else None
+
+
+_AFTER = r"after|overdue|late|past|since|passed|expired|ago"
+_BELOW = r"below|under|less|fewer|lower|drops?|dropping|falls?|falling|low|runs? out|short"
+_ABOVE = r"above|over|exceeds?|exceeding|more|greater|higher|rises?|tops?"
+_TIME_UNITS = r"seconds?|minutes?|hours?|days?|weeks?|months?|years?|daily|weekly|monthly|hourly"
+
+# ---------------------------------------------------------------------------------------------------- reminders
+
+
+def _days_of(rule) -> int | None:
+    """The rule's window in whole days ("2 days", "1 week"), or None."""
+    n = rule.number
+    if n is None:  # "a week before", "the day before": one unit, in the words
+        m = re.search(r"\b(day|week|fortnight)\b", rule.words.lower())
+        if m is None or re.search(r"\d|\b(?:days|weeks|fortnights|every|each|per)\b", rule.words.lower()):
+            return None
+        return {"day": 1, "week": 7, "fortnight": 14}[m.group(1)]
+    unit = (rule.unit or "").lower().strip()
+    if not unit:
+        unit = "weeks" if _has(rule.words, r"weeks?") else "days" if _has(rule.words, r"days?") else ""
+    if unit in ("day", "days", "d"):
+        return _int(n)
+    if unit in ("week", "weeks", "w"):
+        return _int(n * 7)
+    return None
+
+
+def _channel_of(rule) -> str | None:
+    text = f"{rule.words} {rule.unit or ''}"
+    sms = _has(text, r"sms|texts?|texted|texting|text message")
+    mail = _has(text, r"e-?mails?|e-?mailed|mail")
+    if sms == mail:
+        return None
+    return "sms" if sms else "email"
+
+
+def _realises_reminders(cap, spec, rule, reading) -> bool:
+    own = {cap.entity}
+    if rule.category == "time_window":
+        if _about_other(spec, rule, own):
+            return False
+        if cap.rule == "due_in_days":
+            days = _days_of(rule)
+            return days is not None and days == cap.days and not _has(rule.words, _AFTER)
+        if cap.rule == "overdue":
+            return rule.number in (None, 0) and _has(rule.words, r"overdue|late|past due|passed|expired|missed")
+        return False
+    if rule.category == "threshold":
+        if cap.rule != "below_threshold" or cap.threshold is None or rule.number is None:
+            return False
+        if _about_other(spec, rule, own) or (rule.unit and _has(rule.unit, _TIME_UNITS)):
+            return False
+        return (float(rule.number) == float(cap.threshold) and _has(rule.words, _BELOW)
+                and not _has(rule.words, _ABOVE))
+    if rule.category == "recipient":
+        if not cap.recipient_field:
+            return False
+        label = _snake(_flabel(spec, cap.entity, cap.recipient_field))
+        return any(noun_matches(n, cap.recipient_field) or noun_matches(n, label) for n in rule.nouns)
+    if rule.category == "channel":
+        return _channel_of(rule) == cap.channel
+    return False
+
+
+def _reminder_values(cap, spec) -> dict:
+    """Hit and miss values in hours from NOW (date rules) or field values (threshold), base and tight."""
+    ent = spec.entity(cap.entity)
+    field = ent.field(cap.field)
+    if cap.rule == "below_threshold":
+        from ..capabilities.reminders import _values
+
+        v = _values(cap, field)
+        t = cap.threshold
+        if field.type == "integer":  # whole numbers: the largest below the threshold, the smallest not below
+            return {"hit": v["below"], "miss": v["above"], "tight_hit": v["below"], "tight_miss": math.ceil(t)}
+        just_below = max(round(t - 0.01, 2), field.min if field.min is not None else t - 0.01)
+        if field.type == "money":
+            return {"hit": v["below"], "miss": v["above"], "tight_hit": f"{just_below:.2f}", "tight_miss": f"{t:.2f}"}
+        return {"hit": v["below"], "miss": v["above"], "tight_hit": float(just_below), "tight_miss": float(t)}
+    if cap.rule == "overdue":
+        return {"hit": -24, "miss": 24, "tight_hit": -24, "tight_miss": 24}
+    hit = cap.days * 24 - (1 if field.type == "datetime" and cap.days > 0 else 0)
+    return {"hit": hit, "miss": (cap.days + 30) * 24, "tight_hit": hit, "tight_miss": (cap.days + 1) * 24}
+
+
+def _reminder_when(spec, cap, hours) -> str:
+    field = _flabel(spec, cap.entity, cap.field)
+    if cap.rule == "below_threshold":
+        return f"{field} is {hours}"
+    days = hours / 24
+    if days < 0:
+        return f"{field} was yesterday"
+    n = math.ceil(days) if days > 0 else 0
+    if n == 0:
+        return f"{field} is today"
+    return f"{field} is {n} day{'s' if n != 1 else ''} away"
+
+
+def _derive_reminders(cap, spec, reading, feature) -> list[dict]:
+    if spec.entity(cap.entity) is None or spec.entity(cap.entity).field(cap.field) is None:
+        return []
+    ent = _elabel(spec, cap.entity)
+    vals = _reminder_values(cap, spec)
+    how = "text message" if cap.channel == "sms" else "email"
+    to = (f"its {_flabel(spec, cap.entity, cap.recipient_field)}" if cap.recipient_field
+          else "the person who added it")
+    params = {"cap_id": cap.id, "entity": cap.entity, "field": cap.field, "rule": cap.rule, "channel": cap.channel,
+              "recipient_field": cap.recipient_field, "hit": vals["hit"], "miss": vals["miss"]}
+
+    def sentence(hit, miss, extra: str = "") -> str:
+        return (f"When the reminders run, {_a(ent)} whose {_reminder_when(spec, cap, hit)} gets one {how} "
+                f"reminder sent to {to}; {_a(ent)} whose {_reminder_when(spec, cap, miss)} gets none, and running "
+                f"again sends nothing new{extra}.")
+
+    out = [{"text": sentence(vals["hit"], vals["miss"]), "template": "reminders.due", "params": params,
+            "rules": []}]
+    for i, rule in _rules("reminders", cap, spec, reading):
+        if rule.category in ("time_window", "threshold"):
+            tight = {**params, "hit": vals["tight_hit"], "miss": vals["tight_miss"]}
+            out.append({"text": sentence(vals["tight_hit"], vals["tight_miss"], f" ('{rule.words}')"),
+                        "template": "reminders.due", "params": tight, "rules": [i]})
+        elif rule.category == "recipient":
+            out.append({"text": f"A due {ent}'s reminder goes to {to} ('{rule.words}'), not to another "
+                                f"{ent}'s address.", "template": "reminders.due", "params": params, "rules": [i]})
+        elif rule.category == "channel":
+            out.append({"text": f"A due {ent}'s reminder is sent by {how} ('{rule.words}').",
+                        "template": "reminders.due", "params": params, "rules": [i]})
+    return out
+
+
+def _companions(p, entity: str, field: str) -> list[tuple[str, int]]:
+    """Other fields of the rule field's type with their distance from it in a sample row (days or seconds), so a
+    moved rule field keeps them in order (a booking's end stays after its start)."""
+    from ..compiler.samples import sample_payload
+
+    ent = p.entity(entity)
+    ftype = ent.field(field).type
+    if ftype not in ("date", "datetime"):
+        return []
+    row = sample_payload(p.meta[entity], 0)
+
+    def parse(v: str) -> datetime:
+        return datetime.fromisoformat(v.removesuffix("Z"))
+
+    out = []
+    for f in ent.fields:
+        if f.name != field and f.type == ftype and f.name in row and field in row:
+            delta = parse(row[f.name]) - parse(row[field])
+            out.append((f.name, delta.days if ftype == "date" else int(delta.total_seconds())))
+    return out
+
+
+def _moved(p, entity: str, field: str, value, companions: list) -> dict:
+    """The rule field set to `value`, and fields of the same type kept at their sample distance from it."""
+    ftype = p.entity(entity).field(field).type
+    out = {field: value}
+    if ftype == "date":
+        base = datetime.fromisoformat(value)
+        for name, delta in companions:
+            out[name] = iso(base + timedelta(days=delta), "date")
+    elif ftype == "datetime":
+        base = datetime.fromisoformat(value.removesuffix("Z"))
+        for name, delta in companions:
+            out[name] = iso(base + timedelta(seconds=delta))
+    return out
+
+
+def _reminders_due(p, cap_id: str, entity: str, field: str, rule: str, channel: str, recipient_field: str | None,
+                   hit, miss) -> None:
+    """A matching and a non-matching record; run-due twice; the outbox holds one message for the match."""
+    ent = p.entity(entity)
+    f = ent.field(field)
+    if f is None:
+        raise ScenarioError(f"{entity} has no field {field!r}")
+    companions = _companions(p, entity, field)
+
+    def value(x):
+        if rule == "below_threshold":
+            return x
+        at = NOW + timedelta(hours=x)
+        return iso(at, "date") if f.type == "date" else iso(at)
+
+    writer = p.writer(entity)
+    phone = channel == "sms"
+    over_hit = _moved(p, entity, field, value(hit), companions)
+    over_miss = _moved(p, entity, field, value(miss), companions)
+    if recipient_field:
+        over_hit[recipient_field] = "+1 555 0142" if phone else "reminded@example.com"
+        over_miss[recipient_field] = "+1 555 0143" if phone else "not-reminded@example.com"
+        address = over_hit[recipient_field]
+    else:
+        address = f"${{actor.{writer}.email}}"
+    label = ent.label.lower()
+    hit_var = p.make(entity, writer, over_hit, note=f"{_a(label)} the reminder rule matches")
+    miss_var = p.make(entity, writer, over_miss, note=f"{_a(label)} the reminder rule does not match")
+    api = f"/api/{cap_id}"
+    p.step("owner", "POST", f"{api}/run-due", expect=200, note="run the due reminders",
+           checks=[{"path": "due", "op": "eq", "value": 1}, {"path": "delivered", "op": "eq", "value": 1}])
+    box = [{"path": "items", "op": "len", "value": 1},
+           {"path": "items.0.record_id", "op": "eq", "value": f"${{{hit_var}.id}}"},
+           {"path": "items", "op": "none", "key": "record_id", "value": f"${{{miss_var}.id}}"},
+           {"path": "items.0.recipient", "op": "eq", "value": address},
+           {"path": "items.0.channel", "op": "eq", "value": channel},
+           {"path": "items.0.status", "op": "eq", "value": "outbox"}]
+    p.step("owner", "GET", f"{api}/outbox", expect=200, checks=box, note="the outbox holds one reminder")
+    p.step("owner", "POST", f"{api}/run-due", expect=200, note="run the due reminders again",
+           checks=[{"path": "delivered", "op": "eq", "value": 0}])
+    p.step("owner", "GET", f"{api}/outbox", expect=200, checks=[{"path": "items", "op": "len", "value": 1}],
+           note="still one reminder")
+
+
+# ---------------------------------------------------------------------------------------------------- follow
+
+_FOLLOWERS = ("follower", "subscriber", "watcher")
+
+
+def _realises_follow(cap, spec, rule, reading) -> bool:
+    if rule.category == "recipient":
+        return any(noun_matches(n, w) for n in rule.nouns for w in _FOLLOWERS)
+    if rule.category == "channel":  # notifications are in the app, never email or SMS
+        return (_has(rule.words, r"in-app|in app|in the app|notifications?") and _channel_of(rule) is None
+                and not _has(rule.words, r"sms|texts?|e-?mails?"))
+    return False
+
+
+def _patch_field(spec, entity: str, topic_field: str | None) -> str | None:
+    """The field a record-follow scenario changes (as the generated tests choose it), or None."""
+    e = spec.entity(entity)
+    bound = {getattr(c, "state_field", None) for c in spec.capabilities if getattr(c, "entity", None) == e.name}
+    free = [f for f in e.fields if f.name not in bound and f.name != topic_field
+            and f.type not in ("reference", "file", "boolean", "datetime")]
+    others = [f for f in free if f.name != e.display_field and not f.unique]
+    f = (next((f for f in others if f.type in ("text", "long_text")), None)
+         or next((f for f in others if f.type != "enum"), None)
+         or next((f for f in free if f.name == e.display_field), None)
+         or next(iter(others), None))
+    return f.name if f else None
+
+
+def _derive_follow(cap, spec, reading, feature) -> list[dict]:
+    ent = spec.entity(cap.entity)
+    if ent is None:
+        return []
+    label, plural = _elabel(spec, cap.entity), _elabel(spec, cap.entity, True)
+    params = {"cap_id": cap.id, "entity": cap.entity, "topic_field": cap.topic_field}
+    if cap.topic_field:
+        topic = _flabel(spec, cap.entity, cap.topic_field)
+        text = (f"Someone who follows {_a(topic)} is notified once when a new {label} of that {topic} is added, not "
+                f"for {_a(label)} of another {topic}; someone who follows nothing gets no notification.")
+    else:
+        if _patch_field(spec, cap.entity, cap.topic_field) is None:
+            return []
+        text = (f"Someone who follows {_a(label)} is notified when it changes; someone who does not follow it gets "
+                f"no notification.")
+    what = (f"a new {label} of a followed {_flabel(spec, cap.entity, cap.topic_field)}" if cap.topic_field
+            else f"a change to a followed {label}")
+    out = [{"text": text, "template": "follow.notify", "params": params, "rules": []}]
+    for i, rule in _rules("follow", cap, spec, reading):
+        if rule.category == "channel":
+            said = f"The notification about {what} is shown in the app ('{rule.words}'), unread until read."
+        else:
+            said = (f"Only the followers of {plural} hear about {what} ('{rule.words}'); someone who follows "
+                    f"nothing gets no notification.")
+        out.append({"text": said, "template": "follow.notify", "params": params, "rules": [i]})
+    return out
+
+
+def _follow_notify(p, cap_id: str, entity: str, topic_field: str | None) -> None:
+    """Follow a topic (or a record); a matching new record (or a change) notifies the follower only."""
+    from ..compiler.samples import sample_value
+
+    ent = p.entity(entity)
+    api = f"/api/{cap_id}"
+    readers = _readers(p.spec, entity)
+    writer = p.writer(entity)
+    follower = _person(p, readers)
+    bystander = _person(p, readers)
+    label = ent.label.lower()
+    if topic_field:
+        f = ent.field(topic_field)
+        if f is None:
+            raise ScenarioError(f"{entity} has no field {topic_field!r}")
+        if f.type == "reference":
+            t1, t2 = (f"${{{p.make(f.ref, None)}.id}}" for _ in range(2))
+        else:
+            meta = next(m for m in p.meta[entity]["fields"] if m["name"] == topic_field)
+            t1, t2 = sample_value(meta, 0), sample_value(meta, 1)
+            if t1 == t2:
+                raise ScenarioError(f"{entity}.{topic_field} has a single possible value")
+        p.step(follower, "POST", f"{api}/follows", json={"topic": t1}, expect=201, save="follow",
+               note=f"follow a {f.label.lower()}")
+        p.step(follower, "POST", f"{api}/follows", json={"topic": t1}, expect=200, note="follow it again",
+               checks=[{"path": "follow.id", "op": "eq", "value": "${follow.follow.id}"}])
+        match = p.make(entity, writer, {topic_field: t1}, note=f"a new {label} of the followed {f.label.lower()}")
+        p.make(entity, writer, {topic_field: t2}, note=f"a new {label} of another {f.label.lower()}")
+        event = "created"
+    else:
+        name = _patch_field(p.spec, entity, None)
+        if name is None:
+            raise ScenarioError(f"{entity} has no field a change could be made to")
+        match = p.make(entity, writer, note=f"{_a(label)}")
+        sent = p.scenario["steps"][-1]["json"].get(name)
+        meta = next(m for m in p.meta[entity]["fields"] if m["name"] == name)
+        new = next((v for v in (sample_value(meta, k) for k in range(1, 6)) if v != sent), None)
+        if new is None:
+            raise ScenarioError(f"{entity}.{name} has a single possible value")
+        p.step(follower, "POST", f"{api}/follows", json={"record_id": f"${{{match}.id}}"}, expect=201,
+               save="follow", note=f"follow the {label}")
+        p.step(follower, "GET", f"{api}/notifications", expect=200, note="nothing yet",
+               checks=[{"path": "items", "op": "len", "value": 0}])
+        p.step(writer, "PATCH", f"/api/{ent.plural}/${{{match}.id}}", json={name: new}, expect=200,
+               note=f"change the {label}'s {ent.field(name).label.lower()}")
+        event = "updated"
+    p.step(follower, "GET", f"{api}/notifications", expect=200, note="the follower's notifications",
+           checks=[{"path": "items", "op": "len", "value": 1},
+                   {"path": "items.0.record_id", "op": "eq", "value": f"${{{match}.id}}"},
+                   {"path": "items.0.event", "op": "eq", "value": event},
+                   {"path": "unread", "op": "eq", "value": 1}])
+    p.step(bystander, "GET", f"{api}/notifications", expect=200, note="someone who follows nothing",
+           checks=[{"path": "items", "op": "len", "value": 0}])
+
+
+# ---------------------------------------------------------------------------------------------------- ratings
+
+_RATE_WORDS = r"rat(?:e|es|ed|ing|ings)|reviews?|reviewed|votes?|voted|scores?|scored|stars?|grades?|graded"
+_ONCE = r"once|one|only one|single|at most one|twice|again"
+_SCALE_WORDS = r"out of|stars?|scale|points?|\d+\s*(?:-|to)\s*\d+"
+
+
+_PEOPLE = ("user", "person", "people", "account", "customer", "member", "guest", "visitor", "client", "rater",
+           "reviewer", "voter")
+
+
+def _per_target(words: str) -> str | None:
+    """The noun after "per"/"each"/"every" ("once per course" -> "course"), or None."""
+    m = re.search(r"\b(?:per|each|every)\s+([a-z]+)", words.lower())
+    return m.group(1) if m else None
+
+
+def _names_entity(spec, noun: str, entity: str) -> bool:
+    ent = spec.entity(entity)
+    return noun_matches(noun, entity) or (ent is not None and noun_matches(noun, _snake(ent.label)))
+
+
+def _realises_ratings(cap, spec, rule, reading) -> bool:
+    words = rule.words
+    if _about_other(spec, rule, {cap.entity}) or _has(words, _TIME_UNITS) or _has(rule.unit or "", _TIME_UNITS):
+        return False
+    said = " ".join([words] + [w.word for w in (reading.words if reading is not None else [])])
+    rating = _has(said, _RATE_WORDS)
+    if rule.category in ("uniqueness", "limit") and rule.number in (None, 1) and _has(words, _ONCE):
+        if rule.category == "limit" and not _has(words, r"per|each|every|once"):
+            return False
+        target = _per_target(words)
+        if target is not None:  # one per rated record, or one per person (per user and record, as built)
+            return rating and (_names_entity(spec, target, cap.entity) or any(
+                noun_matches(target, w) for w in _PEOPLE) or any(
+                noun_matches(target, r.name) or noun_matches(target, _snake(r.label)) for r in spec.roles))
+        return rating and all(_names_entity(spec, n, cap.entity) or _has(n, _RATE_WORDS) for n in rule.nouns)
+    if rule.category == "limit" and rule.number is not None and float(rule.number) == cap.scale:
+        return _has(f"{words} {rule.unit or ''}", _SCALE_WORDS) and not _has(words, r"per|each|every|once")
+    return False
+
+
+def _derive_ratings(cap, spec, reading, feature) -> list[dict]:
+    if spec.entity(cap.entity) is None:
+        return []
+    label = _elabel(spec, cap.entity)
+    n = cap.scale
+    params = {"cap_id": cap.id, "entity": cap.entity, "scale": n}
+    out = [{"text": f"A user may rate {_a(label)} from 1 to {n}: {n} is accepted, {n + 1} and 0 are refused, rating "
+                    f"the same {label} again replaces the first rating, and the average shows every user once.",
+            "template": "ratings.rate", "params": params, "rules": []}]
+    for i, rule in _rules("ratings", cap, spec, reading):
+        if rule.category == "limit" and rule.number is not None and float(rule.number) == n:
+            out.append({"text": f"{_a(label).capitalize()} can be rated {n} out of {n} ('{rule.words}'), and a "
+                                f"rating of {n + 1} is refused.", "template": "ratings.scale", "params": params,
+                        "rules": [i]})
+        else:
+            out.append({"text": f"A user who rates the same {label} twice still counts once in its average "
+                                f"('{rule.words}').", "template": "ratings.once", "params": params, "rules": [i]})
+    return out
+
+
+def _rated(p, entity: str, raters: int) -> tuple[str, list[str]]:
+    """A record to rate, made by a writer, and `raters` new users who may read it."""
+    ent = p.entity(entity)
+    readers = _readers(p.spec, entity)
+    row = p.make(entity, p.writer(entity), note=f"{_a(ent.label.lower())} to rate")
+    return row, [_person(p, readers) for _ in range(raters)]
+
+
+def _ratings_rate(p, cap_id: str, entity: str, scale: int) -> None:
+    """Rate at the top of the scale, refuse out of range, replace a second rating, average two users."""
+    ent = p.entity(entity)
+    row, (alice, bob) = _rated(p, entity, 2)
+    url = f"/api/{cap_id}/{ent.plural}/${{{row}.id}}"
+    p.step(alice, "PUT", f"{url}/rating", json={"stars": scale + 1}, expect=400, note=f"rate {scale + 1}: refused")
+    p.step(alice, "PUT", f"{url}/rating", json={"stars": 0}, expect=400, note="rate 0: refused")
+    p.step(alice, "PUT", f"{url}/rating", json={"stars": scale}, expect=201, note=f"rate {scale}",
+           checks=[{"path": "summary.average", "op": "eq", "value": scale},
+                   {"path": "summary.count", "op": "eq", "value": 1}])
+    p.step(alice, "PUT", f"{url}/rating", json={"stars": 1}, expect=200, note="rate the same record again",
+           checks=[{"path": "summary.count", "op": "eq", "value": 1},
+                   {"path": "summary.average", "op": "eq", "value": 1}])
+    p.step(bob, "PUT", f"{url}/rating", json={"stars": scale}, expect=201, note=f"another user rates {scale}")
+    p.step(alice, "GET", f"{url}/ratings", expect=200, note="the average",
+           checks=[{"path": "count", "op": "eq", "value": 2},
+                   {"path": "average", "op": "eq", "value": round((1 + scale) / 2, 2)},
+                   {"path": "mine.stars", "op": "eq", "value": 1}])
+
+
+def _ratings_scale(p, cap_id: str, entity: str, scale: int) -> None:
+    """The top of the stated scale is accepted and one above it refused."""
+    ent = p.entity(entity)
+    row, (alice,) = _rated(p, entity, 1)
+    url = f"/api/{cap_id}/{ent.plural}/${{{row}.id}}"
+    p.step(alice, "PUT", f"{url}/rating", json={"stars": scale + 1}, expect=400, note=f"rate {scale + 1}: refused")
+    p.step(alice, "PUT", f"{url}/rating", json={"stars": scale}, expect=201, note=f"rate {scale}",
+           checks=[{"path": "rating.stars", "op": "eq", "value": scale}])
+    p.step(alice, "GET", f"{url}/ratings", expect=200, note="the rating stands",
+           checks=[{"path": "count", "op": "eq", "value": 1}, {"path": "average", "op": "eq", "value": scale}])
+
+
+def _ratings_once(p, cap_id: str, entity: str, scale: int) -> None:
+    """The same user rating twice counts once."""
+    ent = p.entity(entity)
+    row, (alice,) = _rated(p, entity, 1)
+    url = f"/api/{cap_id}/{ent.plural}/${{{row}.id}}"
+    p.step(alice, "PUT", f"{url}/rating", json={"stars": scale}, expect=201, note="rate once")
+    p.step(alice, "PUT", f"{url}/rating", json={"stars": scale}, expect=[200, 409], note="rate again")
+    p.step(alice, "PUT", f"{url}/rating", json={"stars": 1}, expect=[200, 409], note="and again")
+    p.step(alice, "GET", f"{url}/ratings", expect=200, note="counted once",
+           checks=[{"path": "count", "op": "eq", "value": 1}, {"path": "items", "op": "len", "value": 1}])
+
+
+# ---------------------------------------------------------------------------------------------------- leaderboard
+
+_DAY = r"a day|per day|each day|every day|daily|day|days|today"
+
+
+def _award_for(cap, spec, rule):
+    """The award whose own numbers the rule states: (award, "points" | "max_per_day"), or None."""
+    if rule.number is None:
+        return None
+    text = f"{rule.words} {rule.unit or ''}"
+    for a in cap.awards:
+        if _about_other(spec, rule, {a.entity}):
+            continue
+        n = float(rule.number)
+        if n == a.points and _has(text, r"points?|pts") and not _has(text, _DAY):
+            return a, "points"
+        if n == a.max_per_day and rule.category in ("limit", "capacity") and _has(text, _DAY) and not _has(
+                text, r"points?|pts"):
+            return a, "max_per_day"
+    return None
+
+
+def _period_of(rule) -> str | None:
+    text = f"{rule.words} {rule.unit or ''}"
+    if rule.category != "time_window" or rule.number not in (None, 1):
+        return None
+    week, month = _has(text, r"weeks?|weekly"), _has(text, r"months?|monthly")
+    return "week" if week and not month else "month" if month and not week else None
+
+
+def _realises_leaderboard(cap, spec, rule, reading) -> bool:
+    if _award_for(cap, spec, rule) is not None:
+        return True
+    return _period_of(rule) is not None and _period_of(rule) == cap.period
+
+
+def _derive_leaderboard(cap, spec, reading, feature) -> list[dict]:
+    awards = [a for a in cap.awards if spec.entity(a.entity) is not None and _writers(spec, a.entity)]
+    if not awards:
+        return []
+    out: list[dict] = []
+    for a in awards:
+        who = _who(spec, _writer_role(spec, a.entity))
+        label = _elabel(spec, a.entity)
+        params = {"cap_id": cap.id, "entity": a.entity, "points": a.points, "max_per_day": a.max_per_day}
+        out.append({"text": f"When {who} adds {_a(label)}, they earn {a.points} points and appear on the "
+                            f"leaderboard with them.", "template": "leaderboard.points", "params": params,
+                    "rules": []})
+    a = awards[0]
+    cap_params = {"cap_id": cap.id, "entity": a.entity, "points": a.points, "max_per_day": a.max_per_day}
+    cap_text = (f"{_who(spec, _writer_role(spec, a.entity)).capitalize()} earns points for at most "
+                f"{a.max_per_day} {_elabel(spec, a.entity, a.max_per_day != 1)} a day: the next one that day is "
+                f"saved without points, and the next day earns points again.")
+    out.append({"text": cap_text, "template": "leaderboard.daily_cap", "params": cap_params, "rules": []})
+    for i, rule in _rules("leaderboard", cap, spec, reading):
+        found = _award_for(cap, spec, rule)
+        if found is None:
+            label = _elabel(spec, a.entity)
+            out.append({"text": f"Points for {_a(label)} count on this {cap.period}'s leaderboard and not on the "
+                                f"next {cap.period}'s ('{rule.words}').", "template": "leaderboard.period",
+                        "params": {**cap_params, "period": cap.period}, "rules": [i]})
+            continue
+        aw, what = found
+        params = {"cap_id": cap.id, "entity": aw.entity, "points": aw.points, "max_per_day": aw.max_per_day}
+        if what == "points":
+            out.append({"text": f"Adding {_a(_elabel(spec, aw.entity))} earns exactly {aw.points} points "
+                                f"('{rule.words}').", "template": "leaderboard.points", "params": params,
+                        "rules": [i]})
+        else:
+            out.append({"text": f"At most {aw.max_per_day} {_elabel(spec, aw.entity, aw.max_per_day != 1)} a day "
+                                f"earn points ('{rule.words}'); the next one that day earns none.",
+                        "template": "leaderboard.daily_cap", "params": params, "rules": [i]})
+    return out
+
+
+def _award_rows(p, entity: str) -> tuple[str, dict]:
+    """The writer, and overrides pointing every reference of `entity` at rows made once by the owner."""
+    ent = p.entity(entity)
+    writer = p.writer(entity)
+    if writer == "owner":  # a second owner-role user: the rows the owner makes first earn it nothing
+        writer = p.actor("owner", "owner_b")
+    over: dict = {}
+    if p.meta[entity].get("unique_together"):  # a link row: each needs its own pair of rows
+        return writer, over
+    for f in ent.fields:
+        if f.type == "reference" and f.ref != entity:
+            over[f.name] = f"${{{p.make(f.ref, None, parents=(entity,))}.id}}"
+    return writer, over
+
+
+def _board_checks(p, cap_api: str, writer: str, entity: str, total: int, rows: int) -> None:
+    """The writer's awards for `entity` number `rows`, and the all-time board shows them with `total` points."""
+    p.step(writer, "GET", f"{cap_api}/points", expect=200, note="my points",
+           checks=[{"path": "items", "op": "count", "key": "entity", "value": entity, "n": rows}])
+    board = [{"path": "items", "op": "any", "key": "name", "value": writer},
+             {"path": "me.points", "op": "eq", "value": total}]
+    p.step(writer, "GET", f"{cap_api}/leaderboard?period=all", expect=200, checks=board, note="the leaderboard")
+
+
+def _leaderboard_points(p, cap_id: str, entity: str, points: int, max_per_day: int) -> None:
+    """One row earns its creator the award's points, shown on the leaderboard."""
+    writer, over = _award_rows(p, entity)
+    label = p.entity(entity).label.lower()
+    p.step(writer, "GET", f"/api/{cap_id}/leaderboard?period=all", expect=200, note="no points yet",
+           checks=[{"path": "items", "op": "none", "key": "name", "value": writer}])
+    p.make(entity, writer, over, note=f"add {_a(label)}")
+    _board_checks(p, f"/api/{cap_id}", writer, entity, points, 1)
+
+
+def _leaderboard_daily_cap(p, cap_id: str, entity: str, points: int, max_per_day: int) -> None:
+    """max_per_day rows earn points, one more that day is saved without them, the next day earns again."""
+    writer, over = _award_rows(p, entity)
+    label = p.entity(entity).label.lower()
+    for n in range(max_per_day):
+        p.make(entity, writer, over, note=f"add {label} {n + 1} today")
+    p.make(entity, writer, over, note=f"add one {label} more today")
+    _board_checks(p, f"/api/{cap_id}", writer, entity, points * max_per_day, max_per_day)
+    tomorrow = (NOW + timedelta(days=1)).isoformat()
+    p.step(writer, "GET", f"/api/{cap_id}/points", expect=200, now=tomorrow, note="the next day")
+    p.make(entity, writer, over, note=f"add {_a(label)} the next day")
+    _board_checks(p, f"/api/{cap_id}", writer, entity, points * (max_per_day + 1), max_per_day + 1)
+
+
+def _leaderboard_period(p, cap_id: str, entity: str, points: int, max_per_day: int, period: str) -> None:
+    """The leaderboard (its default period) counts points this week/month and not the next; all-time keeps them."""
+    writer, over = _award_rows(p, entity)
+    p.make(entity, writer, over, note=f"add {_a(p.entity(entity).label.lower())}")
+    api = f"/api/{cap_id}/leaderboard"
+    p.step(writer, "GET", api, expect=200, note=f"the leaderboard this {period}",
+           checks=[{"path": "period", "op": "eq", "value": period},
+                   {"path": "me.points", "op": "eq", "value": points}])
+    nxt = datetime(2030, 1, 14, 8) if period == "week" else datetime(2030, 2, 1, 8)
+    p.step(writer, "GET", api, expect=200, now=nxt.isoformat(), note=f"the leaderboard the next {period}",
+           checks=[{"path": "period", "op": "eq", "value": period},
+                   {"path": "me.points", "op": "eq", "value": 0}])
+    p.step(writer, "GET", f"{api}?period=all", expect=200, note="all time",
+           checks=[{"path": "me.points", "op": "eq", "value": points}])
+
+
+# ---------------------------------------------------------------------------------------------------- attachments
+
+_SIZE_UNITS = {"b": (1,), "byte": (1,), "bytes": (1,), "kb": (1000, 1024), "kib": (1024,), "kilobyte": (1000, 1024),
+               "kilobytes": (1000, 1024), "k": (1000, 1024), "mb": (1_000_000, 1_048_576), "mib": (1_048_576,),
+               "meg": (1_000_000, 1_048_576), "megs": (1_000_000, 1_048_576), "megabyte": (1_000_000, 1_048_576),
+               "megabytes": (1_000_000, 1_048_576), "gb": (10 ** 9, 2 ** 30), "gigabyte": (10 ** 9, 2 ** 30),
+               "gigabytes": (10 ** 9, 2 ** 30)}
+#: Content for an allowed type, in preference order: types whose bytes the runner can read back as text first.
+_CONTENT = {"text/plain": "Criteria check file.\n", "text/csv": "name,check\ncriteria,1\n",
+            "application/pdf": "%PDF-1.4\n% criteria check file\n%%EOF\n", "image/gif": "GIF89a criteria check file",
+            "application/zip": "PK\x03\x04 criteria check file",
+            "image/webp": "RIFF\x00\x00\x00\x00WEBP criteria check file",
+            "image/png": "\x89PNG\r\n\x1a\n criteria check file", "image/jpeg": "\xff\xd8\xff criteria check file"}
+_BINARY = ("image/png", "image/jpeg")
+_EXT = {"text/plain": "txt", "text/csv": "csv", "application/pdf": "pdf", "image/gif": "gif", "application/zip": "zip",
+        "image/webp": "webp", "image/png": "png", "image/jpeg": "jpg"}
+
+
+def _size_unit(rule) -> tuple[int, ...]:
+    unit = (rule.unit or "").lower().strip().rstrip(".")
+    if unit in _SIZE_UNITS:
+        return _SIZE_UNITS[unit]
+    m = re.search(r"\d\s*(kib|mib|kb|mb|gb|kilobytes?|megabytes?|gigabytes?|megs?|bytes?)\b", rule.words.lower())
+    return _SIZE_UNITS.get(m.group(1), ()) if m else ()
+
+
+def _realises_attachments(cap, spec, rule, reading) -> bool:
+    if rule.number is None or rule.category not in ("limit", "capacity", "threshold", "time_window"):
+        return False
+    if _about_other(spec, rule, {cap.entity}):
+        return False
+    return any(round(float(rule.number) * m) == cap.max_bytes for m in _size_unit(rule))
+
+
+def _good_type(allowed: list[str]) -> str:
+    known = [t for t in _CONTENT if t in allowed and t not in _BINARY]
+    other = [t for t in allowed if t not in _CONTENT]
+    return (known or other or [t for t in _BINARY if t in allowed] or allowed)[0]
+
+
+def _file(ctype: str, size: int | None = None) -> dict:
+    body = _CONTENT.get(ctype, "criteria check file\n")
+    out = {"name": f"criteria.{_EXT.get(ctype, 'bin')}", "content": body, "type": ctype}
+    if size is not None:  # the runner pads the file to `size` bytes (the scenario stays small)
+        if size < len(body):
+            out["content"] = "a" * size
+        else:
+            out["pad_to"] = size
+    return out
+
+
+def _bytes_text(n: int) -> str:
+    for unit, size in (("MB", 1_000_000), ("MiB", 1_048_576), ("KB", 1000), ("KiB", 1024)):
+        if n >= size and n % size == 0:
+            return f"{n // size} {unit}"
+    return f"{n:,} bytes"
+
+
+def _derive_attachments(cap, spec, reading, feature) -> list[dict]:
+    if spec.entity(cap.entity) is None or not _writers(spec, cap.entity):
+        return []
+    label = _elabel(spec, cap.entity)
+    good = _good_type(cap.allowed_types)
+    refused = next(t for t in ("text/html", "application/x-msdownload", "application/octet-stream")
+                   if t not in cap.allowed_types)
+    params = {"cap_id": cap.id, "entity": cap.entity, "max_bytes": cap.max_bytes, "good": good, "refused": refused}
+    back = ("downloading it returns the same bytes" if good not in _BINARY
+            else "the file list shows it with the same size and checksum")
+    out = [{"text": f"{_a(good).capitalize()} file attached to {_a(label)} is listed and {back}; {_a(refused)} file "
+                    f"is refused, and so is a file over {_bytes_text(cap.max_bytes)}.",
+            "template": "attachments.upload", "params": params, "rules": []}]
+    for i, rule in _rules("attachments", cap, spec, reading):
+        out.append({"text": f"A file of exactly {_bytes_text(cap.max_bytes)} can be attached to {_a(label)}, and one "
+                            f"byte more is refused ('{rule.words}').", "template": "attachments.size_limit",
+                    "params": params, "rules": [i]})
+    return out
+
+
+def _attach_record(p, entity: str) -> tuple[str, str]:
+    ent = p.entity(entity)
+    writer = p.writer(entity)
+    return writer, p.make(entity, writer, note=f"a {ent.label.lower()}")
+
+
+def _attachments_upload(p, cap_id: str, entity: str, max_bytes: int, good: str, refused: str) -> None:
+    """Upload, list and download a file; a refused type gets 415, a file over the limit 413."""
+    writer, row = _attach_record(p, entity)
+    api = f"/api/{cap_id}"
+    f = _file(good)
+    data = f["content"].encode("latin-1")
+    p.step(writer, "POST", f"{api}/${{{row}.id}}/files", files={"file": f}, expect=201, save="upload",
+           note=f"attach {_a(good)} file",
+           checks=[{"path": "size", "op": "eq", "value": len(data)},
+                   {"path": "sha256", "op": "eq", "value": hashlib.sha256(data).hexdigest()},
+                   {"path": "content_type", "op": "eq", "value": good}])
+    p.step(writer, "GET", f"{api}/${{{row}.id}}/files", expect=200, note="the record's files",
+           checks=[{"path": "items", "op": "len", "value": 1},
+                   {"path": "items.0.id", "op": "eq", "value": "${upload.id}"},
+                   {"path": "items.0.sha256", "op": "eq", "value": hashlib.sha256(data).hexdigest()}])
+    if good not in _BINARY:  # the runner reads every response as UTF-8 text
+        p.step(writer, "GET", f"{api}/files/${{upload.id}}", expect=200, note="download it",
+               checks=[{"op": "text_contains", "value": f["content"]}])
+    bad = {"name": "criteria.bin", "content": "<p>criteria check file</p>", "type": refused}
+    p.step(writer, "POST", f"{api}/${{{row}.id}}/files", files={"file": bad}, expect=415,
+           note=f"attach {_a(refused)} file: refused")
+    p.step(writer, "POST", f"{api}/${{{row}.id}}/files", files={"file": _file(good, max_bytes + 1)}, expect=413,
+           note=f"attach a file of {max_bytes + 1} bytes: refused")
+    p.step(writer, "GET", f"{api}/${{{row}.id}}/files", expect=200, note="still one file",
+           checks=[{"path": "items", "op": "len", "value": 1}])
+
+
+def _attachments_size_limit(p, cap_id: str, entity: str, max_bytes: int, good: str, refused: str) -> None:
+    """A file of exactly the limit is accepted, one byte more is refused."""
+    writer, row = _attach_record(p, entity)
+    api = f"/api/{cap_id}"
+    p.step(writer, "POST", f"{api}/${{{row}.id}}/files", files={"file": _file(good, max_bytes)}, expect=201,
+           note=f"attach a file of exactly {max_bytes} bytes",
+           checks=[{"path": "size", "op": "eq", "value": max_bytes}])
+    p.step(writer, "POST", f"{api}/${{{row}.id}}/files", files={"file": _file(good, max_bytes + 1)}, expect=413,
+           note=f"attach a file of {max_bytes + 1} bytes: refused")
+    p.step(writer, "GET", f"{api}/${{{row}.id}}/files", expect=200, note="only the first file",
+           checks=[{"path": "items", "op": "len", "value": 1}])
+
+
+# ---------------------------------------------------------------------------------------------------- checklist
+
+
+def _derive_checklist(cap, spec, reading, feature) -> list[dict]:
+    if spec.entity(cap.entity) is None or not _writers(spec, cap.entity):
+        return []
+    label = _elabel(spec, cap.entity)
+    who = _refused_who(spec, cap.entity)
+    return [{"text": f"Three checklist items added to {_a(label)} show 0% done; ticking one shows 33%, ticking all "
+                     f"shows 100% and complete; {who} may not add or tick items.",
+             "template": "checklist.progress", "params": {"cap_id": cap.id, "entity": cap.entity}, "rules": []}]
+
+
+def _checklist_progress(p, cap_id: str, entity: str) -> None:
+    """Add three items, tick them off and watch the progress; someone without write access is refused."""
+    ent = p.entity(entity)
+    writer = p.writer(entity)
+    row = p.make(entity, writer, note=f"a {ent.label.lower()}")
+    api = f"/api/{cap_id}"
+    items = []
+    for n in range(3):
+        var = f"item_{n + 1}"
+        p.step(writer, "POST", f"{api}/${{{row}.id}}/items", json={"label": f"Step {n + 1}"}, expect=201,
+               save=var, note=f"add checklist item {n + 1}", checks=[{"path": "done", "op": "false"}])
+        items.append(var)
+
+    def progress(done: int, percent: int, complete: bool, note: str, who: str = writer) -> None:
+        p.step(who, "GET", f"{api}/${{{row}.id}}", expect=200, note=note,
+               checks=[{"path": "total", "op": "eq", "value": 3}, {"path": "done", "op": "eq", "value": done},
+                       {"path": "percent", "op": "eq", "value": percent},
+                       {"path": "complete", "op": "true" if complete else "false"}])
+
+    progress(0, 0, False, "nothing done yet")
+    p.step(writer, "PATCH", f"{api}/items/${{{items[0]}.id}}", json={"done": True}, expect=200, note="tick one",
+           checks=[{"path": "done", "op": "true"}])
+    progress(1, 33, False, "one of three done")
+    p.step(writer, "GET", f"{api}/incomplete?per_page=100", expect=200, note="incomplete checklists",
+           checks=[{"path": "items", "op": "any", "key": "percent", "value": 33}])
+    stranger, status = _refused(p, entity, writer)
+    p.step(stranger, "POST", f"{api}/${{{row}.id}}/items", json={"label": "Sneaky"}, expect=status,
+           note="add an item without write access: refused")
+    p.step(stranger, "PATCH", f"{api}/items/${{{items[1]}.id}}", json={"done": True}, expect=status,
+           note="tick an item without write access: refused")
+    progress(1, 33, False, "unchanged")
+    for var in items[1:]:
+        p.step(writer, "PATCH", f"{api}/items/${{{var}.id}}", json={"done": True}, expect=200, note="tick another")
+    progress(3, 100, True, "all done")
+
+
+# ---------------------------------------------------------------------------------------------------- versioning
+
+_V1 = "Mix the clay.\nWedge it well.\nLet it rest."
+_V2 = "Mix the clay.\nWedge it twice.\nLet it rest."
+
+
+def _derive_versioning(cap, spec, reading, feature) -> list[dict]:
+    if spec.entity(cap.entity) is None or not _writers(spec, cap.entity):
+        return []
+    label, field = _elabel(spec, cap.entity), _flabel(spec, cap.entity, cap.field)
+    who = _refused_who(spec, cap.entity)
+    return [{"text": f"Each change of {_a(label)}'s {field} adds a numbered revision; the diff between revisions 1 "
+                     f"and 2 shows the changed line; restoring revision 1 brings its text back as revision 3; "
+                     f"{who} may not restore.",
+             "template": "versioning.revisions", "params": {"cap_id": cap.id, "entity": cap.entity,
+                                                            "field": cap.field}, "rules": []}]
+
+
+def _versioning_revisions(p, cap_id: str, entity: str, field: str) -> None:
+    """Two versions make revisions 1 and 2, the diff shows the change, restore adds revision 3."""
+    ent = p.entity(entity)
+    f = ent.field(field)
+    if f is None:
+        raise ScenarioError(f"{entity} has no field {field!r}")
+    pad = "" if f.min is None or f.min <= len(_V1) else "\n" + "x" * int(f.min - len(_V1))
+    v1, v2 = _V1 + pad, _V2 + pad
+    writer = p.writer(entity)
+    row = p.make(entity, writer, {field: v1}, note=f"a {ent.label.lower()} with a first {f.label.lower()}")
+    api = f"/api/{cap_id}/${{{row}.id}}"
+    p.step(writer, "PATCH", f"/api/{ent.plural}/${{{row}.id}}", json={field: v2}, expect=200,
+           note=f"change the {f.label.lower()}")
+    p.step(writer, "GET", f"{api}/revisions", expect=200, note="two revisions",
+           checks=[{"path": "items", "op": "len", "value": 2}, {"path": "items.0.number", "op": "eq", "value": 2},
+                   {"path": "items.1.number", "op": "eq", "value": 1}])
+    p.step(writer, "GET", f"{api}/diff?from=1&to=2", expect=200, note="the diff",
+           checks=[{"path": "diff", "op": "contains", "value": "-Wedge it well."},
+                   {"path": "diff", "op": "contains", "value": "+Wedge it twice."}])
+    stranger, status = _refused(p, entity, writer)
+    p.step(stranger, "POST", f"{api}/revisions/1/restore", expect=status, note="restore without write access: refused")
+    p.step(writer, "POST", f"{api}/revisions/99/restore", expect=404, note="restore a revision that does not exist")
+    p.step(writer, "POST", f"{api}/revisions/1/restore", expect=201, note="restore revision 1",
+           checks=[{"path": "changed", "op": "true"}, {"path": "revision.number", "op": "eq", "value": 3},
+                   {"path": "revision.restored_from", "op": "eq", "value": 1},
+                   {"path": f"record.{field}", "op": "eq", "value": v1}])
+    p.step(writer, "GET", f"{api}/revisions/3", expect=200, note="revision 3 holds the first text",
+           checks=[{"path": "body", "op": "eq", "value": v1}])
+    p.step(writer, "GET", f"/api/{ent.plural}/${{{row}.id}}", expect=200, note="the record has it again",
+           checks=[{"path": field, "op": "eq", "value": v1}])
+
+
+# ---------------------------------------------------------------------------------------------------- tables
+
+
+def _clipped(derive):
+    """`derive` with every criterion's text within the 300 characters a Criterion holds."""
+    def run(cap, spec, reading, feature) -> list[dict]:
+        out = derive(cap, spec, reading, feature)
+        for c in out:
+            if len(c["text"]) > 300:
+                c["text"] = c["text"][:299].rsplit(" ", 1)[0].rstrip(",;:") + "…"
+        return out
+    run.__doc__ = derive.__doc__
+    return run
+
+
+REALISES: dict = {
+    "reminders": _realises_reminders,
+    "follow": _realises_follow,
+    "ratings": _realises_ratings,
+    "leaderboard": _realises_leaderboard,
+    "attachments": _realises_attachments,
+    "checklist": lambda cap, spec, rule, reading: False,  # no parameter carries a rule
+    "versioning": lambda cap, spec, rule, reading: False,  # no parameter carries a rule
+}
+
+DERIVE = {kind: _clipped(fn) for kind, fn in {
+    "reminders": _derive_reminders,
+    "follow": _derive_follow,
+    "ratings": _derive_ratings,
+    "leaderboard": _derive_leaderboard,
+    "attachments": _derive_attachments,
+    "checklist": _derive_checklist,
+    "versioning": _derive_versioning,
+}.items()}
+
+COMPILE = {
+    "reminders.due": _reminders_due,
+    "follow.notify": _follow_notify,
+    "ratings.rate": _ratings_rate,
+    "ratings.scale": _ratings_scale,
+    "ratings.once": _ratings_once,
+    "leaderboard.points": _leaderboard_points,
+    "leaderboard.daily_cap": _leaderboard_daily_cap,
+    "leaderboard.period": _leaderboard_period,
+    "attachments.upload": _attachments_upload,
+    "attachments.size_limit": _attachments_size_limit,
+    "checklist.progress": _checklist_progress,
+    "versioning.revisions": _versioning_revisions,
+}

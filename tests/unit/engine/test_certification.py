@@ -1,0 +1,255 @@
+"""Honest "built" (issue 16): the reading of every key feature, status from the reading, and mutations that must
+turn a feature partial.
+
+The specs here are written by hand in domains of no corpus file and no word list, so the tests hold the rules,
+not a planner's luck: each starts from a spec whose feature is `planned` (every word read, every rule realised
+and exercised by a criterion) and changes one thing a planner can get wrong.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from shared.engine.appspec import AppSpec, spec_problems
+from shared.engine.capabilities import available_kinds
+from shared.engine.criteria.certify import certify, reading_problems
+from shared.engine.planner import library_matches, plan_builtin
+from shared.engine.planner.reading import FUNCTION_WORDS, RULE_WORDS, content_words, read_feature
+
+HELDOUT = json.loads((Path(__file__).resolve().parents[2] / "fixtures" / "heldout_ideas.json").read_text("utf-8"))
+IDEAS = {i["id"]: i for i in HELDOUT["ideas"]}
+
+
+def _field(name, type_, **kw):
+    return {"name": name, "label": name.replace("_", " ").capitalize(), "type": type_, **kw}
+
+
+def _entity(name, plural, fields, display="name"):
+    return {"name": name, "plural": plural, "label": name.replace("_", " ").capitalize(),
+            "label_plural": plural.replace("_", " ").capitalize(), "fields": fields, "display_field": display}
+
+
+def _spec(entities, capabilities, features, roles=None):
+    names = [e["name"] for e in entities]
+    roles = roles or [{"name": "owner", "label": "Owner", "read": names, "write": names, "manage_users": True},
+                      {"name": "member", "label": "Member", "read": names, "write": names, "scope": "own"}]
+    rels = [{"kind": "many_to_one", "entity": e["name"], "target": f["ref"], "field": f["name"]}
+            for e in entities for f in e["fields"] if f["type"] == "reference"]
+    trace = [{"feature": f, "status": "planned", "capabilities": caps} for f, caps in features]
+    spec = AppSpec.model_validate({
+        "name": "Test", "slug": "test", "purpose": "A test.", "tagline": "A test.", "features": [f for f, _ in features],
+        "roles": roles, "default_role": "member", "entities": entities, "relations": rels,
+        "capabilities": capabilities, "trace": trace})
+    assert spec_problems(spec) == []
+    return spec
+
+
+# ------------------------------------------------------------------ specs whose feature is built as planned
+
+def piano_spec(days=14, recipient_field="client_email", channel="email"):
+    """Piano tuning: "Email clients 14 days before a piano's tuning due date"."""
+    piano = _entity("piano", "pianos", [_field("name", "text", required=True),
+                                        _field("client_email", "email", required=True),
+                                        _field("client_phone", "phone"),
+                                        _field("tuning_due", "date", required=True)])
+    cap = {"id": "tuning_reminders", "label": "Tuning reminders", "kind": "reminders", "entity": "piano",
+           "field": "tuning_due", "rule": "due_in_days", "days": days, "channel": channel,
+           "recipient_field": recipient_field}
+    return _spec([piano], [cap], [("Email clients 14 days before each piano's tuning due date",
+                                   ["tuning_reminders"])])
+
+
+def bay_spec(resource="bay"):
+    """An archery range: members book bays."""
+    bay = _entity("bay", "bays", [_field("name", "text", required=True)])
+    coach = _entity("coach", "coaches", [_field("name", "text", required=True)])
+    session = _entity("lesson", "lessons", [
+        _field("title", "text", required=True), _field("bay_id", "reference", ref="bay", required=True),
+        _field("coach_id", "reference", ref="coach", required=True),
+        _field("start_at", "datetime", required=True), _field("end_at", "datetime", required=True)], "title")
+    cap = {"id": "bay_booking", "label": "Bay bookings", "kind": "booking", "entity": "lesson",
+           "resource": resource, "resource_field": f"{resource}_id", "start_field": "start_at",
+           "end_field": "end_at"}
+    return _spec([bay, coach, session], [cap], [("Members book bays on a calendar", ["bay_booking"])])
+
+
+def _entry(spec, i=0):
+    return certify(spec).trace[i]
+
+
+def test_a_fully_read_reminder_with_its_number_and_recipient_is_planned():
+    t = _entry(piano_spec())
+    assert reading_problems(certify(piano_spec())) == []
+    assert t.status == "planned", t.not_built
+    rules = {r.category: r for r in t.reading.rules}
+    assert rules["time_window"].number == 14 and rules["recipient"].nouns == ["client"]
+    assert rules["channel"].unit == "email"
+    assert t.criteria and all(c.template.startswith("reminders.") for c in t.criteria)
+    exercised = {i for c in t.criteria for i in c.rules}
+    assert {t.reading.rules.index(rules["time_window"]), t.reading.rules.index(rules["recipient"])} <= exercised
+    assert "14 days" in t.built_as
+
+
+def test_booking_of_the_named_record_is_planned():
+    t = _entry(bay_spec())
+    assert t.status == "planned", t.not_built
+    assert t.reading.record == "bay"
+    assert any("refused" in c.text or "409" in json.dumps(c.params) or "overlap" in c.text for c in t.criteria)
+
+
+# ------------------------------------------------------------------ mutations: each turns the feature partial
+
+def test_mutation_capability_bound_to_the_wrong_record_is_partial():
+    t = _entry(bay_spec(resource="coach"))
+    assert t.status == "partial"
+    assert any("bays" in nb and "coach" in nb for nb in t.not_built), t.not_built
+
+
+def test_mutation_dropped_number_is_partial():
+    t = _entry(piano_spec(days=7))
+    assert t.status == "partial"
+    assert any("14 days before" in nb for nb in t.not_built), t.not_built
+
+
+def test_mutation_reminder_to_the_records_creator_instead_of_the_person_named_is_partial():
+    t = _entry(piano_spec(recipient_field=None))
+    assert t.status == "partial"
+    assert any("clients" in nb.lower() for nb in t.not_built), t.not_built
+    assert "the user who created" in t.built_as
+
+
+def test_mutation_wrong_channel_is_partial():
+    piano = piano_spec(channel="sms", recipient_field="client_phone")
+    t = _entry(piano)
+    assert t.status == "partial"
+
+
+def test_mutation_rule_feature_served_by_a_records_list_alone_is_partial():
+    table = _entity("table", "tables", [_field("name", "text", required=True), _field("capacity", "integer")])
+    cap = {"id": "tables_list", "label": "Tables", "kind": "records", "entity": "table", "fields": ["capacity"]}
+    spec = _spec([table], [cap], [("Seat guests at tables up to their capacity of 8", ["tables_list"])])
+    t = _entry(spec)
+    assert t.status == "partial"
+    assert any("capacity" in nb for nb in t.not_built), t.not_built
+    assert t.reading.rules and not any(c.rules for c in t.criteria)
+
+
+def test_a_stored_planned_status_is_not_trusted():
+    spec = piano_spec(days=7)
+    assert spec.trace[0].status == "planned"  # as written
+    assert certify(spec).trace[0].status == "partial"  # as assessed
+
+
+# ------------------------------------------------------------------ the accounting
+
+@pytest.mark.parametrize("key", sorted(IDEAS))
+def test_every_content_word_of_every_held_out_feature_is_accounted_for(key):
+    spec = plan_builtin(IDEAS[key])
+    assert reading_problems(spec) == []
+    for t in spec.trace:
+        assert Counter(u.word for u in t.reading.words) == Counter(content_words(t.feature))
+        if t.status == "planned":
+            assert not [u.word for u in t.reading.words if u.maps_to == "unread"]
+        if t.status == "partial":
+            assert t.not_built and t.built_as
+
+
+def test_the_skipped_words_are_function_words_only():
+    assert len(FUNCTION_WORDS) < 200
+    assert not FUNCTION_WORDS & RULE_WORDS
+    for w in ("only", "not", "no", "cannot", "per", "within", "before", "after", "above", "below", "once", "fee"):
+        assert w not in FUNCTION_WORDS
+    assert content_words("A kiln for the members") == ["kiln", "members"]
+
+
+def test_a_reading_that_drops_a_word_is_refused():
+    spec = certify(piano_spec())
+    t = spec.trace[0]
+    words = [u for u in t.reading.words if u.word != "tuning"]
+    bad = spec.model_copy(update={"trace": [t.model_copy(update={"reading": t.reading.model_copy(
+        update={"words": words})})]})
+    assert any("drops the words ['tuning']" in p for p in reading_problems(bad))
+    mapped = [u.model_copy(update={"maps_to": "entity:nowhere"}) if u.word == "piano's" else u for u in t.reading.words]
+    bad = spec.model_copy(update={"trace": [t.model_copy(update={"reading": t.reading.model_copy(
+        update={"words": mapped})})]})
+    assert any("entity:nowhere" in p for p in reading_problems(bad))
+
+
+# ------------------------------------------------------------------ rules by category, on held-out ideas
+
+CATEGORIES = ("limit", "capacity", "uniqueness", "exclusivity", "agreement", "time_window", "threshold", "fee",
+              "escalation", "block", "recipient", "channel")
+
+
+def _annotated(category):
+    for key, idea in sorted(IDEAS.items()):
+        for r in idea.get("rules") or []:
+            if r["category"] == category:
+                yield key, r
+
+
+@pytest.mark.parametrize("category", CATEGORIES)
+def test_a_held_out_feature_stating_a_rule_is_planned_only_with_a_criterion_exercising_it(category):
+    """No feature whose words state a rule of this category is planned unless the reading holds a rule with the
+    stated number, realised by a capability and exercised by a criterion (QA then requires it to pass)."""
+    cases = list(_annotated(category))
+    assert len(cases) >= 4
+    specs: dict[str, AppSpec] = {}
+    for key, rule in cases:
+        spec = specs.setdefault(key, plan_builtin(IDEAS[key]))
+        t = spec.trace[rule["feature"]]
+        if t.status != "planned":
+            continue
+        exercised = {i for c in t.criteria for i in c.rules}
+        matching = [i for i, r in enumerate(t.reading.rules)
+                    if rule["number"] is None or (r.number is not None and abs(r.number - rule["number"]) < 1e-9)]
+        assert set(matching) & exercised, (key, t.feature, rule, [r.model_dump() for r in t.reading.rules])
+
+
+def test_the_reader_finds_most_held_out_rules_as_rules():
+    """Recall of the rule reader on held-out words, all categories together (per category it is printed, not
+    tuned: a held-out miss is not fixed by adding its words, and a rule the reader misses leaves its words unread,
+    so the feature is partial anyway)."""
+    found: Counter = Counter()
+    total: Counter = Counter()
+    for category in CATEGORIES:
+        for key, rule in _annotated(category):
+            t = plan_builtin(IDEAS[key]).trace[rule["feature"]]
+            total[category] += 1
+            numbers = {r.number for r in t.reading.rules}
+            if t.reading.rules and (rule["number"] is None or float(rule["number"]) in numbers):
+                found[category] += 1
+    print({c: f"{found[c]}/{total[c]}" for c in CATEGORIES})
+    assert sum(found.values()) / sum(total.values()) >= 0.6
+
+
+# ------------------------------------------------------------------ true reasons
+
+def test_no_capability_is_said_only_after_every_kind_was_checked():
+    for idea in HELDOUT["ideas"]:
+        spec = plan_builtin(idea)
+        for t in spec.trace:
+            if t.status == "not_covered" and "no capability in the library" in (t.reason or "").lower():
+                assert library_matches(t.feature) == [], (t.feature, t.reason)
+                assert f"all {len(available_kinds())} kinds checked" in t.reason
+
+
+def test_votes_are_ratings_on_a_two_point_scale():
+    spec = plan_builtin({"title": "ThemeBoard", "description": "Product teams collect feedback themes.",
+                         "key_features": ["Upvote themes"]})
+    t = spec.trace[0]
+    assert t.status != "not_covered", t.reason
+    cap = spec.capability(t.capabilities[0])
+    assert cap.kind == "ratings" and cap.scale == 2
+
+
+def test_read_feature_maps_people_and_records():
+    spec = bay_spec()
+    r = read_feature("Members book bays on a calendar", spec, ["bay_booking"])
+    maps = {u.word: u.maps_to for u in r.words}
+    assert maps["members"] == "role:member" and maps["bays"] == "entity:bay"
+    assert maps["book"] == "capability:bay_booking" and maps["calendar"] == "capability:bay_booking"
