@@ -175,12 +175,22 @@ def main() -> int:
     info(f"QA ({qa.get('isolation')} network isolation): {tests.get('run')} generated tests run, "
          f"{tests.get('failures')} failures, {tests.get('errors')} errors; lint {qa.get('lint')}")
     if qa.get("features_total"):
-        info(f"{qa.get('features_built', 0)} of {qa['features_total']} features built "
-             "(built = every capability of the feature has behaviour tests, and they passed):")
+        crit = qa.get("criteria") or {}
+        info(f"{qa.get('features_built', 0)} of {qa['features_total']} features built, "
+             f"{qa.get('features_partial', 0)} partial; {crit.get('passed', 0)} of {crit.get('run', 0)} acceptance "
+             "criteria passed (built = every word of the feature read, every rule it states enforced, its "
+             "capabilities' tests and its acceptance criteria passing against the app):")
         for row in qa.get("coverage") or []:
-            why = f" — {row['reason']}" if row.get("reason") else ""
             caps = ", ".join(row.get("capabilities") or []) or "-"
-            info(f"  [{row['status']:>11}] {row['feature']}  ({caps}; {row.get('tests_total', 0)} tests){why}")
+            c = row.get("criteria") or {}
+            info(f"  [{row['status']:>11}] {row['feature']}  ({caps}; {row.get('tests_total', 0)} tests, "
+                 f"{c.get('passed', 0)}/{c.get('total', 0)} criteria)")
+            if row.get("built_as"):
+                info(f"                {row['built_as']}")
+            if row["status"] == "partial" and row.get("not_built"):
+                info(f"                Not built: {'; '.join(row['not_built'])}")
+            elif row["status"] != "built" and row.get("reason"):
+                info(f"                {row['reason']}")
     dep = p["stages"]["deployment"].get("summary") or {}
     url = dep.get("preview_url") or (dep.get("preview") or {}).get("url") or dep.get("url")
     if url:

@@ -855,10 +855,25 @@ function renderStages(p) {
 
 function featuresBuilt(p) {
   const qa = (((p.stages || {}).qa || {}).summary) || {};
-  return qa.features_total ? ` · ${Number(qa.features_built || 0)} of ${Number(qa.features_total)} features built` : "";
+  if (!qa.features_total) return "";
+  const partial = Number(qa.features_partial || 0);
+  return ` · ${Number(qa.features_built || 0)} of ${Number(qa.features_total)} features built`
+    + (partial ? `, ${partial} partial` : "");
 }
 
-const COVERAGE_LABEL = { built: "Built", failing: "Tests failing", not_covered: "Not covered" };
+const COVERAGE_LABEL = { built: "Built", partial: "Partial", failing: "Tests failing", not_covered: "Not covered" };
+
+function coverageWords(r) {
+  // What was built, and what was not, in the founder's own words (issue 16).
+  const parts = [];
+  if (r.built_as) parts.push(h("div", {}, String(r.built_as)));
+  const missing = Array.isArray(r.not_built) ? r.not_built : [];
+  if (r.status === "partial" && missing.length) parts.push(h("div", { class: "small" }, `Not built: ${missing.join("; ")}`));
+  else if (r.reason && r.status !== "built") parts.push(h("div", { class: "small" }, String(r.reason)));
+  const c = r.criteria || {};
+  if (c.total) parts.push(h("div", { class: "small" }, `Acceptance criteria: ${Number(c.passed || 0)} of ${Number(c.total)} passed`));
+  return parts.length ? parts : ["–"];
+}
 
 function renderCoverage(p) {
   const summary = (((p.stages || {}).qa || {}).summary) || {};
@@ -866,15 +881,18 @@ function renderCoverage(p) {
   const total = Number(summary.features_total || 0);
   show($("#detail-coverage"), total > 0);
   if (!total) return;
+  const partial = Number(summary.features_partial || 0);
+  const notCovered = rows.filter((r) => r.status === "not_covered").length;
   $("#coverage-headline").textContent = `${Number(summary.features_built || 0)} of ${total} features built`
+    + (partial ? `, ${partial} partial` : "") + (notCovered ? `, ${notCovered} not covered` : "")
     + (summary.coverage_truncated ? " (table shortened)" : "");
   $("#coverage-body").replaceChildren(...rows.map((r) => h("tr", { "data-testid": "coverage-row", dataset: { status: r.status } },
     h("th", { scope: "row" }, String(r.feature || "")),
-    h("td", {}, h("span", { class: `chip chip-${r.status === "built" ? "completed" : r.status === "failing" ? "failed" : "pending"}` },
+    h("td", {}, h("span", { class: `chip chip-${r.status === "built" ? "completed" : r.status === "failing" ? "failed" : r.status === "partial" ? "running" : "pending"}` },
       COVERAGE_LABEL[r.status] || String(r.status || ""))),
     h("td", {}, (r.capabilities || []).join(", ") || "–"),
     h("td", { class: "small" }, r.tests_total ? `${(r.tests || []).join(", ")}${r.tests_total > (r.tests || []).length ? ` +${r.tests_total - r.tests.length} more` : ""}` : "–"),
-    h("td", { class: "small" }, r.reason || ""))));
+    h("td", { class: "small" }, ...coverageWords(r)))));
 }
 
 function previewUrl(p) {

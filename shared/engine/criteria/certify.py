@@ -125,6 +125,12 @@ def assess(spec, entry, index: int, reading: FeatureReading | None = None) -> di
     caps = [c for c in spec.capabilities if c.id in entry.capabilities]
     reading = reading or entry.reading or read_feature(entry.feature, spec, [c.id for c in caps])
     out: dict = {"reading": reading, "criteria": [], "not_built": [], "built_as": None}
+    custom = [cid for cid in entry.capabilities if spec.capability(cid) is None]
+    if custom and not caps:  # a custom operation the LLM engine wrote (and tested) for this feature
+        out.update(status="partial", built_as=f"Built as: a custom operation ({', '.join(custom)}) written for this "
+                   f"feature, with tests written alongside it",
+                   not_built=["no acceptance criterion checks a custom operation yet; only its own tests ran"])
+        return out
     if not caps:
         out["status"] = "not_covered"
         return out
@@ -147,11 +153,16 @@ def assess(spec, entry, index: int, reading: FeatureReading | None = None) -> di
                 e, _, f = attr.partition(".")
                 if e == ent and f not in used:
                     not_built.append(f"{cap.kind.replace('_', ' ')} by {_flabel(spec, e, f)}")
+    aside: list[str] = []
     for u in reading.words:
         if u.maps_to.startswith("entity:"):
             name = u.maps_to.split(":", 1)[1]
-            if name not in near and name != reading.record and spec.entity(name) is not None:
-                unread.append(u.word)
+            if name not in near and name != reading.record and spec.entity(name) is not None and name not in aside:
+                aside.append(name)
+    if aside:
+        kinds = ", ".join(sorted({c.kind for c in caps}))
+        not_built.append(f"{', '.join(_lbl(spec, n, True) for n in aside)}: named, but the {kinds} capability acts on "
+                         f"{', '.join(_lbl(spec, p, True) for p in sorted(prim)) or 'other records'}")
     # rules: realised by a bound capability's parameters, and exercised by a criterion
     criteria: list[Criterion] = []
     for cap in caps:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ..appspec import AppSpec, Criterion, spec_problems
 from ..compiler import compile_project, default_design
-from . import ScenarioError, compile_criterion, cid
+from . import ScenarioError, cid, compile_criterion
 from .kinds import DERIVE
 
 
