@@ -16,6 +16,37 @@ def spec_markdown(spec: AppSpec) -> str:
     for t in spec.trace:
         lines.append(f"| {_cell(t.feature)} | {t.status} | {', '.join(t.capabilities) or '–'} | "
                      f"{', '.join(t.entities) or '–'} | {_cell(t.reason or '')} |")
+    lines += ["", "## How each key feature reads", "",
+              "Every content word of a feature is accounted for: what it maps to in this spec, or *unread* when "
+              "nothing here realises it. A feature is planned only when no word is unread and every rule it states "
+              "is carried by a capability with the same numbers and nouns; QA then runs its acceptance criteria "
+              "against the app.", ""]
+    for t in spec.trace:
+        lines += [f"### {t.feature} — {t.status.replace('_', ' ')}", ""]
+        if t.built_as:
+            lines.append(t.built_as)
+        if t.not_built:
+            lines.append("Not built: " + "; ".join(t.not_built) + ".")
+        if t.status == "not_covered" and t.reason:
+            lines.append(f"Not covered: {t.reason}")
+        r = t.reading
+        if r is not None:
+            who = ", ".join(r.actors) or "–"
+            lines += ["", f"- actors: {who}; action: {r.action or '–'}; record: {r.record or '–'}; attributes: "
+                          f"{', '.join(r.attributes) or '–'}; links: {', '.join(r.links) or '–'}"]
+            for i, rule in enumerate(r.rules):
+                num = f", number {rule.number:g}" if rule.number is not None else ""
+                unit = f" {rule.unit}" if rule.unit else ""
+                nouns = f", about {', '.join(rule.nouns)}" if rule.nouns else ""
+                lines.append(f"- rule {i} ({rule.category}): “{rule.words}”{num}{unit}{nouns}")
+            for e in r.effects:
+                extra = "".join(f", {k} {v}" for k, v in (("to", e.recipient), ("by", e.channel)) if v)
+                lines.append(f"- effect ({e.kind}): “{e.words}”{extra}")
+            lines.append("- words: " + ", ".join(f"{u.word} → {u.maps_to}" for u in r.words))
+        if t.criteria:
+            lines += ["", "Acceptance criteria:"] + [f"- {c.text}" + (
+                f" (exercises rule {', '.join(map(str, c.rules))})" if c.rules else "") for c in t.criteria]
+        lines.append("")
     lines += ["", "## Roles", "", "| role | reads | writes | scope | manages users | from the idea |",
               "| --- | --- | --- | --- | --- | --- |"]
     for r in spec.roles:

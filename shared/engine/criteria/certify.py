@@ -153,6 +153,40 @@ def assess(spec, entry, index: int, reading: FeatureReading | None = None) -> di
                 e, _, f = attr.partition(".")
                 if e == ent and f not in used:
                     not_built.append(f"{cap.kind.replace('_', ' ')} by {_flabel(spec, e, f)}")
+    # the record a behaviour acts on must be one the words name: "Overdue reminders by email" names none
+    if not reading.record and not reading.attributes and any(c.kind not in ("records", "export", "search",
+                                                                              "live_board", "audit_log") for c in caps):
+        acting = [c for c in caps if c.kind not in ("records", "export", "search", "live_board", "audit_log")]
+        not_built.append(f"which records: the feature names none, and the {acting[0].kind.replace('_', ' ')} "
+                         f"capability acts on {', '.join(_lbl(spec, p, True) for p in primary(acting[0]))}")
+    # the object of a behaviour is a record, not a field: "Lend scores to singers" with `score` a singer's field
+    words = reading.words
+    for i, u in enumerate(words[:-1]):
+        nxt = words[i + 1]
+        if u.maps_to.startswith("capability:") and nxt.maps_to.startswith("field:") and nxt.word.endswith("s") \
+                and not nxt.word.endswith("ss"):
+            cap_kind = next((c.kind for c in caps if c.id == u.maps_to.split(":", 1)[1].split(".")[0]), "")
+            if cap_kind in ("custody", "booking", "ratings", "workflow", "reminders", "rotation", "payments",
+                            "attachments", "checklist", "versioning", "follow"):
+                e, _, f = nxt.maps_to[6:].partition(".")
+                not_built.append(f"{nxt.word}: kept only as the {_flabel(spec, e, f)} of {_lbl(spec, e, True)}, not "
+                                 f"as records the {cap_kind.replace('_', ' ')} capability acts on")
+    # a field the words name must belong to a record the feature's capabilities act on
+    for u in words:
+        if u.maps_to.startswith("field:"):
+            e, _, f = u.maps_to[6:].partition(".")
+            if e not in near and e != reading.record:
+                not_built.append(f"{u.word}: a field of {_lbl(spec, e, True)}, which this feature's capabilities do "
+                                 f"not act on")
+    # statuses the founder did not name are the planner's guess
+    idea_text = " ".join([spec.purpose, *spec.features]).lower()
+    for c in caps:
+        if c.kind == "workflow":
+            later = [st for st in c.states if st != c.initial]
+            named = [st for st in later if st.replace("_", " ") in idea_text or st.replace("_", "-") in idea_text]
+            if not named:
+                not_built.append(f"which statuses: the idea names none, so the app uses "
+                                 f"{', '.join(st.replace('_', ' ') for st in c.states)}")
     aside: list[str] = []
     for u in reading.words:
         if u.maps_to.startswith("entity:"):
@@ -183,7 +217,8 @@ def assess(spec, entry, index: int, reading: FeatureReading | None = None) -> di
     for i, rule in enumerate(reading.rules):
         by = [c for c in caps if REALISES.get(c.kind, lambda *a: False)(c, spec, rule, reading)]
         if by and i in exercised:
-            realised.append(rule.words)
+            realised.append({"recipient": f"to the {rule.words}", "channel": f"by {rule.words.lower()}"}.get(
+                rule.category, rule.words))
         elif by:
             not_built.append(f"{rule.words} (no criterion exercises it)")
         else:
@@ -195,7 +230,7 @@ def assess(spec, entry, index: int, reading: FeatureReading | None = None) -> di
         not_built.append(f"nothing in the app does {_quote(unread)}")
     built = "; ".join(describe(c, spec) for c in caps)
     if realised:
-        built += "; enforced: " + "; ".join(f"'{w}'" for w in realised)
+        built += "; enforced: " + "; ".join(f"'{w}'" for w in realised)  # the founder's words, quoted
     out.update(criteria=criteria, not_built=list(dict.fromkeys(not_built)), built_as=("Built as: " + built)[:400],
                status="partial" if not_built or not criteria else "planned")
     if out["status"] == "partial" and not out["not_built"]:

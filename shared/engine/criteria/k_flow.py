@@ -732,10 +732,17 @@ _PERCENT = ("", "%", "percent", "per cent", "pct")
 
 
 def _realises_payments(cap, spec, rule, reading) -> bool:
-    """A fee rule whose percentage is the platform fee the app takes."""
+    """A fee rule whose percentage is the platform fee the app takes: the words say a fee, commission or cut the
+    platform keeps ("a 10% fee", "keeps 12%"), never a share of the price the payer pays ("a 25% deposit", "10%
+    off", "a 5% tip" are not what the platform keeps)."""
     unit = (rule.unit or "").strip().lower()
+    said = " ".join([rule.words.lower()] + [u.word for u in (reading.words if reading else [])])
+    kept = re.search(r"\b(fees?|commissions?|cut|keeps?|kept|takes?|platform|service charges?|surcharges?)\b", said)
+    other = re.search(r"\b(deposits?|discounts?|off|refunds?|tips?|down ?payments?|upfront|advance)\b",
+                      rule.words.lower())
     return (rule.category == "fee" and cap.platform_fee_percent is not None and rule_number(rule) is not None
-            and unit in _PERCENT and abs(rule_number(rule) - float(cap.platform_fee_percent)) < 1e-9)
+            and unit in _PERCENT and abs(rule_number(rule) - float(cap.platform_fee_percent)) < 1e-9
+            and kept is not None and other is None)
 
 
 def _derive_payments(cap, spec, reading, feature) -> list[dict]:

@@ -187,7 +187,8 @@ def _rules(text: str, spec) -> tuple[list[RuleReading], list[tuple[int, int, int
         before, after = low[:m.start()], low[m.end():]
         told = re.search(r"(?<![a-z])(?:remind\w*|notif\w*|alert\w*|warn\w*|messag\w*|escalat\w*|sen[dt]s?|ping\w*)"
                          r"(?![a-z])", before + " " + after)
-        how = re.search(r"(?<![a-z])(?:by|via|an?|sends?|send|sent|gets?|receives?|receiving)\W+$", before)
+        how = re.search(r"(?<![a-z])(?:by|via|an?|sends?|send|sent|gets?|receives?|receiving)\W+$", before) or (
+            not before.strip() and not w.startswith("text"))  # "Email campaigns to donors": an imperative
         whom = re.match(r"\s+(?:the|a|an|their|all|each|every|them|him|her|me|us)\b|\s+([a-z][a-z'-]*)", after)
         to_people = whom is not None and (whom.group(1) is None or _people(whom.group(1), spec))
         if not (told or how or to_people):

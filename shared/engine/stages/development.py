@@ -183,6 +183,7 @@ def run(inp, config, gen) -> StageOutput:
         "capabilities": [{"id": c.id, "kind": c.kind} for c in spec.capabilities],
         "features_total": len(spec.trace),
         "features_planned": len(planned),
+        "features_partial": sum(1 for t in spec.trace if t.status == "partial"),
         "endpoints": api_route_count(spec),
         "pages": ["home"] + [e.plural for e in spec.entities] + [c.id for c in spec.capabilities],
         "files": len(files),

@@ -107,3 +107,34 @@ def test_the_development_stage_rejects_with_the_reason(tmp_path):
 def test_the_builtin_engine_plans_through_the_same_entry_point():
     spec = plan_spec({"idea": IDEA, "feedback": None}, BuiltinGenerator())
     assert spec.model_dump(mode="json") == _good()
+
+
+def test_a_reading_that_drops_a_word_is_sent_back_and_repaired():
+    good = _good()
+    broken = json.loads(json.dumps(good))
+    words = broken["trace"][0]["reading"]["words"]
+    dropped = words.pop(0)["word"]
+    with FakeLLM([{"content": broken}, {"content": good}]) as fake:
+        spec = plan_spec({"idea": IDEA, "feedback": None}, _gen(fake))
+    assert len(fake.requests) == 2
+    assert f"drops the words ['{dropped}']" in _last_user_message(fake.requests[1])
+    assert [u.word for u in spec.trace[0].reading.words][0] == dropped
+
+
+def test_a_models_planned_status_is_recomputed_from_its_reading():
+    """The model may write `planned`; a rule its reading states and no capability carries makes it partial."""
+    good = _good()
+    claimed = json.loads(json.dumps(good))
+    t = next(t for t in claimed["trace"] if t["status"] == "planned")
+    t["feature"] = t["feature"] + " at most 3"
+    i = claimed["trace"].index(t)
+    claimed["features"][i] = t["feature"]
+    t["reading"]["rules"].append({"category": "limit", "words": "at most 3", "number": 3, "unit": None,
+                                  "nouns": []})
+    n = len(t["reading"]["rules"]) - 1
+    t["reading"]["words"] += [{"word": "most", "maps_to": f"rule:{n}"}, {"word": "3", "maps_to": f"rule:{n}"}]
+    idea = dict(IDEA, key_features=claimed["features"])
+    with FakeLLM([{"content": claimed}]) as fake:
+        spec = plan_spec({"idea": idea, "feedback": None}, _gen(fake))
+    out = spec.trace[i]
+    assert out.status == "partial" and any("at most 3" in nb for nb in out.not_built), out
