@@ -210,6 +210,18 @@ def test_real_engine_builds_an_app_with_artifacts_and_a_preview(browsers):
     assert link.text_content() == href
     assert requests.get(href, timeout=10).status_code < 500, "the preview answers"
 
+    # The feature table says built, partial or not covered, with what was built and what was not, in words.
+    headline = page.text_content("#coverage-headline")
+    assert " features built" in headline, headline
+    rows = page.locator("[data-testid='coverage-row']")
+    assert rows.count() >= 1
+    statuses = set(page.eval_on_selector_all("[data-testid='coverage-row']", "els => els.map(e => e.dataset.status)"))
+    assert statuses <= {"built", "partial", "failing", "not_covered"}, statuses
+    table = page.text_content("[data-testid='coverage-table']")
+    assert "Built as: " in table, table
+    if "partial" in statuses:
+        assert "Not built: " in table and "partial" in headline, (headline, table)
+
     # Artifacts need the bearer header: the page fetches them and hands over a blob.
     zip_item = page.locator("[data-testid='artifact'][data-name='project.zip']")
     with page.expect_download() as dl:
