@@ -174,5 +174,21 @@ def rule_number(rule) -> float | None:
 
 
 def a(noun: str) -> str:
-    """The noun with its indefinite article ("an invoice", "a kiln")."""
-    return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"
+    """The noun with its indefinite article ("an invoice", "a kiln", "a user", "a one-off")."""
+    vowel = noun[:1].lower() in "aeiou" and not re.match(r"(?i)u(s|ni|ti)|eu|one\b", noun)
+    return f"{'an' if vowel else 'a'} {noun}"
+
+
+def entity_label(spec, name: str, plural: bool = False) -> str:
+    """An entity's label (or plural label) in lower case, for sentences; its name when the spec lacks it."""
+    ent = spec.entity(name)
+    if ent is None:
+        return name.replace("_", " ") + ("s" if plural else "")
+    return (ent.label_plural if plural else ent.label).lower()
+
+
+def field_label(spec, entity: str, field: str | None) -> str:
+    """A field's label in lower case, for sentences; its name when the spec lacks it."""
+    ent = spec.entity(entity)
+    f = ent.field(field) if ent is not None and field else None
+    return (f.label if f else (field or "").replace("_", " ")).lower()

@@ -16,8 +16,11 @@ QA calls it again on the project's `app/spec.json` and then requires the criteri
 from __future__ import annotations
 
 from ..appspec.model import Criterion, FeatureReading
-from . import cid, noun_matches
+from . import cid, entity_label, field_label, noun_matches
 from .kinds import DERIVE, REALISES
+
+_lbl = entity_label
+_flabel = field_label
 
 #: Params naming the record a capability acts on first (the one a feature's record noun must be).
 PRIMARY = {
@@ -67,17 +70,6 @@ def touched(cap, spec=None) -> list[str]:
     return out
 
 
-def _lbl(spec, name: str, plural: bool = False) -> str:
-    ent = spec.entity(name)
-    if ent is None:
-        return name.replace("_", " ")
-    return (ent.label_plural if plural else ent.label).lower()
-
-
-def _flabel(spec, ent: str, field: str | None) -> str:
-    e = spec.entity(ent)
-    f = e.field(field) if e and field else None
-    return (f.label if f else (field or "").replace("_", " ")).lower()
 
 
 def describe(cap, spec) -> str:

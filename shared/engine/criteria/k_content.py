@@ -12,7 +12,12 @@ from __future__ import annotations
 
 import re
 
-from . import ScenarioError, noun_matches
+from . import ScenarioError, a, entity_label, field_label, noun_matches
+
+_a = a
+_ent_label = entity_label
+_field_label = field_label
+
 
 TEXT_TYPES = ("text", "long_text")
 #: distinctive words that no sample value holds (and none is a prefix of another)
@@ -20,18 +25,6 @@ WORDS = ("quokkazed", "narwhalix", "axolotlum", "pangolire", "okapivet", "tapiru
 
 
 # ---------------------------------------------------------------- shared helpers
-
-def _ent_label(spec, name: str, plural: bool = False) -> str:
-    ent = spec.entity(name)
-    if ent is None:
-        return name.replace("_", " ")
-    return (ent.label_plural if plural else ent.label).lower()
-
-
-def _field_label(spec, entity: str, field: str) -> str:
-    ent = spec.entity(entity)
-    f = ent.field(field) if ent else None
-    return (f.label if f else field.replace("_", " ")).lower()
 
 
 def _role_label(spec, role: str | None) -> str:
@@ -41,11 +34,6 @@ def _role_label(spec, role: str | None) -> str:
 
 def _listing(words: list[str], conj: str = "and") -> str:
     return ", ".join(words[:-1]) + (f" {conj} " if len(words) > 1 else "") + (words[-1] if words else "")
-
-
-def _a(noun: str) -> str:
-    """The noun with its indefinite article ("an auditor", "a guest")."""
-    return ("an " if noun[:1].lower() in "aeiou" else "a ") + noun
 
 
 def _reads(role, entity: str) -> bool:

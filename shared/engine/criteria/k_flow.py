@@ -12,36 +12,22 @@ import math
 import re
 from datetime import timedelta
 
-from . import NOW, ScenarioError, days_from_now, noun_matches, rule_number
+from . import NOW, ScenarioError, a, days_from_now, entity_label, field_label, noun_matches, rule_number
 
-# ---------------------------------------------------------------------------------------------- helpers
-
-
-def _a(word: str) -> str:
-    """`word` with its indefinite article."""
-    vowel = word[:1].lower() in "aeiou" and not re.match(r"(?i)u(s|ni|ti)|eu|one\b", word)
-    return f"{'an' if vowel else 'a'} {word}"
-
-
-def _ent_label(spec, name: str) -> str:
-    ent = spec.entity(name)
-    return (ent.label if ent else name.replace("_", " ")).lower()
+_a = a
+_ent_label = entity_label
+_field_label = field_label
 
 
 def _ent_plural(spec, name: str) -> str:
-    ent = spec.entity(name)
-    return (ent.label_plural if ent else name.replace("_", " ") + "s").lower()
+    return entity_label(spec, name, plural=True)
+
+# ---------------------------------------------------------------------------------------------- helpers
 
 
 def _role_label(spec, name: str) -> str:
     role = spec.role(name)
     return (role.label if role else name.replace("_", " ")).lower()
-
-
-def _field_label(spec, entity: str, field: str) -> str:
-    ent = spec.entity(entity)
-    f = ent.field(field) if ent else None
-    return (f.label if f else field.replace("_", " ")).lower()
 
 
 def _writers(spec, entity: str) -> list[str]:

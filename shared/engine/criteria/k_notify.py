@@ -12,22 +12,15 @@ import math
 import re
 from datetime import datetime, timedelta
 
-from . import NOW, ScenarioError, iso, noun_matches
+from . import NOW, ScenarioError, entity_label, field_label, iso, noun_matches
+from . import a as _with_article
+
+_a = _with_article
+_elabel = entity_label
+_flabel = field_label
+
 
 # ---------------------------------------------------------------------------------------------------- helpers
-
-
-def _elabel(spec, entity: str, plural: bool = False) -> str:
-    ent = spec.entity(entity)
-    if ent is None:
-        return entity.replace("_", " ")
-    return (ent.label_plural if plural else ent.label).lower()
-
-
-def _flabel(spec, entity: str, field: str | None) -> str:
-    ent = spec.entity(entity)
-    f = ent.field(field) if ent is not None and field else None
-    return (f.label if f else (field or "").replace("_", " ")).lower()
 
 
 def _rlabel(spec, role: str) -> str:
@@ -99,11 +92,6 @@ def _refused(p, entity: str, creator: str) -> tuple[str | None, int]:
     if mine is not None and mine.scope == "own" and mine.name != "owner":
         return p.actor(mine.name), 403
     return None, 401
-
-
-def _a(noun: str) -> str:
-    """The noun with its indefinite article ("an application", "a dish")."""
-    return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"
 
 
 def _refused_who(spec, entity: str) -> str:
