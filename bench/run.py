@@ -422,6 +422,8 @@ TARGETS = {
     "heldout_feature_coverage": ("report: feature_coverage on tests/fixtures/heldout_ideas.json (never tuned on)",
                                  None),
     "heldout_features_partial": ("report: partial features of the held-out set", None),
+    "heldout_capability_tests_passed": ("report: the old figure on the held-out set, beside "
+                                        "heldout_feature_coverage", None),
     "heldout_rule_features_built_without_criterion": ("0: held-out features stating a rule that are built without "
                                                       "a passing criterion exercising it", lambda v: v == 0),
     "recovery_after_message_loss_s": ("median < 10 s (seed: 180 s, the fixed stage deadline)", lambda v: v < 10),
@@ -541,6 +543,7 @@ def coverage_phase(metrics: dict, extra: dict) -> None:
     held = coverage.run(coverage.heldout_ideas())
     metrics["heldout_feature_coverage"] = held["feature_coverage"]
     metrics["heldout_features_partial"] = held["features_partial"]
+    metrics["heldout_capability_tests_passed"] = held["capability_tests_passed"]
     metrics["heldout_rule_features_built_without_criterion"] = held["rule_features_built_without_criterion"]
     extra["heldout_feature_coverage"] = held["details"]
     say(f"heldout_feature_coverage {held['feature_coverage']} ({held['details']['features_built']} of "

@@ -170,6 +170,13 @@ def assess(spec, entry, index: int, reading: FeatureReading | None = None) -> di
             if e not in near and e != reading.record:
                 not_built.append(f"{u.word}: a field of {_lbl(spec, e, True)}, which this feature's capabilities do "
                                  f"not act on")
+    # "vaccination history" is the list of vaccinations over time; an audit trail records edits to rows
+    said = {u.word for u in words}
+    if any(c.kind == "audit_log" for c in caps) and said & {"history", "histories"} and not said & {
+            "audit", "audited", "auditing", "tamper", "tamper-evident", "tamper-proof", "trail", "changes", "changed",
+            "edits", "edited", "who", "append-only", "immutable", "log", "changelog"}:
+        not_built.append("the history as a list over time: the app keeps an audit trail of edits to the records, "
+                         "not a list of them per record they belong to")
     # statuses the founder did not name are the planner's guess
     idea_text = " ".join([spec.purpose, *spec.features]).lower()
     for c in caps:
