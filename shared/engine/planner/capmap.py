@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from . import lexicon as lx
 from .draft import DEntity, Draft, Interp, clip, ident, interpret, is_event, safe_name
+from .rules import b_limit, b_selection
 from .text import parse, words_of
 
 #: Nouns that name a booking itself (not what is booked), whatever the domain.
@@ -109,6 +110,7 @@ EXCLUSIVE = (
     ("live_board", "workflow", r"status board|live status|board of"),
     ("workflow", "booking", r"from [a-z-]+ (to|through) [a-z-]+ (to|then) [a-z-]+"),  # "... to scheduled to fixed"
     ("rotation", "workflow", r"swap\w*"),
+    ("selection", "workflow", r"declin\w*|reject\w* (all )?the others|the others|the rest|every other|all other"),
 )
 
 BEHAVIOUR = {
@@ -133,6 +135,8 @@ BEHAVIOUR = {
     "ai_summary": "AI summaries or classification",
     "matrix": "a derived matrix",
     "follow": "follow and notify",
+    "limit": "a limit on how many records one record may have",
+    "selection": "choosing one record among its siblings, which declines the others",
 }
 
 
@@ -159,6 +163,12 @@ def kinds_for(text: str) -> list[tuple[str, str]]:
                 best = m
         if best:
             found.append((best.start(), kind, best.group(0).strip()))
+    from .rules import stated_exclusivity, stated_limits
+
+    for rule in stated_limits(text)[:1]:  # "at most 3 loans per student", "up to their capacity"
+        found.append((max(0, low.find(rule.words.lower())), "limit", rule.words))
+    for rule in stated_exclusivity(text)[:1]:  # "accepting one quote declines the others"
+        found.append((max(0, low.find(rule.words.lower())), "selection", rule.words))
     kinds = {k for _p, k, _w in found}
     if "booking" in kinds:
         word = next(w for _p, k, w in found if k == "booking")
@@ -176,6 +186,13 @@ def kinds_for(text: str) -> list[tuple[str, str]]:
             kinds.discard("booking")
     if "reminders" in kinds and not re.search(REMINDER_CUE, low):
         kinds.discard("reminders")  # "log donations with expiry dates" keeps dates; an alert needs asking for
+    from .rules import stated_recipients
+
+    if "reminders" not in kinds and stated_recipients(text) and re.search(
+            r"(?<![a-z])(before|ahead|due|overdue|expir\w*|late|deadline)(?![a-z])", low):
+        # "text the parents the day before each match": someone is told, ahead of a date
+        found.append((0, "reminders", "told before a date"))
+        kinds.add("reminders")
     for winner, loser, pat in EXCLUSIVE:
         if winner in kinds and loser in kinds and re.search(rf"(?<![a-z0-9])(?:{pat})", low):
             kinds.discard(loser)
@@ -582,7 +599,14 @@ def b_reminders(ctx: FeatureCtx) -> dict:
             fld = fld or (dates[0] if dates else None) or _ensure(ctx, ent, "due_date", "date")
             rule, days, threshold = "due_in_days", _days(ctx, 1), None
     want = "phone" if channel == "sms" else "email"
-    recipient = next((f.name for f in d.fields_of(ent, want)), None)
+    from .rules import stated_recipients
+
+    named = [safe_name(n) for n in stated_recipients(ctx.text) if n not in ("me", "us", "everyone")]
+    if named:  # "text the parents", "email reminders to owners": the person the words name, by their contact
+        recipient = next((f.name for f in d.fields_of(ent, want) if named[0] in f.name.split("_")), None) or \
+            _ensure(ctx, ent, f"{named[0]}_{want}", want)
+    else:
+        recipient = next((f.name for f in d.fields_of(ent, want)), None)
     if recipient is None and channel == "sms":  # a text message needs a number to go to
         recipient = _ensure(ctx, ent, "phone", "phone")
     return {"entity": ent, "field": fld, "rule": rule, "days": days, "threshold": threshold, "channel": channel,
@@ -881,7 +905,7 @@ BUILDERS = {
     "search": b_search, "attachments": b_attachments, "public_page": b_public_page, "checklist": b_checklist,
     "versioning": b_versioning, "ratings": b_ratings, "leaderboard": b_leaderboard, "rotation": b_rotation,
     "payments": b_payments, "export": b_export, "ai_summary": b_ai_summary, "matrix": b_matrix,
-    "follow": b_follow,
+    "follow": b_follow, "limit": b_limit, "selection": b_selection,
 }
 
 #: Parameters that identify "the same capability" across features (merged, not duplicated).
@@ -891,7 +915,7 @@ IDENTITY = {
     "search": ("entity",), "attachments": ("entity",), "public_page": ("entity",), "checklist": ("entity",),
     "versioning": ("entity", "field"), "ratings": ("entity",), "leaderboard": (), "rotation": ("entity",),
     "payments": ("entity",), "export": (), "ai_summary": ("entity", "source_field", "mode"), "matrix": ("row_entity",),
-    "follow": ("entity", "topic_field"),
+    "follow": ("entity", "topic_field"), "limit": ("entity", "parent_field"), "selection": ("entity",),
 }
 MERGE_LISTS = {"records": ("fields", "filters"), "audit_log": ("entities",), "live_board": ("entities",),
                "search": ("fields",), "export": ("entities",), "leaderboard": ("awards",)}

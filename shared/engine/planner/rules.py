@@ -1,0 +1,160 @@
+"""Rules a feature states, planned as capabilities (issue 17): a limit or a capacity becomes a `limit` capability.
+
+`stated_limits(text)` reads the limit and capacity rules of a feature with the same English patterns as the
+reading (`reading.RULE_PATTERNS`), so what is planned and what is certified come from one reading of the words.
+`b_limit(ctx)` binds the first of them: the records counted (a noun of the rule, or the feature's record), the
+record they are counted per (after "per", "each", "a"; or the feature's record), linked by a reference the planner
+adds when the words relate them, and the number, or the parent's capacity field when the words say "capacity"
+without a number. Counting per person who is only a user of the app, or per period of a sum ("20 hours a month"),
+is not bound yet: the feature stays partial and says so.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..appspec.model import RuleReading
+from . import lexicon as lx
+from .text import singular
+
+PERIODS = {"day": "day", "daily": "day", "week": "week", "weekly": "week", "month": "month", "monthly": "month"}
+_TIME_WORDS = frozenset({"day", "week", "month", "year", "time", "night", "hour", "minute", "once"})
+
+
+class _NoRoles:
+    def role(self, _name):
+        return None
+
+
+def stated_limits(text: str) -> list[RuleReading]:
+    """The limit and capacity rules the feature states, in the order they appear."""
+    from .reading import _rules
+
+    rules, _spans = _rules(text, _NoRoles())
+    return [r for r in rules if r.category in ("limit", "capacity")]
+
+
+def _noun(word: str) -> str:
+    from .draft import safe_name
+
+    return safe_name(singular(word.lower()))
+
+
+def b_limit(ctx) -> dict:
+    from .capmap import NotFit, _ensure, _main, label_of
+
+    d = ctx.draft
+    rules = stated_limits(ctx.text)
+    if not rules:
+        raise NotFit("the feature states no number or capacity to hold")
+    rule = rules[0]
+    low = rule.words.lower()
+    if rule.unit and rule.unit not in ("percent",) or re.search(r"\b(hours?|minutes?|days?|nights?)\b", low):
+        raise NotFit("a limit on a sum of time (hours, days) is not bound yet; only counts of records are")
+    per = re.search(r"\b(?:per|each|every|a|an)\s+([a-z][a-z'-]*)\s*$", low)
+    period = PERIODS.get(per.group(1)) if per else None
+    if period:
+        raise NotFit(f"a limit per {period} is not bound yet; only counts per record are")
+    parent = _noun(per.group(1)) if per and per.group(1) not in _TIME_WORDS else None
+    nouns = [_noun(n) for n in rule.nouns if n not in lx.ADJECTIVES and singular(n) not in _TIME_WORDS]
+    counted = next((n for n in nouns if n != parent and n in d.entities), None) or next(
+        (n for n in nouns if n != parent), None)
+    main = _main(ctx, prefer_things=True)
+    if parent is None:
+        parent = main if main != counted else None
+    if counted is None and rule.category == "capacity":  # "tables up to their capacity": the other record named
+        counted = next((m for m in ctx.mentioned if m != parent), None)
+    if counted is None or parent is None or counted == parent:
+        raise NotFit("the words do not say which records are counted per which record")
+    if parent not in d.entities:
+        if parent in d.roles and parent not in d.entities:
+            raise NotFit(f"a limit per {label_of(parent)} (a user of the app) is not bound yet")
+        d.add_entity(parent, ctx.text)
+        d.add_field(parent, "name", "text", ctx.text, origin="structure", required=True)
+    if counted not in d.entities:
+        d.add_entity(counted, ctx.text, people=counted in lx.PEOPLE)
+        d.add_field(counted, "name", "text", ctx.text, origin="structure", required=True)
+    if f"{parent}_id" not in d.entities[counted].fields and not d.add_ref(counted, parent, ctx.text, required=True):
+        raise NotFit(f"{label_of(counted)} cannot point at {label_of(parent)}")
+    field = f"{parent}_id"
+    if field not in d.entities[counted].fields or d.entities[counted].fields[field].type != "reference":
+        raise NotFit(f"{label_of(counted)} has no link to {label_of(parent)}")
+    d.entities[counted].fields[field].required = True
+    out: dict = {"entity": counted, "parent_field": field, "max": None, "max_field": None}
+    if rule.number is not None and float(rule.number).is_integer() and 0 <= rule.number <= 100000:
+        out["max"] = int(rule.number)
+    elif rule.category == "capacity":
+        out["max_field"] = _ensure(ctx, parent, "capacity", "integer", min=0)
+    else:
+        raise NotFit("the stated limit is not a whole number of records")
+    return out
+
+
+#: The verb that chooses -> the chosen state's name ("accepting one quote" -> accepted).
+CHOOSING = {"accept": "accepted", "approve": "approved", "confirm": "confirmed", "select": "selected",
+            "choose": "chosen", "pick": "picked", "award": "awarded", "book": "booked", "hire": "hired",
+            "offer": "offered", "assign": "assigned"}
+
+
+def stated_exclusivity(text: str) -> list[RuleReading]:
+    from .reading import _rules
+
+    rules, _spans = _rules(text, _NoRoles())
+    return [r for r in rules if r.category == "exclusivity"]
+
+
+def b_selection(ctx) -> dict:
+    """"Accepting one quote declines the others": among a record's quotes, choosing one declines its siblings."""
+    from .capmap import NotFit, _main, label_of
+    from .text import verb_base
+
+    d = ctx.draft
+    if not stated_exclusivity(ctx.text):
+        raise NotFit("the feature does not say that choosing one declines the others")
+    low = ctx.text.lower()
+    verbs = [verb_base(w) for w in re.findall(r"[a-z]+", low)]
+    chooser = next((v for v in verbs if v in CHOOSING), None)
+    if chooser is None:
+        raise NotFit("the words do not say how one is chosen (accept, approve, confirm, select...)")
+    entity = _main(ctx, prefer_things=True)
+    if entity not in d.entities or d.entities[entity].people:
+        raise NotFit("the words do not name the records one is chosen among")
+    parents = [f for f in d.entities[entity].fields.values() if f.type == "reference"
+               and not d.entities.get(f.ref, DEnt).people]
+    named = [m for m in ctx.mentioned if m != entity and m in d.entities and not d.entities[m].people]
+    parent = next((f.ref for f in parents if f.ref in named), None) or (parents[0].ref if parents else None)
+    if parent is None and named:
+        parent = named[0]
+        d.add_ref(entity, parent, ctx.text, required=True)
+    if parent is None or f"{parent}_id" not in d.entities[entity].fields:
+        raise NotFit(f"the words do not say what the {label_of(entity)} records compete for (a job, a role, a wall)")
+    chosen = CHOOSING[chooser]
+    declined = "declined" if chosen != "declined" else "rejected"
+    state = next((f for f in d.entities[entity].fields.values() if f.type == "enum"
+                  and f.name.split("_")[-1] in ("status", "state", "stage")), None)
+    if state is None:
+        state = d.add_field(entity, "status", "enum", ctx.text, origin="capability",
+                            values=["pending", chosen, declined])
+        if state is None:
+            raise NotFit(f"the {label_of(entity)} record has no room for a status field")
+    for v in ("pending", chosen, declined):
+        if v not in state.values:
+            state.values.append(v)
+    d.entities[entity].fields[f"{parent}_id"].required = True
+    return {"entity": entity, "parent_field": f"{parent}_id", "state_field": state.name, "open_values": ["pending"],
+            "chosen_value": chosen, "declined_value": declined, "roles": [], "notify": True}
+
+
+class _DEnt:
+    people = False
+
+
+DEnt = _DEnt()
+
+
+def stated_recipients(text: str) -> list[str]:
+    """The people the feature says are told ("text the parents" -> ["parent"]), singular, in order."""
+    from .reading import _rules
+
+    rules, _spans = _rules(text, _NoRoles())
+    return [singular(r.nouns[0]) for r in rules if r.category == "recipient" and r.nouns]
