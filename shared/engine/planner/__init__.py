@@ -53,7 +53,18 @@ __all__ = ["plan_builtin", "plan_spec", "planned_features", "plan_entities", "sp
 TASK = "app_spec"
 #: Kinds that have a page of their own in the generated app (the rest act inside entity pages).
 PAGE_KINDS = frozenset({"booking", "ledger", "reminders", "audit_log", "custody", "live_board", "search",
-                        "public_page", "leaderboard", "rotation", "matrix", "follow", "export"})
+                        "public_page", "leaderboard", "rotation", "matrix", "follow", "export", "workflow",
+                        "ratings", "payments", "ai_summary", "limit", "selection"})
+
+#: A capability page's title and navigation label: a short noun phrase in the spec's nouns, never the feature
+#: sentence. `{e}`/`{es}`: the entity's label (plural), `{r}`/`{rs}`: the resource's or parent's.
+SHORT_LABELS = {
+    "booking": "{r} calendar", "ledger": "Balances", "reminders": "Reminders", "audit_log": "History",
+    "custody": "{es} on loan", "live_board": "Live board", "search": "Search {es}", "public_page": "Public {es}",
+    "leaderboard": "Leaderboard", "rotation": "{e} rota", "matrix": "{e} matrix", "follow": "Following",
+    "export": "Export", "workflow": "{e} approvals", "ratings": "{e} ratings", "payments": "Payments",
+    "ai_summary": "{e} summaries", "limit": "{r} limits", "selection": "Choose {es}",
+}
 
 
 def _sentences(text: str) -> list[str]:
@@ -273,10 +284,25 @@ def _pages(entities: list[EntitySpec], caps: list[dict]) -> tuple[list[PageSpec]
         if pid in taken:
             continue
         taken.add(pid)
-        pages.append(PageSpec(id=pid, path=f"/{c['id']}", title=clip(c["label"], 80), kind="capability",
-                              capability=c["id"]))
-        nav.append(NavItem(label=clip(c["label"], 80), page=pid))
+        title = _short_label(c, {e.name: e for e in entities})
+        if any(n.label == title for n in nav):  # two reminders: "Reminders", then "Reminders: visits"
+            title = clip(f"{title}: {(c.get('entity') or c['id']).replace('_', ' ')}s", 80)
+        pages.append(PageSpec(id=pid, path=f"/{c['id']}", title=title, kind="capability", capability=c["id"]))
+        nav.append(NavItem(label=title, page=pid))
     return pages, nav
+
+
+def _short_label(cap: dict, ents: dict[str, EntitySpec]) -> str:
+    """ "Kiln calendar", "Book approvals", "History": what a founder calls the page (see SHORT_LABELS)."""
+    def lbl(name, plural=False):
+        e = ents.get(name or "")
+        return (e.label_plural if plural else e.label) if e else (name or "").replace("_", " ").capitalize()
+    ent = cap.get("entity") or cap.get("item_entity") or cap.get("row_entity") or cap.get("charge_entity") or \
+        next(iter(cap.get("entities") or []), None)
+    other = cap.get("resource") or (cap.get("parent_field") or "").removesuffix("_id") or ent
+    text = SHORT_LABELS.get(cap["kind"], cap["kind"].replace("_", " ").capitalize()).format(
+        e=lbl(ent), es=lbl(ent, True).lower(), r=lbl(other), rs=lbl(other, True).lower())
+    return clip(text[:1].upper() + text[1:], 80)
 
 
 def _assemble(d: Draft, caps: list[dict], trace: list[dict]) -> AppSpec:
