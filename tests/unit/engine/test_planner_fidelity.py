@@ -1,0 +1,57 @@
+"""Issue 17's recurring misses, each on an idea written for this file (no corpus file, no word list, not held out):
+reminders go to the person the words name by the channel they name, and every feature page is in the navigation
+under a short name in the founder's nouns."""
+
+from __future__ import annotations
+
+from shared.engine.appspec import spec_problems
+from shared.engine.planner import PAGE_KINDS, plan_builtin
+
+
+def _reminder(spec):
+    return next(c for c in spec.capabilities if c.kind == "reminders")
+
+
+def test_a_reminder_goes_to_the_person_named_by_the_channel_named():
+    spec = plan_builtin({"title": "Rink Shifts", "description": "An ice rink schedules volunteer shifts.",
+                         "key_features": ["SMS reminders to volunteers the day before each shift"]})
+    assert spec_problems(spec) == []
+    cap = _reminder(spec)
+    assert (cap.channel, cap.recipient_field, cap.days) == ("sms", "volunteer_phone", 1)
+    t = spec.trace[0]
+    assert t.status == "planned", t.not_built
+    assert "to the volunteer phone" in t.built_as
+
+
+def test_an_imperative_channel_verb_with_a_person_is_a_reminder_to_them():
+    spec = plan_builtin({"title": "Tuner", "description": "A piano tuner keeps each piano and when its tuning is "
+                                                          "due.",
+                         "key_features": ["Email clients 14 days before each tuning is due"]})
+    cap = _reminder(spec)
+    assert (cap.channel, cap.recipient_field, cap.days) == ("email", "client_email", 14)
+    assert spec.trace[0].status == "planned", spec.trace[0].not_built
+
+
+def test_no_person_named_means_the_records_creator_and_says_so():
+    spec = plan_builtin({"title": "Seed Vault", "description": "Gardeners store seed packets with sow-by dates.",
+                         "key_features": ["Reminders 10 days before a packet's sow-by date"]})
+    t = spec.trace[0]
+    assert "the user who created" in (t.built_as or ""), t.built_as
+
+
+def test_every_feature_page_is_in_the_navigation_under_a_short_name():
+    spec = plan_builtin({"title": "Harbour Moorings", "description": "A harbour master lets berths to boat owners.",
+                         "key_features": ["Owners book berths on a calendar",
+                                          "Berth applications are approved by the harbour master",
+                                          "Owners rate the harbour facilities out of 5",
+                                          "Live board of berths in use"]})
+    nav = {n.page: n.label for n in spec.navigation}
+    for page in spec.pages:
+        if page.kind == "capability":
+            assert page.id in nav, page.id
+            assert len(nav[page.id]) <= 30 and nav[page.id] not in spec.features, nav[page.id]
+    kinds = {c.kind for c in spec.capabilities}
+    assert {"booking", "workflow", "ratings", "live_board"} <= kinds
+    paged = {p.capability for p in spec.pages}
+    assert {c.id for c in spec.capabilities} <= paged  # the approvals and the ratings have pages too
+    assert {c.id for c in spec.capabilities if c.kind in PAGE_KINDS} <= paged
