@@ -100,3 +100,12 @@ def free_text_display(ent) -> str | None:
     if f is None or f.type not in ("text", "long_text") or (f.max is not None and f.max < 24):
         return None
     return f.name
+
+
+def sibling_room(spec, entity: str, parent_field: str) -> int | None:
+    """How many rows of `entity` one parent may hold under the spec's `limit` capabilities on the same link (a
+    constant count, whatever the period or status), or None when nothing limits them: tests of other capabilities
+    that make many siblings stay inside it."""
+    room = [c.max for c in spec.capabilities if c.kind == "limit" and c.entity == entity
+            and c.parent_field == parent_field and c.max is not None and c.sum_field is None]
+    return min(room) if room else None

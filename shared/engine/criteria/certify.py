@@ -100,6 +100,19 @@ def describe(cap, spec) -> str:
         return f"card payments for {_lbl(spec, cap.entity, True)} of their {_flabel(spec, cap.entity, cap.amount_field)}{fee}"
     if k == "ratings":
         return f"ratings of {_lbl(spec, cap.entity, True)} from 1 to {cap.scale}, one per user"
+    if k in ("limit", "selection"):
+        ent = spec.entity(cap.entity)
+        ref = ent.field(cap.parent_field) if ent else None
+        parent = _lbl(spec, ref.ref) if ref is not None and ref.ref else cap.parent_field.removesuffix("_id")
+        if k == "selection":
+            return (f"a {parent}'s {_lbl(spec, cap.entity, True)}: choosing one makes it {cap.chosen_value} and the "
+                    f"others {cap.declined_value}; a second choice for the same {parent} is refused")
+        amount = (f"the {_flabel(spec, cap.entity, cap.sum_field)} of its {_lbl(spec, cap.entity, True)}"
+                  if cap.sum_field else _lbl(spec, cap.entity, True))
+        most = (f"its {_flabel(spec, ref.ref if ref is not None and ref.ref else '', cap.max_field)}"
+                if cap.max_field else f"{cap.max}")
+        per = f" per {cap.period}" if cap.period else ""
+        return f"a {parent} takes at most {most} {amount}{per}; one more is refused"
     from ..planner.capmap import BEHAVIOUR
 
     names = ", ".join(_lbl(spec, n, True) for n in primary(cap)) or "the app's records"
@@ -130,6 +143,12 @@ def assess(spec, entry, index: int, reading: FeatureReading | None = None) -> di
     unread = [u.word for u in reading.words if u.maps_to == "unread"]
     # the record the words name must be the one a capability acts on
     prim = {p for c in caps for p in primary(c)}
+    for c in caps:  # a limit or a selection acts on its rows per parent: "each table seats up to 8 guests"
+        pf = getattr(c, "parent_field", None)
+        ent = spec.entity(getattr(c, "entity", "") or "")
+        ref = ent.field(pf) if ent is not None and pf else None
+        if ref is not None and ref.ref:
+            prim.add(ref.ref)
     near = {t for c in caps for t in touched(c, spec)}
     if reading.record and reading.record not in prim and not any(
             reading.record in touched(c, spec) and c.kind in ("records", "reminders", "workflow") for c in caps):

@@ -31,7 +31,7 @@ CUES: dict[str, tuple[str, ...]] = {
                r"expenses?)", r"chip in", r"balances?", r"divide[sd]?"),
     "reminders": (r"remind\w*", r"alerts?", r"overdue", r"low[- ]stock", r"running low", r"below", r"thresholds?",
                   r"expir\w+", r"due soon", r"deadlines?", r"nudges?", r"warn\w*"),
-    "audit_log": (r"audit\w*", r"history", r"custody (log|report|chain|trail)", r"chain of custody",
+    "audit_log": (r"audit(s|ed|ing|ors?|able|ability)?", r"history", r"custody (log|report|chain|trail)", r"chain of custody",
                   r"tamper\w*", r"change ?log", r"trail", r"who changed", r"append[- ]only"),
     "custody": (r"check(ed|s|ing)?[- ]?(out|in)", r"checkouts?", r"lend(s|ing)?", r"borrow\w*", r"loans?",
                 r"sign(ed)?[- ]out", r"hand(ed)?[- ]over", r"who (has|holds)", r"custody", r"assign(s|ed)? "
@@ -135,7 +135,8 @@ BEHAVIOUR = {
     "ai_summary": "AI summaries or classification",
     "matrix": "a derived matrix",
     "follow": "follow and notify",
-    "limit": "a limit on how many records one record may have",
+    "limit": "a limit on how many records (or how much of a number field) one record may have, optionally per day, "
+             "week or month",
     "selection": "choosing one record among its siblings, which declines the others",
 }
 

@@ -29,6 +29,7 @@ complete completes hold covers fall falls rise rises exceed exceeds reach reache
 drop drops dropped
 approve approves reject rejects notify notifies remind reminds verify verifies submit submits assign assigns
 renew renews
+ decline
 """.split())
 
 #: Irregular verb forms -> the verb.
@@ -137,7 +138,7 @@ pdf pdfs csv excel xlsx ical json kilo kilos kilogram kilograms kg gram grams li
 pound pounds lb lbs ounce ounces mile miles km metre metres meter meters night nights back
 experience insight insights analytics statistics stats update updates change changes hour day week month
 year minute today tonight tomorrow morning evening night weekend instance case cases part parts
-availability progress overview reliability quality performance punctuality satisfaction
+availability progress overview reliability quality performance punctuality satisfaction other others rest up
 """.split()) - {"hour"}
 
 #: Nouns that name an event in time (what gets booked), as opposed to a resource (what is booked).

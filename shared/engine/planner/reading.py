@@ -41,6 +41,7 @@ _NUM = r"(?:\d+(?:[.,]\d+)*|" + "|".join(sorted(NUMBER_WORDS, key=len, reverse=T
     "|".join(k for k in NUMBER_WORDS if NUMBER_WORDS[k] < 10) + r"))?"
 _UNIT = r"(?:minutes?|mins?|hours?|hrs?|days?|nights?|weeks?|months?|years?|mb|gb|kb|percent|per ?cent|%)"
 _W = r"[a-z][a-z'-]*"
+_PER = r"per|each|every|a|an|at a time|at once|in|on|for|with|to|at|from|of|and|or|when|if|before|after|by"
 
 #: Words that state rules: counted by `unread_rule_words` when the accounting leaves them unread.
 RULE_WORDS = frozenset("""
@@ -75,9 +76,8 @@ RULE_PATTERNS: tuple[tuple[str, str], ...] = (
     ("time_window", r"(?:the )?(?:day|night|week|month|hour) (?:before|after)(?: (?:the |its |their )?(?P<noun>"
                     + _W + r"))?"),
     ("limit", rf"(?:at most|up to|no more than|not more than|maximum(?: of)?|max(?:imum)?|a limit of|limit(?:ed)? "
-              rf"(?:of|to)|only|just|cap(?:ped)? at|never more than) (?P<num>{_NUM})(?: (?P<noun>{_W}))?"
-              rf"(?: \w+){{0,2}}?(?: (?:per|each|a|an|at a time|at once|per day|per week|per month)"
-              rf"(?: (?P<noun2>{_W}))?)?"),
+              rf"(?:of|to)|only|just|cap(?:ped)? at|never more than) (?P<num>{_NUM})(?: (?!{_PER}\b)(?P<noun>{_W}))?"
+              rf"(?: (?!{_PER}\b)\w+){{0,2}}(?: (?:{_PER})(?: (?P<noun2>{_W}))?)?"),
     ("limit", rf"(?P<num>{_NUM}) (?P<noun>{_W})(?: \w+)? (?:per|each|a) (?P<noun2>{_W})"),
     ("limit", r"(?:one|a single) (?P<noun>" + _W + r") at a time|at a time"),
     ("threshold", rf"(?:above|below|over|under|more than|less than|fewer than|exceeds?|exceeding|drops? below|falls? "
@@ -211,6 +211,14 @@ def _rules(text: str, spec) -> tuple[list[RuleReading], list[tuple[int, int, int
             if cat == "threshold" and unit and (unit in FUNCTION_WORDS or unit in ("and", "or")):
                 unit = None
             add(cat, m.start(), m.end(), number, unit, nouns)
+    if any(r.category == "exclusivity" for r in rules):  # "accepting one bid for a job declines the others":
+        drop = {i for i, r in enumerate(rules)              # the "one" is the choice, not a limit of one
+                if r.category == "limit" and r.number == 1 and re.match(r"(?i)(one|a|an|single)\b", r.words)}
+        if drop:
+            keep = [i for i in range(len(rules)) if i not in drop]
+            new_index = {old: new for new, old in enumerate(keep)}
+            rules = [rules[i] for i in keep]
+            spans = [(a, b, new_index[i]) for a, b, i in spans if i in new_index]
     return rules, spans
 
 
@@ -272,6 +280,12 @@ KIND_WORDS = {
     "live_board": {"live", "instantly", "real-time", "realtime"},
     "public_page": {"public", "publicly", "anyone", "qr", "qr-code", "link", "share", "shareable"},
     "export": {"csv", "pdf", "export", "download", "printable", "report", "reports"},
+    "limit": {"seat", "seats", "hold", "holds", "take", "takes", "fit", "fits", "carry", "carries", "allow", "allows",
+              "allowed", "capacity", "places", "spots"},
+    "selection": {"accept", "accepts", "accepted", "accepting", "approve", "approves", "approved", "approving",
+                  "confirm", "confirms", "confirmed", "confirming", "select", "selects", "selected", "selecting",
+                  "choose", "chooses", "chosen", "choosing", "pick", "picks", "picked", "picking", "award", "awards",
+                  "awarded", "awarding", "one"},
 }
 
 

@@ -31,7 +31,15 @@ def stated_limits(text: str) -> list[RuleReading]:
     from .reading import _rules
 
     rules, _spans = _rules(text, _NoRoles())
-    return [r for r in rules if r.category in ("limit", "capacity")]
+    return [r for r in rules if r.category in ("limit", "capacity") and enforced_capacity(r, text)]
+
+
+def enforced_capacity(rule: RuleReading, text: str) -> bool:
+    """A capacity with no number is a rule only when the words say something fills it ("up to their capacity",
+    "respects table capacity"); "class schedule with capacity" keeps a number, it states no rule."""
+    return rule.category != "capacity" or bool(rule.number) or bool(re.search(
+        r"\b(up to|within|respect\w*|over|past|beyond|exceed\w*|under|below|fill\w*|full|to)\s+"
+        r"(?:the |their |its |each |a )?(?:[a-z]+ )?capacit", text.lower()))
 
 
 def _noun(word: str) -> str:
@@ -59,7 +67,16 @@ def b_limit(ctx) -> dict:
     nouns = [_noun(n) for n in rule.nouns if n not in lx.ADJECTIVES and singular(n) not in _TIME_WORDS]
     counted = next((n for n in nouns if n != parent and n in d.entities), None) or next(
         (n for n in nouns if n != parent), None)
+    if not enforced_capacity(rule, ctx.text):
+        raise NotFit("the capacity is kept as a number; the words do not say what fills it")
     main = _main(ctx, prefer_things=True)
+    if parent is None and rule.category == "capacity" and not rule.number:
+        # "cars are loaded onto sailings up to their capacity": the cars, per sailing
+        m = re.search(r"\b(?:onto|into|to|in|on|at|for|aboard)\s+(?:the |their |a |an |each |every )?([a-z][a-z'-]+)",
+                      ctx.text.lower()[: max(0, ctx.text.lower().find(low))])
+        if m and m.group(1) not in _TIME_WORDS:
+            parent = _noun(m.group(1))
+            counted = counted or (main if main != parent else None)
     if parent is None:
         parent = main if main != counted else None
     if counted is None and rule.category == "capacity":  # "tables up to their capacity": the other record named

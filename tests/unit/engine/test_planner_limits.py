@@ -5,13 +5,13 @@ criterion that exercises that number."""
 
 from __future__ import annotations
 
-import pytest
-
 from shared.engine.appspec import spec_problems
 from shared.engine.capabilities import available_kinds
 from shared.engine.planner import plan_builtin
 
-pytestmark = pytest.mark.skipif("limit" not in available_kinds(), reason="the limit kind is not in the library")
+
+def test_the_rule_kinds_are_in_the_library():
+    assert {"limit", "selection"} <= set(available_kinds())
 
 
 def _limit(spec, i=0):
@@ -56,7 +56,6 @@ def test_a_limit_per_period_or_on_a_sum_is_honestly_not_bound():
     assert t.status != "planned"
 
 
-@pytest.mark.skipif("selection" not in available_kinds(), reason="the selection kind is not in the library")
 def test_choosing_one_declines_the_others_is_a_selection_among_siblings():
     spec = plan_builtin({"title": "Roof Bids", "description": "Homeowners post roofing jobs and roofers send bids "
                                                              "on each job.",

@@ -1,0 +1,263 @@
+"""Capability `limit`: At most a number of records (or of a field's sum) per parent record, optionally per day, week or month and only for some statuses; a write beyond it is refused with 409."""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+from pydantic import Field
+
+from ..appspec.base import CapabilityBase, Name, SpecModel  # noqa: F401
+
+KIND = "limit"
+
+#: field types a sum (`sum_field`) and a per-parent limit (`max_field`) may have
+SUM_TYPES = ("integer", "decimal", "money")
+MAX_TYPES = ("integer", "decimal")
+
+
+class Params(CapabilityBase):
+    kind: Literal["limit"] = "limit"
+    entity: Name = Field(description="the records counted, e.g. loan")
+    parent_field: Name = Field(description="reference field on `entity`; rows are counted per record it points at, "
+                                           "e.g. student_id")
+    max: int | None = Field(default=None, ge=0, le=100000, description="the limit, one number for every parent; "
+                                                                       "or set max_field")
+    max_field: Name | None = Field(default=None, description="integer/decimal field on the parent entity holding "
+                                                             "each parent's own limit, e.g. capacity")
+    sum_field: Name | None = Field(default=None, description="number field on `entity` whose sum is limited, e.g. "
+                                                             "hours; None = count the rows")
+    period: Literal["day", "week", "month"] | None = Field(default=None, description="count only rows in the same "
+                                                           "calendar period (of date_field) as the new row")
+    date_field: Name | None = Field(default=None, description="date/datetime field on `entity`; needed with period")
+    where_field: Name | None = Field(default=None, description="enum field on `entity`: only rows with one of "
+                                                               "where_values count, e.g. status")
+    where_values: list[Name] = Field(default_factory=list, description="the values of where_field that count, "
+                                                                       "e.g. ['active']")
+    on_excess: Literal["refuse"] = Field(default="refuse", description="a write beyond the limit is refused (409)")
+
+
+PACKAGES: list[str] = []
+
+
+def parent_entity(cap: Params, spec) -> str | None:
+    """The entity `parent_field` points at, or None when it does not resolve to a reference."""
+    ent = spec.entity(cap.entity)
+    f = ent.field(cap.parent_field) if ent is not None else None
+    return f.ref if f is not None and f.type == "reference" else None
+
+
+def _num(x: float | None) -> str:
+    return "none" if x is None else f"{x:g}"
+
+
+def _sum_problems(cap: Params, spec, parent: str | None) -> list[str]:
+    """A sum must be of amounts that cannot give room back (min 0) and a single row must fit the limit."""
+    ent = spec.entity(cap.entity)
+    f = ent.field(cap.sum_field) if ent is not None and cap.sum_field else None
+    if f is None or f.type not in SUM_TYPES:
+        return []
+    p = []
+    where = f"sum_field {cap.entity}.{f.name}"
+    if f.min is not None and f.min < 0:
+        p.append(f"{where} may be negative (min {_num(f.min)}); set its min to 0 or more, or a negative amount "
+                 f"would give room back")
+    if f.max is not None and f.max <= 0:
+        p.append(f"{where} has max {_num(f.max)}; an amount must be able to be above 0")
+    if cap.max is not None and (f.max is None or f.max > cap.max):
+        p.append(f"{where} has max {_num(f.max)}; give it a max of at most {cap.max} (the limit), so that one "
+                 f"{cap.entity} alone fits")
+    mf = spec.entity(parent).field(cap.max_field) if parent and cap.max_field and spec.entity(parent) else None
+    if cap.max is None and mf is not None and mf.type in MAX_TYPES and (f.max is None or mf.min is None
+                                                                          or f.max > mf.min):
+        p.append(f"{where} has max {_num(f.max)} but {parent}.{mf.name} may be as low as {_num(mf.min)}; give "
+                 f"{f.name} a max no larger than {mf.name}'s min, so that one {cap.entity} fits any {parent}")
+    return p
+
+
+def check(cap: Params, spec) -> list[str]:
+    from . import _bind as b
+    parent = parent_entity(cap, spec)
+    p = [m for m in (
+        b.entity_problem(spec, cap.entity, "limited entity"),
+        b.field_problem(spec, cap.entity, cap.parent_field, "parent_field", ("reference",)),
+        b.field_problem(spec, parent, cap.max_field, "max_field", MAX_TYPES) if parent else None,
+        b.field_problem(spec, cap.entity, cap.sum_field, "sum_field", SUM_TYPES),
+        b.field_problem(spec, cap.entity, cap.date_field, "date_field", b.DATE_TYPES),
+        b.field_problem(spec, cap.entity, cap.where_field, "where_field", ("enum",)),
+        b.no_writer_problem(spec, cap.entity, "limited entity"),
+    ) if m]
+    if (cap.max is None) == (cap.max_field is None):
+        p.append(f"set exactly one of max (one number for every {parent or 'parent'}, e.g. 3) and max_field (a "
+                 f"number field of {parent or 'the parent entity'} holding each one's own limit, e.g. capacity)")
+    if cap.max == 0:
+        p.append("max 0 would refuse every counted row; use at least 1")
+    if parent and cap.max_field and spec.entity(parent) is not None:
+        mf = spec.entity(parent).field(cap.max_field)
+        if mf is not None and mf.type in MAX_TYPES:
+            if mf.min is not None and mf.min < 0:
+                p.append(f"max_field {parent}.{mf.name} may be negative (min {_num(mf.min)}); set its min to 0 or more")
+            if not cap.sum_field and mf.max is not None and mf.max < 1:
+                p.append(f"max_field {parent}.{mf.name} is at most {_num(mf.max)}, so no {parent} could hold one "
+                         f"{cap.entity}; allow at least 1")
+    if cap.period and not cap.date_field:
+        p.append(f"period {cap.period!r} needs date_field: the date or datetime field of {cap.entity} that places a "
+                 f"row in its {cap.period}")
+    if cap.date_field and not cap.period:
+        p.append("date_field is used only with period (day, week or month); set period or drop date_field")
+    ent = spec.entity(cap.entity)
+    wf = ent.field(cap.where_field) if ent is not None and cap.where_field else None
+    if cap.where_field and not cap.where_values:
+        p.append(f"where_field {cap.where_field!r} needs where_values: the values that count, e.g. ['active']")
+    if cap.where_values and not cap.where_field:
+        p.append("where_values need where_field: the enum field of the counted records they are values of")
+    if wf is not None and wf.type == "enum":
+        unknown = [v for v in cap.where_values if v not in wf.values]
+        if unknown:
+            p.append(f"where_values {unknown} are not values of {cap.entity}.{wf.name}; its values: {wf.values}")
+    p += _sum_problems(cap, spec, parent)
+    return p
+
+
+def routes(cap: Params, spec) -> list:
+    from ..appspec.base import Route
+    from . import _bind as b
+    r = b.readers(spec, cap.entity)
+    return [
+        Route(method="GET", path=f"/api/{cap.id}/usage",
+              summary="how much of its limit one parent uses (parent_id=, on=YYYY-MM-DD for a period): limit, used, "
+                      "remaining, period", roles=r),
+        Route(method="GET", path=f"/{cap.id}/", summary="page: each parent with its use of the limit", roles=r),
+    ]
+
+
+def describe_rule(cap: Params, spec) -> str:
+    """The rule in the spec's nouns, lower case: "at most 3 loans with status active per student"."""
+    ent, parent = spec.entity(cap.entity), spec.entity(parent_entity(cap, spec) or "")
+    p_label = parent.label.lower() if parent else cap.parent_field.removesuffix("_id").replace("_", " ")
+    rows = ent.label_plural.lower() if ent else cap.entity.replace("_", " ")
+    sf = ent.field(cap.sum_field) if ent is not None and cap.sum_field else None
+    what = f"{(sf.label if sf else cap.sum_field or '').lower()} of {rows}" if cap.sum_field else rows
+    if cap.where_field:
+        wf = ent.field(cap.where_field) if ent is not None else None
+        what += (f" with {(wf.label if wf else cap.where_field).lower()} "
+                 f"{' or '.join(v.replace('_', ' ') for v in cap.where_values)}")
+    if cap.max is not None:
+        text = f"at most {cap.max} {what} per {p_label}"
+    else:
+        mf = parent.field(cap.max_field) if parent is not None and cap.max_field else None
+        text = f"{what} per {p_label} up to its {(mf.label if mf else cap.max_field or '').lower()}"
+    return text + (f" per {cap.period}" if cap.period else "")
+
+
+# ---------------------------------------------------------------------------------------------- test values
+
+def _fits(field, value: float, positive: bool = True) -> bool:
+    """Is `value` one the field accepts (bounds, whole number for integers, cents for money), and above 0?"""
+    if value < 0 or positive and value == 0:
+        return False
+    if (field.min is not None and value < field.min) or (field.max is not None and value > field.max):
+        return False
+    if field.type == "integer":
+        return float(value).is_integer()
+    return round(value, 2) == value
+
+
+def _pick(field, candidates) -> float | None:
+    return next((float(v) for v in candidates if v is not None and _fits(field, float(v))), None)
+
+
+def _plain(x: float | None):
+    return None if x is None else int(x) if float(x).is_integer() else x
+
+
+def sample_numbers(cap: Params, spec) -> dict:
+    """Values the generated tests and criteria use: `step` (one row's amount: 1, or a valid `sum_field` value),
+    `limit` (the limit they fill: `max`, or the parent's `cap_value` of max_field), `fits` (how many rows of `step`
+    fit) and `used` (their use); with max_field a `lower_value` below a full parent's use and a `higher_value` above
+    the limit (None when the field allows none); with sum_field `over`, an amount bigger than the room left for
+    the last row (or None)."""
+    ent, parent = spec.entity(cap.entity), spec.entity(parent_entity(cap, spec) or "")
+    sf = ent.field(cap.sum_field) if cap.sum_field else None
+    mf = parent.field(cap.max_field) if parent is not None and cap.max_field else None
+    step = 1.0
+    if cap.max is not None:
+        limit = float(cap.max)
+        if sf is not None:
+            step = _pick(sf, [limit / k for k in (4, 3, 5, 6, 8, 10, 2, 1)] + [sf.max, sf.min]) or limit
+    else:
+        if sf is not None:
+            step = _pick(sf, [sf.min, 1, 2, 0.5, sf.max]) or 1.0
+        limit = _pick(mf, [step * k for k in (3, 4, 5, 2, 6, 8, 10, 1)]
+                      + [mf.min, mf.max, math.ceil(mf.min or 0), math.floor(mf.max or 0)]) or 3 * step
+    fits = math.floor(limit / step + 1e-9)
+    used = fits * step
+    lower = higher = over = None
+    if mf is not None:
+        lower = next((float(v) for v in [step * (fits - 1), limit - 1, mf.min, 0]
+                      if v is not None and v < used and _fits(mf, float(v), positive=False)), None)
+        higher = _pick(mf, [v for v in (limit + step, limit + 2 * step, limit * 2, mf.max)
+                            if v is not None and v >= limit + step])
+    if sf is not None:
+        room = limit - (fits - 1) * step
+        over = next((float(v) for v in [sf.max, room + step, math.floor(room) + 1]
+                     if v is not None and v > room + 1e-9 and _fits(sf, float(v))), None)
+    return {"step": _plain(step), "limit": _plain(limit), "fits": fits, "used": _plain(round(used, 6)),
+            "cap_value": _plain(limit) if mf is not None else None, "lower_value": _plain(lower),
+            "higher_value": _plain(higher), "over": _plain(over)}
+
+
+#: dates the tests use: a row's date, one in the same period, one in the next and one in the previous period
+_DATES = {
+    "day": ("2030-01-10", "2030-01-10", "2030-01-11", "2030-01-09"),
+    "week": ("2030-01-10", "2030-01-13", "2030-01-14", "2030-01-06"),  # 2030-01-07 is a Monday
+    "month": ("2030-01-10", "2030-01-31", "2030-02-01", "2029-12-31"),
+}
+_TIMES = {"day": ("09:00", "23:30", "00:00", "23:59"), "week": ("09:00", "23:59", "00:00", "23:59"),
+          "month": ("09:00", "23:00", "00:00", "23:59")}
+
+
+def sample_dates(cap: Params, spec) -> dict | None:
+    """{"at", "same", "next", "before"}: JSON values of date_field for the generated tests, or None without period."""
+    if not cap.period or not cap.date_field:
+        return None
+    f = spec.entity(cap.entity).field(cap.date_field)
+    days, times = _DATES[cap.period], _TIMES[cap.period]
+    if f.type == "date":
+        values = days
+    else:
+        values = tuple(f"{d}T{t}:00Z" for d, t in zip(days, times, strict=True))
+    return dict(zip(("at", "same", "next", "before"), values, strict=True))
+
+
+def other_value(cap: Params, spec) -> str | None:
+    """A value of where_field that does not count (None when every value counts or there is no where_field)."""
+    if not cap.where_field:
+        return None
+    f = spec.entity(cap.entity).field(cap.where_field)
+    return next((v for v in f.values if v not in cap.where_values), None)
+
+
+def render(cap: Params, spec, tpl) -> dict[str, str]:
+    from . import _bind as b
+    ent = spec.entity(cap.entity)
+    parent = spec.entity(parent_entity(cap, spec))
+    outsider = next((r for r in b.readers(spec, cap.entity) if r not in b.writers(spec, cap.entity)), None)
+    ctx = {
+        "ent": ent, "parent": parent, "detail": b.detail_path(spec, parent.name),
+        "writer": b.writer_role(spec, cap.entity), "parent_writer": b.writer_role(spec, parent.name) or "owner",
+        "outsider": outsider, "stranger": b.non_reader_role(spec, cap.entity),
+        "display": b.free_text_display(parent), "rule_text": describe_rule(cap, spec),
+        "sum": ent.field(cap.sum_field) if cap.sum_field else None,
+        "date": ent.field(cap.date_field) if cap.date_field else None,
+        "where": ent.field(cap.where_field) if cap.where_field else None,
+        "max_f": parent.field(cap.max_field) if cap.max_field else None,
+        "nums": sample_numbers(cap, spec), "dates": sample_dates(cap, spec), "other_value": other_value(cap, spec),
+        "other_refs": [[f.name, f.ref] for f in ent.fields if f.type == "reference" and f.name != cap.parent_field],
+    }
+    d = "capabilities/limit/"
+    return {
+        f"app/capabilities/{cap.id}.py": tpl.render(d + "module.py.j2", **ctx),
+        f"app/templates/capabilities/{cap.id}/index.html": tpl.render(d + "index.html.j2", **ctx),
+        f"tests/test_cap_{cap.id}.py": tpl.render(d + "test.py.j2", **ctx),
+    }

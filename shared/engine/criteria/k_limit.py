@@ -1,0 +1,275 @@
+"""Criteria for `limit`: a parent takes rows up to its limit, one more is refused with 409, another parent still
+takes rows (and, as bound, a row that does not count or falls in the next period is still accepted).
+
+A stated rule is realised only when the capability carries the rule's own number (or, for "up to its capacity",
+the parent's own limit field), counts what the rule counts (rows, or the sum of the field its unit names), per the
+period it names and only the statuses it names, and the rule names no record but the counted one and its parent.
+"""
+
+from __future__ import annotations
+
+import re
+
+from . import ScenarioError, a, entity_label, field_label, noun_matches, rule_number
+
+#: words that make a threshold (or a time span with a sum) an upper limit: "no more than", "at most"
+_CAP_WORDS = re.compile(r"\b(at most|no more than|not more than|up to|maximum|max|a limit of|limit(ed)? (of|to)|"
+                        r"cap(ped)? at|never more than)\b")
+#: content words just before a number that make it an upper limit ("at most 20 hours": "most")
+_CAP_BEFORE = {"most", "max", "maximum", "limit", "limited", "capped"}
+_CAPACITY_WORDS = re.compile(r"\b(capacity|capacities|seats?|places?|spots?|spaces?|berths?|beds?|room|size|full)\b")
+_PERIODS = {"day": "day", "days": "day", "daily": "day", "night": "day", "nights": "day", "nightly": "day",
+            "week": "week", "weeks": "week", "weekly": "week", "month": "month", "months": "month",
+            "monthly": "month", "year": "year", "years": "year", "yearly": "year", "annual": "year",
+            "annually": "year", "term": "term", "semester": "term", "season": "season"}
+#: adjectives that restrict which rows count ("3 active loans"); the capability must count only those
+_STATUS_WORDS = {"active", "open", "current", "pending", "outstanding", "ongoing", "unpaid", "unreturned",
+                 "unresolved", "upcoming", "confirmed", "approved", "overdue", "live", "unfinished", "booked"}
+MAX_ROWS = 500  # a scenario creates the rows one by one: a limit above this is not filled
+
+
+def _parent(cap, spec) -> str | None:
+    from ..capabilities.limit import parent_entity
+
+    return parent_entity(cap, spec)
+
+
+def _window(rule, reading) -> tuple[list[tuple[str, str]], list[str]]:
+    """((word, maps_to) of the rule's words and of the feature's words just around them, the two content words just
+    before them): "at most 20 hours a month" reads as a rule "20 hours" between "most" and "a month"."""
+    own = [(w, "") for w in re.findall(r"[a-z0-9]+", (rule.words or "").lower())]
+    if reading is None or rule not in reading.rules:
+        return own, []
+    tag = f"rule:{reading.rules.index(rule)}"
+    at = [k for k, u in enumerate(reading.words) if u.maps_to == tag]
+    if not at:
+        return own, []
+    before = [u for u in reading.words[max(0, at[0] - 2):at[0]] if not u.maps_to.startswith("rule:")]
+    after = [u for u in reading.words[at[-1] + 1:at[-1] + 4] if not u.maps_to.startswith("rule:")]
+    return own + [(u.word.lower(), u.maps_to) for u in (*before, *after)], [u.word.lower() for u in before]
+
+
+def _named_entities(spec, rule, window) -> set[str]:
+    """Entities the rule's nouns and the words around it name: as the reading maps them (a field's word names its
+    entity, a reference field's word its target), or by name for the words it leaves unmapped or maps to a role."""
+    out: set[str] = set()
+    for _word, maps_to in window:
+        kind, _, target = maps_to.partition(":")
+        if kind == "entity" and spec.entity(target) is not None:
+            out.add(target)
+        elif kind == "field":
+            ent_name, _, field_name = target.partition(".")
+            ent = spec.entity(ent_name)
+            f = ent.field(field_name) if ent is not None else None
+            if f is not None:
+                out.add(f.ref if f.type == "reference" else ent_name)
+    nouns = list(rule.nouns) + [w for w, m in window if m in ("", "unread") or m.startswith("role:")]
+    for noun in nouns:
+        out |= {e.name for e in spec.entities if noun_matches(noun, e.name)}
+    return out
+
+
+def _per_person(spec, rule, window, *things: str) -> bool:
+    """Does the rule name people (a role) that are not the counted record or its parent? "at most 2 classes per
+    member" with `member` a role of app users is a limit per user, which a limit per record does not enforce."""
+    words = list(rule.nouns) + [w for w, m in window if not m or m.startswith("role:")]
+    return any(noun_matches(w, r.name) and not any(noun_matches(w, t) for t in things)
+               for w in words for r in spec.roles)
+
+
+def _periods(window) -> set[str]:
+    return {_PERIODS[w] for w, _m in window if w in _PERIODS}
+
+
+def _statuses(cap, spec, window) -> tuple[set[str], bool]:
+    """(status words the rule uses, whether each is one of the values that count)."""
+    ent = spec.entity(cap.entity)
+    values = {v for f in (ent.fields if ent else []) if f.type == "enum" for v in f.values}
+    said = {w for w, _m in window if w in _STATUS_WORDS or w in values}
+    return said, all(any(noun_matches(w, v) for v in cap.where_values) for w in said)
+
+
+def _is_upper_limit(rule, before: list[str]) -> bool:
+    """Does the rule cap something? A limit or capacity says so; a threshold or time span only with "at most"."""
+    if rule.category in ("limit", "capacity"):
+        return True
+    if rule.category not in ("threshold", "time_window"):
+        return False
+    words = (rule.words or "").lower()
+    said = [*before, *re.findall(r"[a-z]+", words)[:1]]  # "no" before a rule read as "more than 20 hours"
+    no_more = any(w == "more" and k and said[k - 1] in ("no", "not", "never") for k, w in enumerate(said))
+    return bool(_CAP_WORDS.search(words)) or no_more or any(w in _CAP_BEFORE for w in before)
+
+
+def _counts_what_it_says(cap, spec, rule, window) -> bool:
+    """Rows for a count (no unit, or the counted record as unit); the field its unit names for a sum."""
+    unit = (rule.unit or "").strip().lower()
+    if cap.sum_field is None:
+        return rule.category != "time_window" and (not unit or noun_matches(unit, cap.entity))
+    words = [unit, *rule.nouns] if unit else list(rule.nouns)
+    label = field_label(spec, cap.entity, cap.sum_field)
+    return any(noun_matches(w, cap.sum_field) or noun_matches(w, label.replace(" ", "_")) for w in words if w)
+
+
+def _realises_limit(cap, spec, rule, reading) -> bool:
+    """A limit/capacity rule (or a threshold or, for a sum, a time span read with "at most") whose number is
+    `max` — or, with `max_field`, a capacity rule without a number naming the parent or its capacity — that
+    counts what the capability counts, per the same period, only the statuses it counts, and names no record
+    but the counted one and its parent."""
+    parent = _parent(cap, spec)
+    window, before = _window(rule, reading)
+    if parent is None or not _is_upper_limit(rule, before):
+        return False
+    n = rule_number(rule)
+    text = " ".join(w for w, _m in window)
+    if cap.max_field is not None:
+        if n is not None or rule.category not in ("capacity", "limit"):
+            return False
+        if not (_CAPACITY_WORDS.search(text) or any(noun_matches(w, cap.max_field) for w, _m in window)):
+            return False
+    elif n is None or n != cap.max:
+        return False
+    if not _counts_what_it_says(cap, spec, rule, window):
+        return False
+    if _periods(window) != ({cap.period} if cap.period else set()):
+        return False
+    said, counted = _statuses(cap, spec, window)
+    if not counted or (cap.where_field and not said):
+        return False
+    named = _named_entities(spec, rule, window)
+    if named - {cap.entity, parent} or _per_person(spec, rule, window, cap.entity, parent):
+        return False
+    return bool(named) or (reading is not None and reading.record in (cap.entity, parent))
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def _num(x) -> str:
+    return f"{x:g}" if isinstance(x, float) else str(x)
+
+
+def _params(cap, spec) -> dict:
+    from ..capabilities.limit import other_value, sample_dates, sample_numbers
+
+    nums = sample_numbers(cap, spec)
+    return {"capability": cap.id, "entity": cap.entity, "parent": _parent(cap, spec),
+            "parent_field": cap.parent_field, "max_field": cap.max_field, "sum_field": cap.sum_field,
+            "date_field": cap.date_field, "period": cap.period, "where_field": cap.where_field,
+            "counted": cap.where_values[0] if cap.where_values else None, "not_counted": other_value(cap, spec),
+            "dates": sample_dates(cap, spec), "limit": nums["limit"], "step": nums["step"], "fits": nums["fits"],
+            "used": nums["used"]}
+
+
+def _sentence(spec, prm: dict) -> str:
+    """The base criterion in the spec's nouns: "When a table already has 8 guests, adding a 9th is refused;
+    another table still takes guests." """
+    ent, rows = entity_label(spec, prm["entity"]), entity_label(spec, prm["entity"], plural=True)
+    par = entity_label(spec, prm["parent"])
+    which = ""
+    if prm["where_field"]:
+        which = f" with {field_label(spec, prm['entity'], prm['where_field'])} {prm['counted'].replace('_', ' ')}"
+    when = f" in one {prm['period']}" if prm["period"] else ""
+    has = f"{a(par)} with a {field_label(spec, prm['parent'], prm['max_field'])} of {_num(prm['limit'])}" \
+        if prm["max_field"] else a(par)
+    if prm["sum_field"]:
+        amount = field_label(spec, prm["entity"], prm["sum_field"])
+        held = f"{_num(prm['used'])} {amount} of {rows}{which}{when}"
+        more = f"a further {ent} of {_num(prm['step'])} {amount} is refused"
+    else:
+        held = f"{_num(prm['fits'])} {rows if prm['fits'] != 1 else ent}{which}{when}"
+        more = f"adding a {_ordinal(prm['fits'] + 1)} is refused"
+    extra = []
+    if prm["not_counted"]:
+        extra.append(f"one with {field_label(spec, prm['entity'], prm['where_field'])} "
+                     f"{prm['not_counted'].replace('_', ' ')} is still accepted")
+    if prm["period"]:
+        extra.append(f"one in the next {prm['period']} is still accepted")
+    extra.append(f"another {par} still takes {rows}")
+    return f"When {has} already has {held}, {more}; " + "; ".join(extra) + "."
+
+
+def _derive_limit(cap, spec, reading, feature) -> list[dict]:
+    if _parent(cap, spec) is None or spec.entity(cap.entity) is None:
+        return []
+    prm = _params(cap, spec)
+    base = _sentence(spec, prm)
+    out = [{"text": _fit(base), "template": "limit.fill_to_the_limit", "params": prm, "rules": []}]
+    for i, rule in enumerate(reading.rules if reading is not None else []):
+        if _realises_limit(cap, spec, rule, reading):
+            out.append({"text": _fit(f"\"{rule.words}\": {base[0].lower()}{base[1:]}"),
+                        "template": "limit.fill_to_the_limit", "params": prm, "rules": [i]})
+    return out
+
+
+def _fit(text: str) -> str:
+    """A criterion's sentence within the 300 characters a `Criterion` allows."""
+    return text if len(text) <= 300 else text[:297].rstrip() + "..."
+
+
+def _maker(p, entity: str) -> str:
+    """The owner when it may write `entity` (parents are set up by the owner), else a role that may."""
+    if any(r.name == "owner" and entity in r.write for r in p.spec.roles):
+        return "owner"
+    return p.writer(entity)
+
+
+def _fill_to_the_limit(p, capability: str, entity: str, parent: str, parent_field: str, limit, step, fits: int,
+                       used, max_field: str | None = None, sum_field: str | None = None,
+                       date_field: str | None = None, period: str | None = None, where_field: str | None = None,
+                       counted: str | None = None, not_counted: str | None = None, dates: dict | None = None) -> None:
+    ent, par = p.entity(entity), p.entity(parent)
+    if ent.field(parent_field) is None or ent.field(parent_field).ref != parent:
+        raise ScenarioError(f"{entity}.{parent_field} does not reference {parent}")
+    if fits > MAX_ROWS:
+        raise ScenarioError(f"the limit takes {fits} {ent.label_plural.lower()}; a scenario fills at most {MAX_ROWS}")
+    if period and not dates:
+        raise ScenarioError(f"a limit per {period} needs the dates of its rows")
+    label, plabel = ent.label.lower(), par.label.lower()
+    maker = _maker(p, parent)
+    fixed = {max_field: limit} if max_field else {}
+    with_cap = f" with {field_label(p.spec, parent, max_field)} {_num(limit)}" if max_field else ""
+    first = p.make(parent, maker, fixed, note=f"a first {plabel}{with_cap}")
+    second = p.make(parent, maker, fixed, note=f"a second {plabel}{with_cap}")
+    who = p.writer(entity)
+
+    def row(of: str, expect: int, note: str, **over) -> str:
+        body = {parent_field: f"${{{of}.id}}"}
+        if sum_field:
+            body[sum_field] = step
+        if date_field:
+            body[date_field] = dates["at"]
+        if where_field:
+            body[where_field] = counted
+        body.update(over)
+        return p.make(entity, who, body, expect=expect, note=note)
+
+    for i in range(fits):
+        row(first, 201, f"the {_ordinal(i + 1)} {label} of the first {plabel} is accepted")
+    row(first, 409, f"one more {label} of the first {plabel} is refused: its limit is reached")
+    p.scenario["steps"][-1]["checks"] = [{"path": "error.code", "op": "eq", "value": "limit_reached"},
+                                         {"path": "error.details.limit", "op": "eq", "value": limit},
+                                         {"path": "error.details.used", "op": "eq", "value": used}]
+    extra = 0
+    if where_field and not_counted:
+        row(first, 201, f"{a(label)} with {field_label(p.spec, entity, where_field)} {not_counted} does not count: "
+                        f"accepted", **{where_field: not_counted})
+        extra += 1
+    if period:
+        row(first, 201, f"{a(label)} in the next {period} is accepted", **{date_field: dates["next"]})
+        extra += 1
+    row(second, 201, f"another {plabel} still takes {a(label)}")
+    p.step(who, "GET", f"/api/{capability}/usage?parent_id=${{{first}.id}}", expect=200,
+           checks=[{"path": "used", "op": "eq", "value": used}, {"path": "limit", "op": "eq", "value": limit},
+                   {"path": "remaining", "op": "eq", "value": 0}],
+           note=f"the first {plabel} has used all of its limit")
+    p.step(who, "GET", f"/api/{ent.plural}?{parent_field}=${{{first}.id}}&per_page=1", expect=200,
+           checks=[{"path": "total", "op": "eq", "value": fits + extra}],
+           note=f"the refused {label} was not stored")
+
+
+REALISES = {"limit": _realises_limit}
+DERIVE = {"limit": _derive_limit}
+COMPILE = {"limit.fill_to_the_limit": _fill_to_the_limit}
