@@ -289,7 +289,7 @@ KIND_WORDS = {
 }
 
 
-def _cue_spans(text: str, kinds: set[str]) -> list[tuple[int, int, str]]:
+def _cue_spans(text: str, kinds: list[str]) -> list[tuple[int, int, str]]:
     low = text.lower()
     out = []
     for kind in kinds:
@@ -332,7 +332,7 @@ def _field_for(word: str, spec, prefer: list[str]) -> str | None:
 def read_feature(text: str, spec, cap_ids: list[str]) -> FeatureReading:
     """The reading of one key feature against `spec`, where `cap_ids` are the capabilities planned for it."""
     caps = [c for c in spec.capabilities if c.id in cap_ids]
-    kinds = {c.kind for c in caps}
+    kinds = list(dict.fromkeys(c.kind for c in caps))  # in the trace's order: the same reading in every process
     rules, spans = _rules(text, spec)
     effects = _effects(text, rules)
     cues = _cue_spans(text, kinds)
