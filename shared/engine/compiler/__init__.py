@@ -16,7 +16,7 @@ from pathlib import Path
 
 import jinja2
 
-from ..appspec import AppSpec, EntitySpec, FieldSpec
+from ..appspec import AppSpec, EntitySpec, FieldSpec, spec_problems
 from ..capabilities import module_for
 from .pyliteral import py
 from .samples import sample_payload
@@ -366,3 +366,9 @@ def count_test_methods(files: dict[str, bytes]) -> int:
 
     return sum(len(re.findall(rb"^    def test_\w+\(self", data, re.MULTILINE))
                for path, data in files.items() if path.startswith("tests/test_") and path.endswith(".py"))
+
+
+def load_spec_file(path: str) -> tuple[AppSpec, list[str]]:
+    """The spec in a JSON file and its `spec_problems` (the dev tools' common first step)."""
+    spec = AppSpec.model_validate(json.loads(Path(path).read_text(encoding="utf-8")))
+    return spec, spec_problems(spec)

@@ -10,7 +10,6 @@ By default the project runs through QA's sandbox (`stages.qa.run_checks`: ruff +
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import subprocess
 import sys
@@ -18,9 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from ..appspec import AppSpec, spec_problems
 from ..artifacts import make_zip, sha256
-from . import compile_project, count_test_methods, default_design
+from . import compile_project, count_test_methods, default_design, load_spec_file
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,8 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--plain", action="store_true")
     ap.add_argument("-k", dest="pattern")
     args = ap.parse_args(argv)
-    spec = AppSpec.model_validate(json.loads(Path(args.spec).read_text(encoding="utf-8")))
-    problems = spec_problems(spec)
+    spec, problems = load_spec_file(args.spec)
     if problems:
         print("spec_problems:", *problems, sep="\n  - ")
         return 2

@@ -16,8 +16,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from ..appspec import AppSpec, Criterion, spec_problems
-from ..compiler import compile_project, default_design
+from ..appspec import Criterion
+from ..compiler import compile_project, default_design, load_spec_file
 from . import ScenarioError, cid, compile_criterion
 from .kinds import DERIVE
 
@@ -29,8 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keep")
     ap.add_argument("-v", action="store_true")
     args = ap.parse_args(argv)
-    spec = AppSpec.model_validate(json.loads(Path(args.spec).read_text(encoding="utf-8")))
-    problems = spec_problems(spec)
+    spec, problems = load_spec_file(args.spec)
     if problems:
         print("spec_problems:", *problems, sep="\n  - ")
         return 2
