@@ -64,7 +64,8 @@ def b_limit(ctx) -> dict:
     if period:
         raise NotFit(f"a limit per {period} is not bound yet; only counts per record are")
     parent = _noun(per.group(1)) if per and per.group(1) not in _TIME_WORDS else None
-    nouns = [_noun(n) for n in rule.nouns if n not in lx.ADJECTIVES and singular(n) not in _TIME_WORDS]
+    nouns = [_noun(n) for n in rule.nouns if n not in lx.ADJECTIVES and singular(n) not in _TIME_WORDS
+             and n not in lx.VAGUE_NOUNS and singular(n) not in lx.VAGUE_NOUNS]  # "20 pounds": a unit, no record
     counted = next((n for n in nouns if n != parent and n in d.entities), None) or next(
         (n for n in nouns if n != parent), None)
     if not enforced_capacity(rule, ctx.text):
