@@ -227,14 +227,16 @@ def _entity_specs(d: Draft) -> list[EntitySpec]:
         specs = []
         for f in [display] + [x for x in e.fields.values() if x is not display]:  # the title first
             specs.append(FieldSpec(
-                name=f.name, label=label(f.name.removesuffix("_id") if f.type == "reference" else f.name),
+                name=f.name, label=f.label or label(f.name.removesuffix("_id") if f.type == "reference" else f.name),
                 type=f.type, required=f.required or f is display, unique=False, min=f.min, max=f.max,
                 default=f.default, values=f.values if f.type == "enum" else [], ref=f.ref, source=clip(f.source)))
         pl = plural(e.name)
         if pl in used or pl == e.name:
             pl = f"{e.name}_list"[:40]
         used.update({e.name, pl})
-        out.append(EntitySpec(name=e.name, plural=pl, label=label(e.name), label_plural=label(pl), fields=specs,
+        lab = e.label or label(e.name)
+        lab_pl = " ".join([*lab.split()[:-1], plural(lab.split()[-1])]) if e.label else label(pl)
+        out.append(EntitySpec(name=e.name, plural=pl, label=lab, label_plural=lab_pl, fields=specs,
                               display_field=display.name, source=clip(e.source)))
     return out
 

@@ -247,6 +247,8 @@ def feature_ctx(d: Draft, index: int, text: str, focus: str | None) -> FeatureCt
 
 def _main(ctx: FeatureCtx, prefer_things: bool = True) -> str:
     d = ctx.draft
+    if d.defined.get(ctx.index) in d.entities:  # "Participants with study code, site and enrolment date"
+        return d.defined[ctx.index]
     things = [m for m in ctx.mentioned if not d.entities[m].people and not d.entities[m].join]
     if prefer_things and things:
         # the record the feature acts on (its verb's object), not the grouping ("per team") it names

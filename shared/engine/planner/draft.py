@@ -60,6 +60,7 @@ class DField:
     min: float | None = None
     max: float | None = None
     default: object = None
+    label: str | None = None  # a label in the founder's words ("Weight (kilograms)"); else from the name
 
 
 @dataclass
@@ -71,6 +72,7 @@ class DEntity:
     order: int = 0
     fields: dict[str, DField] = field(default_factory=dict)
     join: bool = False
+    label: str | None = None  # the founder's words for it ("Adverse event"); else from the name
 
 
 @dataclass
@@ -112,6 +114,7 @@ class Draft:
         self.m2m: list[tuple[str, str, str, str]] = []  # (a, b, join, source)
         self.planned: dict[str, list[dict]] = {}  # kind -> parameters planned so far (capmap)
         self.fallback: str | None = None  # the entity made up when the idea names none
+        self.defined: dict[int, str] = {}  # key feature index -> the record it defines (definitions.py)
         self.units: list[Unit] = []
         feats = [str(f) for f in idea.get("key_features") or []]
         for i, f in enumerate(feats):
@@ -443,8 +446,88 @@ def build(idea: dict) -> Draft:
             parts = name.split("_")
             if len(parts) == 2 and all(p in e.fields for p in parts) and e.fields[name].type != "reference":
                 del e.fields[name]
+    _apply_definitions(d)
     _catalogue_fields(d)
     return d
+
+
+def _apply_definitions(d: Draft) -> None:
+    """Records the features define whole ("Visits per pet with reason, weight in kilograms and treatment given")
+    take their attributes and parent from the definition, and what the phrase pass scattered is taken back."""
+    from . import definitions
+
+    defs = definitions.read(d.idea, set(d.entities))
+    keep: set[str] = set()
+    for df in defs:
+        df.record = safe_name(df.record)
+        df.parent = safe_name(df.parent) if df.parent else None
+        try:
+            for name in (df.record, df.parent):
+                if name and name not in d.entities:
+                    d.add_entity(name, df.text, people=name in lx.PEOPLE)
+        except ValueError:
+            continue
+        keep.update(x for x in (df.record, df.parent) if x)
+        d.defined[df.feature] = df.record
+        rec = d.entities[df.record]
+        if df.label.lower() != df.record.replace("_", " ") and rec.label is None:
+            rec.label = df.label
+        head = df.record.split("_")[-1]
+        compound = next((n for n in d.entities if n.endswith(f"_{head}") and n != df.record
+                         and d.entities[n].source == clip(df.text)), None)
+        if compound is not None and compound not in keep:  # "garden jobs" read as garden_job and job: one record
+            _drop_entity(d, compound)
+        src = clip(df.text)
+        for e in d.entities.values():
+            for n in [n for n, f in e.fields.items() if f.source == src and f.origin == "words"]:
+                del e.fields[n]
+        if df.parent:
+            back = d.entities[df.parent].fields.get(f"{df.record}_id")
+            if back is not None and back.origin == "words":
+                del d.entities[df.parent].fields[f"{df.record}_id"]
+            d.add_ref(df.record, df.parent, df.text, required=True)
+        for a in df.attrs:
+            if a.ref:
+                if a.ref in d.entities:
+                    keep.add(a.ref)
+                    d.add_ref(df.record, a.ref, df.text)
+                continue
+            f = d.add_field(df.record, a.name, a.type, df.text, values=a.values)
+            if f is not None and f.origin == "words" and f.source == src:
+                f.label = a.label
+    if not defs:
+        return
+    # a record made up from an attribute's words only ("driver" from "driver name") is no record
+    phrases = [" ".join(a.words) for df in defs for a in df.attrs if not a.ref]
+    phrases += [" ".join([*p.split()[:-1], singular(p.split()[-1])]) for p in phrases]
+    texts = [u.text.lower() for u in d.units] + [str(d.idea.get("title") or "").lower()]
+    for name in [n for n in d.entities if n not in keep]:
+        forms = {name.replace("_", " "), plural(name).replace("_", " ")}
+        inside = outside = 0
+        for t in texts:
+            for form in forms:
+                for m in re.finditer(rf"(?<![a-z]){re.escape(form)}(?![a-z])", t):
+                    if any(_covers(t, m.start(), m.end(), p) for p in phrases if form in p.split() or form in p):
+                        inside += 1
+                    else:
+                        outside += 1
+        if inside and not outside:
+            _drop_entity(d, name)
+
+
+def _covers(text: str, start: int, end: int, phrase: str) -> bool:
+    for m in re.finditer(rf"(?<![a-z]){re.escape(phrase)}(?![a-z])", text):
+        if m.start() <= start and end <= m.end():
+            return True
+    return False
+
+
+def _drop_entity(d: Draft, name: str) -> None:
+    d.entities.pop(name, None)
+    for e in d.entities.values():
+        for n in [n for n, f in e.fields.items() if f.type == "reference" and f.ref == name]:
+            del e.fields[n]
+    d.m2m = [m for m in d.m2m if name not in m[:3]]
 
 
 def _target_of(d: Draft, clause: Clause, interps: list[Interp | None], focus: str | None) -> str | None:

@@ -311,9 +311,26 @@ def _entity_for(word: str, nxt: str | None, prev: str | None, spec) -> str | Non
             near = {singular(x) for x in (nxt, prev) if x}
             if any(o in near for o in others):
                 return n
+    near = {singular(x) for x in (nxt, prev) if x}
     for e in spec.entities:
-        if singular(e.label.lower().split()[-1]) == s and len(e.label.split()) == 1:
+        words = [singular(w) for w in re.findall(r"[a-z0-9]+", e.label.lower())]
+        if words and words[-1] == s and len(words) == 1:
             return e.name
+        if len(words) > 1 and s in words and near & (set(words) - {s}):  # "adverse events": the label's words
+            return e.name
+    return None
+
+
+def _compound_field(word: str, nxt: str | None, prev: str | None, spec, prefer: list[str]) -> str | None:
+    """ "deck capacity" when some record has a deck_capacity field: the field, not a record named deck."""
+    s = singular(word)
+    names = {f"{s}_{singular(nxt)}", f"{s}_{nxt}"} if nxt else set()
+    names |= {f"{singular(prev)}_{s}", f"{prev}_{s}", f"{prev}_{word}"} if prev else set()
+    order = [spec.entity(n) for n in prefer if spec.entity(n)] + [e for e in spec.entities if e.name not in prefer]
+    for ent in order:
+        for f in ent.fields:
+            if f.name in names and f.type != "reference":
+                return f"{ent.name}.{f.name}"
     return None
 
 
@@ -364,11 +381,19 @@ def read_feature(text: str, spec, cap_ids: list[str]) -> FeatureReading:
             uses.append(WordUse(word=w, maps_to=f"capability:{cap.id}"))
             action = action or verb_base(w)
             continue
-        if singular(w) in {r.name for r in spec.roles} or (_people(w, spec) and spec.role(singular(w))):
+        acted_on = {n for cap in caps for n in _cap_entities(cap)}
+        if (singular(w) in {r.name for r in spec.roles} or (_people(w, spec) and spec.role(singular(w)))) and not (
+                singular(w) in acted_on and _entity_for(w, nxt, prev, spec) == singular(w)):
             uses.append(WordUse(word=w, maps_to=f"role:{singular(w)}"))
             actors.append(singular(w))
             continue
         ent = _entity_for(w, nxt, prev, spec)
+        both = _compound_field(w, nxt, prev, spec, mentioned + [c for cap in caps for c in _cap_entities(cap)])
+        if both is not None and (ent is None or not ent.endswith(f"_{singular(nxt or '')}")):
+            uses.append(WordUse(word=w, maps_to=f"field:{both}"))
+            if both not in attributes:
+                attributes.append(both)
+            continue
         if ent is not None:
             uses.append(WordUse(word=w, maps_to=f"entity:{ent}"))
             if ent not in mentioned:

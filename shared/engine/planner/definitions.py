@@ -1,0 +1,229 @@
+"""Record definitions: a key feature that says what a record holds ("Inspections per hive with queen seen, brood
+pattern, temperament and varroa count") defines that record, its parent and its attributes, whole.
+
+The noun-phrase pass in `draft.py` reads every phrase on its own, so an attribute list used to scatter: "varroa
+count" landed on the hive, "driver name" made a driver record, "weight in kilograms" lost its unit. A definition
+is read as one sentence of English:
+
+    <record>[ records | list | register | ...] [(per | of | for | against | on | in | at) [a | an | each | the]
+    <parent>] with <attribute>, <attribute> and <attribute>
+
+* the record is the head phrase (a container word such as "records" or "register" names no record of its own);
+* the parent, after "per", "of each", "against an"..., becomes a required reference ("expenses against an envelope");
+* each attribute phrase becomes ONE field named by all of its words ("brood pattern" -> brood_pattern), typed by
+  English: a unit ("weight in kilograms") makes a decimal labelled with its unit, "number of seats" an integer,
+  a date word a date, a time word a datetime, a past participle ("queen seen") a yes/no, a record the idea
+  keeps a reference to it;
+* fields the phrase pass had put elsewhere from the same feature are taken back, and a record made up from an
+  attribute's words only ("driver" from "driver name") is dropped.
+
+Nothing here knows a domain: only English function words, container words, units and participles.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from . import lexicon as lx
+from .text import parse, singular
+
+#: Measurement units an attribute can be given in: "weight in kilograms", "length (m)".
+UNITS = frozenset("""
+kilograms kilogram kg kgs grams gram g tonnes tonne tons ton pounds lbs lb ounces oz metres metre meters meter m
+kilometres kilometre km kms miles mile centimetres centimetre cm millimetres millimetre mm feet foot ft inches inch
+litres litre liters liter l millilitres ml gallons gallon celsius fahrenheit degrees degree knots knot mph kph
+minutes minute mins hours hour hrs days day seconds second percent watts watt kw kwh volts volt
+""".split())
+#: Past participles that make a yes/no attribute: "queen seen", "vaccinated", "deposit paid".
+PARTICIPLES = frozenset("""
+seen checked done completed paid signed cleaned passed confirmed approved vaccinated neutered spayed insured verified
+returned treated inspected tested serviced found present attended needed required booked
+""".split())
+DETERMINERS = frozenset({"a", "an", "the", "each", "every", "its", "their", "his", "her", "our", "my", "any"})
+PREPS = ("per", "of", "for", "against", "on", "in", "at", "under", "from", "to")
+DATE_WORDS = frozenset({"date", "birthday", "deadline", "dob", "expiry", "anniversary"})
+TIME_WORDS = frozenset({"time", "timestamp", "datetime"})
+WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+
+
+@dataclass
+class Attr:
+    words: list[str]  # the phrase's words, as written (lower case)
+    name: str  # the field name
+    type: str
+    label: str
+    unit: str | None = None
+    ref: str | None = None  # a record the idea keeps
+    values: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Definition:
+    feature: int
+    text: str
+    record: str  # entity name
+    record_words: list[str]
+    label: str  # the record's label in the founder's words ("Adverse event")
+    parent: str | None
+    attrs: list[Attr]
+    spans: list[str]  # the attribute phrases, as written
+
+
+_HEAD = re.compile(r"^(?P<head>[a-z][a-z' -]*?)\s+with\s+(?P<attrs>.+)$")
+
+
+def _clean(words: list[str]) -> list[str]:
+    while words and words[0] in DETERMINERS:
+        words = words[1:]
+    return words
+
+
+def _np_name(words: list[str], text: str = "") -> tuple[str, bool, str] | None:
+    """The record a head phrase names, and whether it is a person; None when it names none (a behaviour, an
+    attribute, a page alone)."""
+    words = _clean(words)
+    if not words or len(words) > 4 or any(w in DETERMINERS or w in lx.CONJUNCTIONS for w in words):
+        return None  # "members book a desk", "check out and check in tools": a clause, not a noun phrase
+    if any(w in lx.VERBS and w not in lx.CONTAINERS and singular(w) not in lx.PEOPLE and w not in lx.EVENT_NOUNS
+           and not _nounish(w) for w in words):
+        return None
+    content = list(words)
+    while len(content) > 1 and (content[-1] in lx.CONTAINERS or content[-1] in lx.UI_NOUNS):
+        content = content[:-1]  # "tool register", "standby list": the record before the container word
+    if any(w in lx.BEHAVIOUR_NOUNS or singular(w) in lx.BEHAVIOUR_NOUNS for w in content):
+        return None
+    if all(w in lx.CONTAINERS or w in lx.UI_NOUNS or w in lx.ADJECTIVES for w in content):
+        return None  # "public catalogue page": a page, no record
+    head = singular(content[-1])
+    if head in lx.ATTRIBUTE_TYPES or head in lx.VAGUE_NOUNS or head in ("app", "user", "everyone"):
+        return None
+    mods = [singular(w) for w in content[:-1]]
+    if head in lx.GENERIC_HEADS and mods and not known_alone(head, text):
+        head = f"{mods[-1]}_{head}"  # "repair ticket"; but "garden jobs ... bids on a job": the job
+    return head, head in lx.PEOPLE, " ".join([*content[:-1], singular(content[-1])])
+
+
+def known_alone(head: str, text: str) -> bool:
+    """Whether the idea uses `head` on its own somewhere (after an article), not only after its modifier."""
+    return re.search(rf"\b(?:a|an|the|each|every|per|its|their)\s+{re.escape(head)}s?\b", text) is not None
+
+
+def _nounish(w: str) -> bool:
+    """A word the verb list holds that is a noun as often ("list", "log", "record", "book", "copy", "bid")."""
+    return singular(w) != w or w in lx.CONTAINERS or w in ("copy", "bid", "booking", "visit", "hire", "loan",
+                                                          "trade", "swap", "offer", "order")
+
+
+def _split(attrs: str) -> list[str]:
+    attrs = re.sub(r"[.;:]+$", "", attrs.strip())
+    attrs = re.split(r"\s*(?:,|;|\(|\))\s*|\s+(?:and|or|plus|&)\s+", attrs)
+    return [a.strip() for a in attrs if a and a.strip()]
+
+
+def _attr(phrase: str, record: str, known: set[str]) -> Attr | None:
+    words = _clean(re.findall(r"[a-z0-9][a-z0-9'-]*", phrase.lower()))
+    m = re.fullmatch(r"(?P<what>.+?) (?:on|for|of|per|in) (?:a |an |each |every |the |its )?(?P<rec>[a-z]+)",
+                     " ".join(words))
+    if m and singular(m.group("rec")) == record:
+        words = m.group("what").split()  # "a QR code on each tool" on tools: the QR code
+    if not words or len(words) > 5 or words[0] in ("who", "what", "when", "where", "which", "how", "whether"):
+        return None  # "who holds each tool": a clause, not an attribute
+    if any(w in lx.UI_NOUNS or w in ("qr",) for w in words):
+        return None  # "a QR code", "a map": what a page shows, not data the record holds
+    unit = None
+    m = re.fullmatch(r"(?P<what>[a-z0-9' -]+?) (?:in|as) (?P<unit>[a-z]+)", " ".join(words))
+    if m and m.group("unit") in UNITS:
+        unit, words = m.group("unit"), m.group("what").split()
+    if len(words) >= 3 and words[-2] == "of" and singular(words[-1]) == record:
+        words = words[:-2]  # "style of ascent" on ascents: the style
+    if len(words) >= 3 and words[0] == "number" and words[1] == "of":
+        name_words = words[2:]
+        return Attr(words, _ident(name_words), "integer", _label(words), unit)
+    name_words = [w for w in words if w not in ("the", "a", "an")]
+    if not name_words[-1].endswith(("hours", "notes")):
+        name_words[-1] = singular(name_words[-1])  # "expiry dates": an expiry date per record
+    if len(words) >= 2 and tuple(words[-2:]) in lx.ATTRIBUTE_PHRASES and lx.ATTRIBUTE_PHRASES[tuple(words[-2:])][0]:
+        pname, ptype = lx.ATTRIBUTE_PHRASES[tuple(words[-2:])]  # "phone numbers", "contact details"
+        return Attr(words, pname, ptype, _label(words))
+    name = _ident(name_words)
+    if not name:
+        return None
+    lab = _label(words) + (f" ({unit})" if unit else "")
+    one = singular(words[-1]) if len(words) == 1 else None
+    if one and one in known and one != record:
+        return Attr(words, f"{one}_id", "reference", _label(words), ref=one)
+    if unit:
+        return Attr(words, name, "decimal", lab, unit)
+    ws = set(words)
+    if words[:3] == ["day", "of", "week"] or words == ["day", "of", "the", "week"] or words == ["weekday"]:
+        return Attr(words, "day_of_week", "enum", "Day of the week", values=WEEKDAYS)
+    if ws & DATE_WORDS or words[-1] in ("installed", "born", "joined", "started", "opened", "enrolled"):
+        return Attr(words, name, "date", lab)
+    if ws & TIME_WORDS:
+        return Attr(words, name, "datetime", lab)
+    if len(words) >= 2 and words[-1] in PARTICIPLES and words[-1] not in ("needed", "required"):
+        return Attr(words, name, "boolean", lab)
+    last = words[-1]
+    t = lx.ATTRIBUTE_TYPES.get(last) or lx.ATTRIBUTE_TYPES.get(singular(last))
+    if t is None:
+        for cue_type, cues in lx.TYPE_CUES:
+            if ws & cues:
+                t = cue_type
+                break
+    if t is None:
+        t = "text"
+    if last in ("number", "no", "id", "ref", "reference", "code", "registration", "plate"):
+        t = "text"  # "running number", "vehicle registration": an identifier
+    if name in ("notes", "description") or last in ("notes", "description", "comments", "instructions"):
+        t = "long_text"
+    return Attr(words, name, t, lab)
+
+
+def _ident(words: list[str]) -> str:
+    s = re.sub(r"[^a-z0-9]+", "_", "_".join(words)).strip("_")
+    if s and not s[0].isalpha():
+        s = f"field_{s}"
+    return s[:40].rstrip("_")
+
+
+def _label(words: list[str]) -> str:
+    return " ".join(words).capitalize()[:80]
+
+
+def read(idea: dict, known: set[str]) -> list[Definition]:
+    """The record definitions among the idea's key features; `known` are the records the draft keeps."""
+    out = []
+    whole = " ".join(str(x) for x in [idea.get("title"), idea.get("description"), *(idea.get("key_features") or []),
+                                       idea.get("target_audience")] if x).lower()
+    for i, text in enumerate(str(f) for f in idea.get("key_features") or []):
+        low = " ".join(text.lower().split()).rstrip(".")
+        m = _HEAD.match(low)
+        if not m or re.search(r"\bor\b", m.group("attrs")):
+            continue  # "with pass or fail": the values of one field, read by the phrase pass
+        head = m.group("head").split()
+        parent_words: list[str] = []
+        for j, w in enumerate(head):
+            if w in PREPS and j > 0:
+                head, parent_words = head[:j], head[j + 1:]
+                break
+        rec = _np_name(head, whole)
+        if rec is None:
+            continue
+        record, _people, rec_label = rec
+        parent = None
+        if parent_words:
+            p = _np_name(parent_words, whole)
+            if p is None:
+                continue
+            parent = p[0]
+        if len(parse(m.group("head"))) > 1:
+            continue
+        if parent and parent_words and head and all(w in lx.CONTAINERS or w in lx.UI_NOUNS for w in head):
+            record, parent = parent, None  # "list of tools with ...": the tools
+        spans = _split(m.group("attrs"))
+        attrs = [a for a in (_attr(s, record, known | {x for x in (parent,) if x}) for s in spans) if a]
+        if len(attrs) < 1 or len(attrs) < len(spans) - 1:
+            continue
+        out.append(Definition(i, text, record, head, rec_label.capitalize(), parent, attrs, spans))
+    return out
