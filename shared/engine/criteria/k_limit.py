@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from ..planner.text import singular
 from . import ScenarioError, a, entity_label, field_label, noun_matches, rule_number
 
 #: words that make a threshold (or a time span with a sum) an upper limit: "no more than", "at most"
@@ -64,7 +65,13 @@ def _named_entities(spec, rule, window) -> set[str]:
             if f is not None:
                 out.add(f.ref if f.type == "reference" else ent_name)
     nouns = list(rule.nouns) + [w for w, m in window if m in ("", "unread") or m.startswith("role:")]
+    said = re.findall(r"[a-z0-9]+", (rule.words or "").lower())
+    fields = {f.name for e in spec.entities for f in e.fields if f.type != "reference"}
+    compound = {singular(a) for a, b in zip(said, said[1:], strict=False)
+                if f"{singular(a)}_{singular(b)}" in fields or f"{a}_{b}" in fields}  # "deck capacity": a field
     for noun in nouns:
+        if singular(noun) in compound:
+            continue
         out |= {e.name for e in spec.entities if noun_matches(noun, e.name)}
     return out
 
@@ -137,6 +144,10 @@ def _realises_limit(cap, spec, rule, reading) -> bool:
     if not counted or (cap.where_field and not said):
         return False
     named = _named_entities(spec, rule, window)
+    ent = spec.entity(cap.entity)
+    held = {f.ref for f in ent.fields if f.type == "reference" and f.required and f.ref != parent} if ent else set()
+    if len(held) == 1 and cap.entity in (f"{parent}_{next(iter(held))}", f"{next(iter(held))}_{parent}"):
+        named -= held  # sign-ups (shift_volunteer) counted per shift: "5 volunteers" names the people signed up
     if named - {cap.entity, parent} or _per_person(spec, rule, window, cap.entity, parent):
         return False
     return bool(named) or (reading is not None and reading.record in (cap.entity, parent))

@@ -93,7 +93,8 @@ def _np_name(words: list[str], text: str = "") -> tuple[str, bool, str] | None:
         content = content[:-1]  # "tool register", "standby list": the record before the container word
     if any(w in lx.BEHAVIOUR_NOUNS or singular(w) in lx.BEHAVIOUR_NOUNS for w in content):
         return None
-    if all(w in lx.CONTAINERS or w in lx.UI_NOUNS or w in lx.ADJECTIVES for w in content):
+    if all(w in lx.CONTAINERS or w in lx.UI_NOUNS or w in lx.ADJECTIVES for w in content) and not (
+            len(content) == 1 and content[0] not in lx.UI_NOUNS):  # "Tables with ...": tables are the record
         return None  # "public catalogue page": a page, no record
     head = singular(content[-1])
     if head in lx.ATTRIBUTE_TYPES or head in lx.VAGUE_NOUNS or head in ("app", "user", "everyone"):

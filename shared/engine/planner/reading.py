@@ -76,8 +76,8 @@ RULE_PATTERNS: tuple[tuple[str, str], ...] = (
     ("time_window", r"(?:the )?(?:day|night|week|month|hour) (?:before|after)(?: (?:the |its |their )?(?P<noun>"
                     + _W + r"))?"),
     ("limit", rf"(?:at most|up to|no more than|not more than|maximum(?: of)?|max(?:imum)?|a limit of|limit(?:ed)? "
-              rf"(?:of|to)|only|just|cap(?:ped)? at|never more than) (?P<num>{_NUM})(?: (?!{_PER}\b)(?P<noun>{_W}))?"
-              rf"(?: (?!{_PER}\b)\w+){{0,2}}(?: (?:{_PER})(?: (?P<noun2>{_W}))?)?"),
+              rf"(?:of|to)|only|just|cap(?:ped)? at|never more than) (?P<num>{_NUM})(?: (?!(?:{_PER})\b)(?P<noun>{_W}))?"
+              rf"(?: (?!(?:{_PER})\b)\w+){{0,2}}(?: (?:{_PER})(?: (?P<noun2>{_W}))?)?"),
     ("limit", rf"(?P<num>{_NUM}) (?P<noun>{_W})(?: \w+)? (?:per|each|a) (?P<noun2>{_W})"),
     ("limit", r"(?:one|a single) (?P<noun>" + _W + r") at a time|at a time"),
     ("threshold", rf"(?:above|below|over|under|more than|less than|fewer than|exceeds?|exceeding|drops? below|falls? "
@@ -85,6 +85,8 @@ RULE_PATTERNS: tuple[tuple[str, str], ...] = (
                   rf"(?:a |an |the )?(?:\$|£|€)?(?P<num>{_NUM})(?: ?(?P<unit>{_W}))?"),
     ("threshold", r"overspen[dt]\w*|over budget|overdrawn|exceed\w*|thresholds?|runs? (?:low|out)|running (?:low|"
                   r"out)|low[- ]stock"),
+    ("capacity", rf"(?:no|not|never) more (?:(?P<noun>{_W}) )?than (?:its|their|the) (?:[a-z]+ ){{0,2}}?(?:capacity|"
+                 rf"allowance|limit|number of (?P<noun2>{_W}))(?: (?:of|in) (?P<noun3>{_W}))?"),
     ("capacity", rf"(?:capacity|capacities|holds? up to (?P<num>{_NUM})|seats? (?P<num2>{_NUM})|room for "
                  rf"(?P<num3>{_NUM})|(?P<num4>{_NUM}) (?:seats|places|spots|spaces|berths|beds)|sold out|fully "
                  rf"booked|(?:is|are|gets?) full)(?: (?:of|per) (?:the |each |a )?(?P<noun>{_W}))?"),
@@ -281,7 +283,8 @@ KIND_WORDS = {
     "public_page": {"public", "publicly", "anyone", "qr", "qr-code", "link", "share", "shareable"},
     "export": {"csv", "pdf", "export", "download", "printable", "report", "reports"},
     "limit": {"seat", "seats", "hold", "holds", "take", "takes", "fit", "fits", "carry", "carries", "allow", "allows",
-              "allowed", "capacity", "places", "spots"},
+              "allowed", "capacity", "places", "spots", "need", "needs", "sleep", "sleeps", "accommodate",
+              "accommodates", "host", "hosts"},
     "selection": {"accept", "accepts", "accepted", "accepting", "approve", "approves", "approved", "approving",
                   "confirm", "confirms", "confirmed", "confirming", "select", "selects", "selected", "selecting",
                   "choose", "chooses", "chosen", "choosing", "pick", "picks", "picked", "picking", "award", "awards",

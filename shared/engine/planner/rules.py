@@ -38,7 +38,7 @@ def enforced_capacity(rule: RuleReading, text: str) -> bool:
     """A capacity with no number is a rule only when the words say something fills it ("up to their capacity",
     "respects table capacity"); "class schedule with capacity" keeps a number, it states no rule."""
     return rule.category != "capacity" or bool(rule.number) or bool(re.search(
-        r"\b(up to|within|respect\w*|over|past|beyond|exceed\w*|under|below|fill\w*|full|to)\s+"
+        r"\b(up to|within|respect\w*|over|past|beyond|exceed\w*|under|below|fill\w*|full|to|than)\s+"
         r"(?:the |their |its |each |a )?(?:[a-z]+ )?capacit", text.lower()))
 
 
@@ -57,13 +57,18 @@ def b_limit(ctx) -> dict:
         raise NotFit("the feature states no number or capacity to hold")
     rule = rules[0]
     low = rule.words.lower()
-    if rule.unit and rule.unit not in ("percent",) or re.search(r"\b(hours?|minutes?|days?|nights?)\b", low):
+    text = ctx.text.lower()
+    period = _period(text)
+    unit = rule.unit if rule.unit not in ("percent",) else None
+    if unit and PERIODS.get(singular(unit)) == period and rule.number is not None:
+        unit = None  # "one firing per day": the day is the period, not a sum of days
+    if unit or re.search(r"\b(hours?|minutes?|nights?)\b", low) or (
+            re.search(r"\bdays?\b", low) and not period):
         raise NotFit("a limit on a sum of time (hours, days) is not bound yet; only counts of records are")
     per = re.search(r"\b(?:per|each|every|a|an)\s+([a-z][a-z'-]*)\s*$", low)
-    period = PERIODS.get(per.group(1)) if per else None
-    if period:
-        raise NotFit(f"a limit per {period} is not bound yet; only counts per record are")
-    parent = _noun(per.group(1)) if per and per.group(1) not in _TIME_WORDS else None
+    parent = _noun(per.group(1)) if per and per.group(1) not in _TIME_WORDS and per.group(1) not in PERIODS \
+        else None
+    parent = parent or _stated_parent(text, low, d)
     nouns = [_noun(n) for n in rule.nouns if n not in lx.ADJECTIVES and singular(n) not in _TIME_WORDS
              and n not in lx.VAGUE_NOUNS and singular(n) not in lx.VAGUE_NOUNS]  # "20 pounds": a unit, no record
     counted = next((n for n in nouns if n != parent and n in d.entities), None) or next(
@@ -92,6 +97,11 @@ def b_limit(ctx) -> dict:
     if counted not in d.entities:
         d.add_entity(counted, ctx.text, people=counted in lx.PEOPLE)
         d.add_field(counted, "name", "text", ctx.text, origin="structure", required=True)
+    if f"{parent}_id" not in d.entities[counted].fields and (
+            d.entities[counted].people or f"{counted}_id" in d.entities[parent].fields):
+        # "each shift needs at most 5 volunteers": a volunteer signs up for many shifts, so the sign-ups (one row
+        # per shift and volunteer) are what is counted per shift
+        counted = _sign_ups(d, parent, counted, ctx.text)
     if f"{parent}_id" not in d.entities[counted].fields and not d.add_ref(counted, parent, ctx.text, required=True):
         raise NotFit(f"{label_of(counted)} cannot point at {label_of(parent)}")
     field = f"{parent}_id"
@@ -102,10 +112,68 @@ def b_limit(ctx) -> dict:
     if rule.number is not None and float(rule.number).is_integer() and 0 <= rule.number <= 100000:
         out["max"] = int(rule.number)
     elif rule.category == "capacity":
-        out["max_field"] = _ensure(ctx, parent, "capacity", "integer", min=0)
+        named = _named_number_field(d, parent, text)
+        out["max_field"] = named or _ensure(ctx, parent, "capacity", "integer", min=0)
     else:
         raise NotFit("the stated limit is not a whole number of records")
+    if period:
+        dates = [f for f in d.entities[counted].fields.values() if f.type in ("date", "datetime")]
+        date = next((f.name for f in dates if f.name in ("date", "start_at", "start", "start_date")), None) or (
+            dates[0].name if dates else _ensure(ctx, counted, "date", "date"))
+        out.update(period=period, date_field=date)
     return out
+
+
+def _sign_ups(d, parent: str, member: str, source: str) -> str:
+    """The join record between a parent and the people (or records) it holds many of: shift_volunteer."""
+    existing = next((j for a, b, j, _s in d.m2m if {a, b} == {parent, member}), None)
+    if existing is not None:
+        return existing
+    join = d.add_entity(f"{parent}_{member}", source, join=True)
+    d.add_field(join.name, f"{parent}_id", "reference", source, origin="structure", ref=parent, required=True)
+    d.add_field(join.name, f"{member}_id", "reference", source, origin="structure", ref=member, required=True)
+    d.add_field(join.name, "note", "text", source, origin="structure")
+    d.m2m.append((parent, member, join.name, source[:300]))
+    return join.name
+
+
+def _period(text: str) -> str | None:
+    """ "per day", "a week", "each month", "in a month", "daily": the calendar period the words count in."""
+    m = re.search(r"\b(?:per|a|an|each|every|in a|in one|in any|one)\s+(day|week|month)\b|\b(daily|weekly|monthly)\b",
+                  text)
+    return PERIODS.get(m.group(1) or m.group(2)) if m else None
+
+
+def _stated_parent(text: str, rule_words: str, d) -> str | None:
+    """The record a limit is per when the words say it before the rule: "each kiln takes ...", "an envelope's
+    expenses ..."; never a time word or a person who is only a user of the app."""
+    head = text[: max(0, text.find(rule_words))] if rule_words in text else text
+    for m in re.finditer(r"\b(?:each|every|any|one)\s+([a-z][a-z'-]*)|\b([a-z][a-z-]*)'s?\b(?=\s)", head):
+        word = m.group(1) or m.group(2)
+        if not word or word in _TIME_WORDS or word in PERIODS or singular(word) in _TIME_WORDS:
+            continue
+        if m.group(2) and not re.search(rf"\b{re.escape(word)}'", head):
+            continue
+        n = _noun(word)
+        if n in d.entities:
+            return n
+    return None
+
+
+def _named_number_field(d, parent: str, text: str) -> str | None:
+    """ "no more than its deck capacity", "its number of seats": the parent's number field the words name."""
+    ent = d.entities.get(parent)
+    if ent is None:
+        return None
+    m = re.search(r"\b(?:its|their|the)\s+((?:[a-z]+\s+){0,3}?(?:capacity|allowance|limit|seats|places|beds|berths|"
+                  r"spaces|budget|amount|number of [a-z]+))\b", text)
+    if not m:
+        return None
+    words = [singular(w) for w in m.group(1).split() if w not in ("of", "number")]
+    for f in ent.fields.values():
+        if f.type in ("integer", "decimal") and set(words) <= {singular(p) for p in f.name.split("_")} | {"number"}:
+            return f.name
+    return None
 
 
 #: The verb that chooses -> the chosen state's name ("accepting one quote" -> accepted).
