@@ -26,7 +26,7 @@ import re
 from dataclasses import dataclass, field
 
 from . import lexicon as lx
-from .text import parse, singular
+from .text import parse, singular, verb_base
 
 #: Measurement units an attribute can be given in: "weight in kilograms", "length (m)".
 UNITS = frozenset("""
@@ -40,6 +40,14 @@ PARTICIPLES = frozenset("""
 seen checked done completed paid signed cleaned passed confirmed approved vaccinated neutered spayed insured verified
 returned treated inspected tested serviced found present attended needed required booked
 """.split())
+#: Verbs whose object a feature defines with "with ...": "gardeners place bids on a job with price".
+DEFINING_VERBS = frozenset({"send", "place", "post", "submit", "log", "record", "add", "file", "raise", "enter",
+                            "make", "write", "upload", "list", "offer", "book", "reserve", "hire", "rent",
+                            "schedule"})
+BOOK_VERBS = frozenset({"book", "reserve", "hire", "rent", "schedule"})
+#: Words for a schedule of records: "class timetable" is the classes.
+SCHEDULES = frozenset({"timetable", "timetables", "schedule", "schedules", "programme", "programmes", "agenda",
+                       "agendas", "diary"})
 DETERMINERS = frozenset({"a", "an", "the", "each", "every", "its", "their", "his", "her", "our", "my", "any"})
 PREPS = ("per", "of", "for", "against", "on", "in", "at", "under", "from", "to")
 DATE_WORDS = frozenset({"date", "birthday", "deadline", "dob", "expiry", "anniversary"})
@@ -89,7 +97,7 @@ def _np_name(words: list[str], text: str = "") -> tuple[str, bool, str] | None:
            and not _nounish(w) for w in words):
         return None
     content = list(words)
-    while len(content) > 1 and (content[-1] in lx.CONTAINERS or content[-1] in lx.UI_NOUNS):
+    while len(content) > 1 and (content[-1] in lx.CONTAINERS or content[-1] in lx.UI_NOUNS or content[-1] in SCHEDULES):
         content = content[:-1]  # "tool register", "standby list": the record before the container word
     if any(w in lx.BEHAVIOUR_NOUNS or singular(w) in lx.BEHAVIOUR_NOUNS for w in content):
         return None
@@ -97,7 +105,8 @@ def _np_name(words: list[str], text: str = "") -> tuple[str, bool, str] | None:
             len(content) == 1 and content[0] not in lx.UI_NOUNS):  # "Tables with ...": tables are the record
         return None  # "public catalogue page": a page, no record
     head = singular(content[-1])
-    if head in lx.ATTRIBUTE_TYPES or head in lx.VAGUE_NOUNS or head in ("app", "user", "everyone"):
+    if head in lx.ATTRIBUTE_TYPES or (head in lx.VAGUE_NOUNS and head not in ("item", "lot", "case", "part")) or \
+            head in ("app", "user", "everyone"):
         return None
     mods = [singular(w) for w in content[:-1]]
     if head in lx.GENERIC_HEADS and mods and not known_alone(head, text):
@@ -203,6 +212,12 @@ def read(idea: dict, known: set[str]) -> list[Definition]:
         if not m or re.search(r"\bor\b", m.group("attrs")):
             continue  # "with pass or fail": the values of one field, read by the phrase pass
         head = m.group("head").split()
+        booked = False
+        if len(head) >= 3 and (verb_base(head[1]) or head[1]) in DEFINING_VERBS and (
+                singular(head[0]) in lx.PEOPLE or singular(head[0]) != head[0]):  # "plumbers send ..."
+            # "Plumbers send quotes on a job with price", "Members book a kiln for a firing with date"
+            booked = (verb_base(head[1]) or head[1]) in BOOK_VERBS
+            head = head[2:]
         parent_words: list[str] = []
         for j, w in enumerate(head):
             if w in PREPS and j > 0:
@@ -222,6 +237,10 @@ def read(idea: dict, known: set[str]) -> list[Definition]:
             continue
         if parent and parent_words and head and all(w in lx.CONTAINERS or w in lx.UI_NOUNS for w in head):
             record, parent = parent, None  # "list of tools with ...": the tools
+        if booked:
+            if not parent:
+                continue  # "members book a desk with ...": the booking capability reads it
+            record, parent = parent, record  # "book a kiln for a firing with date": the firing holds the kiln
         spans = _split(m.group("attrs"))
         attrs = [a for a in (_attr(s, record, known | {x for x in (parent,) if x}) for s in spans) if a]
         if len(attrs) < 1 or len(attrs) < len(spans) - 1:

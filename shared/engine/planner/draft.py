@@ -476,6 +476,10 @@ def _apply_definitions(d: Draft) -> None:
         compound = next((n for n in d.entities if n.endswith(f"_{head}") and n != df.record
                          and d.entities[n].source == clip(df.text)), None)
         if compound is not None and compound not in keep:  # "garden jobs" read as garden_job and job: one record
+            for e in list(d.entities.values()):  # what pointed at the garden job points at the job
+                old = e.fields.get(f"{compound}_id")
+                if old is not None and old.type == "reference" and e.name != df.record:
+                    d.add_ref(e.name, df.record, old.source, required=old.required)
             _drop_entity(d, compound)
         src = clip(df.text)
         for e in d.entities.values():

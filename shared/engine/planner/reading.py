@@ -86,7 +86,7 @@ RULE_PATTERNS: tuple[tuple[str, str], ...] = (
     ("threshold", r"overspen[dt]\w*|over budget|overdrawn|exceed\w*|thresholds?|runs? (?:low|out)|running (?:low|"
                   r"out)|low[- ]stock"),
     ("capacity", rf"(?:no|not|never) more (?:(?P<noun>{_W}) )?than (?:its|their|the) (?:[a-z]+ ){{0,2}}?(?:capacity|"
-                 rf"allowance|limit|number of (?P<noun2>{_W}))(?: (?:of|in) (?P<noun3>{_W}))?"),
+                 rf"allowance|limit|count|budget|seats|places|beds|berths|spaces|number of (?P<noun2>{_W}))(?: (?:of|in) (?P<noun3>{_W}))?"),
     ("capacity", rf"(?:capacity|capacities|holds? up to (?P<num>{_NUM})|seats? (?P<num2>{_NUM})|room for "
                  rf"(?P<num3>{_NUM})|(?P<num4>{_NUM}) (?:seats|places|spots|spaces|berths|beds)|sold out|fully "
                  rf"booked|(?:is|are|gets?) full)(?: (?:of|per) (?:the |each |a )?(?P<noun>{_W}))?"),

@@ -37,6 +37,8 @@ def stated_limits(text: str) -> list[RuleReading]:
 def enforced_capacity(rule: RuleReading, text: str) -> bool:
     """A capacity with no number is a rule only when the words say something fills it ("up to their capacity",
     "respects table capacity"); "class schedule with capacity" keeps a number, it states no rule."""
+    if re.match(r"(?:no|not|never) more\b", (rule.words or "").lower()):
+        return True  # "no more pupils than its seat count": the words cap it
     return rule.category != "capacity" or bool(rule.number) or bool(re.search(
         r"\b(up to|within|respect\w*|over|past|beyond|exceed\w*|under|below|fill\w*|full|to|than)\s+"
         r"(?:the |their |its |each |a )?(?:[a-z]+ )?capacit", text.lower()))
@@ -166,7 +168,7 @@ def _named_number_field(d, parent: str, text: str) -> str | None:
     if ent is None:
         return None
     m = re.search(r"\b(?:its|their|the)\s+((?:[a-z]+\s+){0,3}?(?:capacity|allowance|limit|seats|places|beds|berths|"
-                  r"spaces|budget|amount|number of [a-z]+))\b", text)
+                  r"spaces|budget|amount|count|number of [a-z]+))\b", text)
     if not m:
         return None
     words = [singular(w) for w in m.group(1).split() if w not in ("of", "number")]

@@ -27,6 +27,8 @@ def singular(word: str) -> str:
         return lx.IRREGULAR_SINGULAR[w]
     if w.endswith("'s"):
         w = w[:-2]
+    if w.endswith(("buses", "statuses", "campuses", "bonuses", "viruses", "censuses", "syllabuses")):
+        return w[:-2]
     if len(w) <= 3 or w.endswith(("ss", "us", "is", "ics", "ous")):
         return w
     if w.endswith("ies") and len(w) > 4:

@@ -1,0 +1,120 @@
+"""The domain model from the whole idea (issue 17): record definitions read whole, limits bound to the records and
+periods the words name. Every idea here is written for this file and appears in no word list of the planner."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.engine.criteria.certify import certify
+from shared.engine.planner import plan_builtin
+from shared.engine.planner.definitions import read
+
+
+def idea(features, title="Test", desc="", audience="small teams"):
+    return {"title": title, "description": desc, "target_audience": audience, "key_features": features,
+            "constraints": {}}
+
+
+def fields(spec, ent):
+    e = spec.entity(ent)
+    assert e is not None, [x.name for x in spec.entities]
+    return {f.name: f for f in e.fields}
+
+
+def status(spec, i):
+    return spec.trace[i].status, spec.trace[i].not_built
+
+
+def test_an_attribute_list_lands_whole_on_the_record_it_defines_with_its_parent():
+    """Records with only a title and no links (issue table row 1): observations per hedge with typed attributes."""
+    spec = plan_builtin(idea(["Hedgerows with parish, length in metres and date planted",
+                              "Surveys per hedgerow with nesting birds seen, dormouse count and gap width",
+                              "Volunteers log surveys on a phone"], "HedgeWatch",
+                             "Conservation groups survey hedgerows each spring."))
+    survey = fields(spec, "survey")
+    assert survey["hedgerow_id"].type == "reference" and survey["hedgerow_id"].ref == "hedgerow"
+    assert survey["hedgerow_id"].required
+    assert survey["nesting_birds_seen"].type == "boolean"
+    assert survey["dormouse_count"].type == "integer"
+    assert "gap_width" in survey
+    hedge = fields(spec, "hedgerow")
+    assert hedge["length"].type == "decimal" and hedge["length"].label == "Length (metres)"
+    assert hedge["date_planted"].type == "date"
+    assert not {"dormouse_count", "gap_width", "nesting_birds_seen"} & set(hedge)  # nothing scattered
+    assert status(spec, 0)[0] == "planned" and status(spec, 1)[0] == "planned"
+
+
+def test_a_word_inside_an_attribute_phrase_is_no_record():
+    """ "Skipper name" is a field of the charter, not a skipper record."""
+    spec = plan_builtin(idea(["Charters per yacht with skipper name, harbour and departure time",
+                              "Yachts with berth number and length in feet"], "HarbourBook"))
+    assert spec.entity("skipper") is None
+    assert "skipper_name" in fields(spec, "charter")
+    assert fields(spec, "charter")["departure_time"].type == "datetime"
+    assert fields(spec, "yacht")["berth_number"].type == "text"  # an identifier, not a count
+
+
+def test_a_modified_record_keeps_the_founders_words_as_its_label_and_one_name():
+    spec = plan_builtin(idea(["Repair jobs with address, fault and callout fee",
+                              "Plumbers send quotes on a job with price"], "PipeDesk"))
+    names = [e.name for e in spec.entities]
+    assert "job" in names and "repair_job" not in names
+    assert spec.entity("job").label == "Repair job"
+    assert fields(spec, "quote")["job_id"].ref == "job"
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("Boats with name and number of berths", {"boat": {"berths": "integer"}}),
+    ("Donors with name, phone numbers and date of birth", {"donor": {"phone": "phone", "date_of_birth": "date"}}),
+    ("Lots per auction with reserve price and photos", {"lot": {"reserve_price": "money", "photo": "file",
+                                                                "auction_id": "reference"}}),
+])
+def test_attribute_types_come_from_english(text, expected):
+    spec = plan_builtin(idea([text]))
+    for ent, want in expected.items():
+        got = fields(spec, ent)
+        assert {k: got[k].type for k in want if k in got} == want, {k: v.type for k, v in got.items()}
+
+
+def test_a_clause_or_a_page_is_no_definition():
+    assert read(idea(["Members book a desk with start and end time"]), set()) == []
+    assert read(idea(["Public gallery page of paintings with a QR code on each painting"]), set()) == []
+    assert read(idea(["Inspections with pass or fail"]), set()) == []
+
+
+def test_a_limit_per_day_counts_rows_of_the_same_day():
+    spec = plan_builtin(idea(["Ovens with name and shelf count", "Bakers book an oven for a bake with date",
+                              "Each oven takes only one bake per day"], "OvenShare"))
+    cap = next(c for c in spec.capabilities if c.kind == "limit")
+    assert (cap.entity, cap.parent_field, cap.max, cap.period) == ("bake", "oven_id", 1, "day")
+    assert fields(spec, "bake")[cap.date_field].type in ("date", "datetime")
+    assert status(spec, 2)[0] == "planned"
+
+
+def test_a_capacity_the_words_name_is_the_parents_own_field():
+    spec = plan_builtin(idea(["Minibuses with registration and seat count",
+                              "Each minibus carries no more pupils than its seat count"], "SchoolRun"))
+    assert spec.entity("minibus") is not None and spec.entity("carry") is None
+    cap = next(c for c in spec.capabilities if c.kind == "limit")
+    assert cap.max_field == "seat_count" and cap.max is None
+    assert status(spec, 1)[0] == "planned", status(spec, 1)
+
+
+def test_people_counted_per_record_are_counted_through_their_sign_ups():
+    """ "At most 4 helpers per stall": a helper helps at many stalls, so the sign-ups are counted per stall."""
+    spec = plan_builtin(idea(["Stalls with name and pitch", "Each stall needs at most 4 helpers",
+                              "Helpers sign up with their phone"], "FeteDay"))
+    cap = next(c for c in spec.capabilities if c.kind == "limit")
+    join = spec.entity(cap.entity)
+    refs = {f.ref for f in join.fields if f.type == "reference"}
+    assert refs == {"stall", "helper"} and cap.parent_field == "stall_id" and cap.max == 4
+    assert status(spec, 1)[0] == "planned", status(spec, 1)
+
+
+def test_a_limit_with_another_number_is_not_certified():
+    spec = plan_builtin(idea(["Ovens with name and shelf count", "Bakers book an oven for a bake with date",
+                              "Each oven takes only one bake per day"], "OvenShare"))
+    cap = next(c for c in spec.capabilities if c.kind == "limit")
+    assert certify(spec).trace[2].status == "planned"
+    cap.max = 2
+    assert certify(spec).trace[2].status == "partial"
