@@ -29,7 +29,7 @@ from pydantic import Field
 KINDS: tuple[str, ...] = (
     "records", "booking", "workflow", "ledger", "reminders", "audit_log", "custody", "live_board", "search",
     "attachments", "public_page", "checklist", "versioning", "ratings", "leaderboard", "rotation", "payments",
-    "export", "ai_summary", "matrix", "follow", "limit", "selection",
+    "export", "ai_summary", "matrix", "follow", "limit", "selection", "assignment",
 )
 
 _MODULES: dict[str, ModuleType] = {k: importlib.import_module(f"{__name__}.{k}") for k in KINDS}

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from importlib import import_module
 
-GROUPS = ("k_records", "k_flow", "k_notify", "k_content", "k_limit", "k_selection")
+GROUPS = ("k_records", "k_flow", "k_notify", "k_content", "k_limit", "k_selection", "k_assignment")
 
 REALISES: dict = {}
 DERIVE: dict = {}

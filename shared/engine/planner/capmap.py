@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from . import lexicon as lx
 from .draft import DEntity, Draft, Interp, clip, ident, interpret, is_event, safe_name
+from .b_assignment import b_assignment
 from .rules import b_limit, b_selection
 from .text import parse, words_of
 
@@ -73,6 +74,8 @@ CUES: dict[str, tuple[str, ...]] = {
                    r"sentiment", r"transcrib\w*"),
     "matrix": (r"matrix", r"grid", r"cross[- ]reference\w*", r"\w+ (x|×|by) \w+ (table|view|chart)",
                r"computed from", r"derived from"),
+    "assignment": (r"assign(s|ed|ing)? (\w+ ){1,3}to", r"assignments?", r"allocat(e|es|ed|ing) (\w+ ){1,3}to",
+                   r"double[- ]booked", r"dispatch(es|ed|ing)?", r"my (jobs|visits|shifts|tours|rounds)"),
     "follow": (r"follow(s|ed|ing|ers)?", r"subscribe to", r"watch ?lists?", r"notif\w+ when (a |an )?new",
                r"get notified", r"alert contacts", r"notify (me|members|users|subscribers|followers|contacts)",
                r"when (a |an )?new \w+ (is|are) (listed|posted|added|published)"),
@@ -111,6 +114,8 @@ EXCLUSIVE = (
     ("workflow", "booking", r"from [a-z-]+ (to|through) [a-z-]+ (to|then) [a-z-]+"),  # "... to scheduled to fixed"
     ("rotation", "workflow", r"swap\w*"),
     ("selection", "workflow", r"declin\w*|reject\w* (all )?the others|the others|the rest|every other|all other"),
+    ("rotation", "assignment", r"rota|rotation|turns|round[- ]robin|fair\w*|evenly"),
+    ("custody", "assignment", r"equipment|tools?|kit|devices?|keys?|laptops?"),
 )
 
 BEHAVIOUR = {
@@ -138,6 +143,7 @@ BEHAVIOUR = {
     "limit": "a limit on how many records (or how much of a number field) one record may have, optionally per day, "
              "week or month",
     "selection": "choosing one record among its siblings, which declines the others",
+    "assignment": "assigning people to records for a time window without overlaps",
 }
 
 
@@ -909,6 +915,7 @@ BUILDERS = {
     "versioning": b_versioning, "ratings": b_ratings, "leaderboard": b_leaderboard, "rotation": b_rotation,
     "payments": b_payments, "export": b_export, "ai_summary": b_ai_summary, "matrix": b_matrix,
     "follow": b_follow, "limit": b_limit, "selection": b_selection,
+    "assignment": b_assignment,
 }
 
 #: Parameters that identify "the same capability" across features (merged, not duplicated).
@@ -919,6 +926,7 @@ IDENTITY = {
     "versioning": ("entity", "field"), "ratings": ("entity",), "leaderboard": (), "rotation": ("entity",),
     "payments": ("entity",), "export": (), "ai_summary": ("entity", "source_field", "mode"), "matrix": ("row_entity",),
     "follow": ("entity", "topic_field"), "limit": ("entity", "parent_field"), "selection": ("entity",),
+    "assignment": ("entity", "person_field"),
 }
 MERGE_LISTS = {"records": ("fields", "filters"), "audit_log": ("entities",), "live_board": ("entities",),
                "search": ("fields",), "export": ("entities",), "leaderboard": ("awards",)}

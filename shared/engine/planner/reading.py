@@ -285,6 +285,8 @@ KIND_WORDS = {
     "limit": {"seat", "seats", "hold", "holds", "take", "takes", "fit", "fits", "carry", "carries", "allow", "allows",
               "allowed", "capacity", "places", "spots", "need", "needs", "sleep", "sleeps", "accommodate",
               "accommodates", "host", "hosts"},
+    "assignment": {"assign", "assigns", "assigned", "assigning", "assignment", "assignments", "double-booked",
+                   "overlap", "overlapping", "clash", "my", "mine", "dispatch", "dispatched", "allocate", "allocated"},
     "selection": {"accept", "accepts", "accepted", "accepting", "approve", "approves", "approved", "approving",
                   "confirm", "confirms", "confirmed", "confirming", "select", "selects", "selected", "selecting",
                   "choose", "chooses", "chosen", "choosing", "pick", "picks", "picked", "picking", "award", "awards",
