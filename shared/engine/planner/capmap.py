@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass, field
 
 from . import lexicon as lx
-from .draft import DEntity, Draft, Interp, clip, ident, interpret, is_event, safe_name
 from .b_assignment import b_assignment
+from .draft import DEntity, Draft, Interp, clip, ident, interpret, is_event, safe_name
 from .rules import b_limit, b_selection
 from .text import parse, words_of
 
