@@ -59,7 +59,9 @@ CUES: dict[str, tuple[str, ...]] = {
     "payments": (r"pay(s|ing)?", r"paid (by|online|with|via|through|upfront|up front|in advance|ahead)",
                  r"by (credit |debit )?card", r"(card|online|stripe) payments?", r"payments? (by|online|via|through|"
                  r"with|portal)", r"checkout", r"check out and pay", r"subscriptions?", r"subscribe(?! to)",
-                 r"payouts?", r"commission", r"stripe", r"escrow\w*", r"sell\w*", r"donat\w+ online",
+                 r"payouts?", r"commission", r"stripe",
+                 r"(keeps?|takes?|charges?|deducts?|adds?) (a |an )?(\S+ ){0,2}(fee|commission|surcharge|cut)s?",
+                 r"(platform|service|booking|handling|card) (fee|surcharge|charge)s?", r"escrow\w*", r"sell\w*", r"donat\w+ online",
                  r"charge (a|the|their|his|her) (credit |debit )?cards?",
                  r"(take|takes|taking|accept|accepts|accepting|collect|collects|collecting|process|processes|"
                  r"processing|receive|receives|receiving) (\w+ ){0,2}(payments?|deposits?|fees?|rent|money|dues|subs|"
@@ -796,10 +798,20 @@ def b_payments(ctx: FeatureCtx) -> dict:
         amount = next((f.name for f in d.fields_of(ent, "money")
                        if re.search(r"price|fee|amount|cost|rent|total|fare|deposit", f.name)), None)
         amount = amount or _ensure(ctx, ent, "price", "money", min=0)
-    fee = ctx.number(r"(\d+(?:\.\d+)?)\s*%")
+    fee = _stated_fee(ctx.text)
     sub = ctx.has(r"subscriptions?|subscribe\w*|membership fees?|monthly (plan|fee)|recurring")
     return {"entity": ent, "amount_field": amount, "mode": "subscription" if sub else "one_time",
             "platform_fee_percent": fee if fee is not None and fee <= 50 else None}
+
+
+def _stated_fee(text: str) -> float | None:
+    """The percentage a fee, commission or surcharge rule states ("a 10% fee", "a handling fee of two percent")."""
+    from .reading import _rules
+    from .rules import _NoRoles
+
+    rules, _spans = _rules(text, _NoRoles())
+    return next((r.number for r in rules if r.category == "fee" and r.unit == "percent" and r.number is not None),
+                None)
 
 
 def b_export(ctx: FeatureCtx) -> dict:

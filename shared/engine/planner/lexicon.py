@@ -30,7 +30,7 @@ drop drops dropped
 approve approves reject rejects notify notifies remind reminds verify verifies submit submits assign assigns
 renew renews
  decline
-carry carries accommodate accommodates
+carry carries accommodate accommodates keeps deducts
 """.split())
 
 #: Irregular verb forms -> the verb.

@@ -269,7 +269,7 @@ section form forms
 """.split())
 
 #: Words for the app itself.
-APP_WORDS = frozenset({"app", "online", "web", "website", "digital", "browser", "portal", "mobile"})  # pages carry
+APP_WORDS = frozenset({"app", "online", "web", "website", "digital", "browser", "portal", "mobile", "platform"})  # pages carry
 # a viewport and a one-column layout, so "on mobile" is the app itself
 
 #: Words a capability's presence explains beyond its cue words (a reminders capability runs on a schedule).
