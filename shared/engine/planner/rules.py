@@ -100,7 +100,7 @@ def b_limit(ctx) -> dict:
         d.add_entity(counted, ctx.text, people=counted in lx.PEOPLE)
         d.add_field(counted, "name", "text", ctx.text, origin="structure", required=True)
     if f"{parent}_id" not in d.entities[counted].fields and (
-            d.entities[counted].people or f"{counted}_id" in d.entities[parent].fields):
+            (d.entities[counted].people and _signs_up(d)) or f"{counted}_id" in d.entities[parent].fields):
         # "each shift needs at most 5 volunteers": a volunteer signs up for many shifts, so the sign-ups (one row
         # per shift and volunteer) are what is counted per shift
         counted = _sign_ups(d, parent, counted, ctx.text)
@@ -124,6 +124,12 @@ def b_limit(ctx) -> dict:
             dates[0].name if dates else _ensure(ctx, counted, "date", "date"))
         out.update(period=period, date_field=date)
     return out
+
+
+def _signs_up(d) -> bool:
+    """Do the idea's people sign up for records (so one person holds many, and a record many people)?"""
+    return re.search(r"\b(sign(s|ed|ing)?[- ]?ups?|enrol\w*|register(s|ed)? for|join(s|ed)?|volunteer(s|ed)? for|"
+                     r"book(s|ed)? (a |onto |on )?(place|spot|seat)s?)\b", d.all_text.lower()) is not None
 
 
 def _sign_ups(d, parent: str, member: str, source: str) -> str:

@@ -163,6 +163,12 @@ def tokens(text: str) -> list[str]:
     return out
 
 
+#: Words that start a verb's object: after "creates", "takes", "holds" they make it a verb, not a noun.
+_VERB_OBJECT_STARTS = frozenset({"a", "an", "the", "only", "no", "at", "up", "its", "their", "his", "her", "every",
+                                 "each", "all", "any", "more", "fewer", "one", "two", "three", "four", "five", "six",
+                                 "seven", "eight", "nine", "ten", "twelve", "twenty"})
+
+
 def _tag(words: list[str]) -> list[Word]:
     out: list[Word] = []
     first_content = True
@@ -196,8 +202,10 @@ def _tag(words: list[str]) -> list[Word]:
             out.append(Word(w, "verb", vb))
             first_content = False
             continue
+        # "a defect creates a ticket", "each kiln takes only one": a verb before a determiner or a number
+        clause_verb = w.endswith("s") and w != vb and (nxt in _VERB_OBJECT_STARTS or re.fullmatch(r"\d.*", nxt or ""))
         if vb and vb in lx.VERBS and not (w.endswith("ing") and nxt and nxt not in _DETERMINERS and nouny) \
-                and not (w.endswith("s") and not w.endswith("ss") and w != vb and nouny):
+                and (clause_verb or not (w.endswith("s") and not w.endswith("ss") and w != vb and nouny)):
             out.append(Word(w, "verb", vb))
             first_content = False
             continue

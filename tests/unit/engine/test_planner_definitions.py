@@ -103,7 +103,7 @@ def test_a_capacity_the_words_name_is_the_parents_own_field():
 def test_people_counted_per_record_are_counted_through_their_sign_ups():
     """ "At most 4 helpers per stall": a helper helps at many stalls, so the sign-ups are counted per stall."""
     spec = plan_builtin(idea(["Stalls with name and pitch", "Each stall needs at most 4 helpers",
-                              "Helpers sign up with their phone"], "FeteDay"))
+                              "Helpers sign up for stalls and see their own sign-ups"], "FeteDay"))
     cap = next(c for c in spec.capabilities if c.kind == "limit")
     join = spec.entity(cap.entity)
     refs = {f.ref for f in join.fields if f.type == "reference"}
