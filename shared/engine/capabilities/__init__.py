@@ -29,10 +29,14 @@ from pydantic import Field
 KINDS: tuple[str, ...] = (
     "records", "booking", "workflow", "ledger", "reminders", "audit_log", "custody", "live_board", "search",
     "attachments", "public_page", "checklist", "versioning", "ratings", "leaderboard", "rotation", "payments",
-    "export", "ai_summary", "matrix", "follow", "limit", "selection", "assignment",
+    "export", "ai_summary", "matrix", "follow", "limit", "selection", "assignment", "import", "trigger",
 )
 
-_MODULES: dict[str, ModuleType] = {k: importlib.import_module(f"{__name__}.{k}") for k in KINDS}
+#: kinds whose module has another name (`import` is a Python keyword)
+_FILES = {"import": "bulk_import"}
+
+_MODULES: dict[str, ModuleType] = {k: importlib.import_module(f"{__name__}.{_FILES.get(k, k)}")
+                                   for k in KINDS}
 
 Capability = Annotated[Union[tuple(m.Params for m in _MODULES.values())], Field(discriminator="kind")]  # noqa: UP007
 

@@ -15,6 +15,8 @@ QA calls it again on the project's `app/spec.json` and then requires the criteri
 
 from __future__ import annotations
 
+from importlib import import_module
+
 from ..appspec.model import Criterion, FeatureReading
 from . import cid, entity_label, field_label, noun_matches
 from .kinds import DERIVE, REALISES
@@ -60,6 +62,9 @@ def touched(cap, spec=None) -> list[str]:
     for p in ("entities",):
         out += list(getattr(cap, p, None) or [])
     out += [a.entity for a in getattr(cap, "awards", None) or [] if getattr(a, "entity", None)]
+    action = getattr(cap, "action", None)  # a trigger acts on the record it creates too
+    if getattr(action, "type", None) == "create" and getattr(action, "entity", None):
+        out.append(action.entity)
     out = list(dict.fromkeys(out))
     if spec is not None:
         for n in list(out):
@@ -113,8 +118,14 @@ def describe(cap, spec) -> str:
                 if cap.max_field else f"{cap.max}")
         per = f" per {cap.period}" if cap.period else ""
         return f"a {parent} takes at most {most} {amount}{per}; one more is refused"
+    from ..capabilities import module_for
     from ..planner.capmap import BEHAVIOUR
 
+    said = getattr(module_for(k), "describe_rule", None)
+    if said is None and k == "trigger":
+        said = import_module("shared.engine.capabilities._trigger_values").describe_rule
+    if said is not None:
+        return said(cap, spec)
     names = ", ".join(_lbl(spec, n, True) for n in primary(cap)) or "the app's records"
     return f"{BEHAVIOUR.get(k, k)} on {names}"
 
@@ -242,7 +253,7 @@ def assess(spec, entry, index: int, reading: FeatureReading | None = None) -> di
         else:
             not_built.append(rule.words)
     for eff in reading.effects:
-        if eff.kind in ("create", "change") and not any(c.kind == "workflow" for c in caps):
+        if eff.kind in ("create", "change") and not any(c.kind in ("workflow", "trigger") for c in caps):
             not_built.append(f"{eff.words} (nothing happens by itself when it should)")
     if unread:
         not_built.append(f"nothing in the app does {_quote(unread)}")

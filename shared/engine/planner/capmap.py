@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 from . import lexicon as lx
 from .b_assignment import b_assignment
+from .b_import import b_import
+from .b_trigger import b_trigger
 from .draft import DEntity, Draft, Interp, clip, ident, interpret, is_event, safe_name
 from .rules import b_limit, b_selection
 from .text import parse, words_of
@@ -78,6 +80,16 @@ CUES: dict[str, tuple[str, ...]] = {
                r"computed from", r"derived from"),
     "assignment": (r"assign(s|ed|ing)? (\w+ ){1,3}to", r"assignments?", r"allocat(e|es|ed|ing) (\w+ ){1,3}to",
                    r"double[- ]booked", r"dispatch(es|ed|ing)?", r"my (jobs|visits|shifts|tours|rounds)"),
+    "trigger": (r"(when|whenever|once|as soon as|if)( a| an| the| its| their)? [a-z]+(['’]s)?( [a-z]+)? (is|are|becomes?|"
+                r"reach(es)?|turns?|goes|gets|has|exceeds?|drops?|falls?|rises?|fails?|passes)\b[^.;]{0,60}?\b(automatic\w*|"
+                r"creates?|opens?|raises?|sets?|marks?|flags?|blocks?|cannot|can't|may not|must not|notif\w*|e-?mails?|"
+                r"alerts?|tells?|escalat\w*)",
+                r"automatically (creates?|opens?|raises?|sets?|marks?|flags?|blocks?|notif\w*|alerts?|e-?mails?)",
+                r"(heavier|lighter|more|less|higher|lower|greater) than \d+[^.;]{0,40}\b(sets?|marks?|flags?|creates?|"
+                r"opens?|notif\w*|alerts?|blocks?)"),
+    "import": (r"import(s|ed|ing)?", r"bulk[- ]?(upload|import|add|load)\w*", r"(mass|batch)[- ]?(upload|import)\w*",
+               r"upload\w* (a |an |the |their |our )?(csv|spreadsheet|excel|json)( files?)?",
+               r"from (a |an |the |their |our )?(csv|spreadsheet|excel|json)s?( files?)?"),
     "follow": (r"follow(s|ed|ing|ers)?", r"subscribe to", r"watch ?lists?", r"notif\w+ when (a |an )?new",
                r"get notified", r"alert contacts", r"notify (me|members|users|subscribers|followers|contacts)",
                r"when (a |an )?new \w+ (is|are) (listed|posted|added|published)"),
@@ -118,6 +130,9 @@ EXCLUSIVE = (
     ("selection", "workflow", r"declin\w*|reject\w* (all )?the others|the others|the rest|every other|all other"),
     ("rotation", "assignment", r"rota|rotation|turns|round[- ]robin|fair\w*|evenly"),
     ("custody", "assignment", r"equipment|tools?|kit|devices?|keys?|laptops?"),
+    ("import", "attachments", r"csv|spreadsheet|excel|json|import|bulk"),
+    ("import", "export", r"^(?!.*(export|download|print|report))"),
+    ("import", "limit", r"(rows?|lines?)\b"),
 )
 
 BEHAVIOUR = {
@@ -146,6 +161,9 @@ BEHAVIOUR = {
              "week or month",
     "selection": "choosing one record among its siblings, which declines the others",
     "assignment": "assigning people to records for a time window without overlaps",
+    "import": "bulk import from a CSV or JSON file with a per-row report, safe to run again",
+    "trigger": "something done by itself when a record reaches a value or crosses a number: a record created, a "
+               "field set, a change blocked or someone told",
 }
 
 
@@ -927,7 +945,7 @@ BUILDERS = {
     "versioning": b_versioning, "ratings": b_ratings, "leaderboard": b_leaderboard, "rotation": b_rotation,
     "payments": b_payments, "export": b_export, "ai_summary": b_ai_summary, "matrix": b_matrix,
     "follow": b_follow, "limit": b_limit, "selection": b_selection,
-    "assignment": b_assignment,
+    "assignment": b_assignment, "import": b_import, "trigger": b_trigger,
 }
 
 #: Parameters that identify "the same capability" across features (merged, not duplicated).
@@ -938,7 +956,8 @@ IDENTITY = {
     "versioning": ("entity", "field"), "ratings": ("entity",), "leaderboard": (), "rotation": ("entity",),
     "payments": ("entity",), "export": (), "ai_summary": ("entity", "source_field", "mode"), "matrix": ("row_entity",),
     "follow": ("entity", "topic_field"), "limit": ("entity", "parent_field"), "selection": ("entity",),
-    "assignment": ("entity", "person_field"),
+    "assignment": ("entity", "person_field"), "import": ("entity",),
+    "trigger": ("entity", "action"),
 }
 MERGE_LISTS = {"records": ("fields", "filters"), "audit_log": ("entities",), "live_board": ("entities",),
                "search": ("fields",), "export": ("entities",), "leaderboard": ("awards",)}

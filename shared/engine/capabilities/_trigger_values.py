@@ -1,0 +1,129 @@
+"""Test values and sentences for the `trigger` capability (not a capability kind: `KINDS` does not list it): values
+of a watched record that meet or miss its condition, and the rule in the spec's nouns."""
+
+from __future__ import annotations
+
+import math
+
+NUMBER_TYPES = ("integer", "decimal", "money")
+
+
+def sample_hit_miss(f, c):
+    """(a value of field `f` that meets condition `c`, one that does not), within the field's bounds; None when
+    the field has no value on one side."""
+    if c.op in ("is_true", "is_false"):
+        return (c.op == "is_true", c.op != "is_true")
+    if c.op in ("in", "not_in"):
+        inside = [v for v in f.values if v in c.values]
+        outside = [v for v in f.values if v not in c.values]
+        hit, miss = (inside, outside) if c.op == "in" else (outside, inside)
+        return (hit[0], miss[0]) if hit and miss else None
+    if c.number is None:
+        return None
+    n, whole = c.number, f.type == "integer"
+    up = math.floor(n) + 1 if whole else n + 0.5  # the first value above n
+    down = math.ceil(n) - 1 if whole else n - 0.5  # the last value below n
+    at_up = math.ceil(n) if whole else n  # the first value at or above n
+    at_down = math.floor(n) if whole else n  # the last value at or below n
+    hit, miss = {"gt": (up, at_down), "gte": (at_up, down), "lt": (down, at_up), "lte": (at_down, up)}[c.op]
+
+    def fits(v):
+        return (f.min is None or v >= f.min) and (f.max is None or v <= f.max)
+
+    if not (fits(hit) and fits(miss)):
+        return None
+    return tuple(int(v) if float(v).is_integer() else v for v in (hit, miss))
+
+
+def other_value(f, value):
+    """A valid value of field `f` other than `value` (the tests start a record there), or None."""
+    if f.type == "enum":
+        return next((v for v in f.values if v != value), None)
+    if f.type == "boolean":
+        return not value
+    if f.type in NUMBER_TYPES:
+        for v in (f.min, f.max, 0, 1, 2):
+            if v is not None and v != value and (f.min is None or v >= f.min) and (f.max is None or v <= f.max):
+                return int(v) if float(v).is_integer() else v
+        return None
+    return f"not {value}"[: int(f.max)] if f.max else f"not {value}"
+
+
+def hit_and_miss(cap, spec) -> tuple[dict, dict | None]:
+    """Field values for tests: every condition met (`hit`), and the first condition missed, the others met (`miss`,
+    None without conditions)."""
+    ent = spec.entity(cap.entity)
+    pairs = [(c.field, sample_hit_miss(ent.field(c.field), c)) for c in cap.conditions]
+    hit = {name: hm[0] for name, hm in pairs}
+    miss = {**hit, pairs[0][0]: pairs[0][1][1]} if pairs else None
+    return hit, miss
+
+
+def hit_again(cap, spec) -> dict | None:
+    """The `hit` values with the first condition's field at another value that still meets it (a change that must
+    not fire again), or None when there is no such value."""
+    hit, _miss = hit_and_miss(cap, spec)
+    if not cap.conditions:
+        return None
+    c = cap.conditions[0]
+    f = spec.entity(cap.entity).field(c.field)
+    now = hit[c.field]
+    if c.op in ("in", "not_in"):
+        other = next((v for v in f.values if v != now and (v in c.values) == (c.op == "in")), None)
+    elif c.op in ("gt", "gte", "lt", "lte"):
+        step = 1 if f.type == "integer" else 0.5
+        other = now + step if c.op in ("gt", "gte") else now - step
+        if (f.min is not None and other < f.min) or (f.max is not None and other > f.max):
+            other = None
+    else:
+        other = None
+    return None if other is None else {**hit, c.field: other}
+
+
+_OPS = {"gt": "above", "gte": "at least", "lt": "below", "lte": "at most"}
+
+
+def describe_condition(cap, spec) -> str:
+    """The condition in the spec's nouns: "severity is safety and status is open", "weight above 3500"."""
+    ent = spec.entity(cap.entity)
+    parts = []
+    for c in cap.conditions:
+        f = ent.field(c.field) if ent is not None else None
+        label = (f.label if f else c.field).lower()
+        if c.op in ("in", "not_in"):
+            vals = " or ".join(v.replace("_", " ") for v in c.values)
+            parts.append(f"{label} is {'not ' if c.op == 'not_in' else ''}{vals}")
+        elif c.op in _OPS:
+            parts.append(f"{label} is {_OPS[c.op]} {c.number:g}" if c.number is not None else label)
+        else:
+            parts.append(f"{label} is {'yes' if c.op == 'is_true' else 'no'}")
+    return " and ".join(parts)
+
+
+def describe_rule(cap, spec) -> str:
+    """The whole rule, lower case: "when a defect's severity is safety, create a repair ticket for its van"."""
+    from .trigger import acted_on, ref_target
+
+    ent = spec.entity(cap.entity)
+    name = (ent.label if ent else cap.entity).lower()
+    cond = describe_condition(cap, spec)
+    art = "an" if name[:1] in "aeiou" else "a"
+    when = f"when {art} {name}'s {cond}" if cond else f"when {art} {name} is added"
+    a = cap.action
+    tent = spec.entity(acted_on(cap, spec) or "")
+    tname = (tent.label if tent else acted_on(cap, spec) or "record").lower()
+    whose = f"its {tname}" if a.via_field else f"the {name}"
+    if a.type == "create":
+        do = f"create {'an' if tname[:1] in 'aeiou' else 'a'} {tname}" + (f" for its {(spec.entity(ref_target(spec, cap.entity, a.via_field) or '') or tent).label.lower()}"
+                                    if a.via_field else "")
+    elif a.type == "set":
+        f = tent.field(a.field) if tent else None
+        do = f"set {whose}'s {(f.label if f else a.field).lower()} to {str(a.value).replace('_', ' ')}"
+    elif a.type == "block":
+        f = tent.field(a.field) if tent else None
+        do = f"{whose} cannot become {' or '.join(v.replace('_', ' ') for v in a.values)}"
+        do = do if f is None else do.replace("become", f"have {f.label.lower()}")
+    else:
+        who = f"every {a.role.replace('_', ' ')}" if a.role else f"{whose}'s {(a.email_field or '').replace('_', ' ')}"
+        do = f"tell {who}"
+    return f"{when}, {do}"

@@ -1,0 +1,355 @@
+"""Capability `trigger`: When a record is created or changed so that a condition on its values starts to hold (a status reaches a value, a number crosses a threshold), the app does one action in the same transaction: create a record, set a field, block a change of its parent, or put a message in the outbox; each firing is recorded once per crossing."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Union
+
+from pydantic import Field
+
+from ..appspec.base import CapabilityBase, Name, SpecModel
+from ._trigger_values import describe_condition, describe_rule, hit_again, hit_and_miss, other_value, sample_hit_miss  # noqa: F401
+
+KIND = "trigger"
+
+NUMBER_TYPES = ("integer", "decimal", "money")
+#: field types a condition can test, by operator
+OPS_TYPES = {"in": ("enum",), "not_in": ("enum",), "gt": NUMBER_TYPES, "gte": NUMBER_TYPES, "lt": NUMBER_TYPES,
+             "lte": NUMBER_TYPES, "is_true": ("boolean",), "is_false": ("boolean",)}
+#: field types a fixed value (create `values`, set `value`) may be given for
+FIXED_TYPES = ("text", "long_text", "enum", "integer", "decimal", "money", "boolean", "email", "phone", "url")
+TEXTUAL = ("text", "long_text", "email", "phone", "url")
+Value = Union[bool, int, float, str]  # noqa: UP007
+
+
+class Condition(SpecModel):
+    field: Name = Field(description="field of the watched entity whose new value is tested, e.g. status, weight")
+    op: Literal["in", "not_in", "gt", "gte", "lt", "lte", "is_true", "is_false"] = Field(
+        description="in/not_in: an enum field is (not) one of `values`; gt/gte/lt/lte: a number field is above, at "
+                    "least, below, at most `number`; is_true/is_false: a boolean field")
+    values: list[Name] = Field(default_factory=list, description="in/not_in: the enum values, e.g. ['failed']")
+    number: float | None = Field(default=None, description="gt/gte/lt/lte: the threshold, e.g. 3500")
+
+
+class CreateAction(SpecModel):
+    type: Literal["create"] = "create"
+    entity: Name = Field(description="the entity a record is created of, e.g. repair_ticket")
+    link_field: Name = Field(description="reference field of the created record pointing back at the watched record "
+                                         "(or, with via_field, at the record via_field points at), e.g. van_id")
+    via_field: Name | None = Field(default=None, description="required reference field of the watched record: link "
+                                   "the new record to what it points at (the defect's van) instead of the record")
+    values: dict[Name, Value] = Field(default_factory=dict, description="fixed values of the new record's fields, "
+                                      "e.g. {'status': 'open'}")
+    copy_fields: dict[Name, Name] = Field(default_factory=dict, description="new record's field -> watched record's "
+                                          "field whose value it takes, e.g. {'title': 'summary'}")
+
+
+class SetAction(SpecModel):
+    type: Literal["set"] = "set"
+    via_field: Name | None = Field(default=None, description="None: set the field on the watched record itself; else "
+                                   "a reference field of it: set the field on the record it points at (the crane)")
+    field: Name = Field(description="the field set, e.g. status")
+    value: Value = Field(description="the value it is set to, e.g. 'out_of_service'")
+
+
+class BlockAction(SpecModel):
+    type: Literal["block"] = "block"
+    via_field: Name = Field(description="required reference field of the watched record: its parent, e.g. van_id")
+    field: Name = Field(description="enum field of the parent whose change is refused, e.g. status")
+    values: list[Name] = Field(min_length=1, description="values the parent may not take while a matching record "
+                               "exists, e.g. ['available']")
+
+
+class NotifyAction(SpecModel):
+    type: Literal["notify"] = "notify"
+    via_field: Name | None = Field(default=None, description="None: email_field is the watched record's; else a "
+                                   "reference field of it: email_field is the referenced record's (the plot holder)")
+    email_field: Name | None = Field(default=None, description="email field holding the address told")
+    role: Name | None = Field(default=None, description="or: every user of this role is told")
+    message: str | None = Field(default=None, max_length=300, description="the message; None = a sentence naming "
+                                "the record and the condition")
+
+
+Action = Annotated[Union[CreateAction, SetAction, BlockAction, NotifyAction], Field(discriminator="type")]  # noqa: UP007
+
+
+class Params(CapabilityBase):
+    kind: Literal["trigger"] = "trigger"
+    entity: Name = Field(description="the watched records, e.g. defect, load, plot")
+    on: Literal["create", "change", "create_or_change"] = Field(
+        default="create_or_change", description="fire when a record is created with the condition holding, when a "
+                                                "change makes it hold, or both")
+    conditions: list[Condition] = Field(default_factory=list, max_length=4, description="all must hold on the new "
+                                        "values; empty = every new record (with on='create')")
+    action: Action = Field(description="the one thing done, with `type` create, set, block or notify")
+
+
+PACKAGES: list[str] = []
+
+
+def ref_target(spec, entity: str, field: str | None) -> str | None:
+    """The entity a reference field of `entity` points at (None when it is not a reference)."""
+    ent = spec.entity(entity)
+    f = ent.field(field) if ent is not None and field else None
+    return f.ref if f is not None and f.type == "reference" else None
+
+
+def acted_on(cap: Params, spec) -> str | None:
+    """The entity the action's fields belong to: the created one, the record set, the parent or the one told."""
+    a = cap.action
+    if a.type == "create":
+        return a.entity
+    return ref_target(spec, cap.entity, a.via_field) if a.via_field else cap.entity
+
+
+def _value_problem(f, value, what: str) -> str | None:
+    """None when `value` fits field `f` (its type, its enum values and its bounds)."""
+    if f.type not in FIXED_TYPES:
+        return f"{what} is a {f.type} field; give it no fixed value (copy it instead)"
+    if f.type == "boolean":
+        ok = isinstance(value, bool)
+    elif f.type in NUMBER_TYPES:
+        ok = isinstance(value, int | float) and not isinstance(value, bool) and (f.type != "integer"
+                                                                                 or float(value).is_integer())
+        if ok and ((f.min is not None and value < f.min) or (f.max is not None and value > f.max)):
+            return f"{what} = {value!r} is outside its bounds ({f.min} to {f.max})"
+    else:
+        ok = isinstance(value, str)
+    if not ok:
+        return f"{what} is a {f.type} field but the value {value!r} is not one"
+    if f.type == "enum" and value not in f.values:
+        return f"{what} = {value!r} is not one of its values {f.values}"
+    return None
+
+
+def _condition_problems(cap: Params, spec) -> list[str]:
+    from . import _bind as b
+
+    p: list[str] = []
+    ent = spec.entity(cap.entity)
+    for i, c in enumerate(cap.conditions):
+        what = f"condition {i + 1} ({c.field} {c.op})"
+        m = b.field_problem(spec, cap.entity, c.field, what + ": field", OPS_TYPES[c.op])
+        if m:
+            p.append(m)
+            continue
+        f = ent.field(c.field) if ent is not None else None
+        if f is None:
+            continue
+        if c.op in ("in", "not_in"):
+            if not c.values:
+                p.append(f"{what} needs values: the values of {cap.entity}.{c.field} it tests, from {f.values}")
+            unknown = [v for v in c.values if v not in f.values]
+            if unknown:
+                p.append(f"{what}: {unknown} are not values of {cap.entity}.{c.field}; its values: {f.values}")
+            if c.op == "in" and set(c.values) >= set(f.values) or c.op == "not_in" and not set(f.values) - set(c.values):
+                p.append(f"{what} holds for every value of {cap.entity}.{c.field}; name fewer values")
+        elif c.op in ("gt", "gte", "lt", "lte"):
+            if c.number is None:
+                p.append(f"{what} needs number: the threshold {cap.entity}.{c.field} is compared with")
+            elif sample_hit_miss(f, c) is None:
+                p.append(f"{what}: {c.number:g} leaves no value of {cap.entity}.{c.field} (min {f.min}, max {f.max}) "
+                         f"on one side of it; choose a threshold inside the field's bounds")
+        if c.op not in ("in", "not_in") and c.values:
+            p.append(f"{what} takes no values (they are for in/not_in)")
+        if c.op not in ("gt", "gte", "lt", "lte") and c.number is not None:
+            p.append(f"{what} takes no number (it is for gt/gte/lt/lte)")
+    fields = [c.field for c in cap.conditions]
+    if len(set(fields)) != len(fields):
+        p.append(f"conditions test {sorted({x for x in fields if fields.count(x) > 1})} twice; one condition per field")
+    if not cap.conditions and cap.on != "create":
+        p.append("without conditions every edit would fire; set on to 'create' or add a condition")
+    return p
+
+
+def _create_problems(cap: Params, spec) -> list[str]:
+    from . import _bind as b
+
+    a = cap.action
+    p = [m for m in (b.entity_problem(spec, a.entity, "created entity"),) if m]
+    target = spec.entity(a.entity)
+    src = spec.entity(cap.entity)
+    if target is None or src is None:
+        return p
+    linked = ref_target(spec, cap.entity, a.via_field) if a.via_field else cap.entity
+    if a.via_field:
+        m = b.field_problem(spec, cap.entity, a.via_field, "via_field", ("reference",))
+        if m:
+            return p + [m]
+        if not src.field(a.via_field).required:
+            p.append(f"via_field {cap.entity}.{a.via_field} must be required, or a {cap.entity} without one would "
+                     f"create a {a.entity} linked to nothing; set required to true")
+    m = b.field_problem(spec, a.entity, a.link_field, "link_field", ("reference",), ref=linked)
+    if m:
+        p.append(m)
+    if a.entity == cap.entity:
+        p.append(f"the created entity is the watched one ({cap.entity}); a trigger creates a record of another entity")
+    for name, value in a.values.items():
+        f = target.field(name)
+        if f is None:
+            p.append(f"values: {name!r} is not a field of {a.entity!r}; its fields: {[x.name for x in target.fields]}")
+        elif name == a.link_field or f.type == "reference":
+            p.append(f"values: {a.entity}.{name} is a reference; it is set by link_field or copy_fields")
+        else:
+            m = _value_problem(f, value, f"values: {a.entity}.{name}")
+            if m:
+                p.append(m)
+    for name, source in a.copy_fields.items():
+        f, sf = target.field(name), src.field(source)
+        if f is None:
+            p.append(f"copy_fields: {name!r} is not a field of {a.entity!r}")
+        elif sf is None:
+            p.append(f"copy_fields: {source!r} is not a field of {cap.entity!r}; its fields: "
+                     f"{[x.name for x in src.fields]}")
+        elif not (f.type == sf.type and f.ref == sf.ref or f.type in ("text", "long_text") and sf.type in
+                  (*TEXTUAL, "enum")):
+            p.append(f"copy_fields: {a.entity}.{name} is a {f.type} field and cannot take {cap.entity}.{source} "
+                     f"({sf.type})")
+        elif f.type == "enum" and set(sf.values) - set(f.values):
+            p.append(f"copy_fields: {cap.entity}.{source} may be {sorted(set(sf.values) - set(f.values))}, which "
+                     f"{a.entity}.{name} does not allow")
+        elif f.type == "text" and f.max and (sf.max is None or sf.max > f.max) and sf.type != "enum":
+            p.append(f"copy_fields: {cap.entity}.{source} may be longer than {a.entity}.{name} allows ({f.max:g})")
+        if name in a.values or name == a.link_field:
+            p.append(f"{a.entity}.{name} is given twice (in values, copy_fields or link_field)")
+    given = {a.link_field, *a.values, *a.copy_fields}
+    missing = [f.name for f in target.fields if f.required and f.default is None and f.type != "boolean"
+               and f.name not in given]
+    if missing:
+        p.append(f"the created {a.entity} needs its required fields {missing}; give them in values or copy_fields")
+    unique = [f.name for f in target.fields if f.unique and f.name in given and f.name not in a.copy_fields]
+    if unique:
+        p.append(f"{a.entity}.{unique[0]} is unique, so a fixed value would clash on the second firing; copy it")
+    if not cap.conditions and not a.via_field:
+        p.append(f"without conditions every new {cap.entity} creates a {a.entity} linked to it, so no {cap.entity} "
+                 f"could be deleted; add a condition or link through via_field")
+    return p
+
+
+def check(cap: Params, spec) -> list[str]:
+    from . import _bind as b
+
+    p = [m for m in (b.entity_problem(spec, cap.entity, "watched entity"),
+                     b.no_writer_problem(spec, cap.entity, "watched entity")) if m]
+    if spec.entity(cap.entity) is None:
+        return p
+    p += _condition_problems(cap, spec)
+    a = cap.action
+    if a.type == "create":
+        return p + _create_problems(cap, spec)
+    if a.via_field:
+        m = b.field_problem(spec, cap.entity, a.via_field, "via_field", ("reference",))
+        if m:
+            return p + [m]
+    target = acted_on(cap, spec)
+    tent = spec.entity(target)
+    if a.type == "set":
+        f = tent.field(a.field)
+        if f is None:
+            p.append(f"set: {a.field!r} is not a field of {target!r}; its fields: {[x.name for x in tent.fields]}")
+        else:
+            p += [m for m in (_value_problem(f, a.value, f"set: {target}.{a.field}"),) if m]
+        if a.via_field is None and a.field in {c.field for c in cap.conditions}:
+            p.append(f"set: {cap.entity}.{a.field} is tested by a condition; set another field")
+        if a.via_field is None and any(getattr(c, "entity", None) == cap.entity and c.kind == "workflow"
+                                       and c.state_field == a.field for c in spec.capabilities):
+            p.append(f"set: {cap.entity}.{a.field} is a workflow's state; let the workflow move it")
+    elif a.type == "block":
+        m = b.field_problem(spec, target, a.field, "block: field", ("enum",))
+        if m:
+            p.append(m)
+        elif unknown := [v for v in a.values if v not in tent.field(a.field).values]:
+            p.append(f"block: {unknown} are not values of {target}.{a.field}; its values: {tent.field(a.field).values}")
+        elif not set(tent.field(a.field).values) - set(a.values):
+            p.append(f"block: every value of {target}.{a.field} is blocked; leave at least one allowed")
+        if not spec.entity(cap.entity).field(a.via_field).required:
+            p.append(f"via_field {cap.entity}.{a.via_field} must be required: a {cap.entity} blocks the {target} it "
+                     f"belongs to; set required to true")
+        if not cap.conditions:
+            p.append(f"block needs a condition: which {cap.entity} records block (e.g. status in ['open'])")
+    elif a.type == "notify":
+        if (a.email_field is None) == (a.role is None):
+            p.append(f"notify: set exactly one of email_field (an email field of {target}) and role (every user of "
+                     f"a role is told)")
+        if a.email_field:
+            p += [m for m in (b.field_problem(spec, target, a.email_field, "notify: email_field", ("email",)),) if m]
+        if a.role:
+            p += [m for m in (b.role_problem(spec, a.role, "notify: role"),) if m]
+            if a.via_field:
+                p.append("notify: via_field is used only with email_field")
+    return p
+
+
+def managed_fields(cap: Params, spec) -> dict[tuple[str, str], object]:
+    """A new row of the generic tests (and of other capabilities' tests) does not fire: the first condition's field
+    takes a value that misses it. Without conditions, a field set on the record itself takes the set value."""
+    if cap.conditions:
+        c = cap.conditions[0]
+        f = spec.entity(cap.entity).field(c.field)
+        hm = sample_hit_miss(f, c) if f is not None else None
+        return {(cap.entity, c.field): hm[1]} if hm else {}
+    a = cap.action
+    return {(cap.entity, a.field): a.value} if a.type == "set" and a.via_field is None else {}
+
+
+def routes(cap: Params, spec) -> list:
+    from ..appspec.base import Route
+    from . import _bind as b
+
+    r = b.readers(spec, cap.entity)
+    out = [Route(method="GET", path=f"/api/{cap.id}/firings", summary="what the trigger did, newest first "
+                 "(source_id= for one record): source, crossing, action, summary, time", roles=r),
+           Route(method="GET", path=f"/{cap.id}/", summary="page: what the trigger did", roles=r)]
+    if cap.action.type == "notify":
+        out.append(Route(method="GET", path=f"/api/{cap.id}/outbox", summary="the messages the trigger put in the "
+                         "outbox", roles=["owner"]))
+    return out
+
+
+def _roles(cap: Params, spec) -> dict:
+    """The roles the generated tests act as."""
+    from . import _bind as b
+
+    writers = b.writers(spec, cap.entity)
+    acted = acted_on(cap, spec)
+    # a role that writes the watched records but not what the action touches: the trigger acts for it anyway
+    proxy = next((w for w in writers if w != "owner" and acted not in spec.role(w).write), None)
+    return {"writer": b.writer_role(spec, cap.entity), "proxy": proxy,
+            "outsider": next((r for r in b.readers(spec, cap.entity) if r not in writers), None),
+            "stranger": b.non_reader_role(spec, cap.entity),
+            "acted_writer": b.writer_role(spec, acted) or "owner"}
+
+
+def render(cap: Params, spec, tpl) -> dict[str, str]:
+    from . import _bind as b
+
+    ent = spec.entity(cap.entity)
+    acted = spec.entity(acted_on(cap, spec))
+    hit, miss = hit_and_miss(cap, spec)
+    a = cap.action
+    types = {}
+    if a.type == "create":
+        types = {f.name: f.type for f in acted.fields if f.name in a.values or f.name in a.copy_fields}
+    rule = describe_rule(cap, spec)
+    other = [[f.name, f.ref] for f in ent.fields if f.type == "reference" and f.name != a.via_field]
+    via = ref_target(spec, cap.entity, a.via_field) if a.via_field else None
+    fixed_json, start = {}, None
+    if a.type == "create":
+        fixed_json = {k: f"{float(v):.2f}" if types[k] == "money" else float(v) if types[k] == "decimal" else v
+                      for k, v in a.values.items()}
+    elif a.type == "set":
+        start = other_value(acted.field(a.field), a.value)
+    elif a.type == "block":
+        start = next(v for v in acted.field(a.field).values if v not in a.values)
+    ctx = {"ent": ent, "acted": acted, "via_ent": spec.entity(via) if via else None, "hit": hit, "miss": miss,
+           "again": hit_again(cap, spec),
+           "rule_text": rule[:1].upper() + rule[1:], "cond_text": describe_condition(cap, spec), "types": types,
+           "fixed_json": fixed_json, "start": start, "display": b.free_text_display(ent),
+           "detail": b.detail_path(spec, cap.entity), "other_refs": other,
+           "conditions": [[c.field, c.op, list(c.values), c.number] for c in cap.conditions],
+           "condition_types": {c.field: ent.field(c.field).type for c in cap.conditions}, **_roles(cap, spec)}
+    d = "capabilities/trigger/"
+    return {
+        f"app/capabilities/{cap.id}.py": tpl.render(d + "module.py.j2", **ctx),
+        f"app/templates/capabilities/{cap.id}/index.html": tpl.render(d + "index.html.j2", **ctx),
+        f"tests/test_cap_{cap.id}.py": tpl.render(d + "test.py.j2", **ctx),
+    }

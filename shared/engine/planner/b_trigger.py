@@ -1,0 +1,206 @@
+"""Planner builder for `trigger` ("when this happens, do that"), read from the feature's own words.
+
+`b_trigger(ctx)` finds the watched record (the feature's record), the condition (a number crossing a threshold the
+reading states — "heavier than 3500 kg", "severity 3 or more" — or an enum value the words name — "a failed
+inspection", "when rent becomes overdue") and the one action the words ask for: block ("cannot be made
+available"), notify ("emails the holder", "tells the managers"), create ("opens a repair ticket") or set ("marks
+the crane out of service"). It raises `capmap.NotFit` with a sentence a founder can read when the words do not give
+a condition, an action, or the record the action needs.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .draft import safe_name
+from .text import singular
+
+NUMBER_TYPES = ("integer", "decimal", "money")
+#: comparative words -> the number field they compare ("heavier than 3500 kg": the weight)
+COMPARATIVES = {"heavier": "weight", "lighter": "weight", "older": "age", "younger": "age", "longer": "length",
+                "shorter": "length", "taller": "height", "hotter": "temperature", "colder": "temperature",
+                "warmer": "temperature", "costlier": "cost", "dearer": "price", "cheaper": "price"}
+_STOP = frozenset({"is", "are", "was", "has", "have", "its", "the", "when", "whenever", "if", "once", "goes", "gets",
+                   "rises", "drops", "falls", "and", "with"})
+_WHEN = r"(?:when|whenever|if|once|as soon as)"
+_BLOCK = re.compile(r"\b(?:cannot|can ?not|can't|may not|must not|is not allowed to|never)\s+(?:be\s+)?"
+                    r"(?:made|set|marked|moved|put|returned|go(?:es)?|become|turn(?:ed)?)?\s*(?:back\s+)?(?:to\s+|as\s+)?"
+                    r"([a-z][a-z -]{2,30}?)(?=[.,;]|$| while| until| unless| when| if)")
+_NOTIFY = re.compile(r"\b(?:notif(?:y|ies)|e-?mails?|tells?|alerts?|warns?|messages?|escalates? to)\s+"
+                     r"(?:the |their |its |every |all |each |a |an )?([a-z][a-z'-]*)")
+_CREATE = re.compile(r"\b(?:creates?|opens?|raises?|generates?|files?|starts?)\s+(?:a |an )?(?:new )?"
+                     r"([a-z][a-z-]*(?: [a-z][a-z-]*)?)")
+_SET = re.compile(r"\b(?:sets?|marks?|flags?|puts?|moves?|takes?|turns?)\s+(?:(?:it|them|the|its|their)\s+)?"
+                  r"(?:(?!to\b|as\b|into\b)([a-z]+)\s+)?(?:(?:to|as|into)\s+)?(out of service|[a-z][a-z -]{2,30}?)(?=[.,;]|$| when| if)")
+
+
+def _snake(text: str) -> str:
+    return "_".join(re.findall(r"[a-z0-9]+", text.lower()))[:40]
+
+
+def _threshold(ctx, ent: str) -> dict | None:
+    """{"field", "op", "number"} from a threshold rule the reading states, or None."""
+    from .capmap import NotFit
+    from .reading import _rules
+    from .rules import _NoRoles
+
+    rules, _spans = _rules(ctx.text, _NoRoles())
+    rule = next((r for r in rules if r.category == "threshold" and r.number is not None), None)
+    low = ctx.low
+    comparative = re.search(rf"\b({'|'.join(COMPARATIVES)}|more|less|higher|lower|greater|bigger|smaller) than "
+                            r"(\d+(?:\.\d+)?)", low)
+    if comparative and (rule is None or rule.number != float(comparative.group(2))):
+        word, number = COMPARATIVES.get(comparative.group(1), ""), float(comparative.group(2))
+        op = "lt" if comparative.group(1) in ("lighter", "younger", "shorter", "colder", "cheaper", "less", "lower",
+                                               "smaller") else "gt"
+    elif rule is None:
+        m = re.search(r"\b([a-z]+) (?:of )?(\d+(?:\.\d+)?) or (more|higher|above|less|lower|below)\b", low)
+        if not m:
+            return None
+        word, number, side = m.group(1), float(m.group(2)), m.group(3)
+        op = "gte" if side in ("more", "higher", "above") else "lte"
+    else:
+        words = rule.words.lower()
+        number = float(rule.number)
+        down = re.search(r"\b(below|under|less|fewer|lower|lighter|drops?|falls?|younger|shorter|cheaper)\b", words)
+        op = ("lte" if "at most" in low else "lt") if down else ("gte" if re.search(r"at least|reach|hits?", words)
+                                                                else "gt")
+        before = re.findall(r"[a-z]+", low[: low.find(words)])[-3:]
+        word = next((COMPARATIVES[w] for w in before if w in COMPARATIVES), None) or rule.unit or next(
+            (w for w in reversed(before) if w not in _STOP and len(w) > 2), "")
+    fields = ctx.draft.fields_of(ent, *NUMBER_TYPES)
+    named = next((f.name for f in fields if word and (singular(word) in f.name.split("_") or word in f.name)), None)
+    named = named or next((f.name for f in fields if any(p in ctx.words for p in f.name.split("_") if len(p) > 2)),
+                          None)
+    if named is None:
+        base = COMPARATIVES.get(word) or (word if word and word.isalpha() and len(word) > 2 and word not in
+                                          ("than", "the", "more", "less") else None)
+        if base is None:
+            raise NotFit("the words state a number but not which number of the record is compared")
+        f = ctx.draft.add_field(ent, base, "decimal", ctx.text, origin="capability", min=0)
+        if f is None or f.type not in NUMBER_TYPES:
+            raise NotFit(f"the {ent.replace('_', ' ')} record's {base} is not a number, so it cannot be over or under "
+                         f"a threshold")
+        named = f.name
+    return {"field": named, "op": op, "number": number}
+
+
+def _enum_condition(ctx, ent: str) -> dict | None:
+    """{"field", "op": "in", "values"} for an enum value the words name ("a failed inspection", "becomes overdue")."""
+    low = ctx.low
+    for f in ctx.draft.fields_of(ent, "enum"):
+        said = [v for v in f.values if re.search(rf"\b{re.escape(v.replace('_', ' '))}\b", low)]
+        if said and len(said) < len(f.values):
+            return {"field": f.name, "op": "in", "values": said[:1]}
+    m = re.search(rf"\b{_WHEN}\b[^.,;]*?\b(?:is marked|is set|is|are|becomes?|reach(?:es)?|turns?|goes|gets?)\s+"
+                  r"(?:as\s+|to\s+)?([a-z][a-z-]+)\b(?:\s+(severity|priority|level|type|category|grade|class|result|"
+                  r"status|state|stage))?", low)
+    if not m or m.group(1) in ("a", "an", "the", "more", "less", "over", "above", "below", "under", "than",
+                               *COMPARATIVES):
+        return None
+    value = _snake(m.group(1))
+    f = ctx.draft.add_field(ent, m.group(2) or "status", "enum", ctx.text, origin="capability",
+                            values=["none", value] if m.group(2) else ["open", value])
+    if f is None or f.type != "enum":
+        return None
+    if value not in f.values:
+        f.values = [*f.values, value]
+    return {"field": f.name, "op": "in", "values": [value]}
+
+
+def _parent_field(ctx, ent: str) -> str | None:
+    refs = [f for f in ctx.draft.fields_of(ent, "reference") if f.ref in ctx.mentioned and f.ref != ent]
+    refs = refs or ctx.draft.fields_of(ent, "reference")
+    return refs[0].name if refs else None
+
+
+def _action(ctx, ent: str) -> dict:
+    from .capmap import NotFit
+
+    d, low = ctx.draft, ctx.low
+    block = _BLOCK.search(low)
+    if block:
+        via = _parent_field(ctx, ent)
+        if via is None:
+            raise NotFit("a block needs the record it holds back (the van of a defect), and the record has no link")
+        parent = d.entities[ent].fields[via].ref
+        value = _snake(block.group(1).strip())
+        f = d.add_field(parent, "status", "enum", ctx.text, origin="capability", values=["open", value])
+        if f is None or f.type != "enum":
+            raise NotFit(f"the {parent.replace('_', ' ')} record has no room for a status")
+        if value not in f.values:
+            f.values = [*f.values, value]
+        d.entities[ent].fields[via].required = True
+        return {"type": "block", "via_field": via, "field": f.name, "values": [value]}
+    told = _NOTIFY.search(low)
+    if told:
+        who = singular(told.group(1))
+        if who in d.roles:
+            return {"type": "notify", "role": who}
+        for f in d.fields_of(ent, "reference"):
+            target = d.entities.get(f.ref)
+            if f.ref == who or who in f.name.split("_"):
+                mail = next((x.name for x in d.fields_of(f.ref, "email")), None) or \
+                    d.add_field(f.ref, "email", "email", ctx.text, origin="capability").name
+                if target is not None:
+                    return {"type": "notify", "via_field": f.name, "email_field": mail}
+        mail = next((x.name for x in d.fields_of(ent, "email")), None)
+        if mail:
+            return {"type": "notify", "email_field": mail}
+        if who in d.entities:
+            raise NotFit(f"the {ent.replace('_', ' ')} record has no link to its {who.replace('_', ' ')}, so the "
+                         f"message has no address")
+        raise NotFit(f"the words do not say whose address the {who} message goes to")
+    made = _CREATE.search(low)
+    if made:
+        target = _snake(singular(made.group(1).split()[-1]) if made.group(1).split()[0] in ("new",) else
+                        " ".join(singular(w) for w in made.group(1).split()))
+        via = _parent_field(ctx, ent)
+        if target == ent:
+            raise NotFit("a trigger creates a record of another kind than the one it watches")
+        d.add_entity(target, ctx.text)
+        d.add_field(target, "title", "text", ctx.text, origin="structure", required=True)
+        link = d.entities[ent].fields[via].ref if via else ent
+        if not d.add_ref(target, link, ctx.text, required=True) and f"{link}_id" not in d.entities[target].fields:
+            raise NotFit(f"{target.replace('_', ' ')} cannot point at {link.replace('_', ' ')}")
+        if via:
+            d.entities[ent].fields[via].required = True
+        title = next((f.name for f in d.fields_of(ent, "text")), None)
+        return {"type": "create", "entity": target, "link_field": f"{link}_id", "via_field": via,
+                "copy_fields": {"title": title} if title else {}, "values": {} if title else {"title": "New"}}
+    put = _SET.search(low)
+    if put:
+        value = _snake(put.group(2))
+        via = next((f.name for f in d.fields_of(ent, "reference") if put.group(1) and
+                    singular(put.group(1)) in f.name.split("_")), None)
+        where = d.entities[ent].fields[via].ref if via else ent
+        f = d.add_field(where, "status", "enum", ctx.text, origin="capability", values=["active", value])
+        if f is None or f.type != "enum":
+            raise NotFit(f"the {where.replace('_', ' ')} record has no room for a status")
+        if value not in f.values:
+            f.values = [*f.values, value]
+        return {"type": "set", "via_field": via, "field": f.name, "value": value}
+    raise NotFit("the words do not say what happens (create a record, set a field, block a change or tell someone)")
+
+
+def b_trigger(ctx) -> dict:
+    """"When a defect is marked safety, open a repair ticket for its van": the watched record, its condition and
+    the one action."""
+    from .capmap import NotFit, _main
+
+    if not re.search(rf"\b{_WHEN}\b|\bwhile\b|\bas soon as\b", ctx.low):
+        raise NotFit("the feature does not say when something should happen by itself (when, whenever, if, once)")
+    subject = re.search(rf"\b{_WHEN}\s+(?:a |an |the |its |their |each |any )?([a-z]+)(?:'s)?(?: ([a-z]+))?", ctx.low)
+    named = [safe_name(singular(w)) for w in (subject.groups() if subject else ()) if w]
+    ent = next((n for n in ([safe_name("_".join(named))] if len(named) > 1 else []) + named
+                if n in ctx.draft.entities), None) or _main(ctx, prefer_things=True)  # "when a load ...": the load
+    if ent not in ctx.draft.entities:
+        raise NotFit("the words do not name the record that is watched")
+    action = _action(ctx, ent)
+    cond = _threshold(ctx, ent) or _enum_condition(ctx, ent)
+    if cond is None:
+        raise NotFit("the words do not say which value of the record sets it off (a status, or a number over a "
+                     "threshold)")
+    if action["type"] == "set" and action.get("via_field") is None and action["field"] == cond["field"]:
+        raise NotFit("the record's own status would both set it off and be set by it")
+    return {"entity": ent, "on": "create_or_change", "conditions": [cond], "action": action}

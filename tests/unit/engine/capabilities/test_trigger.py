@@ -1,0 +1,292 @@
+"""Capability `trigger`: name checks, routes, and the generated app's own trigger tests in five ideas — a van fleet
+(a safety defect creates a repair ticket for its van; an open safety defect blocks the van from being available),
+a weighbridge (a load over 3500 kg needs a second weighing), crane inspections (a failed one takes the crane out of
+service), allotments (an overdue plot tells its holder) and a clinic (a serious incident tells every manager)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from shared.engine.appspec.model import AppSpec, RuleReading, spec_problems
+from shared.engine.capabilities import trigger
+
+from . import _ops_specs as S
+from ._ops_specs import build, entity, f, role
+
+
+def _fleet(caps):
+    van = entity("van", "vans", [f("plate", required=True, unique=True),
+                                 f("status", "enum", values=["available", "in_use", "in_repair"], default="available")],
+                 display="plate")
+    defect = entity("defect", "defects", [
+        f("summary", required=True, max=120), f("van_id", "reference", ref="van", required=True),
+        f("severity", "enum", values=["minor", "safety"], required=True, default="minor"),
+        f("status", "enum", values=["open", "fixed"], default="open")], display="summary")
+    ticket = entity("repair_ticket", "repair_tickets", [
+        f("title", required=True, max=200), f("van_id", "reference", ref="van", required=True),
+        f("stage", "enum", values=["new", "in_progress", "done"], required=True), f("urgent", "boolean")])
+    roles = [role("driver", ["van", "defect", "repair_ticket"], ["defect"]),
+             role("mechanic", ["van", "defect", "repair_ticket"], ["van", "repair_ticket", "defect"]),
+             role("accountant", ["van"])]
+    return build("Van Care", "A delivery company keeps its vans safe.", [van, defect, ticket], roles, caps)
+
+
+def van_repairs():
+    """A safety defect reported on a van opens a repair ticket for that van (drivers may not write tickets)."""
+    return _fleet([{"kind": "trigger", "id": "defect_ticket", "label": "A safety defect opens a repair ticket",
+                    "entity": "defect", "conditions": [{"field": "severity", "op": "in", "values": ["safety"]}],
+                    "action": {"type": "create", "entity": "repair_ticket", "link_field": "van_id",
+                               "via_field": "van_id", "values": {"stage": "new", "urgent": True},
+                               "copy_fields": {"title": "summary"}}}])
+
+
+def van_block():
+    """While a van has an open safety defect it cannot be made available."""
+    return _fleet([{"kind": "trigger", "id": "unsafe_van", "label": "A van with an open safety defect stays off the road",
+                    "entity": "defect", "conditions": [{"field": "severity", "op": "in", "values": ["safety"]},
+                                                       {"field": "status", "op": "in", "values": ["open"]}],
+                    "action": {"type": "block", "via_field": "van_id", "field": "status",
+                               "values": ["available"]}}])
+
+
+def weighbridge():
+    """A load heavier than 3500 kg is set to "second weighing needed"."""
+    load = entity("load", "loads", [
+        f("reference", required=True), f("weight_kg", "decimal", required=True, min=0, max=60000),
+        f("status", "enum", values=["weighed", "second_weighing_needed", "cleared"], default="weighed")],
+        display="reference")
+    roles = [role("operator", ["load"], ["load"]), role("haulier", ["load"])]
+    caps = [{"kind": "trigger", "id": "heavy_load", "label": "Heavy loads are weighed twice", "entity": "load",
+             "conditions": [{"field": "weight_kg", "op": "gt", "number": 3500}],
+             "action": {"type": "set", "field": "status", "value": "second_weighing_needed"}}]
+    return build("Weigh In", "A quarry weighbridge weighs every lorry load.", [load], roles, caps)
+
+
+def crane_inspections():
+    """A failed inspection takes its crane out of service (inspectors may not edit cranes themselves)."""
+    crane = entity("crane", "cranes", [f("name", required=True),
+                                       f("status", "enum", values=["in_service", "out_of_service"],
+                                         default="in_service")])
+    insp = entity("inspection", "inspections", [
+        f("note", required=True), f("crane_id", "reference", ref="crane", required=True),
+        f("result", "enum", values=["pending", "passed", "failed"], default="pending")], display="note")
+    roles = [role("inspector", ["crane", "inspection"], ["inspection"]), role("site_manager", ["crane"], ["crane"])]
+    caps = [{"kind": "trigger", "id": "failed_crane", "label": "A failed inspection takes the crane out of service",
+             "entity": "inspection", "on": "change",
+             "conditions": [{"field": "result", "op": "in", "values": ["failed"]}],
+             "action": {"type": "set", "via_field": "crane_id", "field": "status", "value": "out_of_service"}}]
+    return build("Lift Safe", "A building site inspects its tower cranes.", [crane, insp], roles, caps)
+
+
+def allotments():
+    """A plot whose rent becomes overdue tells its holder by email."""
+    holder = entity("plot_holder", "plot_holders", [f("full_name", required=True), f("email", "email", required=True)])
+    plot = entity("plot", "plots", [
+        f("plot_number", required=True), f("holder_id", "reference", ref="plot_holder", required=True),
+        f("rent_status", "enum", values=["paid", "due", "overdue"], default="paid")], display="plot_number")
+    roles = [role("secretary", ["plot_holder", "plot"], ["plot_holder", "plot"]), role("member", ["plot"])]
+    caps = [{"kind": "trigger", "id": "overdue_rent", "label": "Tell plot holders when rent is overdue",
+             "entity": "plot", "conditions": [{"field": "rent_status", "op": "in", "values": ["overdue"]}],
+             "action": {"type": "notify", "via_field": "holder_id", "email_field": "email"}}]
+    return build("Plot Rent", "An allotment society collects plot rents.", [holder, plot], roles, caps)
+
+
+def clinic_incidents():
+    """A new incident of severity 3 or more tells every manager."""
+    inc = entity("incident", "incidents", [f("what_happened", required=True),
+                                           f("severity", "integer", required=True, min=1, max=5)])
+    roles = [role("nurse", ["incident"], ["incident"]), role("manager", ["incident"]), role("porter", [])]
+    caps = [{"kind": "trigger", "id": "serious_incident", "label": "Managers hear of serious incidents",
+             "entity": "incident", "on": "create", "conditions": [{"field": "severity", "op": "gte", "number": 3}],
+             "action": {"type": "notify", "role": "manager", "message": "A serious incident was reported."}}]
+    return build("Safe Ward", "A clinic reports incidents on its wards.", [inc], roles, caps)
+
+
+IDEAS = [van_repairs, van_block, weighbridge, crane_inspections, allotments, clinic_incidents]
+
+
+@pytest.mark.parametrize("idea", IDEAS, ids=lambda fn: fn.__name__)
+def test_generated_trigger_tests_pass(idea):
+    spec, cap, run, mine = S.built(idea())
+    assert len(mine) >= 5, run.output
+    assert set(mine.values()) == {"passed"}, mine
+    for must in ("test_a_record_meeting_the_condition_fires_once", "test_concurrent_writers_fire_once",
+                 "test_roles_without_access_are_refused", "test_a_refused_write_fires_nothing"):
+        assert mine.get(must) == "passed", (must, mine)
+    assert all(v == "passed" for v in run.results.values()), run.output  # the generic CRUD tests still pass
+    assert len(run.results) > len(mine)
+
+
+def test_each_idea_runs_the_tests_of_its_action():
+    tests = {idea.__name__: S.compile_spec(idea())[1][f"tests/test_cap_{idea()['capabilities'][0]['id']}.py"]
+             .decode() for idea in IDEAS}
+    assert "def test_a_block_holds_on_every_path_and_ends_with_the_condition" in tests["van_block"]
+    assert "def test_a_block_holds" not in tests["van_repairs"]
+    assert "def test_the_trigger_acts_for_a_writer_who_may_not_do_it_directly" in tests["van_repairs"]
+    assert "def test_the_trigger_acts_for_a_writer_who_may_not_do_it_directly" in tests["crane_inspections"]
+    assert "def outbox" in tests["allotments"] and "def outbox" not in tests["weighbridge"]
+
+
+def test_routes_are_declared_under_the_capability_and_guarded():
+    spec = AppSpec.model_validate(van_repairs())
+    routes = trigger.routes(spec.capabilities[0], spec)
+    assert {(r.method, r.path) for r in routes} == {("GET", "/api/defect_ticket/firings"), ("GET", "/defect_ticket/")}
+    assert all(r.roles == ["owner", "driver", "mechanic"] for r in routes)  # readers of defects, not the accountant
+    spec = AppSpec.model_validate(allotments())
+    assert ("GET", "/api/overdue_rent/outbox", ("owner",)) in {(r.method, r.path, tuple(r.roles))
+                                                              for r in trigger.routes(spec.capabilities[0], spec)}
+    _, files = S.compile_spec(allotments())
+    assert len(json.loads(files["app/spec.json"])["capabilities"][0]["routes"]) == 3
+
+
+def test_compiling_twice_gives_the_same_bytes():
+    for idea in (van_block, allotments):
+        a, b = S.compile_spec(idea())[1], S.compile_spec(idea())[1]
+        mine = [n for n in a if idea()["capabilities"][0]["id"] in n]
+        assert len(mine) == 3
+        assert all(a[n] == b[n] for n in mine)
+
+
+def test_each_idea_has_no_problems_and_reads_as_a_rule():
+    for idea in IDEAS:
+        spec = AppSpec.model_validate(idea())
+        assert spec_problems(spec) == [], (idea.__name__, spec_problems(spec))
+    spec = AppSpec.model_validate(van_block())
+    assert trigger.describe_rule(spec.capabilities[0], spec) == (
+        "when a defect's severity is safety and status is open, its van cannot have status available")
+    spec = AppSpec.model_validate(weighbridge())
+    assert trigger.describe_rule(spec.capabilities[0], spec) == (
+        "when a load's weight kg is above 3500, set the load's status to second weighing needed")
+    assert trigger.hit_and_miss(spec.capabilities[0], spec) == ({"weight_kg": 3500.5}, {"weight_kg": 3500})
+    spec = AppSpec.model_validate(clinic_incidents())
+    assert trigger.hit_and_miss(spec.capabilities[0], spec) == ({"severity": 3}, {"severity": 2})
+    assert trigger.managed_fields(spec.capabilities[0], spec) == {("incident", "severity"): 2}
+
+
+def _action(**changes):
+    return {"action": {**van_repairs()["capabilities"][0]["action"], **changes}}
+
+
+@pytest.mark.parametrize("idea, change, words", [
+    (van_repairs, {"entity": "fault"}, ["watched entity 'fault' is not an entity"]),
+    (van_repairs, {"conditions": [{"field": "severity", "op": "in", "values": ["critical"]}]},
+     ["['critical'] are not values of defect.severity"]),
+    (van_repairs, {"conditions": [{"field": "summary", "op": "gt", "number": 3}]},
+     ["summary is a text field but must be integer or decimal or money"]),
+    (van_repairs, {"conditions": [{"field": "severity", "op": "gte", "number": 3}]}, ["enum field but must be integer"]),
+    (van_repairs, {"conditions": [{"field": "severity", "op": "in"}]}, ["needs values"]),
+    (van_repairs, {"conditions": [{"field": "colour", "op": "is_true"}]}, ["'colour' is not a field of 'defect'"]),
+    (van_repairs, {"conditions": []}, ["without conditions every edit would fire"]),
+    (van_repairs, _action(entity="ticket"), ["created entity 'ticket' is not an entity"]),
+    (van_repairs, _action(link_field="title"), ["link_field repair_ticket.title is a text field"]),
+    (van_repairs, _action(via_field="summary"), ["via_field defect.summary is a text field"]),
+    (van_repairs, _action(values={"stage": "waiting", "urgent": True}), ["'waiting' is not one of its values"]),
+    (van_repairs, _action(values={"stage": "new", "urgent": "yes"}), ["boolean field but the value 'yes'"]),
+    (van_repairs, _action(copy_fields={}), ["needs its required fields ['title']"]),
+    (van_repairs, _action(copy_fields={"title": "severity", "urgent": "status"}), ["cannot take defect.status"]),
+    (van_block, {"action": {"type": "block", "via_field": "van_id", "field": "status", "values": ["parked"]}},
+     ["['parked'] are not values of van.status"]),
+    (van_block, {"action": {"type": "block", "via_field": "van_id", "field": "plate", "values": ["x"]}},
+     ["block: field van.plate is a text field but must be enum"]),
+    (weighbridge, {"conditions": [{"field": "weight_kg", "op": "gt", "number": 90000}]}, ["no value of load.weight_kg"]),
+    (weighbridge, {"action": {"type": "set", "field": "status", "value": "lost"}}, ["'lost' is not one of its values"]),
+    (weighbridge, {"action": {"type": "set", "field": "weight_kg", "value": 1}}, ["is tested by a condition"]),
+    (allotments, {"action": {"type": "notify", "via_field": "holder_id", "email_field": "full_name"}},
+     ["email_field plot_holder.full_name is a text field but must be email"]),
+    (allotments, {"action": {"type": "notify"}}, ["exactly one of email_field"]),
+    (clinic_incidents, {"action": {"type": "notify", "role": "director"}}, ["'director' is not a role"]),
+])
+def test_check_names_what_does_not_resolve(idea, change, words):
+    spec = AppSpec.model_validate(S.with_cap(idea(), **change))
+    text = " | ".join(trigger.check(spec.capabilities[0], spec))
+    for w in words:
+        assert w in text, (w, text)
+    assert any("(trigger)" in p for p in spec_problems(spec)), spec_problems(spec)
+
+
+def _realises(idea, **rule) -> bool:
+    from shared.engine.criteria.kinds import REALISES
+
+    spec = AppSpec.model_validate(idea())
+    return REALISES["trigger"](spec.capabilities[0], spec, RuleReading(**rule), None)
+
+
+def test_a_rule_is_realised_only_with_its_own_number_and_nouns():
+    assert _realises(weighbridge, category="threshold", words="heavier than 3500 kg", number=3500, unit="kg",
+                     nouns=["load"])
+    assert not _realises(weighbridge, category="threshold", words="heavier than 4000 kg", number=4000, unit="kg",
+                         nouns=["load"])
+    assert not _realises(weighbridge, category="threshold", words="more than 3500 trucks", number=3500,
+                         nouns=["truck"])
+    assert _realises(clinic_incidents, category="threshold", words="severity 3 or more", number=3,
+                     nouns=["incident"])
+    assert _realises(clinic_incidents, category="escalation", words="escalates to the manager", nouns=["manager"])
+    assert not _realises(clinic_incidents, category="escalation", words="escalates to the director",
+                         nouns=["director"])
+    assert _realises(van_block, category="block", words="cannot be made available", nouns=["van"])
+    assert not _realises(van_block, category="block", words="cannot be deleted", nouns=["van"])
+    assert not _realises(van_repairs, category="block", words="cannot be made available", nouns=["van"])
+    assert not _realises(van_block, category="limit", words="at most 3 defects per van", number=3,
+                         nouns=["defect", "van"])
+
+
+def _planned(title, description, feature, records="Staff record them"):
+    from shared.engine.domain import normalise_idea
+    from shared.engine.planner.b_trigger import b_trigger
+    from shared.engine.planner.capmap import feature_ctx
+    from shared.engine.planner.draft import build as draft
+
+    d = draft(normalise_idea({"title": title, "description": description, "key_features": [records, feature]}))
+    return b_trigger(feature_ctx(d, 1, feature, None))
+
+
+def test_the_planner_builder_reads_condition_and_action_from_the_words():
+    from shared.engine.planner.capmap import NotFit
+
+    got = _planned("Van fleet", "A delivery company tracks its vans and the defects drivers report.",
+                   "When a defect is safety severity, a van cannot be made available", "Drivers report defects on vans")
+    assert got["entity"] == "defect"
+    assert got["conditions"] == [{"field": "severity", "op": "in", "values": ["safety"]}]
+    assert got["action"] == {"type": "block", "via_field": "van_id", "field": "status", "values": ["available"]}
+    got = _planned("Weighbridge", "A quarry weighbridge weighs lorry loads.",
+                   "When a load is heavier than 3500 kg, set it to second weighing", "Operators log loads")
+    assert got["conditions"] == [{"field": "weight", "op": "gt", "number": 3500.0}]
+    assert got["action"] == {"type": "set", "via_field": None, "field": "status", "value": "second_weighing"}
+    got = _planned("Safe Ward", "A clinic where nurses report incidents and managers review them.",
+                   "When an incident's risk score is above 3, notify the managers", "Nurses report incidents")
+    assert got["conditions"] == [{"field": "risk_score", "op": "gt", "number": 3.0}]
+    assert got["action"] == {"type": "notify", "role": "manager"}
+    with pytest.raises(NotFit, match="is not a number"):  # the words made severity a list of values
+        _planned("Safe Ward", "A clinic where nurses report incidents and managers review them.",
+                 "When an incident has severity 3 or more, notify the managers", "Nurses report incidents")
+    with pytest.raises(NotFit, match="when something should happen"):
+        _planned("Van fleet", "A delivery company tracks its vans.", "Drivers report defects on vans",
+                 "Drivers report defects on vans")
+    with pytest.raises(NotFit, match="what happens"):
+        _planned("Van fleet", "A delivery company tracks its vans and their defects.",
+                 "When a defect is urgent, everyone looks at it", "Drivers report defects on vans")
+
+
+def test_criteria_name_the_rules_they_exercise_and_compile():
+    from shared.engine.appspec.model import Criterion, FeatureReading
+    from shared.engine.criteria import compile_criterion
+    from shared.engine.criteria.kinds import DERIVE
+
+    spec = AppSpec.model_validate(weighbridge())
+    reading = FeatureReading(record="load", rules=[
+        RuleReading(category="threshold", words="heavier than 3500 kg", number=3500, unit="kg", nouns=["load"]),
+        RuleReading(category="threshold", words="heavier than 40 tonnes", number=40, nouns=["load"])])
+    [c] = DERIVE["trigger"](spec.capabilities[0], spec, reading, "Heavy loads are weighed twice")
+    assert c["rules"] == [0] and c["template"] == "trigger.fires_once"
+    assert c["text"].startswith("When a load's weight kg is above 3500, set the load's status to second weighing")
+    scenario = compile_criterion(spec, Criterion(id="c1", **c), "Heavy loads are weighed twice")
+    steps = [(s["method"], s["expect"]) for s in scenario["steps"]]
+    assert steps[:2] == [("POST", 201), ("PATCH", 200)]  # a light load, then over the threshold
+    assert scenario["steps"][-1]["checks"] == [{"path": "status", "op": "eq", "value": "second_weighing_needed"}]
+    spec = AppSpec.model_validate(van_block())
+    [c] = DERIVE["trigger"](spec.capabilities[0], spec, None, "Unsafe vans")
+    scenario = compile_criterion(spec, Criterion(id="c2", **c), "Unsafe vans")
+    assert scenario["steps"][-1]["expect"] == 409
+    assert scenario["steps"][-1]["checks"] == [{"path": "error.code", "op": "eq", "value": "blocked"}]
