@@ -33,7 +33,7 @@ PRIMARY = {
     "leaderboard": ("awards",), "rotation": ("entity", "member_entity"), "payments": ("entity",),
     "export": ("entities", "pdf_entity"), "ai_summary": ("entity",), "matrix": ("row_entity", "column_entity",
                                                                                  "via_entity"),
-    "follow": ("entity",),
+    "follow": ("entity",), "trigger": ("entity",),
 }
 _ENTITY_PARAMS = ("entity", "resource", "item_entity", "holder_entity", "charge_entity", "participant_entity",
                   "member_entity", "row_entity", "via_entity", "column_entity", "pdf_entity")
@@ -49,6 +49,9 @@ def primary(cap) -> list[str]:
             out += v
         elif v:
             out.append(v)
+    action = getattr(cap, "action", None)  # a trigger that creates a record acts on it too
+    if cap.kind == "trigger" and getattr(action, "type", None) == "create" and getattr(action, "entity", None):
+        out.append(action.entity)
     return out
 
 

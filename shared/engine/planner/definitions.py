@@ -213,7 +213,8 @@ def read(idea: dict, known: set[str]) -> list[Definition]:
             continue  # "with pass or fail": the values of one field, read by the phrase pass
         head = m.group("head").split()
         booked = False
-        if len(head) >= 3 and (verb_base(head[1]) or head[1]) in DEFINING_VERBS and (
+        verb = verb_base(head[1]) or head[1] if len(head) >= 3 else ""
+        if len(head) >= 3 and (verb in DEFINING_VERBS or verb in lx.VERBS or verb in lx.AMBIGUOUS_VERBS) and (
                 singular(head[0]) in lx.PEOPLE or singular(head[0]) != head[0]):  # "plumbers send ..."
             # "Plumbers send quotes on a job with price", "Members book a kiln for a firing with date"
             booked = (verb_base(head[1]) or head[1]) in BOOK_VERBS

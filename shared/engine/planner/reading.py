@@ -258,7 +258,7 @@ store stores stored storing save saves saved saving view views viewed viewing se
 browsing show shows showing edit edits edited editing update updates updated updating delete deletes deleted
 remove removes removed register registers registered registering enter enters entered note notes noted write
 writes capture captures captured maintain maintains organise organises organize organizes organised organized
-look looks
+look looks report reports reported reporting file files filed raise raises raised
 """.split())
 
 #: Words for a list, a page or a view of records (the generated list and detail pages are it).
@@ -351,7 +351,8 @@ def _field_for(word: str, spec, prefer: list[str]) -> str | None:
         for f in ent.fields:
             parts = [singular(p) for p in f.name.removesuffix("_id").split("_")]
             label = [singular(p) for p in re.findall(r"[a-z0-9]+", f.label.lower())]
-            if s in parts or s in label or (f.type == "enum" and word in f.values):
+            if s in parts or s in label or (f.type == "enum" and (word in f.values or any(
+                    word in v.split("_") for v in f.values))):
                 return f"{ent.name}.{f.name}"
     return None
 
@@ -388,6 +389,9 @@ def read_feature(text: str, spec, cap_ids: list[str]) -> FeatureReading:
             cue = next((c.kind for c in caps if w in KIND_WORDS.get(c.kind, ())), None)
         if cue is not None:
             cap = next(c for c in caps if c.kind == cue)
+            ent = _entity_for(w, nxt, prev, spec)  # "when a load is heavier ...": the load is still named
+            if ent and ent not in mentioned:
+                mentioned.append(ent)
             uses.append(WordUse(word=w, maps_to=f"capability:{cap.id}"))
             action = action or verb_base(w)
             continue
