@@ -101,6 +101,10 @@ class RoleSpec(SpecModel):
     read: list[Name] = Field(default_factory=list, description="entities this role may read")
     write: list[Name] = Field(default_factory=list, description="entities this role may create/edit/delete")
     scope: Literal["all", "own"] = Field(default="all", description="own: may edit/delete only rows it created")
+    read_own: list[Name] = Field(default_factory=list, description=(
+        "entities this role reads only where the row is its own: created by the user, or pointing (through a "
+        "reference field) at a person record whose email is the user's login email, or whose required parent "
+        "reference points at a row that is its own (one level)"))
     manage_users: bool = False
     source: Evidence = Field(default="", description="the idea's words this role comes from")
 
@@ -229,6 +233,36 @@ class AppSpec(SpecModel):
         return next((c for c in self.capabilities if c.id == cap_id), None)
 
 
+def person_email_field(entity: EntitySpec) -> str | None:
+    """The login-email field of a people entity: its email field named `email`, else its first email field;
+    None for an entity with no email field (not a people entity)."""
+    emails = [f.name for f in entity.fields if f.type == "email"]
+    return "email" if "email" in emails else (emails[0] if emails else None)
+
+
+def own_paths(spec: AppSpec, entity_name: str) -> dict:
+    """How a row of `entity_name` is a user's own (RoleSpec.read_own), besides having been created by the user:
+
+    * "email": the row is itself a person record whose email field (this one) is the user's login email;
+    * "people": [field, people entity, its email field]: the row's reference `field` points at a person record
+      whose email is the user's login email;
+    * "parents": [field, parent entity]: the row's required reference `field` points at a parent row that is the
+      user's own by creation, its own email or its people links (one level: a parent's parents do not count).
+    """
+    e = spec.entity(entity_name)
+    people, parents = [], []
+    for f in e.fields if e is not None else []:
+        target = spec.entity(f.ref) if f.type == "reference" else None
+        if target is None:
+            continue
+        email = person_email_field(target)
+        if email is not None:
+            people.append([f.name, target.name, email])
+        if f.required and target.name != entity_name:
+            parents.append([f.name, target.name])
+    return {"email": person_email_field(e) if e is not None else None, "people": people, "parents": parents}
+
+
 def _norm(text: str) -> str:
     return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
 
@@ -278,6 +312,12 @@ def spec_problems(spec: AppSpec) -> list[str]:
         for n in r.read + r.write:
             if n not in ents:
                 p.append(f"role {r.name!r} names unknown entity {n!r}")
+        for n in r.read_own:
+            if n not in r.read and n not in r.write:
+                p.append(f"role {r.name!r} has {n!r} in read_own but does not read it; add it to read or drop it "
+                         f"from read_own")
+        if r.read_own and r.manage_users:
+            p.append(f"role {r.name!r} manages users, so it sees every row: drop its read_own")
     ids = [c.id for c in spec.capabilities]
     for d in sorted({i for i in ids if ids.count(i) > 1}):
         p.append(f"capability id {d!r} is used twice")

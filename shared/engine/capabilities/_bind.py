@@ -46,6 +46,11 @@ def readers(spec, entity: str) -> list[str]:
     return [r.name for r in spec.roles if entity in r.read or entity in r.write]
 
 
+def own_readers(spec, entity: str) -> list[str]:
+    """Roles (spec order) that read `entity` only where the row is their own (read_own)."""
+    return [r.name for r in spec.roles if entity in r.read_own]
+
+
 def writers(spec, entity: str) -> list[str]:
     """Roles (spec order) that may create/edit/delete `entity`."""
     return [r.name for r in spec.roles if entity in r.write]

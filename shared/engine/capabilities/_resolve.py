@@ -39,6 +39,16 @@ def readers(spec, entity: str) -> list[str]:
     return [r.name for r in spec.roles if entity in r.read or entity in r.write]
 
 
+def full_readers(spec, entity: str) -> list[str]:
+    """Readers of the entity that see every row of it (it is not in their read_own), in spec order."""
+    return [r.name for r in spec.roles if (entity in r.read or entity in r.write) and entity not in r.read_own]
+
+
+def own_readers(spec, entity: str) -> list[str]:
+    """Roles that read the entity only where the row is their own (read_own), in spec order."""
+    return [r.name for r in spec.roles if entity in r.read_own]
+
+
 def writers(spec, entity: str) -> list[str]:
     return [r.name for r in spec.roles if entity in r.write]
 

@@ -94,6 +94,7 @@ def render(cap: Params, spec, tpl) -> dict[str, str]:
                                                                   "enum")],
             "readers": b.readers(spec, name),
             "outsider": next((r.name for r in spec.roles if r.name not in b.readers(spec, name)), None),
+            "own_reader": next(iter(b.own_readers(spec, name)), None),
             "inj_field": inj.name if inj else None,
             "inj_value": _probe_text(inj) if inj else None,
         })
@@ -108,6 +109,7 @@ def render(cap: Params, spec, tpl) -> dict[str, str]:
                          "ref": ref.name if ref else None, "ref_display": ref.display_field if ref else None})
         pdf = {"ent": e, "rows": rows, "readers": b.readers(spec, cap.pdf_entity),
                "outsider": next((r.name for r in spec.roles if r.name not in b.readers(spec, cap.pdf_entity)), None),
+               "own_reader": next(iter(b.own_readers(spec, cap.pdf_entity)), None),
                "title_value": _probe_title(disp),
                "unicode_ok": disp.type == "text" and (disp.max is None or disp.max >= 12)
                and (disp.min or 0) <= 12}

@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from ..appspec.base import CapabilityBase, Name, Route, SpecModel  # noqa: F401
-from ._resolve import duplicates, entity_problems, readers, readers_any, writers
+from ._resolve import duplicates, entity_problems, full_readers, own_readers, readers, readers_any, writers
 
 KIND = "live_board"
 PACKAGES: list[str] = []
@@ -52,8 +52,9 @@ def render(cap: Params, spec, tpl) -> dict[str, str]:
     # a role that reads the main entity but not the other one: it must not see the other's events
     partial = None
     if other is not None:
-        partial = next((r for r in readers(spec, main.name) if r not in readers(spec, other.name)), None)
+        partial = next((r for r in full_readers(spec, main.name) if r not in readers(spec, other.name)), None)
     t = {"main": main, "writer": "owner" if "owner" in ws else ws[0], "other": other, "partial": partial,
+         "own_reader": next(iter(own_readers(spec, main.name)), None),
          "outsider": next((r.name for r in spec.roles if r.name not in readers_any(spec, cap.entities)), None)}
     ctx = {"ents": ents, "t": t, "display": {e.name: e.display_field for e in ents},
            "labels": {e.name: e.label_plural for e in ents}}

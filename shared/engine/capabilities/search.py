@@ -7,7 +7,16 @@ from typing import Literal
 from pydantic import Field
 
 from ..appspec.base import CapabilityBase, Name, Route, SpecModel  # noqa: F401
-from ._resolve import duplicates, entity_problems, field_problems, no_reader_problem, readers, writers
+from ._resolve import (
+    duplicates,
+    entity_problems,
+    field_problems,
+    full_readers,
+    no_reader_problem,
+    own_readers,
+    readers,
+    writers,
+)
 
 KIND = "search"
 PACKAGES: list[str] = []
@@ -44,9 +53,10 @@ def render(cap: Params, spec, tpl) -> dict[str, str]:
     ws = writers(spec, ent.name)
     writer = "owner" if "owner" in ws else ws[0]
     outsider = next((r.name for r in spec.roles if r.name not in readers(spec, ent.name)), None)
-    reader = next((r for r in readers(spec, ent.name) if r not in ws), writer)
+    reader = next((r for r in full_readers(spec, ent.name) if r not in ws), writer)
     ctx = {"ent": ent, "fields": [ent.field(f) for f in cap.fields], "roles": readers(spec, ent.name),
            "t": {"writer": writer, "reader": reader, "outsider": outsider,
+                 "own_reader": next(iter(own_readers(spec, ent.name)), None),
                  "field": max(cap.fields, key=lambda n: ent.field(n).max or 1e9)}}  # the roomiest field
     d = "capabilities/search"
     return {

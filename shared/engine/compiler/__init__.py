@@ -17,6 +17,7 @@ from pathlib import Path
 import jinja2
 
 from ..appspec import AppSpec, EntitySpec, FieldSpec, spec_problems
+from ..appspec.model import own_paths
 from ..capabilities import module_for
 from .pyliteral import py
 from .samples import sample_payload
@@ -180,7 +181,15 @@ def entities_meta(spec: AppSpec) -> dict:
 
 def roles_meta(spec: AppSpec) -> dict:
     return {r.name: {"label": r.label, "read": list(r.read), "write": list(r.write), "scope": r.scope,
-                     "manage_users": r.manage_users} for r in spec.roles}
+                     "read_own": list(r.read_own), "manage_users": r.manage_users} for r in spec.roles}
+
+
+def own_paths_meta(spec: AppSpec) -> dict:
+    """{entity: own_paths} of every entity some role reads only where its own, and of those entities' parents
+    (whose own rows make their children own, one level); empty when no role has read_own."""
+    scoped = {n for r in spec.roles for n in r.read_own if spec.entity(n) is not None}
+    parents = {parent for n in scoped for _f, parent in own_paths(spec, n)["parents"]}
+    return {name: own_paths(spec, name) for name in sorted(scoped | parents)}
 
 
 def navigation_meta(spec: AppSpec) -> list[dict]:
@@ -283,6 +292,7 @@ def compile_project(spec: AppSpec, design: dict) -> dict[str, bytes]:
     ctx = {
         "design": design,
         "roles": roles_meta(spec),
+        "own_paths": own_paths_meta(spec),
         "entities": entities_meta(spec),
         "navigation": navigation_meta(spec),
         "capability_ids": [c.id for c in spec.capabilities],
@@ -346,11 +356,13 @@ def test_plan(spec: AppSpec, e: EntitySpec) -> dict:
     return {
         "managed": managed,
         "first": editable[0] if editable else e.field(e.display_field),
-        "read_only": first(lambda r: e.name in r.read and e.name not in r.write),
+        "read_only": first(lambda r: e.name in r.read and e.name not in r.write and e.name not in r.read_own),
         "no_read": first(lambda r: e.name not in r.read and e.name not in r.write),
-        "own_writer": first(lambda r: r.scope == "own" and e.name in r.write),
+        "own_writer": first(lambda r: r.scope == "own" and e.name in r.write and e.name not in r.read_own),
         "writer": first(lambda r: r.name != "owner" and r.scope == "all" and e.name in r.write),
         "refs": [f for f in e.fields if f.type == "reference"],
+        "own_reader": first(lambda r: e.name in r.read_own),
+        "own_paths": own_paths(spec, e.name),
     }
 
 

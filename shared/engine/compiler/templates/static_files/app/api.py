@@ -1,5 +1,6 @@
 """The CRUD API of every entity: /api/<plural> (list with paging, sort and filter; create) and
-/api/<plural>/<id> (read, update, delete). Every route is guarded by the spec's roles."""
+/api/<plural>/<id> (read, update, delete). Every route is guarded by the spec's roles; a role that reads an
+entity only where its own (read_own) lists, counts and reads only those rows, and another's row is a 404."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from sqlalchemy import func, select
 from . import db
 from .errors import ApiError
 from .models import MODELS
-from .security import current_user, owns_or_may, require_read, require_write
+from .security import current_user, get_visible, owns_or_may, require_read, require_write, visible
 from .spec_data import ENTITIES
 from .validation import FieldError, check_unique, parse_value, validate
 
@@ -29,12 +30,13 @@ def _int_arg(args, name: str, default: int, lo: int, hi: int) -> int:
 
 
 def query_rows(entity_name: str, args) -> dict:
-    """Rows of `entity_name` for query args page, per_page, sort=<field>|-<field> and <field>=<value> filters."""
+    """Rows of `entity_name` the current user may see, for query args page, per_page, sort=<field>|-<field> and
+    <field>=<value> filters (filters only narrow the visible rows; the total counts only those)."""
     model = MODELS[entity_name]
     fields = {f["name"]: f for f in ENTITIES[entity_name]["fields"]}
     page = _int_arg(args, "page", 1, 1, 100000)
     per_page = _int_arg(args, "per_page", 20, 1, MAX_PER_PAGE)
-    query = select(model)
+    query = visible(select(model), entity_name)
     errors: dict[str, str] = {}
     filters: dict[str, str] = {}
     for key in sorted(args):
@@ -69,7 +71,8 @@ def query_rows(entity_name: str, args) -> dict:
 
 
 def get_row(entity_name: str, row_id: int):
-    row = db.session().get(MODELS[entity_name], row_id)
+    """The row, or 404 when it is missing or the current user may not see it (the same answer for both)."""
+    row = get_visible(entity_name, row_id)
     if row is None:
         raise ApiError(404, "not_found", f"No {ENTITIES[entity_name]['label']} with id {row_id}.")
     return row

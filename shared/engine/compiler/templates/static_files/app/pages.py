@@ -1,5 +1,6 @@
 """Server-rendered pages of every entity: list (paging, sort, filter), detail with links to related records,
-create, edit and delete-with-confirm. Same guards as the API; Jinja autoescaping escapes every value."""
+create, edit and delete-with-confirm. Same guards as the API (a read_own role sees only its own rows, in lists,
+counts, pickers and related records); Jinja autoescaping escapes every value."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from . import db
 from .api import create_row, delete_row, get_row, query_rows, update_row
 from .errors import ApiError
 from .models import MODELS
-from .security import can, current_user, login_required, owns_or_may, require_read, require_write
+from .security import can, current_user, login_required, owns_or_may, require_read, require_write, visible
 from .spec_data import APP_NAME, ENTITIES
 
 bp = Blueprint("pages", __name__)
@@ -23,7 +24,8 @@ def labels_for(entity_name: str, ids) -> dict[int, str]:
         return {}
     model = MODELS[entity_name]
     field = ENTITIES[entity_name]["display_field"]
-    rows = db.session().execute(select(model.id, getattr(model, field)).where(model.id.in_(ids))).all()
+    rows = db.session().execute(visible(select(model.id, getattr(model, field)).where(model.id.in_(ids)),
+                                        entity_name)).all()
     return {rid: str(text) if text not in (None, "") else f"#{rid}" for rid, text in rows}
 
 
@@ -36,13 +38,14 @@ def reference_labels(entity_name: str, items: list[dict]) -> dict[str, dict[int,
 
 
 def choices(entity_name: str) -> dict[str, list[tuple[int, str]]]:
-    """Options for reference fields in forms (the first 200 rows of each referenced entity)."""
+    """Options for reference fields in forms (the first 200 rows of each referenced entity the user may see)."""
     out = {}
     for f in ENTITIES[entity_name]["fields"]:
         if f["type"] == "reference":
             model = MODELS[f["ref"]]
             col = getattr(model, ENTITIES[f["ref"]]["display_field"])
-            rows = db.session().execute(select(model.id, col.label("text")).order_by(col).limit(200)).all()
+            rows = db.session().execute(visible(select(model.id, col.label("text")), f["ref"])
+                                        .order_by(col).limit(200)).all()
             out[f["name"]] = [(r.id, str(r.text) if r.text not in (None, "") else f"#{r.id}") for r in rows]
     return out
 
@@ -73,7 +76,8 @@ def home():
     cards = []
     for name, meta in ENTITIES.items():
         if can(user, "read", name):
-            count = db.session().scalar(select(func.count()).select_from(MODELS[name]))
+            count = db.session().scalar(select(func.count()).select_from(visible(select(MODELS[name].id), name)
+                                                                         .subquery()))
             cards.append({"entity": meta, "count": count})
     return render_template("home.html", cards=cards, app_name=APP_NAME)
 
@@ -107,8 +111,8 @@ def _register(entity_name: str) -> None:
             for f in other_meta["fields"]:
                 if f["type"] == "reference" and f["ref"] == entity_name:
                     model = MODELS[other]
-                    rows = db.session().scalars(select(model).where(getattr(model, f["name"]) == row_id)
-                                                .order_by(model.id).limit(50)).all()
+                    rows = db.session().scalars(visible(select(model).where(getattr(model, f["name"]) == row_id),
+                                                        other).order_by(model.id).limit(50)).all()
                     related.append({"entity": other_meta, "field": f, "items": [r.to_dict() for r in rows]})
         return render_template("entity_detail.html", entity=meta, item=item, related=related,
                                refs=reference_labels(entity_name, [item]),

@@ -5,6 +5,11 @@
   CSRF token: header `X-CSRF-Token` (API) or form field `csrf_token` (pages).
 * `can(user, "read"|"write", entity)` follows the roles in the spec (`ROLES` in spec_data.py); a role with
   scope "own" may edit or delete only the rows it created (`owns_or_may`).
+* A role with an entity in `read_own` sees only its own rows of it: `visible(query, entity)` narrows every
+  query that lists rows to a reader, and `get_visible` / `is_visible` treat another's row as missing.
+  `own_clause` says what "own" means (`OWN_PATHS` in spec_data.py): created by the user, or pointing through
+  a reference at a person record whose email is the user's login email (or being that record), or having a
+  required parent reference to a row that is the user's own in one of those ways (one level).
 """
 
 from __future__ import annotations
@@ -12,14 +17,17 @@ from __future__ import annotations
 import hmac
 import secrets
 from functools import wraps
+from types import SimpleNamespace
 
-from flask import Flask, g, request, session
+from flask import Flask, g, has_request_context, request, session
+from sqlalchemy import false, func, literal, or_, select
+from sqlalchemy.orm import aliased
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from . import db
 from .errors import ApiError
-from .models import User
-from .spec_data import ROLES
+from .models import MODELS, User
+from .spec_data import OWN_PATHS, ROLES
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -95,6 +103,74 @@ def owns_or_may(user: User | None, row) -> bool:
     if role is None:
         return False
     return role["scope"] == "all" or getattr(row, "owner_id", None) == user.id
+
+
+def reads_own_only(user: User | None, entity: str) -> bool:
+    """Does `user`'s role see only its own rows of `entity` (the entity is in its read_own)?"""
+    role = role_of(user)
+    return bool(role and entity in role.get("read_own", ()))
+
+
+def _email_is(column, email: str):
+    return func.lower(func.trim(column)) == email
+
+
+def own_clause(entity: str, user: User, model=None, parents: bool = True):
+    """The WHERE clause "this row of `entity` is `user`'s own" on `model` (the entity's class or an alias of
+    it): created by the user, or a person record with the user's login email, or pointing through a reference
+    at such a person record, or (when `parents`) with a required parent reference to a row that is the
+    user's own in one of those ways."""
+    model = MODELS[entity] if model is None else model
+    paths = OWN_PATHS.get(entity, {"email": None, "people": [], "parents": []})
+    email = (user.email or "").strip().lower()
+    conds = [model.owner_id == user.id]
+    if email:
+        if paths["email"]:
+            conds.append(_email_is(getattr(model, paths["email"]), email))
+        for field, person, email_field in paths["people"]:
+            people = aliased(MODELS[person])
+            conds.append(getattr(model, field).in_(select(people.id).where(_email_is(getattr(people, email_field),
+                                                                                     email))))
+    if parents:
+        for field, parent in paths["parents"]:
+            up = aliased(MODELS[parent])
+            conds.append(getattr(model, field).in_(select(up.id).where(own_clause(parent, user, up, parents=False))))
+    return or_(*conds)
+
+
+def visible_clause(entity: str, user: User | None, model=None):
+    """The WHERE clause of the rows of `entity` that `user` may see (None: every row; false: none)."""
+    if user is None:
+        return false()
+    return own_clause(entity, user, model) if reads_own_only(user, entity) else None
+
+
+def visible(query, entity: str, model=None):
+    """`query` (a select over `entity`'s model, or `model`, an alias of it) narrowed to the rows the current
+    user may see: only their own rows when their role has the entity in read_own, else unchanged."""
+    clause = visible_clause(entity, current_user(), model)
+    return query if clause is None else query.where(clause)
+
+
+def is_visible(entity: str, row_id) -> bool:
+    """May the current user see row `row_id` of `entity` (it exists and, for read_own, is their own)?"""
+    model = MODELS[entity]
+    return db.session().scalar(visible(select(model.id).where(model.id == row_id), entity)) is not None
+
+
+def get_visible(entity: str, row_id):
+    """The row of `entity` with id `row_id`, or None when it is missing or the current user may not see it."""
+    row = db.session().get(MODELS[entity], row_id)
+    if row is None or not has_request_context() or not reads_own_only(current_user(), entity):
+        return row
+    return row if is_visible(entity, row_id) else None
+
+
+def values_are_own(connection, entity: str, values: dict, user) -> bool:
+    """Is a row of `entity` with these column `values` (e.g. a row's to_dict() before it was deleted) `user`'s
+    own? The same rule as own_clause, asked of the database through `connection` (works outside a request)."""
+    model = SimpleNamespace(**{k: literal(v) for k, v in values.items()})
+    return connection.execute(select(literal(1)).where(own_clause(entity, user, model))).first() is not None
 
 
 def may_manage_users(user: User | None) -> bool:

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from . import db
 from .errors import ApiError
 from .models import MODELS
+from .security import get_visible
 from .spec_data import ENTITIES
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
@@ -230,7 +231,7 @@ def validate(entity_name: str, data, partial: bool = False) -> dict:
         except FieldError as exc:
             errors[name] = str(exc)
             continue
-        if field["type"] == "reference" and db.session().get(MODELS[field["ref"]], out[name]) is None:
+        if field["type"] == "reference" and get_visible(field["ref"], out[name]) is None:
             errors[name] = f"no {ENTITIES[field['ref']]['label']} with id {out[name]}"
     if errors:
         raise ApiError(400, "invalid", "Some fields need fixing: " + ", ".join(sorted(errors)) + ".", errors)

@@ -134,5 +134,15 @@ class AppTestCase(unittest.TestCase):
         self.assertEqual(response.status_code, 201, response.get_data(as_text=True))
         return response.get_json()
 
+    def set_owner(self, entity: str, row_id: int, user_id: int) -> None:
+        """Make `user_id` the creator (owner_id) of a row, as if that user had created it."""
+        from app import db
+        from app.models import MODELS
+
+        with self.app.app_context():
+            s = db.session()
+            s.get(MODELS[entity], row_id).owner_id = user_id
+            s.commit()
+
     def set_now(self, iso: str) -> None:
         self.app.config["NOW"] = iso

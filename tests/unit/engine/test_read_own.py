@@ -1,0 +1,137 @@
+"""Read scoping of roles (RoleSpec.read_own): a vet practice where pet owners see only their own pets and those
+pets' visits. The spec is checked, compiled, and the generated app's own tests (generic CRUD and read-own tests,
+search, export and live board) are run the way QA runs them."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from shared.engine.appspec.model import AppSpec, own_paths, spec_problems
+from shared.engine.compiler import own_paths_meta
+
+from .capabilities import _ops_specs as S
+from .capabilities._ops_specs import build, entity, f, role
+
+
+def vet_practice(read_own=("owner_person", "pet", "visit")):
+    """Vet practice: vets keep owners, pets and visits; a pet owner signs in with the email the practice holds
+    for them and sees only their own record, their pets and their pets' visits."""
+    person = entity("owner_person", "owner_people", [f("full_name", required=True), f("email", "email", unique=True),
+                                                    f("phone", "phone")])
+    pet = entity("pet", "pets", [f("name", required=True), f("species", "enum", values=["dog", "cat", "other"]),
+                                 f("owner_person_id", "reference", ref="owner_person", required=True)])
+    visit = entity("visit", "visits", [f("reason", required=True, max=120),
+                                       f("pet_id", "reference", ref="pet", required=True),
+                                       f("visit_on", "date"), f("notes", "long_text")], display="reason")
+    names = ["owner_person", "pet", "visit"]
+    pet_owner = {**role("pet_owner", names), "read_own": list(read_own)}
+    caps = [
+        {"kind": "search", "id": "visit_search", "label": "Search visits by reason and notes", "entity": "visit",
+         "fields": ["reason", "notes"]},
+        {"kind": "export", "id": "records_export", "label": "Export pets and visits", "entities": ["pet", "visit"],
+         "pdf_entity": "visit"},
+        {"kind": "live_board", "id": "clinic_board", "label": "Live board of pets and visits",
+         "entities": ["pet", "visit"]},
+    ]
+    return build("Paw Clinic", "A vet practice keeps pets and their visits; owners see their own pets.",
+                 [person, pet, visit], [role("vet", names, names), pet_owner], caps)
+
+
+def test_the_vet_spec_has_no_problems_and_says_how_rows_are_own():
+    spec = AppSpec.model_validate(vet_practice())
+    assert spec_problems(spec) == []
+    assert own_paths(spec, "pet") == {"email": None, "people": [["owner_person_id", "owner_person", "email"]],
+                                      "parents": [["owner_person_id", "owner_person"]]}
+    assert own_paths(spec, "visit") == {"email": None, "people": [], "parents": [["pet_id", "pet"]]}
+    assert own_paths(spec, "owner_person") == {"email": "email", "people": [], "parents": []}
+
+
+def test_read_own_must_name_an_entity_the_role_reads():
+    d = vet_practice()
+    d["roles"][2]["read"] = ["pet"]  # pet_owner no longer reads visits or owner records
+    problems = spec_problems(AppSpec.model_validate(d))
+    assert any("'pet_owner' has 'visit' in read_own but does not read it" in p for p in problems), problems
+    assert any("'owner_person' in read_own" in p for p in problems), problems
+    d = vet_practice()
+    d["roles"][2]["read_own"] = ["pet", "kennel"]
+    assert any("'kennel' in read_own" in p for p in spec_problems(AppSpec.model_validate(d)))
+    d = vet_practice()
+    d["roles"][0]["read_own"] = ["pet"]  # the owner manages users and sees everything
+    assert any("'owner' manages users" in p for p in spec_problems(AppSpec.model_validate(d)))
+
+
+def test_the_spec_data_carries_read_own_and_the_own_paths():
+    _spec, files = S.compile_spec(vet_practice())
+    data = files["app/spec_data.py"].decode()
+    assert "'read_own': ['owner_person', 'pet', 'visit']" in data or '"read_own": ["owner_person", "pet", "visit"]' in data
+    assert "OWN_PATHS = " in data
+    tests = files["tests/test_visit.py"].decode()
+    assert "class VisitReadOwnTest" in tests
+    assert "def test_rows_whose_pet_id_is_its_own_are_its_own" in tests
+    assert "def test_rows_linked_to_its_person_record_are_its_own" in files["tests/test_pet.py"].decode()
+    assert "def test_its_own_person_record_is_its_own" in files["tests/test_owner_person.py"].decode()
+    # without read_own nothing of it is emitted, and OWN_PATHS is empty
+    _spec, plain = S.compile_spec(vet_practice(read_own=()))
+    assert "ReadOwnTest" not in "".join(v.decode() for k, v in plain.items() if k.startswith("tests/"))
+    assert "OWN_PATHS = {}" in plain["app/spec_data.py"].decode()
+    assert own_paths_meta(AppSpec.model_validate(vet_practice(read_own=["visit"]))) == {
+        "pet": own_paths(AppSpec.model_validate(vet_practice()), "pet"),
+        "visit": {"email": None, "people": [], "parents": [["pet_id", "pet"]]}}
+
+
+READ_OWN_TESTS = {
+    "test_pet": ["test_rows_it_created_are_its_own", "test_rows_linked_to_its_person_record_are_its_own",
+                 "test_rows_whose_owner_person_id_is_its_own_are_its_own",
+                 "test_abuse_filters_sorting_and_paging_reveal_no_other_row"],
+    "test_visit": ["test_rows_it_created_are_its_own", "test_rows_whose_pet_id_is_its_own_are_its_own",
+                   "test_abuse_filters_sorting_and_paging_reveal_no_other_row"],
+    "test_owner_person": ["test_rows_it_created_are_its_own", "test_its_own_person_record_is_its_own"],
+    "test_cap_visit_search": ["test_a_role_reading_only_its_own_rows_finds_only_those"],
+    "test_cap_records_export": ["test_csv_of_pets_for_pet_owner_holds_only_its_own_rows",
+                                "test_csv_of_visits_for_pet_owner_holds_only_its_own_rows",
+                                "test_pdf_of_another_visit_is_404_for_pet_owner"],
+    "test_cap_clinic_board": ["test_a_role_reading_only_its_own_rows_gets_only_their_events"],
+}
+
+
+def _read_own_results(run) -> dict[str, str]:
+    return {f"{module}.{name}": run.of(module).get(name, "missing")
+            for module, names in READ_OWN_TESTS.items() for name in names}
+
+
+def test_the_generated_vet_app_passes_its_tests_with_read_scoping():
+    spec, files = S.compile_spec(vet_practice())
+    run = S.qa(files)
+    assert run.passed, run.output
+    assert set(_read_own_results(run).values()) == {"passed"}, _read_own_results(run)
+    assert all(v == "passed" for v in run.results.values()), run.output
+
+
+@pytest.mark.parametrize("mutation", ["no_scoping", "no_parent_path"])
+def test_the_generated_read_own_tests_fail_without_the_scoping(mutation):
+    """The generated tests can fail: with `visible` left open (or the parent path dropped) they do."""
+    _spec, files = S.compile_spec(vet_practice())
+    security = files["app/security.py"].decode()
+    if mutation == "no_scoping":
+        old = '    return bool(role and entity in role.get("read_own", ()))'
+        new = "    return False"
+    else:
+        old = "    if parents:\n"
+        new = "    if False:\n"
+    assert old in security
+    files = dict(files, **{"app/security.py": security.replace(old, new).encode()})
+    results = _read_own_results(S.qa(files))
+    if mutation == "no_scoping":
+        assert all(v != "passed" for v in results.values()), results
+    else:
+        assert results["test_visit.test_rows_whose_pet_id_is_its_own_are_its_own"] != "passed", results
+        assert results["test_visit.test_rows_it_created_are_its_own"] == "passed", results
+
+
+def test_a_spec_dump_round_trips_read_own():
+    spec = AppSpec.model_validate(vet_practice())
+    again = AppSpec.model_validate(json.loads(json.dumps(spec.model_dump(mode="json"))))
+    assert again.role("pet_owner").read_own == ["owner_person", "pet", "visit"]
+    assert again.role("vet").read_own == []
