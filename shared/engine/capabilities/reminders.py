@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import re
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, StringConstraints
 
 from ..appspec.base import CapabilityBase, Name, SpecModel  # noqa: F401
 
 KIND = "reminders"
+
+#: How many reference hops a recipient path may take ("pet_id.pet_owner_id.phone" takes two).
+MAX_HOPS = 2
+#: A field name, or reference fields read in turn and the field holding the address ("translator_id.email");
+#: `check` says which hop does not resolve (the pattern admits a few more hops so that it can).
+RecipientPath = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}(\.[a-z][a-z0-9_]{0,39}){0,4}$")]
 
 
 class Params(CapabilityBase):
@@ -19,7 +26,11 @@ class Params(CapabilityBase):
     days: int | None = Field(default=None, ge=0, le=365)
     threshold: float | None = None
     channel: Literal["email", "sms"] = "email"
-    recipient_field: Name | None = Field(default=None, description="email/phone field on `entity`; default: the record's owner")
+    recipient_field: RecipientPath | None = Field(
+        default=None, description="where the address is: an email (channel email) or phone (channel sms) field of "
+                                  "`entity`, or a dotted path of up to two reference fields ending in one, read from "
+                                  "the entity on (\"translator_id.email\", \"pet_id.pet_owner_id.phone\"); "
+                                  "default: the user who created the record")
 
 
 PACKAGES: list[str] = []  # smtplib and urllib (standard library) carry email and SMS in production
@@ -51,9 +62,8 @@ def check(cap: Params, spec) -> list[str]:
     p = [m for m in (
         b.entity_problem(spec, cap.entity, "entity"),
         b.field_problem(spec, cap.entity, cap.field, f"field (rule {cap.rule})", _RULE_TYPES[cap.rule]),
-        b.field_problem(spec, cap.entity, cap.recipient_field, f"recipient_field ({cap.channel})",
-                        ("email",) if cap.channel == "email" else ("phone",)),
     ) if m]
+    p += recipient_problems(cap, spec)
     if cap.rule == "due_in_days" and cap.days is None:
         p.append("rule due_in_days needs 'days' (how many days ahead to remind, e.g. 3)")
     if cap.rule == "below_threshold":
@@ -69,8 +79,92 @@ def check(cap: Params, spec) -> list[str]:
                 p.append(f"threshold {cap.threshold} is above {cap.entity}.{cap.field}'s maximum {f.max}, so every "
                          f"value is below it; lower the threshold")
     if cap.channel == "sms" and cap.recipient_field is None:
-        p.append("channel sms needs recipient_field: a phone field on the entity (accounts have no phone numbers)")
+        p.append("channel sms needs recipient_field: a phone field on the entity, or a path to one through its "
+                 "references such as 'client_id.phone' (accounts have no phone numbers)")
     return p
+
+
+def _link_label(label: str) -> str:
+    """A reference field's label as a noun: "Translator id" -> "translator"."""
+    text = label.lower().strip()
+    return re.sub(r"\s+id$", "", text) or text
+
+
+def hops(cap: Params, spec) -> list[tuple[str, str]] | None:
+    """The recipient path's reference hops as (field, the entity it reaches), or None when a hop does not resolve."""
+    parts = (cap.recipient_field or "").split(".")[:-1]
+    out, at = [], cap.entity
+    for name in parts:
+        ent = spec.entity(at)
+        f = ent.field(name) if ent is not None else None
+        if f is None or f.type != "reference" or spec.entity(f.ref) is None:
+            return None
+        out.append((name, f.ref))
+        at = f.ref
+    return out
+
+
+def recipient_problems(cap: Params, spec) -> list[str]:
+    """Each hop of `recipient_field` must be a reference field of the entity it is read on, and the last name an
+    email (channel email) or phone (channel sms) field of the entity the hops reach."""
+    from . import _bind as b
+    if cap.recipient_field is None or spec.entity(cap.entity) is None:
+        return []
+    want = ("email",) if cap.channel == "email" else ("phone",)
+    *links, last = cap.recipient_field.split(".")
+    if not links:
+        m = b.field_problem(spec, cap.entity, last, f"recipient_field ({cap.channel})", want)
+        return [m] if m else []
+    path = cap.recipient_field
+    if len(links) > MAX_HOPS:
+        return [f"recipient_field {path!r} takes {len(links)} reference hops; at most {MAX_HOPS} are read (e.g. "
+                f"'pet_id.pet_owner_id.phone'): store the address nearer to {cap.entity}"]
+    at = cap.entity
+    for n, name in enumerate(links, 1):
+        ent = spec.entity(at)
+        f = ent.field(name)
+        refs = sorted(x.name for x in ent.fields if x.type == "reference")
+        hint = (f"; reference fields of {at}: {refs}" if refs
+                else f"; {at} has no reference field: add one to the record that holds the {want[0]}")
+        if f is None:
+            return [f"recipient_field {path!r}: hop {n} {name!r} is not a field of {at!r}{hint}"]
+        if f.type != "reference":
+            return [f"recipient_field {path!r}: hop {n} {at}.{name} is a {f.type} field, but every name before the "
+                    f"last must be a reference field read on the record it reaches{hint}"]
+        if spec.entity(f.ref) is None:
+            return [f"recipient_field {path!r}: hop {n} {at}.{name} references {f.ref!r}, which is not an entity of "
+                    f"the spec"]
+        at = f.ref
+    target = spec.entity(at)
+    f = target.field(last)
+    fitting = sorted(x.name for x in target.fields if x.type in want)
+    hint = (f"; {want[0]} fields of {at}: {fitting}" if fitting else f"; add a {want[0]} field to {at}")
+    if f is None:
+        return [f"recipient_field {path!r} ends in {last!r}, which is not a field of {at!r} (the entity the path "
+                f"reaches){hint}"]
+    if f.type not in want:
+        return [f"recipient_field {path!r} ends in {at}.{last}, a {f.type} field, but channel {cap.channel} needs "
+                f"{'an email' if cap.channel == 'email' else 'a phone'} field{hint}"]
+    return []
+
+
+def recipient_words(cap: Params, spec) -> str | None:
+    """Who the reminder goes to, in the spec's nouns ("carer email", "translator's email", "pet owner's phone"),
+    or None for the record's creator."""
+    if not cap.recipient_field:
+        return None
+
+    def label(entity: str, name: str) -> str:
+        ent = spec.entity(entity)
+        f = ent.field(name) if ent is not None else None
+        return _link_label(f.label if f is not None else name.replace("_", " "))
+
+    *links, last = cap.recipient_field.split(".")
+    path = hops(cap, spec)
+    if not links or path is None:
+        return label(cap.entity, last)
+    owner_entity = cap.entity if len(path) == 1 else path[-2][1]
+    return f"{label(owner_entity, links[-1])}'s {label(path[-1][1], last)}"
 
 
 def routes(cap: Params, spec) -> list:
@@ -136,15 +230,33 @@ def _companions(cap: Params, ent, sample) -> list[list]:
     return out
 
 
+def _recipient_ctx(cap: Params, spec) -> dict:
+    """The recipient path for the templates: `hops` (field, the entity it reaches, what it is in words, may it be
+    empty), the `target` field holding the address, what it is in words, and whether it may be empty."""
+    out: list[tuple[str, str, str, bool]] = []
+    target = target_what = None
+    target_optional = False
+    if cap.recipient_field:
+        at = spec.entity(cap.entity)
+        for name, ref in hops(cap, spec) or []:
+            f = at.field(name)
+            out.append((name, ref, f"{at.label.lower()}'s {_link_label(f.label)}", not f.required))
+            at = spec.entity(ref)
+        last = at.field(cap.recipient_field.split(".")[-1])
+        target, target_what, target_optional = last.name, f"{at.label.lower()}'s {last.label.lower()}", not last.required
+    return {"hops": out, "hop_triples": [h[:3] for h in out], "hop_tests": [(h[0], h[1], h[3]) for h in out],
+            "link_may_be_empty": any(h[3] for h in out), "target": target, "target_what": target_what or "",
+            "target_optional": target_optional}
+
+
 def render(cap: Params, spec, tpl) -> dict[str, str]:
     from ..compiler import entities_meta  # the sample rows the generated tests start from
     from ..compiler.samples import sample_payload
     from . import _bind as b
     ent = spec.entity(cap.entity)
     field = ent.field(cap.field)
-    rf = ent.field(cap.recipient_field) if cap.recipient_field else None
     ctx = {
-        "ent": ent, "field": field, "values": _values(cap, field), "recipient": rf,
+        "ent": ent, "field": field, "values": _values(cap, field), **_recipient_ctx(cap, spec),
         "companions": _companions(cap, ent, lambda name, v: sample_payload(entities_meta(spec)[name], v)),
         "writer": b.writer_role(spec, cap.entity) or "owner", "display": b.free_text_display(ent),
         "other_role": next((r.name for r in spec.roles if not r.manage_users), None),

@@ -97,8 +97,10 @@ def describe(cap, spec) -> str:
                 "overdue": f"when its {_flabel(spec, cap.entity, cap.field)} has passed",
                 "below_threshold": f"when its {_flabel(spec, cap.entity, cap.field)} is below {cap.threshold:g}"
                 if cap.threshold is not None else "below a threshold"}[cap.rule]
-        to = (f"the {_flabel(spec, cap.entity, cap.recipient_field)}" if cap.recipient_field
-              else f"the user who created the {_lbl(spec, cap.entity)}")
+        from ..capabilities.reminders import recipient_words
+
+        who = recipient_words(cap, spec)
+        to = f"the {who}" if who else f"the user who created the {_lbl(spec, cap.entity)}"
         return f"{'SMS' if cap.channel == 'sms' else 'email'} reminders for a {_lbl(spec, cap.entity)} {rule}, to {to}"
     if k == "workflow":
         moves = "; ".join(f"{t.name.replace('_', ' ')} by {', '.join(t.roles) or 'owner'}" for t in cap.transitions[:4])

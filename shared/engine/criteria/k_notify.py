@@ -155,6 +155,38 @@ def _channel_of(rule) -> str | None:
     return "sms" if sms else "email"
 
 
+def _recipient_names(cap, spec) -> list[str]:
+    """The names of the person a reminder goes to (snake_case), none for the creator default. A field of the record
+    goes by its name and label ("client_email"); a path by the role its last link gives the person ("pet_owner_id":
+    pet owner), the entity it reaches (translator) and the address field, never by the records on the way."""
+    from ..capabilities.reminders import hops
+
+    if not cap.recipient_field:
+        return []
+    *links, last = cap.recipient_field.split(".")
+    if not links:
+        return [last, _snake(_flabel(spec, cap.entity, last))]
+    path = hops(cap, spec)
+    if not path:
+        return []
+    holder = cap.entity if len(path) == 1 else path[-2][1]
+    link, target = path[-1]
+    ent = spec.entity(target)
+    return [link.removesuffix("_id"), _snake(_flabel(spec, holder, link)), target, _snake(ent.label),
+            _snake(ent.label_plural), last, _snake(_flabel(spec, target, last))]
+
+
+def _recipient_to(cap, spec) -> str:
+    """Who a reminder goes to, for sentences: "its carer email", "the translator's email", "the person who added
+    it"."""
+    from ..capabilities.reminders import recipient_words
+
+    words = recipient_words(cap, spec)
+    if words is None:
+        return "the person who added it"
+    return f"the {words}" if "." in cap.recipient_field else f"its {words}"
+
+
 def _realises_reminders(cap, spec, rule, reading) -> bool:
     own = {cap.entity}
     if rule.category == "time_window":
@@ -173,11 +205,9 @@ def _realises_reminders(cap, spec, rule, reading) -> bool:
             return False
         return (float(rule.number) == float(cap.threshold) and _has(rule.words, _BELOW)
                 and not _has(rule.words, _ABOVE))
-    if rule.category == "recipient":
-        if not cap.recipient_field:
-            return False
-        label = _snake(_flabel(spec, cap.entity, cap.recipient_field))
-        return any(noun_matches(n, cap.recipient_field) or noun_matches(n, label) for n in rule.nouns)
+    if rule.category == "recipient":  # never the creator default: the words name someone
+        names = _recipient_names(cap, spec)
+        return any(noun_matches(n, x) for n in rule.nouns for x in names)
     if rule.category == "channel":
         return _channel_of(rule) == cap.channel
     return False
@@ -223,8 +253,7 @@ def _derive_reminders(cap, spec, reading, feature) -> list[dict]:
     ent = _elabel(spec, cap.entity)
     vals = _reminder_values(cap, spec)
     how = "text message" if cap.channel == "sms" else "email"
-    to = (f"its {_flabel(spec, cap.entity, cap.recipient_field)}" if cap.recipient_field
-          else "the person who added it")
+    to = _recipient_to(cap, spec)
     params = {"cap_id": cap.id, "entity": cap.entity, "field": cap.field, "rule": cap.rule, "channel": cap.channel,
               "recipient_field": cap.recipient_field, "hit": vals["hit"], "miss": vals["miss"]}
 
@@ -241,8 +270,10 @@ def _derive_reminders(cap, spec, reading, feature) -> list[dict]:
             out.append({"text": sentence(vals["tight_hit"], vals["tight_miss"], f" ('{rule.words}')"),
                         "template": "reminders.due", "params": tight, "rules": [i]})
         elif rule.category == "recipient":
-            out.append({"text": f"A due {ent}'s reminder goes to {to} ('{rule.words}'), not to another "
-                                f"{ent}'s address.", "template": "reminders.due", "params": params, "rules": [i]})
+            other = ("the person who added it" if "." in (cap.recipient_field or "")
+                     else f"another {ent}'s address")
+            out.append({"text": f"A due {ent}'s reminder goes to {to} ('{rule.words}'), not to {other}.",
+                        "template": "reminders.due", "params": params, "rules": [i]})
         elif rule.category == "channel":
             out.append({"text": f"A due {ent}'s reminder is sent by {how} ('{rule.words}').",
                         "template": "reminders.due", "params": params, "rules": [i]})
@@ -286,6 +317,42 @@ def _moved(p, entity: str, field: str, value, companions: list) -> dict:
     return out
 
 
+def _path(p, entity: str, recipient_field: str) -> tuple[list[str], list[str], str]:
+    """(reference fields, the entities they are read on and the one they reach, the address field) of a path."""
+    *links, last = recipient_field.split(".")
+    ents = [entity]
+    for name in links:
+        f = p.entity(ents[-1]).field(name)
+        if f is None or f.type != "reference":
+            raise ScenarioError(f"{ents[-1]}.{name} is not a reference field")
+        ents.append(f.ref)
+    return links, ents, last
+
+
+def _optional_hop(p, entity: str, recipient_field: str | None) -> int | None:
+    """The first hop of a recipient path that may be left empty, or None."""
+    if not recipient_field or "." not in recipient_field:
+        return None
+    links, ents, _last = _path(p, entity, recipient_field)
+    return next((i for i, name in enumerate(links) if not p.entity(ents[i]).field(name).required), None)
+
+
+def _addressed(p, entity: str, recipient_field: str, address: str, cut: int | None = None) -> dict:
+    """Fields that point a new `entity` row at `address`: the address field itself, or a new chain of linked rows
+    ending in it (made as the owner when the owner may, with the link of hop `cut` left empty)."""
+    links, ents, last = _path(p, entity, recipient_field)
+    over: dict = {last: address}
+    for i in reversed(range(len(links))):
+        target = ents[i + 1]
+        owner = p.spec.role("owner")
+        maker = None if owner is not None and target in owner.write else p.writer(target)
+        label = p.entity(target).label.lower()
+        var = p.make(target, maker, over, note=f"{_a(label)} the reminder goes to through {links[i]}"
+                     if i == len(links) - 1 else f"{_a(label)} linked on the way")
+        over = {links[i]: None if i == cut else f"${{{var}.id}}"}
+    return over
+
+
 def _reminders_due(p, cap_id: str, entity: str, field: str, rule: str, channel: str, recipient_field: str | None,
                    hit, miss) -> None:
     """A matching and a non-matching record; run-due twice; the outbox holds one message for the match."""
@@ -306,17 +373,29 @@ def _reminders_due(p, cap_id: str, entity: str, field: str, rule: str, channel: 
     over_hit = _moved(p, entity, field, value(hit), companions)
     over_miss = _moved(p, entity, field, value(miss), companions)
     if recipient_field:
-        over_hit[recipient_field] = "+1 555 0142" if phone else "reminded@example.com"
-        over_miss[recipient_field] = "+1 555 0143" if phone else "not-reminded@example.com"
-        address = over_hit[recipient_field]
+        address = "+1 555 0142" if phone else "reminded@example.com"
+        over_hit.update(_addressed(p, entity, recipient_field, address))
+        over_miss.update(_addressed(p, entity, recipient_field, "+1 555 0143" if phone else "not-reminded@example.com"))
     else:
         address = f"${{actor.{writer}.email}}"
     label = ent.label.lower()
     hit_var = p.make(entity, writer, over_hit, note=f"{_a(label)} the reminder rule matches")
     miss_var = p.make(entity, writer, over_miss, note=f"{_a(label)} the reminder rule does not match")
+    # a path with a link that may be empty: a matching record whose link is empty is reported, sent to nobody
+    cut = _optional_hop(p, entity, recipient_field)
+    unset_var = None
+    if cut is not None:
+        over = {**over_hit, **_addressed(p, entity, recipient_field, "+1 555 0144" if phone else "unset@example.com",
+                                         cut=cut)}
+        unset_var = p.make(entity, writer, over, note=f"{_a(label)} the rule matches, whose "
+                                                      f"{recipient_field.split('.')[cut]} is empty")
     api = f"/api/{cap_id}"
-    p.step("owner", "POST", f"{api}/run-due", expect=200, note="run the due reminders",
-           checks=[{"path": "due", "op": "eq", "value": 1}, {"path": "delivered", "op": "eq", "value": 1}])
+    ran = [{"path": "due", "op": "eq", "value": 1 if unset_var is None else 2},
+           {"path": "delivered", "op": "eq", "value": 1}]
+    if unset_var is not None:
+        ran += [{"path": "no_recipient", "op": "len", "value": 1},
+                {"path": "no_recipient.0.record_id", "op": "eq", "value": f"${{{unset_var}.id}}"}]
+    p.step("owner", "POST", f"{api}/run-due", expect=200, note="run the due reminders", checks=ran)
     box = [{"path": "items", "op": "len", "value": 1},
            {"path": "items.0.record_id", "op": "eq", "value": f"${{{hit_var}.id}}"},
            {"path": "items", "op": "none", "key": "record_id", "value": f"${{{miss_var}.id}}"},

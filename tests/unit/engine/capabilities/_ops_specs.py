@@ -165,6 +165,37 @@ def spare_parts():
     return build("Parts Bin", "A bike workshop keeps spare parts stocked.", [part], roles, caps)
 
 
+def translation_jobs():
+    """Translation agency: "Email the translator two days before a job's deadline" (job.translator_id -> translator
+    .email); a job may be unassigned yet. Translators also sign in (a role), which is how the words name them."""
+    translator = entity("translator", "translators", [f("full_name", required=True), f("email", "email", required=True),
+                                                      f("languages", "text")], display="full_name")
+    job = entity("job", "jobs", [f("title", required=True), f("deadline", "date", required=True),
+                                 f("translator_id", "reference", ref="translator"), f("words", "integer", min=0)])
+    roles = [role("coordinator", ["translator", "job"], ["translator", "job"]), role("translator", ["job"])]
+    caps = [{"kind": "reminders", "id": "deadline_alerts", "label": "Email the translator two days before a job's deadline",
+             "entity": "job", "field": "deadline", "rule": "due_in_days", "days": 2,
+             "recipient_field": "translator_id.email"}]
+    return build("Wordsmith", "A translation agency hands jobs to freelance translators.", [translator, job], roles,
+                 caps)
+
+
+def vet_visits():
+    """Vet clinic: "Text the owner two days before a booked visit" (visit -> pet -> the pet's owner, a person with a
+    phone). `owner_id` is reserved (every record's creator), so the pet's link to its owner is `pet_owner_id`."""
+    person = entity("person", "people", [f("full_name", required=True), f("phone", "phone")], display="full_name")
+    pet = entity("pet", "pets", [f("pet_name", required=True), f("species", "text"),
+                                 f("pet_owner_id", "reference", ref="person")], display="pet_name")
+    visit = entity("visit", "visits", [f("reason", required=True), f("visit_at", "datetime", required=True),
+                                       f("pet_id", "reference", ref="pet", required=True)], display="reason")
+    roles = [role("receptionist", ["person", "pet", "visit"], ["person", "pet", "visit"]), role("vet", ["visit", "pet"])]
+    caps = [{"kind": "reminders", "id": "visit_texts", "label": "Text the owner two days before a booked visit",
+             "entity": "visit", "field": "visit_at", "rule": "due_in_days", "days": 2, "channel": "sms",
+             "recipient_field": "pet_id.pet_owner_id.phone"}]
+    return build("Paw Desk", "A vet clinic books visits for pets and keeps their owners informed.",
+                 [person, pet, visit], roles, caps)
+
+
 def tool_library():
     """Tool library: members (not editors of the catalogue) borrow tools; holders are the app's users."""
     tool = entity("tool", "tools", [f("name", required=True), f("condition", "enum", values=["good", "worn"])])

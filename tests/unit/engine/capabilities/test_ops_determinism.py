@@ -10,7 +10,8 @@ from shared.engine.capabilities import module_for
 from . import _ops_specs as S
 
 IDEAS = [S.kiln_studio, S.meeting_rooms, S.grant_review, S.repair_tickets, S.pottery_coop, S.house_bills,
-         S.plant_care, S.library_loans, S.spare_parts, S.tool_library, S.evidence_room, S.volunteer_shifts, S.chores]
+         S.plant_care, S.library_loans, S.spare_parts, S.translation_jobs, S.vet_visits,
+         S.tool_library, S.evidence_room, S.volunteer_shifts, S.chores]
 
 
 @pytest.mark.parametrize("idea", IDEAS, ids=lambda f: f.__name__)

@@ -1,5 +1,6 @@
-"""Capability `reminders`: name checks, routes, and the generated app's own reminder tests in three domains
-(one per rule: due in N days, overdue, below a threshold)."""
+"""Capability `reminders`: name checks, routes, and the generated app's own reminder tests in five domains (one per
+rule: due in N days, overdue, below a threshold; and two whose recipient is reached through references: a job's
+translator by email over one hop, a visit's pet owner by SMS over two)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,16 @@ from shared.engine.capabilities import reminders
 
 from . import _ops_specs as S
 
-IDEAS = [S.plant_care, S.library_loans, S.spare_parts]
+IDEAS = [S.plant_care, S.library_loans, S.spare_parts, S.translation_jobs, S.vet_visits]
+#: the generated tests a recipient path adds, by idea
+PATH_TESTS = {
+    "translation_jobs": ["test_the_address_is_read_through_the_links_when_the_reminder_is_due",
+                         "test_a_due_record_whose_link_is_empty_is_reported_not_sent_to_anyone_else"],
+    "vet_visits": ["test_the_address_is_read_through_the_links_when_the_reminder_is_due",
+                   "test_a_due_record_whose_link_is_empty_is_reported_not_sent_to_anyone_else",
+                   "test_a_linked_person_without_phone_is_reported_not_sent_to_anyone_else",
+                   "test_a_text_goes_through_twilio_to_the_number_read"],
+}
 
 
 @pytest.mark.parametrize("idea", IDEAS, ids=lambda f: f.__name__)
@@ -21,6 +31,8 @@ def test_generated_reminder_tests_pass(idea):
                  "test_a_reminder_returns_after_its_condition_cleared",
                  "test_run_due_needs_the_scheduler_token_or_the_owner",
                  "test_a_failed_delivery_is_recorded_and_retried_a_bounded_number_of_times"):
+        assert mine.get(must) == "passed", (must, mine)
+    for must in PATH_TESTS.get(idea.__name__, []):
         assert mine.get(must) == "passed", (must, mine)
     assert all(v == "passed" for v in run.results.values()), run.output
 
@@ -43,6 +55,24 @@ def test_run_due_is_declared_for_the_owner():
     (S.spare_parts, {"threshold": 0}, ["not above", "minimum"]),
     (S.spare_parts, {"rule": "overdue"}, ["integer field but must be date or datetime"]),
     (S.spare_parts, {"recipient_field": None}, ["channel sms needs recipient_field"]),
+    # recipient paths: which hop does not resolve, which type is wrong
+    (S.translation_jobs, {"recipient_field": "translator.email"},
+     ["hop 1 'translator' is not a field of 'job'", "reference fields of job: ['translator_id']"]),
+    (S.translation_jobs, {"recipient_field": "title.email"},
+     ["hop 1 job.title is a text field", "must be a reference field", "['translator_id']"]),
+    (S.translation_jobs, {"recipient_field": "translator_id.full_name"},
+     ["ends in translator.full_name, a text field, but channel email needs an email field",
+      "email fields of translator: ['email']"]),
+    (S.translation_jobs, {"recipient_field": "translator_id.mail"}, ["'mail', which is not a field of 'translator'"]),
+    (S.translation_jobs, {"recipient_field": "translator_id.email", "channel": "sms"},
+     ["channel sms needs a phone field", "add a phone field to translator"]),
+    (S.vet_visits, {"recipient_field": "pet_id.species.phone"},
+     ["hop 2 pet.species is a text field", "reference fields of pet: ['pet_owner_id']"]),
+    (S.vet_visits, {"recipient_field": "pet_id.pet_owner_id.full_name"},
+     ["ends in person.full_name, a text field, but channel sms needs a phone field", "['phone']"]),
+    (S.vet_visits, {"recipient_field": "pet_id.pet_owner_id.pet_id.phone"}, ["takes 3 reference hops; at most 2"]),
+    (S.vet_visits, {"recipient_field": "pet_owner_id.phone"}, ["hop 1 'pet_owner_id' is not a field of 'visit'",
+                                                                "['pet_id']"]),
 ])
 def test_check_names_what_does_not_resolve(idea, change, words):
     spec = AppSpec.model_validate(S.with_cap(idea(), **change))
@@ -62,3 +92,108 @@ def test_the_due_work_is_declared_for_the_scheduler_and_its_settings_documented(
     readme = files["README.md"].decode()
     for name in ("REMINDERS_TOKEN", "REMINDERS_EMAIL_ADAPTER", "SMTP_HOST", "TWILIO_ACCOUNT_SID"):
         assert f"`{name}`" in readme, name
+
+
+@pytest.mark.parametrize("idea, path", [(S.translation_jobs, "translator_id.email"),
+                                        (S.vet_visits, "pet_id.pet_owner_id.phone"),
+                                        (S.plant_care, "carer_email"), (S.library_loans, None)])
+def test_a_path_or_a_plain_field_that_resolves_has_no_problem(idea, path):
+    spec = AppSpec.model_validate(S.with_cap(idea(), recipient_field=path))
+    assert reminders.check(spec.capabilities[0], spec) == []
+    assert spec_problems(spec) == []
+
+
+def test_a_recipient_path_names_the_person_it_reaches():
+    spec = AppSpec.model_validate(S.translation_jobs())
+    assert reminders.hops(spec.capabilities[0], spec) == [("translator_id", "translator")]
+    assert reminders.recipient_words(spec.capabilities[0], spec) == "translator's email"
+    spec = AppSpec.model_validate(S.vet_visits())
+    assert reminders.hops(spec.capabilities[0], spec) == [("pet_id", "pet"), ("pet_owner_id", "person")]
+    assert reminders.recipient_words(spec.capabilities[0], spec) == "pet owner's phone"
+
+
+# ------------------------------------------------------------------ REALISES: the person the words name
+
+
+def _recipient(noun: str):
+    from shared.engine.appspec.model import RuleReading
+
+    return RuleReading(category="recipient", words=f"the {noun}", nouns=[noun])
+
+
+@pytest.mark.parametrize("idea, path, noun, expected", [
+    (S.translation_jobs, "translator_id.email", "translator", True),  # the entity the path reaches
+    (S.translation_jobs, None, "translator", False),  # the creator default is not the translator
+    (S.vet_visits, "pet_id.pet_owner_id.phone", "owner", True),  # the role the last link gives the person
+    (S.vet_visits, "pet_id.pet_owner_id.phone", "person", True),
+    (S.vet_visits, "pet_id.pet_owner_id.phone", "vet", False),
+    (S.vet_visits, "pet_id.pet_owner_id.phone", "visit", False),  # the records on the way are not the recipient
+    (S.plant_care, "carer_email", "carer", True),  # a plain field still works
+    (S.plant_care, None, "carer", False),
+])
+def test_a_recipient_rule_is_realised_by_the_path_to_the_person_it_names(idea, path, noun, expected):
+    from shared.engine.criteria.k_notify import REALISES
+
+    spec = AppSpec.model_validate(S.with_cap(idea(), recipient_field=path, channel=(
+        "sms" if path and path.endswith("phone") else "email")))
+    assert REALISES["reminders"](spec.capabilities[0], spec, _recipient(noun), None) is expected
+
+
+def test_email_the_translator_is_planned_with_the_path_and_partial_with_the_creator_default():
+    from shared.engine.criteria.certify import certify
+
+    t = certify(AppSpec.model_validate(S.translation_jobs())).trace[0]
+    assert t.status == "planned", t.not_built
+    rules = {r.category: i for i, r in enumerate(t.reading.rules)}
+    assert t.reading.rules[rules["recipient"]].nouns == ["translator"]
+    [c] = [c for c in t.criteria if rules["recipient"] in c.rules]
+    assert c.params["recipient_field"] == "translator_id.email" and "the translator's email" in c.text
+    assert "to the translator's email" in t.built_as
+    t = certify(AppSpec.model_validate(S.with_cap(S.translation_jobs(), recipient_field=None))).trace[0]
+    assert t.status == "partial"
+    assert any("translator" in nb for nb in t.not_built), t.not_built
+    assert "the user who created the job" in t.built_as
+
+
+def test_the_criterion_scenario_makes_the_linked_person_and_expects_their_address():
+    from shared.engine.criteria import compile_criterion
+    from shared.engine.criteria.certify import certify
+
+    spec = certify(AppSpec.model_validate(S.vet_visits()))
+    t = spec.trace[0]
+    [c] = [c for c in t.criteria if any(t.reading.rules[i].category == "recipient" for i in c.rules)]
+    steps = compile_criterion(spec, c, t.feature)["steps"]
+    person = next(s for s in steps if s["path"] == "/api/people" and s["json"].get("phone") == "+1 555 0142")
+    pet = next(s for s in steps if s["path"] == "/api/pets" and s["json"].get("pet_owner_id") == f"${{{person['save']}.id}}")
+    assert any(s["path"] == "/api/visits" and s["json"].get("pet_id") == f"${{{pet['save']}.id}}" for s in steps)
+    run = next(s for s in steps if s["path"].endswith("/run-due"))
+    assert {"path": "no_recipient", "op": "len", "value": 1} in run["checks"]  # the pet without an owner
+    box = next(s for s in steps if s["path"].endswith("/outbox"))
+    assert {"path": "items.0.recipient", "op": "eq", "value": "+1 555 0142"} in box["checks"]
+    assert {"path": "items.0.channel", "op": "eq", "value": "sms"} in box["checks"]
+
+
+# ------------------------------------------------------------------ a broken path resolution is caught
+
+
+def test_reminders_sent_to_the_creator_instead_of_the_path_fail_the_generated_tests_and_criteria():
+    """Mutation: the generated module ignores the path and falls back to the record's creator. The generated path
+    tests and the acceptance criteria must fail (the QA run of the unmutated app passes in
+    test_generated_reminder_tests_pass)."""
+    from shared.engine.criteria.certify import certify
+
+    spec = certify(AppSpec.model_validate(S.translation_jobs()))
+    _, files = S.compile_spec(spec.model_dump(mode="json"))
+    name = "app/capabilities/deadline_alerts.py"
+    module = files[name].decode()
+    assert "    if RECIPIENT:\n" in module
+    files[name] = module.replace("    if RECIPIENT:\n", "    if RECIPIENT and False:\n", 1).encode()
+    run = S.qa(files)
+    assert not run.passed
+    mine = run.of("test_cap_deadline_alerts")
+    for broken in ("test_run_due_delivers_each_due_reminder_once",
+                   "test_the_address_is_read_through_the_links_when_the_reminder_is_due",
+                   "test_a_due_record_whose_link_is_empty_is_reported_not_sent_to_anyone_else"):
+        assert mine.get(broken) != "passed", (broken, mine)
+    [feature] = run.features
+    assert feature["criteria"] and not any(c["passed"] for c in feature["criteria"]), feature["criteria"]
