@@ -33,10 +33,10 @@ PRIMARY = {
     "leaderboard": ("awards",), "rotation": ("entity", "member_entity"), "payments": ("entity",),
     "export": ("entities", "pdf_entity"), "ai_summary": ("entity",), "matrix": ("row_entity", "column_entity",
                                                                                  "via_entity"),
-    "follow": ("entity",), "trigger": ("entity",),
+    "follow": ("entity",), "trigger": ("entity",), "document": ("entity", "line_entity"),
 }
 _ENTITY_PARAMS = ("entity", "resource", "item_entity", "holder_entity", "charge_entity", "participant_entity",
-                  "member_entity", "row_entity", "via_entity", "column_entity", "pdf_entity")
+                  "member_entity", "row_entity", "via_entity", "column_entity", "pdf_entity", "line_entity")
 
 
 def primary(cap) -> list[str]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from . import lexicon as lx
 from .b_assignment import b_assignment
+from .b_document import b_document
 from .b_import import b_import
 from .b_trigger import b_trigger
 from .draft import DEntity, Draft, Interp, clip, ident, interpret, is_event, safe_name
@@ -87,6 +88,10 @@ CUES: dict[str, tuple[str, ...]] = {
                 r"automatically (creates?|opens?|raises?|sets?|marks?|flags?|blocks?|notif\w*|alerts?|e-?mails?)",
                 r"(heavier|lighter|more|less|higher|lower|greater) than \d+[^.;]{0,40}\b(sets?|marks?|flags?|creates?|"
                 r"opens?|notif\w*|alerts?|blocks?)"),
+    "document": (r"pdfs?", r"printable", r"sign(s|ed|ing)?[- ]?off", r"signed by", r"signatures?", r"countersign\w*",
+                 r"line[- ]items?", r"itemi[sz]ed",
+                 r"(issue[sd]?|generat\w+|produc\w+|print\w*)(?= (an? |the |their |each )?(\w+ )?(invoices?|"
+                 r"receipts?|certificates?|delivery notes?))"),
     "import": (r"import(s|ed|ing)?", r"bulk[- ]?(upload|import|add|load)\w*", r"(mass|batch)[- ]?(upload|import)\w*",
                r"upload\w* (a |an |the |their |our )?(csv|spreadsheet|excel|json)( files?)?",
                r"from (a |an |the |their |our )?(csv|spreadsheet|excel|json)s?( files?)?"),
@@ -107,6 +112,12 @@ REMINDER_CUE = (r"(?<![a-z0-9])(remind\w*|alert\w*|notif\w*|warn\w*|overdue|nudg
 
 #: When two kinds match the same words, the first listed wins and the other is dropped.
 EXCLUSIVE = (
+    ("document", "export", r"line[- ]items?|sign|invoice|receipt|certificate|delivery note|vat|gst|tax"),
+    ("export", "document", r"^(?!.*(line[- ]items?|sign|invoice|receipt|certificate|delivery note|vat|gst|tax))"),
+    ("document", "workflow", r"pdfs?|certificates?|invoices?|receipts?|delivery notes?|reports?|printable|"
+                             r"line[- ]items?"),
+    ("workflow", "document", r"^(?!.*(pdfs?|certificates?|invoices?|receipts?|delivery notes?|reports?|printable|"
+                             r"line[- ]items?))"),
     ("follow", "reminders", r"alert contacts|notif\w+ when (a |an )?new|get notified|follow\w*"),
     ("workflow", "ratings", r"review queue"),
     ("ai_summary", "export", r"summar"),
@@ -162,6 +173,7 @@ BEHAVIOUR = {
     "selection": "choosing one record among its siblings, which declines the others",
     "assignment": "assigning people to records for a time window without overlaps",
     "import": "bulk import from a CSV or JSON file with a per-row report, safe to run again",
+    "document": "a PDF of a record and its lines (totals, tax), optionally signed off by a named role",
     "trigger": "something done by itself when a record reaches a value or crosses a number: a record created, a "
                "field set, a change blocked or someone told",
 }
@@ -592,8 +604,13 @@ def _dated_by_words(ctx: FeatureCtx) -> str | None:
 
 
 def b_reminders(ctx: FeatureCtx) -> dict:
+    from .rules import stated_recipients
+
     d = ctx.draft
     ent = _main(ctx)
+    told = [safe_name(n) for n in stated_recipients(ctx.text) if n not in ("me", "us", "everyone")]
+    if told and ent == told[0]:  # "text the owner two days before a booked visit": the visit is reminded of
+        ent = next((m for m in ctx.mentioned if m != ent and d.fields_of(m, "date", "datetime")), ent)
     if not ctx.explicit or not _field_named(ctx, ent, ("date", "datetime", "integer", "decimal", "money")):
         ent = _dated_by_words(ctx) or ent
     channel = "sms" if ctx.has(r"sms|texts?|text messages?|phone") else "email"
@@ -628,10 +645,11 @@ def b_reminders(ctx: FeatureCtx) -> dict:
             fld = fld or (dates[0] if dates else None) or _ensure(ctx, ent, "due_date", "date")
             rule, days, threshold = "due_in_days", _days(ctx, 1), None
     want = "phone" if channel == "sms" else "email"
-    from .rules import stated_recipients
-
-    named = [safe_name(n) for n in stated_recipients(ctx.text) if n not in ("me", "us", "everyone")]
-    if named:  # "text the parents", "email reminders to owners": the person the words name, by their contact
+    named = told
+    path = _recipient_path(ctx, ent, named[0], want) if named else None
+    if path:  # "email the translator ...": the translator linked to the job, by their own address
+        recipient = path
+    elif named:  # "text the parents", "email reminders to owners": the person the words name, by their contact
         recipient = next((f.name for f in d.fields_of(ent, want) if named[0] in f.name.split("_")), None) or \
             _ensure(ctx, ent, f"{named[0]}_{want}", want)
     else:
@@ -832,6 +850,39 @@ def _stated_fee(text: str) -> float | None:
                 None)
 
 
+def _recipient_path(ctx: FeatureCtx, ent: str, who: str, want: str) -> str | None:
+    """ "translator_id.email", "pet_id.keeper_id.phone": the named person reached through the record's references
+    (up to two), with the contact field the channel needs; a link the words imply is added when the person is a
+    record of the idea and the reminded record has none."""
+    d = ctx.draft
+
+    def matches(f) -> bool:
+        return f.type == "reference" and (f.ref == who or f.name.removesuffix("_id").split("_")[-1] == who)
+
+    def contact(target: str) -> str | None:
+        have = next((f.name for f in d.fields_of(target, want)), None)
+        if have or not d.entities[target].people:
+            return have
+        return _ensure(ctx, target, want, want)
+
+    hops: list[list[str]] = []
+    for f in d.fields_of(ent, "reference"):
+        if matches(f):
+            hops.append([f.name, f.ref])
+    for f in d.fields_of(ent, "reference"):
+        for g in d.fields_of(f.ref, "reference") if f.ref != ent else []:
+            if matches(g):
+                hops.append([f.name, g.name, g.ref])
+    if not hops and who in d.entities and d.entities[who].people and who != ent and d.add_ref(ent, who, ctx.text):
+        hops.append([f"{who}_id", who])
+    for hop in hops:
+        target = hop[-1]
+        field = contact(target)
+        if field:
+            return ".".join([*hop[:-1], field])
+    return None
+
+
 def b_export(ctx: FeatureCtx) -> dict:
     d = ctx.draft
     ents = [m for m in ctx.mentioned if not d.entities[m].join] or [_main(ctx)]
@@ -946,6 +997,7 @@ BUILDERS = {
     "payments": b_payments, "export": b_export, "ai_summary": b_ai_summary, "matrix": b_matrix,
     "follow": b_follow, "limit": b_limit, "selection": b_selection,
     "assignment": b_assignment, "import": b_import, "trigger": b_trigger,
+    "document": b_document,
 }
 
 #: Parameters that identify "the same capability" across features (merged, not duplicated).
@@ -957,7 +1009,7 @@ IDENTITY = {
     "payments": ("entity",), "export": (), "ai_summary": ("entity", "source_field", "mode"), "matrix": ("row_entity",),
     "follow": ("entity", "topic_field"), "limit": ("entity", "parent_field"), "selection": ("entity",),
     "assignment": ("entity", "person_field"), "import": ("entity",),
-    "trigger": ("entity", "action"),
+    "trigger": ("entity", "action"), "document": ("entity",),
 }
 MERGE_LISTS = {"records": ("fields", "filters"), "audit_log": ("entities",), "live_board": ("entities",),
                "search": ("fields",), "export": ("entities",), "leaderboard": ("awards",)}

@@ -28,7 +28,8 @@ def test_an_imperative_channel_verb_with_a_person_is_a_reminder_to_them():
                                                           "due.",
                          "key_features": ["Email clients 14 days before each tuning is due"]})
     cap = _reminder(spec)
-    assert (cap.channel, cap.recipient_field, cap.days) == ("email", "client_email", 14)
+    assert (cap.channel, cap.recipient_field, cap.days) == ("email", "client_id.email", 14)  # the client's own email
+    assert spec.entity("client").field("email").type == "email"
     assert spec.trace[0].status == "planned", spec.trace[0].not_built
 
 

@@ -1,0 +1,93 @@
+"""Who sees which rows (issue 17): "owners see only their own pets", "mechanics see the repair tickets assigned to
+them", "parents see every child's chores; children see only their own".
+
+`read_scopes(d)` reads these English patterns from the key features and returns, per role, the entities it reads
+only where a row is its own (`RoleSpec.read_own`); the children of a scoped record (rows with a required
+reference to it) are scoped with it, so a pet owner cannot read another pet's visits. "Assigned to them" links the
+record to the person it is assigned to: the person becomes a record with an email (the login it is matched on) and
+the record gets a reference to it. The generated app decides "own" from those links (see `own_paths`).
+"""
+
+from __future__ import annotations
+
+import re
+
+from . import lexicon as lx
+from .draft import Draft, safe_name
+from .text import singular
+
+_SEE = r"(?:can |may |only )?(?:see|sees|view|views|read|reads|access|accesses|get|gets)"
+_OWN = re.compile(rf"(?P<who>[a-z][a-z-]*) {_SEE} (?:only )?(?:their|his|her) own(?: (?P<what>[a-z][a-z' -]*?))?"
+                  rf"(?:$|[;,.]| and | but )")
+_ONLY_OWN = re.compile(rf"(?P<who>[a-z][a-z-]*) {_SEE} only (?:their|his|her) own(?: (?P<what>[a-z][a-z' -]*?))?"
+                       rf"(?:$|[;,.]| and | but )")
+_ASSIGNED = re.compile(rf"(?P<who>[a-z][a-z-]*) {_SEE} (?:only )?(?:the |their )?(?P<what>[a-z][a-z -]*?) "
+                       rf"(?:assigned|allocated|given) to (?:them|him|her)")
+
+
+def _entity(d: Draft, words: str | None, fallback: str | None) -> str | None:
+    if not words:
+        return fallback
+    ws = [w for w in re.findall(r"[a-z]+", words.lower()) if w not in ("site's", "the")]
+    ws = [singular(w.removesuffix("'s")) for w in ws]
+    for n in (safe_name("_".join(ws[-2:])), safe_name(ws[-1]) if ws else ""):
+        if n in d.entities:
+            return n
+    for name, e in d.entities.items():  # a record labelled in the founder's words ("Adverse event")
+        if e.label and singular(e.label.lower().split()[-1]) == (ws[-1] if ws else ""):
+            return name
+    return fallback
+
+
+def read_scopes(d: Draft) -> dict[int, tuple[str, list[str], str]]:
+    """{feature index: (role, [entities read only where own], how)}; how is "created" or "assigned"."""
+    out: dict[int, tuple[str, list[str], str]] = {}
+    for i, text in enumerate(str(f) for f in d.idea.get("key_features") or []):
+        low = " ".join(text.lower().split())
+        last_what: str | None = None
+        for clause in re.split(r";|\. ", low):
+            m = _ASSIGNED.search(clause)
+            how = "assigned"
+            if m is None:
+                m = _ONLY_OWN.search(clause) or _OWN.search(clause)
+                how = "created"
+            if m is None:
+                seen = re.search(rf"{_SEE} (?:every|all|each)? ?(?:[a-z]+'s )?(?P<what>[a-z]+)", clause)
+                if seen:
+                    last_what = _entity(d, seen.group("what"), None)
+                continue
+            who = safe_name(singular(m.group("who")))
+            what = _entity(d, m.group("what"), last_what)
+            if what is None or who in ("owner", "everyone", "user", "anyone") or d.entities[what].people and \
+                    how == "created" and what == who:
+                continue
+            if who not in d.roles:
+                continue
+            scoped = [what] + [n for n, e in d.entities.items()
+                               if any(f.type == "reference" and f.ref == what and f.required for f in e.fields.values())]
+            if how == "assigned":
+                _link_person(d, what, who, text)
+            out[i] = (who, list(dict.fromkeys(scoped)), how)
+    return out
+
+
+def _link_person(d: Draft, what: str, who: str, source: str) -> None:
+    """ "Mechanics see the repair tickets assigned to them": a mechanic record with the email they sign in with,
+    and the ticket's reference to it."""
+    if who not in d.entities:
+        try:
+            d.add_entity(who, source, people=True)
+        except ValueError:
+            return
+        d.add_field(who, "name", "text", source, origin="structure", required=True)
+    if not any(f.type == "email" for f in d.entities[who].fields.values()):
+        d.add_field(who, "email", "email", source, origin="structure", required=True)
+    d.add_ref(what, who, source)
+
+
+def is_scope_feature(text: str) -> bool:
+    low = text.lower()
+    return bool(_OWN.search(low) or _ASSIGNED.search(low))
+
+
+__all__ = ["read_scopes", "is_scope_feature", "lx"]
