@@ -10,6 +10,11 @@ Two engines implement the same `Generator` protocol and are held to the same pyd
   5xx/timeouts/connection errors are retried with exponential backoff; when retries run out a
   `TransientEngineError` is raised so the pipeline can retry the stage later.
 
+`repair(task, context, schema, previous, problems, check)` revises an earlier answer with problems found later
+(QA's, for the stored app spec): the LLM engine replays the conversation with `previous` as its reply and the
+problems as a repair message, then checks and repairs as `generate` does; the built-in engine runs the task's
+`@builtin_repair` function, or returns `previous` unchanged when the task has none.
+
 Code templates (the generated app, Dockerfile, manifests) are never produced by a model: for the
 development/qa/deployment stages the LLM only supplies the structured parts (AppSpec, QAReview,
 DeployPlan) and the templates stay built-in.
@@ -43,6 +48,7 @@ M = TypeVar("M", bound=BaseModel)
 Check = Callable[[Any], list[str]]
 
 _BUILTIN_TASKS: dict[str, Callable[[dict], BaseModel]] = {}
+_BUILTIN_REPAIRS: dict[str, Callable[[dict, BaseModel, list[str]], BaseModel]] = {}
 
 TASK_INSTRUCTIONS = {
     "validation_report": (
@@ -100,6 +106,16 @@ TASK_INSTRUCTIONS = {
 }
 
 
+def builtin_repair(name: str):
+    """Register a built-in repair function `fn(context, previous, problems)` for task `name`."""
+
+    def deco(fn):
+        _BUILTIN_REPAIRS[name] = fn
+        return fn
+
+    return deco
+
+
 def builtin_task(name: str):
     """Register a built-in generator function for `name` (used by the stage modules)."""
 
@@ -114,6 +130,9 @@ class Generator(Protocol):
     engine: str
 
     def generate(self, task: str, context: dict, schema: type[M], check: Check | None = None) -> M: ...
+
+    def repair(self, task: str, context: dict, schema: type[M], previous: M, problems: list[str],
+               check: Check | None = None) -> M: ...
 
     def usage(self) -> dict: ...
 
@@ -132,6 +151,19 @@ class BuiltinGenerator:
         problems = check(result) if check else []
         if problems:  # a bug in the built-in engine, not something a retry fixes
             raise GenerationError(f"built-in {task} failed its own checks: {problems}")
+        return result
+
+    def repair(self, task: str, context: dict, schema: type[M], previous: M, problems: list[str],
+               check: Check | None = None) -> M:
+        """The built-in engine's repair: the task's registered repair function (`@builtin_repair`), or, for a
+        task without one, `previous` unchanged (a deterministic generator asked again says the same thing)."""
+        fn = _BUILTIN_REPAIRS.get(task)
+        result = fn(context, previous, problems) if fn else previous
+        if not isinstance(result, schema):
+            result = schema.model_validate(result)
+        found = check(result) if check else []
+        if found:
+            raise GenerationError(f"built-in {task} repair failed its own checks: {found}")
         return result
 
     def usage(self) -> dict:
@@ -262,7 +294,7 @@ class LLMGenerator:
 
     # -- generation with repairs
 
-    def generate(self, task: str, context: dict, schema: type[M], check: Check | None = None) -> M:
+    def _opening(self, task: str, context: dict, schema: type[M]) -> list[dict]:
         schema_json = json.dumps(schema.model_json_schema(), sort_keys=True)
         system = (
             "You are a stage of the SaaS Factory, which turns product ideas into working apps. "
@@ -270,10 +302,28 @@ class LLMGenerator:
             + " Reply with exactly one JSON object and nothing else. It must validate against this JSON Schema: "
             + schema_json
         )
-        messages = [
+        return [
             {"role": "system", "content": system},
             {"role": "user", "content": json.dumps({"task": task, "context": context}, sort_keys=True, default=str)},
         ]
+
+    def generate(self, task: str, context: dict, schema: type[M], check: Check | None = None) -> M:
+        return self._converse(task, self._opening(task, context, schema), schema, check)
+
+    def repair(self, task: str, context: dict, schema: type[M], previous: M, problems: list[str],
+               check: Check | None = None) -> M:
+        """Repair an earlier answer: the same conversation as `generate`, with `previous` as the model's reply and
+        `problems` (found later, e.g. by QA) as the repair message; then the usual check-and-repair rounds."""
+        messages = self._opening(task, context, schema) + [
+            {"role": "assistant", "content": json.dumps(previous.model_dump(mode="json"), sort_keys=True)},
+            {"role": "user", "content": "Your previous reply was built and checked, and these problems were found: "
+                                        + "; ".join(problems[:40])
+                                        + ". Reply again with only the corrected JSON object; keep what works."},
+        ]
+        self.repairs += 1
+        return self._converse(task, messages, schema, check)
+
+    def _converse(self, task: str, messages: list[dict], schema: type[M], check: Check | None) -> M:
         problem = ""
         for round_no in range(self.config.llm_max_repairs + 1):
             if round_no:

@@ -17,8 +17,8 @@ from __future__ import annotations
 import hashlib
 import json
 
-from .. import preview
-from ..artifacts import json_bytes, make_tar_gz, read_zip, sha256
+from .. import preview, specstore
+from ..artifacts import json_bytes, make_tar_gz, read_json_artifact, read_zip, sha256
 from ..deploy_adapter import (
     CloudRunDeployer,
     DeployError,
@@ -180,6 +180,13 @@ def run(inp, config, gen) -> StageOutput:
     if qa is not None and not qa.get("passed", False):
         return StageOutput("reject", {"deployed": False}, {}, reason="QA did not pass; refusing to deploy")
     files = read_zip(inp.artifacts("development", "project.zip"))
+    stored = specstore.current(inp.artifacts, inp.idea or {})
+    built_from = read_json_artifact(inp.artifacts, "development", "project-manifest.json", default={})
+    if stored is not None and built_from.get("spec_sha256") not in (None, stored.sha256):
+        return StageOutput("reject", {"deployed": False}, {}, reason=(
+            f"the project was built from app spec revision {built_from.get('spec_revision')}, but the stored spec "
+            f"is revision {stored.revision}; development must build it again"))
+    app_spec = {"revision": stored.revision, "sha256": stored.sha256} if stored is not None else None
     dev = inp.prior.get("development", {})
     stack = inp.prior.get("tech_stack", {})
     app_name = dev.get("app_name") or shorten(str((inp.idea or {}).get("title") or "App"), 60)
@@ -208,13 +215,16 @@ def run(inp, config, gen) -> StageOutput:
         "Dockerfile": DOCKERFILE.encode("utf-8"),
         "service.yaml": (to_yaml(service) + "\n").encode("utf-8"),
         "cloudbuild.json": json_bytes(build_request(bucket=bucket, object_name=object_name, image=image)),
-        "deploy-plan.json": json_bytes(dict(plan.model_dump(mode="json"), scheduled_jobs=jobs)),
+        "deploy-plan.json": json_bytes(dict(plan.model_dump(mode="json"), scheduled_jobs=jobs,
+                                            **({"app_spec": app_spec} if app_spec else {}))),
     }
     if jobs:
         artifacts["scheduler-jobs.json"] = json_bytes({"jobs": jobs})
     summary = {"mode": config.deploy_mode, "service_name": name, "image": image,
                "database": {"cloud_sql_instance": cloud_sql, "secrets": sorted(app_secrets(name).values())},
                "source_sha256": sha256(source), "release_notes": plan.release_notes[:5]}
+    if app_spec:
+        summary["spec"] = app_spec
     if jobs:
         summary["scheduled_jobs"] = [{"name": j["name"].rsplit("/", 1)[-1], "schedule": j["schedule"],
                                       "path": j["httpTarget"]["uri"].removeprefix("${SERVICE_URL}"),

@@ -1,23 +1,26 @@
-"""Stage 4 — development: plan the app spec, check it, compile it into the project.
+"""Stage 4 — development: compile the stored app spec into the project; on a QA loop-back, repair the spec first.
 
-The planner (`planner.plan_spec`, built-in or LLM, chosen per stage) turns the idea into an `AppSpec`; the
-spec must have no `spec_problems`; the compiler (`compiler.compile_project`) renders the project from it.
-Artifacts: app-spec.json, app-spec.md (for people, with the feature trace), project.zip and
-project-manifest.json. On a QA loop-back (`inp.feedback`) the spec is planned again (deterministically the
-same for the built-in planner) and the project recompiled from the verified templates; the summary records
-which findings were addressed and which files changed compared with the previous attempt's manifest.
+The spec is planned once, by the design stage, and stored (`specstore`: app-spec.json + app-spec-history.json).
+This stage reads the current revision, checks it (`spec_problems`) and renders the project from it
+(`compiler.compile_project`). On a QA loop-back (`inp.feedback`) QA's problems (error findings, unread words,
+rules not enforced, failed criteria) go through the generator's repair path with the stored spec: a changed spec is
+the next revision, written here; the built-in engine keeps its spec. Nothing is planned again; only a run with no
+stored spec (its design stage ran before specs were stored) plans here. Artifacts: app-spec.json,
+app-spec-history.json, app-spec.md (for people, with the feature trace), project.zip and project-manifest.json;
+on a loop-back the summary records which findings were addressed, which files changed compared with the previous
+attempt's manifest, and the repair of the spec.
 """
 
 from __future__ import annotations
 
 import json
 
+from .. import specstore
 from ..appspec import AppSpec, spec_problems
-from ..artifacts import json_bytes, make_zip, read_json_artifact, sha256
+from ..artifacts import json_bytes, make_zip, sha256
 from ..compiler import compile_project, count_test_methods, spec_with_routes
 from ..compiler.specdoc import spec_markdown
 from ..domain import detect_needs
-from ..planner import plan_spec  # registers the built-in `app_spec` task; spec_problems is its repair check
 from ..planner.custom_code import write_custom_operations
 from ..textutil import shorten
 from ..types import FAULTS, EngineConfigError, GenerationError
@@ -131,18 +134,31 @@ def custom_markdown(custom: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run(inp, config, gen) -> StageOutput:
+def _qa_report(inp) -> dict | None:
+    try:
+        return json.loads(inp.artifacts("qa", "qa-report.json"))
+    except KeyError:
+        return None
+
+
+def stored_spec(inp, gen) -> tuple[AppSpec, dict, str, dict | None]:
+    """(spec, history, origin, repair note): the stored spec, repaired with QA's problems on a loop-back."""
     idea = inp.idea or {}
-    sitemap = read_json_artifact(inp.artifacts, "uiux_design", "sitemap.json", default={})
+    stored = specstore.current(inp.artifacts, idea)
+    if stored is None:  # no stored spec (a run whose design stage predates it, or this stage run alone)
+        spec, history = specstore.plan(idea, _needs(inp), gen, stage=STAGE, attempt=inp.attempt)
+        return spec, history, "planned", None
+    if not inp.feedback:
+        return stored.spec, stored.history, "stored", None
+    problems = specstore.qa_problems(stored.spec, inp.feedback, _qa_report(inp))
+    spec, history, note = specstore.repair(stored, idea, _needs(inp), problems, gen, stage=STAGE,
+                                           attempt=inp.attempt)
+    return spec, history, ("repaired" if note["status"] == "changed" else "stored"), note
+
+
+def run(inp, config, gen) -> StageOutput:
     design = _design(inp)
-    context = {
-        "idea": idea,
-        "entities_hint": sitemap.get("entities"),
-        "needs": _needs(inp),
-        "feedback": inp.feedback,
-        "attempt": inp.attempt,
-    }
-    spec = plan_spec(context, gen)
+    spec, history, origin, repair = stored_spec(inp, gen)
     problems = spec_problems(spec)
     if problems:  # a planner must hand over a checked spec; compiling an unchecked one would hide the gap
         raise GenerationError("the app spec has problems: " + "; ".join(problems[:10]))
@@ -168,6 +184,8 @@ def run(inp, config, gen) -> StageOutput:
     manifest = {
         "app_name": spec.name,
         "spec_version": spec.version,
+        "spec_revision": int(history.get("revision") or 1),
+        "spec_sha256": specstore.spec_sha256(spec),
         "entrypoint": "python -m app",
         "test_command": "python -m unittest discover -s tests -t . -v",
         "files": [{"path": p, "size": len(d), "sha256": sha256(d)} for p, d in sorted(files.items())],
@@ -190,7 +208,13 @@ def run(inp, config, gen) -> StageOutput:
         "tests": count_test_methods(files),
         "project_sha256": manifest["zip_sha256"],
         "attempt": inp.attempt,
+        "spec": {"revision": int(history.get("revision") or 1), "sha256": specstore.spec_sha256(spec),
+                 "origin": origin},
     }
+    if repair:
+        summary["spec"]["repair"] = {k: v for k, v in repair.items() if k != "changes"}
+        if repair.get("changes"):
+            summary["spec"]["changes"] = repair["changes"]
     if custom:
         summary["custom_operations"] = [{k: (shorten(v, 160) if isinstance(v, str) else v)
                                          for k, v in row.items() if k != "tests"} for row in custom[:5]]
@@ -199,7 +223,8 @@ def run(inp, config, gen) -> StageOutput:
     if changes:
         summary["changes"] = {"addressed": changes["addressed"][:8], "changed_files": changes["changed_files"][:20]}
     artifacts = {
-        "app-spec.json": json_bytes(spec.model_dump(mode="json")),
+        specstore.SPEC_ARTIFACT: specstore.spec_bytes(spec),
+        specstore.HISTORY_ARTIFACT: json_bytes(history),
         "app-spec.md": (spec_markdown(spec) + custom_markdown(custom)).encode("utf-8"),
         "project.zip": project_zip,
         "project-manifest.json": json_bytes(manifest),

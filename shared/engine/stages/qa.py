@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .. import sandbox
+from .. import sandbox, specstore
 from ..artifacts import json_bytes, read_zip
 from ..generators import builtin_task
 from ..schemas import QAReview
@@ -462,10 +462,36 @@ def summary_row(row: dict) -> dict:
             "criteria": {"passed": sum(1 for c in crit if c["passed"]), "total": len(crit)}}
 
 
+def _shape(spec: dict) -> dict:
+    return {"entities": sorted((e.get("name"), tuple((f.get("name"), f.get("type")) for f in e.get("fields", [])))
+                               for e in spec.get("entities", [])),
+            "pages": sorted(p.get("id") for p in spec.get("pages", []))}
+
+
+def spec_match(files: dict[str, bytes], stored) -> dict | None:
+    """Whether the project was built from the stored spec: the same entities (fields and types) and pages as the
+    current revision (custom operations may add capabilities, never records or pages). None: no stored spec."""
+    if stored is None:
+        return None
+    try:
+        built = json.loads(files["app/spec.json"])
+    except (KeyError, ValueError):
+        built = {}
+    return {"revision": stored.revision, "sha256": stored.sha256,
+            "matches_project": _shape(built) == _shape(stored.spec.model_dump(mode="json"))}
+
+
 def run(inp, config, gen) -> StageOutput:
     files = read_zip(inp.artifacts("development", "project.zip"))
     result = run_checks(files, config)
     durations = result.pop("_durations")
+    result["spec"] = spec_match(files, specstore.current(inp.artifacts, inp.idea or {}))
+    if result["spec"] and not result["spec"]["matches_project"]:
+        result["findings"].insert(0, {
+            "kind": "spec", "severity": "error", "code": "S001", "file": "app/spec.json", "line": None,
+            "message": f"the project was not built from the stored app spec (revision {result['spec']['revision']}): "
+                       "its entities or pages differ"})
+        result["passed"] = False
     review = gen.generate("qa_review", {"passed": result["passed"], "tests": result["tests"],
                                         "findings": result["findings"][:50], "timed_out": result["timed_out"],
                                         "lint_counts": result["static"]["counts"]}, QAReview)
@@ -491,6 +517,8 @@ def run(inp, config, gen) -> StageOutput:
         "coverage": [summary_row(r) for r in result["coverage"]["features"]],
         "attempt": inp.attempt,
     }
+    if result["spec"]:
+        summary["spec"] = result["spec"]
     while len(json.dumps(summary)) > SUMMARY_BUDGET and (summary["findings"] or summary["coverage"]):
         if len(summary["findings"]) > 3:
             summary["findings"] = summary["findings"][:-1]

@@ -1,4 +1,11 @@
-"""Stage 3 — UI/UX design: design tokens (WCAG AA enforced), a sitemap, and one SVG wireframe per page."""
+"""Stage 3 — UI/UX design: the app spec (planned here, once), design tokens (WCAG AA enforced), a sitemap and one
+SVG wireframe per page of that spec.
+
+The app spec is planned in this stage (built-in or LLM, this stage's engine) and stored as `app-spec.json` with
+`app-spec-history.json` (`specstore`); development, QA and deployment read it from there, so the wireframes show
+the app that is built. When the run already holds a spec for this idea (this stage ran before, or development
+repaired it after a QA loop-back) that spec is used and the wireframes are redrawn from it; nothing is planned.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +13,11 @@ import colorsys
 import hashlib
 from xml.sax.saxutils import escape, quoteattr
 
-from ..appspec import EntitySpec
+from .. import specstore
+from ..appspec import AppSpec
 from ..artifacts import json_bytes
 from ..domain import detect_needs
 from ..generators import builtin_task
-from ..planner import plan_entities
 from ..schemas import DesignProposal, Palette
 from ..textutil import shorten
 from ..wcag import AA_LARGE, AA_NORMAL, adjust_for_contrast, contrast_ratio, rgb_to_hex
@@ -150,30 +157,36 @@ def finalize(proposal: DesignProposal) -> dict:
     }
 
 
-def build_sitemap(app_name: str, entities: list[EntitySpec], needs: dict) -> dict:
-    pages = [{
-        "id": "home", "path": "/", "title": "Dashboard",
-        "purpose": "Overview: a count card per collection, linking to each.",
-        "sections": ["top bar with navigation", "heading and tagline", "one card per collection"],
-    }]
-    for e in entities:
-        pages.append({
-            "id": e.plural, "path": f"/{e.plural}", "title": e.label_plural, "entity": e.name,
-            "purpose": f"Create, list and delete {e.label_plural.lower()}.",
-            "sections": ["top bar with navigation", f"form: new {e.label.lower()}", f"table of {e.label_plural.lower()}"],
-        })
-    if needs.get("payments", {}).get("detected"):
-        pages.append({"id": "pricing", "path": "/pricing", "title": "Pricing",
-                      "purpose": "Plans and the checkout entry point.",
-                      "sections": ["top bar with navigation", "three plan cards", "checkout button"]})
-    pages.append({"id": "settings", "path": "/settings", "title": "Settings",
-                  "purpose": "Browser-local settings: API token and workspace.",
-                  "sections": ["top bar with navigation", "settings form"]})
+def build_sitemap(spec: AppSpec) -> dict:
+    """The pages of the spec a founder looks at (home, each entity's list with its form, each capability page),
+    in the spec's navigation order; `entities` are the spec's, with each field's type and `source`."""
+    ents = {e.name: e for e in spec.entities}
+    pages = []
+    for p in spec.pages:
+        if p.kind == "home":
+            pages.append({"id": p.id, "path": p.path, "title": p.title, "kind": "home",
+                          "purpose": "Overview: a count card per collection, linking to each.",
+                          "sections": ["top bar with navigation", "heading and tagline", "one card per collection"]})
+        elif p.kind == "list" and p.entity in ents:
+            e = ents[p.entity]
+            pages.append({"id": p.id, "path": p.path, "title": p.title, "kind": "list", "entity": e.name,
+                          "purpose": f"Create, list and delete {e.label_plural.lower()}.",
+                          "sections": ["top bar with navigation", f"form: new {e.label.lower()}",
+                                       f"table of {e.label_plural.lower()}"]})
+        elif p.kind == "capability" and spec.capability(p.capability or "") is not None:
+            cap = spec.capability(p.capability)
+            entity = getattr(cap, "entity", None)
+            pages.append({"id": p.id, "path": p.path, "title": p.title, "kind": "capability",
+                          "capability": cap.id, "capability_kind": cap.kind, "purpose": cap.label,
+                          **({"entity": entity} if entity in ents else {}),
+                          "sections": ["top bar with navigation", f"{cap.kind.replace('_', ' ')}: {cap.label}"]})
+    ids = [p["id"] for p in pages]
+    navigation = [n.page for n in spec.navigation if n.page in ids]
     return {
-        "app_name": app_name,
+        "app_name": spec.name,
         "pages": pages,
-        "navigation": [p["id"] for p in pages],
-        "entities": [e.model_dump(mode="json") for e in entities],
+        "navigation": navigation + [i for i in ids if i not in navigation and i == "home"],
+        "entities": [e.model_dump(mode="json") for e in spec.entities],
     }
 
 
@@ -210,7 +223,20 @@ def wireframe(page: dict, sitemap: dict, design: dict) -> str:
         x += 10 + 9 * min(len(title), 14)
     parts.append(_text(40, 104, page["title"], size=28, weight="bold", fill=c["text"]))
     entity = next((e for e in sitemap["entities"] if e["name"] == page.get("entity")), None)
-    if page["id"] == "home":
+    if page.get("kind") == "capability":
+        parts.append(_text(40, 134, page["purpose"], size=14, fill=c["muted_text"]))
+        parts.append(_rect(40, 160, 1120, 420, fill=c["surface"], stroke=c["border"]))
+        parts.append(_text(60, 200, page["capability_kind"].replace("_", " ").capitalize(), size=18, weight="bold",
+                           fill=c["text"]))
+        cols = (entity or {}).get("fields", [])[:6]
+        colw = 1000 // max(1, len(cols))
+        for i, f in enumerate(cols):
+            parts.append(_text(76 + i * colw, 246, f["label"], size=13, weight="bold", fill=c["text"]))
+        for r in range(4):
+            parts.append(_rect(60, 260 + r * 48, 1080, 40, fill=c["background"], stroke=c["border"], rx=0))
+        parts.append(_rect(60, 520, 180, 36, fill=c["primary"], stroke=c["primary"]))
+        parts.append(_text(150, 544, page["title"], size=14, fill=c["on_primary"], anchor="middle"))
+    elif page.get("kind") == "home":
         parts.append(_text(40, 134, "Overview of every collection", size=14, fill=c["muted_text"]))
         ents = sitemap["entities"]
         for i, e in enumerate(ents):
@@ -219,7 +245,7 @@ def wireframe(page: dict, sitemap: dict, design: dict) -> str:
             parts.append(_rect(cx, cy, 260, 130, fill=c["surface"], stroke=c["border"]))
             parts.append(_text(cx + 20, cy + 60, "123", size=32, weight="bold", fill=c["text"]))
             parts.append(_text(cx + 20, cy + 100, e["label_plural"], size=16, fill=c["text"]))
-    elif entity is not None:
+    else:
         fields = entity["fields"]
         form_h = 90 + 70 * ((len(fields) + 3) // 4)
         parts.append(_rect(40, 130, 1120, form_h, fill=c["surface"], stroke=c["border"]))
@@ -243,21 +269,6 @@ def wireframe(page: dict, sitemap: dict, design: dict) -> str:
                 break
             parts.append(_rect(40, ry, 1120, 40, fill=c["background"], stroke=c["border"], rx=0))
             parts.append(_text(1090, ry + 26, "Delete", size=13, fill=c["danger"]))
-    elif page["id"] == "pricing":
-        for i, (name, price) in enumerate((("Starter", "$0"), ("Pro", "$19"), ("Team", "$49"))):
-            px = 40 + i * 380
-            parts.append(_rect(px, 140, 350, 300, fill=c["surface"], stroke=c["border"]))
-            parts.append(_text(px + 24, 190, name, size=22, weight="bold", fill=c["text"]))
-            parts.append(_text(px + 24, 250, price, size=36, weight="bold", fill=c["text"]))
-            parts.append(_rect(px + 24, 370, 200, 40, fill=c["accent"], stroke=c["accent"]))
-            parts.append(_text(px + 124, 396, "Checkout", size=14, fill=c["on_accent"], anchor="middle"))
-    else:
-        parts.append(_rect(40, 130, 1120, 220, fill=c["surface"], stroke=c["border"]))
-        for i, label in enumerate(("API token", "Workspace")):
-            parts.append(_text(60, 170 + i * 70, label, size=13, fill=c["text"]))
-            parts.append(_rect(60, 178 + i * 70, 400, 32, fill=c["background"], stroke=c["border"]))
-        parts.append(_rect(60, 300, 120, 36, fill=c["primary"], stroke=c["primary"]))
-        parts.append(_text(120, 324, "Save", size=14, fill=c["on_primary"], anchor="middle"))
     parts.append("</svg>")
     return "\n".join(parts) + "\n"
 
@@ -272,17 +283,23 @@ def run(inp, config, gen) -> StageOutput:
     needs = detect_needs(idea)
     if stack.get("needs") is not None:
         needs = {n: {"detected": n in stack["needs"], "evidence": needs.get(n, {}).get("evidence", [])} for n in needs}
-    entities = plan_entities(idea)  # the planner's entities: the wireframes show the app that will be built
-    context = {"idea": idea, "categories": validation.get("categories", []),
-               "needs": [n for n, v in needs.items() if v["detected"]],
-               "entities": [e.name for e in entities]}
+    detected = [n for n, v in needs.items() if v["detected"]]
+    stored = specstore.current(inp.artifacts, idea)
+    if stored is None:  # the one planning step of the run
+        spec, history = specstore.plan(idea, detected, gen, stage=STAGE, attempt=inp.attempt)
+        origin = "planned"
+    else:  # this stage ran before, or development repaired the spec: draw what is stored
+        spec, history, origin = stored.spec, stored.history, "stored"
+    context = {"idea": idea, "categories": validation.get("categories", []), "needs": detected,
+               "entities": [e.name for e in spec.entities]}
     proposal = gen.generate("design_system", context, DesignProposal)
     design = finalize(proposal)
-    app_name = shorten(str(idea.get("title") or "App"), 60)
-    sitemap = build_sitemap(app_name, entities, needs)
+    sitemap = build_sitemap(spec)
     artifacts = {
         "design-system.json": json_bytes(design),
         "sitemap.json": json_bytes(sitemap),
+        specstore.SPEC_ARTIFACT: specstore.spec_bytes(spec),
+        specstore.HISTORY_ARTIFACT: json_bytes(history),
     }
     for page in sitemap["pages"]:
         artifacts[f"wireframes/{page['id'].replace('_', '-')}.svg"] = wireframe(page, sitemap, design).encode("utf-8")
@@ -292,8 +309,9 @@ def run(inp, config, gen) -> StageOutput:
                      "pairs_checked": len(design["contrast"]["pairs"]),
                      "adjusted": [a["token"] for a in design["adjustments"]]},
         "pages": [p["id"] for p in sitemap["pages"]],
-        "entities": [e.name for e in entities],
+        "entities": [e.name for e in spec.entities],
         "wireframes": len(sitemap["pages"]),
+        "spec": {"revision": int(history.get("revision") or 1), "sha256": specstore.spec_sha256(spec), "origin": origin},
     }
     if not design["contrast"]["all_pass"]:  # cannot happen: black or white always reaches 4.5:1
         return StageOutput("reject", summary, artifacts, reason="could not reach WCAG AA contrast")

@@ -136,7 +136,9 @@ def test_development_stage_stores_the_spec_and_the_project(state_dir):
     result = run_stage("development", StageInput("dev-art", "t", idea_by_id("billable"), {}, no_artifacts),
                        EngineConfig(state_dir=state_dir))
     assert result.outcome == "ok", result.reason
-    assert set(result.artifacts) == {"app-spec.json", "app-spec.md", "project.zip", "project-manifest.json"}
+    assert set(result.artifacts) == {"app-spec.json", "app-spec-history.json", "app-spec.md", "project.zip",
+                                     "project-manifest.json"}
+    assert result.summary["spec"]["origin"] == "planned"  # run alone, with no stored spec: it plans it here
     spec = AppSpec.model_validate_json(result.artifacts["app-spec.json"])
     assert spec_problems(spec) == []
     project = read_zip(result.artifacts["project.zip"])

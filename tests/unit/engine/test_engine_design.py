@@ -8,6 +8,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from shared.engine import EngineConfig, StageInput, no_artifacts, run_stage
+from shared.engine.appspec import AppSpec
 from shared.engine.stages.uiux_design import CONTRAST_PAIRS, enforce_contrast
 from shared.engine.wcag import adjust_for_contrast, contrast_ratio, relative_luminance
 
@@ -70,7 +71,11 @@ def test_design_stage_outputs(state_dir):
     assert design["typography"]["scale"]["xl"] == 25.0  # 16 * 1.25^2
     sitemap = json.loads(r.artifacts["sitemap.json"])
     pages = [p["id"] for p in sitemap["pages"]]
-    assert pages[0] == "home" and "settings" in pages and "pricing" in pages  # pawwalk takes payments
+    spec = AppSpec.model_validate_json(r.artifacts["app-spec.json"])  # planned here, once, and stored
+    assert pages == [p.id for p in spec.pages if p.kind in ("home", "list", "capability")]
+    assert pages[0] == "home" and "cap_payments_walk" in pages  # pawwalk takes payments: its page is drawn
+    assert [e["name"] for e in sitemap["entities"]] == [e.name for e in spec.entities]
+    assert json.loads(r.artifacts["app-spec-history.json"])["revision"] == 1
     svgs = {k: v for k, v in r.artifacts.items() if k.startswith("wireframes/")}
     assert len(svgs) == len(pages)
     for name, data in svgs.items():
