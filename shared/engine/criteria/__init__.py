@@ -91,7 +91,9 @@ class Plan:
                 continue
             if f.ref in parents + (entity,) and not f.required:
                 continue
-            ref = self.make(f.ref, None, parents=parents + (entity,))
+            role = self.spec.role(self.scenario["actors"].get(actor, "owner"))
+            own = role is not None and f.ref in role.read_own and f.ref in role.write  # a keeper's inspection is
+            ref = self.make(f.ref, actor if own else None, parents=parents + (entity,))  # of the keeper's own hive
             body[f.name] = f"${{{ref}.id}}"
         body.update(overrides)
         var = self.var(entity)

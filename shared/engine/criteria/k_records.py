@@ -29,8 +29,29 @@ def _derive_records(cap, spec, reading, feature) -> list[dict]:
         text = f"{a(ent.label.lower()).capitalize()} can be saved with its {listed}, and reading it back shows them."
     else:
         text = f"{a(ent.label.lower()).capitalize()} can be added, and it then appears in the list of {ent.label_plural.lower()}."
-    return [{"text": text, "template": "records.round_trip", "params": {"entity": cap.entity, "fields": named},
-             "rules": []}]
+    out = [{"text": text, "template": "records.round_trip", "params": {"entity": cap.entity, "fields": named},
+            "rules": []}]
+    for r in spec.roles:  # "keepers see only their own hives": two keepers, each sees only their own
+        if cap.entity in r.read_own:
+            how = _own_link(spec, cap.entity, r.name)
+            by = f", through the {how[2]} it is assigned to" if how else ""
+            out.append({"text": f"A {r.label.lower()} sees only their own {ent.label_plural.lower()}{by}: another "
+                                f"{r.label.lower()}'s {ent.label.lower()} is neither listed nor readable.",
+                        "template": "records.own_rows",
+                        "params": {"entity": cap.entity, "role": r.name, "link": how}, "rules": []})
+    return out
+
+
+def _own_link(spec, entity: str, role: str) -> list | None:
+    """[reference field, person entity, its email field] when the role cannot create the rows itself, so rows are
+    its own through the person they point at; None when the role's own rows are the ones it creates."""
+    from ..appspec.model import own_paths
+
+    r = spec.role(role)
+    if r is not None and entity in r.write:
+        return None
+    people = own_paths(spec, entity)["people"]
+    return people[0] if people else None
 
 
 def _round_trip(p, entity: str, fields: list[str]) -> None:
@@ -51,5 +72,27 @@ def _round_trip(p, entity: str, fields: list[str]) -> None:
            note=f"list {ent.label_plural.lower()}")
 
 
+def _own_rows(p, entity: str, role: str, link: list | None) -> None:
+    ent = p.entity(entity)
+    me, other = p.actor(role), p.actor(role)
+    if link is None:  # each creates one
+        mine = p.make(entity, me, note=f"a {role} saves a {ent.label.lower()}")
+        theirs = p.make(entity, other, note=f"another {role} saves one")
+    else:  # the owner assigns one to each, through the person records that carry their sign-in emails
+        field, person, email = link
+        rows = []
+        for who in (me, other):
+            pv = p.make(person, None, overrides={email: f"${{actor.{who}.email}}"},
+                        note=f"the {person.replace('_', ' ')} record of {who}")
+            rows.append(p.make(entity, None, overrides={field: f"${{{pv}.id}}"},
+                               note=f"a {ent.label.lower()} assigned to {who}"))
+        mine, theirs = rows
+    p.step(me, "GET", f"/api/{ent.plural}?per_page=100", expect=200,
+           checks=[{"path": "items", "op": "any", "key": "id", "value": f"${{{mine}.id}}"},
+                   {"path": "items", "op": "none", "key": "id", "value": f"${{{theirs}.id}}"}],
+           note="the list holds their own and not the other's")
+    p.step(me, "GET", f"/api/{ent.plural}/${{{theirs}.id}}", expect=404, note="the other's cannot be read")
+
+
 DERIVE = {"records": _derive_records}
-COMPILE = {"records.round_trip": _round_trip}
+COMPILE = {"records.round_trip": _round_trip, "records.own_rows": _own_rows}

@@ -130,6 +130,8 @@ def _plan_features(d: Draft, kinds: set[str]) -> tuple[list[dict], list[dict]]:
         if not wanted and joins:  # "dishes made from ingredients": the links are the records
             ctx.mentioned = joins[:1] + [m for m in ctx.mentioned if m not in joins]
             wanted = ["records"]
+        if not wanted and i in getattr(d, "scopes", {}):  # who sees which rows: the records, read-scoped
+            wanted = ["records"]
         if not wanted and (ctx.explicit or _names_fields(d, ctx)) and not NOT_RECORDS.search(text.lower()) and (
                 is_records_feature(text) or _names_fields(d, ctx) or _acts_on_records(text)):
             wanted = ["records"]  # a list or records of a noun with attributes
@@ -258,6 +260,14 @@ def _roles(d: Draft, entities: list[str]) -> tuple[list[RoleSpec], str]:
             roles.append(RoleSpec(name=r.name, label=label(r.name), read=entities, write=entities, scope="own",
                                   description="Adds records and edits or deletes only their own.",
                                   source=r.source))
+    scopes: dict[str, list[str]] = {}
+    for who, scoped, _how in getattr(d, "scopes", {}).values():
+        scopes.setdefault(who, []).extend(s for s in scoped if s in entities)
+    for r in roles:
+        if r.name in scopes and not r.manage_users:
+            r.read_own = [e for e in dict.fromkeys(scopes[r.name]) if e in r.read or e in r.write]
+            r.description = clip(f"{r.description} Reads only its own "
+                                 f"{', '.join(label(plural(e)).lower() for e in r.read_own)}.", 300)
     if len(roles) == 1:
         roles.append(RoleSpec(name="member", label="Member", read=entities, write=entities, scope="own",
                               description="Added by the owner: adds records and edits only their own.",
@@ -359,6 +369,11 @@ def plan_builtin(idea: dict, kinds: set[str] | tuple[str, ...] | None = None) ->
     d = build(idea)
     if not d.entities:
         _fallback_entity(d)
+    from .scopes import read_scopes
+
+    d.scopes = read_scopes(d)
+    for i, (_who, scoped, _how) in d.scopes.items():  # "keepers see only their own hives": the hives' records
+        d.defined.setdefault(i, scoped[0])
     caps, trace = _plan_features(d, allowed)
     spec = _assemble(d, caps, trace)
     # a capability whose own check refuses it is dropped and its features say why

@@ -115,6 +115,7 @@ class Draft:
         self.planned: dict[str, list[dict]] = {}  # kind -> parameters planned so far (capmap)
         self.fallback: str | None = None  # the entity made up when the idea names none
         self.defined: dict[int, str] = {}  # key feature index -> the record it defines (definitions.py)
+        self.scopes: dict[int, tuple[str, list[str], str]] = {}  # feature -> (role, read-own entities, how)
         self.units: list[Unit] = []
         feats = [str(f) for f in idea.get("key_features") or []]
         for i, f in enumerate(feats):

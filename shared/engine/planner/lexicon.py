@@ -253,7 +253,8 @@ watered archived
 """.split())
 
 #: Irregular plurals.
-IRREGULAR_SINGULAR = {"people": "person", "children": "child", "men": "man", "women": "woman", "feet": "foot",
+IRREGULAR_SINGULAR = {"mechanics": "mechanic", "medics": "medic", "critics": "critic", "clerics": "cleric",
+                      "people": "person", "children": "child", "men": "man", "women": "woman", "feet": "foot",
                       "teeth": "tooth", "mice": "mouse", "geese": "goose", "data": "data", "media": "media",
                       "series": "series", "species": "species", "staff": "staff", "analyses": "analysis",
                       "criteria": "criterion", "leaves": "leaf", "shelves": "shelf", "knives": "knife",

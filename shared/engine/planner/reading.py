@@ -268,6 +268,10 @@ profile profiles record records details detail info information entries entry ta
 section form forms
 """.split())
 
+#: Words that say whose rows a role sees; they map to a role whose reads are scoped to its own rows.
+SCOPE_WORDS = frozenset({"see", "sees", "view", "views", "read", "reads", "access", "accesses", "only", "own",
+                         "assigned", "allocated", "given", "get", "gets"})
+
 #: Words for the app itself.
 APP_WORDS = frozenset({"app", "online", "web", "website", "digital", "browser", "portal", "mobile", "platform"})  # pages carry
 # a viewport and a one-column layout, so "on mobile" is the app itself
@@ -400,6 +404,11 @@ def read_feature(text: str, spec, cap_ids: list[str]) -> FeatureReading:
             action = action or verb_base(w)
             continue
         acted_on = {n for cap in caps for n in _cap_entities(cap)}
+        scoped = next((r.name for r in spec.roles if r.read_own and set(r.read_own) & acted_on
+                       and re.search(rf"\b{re.escape(r.name.replace('_', ' '))}s?\b", text.lower())), None)
+        if scoped and w in SCOPE_WORDS:  # "keepers see only their own hives": the keeper role reads its own
+            uses.append(WordUse(word=w, maps_to=f"role:{scoped}"))
+            continue
         if (singular(w) in {r.name for r in spec.roles} or (_people(w, spec) and spec.role(singular(w)))) and not (
                 singular(w) in acted_on and _entity_for(w, nxt, prev, spec) == singular(w)):
             uses.append(WordUse(word=w, maps_to=f"role:{singular(w)}"))

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 
 from . import lexicon as lx
-from .draft import Draft, safe_name
+from .draft import Draft, DRole, clip, safe_name
 from .text import singular
 
 _SEE = r"(?:can |may |only )?(?:see|sees|view|views|read|reads|access|accesses|get|gets)"
@@ -52,16 +52,18 @@ def read_scopes(d: Draft) -> dict[int, tuple[str, list[str], str]]:
                 m = _ONLY_OWN.search(clause) or _OWN.search(clause)
                 how = "created"
             if m is None:
-                seen = re.search(rf"{_SEE} (?:every|all|each)? ?(?:[a-z]+'s )?(?P<what>[a-z]+)", clause)
+                seen = re.search(rf"(?P<who>[a-z][a-z-]*) {_SEE} (?:every|all|each)? ?(?:[a-z]+'s )?(?P<what>[a-z]+)",
+                                 clause)
                 if seen:
                     last_what = _entity(d, seen.group("what"), None)
+                    _person_role(d, seen.group("who"), text, "oversight")
                 continue
             who = safe_name(singular(m.group("who")))
             what = _entity(d, m.group("what"), last_what)
             if what is None or who in ("owner", "everyone", "user", "anyone") or d.entities[what].people and \
                     how == "created" and what == who:
                 continue
-            if who not in d.roles:
+            if who not in d.roles and not _person_role(d, m.group("who"), text, "participant"):
                 continue
             scoped = [what] + [n for n, e in d.entities.items()
                                if any(f.type == "reference" and f.ref == what and f.required for f in e.fields.values())]
@@ -69,6 +71,19 @@ def read_scopes(d: Draft) -> dict[int, tuple[str, list[str], str]]:
                 _link_person(d, what, who, text)
             out[i] = (who, list(dict.fromkeys(scoped)), how)
     return out
+
+
+def _person_role(d: Draft, word: str, source: str, kind: str) -> bool:
+    """ "Mechanics see ...": people who sign in to see rows are a role of the app (a plural noun, not a record
+    the idea keeps, not the app's owner)."""
+    who = safe_name(singular(word))
+    if who in d.roles:
+        return True
+    if not word.endswith("s") or who in ("owner", "everyone", "user", "anyone", "staff") or (
+            who in d.entities and not d.entities[who].people) or singular(word) in lx.VAGUE_NOUNS:
+        return False
+    d.roles[who] = DRole(who, clip(source), kind)
+    return True
 
 
 def _link_person(d: Draft, what: str, who: str, source: str) -> None:
