@@ -16,6 +16,7 @@ from .b_assignment import b_assignment
 from .b_document import b_document
 from .b_import import b_import
 from .b_trigger import b_trigger
+from .b_vote import b_vote
 from .draft import DEntity, Draft, Interp, clip, ident, interpret, is_event, safe_name
 from .rules import b_limit, b_selection
 from .text import parse, words_of
@@ -51,7 +52,8 @@ CUES: dict[str, tuple[str, ...]] = {
     "versioning": (r"drafts", r"draft (versions?|mode|history)", r"(save|saved|keep) (as )?drafts?", r"versions?", r"versioned", r"revisions?", r"revert\w*", r"roll ?back",
                    r"collaborative(ly)? (edit\w*|draft\w*|writ\w*)", r"track changes"),
     "ratings": (r"rat(e|es|ed|ing|ings)", r"stars?", r"reviews? (of|after|and ratings?|for)", r"(and|with) reviews?",
-                r"thumbs up", r"feedback scores?", r"reviews", r"up-?vot\w*", r"down-?vot\w*", r"vot(e|es|ed|ing)"),
+                r"feedback scores?", r"reviews"),
+    "vote": (r"up-?vot\w*", r"down-?vot\w*", r"vot(e|es|ed|ing)", r"thumbs (up|down)"),
     "leaderboard": (r"points? (for|per|when|on|and|each)", r"(earn|award|win|collect|get|score)\w* (\d+ )?points?",
                     r"leaderboards?", r"badges?", r"rankings?", r"top contributors?", r"gamif\w*",
                     r"streak leaderboard", r"score ?board"),
@@ -112,6 +114,8 @@ REMINDER_CUE = (r"(?<![a-z0-9])(remind\w*|alert\w*|notif\w*|warn\w*|overdue|nudg
 
 #: When two kinds match the same words, the first listed wins and the other is dropped.
 EXCLUSIVE = (
+    ("vote", "leaderboard", r"vot\w*"),
+    ("vote", "limit", r"(\d+|one|two|three|four|five|six|seven|eight|nine|ten) (up-?|down-?)?votes?\b"),
     ("document", "export", r"line[- ]items?|sign|invoice|receipt|certificate|delivery note|vat|gst|tax"),
     ("export", "document", r"^(?!.*(line[- ]items?|sign|invoice|receipt|certificate|delivery note|vat|gst|tax))"),
     ("document", "workflow", r"pdfs?|certificates?|invoices?|receipts?|delivery notes?|reports?|printable|"
@@ -173,6 +177,7 @@ BEHAVIOUR = {
     "selection": "choosing one record among its siblings, which declines the others",
     "assignment": "assigning people to records for a time window without overlaps",
     "import": "bulk import from a CSV or JSON file with a per-row report, safe to run again",
+    "vote": "up- or down-votes on records, one per person, and a list ranked by net score",
     "document": "a PDF of a record and its lines (totals, tax), optionally signed off by a named role",
     "trigger": "something done by itself when a record reaches a value or crosses a number: a record created, a "
                "field set, a change blocked or someone told",
@@ -997,7 +1002,7 @@ BUILDERS = {
     "payments": b_payments, "export": b_export, "ai_summary": b_ai_summary, "matrix": b_matrix,
     "follow": b_follow, "limit": b_limit, "selection": b_selection,
     "assignment": b_assignment, "import": b_import, "trigger": b_trigger,
-    "document": b_document,
+    "document": b_document, "vote": b_vote,
 }
 
 #: Parameters that identify "the same capability" across features (merged, not duplicated).
@@ -1009,7 +1014,7 @@ IDENTITY = {
     "payments": ("entity",), "export": (), "ai_summary": ("entity", "source_field", "mode"), "matrix": ("row_entity",),
     "follow": ("entity", "topic_field"), "limit": ("entity", "parent_field"), "selection": ("entity",),
     "assignment": ("entity", "person_field"), "import": ("entity",),
-    "trigger": ("entity", "action"), "document": ("entity",),
+    "trigger": ("entity", "action"), "document": ("entity",), "vote": ("entity",),
 }
 MERGE_LISTS = {"records": ("fields", "filters"), "audit_log": ("entities",), "live_board": ("entities",),
                "search": ("fields",), "export": ("entities",), "leaderboard": ("awards",)}

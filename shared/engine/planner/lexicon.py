@@ -69,7 +69,7 @@ suggestion suggestions warning warnings signup signups sign-up sign-ups rsvp rsv
 recommendation recommendations analysis reminder-email notice notices ranking rankings draft drafts
 summary summaries handover handovers hand-over checklist checklists check-list sign-off sign-offs signoff
 double-booking double-bookings clash clashes overlap overlaps diff diffs custody chain-of-custody
-star stars ledger ledgers verification verifications
+star stars ledger ledgers verification verifications vote votes upvote upvotes downvote downvotes
 """.split())
 
 #: Time qualifiers kept in an attribute's name ("monthly rent", "daily price").

@@ -79,6 +79,8 @@ RULE_PATTERNS: tuple[tuple[str, str], ...] = (
               rf"(?:of|to)|only|just|cap(?:ped)? at|never more than) (?P<num>{_NUM})(?: (?!(?:{_PER})\b)(?P<noun>{_W}))?"
               rf"(?: (?!(?:{_PER})\b)\w+){{0,2}}(?: (?:{_PER})(?: (?P<noun2>{_W}))?)?"),
     ("limit", rf"(?P<num>{_NUM}) (?P<noun>{_W})(?: \w+)? (?:per|each|a) (?P<noun2>{_W})"),
+    ("limit", rf"(?:each|every) (?P<noun2>{_W}) (?:has|have|gets?|may cast|can cast) (?:up to )?(?P<num>{_NUM}) "
+              rf"(?P<noun>{_W})"),
     ("limit", r"(?:one|a single) (?P<noun>" + _W + r") at a time|at a time"),
     ("threshold", rf"(?:above|below|over|under|more than|less than|fewer than|exceeds?|exceeding|drops? below|falls? "
                   rf"below|rises? above|goes? (?:above|over|below|under)|reaches?|hits?|at or (?:above|below)) "
@@ -293,6 +295,8 @@ KIND_WORDS = {
                    "overlap", "overlapping", "clash", "my", "mine", "dispatch", "dispatched", "allocate", "allocated"},
     "trigger": {"when", "whenever", "automatically", "becomes", "reaches", "opens", "creates", "sets", "marks",
                 "blocks", "notifies", "emails", "tells"},
+    "vote": {"vote", "votes", "voted", "voting", "voter", "voters", "up", "down", "upvote", "downvote", "rank",
+             "ranks", "ranked", "ranking", "own", "nobody", "closes", "closed"},
     "document": {"pdf", "pdfs", "printable", "print", "printed", "sign", "signs", "signed", "signing", "off",
                  "sign-off", "signoff", "signature", "signatures", "countersigned", "line", "lines", "item", "items",
                  "itemised", "itemized", "total", "totals", "subtotal", "vat", "tax", "gst", "report", "reports",

@@ -238,13 +238,13 @@ def test_no_capability_is_said_only_after_every_kind_was_checked():
                 assert f"all {len(available_kinds())} kinds checked" in t.reason
 
 
-def test_votes_are_ratings_on_a_two_point_scale():
+def test_upvotes_are_votes_without_down_votes():
     spec = plan_builtin({"title": "ThemeBoard", "description": "Product teams collect feedback themes.",
                          "key_features": ["Upvote themes"]})
     t = spec.trace[0]
     assert t.status != "not_covered", t.reason
     cap = spec.capability(t.capabilities[0])
-    assert cap.kind == "ratings" and cap.scale == 2
+    assert cap.kind == "vote" and cap.allow_down is False
 
 
 def test_read_feature_maps_people_and_records():
