@@ -164,7 +164,7 @@ def tokens(text: str) -> list[str]:
 
 
 #: Words that start a verb's object: after "creates", "takes", "holds" they make it a verb, not a noun.
-_VERB_OBJECT_STARTS = frozenset({"a", "an", "the", "only", "no", "at", "up", "its", "their", "his", "her", "every",
+_VERB_OBJECT_STARTS = frozenset({"a", "an", "the", "only", "no", "its", "their", "his", "her", "every",
                                  "each", "all", "any", "more", "fewer", "one", "two", "three", "four", "five", "six",
                                  "seven", "eight", "nine", "ten", "twelve", "twenty"})
 
