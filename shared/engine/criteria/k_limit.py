@@ -72,7 +72,8 @@ def _named_entities(spec, rule, window) -> set[str]:
     for noun in nouns:
         if singular(noun) in compound:
             continue
-        out |= {e.name for e in spec.entities if noun_matches(noun, e.name)}
+        exact = {e.name for e in spec.entities if e.name == singular(noun)}  # "horses": the horse, not horse_owner
+        out |= exact or {e.name for e in spec.entities if noun_matches(noun, e.name)}
     return out
 
 

@@ -19,7 +19,7 @@ from .b_trigger import b_trigger
 from .b_vote import b_vote
 from .draft import DEntity, Draft, Interp, clip, ident, interpret, is_event, safe_name
 from .rules import b_limit, b_selection
-from .text import parse, words_of
+from .text import parse, singular, words_of
 
 #: Nouns that name a booking itself (not what is booked), whatever the domain.
 BOOKING_NOUNS = frozenset({"booking", "reservation", "appointment", "slot", "rental", "hire"})
@@ -616,6 +616,10 @@ def b_reminders(ctx: FeatureCtx) -> dict:
     told = [safe_name(n) for n in stated_recipients(ctx.text) if n not in ("me", "us", "everyone")]
     if told and ent == told[0]:  # "text the owner two days before a booked visit": the visit is reminded of
         ent = next((m for m in ctx.mentioned if m != ent and d.fields_of(m, "date", "datetime")), ent)
+    before = re.search(r"\bbefore (?:a|an|each|every|the|their|its|his|her) (?:booked |next |scheduled |upcoming )?"
+                       r"([a-z]+)", ctx.text.lower())
+    if before and safe_name(singular(before.group(1))) in d.entities:  # "... before a booked visit": the visit
+        ent = safe_name(singular(before.group(1)))
     if not ctx.explicit or not _field_named(ctx, ent, ("date", "datetime", "integer", "decimal", "money")):
         ent = _dated_by_words(ctx) or ent
     channel = "sms" if ctx.has(r"sms|texts?|text messages?|phone") else "email"

@@ -492,6 +492,11 @@ def _apply_definitions(d: Draft) -> None:
                 del d.entities[df.parent].fields[f"{df.record}_id"]
             d.add_ref(df.record, df.parent, df.text, required=True)
         for a in df.attrs:
+            if a.ref == "owner" and "owner" in d.entities:  # "pet records with ... and owner": the pet's owner, a
+                a.ref = _rename_entity(d, "owner", f"{df.record}_owner")  # person, not the app's owner role
+            elif a.words == ["owner"] and not a.ref and len(d.entities) < MAX_TOTAL_ENTITIES:
+                a.ref = d.add_entity(f"{df.record}_owner", df.text, people=True).name
+                d.add_field(a.ref, "name", "text", df.text, origin="structure", required=True)
             if a.ref:
                 if a.ref in d.entities:
                     keep.add(a.ref)
@@ -525,6 +530,29 @@ def _covers(text: str, start: int, end: int, phrase: str) -> bool:
         if m.start() <= start and end <= m.end():
             return True
     return False
+
+
+def _rename_entity(d: Draft, old: str, new: str) -> str:
+    """`old` becomes `new` (fields, references to it and links kept); the new name."""
+    new = safe_name(new)
+    if new in d.entities or old not in d.entities:
+        return new if new in d.entities else old
+    e = d.entities.pop(old)
+    e.name = new
+    d.entities[new] = e
+    for other in d.entities.values():
+        for n, f in list(other.fields.items()):
+            if f.type == "reference" and f.ref == old:
+                del other.fields[n]
+                f.ref, f.name = new, f"{new}_id"
+                other.fields[f.name] = f
+    for fld in list(e.fields.values()):  # "owner_phone" on the owner: its phone
+        if fld.name.startswith(f"{old}_") and fld.name[len(old) + 1:] not in e.fields:
+            del e.fields[fld.name]
+            fld.name = fld.name[len(old) + 1:]
+            e.fields[fld.name] = fld
+    d.m2m = [(new if a == old else a, new if b == old else b, j, s) for a, b, j, s in d.m2m]
+    return new
 
 
 def _drop_entity(d: Draft, name: str) -> None:

@@ -280,7 +280,8 @@ APP_WORDS = frozenset({"app", "online", "web", "website", "digital", "browser", 
 
 #: Words a capability's presence explains beyond its cue words (a reminders capability runs on a schedule).
 KIND_WORDS = {
-    "reminders": {"automatic", "automatically", "scheduled", "reminder", "reminders", "email", "emails", "due"},
+    "reminders": {"automatic", "automatically", "scheduled", "reminder", "reminders", "email", "emails", "due",
+                  "booked", "next", "upcoming"},
     "booking": {"calendar", "slot", "slots", "free", "double-booking", "overlap", "overlapping", "clash"},
     "custody": {"out", "back", "who", "holds", "has"},
     "workflow": {"status", "state", "approve", "approved", "reject", "rejected"},
@@ -409,7 +410,7 @@ def read_feature(text: str, spec, cap_ids: list[str]) -> FeatureReading:
             continue
         acted_on = {n for cap in caps for n in _cap_entities(cap)}
         scoped = next((r.name for r in spec.roles if r.read_own and set(r.read_own) & acted_on
-                       and re.search(rf"\b{re.escape(r.name.replace('_', ' '))}s?\b", text.lower())), None)
+                       and re.search(rf"\b{re.escape(r.name.split('_')[-1])}s?\b", text.lower())), None)
         if scoped and w in SCOPE_WORDS:  # "keepers see only their own hives": the keeper role reads its own
             uses.append(WordUse(word=w, maps_to=f"role:{scoped}"))
             continue

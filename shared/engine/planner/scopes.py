@@ -60,6 +60,17 @@ def read_scopes(d: Draft) -> dict[int, tuple[str, list[str], str]]:
                 continue
             who = safe_name(singular(m.group("who")))
             what = _entity(d, m.group("what"), last_what)
+            if who == "owner" and what is not None:  # "owners see only their own pets": the pets' owners, people
+                person = next((n for n in d.entities if n.endswith("_owner") and d.entities[n].people is not None
+                               and any(f.type == "reference" and f.ref == n for f in d.entities[what].fields.values())),
+                              None)
+                if person is None:
+                    continue
+                who = person
+                if who not in d.roles:
+                    d.roles[who] = DRole(who, clip(text), "participant")
+                if not any(f.type == "email" for f in d.entities[who].fields.values()):
+                    d.add_field(who, "email", "email", text, origin="structure", required=True)
             if what is None or who in ("owner", "everyone", "user", "anyone") or d.entities[what].people and \
                     how == "created" and what == who:
                 continue

@@ -118,3 +118,33 @@ def test_a_limit_with_another_number_is_not_certified():
     assert certify(spec).trace[2].status == "planned"
     cap.max = 2
     assert certify(spec).trace[2].status == "partial"
+
+
+def test_owners_named_by_the_idea_are_people_with_their_own_rows_and_reminders():
+    """The people and reads rows of the issue's table: "owners see only their own horses" is possible, and the
+    reminder goes to the horse's owner by text, not to whoever created the record."""
+    spec = plan_builtin(idea(["Horse records with breed, passport number and owner",
+                              "Farrier visits per horse with date and shoes fitted",
+                              "Owners see only their own horses",
+                              "Text the owner three days before a booked farrier visit"], "HoofNote",
+                             "A livery yard keeps each horse's farrier visits."))
+    horse = fields(spec, "horse")
+    assert horse["horse_owner_id"].ref == "horse_owner"
+    assert "email" in fields(spec, "horse_owner") and "phone" in fields(spec, "horse_owner")
+    role = spec.role("horse_owner")
+    assert role is not None and set(role.read_own) >= {"horse"}, role
+    rem = next(c for c in spec.capabilities if c.kind == "reminders")
+    assert rem.channel == "sms" and rem.recipient_field.endswith("horse_owner_id.phone"), rem
+    assert [t.status for t in spec.trace][2] == "planned", spec.trace[2].not_built
+    own = [c for t in spec.trace for c in t.criteria if c.template == "records.own_rows"]
+    assert own and own[0].params["role"] == "horse_owner"
+
+
+def test_people_who_see_what_is_assigned_to_them_are_linked_by_their_sign_in_email():
+    spec = plan_builtin(idea(["Boiler jobs with address, boiler model and fault",
+                              "Engineers see only the boiler jobs assigned to them"], "HeatDesk"))
+    job = fields(spec, "boiler_job")
+    assert job["engineer_id"].ref == "engineer"
+    assert fields(spec, "engineer")["email"].type == "email"
+    assert spec.role("engineer").read_own == ["boiler_job"]
+    assert spec.trace[1].status == "planned", spec.trace[1].not_built
