@@ -54,7 +54,7 @@ TASK = "app_spec"
 #: Kinds that have a page of their own in the generated app (the rest act inside entity pages).
 PAGE_KINDS = frozenset({"booking", "ledger", "reminders", "audit_log", "custody", "live_board", "search",
                         "public_page", "leaderboard", "rotation", "matrix", "follow", "export", "workflow",
-                        "ratings", "payments", "ai_summary", "limit", "selection", "assignment", "import", "trigger", "document", "vote"})
+                        "ratings", "payments", "ai_summary", "limit", "selection", "assignment", "import", "trigger", "document", "vote", "agreement"})
 
 #: A capability page's title and navigation label: a short noun phrase in the spec's nouns, never the feature
 #: sentence. `{e}`/`{es}`: the entity's label (plural), `{r}`/`{rs}`: the resource's or parent's.
@@ -63,7 +63,7 @@ SHORT_LABELS = {
     "custody": "{es} on loan", "live_board": "Live board", "search": "Search {es}", "public_page": "Public {es}",
     "leaderboard": "Leaderboard", "rotation": "{e} rota", "matrix": "{e} matrix", "follow": "Following",
     "export": "Export", "workflow": "{e} approvals", "ratings": "{e} ratings", "payments": "Payments",
-    "ai_summary": "{e} summaries", "limit": "{r} limits", "selection": "Choose {es}", "assignment": "My {es}", "import": "Import {es}", "trigger": "{e} automations", "document": "{e} PDFs", "vote": "{e} votes",
+    "ai_summary": "{e} summaries", "limit": "{r} limits", "selection": "Choose {es}", "assignment": "My {es}", "import": "Import {es}", "trigger": "{e} automations", "document": "{e} PDFs", "vote": "{e} votes", "agreement": "{e} requests",
 }
 
 

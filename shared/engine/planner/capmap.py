@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from . import lexicon as lx
+from .b_agreement import b_agreement
 from .b_assignment import b_assignment
 from .b_document import b_document
 from .b_import import b_import
@@ -53,6 +54,10 @@ CUES: dict[str, tuple[str, ...]] = {
                    r"collaborative(ly)? (edit\w*|draft\w*|writ\w*)", r"track changes"),
     "ratings": (r"rat(e|es|ed|ing|ings)", r"stars?", r"reviews? (of|after|and ratings?|for)", r"(and|with) reviews?",
                 r"feedback scores?", r"reviews"),
+    "agreement": (r"agree(s|d|ing|ment|ments)?", r"consent(s|ed|ing)? to",
+                  r"(with|needs?|requires?|without|until) (the )?(\w+('s|s')? )?consent",
+                  r"on (their|someone'?s|his|her|another'?s) behalf",
+                  r"(both|mutual(ly)?|the other \w+|the (new|receiving) \w+) (accept|agree|confirm|consent)\w*"),
     "vote": (r"up-?vot\w*", r"down-?vot\w*", r"vot(e|es|ed|ing)", r"thumbs (up|down)"),
     "leaderboard": (r"points? (for|per|when|on|and|each)", r"(earn|award|win|collect|get|score)\w* (\d+ )?points?",
                     r"leaderboards?", r"badges?", r"rankings?", r"top contributors?", r"gamif\w*",
@@ -114,6 +119,8 @@ REMINDER_CUE = (r"(?<![a-z0-9])(remind\w*|alert\w*|notif\w*|warn\w*|overdue|nudg
 
 #: When two kinds match the same words, the first listed wins and the other is dropped.
 EXCLUSIVE = (
+    ("agreement", "rotation", r"accept\w*|agree\w*|consent\w*|confirm\w*"),
+    ("agreement", "workflow", r"accept\w*|agree\w*|consent\w*|confirm\w*"),
     ("vote", "leaderboard", r"vot\w*"),
     ("vote", "limit", r"(\d+|one|two|three|four|five|six|seven|eight|nine|ten) (up-?|down-?)?votes?\b"),
     ("document", "export", r"line[- ]items?|sign|invoice|receipt|certificate|delivery note|vat|gst|tax"),
@@ -177,6 +184,7 @@ BEHAVIOUR = {
     "selection": "choosing one record among its siblings, which declines the others",
     "assignment": "assigning people to records for a time window without overlaps",
     "import": "bulk import from a CSV or JSON file with a per-row report, safe to run again",
+    "agreement": "a change that takes effect only when the other person agrees",
     "vote": "up- or down-votes on records, one per person, and a list ranked by net score",
     "document": "a PDF of a record and its lines (totals, tax), optionally signed off by a named role",
     "trigger": "something done by itself when a record reaches a value or crosses a number: a record created, a "
@@ -1007,6 +1015,7 @@ BUILDERS = {
     "follow": b_follow, "limit": b_limit, "selection": b_selection,
     "assignment": b_assignment, "import": b_import, "trigger": b_trigger,
     "document": b_document, "vote": b_vote,
+    "agreement": b_agreement,
 }
 
 #: Parameters that identify "the same capability" across features (merged, not duplicated).
@@ -1019,6 +1028,7 @@ IDENTITY = {
     "follow": ("entity", "topic_field"), "limit": ("entity", "parent_field"), "selection": ("entity",),
     "assignment": ("entity", "person_field"), "import": ("entity",),
     "trigger": ("entity", "action"), "document": ("entity",), "vote": ("entity",),
+    "agreement": ("entity", "party_field"),
 }
 MERGE_LISTS = {"records": ("fields", "filters"), "audit_log": ("entities",), "live_board": ("entities",),
                "search": ("fields",), "export": ("entities",), "leaderboard": ("awards",)}

@@ -296,6 +296,11 @@ KIND_WORDS = {
                    "overlap", "overlapping", "clash", "my", "mine", "dispatch", "dispatched", "allocate", "allocated"},
     "trigger": {"when", "whenever", "automatically", "becomes", "reaches", "opens", "creates", "sets", "marks",
                 "blocks", "notifies", "emails", "tells"},
+    "agreement": set("""swap swaps swapped swapping trade trades traded trading transfer transfers transferred
+                        transferring hand hands handed handing give gives gave giving pass passes passed passing exchange
+                        exchanges exchanged request requests requested ask asks asked accept accepts accepted accepting
+                        confirm confirms confirmed confirming agree agrees agreed agreement consent consents only other
+                        another new both""".split()),
     "vote": {"vote", "votes", "voted", "voting", "voter", "voters", "up", "down", "upvote", "downvote", "rank",
              "ranks", "ranked", "ranking", "own", "nobody", "closes", "closed"},
     "document": {"pdf", "pdfs", "printable", "print", "printed", "sign", "signs", "signed", "signing", "off",
