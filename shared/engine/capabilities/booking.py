@@ -82,6 +82,8 @@ def render(cap: Params, spec, tpl) -> dict[str, str]:
         "display_room": _display_room(ent),
         "fields": [f.name for f in ent.fields if f.type != "file"],
         "unique": [f.name for f in ent.fields if f.unique], "res_unique": [f.name for f in res.fields if f.unique],
+        "limited": any(c.kind == "limit" and c.entity == cap.entity and c.parent_field == cap.resource_field
+                       for c in spec.capabilities),
     }
     d = "capabilities/booking/"
     return {

@@ -131,6 +131,14 @@ def routes(cap: Params, spec) -> list:
     ]
 
 
+def _paired(cap: Params, spec) -> bool:
+    """Are the counted rows unique per (parent, other record)? Sign-ups (shift_volunteer) are: each row of a test
+    then links a new other record."""
+    from ..compiler import link_pairs
+
+    return any(cap.parent_field in pair for pair in link_pairs(spec).get(cap.entity, []))
+
+
 def describe_rule(cap: Params, spec) -> str:
     """The rule in the spec's nouns, lower case: "at most 3 loans with status active per student"."""
     ent, parent = spec.entity(cap.entity), spec.entity(parent_entity(cap, spec) or "")
@@ -254,6 +262,9 @@ def render(cap: Params, spec, tpl) -> dict[str, str]:
         "max_f": parent.field(cap.max_field) if cap.max_field else None,
         "nums": sample_numbers(cap, spec), "dates": sample_dates(cap, spec), "other_value": other_value(cap, spec),
         "other_refs": [[f.name, f.ref] for f in ent.fields if f.type == "reference" and f.name != cap.parent_field],
+        "paired": _paired(cap, spec),
+        "booking_end": next((c.end_field for c in spec.capabilities if c.kind == "booking" and c.entity == cap.entity
+                             and c.start_field == cap.date_field), None),
     }
     d = "capabilities/limit/"
     return {

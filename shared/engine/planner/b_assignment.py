@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 
+from . import lexicon as lx
+
 #: words saying that the rule is about time overlapping ("at most 2 visits at a time")
 _AT_ONCE = re.compile(r"\b(at a time|at once|at the same time|simultaneous\w*|concurrent\w*|overlapping)\b")
 
@@ -43,11 +45,27 @@ def b_assignment(ctx) -> dict:
     from .capmap import NotFit, _ensure, _main, _people_entity, label_of
     from .draft import clip
 
+    from .draft import safe_name
+    from .text import singular
+
     d = ctx.draft
     record = _main(ctx, prefer_things=True)
-    if record not in d.entities or d.entities[record].people or d.entities[record].join:
+    named = re.search(r"\b(?:assign|allocate|dispatch)(?:s|ed|ing)? (?:a |an |the |each |every )?([a-z]+) to "
+                      r"(?:a |an |the |each |every |their |its )?([a-z]+)", ctx.text.lower())
+    person = None
+    if named and safe_name(singular(named.group(2))) in d.entities:  # "assign a translator to a job": the job
+        record = safe_name(singular(named.group(2)))
+        who = safe_name(singular(named.group(1)))
+        person = who if who in d.entities and who != record else None
+    if record not in d.entities or (d.entities[record].people and person is None) or d.entities[record].join:
         raise NotFit("the words do not name the records people are assigned to (a job, a visit, a tour)")
-    person = _people_entity(ctx, create=True, exclude=(record,))
+    timed = d.fields_of(record, "date", "datetime") or record.split("_")[-1] in lx.EVENT_NOUNS or re.search(
+        r"\b(shifts?|slots?|times?|hours?|days?|dates?|rounds?|visits?|tours?|double[- ]booked|overlap\w*|clash\w*|"
+        r"at once|at a time|when|schedul\w*|rota)\b", d.all_text.lower())
+    if not timed:  # "assign tickets to agents": who handles it, not a time window (a plain reference)
+        raise NotFit("the words give no time for the assignment (a date, a shift, a start and end), so overlaps "
+                     "cannot be checked")
+    person = person or _people_entity(ctx, create=True, exclude=(record,))
     if person is None or person == record:
         raise NotFit("assigning needs the people who are assigned, and the idea names none")
     field = f"{person}_id"

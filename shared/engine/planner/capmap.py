@@ -86,7 +86,7 @@ CUES: dict[str, tuple[str, ...]] = {
                    r"sentiment", r"transcrib\w*"),
     "matrix": (r"matrix", r"grid", r"cross[- ]reference\w*", r"\w+ (x|×|by) \w+ (table|view|chart)",
                r"computed from", r"derived from"),
-    "assignment": (r"assign(s|ed|ing)? (\w+ ){1,3}to", r"assignments?", r"allocat(e|es|ed|ing) (\w+ ){1,3}to",
+    "assignment": (r"assign(s|ed|ing)? (\w+ ){1,3}to", r"allocat(e|es|ed|ing) (\w+ ){1,3}to",
                    r"double[- ]booked", r"dispatch(es|ed|ing)?", r"my (jobs|visits|shifts|tours|rounds)"),
     "trigger": (r"(when|whenever|once|as soon as|if)( a| an| the| its| their)? [a-z]+(['’]s)?( [a-z]+)? (is|are|becomes?|"
                 r"reach(es)?|turns?|goes|gets|has|exceeds?|drops?|falls?|rises?|fails?|passes)\b[^.;]{0,60}?\b(automatic\w*|"

@@ -45,6 +45,8 @@ DEFINING_VERBS = frozenset({"send", "place", "post", "submit", "log", "record", 
                             "make", "write", "upload", "list", "offer", "book", "reserve", "hire", "rent",
                             "schedule"})
 BOOK_VERBS = frozenset({"book", "reserve", "hire", "rent", "schedule"})
+#: Words that state a rule, never part of a record's name: "members trade bundles only with ...".
+RULE_HEADS = frozenset({"only", "never", "not", "no", "just", "always", "most", "least", "each", "every"})
 #: Words for a schedule of records: "class timetable" is the classes.
 SCHEDULES = frozenset({"timetable", "timetables", "schedule", "schedules", "programme", "programmes", "agenda",
                        "agendas", "diary"})
@@ -91,7 +93,7 @@ def _np_name(words: list[str], text: str = "") -> tuple[str, bool, str] | None:
     """The record a head phrase names, and whether it is a person; None when it names none (a behaviour, an
     attribute, a page alone)."""
     words = _clean(words)
-    if not words or len(words) > 4 or any(w in DETERMINERS or w in lx.CONJUNCTIONS for w in words):
+    if not words or len(words) > 4 or any(w in DETERMINERS or w in lx.CONJUNCTIONS or w in RULE_HEADS for w in words):
         return None  # "members book a desk", "check out and check in tools": a clause, not a noun phrase
     if any(w in lx.VERBS and w not in lx.CONTAINERS and singular(w) not in lx.PEOPLE and w not in lx.EVENT_NOUNS
            and not _nounish(w) for w in words):
@@ -139,7 +141,7 @@ def _attr(phrase: str, record: str, known: set[str]) -> Attr | None:
         words = m.group("what").split()  # "a QR code on each tool" on tools: the QR code
     if not words or len(words) > 5 or words[0] in ("who", "what", "when", "where", "which", "how", "whether"):
         return None  # "who holds each tool": a clause, not an attribute
-    if any(w in lx.UI_NOUNS or w in ("qr",) for w in words):
+    if any(w in lx.UI_NOUNS or w in ("qr", "pdf", "csv", "pdfs") or "%" in w or w.isdigit() for w in words):
         return None  # "a QR code", "a map": what a page shows, not data the record holds
     unit = None
     m = re.fullmatch(r"(?P<what>[a-z0-9' -]+?) (?:in|as) (?P<unit>[a-z]+)", " ".join(words))
@@ -242,6 +244,9 @@ def read(idea: dict, known: set[str]) -> list[Definition]:
             if not parent:
                 continue  # "members book a desk with ...": the booking capability reads it
             record, parent = parent, record  # "book a kiln for a firing with date": the firing holds the kiln
+            rec_label = _np_name(parent_words, whole)[2]
+        if re.search(r"\b(agreement|consent|approval|permission|sign[- ]off)\b", m.group("attrs")):
+            continue  # "with both members' agreement": a rule, not attributes
         spans = _split(m.group("attrs"))
         attrs = [a for a in (_attr(s, record, known | {x for x in (parent,) if x}) for s in spans) if a]
         if len(attrs) < 1 or len(attrs) < len(spans) - 1:

@@ -119,6 +119,10 @@ def b_limit(ctx) -> dict:
     else:
         raise NotFit("the stated limit is not a whole number of records")
     if period:
+        booked = next((b for b in d.planned.get("booking", []) if b.get("entity") == counted), None)
+        if booked and booked.get("start_field") in d.entities[counted].fields:  # a booked firing's day is its start
+            out.update(period=period, date_field=booked["start_field"])
+            return out
         dates = [f for f in d.entities[counted].fields.values() if f.type in ("date", "datetime")]
         date = next((f.name for f in dates if f.name in ("date", "start_at", "start", "start_date")), None) or (
             dates[0].name if dates else _ensure(ctx, counted, "date", "date"))

@@ -152,12 +152,12 @@ def test_development_stage_stores_the_spec_and_the_project(state_dir):
 
 
 def test_a_spec_with_problems_is_a_clear_failure_not_a_build(state_dir, monkeypatch):
-    from shared.engine import StageInput, no_artifacts, run_stage
-    from shared.engine.stages import development
+    from shared.engine import StageInput, no_artifacts, planner, run_stage
 
     broken = json.loads(SPEC_FILE.read_text())
     broken["trace"] = broken["trace"][1:]  # "Book kiln firings" is no longer traced
-    monkeypatch.setattr(development, "plan_spec", lambda context, gen: AppSpec.model_validate(broken))
+    # development plans only when the run holds no stored spec (decision 0021): this run holds none
+    monkeypatch.setattr(planner, "plan_spec", lambda context, gen: AppSpec.model_validate(broken))
     result = run_stage("development", StageInput("dev-bad", "t", {"title": "Kiln", "description": "x"}, {},
                                                  no_artifacts), EngineConfig(state_dir=state_dir))
     assert result.outcome == "reject" and result.artifacts == {}

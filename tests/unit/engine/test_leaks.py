@@ -34,6 +34,7 @@ FOREIGN_FIELDS = frozenset({
 CAPABILITY_FIELDS = frozenset({
     "start_at", "end_at", "status", "due_date", "phone", "published", "quantity", "price", "amount", "body",
     "content", "share", "name", "title", "tag", "topic", "category", "note",
+    "starts_at", "ends_at", "email", "date",  # a time window, the sign-in a person is linked by, a period's date
 })
 
 
@@ -47,6 +48,7 @@ def _explained(idea: dict, spec, entity, field) -> str | None:
     if field.type == "reference":
         return "reference" if spec.entity(field.ref) is not None and field.name == f"{field.ref}_id" else None
     parts = field.name.split("_")
+    words = words | set(re.findall(r"[a-z0-9]+", _idea_text(idea).lower()))  # "barcode" as written
     if all(p in words or p.rstrip("s") in words or p + "s" in words for p in parts):
         return "the idea's words"
     if field.type == "enum" and field.values and all(v in words for v in field.values):
