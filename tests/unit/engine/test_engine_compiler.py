@@ -271,3 +271,16 @@ def test_a_join_entity_links_each_pair_once(tmp_path):
     assert 'for pair in meta.get("unique_together", [])' in text
     validation.write_text(text.replace('for pair in meta.get("unique_together", [])', "for pair in []"))
     assert run().returncode != 0  # without the check the second link is a 500 (constraint), not a 409
+
+
+def test_dates_and_times_are_shown_in_words_not_raw_iso():
+    """Junk labels (issue 17): "2030-01-07T10:00:00Z" on a page reads as "7 Jan 2030, 10:00 UTC"."""
+
+    root = Path(__file__).resolve().parents[3] / "shared/engine/compiler/templates/static_files/app/templates"
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(root)), autoescape=True)
+    show = env.get_template("_field_value.html").module.show
+    when = show({"name": "at", "type": "datetime"}, {"at": "2030-01-07T10:05:00Z"}, {})
+    day = show({"name": "on", "type": "date"}, {"on": "2021-03-04"}, {})
+    assert ">7 Jan 2030, 10:05 UTC</time>" in str(when) and 'datetime="2030-01-07T10:05:00Z"' in str(when)
+    assert ">4 Mar 2021</time>" in str(day)
+    assert str(show({"name": "on", "type": "date"}, {"on": "soon"}, {})) == "soon"  # not a date: shown as stored
