@@ -280,13 +280,14 @@ def _roles(d: Draft, entities: list[str]) -> tuple[list[RoleSpec], str]:
 def _pages(entities: list[EntitySpec], caps: list[dict]) -> tuple[list[PageSpec], list[NavItem]]:
     pages = [PageSpec(id="home", path="/", title="Dashboard", kind="home")]
     nav = [NavItem(label="Dashboard", page="home")]
+    featured = {c.get("entity") for c in caps if c["kind"] == "records"}  # a feature's own list is reachable
     for e in entities:
         pages.append(PageSpec(id=e.plural, path=f"/{e.plural}", title=e.label_plural, kind="list", entity=e.name))
         pages.append(PageSpec(id=f"{e.name}_detail"[:40], path=f"/{e.plural}/<int:id>", title=e.label,
                               kind="detail", entity=e.name))
         pages.append(PageSpec(id=f"{e.name}_form"[:40], path=f"/{e.plural}/new", title=f"New {e.label.lower()}"[:80],
                               kind="form", entity=e.name))
-        if not any(f.name.endswith("_id") for f in e.fields) or len(entities) <= 6:
+        if not any(f.name.endswith("_id") for f in e.fields) or len(entities) <= 6 or e.name in featured:
             nav.append(NavItem(label=e.label_plural, page=e.plural))
     taken = {p.id for p in pages}
     for c in caps:

@@ -148,3 +148,29 @@ def test_people_who_see_what_is_assigned_to_them_are_linked_by_their_sign_in_ema
     assert fields(spec, "engineer")["email"].type == "email"
     assert spec.role("engineer").read_own == ["boiler_job"]
     assert spec.trace[1].status == "planned", spec.trace[1].not_built
+
+
+def test_every_features_page_is_reachable_from_navigation():
+    """Feature pages nothing links to (issue 17): each traced feature's page is a navigation item, with a short
+    label, never the feature sentence."""
+    import json
+    from pathlib import Path
+
+    corpus = json.loads((Path(__file__).resolve().parents[2] / "fixtures" / "ideas.json").read_text())["ideas"]
+    for one in [i for i in corpus if i.get("expect") == "go"]:
+        spec = plan_builtin(one)
+        pages = {p.id: p for p in spec.pages}
+        in_nav = {n.page for n in spec.navigation}
+        labels = [n.label for n in spec.navigation]
+        assert all(lbl not in spec.features for lbl in labels), (one["id"], labels)
+        for t in spec.trace:
+            if not t.capabilities:
+                continue
+            reach = set()
+            for cid in t.capabilities:
+                cap = spec.capability(cid)
+                reach |= {p.id for p in pages.values() if p.capability == cid}
+                ent = spec.entity(getattr(cap, "entity", "") or "")
+                if ent is not None:
+                    reach.add(ent.plural)
+            assert reach & in_nav, (one["id"], t.feature, reach)
