@@ -280,7 +280,8 @@ def _roles(d: Draft, entities: list[str]) -> tuple[list[RoleSpec], str]:
 def _pages(entities: list[EntitySpec], caps: list[dict]) -> tuple[list[PageSpec], list[NavItem]]:
     pages = [PageSpec(id="home", path="/", title="Dashboard", kind="home")]
     nav = [NavItem(label="Dashboard", page="home")]
-    featured = {c.get("entity") for c in caps if c["kind"] == "records"}  # a feature's own list is reachable
+    # a feature whose capability acts inside an entity's pages (records, checklists, files) is reached by its list
+    featured = {c.get("entity") for c in caps if c["kind"] not in PAGE_KINDS}
     for e in entities:
         pages.append(PageSpec(id=e.plural, path=f"/{e.plural}", title=e.label_plural, kind="list", entity=e.name))
         pages.append(PageSpec(id=f"{e.name}_detail"[:40], path=f"/{e.plural}/<int:id>", title=e.label,

@@ -43,9 +43,7 @@ def _window(ctx, record: str) -> tuple[str, str]:
 
 def b_assignment(ctx) -> dict:
     from .capmap import NotFit, _ensure, _main, _people_entity, label_of
-    from .draft import clip
-
-    from .draft import safe_name
+    from .draft import clip, safe_name
     from .text import singular
 
     d = ctx.draft
