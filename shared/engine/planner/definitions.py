@@ -47,6 +47,12 @@ DEFINING_VERBS = frozenset({"send", "place", "post", "submit", "log", "record", 
 BOOK_VERBS = frozenset({"book", "reserve", "hire", "rent", "schedule"})
 #: Words that state a rule, never part of a record's name: "members trade bundles only with ...".
 RULE_HEADS = frozenset({"only", "never", "not", "no", "just", "always", "most", "least", "each", "every"})
+#: Vague nouns that never name a record, even in the plural ("details", "updates"); "works", "items", "parts" may.
+ABSTRACT = frozenset({"data", "info", "information", "detail", "thing", "stuff", "way", "option", "setting", "feature",
+                      "process", "flow", "management", "tracking", "use", "access", "system", "platform", "version",
+                      "support", "service", "experience", "insight", "analytics", "statistics", "stat", "update",
+                      "change", "progress", "overview", "quality", "performance", "other", "rest", "kind", "type",
+                      "sort", "one", "time", "hour", "day", "week", "month", "year", "minute", "night"})
 #: Words for a schedule of records: "class timetable" is the classes.
 SCHEDULES = frozenset({"timetable", "timetables", "schedule", "schedules", "programme", "programmes", "agenda",
                        "agendas", "diary"})
@@ -89,7 +95,7 @@ def _clean(words: list[str]) -> list[str]:
     return words
 
 
-def _np_name(words: list[str], text: str = "") -> tuple[str, bool, str] | None:
+def _np_name(words: list[str], text: str = "", known: frozenset | set = frozenset()) -> tuple[str, bool, str] | None:
     """The record a head phrase names, and whether it is a person; None when it names none (a behaviour, an
     attribute, a page alone)."""
     words = _clean(words)
@@ -107,7 +113,9 @@ def _np_name(words: list[str], text: str = "") -> tuple[str, bool, str] | None:
             len(content) == 1 and content[0] not in lx.UI_NOUNS):  # "Tables with ...": tables are the record
         return None  # "public catalogue page": a page, no record
     head = singular(content[-1])
-    if head in lx.ATTRIBUTE_TYPES or (head in lx.VAGUE_NOUNS and head not in ("item", "lot", "case", "part")) or \
+    plural_head = content[-1] != head and content[-1] == content[-1].rstrip("'")
+    if head in lx.ATTRIBUTE_TYPES or (head in lx.VAGUE_NOUNS and not (plural_head and head not in ABSTRACT)
+                                      and head not in known and head not in ("item", "lot", "case", "part")) or \
             head in ("app", "user", "everyone"):
         return None
     mods = [singular(w) for w in content[:-1]]
@@ -232,7 +240,7 @@ def read(idea: dict, known: set[str]) -> list[Definition]:
         record, _people, rec_label = rec
         parent = None
         if parent_words:
-            p = _np_name(parent_words, whole)
+            p = _np_name(parent_words, whole, known | {d.record for d in out})
             if p is None:
                 continue
             parent = p[0]

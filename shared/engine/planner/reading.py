@@ -73,7 +73,7 @@ RULE_PATTERNS: tuple[tuple[str, str], ...] = (
                     rf"over)? ?(?:the )?(?:first |last |next )?(?P<num>{_NUM}) ?(?P<unit>{_UNIT})(?: (?:before|after|"
                     rf"ahead|in advance|early|late|beforehand|of|from|since|before the|after the|before its|after "
                     rf"its)(?: (?P<noun>{_W}))?)?"),
-    ("time_window", r"(?:the )?(?:day|night|week|month|hour) (?:before|after)(?: (?:the |its |their )?(?P<noun>"
+    ("time_window", r"(?:the )?(?:day|night|evening|morning|week|month|hour) (?:before|after)(?: (?:the |its |their )?(?P<noun>"
                     + _W + r"))?"),
     ("limit", rf"(?:at most|up to|no more than|not more than|maximum(?: of)?|max(?:imum)?|a limit of|limit(?:ed)? "
               rf"(?:of|to)|only|just|cap(?:ped)? at|never more than) (?P<num>{_NUM})(?: (?!(?:{_PER})\b)(?P<noun>{_W}))?"
@@ -291,7 +291,7 @@ KIND_WORDS = {
     "export": {"csv", "pdf", "export", "download", "printable", "report", "reports"},
     "limit": {"seat", "seats", "hold", "holds", "take", "takes", "fit", "fits", "carry", "carries", "allow", "allows",
               "allowed", "capacity", "places", "spots", "need", "needs", "sleep", "sleeps", "accommodate",
-              "accommodates", "host", "hosts"},
+              "accommodates", "host", "hosts", "get", "gets", "have", "has"},
     "assignment": {"assign", "assigns", "assigned", "assigning", "assignment", "assignments", "double-booked",
                    "overlap", "overlapping", "clash", "my", "mine", "dispatch", "dispatched", "allocate", "allocated"},
     "trigger": {"when", "whenever", "automatically", "becomes", "reaches", "opens", "creates", "sets", "marks",
@@ -363,6 +363,13 @@ def _compound_field(word: str, nxt: str | None, prev: str | None, spec, prefer: 
 
 
 def _field_for(word: str, spec, prefer: list[str]) -> str | None:
+    if "-" in word:  # "hook-up", "drop-off": both parts in one field's name
+        parts_of = [singular(p) for p in word.split("-")]
+        for ent in [spec.entity(n) for n in prefer if spec.entity(n)] + list(spec.entities):
+            for f in ent.fields:
+                names = [singular(p) for p in f.name.split("_")]
+                if all(p in names for p in parts_of):
+                    return f"{ent.name}.{f.name}"
     s = singular(word)
     order = [spec.entity(n) for n in prefer if spec.entity(n)] + [e for e in spec.entities if e.name not in prefer]
     for ent in order:
