@@ -68,7 +68,7 @@ def _realises_trigger(cap, spec, rule, reading) -> bool:
             f = ent.field(c.field)
             if unit and not (noun_matches(unit, c.field) or noun_matches(unit, f.label.lower().replace(" ", "_"))):
                 continue
-            named = [x for x in rule.nouns if x]
+            named = [x for x in rule.nouns if x and (not unit or not noun_matches(x, unit))]  # "knots": the unit
             if not named or any(noun_matches(x, c.field) or _names(spec, x) & _own(cap, spec) for x in named):
                 return True
         return False

@@ -66,18 +66,21 @@ def _threshold(ctx, ent: str) -> dict | None:
         op = ("lte" if "at most" in low else "lt") if down else ("gte" if re.search(r"at least|reach|hits?", words)
                                                                 else "gt")
         before = re.findall(r"[a-z]+", low[: low.find(words)])[-3:]
-        word = next((COMPARATIVES[w] for w in before if w in COMPARATIVES), None) or rule.unit or next(
-            (w for w in reversed(before) if w not in _STOP and len(w) > 2), "")
+        content = [w for w in before if w not in _STOP and len(w) > 2]
+        word = next((COMPARATIVES[w] for w in before if w in COMPARATIVES), None) or (
+            "_".join(content[-2:]) if content else None) or rule.unit or ""  # "the wind speed goes above": wind_speed
     fields = ctx.draft.fields_of(ent, *NUMBER_TYPES)
     named = next((f.name for f in fields if word and (singular(word) in f.name.split("_") or word in f.name)), None)
     named = named or next((f.name for f in fields if any(p in ctx.words for p in f.name.split("_") if len(p) > 2)),
                           None)
     if named is None:
-        base = COMPARATIVES.get(word) or (word if word and word.isalpha() and len(word) > 2 and word not in
-                                          ("than", "the", "more", "less") else None)
+        base = COMPARATIVES.get(word) or (word if word and word.replace("_", "").isalpha() and len(word) > 2 and
+                                          word not in ("than", "the", "more", "less") else None)
         if base is None:
             raise NotFit("the words state a number but not which number of the record is compared")
         f = ctx.draft.add_field(ent, base, "decimal", ctx.text, origin="capability", min=0)
+        if f is not None and rule is not None and rule.unit and f.label is None:  # "Wind speed in knots"
+            f.label = f"{base.replace('_', ' ').capitalize()} in {rule.unit}"[:80]
         if f is None or f.type not in NUMBER_TYPES:
             raise NotFit(f"the {ent.replace('_', ' ')} record's {base} is not a number, so it cannot be over or under "
                          f"a threshold")
@@ -183,6 +186,32 @@ def _action(ctx, ent: str) -> dict:
     raise NotFit("the words do not say what happens (create a record, set a field, block a change or tell someone)")
 
 
+#: "<records> are <participle> [to|for|as <what>] when ...": the action comes before the condition
+_PASSIVE = re.compile(r"^(?:all |any |the |their |its )?(?P<subj>[a-z]+(?: [a-z]+)?) (?:are|is|get|gets) "
+                      r"(?:automatically )?(?P<part>[a-z]+(?:ed|en))\b(?: (?:to|for|as|into) (?:the |a |an )?"
+                      r"(?P<to>[a-z]+(?: [a-z]+)?))?(?= (?:when|whenever|if|once|as soon as)\b)")
+_TOLD = frozenset({"escalated", "reported", "sent", "notified", "emailed", "forwarded", "referred"})
+
+
+def _passive_action(ctx, ent: str, m) -> dict:
+    from .capmap import NotFit
+
+    d = ctx.draft
+    part, to = m.group("part"), m.group("to")
+    if part in _TOLD:
+        who = safe_name(singular((to or "").split()[-1])) if to else ""
+        if who in d.roles:
+            return {"type": "notify", "role": who}
+        raise NotFit(f"the words do not say who the {ent.replace('_', ' ')} is {part} to, as a user of the app")
+    value = _snake(to) if part in ("marked", "flagged", "set", "moved", "put") and to else _snake(part)
+    f = d.add_field(ent, "status", "enum", ctx.text, origin="capability", values=["active", value])
+    if f is None or f.type != "enum":
+        raise NotFit(f"the {ent.replace('_', ' ')} record has no room for a status")
+    if value not in f.values:
+        f.values = [*f.values, value]
+    return {"type": "set", "via_field": None, "field": f.name, "value": value}
+
+
 def b_trigger(ctx) -> dict:
     """"When a defect is marked safety, open a repair ticket for its van": the watched record, its condition and
     the one action."""
@@ -194,9 +223,15 @@ def b_trigger(ctx) -> dict:
     named = [safe_name(singular(w)) for w in (subject.groups() if subject else ()) if w]
     ent = next((n for n in ([safe_name("_".join(named))] if len(named) > 1 else []) + named
                 if n in ctx.draft.entities), None) or _main(ctx, prefer_things=True)  # "when a load ...": the load
+    passive = _PASSIVE.match(ctx.low.strip())
+    action = None
+    if passive and safe_name(singular(passive.group("subj").split()[-1])) in ctx.draft.entities:
+        # "sessions are cancelled when the wind speed goes above 20 knots": the session is set to cancelled
+        ent = safe_name(singular(passive.group("subj").split()[-1]))
+        action = _passive_action(ctx, ent, passive)
     if ent not in ctx.draft.entities:
         raise NotFit("the words do not name the record that is watched")
-    action = _action(ctx, ent)
+    action = action or _action(ctx, ent)
     cond = _threshold(ctx, ent) or _enum_condition(ctx, ent)
     if cond is None:
         raise NotFit("the words do not say which value of the record sets it off (a status, or a number over a "

@@ -93,6 +93,8 @@ CUES: dict[str, tuple[str, ...]] = {
                 r"creates?|opens?|raises?|sets?|marks?|flags?|blocks?|cannot|can't|may not|must not|notif\w*|e-?mails?|"
                 r"alerts?|tells?|escalat\w*)",
                 r"automatically (creates?|opens?|raises?|sets?|marks?|flags?|blocks?|notif\w*|alerts?|e-?mails?)",
+                r"(all |any |the |their |its )?[a-z]+( [a-z]+)? (are|is|get|gets) [a-z]+(ed|en)( (to|for|as|into) "
+                r"(the |a |an )?[a-z]+( [a-z]+)?)? (when|whenever|if|once)",
                 r"(heavier|lighter|more|less|higher|lower|greater) than \d+[^.;]{0,40}\b(sets?|marks?|flags?|creates?|"
                 r"opens?|notif\w*|alerts?|blocks?)"),
     "document": (r"pdfs?", r"printable", r"sign(s|ed|ing)?[- ]?off", r"signed by", r"signatures?", r"countersign\w*",
@@ -1025,7 +1027,8 @@ IDENTITY = {
     "search": ("entity",), "attachments": ("entity",), "public_page": ("entity",), "checklist": ("entity",),
     "versioning": ("entity", "field"), "ratings": ("entity",), "leaderboard": (), "rotation": ("entity",),
     "payments": ("entity",), "export": (), "ai_summary": ("entity", "source_field", "mode"), "matrix": ("row_entity",),
-    "follow": ("entity", "topic_field"), "limit": ("entity", "parent_field"), "selection": ("entity",),
+    "follow": ("entity", "topic_field"), "selection": ("entity",),
+    "limit": ("entity", "parent_field", "max", "max_field", "sum_field", "period"),  # each stated rule its own
     "assignment": ("entity", "person_field"), "import": ("entity",),
     "trigger": ("entity", "action"), "document": ("entity",), "vote": ("entity",),
     "agreement": ("entity", "party_field"),

@@ -30,7 +30,7 @@ drop drops dropped
 approve approves reject rejects notify notifies remind reminds verify verifies submit submits assign assigns
 renew renews
  decline
-carry carries accommodate accommodates keeps deducts
+carry carries accommodate accommodates keeps deducts take takes goes
 """.split())
 
 #: Irregular verb forms -> the verb.
@@ -136,7 +136,7 @@ data info information detail details thing stuff item items way ways option opti
 features place times work everything anything something process flow management tracking use access
 system platform version support service services one ones lot lots kind kinds type types sort basis end
 pdf pdfs csv excel xlsx ical json kilo kilos kilogram kilograms kg gram grams litre litres liter liters
-pound pounds lb lbs ounce ounces mile miles km metre metres meter meters night nights back
+pound pounds lb lbs ounce ounces mile miles km metre metres meter meters night nights back knot knots mph kph
 experience insight insights analytics statistics stats update updates change changes hour day week month
 year minute today tonight tomorrow morning evening night weekend instance case cases part parts
 availability progress overview reliability quality performance punctuality satisfaction other others rest up

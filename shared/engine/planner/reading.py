@@ -40,6 +40,7 @@ NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, 
 _NUM = r"(?:\d+(?:[.,]\d+)*|" + "|".join(sorted(NUMBER_WORDS, key=len, reverse=True)) + r")(?:[- ](?:" + \
     "|".join(k for k in NUMBER_WORDS if NUMBER_WORDS[k] < 10) + r"))?"
 _UNIT = r"(?:minutes?|mins?|hours?|hrs?|days?|nights?|weeks?|months?|years?|mb|gb|kb|percent|per ?cent|%)"
+_TIME_UNIT = r"(?:minutes?|mins?|hours?|hrs?|days?|nights?|weeks?|months?|years?)"
 _W = r"[a-z][a-z'-]*"
 _PER = r"per|each|every|a|an|at a time|at once|in|on|for|with|to|at|from|of|and|or|when|if|before|after|by"
 
@@ -66,11 +67,12 @@ RULE_PATTERNS: tuple[tuple[str, str], ...] = (
     ("fee", rf"(?:(?P<num>{_NUM}) ?(?:%|percent|per ?cent)(?: \w+){{0,3}}? (?:fee|commission|cut|charge|surcharge|"
             rf"deposit|service charge)s?|(?:fee|commission|cut|charge|surcharge|deposit)s? of (?P<num2>{_NUM}) ?"
             rf"(?:%|percent|per ?cent))"),
-    ("fee", rf"(?P<num>{_NUM}) ?(?:%|percent|per ?cent)"),
+    ("fee", rf"(?<!above )(?<!below )(?<!over )(?<!under )(?<!than )(?<!exceeds )(?<!reaches )(?<!hits )"
+            rf"(?P<num>{_NUM}) ?(?:%|percent|per ?cent)"),  # "above 60 percent" is a threshold, not a fee
     ("fee", r"(?:platform|booking|service|late|cancellation|commission|deposit) (?:fee|charge)s?|commissions?"),
     ("escalation", rf"escalat\w*(?: (?:to|up to) (?:the |a |an )?(?P<noun>{_W}))?"),
     ("time_window", rf"(?:within|in|for|up to|at least|no later than|no less than|more than|less than|under|"
-                    rf"over)? ?(?:the )?(?:first |last |next )?(?P<num>{_NUM}) ?(?P<unit>{_UNIT})(?: (?:before|after|"
+                    rf"over)? ?(?:the )?(?:first |last |next )?(?P<num>{_NUM}) ?(?P<unit>{_TIME_UNIT})(?: (?:before|after|"
                     rf"ahead|in advance|early|late|beforehand|of|from|since|before the|after the|before its|after "
                     rf"its)(?: (?P<noun>{_W}))?)?"),
     ("time_window", r"(?:the )?(?:day|night|evening|morning|week|month|hour) (?:before|after)(?: (?:the |its |their )?(?P<noun>"
@@ -107,6 +109,10 @@ RULE_PATTERNS: tuple[tuple[str, str], ...] = (
               r"prevents?|prevented|refus\w+|unless|only (?:if|when|after|once|while|until))(?: (?:be|get|"
               r"is|are))?(?: \w+){0,4}"),
 )
+
+#: Verbs of a number's movement in a threshold ("goes above 20 knots"): never a rule's noun.
+_MOTION = frozenset("""go goes went rise rises rose drop drops dropped fall falls fell reach reaches reached hit hits
+climb climbs climbed exceed exceeds exceeded pass passes passed get gets got""".split())
 
 _PEOPLE_AFTER = r"(?:the |their |its |his |her |a |an |all |each |every |my |our )?(?P<who>[a-z][a-z'-]*)"
 
@@ -170,7 +176,8 @@ def _rules(text: str, spec) -> tuple[list[RuleReading], list[tuple[int, int, int
             return
         span_nouns = [w for w, _a, _b in _words(words) if w not in FUNCTION_WORDS and w not in NUMBER_WORDS
                       and w not in RULE_WORDS and not re.fullmatch(r"[\d.,%]+", w) and len(w) > 2
-                      and not re.fullmatch(_UNIT, w) and w not in ("most", "least", "than", "more", "less")]
+                      and not re.fullmatch(_UNIT, w) and w not in ("most", "least", "than", "more", "less")
+                      and w not in _MOTION]
         nouns = [singular(n) for n in [*nouns, *span_nouns] if n and n not in FUNCTION_WORDS
                  and n not in NUMBER_WORDS and not re.fullmatch(r"\d.*", n)]
         rules.append(RuleReading(category=cat, words=words[:160], number=number, unit=unit,

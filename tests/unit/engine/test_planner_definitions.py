@@ -174,3 +174,21 @@ def test_every_features_page_is_reachable_from_navigation():
                 if ent is not None:
                     reach.add(ent.plural)
             assert reach & in_nav, (one["id"], t.feature, reach)
+
+
+def test_a_passive_rule_with_a_condition_sets_the_records_status_by_itself():
+    """No "when this happens, do that" (issue table): "<records> are <done> when <a number crosses a line>"."""
+    spec = plan_builtin(idea(["Climbs with crag, grade and date", "Climbs are postponed when the rain chance goes "
+                              "above 60 percent"], "CragDay"))
+    cap = next(c for c in spec.capabilities if c.kind == "trigger")
+    cond = cap.conditions[0]
+    assert (cap.entity, cond.field, cond.op, cond.number) == ("climb", "rain_chance", "gt", 60.0), cap
+    assert (cap.action.type, cap.action.field, cap.action.value) == ("set", "status", "postponed")
+    assert spec.trace[1].status == "planned", spec.trace[1].not_built
+
+
+def test_two_limits_on_the_same_link_are_two_rules():
+    spec = plan_builtin(idea(["Rooms with name", "Each room takes at most 3 meetings per day",
+                              "Each room takes at most 10 meetings per week"], "RoomRota"))
+    limits = sorted((c.max, c.period) for c in spec.capabilities if c.kind == "limit")
+    assert limits == [(3, "day"), (10, "week")], limits
