@@ -160,7 +160,7 @@ def assess(spec, entry, index: int, reading: FeatureReading | None = None) -> di
     # the record the words name must be the one a capability acts on
     prim = {p for c in caps for p in primary(c)}
     for c in caps:  # a limit or a selection acts on its rows per parent: "each table seats up to 8 guests"
-        pf = getattr(c, "parent_field", None) or getattr(c, "party_field", None)
+        pf = getattr(c, "parent_field", None) or getattr(c, "party_field", None) or getattr(c, "person_field", None)
         ent = spec.entity(getattr(c, "entity", "") or "")
         ref = ent.field(pf) if ent is not None and pf else None
         if ref is not None and ref.ref:

@@ -195,9 +195,16 @@ def _realises_reminders(cap, spec, rule, reading) -> bool:
         if cap.rule == "due_in_days":
             days = _days_of(rule)
             return days is not None and days == cap.days and not _has(rule.words, _AFTER)
-        if cap.rule == "overdue":
-            return rule.number in (None, 0) and _has(rule.words, r"overdue|late|past due|passed|expired|missed")
+        if cap.rule == "overdue":  # "overdue", or "more than 21 days overdue" with days 21
+            if (rule.number or 0) != (cap.days or 0):
+                return False
+            return _has(rule.words, r"overdue|late|past due|passed|expired|missed") or bool(
+                cap.days and reading is not None and any(
+                    _has(u.word, r"overdue|late|unreturned|unpaid") for u in reading.words))
         return False
+    if rule.category == "threshold" and cap.rule == "overdue":  # "more than 21 days overdue"
+        return bool(cap.days) and rule.number is not None and float(rule.number) == float(cap.days) and bool(
+            rule.unit and _has(rule.unit, r"days?")) and not _about_other(spec, rule, own)
     if rule.category == "threshold":
         if cap.rule != "below_threshold" or cap.threshold is None or rule.number is None:
             return False
@@ -228,8 +235,9 @@ def _reminder_values(cap, spec) -> dict:
         if field.type == "money":
             return {"hit": v["below"], "miss": v["above"], "tight_hit": f"{just_below:.2f}", "tight_miss": f"{t:.2f}"}
         return {"hit": v["below"], "miss": v["above"], "tight_hit": float(just_below), "tight_miss": float(t)}
-    if cap.rule == "overdue":
-        return {"hit": -24, "miss": 24, "tight_hit": -24, "tight_miss": 24}
+    if cap.rule == "overdue":  # overdue by more than `days` days
+        grace = (cap.days or 0) * 24
+        return {"hit": -24 - grace, "miss": 24, "tight_hit": -24 - grace, "tight_miss": 24 - grace}
     hit = cap.days * 24 - (1 if field.type == "datetime" and cap.days > 0 else 0)
     return {"hit": hit, "miss": (cap.days + 30) * 24, "tight_hit": hit, "tight_miss": (cap.days + 1) * 24}
 
@@ -240,7 +248,8 @@ def _reminder_when(spec, cap, hours) -> str:
         return f"{field} is {hours}"
     days = hours / 24
     if days < 0:
-        return f"{field} was yesterday"
+        ago = math.ceil(-days)
+        return f"{field} was yesterday" if ago <= 1 else f"{field} was {ago} days ago"
     n = math.ceil(days) if days > 0 else 0
     if n == 0:
         return f"{field} is today"

@@ -633,7 +633,8 @@ def b_reminders(ctx: FeatureCtx) -> dict:
     if not ctx.explicit or not _field_named(ctx, ent, ("date", "datetime", "integer", "decimal", "money")):
         ent = _dated_by_words(ctx) or ent
     channel = "sms" if ctx.has(r"sms|texts?|text messages?|phone") else "email"
-    if ctx.has(r"above|exceeds?|over -?\d+|higher than|more than|rises?"):
+    if ctx.has(r"above|exceeds?|over -?\d+|higher than|more than|rises?") and not ctx.has(
+            r"\d+ days? (overdue|late)|(more than|over) \w+ days? (overdue|late)"):
         raise NotFit("the reminders capability alerts when a number falls below a threshold or a date comes "
                      "due, not when a number rises above a limit")
     if ctx.has(r"low[- ]stock|running low|runs? (out|low)|below|falls?|thresholds?|minimum|under \d+"):
@@ -656,7 +657,11 @@ def b_reminders(ctx: FeatureCtx) -> dict:
         if overdue:
             fld = named or next((n for n in dates if re.search(r"due|end|until|deadline|return|expir", n)), None)
             fld = fld or _ensure(ctx, ent, "due_date", "date")
-            rule, days, threshold = "overdue", None, None
+            late = re.search(r"\b(?:more than |over |at least )?(\d+|[a-z]+) days? (?:overdue|late|past due|unpaid|"
+                             r"unreturned)\b|\b(?:overdue|late|unpaid|unreturned) (?:by |for )(?:more than |over )?"
+                             r"(\d+|[a-z]+) days?\b", ctx.low)
+            grace = _days_word(late.group(1) or late.group(2)) if late else None
+            rule, days, threshold = "overdue", grace, None
         else:
             fld = named or next((n for n in dates if re.search(r"start|due|date|at|on", n)), None)
             if not fld and not dates and is_event(ent) and ctx.has(r"before (a|an|each|every|the|their) \w+"):
@@ -867,6 +872,16 @@ def _stated_fee(text: str) -> float | None:
     rules, _spans = _rules(text, _NoRoles())
     return next((r.number for r in rules if r.category == "fee" and r.unit == "percent" and r.number is not None),
                 None)
+
+
+def _days_word(word: str | None) -> int | None:
+    """ "21" or "seven" as a whole number of days (1..365), else None."""
+    from .reading import NUMBER_WORDS
+
+    if not word:
+        return None
+    n = int(word) if word.isdigit() else NUMBER_WORDS.get(word)
+    return int(n) if n is not None and 1 <= n <= 365 else None
 
 
 def _recipient_path(ctx: FeatureCtx, ent: str, who: str, want: str) -> str | None:

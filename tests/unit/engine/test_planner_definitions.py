@@ -192,3 +192,16 @@ def test_two_limits_on_the_same_link_are_two_rules():
                               "Each room takes at most 10 meetings per week"], "RoomRota"))
     limits = sorted((c.max, c.period) for c in spec.capabilities if c.kind == "limit")
     assert limits == [(3, "day"), (10, "week")], limits
+
+
+def test_overdue_by_a_number_of_days_carries_the_number():
+    """ "More than 10 days overdue" is not "overdue": the reminder waits the days the founder gave."""
+    spec = plan_builtin(idea(["Rentals of costumes with due date and renter email",
+                              "Email the renter when a rental is more than 10 days overdue"], "CostumeRack"))
+    cap = next(c for c in spec.capabilities if c.kind == "reminders")
+    assert (cap.rule, cap.days) == ("overdue", 10), cap
+    assert spec.trace[1].status == "planned", spec.trace[1].not_built
+    cap.days = 3
+    from shared.engine.criteria.certify import certify
+
+    assert certify(spec).trace[1].status == "partial"  # another number is not the founder's rule
