@@ -15,7 +15,7 @@ import tempfile
 import unittest
 
 from app import create_app
-from app.spec_data import ENTITIES
+from app.spec_data import ENTITIES, ROLES
 
 from tests.sampling import sample_payload
 
@@ -128,7 +128,10 @@ class AppTestCase(unittest.TestCase):
                 continue
             if field["ref"] in parents + (entity,) and not field["required"]:
                 continue  # an optional reference back up the chain: leave it empty rather than loop
-            payload[field["name"]] = self._make(field["ref"], None, {}, parents + (entity,))["id"]
+            # a role that reads only its own rows links its own parent row (a keeper's inspection of its own hive)
+            role = ROLES.get(getattr(client, "user", {}).get("role", ""), {}) if client is not None else {}
+            own = field["ref"] in role.get("read_own", []) and field["ref"] in role.get("write", [])
+            payload[field["name"]] = self._make(field["ref"], client if own else None, {}, parents + (entity,))["id"]
         payload.update(overrides)
         response = self.call(client or self.owner(), "POST", f"/api/{ENTITIES[entity]['plural']}", json=payload)
         self.assertEqual(response.status_code, 201, response.get_data(as_text=True))
