@@ -15,8 +15,6 @@ QA calls it again on the project's `app/spec.json` and then requires the criteri
 
 from __future__ import annotations
 
-from importlib import import_module
-
 from ..appspec.model import Criterion, FeatureReading
 from . import cid, entity_label, field_label, noun_matches
 from .kinds import DERIVE, REALISES
@@ -127,8 +125,6 @@ def describe(cap, spec) -> str:
     from ..planner.capmap import BEHAVIOUR
 
     said = getattr(module_for(k), "describe_rule", None)
-    if said is None and k == "trigger":
-        said = import_module("shared.engine.capabilities._trigger_values").describe_rule
     if said is not None:
         return said(cap, spec)
     names = ", ".join(_lbl(spec, n, True) for n in primary(cap)) or "the app's records"

@@ -25,11 +25,9 @@ ON_BEHALF = re.compile(r"\bon (their|someone'?s|somebody'?s|his|her|another'?s|a
 
 def stated_agreements(text: str) -> list[RuleReading]:
     """The agreement rules the feature states ("with both members' agreement", "the other volunteer accepts")."""
-    from .reading import _rules
-    from .rules import _NoRoles
+    from .reading import rules_of
 
-    rules, _spans = _rules(text, _NoRoles())
-    return [r for r in rules if r.category == "agreement"]
+    return rules_of(text, "agreement")
 
 
 #: "the new plotholder agrees", "the other volunteer accepts", "that member confirms": the noun who agrees

@@ -19,10 +19,9 @@ _AT_ONCE = re.compile(r"\b(at a time|at once|at the same time|simultaneous\w*|co
 
 def _max_at_once(text: str) -> int:
     """The number of a stated "N ... at a time" rule, or 1."""
-    from .reading import _rules
-    from .rules import _NoRoles
+    from .reading import rules_of
 
-    rules, _spans = _rules(text, _NoRoles())
+    rules = rules_of(text)
     for rule in rules:
         if rule.category == "limit" and rule.number and _AT_ONCE.search(rule.words.lower()) and \
                 float(rule.number).is_integer() and 1 <= rule.number <= 50:

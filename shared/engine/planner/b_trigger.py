@@ -41,10 +41,9 @@ def _snake(text: str) -> str:
 def _threshold(ctx, ent: str) -> dict | None:
     """{"field", "op", "number"} from a threshold rule the reading states, or None."""
     from .capmap import NotFit
-    from .reading import _rules
-    from .rules import _NoRoles
+    from .reading import rules_of
 
-    rules, _spans = _rules(ctx.text, _NoRoles())
+    rules = rules_of(ctx.text)
     rule = next((r for r in rules if r.category == "threshold" and r.number is not None), None)
     low = ctx.low
     comparative = re.search(rf"\b({'|'.join(COMPARATIVES)}|more|less|higher|lower|greater|bigger|smaller) than "

@@ -866,11 +866,9 @@ def b_payments(ctx: FeatureCtx) -> dict:
 
 def _stated_fee(text: str) -> float | None:
     """The percentage a fee, commission or surcharge rule states ("a 10% fee", "a handling fee of two percent")."""
-    from .reading import _rules
-    from .rules import _NoRoles
+    from .reading import rules_of
 
-    rules, _spans = _rules(text, _NoRoles())
-    return next((r.number for r in rules if r.category == "fee" and r.unit == "percent" and r.number is not None),
+    return next((r.number for r in rules_of(text, "fee") if r.unit == "percent" and r.number is not None),
                 None)
 
 

@@ -12,6 +12,7 @@ capabilities.
 
 from __future__ import annotations
 
+import functools
 import re
 
 from ..appspec.model import EffectReading, FeatureReading, RuleReading, WordUse
@@ -151,6 +152,24 @@ def _people(word: str, spec) -> bool:
     s = singular(word)
     return s in lx.PEOPLE or spec.role(s) is not None or s in ("me", "everyone", "team", "followers", "follower",
                                                                 "subscribers", "subscriber", "watchers", "watcher")
+
+
+class _NoRoles:
+    """A spec that names no roles: the rules a text states on its own words alone."""
+
+    def role(self, _name):
+        return None
+
+
+@functools.lru_cache(maxsize=4096)
+def _rules_alone(text: str) -> tuple[RuleReading, ...]:
+    return tuple(_rules(text, _NoRoles())[0])
+
+
+def rules_of(text: str, category: str | None = None) -> list[RuleReading]:
+    """The rules a text states on its own words (no roles known), read once per text; copies, so a caller may
+    change them. `category` keeps those of one category."""
+    return [r.model_copy() for r in _rules_alone(text) if category is None or r.category == category]
 
 
 def _rules(text: str, spec) -> tuple[list[RuleReading], list[tuple[int, int, int]]]:

@@ -21,17 +21,11 @@ PERIODS = {"day": "day", "daily": "day", "week": "week", "weekly": "week", "mont
 _TIME_WORDS = frozenset({"day", "week", "month", "year", "time", "night", "hour", "minute", "once"})
 
 
-class _NoRoles:
-    def role(self, _name):
-        return None
-
-
 def stated_limits(text: str) -> list[RuleReading]:
     """The limit and capacity rules the feature states, in the order they appear."""
-    from .reading import _rules
+    from .reading import rules_of
 
-    rules, _spans = _rules(text, _NoRoles())
-    return [r for r in rules if r.category in ("limit", "capacity") and enforced_capacity(r, text)]
+    return [r for r in rules_of(text) if r.category in ("limit", "capacity") and enforced_capacity(r, text)]
 
 
 def enforced_capacity(rule: RuleReading, text: str) -> bool:
@@ -195,10 +189,9 @@ CHOOSING = {"accept": "accepted", "approve": "approved", "confirm": "confirmed",
 
 
 def stated_exclusivity(text: str) -> list[RuleReading]:
-    from .reading import _rules
+    from .reading import rules_of
 
-    rules, _spans = _rules(text, _NoRoles())
-    return [r for r in rules if r.category == "exclusivity"]
+    return rules_of(text, "exclusivity")
 
 
 def b_selection(ctx) -> dict:
@@ -252,7 +245,6 @@ DEnt = _DEnt()
 
 def stated_recipients(text: str) -> list[str]:
     """The people the feature says are told ("text the parents" -> ["parent"]), singular, in order."""
-    from .reading import _rules
+    from .reading import rules_of
 
-    rules, _spans = _rules(text, _NoRoles())
-    return [singular(r.nouns[0]) for r in rules if r.category == "recipient" and r.nouns]
+    return [singular(r.nouns[0]) for r in rules_of(text, "recipient") if r.nouns]
