@@ -1,4 +1,4 @@
-"""Capability `custody`: Check-in / check-out / assignment: who holds what, since and until when; overdue list; history per item."""
+"""Capability `custody`: Check-in / check-out / assignment: who holds what, since and until when; overdue list; history per item; optionally at most N items per holder at a time."""
 
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ class Params(CapabilityBase):
     due_days: int = Field(default=7, ge=0, le=365)
     checkout_roles: list[Name] = Field(default_factory=list, description="roles that may check items out and in; "
                                        "empty = the roles that may write `item_entity`")
+    max_held: int | None = Field(default=None, ge=1, le=1000, description="at most this many items held by one "
+                                 "holder at a time (\"borrow at most three copies at a time\"); None = no limit")
 
 
 PACKAGES: list[str] = []
@@ -46,8 +48,8 @@ def routes(cap: Params, spec) -> list:
     r, w = b.readers(spec, cap.item_entity), checkout_roles(cap, spec)
     a, i = f"/api/{cap.id}", f"/api/{cap.id}/items/<int:item_id>"
     return [
-        Route(method="POST", path=f"{i}/checkout", summary="check an item out to a holder until a due time (409 if held)",
-              roles=w),
+        Route(method="POST", path=f"{i}/checkout", summary="check an item out to a holder until a due time (409 if held"
+              + (f", or if the holder already holds {cap.max_held})" if cap.max_held else ")"), roles=w),
         Route(method="POST", path=f"{i}/checkin", summary="check a held item back in (409 if not held)", roles=w),
         Route(method="GET", path=f"{i}/history", summary="every check-out of an item: who, since, until, returned",
               roles=r),

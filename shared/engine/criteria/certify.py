@@ -88,8 +88,9 @@ def describe(cap, spec) -> str:
         return (f"bookings of {_lbl(spec, cap.resource, True)} ({_lbl(spec, cap.entity, True)}); a second booking of "
                 f"the same {_lbl(spec, cap.resource)} at an overlapping time is refused")
     if k == "custody":
+        held = (f"; one holder holds at most {cap.max_held} at a time" if cap.max_held else "")
         return (f"check-out and check-in of {_lbl(spec, cap.item_entity, True)}, due back after {cap.due_days} days; "
-                f"a {_lbl(spec, cap.item_entity)} already out cannot be checked out again")
+                f"a {_lbl(spec, cap.item_entity)} already out cannot be checked out again" + held)
     if k == "reminders":
         rule = {"due_in_days": f"{cap.days} days before its {_flabel(spec, cap.entity, cap.field)}",
                 "overdue": f"when its {_flabel(spec, cap.entity, cap.field)} has passed",

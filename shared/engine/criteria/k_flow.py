@@ -199,10 +199,15 @@ _DUE = re.compile(r"due|return|back|borrow|loan|lend|lent|keep|kept|check|hold|h
 _NOT_DUE = re.compile(r"remind|notif|alert|email|text message|sms|before")
 
 
+_AT_ONCE = re.compile(r"\b(at a time|at once|at the same time)\b")
+
+
 def _realises_custody(cap, spec, rule, reading) -> bool:
     """A time_window of exactly `due_days` days (or weeks) about returning items; a block/uniqueness rule
-    about an item already out. A limit per holder is not enforced."""
+    about an item already out; a limit of exactly `max_held` items held at a time."""
     words = _words(rule)
+    if rule.category == "limit":
+        return bool(cap.max_held) and rule_number(rule) == cap.max_held and bool(_AT_ONCE.search(words))
     if rule.category == "time_window":
         days = _in_days(rule)
         return (days is not None and days == cap.due_days and bool(_DUE.search(_context(rule, reading)))
@@ -223,7 +228,8 @@ def _derive_custody(cap, spec, reading, feature) -> list[dict]:
     holder = _ent_label(spec, cap.holder_entity) if cap.holder_entity else "user"
     rules = _realised(cap, spec, reading)
     due_rules = [i for i in rules if reading.rules[i].category == "time_window"]
-    block_rules = [i for i in rules if i not in due_rules]
+    held_rules = [i for i in rules if reading.rules[i].category == "limit"]
+    block_rules = [i for i in rules if i not in due_rules and i not in held_rules]
     params = {"item_entity": cap.item_entity, "holder_entity": cap.holder_entity, "due_days": cap.due_days,
               "capability": cap.id}
     days = f"{cap.due_days} day{'' if cap.due_days == 1 else 's'}"
@@ -234,6 +240,12 @@ def _derive_custody(cap, spec, reading, feature) -> list[dict]:
         out.append({"text": f"{_a(item).capitalize()} checked out now is not overdue {days} minus an hour later, "
                             f"and is listed as overdue {days} and an hour later.",
                     "template": "custody.overdue", "params": params, "rules": due_rules})
+    if cap.max_held:
+        n = cap.max_held
+        out.append({"text": f"{_a(holder).capitalize()} may hold {n} {_ent_label(spec, cap.item_entity, n != 1)} at "
+                            f"a time: checking out one more to them is refused, another {holder} may still check it "
+                            f"out, and once they check one in they may check out another.",
+                    "template": "custody.max_held", "params": dict(params, max_held=n), "rules": held_rules})
     return out
 
 
@@ -287,6 +299,27 @@ def _check_out_in(p, item_entity: str, holder_entity: str | None, due_days: int,
     p.step(other, "POST", f"{base}/checkout", json=dict(body), expect=201, note=f"the {label} can go out again")
     p.step(mover, "GET", f"{base}/history", expect=200, checks=[{"path": "items", "op": "len", "value": 2}],
            note="both check-outs are in its history")
+
+
+def _max_held(p, item_entity: str, holder_entity: str | None, due_days: int, capability: str, max_held: int) -> None:
+    cap, movers, role, mover, first, label, body, holder = _custody_setup(p, capability, item_entity, holder_entity)
+    items = [first] + [p.make(item_entity, _maker(p, item_entity), note=f"add another {label}")
+                       for _ in range(max_held)]
+    out = [f"/api/{capability}/items/${{{i}.id}}" for i in items]
+    for n, path in enumerate(out[:max_held], 1):
+        p.step(mover, "POST", f"{path}/checkout", json=dict(body), expect=201,
+               note=f"check out {label} {n} of {max_held} to the same holder")
+    p.step(mover, "POST", f"{out[max_held]}/checkout", json=dict(body), expect=409,
+           checks=[{"path": "error.code", "op": "eq", "value": "limit_reached"}],
+           note=f"a check-out of one more {label} to them is refused")
+    if holder_entity:
+        other = p.make(holder_entity, _maker(p, holder_entity), note="add another holder")
+        p.step(mover, "POST", f"{out[max_held]}/checkout", json={"holder_id": f"${{{other}.id}}"}, expect=201,
+               note=f"another holder may check that {label} out")
+        p.step(mover, "POST", f"{out[max_held]}/checkin", json={}, expect=200, note="it comes back")
+    p.step(mover, "POST", f"{out[0]}/checkin", json={}, expect=200, note=f"the first holder checks one {label} in")
+    p.step(mover, "POST", f"{out[max_held]}/checkout", json=dict(body), expect=201,
+           note=f"now they may check out another {label}")
 
 
 def _overdue(p, item_entity: str, holder_entity: str | None, due_days: int, capability: str) -> None:
@@ -830,6 +863,7 @@ DERIVE = {kind: _fitted(fn) for kind, fn in (
     ("booking", _derive_booking), ("custody", _derive_custody), ("workflow", _derive_workflow),
     ("rotation", _derive_rotation), ("ledger", _derive_ledger), ("payments", _derive_payments))}
 COMPILE = {"booking.no_overlap": _no_overlap, "custody.check_out_in": _check_out_in, "custody.overdue": _overdue,
+           "custody.max_held": _max_held,
            "workflow.transition": _transition, "rotation.assign": _assign, "rotation.swap": _swap,
            "ledger.split_settle": _split_settle, "payments.guarded": _guarded,
            "payments.platform_fee": _platform_fee}

@@ -154,6 +154,7 @@ EXCLUSIVE = (
     ("selection", "workflow", r"declin\w*|reject\w* (all )?the others|the others|the rest|every other|all other"),
     ("rotation", "assignment", r"rota|rotation|turns|round[- ]robin|fair\w*|evenly"),
     ("custody", "assignment", r"equipment|tools?|kit|devices?|keys?|laptops?"),
+    ("custody", "limit", r"at a time|at once|at the same time"),  # "borrow at most three copies at a time"
     ("import", "attachments", r"csv|spreadsheet|excel|json|import|bulk"),
     ("import", "export", r"^(?!.*(export|download|print|report))"),
     ("import", "limit", r"(rows?|lines?)\b"),
@@ -703,7 +704,16 @@ def b_custody(ctx: FeatureCtx) -> dict:
     if holder is not None and holder not in ctx.mentioned and safe_name(holder) not in [safe_name(p)
                                                                                            for p in ctx.people]:
         holder = None
-    return {"item_entity": item, "holder_entity": holder, "due_days": _days(ctx, 7)}
+    return {"item_entity": item, "holder_entity": holder, "due_days": _days(ctx, 7), "max_held": _max_held(ctx.text)}
+
+
+def _max_held(text: str) -> int | None:
+    """The number of a stated "at most N ... at a time" (or "at once") rule: items one holder may hold together."""
+    from .b_assignment import _AT_ONCE
+    from .reading import rules_of
+
+    return next((int(r.number) for r in rules_of(text, "limit") if r.number and float(r.number).is_integer()
+                 and 1 <= r.number <= 1000 and _AT_ONCE.search((r.words or "").lower())), None)
 
 
 def b_live_board(ctx: FeatureCtx) -> dict:

@@ -201,7 +201,7 @@ def tool_library():
     tool = entity("tool", "tools", [f("name", required=True), f("condition", "enum", values=["good", "worn"])])
     roles = [role("member", ["tool"]), role("librarian", ["tool"], ["tool"]), role("visitor", [])]
     caps = [{"kind": "custody", "id": "lending", "label": "Check tools out and see who has them",
-             "item_entity": "tool", "due_days": 3, "checkout_roles": ["owner", "member", "librarian"]}]
+             "item_entity": "tool", "due_days": 3, "checkout_roles": ["owner", "member", "librarian"], "max_held": 2}]
     return build("Tool Shed", "A neighbourhood tool library lends tools to members.", [tool], roles, caps)
 
 
@@ -214,7 +214,7 @@ def evidence_room():
     roles = [role("clerk", ["evidence_item", "officer"], ["evidence_item", "officer"]),
              role("auditor", ["evidence_item", "officer"])]
     caps = [{"kind": "custody", "id": "chain", "label": "Record who holds each evidence item",
-             "item_entity": "evidence_item", "holder_entity": "officer", "due_days": 1}]
+             "item_entity": "evidence_item", "holder_entity": "officer", "due_days": 1, "max_held": 3}]
     return build("Evidence Log", "An evidence room records the custody of every item.", [item, officer], roles,
                  caps)
 
