@@ -553,7 +553,7 @@ def coverage_phase(metrics: dict, extra: dict) -> None:
     for batch, name in (("issue-17", "heldout_issue17_feature_coverage"),
                         ("issue-17b", "heldout_issue17b_feature_coverage")):
         # each batch of held-out ideas written before any output on them was seen, measured on its own
-        fresh = {i["id"] for i in coverage.heldout_ideas() if i.get("batch") == batch}
+        fresh = {i["id"] for i in coverage.heldout_ideas() if i.get("batch") == batch and not i.get("seen")}
         rows = [r for r in held["details"]["per_idea"] if r["idea"] in fresh]
         total = sum(r["total"] for r in rows)
         metrics[name] = round(sum(min(r["built"], r["total"]) for r in rows) / total, 3) if total else 0.0

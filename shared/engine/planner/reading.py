@@ -235,6 +235,10 @@ def _rules(text: str, spec) -> tuple[list[RuleReading], list[tuple[int, int, int
             if cat == "fee" and raw:
                 unit = "percent"
             nouns = [g.get(k) for k in ("noun", "noun2", "noun3")]
+            if cat == "time_window" and raw is None and unit is None:  # "the day before": one day
+                head = m.group(0).removeprefix("the ").split(" ")[0]
+                number, unit = {"day": (1, "days"), "night": (1, "days"), "evening": (1, "days"),
+                                "morning": (1, "days"), "week": (7, "days"), "hour": (1, "hours")}.get(head, (None, None))
             if cat == "time_window" and unit:
                 unit = {"min": "minutes", "mins": "minutes", "hr": "hours", "hrs": "hours"}.get(unit, unit)
                 unit = unit if unit.endswith("s") or unit in ("mb", "gb", "kb", "%") else unit + "s"

@@ -4,6 +4,8 @@ under a short name in the founder's nouns."""
 
 from __future__ import annotations
 
+import pytest
+
 from shared.engine.appspec import spec_problems
 from shared.engine.planner import PAGE_KINDS, plan_builtin
 
@@ -56,3 +58,16 @@ def test_every_feature_page_is_in_the_navigation_under_a_short_name():
     paged = {p.capability for p in spec.pages}
     assert {c.id for c in spec.capabilities} <= paged  # the approvals and the ratings have pages too
     assert {c.id for c in spec.capabilities if c.kind in PAGE_KINDS} <= paged
+
+
+@pytest.mark.parametrize("text, number, unit", [
+    ("Text tenants the evening before the inspection", 1, "days"),
+    ("Email riders the morning before their lesson", 1, "days"),
+    ("Remind members the week before the renewal", 7, "days"),
+    ("Call the client the hour before the visit", 1, "hours"),
+])
+def test_the_day_before_is_read_as_one_day(text, number, unit):
+    from shared.engine.planner.reading import rules_of
+
+    windows = rules_of(text, "time_window")
+    assert [(r.number, r.unit) for r in windows] == [(number, unit)], windows
