@@ -95,9 +95,11 @@ def _clean(words: list[str]) -> list[str]:
     return words
 
 
-def _np_name(words: list[str], text: str = "", known: frozenset | set = frozenset()) -> tuple[str, bool, str] | None:
+def _np_name(words: list[str], text: str = "", known: frozenset | set = frozenset(),
+             attribute_words: bool = False) -> tuple[str, bool, str] | None:
     """The record a head phrase names, and whether it is a person; None when it names none (a behaviour, an
-    attribute, a page alone)."""
+    attribute, a page alone). `attribute_words`: a word that is usually an attribute ("attendance") names a record
+    here, because the phrase gives it a parent and attributes of its own."""
     words = _clean(words)
     if not words or len(words) > 4 or any(w in DETERMINERS or w in lx.CONJUNCTIONS or w in RULE_HEADS for w in words):
         return None  # "members book a desk", "check out and check in tools": a clause, not a noun phrase
@@ -114,7 +116,7 @@ def _np_name(words: list[str], text: str = "", known: frozenset | set = frozense
         return None  # "public catalogue page": a page, no record
     head = singular(content[-1])
     plural_head = content[-1] != head and content[-1] == content[-1].rstrip("'")
-    if head in lx.ATTRIBUTE_TYPES or (head in lx.VAGUE_NOUNS and not (plural_head and head not in ABSTRACT)
+    if (head in lx.ATTRIBUTE_TYPES and not attribute_words) or (head in lx.VAGUE_NOUNS and not (plural_head and head not in ABSTRACT)
                                       and head not in known and head not in ("item", "lot", "case", "part")) or \
             head in ("app", "user", "everyone"):
         return None
@@ -234,7 +236,8 @@ def read(idea: dict, known: set[str]) -> list[Definition]:
             if w in PREPS and j > 0:
                 head, parent_words = head[:j], head[j + 1:]
                 break
-        rec = _np_name(head, whole)
+        rec = _np_name(head, whole) or (_np_name(head, whole, attribute_words=True) if parent_words and not booked
+                                        else None)  # "attendance per dog with date": a record of its own
         if rec is None:
             continue
         record, _people, rec_label = rec

@@ -205,3 +205,14 @@ def test_overdue_by_a_number_of_days_carries_the_number():
     from shared.engine.criteria.certify import certify
 
     assert certify(spec).trace[1].status == "partial"  # another number is not the founder's rule
+
+
+def test_a_word_usually_an_attribute_is_a_record_when_it_has_a_parent_and_attributes_of_its_own():
+    """"Mileage per van with date and odometer reading": the mileage entries are records of each van, not a
+    number on the van."""
+    spec = plan_builtin(idea(["Vans with registration and make", "Mileage per van with date and odometer reading"]))
+    got = fields(spec, "mileage")
+    assert got["van_id"].type == "reference" and got["van_id"].ref == "van" and got["van_id"].required
+    assert {"date", "odometer_reading"} <= set(got), sorted(got)
+    assert "mileage" not in fields(spec, "van")
+    assert status(spec, 1)[0] == "planned"
