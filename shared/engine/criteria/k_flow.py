@@ -142,6 +142,8 @@ def _realises_booking(cap, spec, rule, reading) -> bool:
     not have two bookings at once" is a per-person limit, which booking does not enforce."""
     if rule.category not in ("exclusivity", "block") or not _one_or_none(rule):
         return False
+    if re.search(r"double[- ]?book", _words(rule)):
+        return True  # "without double bookings": the bookings of this feature, whatever they are called
     if _people(spec, rule, reading, cap.resource, cap.entity):
         return bool(_OVERLAP_STRICT.search(_words(rule))) and _about(spec, rule, reading, cap.resource)
     return bool(_OVERLAP.search(_words(rule))) and _about(spec, rule, reading, cap.resource, cap.entity)

@@ -223,8 +223,10 @@ def kinds_for(text: str) -> list[tuple[str, str]]:
     for rule in stated_limits(text)[:1]:  # "at most 3 loans per student", "up to their capacity"
         found.append((max(0, low.find(rule.words.lower())), "limit", rule.words))
     for rule in stated_exclusivity(text)[:1]:  # "accepting one quote declines the others"
-        found.append((max(0, low.find(rule.words.lower())), "selection", rule.words))
+        double = re.search(r"double[- ]?book", rule.words.lower())  # "without double bookings": a booking's rule
+        found.append((max(0, low.find(rule.words.lower())), "booking" if double else "selection", rule.words))
     kinds = {k for _p, k, _w in found}
+    double_booked = any(k == "booking" and re.search(r"double[- ]?book", w.lower()) for _p, k, w in found)
     if "booking" in kinds:
         word = next(w for _p, k, w in found if k == "booking")
         verb = {"book": "book", "books": "book", "booked": "book", "schedule": "schedule",
@@ -232,7 +234,8 @@ def kinds_for(text: str) -> list[tuple[str, str]]:
         # "book"/"schedule" name the kind as verbs ("book a room"), not as nouns or states ("propose books",
         # "a payment schedule", "from inquiry to booked")
         calendar = verb == "schedule" and re.search(r"\b(view|calendar|per|daily|weekly|availability)\b", low)
-        if verb and not calendar and not any(w.tag == "verb" and w.s == verb for c in parse(text) for w in c.words):
+        if verb and not calendar and not double_booked and not any(w.tag == "verb" and w.s == verb
+                                                                   for c in parse(text) for w in c.words):
             kinds.discard("booking")
         # "export bookings as CSV", "approve room bookings": the bookings are the records another behaviour
         # acts on; only an overlap, a calendar or free slots ask for the booking behaviour itself

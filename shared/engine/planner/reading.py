@@ -101,7 +101,8 @@ RULE_PATTERNS: tuple[tuple[str, str], ...] = (
     ("exclusivity", rf"(?:declin\w+|reject\w*|clos\w+|cancel\w*|withdraw\w*) (?:all )?(?:the )?(?:others?|other "
                     rf"(?P<noun>{_W})|rest|remaining (?P<noun2>{_W}))|(?:the )?others? (?:are|get|become|is) "
                     rf"(?:declined|rejected|closed|cancelled|canceled)|exclusive\w*|only one (?P<noun3>{_W}) "
-                    rf"(?:can|may|is)"),
+                    rf"(?:can|may|is)|(?:without|no|never|prevents?|avoids?|avoiding|stops?) (?:any )?double[- ]?"
+                    rf"book\w*|double[- ]?book\w* (?:are |is )?(?:refused|blocked|prevented|impossible)"),
     ("agreement", rf"(?:(?:with|needs?|requires?|after|without|once|until) (?:the )?(?:(?:other|both|each)\W*)?"
                   rf"(?:(?P<noun>{_W})(?:'s|s')? )?(?:agreement|consent|approval|confirmation|sign[- ]off|ok)|"
                   rf"(?:both|mutual\w*|the other \w+) (?:agree\w*|confirm\w*|accept\w*|consent\w*)|"
@@ -312,7 +313,10 @@ APP_WORDS = frozenset({"app", "online", "web", "website", "digital", "browser", 
 KIND_WORDS = {
     "reminders": {"automatic", "automatically", "scheduled", "reminder", "reminders", "email", "emails", "due",
                   "booked", "next", "upcoming"},
-    "booking": {"calendar", "slot", "slots", "free", "double-booking", "overlap", "overlapping", "clash"},
+    "booking": {"calendar", "slot", "slots", "free", "double-booking", "overlap", "overlapping", "clash", "double",
+                "without"},
+    "audit_log": {"tamper-evident", "tamper-proof", "tamper", "change", "changes", "changed", "edit", "edits",
+                  "edited", "trail", "history", "who"},
     "custody": {"out", "back", "who", "holds", "has"},
     "workflow": {"status", "state", "approve", "approved", "reject", "rejected"},
     "search": {"search", "find", "filter", "lookup"},

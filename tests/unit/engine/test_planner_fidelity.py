@@ -71,3 +71,20 @@ def test_the_day_before_is_read_as_one_day(text, number, unit):
 
     windows = rules_of(text, "time_window")
     assert [(r.number, r.unit) for r in windows] == [(number, unit)], windows
+
+
+@pytest.mark.parametrize("text", ["Members book a studio without double bookings",
+                                  "Vets book the scanner with no double-bookings",
+                                  "Members book pitches and double bookings are refused"])
+def test_without_double_bookings_is_the_bookings_rule(text):
+    """The words are an exclusivity rule the booking capability realises, so the feature is planned with a criterion
+    exercising it, and no word is left unread."""
+    from shared.engine.planner.reading import rules_of
+
+    assert [r.category for r in rules_of(text, "exclusivity")] == ["exclusivity"], rules_of(text)
+    spec = plan_builtin({"title": "T", "description": "", "key_features": [text], "constraints": {}})
+    t = spec.trace[0]
+    assert t.status == "planned", (t.not_built, t.reason)
+    assert any(spec.capability(c).kind == "booking" for c in t.capabilities)
+    exercised = {i for c in t.criteria for i in c.rules}
+    assert any(t.reading.rules[i].category == "exclusivity" for i in exercised), t.criteria
