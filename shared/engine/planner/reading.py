@@ -291,7 +291,8 @@ store stores stored storing save saves saved saving view views viewed viewing se
 browsing show shows showing edit edits edited editing update updates updated updating delete deletes deleted
 remove removes removed register registers registered registering enter enters entered note notes noted write
 writes capture captures captured maintain maintains organise organises organize organizes organised organized
-look looks report reports reported reporting file files filed raise raises raised
+look looks report reports reported reporting file files filed raise raises raised make makes made making
+submit submits submitted submitting place places placed placing post posts posted posting
 """.split())
 
 #: Words for a list, a page or a view of records (the generated list and detail pages are it).

@@ -88,3 +88,12 @@ def test_without_double_bookings_is_the_bookings_rule(text):
     assert any(spec.capability(c).kind == "booking" for c in t.capabilities)
     exercised = {i for c in t.criteria for i in c.rules}
     assert any(t.reading.rules[i].category == "exclusivity" for i in exercised), t.criteria
+
+
+@pytest.mark.parametrize("text, verb", [("Gardeners place offers on a plot with a price", "place"),
+                                        ("Each member may make at most 4 reservations per month", "make"),
+                                        ("Neighbours post notices with a title and a photo", "post")])
+def test_verbs_of_making_a_record_are_read_as_its_creation(text, verb):
+    spec = plan_builtin({"title": "T", "description": "", "key_features": [text], "constraints": {}})
+    uses = {u.word: u.maps_to for u in spec.trace[0].reading.words}
+    assert uses[verb] == f"action:{verb}", uses
