@@ -310,6 +310,10 @@ SCOPE_WORDS = frozenset({"see", "sees", "view", "views", "read", "reads", "acces
 APP_WORDS = frozenset({"app", "online", "web", "website", "digital", "browser", "portal", "mobile", "platform"})  # pages carry
 # a viewport and a one-column layout, so "on mobile" is the app itself
 
+#: Words naming the period a capability counts in (a leaderboard's or a limit's `period`).
+_PERIOD_WORDS = {"day": "day", "days": "day", "daily": "day", "week": "week", "weeks": "week", "weekly": "week",
+                 "month": "month", "months": "month", "monthly": "month"}
+
 #: Words a capability's presence explains beyond its cue words (a reminders capability runs on a schedule).
 KIND_WORDS = {
     "reminders": {"automatic", "automatically", "scheduled", "reminder", "reminders", "email", "emails", "due",
@@ -445,10 +449,15 @@ def read_feature(text: str, spec, cap_ids: list[str]) -> FeatureReading:
                 mentioned.append(ent)
             continue
         cue = next((k for a, b, k in cues if a <= s and e <= b), None)
+        period_cap = None
         if cue is None:
             cue = next((c.kind for c in caps if w in KIND_WORDS.get(c.kind, ())), None)
+        if cue is None:  # "weekly leaderboard", "15 dogs per day": the period a capability counts in
+            period_cap = next((c for c in caps if _PERIOD_WORDS.get(w) and getattr(c, "period", None) ==
+                               _PERIOD_WORDS[w]), None)
+            cue = period_cap.kind if period_cap is not None else None
         if cue is not None:
-            cap = next(c for c in caps if c.kind == cue)
+            cap = period_cap or next(c for c in caps if c.kind == cue)
             ent = _entity_for(w, nxt, prev, spec)  # "when a load is heavier ...": the load is still named
             if ent and ent not in mentioned:
                 mentioned.append(ent)

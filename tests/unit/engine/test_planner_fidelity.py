@@ -97,3 +97,13 @@ def test_verbs_of_making_a_record_are_read_as_its_creation(text, verb):
     spec = plan_builtin({"title": "T", "description": "", "key_features": [text], "constraints": {}})
     uses = {u.word: u.maps_to for u in spec.trace[0].reading.words}
     assert uses[verb] == f"action:{verb}", uses
+
+
+def test_a_period_word_is_read_only_when_the_capability_counts_in_that_period():
+    spec = plan_builtin({"title": "T", "description": "Walking club.", "constraints": {},
+                         "key_features": ["Walkers log walks with distance in miles",
+                                          "Leaderboard of walkers by walks logged each month"]})
+    uses = {u.word: u.maps_to for u in spec.trace[1].reading.words}
+    assert uses["month"].startswith("capability:leaderboard"), uses
+    cap = spec.capability(uses["month"].split(":", 1)[1])
+    assert cap.period == "month"
