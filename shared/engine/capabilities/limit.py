@@ -1,4 +1,6 @@
-"""Capability `limit`: At most a number of records (or of a field's sum) per parent record, optionally per day, week or month and only for some statuses; a write beyond it is refused with 409."""
+"""Capability `limit`: At most a number of records (or of a field's sum) per parent record, per user who created
+them, or in the whole app; optionally per day, week or month and only for some statuses; a write beyond it is
+refused with 409."""
 
 from __future__ import annotations
 
@@ -19,12 +21,17 @@ MAX_TYPES = ("integer", "decimal")
 class Params(CapabilityBase):
     kind: Literal["limit"] = "limit"
     entity: Name = Field(description="the records counted, e.g. loan")
-    parent_field: Name = Field(description="reference field on `entity`; rows are counted per record it points at, "
-                                           "e.g. student_id")
-    max: int | None = Field(default=None, ge=0, le=100000, description="the limit, one number for every parent; "
-                                                                       "or set max_field")
-    max_field: Name | None = Field(default=None, description="integer/decimal field on the parent entity holding "
-                                                             "each parent's own limit, e.g. capacity")
+    scope: Literal["parent", "user", "app"] = Field(default="parent", description="whose rows are counted together: "
+                                                    "'parent' per record parent_field points at, 'user' per user "
+                                                    "who created them, 'app' all of them")
+    parent_field: Name | None = Field(default=None, description="scope 'parent' only: reference field on `entity`; "
+                                                                "rows are counted per record it points at, e.g. "
+                                                                "student_id")
+    max: int | None = Field(default=None, ge=0, le=100000, description="the limit, one number for every parent "
+                                                                       "(or user, or the app); or set max_field")
+    max_field: Name | None = Field(default=None, description="scope 'parent' only: integer/decimal field on the "
+                                                             "parent entity holding each parent's own limit, e.g. "
+                                                             "capacity")
     sum_field: Name | None = Field(default=None, description="number field on `entity` whose sum is limited, e.g. "
                                                              "hours; None = count the rows")
     period: Literal["day", "week", "month"] | None = Field(default=None, description="count only rows in the same "
@@ -41,9 +48,10 @@ PACKAGES: list[str] = []
 
 
 def parent_entity(cap: Params, spec) -> str | None:
-    """The entity `parent_field` points at, or None when it does not resolve to a reference."""
+    """The entity `parent_field` points at, or None when it does not resolve to a reference (or the limit is not
+    per parent)."""
     ent = spec.entity(cap.entity)
-    f = ent.field(cap.parent_field) if ent is not None else None
+    f = ent.field(cap.parent_field) if ent is not None and cap.scope == "parent" and cap.parent_field else None
     return f.ref if f is not None and f.type == "reference" else None
 
 
@@ -75,19 +83,49 @@ def _sum_problems(cap: Params, spec, parent: str | None) -> list[str]:
     return p
 
 
+_SCOPE_WORDS = {"user": "per user who creates them", "app": "together for the whole app"}
+
+
+def _scope_problems(cap: Params, spec) -> list[str]:
+    """What does not fit the scope: a parent limit needs parent_field; a user or app limit has no parent, so no
+    parent_field and no max_field (one number, max)."""
+    if cap.scope == "parent":
+        if cap.parent_field:
+            return []
+        ent = spec.entity(cap.entity)
+        refs = sorted(f.name for f in ent.fields if f.type == "reference") if ent is not None else []
+        return [f"scope 'parent' needs parent_field: the reference field of {cap.entity} whose record the rows are "
+                f"counted per{f' (one of {refs})' if refs else ''}; or use scope 'user' (counted per user who "
+                f"creates them) or 'app' (counted all together)"]
+    p = []
+    counted = _SCOPE_WORDS[cap.scope]
+    if cap.parent_field:
+        p.append(f"scope {cap.scope!r} counts {cap.entity} rows {counted}, not per {cap.parent_field}; drop "
+                 f"parent_field, or use scope 'parent' to count per record it points at")
+    if cap.max_field:
+        p.append(f"max_field is a field of a parent record, and scope {cap.scope!r} has none; drop max_field and "
+                 f"set max, one number {'for every user' if cap.scope == 'user' else 'for the whole app'}")
+    elif cap.max is None:
+        who = "each user may have" if cap.scope == "user" else "the app may hold in all"
+        p.append(f"scope {cap.scope!r} needs max: the number of {cap.entity} rows {who}, e.g. 5")
+    return p
+
+
 def check(cap: Params, spec) -> list[str]:
     from . import _bind as b
     parent = parent_entity(cap, spec)
     p = [m for m in (
         b.entity_problem(spec, cap.entity, "limited entity"),
-        b.field_problem(spec, cap.entity, cap.parent_field, "parent_field", ("reference",)),
+        b.field_problem(spec, cap.entity, cap.parent_field if cap.scope == "parent" else None, "parent_field",
+                        ("reference",)),
         b.field_problem(spec, parent, cap.max_field, "max_field", MAX_TYPES) if parent else None,
         b.field_problem(spec, cap.entity, cap.sum_field, "sum_field", SUM_TYPES),
         b.field_problem(spec, cap.entity, cap.date_field, "date_field", b.DATE_TYPES),
         b.field_problem(spec, cap.entity, cap.where_field, "where_field", ("enum",)),
         b.no_writer_problem(spec, cap.entity, "limited entity"),
     ) if m]
-    if (cap.max is None) == (cap.max_field is None):
+    p += _scope_problems(cap, spec)
+    if cap.scope == "parent" and (cap.max is None) == (cap.max_field is None):
         p.append(f"set exactly one of max (one number for every {parent or 'parent'}, e.g. 3) and max_field (a "
                  f"number field of {parent or 'the parent entity'} holding each one's own limit, e.g. capacity)")
     if cap.max == 0:
@@ -123,11 +161,17 @@ def routes(cap: Params, spec) -> list:
     from ..appspec.base import Route
     from . import _bind as b
     r = b.readers(spec, cap.entity)
+    usage, page = {
+        "parent": ("how much of its limit one parent uses (parent_id=, on=YYYY-MM-DD for a period): limit, used, "
+                   "remaining, period", "page: each parent with its use of the limit"),
+        "user": ("how much of the limit the signed-in user uses (on=YYYY-MM-DD for a period): limit, used, "
+                 "remaining, period", "page: the signed-in user's use of the limit"),
+        "app": ("how much of the limit the whole app uses (on=YYYY-MM-DD for a period): limit, used, remaining, "
+                "period", "page: the app's use of the limit"),
+    }[cap.scope]
     return [
-        Route(method="GET", path=f"/api/{cap.id}/usage",
-              summary="how much of its limit one parent uses (parent_id=, on=YYYY-MM-DD for a period): limit, used, "
-                      "remaining, period", roles=r),
-        Route(method="GET", path=f"/{cap.id}/", summary="page: each parent with its use of the limit", roles=r),
+        Route(method="GET", path=f"/api/{cap.id}/usage", summary=usage, roles=r),
+        Route(method="GET", path=f"/{cap.id}/", summary=page, roles=r),
     ]
 
 
@@ -136,13 +180,17 @@ def _paired(cap: Params, spec) -> bool:
     then links a new other record."""
     from ..compiler import link_pairs
 
-    return any(cap.parent_field in pair for pair in link_pairs(spec).get(cap.entity, []))
+    pairs = link_pairs(spec).get(cap.entity, [])
+    if cap.scope != "parent":  # rows of one user (or of the app) share every link: each needs new other records
+        return bool(pairs)
+    return any(cap.parent_field in pair for pair in pairs)
 
 
 def describe_rule(cap: Params, spec) -> str:
-    """The rule in the spec's nouns, lower case: "at most 3 loans with status active per student"."""
+    """The rule in the spec's nouns, lower case: "at most 3 loans with status active per student", "each user may
+    have at most 5 listings", "at most 15 attendances per day in all"."""
     ent, parent = spec.entity(cap.entity), spec.entity(parent_entity(cap, spec) or "")
-    p_label = parent.label.lower() if parent else cap.parent_field.removesuffix("_id").replace("_", " ")
+    p_label = parent.label.lower() if parent else (cap.parent_field or "").removesuffix("_id").replace("_", " ")
     rows = ent.label_plural.lower() if ent else cap.entity.replace("_", " ")
     sf = ent.field(cap.sum_field) if ent is not None and cap.sum_field else None
     what = f"{(sf.label if sf else cap.sum_field or '').lower()} of {rows}" if cap.sum_field else rows
@@ -150,12 +198,17 @@ def describe_rule(cap: Params, spec) -> str:
         wf = ent.field(cap.where_field) if ent is not None else None
         what += (f" with {(wf.label if wf else cap.where_field).lower()} "
                  f"{' or '.join(v.replace('_', ' ') for v in cap.where_values)}")
+    per = f" per {cap.period}" if cap.period else ""
+    if cap.scope == "user":
+        return f"each user may have at most {cap.max} {what}{per}"
+    if cap.scope == "app":
+        return f"at most {cap.max} {what}{per} in all"
     if cap.max is not None:
         text = f"at most {cap.max} {what} per {p_label}"
     else:
         mf = parent.field(cap.max_field) if parent is not None and cap.max_field else None
         text = f"{what} per {p_label} up to its {(mf.label if mf else cap.max_field or '').lower()}"
-    return text + (f" per {cap.period}" if cap.period else "")
+    return text + per
 
 
 # ---------------------------------------------------------------------------------------------- test values
@@ -249,17 +302,18 @@ def other_value(cap: Params, spec) -> str | None:
 def render(cap: Params, spec, tpl) -> dict[str, str]:
     from . import _bind as b
     ent = spec.entity(cap.entity)
-    parent = spec.entity(parent_entity(cap, spec))
+    parent = spec.entity(parent_entity(cap, spec) or "")  # None: the limit is per user or for the whole app
     outsider = next((r for r in b.readers(spec, cap.entity) if r not in b.writers(spec, cap.entity)), None)
     ctx = {
-        "ent": ent, "parent": parent, "detail": b.detail_path(spec, parent.name),
-        "writer": b.writer_role(spec, cap.entity), "parent_writer": b.writer_role(spec, parent.name) or "owner",
+        "ent": ent, "parent": parent, "detail": b.detail_path(spec, parent.name) if parent else None,
+        "writer": b.writer_role(spec, cap.entity),
+        "parent_writer": (b.writer_role(spec, parent.name) if parent else None) or "owner",
         "outsider": outsider, "stranger": b.non_reader_role(spec, cap.entity),
-        "display": b.free_text_display(parent), "rule_text": describe_rule(cap, spec),
+        "display": b.free_text_display(parent) if parent else None, "rule_text": describe_rule(cap, spec),
         "sum": ent.field(cap.sum_field) if cap.sum_field else None,
         "date": ent.field(cap.date_field) if cap.date_field else None,
         "where": ent.field(cap.where_field) if cap.where_field else None,
-        "max_f": parent.field(cap.max_field) if cap.max_field else None,
+        "max_f": parent.field(cap.max_field) if parent and cap.max_field else None,
         "nums": sample_numbers(cap, spec), "dates": sample_dates(cap, spec), "other_value": other_value(cap, spec),
         "other_refs": [[f.name, f.ref] for f in ent.fields if f.type == "reference" and f.name != cap.parent_field],
         "paired": _paired(cap, spec),
@@ -270,5 +324,6 @@ def render(cap: Params, spec, tpl) -> dict[str, str]:
     return {
         f"app/capabilities/{cap.id}.py": tpl.render(d + "module.py.j2", **ctx),
         f"app/templates/capabilities/{cap.id}/index.html": tpl.render(d + "index.html.j2", **ctx),
-        f"tests/test_cap_{cap.id}.py": tpl.render(d + "test.py.j2", **ctx),
+        f"tests/test_cap_{cap.id}.py": tpl.render(d + ("test.py.j2" if cap.scope == "parent" else "test_scoped.py.j2"),
+                                                  **ctx),
     }

@@ -111,8 +111,8 @@ def describe(cap, spec) -> str:
         return f"ratings of {_lbl(spec, cap.entity, True)} from 1 to {cap.scale}, one per user"
     if k in ("limit", "selection"):
         ent = spec.entity(cap.entity)
-        ref = ent.field(cap.parent_field) if ent else None
-        parent = _lbl(spec, ref.ref) if ref is not None and ref.ref else cap.parent_field.removesuffix("_id")
+        ref = ent.field(cap.parent_field) if ent and cap.parent_field else None
+        parent = _lbl(spec, ref.ref) if ref is not None and ref.ref else (cap.parent_field or "").removesuffix("_id")
         if k == "selection":
             return (f"a {parent}'s {_lbl(spec, cap.entity, True)}: choosing one makes it {cap.chosen_value} and the "
                     f"others {cap.declined_value}; a second choice for the same {parent} is refused")
@@ -121,6 +121,11 @@ def describe(cap, spec) -> str:
         most = (f"its {_flabel(spec, ref.ref if ref is not None and ref.ref else '', cap.max_field)}"
                 if cap.max_field else f"{cap.max}")
         per = f" per {cap.period}" if cap.period else ""
+        scope = getattr(cap, "scope", "parent")
+        if scope == "user":
+            return f"each user may have at most {most} {amount}{per}; one more is refused"
+        if scope == "app":
+            return f"at most {most} {amount}{per} in all; one more is refused"
         return f"a {parent} takes at most {most} {amount}{per}; one more is refused"
     from ..capabilities import module_for
     from ..planner.capmap import BEHAVIOUR

@@ -1,15 +1,19 @@
 """Criteria for `limit`: a parent takes rows up to its limit, one more is refused with 409, another parent still
-takes rows (and, as bound, a row that does not count or falls in the next period is still accepted).
+takes rows (and, as bound, a row that does not count or falls in the next period is still accepted). A limit per
+user: one user fills theirs, the next is refused, another user still creates rows. A limit for the whole app: two
+users fill it together, the next is refused for either of them.
 
 A stated rule is realised only when the capability carries the rule's own number (or, for "up to its capacity",
 the parent's own limit field), counts what the rule counts (rows, or the sum of the field its unit names), per the
-period it names and only the statuses it names, and the rule names no record but the counted one and its parent.
+period it names and only the statuses it names, and the rule names no record but the counted one and its parent
+(per user or for the whole app: no record but the counted one, and for the whole app no people it is per).
 """
 
 from __future__ import annotations
 
 import re
 
+from ..planner.reading import NUMBER_WORDS
 from ..planner.text import singular
 from . import ScenarioError, a, entity_label, field_label, noun_matches, rule_number
 
@@ -26,6 +30,8 @@ _PERIODS = {"day": "day", "days": "day", "daily": "day", "night": "day", "nights
 #: adjectives that restrict which rows count ("3 active loans"); the capability must count only those
 _STATUS_WORDS = {"active", "open", "current", "pending", "outstanding", "ongoing", "unpaid", "unreturned",
                  "unresolved", "upcoming", "confirmed", "approved", "overdue", "live", "unfinished", "booked"}
+#: words for any person using the app, beside roles and the lexicon's people nouns
+_USER_WORDS = {"user", "person", "people", "everyone", "everybody", "anyone", "account", "individual"}
 MAX_ROWS = 500  # a scenario creates the rows one by one: a limit above this is not filled
 
 
@@ -119,14 +125,50 @@ def _counts_what_it_says(cap, spec, rule, window) -> bool:
     return any(noun_matches(w, cap.sum_field) or noun_matches(w, label.replace(" ", "_")) for w in words if w)
 
 
+def _counted_noun(rule) -> str | None:
+    """The word just after the rule's number: what it counts ("no more than 15 dogs a day": "dogs")."""
+    said = re.findall(r"[a-z0-9]+", (rule.words or "").lower())
+    at = next((k for k, w in enumerate(said) if re.fullmatch(r"\d+", w) or w in NUMBER_WORDS), None)
+    return said[at + 1] if at is not None and at + 1 < len(said) else None
+
+
+def _names_people(spec, rule, window) -> bool:
+    """Does the rule (or a word just around it) name people: a role, or a word for a person ("each member", "a
+    user")?"""
+    from ..planner import lexicon
+
+    words = [*rule.nouns, *(w for w, _m in window)]
+    return any(singular(w) in lexicon.PEOPLE or singular(w) in _USER_WORDS or spec.role(singular(w)) is not None
+               for w in words)
+
+
+def _names_only_the_counted(cap, spec, rule, window, reading) -> bool:
+    """A limit per user or for the whole app: the rule names no record but the counted one (or, for rows that
+    each hold one record, "15 dogs a day" counting attendances, that record as the thing counted); a limit per
+    user needs the people it is per ("each member ... at most 2 sessions"), and one for the whole app names none
+    (a rule that does is per person)."""
+    named = _named_entities(spec, rule, window)
+    ent = spec.entity(cap.entity)
+    noun = _counted_noun(rule)
+    held = {f.ref for f in ent.fields if f.type == "reference" and f.required} if ent else set()
+    named -= {e for e in held if noun and noun_matches(noun, e)}  # attendances counted as the dogs they hold
+    if named - {cap.entity}:
+        return False
+    if _names_people(spec, rule, window) != (cap.scope == "user"):
+        return False
+    return bool(named) or bool(noun and any(noun_matches(noun, e) for e in {cap.entity, *held})) or (
+        reading is not None and reading.record == cap.entity)
+
+
 def _realises_limit(cap, spec, rule, reading) -> bool:
     """A limit/capacity rule (or a threshold or, for a sum, a time span read with "at most") whose number is
     `max` — or, with `max_field`, a capacity rule without a number naming the parent or its capacity — that
     counts what the capability counts, per the same period, only the statuses it counts, and names no record
-    but the counted one and its parent."""
+    but the counted one and its parent (per user or for the whole app: no record but the counted one)."""
+    scope = getattr(cap, "scope", "parent")
     parent = _parent(cap, spec)
     window, before = _window(rule, reading)
-    if parent is None or not _is_upper_limit(rule, before):
+    if (scope == "parent" and parent is None) or not _is_upper_limit(rule, before):
         return False
     n = rule_number(rule)
     text = " ".join(w for w, _m in window)
@@ -144,6 +186,8 @@ def _realises_limit(cap, spec, rule, reading) -> bool:
     said, counted = _statuses(cap, spec, window)
     if not counted or (cap.where_field and not said):
         return False
+    if scope != "parent":
+        return _names_only_the_counted(cap, spec, rule, window, reading)
     named = _named_entities(spec, rule, window)
     ent = spec.entity(cap.entity)
     held = {f.ref for f in ent.fields if f.type == "reference" and f.required and f.ref != parent} if ent else set()
@@ -163,29 +207,37 @@ def _num(x) -> str:
     return f"{x:g}" if isinstance(x, float) else str(x)
 
 
+#: the scenario template of each scope
+TEMPLATES = {"parent": "limit.fill_to_the_limit", "user": "limit.fill_per_user", "app": "limit.fill_in_all"}
+
+
 def _params(cap, spec) -> dict:
     from ..capabilities.limit import other_value, sample_dates, sample_numbers
 
     nums = sample_numbers(cap, spec)
-    return {"capability": cap.id, "entity": cap.entity, "parent": _parent(cap, spec),
-            "parent_field": cap.parent_field, "max_field": cap.max_field, "sum_field": cap.sum_field,
-            "date_field": cap.date_field, "period": cap.period, "where_field": cap.where_field,
-            "counted": cap.where_values[0] if cap.where_values else None, "not_counted": other_value(cap, spec),
-            "dates": sample_dates(cap, spec), "limit": nums["limit"], "step": nums["step"], "fits": nums["fits"],
-            "used": nums["used"]}
+    prm = {"capability": cap.id, "entity": cap.entity, "sum_field": cap.sum_field,
+           "date_field": cap.date_field, "period": cap.period, "where_field": cap.where_field,
+           "counted": cap.where_values[0] if cap.where_values else None, "not_counted": other_value(cap, spec),
+           "dates": sample_dates(cap, spec), "limit": nums["limit"], "step": nums["step"], "fits": nums["fits"],
+           "used": nums["used"]}
+    if getattr(cap, "scope", "parent") == "parent":
+        prm.update(parent=_parent(cap, spec), parent_field=cap.parent_field, max_field=cap.max_field)
+    return prm
 
 
-def _sentence(spec, prm: dict) -> str:
+def _sentence(spec, prm: dict, scope: str = "parent") -> str:
     """The base criterion in the spec's nouns: "When a table already has 8 guests, adding a 9th is refused;
-    another table still takes guests." """
+    another table still takes guests." (per user: "When a user already has 2 sessions in one week, ...; another
+    user still takes sessions"; for the app: "When 15 attendances in one day are stored in all, by any users,
+    ...")."""
     ent, rows = entity_label(spec, prm["entity"]), entity_label(spec, prm["entity"], plural=True)
-    par = entity_label(spec, prm["parent"])
+    par = entity_label(spec, prm["parent"]) if scope == "parent" else "user"
     which = ""
     if prm["where_field"]:
         which = f" with {field_label(spec, prm['entity'], prm['where_field'])} {prm['counted'].replace('_', ' ')}"
     when = f" in one {prm['period']}" if prm["period"] else ""
     has = f"{a(par)} with a {field_label(spec, prm['parent'], prm['max_field'])} of {_num(prm['limit'])}" \
-        if prm["max_field"] else a(par)
+        if prm.get("max_field") else a(par)
     if prm["sum_field"]:
         amount = field_label(spec, prm["entity"], prm["sum_field"])
         held = f"{_num(prm['used'])} {amount} of {rows}{which}{when}"
@@ -199,20 +251,25 @@ def _sentence(spec, prm: dict) -> str:
                      f"{prm['not_counted'].replace('_', ' ')} is still accepted")
     if prm["period"]:
         extra.append(f"one in the next {prm['period']} is still accepted")
+    if scope == "app":
+        return f"When {held} are stored in all, by any users, {more} for everyone; " + "; ".join(
+            extra or ["the refused one is not stored"]) + "."
     extra.append(f"another {par} still takes {rows}")
     return f"When {has} already has {held}, {more}; " + "; ".join(extra) + "."
 
 
 def _derive_limit(cap, spec, reading, feature) -> list[dict]:
-    if _parent(cap, spec) is None or spec.entity(cap.entity) is None:
+    scope = getattr(cap, "scope", "parent")
+    if spec.entity(cap.entity) is None or (_parent(cap, spec) is None if scope == "parent" else cap.max is None):
         return []
     prm = _params(cap, spec)
-    base = _sentence(spec, prm)
-    out = [{"text": _fit(base), "template": "limit.fill_to_the_limit", "params": prm, "rules": []}]
+    base = _sentence(spec, prm, scope)
+    template = TEMPLATES[scope]
+    out = [{"text": _fit(base), "template": template, "params": prm, "rules": []}]
     for i, rule in enumerate(reading.rules if reading is not None else []):
         if _realises_limit(cap, spec, rule, reading):
             out.append({"text": _fit(f"\"{rule.words}\": {base[0].lower()}{base[1:]}"),
-                        "template": "limit.fill_to_the_limit", "params": prm, "rules": [i]})
+                        "template": template, "params": prm, "rules": [i]})
     return out
 
 
@@ -282,6 +339,106 @@ def _fill_to_the_limit(p, capability: str, entity: str, parent: str, parent_fiel
            note=f"the refused {label} was not stored")
 
 
+def _two_writers(p, entity: str) -> tuple[str, str]:
+    """Two different users of one role that may create `entity` (two owners when only the owner may)."""
+    first = p.writer(entity)
+    role = p.scenario["actors"].get(first, "owner")
+    return first, p.actor(role, name=f"{role}_second" if role == "owner" else None)
+
+
+def _scoped_rows(p, entity: str, step, sum_field, date_field, where_field, counted, dates):
+    """row(actor, expect, note, **over): creates one counted row of `entity` as `actor` (a scenario step)."""
+
+    def row(actor: str, expect: int, note: str, **over) -> str:
+        body = {}
+        if sum_field:
+            body[sum_field] = step
+        if date_field:
+            body[date_field] = dates["at"]
+        if where_field:
+            body[where_field] = counted
+        body.update(over)
+        return p.make(entity, actor, body, expect=expect, note=note)
+
+    return row
+
+
+def _refused_checks(limit, used) -> list[dict]:
+    return [{"path": "error.code", "op": "eq", "value": "limit_reached"},
+            {"path": "error.details.limit", "op": "eq", "value": limit},
+            {"path": "error.details.used", "op": "eq", "value": used}]
+
+
+def _scoped_setup(p, entity: str, fits: int, period: str | None, dates: dict | None):
+    ent = p.entity(entity)
+    if fits > MAX_ROWS:
+        raise ScenarioError(f"the limit takes {fits} {ent.label_plural.lower()}; a scenario fills at most {MAX_ROWS}")
+    if period and not dates:
+        raise ScenarioError(f"a limit per {period} needs the dates of its rows")
+    return ent, ent.label.lower()
+
+
+def _fill_per_user(p, capability: str, entity: str, limit, step, fits: int, used, sum_field: str | None = None,
+                   date_field: str | None = None, period: str | None = None, where_field: str | None = None,
+                   counted: str | None = None, not_counted: str | None = None, dates: dict | None = None) -> None:
+    """User A fills their limit and the next is refused; what does not count (another status, the next period) is
+    still accepted from A; user B of the same role still creates one; A's usage is full and nothing refused was
+    stored."""
+    ent, label = _scoped_setup(p, entity, fits, period, dates)
+    first, second = _two_writers(p, entity)
+    row = _scoped_rows(p, entity, step, sum_field, date_field, where_field, counted, dates)
+    made = [row(first, 201, f"the {_ordinal(i + 1)} {label} of the first user is accepted") for i in range(fits)]
+    row(first, 409, f"one more {label} of the first user is refused: their limit is reached")
+    p.scenario["steps"][-1]["checks"] = _refused_checks(limit, used)
+    extra = 0
+    if where_field and not_counted:
+        row(first, 201, f"{a(label)} with {field_label(p.spec, entity, where_field)} {not_counted} does not count: "
+                        f"accepted", **{where_field: not_counted})
+        extra += 1
+    if period:
+        row(first, 201, f"{a(label)} in the next {period} is accepted", **{date_field: dates["next"]})
+        extra += 1
+    row(second, 201, f"another user still creates {a(label)}: the first user's limit is not theirs")
+    p.step(first, "GET", f"/api/{capability}/usage", expect=200,
+           checks=[{"path": "used", "op": "eq", "value": used}, {"path": "limit", "op": "eq", "value": limit},
+                   {"path": "remaining", "op": "eq", "value": 0}],
+           note="the first user has used all of their limit")
+    p.step(second, "GET", f"/api/{capability}/usage", expect=200,
+           checks=[{"path": "used", "op": "eq", "value": step}],
+           note="the other user has used one row's worth of theirs")
+    p.step(first, "GET", f"/api/{ent.plural}?owner_id=${{{made[0]}.owner_id}}&per_page=1", expect=200,
+           checks=[{"path": "total", "op": "eq", "value": fits + extra}],
+           note=f"the refused {label} was not stored")
+
+
+def _fill_in_all(p, capability: str, entity: str, limit, step, fits: int, used, sum_field: str | None = None,
+                 date_field: str | None = None, period: str | None = None, where_field: str | None = None,
+                 counted: str | None = None, not_counted: str | None = None, dates: dict | None = None) -> None:
+    """Two users together fill the app's limit, taking turns; the next is refused for either of them; what does
+    not count (another status, the next period) is still accepted; the app's usage is full."""
+    ent, label = _scoped_setup(p, entity, fits, period, dates)
+    first, second = _two_writers(p, entity)
+    row = _scoped_rows(p, entity, step, sum_field, date_field, where_field, counted, dates)
+    for i in range(fits):
+        who, whose = (first, "first") if i % 2 == 0 else (second, "second")
+        row(who, 201, f"the {_ordinal(i + 1)} {label} in all, by the {whose} user, is accepted")
+    row(first, 409, f"one more {label} by the first user is refused: the app's limit is reached")
+    p.scenario["steps"][-1]["checks"] = _refused_checks(limit, used)
+    row(second, 409, f"one more {label} by the second user is refused too")
+    p.scenario["steps"][-1]["checks"] = _refused_checks(limit, used)
+    if where_field and not_counted:
+        row(first, 201, f"{a(label)} with {field_label(p.spec, entity, where_field)} {not_counted} does not count: "
+                        f"accepted", **{where_field: not_counted})
+    if period:
+        row(second, 201, f"{a(label)} in the next {period} is accepted", **{date_field: dates["next"]})
+    for who in (first, second):
+        p.step(who, "GET", f"/api/{capability}/usage", expect=200,
+               checks=[{"path": "used", "op": "eq", "value": used}, {"path": "limit", "op": "eq", "value": limit},
+                       {"path": "remaining", "op": "eq", "value": 0}],
+               note=f"the app has used all of its limit: the refused {ent.label_plural.lower()} were not stored")
+
+
 REALISES = {"limit": _realises_limit}
 DERIVE = {"limit": _derive_limit}
-COMPILE = {"limit.fill_to_the_limit": _fill_to_the_limit}
+COMPILE = {"limit.fill_to_the_limit": _fill_to_the_limit, "limit.fill_per_user": _fill_per_user,
+           "limit.fill_in_all": _fill_in_all}

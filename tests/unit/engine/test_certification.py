@@ -253,3 +253,82 @@ def test_read_feature_maps_people_and_records():
     maps = {u.word: u.maps_to for u in r.words}
     assert maps["members"] == "role:member" and maps["bays"] == "entity:bay"
     assert maps["book"] == "capability:bay_booking" and maps["calendar"] == "capability:bay_booking"
+
+
+# ------------------------------------------------------------------ limits per user and for the whole app, run
+
+def listings_spec():
+    """A marketplace: "Members may have at most 5 active listings" (a limit per user who posts them)."""
+    listing = _entity("listing", "listings", [_field("name", "text", required=True),
+                                              _field("status", "enum", values=["active", "sold"], default="active")])
+    cap = {"id": "listing_cap", "label": "Listing cap", "kind": "limit", "entity": "listing", "scope": "user",
+           "max": 5, "where_field": "status", "where_values": ["active"]}
+    return _spec([listing], [cap], [("Members may have at most 5 active listings", ["listing_cap"])])
+
+
+def visits_spec():
+    """A kennel: "At most 15 visits a day" (every visit counts, whoever books it)."""
+    visit = _entity("visit", "visits", [_field("name", "text", required=True),
+                                        _field("visit_day", "date", required=True)])
+    cap = {"id": "visit_cap", "label": "Visit cap", "kind": "limit", "entity": "visit", "scope": "app", "max": 15,
+           "period": "day", "date_field": "visit_day"}
+    return _spec([visit], [cap], [("At most 15 visits a day", ["visit_cap"])])
+
+
+#: the line of the generated limit module that registers its check (removed to break the app on purpose)
+_LIMIT_HOOK = '@event.listens_for(Session, "before_flush")\n'
+
+
+def _run_criteria(spec, tmp_path, without_the_check: bool) -> dict[str, dict]:
+    """Build the project, run its certified criteria with QA's runner (`criteria/runner.py`, as QA runs them) and
+    return {criterion id: result}; `without_the_check` removes the limit's before_flush hook from the app first."""
+    import subprocess
+    import sys
+
+    from shared.engine.compiler import compile_project
+    from shared.engine.criteria import compile_all
+    from shared.engine.stages import uiux_design
+    from shared.engine.stages.qa import CRITERIA_RUNNER
+
+    design = uiux_design.finalize(uiux_design.propose({"title": spec.name, "description": spec.purpose}, []))
+    files = compile_project(spec, design)
+    module = f"app/capabilities/{spec.capabilities[0].id}.py"
+    if without_the_check:
+        text = files[module].decode()
+        assert _LIMIT_HOOK in text
+        files[module] = text.replace(_LIMIT_HOOK, "").encode()
+    project = tmp_path / ("broken" if without_the_check else "app")
+    for name, data in files.items():
+        (project / name).parent.mkdir(parents=True, exist_ok=True)
+        (project / name).write_bytes(data)
+    scenarios, failed = compile_all(certify(spec))
+    assert scenarios and not failed, failed
+    (tmp_path / "scenarios.json").write_text(json.dumps(scenarios), "utf-8")
+    results = tmp_path / f"results-{project.name}.jsonl"
+    run = subprocess.run([sys.executable, str(CRITERIA_RUNNER), str(project), str(tmp_path / "scenarios.json"),
+                          str(results)], capture_output=True, text=True, timeout=180)
+    assert run.returncode == 0, run.stderr[-2000:]
+    rows = [json.loads(line) for line in results.read_text("utf-8").splitlines()]
+    return {r["id"]: r for r in rows if "id" in r}
+
+
+@pytest.mark.parametrize("make, scope, refused", [
+    (listings_spec, "user", "one more listing of the first user is refused"),
+    (visits_spec, "app", "one more visit by the first user is refused"),
+])
+def test_limit_criteria_per_user_and_for_the_whole_app_pass_and_fail_without_the_check(make, scope, refused,
+                                                                                       tmp_path):
+    spec = make()
+    t = _entry(spec)
+    assert spec.capabilities[0].scope == scope
+    assert t.status == "planned", t.not_built  # the rule is read, realised and exercised
+    assert {i for c in t.criteria for i in c.rules} == {0}
+    assert all(c.template == f"limit.fill_{'per_user' if scope == 'user' else 'in_all'}" for c in t.criteria)
+    ids = {c.id for c in t.criteria}
+    built = _run_criteria(spec, tmp_path, without_the_check=False)
+    assert ids <= set(built) and all(built[i]["passed"] for i in ids), built
+    broken = _run_criteria(spec, tmp_path, without_the_check=True)
+    assert ids <= set(broken)
+    for i in ids:  # without the check the app stores one too many, and the criterion says where
+        assert not broken[i]["passed"], broken[i]
+        assert refused in broken[i]["detail"] and "expected 409, got 201" in broken[i]["detail"], broken[i]

@@ -74,7 +74,40 @@ def yoga_bookings():
     return build("Mat Time", "A yoga studio where members book classes.", [member, booking], roles, caps)
 
 
+def swim_lanes():
+    """Swimming pool: each swimmer has at most 2 booked swim sessions a day (per user who books them, not per
+    record); cancelled sessions do not count. Swimmers may change only their own sessions."""
+    lane = entity("lane", "lanes", [f("lane_name", required=True), f("depth", "decimal", min=0.5, max=5)])
+    swim = entity("swim_session", "swim_sessions", [
+        f("purpose", required=True), f("lane_id", "reference", ref="lane", required=True),
+        f("swim_day", "date", required=True), f("state", "enum", values=["booked", "cancelled"], default="booked")],
+        display="purpose")
+    roles = [role("swimmer", ["lane"], ["swim_session"], scope="own"), role("lifeguard", ["lane", "swim_session"]),
+             role("visitor", ["lane"])]
+    caps = [{"kind": "limit", "id": "daily_swims", "label": "Each swimmer has at most 2 booked swim sessions a day",
+             "entity": "swim_session", "scope": "user", "max": 2, "period": "day", "date_field": "swim_day",
+             "where_field": "state", "where_values": ["booked"]}]
+    return build("Lane Line", "A swimming pool where swimmers book swim sessions.", [lane, swim], roles, caps,
+                 default_role="swimmer")
+
+
+def dog_daycare():
+    """Dog daycare: no more than 15 dogs a day in all (attendances per day for the whole app, whoever books)."""
+    dog = entity("dog", "dogs", [f("dog_name", required=True), f("breed", "text")], display="dog_name")
+    visit = entity("attendance", "attendances", [
+        f("drop_off_note", "text", required=True), f("dog_id", "reference", ref="dog", required=True),
+        f("visit_day", "date", required=True)], display="drop_off_note")
+    roles = [role("staff", ["dog", "attendance"], ["dog", "attendance"]), role("client", ["dog", "attendance"],
+                                                                               ["dog", "attendance"]),
+             role("groomer", ["dog", "attendance"]), role("visitor", ["dog"])]
+    caps = [{"kind": "limit", "id": "daily_places", "label": "The daycare takes no more than 15 dogs a day",
+             "entity": "attendance", "scope": "app", "max": 15, "period": "day", "date_field": "visit_day"}]
+    return build("Wag Day", "A dog daycare where clients book days for their dogs.", [dog, visit], roles, caps,
+                 default_role="client")
+
+
 IDEAS = [library_loans, restaurant_tables, climbing_hours, yoga_bookings]
+SCOPED = [swim_lanes, dog_daycare]  # a limit per user, and one for the whole app
 
 
 @pytest.mark.parametrize("idea", IDEAS, ids=lambda fn: fn.__name__)
@@ -89,6 +122,34 @@ def test_generated_limit_tests_pass(idea):
     # the whole project passes: the limit keeps the generic CRUD tests of its entities working
     assert all(v == "passed" for v in run.results.values()), run.output
     assert len(run.results) > len(mine)
+
+
+#: the generated tests each scope must run and pass
+SCOPED_MUST = {
+    "user": ("test_the_last_place_is_taken_and_one_more_is_refused", "test_another_user_is_not_affected",
+             "test_rows_created_by_no_user_count_for_nobody", "test_a_row_made_another_users_is_counted_for_them",
+             "test_a_new_period_is_free", "test_only_rows_with_a_counting_value_count",
+             "test_concurrent_writers_never_go_over_the_limit", "test_the_page_form_says_why_it_was_refused",
+             "test_usage", "test_page_shows_the_use", "test_roles_without_access_are_refused"),
+    "app": ("test_the_last_place_is_taken_and_one_more_is_refused", "test_rows_of_every_user_count",
+            "test_the_guard_row_comes_back_when_it_is_missing", "test_a_new_period_is_free",
+            "test_concurrent_writers_never_go_over_the_limit", "test_the_page_form_says_why_it_was_refused",
+            "test_usage", "test_page_shows_the_use", "test_roles_without_access_are_refused"),
+}
+
+
+@pytest.mark.parametrize("idea", SCOPED, ids=lambda fn: fn.__name__)
+def test_generated_limit_tests_pass_per_user_and_for_the_whole_app(idea):
+    spec, cap, run, mine = S.built(idea())
+    assert set(mine.values()) == {"passed"}, mine
+    for must in SCOPED_MUST[cap.scope]:
+        assert mine.get(must) == "passed", (must, mine)
+    assert all(v == "passed" for v in run.results.values()), run.output
+    # the acceptance criteria of the scope ran against the app and passed (S.built holds them to passing)
+    [feature] = run.features
+    assert {c["text"][:40] for c in feature["criteria"]}, feature
+    words = {"user": "When a user already has 2 swim sessions", "app": "When 15 attendances in one day are stored"}
+    assert any(c["text"].startswith(words[cap.scope]) for c in feature["criteria"]), feature["criteria"]
 
 
 def test_each_domain_runs_the_tests_of_what_it_binds():
@@ -156,6 +217,19 @@ def test_the_numbers_the_tests_use_fit_the_fields():
     (climbing_hours, {"max": 6}, ["give it a max of at most 6"]),
     (climbing_hours, {"sum_field": "title"}, ["text field but must be integer"]),
     (climbing_hours, {"date_field": None}, ["needs date_field"]),
+    (library_loans, {"parent_field": None}, ["scope 'parent' needs parent_field", "['book_id', 'student_id']",
+                                             "scope 'user'"]),
+    (swim_lanes, {"scope": "parent"}, ["scope 'parent' needs parent_field", "['lane_id']"]),
+    (swim_lanes, {"parent_field": "lane_id"}, ["scope 'user' counts swim_session rows per user who creates them, "
+                                               "not per lane_id; drop parent_field"]),
+    (swim_lanes, {"max": None}, ["scope 'user' needs max: the number of swim_session rows each user may have"]),
+    (swim_lanes, {"max": None, "max_field": "depth"}, ["max_field is a field of a parent record, and scope 'user' "
+                                                       "has none", "for every user"]),
+    (swim_lanes, {"max": 0}, ["max 0 would refuse"]),
+    (dog_daycare, {"parent_field": "dog_id"}, ["scope 'app' counts attendance rows together for the whole "
+                                               "app, not per dog_id"]),
+    (dog_daycare, {"max": None}, ["scope 'app' needs max: the number of attendance rows the app may hold in all"]),
+    (dog_daycare, {"max": None, "max_field": "breed"}, ["max_field is a field of a parent record", "whole app"]),
 ])
 def test_check_names_what_does_not_resolve(idea, change, words):
     spec = AppSpec.model_validate(S.with_cap(idea(), **change))
@@ -178,7 +252,7 @@ def test_check_refuses_sums_that_could_give_room_back_or_not_fit():
 
 
 def test_each_domain_spec_has_no_problems():
-    for idea in IDEAS:
+    for idea in IDEAS + SCOPED:
         spec = AppSpec.model_validate(idea())
         assert spec_problems(spec) == [], idea.__name__
 
@@ -213,3 +287,90 @@ def test_a_rule_is_realised_only_with_its_own_number_and_nouns():
                          nouns=["session", "member"])  # a count of sessions, not a sum of hours
     assert not _realises(climbing_hours, category="time_window", words="within 20 hours a month", number=20, unit="hours",
                          nouns=["member"])  # a span of time, not a cap
+
+
+# ------------------------------------------------------------------------------------ per user and for the whole app
+
+
+def test_the_rule_routes_and_description_read_for_each_scope():
+    from shared.engine.criteria.certify import describe
+
+    spec = AppSpec.model_validate(swim_lanes())
+    cap = spec.capabilities[0]
+    assert limit.describe_rule(cap, spec) == "each user may have at most 2 swim sessions with state booked per day"
+    assert describe(cap, spec) == "each user may have at most 2 swim sessions per day; one more is refused"
+    assert "signed-in user" in limit.routes(cap, spec)[0].summary
+    spec = AppSpec.model_validate(dog_daycare())
+    cap = spec.capabilities[0]
+    assert limit.describe_rule(cap, spec) == "at most 15 attendances per day in all"
+    assert describe(cap, spec) == "at most 15 attendances per day in all; one more is refused"
+    assert "whole app" in limit.routes(cap, spec)[0].summary
+    spec = AppSpec.model_validate(library_loans())
+    assert describe(spec.capabilities[0], spec) == "a student takes at most 3 loans; one more is refused"
+
+
+def test_a_rule_with_the_same_number_and_period_is_realised_per_user_or_in_all():
+    swims = {"category": "limit", "nouns": ["swim", "session", "day"]}
+    assert _realises(swim_lanes, words="at most 2 booked swim sessions a day per swimmer", number=2, **swims)
+    assert not _realises(swim_lanes, words="at most 3 booked swim sessions a day per swimmer", number=3, **swims)
+    assert not _realises(swim_lanes, words="at most 2 booked swim sessions a week per swimmer", number=2, **swims)
+    assert not _realises(swim_lanes, words="at most 2 booked swim sessions a day", number=2,
+                         **swims)  # names nobody it is per: a total, not a limit per user
+    assert not _realises(swim_lanes, category="limit", words="at most 2 booked swim sessions per lane a day",
+                         number=2, nouns=["swim", "session", "lane", "day"])  # per lane, a record
+    assert not _realises(swim_lanes, words="at most 2 cancelled swim sessions a day per swimmer", number=2, **swims)
+    dogs = {"category": "limit", "nouns": ["dog", "day"]}
+    assert _realises(dog_daycare, words="no more than 15 dogs a day", number=15, **dogs)  # attendances, one dog each
+    assert not _realises(dog_daycare, words="no more than 16 dogs a day", number=16, **dogs)
+    assert not _realises(dog_daycare, words="no more than 15 dogs a week", number=15, **dogs)
+    assert not _realises(dog_daycare, words="no more than 15 dogs a day per client", number=15,
+                         category="limit", nouns=["dog", "day", "client"])  # per person: not the whole app's
+
+
+def _scenario(idea):
+    from shared.engine.appspec.model import Criterion
+    from shared.engine.compiler import spec_with_routes
+    from shared.engine.criteria import compile_criterion
+    from shared.engine.criteria.kinds import DERIVE
+
+    spec = spec_with_routes(AppSpec.model_validate(idea()))
+    cap = spec.capabilities[0]
+    [crit] = DERIVE["limit"](cap, spec, None, cap.label)
+    scenario = compile_criterion(spec, Criterion(id="c", text=crit["text"], template=crit["template"],
+                                                 params=crit["params"]), cap.label)
+    declared = {(r.method, r.path) for r in cap.routes}
+    for s in scenario["steps"]:
+        if s["path"].startswith(f"/api/{cap.id}/"):
+            assert (s["method"], s["path"].split("?")[0]) in declared, s
+    posts = [(s["as"], s["expect"], s.get("json", {})) for s in scenario["steps"]
+             if s["method"] == "POST" and s["path"] == f"/api/{spec.entity(cap.entity).plural}"]
+    return crit, scenario, posts
+
+
+def test_the_criteria_per_user_fill_one_users_limit_and_leave_another_free():
+    crit, scenario, posts = _scenario(swim_lanes)
+    assert crit["template"] == "limit.fill_per_user"
+    assert crit["text"] == ("When a user already has 2 swim sessions with state booked in one day, adding a 3rd is "
+                            "refused; one with state cancelled is still accepted; one in the next day is still "
+                            "accepted; another user still takes swim sessions.")
+    a, b = posts[0][0], posts[-1][0]
+    assert a != b and scenario["actors"][a] == scenario["actors"][b] == "swimmer"  # two users of one role
+    assert [(who, expect) for who, expect, _ in posts] == [(a, 201), (a, 201), (a, 409), (a, 201), (a, 201), (b, 201)]
+    refused = next(s for s in scenario["steps"] if s["expect"] == 409)
+    assert {"path": "error.code", "op": "eq", "value": "limit_reached"} in refused["checks"]
+    assert [p[2]["state"] for p in posts[3:5]] == ["cancelled", "booked"] and posts[4][2]["swim_day"] == "2030-01-11"
+
+
+def test_the_criteria_for_the_whole_app_fill_it_across_two_users():
+    crit, scenario, posts = _scenario(dog_daycare)
+    assert crit["template"] == "limit.fill_in_all"
+    assert crit["text"].startswith("When 15 attendances in one day are stored in all, by any users, adding a 16th is "
+                                   "refused for everyone")
+    a, b = posts[0][0], posts[1][0]
+    assert a != b and scenario["actors"][a] == scenario["actors"][b]
+    assert [who for who, _e, _j in posts[:15]] == [a, b] * 7 + [a]  # the two users take turns filling it
+    assert [(who, expect) for who, expect, _ in posts[15:]] == [(a, 409), (b, 409), (b, 201)]
+    assert posts[-1][2]["visit_day"] == "2030-01-11"  # the next day is free
+    usage = [s for s in scenario["steps"] if s["path"] == "/api/daily_places/usage"]
+    assert {s["as"] for s in usage} == {a, b}
+    assert all({"path": "used", "op": "eq", "value": 15} in s["checks"] for s in usage)
