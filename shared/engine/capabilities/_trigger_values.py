@@ -49,11 +49,19 @@ def other_value(f, value):
     return f"not {value}"[: int(f.max)] if f.max else f"not {value}"
 
 
+TIME_OPS = ("older_than_days",)
+
+
+def value_conditions(cap) -> list:
+    """The conditions on the record's values (a time condition is met by the clock, not by a value)."""
+    return [c for c in cap.conditions if c.op not in TIME_OPS]
+
+
 def hit_and_miss(cap, spec) -> tuple[dict, dict | None]:
-    """Field values for tests: every condition met (`hit`), and the first condition missed, the others met (`miss`,
-    None without conditions)."""
+    """Field values for tests: every condition on values met (`hit`), and the first one missed, the others met
+    (`miss`, None without such conditions). A time condition is left to the clock."""
     ent = spec.entity(cap.entity)
-    pairs = [(c.field, sample_hit_miss(ent.field(c.field), c)) for c in cap.conditions]
+    pairs = [(c.field, sample_hit_miss(ent.field(c.field), c)) for c in value_conditions(cap)]
     hit = {name: hm[0] for name, hm in pairs}
     miss = {**hit, pairs[0][0]: pairs[0][1][1]} if pairs else None
     return hit, miss
@@ -63,9 +71,9 @@ def hit_again(cap, spec) -> dict | None:
     """The `hit` values with the first condition's field at another value that still meets it (a change that must
     not fire again), or None when there is no such value."""
     hit, _miss = hit_and_miss(cap, spec)
-    if not cap.conditions:
+    if not value_conditions(cap):
         return None
-    c = cap.conditions[0]
+    c = value_conditions(cap)[0]
     f = spec.entity(cap.entity).field(c.field)
     now = hit[c.field]
     if c.op in ("in", "not_in"):
@@ -83,27 +91,82 @@ def hit_again(cap, spec) -> dict | None:
 _OPS = {"gt": "above", "gte": "at least", "lt": "below", "lte": "at most"}
 
 
-def describe_condition(cap, spec) -> str:
-    """The condition in the spec's nouns: "severity is safety and status is open", "weight above 3500"."""
+def _parts(cap, spec) -> list[tuple[str, str]]:
+    """Each condition in the spec's nouns, as (label, what is said of it): ("status", "is unclaimed"), ("found on",
+    "is more than 30 days ago"); a time condition on created_at is ("", "was added more than 5 days ago")."""
     ent = spec.entity(cap.entity)
-    parts = []
+    out = []
     for c in cap.conditions:
         f = ent.field(c.field) if ent is not None else None
-        label = (f.label if f else c.field).lower()
-        if c.op in ("in", "not_in"):
+        label = (f.label if f else c.field.replace("_", " ")).lower()
+        if c.op in TIME_OPS:
+            days = "" if c.number is None else f"{c.number:g} day{'' if c.number == 1 else 's'}"
+            out.append(("", f"was added more than {days} ago") if c.field == "created_at" and f is None
+                       else (label, f"is more than {days} ago"))
+        elif c.op in ("in", "not_in"):
             vals = " or ".join(v.replace("_", " ") for v in c.values)
-            parts.append(f"{label} is {'not ' if c.op == 'not_in' else ''}{vals}")
+            out.append((label, f"is {'not ' if c.op == 'not_in' else ''}{vals}"))
         elif c.op in _OPS:
-            parts.append(f"{label} is {_OPS[c.op]} {c.number:g}" if c.number is not None else label)
+            out.append((label, f"is {_OPS[c.op]} {c.number:g}" if c.number is not None else ""))
         else:
-            parts.append(f"{label} is {'yes' if c.op == 'is_true' else 'no'}")
-    return " and ".join(parts)
+            out.append((label, f"is {'yes' if c.op == 'is_true' else 'no'}"))
+    return out
+
+
+def describe_condition(cap, spec) -> str:
+    """The condition in the spec's nouns: "severity is safety and status is open", "weight above 3500", "found on
+    is more than 30 days ago", "added more than 5 days ago"."""
+    return " and ".join(f"{label} {said}".strip() if label else said.removeprefix("was ")
+                        for label, said in _parts(cap, spec))
+
+
+def _who(cap, spec) -> str:
+    """The record a time trigger acts on, with its condition: "a found item whose status is unclaimed and whose
+    found on is more than 30 days ago", "an application that was added more than 5 days ago"."""
+    ent = spec.entity(cap.entity)
+    name = (ent.label if ent else cap.entity).lower()
+    art = "an" if name[:1] in "aeiou" else "a"
+    said = [f"whose {label} {what}" if label else f"that {what}" for label, what in _parts(cap, spec)]
+    return f"{art} {name} " + " and ".join(said)
+
+
+def _time_rule(cap, spec) -> str:
+    """A time trigger's rule: "a found item whose ... gets status for donation, checked by an hourly run"."""
+    from .trigger import acted_on, ref_target
+
+    a = cap.action
+    who = _who(cap, spec)
+    tent = spec.entity(acted_on(cap, spec) or "")
+    tname = (tent.label if tent else acted_on(cap, spec) or "record").lower()
+    if a.type == "set":
+        f = tent.field(a.field) if tent else None
+        what = f"{(f.label if f else a.field).lower()} {str(a.value).replace('_', ' ')}"
+        do = f"{who} gets {what}" if a.via_field is None else f"the {tname} of {who} gets {what}"
+    elif a.type == "create":
+        via = spec.entity(ref_target(spec, cap.entity, a.via_field) or "") if a.via_field else None
+        do = f"{who} gets {'an' if tname[:1] in 'aeiou' else 'a'} {tname}" + (
+            f" for its {via.label.lower()}" if via is not None else "")
+    elif a.type == "notify":
+        if a.role:
+            to = f"every {a.role.replace('_', ' ')}"
+        else:
+            email = tent.field(a.email_field) if tent and a.email_field else None
+            elabel = (email.label if email else (a.email_field or "").replace("_", " ")).lower()
+            to = f"its {tname}'s {elabel}" if a.via_field else f"its {elabel}"
+        do = f"{who} is reported to {to}"
+    else:
+        do = f"{who} blocks its {tname}"
+    return f"{do}, checked by an hourly run"
 
 
 def describe_rule(cap, spec) -> str:
-    """The whole rule, lower case: "when a defect's severity is safety, create a repair ticket for its van"."""
+    """The whole rule, lower case: "when a defect's severity is safety, create a repair ticket for its van"; a time
+    trigger: "a found item whose status is unclaimed and whose found on is more than 30 days ago gets status for
+    donation, checked by an hourly run"."""
     from .trigger import acted_on, ref_target
 
+    if cap.on == "time":
+        return _time_rule(cap, spec)
     ent = spec.entity(cap.entity)
     name = (ent.label if ent else cap.entity).lower()
     cond = describe_condition(cap, spec)

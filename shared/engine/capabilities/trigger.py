@@ -1,4 +1,4 @@
-"""Capability `trigger`: When a record is created or changed so that a condition on its values starts to hold (a status reaches a value, a number crosses a threshold), the app does one action in the same transaction: create a record, set a field, block a change of its parent, or put a message in the outbox; each firing is recorded once per crossing."""
+"""Capability `trigger`: When a record is created or changed so that a condition on its values starts to hold (a status reaches a value, a number crosses a threshold), the app does one action in the same transaction: create a record, set a field, block a change of its parent, or put a message in the outbox; each firing is recorded once per crossing. A time trigger (on="time", with an older_than_days condition: "unclaimed after 30 days") is checked by a scheduled run instead, and acts once per record and episode."""
 
 from __future__ import annotations
 
@@ -13,8 +13,17 @@ KIND = "trigger"
 
 NUMBER_TYPES = ("integer", "decimal", "money")
 #: field types a condition can test, by operator
+TIME_TYPES = ("date", "datetime")
 OPS_TYPES = {"in": ("enum",), "not_in": ("enum",), "gt": NUMBER_TYPES, "gte": NUMBER_TYPES, "lt": NUMBER_TYPES,
-             "lte": NUMBER_TYPES, "is_true": ("boolean",), "is_false": ("boolean",)}
+             "lte": NUMBER_TYPES, "is_true": ("boolean",), "is_false": ("boolean",), "older_than_days": TIME_TYPES}
+#: conditions on time passing: a scheduled run checks them (on="time"), no write makes them start to hold
+TIME_OPS = ("older_than_days",)
+#: the built-in field a time condition may test besides the entity's date/datetime fields: when a record was added
+CREATED_AT = "created_at"
+MAX_DAYS = 3650
+#: the setting holding the bearer token Cloud Scheduler sends to a time trigger's run-due
+TOKEN_SETTING = "TRIGGERS_TOKEN"
+SCHEDULE = "0 * * * *"  # hourly: a rule stated in whole days acts within the hour the days have passed
 #: field types a fixed value (create `values`, set `value`) may be given for
 FIXED_TYPES = ("text", "long_text", "enum", "integer", "decimal", "money", "boolean", "email", "phone", "url")
 TEXTUAL = ("text", "long_text", "email", "phone", "url")
@@ -22,12 +31,15 @@ Value = Union[bool, int, float, str]  # noqa: UP007
 
 
 class Condition(SpecModel):
-    field: Name = Field(description="field of the watched entity whose new value is tested, e.g. status, weight")
-    op: Literal["in", "not_in", "gt", "gte", "lt", "lte", "is_true", "is_false"] = Field(
+    field: Name = Field(description="field of the watched entity whose new value is tested, e.g. status, weight; "
+                                     "older_than_days: a date/datetime field, or created_at (when it was added)")
+    op: Literal["in", "not_in", "gt", "gte", "lt", "lte", "is_true", "is_false", "older_than_days"] = Field(
         description="in/not_in: an enum field is (not) one of `values`; gt/gte/lt/lte: a number field is above, at "
-                    "least, below, at most `number`; is_true/is_false: a boolean field")
+                    "least, below, at most `number`; is_true/is_false: a boolean field; older_than_days: more than "
+                    "`number` whole days have passed since the date field (needs on='time')")
     values: list[Name] = Field(default_factory=list, description="in/not_in: the enum values, e.g. ['failed']")
-    number: float | None = Field(default=None, description="gt/gte/lt/lte: the threshold, e.g. 3500")
+    number: float | None = Field(default=None, description="gt/gte/lt/lte: the threshold, e.g. 3500; "
+                                                           "older_than_days: the days, a whole number from 1, e.g. 30")
 
 
 class CreateAction(SpecModel):
@@ -75,12 +87,15 @@ Action = Annotated[Union[CreateAction, SetAction, BlockAction, NotifyAction], Fi
 class Params(CapabilityBase):
     kind: Literal["trigger"] = "trigger"
     entity: Name = Field(description="the watched records, e.g. defect, load, plot")
-    on: Literal["create", "change", "create_or_change"] = Field(
+    on: Literal["create", "change", "create_or_change", "time"] = Field(
         default="create_or_change", description="fire when a record is created with the condition holding, when a "
-                                                "change makes it hold, or both")
+                                                "change makes it hold, or both; time: a scheduled run (POST "
+                                                "/api/<id>/run-due) acts on the records meeting the condition then "
+                                                "(needs an older_than_days condition)")
     conditions: list[Condition] = Field(default_factory=list, max_length=4, description="all must hold on the new "
                                         "values; empty = every new record (with on='create')")
-    action: Action = Field(description="the one thing done, with `type` create, set, block or notify")
+    action: Action = Field(description="the one thing done, with `type` create, set, block or notify (not block "
+                                        "with on='time')")
 
 
 PACKAGES: list[str] = []
@@ -121,6 +136,51 @@ def _value_problem(f, value, what: str) -> str | None:
     return None
 
 
+def is_time(c: Condition) -> bool:
+    """Is this a condition on time passing (checked by a scheduled run, not at a write)?"""
+    return c.op in TIME_OPS
+
+
+def time_condition(cap: Params) -> Condition | None:
+    """The trigger's condition on time passing (None for a trigger fired by writes)."""
+    return next((c for c in cap.conditions if is_time(c)), None)
+
+
+def _time_field_problem(cap: Params, spec, c: Condition, what: str) -> str | None:
+    from . import _bind as b
+
+    if c.field == CREATED_AT:
+        return None
+    m = b.field_problem(spec, cap.entity, c.field, what + ": field", TIME_TYPES)
+    return m and f"{m}; or {CREATED_AT}, when the {cap.entity} was added"
+
+
+def _time_problems(cap: Params) -> list[str]:
+    """A time condition needs on='time' and a whole number of days; on='time' needs one time condition."""
+    p: list[str] = []
+    timed = [(i, c) for i, c in enumerate(cap.conditions) if is_time(c)]
+    for i, c in timed:
+        what = f"condition {i + 1} ({c.field} {c.op})"
+        if c.number is None:
+            p.append(f"{what} needs number: how many whole days must pass since {cap.entity}.{c.field}, e.g. 30")
+        elif not float(c.number).is_integer() or not 1 <= c.number <= MAX_DAYS:
+            p.append(f"{what}: {c.number:g} is not a whole number of days from 1 to {MAX_DAYS}; give whole days, "
+                     f"e.g. 30")
+        if c.values:
+            p.append(f"{what} takes no values (they are for in/not_in)")
+        if cap.on != "time":
+            p.append(f"{what} is about time passing, which no write makes happen; set on to 'time' so a scheduled "
+                     f"run checks it")
+    if len(timed) > 1:
+        p.append(f"conditions {[i + 1 for i, _c in timed]} all test time passing; keep one older_than_days "
+                 f"condition")
+    if cap.on == "time" and not timed:
+        p.append(f"on 'time' needs an older_than_days condition: a date field of {cap.entity} (or {CREATED_AT}) and "
+                 f"how many days must pass, e.g. found_on older than 30 days; without one, use on 'create' or "
+                 f"'change'")
+    return p
+
+
 def _condition_problems(cap: Params, spec) -> list[str]:
     from . import _bind as b
 
@@ -128,6 +188,9 @@ def _condition_problems(cap: Params, spec) -> list[str]:
     ent = spec.entity(cap.entity)
     for i, c in enumerate(cap.conditions):
         what = f"condition {i + 1} ({c.field} {c.op})"
+        if is_time(c):
+            p += [m for m in (_time_field_problem(cap, spec, c, what),) if m]
+            continue
         m = b.field_problem(spec, cap.entity, c.field, what + ": field", OPS_TYPES[c.op])
         if m:
             p.append(m)
@@ -156,7 +219,8 @@ def _condition_problems(cap: Params, spec) -> list[str]:
     fields = [c.field for c in cap.conditions]
     if len(set(fields)) != len(fields):
         p.append(f"conditions test {sorted({x for x in fields if fields.count(x) > 1})} twice; one condition per field")
-    if not cap.conditions and cap.on != "create":
+    p += _time_problems(cap)
+    if not cap.conditions and cap.on not in ("create", "time"):
         p.append("without conditions every edit would fire; set on to 'create' or add a condition")
     return p
 
@@ -248,12 +312,18 @@ def check(cap: Params, spec) -> list[str]:
             p.append(f"set: {a.field!r} is not a field of {target!r}; its fields: {[x.name for x in tent.fields]}")
         else:
             p += [m for m in (_value_problem(f, a.value, f"set: {target}.{a.field}"),) if m]
-        if a.via_field is None and a.field in {c.field for c in cap.conditions}:
+        if a.via_field is None and a.field in {c.field for c in cap.conditions} and cap.on != "time":
+            # a time trigger may move the field it tests ("unclaimed after 30 days -> for donation"): the run acts
+            # once per episode, and a record that stops matching opens a new one only when it matches again
             p.append(f"set: {cap.entity}.{a.field} is tested by a condition; set another field")
         if a.via_field is None and any(getattr(c, "entity", None) == cap.entity and c.kind == "workflow"
                                        and c.state_field == a.field for c in spec.capabilities):
             p.append(f"set: {cap.entity}.{a.field} is a workflow's state; let the workflow move it")
     elif a.type == "block":
+        if cap.on == "time":
+            p.append("block cannot wait for time to pass: it refuses a change of the parent at the moment it is "
+                     "written, while a time trigger acts in a scheduled run; use set (e.g. set the parent's status), "
+                     "create or notify, or drop the older_than_days condition and set on to 'create_or_change'")
         m = b.field_problem(spec, target, a.field, "block: field", ("enum",))
         if m:
             p.append(m)
@@ -281,7 +351,10 @@ def check(cap: Params, spec) -> list[str]:
 
 def managed_fields(cap: Params, spec) -> dict[tuple[str, str], object]:
     """A new row of the generic tests (and of other capabilities' tests) does not fire: the first condition's field
-    takes a value that misses it. Without conditions, a field set on the record itself takes the set value."""
+    takes a value that misses it. Without conditions, a field set on the record itself takes the set value. A time
+    trigger fires only in its scheduled run, so it manages no field."""
+    if cap.on == "time":  # nothing fires at a write: a new row may take any value
+        return {}
     if cap.conditions:
         c = cap.conditions[0]
         f = spec.entity(cap.entity).field(c.field)
@@ -302,7 +375,31 @@ def routes(cap: Params, spec) -> list:
     if cap.action.type == "notify":
         out.append(Route(method="GET", path=f"/api/{cap.id}/outbox", summary="the messages the trigger put in the "
                          "outbox", roles=["owner"]))
+    if cap.on == "time":
+        managers = [x.name for x in spec.roles if x.manage_users]
+        out += [Route(method="POST", path=f"/api/{cap.id}/run-due", roles=managers,
+                      summary=f"act once on every record meeting the condition now (Cloud Scheduler: Authorization: "
+                              f"Bearer {TOKEN_SETTING})"),
+                Route(method="GET", path=f"/api/{cap.id}/due", roles=r,
+                      summary="the records the next run would act on")]
     return out
+
+
+def scheduled_jobs(cap: Params, spec) -> list[dict]:
+    """What the deployment schedules (Cloud Scheduler) for a time trigger: its run-due, every hour."""
+    if cap.on != "time":
+        return []
+    return [{"name": f"{spec.slug}-{cap.id}-run-due".replace("_", "-")[:60], "schedule": SCHEDULE,
+             "method": "POST", "path": f"/api/{cap.id}/run-due", "auth_header": "Authorization: Bearer",
+             "token_setting": TOKEN_SETTING}]
+
+
+def settings(cap: Params, spec) -> list[tuple[str, str]]:
+    """The settings a time trigger reads (the generated README lists them); a trigger fired by writes reads none."""
+    if cap.on != "time":
+        return []
+    return [(TOKEN_SETTING, "trigger (time): bearer token Cloud Scheduler sends to `POST /api/<capability>/run-due` "
+                            "(`Authorization: Bearer …`, at least 16 characters; keep it in Secret Manager)")]
 
 
 def _roles(cap: Params, spec) -> dict:
@@ -317,6 +414,22 @@ def _roles(cap: Params, spec) -> dict:
             "outsider": next((r for r in b.readers(spec, cap.entity) if r not in writers), None),
             "stranger": b.non_reader_role(spec, cap.entity),
             "acted_writer": b.writer_role(spec, acted) or "owner"}
+
+
+def _time_ctx(cap: Params, spec) -> dict:
+    """A time trigger's field (an entity's date/datetime field or created_at), its type and days, for the
+    templates (None for a trigger fired by writes)."""
+    from . import _bind as b
+
+    c = time_condition(cap)
+    if c is None:
+        return {"time_field": None, "time_type": None, "days": None, "token_setting": TOKEN_SETTING,
+                "staff": None}
+    f = spec.entity(cap.entity).field(c.field)
+    # a role that writes the watched records but does not manage users: it may not run the due work
+    staff = next((w for w in b.writers(spec, cap.entity) if not spec.role(w).manage_users), None)
+    return {"time_field": c.field, "time_type": f.type if f is not None else "datetime", "days": int(c.number),
+            "token_setting": TOKEN_SETTING, "staff": staff}
 
 
 def render(cap: Params, spec, tpl) -> dict[str, str]:
@@ -337,7 +450,8 @@ def render(cap: Params, spec, tpl) -> dict[str, str]:
         fixed_json = {k: f"{float(v):.2f}" if types[k] == "money" else float(v) if types[k] == "decimal" else v
                       for k, v in a.values.items()}
     elif a.type == "set":
-        start = other_value(acted.field(a.field), a.value)
+        # the value the record starts with; a time trigger that moves a field it tests starts it meeting the test
+        start = hit[a.field] if a.via_field is None and a.field in hit else other_value(acted.field(a.field), a.value)
     elif a.type == "block":
         start = next(v for v in acted.field(a.field).values if v not in a.values)
     ctx = {"ent": ent, "acted": acted, "via_ent": spec.entity(via) if via else None, "hit": hit, "miss": miss,
@@ -345,8 +459,10 @@ def render(cap: Params, spec, tpl) -> dict[str, str]:
            "rule_text": rule[:1].upper() + rule[1:], "cond_text": describe_condition(cap, spec), "types": types,
            "fixed_json": fixed_json, "start": start, "display": b.free_text_display(ent),
            "detail": b.detail_path(spec, cap.entity), "other_refs": other,
-           "conditions": [[c.field, c.op, list(c.values), c.number] for c in cap.conditions],
-           "condition_types": {c.field: ent.field(c.field).type for c in cap.conditions}, **_roles(cap, spec)}
+           "conditions": [[c.field, c.op, list(c.values), int(c.number) if is_time(c) else c.number]
+                          for c in cap.conditions],
+           "condition_types": {c.field: ent.field(c.field).type for c in cap.conditions if not is_time(c)},
+           **_time_ctx(cap, spec), **_roles(cap, spec)}
     d = "capabilities/trigger/"
     return {
         f"app/capabilities/{cap.id}.py": tpl.render(d + "module.py.j2", **ctx),

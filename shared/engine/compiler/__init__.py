@@ -276,10 +276,13 @@ def requirements(spec: AppSpec) -> list[str]:
 
 
 def capability_settings(spec: AppSpec) -> list[tuple[str, str]]:
-    """(variable, meaning) of the settings the spec's capabilities read (their modules' SETTINGS), once each."""
+    """(variable, meaning) of the settings the spec's capabilities read, once each: their modules' SETTINGS, or
+    what `settings(cap, spec)` says when a module's settings depend on the capability's parameters."""
     out: dict[str, str] = {}
     for cap in spec.capabilities:
-        for name, meaning in getattr(module_for(cap.kind), "SETTINGS", ()):
+        mod = module_for(cap.kind)
+        declared = getattr(mod, "settings", None)
+        for name, meaning in declared(cap, spec) if declared else getattr(mod, "SETTINGS", ()):
             out.setdefault(name, meaning)
     return list(out.items())
 

@@ -1,21 +1,49 @@
 """Criteria for `trigger`: a record that starts to meet the condition fires the action once, and saving it again
 does not fire it twice; the firing is listed, and the action can be seen (the created record, the field set, the
-refused change of the parent, the message in the outbox).
+refused change of the parent, the message in the outbox). A time trigger ("unclaimed after 30 days") is held to
+its days: the scheduled run does nothing a day before they have passed, acts once a day after, and a second run
+does nothing more.
 
 A stated rule is realised only when the capability carries the rule's own number and nouns: a threshold ("heavier
 than 3500 kg") by a condition on a number field with that very number, in the direction the words say; an
 escalation or a recipient ("escalates to the manager") by a notify to that role or person, or a record created of
-that noun; a block ("cannot be made available") by a block whose refused value the words name.
+that noun; a block ("cannot be made available") by a block whose refused value the words name; a time window
+("after 30 days", "within 14 days", "waited more than 5 days") by a time trigger waiting that many days.
 """
 
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
-from . import ScenarioError, a, entity_label, noun_matches, rule_number
+from . import NOW, ScenarioError, a, entity_label, iso, noun_matches, rule_number
 
 _DOWN = re.compile(r"\b(below|under|less|fewer|lower|drops?|falls?|runs? (low|out)|running (low|out)|at most)\b")
 _UP = re.compile(r"\b(above|over|more|greater|heavier|higher|exceed\w*|at least|reach\w*|hits?|or more)\b")
+#: words of a window ahead of a date ("3 days before the deadline"), which a wait after one does not realise
+_AHEAD = re.compile(r"\b(before|ahead|in advance|beforehand|early|earlier|prior|until|till|left)\b")
+
+
+def _rule_days(rule) -> float | None:
+    """The rule's span in whole days ("30 days", "2 weeks", "a fortnight"), None when it is not one."""
+    n, unit = rule_number(rule), (rule.unit or "").strip().lower()
+    words = (rule.words or "").lower()
+    if not unit:
+        unit = next((u for u in ("days", "weeks", "fortnights") if re.search(rf"\b{u[:-1]}s?\b", words)), "")
+    if n is None:
+        return 14.0 if re.search(r"\bfortnight\b", words) else None
+    per = {"day": 1, "days": 1, "week": 7, "weeks": 7, "fortnight": 14, "fortnights": 14}.get(unit)
+    return None if per is None else n * per
+
+
+def _waits(cap, rule) -> bool:
+    """Does this time trigger wait exactly the rule's days, after (not before) its date?"""
+    from ..capabilities.trigger import time_condition
+
+    c = time_condition(cap)
+    days = _rule_days(rule)
+    return (c is not None and c.number is not None and days is not None and float(c.number) == days
+            and not _AHEAD.search((rule.words or "").lower()))
 
 
 def _names(spec, noun: str) -> set[str]:
@@ -57,6 +85,8 @@ def _realises_trigger(cap, spec, rule, reading) -> bool:
     n = rule_number(rule)
     if not _nouns_fit(cap, spec, rule):
         return False
+    if rule.category == "time_window" or rule.category == "threshold" and _rule_days(rule) is not None:
+        return cap.on == "time" and _waits(cap, rule)  # "more than 5 days": a span of time, not a field's number
     if rule.category == "threshold":
         words = (rule.words or "").lower()
         want = ("lt", "lte") if _DOWN.search(words) else ("gt", "gte") if _UP.search(words) else None
@@ -95,48 +125,50 @@ def _derive_trigger(cap, spec, reading, feature) -> list[dict]:
             f"does nothing more, and the firing is listed.")
     realised = [i for i, r in enumerate(reading.rules if reading is not None else [])
                 if _realises_trigger(cap, spec, r, reading)]
-    return [{"text": text if len(text) <= 300 else text[:297] + "...", "template": "trigger.fires_once",
+    template = "trigger.fires_once"
+    if cap.on == "time":
+        from ..capabilities.trigger import time_condition
+
+        c = time_condition(cap)
+        one = c is not None and c.number == 1
+        days = f"{c.number:g} day{'' if one else 's'}" if c is not None and c.number is not None else "days"
+        text = (f"{rule[:1].upper()}{rule[1:]}; a day before the {days} {'has' if one else 'have'} passed the run "
+                f"does nothing, a day after it acts once, running again does nothing more, and the firing is listed.")
+        template = "trigger.acts_after_days"
+    return [{"text": text if len(text) <= 300 else text[:297] + "...", "template": template,
              "params": {"capability": cap.id}, "rules": realised}]
 
 
-def _fires_once(p, capability: str) -> None:
-    from ..capabilities.trigger import hit_and_miss, other_value, ref_target
-
+def _cap(p, capability: str):
     cap = next((c for c in p.spec.capabilities if c.id == capability and c.kind == "trigger"), None)
     if cap is None:
         raise ScenarioError(f"the spec has no trigger capability {capability!r}")
-    act, ent = cap.action, p.entity(cap.entity)
-    hit, miss = hit_and_miss(cap, p.spec)
-    who = p.writer(cap.entity)
-    if act.type == "notify" and act.role and act.role != "owner":
-        p.actor(act.role)  # someone to tell
-    label = ent.label.lower()
-    fixed: dict = {}
-    parent = None
-    if act.via_field:
-        via = ref_target(p.spec, cap.entity, act.via_field)
-        start = {}
-        if act.type == "set":
-            start = {act.field: other_value(p.entity(via).field(act.field), act.value)}
-        elif act.type == "block":
-            start = {act.field: next(v for v in p.entity(via).field(act.field).values if v not in act.values)}
-        parent = p.make(via, "owner", start, note=f"{a(p.entity(via).label.lower())} it belongs to")
-        fixed[act.via_field] = f"${{{parent}.id}}"
-    if act.type == "set" and act.via_field is None:
-        fixed[act.field] = other_value(ent.field(act.field), act.value)
-    first = miss if miss is not None and cap.on != "create" else hit
-    row = p.make(cap.entity, who, {**fixed, **first}, note=f"{a(label)}" + (" that does not meet the condition yet"
-                                                                           if first is miss else " meeting it"))
-    if first is miss:
-        p.step(who, "PATCH", f"/api/{ent.plural}/${{{row}.id}}", json=hit, expect=200,
-               note=f"the {label} now meets the condition")
-    firings = f"/api/{capability}/firings?source_id=${{{row}.id}}"
-    p.step("owner", "GET", firings, expect=200, checks=[{"path": "items", "op": "len", "value": 1}],
-           note="it fired once")
-    p.step(who, "PATCH", f"/api/{ent.plural}/${{{row}.id}}", json=hit, expect=200, note=f"the {label} is saved again")
-    p.step("owner", "GET", firings, expect=200, checks=[{"path": "items", "op": "len", "value": 1},
-                                                        {"path": "items.0.action", "op": "eq", "value": act.type}],
-           note="it did not fire a second time")
+    return cap
+
+
+def _parent(p, cap) -> str | None:
+    """The record the watched one points at through the action's via_field (made first, with a start value the
+    action changes or the block allows), or None."""
+    from ..capabilities.trigger import other_value, ref_target
+
+    act = cap.action
+    if not act.via_field:
+        return None
+    via = ref_target(p.spec, cap.entity, act.via_field)
+    start = {}
+    if act.type == "set":
+        start = {act.field: other_value(p.entity(via).field(act.field), act.value)}
+    elif act.type == "block":
+        start = {act.field: next(v for v in p.entity(via).field(act.field).values if v not in act.values)}
+    return p.make(via, "owner", start, note=f"{a(p.entity(via).label.lower())} it belongs to")
+
+
+def _seen(p, cap, row: str, parent: str | None) -> None:
+    """Steps that see the action done once for the watched record `row`: the created record, the field set, the
+    refused change of the parent, the message in the outbox."""
+    from ..capabilities.trigger import ref_target
+
+    act, ent, capability = cap.action, p.entity(cap.entity), cap.id
     if act.type == "create":
         link = f"${{{parent}.id}}" if parent else f"${{{row}.id}}"
         made = p.entity(act.entity)
@@ -158,6 +190,87 @@ def _fires_once(p, capability: str) -> None:
                note="the message is in the outbox")
 
 
+def _fires_once(p, capability: str) -> None:
+    from ..capabilities.trigger import hit_and_miss, other_value
+
+    cap = _cap(p, capability)
+    act, ent = cap.action, p.entity(cap.entity)
+    hit, miss = hit_and_miss(cap, p.spec)
+    who = p.writer(cap.entity)
+    if act.type == "notify" and act.role and act.role != "owner":
+        p.actor(act.role)  # someone to tell
+    label = ent.label.lower()
+    parent = _parent(p, cap)
+    fixed: dict = {act.via_field: f"${{{parent}.id}}"} if parent else {}
+    if act.type == "set" and act.via_field is None:
+        fixed[act.field] = other_value(ent.field(act.field), act.value)
+    first = miss if miss is not None and cap.on != "create" else hit
+    row = p.make(cap.entity, who, {**fixed, **first}, note=f"{a(label)}" + (" that does not meet the condition yet"
+                                                                           if first is miss else " meeting it"))
+    if first is miss:
+        p.step(who, "PATCH", f"/api/{ent.plural}/${{{row}.id}}", json=hit, expect=200,
+               note=f"the {label} now meets the condition")
+    firings = f"/api/{capability}/firings?source_id=${{{row}.id}}"
+    p.step("owner", "GET", firings, expect=200, checks=[{"path": "items", "op": "len", "value": 1}],
+           note="it fired once")
+    p.step(who, "PATCH", f"/api/{ent.plural}/${{{row}.id}}", json=hit, expect=200, note=f"the {label} is saved again")
+    p.step("owner", "GET", firings, expect=200, checks=[{"path": "items", "op": "len", "value": 1},
+                                                        {"path": "items.0.action", "op": "eq", "value": act.type}],
+           note="it did not fire a second time")
+    _seen(p, cap, row, parent)
+
+
+def _acts_after_days(p, capability: str) -> None:
+    """A record meeting the condition, its date today (or added today), and one that misses the condition: the
+    run a day before the days have passed does nothing; a day after, it acts on the first only, once."""
+    from ..capabilities.trigger import CREATED_AT, hit_and_miss, other_value, time_condition
+
+    cap = _cap(p, capability)
+    c = time_condition(cap)
+    if cap.on != "time" or c is None or c.number is None:
+        raise ScenarioError(f"trigger {capability!r} has no time condition")
+    act, ent, days = cap.action, p.entity(cap.entity), int(c.number)
+    hit, miss = hit_and_miss(cap, p.spec)
+    who = p.writer(cap.entity)
+    if act.type == "notify" and act.role and act.role != "owner":
+        p.actor(act.role)  # someone to tell
+    label = ent.label.lower()
+    parent = _parent(p, cap)
+    fixed: dict = {act.via_field: f"${{{parent}.id}}"} if parent else {}
+    if act.type == "set" and act.via_field is None and act.field not in hit:
+        fixed[act.field] = other_value(ent.field(act.field), act.value)
+    when = "added today"
+    if c.field != CREATED_AT:
+        f = ent.field(c.field)
+        fixed[c.field] = iso(NOW, f.type)
+        when = f"its {f.label.lower()} today"
+    row = p.make(cap.entity, who, {**fixed, **hit}, note=f"{a(label)} meeting the condition, {when}")
+    other = p.make(cap.entity, who, {**fixed, **miss}, note=f"{a(label)} that does not meet it, {when}") \
+        if miss is not None else None
+    run, mine = f"/api/{capability}/run-due", f"${{{row}.id}}"
+    firings = f"/api/{capability}/firings?source_id={mine}"
+    p.step("owner", "POST", run, expect=200, now=(NOW + timedelta(days=days - 1)).isoformat(),
+           checks=[{"path": "fired", "op": "len", "value": 0}],
+           note=f"{days - 1} day{'' if days == 2 else 's'} later the scheduled run does nothing")
+    p.step("owner", "GET", firings, expect=200, checks=[{"path": "items", "op": "len", "value": 0}],
+           note="nothing fired yet")
+    checks = [{"path": "fired", "op": "contains", "value": mine}]
+    if other:
+        checks.append({"path": "fired", "op": "not_contains", "value": f"${{{other}.id}}"})
+    p.step("owner", "POST", run, expect=200, now=(NOW + timedelta(days=days + 1)).isoformat(), checks=checks,
+           note=f"{days + 1} days later the run acts on the {label} meeting the condition"
+                + (" only" if other else ""))
+    p.step("owner", "POST", run, expect=200, checks=[{"path": "fired", "op": "len", "value": 0}],
+           note="running again does nothing more")
+    p.step("owner", "GET", firings, expect=200, checks=[{"path": "items", "op": "len", "value": 1},
+                                                        {"path": "items.0.action", "op": "eq", "value": act.type}],
+           note="it fired once")
+    _seen(p, cap, row, parent)
+    if other:
+        p.step("owner", "GET", f"/api/{capability}/firings?source_id=${{{other}.id}}", expect=200,
+               checks=[{"path": "items", "op": "len", "value": 0}], note=f"the other {label} was left alone")
+
+
 REALISES = {"trigger": _realises_trigger}
 DERIVE = {"trigger": _derive_trigger}
-COMPILE = {"trigger.fires_once": _fires_once}
+COMPILE = {"trigger.fires_once": _fires_once, "trigger.acts_after_days": _acts_after_days}

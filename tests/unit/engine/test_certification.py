@@ -9,6 +9,8 @@ and exercised by a criterion) and changes one thing a planner can get wrong.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -77,6 +79,18 @@ def bay_spec(resource="bay"):
     return _spec([bay, coach, session], [cap], [("Members book bays on a calendar", ["bay_booking"])])
 
 
+def quote_spec(days=14):
+    """A quoting desk: "Quotes not accepted within 14 days expire" (a time trigger on when the quote was added)."""
+    quote = _entity("quote", "quotes", [_field("name", "text", required=True), _field("amount", "money"),
+                                        _field("status", "enum", values=["sent", "accepted", "expired"],
+                                               default="sent")])
+    cap = {"id": "quote_expiry", "label": "Quote expiry", "kind": "trigger", "entity": "quote", "on": "time",
+           "conditions": [{"field": "status", "op": "in", "values": ["sent"]},
+                          {"field": "created_at", "op": "older_than_days", "number": days}],
+           "action": {"type": "set", "field": "status", "value": "expired"}}
+    return _spec([quote], [cap], [("Quotes not accepted within 14 days expire", ["quote_expiry"])])
+
+
 def _entry(spec, i=0):
     return certify(spec).trace[i]
 
@@ -136,6 +150,52 @@ def test_mutation_rule_feature_served_by_a_records_list_alone_is_partial():
     assert t.status == "partial"
     assert any("capacity" in nb for nb in t.not_built), t.not_built
     assert t.reading.rules and not any(c.rules for c in t.criteria)
+
+
+def test_mutation_time_trigger_waiting_other_days_leaves_the_window_unbuilt():
+    t = _entry(quote_spec())
+    [rule] = [i for i, r in enumerate(t.reading.rules) if r.category == "time_window" and r.number == 14]
+    assert [c.template for c in t.criteria] == ["trigger.acts_after_days"] and rule in t.criteria[0].rules
+    assert "within 14 days" in t.built_as and not any("14 days" in nb for nb in t.not_built)
+    t = _entry(quote_spec(days=7))
+    assert t.status == "partial" and "within 14 days" in t.not_built, t.not_built
+    assert not any(c.rules for c in t.criteria)
+
+
+def _criteria_results(spec, files: dict[str, bytes], tmp: Path) -> dict[str, bool]:
+    """Run the spec's acceptance criteria against the project `files` the way QA does (its runner, one fresh
+    database per scenario), outside the sandbox: {criterion id: passed}."""
+    from shared.engine.criteria import compile_all
+    from shared.engine.stages.qa import CRITERIA_RUNNER
+
+    scenarios, failed = compile_all(spec)
+    assert scenarios and not failed, failed
+    project = tmp / "project"
+    for name, data in files.items():
+        (project / name).parent.mkdir(parents=True, exist_ok=True)
+        (project / name).write_bytes(data)
+    (tmp / "scenarios.json").write_text(json.dumps(scenarios), encoding="utf-8")
+    subprocess.run([sys.executable, str(CRITERIA_RUNNER), str(project), str(tmp / "scenarios.json"),
+                    str(tmp / "results.jsonl")], cwd=project, check=True, timeout=120, capture_output=True)
+    rows = [json.loads(line) for line in (tmp / "results.jsonl").read_text("utf-8").splitlines()]
+    return {r["id"]: r["passed"] for r in rows if "id" in r}
+
+
+@pytest.mark.parametrize("broken", [None, ("timedelta(days=number)", "timedelta(days=0)"),  # acts at once
+                                    ("    if row is None:\n        return False\n", "    return False\n")])  # never
+def test_a_time_triggers_criteria_pass_on_the_built_app_and_fail_on_a_broken_one(broken, tmp_path):
+    from shared.engine.compiler import compile_project, default_design
+
+    spec = certify(quote_spec())
+    files = compile_project(spec, default_design(spec))
+    if broken:
+        name = "app/capabilities/quote_expiry.py"
+        module = files[name].decode()
+        assert broken[0] in module
+        files[name] = module.replace(broken[0], broken[1], 1).encode()
+    results = _criteria_results(spec, files, tmp_path)
+    assert set(results) == {c.id for c in spec.trace[0].criteria}
+    assert all(results.values()) if broken is None else not any(results.values()), results
 
 
 def test_a_stored_planned_status_is_not_trusted():

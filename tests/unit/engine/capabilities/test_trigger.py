@@ -107,6 +107,41 @@ def clinic_incidents():
 IDEAS = [van_repairs, van_block, weighbridge, crane_inspections, allotments, clinic_incidents]
 
 
+def lost_property(*caps):
+    """A lost-property office: found items unclaimed after 30 days are marked for donation; a claim left waiting
+    more than 5 days tells every coordinator; an item still unclaimed after 90 days gets a disposal record."""
+    item = entity("found_item", "found_items", [
+        f("description", required=True, max=200), f("found_on", "date", required=True),
+        f("status", "enum", values=["unclaimed", "claimed", "for_donation"], default="unclaimed")],
+        display="description")
+    claim = entity("claim", "claims", [
+        f("claimant", required=True), f("item_id", "reference", ref="found_item", required=True),
+        f("status", "enum", values=["waiting", "approved", "refused"], default="waiting")], display="claimant")
+    disposal = entity("disposal", "disposals", [
+        f("note", required=True, max=200), f("item_id", "reference", ref="found_item", required=True)], display="note")
+    roles = [role("desk", ["found_item", "claim", "disposal"], ["found_item", "claim"]),
+             role("coordinator", ["found_item", "claim", "disposal"]), role("visitor", ["found_item"])]
+    return build("Lost and Found", "A station's lost-property office logs found items and claims.",
+                 [item, claim, disposal], roles, list(caps) or [DONATION, STALE_CLAIM, DISPOSAL])
+
+
+DONATION = {"kind": "trigger", "id": "donate_unclaimed", "label": "Items unclaimed after 30 days are marked for "
+            "donation", "entity": "found_item", "on": "time",
+            "conditions": [{"field": "status", "op": "in", "values": ["unclaimed"]},
+                           {"field": "found_on", "op": "older_than_days", "number": 30}],
+            "action": {"type": "set", "field": "status", "value": "for_donation"}}
+STALE_CLAIM = {"kind": "trigger", "id": "stale_claims", "label": "Tell the coordinator when a claim has waited more "
+               "than 5 days", "entity": "claim", "on": "time",
+               "conditions": [{"field": "created_at", "op": "older_than_days", "number": 5},
+                              {"field": "status", "op": "in", "values": ["waiting"]}],
+               "action": {"type": "notify", "role": "coordinator"}}
+DISPOSAL = {"kind": "trigger", "id": "dispose_old", "label": "Items found 90 days ago get a disposal record",
+            "entity": "found_item", "on": "time",
+            "conditions": [{"field": "found_on", "op": "older_than_days", "number": 90}],
+            "action": {"type": "create", "entity": "disposal", "link_field": "item_id",
+                       "copy_fields": {"note": "description"}}}
+
+
 @pytest.mark.parametrize("idea", IDEAS, ids=lambda fn: fn.__name__)
 def test_generated_trigger_tests_pass(idea):
     spec, cap, run, mine = S.built(idea())
@@ -290,3 +325,147 @@ def test_criteria_name_the_rules_they_exercise_and_compile():
     scenario = compile_criterion(spec, Criterion(id="c2", **c), "Unsafe vans")
     assert scenario["steps"][-1]["expect"] == 409
     assert scenario["steps"][-1]["checks"] == [{"path": "error.code", "op": "eq", "value": "blocked"}]
+
+
+# ------------------------------------------------------------------ time triggers: checked by a scheduled run
+
+TIME_TESTS = ("test_nothing_happens_before_the_days_have_passed_and_once_after", "test_each_record_waits_its_own_days",
+              "test_run_due_needs_the_scheduler_token_or_the_owner", "test_concurrent_runs_act_once_per_record",
+              "test_roles_without_access_are_refused", "test_firings_page")
+#: the generated tests a value condition besides the time adds (a record that stops meeting it)
+MISS_TESTS = ("test_a_record_that_no_longer_meets_the_condition_is_left_alone",
+              "test_a_new_episode_fires_again_after_the_record_stopped_meeting_the_condition")
+
+
+def test_generated_time_trigger_tests_and_criteria_pass():
+    """One app, three time triggers: set on a date field's age (with a status test), notify on created_at's age,
+    create on a date field's age alone. Each one's own tests and its acceptance criterion pass."""
+    spec, files = S.compile_spec(lost_property())
+    assert spec_problems(spec) == []
+    run = S.qa(files)
+    assert run.passed, run.output
+    assert all(v == "passed" for v in run.results.values()), run.output  # the generic CRUD tests too
+    for cap in spec.capabilities:
+        mine = run.of(f"test_cap_{cap.id}")
+        assert run.findings_in(cap.id) == [], run.findings_in(cap.id)
+        wanted = TIME_TESTS + (MISS_TESTS if cap.id != "dispose_old" else ())
+        assert {m: mine.get(m) for m in wanted} == dict.fromkeys(wanted, "passed"), (cap.id, mine)
+        assert "test_a_record_meeting_the_condition_fires_once" not in mine  # a write fires nothing
+    assert len(run.features) == 3
+    for feature in run.features:
+        assert feature["criteria"] and all(c["passed"] for c in feature["criteria"]), feature
+        assert all(c["text"].endswith("running again does nothing more, and the firing is listed.")
+                   for c in feature["criteria"]), feature
+
+
+def test_a_time_trigger_reads_as_a_rule_checked_by_a_run():
+    spec = AppSpec.model_validate(lost_property())
+    said = {c.id: trigger.describe_rule(c, spec) for c in spec.capabilities}
+    assert said == {
+        "donate_unclaimed": "a found item whose status is unclaimed and whose found on is more than 30 days ago gets "
+                            "status for donation, checked by an hourly run",
+        "stale_claims": "a claim that was added more than 5 days ago and whose status is waiting is reported to every "
+                        "coordinator, checked by an hourly run",
+        "dispose_old": "a found item whose found on is more than 90 days ago gets a disposal, checked by an hourly run"}
+    cap = spec.capability("stale_claims")
+    assert trigger.describe_condition(cap, spec) == "added more than 5 days ago and status is waiting"
+    assert trigger.hit_and_miss(cap, spec) == ({"status": "waiting"}, {"status": "approved"})  # the clock does the rest
+    assert trigger.managed_fields(spec.capability("donate_unclaimed"), spec) == {}  # a write fires nothing
+
+
+def test_a_time_trigger_declares_its_run_and_the_scheduler_calls_it():
+    from shared.engine.stages import deployment
+
+    spec = AppSpec.model_validate(lost_property(DONATION))
+    routes = {(r.method, r.path): r.roles for r in trigger.routes(spec.capabilities[0], spec)}
+    assert routes[("POST", "/api/donate_unclaimed/run-due")] == ["owner"]
+    assert routes[("GET", "/api/donate_unclaimed/due")] == ["owner", "desk", "coordinator", "visitor"]
+    assert trigger.scheduled_jobs(spec.capabilities[0], spec) == [{
+        "name": "lost-and-found-donate-unclaimed-run-due", "schedule": "0 * * * *", "method": "POST",
+        "path": "/api/donate_unclaimed/run-due", "auth_header": "Authorization: Bearer",
+        "token_setting": "TRIGGERS_TOKEN"}]
+    _, files = S.compile_spec(lost_property())
+    jobs = deployment.scheduler_jobs(files, "svc", "proj", "europe-west1")
+    assert [j["httpTarget"]["uri"] for j in jobs] == [f"${{SERVICE_URL}}/api/{c}/run-due" for c in
+                                                      ("dispose_old", "donate_unclaimed", "stale_claims")]
+    assert {j["token"]["setting"] for j in jobs} == {"TRIGGERS_TOKEN"}
+    assert b"TRIGGERS_TOKEN" in files["README.md"]
+    spec = AppSpec.model_validate(weighbridge())  # a trigger fired by writes: no run, no job, no token
+    assert trigger.scheduled_jobs(spec.capabilities[0], spec) == []
+    assert not [r for r in trigger.routes(spec.capabilities[0], spec) if "run-due" in r.path]
+    assert b"TRIGGERS_TOKEN" not in S.compile_spec(weighbridge())[1]["README.md"]
+
+
+def _timed(**change):
+    return {"conditions": [{"field": "status", "op": "in", "values": ["unclaimed"]},
+                           {"field": "found_on", "op": "older_than_days", **change}]}
+
+
+@pytest.mark.parametrize("cap, change, words", [
+    (DONATION, {"conditions": [{"field": "status", "op": "in", "values": ["unclaimed"]}]},
+     ["on 'time' needs an older_than_days condition"]),
+    (DONATION, {"on": "create_or_change"}, ["condition 2 (found_on older_than_days) is about time passing",
+                                            "set on to 'time'"]),
+    (DONATION, {"conditions": [{"field": "description", "op": "older_than_days", "number": 30}]},
+     ["description is a text field but must be date or datetime", "or created_at"]),
+    (DONATION, _timed(number=0.5), ["0.5 is not a whole number of days from 1 to 3650"]),
+    (DONATION, _timed(number=0), ["0 is not a whole number of days"]),
+    (DONATION, _timed(), ["needs number: how many whole days must pass since found_item.found_on"]),
+    (DONATION, _timed(number=30, values=["unclaimed"]), ["takes no values"]),
+    (DONATION, {"conditions": [{"field": "found_on", "op": "older_than_days", "number": 30},
+                               {"field": "created_at", "op": "older_than_days", "number": 40}]},
+     ["conditions [1, 2] all test time passing; keep one"]),
+    (STALE_CLAIM, {"action": {"type": "block", "via_field": "item_id", "field": "status", "values": ["claimed"]}},
+     ["block cannot wait for time to pass"]),
+])
+def test_check_names_what_a_time_trigger_needs(cap, change, words):
+    spec = AppSpec.model_validate(S.with_cap(lost_property(cap), **change))
+    text = " | ".join(trigger.check(spec.capabilities[0], spec))
+    for w in words:
+        assert w in text, (w, text)
+    assert any("(trigger)" in p for p in spec_problems(spec)), spec_problems(spec)
+
+
+def test_a_time_trigger_may_move_the_field_it_tests_but_a_write_trigger_may_not():
+    spec = AppSpec.model_validate(lost_property(DONATION))
+    assert trigger.check(spec.capabilities[0], spec) == []  # status in [unclaimed] -> status for_donation
+    spec = AppSpec.model_validate(S.with_cap(lost_property(DONATION), on="create_or_change", conditions=[
+        {"field": "status", "op": "in", "values": ["unclaimed"]}]))
+    assert any("is tested by a condition" in m for m in trigger.check(spec.capabilities[0], spec))
+
+
+def test_a_time_window_is_realised_only_by_a_run_waiting_its_days():
+    assert _realises(lambda: lost_property(DONATION), category="time_window", words="30 days", number=30,
+                     unit="days")
+    assert _realises(lambda: lost_property(STALE_CLAIM), category="time_window", words="more than 5 days", number=5,
+                     unit="days", nouns=["claim"])
+    assert _realises(lambda: lost_property(STALE_CLAIM), category="threshold", words="more than 5 days", number=5,
+                     unit="days")
+    assert not _realises(lambda: lost_property(DONATION), category="time_window", words="31 days", number=31,
+                         unit="days")
+    assert not _realises(lambda: lost_property(DONATION), category="time_window", words="30 days before", number=30,
+                         unit="days")  # a window ahead of a date is a reminder's, not a wait after it
+    assert not _realises(lambda: lost_property(DONATION), category="time_window", words="30 hours", number=30,
+                         unit="hours")
+    assert _realises(lambda: lost_property({**DONATION, **_timed(number=14)}), category="time_window",
+                     words="2 weeks", number=2, unit="weeks")
+    assert not _realises(weighbridge, category="time_window", words="30 days", number=30, unit="days")
+
+
+def test_the_time_criterion_moves_the_clock_around_the_days():
+    from shared.engine.appspec.model import Criterion
+    from shared.engine.criteria import NOW, compile_criterion
+    from shared.engine.criteria.kinds import DERIVE
+
+    spec = AppSpec.model_validate(lost_property(DONATION))
+    [c] = DERIVE["trigger"](spec.capabilities[0], spec, None, "Items unclaimed after 30 days are marked for donation")
+    assert c["template"] == "trigger.acts_after_days"
+    steps = compile_criterion(spec, Criterion(id="c1", **c), "Donation")["steps"]
+    made = [s for s in steps if s["method"] == "POST" and s["path"] == "/api/found_items"]
+    assert [s["json"]["found_on"] for s in made] == [NOW.date().isoformat()] * 2
+    assert [s["json"]["status"] for s in made] == ["unclaimed", "claimed"]  # one meeting the condition, one not
+    runs = [s for s in steps if s["path"] == "/api/donate_unclaimed/run-due"]
+    assert [s.get("now", "")[:10] for s in runs] == ["2030-02-08", "2030-02-10", ""]
+    assert runs[0]["checks"] == [{"path": "fired", "op": "len", "value": 0}]
+    assert {"path": "fired", "op": "contains", "value": f"${{{made[0]['save']}.id}}"} in runs[1]["checks"]
+    assert steps[-2]["checks"] == [{"path": "status", "op": "eq", "value": "for_donation"}]
