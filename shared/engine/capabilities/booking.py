@@ -72,9 +72,13 @@ def _display_room(ent) -> int:
     return max(0, min(40, int(f.max if f and f.max is not None else 200) - 15))
 
 
+_PERIOD_DAYS = {"day": 1, "week": 7, "month": 31}
+
+
 def render(cap: Params, spec, tpl) -> dict[str, str]:
     from . import _bind as b
     ent, res = spec.entity(cap.entity), spec.entity(cap.resource)
+    limits = [c for c in spec.capabilities if c.kind == "limit" and c.entity == cap.entity]
     ctx = {
         "ent": ent, "res": res, "detail": b.detail_path(spec, cap.entity),
         "writer": b.writer_role(spec, cap.entity), "res_writer": b.writer_role(spec, cap.resource) or "owner",
@@ -82,8 +86,9 @@ def render(cap: Params, spec, tpl) -> dict[str, str]:
         "display_room": _display_room(ent),
         "fields": [f.name for f in ent.fields if f.type != "file"],
         "unique": [f.name for f in ent.fields if f.unique], "res_unique": [f.name for f in res.fields if f.unique],
-        "limited": any(c.kind == "limit" and c.entity == cap.entity and c.parent_field == cap.resource_field
-                       for c in spec.capabilities),
+        # a limit on these bookings (per resource, per person, per day...): the tests book on days a period apart
+        "limited": bool(limits),
+        "limit_gap": max((_PERIOD_DAYS.get(c.period, 1) for c in limits), default=1),
     }
     d = "capabilities/booking/"
     return {

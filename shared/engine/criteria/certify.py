@@ -167,6 +167,9 @@ def assess(spec, entry, index: int, reading: FeatureReading | None = None) -> di
         ref = ent.field(pf) if ent is not None and pf else None
         if ref is not None and ref.ref:
             prim.add(ref.ref)
+        if c.kind == "limit" and getattr(c, "scope", "parent") != "parent" and c.period and ent is not None:
+            # "15 dogs per day" counted as the day's attendances: each names one dog
+            prim.update(f.ref for f in ent.fields if f.type == "reference" and f.required and f.ref)
     near = {t for c in caps for t in touched(c, spec)}
     if reading.record and reading.record not in prim and not any(
             reading.record in touched(c, spec) and c.kind in ("records", "reminders", "workflow") for c in caps):

@@ -12,6 +12,7 @@ period it names and only the statuses it names, and the rule names no record but
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
 
 from ..planner.reading import NUMBER_WORDS
 from ..planner.text import singular
@@ -304,6 +305,8 @@ def _fill_to_the_limit(p, capability: str, entity: str, parent: str, parent_fiel
     second = p.make(parent, maker, fixed, note=f"a second {plabel}{with_cap}")
     who = p.writer(entity)
 
+    slot = _slotted(p, entity, date_field)
+
     def row(of: str, expect: int, note: str, **over) -> str:
         body = {parent_field: f"${{{of}.id}}"}
         if sum_field:
@@ -313,7 +316,7 @@ def _fill_to_the_limit(p, capability: str, entity: str, parent: str, parent_fiel
         if where_field:
             body[where_field] = counted
         body.update(over)
-        return p.make(entity, who, body, expect=expect, note=note)
+        return p.make(entity, who, slot(body), expect=expect, note=note)
 
     for i in range(fits):
         row(first, 201, f"the {_ordinal(i + 1)} {label} of the first {plabel} is accepted")
@@ -339,6 +342,26 @@ def _fill_to_the_limit(p, capability: str, entity: str, parent: str, parent_fiel
            note=f"the refused {label} was not stored")
 
 
+def _slotted(p, entity: str, date_field: str | None):
+    """slot(body): when `date_field` is the start of a booking of `entity`, give the row its own half-hour slot
+    (start moved by 30 minutes per row, end 25 minutes after it), so that rows counted against a limit never
+    overlap one another as bookings; other rows are left as they are."""
+    booking = next((c for c in p.spec.capabilities if c.kind == "booking" and c.entity == entity
+                    and c.start_field == date_field), None)
+    count = [0]
+
+    def slot(body: dict) -> dict:
+        if booking is None or not isinstance(body.get(date_field), str) or "T" not in body[date_field]:
+            return body
+        start = datetime.fromisoformat(body[date_field].replace("Z", "+00:00")) + timedelta(minutes=30 * count[0])
+        count[0] += 1
+        end = start + timedelta(minutes=25)
+        return {**body, date_field: start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                booking.end_field: end.strftime("%Y-%m-%dT%H:%M:%SZ")}
+
+    return slot
+
+
 def _two_writers(p, entity: str) -> tuple[str, str]:
     """Two different users of one role that may create `entity` (two owners when only the owner may)."""
     first = p.writer(entity)
@@ -349,6 +372,8 @@ def _two_writers(p, entity: str) -> tuple[str, str]:
 def _scoped_rows(p, entity: str, step, sum_field, date_field, where_field, counted, dates):
     """row(actor, expect, note, **over): creates one counted row of `entity` as `actor` (a scenario step)."""
 
+    slot = _slotted(p, entity, date_field)
+
     def row(actor: str, expect: int, note: str, **over) -> str:
         body = {}
         if sum_field:
@@ -358,7 +383,7 @@ def _scoped_rows(p, entity: str, step, sum_field, date_field, where_field, count
         if where_field:
             body[where_field] = counted
         body.update(over)
-        return p.make(entity, actor, body, expect=expect, note=note)
+        return p.make(entity, actor, slot(body), expect=expect, note=note)
 
     return row
 

@@ -417,7 +417,12 @@ def b_booking(ctx: FeatureCtx) -> dict:
                   and it.np.after_verb in ("book", "reserve", "schedule", "rent", "hire")
                   and safe_name(it.name) != booked), None)
     if booked is not None and resource is None and event is not None and not d.entities.get(booked, DEnt0).people:
-        resource, booked = booked, safe_name(event.name)  # "book a kiln for a firing": the firing is booked
+        if is_event(booked):  # "book lessons for a tutor": the lessons are booked, the tutor's time is the resource
+            resource = safe_name(event.name)
+            if resource not in d.entities:
+                d.add_entity(resource, ctx.text)
+        else:
+            resource, booked = booked, safe_name(event.name)  # "book a kiln for a firing": the firing is booked
         if booked not in d.entities:
             d.add_entity(booked, ctx.text)
     if booked is None and d.planned.get("booking"):  # "daily schedule view": the booking planned already
@@ -1054,7 +1059,7 @@ IDENTITY = {
     "versioning": ("entity", "field"), "ratings": ("entity",), "leaderboard": (), "rotation": ("entity",),
     "payments": ("entity",), "export": (), "ai_summary": ("entity", "source_field", "mode"), "matrix": ("row_entity",),
     "follow": ("entity", "topic_field"), "selection": ("entity",),
-    "limit": ("entity", "parent_field", "max", "max_field", "sum_field", "period"),  # each stated rule its own
+    "limit": ("entity", "scope", "parent_field", "max", "max_field", "sum_field", "period"),  # each stated rule its own
     "assignment": ("entity", "person_field"), "import": ("entity",),
     "trigger": ("entity", "action"), "document": ("entity",), "vote": ("entity",),
     "agreement": ("entity", "party_field"),

@@ -254,8 +254,9 @@ def read(idea: dict, known: set[str]) -> list[Definition]:
         if booked:
             if not parent:
                 continue  # "members book a desk with ...": the booking capability reads it
-            record, parent = parent, record  # "book a kiln for a firing with date": the firing holds the kiln
-            rec_label = _np_name(parent_words, whole)[2]
+            if record not in lx.EVENT_NOUNS:  # "book appointments for a treatment with date": the appointments
+                record, parent = parent, record  # "book a kiln for a firing with date": the firing holds the kiln
+                rec_label = _np_name(parent_words, whole)[2]
         if re.search(r"\b(agreement|consent|approval|permission|sign[- ]off)\b", m.group("attrs")):
             continue  # "with both members' agreement": a rule, not attributes
         spans = _split(m.group("attrs"))

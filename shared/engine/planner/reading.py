@@ -435,6 +435,11 @@ def read_feature(text: str, spec, cap_ids: list[str]) -> FeatureReading:
     attributes: list[str] = []
     links: list[str] = []
     action = None
+    # "the daycare takes no more than 15 dogs a day": a limit over the whole app names the business, not a record
+    opening = re.match(r"\s*(?:the|our)\s+([a-z][a-z'-]*)", text.lower())
+    business = opening.group(1) if opening and any(c.kind == "limit" and getattr(c, "scope", "") == "app"
+                                                   for c in caps) and spec.entity(singular(opening.group(1))) is None \
+        else None
     for i, (w, s, e) in enumerate(ws):
         if w in FUNCTION_WORDS or w in ("$", "£", "€"):
             continue
@@ -518,7 +523,7 @@ def read_feature(text: str, spec, cap_ids: list[str]) -> FeatureReading:
         if w in PAGE_WORDS:
             uses.append(WordUse(word=w, maps_to="page"))
             continue
-        if w in APP_WORDS:
+        if w in APP_WORDS or w == business:
             uses.append(WordUse(word=w, maps_to="app"))
             continue
         uses.append(WordUse(word=w, maps_to="unread"))

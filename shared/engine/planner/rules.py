@@ -79,8 +79,15 @@ def b_limit(ctx) -> dict:
         if m and m.group(1) not in _TIME_WORDS:
             parent = _noun(m.group(1))
             counted = counted or (main if main != parent else None)
+    person = _stated_person(text, low, d) if parent is None or (parent in d.roles and parent not in d.entities) \
+        else None
+    if person is not None and rule.number is not None and counted not in (None, person):
+        return _scoped_limit(ctx, rule, counted, period, "user")  # "each member may make at most 3 bookings"
     if parent is None:
         parent = main if main != counted else None
+    if parent is None and counted is not None and rule.number is not None and (period or _names_the_business(
+            text, low, d)):
+        return _scoped_limit(ctx, rule, counted, period, "app")  # "the daycare takes no more than 15 dogs per day"
     if counted is None and rule.category == "capacity":  # "tables up to their capacity": the other record named
         counted = next((m for m in ctx.mentioned if m != parent), None)
     if counted is None or parent is None or counted == parent:
@@ -122,6 +129,63 @@ def b_limit(ctx) -> dict:
             dates[0].name if dates else _ensure(ctx, counted, "date", "date"))
         out.update(period=period, date_field=date)
     return out
+
+
+def _stated_person(text: str, rule_words: str, d) -> str | None:
+    """The people a limit is per when the words say it before the rule and they are users of the app, not records:
+    "each member may make ...", "members can post ..."."""
+    head = text[: max(0, text.find(rule_words))] if rule_words in text else text
+    m = re.search(r"\b(?:each|every|any|one|a|an)\s+([a-z][a-z'-]*)\s+(?:may|can|is allowed to|gets?)\b|"
+                  r"^\s*([a-z][a-z'-]*)\s+(?:may|can|are allowed to|get)\b", head)
+    if not m:
+        return None
+    word = singular(m.group(1) or m.group(2))
+    if word in d.entities or word not in d.roles:  # a person kept as a record is a parent like any other
+        return None
+    return word
+
+
+def _names_the_business(text: str, rule_words: str, d) -> bool:
+    """ "The daycare takes no more than 15 dogs", "we accept at most 40 orders": the words speak of the whole
+    business (a noun that is no record of the idea, or "we"), not of a record."""
+    head = text[: max(0, text.find(rule_words))] if rule_words in text else text
+    m = re.match(r"\s*(?:the|our|we)\b\s*([a-z][a-z'-]*)?", head)
+    if not m:
+        return False
+    word = singular(m.group(1) or "")
+    return head.strip().startswith("we") or (bool(word) and word not in d.entities and word not in lx.PEOPLE
+                                              and word not in d.roles)
+
+
+def _scoped_limit(ctx, rule, counted: str, period: str | None, scope: str) -> dict:
+    """A limit per user of the app, or over the whole app: `counted` rows (or, for a period, the dated records of
+    each `counted` row: "15 dogs per day" counts the dogs' attendances), at most the rule's number."""
+    from .capmap import NotFit, _ensure
+
+    d = ctx.draft
+    if not float(rule.number).is_integer() or not 1 <= rule.number <= 100000:
+        raise NotFit("the stated limit is not a whole number of records")
+    if counted not in d.entities:
+        raise NotFit(f"the words do not say which records are counted {'per user' if scope == 'user' else 'in all'}")
+    out: dict = {"entity": counted, "scope": scope, "parent_field": None, "max": int(rule.number), "max_field": None}
+    if not period:
+        return out
+
+    def dates(e):
+        return [f for f in d.entities[e].fields.values() if f.type in ("date", "datetime")]
+
+    booked = next((b for b in d.planned.get("booking", []) if b.get("entity") == counted), None)
+    if booked and booked.get("start_field") in d.entities[counted].fields:
+        return {**out, "period": period, "date_field": booked["start_field"]}
+    if not dates(counted):  # "15 dogs per day": the dated records each dog has (its attendances)
+        child = next((e for e, ent in d.entities.items() if e != counted and dates(e) and any(
+            f.type == "reference" and f.ref == counted and f.required for f in ent.fields.values())), None)
+        if child is not None:
+            counted = child
+            out["entity"] = child
+    date = next((f.name for f in dates(counted) if f.name in ("date", "start_at", "start", "start_date")), None) or (
+        dates(counted)[0].name if dates(counted) else _ensure(ctx, counted, "date", "date"))
+    return {**out, "period": period, "date_field": date}
 
 
 def _signs_up(d) -> bool:

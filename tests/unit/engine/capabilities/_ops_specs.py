@@ -214,7 +214,7 @@ def evidence_room():
     roles = [role("clerk", ["evidence_item", "officer"], ["evidence_item", "officer"]),
              role("auditor", ["evidence_item", "officer"])]
     caps = [{"kind": "custody", "id": "chain", "label": "Record who holds each evidence item",
-             "item_entity": "evidence_item", "holder_entity": "officer", "due_days": 1, "max_held": 3}]
+             "item_entity": "evidence_item", "holder_entity": "officer", "due_days": 1}]
     return build("Evidence Log", "An evidence room records the custody of every item.", [item, officer], roles,
                  caps)
 

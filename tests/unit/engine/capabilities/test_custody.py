@@ -19,10 +19,14 @@ def test_generated_custody_tests_pass(idea):
     assert len(mine) >= 9, run.output
     for must in ("test_check_out_and_in_keeps_the_history", "test_a_held_item_cannot_be_checked_out_again",
                  "test_overdue_list", "test_anonymous_and_other_roles_are_refused",
-                 "test_held_items_and_their_holders_cannot_be_deleted", "test_page_checks_out_with_its_form",
-                 "test_a_holder_holds_at_most_the_stated_number",
-                 "test_concurrent_check_outs_to_one_holder_never_pass_the_limit"):
+                 "test_held_items_and_their_holders_cannot_be_deleted", "test_page_checks_out_with_its_form"):
         assert mine.get(must) == "passed", (must, mine)
+    if cap.max_held:  # tool_library: at most 2 tools per member at a time; evidence_room: no such limit
+        for must in ("test_a_holder_holds_at_most_the_stated_number",
+                     "test_concurrent_check_outs_to_one_holder_never_pass_the_limit"):
+            assert mine.get(must) == "passed", (must, mine)
+    else:
+        assert not any("holds_at_most" in name for name in mine), mine
     assert all(v == "passed" for v in run.results.values()), run.output
 
 
