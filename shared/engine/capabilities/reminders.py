@@ -1,4 +1,4 @@
-"""Capability `reminders`: A rule on a date or number field (due in N days, overdue, below a threshold); a due-work endpoint for Cloud Scheduler; delivery through an email/SMS adapter, locally an outbox."""
+"""Capability `reminders`: A rule on a date or number field (due in N days, overdue, below a threshold), or on a custody capability's open check-outs (sent to the holder); a due-work endpoint for Cloud Scheduler; delivery through an email/SMS adapter, locally an outbox."""
 
 from __future__ import annotations
 
@@ -31,6 +31,12 @@ class Params(CapabilityBase):
                                   "`entity`, or a dotted path of up to two reference fields ending in one, read from "
                                   "the entity on (\"translator_id.email\", \"pet_id.pet_owner_id.phone\"); "
                                   "default: the user who created the record")
+    custody: Name | None = Field(
+        default=None, description="id of a custody capability: remind about its open check-outs instead of a "
+                                  "field of `entity` (entity: its item_entity; field: 'due_at'; rule: overdue or "
+                                  "due_in_days; to the holder: recipient_field is then a field of its holder_entity, "
+                                  "default its first email field, or the holding user's email when holders are "
+                                  "users)")
 
 
 PACKAGES: list[str] = []  # smtplib and urllib (standard library) carry email and SMS in production
@@ -57,8 +63,94 @@ _RULE_TYPES = {"due_in_days": ("date", "datetime"), "overdue": ("date", "datetim
                "below_threshold": ("integer", "decimal", "money")}
 
 
+def custody_of(cap: Params, spec):
+    """The custody capability whose check-outs the reminders watch, or None (none named, or not a custody one)."""
+    other = spec.capability(cap.custody) if cap.custody else None
+    return other if other is not None and other.kind == "custody" else None
+
+
+def holder_entity(cap: Params, spec):
+    """The entity of the holders a custody reminder goes to, or None (holders are the app's users, or no custody)."""
+    c = custody_of(cap, spec)
+    return spec.entity(c.holder_entity) if c is not None and c.holder_entity else None
+
+
+def holder_address(cap: Params, spec) -> str | None:
+    """The holder entity's field a custody reminder is sent to: `recipient_field`, else (email) the holder entity's
+    first email field; None when holders are users (their login email) or nothing fits."""
+    ent = holder_entity(cap, spec)
+    if ent is None:
+        return None
+    if cap.recipient_field:
+        return cap.recipient_field
+    if cap.channel != "email":
+        return None
+    return next((f.name for f in ent.fields if f.type == "email"), None)
+
+
+def _custody_problems(cap: Params, spec) -> list[str]:
+    """A reminder about a custody capability's check-outs: its item entity, the check-out's due time, a due rule,
+    and the holder's address."""
+    other = spec.capability(cap.custody)
+    ids = sorted(c.id for c in spec.capabilities if c.kind == "custody")
+    known = f"custody capabilities of the spec: {ids}" if ids else "the spec has no custody capability"
+    if other is None:
+        return [f"custody {cap.custody!r} is not a capability of the spec; {known}"]
+    if other.kind != "custody":
+        return [f"custody {cap.custody!r} is a {other.kind} capability, not a custody one; {known}"]
+    p: list[str] = []
+    if cap.entity != other.item_entity:
+        p.append(f"entity {cap.entity!r} is not what custody {other.id!r} lends: its check-outs are of "
+                 f"{other.item_entity!r}; set entity to {other.item_entity!r}")
+    if cap.field != "due_at":
+        p.append(f"field {cap.field!r}: a reminder about custody {other.id!r}'s check-outs watches each check-out's "
+                 f"due time, not a field of {other.item_entity}; set field to 'due_at'")
+    if cap.rule == "below_threshold":
+        p.append("rule below_threshold needs a number field, and a check-out has a due time: use overdue (N days "
+                 "past it) or due_in_days (N days before it)")
+    if cap.rule == "due_in_days" and cap.days is None:
+        p.append("rule due_in_days needs 'days' (how many days before a check-out's due time to remind, e.g. 1)")
+    if cap.rule == "due_in_days" and cap.days == 0:
+        p.append("rule due_in_days with days 0 matches a check-out only at the very moment it falls due; use days 1 "
+                 "or more, or rule overdue (days 0: as soon as it is past due)")
+    if other.holder_entity is None:
+        if cap.channel == "sms":
+            p.append(f"channel sms needs a phone number, but custody {other.id!r} lends to the app's users, who have "
+                     f"only a login email: use channel email, or give custody {other.id!r} a holder_entity with a "
+                     f"phone field")
+        elif cap.recipient_field:
+            p.append(f"recipient_field {cap.recipient_field!r}: custody {other.id!r} lends to the app's users, so the "
+                     f"reminder goes to the holding user's login email; drop recipient_field")
+        return p
+    holders = spec.entity(other.holder_entity)
+    if holders is None:  # custody's own check names the missing holder entity
+        return p
+    want = "email" if cap.channel == "email" else "phone"
+    fitting = sorted(f.name for f in holders.fields if f.type == want)
+    hint = (f"; {want} fields of {holders.name}: {fitting}" if fitting
+            else f"; add {'an' if want == 'email' else 'a'} {want} field to {holders.name}")
+    who = f"the reminder goes to the {holders.label.lower()} holding the item, so name a field of {holders.name}"
+    if cap.recipient_field is None:
+        if not fitting:
+            p.append(f"the reminder goes to the {holders.label.lower()} holding the item, but {holders.name} has no "
+                     f"{want} field to send it to{hint}")
+        elif cap.channel == "sms":
+            p.append(f"channel sms needs recipient_field: the phone field of {holders.name} ({who}){hint}")
+        return p
+    f = holders.field(cap.recipient_field) if "." not in cap.recipient_field else None
+    if f is None:
+        p.append(f"recipient_field {cap.recipient_field!r} is not a field of {holders.name!r} ({who}, not of "
+                 f"{cap.entity}){hint}")
+    elif f.type != want:
+        p.append(f"recipient_field {holders.name}.{f.name} is {'an' if f.type[0] in 'aeiou' else 'a'} {f.type} field, "
+                 f"but channel {cap.channel} needs {'an email' if want == 'email' else 'a phone'} field{hint}")
+    return p
+
+
 def check(cap: Params, spec) -> list[str]:
     from . import _bind as b
+    if cap.custody:
+        return [m for m in (b.entity_problem(spec, cap.entity, "entity"),) if m] + _custody_problems(cap, spec)
     p = [m for m in (
         b.entity_problem(spec, cap.entity, "entity"),
         b.field_problem(spec, cap.entity, cap.field, f"field (rule {cap.rule})", _RULE_TYPES[cap.rule]),
@@ -149,8 +241,14 @@ def recipient_problems(cap: Params, spec) -> list[str]:
 
 
 def recipient_words(cap: Params, spec) -> str | None:
-    """Who the reminder goes to, in the spec's nouns ("carer email", "translator's email", "pet owner's phone"),
-    or None for the record's creator."""
+    """Who the reminder goes to, in the spec's nouns ("carer email", "translator's email", "pet owner's phone"; for
+    check-outs "member's email", or "holder's email" when holders are users), or None for the record's creator."""
+    if cap.custody:
+        ent, name = holder_entity(cap, spec), holder_address(cap, spec)
+        f = ent.field(name) if ent is not None and name else None
+        if ent is None or f is None:
+            return "holder's email" if ent is None else f"{ent.label.lower()}'s {cap.channel}"
+        return f"{ent.label.lower()}'s {f.label.lower()}"
     if not cap.recipient_field:
         return None
 
@@ -249,23 +347,53 @@ def _recipient_ctx(cap: Params, spec) -> dict:
             "target_optional": target_optional}
 
 
+def _custody_ctx(cap: Params, spec) -> dict:
+    """What the custody variant of the templates needs: the custody capability, the holders (an entity, or None for
+    the app's users) and the field holding their address, and the roles its tests act as."""
+    from types import SimpleNamespace
+
+    from . import _bind as b
+    from .custody import checkout_roles
+    c = custody_of(cap, spec)
+    holder = holder_entity(cap, spec)
+    name = holder_address(cap, spec)
+    target = holder.field(name) if holder is not None and name else None
+    movers = checkout_roles(c, spec)
+    people = [r for r in movers if r != "owner"]
+    return {
+        "custody": c, "holder": holder, "target": name,
+        "target_what": f"{holder.label.lower()}'s {target.label.lower()}" if target is not None else "",
+        "target_optional": target is not None and not target.required,
+        "holder_writer": b.writer_role(spec, holder.name) if holder is not None else None,
+        # who checks items out (to a holder record), or, with users as holders, the role of the users who hold them
+        "mover": (people or movers)[0], "item_writer": b.writer_role(spec, cap.entity) or "owner",
+        "non_reader": b.non_reader_role(spec, cap.entity),
+        # the check-out's due time, as the module names and shows it
+        "field": SimpleNamespace(name="due_at", label="Due back", type="datetime"),
+        "values": {}, "companions": [], "hops": [], "hop_triples": [], "hop_tests": [], "link_may_be_empty": False,
+    }
+
+
 def render(cap: Params, spec, tpl) -> dict[str, str]:
     from ..compiler import entities_meta  # the sample rows the generated tests start from
     from ..compiler.samples import sample_payload
     from . import _bind as b
     ent = spec.entity(cap.entity)
-    field = ent.field(cap.field)
     ctx = {
-        "ent": ent, "field": field, "values": _values(cap, field), **_recipient_ctx(cap, spec),
-        "companions": _companions(cap, ent, lambda name, v: sample_payload(entities_meta(spec)[name], v)),
-        "writer": b.writer_role(spec, cap.entity) or "owner", "display": b.free_text_display(ent),
-        "other_role": next((r.name for r in spec.roles if not r.manage_users), None),
+        "ent": ent, "custody": None, "writer": b.writer_role(spec, cap.entity) or "owner",
+        "display": b.free_text_display(ent), "other_role": next((r.name for r in spec.roles if not r.manage_users), None),
         "reader": next((r for r in b.readers(spec, cap.entity) if spec.role(r) and not spec.role(r).manage_users),
                        None),
     }
+    if cap.custody:
+        ctx.update(_custody_ctx(cap, spec))
+    else:
+        field = ent.field(cap.field)
+        ctx.update(field=field, values=_values(cap, field), **_recipient_ctx(cap, spec),
+                   companions=_companions(cap, ent, lambda name, v: sample_payload(entities_meta(spec)[name], v)))
     d = "capabilities/reminders/"
     return {
         f"app/capabilities/{cap.id}.py": tpl.render(d + "module.py.j2", **ctx),
         f"app/templates/capabilities/{cap.id}/outbox.html": tpl.render(d + "outbox.html.j2", **ctx),
-        f"tests/test_cap_{cap.id}.py": tpl.render(d + "test.py.j2", **ctx),
+        f"tests/test_cap_{cap.id}.py": tpl.render(d + ("test_custody.py.j2" if cap.custody else "test.py.j2"), **ctx),
     }

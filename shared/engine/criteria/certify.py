@@ -67,6 +67,10 @@ def touched(cap, spec=None) -> list[str]:
     if getattr(action, "type", None) == "create" and getattr(action, "entity", None):
         out.append(action.entity)
     out = list(dict.fromkeys(out))
+    if spec is not None and cap.kind == "reminders" and getattr(cap, "custody", None):  # sent to the holder
+        held = spec.capability(cap.custody)
+        if held is not None and getattr(held, "holder_entity", None) and held.holder_entity not in out:
+            out.append(held.holder_entity)
     if spec is not None:
         for n in list(out):
             ent = spec.entity(n)
@@ -91,6 +95,14 @@ def describe(cap, spec) -> str:
         held = (f"; one holder holds at most {cap.max_held} at a time" if cap.max_held else "")
         return (f"check-out and check-in of {_lbl(spec, cap.item_entity, True)}, due back after {cap.due_days} days; "
                 f"a {_lbl(spec, cap.item_entity)} already out cannot be checked out again" + held)
+    if k == "reminders" and cap.custody:  # "overdue check-outs of tools, 7 days after their due time, to ..."
+        from ..capabilities.reminders import recipient_words
+
+        n = f"{cap.days or 0} day{'' if cap.days == 1 else 's'}"
+        what = (f"overdue check-outs of {_lbl(spec, cap.entity, True)}, "
+                + (f"{n} after their due time" if cap.days else "once past their due time")
+                if cap.rule == "overdue" else f"check-outs of {_lbl(spec, cap.entity, True)}, {n} before their due time")
+        return f"{'SMS' if cap.channel == 'sms' else 'email'} reminders about {what}, to the {recipient_words(cap, spec)}"
     if k == "reminders":
         rule = {"due_in_days": f"{cap.days} days before its {_flabel(spec, cap.entity, cap.field)}",
                 "overdue": f"when its {_flabel(spec, cap.entity, cap.field)} has passed",

@@ -155,12 +155,40 @@ def _channel_of(rule) -> str | None:
     return "sms" if sms else "email"
 
 
+#: What anyone holding a checked-out thing is called, whatever the spec names its holders.
+_HOLDER_WORDS = ("holder", "borrower")
+
+
+def _holder_names(cap, spec) -> list[str]:
+    """The names of the holder a reminder about a custody capability's check-outs goes to: the holder entity (its
+    name, label and plural, and the address field), or, when holders are users, the roles that check out to
+    themselves; and the words for anyone holding something."""
+    from ..capabilities.custody import checkout_roles
+    from ..capabilities.reminders import custody_of, holder_address, holder_entity
+
+    c = custody_of(cap, spec)
+    if c is None:
+        return []
+    ent = holder_entity(cap, spec)
+    if ent is not None:
+        field = holder_address(cap, spec)
+        names = [ent.name, _snake(ent.label), _snake(ent.label_plural)]
+        names += [field, _snake(_flabel(spec, ent.name, field))] if field else []
+    else:
+        movers = [r for r in checkout_roles(c, spec) if r != "owner"]
+        names = [*movers, *(_snake(_rlabel(spec, r)) for r in movers), "user"]
+    return [*names, *_HOLDER_WORDS]
+
+
 def _recipient_names(cap, spec) -> list[str]:
     """The names of the person a reminder goes to (snake_case), none for the creator default. A field of the record
     goes by its name and label ("client_email"); a path by the role its last link gives the person ("pet_owner_id":
-    pet owner), the entity it reaches (translator) and the address field, never by the records on the way."""
+    pet owner), the entity it reaches (translator) and the address field, never by the records on the way; a
+    reminder about check-outs by the holder (`_holder_names`)."""
     from ..capabilities.reminders import hops
 
+    if getattr(cap, "custody", None):
+        return _holder_names(cap, spec)
     if not cap.recipient_field:
         return []
     *links, last = cap.recipient_field.split(".")
@@ -184,11 +212,14 @@ def _recipient_to(cap, spec) -> str:
     words = recipient_words(cap, spec)
     if words is None:
         return "the person who added it"
-    return f"the {words}" if "." in cap.recipient_field else f"its {words}"
+    return f"the {words}" if cap.custody or "." in cap.recipient_field else f"its {words}"
 
 
 def _realises_reminders(cap, spec, rule, reading) -> bool:
-    own = {cap.entity}
+    from ..capabilities.reminders import holder_entity
+
+    held_by = holder_entity(cap, spec) if cap.custody else None
+    own = {cap.entity} | ({held_by.name} if held_by is not None else set())
     if rule.category == "time_window":
         if _about_other(spec, rule, own):
             return False
@@ -257,6 +288,8 @@ def _reminder_when(spec, cap, hours) -> str:
 
 
 def _derive_reminders(cap, spec, reading, feature) -> list[dict]:
+    if cap.custody:
+        return _derive_custody_reminders(cap, spec, reading)
     if spec.entity(cap.entity) is None or spec.entity(cap.entity).field(cap.field) is None:
         return []
     ent = _elabel(spec, cap.entity)
@@ -414,6 +447,114 @@ def _reminders_due(p, cap_id: str, entity: str, field: str, rule: str, channel: 
     p.step("owner", "GET", f"{api}/outbox", expect=200, checks=box, note="the outbox holds one reminder")
     p.step("owner", "POST", f"{api}/run-due", expect=200, note="run the due reminders again",
            checks=[{"path": "delivered", "op": "eq", "value": 0}])
+    p.step("owner", "GET", f"{api}/outbox", expect=200, checks=[{"path": "items", "op": "len", "value": 1}],
+           note="still one reminder")
+
+
+def _custody_when(rule: str, days: int) -> str:
+    """When a check-out is reminded, in words: "once it is 7 days past its due time", "1 day before its due time"."""
+    n = f"{days} day{'' if days == 1 else 's'}"
+    if rule == "overdue":
+        return f"once it is {n} past its due time" if days else "once it is past its due time"
+    return f"{n} before its due time"
+
+
+def _derive_custody_reminders(cap, spec, reading) -> list[dict]:
+    """A reminder about a custody capability's open check-outs, sent to the holder. One scenario holds the rule's
+    days (an hour before: nothing; an hour after: one), the holder's address, the channel and the check-in, so one
+    criterion exercises every rule the capability realises."""
+    from ..capabilities.reminders import custody_of, holder_address, holder_entity
+
+    c = custody_of(cap, spec)
+    if c is None or spec.entity(cap.entity) is None or (cap.rule == "due_in_days" and not cap.days):
+        return []
+    held_by = holder_entity(cap, spec)
+    address = holder_address(cap, spec)
+    if c.holder_entity and address is None:
+        return []
+    item = _elabel(spec, cap.entity)
+    who = _elabel(spec, held_by.name) if held_by is not None else "user"
+    how = "text message" if cap.channel == "sms" else "email"
+    params = {"cap_id": cap.id, "custody_id": c.id, "item_entity": cap.entity, "holder_entity": c.holder_entity,
+              "rule": cap.rule, "days": cap.days or 0, "channel": cap.channel, "address_field": address}
+    rules = _rules("reminders", cap, spec, reading)
+    said = f" ({', '.join(repr(r.words) for _, r in rules)})" if rules else ""
+    text = (f"{_a(item).capitalize()} checked out to {_a(who)} gets one {how} reminder "
+            f"{_custody_when(cap.rule, cap.days or 0)}, sent to {_recipient_to(cap, spec)}, not to whoever added it; "
+            f"none an hour earlier, none for another {who}'s {item} not yet due, none once it is checked in{said}.")
+    return [{"text": text, "template": "reminders.custody_due", "params": params, "rules": [i for i, _ in rules]}]
+
+
+def _reminders_custody_due(p, cap_id: str, custody_id: str, item_entity: str, holder_entity: str | None, rule: str,
+                           days: int, channel: str, address_field: str | None) -> None:
+    """Two check-outs to two holders, one due and one not; run-due an hour before the rule matches, an hour after,
+    and again; the outbox holds one reminder, for the due check-out, to its holder's address; a check-in ends it."""
+    from ..capabilities.custody import checkout_roles
+
+    c = p.spec.capability(custody_id)
+    if c is None or c.kind != "custody":
+        raise ScenarioError(f"the spec has no custody capability {custody_id!r}")
+    movers = checkout_roles(c, p.spec)
+    if not movers:
+        raise ScenarioError(f"no role may check out {item_entity!r}")
+    label = p.entity(item_entity).label.lower()
+    maker = "owner" if "owner" in _writers(p.spec, item_entity) else p.writer(item_entity)
+    items = [p.make(item_entity, maker, note=f"{_a(label)} to lend"),
+             p.make(item_entity, maker, note=f"another {label}")]
+    phone = channel == "sms"
+    if holder_entity:  # holder records whose address is nobody's login
+        if address_field is None:
+            raise ScenarioError(f"no address field of {holder_entity!r} to send to")
+        hl = p.entity(holder_entity).label.lower()
+        hmaker = "owner" if "owner" in _writers(p.spec, holder_entity) else p.writer(holder_entity)
+        addresses = ["+1 555 0142", "+1 555 0143"] if phone else ["holder-reminded@example.com",
+                                                                   "holder-not-due@example.com"]
+        holders = [p.make(holder_entity, hmaker, {address_field: a}, note=f"{_a(hl)} whose {address_field} is {a}")
+                   for a in addresses]
+        mover = p.actor(next((r for r in movers if r != "owner"), movers[0]))
+        movers_of = [mover, mover]
+        bodies = [{"holder_id": f"${{{h}.id}}"} for h in holders]
+    else:  # users hold what they check out to themselves; neither added the items
+        movers_of = [_person(p, movers), _person(p, movers)]
+        addresses = [f"${{actor.{m}.email}}" for m in movers_of]
+        bodies = [{}, {}]
+
+    def hit(due: datetime) -> datetime:
+        """An hour after the rule starts matching a check-out due at `due`."""
+        return due + timedelta(days=days if rule == "overdue" else -days, hours=1)
+
+    due = NOW + timedelta(days=days + 2)
+    later = hit(due) + timedelta(days=days + 30)
+    loans = []
+    for n, at in enumerate((due, later)):
+        var = p.var("checkout")
+        p.step(movers_of[n], "POST", f"/api/{custody_id}/items/${{{items[n]}.id}}/checkout",
+               json={**bodies[n], "due_at": iso(at)}, expect=201, save=var,
+               note=f"check {'the' if n == 0 else 'another'} {label} out, due {iso(at)}")
+        loans.append(var)
+    api = f"/api/{cap_id}"
+    p.step("owner", "POST", f"{api}/run-due", expect=200, now=(hit(due) - timedelta(hours=2)).isoformat(),
+           note="run the due reminders an hour before the rule matches: nothing",
+           checks=[{"path": "due", "op": "eq", "value": 0}, {"path": "delivered", "op": "eq", "value": 0}])
+    p.step("owner", "POST", f"{api}/run-due", expect=200, now=hit(due).isoformat(),
+           note="run them an hour after: one reminder",
+           checks=[{"path": "due", "op": "eq", "value": 1}, {"path": "delivered", "op": "eq", "value": 1}])
+    p.step("owner", "GET", f"{api}/outbox", expect=200, note="the outbox holds one reminder, to the holder",
+           checks=[{"path": "items", "op": "len", "value": 1},
+                   {"path": "items.0.record_id", "op": "eq", "value": f"${{{loans[0]}.id}}"},
+                   {"path": "items", "op": "none", "key": "record_id", "value": f"${{{loans[1]}.id}}"},
+                   {"path": "items.0.recipient", "op": "eq", "value": addresses[0]},
+                   {"path": "items.0.recipient", "op": "ne", "value": f"${{actor.{maker}.email}}"},
+                   {"path": "items.0.channel", "op": "eq", "value": channel},
+                   {"path": "items.0.status", "op": "eq", "value": "outbox"}])
+    p.step("owner", "POST", f"{api}/run-due", expect=200, note="run them again: nothing new",
+           checks=[{"path": "delivered", "op": "eq", "value": 0}])
+    p.step(movers_of[0], "POST", f"/api/{custody_id}/items/${{{items[0]}.id}}/checkin", json={}, expect=200,
+           note=f"check the {label} in")
+    p.step("owner", "POST", f"{api}/run-due", expect=200, note="after the check-in: nothing more",
+           checks=[{"path": "due", "op": "eq", "value": 0}, {"path": "resolved", "op": "eq", "value": 1},
+                   {"path": "delivered", "op": "eq", "value": 0}])
+    p.step(None, "POST", f"{api}/run-due", expect=401, note="running them without signing in is refused")
     p.step("owner", "GET", f"{api}/outbox", expect=200, checks=[{"path": "items", "op": "len", "value": 1}],
            note="still one reminder")
 
@@ -1042,6 +1183,7 @@ DERIVE = {kind: _clipped(fn) for kind, fn in {
 
 COMPILE = {
     "reminders.due": _reminders_due,
+    "reminders.custody_due": _reminders_custody_due,
     "follow.notify": _follow_notify,
     "ratings.rate": _ratings_rate,
     "ratings.scale": _ratings_scale,

@@ -204,6 +204,56 @@ def test_a_stored_planned_status_is_not_trusted():
     assert certify(spec).trace[0].status == "partial"  # as assessed
 
 
+# ------------------------------------------------------------------ reminders about check-outs, to the holder
+
+def test_reminders_about_check_outs_to_the_holder_are_built_and_their_criteria_pass_on_the_built_app():
+    """"Email members when a tool is 7 days overdue" bound to the custody capability's check-outs: planned from
+    the reading, and every derived criterion passes against the generated app (one build, shared with
+    capabilities/test_reminders.py)."""
+    from .capabilities import _ops_specs as S
+
+    spec = certify(AppSpec.model_validate(S.tool_loans()))
+    mine = [t for t in spec.trace if spec.capability(t.capabilities[0]).kind == "reminders"]
+    assert [(t.status, t.not_built) for t in mine] == [("planned", [])] * 3
+    assert "overdue check-outs of tools, 7 days after their due time, to the member's email" in mine[0].built_as
+    assert "'7 days'" in mine[0].built_as and "'to the members'" in mine[0].built_as
+    _, run = S.built_once(S.tool_loans)
+    rows = {f["feature"]: f for f in run.features}
+    for t in mine:
+        row = rows[t.feature]
+        assert row["criteria"] and all(c["passed"] for c in row["criteria"]), row["criteria"]
+        assert row["status"] == "built", row
+
+
+def test_the_holders_a_check_out_reminder_goes_to_are_records_it_acts_on():
+    """"Send members an email ..." reads `members` as the member entity: the reminder acts on it (it reads the
+    holder's address), so the members are not "named, but not acted on"."""
+    from .capabilities import _ops_specs as S
+
+    d = S.tool_loans()
+    words = "Send members an email when their tool is 7 days overdue"
+    d["features"][1] = d["trace"][1]["feature"] = words
+    t = certify(AppSpec.model_validate(d)).trace[1]
+    assert "entity:member" in [u.maps_to for u in t.reading.words]
+    assert not [nb for nb in t.not_built if "member" in nb], t.not_built
+
+
+def test_mutation_overdue_reminder_on_a_stray_date_field_to_the_creator_is_partial():
+    """What the factory did before: the overdue alert on a date field of the tool, sent to whoever added the tool,
+    not to the member holding it."""
+    from .capabilities import _ops_specs as S
+
+    d = S.tool_loans()
+    next(e for e in d["entities"] if e["name"] == "tool")["fields"].append(S.f("due_back", "datetime"))
+    cap = next(c for c in d["capabilities"] if c["id"] == "overdue_tools")
+    del cap["custody"]
+    cap["field"] = "due_back"
+    t = next(t for t in certify(AppSpec.model_validate(d)).trace if t.capabilities == ["overdue_tools"])
+    assert t.status == "partial"
+    assert "members" in t.not_built, t.not_built
+    assert "the user who created the tool" in t.built_as
+
+
 # ------------------------------------------------------------------ the accounting
 
 @pytest.mark.parametrize("key", sorted(IDEAS))

@@ -197,3 +197,129 @@ def test_reminders_sent_to_the_creator_instead_of_the_path_fail_the_generated_te
         assert mine.get(broken) != "passed", (broken, mine)
     [feature] = run.features
     assert feature["criteria"] and not any(c["passed"] for c in feature["criteria"]), feature["criteria"]
+
+
+# ------------------------------------------------------------------ reminders about a custody capability's check-outs
+
+
+def _loans(cap_id: str = "overdue_tools", members: dict | None = None, **changes) -> AppSpec:
+    """The tool library with one reminders capability changed (and the member entity's fields, if given)."""
+    s = S.tool_loans()
+    next(c for c in s["capabilities"] if c["id"] == cap_id).update(changes)
+    if members is not None:
+        next(e for e in s["entities"] if e["name"] == "member")["fields"] = members
+    return AppSpec.model_validate(s)
+
+
+@pytest.mark.parametrize("cap_id, change, words", [
+    ("overdue_tools", {"custody": "loans"}, ["custody 'loans' is not a capability of the spec",
+                                             "custody capabilities of the spec: ['key_desk', 'lending']"]),
+    ("overdue_tools", {"custody": "due_texts"}, ["custody 'due_texts' is a reminders capability, not a custody one"]),
+    ("overdue_tools", {"entity": "member"}, ["entity 'member' is not what custody 'lending' lends",
+                                             "set entity to 'tool'"]),
+    ("overdue_tools", {"field": "name"}, ["field 'name'", "each check-out's due time", "set field to 'due_at'"]),
+    ("overdue_tools", {"rule": "below_threshold", "threshold": 3}, ["a check-out has a due time",
+                                                                    "use overdue", "or due_in_days"]),
+    ("due_texts", {"days": None}, ["rule due_in_days needs 'days'"]),
+    ("due_texts", {"days": 0}, ["only at the very moment it falls due", "rule overdue (days 0"]),
+    # the address is the holder's, never the item's
+    ("overdue_tools", {"recipient_field": "full_name"},
+     ["member.full_name is a text field, but channel email needs an email field", "email fields of member: ['email']"]),
+    ("overdue_tools", {"recipient_field": "condition"},
+     ["'condition' is not a field of 'member'", "holding the item, so name a field of member, not of tool"]),
+    ("overdue_tools", {"recipient_field": "email", "channel": "sms"},
+     ["member.email is an email field, but channel sms needs a phone field", "phone fields of member: ['phone']"]),
+    ("due_texts", {"recipient_field": None}, ["channel sms needs recipient_field: the phone field of member",
+                                              "phone fields of member: ['phone']"]),
+    ("overdue_tools", {"members": [S.f("full_name", required=True), S.f("phone", "phone")]},
+     ["the reminder goes to the member holding the item, but member has no email field",
+      "add an email field to member"]),
+    # holders who are the app's users: their login email, and nothing else
+    ("key_returns", {"channel": "sms"}, ["custody 'key_desk' lends to the app's users, who have only a login email",
+                                         "holder_entity with a phone field"]),
+    ("key_returns", {"recipient_field": "door"}, ["the holding user's login email; drop recipient_field"]),
+])
+def test_check_names_what_does_not_fit_a_custody_reminder(cap_id, change, words):
+    change = dict(change)
+    spec = _loans(cap_id, members=change.pop("members", None), **change)
+    cap = spec.capability(cap_id)
+    text = " | ".join(reminders.check(cap, spec))
+    for w in words:
+        assert w in text, (w, text)
+    assert any(f"capability {cap_id!r} (reminders)" in p for p in spec_problems(spec))
+
+
+def test_a_custody_reminder_that_fits_has_no_problem_and_names_the_holder():
+    from shared.engine.criteria.certify import describe
+
+    spec = AppSpec.model_validate(S.tool_loans())
+    assert spec_problems(spec) == []
+    email, sms, keys = (spec.capability(c) for c in ("overdue_tools", "due_texts", "key_returns"))
+    assert reminders.holder_address(email, spec) == "email"  # the holder entity's first email field
+    assert [reminders.recipient_words(c, spec) for c in (email, sms, keys)] == [
+        "member's email", "member's phone", "holder's email"]
+    assert describe(email, spec) == ("email reminders about overdue check-outs of tools, 7 days after their due time, "
+                                     "to the member's email")
+    assert describe(sms, spec) == ("SMS reminders about check-outs of tools, 1 day before their due time, to the "
+                                   "member's phone")
+    routes = {(r.method, r.path): r.roles for r in reminders.routes(email, spec)}
+    assert routes[("GET", "/api/overdue_tools/due")] == ["owner", "librarian"]  # the tool's readers
+
+
+@pytest.mark.parametrize("cap_id, noun, expected", [
+    ("overdue_tools", "member", True),  # the holder entity
+    ("overdue_tools", "borrower", True),  # anyone holding a thing
+    ("overdue_tools", "tool", False),  # the item is not the recipient
+    ("overdue_tools", "librarian", False),  # nor the one who lends it
+    ("key_returns", "keyholder", True),  # holders who are users: the roles that check out
+    ("key_returns", "visitor", False),
+])
+def test_a_recipient_rule_is_realised_by_the_holder_of_a_check_out(cap_id, noun, expected):
+    from shared.engine.criteria.k_notify import REALISES
+
+    spec = AppSpec.model_validate(S.tool_loans())
+    assert REALISES["reminders"](spec.capability(cap_id), spec, _recipient(noun), None) is expected
+
+
+def test_the_custody_criterion_checks_out_to_a_holder_and_expects_the_holders_address():
+    from shared.engine.criteria import compile_criterion
+    from shared.engine.criteria.certify import certify
+
+    spec = certify(AppSpec.model_validate(S.tool_loans()))
+    t = next(t for t in spec.trace if t.capabilities == ["overdue_tools"])
+    [c] = t.criteria
+    assert c.template == "reminders.custody_due" and sorted(c.rules) == [0, 1, 2]
+    steps = compile_criterion(spec, c, t.feature)["steps"]
+    holder = next(s for s in steps if s["path"] == "/api/members" and s["json"]["email"] == "holder-reminded@example.com")
+    out = next(s for s in steps if s["path"].endswith("/checkout") and s["json"]["holder_id"] == f"${{{holder['save']}.id}}")
+    runs = [s for s in steps if s["path"] == "/api/overdue_tools/run-due" and s.get("now")]
+    # an hour before 7 days past due, and an hour after
+    assert [r["now"] for r in runs] == ["2030-01-26T11:00:00", "2030-01-26T13:00:00"]
+    assert out["json"]["due_at"] == "2030-01-19T12:00:00Z"
+    box = next(s for s in steps if s["path"].endswith("/outbox"))
+    assert {"path": "items.0.recipient", "op": "eq", "value": "holder-reminded@example.com"} in box["checks"]
+    assert {"path": "items.0.record_id", "op": "eq", "value": f"${{{out['save']}.id}}"} in box["checks"]
+
+
+#: the generated tests of a reminder about check-outs, and those a holder entity, an optional address, SMS add
+CUSTODY_TESTS = ["test_an_open_check_out_is_reminded_once_to_its_holder",
+                 "test_each_check_out_is_reminded_to_its_own_holder",
+                 "test_due_lists_the_check_outs_due_to_readers", "test_run_due_needs_the_scheduler_token_or_the_owner"]
+
+
+@pytest.mark.parametrize("cap_id, extra", [
+    ("overdue_tools", ["test_checking_the_tool_in_ends_its_reminders", "test_the_outbox_page_escapes_the_tool_name"]),
+    ("due_texts", ["test_checking_the_tool_in_ends_its_reminders",
+                   "test_a_holder_without_phone_is_reported_not_sent_to_anyone_else",
+                   "test_a_text_goes_through_twilio_to_the_holders_number"]),
+    ("key_returns", ["test_checking_the_key_in_ends_its_reminders"]),
+])
+def test_generated_custody_reminder_tests_pass(cap_id, extra):
+    """One build of the tool library (shared with test_certification): each reminders capability's own tests."""
+    spec, run = S.built_once(S.tool_loans)
+    assert run.passed, run.output
+    assert run.findings_in(cap_id) == [], run.findings_in(cap_id)
+    mine = run.of(f"test_cap_{cap_id}")
+    for must in CUSTODY_TESTS + extra:
+        assert mine.get(must) == "passed", (must, mine)
+    assert all(v == "passed" for v in mine.values()), mine
