@@ -9,7 +9,7 @@ from importlib import resources
 
 from flask import Flask, jsonify
 
-from . import capabilities, db, errors, security
+from . import capabilities, db, errors, limits, security
 from .migrations import migrate
 from .spec_data import APP_NAME, NAVIGATION, PURPOSE
 
@@ -52,6 +52,7 @@ def create_app(config: dict | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO)
     db.init_app(app)
     errors.init_app(app)
+    limits.init_app(app)
     security.init_app(app)
     app.jinja_env.globals.update(app_name=APP_NAME, purpose=PURPOSE, navigation=NAVIGATION)
 
@@ -68,6 +69,7 @@ def create_app(config: dict | None = None) -> Flask:
         return jsonify({"status": "ok", "app": APP_NAME})
 
     @app.get("/api/schema")
+    @security.login_required
     def schema():
         routes = sorted(
             {(m, str(rule)) for rule in app.url_map.iter_rules() for m in rule.methods - {"HEAD", "OPTIONS"}

@@ -4,6 +4,8 @@ entity only where its own (read_own) lists, counts and reads only those rows, an
 
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, jsonify, request
 from sqlalchemy import func, select
 
@@ -17,6 +19,7 @@ from .validation import FieldError, check_unique, parse_value, validate
 bp = Blueprint("api", __name__)
 
 MAX_PER_PAGE = 100
+ID_TEXT = re.compile(r"[0-9]{1,18}")  # ASCII digits only ("²".isdigit() is true), and within 64 bits
 PAGING_KEYS = ("page", "per_page", "sort")
 
 
@@ -24,7 +27,7 @@ def _int_arg(args, name: str, default: int, lo: int, hi: int) -> int:
     raw = args.get(name)
     if raw in (None, ""):
         return default
-    if not raw.isdigit() or not lo <= int(raw) <= hi:
+    if not ID_TEXT.fullmatch(raw) or not lo <= int(raw) <= hi:
         raise ApiError(400, "invalid", f"{name} must be a whole number from {lo} to {hi}.", {name: "out of range"})
     return int(raw)
 
@@ -47,10 +50,13 @@ def query_rows(entity_name: str, args) -> dict:
             if raw in (None, ""):
                 continue
             field = fields.get(key, {"type": "reference", "ref": None, "name": key})
+            if key == "owner_id" and not ID_TEXT.fullmatch(raw):
+                errors[key] = "must be the id of a user"
+                continue
             try:
                 value = parse_value(field, raw) if key != "owner_id" else int(raw)
-            except (FieldError, ValueError) as exc:
-                errors[key] = str(exc) or "must be a whole number"
+            except FieldError as exc:
+                errors[key] = str(exc)
                 continue
             query = query.where(getattr(model, key) == value)
             filters[key] = raw

@@ -73,7 +73,7 @@ def parse_money(value) -> Decimal:
         raise FieldError("must be an amount like 12.50") from None
     if not amount.is_finite():
         raise FieldError("must be an amount like 12.50")
-    if abs(amount) > MONEY_MAX:
+    if amount.copy_abs() > MONEY_MAX:  # copy_abs: abs() overflows the context on "1E999999999"
         raise FieldError(f"must be at most {MONEY_MAX:,} (and at least -{MONEY_MAX:,})")
     if amount.as_tuple().exponent < -2 and amount != amount.quantize(Decimal("0.01")):
         raise FieldError("may have at most two decimals")
@@ -96,16 +96,28 @@ def _integer(value) -> int:
     return number
 
 
+DECIMAL_MAX = 1e15  # a FLOAT column holds more, but beyond this a number is a mistake or an attack
+NUMBER_TEXT_MAX = 40
+
+
 def _decimal(value) -> float:
-    if isinstance(value, bool):
+    """A number (or numeric text of at most 40 characters) within ±DECIMAL_MAX -> float. An absurd exponent or
+    length (10**400, "1e400", a thousand digits) is a FieldError naming the limit, never an OverflowError."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise FieldError("must be a number")
-    try:
-        number = float(value) if isinstance(value, (int, float, str)) else None
-    except ValueError:
-        number = None
-    if number is None or number != number or number in (float("inf"), float("-inf")):
+    if isinstance(value, str):
+        text = value.strip()
+        if len(text) > NUMBER_TEXT_MAX:
+            raise FieldError(f"must be a number of at most {NUMBER_TEXT_MAX} characters")
+        try:
+            value = float(text)
+        except ValueError:
+            raise FieldError("must be a number") from None
+    if isinstance(value, float) and value != value:
         raise FieldError("must be a number")
-    return number
+    if not -DECIMAL_MAX <= value <= DECIMAL_MAX:  # compares big ints exactly, and catches ±inf
+        raise FieldError(f"must be between -{DECIMAL_MAX:.0f} and {DECIMAL_MAX:.0f}")
+    return float(value)
 
 
 def _boolean(value) -> bool:
