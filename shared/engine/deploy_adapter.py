@@ -9,6 +9,8 @@ production `google.auth.transport.requests.AuthorizedSession(credentials)`, in t
 4. create or replace the Cloud Run service   POST/PUT https://{region}-run.googleapis.com/apis/serving.knative.dev/v1/namespaces/{project}/services[/{name}]
    (the Knative-shaped Admin API v1, so `service.yaml` is sent as-is)
 5. poll the service until Ready=True         GET  .../services/{name}
+   (the app reads its public address from PUBLIC_BASE_URL: a service that exists already gets its URL in the
+   same revision; a new one, whose URL Cloud Run assigns only now, gets a second revision with it)
 6. optionally allow unauthenticated access   POST https://run.googleapis.com/v1/projects/{project}/locations/{region}/services/{name}:setIamPolicy
 
 All waits are bounded; failures raise DeployError with the HTTP status and the API's message.
@@ -16,6 +18,7 @@ All waits are bounded; failures raise DeployError with the HTTP status and the A
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Callable
 from typing import Any
@@ -94,6 +97,22 @@ def knative_service(*, name: str, image: str, project: str, region: str, plan: d
             "traffic": [{"percent": 100, "latestRevision": True}],
         },
     }
+
+
+def with_public_base_url(service: dict, url: str) -> dict:
+    """A copy of `service` whose container env sets PUBLIC_BASE_URL to `url` (the service's own https URL), unless
+    the plan set one already (e.g. a custom domain)."""
+    out = copy.deepcopy(service)
+    env = out["spec"]["template"]["spec"]["containers"][0].setdefault("env", [])
+    if url and not any(e.get("name") == "PUBLIC_BASE_URL" for e in env):
+        env.append({"name": "PUBLIC_BASE_URL", "value": url.rstrip("/")})
+    return out
+
+
+def public_base_url_of(service: dict) -> str | None:
+    """The PUBLIC_BASE_URL a (Knative-shaped) service's container sets, or None."""
+    containers = service.get("spec", {}).get("template", {}).get("spec", {}).get("containers") or [{}]
+    return next((e.get("value") for e in containers[0].get("env", []) if e.get("name") == "PUBLIC_BASE_URL"), None)
 
 
 def build_request(*, bucket: str, object_name: str, image: str, timeout_s: int = 900) -> dict:
@@ -179,7 +198,7 @@ class CloudRunDeployer:
         if resp.status_code == 404:
             return self._json(self.session.post(self.run_base, json=service, timeout=60), "create service")
         existing = self._json(resp, "read service")
-        body = dict(service)
+        body = with_public_base_url(service, existing.get("status", {}).get("url") or "")
         body["metadata"] = dict(service["metadata"],
                                 resourceVersion=existing.get("metadata", {}).get("resourceVersion"))
         return self._json(self.session.put(f"{self.run_base}/{name}", json=body, timeout=60), "replace service")
@@ -212,6 +231,10 @@ class CloudRunDeployer:
         self.apply_service(service)
         name = service["metadata"]["name"]
         svc = self.wait_ready(name)
+        url = svc.get("status", {}).get("url")
+        if url and public_base_url_of(svc) is None:  # a new service: its URL is known only now
+            self.apply_service(with_public_base_url(service, url))
+            svc = self.wait_ready(name)
         if public:
             self.allow_public(name)
         return {"url": svc.get("status", {}).get("url"), "service": name, "image": image,

@@ -142,6 +142,7 @@ def start_preview(pipeline_id: str, files: dict[str, bytes], config, *, ttl_s: f
     env = sandbox.isolated_env(home, guard, {
         "PORT": str(port),
         "HOST": "127.0.0.1",
+        "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",  # links and QR codes point here, never at a Host header
         "DATABASE_URL": f"sqlite:///{base / 'data' / 'app.db'}",  # a file under the preview's own directory
     })
     log_path = base / "preview.log"

@@ -2,7 +2,9 @@
 
 `EngineConfig.deploy_mode` picks the target: "local_preview" (default) starts the app as a detached local
 process (see `preview.py`); "cloud_run" uploads the source, builds it with Cloud Build and applies the
-Knative service through `deploy_adapter.CloudRunDeployer`.
+Knative service through `deploy_adapter.CloudRunDeployer`. Either way the app gets PUBLIC_BASE_URL, the address
+its links and QR codes are built on (never a request's Host header): the preview's loopback URL, or the Cloud
+Run service's URL once Cloud Run has assigned it (`deploy_adapter.with_public_base_url`).
 
 Capabilities with work that must run on a clock (reminders' `POST /api/<id>/run-due`) declare it with
 `scheduled_jobs(cap, spec)`; `scheduler_jobs` turns those into Cloud Scheduler job bodies (REST v1 shape,

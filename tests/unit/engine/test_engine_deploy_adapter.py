@@ -73,7 +73,8 @@ class FakeGoogle:
         if url.startswith(RUN_BASE + "/"):
             if self.applied is None:
                 if self.service_exists:
-                    return FakeResponse(200, {"metadata": {"name": url.rsplit("/", 1)[1], "resourceVersion": "rv-7"}})
+                    return FakeResponse(200, {"metadata": {"name": url.rsplit("/", 1)[1], "resourceVersion": "rv-7"},
+                                              "status": {"url": "https://svc-abc.a.run.app"}})
                 return FakeResponse(404, {"error": {"message": "not found"}})
             self.service_gets += 1
             ready = "True" if self.service_gets >= self.ready_after else "Unknown"
@@ -124,8 +125,14 @@ def test_deploy_new_service_makes_the_right_requests():
     assert build["steps"][0]["args"] == ["build", "-t", image, "."] and build["images"] == [image]
     polls = [c for c in fake.calls if c[0] == "GET" and "/operations/" in c[1]]
     assert len(polls) == 2
-    assert ("POST", RUN_BASE) in [(m, u) for m, u, _ in fake.calls]
-    assert fake.applied == svc
+    created = [kw["json"] for m, u, kw in fake.calls if (m, u) == ("POST", RUN_BASE)]
+    assert created == [svc]
+    # Cloud Run assigns the URL on creation; a second revision tells the app its public address
+    puts = [kw["json"] for m, _u, kw in fake.calls if m == "PUT"]
+    assert len(puts) == 1
+    env = puts[0]["spec"]["template"]["spec"]["containers"][0]["env"]
+    assert {"name": "PUBLIC_BASE_URL", "value": "https://svc-abc.a.run.app"} in env
+    assert "PUBLIC_BASE_URL" not in json.dumps(svc)  # the caller's service is not changed
     iam = [c for c in fake.calls if c[1].endswith(":setIamPolicy")]
     assert iam and iam[0][2]["json"]["policy"]["bindings"] == [{"role": "roles/run.invoker", "members": ["allUsers"]}]
 
@@ -136,6 +143,8 @@ def test_existing_service_is_replaced_with_its_resource_version():
     puts = [c for c in fake.calls if c[0] == "PUT"]
     assert len(puts) == 1 and puts[0][1] == RUN_BASE + "/shop-abc123"
     assert puts[0][2]["json"]["metadata"]["resourceVersion"] == "rv-7"
+    env = puts[0][2]["json"]["spec"]["template"]["spec"]["containers"][0]["env"]
+    assert {"name": "PUBLIC_BASE_URL", "value": "https://svc-abc.a.run.app"} in env  # in the same revision
     assert not [c for c in fake.calls if c[1].endswith(":setIamPolicy")]
 
 

@@ -65,6 +65,8 @@ def test_preview_serves_the_app_and_stops(project_files, state_dir):
     assert page.status_code == 200 and entity["label_plural"] in page.text
     # the preview's database is a SQLite file under the preview's own directory
     assert (Path(rec["dir"]) / "data" / "app.db").is_file()
+    # links and QR codes are built on the preview's own address, never on a request's Host header
+    assert f"PUBLIC_BASE_URL={rec['url']}".encode() in Path(f"/proc/{rec['pid']}/environ").read_bytes().split(b"\0")
     saved = json.loads(preview.record_path(state_dir, "pv-1").read_text())
     assert saved["pid"] == rec["pid"] and saved["expires_at"] > time.time()
     assert preview.stop_preview("pv-1", state_dir) is True

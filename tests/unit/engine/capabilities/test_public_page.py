@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[4]
 
 
 @pytest.mark.parametrize("idea, extra", [
-    ("cafe", ("test_qr_codes_encode_the_public_urls",)),
+    ("cafe", ("test_qr_codes_encode_the_public_urls", "test_abuse_a_spoofed_host_header_never_reaches_a_qr_code")),
     ("grants", ("test_no_qr_code_when_not_asked_for",)),
 ])
 def test_generated_public_page_tests_pass(idea, extra, tmp_path):

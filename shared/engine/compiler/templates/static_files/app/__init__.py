@@ -6,6 +6,7 @@ import json
 import logging
 import os
 from importlib import resources
+from urllib.parse import urlsplit
 
 from flask import Flask, jsonify
 
@@ -43,7 +44,20 @@ def _settings(config: dict | None) -> dict:
     settings.setdefault("SESSION_COOKIE_HTTPONLY", True)
     settings.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
     settings.setdefault("SESSION_COOKIE_SECURE", os.environ.get("APP_ENV") == "production")
+    settings["PUBLIC_BASE_URL"] = public_base_url(settings.get("PUBLIC_BASE_URL") or os.environ.get("PUBLIC_BASE_URL"))
     return settings
+
+
+def public_base_url(raw: str | None) -> str:
+    """PUBLIC_BASE_URL, the address the public reaches the app at (links and QR codes are built on it, never
+    on the request's Host header): an http(s) origin, no path; "" when unset."""
+    text = (raw or "").strip().rstrip("/")
+    if not text:
+        return ""
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path or parts.query or parts.fragment:
+        raise RuntimeError(f"PUBLIC_BASE_URL must be an origin like https://app.example.com, not {text!r}")
+    return text
 
 
 def create_app(config: dict | None = None) -> Flask:
