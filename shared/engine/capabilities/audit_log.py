@@ -73,5 +73,7 @@ def _test_plan(cap: Params, spec) -> dict:
             if movers:
                 moves.append({"id": c.id, "item": c.item_entity, "holder": c.holder_entity,
                               "mover": "owner" if "owner" in movers else movers[0]})
+    # a reader that does not manage users: sees other members by display name only, never their email
+    member = next((r.name for r in spec.roles if r.name in rs and not r.manage_users), None)
     return {"entity": ent, "field": ent.display_field, "writer": writer, "reader": reader, "outsider": outsider,
-            "custody": moves}
+            "custody": moves, "member": member}

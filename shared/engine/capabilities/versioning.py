@@ -57,7 +57,10 @@ def render(cap: Params, spec, tpl) -> dict[str, str]:
     t = {"writer": "owner" if "owner" in ws else ws[0],
          "reader": next((x for x in readers(spec, ent.name) if x not in ws), None),
          "own": next((x.name for x in spec.roles if x.name in ws and x.scope == "own" and x.name != "owner"), None),
-         "other": other}
+         "other": other,
+         # a reader that does not manage users: sees other authors by display name only
+         "member": next((x.name for x in spec.roles if x.name in readers(spec, ent.name) and not x.manage_users),
+                        None)}
     ctx = {"ent": ent, "t": t}
     d = "capabilities/versioning"
     return {

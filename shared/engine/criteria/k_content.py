@@ -369,11 +369,11 @@ def _audit_history(p, cap: str, entity: str, reader: str | None, outsider: str |
                    {"path": "items.0.action", "op": "eq", "value": "update"},
                    {"path": f"items.0.before.{field}", "op": "eq", "value": old},
                    {"path": f"items.0.after.{field}", "op": "eq", "value": new},
-                   {"path": "items.0.actor_email", "op": "eq", "value": f"${{actor.{writer}.email}}"},
+                   {"path": "items.0.actor", "op": "eq", "value": f"${{actor.{writer}.name}}"},
                    {"path": "items.1.action", "op": "eq", "value": "create"},
                    {"path": "items.1.before", "op": "eq", "value": None},
                    {"path": f"items.1.after.{field}", "op": "eq", "value": old},
-                   {"path": "items.1.actor_email", "op": "eq", "value": f"${{actor.{writer}.email}}"}])
+                   {"path": "items.1.actor", "op": "eq", "value": f"${{actor.{writer}.name}}"}])
     p.step(who, "GET", f"/api/{cap}/verify", expect=200, note="the history's chain verifies",
            checks=[{"path": "ok", "op": "true"}, {"path": "checked", "op": "ge", "value": 2}])
     _no_rewrite(p, cap, writer, who, entity, var)

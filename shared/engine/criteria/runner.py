@@ -186,7 +186,8 @@ def run_scenario(create_app, scenario: dict, workdir: str) -> dict:
     out = {"id": scenario["id"], "passed": False, "steps_run": 0}
     try:
         actors = Actors(app, scenario.get("actors") or {})
-        saved: dict = {"actor": {n: {"email": getattr(c, "email", "")} for n, c in actors.clients.items()}}
+        saved: dict = {"actor": {n: {"email": getattr(c, "email", ""), "name": getattr(c, "email", "").split("@")[0]}
+                                 for n, c in actors.clients.items()}}  # name: what other members are shown
         for i, step in enumerate(scenario["steps"], 1):
             client, csrf = actors.client(step.get("as"))
             path = _subst(step["path"], saved)

@@ -13,7 +13,7 @@ from . import _caps2_specs as S
 BASE = ("test_every_change_is_a_revision_with_its_author", "test_diff_between_two_revisions",
         "test_restore_creates_a_new_revision", "test_abuse_unknown_revisions_and_bad_numbers",
         "test_abuse_anonymous_and_missing_csrf_cannot_restore",
-        "test_abuse_read_only_role_reads_history_but_cannot_restore")
+        "test_abuse_read_only_role_reads_history_but_cannot_restore", "test_abuse_members_see_other_authors_by_name_only")
 
 
 @pytest.mark.parametrize("idea, extra", [
