@@ -17,7 +17,8 @@ class Params(CapabilityBase):
     assignee_field: Name = Field(description="reference field on `entity` to `member_entity`")
     member_entity: Name
     strategy: Literal["round_robin", "least_loaded"] = "round_robin"
-    swap_requires_role: Name | None = Field(default=None, description="role that must approve a swap, e.g. coordinator")
+    swap_requires_role: Name | None = Field(default=None, description=(
+        "role that must approve a swap, e.g. coordinator; without one a swap the holder asks for applies at once"))
     date_field: Name | None = Field(default=None, description="date/datetime field on `entity`: assignment order "
                                     "(earliest first) and the date a repeat shifts, e.g. shift date")
 
@@ -51,9 +52,18 @@ def check(cap: Params, spec) -> list[str]:
 
 
 def requesters(cap: Params, spec) -> list[str]:
-    """Who may ask for a swap: readers of the work when someone approves swaps, else only its writers."""
+    """Roles that may ask for a swap: readers of the work when someone approves swaps, else only its writers. Within
+    them only the current holder of the duty may ask (or a role that manages users): see `holder_email`."""
     from . import _bind as b
     return b.readers(spec, cap.entity) if cap.swap_requires_role else b.writers(spec, cap.entity)
+
+
+def holder_email(cap: Params, spec) -> str | None:
+    """How the app knows who holds a duty: the member record's email field (the holder signs in with it), or,
+    when the member entity has none, None: the account that created the member record holds its duties."""
+    from ..appspec.model import person_email_field
+    member = spec.entity(cap.member_entity)
+    return person_email_field(member) if member is not None else None
 
 
 def deciders(cap: Params, spec) -> list[str]:
@@ -106,6 +116,7 @@ def render(cap: Params, spec, tpl) -> dict[str, str]:
         "copy_fields": [f.name for f in ent.fields if f.type != "file" and not f.unique
                         and f.name not in (cap.assignee_field, cap.date_field)],
         "unique_required": [f.name for f in ent.fields if f.unique and f.required],
+        "holder_email": holder_email(cap, spec),
     }
     d = "capabilities/rotation/"
     return {

@@ -540,20 +540,25 @@ def _derive_rotation(cap, spec, reading, feature) -> list[dict]:
             "template": "rotation.assign", "params": params, "rules": []}]
     approver = cap.swap_requires_role
     if approver:
-        text = (f"A swap of {_a(work)} to another {member} waits for {_a(_role_label(spec, approver))}'s approval: "
-                f"until then the {work} stays put; someone else may not approve it; once approved it moves.")
+        text = (f"A swap of {_a(work)} to another {member}, asked for by the {member} who holds it, waits for "
+                f"{_a(_role_label(spec, approver))}'s approval: until then the {work} stays put; someone else may "
+                f"not approve it; once approved it moves.")
     else:
-        text = f"A swap of {_a(work)} to another {member} applies at once and is recorded."
+        text = (f"A swap of {_a(work)} to another {member}, asked for by the {member} who holds it, applies at once "
+                f"and is recorded; someone who does not hold it may not swap it.")
     out.append({"text": text, "template": "rotation.swap", "params": {**params, "approver": approver},
                 "rules": _realised(cap, spec, reading)})
     return out
 
 
 def _rota_setup(p, entity: str, assignee_field: str, member_entity: str, date_field: str | None, works: int,
-                pre_assigned: bool = False):
+                pre_assigned: bool = False, first: tuple[str, dict] | None = None):
+    """Two members, `works` unassigned pieces of work; `first`: (actor, overrides) that make the first member
+    (the user who will hold its duties)."""
     mlabel = p.entity(member_entity).label.lower()
     mm = _maker(p, member_entity)
-    m1 = p.make(member_entity, mm, note=f"a first {mlabel}")
+    m1 = p.make(member_entity, first[0] if first else mm, first[1] if first else None,
+                note=f"a first {mlabel}" + (", who signs in" if first else ""))
     m2 = p.make(member_entity, mm, note=f"a second {mlabel}")
     who = p.writer(entity)
     ent = p.entity(entity)
@@ -608,24 +613,39 @@ def _assign(p, capability: str, entity: str, assignee_field: str, member_entity:
 
 def _swap(p, capability: str, entity: str, assignee_field: str, member_entity: str, strategy: str,
           date_field: str | None, approver: str | None) -> None:
-    from ..capabilities.rotation import deciders, requesters
+    from ..capabilities.rotation import deciders, holder_email, requesters
 
     cap = _cap(p.spec, capability, "rotation")
-    ent, who, m1, m2, rows = _rota_setup(p, entity, assignee_field, member_entity, date_field, 2)
+    asks = requesters(cap, p.spec)
+    if not asks:
+        raise ScenarioError("no role may ask for swaps")
+    deciding = deciders(cap, p.spec)
+    # only the holder of a duty asks to swap it: the member whose email is the user's, or (no email field) the
+    # member record the user created; so the asker must be able to be one (a role that manages users may ask anyway)
+    email = holder_email(cap, p.spec)
+    able = asks if email else [r for r in asks if r in _writers(p.spec, member_entity)
+                               or (p.spec.role(r) is not None and p.spec.role(r).manage_users)]
+    if not able:
+        raise ScenarioError("no role that may ask for swaps can hold a duty")
+    req_role = next((r for r in able if r not in deciding), None) or next((r for r in able if r != "owner"), able[0])
+    req = p.actor(req_role)
+    if email:
+        first = (_maker(p, member_entity), {email: f"${{actor.{req}.email}}"})
+    else:
+        first = (req if req_role in _writers(p.spec, member_entity) else _maker(p, member_entity), {})
+    ent, who, m1, m2, rows = _rota_setup(p, entity, assignee_field, member_entity, date_field, 2, first=first)
     w1, w2 = rows
     p.step(who, "POST", f"/api/{capability}/assign", json={}, expect=200,
            checks=[{"path": "assigned.0.member_id", "op": "eq", "value": f"${{{m1}.id}}"},
                    {"path": "assigned.1.member_id", "op": "eq", "value": f"${{{m2}.id}}"}],
            note="one piece of work each")
-    asks = requesters(cap, p.spec)
-    if not asks:
-        raise ScenarioError("no role may ask for swaps")
-    deciding = deciders(cap, p.spec)
-    req_role = next((r for r in asks if r not in deciding), None) or next((r for r in asks if r != "owner"), asks[0])
-    req = p.actor(req_role)
     work = f"/api/{ent.plural}/${{{w1}.id}}"
     body = {"work_id": f"${{{w1}.id}}", "to_member_id": f"${{{m2}.id}}", "reason": "cannot make it"}
     swap = p.var("swap")
+    thief_role = next((r for r in asks if not p.spec.role(r).manage_users), None)
+    if thief_role is not None:
+        p.step(p.actor(thief_role), "POST", f"/api/{capability}/swaps", json=body, expect=403,
+               note=f"{_a(thief_role)} who does not hold the work may not ask to swap it")
     if approver is None:
         p.step(req, "POST", f"/api/{capability}/swaps", json=body, expect=201, save=swap,
                checks=[{"path": "status", "op": "eq", "value": "applied"}], note="ask for a swap: it applies at once")

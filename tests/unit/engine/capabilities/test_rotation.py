@@ -18,7 +18,7 @@ def test_generated_rotation_tests_pass(idea):
     spec, cap, run, mine = S.built(idea())
     must = ["test_load_counts_each_members_work", "test_a_swap_exchanges_two_assignments_and_is_recorded",
             "test_bad_swaps_are_refused", "test_work_cannot_change_hands_through_the_generic_api",
-            "test_anonymous_and_wrong_roles_are_refused"]
+            "test_anonymous_and_wrong_roles_are_refused", "test_abuse_only_the_holder_of_a_duty_may_swap_it"]
     must.append("test_round_robin_assigns_in_turn_and_continues" if cap.strategy == "round_robin"
                 else "test_least_loaded_gives_work_to_whoever_has_least")
     if cap.swap_requires_role:
