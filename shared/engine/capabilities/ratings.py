@@ -16,6 +16,9 @@ class Params(CapabilityBase):
     entity: Name
     scale: int = Field(default=5, ge=2, le=10)
     with_review: bool = True
+    raters: list[Name] = Field(default_factory=list, description=(
+        "roles whose ratings count (each must read the entity); empty: every role that reads it except the "
+        "default role, which anyone gets by signing up; name the default role here to let new sign-ups rate"))
 
 
 PACKAGES: list[str] = []
@@ -23,21 +26,40 @@ PACKAGES: list[str] = []
 REVIEW_MAX = 2000
 
 
+def raters(cap: Params, spec) -> list[str]:
+    """Roles (spec order) whose ratings count: `cap.raters`, or every reader of the entity but the default role
+    (a self-signed-up account could otherwise be one of five fresh accounts that reorder the ranking)."""
+    from . import _bind as b
+    readers = b.readers(spec, cap.entity)
+    if cap.raters:
+        return [r for r in readers if r in cap.raters]
+    return [r for r in readers if r != spec.default_role or r == "owner"]
+
+
 def check(cap: Params, spec) -> list[str]:
     from . import _bind as b
     m = b.entity_problem(spec, cap.entity, "rated entity")
     if m:
         return [m]
-    if not b.readers(spec, cap.entity):
+    readers = b.readers(spec, cap.entity)
+    if not readers:
         return [f"no role may read {cap.entity!r}, so nobody could rate it; add it to a role's read list"]
-    return []
+    p = [b.role_problem(spec, r, "rater role") for r in cap.raters]
+    p += [f"rater role {r!r} may not read {cap.entity!r}; raters must be among its readers {readers}"
+          for r in cap.raters if spec.role(r) is not None and r not in readers]
+    p = [x for x in p if x]
+    if not p and not raters(cap, spec):
+        p.append(f"only the default role {spec.default_role!r} (anyone who signs up) reads {cap.entity!r}, so no "
+                 f"rating would count; list the roles that may rate in `raters` (e.g. [{spec.default_role!r}] to "
+                 f"let every sign-up rate)")
+    return p
 
 
 def routes(cap: Params, spec) -> list:
     from ..appspec.base import Route
     from . import _bind as b
     e = spec.entity(cap.entity)
-    r = b.readers(spec, cap.entity)
+    r, w = b.readers(spec, cap.entity), raters(cap, spec)
     a = f"/api/{cap.id}/{e.plural}"
     return [
         Route(method="GET", path=a, summary=f"{e.label_plural} sorted by average rating (sort=-rating|rating)",
@@ -45,12 +67,13 @@ def routes(cap: Params, spec) -> list:
         Route(method="GET", path=f"{a}/<int:record_id>/ratings", summary="a record's ratings, average and count",
               roles=r),
         Route(method="PUT", path=f"{a}/<int:record_id>/rating",
-              summary=f"rate 1..{cap.scale} (a second rating by the same user replaces the first)", roles=r),
+              summary=f"rate 1..{cap.scale} (a second rating by the same user replaces the first; never one's own "
+                      f"record)", roles=w),
         Route(method="DELETE", path=f"{a}/<int:record_id>/rating", summary="withdraw my rating", roles=r),
         Route(method="GET", path=f"/{cap.id}/", summary="top-rated page", roles=r),
         Route(method="GET", path=f"/{cap.id}/<int:record_id>", summary="a record's ratings page with the form",
               roles=r),
-        Route(method="POST", path=f"/{cap.id}/<int:record_id>", summary="rating form submit", roles=r),
+        Route(method="POST", path=f"/{cap.id}/<int:record_id>", summary="rating form submit", roles=w),
     ]
 
 
@@ -58,10 +81,14 @@ def render(cap: Params, spec, tpl) -> dict[str, str]:
     from . import _bind as b
     e = spec.entity(cap.entity)
     readers = b.readers(spec, cap.entity)
+    may_rate = raters(cap, spec)
     ctx = {
-        "ent": e, "readers": readers, "review_max": REVIEW_MAX,
-        "rater": next((r for r in readers if r != "owner"), "owner"),
+        "ent": e, "readers": readers, "review_max": REVIEW_MAX, "raters": may_rate,
+        "rater": next((r for r in may_rate if r != "owner"), "owner"),
         "outsider": next((r.name for r in spec.roles if r.name not in readers), None),
+        # reads the entity but its ratings do not count (the default role, unless the spec lists it)
+        "non_rater": next((r for r in readers if r not in may_rate), None),
+        "writer": b.writer_role(spec, cap.entity),
     }
     d = "capabilities/ratings/"
     return {

@@ -719,7 +719,8 @@ def _derive_ratings(cap, spec, reading, feature) -> list[dict]:
     n = cap.scale
     params = {"cap_id": cap.id, "entity": cap.entity, "scale": n}
     out = [{"text": f"A user may rate {_a(label)} from 1 to {n}: {n} is accepted, {n + 1} and 0 are refused, rating "
-                    f"the same {label} again replaces the first rating, and the average shows every user once.",
+                    f"the same {label} again replaces the first rating, and the average shows every user once; "
+                    f"whoever created the {label} may not rate it.",
             "template": "ratings.rate", "params": params, "rules": []}]
     for i, rule in _rules("ratings", cap, spec, reading):
         if rule.category == "limit" and rule.number is not None and float(rule.number) == n:
@@ -732,19 +733,36 @@ def _derive_ratings(cap, spec, reading, feature) -> list[dict]:
     return out
 
 
-def _rated(p, entity: str, raters: int) -> tuple[str, list[str]]:
-    """A record to rate, made by a writer, and `raters` new users who may read it."""
+def _rater_roles(p, cap_id: str) -> list[str]:
+    """The roles whose ratings count (never the sign-up role unless the spec lists it)."""
+    from ..capabilities.ratings import raters
+
+    cap = next((c for c in p.spec.capabilities if c.id == cap_id and c.kind == "ratings"), None)
+    if cap is None:
+        raise ScenarioError(f"the spec has no ratings capability {cap_id!r}")
+    return raters(cap, p.spec)
+
+
+def _rated(p, cap_id: str, entity: str, raters: int) -> tuple[str, list[str], str]:
+    """A record to rate, made by a writer (returned last), and `raters` new users whose ratings count."""
     ent = p.entity(entity)
-    readers = _readers(p.spec, entity)
-    row = p.make(entity, p.writer(entity), note=f"{_a(ent.label.lower())} to rate")
-    return row, [_person(p, readers) for _ in range(raters)]
+    author = p.writer(entity)
+    row = p.make(entity, author, note=f"{_a(ent.label.lower())} to rate")
+    return row, [_person(p, _rater_roles(p, cap_id)) for _ in range(raters)], author
 
 
 def _ratings_rate(p, cap_id: str, entity: str, scale: int) -> None:
     """Rate at the top of the scale, refuse out of range, replace a second rating, average two users."""
     ent = p.entity(entity)
-    row, (alice, bob) = _rated(p, entity, 2)
+    row, (alice, bob), author = _rated(p, cap_id, entity, 2)
     url = f"/api/{cap_id}/{ent.plural}/${{{row}.id}}"
+    p.step(author, "PUT", f"{url}/rating", json={"stars": scale}, expect=403,
+           note="whoever created the record may not rate it")
+    may_rate = _rater_roles(p, cap_id)
+    other = next((r for r in _readers(p.spec, entity) if r not in may_rate), None)
+    if other is not None:
+        p.step(p.actor(other), "PUT", f"{url}/rating", json={"stars": scale}, expect=403,
+               note=f"{_a(other)} (a role whose ratings do not count) may not rate")
     p.step(alice, "PUT", f"{url}/rating", json={"stars": scale + 1}, expect=400, note=f"rate {scale + 1}: refused")
     p.step(alice, "PUT", f"{url}/rating", json={"stars": 0}, expect=400, note="rate 0: refused")
     p.step(alice, "PUT", f"{url}/rating", json={"stars": scale}, expect=201, note=f"rate {scale}",
@@ -763,7 +781,7 @@ def _ratings_rate(p, cap_id: str, entity: str, scale: int) -> None:
 def _ratings_scale(p, cap_id: str, entity: str, scale: int) -> None:
     """The top of the stated scale is accepted and one above it refused."""
     ent = p.entity(entity)
-    row, (alice,) = _rated(p, entity, 1)
+    row, (alice,), _author = _rated(p, cap_id, entity, 1)
     url = f"/api/{cap_id}/{ent.plural}/${{{row}.id}}"
     p.step(alice, "PUT", f"{url}/rating", json={"stars": scale + 1}, expect=400, note=f"rate {scale + 1}: refused")
     p.step(alice, "PUT", f"{url}/rating", json={"stars": scale}, expect=201, note=f"rate {scale}",
@@ -775,7 +793,7 @@ def _ratings_scale(p, cap_id: str, entity: str, scale: int) -> None:
 def _ratings_once(p, cap_id: str, entity: str, scale: int) -> None:
     """The same user rating twice counts once."""
     ent = p.entity(entity)
-    row, (alice,) = _rated(p, entity, 1)
+    row, (alice,), _author = _rated(p, cap_id, entity, 1)
     url = f"/api/{cap_id}/{ent.plural}/${{{row}.id}}"
     p.step(alice, "PUT", f"{url}/rating", json={"stars": scale}, expect=201, note="rate once")
     p.step(alice, "PUT", f"{url}/rating", json={"stars": scale}, expect=[200, 409], note="rate again")

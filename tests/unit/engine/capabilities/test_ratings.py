@@ -17,7 +17,9 @@ def test_generated_ratings_tests_pass(idea, tmp_path):
     S.assert_all_pass(run, minimum=6, abuse=3)
     for name in ("test_second_rating_by_the_same_user_replaces_the_first",
                  "test_average_over_users_and_ranking_by_rating",
-                 "test_abuse_out_of_range_and_malformed_ratings_are_refused"):
+                 "test_abuse_out_of_range_and_malformed_ratings_are_refused",
+                 "test_abuse_rating_a_record_one_created_is_refused",
+                 "test_abuse_fresh_accounts_cannot_reorder_the_ranking"):
         assert run.results.get(name) == "ok", (name, sorted(run.results))
     cap = s.capabilities[0]
     module = files[f"app/capabilities/{cap.id}.py"].decode()
@@ -32,7 +34,42 @@ def test_routes_are_guarded_by_the_readers():
         ("PUT", "/api/course_scores/courses/<int:record_id>/rating"),
         ("GET", "/api/course_scores/courses"),
         ("DELETE", "/api/course_scores/courses/<int:record_id>/rating")}
-    assert all(r.roles == ["owner", "instructor", "student"] for r in routes)  # the auditor may not read courses
+    rating = {("PUT", "/api/course_scores/courses/<int:record_id>/rating"), ("POST", "/course_scores/<int:record_id>")}
+    # the auditor may not read courses; students (the sign-up role) read them but their ratings do not count
+    assert all(r.roles == ["owner", "instructor", "student"] for r in routes if (r.method, r.path) not in rating)
+    assert all(r.roles == ["owner", "instructor"] for r in routes if (r.method, r.path) in rating)
+
+
+def test_raters_leave_out_the_sign_up_role_unless_the_spec_names_it():
+    s = S.spec("caps3_academy", "ratings")
+    assert ratings.raters(s.capabilities[0], s) == ["owner", "instructor"]
+    s = S.spec("caps3_academy", "ratings", raters=["student"])
+    assert ratings.raters(s.capabilities[0], s) == ["student"] and ratings.check(s.capabilities[0], s) == []
+    put = next(r for r in ratings.routes(s.capabilities[0], s) if r.method == "PUT")
+    assert put.roles == ["student"]
+    module = S.compile_project(s, S.design())["app/capabilities/course_scores.py"].decode()
+    assert 'RATERS = frozenset(["student"])' in module
+
+
+@pytest.mark.parametrize("raters, words", [
+    (["judge"], ["rater role 'judge' is not a role"]),
+    (["auditor"], ["'auditor' may not read 'course'"]),
+])
+def test_check_names_raters_that_do_not_fit(raters, words):
+    s = S.spec("caps3_academy", "ratings", raters=raters)
+    text = " | ".join(ratings.check(s.capabilities[0], s))
+    assert all(w in text for w in words), text
+
+
+def test_check_wants_a_rater_besides_the_sign_up_role():
+    d = S.spec_dict("caps3_academy", "ratings")
+    for role in d["roles"]:
+        if role["name"] in ("owner", "instructor"):
+            role["read"] = [e for e in role["read"] if e != "course"]
+            role["write"] = [e for e in role.get("write", []) if e != "course"]
+    from shared.engine.appspec.model import AppSpec
+    s = AppSpec.model_validate(d)
+    assert any("list the roles that may rate in `raters`" in p for p in ratings.check(s.capabilities[0], s))
 
 
 def test_check_names_what_does_not_resolve():
