@@ -363,6 +363,26 @@ def plan_entities(idea: dict) -> list[EntitySpec]:
     return list(plan_builtin(idea).entities)
 
 
+#: names of a check-out itself: with check-outs planned, a record of that name is the custody's own
+_CHECKOUT_RECORDS = ("loan", "checkout", "check_out", "borrowing", "lending")
+
+
+def _drop_checkout_records(d, caps: list[dict], trace: list[dict]) -> None:
+    """ "Email the librarian when a loan is overdue": the loan is a check-out the custody capability keeps, not a
+    record of its own, unless a capability acts on it or another record points at it."""
+    if not any(c["kind"] == "custody" for c in caps):
+        return
+    used = {v for c in caps for k, v in c.items() if isinstance(v, str) and k not in ("id", "label", "kind")}
+    used |= {x for c in caps for v in c.values() if isinstance(v, list) for x in v if isinstance(x, str)}
+    for name in _CHECKOUT_RECORDS:
+        pointed = any(f.type == "reference" and f.ref == name for e in d.entities.values() for f in e.fields.values())
+        if name in d.entities and name not in used and not pointed:
+            d.entities.pop(name)
+            d.m2m = [m for m in d.m2m if name not in m[:3]]
+            for t in trace:
+                t["entities"] = [e for e in t.get("entities", []) if e != name]
+
+
 def plan_builtin(idea: dict, kinds: set[str] | tuple[str, ...] | None = None) -> AppSpec:
     """The deterministic plan of an idea. `kinds`: the capability kinds it may use (default: the available ones)."""
     idea = normalise_idea(idea)
@@ -377,6 +397,7 @@ def plan_builtin(idea: dict, kinds: set[str] | tuple[str, ...] | None = None) ->
     for i, (_who, scoped, _how) in d.scopes.items():  # "keepers see only their own hives": the hives' records
         d.defined.setdefault(i, scoped[0])
     caps, trace = _plan_features(d, allowed)
+    _drop_checkout_records(d, caps, trace)
     spec = _assemble(d, caps, trace)
     # a capability whose own check refuses it is dropped and its features say why
     for _round in range(3):

@@ -211,11 +211,76 @@ def _passive_action(ctx, ent: str, m) -> dict:
     return {"type": "set", "via_field": None, "field": f.name, "value": value}
 
 
+#: "items unclaimed after 30 days are marked for donation", "quotes not accepted within 14 days expire": a rule the
+#: passing of time sets off, checked by a scheduled run
+TIME_RULE = re.compile(r"^(?:all |any |the |their )?(?P<subj>[a-z]+)(?: (?P<adj>un[a-z]+|not (?:yet )?[a-z]+ed|still "
+                       r"[a-z]+))? (?:for )?(?:more than|over|after|older than|within|in) (?P<n>\d+|[a-z]+) "
+                       r"(?P<unit>days?|weeks?|months?)(?: old)? (?:are |is |get |gets |become |becomes )?"
+                       r"(?:automatically )?(?P<part>[a-z]+(?:ed|en)|expire|expires|lapse|lapses)\b(?: (?:to|for|as|into) "
+                       r"(?:the |a |an )?(?P<to>[a-z]+(?: [a-z]+)?))?")
+_UNIT_DAYS = {"day": 1, "week": 7, "month": 30}
+_DATE_HINTS = re.compile(r"found|received|created|submitted|sent|opened|issued|logged|added|date|on$|at$")
+
+
+def _time_trigger(ctx, m) -> dict:
+    """The scheduled rule of `TIME_RULE`: the record's age (a date the words or the record name, else when it was
+    added) passing the days, and, where the words give one, its status; the action sets the status they name."""
+    from .capmap import NotFit, _days_word
+
+    d = ctx.draft
+    ent = safe_name(singular(m.group("subj")))
+    if ent not in d.entities:
+        raise NotFit("the words do not name the record that is watched")
+    n = int(m.group("n")) if m.group("n").isdigit() else _days_word(m.group("n"))
+    if not n:
+        raise NotFit("the words do not say after how many days")
+    days = n * _UNIT_DAYS[singular(m.group("unit"))]
+    if not 1 <= days <= 3650:
+        raise NotFit("the days stated are outside 1 to 3650")
+    part, to = m.group("part"), m.group("to")
+    value = _snake(to) if to and part in ("marked", "flagged", "set", "moved", "put") else _snake(
+        "expired" if part.startswith("expire") else "lapsed" if part.startswith("lapse") else part)
+    dates = [f for f in d.fields_of(ent, "date", "datetime")]
+    date = next((f.name for f in dates if _DATE_HINTS.search(f.name)), None) or "created_at"
+    conditions = []
+    adj = m.group("adj")
+    state = None
+    if adj:
+        state = _snake(adj.removeprefix("still ").replace("not yet ", "not "))
+        negated = state.startswith("not_")
+        word = state.removeprefix("not_")
+        counterpart = word[2:] if word.startswith("un") and len(word) > 5 and not negated else None
+        f = d.add_field(ent, "status", "enum", ctx.text, origin="capability",
+                        values=[word] + ([counterpart] if counterpart else []) + [value])
+        if f is None or f.type != "enum":
+            raise NotFit(f"the {ent.replace('_', ' ')} record has no room for a status")
+        # "unclaimed": a record may also be claimed (and then is left alone); the action's value comes last
+        for v in (word, counterpart, value):
+            if v and v not in f.values:
+                f.values = [*f.values, v]
+        if negated and f.values[0] == word:  # "not accepted": a new record starts as something else
+            f.values = ["open", *f.values] if "open" not in f.values else f.values
+        conditions.append({"field": f.name, "op": "not_in" if negated else "in", "values": [word]})
+    else:
+        f = d.add_field(ent, "status", "enum", ctx.text, origin="capability", values=["active", value])
+        if f is None or f.type != "enum":
+            raise NotFit(f"the {ent.replace('_', ' ')} record has no room for a status")
+        if value not in f.values:
+            f.values = [*f.values, value]
+        conditions.append({"field": f.name, "op": "not_in", "values": [value]})
+    conditions.append({"field": date, "op": "older_than_days", "number": days})
+    return {"entity": ent, "on": "time", "conditions": conditions,
+            "action": {"type": "set", "via_field": None, "field": "status", "value": value}}
+
+
 def b_trigger(ctx) -> dict:
     """"When a defect is marked safety, open a repair ticket for its van": the watched record, its condition and
     the one action."""
     from .capmap import NotFit, _main
 
+    timed = TIME_RULE.match(ctx.low.strip())
+    if timed:
+        return _time_trigger(ctx, timed)
     if not re.search(rf"\b{_WHEN}\b|\bwhile\b|\bas soon as\b", ctx.low):
         raise NotFit("the feature does not say when something should happen by itself (when, whenever, if, once)")
     subject = re.search(rf"\b{_WHEN}\s+(?:a |an |the |its |their |each |any )?([a-z]+)(?:'s)?(?: ([a-z]+))?", ctx.low)

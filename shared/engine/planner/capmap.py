@@ -88,7 +88,10 @@ CUES: dict[str, tuple[str, ...]] = {
                r"computed from", r"derived from"),
     "assignment": (r"assign(s|ed|ing)? (\w+ ){1,3}to", r"allocat(e|es|ed|ing) (\w+ ){1,3}to",
                    r"double[- ]booked", r"dispatch(es|ed|ing)?", r"my (jobs|visits|shifts|tours|rounds)"),
-    "trigger": (r"(when|whenever|once|as soon as|if)( a| an| the| its| their)? [a-z]+(['’]s)?( [a-z]+)? (is|are|becomes?|"
+    "trigger": (r"[a-z]+( un[a-z]+| not (yet )?[a-z]+ed| still [a-z]+)? (for )?(more than|over|after|older than|within|in) "
+                r"(\d+|[a-z]+) (days?|weeks?|months?)( old)? (are |is |get |gets |become |becomes )?(automatically )?"
+                r"([a-z]+(ed|en)|expires?|lapses?)\b",
+                r"(when|whenever|once|as soon as|if)( a| an| the| its| their)? [a-z]+(['’]s)?( [a-z]+)? (is|are|becomes?|"
                 r"reach(es)?|turns?|goes|gets|has|exceeds?|drops?|falls?|rises?|fails?|passes)\b[^.;]{0,60}?\b(automatic\w*|"
                 r"creates?|opens?|raises?|sets?|marks?|flags?|blocks?|cannot|can't|may not|must not|notif\w*|e-?mails?|"
                 r"alerts?|tells?|escalat\w*)",
@@ -627,10 +630,45 @@ def _dated_by_words(ctx: FeatureCtx) -> str | None:
     return None
 
 
+#: nouns that name a check-out itself, not a thing kept ("a loan is overdue", "late returns")
+_CHECKOUT_NOUNS = r"loans?|check[- ]?outs?|borrowings?|lendings?|returns?|items? (borrowed|lent|checked out)"
+
+
+def _custody_reminder(ctx: FeatureCtx) -> dict | None:
+    """ "Email borrowers when a loan is 7 days overdue": with check-outs planned, the reminder watches their due
+    time and goes to the holder (a holder record's address, or the holding user's login email)."""
+    d = ctx.draft
+    if not d.planned.get("custody") or not ctx.has(r"overdue|late|past due|unreturned|not (been )?returned"):
+        return None
+    items = [c["item_entity"] for c in d.planned["custody"]]
+    if not (ctx.has(_CHECKOUT_NOUNS) or any(i in ctx.mentioned for i in items) or (
+            not ctx.mentioned and len(items) == 1)):  # "overdue reminders by email" after "lend scores to singers"
+        return None
+    custody = next((c for c in d.planned["custody"] if c["item_entity"] in ctx.mentioned), d.planned["custody"][0])
+    channel = "sms" if ctx.has(r"sms|texts?|text messages?|phone") else "email"
+    holder = custody.get("holder_entity")
+    want = "phone" if channel == "sms" else "email"
+    recipient = None
+    if holder:
+        recipient = next((f.name for f in d.fields_of(holder, want)), None) or _ensure(ctx, holder, want, want)
+    elif channel == "sms":
+        return None  # a login has no phone number
+    late = re.search(r"\b(?:more than |over |at least )?(\d+|[a-z]+) days? (?:overdue|late|past due)\b|\b(?:overdue|late) "
+                     r"(?:by |for )(?:more than |over )?(\d+|[a-z]+) days?\b", ctx.low)
+    # the words may name someone else ("email the librarian"): the reminder still goes to the holder, and the
+    # certification says the named recipient is not the one told
+    return {"custody": cap_id("custody", custody), "entity": custody["item_entity"], "field": "due_at",
+            "rule": "overdue", "days": (_days_word(late.group(1) or late.group(2)) if late else None) or 0,
+            "channel": channel, "recipient_field": recipient}
+
+
 def b_reminders(ctx: FeatureCtx) -> dict:
     from .rules import stated_recipients
 
     d = ctx.draft
+    held = _custody_reminder(ctx)
+    if held is not None:
+        return held
     ent = _main(ctx)
     told = [safe_name(n) for n in stated_recipients(ctx.text) if n not in ("me", "us", "everyone")]
     if told and ent == told[0]:  # "text the owner two days before a booked visit": the visit is reminded of
@@ -707,11 +745,18 @@ def b_audit_log(ctx: FeatureCtx) -> dict:
 
 
 def b_custody(ctx: FeatureCtx) -> dict:
+    d = ctx.draft
+    if d.planned.get("custody") and ctx.has(_CHECKOUT_NOUNS) and not any(
+            c["item_entity"] in ctx.mentioned for c in d.planned["custody"]) and not ctx.has(
+            r"check(ed|s|ing)?[- ]?out|lend|borrow"):  # "when a loan is overdue": the check-outs planned already
+        return dict(d.planned["custody"][0])
     item = _main(ctx)
     holder = _people_entity(ctx, create=False, exclude=(item,))
     if holder is not None and holder not in ctx.mentioned and safe_name(holder) not in [safe_name(p)
                                                                                            for p in ctx.people]:
         holder = None
+    if holder is None:  # "villagers borrow machines", villagers kept with an email: a record with an address is a person
+        holder = next((m for m in ctx.mentioned if m != item and d.fields_of(m, "email", "phone")), None)
     return {"item_entity": item, "holder_entity": holder, "due_days": _days(ctx, 7), "max_held": _max_held(ctx.text)}
 
 

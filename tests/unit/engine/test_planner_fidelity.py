@@ -107,3 +107,42 @@ def test_a_period_word_is_read_only_when_the_capability_counts_in_that_period():
     assert uses["month"].startswith("capability:leaderboard"), uses
     cap = spec.capability(uses["month"].split(":", 1)[1])
     assert cap.period == "month"
+
+
+def test_an_overdue_loan_is_the_check_out_and_its_reminder_goes_to_the_holder():
+    """Issue 17's table: overdue alerts sat on a stray due-date field and went to the record's creator. The loan
+    is the check-out the custody capability keeps; the reminder watches its due time and tells its holder."""
+    spec = plan_builtin({"title": "Shed", "description": "A village lends garden machinery.", "constraints": {},
+                         "key_features": ["Machines with name and power source",
+                                          "Villagers with name, email and address",
+                                          "Villagers borrow machines for up to 5 days",
+                                          "Email villagers when a loan is 2 days overdue"]})
+    rem = next(c for c in spec.capabilities if c.kind == "reminders")
+    custody = next(c for c in spec.capabilities if c.kind == "custody")
+    assert (rem.custody, rem.entity, rem.field, rem.rule, rem.days) == (custody.id, "machine", "due_at", "overdue", 2)
+    assert (custody.item_entity, custody.holder_entity, custody.due_days) == ("machine", "villager", 5)
+    assert rem.recipient_field == "email"  # the villager holding the machine, by their own address
+    assert spec.entity("loan") is None  # no record of its own: the check-out is the loan
+    assert spec.trace[3].status == "planned", spec.trace[3].not_built
+    assert any(c.template == "reminders.custody_due" for c in spec.trace[3].criteria), \
+        [c.template for c in spec.trace[3].criteria]
+
+
+@pytest.mark.parametrize("features, ent, days, state, value", [
+    (["Quotes with price, description and date sent", "Quotes not accepted within 14 days expire"],
+     "quote", 14, ("not_in", "accepted"), "expired"),
+    (["Parcels with sender, weight and date received", "Parcels uncollected after 3 weeks are marked as returned"],
+     "parcel", 21, ("in", "uncollected"), "returned"),
+])
+def test_a_rule_set_off_by_the_passing_of_time_is_a_scheduled_trigger(features, ent, days, state, value):
+    spec = plan_builtin({"title": "T", "description": "", "key_features": features, "constraints": {}})
+    t = spec.trace[1]
+    assert t.status == "planned", (t.not_built, t.reason)
+    cap = spec.capability(t.capabilities[0])
+    assert (cap.kind, cap.entity, cap.on) == ("trigger", ent, "time")
+    timed = next(c for c in cap.conditions if c.op == "older_than_days")
+    assert timed.number == days and spec.entity(ent).field(timed.field).type in ("date", "datetime")
+    status = next(c for c in cap.conditions if c.op != "older_than_days")
+    assert (status.op, status.values) == (state[0], [state[1]])
+    assert (cap.action.type, cap.action.value) == ("set", value)
+    assert any(c.template == "trigger.acts_after_days" for c in t.criteria), [c.template for c in t.criteria]

@@ -4,6 +4,7 @@ lengths, deeply nested JSON, non-ASCII digits in paging; and the schema is for s
 import unittest
 
 from app.spec_data import ENTITIES, OWNER_ROLE, ROLES
+
 from tests.support import AppTestCase
 
 OWNER = ROLES[OWNER_ROLE]
