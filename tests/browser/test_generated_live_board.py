@@ -15,6 +15,8 @@ import pytest
 from tests.conftest import free_port
 from tests.unit.engine.capabilities import _caps2_specs as S
 
+CLAIM_TOKEN = "browser-test-owner-claim-token"
+
 
 @pytest.fixture
 def app_url(tmp_path):
@@ -25,6 +27,7 @@ def app_url(tmp_path):
         path.write_bytes(data)
     port = free_port()
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path), "SECRET_KEY": "browser-test",
+           "OWNER_CLAIM_TOKEN": CLAIM_TOKEN,
            "DATABASE_URL": f"sqlite:///{tmp_path}/app.db", "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"}
     proc = subprocess.Popen([sys.executable, "-m", "app", "--port", str(port)], cwd=tmp_path, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -52,8 +55,8 @@ def test_a_new_ticket_appears_on_the_open_board_without_polling(app_url, browser
     try:
         ctx.set_default_timeout(15_000)
         page = ctx.new_page()
-        signup = ctx.request.post("/api/auth/signup", data={"email": "chef@example.com",
-                                                             "password": "correct-horse-battery"})
+        signup = ctx.request.post("/api/auth/claim", data={"token": CLAIM_TOKEN, "email": "chef@example.com",
+                                                            "password": "correct-horse-battery"})
         assert signup.status == 201, signup.text()
         csrf = {"X-CSRF-Token": signup.json()["csrf_token"]}
         page.goto("/kitchen_board/")

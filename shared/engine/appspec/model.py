@@ -305,7 +305,7 @@ def spec_problems(spec: AppSpec) -> list[str]:
         p.append("role names must be unique")
     owner = roles.get(OWNER_ROLE)
     if owner is None or not owner.manage_users:
-        p.append(f"there must be a role named {OWNER_ROLE!r} with manage_users true (the first user)")
+        p.append(f"there must be a role named {OWNER_ROLE!r} with manage_users true (who claims the app)")
     if spec.default_role not in roles:
         p.append(f"default_role {spec.default_role!r} is not one of the roles {sorted(roles)}")
     for r in spec.roles:

@@ -43,7 +43,7 @@ class Plan:
 
     def actor(self, role: str, name: str | None = None) -> str:
         """A user with `role` (a new one each call unless `name` is given twice). Actor "owner" is the owner who
-        signed up first; "anon" is a client that never signed in."""
+        claimed the app with its claim token; "anon" is a client that never signed in."""
         if role == "owner" and name is None:
             return "owner"
         if self.spec.role(role) is None:

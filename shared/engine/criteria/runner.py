@@ -3,8 +3,9 @@
     python runner.py PROJECT_DIR SCENARIOS_JSON RESULTS_JSONL
 
 Standard library plus the generated app only. Every scenario gets a fresh app on its own SQLite file, so no
-scenario sees another's rows. Actors are users by role: the first is the owner (signs up), the others are added
-by the owner with their role (`POST /api/users`) and sign in. Steps call the app's routes (the ones `/api/schema`
+scenario sees another's rows. Actors are users by role: the first is the owner (claims the app with the one-time
+claim token the scenario's app is configured with, `POST /api/auth/claim`), the others are added by the owner with
+their role (`POST /api/users`) and sign in. Steps call the app's routes (the ones `/api/schema`
 lists) through Flask's test client with the actor's session and CSRF token, and check the status and values.
 
 A scenario is {"id", "feature", "text", "now"?, "stripe"? (payments go to a loopback Stripe stand-in),
@@ -141,9 +142,11 @@ class Actors:
         self.app = app
         self.clients: dict[str, object] = {}
         owner = self.app.test_client()
-        r = owner.post("/api/auth/signup", json={"email": "owner@criteria.example", "password": PASSWORD})
+        r = owner.post("/api/auth/claim", json={"token": app.config["OWNER_CLAIM_TOKEN"],
+                                                "email": "owner@criteria.example", "password": PASSWORD})
         if r.status_code not in (200, 201):
-            raise RuntimeError(f"the owner could not sign up: {r.status_code} {r.get_data(as_text=True)[:200]}")
+            raise RuntimeError(f"the owner could not claim the app: {r.status_code} "
+                               f"{r.get_data(as_text=True)[:200]}")
         owner.csrf = r.get_json()["csrf_token"]
         self.owner = owner
         owner.role = "owner"
@@ -177,6 +180,7 @@ class Actors:
 def run_scenario(create_app, scenario: dict, workdir: str) -> dict:
     db = os.path.join(workdir, f"{scenario['id']}.db")
     config = {"TESTING": True, "DATABASE_URL": f"sqlite:///{db}", "SECRET_KEY": os.urandom(16).hex(),
+              "OWNER_CLAIM_TOKEN": os.urandom(16).hex(),
               "UPLOAD_DIR": os.path.join(workdir, f"{scenario['id']}-uploads"),
               "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000", "NOW": scenario.get("now")}
     if scenario.get("stripe"):  # payments talk to the loopback stand-in, as they would to Stripe test mode

@@ -114,7 +114,7 @@ def _needs(inp) -> list[str]:
     return [k for k, v in detect_needs(inp.idea or {}).items() if v["detected"]]
 
 
-AUTH_ENDPOINTS = 7  # signup, login, logout, me; list, add and change users
+AUTH_ENDPOINTS = 9  # signup, claim, login, logout, password, me; list, add and change users
 
 
 def api_route_count(spec: AppSpec) -> int:

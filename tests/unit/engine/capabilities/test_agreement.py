@@ -111,7 +111,7 @@ def test_each_spec_has_no_problems_and_declares_its_routes():
 SERVED = r"""
 import json, tempfile
 from app import create_app
-app = create_app({"DATABASE_URL": "sqlite:///" + tempfile.mkdtemp() + "/x.db", "TESTING": True})
+app = create_app({"DATABASE_URL": "sqlite:///" + tempfile.mkdtemp() + "/x.db", "TESTING": True, "SECRET_KEY": "t"})
 print(json.dumps(sorted({(m, str(r.rule)) for r in app.url_map.iter_rules() for m in r.methods - {"HEAD", "OPTIONS"}})))
 """
 

@@ -17,7 +17,7 @@ from . import _caps3_specs as S
 CHILD = r"""
 import json, sys, tempfile
 from app import create_app
-app = create_app({"DATABASE_URL": "sqlite:///" + tempfile.mkdtemp() + "/x.db", "TESTING": True})
+app = create_app({"DATABASE_URL": "sqlite:///" + tempfile.mkdtemp() + "/x.db", "TESTING": True, "SECRET_KEY": "t"})
 rules = sorted({(m, str(r.rule)) for r in app.url_map.iter_rules() for m in r.methods - {"HEAD", "OPTIONS"}})
 print(json.dumps(rules))
 """

@@ -94,7 +94,7 @@ def test_each_domain_runs_the_tests_of_what_it_binds():
 CHILD = r"""
 import json, tempfile
 from app import create_app
-app = create_app({"DATABASE_URL": "sqlite:///" + tempfile.mkdtemp() + "/x.db", "TESTING": True})
+app = create_app({"DATABASE_URL": "sqlite:///" + tempfile.mkdtemp() + "/x.db", "TESTING": True, "SECRET_KEY": "t"})
 print(json.dumps(sorted({(m, str(r.rule)) for r in app.url_map.iter_rules() for m in r.methods - {"HEAD", "OPTIONS"}})))
 """
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import secrets
 from importlib import resources
 from urllib.parse import urlsplit
 
@@ -21,7 +22,25 @@ DEFAULTS = {
     "UPLOAD_BUCKET": "",
     "MAX_CONTENT_LENGTH": 10 * 1024 * 1024,
     "NOW": None,
+    "APP_ENV": "",
+    "OWNER_CLAIM_TOKEN": "",
+    "TRUSTED_PROXY_HOPS": 0,
+    "LOGIN_THROTTLE_WINDOW_S": 15 * 60,
+    "LOGIN_MAX_FAILURES_PER_ACCOUNT": 10,
+    "LOGIN_MAX_FAILURES_PER_ADDRESS": 50,
 }
+#: Read from the environment when set (a `config` passed to create_app wins).
+ENVIRONMENT = ("APP_ENV", "DATABASE_URL", "SECRET_KEY", "OWNER_CLAIM_TOKEN", "UPLOAD_DIR", "UPLOAD_BUCKET",
+               "PASSWORD_HASH_METHOD", "TRUSTED_PROXY_HOPS")
+#: Secret keys that were ever written down somewhere: never accepted outside development.
+PLACEHOLDER_SECRETS = frozenset({"local-development-only", "change-me", "changeme", "secret", "dev", "development"})
+MIN_PRODUCTION_SECRET = 32
+
+log = logging.getLogger(__name__)
+
+
+class SettingsError(RuntimeError):
+    """The configuration is unsafe or incomplete; the app refuses to start (the message says what to set)."""
 
 
 def load_spec() -> dict:
@@ -29,21 +48,44 @@ def load_spec() -> dict:
 
 
 def _settings(config: dict | None) -> dict:
+    """The app's settings: DEFAULTS, then the environment, then `config`.
+
+    Strict unless told otherwise: without a real SECRET_KEY the app refuses to start, unless APP_ENV=development
+    says explicitly that this is a developer's machine (then the key is random per process, with a warning).
+    """
     settings = dict(DEFAULTS)
-    for key in ("DATABASE_URL", "SECRET_KEY", "UPLOAD_DIR", "UPLOAD_BUCKET", "PASSWORD_HASH_METHOD"):
+    for key in ENVIRONMENT:
         if os.environ.get(key):
             settings[key] = os.environ[key]
     settings.update(config or {})
-    production = os.environ.get("APP_ENV") == "production"
+    app_env = str(settings.get("APP_ENV") or "").strip().lower()
+    settings["APP_ENV"] = app_env
+    production = app_env == "production"
+    development = app_env == "development"
     if production and (not os.environ.get("DATABASE_URL") or settings["DATABASE_URL"].startswith("sqlite")):
-        raise RuntimeError("DATABASE_URL must name the production database (Postgres), not a local SQLite file")
-    if not settings.get("SECRET_KEY"):
-        if production:
-            raise RuntimeError("SECRET_KEY must be set in production")
-        settings["SECRET_KEY"] = "local-development-only"
+        raise SettingsError("DATABASE_URL must name the production database (Postgres), not a local SQLite file")
+    secret = str(settings.get("SECRET_KEY") or "")
+    if not secret or secret in PLACEHOLDER_SECRETS:
+        if not development:
+            raise SettingsError(
+                "SECRET_KEY is not set (or is a well-known placeholder): set it to a long random value, e.g. "
+                "`python -c 'import secrets; print(secrets.token_hex(32))'`, or set APP_ENV=development to run "
+                "on your own machine with a throwaway key")
+        log.warning("APP_ENV=development: using a random SECRET_KEY for this process; sessions end when it "
+                    "stops. Never run like this where others can reach the app.")
+        settings["SECRET_KEY"] = secrets.token_hex(32)
+    elif production and len(secret) < MIN_PRODUCTION_SECRET:
+        raise SettingsError(f"SECRET_KEY is too short for production: use at least {MIN_PRODUCTION_SECRET} "
+                            "random characters")
+    if development and not settings.get("OWNER_CLAIM_TOKEN"):
+        settings["OWNER_CLAIM_TOKEN"] = secrets.token_urlsafe(24)  # `python -m app` prints the claim link
+    try:
+        settings["TRUSTED_PROXY_HOPS"] = max(0, int(settings.get("TRUSTED_PROXY_HOPS") or 0))
+    except ValueError as exc:
+        raise SettingsError("TRUSTED_PROXY_HOPS must be a whole number (1 behind Cloud Run's front end)") from exc
     settings.setdefault("SESSION_COOKIE_HTTPONLY", True)
     settings.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
-    settings.setdefault("SESSION_COOKIE_SECURE", os.environ.get("APP_ENV") == "production")
+    settings.setdefault("SESSION_COOKIE_SECURE", production)
     settings["PUBLIC_BASE_URL"] = public_base_url(settings.get("PUBLIC_BASE_URL") or os.environ.get("PUBLIC_BASE_URL"))
     return settings
 
@@ -56,14 +98,19 @@ def public_base_url(raw: str | None) -> str:
         return ""
     parts = urlsplit(text)
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.path or parts.query or parts.fragment:
-        raise RuntimeError(f"PUBLIC_BASE_URL must be an origin like https://app.example.com, not {text!r}")
+        raise SettingsError(f"PUBLIC_BASE_URL must be an origin like https://app.example.com, not {text!r}")
     return text
 
 
 def create_app(config: dict | None = None) -> Flask:
+    logging.basicConfig(level=logging.INFO)
     app = Flask(__name__)
     app.config.update(_settings(config))
-    logging.basicConfig(level=logging.INFO)
+    if app.config["TRUSTED_PROXY_HOPS"]:  # the client's address is the one the trusted proxy saw (X-Forwarded-For)
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["TRUSTED_PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     db.init_app(app)
     errors.init_app(app)
     limits.init_app(app)
@@ -73,6 +120,7 @@ def create_app(config: dict | None = None) -> Flask:
     from . import api, auth, pages
 
     app.register_blueprint(auth.bp)
+    app.jinja_env.globals.update(signup_open=auth.SIGNUP_OPEN)
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
     for module in capabilities.load_all():

@@ -19,12 +19,14 @@ HTTP_CODES = {400: "bad_request", 401: "login_required", 403: "forbidden", 404: 
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, details: dict | None = None):
+    def __init__(self, status: int, code: str, message: str, details: dict | None = None,
+                 headers: dict[str, str] | None = None):
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.details = details or {}
+        self.headers = headers or {}  # e.g. Retry-After on a 429
 
 
 def wants_json() -> bool:
@@ -34,10 +36,10 @@ def wants_json() -> bool:
 def _respond(err: ApiError):
     if wants_json():
         body = {"error": {"code": err.code, "message": err.message, "details": err.details}}
-        return jsonify(body), err.status
+        return jsonify(body), err.status, err.headers
     if err.status == 401:
         return redirect(url_for("auth.login_page", next=request.full_path.rstrip("?")))
-    return render_template("error.html", error=err), err.status
+    return render_template("error.html", error=err), err.status, err.headers
 
 
 def init_app(app: Flask) -> None:

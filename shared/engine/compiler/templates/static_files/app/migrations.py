@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, select
+from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, inspect, select, text
 
 from .db import Base
+from .spec_data import OWNER_ROLE
 
 _meta = MetaData()
 schema_migrations = Table(
@@ -29,8 +30,29 @@ def _initial(conn) -> None:
     Base.metadata.create_all(conn)
 
 
+def _accounts(conn) -> None:
+    """Revocable sessions (users.session_version), the one-time owner claim and the sign-in throttle.
+
+    A database created by version 1 of this file has none of them; one created since has them all already
+    (version 1 creates the current schema), so every step checks first. An app that already has an owner
+    counts as claimed: the claim token can then never make a second one.
+    """
+    from . import models
+
+    if "session_version" not in {c["name"] for c in inspect(conn).get_columns("users")}:
+        conn.execute(text("ALTER TABLE users ADD COLUMN session_version INTEGER NOT NULL DEFAULT 1"))
+    Base.metadata.create_all(conn, tables=[models.AuthOwnerClaim.__table__, models.AuthLoginFailure.__table__])
+    claimed = conn.scalar(select(models.AuthOwnerClaim.__table__.c.id))
+    owner = conn.scalar(select(models.User.__table__.c.id).where(models.User.__table__.c.role == OWNER_ROLE)
+                        .order_by(models.User.__table__.c.id).limit(1))
+    if claimed is None and owner is not None:
+        conn.execute(models.AuthOwnerClaim.__table__.insert().values(
+            id=1, user_id=owner, claimed_at=datetime.now(UTC).replace(tzinfo=None)))
+
+
 MIGRATIONS = [
     (1, "initial schema", _initial),
+    (2, "accounts: revocable sessions, owner claim, sign-in throttle", _accounts),
 ]
 
 

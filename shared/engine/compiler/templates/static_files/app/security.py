@@ -1,6 +1,12 @@
 """Accounts, sessions, CSRF and the spec's roles, enforced on every route.
 
-* `current_user()` reads the signed session cookie (Flask's session, signed with SECRET_KEY).
+* `current_user()` reads the signed session cookie (Flask's session, signed with SECRET_KEY). The cookie
+  carries the user's `session_version`; signing out or changing the password adds one to it in the database,
+  so every cookie issued before (a copy kept by an attacker, another device) stops working at once.
+* Failed sign-ins are counted in the database (`auth_login_failures`, so every worker sees them) per account
+  and per client address; past LOGIN_MAX_FAILURES_PER_ACCOUNT / _PER_ADDRESS within LOGIN_THROTTLE_WINDOW_S
+  the answer is 429 with Retry-After, whether or not the account exists. `verify_credentials` checks a
+  password against a dummy hash when the email has no account, so both take the same time.
 * Every POST/PUT/PATCH/DELETE by a signed-in user, and every page form post, must carry the session's
   CSRF token: header `X-CSRF-Token` (API) or form field `csrf_token` (pages).
 * `can(user, "read"|"write", entity)` follows the roles in the spec (`ROLES` in spec_data.py); a role with
@@ -14,27 +20,28 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
+import math
 import secrets
-from functools import wraps
+from datetime import timedelta
+from functools import lru_cache, wraps
 from types import SimpleNamespace
 
-from flask import Flask, g, has_request_context, request, session
-from sqlalchemy import false, func, literal, or_, select
+from flask import Flask, current_app, g, has_request_context, request, session
+from sqlalchemy import delete, false, func, literal, or_, select, update
 from sqlalchemy.orm import aliased
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from . import db
 from .errors import ApiError
-from .models import MODELS, User
+from .models import MODELS, AuthLoginFailure, User
 from .spec_data import OWN_PATHS, ROLES
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 def hash_password(password: str) -> str:
-    from flask import current_app
-
     return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
 
 
@@ -42,24 +49,113 @@ def verify_password(user: User, password: str) -> bool:
     return check_password_hash(user.password_hash, password)
 
 
+@lru_cache(maxsize=4)
+def _dummy_hash(method: str) -> str:
+    return generate_password_hash(secrets.token_urlsafe(16), method=method)
+
+
+def verify_credentials(user: User | None, password: str) -> bool:
+    """Does `password` open `user`'s account? With no user, a dummy hash is checked all the same, so the
+    answer takes as long for an unknown email as for a known one (no account enumeration by timing)."""
+    if user is None:
+        check_password_hash(_dummy_hash(current_app.config["PASSWORD_HASH_METHOD"]), password)
+        return False
+    return verify_password(user, password)
+
+
 def current_user() -> User | None:
     if "current_user" not in g:
-        uid = session.get("uid")
-        g.current_user = db.session().get(User, uid) if isinstance(uid, int) else None
+        uid, version = session.get("uid"), session.get("sv")
+        user = db.session().get(User, uid) if isinstance(uid, int) else None
+        if user is not None and (not isinstance(version, int) or version != user.session_version):
+            user = None  # signed out elsewhere, or the password changed: this cookie is dead
+            session.clear()
+        g.current_user = user
     return g.current_user
 
 
 def sign_in(user: User) -> str:
     session.clear()
     session["uid"] = user.id
+    session["sv"] = user.session_version
     session["csrf"] = secrets.token_urlsafe(32)
     g.current_user = user
     return session["csrf"]
 
 
+def revoke_sessions(user: User) -> None:
+    """End every session of `user` (every cookie issued so far stops working); commits."""
+    s = db.session()
+    s.execute(update(User).where(User.id == user.id).values(session_version=User.session_version + 1))
+    s.commit()
+    s.refresh(user)
+
+
 def sign_out() -> None:
+    """Sign the current user out everywhere: the cookie is cleared and, server-side, every copy of it dies."""
+    user = current_user()
+    if user is not None:
+        revoke_sessions(user)
     session.clear()
     g.current_user = None
+
+
+# ------------------------------------------------------------------ sign-in throttle
+
+
+def client_address() -> str:
+    """The client's address (behind a proxy, the one it saw: see TRUSTED_PROXY_HOPS)."""
+    return request.remote_addr or "unknown"
+
+
+def _key(kind: str, value: str) -> str:
+    return hashlib.sha256(f"{kind}:{value}".encode()).hexdigest()
+
+
+def throttle_keys(email: str | None) -> list[tuple[str, int]]:
+    """(key, limit) pairs a sign-in attempt counts against: the client address, and the account if named."""
+    cfg = current_app.config
+    keys = [(_key("address", client_address()), int(cfg["LOGIN_MAX_FAILURES_PER_ADDRESS"]))]
+    if email:
+        keys.append((_key("account", email), int(cfg["LOGIN_MAX_FAILURES_PER_ACCOUNT"])))
+    return keys
+
+
+def check_throttle(keys: list[tuple[str, int]]) -> None:
+    """Refuse (429 with Retry-After) when any key has reached its limit of failures within the window."""
+    window = timedelta(seconds=int(current_app.config["LOGIN_THROTTLE_WINDOW_S"]))
+    now = db.now()
+    wait = 0
+    for key, limit in keys:
+        count, oldest = db.session().execute(
+            select(func.count(AuthLoginFailure.id), func.min(AuthLoginFailure.at))
+            .where(AuthLoginFailure.key == key, AuthLoginFailure.at > now - window)).one()
+        if count >= limit and oldest is not None:
+            wait = max(wait, math.ceil((oldest + window - now).total_seconds()))
+    if wait:
+        wait = max(1, wait)
+        minutes = math.ceil(wait / 60)
+        raise ApiError(429, "too_many_attempts",
+                       f"Too many failed sign-in attempts for this account or from this network. Wait "
+                       f"{minutes} minute{'s' if minutes != 1 else ''} and try again.", {"retry_after": wait},
+                       headers={"Retry-After": str(wait)})
+
+
+def record_failure(keys: list[tuple[str, int]]) -> None:
+    """Count one failed attempt against every key (and forget failures older than the window); commits."""
+    s = db.session()
+    now = db.now()
+    window = timedelta(seconds=int(current_app.config["LOGIN_THROTTLE_WINDOW_S"]))
+    s.execute(delete(AuthLoginFailure).where(AuthLoginFailure.at <= now - window))
+    s.add_all([AuthLoginFailure(key=key, at=now) for key, _limit in keys])
+    s.commit()
+
+
+def clear_failures(email: str) -> None:
+    """A successful sign-in forgives the account's failures (not the address's); commits."""
+    s = db.session()
+    s.execute(delete(AuthLoginFailure).where(AuthLoginFailure.key == _key("account", email)))
+    s.commit()
 
 
 def csrf_token() -> str:

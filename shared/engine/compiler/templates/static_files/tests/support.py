@@ -20,6 +20,7 @@ from app.spec_data import ENTITIES, ROLES
 from tests.sampling import sample_payload
 
 PASSWORD = "correct-horse-battery"
+CLAIM_TOKEN = "test-owner-claim-token"  # the one-time token that makes the owner (OWNER_CLAIM_TOKEN)
 _SHARED: dict = {}
 
 
@@ -58,6 +59,7 @@ class AppTestCase(unittest.TestCase):
             "TESTING": True,
             "DATABASE_URL": f"sqlite:///{self.tmp}/test.db",
             "SECRET_KEY": "test",
+            "OWNER_CLAIM_TOKEN": CLAIM_TOKEN,
             "UPLOAD_DIR": f"{self.tmp}/uploads",
             "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
         })
@@ -69,10 +71,12 @@ class AppTestCase(unittest.TestCase):
 
     # ------------------------------------------------------------------ clients
 
-    def _new_client(self, email: str, signup: bool):
+    def _new_client(self, email: str, claim: bool):
         client = self.app.test_client()
-        path = "/api/auth/signup" if signup else "/api/auth/login"
-        response = client.post(path, json={"email": email, "password": PASSWORD})
+        if claim:
+            response = client.post("/api/auth/claim", json={"token": CLAIM_TOKEN, "email": email, "password": PASSWORD})
+        else:
+            response = client.post("/api/auth/login", json={"email": email, "password": PASSWORD})
         self.assertIn(response.status_code, (200, 201), response.get_data(as_text=True))
         body = response.get_json()
         client.user = body["user"]
@@ -80,10 +84,11 @@ class AppTestCase(unittest.TestCase):
         return client
 
     def login(self, role: str = "owner"):
-        """A NEW test client signed in as a NEW user with `role` (the first call creates the owner)."""
+        """A NEW test client signed in as a NEW user with `role` (the first call claims the app as its owner with
+        the claim token; the owner adds everyone else)."""
         self._users += 1
         if self._owner is None:
-            self._owner = self._new_client(f"owner{self._users}@example.com", signup=True)
+            self._owner = self._new_client(f"owner{self._users}@example.com", claim=True)
             self.assertEqual(self._owner.user["role"], "owner")
             if role == "owner":
                 return self._owner
@@ -92,7 +97,7 @@ class AppTestCase(unittest.TestCase):
         response = self.call(self._owner, "POST", "/api/users", json={"email": email, "password": PASSWORD,
                                                                        "role": role})
         self.assertEqual(response.status_code, 201, response.get_data(as_text=True))
-        return self._new_client(email, signup=False)
+        return self._new_client(email, claim=False)
 
     def owner(self):
         return self._owner or self.login("owner")
