@@ -200,7 +200,9 @@ def main() -> int:
         step(7, "The generated app's capabilities, proven on its running preview (one request each)")
         from emulator.demo_app import prove
 
-        proven = prove(url, info, email=email)
+        claim_url = dep.get("claim_url") or (dep.get("preview") or {}).get("claim_url") or ""
+        info(f"the founder's claim link (makes them the app's owner, once): {claim_url or 'none recorded'}")
+        proven = prove(url, info, claim_url, email=email)
         info(f"{proven} capabilities shown working")
         if proven < 3:
             info("fewer than three of the idea's capabilities could be shown: the demo fails")

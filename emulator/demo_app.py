@@ -1,6 +1,6 @@
 """`make demo`, last step: prove the generated app's capabilities on its running preview.
 
-Signs up as the app's first user (the owner), reads the app's own `/api/schema`, and for each capability
+Claims the app as its owner with the claim link the deployment gave the founder, reads the app's own `/api/schema`, and for each capability
 of a kind it knows sends the one request that shows the behaviour, printing request and answer — e.g. an
 overlapping booking refused with 409. It talks HTTP to the preview like any client: a session cookie and
 the CSRF token the app hands out.
@@ -9,6 +9,7 @@ the CSRF token the app hands out.
 from __future__ import annotations
 
 from collections.abc import Callable
+from urllib.parse import parse_qs, urlsplit
 
 import requests
 
@@ -20,12 +21,17 @@ PASSWORD = "demo-app-password-1"
 class AppClient:
     """One signed-in user of the generated app."""
 
-    def __init__(self, base: str, schema: dict, email: str, signup: bool):
+    def __init__(self, base: str, schema: dict, email: str, claim_token: str | None = None):
+        """Sign in as `email`; with `claim_token`, claim the app as its owner first (POST /api/auth/claim)."""
         self.base = base.rstrip("/")
         self.schema = schema
         self.http = requests.Session()
-        r = self.http.post(f"{self.base}/api/auth/{'signup' if signup else 'login'}",
-                           json={"email": email, "password": PASSWORD}, timeout=10)
+        if claim_token is not None:
+            r = self.http.post(f"{self.base}/api/auth/claim",
+                               json={"token": claim_token, "email": email, "password": PASSWORD}, timeout=10)
+        else:
+            r = self.http.post(f"{self.base}/api/auth/login", json={"email": email, "password": PASSWORD},
+                               timeout=10)
         r.raise_for_status()
         body = r.json()
         self.user, self.csrf = body["user"], body["csrf_token"]
@@ -114,10 +120,11 @@ PROOFS: dict[str, Callable[[AppClient, dict, Callable[[str], None]], bool]] = {
 }
 
 
-def prove(preview_url: str, say: Callable[[str], None], email: str = "founder@example.com") -> int:
+def prove(preview_url: str, say: Callable[[str], None], claim_url: str, email: str = "founder@example.com") -> int:
     """Run every proof the app's capabilities allow; returns how many capabilities were proven."""
     schema = requests.get(preview_url.rstrip("/") + "/api/schema", timeout=10).json()
-    owner = AppClient(preview_url, schema, email, signup=True)
+    token = parse_qs(urlsplit(claim_url).query).get("token", [""])[0]
+    owner = AppClient(preview_url, schema, email, claim_token=token)
     users: dict[str, AppClient] = {}
 
     def as_role(role: str) -> AppClient:
@@ -125,12 +132,13 @@ def prove(preview_url: str, say: Callable[[str], None], email: str = "founder@ex
             addr = f"{role}-{len(users) + 1}@example.com"
             r = owner.call("POST", "/api/users", json={"email": addr, "password": PASSWORD, "role": role})
             r.raise_for_status()
-            users[role] = AppClient(preview_url, schema, addr, signup=False)
+            users[role] = AppClient(preview_url, schema, addr)
             users[role].as_role = as_role
         return users[role]
 
     owner.as_role = as_role
-    say(f"signed up in the generated app as {email} -> role {owner.user['role']} (the first user owns the app)")
+    say(f"claimed the generated app with its claim link as {email} -> role {owner.user['role']} (signing up "
+        "never makes an owner)")
     anon = requests.post(preview_url.rstrip("/") + f"/api/{schema['entities'][0]['plural']}", json={}, timeout=10)
     say(f"anonymous POST /api/{schema['entities'][0]['plural']} -> {anon.status_code} {_err(anon)}")
     proven = 0

@@ -25,7 +25,8 @@
 //             #detail-title #detail-status[data-status] #detail-progress[data-progress] (a <progress>)
 //             #detail-progress-label #detail-error (error_message when failed) #detail-awaiting
 //             #detail-note (cancelled)
-//             #detail-preview > a#preview-link (deployment summary url)
+//             #detail-preview > a#preview-link (deployment summary url), #claim-note > a#claim-link (the
+//             one-time link that makes the founder the app's owner: deployment summary claim_url)
 //             #detail-coverage > #coverage-headline ("N of M features built") and #coverage-body >
 //             tr[data-testid="coverage-row"][data-status=built|failing|not_covered] (QA summary coverage)
 //             #action-approve #approve-comment #action-retry #action-cancel #action-error
@@ -902,6 +903,11 @@ function previewUrl(p) {
   return dep.status === "completed" && typeof url === "string" && /^https?:\/\//.test(url) ? url : null;
 }
 
+function claimUrl(p, url) {
+  const claim = (((p.stages || {}).deployment || {}).summary || {}).claim_url;
+  return url && typeof claim === "string" && claim.startsWith(url.replace(/\/+$/, "") + "/claim?token=") ? claim : null;
+}
+
 function renderPreview(p) {
   const url = previewUrl(p);
   const link = $("#preview-link");
@@ -911,6 +917,11 @@ function renderPreview(p) {
   } else {
     link.removeAttribute("href");
   }
+  const claim = claimUrl(p, url);
+  const claimLink = $("#claim-link");
+  if (claim) claimLink.href = claim;
+  else claimLink.removeAttribute("href");
+  show($("#claim-note"), Boolean(claim));
   show($("#detail-preview"), Boolean(url));
 }
 

@@ -6,18 +6,21 @@ production `google.auth.transport.requests.AuthorizedSession(credentials)`, in t
 1. upload `source.tar.gz` to Cloud Storage   POST https://storage.googleapis.com/upload/storage/v1/b/{bucket}/o?uploadType=media&name={object}
 2. create a build                            POST https://cloudbuild.googleapis.com/v1/projects/{project}/locations/{region}/builds
 3. poll the long-running operation           GET  https://cloudbuild.googleapis.com/v1/{operation name}
-4. create or replace the Cloud Run service   POST/PUT https://{region}-run.googleapis.com/apis/serving.knative.dev/v1/namespaces/{project}/services[/{name}]
+4. store the app's generated secrets         POST https://secretmanager.googleapis.com/v1/projects/{project}/secrets?secretId={id}
+   (create when missing, then add a version) POST https://secretmanager.googleapis.com/v1/projects/{project}/secrets/{id}:addVersion
+5. create or replace the Cloud Run service   POST/PUT https://{region}-run.googleapis.com/apis/serving.knative.dev/v1/namespaces/{project}/services[/{name}]
    (the Knative-shaped Admin API v1, so `service.yaml` is sent as-is)
-5. poll the service until Ready=True         GET  .../services/{name}
+6. poll the service until Ready=True         GET  .../services/{name}
    (the app reads its public address from PUBLIC_BASE_URL: a service that exists already gets its URL in the
    same revision; a new one, whose URL Cloud Run assigns only now, gets a second revision with it)
-6. optionally allow unauthenticated access   POST https://run.googleapis.com/v1/projects/{project}/locations/{region}/services/{name}:setIamPolicy
+7. optionally allow unauthenticated access   POST https://run.googleapis.com/v1/projects/{project}/locations/{region}/services/{name}:setIamPolicy
 
 All waits are bounded; failures raise DeployError with the HTTP status and the API's message.
 """
 
 from __future__ import annotations
 
+import base64
 import copy
 import time
 from collections.abc import Callable
@@ -25,6 +28,7 @@ from typing import Any
 from urllib.parse import quote
 
 CLOUD_BUILD = "https://cloudbuild.googleapis.com/v1"
+SECRET_MANAGER = "https://secretmanager.googleapis.com/v1"
 STORAGE_UPLOAD = "https://storage.googleapis.com/upload/storage/v1"
 
 
@@ -46,9 +50,12 @@ def app_secrets(name: str) -> dict[str, str]:
 
     DATABASE_URL holds `postgresql+psycopg://USER:PASSWORD@/DB?host=/cloudsql/PROJECT:REGION:INSTANCE` (the
     Unix socket Cloud Run mounts for the instance named in the `run.googleapis.com/cloudsql-instances`
-    annotation); SECRET_KEY signs the app's session cookies.
+    annotation); SECRET_KEY signs the app's session cookies (the app refuses to start without it);
+    OWNER_CLAIM_TOKEN is the one-time token that makes the app's owner (`/claim?token=…`). The deployment
+    stage generates the last two (`CloudRunDeployer.put_secret`); DATABASE_URL is provisioned with the database.
     """
-    return {"DATABASE_URL": f"{name}-database-url", "SECRET_KEY": f"{name}-secret-key"}
+    return {"DATABASE_URL": f"{name}-database-url", "SECRET_KEY": f"{name}-secret-key",
+            "OWNER_CLAIM_TOKEN": f"{name}-owner-claim-token"}
 
 
 def knative_service(*, name: str, image: str, project: str, region: str, plan: dict, labels: dict[str, str],
@@ -192,6 +199,23 @@ class CloudRunDeployer:
             raise DeployError(f"build finished with status {build.get('status')}")
         return build
 
+    def put_secret(self, secret_id: str, value: str, *, keep_existing: bool = False) -> bool:
+        """Make `value` the latest version of Secret Manager secret `secret_id`, creating the secret when it does
+        not exist yet. With `keep_existing` an existing secret is left alone (a new SECRET_KEY would sign every
+        user out). Returns whether a version was added. The value never appears in an error message."""
+        base = f"{SECRET_MANAGER}/projects/{self.project}/secrets"
+        resp = self.session.post(base, params={"secretId": secret_id}, json={"replication": {"automatic": {}}},
+                                 timeout=30)
+        if resp.status_code == 409:  # ALREADY_EXISTS
+            if keep_existing:
+                return False
+        else:
+            self._json(resp, f"create secret {secret_id}")
+        data = base64.b64encode(value.encode("utf-8")).decode("ascii")
+        self._json(self.session.post(f"{base}/{quote(secret_id, safe='')}:addVersion",
+                                     json={"payload": {"data": data}}, timeout=30), f"add a version to {secret_id}")
+        return True
+
     def apply_service(self, service: dict) -> dict:
         name = service["metadata"]["name"]
         resp = self.session.get(f"{self.run_base}/{name}", timeout=30)
@@ -223,11 +247,16 @@ class CloudRunDeployer:
         policy = {"policy": {"bindings": [{"role": "roles/run.invoker", "members": ["allUsers"]}]}}
         return self._json(self.session.post(url, json=policy, timeout=30), "set IAM policy")
 
-    def deploy(self, *, source_tar_gz: bytes, object_name: str, service: dict, public: bool = True) -> dict:
+    def deploy(self, *, source_tar_gz: bytes, object_name: str, service: dict, public: bool = True,
+               secret_values: dict[str, tuple[str, bool]] | None = None) -> dict:
+        """Build and serve; `secret_values` {secret id: (value, keep_existing)} are stored (put_secret) after
+        the build and before the revision that reads them is created."""
         image = service["spec"]["template"]["spec"]["containers"][0]["image"]
         self.upload_source(source_tar_gz, object_name)
         op = self.submit_build(build_request(bucket=self.bucket, object_name=object_name, image=image))
         build = self.wait_operation(op)
+        for secret_id, (value, keep_existing) in sorted((secret_values or {}).items()):
+            self.put_secret(secret_id, value, keep_existing=keep_existing)
         self.apply_service(service)
         name = service["metadata"]["name"]
         svc = self.wait_ready(name)

@@ -3,8 +3,12 @@
 A preview runs in its own session/process group (`start_new_session=True`) with the same from-scratch
 environment and socket guard as QA (network limited to loopback, no unshare so the parent can reach it),
 and a memory limit. Its record lives in `{state_dir}/previews/<pipeline_id>.json`:
-`{"pipeline_id", "url", "pid", "port", "started_at", "expires_at", "dir"}`; its files in
+`{"pipeline_id", "url", "claim_url", "pid", "port", "started_at", "expires_at", "dir"}`; its files in
 `{state_dir}/previews/<pipeline_id>/`.
+
+Each preview gets its own random SECRET_KEY (the app refuses to start without one) and a one-time
+OWNER_CLAIM_TOKEN: nobody owns a fresh app until someone opens `claim_url` (`/claim?token=…`), which the
+deployment stage shows the founder. The record file is written with mode 0600.
 
 `stop_preview` / `reap_expired` / `stop_all` signal the whole process group (SIGTERM, then SIGKILL after a
 grace period), verify the process is gone, and remove the record and directory.
@@ -17,6 +21,7 @@ import json
 import logging
 import os
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -139,11 +144,14 @@ def start_preview(pipeline_id: str, files: dict[str, bytes], config, *, ttl_s: f
         dest.write_bytes(data)
     guard = sandbox.write_guard(base / "guard")
     port = free_port()
+    claim_token = secrets.token_urlsafe(32)
     env = sandbox.isolated_env(home, guard, {
         "PORT": str(port),
         "HOST": "127.0.0.1",
         "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",  # links and QR codes point here, never at a Host header
         "DATABASE_URL": f"sqlite:///{base / 'data' / 'app.db'}",  # a file under the preview's own directory
+        "SECRET_KEY": secrets.token_hex(32),  # signs this preview's session cookies; never leaves the process
+        "OWNER_CLAIM_TOKEN": claim_token,
     })
     log_path = base / "preview.log"
     with open(log_path, "wb") as log_fh:
@@ -159,6 +167,7 @@ def start_preview(pipeline_id: str, files: dict[str, bytes], config, *, ttl_s: f
     record = {
         "pipeline_id": pipeline_id,
         "url": url,
+        "claim_url": f"{url}/claim?token={claim_token}",
         "pid": proc.pid,
         "port": port,
         "started_at": started,
@@ -168,7 +177,9 @@ def start_preview(pipeline_id: str, files: dict[str, bytes], config, *, ttl_s: f
     path = record_path(config.state_dir, pipeline_id)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp_path = path.with_suffix(".json.tmp")
-    tmp_path.write_text(json.dumps(record, sort_keys=True), encoding="utf-8")
+    fd = os.open(tmp_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # it holds the claim link
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(json.dumps(record, sort_keys=True))
     os.replace(tmp_path, path)
 
     deadline = time.monotonic() + config.preview_health_timeout_s

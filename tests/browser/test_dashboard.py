@@ -209,6 +209,8 @@ def test_real_engine_builds_an_app_with_artifacts_and_a_preview(browsers):
     assert href and href.startswith("http"), href
     assert link.text_content() == href
     assert requests.get(href, timeout=10).status_code < 500, "the preview answers"
+    claim = page.locator("#claim-link")  # nobody owns the new app until the founder opens this link
+    assert claim.is_visible() and claim.get_attribute("href").startswith(href + "/claim?token=")
 
     # The feature table says built, partial or not covered, with what was built and what was not, in words.
     headline = page.text_content("#coverage-headline")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -67,10 +68,14 @@ def test_idea_validation_verdict(idea):
 PASSWORD = "pw-123456789"
 
 
-def _session(url: str, email: str, signup: bool = False) -> tuple[requests.Session, dict]:
+def _session(url: str, email: str, claim_url: str | None = None) -> tuple[requests.Session, dict]:
+    """A signed-in session: the owner's by the preview's claim link (`claim_url`), else by signing in."""
     sess = requests.Session()
-    r = sess.post(url + ("/api/auth/signup" if signup else "/api/auth/login"), json={"email": email,
-                                                                                     "password": PASSWORD}, timeout=5)
+    if claim_url:
+        token = urllib.parse.parse_qs(urllib.parse.urlsplit(claim_url).query)["token"][0]
+        r = sess.post(url + "/api/auth/claim", json={"token": token, "email": email, "password": PASSWORD}, timeout=5)
+    else:
+        r = sess.post(url + "/api/auth/login", json={"email": email, "password": PASSWORD}, timeout=5)
     assert r.status_code in (200, 201), r.text
     return sess, r.json()
 
@@ -90,7 +95,7 @@ def _make(sess, token: str, url: str, ents: dict, name: str, made: dict) -> dict
     return r.json()
 
 
-def _refuses_anonymous_and_wrong_role_writes(url: str, spec: dict) -> None:
+def _refuses_anonymous_and_wrong_role_writes(url: str, spec: dict, claim_url: str) -> None:
     """Against the live preview: anonymous writes get 401; a role that may not write an entity gets 403; a
     role with scope "own" gets 403 on a row someone else created (404 when it reads only its own rows)."""
     from shared.engine.appspec import AppSpec
@@ -100,7 +105,7 @@ def _refuses_anonymous_and_wrong_role_writes(url: str, spec: dict) -> None:
     for e in ents.values():
         r = requests.post(f"{url}/api/{e['plural']}", json={}, timeout=5)
         assert r.status_code == 401 and r.json()["error"]["code"] == "login_required", (e["name"], r.text)
-    owner, me = _session(url, "owner@example.com", signup=True)
+    owner, me = _session(url, "owner@example.com", claim_url=claim_url)
     assert me["user"]["role"] == "owner"
     token, made, checked = me["csrf_token"], {}, 0
     for n, role in enumerate(r for r in spec["roles"] if r["name"] != "owner"):
@@ -165,7 +170,8 @@ def test_every_continuing_idea_runs_all_six_stages(idea, state_dir):
     assert response.status_code == 200
     assert response.json()["status"] == "ok"
     assert (Path(record["dir"]) / "data" / "app.db").is_file()  # DATABASE_URL: a file under the preview's dir
-    _refuses_anonymous_and_wrong_role_writes(url, spec)
+    assert deploy["claim_url"] == deploy["preview"]["claim_url"] == record["claim_url"]
+    _refuses_anonymous_and_wrong_role_writes(url, spec, deploy["claim_url"])
     assert preview.stop_preview("corpus-" + idea["id"], state_dir) is True
     assert _pid_gone(pid)
     assert not preview.record_path(state_dir, "corpus-" + idea["id"]).exists()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import re
 
 import pytest
 
@@ -18,6 +20,7 @@ from .corpus import idea_by_id
 
 PROJECT, REGION = "demo-proj", "europe-west1"
 RUN_BASE = f"https://{REGION}-run.googleapis.com/apis/serving.knative.dev/v1/namespaces/{PROJECT}/services"
+SECRETS = f"https://secretmanager.googleapis.com/v1/projects/{PROJECT}/secrets"
 
 
 class FakeResponse:
@@ -33,8 +36,10 @@ class FakeResponse:
 class FakeGoogle:
     """Records every call; answers like Cloud Storage, Cloud Build (operations) and Cloud Run (Knative v1)."""
 
-    def __init__(self, *, service_exists=False, build_fails=False, polls_until_done=2, ready_after=2):
+    def __init__(self, *, service_exists=False, build_fails=False, polls_until_done=2, ready_after=2,
+                 secrets=()):
         self.calls: list[tuple[str, str, dict]] = []
+        self.secrets: dict[str, list[str]] = {name: ["existing"] for name in secrets}  # Secret Manager: versions
         self.service_exists = service_exists
         self.build_fails = build_fails
         self.polls_until_done = polls_until_done
@@ -54,6 +59,18 @@ class FakeGoogle:
             return FakeResponse(200, kw["json"])
         if url.endswith(":setIamPolicy"):
             return FakeResponse(200, kw["json"]["policy"])
+        if url == f"{SECRETS}":
+            name = kw["params"]["secretId"]
+            if name in self.secrets:
+                return FakeResponse(409, {"error": {"code": 409, "message": f"Secret [{name}] already exists."}})
+            self.secrets[name] = []
+            return FakeResponse(200, {"name": f"projects/{PROJECT}/secrets/{name}", "replication": kw["json"]["replication"]})
+        if url.startswith(SECRETS + "/") and url.endswith(":addVersion"):
+            name = url[len(SECRETS) + 1:-len(":addVersion")]
+            if name not in self.secrets:
+                return FakeResponse(404, {"error": {"code": 404, "message": f"Secret [{name}] not found."}})
+            self.secrets[name].append(base64.b64decode(kw["json"]["payload"]["data"]).decode())
+            return FakeResponse(200, {"name": f"projects/{PROJECT}/secrets/{name}/versions/{len(self.secrets[name])}"})
         return FakeResponse(404, {"error": {"message": "unexpected POST " + url}})
 
     def put(self, url, **kw):
@@ -197,6 +214,41 @@ def test_deployment_stage_in_cloud_run_mode_uses_the_injected_session(state_dir)
     upload = fake.calls[0][2]["data"]
     assert upload == r.artifacts["source.tar.gz"]
     assert b"apiVersion: \"serving.knative.dev/v1\"" in r.artifacts["service.yaml"]
+    # the owner claim: a fresh token in Secret Manager, the link in the summary, the secret nowhere else
+    name = r.summary["service_name"]
+    token = re.fullmatch(r"https://svc-abc\.a\.run\.app/claim\?token=([A-Za-z0-9_-]{40,})", r.summary["claim_url"])[1]
+    assert fake.secrets[f"{name}-owner-claim-token"] == [token]
+    key = fake.secrets[f"{name}-secret-key"]
+    assert len(key) == 1 and re.fullmatch(r"[0-9a-f]{64}", key[0])  # a generated SECRET_KEY, made once
+    for data in r.artifacts.values():
+        assert token.encode() not in data and key[0].encode() not in data
+    env = {e["name"]: e for e in fake.applied["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["OWNER_CLAIM_TOKEN"] == {"name": "OWNER_CLAIM_TOKEN", "valueFrom": {"secretKeyRef": {
+        "name": f"{name}-owner-claim-token", "key": "latest"}}}
+    assert env["APP_ENV"]["value"] == "production" and env["TRUSTED_PROXY_HOPS"]["value"] == "1"
+    secret_writes = [i for i, c in enumerate(fake.calls) if c[1].startswith(SECRETS)]
+    service_write = next(i for i, c in enumerate(fake.calls) if c[1] == RUN_BASE)
+    assert secret_writes and max(secret_writes) < service_write  # stored before the revision that reads them
+
+
+def test_put_secret_creates_adds_a_version_and_keeps_an_existing_key_when_asked():
+    fake = FakeGoogle(secrets=("shop-secret-key",))
+    deployer = _deployer(fake)
+    assert deployer.put_secret("shop-secret-key", "new-key", keep_existing=True) is False
+    assert fake.secrets["shop-secret-key"] == ["existing"]  # kept: a new key would sign every user out
+    assert deployer.put_secret("shop-owner-claim-token", "tok-1") is True
+    assert deployer.put_secret("shop-owner-claim-token", "tok-2") is True
+    assert fake.secrets["shop-owner-claim-token"] == ["tok-1", "tok-2"]
+    create = next(c for c in fake.calls if c[2].get("params") == {"secretId": "shop-owner-claim-token"})
+    assert create[2]["json"] == {"replication": {"automatic": {}}}
+
+
+def test_the_dockerfile_carries_no_secret_and_no_development_mode():
+    from shared.engine.stages.deployment import DOCKERFILE
+
+    instructions = [line for line in DOCKERFILE.splitlines() if line and not line.startswith("#")]
+    assert not [line for line in instructions if "SECRET_KEY" in line or "OWNER_CLAIM_TOKEN" in line
+                or "APP_ENV" in line], instructions
 
 
 def test_deployment_refuses_when_qa_failed(state_dir):
@@ -219,5 +271,6 @@ def test_service_wires_cloud_sql_and_never_a_local_database_path():
     assert env["DATABASE_URL"] == {"name": "DATABASE_URL", "valueFrom": {"secretKeyRef": {
         "name": app_secrets("shop-abc123")["DATABASE_URL"], "key": "latest"}}}
     assert "valueFrom" in env["SECRET_KEY"] and env["APP_ENV"]["value"] == "production"
+    assert "valueFrom" in env["OWNER_CLAIM_TOKEN"] and env["TRUSTED_PROXY_HOPS"]["value"] == "1"
     manifest = to_yaml(svc) + DOCKERFILE + json.dumps(plan)
     assert "/tmp" not in manifest and "DATABASE_PATH" not in manifest and "sqlite" not in manifest

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -50,10 +51,22 @@ def test_preview_serves_the_app_and_stops(project_files, state_dir):
     entity = _standalone_entity(project_files)
     api = f"{rec['url']}/api/{entity['plural']}"
     assert requests.get(api, timeout=5).status_code == 401  # accounts are on: anonymous reads are refused
+    # nobody owns a fresh preview by signing up first; the claim link the record carries makes the owner, once
+    early = requests.post(rec["url"] + "/api/auth/signup", json={"email": "early@example.com",
+                                                                  "password": "pw-123456789"}, timeout=5)
+    assert early.status_code in (202, 403), early.text
+    claim = urllib.parse.urlsplit(rec["claim_url"])
+    assert rec["claim_url"].startswith(rec["url"] + "/claim?token=")
+    claim_token = urllib.parse.parse_qs(claim.query)["token"][0]
+    assert len(claim_token) >= 32
     owner = requests.Session()
-    signed = owner.post(rec["url"] + "/api/auth/signup", json={"email": "o@example.com", "password": "pw-123456789"},
-                        timeout=5)
-    assert signed.status_code == 201 and signed.json()["user"]["role"] == "owner"
+    assert owner.get(rec["claim_url"], timeout=5).status_code == 200  # the claim page
+    signed = owner.post(rec["url"] + "/api/auth/claim", json={"token": claim_token, "email": "o@example.com",
+                                                               "password": "pw-123456789"}, timeout=5)
+    assert signed.status_code == 201 and signed.json()["user"]["role"] == "owner", signed.text
+    again = requests.post(rec["url"] + "/api/auth/claim", json={"token": claim_token, "email": "x@example.com",
+                                                                 "password": "pw-123456789"}, timeout=5)
+    assert again.status_code == 409
     token = signed.json()["csrf_token"]
     r = owner.get(api, timeout=5)
     assert r.status_code == 200 and r.json()["total"] == 0
@@ -69,6 +82,8 @@ def test_preview_serves_the_app_and_stops(project_files, state_dir):
     assert f"PUBLIC_BASE_URL={rec['url']}".encode() in Path(f"/proc/{rec['pid']}/environ").read_bytes().split(b"\0")
     saved = json.loads(preview.record_path(state_dir, "pv-1").read_text())
     assert saved["pid"] == rec["pid"] and saved["expires_at"] > time.time()
+    assert saved["claim_url"] == rec["claim_url"]
+    assert preview.record_path(state_dir, "pv-1").stat().st_mode & 0o077 == 0  # only the factory reads the link
     assert preview.stop_preview("pv-1", state_dir) is True
     assert _gone(rec["pid"])
     assert preview.stop_preview("pv-1", state_dir) is False
