@@ -125,15 +125,14 @@ def check_throttle(keys: list[tuple[str, int]]) -> None:
     """Refuse (429 with Retry-After) when any key has reached its limit of failures within the window."""
     window = timedelta(seconds=int(current_app.config["LOGIN_THROTTLE_WINDOW_S"]))
     now = db.now()
-    wait = 0
+    wait = None
     for key, limit in keys:
         count, oldest = db.session().execute(
             select(func.count(AuthLoginFailure.id), func.min(AuthLoginFailure.at))
             .where(AuthLoginFailure.key == key, AuthLoginFailure.at > now - window)).one()
-        if count >= limit and oldest is not None:
-            wait = max(wait, math.ceil((oldest + window - now).total_seconds()))
-    if wait:
-        wait = max(1, wait)
+        if count >= limit and oldest is not None:  # open again when the oldest counted failure leaves the window
+            wait = max(wait or 1, math.ceil((oldest + window - now).total_seconds()))
+    if wait is not None:
         minutes = math.ceil(wait / 60)
         raise ApiError(429, "too_many_attempts",
                        f"Too many failed sign-in attempts for this account or from this network. Wait "
