@@ -18,6 +18,9 @@ class Params(CapabilityBase):
     resource_field: Name = Field(description="reference field on `entity` pointing at `resource`")
     start_field: Name = Field(description="datetime field on `entity`")
     end_field: Name = Field(description="datetime field on `entity`")
+    max_days: int = Field(default=14, ge=1, le=366, description="the longest a booking may last, in days (longer: 400)")
+    horizon_days: int = Field(default=730, ge=1, le=3660,
+                              description="how far ahead a booking may start, in days from now (later: 400)")
 
 
 PACKAGES: list[str] = []  # iCalendar text is written by hand (RFC 5545); no extra library

@@ -40,7 +40,10 @@ def parse_datetime(value) -> datetime:
     else:
         raise FieldError("must be a date and time like 2030-01-31T14:30:00Z")
     if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+        try:
+            parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+        except OverflowError:  # e.g. 9999-12-31T23:00:00-05:00 is after the last representable moment
+            raise FieldError("must be a date and time no later than 9999-12-31T23:59:59Z") from None
     return parsed.replace(microsecond=0)
 
 

@@ -21,6 +21,9 @@ from tests.sampling import sample_payload
 
 PASSWORD = "correct-horse-battery"
 CLAIM_TOKEN = "test-owner-claim-token"  # the one-time token that makes the owner (OWNER_CLAIM_TOKEN)
+# the app's clock in every test (set_now moves it): a fixed moment a few days before the sample dates of
+# tests/sampling.py, so a sample booking or due date is always a little ahead, whatever the real date
+NOW = "2030-01-01T08:00:00Z"
 _SHARED: dict = {}
 
 
@@ -62,6 +65,7 @@ class AppTestCase(unittest.TestCase):
             "OWNER_CLAIM_TOKEN": CLAIM_TOKEN,
             "UPLOAD_DIR": f"{self.tmp}/uploads",
             "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+            "NOW": NOW,
         })
         self.addCleanup(self.app.extensions["db_engine"].dispose)
         self.anon = self.app.test_client()
