@@ -49,9 +49,10 @@ def routes(cap: Params, spec) -> list:
     a = f"/api/{cap.id}"
     c = f"{a}/charges/<int:charge_id>/split"
     return [
-        Route(method="POST", path=c, summary="split a charge equally, by weight or by usage (cents, exact)", roles=w),
+        Route(method="POST", path=c, summary="split a charge equally, by weight or by usage (cents, exact): by its "
+              "payer, who shares it, or the owner", roles=w),
         Route(method="GET", path=c, summary="a charge's split and shares", roles=r),
-        Route(method="DELETE", path=c, summary="remove a charge's split", roles=w),
+        Route(method="DELETE", path=c, summary="remove a charge's split (its payer or the owner)", roles=w),
         Route(method="GET", path=f"{a}/balances", summary="per-participant balances (they sum to zero)", roles=r),
         Route(method="GET", path=f"{a}/settle-up", summary="suggested transfers that settle every balance", roles=r),
         Route(method="GET", path=f"{a}/settlements", summary="recorded settlements", roles=r),

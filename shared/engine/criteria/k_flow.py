@@ -750,13 +750,14 @@ def _split_settle(p, capability: str, charge_entity: str, amount_field: str, par
     shares = _shares(cents)
     share = shares[1]  # what participant 2 owes
     split = f"/api/{capability}/charges/${{{row}.id}}/split"
-    p.step(who, "POST", split, json=body, expect=201,
+    # the payer's speaker splits: the recorder when it created the participants, else the owner
+    p.step(settler, "POST", split, json=body, expect=201,
            checks=[{"path": "total", "op": "eq", "value": _money(cents)},
                    {"path": "payer_id", "op": "eq", "value": f"${{{people[0]}.id}}"},
                    {"path": "shares", "op": "len", "value": 3}]
            + [{"path": f"shares.{i}.amount", "op": "eq", "value": _money(c)} for i, c in enumerate(shares)],
            note="split it equally: the shares add up to the amount to the cent")
-    p.step(who, "POST", split, json=body, expect=409, note=f"the same {clabel} cannot be split twice")
+    p.step(settler, "POST", split, json=body, expect=409, note=f"the same {clabel} cannot be split twice")
     balances = [cents - shares[0], -shares[1], -shares[2]]
     p.step(who, "GET", f"/api/{capability}/balances", expect=200,
            checks=[{"path": "total", "op": "eq", "value": "0.00"}]

@@ -12,6 +12,8 @@ import atexit
 import os
 import shutil
 import tempfile
+import threading
+import time
 import unittest
 
 from app import create_app
@@ -105,6 +107,53 @@ class AppTestCase(unittest.TestCase):
 
     def owner(self):
         return self._owner or self.login("owner")
+
+    def twin(self, client):
+        """Another NEW test client signed in as the same user as `client` (its own session and CSRF token)."""
+        other = self.app.test_client()
+        response = other.post("/api/auth/login", json={"email": client.user["email"], "password": PASSWORD})
+        self.assertEqual(response.status_code, 200, response.get_data(as_text=True))
+        other.user, other.csrf = response.get_json()["user"], response.get_json()["csrf_token"]
+        return other
+
+    # ------------------------------------------------------------------ concurrency
+
+    def at_once(self, calls: list) -> list:
+        """Run every (client, method, path, json) at the same moment, each on its own thread; the responses, in
+        the order of `calls`. Give each call its own client (see twin)."""
+        responses: list = [None] * len(calls)
+        gate = threading.Barrier(len(calls))
+
+        def run(i: int) -> None:
+            client, method, path, body = calls[i]
+            gate.wait(30)
+            responses[i] = self.call(client, method, path, json=body)
+
+        threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(len(calls))]
+        stack = threading.stack_size(1024 * 1024)  # small stacks: QA limits the process's address space
+        try:
+            for t in threads:
+                t.start()
+        finally:
+            threading.stack_size(stack)
+        for t in threads:
+            t.join(60)
+        self.assertTrue(all(r is not None for r in responses), "a concurrent request did not finish")
+        return responses
+
+    def slow_flushes(self, *models, seconds: float = 0.05) -> None:
+        """Until the test ends, every flush that writes a row of `models` waits `seconds` after the hooks already
+        registered (the capabilities' checks) and before its rows are written, as a busy server would: a check
+        that is not serialised with the write lets every concurrent writer through."""
+        from sqlalchemy import event
+        from sqlalchemy.orm import Session
+
+        def slow(db, _context, _instances):
+            if any(isinstance(o, models) for o in (*db.new, *db.dirty, *db.deleted)):
+                time.sleep(seconds)
+
+        event.listen(Session, "before_flush", slow)
+        self.addCleanup(event.remove, Session, "before_flush", slow)
 
     def call(self, client, method: str, path: str, json=None, data=None, **kw):
         headers = dict(kw.pop("headers", {}) or {})
