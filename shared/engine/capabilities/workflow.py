@@ -25,6 +25,9 @@ class Params(CapabilityBase):
     states: list[Name] = Field(min_length=2)
     initial: Name
     transitions: list[Transition] = Field(min_length=1)
+    editable_states: list[Name] | None = Field(
+        default=None, description="states in which a record's fields may still be edited; in every other state they "
+        "are frozen (409). Default: only the initial state")
 
 
 PACKAGES: list[str] = []
@@ -60,6 +63,9 @@ def check(cap: Params, spec) -> list[str]:
                      f"{cap.initial!r}; set the field's default to {cap.initial!r}")
     if cap.initial not in states:
         p.append(f"initial state {cap.initial!r} is not one of the states {cap.states}")
+    odd = [s for s in (cap.editable_states or []) if s not in states]
+    if odd:
+        p.append(f"editable_states {odd} are not among the states {cap.states}; list only states of the workflow")
     names = [t.name for t in cap.transitions]
     for n in sorted({n for n in names if names.count(n) > 1}):
         p.append(f"transition name {n!r} is used twice; each transition needs its own name")
@@ -119,6 +125,25 @@ def routes(cap: Params, spec) -> list:
     return out
 
 
+def editable(cap: Params) -> list[str]:
+    """The states in which a record's fields may change (the initial state unless the params say otherwise)."""
+    return list(cap.editable_states) if cap.editable_states is not None else [cap.initial]
+
+
+def _to_frozen(cap: Params) -> list | None:
+    """The shortest list of transitions from the initial state into a state whose fields are frozen, or None."""
+    seen, queue = {cap.initial: []}, [cap.initial]
+    while queue:
+        s = queue.pop(0)
+        if s not in editable(cap):
+            return seen[s]
+        for t in cap.transitions:
+            if s in t.from_states and t.to not in seen:
+                seen[t.to] = [*seen[s], t]
+                queue.append(t.to)
+    return None
+
+
 def _plan(cap: Params):
     """Compile-time test plan: a path of transitions from the initial state, then one illegal transition."""
     by_state: dict[str, list] = {}
@@ -142,6 +167,7 @@ def render(cap: Params, spec, tpl) -> dict[str, str]:
     own = {r.name for r in spec.roles if r.scope == "own"}
     writers = b.writers(spec, cap.entity)
     path, illegal = _plan(cap)
+    to_frozen = _to_frozen(cap)
     first = path[0] if path else next(t for t in cap.transitions if cap.initial in t.from_states)
     # The record the tests move is created by a role that may move it: an own-scope role moves only its own.
     creator = next((r for t in path if all(x in own for x in t.roles) for r in t.roles if r in writers),
@@ -159,6 +185,10 @@ def render(cap: Params, spec, tpl) -> dict[str, str]:
         "illegal": ({"prefix": [step(t) for t in illegal[0]], "name": illegal[1].name,
                      "role": step(illegal[1])["role"]} if illegal else None),
         "other_state": next(s for s in cap.states if s != cap.initial),
+        "editable": editable(cap), "frozen_fields": [f.name for f in ent.fields if f.name != cap.state_field],
+        "to_frozen": [step(t) for t in to_frozen] if to_frozen is not None else None,
+        "edit_field": next((f.name for f in ent.fields if f.type not in ("reference", "file")
+                            and f.name != cap.state_field), None),
         "fields": [f.name for f in ent.fields if f.type != "file"], "unique": [f.name for f in ent.fields if f.unique],
     }
     d = "capabilities/workflow/"

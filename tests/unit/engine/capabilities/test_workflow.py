@@ -18,7 +18,9 @@ def test_generated_workflow_tests_pass(idea):
     assert len(mine) >= 9, run.output
     for abuse in ("test_illegal_transition_is_refused_with_409", "test_repeating_a_transition_is_refused_with_409",
                   "test_wrong_role_and_anonymous_are_refused", "test_state_cannot_be_set_through_the_generic_api",
-                  "test_board_form_without_csrf_token_is_refused"):
+                  "test_board_form_without_csrf_token_is_refused",
+                  "test_fields_are_frozen_once_the_record_leaves_its_editable_states",
+                  "test_edits_racing_the_transition_never_land_after_it"):
         assert mine.get(abuse) == "passed", (abuse, mine)
     assert all(v == "passed" for v in run.results.values()), run.output
 
@@ -48,6 +50,7 @@ def _transitions(**change):
     (_transitions(roles=["auditor"]), ["'auditor' is not a role", "known roles"]),
     (_transitions(to="published"), ["state 'published'"]),
     (_transitions(name="approve"), ["'approve' is used twice"]),
+    (S.with_cap(S.grant_review(), editable_states=["draft", "archived"]), ["editable_states ['archived']"]),
 ])
 def test_check_names_what_does_not_resolve(spec_dict, words):
     spec = AppSpec.model_validate(spec_dict)
@@ -77,3 +80,17 @@ def test_check_refuses_two_workflows_on_one_state_field():
     d["features"].append(twin["label"])
     spec = AppSpec.model_validate(d)
     assert any("already driven by workflow 'review'" in p for p in workflow.check(spec.capabilities[1], spec))
+
+
+def test_fields_freeze_outside_the_editable_states():
+    """editable_states defaults to the initial state; listed states reach the module and the generated tests,
+    which move the record into the nearest state outside them before they try to edit it."""
+    assert workflow.editable(AppSpec.model_validate(S.grant_review()).capabilities[0]) == ["draft"]
+    _, files = S.compile_spec(S.grant_review())
+    assert 'EDITABLE = ["draft"]' in files["app/capabilities/review.py"].decode()
+    assert 'FROZEN_FIELDS = ["title", "amount", "summary"]' in files["app/capabilities/review.py"].decode()
+    _, files = S.compile_spec(S.with_cap(S.grant_review(), editable_states=["draft", "submitted"]))
+    assert 'EDITABLE = ["draft", "submitted"]' in files["app/capabilities/review.py"].decode()
+    test = files["tests/test_cap_review.py"].decode()
+    plan = test[test.index("EDITABLE, TO_FROZEN"):test.index("# a field the tests edit")]
+    assert plan.index('"submit"') < plan.index('"approve"'), plan  # submitted is still editable: on to approved
