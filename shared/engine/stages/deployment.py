@@ -67,7 +67,8 @@ USER 10001
 EXPOSE 8080
 # On Cloud Run, DATABASE_URL, SECRET_KEY and OWNER_CLAIM_TOKEN come from Secret Manager (see service.yaml);
 # migrations run at start.
-CMD exec gunicorn --bind "0.0.0.0:${PORT}" --workers 1 --threads 8 --timeout 0 "app:create_app()"
+# 24 threads: a live board's server-sent-event stream holds one (at most 16 streams, 2 per user; see live_board)
+CMD exec gunicorn --bind "0.0.0.0:${PORT}" --workers 1 --threads 24 --timeout 0 "app:create_app()"
 """
 
 DOCKERIGNORE = "__pycache__/\n*.pyc\ninstance/\n*.db\n.git/\n"
