@@ -157,6 +157,26 @@ def scheduler_jobs(files: dict[str, bytes], service: str, project: str, region: 
     return sorted(jobs, key=lambda j: j["name"])
 
 
+def audit_secrets(files: dict[str, bytes], service: str) -> dict[str, str]:
+    """{"AUDIT_KEY": "<service>-audit-key"} when the app keeps an audit log (the key that signs its hash chain, held
+    apart from SECRET_KEY so that knowing the session key does not let anyone rewrite the trail), else {}."""
+    try:
+        spec = json.loads(files["app/spec.json"])
+    except (KeyError, ValueError):
+        return {}
+    kinds = {c.get("kind") for c in spec.get("capabilities") or [] if isinstance(c, dict)}
+    return {"AUDIT_KEY": job_secret(service, "AUDIT_KEY")} if "audit_log" in kinds else {}
+
+
+def _add_secret_env(service: dict, secrets: dict[str, str]) -> None:
+    """The revision reads each setting from its Secret Manager secret (env name -> secret name)."""
+    env = service["spec"]["template"]["spec"]["containers"][0]["env"]
+    have = {e["name"] for e in env}
+    for setting, secret in sorted(secrets.items()):
+        if setting not in have:
+            env.append({"name": setting, "valueFrom": {"secretKeyRef": {"name": secret, "key": "latest"}}})
+
+
 def _add_job_secrets(service: dict, jobs: list[dict]) -> None:
     """The revision reads each job's token setting from Secret Manager (the app compares the bearer to it)."""
     env = service["spec"]["template"]["spec"]["containers"][0]["env"]
@@ -230,6 +250,8 @@ def run(inp, config, gen) -> StageOutput:
                               plan=plan.model_dump(), labels=labels, cloud_sql=cloud_sql)
     jobs = scheduler_jobs(files, name, config.gcp_project, config.gcp_region)
     _add_job_secrets(service, jobs)
+    extra_secrets = audit_secrets(files, name)
+    _add_secret_env(service, extra_secrets)
     bucket = config.source_bucket or f"{config.gcp_project}_cloudbuild"
     object_name = f"saas-factory/{name}/{tag}.tar.gz"
     artifacts = {
@@ -244,8 +266,9 @@ def run(inp, config, gen) -> StageOutput:
     }
     if jobs:
         artifacts["scheduler-jobs.json"] = json_bytes({"jobs": jobs})
+    secrets = sorted([*app_secrets(name).values(), *extra_secrets.values()])
     summary = {"mode": config.deploy_mode, "service_name": name, "image": image,
-               "database": {"cloud_sql_instance": cloud_sql, "secrets": sorted(app_secrets(name).values())},
+               "database": {"cloud_sql_instance": cloud_sql, "secrets": secrets},
                "source_sha256": sha256(source), "release_notes": plan.release_notes[:5]}
     if app_spec:
         summary["spec"] = app_spec

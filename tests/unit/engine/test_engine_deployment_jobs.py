@@ -69,3 +69,22 @@ def test_no_scheduled_capability_means_no_jobs(state_dir):
 
 def test_scheduler_jobs_ignore_a_project_without_a_spec():
     assert deployment.scheduler_jobs({}, "svc", PROJECT, REGION) == []
+
+
+def test_an_audit_log_gets_its_own_key_from_secret_manager():
+    from shared.engine.deploy_adapter import knative_service
+
+    from .capabilities import _caps2_specs
+
+    with_log = {"app/spec.json": json.dumps(_caps2_specs.cafe("audit_log")).encode()}
+    without = {"app/spec.json": json.dumps(_caps2_specs.cafe("live_board")).encode()}
+    assert deployment.audit_secrets(with_log, "cafe-abc123") == {"AUDIT_KEY": "cafe-abc123-audit-key"}
+    assert deployment.audit_secrets(without, "cafe-abc123") == {} == deployment.audit_secrets({}, "cafe-abc123")
+    plan = deployment.builtin_plan({"service_name": "cafe-abc123", "needs": [], "development": {}, "qa": {}})
+    svc = knative_service(name="cafe-abc123", image="img", project=PROJECT, region=REGION, plan=plan.model_dump(),
+                          labels={}, cloud_sql="p:r:i")
+    deployment._add_secret_env(svc, deployment.audit_secrets(with_log, "cafe-abc123"))
+    env = {e["name"]: e for e in svc["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["AUDIT_KEY"] == {"name": "AUDIT_KEY",
+                                "valueFrom": {"secretKeyRef": {"name": "cafe-abc123-audit-key", "key": "latest"}}}
+    assert "valueFrom" in env["SECRET_KEY"]  # a secret of its own, beside the session key
