@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import urllib.parse
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -87,6 +88,13 @@ def _make(sess, token: str, url: str, ents: dict, name: str, made: dict) -> dict
     meta = ents[name]
     payload = sample_payload(meta, made.get(name, 0))
     made[name] = made.get(name, 0) + 1
+    # the preview runs on the real clock: sample date-times (from 2030-01-07) move to next week, in the same order,
+    # since a booking may start at most its horizon ahead (two years by default)
+    shift = datetime.now(UTC).date() + timedelta(days=7) - date(2030, 1, 7)
+    for f in meta["fields"]:
+        if f["type"] == "datetime" and isinstance(payload.get(f["name"]), str):
+            moved = datetime.fromisoformat(payload[f["name"]].replace("Z", "+00:00")) + shift
+            payload[f["name"]] = moved.strftime("%Y-%m-%dT%H:%M:%SZ")
     for f in meta["fields"]:
         if f["type"] == "reference" and f["required"] and f["ref"] != name:
             payload[f["name"]] = _make(sess, token, url, ents, f["ref"], made)["id"]
