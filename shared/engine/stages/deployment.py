@@ -168,11 +168,11 @@ def audit_secrets(files: dict[str, bytes], service: str) -> dict[str, str]:
     return {"AUDIT_KEY": job_secret(service, "AUDIT_KEY")} if "audit_log" in kinds else {}
 
 
-def _add_secret_env(service: dict, secrets: dict[str, str]) -> None:
+def _add_secret_env(service: dict, by_setting: dict[str, str]) -> None:
     """The revision reads each setting from its Secret Manager secret (env name -> secret name)."""
     env = service["spec"]["template"]["spec"]["containers"][0]["env"]
     have = {e["name"] for e in env}
-    for setting, secret in sorted(secrets.items()):
+    for setting, secret in sorted(by_setting.items()):
         if setting not in have:
             env.append({"name": setting, "valueFrom": {"secretKeyRef": {"name": secret, "key": "latest"}}})
 
@@ -266,9 +266,9 @@ def run(inp, config, gen) -> StageOutput:
     }
     if jobs:
         artifacts["scheduler-jobs.json"] = json_bytes({"jobs": jobs})
-    secrets = sorted([*app_secrets(name).values(), *extra_secrets.values()])
+    secret_names = sorted([*app_secrets(name).values(), *extra_secrets.values()])
     summary = {"mode": config.deploy_mode, "service_name": name, "image": image,
-               "database": {"cloud_sql_instance": cloud_sql, "secrets": secrets},
+               "database": {"cloud_sql_instance": cloud_sql, "secrets": secret_names},
                "source_sha256": sha256(source), "release_notes": plan.release_notes[:5]}
     if app_spec:
         summary["spec"] = app_spec
