@@ -246,7 +246,7 @@ def _entity_specs(d: Draft) -> list[EntitySpec]:
 def _roles(d: Draft, entities: list[str]) -> tuple[list[RoleSpec], str]:
     roles = [RoleSpec(name=OWNER_ROLE, label="Owner", manage_users=True, read=entities, write=entities,
                       description="Runs the app: every record, and who may use it.",
-                      source="the first user (the founder's customer who signs up)")]
+                      source="the founder's customer who claims the app with its one-time claim link")]
     others = [r for r in d.roles.values() if r.name != OWNER_ROLE][:7]
     for r in others:
         if r.kind == "oversight":
