@@ -886,7 +886,9 @@ function renderCoverage(p) {
   const notCovered = rows.filter((r) => r.status === "not_covered").length;
   $("#coverage-headline").textContent = `${Number(summary.features_built || 0)} of ${total} features built`
     + (partial ? `, ${partial} partial` : "") + (notCovered ? `, ${notCovered} not covered` : "")
-    + (summary.coverage_truncated ? " (table shortened)" : "");
+    + (summary.coverage_truncated ? " (table shortened)" : "")
+    + (summary.exploits && Array.isArray(summary.exploits.failed) && summary.exploits.failed.length
+      ? ` · exploit gate failed: ${summary.exploits.failed.join(", ")}` : "");
   $("#coverage-body").replaceChildren(...rows.map((r) => h("tr", { "data-testid": "coverage-row", dataset: { status: r.status } },
     h("th", { scope: "row" }, String(r.feature || "")),
     h("td", {}, h("span", { class: `chip chip-${r.status === "built" ? "completed" : r.status === "failing" ? "failed" : r.status === "partial" ? "running" : "pending"}` },

@@ -99,3 +99,20 @@ def render(cap: Params, spec, tpl) -> dict[str, str]:
         f"app/templates/capabilities/{cap.id}/week.html": tpl.render(d + "week.html.j2", **ctx),
         f"tests/test_cap_{cap.id}.py": tpl.render(d + "test.py.j2", **ctx),
     }
+
+
+def attacks(cap: Params, spec) -> list[dict]:
+    """Exploit-gate attacks on this capability's rules (see `shared/engine/exploits`): one writer tries to hold the
+    resource for a year (past `max_days`), which must be a 400 and store nothing."""
+    from ..criteria import days_from_now
+    from ..exploits import attack
+
+    ent = spec.entity(cap.entity)
+    p = attack(spec, f"booking_year_long:{cap.id}", f"Nobody can book a {spec.entity(cap.resource).label.lower()} "
+                                                    f"for a year (a booking lasts at most {cap.max_days} days).")
+    who = p.writer(cap.entity)
+    body = {**p.body(cap.entity), cap.start_field: days_from_now(1), cap.end_field: days_from_now(366)}
+    p.step(who, "POST", f"/api/{ent.plural}", json=body, expect=400, note="book for a whole year")
+    p.step(who, "GET", f"/api/{ent.plural}", note="nothing was stored",
+           checks=[{"path": "items", "op": "count", "key": cap.end_field, "value": days_from_now(366), "n": 0}])
+    return [p.scenario]

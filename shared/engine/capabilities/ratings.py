@@ -97,3 +97,26 @@ def render(cap: Params, spec, tpl) -> dict[str, str]:
         f"app/templates/capabilities/{cap.id}/record.html": tpl.render(d + "record.html.j2", **ctx),
         f"tests/test_cap_{cap.id}.py": tpl.render(d + "test.py.j2", **ctx),
     }
+
+
+def attacks(cap: Params, spec) -> list[dict]:
+    """Exploit-gate attacks on this capability's rules (see `shared/engine/exploits`): a rater who created a record
+    rates it (403), for every rater role that may create records."""
+    from ..criteria import a
+    from ..exploits import attack
+
+    ent = spec.entity(cap.entity)
+    out = []
+    for role in raters(cap, spec):
+        if cap.entity not in spec.role(role).write:
+            continue
+        p = attack(spec, f"ratings_own_record:{cap.id}:{role}", f"{a(spec.role(role).label.lower()).capitalize()} cannot rate the "
+                                                                 f"{ent.label.lower()} they created.")
+        who = p.actor(role)
+        row = p.make(cap.entity, who)
+        rating = f"/api/{cap.id}/{ent.plural}/${{{row}.id}}/rating"
+        p.step(who, "PUT", rating, json={"stars": cap.scale}, expect=403, note="rate one's own record")
+        p.step(who, "GET", f"/api/{cap.id}/{ent.plural}/${{{row}.id}}/ratings", note="no rating was stored",
+               checks=[{"path": "mine", "op": "false"}])
+        out.append(p.scenario)
+    return out

@@ -197,3 +197,49 @@ def render(cap: Params, spec, tpl) -> dict[str, str]:
         f"app/templates/capabilities/{cap.id}/board.html": tpl.render(d + "board.html.j2", **ctx),
         f"tests/test_cap_{cap.id}.py": tpl.render(d + "test.py.j2", **ctx),
     }
+
+
+def attacks(cap: Params, spec) -> list[dict]:
+    """Exploit-gate attacks on this capability's rules (see `shared/engine/exploits`): the state field cannot be set
+    directly (on create it starts at the initial state; a change is 409), and once a transition takes a record out
+    of its editable states, editing its fields is 409."""
+    from ..exploits import attack
+
+    ent = spec.entity(cap.entity)
+    label = ent.label.lower()
+    others = [s for s in cap.states if s != cap.initial]
+    p = attack(spec, f"workflow_state:{cap.id}", f"Nobody can set a {label}'s {cap.state_field.replace('_', ' ')} "
+                                                 "directly, skipping its transitions.")
+    who = p.writer(cap.entity)
+    made = p.var(cap.entity)
+    p.step(who, "POST", f"/api/{ent.plural}", json={**p.body(cap.entity), cap.state_field: others[-1]},
+           expect=[201, 400, 409], save=made, note=f"create a {label} already {others[-1]}",
+           checks=[{"path": cap.state_field, "op": "eq", "value": cap.initial, "if_status": [201]}])
+    row = p.make(cap.entity, who)
+    one = f"/api/{ent.plural}/${{{row}.id}}"
+    p.step(who, "PATCH", one, json={cap.state_field: others[-1]}, expect=[400, 403, 409],
+           note=f"move a {label} to {others[-1]} by editing it")
+    p.step(who, "GET", one, checks=[{"path": cap.state_field, "op": "eq", "value": cap.initial}],
+           note=f"the {label} is still {cap.initial}")
+    out = [p.scenario]
+
+    keep = set(editable(cap))
+    move = next((t for t in cap.transitions if cap.initial in t.from_states and t.to not in keep), None)
+    text_field = next((f.name for f in ent.fields if f.type in ("text", "long_text") and f.name != cap.state_field),
+                      None)
+    if move is not None and text_field is not None:
+        p = attack(spec, f"workflow_frozen:{cap.id}", f"A {label} that left its editable states "
+                                                      f"({', '.join(sorted(keep))}) cannot be edited.")
+        who = p.writer(cap.entity)
+        row = p.make(cap.entity, who)
+        one = f"/api/{ent.plural}/${{{row}.id}}"
+        writer_role = p.scenario["actors"][who]
+        mover = who if writer_role in move.roles else p.actor(move.roles[0])
+        p.step(mover, "POST", f"/api/{cap.id}/records/${{{row}.id}}/{move.name}", json={},
+               note=f"{move.name}: the {label} becomes {move.to}")
+        p.step(who, "PATCH", one, json={text_field: "edited after it was frozen"}, expect=409,
+               note=f"edit the {move.to} {label}")
+        p.step(who, "GET", one, checks=[{"path": text_field, "op": "ne", "value": "edited after it was frozen"}],
+               note=f"the {label} is unchanged")
+        out.append(p.scenario)
+    return out

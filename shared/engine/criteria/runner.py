@@ -9,11 +9,16 @@ their role (`POST /api/users`) and sign in. Steps call the app's routes (the one
 lists) through Flask's test client with the actor's session and CSRF token, and check the status and values.
 
 A scenario is {"id", "feature", "text", "now"?, "stripe"? (payments go to a loopback Stripe stand-in),
-"actors": {name: role}, "steps": [step]}; a step is
-{"as": actor|null, "method", "path", "json"?, "files"? ({field: {"name", "content", "type", "pad_to"?}}), "expect": status or [statuses], "save"?: var,
+"actors": {name: role}, "steps": [step]}; an actor whose role is null is a guest: a client that keeps its cookies
+but is not signed in (it may sign up or sign in in a step). A step is
+{"as": actor|null, "method", "path", "json"?, "form"? (a form post; with "files" a multipart one), "files"?
+ ({field: {"name", "content", "type", "pad_to"?}}), "csrf"? (false: send no CSRF token), "expect": status or
+ [statuses], "save"?: var,
  "checks"?: [{"path": "a.b.0", "op": "eq|ne|in|contains|not_contains|len|len_ge|true|false|ge|le|
  text_contains|text_not_contains|any|none|count", "value"?, "key"? (any/none/count: items whose key equals value),
- "n"? (count)}], "note"?}. Strings "${var.path}" in paths and bodies are replaced by saved values.
+ "n"? (count), "header"? (check this response header's text instead of the body), "if_status"? ([statuses]: check
+ only when the response had one of them)}], "note"?}. Strings "${var.path}" in paths and bodies are replaced by
+saved values. A response carrying a top-level "csrf_token" (sign-in, /api/auth/me) renews the actor's token.
 One JSON line per scenario goes to RESULTS_JSONL: {id, passed, steps_run, failed_step?, detail?}.
 """
 
@@ -103,8 +108,11 @@ def _same(a, b) -> bool:
     return a == b
 
 
-def _check(body, text: str, check: dict) -> str | None:
+def _check(body, text: str, check: dict, headers=None) -> str | None:
     op, want = check["op"], check.get("value")
+    if check.get("header"):
+        body = text = (headers or {}).get(check["header"], "")
+        check = {**check, "path": ""}
     if op == "text_contains":
         return None if str(want) in text else f"the response does not contain {want!r}"
     if op == "text_not_contains":
@@ -155,6 +163,11 @@ class Actors:
         for name, role in roles.items():
             if name == "owner":
                 continue
+            if role is None:  # a guest: keeps its cookies, never added by the owner
+                c = self.app.test_client()
+                c.csrf, c.role, c.email = None, None, ""
+                self.clients[name] = c
+                continue
             email = f"{name}@criteria.example"
             r = owner.post("/api/users", json={"email": email, "password": PASSWORD, "role": role},
                            headers={"X-CSRF-Token": owner.csrf})
@@ -195,7 +208,7 @@ def run_scenario(create_app, scenario: dict, workdir: str) -> dict:
         for i, step in enumerate(scenario["steps"], 1):
             client, csrf = actors.client(step.get("as"))
             path = _subst(step["path"], saved)
-            headers = {"X-CSRF-Token": csrf} if csrf else {}
+            headers = {"X-CSRF-Token": csrf} if csrf and step.get("csrf", True) else {}
             kw: dict = {}
             if step.get("files"):
                 data = dict(_subst(step.get("form") or {}, saved))
@@ -207,6 +220,8 @@ def run_scenario(create_app, scenario: dict, workdir: str) -> dict:
                 kw.update(data=data, content_type="multipart/form-data")
             elif "json" in step:
                 kw["json"] = _subst(step["json"], saved)
+            elif "form" in step:
+                kw["data"] = _subst(step["form"], saved)
             if step.get("now"):
                 app.config["NOW"] = step["now"]
             r = client.open(path, method=step["method"], headers=headers, **kw)
@@ -220,8 +235,12 @@ def run_scenario(create_app, scenario: dict, workdir: str) -> dict:
                                                    f"{r.status_code}: {text[:240]}")
                 return out
             body = r.get_json(silent=True)
+            if isinstance(body, dict) and isinstance(body.get("csrf_token"), str) and hasattr(client, "csrf"):
+                client.csrf = body["csrf_token"]  # signing in (again) renews the session's token
             for check in step.get("checks") or []:
-                problem = _check(body, text, _subst(check, saved))
+                if check.get("if_status") and r.status_code not in check["if_status"]:
+                    continue
+                problem = _check(body, text, _subst(check, saved), r.headers)
                 if problem:
                     out.update(failed_step=i, detail=f"{where}: {problem}")
                     return out

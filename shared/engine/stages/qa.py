@@ -172,14 +172,20 @@ def certified_spec(files: dict[str, bytes]):
         return None
 
 
+def failed_attacks(exploits: dict[str, dict] | None) -> list[str]:
+    """The names (`attack:<name>`) of the exploit gate's attacks that succeeded (or could not run), sorted."""
+    return sorted(k for k, r in (exploits or {}).items() if not r.get("passed"))
+
+
 def feature_coverage(files: dict[str, bytes], results: dict[str, str], complete: bool,
-                     criteria: dict[str, dict] | None = None) -> dict:
+                     criteria: dict[str, dict] | None = None, exploits: dict[str, dict] | None = None) -> dict:
     """The feature-coverage table from the project's spec and the per-test results (`complete`: the test run
     finished, so a test id missing from `results` really did not run) and the acceptance criteria's results
-    (`criteria`: {criterion id: {"passed", "detail"}}).
+    (`criteria`: {criterion id: {"passed", "detail"}}) and the exploit gate's (`exploits`, the same shape).
 
     A feature is `built` only when its assessed status is planned (every word read, every rule realised and
-    exercised), every capability it names has behaviour tests that all passed, and every criterion passed.
+    exercised), every capability it names has behaviour tests that all passed, every criterion passed, and no
+    attack of the exploit gate succeeded against the app (else every such feature is `partial`).
     """
     spec = certified_spec(files)
     if spec is None:
@@ -188,6 +194,8 @@ def feature_coverage(files: dict[str, bytes], results: dict[str, str], complete:
     from ..planner.reading import RULE_WORDS
 
     criteria = criteria or {}
+    broken = failed_attacks(exploits)
+    gate = f"the app failed the exploit gate ({', '.join(broken)})" if broken else None
     rows = []
     cap_ok = 0
     for t in spec.trace:
@@ -222,8 +230,8 @@ def feature_coverage(files: dict[str, bytes], results: dict[str, str], complete:
                 if failing else "the test run did not finish")
         elif missing:
             row.update(status="not_covered", reason="no behaviour tests ran for capability " + ", ".join(missing))
-        elif failed_criteria or t.status == "partial":
-            row["not_built"] += [f"failed: {c['text']}" for c in failed_criteria]
+        elif failed_criteria or t.status == "partial" or gate:
+            row["not_built"] += [f"failed: {c['text']}" for c in failed_criteria] + ([gate] if gate else [])
             row.update(status="partial", reason=shorten("Not built: " + "; ".join(row["not_built"]), 400))
         else:
             row.update(status="built", reason=None)
@@ -239,15 +247,20 @@ def feature_coverage(files: dict[str, bytes], results: dict[str, str], complete:
 
 def run_criteria(files: dict[str, bytes], tmp: Path, project: Path, env: dict, prefix, isolation: str,
                  config, timeout_s: float) -> dict[str, dict]:
-    """Compile the spec's acceptance criteria into scenarios and run them against the app in the sandbox, apart
-    from the app's own tests. {criterion id: {"passed", "detail"}}; a criterion that did not run is absent."""
+    """Compile the spec's acceptance criteria and the exploit gate's attacks (`exploits/`, run after the criteria
+    by the same runner) into scenarios and run them against the app in the sandbox, apart from the app's own
+    tests. {scenario id: {"passed", "detail"}} (attacks' ids start with "attack:"; an attack passes when the app
+    refused it); a criterion that did not run is absent, an attack that did not run has failed."""
     from ..criteria import compile_all
+    from ..exploits import compile_attacks
 
     spec = certified_spec(files)
     if spec is None:
         return {}
     scenarios, failed = compile_all(spec)
-    out = {f["id"]: f for f in failed}
+    attacks, not_compiled = compile_attacks(spec)
+    scenarios += attacks
+    out = {f["id"]: f for f in failed + not_compiled}
     if not scenarios:
         return out
     tools = tmp / "tools"
@@ -267,6 +280,9 @@ def run_criteria(files: dict[str, bytes], tmp: Path, project: Path, env: dict, p
             continue
         if "id" in r:
             out[r["id"]] = {"passed": bool(r.get("passed")), "detail": r.get("detail")}
+    for s in attacks:
+        out.setdefault(s["id"], {"passed": False, "detail": "the attack did not run"})
+        out[s["id"]]["text"] = s["text"]
     if run.timed_out or run.returncode:
         why = ("timed out" if run.timed_out else
                shorten((run.stderr.strip().splitlines() or [f"exit {run.returncode}"])[-1], 200))
@@ -366,6 +382,14 @@ def run_checks(files: dict[str, bytes], config) -> dict:
         criteria = run_criteria(files, tmp, project, env, prefix, isolation, config,
                                 max(15.0, config.qa_timeout_s / 2)) if tests["run"] > 0 else {}
         criteria_s = time.monotonic() - criteria_started
+        exploits = {k: criteria.pop(k) for k in sorted(criteria) if k.startswith("attack:")}
+        broken = failed_attacks(exploits)
+        for name in broken:  # an attack that worked fails QA, named
+            r = exploits[name]
+            findings.insert(0, {"kind": "exploit", "severity": "error", "code": "X001", "file": None, "line": None,
+                                "attack": name, "message": shorten(f"{name} succeeded: {r.get('text') or ''} "
+                                                                   f"({r.get('detail') or 'no detail'})", 400)})
+        passed = passed and not broken
         return {
             "passed": passed,
             "isolation": {
@@ -387,7 +411,11 @@ def run_checks(files: dict[str, bytes], config) -> dict:
             "timed_out": test_run.timed_out,
             "findings": findings,
             "test_results": tests["results"],
-            "coverage": feature_coverage(files, tests["results"], complete, criteria),
+            "coverage": feature_coverage(files, tests["results"], complete, criteria, exploits),
+            "exploits": {"run": len(exploits), "passed": len(exploits) - len(broken), "failed": broken,
+                         "attacks": [{"id": k, "text": r.get("text") or "", "passed": bool(r.get("passed")),
+                                      "detail": None if r.get("passed") else r.get("detail")}
+                                     for k, r in exploits.items()]},
             "test_output_tail": tail if not passed else "",
             "_durations": {"checks_s": test_run.duration_s, "criteria_s": criteria_s},
         }
@@ -436,6 +464,19 @@ def render_markdown(result: dict, review: QAReview) -> str:
                 res = "pass" if c["passed"] else f"fail: {(c.get('detail') or '').replace('|', '/')[:200]}"
                 lines.append(f"| {c['text'].replace('|', '/')} | {res} |")
         lines.append("")
+    gate = result.get("exploits") or {}
+    lines += ["## Exploit gate", ""]
+    if gate.get("run"):
+        lines += [f"**{'FAILED' if gate['failed'] else 'PASSED'}:** {gate['passed']} of {gate['run']} attacks were "
+                  "refused. Each attack runs against the app in the sandbox (a fresh database each); one that "
+                  "succeeds fails QA and no feature of the app counts as built.", "",
+                  "| attack | what it tries | result |", "| --- | --- | --- |"]
+        for a in gate["attacks"]:
+            res = "refused" if a["passed"] else f"SUCCEEDED: {(a.get('detail') or '').replace('|', '/')[:240]}"
+            lines.append(f"| {a['id']} | {a['text'].replace('|', '/')} | {res} |")
+    else:
+        lines.append("Not run (no generated tests ran, or the project has no spec).")
+    lines.append("")
     if review.priorities:
         lines += ["", "## Fix first", ""] + [f"{i}. {p}" for i, p in enumerate(review.priorities, 1)]
     iso = result["isolation"]
@@ -514,6 +555,8 @@ def run(inp, config, gen) -> StageOutput:
         "features_partial": result["coverage"].get("features_partial", 0),
         "criteria": {"passed": result["coverage"].get("criteria_passed", 0),
                      "run": result["coverage"].get("criteria_run", 0)},
+        "exploits": {"passed": result["exploits"]["passed"], "run": result["exploits"]["run"],
+                     "failed": result["exploits"]["failed"][:10]},
         "coverage": [summary_row(r) for r in result["coverage"]["features"]],
         "attempt": inp.attempt,
     }
