@@ -203,22 +203,23 @@ def attacks(cap: Params, spec) -> list[dict]:
     """Exploit-gate attacks on this capability's rules (see `shared/engine/exploits`): the state field cannot be set
     directly (on create it starts at the initial state; a change is 409), and once a transition takes a record out
     of its editable states, editing its fields is 409."""
+    from ..criteria import a
     from ..exploits import attack
 
     ent = spec.entity(cap.entity)
     label = ent.label.lower()
     others = [s for s in cap.states if s != cap.initial]
-    p = attack(spec, f"workflow_state:{cap.id}", f"Nobody can set a {label}'s {cap.state_field.replace('_', ' ')} "
+    p = attack(spec, f"workflow_state:{cap.id}", f"Nobody can set {a(label)}'s {cap.state_field.replace('_', ' ')} "
                                                  "directly, skipping its transitions.")
     who = p.writer(cap.entity)
     made = p.var(cap.entity)
     p.step(who, "POST", f"/api/{ent.plural}", json={**p.body(cap.entity), cap.state_field: others[-1]},
-           expect=[201, 400, 409], save=made, note=f"create a {label} already {others[-1]}",
+           expect=[201, 400, 409], save=made, note=f"create {a(label)} already {others[-1]}",
            checks=[{"path": cap.state_field, "op": "eq", "value": cap.initial, "if_status": [201]}])
     row = p.make(cap.entity, who)
     one = f"/api/{ent.plural}/${{{row}.id}}"
     p.step(who, "PATCH", one, json={cap.state_field: others[-1]}, expect=[400, 403, 409],
-           note=f"move a {label} to {others[-1]} by editing it")
+           note=f"move {a(label)} to {others[-1]} by editing it")
     p.step(who, "GET", one, checks=[{"path": cap.state_field, "op": "eq", "value": cap.initial}],
            note=f"the {label} is still {cap.initial}")
     out = [p.scenario]

@@ -387,8 +387,8 @@ def run_checks(files: dict[str, bytes], config) -> dict:
         for name in broken:  # an attack that worked fails QA, named
             r = exploits[name]
             findings.insert(0, {"kind": "exploit", "severity": "error", "code": "X001", "file": None, "line": None,
-                                "attack": name, "message": shorten(f"{name} succeeded: {r.get('text') or ''} "
-                                                                   f"({r.get('detail') or 'no detail'})", 400)})
+                                "attack": name, "attack_text": r.get("text") or "",
+                                "message": shorten(f"{name} succeeded: {r.get('detail') or 'no detail'}", 400)})
         passed = passed and not broken
         return {
             "passed": passed,
