@@ -384,11 +384,16 @@ def run_checks(files: dict[str, bytes], config) -> dict:
         criteria_s = time.monotonic() - criteria_started
         exploits = {k: criteria.pop(k) for k in sorted(criteria) if k.startswith("attack:")}
         broken = failed_attacks(exploits)
+        gate: list[dict] = []
         for name in broken:  # an attack that worked fails QA, named
             r = exploits[name]
-            findings.insert(0, {"kind": "exploit", "severity": "error", "code": "X001", "file": None, "line": None,
-                                "attack": name, "attack_text": r.get("text") or "",
-                                "message": shorten(f"{name} succeeded: {r.get('detail') or 'no detail'}", 400)})
+            detail = str(r.get("detail") or "")
+            if not passed and detail.startswith(("the attack did not run", "the criteria run stopped")):
+                continue  # the app failed QA already (it may not even start): that failure is the one to mend
+            gate.append({"kind": "exploit", "severity": "error", "code": "X001", "file": None, "line": None,
+                         "attack": name, "attack_text": r.get("text") or "",
+                         "message": shorten(f"{name} succeeded: {detail or 'no detail'}", 400)})
+        findings = gate + findings if passed else findings + gate  # the cause first
         passed = passed and not broken
         return {
             "passed": passed,
