@@ -109,6 +109,21 @@ class RoleSpec(SpecModel):
     source: Evidence = Field(default="", description="the idea's words this role comes from")
 
 
+class SignupSpec(SpecModel):
+    """Who may create an account without the owner (issue 18's signup policy)."""
+
+    policy: Literal["invite", "public"] = Field(default="invite", description=(
+        "invite: only people the owner (or a role that manages users) invites or adds get an account; public: "
+        "anyone may sign up, into `role`"))
+    role: Name | None = Field(default=None, description=(
+        "public only: the role a self-sign-up gets; it must not manage users, and it reads every entity other "
+        "than `public` only where the row is its own (read_own)"))
+    public: list[Name] = Field(default_factory=list, description=(
+        "public only: entities the self-sign-up role reads in full (what a public audience browses: the services, "
+        "events or items offered), never a record about a person"))
+    source: Evidence = Field(default="", description="the idea's words that make the audience public")
+
+
 class PageSpec(SpecModel):
     id: Name
     path: str = Field(pattern=r"^/[a-z0-9_/<>:-]*$", max_length=120)
@@ -216,6 +231,7 @@ class AppSpec(SpecModel):
     features: list[str] = Field(default_factory=list, max_length=30, description="the idea's key features")
     roles: list[RoleSpec] = Field(min_length=1, max_length=8)
     default_role: Name = Field(description="role given to users the owner adds unless another is chosen")
+    signup: SignupSpec = Field(default_factory=SignupSpec, description="who may create an account")
     entities: list[EntitySpec] = Field(min_length=1, max_length=12)
     relations: list[RelationSpec] = Field(default_factory=list)
     capabilities: list[Capability] = Field(default_factory=list, max_length=40)
@@ -265,6 +281,33 @@ def own_paths(spec: AppSpec, entity_name: str) -> dict:
 
 def _norm(text: str) -> str:
     return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
+
+
+def _signup_problems(spec: AppSpec, roles: dict, ents: dict) -> list[str]:
+    """A public sign-up goes into a least-privilege role: no user management, reads scoped to its own rows
+    except the entities the spec calls public, and no public entity holds a person's contact details."""
+    s = spec.signup
+    p = [f"signup.public names unknown entity {n!r}" for n in s.public if n not in ents]
+    if s.policy == "invite":
+        if s.role or s.public:
+            p.append("signup policy 'invite' takes no role or public entities: drop them, or make the policy "
+                     "'public'")
+        return p
+    role = roles.get(s.role or "")
+    if role is None:
+        return [*p, f"signup policy 'public' needs `role`, one of the roles {sorted(roles)}"]
+    if role.manage_users or role.name == OWNER_ROLE:
+        p.append(f"signup role {role.name!r} manages users; a self-sign-up must get a role that does not")
+    for n in dict.fromkeys(role.read + role.write):
+        if n in ents and n not in s.public and n not in role.read_own:
+            p.append(f"signup role {role.name!r} reads every {n!r} row: add {n!r} to its read_own or to "
+                     f"signup.public")
+    for n in s.public:
+        e = ents.get(n)
+        if e is not None and any(f.type in ("email", "phone") for f in e.fields):
+            p.append(f"public entity {n!r} holds people's contact details (an email or phone field); keep it "
+                     f"private")
+    return p
 
 
 def spec_problems(spec: AppSpec) -> list[str]:
@@ -318,6 +361,7 @@ def spec_problems(spec: AppSpec) -> list[str]:
                          f"from read_own")
         if r.read_own and r.manage_users:
             p.append(f"role {r.name!r} manages users, so it sees every row: drop its read_own")
+    p.extend(_signup_problems(spec, roles, ents))
     ids = [c.id for c in spec.capabilities]
     for d in sorted({i for i in ids if ids.count(i) > 1}):
         p.append(f"capability id {d!r} is used twice")

@@ -8,12 +8,18 @@ with a fixed primary key (`auth_owner_claim`, id 1) written in the same transact
 of two claims at once the database lets exactly one commit; the other gets 409. After that the token opens
 nothing. Claiming with the email of an existing account needs that account's password and promotes it.
 
-**Sign-up** gives the spec's default role, always, and never tells whether the email already had an
-account: a new email and a known one get the same 202 answer, with the same work done (a password hash
-either way) and no session; the person then signs in. This is the shape of a production sign-up that
-sends a confirmation email, without the email: an existing account is left untouched (its password is not
-changed, nobody is signed in to it), and the message says to sign in with the account's own password. When
-the default role manages users, self sign-up is closed for everyone (403): the owner adds people instead.
+**Sign-up** follows the spec's policy (spec_data.SIGNUP_POLICY). *Invite-only* (the default): nobody signs up
+without an invitation. The owner, or a role that manages users, invites an email with a role
+(`POST /api/invites`); the answer holds a one-time link `/signup?invite=<token>`, shown once (only a hash of the
+token is stored). The invitee signs up with it (`POST /api/auth/signup {email, password, invite}`): the email must
+be the invited one, the invitation unused and unexpired (INVITE_DAYS), and the account gets the invitation's role.
+Using it marks it used in the same transaction as the account, with an UPDATE that matches only an unused row, so
+one invitation makes one account even when it is used twice at once. A wrong or used token is 403 and counts
+against the address's sign-in throttle. *Public* (only where the idea has a public audience): anyone may sign up
+without an invitation, into SIGNUP_ROLE, a role that reads every entity but the public ones only where the row
+is its own. A public sign-up never tells whether the email already had an account: a new email and a known one
+get the same 202 answer, with the same work done (a password hash either way) and no session; the person then
+signs in (the shape of a sign-up that sends a confirmation email, without the email).
 
 **Sign-in** answers "email and password do not match" alike for an unknown email and a wrong password, in the
 same time (a dummy hash is checked for unknown emails), and is throttled per account and per client address
@@ -26,16 +32,19 @@ know who has an account) and changes their roles.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
+import secrets
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from . import db
 from .errors import ApiError
-from .models import AuthOwnerClaim, User
+from .models import AuthInvite, AuthOwnerClaim, User
 from .security import (
     check_throttle,
     clear_failures,
@@ -52,7 +61,7 @@ from .security import (
     verify_credentials,
     verify_password,
 )
-from .spec_data import DEFAULT_ROLE, OWNER_ROLE, ROLES
+from .spec_data import DEFAULT_ROLE, OWNER_ROLE, ROLES, SIGNUP_POLICY, SIGNUP_ROLE
 from .validation import EMAIL
 
 bp = Blueprint("auth", __name__)
@@ -61,11 +70,13 @@ MIN_PASSWORD = 8
 MAX_PASSWORD = 200
 MAX_NEXT = 2000
 
-#: Self sign-up is open unless the default role could manage users (then only the owner adds people).
-SIGNUP_OPEN = not ROLES[DEFAULT_ROLE]["manage_users"]
+#: Anyone may sign up only under the public policy, and then never into a role that manages users.
+SIGNUP_OPEN = SIGNUP_POLICY == "public" and SIGNUP_ROLE in ROLES and not ROLES[SIGNUP_ROLE]["manage_users"]
+INVITE_DAYS = 7
 SIGNUP_ACCEPTED = ("Thanks. If this email is new here, its account is ready: sign in with it and your password. "
                    "If it already had an account, sign in with that account's password.")
-SIGNUP_CLOSED = "This app does not take sign-ups; ask its owner to add you."
+SIGNUP_CLOSED = "This app is invite-only: ask its owner for an invitation link, then open that link to sign up."
+BAD_INVITE = "That invitation link is not valid, already used or expired; ask the owner for a new one."
 
 
 def _password_error(password) -> str | None:
@@ -114,19 +125,82 @@ def create_user(email: str, password: str, role: str) -> User:
 
 
 def sign_up(email: str, password: str) -> None:
-    """Self sign-up with the default role. Says nothing about whether the email had an account: the caller
-    answers SIGNUP_ACCEPTED either way, and nobody is signed in."""
+    """Public self sign-up into SIGNUP_ROLE. Says nothing about whether the email had an account: the caller
+    answers SIGNUP_ACCEPTED either way, and nobody is signed in. 403 under the invite-only policy."""
     if not SIGNUP_OPEN:
         raise ApiError(403, "signup_closed", SIGNUP_CLOSED)
     password_hash = hash_password(password)  # hashed for a known email too, so both take the same time
     s = db.session()
     if s.scalar(select(User.id).where(User.email == email)) is not None:
         return
-    s.add(User(email=email, password_hash=password_hash, role=DEFAULT_ROLE))
+    s.add(User(email=email, password_hash=password_hash, role=SIGNUP_ROLE))
     try:
         s.commit()
     except IntegrityError:  # the same email signed up twice at once: one account, the same answer
         s.rollback()
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_invite(inviter: User, email, role) -> tuple[AuthInvite, str]:
+    """A one-time invitation for `email` with `role` (the default role when None); returns it and its token,
+    which is not stored and cannot be shown again."""
+    email = _invite_email(email)
+    role = _check_role(role or DEFAULT_ROLE)
+    if role == OWNER_ROLE:
+        raise ApiError(400, "invalid", "Invite people into a role other than owner; make someone owner from the "
+                       "users page once they have an account.", {"role": "cannot be owner"})
+    s = db.session()
+    if s.scalar(select(User.id).where(User.email == email)) is not None:
+        raise ApiError(409, "conflict", "An account with this email already exists.",
+                       {"email": "is already registered"})
+    token = secrets.token_urlsafe(32)
+    invite = AuthInvite(token_hash=_token_hash(token), email=email, role=role, invited_by=inviter.id,
+                        created_at=db.now(), expires_at=db.now() + timedelta(days=INVITE_DAYS))
+    s.add(invite)
+    s.commit()
+    return invite, token
+
+
+def _invite_email(email) -> str:
+    if not isinstance(email, str) or not EMAIL.match(email.strip()) or len(email.strip()) > 254:
+        raise ApiError(400, "invalid", "Give the email address of the person to invite.",
+                       {"email": "must be an email address"})
+    return email.strip().lower()
+
+
+def accept_invite(token, email: str, password: str) -> User:
+    """The account an invitation makes: its role, for its email only, once (see the module docstring)."""
+    keys = throttle_keys(None)
+    check_throttle(keys)
+    s = db.session()
+    invite = None
+    if isinstance(token, str) and 10 <= len(token) <= 200:
+        invite = s.scalar(select(AuthInvite).where(AuthInvite.token_hash == _token_hash(token)))
+    if invite is None or invite.used_at is not None or invite.expires_at <= db.now():
+        record_failure(keys)
+        raise ApiError(403, "bad_invite", BAD_INVITE, {"invite": "is not valid"})
+    if email != invite.email:
+        record_failure(keys)
+        raise ApiError(403, "bad_invite", "This invitation is for another email address; sign up with the address "
+                       "the invitation was sent to.", {"email": "is not the invited address"})
+    password_hash = hash_password(password)
+    used = s.execute(update(AuthInvite).where(AuthInvite.id == invite.id, AuthInvite.used_at.is_(None))
+                     .values(used_at=db.now()))
+    if used.rowcount != 1:  # used by another request in between
+        s.rollback()
+        raise ApiError(403, "bad_invite", BAD_INVITE, {"invite": "is not valid"})
+    user = User(email=email, password_hash=password_hash, role=invite.role)
+    s.add(user)
+    try:
+        s.commit()
+    except IntegrityError:  # the email got an account meanwhile: the invitation stays unused
+        s.rollback()
+        raise ApiError(409, "account_exists", "This email already has an account; sign in instead.",
+                       {"email": "already has an account"}) from None
+    return user
 
 
 def authenticate(email: str, password: str) -> User:
@@ -199,9 +273,50 @@ def _me(user: User):
 
 @bp.post("/api/auth/signup")
 def api_signup():
-    email, password = _credentials(request.get_json(silent=True))
+    data = request.get_json(silent=True)
+    email, password = _credentials(data)
+    if data.get("invite") is not None:
+        user = accept_invite(data.get("invite"), email, password)
+        sign_in(user)
+        return _me(user), 201
     sign_up(email, password)
     return jsonify({"status": "accepted", "message": SIGNUP_ACCEPTED}), 202
+
+
+@bp.get("/api/invites")
+@require_manage_users
+def api_invites():
+    invites = db.session().scalars(select(AuthInvite).order_by(AuthInvite.id)).all()
+    return jsonify({"items": [i.to_dict() for i in invites], "total": len(invites)})
+
+
+@bp.post("/api/invites")
+@require_manage_users
+def api_invite():
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ApiError(400, "invalid", "Send a JSON object with the email to invite and, optionally, a role.")
+    invite, token = create_invite(current_user(), data.get("email"), data.get("role"))
+    return jsonify({**invite.to_dict(), "token": token, "url": invite_url(token)}), 201
+
+
+@bp.delete("/api/invites/<int:invite_id>")
+@require_manage_users
+def api_cancel_invite(invite_id: int):
+    s = db.session()
+    invite = s.get(AuthInvite, invite_id)
+    if invite is None:
+        raise ApiError(404, "not_found", f"No invitation with id {invite_id}.")
+    s.delete(invite)
+    s.commit()
+    return "", 204
+
+
+def invite_url(token: str) -> str:
+    """The invitation link: on PUBLIC_BASE_URL when set (never on the request's Host header), else a path."""
+    path = url_for("auth.signup_page", invite=token)
+    base = current_app.config.get("PUBLIC_BASE_URL")
+    return f"{base}{path}" if base else path
 
 
 @bp.post("/api/auth/claim")
@@ -303,15 +418,15 @@ def safe_next(target) -> str:
 
 
 def _page(mode: str, errors: dict, email: str = "", status: int = 200, headers=None, notice: str | None = None,
-          token: str = ""):
+          token: str = "", invite: str = ""):
     return render_template("auth.html", mode=mode, errors=errors, email=email, signup_open=SIGNUP_OPEN,
-                           notice=notice, token=token), status, headers or {}
+                           notice=notice, token=token, invite=invite), status, headers or {}
 
 
-def _page_error(mode: str, err: ApiError, email: str, token: str = ""):
+def _page_error(mode: str, err: ApiError, email: str, token: str = "", invite: str = ""):
     errors = {"form": err.message, **err.details} if err.status != 400 or not err.details else err.details
     return _page(mode, errors, email, err.status if err.status in (403, 409, 429) else 400, err.headers,
-                 token=token)
+                 token=token, invite=invite)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -329,14 +444,19 @@ def login_page():
 
 @bp.route("/signup", methods=["GET", "POST"])
 def signup_page():
+    invite = request.values.get("invite", "")
     if request.method == "POST":
         email = request.form.get("email", "")
         try:
-            sign_up(*_credentials({"email": email, "password": request.form.get("password", "")}))
+            creds = _credentials({"email": email, "password": request.form.get("password", "")})
+            if invite:
+                sign_in(accept_invite(invite, *creds))
+                return redirect(url_for("pages.home"))
+            sign_up(*creds)
             return redirect(url_for("auth.login_page", signed_up=1))
         except ApiError as err:
-            return _page_error("signup", err, email)
-    return _page("signup", {} if SIGNUP_OPEN else {"form": SIGNUP_CLOSED})
+            return _page_error("signup", err, email, invite=invite)
+    return _page("signup", {} if SIGNUP_OPEN or invite else {"form": SIGNUP_CLOSED}, invite=invite)
 
 
 @bp.route("/claim", methods=["GET", "POST"])
@@ -366,16 +486,25 @@ def logout_page():
 @require_manage_users
 def users_page():
     errors = {}
+    invite_link = None
     if request.method == "POST":
         try:
             if request.form.get("user_id"):
                 change_role(int(request.form["user_id"]), request.form.get("role"))
+            elif request.form.get("action") == "invite":
+                _invite, token = create_invite(current_user(), request.form.get("email", ""),
+                                               request.form.get("role") or DEFAULT_ROLE)
+                invite_link = invite_url(token)
             else:
                 creds = _credentials({"email": request.form.get("email", ""),
                                       "password": request.form.get("password", "")})
                 create_user(*creds, request.form.get("role") or DEFAULT_ROLE)
-            return redirect(url_for("auth.users_page"))
+            if invite_link is None:
+                return redirect(url_for("auth.users_page"))
         except (ApiError, ValueError) as err:
             errors = getattr(err, "details", None) or {"form": getattr(err, "message", "Check the form.")}
     users = db.session().scalars(select(User).order_by(User.id)).all()
-    return render_template("users.html", users=users, roles=ROLES, errors=errors), 400 if errors else 200
+    invites = db.session().scalars(select(AuthInvite).where(AuthInvite.used_at.is_(None))
+                                   .order_by(AuthInvite.id)).all()
+    return render_template("users.html", users=users, roles=ROLES, errors=errors, invites=invites,
+                           invite_link=invite_link, owner_role=OWNER_ROLE), 400 if errors else 200

@@ -50,9 +50,17 @@ def _accounts(conn) -> None:
             id=1, user_id=owner, claimed_at=datetime.now(UTC).replace(tzinfo=None)))
 
 
+def _invites(conn) -> None:
+    """One-time sign-up invitations (the invite-only signup policy)."""
+    from . import models
+
+    Base.metadata.create_all(conn, tables=[models.AuthInvite.__table__])
+
+
 MIGRATIONS = [
     (1, "initial schema", _initial),
     (2, "accounts: revocable sessions, owner claim, sign-in throttle", _accounts),
+    (3, "accounts: sign-up invitations", _invites),
 ]
 
 
