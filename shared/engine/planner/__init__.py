@@ -46,6 +46,7 @@ from .capmap import (
     kinds_for,
 )
 from .draft import Draft, build, clip, ident, label
+from .signup import signup_policy
 from .text import plural, tokens
 
 __all__ = ["plan_builtin", "plan_spec", "planned_features", "plan_entities", "spec_check", "TASK"]
@@ -324,6 +325,7 @@ def _assemble(d: Draft, caps: list[dict], trace: list[dict]) -> AppSpec:
     entities = _entity_specs(d)
     names = [e.name for e in entities]
     roles, default = _roles(d, names)
+    signup = signup_policy(d, roles, entities, caps)
     relations = []
     for e in entities:
         for f in e.fields:
@@ -342,7 +344,7 @@ def _assemble(d: Draft, caps: list[dict], trace: list[dict]) -> AppSpec:
     return AppSpec(
         name=name, slug=slug, purpose=clip(desc or first, 800), tagline=clip(first, 160),
         features=[str(f) for f in idea.get("key_features") or []][:30], roles=roles, default_role=default,
-        entities=entities, relations=relations, capabilities=caps, pages=pages, navigation=nav,
+        signup=signup, entities=entities, relations=relations, capabilities=caps, pages=pages, navigation=nav,
         trace=[TraceEntry.model_validate(t) for t in trace])
 
 

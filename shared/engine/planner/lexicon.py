@@ -108,6 +108,13 @@ barista bartender waiter brewer florist caterer planner bride groom speaker spon
 #: People who oversee: they read everything and change nothing.
 OVERSIGHT_PEOPLE = frozenset({"auditor", "inspector", "funder", "trustee", "judge", "observer", "viewer"})
 
+#: People who come from the public: an app they use takes sign-ups from anyone (the signup policy "public").
+#: Everyone else (members, volunteers, staff, tenants, students...) is invited by the app's owner.
+PUBLIC_PEOPLE = frozenset("""
+customer client patient guest visitor buyer shopper subscriber applicant fan passenger diner donor citizen reader
+listener traveller traveler patron homeowner attendee
+""".split())
+
 #: People who run the operation: they read and change every record.
 STAFF_PEOPLE = frozenset("""
 admin administrator coordinator dispatcher manager supervisor technician staff organiser organizer librarian
