@@ -36,8 +36,8 @@ def signup_policy(d: Draft, roles: list[RoleSpec], entities: list[EntitySpec], c
     said = _SELF_SIGNUP.search(text)
     if role is not None:
         source = role.source or role.name
-    elif said and named:
-        role, source = named[0], said.group(0)
+    elif said and (takers := named or [r for r in roles if not r.manage_users and r.scope == "own"]):
+        role, source = takers[0], said.group(0)
     else:
         return SignupSpec()
     shown = {c.get("entity") for c in caps if c.get("kind") == "public_page"}
