@@ -9,6 +9,7 @@ the same spec and design give byte-identical files.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from functools import cache
 from importlib import resources
@@ -20,14 +21,24 @@ from ..appspec import AppSpec, EntitySpec, FieldSpec, spec_problems
 from ..appspec.model import own_paths
 from ..capabilities import module_for
 from .pyliteral import py
+from .revision import initial_revision
 from .samples import sample_payload
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 STATIC = "static_files"
+#: The version of what the factory writes into an app, recorded in the app's `app/factory.json`. 1.x: a hand
+#: migration runner (`schema_migrations`); 2.0: Alembic revisions generated from the spec.
+FACTORY_VERSION = "2.0"
+#: The revision the compiler generates from the spec (the schema as the models declare it)
+INITIAL_REVISION = "0001"
 
 #: pinned requirements of every generated app (capabilities add theirs through PACKAGES)
 BASE_REQUIREMENTS = (
     "Flask==3.1.3",
+    "Flask-Migrate==4.1.0",
+    "Flask-SQLAlchemy==3.1.1",
+    "alembic==1.20.1",
+    "Mako==1.4.3",
     "Werkzeug==3.1.9",
     "Jinja2==3.1.6",
     "MarkupSafe==3.0.4",
@@ -59,7 +70,7 @@ def relation_name(entity: EntitySpec, field: FieldSpec) -> str:
 
 
 _SQL_TYPES = {
-    "long_text": ("str", "sa.Text"), "integer": ("int", "sa.Integer"), "decimal": ("float", "sa.Float"),
+    "long_text": ("str", "sa.Text"), "integer": ("int", "sa.Integer"), "decimal": ("float", "sa.Numeric(asdecimal=False)"),
     "money": ("decimal.Decimal", "sa.Numeric(12, 2)"), "boolean": ("bool", "sa.Boolean"),
     "date": ("dt.date", "sa.Date"), "datetime": ("dt.datetime", "sa.DateTime"), "email": ("str", "sa.String(254)"),
     "phone": ("str", "sa.String(40)"), "url": ("str", "sa.String(500)"), "file": ("str", "sa.String(500)"),
@@ -85,6 +96,19 @@ def column(entity: EntitySpec, field: FieldSpec, plurals: dict[str, str]) -> str
     nullable = not field.required and field.type != "boolean"
     ann = f"{py_type} | None" if nullable else py_type
     return f"{field.name}: orm.Mapped[{ann}] = orm.mapped_column({', '.join(opts)})"
+
+
+def enum_checks(entity: EntitySpec) -> list[str]:
+    """A named CHECK constraint per enum field: the database refuses a value the spec does not list (values and
+    field names are snake_case `Name`s, so they are safe inside the SQL literal)."""
+    out = []
+    for f in entity.fields:
+        if f.type == "enum":
+            allowed = ", ".join(f"'{v}'" for v in f.values)
+            name = f"ck_{entity.plural}_{f.name}"[:63]
+            sql = f'"{f.name}" IN ({allowed})'
+            out.append(f"sa.CheckConstraint({py(sql)}, name={py(name)})")
+    return out
 
 
 def relationship_line(entity: EntitySpec, field: FieldSpec) -> str:
@@ -238,7 +262,8 @@ def environment() -> jinja2.Environment:
     env.filters["py"] = py
     env.filters["doc"] = doc
     env.globals.update(class_name=class_name, py=py, relation_name=relation_name, column=column,
-                       serialize=serialize, relationship_line=relationship_line, bad_values=bad_values)
+                       serialize=serialize, relationship_line=relationship_line, bad_values=bad_values,
+                       enum_checks=enum_checks)
     return env
 
 
@@ -307,7 +332,7 @@ def compile_project(spec: AppSpec, design: dict) -> dict[str, bytes]:
     files["app/spec.json"] = json.dumps(spec.model_dump(mode="json"), indent=2, sort_keys=True,
                                         ensure_ascii=False) + "\n"
     for name in ("app/spec_data.py", "app/models.py", "app/capabilities/__init__.py", "app/static/styles.css",
-                 "tests/test_auth.py", "README.md", "requirements.txt", "ruff.toml"):
+                 "tests/test_auth.py", "tests/test_migrations.py", "README.md", "requirements.txt", "ruff.toml"):
         files[name] = tpl.render(name + ".j2", **ctx)
     for e in spec.entities:
         files[f"tests/test_{e.name}.py"] = tpl.render("tests/test_entity.py.j2", e=e, plan=test_plan(spec, e), **ctx)
@@ -316,7 +341,21 @@ def compile_project(spec: AppSpec, design: dict) -> dict[str, bytes]:
             if path in files:
                 raise ValueError(f"capability {cap.id!r} renders {path!r}, which another part already wrote")
             files[path] = text
-    return {p: (d.encode("utf-8") if isinstance(d, str) else d) for p, d in sorted(files.items())}
+    out = {p: (d.encode("utf-8") if isinstance(d, str) else d) for p, d in sorted(files.items())}
+    upgrade, downgrade = initial_revision(out)
+    out[f"migrations/versions/{INITIAL_REVISION}_initial.py"] = tpl.render(
+        f"migrations/versions/{INITIAL_REVISION}_initial.py.j2", upgrade=upgrade, downgrade=downgrade).encode("utf-8")
+    out["app/factory.json"] = factory_record(out["app/spec.json"])
+    return dict(sorted(out.items()))
+
+
+def factory_record(spec_json: bytes, revision: str = INITIAL_REVISION) -> bytes:
+    """`app/factory.json`: what produced the app (copier's answers file): the factory version, the SHA-256 of the
+    `app/spec.json` it was compiled from, and the newest migration revision the factory generated for it, so that
+    a later spec change can be compiled into the next revision."""
+    record = {"factory_version": FACTORY_VERSION, "spec_sha256": hashlib.sha256(spec_json).hexdigest(),
+              "revision": revision}
+    return (json.dumps(record, indent=2, sort_keys=True) + "\n").encode("utf-8")
 
 
 class _CapRenderer:

@@ -11,8 +11,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask, jsonify
 
-from . import capabilities, db, errors, limits, security
-from .migrations import migrate
+from . import capabilities, db, errors, limits, migrations, security
 from .spec_data import APP_NAME, NAVIGATION, PURPOSE
 
 DEFAULTS = {
@@ -139,5 +138,6 @@ def create_app(config: dict | None = None) -> Flask:
             key=lambda mr: (mr[1], mr[0]))
         return jsonify({**load_spec(), "routes": [{"method": m, "path": p} for m, p in routes]})
 
-    migrate(app.extensions["db_engine"])
+    migrations.init_app(app)  # `flask db upgrade`, `flask db current`, ...
+    migrations.migrate(app.extensions["db_engine"])
     return app

@@ -11,12 +11,21 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from flask import Flask, current_app, g
-from sqlalchemy import create_engine, event
+from sqlalchemy import MetaData, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+#: Names for the constraints a model leaves unnamed, so a later Alembic revision can alter or drop them by name
+#: (on SQLite too, where batch mode rebuilds a table and finds its constraints only by name).
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
 
 
 class Base(DeclarativeBase):
-    pass
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
 def init_app(app: Flask) -> None:
