@@ -171,6 +171,10 @@ def install(files: dict[str, bytes], cid: str, feature: str, op: CustomOperation
         if t["feature"] == feature:
             t.update(status="planned", capabilities=[cid], reason=None)
     out["app/spec.json"] = (json.dumps(spec, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
+    if "app/factory.json" in out:  # what produced the app names the spec it now ships
+        from ..compiler import factory_record
+
+        out["app/factory.json"] = factory_record(out["app/spec.json"], json.loads(out["app/factory.json"])["revision"])
     return out
 
 

@@ -6,6 +6,7 @@ bounded number of times and, when it stays broken, never ships (the feature stay
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import pytest
@@ -131,6 +132,9 @@ def test_a_good_module_ships_and_its_feature_is_built(project, tmp_path):
     assert row["passed"] is True and "custom operation" in row["built_as"]
     assert any("no acceptance criterion" in nb for nb in row["not_built"])
     assert json.loads(out["app/spec.json"])["trace"][1]["capabilities"] == ["custom_1"]
+    # no table of its own: the factory's revision still matches, and factory.json names the spec now shipped
+    assert out["migrations/versions/0001_initial.py"] == files["migrations/versions/0001_initial.py"]
+    assert json.loads(out["app/factory.json"])["spec_sha256"] == hashlib.sha256(out["app/spec.json"]).hexdigest()
 
 
 def test_a_broken_module_is_repaired_with_its_test_failures(project, tmp_path):

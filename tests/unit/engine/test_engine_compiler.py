@@ -284,3 +284,76 @@ def test_dates_and_times_are_shown_in_words_not_raw_iso():
     assert ">7 Jan 2030, 10:05 UTC</time>" in str(when) and 'datetime="2030-01-07T10:05:00Z"' in str(when)
     assert ">4 Mar 2021</time>" in str(day)
     assert str(show({"name": "on", "type": "date"}, {"on": "soon"}, {})) == "soon"  # not a date: shown as stored
+
+
+# ---------------------------------------------------------------- migrations (Alembic)
+
+
+def test_the_initial_revision_creates_every_table_the_models_declare(spec, files):
+    revision = files["migrations/versions/0001_initial.py"].decode()
+    models = files["app/models.py"].decode()
+    for table in ("users", "auth_owner_claim", "auth_login_failures", *(e.plural for e in spec.entities)):
+        assert f"op.create_table('{table}'," in revision, table
+    assert revision.index("op.create_table('kilns',") < revision.index("op.create_table('firings',")  # FK order
+    # enums: a named CHECK in the model and in the revision; money and decimals: NUMERIC, never FLOAT
+    assert """sa.CheckConstraint("\\"cone\\" IN ('cone_06', 'cone_04', 'cone_6', 'cone_10')", name="ck_firings_cone")""" \
+        in models
+    assert """sa.CheckConstraint('"cone" IN (\\'cone_06\\', \\'cone_04\\', \\'cone_6\\', \\'cone_10\\')', name='ck_firings_cone')""" \
+        in revision
+    assert "name='ck_members_membership'" in revision
+    assert "sa.Column('hourly_cost', sa.Numeric(precision=12, scale=2), nullable=True)" in revision
+    assert "sa.Column('capacity', sa.Numeric(asdecimal=False), nullable=True)" in revision
+    assert "Float" not in revision and "Float" not in models
+    assert "op.create_index(op.f('ix_firings_kiln_id'), 'firings', ['kiln_id'], unique=False)" in revision
+    assert "sa.ForeignKeyConstraint(['kiln_id'], ['kilns.id'], name=op.f('fk_firings_kiln_id_kilns'))" in revision
+    assert "op.drop_table('kilns')" in revision and "create_all" not in revision
+    compile(revision, "0001_initial.py", "exec")
+
+
+def test_the_project_ships_flask_migrate_layout_and_what_produced_it(files):
+    import hashlib
+
+    for path in ("migrations/alembic.ini", "migrations/env.py", "migrations/script.py.mako",
+                 "migrations/versions/0001_initial.py", "tests/test_migrations.py", "app/factory.json"):
+        assert path in files, path
+    record = json.loads(files["app/factory.json"])
+    assert record == {"factory_version": "2.0", "revision": "0001",
+                      "spec_sha256": hashlib.sha256(files["app/spec.json"]).hexdigest()}
+    reqs = files["requirements.txt"].decode().split()
+    assert {"alembic==1.20.1", "Flask-Migrate==4.1.0", "Mako==1.4.3"} <= set(reqs)
+    assert "render_as_batch" in files["migrations/env.py"].decode()
+
+
+def test_rendering_the_revision_leaves_the_factorys_modules_alone(files):
+    import sys
+    import types
+
+    from shared.engine.compiler.revision import initial_revision
+
+    sentinel = types.ModuleType("app")
+    sys.modules["app"] = sentinel
+    try:
+        up, _down = initial_revision(files)
+        assert sys.modules["app"] is sentinel and "app.models" not in sys.modules
+    finally:
+        del sys.modules["app"]
+    assert "op.create_table('users'," in up
+
+
+def test_after_create_ddl_is_rendered_behind_its_dialect_and_anything_else_is_refused():
+    import sqlalchemy as sa
+
+    from shared.engine.compiler.revision import RevisionError, render_operations
+
+    md = sa.MetaData()
+    t = sa.Table("slots", md, sa.Column("id", sa.Integer, primary_key=True))
+    sa.event.listen(t, "after_create", sa.DDL("INSERT INTO slots (id) VALUES (1)"))
+    sa.event.listen(t, "after_create", sa.DDL("CREATE EXTENSION x").execute_if(dialect="postgresql"))
+    up, down = render_operations(md)
+    assert "    op.execute('INSERT INTO slots (id) VALUES (1)')" in up
+    assert "    if op.get_context().dialect.name in ('postgresql',):\n        op.execute('CREATE EXTENSION x')" in up
+    assert "op.drop_table('slots')" in down
+
+    sa.event.listen(t, "after_create", lambda target, connection, **kw: None)
+    with pytest.raises(RevisionError, match="slots.*not a DDL statement"):
+        render_operations(md)

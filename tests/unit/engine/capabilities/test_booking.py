@@ -39,6 +39,11 @@ def test_routes_are_declared_under_the_capability_and_guarded():
     import json
     declared = json.loads(files["app/spec.json"])["capabilities"][0]["routes"]
     assert len(declared) == 5
+    # the initial migration adds the exclusion constraint on Postgres, as create_all does
+    revision = files["migrations/versions/0001_initial.py"].decode()
+    guard = "    if op.get_context().dialect.name in ('postgresql',):\n        op.execute("
+    assert guard + "'CREATE EXTENSION IF NOT EXISTS btree_gist')" in revision
+    assert guard + """'ALTER TABLE "firings" ADD CONSTRAINT "kiln_booking_no_overlap" EXCLUDE USING gist""" in revision
 
 
 def test_compiling_twice_gives_the_same_bytes():

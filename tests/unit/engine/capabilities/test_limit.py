@@ -152,6 +152,12 @@ def test_generated_limit_tests_pass_per_user_and_for_the_whole_app(idea):
     assert any(c["text"].startswith(words[cap.scope]) for c in feature["criteria"]), feature["criteria"]
 
 
+def test_the_initial_migration_writes_the_guard_row_with_its_table():
+    revision = S.compile_spec(dog_daycare())[1]["migrations/versions/0001_initial.py"].decode()
+    create = revision.index("op.create_table('daily_places_guard',")
+    assert revision.index("op.execute('INSERT INTO daily_places_guard (id) VALUES (1)')") > create
+
+
 def test_each_domain_runs_the_tests_of_what_it_binds():
     tests = {}
     for idea in IDEAS:
