@@ -14,10 +14,9 @@ from __future__ import annotations
 import os
 
 from alembic import context
+from app.migrations import include_name, target_metadata
 from sqlalchemy import create_engine, pool
 from sqlalchemy.engine import Connection
-
-from app.migrations import include_name, target_metadata
 
 config = context.config
 OPTIONS = {"compare_type": True, "render_as_batch": True, "include_name": include_name}
