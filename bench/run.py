@@ -430,6 +430,11 @@ TARGETS = {
                                         "heldout_feature_coverage", None),
     "heldout_rule_features_built_without_criterion": ("0: held-out features stating a rule that are built without "
                                                       "a passing criterion exercising it", lambda v: v == 0),
+    "outside_apps_exploitable": ("0 of 5 (issue 18: apps built from bench/outside_ideas.json, started under gunicorn "
+                                 "and attacked over HTTP by bench/outside.py, apart from QA's gate; was 5 of 5)",
+                                 lambda v: v == 0),
+    "outside_attacks_tried": ("report: attacks bench/outside.py made on those apps", None),
+    "outside_steps_not_run": ("0: attacks that could not be set up (never counted as passes)", lambda v: v == 0),
     "recovery_after_message_loss_s": ("median < 10 s (seed: 180 s, the fixed stage deadline)", lambda v: v < 10),
     "function_peak_rss_mb": ("< 200 MB per function process", lambda v: v < 200),
 }
@@ -527,6 +532,7 @@ def main() -> None:
     load_phase(metrics, extra, rss_engine)
     recovery_phase(metrics, extra)
     coverage_phase(metrics, extra)
+    outside_phase(metrics, extra)
     if extra_notes:
         extra["notes"] = extra_notes
     write_results(metrics, extra)
@@ -561,6 +567,18 @@ def coverage_phase(metrics: dict, extra: dict) -> None:
         f"{held['details']['features_total']})")
     say(f"feature_coverage {out['feature_coverage']} ({out['details']['features_built']} of "
         f"{out['details']['features_total']})")
+
+
+def outside_phase(metrics: dict, extra: dict) -> None:
+    say("phase 5: generated apps attacked from outside (bench/outside.py, five ideas, real HTTP)")
+    from bench import outside
+
+    out = outside.run()
+    metrics["outside_apps_exploitable"] = out["apps_exploitable"]
+    metrics["outside_attacks_tried"] = out["attacks_tried"]
+    metrics["outside_steps_not_run"] = out["steps_not_run"]
+    extra["outside"] = [{k: a[k] for k in ("idea", "signup", "findings", "unrun")} for a in out["details"]]
+    say(f"outside: {out['apps_exploitable']} of {out['apps']} apps exploitable, {out['attacks_tried']} attacks")
 
 
 def recovery_after_message_loss(api, owner, n: int = 5, warmup: int = 8) -> tuple[float | None, dict]:
