@@ -20,7 +20,7 @@ from .b_trigger import b_trigger
 from .b_vote import b_vote
 from .draft import DEntity, Draft, Interp, clip, ident, interpret, is_event, safe_name
 from .rules import b_limit, b_selection
-from .text import parse, singular, words_of
+from .text import parse, singular, verb_base, words_of
 
 #: Nouns that name a booking itself (not what is booked), whatever the domain.
 BOOKING_NOUNS = frozenset({"booking", "reservation", "appointment", "slot", "rental", "hire"})
@@ -434,7 +434,8 @@ def b_booking(ctx: FeatureCtx) -> dict:
         booked = _main(ctx, prefer_things=True)
     if booked not in d.entities:
         d.add_entity(booked, ctx.text)
-    event_like = is_event(booked) or booked.endswith("ing") or resource is not None
+    # "firings", "bookings": a verb's -ing is an event; "mooring", "building", "clothing" are things
+    event_like = is_event(booked) or (booked.endswith("ing") and verb_base(booked) is not None) or resource is not None
     if not event_like:
         resource = booked
         # "reserve a boat ... export reservations": the idea already names its bookings; else make the record

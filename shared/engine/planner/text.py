@@ -140,6 +140,9 @@ _PHRASES = (
     (re.compile(r"\b(?:qr|bar)[- ]?codes?\b"), "qr-code"),
     (re.compile(r"\b(?:share|shareable|sharing|public|magic|invite|invitation|qr)[- ]links?\b"), "share-link"),
     (re.compile(r"\bchains? of custody\b"), "chain-of-custody"),
+    # "a range of nights", "a couple of hours", "a handful of tools": an amount of the noun that follows, not a
+    # record of its own ("the range holds 12 archers" keeps its range)
+    (re.compile(r"\ba (?:range|couple|handful|variety|bunch|series|selection) of\b"), "some"),
 )
 
 

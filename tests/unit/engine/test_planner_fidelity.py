@@ -146,3 +146,19 @@ def test_a_rule_set_off_by_the_passing_of_time_is_a_scheduled_trigger(features, 
     assert (status.op, status.values) == (state[0], [state[1]])
     assert (cap.action.type, cap.action.value) == ("set", value)
     assert any(c.template == "trigger.acts_after_days" for c in t.criteria), [c.template for c in t.criteria]
+
+
+def test_a_range_of_nights_is_no_record_and_a_mooring_is_a_thing_not_an_event():
+    # written for this file: a noun ending in -ing that is no verb's form ("mooring") is what gets booked, and
+    # "a range of" / "a couple of" is an amount, not a record
+    spec = plan_builtin({"title": "Quay", "description": "A harbour rents visitor moorings by the night.",
+                         "key_features": ["Boat owners book a mooring for a range of nights",
+                                          "The harbourmaster approves each booking"]})
+    assert spec_problems(spec) == []
+    assert "range" not in {e.name for e in spec.entities}
+    cap = next(c for c in spec.capabilities if c.kind == "booking")
+    assert (cap.entity, cap.resource) == ("booking", "mooring")
+    spec = plan_builtin({"title": "Kiln", "description": "A studio fires pots.",
+                         "key_features": ["Members book the kiln for a firing"]})
+    cap = next(c for c in spec.capabilities if c.kind == "booking")
+    assert (cap.entity, cap.resource) == ("firing", "kiln")  # a verb's -ing is still the event
