@@ -286,60 +286,33 @@ def _maker(p, entity: str) -> str:
     return p.writer(entity)
 
 
-def _fill_to_the_limit(p, capability: str, entity: str, parent: str, parent_field: str, limit, step, fits: int,
-                       used, max_field: str | None = None, sum_field: str | None = None,
-                       date_field: str | None = None, period: str | None = None, where_field: str | None = None,
-                       counted: str | None = None, not_counted: str | None = None, dates: dict | None = None) -> None:
-    ent, par = p.entity(entity), p.entity(parent)
-    if ent.field(parent_field) is None or ent.field(parent_field).ref != parent:
-        raise ScenarioError(f"{entity}.{parent_field} does not reference {parent}")
+def _checked_rows(p, entity: str, fits: int, period: str | None, dates: dict | None):
+    """(the entity, its label): refuses a limit a scenario cannot fill, or a period without the rows' dates."""
+    ent = p.entity(entity)
     if fits > MAX_ROWS:
         raise ScenarioError(f"the limit takes {fits} {ent.label_plural.lower()}; a scenario fills at most {MAX_ROWS}")
     if period and not dates:
         raise ScenarioError(f"a limit per {period} needs the dates of its rows")
-    label, plabel = ent.label.lower(), par.label.lower()
-    maker = _maker(p, parent)
-    fixed = {max_field: limit} if max_field else {}
-    with_cap = f" with {field_label(p.spec, parent, max_field)} {_num(limit)}" if max_field else ""
-    first = p.make(parent, maker, fixed, note=f"a first {plabel}{with_cap}")
-    second = p.make(parent, maker, fixed, note=f"a second {plabel}{with_cap}")
-    who = p.writer(entity)
+    return ent, ent.label.lower()
 
+
+def _rows(p, entity: str, step, sum_field, date_field, where_field, counted, dates, parent_field: str | None = None):
+    """row(actor, expect, note, of=None, over=None): creates one counted row of `entity` as `actor` (a scenario
+    step) — of the parent saved as `of` when the limit is per parent — with `over` set over the counted values."""
     slot = _slotted(p, entity, date_field)
 
-    def row(of: str, expect: int, note: str, **over) -> str:
-        body = {parent_field: f"${{{of}.id}}"}
+    def row(actor: str, expect: int, note: str, of: str | None = None, over: dict | None = None) -> str:
+        body = {parent_field: f"${{{of}.id}}"} if parent_field else {}
         if sum_field:
             body[sum_field] = step
         if date_field:
             body[date_field] = dates["at"]
         if where_field:
             body[where_field] = counted
-        body.update(over)
-        return p.make(entity, who, slot(body), expect=expect, note=note)
+        body.update(over or {})
+        return p.make(entity, actor, slot(body), expect=expect, note=note)
 
-    for i in range(fits):
-        row(first, 201, f"the {_ordinal(i + 1)} {label} of the first {plabel} is accepted")
-    row(first, 409, f"one more {label} of the first {plabel} is refused: its limit is reached")
-    p.scenario["steps"][-1]["checks"] = [{"path": "error.code", "op": "eq", "value": "limit_reached"},
-                                         {"path": "error.details.limit", "op": "eq", "value": limit},
-                                         {"path": "error.details.used", "op": "eq", "value": used}]
-    extra = 0
-    if where_field and not_counted:
-        row(first, 201, f"{a(label)} with {field_label(p.spec, entity, where_field)} {not_counted} does not count: "
-                        f"accepted", **{where_field: not_counted})
-        extra += 1
-    if period:
-        row(first, 201, f"{a(label)} in the next {period} is accepted", **{date_field: dates["next"]})
-        extra += 1
-    row(second, 201, f"another {plabel} still takes {a(label)}")
-    p.step(who, "GET", f"/api/{capability}/usage?parent_id=${{{first}.id}}", expect=200,
-           checks=[{"path": "used", "op": "eq", "value": used}, {"path": "limit", "op": "eq", "value": limit},
-                   {"path": "remaining", "op": "eq", "value": 0}],
-           note=f"the first {plabel} has used all of its limit")
-    p.step(who, "GET", f"/api/{ent.plural}?{parent_field}=${{{first}.id}}&per_page=1", expect=200,
-           checks=[{"path": "total", "op": "eq", "value": fits + extra}],
-           note=f"the refused {label} was not stored")
+    return row
 
 
 def _slotted(p, entity: str, date_field: str | None):
@@ -362,45 +335,72 @@ def _slotted(p, entity: str, date_field: str | None):
     return slot
 
 
+def _refused(p, limit, used) -> None:
+    """The last step (one more row) is refused because the limit is reached, naming the limit and its use."""
+    p.scenario["steps"][-1]["checks"] = [{"path": "error.code", "op": "eq", "value": "limit_reached"},
+                                         {"path": "error.details.limit", "op": "eq", "value": limit},
+                                         {"path": "error.details.used", "op": "eq", "value": used}]
+
+
+def _uncounted_and_next(p, row, entity: str, label: str, where_field, not_counted, period, date_field, dates,
+                        actor: str, next_actor: str, of: str | None = None) -> int:
+    """A row with a value that does not count (as `actor`) and one in the next period (as `next_actor`) are still
+    accepted, when the limit has them; how many rows that stored."""
+    extra = 0
+    if where_field and not_counted:
+        row(actor, 201, f"{a(label)} with {field_label(p.spec, entity, where_field)} {not_counted} does not count: "
+                        f"accepted", of, {where_field: not_counted})
+        extra += 1
+    if period:
+        row(next_actor, 201, f"{a(label)} in the next {period} is accepted", of, {date_field: dates["next"]})
+        extra += 1
+    return extra
+
+
+def _usage_full(p, actor: str, path: str, limit, used, note: str) -> None:
+    p.step(actor, "GET", path, expect=200,
+           checks=[{"path": "used", "op": "eq", "value": used}, {"path": "limit", "op": "eq", "value": limit},
+                   {"path": "remaining", "op": "eq", "value": 0}], note=note)
+
+
+def _stored(p, actor: str, path: str, total: int, label: str) -> None:
+    p.step(actor, "GET", path, expect=200, checks=[{"path": "total", "op": "eq", "value": total}],
+           note=f"the refused {label} was not stored")
+
+
+def _fill_to_the_limit(p, capability: str, entity: str, parent: str, parent_field: str, limit, step, fits: int,
+                       used, max_field: str | None = None, sum_field: str | None = None,
+                       date_field: str | None = None, period: str | None = None, where_field: str | None = None,
+                       counted: str | None = None, not_counted: str | None = None, dates: dict | None = None) -> None:
+    ref = p.entity(entity).field(parent_field)
+    if ref is None or ref.ref != parent:
+        raise ScenarioError(f"{entity}.{parent_field} does not reference {parent}")
+    ent, label = _checked_rows(p, entity, fits, period, dates)
+    plabel = p.entity(parent).label.lower()
+    maker = _maker(p, parent)
+    fixed = {max_field: limit} if max_field else {}
+    with_cap = f" with {field_label(p.spec, parent, max_field)} {_num(limit)}" if max_field else ""
+    first = p.make(parent, maker, fixed, note=f"a first {plabel}{with_cap}")
+    second = p.make(parent, maker, fixed, note=f"a second {plabel}{with_cap}")
+    who = p.writer(entity)
+    row = _rows(p, entity, step, sum_field, date_field, where_field, counted, dates, parent_field)
+    for i in range(fits):
+        row(who, 201, f"the {_ordinal(i + 1)} {label} of the first {plabel} is accepted", first)
+    row(who, 409, f"one more {label} of the first {plabel} is refused: its limit is reached", first)
+    _refused(p, limit, used)
+    extra = _uncounted_and_next(p, row, entity, label, where_field, not_counted, period, date_field, dates,
+                                who, who, first)
+    row(who, 201, f"another {plabel} still takes {a(label)}", second)
+    _usage_full(p, who, f"/api/{capability}/usage?parent_id=${{{first}.id}}", limit, used,
+                f"the first {plabel} has used all of its limit")
+    _stored(p, who, f"/api/{ent.plural}?{parent_field}=${{{first}.id}}&per_page=1", fits + extra, label)
+
+
 def _two_writers(p, entity: str) -> tuple[str, str]:
     """Two different users of one role that may create `entity` (two owners when only the owner may)."""
     first = p.writer(entity)
     role = p.scenario["actors"].get(first, "owner")
     return first, p.actor(role, name=f"{role}_second" if role == "owner" else None)
-
-
-def _scoped_rows(p, entity: str, step, sum_field, date_field, where_field, counted, dates):
-    """row(actor, expect, note, **over): creates one counted row of `entity` as `actor` (a scenario step)."""
-
-    slot = _slotted(p, entity, date_field)
-
-    def row(actor: str, expect: int, note: str, **over) -> str:
-        body = {}
-        if sum_field:
-            body[sum_field] = step
-        if date_field:
-            body[date_field] = dates["at"]
-        if where_field:
-            body[where_field] = counted
-        body.update(over)
-        return p.make(entity, actor, slot(body), expect=expect, note=note)
-
-    return row
-
-
-def _refused_checks(limit, used) -> list[dict]:
-    return [{"path": "error.code", "op": "eq", "value": "limit_reached"},
-            {"path": "error.details.limit", "op": "eq", "value": limit},
-            {"path": "error.details.used", "op": "eq", "value": used}]
-
-
-def _scoped_setup(p, entity: str, fits: int, period: str | None, dates: dict | None):
-    ent = p.entity(entity)
-    if fits > MAX_ROWS:
-        raise ScenarioError(f"the limit takes {fits} {ent.label_plural.lower()}; a scenario fills at most {MAX_ROWS}")
-    if period and not dates:
-        raise ScenarioError(f"a limit per {period} needs the dates of its rows")
-    return ent, ent.label.lower()
 
 
 def _fill_per_user(p, capability: str, entity: str, limit, step, fits: int, used, sum_field: str | None = None,
@@ -409,31 +409,20 @@ def _fill_per_user(p, capability: str, entity: str, limit, step, fits: int, used
     """User A fills their limit and the next is refused; what does not count (another status, the next period) is
     still accepted from A; user B of the same role still creates one; A's usage is full and nothing refused was
     stored."""
-    ent, label = _scoped_setup(p, entity, fits, period, dates)
+    ent, label = _checked_rows(p, entity, fits, period, dates)
     first, second = _two_writers(p, entity)
-    row = _scoped_rows(p, entity, step, sum_field, date_field, where_field, counted, dates)
+    row = _rows(p, entity, step, sum_field, date_field, where_field, counted, dates)
     made = [row(first, 201, f"the {_ordinal(i + 1)} {label} of the first user is accepted") for i in range(fits)]
     row(first, 409, f"one more {label} of the first user is refused: their limit is reached")
-    p.scenario["steps"][-1]["checks"] = _refused_checks(limit, used)
-    extra = 0
-    if where_field and not_counted:
-        row(first, 201, f"{a(label)} with {field_label(p.spec, entity, where_field)} {not_counted} does not count: "
-                        f"accepted", **{where_field: not_counted})
-        extra += 1
-    if period:
-        row(first, 201, f"{a(label)} in the next {period} is accepted", **{date_field: dates["next"]})
-        extra += 1
+    _refused(p, limit, used)
+    extra = _uncounted_and_next(p, row, entity, label, where_field, not_counted, period, date_field, dates,
+                                first, first)
     row(second, 201, f"another user still creates {a(label)}: the first user's limit is not theirs")
-    p.step(first, "GET", f"/api/{capability}/usage", expect=200,
-           checks=[{"path": "used", "op": "eq", "value": used}, {"path": "limit", "op": "eq", "value": limit},
-                   {"path": "remaining", "op": "eq", "value": 0}],
-           note="the first user has used all of their limit")
+    _usage_full(p, first, f"/api/{capability}/usage", limit, used, "the first user has used all of their limit")
     p.step(second, "GET", f"/api/{capability}/usage", expect=200,
            checks=[{"path": "used", "op": "eq", "value": step}],
            note="the other user has used one row's worth of theirs")
-    p.step(first, "GET", f"/api/{ent.plural}?owner_id=${{{made[0]}.owner_id}}&per_page=1", expect=200,
-           checks=[{"path": "total", "op": "eq", "value": fits + extra}],
-           note=f"the refused {label} was not stored")
+    _stored(p, first, f"/api/{ent.plural}?owner_id=${{{made[0]}.owner_id}}&per_page=1", fits + extra, label)
 
 
 def _fill_in_all(p, capability: str, entity: str, limit, step, fits: int, used, sum_field: str | None = None,
@@ -441,26 +430,20 @@ def _fill_in_all(p, capability: str, entity: str, limit, step, fits: int, used, 
                  counted: str | None = None, not_counted: str | None = None, dates: dict | None = None) -> None:
     """Two users together fill the app's limit, taking turns; the next is refused for either of them; what does
     not count (another status, the next period) is still accepted; the app's usage is full."""
-    ent, label = _scoped_setup(p, entity, fits, period, dates)
+    ent, label = _checked_rows(p, entity, fits, period, dates)
     first, second = _two_writers(p, entity)
-    row = _scoped_rows(p, entity, step, sum_field, date_field, where_field, counted, dates)
+    row = _rows(p, entity, step, sum_field, date_field, where_field, counted, dates)
     for i in range(fits):
         who, whose = (first, "first") if i % 2 == 0 else (second, "second")
         row(who, 201, f"the {_ordinal(i + 1)} {label} in all, by the {whose} user, is accepted")
     row(first, 409, f"one more {label} by the first user is refused: the app's limit is reached")
-    p.scenario["steps"][-1]["checks"] = _refused_checks(limit, used)
+    _refused(p, limit, used)
     row(second, 409, f"one more {label} by the second user is refused too")
-    p.scenario["steps"][-1]["checks"] = _refused_checks(limit, used)
-    if where_field and not_counted:
-        row(first, 201, f"{a(label)} with {field_label(p.spec, entity, where_field)} {not_counted} does not count: "
-                        f"accepted", **{where_field: not_counted})
-    if period:
-        row(second, 201, f"{a(label)} in the next {period} is accepted", **{date_field: dates["next"]})
+    _refused(p, limit, used)
+    _uncounted_and_next(p, row, entity, label, where_field, not_counted, period, date_field, dates, first, second)
     for who in (first, second):
-        p.step(who, "GET", f"/api/{capability}/usage", expect=200,
-               checks=[{"path": "used", "op": "eq", "value": used}, {"path": "limit", "op": "eq", "value": limit},
-                       {"path": "remaining", "op": "eq", "value": 0}],
-               note=f"the app has used all of its limit: the refused {ent.label_plural.lower()} were not stored")
+        _usage_full(p, who, f"/api/{capability}/usage", limit, used,
+                    f"the app has used all of its limit: the refused {ent.label_plural.lower()} were not stored")
 
 
 REALISES = {"limit": _realises_limit}
