@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from typing import Any, NamedTuple
 
 from . import NOW, ScenarioError, a, entity_label, iso, noun_matches, rule_number
 
@@ -139,6 +140,17 @@ def _derive_trigger(cap, spec, reading, feature) -> list[dict]:
              "params": {"capability": cap.id}, "rules": realised}]
 
 
+class _Setup(NamedTuple):
+    act: Any
+    ent: Any
+    label: str
+    hit: dict
+    miss: dict | None
+    who: str
+    parent: str | None
+    fixed: dict
+
+
 def _cap(p, capability: str):
     cap = next((c for c in p.spec.capabilities if c.id == capability and c.kind == "trigger"), None)
     if cap is None:
@@ -190,20 +202,28 @@ def _seen(p, cap, row: str, parent: str | None) -> None:
                note="the message is in the outbox")
 
 
-def _fires_once(p, capability: str) -> None:
+def _trigger_setup(p, cap, hit_sets_field: bool = False) -> _Setup:
+    """What both trigger scenarios start from: the watched record's sample values, the role that writes it, someone
+    a notify tells (made an actor), the parent its action goes through (made first) and the values every row
+    carries: the parent, and — for a `set` on the record itself — a start value the action changes (left to the
+    sample values when `hit_sets_field` and the hit values set that field)."""
     from ..capabilities.trigger import hit_and_miss, other_value
 
-    cap = _cap(p, capability)
     act, ent = cap.action, p.entity(cap.entity)
     hit, miss = hit_and_miss(cap, p.spec)
     who = p.writer(cap.entity)
     if act.type == "notify" and act.role and act.role != "owner":
         p.actor(act.role)  # someone to tell
-    label = ent.label.lower()
     parent = _parent(p, cap)
     fixed: dict = {act.via_field: f"${{{parent}.id}}"} if parent else {}
-    if act.type == "set" and act.via_field is None:
+    if act.type == "set" and act.via_field is None and not (hit_sets_field and act.field in hit):
         fixed[act.field] = other_value(ent.field(act.field), act.value)
+    return _Setup(act, ent, ent.label.lower(), hit, miss, who, parent, fixed)
+
+
+def _fires_once(p, capability: str) -> None:
+    cap = _cap(p, capability)
+    act, ent, label, hit, miss, who, parent, fixed = _trigger_setup(p, cap)
     first = miss if miss is not None and cap.on != "create" else hit
     row = p.make(cap.entity, who, {**fixed, **first}, note=f"{a(label)}" + (" that does not meet the condition yet"
                                                                            if first is miss else " meeting it"))
@@ -223,22 +243,14 @@ def _fires_once(p, capability: str) -> None:
 def _acts_after_days(p, capability: str) -> None:
     """A record meeting the condition, its date today (or added today), and one that misses the condition: the
     run a day before the days have passed does nothing; a day after, it acts on the first only, once."""
-    from ..capabilities.trigger import CREATED_AT, hit_and_miss, other_value, time_condition
+    from ..capabilities.trigger import CREATED_AT, time_condition
 
     cap = _cap(p, capability)
     c = time_condition(cap)
     if cap.on != "time" or c is None or c.number is None:
         raise ScenarioError(f"trigger {capability!r} has no time condition")
-    act, ent, days = cap.action, p.entity(cap.entity), int(c.number)
-    hit, miss = hit_and_miss(cap, p.spec)
-    who = p.writer(cap.entity)
-    if act.type == "notify" and act.role and act.role != "owner":
-        p.actor(act.role)  # someone to tell
-    label = ent.label.lower()
-    parent = _parent(p, cap)
-    fixed: dict = {act.via_field: f"${{{parent}.id}}"} if parent else {}
-    if act.type == "set" and act.via_field is None and act.field not in hit:
-        fixed[act.field] = other_value(ent.field(act.field), act.value)
+    days = int(c.number)
+    act, ent, label, hit, miss, who, parent, fixed = _trigger_setup(p, cap, hit_sets_field=True)
     when = "added today"
     if c.field != CREATED_AT:
         f = ent.field(c.field)
