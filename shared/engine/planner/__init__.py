@@ -366,7 +366,7 @@ def plan_entities(idea: dict) -> list[EntitySpec]:
 
 
 #: names of a check-out itself: with check-outs planned, a record of that name is the custody's own
-_CHECKOUT_RECORDS = ("loan", "checkout", "check_out", "borrowing", "lending")
+_CHECKOUT_RECORDS = tuple(dict.fromkeys(n.replace(" ", sep) for n in lx.CHECKOUT_NOUNS for sep in ("", "_")))
 
 
 def _drop_checkout_records(d, caps: list[dict], trace: list[dict]) -> None:

@@ -631,8 +631,10 @@ def _dated_by_words(ctx: FeatureCtx) -> str | None:
     return None
 
 
-#: nouns that name a check-out itself, not a thing kept ("a loan is overdue", "late returns")
-_CHECKOUT_NOUNS = r"loans?|check[- ]?outs?|borrowings?|lendings?|returns?|items? (borrowed|lent|checked out)"
+#: words that name a check-out itself, not a thing kept ("a loan is overdue", "late returns"): its names in the
+#: lexicon ("loans", "check-outs") and what else speaks of one ("returns", "items lent")
+_CHECKOUT_NOUNS = "|".join([*(n.replace(" ", "[- ]?") + "s?" for n in lx.CHECKOUT_NOUNS), r"returns?",
+                            r"items? (borrowed|lent|checked out)"])
 
 
 def _custody_reminder(ctx: FeatureCtx) -> dict | None:

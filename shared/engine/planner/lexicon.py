@@ -149,6 +149,11 @@ year minute today tonight tomorrow morning evening night weekend instance case c
 availability progress overview reliability quality performance punctuality satisfaction other others rest up
 """.split()) - {"hour"}
 
+#: Nouns that name a check-out itself (a loan of something), singular: with check-outs planned, a record of one of
+#: these names ("loan", "checkout", "check_out") is the custody capability's own, and a feature naming one speaks
+#: of the check-outs.
+CHECKOUT_NOUNS = ("loan", "check out", "borrowing", "lending")
+
 #: Nouns that name an event in time (what gets booked), as opposed to a resource (what is booked).
 EVENT_NOUNS = frozenset("""
 appointment booking reservation firing walk lesson session shift slot visit ride trip interview meeting rental
