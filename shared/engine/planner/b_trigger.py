@@ -222,6 +222,20 @@ _UNIT_DAYS = {"day": 1, "week": 7, "month": 30}
 _DATE_HINTS = re.compile(r"found|received|created|submitted|sent|opened|issued|logged|added|date|on$|at$")
 
 
+def _status_with(ctx, ent: str, wanted: list[str], first: tuple[str, ...] = ()):
+    """The record's status enum with every `wanted` value: a new one holds `first` then `wanted`; an existing one
+    has the wanted values it lacks appended in order. NotFit when the record has no room for a status."""
+    from .capmap import NotFit
+
+    f = ctx.draft.add_field(ent, "status", "enum", ctx.text, origin="capability", values=[*first, *wanted])
+    if f is None or f.type != "enum":
+        raise NotFit(f"the {ent.replace('_', ' ')} record has no room for a status")
+    for v in wanted:
+        if v not in f.values:
+            f.values = [*f.values, v]
+    return f
+
+
 def _time_trigger(ctx, m) -> dict:
     """The scheduled rule of `TIME_RULE`: the record's age (a date the words or the record name, else when it was
     added) passing the days, and, where the words give one, its status; the action sets the status they name."""
@@ -250,23 +264,13 @@ def _time_trigger(ctx, m) -> dict:
         negated = state.startswith("not_")
         word = state.removeprefix("not_")
         counterpart = word[2:] if word.startswith("un") and len(word) > 5 and not negated else None
-        f = d.add_field(ent, "status", "enum", ctx.text, origin="capability",
-                        values=[word] + ([counterpart] if counterpart else []) + [value])
-        if f is None or f.type != "enum":
-            raise NotFit(f"the {ent.replace('_', ' ')} record has no room for a status")
         # "unclaimed": a record may also be claimed (and then is left alone); the action's value comes last
-        for v in (word, counterpart, value):
-            if v and v not in f.values:
-                f.values = [*f.values, v]
+        f = _status_with(ctx, ent, [word] + ([counterpart] if counterpart else []) + [value])
         if negated and f.values[0] == word:  # "not accepted": a new record starts as something else
             f.values = ["open", *f.values] if "open" not in f.values else f.values
         conditions.append({"field": f.name, "op": "not_in" if negated else "in", "values": [word]})
     else:
-        f = d.add_field(ent, "status", "enum", ctx.text, origin="capability", values=["active", value])
-        if f is None or f.type != "enum":
-            raise NotFit(f"the {ent.replace('_', ' ')} record has no room for a status")
-        if value not in f.values:
-            f.values = [*f.values, value]
+        f = _status_with(ctx, ent, [value], first=("active",))
         conditions.append({"field": f.name, "op": "not_in", "values": [value]})
     conditions.append({"field": date, "op": "older_than_days", "number": days})
     return {"entity": ent, "on": "time", "conditions": conditions,
