@@ -75,13 +75,11 @@ def _display_room(ent) -> int:
     return max(0, min(40, int(f.max if f and f.max is not None else 200) - 15))
 
 
-_PERIOD_DAYS = {"day": 1, "week": 7, "month": 31}
-
-
 def render(cap: Params, spec, tpl) -> dict[str, str]:
     from . import _bind as b
+    from ._booking_slots import SampleSlots
     ent, res = spec.entity(cap.entity), spec.entity(cap.resource)
-    limits = [c for c in spec.capabilities if c.kind == "limit" and c.entity == cap.entity]
+    slots = SampleSlots(spec, cap.entity)
     ctx = {
         "ent": ent, "res": res, "detail": b.detail_path(spec, cap.entity),
         "writer": b.writer_role(spec, cap.entity), "res_writer": b.writer_role(spec, cap.resource) or "owner",
@@ -90,8 +88,8 @@ def render(cap: Params, spec, tpl) -> dict[str, str]:
         "fields": [f.name for f in ent.fields if f.type != "file"],
         "unique": [f.name for f in ent.fields if f.unique], "res_unique": [f.name for f in res.fields if f.unique],
         # a limit on these bookings (per resource, per person, per day...): the tests book on days a period apart
-        "limited": bool(limits),
-        "limit_gap": max((_PERIOD_DAYS.get(c.period, 1) for c in limits), default=1),
+        "limited": slots.limited, "limit_gap": slots.gap_days,
+        "other_day": slots.later_day(1), "third_day": slots.later_day(2),
     }
     d = "capabilities/booking/"
     return {

@@ -150,10 +150,17 @@ def _realises_booking(cap, spec, rule, reading) -> bool:
 
 
 def _derive_booking(cap, spec, reading, feature) -> list[dict]:
+    from ..capabilities._booking_slots import SampleSlots
+
     ent, res = _ent_label(spec, cap.entity), _ent_label(spec, cap.resource)
-    text = (f"When {_a(res)} has {_a(ent)} from 10:00 to 12:00, a second {ent} of the same {res} from 11:00 to "
-            f"13:00 is refused; one from 12:00 to 14:00, or of another {res} at 11:00, is accepted; {_a(ent)} "
-            f"ending before it starts is refused.")
+    slots = SampleSlots(spec, cap.entity)
+
+    def hm(hhmm: str) -> str:  # the times the steps book (moved under a daily limit per resource)
+        return slots.overlap_clock(cap.resource_field, hhmm)
+
+    text = (f"When {_a(res)} has {_a(ent)} from {hm('10:00')} to {hm('12:00')}, a second {ent} of the same {res} "
+            f"from {hm('11:00')} to {hm('13:00')} is refused; one from {hm('12:00')} to {hm('14:00')}, or of another "
+            f"{res} at {hm('11:00')}, is accepted; {_a(ent)} ending before it starts is refused.")
     return [{"text": text, "template": "booking.no_overlap",
              "params": {"entity": cap.entity, "resource": cap.resource, "resource_field": cap.resource_field,
                         "start_field": cap.start_field, "end_field": cap.end_field},
@@ -166,18 +173,16 @@ def _no_overlap(p, entity: str, resource: str, resource_field: str, start_field:
     maker = _maker(p, resource)
     res_a = p.make(resource, maker, note=f"a first {r}")
     res_b = p.make(resource, maker, note=f"a second {r}")
+    from ..capabilities._booking_slots import SampleSlots
+
     who = p.writer(entity)
     day = NOW + timedelta(days=4)
-    # a limit of one booking per resource a day ("one firing per kiln per day"): the first booking ends at midnight,
-    # so the one starting when it ends falls on the next day and the limit does not refuse it
-    per_day = any(c.kind == "limit" and c.entity == entity and c.period == "day" and c.parent_field == resource_field
-                  for c in p.spec.capabilities)
-    shift = timedelta(hours=12) if per_day else timedelta(0)
+    # under a limit of one booking per resource a day ("one firing per kiln per day") the times move on 12 hours:
+    # the first booking ends at midnight, so the one starting when it ends falls on the next day
+    slots = SampleSlots(p.spec, entity)
 
     def at(hhmm: str) -> str:
-        h, m = (int(x) for x in hhmm.split(":"))
-        when = day.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(hours=h, minutes=m) + shift
-        return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return slots.overlap_at(day, resource_field, hhmm)
 
     def book(res: str, start: str, end: str, expect: int, note: str) -> str:
         return p.make(entity, who, {resource_field: f"${{{res}.id}}", start_field: at(start), end_field: at(end)},

@@ -12,8 +12,8 @@ period it names and only the statuses it names, and the rule names no record but
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
 
+from ..capabilities._booking_slots import SampleSlots
 from ..planner.reading import NUMBER_WORDS
 from ..planner.text import singular
 from . import ScenarioError, a, entity_label, field_label, noun_matches, rule_number
@@ -299,7 +299,7 @@ def _checked_rows(p, entity: str, fits: int, period: str | None, dates: dict | N
 def _rows(p, entity: str, step, sum_field, date_field, where_field, counted, dates, parent_field: str | None = None):
     """row(actor, expect, note, of=None, over=None): creates one counted row of `entity` as `actor` (a scenario
     step) — of the parent saved as `of` when the limit is per parent — with `over` set over the counted values."""
-    slot = _slotted(p, entity, date_field)
+    slot = SampleSlots(p.spec, entity).limit_row_slot(date_field)
 
     def row(actor: str, expect: int, note: str, of: str | None = None, over: dict | None = None) -> str:
         body = {parent_field: f"${{{of}.id}}"} if parent_field else {}
@@ -313,26 +313,6 @@ def _rows(p, entity: str, step, sum_field, date_field, where_field, counted, dat
         return p.make(entity, actor, slot(body), expect=expect, note=note)
 
     return row
-
-
-def _slotted(p, entity: str, date_field: str | None):
-    """slot(body): when `date_field` is the start of a booking of `entity`, give the row its own half-hour slot
-    (start moved by 30 minutes per row, end 25 minutes after it), so that rows counted against a limit never
-    overlap one another as bookings; other rows are left as they are."""
-    booking = next((c for c in p.spec.capabilities if c.kind == "booking" and c.entity == entity
-                    and c.start_field == date_field), None)
-    count = [0]
-
-    def slot(body: dict) -> dict:
-        if booking is None or not isinstance(body.get(date_field), str) or "T" not in body[date_field]:
-            return body
-        start = datetime.fromisoformat(body[date_field].replace("Z", "+00:00")) + timedelta(minutes=30 * count[0])
-        count[0] += 1
-        end = start + timedelta(minutes=25)
-        return {**body, date_field: start.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                booking.end_field: end.strftime("%Y-%m-%dT%H:%M:%SZ")}
-
-    return slot
 
 
 def _refused(p, limit, used) -> None:

@@ -78,3 +78,65 @@ def test_check_wants_start_before_end_and_a_title_first():
     firing["fields"][i], firing["fields"][j] = firing["fields"][j], firing["fields"][i]
     spec = AppSpec.model_validate(d)
     assert any("before end_field" in p for p in booking.check(spec.capabilities[0], spec))
+
+
+def _kiln_studio_limited(period: str, parent_field: str | None = "kiln_id") -> dict:
+    """The kiln studio with a limit on its firings: at most one per kiln (or, without a parent field, per member)
+    in each `period`."""
+    d = S.kiln_studio()
+    d["capabilities"].append({"kind": "limit", "id": "firing_cap", "label": f"One firing per kiln per {period}",
+                              "entity": "firing", "max": 1, "period": period, "date_field": "starts_at",
+                              **({"parent_field": parent_field} if parent_field else {"scope": "user"})})
+    return d
+
+
+def _overlap_criterion(spec_dict: dict) -> tuple[str, list[tuple[str, str, int]]]:
+    """(the booking.no_overlap criterion's sentence, the (start HH:MM, end HH:MM, expected status) of its bookings)."""
+    from shared.engine.appspec.model import Criterion
+    from shared.engine.compiler import spec_with_routes
+    from shared.engine.criteria import compile_criterion
+    from shared.engine.criteria.kinds import DERIVE
+
+    spec = spec_with_routes(AppSpec.model_validate(spec_dict))
+    cap = spec.capabilities[0]
+    [crit] = DERIVE["booking"](cap, spec, None, cap.label)
+    scenario = compile_criterion(spec, Criterion(id="c", text=crit["text"], template=crit["template"],
+                                                 params=crit["params"]), cap.label)
+    books = [(s["json"]["starts_at"][11:16], s["json"]["ends_at"][11:16], s["expect"]) for s in scenario["steps"]
+             if s["method"] == "POST" and s["path"] == "/api/firings"]
+    return crit["text"], books
+
+
+def test_the_overlap_criterion_says_the_times_its_steps_book():
+    """Under a limit of one firing per kiln a day the criterion's clock moves 12 hours on (the firing that starts
+    when the first ends falls on the next day); its sentence says the moved times, not 10:00-12:00."""
+    text, books = _overlap_criterion(_kiln_studio_limited("day"))
+    assert books[:2] == [("22:00", "00:00", 201), ("23:00", "01:00", 409)]
+    assert books[3] == ("00:00", "02:00", 201)
+    assert text.startswith("When a kiln has a firing from 22:00 to 00:00, a second firing of the same kiln from "
+                           "23:00 to 01:00 is refused; one from 00:00 to 02:00, or of another kiln at 23:00, is "
+                           "accepted"), text
+    for limited in (S.kiln_studio(), _kiln_studio_limited("week"), _kiln_studio_limited("day", None)):
+        text, books = _overlap_criterion(limited)  # no daily limit per kiln: the times stay where they are
+        assert books[0] == ("10:00", "12:00", 201) and "from 10:00 to 12:00, a second" in text, text
+
+
+@pytest.mark.parametrize("period, days", [(None, ("2030-01-07", "2030-01-07")), ("day", ("2030-01-08", "2030-01-09")),
+                                          ("week", ("2030-01-14", "2030-01-21")),
+                                          ("month", ("2030-02-07", "2030-03-07"))])
+def test_later_bookings_fall_a_period_of_the_limit_apart(period, days):
+    """The days the generated booking tests put their later bookings on: the first day with no limit, else one and
+    two periods of the limit on."""
+    from shared.engine.capabilities._booking_slots import SampleSlots
+
+    spec = AppSpec.model_validate(_kiln_studio_limited(period) if period else S.kiln_studio())
+    slots = SampleSlots(spec, "firing")
+    assert (slots.later_day(1), slots.later_day(2)) == days
+    assert slots.limited == (period is not None)
+
+
+def test_the_generated_booking_tests_take_their_days_from_the_sample_slots():
+    _, files = S.compile_spec(_kiln_studio_limited("week"))
+    text = files["tests/test_cap_kiln_booking.py"]
+    text = text.decode() if isinstance(text, bytes) else text
+    assert 'OTHER_DAY, THIRD_DAY = "2030-01-14", "2030-01-21"' in text and "LIMIT_GAP = 7" in text
