@@ -1,0 +1,230 @@
+"""Criteria for the money kinds: ledger and payments.
+
+Each scenario drives the capability's own routes (see its `module.py.j2`) and asserts both the behaviour and
+the refusal the behaviour implies: a settlement above what is owed 409, a payment by someone who may not see the
+record 401/403.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from . import ScenarioError, rule_number
+from ._flow_helpers import (
+    _a,
+    _ent_label,
+    _ent_plural,
+    _field_label,
+    _fitted,
+    _readers,
+    _realised,
+    _role_label,
+    _writers,
+)
+
+# ---------------------------------------------------------------------------------------------- ledger
+
+
+def _realises_ledger(cap, spec, rule, reading) -> bool:
+    """A ledger has no parameter for a stated rule (its exact split and settle-up limit hold always)."""
+    return False
+
+
+def _ledger_cents(field) -> int:
+    """An amount (cents) the charge accepts that three cannot share evenly (a cent is left over)."""
+    lo = field.min if field is not None and field.min is not None else float("-inf")
+    hi = field.max if field is not None and field.max is not None else float("inf")
+    for cents in (10000, 1000, 100):
+        if lo <= cents / 100 <= hi:
+            return cents
+    start = max(4, math.ceil(lo * 100)) if lo != float("-inf") else 4
+    cents = next((c for c in range(start, start + 3) if c % 3), start)
+    if cents / 100 > hi:
+        raise ScenarioError(f"the charge's amount field accepts no amount three cannot share evenly ({lo}..{hi})")
+    return cents
+
+
+def _shares(cents: int) -> list[int]:
+    """Three equal shares in cents: the cents left over go one each to the lowest ids (equal fractions)."""
+    return [cents // 3 + (1 if i < cents % 3 else 0) for i in range(3)]
+
+
+def _money(cents: int) -> str:
+    sign = "-" if cents < 0 else ""
+    return f"{sign}{abs(cents) // 100}.{abs(cents) % 100:02d}"
+
+
+def _derive_ledger(cap, spec, reading, feature) -> list[dict]:
+    charge, part = _ent_label(spec, cap.charge_entity), _ent_label(spec, cap.participant_entity)
+    parts = _ent_plural(spec, cap.participant_entity)
+    try:
+        cents = _ledger_cents(spec.entity(cap.charge_entity).field(cap.amount_field))
+    except ScenarioError:  # compiling the criterion reports it
+        cents = 10000
+    amount, third = _money(cents), _money(_shares(cents)[1])
+    text = (f"{_a(charge).capitalize()} of {amount} paid by one {part} and split equally among three {parts} gives "
+            f"shares adding up to exactly {amount} and balances adding up to zero; a settlement of more than the "
+            f"{third} a {part} owes is refused, one of {third} clears their balance.")
+    return [{"text": text, "template": "ledger.split_settle",
+             "params": {"capability": cap.id, "charge_entity": cap.charge_entity, "amount_field": cap.amount_field,
+                        "participant_entity": cap.participant_entity, "payer_field": cap.payer_field},
+             "rules": []}]
+
+
+def _split_settle(p, capability: str, charge_entity: str, amount_field: str, participant_entity: str,
+                  payer_field: str | None) -> None:
+    charge = p.entity(charge_entity)
+    cents = _ledger_cents(charge.field(amount_field))
+    plabel, clabel = p.entity(participant_entity).label.lower(), charge.label.lower()
+    who = p.writer(charge_entity)
+    role = p.scenario["actors"].get(who, who)
+    if participant_entity in (p.spec.role(role).write if p.spec.role(role) else []):
+        part_maker, settler = who, who  # the recorder created the participants, so it speaks for them
+    else:
+        if "owner" not in _writers(p.spec, charge_entity) or "owner" not in _writers(p.spec, participant_entity):
+            raise ScenarioError(f"no role both adds {participant_entity!r} and records settlements")
+        part_maker, settler = "owner", "owner"
+    people = [p.make(participant_entity, part_maker, note=f"{plabel} {i + 1}") for i in range(3)]
+    over = {amount_field: _money(cents)}
+    if payer_field:
+        over[payer_field] = f"${{{people[0]}.id}}"
+    row = p.make(charge_entity, who, over, note=f"{_a(clabel)} of {_money(cents)} paid by {plabel} 1")
+    body = {"method": "equal", "participants": [f"${{{x}.id}}" for x in people]}
+    if not payer_field:
+        body["payer_id"] = f"${{{people[0]}.id}}"
+    shares = _shares(cents)
+    share = shares[1]  # what participant 2 owes
+    split = f"/api/{capability}/charges/${{{row}.id}}/split"
+    # the payer's speaker splits: the recorder when it created the participants, else the owner
+    p.step(settler, "POST", split, json=body, expect=201,
+           checks=[{"path": "total", "op": "eq", "value": _money(cents)},
+                   {"path": "payer_id", "op": "eq", "value": f"${{{people[0]}.id}}"},
+                   {"path": "shares", "op": "len", "value": 3}]
+           + [{"path": f"shares.{i}.amount", "op": "eq", "value": _money(c)} for i, c in enumerate(shares)],
+           note="split it equally: the shares add up to the amount to the cent")
+    p.step(settler, "POST", split, json=body, expect=409, note=f"the same {clabel} cannot be split twice")
+    balances = [cents - shares[0], -shares[1], -shares[2]]
+    p.step(who, "GET", f"/api/{capability}/balances", expect=200,
+           checks=[{"path": "total", "op": "eq", "value": "0.00"}]
+           + [{"path": f"participants.{i}.balance", "op": "eq", "value": _money(b)} for i, b in enumerate(balances)],
+           note="balances: the payer is owed, the others owe, and they sum to zero")
+    pay = {"from_id": f"${{{people[1]}.id}}", "to_id": f"${{{people[0]}.id}}"}
+    p.step(settler, "POST", f"/api/{capability}/settlements", json={**pay, "amount": _money(share + 1)},
+           expect=409, note=f"settling one cent more than {plabel} 2 owes is refused")
+    p.step(settler, "POST", f"/api/{capability}/settlements", json={**pay, "amount": _money(share)},
+           expect=201, checks=[{"path": "amount", "op": "eq", "value": _money(share)}],
+           note=f"{plabel} 2 settles exactly what they owe")
+    p.step(who, "GET", f"/api/{capability}/balances", expect=200,
+           checks=[{"path": "total", "op": "eq", "value": "0.00"},
+                   {"path": "participants.0.balance", "op": "eq", "value": _money(balances[0] - share)},
+                   {"path": "participants.1.balance", "op": "eq", "value": "0.00"}],
+           note=f"{plabel} 2 is settled; the balances still sum to zero")
+    p.step(settler, "POST", f"/api/{capability}/settlements", json={**pay, "amount": "0.01"}, expect=409,
+           note=f"{plabel} 2 owes nothing more")
+
+
+# ---------------------------------------------------------------------------------------------- payments
+
+_PERCENT = ("", "%", "percent", "per cent", "pct")
+
+
+def _realises_payments(cap, spec, rule, reading) -> bool:
+    """A fee rule whose percentage is the platform fee the app takes: the words say a fee, commission or cut the
+    platform keeps ("a 10% fee", "keeps 12%"), never a share of the price the payer pays ("a 25% deposit", "10%
+    off", "a 5% tip" are not what the platform keeps)."""
+    unit = (rule.unit or "").strip().lower()
+    said = " ".join([rule.words.lower()] + [u.word for u in (reading.words if reading else [])])
+    kept = re.search(r"\b(fees?|commissions?|cut|keeps?|kept|takes?|platform|service charges?|surcharges?)\b", said)
+    other = re.search(r"\b(deposits?|discounts?|off|refunds?|tips?|down ?payments?|upfront|advance)\b",
+                      rule.words.lower())
+    return (rule.category == "fee" and cap.platform_fee_percent is not None and rule_number(rule) is not None
+            and unit in _PERCENT and abs(rule_number(rule) - float(cap.platform_fee_percent)) < 1e-9
+            and kept is not None and other is None)
+
+
+def _derive_payments(cap, spec, reading, feature) -> list[dict]:
+    ent = _ent_label(spec, cap.entity)
+    params = {"capability": cap.id, "entity": cap.entity, "amount_field": cap.amount_field}
+    outsiders = [r.name for r in spec.roles if r.name not in _readers(spec, cap.entity)]
+    who = f"{_a(_role_label(spec, outsiders[0]))} or " if outsiders else ""
+    out = [{"text": f"Only signed-in users who may see {_a(ent)} can pay for it ({who}an anonymous visitor is "
+                    f"refused); a forged 'payment received' message marks nothing paid; checkout "
+                    f"charges the {ent}'s own {_field_label(spec, cap.entity, cap.amount_field)}, once.",
+            "template": "payments.guarded", "params": params, "rules": []}]
+    rules = _realised(cap, spec, reading)
+    if cap.platform_fee_percent:
+        out.append({"text": f"The app keeps a {cap.platform_fee_percent:g}% platform fee on each {ent} paid for.",
+                    "template": "payments.platform_fee",
+                    "params": {**params, "percent": float(cap.platform_fee_percent)}, "rules": rules})
+    return out
+
+
+def _price(field) -> str:
+    lo = float(field.min) if field is not None and field.min is not None else 0.0
+    price = max(lo, 12.5) if field is None or field.max is None or field.max >= 12.5 else float(field.max)
+    return f"{price:.2f}"
+
+
+def _guarded(p, capability: str, entity: str, amount_field: str) -> None:
+    ent = p.entity(entity)
+    label = ent.label.lower()
+    price = _price(ent.field(amount_field))
+    row = p.make(entity, p.writer(entity), {amount_field: price}, note=f"{_a(label)} priced {price}")
+    readers = _readers(p.spec, entity)
+    if not readers:
+        raise ScenarioError(f"no role may read {entity!r}")
+    buyer = p.actor(next((r for r in readers if r != "owner"), readers[0]))
+    pay = f"/api/{capability}/{ent.plural}/${{{row}.id}}/checkout"
+    p.step("anon", "POST", pay, json={}, expect=401, note="an anonymous visitor may not pay")
+    outsider = next((r.name for r in p.spec.roles if r.name not in readers), None)
+    if outsider:
+        p.step(p.actor(outsider), "POST", pay, json={}, expect=403, note=f"{_a(outsider)} may not see it, nor pay")
+    p.step(buyer, "POST", f"/api/{capability}/{ent.plural}/999999/checkout", json={}, expect=404,
+           note=f"paying for {_a(label)} that does not exist is refused")
+    # Payments go to the runner's loopback Stripe stand-in: the checkout opens at the record's own price whatever
+    # the client sends, and a second one while it is open is 409.
+    p.scenario["stripe"] = True
+    p.step(buyer, "POST", pay, json={"amount": "0.07", "unit_amount": 7}, expect=201,
+           checks=[{"path": "payment.amount", "op": "eq", "value": price},
+                   {"path": "payment.status", "op": "eq", "value": "pending"},
+                   {"op": "text_not_contains", "value": "0.07"}],
+           note="a checkout charges the record's own price, never the one the client sends")
+    p.step(buyer, "POST", pay, json={}, expect=409, note="a second checkout while one is open is refused")
+    event = {"id": "evt_forged", "object": "event", "type": "checkout.session.completed",
+             "data": {"object": {"id": "cs_forged", "payment_status": "paid", "amount_total": 1, "currency": "usd"}}}
+    p.step("anon", "POST", f"/api/{capability}/webhook", json=event, expect=400,
+           note="an unsigned 'payment received' message is refused")
+    p.step(buyer, "GET", f"/api/{capability}/payments", expect=200,
+           checks=[{"path": "items", "op": "none", "key": "status", "value": "paid"},
+                   {"path": "items", "op": "none", "key": "status", "value": "active"}],
+           note="nothing is marked paid")
+
+
+def _platform_fee(p, capability: str, entity: str, amount_field: str, percent: float) -> None:
+    readers = _readers(p.spec, entity)
+    if not readers:
+        raise ScenarioError(f"no role may read {entity!r}")
+    reader = p.actor(next((r for r in readers if r != "owner"), readers[0]))
+    p.step(reader, "GET", f"/api/{capability}/payouts", expect=200,
+           checks=[{"path": "fee_percent", "op": "eq", "value": percent},
+                   {"path": "items", "op": "len", "value": 0}],
+           note=f"the platform fee is {percent:g}% (no payouts before any payment)")
+    from decimal import ROUND_HALF_UP, Decimal
+
+    ent = p.entity(entity)
+    price = _price(ent.field(amount_field))
+    fee = (Decimal(price) * Decimal(str(percent)) / 100).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    row = p.make(entity, p.writer(entity), {amount_field: price}, note=f"{_a(ent.label.lower())} priced {price}")
+    p.scenario["stripe"] = True
+    p.step(reader, "POST", f"/api/{capability}/{ent.plural}/${{{row}.id}}/checkout", json={}, expect=201,
+           checks=[{"path": "payment.amount", "op": "eq", "value": price},
+                   {"path": "payment.platform_fee", "op": "eq", "value": f"{fee:.2f}"}],
+           note=f"paying {price} keeps a platform fee of {fee:.2f} ({percent:g}%)")
+
+
+# ---------------------------------------------------------------------------------------------- tables
+
+REALISES: dict = {"ledger": _realises_ledger, "payments": _realises_payments}
+DERIVE = {kind: _fitted(fn) for kind, fn in (("ledger", _derive_ledger), ("payments", _derive_payments))}
+COMPILE = {"ledger.split_settle": _split_settle, "payments.guarded": _guarded, "payments.platform_fee": _platform_fee}
