@@ -1,0 +1,182 @@
+"""Planner builders for the kinds that show, keep or derive content: search, attachments, public page, checklist,
+versioning, ratings, leaderboard, export, AI summary and matrix (wired into `capmap.BUILDERS`)."""
+
+from __future__ import annotations
+
+import re
+
+from .b_common import (
+    NUMBER_WORDS,
+    FeatureCtx,
+    NotFit,
+    _ensure,
+    _field_named,
+    _main,
+    _src,
+    with_digits,
+)
+from .draft import Draft, clip, ident, safe_name
+
+
+def b_search(ctx: FeatureCtx) -> dict:
+    d = ctx.draft
+    ent = _main(ctx, prefer_things=False)
+    textual = [f.name for f in d.fields_of(ent, "text", "long_text")]
+    named = [n for n in textual if d.entities[ent].fields[n].source == _src(ctx)
+             or all(p in ctx.words for p in n.split("_"))]
+    fields = named or textual
+    if not fields:
+        fields = [_ensure(ctx, ent, "name", "text")]
+    return {"entity": ent, "fields": fields}
+
+
+def b_attachments(ctx: FeatureCtx) -> dict:
+    d = ctx.draft
+    owner = next((e for e in ctx.mentioned if any(f.type == "file" and f.source == _src(ctx)
+                                                  for f in d.fields_of(e))), None)
+    ent = owner or _main(ctx)
+    types = []
+    if ctx.has(r"photos?|images?|pictures?|scans?|snap\w*"):
+        types += ["image/png", "image/jpeg", "image/webp"]
+    if ctx.has(r"pdfs?|documents?|scans?|files?|contracts?|receipts?|reports?"):
+        types += ["application/pdf"]
+    out = {"entity": ent}
+    if types:
+        out["allowed_types"] = list(dict.fromkeys(types))
+    return out
+
+
+def b_public_page(ctx: FeatureCtx) -> dict:
+    d = ctx.draft
+    ent = _main(ctx)
+    e = d.entities[ent]
+    shown = [f.name for f in e.fields.values() if f.type not in ("reference", "file", "email", "phone")][:6]
+    if not shown:
+        shown = [_ensure(ctx, ent, "name", "text")]
+    published = next((f.name for f in d.fields_of(ent, "boolean") if f.name in ("published", "public", "visible",
+                                                                             "available", "active")), None)
+    if published is None and ctx.has(r"publish\w*|public|visible"):
+        published = _ensure(ctx, ent, "published", "boolean", default=False)
+    return {"entity": ent, "fields": shown, "published_field": published, "qr": True}
+
+
+def b_checklist(ctx: FeatureCtx) -> dict:
+    return {"entity": _main(ctx)}
+
+
+def b_versioning(ctx: FeatureCtx) -> dict:
+    d = ctx.draft
+    ent = _main(ctx)
+    fld = _field_named(ctx, ent, ("long_text",)) or next((f.name for f in d.fields_of(ent, "long_text")), None)
+    fld = fld or _ensure(ctx, ent, "body", "long_text")
+    return {"entity": ent, "field": fld}
+
+
+def b_ratings(ctx: FeatureCtx) -> dict:
+    d = ctx.draft
+    objects = [safe_name(it.name) for it in ctx.interps if it.np and it.np.prep is None and it.np.after_verb
+               and safe_name(it.name) in d.entities]
+    ent = objects[0] if objects else _main(ctx, prefer_things=False)  # "singers rate each piece": the piece
+    low = with_digits(re.sub(r"\b(one|two|three|four|five|six|seven|eight|nine|ten)\b",
+                             lambda m: str(NUMBER_WORDS[m.group(1)]), ctx.low))
+    m = re.search(r"(\d+)[- ]stars?|out of (\d+)|(?:from )?[01] to (\d+)|\b[01][-–](\d+)\b|(\d+)[- ]point scale", low)
+    scale = float(next(g for g in m.groups() if g)) if m else None
+    if scale is None and ctx.has(r"up-?vot\w*|down-?vot\w*|vot(e|es|ed|ing)|thumbs up"):
+        scale = 2  # a vote is a two-point rating: against or for
+    return {"entity": ent, "scale": int(scale) if scale and 2 <= scale <= 10 else 5,
+            "with_review": ctx.has(r"reviews?|comments?|feedback")}
+
+
+def b_leaderboard(ctx: FeatureCtx) -> dict:
+    d = ctx.draft
+    ents = [m for m in ctx.mentioned if not d.entities[m].people and not d.entities[m].join] or [_main(ctx)]
+    pts = ctx.number(r"(\d+)\s*points?")
+    period = "month" if ctx.has(r"month\w*") else "all" if ctx.has(r"all[- ]time|overall|season") else "week"
+    return {"awards": [{"entity": e, "points": int(pts) if pts and 1 <= pts <= 1000 else 10} for e in ents[:3]],
+            "period": period}
+
+
+def b_export(ctx: FeatureCtx) -> dict:
+    d = ctx.draft
+    ents = [m for m in ctx.mentioned if not d.entities[m].join] or [_main(ctx)]
+    pdf = ents[0] if ctx.has(r"pdfs?|reports?|print\w*|summary|summaries|certificates?|invoices?") else None
+    return {"entities": ents, "pdf_entity": pdf}
+
+
+def b_ai_summary(ctx: FeatureCtx) -> dict:
+    d = ctx.draft
+    ent = _main(ctx)
+    src = _field_named(ctx, ent, ("long_text",)) or next((f.name for f in d.fields_of(ent, "long_text")), None)
+    src = src or next((f.name for f in d.fields_of(ent, "text")), None) or _ensure(ctx, ent, "content", "long_text")
+    classify = ctx.has(r"classif\w*|categori[sz]\w*|triage|labels?|tag\w*|predict\w*|detect\w*|risk|urgency|"
+                       r"sentiment|priorit\w*|flag\w*")
+    labels: list[str] = []
+    named = re.search(r"\b(?:into|as)\s+([a-z][a-z -]*(?:\s*(?:,|\bor\b|\band\b)\s*[a-z][a-z -]*){1,7})", ctx.low)
+    if classify and named:  # "classify papers into methods, results or review": those labels
+        parts = [ident(p.strip())[:30] for p in re.split(r"\s*(?:,|\bor\b|\band\b)\s*", named.group(1)) if p.strip()]
+        labels = [p for p in dict.fromkeys(parts) if p and len(p.split("_")) <= 2]
+        labels = labels if len(labels) >= 2 else []
+    if classify and not labels:
+        enum = next((f for f in d.fields_of(ent, "enum") if any(p in ctx.words for p in f.name.split("_"))), None)
+        labels = list(enum.values) if enum else (["low", "medium", "high"] if ctx.has(r"risk|urgency|priorit\w*")
+                                                 else ["positive", "neutral", "negative"] if ctx.has(r"sentiment")
+                                                 else ["relevant", "not_relevant"])
+    return {"entity": ent, "source_field": src, "mode": "classification" if classify else "summary",
+            "labels": labels}
+
+
+def _join(d: Draft, a: str, b: str, source: str) -> str:
+    for x, y, j, _s in d.m2m:
+        if {x, y} == {a, b}:
+            return j  # already linked ("dishes made from ingredients")
+    name = safe_name(f"{a}_{b}")[:36]
+    j = d.add_entity(name, source, join=True)
+    d.add_field(name, f"{a}_id", "reference", source, origin="structure", ref=a, required=True)
+    d.add_field(name, f"{b}_id", "reference", source, origin="structure", ref=b, required=True)
+    d.add_field(name, "note", "text", source, origin="structure")
+    if (a, b) not in [(x, y) for x, y, _j, _s in d.m2m]:
+        d.m2m.append((a, b, j.name, clip(source)))
+    return j.name
+
+
+def b_matrix(ctx: FeatureCtx) -> dict:
+    d = ctx.draft
+    column = row = via = None
+    for it in ctx.interps:
+        head = it.np.head if it.np else None
+        if head is not None and head.tag == "container" and head.s in ("matrix", "grid", "chart", "table") and it.mods:
+            column = safe_name(it.name if it.kind != "container" else it.mods[-1].s)
+        elif it.np and (it.np.prep in ("per", "for", "of", "by") or it.np.each) and row is None:
+            row = safe_name(it.name)
+        elif it.np and it.np.prep in ("from", "via", "through", "using") and via is None:
+            via = safe_name(it.name)
+    if d.planned.get("matrix") and not (row and column):  # "export the matrix": the one planned already
+        return dict(d.planned["matrix"][0])
+    cands = [m for m in ctx.mentioned if m not in (column, row, via) and not d.entities[m].join]
+    for slot in ("column", "row", "via"):
+        if locals()[slot] is None and cands:
+            val = cands.pop(0)
+            if slot == "column":
+                column = val
+            elif slot == "row":
+                row = val
+            else:
+                via = val
+    if via is None:  # "allergen matrix per dish": what links them is an entity the dish references or owns
+        links = [e for e in d.entities if e not in (row, column) and not d.entities[e].join and row and
+                 (row in d.refs(e) or e in d.refs(row))]
+        via = links[0] if links else None
+    if None in (row, via, column) or len({row, via, column}) < 3:
+        raise NotFit("a derived matrix needs three linked records (e.g. dishes, ingredients, allergens) and the "
+                     "feature does not name all three")
+    for n in (row, via, column):
+        if n not in d.entities:
+            d.add_entity(n, ctx.text)
+            d.add_field(n, "name", "text", ctx.text, origin="structure", required=True)
+    for a, b in ((row, via), (via, column), (column, row), (via, row), (column, via), (row, column)):
+        f = d.entities[a].fields.get(f"{b}_id")
+        if f is not None and f.origin == "words":  # linked through the join entities instead
+            del d.entities[a].fields[f"{b}_id"]
+    _join(d, row, via, ctx.text)
+    _join(d, via, column, ctx.text)
+    return {"row_entity": row, "via_entity": via, "column_entity": column}

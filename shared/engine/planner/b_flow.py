@@ -1,0 +1,330 @@
+"""Planner builders for the record and flow kinds: records, booking, workflow, ledger, custody, rotation and
+payments (wired into `capmap.BUILDERS`)."""
+
+from __future__ import annotations
+
+import re
+
+from . import lexicon as lx
+from .b_common import (
+    _CHECKOUT_NOUNS,
+    DEnt0,
+    FeatureCtx,
+    NotFit,
+    _days,
+    _ensure,
+    _field_named,
+    _main,
+    _people_entity,
+    _src,
+    label_of,
+)
+from .draft import ident, interpret, is_event, safe_name
+from .text import parse, verb_base
+
+#: Nouns that name a booking itself (not what is booked), whatever the domain.
+BOOKING_NOUNS = frozenset({"booking", "reservation", "appointment", "slot", "rental", "hire"})
+
+
+def b_records(ctx: FeatureCtx) -> dict:
+    listed = [safe_name(it.name) for it in ctx.interps if it.np and it.np.head is not None
+              and it.np.head.tag == "container" and it.kind != "container" and safe_name(it.name) in ctx.draft.entities]
+    ent = listed[0] if listed else _main(ctx)  # "Tenant directory with lease dates": the tenants
+    d = ctx.draft
+    named = [f.name for f in d.fields_of(ent) if f.source == _src(ctx) or
+             (f.origin != "catalogue" and all(p in ctx.words for p in f.name.split("_")))]
+    filters = [n for n in named if d.entities[ent].fields[n].type in ("enum", "reference", "boolean", "date")]
+    return {"entity": ent, "fields": named, "filters": filters}
+
+
+def b_booking(ctx: FeatureCtx) -> dict:
+    d = ctx.draft
+    booked: str | None = None
+    resource: str | None = None
+    for it in ctx.interps:
+        if it.np and it.np.after_verb in ("book", "reserve", "schedule", "rent", "hire") and it.np.prep is None:
+            if it.kind == "attr":  # "book rental dates": the modifier is the event
+                ev = next((m.s for m in it.mods if m.tag == "noun"), None)
+                if ev:
+                    booked = safe_name(ev)
+                    if booked not in d.entities:
+                        d.add_entity(booked, ctx.text)
+                continue
+            booked = safe_name(it.name)
+            mods = [safe_name(m.s) for m in it.mods if safe_name(m.s) in d.entities]
+            if mods and is_event(booked, it.head):  # "kiln firings": the kiln; not "studio rooms" (rooms are booked)
+                resource = mods[-1]
+            break
+    event = next((it for it in ctx.interps if it.np and it.np.prep == "for" and it.kind == "thing"
+                  and it.np.after_verb in ("book", "reserve", "schedule", "rent", "hire")
+                  and safe_name(it.name) != booked), None)
+    if booked is not None and resource is None and event is not None and not d.entities.get(booked, DEnt0).people:
+        if is_event(booked):  # "book lessons for a tutor": the lessons are booked, the tutor's time is the resource
+            resource = safe_name(event.name)
+            if resource not in d.entities:
+                d.add_entity(resource, ctx.text)
+        else:
+            resource, booked = booked, safe_name(event.name)  # "book a kiln for a firing": the firing is booked
+        if booked not in d.entities:
+            d.add_entity(booked, ctx.text)
+    if booked is None and d.planned.get("booking"):  # "daily schedule view": the booking planned already
+        return dict(d.planned["booking"][0])
+    if booked is None:
+        booked = _main(ctx, prefer_things=True)
+    if booked not in d.entities:
+        d.add_entity(booked, ctx.text)
+    # "firings", "bookings": a verb's -ing is an event; "mooring", "building", "clothing" are things
+    event_like = is_event(booked) or (booked.endswith("ing") and verb_base(booked) is not None) or resource is not None
+    if not event_like:
+        resource = booked
+        # "reserve a boat ... export reservations": the idea already names its bookings; else make the record
+        named = next((e for e in ctx.mentioned + list(d.entities) if e in BOOKING_NOUNS and e != resource
+                      and e in d.entities and not d.entities[e].people and not d.entities[e].join), None)
+        booked = named or safe_name(f"{resource}_booking")
+        if booked not in d.entities:
+            d.add_entity(booked, ctx.text)
+    if resource is None:
+        bookers = {safe_name(p) for c in parse(ctx.text) for p in c.subject_people}
+        refs = [r for r in d.refs(booked) if not d.entities[r].join]
+        named = [m for m in ctx.mentioned if m != booked]
+        others = [e.name for e in d.entities.values() if e.name != booked and not e.join
+                  and booked not in d.refs(e.name)]
+        ranked = ([r for r in refs if not d.entities[r].people] + [m for m in named if not d.entities[m].people]
+                  + [r for r in refs if r not in bookers] + [m for m in named if m not in bookers]
+                  + [o for o in others if not d.entities[o].people]
+                  + [o for o in others if o not in bookers and o in d.roles])
+        resource = ranked[0] if ranked else None
+        if resource is None:  # "members book classes": the class itself is what is booked
+            resource = booked
+            booked = safe_name(f"{resource}_booking")
+            d.add_entity(booked, ctx.text)
+    if resource is None or resource == booked:
+        raise NotFit("booking needs something to book (a room, a kiln, a person's time) and the idea does not "
+                     "name one")
+    if not d.add_ref(booked, resource, ctx.text, required=True) and f"{resource}_id" not in d.entities[booked].fields:
+        raise NotFit(f"{label_of(resource)} already points at {label_of(booked)}, so it cannot also be booked by it")
+    d.entities[booked].fields[f"{resource}_id"].required = True
+    start = _ensure(ctx, booked, "start_at", "datetime", required=True)
+    end = _ensure(ctx, booked, "end_at", "datetime", required=True)
+    return {"entity": booked, "resource": resource, "resource_field": f"{resource}_id", "start_field": start,
+            "end_field": end}
+
+
+def _state_values(ctx: FeatureCtx) -> list[str]:
+    """Named states in the feature or the description: "(draft, submitted, approved)", "from A to B"."""
+    for text in (ctx.text, str(ctx.draft.idea.get("description") or "")):
+        low = text.lower()
+        m = re.search(r"\(([a-z][a-z \-]*(?:\s*(?:,|/|->|→|or|and)\s*[a-z][a-z \-]*){1,7})\)", low)
+        if not m:
+            m = re.search(r"(?:status|stage|state)s?\s*(?:is|are|:|of|as|from)\s*([a-z][a-z \-]*(?:\s*(?:,|/|->|→|"
+                          r"or|and|to)\s*[a-z][a-z \-]*){1,7})", low)
+        if not m:
+            m = re.search(r"\bfrom\s+([a-z][a-z\-]*(?:\s+to\s+[a-z][a-z\-]*){1,6})", low)
+        if m:
+            parts = re.split(r"\s*(?:,|/|->|→|\bor\b|\band\b|\bto\b)\s*", m.group(1))
+            vals = [ident(p.strip())[:30] for p in parts if p.strip() and len(p.split()) <= 2]
+            vals = [v for v in dict.fromkeys(vals) if v and v not in ("the", "a", "an")]
+            if 2 <= len(vals) <= 8:
+                return vals
+    return []
+
+
+def _approvers(ctx: FeatureCtx) -> list[str]:
+    d = ctx.draft
+    askers = {safe_name(p) for c in parse(ctx.text) for p in c.subject_people
+              if set(c.verbs) & {"submit", "request", "create", "add", "upload", "book", "send", "apply", "post"}}
+    named = [safe_name(p) for p in ctx.people if safe_name(p) in d.roles and safe_name(p) not in askers]
+    staff = [r.name for r in d.roles.values() if r.kind == "staff"]
+    return named or staff or ["owner"]
+
+
+def b_workflow(ctx: FeatureCtx) -> dict:
+    d = ctx.draft
+    ent = _main(ctx, prefer_things=True)
+    if d.entities[ent].people and len(d.entities) > 1:
+        others = [m for m in ctx.mentioned if not d.entities[m].people]
+        ent = others[0] if others else ent
+    approval = ctx.has(r"approv\w*|sign(s|ed)?[- ]off|request\w*|reject\w*|submit\w*")
+    existing = next((f for f in d.fields_of(ent, "enum") if f.name.split("_")[-1] in ("status", "stage", "state",
+                                                                                    "phase", "result")), None)
+    values = _state_values(ctx)
+    if not values:
+        if approval:
+            values = ["submitted", "approved", "rejected"]
+        elif existing is not None:
+            values = list(existing.values)
+        elif ctx.has(r"review queue|queue|flagged|triage"):
+            values = ["pending", "reviewed", "dismissed"]
+        else:
+            values = list(lx.ENUM_DEFAULTS["status"])
+    fname = existing.name if existing is not None else "status"
+    f = d.add_field(ent, fname, "enum", ctx.text, origin="capability", values=values)
+    if f is None or f.type != "enum":
+        raise NotFit(f"the {label_of(ent)} record has no room for a status field")
+    if set(values) - set(f.values):
+        f.values = list(dict.fromkeys(values + [v for v in f.values if v not in values]))
+    states = list(f.values)
+    f.default = states[0]
+    approvers = _approvers(ctx)
+    for a in approvers:  # who approves (or, as staff, moves) records works on everyone's, not only their own
+        if a in d.roles and d.roles[a].kind != "staff" and (approval or a in lx.STAFF_PEOPLE | lx.OVERSIGHT_PEOPLE):
+            d.roles[a].kind = "staff"
+    writers = ["owner"] + [r.name for r in d.roles.values() if r.kind in ("staff", "participant")]
+    movers = [a for a in approvers if a != "owner"]
+    transitions = []
+    if approval and {"approved", "rejected"} <= set(states):
+        first = states[0]
+        transitions.append({"name": "approve", "from_states": [first], "to": "approved", "roles": approvers})
+        transitions.append({"name": "reject", "from_states": [first], "to": "rejected", "roles": approvers})
+        transitions.append({"name": "resubmit", "from_states": ["rejected"], "to": first,
+                            "roles": list(dict.fromkeys(writers))})
+    else:
+        # "coordinators move incidents from A to B": those named move them; otherwise whoever writes
+        roles = approvers if approval or movers else list(dict.fromkeys(writers))
+        for a, b in zip(states, states[1:], strict=False):
+            transitions.append({"name": ident(f"to_{b}")[:40], "from_states": [a], "to": b, "roles": roles})
+    return {"entity": ent, "state_field": f.name, "states": states, "initial": states[0],
+            "transitions": transitions}
+
+
+def b_ledger(ctx: FeatureCtx) -> dict:
+    d = ctx.draft
+    charge = None
+    amount = None
+    for ent in ctx.mentioned + [e for e in d.entities if e not in ctx.mentioned]:
+        if d.entities[ent].people:
+            continue
+        name = _field_named(ctx, ent, ("money",))
+        if name:
+            charge, amount = ent, name
+            break
+    if charge is None and d.planned.get("ledger"):  # "settle up balances": the ledger planned already
+        return dict(d.planned["ledger"][0])
+    if charge is None:
+        charge = _main(ctx)
+        if d.entities[charge].people:
+            charge = next((e for e in d.entities if not d.entities[e].people), charge)
+        amount = _ensure(ctx, charge, "amount", "money", required=True)
+    # "among the households who joined": whoever the costs are split among, person word or not
+    among = next((safe_name(it.name) for it in ctx.interps if it.np and it.np.prep in ("among", "amongst", "between")
+                  and it.kind in ("thing", "people") and safe_name(it.name) != charge), None)
+    if among is not None and among not in d.entities:
+        d.add_entity(among, ctx.text, people=True)
+        d.add_field(among, "name", "text", ctx.text, origin="structure", required=True)
+    participant = among or _people_entity(ctx, create=True)
+    if participant is None:
+        raise NotFit("splitting costs needs the people who share them, and the idea names none")
+    split = "equal"
+    weight = None
+    if ctx.has(r"by (usage|use)|usage|how much each (uses|used)"):
+        split = "usage"
+    elif ctx.has(r"by (weight|share|shares|percentage|ratio)|weighted|proportional\w*"):
+        split = "weight"
+        weight = _ensure(ctx, participant, "share", "decimal", min=0)
+    return {"charge_entity": charge, "amount_field": amount, "participant_entity": participant,
+            "weight_field": weight, "default_split": split}
+
+
+def b_custody(ctx: FeatureCtx) -> dict:
+    d = ctx.draft
+    if d.planned.get("custody") and ctx.has(_CHECKOUT_NOUNS) and not any(
+            c["item_entity"] in ctx.mentioned for c in d.planned["custody"]) and not ctx.has(
+            r"check(ed|s|ing)?[- ]?out|lend|borrow"):  # "when a loan is overdue": the check-outs planned already
+        return dict(d.planned["custody"][0])
+    item = _main(ctx)
+    holder = _people_entity(ctx, create=False, exclude=(item,))
+    if holder is not None and holder not in ctx.mentioned and safe_name(holder) not in [safe_name(p)
+                                                                                           for p in ctx.people]:
+        holder = None
+    if holder is None:  # "villagers borrow machines", villagers kept with an email: a record with an address is a person
+        holder = next((m for m in ctx.mentioned if m != item and d.fields_of(m, "email", "phone")), None)
+    return {"item_entity": item, "holder_entity": holder, "due_days": _days(ctx, 7), "max_held": _max_held(ctx.text)}
+
+
+def _max_held(text: str) -> int | None:
+    """The number of a stated "at most N ... at a time" (or "at once") rule: items one holder may hold together."""
+    from .b_assignment import _AT_ONCE
+    from .reading import rules_of
+
+    return next((int(r.number) for r in rules_of(text, "limit") if r.number and float(r.number).is_integer()
+                 and 1 <= r.number <= 1000 and _AT_ONCE.search((r.words or "").lower())), None)
+
+
+def b_rotation(ctx: FeatureCtx) -> dict:
+    d = ctx.draft
+    if d.planned.get("rotation") and not ctx.explicit:  # "live board of who is on call": the rota planned already
+        return dict(d.planned["rotation"][0])
+    work = next((m for m in ctx.mentioned if not d.entities[m].people), None) or _main(ctx)
+    earlier = next((p for p in d.planned.get("rotation", []) if p["entity"] == work), None)
+    if earlier is not None and ctx.has(r"swaps?|swapp\w+|trad(e|es|ed|ing)"):  # the rota's swaps, asked again
+        out = dict(earlier)
+        if ctx.has(r"approv\w*|sign(s|ed)?[- ]off|ok'?d"):
+            named = [safe_name(p) for p in ctx.people if safe_name(p) in d.roles]
+            staff = [r.name for r in d.roles.values() if r.kind == "staff"]
+            out["swap_requires_role"] = (named or staff or ["owner"])[0]
+        return out
+    # who approves swaps ("approved by the chief") does not take turns
+    approvers = tuple(safe_name(it.name) for it in ctx.interps if it.kind == "people" and it.np and it.np.prep == "by")
+    among = [safe_name(it.name) for u in d.units for c in u.clauses for np in c.nps
+             if np.prep in ("among", "amongst", "between") and (it := interpret(np)) is not None
+             and it.kind == "people" and safe_name(it.name) not in approvers]
+    named = [p for p in ctx.people if safe_name(p) not in approvers]
+    member = None
+    if not named and among:  # "builds the on-call rota among firefighters" (the description)
+        member = among[0]
+        if member not in d.entities:
+            d.add_entity(member, ctx.text, people=True)
+            d.add_field(member, "name", "text", ctx.text, origin="structure", required=True)
+    member = member or _people_entity(ctx, create=True, exclude=(work, *approvers))
+    if member is None:
+        raise NotFit("a rota needs the people who take turns, and the idea names none")
+    back = d.entities[member].fields.get(f"{work}_id")
+    if back is not None and back.origin == "words" and back.source == _src(ctx):  # "assign drivers to routes"
+        del d.entities[member].fields[f"{work}_id"]
+    if not d.add_ref(work, member, ctx.text) and f"{member}_id" not in d.entities[work].fields:
+        raise NotFit(f"{label_of(member)} already points at {label_of(work)}")
+    swap_role = None
+    if ctx.has(r"swaps?|swapp\w+|trade\w*") and ctx.has(r"approv\w*|sign(s|ed)?[- ]off|ok'?d"):
+        named = [safe_name(p) for p in ctx.people if safe_name(p) in d.roles and safe_name(p) != member]
+        staff = [r.name for r in d.roles.values() if r.kind == "staff"]
+        swap_role = (named or staff or ["owner"])[0]
+    return {"entity": work, "assignee_field": f"{member}_id", "member_entity": member,
+            "strategy": "least_loaded" if ctx.has(r"fair\w*|even\w*|balanc\w*|least|equal\w*") else "round_robin",
+            "swap_requires_role": swap_role}
+
+
+def b_payments(ctx: FeatureCtx) -> dict:
+    d = ctx.draft
+    ent = None
+    amount = None
+    for e in ctx.mentioned + [x for x in d.entities if x not in ctx.mentioned]:
+        name = _field_named(ctx, e, ("money",))
+        if name:
+            ent, amount = e, name
+            break
+    if ent is not None and not ctx.explicit and d.entities[ent].fields[amount].source == _src(ctx):
+        del d.entities[ent].fields[amount]  # put there only for want of a record: the payment is its own
+        ent = amount = None
+    if ent is None and not ctx.explicit:  # "rent payments by card": the payment is the record
+        paid = next((it for it in ctx.interps if it.kind == "attr" and it.attr_type == "money"), None)
+        if paid is not None and len(d.entities) < 12:
+            ent = d.add_entity(ident(paid.name), ctx.text).name
+            d.add_field(ent, "title", "text", ctx.text, origin="structure", required=True)
+            amount = _ensure(ctx, ent, "amount", "money", required=True, min=0)
+    if ent is None:
+        ent = _main(ctx)
+        amount = next((f.name for f in d.fields_of(ent, "money")
+                       if re.search(r"price|fee|amount|cost|rent|total|fare|deposit", f.name)), None)
+        amount = amount or _ensure(ctx, ent, "price", "money", min=0)
+    fee = _stated_fee(ctx.text)
+    sub = ctx.has(r"subscriptions?|subscribe\w*|membership fees?|monthly (plan|fee)|recurring")
+    return {"entity": ent, "amount_field": amount, "mode": "subscription" if sub else "one_time",
+            "platform_fee_percent": fee if fee is not None and fee <= 50 else None}
+
+
+def _stated_fee(text: str) -> float | None:
+    """The percentage a fee, commission or surcharge rule states ("a 10% fee", "a handling fee of two percent")."""
+    from .reading import rules_of
+
+    return next((r.number for r in rules_of(text, "fee") if r.unit == "percent" and r.number is not None),
+                None)
