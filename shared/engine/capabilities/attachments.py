@@ -66,7 +66,9 @@ def _test_plan(cap: Params, spec) -> dict:
     ent = spec.entity(cap.entity)
     ws = writers(spec, ent.name)
     writer = "owner" if "owner" in ws else ws[0]
-    reader = next((r for r in readers(spec, ent.name) if r not in ws), None)
+    own_only = {r.name for r in spec.roles if ent.name in r.read_own}  # read only their own rows
+    # a role that reads every row but writes none (one reading only its own would not see the writer's record)
+    reader = next((r for r in readers(spec, ent.name) if r not in ws and r not in own_only), None)
     own = next((r.name for r in spec.roles if r.name in ws and r.scope == "own" and r.name != "owner"), None)
     outsider = next((r.name for r in spec.roles if r.name not in readers(spec, ent.name)), None)
     good = next(t for t in SNIFFED if t in cap.allowed_types)
@@ -74,7 +76,8 @@ def _test_plan(cap: Params, spec) -> dict:
                    if t not in cap.allowed_types)
     mismatch = next((t for t in ("image/png", "image/jpeg", "application/pdf", "image/gif")
                      if t in cap.allowed_types), None)
-    return {"writer": writer, "reader": reader, "own": own, "outsider": outsider, "good": good,
+    return {"writer": writer, "reader": reader, "own": own, "own_sees_only_its_own": own in own_only,
+            "outsider": outsider, "good": good,
             "refused": refused, "mismatch": mismatch}
 
 

@@ -67,6 +67,23 @@ def routes(cap: Params, spec) -> list:
     return out
 
 
+def _buyer_and_seller(spec, entity: str, readers: list[str]) -> dict:
+    """Who the generated tests pay as, and who makes the record paid for. The buyer is a role (not the owner) that
+    reads every row of `entity`; when every such role reads only its own rows (read_own), the buyer makes the
+    record itself and pays for its own (seller = buyer), since another's record is a 404 to it. `own_buyer` is a
+    role reading only its own rows that may make one (None when there is none): it pays for its own record, and
+    another's record is as missing to it as a deleted one."""
+    from . import _bind as b
+    own = set(b.own_readers(spec, entity))
+    writes = set(b.writers(spec, entity))
+    own_buyer = next((r for r in readers if r in own and r in writes and r != "owner"), None)
+    full = next((r for r in readers if r != "owner" and r not in own), None)
+    if full is not None or own_buyer is None:
+        return {"buyer": full or "owner", "seller": b.writer_role(spec, entity), "buyer_is_seller": False,
+                "own_buyer": own_buyer}
+    return {"buyer": own_buyer, "seller": own_buyer, "buyer_is_seller": True, "own_buyer": own_buyer}
+
+
 def render(cap: Params, spec, tpl) -> dict[str, str]:
     from . import _bind as b
     e = spec.entity(cap.entity)
@@ -76,8 +93,7 @@ def render(cap: Params, spec, tpl) -> dict[str, str]:
     price = max(lo, 12.5) if amount.max is None or amount.max >= 12.5 else float(amount.max)
     ctx = {
         "ent": e, "readers": readers, "price": f"{price:.2f}", "cents": int(round(price * 100)),
-        "buyer": next((r for r in readers if r != "owner"), "owner"),
-        "seller": b.writer_role(spec, cap.entity),
+        **_buyer_and_seller(spec, cap.entity, readers),
         "outsider": next((r.name for r in spec.roles if r.name not in readers), None),
         "fee_percent": cap.platform_fee_percent or 0,
     }

@@ -82,12 +82,15 @@ def render(cap: Params, spec, tpl) -> dict[str, str]:
     e = spec.entity(cap.entity)
     readers = b.readers(spec, cap.entity)
     may_rate = raters(cap, spec)
+    own = set(b.own_readers(spec, cap.entity))
+    non_rater = next((r for r in readers if r not in may_rate), None)
     ctx = {
         "ent": e, "readers": readers, "review_max": REVIEW_MAX, "raters": may_rate,
-        "rater": next((r for r in may_rate if r != "owner"), "owner"),
+        # rates records others created, so it reads every row (one reading only its own would not see them)
+        "rater": next((r for r in may_rate if r != "owner" and r not in own), "owner"),
         "outsider": next((r.name for r in spec.roles if r.name not in readers), None),
         # reads the entity but its ratings do not count (the default role, unless the spec lists it)
-        "non_rater": next((r for r in readers if r not in may_rate), None),
+        "non_rater": non_rater, "non_rater_reads_own": non_rater in own,
         "writer": b.writer_role(spec, cap.entity),
     }
     d = "capabilities/ratings/"

@@ -62,6 +62,17 @@ class Plan:
         non_owner = [r for r in roles if r != "owner"]
         return self.actor((non_owner or roles)[0])
 
+    def reads_own(self, actor: str, entity: str) -> bool:
+        """Does `actor`'s role read `entity` only where the row is its own (RoleSpec.read_own)?"""
+        role = self.spec.role(self.scenario["actors"].get(actor, "owner"))
+        return role is not None and entity in role.read_own
+
+    def makes_own(self, actor: str, entity: str) -> bool:
+        """Should a row of `entity` that `actor` refers to be made by `actor`? Yes when its role reads `entity`
+        only where its own and may make one (a row the owner made would be as missing to it as a deleted one)."""
+        role = self.spec.role(self.scenario["actors"].get(actor, "owner"))
+        return self.reads_own(actor, entity) and entity in role.write
+
     # ------------------------------------------------------------------ rows
 
     def var(self, stem: str) -> str:
@@ -91,9 +102,8 @@ class Plan:
                 continue
             if f.ref in parents + (entity,) and not f.required:
                 continue
-            role = self.spec.role(self.scenario["actors"].get(actor, "owner"))
-            own = role is not None and f.ref in role.read_own and f.ref in role.write  # a keeper's inspection is
-            ref = self.make(f.ref, actor if own else None, parents=parents + (entity,))  # of the keeper's own hive
+            own = self.makes_own(actor, f.ref)  # a keeper's inspection is of the keeper's own hive
+            ref = self.make(f.ref, actor if own else None, parents=parents + (entity,))
             body[f.name] = f"${{{ref}.id}}"
         body.update(overrides)
         var = self.var(entity)

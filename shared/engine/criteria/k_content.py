@@ -56,6 +56,22 @@ def _watcher(spec, entities: list[str]) -> str | None:
     return (pure or others or rs or [None])[0]
 
 
+def _viewer(spec, entities: list[str]) -> str | None:
+    """A role that reads every one of `entities`, as `_watcher` picks it, among the roles that read each either in
+    full or only where the row is its own (read_own) and may make their own rows of it (a scenario can then give
+    it rows that are its own)."""
+    ok = {r.name for r in spec.roles if all(e not in r.read_own or e in r.write for e in entities)}
+    rs = [r.name for r in spec.roles if r.name in ok and all(_reads(r, e) for e in entities)]
+    pure = [n for n in rs if n != "owner" and not any(n in _writers(spec, e) for e in entities)]
+    others = [n for n in rs if n != "owner"]
+    return (pure or others or rs or [None])[0]
+
+
+def _reads_own_only(spec, role: str | None, entity: str) -> bool:
+    r = spec.role(role) if role else None
+    return r is not None and entity in r.read_own
+
+
 def _outsider(spec, entities: list[str]) -> str | None:
     """A role (not the owner) that may read none of `entities`."""
     return next((r.name for r in spec.roles if r.name != "owner" and not any(_reads(r, e) for e in entities)),
@@ -155,25 +171,32 @@ def _derive_export(cap, spec, reading, feature) -> list[dict]:
     ents = [e for e in cap.entities if spec.entity(e) is not None and _writers(spec, e)]
     out = []
     if ents:
-        readers = {e: _watcher(spec, [e]) for e in ents}
+        readers = {e: _viewer(spec, [e]) for e in ents}
         outsiders = {e: o for e in ents if (o := _outsider(spec, [e]))}
         plurals = _listing([_ent_label(spec, e, True) for e in ents])
         who = {_role_label(spec, r) for r in readers.values()}
         refused = "; ".join(f"{_a(_role_label(spec, o))} may not download the {_ent_label(spec, e, True)}"
                             for e, o in outsiders.items())
+        # a reader of its own rows only (read_own) lists the ones it added, and no one else's
+        own = [e for e in ents if _reads_own_only(spec, readers[e], e)]
+        others = "; ".join(f"no other {_role_label(spec, readers[e])}'s {_ent_label(spec, e, True)}" for e in own)
         text = ((f"{_a(who.pop()).capitalize()} downloads {plurals}" if len(who) == 1
                  else f"Those who may read {plurals} download them")
                 + f" as CSV spreadsheets that list each {' and '.join(_ent_label(spec, e) for e in ents)} "
-                  f"just added" + (f"; {refused}." if refused else "."))
+                  f"{'they' if own else ''}{' ' if own else ''}just added" + (f", and {others}" if own else "")
+                + (f"; {refused}." if refused else "."))
         out.append({"text": text, "template": "export.csv",
                     "params": {"cap": cap.id, "entities": ents, "readers": readers, "outsiders": outsiders},
                     "rules": []})
     pdf = cap.pdf_entity
     if pdf and spec.entity(pdf) is not None and _writers(spec, pdf):
-        reader = _watcher(spec, [pdf])
+        reader = _viewer(spec, [pdf])
         outsider = _outsider(spec, [pdf])
+        own = _reads_own_only(spec, reader, pdf)
         text = (f"{_a(_role_label(spec, reader)).capitalize()} downloads a PDF report of one "
-                f"{_ent_label(spec, pdf)}; a report of {_a(_ent_label(spec, pdf))} that does not exist is refused"
+                f"{_ent_label(spec, pdf)}{' of their own' if own else ''}; a report of "
+                f"{_a(_ent_label(spec, pdf))} that does not exist"
+                + (f", or another {_role_label(spec, reader)}'s," if own else "") + " is refused"
                 + (f", and {_a(_role_label(spec, outsider))} may not download it." if outsider else "."))
         out.append({"text": text, "template": "export.pdf",
                     "params": {"cap": cap.id, "entity": pdf, "reader": reader, "outsider": outsider},
@@ -181,17 +204,29 @@ def _derive_export(cap, spec, reading, feature) -> list[dict]:
     return out
 
 
-def _marked_row(p, entity: str, word: str) -> tuple[str, str | None]:
-    """A new row of `entity` with `word` in its display field (or its first free text field); (var, text)."""
+def _marked_row(p, entity: str, word: str, maker: str | None = None) -> tuple[str, str | None]:
+    """A new row of `entity` with `word` in its display field (or its first free text field), made by `maker` (a
+    writer when None); (var, text)."""
     ent = p.entity(entity)
+    maker = maker or p.writer(entity)
     order = [ent.display_field] + [f.name for f in ent.fields if f.name != ent.display_field]
     field = next((n for n in order if ent.field(n) is not None and ent.field(n).type in TEXT_TYPES
                   and not _managed(p, entity, n) and _fits(p.spec, entity, n, len(word))), None)
     if field is None:
-        return p.make(entity, p.writer(entity), note=f"add a {ent.label.lower()}"), None
+        return p.make(entity, maker, note=f"add a {ent.label.lower()}"), None
     value = _text(p, entity, field, word)
-    return p.make(entity, p.writer(entity), {field: value},
+    return p.make(entity, maker, {field: value},
                   note=f"add a {ent.label.lower()} whose {_field_label(p.spec, entity, field)} is {value!r}"), value
+
+
+def _others_row(p, entity: str, who: str) -> str | None:
+    """When `who` reads `entity` only where its own (read_own): a row another user of its role made, which `who`
+    must not see (its variable); else None."""
+    if not p.reads_own(who, entity):
+        return None
+    role = p.scenario["actors"][who]
+    return p.make(entity, p.actor(role), note=f"another {role.replace('_', ' ')} adds a "
+                                               f"{p.entity(entity).label.lower()}")
 
 
 def _export_csv(p, cap: str, entities: list[str], readers: dict, outsiders: dict | None = None) -> None:
@@ -201,10 +236,13 @@ def _export_csv(p, cap: str, entities: list[str], readers: dict, outsiders: dict
     for word, entity in zip(WORDS, entities, strict=False):
         ent = p.entity(entity)
         who = p.actor(readers[entity]) if readers.get(entity) else "owner"
-        var, value = _marked_row(p, entity, word)
+        other = _others_row(p, entity, who)
+        var, value = _marked_row(p, entity, word, who if other else None)  # under read_own, its own row
         checks = [{"op": "text_contains", "value": "\r\n${" + var + ".id},"}]
         if value is not None:
             checks.append({"op": "text_contains", "value": value})
+        if other:
+            checks.append({"op": "text_not_contains", "value": "\r\n${" + other + ".id},"})
         p.step(who, "GET", f"/api/{cap}/{ent.plural}.csv", expect=200, checks=checks,
                note=f"the CSV of {ent.label_plural.lower()} has the new row")
     for entity in entities:
@@ -216,11 +254,15 @@ def _export_csv(p, cap: str, entities: list[str], readers: dict, outsiders: dict
 def _export_pdf(p, cap: str, entity: str, reader: str | None, outsider: str | None = None) -> None:
     ent = p.entity(entity)
     who = p.actor(reader) if reader else "owner"
-    var, _ = _marked_row(p, entity, WORDS[0])
+    other = _others_row(p, entity, who)
+    var, _ = _marked_row(p, entity, WORDS[0], who if other else None)  # under read_own, its own row
     p.step(who, "GET", f"/api/{cap}/{ent.plural}/${{{var}.id}}.pdf", expect=200,
            checks=[{"op": "text_contains", "value": "%PDF-"}], note=f"the PDF report of the {ent.label.lower()}")
     p.step(who, "GET", f"/api/{cap}/{ent.plural}/999999.pdf", expect=404,
            note=f"a report of a {ent.label.lower()} that does not exist is refused")
+    if other:
+        p.step(who, "GET", f"/api/{cap}/{ent.plural}/${{{other}.id}}.pdf", expect=404,
+               note=f"a report of another's {ent.label.lower()} is refused")
     _refusals(p, f"/api/{cap}/{ent.plural}/${{{var}.id}}.pdf", outsider, "the report")
 
 
@@ -458,11 +500,14 @@ def _derive_live(cap, spec, reading, feature) -> list[dict]:
     main = next((e for e in cap.entities if spec.entity(e) is not None and _writers(spec, e)), None)
     if main is None:
         return []
-    reader = _watcher(spec, [main])
+    reader = _viewer(spec, [main])
     outsider = _outsider(spec, cap.entities)
     e = _ent_label(spec, main)
-    text = (f"{_a(e).capitalize()} added while {_a(_role_label(spec, reader))} watches the live board appears "
+    r = _role_label(spec, reader)
+    own = _reads_own_only(spec, reader, main)  # it sees only its own rows: its own appear, another's never
+    text = (f"{_a(e).capitalize()} {'they add' if own else 'added'} while {_a(r)} watches the live board appears "
             f"among the board's events, and nothing appears before it"
+            + (f"; one another {r} adds never does" if own else "")
             + (f"; {_a(_role_label(spec, outsider))} may not watch the board." if outsider else "."))
     return [{"text": text, "template": "live_board.created_event",
              "params": {"cap": cap.id, "entity": main, "reader": reader, "outsider": outsider}, "rules": []}]
@@ -477,11 +522,15 @@ def _live_created(p, cap: str, entity: str, reader: str | None, outsider: str | 
     stream = f"/api/{cap}/stream?timeout=0.3&last_event_id=${{board.last_event_id}}"
     p.step(who, "GET", stream.replace("0.3", "0.1"), expect=200, note="nothing has happened yet",
            checks=[{"op": "text_not_contains", "value": "event: change"}])
-    row = p.make(entity, writer, note=f"add a {ent.label.lower()}")
+    other = _others_row(p, entity, who)  # under read_own: another's row, never on its board, then its own
+    row = p.make(entity, who if other else writer, note=f"add a {ent.label.lower()}")
+    event = '{{"action":"create","entity":"{}","id":${{{}.id}},'
+    checks = [{"op": "text_contains", "value": "event: change"},
+              {"op": "text_contains", "value": event.format(entity, row)}]
+    if other:
+        checks.append({"op": "text_not_contains", "value": event.format(entity, other)})
     p.step(who, "GET", stream, expect=200, note=f"the board's events include the new {ent.label.lower()}",
-           checks=[{"op": "text_contains", "value": "event: change"},
-                   {"op": "text_contains",
-                    "value": f'{{"action":"create","entity":"{entity}","id":${{{row}.id}},'}])
+           checks=checks)
     p.step(who, "GET", f"/api/{cap}/stream?timeout=abc", expect=400, note="an unbounded timeout is refused")
     _refusals(p, f"/api/{cap}/stream?once=1&timeout=0.1", outsider, "the board")
 

@@ -143,13 +143,26 @@ def _realises_payments(cap, spec, rule, reading) -> bool:
             and kept is not None and other is None)
 
 
+def _payer(spec, entity: str) -> tuple[str | None, bool]:
+    """(the role a payment scenario pays as, whether it reads `entity` only where the row is its own). The first
+    reader other than the owner, of those reading every row or able to make rows of their own (under read_own it
+    pays for its own record, and another's is as missing to it as a deleted one)."""
+    readers = _readers(spec, entity)
+    ok = [r for r in readers if r != "owner" and (entity not in spec.role(r).read_own or entity in spec.role(r).write)]
+    role = (ok or readers or [None])[0]
+    return role, role is not None and entity in spec.role(role).read_own
+
+
 def _derive_payments(cap, spec, reading, feature) -> list[dict]:
     ent = _ent_label(spec, cap.entity)
     params = {"capability": cap.id, "entity": cap.entity, "amount_field": cap.amount_field}
     outsiders = [r.name for r in spec.roles if r.name not in _readers(spec, cap.entity)]
     who = f"{_a(_role_label(spec, outsiders[0]))} or " if outsiders else ""
+    payer, own = _payer(spec, cap.entity)
+    theirs = (f"; {_a(_role_label(spec, payer))} pays for {_a(ent)} of their own, and another "
+              f"{_role_label(spec, payer)} may not pay for it" if own else "")
     out = [{"text": f"Only signed-in users who may see {_a(ent)} can pay for it ({who}an anonymous visitor is "
-                    f"refused); a forged 'payment received' message marks nothing paid; checkout "
+                    f"refused){theirs}; a forged 'payment received' message marks nothing paid; checkout "
                     f"charges the {ent}'s own {_field_label(spec, cap.entity, cap.amount_field)}, once.",
             "template": "payments.guarded", "params": params, "rules": []}]
     rules = _realised(cap, spec, reading)
@@ -170,16 +183,21 @@ def _guarded(p, capability: str, entity: str, amount_field: str) -> None:
     ent = p.entity(entity)
     label = ent.label.lower()
     price = _price(ent.field(amount_field))
-    row = p.make(entity, p.writer(entity), {amount_field: price}, note=f"{_a(label)} priced {price}")
     readers = _readers(p.spec, entity)
     if not readers:
         raise ScenarioError(f"no role may read {entity!r}")
-    buyer = p.actor(next((r for r in readers if r != "owner"), readers[0]))
+    role, own = _payer(p.spec, entity)
+    buyer = p.actor(role)
+    row = p.make(entity, buyer if own else p.writer(entity), {amount_field: price},
+                 note=f"{_a(label)} priced {price}" + (f", the {role.replace('_', ' ')}'s own" if own else ""))
     pay = f"/api/{capability}/{ent.plural}/${{{row}.id}}/checkout"
     p.step("anon", "POST", pay, json={}, expect=401, note="an anonymous visitor may not pay")
     outsider = next((r.name for r in p.spec.roles if r.name not in readers), None)
     if outsider:
         p.step(p.actor(outsider), "POST", pay, json={}, expect=403, note=f"{_a(outsider)} may not see it, nor pay")
+    if own:
+        p.step(p.actor(role), "POST", pay, json={}, expect=404,
+               note=f"another {role.replace('_', ' ')} may not see it, nor pay")
     p.step(buyer, "POST", f"/api/{capability}/{ent.plural}/999999/checkout", json={}, expect=404,
            note=f"paying for {_a(label)} that does not exist is refused")
     # Payments go to the runner's loopback Stripe stand-in: the checkout opens at the record's own price whatever
@@ -205,7 +223,8 @@ def _platform_fee(p, capability: str, entity: str, amount_field: str, percent: f
     readers = _readers(p.spec, entity)
     if not readers:
         raise ScenarioError(f"no role may read {entity!r}")
-    reader = p.actor(next((r for r in readers if r != "owner"), readers[0]))
+    role, own = _payer(p.spec, entity)
+    reader = p.actor(role)
     p.step(reader, "GET", f"/api/{capability}/payouts", expect=200,
            checks=[{"path": "fee_percent", "op": "eq", "value": percent},
                    {"path": "items", "op": "len", "value": 0}],
@@ -215,7 +234,8 @@ def _platform_fee(p, capability: str, entity: str, amount_field: str, percent: f
     ent = p.entity(entity)
     price = _price(ent.field(amount_field))
     fee = (Decimal(price) * Decimal(str(percent)) / 100).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-    row = p.make(entity, p.writer(entity), {amount_field: price}, note=f"{_a(ent.label.lower())} priced {price}")
+    row = p.make(entity, reader if own else p.writer(entity), {amount_field: price},  # under read_own, its own
+                 note=f"{_a(ent.label.lower())} priced {price}")
     p.scenario["stripe"] = True
     p.step(reader, "POST", f"/api/{capability}/{ent.plural}/${{{row}.id}}/checkout", json={}, expect=201,
            checks=[{"path": "payment.amount", "op": "eq", "value": price},

@@ -287,15 +287,21 @@ def _optional_hop(p, entity: str, recipient_field: str | None) -> int | None:
     return next((i for i, name in enumerate(links) if not p.entity(ents[i]).field(name).required), None)
 
 
-def _addressed(p, entity: str, recipient_field: str, address: str, cut: int | None = None) -> dict:
-    """Fields that point a new `entity` row at `address`: the address field itself, or a new chain of linked rows
-    ending in it (made as the owner when the owner may, with the link of hop `cut` left empty)."""
+def _addressed(p, entity: str, recipient_field: str, address: str, cut: int | None = None,
+               by: str | None = None) -> dict:
+    """Fields that point a new `entity` row, made by actor `by`, at `address`: the address field itself, or a new
+    chain of linked rows ending in it (made as the owner when the owner may, with the link of hop `cut` left
+    empty). A linked row `by` reads only where its own (read_own) is made by `by`, so it is its own: a guest's
+    stay points at the guest's own guest record, never at one it could not see."""
     links, ents, last = _path(p, entity, recipient_field)
     over: dict = {last: address}
     for i in reversed(range(len(links))):
         target = ents[i + 1]
         owner = p.spec.role("owner")
-        maker = None if owner is not None and target in owner.write else p.writer(target)
+        if by is not None and p.makes_own(by, target):
+            maker = by
+        else:
+            maker = None if owner is not None and target in owner.write else p.writer(target)
         label = p.entity(target).label.lower()
         var = p.make(target, maker, over, note=f"{_a(label)} the reminder goes to through {links[i]}"
                      if i == len(links) - 1 else f"{_a(label)} linked on the way")
@@ -324,8 +330,9 @@ def _reminders_due(p, cap_id: str, entity: str, field: str, rule: str, channel: 
     over_miss = _moved(p, entity, field, value(miss), companions)
     if recipient_field:
         address = "+1 555 0142" if phone else "reminded@example.com"
-        over_hit.update(_addressed(p, entity, recipient_field, address))
-        over_miss.update(_addressed(p, entity, recipient_field, "+1 555 0143" if phone else "not-reminded@example.com"))
+        over_hit.update(_addressed(p, entity, recipient_field, address, by=writer))
+        over_miss.update(_addressed(p, entity, recipient_field, "+1 555 0143" if phone else "not-reminded@example.com",
+                                    by=writer))
     else:
         address = f"${{actor.{writer}.email}}"
     label = ent.label.lower()
@@ -336,7 +343,7 @@ def _reminders_due(p, cap_id: str, entity: str, field: str, rule: str, channel: 
     unset_var = None
     if cut is not None:
         over = {**over_hit, **_addressed(p, entity, recipient_field, "+1 555 0144" if phone else "unset@example.com",
-                                         cut=cut)}
+                                         cut=cut, by=writer)}
         unset_var = p.make(entity, writer, over, note=f"{_a(label)} the rule matches, whose "
                                                       f"{recipient_field.split('.')[cut]} is empty")
     api = f"/api/{cap_id}"
