@@ -127,11 +127,14 @@ def _derive_search(cap, spec, reading, feature) -> list[dict]:
     fields = [f for f in cap.fields if ent.field(f) is not None and ent.field(f).type in TEXT_TYPES]
     if not fields:
         return []
-    reader = _watcher(spec, [cap.entity])
+    reader = _viewer(spec, [cap.entity])
     outsider = _outsider(spec, [cap.entity])
     where = _listing([_field_label(spec, cap.entity, f) for f in fields], "or")
+    own = _reads_own_only(spec, reader, cap.entity)  # it finds its own, never another's with the same word
     text = (f"{_a(_role_label(spec, reader)).capitalize()} searching {ent.label_plural.lower()} for a word finds "
-            f"the {ent.label.lower()} with that word in its {where} and no other {ent.label.lower()}"
+            f"the {ent.label.lower()} {'they added ' if own else ''}with that word in its {where} and no other "
+            f"{ent.label.lower()}" + (f", not even another {_role_label(spec, reader)}'s with the same word"
+                                      if own else "")
             + (f"; {_a(_role_label(spec, outsider))} may not search." if outsider else "."))
     return [{"text": text, "template": "search.finds_word",
              "params": {"cap": cap.id, "entity": cap.entity, "fields": fields, "reader": reader,
@@ -145,11 +148,17 @@ def _search_finds_word(p, cap: str, entity: str, fields: list[str], reader: str 
         raise ScenarioError(f"at most {len(WORDS)} searched fields")
     writer = p.writer(entity)
     who = p.actor(reader) if reader else writer
+    theirs = p.reads_own(who, entity)  # under read_own it searches among its own rows: they are made by it
+    if theirs:
+        writer = who
     other = p.make(entity, writer, note=f"a {ent.label.lower()} without any of the searched words")
     found = []
     for word, field in zip(WORDS, fields, strict=False):
         phrase = f"{word} {ent.label.lower()}"
         value = _text(p, entity, field, phrase if _fits(p.spec, entity, field, len(phrase)) else word)
+        if theirs:  # another user of its role holds the same word: never found
+            p.make(entity, p.actor(p.scenario["actors"][who]), {field: value},
+                   note=f"another's {ent.label.lower()} whose {_field_label(p.spec, entity, field)} holds {word!r}")
         var = p.make(entity, writer, {field: value},
                      note=f"a {ent.label.lower()} whose {_field_label(p.spec, entity, field)} holds {word!r}")
         found.append((word, field, var))

@@ -118,8 +118,11 @@ def _ratings_rate(p, cap_id: str, entity: str, scale: int) -> None:
     may_rate = _rater_roles(p, cap_id)
     other = next((r for r in _readers(p.spec, entity) if r not in may_rate), None)
     if other is not None:
-        p.step(p.actor(other), "PUT", f"{url}/rating", json={"stars": scale}, expect=403,
-               note=f"{_a(other)} (a role whose ratings do not count) may not rate")
+        who = p.actor(other)
+        hidden = p.reads_own(who, entity)  # it reads only its own rows: another's is as missing as a deleted one
+        p.step(who, "PUT", f"{url}/rating", json={"stars": scale}, expect=404 if hidden else 403,
+               note=f"{_a(other)} (a role whose ratings do not count) may not rate"
+                    + (" a record it may not even see" if hidden else ""))
     p.step(alice, "PUT", f"{url}/rating", json={"stars": scale + 1}, expect=400, note=f"rate {scale + 1}: refused")
     p.step(alice, "PUT", f"{url}/rating", json={"stars": 0}, expect=400, note="rate 0: refused")
     p.step(alice, "PUT", f"{url}/rating", json={"stars": scale}, expect=201, note=f"rate {scale}",

@@ -107,6 +107,10 @@ def test_the_generated_vet_app_passes_its_tests_with_read_scoping():
     assert run.passed, run.output
     assert set(_read_own_results(run).values()) == {"passed"}, _read_own_results(run)
     assert all(v == "passed" for v in run.results.values()), run.output
+    # the acceptance criteria act as a role that can see the rows they make (the vet: a pet owner reads only its
+    # own pets and visits and may make none, so it would not see one a criterion adds)
+    criteria = {c["text"]: c["passed"] for feat in run.features for c in feat["criteria"]}
+    assert len(criteria) >= 4 and all(criteria.values()), criteria
 
 
 @pytest.mark.parametrize("mutation", ["no_scoping", "no_parent_path"])
@@ -135,3 +139,60 @@ def test_a_spec_dump_round_trips_read_own():
     again = AppSpec.model_validate(json.loads(json.dumps(spec.model_dump(mode="json"))))
     assert again.role("pet_owner").read_own == ["owner_person", "pet", "visit"]
     assert again.role("vet").read_own == []
+
+
+def bill_desk():
+    """A grooming parlour's bills: a customer signs up, adds their own contact record and bills, pays them, uploads
+    the receipt, is emailed the day before one is due, searches, exports and watches them on a live board, all only
+    their own; clerks keep the contact records (and rate them) but never see a bill. So no role other than the
+    owner reads every bill: the customer is the one who pays, for its own."""
+    contact = entity("contact", "contacts", [f("full_name", required=True), f("email", "email")], display="full_name")
+    bill = entity("bill", "bills", [f("description", required=True, max=120), f("amount", "money", required=True),
+                                    f("due_on", "date"), f("contact_id", "reference", ref="contact")],
+                  display="description")
+    names = ["contact", "bill"]
+    customer = {**role("customer", names, names, scope="own"), "read_own": names}
+    clerk = role("clerk", ["contact"], ["contact"])
+    caps = [
+        {"kind": "payments", "id": "bill_payments", "label": "Customers pay their bills by card", "entity": "bill",
+         "amount_field": "amount"},
+        {"kind": "attachments", "id": "bill_receipts", "label": "Attach a PDF receipt to each bill",
+         "entity": "bill", "allowed_types": ["application/pdf"]},
+        {"kind": "reminders", "id": "bill_due", "label": "Email the contact the day before a bill is due",
+         "entity": "bill", "field": "due_on", "rule": "due_in_days", "days": 1, "channel": "email",
+         "recipient_field": "contact_id.email"},
+        {"kind": "export", "id": "bill_export", "label": "Export bills", "entities": ["bill"], "pdf_entity": "bill"},
+        {"kind": "live_board", "id": "bill_board", "label": "Live board of bills", "entities": ["bill"]},
+        {"kind": "ratings", "id": "contact_ratings", "label": "Rate contacts", "entity": "contact", "scale": 5},
+        {"kind": "search", "id": "bill_search", "label": "Search bills by description", "entity": "bill",
+         "fields": ["description"]},
+    ]
+    return build("Bill Desk", "A grooming parlour's customers pay their own bills.", [contact, bill],
+                 [customer, clerk], caps)
+
+
+BILL_TESTS = {
+    "test_cap_bill_payments": ["test_a_role_reading_only_its_own_rows_pays_only_for_its_own",
+                               "test_abuse_a_second_checkout_of_a_paid_record_is_refused",
+                               "test_signed_webhook_confirms_the_payment_once"],
+    "test_cap_bill_receipts": ["test_abuse_another_users_record_attachments_cannot_be_changed"],
+    "test_cap_contact_ratings": ["test_abuse_fresh_accounts_cannot_reorder_the_ranking"],
+}
+
+
+def test_capabilities_serve_a_role_that_reads_only_its_own_rows():
+    """Payments, attachments, reminders, export, live board and ratings where the customer reads only its own
+    rows: the generated tests (named ones included) and every acceptance criterion pass, acting as a user who owns
+    the row, and the criteria check that another customer's rows never show."""
+    spec, files = S.compile_spec(bill_desk())
+    assert spec_problems(spec) == []
+    run = S.qa(files)
+    assert run.passed, run.output
+    named = {f"{m}.{n}": run.of(m).get(n, "missing") for m, names in BILL_TESTS.items() for n in names}
+    assert set(named.values()) == {"passed"}, named
+    assert all(v == "passed" for v in run.results.values()), run.output
+    criteria = {c["text"]: c["passed"] for feat in run.features for c in feat["criteria"]}
+    failed = [c for feat in run.features for c in feat["criteria"] if not c["passed"]]
+    assert len(criteria) >= 6 and not failed, [(c["text"], c.get("detail")) for c in failed]
+    theirs = [t for t in criteria if "no other customer's bills" in t or "another customer" in t]
+    assert len(theirs) >= 5, sorted(criteria)  # payments, CSV, PDF, live board, search
