@@ -75,7 +75,8 @@ def run(ideas: list[dict] | None = None) -> dict:
                         c["passed"] and c.get("rules") for c in r.get("criteria", [])):
                     rule_built_bad += 1
             kinds.update({c["kind"] for c in spec.get("capabilities", [])})
-            per_idea.append({"idea": idea["id"], "built": ok, "total": want, "status": result.status})
+            per_idea.append({"idea": idea["id"], "built": ok, "total": want, "status": result.status,
+                             "exploits_failed": list((report.get("exploits") or {}).get("failed") or [])})
             not_covered += [{"idea": idea["id"], "feature": r["feature"], "status": r["status"],
                              "reason": r.get("reason")} for r in rows if r.get("status") != "built"]
             per_idea[-1]["criteria"] = {"passed": cov.get("criteria_passed", 0), "run": cov.get("criteria_run", 0)}
@@ -85,6 +86,7 @@ def run(ideas: list[dict] | None = None) -> dict:
         "unread_rule_words": unread_rule,
         "capability_tests_passed": round(cap_ok / total, 3) if total else 0.0,
         "rule_features_built_without_criterion": rule_built_bad,
+        "apps_failing_exploit_gate": sum(1 for r in per_idea if r.get("exploits_failed")),
         "details": {"features_built": built, "features_partial": partial, "features_total": total,
                     "ideas": len(ideas),
                     "capability_kinds_used": dict(sorted(kinds.items())),
