@@ -74,6 +74,10 @@ class EngineConfig:
     qa_timeout_s: float = 60.0
     qa_memory_mb: int = 1024
     qa_network_isolation: str = "auto"  # "auto" | "unshare" | "sitecustomize"
+    # A Postgres database (SQLAlchemy URL, reachable from the sandbox: a Unix socket) QA runs the generated tests
+    # (TEST_DATABASE_URL), the acceptance criteria and the exploit gate (CRITERIA_DATABASE_URL) on, creating
+    # databases named after it; None: SQLite files. The Postgres tier of the factory's own tests sets it.
+    qa_database_url: str | None = None
     preview_ttl_s: float = 900.0
     preview_health_timeout_s: float = 15.0
     state_dir: str = ".local"  # where local previews record their pids

@@ -3,7 +3,9 @@
     python runner.py PROJECT_DIR SCENARIOS_JSON RESULTS_JSONL
 
 Standard library plus the generated app only. Every scenario gets a fresh app on its own SQLite file, so no
-scenario sees another's rows. Actors are users by role: the first is the owner (claims the app with the one-time
+scenario sees another's rows; or, when the environment's CRITERIA_DATABASE_URL names a Postgres database (the
+Postgres tier), on its own Postgres database: `<database>_criteria` is migrated once and every scenario runs on a
+copy of it (`CREATE DATABASE <database>_s<n> TEMPLATE ...`, dropped afterwards). Actors are users by role: the first is the owner (claims the app with the one-time
 claim token the scenario's app is configured with, `POST /api/auth/claim`), the others are added by the owner with
 their role (`POST /api/users`) and sign in. Steps call the app's routes (the ones `/api/schema`
 lists) through Flask's test client with the actor's session and CSRF token, and check the status and values.
@@ -190,9 +192,66 @@ class Actors:
         return c, c.csrf
 
 
-def run_scenario(create_app, scenario: dict, workdir: str) -> dict:
-    db = os.path.join(workdir, f"{scenario['id']}.db")
-    config = {"TESTING": True, "DATABASE_URL": f"sqlite:///{db}", "SECRET_KEY": os.urandom(16).hex(),
+class Databases:
+    """A fresh database per scenario: a SQLite file in `workdir`, or a copy of a migrated Postgres template."""
+
+    def __init__(self, create_app, workdir: str, url: str | None):
+        self.workdir, self.url, self.admin, self.made = workdir, None, None, 0
+        if not url:
+            return
+        from sqlalchemy import create_engine, make_url
+
+        self.url = make_url(url)
+        self.template = f"{self.url.database}_criteria"
+        self.admin = create_engine(self.url.set(database="postgres"), isolation_level="AUTOCOMMIT", pool_size=1)
+        self._sql(f'DROP DATABASE IF EXISTS "{self.template}" WITH (FORCE)', f'CREATE DATABASE "{self.template}"')
+        app = create_app({"TESTING": True, "SECRET_KEY": os.urandom(16).hex(), "DATABASE_URL": self._url(
+            self.template), "UPLOAD_DIR": os.path.join(workdir, "template-uploads")})
+        app.extensions["db_engine"].dispose()  # a template must have no connections when it is copied
+
+    def _sql(self, *statements: str) -> None:
+        from sqlalchemy import text
+
+        with self.admin.connect() as conn:
+            for sql in statements:
+                conn.execute(text(sql))
+
+    def _url(self, name: str) -> str:
+        return self.url.set(database=name).render_as_string(hide_password=False)
+
+    def fresh(self, key: str) -> str:
+        """The URL of a new, migrated, empty database for the scenario `key`."""
+        if self.url is None:
+            return f"sqlite:///{os.path.join(self.workdir, key + '.db')}"
+        self.made += 1
+        name = f"{self.url.database}_s{self.made}"
+        self._sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}" TEMPLATE '
+                                                                     f'"{self.template}"')
+        return self._url(name)
+
+    def done(self, url: str) -> None:
+        if self.url is not None:
+            from sqlalchemy import make_url
+
+            self._sql(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
+
+    def close(self) -> None:
+        if self.admin is not None:
+            self._sql(f'DROP DATABASE IF EXISTS "{self.template}" WITH (FORCE)')
+            self.admin.dispose()
+
+
+def run_scenario(create_app, scenario: dict, workdir: str, databases: Databases | None = None) -> dict:
+    databases = databases or Databases(create_app, workdir, None)
+    url = databases.fresh(scenario["id"])
+    try:
+        return _run_scenario(create_app, scenario, workdir, url)
+    finally:
+        databases.done(url)
+
+
+def _run_scenario(create_app, scenario: dict, workdir: str, url: str) -> dict:
+    config = {"TESTING": True, "DATABASE_URL": url, "SECRET_KEY": os.urandom(16).hex(),
               "OWNER_CLAIM_TOKEN": os.urandom(16).hex(),
               "UPLOAD_DIR": os.path.join(workdir, f"{scenario['id']}-uploads"),
               "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000", "NOW": scenario.get("now")}
@@ -270,14 +329,18 @@ def main(argv: list[str]) -> int:
 
     scenarios = json.loads(open(scenarios_path, encoding="utf-8").read())
     workdir = tempfile.mkdtemp(prefix="criteria-")
+    databases = None
     try:
+        databases = Databases(create_app, workdir, os.environ.get("CRITERIA_DATABASE_URL"))
         with open(results_path, "a", encoding="utf-8") as out:
             for scenario in scenarios:
-                result = run_scenario(create_app, scenario, workdir)
+                result = run_scenario(create_app, scenario, workdir, databases)
                 out.write(json.dumps(result) + "\n")
                 out.flush()
             out.write(json.dumps({"summary": True, "scenarios": len(scenarios)}) + "\n")
     finally:
+        if databases is not None:
+            databases.close()
         shutil.rmtree(workdir, ignore_errors=True)
     return 0
 

@@ -347,7 +347,9 @@ def run_checks(files: dict[str, bytes], config) -> dict:
         (tmp / "results").mkdir()
         results_file = tmp / "results" / "test-results.jsonl"  # outside the project, written by lint.py
         home = tmp / "home"
-        env = sandbox.isolated_env(home, guard)
+        env = sandbox.isolated_env(home, guard, {"TEST_DATABASE_URL": config.qa_database_url,
+                                                 "CRITERIA_DATABASE_URL": config.qa_database_url}
+                                   if config.qa_database_url else None)
         prefix, isolation = sandbox.network_prefix(config.python_executable, config.qa_network_isolation)
         cpu = math.ceil(config.qa_timeout_s) + 1
 

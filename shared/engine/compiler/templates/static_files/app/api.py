@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from . import db
 from .errors import ApiError
+from .limits import ID_MAX
 from .models import MODELS
 from .security import current_user, get_visible, owns_or_may, require_read, require_write, visible
 from .spec_data import ENTITIES
@@ -50,7 +51,7 @@ def query_rows(entity_name: str, args) -> dict:
             if raw in (None, ""):
                 continue
             field = fields.get(key, {"type": "reference", "ref": None, "name": key})
-            if key == "owner_id" and not ID_TEXT.fullmatch(raw):
+            if key == "owner_id" and (not ID_TEXT.fullmatch(raw) or int(raw) > ID_MAX):
                 errors[key] = "must be the id of a user"
                 continue
             try:

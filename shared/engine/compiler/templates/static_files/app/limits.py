@@ -1,8 +1,8 @@
 """What a request may carry, checked before any route reads it, so that absurd input is a 4xx, never a 500.
 
 * Ids in paths (`<int:...>` in every route, the CRUD API's, the pages' and every capability's) are whole
-  numbers the database can hold: a signed 64-bit integer. A larger one is a 404, like any other missing
-  record, instead of an overflow inside the database driver.
+  numbers an id column can hold: ids are INTEGER columns, 32 bits on Postgres (SQLite's hold 64). A larger
+  one is a 404, like any other missing record, instead of an overflow inside the database driver.
 * A JSON body may nest at most MAX_DEPTH arrays/objects and may hold integers only within signed 64 bits;
   otherwise 400 with code `too_deep` or `invalid` naming the top-level field. The check runs in the app's
   JSON loader, which `request.get_json` uses, so it also covers deep input that would make the parser itself
@@ -18,14 +18,14 @@ from werkzeug.routing import IntegerConverter
 
 from .errors import ApiError
 
-ID_MAX = 2**63 - 1  # the largest id a BIGINT (and SQLite's INTEGER) holds
+ID_MAX = 2**31 - 1  # the largest id an INTEGER column holds on Postgres
 INT_MIN, INT_MAX = -(2**63), 2**63 - 1
 MAX_DEPTH = 32
 _INT_DIGITS = 20  # longer integer literals are refused before Python converts them
 
 
 class IdConverter(IntegerConverter):
-    """`<int:...>` limited to ids the database can hold (0..2**63-1). A longer number is a 404 for every method
+    """`<int:...>` limited to ids the database can hold (0..ID_MAX). A larger number is a 404 for every method
     (not werkzeug's 405 "method not allowed", which a failed conversion gives when another method's rule is
     tried first)."""
 

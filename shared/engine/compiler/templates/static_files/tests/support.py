@@ -1,9 +1,13 @@
-"""AppTestCase: a fresh SQLite file and configuration per test, signed-in clients per role, and sample rows.
+"""AppTestCase: a fresh database and configuration per test, signed-in clients per role, and sample rows.
 
 The Flask app is created once per test process (building the URL map, templates and compiled SQL is most of
-the cost of a test) and, before every test, its SQLite file is replaced by the freshly migrated empty database
+the cost of a test) and, before every test, its database is replaced by the freshly migrated empty database
 and its configuration restored; so a test sees exactly what a freshly created app would show, provided
 capabilities keep their state in the database (never in module globals or app.extensions).
+
+The database is a SQLite file, or, when `TEST_DATABASE_URL` names a Postgres database (the factory's Postgres
+tier sets it), Postgres: that database is migrated once and every test runs on a copy of it made with
+`CREATE DATABASE ... TEMPLATE` (the URL's role must be allowed to create databases).
 """
 
 from __future__ import annotations
@@ -35,6 +39,8 @@ def app_for(config: dict):
     The database file lives in one directory per test process and is replaced (not edited) before every
     test, so the engine and its compiled-statement cache are kept while no row survives a test.
     """
+    if os.environ.get("TEST_DATABASE_URL"):
+        return _postgres_app_for(config, os.environ["TEST_DATABASE_URL"])
     app = _SHARED.get("app")
     if app is None:
         directory = tempfile.mkdtemp(prefix="app-tests-")
@@ -53,6 +59,36 @@ def app_for(config: dict):
     app.config.clear()
     app.config.update(_SHARED["config"])
     app.config.update({k: v for k, v in config.items() if k != "DATABASE_URL"})
+    return app
+
+
+def _postgres_app_for(config: dict, url: str):
+    """app_for on Postgres: `url`'s database is migrated once and kept as the template; every test gets a new
+    copy of it under the name `<database>_test` (the previous copy is dropped, its connections closed)."""
+    from sqlalchemy import create_engine, make_url, text
+
+    app = _SHARED.get("app")
+    if app is None:
+        template = make_url(url)
+        admin = create_engine(template.set(database="postgres"), isolation_level="AUTOCOMMIT", pool_size=1)
+        app = create_app(dict(config, DATABASE_URL=url))
+        app.extensions["db_engine"].dispose()  # a template must have no connections when it is copied
+        copy = template.set(database=f"{template.database}_test")
+        _SHARED.update(app=app, admin=admin, template=template.database, copy=copy.database,
+                       config=dict(app.config, DATABASE_URL=copy.render_as_string(hide_password=False)))
+        atexit.register(admin.dispose)
+    app.extensions["db_engine"].dispose()
+    with _SHARED["admin"].connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{_SHARED["copy"]}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{_SHARED["copy"]}" TEMPLATE "{_SHARED["template"]}"'))
+    app.config.clear()
+    app.config.update(_SHARED["config"])
+    app.config.update({k: v for k, v in config.items() if k != "DATABASE_URL"})
+    if "db_bound" not in _SHARED:  # the engine follows the copy from now on
+        from app import db
+
+        db.bind(app, _SHARED["config"]["DATABASE_URL"])
+        _SHARED["db_bound"] = True
     return app
 
 
