@@ -17,11 +17,11 @@ DRILL_ENV := LOCALCLOUD_PORT_OFFSET=15000 STATE_DIR=$(CURDIR)/.local/drill FACTO
              STAGE_DEADLINE_S=20 LOCAL_SCHEDULER_INTERVAL_S=1 PREVIEW_TTL_S=120 LOCALCLOUD_EXPORT_INTERVAL_S=5
 PYTEST_ARGS ?=
 
-.PHONY: help bootstrap browser-deps up down reset status demo test test-unit drill bench lint clean
+.PHONY: help bootstrap browser-deps postgres-deps up down reset status demo test test-unit drill bench lint clean
 
 help:
 	@echo "make demo    the main job: sign up, pay, submit an idea, watch the factory (local emulators)"
-	@echo "make test    the whole test suite (unit, emulator, integration, browser, fault drills) against fresh local clouds"
+	@echo "make test    the whole test suite (unit, Postgres tier, emulator, integration, browser, fault drills) against fresh local clouds"
 	@echo "make up / down / reset / status   the local cloud's life cycle"
 	@echo "make drill   fault drills (services killed/frozen under runs in flight) on a private local cloud"
 	@echo "make bench   benchmarks -> bench/results.json and bench/results.md"
@@ -57,6 +57,13 @@ browser-deps:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; fi; }
 
+# The Postgres tier (tests/postgres) starts a throwaway server from Debian's package (initdb, pg_ctl).
+postgres-deps:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || { \
+	  echo "==> installing PostgreSQL from Debian for the Postgres tier (apt-get install postgresql)"; \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; fi; }
+
 bootstrap: $(VENV_OK) $(TASKS_OK) $(NPM_OK) $(WEB_OK)
 
 up: bootstrap
@@ -76,9 +83,9 @@ demo: bootstrap
 	@echo "==> running the demo on the local emulator suite"
 	@$(PY) -m emulator.demo
 
-test: bootstrap browser-deps
-	@echo "==> unit tests"
-	@$(PY) -m pytest tests/unit -q $(PYTEST_ARGS)
+test: bootstrap browser-deps postgres-deps
+	@echo "==> unit tests, then the Postgres tier (generated apps' tests, criteria and exploit gate on a throwaway PostgreSQL)"
+	@$(PY) -m pytest tests/unit tests/postgres -q $(PYTEST_ARGS)
 	@echo "==> emulator, integration, browser tests, then the fault drills, against one fresh local cloud (started once, always stopped)"
 	@$(TEST_ENV) $(PY) -m emulator.localcloud run -- $(PY) -m pytest tests/emulator tests/integration tests/browser tests/faults -q $(PYTEST_ARGS)
 

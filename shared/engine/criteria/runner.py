@@ -5,7 +5,7 @@
 Standard library plus the generated app only. Every scenario gets a fresh app on its own SQLite file, so no
 scenario sees another's rows; or, when the environment's CRITERIA_DATABASE_URL names a Postgres database (the
 Postgres tier), on its own Postgres database: `<database>_criteria` is migrated once and every scenario runs on a
-copy of it (`CREATE DATABASE <database>_s<n> TEMPLATE ...`, dropped afterwards). Actors are users by role: the first is the owner (claims the app with the one-time
+copy of it (`CREATE DATABASE <database>_s<n> TEMPLATE ...`, dropped afterwards; the template is kept). Actors are users by role: the first is the owner (claims the app with the one-time
 claim token the scenario's app is configured with, `POST /api/auth/claim`), the others are added by the owner with
 their role (`POST /api/users`) and sign in. Steps call the app's routes (the ones `/api/schema`
 lists) through Flask's test client with the actor's session and CSRF token, and check the status and values.
@@ -236,8 +236,8 @@ class Databases:
             self._sql(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
 
     def close(self) -> None:
+        """Every scenario's database is gone; the migrated template stays (its owner drops the server)."""
         if self.admin is not None:
-            self._sql(f'DROP DATABASE IF EXISTS "{self.template}" WITH (FORCE)')
             self.admin.dispose()
 
 

@@ -30,6 +30,8 @@ CLAIM_TOKEN = "test-owner-claim-token"  # the one-time token that makes the owne
 # the app's clock in every test (set_now moves it): a fixed moment a few days before the sample dates of
 # tests/sampling.py, so a sample booking or due date is always a little ahead, whatever the real date
 NOW = "2030-01-01T08:00:00Z"
+#: concurrent attempts in a race test (a double booking, a double settlement, the last places under a limit)
+RACERS = 20
 _SHARED: dict = {}
 
 
