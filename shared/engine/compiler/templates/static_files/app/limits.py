@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import Flask
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import NotFound
@@ -22,6 +24,16 @@ ID_MAX = 2**31 - 1  # the largest id an INTEGER column holds on Postgres
 INT_MIN, INT_MAX = -(2**63), 2**63 - 1
 MAX_DEPTH = 32
 _INT_DIGITS = 20  # longer integer literals are refused before Python converts them
+
+
+def record_id(raw) -> int | None:
+    """`raw` (query text or a JSON number) as a record id the database can hold (0..ID_MAX), else None. Text must
+    be ASCII digits ("²".isdigit() is true, and int("²") fails); a larger number would overflow the driver."""
+    if isinstance(raw, str) and re.fullmatch(r"[0-9]{1,10}", raw.strip()):
+        raw = int(raw.strip())
+    if isinstance(raw, bool) or not isinstance(raw, int):
+        return None
+    return raw if 0 <= raw <= ID_MAX else None
 
 
 class IdConverter(IntegerConverter):
