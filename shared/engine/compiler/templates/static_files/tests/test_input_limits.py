@@ -1,5 +1,5 @@
-"""Absurd input is a 4xx with a sentence, never a 500: ids beyond what an id column holds, numbers with absurd exponents or
-lengths, deeply nested JSON, non-ASCII digits in paging; and the schema is for signed-in users only."""
+"""Absurd input is a 4xx with a sentence, never a 500: ids beyond what an id column holds, numbers with absurd
+exponents or lengths, deeply nested JSON, non-ASCII digits in paging; and the schema is for signed-in users only."""
 
 import unittest
 
