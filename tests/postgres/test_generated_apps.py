@@ -62,4 +62,4 @@ def test_generated_app_passes_its_tests_criteria_and_exploit_gate_on_postgres(po
     databases = {d for d in _databases(postgres) if d.startswith(name)}
     assert databases == {name, f"{name}_test", f"{name}_criteria"}, databases
     for database in databases:
-        assert {"users", "schema_migrations"} <= _tables(postgres, database), database
+        assert {"users", "alembic_version"} <= _tables(postgres, database), database
