@@ -101,7 +101,8 @@ def render(cap: Params, spec, tpl) -> dict[str, str]:
 
 def attacks(cap: Params, spec) -> list[dict]:
     """Exploit-gate attacks on this capability's rules (see `shared/engine/exploits`): one writer tries to hold the
-    resource for a year (past `max_days`), which must be a 400 and store nothing."""
+    resource for a year (past `max_days`), or from a day past the horizon, which must be a 400 and store nothing;
+    a second writer books the resource over the first's booking, which must be a 409."""
     from ..criteria import days_from_now
     from ..exploits import attack
 
@@ -113,4 +114,24 @@ def attacks(cap: Params, spec) -> list[dict]:
     p.step(who, "POST", f"/api/{ent.plural}", json=body, expect=400, note="book for a whole year")
     p.step(who, "GET", f"/api/{ent.plural}", note="nothing was stored",
            checks=[{"path": "items", "op": "count", "key": cap.end_field, "value": days_from_now(366), "n": 0}])
-    return [p.scenario]
+    out = [p.scenario]
+
+    p = attack(spec, f"booking_beyond_horizon:{cap.id}", f"Nobody can book a {spec.entity(cap.resource).label.lower()} "
+                                                         f"more than {cap.horizon_days} days ahead.")
+    who = p.writer(cap.entity)
+    late = cap.horizon_days + 2
+    body = {**p.body(cap.entity), cap.start_field: days_from_now(late), cap.end_field: days_from_now(late + 0.5)}
+    p.step(who, "POST", f"/api/{ent.plural}", json=body, expect=400, note=f"book {late} days ahead")
+    out.append(p.scenario)
+
+    p = attack(spec, f"booking_overlap:{cap.id}", f"Nobody can book a {spec.entity(cap.resource).label.lower()} "
+                                                  "over another booking of it.")
+    first, second = p.writer(cap.entity), p.writer(cap.entity)
+    body = {**p.body(cap.entity), cap.start_field: days_from_now(3 + 9 / 24), cap.end_field: days_from_now(3 + 11 / 24)}
+    p.step(first, "POST", f"/api/{ent.plural}", json=body, expect=201, note="the first writer books 09:00-11:00")
+    clash = {**p.body(cap.entity), cap.resource_field: body[cap.resource_field],
+             cap.start_field: days_from_now(3 + 10 / 24), cap.end_field: days_from_now(3.5)}
+    p.step(second, "POST", f"/api/{ent.plural}", json=clash, expect=409,
+           note="another writer books the same one 10:00-12:00")
+    out.append(p.scenario)
+    return out

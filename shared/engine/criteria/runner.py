@@ -11,11 +11,15 @@ their role (`POST /api/users`) and sign in. Steps call the app's routes (the one
 lists) through Flask's test client with the actor's session and CSRF token, and check the status and values.
 
 A scenario is {"id", "feature", "text", "now"?, "stripe"? (payments go to a loopback Stripe stand-in),
-"actors": {name: role}, "steps": [step]}; an actor whose role is null is a guest: a client that keeps its cookies
-but is not signed in (it may sign up or sign in in a step). A step is
+"unclaimed"? (true: nobody claims the app; only guests act), "config"? (settings for the app, a null value
+removes the runner's own, e.g. {"SECRET_KEY": null}), "refuses_to_start"? (true: the scenario passes only when the
+app refuses to start with that config), "actors": {name: role}, "steps": [step]}; an actor whose role is null is
+a guest: a client that keeps its cookies but is not signed in (it may sign up or sign in in a step). A step is
 {"as": actor|null, "method", "path", "json"?, "form"? (a form post; with "files" a multipart one), "files"?
  ({field: {"name", "content", "type", "pad_to"?}}), "csrf"? (false: send no CSRF token), "expect": status or
- [statuses], "save"?: var,
+ [statuses], "save"?: var, "headers"?: {name: value} (sent as they are, e.g. a forged Host),
+ "raw_json"?: text (a JSON body sent as it is), "copy_session_to"?: guest (before the request, the guest gets the actor's session cookie and CSRF token: a
+ stolen copy of the cookie),
  "checks"?: [{"path": "a.b.0", "op": "eq|ne|in|contains|not_contains|len|len_ge|true|false|ge|le|
  text_contains|text_not_contains|any|none|count", "value"?, "key"? (any/none/count: items whose key equals value),
  "n"? (count), "header"? (check this response header's text instead of the body), "if_status"? ([statuses]: check
@@ -148,9 +152,17 @@ def _check(body, text: str, check: dict, headers=None) -> str | None:
 
 
 class Actors:
-    def __init__(self, app, roles: dict[str, str]):
+    def __init__(self, app, roles: dict[str, str], claimed: bool = True):
         self.app = app
         self.clients: dict[str, object] = {}
+        if not claimed:  # an app nobody has claimed yet: guests only
+            for name, role in roles.items():
+                if role is not None:
+                    raise RuntimeError(f"an unclaimed app has no {role}: only guests act in it")
+                c = self.app.test_client()
+                c.csrf, c.role, c.email = None, None, ""
+                self.clients[name] = c
+            return
         owner = self.app.test_client()
         r = owner.post("/api/auth/claim", json={"token": app.config["OWNER_CLAIM_TOKEN"],
                                                 "email": "owner@criteria.example", "password": PASSWORD})
@@ -258,16 +270,45 @@ def _run_scenario(create_app, scenario: dict, workdir: str, url: str) -> dict:
     if scenario.get("stripe"):  # payments talk to the loopback stand-in, as they would to Stripe test mode
         config.update(STRIPE_API_KEY="sk_test_criteria", STRIPE_API_BASE=stripe_stand_in(),
                       STRIPE_NETWORK_RETRIES="0", STRIPE_WEBHOOK_SECRET="whsec_criteria")
-    app = create_app(config)
+    for key, value in (scenario.get("config") or {}).items():
+        if value is None:
+            config.pop(key, None)
+        else:
+            config[key] = value
     out = {"id": scenario["id"], "passed": False, "steps_run": 0}
+    if scenario.get("refuses_to_start"):
+        try:
+            app = create_app(config)
+        except Exception as exc:  # noqa: BLE001 - a refusal is the app's SettingsError; anything else is reported
+            if exc.__class__.__name__ == "SettingsError":
+                out["passed"] = True
+            else:
+                out.update(failed_step=1, detail=f"the app crashed instead of refusing to start: "
+                                                 f"{exc.__class__.__name__}: {str(exc)[:200]}")
+            return out
+        engine = app.extensions.get("db_engine")
+        if engine is not None:
+            engine.dispose()
+        out.update(failed_step=1, detail=f"the app started with {json.dumps(scenario.get('config') or {})}; it "
+                                         f"must refuse to start")
+        return out
+    app = create_app(config)
     try:
-        actors = Actors(app, scenario.get("actors") or {})
+        actors = Actors(app, scenario.get("actors") or {}, claimed=not scenario.get("unclaimed"))
         saved: dict = {"actor": {n: {"email": getattr(c, "email", ""), "name": getattr(c, "email", "").split("@")[0]}
                                  for n, c in actors.clients.items()}}  # name: what other members are shown
         for i, step in enumerate(scenario["steps"], 1):
             client, csrf = actors.client(step.get("as"))
             path = _subst(step["path"], saved)
             headers = {"X-CSRF-Token": csrf} if csrf and step.get("csrf", True) else {}
+            headers.update(step.get("headers") or {})
+            if step.get("copy_session_to"):  # a stolen copy of the actor's cookie, in another client
+                thief = actors.clients[step["copy_session_to"]]
+                cookie = client.get_cookie(app.config.get("SESSION_COOKIE_NAME") or "session")
+                if cookie is None:
+                    raise RuntimeError(f"{step.get('as')} has no session cookie to copy")
+                thief.set_cookie(cookie.key, cookie.value)
+                thief.csrf = csrf
             kw: dict = {}
             if step.get("files"):
                 data = dict(_subst(step.get("form") or {}, saved))
@@ -279,6 +320,8 @@ def _run_scenario(create_app, scenario: dict, workdir: str, url: str) -> dict:
                 kw.update(data=data, content_type="multipart/form-data")
             elif "json" in step:
                 kw["json"] = _subst(step["json"], saved)
+            elif "raw_json" in step:  # JSON text sent as it is (a body too deep for json.dumps to write)
+                kw.update(data=step["raw_json"], content_type="application/json")
             elif "form" in step:
                 kw["data"] = _subst(step["form"], saved)
             if step.get("now"):

@@ -14,9 +14,11 @@ import json
 import logging
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 from shared.engine.criteria.runner import run_scenario
 
@@ -50,6 +52,63 @@ def run_job(job: dict, workdir: str) -> None:
                                   "seconds": round(time.perf_counter() - t0, 2)}) + "\n")
     finally:
         sys.path.remove(job["project"])
+
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def write_project(files: dict[str, bytes], where: Path) -> None:
+    for rel, data in files.items():
+        (where / rel).parent.mkdir(parents=True, exist_ok=True)
+        (where / rel).write_bytes(data)
+
+
+def job(name: str, files: dict[str, bytes], scenarios: list[dict], where: Path) -> dict:
+    """A job for `run_jobs`: the app written to where/name, its scenarios beside it."""
+    write_project(files, where / name)
+    (where / f"{name}.json").write_text(json.dumps(scenarios), "utf-8")
+    return {"name": name, "project": str(where / name), "scenarios": str(where / f"{name}.json"),
+            "results": str(where / f"{name}.jsonl"), "n": len(scenarios), "ids": [s["id"] for s in scenarios]}
+
+
+def _shards(jobs: list[dict], n: int) -> list[list[dict]]:
+    """Jobs split into n shards of about the same number of scenarios (the longest first)."""
+    shards: list[list[dict]] = [[] for _ in range(n)]
+    load = [0] * n
+    for j in sorted(jobs, key=lambda j: -j["n"]):
+        i = load.index(min(load))
+        shards[i].append(j)
+        load[i] += j["n"]
+    return [s for s in shards if s]
+
+
+def run_jobs(jobs: list[dict], where: Path, workers: int = 2, timeout_s: float = 1200) -> dict[str, dict[str, dict]]:
+    """Run the jobs in `workers` processes; {job name: {scenario id: result}}. A scenario that never ran is
+    reported as failed ("never ran")."""
+    procs = []
+    for i, shard in enumerate(_shards(jobs, workers)):
+        (where / f"shard-{i}.json").write_text(json.dumps(shard), "utf-8")
+        procs.append(subprocess.Popen([sys.executable, "-m", "tests.unit.engine.gate_worker",
+                                       str(where / f"shard-{i}.json")], cwd=ROOT, stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE, text=True))
+    try:
+        for proc in procs:
+            _out, err = proc.communicate(timeout=timeout_s)
+            assert proc.returncode == 0, err[-3000:]
+    finally:
+        for proc in procs:  # a worker past its time (or left by a failed one) is stopped, never orphaned
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    out: dict[str, dict[str, dict]] = {}
+    for j in jobs:
+        path = Path(j["results"])
+        rows = [json.loads(line) for line in path.read_text("utf-8").splitlines()] if path.exists() else []
+        got = {r["id"]: r for r in rows if "id" in r}
+        for missing in set(j["ids"]) - set(got):
+            got[missing] = {"id": missing, "passed": False, "detail": "the attack never ran"}
+        out[j["name"]] = got
+    return out
 
 
 def main(argv: list[str]) -> int:
