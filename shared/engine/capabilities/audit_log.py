@@ -77,3 +77,29 @@ def _test_plan(cap: Params, spec) -> dict:
     member = next((r.name for r in spec.roles if r.name in rs and not r.manage_users), None)
     return {"entity": ent, "field": ent.display_field, "writer": writer, "reader": reader, "outsider": outsider,
             "custody": moves, "member": member}
+
+
+def attacks(cap: Params, spec) -> list[dict]:
+    """Exploit-gate attacks on this capability's rules (see `shared/engine/exploits`): someone who can write the
+    database but not the audit key deletes the newest entry and rewinds the head to the entry before; verify must
+    report the chain broken (the head's seal no longer matches)."""
+    from ..exploits import attack
+
+    ent = spec.entity(cap.entities[0])
+    p = attack(spec, f"audit_truncation:{cap.id}", "Deleting the newest audit entries and rewinding the chain's head "
+                                                   "in the database is detected by the audit trail's verification.")
+    who = p.writer(ent.name)
+    row = p.make(ent.name, who, note=f"create {ent.label.lower()}: an audit entry")
+    p.step(who, "PATCH", f"/api/{ent.plural}/${{{row}.id}}", json={ent.display_field: "changed for the audit"},
+           note=f"change the {ent.label.lower()}: the newest audit entry")
+    p.step("owner", "GET", f"/api/{cap.id}/verify", checks=[{"path": "ok", "op": "true"}],
+           note="the untouched chain verifies")
+    table = f"{cap.id}_entries"
+    p.step(None, "SQL", "", note="delete the newest entry and rewind the head to the one before, in the database")
+    p.scenario["steps"][-1]["sql"] = [
+        f"DELETE FROM {table} WHERE id = (SELECT MAX(id) FROM {table})",
+        f"UPDATE {cap.id}_head SET count = count - 1, hash = (SELECT hash FROM {table} ORDER BY id DESC LIMIT 1) "
+        f"WHERE id = 1"]
+    p.step("owner", "GET", f"/api/{cap.id}/verify", checks=[{"path": "ok", "op": "false"}],
+           note="the verification reports the truncated chain")
+    return [p.scenario]

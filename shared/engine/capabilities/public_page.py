@@ -68,3 +68,17 @@ def render(cap: Params, spec, tpl) -> dict[str, str]:
         f"app/templates/capabilities/{cap.id}/record.html": tpl.render(f"{d}/record.html.j2", **ctx),
         f"tests/test_cap_{cap.id}.py": tpl.render(f"{d}/test.py.j2", **ctx),
     }
+
+
+def attacks(cap: Params, spec) -> list[dict]:
+    """Exploit-gate attacks on this capability's rules (see `shared/engine/exploits`): with no PUBLIC_BASE_URL
+    configured, a QR code asked for with a forged Host header is refused (503), never one pointing at that host."""
+    if not cap.qr:
+        return []
+    from ..exploits import attack
+
+    p = attack(spec, f"public_qr_host:{cap.id}", "A QR code of the public page is never built on the request's "
+                                                 "Host header (a forged Host cannot make it point elsewhere).")
+    p.step(None, "GET", f"/{cap.id}/qr.svg", headers={"Host": "evil.example"}, expect=[404, 503],
+           note="ask for the QR code with Host: evil.example while no PUBLIC_BASE_URL is set")
+    return [p.scenario]

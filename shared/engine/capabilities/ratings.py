@@ -122,4 +122,18 @@ def attacks(cap: Params, spec) -> list[dict]:
         p.step(who, "GET", f"/api/{cap.id}/{ent.plural}/${{{row}.id}}/ratings", note="no rating was stored",
                checks=[{"path": "mine", "op": "false"}])
         out.append(p.scenario)
+    if cap.with_review:
+        role = next((r for r in raters(cap, spec) if r != "owner"), None)
+        if role is not None and not spec.role(role).manage_users and cap.entity not in spec.role(role).read_own:
+            p = attack(spec, f"ratings_privacy:{cap.id}", "A member reading a record's reviews sees who wrote them by "
+                                                          "name, never by email address.")
+            first, second = p.actor(role, "rater_a"), p.actor(role, "rater_b")
+            row = p.row(cap.entity)
+            p.step(first, "PUT", f"/api/{cap.id}/{ent.plural}/${{{row}.id}}/rating",
+                   json={"stars": cap.scale, "review": "Fine."}, expect=[200, 201],
+                   note="one member rates and reviews the record")
+            p.step(second, "GET", f"/{cap.id}/${{{row}.id}}", note="another member reads the reviews' page",
+                   checks=[{"op": "text_contains", "value": "Fine."},
+                           {"op": "text_not_contains", "value": f"${{actor.{first}.email}}"}])
+            out.append(p.scenario)
     return out

@@ -18,7 +18,8 @@ a guest: a client that keeps its cookies but is not signed in (it may sign up or
 {"as": actor|null, "method", "path", "json"?, "form"? (a form post; with "files" a multipart one), "files"?
  ({field: {"name", "content", "type", "pad_to"?}}), "csrf"? (false: send no CSRF token), "expect": status or
  [statuses], "save"?: var, "headers"?: {name: value} (sent as they are, e.g. a forged Host),
- "raw_json"?: text (a JSON body sent as it is), "copy_session_to"?: guest (before the request, the guest gets the actor's session cookie and CSRF token: a
+ "raw_json"?: text (a JSON body sent as it is), "sql"?: [statements] (instead of a request: run on the
+ app's database directly, as someone who can write it but holds none of the app's keys), "copy_session_to"?: guest (before the request, the guest gets the actor's session cookie and CSRF token: a
  stolen copy of the cookie),
  "checks"?: [{"path": "a.b.0", "op": "eq|ne|in|contains|not_contains|len|len_ge|true|false|ge|le|
  text_contains|text_not_contains|any|none|count", "value"?, "key"? (any/none/count: items whose key equals value),
@@ -298,6 +299,12 @@ def _run_scenario(create_app, scenario: dict, workdir: str, url: str) -> dict:
         saved: dict = {"actor": {n: {"email": getattr(c, "email", ""), "name": getattr(c, "email", "").split("@")[0]}
                                  for n, c in actors.clients.items()}}  # name: what other members are shown
         for i, step in enumerate(scenario["steps"], 1):
+            if step.get("sql"):  # someone who can write the database but holds no key of the app's
+                with app.extensions["db_engine"].begin() as conn:
+                    for statement in step["sql"]:
+                        conn.exec_driver_sql(statement)
+                out["steps_run"] = i
+                continue
             client, csrf = actors.client(step.get("as"))
             path = _subst(step["path"], saved)
             headers = {"X-CSRF-Token": csrf} if csrf and step.get("csrf", True) else {}
