@@ -98,3 +98,39 @@ def render(cap: Params, spec, tpl) -> dict[str, str]:
         f"app/templates/capabilities/{cap.id}/index.html": tpl.render(d + "index.html.j2", **ctx),
         f"tests/test_cap_{cap.id}.py": tpl.render(d + "test.py.j2", **ctx),
     }
+
+
+def attacks(cap: Params, spec) -> list[dict]:
+    """Exploit-gate attacks on this capability's rules (see `shared/engine/exploits`), when a role may add both
+    charges and participants (so two of its users each speak for a participant they created): one user splits a
+    charge naming the other as its payer (403); the other pays back more than they owe (409), and pays the same
+    debt twice (the second is 409: the balance is re-checked)."""
+    from ..criteria import a
+    from ..exploits import attack
+
+    role = next((r for r in spec.roles if r.name != "owner" and not r.manage_users
+                 and {cap.charge_entity, cap.participant_entity} <= set(r.write)), None)
+    if role is None:
+        return []
+    charge, part = spec.entity(cap.charge_entity), spec.entity(cap.participant_entity)
+    p = attack(spec, f"ledger_payer_and_settlement:{cap.id}", f"Nobody can make others owe them by naming another "
+                                                              f"{part.label.lower()} as the payer, nor settle more "
+                                                              "than is owed, nor settle one debt twice.")
+    first, second = p.actor(role.name, "housemate_a"), p.actor(role.name, "housemate_b")
+    pa = p.make(part.name, first, note=f"user A adds {a(part.label.lower())} (speaks for it)")
+    pb = p.make(part.name, second, note=f"user B adds {a(part.label.lower())} (speaks for it)")
+    bill = p.make(charge.name, first, overrides={cap.amount_field: "10.00"}, note=f"user A adds a 10.00 "
+                                                                                   f"{charge.label.lower()}")
+    split = f"/api/{cap.id}/charges/${{{bill}.id}}/split"
+    p.step(first, "POST", split, json={"method": "equal", "payer_id": f"${{{pb}.id}}",
+                                       "participants": [f"${{{pa}.id}}", f"${{{pb}.id}}"]}, expect=403,
+           note="user A splits it naming user B's participant as the payer")
+    p.step(first, "POST", split, json={"method": "equal", "payer_id": f"${{{pa}.id}}",
+                                       "participants": [f"${{{pa}.id}}", f"${{{pb}.id}}"]}, expect=201,
+           note="user A splits it honestly: B owes 5.00")
+    settle = f"/api/{cap.id}/settlements"
+    body = {"from_id": f"${{{pb}.id}}", "to_id": f"${{{pa}.id}}"}
+    p.step(second, "POST", settle, json={**body, "amount": "6.00"}, expect=409, note="user B pays back 6.00")
+    p.step(second, "POST", settle, json={**body, "amount": "5.00"}, expect=201, note="user B pays back the 5.00")
+    p.step(second, "POST", settle, json={**body, "amount": "5.00"}, expect=409, note="user B pays the 5.00 again")
+    return [p.scenario]

@@ -124,3 +124,28 @@ def render(cap: Params, spec, tpl) -> dict[str, str]:
         f"app/templates/capabilities/{cap.id}/index.html": tpl.render(d + "index.html.j2", **ctx),
         f"tests/test_cap_{cap.id}.py": tpl.render(d + "test.py.j2", **ctx),
     }
+
+
+def attacks(cap: Params, spec) -> list[dict]:
+    """Exploit-gate attacks on this capability's rules (see `shared/engine/exploits`): a user who may ask for swaps
+    but does not hold a duty asks to move it to another member (403), and the duty stays where it was."""
+    from ..criteria import a
+    from ..exploits import attack
+
+    role = next((r for r in requesters(cap, spec) if r != "owner" and not spec.role(r).manage_users), None)
+    if role is None:
+        return []
+    ent, member = spec.entity(cap.entity), spec.entity(cap.member_entity)
+    p = attack(spec, f"rotation_swap_by_non_holder:{cap.id}", f"Only the holder of {a(ent.label.lower())} (or the "
+                                                              f"owner) can ask to swap it: nobody moves another's duty.")
+    holder = p.make(cap.member_entity, None, note=f"the owner adds {a(member.label.lower())} who holds the duty")
+    other = p.make(cap.member_entity, None, note=f"and another {member.label.lower()}")
+    work = p.make(cap.entity, None, overrides={cap.assignee_field: f"${{{holder}.id}}"},
+                  note=f"{a(ent.label.lower())} assigned to the first")
+    stranger = p.actor(role, "stranger")
+    p.step(stranger, "POST", f"/api/{cap.id}/swaps", json={"work_id": f"${{{work}.id}}",
+                                                          "to_member_id": f"${{{other}.id}}"}, expect=403,
+           note=f"a {role} who does not hold it asks to move it to the other {member.label.lower()}")
+    p.step("owner", "GET", f"/api/{ent.plural}/${{{work}.id}}", note="it is still the first's",
+           checks=[{"path": cap.assignee_field, "op": "eq", "value": f"${{{holder}.id}}"}])
+    return [p.scenario]
