@@ -65,3 +65,21 @@ def render(cap: Params, spec, tpl) -> dict[str, str]:
         f"app/templates/capabilities/{cap.id}/board.js": tpl.render(f"{d}/board.js.j2", **ctx),
         f"tests/test_cap_{cap.id}.py": tpl.render(f"{d}/test.py.j2", **ctx),
     }
+
+
+def attacks(cap: Params, spec) -> list[dict]:
+    """Exploit-gate attacks on this capability's rules (see `shared/engine/exploits`): one user holds the most
+    streams one person may (2) and asks for a third (429), so one account cannot take every stream."""
+    from ..exploits import attack
+
+    roles = readers_any(spec, cap.entities)
+    role = next((r for r in roles if r != "owner"), "owner")
+    p = attack(spec, f"live_board_stream_hog:{cap.id}", "One user cannot hold more than 2 of the live board's "
+                                                        "streams open at once (the rest are for everyone else).")
+    hog = p.actor(role, "hog") if role != "owner" else "owner"
+    for n in (1, 2):
+        p.step(hog, "GET", f"/api/{cap.id}/stream?timeout=60", note=f"open stream {n} and keep it open")
+        p.scenario["steps"][-1]["hold_open"] = True
+    p.step(hog, "GET", f"/api/{cap.id}/stream?timeout=60", expect=429, note="open a third stream while both are open")
+    p.scenario["steps"][-1]["hold_open"] = True
+    return [p.scenario]

@@ -18,7 +18,8 @@ a guest: a client that keeps its cookies but is not signed in (it may sign up or
 {"as": actor|null, "method", "path", "json"?, "form"? (a form post; with "files" a multipart one), "files"?
  ({field: {"name", "content", "type", "pad_to"?}}), "csrf"? (false: send no CSRF token), "expect": status or
  [statuses], "save"?: var, "headers"?: {name: value} (sent as they are, e.g. a forged Host),
- "raw_json"?: text (a JSON body sent as it is), "sql"?: [statements] (instead of a request: run on the
+ "raw_json"?: text (a JSON body sent as it is), "hold_open"?: true (the response's body is not read: a
+ stream stays open until the scenario ends), "sql"?: [statements] (instead of a request: run on the
  app's database directly, as someone who can write it but holds none of the app's keys), "copy_session_to"?: guest (before the request, the guest gets the actor's session cookie and CSRF token: a
  stolen copy of the cookie),
  "checks"?: [{"path": "a.b.0", "op": "eq|ne|in|contains|not_contains|len|len_ge|true|false|ge|le|
@@ -294,6 +295,7 @@ def _run_scenario(create_app, scenario: dict, workdir: str, url: str) -> dict:
                                          f"must refuse to start")
         return out
     app = create_app(config)
+    held: list = []
     try:
         actors = Actors(app, scenario.get("actors") or {}, claimed=not scenario.get("unclaimed"))
         saved: dict = {"actor": {n: {"email": getattr(c, "email", ""), "name": getattr(c, "email", "").split("@")[0]}
@@ -335,7 +337,11 @@ def _run_scenario(create_app, scenario: dict, workdir: str, url: str) -> dict:
                 app.config["NOW"] = step["now"]
             r = client.open(path, method=step["method"], headers=headers, **kw)
             out["steps_run"] = i
-            text = r.get_data().decode("utf-8", "replace")
+            if step.get("hold_open"):  # a stream left open (its body never read) until the scenario ends
+                held.append(r)
+                text = ""
+            else:
+                text = r.get_data().decode("utf-8", "replace")
             expect = step.get("expect", 200)
             expect = expect if isinstance(expect, list) else [expect]
             where = f"step {i} ({step.get('note') or step['method'] + ' ' + path})"
@@ -343,7 +349,7 @@ def _run_scenario(create_app, scenario: dict, workdir: str, url: str) -> dict:
                 out.update(failed_step=i, detail=f"{where}: expected {'/'.join(map(str, expect))}, got "
                                                    f"{r.status_code}: {text[:240]}")
                 return out
-            body = r.get_json(silent=True)
+            body = None if step.get("hold_open") else r.get_json(silent=True)
             if isinstance(body, dict) and isinstance(body.get("csrf_token"), str) and hasattr(client, "csrf"):
                 client.csrf = body["csrf_token"]  # signing in (again) renews the session's token
             for check in step.get("checks") or []:
@@ -363,6 +369,8 @@ def _run_scenario(create_app, scenario: dict, workdir: str, url: str) -> dict:
                    trace=traceback.format_exc()[-800:])
         return out
     finally:
+        for r in held:
+            r.close()
         engine = app.extensions.get("db_engine")
         if engine is not None:
             engine.dispose()
