@@ -99,39 +99,63 @@ def render(cap: Params, spec, tpl) -> dict[str, str]:
     }
 
 
+def _visible_body(p, spec, entity: str, who: str) -> dict | None:
+    """A valid booking body for `who` whose references are rows `who` can see: the owner's, or, for an entity the
+    role sees only its own rows of, one `who` makes (None when the role cannot make it)."""
+    role = spec.role(p.scenario["actors"][who])
+    body = p.body(entity)
+    for f in spec.entity(entity).fields:
+        if f.type == "reference" and f.ref in role.read_own:
+            if f.ref not in role.write:
+                return None
+            body[f.name] = f"${{{p.make(f.ref, who)}.id}}"
+    return body
+
+
 def attacks(cap: Params, spec) -> list[dict]:
     """Exploit-gate attacks on this capability's rules (see `shared/engine/exploits`): one writer tries to hold the
-    resource for a year (past `max_days`), or from a day past the horizon, which must be a 400 and store nothing;
-    a second writer books the resource over the first's booking, which must be a 409."""
+    resource for a year (past `max_days`), or from a day past the horizon, which must be a 400 naming the time
+    and store nothing; a second writer books the resource over the first's booking, which must be a 409 (when
+    both writers can see the same resource)."""
     from ..criteria import days_from_now
     from ..exploits import attack
 
     ent = spec.entity(cap.entity)
-    p = attack(spec, f"booking_year_long:{cap.id}", f"Nobody can book a {spec.entity(cap.resource).label.lower()} "
-                                                    f"for a year (a booking lasts at most {cap.max_days} days).")
+    res = spec.entity(cap.resource).label.lower()
+    out = []
+    p = attack(spec, f"booking_year_long:{cap.id}", f"Nobody can book a {res} for a year (a booking lasts at most "
+                                                    f"{cap.max_days} days).")
     who = p.writer(cap.entity)
-    body = {**p.body(cap.entity), cap.start_field: days_from_now(1), cap.end_field: days_from_now(366)}
-    p.step(who, "POST", f"/api/{ent.plural}", json=body, expect=400, note="book for a whole year")
-    p.step(who, "GET", f"/api/{ent.plural}", note="nothing was stored",
-           checks=[{"path": "items", "op": "count", "key": cap.end_field, "value": days_from_now(366), "n": 0}])
-    out = [p.scenario]
+    body = _visible_body(p, spec, cap.entity, who)
+    if body is not None:
+        body.update({cap.start_field: days_from_now(1), cap.end_field: days_from_now(366)})
+        p.step(who, "POST", f"/api/{ent.plural}", json=body, expect=400, note="book for a whole year",
+               checks=[{"path": "error.details", "op": "contains", "value": cap.end_field}])
+        p.step(who, "GET", f"/api/{ent.plural}", note="nothing was stored",
+               checks=[{"path": "items", "op": "count", "key": cap.end_field, "value": days_from_now(366), "n": 0}])
+        out.append(p.scenario)
 
-    p = attack(spec, f"booking_beyond_horizon:{cap.id}", f"Nobody can book a {spec.entity(cap.resource).label.lower()} "
-                                                         f"more than {cap.horizon_days} days ahead.")
+    p = attack(spec, f"booking_beyond_horizon:{cap.id}", f"Nobody can book a {res} more than {cap.horizon_days} "
+                                                         "days ahead.")
     who = p.writer(cap.entity)
-    late = cap.horizon_days + 2
-    body = {**p.body(cap.entity), cap.start_field: days_from_now(late), cap.end_field: days_from_now(late + 0.5)}
-    p.step(who, "POST", f"/api/{ent.plural}", json=body, expect=400, note=f"book {late} days ahead")
-    out.append(p.scenario)
+    body = _visible_body(p, spec, cap.entity, who)
+    if body is not None:
+        late = cap.horizon_days + 2
+        body.update({cap.start_field: days_from_now(late), cap.end_field: days_from_now(late + 0.5)})
+        p.step(who, "POST", f"/api/{ent.plural}", json=body, expect=400, note=f"book {late} days ahead",
+               checks=[{"path": "error.details", "op": "contains", "value": cap.start_field}])
+        out.append(p.scenario)
 
-    p = attack(spec, f"booking_overlap:{cap.id}", f"Nobody can book a {spec.entity(cap.resource).label.lower()} "
-                                                  "over another booking of it.")
+    p = attack(spec, f"booking_overlap:{cap.id}", f"Nobody can book a {res} over another booking of it.")
     first, second = p.writer(cap.entity), p.writer(cap.entity)
-    body = {**p.body(cap.entity), cap.start_field: days_from_now(3 + 9 / 24), cap.end_field: days_from_now(3 + 11 / 24)}
-    p.step(first, "POST", f"/api/{ent.plural}", json=body, expect=201, note="the first writer books 09:00-11:00")
-    clash = {**p.body(cap.entity), cap.resource_field: body[cap.resource_field],
-             cap.start_field: days_from_now(3 + 10 / 24), cap.end_field: days_from_now(3.5)}
-    p.step(second, "POST", f"/api/{ent.plural}", json=clash, expect=409,
-           note="another writer books the same one 10:00-12:00")
-    out.append(p.scenario)
+    role = spec.role(p.scenario["actors"][first])
+    if not any(f.type == "reference" and f.ref in role.read_own for f in ent.fields):
+        body = {**p.body(cap.entity), cap.start_field: days_from_now(3 + 9 / 24),
+                cap.end_field: days_from_now(3 + 11 / 24)}
+        p.step(first, "POST", f"/api/{ent.plural}", json=body, expect=201, note="the first writer books 09:00-11:00")
+        clash = {**p.body(cap.entity), cap.resource_field: body[cap.resource_field],
+                 cap.start_field: days_from_now(3 + 10 / 24), cap.end_field: days_from_now(3.5)}
+        p.step(second, "POST", f"/api/{ent.plural}", json=clash, expect=409,
+               note="another writer books the same one 10:00-12:00")
+        out.append(p.scenario)
     return out
