@@ -200,8 +200,12 @@ def main() -> int:
         step(7, "The generated app's capabilities, proven on its running preview (one request each)")
         from emulator.demo_app import prove
 
-        claim_url = dep.get("claim_url") or (dep.get("preview") or {}).get("claim_url") or ""
-        info(f"the founder's claim link (makes them the app's owner, once): {claim_url or 'none recorded'}")
+        # The claim link is not in the summary every member reads: the API gives it to the workspace's owner
+        # (the founder here) and to whoever started the run.
+        r = api.get(f"/api/factory/pipelines/{pid}/claim", headers=auth)
+        claim_url = r.json()["claim_url"] if r.status_code == 200 else ""
+        shown = claim_url or f"none ({r.json().get('error', {}).get('message', r.status_code)})"
+        info(f"the founder's claim link (makes them the app's owner, once; only the owner may read it): {shown}")
         proven = prove(url, info, claim_url, email=email)
         info(f"{proven} capabilities shown working")
         if proven < 3:

@@ -70,6 +70,9 @@ EXTRA = {
     ("POST", "/api/factory/pipelines/{pipeline_id}/approve"): {
         "409": "Not waiting for this approval, or the budget is used up"},
     ("POST", "/api/factory/pipelines/{pipeline_id}/update"): {"409": "That stage attempt is not running"},
+    ("GET", "/api/factory/pipelines/{pipeline_id}/claim"): {
+        "403": "Only the workspace owner and the member who started the run may see the claim link",
+        "404": "No such run, or its app is not deployed yet (code claim_not_ready)"},
 }
 ID_PATTERN = r"^(?!__.*__$)[A-Za-z0-9_-]{1,128}$"
 QUERIES = {("GET", "/api/factory/pipelines"): m_pipe.ListQuery}
@@ -153,8 +156,8 @@ def document() -> dict:
                 op["security"] = [{"serviceToken": []}] if key in SERVICE else [{"firebaseIdToken": []}]
                 op["responses"]["401"] = {"description": "Missing, malformed, expired or revoked token",
                                           "content": {"application/json": {"schema": error}}}
-                op["responses"]["403"] = {"description": "Role not allowed",
-                                          "content": {"application/json": {"schema": error}}}
+                op["responses"].setdefault("403", {"description": "Role not allowed",
+                                                   "content": {"application/json": {"schema": error}}})
             model = bodies.get(key)
             if model is not None:
                 schema = model.model_json_schema(ref_template="#/components/schemas/{model}")

@@ -60,7 +60,12 @@ class Caller:
 
 
 def authorize(caller: Caller, permission: str):
-    """The caller's tenant (a `store.Tenant`) if its membership grants `permission`.
+    """The caller's tenant (a `store.Tenant`) if its membership grants `permission` (see `authorize_role`)."""
+    return authorize_role(caller, permission)[0]
+
+
+def authorize_role(caller: Caller, permission: str):
+    """(the caller's tenant (a `store.Tenant`), their role) if its membership grants `permission`.
 
     The token says which tenant; the membership document says the role. Reading it on every
     request (one indexed get) means a removed member or a demoted owner loses access at once,
@@ -81,7 +86,7 @@ def authorize(caller: Caller, permission: str):
         raise errors.Forbidden(
             f"Your role '{role}' cannot do this; it needs one of: {', '.join(allowed)}. Ask an owner to change your role.",
             code="role_forbidden", details={"role": role, "allowed": allowed})
-    return tenant
+    return tenant, role
 
 
 def _bearer(request) -> str:

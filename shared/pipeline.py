@@ -56,6 +56,18 @@ def fence_ref(pref):
     return pref.collection("private").document("fence")
 
 
+# Server-only documents a stage may write beside its run (`Outcome.private`, by name), for what only some
+# members may see: `claim` holds the owner claim link of the deployed app (deployment stage), which the API
+# gives to the workspace owner and the run's starter (`claim_link`). The summary never carries it.
+PRIVATE_DOCS = ("claim",)
+
+
+def private_ref(pref, name: str):
+    if name not in PRIVATE_DOCS:
+        raise ValueError(f"unknown private document {name!r}; expected one of {PRIVATE_DOCS}")
+    return pref.collection("private").document(name)
+
+
 def _load(tx, pref, snap) -> dict:
     """The pipeline document with its fence overlaid (read in the same transaction, before writes)."""
     p = snap.to_dict()
@@ -291,6 +303,7 @@ class Outcome:
     artifacts: dict[str, bytes] = field(default_factory=dict)
     usage: dict = field(default_factory=dict)
     reason: str | None = None
+    private: dict[str, dict] = field(default_factory=dict)  # server-only documents, by name (PRIVATE_DOCS)
 
 
 def _fail(updates: dict, ev: Events, p: dict, stage: str | None, code: str, message: str, t) -> None:
@@ -417,6 +430,8 @@ def commit(c: Claim, out: Outcome) -> tuple[StageMessage | None, str]:
         }
         msg = None
         if out.kind == "ok":
+            for name, fields in sorted((out.private or {}).items()):
+                tx.set(private_ref(pref, name), {**fields, "stage": c.stage, "attempt": c.attempt, "created_at": t})
             progress = topology.STAGE_PROGRESS[c.stage]
             updates.update({f"stages.{c.stage}.status": "completed", "progress": progress})
             p["progress"] = progress
@@ -770,6 +785,28 @@ def get_run(tenant: Tenant, pipeline_id: str) -> Pipeline:
 
 def get(tenant: Tenant, pipeline_id: str) -> dict:
     return get_run(tenant, pipeline_id).model_dump()
+
+
+# Who may read a run's owner claim link besides the member who started the run.
+CLAIM_ROLES = ("owner",)
+
+
+def claim_link(tenant: Tenant, pipeline_id: str, caller_uid: str, role: str) -> dict:
+    """The deployed app's one-time owner claim link, for the workspace owner or the member who started the
+    run (the server-only `private/claim` document; the summary every member reads never has it)."""
+    run = get_run(tenant, pipeline_id)
+    pref = tenant.pipeline(pipeline_id)
+    started_by = (fence_ref(pref).get().to_dict() or {}).get("created_by") or run.created_by
+    if role not in CLAIM_ROLES and caller_uid != started_by:
+        raise errors.Forbidden(
+            "Only the workspace owner or the member who started this run can see its claim link; "
+            "ask one of them to open it.", code="claim_forbidden")
+    snap = private_ref(pref, "claim").get()
+    if run.stages["deployment"].status != "completed" or not snap.exists:
+        raise errors.NotFound("This run has no claim link yet: it appears once the deployment stage has "
+                              "finished deploying the app.", code="claim_not_ready")
+    claim = snap.to_dict()
+    return {"pipeline_id": pipeline_id, "claim_url": claim["claim_url"], "created_at": claim.get("created_at")}
 
 
 def _encode_cursor(p: dict) -> str:

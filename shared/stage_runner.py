@@ -89,7 +89,7 @@ def run_work(stage: str, c: pipeline.Claim, fault: faults.StageFaults = faults.O
     usage = dict(result.usage or {})
     usage.setdefault("compute_s", time.perf_counter() - started)
     return pipeline.Outcome(result.outcome, summary=result.summary, artifacts=result.artifacts, usage=usage,
-                            reason=result.reason)
+                            reason=result.reason, private=result.private)
 
 
 def verify_caller(function: str) -> None:

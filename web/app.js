@@ -26,7 +26,8 @@
 //             #detail-progress-label #detail-error (error_message when failed) #detail-awaiting
 //             #detail-note (cancelled)
 //             #detail-preview > a#preview-link (deployment summary url), #claim-note > a#claim-link (the
-//             one-time link that makes the founder the app's owner: deployment summary claim_url)
+//             one-time link that makes the founder the app's owner: GET /api/factory/pipelines/{id}/claim,
+//             which answers the workspace owner and the run's starter only; hidden for everyone else)
 //             #detail-coverage > #coverage-headline ("N of M features built") and #coverage-body >
 //             tr[data-testid="coverage-row"][data-status=built|failing|not_covered] (QA summary coverage)
 //             #action-approve #approve-comment #action-retry #action-cancel #action-error
@@ -68,6 +69,7 @@ const state = {
   selectedId: null,
   selected: null,
   artifactsKey: "",
+  claim: { key: "", url: null }, // the selected run's claim link, fetched once per deployment
   subs: { list: [], detail: [] },
   pendingTimer: null,
   statusTimer: null,
@@ -905,9 +907,25 @@ function previewUrl(p) {
   return dep.status === "completed" && typeof url === "string" && /^https?:\/\//.test(url) ? url : null;
 }
 
-function claimUrl(p, url) {
-  const claim = (((p.stages || {}).deployment || {}).summary || {}).claim_url;
+function claimUrl(url) {
+  const claim = state.claim.url;
   return url && typeof claim === "string" && claim.startsWith(url.replace(/\/+$/, "") + "/claim?token=") ? claim : null;
+}
+
+// The claim link is not in the run document (every member of the workspace reads that): it is asked of
+// the API once per deployment, by those who may start runs (viewers never may see it). The API answers
+// the workspace owner and the member who started the run; anyone else gets a 403 and sees no link.
+function maybeLoadClaim(p, url) {
+  const dep = (p.stages || {}).deployment || {};
+  const key = url && CAN_ACT.includes(state.role) ? `${p.pipeline_id}|${dep.attempt || 0}|${url}` : "";
+  if (key === state.claim.key) return;
+  state.claim = { key, url: null };
+  if (!key) return;
+  state.api.claim(p.pipeline_id).then((data) => {
+    if (state.claim.key !== key) return;
+    state.claim = { key, url: data && data.claim_url };
+    if (state.selected && state.selected.pipeline_id === p.pipeline_id) renderPreview(state.selected);
+  }).catch(() => {}); // 403 (not the owner nor the starter) or 404 (not deployed): no link to show
 }
 
 function renderPreview(p) {
@@ -919,7 +937,8 @@ function renderPreview(p) {
   } else {
     link.removeAttribute("href");
   }
-  const claim = claimUrl(p, url);
+  maybeLoadClaim(p, url);
+  const claim = claimUrl(url);
   const claimLink = $("#claim-link");
   if (claim) claimLink.href = claim;
   else claimLink.removeAttribute("href");

@@ -125,6 +125,14 @@ def approve(call):
                     status=202)
 
 
+@router.route("GET", "/api/factory/pipelines/{pipeline_id}/claim")
+def get_claim(call):
+    """The deployed app's one-time owner claim link: the workspace owner's and the run starter's only."""
+    tenant, role = auth.authorize_role(call.caller, "read")
+    link = pipeline.claim_link(tenant, call.params["pipeline_id"], call.caller.uid, role)
+    return Response(link, headers={"Cache-Control": "no-store"})
+
+
 @router.route("GET", "/api/factory/pipelines/{pipeline_id}/artifacts")
 def list_artifacts(call):
     tenant = auth.authorize(call.caller, "read")

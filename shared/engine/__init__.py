@@ -112,4 +112,4 @@ def run_stage(stage: str, inp: StageInput, config: EngineConfig | None = None, *
                                                  "outcome": out.outcome, "compute_s": usage["compute_s"],
                                                  "engine": usage["engine"]}})
     return StageResult(outcome=out.outcome, summary=out.summary, artifacts=dict(sorted(out.artifacts.items())),
-                       usage=usage, reason=out.reason)
+                       usage=usage, reason=out.reason, private=dict(out.private))

@@ -110,6 +110,7 @@ class StageResult:
     artifacts: dict[str, bytes]
     usage: dict
     reason: str | None = None
+    private: dict[str, dict] = field(default_factory=dict)  # server-only documents (see stages.StageOutput)
 
 
 def no_artifacts(stage: str, name: str) -> bytes:

@@ -158,3 +158,58 @@ def test_fencing_fields_are_not_in_what_the_browser_reads(cloud_env):
     assert fence["created_by"] == owner.uid and fence["stages"]["deployment"]["claim_id"]
     assert get(fence_path, owner.token).status_code == 403
     assert get(f"tenants/{owner.tenant_id}/pipelines/{pid}/private", owner.token).status_code == 403
+
+
+# ------------------------------------------------------------------ issue 18: the owner claim link
+
+
+def test_the_claim_link_is_the_owners_and_the_starters_only(cloud_env):
+    """The deployed app's one-time owner claim link is in the run's server-only `private/claim` document: no
+    client reads it from Firestore, and the API gives it to the workspace owner and the member who started
+    the run, never to another member or a viewer (who could otherwise take the founder's app)."""
+    from shared import faults, pipeline
+    from tests.helpers import buy_credits, join, submit, wait_status
+
+    api = Api()
+    owner = api.signup(company="Claim Co")
+    faults.set_flag(owner.tenant_id, "passthrough")
+    buy_credits(api, owner)
+    starter, other, viewer = join(api, owner, "member"), join(api, owner, "member"), join(api, owner, "viewer")
+    pid = submit(api, starter)
+    wait_status(owner.tenant_id, pid, "completed", 60)
+    path = f"/api/factory/pipelines/{pid}/claim"
+
+    def code(r) -> str:
+        return r.json()["error"]["code"]
+
+    # Deployed without a link (a pass-through run): 404 for those who may see it, 403 for the others.
+    r = api.get(path, owner)
+    assert r.status_code == 404 and code(r) == "claim_not_ready", r.text
+    r = api.get(path, viewer)
+    assert r.status_code == 403 and code(r) == "claim_forbidden", r.text
+    # What the deployment stage's commit writes (pipeline.commit, from StageOutput.private).
+    db = firestore.Client(project=os.environ["GOOGLE_CLOUD_PROJECT"])
+    link = f"http://127.0.0.1:9/claim?token=tok-{uuid.uuid4().hex}"
+    pref = db.document(f"tenants/{owner.tenant_id}/pipelines/{pid}")
+    pipeline.private_ref(pref, "claim").set({"claim_url": link, "stage": "deployment", "attempt": 1})
+
+    for who in (owner, starter):
+        r = api.get(path, who)
+        assert r.status_code == 200 and r.json()["claim_url"] == link, r.text
+        assert r.headers["Cache-Control"] == "no-store"
+    for who in (other, viewer):
+        r = api.get(path, who)
+        assert r.status_code == 403 and code(r) == "claim_forbidden", r.text
+        assert "owner or the member who started" in r.json()["error"]["message"]
+        assert link not in r.text
+    outsider = api.signup(company="Claim Outsider")
+    r = api.get(path, outsider)
+    assert r.status_code == 404 and code(r) == "pipeline_not_found", r.text
+    # No client reads the link from Firestore: not in the run document, not from the private document.
+    doc_path = f"tenants/{owner.tenant_id}/pipelines/{pid}"
+    for who in (owner, starter, viewer):
+        r = get(doc_path, who.token)
+        assert r.status_code == 200 and "token=" not in r.text
+        assert get(f"{doc_path}/private/claim", who.token).status_code == 403
+    r = api.get(f"/api/factory/pipelines/{pid}", viewer)
+    assert r.status_code == 200 and "token=" not in r.text

@@ -48,6 +48,14 @@ def test_idea_becomes_a_tested_running_app_with_artifacts(api, owner):
     url = p["stages"]["deployment"]["summary"]["url"]
     health = requests.get(url.rstrip("/") + "/health", timeout=5)
     assert health.status_code == 200
+    # The owner claim link: from the API, for the owner who started the run; never in the run document
+    # every member reads (issue 18). The deployment stage's commit put it in the server-only document.
+    r = api.get(f"/api/factory/pipelines/{pid}/claim", owner)
+    assert r.status_code == 200, r.text
+    claim_url = r.json()["claim_url"]
+    assert claim_url.startswith(url.rstrip("/") + "/claim?token=")
+    assert "token=" not in json.dumps(p, default=str) and p["stages"]["deployment"]["summary"]["claim"]
+    assert requests.get(claim_url, timeout=5).status_code == 200  # the app's claim page takes the token
     # Another tenant gets nothing of it.
     other = api.signup(company="Nosy")
     assert api.get(f"/api/factory/pipelines/{pid}/artifacts/project.zip", other).status_code == 404

@@ -62,6 +62,8 @@ export function createApi(getToken) {
     pipelines: (limit = 20) => request("GET", `/api/factory/pipelines?limit=${limit}`),
     action: (id, action, body = {}) => request("POST", `/api/factory/pipelines/${encodeURIComponent(id)}/${action}`, body),
     artifacts: (id) => request("GET", `/api/factory/pipelines/${encodeURIComponent(id)}/artifacts`),
+    /** The deployed app's owner claim link: the workspace owner's and the run starter's only (403 for others). */
+    claim: (id) => request("GET", `/api/factory/pipelines/${encodeURIComponent(id)}/claim`),
     status: () => request("GET", "/api/factory/status"),
     /** An artifact as a Blob (the URL needs the bearer header, so no plain link works). */
     async blob(url) {

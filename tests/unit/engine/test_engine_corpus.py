@@ -178,8 +178,10 @@ def test_every_continuing_idea_runs_all_six_stages(idea, state_dir):
     assert response.status_code == 200
     assert response.json()["status"] == "ok"
     assert (Path(record["dir"]) / "data" / "app.db").is_file()  # DATABASE_URL: a file under the preview's dir
-    assert deploy["claim_url"] == deploy["preview"]["claim_url"] == record["claim_url"]
-    _refuses_anonymous_and_wrong_role_writes(url, spec, deploy["claim_url"])
+    # The claim link goes to the run's server-only document; the summary every member reads has no token.
+    claim_url = run.results["deployment"].private["claim"]["claim_url"]
+    assert claim_url == record["claim_url"] and "token=" not in json.dumps(deploy)
+    _refuses_anonymous_and_wrong_role_writes(url, spec, claim_url)
     assert preview.stop_preview("corpus-" + idea["id"], state_dir) is True
     assert _pid_gone(pid)
     assert not preview.record_path(state_dir, "corpus-" + idea["id"]).exists()

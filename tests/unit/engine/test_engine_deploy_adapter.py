@@ -15,6 +15,7 @@ from shared.engine.deploy_adapter import (
     build_request,
     knative_service,
 )
+from shared.engine.stages import deployment
 
 from .corpus import idea_by_id
 
@@ -214,10 +215,13 @@ def test_deployment_stage_in_cloud_run_mode_uses_the_injected_session(state_dir)
     upload = fake.calls[0][2]["data"]
     assert upload == r.artifacts["source.tar.gz"]
     assert b"apiVersion: \"serving.knative.dev/v1\"" in r.artifacts["service.yaml"]
-    # the owner claim: a fresh token in Secret Manager, the link in the summary, the secret nowhere else
+    # the owner claim: a fresh token in Secret Manager, the link in the run's server-only `claim` document
+    # (never in the summary, which every member of the workspace reads), the secret nowhere else
     name = r.summary["service_name"]
-    token = re.fullmatch(r"https://svc-abc\.a\.run\.app/claim\?token=([A-Za-z0-9_-]{40,})", r.summary["claim_url"])[1]
+    claim_url = r.private["claim"]["claim_url"]
+    token = re.fullmatch(r"https://svc-abc\.a\.run\.app/claim\?token=([A-Za-z0-9_-]{40,})", claim_url)[1]
     assert fake.secrets[f"{name}-owner-claim-token"] == [token]
+    assert token not in json.dumps(r.summary) and r.summary["claim"] == deployment.CLAIM_NOTE
     key = fake.secrets[f"{name}-secret-key"]
     assert len(key) == 1 and re.fullmatch(r"[0-9a-f]{64}", key[0])  # a generated SECRET_KEY, made once
     for data in r.artifacts.values():
