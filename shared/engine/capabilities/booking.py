@@ -90,6 +90,8 @@ def render(cap: Params, spec, tpl) -> dict[str, str]:
         # a limit on these bookings (per resource, per person, per day...): the tests book on days a period apart
         "limited": slots.limited, "limit_gap": slots.gap_days,
         "other_day": slots.later_day(1), "third_day": slots.later_day(2),
+        # a role that books but reads only its own bookings: another's shows to it as a busy time, never whose
+        "own_writer": next((r.name for r in spec.roles if cap.entity in r.read_own and cap.entity in r.write), None),
     }
     d = "capabilities/booking/"
     return {
