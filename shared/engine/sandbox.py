@@ -4,7 +4,7 @@ Isolation applied to every child:
 
 * a fresh temporary directory (HOME, TMPDIR and the working directory live in it);
 * an environment built from scratch (PATH, HOME, TMPDIR, LANG, PYTHONDONTWRITEBYTECODE, PYTHONHASHSEED=0,
-  PYTHONNOUSERSITE, PYTHONPATH=<guard dir>) — nothing is copied from os.environ, so no parent secret leaks;
+  PYTHONNOUSERSITE, MALLOC_ARENA_MAX=2, PYTHONPATH=<guard dir>) — nothing is copied from os.environ, so no parent secret leaks;
 * resource limits set by tiny launcher interpreters that set them and exec the real command (never a
   `preexec_fn`: no Python runs between fork and exec in the stage process, which holds live gRPC state):
   `preview.limited_argv` sets RLIMIT_AS (memory), RLIMIT_FSIZE (largest file) and RLIMIT_CORE=0, and
@@ -197,6 +197,9 @@ def isolated_env(home: Path, guard_dir: Path | None, extra: dict[str, str] | Non
         "PYTHONHASHSEED": "0",
         "PYTHONNOUSERSITE": "1",
         "PYTHONUNBUFFERED": "1",
+        # glibc gives each thread that allocates its own 64 MB arena of address space (up to 8 per core): the
+        # generated race tests' 20 threads would spend RLIMIT_AS on reservations they never use
+        "MALLOC_ARENA_MAX": "2",
     }
     if guard_dir is not None:
         env["PYTHONPATH"] = str(guard_dir)
