@@ -9,6 +9,7 @@ the CSRF token the app hands out.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import requests
@@ -49,6 +50,10 @@ class AppClient:
         variant = self.made.get(name, 0)
         self.made[name] = variant + 1
         payload = sample_payload(ent, variant)
+        for f in ent["fields"]:  # sample times lie in 2030, past a booking's horizon: the same hours, soon
+            if f["type"] == "datetime" and isinstance(payload.get(f["name"]), str):
+                day = (datetime.now(UTC) + timedelta(days=21 + variant)).date().isoformat()
+                payload[f["name"]] = day + payload[f["name"]][10:]
         for f in ent["fields"]:
             if f["type"] == "reference" and f["name"] not in overrides and f["ref"] != name:
                 payload[f["name"]] = self.make(f["ref"])["id"]
@@ -67,13 +72,19 @@ def _err(r: requests.Response) -> str:
         return r.text[:120]
 
 
+def _day() -> str:
+    """A day two weeks ahead: inside any booking horizon, never in the past."""
+    return (datetime.now(UTC) + timedelta(days=14)).date().isoformat()
+
+
 def _booking(app: AppClient, cap: dict, say: Callable[[str], None]) -> bool:
     res = app.make(cap["resource"])
     ent = app.entity(cap["entity"])
-    first = app.make(cap["entity"], **{cap["resource_field"]: res["id"], cap["start_field"]: "2031-03-03T09:00:00Z",
-                                      cap["end_field"]: "2031-03-03T12:00:00Z"})
-    body = {**sample_payload(ent, 7), cap["resource_field"]: res["id"], cap["start_field"]: "2031-03-03T11:00:00Z",
-            cap["end_field"]: "2031-03-03T13:00:00Z"}
+    day = _day()
+    first = app.make(cap["entity"], **{cap["resource_field"]: res["id"], cap["start_field"]: f"{day}T09:00:00Z",
+                                      cap["end_field"]: f"{day}T12:00:00Z"})
+    body = {**sample_payload(ent, 7), cap["resource_field"]: res["id"], cap["start_field"]: f"{day}T11:00:00Z",
+            cap["end_field"]: f"{day}T13:00:00Z"}
     r = app.call("POST", f"/api/{ent['plural']}", json=body)
     say(f"POST /api/{ent['plural']} 11:00-13:00 on {cap['resource']} #{res['id']} (booked 09:00-12:00 as "
         f"#{first['id']}) -> {r.status_code} {_err(r)}")
@@ -122,9 +133,11 @@ PROOFS: dict[str, Callable[[AppClient, dict, Callable[[str], None]], bool]] = {
 
 def prove(preview_url: str, say: Callable[[str], None], claim_url: str, email: str = "founder@example.com") -> int:
     """Run every proof the app's capabilities allow; returns how many capabilities were proven."""
-    schema = requests.get(preview_url.rstrip("/") + "/api/schema", timeout=10).json()
     token = parse_qs(urlsplit(claim_url).query).get("token", [""])[0]
-    owner = AppClient(preview_url, schema, email, claim_token=token)
+    owner = AppClient(preview_url, {}, email, claim_token=token)
+    anon_schema = requests.get(preview_url.rstrip("/") + "/api/schema", timeout=10)
+    schema = owner.call("GET", "/api/schema").json()  # the schema is for signed-in users only
+    owner.schema = schema
     users: dict[str, AppClient] = {}
 
     def as_role(role: str) -> AppClient:
@@ -140,7 +153,8 @@ def prove(preview_url: str, say: Callable[[str], None], claim_url: str, email: s
     say(f"claimed the generated app with its claim link as {email} -> role {owner.user['role']} (signing up "
         "never makes an owner)")
     anon = requests.post(preview_url.rstrip("/") + f"/api/{schema['entities'][0]['plural']}", json={}, timeout=10)
-    say(f"anonymous POST /api/{schema['entities'][0]['plural']} -> {anon.status_code} {_err(anon)}")
+    say(f"anonymous GET /api/schema -> {anon_schema.status_code} {_err(anon_schema)}; "
+        f"anonymous POST /api/{schema['entities'][0]['plural']} -> {anon.status_code} {_err(anon)}")
     proven = 0
     # Proofs create rows, which an audit trail then records: verify the chain last.
     for cap in sorted(schema.get("capabilities", []), key=lambda c: c["kind"] == "audit_log"):

@@ -142,3 +142,20 @@ def test_unsafe_pipeline_ids_map_inside_the_previews_dir(state_dir):
         assert path.parent == base, pid
     assert preview.record_path(state_dir, "../etc") != preview.record_path(state_dir, "etc")
     assert preview.stop_preview("../etc", state_dir) is False
+
+
+def test_the_demo_proves_its_apps_capabilities_on_a_preview(state_dir):
+    # `make demo` step 7, against a preview of the demo's own idea: claim, read the schema signed in (it is
+    # closed to anonymous visitors), prove every capability it has a proof for
+    from emulator import demo, demo_app
+
+    r = run_stage("development", StageInput("pv-demo", "t", demo.IDEA, {}, no_artifacts), EngineConfig())
+    rec = preview.start_preview("pv-demo", read_zip(r.artifacts["project.zip"]), EngineConfig(state_dir=state_dir))
+    try:
+        said: list[str] = []
+        proven = demo_app.prove(rec["url"], said.append, rec["claim_url"], email="founder@example.com")
+        kinds = {c["kind"] for c in json.loads(read_zip(r.artifacts["project.zip"])["app/spec.json"])["capabilities"]}
+        assert proven == len(kinds & set(demo_app.PROOFS)) >= 2, "\n".join(said)
+        assert any("anonymous GET /api/schema -> 401" in line for line in said), said
+    finally:
+        preview.stop_preview("pv-demo", state_dir)
