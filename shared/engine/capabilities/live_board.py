@@ -67,6 +67,11 @@ def render(cap: Params, spec, tpl) -> dict[str, str]:
     }
 
 
+def probe_path(route: Route, path: str, marker: str) -> str:
+    """The exploit gate's `leak` attack GETs every route: the stream it reads for half a second, not forever."""
+    return path + "?timeout=0.5" if path.endswith("/stream") else path
+
+
 def attacks(cap: Params, spec) -> list[dict]:
     """Exploit-gate attacks on this capability's rules (see `shared/engine/exploits`): one user holds the most
     streams one person may (2) and asks for a third (429), so one account cannot take every stream."""

@@ -48,6 +48,11 @@ def routes(cap: Params, spec) -> list[Route]:
     ]
 
 
+def probe_path(route: Route, path: str, marker: str) -> str:
+    """The exploit gate's `leak` attack searches for the text only another user's row holds."""
+    return f"{path}?q={marker}"
+
+
 def render(cap: Params, spec, tpl) -> dict[str, str]:
     ent = spec.entity(cap.entity)
     ws = writers(spec, ent.name)
