@@ -33,6 +33,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from shared.engine.compiler.samples import near_payload, sample_payload  # noqa: E402 - after the path is set
+
 IDEAS = ROOT / "bench" / "outside_ideas.json"
 OUT = ROOT / "bench" / "outside_results.json"
 PASSWORD = "outside-attack-pass-1"
@@ -192,10 +194,8 @@ class Battery:
 
     def make(self, client: Client, ent, variant: int = 0, extra: dict | None = None) -> dict | None:
         """A row of `ent` made by `client` (parents made by the owner first); None when the client may not."""
-        from shared.engine.compiler.samples import sample_payload
-
         edict = json.loads(ent.model_dump_json())
-        body = sample_payload(edict, variant)
+        body = near_payload(edict, variant)  # on the real clock: inside any booking's horizon
         for f in ent.fields:
             if f.type == "reference":
                 parent = self.make(self.owner, self.entity(f.ref), variant) if f.ref != ent.name else None
@@ -438,7 +438,6 @@ class Battery:
 
     def csrf(self) -> None:
         ent = self.spec.entities[0]
-        from shared.engine.compiler.samples import sample_payload
 
         r = self.owner.call("POST", f"/api/{ent.plural}", csrf=False,
                             json=sample_payload(json.loads(ent.model_dump_json()), 7))
@@ -460,7 +459,6 @@ class Battery:
             for f in e.fields:
                 if f.type in ("money", "decimal", "integer"):
                     for bad in ("1e400", "NaN", 10 ** 400, "-Infinity"):
-                        from shared.engine.compiler.samples import sample_payload
 
                         body = {**sample_payload(json.loads(e.model_dump_json()), 8), f.name: bad}
                         r = self.owner.call("POST", f"/api/{e.plural}", json=body)

@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import requests
 
-from shared.engine.compiler.samples import sample_payload
+from shared.engine.compiler.samples import near_payload, sample_payload
 
 PASSWORD = "demo-app-password-1"
 
@@ -49,11 +49,7 @@ class AppClient:
         ent = self.entity(name)
         variant = self.made.get(name, 0)
         self.made[name] = variant + 1
-        payload = sample_payload(ent, variant)
-        for f in ent["fields"]:  # sample times lie in 2030, past a booking's horizon: the same hours, soon
-            if f["type"] == "datetime" and isinstance(payload.get(f["name"]), str):
-                day = (datetime.now(UTC) + timedelta(days=21 + variant)).date().isoformat()
-                payload[f["name"]] = day + payload[f["name"]][10:]
+        payload = near_payload(ent, variant)  # sample times lie in 2030, past a booking's horizon: soon instead
         for f in ent["fields"]:
             if f["type"] == "reference" and f["name"] not in overrides and f["ref"] != name:
                 payload[f["name"]] = self.make(f["ref"])["id"]

@@ -66,10 +66,15 @@ def render(cap: Params, spec, tpl) -> dict[str, str]:
     item = spec.entity(cap.item_entity)
     holder = spec.entity(cap.holder_entity) if cap.holder_entity else None
     movers = checkout_roles(cap, spec)
+    reads_own = {r.name for r in spec.roles if cap.item_entity in r.read_own}
+    # the second mover: one that sees every item if there is one; one that sees only its own makes the items
+    second = next((r for r in movers if r != "owner" and r not in reads_own),
+                  next((r for r in movers if r != "owner"), movers[0]))
     ctx = {
         "item": item, "holder": holder, "movers": movers, "readers": b.readers(spec, cap.item_entity),
         "mover": "owner" if "owner" in movers else movers[0],
-        "second_mover": next((r for r in movers if r != "owner"), movers[0]),
+        "second_mover": second,
+        "second_makes_items": second in reads_own and cap.item_entity in spec.role(second).write,
         "outsider": next((r.name for r in spec.roles if r.name not in movers), None),
         "holder_writer": b.writer_role(spec, cap.holder_entity) if holder else None,
         "display": b.free_text_display(item), "detail": b.detail_path(spec, cap.item_entity),

@@ -164,7 +164,8 @@ def _plan(cap: Params):
 def render(cap: Params, spec, tpl) -> dict[str, str]:
     from . import _bind as b
     ent = spec.entity(cap.entity)
-    own = {r.name for r in spec.roles if r.scope == "own"}
+    # roles that move only their own records: own scope, or the entity read only where their own (read_own)
+    own = {r.name for r in spec.roles if r.scope == "own" or cap.entity in r.read_own}
     writers = b.writers(spec, cap.entity)
     path, illegal = _plan(cap)
     to_frozen = _to_frozen(cap)
@@ -179,7 +180,8 @@ def render(cap: Params, spec, tpl) -> dict[str, str]:
 
     outsider = next((r.name for r in spec.roles if r.name not in first.roles), None)
     ctx = {
-        "ent": ent, "creator": creator, "display": b.free_text_display(ent), "own_roles": sorted(own),
+        "ent": ent, "creator": creator, "display": b.free_text_display(ent),
+        "own_roles": sorted(r.name for r in spec.roles if r.scope == "own"),
         "transitions": [t.model_dump() for t in cap.transitions], "detail": b.detail_path(spec, cap.entity),
         "path": [step(t) for t in path] or [step(first)], "first": step(first), "outsider": outsider,
         "illegal": ({"prefix": [step(t) for t in illegal[0]], "name": illegal[1].name,

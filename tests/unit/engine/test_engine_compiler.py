@@ -357,3 +357,22 @@ def test_after_create_ddl_is_rendered_behind_its_dialect_and_anything_else_is_re
     sa.event.listen(t, "after_create", lambda target, connection, **kw: None)
     with pytest.raises(RevisionError, match="slots.*not a DDL statement"):
         render_operations(md)
+
+
+def test_near_payload_moves_sample_times_to_next_week_keeping_order_and_spacing():
+    from datetime import date, datetime
+
+    from shared.engine.compiler.samples import near_payload, sample_payload
+
+    ent = {"fields": [{"name": "starts_at", "type": "datetime", "required": True},
+                      {"name": "ends_at", "type": "datetime", "required": True},
+                      {"name": "day", "type": "date", "required": True}]}
+    today = date(2026, 12, 7)
+    a, b = near_payload(ent, 0, today), near_payload(ent, 2, today)
+    start, end = (datetime.fromisoformat(a[k].replace("Z", "+00:00")) for k in ("starts_at", "ends_at"))
+    assert start.date() == date(2026, 12, 14) and start < end
+    raw = sample_payload(ent, 0)
+    assert (end - start) == (datetime.fromisoformat(raw["ends_at"].replace("Z", "+00:00"))
+                             - datetime.fromisoformat(raw["starts_at"].replace("Z", "+00:00")))
+    assert datetime.fromisoformat(b["starts_at"].replace("Z", "+00:00")).date() == date(2026, 12, 16)
+    assert a["day"] == raw["day"]  # dates stay as sampled

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import urllib.parse
-from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -19,6 +18,7 @@ from shared.engine import (
     preview,
     run_stage,
 )
+from shared.engine.compiler.samples import near_payload
 from shared.engine.runner import run_pipeline
 
 from .corpus import load_ideas
@@ -83,18 +83,9 @@ def _session(url: str, email: str, claim_url: str | None = None) -> tuple[reques
 
 def _make(sess, token: str, url: str, ents: dict, name: str, made: dict) -> dict:
     """Create a row of `name` (and its required referenced rows) through the live API."""
-    from shared.engine.compiler.samples import sample_payload
-
     meta = ents[name]
-    payload = sample_payload(meta, made.get(name, 0))
+    payload = near_payload(meta, made.get(name, 0))  # on the real clock: inside any booking's horizon
     made[name] = made.get(name, 0) + 1
-    # the preview runs on the real clock: sample date-times (from 2030-01-07) move to next week, in the same order,
-    # since a booking may start at most its horizon ahead (two years by default)
-    shift = datetime.now(UTC).date() + timedelta(days=7) - date(2030, 1, 7)
-    for f in meta["fields"]:
-        if f["type"] == "datetime" and isinstance(payload.get(f["name"]), str):
-            moved = datetime.fromisoformat(payload[f["name"]].replace("Z", "+00:00")) + shift
-            payload[f["name"]] = moved.strftime("%Y-%m-%dT%H:%M:%SZ")
     for f in meta["fields"]:
         if f["type"] == "reference" and f["required"] and f["ref"] != name:
             payload[f["name"]] = _make(sess, token, url, ents, f["ref"], made)["id"]
