@@ -236,6 +236,12 @@ def sample_windows(cap: Params, spec) -> dict:
     return out
 
 
+def probe_path(route, path: str, marker: str) -> str:
+    """The exploit gate's `leak` attack asks the availability of the first person (the attacked row's, made first)
+    over a century, so every clash, the other user's row among them, is in the answer."""
+    return f"{path}?person=1&start=2000-01-01&end=2100-01-01" if path.endswith("/availability") else path
+
+
 def render(cap: Params, spec, tpl) -> dict[str, str]:
     from . import _bind as b
 
