@@ -1,7 +1,8 @@
 """Market research from offline data: BM25 search of the sourced product catalogue.
 
-The catalogue (`data/catalogue.json`) lists real products with a one-line description, a category and
-a pricing model. Each product is one document: its description plus its category's name and keywords.
+The catalogue (`data/catalogue.json`) lists real products with a one-line description, their core features,
+users, a category and a pricing model. Each product is one document: its description, core features and
+users plus its category's name and keywords.
 `data/catalogue_index.json` holds the analysed documents (term frequencies, lengths) and the idf of
 every term; `python -m shared.engine.data.build_index` rebuilds it and a unit test checks that the
 committed index matches the catalogue. The index is loaded (or, if stale, rebuilt in memory) once per
@@ -26,7 +27,7 @@ from .textutil import STOPWORDS, stem, tokens
 INDEX_FILE = "catalogue_index.json"
 K1 = 1.5
 B = 0.75
-INDEX_VERSION = 1
+INDEX_VERSION = 2
 
 # Words that say nothing about what a product does; never search terms.
 NOISE = frozenset(STOPWORDS | {
@@ -58,7 +59,10 @@ def analyse(text: str) -> list[tuple[str, str]]:
 
 
 def product_text(category: dict, product: dict) -> str:
-    return " . ".join([product["description"], category["name"], " , ".join(category.get("keywords", []))])
+    """What a product document says: its description, core features and users, and its category."""
+    return " . ".join([product["description"], " , ".join(product.get("core_features") or []),
+                       " , ".join(product.get("users") or []), category["name"],
+                       " , ".join(category.get("keywords", []))])
 
 
 def catalogue_sha256() -> str:

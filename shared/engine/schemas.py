@@ -57,6 +57,14 @@ class SimilarProduct(_Model):
     source: Literal["catalogue", "model"] = "catalogue"
 
 
+class Differentiator(_Model):
+    """A stated difference from the product an idea restates, quoted from the idea."""
+
+    kind: Literal["audience", "constraint", "price", "contrast"]
+    quote: str = Field(min_length=1, max_length=200)
+    why: str = Field(default="", max_length=300)
+
+
 class ValidationReport(_Model):
     problem: str = Field(min_length=1, max_length=1200)
     audience: str = Field(min_length=1, max_length=300)
@@ -67,6 +75,9 @@ class ValidationReport(_Model):
     clone_of: list[str] = Field(default_factory=list, max_length=10)
     # products the idea restates but differs from (named as competitors; verdict may still be go)
     competitors: list[str] = Field(default_factory=list, max_length=10)
+    # the restated product's core features the idea covers, and the stated differences from it
+    matched_features: list[str] = Field(default_factory=list, max_length=10)
+    differentiators: list[Differentiator] = Field(default_factory=list, max_length=6)
     # the LLM engine's own suggestions, kept apart from the sourced catalogue matches
     model_suggested_products: list[SimilarProduct] = Field(default_factory=list, max_length=10)
     verdict: Literal["go", "needs_work", "reject"]

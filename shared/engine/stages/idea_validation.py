@@ -22,10 +22,11 @@ import re
 from functools import cache
 
 from .. import catalogues, market
+from .. import restatement as rs
 from ..artifacts import json_bytes
 from ..domain import full_text, idea_text
 from ..generators import builtin_task
-from ..schemas import CategoryMatch, Score, Scores, SimilarProduct, ValidationReport
+from ..schemas import CategoryMatch, Differentiator, Score, Scores, SimilarProduct, ValidationReport
 from ..textutil import (
     STOPWORDS,
     content_words,
@@ -76,8 +77,6 @@ FREQUENCY_WORDS = ("daily", "weekly", "every day", "every week", "each week", "e
                    "every evening", "lunchtime")
 CLONE_MARKERS = ("clone", "copy", "replica", "knockoff", "knock-off", "alternative", "like", "same", "another",
                  "version", "rebuild", "recreate", "exactly", "basically")
-DIFFERENTIATOR_CUES = ("unlike", "but for", "only for", "specifically for", "designed for", "built for", "focused on",
-                       "instead of", "except", "lite for", "for small", "for independent", "tailored")
 # Words that do not set a product apart ("cheaper", "nicer", "ours").
 COMPARATIVE_FILLER = {"but", "cheaper", "cheap", "better", "nicer", "prettier", "simpler", "faster", "modern", "new",
                       "cool", "good", "great", "best", "cleaner", "clean", "nice", "our", "ours", "own", "brand",
@@ -93,8 +92,7 @@ AUDIENCE_NOUNS = ("owners", "landlords", "teachers", "parents", "students", "fre
                   "couples", "seniors", "retirees", "athletes", "coaches", "founders", "sellers", "buyers", "hosts",
                   "travellers", "travelers", "dentists", "salons", "gyms", "schools", "nonprofits", "merchants")
 
-RESTATEMENT_COVERAGE = 0.62  # idf-weighted share of the idea's core terms that one product's entry explains
-RESTATEMENT_REVERSE = 0.6    # idf-weighted share of one product's own description that the idea repeats
+CANDIDATES = 8               # BM25 hits whose core features are checked for a restatement
 MIN_CATEGORY_SCORE = 9.0     # BM25 score below which a category is not counted as a match
 MIN_SIMILAR_SCORE = 7.0
 
@@ -244,65 +242,37 @@ def match_categories(idea: dict, hits: list[dict] | None = None) -> list[dict]:
 # ------------------------------------------------------------------ restatement
 
 
-def _core_terms(idea: dict, exclude_names: list[str]) -> dict[str, str]:
-    """The idea's core (description and features) as {term: surface word}, without product names,
-    clone markers and comparative filler. The title is left out: it is mostly a made-up brand name."""
-    t = idea_text(idea)
-    text = " . ".join(x for x in (t["description"], t["key_features"]) if x)
-    drop = set(COMPARATIVE_FILLER) | set(CLONE_MARKERS) | set(STOPWORDS)
-    for n in exclude_names:
-        drop.update(tokens(n))
-    out: dict[str, str] = {}
-    for term, w in market.analyse(text):
-        if w in drop or term in drop:
-            continue
-        out.setdefault(term, w)
-    return out
-
-
-def coverage(core: dict[str, str], product_name: str) -> tuple[float, float, list[str], list[str]]:
-    """How closely the idea's core and one product's entry match: (idf-weighted share of the core found in
-    the product's entry, idf-weighted share of the product's own description found in the core, the
-    shared words, the rest of the core)."""
-    dt = market.doc_terms(product_name)
-    total = sum(market.idf(t) for t in core) or 1.0
-    shared = [t for t in core if t in dt]
-    rest = [t for t in core if t not in dt]
-    forward = sum(market.idf(t) for t in shared) / total
-    own = {t for t, _ in market.analyse(market.product(product_name)["description"])}
-    reverse = sum(market.idf(t) for t in own if t in core) / (sum(market.idf(t) for t in own) or 1.0)
-    return forward, reverse, [core[t] for t in shared], [core[t] for t in rest]
-
-
 def restatement(idea: dict, named: list[dict], hits: list[dict], desc: Text) -> dict | None:
-    """The one product the idea restates, with its differentiator (if any), or None."""
+    """The one product the idea restates (by the core features it covers, or named and copied), with the
+    stated differences from it (`..restatement`), or None."""
     markers = desc.find(CLONE_MARKERS)
     names = [p["name"] for p in named] + [p["alias"] for p in named]
-    core = _core_terms(idea, names)
-    candidates: list[tuple[float, int, str, list[str], list[str], bool]] = []
-    for rank, p in enumerate([*named, *hits[:3]]):
-        if p["name"] in {c[2] for c in candidates}:
+    drop = set(CLONE_MARKERS)
+    for n in names:
+        drop.update(tokens(n))
+    idea_terms = [(t, w) for t, w in rs.terms(rs.core_text(idea)) if w not in drop and t not in drop]
+    candidates: list[tuple[rs.Coverage, int, bool]] = []
+    seen: set[str] = set()
+    for rank, p in enumerate([*named, *hits[:CANDIDATES]]):
+        if p["name"] in seen:
             continue
-        fwd, rev, shared, rest = coverage(core, p["name"])
-        # close when the entry explains most of the idea, or the idea contains most of the product
-        close = len(shared) >= 3 and (fwd >= RESTATEMENT_COVERAGE or rev >= RESTATEMENT_REVERSE)
-        candidates.append((round(max(fwd, rev), 2) if close else 0.0, rank, p["name"], shared, rest, p in named))
+        seen.add(p["name"])
+        candidates.append((rs.coverage(idea_terms, p["name"]), rank, p in named))
     if not candidates:
         return None
     # a named product copied outright ("a Slack clone") beats a close description of another; then the
-    # closest match; then the better BM25 rank
-    candidates.sort(key=lambda c: (not (c[5] and markers), -c[0], c[1]))
-    cov, _rank, name, shared, rest, is_named = candidates[0]
+    # strongest match (discounted by its BM25 rank); a product the idea only overlaps is named as a competitor
+    candidates.sort(key=lambda c: (not (c[2] and markers), not c[0].close, not c[0].related,
+                                   -(c[0].strength - rs.RANK_PENALTY * c[1]), c[1]))
+    cov, _rank, is_named = candidates[0]
     copied = is_named and bool(markers)
-    if not copied and cov == 0.0:
+    if not (copied or cov.related):
         return None
-    also = [c[2] for c in candidates[1:] if c[0] > 0.0]
-    cues = desc.find(DIFFERENTIATOR_CUES)
-    distinct = [w for w in rest if len(w) > 2 and w.isalpha()]
-    differentiated = len(distinct) >= 5 or (bool(cues) and len(distinct) >= 2)
-    return {"product": name, "also_close": also, "coverage": round(cov, 2), "named": is_named, "markers": markers,
-            "shared_words": shared, "differentiator_words": distinct[:8], "differentiator_cues": cues,
-            "differentiated": differentiated}
+    diffs = rs.differentiators(idea, cov.product)
+    return {"product": cov.product, "close": copied or cov.close,
+            "also_close": [c[0].product for c in candidates[1:] if c[0].related][:3],
+            "named": is_named, "markers": markers, "covered": cov.covered, "total": cov.total,
+            "shared_words": cov.words, "differentiators": diffs, "differentiated": bool(diffs)}
 
 
 # ------------------------------------------------------------------ scoring
@@ -471,18 +441,30 @@ def build_report(idea: dict, reject_reason: str | None = None) -> ValidationRepo
 
     clone_of: list[str] = []
     competitors: list[str] = []
+    differentiators: list[Differentiator] = []
+    matched_features: list[str] = []
     if restates:
         prod = restates["product"]
-        how = (f"copies it ({quoted(restates['markers'], 2)})" if restates["named"] and restates["markers"]
-               else f"its core matches the product's own description on {quoted(restates['shared_words'], 5)}")
-        if restates["differentiated"]:
+        matched_features = restates["covered"]
+        differentiators = [Differentiator(kind=d["kind"], quote=d["quote"], why=d["why"])
+                           for d in restates["differentiators"][:6]]
+        stated = "; ".join(f'{d.kind} "{d.quote}"' for d in differentiators[:4])
+        if restates["named"] and restates["markers"]:
+            how = f"copies it ({quoted(restates['markers'], 2)})"
+        else:
+            how = (f"covers {len(restates['covered'])} of its {restates['total']} core features "
+                   f"({'; '.join(restates['covered'][:4])}) with {quoted(restates['shared_words'], 6)}")
+        if not restates["close"]:
             competitors = [prod, *restates["also_close"]]
-            m_reasons.append(f"Restates {prod} ({how}) but sets itself apart with "
-                             f"{quoted(restates['differentiator_words'], 5)}.")
+            m_reasons.append(f"Overlaps {prod}: {how}" + (f"; differs by {stated}." if stated else "."))
+        elif restates["differentiated"]:
+            competitors = [prod, *restates["also_close"]]
+            m_reasons.append(f"Restates {prod} ({how}) but states a difference: {stated}.")
         else:
             clone_of = [prod]
             market_score -= 20
-            m_reasons.append(f"Restates {prod}: {how}; no differentiator.")
+            m_reasons.append(f"Restates {prod}: {how}; no stated difference (audience, constraint or workflow, "
+                             "price or business model, or explicit contrast).")
     for p in named:
         if p["name"] not in clone_of and p["name"] not in competitors:
             competitors.append(p["name"])
@@ -510,9 +492,13 @@ def build_report(idea: dict, reject_reason: str | None = None) -> ValidationRepo
 
     feedback: list[str] = []
     if clone_of:
+        covered = restates["covered"] if restates else []
+        what = (f" it covers {len(covered)} of {clone_of[0]}'s {restates['total']} core features "
+                f"({'; '.join(covered[:4])})." if covered else "")
         feedback.append(
-            f"This reads as a restatement of {clone_of[0]}: say what you do differently — a specific audience, "
-            "workflow, price point or constraint it does not serve."
+            f"This reads as a restatement of {clone_of[0]}:{what} Say what you do differently: an audience it does "
+            f"not serve, a constraint or workflow it lacks, a different price or business model, or an explicit "
+            f"contrast (\"unlike {clone_of[0]}, ...\")."
         )
     if clarity < 50:
         feedback.append("Explain the problem in one or two sentences: who struggles with what today, and why.")
@@ -550,6 +536,8 @@ def build_report(idea: dict, reject_reason: str | None = None) -> ValidationRepo
         similar_products=similar_products,
         clone_of=clone_of,
         competitors=competitors[:10],
+        matched_features=matched_features[:10],
+        differentiators=differentiators,
         verdict=verdict,
         feedback=feedback[:12],
         reject_reason=reject_reason,

@@ -1,0 +1,360 @@
+"""Restatements found by what products do, and differentiators that are stated differences.
+
+An idea restates a catalogue product when its own description and features cover enough of the product's
+`core_features` (catalogue.json), matching by meaning: words are stemmed (`market.term`) and two words are
+the same when they share a group of the synonym table (`data/synonyms.json`, why a table:
+docs/decisions/0026-synonyms-table.md). A feature is covered when the idea has one of its words (features of
+one or two words: all of them; longer features: two of them).
+
+A restatement may still go when the idea states a difference of one of four kinds, each quoted from the
+idea's own words:
+
+* `audience`   — a group in the target audience (or after "built for", "only for"...) whose words are not
+                 among the product's users, features or description ("Wheelchair users");
+* `constraint` — a constraint or workflow the product lacks: a cue such as "offline", "SMS", "on-premise",
+                 "approval", "audit log" whose words the product's own entry does not have;
+* `price`      — a price point or business model other than the product's: "a flat $39 monthly fee instead
+                 of a commission" against a product that takes a commission, "one-time $49" against a
+                 subscription;
+* `contrast`   — an explicit contrast with something the product has: "unlike text flashcards", "no lists",
+                 "without ads", "instead of swiping", "only for nurses".
+
+Words of the idea that the product's entry merely lacks are never a differentiator.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+
+from . import catalogues, market
+from .textutil import tokens
+
+# A restatement covers at least MIN_COVERED of the product's core features, and the share of the product's
+# features it covers plus the share of its own content the product's entry explains reaches CLOSE (a short
+# idea that is all product, or a long one that covers most of the product's features).
+MIN_COVERED = 2
+CLOSE = 1.0
+RANK_PENALTY = 0.05
+# Not close, but the product is a competitor: at least RELATED_COVERED of its features and RELATED_SHARE of them.
+RELATED_COVERED = 3
+RELATED_SHARE = 0.4  # per place in the BM25 ranking, when choosing between close products
+
+# Broad populations and size, place or time qualifiers: an audience made only of these words names no
+# group a product could fail to serve ("busy people", "small businesses in the city").
+GENERIC_AUDIENCE = frozenset(market.term(w) for w in (
+    "people", "person", "anyone", "anybody", "everyone", "everybody", "user", "users", "customer", "customers",
+    "consumer", "consumers", "individual", "individuals", "adult", "adults", "teen", "teens", "teenager", "teenagers",
+    "kid", "kids", "child", "children", "young", "old", "older", "family", "families", "friend", "friends",
+    "household", "households", "public", "general", "busy", "small", "mid-size", "midsize", "medium", "large", "big",
+    "local", "city", "cities", "town", "towns", "urban", "resident", "residents", "commuter", "commuters", "beginner",
+    "beginners", "new", "first-time", "regular", "everyday", "modern", "group", "groups", "member", "members",
+    "business", "businesses", "company", "companies", "organisation", "organisations", "organization",
+    "organizations", "team", "teams", "enterprise", "enterprises", "professional", "professionals", "worldwide",
+    "world", "global", "home", "online", "digital", "active", "casual", "serious", "avid", "modern", "like", "want",
+    "wants", "need", "needs", "looking", "their", "other", "others", "both", "those", "size", "sized", "growing",
+    "ambitious", "savvy", "tech-savvy", "non-technical", "independent", "self-employed", "sole", "one", "two",
+))
+
+# Words that say a constraint or a workflow (general vocabulary; matched on whole words, stemmed).
+CONSTRAINT_CUES = (
+    "offline", "no internet", "no signal", "no mobile signal", "no data", "without internet", "low bandwidth",
+    "sms", "text message", "basic phone", "basic phones", "feature phone", "feature phones", "paper", "printed",
+    "on-premise", "on-premises", "self-hosted", "air-gapped", "local-first", "on-device",
+    "hipaa", "gdpr", "compliance", "compliant", "regulator", "regulators", "regulatory", "certification",
+    "certified", "inspection", "inspections", "inspector", "audit", "audit log", "audit trail", "approval",
+    "approved", "approve", "sign off", "sign-off", "verified", "verify", "verification", "licensed", "licensing",
+    "accessible", "accessibility", "wheelchair", "screen reader", "sign language", "deaf", "blind", "low-vision",
+    "multilingual", "bilingual", "interpreter", "in person", "on site", "on-site", "cash", "sealed", "consent",
+    "anonymous", "encrypted", "end-to-end", "vetted", "background-checked", "background check",
+    "cannot exceed", "limit", "limits", "cap", "capped", "quota", "allowance", "at most", "no more than",
+)
+
+# Business-model words by kind (the idea's words, and the product's pricing in words).
+MODEL_WORDS = {
+    "commission": ("commission", "commissions", "cut", "take rate", "percentage", "revenue share"),
+    "subscription": ("subscription", "subscriptions", "monthly", "a month", "per month", "yearly", "a year",
+                     "per year", "annual", "membership", "memberships"),
+    "one-time": ("one-time", "one-off", "once", "lifetime", "licence", "license", "purchase"),
+    "flat-fee": ("flat",),
+    "free": ("free", "no fees", "no fee", "at cost", "at-cost"),
+    "nonprofit": ("cooperative", "co-op", "owned", "nonprofit", "non-profit", "donation", "donations", "grant",
+                  "grants", "charity"),
+    "usage": ("pay as you go", "pay-as-you-go", "usage", "per response", "per use"),
+}
+PRICING_KINDS = {
+    "free": {"free"}, "freemium": {"free", "subscription"}, "subscription": {"subscription"},
+    "per-seat": {"subscription"}, "usage-based": {"usage"}, "commission": {"commission"},
+    "transaction-fee": {"commission", "usage"}, "one-time": {"one-time"}, "open-source": {"free"},
+    "ad-supported": {"free"},
+}
+# "with 1-20 rental units", "of 2-20 agents", "under 10 staff": a segment of the users by size
+SEGMENT_SIZE = re.compile(r"\b(?:\d+\s?(?:-|to|\u2013)\s?\d[\d,]*|(?:under|up to|fewer than|less than|over|more than)"
+                          r"\s\d[\d,]*|\d[\d,]*\+)\s+[a-z]+", re.I)
+PRICE_POINT = re.compile(r"[$€£]\s?\d[\d,.]*|\b\d+(?:\.\d+)?\s?%")
+PER_UNIT = re.compile(r"\bper\s+([a-z]+)", re.I)
+
+AUDIENCE_CUES = re.compile(r"\b(?:only for|built for|designed for|made for|specifically for|tailored (?:to|for)|"
+                           r"but for|just for|exclusively for)\s+([^.,;:!?()]+)", re.I)
+CONTRAST = re.compile(r"\b(unlike|instead of|rather than|compared (?:to|with)|without|no|never|only for)\s+"
+                      r"([^.,;:!?()]+)", re.I)
+RELATIVE = re.compile(r"\b(who|that|which|whose|looking|wanting|trying|needing|where)\b", re.I)
+SPLIT_GROUPS = re.compile(r",|;|/|&|\band\b|\bor\b|\bplus\b", re.I)
+
+
+# ------------------------------------------------------------------ meaning
+
+
+@cache
+def _synonyms() -> dict[str, frozenset[str]]:
+    groups: dict[str, set[str]] = {}
+    for i, group in enumerate(catalogues._json("synonyms.json")["groups"]):
+        for w in group:
+            groups.setdefault(market.term(w), set()).add(f"#{i}")
+    return {t: frozenset(ks | {t}) for t, ks in groups.items()}
+
+
+def keys(t: str) -> frozenset[str]:
+    """A stemmed term and the synonym groups it belongs to: two terms mean the same when their keys meet."""
+    return _synonyms().get(t) or frozenset((t,))
+
+
+def terms(text: str) -> list[tuple[str, str]]:
+    """(term, surface word) for the content words of `text`."""
+    return market.analyse(text)
+
+
+def key_set(text: str) -> set[str]:
+    out: set[str] = set()
+    for t, _ in terms(text):
+        out |= keys(t)
+    return out
+
+
+def _negated(text: str) -> set[str]:
+    """Keys of words the text says are absent ("no inventory", "without ads", "commission-free")."""
+    out: set[str] = set()
+    low = text.lower()
+    for m in re.finditer(r"\b(?:no|without|zero)\s+((?:[a-z-]+\s?){1,3})", low):
+        for t, _ in terms(m.group(1))[:2]:
+            out |= keys(t)
+    for m in re.finditer(r"\b([a-z]+)-free\b", low):
+        out |= keys(market.term(m.group(1)))
+    return out
+
+
+def model_kinds(text: str) -> set[str]:
+    """Business-model kinds the words of `text` name (a '-free' word names the absence of its model)."""
+    low = re.sub(r"\b[a-z]+-free\b", " ", text.lower())
+    words = tokens(low)
+    found = set()
+    for kind, phrases in MODEL_WORDS.items():
+        for p in phrases:
+            ptoks = tokens(p)
+            n = len(ptoks)
+            if any(words[i : i + n] == ptoks for i in range(len(words) - n + 1)):
+                found.add(kind)
+    if PER_UNIT.search(low) and not {"subscription", "commission"} & found:
+        unit = PER_UNIT.search(low).group(1)
+        found.add("subscription" if unit in ("month", "year", "week", "seat", "user") else "usage")
+    return found
+
+
+# ------------------------------------------------------------------ products
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    features: tuple[tuple[str, tuple[str, ...]], ...]  # (phrase, terms)
+    keys: frozenset[str]        # everything the entry says (features, users, description, category)
+    positive: frozenset[str]    # the same without what the entry says is absent
+    users: frozenset[str]
+    name_keys: frozenset[str]   # the product's and its category's names
+    kinds: frozenset[str]       # business-model kinds
+
+
+@cache
+def profile(name: str) -> Profile:
+    p = market.product(name)
+    cat = next(c for c in catalogues.market_catalogue()["categories"] if c["id"] == p["category"])
+    feats = tuple((f, tuple(dict.fromkeys(t for t, _ in terms(f)))) for f in p.get("core_features") or [])
+    text = " . ".join([p["description"], *(p.get("core_features") or []), *(p.get("users") or []),
+                       p.get("pricing_model") or "", cat["name"], " , ".join(cat.get("keywords") or [])])
+    everything = key_set(text)
+    negated = _negated(" . ".join([*(p.get("core_features") or []), p.get("pricing_model") or "",
+                                   p["description"]]))
+    kinds = set(PRICING_KINDS.get(p["pricing"], set())) | model_kinds(p.get("pricing_model") or "")
+    names = key_set(" ".join([p["name"], *(p.get("aliases") or []), cat["name"]]))
+    return Profile(name, tuple(f for f in feats if f[1]), frozenset(everything), frozenset(everything - negated),
+                   frozenset(key_set(" . ".join(p.get("users") or []))), frozenset(names), frozenset(kinds))
+
+
+# ------------------------------------------------------------------ coverage
+
+
+@dataclass
+class Coverage:
+    product: str
+    covered: list[str]          # the product's core features the idea covers
+    total: int
+    words: list[str]            # the idea's words that covered them
+    explained: float            # idf-weighted share of the idea's core terms found in the product's entry
+
+    @property
+    def share(self) -> float:
+        return len(self.covered) / self.total if self.total else 0.0
+
+    @property
+    def close(self) -> bool:
+        return len(self.covered) >= MIN_COVERED and self.share + self.explained >= CLOSE
+
+    @property
+    def related(self) -> bool:
+        return self.close or (len(self.covered) >= RELATED_COVERED and self.share >= RELATED_SHARE)
+
+    @property
+    def strength(self) -> float:
+        """How much of each the idea and the product share (both ways at once)."""
+        return round(self.share * self.explained, 4)
+
+
+def core_text(idea: dict) -> str:
+    """What the idea does: its description and features (the title is mostly a brand name)."""
+    feats = idea.get("key_features") or []
+    return " . ".join([str(idea.get("description") or ""), *(str(f) for f in feats if f)])
+
+
+def coverage(idea_terms: list[tuple[str, str]], name: str, drop: set[str] = frozenset()) -> Coverage:
+    prof = profile(name)
+    idea_keys: dict[str, str] = {}
+    for t, w in idea_terms:
+        if t in drop:
+            continue
+        for k in keys(t):
+            idea_keys.setdefault(k, w)
+    covered, words = [], []
+    for phrase, fterms in prof.features:
+        hits = [t for t in fterms if keys(t) & idea_keys.keys()]
+        if len(hits) >= min(len(fterms), 2):
+            covered.append(phrase)
+            for t in hits:
+                w = next(idea_keys[k] for k in keys(t) if k in idea_keys)
+                if w not in words:
+                    words.append(w)
+    uniq = {t: w for t, w in idea_terms if t not in drop}
+    total = sum(market.idf(t) for t in uniq) or 1.0
+    explained = sum(market.idf(t) for t in uniq if keys(t) & prof.keys) / total
+    return Coverage(name, covered, len(prof.features), words, round(explained, 3))
+
+
+# ------------------------------------------------------------------ differentiators
+
+
+def _clauses(text: str) -> list[str]:
+    return [c.strip() for c in re.split(r"(?<=[.!?;:])\s+|\s+[-\u2013\u2014]\s+|\n", text or "") if c.strip()]
+
+
+def _short(s: str, words: int = 10) -> str:
+    return " ".join(s.strip(" .,;:").split()[:words])
+
+
+def _specific(text: str, prof: Profile, against: frozenset[str]) -> list[str]:
+    """Words of `text` that name something particular (not a broad population) and the product lacks."""
+    out = []
+    for t, w in terms(text):
+        if t in GENERIC_AUDIENCE or len(w) < 3 or not w.isalpha() and "-" not in w:
+            continue
+        if not keys(t) & against:
+            out.append(w)
+    return out
+
+
+def audience_groups(idea: dict) -> list[str]:
+    """The groups the idea says it serves, as written: the audience field split into groups (each cut at a
+    relative clause: "Busy people who need help" -> "Busy people") and phrases after "built for", "only for"."""
+    groups = []
+    for part in SPLIT_GROUPS.split(str(idea.get("target_audience") or "")):
+        head = RELATIVE.split(part, maxsplit=1)[0].strip(" .-")
+        if head:
+            groups.append(head)
+    for m in AUDIENCE_CUES.finditer(" . ".join([str(idea.get("description") or ""),
+                                                *(str(f) for f in idea.get("key_features") or [])])):
+        head = RELATIVE.split(m.group(1), maxsplit=1)[0].strip(" .-")
+        if head:
+            groups.append(_short(head, 6))
+    return groups
+
+
+def differentiators(idea: dict, name: str) -> list[dict]:
+    """The stated differences between the idea and product `name`, each {kind, quote, why}."""
+    prof = profile(name)
+    out: list[dict] = []
+
+    def add(kind: str, quote: str, why: str) -> None:
+        if quote and all(d["quote"].lower() != quote.lower() for d in out):
+            out.append({"kind": kind, "quote": quote, "why": why})
+
+    for group in audience_groups(idea):
+        own = _specific(group, prof, prof.keys)
+        if own:
+            add("audience", group, f"{name}'s users and features do not include {', '.join(own[:3])}")
+        elif SEGMENT_SIZE.search(group):
+            add("audience", group, f"a segment by size ({SEGMENT_SIZE.search(group).group(0)}) within {name}'s users")
+
+    texts = [str(idea.get("description") or ""), *(str(f) for f in idea.get("key_features") or [])]
+    constraints = {k: v for k, v in (idea.get("constraints") or {}).items()
+                   if k not in ("budget", "preferred_stack", "approval_gates") and isinstance(v, str)}
+    texts += list(constraints.values())
+    clauses = [c for t in texts for c in _clauses(t)]
+
+    for clause in clauses:
+        low = clause.lower()
+        ctoks = tokens(low)
+        for cue in CONSTRAINT_CUES:
+            ct = tokens(cue)
+            n = len(ct)
+            if not any(ctoks[i : i + n] == ct for i in range(len(ctoks) - n + 1)):
+                continue
+            cue_keys: set[str] = set()
+            for t, _ in terms(cue):
+                cue_keys |= keys(t)
+            if cue_keys and not cue_keys & prof.positive:
+                add("constraint", _short(clause, 14), f"{name}'s entry has no {cue}")
+                break
+
+        # price: a stated model the product does not use, or the absence of one it does
+        for m in CONTRAST.finditer(clause):
+            cue, obj = m.group(1).lower(), m.group(2)
+            if cue in ("instead of", "rather than", "without", "no", "never"):
+                kinds = model_kinds(_short(obj, 4))
+                if kinds & prof.kinds and "free" not in kinds:
+                    add("price", _short(m.group(0), 8), f"{name} charges by {', '.join(sorted(kinds & prof.kinds))}")
+        if PRICE_POINT.search(clause) or re.search(r"\b(one-time|one-off|lifetime|flat|at cost|co-?op|cooperative|"
+                                                   r"[a-z]+-owned)\b", low):
+            stated = model_kinds(re.sub(CONTRAST, " ", clause)) - {"free"}
+            if re.search(r"\b[a-z]+-owned\b", low):
+                stated.add("nonprofit")
+            new = stated - prof.kinds
+            if new:
+                add("price", _short(clause, 14), f"{name} charges by {', '.join(sorted(prof.kinds)) or 'another model'}")
+
+        # explicit contrast with something the product has
+        for m in CONTRAST.finditer(clause):
+            cue, obj = m.group(1).lower(), _short(m.group(2), 6)
+            okeys = key_set(obj)
+            if not okeys:
+                continue
+            if cue in ("unlike", "compared to", "compared with"):
+                valid = bool(okeys & (prof.keys | prof.name_keys))
+            elif cue == "only for":
+                valid = bool(_specific(obj, prof, prof.keys))
+            else:
+                if model_kinds(obj):
+                    continue  # a business model: judged as price above
+                valid = bool({k for t, _ in terms(obj) if t not in GENERIC_AUDIENCE for k in keys(t)} & prof.positive)
+            if valid:
+                add("contrast", _short(m.group(0), 8), f"contrasts with what {name} does")
+    return out
+
