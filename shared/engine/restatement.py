@@ -29,14 +29,14 @@ from dataclasses import dataclass
 from functools import cache
 
 from . import catalogues, market
-from .textutil import tokens
+from .textutil import STOPWORDS, tokens
 
 # A restatement covers at least MIN_COVERED of the product's core features, and the share of the product's
 # features it covers plus the share of its own content the product's entry explains reaches CLOSE (a short
 # idea that is all product, or a long one that covers most of the product's features).
 MIN_COVERED = 2
 CLOSE = 1.0
-RANK_PENALTY = 0.05
+RANK_PENALTY = 0.02
 # Not close, but the product is a competitor: at least RELATED_COVERED of its features and RELATED_SHARE of them.
 RELATED_COVERED = 3
 RELATED_SHARE = 0.4  # per place in the BM25 ranking, when choosing between close products
@@ -55,6 +55,8 @@ GENERIC_AUDIENCE = frozenset(market.term(w) for w in (
     "world", "global", "home", "online", "digital", "active", "casual", "serious", "avid", "modern", "like", "want",
     "wants", "need", "needs", "looking", "their", "other", "others", "both", "those", "size", "sized", "growing",
     "ambitious", "savvy", "tech-savvy", "non-technical", "independent", "self-employed", "sole", "one", "two",
+    # how or where people work: a broad qualifier, not a group
+    "remote", "hybrid", "distributed", "working", "full-time", "part-time", "office", "in-office", "on-the-go",
 ))
 
 # Words that say a constraint or a workflow (general vocabulary; matched on whole words, stemmed).
@@ -97,10 +99,24 @@ PER_UNIT = re.compile(r"\bper\s+([a-z]+)", re.I)
 
 AUDIENCE_CUES = re.compile(r"\b(?:only for|built for|designed for|made for|specifically for|tailored (?:to|for)|"
                            r"but for|just for|exclusively for)\s+([^.,;:!?()]+)", re.I)
-CONTRAST = re.compile(r"\b(unlike|instead of|rather than|compared (?:to|with)|without|no|never|only for)\s+"
+CONTRAST = re.compile(r"\b(unlike|instead of|rather than|compared (?:to|with)|without|no|only for)\s+"
                       r"([^.,;:!?()]+)", re.I)
-RELATIVE = re.compile(r"\b(who|that|which|whose|looking|wanting|trying|needing|where)\b", re.I)
-SPLIT_GROUPS = re.compile(r",|;|/|&|\band\b|\bor\b|\bplus\b", re.I)
+# A group ends where a clause about it begins ("Crafters who sell...", "Marketers collecting feedback")
+RELATIVE = re.compile(r"who|that|which|whose|where|[a-z]{2,}ing", re.I)
+SPLIT_GROUPS = re.compile(r"\band\b|\bor\b|\bplus\b|/|&", re.I)
+# A group names people or organisations: its last word is one of these nouns or ends like a person noun.
+ORG_NOUNS = frozenset(market.term(w) for w in (
+    "people", "adults", "children", "kids", "families", "couples", "singles", "households", "friends", "landlords",
+    "nurses", "chefs", "hosts", "guests", "athletes", "pupils", "staff", "crews", "clinics", "practices", "hospitals",
+    "wards", "labs", "laboratories", "schools", "universities", "colleges", "restaurants", "cafes", "bakeries",
+    "shops", "stores", "salons", "studios", "gyms", "agencies", "firms", "companies", "businesses", "charities",
+    "nonprofits", "ngos", "churches", "councils", "societies", "associations", "clubs", "teams", "communities",
+    "cooperatives", "co-ops", "breweries", "vineyards", "farms", "marinas", "yards", "offices", "departments",
+    "courts", "homes", "groups", "organisations", "organizations", "startups", "retailers", "brands", "fans",
+    "readers", "viewers", "audiences", "teens", "seniors", "veterans", "parents", "students", "patients",
+))
+PERSON_ENDINGS = ("er", "ers", "or", "ors", "ist", "ists", "ian", "ians", "ant", "ants", "ent", "ents", "ee", "ees",
+                  "eer", "eers", "man", "men", "ess", "esses", "ary", "aries")
 
 
 # ------------------------------------------------------------------ meaning
@@ -216,8 +232,9 @@ class Coverage:
 
     @property
     def strength(self) -> float:
-        """How much of each the idea and the product share (both ways at once)."""
-        return round(self.share * self.explained, 4)
+        """Which of several close products the idea restates: the one whose entry explains most of the idea
+        (a short feature list is easy to cover, so the share of features counts for little)."""
+        return round(self.explained + 0.1 * self.share, 4)
 
 
 def core_text(idea: dict) -> str:
@@ -271,19 +288,41 @@ def _specific(text: str, prof: Profile, against: frozenset[str]) -> list[str]:
     return out
 
 
+def _names_people(group: str) -> bool:
+    words = tokens(group)
+    if not words:
+        return False
+    last = words[-1]
+    return market.term(last) in ORG_NOUNS or last.endswith(PERSON_ENDINGS)
+
+
+def _head(phrase: str) -> str:
+    """The phrase up to where a clause about it begins, without trailing little words."""
+    words = phrase.split()
+    for i, w in enumerate(words):
+        if i and RELATIVE.fullmatch(w.strip(".,;:'\"").lower()):
+            words = words[:i]
+            break
+    while words and words[-1].lower().strip(".,;:") in STOPWORDS:
+        words.pop()
+    return " ".join(words).strip(" .,;:-")
+
+
 def audience_groups(idea: dict) -> list[str]:
-    """The groups the idea says it serves, as written: the audience field split into groups (each cut at a
-    relative clause: "Busy people who need help" -> "Busy people") and phrases after "built for", "only for"."""
-    groups = []
-    for part in SPLIT_GROUPS.split(str(idea.get("target_audience") or "")):
-        head = RELATIVE.split(part, maxsplit=1)[0].strip(" .-")
-        if head:
-            groups.append(head)
+    """The groups the idea says it serves, as written: the audience field cut where a clause about it begins
+    ("Busy people who need help" -> "Busy people"), whole and split into groups ("Remote and hybrid teams"),
+    and the phrases after "built for", "only for"; a group must name people or organisations."""
+    audience = str(idea.get("target_audience") or "")
+    heads = [_head(audience)] + [_head(part) for part in re.split(r"[,;]", audience)]
     for m in AUDIENCE_CUES.finditer(" . ".join([str(idea.get("description") or ""),
                                                 *(str(f) for f in idea.get("key_features") or [])])):
-        head = RELATIVE.split(m.group(1), maxsplit=1)[0].strip(" .-")
-        if head:
-            groups.append(_short(head, 6))
+        heads.append(_short(_head(m.group(1)), 6))
+    groups: list[str] = []
+    for head in heads:
+        for g in [head, *SPLIT_GROUPS.split(head)]:
+            g = g.strip(" .,;:-")
+            if g and _names_people(g) and g not in groups:
+                groups.append(g)
     return groups
 
 
@@ -296,12 +335,21 @@ def differentiators(idea: dict, name: str) -> list[dict]:
         if quote and all(d["quote"].lower() != quote.lower() for d in out):
             out.append({"kind": kind, "quote": quote, "why": why})
 
+    # an audience sets the idea apart when its particular words (not the product's) also shape what the idea
+    # does: they recur in the description or features ("Dialysis clinics" ... "Dialysis clinics schedule")
+    body = key_set(core_text(idea))
     for group in audience_groups(idea):
-        own = _specific(group, prof, prof.keys)
+        own = [w for w in _specific(group, prof, prof.keys) if keys(market.term(w)) & body]
         if own:
             add("audience", group, f"{name}'s users and features do not include {', '.join(own[:3])}")
         elif SEGMENT_SIZE.search(group):
             add("audience", group, f"a segment by size ({SEGMENT_SIZE.search(group).group(0)}) within {name}'s users")
+
+    # a stated feature none of whose words the product's entry has is a workflow the product lacks
+    for feature in idea.get("key_features") or []:
+        fterms = [t for t, _ in terms(str(feature)) if t not in GENERIC_AUDIENCE]
+        if len(fterms) >= 2 and not any(keys(t) & prof.keys for t in fterms):
+            add("constraint", _short(str(feature), 14), f"a workflow {name}'s entry has none of the words of")
 
     texts = [str(idea.get("description") or ""), *(str(f) for f in idea.get("key_features") or [])]
     constraints = {k: v for k, v in (idea.get("constraints") or {}).items()
@@ -353,7 +401,13 @@ def differentiators(idea: dict, name: str) -> list[dict]:
             else:
                 if model_kinds(obj):
                     continue  # a business model: judged as price above
-                valid = bool({k for t, _ in terms(obj) if t not in GENERIC_AUDIENCE for k in keys(t)} & prof.positive)
+                # "no lists", "without ads", "instead of swiping": what is dropped is one of the product's
+                # own features (all its words in one feature), not something the product also lacks
+                oterms = [t for t, _ in terms(obj) if t not in GENERIC_AUDIENCE][:3]
+                valid = bool(oterms) and any(
+                    all(any(keys(t) & keys(ft) for ft in fterms) for t in oterms)
+                    and not any(keys(t) & (prof.keys - prof.positive) for t in oterms)
+                    for _, fterms in prof.features)
             if valid:
                 add("contrast", _short(m.group(0), 8), f"contrasts with what {name} does")
     return out
