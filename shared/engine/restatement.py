@@ -39,7 +39,8 @@ CLOSE = 1.0
 RANK_PENALTY = 0.02
 # Not close, but the product is a competitor: at least RELATED_COVERED of its features and RELATED_SHARE of them.
 RELATED_COVERED = 3
-RELATED_SHARE = 0.4  # per place in the BM25 ranking, when choosing between close products
+RELATED_SHARE = 0.4
+WORKFLOW_IDF = 4.0  # a stated feature is a workflow of its own when its words are this rare in the catalogue  # per place in the BM25 ranking, when choosing between close products
 
 # Broad populations and size, place or time qualifiers: an audience made only of these words names no
 # group a product could fail to serve ("busy people", "small businesses in the city").
@@ -131,9 +132,29 @@ def _synonyms() -> dict[str, frozenset[str]]:
     return {t: frozenset(ks | {t}) for t, ks in groups.items()}
 
 
+DERIVATIONAL = ("ations", "ation", "ions", "ion", "ments", "ment", "ers", "er", "ors", "or", "ness", "ity", "ive")
+
+
+@cache
+def root(t: str) -> str:
+    """A derivational root, so that 'suggest'/'suggestion', 'check'/'checker', 'expire'/'expiry' and
+    'write'/'writ(ing)' meet: the longest common suffix is cut (leaving at least 5 letters), then a final e or y."""
+    prev = None
+    while t != prev:
+        prev = t
+        for suffix in DERIVATIONAL:
+            if t.endswith(suffix) and len(t) - len(suffix) >= 5:
+                t = t[: -len(suffix)]
+                break
+        t = t[:-1] if len(t) >= 5 and t[-1] in "ey" else t
+    return t
+
+
+@cache
 def keys(t: str) -> frozenset[str]:
-    """A stemmed term and the synonym groups it belongs to: two terms mean the same when their keys meet."""
-    return _synonyms().get(t) or frozenset((t,))
+    """A stemmed term, its root and the synonym groups it belongs to: two terms mean the same when their
+    keys meet."""
+    return (_synonyms().get(t) or frozenset((t,))) | {"~" + root(t)}
 
 
 def terms(text: str) -> list[tuple[str, str]]:
@@ -243,6 +264,21 @@ def core_text(idea: dict) -> str:
     return " . ".join([str(idea.get("description") or ""), *(str(f) for f in feats if f)])
 
 
+def does_text(idea: dict) -> str:
+    """What the idea's product does: `core_text` without the sentences that set up the problem before the
+    product is introduced by its title ("Typos make emails look careless. WriteRight checks grammar...")."""
+    desc = str(idea.get("description") or "")
+    title = tokens(str(idea.get("title") or ""))
+    sentences = [x for x in re.split(r"(?<=[.!?])\s+", desc) if x.strip()]
+    if title:
+        n = len(title)
+        first = next((i for i, x in enumerate(sentences)
+                      if any(tokens(x)[j : j + n] == title for j in range(len(tokens(x)) - n + 1))), 0)
+        sentences = sentences[first:]
+    feats = idea.get("key_features") or []
+    return " . ".join([*sentences, *(str(f) for f in feats if f)])
+
+
 def coverage(idea_terms: list[tuple[str, str]], name: str, drop: set[str] = frozenset()) -> Coverage:
     prof = profile(name)
     idea_keys: dict[str, str] = {}
@@ -289,11 +325,12 @@ def _specific(text: str, prof: Profile, against: frozenset[str]) -> list[str]:
 
 
 def _names_people(group: str) -> bool:
+    """Whether the group's head noun (its last word, or the last before "with", "of", "at"...) is a person
+    or organisation noun."""
     words = tokens(group)
-    if not words:
-        return False
-    last = words[-1]
-    return market.term(last) in ORG_NOUNS or last.endswith(PERSON_ENDINGS)
+    cut = next((i for i, w in enumerate(words) if i and w in ("with", "of", "at", "in", "from", "on")), len(words))
+    return any(w and (market.term(w) in ORG_NOUNS or w.endswith(PERSON_ENDINGS))
+               for w in {words[-1] if words else "", words[cut - 1] if words else ""})
 
 
 def _head(phrase: str) -> str:
@@ -326,8 +363,9 @@ def audience_groups(idea: dict) -> list[str]:
     return groups
 
 
-def differentiators(idea: dict, name: str) -> list[dict]:
-    """The stated differences between the idea and product `name`, each {kind, quote, why}."""
+def differentiators(idea: dict, name: str, peers: list[str] = ()) -> list[dict]:
+    """The stated differences between the idea and product `name`, each {kind, quote, why}; `peers` are the
+    other products the idea is close to (a workflow one of them has sets the idea apart from none)."""
     prof = profile(name)
     out: list[dict] = []
 
@@ -337,19 +375,26 @@ def differentiators(idea: dict, name: str) -> list[dict]:
 
     # an audience sets the idea apart when its particular words (not the product's) also shape what the idea
     # does: they recur in the description or features ("Dialysis clinics" ... "Dialysis clinics schedule")
-    body = key_set(core_text(idea))
+    body = {t for t, _ in terms(core_text(idea))}
     for group in audience_groups(idea):
-        own = [w for w in _specific(group, prof, prof.keys) if keys(market.term(w)) & body]
+        own = [w for w in _specific(group, prof, prof.keys) if market.term(w) in body]
         if own:
             add("audience", group, f"{name}'s users and features do not include {', '.join(own[:3])}")
         elif SEGMENT_SIZE.search(group):
             add("audience", group, f"a segment by size ({SEGMENT_SIZE.search(group).group(0)}) within {name}'s users")
 
-    # a stated feature none of whose words the product's entry has is a workflow the product lacks
+    # a stated feature in specialised words (mean idf >= WORKFLOW_IDF), none of which the product's entry
+    # has, nor mostly a close peer's, is a workflow the product lacks
+    peer_keys = [profile(p).keys for p in peers]
     for feature in idea.get("key_features") or []:
         fterms = [t for t, _ in terms(str(feature)) if t not in GENERIC_AUDIENCE]
-        if len(fterms) >= 2 and not any(keys(t) & prof.keys for t in fterms):
-            add("constraint", _short(str(feature), 14), f"a workflow {name}'s entry has none of the words of")
+        if len(fterms) < 2 or sum(market.idf(t) for t in fterms) / len(fterms) < WORKFLOW_IDF:
+            continue
+        if any(keys(t) & prof.keys for t in fterms):
+            continue
+        if any(2 * sum(bool(keys(t) & pk) for t in fterms) >= len(fterms) for pk in peer_keys):
+            continue
+        add("constraint", _short(str(feature), 14), f"a workflow {name}'s entry has none of the words of")
 
     texts = [str(idea.get("description") or ""), *(str(f) for f in idea.get("key_features") or [])]
     constraints = {k: v for k, v in (idea.get("constraints") or {}).items()

@@ -28,7 +28,6 @@ from ..domain import full_text, idea_text
 from ..generators import builtin_task
 from ..schemas import CategoryMatch, Differentiator, Score, Scores, SimilarProduct, ValidationReport
 from ..textutil import (
-    STOPWORDS,
     content_words,
     is_gibberish,
     is_known_word,
@@ -250,7 +249,7 @@ def restatement(idea: dict, named: list[dict], hits: list[dict], desc: Text) -> 
     drop = set(CLONE_MARKERS)
     for n in names:
         drop.update(tokens(n))
-    idea_terms = [(t, w) for t, w in rs.terms(rs.core_text(idea)) if w not in drop and t not in drop]
+    idea_terms = [(t, w) for t, w in rs.terms(rs.does_text(idea)) if w not in drop and t not in drop]
     candidates: list[tuple[rs.Coverage, int, bool]] = []
     seen: set[str] = set()
     for rank, p in enumerate([*named, *hits[:CANDIDATES]]):
@@ -268,9 +267,9 @@ def restatement(idea: dict, named: list[dict], hits: list[dict], desc: Text) -> 
     copied = is_named and bool(markers)
     if not (copied or cov.related):
         return None
-    diffs = rs.differentiators(idea, cov.product)
-    return {"product": cov.product, "close": copied or cov.close,
-            "also_close": [c[0].product for c in candidates[1:] if c[0].related][:3],
+    also = [c[0].product for c in candidates[1:] if c[0].related][:3]
+    diffs = rs.differentiators(idea, cov.product, [c[0].product for c in candidates[1:] if c[0].close])
+    return {"product": cov.product, "close": copied or cov.close, "also_close": also,
             "named": is_named, "markers": markers, "covered": cov.covered, "total": cov.total,
             "shared_words": cov.words, "differentiators": diffs, "differentiated": bool(diffs)}
 
