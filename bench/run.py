@@ -373,13 +373,15 @@ def peak_rss_mb(state_dir: Path) -> tuple[float, dict]:
 
 def bench_validation(rounds: int = 3) -> tuple[dict, dict]:
     """Stage 1 alone (idea validation, built-in engine) in-process, with the full sourced catalogue
-    and its BM25 index loaded: every idea of tests/fixtures/ideas.json and validation_corpus.json,
+    and its BM25 index loaded: every idea of tests/fixtures/ideas.json, validation_corpus.json and
+    heldout_validation.json,
     `rounds` times. The first call (index load) is reported apart, as `validation_index_load_ms`."""
     from shared.engine import EngineConfig, StageInput, market, no_artifacts, run_stage
 
     fixtures = ROOT / "tests" / "fixtures"
     ideas = (json.loads((fixtures / "ideas.json").read_text())["ideas"]
-             + json.loads((fixtures / "validation_corpus.json").read_text())["ideas"])
+             + json.loads((fixtures / "validation_corpus.json").read_text())["ideas"]
+             + json.loads((fixtures / "heldout_validation.json").read_text())["ideas"])
     t = time.perf_counter()
     loaded = market.loaded()
     load_ms = round((time.perf_counter() - t) * 1000, 2)
@@ -409,6 +411,10 @@ TARGETS = {
     "listener_latency": ("p50 < 50 ms", lambda m: m["p50_ms"] < 50),
     "full_pipeline": ("p50 < 10000 ms (seed: ~45 min; MetaGPT/ChatDev: 148-762 s)", lambda m: m["p50_ms"] < 10000),
     "validation_p50_ms": ("p50 < 200 ms (stage 1 alone, full catalogue loaded)", lambda m: m["p50_ms"] < 200),
+    "heldout_restatements_paused": (">= 0.9: held-out plain-words restatements (tests/fixtures/heldout_validation.json, "
+                                    "never tuned on) that pause naming the product; counts in details",
+                                    lambda v: v >= 0.9),
+    "heldout_good_ideas_go": (">= 0.95: held-out good niche ideas that go; counts in details", lambda v: v >= 0.95),
     "concurrent_100_runs_per_min": ("report; 100 pass-through runs submitted at once", None),
     "lost_or_duplicated_stages": ("0", lambda v: v == 0),
     "feature_coverage": ("report: fraction of the tuning corpus's key features built (every word read, every "
@@ -472,11 +478,23 @@ def main() -> None:
     if os.environ.get("BENCH_ONLY") == "recovery":  # developer shortcut: phase 3 only, results not written
         return recovery_phase(metrics, extra)
     if os.environ.get("BENCH_ONLY") == "validation":  # developer shortcut: stage 1 only, results not written
+        from bench import validation_heldout
+
         m, info = bench_validation()
-        return say(f"validation_p50_ms {m} {info}")
+        held_v = validation_heldout.figures(validation_heldout.heldout_ideas())
+        return say(f"validation_p50_ms {m} {info}; held-out {held_v['counts']}")
     say("stage 1 alone: idea validation against the sourced catalogue")
     metrics["validation_p50_ms"], extra["validation"] = bench_validation()
     say(f"validation_p50_ms {metrics['validation_p50_ms']}")
+    say("stage 1 on held-out ideas (tests/fixtures/heldout_validation.json; never tuned on)")
+    from bench import validation_heldout
+
+    held_v = validation_heldout.figures(validation_heldout.heldout_ideas())
+    metrics["heldout_restatements_paused"] = held_v["heldout_restatements_paused"]
+    metrics["heldout_good_ideas_go"] = held_v["heldout_good_ideas_go"]
+    extra["validation_heldout"] = {"counts": held_v["counts"], "misses": held_v["misses"]}
+    say(f"heldout_restatements_paused {held_v['heldout_restatements_paused']} heldout_good_ideas_go "
+        f"{held_v['heldout_good_ideas_go']} {held_v['counts']}")
     say("cold start of the local cloud (3 times)")
     metrics["make_up_cold"], _ = bench_make_up_cold()
     say(f"make_up_cold {metrics['make_up_cold']}")

@@ -48,7 +48,17 @@ def test_catalogue_is_large_sourced_and_well_formed():
     aliases = [a.lower() for _, p in PRODUCTS for a in (p.get("aliases") or [p["name"]])]
     assert len(aliases) == len(set(aliases)), "an alias may point at one product only"
     for cat, p in PRODUCTS:
-        assert set(p) <= {"name", "url", "description", "pricing", "aliases"}, p
+        assert set(p) <= {"name", "url", "description", "pricing", "aliases", "core_features", "users",
+                          "pricing_model", "sources"}, p
+        # described by what it does (issue 22): 5-8 short feature phrases, its users, its pricing in words,
+        # and the product's own pages as sources
+        assert 5 <= len(p["core_features"]) <= 8, p["name"]
+        assert all(f.strip() and len(f) <= 90 and "\n" not in f for f in p["core_features"]), p["name"]
+        assert len({f.lower() for f in p["core_features"]}) == len(p["core_features"]), p["name"]
+        assert p["users"] and all(u.strip() for u in p["users"]), p["name"]
+        assert p["pricing_model"].strip(), p["name"]
+        assert p["sources"] and all(urlparse(x).scheme == "https" for x in p["sources"]), p["name"]
+        assert urlparse(p["sources"][0]).netloc == urlparse(p["url"]).netloc, p["name"]
         assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", cat["id"]) and cat["name"]
         u = urlparse(p["url"])
         assert u.scheme == "https" and "." in u.netloc and " " not in p["url"], p
