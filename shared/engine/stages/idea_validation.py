@@ -10,10 +10,12 @@ without spending a model call); then the generator writes a ValidationReport. Ve
 * `go`         — outcome "ok".
 
 Similar products come from the sourced catalogue (`data/catalogue.json`) ranked by BM25 (`..market`);
-each carries its score and the idea's words that matched. An idea whose core closely matches ONE
-product is a restatement: without a differentiator it is `needs_work` naming the product; with one it
-may `go`, and the product is named as its competitor. Every reason cites the words of the idea it
-rests on, or says plainly that something is absent.
+each carries its score and the idea's words that matched. An idea that covers enough of ONE product's
+core features (`..restatement`: matched by stems, roots and synonyms) is a restatement: without a stated
+difference (audience, constraint or workflow, price or business model, explicit contrast; quoted from the
+idea) it is `needs_work` naming the product and what matches; with one it may `go`, and the product is
+named as its competitor. Every reason cites the words of the idea it rests on, or says plainly that
+something is absent.
 """
 
 from __future__ import annotations
@@ -76,13 +78,6 @@ FREQUENCY_WORDS = ("daily", "weekly", "every day", "every week", "each week", "e
                    "every evening", "lunchtime")
 CLONE_MARKERS = ("clone", "copy", "replica", "knockoff", "knock-off", "alternative", "like", "same", "another",
                  "version", "rebuild", "recreate", "exactly", "basically")
-# Words that do not set a product apart ("cheaper", "nicer", "ours").
-COMPARATIVE_FILLER = {"but", "cheaper", "cheap", "better", "nicer", "prettier", "simpler", "faster", "modern", "new",
-                      "cool", "good", "great", "best", "cleaner", "clean", "nice", "our", "ours", "own", "brand",
-                      "name", "logo", "colors", "colours", "different", "design", "ui", "version", "clone", "copy",
-                      "basically", "exactly", "same", "features", "feature", "identical", "everything", "just",
-                      "another", "similar", "like", "want", "build", "make", "called", "rebrand", "rebranded",
-                      "create", "free", "idea", "lite", "pro", "plus", "app", "apps", "simple", "easy"}
 AUDIENCE_NOUNS = ("owners", "landlords", "teachers", "parents", "students", "freelancers", "consultants", "clinics",
                   "restaurants", "managers", "coordinators", "agencies", "shops", "studios", "charities", "employees",
                   "photographers", "designers", "learners", "organisers", "organizers", "leads", "recruiters",
