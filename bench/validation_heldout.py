@@ -20,6 +20,28 @@ def heldout_ideas() -> list[dict]:
     return json.loads(HELDOUT_FILE.read_text(encoding="utf-8"))["ideas"]
 
 
+def rounds() -> dict[str, dict]:
+    """{round: {"tuned_on", "first_run", "note"}}: which rounds the rules were changed after, and each round's
+    figures on its first run (before any change), as recorded when it was run."""
+    return json.loads(HELDOUT_FILE.read_text(encoding="utf-8"))["rounds"]
+
+
+def unseen_ideas() -> list[dict]:
+    """The held-out ideas of rounds the validator was never changed after: the only honest held-out figures."""
+    tuned = {k for k, v in rounds().items() if v["tuned_on"]}
+    return [i for i in heldout_ideas() if str(i.get("round", 1)) not in tuned]
+
+
+def first_run_totals() -> dict[str, str]:
+    """Every round's first-run figures added up: what the validator did on each idea the first time it saw it."""
+    out = {}
+    for key in ("restatements_paused", "good_go"):
+        hit = sum(int(r["first_run"][key].split("/")[0]) for r in rounds().values())
+        total = sum(int(r["first_run"][key].split("/")[1]) for r in rounds().values())
+        out[key] = f"{hit}/{total}"
+    return out
+
+
 def _validate(idea: dict) -> dict:
     from shared.engine import EngineConfig, StageInput, no_artifacts, run_stage
 
