@@ -22,6 +22,9 @@ EMULATOR_VARS = (
     "CLOUD_TASKS_EMULATOR_HOST",
     "STRIPE_API_BASE",
 )
+# Settings that exist only in local mode: infrastructure never sets them (infra/terraform_check.py
+# checks the Terraform), and production refuses the emulators and faults when set.
+LOCAL_ONLY_VARS = (*EMULATOR_VARS, "FACTORY_FAULTS", "SERVICE_TOKEN")
 
 
 class ConfigError(RuntimeError):
