@@ -299,6 +299,11 @@ class Analysis:
     def reaches(self, module: str, unit: str) -> bool:
         return (module, unit) in self.units
 
+    @functools.cached_property
+    def calls(self) -> list[tuple[str, ast.Call]]:
+        """(module, call) for every call in the reached units."""
+        return [(m, n) for m, nodes in self.nodes() for n in nodes if isinstance(n, ast.Call)]
+
     def nodes(self):
         """Every AST node of every reached unit (a unit's own code, not the units it names)."""
         for module, unit in self.units:
@@ -306,21 +311,27 @@ class Analysis:
                 yield module, list(ast.walk(top))
 
 
+@functools.lru_cache(maxsize=1)
+def _index() -> Index:
+    return Index()
+
+
+@functools.lru_cache(maxsize=64)
+def _analyse_one(name: str) -> Analysis:
+    index = _index()
+    attrs, always = settings_fields()
+    if not (ROOT / "functions" / name / "main.py").exists():
+        return Analysis(frozenset(always), frozenset(), index)
+    main = index.add_main(name)
+    entries = [(main.name, TOP), *((main.name, d) for d in main.defs)]
+    fields, seen = Reach(index, attrs, always).reads(entries)
+    return Analysis(frozenset(fields), frozenset(seen), index)
+
+
 def analyse(functions) -> dict[str, Analysis]:
     """{function name: Analysis} for topology Function entries (a function without a main.py reads only
-    what constructing Settings reads)."""
-    index = Index()
-    attrs, always = settings_fields()
-    out = {}
-    for fn in functions:
-        if not (ROOT / "functions" / fn.name / "main.py").exists():
-            out[fn.name] = Analysis(frozenset(always), frozenset(), index)
-            continue
-        main = index.add_main(fn.name)
-        entries = [(main.name, TOP), *((main.name, d) for d in main.defs)]
-        fields, seen = Reach(index, attrs, always).reads(entries)
-        out[fn.name] = Analysis(frozenset(fields), frozenset(seen), index)
-    return out
+    what constructing Settings reads). Parsed once per process."""
+    return {fn.name: _analyse_one(fn.name) for fn in functions}
 
 
 @functools.lru_cache(maxsize=1)

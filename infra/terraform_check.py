@@ -200,10 +200,7 @@ def code_model(topology=None) -> Code:
 
 
 def _calls(a):
-    for module, nodes in a.nodes():
-        for n in nodes:
-            if isinstance(n, ast.Call):
-                yield module, n
+    return a.calls
 
 
 def _published_topics(a, stage_topics: list[str], dead_letter: str) -> set[str]:
