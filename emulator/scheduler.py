@@ -1,6 +1,6 @@
 """Local stand-in for Cloud Scheduler: calls the jobs declared in shared.topology.SCHEDULES.
 
-Production creates one Cloud Scheduler job per entry (infra/deploy.py); locally this loop calls the
+Production creates one Cloud Scheduler job per entry (infra/terraform/scheduler.tf); locally this loop calls the
 same internal routes with the local service token, at a shorter interval so tests see recovery fast.
 """
 

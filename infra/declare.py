@@ -1,6 +1,7 @@
 """Applies shared.topology's Pub/Sub declaration: topics, push subscriptions, retry, dead letters.
 
-The same declaration feeds `infra/deploy.py` for production; here it is applied to the emulator
+The same declaration is deployed by `infra/terraform/pubsub.tf` in production (checked by
+`infra/terraform_check.py`); here it is applied to the emulator
 (or any Pub/Sub endpoint the client libraries are pointed at). Idempotent: existing topics and
 subscriptions are left as they are.
 """
