@@ -1,7 +1,7 @@
 # One Cloud Run function (2nd gen) per entry of local.functions (shared/topology.FUNCTIONS).
 # Every function is HTTP-served: the push-fed ones receive Pub/Sub's push requests, which
 # functions-framework turns into the CloudEvent their decorator declares, exactly as locally.
-# Why functions and not Cloud Run services: docs/decisions/0026-terraform-cloud-run-functions.md.
+# Why functions and not Cloud Run services: docs/decisions/0027-terraform-cloud-run-functions.md.
 
 resource "google_storage_bucket_object" "source" {
   for_each = local.functions
