@@ -16,6 +16,9 @@ TEST_ENV  := LOCALCLOUD_PORT_OFFSET=20000 STATE_DIR=$(CURDIR)/.local/test FACTOR
 DRILL_ENV := LOCALCLOUD_PORT_OFFSET=15000 STATE_DIR=$(CURDIR)/.local/drill FACTORY_FAULTS=enabled \
              STAGE_DEADLINE_S=20 LOCAL_SCHEDULER_INTERVAL_S=1 PREVIEW_TTL_S=120 LOCALCLOUD_EXPORT_INTERVAL_S=5
 PYTEST_ARGS ?=
+# pytest-xdist workers for the unit and Postgres tiers (each test builds and runs its own apps in temporary
+# directories, each worker starts its own throwaway PostgreSQL); the emulator tier shares one cloud, so runs alone
+TEST_WORKERS ?= 2
 
 .PHONY: help bootstrap browser-deps postgres-deps up down reset status demo test test-unit drill bench lint clean
 
@@ -84,8 +87,8 @@ demo: bootstrap
 	@$(PY) -m emulator.demo
 
 test: bootstrap browser-deps postgres-deps
-	@echo "==> unit tests, then the Postgres tier (generated apps' tests, criteria and exploit gate on a throwaway PostgreSQL)"
-	@$(PY) -m pytest tests/unit tests/postgres -q $(PYTEST_ARGS)
+	@echo "==> unit tests and the Postgres tier (generated apps' tests, criteria and exploit gate on a throwaway PostgreSQL), on $(TEST_WORKERS) cores"
+	@$(PY) -m pytest tests/unit tests/postgres -q -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 	@echo "==> emulator, integration, browser tests, then the fault drills, against one fresh local cloud (started once, always stopped)"
 	@$(TEST_ENV) $(PY) -m emulator.localcloud run -- $(PY) -m pytest tests/emulator tests/integration tests/browser tests/faults -q $(PYTEST_ARGS)
 
@@ -94,7 +97,7 @@ drill: bootstrap
 	@$(DRILL_ENV) $(PY) -m emulator.localcloud run -- $(PY) -m pytest tests/faults -q $(PYTEST_ARGS)
 
 test-unit: bootstrap
-	@$(PY) -m pytest tests/unit -q $(PYTEST_ARGS)
+	@$(PY) -m pytest tests/unit -q -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 bench: bootstrap
 	@echo "==> benchmarks (one process run; starts its own local cloud)"
