@@ -228,8 +228,8 @@ class Router:
 
     def dispatch(self, request: flask.Request) -> flask.Response:
         started = time.perf_counter()
-        trace = request.headers.get("X-Cloud-Trace-Context", "").split("/")[0] or uuid.uuid4().hex
-        token = log.bind(trace=trace, function=self.name)
+        trace, span = log.trace_from_headers(request.headers)
+        token = log.bind(trace=trace or uuid.uuid4().hex, span_id=span, function=self.name)
         status = 500
         try:
             if request.method == "OPTIONS":

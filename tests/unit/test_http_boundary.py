@@ -96,3 +96,34 @@ def test_json_log_lines_have_severity():
     rec.fields = {"pipeline_id": "p1"}
     line = json.loads(JsonFormatter().format(rec))
     assert line["severity"] == "WARNING" and line["message"] == "hello there" and line["pipeline_id"] == "p1"
+
+
+def test_log_lines_carry_the_trace_cloud_logging_correlates(monkeypatch):
+    from shared import log
+
+    monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", "saas-factory-prod")
+    trace = "0af7651916cd43dd8448eb211c80319c"
+    assert log.trace_from_headers({"X-Cloud-Trace-Context": f"{trace.upper()}/1234;o=1"}) == (trace, f"{1234:016x}")
+    assert log.trace_from_headers({"traceparent": f"00-{trace}-b7ad6b7169203331-01"}) == (trace, "b7ad6b7169203331")
+    for bad in ({"X-Cloud-Trace-Context": 'x"}, "severity": "CRITICAL'}, {"traceparent": "00-" + "0" * 32 + "-1-01"}, {}):
+        assert log.trace_from_headers(bad) == (None, None)
+    token = log.bind(trace=trace, span_id="b7ad6b7169203331")
+    try:
+        rec = logging.LogRecord("x", logging.INFO, __file__, 1, "hello", (), None)
+        line = json.loads(log.JsonFormatter().format(rec))
+    finally:
+        log.reset(token)
+    assert line["logging.googleapis.com/trace"] == f"projects/saas-factory-prod/traces/{trace}"
+    assert line["logging.googleapis.com/spanId"] == "b7ad6b7169203331"
+
+
+def test_log_level_follows_LOG_LEVEL(monkeypatch):
+    from shared import log
+
+    monkeypatch.setenv("LOG_LEVEL", "warning")
+    assert log.level_from_env() == (logging.WARNING, None)
+    monkeypatch.setenv("LOG_LEVEL", "LOUD")
+    level, problem = log.level_from_env()
+    assert level == logging.INFO and "LOUD" in problem
+    monkeypatch.delenv("LOG_LEVEL")
+    assert log.level_from_env() == (logging.INFO, None)
