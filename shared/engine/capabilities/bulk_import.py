@@ -245,3 +245,38 @@ def render(cap: Params, spec, tpl) -> dict[str, str]:
         f"app/templates/capabilities/{cap.id}/index.html": tpl.render(d + "index.html.j2", **ctx),
         f"tests/test_cap_{cap.id}.py": tpl.render(d + "test.py.j2", **ctx),
     }
+
+
+def attacks(cap: Params, spec) -> list[dict]:
+    """Exploit-gate attack: for an importing role that reads only its own rows of the entity (read_own), one user's
+    import runs (their reports name the rows' keys) are not listed to another user of the role, and the other's
+    report is 404."""
+    from ..criteria.k_import import _csv, _file, _row
+    from ..exploits import attack
+
+    out = []
+    for role in importers(cap, spec):
+        r = spec.role(role)
+        if role == "owner" or r is None or cap.entity not in r.read_own:
+            continue
+        p = attack(spec, f"import_runs_private:{cap.id}:{role}", f"One {r.label.lower()}'s imports (their reports "
+                                                                  "name the rows) stay hidden from another.")
+        a_, b = p.actor(role, "user_a"), p.actor(role, "user_b")
+        cols = _columns(cap, spec)
+        refs = {}
+        for c in cols:
+            if c["type"] == "reference" and c["ref"] != cap.entity:
+                body = p.payload(c["ref"])
+                maker = a_ if p.makes_own(a_, c["ref"]) else None
+                refs[c["field"]] = (p.make(c["ref"], maker, body), str(body.get(c["lookup"], "")))
+        run = p.var("import")
+        p.step(a_, "POST", f"/api/{cap.id}/import", files=_file(_csv([_row(p, cap.entity, cols, refs)])),
+               expect=200, save=run, checks=[{"path": "saved", "op": "true"}], note="user A imports a file")
+        p.step(a_, "GET", f"/api/{cap.id}/runs", checks=[{"path": "items", "op": "len_ge", "value": 1}],
+               note="user A sees the import")
+        p.step(b, "GET", f"/api/{cap.id}/runs", checks=[{"path": "items", "op": "len", "value": 0}],
+               note="user B, who imported nothing, lists no import")
+        p.step(b, "GET", f"/api/{cap.id}/runs/${{{run}.run_id}}/report.csv", expect=[403, 404],
+               note="user B asks for user A's report")
+        out.append(p.scenario)
+    return out
