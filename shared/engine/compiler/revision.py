@@ -85,21 +85,54 @@ def _after_create(table) -> list[str]:
 
 
 def render_operations(metadata) -> tuple[str, str]:
-    """(upgrade body, downgrade body): Python source, indented by four spaces, for `metadata`'s tables."""
+    """(upgrade body, downgrade body): Python source, indented by four spaces, for `metadata`'s tables.
+
+    Tables come in dependency order. Foreign keys in a cycle (a pair refers to its meet, a meet to its player, a
+    player to a pair) cannot all be created with their tables on Postgres: there the tables are created without
+    them and the keys added once every table exists (and dropped first on the way down); SQLite, which checks a
+    key only when rows are written, keeps them inline."""
     from alembic.autogenerate import render_python_code
     from alembic.operations import ops
+    from sqlalchemy.schema import ForeignKeyConstraint, sort_tables_and_constraints
 
+    def render(op_list, downgrade: bool = False) -> str:
+        wrapper = ops.DowngradeOps(ops=op_list) if downgrade else ops.UpgradeOps(ops=op_list)
+        return _body(render_python_code(wrapper, render_as_batch=False))
+
+    order, cyclic = [], []
+    for table, fkcs in sort_tables_and_constraints(sorted(metadata.tables.values(), key=lambda t: t.name)):
+        if table is None:
+            cyclic = sorted(fkcs, key=lambda c: (c.table.name, [col.name for col in c.columns]))
+        else:
+            order.append(table)
+    later = {id(c) for c in cyclic}
     up_lines: list[str] = []
     down_lines: list[str] = []
-    for table in metadata.sorted_tables:
-        table_ops = [ops.CreateTableOp.from_table(table)]
-        table_ops += [ops.CreateIndexOp.from_index(i) for i in sorted(table.indexes, key=lambda i: i.name)]
-        code = render_python_code(ops.UpgradeOps(ops=table_ops), render_as_batch=False)
-        up_lines.append(_body(code))
+    for table in order:
+        create = ops.CreateTableOp.from_table(table)
+        indexes = [ops.CreateIndexOp.from_index(i) for i in sorted(table.indexes, key=lambda i: i.name)]
+        if any(isinstance(c, ForeignKeyConstraint) and id(c) in later for c in table.constraints):
+            apart = ops.CreateTableOp(create.table_name, [c for c in create.columns if id(c) not in later],
+                                      schema=create.schema, _namespace_metadata=create._namespace_metadata,
+                                      _constraints_included=True, **create.kw)
+            up_lines.append('    if op.get_context().dialect.name == "sqlite":')
+            up_lines.append(textwrap.indent(render([create]), "    "))
+            up_lines.append("    else:  # the keys in a cycle are added once every table exists")
+            up_lines.append(textwrap.indent(render([apart]), "    "))
+            if indexes:
+                up_lines.append(render(indexes))
+        else:
+            up_lines.append(render([create, *indexes]))
         up_lines += [textwrap.indent(line, "    ") for line in _after_create(table)]
         drops = [ops.DropIndexOp.from_index(i) for i in sorted(table.indexes, key=lambda i: i.name)]
         drops.append(ops.DropTableOp.from_table(table))
-        down_lines.insert(0, _body(render_python_code(ops.DowngradeOps(ops=drops), render_as_batch=False)))
+        down_lines.insert(0, render(drops, downgrade=True))
+    if cyclic:
+        up_lines.append('    if op.get_context().dialect.name != "sqlite":')
+        up_lines.append(textwrap.indent(render([ops.CreateForeignKeyOp.from_constraint(c) for c in cyclic]), "    "))
+        down_lines.insert(0, textwrap.indent(render([ops.DropConstraintOp.from_constraint(c) for c in cyclic],
+                                                    downgrade=True), "    "))
+        down_lines.insert(0, '    if op.get_context().dialect.name != "sqlite":')
     return "\n".join(up_lines), "\n".join(down_lines)
 
 
