@@ -37,10 +37,13 @@ from .textutil import STOPWORDS, tokens
 MIN_COVERED = 2
 CLOSE = 1.0
 RANK_PENALTY = 0.02
+# Close products of one category whose strengths (less the rank penalty) are within NEAR_TIE of the best are
+# near-identical for this idea: the best-known of them (first in its category) is named.
+NEAR_TIE = 0.05
 # Not close, but the product is a competitor: at least RELATED_COVERED of its features and RELATED_SHARE of them.
 RELATED_COVERED = 3
 RELATED_SHARE = 0.4
-WORKFLOW_IDF = 4.0  # a stated feature is a workflow of its own when its words are this rare in the catalogue  # per place in the BM25 ranking, when choosing between close products
+WORKFLOW_IDF = 4.0  # a stated feature is a workflow of its own when its words are this rare in the catalogue
 
 # Broad populations and size, place or time qualifiers: an audience made only of these words names no
 # group a product could fail to serve ("busy people", "small businesses in the city").
@@ -138,7 +141,8 @@ DERIVATIONAL = ("ations", "ation", "ions", "ion", "ments", "ment", "ers", "er", 
 @cache
 def root(t: str) -> str:
     """A derivational root, so that 'suggest'/'suggestion', 'check'/'checker', 'expire'/'expiry' and
-    'write'/'writ(ing)' meet: the longest common suffix is cut (leaving at least 5 letters), then a final e or y."""
+    'write'/'writ(ing)' meet: the longest common suffix is cut (leaving at least 5 letters), then a final e or y
+    (a final e of a four-letter word too, so that 'vote'/'vot(ed)' and 'code'/'cod(ing)' meet)."""
     prev = None
     while t != prev:
         prev = t
@@ -146,7 +150,7 @@ def root(t: str) -> str:
             if t.endswith(suffix) and len(t) - len(suffix) >= 5:
                 t = t[: -len(suffix)]
                 break
-        t = t[:-1] if len(t) >= 5 and t[-1] in "ey" else t
+        t = t[:-1] if (len(t) >= 5 and t[-1] in "ey") or (len(t) == 4 and t[-1] == "e") else t
     return t
 
 
@@ -228,6 +232,22 @@ def profile(name: str) -> Profile:
                    frozenset(key_set(" . ".join(p.get("users") or []))), frozenset(names), frozenset(kinds))
 
 
+@cache
+def category_peers(name: str) -> tuple[str, ...]:
+    """The other products of `name`'s category."""
+    cat = market.product(name)["category"]
+    return tuple(p["name"] for c in catalogues.market_catalogue()["categories"] if c["id"] == cat
+                 for p in c["products"] if p["name"] != name)
+
+
+@cache
+def prominence(name: str) -> int:
+    """The product's place in its category: the catalogue lists each category's best-known products first."""
+    cat = market.product(name)["category"]
+    names = [p["name"] for c in catalogues.market_catalogue()["categories"] if c["id"] == cat for p in c["products"]]
+    return names.index(name)
+
+
 # ------------------------------------------------------------------ coverage
 
 
@@ -264,19 +284,26 @@ def core_text(idea: dict) -> str:
     return " . ".join([str(idea.get("description") or ""), *(str(f) for f in feats if f)])
 
 
-def does_text(idea: dict) -> str:
-    """What the idea's product does: `core_text` without the sentences that set up the problem before the
-    product is introduced by its title ("Typos make emails look careless. WriteRight checks grammar...")."""
+def _split_setup(idea: dict) -> tuple[list[str], list[str]]:
+    """The description's sentences as (setup, product): the sentences before the one that introduces the
+    product by its title set up the problem as it is today ("Typos make emails look careless."); without a
+    title in the description, all of it is about the product."""
     desc = str(idea.get("description") or "")
     title = tokens(str(idea.get("title") or ""))
     sentences = [x for x in re.split(r"(?<=[.!?])\s+", desc) if x.strip()]
-    if title:
-        n = len(title)
-        first = next((i for i, x in enumerate(sentences)
-                      if any(tokens(x)[j : j + n] == title for j in range(len(tokens(x)) - n + 1))), 0)
-        sentences = sentences[first:]
+    if not title:
+        return [], sentences
+    n = len(title)
+    first = next((i for i, x in enumerate(sentences)
+                  if any(tokens(x)[j : j + n] == title for j in range(len(tokens(x)) - n + 1))), 0)
+    return sentences[:first], sentences[first:]
+
+
+def does_text(idea: dict) -> str:
+    """What the idea's product does: `core_text` without the sentences that set up the problem before the
+    product is introduced by its title ("Typos make emails look careless. WriteRight checks grammar...")."""
     feats = idea.get("key_features") or []
-    return " . ".join([*sentences, *(str(f) for f in feats if f)])
+    return " . ".join([*_split_setup(idea)[1], *(str(f) for f in feats if f)])
 
 
 def coverage(idea_terms: list[tuple[str, str]], name: str, drop: set[str] = frozenset()) -> Coverage:
@@ -385,7 +412,9 @@ def differentiators(idea: dict, name: str, peers: list[str] = ()) -> list[dict]:
 
     # a stated feature in specialised words (mean idf >= WORKFLOW_IDF), none of which the product's entry
     # has, nor mostly a close peer's, is a workflow the product lacks
-    peer_keys = [profile(p).keys for p in peers]
+    # a workflow another product of the same category has is the category's, not a difference from it
+    # ("an avatar that levels up" against a habit game when another habit app has an avatar)
+    peer_keys = [profile(p).keys for p in dict.fromkeys([*peers, *category_peers(name)])]
     for feature in idea.get("key_features") or []:
         fterms = [t for t, _ in terms(str(feature)) if t not in GENERIC_AUDIENCE]
         if len(fterms) < 2 or sum(market.idf(t) for t in fterms) / len(fterms) < WORKFLOW_IDF:
@@ -396,11 +425,16 @@ def differentiators(idea: dict, name: str, peers: list[str] = ()) -> list[dict]:
             continue
         add("constraint", _short(str(feature), 14), f"a workflow {name}'s entry has none of the words of")
 
-    texts = [str(idea.get("description") or ""), *(str(f) for f in idea.get("key_features") or [])]
+    setup, product_sentences = _split_setup(idea)
+    texts = [" ".join(product_sentences), *(str(f) for f in idea.get("key_features") or [])]
     constraints = {k: v for k, v in (idea.get("constraints") or {}).items()
                    if k not in ("budget", "preferred_stack", "approval_gates") and isinstance(v, str)}
     texts += list(constraints.values())
     clauses = [c for t in texts for c in _clauses(t)]
+    # the problem as it is today ("people forget without reviewing it") states no difference from a product,
+    # except an explicit comparison ("unlike ...") or a price point, which are judged with the rest
+    clauses += [c for c in _clauses(" ".join(setup)) if re.search(r"\b(unlike|compared (?:to|with))\b", c, re.I)
+                or PRICE_POINT.search(c)]
 
     for clause in clauses:
         low = clause.lower()

@@ -259,11 +259,20 @@ def restatement(idea: dict, named: list[dict], hits: list[dict], desc: Text) -> 
     candidates.sort(key=lambda c: (not (c[2] and markers), not c[0].close, not c[0].related,
                                    -(c[0].strength - rs.RANK_PENALTY * c[1]), c[1]))
     cov, _rank, is_named = candidates[0]
+    if cov.close and not (is_named and markers):
+        # near-identical products of one category that the idea fits about equally (as many features covered,
+        # about as strong): the founder describes the best-known one, listed first in its category
+        top = cov.strength - rs.RANK_PENALTY * _rank
+        tied = [c for c in candidates if c[0].close and not c[2]
+                and market.product(c[0].product)["category"] == market.product(cov.product)["category"]
+                and len(c[0].covered) >= len(cov.covered) and c[0].strength - rs.RANK_PENALTY * c[1] >= top - rs.NEAR_TIE]
+        cov, _rank, is_named = min(tied, key=lambda c: rs.prominence(c[0].product), default=candidates[0])
     copied = is_named and bool(markers)
     if not (copied or cov.related):
         return None
-    also = [c[0].product for c in candidates[1:] if c[0].related][:3]
-    diffs = rs.differentiators(idea, cov.product, [c[0].product for c in candidates[1:] if c[0].close])
+    others = [c for c in candidates if c[0].product != cov.product]
+    also = [c[0].product for c in others if c[0].related][:3]
+    diffs = rs.differentiators(idea, cov.product, [c[0].product for c in others if c[0].close])
     return {"product": cov.product, "close": copied or cov.close, "also_close": also,
             "named": is_named, "markers": markers, "covered": cov.covered, "total": cov.total,
             "shared_words": cov.words, "differentiators": diffs, "differentiated": bool(diffs)}

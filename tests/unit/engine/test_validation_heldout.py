@@ -198,3 +198,44 @@ def test_synonyms_and_roots_match_words_of_the_same_meaning():
     assert restatement.root("expiry") == restatement.root("expire")
     assert restatement.root("delivery") == restatement.root("deliver")
     assert restatement.root("station") != restatement.root("stat")
+
+
+def test_four_letter_words_meet_their_inflections():
+    from shared.engine import market
+
+    assert restatement.root(market.term("voted")) == restatement.root(market.term("vote"))
+    assert restatement.root(market.term("coding")) == restatement.root(market.term("code"))
+
+
+def test_general_synonym_groups_hold_across_the_catalogue():
+    assert restatement.keys("neighbour") & restatement.keys("local")
+    assert restatement.keys("media") & restatement.keys("photo") and restatement.keys("media") & restatement.keys("audio")
+    assert not restatement.keys("photo") & restatement.keys("audio"), "a bridge word does not merge its groups"
+
+
+def test_contrasts_in_the_problem_as_it_is_today_are_not_differences():
+    # "without a ride home" describes the problem before the product is introduced, not something GoRide drops
+    setup = dict(UBER, description="Late at night people wait for ages without a ride home. GoRide: "
+                 + UBER["description"])
+    report = _report(setup)
+    assert report["clone_of"] == ["Uber"] and report["differentiators"] == [], report["differentiators"]
+    # an explicit comparison in the opening still counts
+    unlike = dict(UBER, description="Unlike other ride apps, riders never see surge prices. GoRide: "
+                  + UBER["description"])
+    assert _report(unlike)["verdict"] == "go"
+
+
+def test_a_workflow_another_product_of_the_category_has_is_no_difference():
+    # parcels by courier: a ride-hailing workflow (another product of the category has it), not one Uber lacks
+    report = _report(dict(UBER, key_features=UBER["key_features"] + ["Send parcels across town with a courier"]))
+    assert report["clone_of"] == ["Uber"], report["differentiators"]
+
+
+def test_near_identical_products_name_the_best_known_of_the_category():
+    vault = {"title": "PassVault", "description": "PassVault keeps passwords in an encrypted vault, fills them in "
+             "and generates new ones.", "target_audience": "Individuals",
+             "key_features": ["Encrypted password vault", "Autofill", "Password generator"]}
+    assert _report(vault)["clone_of"] == ["1Password"]
+    from shared.engine import market
+
+    assert restatement.prominence("1Password") == 0 and market.product("Bitwarden")["category"] == "password-management"
