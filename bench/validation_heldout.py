@@ -35,9 +35,10 @@ def unseen_ideas() -> list[dict]:
 def first_run_totals() -> dict[str, str]:
     """Every round's first-run figures added up: what the validator did on each idea the first time it saw it."""
     out = {}
+    run = [r for r in rounds().values() if r["first_run"]]  # a round written but not yet run has none
     for key in ("restatements_paused", "good_go"):
-        hit = sum(int(r["first_run"][key].split("/")[0]) for r in rounds().values())
-        total = sum(int(r["first_run"][key].split("/")[1]) for r in rounds().values())
+        hit = sum(int(r["first_run"][key].split("/")[0]) for r in run)
+        total = sum(int(r["first_run"][key].split("/")[1]) for r in run)
         out[key] = f"{hit}/{total}"
     return out
 
