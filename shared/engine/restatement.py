@@ -36,6 +36,10 @@ from .textutil import STOPWORDS, tokens
 # idea that is all product, or a long one that covers most of the product's features).
 MIN_COVERED = 2
 CLOSE = 1.0
+# A product's entry lists its features most defining first: a short restatement names the product by its first
+# DEFINING features and rarely lists the rest, so the share of features covered is the better of the share of
+# all of them and the share of the first DEFINING (a long feature list is not a shield against a short idea).
+DEFINING = 4
 RANK_PENALTY = 0.02
 # Close products of one category whose strengths (less the rank penalty) are within NEAR_TIE of the best are
 # near-identical for this idea: the best-known of them (first in its category) is named.
@@ -61,6 +65,8 @@ GENERIC_AUDIENCE = frozenset(market.term(w) for w in (
     "ambitious", "savvy", "tech-savvy", "non-technical", "independent", "self-employed", "sole", "one", "two",
     # how or where people work: a broad qualifier, not a group
     "remote", "hybrid", "distributed", "working", "full-time", "part-time", "office", "in-office", "on-the-go",
+    # whose a thing is: "business owners" names no group beyond the business ("dog owners": the dog does)
+    "owner", "owners",
 ))
 
 # Words that say a constraint or a workflow (general vocabulary; matched on whole words, stemmed).
@@ -226,7 +232,9 @@ def profile(name: str) -> Profile:
     everything = key_set(text)
     negated = _negated(" . ".join([*(p.get("core_features") or []), p.get("pricing_model") or "",
                                    p["description"]]))
-    kinds = set(PRICING_KINDS.get(p["pricing"], set())) | model_kinds(p.get("pricing_model") or "")
+    # a model the product's own features name ("one-off support payments", "paid memberships") is one it uses
+    kinds = (set(PRICING_KINDS.get(p["pricing"], set())) | model_kinds(p.get("pricing_model") or "")
+             | (model_kinds(" . ".join(p.get("core_features") or [])) - {"free"}))
     names = key_set(" ".join([p["name"], *(p.get("aliases") or []), cat["name"]]))
     return Profile(name, tuple(f for f in feats if f[1]), frozenset(everything), frozenset(everything - negated),
                    frozenset(key_set(" . ".join(p.get("users") or []))), frozenset(names), frozenset(kinds))
@@ -258,10 +266,13 @@ class Coverage:
     total: int
     words: list[str]            # the idea's words that covered them
     explained: float            # idf-weighted share of the idea's core terms found in the product's entry
+    defining: int = 0           # how many of the product's first DEFINING features the idea covers
 
     @property
     def share(self) -> float:
-        return len(self.covered) / self.total if self.total else 0.0
+        if not self.total:
+            return 0.0
+        return max(len(self.covered) / self.total, self.defining / min(self.total, DEFINING))
 
     @property
     def close(self) -> bool:
@@ -314,11 +325,12 @@ def coverage(idea_terms: list[tuple[str, str]], name: str, drop: set[str] = froz
             continue
         for k in keys(t):
             idea_keys.setdefault(k, w)
-    covered, words = [], []
-    for phrase, fterms in prof.features:
+    covered, words, defining = [], [], 0
+    for i, (phrase, fterms) in enumerate(prof.features):
         hits = [t for t in fterms if keys(t) & idea_keys.keys()]
         if len(hits) >= min(len(fterms), 2):
             covered.append(phrase)
+            defining += i < DEFINING
             for t in hits:
                 w = next(idea_keys[k] for k in keys(t) if k in idea_keys)
                 if w not in words:
@@ -326,7 +338,7 @@ def coverage(idea_terms: list[tuple[str, str]], name: str, drop: set[str] = froz
     uniq = {t: w for t, w in idea_terms if t not in drop}
     total = sum(market.idf(t) for t in uniq) or 1.0
     explained = sum(market.idf(t) for t in uniq if keys(t) & prof.keys) / total
-    return Coverage(name, covered, len(prof.features), words, round(explained, 3))
+    return Coverage(name, covered, len(prof.features), words, round(explained, 3), defining)
 
 
 # ------------------------------------------------------------------ differentiators

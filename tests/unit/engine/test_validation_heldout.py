@@ -239,3 +239,49 @@ def test_near_identical_products_name_the_best_known_of_the_category():
     from shared.engine import market
 
     assert restatement.prominence("1Password") == 0 and market.product("Bitwarden")["category"] == "password-management"
+
+
+def test_a_short_idea_covers_a_long_feature_list_by_its_defining_features():
+    # Slack lists seven features, most defining first; an idea naming three of the first four covers 3/4 of them
+    idea = {"description": "Teams talk in channels by project, send direct messages and reply in threads."}
+    cov = restatement.coverage(restatement.terms(restatement.does_text(idea)), "Slack")
+    assert cov.total == 7 and len(cov.covered) == 3 and cov.defining == 3
+    assert cov.share == 3 / restatement.DEFINING
+    # with half of the idea's words outside Slack's entry, three defining features make it close; the same three
+    # features at the end of the list count only as a share of all seven
+    first = restatement.Coverage("Slack", cov.covered, 7, cov.words, 0.4, defining=3)
+    late = restatement.Coverage("Slack", cov.covered, 7, cov.words, 0.4, defining=0)
+    assert first.close and late.share == 3 / 7 and not late.close
+
+
+def test_owners_of_a_business_name_no_group_the_product_misses():
+    design = {"title": "Designly", "description": "Business owners need flyers. Designly gives non-designers templates for social posts and "
+              "posters, a drag-and-drop editor with stock photos and a brand kit.",
+              "target_audience": "Small business owners and marketers",
+              "key_features": ["Templates for posts and posters", "Drag-and-drop editor", "Brand kit"]}
+    assert not [d for d in restatement.differentiators(design, "Canva") if d["kind"] == "audience"]
+    dental = dict(design, target_audience="Dental practice owners",
+                  description=design["description"] + " Dental practices brand their waiting-room posters.")
+    assert [d["quote"] for d in restatement.differentiators(dental, "Canva") if d["kind"] == "audience"]
+
+
+def test_a_model_the_products_own_features_name_is_no_price_difference():
+    # Buy Me a Coffee takes a commission, and its features name one-off support payments and memberships
+    tips = {"title": "TipCup", "description": "TipCup gives each creator a page where supporters send a one-off "
+            "tip or join a monthly membership.", "key_features": ["One-off support with a message"]}
+    assert restatement.differentiators(tips, "Buy Me a Coffee") == []
+    flat = dict(tips, key_features=["A flat $5 a month for creators instead of a commission"])
+    assert {d["kind"] for d in restatement.differentiators(flat, "Buy Me a Coffee")} == {"price"}
+
+
+def test_anonymous_and_anonymised_are_one_meaning():
+    ads = {"title": "LocalBoard", "description": "LocalBoard lists free classified ads: things for sale, rooms "
+           "to rent and jobs.", "key_features": ["Anonymous email replies"]}
+    assert restatement.keys(market_term("anonymous")) & restatement.keys(market_term("anonymised"))
+    assert restatement.differentiators(ads, "Craigslist") == []
+
+
+def market_term(word: str) -> str:
+    from shared.engine import market
+
+    return market.term(word)
