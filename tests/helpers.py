@@ -135,7 +135,10 @@ def buy_credits(api: Api, owner: User, plan: str = "starter_pack", timeout: floa
 
 IDEA = {
     "title": "Invoice tracker for freelancers",
-    "description": "Freelancers lose track of unpaid invoices; this app tracks invoices, clients and reminders.",
+    # a stated difference (a contrast and a price model): without one, stage 1 pauses it as a restatement of an
+    # invoicing product, as issue 22 asks
+    "description": "Freelancers lose track of unpaid invoices; this app tracks invoices, clients and reminders. Unlike "
+                   "accounting suites with monthly plans, it is free until an invoice is paid and then takes 1% of it.",
     "target_audience": "independent freelancers and small agencies",
     "key_features": ["create invoices", "track clients", "payment reminders"],
 }

@@ -19,7 +19,8 @@ PASSWORD = "correct-horse-battery"
 SDK = "https://www.gstatic.com/firebasejs/12.19.0"
 IDEA = {
     "title": "Invoice tracker for freelancers",
-    "description": "Freelancers lose track of unpaid invoices; this app tracks invoices, clients and reminders.",
+    "description": "Freelancers lose track of unpaid invoices; this app tracks invoices, clients and reminders. Unlike "
+                   "accounting suites with monthly plans, it is free until an invoice is paid and then takes 1% of it.",
     "target_audience": "independent freelancers and small agencies",
     "features": "create invoices\ntrack clients\npayment reminders",
 }

@@ -14,9 +14,9 @@ VAGUE = {"title": "Helper app", "description": "It is an app. It does stuff for 
          "target_audience": "people", "features": ""}
 SHARP = {
     "title": "ChairTime",
-    "description": "Independent barbers book appointments on paper and lose clients to no-shows. ChairTime gives each "
-                   "barber an online booking page, sends text reminders the day before, and barbers pay a monthly "
-                   "subscription.",
+    "description": "Independent barbers book appointments on paper and lose clients to no-shows. Unlike salon software "
+                   "priced per staff seat, ChairTime gives each barber an online booking page, sends text reminders "
+                   "the day before, and barbers pay a flat monthly subscription of 5 pounds.",
     "target_audience": "Independent barbers with one or two chairs",
     "features": "Online booking page per barber\nText reminders the day before\nClient list with visit history",
 }
