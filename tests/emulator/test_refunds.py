@@ -21,9 +21,9 @@ VAGUE = {"title": "Helper app", "description": "It is an app. It does stuff for 
          "target_audience": "people"}
 GIBBERISH = {"title": "asdf qwer", "description": "asdfgh qwerty zxcvbn asdfgh qwerty zxcvbn hjkl",
              "target_audience": "qwerty"}
-SHARP = {"description": "Independent barbers book appointments on paper and lose clients to no-shows. ChairTime "
-                        "gives each barber an online booking page, sends text reminders the day before, and "
-                        "barbers pay a monthly subscription.",
+SHARP = {"description": "Independent barbers book appointments on paper and lose clients to no-shows. Unlike salon "
+                        "software priced per staff seat, ChairTime gives each barber an online booking page, sends "
+                        "text reminders the day before, and barbers pay a flat monthly subscription of 5 pounds.",
          "target_audience": "Independent barbers with one or two chairs",
          "key_features": ["Online booking page per barber", "Text reminders the day before",
                           "Client list with visit history"]}
