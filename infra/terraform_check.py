@@ -245,6 +245,16 @@ def _both_ways(out: list[str], what: str, code: set, tf: set, where: str = "") -
         out.append(f"Terraform declares {what} {x}{suffix}, which the code does not")
 
 
+def _same_table(out: list[str], what: str, code: dict[str, dict], tf: dict[str, dict], row: str = "") -> None:
+    """The same names both ways, and for each name the code's values in Terraform's row (named `row`, else
+    `what`, in the problems)."""
+    _both_ways(out, what, set(code), set(tf))
+    for name in sorted(set(code) & set(tf)):
+        for key, want in code[name].items():
+            if tf[name].get(key) != want:
+                out.append(f"{row or what} {name}: Terraform has {key} = {tf[name].get(key)!r}, the code {want!r}")
+
+
 def check(tf: Terraform, code: Code) -> list[str]:
     """Every mismatch between the Terraform and the code, as a sentence; [] when they agree."""
     out: list[str] = []
@@ -323,12 +333,7 @@ def check(tf: Terraform, code: Code) -> list[str]:
     _both_ways(out, "topic", set(code.topics), set(L.get("topics") or []))
     if L.get("dead_letter_topic") != code.dead_letter_topic:
         out.append(f"the dead-letter topic is {L.get('dead_letter_topic')!r} in Terraform, {code.dead_letter_topic!r} in the code")
-    tf_subs = L.get("subscriptions") or {}
-    _both_ways(out, "push subscription", set(code.subscriptions), set(tf_subs))
-    for name in sorted(set(code.subscriptions) & set(tf_subs)):
-        for key, want in code.subscriptions[name].items():
-            if tf_subs[name].get(key) != want:
-                out.append(f"subscription {name}: Terraform has {key} = {tf_subs[name].get(key)!r}, the code {want!r}")
+    _same_table(out, "push subscription", code.subscriptions, L.get("subscriptions") or {}, row="subscription")
     sub = tf.resource("google_pubsub_subscription", "push")
     push = _first(sub.get("push_config"))
     oidc = _first(push.get("oidc_token"))
@@ -351,12 +356,7 @@ def check(tf: Terraform, code: Code) -> list[str]:
         out.append(f"the Cloud Tasks queue is {L.get('watchdog_queue')!r} in Terraform, {code.queue!r} in the code")
     if _norm(tf.resource("google_cloud_tasks_queue", "watchdog").get("name")) != "${local.watchdog_queue}":
         out.append("google_cloud_tasks_queue.watchdog is not named local.watchdog_queue")
-    tf_jobs = L.get("schedules") or {}
-    _both_ways(out, "scheduler job", set(code.schedules), set(tf_jobs))
-    for name in sorted(set(code.schedules) & set(tf_jobs)):
-        for key, want in code.schedules[name].items():
-            if tf_jobs[name].get(key) != want:
-                out.append(f"scheduler job {name}: Terraform has {key} = {tf_jobs[name].get(key)!r}, the code {want!r}")
+    _same_table(out, "scheduler job", code.schedules, L.get("schedules") or {})
     job = tf.resource("google_cloud_scheduler_job", "job")
     target = _first(job.get("http_target"))
     want_uri = "${local.function_urls[each.value.function]}${each.value.path}"
