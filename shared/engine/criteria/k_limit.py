@@ -79,7 +79,8 @@ def _named_entities(spec, rule, window) -> set[str]:
     for noun in nouns:
         if singular(noun) in compound:
             continue
-        exact = {e.name for e in spec.entities if e.name == singular(noun)}  # "horses": the horse, not horse_owner
+        exact = {e.name for e in spec.entities if singular(noun) in (e.name, singular(e.label.lower()))}
+        # "horses": the horse, not horse_owner; "sessions": the record labelled Session (kept as session_item)
         out |= exact or {e.name for e in spec.entities if noun_matches(noun, e.name)}
     return out
 

@@ -51,8 +51,8 @@ def b_public_page(ctx: FeatureCtx) -> dict:
     ent = _main(ctx)
     e = d.entities[ent]
     shown = [f.name for f in e.fields.values() if f.type not in ("reference", "file", "email", "phone")][:6]
-    if not shown:
-        shown = [_ensure(ctx, ent, "name", "text")]
+    if not any(n in e.fields for n in ("name", "title")):  # the display field titles each public entry
+        shown = [_ensure(ctx, ent, "name", "text"), *shown][:6]
     published = next((f.name for f in d.fields_of(ent, "boolean") if f.name in ("published", "public", "visible",
                                                                              "available", "active")), None)
     if published is None and ctx.has(r"publish\w*|public|visible"):

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from .. import catalogues
 from ..appspec.base import RESERVED_NAMES
 from . import lexicon as lx
+from .definitions import UNITS
 from .text import Clause, NounPhrase, Word, parse, plural, singular, tokens, verb_base
 
 MAX_ENTITIES = 9
@@ -134,13 +135,16 @@ class Draft:
         return self.entities.get(name)
 
     def add_entity(self, name: str, source: str, people: bool = False, join: bool = False) -> DEntity:
-        name = safe_name(name)
+        raw, name = name, safe_name(name)
         e = self.entities.get(name)
         if e is None:
             if len(self.entities) >= MAX_TOTAL_ENTITIES:
                 raise ValueError(f"the app already has {MAX_TOTAL_ENTITIES} entities, the most a spec may have")
             self._order += 1
             e = DEntity(name, clip(source), people=people, order=self._order, join=join)
+            said = ident(raw, "item")[:36]
+            if name != said and not join:  # "session" is a reserved name, kept as session_item: still "Session"
+                e.label = label(said)
             self.entities[name] = e
         return e
 
@@ -258,8 +262,11 @@ def interpret(np: NounPhrase) -> Interp | None:
         head, mods = mods[-1], mods[:-1]
     while head.tag == "container" and mods:  # "member directory", "map page of fridges": the record named
         head, mods = mods[-1], mods[:-1]
-    if head.tag == "container":
+    if head.tag == "container" and not (
+            not mods and head.s not in lx.UI_NOUNS and head.w not in lx.UI_NOUNS and head.s not in ("app", "record")
+            and ((np.prep is None and np.after_verb and head.w != head.s) or np.each or np.prep == "per")):
         return Interp("container", head.s, head, [], np=np)
+    # "check out tools", "who holds each tool": a container word handled or counted as a thing is the record
     if head.s in lx.VAGUE_NOUNS or head.w in lx.VAGUE_NOUNS:
         if not mods:
             return None
@@ -336,6 +343,8 @@ def build(idea: dict) -> Draft:
                 it = interpret(np)
                 if it is None or it.kind == "container":
                     continue
+                if it.kind == "thing" and not it.mods and (it.head.w in UNITS or it.head.s in UNITS):
+                    continue  # "in degrees", "in kilograms": the unit of an attribute, never a record
                 if np.prep == "into" and set(clause.verbs) & {"classify", "categorise", "categorize", "sort",
                                                                "tag", "label", "group", "split"}:
                     continue  # "classify papers into methods or reviews": labels, not records

@@ -386,6 +386,11 @@ def _entity_for(word: str, nxt: str | None, prev: str | None, spec) -> str | Non
             return e.name
         if len(words) > 1 and s in words and near & (set(words) - {s}):  # "adverse events": the label's words
             return e.name
+    heads = [e for e in spec.entities if "_" in e.name and singular(e.name.rsplit("_", 1)[1]) == s
+             and e.name.rsplit("_", 1)[1] not in ("item", "listing")  # a reserved name's suffix is no noun
+             and not any(f.type == "reference" and f.ref == e.name.rsplit("_", 1)[0] for f in e.fields)]
+    if len(heads) == 1:  # "suggestions" when the only such record is the film suggestion (no child of a film)
+        return heads[0].name
     return None
 
 

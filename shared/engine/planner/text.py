@@ -9,6 +9,7 @@ from functools import lru_cache
 from .. import catalogues
 from ..textutil import STOPWORDS, normalise
 from . import lexicon as lx
+from . import pos
 
 _TOKEN = re.compile(r"[a-z][a-z0-9'+_-]*[a-z0-9]|[a-z]|\d+(?:[.,]\d+)?%?|[,;:.!?()/×]")
 #: Words the idea screen ignores but that can name a record or an attribute here.
@@ -172,6 +173,11 @@ _VERB_OBJECT_STARTS = frozenset({"a", "an", "the", "only", "no", "its", "their",
                                  "seven", "eight", "nine", "ten", "twelve", "twenty"})
 
 
+_ATTRIBUTIVE_BEFORE = frozenset({"a", "an", "the", "each", "every", "their", "its", "his", "her", "our", "your",
+                                  "any", "no", "this", "that", "these", "those", "all", "some"})
+_SUBJECT_PRONOUNS = frozenset({"they", "we", "you", "he", "she", "i", "it", "who"})
+
+
 def _tag(words: list[str]) -> list[Word]:
     out: list[Word] = []
     first_content = True
@@ -198,6 +204,18 @@ def _tag(words: list[str]) -> list[Word]:
             continue
         vb = verb_base(w)
         nxt = words[i + 1] if i + 1 < len(words) else ""
+        if prev is not None and prev.w in _SUBJECT_PRONOUNS and (vb or "VERB" in pos.classes(w)):
+            out.append(Word(w, "verb", vb or pos.verb_lemma(w) or w))  # "when they book": a verb after a subject
+            first_content = False
+            continue
+        verb_s = w.endswith("s") and not w.endswith("ss") and (vb is not None and w != vb or "VERB" in pos.classes(w))
+        if verb_s and prev is not None and prev.tag == "people" and prev.w == prev.s and len(out) >= 2 \
+                and out[-2].w in ("each", "every", "a", "an", "the", "one", "no", "any"):
+            out.append(Word(w, "verb", vb or pos.verb_lemma(w) or w))  # "each member books": a singular subject's verb
+            first_content = False
+            continue
+        if first_content and verb_s and "NOUN" in pos.classes(w):
+            vb = None  # "Picks with location": an imperative is never an -s form, so a plural noun starts the feature
         nouny = prev is not None and (prev.tag in ("noun", "adj", "num", "container")
                                       or prev.w in ("the", "their", "its", "our", "my", "your", "his", "her", "a",
                                                     "an", "each", "every", "all", "any", "some", "no"))
@@ -234,6 +252,17 @@ def _tag(words: list[str]) -> list[Word]:
             out.append(Word(w, "people", s if s in lx.PEOPLE else w))
         elif w in lx.CONTAINERS or s in lx.CONTAINERS:
             out.append(Word(w, "container", s))
+        elif w in pos.NUMBER_WORDS:  # "four sessions": a count, not part of the record's name
+            out.append(Word(w, "num"))
+        elif pos.never_noun(w) and pos.never_noun(s):  # "withdraws", "unresolved", "cannot": never a record
+            kinds = pos.classes(w) | pos.classes(s)
+            attributive = prev is not None and prev.w in _ATTRIBUTIVE_BEFORE  # "a booked visit", "the signed form"
+            if "ADJ" in kinds or (attributive and w.endswith(("ed", "en"))):
+                out.append(Word(w, "adj"))
+            elif "VERB" in kinds or w in pos.MODALS:
+                out.append(Word(w, "verb", pos.verb_lemma(w) or w))
+            else:
+                out.append(Word(w, "stop"))
         else:
             out.append(Word(w, "noun", s))
     return out
