@@ -29,7 +29,7 @@ help:
 	@echo "make drill   fault drills (services killed/frozen under runs in flight) on a private local cloud"
 	@echo "make bench   benchmarks -> bench/results.json and bench/results.md"
 
-$(VENV_OK): requirements.txt requirements-dev.txt
+$(VENV_OK): requirements.txt requirements/control.txt requirements/engine.txt requirements-dev.txt
 	@echo "==> creating the Python virtualenv (.venv) and installing pinned dependencies"
 	@test -x $(PY) || python3 -m venv .venv
 	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt 2>&1 | grep -v '^WARNING: Location' || true

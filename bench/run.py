@@ -76,6 +76,71 @@ def stop_cloud(env: dict) -> None:
     localcloud("down", env=env)
 
 
+def bench_function_cold_start(name: str, n: int = 5) -> tuple[dict, dict]:
+    """Process start to first answered request of one function, started as the Cloud Run functions runtime
+    starts it (`functions-framework --target ... --source main.py`, gunicorn) on its packaged source dir: the
+    lean package (infra/package.py) and, beside it, today's whole copy (the function, all of shared/ and every
+    pin). Production-mode settings, no cloud needed: the first request is a GET the function refuses (4xx),
+    which is answered only once the app and its imports are loaded. Returns (lean, {"whole": ...})."""
+    import shutil
+    import socket
+
+    import requests
+
+    from infra import package
+    from shared import topology
+
+    fn = topology.function(name)
+    work = Path(tempfile.mkdtemp(prefix="cold-start-"))
+    lean = package.package(name, work / "lean")
+    whole = work / "whole" / name
+    shutil.copytree(ROOT / "functions" / name, whole, ignore=package.IGNORE)
+    shutil.copytree(ROOT / "shared", whole / "shared", ignore=package.IGNORE)
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "FACTORY_ENV": "production",
+           "GOOGLE_CLOUD_PROJECT": "saas-factory-bench", "PYTHONDONTWRITEBYTECODE": "1"}
+    ff = str(Path(sys.executable).parent / "functions-framework")
+
+    def once(src: Path) -> float:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        t0 = time.perf_counter()
+        proc = subprocess.Popen([ff, "--target", fn.target, "--source", "main.py", "--signature-type", fn.signature,
+                                 "--host", "127.0.0.1", "--port", str(port)], cwd=src, env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        try:
+            while time.perf_counter() - t0 < 60:
+                try:
+                    requests.get(f"http://127.0.0.1:{port}/", timeout=1)
+                    return time.perf_counter() - t0
+                except requests.ConnectionError:
+                    if proc.poll() is not None:
+                        raise SystemExit(f"{name} did not start from {src}") from None
+                    time.sleep(0.005)
+            raise SystemExit(f"{name} did not answer within 60 s from {src}")
+        finally:
+            os.killpg(proc.pid, 15)
+            proc.wait(timeout=30)
+
+    try:
+        lean_s, whole_s = [], []
+        for _ in range(n):  # interleaved, so both see the same machine load
+            whole_s.append(once(whole))
+            lean_s.append(once(lean))
+        return dist(lean_s), {"whole": dist(whole_s)}
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def cold_start_phase(metrics: dict, extra: dict) -> None:
+    say("function cold starts (process start to first answered request), lean package vs the whole copy")
+    for name in ("signup", "stage_development"):
+        lean, info = bench_function_cold_start(name)
+        metrics[f"function_cold_start_ms_{name}"] = lean
+        extra[f"function_cold_start_ms_{name}_whole_copy"] = info["whole"]
+        say(f"function_cold_start_ms_{name} {lean}; whole copy (before issue 21) {info['whole']}")
+
+
 # ------------------------------------------------------------------------------------------ metrics
 
 
@@ -447,6 +512,9 @@ TARGETS = {
     "outside_steps_not_run": ("0: attacks that could not be set up (never counted as passes)", lambda v: v == 0),
     "recovery_after_message_loss_s": ("median < 10 s (seed: 180 s, the fixed stage deadline)", lambda v: v < 10),
     "function_peak_rss_mb": ("< 200 MB per function process", lambda v: v < 200),
+    "function_cold_start_ms_signup": ("report, beside the whole copy's figure in details (issue 21: lean functions)",
+                                      None),
+    "function_cold_start_ms_stage_development": ("report, beside the whole copy's figure in details", None),
 }
 
 
@@ -481,6 +549,8 @@ def main() -> None:
         return load_phase(metrics, extra)
     if os.environ.get("BENCH_ONLY") == "recovery":  # developer shortcut: phase 3 only, results not written
         return recovery_phase(metrics, extra)
+    if os.environ.get("BENCH_ONLY") == "cold_start":  # developer shortcut: cold starts only, results not written
+        return cold_start_phase(metrics, extra)
     if os.environ.get("BENCH_ONLY") == "validation":  # developer shortcut: stage 1 only, results not written
         from bench import validation_heldout
 
@@ -506,6 +576,7 @@ def main() -> None:
                                    "unseen_counts": unseen["counts"], "first_run": first}
     say(f"heldout_restatements_paused {held_v['heldout_restatements_paused']} heldout_good_ideas_go "
         f"{held_v['heldout_good_ideas_go']} {held_v['counts']}")
+    cold_start_phase(metrics, extra)
     say("cold start of the local cloud (3 times)")
     metrics["make_up_cold"], _ = bench_make_up_cold()
     say(f"make_up_cold {metrics['make_up_cold']}")

@@ -2,6 +2,8 @@
 
 Production creates one Cloud Scheduler job per entry (infra/terraform/scheduler.tf); locally this loop calls the
 same internal routes with the local service token, at a shorter interval so tests see recovery fast.
+Each tick it also stops expired local previews (shared/engine/preview.py): they exist only in the local
+cloud, so stopping them is the local cloud's job, not the watchdog's (which ships without the engine).
 """
 
 from __future__ import annotations
@@ -24,6 +26,18 @@ def _eventful(body: str) -> bool:
         return any(v for v in json.loads(body).values() if isinstance(v, (int, float)))
     except (ValueError, AttributeError):
         return bool(body)
+
+
+def _reap_previews(state_dir) -> None:
+    from shared.engine import preview
+
+    try:
+        stopped = preview.reap_expired(state_dir)
+    except Exception as exc:  # noqa: BLE001 - keep ticking; the next tick tries again
+        print(json.dumps({"severity": "WARNING", "message": f"preview reaping failed: {exc}"}), flush=True)
+        return
+    if stopped:
+        print(json.dumps({"severity": "INFO", "message": f"previews stopped: {stopped}"}), flush=True)
 
 
 def main() -> None:
@@ -53,6 +67,7 @@ def main() -> None:
                     print(json.dumps({"severity": "INFO", "message": f"{job.name}: {body}"}), flush=True)
             except Exception as exc:  # noqa: BLE001 - keep ticking; the function may be restarting
                 print(json.dumps({"severity": "WARNING", "message": f"{job.name} failed: {exc}"}), flush=True)
+        _reap_previews(s.state_dir)
         end = time.monotonic() + interval
         while running and time.monotonic() < end:
             time.sleep(0.1)

@@ -22,19 +22,74 @@ FAST_RECONNECT = [("grpc.initial_reconnect_backoff_ms", 200), ("grpc.min_reconne
 STREAMS = frozenset({"listen", "write"})
 
 
-@functools.lru_cache(maxsize=1)
-def firestore():
+DEFAULT_DATABASE = "(default)"
+
+
+@functools.lru_cache(maxsize=32)
+def firestore(database: str = DEFAULT_DATABASE):
+    """The Firestore client of one database of the project: `(default)`, or a tenant's own named database
+    (shared.store routes an isolated tenant there). Its transactions refuse documents of another database."""
     from google.cloud import firestore as fs
 
     s = get_settings()
+    client_class = _one_database_client(fs)
     if s.local:
         from google.auth.credentials import AnonymousCredentials
 
-        client = fs.Client(project=s.project_id, credentials=AnonymousCredentials())
+        client = client_class(project=s.project_id, credentials=AnonymousCredentials(), database=database)
     else:
-        client = fs.Client(project=s.project_id)
+        client = client_class(project=s.project_id, database=database)
     bound_calls(client._firestore_api._transport, s.firestore_deadline_s)
     return client
+
+
+class CrossDatabaseError(RuntimeError):
+    """A transaction named a document of another database. Firestore cannot commit across databases, and
+    the emulator drops such a write without an error, so this is refused before anything is sent."""
+
+
+@functools.lru_cache(maxsize=1)
+def _one_database_client(fs):
+    from google.cloud.firestore_v1.transaction import Transaction
+
+    def check(tx, ref) -> None:
+        owner = getattr(ref, "_client", None) or getattr(getattr(ref, "_parent", None), "_client", None)
+        if owner is not None and owner._database_string != tx._client._database_string:
+            raise CrossDatabaseError(f"a transaction on {tx._client._database_string} named a document of "
+                                     f"{owner._database_string}")
+
+    class OneDatabaseTransaction(Transaction):
+        def get(self, ref_or_query, *args, **kwargs):
+            check(self, ref_or_query)
+            return super().get(ref_or_query, *args, **kwargs)
+
+        def get_all(self, references, *args, **kwargs):
+            references = list(references)
+            for ref in references:
+                check(self, ref)
+            return super().get_all(references, *args, **kwargs)
+
+        def create(self, reference, *args, **kwargs):
+            check(self, reference)
+            return super().create(reference, *args, **kwargs)
+
+        def set(self, reference, *args, **kwargs):
+            check(self, reference)
+            return super().set(reference, *args, **kwargs)
+
+        def update(self, reference, *args, **kwargs):
+            check(self, reference)
+            return super().update(reference, *args, **kwargs)
+
+        def delete(self, reference, *args, **kwargs):
+            check(self, reference)
+            return super().delete(reference, *args, **kwargs)
+
+    class Client(fs.Client):
+        def transaction(self, **kwargs):
+            return OneDatabaseTransaction(self, **kwargs)
+
+    return Client
 
 
 def bound_calls(transport, deadline_s: float) -> None:

@@ -4,15 +4,22 @@ Every tenant-owned document lives under `tenants/{tenantId}/...`. `Tenant(tenant
 way to reach them: the id is required and checked, so a missing id can never mean "all tenants",
 and nothing here offers a query across tenants. Global, server-only documents (users, signup
 records, the invitation index, processed Stripe events) have their own named helpers.
+
+Shared first, isolate if needed: a tenant lives in the `(default)` database unless its routing document,
+`tenants/{tenantId}` in `(default)`, names another (`database: "tenant-acme"`); then `Tenant` reaches that
+named database, where the same layout and the same rules apply. `infra/tenant_move.py` moves a tenant and
+flips the routing; docs/DEPLOY.md ("Moving a tenant to its own database") is the runbook.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+import threading
+import time
 from datetime import UTC, datetime
 
-from shared.clients import firestore
+from shared.clients import DEFAULT_DATABASE, firestore
 
 _ID = re.compile(r"^[A-Za-z0-9_-]{6,64}$")
 # Any id a client names (path segments, body fields): Firestore refuses `__x__`, `.`, `..` and
@@ -41,19 +48,62 @@ def new_id(prefix: str = "") -> str:
     return prefix + secrets.token_hex(10)
 
 
+# How long a process trusts a tenant's routing before reading it again. infra/tenant_move.py waits longer
+# than this after flipping a tenant's routing before it touches the old copy.
+ROUTING_TTL_S = 5.0
+_routes: dict[str, tuple[float, str]] = {}
+_routes_lock = threading.Lock()
+
+
+def routing_doc(tenant_id: str):
+    """`tenants/{tenantId}` in `(default)`: its `database` field names the database the tenant lives in."""
+    return firestore().collection("tenants").document(tenant_id)
+
+
+def database_of(tenant_id: str) -> str:
+    """The database a tenant lives in (`(default)` unless it was moved), cached for ROUTING_TTL_S."""
+    now_s = time.monotonic()
+    with _routes_lock:
+        hit = _routes.get(tenant_id)
+    if hit and hit[0] > now_s:
+        return hit[1]
+    snap = routing_doc(tenant_id).get(field_paths=["database"])
+    database = (snap.to_dict() or {}).get("database") or DEFAULT_DATABASE
+    with _routes_lock:
+        _routes[tenant_id] = (now_s + ROUTING_TTL_S, database)
+    return database
+
+
+def forget_routes() -> None:
+    with _routes_lock:
+        _routes.clear()
+
+
 class Tenant:
-    """One tenant's slice of the database."""
+    """One tenant's slice of the database: of `(default)`, or of its own database once it was moved."""
 
-    __slots__ = ("tenant_id",)
+    __slots__ = ("_database", "tenant_id")
 
-    def __init__(self, tenant_id: str):
+    def __init__(self, tenant_id: str, database: str | None = None):
         if not isinstance(tenant_id, str) or not _ID.match(tenant_id) or _RESERVED.match(tenant_id):
             raise ValueError("a valid tenant id is required; there is no cross-tenant access")
         self.tenant_id = tenant_id
+        self._database = database  # None: looked up from the routing document when first needed
+
+    @property
+    def database(self) -> str:
+        if self._database is None:
+            self._database = database_of(self.tenant_id)
+        return self._database
+
+    @property
+    def db(self):
+        """The client of the tenant's database: a transaction on the tenant's documents starts here."""
+        return firestore(self.database)
 
     @property
     def ref(self):
-        return firestore().collection("tenants").document(self.tenant_id)
+        return self.db.collection("tenants").document(self.tenant_id)
 
     def doc(self, *path: str):
         ref = self.ref

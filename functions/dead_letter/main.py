@@ -2,9 +2,9 @@
 
 import functions_framework
 
-from shared import stage_runner
+from shared import dead_letter
 
 
 @functions_framework.cloud_event
 def handle(cloud_event):
-    stage_runner.handle_dead_letter(cloud_event)
+    dead_letter.handle_dead_letter(cloud_event)

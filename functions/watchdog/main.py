@@ -1,6 +1,8 @@
 """Watchdog (internal HTTPS): Cloud Tasks deadlines for stage dispatches (the fast path), the
 scheduled reconciler that finds runs past their stage deadline without Tasks, and the scheduled
-sweep that publishes stranded outbox messages and stops expired local previews."""
+sweep that publishes stranded outbox messages. (Expired local previews are stopped by the local
+scheduler, emulator/scheduler.py: previews exist only locally, and the watchdog ships without the
+stage engine.)"""
 
 import functions_framework
 
@@ -29,13 +31,7 @@ def reconcile(call):
 @router.route("POST", "/sweep")
 def sweep(call):
     auth.require_service(call.request, "watchdog")
-    published = dispatch.sweep()
-    reaped = 0
-    if get_settings().local:
-        from shared.engine import preview
-
-        reaped = len(preview.reap_expired(get_settings().state_dir) or [])
-    return {"published": published, "previews_stopped": reaped}
+    return {"published": dispatch.sweep()}
 
 
 @functions_framework.http

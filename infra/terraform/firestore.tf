@@ -68,3 +68,47 @@ resource "google_firestore_field" "override" {
     }
   }
 }
+
+# Shared first, isolate if needed: a tenant moved to its own named database (infra/tenant_move.py) gets a
+# database like (default), the same rules (a release named cloud.firestore/<database>) and the same indexes.
+# The functions' roles/datastore.user is granted on the project, so it covers these databases too.
+resource "google_firestore_database" "tenant" {
+  for_each                          = toset(var.isolated_tenant_databases)
+  name                              = each.value
+  location_id                       = var.firestore_location
+  type                              = "FIRESTORE_NATIVE"
+  point_in_time_recovery_enablement = "POINT_IN_TIME_RECOVERY_ENABLED"
+  delete_protection_state           = "DELETE_PROTECTION_ENABLED"
+  deletion_policy                   = "ABANDON"
+  depends_on                        = [google_project_service.api]
+}
+
+resource "google_firebaserules_release" "tenant" {
+  for_each     = google_firestore_database.tenant
+  name         = "cloud.firestore/${each.value.name}"
+  ruleset_name = google_firebaserules_ruleset.firestore.name
+  lifecycle {
+    replace_triggered_by = [google_firebaserules_ruleset.firestore]
+  }
+}
+
+resource "google_firestore_index" "tenant_composite" {
+  for_each = {
+    for pair in setproduct(var.isolated_tenant_databases, [
+      for ix in local.firestore_indexes.indexes :
+      "${ix.collectionGroup}:${try(ix.queryScope, "COLLECTION")}:${join(",", [for f in ix.fields : "${f.fieldPath}=${try(f.order, f.arrayConfig)}"])}"
+    ]) : "${pair[0]}/${pair[1]}" => { database = pair[0], key = pair[1] }
+  }
+  database    = google_firestore_database.tenant[each.value.database].name
+  collection  = google_firestore_index.composite[each.value.key].collection
+  query_scope = google_firestore_index.composite[each.value.key].query_scope
+
+  dynamic "fields" {
+    for_each = google_firestore_index.composite[each.value.key].fields
+    content {
+      field_path   = fields.value.field_path
+      order        = fields.value.order
+      array_config = fields.value.array_config
+    }
+  }
+}

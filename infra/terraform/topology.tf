@@ -316,7 +316,7 @@ locals {
       timeout_s   = 60
       env = ["FACTORY_ENV", "GOOGLE_CLOUD_PROJECT", "FUNCTION_URL_TEMPLATE", "TASKS_LOCATION", "TASKS_DEADLINE_S",
         "PUBLISH_TIMEOUT_S", "STAGE_DEADLINE_S", "STAGE_DEADLINE_FACTOR", "STAGE_QUEUE_FLOOR_S",
-      "STAGE_RUN_FLOOR_S", "WATCHDOG_MAX_REDISPATCH", "STATE_DIR"]
+      "STAGE_RUN_FLOOR_S", "WATCHDOG_MAX_REDISPATCH"]
       env_values = { FIRESTORE_DEADLINE_S = "20" }
       secrets    = []
       callers    = ["invoker"]

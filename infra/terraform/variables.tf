@@ -72,3 +72,17 @@ variable "failed_runs_per_hour" {
   type        = number
   default     = 5
 }
+
+variable "isolated_tenant_databases" {
+  description = <<-EOT
+    Named Firestore databases for tenants moved out of (default) ("shared first, isolate if needed"): one per
+    isolated tenant, e.g. ["tenant-acme"]. Add the name here and apply before `python -m infra.tenant_move`;
+    each gets the same rules and indexes as (default). docs/DEPLOY.md, "Moving a tenant to its own database".
+  EOT
+  type        = list(string)
+  default     = []
+  validation {
+    condition     = alltrue([for d in var.isolated_tenant_databases : can(regex("^[a-z][a-z0-9-]{2,61}[a-z0-9]$", d))])
+    error_message = "Each database id is 4-63 characters: lowercase letters, digits and '-', starting with a letter."
+  }
+}

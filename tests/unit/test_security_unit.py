@@ -220,17 +220,17 @@ def test_dead_letter_function_refuses_an_unverified_caller(local_settings, monke
 
 
 def test_dead_letter_without_attempt_or_dispatch_touches_no_run(local_settings, monkeypatch):
-    from shared import pipeline, stage_runner
+    from shared import dead_letter, pipeline
 
     touched = []
     monkeypatch.setattr(pipeline, "fail_pipeline", lambda *a, **k: touched.append(k) or True)
-    monkeypatch.setattr(stage_runner, "verify_caller", lambda fn: None)
+    monkeypatch.setattr(dead_letter, "verify_caller", lambda fn: None)
     for attrs in ({"tenant_id": "t_victim1234", "pipeline_id": "p_victim1234", "stage": "qa"},
                   {"tenant_id": "t_victim1234", "pipeline_id": "p_victim1234", "stage": "qa", "attempt": "2"},
                   {"tenant_id": "t_victim1234", "pipeline_id": "p_victim1234", "stage": "qa", "dispatch_id": "d_x"}):
-        stage_runner.handle_dead_letter(SimpleNamespace(data={"message": {"attributes": attrs}}))
+        dead_letter.handle_dead_letter(SimpleNamespace(data={"message": {"attributes": attrs}}))
     assert touched == []
-    stage_runner.handle_dead_letter(SimpleNamespace(data={"message": {"attributes": {
+    dead_letter.handle_dead_letter(SimpleNamespace(data={"message": {"attributes": {
         "tenant_id": "t_victim1234", "pipeline_id": "p_victim1234", "stage": "qa", "attempt": "2",
         "dispatch_id": "d_current"}}}))
     assert touched and touched[0]["attempt"] == 2 and touched[0]["dispatch_id"] == "d_current"
