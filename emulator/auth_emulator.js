@@ -2,8 +2,9 @@
 //
 // `firebase emulators:start --only auth` does the same but first spends ~9 s on network lookups
 // that fail offline; this starts the same AuthEmulator class directly. It imports users from
-// AUTH_DATA_DIR on start and exports them there on SIGTERM, so `make up` after `make down` keeps
-// accounts in step with the Firestore data that refers to them.
+// AUTH_DATA_DIR on start and exports them there every AUTH_EXPORT_INTERVAL_S seconds (as the
+// supervisor exports Firestore) and on SIGTERM, so a killed emulator loses at most one interval of
+// accounts and `make up` after `make down` keeps them in step with the Firestore data that refers to them.
 "use strict";
 const fs = require("fs");
 const path = require("path");
@@ -31,17 +32,32 @@ async function get(p) {
   return res.text();
 }
 
+const exportEveryS = Number(process.env.AUTH_EXPORT_INTERVAL_S || 30);
+
+// Each file is written beside the old one and renamed over it, so a kill mid-export leaves the
+// previous export whole.
+function writeAtomic(file, text) {
+  fs.writeFileSync(`${file}.tmp`, text);
+  fs.renameSync(`${file}.tmp`, file);
+}
+
+let lastExported = null;
+let exporting = null;
+
 async function exportData() {
   if (!dataDir) return;
-  const tmp = `${dataDir}.tmp`;
-  fs.rmSync(tmp, { recursive: true, force: true });
-  fs.mkdirSync(tmp, { recursive: true });
-  fs.writeFileSync(path.join(tmp, "accounts.json"),
-    await get(`/identitytoolkit.googleapis.com/v1/projects/${projectId}/accounts:batchGet?maxResults=-1`));
-  fs.writeFileSync(path.join(tmp, "config.json"), await get(`/emulator/v1/projects/${projectId}/config`));
-  fs.rmSync(dataDir, { recursive: true, force: true });
-  fs.renameSync(tmp, dataDir);
-  log("INFO", `auth emulator exported users to ${dataDir}`);
+  if (exporting) return exporting;
+  exporting = (async () => {
+    const accounts = await get(`/identitytoolkit.googleapis.com/v1/projects/${projectId}/accounts:batchGet?maxResults=-1`);
+    const config = await get(`/emulator/v1/projects/${projectId}/config`);
+    if (accounts + config === lastExported) return;
+    fs.mkdirSync(dataDir, { recursive: true });
+    writeAtomic(path.join(dataDir, "config.json"), config);
+    writeAtomic(path.join(dataDir, "accounts.json"), accounts);
+    lastExported = accounts + config;
+    log("INFO", `auth emulator exported users to ${dataDir}`);
+  })();
+  try { await exporting; } finally { exporting = null; }
 }
 
 async function main() {
@@ -52,6 +68,10 @@ async function main() {
     log("INFO", `auth emulator imported users from ${dataDir}`);
   }
   log("INFO", `auth emulator listening on ${host}:${port}`, { projectId });
+  if (dataDir && exportEveryS > 0) {
+    setInterval(() => exportData().catch((e) => log("WARNING", `periodic auth export failed: ${e}`)),
+      exportEveryS * 1000).unref();
+  }
   let stopping = false;
   const stop = async () => {
     if (stopping) return;

@@ -42,6 +42,9 @@ LOCAL_OVERRIDES = ("FACTORY_FAULTS", "STAGE_DEADLINE_S", "WATCHDOG_MAX_REDISPATC
                    "LOCAL_SCHEDULER_INTERVAL_S", "QA_TIMEOUT_S", "PREVIEW_TTL_S", "LLM_BASE_URL", "LLM_MODEL")
 READY_TIMEOUT_S = float(os.environ.get("LOCALCLOUD_READY_TIMEOUT_S", "60"))
 STOP_TIMEOUT_S = 15.0
+# Every process the local cloud starts carries this variable with the instance's random id, so `down`
+# finds them all by it, also those that left their process group (a forked child of a killed host).
+INSTANCE_VAR = "LOCALCLOUD_INSTANCE"
 
 
 def say(msg: str) -> None:
@@ -146,9 +149,10 @@ def tasks_emulator_bin() -> Path:
 # ---------------------------------------------------------------- ports
 
 
-def port_owner(port: int) -> str:
-    """Which process listens on a TCP port (from /proc; best effort)."""
-    inodes = set()
+def listeners() -> dict[int, int | None]:
+    """Every listening TCP port on this machine -> the pid holding it (None: not visible to this
+    user). One scan of /proc, so a status check costs one pass however many ports it asks about."""
+    inode_port: dict[str, int] = {}
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         try:
             lines = Path(table).read_text().splitlines()[1:]
@@ -156,20 +160,42 @@ def port_owner(port: int) -> str:
             continue
         for line in lines:
             parts = line.split()
-            if parts[3] == "0A" and int(parts[1].rsplit(":", 1)[1], 16) == port:
-                inodes.add(parts[9])
+            if parts[3] == "0A":
+                inode_port[parts[9]] = int(parts[1].rsplit(":", 1)[1], 16)
+    out: dict[int, int | None] = {port: None for port in inode_port.values()}
     for pid_dir in Path("/proc").iterdir():
         if not pid_dir.name.isdigit():
             continue
         try:
             for fd in (pid_dir / "fd").iterdir():
                 link = os.readlink(fd)
-                if link.startswith("socket:[") and link[8:-1] in inodes:
-                    cmd = (pid_dir / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
-                    return f"pid {pid_dir.name}: {cmd[:160]}"
+                if link.startswith("socket:[") and link[8:-1] in inode_port:
+                    out[inode_port[link[8:-1]]] = int(pid_dir.name)
         except OSError:
             continue
-    return "an unknown process (not visible to this user)"
+    return out
+
+
+def describe_pid(pid: int | None) -> str:
+    if pid is None:
+        return "an unknown process (not visible to this user)"
+    try:
+        cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        cmd = "?"
+    return f"pid {pid}: {cmd[:160]}"
+
+
+def port_owner(port: int) -> str:
+    """Which process listens on a TCP port (from /proc; best effort)."""
+    return describe_pid(listeners().get(port))
+
+
+def pgid_of(pid: int) -> int | None:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[2])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def port_free(port: int) -> bool:
@@ -253,11 +279,12 @@ def services(env: dict[str, str], fresh: bool) -> list[Service]:
                 f"http://127.0.0.1:{p['pubsub']}/", ports=[p["pubsub"]]),
         Service("auth", [node, str(ROOT / "emulator" / "auth_emulator.js")],
                 f"http://127.0.0.1:{p['auth']}/",
-                env={"AUTH_PORT": str(p["auth"]), "AUTH_DATA_DIR": "" if fresh else str(data / "auth")},
+                env={"AUTH_PORT": str(p["auth"]), "AUTH_DATA_DIR": str(data / "auth"),
+                     "AUTH_EXPORT_INTERVAL_S": os.environ.get("LOCALCLOUD_EXPORT_INTERVAL_S", "30")},
                 ports=[p["auth"]]),
         Service("tasks", [str(tasks_emulator_bin()), "start", "-p", str(p["tasks"]), "-q",
                           "-d", f"projects/{PROJECT_ID}/locations/us-central1/queues/{topology.WATCHDOG_QUEUE}"],
-                f"tcp://127.0.0.1:{p['tasks']}", ports=[p["tasks"]]),
+                f"h2://127.0.0.1:{p['tasks']}", ports=[p["tasks"]]),
         Service("stripe", [venv_python(), "-m", "emulator.stripe_fake", "--host", "127.0.0.1",
                            "--port", str(p["stripe"]),
                            "--webhook-url", f"http://127.0.0.1:{p['hosting']}/api/stripe/webhook",
@@ -265,7 +292,7 @@ def services(env: dict[str, str], fresh: bool) -> list[Service]:
                 f"http://127.0.0.1:{p['stripe']}/_fake/health", ports=[p["stripe"]]),
         Service("functions", [venv_python(), "-m", "emulator.functions_host",
                               "--pids-file", str(sd / "run" / "functions.json")],
-                "functions", ports=fn_ports),
+                "functions", ports=fn_ports),  # each function's port is checked on its own
         Service("scheduler", [venv_python(), "-m", "emulator.scheduler"], "process"),
         Service("frontdoor", [venv_python(), "-m", "emulator.frontdoor", "--port", str(p["hosting"]),
                               "--offset", str(offset()), "--emulators-json", emulators_json],
@@ -274,19 +301,35 @@ def services(env: dict[str, str], fresh: bool) -> list[Service]:
     return svcs
 
 
-def _answers(url: str) -> bool:
-    if url.startswith("tcp://"):
-        host, port = url[6:].split(":")
-        try:
-            with socket.create_connection((host, int(port)), timeout=0.25):
-                return True
-        except OSError:
-            return False
+HEALTH_TIMEOUT_S = float(os.environ.get("LOCALCLOUD_HEALTH_TIMEOUT_S", "2"))
+# An empty HTTP/2 SETTINGS frame after the client preface: a gRPC server (the Cloud Tasks emulator)
+# answers with a SETTINGS frame of its own; a frozen one accepts the TCP connection and says nothing.
+H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + b"\x00\x00\x00\x04\x00\x00\x00\x00\x00"
+
+
+def _h2_answers(host: str, port: int, timeout: float) -> bool:
     try:
-        with urllib.request.urlopen(url, timeout=0.5) as r:
-            return r.status < 500
+        with socket.create_connection((host, port), timeout=timeout) as sock:
+            sock.settimeout(timeout)
+            sock.sendall(H2_PREFACE)
+            head = sock.recv(9)
+            return len(head) >= 4 and head[3] == 0x04  # frame type SETTINGS
+    except OSError:
+        return False
+
+
+def _answers(url: str, timeout: float = 0.5, any_status: bool = False) -> bool:
+    """Whether the service behind `url` answers a request (not merely accepts a connection):
+    `h2://host:port` sends the HTTP/2 preface (gRPC servers); http URLs a GET. `any_status`: any
+    HTTP answer counts (a process that answers 500 is alive, if unhealthy)."""
+    if url.startswith("h2://"):
+        host, port = url[5:].split(":")
+        return _h2_answers(host, int(port), timeout)
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as r:
+            return any_status or r.status < 500
     except urllib.error.HTTPError as e:
-        return e.code < 500
+        return any_status or e.code < 500
     except (OSError, urllib.error.URLError):
         return False
 
@@ -341,7 +384,16 @@ def up(fresh: bool = False) -> dict:
     t0 = time.monotonic()
     existing = running()
     if existing:
-        say(f"already running (started {existing['started_at']}); nothing to do. `make down` stops it.")
+        sup = existing.get("supervisor") or {}
+        if not (sup.get("pid") and _alive(sup["pid"])):
+            base_env = {**os.environ, **existing["env"], "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1",
+                        INSTANCE_VAR: existing.get("instance", "")}
+            existing["supervisor"] = _start_supervisor(base_env)
+            write_state(existing)
+            say(f"already running, but its supervisor (pid {sup.get('pid') or '-'}) was gone: started a new one "
+                f"(pid {existing['supervisor']['pid']}); it restarts any dead service")
+        else:
+            say(f"already running (started {existing['started_at']}); nothing to do. `make down` stops it.")
         print_table(existing)
         return existing
     sd = state_dir()
@@ -370,9 +422,10 @@ def up(fresh: bool = False) -> dict:
         raise LocalCloudError("cannot start:\n  " + "\n  ".join(lines)
                               + "\nStop that process, or set LOCALCLOUD_PORT_OFFSET to shift every port.")
 
-    base_env = {**os.environ, **env, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
+    instance = secrets.token_hex(8)
+    base_env = {**os.environ, **env, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1", INSTANCE_VAR: instance}
     state = {"started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "offset": offset(), "fresh": fresh,
-             "ports": ports(), "services": {}, "functions": _function_urls(), "env": env}
+             "ports": ports(), "services": {}, "functions": _function_urls(), "env": env, "instance": instance}
     procs: dict[str, subprocess.Popen] = {}
     try:
         for s in svcs:
@@ -518,6 +571,19 @@ def _stop_groups(svcs: dict, names: list[str]) -> None:
                 pass
 
 
+def kill_group(pgid: int, wait_s: float = 5.0) -> int:
+    """SIGKILL every process of a process group and wait for them to go; how many are left."""
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except ProcessLookupError:
+        return 0
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline and _group_alive(pgid):
+        time.sleep(0.05)
+    return sum(1 for d in Path("/proc").iterdir() if d.name.isdigit() and pgid_of(int(d.name)) == pgid
+               and _alive(int(d.name)))
+
+
 def _group_alive(pgid: int) -> bool:
     for pid_dir in Path("/proc").iterdir():
         if not pid_dir.name.isdigit():
@@ -531,11 +597,43 @@ def _group_alive(pgid: int) -> bool:
     return False
 
 
-def down() -> None:
+def instance_processes(instance: str) -> list[int]:
+    """Live processes (not zombies) whose environment carries this local cloud's instance id."""
+    if not instance:
+        return []
+    needle = f"{INSTANCE_VAR}={instance}".encode()
+    me = os.getpid()
+    out = []
+    for pid_dir in Path("/proc").iterdir():
+        if not pid_dir.name.isdigit() or int(pid_dir.name) == me:
+            continue
+        try:
+            if needle not in (pid_dir / "environ").read_bytes().split(b"\0"):
+                continue
+            if (pid_dir / "stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+                continue
+        except OSError:
+            continue
+        out.append(int(pid_dir.name))
+    return out
+
+
+def survivors(state: dict) -> list[str]:
+    """What is left of a stopped local cloud: its processes (by instance id) and its ports still
+    held by anyone. Empty when the stop was complete."""
+    left = [f"process {describe_pid(pid)}" for pid in instance_processes(state.get("instance", ""))]
+    held = listeners()
+    all_ports = [port for s in state["services"].values() for port in s.get("ports") or []]
+    left += [f"port {port} held by {describe_pid(held[port])}" for port in all_ports if port in held]
+    return left
+
+
+def down() -> int:
+    """Stop everything; 0 when no process it started is left and its ports are free, else 1 (named)."""
     f = run_file()
     if not f.exists():
         say("not running")
-        return
+        return 0
     state = json.loads(f.read_text())
     sup = state.get("supervisor") or {}
     if sup.get("pgid"):
@@ -546,8 +644,26 @@ def down() -> None:
     say("stopping " + ", ".join(state["services"]))
     t0 = time.monotonic()
     _stop_all(state)
+    stray = instance_processes(state.get("instance", ""))
+    if stray:
+        say(f"{len(stray)} process(es) it started outlived their groups; killing them: "
+            + "; ".join(describe_pid(pid) for pid in stray))
+        for pid in stray:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    deadline = time.monotonic() + 5
+    left = survivors(state)
+    while left and time.monotonic() < deadline:
+        time.sleep(0.1)
+        left = survivors(state)
+    if left:
+        say("NOT STOPPED: " + "; ".join(left) + f"\nThe state is kept in {f}; stop these, then run `make down` again.")
+        return 1
     f.unlink(missing_ok=True)
     say(f"stopped in {time.monotonic() - t0:.1f}s; data kept in {state_dir() / 'data'} (make reset clears it)")
+    return 0
 
 
 def reset() -> None:
@@ -557,56 +673,78 @@ def reset() -> None:
     say(f"cleared {state_dir() / 'data'}")
 
 
+def _check_ports(ports_: list[int], pgid: int | None, held: dict[int, int | None]) -> str | None:
+    """None when every port is held by the service's own process group; else what is wrong."""
+    for port in ports_:
+        if port not in held:
+            return f"port {port} not listening"
+        holder = held[port]
+        if holder is None or pgid is None or pgid_of(holder) != pgid:
+            return f"port {port} held by a stranger ({describe_pid(holder)})"
+    return None
+
+
+def service_word(alive: bool, port_problem: str | None, answers: bool | None) -> str:
+    """One service's status word: `up` only when its process lives, holds its ports and answers a
+    request (`answers` None: a process without a port, judged by being alive)."""
+    if not alive:
+        return "DOWN (process gone)" + (f"; {port_problem}" if port_problem and "stranger" in port_problem else "")
+    if port_problem:
+        return f"NOT SERVING ({port_problem})"
+    if answers is False:
+        return "NOT ANSWERING (it holds its port but does not answer a request: frozen or overloaded)"
+    return "up"
+
+
 def status() -> int:
-    """Every service's pid and ports checked (not just "a URL answers"), with its restarts; each
-    function's process and port, and whether the functions host reports it crash-looping."""
-    state = running()
-    if not state:
+    """Every service checked as a client would: its process alive, its ports held by its own process
+    group (a port held by anyone else is named), and a request answered within
+    LOCALCLOUD_HEALTH_TIMEOUT_S (HTTP, or the HTTP/2 preface for gRPC). A dead supervisor counts as
+    down. Exit 0 only when everything is up."""
+    f = run_file()
+    if not f.exists():
         say("not running")
         return 1
+    state = json.loads(f.read_text())
     bad = 0
+    held = listeners()
     sup = state.get("supervisor") or {}
+    sup_ok = bool(sup.get("pid")) and _alive(sup["pid"])
+    bad += not sup_ok
     print(f"  {'supervisor':22s} pid {sup.get('pid') or '-':<7} "
-          f"{'up' if sup.get('pid') and _alive(sup['pid']) else 'DOWN (services are not restarted)'}")
+          f"{'up' if sup_ok else 'DOWN (dead services are not restarted; `make up` starts a new supervisor)'}")
     for name, s in state["services"].items():
         alive = _alive(s["pid"])
-        ports_ok = all(_port_answers(port) for port in s.get("ports") or [])
-        if name == "functions":
-            ok = alive
-        elif s["health"] == "process":
-            ok = alive
+        problem = _check_ports(s.get("ports") or [], s.get("pgid"), held) if name != "functions" else None
+        if s["health"] in ("process", "functions"):
+            answers = None
         else:
-            ok = alive and ports_ok and _answers(s["health"])
-        word = "up" if ok else ("DOWN (process gone)" if not alive else "NOT ANSWERING")
-        bad += not ok
+            answers = _answers(s["health"], timeout=HEALTH_TIMEOUT_S, any_status=True)
+        word = service_word(alive, problem, answers)
+        bad += word != "up"
         extra = f"  restarts {s.get('restarts', 0)}" if s.get("restarts") else ""
         print(f"  {name:22s} pid {s['pid']:<7d} {word}{extra}")
     fn_file = state_dir() / "run" / "functions.json"
     fns = json.loads(fn_file.read_text()) if fn_file.exists() else {}
-    for name, f in fns.items():
-        alive = bool(f.get("pid")) and _alive(f["pid"])
-        answers = _port_answers(f["port"])
-        if alive and answers and f.get("state") != "crash-looping":
-            word = "up"
-        elif f.get("state") == "crash-looping":
-            word = f"CRASH-LOOPING (restarting every {f.get('next_start_s') or '?'}s, exit {f.get('exit')})"
+    host_pgid = (state["services"].get("functions") or {}).get("pgid")
+    for name, fi in fns.items():
+        alive = bool(fi.get("pid")) and _alive(fi["pid"])
+        if fi.get("state") == "crash-looping":
+            word = f"CRASH-LOOPING (restarting every {fi.get('next_start_s') or '?'}s, exit {fi.get('exit')})"
         else:
-            word = "DOWN" if not alive else "NOT ANSWERING"
+            problem = _check_ports([fi["port"]], host_pgid, held)
+            answers = _answers(f"http://127.0.0.1:{fi['port']}/", timeout=HEALTH_TIMEOUT_S, any_status=True) \
+                if alive and not problem else None
+            word = service_word(alive, problem, answers)
         bad += word != "up"
-        extra = f"  restarts {f.get('restarts', 0)}" if f.get("restarts") else ""
-        print(f"    function {name:22s} pid {f.get('pid') or '-':<7} port {f['port']} {word}{extra}")
+        extra = f"  restarts {fi.get('restarts', 0)}" if fi.get("restarts") else ""
+        print(f"    function {name:22s} pid {fi.get('pid') or '-':<7} port {fi['port']} {word}{extra}")
     if state.get("last_export_at"):
         print(f"  last Firestore export {time.time() - state['last_export_at']:.0f}s ago")
     print_table(state)
+    if bad:
+        say(f"{bad} problem(s) above")
     return 1 if bad else 0
-
-
-def _port_answers(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", int(port)), timeout=0.25):
-            return True
-    except OSError:
-        return False
 
 
 # ---------------------------------------------------------------- supervision
@@ -663,6 +801,11 @@ def supervise() -> None:
                 continue
             now = time.time()
             if svc.get("next_restart_at") is None:
+                # Its children (a host's functions, gunicorn workers) outlive it in its process group and
+                # keep its ports: the whole group goes before anything new starts.
+                left = kill_group(svc["pgid"])
+                if left:
+                    say(f"{name}: {left} process(es) of its group would not die; restarting anyway")
                 quick = now - svc.get("started_at", 0) < 10
                 svc["quick_deaths"] = svc.get("quick_deaths", 0) + 1 if quick else 0
                 delay = min(MAX_RESTART_BACKOFF_S, 0.5 * 2 ** max(0, svc["quick_deaths"] - 1))
@@ -671,6 +814,15 @@ def supervise() -> None:
                 changed = True
                 continue
             if now < svc["next_restart_at"]:
+                continue
+            held = listeners()
+            busy = [port for port in svc.get("ports") or [] if port in held]
+            if busy:
+                if now - svc.get("port_wait_logged_at", 0) > 10:
+                    say(f"{name} cannot restart yet: " + "; ".join(
+                        f"port {port} held by {describe_pid(held[port])}" for port in busy))
+                    svc["port_wait_logged_at"] = now
+                    changed = True
                 continue
             cmd = _firestore_restart_cmd(svc["cmd"]) if name == "firestore" else svc["cmd"]
             log = open(svc["log"], "ab")
@@ -718,14 +870,15 @@ def run(cmd: list[str]) -> int:
     except LocalCloudError as exc:
         say(str(exc))
         return 2
+    rc = 130
     try:
         env = {**os.environ, **state["env"], "PYTHONPATH": str(ROOT)}
-        return subprocess.call(cmd, env=env, cwd=ROOT)
+        rc = subprocess.call(cmd, env=env, cwd=ROOT)
     except KeyboardInterrupt:
         say("interrupted")
-        return 130
     finally:
-        down()
+        stopped = down()
+    return rc or stopped
 
 
 def main() -> None:
@@ -738,7 +891,7 @@ def main() -> None:
         if args.command == "up":
             up(fresh=args.fresh)
         elif args.command == "down":
-            down()
+            sys.exit(down())
         elif args.command == "reset":
             reset()
         elif args.command == "status":

@@ -55,8 +55,12 @@ def main() -> None:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     token = s.service_token.get_secret_value() if s.service_token else ""
+    last_run: dict[str, float] = {}
     while running:
         for job in topology.SCHEDULES:
+            if time.monotonic() - last_run.get(job.name, -1e9) < job.local_every_s:
+                continue
+            last_run[job.name] = time.monotonic()
             url = s.function_url(job.function) + job.path
             req = urllib.request.Request(url, data=b"{}", method="POST", headers={
                 "Authorization": f"Bearer {token}", "Content-Type": "application/json"})

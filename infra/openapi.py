@@ -170,7 +170,10 @@ def document() -> dict:
                                           "content": {"application/json": {"schema": error}}}
             if key in (("POST", "/api/ideas"), ("POST", "/api/factory/trigger")):
                 op.setdefault("parameters", []).append(
-                    {"name": "Idempotency-Key", "in": "header", "required": False,
+                    {"name": "Idempotency-Key", "in": "header", "required": True,
+                     "description": "A new random value for each submission, the same value on a retry of it: "
+                                    "a retry returns the run already paid for (decision 0033). Missing: 400 "
+                                    "idempotency_key_required.",
                      "schema": {"type": "string", "minLength": 1, "maxLength": 255}})
             op["responses"]["413"] = {"description": "Body over 64 KiB",
                                       "content": {"application/json": {"schema": error}}}

@@ -4,6 +4,12 @@ Signup rolls forward rather than undoing (docs/decisions/0004-signup-roll-forwar
 `signups/{email}` record claims the email and fixes the uid and tenant id before anything is
 created, so a retry of the same signup finishes exactly the account the first attempt began.
 
+Accounts heal (issue 23): the Auth record outlives a Firestore restored from an older export, and
+its custom claims name the workspace it owns. An Auth user whose own workspace's tenant, membership
+or billing documents are missing gets them back, created in one transaction with nothing existing
+changed, when they sign in (`GET /api/me`) or sign up again; the Stripe reconciler then re-applies
+their payments (shared/billing/reconcile.py).
+
 Signup always makes the founder's own workspace. An invitation is never taken implicitly: the
 invitee sees it in `GET /api/me` once their email address is verified, and accepts or declines it
 explicitly; accepting checks, against the Auth record itself, that the address is verified and
@@ -77,8 +83,16 @@ def signup(req: SignupCreate) -> SignupPublic:
         # A retry of a signup that crashed after creating the user: finish that same account.
         fb.update_user(uid, password=req.password, display_name=req.display_name, app=firebase_app())
     except fb.EmailAlreadyExistsError:
-        # Registered outside this signup (e.g. the client SDK). Release the claim; nothing else was made.
+        # Registered outside this signup (e.g. the client SDK), or an account whose documents a
+        # Firestore restore lost (the signup record with them). Release the claim; if the Auth user
+        # owns a workspace whose documents are missing, roll those forward and answer as signed up.
         sref.delete()
+        existing = fb.get_user_by_email(req.email, app=firebase_app())
+        restored = restore_own_workspace(existing.uid, req.email, existing.display_name,
+                                         existing.custom_claims or {})
+        if restored:
+            return SignupPublic(uid=existing.uid, tenant_id=restored["tenant_id"], role="owner",
+                                email=req.email, restored=True)
         raise errors.Conflict("An account with this email already exists; sign in instead.",
                               code="email_exists") from None
 
@@ -105,6 +119,72 @@ def signup(req: SignupCreate) -> SignupPublic:
     sref.update({"status": "complete", "completed_at": now()})
     log.event(logger, logging.INFO, "signup complete", uid=uid, tenant_id=tenant.tenant_id, role="owner")
     return SignupPublic(uid=uid, tenant_id=tenant.tenant_id, role="owner", email=req.email)
+
+
+# ------------------------------------------------------------------------------------------ healing
+
+
+def restore_plan(uid: str, claims: dict, tenant: dict | None, member: dict | None, billing: dict | None,
+                 user: dict | None) -> list[str] | None:
+    """Which of the workspace's documents to roll forward (pure). None: not this user's own
+    workspace to restore (the Auth claims do not name them its owner, another user owns it, or they
+    were removed from it). [] : nothing is missing."""
+    tenant_id = claims.get("tenant_id")
+    if not tenant_id or claims.get("role") != "owner":
+        return None
+    if tenant is not None and tenant.get("owner_uid") != uid:
+        return None
+    if tenant_id in ((user or {}).get("removed_from") or []):
+        return None
+    return [name for name, doc in (("tenant", tenant), ("billing", billing), ("member", member)) if doc is None]
+
+
+def restore_own_workspace(uid: str, email: str | None, display_name: str | None, claims: dict) -> dict | None:
+    """Roll forward the missing documents of the workspace the Auth record says `uid` owns; None when
+    there is nothing to restore. One transaction; existing documents are never overwritten, so a
+    repeat (or a race with another sign-in) creates nothing twice. Billing comes back empty: credits
+    return when the Stripe reconciler re-applies the payments."""
+    tenant = _tenant_or_none(claims.get("tenant_id") or "")
+    if tenant is None:
+        return None
+    uref = user_doc(uid)
+
+    @gfs.transactional
+    def write(tx) -> list[str] | None:
+        refs = [tenant.ref, tenant.member(uid), tenant.billing(), uref]
+        snaps = {sn.reference.path: sn for sn in tx.get_all(refs)}
+        tsnap, msnap, bsnap, usnap = (snaps[r.path] for r in refs)
+        missing = restore_plan(uid, claims, tsnap.to_dict() if tsnap.exists else None,
+                               msnap.to_dict() if msnap.exists else None,
+                               bsnap.to_dict() if bsnap.exists else None,
+                               usnap.to_dict() if usnap.exists else None)
+        if not missing:
+            return None
+        t = now()
+        if "tenant" in missing:
+            name = f"{display_name}'s workspace" if display_name else "Your workspace"
+            tx.create(tenant.ref, {"tenant_id": tenant.tenant_id, "name": name, "owner_uid": uid, "created_at": t,
+                                   "restored_at": t})
+        if "billing" in missing:
+            tx.create(tenant.billing(), {"tenant_id": tenant.tenant_id, "plan": None, "status": "none",
+                                         "credits": 0, "period_end": None, "updated_at": t, "restored_at": t})
+        if "member" in missing:
+            tx.create(tenant.member(uid), {"uid": uid, "email": email, "display_name": display_name,
+                                           "role": "owner", "joined_at": t, "restored_at": t})
+        tx.set(uref, {"uid": uid, "email": email, "tenant_id": tenant.tenant_id, "role": "owner",
+                      "workspaces": gfs.ArrayUnion([tenant.tenant_id])}, merge=True)
+        if email:
+            tx.set(signup_doc(email), {"status": "complete", "uid": uid, "tenant_id": tenant.tenant_id,
+                                       "role": "owner", "joined": False, "email": email, "lease_until": t,
+                                       "created_at": t, "completed_at": t, "attempts": 0, "restored_at": t})
+        return missing
+
+    missing = write(firestore().transaction())
+    if not missing:
+        return None
+    log.event(logger, logging.WARNING, "workspace documents rolled forward from the Auth record", uid=uid,
+              tenant_id=tenant.tenant_id, restored=missing)
+    return {"tenant_id": tenant.tenant_id, "restored": missing}
 
 
 # ------------------------------------------------------------------------------------------ me
@@ -170,11 +250,20 @@ def me(caller: auth.Caller) -> dict:
         return {**base, "display_name": caller.claims.get("name"), "tenant": None, "role": None,
                 "token_role": None, "claims_updated": bool(base["workspaces"])}
     tenant = Tenant(caller.require_tenant())
-    tsnap, msnap = tenant.ref.get(), tenant.member(caller.uid).get()
+    restored = None
+    tsnap, msnap, bsnap = (tenant.ref.get(), tenant.member(caller.uid).get(), tenant.billing().get())
+    if not (tsnap.exists and msnap.exists and bsnap.exists):
+        # Documents lost by a restore: the Auth record's current claims (not the token's) decide.
+        fb_user = _fb().get_user(caller.uid, app=firebase_app())
+        restored = restore_own_workspace(caller.uid, caller.email, fb_user.display_name,
+                                         fb_user.custom_claims or {})
+        if restored and restored["tenant_id"] == tenant.tenant_id:
+            tsnap, msnap = tenant.ref.get(), tenant.member(caller.uid).get()
     if not msnap.exists:
         raise errors.Forbidden("You are no longer a member of this workspace.", code="not_a_member")
     return {
         **base,
+        **({"restored": restored["restored"]} if restored else {}),
         "display_name": msnap.get("display_name"),
         "tenant": {"id": tenant.tenant_id, "name": tsnap.get("name") if tsnap.exists else None},
         "role": msnap.get("role"),
@@ -233,7 +322,8 @@ def accept_invitation(caller: auth.Caller, tenant_id: str) -> dict:
                                                "joined_at": t})
         tx.update(invref, {"status": "accepted", "accepted_at": t, "uid": caller.uid})
         tx.set(uref, {"uid": caller.uid, "email": email, "tenant_id": tenant.tenant_id, "role": role,
-                      "workspaces": gfs.ArrayUnion([tenant.tenant_id])}, merge=True)
+                      "workspaces": gfs.ArrayUnion([tenant.tenant_id]),
+                      "removed_from": gfs.ArrayRemove([tenant.tenant_id])}, merge=True)
         return {"role": role, "name": tsnap.get("name")}
 
     got = join(firestore().transaction())
@@ -338,7 +428,8 @@ def _change_member(tenant: Tenant, uid: str, new_role: str | None) -> tuple[dict
         active = (usnap.get("tenant_id") if usnap.exists else None) in (tenant.tenant_id, None)
         if new_role is None:
             tx.delete(mref)
-            fields = {"workspaces": gfs.ArrayRemove([tenant.tenant_id])}
+            fields = {"workspaces": gfs.ArrayRemove([tenant.tenant_id]),
+                      "removed_from": gfs.ArrayUnion([tenant.tenant_id])}
             if active:
                 fields.update(tenant_id=None, role=None)
             tx.set(uref, fields, merge=True)

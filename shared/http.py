@@ -167,6 +167,24 @@ class Response:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+
+def require_idempotency_key(headers) -> str:
+    """The request's Idempotency-Key, required on every route that spends a credit (decision 0033):
+    a client whose connection drops before the answer retries with the same key and finds the run it
+    paid for, instead of paying twice or never learning its id."""
+    key = headers.get(IDEMPOTENCY_HEADER)
+    if key is None or key == "":
+        raise errors.BadRequest(
+            "Send an Idempotency-Key header: a new random value (a UUID, say) for each submission, and the same "
+            "value again when you retry it, so a retry after a lost answer returns the run you paid for.",
+            code="idempotency_key_required", details={"header": IDEMPOTENCY_HEADER})
+    if not 1 <= len(key) <= 255:
+        raise errors.BadRequest("Idempotency-Key must be 1-255 characters.", code="invalid_idempotency_key")
+    return key
+
+
 def check_path_ids(params: dict[str, str], id_params: tuple[str, ...]) -> None:
     """Every id named in a path is validated before a handler (and Firestore) sees it."""
     from shared.store import valid_id

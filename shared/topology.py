@@ -148,6 +148,7 @@ class Schedule:
     cron: str
     function: str
     path: str
+    local_every_s: float = 0.0  # locally: at most this often (0: every LOCAL_SCHEDULER_INTERVAL_S)
 
 
 SCHEDULES: tuple[Schedule, ...] = (
@@ -155,4 +156,7 @@ SCHEDULES: tuple[Schedule, ...] = (
     # Finds runs whose current stage is past its deadline (indexed `deadline_at`) and re-dispatches
     # or fails them: the recovery that works with Cloud Tasks down (shared/reconciler.py).
     Schedule("stage-reconcile", "* * * * *", "watchdog", "/reconcile"),
+    # Lists recent Checkout Sessions and invoices from Stripe and re-applies any paid one whose grant is
+    # missing, through the webhook's reducer (shared/billing/reconcile.py, decision 0034).
+    Schedule("stripe-reconcile", "*/5 * * * *", "stripe_webhook", "/reconcile", local_every_s=5.0),
 )

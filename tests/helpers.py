@@ -54,8 +54,14 @@ class Api:
         self.base = base or os.environ["FRONT_DOOR_URL"]
         self.s = requests.Session()
 
+    # Routes that spend a credit require an Idempotency-Key (decision 0033). Like the dashboard, this
+    # client sends a new one per call unless the caller passes its own (or None: sent without one).
+    KEYED = {("POST", "/api/ideas"), ("POST", "/api/factory/trigger")}
+
     def request(self, method: str, path: str, user: User | None = None, token: str | None = None, **kw):
         headers = dict(kw.pop("headers", {}) or {})
+        if (method.upper(), path) in self.KEYED and "Idempotency-Key" not in headers:
+            headers["Idempotency-Key"] = str(uuid.uuid4())
         if user:
             headers.update(user.headers)
         if token:

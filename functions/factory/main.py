@@ -8,8 +8,8 @@ import flask
 import functions_framework
 
 from shared import auth, pipeline
-from shared.errors import BadRequest, NotFound
-from shared.http import Response, Router
+from shared.errors import NotFound
+from shared.http import Response, Router, require_idempotency_key
 from shared.models.pipeline import (
     ApproveCreate,
     ContinueCreate,
@@ -68,9 +68,7 @@ def trigger(call):
     if body.constraints is not None:
         fields["constraints"] = body.constraints.model_dump()
     idea = IdeaCreate.model_validate(fields)
-    key = call.headers.get("Idempotency-Key")
-    if key is not None and not (1 <= len(key) <= 255):
-        raise BadRequest("Idempotency-Key must be 1-255 characters.", code="invalid_idempotency_key")
+    key = require_idempotency_key(call.headers)
     result = pipeline.create_run(tenant, call.caller.uid, idea, idea_id=body.idea_id, idempotency_key=key)
     return Response(result, status=202, headers={"Location": f"/api/factory/pipelines/{result['pipeline_id']}"})
 

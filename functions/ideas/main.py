@@ -3,8 +3,7 @@
 import functions_framework
 
 from shared import auth, pipeline
-from shared.errors import BadRequest
-from shared.http import Response, Router
+from shared.http import Response, Router, require_idempotency_key
 from shared.models.pipeline import IdeaCreate
 from shared.settings import get_settings
 
@@ -12,18 +11,12 @@ get_settings()
 router = Router("ideas")
 
 
-def idempotency_key(call) -> str | None:
-    key = call.headers.get("Idempotency-Key")
-    if key is not None and not (1 <= len(key) <= 255):
-        raise BadRequest("Idempotency-Key must be 1-255 characters.", code="invalid_idempotency_key")
-    return key
-
-
 @router.route("POST", "/api/ideas")
 def submit(call):
     tenant = auth.authorize(call.caller, "submit")
     idea = call.model(IdeaCreate)
-    result = pipeline.create_run(tenant, call.caller.uid, idea, idempotency_key=idempotency_key(call))
+    key = require_idempotency_key(call.headers)
+    result = pipeline.create_run(tenant, call.caller.uid, idea, idempotency_key=key)
     pid = result["pipeline_id"]
     body = {**result, "links": {"pipeline": f"/api/factory/pipelines/{pid}",
                                 "firestore": f"tenants/{tenant.tenant_id}/pipelines/{pid}"}}

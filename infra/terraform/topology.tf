@@ -130,11 +130,12 @@ locals {
       public      = true
       memory      = "512Mi"
       timeout_s   = 60
-      env         = ["FACTORY_ENV", "GOOGLE_CLOUD_PROJECT", "FIRESTORE_DEADLINE_S"]
+      env         = ["FACTORY_ENV", "GOOGLE_CLOUD_PROJECT", "FIRESTORE_DEADLINE_S", "FUNCTION_URL_TEMPLATE"]
       env_values  = {}
       secrets     = ["STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"]
-      callers     = []
-      invokers    = ["allUsers"]
+      # Cloud Scheduler's stripe-reconcile job calls POST /reconcile as "invoker" (its OIDC audience is this URL).
+      callers  = ["invoker"]
+      invokers = ["allUsers", "invoker"]
       # Entitlements and processed event ids.
       roles     = ["roles/datastore.user"]
       publishes = []
@@ -342,5 +343,6 @@ locals {
   schedules = {
     "outbox-sweep"    = { cron = "* * * * *", function = "watchdog", path = "/sweep" }
     "stage-reconcile" = { cron = "* * * * *", function = "watchdog", path = "/reconcile" }
+    "stripe-reconcile" = { cron = "*/5 * * * *", function = "stripe_webhook", path = "/reconcile" }
   }
 }

@@ -177,6 +177,17 @@ def test_idempotency_key_returns_same_pipeline_and_spends_once(api):
     assert r3.status_code == 409 and r3.json()["error"]["code"] == "idempotency_key_reused"
 
 
+def test_submission_without_an_idempotency_key_is_400_saying_how_to_send_one(api):
+    owner = passthrough_owner(api)
+    before = api.get("/api/billing", owner).json()["credits"]
+    r = api.post("/api/ideas", owner, json=IDEA, headers={"Idempotency-Key": None})  # None: not sent
+    assert r.status_code == 400, r.text
+    err = r.json()["error"]
+    assert err["code"] == "idempotency_key_required" and "Idempotency-Key" in err["message"]
+    assert api.get("/api/billing", owner).json()["credits"] == before, "nothing was charged"
+    assert api.get("/api/factory/pipelines?limit=100", owner).json()["pipelines"] == []
+
+
 def test_no_credits_is_402_with_how_to_buy(api):
     owner = api.signup()
     r = api.post("/api/ideas", owner, json=IDEA)
