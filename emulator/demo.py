@@ -28,7 +28,7 @@ IDEA = {
     "target_audience": "community pottery studios, their coordinators and members",
     "key_features": ["Book a kiln for a firing without double bookings", "Coordinator approves or rejects each firing",
                      "Split firing costs among members", "Tamper-evident log of every change to a firing"],
-    "constraints": {"budget": {"compute_s": 300}},
+    "constraints": {"budget": {"compute_s": 300}, "plan_review": False},  # the demo never stops for a review
 }
 
 

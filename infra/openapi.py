@@ -34,6 +34,8 @@ BODIES = {
     ("POST", "/api/factory/pipelines/{pipeline_id}/continue"): m_pipe.ContinueCreate,
     ("POST", "/api/me/workspace"): m_acc.WorkspaceSwitch,
     ("POST", "/api/factory/pipelines/{pipeline_id}/update"): m_pipe.ProgressUpdate,
+    ("POST", "/api/factory/pipelines/{pipeline_id}/plan/edits"): m_pipe.PlanEditCreate,
+    ("POST", "/api/factory/pipelines/{pipeline_id}/plan/approve"): m_pipe.PlanApproveCreate,
 }
 PUBLIC = {("POST", "/api/auth/signup"), ("POST", "/api/stripe/webhook"), ("GET", "/api/openapi.json")}
 SERVICE = {("POST", "/api/factory/pipelines/{pipeline_id}/update")}
@@ -42,7 +44,9 @@ STATUS = {("POST", "/api/auth/signup"): "201", ("POST", "/api/team/invitations")
           ("POST", "/api/factory/trigger"): "202", ("POST", "/api/factory/pipelines/{pipeline_id}/retry"): "202",
           ("POST", "/api/factory/pipelines/{pipeline_id}/approve"): "202",
           ("POST", "/api/factory/pipelines/{pipeline_id}/resume"): "202",
-          ("POST", "/api/factory/pipelines/{pipeline_id}/continue"): "202"}
+          ("POST", "/api/factory/pipelines/{pipeline_id}/continue"): "202",
+          ("POST", "/api/factory/pipelines/{pipeline_id}/plan/edits"): "201",
+          ("POST", "/api/factory/pipelines/{pipeline_id}/plan/approve"): "202"}
 
 
 # Further statuses each route answers (from the errors its code raises), so the document lists
@@ -70,6 +74,19 @@ EXTRA = {
     ("POST", "/api/factory/pipelines/{pipeline_id}/approve"): {
         "409": "Not waiting for this approval, or the budget is used up"},
     ("POST", "/api/factory/pipelines/{pipeline_id}/update"): {"409": "That stage attempt is not running"},
+    ("GET", "/api/factory/pipelines/{pipeline_id}/plan"): {
+        "404": "No such run, or it has no plan to review (code plan_not_ready)"},
+    ("POST", "/api/factory/pipelines/{pipeline_id}/plan/edits"): {
+        "404": "No such run, or it has no plan to review (code plan_not_ready)",
+        "409": "The run is not waiting for a plan review, or the plan is already approved",
+        "422": "The edit would make the plan invalid (code plan_edit_invalid; details.problems in the founder's "
+               "words); nothing changed"},
+    ("POST", "/api/factory/pipelines/{pipeline_id}/plan/undo"): {
+        "404": "No such run, or it has no plan to review (code plan_not_ready)",
+        "409": "Not in plan review, the plan is approved, or there is no edit to undo"},
+    ("POST", "/api/factory/pipelines/{pipeline_id}/plan/approve"): {
+        "404": "No such run, or it has no plan to review (code plan_not_ready)",
+        "409": "Not in plan review, the plan is already approved, or the budget is used up"},
     ("GET", "/api/factory/pipelines/{pipeline_id}/claim"): {
         "403": "Only the workspace owner and the member who started the run may see the claim link",
         "404": "No such run, or its app is not deployed yet (code claim_not_ready)"},

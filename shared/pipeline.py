@@ -21,8 +21,8 @@ from datetime import datetime
 from google.cloud import firestore as gfs
 from pydantic import ValidationError
 
-from shared import clients, dispatch, errors, log, reconciler, topology
-from shared.models.pipeline import TERMINAL, Constraints, IdeaCreate, Pipeline, StageMessage
+from shared import clients, dispatch, errors, log, planreview, reconciler, topology
+from shared.models.pipeline import PAUSED, TERMINAL, Constraints, IdeaCreate, Pipeline, StageMessage
 from shared.settings import get_settings
 from shared.store import Runs, Tenant, new_id, now
 
@@ -60,6 +60,11 @@ def fence_ref(pref):
 # members may see: `claim` holds the owner claim link of the deployed app (deployment stage), which the API
 # gives to the workspace owner and the run's starter (`claim_link`). The summary never carries it.
 PRIVATE_DOCS = ("claim",)
+
+
+def plan_ref(pref):
+    """The spec under review (server-only; shared/planreview.py): `plan/current`, its edits beside it."""
+    return pref.collection("plan").document("current")
 
 
 def private_ref(pref, name: str):
@@ -140,7 +145,8 @@ def new_pipeline_doc(tenant: Tenant, pipeline_id: str, idea_id: str, idea: IdeaC
         "created_at": t, "started_at": None, "updated_at": t, "completed_at": None, "duration_ms": None,
         "error_message": None, "error_code": None, "awaiting_approval_for": None,
         "budget": _budget(idea.constraints), "spent": {"compute_s": 0.0, "tokens": 0, "usd": 0.0},
-        "metadata": {"approval_gates": idea.constraints.approval_gates, "qa_loops": 0, "redispatches": {},
+        "metadata": {"approval_gates": idea.constraints.approval_gates, "plan_review": idea.constraints.plan_review,
+                     "qa_loops": 0, "redispatches": {},
                      "approvals": {}, "preferred_stack": idea.constraints.preferred_stack},
         "event_seq": 0,
         # When the current stage must have made progress by; the reconciler's indexed field.
@@ -241,7 +247,7 @@ def claim(msg: StageMessage, message_id: str, received_at: datetime | None = Non
             return None, "pipeline does not exist"
         p = _load(tx, pref, snap)
         st = p["stages"][msg.stage]
-        if p["status"] in TERMINAL or p["status"] in ("awaiting_approval", "needs_input"):
+        if p["status"] in TERMINAL or p["status"] in PAUSED:
             return None, f"pipeline is {p['status']}"
         if p["current_stage"] != msg.stage or st.get("attempt") != msg.attempt \
                 or st.get("dispatch_id") != msg.dispatch_id:
@@ -406,6 +412,8 @@ def commit(c: Claim, out: Outcome) -> tuple[StageMessage | None, str]:
             return None, "discarded (cancelled, timed out or taken over meanwhile)"
         code = "stage_rejected" if c.stage == "idea_validation" else "stage_failed"
         bsnap = _preread_refund(tx, p, "failed", code, c.stage) if out.kind == "reject" else None
+        review = out.kind == "ok" and planreview.gate_on(p, c.stage) and planreview.has_spec(out.artifacts)
+        plan_held = review and plan_ref(pref).get(transaction=tx).exists  # read before any write
         t = now()
         ev = Events(tx, pref, p["event_seq"])
         names = sorted(out.artifacts)
@@ -448,6 +456,8 @@ def commit(c: Claim, out: Outcome) -> tuple[StageMessage | None, str]:
             elif c.stage == STAGES[0] and (out.summary or {}).get("needs_input") \
                     and not p["metadata"].get("continue_anyway"):
                 _pause_for_input(updates, ev, p, out.summary)
+            elif review:
+                planreview.pause(tx, pref, updates, ev, p, out.artifacts, plan_held, t)
             else:
                 msg = _dispatch_next(tx, updates, ev, p, c.stage, t)
         elif out.kind == "loop_back" and c.stage == "qa":
@@ -841,7 +851,8 @@ def list_pipelines(tenant: Tenant, status: str | None, limit: int, cursor: str |
 def status_summary(tenant: Tenant) -> dict:
     col = tenant.collection("pipelines")
     counts = {}
-    for st in ("queued", "running", "awaiting_approval", "needs_input", "completed", "failed", "cancelled"):
+    for st in ("queued", "running", "awaiting_approval", "needs_input", "plan_review", "completed", "failed",
+               "cancelled"):
         agg = col.where(filter=gfs.FieldFilter("status", "==", st)).count().get()
         counts[st] = int(agg[0][0].value)
     done = counts["completed"] + counts["failed"]

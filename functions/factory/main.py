@@ -7,14 +7,16 @@ from pathlib import Path
 import flask
 import functions_framework
 
-from shared import auth, pipeline
-from shared.errors import NotFound
+from shared import auth, pipeline, planreview
+from shared.errors import BadRequest, NotFound
 from shared.http import Response, Router, require_idempotency_key
 from shared.models.pipeline import (
     ApproveCreate,
     ContinueCreate,
     IdeaCreate,
     ListQuery,
+    PlanApproveCreate,
+    PlanEditCreate,
     ProgressUpdate,
     ResumeCreate,
     RetryCreate,
@@ -120,6 +122,37 @@ def approve(call):
     tenant = auth.authorize(call.caller, "act")
     body = call.model(ApproveCreate)
     return Response(pipeline.approve(tenant, call.params["pipeline_id"], call.caller.uid, body.stage, body.comment),
+                    status=202)
+
+
+@router.route("GET", "/api/factory/pipelines/{pipeline_id}/plan")
+def get_plan(call):
+    """The app spec under review (or approved), as a founder reads it, with the edits so far."""
+    tenant = auth.authorize(call.caller, "read")
+    return planreview.get_plan(tenant, call.params["pipeline_id"])
+
+
+@router.route("POST", "/api/factory/pipelines/{pipeline_id}/plan/edits")
+def edit_plan(call):
+    """One typed edit of the spec under review, checked (422 plan_edit_invalid with the problems otherwise)."""
+    tenant = auth.authorize(call.caller, "act")
+    body = call.model(PlanEditCreate)
+    return Response(planreview.edit(tenant, call.params["pipeline_id"], call.caller.uid, body.model_dump()),
+                    status=201)
+
+
+@router.route("POST", "/api/factory/pipelines/{pipeline_id}/plan/undo")
+def undo_plan_edit(call):
+    tenant = auth.authorize(call.caller, "act")
+    return planreview.undo(tenant, call.params["pipeline_id"], call.caller.uid)
+
+
+@router.route("POST", "/api/factory/pipelines/{pipeline_id}/plan/approve")
+def approve_plan(call):
+    """Approve the plan: development builds the approved spec."""
+    tenant = auth.authorize(call.caller, "act")
+    body = call.model(PlanApproveCreate)
+    return Response(planreview.approve(tenant, call.params["pipeline_id"], call.caller.uid, body.comment),
                     status=202)
 
 

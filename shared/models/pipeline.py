@@ -9,7 +9,10 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 
 from shared.topology import STAGES
 
-Status = Literal["queued", "running", "awaiting_approval", "needs_input", "completed", "failed", "cancelled"]
+Status = Literal["queued", "running", "awaiting_approval", "needs_input", "plan_review", "completed", "failed",
+                 "cancelled"]
+#: Statuses in which a run waits for a person: no stage runs, no deadline runs, no credit beyond the run's own.
+PAUSED = ("awaiting_approval", "needs_input", "plan_review")
 # The stage names come from the one declaration, shared.topology.STAGES.
 StageName = Literal[STAGES]  # type: ignore[valid-type]
 TERMINAL = ("completed", "failed", "cancelled")
@@ -40,6 +43,9 @@ class Constraints(_In):
     preferred_stack: str | None = Field(None, max_length=80)
     approval_gates: list[StageName] = Field(default_factory=list, max_length=6,
                                             description="stages whose output waits for approval")
+    plan_review: bool = Field(False, description="pause after planning (status plan_review) so the founder can "
+                                                 "review and edit the app spec before anything is built; the "
+                                                 "dashboard sends true unless the founder unticks it")
 
     @field_validator("approval_gates")
     @classmethod
@@ -91,6 +97,19 @@ class ContinueCreate(_In):
 
 class RetryCreate(_In):
     budget: Budget | None = Field(None, description="raise the run's budget (needed once its spend reached it)")
+
+
+class PlanEditCreate(BaseModel):
+    """One typed edit of the spec under review: `op` names it (shared/engine/planedit.OPS), the rest are its
+    parameters; checked by planedit.parse, so a malformed edit is answered in the founder's words (422)."""
+
+    model_config = ConfigDict(extra="allow")
+    op: Literal["add_attribute", "rename_attribute", "retype_attribute", "add_entity", "link_entities", "add_role",
+                "set_scope", "set_rule_params", "bind_feature", "mark_not_needed"]
+
+
+class PlanApproveCreate(_In):
+    comment: str | None = Field(None, max_length=1000)
 
 
 class ApproveCreate(_In):

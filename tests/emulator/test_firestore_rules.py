@@ -85,6 +85,29 @@ def test_client_cannot_write_server_fields(world):
     assert db.document(f"tenants/{a.tenant_id}/pipelines/{pid}").get().get("status") == "running"
 
 
+def test_the_plan_under_review_and_its_edits_are_server_only(world):
+    """Issue 19: every edit of the spec goes through the API (checked); no client reads or writes the plan."""
+    a, _, pid = world
+    db = firestore.Client(project=os.environ["GOOGLE_CLOUD_PROJECT"])
+    plan = f"tenants/{a.tenant_id}/pipelines/{pid}/plan/current"
+    db.document(plan).set({"status": "review", "spec": "{}", "applied": [], "edit_seq": 0})
+    db.document(f"{plan}/edits/00001").set({"seq": 1, "op": {"op": "add_entity"}, "undone": False})
+    auth = {"Authorization": f"Bearer {a.token}"}
+    assert get(plan, a.token).status_code == 403
+    assert get(f"{plan}/edits/00001", a.token).status_code == 403
+    r = requests.patch(url(plan) + "?updateMask.fieldPaths=status", json={"fields": {"status": {
+        "stringValue": "approved"}}}, headers=auth, timeout=10)
+    assert r.status_code == 403
+    r = requests.post(url(f"{plan}/edits"), json={"fields": {"seq": {"integerValue": "2"}}}, headers=auth,
+                      timeout=10)
+    assert r.status_code == 403
+    r = requests.patch(url(f"{plan}/edits/00001") + "?updateMask.fieldPaths=undone", json={"fields": {"undone": {
+        "booleanValue": True}}}, headers=auth, timeout=10)
+    assert r.status_code == 403
+    assert db.document(plan).get().get("status") == "review"
+    assert db.document(f"{plan}/edits/00001").get().get("undone") is False
+
+
 # ------------------------------------------------------------------ issue 9: membership and fencing
 
 

@@ -1,0 +1,234 @@
+"""The plan gate (issue 19, decision 0035): the founder reviews and edits the app spec before anything is built.
+
+After the design stage plans and stores the spec, a run whose idea asked for it (`constraints.plan_review`) pauses in
+`plan_review` (event `factory_plan_review`); no stage runs, no deadline runs, and nothing is spent beyond the
+credit the run holds. The spec under review lives server-side, beside the run:
+
+* `tenants/{t}/pipelines/{p}/plan/current` — {status review|approved, version, spec (JSON), applied (the stack of
+  edit numbers in force), edit_seq, ...};
+* `.../plan/current/edits/{seq}` — one document per edit: the typed op as sent, what it did, who and when, the
+  spec before it (what undo restores), and whether it was undone.
+
+Clients can neither read nor write them (firestore.rules' catch-all): every edit goes through the API, which
+checks it with the spec check (`shared.engine.planedit`). Approving writes the edited spec as the design stage's
+stored spec (the next revision of `app-spec.json`, origin `edited`), so development, QA and deployment read the
+approved spec and nothing plans again, then the run goes on exactly as after the design stage.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from shared import errors
+from shared.store import Tenant
+
+STAGE = "uiux_design"  # the stage that plans and stores the spec (decision 0021)
+EDITS_LISTED = 200
+
+
+def gate_on(p: dict, stage: str) -> bool:
+    """Does finishing `stage` pause this run for the founder's review of the plan?"""
+    meta = p.get("metadata") or {}
+    return stage == STAGE and bool(meta.get("plan_review")) and not meta.get("plan_approved")
+
+
+def has_spec(artifacts: dict[str, bytes]) -> bool:
+    """A stage that stored no spec (a pass-through test stage) leaves nothing to review: no pause."""
+    from shared.engine import specstore
+
+    return specstore.SPEC_ARTIFACT in (artifacts or {})
+
+
+def _spec_from_artifacts(artifacts: dict[str, bytes]):
+    from shared.engine import specstore
+    from shared.engine.appspec import AppSpec
+
+    raw = artifacts.get(specstore.SPEC_ARTIFACT)
+    return AppSpec.model_validate_json(raw) if raw else None
+
+
+def pause(tx, pref, updates: dict, ev, p: dict, artifacts: dict[str, bytes], held: bool, t) -> None:
+    """In the design stage's commit: open the spec for review (unless a review already holds it) and pause."""
+    from shared.pipeline import plan_ref
+
+    spec = _spec_from_artifacts(artifacts)
+    if not held and spec is not None:
+        tx.set(plan_ref(pref), {"status": "review", "version": 1, "spec": spec.model_dump_json(), "applied": [],
+                                "edit_seq": 0, "created_at": t, "updated_at": t})
+    updates.update({"status": "plan_review", "deadline_at": None, "awaiting_approval_for": None})
+    ev.add("factory_plan_review", stage=STAGE, progress=p["progress"],
+           message="The plan is ready for your review: check the data, who may do what and each feature, edit "
+                   "what is not right, then approve it to build.")
+
+
+# ------------------------------------------------------------------------------------------ reads
+
+
+def _not_ready() -> errors.NotFound:
+    return errors.NotFound("This run has no plan to review yet: it appears when the design stage has planned the "
+                           "app (runs started with plan review on).", code="plan_not_ready")
+
+
+def get_plan(tenant: Tenant, pipeline_id: str) -> dict:
+    """The spec under review (or approved) as a founder reads it, with the edits made so far."""
+    from shared import pipeline
+    from shared.engine import planedit
+
+    run = pipeline.get(tenant, pipeline_id)  # 404 for another tenant's run
+    ref = pipeline.plan_ref(tenant.pipeline(pipeline_id))
+    snap = ref.get()
+    if not snap.exists:
+        raise _not_ready()
+    doc, spec = _load_doc(snap.to_dict())
+    edits = [d.to_dict() for d in ref.collection("edits").order_by("seq").limit(EDITS_LISTED).stream()]
+    return {"pipeline_id": pipeline_id, "run_status": run["status"], "status": doc["status"],
+            "version": doc.get("version", 1), "editable": run["status"] == "plan_review" and doc["status"] == "review",
+            "plan": planedit.founder_view(spec), "trace": planedit.trace_status(spec),
+            "edits": [{"seq": e["seq"], "op": e["op"], "said": e.get("said"), "by": e.get("by"), "at": e.get("at"),
+                       "undone": bool(e.get("undone"))} for e in edits]}
+
+
+# ------------------------------------------------------------------------------------------ actions
+
+
+def _editable(p: dict, snap) -> dict:
+    if p["status"] != "plan_review":
+        raise errors.Conflict(f"The plan can be edited only while the run waits for your review; this run is "
+                              f"{p['status']}.", code="not_in_plan_review")
+    if not snap.exists:
+        raise _not_ready()
+    doc = snap.to_dict()
+    if doc.get("status") != "review":
+        raise errors.Conflict("This plan is already approved; start a change to edit it again.",
+                              code="plan_approved")
+    return doc
+
+
+def edit(tenant: Tenant, pipeline_id: str, uid: str, body: dict) -> dict:
+    """Apply one typed edit, checked; 422 `plan_edit_invalid` with the problems (the spec unchanged) otherwise."""
+    from shared import pipeline
+    from shared.engine import planedit
+
+    try:
+        op = planedit.parse(body)
+    except planedit.EditRefused as exc:
+        raise _refused(exc) from None
+    pref = tenant.pipeline(pipeline_id)
+    ref = pipeline.plan_ref(pref)
+    out: dict = {}
+
+    def fn(tx, p, updates, ev, t):
+        doc = _editable(p, ref.get(transaction=tx))
+        _, spec = _load_doc(doc)
+        try:
+            edited, said = planedit.apply(spec, op)
+        except planedit.EditRefused as exc:
+            raise _refused(exc) from None
+        seq = int(doc.get("edit_seq") or 0) + 1
+        tx.set(ref.collection("edits").document(f"{seq:05d}"), {
+            "seq": seq, "op": op.model_dump(mode="json"), "said": said, "by": uid, "at": t, "before": doc["spec"],
+            "undone": False})
+        tx.update(ref, {"spec": edited.model_dump_json(), "edit_seq": seq, "applied": [*doc.get("applied", []), seq],
+                        "updated_at": t})
+        ev.add("plan_edited", stage=STAGE, progress=p["progress"], seq=seq, message=f"Plan edited: {said}")
+        out.update(seq=seq, said=said, trace=planedit.trace_status(edited))
+        return None
+
+    result, _ = pipeline._act(tenant, pipeline_id, fn)
+    return {"pipeline_id": pipeline_id, "edit": {"seq": out["seq"], "said": out["said"]}, "trace": out["trace"],
+            "event_seq": result["event_seq"]}
+
+
+def _load_doc(doc: dict):
+    from shared.engine.appspec import AppSpec
+
+    return doc, AppSpec.model_validate_json(doc["spec"])
+
+
+def _refused(exc) -> errors.AppError:
+    return errors.AppError("The edit would make the plan invalid, so it was not applied: "
+                           + "; ".join(exc.problems[:3]), code="plan_edit_invalid", status=422,
+                           details={"problems": exc.problems})
+
+
+def undo(tenant: Tenant, pipeline_id: str, uid: str) -> dict:
+    """Undo the newest edit still in force: the spec goes back to what it was before it."""
+    from shared import pipeline
+    from shared.engine import planedit
+
+    ref = pipeline.plan_ref(tenant.pipeline(pipeline_id))
+    out: dict = {}
+
+    def fn(tx, p, updates, ev, t):
+        doc = _editable(p, ref.get(transaction=tx))
+        applied = list(doc.get("applied") or [])
+        if not applied:
+            raise errors.Conflict("There is no edit to undo.", code="nothing_to_undo")
+        seq = applied.pop()
+        eref = ref.collection("edits").document(f"{seq:05d}")
+        esnap = eref.get(transaction=tx)
+        before = esnap.to_dict()["before"]
+        tx.update(eref, {"undone": True, "undone_by": uid, "undone_at": t})
+        tx.update(ref, {"spec": before, "applied": applied, "updated_at": t})
+        ev.add("plan_edit_undone", stage=STAGE, progress=p["progress"], seq=seq,
+               message=f"Undid: {esnap.to_dict().get('said')}")
+        _, spec = _load_doc({"spec": before})
+        out.update(seq=seq, trace=planedit.trace_status(spec))
+        return None
+
+    result, _ = pipeline._act(tenant, pipeline_id, fn)
+    return {"pipeline_id": pipeline_id, "undone": out["seq"], "trace": out["trace"], "event_seq": result["event_seq"]}
+
+
+def approve(tenant: Tenant, pipeline_id: str, uid: str, comment: str | None = None) -> dict:
+    """Approve the spec under review: it becomes the design stage's stored spec (the next revision when edited),
+    and the run goes on to development; nothing plans again."""
+    from shared import pipeline
+    from shared.engine import specstore
+    from shared.engine.artifacts import json_bytes
+    from shared.store import Runs
+
+    pref = tenant.pipeline(pipeline_id)
+    ref = pipeline.plan_ref(pref)
+    col = pref.collection("artifacts")
+    spec_doc = col.document(pipeline.artifact_doc_id(STAGE, specstore.SPEC_ARTIFACT))
+    hist_doc = col.document(pipeline.artifact_doc_id(STAGE, specstore.HISTORY_ARTIFACT))
+
+    def fn(tx, p, updates, ev, t):
+        doc = _editable(p, ref.get(transaction=tx))
+        k = pipeline.over_budget(p)
+        if k:
+            raise pipeline._budget_error(p, k)
+        ssnap, hsnap = spec_doc.get(transaction=tx), hist_doc.get(transaction=tx)
+        _, spec = _load_doc(doc)
+        revision = None
+        stored = ssnap.get("content") if ssnap.exists else None
+        if stored is not None and specstore.spec_bytes(spec) != stored:  # edited: the next revision
+            from shared.engine.appspec import AppSpec
+
+            stored_idea = Runs(tenant).idea(p["idea_id"])
+            idea = stored_idea.model_dump() if stored_idea is not None else {}
+            history = json.loads(hsnap.get("content")) if hsnap.exists else None
+            old = AppSpec.model_validate_json(stored)
+            history = specstore._record(history, spec, idea, stage=STAGE, attempt=int(
+                p["stages"][STAGE].get("attempt") or 1), origin="edited", engine="founder",
+                changes=specstore.spec_changes(old, spec))
+            revision = history["revision"]
+            for dref, body, name in ((spec_doc, specstore.spec_bytes(spec), specstore.SPEC_ARTIFACT),
+                                     (hist_doc, json_bytes(history), specstore.HISTORY_ARTIFACT)):
+                tx.set(dref, {"stage": STAGE, "name": name, "size": len(body), "content": body,
+                              "sha256": hashlib.sha256(body).hexdigest(),
+                              "attempt": int(p["stages"][STAGE].get("attempt") or 1), "created_at": t})
+            updates[f"stages.{STAGE}.summary.spec"] = {"revision": revision, "sha256": specstore.spec_sha256(spec),
+                                                       "origin": "edited"}
+        tx.update(ref, {"status": "approved", "approved_by": uid, "approved_at": t, "comment": comment,
+                        "revision": revision, "updated_at": t})
+        updates["metadata.plan_approved"] = {"by": uid, "at": t, "edits": len(doc.get("applied") or []),
+                                             "revision": revision}
+        p["metadata"]["plan_approved"] = True
+        ev.add("plan_approved", stage=STAGE, progress=p["progress"], edits=len(doc.get("applied") or []),
+               message="Plan approved; building it")
+        return pipeline._dispatch_next(tx, updates, ev, p, STAGE, t)
+
+    return pipeline._act(tenant, pipeline_id, fn)[0]
