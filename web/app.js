@@ -356,6 +356,7 @@ async function enter(user) {
 }
 
 function leave() {
+  const wasSignedIn = Boolean(state.user);
   stopSubs("list");
   stopSubs("detail");
   if (state.live) state.live.stopAll();
@@ -382,7 +383,8 @@ function leave() {
   show($("#app-view"), false);
   show($("#account-bar"), false);
   show($("#auth-view"), true);
-  if (location.hash) history.replaceState(null, "", location.pathname);
+  // Signing out forgets the open run; a link to a run opened while signed out is kept for after sign-in.
+  if (location.hash && wasSignedIn) history.replaceState(null, "", location.pathname);
   setBodyState("signed-out");
 }
 
@@ -515,7 +517,7 @@ function renderBilling() {
   credits.dataset.credits = String(b.credits ?? 0);
   const bits = [`${b.credits ?? 0} run${b.credits === 1 ? "" : "s"} left`];
   const plan = state.plans.find((x) => x.name === b.plan);
-  if (b.plan) bits.push(`${plan ? plan.title : statusLabel(b.plan)} plan`);
+  if (b.plan) bits.push(plan ? plan.title : statusLabel(b.plan));
   if (b.status && !["none", "active", "paid"].includes(b.status)) bits.push(statusLabel(b.status));
   if (b.subscription && b.subscription.cancel_at_period_end) bits.push("subscription ends at period end");
   if (b.status === "past_due") bits.push("payment past due: update your card to keep running");
