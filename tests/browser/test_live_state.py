@@ -189,3 +189,45 @@ def test_history_pages_filters_and_searches(browsers, api):
     page.fill("#runs-search", "nothing like this")
     page.wait_for_selector("#pipelines-empty", state="visible")
     assert "No run loaded matches" in page.text_content("#pipelines-empty")
+
+
+def test_a_budget_failed_run_is_retried_with_a_raised_budget_and_edit_rerun_keeps_constraints(browsers, owner):
+    import time
+
+    api = Api()
+    faults.arm(owner.tenant_id, "slow_stage", "idea_validation", seconds=2)
+    pid = submit(api, owner, {**IDEA, "constraints": {"budget": {"compute_s": 0.5}, "preferred_stack": "Flask"}})
+    db = firestore.Client(project=os.environ["GOOGLE_CLOUD_PROJECT"])
+    ref = db.document(f"tenants/{owner.tenant_id}/pipelines/{pid}")
+    deadline = time.monotonic() + 15
+    while (ref.get().to_dict() or {}).get("stages", {}).get("idea_validation", {}).get("status") != "running":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    ref.update({"spent.compute_s": 0.9})  # the first stage's compute passes the budget
+    wait_status(owner.tenant_id, pid, "failed", 30)
+
+    page = browsers.new_page()
+    sign_in(page, owner, f"/#/runs/{pid}")
+    page.wait_for_selector("#pipeline-detail[data-status='failed']")
+    page.wait_for_selector("#retry-budget", state="visible")
+    assert not page.is_visible("#action-retry"), "a plain retry would only be refused"
+    text = page.text_content("#retry-budget-text")
+    assert "{" not in text and "budget" in text, text  # words, no raw JSON
+    assert page.get_attribute("#retry-budget-value", "type") == "number"
+    page.fill("#retry-budget-value", "100")
+    page.click("#action-retry-budget")
+    page.wait_for_selector("#pipeline-detail[data-status='completed']", timeout=30_000)
+    assert wait_status(owner.tenant_id, pid, "completed", 5)["budget"]["compute_s"] == 100
+
+    # "Edit & rerun" on a cancelled run keeps its budget and preferred stack.
+    pid2 = submit(api, owner, {**IDEA, "constraints": {"budget": {"compute_s": 42}, "preferred_stack": "Flask",
+                                                       "approval_gates": ["idea_validation"]}})
+    wait_status(owner.tenant_id, pid2, "awaiting_approval", 30)
+    assert api.post(f"/api/factory/pipelines/{pid2}/cancel", owner).status_code == 200
+    page.evaluate("(id) => { location.hash = '#/runs/' + id; }", pid2)
+    page.wait_for_selector("#pipeline-detail[data-status='cancelled']")
+    page.click("#action-edit-rerun")
+    page.wait_for_function("document.querySelector('#idea-title').value !== ''")
+    assert page.input_value("#idea-budget") == "42"
+    assert page.input_value("#idea-stack") == "Flask"
+    assert page.is_checked("[data-testid='gate-idea_validation']")

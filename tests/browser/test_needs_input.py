@@ -66,7 +66,7 @@ def test_edit_a_needs_input_idea_resume_it_and_watch_it_complete(browsers):
     page.click("#action-approve")
     wait_detail_status(page, "completed", 60)
     types = page.eval_on_selector_all("[data-testid='event']", "els => els.map(e => e.dataset.type)")
-    assert "factory_needs_input" in types and "factory_resumed" in types and types[-1] == "factory_completed"
+    assert "factory_needs_input" in types and "factory_resumed" in types and types[0] == "factory_completed"
     assert credits(page) == 9, "one run, one credit"
 
 
