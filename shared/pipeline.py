@@ -129,7 +129,7 @@ def _budget_error(p: dict, k: str) -> errors.Conflict:
     budget, spent = p.get("budget") or {}, p.get("spent") or {}
     return errors.Conflict(
         f"The run has used its {k.replace('_s', ' seconds')} budget ({spent.get(k)} of {budget.get(k)}). "
-        "Retry it with a larger budget, e.g. {\"budget\": {\"" + k + "\": " + str(max(1, (budget.get(k) or 0) * 2)) + "}}.",
+        f"Retry it with a larger budget (more than {spent.get(k)}; send budget.{k}).",
         code="budget_exceeded", details={"budget": budget, "spent": spent})
 
 
@@ -867,6 +867,27 @@ def status_summary(tenant: Tenant) -> dict:
             "success_rate": round(counts["completed"] / done, 4) if done else None,
             "avg_duration_ms": round(avg, 1) if avg is not None else None, "p95_duration_ms": p95,
             "sample_size": len(durations)}
+
+
+EVENT_FIELDS = ("seq", "type", "stage", "attempt", "progress", "message", "at")
+
+
+def list_events(tenant: Tenant, pipeline_id: str, after: int, limit: int) -> dict:
+    """A run's progress events in order, those numbered after `after` (what the dashboard's polling
+    fallback reads when realtime is refused; the same documents its listener reads)."""
+    get(tenant, pipeline_id)  # 404 first (also for another tenant's run)
+    q = (tenant.pipeline(pipeline_id).collection("events").where(filter=gfs.FieldFilter("seq", ">", after))
+         .order_by("seq").limit(limit + 1))
+    docs = [(d.id, d.to_dict()) for d in q.stream()]
+    page = docs[:limit]
+    out = []
+    for i, e in page:
+        ev = {"id": i, **{k: e.get(k) for k in EVENT_FIELDS if e.get(k) is not None}}
+        if isinstance(ev.get("at"), datetime):
+            ev["at"] = ev["at"].isoformat()
+        out.append(ev)
+    return {"pipeline_id": pipeline_id, "events": out,
+            "next_after": page[-1][1]["seq"] if len(docs) > limit else None}
 
 
 def artifacts(tenant: Tenant, pipeline_id: str) -> list[dict]:

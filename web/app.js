@@ -20,7 +20,10 @@
 //   List:     #pipelines-list > li[data-testid="pipeline-item"][data-pipeline-id][data-status][data-progress]
 //             containing [data-testid="status-chip"], progress[data-testid="pipeline-progress"] and
 //             button[data-testid="open-pipeline"]; #pipelines-empty #pipelines-error #factory-stats
-//             #live-indicator[data-live]  "off" | "realtime" | "polling"
+//             #live-indicator[data-live]  "off" | "realtime" | "reconnecting" | "polling" | "offline"
+//             (lib/live.js: #live-state words, #live-updated "last update hh:mm:ss"); #pipelines-loading
+//             (nothing from the server yet: never "No pipelines yet" from cache); #runs-search #runs-filter
+//             #runs-more (history: title search, status filter, older runs a page at a time)
 //   Detail:   #pipeline-detail[data-pipeline-id][data-status][data-live="realtime"|"polling"]
 //             #detail-title #detail-status[data-status] #detail-progress[data-progress] (a <progress>)
 //             #detail-progress-label #detail-error (error_message when failed) #detail-awaiting
@@ -40,20 +43,25 @@
 //             #events-feed > li[data-testid="event"][data-type][data-seq]
 //             #artifacts-list > li[data-testid="artifact"][data-name][data-stage] with
 //             a[data-testid="artifact-open"] and a[data-testid="artifact-download"]; #artifacts-empty
-//   Routes:   #/pipelines/{pipeline_id} selects a pipeline; ?checkout=success|cancel after Stripe Checkout.
+//             #cancel-confirm (#action-cancel-confirm / #action-cancel-keep), #retry-budget form with
+//             #retry-budget-value (a budget-failed run), #stage-announcer (aria-live), #events-log[role=log]
+//   Routes:   #/runs/{pipeline_id} opens a run (sets the title, moves focus and scroll to it); the older
+//             #/pipelines/{pipeline_id} is rewritten to it; ?checkout=success|cancel after Stripe Checkout.
 
 import { createApi, ApiError } from "./lib/api.js";
 import { $, $$, h, say, show } from "./lib/dom.js";
 import { startFirebase } from "./lib/firebase.js";
 import {
-  STAGES, TERMINAL, bytes, cost, dateTime, duration, label, money, statusLabel, time, toDate,
+  STAGES, TERMINAL, bytes, cost, dateTime, duration, label, money, statusLabel,
 } from "./lib/format.js";
 import { ideaField, ideaFromForm, signupFromForm } from "./lib/validate.js";
+import { createLive } from "./lib/live.js";
+import { addEvent as timelineEvent, announceStages, renderStages as timelineStages, stagesDone, startTicker } from "./views/timeline.js";
+import { FILTERS, PAGE, fetchRuns, matches, runsQuery } from "./views/history.js";
 
 const CHECKOUT_KEY = "factory.checkout";
 const PENDING_POLL_MS = 1000;
 const PENDING_MAX_MS = 60_000;
-const FALLBACK_POLL_MS = 4000;
 const CAN_ACT = ["owner", "member"];
 
 const state = {
@@ -75,6 +83,10 @@ const state = {
   statusTimer: null,
   listSignature: "",
   checkoutReturn: null,
+  live: null,
+  list: { status: "", search: "", limit: PAGE, items: [], more: false, fromServer: false },
+  focusRun: false, // move focus and scroll to the run once it is shown (a route change asked for it)
+  focusHeading: false, // after a sign-in from the form, focus goes to the page's h1
 };
 
 // ------------------------------------------------------------------------------------------ boot
@@ -104,6 +116,11 @@ async function boot() {
     return;
   }
   state.api = createApi(async () => (state.fb.auth.currentUser ? state.fb.auth.currentUser.getIdToken() : null));
+  state.live = createLive({
+    fsMod: state.fb.fsMod, indicator: $("#live-indicator"), words: $("#live-state"), updated: $("#live-updated"),
+    reload: reloadEverything,
+  });
+  startTicker($("#stages-body"));
   const { onAuthStateChanged } = state.fb.authMod;
   onAuthStateChanged(state.fb.auth, (user) => {
     if (user) {
@@ -153,8 +170,29 @@ function wireStaticHandlers() {
   $("#signup-form").addEventListener("submit", onSignUp);
   $("#sign-out").addEventListener("click", () => state.fb && state.fb.authMod.signOut(state.fb.auth));
   $("#idea-form").addEventListener("submit", onSubmitIdea);
-  $("#action-cancel").addEventListener("click", () => act("cancel"));
+  $("#action-cancel").addEventListener("click", () => askCancel(true));
+  $("#action-cancel-keep").addEventListener("click", () => askCancel(false));
+  $("#action-cancel-confirm").addEventListener("click", () => { askCancel(false, false); act("cancel"); });
   $("#action-retry").addEventListener("click", () => act("retry"));
+  $("#retry-budget").addEventListener("submit", onRetryBudget);
+  $("#new-idea-jump").addEventListener("click", () => {
+    $("#idea-panel").scrollIntoView({ block: "start" });
+    $("#idea-title").focus();
+  });
+  const filter = $("#runs-filter");
+  for (const [value, text] of FILTERS) filter.append(h("option", { value }, text));
+  filter.addEventListener("change", () => {
+    Object.assign(state.list, { status: filter.value, limit: PAGE });
+    startPipelinesListener();
+  });
+  $("#runs-search").addEventListener("input", (e) => {
+    state.list.search = e.target.value;
+    renderList(state.list.items);
+  });
+  $("#runs-more").addEventListener("click", () => {
+    state.list.limit += PAGE;
+    startPipelinesListener();
+  });
   $("#action-approve").addEventListener("click", () => act("approve"));
   $("#action-continue").addEventListener("click", () => act("continue"));
   $("#resume-form").addEventListener("submit", onResume);
@@ -202,8 +240,10 @@ async function onSignIn(ev) {
   }
   btn.disabled = true;
   try {
+    state.focusHeading = true;
     await state.fb.authMod.signInWithEmailAndPassword(state.fb.auth, email, password);
   } catch (e) {
+    state.focusHeading = false;
     say(err, authMessage(e));
   } finally {
     btn.disabled = false;
@@ -301,7 +341,14 @@ async function enter(user) {
   show($("#account-bar"), true);
   setBodyState("signed-in");
   applyRole();
+  $("#app-heading").textContent = `${(me.tenant && me.tenant.name) || "Your workspace"}: runs`;
+  document.title = `${(me.tenant && me.tenant.name) || "Your workspace"} · SaaS Factory`;
+  if (state.focusHeading) {
+    state.focusHeading = false;
+    $("#app-heading").focus();
+  }
   await Promise.all([loadPlans(), refreshBilling()]);
+  startBillingListener();
   startPipelinesListener();
   refreshStatus();
   route();
@@ -309,8 +356,12 @@ async function enter(user) {
 }
 
 function leave() {
+  const wasSignedIn = Boolean(state.user);
   stopSubs("list");
   stopSubs("detail");
+  if (state.live) state.live.stopAll();
+  state.list = { status: "", search: "", limit: PAGE, items: [], more: false, fromServer: false };
+  document.title = "SaaS Factory";
   clearInterval(state.pendingTimer);
   Object.assign(state, {
     user: null, tenantId: null, role: null, me: null, billing: null, plans: [], selectedId: null,
@@ -332,8 +383,8 @@ function leave() {
   show($("#app-view"), false);
   show($("#account-bar"), false);
   show($("#auth-view"), true);
-  setLive("off");
-  if (location.hash) history.replaceState(null, "", location.pathname);
+  // Signing out forgets the open run; a link to a run opened while signed out is kept for after sign-in.
+  if (location.hash && wasSignedIn) history.replaceState(null, "", location.pathname);
   setBodyState("signed-out");
 }
 
@@ -390,10 +441,13 @@ function stopSubs(group) {
   state.subs[group] = [];
 }
 
-function setLive(mode) {
-  const el = $("#live-indicator");
-  el.dataset.live = mode;
-  el.textContent = mode === "realtime" ? "live" : mode === "polling" ? "refreshing every few seconds" : "offline";
+/** The polling fallback (lib/live.js calls it while realtime fails): everything the live view shows. */
+async function reloadEverything() {
+  if (!state.user || !state.tenantId) return;
+  const id = state.selectedId;
+  const jobs = [reloadList(), refreshBilling()];
+  if (id) jobs.push(reloadDetail(id), reloadEvents(id));
+  await Promise.all(jobs);
 }
 
 // ------------------------------------------------------------------------------------------ billing
@@ -462,8 +516,9 @@ function renderBilling() {
   credits.textContent = String(b.credits ?? 0);
   credits.dataset.credits = String(b.credits ?? 0);
   const bits = [`${b.credits ?? 0} run${b.credits === 1 ? "" : "s"} left`];
-  if (b.plan) bits.push(`plan ${b.plan}`);
-  if (b.status && b.status !== "none") bits.push(`status ${b.status}`);
+  const plan = state.plans.find((x) => x.name === b.plan);
+  if (b.plan) bits.push(plan ? plan.title : statusLabel(b.plan));
+  if (b.status && !["none", "active", "paid"].includes(b.status)) bits.push(statusLabel(b.status));
   if (b.subscription && b.subscription.cancel_at_period_end) bits.push("subscription ends at period end");
   if (b.status === "past_due") bits.push("payment past due: update your card to keep running");
   $("#billing-summary").textContent = bits.join(" · ");
@@ -549,6 +604,10 @@ async function onSubmitIdea(ev) {
     compute_s: $("#idea-budget").value,
     preferred_stack: $("#idea-stack").value,
   });
+  if (state.rerunTokens) {
+    body.constraints = { ...(body.constraints || {}) };
+    body.constraints.budget = { ...(body.constraints.budget || {}), tokens: state.rerunTokens };
+  }
   if (errors.compute_s || errors.preferred_stack) $("#idea-form details.advanced").open = true;
   showFieldErrors(IDEA_FIELDS, errors);
   if (Object.keys(errors).length) {
@@ -575,10 +634,11 @@ async function onSubmitIdea(ev) {
       }
     }
     state.pendingIdea = null;
+    state.rerunTokens = null;
     $("#idea-form").reset();
     toast("Your idea is in the factory. Watch it build below.", "success");
     refreshBilling();
-    location.hash = `#/pipelines/${res.pipeline_id}`;
+    location.hash = `#/runs/${res.pipeline_id}`;
   } catch (e) {
     if (e instanceof ApiError && e.fieldErrors.length) {
       const fields = {};
@@ -602,44 +662,62 @@ async function onSubmitIdea(ev) {
 
 // ------------------------------------------------------------------------------------------ pipelines list
 
+function startBillingListener() {
+  // The balance document (tenants/{t}/billing/state, readable by members per firestore.rules): any
+  // server change (a credit spent in another session, a refund, a payment) refreshes the billing view.
+  let timer = null;
+  const ref = state.fb.fsMod.doc(state.fb.db, "tenants", state.tenantId, "billing", "state");
+  let first = true;
+  state.live.listen("billing", ref, (snap, { fromCache }) => {
+    if (fromCache) return;
+    if (first) { first = false; return; } // enter() has just loaded it
+    clearTimeout(timer);
+    timer = setTimeout(refreshBilling, 30);
+  }, () => { /* the polling fallback reloads billing too */ });
+}
+
 function startPipelinesListener() {
   stopSubs("list");
-  const { collection, query, orderBy, limit, onSnapshot } = state.fb.fsMod;
-  const q = query(collection(state.fb.db, "tenants", state.tenantId, "pipelines"), orderBy("created_at", "desc"), limit(20));
-  const stop = onSnapshot(q, (snap) => {
-    setLive("realtime");
+  const { status, limit } = state.list;
+  state.list.fromServer = false;
+  renderList([], false);
+  const q = runsQuery(state.fb.fsMod, state.fb.db, state.tenantId, { status, limit });
+  state.live.listen("list", q, (snap, { fromCache }) => {
+    // Cache-only data is not the truth (it can be empty or partial while the server has runs): wait.
+    if (fromCache || state.list.status !== status || state.list.limit !== limit) return;
     say($("#pipelines-error"), "");
-    renderList(snap.docs.map((d) => ({ pipeline_id: d.id, ...d.data() })));
+    state.list.more = snap.size >= limit;
+    renderList(snap.docs.map((d) => ({ pipeline_id: d.id, ...d.data() })), true);
   }, (e) => {
-    // Realtime refused or lost (e.g. rules, network): fall back to the REST list.
     say($("#pipelines-error"), `Live updates are unavailable (${e.code || e.message}); refreshing every few seconds.`);
-    pollList();
   });
-  state.subs.list.push(stop);
 }
 
-function pollList() {
-  setLive("polling");
-  const tick = async () => {
-    try {
-      const data = await state.api.pipelines(20);
-      renderList(data.pipelines || []);
-    } catch (e) {
-      say($("#pipelines-error"), e.message);
-    }
-  };
-  tick();
-  const id = setInterval(tick, FALLBACK_POLL_MS);
-  state.subs.list.push(() => clearInterval(id));
+async function reloadList() {
+  const { status, limit } = state.list;
+  const { items, more } = await fetchRuns(state.api, { status, limit });
+  if (state.list.status !== status || state.list.limit !== limit) return; // changed meanwhile
+  state.list.more = more;
+  renderList(items, true);
 }
 
-function renderList(items) {
+function renderList(items, fromServer = state.list.fromServer) {
   const list = $("#pipelines-list");
   const focusedId = document.activeElement && document.activeElement.closest("[data-pipeline-id]")
     ? document.activeElement.closest("[data-pipeline-id]").dataset.pipelineId : null;
-  state.pipelines = new Map(items.map((p) => [p.pipeline_id, p]));
-  show($("#pipelines-empty"), items.length === 0);
-  list.replaceChildren(...items.map((p) => {
+  state.list.fromServer = Boolean(fromServer);
+  state.list.items = items;
+  if (fromServer) for (const p of items) state.pipelines.set(p.pipeline_id, p);
+  const shown = items.filter((p) => matches(p, state.list.search));
+  show($("#pipelines-loading"), !state.list.fromServer);
+  const empty = $("#pipelines-empty");
+  const filterName = (FILTERS.find(([v]) => v === state.list.status) || ["", ""])[1].toLowerCase();
+  empty.textContent = state.list.search.trim()
+    ? `No run loaded matches "${state.list.search.trim()}".${state.list.more ? " Show older runs to search further." : ""}`
+    : state.list.status ? `No runs are ${filterName}.` : "No pipelines yet. Submit an idea to start one.";
+  show(empty, state.list.fromServer && shown.length === 0);
+  show($("#runs-more"), state.list.fromServer && state.list.more);
+  list.replaceChildren(...shown.map((p) => {
     const selected = p.pipeline_id === state.selectedId;
     const progress = Number(p.progress || 0);
     const stage = p.status === "running" || p.status === "queued" ? ` · ${label(p.current_stage)}` : "";
@@ -649,7 +727,10 @@ function renderList(items) {
     }, h("button", {
       type: "button", class: "pipeline-open", "data-testid": "open-pipeline",
       "aria-current": selected ? "true" : null,
-      onclick: () => { location.hash = `#/pipelines/${p.pipeline_id}`; },
+      onclick: () => {
+        if (location.hash === `#/runs/${p.pipeline_id}`) focusRun();
+        else location.hash = `#/runs/${p.pipeline_id}`;
+      },
     },
     h("span", { class: "pipeline-line" },
       h("span", { class: "pipeline-name" }, p.project_name || p.pipeline_id),
@@ -694,14 +775,32 @@ function refreshStatus() {
 
 function route() {
   if (!state.user) return;
-  const m = location.hash.match(/^#\/pipelines\/([A-Za-z0-9_-]+)$/);
+  const legacy = location.hash.match(/^#\/pipelines\/([A-Za-z0-9_-]+)$/);
+  if (legacy) history.replaceState(null, "", `${location.pathname}${location.search}#/runs/${legacy[1]}`);
+  const m = location.hash.match(/^#\/runs\/([A-Za-z0-9_-]+)$/);
   const id = m ? m[1] : null;
   if (id === state.selectedId) return;
   openDetail(id);
+  if (id) focusRun();
+}
+
+/** Bring the open run into view and put the keyboard there (a tap on a phone visibly does something). */
+function focusRun() {
+  const section = $("#pipeline-detail");
+  if (section.hidden) return;
+  section.scrollIntoView({ block: "start" });
+  $("#detail-title").focus({ preventScroll: true });
+}
+
+function workspaceTitle() {
+  const me = state.me || {};
+  return `${(me.tenant && me.tenant.name) || "Your workspace"} · SaaS Factory`;
 }
 
 function openDetail(id) {
   stopSubs("detail");
+  state.live.unlisten("run");
+  state.live.unlisten("events");
   state.selectedId = id;
   state.selected = null;
   state.artifactsKey = "";
@@ -710,6 +809,10 @@ function openDetail(id) {
   $("#artifacts-list").replaceChildren();
   show($("#artifacts-empty"), true);
   say($("#action-error"), "");
+  say($("#detail-error"), "");
+  askCancel(false, false);
+  show($("#retry-budget"), false);
+  $("#stage-announcer").textContent = "";
   for (const li of $$("#pipelines-list [data-pipeline-id]")) {
     const on = li.dataset.pipelineId === id;
     li.classList.toggle("selected", on);
@@ -718,18 +821,22 @@ function openDetail(id) {
   }
   if (!id) {
     show(section, false);
+    document.title = workspaceTitle();
     return;
   }
   section.dataset.pipelineId = id;
   section.dataset.live = "off";
+  delete section.dataset.status;
   const known = state.pipelines.get(id);
-  $("#detail-title").textContent = (known && known.project_name) || "Loading pipeline…";
+  $("#detail-title").textContent = (known && known.project_name) || "Loading… waiting for the server";
+  document.title = `${(known && known.project_name) || "Run"} · SaaS Factory`;
   show(section, true);
 
-  const { doc, collection, query, orderBy, onSnapshot } = state.fb.fsMod;
+  const { doc, collection, query, orderBy } = state.fb.fsMod;
   const pref = doc(state.fb.db, "tenants", state.tenantId, "pipelines", id);
-  const stopDoc = onSnapshot(pref, (snap) => {
-    if (state.selectedId !== id) return;
+  state.live.listen("run", pref, (snap, { fromCache }) => {
+    // From the cache alone, a missing document proves nothing: wait for the server (or the fallback).
+    if (state.selectedId !== id || fromCache) return;
     section.dataset.live = "realtime";
     if (!snap.exists()) {
       renderMissing();
@@ -738,48 +845,75 @@ function openDetail(id) {
     renderDetail({ pipeline_id: snap.id, ...snap.data() });
   }, (e) => {
     if (state.selectedId !== id) return;
-    pollDetail(id, e);
+    if (e.code === "permission-denied") {
+      // Not readable here (another workspace's run, or membership gone): the API says which.
+      state.live.unlisten("run");
+      state.live.unlisten("events");
+      reloadDetail(id).catch((err) => say($("#action-error"), err.message));
+      return;
+    }
+    say($("#action-error"), `Live updates are unavailable (${e.code || e.message}); refreshing every few seconds.`);
   });
-  const stopEvents = onSnapshot(query(collection(pref, "events"), orderBy("seq")), (snap) => {
+  state.live.listen("events", query(collection(pref, "events"), orderBy("seq")), (snap) => {
     if (state.selectedId !== id) return;
     for (const ch of snap.docChanges()) {
       if (ch.type === "added") addEvent(ch.doc.id, ch.doc.data());
     }
-  }, () => { /* the doc listener's fallback also reloads events */ });
-  state.subs.detail.push(stopDoc, stopEvents);
+  }, (e) => {
+    if (e.code === "permission-denied") state.live.unlisten("events"); // the run's listener says why
+  });
 }
 
-function pollDetail(id, e) {
-  const section = $("#pipeline-detail");
-  section.dataset.live = "polling";
-  say($("#action-error"), `Live updates are unavailable (${e.code || e.message}); refreshing every few seconds.`);
-  const tick = async () => {
+/** The fallback's read of the open run: the API is the truth, a 404 included. */
+async function reloadDetail(id) {
+  try {
+    const p = await state.api.pipeline(id);
+    if (state.selectedId !== id) return;
+    $("#pipeline-detail").dataset.live = "polling";
+    renderDetail(p);
+  } catch (err) {
+    if (err.status !== 404) throw err;
+    if (state.selectedId === id) renderMissing();
+  }
+}
+
+/** The fallback's read of the open run's events: those after the newest one shown. */
+async function reloadEvents(id) {
+  const feed = $("#events-feed");
+  let after = Math.max(0, ...[...feed.children].map((li) => Number(li.dataset.seq) || 0));
+  for (let pages = 0; pages < 10; pages++) {
+    let page;
     try {
-      const p = await state.api.pipeline(id);
-      if (state.selectedId === id) renderDetail(p);
+      page = await state.api.get(`/api/factory/pipelines/${encodeURIComponent(id)}/events?after=${after}`);
     } catch (err) {
-      if (err.status === 404) renderMissing();
+      if (err.status === 404) return;
+      throw err;
     }
-  };
-  tick();
-  const timer = setInterval(tick, FALLBACK_POLL_MS);
-  state.subs.detail.push(() => clearInterval(timer));
+    if (state.selectedId !== id) return;
+    for (const e of page.events || []) addEvent(e.id, e);
+    if (!page.next_after) return;
+    after = page.next_after;
+  }
 }
 
 function renderMissing() {
   $("#detail-title").textContent = "Pipeline not found";
   say($("#detail-error"), "There is no such pipeline in your workspace.");
   $("#pipeline-detail").dataset.status = "missing";
-  for (const id of ["action-approve", "action-retry", "action-cancel", "approve-comment", "action-edit-rerun", "needs-input"]) {
+  document.title = "Run not found · SaaS Factory";
+  for (const id of ["action-approve", "action-retry", "action-cancel", "approve-comment", "action-edit-rerun", "needs-input",
+    "cancel-confirm", "retry-budget"]) {
     show($(`#${id}`), false);
   }
 }
 
 function renderDetail(p) {
+  announceStages($("#stage-announcer"), p, state.selected);
   state.selected = p;
   const section = $("#pipeline-detail");
   section.dataset.status = p.status;
   $("#detail-title").textContent = p.project_name || p.pipeline_id;
+  document.title = `${p.project_name || "Run"} · SaaS Factory`;
   const chip = $("#detail-status");
   chip.textContent = statusLabel(p.status);
   chip.dataset.status = p.status;
@@ -796,8 +930,9 @@ function renderDetail(p) {
   const bar = $("#detail-progress");
   bar.value = progress;
   bar.dataset.progress = String(progress);
-  bar.setAttribute("aria-valuetext", `${progress}% (${statusLabel(p.status)})`);
-  $("#detail-progress-label").textContent = `${progress}%`;
+  const done = stagesDone(p);
+  bar.setAttribute("aria-valuetext", `${done}, ${progress}% (${statusLabel(p.status)})`);
+  $("#detail-progress-label").textContent = done;
 
   say($("#detail-error"), p.status === "failed" ? (p.error_message || "The run failed.") : "");
   let note = "";
@@ -816,8 +951,11 @@ function renderDetail(p) {
   const awaiting = p.status === "awaiting_approval";
   show($("#action-approve"), canAct && awaiting);
   show($("#approve-comment"), canAct && awaiting);
-  show($("#action-retry"), canAct && p.status === "failed");
+  const budgetKey = p.status === "failed" && p.error_code === "budget_exceeded" ? usedUpBudget(p) : null;
+  show($("#action-retry"), canAct && p.status === "failed" && !budgetKey);
+  renderRetryBudget(p, canAct ? budgetKey : null);
   show($("#action-cancel"), canAct && !TERMINAL.includes(p.status));
+  if (!canAct || TERMINAL.includes(p.status)) askCancel(false, false);
   show($("#action-edit-rerun"), canAct && ["failed", "cancelled"].includes(p.status));
   if (awaiting) $("#action-approve").textContent = `Approve ${label(p.awaiting_approval_for)}`;
 
@@ -834,26 +972,8 @@ function renderDetail(p) {
   }
 }
 
-function stageDuration(st) {
-  if (st.duration_ms !== undefined && st.duration_ms !== null) return duration(st.duration_ms);
-  const a = toDate(st.started_at);
-  if (a && ["running", "dispatched"].includes(st.status)) return `${duration(Date.now() - a.getTime())}…`;
-  const b = toDate(st.finished_at);
-  return a && b ? duration(b - a) : "–";
-}
-
 function renderStages(p) {
-  const stages = p.stages || {};
-  $("#stages-body").replaceChildren(...STAGES.map((s) => {
-    const st = stages[s] || { status: "pending" };
-    const current = s === p.current_stage && !TERMINAL.includes(p.status);
-    return h("tr", { "data-testid": `stage-${s}`, dataset: { status: st.status || "pending" }, class: current ? "current" : null },
-      h("th", { scope: "row" }, label(s)),
-      h("td", { dataset: { col: "status" } }, h("span", { class: `chip chip-${st.status || "pending"}` }, statusLabel(st.status || "pending"))),
-      h("td", { dataset: { col: "attempt" } }, st.attempt ? String(st.attempt) : "–"),
-      h("td", { dataset: { col: "duration" } }, stageDuration(st)),
-      h("td", { dataset: { col: "cost" } }, cost(st.cost)));
-  }));
+  timelineStages($("#stages-body"), p);
 }
 
 function featuresBuilt(p) {
@@ -947,30 +1067,74 @@ function renderPreview(p) {
 }
 
 function addEvent(id, e) {
-  const feed = $("#events-feed");
-  if (feed.querySelector(`[data-event-id="${CSS.escape(id)}"]`)) return;
-  const seq = Number(e.seq || 0);
-  const text = e.message || statusLabel(e.type);
-  const li = h("li", { "data-testid": "event", class: `event event-${e.type}`, dataset: { type: e.type || "", seq: String(seq), eventId: id } },
-    h("time", { class: "muted small", datetime: toDate(e.at) ? toDate(e.at).toISOString() : null }, time(e.at)),
-    h("span", { class: "event-type" }, statusLabel(e.type)),
-    e.stage ? h("span", { class: "muted small" }, label(e.stage)) : null,
-    h("span", { class: "event-message" }, text),
-    typeof e.progress === "number" ? h("span", { class: "muted small nowrap" }, `${e.progress}%`) : null);
-  const after = [...feed.children].find((c) => Number(c.dataset.seq) > seq);
-  feed.insertBefore(li, after || null);
+  timelineEvent($("#events-feed"), id, e);
 }
 
 // ------------------------------------------------------------------------------------------ actions
 
-async function act(action) {
+/** Cancel asks first: open (or close) the inline confirmation. */
+function askCancel(open, refocus = true) {
+  show($("#cancel-confirm"), open);
+  $("#action-cancel").setAttribute("aria-expanded", String(open));
+  if (open) $("#action-cancel-confirm").focus();
+  else if (refocus && !$("#action-cancel").hidden) $("#action-cancel").focus();
+}
+
+/** Which budget a budget-failed run used up ("compute_s" | "tokens"). */
+function usedUpBudget(p) {
+  const budget = p.budget || {};
+  const spent = p.spent || {};
+  return ["compute_s", "tokens"].find((k) => budget[k] && Number(spent[k] || 0) >= Number(budget[k])) || "compute_s";
+}
+
+/** A budget-failed run: a number field to raise the budget, pre-filled with twice what it used. */
+function renderRetryBudget(p, key, details = null) {
+  const form = $("#retry-budget");
+  show(form, Boolean(key));
+  if (!key) return;
+  const budget = (details && details.budget) || p.budget || {};
+  const spent = (details && details.spent) || p.spent || {};
+  const used = Number(spent[key] || 0);
+  const words = key === "tokens"
+    ? [`${used.toLocaleString()} tokens`, `${Number(budget[key] || 0).toLocaleString()} tokens`]
+    : [duration(used * 1000), duration(Number(budget[key] || 0) * 1000)];
+  $("#retry-budget-text").textContent = `This run stopped because it used its budget: ${words[0]} of ${words[1]}`
+    + `${key === "tokens" ? "" : " of compute"}. Raise the budget to retry it from where it stopped.`;
+  $("#retry-budget-label").textContent = key === "tokens" ? "New token budget" : "New compute budget (seconds)";
+  const input = $("#retry-budget-value");
+  input.min = String(key === "tokens" ? Math.floor(used) + 1 : Math.ceil(used + 0.001));
+  const fillKey = `${p.pipeline_id}|${key}|${used}`;
+  if (form.dataset.filledFor !== fillKey) {
+    form.dataset.filledFor = fillKey;
+    input.value = String(Math.max(1, Math.ceil(Math.max(used, Number(budget[key] || 0)) * 2)));
+  }
+  form.dataset.key = key;
+}
+
+async function onRetryBudget(ev) {
+  ev.preventDefault();
+  const form = $("#retry-budget");
+  const input = $("#retry-budget-value");
+  const key = form.dataset.key || "compute_s";
+  const n = Number(input.value);
+  if (!input.value.trim() || !Number.isFinite(n) || n <= 0 || n < Number(input.min || 0)) {
+    input.setAttribute("aria-invalid", "true");
+    say($("#action-error"), `Enter a budget of at least ${input.min || 1}${key === "tokens" ? " tokens" : " seconds"}: more than the run has used.`);
+    input.focus();
+    return;
+  }
+  input.removeAttribute("aria-invalid");
+  await act("retry", { budget: { [key]: key === "tokens" ? Math.round(n) : n } }, $("#action-retry-budget"));
+}
+
+async function act(action, extra = null, btn = $(`#action-${action}`)) {
   const id = state.selectedId;
   if (!id) return;
-  const btn = $(`#action-${action}`);
   say($("#action-error"), "");
   btn.disabled = true;
   try {
-    let body = {};
+    let body = extra || {};
+
     if (action === "approve") {
       const stage = state.selected && state.selected.awaiting_approval_for;
       const comment = $("#approve-comment").value.trim();
@@ -984,7 +1148,15 @@ async function act(action) {
     }[action], "success");
     if (action === "cancel" || action === "retry") refreshBilling();
   } catch (e) {
-    say($("#action-error"), e.message);
+    if (action === "retry" && e.code === "budget_exceeded" && state.selected) {
+      // Retrying needs a larger budget: offer the field, not the API's wording.
+      renderRetryBudget(state.selected, usedUpBudget({ ...state.selected, ...(e.details || {}) }), e.details);
+      show($("#action-retry"), false);
+      say($("#action-error"), "The budget is used up: raise it below to retry.");
+      $("#retry-budget-value").focus();
+    } else {
+      say($("#action-error"), e.message);
+    }
   } finally {
     btn.disabled = false;
   }
@@ -1062,8 +1234,15 @@ async function onEditRerun() {
     $("#idea-description").value = idea.description || "";
     $("#idea-audience").value = idea.target_audience || "";
     $("#idea-features").value = featuresText(idea.key_features);
-    const gates = (idea.constraints && idea.constraints.approval_gates) || [];
+    const c = idea.constraints || {};
+    const gates = c.approval_gates || [];
     for (const box of $$('input[name="approval_gates"]')) box.checked = gates.includes(box.value);
+    // Every constraint comes along: the budget, the preferred stack (and a token budget, which the
+    // form has no field for, is kept aside and sent with the rerun).
+    $("#idea-budget").value = c.budget && c.budget.compute_s ? String(c.budget.compute_s) : "";
+    $("#idea-stack").value = c.preferred_stack || "";
+    state.rerunTokens = c.budget && c.budget.tokens ? c.budget.tokens : null;
+    if (gates.length || c.budget || c.preferred_stack) $("#idea-form details.advanced").open = true;
     $("#idea-panel").scrollIntoView({ behavior: "smooth", block: "start" });
     $("#idea-title").focus();
     toast("The idea form is filled in with this run's idea: edit it and start a new run.");
@@ -1122,7 +1301,7 @@ function artifactItem(a) {
     h("span", { class: "muted small nowrap" }, bytes(a.size)),
     h("span", { class: "artifact-links" },
       viewable ? h("a", {
-        href: a.url, "data-testid": "artifact-open", "aria-label": `Open ${a.name}`,
+        href: a.url, "data-testid": "artifact-open", "aria-label": `Open ${a.name}`, target: "_blank", rel: "noopener noreferrer",
         onclick: (e) => { e.preventDefault(); openArtifact(a); },
       }, "Open") : null,
       h("a", {
@@ -1138,6 +1317,7 @@ async function artifactBlob(a) {
 async function openArtifact(a) {
   // Open the tab now, while the click still counts as a user gesture; fill it when the bytes arrive.
   const win = window.open("", "_blank");
+  if (win) win.opener = null; // the new tab gets no handle on this page (noopener, kept for the later fill)
   try {
     const blob = await artifactBlob(a);
     let view;

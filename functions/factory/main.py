@@ -13,6 +13,7 @@ from shared.http import Response, Router, require_idempotency_key
 from shared.models.pipeline import (
     ApproveCreate,
     ContinueCreate,
+    EventsQuery,
     IdeaCreate,
     ListQuery,
     PlanApproveCreate,
@@ -97,6 +98,14 @@ def get_idea(call):
     idea = pipeline.load_idea(tenant.tenant_id, p["idea_id"])
     return {"pipeline_id": p["pipeline_id"], "idea_id": p["idea_id"],
             **{k: idea.get(k) for k in ("title", "description", "target_audience", "key_features", "constraints")}}
+
+
+@router.route("GET", "/api/factory/pipelines/{pipeline_id}/events")
+def list_events(call):
+    """The run's progress events in order (after=seq pages on): what the dashboard polls when realtime fails."""
+    tenant = auth.authorize(call.caller, "read")
+    q = call.query_model(EventsQuery)
+    return pipeline.list_events(tenant, call.params["pipeline_id"], q.after, q.limit)
 
 
 @router.route("POST", "/api/factory/pipelines/{pipeline_id}/resume")

@@ -126,6 +126,11 @@ class ProgressUpdate(_In):
     message: str = Field("", max_length=500)
 
 
+class EventsQuery(_In):
+    after: int = Field(0, ge=0, description="only events numbered after this seq")
+    limit: int = Field(200, ge=1, le=500)
+
+
 class ListQuery(_In):
     status: Status | None = None
     limit: int = Field(20, ge=1, le=100)

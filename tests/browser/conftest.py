@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -41,8 +42,13 @@ def browser(cloud_env):
         pytest.fail("Playwright for Python is missing: .venv/bin/pip install playwright==1.65.2 "
                     "(and apt-get install chromium; never `playwright install`).", pytrace=False)
     path = chromium_path()
+    # Chromium refuses some ports outright (6000 is X11's, ERR_UNSAFE_PORT); a port offset can land the
+    # front door on one, so the local cloud's own ports are always allowed.
+    ports = sorted({u.port for u in map(urlsplit, (os.environ.get("FRONT_DOOR_URL", ""),
+                                                   os.environ.get("STRIPE_API_BASE", ""))) if u.port})
+    args = CHROMIUM_ARGS + ([f"--explicitly-allowed-ports={','.join(map(str, ports))}"] if ports else [])
     with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=path, args=CHROMIUM_ARGS, headless=True)
+        b = pw.chromium.launch(executable_path=path, args=args, headless=True)
         try:
             yield b
         finally:

@@ -45,7 +45,7 @@ def test_edit_a_needs_input_idea_resume_it_and_watch_it_complete(browsers):
     page.click("#idea-form details.advanced > summary")
     page.check("[data-testid='gate-idea_validation']")  # hold after a good validation, to finish fast
     page.click("#idea-submit")
-    page.wait_for_url("**/#/pipelines/*")
+    page.wait_for_url("**/#/runs/*")
     wait_detail_status(page, "needs_input", 30)
     page.wait_for_selector("[data-testid='needs-input-panel']", state="visible")
     assert page.locator("[data-testid='needs-input-item']").count() >= 1
@@ -66,7 +66,7 @@ def test_edit_a_needs_input_idea_resume_it_and_watch_it_complete(browsers):
     page.click("#action-approve")
     wait_detail_status(page, "completed", 60)
     types = page.eval_on_selector_all("[data-testid='event']", "els => els.map(e => e.dataset.type)")
-    assert "factory_needs_input" in types and "factory_resumed" in types and types[-1] == "factory_completed"
+    assert "factory_needs_input" in types and "factory_resumed" in types and types[0] == "factory_completed"
     assert credits(page) == 9, "one run, one credit"
 
 
@@ -78,7 +78,7 @@ def test_edit_and_rerun_a_rejected_run_prefills_the_form_and_the_credit_came_bac
            "target_audience": "qwerty people", "features": ""}
     fill(page, bad)
     page.click("#idea-submit")
-    page.wait_for_url("**/#/pipelines/*")
+    page.wait_for_url("**/#/runs/*")
     wait_detail_status(page, "failed", 30)
     page.wait_for_selector("#detail-note:has-text('refunded')")
     page.wait_for_function("document.querySelector('#credits').dataset.credits === '10'")

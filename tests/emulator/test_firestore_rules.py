@@ -61,9 +61,20 @@ def test_anonymous_denied(world):
 
 def test_nothing_else_of_own_tenant_is_readable(world):
     a, _, _ = world
-    for path in (f"tenants/{a.tenant_id}", f"tenants/{a.tenant_id}/billing/state",
+    for path in (f"tenants/{a.tenant_id}", f"tenants/{a.tenant_id}/billing",
                  f"tenants/{a.tenant_id}/members/{a.uid}", f"users/{a.uid}"):
         assert get(path, a.token).status_code == 403, path
+
+
+def test_members_read_their_own_balance_only(world):
+    """The dashboard listens to tenants/{t}/billing/state so credits stay live (issue 20)."""
+    a, b, _ = world
+    r = get(f"tenants/{a.tenant_id}/billing/state", a.token)
+    assert r.status_code == 200, r.text
+    assert r.json()["fields"]["credits"]["integerValue"] == "0"
+    assert get(f"tenants/{b.tenant_id}/billing/state", a.token).status_code == 403
+    assert get(f"tenants/{a.tenant_id}/billing/state", None).status_code == 403
+    assert get(f"tenants/{a.tenant_id}/billing/other", a.token).status_code == 403
 
 
 def test_client_cannot_write_server_fields(world):

@@ -59,6 +59,17 @@ def test_a_run_goes_through_six_stages_with_progress_and_events(api):
     assert stage_completions(evs) == {s: 1 for s in STAGES}
     body = api.get(f"/api/factory/pipelines/{pid}", owner).json()
     assert body["status"] == "completed" and "claim_id" not in body["stages"]["qa"]
+    # The same events through the API (the dashboard's polling fallback), paged after a seq.
+    r = api.get(f"/api/factory/pipelines/{pid}/events", owner)
+    assert r.status_code == 200, r.text
+    assert [e["seq"] for e in r.json()["events"]] == [e["seq"] for e in evs] and r.json()["next_after"] is None
+    assert r.json()["events"][-1]["type"] == "factory_completed" and r.json()["events"][-1]["at"]
+    page = api.get(f"/api/factory/pipelines/{pid}/events?after=2&limit=3", owner).json()
+    assert [e["seq"] for e in page["events"]] == [3, 4, 5] and page["next_after"] == 5
+    assert api.get(f"/api/factory/pipelines/{pid}/events?after=-1", owner).status_code == 400
+    other = api.signup(company="Other Co")
+    r = api.get(f"/api/factory/pipelines/{pid}/events", other)
+    assert r.status_code == 404 and r.json()["error"]["code"] == "pipeline_not_found"
 
 
 def test_every_message_delivered_three_times_executes_each_stage_once(api):

@@ -15,8 +15,10 @@ export function label(s) {
   return STAGE_LABELS[s] || String(s || "").replaceAll("_", " ");
 }
 
+const STATUS_WORDS = { awaiting_approval: "waiting for approval", needs_input: "needs your input", dispatched: "starting" };
+
 export function statusLabel(s) {
-  return String(s || "unknown").replaceAll("_", " ");
+  return STATUS_WORDS[s] || String(s || "unknown").replaceAll("_", " ");
 }
 
 /** A Firestore Timestamp, an ISO string, epoch seconds or a Date -> Date (or null). */
@@ -40,14 +42,15 @@ export function dateTime(v) {
   return d ? d.toLocaleString([], { dateStyle: "medium", timeStyle: "short" }) : "";
 }
 
+/** A length of time in founder words: "under 1 s", "42 s", "1 min 12 s", "2 h 5 min". */
 export function duration(ms) {
   if (ms === null || ms === undefined || Number.isNaN(Number(ms))) return "–";
-  ms = Number(ms);
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  const s = ms / 1000;
-  if (s < 60) return `${s.toFixed(1)} s`;
-  const m = Math.floor(s / 60);
-  return `${m} min ${Math.round(s % 60)} s`;
+  ms = Math.max(0, Number(ms));
+  if (ms < 1000) return "under 1 s";
+  const total = Math.round(ms / 1000);
+  if (total < 60) return `${total} s`;
+  if (total < 3600) return `${Math.floor(total / 60)} min ${total % 60} s`;
+  return `${Math.floor(total / 3600)} h ${Math.floor((total % 3600) / 60)} min`;
 }
 
 export function money(amount, currency = "usd") {
@@ -59,12 +62,13 @@ export function money(amount, currency = "usd") {
   }
 }
 
+/** What a stage or run used: dollars where known, then compute time and tokens, in words. */
 export function cost(c) {
   if (!c) return "–";
   const parts = [];
-  if (c.compute_s) parts.push(`${Number(c.compute_s) < 1 ? Number(c.compute_s).toFixed(2) : Number(c.compute_s).toFixed(1)} s`);
-  if (c.tokens) parts.push(`${Number(c.tokens).toLocaleString()} tok`);
-  if (c.usd) parts.push(`$${Number(c.usd).toFixed(4)}`);
+  if (c.usd) parts.push(Number(c.usd) < 0.01 ? "under $0.01" : `$${Number(c.usd).toFixed(2)}`);
+  if (c.compute_s) parts.push(`${duration(Number(c.compute_s) * 1000)} of compute`);
+  if (c.tokens) parts.push(`${Number(c.tokens).toLocaleString()} tokens`);
   return parts.length ? parts.join(" · ") : "–";
 }
 
