@@ -19,8 +19,10 @@ def idempotency_key(call) -> str | None:
     return key
 
 
+@router.route("POST", "/api/orchestrate")
 @router.route("POST", "/api/ideas")
 def submit(call):
+    """Submit an idea: spend a credit and start a run (`/api/orchestrate` is an alias, the first design's name)."""
     tenant = auth.authorize(call.caller, "submit")
     idea = call.model(IdeaCreate)
     result = pipeline.create_run(tenant, call.caller.uid, idea, idempotency_key=idempotency_key(call))

@@ -61,6 +61,46 @@ def test_a_run_goes_through_six_stages_with_progress_and_events(api):
     assert body["status"] == "completed" and "claim_id" not in body["stages"]["qa"]
 
 
+def test_a_completed_run_has_log_lines_for_each_stage_readable_through_the_api(api):
+    owner = passthrough_owner(api)
+    pid = submit(api, owner)
+    wait_status(owner.tenant_id, pid, "completed", 30)
+    r = api.get(f"/api/factory/pipelines/{pid}/logs", owner)
+    assert r.status_code == 200, r.text
+    lines = r.json()["logs"]
+    by_stage = {s: [ln["message"] for ln in lines if ln["stage"] == s] for s in STAGES}
+    for s in STAGES:
+        name = s.replace("_", " ").capitalize()
+        assert by_stage[s][0].startswith(f"{name}, attempt 1: ran on the passthrough engine"), by_stage[s]
+        assert any("Pass-through mode" in m for m in by_stage[s]) and by_stage[s][-1] == f"{name} completed"
+    assert [ln["stage"] for ln in lines] == sorted((ln["stage"] for ln in lines), key=STAGES.index)  # write order
+    one = api.get(f"/api/factory/pipelines/{pid}/logs?stage=qa", owner).json()["logs"]
+    assert one and {ln["stage"] for ln in one} == {"qa"}
+    bad = api.get(f"/api/factory/pipelines/{pid}/logs?stage=marketing", owner)
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "validation_failed"
+    other = api.signup(company="Other Co")
+    r = api.get(f"/api/factory/pipelines/{pid}/logs", other)
+    assert r.status_code == 404 and r.json()["error"]["code"] == "pipeline_not_found"
+
+
+def test_orchestrate_is_an_alias_of_idea_intake(api):
+    owner = passthrough_owner(api)
+    before = api.get("/api/billing", owner).json()["credits"]
+    r = api.post("/api/orchestrate", owner, json=IDEA, headers={"Idempotency-Key": "orch-1"})
+    assert r.status_code == 202, r.text
+    body = r.json()
+    pid = body["pipeline_id"]
+    assert body["status"] == "queued" and r.headers["Location"] == f"/api/factory/pipelines/{pid}"
+    assert body["links"]["firestore"] == f"tenants/{owner.tenant_id}/pipelines/{pid}"
+    again = api.post("/api/orchestrate", owner, json=IDEA, headers={"Idempotency-Key": "orch-1"})
+    assert again.status_code == 202 and again.json()["pipeline_id"] == pid
+    assert api.get("/api/billing", owner).json()["credits"] == before - 1
+    p = wait_status(owner.tenant_id, pid, "completed", 30)
+    assert p["tenant_id"] == owner.tenant_id and p["idea_id"] == body["idea_id"]
+    bad = api.post("/api/orchestrate", owner, json={"title": ""})
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "validation_failed"
+
+
 def test_every_message_delivered_three_times_executes_each_stage_once(api):
     owner = passthrough_owner(api)
     faults.set_flag(owner.tenant_id, "triplicate")
