@@ -574,9 +574,13 @@ def fail_pipeline(tenant_id: str, pipeline_id: str, code: str, message: str, *, 
 def deadline(msg: StageMessage) -> str:
     """The Cloud Tasks watchdog fired for a dispatch: time it out and re-dispatch, a bounded number
     of times (only if that dispatch is still current and past its deadline)."""
-    out, what, _, n = _time_out(Tenant(msg.tenant_id).pipeline(msg.pipeline_id), msg.stage, msg.dispatch_id)
+    out, what, kind, n = _time_out(Tenant(msg.tenant_id).pipeline(msg.pipeline_id), msg.stage, msg.dispatch_id)
     if out:
         dispatch.flush(out, watchdog_delay_s=reconciler.stage_deadline_s(out.stage, "queue", n))
+    if kind == "failed":
+        from shared import notify
+
+        notify.after_run_changed(msg.tenant_id, msg.pipeline_id)
     log.event(logger, logging.WARNING if out else logging.INFO, f"watchdog: {what}", pipeline_id=msg.pipeline_id,
               stage=msg.stage, attempt=msg.attempt)
     return what
@@ -588,6 +592,10 @@ def reconcile_run(pref) -> str:
     out, what, kind, n = _time_out(pref, None, None)
     if out:
         dispatch.flush(out, watchdog_delay_s=reconciler.stage_deadline_s(out.stage, "queue", n))
+    if kind == "failed":
+        from shared import notify
+
+        notify.after_run_changed(pref.parent.parent.id, pref.id)
     log.event(logger, logging.WARNING if kind in ("redispatched", "failed") else logging.INFO,
               f"reconciler: {what}", pipeline_id=pref.id)
     return kind

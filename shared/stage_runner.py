@@ -19,7 +19,7 @@ import time
 
 from pydantic import ValidationError
 
-from shared import dispatch, errors, faults, log, pipeline, topology
+from shared import dispatch, errors, faults, log, notify, pipeline, topology
 from shared.models.pipeline import StageMessage
 from shared.settings import get_settings
 
@@ -151,10 +151,13 @@ def handle_stage_event(stage: str, cloud_event) -> None:
             # Permanent: no redelivery can fix it (e.g. the idea was deleted). Fail the run now.
             pipeline.fail_stage(c, "stage_error", f"{stage.replace('_', ' ')} could not run: {exc.message}")
             log.event(logger, logging.WARNING, "permanent error; run failed", code=exc.code)
+            notify.after_run_changed(msg.tenant_id, msg.pipeline_id)
             return
         nxt, status = pipeline.commit(c, outcome)
         if nxt is None:
             log.event(logger, logging.INFO, f"stage done; run is {status}")
+            if status != "running":  # stopped or paused: no later stage waits on the mail
+                notify.after_run_changed(msg.tenant_id, msg.pipeline_id)
             return
         if fault.swallow_publish(nxt):
             return
@@ -204,3 +207,5 @@ def handle_dead_letter(cloud_event) -> None:
         return
     log.event(logger, logging.WARNING, "dead letter handled", pipeline_id=pipeline_id, failed_run=failed,
               reason=reason)
+    if failed:
+        notify.after_run_changed(tenant_id, pipeline_id)

@@ -72,3 +72,9 @@ variable "failed_runs_per_hour" {
   type        = number
   default     = 5
 }
+
+variable "mail_from" {
+  description = "MAIL_FROM: the sender of run notifications (a SendGrid verified sender)."
+  type        = string
+  default     = "SaaS Factory <notifications@saas-factory.app>"
+}
