@@ -112,10 +112,11 @@ def mailer() -> Mailer | None:
 
 def compose(event: dict, run: dict, title: str, to: str, base_url: str) -> Mail:
     subject, lead = EVENTS[event["type"]]
-    link = f"{base_url.rstrip('/')}/#/runs/{run['pipeline_id']}"
+    link = f"{base_url.rstrip('/')}/#/pipelines/{run['pipeline_id']}"  # the dashboard's route to the run
     lines = [lead]
-    if event.get("message"):
-        lines.append(str(event["message"]))
+    message = str(event.get("message") or "").strip()
+    if message and message.lower().rstrip(".") not in lead.lower():
+        lines.append(message)
     lines += ["", f"Open the run: {link}", "",
               "You get these emails because you started this run. Turn them off in the dashboard (Team, "
               "Email me about my runs)."]

@@ -49,6 +49,7 @@ import {
   STAGES, TERMINAL, bytes, cost, dateTime, duration, label, money, statusLabel, time, toDate,
 } from "./lib/format.js";
 import { ideaField, ideaFromForm, signupFromForm } from "./lib/validate.js";
+import { mountTeam, unmountTeam } from "./views/team.js";
 
 const CHECKOUT_KEY = "factory.checkout";
 const PENDING_POLL_MS = 1000;
@@ -282,6 +283,7 @@ async function enter(user) {
   }
   if (state.user !== user) return; // signed out meanwhile
   renderInvitations(me);
+  mountTeam({ api: state.api, fb: state.fb, user, me, toast });
   if (!me.tenant) {
     // Signed in, but in no workspace (e.g. removed): only invitations can be acted on here.
     show($("#boot-status"), false);
@@ -309,6 +311,7 @@ async function enter(user) {
 }
 
 function leave() {
+  unmountTeam();
   stopSubs("list");
   stopSubs("detail");
   clearInterval(state.pendingTimer);

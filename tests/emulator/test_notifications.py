@@ -59,7 +59,7 @@ def test_a_completed_run_mails_its_owner_exactly_once_even_when_processed_again(
     got = mails(owner.email)
     assert len(got) == 1, got
     assert got[0]["subject"] == "Your app is ready: Invoice tracker for freelancers"
-    assert f"/#/runs/{pid}" in got[0]["text"] and got[0]["to"] == [owner.email]
+    assert f"/#/pipelines/{pid}" in got[0]["text"] and got[0]["to"] == [owner.email]
 
 
 def test_an_owner_who_turned_notifications_off_gets_none(api):

@@ -27,9 +27,15 @@ RUN = {"pipeline_id": "p_abc"}
 def test_each_event_has_its_subject_a_link_and_how_to_stop(etype, subject):
     mail = notify.compose({"type": etype, "message": "QA failed twice"}, RUN, "Tip jar", "a@x.io", "https://f.app/")
     assert mail.subject == subject and mail.to == "a@x.io"
-    assert "QA failed twice" in mail.text and "https://f.app/#/runs/p_abc" in mail.text
+    assert "QA failed twice" in mail.text and "https://f.app/#/pipelines/p_abc" in mail.text
     assert "Turn them off" in mail.text
     assert notify.compose({"type": etype}, RUN, None, "a@x.io", "h").subject.endswith("your idea")
+
+
+def test_an_event_message_that_repeats_the_lead_is_not_repeated():
+    text = notify.compose({"type": "factory_completed", "message": "The app is built, tested and deployed"}, RUN,
+                          "T", "a@x.io", "h").text
+    assert text.lower().count("built, tested and deployed") == 1
 
 
 def test_sendgrid_request_carries_the_key_and_the_v3_body():
