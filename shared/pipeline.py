@@ -637,9 +637,11 @@ def _time_out(pref, stage: str | None, dispatch_id: str | None) -> tuple[StageMe
             hint = (f"the {name} service is not taking work (it is down or keeps crashing)" if queued
                     else f"the {name} step stopped responding")
             bsnap = _preread_refund(tx, p, "failed", "stage_timeout", cur)  # before the first write
-            _fail(updates, ev, p, cur, "stage_timeout",
-                  f"{name.capitalize()} {was}, {n + 1} times in a row: {hint}. We gave up on this run. "
-                  "Retry the run to try again.", t)
+            why = (f"{name.capitalize()} {was}, {n + 1} times in a row: {hint}. We gave up on this run. "
+                   "Retry the run to try again.")
+            _write_logs(tx, pref, p, updates, cur, int(st.get("attempt") or 0),
+                        [f"{name.capitalize()} stopped: {why}"[:LOG_LINE_CHARS]], t, level="error")
+            _fail(updates, ev, p, cur, "stage_timeout", why, t)
             _settle(tx, p, updates, ev, bsnap, t)
             out, what, kind = None, "failed the run", "failed"
         else:

@@ -4,6 +4,7 @@ effects under duplicates, crashes, lost publishes and lost messages; user action
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
@@ -19,6 +20,12 @@ STAGES = topology.STAGES
 @pytest.fixture(scope="module")
 def api(cloud_env):
     return Api()
+
+
+def sink_mails(to: str) -> list[dict]:
+    import requests
+
+    return requests.get(os.environ["MAIL_SINK_URL"] + "/messages", params={"to": to}, timeout=10).json()["messages"]
 
 
 def passthrough_owner(api: Api, packs: int = 1):
@@ -173,11 +180,20 @@ def test_repeated_transient_failure_dead_letters_then_retry_resumes_from_last_go
     p = wait_status(owner.tenant_id, pid, "failed", 90)
     assert p["error_code"] == "dead_lettered" and "deliveries" in p["error_message"]
     assert p["stages"]["development"]["status"] == "failed"
+    stopped = [ln for ln in api.get(f"/api/factory/pipelines/{pid}/logs?stage=development", owner).json()["logs"]
+               if ln["level"] == "error"]
+    assert len(stopped) == 1 and stopped[0]["message"].startswith("Development stopped: development failed on every")
     done_before = {s: p["stages"][s]["executions"] for s in STAGES[:3]}
     r = api.post(f"/api/factory/pipelines/{pid}/retry", owner)
     assert r.status_code == 202, r.text
     p = wait_status(owner.tenant_id, pid, "completed", 60)
     assert {s: p["stages"][s]["executions"] for s in STAGES[:3]} == done_before, "earlier stages were not rerun"
+    # The owner was mailed once when it stopped and once when it finished (the old failure is not mailed again).
+    deadline = time.monotonic() + 10
+    while len(subjects := [m["subject"] for m in sink_mails(owner.email)]) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert sorted(subjects) == sorted(["Your run stopped: Invoice tracker for freelancers",
+                                       "Your app is ready: Invoice tracker for freelancers"]), subjects
     assert p["stages"]["development"]["attempt"] == 2
     assert api.post(f"/api/factory/pipelines/{pid}/retry", owner).status_code == 409
 
