@@ -78,7 +78,9 @@ def firebase_config() -> dict:
 def ports() -> dict[str, int]:
     emu = firebase_config()["emulators"]
     o = offset()
-    return {name: emu[name]["port"] + o for name in ("firestore", "pubsub", "auth", "tasks", "hosting", "stripe")}
+    out = {name: emu[name]["port"] + o for name in ("firestore", "pubsub", "auth", "tasks", "hosting", "stripe", "mail")}
+    out["mail_web"] = emu["mail"]["webPort"] + o  # the mail sink's page and JSON listing
+    return out
 
 
 def _sdk_roots() -> list[Path]:
@@ -238,6 +240,8 @@ def client_env(p: dict[str, int] | None = None) -> dict[str, str]:
         "FIREBASE_AUTH_EMULATOR_HOST": f"127.0.0.1:{p['auth']}",
         "CLOUD_TASKS_EMULATOR_HOST": f"127.0.0.1:{p['tasks']}",
         "STRIPE_API_BASE": f"http://127.0.0.1:{p['stripe']}",
+        "SMTP_EMULATOR_HOST": f"127.0.0.1:{p['mail']}",
+        "MAIL_SINK_URL": f"http://127.0.0.1:{p['mail_web']}",
         "STRIPE_SECRET_KEY": "sk_test_localfake",
         "STRIPE_WEBHOOK_SECRET": sec["webhook_secret"],
         "SERVICE_TOKEN": sec["service_token"],
@@ -290,6 +294,10 @@ def services(env: dict[str, str], fresh: bool) -> list[Service]:
                            "--webhook-url", f"http://127.0.0.1:{p['hosting']}/api/stripe/webhook",
                            "--webhook-secret", env["STRIPE_WEBHOOK_SECRET"]],
                 f"http://127.0.0.1:{p['stripe']}/_fake/health", ports=[p["stripe"]]),
+        # Run notifications' SMTP sink (the local SendGrid): keeps what it receives, lists it on a small page.
+        Service("mail", [venv_python(), "-m", "emulator.mailsink", "--smtp-port", str(p["mail"]),
+                         "--web-port", str(p["mail_web"]), "--store", str(data / "mail.jsonl")],
+                f"http://127.0.0.1:{p['mail_web']}/health", ports=[p["mail"], p["mail_web"]]),
         Service("functions", [venv_python(), "-m", "emulator.functions_host",
                               "--pids-file", str(sd / "run" / "functions.json")],
                 "functions", ports=fn_ports),  # each function's port is checked on its own
@@ -497,6 +505,7 @@ def print_table(state: dict) -> None:
         ("Auth emulator", f"127.0.0.1:{p['auth']}"),
         ("Cloud Tasks emulator", f"127.0.0.1:{p['tasks']}"),
         ("Stripe fake", f"http://127.0.0.1:{p['stripe']}/"),
+        ("mail sink (SMTP " + str(p["mail"]) + ")", f"http://127.0.0.1:{p['mail_web']}/"),
     ] + [(f"function {n}", u) for n, u in state["functions"].items()]
     width = max(len(r[0]) for r in rows)
     for name, url in rows:
@@ -535,7 +544,7 @@ def export_firestore(state: dict, force: bool = False) -> str | None:
 def _stop_all(state: dict) -> None:
     """Stop by process group: first what makes new writes, then export Firestore, then emulators."""
     svcs = state["services"]
-    workers = [n for n in ("frontdoor", "scheduler", "functions", "stripe", "tasks") if n in svcs]
+    workers = [n for n in ("frontdoor", "scheduler", "functions", "stripe", "tasks", "mail") if n in svcs]
     emulators = [n for n in svcs if n not in workers]
     _stop_groups(svcs, workers)
     # Previews started by the deployment stage live in their own groups.

@@ -26,6 +26,7 @@ BODIES = {
     ("POST", "/api/auth/signup"): m_acc.SignupCreate,
     ("POST", "/api/team/invitations"): m_acc.InvitationCreate,
     ("PATCH", "/api/team/members/{uid}"): m_acc.MemberUpdate,
+    ("PATCH", "/api/me/settings"): m_acc.MemberSettings,
     ("POST", "/api/ideas"): m_pipe.IdeaCreate,
     ("POST", "/api/factory/trigger"): m_pipe.TriggerCreate,
     ("POST", "/api/factory/pipelines/{pipeline_id}/approve"): m_pipe.ApproveCreate,
@@ -59,6 +60,7 @@ EXTRA = {
     ("POST", "/api/me/invitations/{tenant_id}/decline"): {},
     ("POST", "/api/team/invitations"): {"409": "Already a member"},
     ("PATCH", "/api/team/members/{uid}"): {"409": "The last owner cannot be demoted"},
+    ("DELETE", "/api/team/invitations/{email*}"): {"404": "No pending invitation for that address"},
     ("DELETE", "/api/team/members/{uid}"): {"409": "The last owner cannot be removed"},
     ("POST", "/api/billing/checkout"): {"409": "A checkout is already open for this plan"},
     ("POST", "/api/ideas"): {"402": "No credits left; buy a plan", "409": "Idempotency-Key reused"},
@@ -91,8 +93,12 @@ EXTRA = {
         "403": "Only the workspace owner and the member who started the run may see the claim link",
         "404": "No such run, or its app is not deployed yet (code claim_not_ready)"},
 }
+# Documented aliases: the same handler under a second path, documented like its target and marked as an alias.
+# `POST /api/orchestrate` is the name the product's first design used for submitting an idea.
+ALIASES = {("POST", "/api/orchestrate"): ("POST", "/api/ideas")}
 ID_PATTERN = r"^(?!__.*__$)[A-Za-z0-9_-]{1,128}$"
-QUERIES = {("GET", "/api/factory/pipelines"): m_pipe.ListQuery}
+QUERIES = {("GET", "/api/factory/pipelines"): m_pipe.ListQuery,
+           ("GET", "/api/factory/pipelines/{pipeline_id}/logs"): m_pipe.LogsQuery}
 
 
 def _query_schema(prop: dict) -> dict:
@@ -140,9 +146,10 @@ def document() -> dict:
     for fname, router in routers().items():
         for method, pattern, handler in router.patterns:
             oa_path = re.sub(r"\{(\w+)\*\}", r"{\1}", pattern)
-            key = (method, pattern)
+            alias_of = ALIASES.get((method, pattern))
+            key = alias_of or (method, pattern)
             op = {
-                "operationId": f"{fname}.{handler.__name__}",
+                "operationId": f"{fname}.{handler.__name__}" + (f"_{oa_path.rsplit('/', 1)[-1]}" if alias_of else ""),
                 "summary": (handler.__doc__ or handler.__name__.replace("_", " ")).strip().splitlines()[0],
                 "tags": [fname],
                 "x-function": fname,
@@ -153,6 +160,10 @@ def document() -> dict:
                             "content": {"application/json": {"schema": error}}},
                 },
             }
+            if alias_of:
+                op["x-alias-of"] = {"method": alias_of[0], "path": alias_of[1]}
+                op["description"] = (f"Alias of `{alias_of[0]} {alias_of[1]}`: the same handler, request, responses "
+                                     "and behaviour (credits, idempotency), under the name the first design used.")
             params = re.findall(r"\{(\w+)(\*?)\}", pattern)
             if params:
                 # `{id}` segments are validated ids (400 invalid_id otherwise); `{name*}` is free text.
@@ -185,7 +196,7 @@ def document() -> dict:
                     "schema": {"$ref": f"#/components/schemas/{model.__name__}"}}}}
                 op["responses"]["415"] = {"description": "The body is not JSON",
                                           "content": {"application/json": {"schema": error}}}
-            if key in (("POST", "/api/ideas"), ("POST", "/api/factory/trigger")):
+            if key in (("POST", "/api/ideas"), ("POST", "/api/factory/trigger")):  # aliases included
                 op.setdefault("parameters", []).append(
                     {"name": "Idempotency-Key", "in": "header", "required": True,
                      "description": "A new random value for each submission, the same value on a retry of it: "

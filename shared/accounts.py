@@ -23,10 +23,18 @@ from dataclasses import replace
 from datetime import timedelta
 
 from google.cloud import firestore as gfs
+from pydantic import TypeAdapter, ValidationError
 
 from shared import auth, errors, log
 from shared.clients import firebase_app, firestore
-from shared.models.accounts import InvitationCreate, MemberUpdate, SignupCreate, SignupPublic
+from shared.models.accounts import (
+    Email,
+    InvitationCreate,
+    MemberSettings,
+    MemberUpdate,
+    SignupCreate,
+    SignupPublic,
+)
 from shared.store import Tenant, invitation_index, new_id, now, signup_doc, user_doc
 
 logger = log.get_logger("accounts")
@@ -267,6 +275,7 @@ def me(caller: auth.Caller) -> dict:
         "display_name": msnap.get("display_name"),
         "tenant": {"id": tenant.tenant_id, "name": tsnap.get("name") if tsnap.exists else None},
         "role": msnap.get("role"),
+        "settings": _settings(msnap.to_dict()),
         "token_role": caller.role,
         "claims_updated": msnap.get("role") != caller.role,
     }
@@ -377,7 +386,8 @@ def switch_workspace(caller: auth.Caller, tenant_id: str) -> dict:
 def team(caller: auth.Caller) -> dict:
     tenant = auth.authorize(caller, "read")
     members = [
-        {k: d.get(k) for k in ("uid", "email", "display_name", "role", "joined_at")}
+        {**{k: d.to_dict().get(k) for k in ("uid", "email", "display_name", "role", "joined_at")},
+         "you": d.id == caller.uid}
         for d in tenant.collection("members").order_by("joined_at").stream()
     ]
     invitations = [
@@ -460,3 +470,52 @@ def remove_member(caller: auth.Caller, uid: str) -> dict:
         auth.set_claims(uid, None, None)
     auth.revoke_sessions(uid)
     return {"uid": uid, "removed": True}
+
+
+def revoke_invitation(caller: auth.Caller, email: str) -> dict:
+    """Withdraw a pending invitation: it disappears from the invitee's list and can no longer be accepted."""
+    tenant = auth.authorize(caller, "manage_team")
+    try:
+        email = TypeAdapter(Email).validate_python(email)
+    except ValidationError:
+        raise errors.BadRequest("That is not an email address; revoke an invitation by the address it was sent to.",
+                                code="invalid_email") from None
+    iref, invref = invitation_index(email), tenant.invitation(email)
+
+    @gfs.transactional
+    def write(tx) -> None:
+        isnap, invsnap = iref.get(transaction=tx), invref.get(transaction=tx)
+        if not invsnap.exists or invsnap.get("status") != "pending":
+            raise errors.NotFound(f"There is no pending invitation for {email} in this workspace.",
+                                  code="invitation_not_found")
+        invites = dict((isnap.to_dict() or {}).get("invites", {})) if isnap.exists else {}
+        if invites.pop(tenant.tenant_id, None) is not None:
+            tx.update(iref, {"invites": invites}) if invites else tx.delete(iref)
+        tx.update(invref, {"status": "revoked", "revoked_at": now(), "revoked_by": caller.uid})
+
+    write(firestore().transaction())
+    log.event(logger, logging.INFO, "invitation revoked", tenant_id=tenant.tenant_id, by=caller.uid)
+    return {"email": email, "status": "revoked"}
+
+
+# ------------------------------------------------------------------------------------------ settings
+
+
+def _settings(member: dict) -> dict:
+    return {"notify_email": member.get("notify_email") is not False}  # on unless turned off
+
+
+def update_settings(caller: auth.Caller, req: MemberSettings) -> dict:
+    """The caller's own settings in the active workspace (any role: they concern only the caller)."""
+    tenant = auth.authorize(caller, "read")
+    mref = tenant.member(caller.uid)
+
+    @gfs.transactional
+    def write(tx) -> dict:
+        snap = mref.get(transaction=tx)
+        if not snap.exists:
+            raise errors.Forbidden("You are no longer a member of this workspace.", code="not_a_member")
+        tx.update(mref, {"notify_email": req.notify_email, "updated_at": now()})
+        return {**snap.to_dict(), "notify_email": req.notify_email}
+
+    return {"tenant_id": tenant.tenant_id, "settings": _settings(write(firestore().transaction()))}

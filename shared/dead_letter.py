@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 
-from shared import log, pipeline, topology
+from shared import log, notify, pipeline, topology
 
 logger = log.get_logger("stage")
 
@@ -62,3 +62,5 @@ def handle_dead_letter(cloud_event) -> None:
         return
     log.event(logger, logging.WARNING, "dead letter handled", pipeline_id=pipeline_id, failed_run=failed,
               reason=reason)
+    if failed:
+        notify.after_run_changed(tenant_id, pipeline_id)

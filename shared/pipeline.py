@@ -107,6 +107,56 @@ def artifact_doc_id(stage: str, name: str) -> str:
     return hashlib.sha1(f"{stage}/{name}".encode()).hexdigest()[:24]
 
 
+# Per-stage log lines: `tenants/{t}/pipelines/{p}/logs/{id}`, written in the transaction that records a stage's
+# result (append-only: ids are never reused and nothing updates a line), readable by members (firestore.rules)
+# and through GET /api/factory/pipelines/{p}/logs. Capped per commit and per run, and each line's length.
+LOG_LINES_PER_STAGE = 12
+LOG_LINES_PER_RUN = 300
+LOG_LINE_CHARS = 240
+
+
+def _secs(ms: int | None) -> str:
+    return "an unknown time" if ms is None else f"{ms / 1000:.1f} s"
+
+
+def stage_log_lines(stage: str, attempt: int, out: Outcome, artifacts: list[str], cost: dict,
+                    duration_ms: int | None) -> list[str]:
+    """What a stage did, in a few short lines (pure; the commit stores them)."""
+    name = stage.replace("_", " ")
+    lines = [f"{name.capitalize()}, attempt {attempt}: ran on the {cost.get('engine') or 'default'} engine "
+             f"for {_secs(duration_ms)}"]
+    lines += [str(x) for x in out.logs if str(x).strip()]
+    if artifacts:
+        more = f" and {len(artifacts) - 6} more" if len(artifacts) > 6 else ""
+        lines.append(f"Wrote {len(artifacts)} artifact{'s' if len(artifacts) != 1 else ''}: "
+                     f"{', '.join(artifacts[:6])}{more}")
+    if out.kind == "ok":
+        lines.append(f"{name.capitalize()} completed")
+    elif out.kind == "loop_back":
+        lines.append(f"Sent back to development: {out.reason or 'QA found problems'}")
+    else:
+        lines.append(f"{name.capitalize()} failed: {out.reason or 'see the run error'}")
+    if len(lines) > LOG_LINES_PER_STAGE:  # keep the first lines and the outcome
+        lines = lines[:LOG_LINES_PER_STAGE - 1] + lines[-1:]
+    return [ln if len(ln) <= LOG_LINE_CHARS else ln[:LOG_LINE_CHARS - 1] + "…" for ln in lines]
+
+
+def _write_logs(tx, pref, p: dict, updates: dict, stage: str, attempt: int, lines: list[str], t,
+                level: str = "info") -> None:
+    """Append `lines` to the run's logs in the caller's transaction, within the run's cap. Ids start with the
+    run's event number at this commit (unique per commit), so lines sort in the order they were written."""
+    used = int((p.get("metadata") or {}).get("log_lines", 0))
+    room = max(0, LOG_LINES_PER_RUN - used)
+    lines = lines[:room]
+    if not lines:
+        return
+    base = int(p.get("event_seq") or 0)
+    for i, line in enumerate(lines):
+        tx.create(pref.collection("logs").document(f"{base:06d}-{i:02d}"),
+                  {"stage": stage, "attempt": attempt, "level": level, "message": line, "at": t, "n": i})
+    updates["metadata.log_lines"] = used + len(lines)
+
+
 def _budget(constraints: Constraints) -> dict:
     s = get_settings()
     b = constraints.budget
@@ -310,6 +360,7 @@ class Outcome:
     usage: dict = field(default_factory=dict)
     reason: str | None = None
     private: dict[str, dict] = field(default_factory=dict)  # server-only documents, by name (PRIVATE_DOCS)
+    logs: list[str] = field(default_factory=list)  # short lines saying what the stage did (see stage_log_lines)
 
 
 def _fail(updates: dict, ev: Events, p: dict, stage: str | None, code: str, message: str, t) -> None:
@@ -436,6 +487,9 @@ def commit(c: Claim, out: Outcome) -> tuple[StageMessage | None, str]:
             f"stages.{c.stage}.cost": cost, f"stages.{c.stage}.artifacts": names,
             f"stages.{c.stage}.summary": out.summary, "spent": spent, "updated_at": t,
         }
+        _write_logs(tx, pref, p, updates, c.stage, c.attempt,
+                    stage_log_lines(c.stage, c.attempt, out, names, cost, _ms(started, t)), t,
+                    level="info" if out.kind == "ok" else "warning")
         msg = None
         if out.kind == "ok":
             for name, fields in sorted((out.private or {}).items()):
@@ -512,7 +566,10 @@ def fail_pipeline(tenant_id: str, pipeline_id: str, code: str, message: str, *, 
         t = now()
         ev = Events(tx, pref, p["event_seq"])
         updates = {"updated_at": t}
-        _fail(updates, ev, p, stage or p["current_stage"], code, message, t)
+        where = stage or p["current_stage"]
+        _write_logs(tx, pref, p, updates, where, int(p["stages"][where].get("attempt") or 0),
+                    [f"{where.replace('_', ' ').capitalize()} stopped: {message}"[:LOG_LINE_CHARS]], t, level="error")
+        _fail(updates, ev, p, where, code, message, t)
         _settle(tx, p, updates, ev, bsnap, t)
         updates["event_seq"] = ev.seq
         _update(tx, pref, updates)
@@ -527,9 +584,13 @@ def fail_pipeline(tenant_id: str, pipeline_id: str, code: str, message: str, *, 
 def deadline(msg: StageMessage) -> str:
     """The Cloud Tasks watchdog fired for a dispatch: time it out and re-dispatch, a bounded number
     of times (only if that dispatch is still current and past its deadline)."""
-    out, what, _, n = _time_out(Tenant(msg.tenant_id).pipeline(msg.pipeline_id), msg.stage, msg.dispatch_id)
+    out, what, kind, n = _time_out(Tenant(msg.tenant_id).pipeline(msg.pipeline_id), msg.stage, msg.dispatch_id)
     if out:
         dispatch.flush(out, watchdog_delay_s=reconciler.stage_deadline_s(out.stage, "queue", n))
+    if kind == "failed":
+        from shared import notify
+
+        notify.after_run_changed(msg.tenant_id, msg.pipeline_id)
     log.event(logger, logging.WARNING if out else logging.INFO, f"watchdog: {what}", pipeline_id=msg.pipeline_id,
               stage=msg.stage, attempt=msg.attempt)
     return what
@@ -541,6 +602,10 @@ def reconcile_run(pref) -> str:
     out, what, kind, n = _time_out(pref, None, None)
     if out:
         dispatch.flush(out, watchdog_delay_s=reconciler.stage_deadline_s(out.stage, "queue", n))
+    if kind == "failed":
+        from shared import notify
+
+        notify.after_run_changed(pref.parent.parent.id, pref.id)
     log.event(logger, logging.WARNING if kind in ("redispatched", "failed") else logging.INFO,
               f"reconciler: {what}", pipeline_id=pref.id)
     return kind
@@ -582,9 +647,11 @@ def _time_out(pref, stage: str | None, dispatch_id: str | None) -> tuple[StageMe
             hint = (f"the {name} service is not taking work (it is down or keeps crashing)" if queued
                     else f"the {name} step stopped responding")
             bsnap = _preread_refund(tx, p, "failed", "stage_timeout", cur)  # before the first write
-            _fail(updates, ev, p, cur, "stage_timeout",
-                  f"{name.capitalize()} {was}, {n + 1} times in a row: {hint}. We gave up on this run. "
-                  "Retry the run to try again.", t)
+            why = (f"{name.capitalize()} {was}, {n + 1} times in a row: {hint}. We gave up on this run. "
+                   "Retry the run to try again.")
+            _write_logs(tx, pref, p, updates, cur, int(st.get("attempt") or 0),
+                        [f"{name.capitalize()} stopped: {why}"[:LOG_LINE_CHARS]], t, level="error")
+            _fail(updates, ev, p, cur, "stage_timeout", why, t)
             _settle(tx, p, updates, ev, bsnap, t)
             out, what, kind = None, "failed the run", "failed"
         else:
@@ -909,6 +976,14 @@ def artifact(tenant: Tenant, pipeline_id: str, name: str) -> dict:
         raise errors.NotFound(f"No artifact named {name} in this run; list them at "
                               f"/api/factory/pipelines/{pipeline_id}/artifacts.", code="artifact_not_found")
     return max(hits, key=lambda a: STAGES.index(a["stage"]) if a["stage"] in STAGES else -1)
+
+
+def logs(tenant: Tenant, pipeline_id: str, stage: str | None = None) -> list[dict]:
+    """The run's log lines, oldest first (at most LOG_LINES_PER_RUN exist)."""
+    get(tenant, pipeline_id)  # 404 first (also for another tenant's run)
+    col = tenant.pipeline(pipeline_id).collection("logs")
+    out = [{"id": d.id, **d.to_dict()} for d in col.limit(LOG_LINES_PER_RUN).stream()]  # by id: write order
+    return [ln for ln in out if stage is None or ln.get("stage") == stage]
 
 
 def artifact_reader(tenant_id: str, pipeline_id: str):

@@ -21,6 +21,7 @@ EMULATOR_VARS = (
     "FIREBASE_AUTH_EMULATOR_HOST",
     "CLOUD_TASKS_EMULATOR_HOST",
     "STRIPE_API_BASE",
+    "SMTP_EMULATOR_HOST",
 )
 # Settings that exist only in local mode: infrastructure never sets them (infra/terraform_check.py
 # checks the Terraform), and production refuses the emulators and faults when set.
@@ -47,6 +48,8 @@ class Settings(BaseSettings):
     auth_emulator_host: str | None = Field(None, validation_alias="FIREBASE_AUTH_EMULATOR_HOST")
     tasks_emulator_host: str | None = Field(None, validation_alias="CLOUD_TASKS_EMULATOR_HOST")
     stripe_api_base: str | None = Field(None, validation_alias="STRIPE_API_BASE")
+    # The local SMTP sink (emulator/mailsink.py) that stands in for SendGrid; host:port.
+    smtp_emulator_host: str | None = Field(None, validation_alias="SMTP_EMULATOR_HOST")
 
     # Secrets: no defaults. Functions that need one call `require(...)` when they start.
     stripe_secret_key: SecretStr | None = Field(None, validation_alias="STRIPE_SECRET_KEY")
@@ -54,6 +57,10 @@ class Settings(BaseSettings):
     # Shared secret the watchdog and stage workers use to call service-only routes locally;
     # production uses Google-signed OIDC tokens for the service accounts listed below.
     service_token: SecretStr | None = Field(None, validation_alias="SERVICE_TOKEN")
+    # Run notifications by email (shared/notify.py) go through SendGrid's HTTP API in production.
+    sendgrid_api_key: SecretStr | None = Field(None, validation_alias="SENDGRID_API_KEY")
+    mail_from: str = Field("SaaS Factory <notifications@saas-factory.app>", validation_alias="MAIL_FROM")
+    mail_timeout_s: float = Field(5.0, validation_alias="MAIL_TIMEOUT_S", gt=0)
     service_accounts: Annotated[tuple[str, ...], NoDecode] = Field((), validation_alias="SERVICE_ACCOUNTS")
 
     # Where users land after Checkout, and where the dashboard lives.
@@ -125,6 +132,7 @@ class Settings(BaseSettings):
                     ("FIREBASE_AUTH_EMULATOR_HOST", self.auth_emulator_host),
                     ("CLOUD_TASKS_EMULATOR_HOST", self.tasks_emulator_host),
                     ("STRIPE_API_BASE", self.stripe_api_base),
+                    ("SMTP_EMULATOR_HOST", self.smtp_emulator_host),
                     ("FACTORY_FAULTS", self.faults),
                 )
                 if val

@@ -18,7 +18,7 @@ import time
 
 from pydantic import ValidationError
 
-from shared import dispatch, errors, faults, log, pipeline, topology
+from shared import dispatch, errors, faults, log, notify, pipeline, topology
 from shared.dead_letter import verify_caller
 from shared.models.pipeline import StageMessage
 from shared.settings import get_settings
@@ -66,7 +66,8 @@ def run_work(stage: str, c: pipeline.Claim, fault: faults.StageFaults = faults.O
     p = c.pipeline
     if s.engine_by_stage.get(stage) == "passthrough" or fault.passthrough:
         return pipeline.Outcome("ok", summary={"engine": "passthrough", "note": "no work: pass-through mode"},
-                                usage={"engine": "passthrough", "compute_s": 0.0})
+                                usage={"engine": "passthrough", "compute_s": 0.0},
+                                logs=["Pass-through mode: the stage's work was skipped (a test of the plumbing)"])
     from shared import engine
 
     idea = pipeline.load_idea(p["tenant_id"], p["idea_id"])
@@ -89,7 +90,23 @@ def run_work(stage: str, c: pipeline.Claim, fault: faults.StageFaults = faults.O
     usage = dict(result.usage or {})
     usage.setdefault("compute_s", time.perf_counter() - started)
     return pipeline.Outcome(result.outcome, summary=result.summary, artifacts=result.artifacts, usage=usage,
-                            reason=result.reason, private=result.private)
+                            reason=result.reason, private=result.private, logs=summary_lines(result.summary))
+
+
+def summary_lines(summary: dict, limit: int = 6) -> list[str]:
+    """A few log lines from a stage summary's plain values (numbers, words, yes/no), in its own order."""
+    out = []
+    for key, value in (summary or {}).items():
+        if isinstance(value, bool):
+            text = "yes" if value else "no"
+        elif isinstance(value, (int, float, str)) and str(value).strip():
+            text = str(value)
+        else:
+            continue
+        out.append(f"{key.replace('_', ' ').capitalize()}: {text}")
+        if len(out) >= limit:
+            break
+    return out
 
 
 def handle_stage_event(stage: str, cloud_event) -> None:
@@ -117,10 +134,13 @@ def handle_stage_event(stage: str, cloud_event) -> None:
             # Permanent: no redelivery can fix it (e.g. the idea was deleted). Fail the run now.
             pipeline.fail_stage(c, "stage_error", f"{stage.replace('_', ' ')} could not run: {exc.message}")
             log.event(logger, logging.WARNING, "permanent error; run failed", code=exc.code)
+            notify.after_run_changed(msg.tenant_id, msg.pipeline_id)
             return
         nxt, status = pipeline.commit(c, outcome)
         if nxt is None:
             log.event(logger, logging.INFO, f"stage done; run is {status}")
+            if status != "running":  # stopped or paused: no later stage waits on the mail
+                notify.after_run_changed(msg.tenant_id, msg.pipeline_id)
             return
         if fault.swallow_publish(nxt):
             return

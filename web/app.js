@@ -58,6 +58,7 @@ import { ideaField, ideaFromForm, signupFromForm } from "./lib/validate.js";
 import { createLive } from "./lib/live.js";
 import { addEvent as timelineEvent, announceStages, renderStages as timelineStages, stagesDone, startTicker } from "./views/timeline.js";
 import { FILTERS, PAGE, fetchRuns, matches, runsQuery } from "./views/history.js";
+import { mountTeam, unmountTeam } from "./views/team.js";
 
 const CHECKOUT_KEY = "factory.checkout";
 const PENDING_POLL_MS = 1000;
@@ -322,6 +323,7 @@ async function enter(user) {
   }
   if (state.user !== user) return; // signed out meanwhile
   renderInvitations(me);
+  mountTeam({ api: state.api, fb: state.fb, user, me, toast });
   if (!me.tenant) {
     // Signed in, but in no workspace (e.g. removed): only invitations can be acted on here.
     show($("#boot-status"), false);
@@ -357,6 +359,7 @@ async function enter(user) {
 
 function leave() {
   const wasSignedIn = Boolean(state.user);
+  unmountTeam();
   stopSubs("list");
   stopSubs("detail");
   if (state.live) state.live.stopAll();

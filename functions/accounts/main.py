@@ -4,7 +4,7 @@ import functions_framework
 
 from shared import accounts as core
 from shared.http import Response, Router
-from shared.models.accounts import InvitationCreate, MemberUpdate, WorkspaceSwitch
+from shared.models.accounts import InvitationCreate, MemberSettings, MemberUpdate, WorkspaceSwitch
 from shared.settings import get_settings
 
 get_settings()
@@ -42,6 +42,18 @@ def team(call):
 @router.route("POST", "/api/team/invitations")
 def invite(call):
     return Response(core.invite(call.caller, call.model(InvitationCreate)), status=201)
+
+
+@router.route("DELETE", "/api/team/invitations/{email*}")
+def revoke_invitation(call):
+    """Revoke a pending invitation (owners only)."""
+    return core.revoke_invitation(call.caller, call.params["email"])
+
+
+@router.route("PATCH", "/api/me/settings")
+def update_settings(call):
+    """Change the caller's own settings in the active workspace (email notifications about their runs)."""
+    return core.update_settings(call.caller, call.model(MemberSettings))
 
 
 @router.route("PATCH", "/api/team/members/{uid}")

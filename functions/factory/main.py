@@ -16,6 +16,7 @@ from shared.models.pipeline import (
     EventsQuery,
     IdeaCreate,
     ListQuery,
+    LogsQuery,
     PlanApproveCreate,
     PlanEditCreate,
     ProgressUpdate,
@@ -181,6 +182,15 @@ def list_artifacts(call):
     for a in items:
         a["url"] = f"/api/factory/pipelines/{pid}/artifacts/{a['name']}"
     return {"pipeline_id": pid, "artifacts": items}
+
+
+@router.route("GET", "/api/factory/pipelines/{pipeline_id}/logs")
+def list_logs(call):
+    """The run's per-stage log lines, oldest first (`?stage=` keeps one stage's)."""
+    tenant = auth.authorize(call.caller, "read")
+    pid = call.params["pipeline_id"]
+    lines = pipeline.logs(tenant, pid, call.query_model(LogsQuery).stage)
+    return {"pipeline_id": pid, "logs": lines, "cap": pipeline.LOG_LINES_PER_RUN}
 
 
 CONTENT_TYPES = {".json": "application/json", ".md": "text/markdown; charset=utf-8", ".svg": "image/svg+xml",

@@ -11,8 +11,10 @@ get_settings()
 router = Router("ideas")
 
 
+@router.route("POST", "/api/orchestrate")
 @router.route("POST", "/api/ideas")
 def submit(call):
+    """Submit an idea: spend a credit and start a run (`/api/orchestrate` is an alias, the first design's name)."""
     tenant = auth.authorize(call.caller, "submit")
     idea = call.model(IdeaCreate)
     key = require_idempotency_key(call.headers)

@@ -49,6 +49,9 @@ locals {
     LLM_BASE_URL             = var.llm_base_url
     LLM_MODEL                = var.llm_model
     PREVIEW_TTL_S            = "900"
+    # Run notifications (shared/notify.py): SendGrid, with its key in Secret Manager.
+    MAIL_FROM      = var.mail_from
+    MAIL_TIMEOUT_S = "5"
     # Cloud Run's file system is memory; /tmp is where a stage's scratch files belong.
     STATE_DIR = "/tmp/factory"
   }
@@ -60,6 +63,7 @@ locals {
     STRIPE_SECRET_KEY     = "factory_stripe_secret_key"
     STRIPE_WEBHOOK_SECRET = "factory_stripe_webhook_secret"
     LLM_API_KEY           = "factory_llm_api_key"
+    SENDGRID_API_KEY      = "factory_sendgrid_api_key"
   }
 
   # Identities that call functions: Pub/Sub pushes as "push", Cloud Tasks and Cloud Scheduler as
@@ -189,9 +193,9 @@ locals {
       timeout_s   = 120
       env = ["FACTORY_ENV", "GOOGLE_CLOUD_PROJECT", "FUNCTION_REGION", "FUNCTION_URL_TEMPLATE", "TASKS_LOCATION",
         "TASKS_DEADLINE_S", "PUBLISH_TIMEOUT_S", "STAGE_DEADLINE_S", "QA_MAX_LOOPS", "QA_TIMEOUT_S",
-      "ENGINE_BY_STAGE", "LLM_BASE_URL", "LLM_MODEL", "PREVIEW_TTL_S", "STATE_DIR"]
+      "ENGINE_BY_STAGE", "LLM_BASE_URL", "LLM_MODEL", "PREVIEW_TTL_S", "STATE_DIR", "MAIL_FROM", "MAIL_TIMEOUT_S", "PUBLIC_BASE_URL"]
       env_values = { STAGE = "idea_validation", FIRESTORE_DEADLINE_S = "20" }
-      secrets    = ["LLM_API_KEY"]
+      secrets    = ["LLM_API_KEY", "SENDGRID_API_KEY"]
       callers    = ["invoker", "push"]
       invokers   = ["push"]
       # Claims and commits the stage; publishes the next stage (and poison messages to the dead-letter
@@ -209,9 +213,9 @@ locals {
       timeout_s   = 120
       env = ["FACTORY_ENV", "GOOGLE_CLOUD_PROJECT", "FUNCTION_REGION", "FUNCTION_URL_TEMPLATE", "TASKS_LOCATION",
         "TASKS_DEADLINE_S", "PUBLISH_TIMEOUT_S", "STAGE_DEADLINE_S", "QA_MAX_LOOPS", "QA_TIMEOUT_S",
-      "ENGINE_BY_STAGE", "LLM_BASE_URL", "LLM_MODEL", "PREVIEW_TTL_S", "STATE_DIR"]
+      "ENGINE_BY_STAGE", "LLM_BASE_URL", "LLM_MODEL", "PREVIEW_TTL_S", "STATE_DIR", "MAIL_FROM", "MAIL_TIMEOUT_S", "PUBLIC_BASE_URL"]
       env_values = { STAGE = "tech_stack", FIRESTORE_DEADLINE_S = "20" }
-      secrets    = ["LLM_API_KEY"]
+      secrets    = ["LLM_API_KEY", "SENDGRID_API_KEY"]
       callers    = ["invoker", "push"]
       invokers   = ["push"]
       roles      = ["roles/datastore.user", "roles/cloudtasks.enqueuer"]
@@ -227,9 +231,9 @@ locals {
       timeout_s   = 120
       env = ["FACTORY_ENV", "GOOGLE_CLOUD_PROJECT", "FUNCTION_REGION", "FUNCTION_URL_TEMPLATE", "TASKS_LOCATION",
         "TASKS_DEADLINE_S", "PUBLISH_TIMEOUT_S", "STAGE_DEADLINE_S", "QA_MAX_LOOPS", "QA_TIMEOUT_S",
-      "ENGINE_BY_STAGE", "LLM_BASE_URL", "LLM_MODEL", "PREVIEW_TTL_S", "STATE_DIR"]
+      "ENGINE_BY_STAGE", "LLM_BASE_URL", "LLM_MODEL", "PREVIEW_TTL_S", "STATE_DIR", "MAIL_FROM", "MAIL_TIMEOUT_S", "PUBLIC_BASE_URL"]
       env_values = { STAGE = "uiux_design", FIRESTORE_DEADLINE_S = "20" }
-      secrets    = ["LLM_API_KEY"]
+      secrets    = ["LLM_API_KEY", "SENDGRID_API_KEY"]
       callers    = ["invoker", "push"]
       invokers   = ["push"]
       roles      = ["roles/datastore.user", "roles/cloudtasks.enqueuer"]
@@ -245,9 +249,9 @@ locals {
       timeout_s   = 120
       env = ["FACTORY_ENV", "GOOGLE_CLOUD_PROJECT", "FUNCTION_REGION", "FUNCTION_URL_TEMPLATE", "TASKS_LOCATION",
         "TASKS_DEADLINE_S", "PUBLISH_TIMEOUT_S", "STAGE_DEADLINE_S", "QA_MAX_LOOPS", "QA_TIMEOUT_S",
-      "ENGINE_BY_STAGE", "LLM_BASE_URL", "LLM_MODEL", "PREVIEW_TTL_S", "STATE_DIR"]
+      "ENGINE_BY_STAGE", "LLM_BASE_URL", "LLM_MODEL", "PREVIEW_TTL_S", "STATE_DIR", "MAIL_FROM", "MAIL_TIMEOUT_S", "PUBLIC_BASE_URL"]
       env_values = { STAGE = "development", FIRESTORE_DEADLINE_S = "20" }
-      secrets    = ["LLM_API_KEY"]
+      secrets    = ["LLM_API_KEY", "SENDGRID_API_KEY"]
       callers    = ["invoker", "push"]
       invokers   = ["push"]
       roles      = ["roles/datastore.user", "roles/cloudtasks.enqueuer"]
@@ -263,9 +267,9 @@ locals {
       timeout_s   = 300
       env = ["FACTORY_ENV", "GOOGLE_CLOUD_PROJECT", "FUNCTION_REGION", "FUNCTION_URL_TEMPLATE", "TASKS_LOCATION",
         "TASKS_DEADLINE_S", "PUBLISH_TIMEOUT_S", "STAGE_DEADLINE_S", "QA_MAX_LOOPS", "QA_TIMEOUT_S",
-      "ENGINE_BY_STAGE", "LLM_BASE_URL", "LLM_MODEL", "PREVIEW_TTL_S", "STATE_DIR"]
+      "ENGINE_BY_STAGE", "LLM_BASE_URL", "LLM_MODEL", "PREVIEW_TTL_S", "STATE_DIR", "MAIL_FROM", "MAIL_TIMEOUT_S", "PUBLIC_BASE_URL"]
       env_values = { STAGE = "qa", FIRESTORE_DEADLINE_S = "20" }
-      secrets    = ["LLM_API_KEY"]
+      secrets    = ["LLM_API_KEY", "SENDGRID_API_KEY"]
       callers    = ["invoker", "push"]
       invokers   = ["push"]
       roles      = ["roles/datastore.user", "roles/cloudtasks.enqueuer"]
@@ -281,9 +285,9 @@ locals {
       timeout_s   = 300
       env = ["FACTORY_ENV", "GOOGLE_CLOUD_PROJECT", "FUNCTION_REGION", "FUNCTION_URL_TEMPLATE", "TASKS_LOCATION",
         "TASKS_DEADLINE_S", "PUBLISH_TIMEOUT_S", "STAGE_DEADLINE_S", "QA_MAX_LOOPS", "QA_TIMEOUT_S",
-      "ENGINE_BY_STAGE", "LLM_BASE_URL", "LLM_MODEL", "PREVIEW_TTL_S", "STATE_DIR"]
+      "ENGINE_BY_STAGE", "LLM_BASE_URL", "LLM_MODEL", "PREVIEW_TTL_S", "STATE_DIR", "MAIL_FROM", "MAIL_TIMEOUT_S", "PUBLIC_BASE_URL"]
       env_values = { STAGE = "deployment", FIRESTORE_DEADLINE_S = "20" }
-      secrets    = ["LLM_API_KEY"]
+      secrets    = ["LLM_API_KEY", "SENDGRID_API_KEY"]
       callers    = ["invoker", "push"]
       invokers   = ["push"]
       # Also builds and serves generated apps (deploy_mode cloud_run): see the deployer roles in iam.tf.
@@ -298,9 +302,9 @@ locals {
       public      = false
       memory      = "512Mi"
       timeout_s   = 60
-      env         = ["FACTORY_ENV", "GOOGLE_CLOUD_PROJECT", "FUNCTION_URL_TEMPLATE"]
+      env         = ["FACTORY_ENV", "GOOGLE_CLOUD_PROJECT", "FUNCTION_URL_TEMPLATE", "MAIL_FROM", "MAIL_TIMEOUT_S", "PUBLIC_BASE_URL"]
       env_values  = { FIRESTORE_DEADLINE_S = "20" }
-      secrets     = []
+      secrets     = ["SENDGRID_API_KEY"]
       callers     = ["push"]
       invokers    = ["push"]
       # Marks the run of an undeliverable message failed (and refunds it, in the same transaction).
@@ -317,9 +321,9 @@ locals {
       timeout_s   = 60
       env = ["FACTORY_ENV", "GOOGLE_CLOUD_PROJECT", "FUNCTION_URL_TEMPLATE", "TASKS_LOCATION", "TASKS_DEADLINE_S",
         "PUBLISH_TIMEOUT_S", "STAGE_DEADLINE_S", "STAGE_DEADLINE_FACTOR", "STAGE_QUEUE_FLOOR_S",
-      "STAGE_RUN_FLOOR_S", "WATCHDOG_MAX_REDISPATCH"]
+      "STAGE_RUN_FLOOR_S", "WATCHDOG_MAX_REDISPATCH", "MAIL_FROM", "MAIL_TIMEOUT_S", "PUBLIC_BASE_URL"]
       env_values = { FIRESTORE_DEADLINE_S = "20" }
-      secrets    = []
+      secrets    = ["SENDGRID_API_KEY"]
       callers    = ["invoker"]
       invokers   = ["invoker"]
       # Deadlines, reconciler and outbox sweep: re-dispatches stages and re-arms their deadlines.

@@ -86,3 +86,9 @@ variable "isolated_tenant_databases" {
     error_message = "Each database id is 4-63 characters: lowercase letters, digits and '-', starting with a letter."
   }
 }
+
+variable "mail_from" {
+  description = "MAIL_FROM: the sender of run notifications (a SendGrid verified sender)."
+  type        = string
+  default     = "SaaS Factory <notifications@saas-factory.app>"
+}

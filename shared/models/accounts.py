@@ -39,3 +39,9 @@ class MemberUpdate(_Strict):
 
 class WorkspaceSwitch(_Strict):
     tenant_id: str = Field(min_length=6, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+
+
+class MemberSettings(_Strict):
+    """The caller's own settings in the active workspace."""
+
+    notify_email: bool = Field(description="Email me when a run I started finishes, fails or waits for me.")

@@ -137,6 +137,10 @@ class ListQuery(_In):
     cursor: str | None = Field(None, max_length=500)
 
 
+class LogsQuery(_In):
+    stage: StageName | None = None
+
+
 class StageMessage(BaseModel):
     """What travels on a stage topic. Frozen: a message is a fact, not a buffer."""
 

@@ -336,3 +336,62 @@ def test_user_without_workspace_gets_clear_403(api):
                                                          "password": PASSWORD, "returnSecureToken": True}, timeout=10)
     resp = api.get("/api/team", token=r.json()["idToken"])
     assert resp.status_code == 403 and resp.json()["error"]["code"] == "no_tenant"
+
+
+# ------------------------------------------------------------------ team page routes (issue 20)
+
+
+def test_owner_revokes_a_pending_invitation_and_it_disappears_for_the_invitee(api):
+    owner = api.signup(company="Revokers")
+    email = f"{uuid.uuid4().hex[:10]}@Example.com"
+    assert api.post("/api/team/invitations", owner, json={"email": email, "role": "viewer"}).status_code == 201
+    invitee = api.signup(email=email.lower(), company="Invitee's own")
+    verify_email(invitee.token, email.lower())
+    assert [i["tenant_id"] for i in api.get("/api/me", invitee).json()["pending_invitations"]] == [owner.tenant_id]
+    member = join(api, owner, "member")
+
+    # Wrong role: a member may not revoke (403); bad input: not an address (400); unknown address (404).
+    r = api.request("DELETE", f"/api/team/invitations/{email}", member)
+    assert r.status_code == 403 and r.json()["error"]["code"] == "role_forbidden"
+    r = api.request("DELETE", "/api/team/invitations/not-an-address", owner)
+    assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_email"
+    r = api.request("DELETE", "/api/team/invitations/nobody@example.com", owner)
+    assert r.status_code == 404 and r.json()["error"]["code"] == "invitation_not_found"
+
+    r = api.request("DELETE", f"/api/team/invitations/{email}", owner)  # any case: addresses compare lower-case
+    assert r.status_code == 200 and r.json() == {"email": email.lower(), "status": "revoked"}
+    assert api.get("/api/team", owner).json()["invitations"] == []
+    assert api.get("/api/me", invitee).json()["pending_invitations"] == []
+    r = api.post(f"/api/me/invitations/{owner.tenant_id}/accept", invitee)
+    assert r.status_code == 404 and r.json()["error"]["code"] == "invitation_not_found"
+    again = api.request("DELETE", f"/api/team/invitations/{email}", owner)
+    assert again.status_code == 404
+
+
+def test_last_owner_cannot_be_removed_and_members_cannot_remove(api):
+    owner = api.signup(company="Lone Owner")
+    member = join(api, owner, "member")
+    r = api.request("DELETE", f"/api/team/members/{owner.uid}", member)
+    assert r.status_code == 403 and r.json()["error"]["code"] == "role_forbidden"
+    r = api.request("DELETE", f"/api/team/members/{owner.uid}", owner)
+    assert r.status_code == 409 and r.json()["error"]["code"] == "last_owner"
+    r = api.request("PATCH", f"/api/team/members/{member.uid}", owner, json={"role": "admin"})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "validation_failed"
+    team = api.get("/api/team", member).json()
+    assert {m["uid"]: m["you"] for m in team["members"]} == {owner.uid: False, member.uid: True}
+
+
+def test_member_turns_email_notifications_off_and_on(api):
+    owner = api.signup(company="Quiet Co")
+    viewer = join(api, owner, "viewer")
+    assert api.get("/api/me", viewer).json()["settings"] == {"notify_email": True}  # on by default
+    r = api.request("PATCH", "/api/me/settings", viewer, json={"notify_email": False})
+    assert r.status_code == 200 and r.json()["settings"] == {"notify_email": False}
+    assert api.get("/api/me", viewer).json()["settings"] == {"notify_email": False}
+    assert api.get("/api/me", owner).json()["settings"] == {"notify_email": True}  # only the caller's own
+    for bad in ({"notify_email": "maybe"}, {}, {"notify_email": True, "role": "owner"}):
+        r = api.request("PATCH", "/api/me/settings", viewer, json=bad)
+        assert r.status_code == 400 and r.json()["error"]["code"] == "validation_failed", bad
+    r = api.request("PATCH", "/api/me/settings", viewer, json={"notify_email": True})
+    assert r.status_code == 200 and r.json()["settings"] == {"notify_email": True}
+    assert api.request("PATCH", "/api/me/settings", json={"notify_email": False}).status_code == 401

@@ -23,6 +23,7 @@ def world(cloud_env):
         ref = db.document(f"tenants/{user.tenant_id}/pipelines/{pid}")
         ref.set({"pipeline_id": pid, "tenant_id": user.tenant_id, "status": "running", "progress": 20})
         ref.collection("events").document("e1").set({"type": "factory_progress", "progress": 20})
+        ref.collection("logs").document("000001-00").set({"stage": "idea_validation", "message": "ran"})
     return a, b, pid
 
 
@@ -247,3 +248,21 @@ def test_the_claim_link_is_the_owners_and_the_starters_only(cloud_env):
         assert get(f"{doc_path}/private/claim", who.token).status_code == 403
     r = api.get(f"/api/factory/pipelines/{pid}", viewer)
     assert r.status_code == 200 and "token=" not in r.text
+
+
+def test_log_lines_are_read_by_members_only_and_written_by_no_client(world):
+    a, b, pid = world
+    own = f"tenants/{a.tenant_id}/pipelines/{pid}/logs"
+    r = get(f"{own}/000001-00", a.token)
+    assert r.status_code == 200 and r.json()["fields"]["message"]["stringValue"] == "ran"
+    assert get(own, a.token).status_code == 200
+    assert get(f"tenants/{b.tenant_id}/pipelines/{pid}/logs/000001-00", a.token).status_code == 403
+    assert get(f"tenants/{b.tenant_id}/pipelines/{pid}/logs", a.token).status_code == 403
+    assert get(own, None).status_code == 403
+    headers = {"Authorization": f"Bearer {a.token}"}
+    r = requests.post(url(own), json={"fields": {"message": {"stringValue": "forged"}}}, headers=headers, timeout=10)
+    assert r.status_code == 403
+    r = requests.patch(url(f"{own}/000001-00") + "?updateMask.fieldPaths=message",
+                       json={"fields": {"message": {"stringValue": "edited"}}}, headers=headers, timeout=10)
+    assert r.status_code == 403
+    assert requests.delete(url(f"{own}/000001-00"), headers=headers, timeout=10).status_code == 403

@@ -4,6 +4,7 @@ effects under duplicates, crashes, lost publishes and lost messages; user action
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
@@ -19,6 +20,12 @@ STAGES = topology.STAGES
 @pytest.fixture(scope="module")
 def api(cloud_env):
     return Api()
+
+
+def sink_mails(to: str) -> list[dict]:
+    import requests
+
+    return requests.get(os.environ["MAIL_SINK_URL"] + "/messages", params={"to": to}, timeout=10).json()["messages"]
 
 
 def passthrough_owner(api: Api, packs: int = 1):
@@ -70,6 +77,46 @@ def test_a_run_goes_through_six_stages_with_progress_and_events(api):
     other = api.signup(company="Other Co")
     r = api.get(f"/api/factory/pipelines/{pid}/events", other)
     assert r.status_code == 404 and r.json()["error"]["code"] == "pipeline_not_found"
+
+
+def test_a_completed_run_has_log_lines_for_each_stage_readable_through_the_api(api):
+    owner = passthrough_owner(api)
+    pid = submit(api, owner)
+    wait_status(owner.tenant_id, pid, "completed", 30)
+    r = api.get(f"/api/factory/pipelines/{pid}/logs", owner)
+    assert r.status_code == 200, r.text
+    lines = r.json()["logs"]
+    by_stage = {s: [ln["message"] for ln in lines if ln["stage"] == s] for s in STAGES}
+    for s in STAGES:
+        name = s.replace("_", " ").capitalize()
+        assert by_stage[s][0].startswith(f"{name}, attempt 1: ran on the passthrough engine"), by_stage[s]
+        assert any("Pass-through mode" in m for m in by_stage[s]) and by_stage[s][-1] == f"{name} completed"
+    assert [ln["stage"] for ln in lines] == sorted((ln["stage"] for ln in lines), key=STAGES.index)  # write order
+    one = api.get(f"/api/factory/pipelines/{pid}/logs?stage=qa", owner).json()["logs"]
+    assert one and {ln["stage"] for ln in one} == {"qa"}
+    bad = api.get(f"/api/factory/pipelines/{pid}/logs?stage=marketing", owner)
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "validation_failed"
+    other = api.signup(company="Other Co")
+    r = api.get(f"/api/factory/pipelines/{pid}/logs", other)
+    assert r.status_code == 404 and r.json()["error"]["code"] == "pipeline_not_found"
+
+
+def test_orchestrate_is_an_alias_of_idea_intake(api):
+    owner = passthrough_owner(api)
+    before = api.get("/api/billing", owner).json()["credits"]
+    r = api.post("/api/orchestrate", owner, json=IDEA, headers={"Idempotency-Key": "orch-1"})
+    assert r.status_code == 202, r.text
+    body = r.json()
+    pid = body["pipeline_id"]
+    assert body["status"] == "queued" and r.headers["Location"] == f"/api/factory/pipelines/{pid}"
+    assert body["links"]["firestore"] == f"tenants/{owner.tenant_id}/pipelines/{pid}"
+    again = api.post("/api/orchestrate", owner, json=IDEA, headers={"Idempotency-Key": "orch-1"})
+    assert again.status_code == 202 and again.json()["pipeline_id"] == pid
+    assert api.get("/api/billing", owner).json()["credits"] == before - 1
+    p = wait_status(owner.tenant_id, pid, "completed", 30)
+    assert p["tenant_id"] == owner.tenant_id and p["idea_id"] == body["idea_id"]
+    bad = api.post("/api/orchestrate", owner, json={"title": ""})
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "validation_failed"
 
 
 def test_every_message_delivered_three_times_executes_each_stage_once(api):
@@ -144,11 +191,20 @@ def test_repeated_transient_failure_dead_letters_then_retry_resumes_from_last_go
     p = wait_status(owner.tenant_id, pid, "failed", 90)
     assert p["error_code"] == "dead_lettered" and "deliveries" in p["error_message"]
     assert p["stages"]["development"]["status"] == "failed"
+    stopped = [ln for ln in api.get(f"/api/factory/pipelines/{pid}/logs?stage=development", owner).json()["logs"]
+               if ln["level"] == "error"]
+    assert len(stopped) == 1 and stopped[0]["message"].startswith("Development stopped: development failed on every")
     done_before = {s: p["stages"][s]["executions"] for s in STAGES[:3]}
     r = api.post(f"/api/factory/pipelines/{pid}/retry", owner)
     assert r.status_code == 202, r.text
     p = wait_status(owner.tenant_id, pid, "completed", 60)
     assert {s: p["stages"][s]["executions"] for s in STAGES[:3]} == done_before, "earlier stages were not rerun"
+    # The owner was mailed once when it stopped and once when it finished (the old failure is not mailed again).
+    deadline = time.monotonic() + 10
+    while len(subjects := [m["subject"] for m in sink_mails(owner.email)]) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert sorted(subjects) == sorted(["Your run stopped: Invoice tracker for freelancers",
+                                       "Your app is ready: Invoice tracker for freelancers"]), subjects
     assert p["stages"]["development"]["attempt"] == 2
     assert api.post(f"/api/factory/pipelines/{pid}/retry", owner).status_code == 409
 

@@ -202,6 +202,8 @@ def test_a_watchdog_give_up_refunds(api):
     assert pipeline.reconcile_run(pref) == "failed"
     p = pipeline_doc(owner.tenant_id, pid)
     assert p["status"] == "failed" and p["error_code"] == "stage_timeout"
+    lines = api.get(f"/api/factory/pipelines/{pid}/logs", owner).json()["logs"]
+    assert [ln["stage"] for ln in lines if ln["level"] == "error"] == [cur]  # the run's log says why it stopped
     assert_refunded_once(api, owner, pid, "factory_failure", before)
     assert pipeline.reconcile_run(pref) in ("skipped", "cleared")  # a second look refunds nothing
     assert_refunded_once(api, owner, pid, "factory_failure", before)

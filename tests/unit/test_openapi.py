@@ -20,3 +20,12 @@ def test_every_route_of_every_http_function_is_documented():
     ideas = doc["paths"]["/api/ideas"]["post"]
     assert "402" in ideas["responses"] and ideas["requestBody"]
     assert doc["components"]["schemas"]["IdeaCreate"]["properties"]["title"]["maxLength"] == 120
+
+
+def test_orchestrate_is_documented_as_an_alias_of_idea_intake():
+    doc = json.loads(openapi.OUT.read_text())
+    alias, target = doc["paths"]["/api/orchestrate"]["post"], doc["paths"]["/api/ideas"]["post"]
+    assert alias["x-alias-of"] == {"method": "POST", "path": "/api/ideas"} and "x-alias-of" not in target
+    assert alias["operationId"] != target["operationId"]
+    for same in ("requestBody", "responses", "parameters", "security", "x-function"):
+        assert alias[same] == target[same], same
