@@ -505,8 +505,8 @@ def print_table(state: dict) -> None:
         ("Auth emulator", f"127.0.0.1:{p['auth']}"),
         ("Cloud Tasks emulator", f"127.0.0.1:{p['tasks']}"),
         ("Stripe fake", f"http://127.0.0.1:{p['stripe']}/"),
-        ("mail sink (SMTP " + str(p["mail"]) + ")", f"http://127.0.0.1:{p['mail_web']}/"),
-    ] + [(f"function {n}", u) for n, u in state["functions"].items()]
+    ] + ([("mail sink (SMTP " + str(p["mail"]) + ")", f"http://127.0.0.1:{p['mail_web']}/")] if "mail" in p else []) \
+        + [(f"function {n}", u) for n, u in state["functions"].items()]
     width = max(len(r[0]) for r in rows)
     for name, url in rows:
         print(f"  {name.ljust(width)}  {url}")

@@ -33,7 +33,8 @@ REQUIREMENTS = ROOT / "requirements"
 # Packages shipped whole when any of their modules is imported: they import their own modules by computed
 # names, which no reading of the source can follow, and carry data files (templates, catalogues).
 WHOLE_PACKAGES = ("shared.engine",)
-ENGINE_FUNCTIONS = frozenset(f"stage_{s}" for s in topology.STAGES)
+#: The six stages run the engine; the factory API's plan-review routes check founders' edits with its spec check.
+ENGINE_FUNCTIONS = frozenset(f"stage_{s}" for s in topology.STAGES) | {"factory"}
 
 
 def group(name: str) -> str:

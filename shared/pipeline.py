@@ -21,7 +21,7 @@ from datetime import datetime
 from google.cloud import firestore as gfs
 from pydantic import ValidationError
 
-from shared import clients, dispatch, errors, log, planreview, reconciler, topology
+from shared import clients, dispatch, errors, log, plangate, reconciler, topology
 from shared.models.pipeline import PAUSED, TERMINAL, Constraints, IdeaCreate, Pipeline, StageMessage
 from shared.settings import get_settings
 from shared.store import Runs, Tenant, new_id, now
@@ -463,7 +463,7 @@ def commit(c: Claim, out: Outcome) -> tuple[StageMessage | None, str]:
             return None, "discarded (cancelled, timed out or taken over meanwhile)"
         code = "stage_rejected" if c.stage == "idea_validation" else "stage_failed"
         bsnap = _preread_refund(tx, p, "failed", code, c.stage) if out.kind == "reject" else None
-        review = out.kind == "ok" and planreview.gate_on(p, c.stage) and planreview.has_spec(out.artifacts)
+        review = out.kind == "ok" and plangate.gate_on(p, c.stage) and plangate.has_spec(out.artifacts)
         plan_held = review and plan_ref(pref).get(transaction=tx).exists  # read before any write
         t = now()
         ev = Events(tx, pref, p["event_seq"])
@@ -511,7 +511,7 @@ def commit(c: Claim, out: Outcome) -> tuple[StageMessage | None, str]:
                     and not p["metadata"].get("continue_anyway"):
                 _pause_for_input(updates, ev, p, out.summary)
             elif review:
-                planreview.pause(tx, pref, updates, ev, p, out.artifacts, plan_held, t)
+                plangate.pause(tx, pref, updates, ev, p, out.artifacts, plan_held, t)
             else:
                 msg = _dispatch_next(tx, updates, ev, p, c.stage, t)
         elif out.kind == "loop_back" and c.stage == "qa":

@@ -23,43 +23,9 @@ import json
 from shared import errors
 from shared.store import Tenant
 
-STAGE = "uiux_design"  # the stage that plans and stores the spec (decision 0021)
+from shared.plangate import STAGE, gate_on, has_spec, pause  # noqa: F401 (the gate is control plane)
+
 EDITS_LISTED = 200
-
-
-def gate_on(p: dict, stage: str) -> bool:
-    """Does finishing `stage` pause this run for the founder's review of the plan?"""
-    meta = p.get("metadata") or {}
-    return stage == STAGE and bool(meta.get("plan_review")) and not meta.get("plan_approved")
-
-
-def has_spec(artifacts: dict[str, bytes]) -> bool:
-    """A stage that stored no spec (a pass-through test stage) leaves nothing to review: no pause."""
-    from shared.engine import specstore
-
-    return specstore.SPEC_ARTIFACT in (artifacts or {})
-
-
-def _spec_from_artifacts(artifacts: dict[str, bytes]):
-    from shared.engine import specstore
-    from shared.engine.appspec import AppSpec
-
-    raw = artifacts.get(specstore.SPEC_ARTIFACT)
-    return AppSpec.model_validate_json(raw) if raw else None
-
-
-def pause(tx, pref, updates: dict, ev, p: dict, artifacts: dict[str, bytes], held: bool, t) -> None:
-    """In the design stage's commit: open the spec for review (unless a review already holds it) and pause."""
-    from shared.pipeline import plan_ref
-
-    spec = _spec_from_artifacts(artifacts)
-    if not held and spec is not None:
-        tx.set(plan_ref(pref), {"status": "review", "version": 1, "spec": spec.model_dump_json(), "applied": [],
-                                "edit_seq": 0, "created_at": t, "updated_at": t})
-    updates.update({"status": "plan_review", "deadline_at": None, "awaiting_approval_for": None})
-    ev.add("factory_plan_review", stage=STAGE, progress=p["progress"],
-           message="The plan is ready for your review: check the data, who may do what and each feature, edit "
-                   "what is not right, then approve it to build.")
 
 
 # ------------------------------------------------------------------------------------------ reads

@@ -14,7 +14,7 @@ def test_every_function_is_packaged_with_its_group_requirements(tmp_path):
         reqs = (dest / "requirements.txt").read_text()
         assert (dest / "main.py").exists() and (dest / "shared" / "settings.py").exists()
         assert reqs.count("functions-framework==") == 1 and "-r " not in reqs  # flattened: Cloud Build reads one file
-        engine = fn.name.startswith("stage_")
+        engine = fn.name.startswith("stage_") or fn.name == "factory"  # its plan-review routes use the spec check
         assert package.group(fn.name) == ("engine" if engine else "control")
         for engine_only in ("SQLAlchemy==", "ruff==", "Pillow==", "alembic=="):
             assert (engine_only in reqs) is engine, (fn.name, engine_only)
@@ -135,3 +135,10 @@ def test_missing_tools_are_named():
 
     with pytest.raises(deploy.DeployError, match="needs `terraform`, which is not installed"):
         deploy.run(["terraform", "init"], "terraform init", missing)
+
+
+def test_the_plan_gate_names_the_spec_the_engine_stores():
+    from shared import plangate
+    from shared.engine import specstore
+
+    assert plangate.SPEC_ARTIFACT == specstore.SPEC_ARTIFACT
