@@ -38,6 +38,8 @@ locals {
     STAGE_DEADLINE_FACTOR    = "3"
     STAGE_QUEUE_FLOOR_S      = "3"
     STAGE_RUN_FLOOR_S        = "30"
+    STAGE_LIVENESS_WINDOW_S  = "30"
+    STAGE_SLOTS              = "8"
     WATCHDOG_MAX_REDISPATCH  = "2"
     TASKS_DEADLINE_S         = "1.5"
     PUBLISH_TIMEOUT_S        = "5"
@@ -316,7 +318,7 @@ locals {
       timeout_s   = 60
       env = ["FACTORY_ENV", "GOOGLE_CLOUD_PROJECT", "FUNCTION_URL_TEMPLATE", "TASKS_LOCATION", "TASKS_DEADLINE_S",
         "PUBLISH_TIMEOUT_S", "STAGE_DEADLINE_S", "STAGE_DEADLINE_FACTOR", "STAGE_QUEUE_FLOOR_S",
-      "STAGE_RUN_FLOOR_S", "WATCHDOG_MAX_REDISPATCH", "STATE_DIR"]
+      "STAGE_RUN_FLOOR_S", "STAGE_LIVENESS_WINDOW_S", "STAGE_SLOTS", "WATCHDOG_MAX_REDISPATCH", "STATE_DIR"]
       env_values = { FIRESTORE_DEADLINE_S = "20" }
       secrets    = []
       callers    = ["invoker"]
