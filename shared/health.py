@@ -23,7 +23,6 @@ import contextlib
 import json
 import logging
 import os
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -129,15 +128,25 @@ def record_boot(function: str, error: BaseException | None) -> None:
 @contextlib.contextmanager
 def boot_guard(function: str):
     """Around a stage function's module-level imports: a boot that raises is recorded, then re-raised
-    (the instance still dies, as it must). Locally the functions host counts deaths itself."""
-    local = os.environ.get("FACTORY_ENV") == "local"
-    t0 = time.monotonic()
+    (the instance still dies, as it must). Nothing is written on a good boot (no network at import
+    time); `note_alive` ends the streak on the first event served. Locally the host counts deaths."""
     try:
         yield
     except BaseException as exc:
-        if not local:
+        if os.environ.get("FACTORY_ENV") != "local":
             record_boot(function, exc)
         raise
-    if not local:
+
+
+_alive: set[str] = set()
+
+
+def note_alive(function: str) -> None:
+    """Once per process, on the first event it serves (production): the function boots again."""
+    if function in _alive:
+        return
+    _alive.add(function)
+    from shared.settings import get_settings
+
+    if not get_settings().local:
         record_boot(function, None)
-    log.event(logger, logging.DEBUG, "booted", function=function, boot_s=round(time.monotonic() - t0, 3))

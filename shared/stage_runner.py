@@ -19,7 +19,7 @@ import time
 
 from pydantic import ValidationError
 
-from shared import dispatch, errors, faults, log, pipeline, reconciler, topology
+from shared import dispatch, errors, faults, health, log, pipeline, reconciler, topology
 from shared.models.pipeline import StageMessage
 from shared.settings import get_settings
 
@@ -128,6 +128,7 @@ def handle_stage_event(stage: str, cloud_event) -> None:
         if c is None:
             return  # duplicate or stale: acknowledged, logged by claim()
         reconciler.record_claim(stage, c.pipeline["stages"][stage].get("dispatched_at"), received_at)
+        health.note_alive(f"stage_{stage}")
         fault.after_claim()
         try:
             outcome = pipeline.committed_outcome(c)
