@@ -20,8 +20,8 @@ A deadline only says when to look. What happens then is judged from evidence (de
 seen not to take work -- crash-looping (shared/health.py, checked on every pass whatever the
 deadline), or no claim by any instance within the liveness window while runs wait, after the
 message was published again. While the service works through a backlog the deadline stretches
-with the backlog; a message passed over, or waiting at an idle service, is published again with
-the same dispatch id (never a second dispatch), so a copy that was only late is a no-op claim.
+with the backlog; a message waiting at an idle service is published again with the same
+dispatch id (never a second dispatch), so a copy that was only late is a no-op claim.
 Claims are recorded per stage in `_system/activity_{stage}` (throttled, outside the claim's
 transaction).
 """
@@ -201,29 +201,23 @@ def _activity_ref(stage: str):
 
 
 ACTIVITY_EVERY_S = 2.0  # per process and stage: at most one activity write this often
-_claims: dict[str, dict] = {}
+_claims: dict[str, float] = {}  # stage -> when this process last wrote its activity
 _claims_lock = threading.Lock()
 
 
-def record_claim(stage: str, dispatched_at: datetime | None, t: datetime) -> None:
+def record_claim(stage: str, t: datetime) -> None:
     """A stage instance claimed a message: evidence that the stage takes work. Outside the claim's
     transaction (which must not contend on one document per stage), at most every ACTIVITY_EVERY_S
-    per process; the latest claim and the newest dispatch it served are kept. Never raises."""
+    per process and stage. Never raises."""
     with _claims_lock:
-        mine = _claims.setdefault(stage, {"written": 0.0, "dispatched_at": None})
-        if isinstance(dispatched_at, datetime) and (mine["dispatched_at"] is None or dispatched_at > mine["dispatched_at"]):
-            mine["dispatched_at"] = dispatched_at
-        if time.monotonic() - mine["written"] < ACTIVITY_EVERY_S:
+        if time.monotonic() - _claims.get(stage, 0.0) < ACTIVITY_EVERY_S:
             return
-        newest, mine["written"] = mine["dispatched_at"], time.monotonic()
+        _claims[stage] = time.monotonic()
     try:
-        doc = {"last_claim_at": t}
-        if newest is not None:
-            doc["last_claimed_dispatched_at"] = newest
-        _activity_ref(stage).set(doc, merge=True)
+        _activity_ref(stage).set({"last_claim_at": t}, merge=True)
     except Exception as exc:  # noqa: BLE001 - evidence missing only delays a decision
         with _claims_lock:
-            mine["written"] = 0.0
+            _claims[stage] = 0.0
         log.event(logger, logging.WARNING, "could not record a claim", stage=stage, error=str(exc))
 
 
@@ -297,7 +291,6 @@ class Evidence:
     ahead: int = 0  # of them dispatched before this one
     running: int = 0  # runs the stage is executing now
     last_claim_at: datetime | None = None  # the latest claim by any instance of the stage
-    last_claimed_dispatched_at: datetime | None = None  # the newest dispatch a claim served
     crash: health.StageHealth | None = None
 
 
@@ -334,21 +327,16 @@ def judge_queued(stage: str, ev: Evidence, redispatches: int, max_redispatches: 
                        recheck_s=expected - waited)
     claimed_ago = _ago(ev.last_claim_at, ev.now)
     idle_s = min(waited, claimed_ago) if claimed_ago is not None else waited
-    passed_over = isinstance(ev.last_claimed_dispatched_at, datetime) \
-        and ev.last_claimed_dispatched_at > ev.dispatched_at
-    busy = ev.ahead + ev.running > 0
-    if passed_over:
-        observed = (f"{name} took work dispatched after this run's message but never this run's "
-                    f"(waited {waited:.0f} s)")
-    elif idle_s >= ev.window_s:
+    if idle_s >= ev.window_s:
         observed = (f"no {name} instance claimed work for {idle_s:.0f} s while {max(1, ev.waiting)} "
                     f"run{'s' if max(1, ev.waiting) != 1 else ''} waited")
-    elif not busy:
+    elif ev.ahead + ev.running == 0:
         observed = f"{name} had nothing else to do yet never claimed this run's message (waited {waited:.0f} s)"
     else:
         # The service is working through the runs ahead of this one: its message waits its turn.
+        # (Claims may come in any order, so one that overtook this run's message proves nothing.)
         return Verdict("wait", f"{name} is busy: {ev.ahead} runs ahead and {ev.running} running, "
-                               f"last claim {claimed_ago:.0f} s ago",
+                               f"last claim {claimed_ago if claimed_ago is not None else waited:.0f} s ago",
                        recheck_s=max(ev.base_s, min(ev.window_s - idle_s, expected)))
     if redispatches >= max_redispatches:
         return Verdict("fail", observed)
@@ -369,5 +357,4 @@ def evidence(stage: str, st: dict, pipeline_id: str, t: datetime, ctx: Context |
     return Evidence(now=t, dispatched_at=dispatched_at, base_s=base, run_p95_s=run_p95,
                     window_s=max(s.stage_liveness_window_s, 2 * run_p95), slots=s.stage_slots,
                     waiting=max(1, waiting), ahead=ahead, running=running,
-                    last_claim_at=act.get("last_claim_at"),
-                    last_claimed_dispatched_at=act.get("last_claimed_dispatched_at"), crash=crash)
+                    last_claim_at=act.get("last_claim_at"), crash=crash)

@@ -127,7 +127,7 @@ def handle_stage_event(stage: str, cloud_event) -> None:
         c = pipeline.claim(msg, message_id, received_at)
         if c is None:
             return  # duplicate or stale: acknowledged, logged by claim()
-        reconciler.record_claim(stage, c.pipeline["stages"][stage].get("dispatched_at"), received_at)
+        reconciler.record_claim(stage, received_at)
         health.note_alive(f"stage_{stage}")
         fault.after_claim()
         try:

@@ -129,16 +129,13 @@ def ev(waited: float, **kw) -> reconciler.Evidence:
 def test_a_busy_stage_after_a_quiet_spell_is_waited_for_not_failed(local):
     # The false failure: deadline at its 3 s floor, QA up and busy (claimed 5 s ago), 20 runs
     # ahead. Waited 14 s, and already re-dispatched twice: the old rule failed it; evidence says wait.
-    busy = ev(14, ahead=20, running=8, waiting=29, last_claim_at=T0 + timedelta(seconds=9),
-              last_claimed_dispatched_at=T0 - timedelta(seconds=30))
+    busy = ev(14, ahead=20, running=8, waiting=29, last_claim_at=T0 + timedelta(seconds=9))
     v = reconciler.judge_queued("qa", busy, redispatches=2, max_redispatches=2)
     assert v.action == "wait", v
     assert reconciler.backlog_deadline_s(busy) == 3.0 + 28 * 20.0 / 8
     assert v.recheck_s > 0
-    # Still busy long after the backlog deadline, but claims keep coming and none overtook this
-    # run's message: still its turn to come.
-    later = ev(200, ahead=20, running=8, last_claim_at=T0 + timedelta(seconds=195),
-               last_claimed_dispatched_at=T0 - timedelta(seconds=1))
+    # Still busy long after the backlog deadline, but claims keep coming: its turn is still to come.
+    later = ev(200, ahead=20, running=8, last_claim_at=T0 + timedelta(seconds=195))
     assert reconciler.judge_queued("qa", later, 2, 2).action == "wait"
 
 
@@ -156,13 +153,11 @@ def test_no_claim_within_the_window_while_runs_wait_is_evidence_and_the_reason_s
     assert v.observed == "no qa instance claimed work for 62 s while 4 runs waited"
 
 
-def test_a_message_passed_over_is_published_again_and_an_idle_stage_does_not_wait_a_window(local):
-    over = ev(10, ahead=0, running=2, last_claim_at=T0 + timedelta(seconds=8),
-              last_claimed_dispatched_at=T0 + timedelta(seconds=5))
-    v = reconciler.judge_queued("tech_stack", over, 0, 2)
-    assert v.action == "republish" and "took work dispatched after this run's message" in v.observed
+def test_a_message_waiting_at_an_idle_stage_is_published_again_without_waiting_a_window(local):
     lost = ev(4, last_claim_at=T0 - timedelta(seconds=1))  # nothing else to do, claimed 5 s ago
-    assert reconciler.judge_queued("tech_stack", lost, 0, 2).action == "republish"
+    v = reconciler.judge_queued("tech_stack", lost, 0, 2)
+    assert v.action == "republish" and "had nothing else to do" in v.observed
+    assert reconciler.judge_queued("tech_stack", ev(2), 0, 2).action == "wait", "not yet past the deadline"
 
 
 def test_a_crash_loop_fails_at_once_whatever_the_deadline(local):
