@@ -395,15 +395,14 @@ def commit_ref(pref, stage: str, attempt: int):
 
 def committed_outcome(c: Claim) -> Outcome | None:
     """The outcome this stage attempt already committed, if its commit record and every artifact it
-    names exist for this very dispatch (a run restored from an older snapshot); else None."""
+    names exist (a run restored from an older snapshot); else None. Keyed by (stage, attempt), not by
+    dispatch id: a restored run replays the same attempts, but the messages it publishes again are new."""
     p = c.pipeline
     pref = Tenant(p["tenant_id"]).pipeline(p["pipeline_id"])
     snap = commit_ref(pref, c.stage, c.attempt).get()
     if not snap.exists:
         return None
     rec = snap.to_dict() or {}
-    if rec.get("dispatch_id") != p["stages"][c.stage].get("dispatch_id"):
-        return None
     col = pref.collection("artifacts")
     arts: dict[str, bytes] = {}
     for name in rec.get("artifacts") or []:
