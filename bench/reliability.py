@@ -93,6 +93,10 @@ def crash_loop_detect_s(api, db, state_dir: str) -> tuple[float | None, dict]:
         docs, last = _wait(db, owner.tenant_id, pids, 120)
     finally:
         marker.unlink(missing_ok=True)
+    back = time.monotonic() + 45  # QA comes back once it stops dying (backoff capped at 30 s)
+    while time.monotonic() < back and not (drill.functions_info()["stage_qa"].get("pid") and drill.port_answers(
+            drill.functions_info()["stage_qa"]["port"])):
+        time.sleep(0.2)
     ok = all(d.get("error_code") == "stage_crash_loop" for d in docs)
     return (round(last - t0, 1) if ok else None), {"runs": len(docs), "codes": [d.get("error_code") for d in docs],
                                                    "reason": docs[-1].get("error_message")}
@@ -101,12 +105,17 @@ def crash_loop_detect_s(api, db, state_dir: str) -> tuple[float | None, dict]:
 def runs_per_min_real_engine(api, db, n: int = 100, tenants: int = 10) -> tuple[float, dict]:
     from tests.helpers import IDEA
 
-    owners = [_owner(api, (n // tenants + 9) // 10, passthrough=False) for _ in range(tenants)]
+    tenants = max(1, min(tenants, n))
+    owners = [_owner(api, max(1, (-(-n // tenants) + 9) // 10), passthrough=False) for _ in range(tenants)]
     jobs = [owners[i % tenants] for i in range(n)]
     t0 = time.monotonic()
+    def submit(o):
+        r = api.post("/api/ideas", o, json=IDEA, timeout=60)
+        assert r.status_code == 202, r.text
+        return o, r.json()["pipeline_id"]
+
     with ThreadPoolExecutor(max_workers=10) as ex:
-        pids = list(ex.map(lambda o: (o, api.post("/api/ideas", o, json=IDEA, timeout=60).json()["pipeline_id"]),
-                           jobs))
+        pids = list(ex.map(submit, jobs))
     docs, walls = [], []
     for o in owners:
         got, last = _wait(db, o.tenant_id, [p for oo, p in pids if oo is o], 900)
