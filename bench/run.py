@@ -485,6 +485,12 @@ TARGETS = {
     "heldout_first_run_restatements_paused": (">= 0.9: every round on its first run, before any rule changed "
                                               "(recorded in the file)", lambda v: v >= 0.9),
     "concurrent_100_runs_per_min": ("report; 100 pass-through runs submitted at once", None),
+    "runs_per_min_real_engine": ("report; 100 runs of the real engine from 10 tenants at once (issue 23: ~39 on "
+                                 "2 cores), beside the pass-through figure above", None),
+    "false_failures_in_burst": ("0: runs failed in a burst of 30 after a quiet spell, QA busy and up "
+                                "(issue 23: 2 of 30)", lambda v: v == 0),
+    "crash_loop_detect_s": ("<= 60 s from QA's first crash until its runs failed (issue 23: 19 min)",
+                            lambda v: v is not None and v <= 60),
     "lost_or_duplicated_stages": ("0", lambda v: v == 0),
     "feature_coverage": ("report: fraction of the tuning corpus's key features built (every word read, every "
                          "rule realised, behaviour tests and acceptance criteria pass); issue 17 raises it", None),
@@ -551,6 +557,8 @@ def main() -> None:
         return recovery_phase(metrics, extra)
     if os.environ.get("BENCH_ONLY") == "cold_start":  # developer shortcut: cold starts only, results not written
         return cold_start_phase(metrics, extra)
+    if os.environ.get("BENCH_ONLY") == "reliability":  # developer shortcut: issue 23's figures, results not written
+        return reliability_phase(metrics, extra, int(os.environ.get("BENCH_REAL_RUNS", "100")))
     if os.environ.get("BENCH_ONLY") == "validation":  # developer shortcut: stage 1 only, results not written
         from bench import validation_heldout
 
@@ -631,6 +639,7 @@ def main() -> None:
 
     load_phase(metrics, extra, rss_engine)
     recovery_phase(metrics, extra)
+    reliability_phase(metrics, extra)
     coverage_phase(metrics, extra)
     outside_phase(metrics, extra)
     if extra_notes:
@@ -723,6 +732,13 @@ def recovery_phase(metrics: dict, extra: dict) -> None:
             f"{extra['recovery_after_message_loss']}")
     finally:
         stop_cloud(env)
+
+
+def reliability_phase(metrics: dict, extra: dict, real_runs: int = 100) -> None:
+    say("phase 3b: issue 23's reliability figures (burst after a quiet spell, QA crash loop, 100 real-engine runs)")
+    from bench import reliability
+
+    reliability.phase(metrics, extra, start_cloud, stop_cloud, say, real_runs)
 
 
 def load_phase(metrics: dict, extra: dict, rss_engine: dict | None = None) -> None:

@@ -141,7 +141,7 @@ def main() -> None:
             for fn, started in children.values():  # survived its start: healthy again
                 st = info[fn.name]
                 if st["state"] != "up" and now - started >= QUICK_DEATH_S:
-                    st.update(state="up", quick_deaths=0, next_start_s=None)
+                    st.update(state="up", quick_deaths=0, next_start_s=None, crash_since=None)
                     write_pids()
             time.sleep(0.05)
             continue
@@ -155,6 +155,9 @@ def main() -> None:
         st = info[fn.name]
         st["restarts"] += 1
         st["quick_deaths"] = st["quick_deaths"] + 1 if lived < QUICK_DEATH_S else 0
+        # When the current streak of quick deaths began (wall clock): the reconciler's crash-loop
+        # evidence (shared/health.py) fails the runs that stage held from then on.
+        st["crash_since"] = (st.get("crash_since") or time.time()) if st["quick_deaths"] else None
         # Like Cloud Run: start a new instance; one that keeps dying at start waits longer each time.
         delay = 0.1 if not st["quick_deaths"] else min(MAX_BACKOFF_S, 0.5 * 2 ** (st["quick_deaths"] - 1))
         st.update(pid=None, exit=code, state="crash-looping" if st["quick_deaths"] >= CRASH_LOOP_AFTER else "restarting",

@@ -142,6 +142,8 @@ def _imports(mod: Module, nodes) -> tuple[dict[str, tuple[str, str]], set[str]]:
     """(local name -> (module, name or TOP)) and the modules whose top-level code the imports run."""
     names: dict[str, tuple[str, str]] = {}
     run: set[str] = set()
+    # Imports inside a top-level `with` (a stage function's boot guard) run at import time too.
+    nodes = [n for node in nodes for n in ([node, *node.body] if isinstance(node, ast.With) else [node])]
     for node in nodes:
         if isinstance(node, ast.Import):
             for a in node.names:

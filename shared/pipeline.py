@@ -16,7 +16,7 @@ import json
 import logging
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from google.cloud import firestore as gfs
 from pydantic import ValidationError
@@ -445,6 +445,32 @@ def _redispatch(tx, updates: dict, ev: Events, p: dict, stage: str, t, reason: s
     return msg
 
 
+def commit_ref(pref, stage: str, attempt: int):
+    """`commits/{stage}-{attempt}`: server-only (firestore.rules' catch-all), one per stage execution."""
+    return pref.collection("commits").document(f"{stage}-{attempt}")
+
+
+def committed_outcome(c: Claim) -> Outcome | None:
+    """The outcome this stage attempt already committed, if its commit record and every artifact it
+    names exist (a run restored from an older snapshot); else None. Keyed by (stage, attempt), not by
+    dispatch id: a restored run replays the same attempts, but the messages it publishes again are new."""
+    p = c.pipeline
+    pref = Tenant(p["tenant_id"]).pipeline(p["pipeline_id"])
+    snap = commit_ref(pref, c.stage, c.attempt).get()
+    if not snap.exists:
+        return None
+    rec = snap.to_dict() or {}
+    col = pref.collection("artifacts")
+    arts: dict[str, bytes] = {}
+    for name in rec.get("artifacts") or []:
+        a = col.document(artifact_doc_id(c.stage, name)).get()
+        if not a.exists or (a.to_dict() or {}).get("attempt") != c.attempt:
+            return None  # not all of this attempt's artifacts are there: do the work again
+        arts[name] = a.get("content")
+    return Outcome(rec.get("kind") or "ok", summary=rec.get("summary") or {}, artifacts=arts,
+                   usage=rec.get("usage") or {}, reason=rec.get("reason"))
+
+
 def commit(c: Claim, out: Outcome) -> tuple[StageMessage | None, str]:
     """Record a stage's result, progress and events atomically; returns the message to publish."""
     p0 = c.pipeline
@@ -474,6 +500,12 @@ def commit(c: Claim, out: Outcome) -> tuple[StageMessage | None, str]:
                 "stage": c.stage, "name": name, "size": len(body), "sha256": hashlib.sha256(body).hexdigest(),
                 "content": body, "attempt": c.attempt, "created_at": t,
             })
+        # The stage's result, beside its artifacts: a run restored from an older snapshot that comes
+        # back with this attempt pending records this commit again instead of redoing the work.
+        tx.set(commit_ref(pref, c.stage, c.attempt), {
+            "stage": c.stage, "attempt": c.attempt, "dispatch_id": st.get("dispatch_id"), "kind": out.kind,
+            "summary": out.summary, "artifacts": names, "usage": out.usage or {}, "reason": out.reason,
+            "created_at": t})
         usage = out.usage or {}
         cost = {"compute_s": round(float(usage.get("compute_s", 0.0)), 3),
                 "tokens": int(usage.get("tokens_in", 0)) + int(usage.get("tokens_out", 0)),
@@ -582,8 +614,8 @@ def fail_pipeline(tenant_id: str, pipeline_id: str, code: str, message: str, *, 
 
 
 def deadline(msg: StageMessage) -> str:
-    """The Cloud Tasks watchdog fired for a dispatch: time it out and re-dispatch, a bounded number
-    of times (only if that dispatch is still current and past its deadline)."""
+    """The Cloud Tasks watchdog fired for a dispatch: judge it (only if that dispatch is still
+    current and past its deadline) as the reconciler does."""
     out, what, kind, n = _time_out(Tenant(msg.tenant_id).pipeline(msg.pipeline_id), msg.stage, msg.dispatch_id)
     if out:
         dispatch.flush(out, watchdog_delay_s=reconciler.stage_deadline_s(out.stage, "queue", n))
@@ -596,10 +628,10 @@ def deadline(msg: StageMessage) -> str:
     return what
 
 
-def reconcile_run(pref) -> str:
+def reconcile_run(pref, ctx: reconciler.Context | None = None) -> str:
     """The reconciler found this run past its `deadline_at`: the same fenced decision as the
-    watchdog, for whatever stage is current. Returns redispatched | failed | cleared | skipped."""
-    out, what, kind, n = _time_out(pref, None, None)
+    watchdog, for whatever stage is current. Returns redispatched | deferred | failed | cleared | skipped."""
+    out, what, kind, n = _time_out(pref, None, None, ctx)
     if out:
         dispatch.flush(out, watchdog_delay_s=reconciler.stage_deadline_s(out.stage, "queue", n))
     if kind == "failed":
@@ -611,10 +643,37 @@ def reconcile_run(pref) -> str:
     return kind
 
 
-def _time_out(pref, stage: str | None, dispatch_id: str | None) -> tuple[StageMessage | None, str, str, int]:
+def _give_up(tx, pref, updates: dict, ev: Events, p: dict, stage: str, code: str, message: str, t) -> None:
+    bsnap = _preread_refund(tx, p, "failed", code, stage)  # before the first write
+    _write_logs(tx, pref, p, updates, stage, int(p["stages"][stage].get("attempt") or 0),
+                [f"{stage.replace('_', ' ').capitalize()} stopped: {message}"[:LOG_LINE_CHARS]], t, level="error")
+    _fail(updates, ev, p, stage, code, message, t)
+    _settle(tx, p, updates, ev, bsnap, t)
+
+
+def _republish(tx, updates: dict, ev: Events, p: dict, stage: str, t, n: int, observed: str) -> StageMessage:
+    """Publish the stage's current dispatch again (same attempt and dispatch id, through the outbox):
+    never a second dispatch, so whichever copy arrives first claims it and the other is a no-op."""
+    st = p["stages"][stage]
+    msg = StageMessage(tenant_id=p["tenant_id"], pipeline_id=p["pipeline_id"], stage=stage,
+                       attempt=int(st.get("attempt") or 1), dispatch_id=st["dispatch_id"])
+    updates.update({f"metadata.redispatches.{stage}": n + 1, f"stages.{stage}.dispatched_at": t,
+                    "deadline_at": reconciler.deadline_at(stage, "queue", t, n + 1)})
+    ev.add("stage_timed_out", stage=stage, attempt=msg.attempt, progress=p["progress"],
+           message=f"{stage.replace('_', ' ')}: {observed}; publishing its message again")
+    dispatch.enqueue(tx, msg)
+    return msg
+
+
+def _time_out(pref, stage: str | None, dispatch_id: str | None,
+              ctx: reconciler.Context | None = None) -> tuple[StageMessage | None, str, str, int]:
     """The watchdog's and the reconciler's fenced decision: (message to publish, what happened,
-    redispatched | failed | cleared | skipped, how often the stage has now been re-dispatched)."""
+    redispatched | deferred | failed | cleared | skipped, how often the stage has now been re-dispatched).
+
+    A stage that never claimed its message is judged from evidence (reconciler.judge_queued); a
+    claimed stage that did not finish in its run deadline is re-dispatched as a new attempt."""
     s = get_settings()
+    ctx = ctx or reconciler.Context()
 
     @gfs.transactional
     def write(tx):
@@ -638,33 +697,80 @@ def _time_out(pref, stage: str | None, dispatch_id: str | None) -> tuple[StageMe
         ev = Events(tx, pref, p["event_seq"])
         n = int(p["metadata"].get("redispatches", {}).get(cur, 0))
         updates = {"updated_at": t}
-        queued = st["status"] == "dispatched"
-        since = _ms(st.get("dispatched_at") if queued else st.get("started_at"), t)
-        waited = f"{since / 1000:.0f}s" if since is not None else "past its deadline"
         name = cur.replace("_", " ")
-        was = f"never started (waited {waited})" if queued else f"did not finish (ran {waited})"
-        if n >= s.watchdog_max_redispatch:
-            hint = (f"the {name} service is not taking work (it is down or keeps crashing)" if queued
-                    else f"the {name} step stopped responding")
-            bsnap = _preread_refund(tx, p, "failed", "stage_timeout", cur)  # before the first write
-            why = (f"{name.capitalize()} {was}, {n + 1} times in a row: {hint}. We gave up on this run. "
-                   "Retry the run to try again.")
-            _write_logs(tx, pref, p, updates, cur, int(st.get("attempt") or 0),
-                        [f"{name.capitalize()} stopped: {why}"[:LOG_LINE_CHARS]], t, level="error")
-            _fail(updates, ev, p, cur, "stage_timeout", why, t)
-            _settle(tx, p, updates, ev, bsnap, t)
-            out, what, kind = None, "failed the run", "failed"
+        if st["status"] == "dispatched":
+            verdict = reconciler.judge_queued(cur, reconciler.evidence(cur, st, p["pipeline_id"], t, ctx), n,
+                                              s.watchdog_max_redispatch)
+            if verdict.action == "wait":
+                tx.update(pref, {"deadline_at": t + timedelta(seconds=max(1.0, verdict.recheck_s))})
+                return None, f"deferred: {verdict.observed}", "deferred", n
+            if verdict.action == "fail":
+                code = verdict.code
+                tries = f" (its message was published {n + 1} times)" if code == "stage_timeout" else ""
+                _give_up(tx, pref, updates, ev, p, cur, code,
+                         f"{name.capitalize()} never started this run: {verdict.observed}{tries}. "
+                         "We gave up on this run and refunded its credit. Retry the run to try again.", t)
+                out, what, kind = None, f"failed the run: {verdict.observed}", "failed"
+            else:
+                out = _republish(tx, updates, ev, p, cur, t, n, verdict.observed)
+                what, kind = f"published again: {verdict.observed}", "redispatched"
         else:
-            updates[f"metadata.redispatches.{cur}"] = n + 1
-            ev.add("stage_timed_out", stage=cur, attempt=st.get("attempt"), progress=p["progress"],
-                   message=f"{name} {was}; re-dispatching")
-            out = _redispatch(tx, updates, ev, p, cur, t, redispatches=n + 1)
-            what, kind = "re-dispatched", "redispatched"
+            since = _ms(st.get("started_at"), t)
+            ran = f"{since / 1000:.0f} s" if since is not None else "past its deadline"
+            if n >= s.watchdog_max_redispatch:
+                _give_up(tx, pref, updates, ev, p, cur, "stage_timeout",
+                         f"{name.capitalize()} did not finish (ran {ran}), {n + 1} times in a row: the {name} "
+                         "step stopped responding. We gave up on this run and refunded its credit. "
+                         "Retry the run to try again.", t)
+                out, what, kind = None, "failed the run", "failed"
+            else:
+                updates[f"metadata.redispatches.{cur}"] = n + 1
+                ev.add("stage_timed_out", stage=cur, attempt=st.get("attempt"), progress=p["progress"],
+                       message=f"{name} did not finish (ran {ran}); re-dispatching")
+                out = _redispatch(tx, updates, ev, p, cur, t, redispatches=n + 1)
+                what, kind = "re-dispatched", "redispatched"
         updates["event_seq"] = ev.seq
         _update(tx, pref, updates)
         return out, what, kind, n + 1
 
     return write(clients.firestore().transaction())
+
+
+def fail_crash_looping(pref, stage: str, crash) -> bool:
+    """The stage's function is crash-looping (shared/health.py): fail the run if it waits on that
+    stage -- its message not claimed, or claimed before the loop began (that instance died) --
+    with what was observed, and refund it. Fenced like every decision; True when it failed the run."""
+    t = now()
+    observed = f"the {stage.replace('_', ' ')} service is crash-looping: {crash.observed(t)}"
+
+    @gfs.transactional
+    def write(tx):
+        snap = pref.get(transaction=tx)
+        if not snap.exists:
+            return False
+        p = _load(tx, pref, snap)
+        st = p["stages"].get(stage) or {}
+        if p["status"] not in ("queued", "running") or p["current_stage"] != stage:
+            return False
+        started = st.get("started_at")
+        died = st["status"] == "running" and crash.since is not None and isinstance(started, datetime) \
+            and started <= crash.since
+        if st["status"] != "dispatched" and not died:
+            return False
+        ev = Events(tx, pref, p["event_seq"])
+        updates = {"updated_at": now()}
+        what = "never started this run" if st["status"] == "dispatched" else "stopped in the middle of this run"
+        _give_up(tx, pref, updates, ev, p, stage, "stage_crash_loop",
+                 f"{stage.replace('_', ' ').capitalize()} {what}: {observed}. We gave up on this run and "
+                 "refunded its credit. Retry the run once the service is fixed.", updates["updated_at"])
+        updates["event_seq"] = ev.seq
+        _update(tx, pref, updates)
+        return True
+
+    failed = write(clients.firestore().transaction())
+    if failed:
+        log.event(logger, logging.WARNING, "run failed: its stage is crash-looping", pipeline_id=pref.id, stage=stage)
+    return failed
 
 
 # ------------------------------------------------------------------------------------------ user actions

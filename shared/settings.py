@@ -80,6 +80,12 @@ class Settings(BaseSettings):
     stage_deadline_factor: float = Field(3.0, validation_alias="STAGE_DEADLINE_FACTOR", gt=0)
     stage_queue_floor_s: float = Field(3.0, validation_alias="STAGE_QUEUE_FLOOR_S", gt=0)
     stage_run_floor_s: float = Field(30.0, validation_alias="STAGE_RUN_FLOOR_S", gt=0)
+    # Evidence that a stage's service is not taking work (decision 0032): no claim by any instance
+    # for this long (or twice the stage's measured p95 run time, if longer) while its runs wait.
+    stage_liveness_window_s: float = Field(30.0, validation_alias="STAGE_LIVENESS_WINDOW_S", gt=0)
+    # Concurrent executions one stage's service runs (Cloud Run concurrency x instances; locally the
+    # functions host's 8 threads): how fast a backlog drains, so how far a queue deadline stretches.
+    stage_slots: int = Field(8, validation_alias="STAGE_SLOTS", ge=1)
     # Deadline of every Firestore call (retries included): a request whose store is down answers
     # 503 within it. Stage functions, which commit large artifacts under load, get a longer one.
     firestore_deadline_s: float = Field(3.0, validation_alias="FIRESTORE_DEADLINE_S", gt=0)

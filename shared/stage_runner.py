@@ -18,7 +18,7 @@ import time
 
 from pydantic import ValidationError
 
-from shared import dispatch, errors, faults, log, notify, pipeline, topology
+from shared import dispatch, errors, faults, health, log, notify, pipeline, reconciler, topology
 from shared.dead_letter import verify_caller
 from shared.models.pipeline import StageMessage
 from shared.settings import get_settings
@@ -127,9 +127,16 @@ def handle_stage_event(stage: str, cloud_event) -> None:
         c = pipeline.claim(msg, message_id, received_at)
         if c is None:
             return  # duplicate or stale: acknowledged, logged by claim()
+        reconciler.record_claim(stage, received_at)
+        health.note_alive(f"stage_{stage}")
         fault.after_claim()
         try:
-            outcome = run_work(stage, c, fault)
+            outcome = pipeline.committed_outcome(c)
+            if outcome is not None:
+                log.event(logger, logging.WARNING, "this attempt was already committed (the run was restored "
+                          "from an older snapshot); recording that commit instead of redoing the work")
+            else:
+                outcome = run_work(stage, c, fault)
         except errors.AppError as exc:
             # Permanent: no redelivery can fix it (e.g. the idea was deleted). Fail the run now.
             pipeline.fail_stage(c, "stage_error", f"{stage.replace('_', ' ')} could not run: {exc.message}")

@@ -2,7 +2,10 @@
 
 import functions_framework
 
-from shared import stage_runner
+from shared import health
+
+with health.boot_guard("stage_qa"):  # a boot that fails is recorded: the crash-loop evidence (shared/health.py)
+    from shared import stage_runner
 
 STAGE = "qa"
 

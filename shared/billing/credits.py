@@ -141,7 +141,7 @@ REFUND_REASONS = {
 }
 #: Run failures that are the factory's fault, whatever the stage: a stage dead-lettered after every
 #: delivery failed, the watchdog gave up on a stage that never ran or never finished.
-FACTORY_FAILURE_CODES = frozenset({"dead_lettered", "stage_timeout"})
+FACTORY_FAILURE_CODES = frozenset({"dead_lettered", "stage_timeout", "stage_crash_loop"})
 #: Stages whose own failure (`stage_failed`) is the factory's: deployment failing for infrastructure
 #: reasons (the app passed QA; what failed was our build, registry or Cloud Run).
 FACTORY_FAILURE_STAGES = frozenset({"deployment"})

@@ -154,8 +154,10 @@ def test_watchdog_recovers_a_lost_message(api):
     p = wait_status(owner.tenant_id, pid, "completed", 90)
     assert_each_stage_once(p)
     assert p["metadata"]["redispatches"] == {"uiux_design": 1}
-    assert p["stages"]["uiux_design"]["attempt"] == 2
-    assert any(e["type"] == "stage_timed_out" for e in events(owner.tenant_id, pid))
+    # The same dispatch was published again (decision 0032): one attempt, one execution.
+    assert p["stages"]["uiux_design"]["attempt"] == 1 and p["stages"]["uiux_design"]["executions"] == 1
+    assert any(e["type"] == "stage_timed_out" and "publishing its message again" in e["message"]
+               for e in events(owner.tenant_id, pid))
 
 
 def test_poison_message_is_dead_lettered_and_fails_the_run(api):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -84,3 +84,36 @@ def test_a_stage_whose_pipeline_document_vanished_acknowledges_cleanly(api, owne
     assert not [r for r in mine if r.get("severity") in ("ERROR", "CRITICAL")]
     assert not [r for r in uiux if r["message"] == "claim: pipeline does not exist"], \
         "the message was acknowledged, not redelivered after a crash"
+
+
+def test_a_completed_run_restored_as_running_records_its_commits_instead_of_redoing_the_work(api, owner):
+    """Issue 23: Firestore restored from an older snapshot brought completed runs back as running, and
+    QA and deployment ran again. A stage that finds its attempt already committed records that commit."""
+    from shared import dispatch, topology
+    from shared.models.pipeline import StageMessage
+
+    pid = submit(api, owner)
+    done = wait_status(owner.tenant_id, pid, "completed", 30)
+    db = clients.firestore()
+    pref = db.document(f"tenants/{owner.tenant_id}/pipelines/{pid}")
+    commits = {d.id: d.to_dict() for d in pref.collection("commits").stream()}
+    assert {"qa-1", "deployment-1"} <= set(commits), sorted(commits)
+    # Mark what the first executions committed, so a re-run (which would write its own) shows.
+    for name in ("qa-1", "deployment-1"):
+        pref.collection("commits").document(name).update({"summary.restored_marker": name})
+    # The snapshot as it was when QA had been dispatched: QA queued, deployment not yet started.
+    qa = done["stages"]["qa"]
+    pref.update({"status": "running", "current_stage": "qa", "progress": topology.STAGE_PROGRESS["development"],
+                 "completed_at": None, "deadline_at": datetime.now(UTC) + timedelta(seconds=30),
+                 "stages.qa.status": "dispatched", "stages.qa.summary": None,
+                 "stages.deployment.status": "pending", "stages.deployment.attempt": 0,
+                 "stages.deployment.summary": None})
+    fence = (pref.collection("private").document("fence").get().to_dict() or {})["stages"]["qa"]
+    msg = StageMessage(tenant_id=owner.tenant_id, pipeline_id=pid, stage="qa", attempt=qa["attempt"],
+                       dispatch_id=fence["dispatch_id"])
+    dispatch.publish(topology.stage_topic("qa"), msg.model_dump_json().encode(), msg.attributes())
+    p = wait_status(owner.tenant_id, pid, "completed", 30)
+    assert p["stages"]["qa"]["summary"].get("restored_marker") == "qa-1", p["stages"]["qa"]["summary"]
+    assert p["stages"]["deployment"]["summary"].get("restored_marker") == "deployment-1", \
+        p["stages"]["deployment"]["summary"]
+    assert p["stages"]["deployment"]["attempt"] == 1

@@ -197,7 +197,9 @@ def test_a_watchdog_give_up_refunds(api):
     from shared.settings import get_settings
 
     cur = pipeline_doc(owner.tenant_id, pid)["current_stage"]
+    # Its message was published long ago and never claimed (evidence, decision 0032).
     pref.update({f"metadata.redispatches.{cur}": get_settings().watchdog_max_redispatch,
+                 f"stages.{cur}.dispatched_at": now() - timedelta(seconds=600),
                  "deadline_at": now() - timedelta(seconds=5)})
     assert pipeline.reconcile_run(pref) == "failed"
     p = pipeline_doc(owner.tenant_id, pid)

@@ -1,10 +1,12 @@
 """The fault drills of issue 12, each reproducing a way runs used to get lost or stuck:
 
 1. Cloud Tasks down and Pub/Sub restarted with 10 runs in flight: all complete (reconciler).
-2. A stage function crash-looping: its runs fail, with a readable reason, within the stated bound.
-3. The Firestore emulator killed and restarted: data up to the last export is kept, and the API
+2. A burst of 30 after a quiet spell: no false failures (issue 23, decision 0032).
+3. QA (the slowest stage) crash-looping: its runs fail, refunded, with what was observed, within 60 s
+   of the first crash (issue 23).
+4. The Firestore emulator killed and restarted: data up to the last export is kept, and the API
    answers 503 with Retry-After within 5 s while it is down.
-4. The front door killed with submissions in flight: every paid run is found by its key.
+5. The front door killed with submissions in flight: every paid run is found by its key.
 
 Every drill counts lost or duplicated stages (must be 0) and reports how long recovery took.
 """
@@ -124,48 +126,65 @@ def test_tasks_down_and_pubsub_restarted_with_10_runs_in_flight_all_complete(api
     assert bad == 0
 
 
-def test_crash_looping_stage_fails_its_runs_with_a_reason_within_the_bound(api, db, report):
-    from shared import reconciler
-    from shared.settings import get_settings
+def test_a_burst_of_30_after_a_quiet_spell_has_no_false_failures(api, db, report):
+    """Issue 23: after a quiet spell the queue deadline sits at its floor; a burst keeps QA busy far
+    longer than that (3 s a run; the local push delivers about two at a time, so the last runs wait
+    ~40 s for QA, beyond the old 3 + 6 + 12 s give-up). Busy is not down."""
+    owner = owner_with_credits(api, packs=3)
+    faults.arm(owner.tenant_id, "slow_stage", "qa", remaining=30, seconds=3)
+    t0 = time.monotonic()
+    pids = [api.post("/api/ideas", owner, json=IDEA, timeout=30).json()["pipeline_id"] for _ in range(30)]
+    docs, last = wait_terminal(db, owner.tenant_id, pids, 150)
+    failed = [(d["pipeline_id"], d.get("error_message")) for d in docs if d["status"] != "completed"]
+    republished = sum(sum((d["metadata"].get("redispatches") or {}).values()) for d in docs)
+    waits = sorted((d["stages"]["qa"]["started_at"] - d["stages"]["qa"]["dispatched_at"]).total_seconds()
+                   for d in docs if d["stages"]["qa"].get("started_at"))
+    bad = assert_each_stage_committed_once(db, owner.tenant_id, docs)
+    report(f"drill burst_30_after_quiet: {len(docs) - len(failed)}/30 completed in {last - t0:.0f}s, "
+           f"false_failures = {len(failed)}, {republished} messages published again, longest QA queue wait "
+           f"{waits[-1] if waits else 0:.0f}s; lost_or_duplicated_stages = {bad}")
+    assert failed == [], failed
+    assert bad == 0
 
+
+def test_crash_loop_in_qa_fails_its_runs_within_60s_of_the_first_crash(api, db, report):
+    """The slowest stage crash-loops (its instance killed under two runs, then every new one dies at
+    start): every run waiting on QA fails, with what was observed, and is refunded, within 60 s of
+    the first crash -- whatever QA's queue deadline (the supervisor's restart counts, shared/health.py)."""
     owner = owner_with_credits(api)
-    fn = "stage_tech_stack"
+    before = api.get("/api/billing", owner).json()["credits"]
+    fn = "stage_qa"
+    faults.arm(owner.tenant_id, "slow_stage", "qa", remaining=2, seconds=60)
+    pids = [api.post("/api/ideas", owner, json=IDEA).json()["pipeline_id"] for _ in range(2)]
+    t_run = time.monotonic()
+    while not all(d["stages"]["qa"]["status"] == "running" for d in docs_of(db, owner.tenant_id, pids)):
+        assert time.monotonic() - t_run < 30, "the runs never reached QA"
+        time.sleep(0.2)
     marker = Path(os.environ["STATE_DIR"]) / "faults" / "crashloop" / fn
     marker.parent.mkdir(parents=True, exist_ok=True)
     marker.touch()
     try:
-        os.kill(drill.functions_info()[fn]["pid"], signal.SIGKILL)
-        t_loop = time.monotonic()
-        while drill.functions_info()[fn].get("state") != "crash-looping":
-            assert time.monotonic() - t_loop < 20, drill.functions_info()[fn]
-            time.sleep(0.2)
-        status = subprocess.run([sys.executable, "-m", "emulator.localcloud", "status"], capture_output=True,
-                                text=True, timeout=60, env=dict(os.environ))
-        line = next(ln for ln in status.stdout.splitlines() if f"function {fn} " in ln)
-        assert "CRASH-LOOPING" in line and status.returncode != 0, status.stdout
-
-        queue_s = reconciler.stage_deadline_s("tech_stack", "queue")
-        interval = float(os.environ.get("LOCAL_SCHEDULER_INTERVAL_S", "3"))
-        n = get_settings().watchdog_max_redispatch
-        # The documented bound: the queue deadline, doubled per re-dispatch, (n + 1) times, plus one
-        # reconciler interval per try and a little time to commit.
-        bound = queue_s * (2 ** (n + 1) - 1) + (n + 1) * (interval + 1) + 5
+        os.kill(drill.functions_info()[fn]["pid"], signal.SIGKILL)  # the first crash
         t0 = time.monotonic()
-        pids = [api.post("/api/ideas", owner, json=IDEA).json()["pipeline_id"] for _ in range(2)]
-        docs, last = wait_terminal(db, owner.tenant_id, pids, bound + 30)
+        pids.append(api.post("/api/ideas", owner, json=IDEA).json()["pipeline_id"])  # arrives during the loop
+        docs, last = wait_terminal(db, owner.tenant_id, pids, 90)
         took = last - t0
+        line = next(ln for ln in subprocess.run(
+            [sys.executable, "-m", "emulator.localcloud", "status"], capture_output=True, text=True, timeout=60,
+            env=dict(os.environ)).stdout.splitlines() if f"function {fn} " in ln)
     finally:
         marker.unlink(missing_ok=True)
     for d in docs:
-        assert d["status"] == "failed" and d["error_code"] == "stage_timeout", (d["status"], d.get("error_code"))
-        assert d["current_stage"] == "tech_stack"
-        assert "not taking work" in d["error_message"] and "Retry the run" in d["error_message"], d["error_message"]
-        assert d["stages"]["tech_stack"]["executions"] == 0
+        assert d["status"] == "failed" and d["error_code"] == "stage_crash_loop", (d["status"], d.get("error_code"))
+        assert d["current_stage"] == "qa"
+        assert "the qa service is crash-looping: it died at start" in d["error_message"], d["error_message"]
+        assert d["credit"]["state"] == "refunded", d["credit"]
+    assert api.get("/api/billing", owner).json()["credits"] == before, "every run refunded"
     bad = assert_each_stage_committed_once(db, owner.tenant_id, docs)
-    report(f"drill crash_looping_stage: both runs failed {took:.1f}s after submit (bound {bound:.1f}s = "
-           f"queue deadline {queue_s:.1f}s x {2 ** (n + 1) - 1} + reconciler); reason: {docs[0]['error_message']!r}; "
-           f"lost_or_duplicated_stages = {bad}")
-    assert took <= bound and bad == 0
+    report(f"drill crash_loop_qa: {len(docs)} runs failed {took:.1f}s after the first crash (bound 60 s); "
+           f"reason: {docs[-1]['error_message']!r}; lost_or_duplicated_stages = {bad}")
+    assert "CRASH-LOOPING" in line, line
+    assert took <= 60 and bad == 0
     # The function comes back once it stops dying (backoff capped at 30 s).
     t_back = time.monotonic()
     while not (drill.functions_info()[fn].get("pid") and drill.port_answers(drill.functions_info()[fn]["port"])):

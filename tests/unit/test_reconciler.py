@@ -108,3 +108,88 @@ def test_preview_launcher_sets_limits_then_execs_without_preexec_fn():
     out = subprocess.run(argv, capture_output=True, text=True, timeout=30, close_fds=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == [str(700 * 1024 * 1024), "0"]
+
+
+# ------------------------------------------------------------------ evidence, not a percentile (0032)
+
+from datetime import UTC, datetime, timedelta  # noqa: E402
+
+from shared import health  # noqa: E402
+
+T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+
+
+def ev(waited: float, **kw) -> reconciler.Evidence:
+    """A QA run that has waited `waited` s at a stage measured at the 3 s queue floor, 20 s runs."""
+    base = dict(now=T0 + timedelta(seconds=waited), dispatched_at=T0, base_s=3.0, run_p95_s=20.0, window_s=40.0,
+                slots=8)
+    return reconciler.Evidence(**{**base, **kw})
+
+
+def test_a_busy_stage_after_a_quiet_spell_is_waited_for_not_failed(local):
+    # The issue's false failure: deadline at its 3 s floor, QA up and busy (claimed 5 s ago), 20 runs
+    # ahead. Waited 14 s, and already re-dispatched twice: the old rule failed it; evidence says wait.
+    busy = ev(14, ahead=20, running=8, waiting=29, last_claim_at=T0 + timedelta(seconds=9))
+    v = reconciler.judge_queued("qa", busy, redispatches=2, max_redispatches=2)
+    assert v.action == "wait", v
+    assert reconciler.backlog_deadline_s(busy) == 3.0 + 28 * 20.0 / 8
+    assert v.recheck_s > 0
+    # Still busy long after the backlog deadline, but claims keep coming: its turn is still to come.
+    later = ev(200, ahead=20, running=8, last_claim_at=T0 + timedelta(seconds=195))
+    assert reconciler.judge_queued("qa", later, 2, 2).action == "wait"
+
+
+def test_the_deadline_scales_with_the_backlog(local):
+    assert reconciler.backlog_deadline_s(ev(0)) == 3.0
+    assert reconciler.backlog_deadline_s(ev(0, ahead=4)) == 3.0 + 4 * 20.0 / 8
+    assert reconciler.backlog_deadline_s(ev(0, ahead=4, running=8, slots=4)) == 3.0 + 12 * 20.0 / 4
+
+
+def test_no_claim_within_the_window_while_runs_wait_is_evidence_and_the_reason_says_so(local):
+    idle = ev(62, waiting=4, last_claim_at=T0 - timedelta(seconds=30))
+    assert reconciler.judge_queued("qa", idle, 0, 2).action == "republish", "first: publish the same message again"
+    v = reconciler.judge_queued("qa", idle, 2, 2)
+    assert v.action == "fail" and v.code == "stage_timeout"
+    assert v.observed == "no qa instance claimed work for 62 s while 4 runs waited"
+
+
+def test_a_message_waiting_at_an_idle_stage_is_published_again_without_waiting_a_window(local):
+    lost = ev(4, last_claim_at=T0 - timedelta(seconds=1))  # nothing else to do, claimed 5 s ago
+    v = reconciler.judge_queued("tech_stack", lost, 0, 2)
+    assert v.action == "republish" and "had nothing else to do" in v.observed
+    assert reconciler.judge_queued("tech_stack", ev(2), 0, 2).action == "wait", "not yet past the deadline"
+
+
+def test_a_crash_loop_fails_at_once_whatever_the_deadline(local):
+    crash = health.StageHealth("stage_qa", True, restarts=4, since=T0 - timedelta(seconds=6))
+    v = reconciler.judge_queued("qa", ev(1, ahead=30, base_s=180.0, crash=crash), 0, 2)
+    assert v.action == "fail" and v.code == "stage_crash_loop"
+    assert v.observed == "the qa service is crash-looping: it died at start 4 times in 7 s and keeps being restarted"
+
+
+def test_supervisor_health_reads_the_functions_hosts_restart_counts(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    reader = health.SupervisorHealth(tmp_path)
+    assert reader.crash_looping() == {}, "no host: nothing known to crash"
+    (run / "functions.json").write_text(
+        '{"stage_qa": {"state": "crash-looping", "restarts": 5, "quick_deaths": 4, "crash_since": 1700000000.0},'
+        ' "stage_tech_stack": {"state": "restarting", "restarts": 9, "quick_deaths": 1},'
+        ' "watchdog": {"state": "up", "restarts": 0, "quick_deaths": 0}}')
+    found = reader.crash_looping()
+    assert list(found) == ["stage_qa"]
+    assert found["stage_qa"].restarts == 4 and found["stage_qa"].since == datetime.fromtimestamp(1700000000, UTC)
+    assert list(reconciler.crash_looping_stages(reader)) == ["qa"]
+
+
+def test_health_docs_count_a_streak_of_boot_failures_since_the_last_good_boot():
+    now = datetime.now(UTC)
+    fails = [now - timedelta(seconds=s) for s in (30, 20, 10)]
+    reader = health.HealthDocReader({
+        "stage_qa": {"boot_failures": fails, "last_boot_ok_at": now - timedelta(seconds=60)},
+        "stage_deployment": {"boot_failures": fails, "last_boot_ok_at": now - timedelta(seconds=15)},
+        "stage_development": {"boot_failures": [now - timedelta(seconds=500)] * 3},
+    })
+    found = reader.crash_looping()
+    assert list(found) == ["stage_qa"], "a good boot ends a streak; old failures do not count"
+    assert found["stage_qa"].restarts == 3 and found["stage_qa"].since == fails[0]
