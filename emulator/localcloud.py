@@ -75,7 +75,7 @@ def firebase_config() -> dict:
 def ports() -> dict[str, int]:
     emu = firebase_config()["emulators"]
     o = offset()
-    return {name: emu[name]["port"] + o for name in ("firestore", "pubsub", "auth", "tasks", "hosting", "stripe")}
+    return {name: emu[name]["port"] + o for name in ("firestore", "pubsub", "auth", "tasks", "storage", "hosting", "stripe")}
 
 
 def _sdk_roots() -> list[Path]:
@@ -211,6 +211,8 @@ def client_env(p: dict[str, int] | None = None) -> dict[str, str]:
         "PUBSUB_EMULATOR_HOST": f"127.0.0.1:{p['pubsub']}",
         "FIREBASE_AUTH_EMULATOR_HOST": f"127.0.0.1:{p['auth']}",
         "CLOUD_TASKS_EMULATOR_HOST": f"127.0.0.1:{p['tasks']}",
+        "STORAGE_EMULATOR_HOST": f"http://127.0.0.1:{p['storage']}",
+        "ARTIFACTS_BUCKET": f"{PROJECT_ID}-factory-artifacts",
         "STRIPE_API_BASE": f"http://127.0.0.1:{p['stripe']}",
         "STRIPE_SECRET_KEY": "sk_test_localfake",
         "STRIPE_WEBHOOK_SECRET": sec["webhook_secret"],
@@ -258,6 +260,12 @@ def services(env: dict[str, str], fresh: bool) -> list[Service]:
         Service("tasks", [str(tasks_emulator_bin()), "start", "-p", str(p["tasks"]), "-q",
                           "-d", f"projects/{PROJECT_ID}/locations/us-central1/queues/{topology.WATCHDOG_QUEUE}"],
                 f"tcp://127.0.0.1:{p['tasks']}", ports=[p["tasks"]]),
+        # Cloud Storage (run artifacts): firebase-tools' Storage emulator, which speaks the GCS JSON API.
+        Service("storage", [node, str(ROOT / "emulator" / "storage_emulator.js")],
+                f"http://127.0.0.1:{p['storage']}/storage/v1/b/{env['ARTIFACTS_BUCKET']}/o?maxResults=1",
+                env={"STORAGE_PORT": str(p["storage"]), "STORAGE_DATA_DIR": str(data / "storage"),
+                     "TMPDIR": str(sd / "tmp" / "storage")},
+                ports=[p["storage"]]),
         Service("stripe", [venv_python(), "-m", "emulator.stripe_fake", "--host", "127.0.0.1",
                            "--port", str(p["stripe"]),
                            "--webhook-url", f"http://127.0.0.1:{p['hosting']}/api/stripe/webhook",
@@ -443,6 +451,7 @@ def print_table(state: dict) -> None:
         ("Pub/Sub emulator", f"127.0.0.1:{p['pubsub']}"),
         ("Auth emulator", f"127.0.0.1:{p['auth']}"),
         ("Cloud Tasks emulator", f"127.0.0.1:{p['tasks']}"),
+        ("Cloud Storage emulator", f"http://127.0.0.1:{p['storage']}/"),
         ("Stripe fake", f"http://127.0.0.1:{p['stripe']}/"),
     ] + [(f"function {n}", u) for n, u in state["functions"].items()]
     width = max(len(r[0]) for r in rows)

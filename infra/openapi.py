@@ -70,6 +70,9 @@ EXTRA = {
     ("POST", "/api/factory/pipelines/{pipeline_id}/approve"): {
         "409": "Not waiting for this approval, or the budget is used up"},
     ("POST", "/api/factory/pipelines/{pipeline_id}/update"): {"409": "That stage attempt is not running"},
+    ("GET", "/api/factory/pipelines/{pipeline_id}/artifacts/{name*}"): {
+        "302": "Redirect to a short-lived signed URL of the artifact (production)",
+        "502": "The stored artifact failed its integrity check (code artifact_integrity)"},
     ("GET", "/api/factory/pipelines/{pipeline_id}/claim"): {
         "403": "Only the workspace owner and the member who started the run may see the claim link",
         "404": "No such run, or its app is not deployed yet (code claim_not_ready)"},

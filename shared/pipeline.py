@@ -21,7 +21,7 @@ from datetime import datetime
 from google.cloud import firestore as gfs
 from pydantic import ValidationError
 
-from shared import clients, dispatch, errors, log, reconciler, topology
+from shared import artifact_store, clients, dispatch, errors, log, reconciler, topology
 from shared.models.pipeline import TERMINAL, Constraints, IdeaCreate, Pipeline, StageMessage
 from shared.settings import get_settings
 from shared.store import Runs, Tenant, new_id, now
@@ -394,6 +394,10 @@ def commit(c: Claim, out: Outcome) -> tuple[StageMessage | None, str]:
     tenant = Tenant(p0["tenant_id"])
     pref = tenant.pipeline(p0["pipeline_id"])
     s = get_settings()
+    # The bytes go to Cloud Storage first, under this claim's own prefix; the transaction records
+    # their metadata only (shared/artifact_store.py).
+    stored = artifact_store.put(tenant.tenant_id, p0["pipeline_id"], c.stage, c.claim_id, out.artifacts) \
+        if out.artifacts else {}
 
     @gfs.transactional
     def write(tx):
@@ -410,11 +414,8 @@ def commit(c: Claim, out: Outcome) -> tuple[StageMessage | None, str]:
         ev = Events(tx, pref, p["event_seq"])
         names = sorted(out.artifacts)
         for name in names:
-            body = out.artifacts[name]
-            tx.set(pref.collection("artifacts").document(artifact_doc_id(c.stage, name)), {
-                "stage": c.stage, "name": name, "size": len(body), "sha256": hashlib.sha256(body).hexdigest(),
-                "content": body, "attempt": c.attempt, "created_at": t,
-            })
+            tx.set(pref.collection("artifacts").document(artifact_doc_id(c.stage, name)),
+                   {**stored[name], "stage": c.stage, "attempt": c.attempt, "created_at": t})
         usage = out.usage or {}
         cost = {"compute_s": round(float(usage.get("compute_s", 0.0)), 3),
                 "tokens": int(usage.get("tokens_in", 0)) + int(usage.get("tokens_out", 0)),
@@ -468,7 +469,10 @@ def commit(c: Claim, out: Outcome) -> tuple[StageMessage | None, str]:
         _update(tx, pref, updates)
         return msg, updates.get("status", "running")
 
-    return write(clients.firestore().transaction())
+    msg, status = write(clients.firestore().transaction())
+    if stored and status.startswith("discarded"):
+        artifact_store.discard(stored)  # never committed: nothing refers to these objects
+    return msg, status
 
 
 def fail_stage(c: Claim, code: str, message: str) -> None:
@@ -862,7 +866,8 @@ def artifacts(tenant: Tenant, pipeline_id: str) -> list[dict]:
     get(tenant, pipeline_id)  # 404 first
     col = tenant.pipeline(pipeline_id).collection("artifacts")
     out = []
-    for d in col.select(["stage", "name", "size", "sha256", "attempt", "created_at"]).stream():
+    for d in col.select(["stage", "name", "kind", "size", "content_type", "sha256", "attempt",
+                         "created_at"]).stream():
         out.append(d.to_dict())
     order = {s: i for i, s in enumerate(STAGES)}
     return sorted(out, key=lambda a: (order.get(a["stage"], 99), a["name"]))
@@ -889,7 +894,7 @@ def artifact_reader(tenant_id: str, pipeline_id: str):
             snap = col.document(artifact_doc_id(stage, name)).get()
             if not snap.exists:
                 raise KeyError(f"{stage}/{name}")
-            cache[key] = snap.get("content")
+            cache[key] = artifact_store.read(snap.to_dict())
         return cache[key]
 
     return read
