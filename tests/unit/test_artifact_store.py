@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -66,8 +66,8 @@ def test_signed_url_is_v4_short_lived_and_pinned_to_the_generation(monkeypatch):
     assert q["X-Goog-Algorithm"] == ["GOOG4-RSA-SHA256"] and q["X-Goog-Expires"] == ["300"]
     assert q["generation"] == ["17"] and q["X-Goog-Signature"][0]
     assert q["response-content-disposition"] == ['attachment; filename="project.zip"']
-    assert datetime.strptime(q["X-Goog-Date"][0], "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc) <= \
-        datetime.now(timezone.utc)
+    assert datetime.strptime(q["X-Goog-Date"][0], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC) <= \
+        datetime.now(UTC)
     # An object whose recorded hash is not the stored one is not signed.
     monkeypatch.setattr(storage.Blob, "reload",
                         lambda self, **kw: self._properties.update({"size": "3", "metadata": {"sha256": "0" * 64}}))
