@@ -39,7 +39,8 @@ from shared import topology  # noqa: E402
 PROJECT_ID = os.environ.get("GOOGLE_CLOUD_PROJECT", "demo-factory")
 # Settings a caller may pass through to every local process (tests and benchmarks tune these).
 LOCAL_OVERRIDES = ("FACTORY_FAULTS", "STAGE_DEADLINE_S", "WATCHDOG_MAX_REDISPATCH", "ENGINE_BY_STAGE",
-                   "LOCAL_SCHEDULER_INTERVAL_S", "QA_TIMEOUT_S", "PREVIEW_TTL_S", "LLM_BASE_URL", "LLM_MODEL")
+                   "LOCAL_SCHEDULER_INTERVAL_S", "QA_TIMEOUT_S", "PREVIEW_TTL_S", "LLM_BASE_URL", "LLM_MODEL",
+                   "FIRESTORE_OPS_DIR")
 READY_TIMEOUT_S = float(os.environ.get("LOCALCLOUD_READY_TIMEOUT_S", "60"))
 STOP_TIMEOUT_S = 15.0
 

@@ -38,6 +38,8 @@ function log(severity, message, extra) {
 
 async function main() {
   const emu = new StorageEmulator({ host, port, projectId, auto_download: false });
+  // Registered before anything else: bucket metadata (import included) builds URLs from the registry.
+  EmulatorRegistry.set(emu.getName(), emu);
   const layer = emu.adminStorageLayer;
   if (dataDir && fs.existsSync(path.join(dataDir, "buckets.json"))) {
     layer.import(dataDir, { initiatedBy: "start" });
@@ -51,7 +53,7 @@ async function main() {
       return original(...args);
     };
   }
-  await EmulatorRegistry.start(emu);
+  await emu.start();
   log("INFO", `storage emulator listening on ${host}:${port}`, { projectId });
 
   let exporting = Promise.resolve();
