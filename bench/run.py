@@ -384,6 +384,74 @@ def run_pipelines(api, owner, count: int, idea: dict, timeout: float) -> tuple[l
     return out, wall
 
 
+def ops_dir() -> Path:
+    return Path(base_env()["STATE_DIR"]) / "run" / "firestore_ops"
+
+
+def bench_firestore_ops(api, owner, n: int = 3) -> tuple[float, dict]:
+    """Firestore reads + writes per run of the real engine, counted by instrumenting the Firestore client of
+    every function process (emulator/firestore_ops.py; the emulator keeps no counts). Runs go one at a
+    time; everything the functions do meanwhile is counted, scheduled sweeps and reconciles included. The
+    bench's own waiting (a listener in this process) is not."""
+    from emulator import firestore_ops
+    from tests.helpers import IDEA
+
+    time.sleep(0.5)
+    before = firestore_ops.totals(ops_dir())
+    done = 0
+    for _ in range(n):
+        got, _ = run_pipelines(api, owner, 1, IDEA, 120)
+        done += got[0]["status"] == "completed"
+    time.sleep(0.6)  # each process flushes its counts every 0.2 s
+    after = firestore_ops.totals(ops_dir())
+    per = {k: round((after[k] - before[k]) / n, 1) for k in ("reads", "writes", "rpcs")}
+    by_fn = {name: {k: round((c[k] - before["by_function"].get(name, {}).get(k, 0)) / n, 1)
+                    for k in ("reads", "writes")}
+             for name, c in after["by_function"].items()}
+    by_fn = {k: v for k, v in sorted(by_fn.items()) if v["reads"] or v["writes"]}
+    return round(per["reads"] + per["writes"], 1), {**per, "runs": n, "completed": done, "by_function": by_fn}
+
+
+def bench_artifact_download(api, owner, n: int = 40) -> tuple[dict, dict]:
+    """GET of an artifact through the front door and the factory API (token check, tenant check, metadata
+    from Firestore, bytes from the storage emulator, SHA-256 checked): project.zip, the largest."""
+    from google.cloud import firestore
+
+    col = firestore.Client(project=os.environ["GOOGLE_CLOUD_PROJECT"]).collection(
+        f"tenants/{owner.tenant_id}/pipelines")
+    done = col.where(filter=firestore.FieldFilter("status", "==", "completed")).limit(1).get()
+    if not done:
+        return {"p50_ms": None, "p95_ms": None, "n": 0}, {"error": "no completed run to download from"}
+    pid = done[0].id
+    out, sizes = {}, {}
+    for name in ("project.zip", "tech-stack.md"):
+        samples = []
+        for _ in range(n):
+            t0 = time.perf_counter()
+            r = api.get(f"/api/factory/pipelines/{pid}/artifacts/{name}", owner)
+            samples.append(time.perf_counter() - t0)
+            assert r.status_code == 200, r.text
+        out[name], sizes[name] = dist(samples), len(r.content)
+    return out["project.zip"], {"small": {"tech-stack.md": out["tech-stack.md"]}, "bytes": sizes}
+
+
+def storage_phase() -> None:
+    """Developer shortcut (BENCH_ONLY=storage): firestore_ops_per_run and artifact_download_ms alone."""
+    env, _ = start_cloud({"FIRESTORE_OPS_DIR": str(ops_dir())})
+    try:
+        from tests.helpers import Api, buy_credits
+
+        api = Api(env["FRONT_DOOR_URL"])
+        owner = api.signup(company="Bench Storage")
+        buy_credits(api, owner)
+        ops, info = bench_firestore_ops(api, owner)
+        say(f"firestore_ops_per_run {ops} {json.dumps(info)}")
+        dl, dl_info = bench_artifact_download(api, owner)
+        say(f"artifact_download_ms {dl} {json.dumps(dl_info)}")
+    finally:
+        stop_cloud(env)
+
+
 def stage_hops(docs: list[dict]) -> list[float]:
     from shared.topology import STAGES
 
@@ -516,6 +584,10 @@ TARGETS = {
                                  lambda v: v == 0),
     "outside_attacks_tried": ("report: attacks bench/outside.py made on those apps", None),
     "outside_steps_not_run": ("0: attacks that could not be set up (never counted as passes)", lambda v: v == 0),
+    "firestore_ops_per_run": ("report: reads + writes per real-engine run, counted in every function's Firestore "
+                              "client (emulator/firestore_ops.py); < 400", lambda v: v < 400),
+    "artifact_download_ms": ("p50 < 100 ms (project.zip through the API, hash checked)",
+                             lambda m: m["p50_ms"] < 100),
     "recovery_after_message_loss_s": ("median < 10 s (seed: 180 s, the fixed stage deadline)", lambda v: v < 10),
     "function_peak_rss_mb": ("< 200 MB per function process", lambda v: v < 200),
     "function_cold_start_ms_signup": ("report, beside the whole copy's figure in details (issue 21: lean functions)",
@@ -559,6 +631,8 @@ def main() -> None:
         return cold_start_phase(metrics, extra)
     if os.environ.get("BENCH_ONLY") == "reliability":  # developer shortcut: issue 23's figures, results not written
         return reliability_phase(metrics, extra, int(os.environ.get("BENCH_REAL_RUNS", "100")))
+    if os.environ.get("BENCH_ONLY") == "storage":  # developer shortcut: the artifact/Firestore figures only
+        return storage_phase()
     if os.environ.get("BENCH_ONLY") == "validation":  # developer shortcut: stage 1 only, results not written
         from bench import validation_heldout
 
@@ -590,7 +664,7 @@ def main() -> None:
     say(f"make_up_cold {metrics['make_up_cold']}")
 
     say("phase 1: the real stage engine")
-    env, _ = start_cloud()
+    env, _ = start_cloud({"FIRESTORE_OPS_DIR": str(ops_dir())})
     try:
         from tests.helpers import IDEA, Api, buy_credits
 
@@ -633,6 +707,10 @@ def main() -> None:
         if metrics["raw_push_latency"]["p50_ms"]:
             extra["stage_hop_ratio"] = round(metrics["stage_hop"]["p50_ms"] / metrics["raw_push_latency"]["p50_ms"], 3)
         say(f"stage_hop {metrics['stage_hop']} ratio {extra.get('stage_hop_ratio')}")
+        metrics["firestore_ops_per_run"], extra["firestore_ops_per_run"] = bench_firestore_ops(api, owner)
+        say(f"firestore_ops_per_run {metrics['firestore_ops_per_run']}")
+        metrics["artifact_download_ms"], extra["artifact_download"] = bench_artifact_download(api, owner)
+        say(f"artifact_download_ms {metrics['artifact_download_ms']}")
         _, rss_engine = peak_rss_mb(Path(env["STATE_DIR"]))
     finally:
         stop_cloud(env)

@@ -58,6 +58,9 @@ def _serve(fn, port: int) -> None:
     import functions_framework
     from functions_framework._http import create_server
 
+    from emulator import firestore_ops
+
+    firestore_ops.install(fn.name)  # counts Firestore reads and writes when FIRESTORE_OPS_DIR is set (bench)
     source = str(ROOT / "functions" / fn.name / "main.py")
     app = functions_framework.create_app(fn.target, source, fn.signature)
     create_server(app, False).run("127.0.0.1", port)

@@ -39,7 +39,8 @@ from shared import topology  # noqa: E402
 PROJECT_ID = os.environ.get("GOOGLE_CLOUD_PROJECT", "demo-factory")
 # Settings a caller may pass through to every local process (tests and benchmarks tune these).
 LOCAL_OVERRIDES = ("FACTORY_FAULTS", "STAGE_DEADLINE_S", "WATCHDOG_MAX_REDISPATCH", "ENGINE_BY_STAGE",
-                   "LOCAL_SCHEDULER_INTERVAL_S", "QA_TIMEOUT_S", "PREVIEW_TTL_S", "LLM_BASE_URL", "LLM_MODEL")
+                   "LOCAL_SCHEDULER_INTERVAL_S", "QA_TIMEOUT_S", "PREVIEW_TTL_S", "LLM_BASE_URL", "LLM_MODEL",
+                   "FIRESTORE_OPS_DIR")
 READY_TIMEOUT_S = float(os.environ.get("LOCALCLOUD_READY_TIMEOUT_S", "60"))
 STOP_TIMEOUT_S = 15.0
 # Every process the local cloud starts carries this variable with the instance's random id, so `down`
@@ -78,7 +79,8 @@ def firebase_config() -> dict:
 def ports() -> dict[str, int]:
     emu = firebase_config()["emulators"]
     o = offset()
-    out = {name: emu[name]["port"] + o for name in ("firestore", "pubsub", "auth", "tasks", "hosting", "stripe", "mail")}
+    out = {name: emu[name]["port"] + o for name in ("firestore", "pubsub", "auth", "tasks", "storage", "hosting", "stripe",
+                                                  "mail")}
     out["mail_web"] = emu["mail"]["webPort"] + o  # the mail sink's page and JSON listing
     return out
 
@@ -239,6 +241,8 @@ def client_env(p: dict[str, int] | None = None) -> dict[str, str]:
         "PUBSUB_EMULATOR_HOST": f"127.0.0.1:{p['pubsub']}",
         "FIREBASE_AUTH_EMULATOR_HOST": f"127.0.0.1:{p['auth']}",
         "CLOUD_TASKS_EMULATOR_HOST": f"127.0.0.1:{p['tasks']}",
+        "STORAGE_EMULATOR_HOST": f"http://127.0.0.1:{p['storage']}",
+        "ARTIFACTS_BUCKET": f"{PROJECT_ID}-factory-artifacts",
         "STRIPE_API_BASE": f"http://127.0.0.1:{p['stripe']}",
         "SMTP_EMULATOR_HOST": f"127.0.0.1:{p['mail']}",
         "MAIL_SINK_URL": f"http://127.0.0.1:{p['mail_web']}",
@@ -289,6 +293,12 @@ def services(env: dict[str, str], fresh: bool) -> list[Service]:
         Service("tasks", [str(tasks_emulator_bin()), "start", "-p", str(p["tasks"]), "-q",
                           "-d", f"projects/{PROJECT_ID}/locations/us-central1/queues/{topology.WATCHDOG_QUEUE}"],
                 f"h2://127.0.0.1:{p['tasks']}", ports=[p["tasks"]]),
+        # Cloud Storage (run artifacts): firebase-tools' Storage emulator, which speaks the GCS JSON API.
+        Service("storage", [node, str(ROOT / "emulator" / "storage_emulator.js")],
+                f"http://127.0.0.1:{p['storage']}/storage/v1/b/{env['ARTIFACTS_BUCKET']}/o?maxResults=1",
+                env={"STORAGE_PORT": str(p["storage"]), "STORAGE_DATA_DIR": str(data / "storage"),
+                     "TMPDIR": str(sd / "tmp" / "storage")},
+                ports=[p["storage"]]),
         Service("stripe", [venv_python(), "-m", "emulator.stripe_fake", "--host", "127.0.0.1",
                            "--port", str(p["stripe"]),
                            "--webhook-url", f"http://127.0.0.1:{p['hosting']}/api/stripe/webhook",
@@ -504,6 +514,7 @@ def print_table(state: dict) -> None:
         ("Pub/Sub emulator", f"127.0.0.1:{p['pubsub']}"),
         ("Auth emulator", f"127.0.0.1:{p['auth']}"),
         ("Cloud Tasks emulator", f"127.0.0.1:{p['tasks']}"),
+        ("Cloud Storage emulator", f"http://127.0.0.1:{p['storage']}/"),
         ("Stripe fake", f"http://127.0.0.1:{p['stripe']}/"),
     ] + ([("mail sink (SMTP " + str(p["mail"]) + ")", f"http://127.0.0.1:{p['mail_web']}/")] if "mail" in p else []) \
         + [(f"function {n}", u) for n, u in state["functions"].items()]

@@ -89,6 +89,9 @@ EXTRA = {
     ("POST", "/api/factory/pipelines/{pipeline_id}/plan/approve"): {
         "404": "No such run, or it has no plan to review (code plan_not_ready)",
         "409": "Not in plan review, the plan is already approved, or the budget is used up"},
+    ("GET", "/api/factory/pipelines/{pipeline_id}/artifacts/{name*}"): {
+        "302": "Redirect to a short-lived signed URL of the artifact (production)",
+        "502": "The stored artifact failed its integrity check (code artifact_integrity)"},
     ("GET", "/api/factory/pipelines/{pipeline_id}/claim"): {
         "403": "Only the workspace owner and the member who started the run may see the claim link",
         "404": "No such run, or its app is not deployed yet (code claim_not_ready)"},

@@ -15,7 +15,7 @@ reaches). The Terraform side is the HCL parsed with python-hcl2 (no terraform bi
   topology's own env, with the topology's values; secrets mounted exactly where read;
 - identities: one service account per function, no primitive roles, and per function Firestore,
   Auth, Cloud Tasks, publisher (per topic), invoker and deployer roles exactly where the code needs
-  them; the names the deployment stage uses (Artifact Registry repo, Cloud SQL instance, source
+  them; per function its one role on the artifacts bucket and whether it signs URLs; the names the deployment stage uses (Artifact Registry repo, Cloud SQL instance, source
   bucket);
 - no placeholders left (PROJECT_NUMBER, SUBSCRIPTION_OF_, WATCHDOG_URL, ...).
 """
@@ -39,7 +39,11 @@ AUTH_READ_CALLS = {"get_user", "get_user_by_email", "get_users", "list_users"}
 DEPLOYER_ROLES = {"roles/cloudbuild.builds.editor", "roles/run.admin"}
 # Granted per resource (topic, secret, service, service account) in iam.tf, never project-wide.
 RESOURCE_ONLY_ROLES = {"roles/pubsub.publisher", "roles/secretmanager.secretAccessor", "roles/run.invoker",
-                       "roles/iam.serviceAccountUser"}
+                       "roles/iam.serviceAccountUser", "roles/iam.serviceAccountTokenCreator",
+                       "roles/storage.objectUser", "roles/storage.objectViewer", "roles/storage.objectAdmin"}
+# The one role on the artifacts bucket a function needs (shared/artifact_store.py): writers also read
+# (earlier stages' artifacts) and delete (a discarded commit's uploads); readers only read.
+ARTIFACT_WRITER, ARTIFACT_READER = "roles/storage.objectUser", "roles/storage.objectViewer"
 
 
 # ------------------------------------------------------------------------------------ HCL
@@ -125,6 +129,8 @@ class FunctionNeeds:
     auth_admin: bool
     auth_read: bool
     deployer: bool
+    artifacts_role: str | None  # on the artifacts bucket
+    signs_urls: bool  # signs artifact download URLs as itself (IAM signBlob)
     invokers: set[str]
     callers: list[str]
 
@@ -176,6 +182,8 @@ def code_model(topology=None) -> Code:
             invokers.add("invoker")
         callers = (["invoker"] if enqueues or fn.name in schedule_targets | task_targets else []) + (
             ["push"] if fn.name in push_targets else [])
+        writes = any(a.reaches("shared.artifact_store", u) for u in ("put", "discard"))
+        reads_artifacts = any(a.reaches("shared.artifact_store", u) for u in ("read", "signed_url"))
         functions[fn.name] = FunctionNeeds(
             name=fn.name, service_id=fn.service_id, entry_point=fn.target,
             trigger="http" if fn.signature == "http" else str(fn.topic), public=public, memory=fn.memory,
@@ -184,6 +192,8 @@ def code_model(topology=None) -> Code:
             enqueues=enqueues, firestore=a.reaches("shared.clients", "firestore"),
             auth_admin=bool(auth_calls & AUTH_ADMIN_CALLS), auth_read=bool(auth_calls & AUTH_READ_CALLS),
             deployer=fn.env.get("STAGE") == "deployment", invokers=invokers, callers=callers,
+            artifacts_role=ARTIFACT_WRITER if writes else (ARTIFACT_READER if reads_artifacts else None),
+            signs_urls=a.reaches("shared.artifact_store", "signed_url"),
         )
     return Code(
         functions=functions, topics=list(topology.topics()), dead_letter_topic=topology.DEAD_LETTER_TOPIC,
@@ -308,6 +318,12 @@ def check(tf: Terraform, code: Code) -> list[str]:
         if bool(got.get("enqueues")) != need.enqueues:
             out.append(f"function {name}: Terraform has enqueues = {got.get('enqueues')}, the code "
                        f"{'arms' if need.enqueues else 'never arms'} a watchdog deadline")
+        if got.get("artifacts_role") != need.artifacts_role:
+            out.append(f"function {name}: Terraform gives artifacts_role = {got.get('artifacts_role')!r} on the "
+                       f"artifacts bucket, the code needs {need.artifacts_role!r}")
+        if bool(got.get("signs_urls")) != need.signs_urls:
+            out.append(f"function {name}: Terraform has signs_urls = {got.get('signs_urls')}, the code "
+                       f"{'signs' if need.signs_urls else 'never signs'} artifact download URLs")
         _both_ways(out, "run.invoker member", need.invokers, set(got.get("invokers") or []), f"on function {name}")
         if list(got.get("callers") or []) != need.callers:
             out.append(f"function {name}: Terraform accepts callers {got.get('callers')}, the code needs "
@@ -383,6 +399,17 @@ def check(tf: Terraform, code: Code) -> list[str]:
     for i in ids:
         if len(i) > 30:
             out.append(f"service account id {i} is longer than 30 characters")
+    # Artifacts: the bucket the code is told is the artifacts bucket; each function's role granted on it.
+    if _norm(settings_env.get("ARTIFACTS_BUCKET")) != "${google_storage_bucket.artifacts.name}":
+        out.append("ARTIFACTS_BUCKET is not google_storage_bucket.artifacts.name")
+    art = tf.resource("google_storage_bucket_iam_member", "artifacts")
+    if "fn.artifacts_role" not in _norm(art.get("for_each")) or _norm(art.get("role")) != "${each.value.artifacts_role}" \
+            or _norm(art.get("bucket")) != "${google_storage_bucket.artifacts.name}":
+        out.append("the artifacts bucket roles are not granted per function (local.functions[*].artifacts_role)")
+    signer = tf.resource("google_service_account_iam_member", "signs_urls_as_itself")
+    if "fn.signs_urls" not in _norm(signer.get("for_each")) or _norm(signer.get("service_account_id")) != \
+            "${google_service_account.fn[each.key].name}" or signer.get("role") != "roles/iam.serviceAccountTokenCreator":
+        out.append("functions that sign artifact URLs are not token creators on their own service account")
     accessor = tf.resource("google_secret_manager_secret_iam_member", "accessor")
     if _norm(accessor.get("for_each")) != "${local.function_secrets}":
         out.append("secret accessors are not granted per function and secret read (local.function_secrets)")

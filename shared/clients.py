@@ -111,6 +111,20 @@ def bound_calls(transport, deadline_s: float) -> None:
 
 
 @functools.lru_cache(maxsize=1)
+def storage():
+    """Cloud Storage (run artifacts). Locally the storage emulator (STORAGE_EMULATOR_HOST), anonymously."""
+    from google.cloud import storage as gcs
+
+    s = get_settings()
+    if s.local and s.storage_emulator_host:
+        from google.auth.credentials import AnonymousCredentials
+
+        return gcs.Client(project=s.project_id, credentials=AnonymousCredentials(),
+                          client_options={"api_endpoint": s.storage_emulator_host})
+    return gcs.Client(project=s.project_id)
+
+
+@functools.lru_cache(maxsize=1)
 def publisher():
     from google.cloud import pubsub_v1
     from google.cloud.pubsub_v1.types import BatchSettings

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from google.cloud import firestore as gfs
 from pydantic import ValidationError
 
-from shared import clients, dispatch, errors, log, plangate, reconciler, topology
+from shared import artifact_store, clients, dispatch, errors, log, plangate, reconciler, topology
 from shared.models.pipeline import PAUSED, TERMINAL, Constraints, IdeaCreate, Pipeline, StageMessage
 from shared.settings import get_settings
 from shared.store import Runs, Tenant, new_id, now
@@ -464,9 +464,13 @@ def committed_outcome(c: Claim) -> Outcome | None:
     arts: dict[str, bytes] = {}
     for name in rec.get("artifacts") or []:
         a = col.document(artifact_doc_id(c.stage, name)).get()
-        if not a.exists or (a.to_dict() or {}).get("attempt") != c.attempt:
+        meta = (a.to_dict() or {}) if a.exists else {}
+        if meta.get("attempt") != c.attempt:
             return None  # not all of this attempt's artifacts are there: do the work again
-        arts[name] = a.get("content")
+        try:
+            arts[name] = artifact_store.read(meta)  # the bytes live in Cloud Storage, checked against their hash
+        except artifact_store.ArtifactIntegrityError:  # a missing or damaged object: redo the work
+            return None
     return Outcome(rec.get("kind") or "ok", summary=rec.get("summary") or {}, artifacts=arts,
                    usage=rec.get("usage") or {}, reason=rec.get("reason"))
 
@@ -477,6 +481,10 @@ def commit(c: Claim, out: Outcome) -> tuple[StageMessage | None, str]:
     tenant = Tenant(p0["tenant_id"])
     pref = tenant.pipeline(p0["pipeline_id"])
     s = get_settings()
+    # The bytes go to Cloud Storage first, under this claim's own prefix; the transaction records
+    # their metadata only (shared/artifact_store.py).
+    stored = artifact_store.put(tenant.tenant_id, p0["pipeline_id"], c.stage, c.claim_id, out.artifacts) \
+        if out.artifacts else {}
 
     @gfs.transactional
     def write(tx):
@@ -495,11 +503,8 @@ def commit(c: Claim, out: Outcome) -> tuple[StageMessage | None, str]:
         ev = Events(tx, pref, p["event_seq"])
         names = sorted(out.artifacts)
         for name in names:
-            body = out.artifacts[name]
-            tx.set(pref.collection("artifacts").document(artifact_doc_id(c.stage, name)), {
-                "stage": c.stage, "name": name, "size": len(body), "sha256": hashlib.sha256(body).hexdigest(),
-                "content": body, "attempt": c.attempt, "created_at": t,
-            })
+            tx.set(pref.collection("artifacts").document(artifact_doc_id(c.stage, name)),
+                   {**stored[name], "stage": c.stage, "attempt": c.attempt, "created_at": t})
         # The stage's result, beside its artifacts: a run restored from an older snapshot that comes
         # back with this attempt pending records this commit again instead of redoing the work.
         tx.set(commit_ref(pref, c.stage, c.attempt), {
@@ -564,7 +569,10 @@ def commit(c: Claim, out: Outcome) -> tuple[StageMessage | None, str]:
         _update(tx, pref, updates)
         return msg, updates.get("status", "running")
 
-    return write(clients.firestore().transaction())
+    msg, status = write(clients.firestore().transaction())
+    if stored and status.startswith("discarded"):
+        artifact_store.discard(stored)  # never committed: nothing refers to these objects
+    return msg, status
 
 
 def fail_stage(c: Claim, code: str, message: str) -> None:
@@ -1067,7 +1075,8 @@ def artifacts(tenant: Tenant, pipeline_id: str) -> list[dict]:
     get(tenant, pipeline_id)  # 404 first
     col = tenant.pipeline(pipeline_id).collection("artifacts")
     out = []
-    for d in col.select(["stage", "name", "size", "sha256", "attempt", "created_at"]).stream():
+    for d in col.select(["stage", "name", "kind", "size", "content_type", "sha256", "attempt",
+                         "created_at"]).stream():
         out.append(d.to_dict())
     order = {s: i for i, s in enumerate(STAGES)}
     return sorted(out, key=lambda a: (order.get(a["stage"], 99), a["name"]))
@@ -1102,7 +1111,7 @@ def artifact_reader(tenant_id: str, pipeline_id: str):
             snap = col.document(artifact_doc_id(stage, name)).get()
             if not snap.exists:
                 raise KeyError(f"{stage}/{name}")
-            cache[key] = snap.get("content")
+            cache[key] = artifact_store.read(snap.to_dict())
         return cache[key]
 
     return read

@@ -20,6 +20,7 @@ EMULATOR_VARS = (
     "PUBSUB_EMULATOR_HOST",
     "FIREBASE_AUTH_EMULATOR_HOST",
     "CLOUD_TASKS_EMULATOR_HOST",
+    "STORAGE_EMULATOR_HOST",
     "STRIPE_API_BASE",
     "SMTP_EMULATOR_HOST",
 )
@@ -47,6 +48,7 @@ class Settings(BaseSettings):
     pubsub_emulator_host: str | None = Field(None, validation_alias="PUBSUB_EMULATOR_HOST")
     auth_emulator_host: str | None = Field(None, validation_alias="FIREBASE_AUTH_EMULATOR_HOST")
     tasks_emulator_host: str | None = Field(None, validation_alias="CLOUD_TASKS_EMULATOR_HOST")
+    storage_emulator_host: str | None = Field(None, validation_alias="STORAGE_EMULATOR_HOST")
     stripe_api_base: str | None = Field(None, validation_alias="STRIPE_API_BASE")
     # The local SMTP sink (emulator/mailsink.py) that stands in for SendGrid; host:port.
     smtp_emulator_host: str | None = Field(None, validation_alias="SMTP_EMULATOR_HOST")
@@ -71,6 +73,11 @@ class Settings(BaseSettings):
         "http://127.0.0.1:{port}", validation_alias="FUNCTION_URL_TEMPLATE"
     )
     tasks_location: str = Field("us-central1", validation_alias="TASKS_LOCATION")
+    # Run artifacts (shared/artifact_store.py): the bucket; how the API hands them out ("stream" them
+    # itself, or answer with a V4 "signed_url" valid ARTIFACT_URL_TTL_S seconds).
+    artifacts_bucket: str | None = Field(None, validation_alias="ARTIFACTS_BUCKET")
+    artifact_download: Literal["stream", "signed_url"] = Field("stream", validation_alias="ARTIFACT_DOWNLOAD")
+    artifact_url_ttl_s: int = Field(300, validation_alias="ARTIFACT_URL_TTL_S", ge=30, le=3600)
 
     # Pipeline behaviour.
     stage_deadline_s: float = Field(180.0, validation_alias="STAGE_DEADLINE_S", gt=0)
@@ -137,6 +144,7 @@ class Settings(BaseSettings):
                     ("PUBSUB_EMULATOR_HOST", self.pubsub_emulator_host),
                     ("FIREBASE_AUTH_EMULATOR_HOST", self.auth_emulator_host),
                     ("CLOUD_TASKS_EMULATOR_HOST", self.tasks_emulator_host),
+                    ("STORAGE_EMULATOR_HOST", self.storage_emulator_host),
                     ("STRIPE_API_BASE", self.stripe_api_base),
                     ("SMTP_EMULATOR_HOST", self.smtp_emulator_host),
                     ("FACTORY_FAULTS", self.faults),

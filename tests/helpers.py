@@ -185,3 +185,35 @@ def events(tenant_id: str, pipeline_id: str) -> list[dict]:
     col = firestore.Client(project=os.environ["GOOGLE_CLOUD_PROJECT"]).collection(
         f"tenants/{tenant_id}/pipelines/{pipeline_id}/events")
     return [d.to_dict() for d in col.order_by("seq").stream()]
+
+
+def bytes_in_firestore(ref, max_string: int = 4096) -> tuple[int, list[str]]:
+    """Every document under a Firestore document reference (itself and its subcollections, recursively)
+    scanned for content: a bytes field, or a string longer than `max_string`. Returns (documents scanned,
+    ["path.field: what"]). Artifacts live in Cloud Storage; Firestore holds their metadata only."""
+    found: list[str] = []
+
+    def walk(value, where: str) -> None:
+        if isinstance(value, (bytes, bytearray, memoryview)):
+            found.append(f"{where}: {len(value)} bytes")
+        elif isinstance(value, str) and len(value) > max_string:
+            found.append(f"{where}: a {len(value)}-character string")
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                walk(v, f"{where}.{k}")
+        elif isinstance(value, list):
+            for i, v in enumerate(value):
+                walk(v, f"{where}[{i}]")
+
+    def docs(r) -> int:
+        n = 0
+        snap = r.get()
+        if snap.exists:
+            n += 1
+            walk(snap.to_dict(), r.path)
+        for col in r.collections():
+            for doc in col.list_documents():
+                n += docs(doc)
+        return n
+
+    return docs(ref), found

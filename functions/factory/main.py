@@ -7,8 +7,8 @@ from pathlib import Path
 import flask
 import functions_framework
 
-from shared import auth, pipeline, planreview
-from shared.errors import BadRequest, NotFound
+from shared import artifact_store, auth, pipeline, planreview
+from shared.errors import AppError, BadRequest, NotFound
 from shared.http import Response, Router, require_idempotency_key
 from shared.models.pipeline import (
     ApproveCreate,
@@ -193,21 +193,29 @@ def list_logs(call):
     return {"pipeline_id": pid, "logs": lines, "cap": pipeline.LOG_LINES_PER_RUN}
 
 
-CONTENT_TYPES = {".json": "application/json", ".md": "text/markdown; charset=utf-8", ".svg": "image/svg+xml",
-                 ".zip": "application/zip", ".gz": "application/gzip", ".yaml": "application/yaml",
-                 ".txt": "text/plain; charset=utf-8", ".html": "text/plain; charset=utf-8"}
-
-
 @router.route("GET", "/api/factory/pipelines/{pipeline_id}/artifacts/{name*}")
 def get_artifact(call):
+    """get artifact
+
+    The tenant check first (a name in another tenant's run is a 404), then the bytes: streamed after their
+    SHA-256 is checked (local), or a redirect to a short-lived V4 signed URL of the recorded object
+    generation (production, ARTIFACT_DOWNLOAD=signed_url)."""
     tenant = auth.authorize(call.caller, "read")
     a = pipeline.artifact(tenant, call.params["pipeline_id"], call.params["name"])
-    suffix = "." + a["name"].rsplit(".", 1)[-1] if "." in a["name"] else ""
-    ctype = CONTENT_TYPES.get(suffix, "application/octet-stream")
-    if a["name"] == "Dockerfile":
-        ctype = "text/plain; charset=utf-8"
-    resp = flask.send_file(io.BytesIO(a["content"]), mimetype=ctype, download_name=a["name"].rsplit("/", 1)[-1],
-                           as_attachment=suffix in (".zip", ".gz"))
+    ctype = a.get("content_type") or artifact_store.content_type(a["name"])
+    filename = a["name"].rsplit("/", 1)[-1]
+    attachment = artifact_store.suffix(a["name"]) in (".zip", ".gz")
+    try:
+        if get_settings().artifact_download == "signed_url" and "object" in a:
+            resp = flask.redirect(artifact_store.signed_url(a, filename, attachment), code=302)
+            resp.headers["Cache-Control"] = "no-store"
+            return resp
+        body = artifact_store.read(a)
+    except artifact_store.ArtifactIntegrityError:
+        raise AppError(f"The stored copy of {a['name']} failed its integrity check, so it is not served. Retry "
+                       f"the run from the {a['stage'].replace('_', ' ')} stage to rebuild it.",
+                       code="artifact_integrity", status=502) from None
+    resp = flask.send_file(io.BytesIO(body), mimetype=ctype, download_name=filename, as_attachment=attachment)
     resp.headers["ETag"] = a["sha256"]
     resp.headers["X-Content-SHA256"] = a["sha256"]
     resp.headers["X-Content-Type-Options"] = "nosniff"

@@ -69,6 +69,24 @@ resource "google_secret_manager_secret_iam_member" "accessor" {
   member    = "serviceAccount:${google_service_account.fn[each.value.function].email}"
 }
 
+# Run artifacts: each function's one role on the artifacts bucket (local.functions[*].artifacts_role), never
+# project-wide. Stages read, write and delete (objectUser); the factory API reads (objectViewer).
+resource "google_storage_bucket_iam_member" "artifacts" {
+  for_each = { for name, fn in local.functions : name => fn if fn.artifacts_role != null }
+  bucket   = google_storage_bucket.artifacts.name
+  role     = each.value.artifacts_role
+  member   = "serviceAccount:${google_service_account.fn[each.key].email}"
+}
+
+# Signed download URLs: Cloud Run credentials hold no private key, so the factory signs through IAM
+# signBlob as its own service account (shared/artifact_store.signed_url), which needs token creator on itself.
+resource "google_service_account_iam_member" "signs_urls_as_itself" {
+  for_each           = { for name, fn in local.functions : name => fn if fn.signs_urls }
+  service_account_id = google_service_account.fn[each.key].name
+  role               = "roles/iam.serviceAccountTokenCreator"
+  member             = "serviceAccount:${google_service_account.fn[each.key].email}"
+}
+
 # Functions that arm a watchdog deadline create tasks whose OIDC token is the invoker's: they may act as it.
 resource "google_service_account_iam_member" "enqueuer_acts_as_invoker" {
   for_each           = { for name, fn in local.functions : name => fn if fn.enqueues }

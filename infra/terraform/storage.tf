@@ -15,14 +15,21 @@ resource "google_storage_bucket" "function_sources" {
   }
 }
 
-# Run artifacts (project.zip, reports). Kept var.artifact_retention_days, moved to cheaper storage
-# after 30 days. The artifact store writes here once artifacts leave Firestore (issue 21); until
-# then no function has a role on it.
+# Run artifacts (project.zip, reports; shared/artifact_store.py), objects
+# tenants/<tenant>/pipelines/<run>/<stage>/<claim>/<name>. Kept var.artifact_retention_days, moved to
+# cheaper storage after 30 days. Roles per function in iam.tf. The dashboard fetches a download from the
+# V4 signed URL the API redirects to, so the Hosting origin may GET (CORS).
 resource "google_storage_bucket" "artifacts" {
   name                        = "${var.project}-factory-artifacts"
   location                    = var.region
   uniform_bucket_level_access = true
   public_access_prevention    = "enforced"
+  cors {
+    origin          = [google_firebase_hosting_site.site.default_url]
+    method          = ["GET"]
+    response_header = ["Content-Type", "Content-Disposition"]
+    max_age_seconds = 300
+  }
   lifecycle_rule {
     condition {
       age = 30

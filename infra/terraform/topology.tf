@@ -54,6 +54,10 @@ locals {
     # Run notifications (shared/notify.py): SendGrid, with its key in Secret Manager.
     MAIL_FROM      = var.mail_from
     MAIL_TIMEOUT_S = "5"
+    # Run artifacts (shared/artifact_store.py): the bucket; the API answers downloads with V4 signed URLs.
+    ARTIFACTS_BUCKET   = google_storage_bucket.artifacts.name
+    ARTIFACT_DOWNLOAD  = "signed_url"
+    ARTIFACT_URL_TTL_S = "300"
     # Cloud Run's file system is memory; /tmp is where a stage's scratch files belong.
     STATE_DIR = "/tmp/factory"
   }
@@ -91,9 +95,11 @@ locals {
       callers     = []
       invokers    = ["allUsers"]
       # Tenant and membership documents; creates users and sets their workspace claims.
-      roles     = ["roles/datastore.user", "roles/firebaseauth.admin"]
-      publishes = []
-      enqueues  = false
+      roles          = ["roles/datastore.user", "roles/firebaseauth.admin"]
+      publishes      = []
+      enqueues       = false
+      artifacts_role = null
+      signs_urls     = false
     }
     accounts = {
       service_id  = "accounts"
@@ -108,9 +114,11 @@ locals {
       callers     = []
       invokers    = ["allUsers"]
       # Membership; claims and session revocation.
-      roles     = ["roles/datastore.user", "roles/firebaseauth.admin"]
-      publishes = []
-      enqueues  = false
+      roles          = ["roles/datastore.user", "roles/firebaseauth.admin"]
+      publishes      = []
+      enqueues       = false
+      artifacts_role = null
+      signs_urls     = false
     }
     billing = {
       service_id  = "billing"
@@ -125,9 +133,11 @@ locals {
       callers     = []
       invokers    = ["allUsers"]
       # Billing documents; reads Auth records (deleted, disabled, revoked accounts).
-      roles     = ["roles/datastore.user", "roles/firebaseauth.viewer"]
-      publishes = []
-      enqueues  = false
+      roles          = ["roles/datastore.user", "roles/firebaseauth.viewer"]
+      publishes      = []
+      enqueues       = false
+      artifacts_role = null
+      signs_urls     = false
     }
     stripe_webhook = {
       service_id  = "stripe-webhook"
@@ -143,9 +153,11 @@ locals {
       callers  = ["invoker"]
       invokers = ["allUsers", "invoker"]
       # Entitlements and processed event ids.
-      roles     = ["roles/datastore.user"]
-      publishes = []
-      enqueues  = false
+      roles          = ["roles/datastore.user"]
+      publishes      = []
+      enqueues       = false
+      artifacts_role = null
+      signs_urls     = false
     }
     ideas = {
       service_id  = "ideas"
@@ -163,9 +175,11 @@ locals {
       invokers   = ["allUsers"]
       # The pipeline transaction; reads Auth records. Publishes the first stage's message and arms
       # its watchdog deadline.
-      roles     = ["roles/datastore.user", "roles/firebaseauth.viewer", "roles/cloudtasks.enqueuer"]
-      publishes = ["stage-idea-validation", "stage-tech-stack", "stage-uiux-design", "stage-development", "stage-qa", "stage-deployment"]
-      enqueues  = true
+      roles          = ["roles/datastore.user", "roles/firebaseauth.viewer", "roles/cloudtasks.enqueuer"]
+      publishes      = ["stage-idea-validation", "stage-tech-stack", "stage-uiux-design", "stage-development", "stage-qa", "stage-deployment"]
+      enqueues       = true
+      artifacts_role = null
+      signs_urls     = false
     }
     factory = {
       service_id  = "factory"
@@ -176,7 +190,8 @@ locals {
       timeout_s   = 60
       env = ["FACTORY_ENV", "GOOGLE_CLOUD_PROJECT", "FIRESTORE_DEADLINE_S", "FUNCTION_URL_TEMPLATE",
         "TASKS_LOCATION", "TASKS_DEADLINE_S", "PUBLISH_TIMEOUT_S", "STAGE_DEADLINE_S",
-      "DEFAULT_BUDGET_COMPUTE_S", "DEFAULT_BUDGET_TOKENS"]
+        "DEFAULT_BUDGET_COMPUTE_S", "DEFAULT_BUDGET_TOKENS", "ARTIFACTS_BUCKET", "ARTIFACT_DOWNLOAD",
+      "ARTIFACT_URL_TTL_S"]
       env_values = {}
       secrets    = []
       callers    = ["invoker"]
@@ -185,6 +200,9 @@ locals {
       roles     = ["roles/datastore.user", "roles/firebaseauth.viewer", "roles/cloudtasks.enqueuer"]
       publishes = ["stage-idea-validation", "stage-tech-stack", "stage-uiux-design", "stage-development", "stage-qa", "stage-deployment"]
       enqueues  = true
+      # Reads artifacts to check them, and signs download URLs as itself (IAM signBlob).
+      artifacts_role = "roles/storage.objectViewer"
+      signs_urls     = true
     }
     stage_idea_validation = {
       service_id  = "stage-idea-validation"
@@ -195,7 +213,7 @@ locals {
       timeout_s   = 120
       env = ["FACTORY_ENV", "GOOGLE_CLOUD_PROJECT", "FUNCTION_REGION", "FUNCTION_URL_TEMPLATE", "TASKS_LOCATION",
         "TASKS_DEADLINE_S", "PUBLISH_TIMEOUT_S", "STAGE_DEADLINE_S", "QA_MAX_LOOPS", "QA_TIMEOUT_S",
-      "ENGINE_BY_STAGE", "LLM_BASE_URL", "LLM_MODEL", "PREVIEW_TTL_S", "STATE_DIR", "MAIL_FROM", "MAIL_TIMEOUT_S", "PUBLIC_BASE_URL"]
+      "ENGINE_BY_STAGE", "LLM_BASE_URL", "LLM_MODEL", "PREVIEW_TTL_S", "STATE_DIR", "MAIL_FROM", "MAIL_TIMEOUT_S", "PUBLIC_BASE_URL", "ARTIFACTS_BUCKET"]
       env_values = { STAGE = "idea_validation", FIRESTORE_DEADLINE_S = "20" }
       secrets    = ["LLM_API_KEY", "SENDGRID_API_KEY"]
       callers    = ["invoker", "push"]
@@ -205,6 +223,9 @@ locals {
       roles     = ["roles/datastore.user", "roles/cloudtasks.enqueuer"]
       publishes = ["stage-idea-validation", "stage-tech-stack", "stage-uiux-design", "stage-development", "stage-qa", "stage-deployment", "factory-dead-letter"]
       enqueues  = true
+      # Writes its artifacts (and deletes those of a discarded commit), reads earlier stages' ones.
+      artifacts_role = "roles/storage.objectUser"
+      signs_urls     = false
     }
     stage_tech_stack = {
       service_id  = "stage-tech-stack"
@@ -215,7 +236,7 @@ locals {
       timeout_s   = 120
       env = ["FACTORY_ENV", "GOOGLE_CLOUD_PROJECT", "FUNCTION_REGION", "FUNCTION_URL_TEMPLATE", "TASKS_LOCATION",
         "TASKS_DEADLINE_S", "PUBLISH_TIMEOUT_S", "STAGE_DEADLINE_S", "QA_MAX_LOOPS", "QA_TIMEOUT_S",
-      "ENGINE_BY_STAGE", "LLM_BASE_URL", "LLM_MODEL", "PREVIEW_TTL_S", "STATE_DIR", "MAIL_FROM", "MAIL_TIMEOUT_S", "PUBLIC_BASE_URL"]
+      "ENGINE_BY_STAGE", "LLM_BASE_URL", "LLM_MODEL", "PREVIEW_TTL_S", "STATE_DIR", "MAIL_FROM", "MAIL_TIMEOUT_S", "PUBLIC_BASE_URL", "ARTIFACTS_BUCKET"]
       env_values = { STAGE = "tech_stack", FIRESTORE_DEADLINE_S = "20" }
       secrets    = ["LLM_API_KEY", "SENDGRID_API_KEY"]
       callers    = ["invoker", "push"]
@@ -223,6 +244,9 @@ locals {
       roles      = ["roles/datastore.user", "roles/cloudtasks.enqueuer"]
       publishes  = ["stage-idea-validation", "stage-tech-stack", "stage-uiux-design", "stage-development", "stage-qa", "stage-deployment", "factory-dead-letter"]
       enqueues   = true
+      # Writes its artifacts (and deletes those of a discarded commit), reads earlier stages' ones.
+      artifacts_role = "roles/storage.objectUser"
+      signs_urls     = false
     }
     stage_uiux_design = {
       service_id  = "stage-uiux-design"
@@ -233,7 +257,7 @@ locals {
       timeout_s   = 120
       env = ["FACTORY_ENV", "GOOGLE_CLOUD_PROJECT", "FUNCTION_REGION", "FUNCTION_URL_TEMPLATE", "TASKS_LOCATION",
         "TASKS_DEADLINE_S", "PUBLISH_TIMEOUT_S", "STAGE_DEADLINE_S", "QA_MAX_LOOPS", "QA_TIMEOUT_S",
-      "ENGINE_BY_STAGE", "LLM_BASE_URL", "LLM_MODEL", "PREVIEW_TTL_S", "STATE_DIR", "MAIL_FROM", "MAIL_TIMEOUT_S", "PUBLIC_BASE_URL"]
+      "ENGINE_BY_STAGE", "LLM_BASE_URL", "LLM_MODEL", "PREVIEW_TTL_S", "STATE_DIR", "MAIL_FROM", "MAIL_TIMEOUT_S", "PUBLIC_BASE_URL", "ARTIFACTS_BUCKET"]
       env_values = { STAGE = "uiux_design", FIRESTORE_DEADLINE_S = "20" }
       secrets    = ["LLM_API_KEY", "SENDGRID_API_KEY"]
       callers    = ["invoker", "push"]
@@ -241,6 +265,9 @@ locals {
       roles      = ["roles/datastore.user", "roles/cloudtasks.enqueuer"]
       publishes  = ["stage-idea-validation", "stage-tech-stack", "stage-uiux-design", "stage-development", "stage-qa", "stage-deployment", "factory-dead-letter"]
       enqueues   = true
+      # Writes its artifacts (and deletes those of a discarded commit), reads earlier stages' ones.
+      artifacts_role = "roles/storage.objectUser"
+      signs_urls     = false
     }
     stage_development = {
       service_id  = "stage-development"
@@ -251,7 +278,7 @@ locals {
       timeout_s   = 120
       env = ["FACTORY_ENV", "GOOGLE_CLOUD_PROJECT", "FUNCTION_REGION", "FUNCTION_URL_TEMPLATE", "TASKS_LOCATION",
         "TASKS_DEADLINE_S", "PUBLISH_TIMEOUT_S", "STAGE_DEADLINE_S", "QA_MAX_LOOPS", "QA_TIMEOUT_S",
-      "ENGINE_BY_STAGE", "LLM_BASE_URL", "LLM_MODEL", "PREVIEW_TTL_S", "STATE_DIR", "MAIL_FROM", "MAIL_TIMEOUT_S", "PUBLIC_BASE_URL"]
+      "ENGINE_BY_STAGE", "LLM_BASE_URL", "LLM_MODEL", "PREVIEW_TTL_S", "STATE_DIR", "MAIL_FROM", "MAIL_TIMEOUT_S", "PUBLIC_BASE_URL", "ARTIFACTS_BUCKET"]
       env_values = { STAGE = "development", FIRESTORE_DEADLINE_S = "20" }
       secrets    = ["LLM_API_KEY", "SENDGRID_API_KEY"]
       callers    = ["invoker", "push"]
@@ -259,6 +286,9 @@ locals {
       roles      = ["roles/datastore.user", "roles/cloudtasks.enqueuer"]
       publishes  = ["stage-idea-validation", "stage-tech-stack", "stage-uiux-design", "stage-development", "stage-qa", "stage-deployment", "factory-dead-letter"]
       enqueues   = true
+      # Writes its artifacts (and deletes those of a discarded commit), reads earlier stages' ones.
+      artifacts_role = "roles/storage.objectUser"
+      signs_urls     = false
     }
     stage_qa = {
       service_id  = "stage-qa"
@@ -269,7 +299,7 @@ locals {
       timeout_s   = 300
       env = ["FACTORY_ENV", "GOOGLE_CLOUD_PROJECT", "FUNCTION_REGION", "FUNCTION_URL_TEMPLATE", "TASKS_LOCATION",
         "TASKS_DEADLINE_S", "PUBLISH_TIMEOUT_S", "STAGE_DEADLINE_S", "QA_MAX_LOOPS", "QA_TIMEOUT_S",
-      "ENGINE_BY_STAGE", "LLM_BASE_URL", "LLM_MODEL", "PREVIEW_TTL_S", "STATE_DIR", "MAIL_FROM", "MAIL_TIMEOUT_S", "PUBLIC_BASE_URL"]
+      "ENGINE_BY_STAGE", "LLM_BASE_URL", "LLM_MODEL", "PREVIEW_TTL_S", "STATE_DIR", "MAIL_FROM", "MAIL_TIMEOUT_S", "PUBLIC_BASE_URL", "ARTIFACTS_BUCKET"]
       env_values = { STAGE = "qa", FIRESTORE_DEADLINE_S = "20" }
       secrets    = ["LLM_API_KEY", "SENDGRID_API_KEY"]
       callers    = ["invoker", "push"]
@@ -277,6 +307,9 @@ locals {
       roles      = ["roles/datastore.user", "roles/cloudtasks.enqueuer"]
       publishes  = ["stage-idea-validation", "stage-tech-stack", "stage-uiux-design", "stage-development", "stage-qa", "stage-deployment", "factory-dead-letter"]
       enqueues   = true
+      # Writes its artifacts (and deletes those of a discarded commit), reads earlier stages' ones.
+      artifacts_role = "roles/storage.objectUser"
+      signs_urls     = false
     }
     stage_deployment = {
       service_id  = "stage-deployment"
@@ -287,7 +320,7 @@ locals {
       timeout_s   = 300
       env = ["FACTORY_ENV", "GOOGLE_CLOUD_PROJECT", "FUNCTION_REGION", "FUNCTION_URL_TEMPLATE", "TASKS_LOCATION",
         "TASKS_DEADLINE_S", "PUBLISH_TIMEOUT_S", "STAGE_DEADLINE_S", "QA_MAX_LOOPS", "QA_TIMEOUT_S",
-      "ENGINE_BY_STAGE", "LLM_BASE_URL", "LLM_MODEL", "PREVIEW_TTL_S", "STATE_DIR", "MAIL_FROM", "MAIL_TIMEOUT_S", "PUBLIC_BASE_URL"]
+      "ENGINE_BY_STAGE", "LLM_BASE_URL", "LLM_MODEL", "PREVIEW_TTL_S", "STATE_DIR", "MAIL_FROM", "MAIL_TIMEOUT_S", "PUBLIC_BASE_URL", "ARTIFACTS_BUCKET"]
       env_values = { STAGE = "deployment", FIRESTORE_DEADLINE_S = "20" }
       secrets    = ["LLM_API_KEY", "SENDGRID_API_KEY"]
       callers    = ["invoker", "push"]
@@ -296,6 +329,9 @@ locals {
       roles     = ["roles/datastore.user", "roles/cloudtasks.enqueuer", "roles/cloudbuild.builds.editor", "roles/run.admin"]
       publishes = ["stage-idea-validation", "stage-tech-stack", "stage-uiux-design", "stage-development", "stage-qa", "stage-deployment", "factory-dead-letter"]
       enqueues  = true
+      # Writes its artifacts (and deletes those of a discarded commit), reads earlier stages' ones.
+      artifacts_role = "roles/storage.objectUser"
+      signs_urls     = false
     }
     dead_letter = {
       service_id  = "dead-letter"
@@ -310,9 +346,11 @@ locals {
       callers     = ["push"]
       invokers    = ["push"]
       # Marks the run of an undeliverable message failed (and refunds it, in the same transaction).
-      roles     = ["roles/datastore.user"]
-      publishes = []
-      enqueues  = false
+      roles          = ["roles/datastore.user"]
+      publishes      = []
+      enqueues       = false
+      artifacts_role = null
+      signs_urls     = false
     }
     watchdog = {
       service_id  = "watchdog"
@@ -330,9 +368,11 @@ locals {
       callers    = ["invoker"]
       invokers   = ["invoker"]
       # Deadlines, reconciler and outbox sweep: re-dispatches stages and re-arms their deadlines.
-      roles     = ["roles/datastore.user", "roles/cloudtasks.enqueuer"]
-      publishes = ["stage-idea-validation", "stage-tech-stack", "stage-uiux-design", "stage-development", "stage-qa", "stage-deployment"]
-      enqueues  = true
+      roles          = ["roles/datastore.user", "roles/cloudtasks.enqueuer"]
+      publishes      = ["stage-idea-validation", "stage-tech-stack", "stage-uiux-design", "stage-development", "stage-qa", "stage-deployment"]
+      enqueues       = true
+      artifacts_role = null
+      signs_urls     = false
     }
   }
 

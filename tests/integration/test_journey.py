@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from shared import faults
-from tests.helpers import IDEA, Api, buy_credits, events, submit, wait_status
+from tests.helpers import IDEA, Api, buy_credits, bytes_in_firestore, events, submit, wait_status
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +56,11 @@ def test_idea_becomes_a_tested_running_app_with_artifacts(api, owner):
     assert claim_url.startswith(url.rstrip("/") + "/claim?token=")
     assert "token=" not in json.dumps(p, default=str) and p["stages"]["deployment"]["summary"]["claim"]
     assert requests.get(claim_url, timeout=5).status_code == 200  # the app's claim page takes the token
+    # Artifacts are in Cloud Storage: no document of the whole run holds their bytes (issue 21).
+    from shared.store import Tenant
+
+    scanned, found = bytes_in_firestore(Tenant(owner.tenant_id).pipeline(pid))
+    assert scanned > 20 and found == [], found
     # Another tenant gets nothing of it.
     other = api.signup(company="Nosy")
     assert api.get(f"/api/factory/pipelines/{pid}/artifacts/project.zip", other).status_code == 404

@@ -132,7 +132,7 @@ def sleeper(env: dict | None = None, ignore_term: bool = False) -> subprocess.Po
 
 def base_state(svc: subprocess.Popen, supervisor_pid: int, instance: str = "") -> dict:
     return {"started_at": "now", "offset": 0, "fresh": True, "instance": instance,
-            "ports": {k: 1 for k in ("hosting", "firestore", "pubsub", "auth", "tasks", "stripe")}, "functions": {},
+            "ports": {k: 1 for k in localcloud.ports()}, "functions": {},  # every port a cloud of today records
             "env": {}, "supervisor": {"pid": supervisor_pid, "pgid": supervisor_pid},
             "services": {"scheduler": {"pid": svc.pid, "pgid": svc.pid, "health": "process", "ports": []}}}
 

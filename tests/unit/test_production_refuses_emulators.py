@@ -25,3 +25,10 @@ def test_production_with_auth_emulator_host_does_not_start():
 def test_production_without_emulators_starts():
     p = start_signup({"FACTORY_ENV": "production"})
     assert p.returncode == 0, p.stderr
+
+
+def test_production_with_storage_emulator_host_does_not_start():
+    """Artifacts: an emulator bucket in production would take anyone's writes and serve unchecked bytes."""
+    p = start_signup({"FACTORY_ENV": "production", "STORAGE_EMULATOR_HOST": "http://127.0.0.1:9199"})
+    assert p.returncode != 0
+    assert "STORAGE_EMULATOR_HOST" in p.stderr and "refuse" in p.stderr

@@ -137,6 +137,32 @@ def test_roles_follow_the_code(tf, code):
     assert "Terraform declares run.invoker member allUsers on function watchdog, which the code does not" in problems
 
 
+def test_artifact_bucket_roles_follow_the_code_both_ways(tf, code):
+    assert code.functions["stage_development"].artifacts_role == "roles/storage.objectUser"
+    assert code.functions["factory"].artifacts_role == "roles/storage.objectViewer"
+    assert code.functions["factory"].signs_urls and not code.functions["stage_qa"].signs_urls
+    assert code.functions["signup"].artifacts_role is None
+
+    def change(t):
+        fns = t.locals["functions"]
+        fns["signup"]["artifacts_role"] = "roles/storage.objectViewer"  # reads no artifacts
+        fns["stage_qa"]["artifacts_role"] = None  # writes them
+        fns["factory"]["signs_urls"] = False  # signs download URLs
+        fns["accounts"]["roles"].append("roles/storage.objectUser")  # a bucket role, granted project-wide
+        t.locals["settings_env"]["ARTIFACTS_BUCKET"] = "${google_storage_bucket.function_sources.name}"
+        t.resources["google_storage_bucket_iam_member"]["artifacts"]["role"] = "roles/storage.objectAdmin"
+
+    problems = problems_with(tf, code, change)
+    assert ("function signup: Terraform gives artifacts_role = 'roles/storage.objectViewer' on the artifacts bucket, "
+            "the code needs None") in problems
+    assert ("function stage_qa: Terraform gives artifacts_role = None on the artifacts bucket, the code needs "
+            "'roles/storage.objectUser'") in problems
+    assert "function factory: Terraform has signs_urls = False, the code signs artifact download URLs" in problems
+    assert "function accounts gets roles/storage.objectUser project-wide; grant it on the resource" in problems
+    assert "ARTIFACTS_BUCKET is not google_storage_bucket.artifacts.name" in problems
+    assert "the artifacts bucket roles are not granted per function (local.functions[*].artifacts_role)" in problems
+
+
 def test_primitive_roles_and_placeholders_anywhere_in_the_hcl_fail_the_check(tf, code):
     def add(t):
         t.raw_text += '\nresource "google_project_iam_member" "x" { role = "roles/owner" }\n# WATCHDOG_URL\n'
