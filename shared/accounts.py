@@ -92,17 +92,12 @@ def signup(req: SignupCreate) -> SignupPublic:
         fb.update_user(uid, password=req.password, display_name=req.display_name, app=firebase_app())
     except fb.EmailAlreadyExistsError:
         # Registered outside this signup (e.g. the client SDK), or an account whose documents a
-        # Firestore restore lost (the signup record with them). Release the claim; if the Auth user
-        # owns a workspace whose documents are missing, roll those forward and answer as signed up.
+        # Firestore restore lost (the signup record with them). Release the claim. The caller is not
+        # signed in and no password was checked, so nothing is restored or revealed here: signing in
+        # (GET /api/me) rolls a lost workspace forward for its owner.
         sref.delete()
-        existing = fb.get_user_by_email(req.email, app=firebase_app())
-        restored = restore_own_workspace(existing.uid, req.email, existing.display_name,
-                                         existing.custom_claims or {})
-        if restored:
-            return SignupPublic(uid=existing.uid, tenant_id=restored["tenant_id"], role="owner",
-                                email=req.email, restored=True)
-        raise errors.Conflict("An account with this email already exists; sign in instead.",
-                              code="email_exists") from None
+        raise errors.Conflict("An account with this email already exists; sign in instead (if its workspace "
+                              "was lost, signing in restores it).", code="email_exists") from None
 
     tenant = Tenant(rec["tenant_id"])
 

@@ -14,7 +14,7 @@ router = Router("signup")
 @router.route("POST", "/api/auth/signup")
 def create(call):
     result = accounts.signup(call.model(SignupCreate))
-    return Response(result.model_dump(), status=200 if result.restored else 201)
+    return Response(result.model_dump(), status=201)
 
 
 @functions_framework.http

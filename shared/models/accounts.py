@@ -25,7 +25,6 @@ class SignupPublic(BaseModel):
     tenant_id: str
     role: Role
     email: str
-    restored: bool = False  # an existing account whose lost workspace documents were rolled forward
 
 
 class InvitationCreate(_Strict):

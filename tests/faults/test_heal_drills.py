@@ -90,7 +90,9 @@ def test_firestore_killed_right_after_a_paid_checkout_founder_signs_in_and_credi
            f"({restored_s:.1f}s after sign-in), one grant, by the reconciler's event")
 
 
-def test_signup_again_after_a_lost_workspace_restores_it_instead_of_409(api):
+def test_signup_again_after_a_lost_workspace_says_sign_in_and_sign_in_restores_it(api):
+    """Signing up again is not signed in and checks no password: it restores nothing and reveals no id (409
+    email_exists says to sign in); signing in (GET /api/me) rolls the workspace forward."""
     since = time.time()
     wait_for("a Firestore export", lambda: (drill.state().get("last_export_at") or 0) > since, 60, 0.1)
     supervisor = drill.state()["supervisor"]["pgid"]
@@ -105,11 +107,11 @@ def test_signup_again_after_a_lost_workspace_restores_it_instead_of_409(api):
             "company_name": "Signup Again Co"}
     r, _ = wait_for("signup answering", lambda: (x := api.post("/api/auth/signup", json=body)).status_code != 503
                     and x, 60, 0.5)
-    assert r.status_code == 200, r.text
-    assert r.json()["restored"] is True and r.json()["uid"] == founder.uid
-    assert r.json()["tenant_id"] == founder.tenant_id
+    assert r.status_code == 409 and r.json()["error"]["code"] == "email_exists", r.text
+    assert founder.uid not in r.text and founder.tenant_id not in r.text and "sign in" in r.text
     me = api.get("/api/me", founder)
-    assert me.status_code == 200 and me.json()["role"] == "owner" and "restored" not in me.json()
+    assert me.status_code == 200 and me.json()["role"] == "owner" and me.json()["tenant_id"] == founder.tenant_id
+    assert sorted(me.json().get("restored") or []) == ["billing", "member", "tenant"], me.json()
 
 
 def test_auth_killed_keeps_the_exported_accounts(api, report):
