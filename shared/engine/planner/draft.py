@@ -457,8 +457,28 @@ def build(idea: dict) -> Draft:
             if len(parts) == 2 and all(p in e.fields for p in parts) and e.fields[name].type != "reference":
                 del e.fields[name]
     _apply_definitions(d)
+    _fold_bare_heads(d)
     _catalogue_fields(d)
     return d
+
+
+def _fold_bare_heads(d: Draft) -> None:
+    """ "Exam entries per pupil with grade ..." defines exam_entry; "Entries cannot be made after ..." then names
+    the same record by its head noun: a bare `entry` with no attribute of its own folds into the one defined record
+    whose name ends in it (what pointed at it points at that record)."""
+    defined = set(d.defined.values())
+    for name in list(d.entities):
+        e = d.entities.get(name)
+        if e is None or name in defined or e.people or e.join:
+            continue
+        comps = [n for n in defined if n.endswith(f"_{name}") and n in d.entities]
+        if len(comps) != 1 or any(f.origin == "words" and f.type != "reference" for f in e.fields.values()):
+            continue
+        for other in list(d.entities.values()):
+            old = other.fields.get(f"{name}_id")
+            if old is not None and old.type == "reference" and other.name != comps[0]:
+                d.add_ref(other.name, comps[0], old.source, required=old.required)
+        _drop_entity(d, name)
 
 
 def _apply_definitions(d: Draft) -> None:

@@ -214,8 +214,8 @@ def _tag(words: list[str]) -> list[Word]:
             out.append(Word(w, "verb", vb or pos.verb_lemma(w) or w))  # "each member books": a singular subject's verb
             first_content = False
             continue
-        if first_content and verb_s and "NOUN" in pos.classes(w):
-            vb = None  # "Picks with location": an imperative is never an -s form, so a plural noun starts the feature
+        if first_content and verb_s and "NOUN" in pos.classes(w) and (nxt in lx.PREPOSITIONS or nxt in (",", "and", "")):
+            vb = None  # "Picks with location": an imperative is never an -s form; a plural noun defines the record
         nouny = prev is not None and (prev.tag in ("noun", "adj", "num", "container")
                                       or prev.w in ("the", "their", "its", "our", "my", "your", "his", "her", "a",
                                                     "an", "each", "every", "all", "any", "some", "no"))
