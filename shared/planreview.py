@@ -17,10 +17,10 @@ approved spec and nothing plans again, then the run goes on exactly as after the
 
 from __future__ import annotations
 
-import hashlib
 import json
+import uuid
 
-from shared import errors
+from shared import artifact_store, errors
 from shared.store import Tenant
 
 from shared.plangate import STAGE, gate_on, has_spec, pause  # noqa: F401 (the gate is control plane)
@@ -169,22 +169,26 @@ def approve(tenant: Tenant, pipeline_id: str, uid: str, comment: str | None = No
         ssnap, hsnap = spec_doc.get(transaction=tx), hist_doc.get(transaction=tx)
         _, spec = _load_doc(doc)
         revision = None
-        stored = ssnap.get("content") if ssnap.exists else None
+        # The stored spec's bytes are in Cloud Storage (decision 0036's artifact store); the document holds its metadata.
+        stored = artifact_store.read(ssnap.to_dict()) if ssnap.exists else None
         if stored is not None and specstore.spec_bytes(spec) != stored:  # edited: the next revision
             from shared.engine.appspec import AppSpec
 
             stored_idea = Runs(tenant).idea(p["idea_id"])
             idea = stored_idea.model_dump() if stored_idea is not None else {}
-            history = json.loads(hsnap.get("content")) if hsnap.exists else None
+            history = json.loads(artifact_store.read(hsnap.to_dict())) if hsnap.exists else None
             old = AppSpec.model_validate_json(stored)
             history = specstore._record(history, spec, idea, stage=STAGE, attempt=int(
                 p["stages"][STAGE].get("attempt") or 1), origin="edited", engine="founder",
                 changes=specstore.spec_changes(old, spec))
             revision = history["revision"]
-            for dref, body, name in ((spec_doc, specstore.spec_bytes(spec), specstore.SPEC_ARTIFACT),
-                                     (hist_doc, json_bytes(history), specstore.HISTORY_ARTIFACT)):
-                tx.set(dref, {"stage": STAGE, "name": name, "size": len(body), "content": body,
-                              "sha256": hashlib.sha256(body).hexdigest(),
+            # New objects (never overwriting the planned revision's), committed by the metadata written here; a
+            # transaction that retries or fails leaves only unreferenced objects, which the bucket's lifecycle removes.
+            uploaded = artifact_store.put(tenant.tenant_id, pipeline_id, STAGE, f"plan-approved-{uuid.uuid4().hex[:12]}",
+                                          {specstore.SPEC_ARTIFACT: specstore.spec_bytes(spec),
+                                           specstore.HISTORY_ARTIFACT: json_bytes(history)})
+            for dref, name in ((spec_doc, specstore.SPEC_ARTIFACT), (hist_doc, specstore.HISTORY_ARTIFACT)):
+                tx.set(dref, {**uploaded[name], "stage": STAGE,
                               "attempt": int(p["stages"][STAGE].get("attempt") or 1), "created_at": t})
             updates[f"stages.{STAGE}.summary.spec"] = {"revision": revision, "sha256": specstore.spec_sha256(spec),
                                                        "origin": "edited"}

@@ -59,6 +59,7 @@ import { createLive } from "./lib/live.js";
 import { addEvent as timelineEvent, announceStages, renderStages as timelineStages, stagesDone, startTicker } from "./views/timeline.js";
 import { FILTERS, PAGE, fetchRuns, matches, runsQuery } from "./views/history.js";
 import { mountTeam, unmountTeam } from "./views/team.js";
+import { renderPlanReview } from "./views/plan.js";
 
 const CHECKOUT_KEY = "factory.checkout";
 const PENDING_POLL_MS = 1000;
@@ -606,6 +607,7 @@ async function onSubmitIdea(ev) {
     gates: $$('input[name="approval_gates"]:checked').map((i) => i.value),
     compute_s: $("#idea-budget").value,
     preferred_stack: $("#idea-stack").value,
+    plan_review: $("#idea-plan-review").checked,
   });
   if (state.rerunTokens) {
     body.constraints = { ...(body.constraints || {}) };
@@ -967,6 +969,7 @@ function renderDetail(p) {
   renderPreview(p);
   maybeLoadArtifacts(p);
   renderNeedsInput(p, canAct);
+  renderPlanReview($("#plan-review"), p, { api: state.api, canAct, toast });
   // A refund changes the balance: show it without a reload (once per refund of this run).
   const refundKey = p.credit && p.credit.state === "refunded" ? `${p.pipeline_id}|${p.credit.refunds}` : "";
   if (refundKey && state.lastRefundSeen !== refundKey) {
@@ -1244,6 +1247,7 @@ async function onEditRerun() {
     // form has no field for, is kept aside and sent with the rerun).
     $("#idea-budget").value = c.budget && c.budget.compute_s ? String(c.budget.compute_s) : "";
     $("#idea-stack").value = c.preferred_stack || "";
+    $("#idea-plan-review").checked = c.plan_review !== false;
     state.rerunTokens = c.budget && c.budget.tokens ? c.budget.tokens : null;
     if (gates.length || c.budget || c.preferred_stack) $("#idea-form details.advanced").open = true;
     $("#idea-panel").scrollIntoView({ behavior: "smooth", block: "start" });

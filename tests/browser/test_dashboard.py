@@ -85,6 +85,7 @@ def fill_idea(page, gates: tuple[str, ...] = ()) -> None:
     page.fill("#idea-description", IDEA["description"])
     page.fill("#idea-audience", IDEA["target_audience"])
     page.fill("#idea-features", IDEA["features"])
+    page.uncheck("#idea-plan-review")  # these runs go straight through (tests/browser/test_plan_editor.py reviews)
     if gates:
         page.click("#idea-form details.advanced > summary")
         for g in gates:
@@ -321,6 +322,7 @@ def test_idea_form_checks_fields_before_sending_and_shows_server_field_errors(br
     page.wait_for_selector("#idea-error:not([hidden])")
     assert page.text_content("#idea-error") == "Some fields are missing or invalid: title."
     assert page.text_content("#idea-title-error") == "That title is already taken"
+    assert sent[-1].post_data_json["constraints"]["plan_review"] is False, "unticked: the run is not held for review"
     assert page.text_content("#idea-description-error") == ""
 
     page.click("#sign-out")

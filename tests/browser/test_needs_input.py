@@ -27,6 +27,8 @@ def fill(page, idea: dict, prefix: str = "idea") -> None:
     page.fill(f"#{prefix}-description", idea["description"])
     page.fill(f"#{prefix}-audience", idea["target_audience"])
     page.fill(f"#{prefix}-features", idea["features"])
+    if prefix == "idea":
+        page.uncheck("#idea-plan-review")  # these runs go straight through (test_plan_editor.py reviews)
 
 
 def credits(page) -> int:

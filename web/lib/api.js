@@ -65,6 +65,13 @@ export function createApi(getToken) {
     /** The deployed app's owner claim link: the workspace owner's and the run starter's only (403 for others). */
     claim: (id) => request("GET", `/api/factory/pipelines/${encodeURIComponent(id)}/claim`),
     status: () => request("GET", "/api/factory/status"),
+    /** The plan under review (issue 19): the spec as a founder reads it, with the edits made so far. */
+    plan: (id) => request("GET", `/api/factory/pipelines/${encodeURIComponent(id)}/plan`),
+    /** One typed edit ({op, ...}); a 422 plan_edit_invalid carries details.problems in the founder's words. */
+    planEdit: (id, edit) => request("POST", `/api/factory/pipelines/${encodeURIComponent(id)}/plan/edits`, edit),
+    planUndo: (id) => request("POST", `/api/factory/pipelines/${encodeURIComponent(id)}/plan/undo`, {}),
+    planApprove: (id, comment) => request("POST", `/api/factory/pipelines/${encodeURIComponent(id)}/plan/approve`,
+      comment ? { comment } : {}),
     /** An artifact as a Blob (the URL needs the bearer header, so no plain link works). */
     async blob(url) {
       const res = await request("GET", url, undefined, { raw: true });

@@ -15,7 +15,10 @@ export function label(s) {
   return STAGE_LABELS[s] || String(s || "").replaceAll("_", " ");
 }
 
-const STATUS_WORDS = { awaiting_approval: "waiting for approval", needs_input: "needs your input", dispatched: "starting" };
+const STATUS_WORDS = {
+  awaiting_approval: "waiting for approval", needs_input: "needs your input", plan_review: "plan ready for review",
+  dispatched: "starting",
+};
 
 export function statusLabel(s) {
   return STATUS_WORDS[s] || String(s || "unknown").replaceAll("_", " ");

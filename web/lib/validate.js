@@ -23,7 +23,7 @@ function range(errors, field, value, [lo, hi], what) {
 }
 
 /** -> {body, errors}: the POST /api/ideas body, and {field: message} for what is wrong. */
-export function ideaFromForm({ title, description, target_audience, features, gates, compute_s, preferred_stack }) {
+export function ideaFromForm({ title, description, target_audience, features, gates, compute_s, preferred_stack, plan_review = true }) {
   const errors = {};
   title = (title || "").trim();
   description = (description || "").trim();
@@ -60,8 +60,9 @@ export function ideaFromForm({ title, description, target_audience, features, ga
       constraints.preferred_stack = preferred_stack;
     }
   }
-  const body = { title, description, target_audience, key_features };
-  if (Object.keys(constraints).length) body.constraints = constraints;
+  // Plan review (issue 19) is on unless the founder unticks it; the API's default is off, so say it either way.
+  constraints.plan_review = Boolean(plan_review);
+  const body = { title, description, target_audience, key_features, constraints };
   return { body, errors };
 }
 

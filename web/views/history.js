@@ -11,6 +11,7 @@ export const FILTERS = [
   ["queued", "Queued"],
   ["awaiting_approval", "Waiting for approval"],
   ["needs_input", "Needs your input"],
+  ["plan_review", "Plan ready for review"],
   ["completed", "Completed"],
   ["failed", "Failed"],
   ["cancelled", "Cancelled"],
