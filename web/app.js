@@ -511,6 +511,7 @@ function renderPlans() {
   const owner = state.role === "owner";
   $("#plans").replaceChildren(...state.plans.map((p) => {
     const per = p.mode === "subscription" ? ` / ${p.interval || "period"}` : "";
+    const verb = p.mode === "subscription" ? "Subscribe" : "Buy";
     const credits = p.credits_per === "period" ? `${p.credits} runs each ${p.interval || "period"}` : `${p.credits} runs, never expire`;
     return h("li", { class: "plan", "data-testid": `plan-${p.name}`, dataset: { plan: p.name } },
       h("div", { class: "plan-text" },
@@ -519,8 +520,9 @@ function renderPlans() {
       owner
         ? h("button", {
           type: "button", class: "btn btn-primary", "data-testid": `buy-${p.name}`,
-          "aria-label": `Buy ${p.title}`, onclick: (e) => buy(p, e.currentTarget),
-        }, p.mode === "subscription" ? "Subscribe" : "Buy")
+          // The accessible name starts with the visible word (WCAG 2.5.3, axe label-content-name-mismatch).
+          "aria-label": `${verb}: ${p.title}`, onclick: (e) => buy(p, e.currentTarget),
+        }, verb)
         : null);
   }));
 }

@@ -36,6 +36,7 @@ def test_first_google_sign_in_lands_in_a_workspace_of_their_own(browsers):
     assert page.text_content("#user-email") == email
     assert page.evaluate("document.activeElement.id") == "app-heading", "focus moves to the page's heading"
     page.wait_for_selector("#credits[data-credits]")
+    page.wait_for_selector("#plans [data-testid^='buy-']")  # the whole workspace view is drawn
     assert_no_serious_violations(page, "workspace")
 
     # The workspace is real: the API, with the page's own token, answers for it, and a repeat of the

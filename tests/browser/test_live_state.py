@@ -13,6 +13,7 @@ import pytest
 from google.cloud import firestore
 
 from shared import faults
+from tests.browser.axe import assert_no_serious_violations
 from tests.helpers import IDEA, PASSWORD, Api, buy_credits, submit, wait_status
 
 pytestmark = pytest.mark.timeout(120)
@@ -138,6 +139,7 @@ def test_credits_from_another_session_cancel_confirms_and_the_run_fits_a_phone(b
     assert page.get_attribute("#detail-progress", "aria-label") == "Run progress"
     assert page.get_attribute("#events-log", "role") == "log"
     assert page.evaluate("document.querySelector('#events-feed').getAttribute('role')") is None
+    assert_no_serious_violations(page, "run")
     # At 390 px nothing scrolls sideways; stages are cards; "New idea" stays in reach.
     assert page.evaluate("document.scrollingElement.scrollWidth <= window.innerWidth"), \
         page.evaluate("[document.scrollingElement.scrollWidth, window.innerWidth]")
