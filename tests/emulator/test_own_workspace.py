@@ -3,6 +3,7 @@ own workspace, with the same documents and claims as signup, once however often 
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 
@@ -18,8 +19,7 @@ pytestmark = pytest.mark.timeout(60)
 def idp_user(display_name: str = "Grace Google") -> dict:
     """An Auth user as a Google sign-in creates it: the emulator's signInWithIdp with a fake id token."""
     email = f"{uuid.uuid4().hex[:12]}@example.com"
-    fake = ('{"sub": "%s", "email": "%s", "email_verified": true, "name": "%s"}'
-            % (uuid.uuid4().hex, email, display_name))
+    fake = json.dumps({"sub": uuid.uuid4().hex, "email": email, "email_verified": True, "name": display_name})
     r = requests.post(auth_url("accounts:signInWithIdp"), timeout=10, json={
         "requestUri": "http://localhost", "returnSecureToken": True,
         "postBody": f"id_token={requests.utils.quote(fake)}&providerId=google.com"})
