@@ -130,7 +130,7 @@ def test_credits_from_another_session_cancel_confirms_and_the_run_fits_a_phone(b
     # Opening the run from the list: its route, the title, focus and scroll all move to it.
     page.click(f"[data-testid='pipeline-item'][data-pipeline-id='{pid}'] [data-testid='open-pipeline']")
     page.wait_for_url(f"**/#/runs/{pid}")
-    page.wait_for_selector(f"#pipeline-detail[data-status='awaiting_approval']")
+    page.wait_for_selector("#pipeline-detail[data-status='awaiting_approval']")
     assert page.title() == f"{IDEA['title']} · SaaS Factory"
     assert page.evaluate("document.activeElement.id") == "detail-title"
     top = page.evaluate("document.querySelector('#pipeline-detail').getBoundingClientRect().top")
