@@ -273,6 +273,79 @@ def bench_listener_latency(n: int = 60) -> dict:
     return dist([seen[i] - sent[i] for i in sent if i in seen])
 
 
+def bench_browser_update_latency(front_door: str, owner, pipeline_id: str, n: int = 30) -> tuple[dict, dict]:
+    """A Firestore write (the admin client sets the run's `project_name`) -> the dashboard in Chromium shows
+    it (#detail-title of the open run, fed by the SDK's realtime listener). The page stamps each new title
+    with a MutationObserver (performance.timeOrigin + performance.now(), epoch ms on this machine's clock)
+    and the sample is that stamp minus the wall time just before the write."""
+    from urllib.parse import urlsplit
+
+    from playwright.sync_api import sync_playwright
+
+    from shared.store import Tenant
+    from tests.browser.conftest import CHROMIUM_ARGS, chromium_path
+    from tests.helpers import PASSWORD
+
+    ref = Tenant(owner.tenant_id).pipeline(pipeline_id)
+    original = (ref.get().to_dict() or {}).get("project_name")
+    ports = ",".join(str(u.port) for u in {urlsplit(front_door)} if u.port)
+    samples, missed = [], 0
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium_path(), headless=True,
+                                     args=CHROMIUM_ARGS + [f"--explicitly-allowed-ports={ports}"])
+        try:
+            page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+            page.goto(f"{front_door}/#/runs/{pipeline_id}")
+            page.wait_for_selector("body[data-state='signed-out']", timeout=30_000)
+            page.fill("#signin-email", owner.email)
+            page.fill("#signin-password", PASSWORD)
+            page.press("#signin-password", "Enter")
+            page.wait_for_selector(f"#pipeline-detail[data-pipeline-id='{pipeline_id}'][data-live='realtime']",
+                                   timeout=30_000)
+            page.evaluate("""() => {
+                window.__seen = {};
+                const el = document.querySelector('#detail-title');
+                new MutationObserver(() => {
+                    const t = el.textContent;
+                    if (!(t in window.__seen)) window.__seen[t] = performance.timeOrigin + performance.now();
+                }).observe(el, { childList: true, characterData: true, subtree: true });
+            }""")
+            for i in range(n + 3):  # the first three warm the channel and are not counted
+                name = f"Bench update {uuid.uuid4().hex[:8]}"
+                sent = time.time() * 1000
+                ref.update({"project_name": name})
+                try:
+                    page.wait_for_function("(v) => v in window.__seen", arg=name, timeout=5000)
+                except Exception:  # noqa: BLE001 - a sample that never arrived is counted as missed
+                    missed += 1
+                    continue
+                if i >= 3:
+                    samples.append((page.evaluate("(v) => window.__seen[v]", name) - sent) / 1000)
+                time.sleep(0.05)
+        finally:
+            browser.close()
+            ref.update({"project_name": original})
+    return dist(samples), {"missed": missed, "element": "#detail-title", "browser": "Debian Chromium, headless"}
+
+
+def browser_phase() -> None:
+    """Developer shortcut (BENCH_ONLY=browser): browser_update_latency beside listener_latency, alone."""
+    env, _ = start_cloud({"ENGINE_BY_STAGE": json.dumps({s: "passthrough" for s in (
+        "idea_validation", "tech_stack", "uiux_design", "development", "qa", "deployment")})})
+    try:
+        from tests.helpers import IDEA, Api, buy_credits
+
+        api = Api(env["FRONT_DOOR_URL"])
+        owner = api.signup(company="Bench Browser")
+        buy_credits(api, owner)
+        docs, _ = run_pipelines(api, owner, 1, IDEA, 120)
+        say(f"listener_latency {bench_listener_latency()}")
+        m, info = bench_browser_update_latency(env["FRONT_DOOR_URL"], owner, docs[0]["pipeline_id"])
+        say(f"browser_update_latency {m} {json.dumps(info)}")
+    finally:
+        stop_cloud(env)
+
+
 def bench_submit_visible(api, owner, n: int = 30) -> dict:
     """POST /api/ideas -> the pipeline document reaches a realtime listener on the tenant's pipelines."""
     from google.cloud import firestore
@@ -542,6 +615,8 @@ TARGETS = {
     "raw_push_latency": ("floor (publish -> push to an empty function)", None),
     "stage_hop": ("p50 < 1.5 x raw_push_latency p50", None),
     "listener_latency": ("p50 < 50 ms", lambda m: m["p50_ms"] < 50),
+    "browser_update_latency": ("p50 < 50 ms (a Firestore write -> the dashboard's DOM in Chromium)",
+                               lambda m: m["p50_ms"] < 50),
     "full_pipeline": ("p50 < 10000 ms (seed: ~45 min; MetaGPT/ChatDev: 148-762 s)", lambda m: m["p50_ms"] < 10000),
     "validation_p50_ms": ("p50 < 200 ms (stage 1 alone, full catalogue loaded)", lambda m: m["p50_ms"] < 200),
     "heldout_restatements_paused": (">= 0.9: plain-words restatements of tests/fixtures/heldout_validation.json that "
@@ -637,6 +712,8 @@ def main() -> None:
         return reliability_phase(metrics, extra, int(os.environ.get("BENCH_REAL_RUNS", "100")))
     if os.environ.get("BENCH_ONLY") == "storage":  # developer shortcut: the artifact/Firestore figures only
         return storage_phase()
+    if os.environ.get("BENCH_ONLY") == "browser":  # developer shortcut: browser_update_latency only, not written
+        return browser_phase()
     if os.environ.get("BENCH_ONLY") == "validation":  # developer shortcut: stage 1 only, results not written
         from bench import validation_heldout
 
@@ -692,6 +769,8 @@ def main() -> None:
         metrics["raw_push_latency"] = bench_raw_push()
         say(f"raw_push_latency {metrics['raw_push_latency']}")
         metrics["listener_latency"] = bench_listener_latency()
+        say(f"listener_latency {metrics['listener_latency']}")
+        metrics["browser_update_latency"] = None  # measured after the full pipelines; its row sits here
         metrics["idea_submit_visible"] = bench_submit_visible(api, owner)
         say(f"idea_submit_visible {metrics['idea_submit_visible']}")
         samples, docs = [], []
@@ -703,6 +782,9 @@ def main() -> None:
             else:
                 extra.setdefault("full_pipeline_failures", []).append(got[0].get("error_message"))
         metrics["full_pipeline"] = dist(samples)
+        metrics["browser_update_latency"], extra["browser_update_latency"] = bench_browser_update_latency(
+            env["FRONT_DOOR_URL"], owner, docs[-1]["pipeline_id"])
+        say(f"browser_update_latency {metrics['browser_update_latency']}")
         say(f"full_pipeline {metrics['full_pipeline']}")
         metrics["stage_hop"] = dist(stage_hops(docs))
         extra["full_pipeline_stage_ms_p50"] = {

@@ -114,7 +114,10 @@ def _connection(port: int) -> http.client.HTTPConnection:
     return conn
 
 
-def make_handler(routes: Routes, extra_json: dict[str, dict]):
+def make_handler(routes: Routes, extra_json: dict[str, dict], auth_port: int | None = None):
+    """auth_port: the Auth emulator's, whose identity-provider pages (`/emulator/auth/*`) are served on
+    this origin, as Firebase Hosting serves `/__/auth/handler` on the app's own domain in production; the
+    dashboard's local Google sign-in needs the IdP popup on its own origin (docs/decisions/0041)."""
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         disable_nagle_algorithm = True  # headers and body go out separately; don't wait 40 ms for an ACK
@@ -198,6 +201,8 @@ def make_handler(routes: Routes, extra_json: dict[str, dict]):
             if path in extra_json:
                 return self._send(200, json.dumps(extra_json[path]).encode(), "application/json",
                                   {"Cache-Control": "no-store"})
+            if auth_port and path.startswith("/emulator/auth/") and self.command in ("GET", "HEAD"):
+                return self.proxy(auth_port)
             kind, target = routes.resolve(path)
             if kind == "static" and self.command in ("GET", "HEAD"):
                 data = Path(target).read_bytes()
@@ -298,7 +303,9 @@ def main() -> None:
     extra = {}
     if args.emulators_json:
         extra["/__/emulators.json"] = json.loads(args.emulators_json)
-    server = FrontDoorServer(("127.0.0.1", args.port), make_handler(routes, extra))
+    auth = (extra.get("/__/emulators.json") or {}).get("auth") or ""
+    auth_port = int(auth.rsplit(":", 1)[1]) if ":" in auth else None
+    server = FrontDoorServer(("127.0.0.1", args.port), make_handler(routes, extra, auth_port))
     import signal
 
     signal.signal(signal.SIGTERM, lambda *a: threading.Thread(target=server.shutdown).start())

@@ -34,13 +34,14 @@ BODIES = {
     ("POST", "/api/factory/pipelines/{pipeline_id}/resume"): m_pipe.ResumeCreate,
     ("POST", "/api/factory/pipelines/{pipeline_id}/continue"): m_pipe.ContinueCreate,
     ("POST", "/api/me/workspace"): m_acc.WorkspaceSwitch,
+    ("POST", "/api/me/own-workspace"): m_acc.OwnWorkspaceCreate,
     ("POST", "/api/factory/pipelines/{pipeline_id}/update"): m_pipe.ProgressUpdate,
     ("POST", "/api/factory/pipelines/{pipeline_id}/plan/edits"): m_pipe.PlanEditCreate,
     ("POST", "/api/factory/pipelines/{pipeline_id}/plan/approve"): m_pipe.PlanApproveCreate,
 }
 PUBLIC = {("POST", "/api/auth/signup"), ("POST", "/api/stripe/webhook"), ("GET", "/api/openapi.json")}
 SERVICE = {("POST", "/api/factory/pipelines/{pipeline_id}/update")}
-STATUS = {("POST", "/api/auth/signup"): "201", ("POST", "/api/team/invitations"): "201",
+STATUS = {("POST", "/api/auth/signup"): "201", ("POST", "/api/me/own-workspace"): "201", ("POST", "/api/team/invitations"): "201",
           ("POST", "/api/billing/checkout"): "201", ("POST", "/api/ideas"): "202",
           ("POST", "/api/factory/trigger"): "202", ("POST", "/api/factory/pipelines/{pipeline_id}/retry"): "202",
           ("POST", "/api/factory/pipelines/{pipeline_id}/approve"): "202",
@@ -49,6 +50,8 @@ STATUS = {("POST", "/api/auth/signup"): "201", ("POST", "/api/team/invitations")
           ("POST", "/api/factory/pipelines/{pipeline_id}/plan/edits"): "201",
           ("POST", "/api/factory/pipelines/{pipeline_id}/plan/approve"): "202"}
 
+# Routes that answer 200 besides their STATUS code.
+ALSO_OK = {("POST", "/api/me/own-workspace"): "The caller already owns a workspace: that one, unchanged"}
 
 # Further statuses each route answers (from the errors its code raises), so the document lists
 # every status the API can send; the property test (tests/emulator/test_openapi_properties.py)
@@ -56,6 +59,7 @@ STATUS = {("POST", "/api/auth/signup"): "201", ("POST", "/api/team/invitations")
 EXTRA = {
     ("POST", "/api/auth/signup"): {"409": "The email already has an account, or its signup is in progress"},
     ("GET", "/api/me"): {},
+    ("POST", "/api/me/own-workspace"): {"409": "The workspace the account owns is being restored (reload)"},
     ("POST", "/api/me/invitations/{tenant_id}/accept"): {},
     ("POST", "/api/me/invitations/{tenant_id}/decline"): {},
     ("POST", "/api/team/invitations"): {"409": "Already a member"},
@@ -163,6 +167,8 @@ def document() -> dict:
                             "content": {"application/json": {"schema": error}}},
                 },
             }
+            if key in ALSO_OK:
+                op["responses"]["200"] = {"description": ALSO_OK[key]}
             if alias_of:
                 op["x-alias-of"] = {"method": alias_of[0], "path": alias_of[1]}
                 op["description"] = (f"Alias of `{alias_of[0]} {alias_of[1]}`: the same handler, request, responses "

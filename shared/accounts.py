@@ -32,6 +32,7 @@ from shared.models.accounts import (
     InvitationCreate,
     MemberSettings,
     MemberUpdate,
+    OwnWorkspaceCreate,
     SignupCreate,
     SignupPublic,
 )
@@ -122,6 +123,50 @@ def signup(req: SignupCreate) -> SignupPublic:
     sref.update({"status": "complete", "completed_at": now()})
     log.event(logger, logging.INFO, "signup complete", uid=uid, tenant_id=tenant.tenant_id, role="owner")
     return SignupPublic(uid=uid, tenant_id=tenant.tenant_id, role="owner", email=req.email)
+
+
+def create_own_workspace(caller: auth.Caller, req: OwnWorkspaceCreate) -> dict:
+    """The caller's own workspace, for an Auth user that exists without one: a first sign-in with an
+    identity provider (Google) creates the Auth user in the client, never through `signup`. Same
+    documents and claims as `signup`. Idempotent: a caller who already owns a workspace gets that one
+    back (`created: false`); the user document is read in the transaction, so two racing calls
+    create one workspace."""
+    uref = user_doc(caller.uid)
+    display_name = caller.claims.get("name") or None
+    name = req.company_name or (f"{display_name}'s workspace" if display_name else "Your workspace")
+
+    @gfs.transactional
+    def create(tx) -> tuple[str, bool]:
+        usnap = uref.get(transaction=tx)
+        user = usnap.to_dict() if usnap.exists else {}
+        owned = [t for t in dict.fromkeys([user.get("own_tenant_id"),
+                                           user.get("tenant_id") if user.get("role") == "owner" else None,
+                                           caller.tenant_id if caller.role == "owner" else None]) if t]
+        for tenant_id in owned:
+            tenant = _tenant_or_none(tenant_id)
+            tsnap = tenant.ref.get(transaction=tx) if tenant else None
+            if tsnap is not None and tsnap.exists and tsnap.get("owner_uid") == caller.uid:
+                return tenant_id, False
+        if caller.tenant_id and caller.role == "owner":
+            # The claims name a workspace this user owns whose documents are gone: GET /api/me restores it.
+            raise errors.Conflict("Your workspace is being restored; reload the page.", code="workspace_exists")
+        tenant, t = Tenant(new_id("t_")), now()
+        tx.create(tenant.ref, {"tenant_id": tenant.tenant_id, "name": name, "owner_uid": caller.uid, "created_at": t})
+        tx.create(tenant.billing(), {"tenant_id": tenant.tenant_id, "plan": None, "status": "none",
+                                     "credits": 0, "period_end": None, "updated_at": t})
+        tx.create(tenant.member(caller.uid), {"uid": caller.uid, "email": caller.email,
+                                              "display_name": display_name, "role": "owner", "joined_at": t})
+        tx.set(uref, {"uid": caller.uid, "email": caller.email, "tenant_id": tenant.tenant_id, "role": "owner",
+                      "own_tenant_id": tenant.tenant_id, "workspaces": gfs.ArrayUnion([tenant.tenant_id])},
+               merge=True)
+        return tenant.tenant_id, True
+
+    tenant_id, created = create(firestore().transaction())
+    if created or caller.tenant_id != tenant_id:
+        auth.set_claims(caller.uid, tenant_id, "owner")
+    if created:
+        log.event(logger, logging.INFO, "own workspace created", uid=caller.uid, tenant_id=tenant_id, role="owner")
+    return {"tenant_id": tenant_id, "role": "owner", "created": created, "claims_updated": True}
 
 
 # ------------------------------------------------------------------------------------------ healing

@@ -8,6 +8,8 @@
 //             #signin-form #signin-email #signin-password #signin-submit #signin-error
 //             #signup-form #signup-name #signup-company #signup-email #signup-password #signup-submit
 //             #signup-error, per-field #signup-{name,company,email,password}-error
+//             #google-signin (Firebase GoogleAuthProvider, a popup; locally the Auth emulator's IdP page, lib/google.js)
+//             #google-error; a first Google sign-in creates the user's own workspace (POST /api/me/own-workspace)
 //   Header:   #workspace-name #role-badge #credits (a number once billing loaded) #user-email #sign-out
 //   Toast:    #toast (role=status; the latest message)
 //   Billing:  #billing-panel #billing-summary #plans, per plan li[data-testid="plan-{name}"] with
@@ -51,6 +53,7 @@
 import { createApi, ApiError } from "./lib/api.js";
 import { $, $$, h, say, show } from "./lib/dom.js";
 import { startFirebase } from "./lib/firebase.js";
+import { signInWithGoogle } from "./lib/google.js";
 import {
   STAGES, TERMINAL, bytes, cost, dateTime, duration, label, money, statusLabel,
 } from "./lib/format.js";
@@ -169,6 +172,7 @@ function wireStaticHandlers() {
     });
   }
   $("#signin-form").addEventListener("submit", onSignIn);
+  $("#google-signin").addEventListener("click", onGoogleSignIn);
   $("#signup-form").addEventListener("submit", onSignUp);
   $("#sign-out").addEventListener("click", () => state.fb && state.fb.authMod.signOut(state.fb.auth));
   $("#idea-form").addEventListener("submit", onSubmitIdea);
@@ -252,6 +256,35 @@ async function onSignIn(ev) {
   }
 }
 
+/** Sign in with Google (a popup; locally the Auth emulator's fake identity provider). A new user has no
+ * workspace yet: enter() creates their own, as the sign-up form does for an email account. */
+async function onGoogleSignIn() {
+  const btn = $("#google-signin");
+  const err = $("#google-error");
+  say(err, "");
+  btn.disabled = true;
+  try {
+    state.focusHeading = true;
+    await signInWithGoogle(state.fb);
+  } catch (e) {
+    state.focusHeading = false;
+    const code = (e && e.code) || "";
+    if (code === "auth/popup-closed-by-user" || code === "auth/cancelled-popup-request") return;
+    say(err, code === "auth/popup-blocked"
+      ? "Your browser blocked the Google sign-in window; allow pop-ups for this site and try again."
+      : code === "auth/account-exists-with-different-credential"
+        ? "This email already has an account with a password; sign in with your email and password."
+        : authMessage(e));
+  } finally {
+    btn.disabled = false;
+  }
+}
+
+/** True for an account signed in through an identity provider (Google), never through our sign-up form. */
+function viaProvider(user) {
+  return (user.providerData || []).some((p) => p.providerId === "google.com");
+}
+
 const SIGNUP_FIELDS = {
   display_name: ["signup-name", "signup-name-error"],
   company_name: ["signup-company", "signup-company-error"],
@@ -323,6 +356,15 @@ async function enter(user) {
     me = await state.api.me();
   }
   if (state.user !== user) return; // signed out meanwhile
+  if (!me.tenant && !(me.workspaces || []).length && viaProvider(user)) {
+    // A first Google sign-in: the Auth user exists, its workspace not yet. Create it (idempotent), then
+    // take the token that names it.
+    await state.api.post("/api/me/own-workspace", {});
+    await user.getIdToken(true);
+    token = await user.getIdTokenResult();
+    me = await state.api.me();
+    if (state.user !== user) return;
+  }
   renderInvitations(me);
   mountTeam({ api: state.api, fb: state.fb, user, me, toast });
   if (!me.tenant) {
@@ -470,6 +512,7 @@ function renderPlans() {
   const owner = state.role === "owner";
   $("#plans").replaceChildren(...state.plans.map((p) => {
     const per = p.mode === "subscription" ? ` / ${p.interval || "period"}` : "";
+    const verb = p.mode === "subscription" ? "Subscribe" : "Buy";
     const credits = p.credits_per === "period" ? `${p.credits} runs each ${p.interval || "period"}` : `${p.credits} runs, never expire`;
     return h("li", { class: "plan", "data-testid": `plan-${p.name}`, dataset: { plan: p.name } },
       h("div", { class: "plan-text" },
@@ -478,8 +521,9 @@ function renderPlans() {
       owner
         ? h("button", {
           type: "button", class: "btn btn-primary", "data-testid": `buy-${p.name}`,
-          "aria-label": `Buy ${p.title}`, onclick: (e) => buy(p, e.currentTarget),
-        }, p.mode === "subscription" ? "Subscribe" : "Buy")
+          // The accessible name starts with the visible word (WCAG 2.5.3, axe label-content-name-mismatch).
+          "aria-label": `${verb}: ${p.title}`, onclick: (e) => buy(p, e.currentTarget),
+        }, verb)
         : null);
   }));
 }

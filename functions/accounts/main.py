@@ -4,7 +4,7 @@ import functions_framework
 
 from shared import accounts as core
 from shared.http import Response, Router
-from shared.models.accounts import InvitationCreate, MemberSettings, MemberUpdate, WorkspaceSwitch
+from shared.models.accounts import InvitationCreate, MemberSettings, MemberUpdate, OwnWorkspaceCreate, WorkspaceSwitch
 from shared.settings import get_settings
 
 get_settings()
@@ -32,6 +32,13 @@ def decline_invitation(call):
 def switch_workspace(call):
     """Make another workspace the caller belongs to the active one."""
     return core.switch_workspace(call.caller, call.model(WorkspaceSwitch).tenant_id)
+
+
+@router.route("POST", "/api/me/own-workspace")
+def own_workspace(call):
+    """Create the caller's own workspace (a first sign-in with Google has none); idempotent."""
+    out = core.create_own_workspace(call.caller, call.model(OwnWorkspaceCreate))
+    return Response(out, status=201 if out["created"] else 200)
 
 
 @router.route("GET", "/api/team")

@@ -20,6 +20,13 @@ class SignupCreate(_Strict):
     company_name: str = Field(min_length=1, max_length=120)
 
 
+class OwnWorkspaceCreate(_Strict):
+    """A signed-in user with no workspace of their own (e.g. a first Google sign-in) creates one."""
+
+    company_name: str | None = Field(default=None, min_length=1, max_length=120,
+                                     description="The workspace's name; default: \"<your name>'s workspace\".")
+
+
 class SignupPublic(BaseModel):
     uid: str
     tenant_id: str

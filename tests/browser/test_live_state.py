@@ -13,6 +13,7 @@ import pytest
 from google.cloud import firestore
 
 from shared import faults
+from tests.browser.axe import assert_no_serious_violations
 from tests.helpers import IDEA, PASSWORD, Api, buy_credits, submit, wait_status
 
 pytestmark = pytest.mark.timeout(120)
@@ -129,7 +130,7 @@ def test_credits_from_another_session_cancel_confirms_and_the_run_fits_a_phone(b
     # Opening the run from the list: its route, the title, focus and scroll all move to it.
     page.click(f"[data-testid='pipeline-item'][data-pipeline-id='{pid}'] [data-testid='open-pipeline']")
     page.wait_for_url(f"**/#/runs/{pid}")
-    page.wait_for_selector(f"#pipeline-detail[data-status='awaiting_approval']")
+    page.wait_for_selector("#pipeline-detail[data-status='awaiting_approval']")
     assert page.title() == f"{IDEA['title']} · SaaS Factory"
     assert page.evaluate("document.activeElement.id") == "detail-title"
     top = page.evaluate("document.querySelector('#pipeline-detail').getBoundingClientRect().top")
@@ -138,6 +139,7 @@ def test_credits_from_another_session_cancel_confirms_and_the_run_fits_a_phone(b
     assert page.get_attribute("#detail-progress", "aria-label") == "Run progress"
     assert page.get_attribute("#events-log", "role") == "log"
     assert page.evaluate("document.querySelector('#events-feed').getAttribute('role')") is None
+    assert_no_serious_violations(page, "run")
     # At 390 px nothing scrolls sideways; stages are cards; "New idea" stays in reach.
     assert page.evaluate("document.scrollingElement.scrollWidth <= window.innerWidth"), \
         page.evaluate("[document.scrollingElement.scrollWidth, window.innerWidth]")

@@ -10,6 +10,7 @@ import uuid
 import pytest
 import requests
 
+from tests.browser.axe import assert_no_serious_violations
 from tests.helpers import PASSWORD, Api, auth_url
 
 pytestmark = pytest.mark.timeout(150)
@@ -56,6 +57,7 @@ def test_owner_invites_invitee_verifies_and_accepts_owner_removes(browsers):
     page.select_option("#invite-role", "member")
     page.click("[data-testid='invite-submit']")
     page.wait_for_selector(f"[data-testid='pending-invitation'][data-email='{invitee_email}']")
+    assert_no_serious_violations(page, "team")
     other = f"{uuid.uuid4().hex[:12]}@example.com"
     page.fill("#invite-email", other)
     page.click("[data-testid='invite-submit']")

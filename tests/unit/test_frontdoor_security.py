@@ -155,3 +155,28 @@ def test_keep_alive_connection_serves_requests_in_order(door):
     out = exchange(port, raw)
     assert out.count(b"HTTP/1.1 200") == 2
     assert [(m, p) for m, p, _ in up.calls] == [("POST", "/api/echo/a"), ("GET", "/api/echo/b")]
+
+
+def test_the_auth_emulators_idp_pages_are_served_on_the_front_doors_origin_and_only_pages():
+    """Local Google sign-in (decision 0041): GET /emulator/auth/* reaches the Auth emulator; a write does
+    not, and without an Auth emulator configured nothing is proxied."""
+    auth = Upstream()
+    routes = frontdoor.Routes(CONFIG, {})
+    for auth_port in (auth.port, None):
+        srv = frontdoor.FrontDoorServer(("127.0.0.1", 0), frontdoor.make_handler(routes, {}, auth_port))
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        try:
+            get = exchange(srv.server_port, b"GET /emulator/auth/handler?apiKey=k&appName=a HTTP/1.1\r\n"
+                                            b"Host: x\r\nConnection: close\r\n\r\n")
+            post = exchange(srv.server_port, b"POST /emulator/auth/handler HTTP/1.1\r\nHost: x\r\n"
+                                             b"Content-Length: 2\r\nConnection: close\r\n\r\n{}")
+        finally:
+            srv.shutdown()
+        if auth_port:
+            assert get.startswith(b"HTTP/1.0 200") or get.startswith(b"HTTP/1.1 200"), get[:80]
+            assert auth.calls == [("GET", "/emulator/auth/handler?apiKey=k&appName=a", b"")]
+        else:
+            assert b" 404 " in get.split(b"\r\n", 1)[0], get[:80]
+        assert b" 404 " in post.split(b"\r\n", 1)[0], post[:80]
+    assert len(auth.calls) == 1
+    auth.server.shutdown()

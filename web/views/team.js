@@ -157,7 +157,9 @@ function membersCard(team, owner) {
         call("PATCH", `/api/team/members/${encodeURIComponent(m.uid)}`, { role: select.value },
           `${m.email} is now ${ROLE_WORDS[select.value].toLowerCase()}.`));
       roleCell = select;
-      const remove = h("button", { type: "button", class: "btn btn-danger", "aria-label": `Remove ${m.email || m.uid}`,
+      // The accessible name contains the visible word (WCAG 2.5.3, axe label-content-name-mismatch).
+      const remove = h("button", { type: "button", class: "btn btn-danger",
+        "aria-label": m.you ? "Leave this workspace" : `Remove ${m.email || m.uid}`,
         dataset: { testid: "remove-member" } }, m.you ? "Leave" : "Remove");
       remove.addEventListener("click", () => {
         if (!window.confirm(`Remove ${m.email} from this workspace? Their access ends at once.`)) return;
