@@ -32,6 +32,7 @@ BODIES = {
     ("POST", "/api/factory/pipelines/{pipeline_id}/retry"): m_pipe.RetryCreate,
     ("POST", "/api/factory/pipelines/{pipeline_id}/resume"): m_pipe.ResumeCreate,
     ("POST", "/api/factory/pipelines/{pipeline_id}/continue"): m_pipe.ContinueCreate,
+    ("POST", "/api/factory/pipelines/{pipeline_id}/request-changes"): m_pipe.ChangesCreate,
     ("POST", "/api/me/workspace"): m_acc.WorkspaceSwitch,
     ("POST", "/api/factory/pipelines/{pipeline_id}/update"): m_pipe.ProgressUpdate,
 }
@@ -70,6 +71,16 @@ EXTRA = {
     ("POST", "/api/factory/pipelines/{pipeline_id}/approve"): {
         "409": "Not waiting for this approval, or the budget is used up"},
     ("POST", "/api/factory/pipelines/{pipeline_id}/update"): {"409": "That stage attempt is not running"},
+    ("POST", "/api/factory/pipelines/{pipeline_id}/request-changes"): {
+        "409": "Not waiting for an approval, or waiting for another stage's"},
+    ("POST", "/api/factory/pipelines/{pipeline_id}/preview"): {
+        "409": "Not deployed, not a local preview, still running (preview_running), or no stored project "
+               "(no_artifacts)"},
+    ("GET", "/api/factory/pipelines/{pipeline_id}/project/files"): {
+        "404": "No such run, or no project built yet (project_not_built)",
+        "409": "The stored archive cannot be read"},
+    ("GET", "/api/factory/pipelines/{pipeline_id}/project/files/{path*}"): {
+        "404": "No such run, project or file", "409": "The stored archive cannot be read"},
     ("GET", "/api/factory/pipelines/{pipeline_id}/claim"): {
         "403": "Only the workspace owner and the member who started the run may see the claim link",
         "404": "No such run, or its app is not deployed yet (code claim_not_ready)"},
