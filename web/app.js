@@ -40,6 +40,9 @@
 //             #events-feed > li[data-testid="event"][data-type][data-seq]
 //             #artifacts-list > li[data-testid="artifact"][data-name][data-stage] with
 //             a[data-testid="artifact-open"] and a[data-testid="artifact-download"]; #artifacts-empty
+//             #artifact-viewer (web/lib/viewer.js: every artifact kind in the page), #gate-review (web/lib/gate.js:
+//             the viewer inline at an approval gate) with #action-request-changes, #preview-expiry and
+//             #preview-expired > #action-redeploy (web/lib/preview.js)
 //   Routes:   #/pipelines/{pipeline_id} selects a pipeline; ?checkout=success|cancel after Stripe Checkout.
 
 import { createApi, ApiError } from "./lib/api.js";
@@ -49,6 +52,9 @@ import {
   STAGES, TERMINAL, bytes, cost, dateTime, duration, label, money, statusLabel, time, toDate,
 } from "./lib/format.js";
 import { ideaField, ideaFromForm, signupFromForm } from "./lib/validate.js";
+import { createViewer, viewKind } from "./lib/viewer.js";
+import { renderGate } from "./lib/gate.js";
+import { createPreviewLife } from "./lib/preview.js";
 
 const CHECKOUT_KEY = "factory.checkout";
 const PENDING_POLL_MS = 1000;
@@ -69,6 +75,9 @@ const state = {
   selectedId: null,
   selected: null,
   artifactsKey: "",
+  artifactItems: [], // the selected run's artifacts (the viewer's gallery and the approval gate read them)
+  viewer: null,
+  previewLife: null,
   claim: { key: "", url: null }, // the selected run's claim link, fetched once per deployment
   subs: { list: [], detail: [] },
   pendingTimer: null,
@@ -104,6 +113,11 @@ async function boot() {
     return;
   }
   state.api = createApi(async () => (state.fb.auth.currentUser ? state.fb.auth.currentUser.getIdToken() : null));
+  state.viewer = createViewer({ api: state.api, run: () => state.selected });
+  state.previewLife = createPreviewLife({
+    api: state.api, current: () => state.selected, canAct: () => CAN_ACT.includes(state.role),
+    rerender: (p) => renderPreview(p), toast,
+  });
   const { onAuthStateChanged } = state.fb.authMod;
   onAuthStateChanged(state.fb.auth, (user) => {
     if (user) {
@@ -156,6 +170,7 @@ function wireStaticHandlers() {
   $("#action-cancel").addEventListener("click", () => act("cancel"));
   $("#action-retry").addEventListener("click", () => act("retry"));
   $("#action-approve").addEventListener("click", () => act("approve"));
+  $("#action-request-changes").addEventListener("click", () => act("request-changes"));
   $("#action-continue").addEventListener("click", () => act("continue"));
   $("#resume-form").addEventListener("submit", onResume);
   $("#action-edit-rerun").addEventListener("click", onEditRerun);
@@ -705,6 +720,8 @@ function openDetail(id) {
   state.selectedId = id;
   state.selected = null;
   state.artifactsKey = "";
+  state.artifactItems = [];
+  if (state.viewer) state.viewer.close({ restoreFocus: false });
   const section = $("#pipeline-detail");
   $("#events-feed").replaceChildren();
   $("#artifacts-list").replaceChildren();
@@ -770,7 +787,8 @@ function renderMissing() {
   $("#detail-title").textContent = "Pipeline not found";
   say($("#detail-error"), "There is no such pipeline in your workspace.");
   $("#pipeline-detail").dataset.status = "missing";
-  for (const id of ["action-approve", "action-retry", "action-cancel", "approve-comment", "action-edit-rerun", "needs-input"]) {
+  for (const id of ["action-approve", "action-retry", "action-cancel", "approve-comment", "action-edit-rerun", "needs-input",
+    "action-request-changes", "gate-review", "preview-expired"]) {
     show($(`#${id}`), false);
   }
 }
@@ -816,6 +834,7 @@ function renderDetail(p) {
   const awaiting = p.status === "awaiting_approval";
   show($("#action-approve"), canAct && awaiting);
   show($("#approve-comment"), canAct && awaiting);
+  show($("#action-request-changes"), canAct && awaiting);
   show($("#action-retry"), canAct && p.status === "failed");
   show($("#action-cancel"), canAct && !TERMINAL.includes(p.status));
   show($("#action-edit-rerun"), canAct && ["failed", "cancelled"].includes(p.status));
@@ -825,6 +844,7 @@ function renderDetail(p) {
   renderCoverage(p);
   renderPreview(p);
   maybeLoadArtifacts(p);
+  renderGate({ run: p, artifacts: state.artifactItems, viewer: state.viewer });
   renderNeedsInput(p, canAct);
   // A refund changes the balance: show it without a reload (once per refund of this run).
   const refundKey = p.credit && p.credit.state === "refunded" ? `${p.pipeline_id}|${p.credit.refunds}` : "";
@@ -943,7 +963,9 @@ function renderPreview(p) {
   if (claim) claimLink.href = claim;
   else claimLink.removeAttribute("href");
   show($("#claim-note"), Boolean(claim));
-  show($("#detail-preview"), Boolean(url));
+  // An expired preview is not "Deployed": the expired state offers a redeploy instead of a dead link.
+  const expired = state.previewLife.render(p, url);
+  show($("#detail-preview"), Boolean(url) && !expired);
 }
 
 function addEvent(id, e) {
@@ -956,6 +978,8 @@ function addEvent(id, e) {
     h("span", { class: "event-type" }, statusLabel(e.type)),
     e.stage ? h("span", { class: "muted small" }, label(e.stage)) : null,
     h("span", { class: "event-message" }, text),
+    e.comment ? h("q", { class: "event-comment", "data-testid": "event-comment" }, String(e.comment)) : null,
+    e.comment && e.by ? h("span", { class: "muted small" }, state.user && e.by === state.user.uid ? "— you" : "— a teammate") : null,
     typeof e.progress === "number" ? h("span", { class: "muted small nowrap" }, `${e.progress}%`) : null);
   const after = [...feed.children].find((c) => Number(c.dataset.seq) > seq);
   feed.insertBefore(li, after || null);
@@ -976,10 +1000,21 @@ async function act(action) {
       const comment = $("#approve-comment").value.trim();
       body = { ...(stage ? { stage } : {}), ...(comment ? { comment } : {}) };
     }
+    if (action === "request-changes") {
+      const stage = state.selected && state.selected.awaiting_approval_for;
+      const comment = $("#approve-comment").value.trim();
+      if (!comment) {
+        say($("#action-error"), "Write what should change in the comment field, then request changes.");
+        $("#approve-comment").focus();
+        return;
+      }
+      body = { ...(stage ? { stage } : {}), comment };
+    }
     await state.api.action(id, action, body);
     $("#approve-comment").value = "";
     toast({
       cancel: "Run cancelled.", retry: "Retrying the run.", approve: "Approved; the factory continues.",
+      "request-changes": "Changes requested; the run waits here and your comment is in its events.",
       continue: "Continuing with the idea as it stands.",
     }[action], "success");
     if (action === "cancel" || action === "retry") refreshBilling();
@@ -1102,9 +1137,9 @@ async function loadArtifacts(id) {
   }
 }
 
-const VIEWABLE = /\.(json|md|txt|ya?ml|html|svg|py|js|ts|css|toml|cfg|ini)$|^Dockerfile$|\/Dockerfile$/i;
-
 function renderArtifacts(items) {
+  state.artifactItems = items;
+  if (state.selected) renderGate({ run: state.selected, artifacts: items, viewer: state.viewer });
   show($("#artifacts-empty"), items.length === 0);
   const groups = STAGES.map((s) => [s, items.filter((a) => a.stage === s)]).filter(([, list]) => list.length);
   const other = items.filter((a) => !STAGES.includes(a.stage));
@@ -1116,14 +1151,14 @@ function renderArtifacts(items) {
 
 function artifactItem(a) {
   const base = a.name.split("/").pop();
-  const viewable = VIEWABLE.test(a.name);
+  const viewable = Boolean(viewKind(a.name));
   return h("li", { "data-testid": "artifact", class: "artifact", dataset: { name: a.name, stage: a.stage } },
     h("span", { class: "artifact-name" }, a.name),
     h("span", { class: "muted small nowrap" }, bytes(a.size)),
     h("span", { class: "artifact-links" },
       viewable ? h("a", {
         href: a.url, "data-testid": "artifact-open", "aria-label": `Open ${a.name}`,
-        onclick: (e) => { e.preventDefault(); openArtifact(a); },
+        onclick: (e) => { e.preventDefault(); state.viewer.open(a, state.artifactItems, e.currentTarget); },
       }, "Open") : null,
       h("a", {
         href: a.url, "data-testid": "artifact-download", "aria-label": `Download ${a.name}`, download: base,
@@ -1133,32 +1168,6 @@ function artifactItem(a) {
 
 async function artifactBlob(a) {
   return state.api.blob(a.url);
-}
-
-async function openArtifact(a) {
-  // Open the tab now, while the click still counts as a user gesture; fill it when the bytes arrive.
-  const win = window.open("", "_blank");
-  try {
-    const blob = await artifactBlob(a);
-    let view;
-    if (/\.svg$/i.test(a.name)) {
-      // Shown as an image (scripts in an SVG do not run there), never as a document on our origin.
-      const img = URL.createObjectURL(new Blob([blob], { type: "image/svg+xml" }));
-      const page = `<!doctype html><meta charset="utf-8"><title>${escapeHtml(a.name)}</title>` +
-        `<body style="margin:0;background:#fff"><img src="${img}" alt="${escapeHtml(a.name)}" style="max-width:100%">`;
-      view = new Blob([page], { type: "text/html;charset=utf-8" });
-    } else {
-      // Generated text is shown as plain text (an .html artifact must not run on our origin).
-      view = new Blob([await blob.text()], { type: "text/plain;charset=utf-8" });
-    }
-    const url = URL.createObjectURL(view);
-    if (win) win.location.href = url;
-    else location.assign(url);
-    setTimeout(() => URL.revokeObjectURL(url), 60_000);
-  } catch (e) {
-    if (win) win.close();
-    say($("#action-error"), `Could not open ${a.name}: ${e.message}`);
-  }
 }
 
 async function downloadArtifact(a) {
@@ -1173,10 +1182,6 @@ async function downloadArtifact(a) {
   } catch (e) {
     say($("#action-error"), `Could not download ${a.name}: ${e.message}`);
   }
-}
-
-function escapeHtml(s) {
-  return String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
 }
 
 boot();
