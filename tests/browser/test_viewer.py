@@ -33,7 +33,24 @@ def run(browser, front_door):
     page.click("#idea-submit")
     page.wait_for_url("**/#/pipelines/*")
     pid = page.url.rsplit("/", 1)[-1]
-    page.wait_for_selector("#pipeline-detail[data-status='awaiting_approval']", timeout=120_000)
+    try:
+        deadline = time.monotonic() + 150
+        while not page.locator("#pipeline-detail[data-status='awaiting_approval']").count():
+            assert time.monotonic() < deadline, "the run never showed as waiting for approval"
+            doc = admin_db().document(f"tenants/{user['tenant_id']}/pipelines/{pid}").get().to_dict() or {}
+            if doc.get("status") == "awaiting_approval" and page.get_attribute("#pipeline-detail", "data-status") == "missing":
+                # Issue 20's stuck realtime channel (a cache-only "not found"; part A of the issue fixes it) is
+                # not what these tests are about: load the page again rather than wait for it forever.
+                print("realtime channel stuck on a cache-only 'not found'; reloading the page")
+                page.reload()
+            page.wait_for_timeout(2000)
+    except Exception:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "viewer-setup.png"), full_page=True)
+        doc = admin_db().document(f"tenants/{user['tenant_id']}/pipelines/{pid}").get().to_dict() or {}
+        print("page errors:", errors, "\nrun:", doc.get("status"), doc.get("current_stage"), doc.get("error_message"))
+        ctx.close()
+        raise
     yield {"page": page, "ctx": ctx, "pid": pid, "tenant_id": user["tenant_id"], "errors": errors}
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     try:
