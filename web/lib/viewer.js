@@ -126,7 +126,7 @@ const SPEC_STATUS = {
 };
 
 function specFeatures(spec, coverage) {
-  const byFeature = new Map((coverage || []).map((r) => [r.feature, r]));
+  const byFeature = new Map((Array.isArray(coverage) ? coverage : []).map((r) => [r.feature, r]));
   const trace = Array.isArray(spec.trace) ? spec.trace : (spec.features || []).map((f) => ({ feature: f }));
   return h("ul", { class: "spec-features" }, trace.map((t) => {
     const c = byFeature.get(t.feature) || {};
@@ -136,7 +136,11 @@ function specFeatures(spec, coverage) {
     if (c.built_as || t.built_as) sentences.push(String(c.built_as || t.built_as));
     if (missing.length) sentences.push(`Not built: ${missing.join("; ")}`);
     if ((c.reason || t.reason) && status !== "built") sentences.push(String(c.reason || t.reason));
-    const criteria = (c.criteria || t.criteria || []).map((k) => h("li", { dataset: { passed: String(k.passed ?? "") } },
+    // The QA summary counts criteria ({total, passed}); the spec lists them ([{text}]).
+    const counts = c.criteria && !Array.isArray(c.criteria) ? c.criteria : null;
+    if (counts && counts.total) sentences.push(`Acceptance criteria: ${Number(counts.passed || 0)} of ${Number(counts.total)} passed`);
+    const list = [c.criteria, t.criteria].find(Array.isArray) || [];
+    const criteria = list.map((k) => h("li", { dataset: { passed: String(k.passed ?? "") } },
       `${k.passed === true ? "✓ " : k.passed === false ? "✗ " : ""}${k.text || k.id || ""}`));
     return h("li", { class: "spec-feature", "data-testid": "spec-feature", dataset: { status } },
       h("strong", {}, String(t.feature || "")), " ",
@@ -157,6 +161,7 @@ export function createViewer({ api, run }) {
   const homeNext = section.nextSibling;
   let urls = [];
   let opener = null;
+  let openerName = null;
   let token = 0;
   let current = null;
 
@@ -173,7 +178,12 @@ export function createViewer({ api, run }) {
     show(section, false);
     section.dataset.name = "";
     current = null;
-    if (restoreFocus && opener && document.contains(opener)) opener.focus();
+    if (restoreFocus && opener) {
+      // The artifact list may have been drawn again meanwhile: then focus the same artifact's link.
+      const target = document.contains(opener) ? opener : document.querySelector(
+        `[data-testid='artifact'][data-name="${CSS.escape(openerName || "")}"] [data-testid='artifact-open']`);
+      if (target) target.focus();
+    }
     opener = null;
   }
 
@@ -201,6 +211,7 @@ export function createViewer({ api, run }) {
     const mine = ++token;
     revoke();
     opener = focus ? (from || document.activeElement) : null;
+    openerName = a.name;
     current = a.name;
     section.dataset.name = a.name;
     section.dataset.kind = kind;
