@@ -159,7 +159,10 @@ def test_markdown_json_and_project_files_open_in_the_page(run):
     page.click("[data-testid='project-file'][data-path='requirements.txt']")
     page.wait_for_selector("[data-testid='file-path']:has-text('requirements.txt')")
     assert "flask" in page.text_content("#viewer-body [data-testid='file-content']").lower()
-    page.click("#viewer-body summary:has-text('app/')")  # folders open and close
+    folder = page.locator("#viewer-body details:has(> summary:text-is('templates/'))")
+    assert folder.get_attribute("open") is None  # nested folders start closed, and open on a click
+    folder.locator("> summary").click()
+    page.locator("[data-testid='project-file'][data-path='app/templates/base.html']").wait_for()
     page.click("[data-testid='project-file'][data-path='app/__main__.py']")
     page.wait_for_selector("[data-testid='file-path']:has-text('app/__main__.py')")
     assert "import" in page.text_content("#viewer-body [data-testid='file-content']")
