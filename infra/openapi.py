@@ -33,6 +33,7 @@ BODIES = {
     ("POST", "/api/factory/pipelines/{pipeline_id}/retry"): m_pipe.RetryCreate,
     ("POST", "/api/factory/pipelines/{pipeline_id}/resume"): m_pipe.ResumeCreate,
     ("POST", "/api/factory/pipelines/{pipeline_id}/continue"): m_pipe.ContinueCreate,
+    ("POST", "/api/factory/pipelines/{pipeline_id}/request-changes"): m_pipe.ChangesCreate,
     ("POST", "/api/me/workspace"): m_acc.WorkspaceSwitch,
     ("POST", "/api/me/own-workspace"): m_acc.OwnWorkspaceCreate,
     ("POST", "/api/factory/pipelines/{pipeline_id}/update"): m_pipe.ProgressUpdate,
@@ -96,6 +97,16 @@ EXTRA = {
     ("GET", "/api/factory/pipelines/{pipeline_id}/artifacts/{name*}"): {
         "302": "Redirect to a short-lived signed URL of the artifact (production)",
         "502": "The stored artifact failed its integrity check (code artifact_integrity)"},
+    ("POST", "/api/factory/pipelines/{pipeline_id}/request-changes"): {
+        "409": "Not waiting for an approval, or waiting for another stage's"},
+    ("POST", "/api/factory/pipelines/{pipeline_id}/preview"): {
+        "409": "Not deployed, not a local preview, still running (preview_running), or no stored project "
+               "(no_artifacts)"},
+    ("GET", "/api/factory/pipelines/{pipeline_id}/project/files"): {
+        "404": "No such run, or no project built yet (project_not_built)",
+        "409": "The stored archive cannot be read"},
+    ("GET", "/api/factory/pipelines/{pipeline_id}/project/files/{path*}"): {
+        "404": "No such run, project or file", "409": "The stored archive cannot be read"},
     ("GET", "/api/factory/pipelines/{pipeline_id}/claim"): {
         "403": "Only the workspace owner and the member who started the run may see the claim link",
         "404": "No such run, or its app is not deployed yet (code claim_not_ready)"},

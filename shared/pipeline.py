@@ -923,8 +923,31 @@ def approve(tenant: Tenant, pipeline_id: str, uid: str, stage: str | None, comme
             raise _budget_error(p, k)
         updates[f"metadata.approvals.{waiting}"] = {"by": uid, "at": t, "comment": comment}
         p["metadata"].setdefault("approvals", {})[waiting] = True
-        ev.add("stage_approved", stage=waiting, progress=p["progress"], message=f"{waiting.replace('_', ' ')} approved")
+        # The comment goes into the event too: the run's event list is where the team reads it.
+        ev.add("stage_approved", stage=waiting, progress=p["progress"], by=uid, comment=comment,
+               message=f"{waiting.replace('_', ' ')} approved")
         return _dispatch_next(tx, updates, ev, p, waiting, t)
+
+    return _act(tenant, pipeline_id, fn)[0]
+
+
+def request_changes(tenant: Tenant, pipeline_id: str, uid: str, stage: str | None, comment: str) -> dict:
+    """At an approval gate: record what should change, as a review does (docs/decisions/0030). The run
+    stays waiting at the gate: the stages build from the idea, not from free text, so nothing is re-run
+    on a comment. The team reads it in the run's events and decides: approve, cancel, or edit and rerun."""
+    def fn(tx, p, updates, ev, t):
+        waiting = p.get("awaiting_approval_for")
+        if p["status"] != "awaiting_approval" or not waiting:
+            raise errors.Conflict(f"The run is {p['status']}, not waiting for an approval; changes can be "
+                                  "requested only at an approval gate.", code="not_awaiting")
+        if stage and stage != waiting:
+            raise errors.Conflict(f"The run is waiting for approval of {waiting}, not {stage}.",
+                                  code="wrong_stage", details={"awaiting": waiting})
+        n = int((p["metadata"].get("change_requests") or {}).get(waiting, 0)) + 1
+        updates[f"metadata.change_requests.{waiting}"] = n
+        ev.add("changes_requested", stage=waiting, progress=p["progress"], by=uid, comment=comment,
+               message=f"Changes requested on {waiting.replace('_', ' ')}")
+        return None
 
     return _act(tenant, pipeline_id, fn)[0]
 

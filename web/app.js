@@ -47,6 +47,9 @@
 //             a[data-testid="artifact-open"] and a[data-testid="artifact-download"]; #artifacts-empty
 //             #cancel-confirm (#action-cancel-confirm / #action-cancel-keep), #retry-budget form with
 //             #retry-budget-value (a budget-failed run), #stage-announcer (aria-live), #events-log[role=log]
+//             #artifact-viewer (web/lib/viewer.js: every artifact kind in the page), #gate-review (web/lib/gate.js:
+//             the viewer inline at an approval gate) with #action-request-changes, #preview-expiry and
+//             #preview-expired > #action-redeploy (web/lib/preview.js)
 //   Routes:   #/runs/{pipeline_id} opens a run (sets the title, moves focus and scroll to it); the older
 //             #/pipelines/{pipeline_id} is rewritten to it; ?checkout=success|cancel after Stripe Checkout.
 
@@ -63,6 +66,9 @@ import { addEvent as timelineEvent, announceStages, renderStages as timelineStag
 import { FILTERS, PAGE, fetchRuns, matches, runsQuery } from "./views/history.js";
 import { mountTeam, unmountTeam } from "./views/team.js";
 import { renderPlanReview } from "./views/plan.js";
+import { createViewer, viewKind } from "./lib/viewer.js";
+import { renderGate } from "./lib/gate.js";
+import { createPreviewLife } from "./lib/preview.js";
 
 const CHECKOUT_KEY = "factory.checkout";
 const PENDING_POLL_MS = 1000;
@@ -82,6 +88,9 @@ const state = {
   selectedId: null,
   selected: null,
   artifactsKey: "",
+  artifactItems: [], // the selected run's artifacts (the viewer's gallery and the approval gate read them)
+  viewer: null,
+  previewLife: null,
   claim: { key: "", url: null }, // the selected run's claim link, fetched once per deployment
   subs: { list: [], detail: [] },
   pendingTimer: null,
@@ -126,6 +135,11 @@ async function boot() {
     reload: reloadEverything,
   });
   startTicker($("#stages-body"));
+  state.viewer = createViewer({ api: state.api, run: () => state.selected });
+  state.previewLife = createPreviewLife({
+    api: state.api, current: () => state.selected, canAct: () => CAN_ACT.includes(state.role),
+    rerender: (p) => renderPreview(p), toast,
+  });
   const { onAuthStateChanged } = state.fb.authMod;
   onAuthStateChanged(state.fb.auth, (user) => {
     if (user) {
@@ -200,6 +214,7 @@ function wireStaticHandlers() {
     startPipelinesListener();
   });
   $("#action-approve").addEventListener("click", () => act("approve"));
+  $("#action-request-changes").addEventListener("click", () => act("request-changes"));
   $("#action-continue").addEventListener("click", () => act("continue"));
   $("#resume-form").addEventListener("submit", onResume);
   $("#action-edit-rerun").addEventListener("click", onEditRerun);
@@ -853,6 +868,8 @@ function openDetail(id) {
   state.selectedId = id;
   state.selected = null;
   state.artifactsKey = "";
+  state.artifactItems = [];
+  if (state.viewer) state.viewer.close({ restoreFocus: false });
   const section = $("#pipeline-detail");
   $("#events-feed").replaceChildren();
   $("#artifacts-list").replaceChildren();
@@ -951,7 +968,7 @@ function renderMissing() {
   $("#pipeline-detail").dataset.status = "missing";
   document.title = "Run not found · SaaS Factory";
   for (const id of ["action-approve", "action-retry", "action-cancel", "approve-comment", "action-edit-rerun", "needs-input",
-    "cancel-confirm", "retry-budget"]) {
+    "cancel-confirm", "retry-budget", "action-request-changes", "gate-review", "preview-expired"]) {
     show($(`#${id}`), false);
   }
 }
@@ -1003,6 +1020,7 @@ function renderDetail(p) {
   const budgetKey = p.status === "failed" && p.error_code === "budget_exceeded" ? usedUpBudget(p) : null;
   show($("#action-retry"), canAct && p.status === "failed" && !budgetKey);
   renderRetryBudget(p, canAct ? budgetKey : null);
+  show($("#action-request-changes"), canAct && awaiting);
   show($("#action-cancel"), canAct && !TERMINAL.includes(p.status));
   if (!canAct || TERMINAL.includes(p.status)) askCancel(false, false);
   show($("#action-edit-rerun"), canAct && ["failed", "cancelled"].includes(p.status));
@@ -1012,6 +1030,7 @@ function renderDetail(p) {
   renderCoverage(p);
   renderPreview(p);
   maybeLoadArtifacts(p);
+  renderGate({ run: p, artifacts: state.artifactItems, viewer: state.viewer });
   renderNeedsInput(p, canAct);
   renderPlanReview($("#plan-review"), p, { api: state.api, canAct, toast });
   // A refund changes the balance: show it without a reload (once per refund of this run).
@@ -1113,11 +1132,13 @@ function renderPreview(p) {
   if (claim) claimLink.href = claim;
   else claimLink.removeAttribute("href");
   show($("#claim-note"), Boolean(claim));
-  show($("#detail-preview"), Boolean(url));
+  // An expired preview is not "Deployed": the expired state offers a redeploy instead of a dead link.
+  const expired = state.previewLife.render(p, url);
+  show($("#detail-preview"), Boolean(url) && !expired);
 }
 
 function addEvent(id, e) {
-  timelineEvent($("#events-feed"), id, e);
+  timelineEvent($("#events-feed"), id, e, state.user ? state.user.uid : null);
 }
 
 // ------------------------------------------------------------------------------------------ actions
@@ -1190,10 +1211,21 @@ async function act(action, extra = null, btn = $(`#action-${action}`)) {
       const comment = $("#approve-comment").value.trim();
       body = { ...(stage ? { stage } : {}), ...(comment ? { comment } : {}) };
     }
+    if (action === "request-changes") {
+      const stage = state.selected && state.selected.awaiting_approval_for;
+      const comment = $("#approve-comment").value.trim();
+      if (!comment) {
+        say($("#action-error"), "Write what should change in the comment field, then request changes.");
+        $("#approve-comment").focus();
+        return;
+      }
+      body = { ...(stage ? { stage } : {}), comment };
+    }
     await state.api.action(id, action, body);
     $("#approve-comment").value = "";
     toast({
       cancel: "Run cancelled.", retry: "Retrying the run.", approve: "Approved; the factory continues.",
+      "request-changes": "Changes requested; the run waits here and your comment is in its events.",
       continue: "Continuing with the idea as it stands.",
     }[action], "success");
     if (action === "cancel" || action === "retry") refreshBilling();
@@ -1332,9 +1364,9 @@ async function loadArtifacts(id) {
   }
 }
 
-const VIEWABLE = /\.(json|md|txt|ya?ml|html|svg|py|js|ts|css|toml|cfg|ini)$|^Dockerfile$|\/Dockerfile$/i;
-
 function renderArtifacts(items) {
+  state.artifactItems = items;
+  if (state.selected) renderGate({ run: state.selected, artifacts: items, viewer: state.viewer });
   show($("#artifacts-empty"), items.length === 0);
   const groups = STAGES.map((s) => [s, items.filter((a) => a.stage === s)]).filter(([, list]) => list.length);
   const other = items.filter((a) => !STAGES.includes(a.stage));
@@ -1346,14 +1378,14 @@ function renderArtifacts(items) {
 
 function artifactItem(a) {
   const base = a.name.split("/").pop();
-  const viewable = VIEWABLE.test(a.name);
+  const viewable = Boolean(viewKind(a.name));
   return h("li", { "data-testid": "artifact", class: "artifact", dataset: { name: a.name, stage: a.stage } },
     h("span", { class: "artifact-name" }, a.name),
     h("span", { class: "muted small nowrap" }, bytes(a.size)),
     h("span", { class: "artifact-links" },
       viewable ? h("a", {
-        href: a.url, "data-testid": "artifact-open", "aria-label": `Open ${a.name}`, target: "_blank", rel: "noopener noreferrer",
-        onclick: (e) => { e.preventDefault(); openArtifact(a); },
+        href: a.url, "data-testid": "artifact-open", "aria-label": `Open ${a.name}`,
+        onclick: (e) => { e.preventDefault(); state.viewer.open(a, state.artifactItems, e.currentTarget); },
       }, "Open") : null,
       h("a", {
         href: a.url, "data-testid": "artifact-download", "aria-label": `Download ${a.name}`, download: base,
@@ -1363,33 +1395,6 @@ function artifactItem(a) {
 
 async function artifactBlob(a) {
   return state.api.blob(a.url);
-}
-
-async function openArtifact(a) {
-  // Open the tab now, while the click still counts as a user gesture; fill it when the bytes arrive.
-  const win = window.open("", "_blank");
-  if (win) win.opener = null; // the new tab gets no handle on this page (noopener, kept for the later fill)
-  try {
-    const blob = await artifactBlob(a);
-    let view;
-    if (/\.svg$/i.test(a.name)) {
-      // Shown as an image (scripts in an SVG do not run there), never as a document on our origin.
-      const img = URL.createObjectURL(new Blob([blob], { type: "image/svg+xml" }));
-      const page = `<!doctype html><meta charset="utf-8"><title>${escapeHtml(a.name)}</title>` +
-        `<body style="margin:0;background:#fff"><img src="${img}" alt="${escapeHtml(a.name)}" style="max-width:100%">`;
-      view = new Blob([page], { type: "text/html;charset=utf-8" });
-    } else {
-      // Generated text is shown as plain text (an .html artifact must not run on our origin).
-      view = new Blob([await blob.text()], { type: "text/plain;charset=utf-8" });
-    }
-    const url = URL.createObjectURL(view);
-    if (win) win.location.href = url;
-    else location.assign(url);
-    setTimeout(() => URL.revokeObjectURL(url), 60_000);
-  } catch (e) {
-    if (win) win.close();
-    say($("#action-error"), `Could not open ${a.name}: ${e.message}`);
-  }
 }
 
 async function downloadArtifact(a) {
@@ -1404,10 +1409,6 @@ async function downloadArtifact(a) {
   } catch (e) {
     say($("#action-error"), `Could not download ${a.name}: ${e.message}`);
   }
-}
-
-function escapeHtml(s) {
-  return String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
 }
 
 boot();

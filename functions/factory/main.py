@@ -7,11 +7,12 @@ from pathlib import Path
 import flask
 import functions_framework
 
-from shared import artifact_store, auth, pipeline, planreview
+from shared import artifact_store, auth, pipeline, planreview, previews, project_files
 from shared.errors import AppError, BadRequest, NotFound
 from shared.http import Response, Router, require_idempotency_key
 from shared.models.pipeline import (
     ApproveCreate,
+    ChangesCreate,
     ContinueCreate,
     EventsQuery,
     IdeaCreate,
@@ -164,6 +165,35 @@ def approve_plan(call):
     body = call.model(PlanApproveCreate)
     return Response(planreview.approve(tenant, call.params["pipeline_id"], call.caller.uid, body.comment),
                     status=202)
+
+
+@router.route("POST", "/api/factory/pipelines/{pipeline_id}/request-changes")
+def request_changes(call):
+    """At an approval gate: record what should change (an event the team reads); the run keeps waiting."""
+    tenant = auth.authorize(call.caller, "act")
+    body = call.model(ChangesCreate)
+    return pipeline.request_changes(tenant, call.params["pipeline_id"], call.caller.uid, body.stage, body.comment)
+
+
+@router.route("POST", "/api/factory/pipelines/{pipeline_id}/preview")
+def redeploy_preview(call):
+    """Start an expired local preview again from the run's stored project (no credit, no rebuild)."""
+    tenant = auth.authorize(call.caller, "act")
+    return previews.redeploy(tenant, call.params["pipeline_id"], call.caller.uid)
+
+
+@router.route("GET", "/api/factory/pipelines/{pipeline_id}/project/files")
+def project_file_list(call):
+    """The generated project's files (from the development stage's project.zip)."""
+    tenant = auth.authorize(call.caller, "read")
+    return project_files.list_files(tenant, call.params["pipeline_id"])
+
+
+@router.route("GET", "/api/factory/pipelines/{pipeline_id}/project/files/{path*}")
+def project_file(call):
+    """One file of the generated project, as text (binary files answer text null)."""
+    tenant = auth.authorize(call.caller, "read")
+    return project_files.read_file(tenant, call.params["pipeline_id"], call.params["path"])
 
 
 @router.route("GET", "/api/factory/pipelines/{pipeline_id}/claim")

@@ -117,6 +117,11 @@ class ApproveCreate(_In):
     comment: str | None = Field(None, max_length=1000)
 
 
+class ChangesCreate(_In):
+    stage: StageName | None = None
+    comment: str = Field(min_length=1, max_length=1000, description="what should change, in your words")
+
+
 class ProgressUpdate(_In):
     stage: StageName
     attempt: int = Field(ge=1)

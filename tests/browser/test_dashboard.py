@@ -234,13 +234,11 @@ def test_real_engine_builds_an_app_with_artifacts_and_a_preview(browsers):
     assert download.suggested_filename == "project.zip"
     with open(download.path(), "rb") as f:
         assert f.read(2) == b"PK"
-    md = page.locator("[data-testid='artifact'][data-name='qa-report.md'] [data-testid='artifact-open']")
-    with page.expect_popup() as pop:
-        md.click()
-    popup = pop.value  # opened blank at the click, then sent to a blob: URL once the bytes arrived
-    popup.wait_for_url(lambda url: url.startswith("blob:"), wait_until="commit")
-    popup.wait_for_function("document.body && document.body.innerText.includes('QA')")
-    popup.close()
+    # Opened in the page's viewer (tests/browser/test_viewer.py covers every kind), never in a new tab.
+    page.locator("[data-testid='artifact'][data-name='qa-report.md'] [data-testid='artifact-open']").click()
+    page.wait_for_selector("#artifact-viewer[data-name='qa-report.md'][data-ready='true']")
+    assert "QA" in page.inner_text("[data-testid='viewer-markdown']")
+    assert len(page.context.pages) == 1
 
 
 def test_a_second_tenant_sees_nothing_of_the_first(browsers, front_door):

@@ -14,7 +14,7 @@ export function stagesDone(p) {
 }
 
 /** One event into the feed, newest (highest seq) first; a repeat of the same event is ignored. */
-export function addEvent(feed, id, e) {
+export function addEvent(feed, id, e, viewer = null) {
   if (feed.querySelector(`[data-event-id="${CSS.escape(id)}"]`)) return;
   const seq = Number(e.seq || 0);
   const at = toDate(e.at);
@@ -25,6 +25,8 @@ export function addEvent(feed, id, e) {
   h("span", { class: "event-type" }, statusLabel(e.type)),
   e.stage ? h("span", { class: "muted small" }, label(e.stage)) : null,
   h("span", { class: "event-message" }, e.message || statusLabel(e.type)),
+  e.comment ? h("q", { class: "event-comment", "data-testid": "event-comment" }, String(e.comment)) : null,
+  e.comment && e.by ? h("span", { class: "muted small" }, viewer && e.by === viewer ? "— you" : "— a teammate") : null,
   typeof e.progress === "number" ? h("span", { class: "muted small nowrap" }, `${e.progress}%`) : null);
   const before = [...feed.children].find((c) => Number(c.dataset.seq) < seq);
   feed.insertBefore(li, before || null);
