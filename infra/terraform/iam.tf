@@ -70,7 +70,8 @@ resource "google_secret_manager_secret_iam_member" "accessor" {
 }
 
 # Run artifacts: each function's one role on the artifacts bucket (local.functions[*].artifacts_role), never
-# project-wide. Stages read, write and delete (objectUser); the factory API reads (objectViewer).
+# project-wide. Stages read, write and delete (objectUser); so does the factory API (approving a reviewed plan
+# stores the approved spec as the next revision).
 resource "google_storage_bucket_iam_member" "artifacts" {
   for_each = { for name, fn in local.functions : name => fn if fn.artifacts_role != null }
   bucket   = google_storage_bucket.artifacts.name

@@ -191,9 +191,11 @@ locals {
       env = ["FACTORY_ENV", "GOOGLE_CLOUD_PROJECT", "FIRESTORE_DEADLINE_S", "FUNCTION_URL_TEMPLATE",
         "TASKS_LOCATION", "TASKS_DEADLINE_S", "PUBLISH_TIMEOUT_S", "STAGE_DEADLINE_S",
         "DEFAULT_BUDGET_COMPUTE_S", "DEFAULT_BUDGET_TOKENS", "ARTIFACTS_BUCKET", "ARTIFACT_DOWNLOAD",
-      "ARTIFACT_URL_TTL_S"]
+        "ARTIFACT_URL_TTL_S", "PREVIEW_TTL_S", "QA_TIMEOUT_S", "STATE_DIR", "ENGINE_BY_STAGE", "FUNCTION_REGION",
+        "LLM_BASE_URL", "LLM_MODEL"]
       env_values = {}
-      secrets    = []
+      # The plan-review routes load the engine (its spec check), whose settings declare the LLM key.
+      secrets = ["LLM_API_KEY"]
       callers    = ["invoker"]
       invokers   = ["allUsers"]
       # Reads runs and artifacts; retry and approve dispatch a stage and arm its watchdog.
@@ -201,7 +203,7 @@ locals {
       publishes = ["stage-idea-validation", "stage-tech-stack", "stage-uiux-design", "stage-development", "stage-qa", "stage-deployment"]
       enqueues  = true
       # Reads artifacts to check them, and signs download URLs as itself (IAM signBlob).
-      artifacts_role = "roles/storage.objectViewer"
+      artifacts_role = "roles/storage.objectUser"
       signs_urls     = true
     }
     stage_idea_validation = {

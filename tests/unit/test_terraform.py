@@ -139,7 +139,7 @@ def test_roles_follow_the_code(tf, code):
 
 def test_artifact_bucket_roles_follow_the_code_both_ways(tf, code):
     assert code.functions["stage_development"].artifacts_role == "roles/storage.objectUser"
-    assert code.functions["factory"].artifacts_role == "roles/storage.objectViewer"
+    assert code.functions["factory"].artifacts_role == "roles/storage.objectUser"  # approving a plan stores a spec
     assert code.functions["factory"].signs_urls and not code.functions["stage_qa"].signs_urls
     assert code.functions["signup"].artifacts_role is None
 
@@ -185,5 +185,8 @@ def test_the_code_analysis_sees_what_each_function_reads():
     assert "PUBLIC_BASE_URL" in got["billing"] and "PUBLIC_BASE_URL" not in got["signup"]
     assert {"WATCHDOG_MAX_REDISPATCH", "STAGE_RUN_FLOOR_S"} <= got["watchdog"]
     assert "FUNCTION_URL_TEMPLATE" in got["stage_qa"] and "FUNCTION_URL_TEMPLATE" not in got["accounts"]
-    assert "LLM_API_KEY" in got["stage_development"] and "LLM_API_KEY" not in got["factory"]
+    assert "LLM_API_KEY" in got["stage_development"] and "LLM_API_KEY" not in got["ideas"]
+    # the factory API loads the engine for plan review's spec check (decision 0037), and with it the engine's
+    # settings: it is the one non-stage function that gets the LLM key (docs/DEPLOY.md notes it)
+    assert not {"LLM_API_KEY", "STRIPE_SECRET_KEY"} & (got["signup"] | got["accounts"] | got["watchdog"])
     assert all({"FACTORY_ENV", "GOOGLE_CLOUD_PROJECT"} <= envs for envs in got.values())
