@@ -163,6 +163,8 @@ def document() -> dict:
     error = {"$ref": "#/components/schemas/Error"}
     for fname, router in routers().items():
         for method, pattern, handler in router.patterns:
+            if not pattern.startswith("/api/"):
+                continue  # a service route (e.g. the scheduler's POST /reconcile): not behind the front door
             oa_path = re.sub(r"\{(\w+)\*\}", r"{\1}", pattern)
             alias_of = ALIASES.get((method, pattern))
             key = alias_of or (method, pattern)

@@ -14,7 +14,10 @@ def test_every_route_of_every_http_function_is_documented():
     for router in openapi.routers().values():
         for method, pattern, _ in router.patterns:
             routes.add((method, pattern.replace("*}", "}")))
-    assert routes == documented
+    # every route the front door serves (/api/...); service routes outside /api (the scheduler's POST
+    # /reconcile) are reached only by their service identity and are not part of the published API
+    assert {r for r in routes if r[1].startswith("/api/")} == documented
+    assert ("POST", "/reconcile") in routes and ("POST", "/reconcile") not in documented
     assert {"/api/auth/signup", "/api/ideas", "/api/factory/pipelines/{pipeline_id}/retry",
             "/api/stripe/webhook", "/api/openapi.json"} <= {p for _, p in routes}
     ideas = doc["paths"]["/api/ideas"]["post"]
