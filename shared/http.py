@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import flask
+import werkzeug.routing
 from pydantic import BaseModel, ValidationError
 
 from shared import errors, log
@@ -26,6 +27,13 @@ MAX_BODY_BYTES = 64 * 1024
 # Deepest nesting of objects/arrays a body may have. Checked on the raw bytes before parsing, so
 # a body nested thousands of levels deep is a 400, never a RecursionError inside the parser.
 MAX_JSON_DEPTH = 32
+
+# functions-framework routes every path through Flask's catch-all rule `/<path:path>`, whose converter does not
+# match a newline: a path with an encoded newline (%0A) got Flask's HTML 404 instead of reaching the Router and its
+# JSON errors. Let the converter match any character, so every path is answered in the API's error shape. (Loaded
+# with the function's module, before functions-framework adds its rules.)
+werkzeug.routing.PathConverter.regex = "[^/](?s:.*?)"
+
 logger = log.get_logger("http")
 M = TypeVar("M", bound=BaseModel)
 

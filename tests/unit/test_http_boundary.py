@@ -127,3 +127,12 @@ def test_log_level_follows_LOG_LEVEL(monkeypatch):
     assert level == logging.INFO and "LOUD" in problem
     monkeypatch.delenv("LOG_LEVEL")
     assert log.level_from_env() == (logging.INFO, None)
+
+
+def test_a_path_with_an_encoded_newline_reaches_the_router_and_gets_a_json_error(client):
+    """Flask's catch-all converter does not match a newline: without shared.http's converter change the answer
+    was Flask's HTML 404 (the OpenAPI property test found it)."""
+    r = client.get("/api/things/a%0Ab")
+    assert r.status_code == 400 and r.is_json and r.get_json()["error"]["code"], r.data[:200]  # the router refuses it
+    r = client.get("/api/nothing%0Ahere")
+    assert r.status_code == 404 and r.get_json()["error"]["code"] == "route_not_found"
