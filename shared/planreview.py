@@ -21,9 +21,8 @@ import json
 import uuid
 
 from shared import artifact_store, errors
-from shared.store import Tenant
-
 from shared.plangate import STAGE, gate_on, has_spec, pause  # noqa: F401 (the gate is control plane)
+from shared.store import Tenant
 
 EDITS_LISTED = 200
 
