@@ -159,7 +159,9 @@ def code_model(topology=None) -> Code:
 
     if topology is None:
         from shared import topology
-    stage_topics = [topology.stage_topic(s) for s in topology.STAGES]
+    # The topics the outbox publishes to: all but the dead-letter topic and Cloud Build's own.
+    stage_topics = [t for t in topology.topics()
+                    if t not in (topology.DEAD_LETTER_TOPIC, topology.CLOUD_BUILDS_TOPIC)]
     local_only = set(settings_mod.LOCAL_ONLY_VARS)
     secret_envs = {reads.env_name(f) for f in reads.secret_fields()}
     subs = list(topology.subscriptions())
@@ -196,7 +198,7 @@ def code_model(topology=None) -> Code:
             enqueues=enqueues, firestore=a.reaches("shared.clients", "firestore"),
             auth_admin=bool(auth_calls & AUTH_ADMIN_CALLS), auth_read=bool(auth_calls & AUTH_READ_CALLS),
             deployer=fn.env.get("STAGE") == "deployment", invokers=invokers, callers=callers,
-            serves_apps=bool(fn.topic) and fn.topic == getattr(topology, "CLOUD_BUILDS_TOPIC", None),
+            serves_apps=bool(fn.topic) and fn.topic == topology.CLOUD_BUILDS_TOPIC,
             artifacts_role=ARTIFACT_WRITER if writes else (ARTIFACT_READER if reads_artifacts else None),
             signs_urls=a.reaches("shared.artifact_store", "signed_url"),
         )
@@ -463,7 +465,7 @@ def copy_of_topology():
 
     return SimpleNamespace(FUNCTIONS=tuple(topology.FUNCTIONS), SCHEDULES=tuple(topology.SCHEDULES),
                            WATCHDOG_QUEUE=topology.WATCHDOG_QUEUE, DEAD_LETTER_TOPIC=topology.DEAD_LETTER_TOPIC,
-                           topics=topology.topics, subscriptions=topology.subscriptions)
+                           CLOUD_BUILDS_TOPIC=topology.CLOUD_BUILDS_TOPIC, topics=topology.topics, subscriptions=topology.subscriptions)
 
 
 def main(argv: list[str]) -> int:
