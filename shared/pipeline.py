@@ -834,8 +834,9 @@ def fail_crash_looping(pref, stage: str, crash) -> bool:
         if p["status"] not in ("queued", "running") or p["current_stage"] != stage:
             return False
         started = st.get("started_at")
-        died = st["status"] == "running" and crash.since is not None and isinstance(started, datetime) \
-            and started <= crash.since
+        # A stage parked on its build (decision 0040) no longer needs its function: a crash loop there is not its.
+        died = st["status"] == "running" and not st.get("waiting") and crash.since is not None \
+            and isinstance(started, datetime) and started <= crash.since
         if st["status"] != "dispatched" and not died:
             return False
         ev = Events(tx, pref, p["event_seq"])

@@ -49,7 +49,7 @@ class DeployError(Exception):
 
 def is_transient(exc: BaseException) -> bool:
     """Whether a Google client call failed for a reason a retry can fix, judged by the exception's type: the
-    api_core exceptions for 408/429/5xx and gRPC UNAVAILABLE/DEADLINE_EXCEEDED/ABORTED/RESOURCE_EXHAUSTED,
+    api_core exceptions for 429/5xx and gRPC UNAVAILABLE/DEADLINE_EXCEEDED/ABORTED/RESOURCE_EXHAUSTED,
     a retry that gave up, or an operation wait that ran out of time."""
     import concurrent.futures
 
@@ -57,7 +57,7 @@ def is_transient(exc: BaseException) -> bool:
 
     transient = (gexc.ServiceUnavailable, gexc.TooManyRequests, gexc.InternalServerError, gexc.BadGateway,
                  gexc.GatewayTimeout, gexc.DeadlineExceeded, gexc.Aborted, gexc.ResourceExhausted,
-                 gexc.RequestTimeout, gexc.RetryError, concurrent.futures.TimeoutError, TimeoutError)
+                 gexc.RetryError, concurrent.futures.TimeoutError, TimeoutError)
     return isinstance(exc, transient) or (isinstance(exc, DeployError) and exc.transient)
 
 
