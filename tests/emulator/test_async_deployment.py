@@ -101,6 +101,16 @@ def test_a_failed_build_published_on_cloud_builds_fails_the_run_with_its_log_url
     recorded = notification(build_id, "FAILURE", owner.tenant_id, pid,
                             log_url=f"https://console.cloud.google.com/cloud-build/builds/{build_id}")
     import base64
+    import os
+
+    import requests
+
+    # Hand-made, straight to the function's port (not through Pub/Sub): refused before it is read.
+    port = topology.function("build_events").port + int(os.environ["LOCALCLOUD_PORT_OFFSET"])
+    r = requests.post(f"http://127.0.0.1:{port}/", json={"message": recorded, "subscription": "hand-made"},
+                      timeout=10)
+    assert r.status_code == 403 and r.json()["error"]["code"] == "push_only"
+    assert pipeline_doc(owner.tenant_id, pid)["stages"]["deployment"]["waiting"]["build_id"] == build_id
 
     dispatch.publish(topology.CLOUD_BUILDS_TOPIC, base64.b64decode(recorded["data"]), recorded["attributes"])
     p = wait_status(owner.tenant_id, pid, "failed", 30)
