@@ -26,6 +26,7 @@ from shared.engine.stages import deployment
 from .cloud_fakes import LOCATION, PROJECT, REGION, FakeBuildClient, FakeServicesClient, FakeSession
 from .corpus import idea_by_id
 
+
 def _service(name="shop-abc123", cloud_sql=None):
     plan = {"cpu": "1", "memory": "512Mi", "min_instances": 0, "max_instances": 3, "concurrency": 80,
             "env": {"APP_ENV": "production"}}
