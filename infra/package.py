@@ -33,8 +33,9 @@ REQUIREMENTS = ROOT / "requirements"
 # Packages shipped whole when any of their modules is imported: they import their own modules by computed
 # names, which no reading of the source can follow, and carry data files (templates, catalogues).
 WHOLE_PACKAGES = ("shared.engine",)
-#: The six stages run the engine; the factory API's plan-review routes check founders' edits with its spec check.
-ENGINE_FUNCTIONS = frozenset(f"stage_{s}" for s in topology.STAGES) | {"factory"}
+#: The six stages run the engine; the factory API's plan-review routes check founders' edits with its spec check;
+#: build_events applies a built app's Cloud Run service with the deploy adapter (google-cloud-run is an engine pin).
+ENGINE_FUNCTIONS = frozenset(f"stage_{s}" for s in topology.STAGES) | {"factory", "build_events"}
 
 
 def group(name: str) -> str:

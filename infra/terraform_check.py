@@ -36,7 +36,10 @@ PLACEHOLDER = re.compile(r"PROJECT_NUMBER|SUBSCRIPTION_OF_|WATCHDOG_URL|REPLACE_
 AUTH_ADMIN_CALLS = {"create_user", "update_user", "delete_user", "set_custom_user_claims", "revoke_refresh_tokens",
                     "import_users", "generate_password_reset_link", "generate_email_verification_link"}
 AUTH_READ_CALLS = {"get_user", "get_user_by_email", "get_users", "list_users"}
-DEPLOYER_ROLES = {"roles/cloudbuild.builds.editor", "roles/run.admin"}
+# The deployment stage submits builds (cloud_run mode); build_events, fed by Cloud Build's `cloud-builds` topic,
+# creates the app's Cloud Run service and makes it public (decision 0040).
+DEPLOYER_ROLES = {"roles/cloudbuild.builds.editor"}
+SERVICE_DEPLOYER_ROLES = {"roles/run.admin"}
 # Granted per resource (topic, secret, service, service account) in iam.tf, never project-wide.
 RESOURCE_ONLY_ROLES = {"roles/pubsub.publisher", "roles/secretmanager.secretAccessor", "roles/run.invoker",
                        "roles/iam.serviceAccountUser", "roles/iam.serviceAccountTokenCreator",
@@ -129,6 +132,7 @@ class FunctionNeeds:
     auth_admin: bool
     auth_read: bool
     deployer: bool
+    serves_apps: bool  # creates generated apps' Cloud Run services (the cloud-builds subscriber)
     artifacts_role: str | None  # on the artifacts bucket
     signs_urls: bool  # signs artifact download URLs as itself (IAM signBlob)
     invokers: set[str]
@@ -155,7 +159,9 @@ def code_model(topology=None) -> Code:
 
     if topology is None:
         from shared import topology
-    stage_topics = [t for t in topology.topics() if t != topology.DEAD_LETTER_TOPIC]
+    # The topics the outbox publishes to: all but the dead-letter topic and Cloud Build's own.
+    stage_topics = [t for t in topology.topics()
+                    if t not in (topology.DEAD_LETTER_TOPIC, topology.CLOUD_BUILDS_TOPIC)]
     local_only = set(settings_mod.LOCAL_ONLY_VARS)
     secret_envs = {reads.env_name(f) for f in reads.secret_fields()}
     subs = list(topology.subscriptions())
@@ -192,6 +198,7 @@ def code_model(topology=None) -> Code:
             enqueues=enqueues, firestore=a.reaches("shared.clients", "firestore"),
             auth_admin=bool(auth_calls & AUTH_ADMIN_CALLS), auth_read=bool(auth_calls & AUTH_READ_CALLS),
             deployer=fn.env.get("STAGE") == "deployment", invokers=invokers, callers=callers,
+            serves_apps=bool(fn.topic) and fn.topic == topology.CLOUD_BUILDS_TOPIC,
             artifacts_role=ARTIFACT_WRITER if writes else (ARTIFACT_READER if reads_artifacts else None),
             signs_urls=a.reaches("shared.artifact_store", "signed_url"),
         )
@@ -312,6 +319,8 @@ def check(tf: Terraform, code: Code) -> list[str]:
             expected_roles.add("roles/firebaseauth.viewer")
         if need.deployer:
             expected_roles |= DEPLOYER_ROLES
+        if need.serves_apps:
+            expected_roles |= SERVICE_DEPLOYER_ROLES
         _both_ways(out, "project role", expected_roles, roles, f"for function {name}")
         _both_ways(out, "publisher role on topic", need.publishes, set(got.get("publishes") or []),
                    f"for function {name}")
@@ -456,7 +465,7 @@ def copy_of_topology():
 
     return SimpleNamespace(FUNCTIONS=tuple(topology.FUNCTIONS), SCHEDULES=tuple(topology.SCHEDULES),
                            WATCHDOG_QUEUE=topology.WATCHDOG_QUEUE, DEAD_LETTER_TOPIC=topology.DEAD_LETTER_TOPIC,
-                           topics=topology.topics, subscriptions=topology.subscriptions)
+                           CLOUD_BUILDS_TOPIC=topology.CLOUD_BUILDS_TOPIC, topics=topology.topics, subscriptions=topology.subscriptions)
 
 
 def main(argv: list[str]) -> int:

@@ -58,8 +58,10 @@ def fence_ref(pref):
 
 # Server-only documents a stage may write beside its run (`Outcome.private`, by name), for what only some
 # members may see: `claim` holds the owner claim link of the deployed app (deployment stage), which the API
-# gives to the workspace owner and the run's starter (`claim_link`). The summary never carries it.
-PRIVATE_DOCS = ("claim",)
+# gives to the workspace owner and the run's starter (`claim_link`). The summary never carries it. `deploy`
+# holds what a parked deployment needs when its build reports back (the Cloud Run service to apply and the
+# owner claim token; shared/build_events.py, decision 0040).
+PRIVATE_DOCS = ("claim", "deploy")
 
 
 def plan_ref(pref):
@@ -132,6 +134,10 @@ def stage_log_lines(stage: str, attempt: int, out: Outcome, artifacts: list[str]
                      f"{', '.join(artifacts[:6])}{more}")
     if out.kind == "ok":
         lines.append(f"{name.capitalize()} completed")
+    elif out.kind == "waiting":
+        w = out.waiting or {}
+        lines.append(f"Waiting for the {w.get('for', 'build')} {w.get('build_id', '')} to finish "
+                     f"(its log: {w.get('log_url') or 'not given'})")
     elif out.kind == "loop_back":
         lines.append(f"Sent back to development: {out.reason or 'QA found problems'}")
     else:
@@ -302,6 +308,8 @@ def claim(msg: StageMessage, message_id: str, received_at: datetime | None = Non
         if p["current_stage"] != msg.stage or st.get("attempt") != msg.attempt \
                 or st.get("dispatch_id") != msg.dispatch_id:
             return None, "stale message (a newer dispatch exists)"
+        if st["status"] == "running" and st.get("waiting"):
+            return None, f"parked: the stage is waiting for its {st['waiting'].get('for', 'build')}"
         if st["status"] == "running":
             if st.get("message_id") != message_id:
                 return None, "duplicate message (another copy is running this attempt)"
@@ -331,6 +339,7 @@ def claim(msg: StageMessage, message_id: str, received_at: datetime | None = Non
             f"stages.{msg.stage}.message_id": message_id,
             f"stages.{msg.stage}.started_at": t,
             f"stages.{msg.stage}.executions": gfs.Increment(1),
+            f"stages.{msg.stage}.waiting": None,
             "status": "running", "updated_at": t, "event_seq": ev.seq,
             "deadline_at": reconciler.deadline_at(
                 msg.stage, "run", t, int((p.get("metadata") or {}).get("redispatches", {}).get(msg.stage, 0))),
@@ -361,6 +370,9 @@ class Outcome:
     reason: str | None = None
     private: dict[str, dict] = field(default_factory=dict)  # server-only documents, by name (PRIVATE_DOCS)
     logs: list[str] = field(default_factory=list)  # short lines saying what the stage did (see stage_log_lines)
+    # kind "waiting" (deployment, decision 0040): the stage parks, still running, until an external event
+    # completes it (`complete_waiting`): {"for": "build", "build_id", "log_url", "wait_s"}.
+    waiting: dict | None = None
 
 
 def _fail(updates: dict, ev: Events, p: dict, stage: str | None, code: str, message: str, t) -> None:
@@ -475,8 +487,11 @@ def committed_outcome(c: Claim) -> Outcome | None:
                    usage=rec.get("usage") or {}, reason=rec.get("reason"))
 
 
-def commit(c: Claim, out: Outcome) -> tuple[StageMessage | None, str]:
-    """Record a stage's result, progress and events atomically; returns the message to publish."""
+def commit(c: Claim, out: Outcome, *, waiting_for: str | None = None) -> tuple[StageMessage | None, str]:
+    """Record a stage's result, progress and events atomically; returns the message to publish.
+
+    Kind "waiting" parks the stage (still running, under its claim) until `complete_waiting` commits the real
+    outcome with `waiting_for` = the id it waits on; any other id is stale and discarded."""
     p0 = c.pipeline
     tenant = Tenant(p0["tenant_id"])
     pref = tenant.pipeline(p0["pipeline_id"])
@@ -495,6 +510,11 @@ def commit(c: Claim, out: Outcome) -> tuple[StageMessage | None, str]:
         st = p["stages"][c.stage]
         if p["status"] in TERMINAL or st.get("claim_id") != c.claim_id or st["status"] != "running":
             return None, "discarded (cancelled, timed out or taken over meanwhile)"
+        parked = st.get("waiting") or {}
+        if waiting_for is not None and parked.get("build_id") != waiting_for:
+            return None, "discarded (stale: the stage is not waiting for this build)"
+        if waiting_for is None and parked:
+            return None, "discarded (the stage is parked; only its awaited event completes it)"
         code = "stage_rejected" if c.stage == "idea_validation" else "stage_failed"
         bsnap = _preread_refund(tx, p, "failed", code, c.stage) if out.kind == "reject" else None
         review = out.kind == "ok" and plangate.gate_on(p, c.stage) and plangate.has_spec(out.artifacts)
@@ -502,7 +522,31 @@ def commit(c: Claim, out: Outcome) -> tuple[StageMessage | None, str]:
         t = now()
         ev = Events(tx, pref, p["event_seq"])
         names = sorted(out.artifacts)
-        for name in names:
+        if out.kind == "waiting":
+            for name, fields in sorted((out.private or {}).items()):
+                tx.set(private_ref(pref, name), {**fields, "stage": c.stage, "attempt": c.attempt, "created_at": t})
+            w = dict(out.waiting or {})
+            wait_s = float(w.pop("wait_s", 0) or s.stage_deadline_s)
+            for name in names:
+                tx.set(pref.collection("artifacts").document(artifact_doc_id(c.stage, name)),
+                       {**stored[name], "stage": c.stage, "attempt": c.attempt, "created_at": t})
+            usage = out.usage or {}
+            updates = {f"stages.{c.stage}.waiting": {**w, "since": t}, f"stages.{c.stage}.artifacts": names,
+                       f"stages.{c.stage}.summary": out.summary, "updated_at": t,
+                       "deadline_at": t + timedelta(seconds=wait_s), "metadata.waiting_usage": usage}
+            _write_logs(tx, pref, p, updates, c.stage, c.attempt,
+                        stage_log_lines(c.stage, c.attempt, out, names, {"engine": usage.get("engine")},
+                                        _ms(st.get("started_at"), t)), t)
+            ev.add("stage_waiting", stage=c.stage, attempt=c.attempt, progress=p["progress"],
+                   message=f"{c.stage.replace('_', ' ')}: waiting for the {w.get('for', 'build')} to finish",
+                   build_id=w.get("build_id"), log_url=w.get("log_url"))
+            updates["event_seq"] = ev.seq
+            _update(tx, pref, updates)
+            return None, "waiting"
+        if parked:  # the awaited event completes the stage: keep what the parking commit stored
+            names = sorted(set(names) | set(st.get("artifacts") or []))
+            out.usage = {**((p.get("metadata") or {}).get("waiting_usage") or {}), **(out.usage or {})}
+        for name in sorted(out.artifacts):
             tx.set(pref.collection("artifacts").document(artifact_doc_id(c.stage, name)),
                    {**stored[name], "stage": c.stage, "attempt": c.attempt, "created_at": t})
         # The stage's result, beside its artifacts: a run restored from an older snapshot that comes
@@ -524,6 +568,8 @@ def commit(c: Claim, out: Outcome) -> tuple[StageMessage | None, str]:
             f"stages.{c.stage}.cost": cost, f"stages.{c.stage}.artifacts": names,
             f"stages.{c.stage}.summary": out.summary, "spent": spent, "updated_at": t,
         }
+        if parked:
+            updates[f"stages.{c.stage}.waiting"] = None
         _write_logs(tx, pref, p, updates, c.stage, c.attempt,
                     stage_log_lines(c.stage, c.attempt, out, names, cost, _ms(started, t)), t,
                     level="info" if out.kind == "ok" else "warning")
@@ -573,6 +619,33 @@ def commit(c: Claim, out: Outcome) -> tuple[StageMessage | None, str]:
     if stored and status.startswith("discarded"):
         artifact_store.discard(stored)  # never committed: nothing refers to these objects
     return msg, status
+
+
+def complete_waiting(tenant_id: str, pipeline_id: str, stage: str, build_id: str,
+                     finish) -> tuple[StageMessage | None, str]:
+    """An awaited event arrived for a parked stage (decision 0040): if the run's `stage` is still waiting for
+    `build_id`, `finish(stage_state, private_docs)` (given the stage's state, with the summary the parking
+    commit recorded, and its server-only documents of this attempt, e.g. `deploy`) returns the stage's real
+    Outcome, committed under the parked claim -- fenced like every commit: a duplicate
+    notification, a stale build id or a run that moved on (cancelled, timed out, re-dispatched) commits
+    nothing and `finish` is not called. Returns (message to publish, status)."""
+    pref = Tenant(tenant_id).pipeline(pipeline_id)
+    snap = pref.get()
+    if not snap.exists:
+        return None, "skipped (no such run)"
+    p = _load(None, pref, snap)
+    st = (p.get("stages") or {}).get(stage) or {}
+    if p["status"] in TERMINAL or p.get("current_stage") != stage or st.get("status") != "running" \
+            or (st.get("waiting") or {}).get("build_id") != build_id:
+        return None, "skipped (the run is not waiting for this build)"
+    docs = {}
+    for name in PRIVATE_DOCS:
+        d = private_ref(pref, name).get()
+        if d.exists and (d.to_dict() or {}).get("attempt") == st.get("attempt"):
+            docs[name] = d.to_dict()
+    out = finish(st, docs)
+    c = Claim(st["claim_id"], p, stage, int(st.get("attempt") or 0))
+    return commit(c, out, waiting_for=build_id)
 
 
 def fail_stage(c: Claim, code: str, message: str) -> None:
@@ -761,8 +834,9 @@ def fail_crash_looping(pref, stage: str, crash) -> bool:
         if p["status"] not in ("queued", "running") or p["current_stage"] != stage:
             return False
         started = st.get("started_at")
-        died = st["status"] == "running" and crash.since is not None and isinstance(started, datetime) \
-            and started <= crash.since
+        # A stage parked on its build (decision 0040) no longer needs its function: a crash loop there is not its.
+        died = st["status"] == "running" and not st.get("waiting") and crash.since is not None \
+            and isinstance(started, datetime) and started <= crash.since
         if st["status"] != "dispatched" and not died:
             return False
         ev = Events(tx, pref, p["event_seq"])

@@ -89,8 +89,14 @@ def run_work(stage: str, c: pipeline.Claim, fault: faults.StageFaults = faults.O
                                 usage={"compute_s": time.perf_counter() - started})
     usage = dict(result.usage or {})
     usage.setdefault("compute_s", time.perf_counter() - started)
+    waiting = None
+    if result.outcome == "waiting":  # deployment submitted its build (decision 0040); shared/build_events.py ends it
+        d = (result.private or {}).get("deploy") or {}
+        waiting = {"for": "build", "build_id": d.get("build_id"), "log_url": d.get("log_url"),
+                   "wait_s": d.get("wait_s")}
     return pipeline.Outcome(result.outcome, summary=result.summary, artifacts=result.artifacts, usage=usage,
-                            reason=result.reason, private=result.private, logs=summary_lines(result.summary))
+                            reason=result.reason, private=result.private, logs=summary_lines(result.summary),
+                            waiting=waiting)
 
 
 def summary_lines(summary: dict, limit: int = 6) -> list[str]:
@@ -146,7 +152,7 @@ def handle_stage_event(stage: str, cloud_event) -> None:
         nxt, status = pipeline.commit(c, outcome)
         if nxt is None:
             log.event(logger, logging.INFO, f"stage done; run is {status}")
-            if status != "running":  # stopped or paused: no later stage waits on the mail
+            if status not in ("running", "waiting"):  # stopped or paused: no later stage waits on the mail
                 notify.after_run_changed(msg.tenant_id, msg.pipeline_id)
             return
         if fault.swallow_publish(nxt):

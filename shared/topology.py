@@ -32,6 +32,9 @@ STAGE_PROGRESS: dict[str, int] = {
 # Pub/Sub allows at most 5..100 delivery attempts before dead-lettering; 5 is the minimum.
 MAX_DELIVERY_ATTEMPTS = 5
 DEAD_LETTER_TOPIC = "factory-dead-letter"
+# Cloud Build publishes every build's changes of status here (the topic must be named exactly this); the
+# build_events function completes the deployment stage a build was submitted for (decision 0040).
+CLOUD_BUILDS_TOPIC = "cloud-builds"
 WATCHDOG_QUEUE = "stage-watchdog"
 
 
@@ -93,6 +96,9 @@ FUNCTIONS: tuple[Function, ...] = (
         for i, s in enumerate(STAGES)
     ),
     Function("dead_letter", "handle", "cloudevent", 5117, topic=DEAD_LETTER_TOPIC, env=dict(BACKGROUND_ENV)),
+    # Completes or fails the deployment stage when its build ends (creates the app's Cloud Run service).
+    Function("build_events", "handle", "cloudevent", 5119, topic=CLOUD_BUILDS_TOPIC, env=dict(BACKGROUND_ENV),
+             timeout_s=300),
     # Called by Cloud Tasks (watchdog deadlines) and Cloud Scheduler (sweep, reconciler) only.
     Function("watchdog", "watchdog", "http", 5118, public=False, env=dict(BACKGROUND_ENV)),
 )
@@ -137,7 +143,7 @@ def subscriptions() -> list[Subscription]:
 
 
 def topics() -> list[str]:
-    return [stage_topic(s) for s in STAGES] + [DEAD_LETTER_TOPIC]
+    return [stage_topic(s) for s in STAGES] + [DEAD_LETTER_TOPIC, CLOUD_BUILDS_TOPIC]
 
 
 @dataclass(frozen=True)

@@ -130,9 +130,9 @@ resource "google_pubsub_subscription_iam_member" "dead_letter_subscriber" {
 }
 
 # ----------------------------------------------------------------- the deployment stage as deployer
-# Beyond its project roles (Cloud Build editor: submit builds; Run admin: create services and make
-# them public), the deployment stage uploads sources, pushes images, stores the apps' secrets and
-# runs the apps as their own identity.
+# Beyond its project role (Cloud Build editor: submit builds), the deployment stage uploads sources,
+# pushes images and stores the apps' secrets. build_events (Run admin: create services and make them
+# public) runs the apps as their own identity.
 
 resource "google_storage_bucket_iam_member" "deployer_sources" {
   bucket = google_storage_bucket.cloudbuild.name
@@ -147,10 +147,11 @@ resource "google_artifact_registry_repository_iam_member" "deployer_images" {
   member     = "serviceAccount:${google_service_account.fn["stage_deployment"].email}"
 }
 
+# build_events creates the apps' Cloud Run services (decision 0040), so it is the one that acts as their identity.
 resource "google_service_account_iam_member" "deployer_acts_as_app_runtime" {
   service_account_id = google_service_account.app_runtime.name
   role               = "roles/iam.serviceAccountUser"
-  member             = "serviceAccount:${google_service_account.fn["stage_deployment"].email}"
+  member             = "serviceAccount:${google_service_account.fn["build_events"].email}"
 }
 
 # Generated apps' secrets (<service>-secret-key, ...) are created by the stage; the factory's own

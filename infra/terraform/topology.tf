@@ -23,6 +23,8 @@ locals {
     "stage-qa",
     "stage-deployment",
     "factory-dead-letter",
+    # Cloud Build publishes every build's status changes on the project's topic of exactly this name.
+    "cloud-builds",
   ]
 
   # Production values of the settings the functions read; each function lists the ones it reads.
@@ -327,8 +329,9 @@ locals {
       secrets    = ["LLM_API_KEY", "SENDGRID_API_KEY"]
       callers    = ["invoker", "push"]
       invokers   = ["push"]
-      # Also builds and serves generated apps (deploy_mode cloud_run): see the deployer roles in iam.tf.
-      roles     = ["roles/datastore.user", "roles/cloudtasks.enqueuer", "roles/cloudbuild.builds.editor", "roles/run.admin"]
+      # Also submits generated apps' builds (deploy_mode cloud_run): see the deployer roles in iam.tf. The
+      # services are created by build_events when the build ends (decision 0040).
+      roles     = ["roles/datastore.user", "roles/cloudtasks.enqueuer", "roles/cloudbuild.builds.editor"]
       publishes = ["stage-idea-validation", "stage-tech-stack", "stage-uiux-design", "stage-development", "stage-qa", "stage-deployment", "factory-dead-letter"]
       enqueues  = true
       # Writes its artifacts (and deletes those of a discarded commit), reads earlier stages' ones.
@@ -352,6 +355,28 @@ locals {
       publishes      = []
       enqueues       = false
       artifacts_role = null
+      signs_urls     = false
+    }
+    build_events = {
+      service_id  = "build-events"
+      entry_point = "handle"
+      trigger     = "cloud-builds"
+      public      = false
+      memory      = "512Mi"
+      timeout_s   = 300
+      env = ["FACTORY_ENV", "GOOGLE_CLOUD_PROJECT", "FUNCTION_REGION", "FUNCTION_URL_TEMPLATE", "STAGE_DEADLINE_S",
+      "QA_MAX_LOOPS", "MAIL_FROM", "MAIL_TIMEOUT_S", "PUBLIC_BASE_URL", "ARTIFACTS_BUCKET"]
+      env_values  = { FIRESTORE_DEADLINE_S = "20" }
+      secrets     = ["SENDGRID_API_KEY"]
+      callers     = ["push"]
+      invokers    = ["push"]
+      # Completes the parked deployment stage (the pipeline transaction) and creates or updates the generated
+      # app's Cloud Run service when its build succeeded (Run admin; acts as the apps' runtime identity, iam.tf).
+      roles          = ["roles/datastore.user", "roles/run.admin"]
+      publishes      = []
+      enqueues       = false
+      # The commit path can store and discard artifacts; a completion adds none.
+      artifacts_role = "roles/storage.objectUser"
       signs_urls     = false
     }
     watchdog = {
@@ -385,6 +410,7 @@ locals {
     "stage-development-push"     = { topic = "stage-development", function = "stage_development", ack_deadline_s = 120, min_backoff_s = 1, max_backoff_s = 60, dead_letter_topic = "factory-dead-letter", max_delivery_attempts = 5 }
     "stage-qa-push"              = { topic = "stage-qa", function = "stage_qa", ack_deadline_s = 300, min_backoff_s = 1, max_backoff_s = 60, dead_letter_topic = "factory-dead-letter", max_delivery_attempts = 5 }
     "stage-deployment-push"      = { topic = "stage-deployment", function = "stage_deployment", ack_deadline_s = 300, min_backoff_s = 1, max_backoff_s = 60, dead_letter_topic = "factory-dead-letter", max_delivery_attempts = 5 }
+    "cloud-builds-push"          = { topic = "cloud-builds", function = "build_events", ack_deadline_s = 300, min_backoff_s = 1, max_backoff_s = 60, dead_letter_topic = "factory-dead-letter", max_delivery_attempts = 5 }
     # The dead-letter handler's own failures must not loop back into itself.
     "factory-dead-letter-push" = { topic = "factory-dead-letter", function = "dead_letter", ack_deadline_s = 60, min_backoff_s = 1, max_backoff_s = 60, dead_letter_topic = null, max_delivery_attempts = null }
   }

@@ -102,8 +102,10 @@ def run_stage(stage: str, inp: StageInput, config: EngineConfig | None = None, *
         return StageResult(outcome="reject", summary={"error": "generation_failed"}, artifacts={}, usage=usage,
                            reason=reason)
     usage.update(out.extra_usage)
-    if out.outcome not in ("ok", "reject", "loop_back"):
+    if out.outcome not in ("ok", "reject", "loop_back", "waiting"):
         raise ValueError(f"stage {stage} returned unknown outcome {out.outcome!r}")
+    if out.outcome == "waiting" and stage != "deployment":
+        raise ValueError(f"only deployment may wait on an external event, not {stage}")
     if out.outcome == "loop_back" and stage != "qa":
         raise ValueError("only the qa stage may loop back")
     check_artifacts(out.artifacts)

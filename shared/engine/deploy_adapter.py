@@ -1,21 +1,24 @@
-"""Production deployment: Cloud Build builds the image, Cloud Run serves it — through plain REST calls.
+"""Production deployment: Cloud Build builds the image, Cloud Run serves it -- asynchronously (decision 0040).
 
-No Google client library is imported: every call goes through an injected requests-like `session` (in
-production `google.auth.transport.requests.AuthorizedSession(credentials)`, in tests a fake). Steps:
+The deployment stage (`stages/deployment.py`, deploy mode "cloud_run") does the quick part and returns:
 
-1. upload `source.tar.gz` to Cloud Storage   POST https://storage.googleapis.com/upload/storage/v1/b/{bucket}/o?uploadType=media&name={object}
-2. create a build                            POST https://cloudbuild.googleapis.com/v1/projects/{project}/locations/{region}/builds
-3. poll the long-running operation           GET  https://cloudbuild.googleapis.com/v1/{operation name}
-4. store the app's generated secrets         POST https://secretmanager.googleapis.com/v1/projects/{project}/secrets?secretId={id}
-   (create when missing, then add a version) POST https://secretmanager.googleapis.com/v1/projects/{project}/secrets/{id}:addVersion
-5. create or replace the Cloud Run service   POST/PUT https://{region}-run.googleapis.com/apis/serving.knative.dev/v1/namespaces/{project}/services[/{name}]
-   (the Knative-shaped Admin API v1, so `service.yaml` is sent as-is)
-6. poll the service until Ready=True         GET  .../services/{name}
-   (the app reads its public address from PUBLIC_BASE_URL: a service that exists already gets its URL in the
-   same revision; a new one, whose URL Cloud Run assigns only now, gets a second revision with it)
-7. optionally allow unauthenticated access   POST https://run.googleapis.com/v1/projects/{project}/locations/{region}/services/{name}:setIamPolicy
+1. upload `source.tar.gz` to Cloud Storage      POST https://storage.googleapis.com/upload/storage/v1/b/{bucket}/o
+2. store the app's generated secrets            POST https://secretmanager.googleapis.com/v1/projects/{project}/secrets
+   (create when missing, then add a version)      and .../secrets/{id}:addVersion
+3. submit the build                              CloudBuildClient.create_build (google-cloud-build); the long-running
+                                                  operation is NOT awaited: its metadata names the build id and log URL
 
-All waits are bounded; failures raise DeployError with the HTTP status and the API's message.
+Steps 1-2 go through an injected requests-like `session` (in production an `AuthorizedSession`); step 3 through an
+injected Cloud Build client. Cloud Build publishes the build's end on the `cloud-builds` topic; the `build_events`
+function (shared/build_events.py) then does the rest, within its own timeout:
+
+4. create or update the Cloud Run service        ServicesClient.create_service / update_service (google-cloud-run,
+                                                  Admin API v2; `run_v2_service` turns service.yaml into that shape)
+   (a new service learns its URL only from the create; a second update gives the app its PUBLIC_BASE_URL)
+5. optionally allow unauthenticated access       ServicesClient.set_iam_policy
+
+Every wait is bounded by a deadline the caller passes; transient failures are recognised by exception type
+(`google.api_core.exceptions`, `is_transient`) or HTTP status, never by the text of a message.
 """
 
 from __future__ import annotations
@@ -32,8 +35,30 @@ SECRET_MANAGER = "https://secretmanager.googleapis.com/v1"
 STORAGE_UPLOAD = "https://storage.googleapis.com/upload/storage/v1"
 
 
+TRANSIENT_HTTP = frozenset({408, 429, 500, 502, 503, 504})
+
+
 class DeployError(Exception):
-    """A deployment step failed (message includes the step, HTTP status and API message)."""
+    """A deployment step failed (message includes the step, HTTP status and API message). `transient`: a retry of
+    the same step may succeed (an HTTP 408/429/5xx, or a transient Google API exception, see `is_transient`)."""
+
+    def __init__(self, message: str, *, transient: bool = False):
+        super().__init__(message)
+        self.transient = transient
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether a Google client call failed for a reason a retry can fix, judged by the exception's type: the
+    api_core exceptions for 429/5xx and gRPC UNAVAILABLE/DEADLINE_EXCEEDED/ABORTED/RESOURCE_EXHAUSTED,
+    a retry that gave up, or an operation wait that ran out of time."""
+    import concurrent.futures
+
+    from google.api_core import exceptions as gexc
+
+    transient = (gexc.ServiceUnavailable, gexc.TooManyRequests, gexc.InternalServerError, gexc.BadGateway,
+                 gexc.GatewayTimeout, gexc.DeadlineExceeded, gexc.Aborted, gexc.ResourceExhausted,
+                 gexc.RetryError, concurrent.futures.TimeoutError, TimeoutError)
+    return isinstance(exc, transient) or (isinstance(exc, DeployError) and exc.transient)
 
 
 def image_uri(project: str, region: str, repo: str, service: str, tag: str) -> str:
@@ -122,8 +147,21 @@ def public_base_url_of(service: dict) -> str | None:
     return next((e.get("value") for e in containers[0].get("env", []) if e.get("name") == "PUBLIC_BASE_URL"), None)
 
 
-def build_request(*, bucket: str, object_name: str, image: str, timeout_s: int = 900) -> dict:
-    """The Cloud Build `Build` resource: docker build + push of the uploaded source."""
+BUILD_TAG = "saas-factory"
+
+
+def build_tags(tenant_id: str, pipeline_id: str) -> list[str]:
+    """The build's tags: the factory's own, and the run it belongs to (Cloud Build tags allow [A-Za-z0-9_.-]), which
+    the `cloud-builds` notification carries back (shared/build_events.py reads them; the run's fence decides)."""
+    def clean(v: str) -> str:
+        return "".join(ch if ch.isalnum() or ch in "_.-" else "_" for ch in v)[:100]
+    return [BUILD_TAG, f"tenant-{clean(tenant_id)}", f"pipeline-{clean(pipeline_id)}"]
+
+
+def build_request(*, bucket: str, object_name: str, image: str, timeout_s: int = 900,
+                  tags: list[str] | None = None) -> dict:
+    """The Cloud Build `Build` resource (REST shape, as written to cloudbuild.json): docker build + push of the
+    uploaded source."""
     return {
         "source": {"storageSource": {"bucket": bucket, "object": object_name}},
         "steps": [
@@ -133,22 +171,109 @@ def build_request(*, bucket: str, object_name: str, image: str, timeout_s: int =
         "images": [image],
         "timeout": f"{timeout_s}s",
         "options": {"logging": "CLOUD_LOGGING_ONLY"},
-        "tags": ["saas-factory"],
+        "tags": list(tags or [BUILD_TAG]),
     }
 
 
+def build_message(build: dict) -> dict:
+    """`build_request`'s REST shape as the google-cloud-build client's `Build` message fields (snake case)."""
+    src = build["source"]["storageSource"]
+    return {
+        "source": {"storage_source": {"bucket": src["bucket"], "object_": src["object"]}},
+        "steps": [{"name": st["name"], "args": list(st["args"])} for st in build["steps"]],
+        "images": list(build["images"]),
+        "timeout": {"seconds": int(str(build["timeout"]).rstrip("s"))},
+        "options": {"logging": build["options"]["logging"]},
+        "tags": list(build["tags"]),
+    }
+
+
+def run_v2_service(service: dict) -> dict:
+    """A Knative-shaped service (service.yaml, `knative_service`) as Cloud Run Admin API v2 `Service` fields, the
+    shape `run_v2.ServicesClient` takes: same image, env, secrets, limits, probes, scaling and Cloud SQL socket."""
+    template = service["spec"]["template"]
+    ann = template["metadata"].get("annotations") or {}
+    spec = template["spec"]
+    c = spec["containers"][0]
+
+    def probe(p: dict) -> dict:
+        out = {"http_get": {"path": p["httpGet"]["path"]}}
+        for k, v in (("periodSeconds", "period_seconds"), ("failureThreshold", "failure_threshold")):
+            if k in p:
+                out[v] = p[k]
+        return out
+
+    env = []
+    for e in c.get("env", []):
+        ref = (e.get("valueFrom") or {}).get("secretKeyRef")
+        env.append({"name": e["name"], "value_source": {"secret_key_ref": {"secret": ref["name"], "version": ref["key"]}}}
+                   if ref else {"name": e["name"], "value": e.get("value", "")})
+    container = {
+        "image": c["image"],
+        "ports": [{"name": p.get("name", "http1"), "container_port": p["containerPort"]} for p in c.get("ports", [])],
+        "env": env,
+        "resources": {"limits": dict(c["resources"]["limits"])},
+    }
+    if "startupProbe" in c:
+        container["startup_probe"] = probe(c["startupProbe"])
+    if "livenessProbe" in c:
+        container["liveness_probe"] = probe(c["livenessProbe"])
+    out_template = {
+        "scaling": {"min_instance_count": int(ann.get("autoscaling.knative.dev/minScale", 0)),
+                    "max_instance_count": int(ann.get("autoscaling.knative.dev/maxScale", 1))},
+        "execution_environment": "EXECUTION_ENVIRONMENT_GEN2",
+        "max_instance_request_concurrency": int(spec.get("containerConcurrency", 80)),
+        "timeout": {"seconds": int(spec.get("timeoutSeconds", 300))},
+        "containers": [container],
+    }
+    if ann.get("run.googleapis.com/cloudsql-instances"):
+        out_template["volumes"] = [{"name": "cloudsql", "cloud_sql_instance": {
+            "instances": ann["run.googleapis.com/cloudsql-instances"].split(",")}}]
+        container["volume_mounts"] = [{"name": "cloudsql", "mount_path": "/cloudsql"}]
+    labels = {k: v for k, v in (service["metadata"].get("labels") or {}).items() if "/" not in k}
+    return {
+        "labels": labels,
+        "ingress": "INGRESS_TRAFFIC_ALL",
+        "template": out_template,
+        "traffic": [{"type_": "TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST", "percent": 100}],
+    }
+
+
+def with_public_base_url_v2(service: dict, url: str) -> dict:
+    """`with_public_base_url` for a `run_v2_service` dict."""
+    out = copy.deepcopy(service)
+    env = out["template"]["containers"][0].setdefault("env", [])
+    if url and not any(e.get("name") == "PUBLIC_BASE_URL" for e in env):
+        env.append({"name": "PUBLIC_BASE_URL", "value": url.rstrip("/")})
+    return out
+
+
+def default_build_client():
+    """google-cloud-build's client from Application Default Credentials (imported lazily: cloud_run mode only)."""
+    from google.cloud.devtools import cloudbuild_v1
+
+    return cloudbuild_v1.CloudBuildClient()
+
+
+def default_run_client():
+    """google-cloud-run's Admin API v2 services client (imported lazily: build_events only)."""
+    from google.cloud import run_v2
+
+    return run_v2.ServicesClient()
+
+
 class CloudRunDeployer:
-    def __init__(self, session: Any, *, project: str, region: str, bucket: str | None = None,
-                 poll_interval_s: float = 5.0, build_timeout_s: float = 1200.0, ready_timeout_s: float = 300.0,
-                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic):
+    """The deployment's calls. `session` (requests-like) uploads sources and stores secrets; `build_client` is a
+    `CloudBuildClient`; `run_client` a `run_v2.ServicesClient`. Each is needed only by the steps that use it."""
+
+    def __init__(self, session: Any = None, *, project: str, region: str, bucket: str | None = None,
+                 build_client: Any = None, run_client: Any = None, clock: Callable[[], float] = time.monotonic):
         self.session = session
         self.project = project
         self.region = region
         self.bucket = bucket or f"{project}_cloudbuild"
-        self.poll_interval_s = poll_interval_s
-        self.build_timeout_s = build_timeout_s
-        self.ready_timeout_s = ready_timeout_s
-        self.sleep = sleep
+        self.build_client = build_client
+        self.run_client = run_client
         self.clock = clock
 
     # -- helpers
@@ -159,45 +284,55 @@ class CloudRunDeployer:
                 message = resp.json().get("error", {}).get("message", "")
             except ValueError:
                 message = (resp.text or "")[:200]
-            raise DeployError(f"{step}: HTTP {resp.status_code} {message}".strip())
+            raise DeployError(f"{step}: HTTP {resp.status_code} {message}".strip(),
+                              transient=resp.status_code in TRANSIENT_HTTP)
         try:
             return resp.json()
         except ValueError:
             return {}
 
     @property
-    def run_base(self) -> str:
-        return f"https://{self.region}-run.googleapis.com/apis/serving.knative.dev/v1/namespaces/{self.project}/services"
+    def location(self) -> str:
+        return f"projects/{self.project}/locations/{self.region}"
 
-    # -- steps
+    def service_path(self, service_id: str) -> str:
+        return f"{self.location}/services/{service_id}"
+
+    def _call(self, step: str, fn, *args, **kw):
+        """A Google client call; its failure becomes a DeployError, transient or not by the exception's type."""
+        try:
+            return fn(*args, **kw)
+        except DeployError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - classified by type just below
+            from google.api_core import exceptions as gexc
+
+            if not (isinstance(exc, gexc.GoogleAPIError) or is_transient(exc)):
+                raise
+            message = getattr(exc, "message", None) or type(exc).__name__
+            raise DeployError(f"{step}: {type(exc).__name__} {message}"[:500], transient=is_transient(exc)) from exc
+
+    # -- the stage's steps (quick; nothing waits on the build)
 
     def upload_source(self, data: bytes, object_name: str) -> dict:
         url = f"{STORAGE_UPLOAD}/b/{quote(self.bucket, safe='')}/o"
         resp = self.session.post(url, params={"uploadType": "media", "name": object_name}, data=data,
-                                 headers={"Content-Type": "application/gzip"}, timeout=120)
+                                 headers={"Content-Type": "application/gzip"}, timeout=60)
         return self._json(resp, "upload source")
 
-    def submit_build(self, build: dict) -> dict:
-        url = f"{CLOUD_BUILD}/projects/{self.project}/locations/{self.region}/builds"
-        return self._json(self.session.post(url, json=build, timeout=60), "create build")
-
-    def wait_operation(self, operation: dict) -> dict:
-        name = operation.get("name")
-        if not name:
-            raise DeployError("create build: response has no operation name")
-        end = self.clock() + self.build_timeout_s
-        op = operation
-        while not op.get("done"):
-            if self.clock() >= end:
-                raise DeployError(f"build did not finish within {self.build_timeout_s:g}s ({name})")
-            self.sleep(self.poll_interval_s)
-            op = self._json(self.session.get(f"{CLOUD_BUILD}/{name}", timeout=30), "poll build")
-        if "error" in op:
-            raise DeployError(f"build failed: {op['error'].get('message', op['error'])}")
-        build = op.get("response", {}) or op.get("metadata", {}).get("build", {})
-        if build.get("status") not in (None, "SUCCESS"):
-            raise DeployError(f"build finished with status {build.get('status')}")
-        return build
+    def submit_build(self, build: dict, *, timeout_s: float = 30.0) -> dict:
+        """Create the build and return at once: {"build_id", "log_url", "operation"} from the operation's metadata.
+        The operation is not awaited; Cloud Build reports the end on the `cloud-builds` topic."""
+        op = self._call("create build", self.build_client.create_build,
+                        request={"parent": self.location, "project_id": self.project, "build": build_message(build)},
+                        timeout=timeout_s)
+        meta = getattr(op, "metadata", None)
+        b = getattr(meta, "build", None)
+        build_id = getattr(b, "id", None)
+        if not build_id:
+            raise DeployError("create build: the operation names no build")
+        name = getattr(getattr(op, "operation", None), "name", None)
+        return {"build_id": build_id, "log_url": getattr(b, "log_url", "") or "", "operation": name}
 
     def put_secret(self, secret_id: str, value: str, *, keep_existing: bool = False) -> bool:
         """Make `value` the latest version of Secret Manager secret `secret_id`, creating the secret when it does
@@ -216,55 +351,54 @@ class CloudRunDeployer:
                                      json={"payload": {"data": data}}, timeout=30), f"add a version to {secret_id}")
         return True
 
-    def apply_service(self, service: dict) -> dict:
-        name = service["metadata"]["name"]
-        resp = self.session.get(f"{self.run_base}/{name}", timeout=30)
-        if resp.status_code == 404:
-            return self._json(self.session.post(self.run_base, json=service, timeout=60), "create service")
-        existing = self._json(resp, "read service")
-        body = with_public_base_url(service, existing.get("status", {}).get("url") or "")
-        body["metadata"] = dict(service["metadata"],
-                                resourceVersion=existing.get("metadata", {}).get("resourceVersion"))
-        return self._json(self.session.put(f"{self.run_base}/{name}", json=body, timeout=60), "replace service")
+    # -- build_events' steps (after a successful build), each bounded by `deadline` (a clock() value)
 
-    def wait_ready(self, name: str) -> dict:
-        end = self.clock() + self.ready_timeout_s
-        while True:
-            svc = self._json(self.session.get(f"{self.run_base}/{name}", timeout=30), "poll service")
-            conds = {c.get("type"): c for c in svc.get("status", {}).get("conditions", [])}
-            ready = conds.get("Ready", {})
-            if ready.get("status") == "True":
-                return svc
-            if ready.get("status") == "False":
-                raise DeployError(f"service not ready: {ready.get('message', ready.get('reason', 'unknown'))}")
-            if self.clock() >= end:
-                raise DeployError(f"service {name} not ready within {self.ready_timeout_s:g}s")
-            self.sleep(self.poll_interval_s)
+    def _left(self, deadline: float, step: str) -> float:
+        left = deadline - self.clock()
+        if left <= 1:
+            raise DeployError(f"{step}: no time left before the function's own deadline", transient=True)
+        return left
 
-    def allow_public(self, name: str) -> dict:
-        url = (f"https://run.googleapis.com/v1/projects/{self.project}/locations/{self.region}/services/"
-               f"{name}:setIamPolicy")
-        policy = {"policy": {"bindings": [{"role": "roles/run.invoker", "members": ["allUsers"]}]}}
-        return self._json(self.session.post(url, json=policy, timeout=30), "set IAM policy")
+    def apply_service(self, service_id: str, service: dict, deadline: float) -> str:
+        """Create the service, or update it when it exists; wait (at most until `deadline`) for the operation and
+        return the service's URL. A service that exists already gets its PUBLIC_BASE_URL in the same revision; a
+        new one gets a second revision with it."""
+        from google.api_core import exceptions as gexc
 
-    def deploy(self, *, source_tar_gz: bytes, object_name: str, service: dict, public: bool = True,
-               secret_values: dict[str, tuple[str, bool]] | None = None) -> dict:
-        """Build and serve; `secret_values` {secret id: (value, keep_existing)} are stored (put_secret) after
-        the build and before the revision that reads them is created."""
-        image = service["spec"]["template"]["spec"]["containers"][0]["image"]
-        self.upload_source(source_tar_gz, object_name)
-        op = self.submit_build(build_request(bucket=self.bucket, object_name=object_name, image=image))
-        build = self.wait_operation(op)
-        for secret_id, (value, keep_existing) in sorted((secret_values or {}).items()):
-            self.put_secret(secret_id, value, keep_existing=keep_existing)
-        self.apply_service(service)
-        name = service["metadata"]["name"]
-        svc = self.wait_ready(name)
-        url = svc.get("status", {}).get("url")
-        if url and public_base_url_of(svc) is None:  # a new service: its URL is known only now
-            self.apply_service(with_public_base_url(service, url))
-            svc = self.wait_ready(name)
-        if public:
-            self.allow_public(name)
-        return {"url": svc.get("status", {}).get("url"), "service": name, "image": image,
-                "build_id": build.get("id"), "operation": op.get("name")}
+        name = self.service_path(service_id)
+        try:
+            existing = self._call("read service", self._get_service, name, self._left(deadline, "read service"))
+        except DeployError as exc:
+            if not isinstance(exc.__cause__, gexc.NotFound):
+                raise
+            existing = None
+        if existing is None:
+            try:
+                op = self._call("create service", self.run_client.create_service,
+                                request={"parent": self.location, "service_id": service_id, "service": service},
+                                timeout=min(60.0, self._left(deadline, "create service")))
+                svc = self._call("create service", op.result, timeout=self._left(deadline, "create service"))
+            except DeployError as exc:
+                if not isinstance(exc.__cause__, gexc.AlreadyExists):
+                    raise
+                existing = self._call("read service", self._get_service, name, self._left(deadline, "read service"))
+            else:
+                url = getattr(svc, "uri", "") or ""
+                if not url:
+                    return url
+                existing = svc
+        url = getattr(existing, "uri", "") or ""
+        body = dict(with_public_base_url_v2(service, url), name=name)
+        op = self._call("update service", self.run_client.update_service, request={"service": body},
+                        timeout=min(60.0, self._left(deadline, "update service")))
+        svc = self._call("update service", op.result, timeout=self._left(deadline, "update service"))
+        return getattr(svc, "uri", "") or url
+
+    def _get_service(self, name: str, timeout: float):
+        return self.run_client.get_service(request={"name": name}, timeout=min(30.0, timeout))
+
+    def allow_public(self, service_id: str, deadline: float) -> None:
+        policy = {"bindings": [{"role": "roles/run.invoker", "members": ["allUsers"]}]}
+        self._call("set IAM policy", self.run_client.set_iam_policy,
+                   request={"resource": self.service_path(service_id), "policy": policy},
+                   timeout=min(30.0, self._left(deadline, "set IAM policy")))

@@ -89,6 +89,7 @@ class EngineConfig:
     cloud_sql_instance: str = "saas-factory-apps"  # Cloud SQL (Postgres) instance the generated apps' databases live on
     source_bucket: str | None = None  # Cloud Build source bucket (default "<project>_cloudbuild")
     http_session_factory: Callable[[], Any] | None = None  # cloud_run mode: returns an authorised requests-like session
+    build_client_factory: Callable[[], Any] | None = None  # cloud_run mode: returns a CloudBuildClient (tests: a fake)
     fault_injection: str | None = None  # TESTS ONLY: one of FAULTS, applied by the development stage
 
 
@@ -105,7 +106,7 @@ class StageInput:
 
 @dataclass(frozen=True)
 class StageResult:
-    outcome: str  # "ok" | "reject" | "loop_back"
+    outcome: str  # "ok" | "reject" | "loop_back" | "waiting" (deployment: the build was submitted; see decision 0040)
     summary: dict
     artifacts: dict[str, bytes]
     usage: dict

@@ -14,7 +14,8 @@ def test_every_function_is_packaged_with_its_group_requirements(tmp_path):
         reqs = (dest / "requirements.txt").read_text()
         assert (dest / "main.py").exists() and (dest / "shared" / "settings.py").exists()
         assert reqs.count("functions-framework==") == 1 and "-r " not in reqs  # flattened: Cloud Build reads one file
-        engine = fn.name.startswith("stage_") or fn.name == "factory"  # its plan-review routes use the spec check
+        # the factory: its plan-review routes use the spec check; build_events: the deploy adapter (google-cloud-run)
+        engine = fn.name.startswith("stage_") or fn.name in ("factory", "build_events")
         assert package.group(fn.name) == ("engine" if engine else "control")
         for engine_only in ("SQLAlchemy==", "ruff==", "Pillow==", "alembic=="):
             assert (engine_only in reqs) is engine, (fn.name, engine_only)

@@ -1,8 +1,10 @@
 """Stage 6 — deployment: package the app (source.tar.gz, Dockerfile, service.yaml) and deploy it.
 
 `EngineConfig.deploy_mode` picks the target: "local_preview" (default) starts the app as a detached local
-process (see `preview.py`); "cloud_run" uploads the source, builds it with Cloud Build and applies the
-Knative service through `deploy_adapter.CloudRunDeployer`. Either way the app gets PUBLIC_BASE_URL, the address
+process (see `preview.py`); "cloud_run" uploads the source, submits the build to Cloud Build and returns
+"waiting" at once: the run stays on this stage until Cloud Build's notification on the `cloud-builds` topic
+reaches the `build_events` function, which applies the service through the Cloud Run Admin client and completes
+(or fails) the stage (`deploy_adapter`, shared/build_events.py, decision 0040). Either way the app gets PUBLIC_BASE_URL, the address
 its links and QR codes are built on (never a request's Host header): the preview's loopback URL, or the Cloud
 Run service's URL once Cloud Run has assigned it (`deploy_adapter.with_public_base_url`).
 
@@ -37,9 +39,12 @@ from ..deploy_adapter import (
     DeployError,
     app_secrets,
     build_request,
+    build_tags,
     cloud_sql_connection,
+    default_build_client,
     image_uri,
     knative_service,
+    run_v2_service,
 )
 from ..generators import builtin_task
 from ..schemas import DeployPlan
@@ -48,6 +53,8 @@ from ..types import EngineConfigError, TransientEngineError
 from . import StageOutput
 
 STAGE = "deployment"
+# Cloud Build's own limit on a generated app's build (docker build + push).
+BUILD_TIMEOUT_S = 900
 # What the summary (readable by every member) says in place of the claim link.
 CLAIM_NOTE = "available to the workspace owner and the member who started the run"
 
@@ -262,7 +269,9 @@ def run(inp, config, gen) -> StageOutput:
         "source.tar.gz": source,
         "Dockerfile": DOCKERFILE.encode("utf-8"),
         "service.yaml": (to_yaml(service) + "\n").encode("utf-8"),
-        "cloudbuild.json": json_bytes(build_request(bucket=bucket, object_name=object_name, image=image)),
+        "cloudbuild.json": json_bytes(build_request(bucket=bucket, object_name=object_name, image=image,
+                                                    timeout_s=BUILD_TIMEOUT_S,
+                                                    tags=build_tags(inp.tenant_id, inp.pipeline_id))),
         "deploy-plan.json": json_bytes(dict(plan.model_dump(mode="json"), scheduled_jobs=jobs,
                                             owner_claim={"path": "/claim?token=<OWNER_CLAIM_TOKEN>",
                                                          "secret": app_secrets(name)["OWNER_CLAIM_TOKEN"]},
@@ -292,25 +301,36 @@ def run(inp, config, gen) -> StageOutput:
         summary["deployed"] = True
         return StageOutput("ok", summary, artifacts, private={"claim": {"claim_url": record["claim_url"]}})
     if config.deploy_mode == "cloud_run":
+        # Asynchronous (decision 0040): upload, store the secrets, submit the build and return "waiting". Cloud
+        # Build's notification on `cloud-builds` completes the stage (shared/build_events.py): it applies
+        # `private["deploy"]["service"]` through the Cloud Run Admin client and records the URL.
         session = config.http_session_factory() if config.http_session_factory else _default_session()
-        deployer = CloudRunDeployer(session, project=config.gcp_project, region=config.gcp_region, bucket=bucket)
+        build_client = config.build_client_factory() if config.build_client_factory else default_build_client()
+        deployer = CloudRunDeployer(session, project=config.gcp_project, region=config.gcp_region, bucket=bucket,
+                                    build_client=build_client)
         claim_token = secrets.token_urlsafe(32)
         generated = {app_secrets(name)["OWNER_CLAIM_TOKEN"]: (claim_token, False),  # a new one every deploy
                      app_secrets(name)["SECRET_KEY"]: (secrets.token_hex(32), True)}  # kept once made
+        build = build_request(bucket=bucket, object_name=object_name, image=image, timeout_s=BUILD_TIMEOUT_S,
+                              tags=build_tags(inp.tenant_id, inp.pipeline_id))
         try:
-            result = deployer.deploy(source_tar_gz=source, object_name=object_name, service=service,
-                                     secret_values=generated)
+            deployer.upload_source(source, object_name)
+            for secret_id, (value, keep_existing) in sorted(generated.items()):
+                deployer.put_secret(secret_id, value, keep_existing=keep_existing)
+            submitted = deployer.submit_build(build)
         except DeployError as exc:
-            msg = str(exc)
-            if any(code in msg for code in ("HTTP 429", "HTTP 500", "HTTP 502", "HTTP 503", "HTTP 504", "within")):
-                raise TransientEngineError(msg) from exc
-            return StageOutput("reject", dict(summary, deployed=False), artifacts, reason=msg[:500])
-        summary.update({"url": result["url"], "build_id": result["build_id"], "deployed": True})
-        private = {}
-        if result["url"]:
-            summary["claim"] = CLAIM_NOTE
-            private["claim"] = {"claim_url": f"{result['url'].rstrip('/')}/claim?token={claim_token}"}
-        return StageOutput("ok", summary, artifacts, private=private)
+            if exc.transient:
+                raise TransientEngineError(str(exc)[:1000]) from exc
+            return StageOutput("reject", dict(summary, deployed=False), artifacts, reason=str(exc)[:500])
+        summary.update({"deployed": False, "waiting_for": "build",
+                        "build": {"id": submitted["build_id"], "log_url": submitted["log_url"]}})
+        private = {"deploy": {"build_id": submitted["build_id"], "log_url": submitted["log_url"],
+                              "service_id": name, "service": run_v2_service(service), "public": True,
+                              # how long the run may stay parked: the build's own timeout, then the
+                              # service's rollout (build_events); past it the reconciler re-dispatches
+                              "wait_s": BUILD_TIMEOUT_S + 600,
+                              "claim_token": claim_token}}
+        return StageOutput("waiting", summary, artifacts, private=private)
     raise EngineConfigError(f"deploy_mode must be 'local_preview' or 'cloud_run', not {config.deploy_mode!r}")
 
 

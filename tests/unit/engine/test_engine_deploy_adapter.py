@@ -1,116 +1,38 @@
-"""The Cloud Run deploy adapter against a fake HTTP session that behaves like the Google APIs."""
+"""The deploy adapter and the deployment stage's cloud_run mode, against fakes of Google's clients at the class
+boundary (tests/unit/engine/cloud_fakes.py): the stage submits the build and returns; the Cloud Run service is
+applied later, when the build's notification arrives (shared/build_events.py, decision 0040)."""
 
 from __future__ import annotations
 
-import base64
 import json
 import re
+import time
 
 import pytest
+from google.api_core import exceptions as gexc
 
-from shared.engine import EngineConfig, StageInput, no_artifacts, run_stage
+from shared.engine import EngineConfig, StageInput, TransientEngineError, no_artifacts, run_stage
 from shared.engine.deploy_adapter import (
     CloudRunDeployer,
     DeployError,
+    build_message,
     build_request,
+    is_transient,
     knative_service,
+    run_v2_service,
 )
 from shared.engine.stages import deployment
 
+from .cloud_fakes import LOCATION, PROJECT, REGION, FakeBuildClient, FakeServicesClient, FakeSession
 from .corpus import idea_by_id
 
-PROJECT, REGION = "demo-proj", "europe-west1"
-RUN_BASE = f"https://{REGION}-run.googleapis.com/apis/serving.knative.dev/v1/namespaces/{PROJECT}/services"
-SECRETS = f"https://secretmanager.googleapis.com/v1/projects/{PROJECT}/secrets"
 
-
-class FakeResponse:
-    def __init__(self, status: int, payload: dict | None = None):
-        self.status_code = status
-        self._payload = payload or {}
-        self.text = json.dumps(self._payload)
-
-    def json(self):
-        return self._payload
-
-
-class FakeGoogle:
-    """Records every call; answers like Cloud Storage, Cloud Build (operations) and Cloud Run (Knative v1)."""
-
-    def __init__(self, *, service_exists=False, build_fails=False, polls_until_done=2, ready_after=2,
-                 secrets=()):
-        self.calls: list[tuple[str, str, dict]] = []
-        self.secrets: dict[str, list[str]] = {name: ["existing"] for name in secrets}  # Secret Manager: versions
-        self.service_exists = service_exists
-        self.build_fails = build_fails
-        self.polls_until_done = polls_until_done
-        self.ready_after = ready_after
-        self.service_gets = 0
-        self.applied: dict | None = None
-
-    def post(self, url, **kw):
-        self.calls.append(("POST", url, kw))
-        if url.startswith("https://storage.googleapis.com/upload/"):
-            return FakeResponse(200, {"name": kw["params"]["name"], "size": str(len(kw["data"]))})
-        if url.endswith("/builds"):
-            return FakeResponse(200, {"name": f"projects/{PROJECT}/locations/{REGION}/operations/op-1",
-                                      "metadata": {"build": {"id": "build-1", "status": "QUEUED"}}})
-        if url == RUN_BASE:
-            self.applied = kw["json"]
-            return FakeResponse(200, kw["json"])
-        if url.endswith(":setIamPolicy"):
-            return FakeResponse(200, kw["json"]["policy"])
-        if url == f"{SECRETS}":
-            name = kw["params"]["secretId"]
-            if name in self.secrets:
-                return FakeResponse(409, {"error": {"code": 409, "message": f"Secret [{name}] already exists."}})
-            self.secrets[name] = []
-            return FakeResponse(200, {"name": f"projects/{PROJECT}/secrets/{name}", "replication": kw["json"]["replication"]})
-        if url.startswith(SECRETS + "/") and url.endswith(":addVersion"):
-            name = url[len(SECRETS) + 1:-len(":addVersion")]
-            if name not in self.secrets:
-                return FakeResponse(404, {"error": {"code": 404, "message": f"Secret [{name}] not found."}})
-            self.secrets[name].append(base64.b64decode(kw["json"]["payload"]["data"]).decode())
-            return FakeResponse(200, {"name": f"projects/{PROJECT}/secrets/{name}/versions/{len(self.secrets[name])}"})
-        return FakeResponse(404, {"error": {"message": "unexpected POST " + url}})
-
-    def put(self, url, **kw):
-        self.calls.append(("PUT", url, kw))
-        self.applied = kw["json"]
-        return FakeResponse(200, kw["json"])
-
-    def get(self, url, **kw):
-        self.calls.append(("GET", url, kw))
-        if "/operations/" in url:
-            self.polls_until_done -= 1
-            if self.polls_until_done > 0:
-                return FakeResponse(200, {"name": url, "done": False})
-            if self.build_fails:
-                return FakeResponse(200, {"name": url, "done": True, "error": {"code": 3, "message": "step 0 failed"}})
-            return FakeResponse(200, {"name": url, "done": True, "response": {"id": "build-1", "status": "SUCCESS"}})
-        if url.startswith(RUN_BASE + "/"):
-            if self.applied is None:
-                if self.service_exists:
-                    return FakeResponse(200, {"metadata": {"name": url.rsplit("/", 1)[1], "resourceVersion": "rv-7"},
-                                              "status": {"url": "https://svc-abc.a.run.app"}})
-                return FakeResponse(404, {"error": {"message": "not found"}})
-            self.service_gets += 1
-            ready = "True" if self.service_gets >= self.ready_after else "Unknown"
-            return FakeResponse(200, {**self.applied, "status": {"url": "https://svc-abc.a.run.app",
-                                                                 "conditions": [{"type": "Ready", "status": ready}]}})
-        return FakeResponse(404, {"error": {"message": "unexpected GET " + url}})
-
-
-def _service(name="shop-abc123"):
+def _service(name="shop-abc123", cloud_sql=None):
     plan = {"cpu": "1", "memory": "512Mi", "min_instances": 0, "max_instances": 3, "concurrency": 80,
             "env": {"APP_ENV": "production"}}
     image = f"{REGION}-docker.pkg.dev/{PROJECT}/saas-factory/{name}:0123456789ab"
     return knative_service(name=name, image=image, project=PROJECT, region=REGION, plan=plan,
-                           labels={"managed-by": "saas-factory"})
-
-
-def _deployer(fake):
-    return CloudRunDeployer(fake, project=PROJECT, region=REGION, sleep=lambda s: None)
+                           labels={"managed-by": "saas-factory"}, cloud_sql=cloud_sql)
 
 
 def test_knative_service_shape():
@@ -125,119 +47,203 @@ def test_knative_service_shape():
     assert svc["spec"]["template"]["metadata"]["annotations"]["autoscaling.knative.dev/maxScale"] == "3"
 
 
-def test_deploy_new_service_makes_the_right_requests():
-    fake = FakeGoogle()
-    svc = _service()
-    result = _deployer(fake).deploy(source_tar_gz=b"tarball", object_name="saas-factory/shop/abc.tar.gz", service=svc)
-    assert result == {"url": "https://svc-abc.a.run.app", "service": "shop-abc123", "image": svc["spec"]["template"]
-                      ["spec"]["containers"][0]["image"], "build_id": "build-1",
-                      "operation": f"projects/{PROJECT}/locations/{REGION}/operations/op-1"}
-    method, url, kw = fake.calls[0]
-    assert (method, url) == ("POST", f"https://storage.googleapis.com/upload/storage/v1/b/{PROJECT}_cloudbuild/o")
-    assert kw["params"] == {"uploadType": "media", "name": "saas-factory/shop/abc.tar.gz"} and kw["data"] == b"tarball"
-    method, url, kw = fake.calls[1]
-    assert (method, url) == ("POST", f"https://cloudbuild.googleapis.com/v1/projects/{PROJECT}/locations/{REGION}/builds")
-    build = kw["json"]
-    image = svc["spec"]["template"]["spec"]["containers"][0]["image"]
-    assert build["source"] == {"storageSource": {"bucket": f"{PROJECT}_cloudbuild", "object": "saas-factory/shop/abc.tar.gz"}}
-    assert build["steps"][0]["args"] == ["build", "-t", image, "."] and build["images"] == [image]
-    polls = [c for c in fake.calls if c[0] == "GET" and "/operations/" in c[1]]
-    assert len(polls) == 2
-    created = [kw["json"] for m, u, kw in fake.calls if (m, u) == ("POST", RUN_BASE)]
-    assert created == [svc]
-    # Cloud Run assigns the URL on creation; a second revision tells the app its public address
-    puts = [kw["json"] for m, _u, kw in fake.calls if m == "PUT"]
-    assert len(puts) == 1
-    env = puts[0]["spec"]["template"]["spec"]["containers"][0]["env"]
-    assert {"name": "PUBLIC_BASE_URL", "value": "https://svc-abc.a.run.app"} in env
-    assert "PUBLIC_BASE_URL" not in json.dumps(svc)  # the caller's service is not changed
-    iam = [c for c in fake.calls if c[1].endswith(":setIamPolicy")]
-    assert iam and iam[0][2]["json"]["policy"]["bindings"] == [{"role": "roles/run.invoker", "members": ["allUsers"]}]
+def test_service_yaml_becomes_the_admin_api_v2_service_the_client_accepts():
+    from google.cloud import run_v2
+
+    conn = f"{PROJECT}:{REGION}:saas-factory-apps"
+    v2 = run_v2.Service(run_v2_service(_service(cloud_sql=conn)))  # the real message: an unknown field raises
+    t = v2.template
+    c = t.containers[0]
+    assert c.image.endswith("/shop-abc123:0123456789ab") and c.ports[0].container_port == 8080
+    assert dict(c.resources.limits) == {"cpu": "1", "memory": "512Mi"}
+    assert (t.scaling.min_instance_count, t.scaling.max_instance_count) == (0, 3)
+    assert t.max_instance_request_concurrency == 80 and t.timeout.seconds == 300
+    assert t.execution_environment == run_v2.ExecutionEnvironment.EXECUTION_ENVIRONMENT_GEN2
+    assert c.startup_probe.http_get.path == "/health" and c.startup_probe.failure_threshold == 15
+    env = {e.name: e for e in c.env}
+    assert env["APP_ENV"].value == "production"
+    assert env["SECRET_KEY"].value_source.secret_key_ref.secret == "shop-abc123-secret-key"
+    assert env["SECRET_KEY"].value_source.secret_key_ref.version == "latest"
+    assert list(t.volumes[0].cloud_sql_instance.instances) == [conn]
+    assert c.volume_mounts[0].mount_path == "/cloudsql"
+    assert dict(v2.labels) == {"managed-by": "saas-factory"}  # no "cloud.googleapis.com/..." key: v2 refuses them
+    assert v2.ingress == run_v2.IngressTraffic.INGRESS_TRAFFIC_ALL
+    assert v2.traffic[0].percent == 100
 
 
-def test_existing_service_is_replaced_with_its_resource_version():
-    fake = FakeGoogle(service_exists=True)
-    _deployer(fake).deploy(source_tar_gz=b"x", object_name="o", service=_service(), public=False)
-    puts = [c for c in fake.calls if c[0] == "PUT"]
-    assert len(puts) == 1 and puts[0][1] == RUN_BASE + "/shop-abc123"
-    assert puts[0][2]["json"]["metadata"]["resourceVersion"] == "rv-7"
-    env = puts[0][2]["json"]["spec"]["template"]["spec"]["containers"][0]["env"]
-    assert {"name": "PUBLIC_BASE_URL", "value": "https://svc-abc.a.run.app"} in env  # in the same revision
-    assert not [c for c in fake.calls if c[1].endswith(":setIamPolicy")]
+def test_build_request_and_its_client_message():
+    from google.cloud.devtools import cloudbuild_v1
+
+    req = build_request(bucket="b", object_name="o.tar.gz", image="img:1", tags=["saas-factory", "tenant-t1"])
+    assert req["timeout"] == "900s" and req["tags"] == ["saas-factory", "tenant-t1"]
+    msg = cloudbuild_v1.Build(build_message(req))
+    assert msg.source.storage_source.bucket == "b" and msg.source.storage_source.object_ == "o.tar.gz"
+    assert [list(s.args) for s in msg.steps] == [["build", "-t", "img:1", "."], ["push", "img:1"]]
+    assert msg.timeout.seconds == 900 and list(msg.tags) == ["saas-factory", "tenant-t1"]
+    assert msg.options.logging == cloudbuild_v1.BuildOptions.LoggingMode.CLOUD_LOGGING_ONLY
 
 
-def test_failed_build_raises_deploy_error():
-    fake = FakeGoogle(build_fails=True)
-    with pytest.raises(DeployError, match="build failed: step 0 failed"):
-        _deployer(fake).deploy(source_tar_gz=b"x", object_name="o", service=_service())
-    assert not [c for c in fake.calls if c[1].startswith(RUN_BASE)]
+def test_transient_errors_are_recognised_by_type_never_by_text():
+    assert is_transient(gexc.ServiceUnavailable("x")) and is_transient(gexc.TooManyRequests("x"))
+    assert is_transient(gexc.DeadlineExceeded("x")) and is_transient(TimeoutError())
+    assert not is_transient(gexc.PermissionDenied("HTTP 503 within a message"))
+    assert not is_transient(RuntimeError("HTTP 503 service unavailable, try again within 5s"))
+    assert is_transient(DeployError("x", transient=True)) and not is_transient(DeployError("HTTP 503"))
 
 
-def test_build_wait_is_bounded():
-    fake = FakeGoogle(polls_until_done=10**6)
-    ticks = iter(range(0, 10**6, 100))
-    deployer = CloudRunDeployer(fake, project=PROJECT, region=REGION, sleep=lambda s: None,
-                                clock=lambda: next(ticks), build_timeout_s=1000)
-    with pytest.raises(DeployError, match="did not finish within"):
-        deployer.deploy(source_tar_gz=b"x", object_name="o", service=_service())
+# ------------------------------------------------------------------------ the stage: submit and return
 
 
-def test_build_request_shape():
-    req = build_request(bucket="b", object_name="o.tar.gz", image="img:1")
-    assert req["timeout"] == "900s" and req["tags"] == ["saas-factory"]
+def _developed(idea_id: str, pipeline_id: str, state_dir):
+    idea = idea_by_id(idea_id)
+    dev = run_stage("development", StageInput(pipeline_id, "t", idea, {}, no_artifacts), EngineConfig(state_dir=state_dir))
+    store = {("development", k): v for k, v in dev.artifacts.items()}
+    inp = StageInput(pipeline_id, "tenant-1", idea, {"development": dev.summary, "qa": {"passed": True}},
+                     lambda s, n: store[(s, n)])
+    return dev, inp
 
 
-def test_deployment_stage_in_cloud_run_mode_uses_the_injected_session(state_dir):
-    idea = idea_by_id("sign-easy")
-    fake = FakeGoogle()
-    store = {}
-    dev = run_stage("development", StageInput("cr-1", "t", idea, {}, no_artifacts), EngineConfig(state_dir=state_dir))
-    store.update({("development", k): v for k, v in dev.artifacts.items()})
-    config = EngineConfig(state_dir=state_dir, deploy_mode="cloud_run", gcp_project=PROJECT, gcp_region=REGION,
-                          http_session_factory=lambda: fake)
-    import shared.engine.deploy_adapter as adapter
+def _cloud_config(state_dir, session, builds):
+    return EngineConfig(state_dir=state_dir, deploy_mode="cloud_run", gcp_project=PROJECT, gcp_region=REGION,
+                        http_session_factory=lambda: session, build_client_factory=lambda: builds)
 
-    original = adapter.CloudRunDeployer.__init__
 
-    def fast_init(self, *a, **kw):
-        original(self, *a, **dict(kw, sleep=lambda s: None))
+def test_the_stage_submits_the_build_and_returns_waiting_in_under_2_s(state_dir):
+    _dev, inp = _developed("sign-easy", "cr-1", state_dir)
+    session, builds = FakeSession(), FakeBuildClient()
+    started = time.monotonic()
+    r = run_stage("deployment", inp, _cloud_config(state_dir, session, builds))
+    took = time.monotonic() - started
+    assert took < 2.0, f"the stage took {took:.2f} s"
+    assert r.outcome == "waiting", r.reason
+    # one build, submitted through the client with the uploaded source and the run's tags; nothing awaited
+    assert len(builds.requests) == 1
+    req = builds.requests[0]
+    assert req["parent"] == LOCATION and req["project_id"] == PROJECT
+    assert req["build"]["tags"] == ["saas-factory", "tenant-tenant-1", "pipeline-cr-1"]
+    obj = req["build"]["source"]["storage_source"]
+    upload = next(c for c in session.calls if c[1].startswith("https://storage.googleapis.com/upload/"))
+    assert upload[2]["params"]["name"] == obj["object_"] and upload[2]["data"] == r.artifacts["source.tar.gz"]
+    assert json.loads(r.artifacts["cloudbuild.json"])["tags"] == req["build"]["tags"]
+    # the run records the build id and its log URL; nothing is deployed yet
+    assert r.summary["build"]["id"] == "build-1" and r.summary["waiting_for"] == "build"
+    assert r.summary["build"]["log_url"].endswith("/build-1") and r.summary["deployed"] is False
+    assert "url" not in r.summary
+    deploy = r.private["deploy"]
+    assert deploy["build_id"] == "build-1" and deploy["service_id"] == r.summary["service_name"]
+    assert deploy["wait_s"] >= deployment.BUILD_TIMEOUT_S
+    from google.cloud import run_v2
 
-    adapter.CloudRunDeployer.__init__ = fast_init
-    try:
-        r = run_stage("deployment", StageInput("cr-1", "t", idea, {"development": dev.summary, "qa": {"passed": True}},
-                                               lambda s, n: store[(s, n)]), config)
-    finally:
-        adapter.CloudRunDeployer.__init__ = original
-    assert r.outcome == "ok", r.reason
-    assert r.summary["url"] == "https://svc-abc.a.run.app" and r.summary["mode"] == "cloud_run"
-    assert "preview" not in r.summary
-    assert fake.applied["metadata"]["name"] == r.summary["service_name"]
-    upload = fake.calls[0][2]["data"]
-    assert upload == r.artifacts["source.tar.gz"]
-    assert b"apiVersion: \"serving.knative.dev/v1\"" in r.artifacts["service.yaml"]
-    # the owner claim: a fresh token in Secret Manager, the link in the run's server-only `claim` document
-    # (never in the summary, which every member of the workspace reads), the secret nowhere else
+    run_v2.Service(deploy["service"])  # what build_events will apply is a valid v2 service
+    # the owner claim: a fresh token in Secret Manager before the build, kept server-only, never in the summary
     name = r.summary["service_name"]
-    claim_url = r.private["claim"]["claim_url"]
-    token = re.fullmatch(r"https://svc-abc\.a\.run\.app/claim\?token=([A-Za-z0-9_-]{40,})", claim_url)[1]
-    assert fake.secrets[f"{name}-owner-claim-token"] == [token]
-    assert token not in json.dumps(r.summary) and r.summary["claim"] == deployment.CLAIM_NOTE
-    key = fake.secrets[f"{name}-secret-key"]
+    token = deploy["claim_token"]
+    assert re.fullmatch(r"[A-Za-z0-9_-]{40,}", token)
+    assert session.secrets[f"{name}-owner-claim-token"] == [token]
+    key = session.secrets[f"{name}-secret-key"]
     assert len(key) == 1 and re.fullmatch(r"[0-9a-f]{64}", key[0])  # a generated SECRET_KEY, made once
+    assert token not in json.dumps(r.summary)
     for data in r.artifacts.values():
         assert token.encode() not in data and key[0].encode() not in data
-    env = {e["name"]: e for e in fake.applied["spec"]["template"]["spec"]["containers"][0]["env"]}
-    assert env["OWNER_CLAIM_TOKEN"] == {"name": "OWNER_CLAIM_TOKEN", "valueFrom": {"secretKeyRef": {
-        "name": f"{name}-owner-claim-token", "key": "latest"}}}
+    env = {e["name"]: e for e in deploy["service"]["template"]["containers"][0]["env"]}
+    assert env["OWNER_CLAIM_TOKEN"] == {"name": "OWNER_CLAIM_TOKEN", "value_source": {"secret_key_ref": {
+        "secret": f"{name}-owner-claim-token", "version": "latest"}}}
     assert env["APP_ENV"]["value"] == "production" and env["TRUSTED_PROXY_HOPS"]["value"] == "1"
-    secret_writes = [i for i, c in enumerate(fake.calls) if c[1].startswith(SECRETS)]
-    service_write = next(i for i, c in enumerate(fake.calls) if c[1] == RUN_BASE)
-    assert secret_writes and max(secret_writes) < service_write  # stored before the revision that reads them
+
+
+@pytest.mark.parametrize("error, transient", [(gexc.ServiceUnavailable("backend busy"), True),
+                                              (gexc.TooManyRequests("quota"), True),
+                                              (gexc.PermissionDenied("cloudbuild.builds.create denied"), False),
+                                              (gexc.InvalidArgument("bad build"), False)])
+def test_a_refused_build_submission_is_retried_or_rejected_by_its_exception_type(state_dir, error, transient):
+    _dev, inp = _developed("sign-easy", "cr-3", state_dir)
+    config = _cloud_config(state_dir, FakeSession(), FakeBuildClient(error=error))
+    if transient:
+        with pytest.raises(TransientEngineError, match="create build"):
+            run_stage("deployment", inp, config)
+    else:
+        r = run_stage("deployment", inp, config)
+        assert r.outcome == "reject" and "create build" in r.reason and type(error).__name__ in r.reason
+
+
+@pytest.mark.parametrize("status, transient", [(503, True), (429, True), (403, False)])
+def test_a_refused_upload_is_retried_or_rejected_by_its_http_status(state_dir, status, transient):
+    _dev, inp = _developed("sign-easy", "cr-4", state_dir)
+    builds = FakeBuildClient()
+    config = _cloud_config(state_dir, FakeSession(fail_upload=status), builds)
+    if transient:
+        with pytest.raises(TransientEngineError):
+            run_stage("deployment", inp, config)
+    else:
+        assert run_stage("deployment", inp, config).outcome == "reject"
+    assert builds.requests == []  # nothing built from a source that never arrived
+
+
+# -------------------------------------------------------------- after the build: the Cloud Run service
+
+
+def _deployer(run_client, now=lambda: 0.0):
+    return CloudRunDeployer(project=PROJECT, region=REGION, run_client=run_client, clock=now)
+
+
+def test_a_new_service_is_created_then_told_its_public_url():
+    runs = FakeServicesClient()
+    svc = run_v2_service(_service())
+    url = _deployer(runs).apply_service("shop-abc123", svc, deadline=200.0)
+    assert url == "https://shop-abc123-abc123-ew.a.run.app"
+    assert [c[0] for c in runs.calls] == ["get_service", "create_service", "update_service"]
+    created = runs.calls[1][1]
+    assert created["parent"] == LOCATION and created["service_id"] == "shop-abc123" and created["service"] == svc
+    updated = runs.calls[2][1]["service"]
+    assert updated["name"] == f"{LOCATION}/services/shop-abc123"
+    assert {"name": "PUBLIC_BASE_URL", "value": url} in updated["template"]["containers"][0]["env"]
+    assert "PUBLIC_BASE_URL" not in json.dumps(svc)  # the caller's service is not changed
+    _deployer(runs).allow_public("shop-abc123", deadline=200.0)
+    assert runs.policies[f"{LOCATION}/services/shop-abc123"] == {
+        "bindings": [{"role": "roles/run.invoker", "members": ["allUsers"]}]}
+
+
+def test_an_existing_service_is_updated_once_with_its_url_in_the_same_revision():
+    runs = FakeServicesClient(existing={f"{LOCATION}/services/shop-abc123": "https://shop-old.a.run.app"})
+    url = _deployer(runs).apply_service("shop-abc123", run_v2_service(_service()), deadline=200.0)
+    assert url == "https://shop-old.a.run.app"
+    assert [c[0] for c in runs.calls] == ["get_service", "update_service"]
+    env = runs.calls[1][1]["service"]["template"]["containers"][0]["env"]
+    assert {"name": "PUBLIC_BASE_URL", "value": "https://shop-old.a.run.app"} in env
+
+
+def test_a_service_created_meanwhile_is_updated_instead():
+    runs = FakeServicesClient(errors={"get_service": gexc.NotFound("gone")},
+                              existing={f"{LOCATION}/services/shop-abc123": "https://shop-race.a.run.app"})
+    url = _deployer(runs).apply_service("shop-abc123", run_v2_service(_service()), deadline=200.0)
+    assert url == "https://shop-race.a.run.app"
+    assert [c[0] for c in runs.calls] == ["get_service", "create_service", "get_service", "update_service"]
+
+
+def test_every_wait_is_bounded_by_the_callers_deadline():
+    runs = FakeServicesClient(existing={f"{LOCATION}/services/shop-abc123": "https://x.a.run.app"},
+                              errors={"result": TimeoutError()})
+    clock = iter([0.0, 10.0, 20.0, 30.0])
+    with pytest.raises(DeployError) as err:
+        _deployer(runs, now=lambda: next(clock)).apply_service("shop-abc123", run_v2_service(_service()),
+                                                               deadline=100.0)
+    assert err.value.transient  # the notification is delivered again; the update is idempotent
+    with pytest.raises(DeployError, match="no time left") as err:
+        _deployer(FakeServicesClient(), now=lambda: 99.5).apply_service("s", run_v2_service(_service()),
+                                                                        deadline=100.0)
+    assert err.value.transient
+
+
+def test_a_refused_service_is_a_permanent_error():
+    runs = FakeServicesClient(errors={"create_service": gexc.InvalidArgument("template.containers[0]: bad image")})
+    with pytest.raises(DeployError, match="create service: InvalidArgument") as err:
+        _deployer(runs).apply_service("shop-abc123", run_v2_service(_service()), deadline=200.0)
+    assert not err.value.transient
 
 
 def test_put_secret_creates_adds_a_version_and_keeps_an_existing_key_when_asked():
-    fake = FakeGoogle(secrets=("shop-secret-key",))
-    deployer = _deployer(fake)
+    fake = FakeSession(secrets=("shop-secret-key",))
+    deployer = CloudRunDeployer(fake, project=PROJECT, region=REGION)
     assert deployer.put_secret("shop-secret-key", "new-key", keep_existing=True) is False
     assert fake.secrets["shop-secret-key"] == ["existing"]  # kept: a new key would sign every user out
     assert deployer.put_secret("shop-owner-claim-token", "tok-1") is True

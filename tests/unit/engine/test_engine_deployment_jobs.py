@@ -7,36 +7,24 @@ import json
 from shared.engine import EngineConfig, StageInput, no_artifacts, run_stage
 from shared.engine.stages import deployment
 
+from .cloud_fakes import PROJECT, REGION, FakeBuildClient, FakeSession
 from .corpus import idea_by_id
-from .test_engine_deploy_adapter import PROJECT, REGION, FakeGoogle
 
 
 def _deploy(idea_id: str, state_dir):
     idea = idea_by_id(idea_id)
     dev = run_stage("development", StageInput("jobs-1", "t", idea, {}, no_artifacts), EngineConfig(state_dir=state_dir))
     store = {("development", k): v for k, v in dev.artifacts.items()}
-    fake = FakeGoogle()
     config = EngineConfig(state_dir=state_dir, deploy_mode="cloud_run", gcp_project=PROJECT, gcp_region=REGION,
-                          http_session_factory=lambda: fake)
-    import shared.engine.deploy_adapter as adapter
-
-    original = adapter.CloudRunDeployer.__init__
-
-    def fast_init(self, *a, **kw):
-        original(self, *a, **dict(kw, sleep=lambda s: None))
-
-    adapter.CloudRunDeployer.__init__ = fast_init
-    try:
-        r = run_stage("deployment", StageInput("jobs-1", "t", idea, {"development": dev.summary, "qa": {"passed": True}},
-                                               lambda s, n: store[(s, n)]), config)
-    finally:
-        adapter.CloudRunDeployer.__init__ = original
-    assert r.outcome == "ok", r.reason
-    return dev, r, fake
+                          http_session_factory=FakeSession, build_client_factory=FakeBuildClient)
+    r = run_stage("deployment", StageInput("jobs-1", "t", idea, {"development": dev.summary, "qa": {"passed": True}},
+                                           lambda s, n: store[(s, n)]), config)
+    assert r.outcome == "waiting", r.reason
+    return dev, r
 
 
 def test_reminders_become_cloud_scheduler_jobs_with_the_token_from_secret_manager(state_dir):
-    dev, r, fake = _deploy("kitchen-stock", state_dir)  # two reminders capabilities
+    dev, r = _deploy("kitchen-stock", state_dir)  # two reminders capabilities
     spec = json.loads(dev.artifacts["app-spec.json"])
     reminders = [c["id"] for c in spec["capabilities"] if c["kind"] == "reminders"]
     assert len(reminders) == 2
@@ -51,19 +39,19 @@ def test_reminders_become_cloud_scheduler_jobs_with_the_token_from_secret_manage
         assert job["httpTarget"]["headers"] == {"Authorization": "Bearer ${REMINDERS_TOKEN}"}
         assert job["token"] == {"setting": "REMINDERS_TOKEN", "secret": f"{name}-reminders-token"}
     # the revision reads the same token from Secret Manager, once, never as a literal value
-    env = fake.applied["spec"]["template"]["spec"]["containers"][0]["env"]
+    env = r.private["deploy"]["service"]["template"]["containers"][0]["env"]  # what build_events applies
     tokens = [e for e in env if e["name"] == "REMINDERS_TOKEN"]
     assert tokens == [{"name": "REMINDERS_TOKEN",
-                       "valueFrom": {"secretKeyRef": {"name": f"{name}-reminders-token", "key": "latest"}}}]
+                       "value_source": {"secret_key_ref": {"secret": f"{name}-reminders-token", "version": "latest"}}}]
     assert b"reminders-token" in r.artifacts["service.yaml"]
     assert sorted(j["path"] for j in r.summary["scheduled_jobs"]) == sorted(f"/api/{c}/run-due" for c in reminders)
 
 
 def test_no_scheduled_capability_means_no_jobs(state_dir):
-    _dev, r, fake = _deploy("sign-easy", state_dir)
+    _dev, r = _deploy("sign-easy", state_dir)
     assert json.loads(r.artifacts["deploy-plan.json"])["scheduled_jobs"] == []
     assert "scheduler-jobs.json" not in r.artifacts and "scheduled_jobs" not in r.summary
-    env = fake.applied["spec"]["template"]["spec"]["containers"][0]["env"]
+    env = r.private["deploy"]["service"]["template"]["containers"][0]["env"]
     assert not [e for e in env if e["name"] == "REMINDERS_TOKEN"]
 
 
