@@ -53,7 +53,7 @@ def test_check_names_what_does_not_resolve(change, words):
 
 
 def test_packages_match_the_factorys_pins():
-    from pathlib import Path
+    from infra import package
 
-    factory = set((Path(__file__).resolve().parents[4] / "requirements.txt").read_text().split())
+    factory = set(package.requirements("engine").split())  # the pins the stage functions install
     assert set(payments.PACKAGES) <= factory
