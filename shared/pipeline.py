@@ -257,7 +257,7 @@ def create_run(tenant: Tenant, caller_uid: str, idea: IdeaCreate, *, idea_id: st
         doc["event_seq"] = ev.seq
         tx.create(pref, doc)
         tx.create(fence_ref(pref), {"created_by": caller_uid,
-                                    "stages": {STAGES[0]: {"dispatch_id": first.dispatch_id}}})
+                                    "stages": {first.stage: {"dispatch_id": first.dispatch_id}}})
         dispatch.enqueue(tx, first)
         response = {"pipeline_id": pipeline_id, "idea_id": new_idea_id, "status": "queued",
                     "credits_remaining": bill.get("credits")}
