@@ -34,7 +34,7 @@ def run(browser, front_door):
     buy_starter_pack(page)
     fill_idea(page, gates=("uiux_design",))
     page.click("#idea-submit")
-    page.wait_for_url("**/#/pipelines/*")
+    page.wait_for_url("**/#/runs/*")  # the run route (issue 20 A; #/pipelines/ is only redirected)
     pid = page.url.rsplit("/", 1)[-1]
     try:
         page.wait_for_selector("#pipeline-detail[data-status='awaiting_approval']", timeout=150_000)
