@@ -112,9 +112,11 @@ EXTRA = {
                "(no_artifacts)"},
     ("GET", "/api/factory/pipelines/{pipeline_id}/project/files"): {
         "404": "No such run, or no project built yet (project_not_built)",
-        "409": "The stored archive cannot be read"},
+        "409": "The stored archive cannot be read",
+        "502": "The stored archive failed its integrity check (code artifact_integrity)"},
     ("GET", "/api/factory/pipelines/{pipeline_id}/project/files/{path*}"): {
-        "404": "No such run, project or file", "409": "The stored archive cannot be read"},
+        "404": "No such run, project or file", "409": "The stored archive cannot be read",
+        "502": "The stored archive failed its integrity check (code artifact_integrity)"},
     ("GET", "/api/factory/pipelines/{pipeline_id}/claim"): {
         "403": "Only the workspace owner and the member who started the run may see the claim link",
         "404": "No such run, or its app is not deployed yet (code claim_not_ready)"},

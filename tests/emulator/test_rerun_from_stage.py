@@ -10,6 +10,7 @@ import uuid
 import pytest
 
 from shared import artifact_store, faults
+from shared.engine.artifacts import make_zip
 from shared.pipeline import artifact_doc_id
 from shared.store import Tenant, now
 from tests.helpers import IDEA, Api, buy_credits, events, pipeline_doc, submit, wait_status
@@ -46,7 +47,8 @@ def completed(api, owner):
     pid = submit(api, owner)
     wait_status(owner.tenant_id, pid, "completed", 30)
     stack = store_artifacts(owner.tenant_id, pid, "tech_stack", {"tech-stack.json": STACK})
-    store_artifacts(owner.tenant_id, pid, "development", {"README.md": README})
+    store_artifacts(owner.tenant_id, pid, "development",
+                    {"README.md": README, "project.zip": make_zip({"app/__init__.py": b"", "README.md": README})})
     store_artifacts(owner.tenant_id, pid, "qa", {"qa-report.md": b"# QA\n\nold report\n"})
     return pid, stack["tech-stack.json"]
 
@@ -89,10 +91,16 @@ def test_rerun_a_completed_run_from_qa_reuses_the_earlier_stages(api, owner, com
     public = api.get(f"/api/factory/pipelines/{new}", owner).json()
     assert public["rerun_of"]["pipeline_id"] == src
     listing = {a["name"]: a for a in api.get(f"/api/factory/pipelines/{new}/artifacts", owner).json()["artifacts"]}
-    assert set(listing) == {"tech-stack.json", "README.md"}  # the old QA report is not carried over
+    assert set(listing) == {"tech-stack.json", "README.md", "project.zip"}  # not the old QA report
     assert listing["tech-stack.json"]["sha256"] == stack_meta["sha256"]
     got = api.get(f"/api/factory/pipelines/{new}/artifacts/tech-stack.json", owner)
     assert got.status_code == 200 and got.content == STACK
+    # The reused project opens as files (read from the bucket, as the dashboard's project viewer does).
+    files = api.get(f"/api/factory/pipelines/{new}/project/files", owner)
+    assert files.status_code == 200, files.text
+    assert [f["path"] for f in files.json()["files"]] == ["README.md", "app/__init__.py"]
+    one = api.get(f"/api/factory/pipelines/{new}/project/files/README.md", owner)
+    assert one.status_code == 200 and one.json()["text"] == README.decode(), one.text
     # The metadata points at the finished run's object: nothing was copied in the bucket.
     meta = Tenant(owner.tenant_id).pipeline(new).collection("artifacts") \
         .document(artifact_doc_id("tech_stack", "tech-stack.json")).get().to_dict()
