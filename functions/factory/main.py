@@ -8,7 +8,7 @@ import flask
 import functions_framework
 
 from shared import artifact_store, auth, pipeline, planreview, previews, project_files
-from shared.errors import AppError, BadRequest, NotFound
+from shared.errors import AppError, NotFound
 from shared.http import Response, Router, require_idempotency_key
 from shared.models.pipeline import (
     ApproveCreate,
