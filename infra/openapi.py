@@ -31,6 +31,7 @@ BODIES = {
     ("POST", "/api/factory/trigger"): m_pipe.TriggerCreate,
     ("POST", "/api/factory/pipelines/{pipeline_id}/approve"): m_pipe.ApproveCreate,
     ("POST", "/api/factory/pipelines/{pipeline_id}/retry"): m_pipe.RetryCreate,
+    ("POST", "/api/factory/pipelines/{pipeline_id}/rerun"): m_pipe.RerunCreate,
     ("POST", "/api/factory/pipelines/{pipeline_id}/resume"): m_pipe.ResumeCreate,
     ("POST", "/api/factory/pipelines/{pipeline_id}/continue"): m_pipe.ContinueCreate,
     ("POST", "/api/factory/pipelines/{pipeline_id}/request-changes"): m_pipe.ChangesCreate,
@@ -46,6 +47,7 @@ STATUS = {("POST", "/api/auth/signup"): "201", ("POST", "/api/me/own-workspace")
           ("POST", "/api/billing/checkout"): "201", ("POST", "/api/ideas"): "202",
           ("POST", "/api/factory/trigger"): "202", ("POST", "/api/factory/pipelines/{pipeline_id}/retry"): "202",
           ("POST", "/api/factory/pipelines/{pipeline_id}/approve"): "202",
+          ("POST", "/api/factory/pipelines/{pipeline_id}/rerun"): "202",
           ("POST", "/api/factory/pipelines/{pipeline_id}/resume"): "202",
           ("POST", "/api/factory/pipelines/{pipeline_id}/continue"): "202",
           ("POST", "/api/factory/pipelines/{pipeline_id}/plan/edits"): "201",
@@ -74,6 +76,12 @@ EXTRA = {
     ("POST", "/api/factory/pipelines/{pipeline_id}/retry"): {
         "402": "The run's credit was refunded and no runs are left to run it again",
         "409": "Not failed, nothing to retry, or the run's budget is used up (send a larger budget)"},
+    ("POST", "/api/factory/pipelines/{pipeline_id}/rerun"): {
+        "400": "No such stage (code unknown_stage), or no Idempotency-Key",
+        "402": "No credits left; buy a plan",
+        "409": "The run has not finished (code not_finished), a stage before from_stage did not complete in it "
+               "(code stage_not_eligible; details.eligible lists the stages it can restart at), or the "
+               "Idempotency-Key was reused"},
     ("POST", "/api/factory/pipelines/{pipeline_id}/resume"): {
         "409": "The run is not waiting for your input"},
     ("POST", "/api/factory/pipelines/{pipeline_id}/continue"): {
@@ -104,9 +112,11 @@ EXTRA = {
                "(no_artifacts)"},
     ("GET", "/api/factory/pipelines/{pipeline_id}/project/files"): {
         "404": "No such run, or no project built yet (project_not_built)",
-        "409": "The stored archive cannot be read"},
+        "409": "The stored archive cannot be read",
+        "502": "The stored archive failed its integrity check (code artifact_integrity)"},
     ("GET", "/api/factory/pipelines/{pipeline_id}/project/files/{path*}"): {
-        "404": "No such run, project or file", "409": "The stored archive cannot be read"},
+        "404": "No such run, project or file", "409": "The stored archive cannot be read",
+        "502": "The stored archive failed its integrity check (code artifact_integrity)"},
     ("GET", "/api/factory/pipelines/{pipeline_id}/claim"): {
         "403": "Only the workspace owner and the member who started the run may see the claim link",
         "404": "No such run, or its app is not deployed yet (code claim_not_ready)"},
@@ -218,7 +228,8 @@ def document() -> dict:
                     "schema": {"$ref": f"#/components/schemas/{model.__name__}"}}}}
                 op["responses"]["415"] = {"description": "The body is not JSON",
                                           "content": {"application/json": {"schema": error}}}
-            if key in (("POST", "/api/ideas"), ("POST", "/api/factory/trigger")):  # aliases included
+            if key in (("POST", "/api/ideas"), ("POST", "/api/factory/trigger"),
+                       ("POST", "/api/factory/pipelines/{pipeline_id}/rerun")):  # aliases included
                 op.setdefault("parameters", []).append(
                     {"name": "Idempotency-Key", "in": "header", "required": True,
                      "description": "A new random value for each submission, the same value on a retry of it: "

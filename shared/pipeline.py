@@ -193,11 +193,11 @@ def new_pipeline_doc(tenant: Tenant, pipeline_id: str, idea_id: str, idea: IdeaC
                      first: StageMessage) -> dict:
     t = now()
     stages = {s: {"status": "pending", "attempt": 0, "executions": 0, "artifacts": [], "cost": {}} for s in STAGES}
-    stages[STAGES[0]].update(status="dispatched", attempt=first.attempt, dispatched_at=t)
+    stages[first.stage].update(status="dispatched", attempt=first.attempt, dispatched_at=t)
     return {
         "pipeline_id": pipeline_id, "tenant_id": tenant.tenant_id, "project_id": idea_id,
         "project_name": idea.title, "idea_id": idea_id,
-        "status": "queued", "current_stage": STAGES[0], "progress": 0, "stages": stages,
+        "status": "queued", "current_stage": first.stage, "progress": 0, "stages": stages,
         "created_at": t, "started_at": None, "updated_at": t, "completed_at": None, "duration_ms": None,
         "error_message": None, "error_code": None, "awaiting_approval_for": None,
         "budget": _budget(idea.constraints), "spent": {"compute_s": 0.0, "tokens": 0, "usd": 0.0},
@@ -206,7 +206,7 @@ def new_pipeline_doc(tenant: Tenant, pipeline_id: str, idea_id: str, idea: IdeaC
                      "approvals": {}, "preferred_stack": idea.constraints.preferred_stack},
         "event_seq": 0,
         # When the current stage must have made progress by; the reconciler's indexed field.
-        "deadline_at": reconciler.deadline_at(STAGES[0], "queue", t),
+        "deadline_at": reconciler.deadline_at(first.stage, "queue", t),
     }
 
 
@@ -218,16 +218,20 @@ def _idem_ref(tenant: Tenant, key: str):
 
 
 def create_run(tenant: Tenant, caller_uid: str, idea: IdeaCreate, *, idea_id: str | None = None,
-               idempotency_key: str | None = None) -> dict:
+               idempotency_key: str | None = None, rerun: tuple[str, str] | None = None) -> dict:
     """Spend a credit and create the idea (unless given) and its pipeline in one transaction,
-    then publish the first stage. Repeating an Idempotency-Key returns the same pipeline."""
+    then publish the first stage. Repeating an Idempotency-Key returns the same pipeline.
+
+    `rerun` = (finished run id, stage): the new run starts at that stage, the stages before it
+    reusing the finished run's records and artifacts (`rerun_from`)."""
     from shared import billing
 
     db = clients.firestore()
-    request_hash = hashlib.sha256(idea.model_dump_json().encode()).hexdigest()
+    request_hash = hashlib.sha256(idea.model_dump_json().encode()
+                                  + (json.dumps(list(rerun)).encode() if rerun else b"")).hexdigest()
     pipeline_id = new_id("p_")
     new_idea_id = idea_id or new_id("i_")
-    first = dispatch.stage_message(tenant.tenant_id, pipeline_id, STAGES[0], 1)
+    first = dispatch.stage_message(tenant.tenant_id, pipeline_id, rerun[1] if rerun else STAGES[0], 1)
     pref = tenant.pipeline(pipeline_id)
 
     @gfs.transactional
@@ -240,6 +244,7 @@ def create_run(tenant: Tenant, caller_uid: str, idea: IdeaCreate, *, idea_id: st
                     raise errors.Conflict("This Idempotency-Key was used with a different request; use a new key.",
                                           code="idempotency_key_reused")
                 return {**prior["response"], "replayed": True}
+        src = _rerun_source(tx, tenant, *rerun) if rerun else None  # reads before any write
         bill = billing.spend_credit(tx, tenant)  # reads first; raises 402 when out of credits
         t = now()
         if not idea_id:
@@ -250,11 +255,15 @@ def create_run(tenant: Tenant, caller_uid: str, idea: IdeaCreate, *, idea_id: st
         doc["credit"] = {"state": "charged", "spent_from": bill.get("spent_from", "pack"), "charges": 1,
                          "refunds": 0}
         ev = Events(tx, pref, 0)
-        ev.add("factory_triggered", stage=STAGES[0], progress=0, message=f"Run queued for '{idea.title}'")
+        if src:
+            ev.add("factory_triggered", stage=first.stage, progress=_seed_rerun(tx, pref, doc, src, t),
+                   message=_rerun_message(src, first.stage), rerun_of=src.run["pipeline_id"])
+        else:
+            ev.add("factory_triggered", stage=STAGES[0], progress=0, message=f"Run queued for '{idea.title}'")
         doc["event_seq"] = ev.seq
         tx.create(pref, doc)
         tx.create(fence_ref(pref), {"created_by": caller_uid,
-                                    "stages": {STAGES[0]: {"dispatch_id": first.dispatch_id}}})
+                                    "stages": {first.stage: {"dispatch_id": first.dispatch_id}}})
         dispatch.enqueue(tx, first)
         response = {"pipeline_id": pipeline_id, "idea_id": new_idea_id, "status": "queued",
                     "credits_remaining": bill.get("credits")}
@@ -275,6 +284,103 @@ def create_run(tenant: Tenant, caller_uid: str, idea: IdeaCreate, *, idea_id: st
         dispatch.flush(first)
         log.event(logger, logging.INFO, "pipeline created", tenant_id=tenant.tenant_id, pipeline_id=pipeline_id)
     return result
+
+
+# ------------------------------------------------------------------------------------------ rerun
+
+
+def rerun_stages(p: dict) -> list[str]:
+    """The stages a finished run can be rerun from: each one whose predecessors all completed."""
+    out = []
+    for s in STAGES:
+        out.append(s)
+        if (p["stages"].get(s) or {}).get("status") != "completed":
+            break
+    return out if p.get("status") in TERMINAL else []
+
+
+@dataclass
+class RerunSource:
+    run: dict
+    from_stage: str
+    artifacts: list[dict]
+    plan: dict | None
+
+
+def _rerun_source(tx, tenant: Tenant, source_id: str, from_stage: str) -> RerunSource:
+    """Read (in `tx`, before its writes) the finished run a rerun reuses, and check it may restart at `from_stage`."""
+    spref = tenant.pipeline(source_id)
+    snap = spref.get(transaction=tx)
+    if not snap.exists:
+        raise errors.NotFound("No such pipeline in your workspace.", code="pipeline_not_found")
+    p = snap.to_dict()
+    if p["status"] not in TERMINAL:
+        raise errors.Conflict(f"The run is still {p['status'].replace('_', ' ')}: a run can be rerun from a stage once "
+                              "it has completed, failed or been cancelled.", code="not_finished")
+    eligible = rerun_stages(p)
+    if from_stage not in eligible:
+        missing = next(s for s in STAGES[:STAGES.index(from_stage)] if p["stages"][s]["status"] != "completed")
+        raise errors.Conflict(
+            f"This run cannot restart at {from_stage.replace('_', ' ')}: {missing.replace('_', ' ')} did not complete "
+            f"in it, so there is nothing to reuse. Rerun it from {eligible[-1].replace('_', ' ')} or an earlier stage.",
+            code="stage_not_eligible", details={"eligible": eligible})
+    done = list(STAGES[:STAGES.index(from_stage)])
+    arts = [d.to_dict() for d in tx.get(spref.collection("artifacts").where(
+        filter=gfs.FieldFilter("stage", "in", done)))] if done else []
+    plan = None
+    if plangate.STAGE in done:
+        psnap = plan_ref(spref).get(transaction=tx)
+        plan = psnap.to_dict() if psnap.exists else None
+    return RerunSource(p, from_stage, arts, plan)
+
+
+def _seed_rerun(tx, pref, doc: dict, src: RerunSource, t) -> int:
+    """Mark the stages before `src.from_stage` done in the new run `doc`: their records copied from the finished
+    run, and their artifacts' metadata documents copied, pointing at the same (immutable, per-claim) objects in
+    Cloud Storage. Returns the progress the run starts at."""
+    p, source_id = src.run, src.run["pipeline_id"]
+    done = STAGES[:STAGES.index(src.from_stage)]
+    for s in done:
+        rec = {k: v for k, v in p["stages"][s].items() if k not in FENCE_FIELDS}
+        doc["stages"][s] = {**rec, "reused_from": source_id}
+    for meta in src.artifacts:
+        tx.set(pref.collection("artifacts").document(artifact_doc_id(meta["stage"], meta["name"])),
+               {**meta, "reused_from": source_id})
+    if src.plan is not None:  # the approved spec, so the plan view reads as it did
+        tx.set(plan_ref(pref), {**src.plan, "reused_from": source_id})
+    meta = p.get("metadata") or {}
+    doc["metadata"]["approvals"] = {s: v for s, v in (meta.get("approvals") or {}).items() if s in done}
+    for k in ("plan_approved", "continue_anyway"):
+        if meta.get(k) and done:
+            doc["metadata"][k] = meta[k]
+    if p.get("budget"):  # a budget raised on the finished run holds for its rerun
+        doc["budget"] = {**doc["budget"], **p["budget"]}
+    doc["rerun_of"] = {"pipeline_id": source_id, "from_stage": src.from_stage}
+    doc["progress"] = topology.STAGE_PROGRESS[done[-1]] if done else 0
+    return doc["progress"]
+
+
+def _rerun_message(src: RerunSource, stage: str) -> str:
+    done = STAGES[:STAGES.index(stage)]
+    title = src.run.get("project_name") or "the idea"
+    if not done:
+        return f"Rerun of '{title}' queued from the start"
+    return (f"Rerun of '{title}' queued from {stage.replace('_', ' ')}; "
+            f"{', '.join(s.replace('_', ' ') for s in done)} reuse the earlier run's results")
+
+
+def rerun_from(tenant: Tenant, pipeline_id: str, caller_uid: str, from_stage: str, idempotency_key: str) -> dict:
+    """Start a NEW run of a finished run's idea at `from_stage` (one credit, as a new submission): the stages
+    before it are done, reusing the finished run's records and artifacts; `from_stage` and the later ones run."""
+    if from_stage not in STAGES:
+        raise errors.BadRequest(f"There is no stage called {from_stage!r}; choose one of {', '.join(STAGES)}.",
+                                code="unknown_stage", details={"stages": list(STAGES)})
+    src = get(tenant, pipeline_id)  # 404 first (also for another tenant's run)
+    stored = load_idea(tenant.tenant_id, src["idea_id"])
+    idea = IdeaCreate.model_validate({k: stored.get(k) for k in ("title", "description", "target_audience",
+                                                                 "key_features", "constraints")})
+    return create_run(tenant, caller_uid, idea, idea_id=src["idea_id"], idempotency_key=idempotency_key,
+                      rerun=(pipeline_id, from_stage))
 
 
 # ------------------------------------------------------------------------------------------ claim
@@ -1051,7 +1157,8 @@ def progress_update(tenant: Tenant, pipeline_id: str, stage: str, attempt: int, 
 
 PUBLIC_FIELDS = ("pipeline_id", "tenant_id", "project_id", "project_name", "idea_id", "status", "current_stage",
                  "progress", "stages", "started_at", "updated_at", "completed_at", "created_at", "duration_ms",
-                 "error_message", "error_code", "awaiting_approval_for", "budget", "spent", "metadata", "credit")
+                 "error_message", "error_code", "awaiting_approval_for", "budget", "spent", "metadata", "credit",
+                 "rerun_of")
 
 
 def public(p: dict | Pipeline) -> dict:

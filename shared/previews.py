@@ -18,7 +18,7 @@ import logging
 import time
 from contextlib import contextmanager
 
-from shared import errors, faults, log, pipeline
+from shared import artifact_store, errors, faults, log, pipeline
 from shared.settings import get_settings
 from shared.store import Tenant
 
@@ -80,10 +80,11 @@ def redeploy(tenant: Tenant, pipeline_id: str, uid: str, *, now: float | None = 
                                   code="preview_running", details={"url": live["url"],
                                                                    "expires_at": live["expires_at"]})
         try:
-            files = read_zip(pipeline.artifact(tenant, pipeline_id, "project.zip")["content"])
-        except errors.NotFound:
-            raise errors.Conflict("The run's stored project is missing, so its preview cannot be started "
-                                  "again; rerun the run to build it.", code="no_artifacts") from None
+            # From Cloud Storage, checked against its recorded SHA-256 (decision 0036).
+            files = read_zip(artifact_store.read(pipeline.artifact(tenant, pipeline_id, "project.zip")))
+        except (errors.NotFound, artifact_store.ArtifactIntegrityError):
+            raise errors.Conflict("The run's stored project is missing or damaged, so its preview cannot be started "
+                                  "again; rerun the run from development to build it.", code="no_artifacts") from None
         try:
             record = preview.start_preview(pipeline_id, files, config, now=t)
         except preview.PreviewError as exc:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import zipfile
 
-from shared import errors, pipeline
+from shared import artifact_store, errors, pipeline
 from shared.store import Tenant
 
 PROJECT_ARTIFACT = "project.zip"
@@ -28,7 +28,13 @@ def _archive(tenant: Tenant, pipeline_id: str) -> zipfile.ZipFile:
         raise errors.NotFound("This run has no generated project yet: it appears when the development stage "
                               "has finished.", code="project_not_built") from None
     try:
-        return zipfile.ZipFile(io.BytesIO(a["content"]))
+        body = artifact_store.read(a)  # from Cloud Storage, checked against its recorded SHA-256
+    except artifact_store.ArtifactIntegrityError:
+        raise errors.AppError("The stored project archive failed its integrity check, so it is not shown. Rerun "
+                              "the run from the development stage to rebuild it.", code="artifact_integrity",
+                              status=502) from None
+    try:
+        return zipfile.ZipFile(io.BytesIO(body))
     except zipfile.BadZipFile:
         raise errors.Conflict("The stored project archive cannot be read; rerun the development stage.",
                               code="project_unreadable") from None

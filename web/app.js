@@ -37,6 +37,8 @@
 //             tr[data-testid="coverage-row"][data-status=built|failing|not_covered] (QA summary coverage)
 //             #action-approve #approve-comment #action-retry #action-cancel #action-error
 //             #action-edit-rerun (failed/cancelled: pre-fills the idea form with the run's idea)
+//             #rerun-form (finished runs: web/views/rerun.js) with #rerun-stage (eligible stages), #action-rerun,
+//             #rerun-error; a started rerun opens at #/runs/<new id>
 //             #needs-input [data-testid=needs-input-panel] (status needs_input) with #needs-input-feedback, #resume-form
 //             (#resume-title #resume-description #resume-audience #resume-features, pre-filled),
 //             #action-resume (edit & validate again) #action-continue (continue anyway) #resume-error
@@ -66,6 +68,7 @@ import { addEvent as timelineEvent, announceStages, renderStages as timelineStag
 import { FILTERS, PAGE, fetchRuns, matches, runsQuery } from "./views/history.js";
 import { mountTeam, unmountTeam } from "./views/team.js";
 import { renderPlanReview } from "./views/plan.js";
+import { createRerun } from "./views/rerun.js";
 import { createViewer, viewKind } from "./lib/viewer.js";
 import { renderGate } from "./lib/gate.js";
 import { createPreviewLife } from "./lib/preview.js";
@@ -218,6 +221,14 @@ function wireStaticHandlers() {
   $("#action-continue").addEventListener("click", () => act("continue"));
   $("#resume-form").addEventListener("submit", onResume);
   $("#action-edit-rerun").addEventListener("click", onEditRerun);
+  state.renderRerun = createRerun($("#rerun-form"), {
+    api: { rerun: (...a) => state.api.rerun(...a) },
+    onStarted: (res, stage) => {
+      toast(`A new run started from ${label(stage)}; the earlier stages reuse this run's results.`, "success");
+      refreshBilling();
+      location.hash = `#/runs/${res.pipeline_id}`;
+    },
+  });
   $("#idea-buy").addEventListener("click", onBuyFromIdea);
   window.addEventListener("hashchange", route);
   const gates = $("#idea-gates");
@@ -968,7 +979,7 @@ function renderMissing() {
   $("#pipeline-detail").dataset.status = "missing";
   document.title = "Run not found · SaaS Factory";
   for (const id of ["action-approve", "action-retry", "action-cancel", "approve-comment", "action-edit-rerun", "needs-input",
-    "cancel-confirm", "retry-budget", "action-request-changes", "gate-review", "preview-expired"]) {
+    "cancel-confirm", "retry-budget", "action-request-changes", "gate-review", "preview-expired", "rerun-form"]) {
     show($(`#${id}`), false);
   }
 }
@@ -1024,6 +1035,7 @@ function renderDetail(p) {
   show($("#action-cancel"), canAct && !TERMINAL.includes(p.status));
   if (!canAct || TERMINAL.includes(p.status)) askCancel(false, false);
   show($("#action-edit-rerun"), canAct && ["failed", "cancelled"].includes(p.status));
+  state.renderRerun(p, canAct);
   if (awaiting) $("#action-approve").textContent = `Approve ${label(p.awaiting_approval_for)}`;
 
   renderStages(p);

@@ -21,6 +21,7 @@ from shared.models.pipeline import (
     PlanApproveCreate,
     PlanEditCreate,
     ProgressUpdate,
+    RerunCreate,
     ResumeCreate,
     RetryCreate,
     TriggerCreate,
@@ -90,6 +91,17 @@ def retry(call):
     body = call.model(RetryCreate)
     budget = body.budget.model_dump(exclude_none=True) if body.budget else None
     return Response(pipeline.retry(tenant, call.params["pipeline_id"], call.caller.uid, budget), status=202)
+
+
+@router.route("POST", "/api/factory/pipelines/{pipeline_id}/rerun")
+def rerun(call):
+    """A NEW run of a finished run's idea from a chosen stage (one credit): the stages before it reuse the
+    finished run's results and artifacts. Needs an Idempotency-Key, as every route that spends a credit."""
+    tenant = auth.authorize(call.caller, "submit")
+    body = call.model(RerunCreate)
+    key = require_idempotency_key(call.headers)
+    result = pipeline.rerun_from(tenant, call.params["pipeline_id"], call.caller.uid, body.from_stage, key)
+    return Response(result, status=202, headers={"Location": f"/api/factory/pipelines/{result['pipeline_id']}"})
 
 
 @router.route("GET", "/api/factory/pipelines/{pipeline_id}/idea")

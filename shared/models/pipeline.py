@@ -99,6 +99,13 @@ class RetryCreate(_In):
     budget: Budget | None = Field(None, description="raise the run's budget (needed once its spend reached it)")
 
 
+class RerunCreate(_In):
+    from_stage: str = Field(..., min_length=1, max_length=64,
+                            description="the stage the new run starts at (idea_validation, tech_stack, uiux_design, "
+                                        "development, qa or deployment); the stages before it reuse the run's "
+                                        "results and artifacts")
+
+
 class PlanEditCreate(BaseModel):
     """One typed edit of the spec under review: `op` names it (shared/engine/planedit.OPS), the rest are its
     parameters; checked by planedit.parse, so a malformed edit is answered in the founder's words (422)."""

@@ -1,7 +1,9 @@
 """The artifact viewer in a real browser (issue 20): one real-engine run with an approval gate after the UI/UX
 design serves every check, in order: the gate shows the stage's work inline, "Request changes" keeps its
 comment in the run's events; then the finished run's Markdown, JSON and project files open in the page (no
-new tab), and its preview counts down, expires and is redeployed without spending a credit.
+new tab), and its preview counts down, expires and is redeployed without spending a credit; last, "Rerun
+from…" starts a new run at a chosen stage that reuses the earlier stages' results. axe-core checks the viewer
+with each kind of content open.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import pytest
 import requests
 
 from shared.engine import preview
+from tests.browser.axe import assert_no_serious_violations
 from tests.browser.conftest import ARTIFACTS
 from tests.browser.test_dashboard import admin_db, buy_starter_pack, fill_idea, sign_up
 
@@ -31,7 +34,7 @@ def run(browser, front_door):
     buy_starter_pack(page)
     fill_idea(page, gates=("uiux_design",))
     page.click("#idea-submit")
-    page.wait_for_url("**/#/pipelines/*")
+    page.wait_for_url("**/#/runs/*")  # the run route (issue 20 A; #/pipelines/ is only redirected)
     pid = page.url.rsplit("/", 1)[-1]
     try:
         page.wait_for_selector("#pipeline-detail[data-status='awaiting_approval']", timeout=150_000)
@@ -75,6 +78,7 @@ def test_the_gate_shows_the_stages_work_inline_and_request_changes_keeps_the_com
     assert all(s.startswith("blob:") for s in srcs), srcs
     assert page.locator("#viewer-body svg").count() == 0
     assert blob_alive(page, srcs[0])
+    assert_no_serious_violations(page, "viewer (wireframes, at the gate)")
 
     # The palette with its contrast ratios; opening it releases the wireframes' object URLs.
     gate.locator("[data-testid='gate-artifact'][data-name='design-system.json']").click()
@@ -121,6 +125,7 @@ def test_markdown_json_and_project_files_open_in_the_page(run):
     assert "<br>" not in text and "| ---" not in text and "|---" not in text, text[:500]
     assert md.locator("td br").count() >= 1, "the report's line breaks inside cells are rendered"
     assert md.locator("script, iframe, [onerror]").count() == 0
+    assert_no_serious_violations(page, "viewer (markdown)")
     assert len(run["ctx"].pages) == pages_before, "no new tab"
     # Escape closes the viewer and the focus goes back to the link that opened it.
     page.keyboard.press("Escape")
@@ -133,6 +138,7 @@ def test_markdown_json_and_project_files_open_in_the_page(run):
     tree = page.locator("[data-testid='json-tree']")
     assert tree.locator("details").count() > 3
     assert "coverage" in tree.inner_text()
+    assert_no_serious_violations(page, "viewer (JSON tree)")
 
     # The app spec: features with their status sentences.
     page.click("[data-testid='artifact'][data-name='app-spec.json'][data-stage='development'] "
@@ -150,6 +156,7 @@ def test_markdown_json_and_project_files_open_in_the_page(run):
     page.click("[data-testid='project-file'][data-path='requirements.txt']")
     page.wait_for_selector("[data-testid='file-path']:has-text('requirements.txt')")
     assert "flask" in page.text_content("#viewer-body [data-testid='file-content']").lower()
+    assert_no_serious_violations(page, "viewer (project files)")
     folder = page.locator("#viewer-body details:has(> summary:text-is('templates/'))")
     assert folder.get_attribute("open") is None  # nested folders start closed, and open on a click
     folder.locator("> summary").click()
@@ -186,3 +193,29 @@ def test_the_preview_counts_down_expires_and_is_redeployed_at_no_cost(run):
     assert page.text_content("#preview-expiry").startswith("Expires in ")
     page.wait_for_selector("[data-testid='event'][data-type='preview_redeployed']")
     assert page.get_attribute("#credits", "data-credits") == credits, "a redeploy costs no credit"
+
+
+def test_rerun_from_a_chosen_stage_opens_a_new_run_that_reuses_the_earlier_stages(run):
+    page, pid = run["page"], run["pid"]
+    credits = int(page.get_attribute("#credits", "data-credits"))
+    page.wait_for_selector("#rerun-form:not([hidden])")
+    options = page.eval_on_selector_all("#rerun-stage option", "els => els.map(e => e.value)")
+    assert options == ["idea_validation", "tech_stack", "uiux_design", "development", "qa", "deployment"]
+    page.select_option("#rerun-stage", "deployment")  # the quickest stage to run again
+    page.click("#action-rerun")
+    page.wait_for_function("(p) => /^#\\/runs\\/p_/.test(location.hash) && !location.hash.endsWith(p)", arg=pid)
+    new = page.url.rsplit("/", 1)[-1]
+    page.wait_for_selector(f"#credits[data-credits='{credits - 1}']")
+    doc = admin_db().document(f"tenants/{run['tenant_id']}/pipelines/{new}").get().to_dict()
+    assert doc["rerun_of"] == {"pipeline_id": pid, "from_stage": "deployment"}
+    # The new run is open, its first five stages done with the earlier run's results from the start.
+    for s in ("idea_validation", "tech_stack", "uiux_design", "development", "qa"):
+        assert doc["stages"][s]["status"] == "completed" and doc["stages"][s]["reused_from"] == pid
+    page.wait_for_function("() => document.querySelector('#pipeline-detail').dataset.status === 'completed' "
+                           "&& /Rerun of/.test(document.querySelector(\"[data-testid='event'][data-type="
+                           "'factory_triggered']\")?.textContent || '') "
+                           "&& document.querySelector(\"[data-testid='event'][data-type='factory_completed']\")",
+                           timeout=120_000)
+    assert page.text_content("#detail-title") == doc["project_name"]
+    page.wait_for_selector("[data-testid='artifact'][data-name='project.zip']")  # the reused development files
+    assert not run["errors"], run["errors"]

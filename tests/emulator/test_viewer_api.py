@@ -3,15 +3,15 @@ generated project's files, and redeploying an expired local preview at no credit
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
+import uuid
 
 import pytest
 import requests
 from google.cloud import firestore
 
-from shared import faults
+from shared import artifact_store, faults
 from shared.engine import preview
 from shared.engine.artifacts import make_zip
 from shared.pipeline import artifact_doc_id
@@ -67,10 +67,10 @@ def completed(api, owner):
 
 
 def store_project(tenant_id: str, pid: str, files: dict[str, bytes]) -> None:
-    body = make_zip(files)
+    """What the development stage's commit stores: the archive in the bucket, its metadata in Firestore."""
+    meta = artifact_store.put(tenant_id, pid, "development", uuid.uuid4().hex, {"project.zip": make_zip(files)})
     db().document(f"tenants/{tenant_id}/pipelines/{pid}/artifacts/{artifact_doc_id('development', 'project.zip')}").set(
-        {"stage": "development", "name": "project.zip", "size": len(body), "sha256": hashlib.sha256(body).hexdigest(),
-         "content": body, "attempt": 1, "created_at": firestore.SERVER_TIMESTAMP})
+        {**meta["project.zip"], "stage": "development", "attempt": 1, "created_at": firestore.SERVER_TIMESTAMP})
 
 
 def test_request_changes_at_a_gate_records_the_comment_and_keeps_the_run_waiting(api, owner, other, viewer):

@@ -61,6 +61,9 @@ export function createApi(getToken) {
     pipelineIdea: (id) => request("GET", `/api/factory/pipelines/${encodeURIComponent(id)}/idea`),
     pipelines: (limit = 20) => request("GET", `/api/factory/pipelines?limit=${limit}`),
     action: (id, action, body = {}) => request("POST", `/api/factory/pipelines/${encodeURIComponent(id)}/${action}`, body),
+    /** A new run of a finished run from `fromStage` (one credit; the key makes a repeat return the same run). */
+    rerun: (id, fromStage, idempotencyKey) => request("POST", `/api/factory/pipelines/${encodeURIComponent(id)}/rerun`,
+      { from_stage: fromStage }, { headers: { "Idempotency-Key": idempotencyKey } }),
     artifacts: (id) => request("GET", `/api/factory/pipelines/${encodeURIComponent(id)}/artifacts`),
     /** The deployed app's owner claim link: the workspace owner's and the run starter's only (403 for others). */
     claim: (id) => request("GET", `/api/factory/pipelines/${encodeURIComponent(id)}/claim`),

@@ -112,7 +112,7 @@ function paletteView(design) {
   return [
     h("h4", {}, "Palette"), swatches,
     rows.length ? h("h4", {}, "Contrast") : null,
-    rows.length ? h("div", { class: "table-wrap" }, h("table", { class: "viewer-table", "data-testid": "contrast-table" },
+    rows.length ? h("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-label": "Contrast" }, h("table", { class: "viewer-table", "data-testid": "contrast-table" },
       h("thead", {}, h("tr", {}, ["Text on background", "Sample", "Ratio", "Needed", "Result", "Used for"].map((t) => h("th", { scope: "col" }, t)))),
       h("tbody", {}, rows))) : null,
   ];
@@ -240,8 +240,9 @@ export function createViewer({ api, run }) {
     if (kind === "markdown") {
       const el = h("div", { class: "markdown", "data-testid": "viewer-markdown" });
       el.innerHTML = markdownHtml(await text(a)); // sanitised by DOMPurify just above
-      for (const t of el.querySelectorAll("table")) {
-        const wrap = h("div", { class: "table-wrap" });
+      for (const [i, t] of [...el.querySelectorAll("table")].entries()) {
+        // Focusable, so a table wider than the viewer can be scrolled from the keyboard (axe).
+        const wrap = h("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-label": `Table ${i + 1}` });
         t.replaceWith(wrap);
         wrap.append(t);
       }
