@@ -111,7 +111,7 @@ def test_signup_again_after_a_lost_workspace_says_sign_in_and_sign_in_restores_i
     assert r.status_code == 409 and r.json()["error"]["code"] == "email_exists", r.text
     assert founder.uid not in r.text and founder.tenant_id not in r.text and "sign in" in r.text
     me = api.get("/api/me", founder)
-    assert me.status_code == 200 and me.json()["role"] == "owner" and me.json()["tenant_id"] == founder.tenant_id
+    assert me.status_code == 200 and me.json()["role"] == "owner" and me.json()["tenant"]["id"] == founder.tenant_id
     assert sorted(me.json().get("restored") or []) == ["billing", "member", "tenant"], me.json()
 
 
