@@ -161,6 +161,7 @@ def main() -> None:
         # When the current streak of quick deaths began (wall clock): the reconciler's crash-loop
         # evidence (shared/health.py) fails the runs that stage held from then on.
         st["crash_since"] = (st.get("crash_since") or time.time()) if st["quick_deaths"] else None
+        st["last_death"] = time.time()  # a run published after this waits for the next start's outcome
         # Like Cloud Run: start a new instance; one that keeps dying at start waits longer each time.
         delay = 0.1 if not st["quick_deaths"] else min(MAX_BACKOFF_S, 0.5 * 2 ** (st["quick_deaths"] - 1))
         st.update(pid=None, exit=code, state="crash-looping" if st["quick_deaths"] >= CRASH_LOOP_AFTER else "restarting",

@@ -42,6 +42,13 @@ class StageHealth:
     crash_looping: bool
     restarts: int = 0
     since: datetime | None = None  # the first death of the current streak
+    last: datetime | None = None  # the latest death: a run published after it waits for the next start's outcome
+
+    def caught(self, published_at: datetime | None) -> bool:
+        """Was a run whose message was published at `published_at` waiting when the service last died? A run
+        published later (the service may be between a fixed deploy's start and its first answer) is not failed
+        on this streak; if the next start dies too, `last` moves past it."""
+        return self.last is None or published_at is None or published_at <= self.last
 
     def observed(self, t: datetime) -> str:
         """What was seen, in words for the founder."""
@@ -68,9 +75,10 @@ class SupervisorHealth:
         out = {}
         for name, st in info.items():
             if st.get("state") == "crash-looping" or int(st.get("quick_deaths") or 0) >= QUICK_DEATHS:
-                since = st.get("crash_since")
+                since, last = st.get("crash_since"), st.get("last_death")
                 out[name] = StageHealth(name, True, int(st.get("quick_deaths") or st.get("restarts") or 0),
-                                        datetime.fromtimestamp(since, UTC) if since else None)
+                                        datetime.fromtimestamp(since, UTC) if since else None,
+                                        datetime.fromtimestamp(last, UTC) if last else None)
         return out
 
 
@@ -97,7 +105,7 @@ class HealthDocReader:
             if ok is not None and failures:
                 failures = [f for f in failures if f > ok]
             if len(failures) >= QUICK_DEATHS:
-                out[name] = StageHealth(name, True, len(failures), failures[0])
+                out[name] = StageHealth(name, True, len(failures), failures[0], failures[-1])
         return out
 
 

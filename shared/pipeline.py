@@ -945,6 +945,8 @@ def fail_crash_looping(pref, stage: str, crash) -> bool:
             and isinstance(started, datetime) and started <= crash.since
         if st["status"] != "dispatched" and not died:
             return False
+        if st["status"] == "dispatched" and not crash.caught(st.get("dispatched_at")):
+            return False  # published after the latest death: the next start decides (shared/health.py)
         ev = Events(tx, pref, p["event_seq"])
         updates = {"updated_at": now()}
         what = "never started this run" if st["status"] == "dispatched" else "stopped in the middle of this run"

@@ -317,9 +317,11 @@ def judge_queued(stage: str, ev: Evidence, redispatches: int, max_redispatches: 
 
     Fail only on evidence that the service is not taking work; never on a short percentile alone."""
     name = stage.replace("_", " ")
-    if ev.crash is not None:
+    if ev.crash is not None and ev.crash.caught(ev.dispatched_at):
         return Verdict("fail", f"the {name} service is crash-looping: {ev.crash.observed(ev.now)}",
                        code="stage_crash_loop")
+    if ev.crash is not None:  # published after the latest death: the next start decides
+        return Verdict("wait", f"the {name} service is restarting after crashes", recheck_s=2.0)
     waited = max(0.0, (ev.now - ev.dispatched_at).total_seconds())
     expected = backlog_deadline_s(ev)
     if waited < expected:

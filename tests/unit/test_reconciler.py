@@ -167,6 +167,19 @@ def test_a_crash_loop_fails_at_once_whatever_the_deadline(local):
     assert v.observed == "the qa service is crash-looping: it died at start 4 times in 7 s and keeps being restarted"
 
 
+def test_a_run_published_after_the_latest_crash_waits_for_the_next_start(local):
+    """Found by `make bench`: after a crash loop was fixed, runs published while the supervisor was still in its
+    restart backoff were failed as crash-looping (4 of 100). A run published after the latest death was not
+    waiting when the service died: the next start decides; one published before it is failed."""
+    crash = health.StageHealth("stage_qa", True, restarts=4, since=T0 - timedelta(seconds=20),
+                               last=T0 - timedelta(seconds=5))
+    after = reconciler.judge_queued("qa", ev(1, crash=crash), 0, 2)  # dispatched at T0, after the last death
+    assert after.action == "wait" and after.recheck_s > 0, after
+    before = reconciler.judge_queued("qa", ev(1, dispatched_at=T0 - timedelta(seconds=10), crash=crash), 0, 2)
+    assert before.action == "fail" and before.code == "stage_crash_loop"
+    assert crash.caught(T0 - timedelta(seconds=5)) and not crash.caught(T0)
+
+
 def test_supervisor_health_reads_the_functions_hosts_restart_counts(tmp_path):
     run = tmp_path / "run"
     run.mkdir()
