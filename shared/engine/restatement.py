@@ -43,7 +43,13 @@ DEFINING = 4
 RANK_PENALTY = 0.02
 # Close products of one category whose strengths (less the rank penalty) are within NEAR_TIE of the best are
 # near-identical for this idea: the best-known of them (first in its category) is named.
-NEAR_TIE = 0.05
+NEAR_TIE = 0.06
+# An idea whose words point at one product far more than at any other (its BM25 score at least DOMINANT times
+# the next product's) describes that product: when the idea also covers its features (at least MIN_COVERED and
+# DOMINANT_SHARE of them) it is close even if the idea says much the entry does not (a long pitch of an e-reader
+# with highlights and a dictionary is still the e-reader).
+DOMINANT = 1.5
+DOMINANT_SHARE = 0.5
 # Not close, but the product is a competitor: at least RELATED_COVERED of its features and RELATED_SHARE of them.
 RELATED_COVERED = 3
 RELATED_SHARE = 0.4
@@ -267,6 +273,7 @@ class Coverage:
     words: list[str]            # the idea's words that covered them
     explained: float            # idf-weighted share of the idea's core terms found in the product's entry
     defining: int = 0           # how many of the product's first DEFINING features the idea covers
+    dominant: bool = False      # the idea's words point at this product far more than at any other (DOMINANT)
 
     @property
     def share(self) -> float:
@@ -276,7 +283,9 @@ class Coverage:
 
     @property
     def close(self) -> bool:
-        return len(self.covered) >= MIN_COVERED and self.share + self.explained >= CLOSE
+        if len(self.covered) < MIN_COVERED:
+            return False
+        return self.share + self.explained >= CLOSE or (self.dominant and self.share >= DOMINANT_SHARE)
 
     @property
     def related(self) -> bool:
@@ -403,14 +412,15 @@ def audience_groups(idea: dict) -> list[str]:
 
 
 def differentiators(idea: dict, name: str, peers: list[str] = ()) -> list[dict]:
-    """The stated differences between the idea and product `name`, each {kind, quote, why}; `peers` are the
-    other products the idea is close to (a workflow one of them has sets the idea apart from none)."""
+    """The stated differences between the idea and product `name`, each {kind, quote, why, alone}; `peers` are
+    the other products the idea is close to (a workflow one of them has sets the idea apart from none). A
+    difference with `alone` False sets the idea apart only beside one that is not (`sets_apart`)."""
     prof = profile(name)
     out: list[dict] = []
 
-    def add(kind: str, quote: str, why: str) -> None:
+    def add(kind: str, quote: str, why: str, alone: bool = True) -> None:
         if quote and all(d["quote"].lower() != quote.lower() for d in out):
-            out.append({"kind": kind, "quote": quote, "why": why})
+            out.append({"kind": kind, "quote": quote, "why": why, "alone": alone})
 
     # an audience sets the idea apart when its particular words (not the product's) also shape what the idea
     # does: they recur in the description or features ("Dialysis clinics" ... "Dialysis clinics schedule")
@@ -423,10 +433,13 @@ def differentiators(idea: dict, name: str, peers: list[str] = ()) -> list[dict]:
             add("audience", group, f"a segment by size ({SEGMENT_SIZE.search(group).group(0)}) within {name}'s users")
 
     # a stated feature in specialised words (mean idf >= WORKFLOW_IDF), none of which the product's entry
-    # has, nor mostly a close peer's, is a workflow the product lacks
+    # has, nor mostly a close peer's, is a workflow the product lacks; but an entry lists a product's defining
+    # features, not all of them, so such a feature sets the idea apart only beside a difference of another
+    # sort (`alone` False): "highlights and a dictionary" do not make an e-reader store another product
     # a workflow another product of the same category has is the category's, not a difference from it
     # ("an avatar that levels up" against a habit game when another habit app has an avatar)
     peer_keys = [profile(p).keys for p in dict.fromkeys([*peers, *category_peers(name)])]
+    peer_positive = [profile(p).positive for p in dict.fromkeys([*peers, *category_peers(name)])]
     for feature in idea.get("key_features") or []:
         fterms = [t for t, _ in terms(str(feature)) if t not in GENERIC_AUDIENCE]
         if len(fterms) < 2 or sum(market.idf(t) for t in fterms) / len(fterms) < WORKFLOW_IDF:
@@ -435,7 +448,8 @@ def differentiators(idea: dict, name: str, peers: list[str] = ()) -> list[dict]:
             continue
         if any(2 * sum(bool(keys(t) & pk) for t in fterms) >= len(fterms) for pk in peer_keys):
             continue
-        add("constraint", _short(str(feature), 14), f"a workflow {name}'s entry has none of the words of")
+        add("constraint", _short(str(feature), 14), f"a workflow {name}'s entry has none of the words of",
+            alone=False)
 
     setup, product_sentences = _split_setup(idea)
     texts = [" ".join(product_sentences), *(str(f) for f in idea.get("key_features") or [])]
@@ -459,7 +473,8 @@ def differentiators(idea: dict, name: str, peers: list[str] = ()) -> list[dict]:
             cue_keys: set[str] = set()
             for t, _ in terms(cue):
                 cue_keys |= keys(t)
-            if cue_keys and not cue_keys & prof.positive:
+            # a constraint another product of the category has is the category's, not a difference from it
+            if cue_keys and not cue_keys & prof.positive and not any(cue_keys & pk for pk in peer_positive):
                 add("constraint", _short(clause, 14), f"{name}'s entry has no {cue}")
                 break
 
@@ -503,3 +518,18 @@ def differentiators(idea: dict, name: str, peers: list[str] = ()) -> list[dict]:
                 add("contrast", _short(m.group(0), 8), f"contrasts with what {name} does")
     return out
 
+
+
+def dominant_product(hits: list[dict]) -> str | None:
+    """The product the idea's words point at far more than at any other: the best BM25 hit scores at least
+    DOMINANT times the next (None when no product stands out, or no hits)."""
+    if not hits:
+        return None
+    if len(hits) == 1 or hits[0]["score"] >= DOMINANT * hits[1]["score"]:
+        return hits[0]["name"]
+    return None
+
+
+def sets_apart(diffs: list[dict]) -> bool:
+    """Whether the differences found set the idea apart: at least one that counts alone."""
+    return any(d.get("alone", True) for d in diffs)

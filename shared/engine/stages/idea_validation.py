@@ -247,11 +247,14 @@ def restatement(idea: dict, named: list[dict], hits: list[dict], desc: Text) -> 
     idea_terms = [(t, w) for t, w in rs.terms(rs.does_text(idea)) if w not in drop and t not in drop]
     candidates: list[tuple[rs.Coverage, int, bool]] = []
     seen: set[str] = set()
+    dominant = rs.dominant_product(hits)
     for rank, p in enumerate([*named, *hits[:CANDIDATES]]):
         if p["name"] in seen:
             continue
         seen.add(p["name"])
-        candidates.append((rs.coverage(idea_terms, p["name"]), rank, p in named))
+        cov = rs.coverage(idea_terms, p["name"])
+        cov.dominant = p["name"] == dominant
+        candidates.append((cov, rank, p in named))
     if not candidates:
         return None
     # a named product copied outright ("a Slack clone") beats a close description of another; then the
@@ -275,7 +278,7 @@ def restatement(idea: dict, named: list[dict], hits: list[dict], desc: Text) -> 
     diffs = rs.differentiators(idea, cov.product, [c[0].product for c in others if c[0].close])
     return {"product": cov.product, "close": copied or cov.close, "also_close": also,
             "named": is_named, "markers": markers, "covered": cov.covered, "total": cov.total,
-            "shared_words": cov.words, "differentiators": diffs, "differentiated": bool(diffs)}
+            "shared_words": cov.words, "differentiators": diffs, "differentiated": rs.sets_apart(diffs)}
 
 
 # ------------------------------------------------------------------ scoring
@@ -466,8 +469,12 @@ def build_report(idea: dict, reject_reason: str | None = None) -> ValidationRepo
         else:
             clone_of = [prod]
             market_score -= 20
+            unlisted = [d["quote"] for d in restates["differentiators"] if not d.get("alone", True)]
+            differentiators = []  # nothing that sets it apart: what was found is said in the reason
             m_reasons.append(f"Restates {prod}: {how}; no stated difference (audience, constraint or workflow, "
-                             "price or business model, or explicit contrast).")
+                             "price or business model, or explicit contrast)."
+                             + (f" Features its entry does not list ({quoted(unlisted, 3)}) are not a difference "
+                                "on their own." if unlisted else ""))
     for p in named:
         if p["name"] not in clone_of and p["name"] not in competitors:
             competitors.append(p["name"])
