@@ -31,8 +31,11 @@ def _readers(spec, entity: str) -> list[str]:
     return [r.name for r in spec.roles if entity in r.read or entity in r.write]
 
 
-def _maker(p, entity: str) -> str:
-    """The actor who sets up rows of `entity` the scenario needs (resources, members): the owner when it may."""
+def _maker(p, entity: str, for_actor: str | None = None) -> str:
+    """The actor who sets up rows of `entity` the scenario needs (resources, members): the owner when it may;
+    but `for_actor` itself when it reads only its own rows of `entity` (the owner's would be missing to it)."""
+    if for_actor is not None and p.makes_own(for_actor, entity):
+        return for_actor
     if "owner" in _writers(p.spec, entity):
         return "owner"
     return p.writer(entity)

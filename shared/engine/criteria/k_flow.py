@@ -74,12 +74,12 @@ def _derive_booking(cap, spec, reading, feature) -> list[dict]:
 def _no_overlap(p, entity: str, resource: str, resource_field: str, start_field: str, end_field: str) -> None:
     ent = p.entity(entity)
     b, r = ent.label.lower(), p.entity(resource).label.lower()
-    maker = _maker(p, resource)
+    who = p.writer(entity)
+    maker = _maker(p, resource, who)
     res_a = p.make(resource, maker, note=f"a first {r}")
     res_b = p.make(resource, maker, note=f"a second {r}")
     from ..capabilities._booking_slots import SampleSlots
 
-    who = p.writer(entity)
     day = NOW + timedelta(days=4)
     # under a limit of one booking per resource a day ("one firing per kiln per day") the times move on 12 hours:
     # the first booking ends at midnight, so the one starting when it ends falls on the next day

@@ -17,6 +17,7 @@ from ..capabilities._booking_slots import SampleSlots
 from ..planner.reading import NUMBER_WORDS
 from ..planner.text import singular
 from . import ScenarioError, a, entity_label, field_label, noun_matches, rule_number
+from ._flow_helpers import _maker
 
 #: words that make a threshold (or a time span with a sum) an upper limit: "no more than", "at most"
 _CAP_WORDS = re.compile(r"\b(at most|no more than|not more than|up to|maximum|max|a limit of|limit(ed)? (of|to)|"
@@ -280,13 +281,6 @@ def _fit(text: str) -> str:
     return text if len(text) <= 300 else text[:297].rstrip() + "..."
 
 
-def _maker(p, entity: str) -> str:
-    """The owner when it may write `entity` (parents are set up by the owner), else a role that may."""
-    if any(r.name == "owner" and entity in r.write for r in p.spec.roles):
-        return "owner"
-    return p.writer(entity)
-
-
 def _checked_rows(p, entity: str, fits: int, period: str | None, dates: dict | None):
     """(the entity, its label): refuses a limit a scenario cannot fill, or a period without the rows' dates."""
     ent = p.entity(entity)
@@ -358,12 +352,14 @@ def _fill_to_the_limit(p, capability: str, entity: str, parent: str, parent_fiel
         raise ScenarioError(f"{entity}.{parent_field} does not reference {parent}")
     ent, label = _checked_rows(p, entity, fits, period, dates)
     plabel = p.entity(parent).label.lower()
-    maker = _maker(p, parent)
+    who = p.writer(entity)
+    # the parents are the owner's, unless the writer reads only its own parents (a row the owner made would be
+    # missing to it): then the writer makes them
+    maker = _maker(p, parent, who)
     fixed = {max_field: limit} if max_field else {}
     with_cap = f" with {field_label(p.spec, parent, max_field)} {_num(limit)}" if max_field else ""
     first = p.make(parent, maker, fixed, note=f"a first {plabel}{with_cap}")
     second = p.make(parent, maker, fixed, note=f"a second {plabel}{with_cap}")
-    who = p.writer(entity)
     row = _rows(p, entity, step, sum_field, date_field, where_field, counted, dates, parent_field)
     for i in range(fits):
         row(who, 201, f"the {_ordinal(i + 1)} {label} of the first {plabel} is accepted", first)
