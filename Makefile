@@ -20,12 +20,13 @@ PYTEST_ARGS ?=
 # directories, each worker starts its own throwaway PostgreSQL); the emulator tier shares one cloud, so runs alone
 TEST_WORKERS ?= 2
 
-.PHONY: help bootstrap browser-deps postgres-deps up down reset status demo test test-unit drill bench lint clean
+.PHONY: help bootstrap browser-deps postgres-deps up down reset status demo test test-unit test-stripe-live drill bench lint clean
 
 help:
 	@echo "make demo    the main job: sign up, pay, submit an idea, watch the factory (local emulators)"
 	@echo "make test    the whole test suite (unit, Postgres tier, emulator, integration, browser, fault drills) against fresh local clouds"
 	@echo "make up / down / reset / status   the local cloud's life cycle"
+	@echo "make test-stripe-live   the Stripe contract scenarios against Stripe test mode (needs STRIPE_API_KEY=sk_test_...)"
 	@echo "make drill   fault drills (services killed/frozen under runs in flight) on a private local cloud"
 	@echo "make bench   benchmarks -> bench/results.json and bench/results.md"
 
@@ -87,8 +88,8 @@ demo: bootstrap
 	@$(PY) -m emulator.demo
 
 test: bootstrap browser-deps postgres-deps
-	@echo "==> unit tests and the Postgres tier (generated apps' tests, criteria and exploit gate on a throwaway PostgreSQL), on $(TEST_WORKERS) cores"
-	@$(PY) -m pytest tests/unit tests/postgres -q -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
+	@echo "==> unit tests, the Stripe contract scenarios against the in-process Stripe fake, and the Postgres tier (generated apps' tests, criteria and exploit gate on a throwaway PostgreSQL), on $(TEST_WORKERS) cores"
+	@$(PY) -m pytest tests/unit tests/contract tests/postgres -q -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 	@echo "==> emulator, integration, browser tests, then the fault drills, against one fresh local cloud (started once, always stopped)"
 	@$(TEST_ENV) $(PY) -m emulator.localcloud run -- $(PY) -m pytest tests/emulator tests/integration tests/browser tests/faults -q $(PYTEST_ARGS)
 
@@ -96,8 +97,14 @@ drill: bootstrap
 	@echo "==> fault drills against their own local cloud (Tasks down + Pub/Sub restart, crash loop, Firestore kill, front-door kill)"
 	@$(DRILL_ENV) $(PY) -m emulator.localcloud run -- $(PY) -m pytest tests/faults -q $(PYTEST_ARGS)
 
+# The same contract scenarios against Stripe's own test mode (decision 0044); never a live key.
+test-stripe-live: bootstrap
+	@case "$$STRIPE_API_KEY" in sk_test_?*) ;; *) echo "make test-stripe-live: set STRIPE_API_KEY to a Stripe test-mode secret key (sk_test_...); refusing to run without one" >&2; exit 2;; esac
+	@echo "==> Stripe contract scenarios against Stripe's test mode (tests/contract; skipped scenarios are listed)"
+	@STRIPE_CONTRACT_TARGET=live $(PY) -m pytest tests/contract -q -rs $(PYTEST_ARGS)
+
 test-unit: bootstrap
-	@$(PY) -m pytest tests/unit -q -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
+	@$(PY) -m pytest tests/unit tests/contract -q -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 bench: bootstrap
 	@echo "==> benchmarks (one process run; starts its own local cloud)"

@@ -107,6 +107,33 @@ def _matches(price: dict, plan: Plan) -> bool:
             and interval == plan.interval and bool(price.get("active", True)))
 
 
+def price_list_params() -> dict:
+    """GET /v1/prices (contract: emulator/stripe_fake/contract.json)."""
+    return {"lookup_keys": [p.lookup_key for p in PLANS.values()], "limit": 100}
+
+
+def product_params(plan: Plan) -> dict:
+    """POST /v1/products."""
+    return {"id": plan.product_id, "name": plan.title, "metadata": {"plan": plan.name}}
+
+
+def price_params(plan: Plan, replacing: bool) -> dict:
+    """POST /v1/prices; `replacing`: the plan changed, so the new price takes the lookup key over."""
+    params: dict = {
+        "product": plan.product_id,
+        "unit_amount": plan.amount,
+        "currency": plan.currency,
+        "lookup_key": plan.lookup_key,
+        "nickname": plan.title,
+        "metadata": {"plan": plan.name},
+    }
+    if plan.interval:
+        params["recurring"] = {"interval": plan.interval}
+    if replacing:
+        params["transfer_lookup_key"] = True
+    return params
+
+
 def ensure_prices(client=None) -> dict[str, str]:
     """{plan name: price id}, creating what is missing. Safe to run any number of times, at once."""
     import stripe
@@ -114,7 +141,7 @@ def ensure_prices(client=None) -> dict[str, str]:
     from shared import stripe_client
 
     client = client or stripe_client.client()
-    listed = client.v1.prices.list({"lookup_keys": [p.lookup_key for p in PLANS.values()], "limit": 100})
+    listed = client.v1.prices.list(price_list_params())
     existing = {p["lookup_key"]: p.to_dict() for p in listed.data}
     out: dict[str, str] = {}
     for plan in PLANS.values():
@@ -123,25 +150,11 @@ def ensure_prices(client=None) -> dict[str, str]:
             out[plan.name] = price["id"]
             continue
         try:
-            client.v1.products.create(
-                {"id": plan.product_id, "name": plan.title, "metadata": {"plan": plan.name}},
-                {"idempotency_key": f"product-{plan.product_id}"},
-            )
+            client.v1.products.create(product_params(plan), {"idempotency_key": f"product-{plan.product_id}"})
         except stripe.InvalidRequestError as exc:
             if getattr(exc, "code", None) != "resource_already_exists":
                 raise
-        params = {
-            "product": plan.product_id,
-            "unit_amount": plan.amount,
-            "currency": plan.currency,
-            "lookup_key": plan.lookup_key,
-            "nickname": plan.title,
-            "metadata": {"plan": plan.name},
-        }
-        if plan.interval:
-            params["recurring"] = {"interval": plan.interval}
-        if price is not None:  # the plan changed: the new price takes the lookup key over
-            params["transfer_lookup_key"] = True
+        params = price_params(plan, replacing=price is not None)
         key = f"price-{plan.lookup_key}-{plan.amount}-{plan.currency}-{plan.interval or 'once'}"
         out[plan.name] = client.v1.prices.create(params, {"idempotency_key": key}).id
     with _lock:

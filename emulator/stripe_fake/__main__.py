@@ -49,9 +49,6 @@ def main(argv: list[str] | None = None) -> int:
         help="base URL for Checkout page links (default http://HOST:PORT)",
     )
     ap.add_argument(
-        "--state-file", help="load state from this JSON file on start, save it on exit"
-    )
-    ap.add_argument(
         "--api-version",
         default=DEFAULT_API_VERSION,
         help="api_version stamped on events",
@@ -74,7 +71,6 @@ def main(argv: list[str] | None = None) -> int:
         webhook_secret=args.webhook_secret,
         retry_schedule=args.retry_schedule,
         public_url=args.public_url,
-        state_file=args.state_file,
         api_version=args.api_version,
         delivery_timeout=args.delivery_timeout,
         log_requests=not args.quiet,

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import re
 import socket
 import sys
@@ -215,7 +214,6 @@ class FakeStripe:
             generated when only the URL is given.
         retry_schedule: seconds to wait before each retry of a failed delivery.
         public_url: base URL used in Checkout ``url`` fields (default ``url``).
-        state_file: JSON file loaded on start and written on stop.
         api_version: ``api_version`` stamped on events.
         delivery_timeout: seconds a webhook receiver may take to answer.
         log_requests: write one JSON log line per request to stderr.
@@ -230,7 +228,6 @@ class FakeStripe:
         retry_schedule: tuple[float, ...] | list[float] = DEFAULT_RETRY_SCHEDULE,
         *,
         public_url: str | None = None,
-        state_file: str | None = None,
         api_version: str = DEFAULT_API_VERSION,
         delivery_timeout: float = 10.0,
         log_requests: bool = True,
@@ -238,7 +235,6 @@ class FakeStripe:
         self.host = host
         self.port = port
         self.public_url = public_url.rstrip("/") if public_url else None
-        self.state_file = state_file
         self.log_requests = log_requests
         self.deliverer = Deliverer(
             tuple(retry_schedule), timeout=delivery_timeout, log=log
@@ -273,10 +269,6 @@ class FakeStripe:
         return self.public_url or self.url
 
     def start(self) -> FakeStripe:
-        if self.state_file and os.path.exists(self.state_file):
-            with open(self.state_file, encoding="utf-8") as fh:
-                self.store.load_state(json.load(fh))
-            log("INFO", f"loaded state from {self.state_file}")
         self._server = _Server((self.host, self.port), self)
         self.port = self._server.server_address[1]
         self.deliverer.start()
@@ -299,12 +291,6 @@ class FakeStripe:
             self._thread.join(5)
             self._thread = None
         self.deliverer.stop()
-        if self.state_file:
-            tmp = self.state_file + ".tmp"
-            with open(tmp, "w", encoding="utf-8") as fh:
-                json.dump(self.store.dump_state(), fh)
-            os.replace(tmp, self.state_file)
-            log("INFO", f"saved state to {self.state_file}")
 
     def __enter__(self) -> Self:
         return self.start()
@@ -510,7 +496,7 @@ class FakeStripe:
                 store.set_request(request_id, idem_key)
                 try:
                     obj = fn(store, params, *groups)
-                    rendered = store.render(obj, params.get("expand") or None)
+                    rendered = store.render(obj)
                 finally:
                     store.clear_request()
             return 200, json.dumps(rendered, indent=2).encode("utf-8"), True
@@ -657,8 +643,6 @@ class FakeStripe:
         if method == "POST" and parts == ["deliveries", "wait"]:
             timeout = float(data.get("timeout", 5))
             return {"idle": self.deliverer.wait_idle(min(timeout, 60.0))}
-        if method == "GET" and parts == ["state"]:
-            return self.store.dump_state()
         if (
             method == "POST"
             and n == 3

@@ -69,17 +69,15 @@ def _ensure_customer(tenant: Tenant, caller: auth.Caller) -> str:
             return d["stripe_customer_id"], None
         req = d.get("stripe_customer_request")
         if not req:
-            req = {"email": caller.email, "name": tsnap.get("name") if tsnap.exists else None,
-                   "metadata": {"tenant_id": tenant.tenant_id}}
+            req = customer_request(caller.email, tsnap.get("name") if tsnap.exists else None, tenant.tenant_id)
             tx.set(ref, {"stripe_customer_request": req, "updated_at": now()}, merge=True)
         return None, req
 
     existing, req = claim(db.transaction(max_attempts=TX_ATTEMPTS))
     if existing:
         return existing
-    params = {k: v for k, v in req.items() if v}
     customer = _stripe_call(lambda: stripe_client.client().v1.customers.create(
-        params, {"idempotency_key": f"customer-{tenant.tenant_id}"}))
+        customer_params(req), {"idempotency_key": f"customer-{tenant.tenant_id}"}))
     mref = stripe_customer_doc(customer.id)
 
     @gfs.transactional
@@ -96,6 +94,35 @@ def _ensure_customer(tenant: Tenant, caller: auth.Caller) -> str:
         return customer.id
 
     return record(db.transaction(max_attempts=TX_ATTEMPTS))
+
+
+def customer_request(email: str | None, name: str | None, tenant_id: str) -> dict:
+    """What is fixed in the billing document before the customer is created (so retries send the same)."""
+    return {"email": email, "name": name, "metadata": {"tenant_id": tenant_id}}
+
+
+def customer_params(req: dict) -> dict:
+    """POST /v1/customers (contract: emulator/stripe_fake/contract.json)."""
+    return {k: v for k, v in req.items() if v}
+
+
+def session_params(plan: plans.Plan, customer_id: str, tenant_id: str, uid: str, base: str, price_id: str) -> dict:
+    """POST /v1/checkout/sessions for one plan (contract: emulator/stripe_fake/contract.json)."""
+    metadata = {"tenant_id": tenant_id, "plan": plan.name, "uid": uid}
+    params: dict[str, Any] = {
+        "mode": plan.mode,
+        "customer": customer_id,
+        "client_reference_id": tenant_id,
+        "metadata": metadata,
+        "success_url": f"{base}/?checkout=success&session_id={{CHECKOUT_SESSION_ID}}",
+        "cancel_url": f"{base}/?checkout=cancel",
+        "line_items": [{"price": price_id, "quantity": 1}],
+    }
+    if plan.is_subscription:
+        params["subscription_data"] = {"metadata": metadata}
+    else:
+        params["payment_intent_data"] = {"metadata": metadata}
+    return params
 
 
 def create_checkout(caller: auth.Caller, req: CheckoutCreate) -> dict:
@@ -118,26 +145,13 @@ def create_checkout(caller: auth.Caller, req: CheckoutCreate) -> dict:
             details={"subscription_id": billing.get("subscription_id"), "plan": billing.get("plan")})
     customer_id = ensure_customer(tenant, caller, billing)
     base = get_settings().public_base_url.rstrip("/")
-    metadata = {"tenant_id": tenant.tenant_id, "plan": plan.name, "uid": caller.uid}
-    params: dict[str, Any] = {
-        "mode": plan.mode,
-        "customer": customer_id,
-        "client_reference_id": tenant.tenant_id,
-        "metadata": metadata,
-        "success_url": f"{base}/?checkout=success&session_id={{CHECKOUT_SESSION_ID}}",
-        "cancel_url": f"{base}/?checkout=cancel",
-    }
-    if plan.is_subscription:
-        params["subscription_data"] = {"metadata": metadata}
-    else:
-        params["payment_intent_data"] = {"metadata": metadata}
 
     def create():
         for attempt in (1, 2):
             price_id = plans.price_ids()[plan.name]
             try:
                 return stripe_client.client().v1.checkout.sessions.create(
-                    {**params, "line_items": [{"price": price_id, "quantity": 1}]})
+                    session_params(plan, customer_id, tenant.tenant_id, caller.uid, base, price_id))
             except stripe.InvalidRequestError as exc:
                 # A cached price Stripe no longer knows (e.g. a reset fake): look it up again once.
                 if attempt == 1 and getattr(exc, "code", None) == "resource_missing" and "price" in (

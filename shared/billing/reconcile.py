@@ -59,14 +59,24 @@ def grant_path(event: dict) -> tuple[str, ...] | None:
     return path if path and all(path) else None
 
 
+def session_list_params(since: int) -> dict:
+    """GET /v1/checkout/sessions (contract: emulator/stripe_fake/contract.json)."""
+    return {"created": {"gte": since}, "status": "complete", "limit": PAGE}
+
+
+def invoice_list_params(since: int) -> dict:
+    """GET /v1/invoices."""
+    return {"created": {"gte": since}, "status": "paid", "limit": PAGE}
+
+
 def list_recent(window_s: float = WINDOW_S) -> tuple[list[dict], list[dict]]:
     """Complete Checkout Sessions and paid invoices created in the window, every page."""
     from shared import stripe_client
 
     client = stripe_client.client()
     since = int(time.time() - window_s)
-    sessions = client.v1.checkout.sessions.list({"created": {"gte": since}, "status": "complete", "limit": PAGE})
-    invoices = client.v1.invoices.list({"created": {"gte": since}, "status": "paid", "limit": PAGE})
+    sessions = client.v1.checkout.sessions.list(session_list_params(since))
+    invoices = client.v1.invoices.list(invoice_list_params(since))
     return ([s.to_dict() for s in sessions.auto_paging_iter()],
             [i.to_dict() for i in invoices.auto_paging_iter()])
 
