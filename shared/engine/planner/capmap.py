@@ -60,7 +60,7 @@ CUES: dict[str, tuple[str, ...]] = {
                   r"expir\w+", r"due soon", r"deadlines?", r"nudges?", r"warn\w*"),
     "audit_log": (r"audit(s|ed|ing|ors?|able|ability)?", r"history", r"custody (log|report|chain|trail)", r"chain of custody",
                   r"tamper\w*", r"change ?log", r"trail", r"who changed", r"append[- ]only"),
-    "custody": (r"check(ed|s|ing)?[- ]?(out|in)", r"checkouts?", r"lend(s|ing)?", r"borrow\w*", r"loans?",
+    "custody": (r"check(ed|s|ing)?[- ]?(out|in)", r"check(ed|s|ing)? (\w+ ){1,3}(out|back)", r"checkouts?", r"lend(s|ing)?", r"borrow\w*", r"loans?",
                 r"sign(ed)?[- ]out", r"hand(ed)?[- ]over", r"who (has|holds)", r"custody", r"assign(s|ed)? "
                 r"(equipment|tools?|kit|devices?|keys?|laptops?)", r"return(s|ed)?"),
     "live_board": (r"live", r"real[- ]?time", r"instantly", r"updates? instantly", r"wall display", r"status board",
@@ -73,7 +73,8 @@ CUES: dict[str, tuple[str, ...]] = {
     "checklist": (r"check ?lists?", r"steps?", r"to-?dos?", r"tick(ed)? off", r"punch ?lists?", r"tasks? lists?"),
     "versioning": (r"drafts", r"draft (versions?|mode|history)", r"(save|saved|keep) (as )?drafts?", r"versions?", r"versioned", r"revisions?", r"revert\w*", r"roll ?back",
                    r"collaborative(ly)? (edit\w*|draft\w*|writ\w*)", r"track changes"),
-    "ratings": (r"rat(e|es|ed|ing|ings)", r"stars?", r"reviews? (of|after|and ratings?|for)", r"(and|with) reviews?",
+    "ratings": (r"rat(e|es|ed|ing|ings)", r"stars?", r"(scor|grad|mark)(e|es|ed|ing) (\w+ ){0,3}(from|out of|on a scale "
+                r"of) (1|one|0|zero) to \w+", r"(from|on a scale of) (1|one) to (5|10|five|ten)\b", r"out of (5|10|five|ten)", r"reviews? (of|after|and ratings?|for)", r"(and|with) reviews?",
                 r"feedback scores?", r"reviews"),
     "agreement": (r"agree(s|d|ing|ment|ments)?", r"consent(s|ed|ing)? to",
                   r"(with|needs?|requires?|without|until) (the )?(\w+('s|s')? )?consent",

@@ -322,10 +322,13 @@ KIND_WORDS = {
                 "without"},
     "audit_log": {"tamper-evident", "tamper-proof", "tamper", "change", "changes", "changed", "edit", "edits",
                   "edited", "trail", "history", "who"},
-    "custody": {"out", "back", "who", "holds", "has", "loan", "loans", "borrowing", "lending", "checkout",
+    "custody": {"out", "back", "who", "holds", "has", "loan", "loans", "borrowing", "lending", "checkout", "check",
+                "checks", "checked", "checking",
                 "checkouts", "check-out", "check-outs", "return", "returns", "returned", "holder", "holders"},
     "workflow": {"status", "state", "approve", "approved", "reject", "rejected"},
     "search": {"search", "find", "filter", "lookup"},
+    "ratings": {"score", "scores", "scored", "scoring", "grade", "grades", "graded", "mark", "marks", "marked",
+                "scale", "review", "reviews"},
     "live_board": {"live", "instantly", "real-time", "realtime"},
     "public_page": {"public", "publicly", "anyone", "qr", "qr-code", "link", "share", "shareable"},
     "export": {"csv", "pdf", "export", "download", "printable", "report", "reports"},
@@ -355,6 +358,19 @@ KIND_WORDS = {
                   "choose", "chooses", "chosen", "choosing", "pick", "picks", "picked", "picking", "award", "awards",
                   "awarded", "awarding", "one"},
 }
+
+
+def _carries_number(cap, word: str) -> bool:
+    """Whether `word` is a number one of the capability's parameters holds ("5" for a rating scale of 5, "14" for
+    reminders 14 days after); a rating scale also holds its floor, 1 ("from 1 to 5")."""
+    value = NUMBER_WORDS.get(word) if not word.replace(".", "", 1).isdigit() else float(word)
+    if value is None:
+        return False
+    params = [v for k, v in cap.model_dump().items() if k not in ("id", "label") and isinstance(v, (int, float))
+              and not isinstance(v, bool)]
+    if cap.kind == "ratings":
+        params.append(1)
+    return any(float(v) == float(value) for v in params)
 
 
 def _cue_spans(text: str, kinds: list[str]) -> list[tuple[int, int, str]]:
@@ -463,6 +479,8 @@ def read_feature(text: str, spec, cap_ids: list[str]) -> FeatureReading:
         period_cap = None
         if cue is None:
             cue = next((c.kind for c in caps if w in KIND_WORDS.get(c.kind, ())), None)
+        if cue is None:  # "rate from 1 to 5", "14 days overdue": a number a capability's own parameters carry
+            cue = next((c.kind for c in caps if _carries_number(c, w)), None)
         if cue is None:  # "weekly leaderboard", "15 dogs per day": the period a capability counts in
             period_cap = next((c for c in caps if _PERIOD_WORDS.get(w) and getattr(c, "period", None) ==
                                _PERIOD_WORDS[w]), None)

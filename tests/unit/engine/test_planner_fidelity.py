@@ -162,3 +162,18 @@ def test_a_range_of_nights_is_no_record_and_a_mooring_is_a_thing_not_an_event():
                          "key_features": ["Members book the kiln for a firing"]})
     cap = next(c for c in spec.capabilities if c.kind == "booking")
     assert (cap.entity, cap.resource) == ("firing", "kiln")  # a verb's -ing is still the event
+
+
+def test_a_score_on_a_stated_scale_is_a_rating_and_a_split_check_out_is_custody():
+    """"score each walk from 1 to 10" is a rating on a 10-point scale whose numbers are its own; "check a pole out
+    ... check it back in" is a check-out even with the object between verb and particle."""
+    spec = plan_builtin({"title": "TrailScore", "description": "A rambling club keeps its walks and lends out its "
+                                                              "walking poles.",
+                         "key_features": ["Walks with name, distance and start point",
+                                          "Walkers score each walk from 1 to 10",
+                                          "Check a pole out to a walker and check it back in"]})
+    assert spec_problems(spec) == []
+    kinds = {c.kind: c for c in spec.capabilities}
+    assert kinds["ratings"].scale == 10 and kinds["ratings"].entity == "walk"
+    assert kinds["custody"].item_entity == "pole" and kinds["custody"].holder_entity == "walker"
+    assert [t.status for t in spec.trace] == ["planned"] * 3, [t.not_built for t in spec.trace]
