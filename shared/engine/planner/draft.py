@@ -231,6 +231,16 @@ def type_for(name_words: list[str], default: str = "text") -> str:
 # ------------------------------------------------------------------ reading noun phrases
 
 
+#: Calendar units that name an attribute after what they date ("sowing month"), with its type; an enum's values
+#: are CALENDAR_VALUES'.
+CALENDAR_ATTRS = {"year": "integer", "month": "enum", "week": "integer", "day": "enum"}
+CALENDAR_VALUES = {
+    "month": ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+              "november", "december"],
+    "day": ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"],
+}
+
+
 def interpret(np: NounPhrase) -> Interp | None:
     content = np.content
     if any(w.w in lx.BEHAVIOUR_NOUNS or w.s in lx.BEHAVIOUR_NOUNS for w in content):
@@ -266,6 +276,11 @@ def interpret(np: NounPhrase) -> Interp | None:
             not mods and head.s not in lx.UI_NOUNS and head.w not in lx.UI_NOUNS and head.s not in ("app", "record")
             and ((np.prep is None and np.after_verb and head.w != head.s) or np.each or np.prep == "per")):
         return Interp("container", head.s, head, [], np=np)
+    # "with name, crop and sowing month", "queen year": a time unit after what it dates, in a list of what a record
+    # has, is an attribute (which month, which year), not a unit to drop
+    if np.prep in ("with", "including") and head.s in CALENDAR_ATTRS and mods and mods[-1].tag == "noun" \
+            and mods[-1].s not in lx.VAGUE_NOUNS:
+        return Interp("attr", f"{mods[-1].s}_{head.s}", head, mods[:-1], CALENDAR_ATTRS[head.s], np=np)
     # "check out tools", "who holds each tool": a container word handled or counted as a thing is the record
     if head.s in lx.VAGUE_NOUNS or head.w in lx.VAGUE_NOUNS:
         if not mods:
@@ -274,7 +289,10 @@ def interpret(np: NounPhrase) -> Interp | None:
         if head.tag == "container":
             return None
     is_plural = head.w != head.s and head.w not in lx.UNCOUNTABLE
-    if head.s in lx.ATTRIBUTE_TYPES or head.w in lx.ATTRIBUTE_TYPES:
+    # "varieties with name, crop and sowing month": a word that is often an attribute names a record when it
+    # is counted (plural) and a list of what it has follows it
+    holds_list = np.holds and is_plural and np.prep is None and not mods
+    if (head.s in lx.ATTRIBUTE_TYPES or head.w in lx.ATTRIBUTE_TYPES) and not holds_list:
         last = head.w if head.w in lx.ATTRIBUTE_TYPES and head.w.endswith(("hours", "notes")) else head.s
         mods = [m for m in mods if m.w not in lx.PAYMENT_METHODS]
         parts = ([w.w for w in rates] + [m.s for m in mods])[-1:] + [last]
@@ -708,6 +726,8 @@ def _attach(d: Draft, units: list[Unit]) -> None:
                     if it.plural and it.head.s == "date" and (name == "date" or name.split("_")[0] in lx.EVENT_NOUNS):
                         d.add_field(owner, "start_date", "date", unit.text)
                         d.add_field(owner, "end_date", "date", unit.text)
+                    elif it.attr_type == "enum" and it.head.s in CALENDAR_VALUES:
+                        d.add_field(owner, name, "enum", unit.text, values=CALENDAR_VALUES[it.head.s])
                     else:
                         d.add_field(owner, name, it.attr_type or "text", unit.text)
                     groups.setdefault(it.np.group, []).append(it)

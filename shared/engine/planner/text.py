@@ -97,6 +97,7 @@ class NounPhrase:
     alternatives: bool = False  # joined by "or"
     each: bool = False  # preceded by each/every
     det: str | None = None  # the determiner right before it ("a", "the", "their"), None when there is none
+    holds: bool = False  # a list of what it has follows it ("varieties with name, crop and sowing month")
 
     @property
     def content(self) -> list[Word]:
@@ -347,6 +348,8 @@ def parse(text: str) -> list[Clause]:
                     each = True
                 det = w.w
         flush()
+        for a, b in zip(clause.nps, clause.nps[1:], strict=False):
+            a.holds = b.prep == "with" and b.group == a.group + 1
         out.append(clause)
     return out
 

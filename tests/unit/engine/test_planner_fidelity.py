@@ -177,3 +177,19 @@ def test_a_score_on_a_stated_scale_is_a_rating_and_a_split_check_out_is_custody(
     assert kinds["ratings"].scale == 10 and kinds["ratings"].entity == "walk"
     assert kinds["custody"].item_entity == "pole" and kinds["custody"].holder_entity == "walker"
     assert [t.status for t in spec.trace] == ["planned"] * 3, [t.not_built for t in spec.trace]
+
+
+def test_a_record_named_by_an_attribute_word_keeps_its_list_and_a_dated_unit_is_an_attribute():
+    """"Varieties with name, colour and sowing month": "variety" is often an attribute, but counted and followed by
+    what it has it is the record; "sowing month" and "queen year" are which month and which year, not units."""
+    spec = plan_builtin({"title": "SeedShelf", "description": "A seed library keeps its varieties and hives.",
+                         "key_features": ["Varieties with name, colour and sowing month",
+                                          "Hives with apiary, queen year and temperament"]})
+    assert spec_problems(spec) == []
+    variety, hive = spec.entity("variety"), spec.entity("hive")
+    assert variety is not None and hive is not None
+    month = variety.field("sowing_month")
+    assert month is not None and month.type == "enum" and month.values[0] == "january"
+    assert {"name", "colour"} <= {f.name for f in variety.fields}
+    assert hive.field("queen_year") is not None and hive.field("queen_year").type == "integer"
+    assert [t.status for t in spec.trace] == ["planned", "planned"], [t.not_built for t in spec.trace]
