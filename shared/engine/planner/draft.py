@@ -718,6 +718,10 @@ def _attach(d: Draft, units: list[Unit]) -> None:
                 if it.kind == "attr":
                     if owner is None:
                         continue
+                    if it.name in d.entities and not it.mods and it.np.prep in ("of", "for", "with", "to") \
+                            and owner != it.name:
+                        d.add_ref(owner, it.name, unit.text)  # "packets of a variety" once varieties are records
+                        continue
                     name = "_".join(w for w in it.name.split("_") if w not in d.entities or w == it.head.s)
                     named_owner = any(x.name == owner for _i, x in ents) or any(m.s == owner for m in it.mods)
                     if not named_owner and any(it.head.s in f.name.split("_") for e in d.entities.values()

@@ -193,3 +193,15 @@ def test_a_record_named_by_an_attribute_word_keeps_its_list_and_a_dated_unit_is_
     assert {"name", "colour"} <= {f.name for f in variety.fields}
     assert hive.field("queen_year") is not None and hive.field("queen_year").type == "integer"
     assert [t.status for t in spec.trace] == ["planned", "planned"], [t.not_built for t in spec.trace]
+
+
+def test_an_attribute_word_that_is_a_record_elsewhere_is_a_link():
+    """"packets of a variety" once "Varieties with ..." made varieties records: the packet points at its variety."""
+    spec = plan_builtin({"title": "SeedShelf", "description": "A seed library hands out packets of seed.",
+                         "key_features": ["Varieties with name, colour and sowing month",
+                                          "Members collect packets of a variety"]})
+    assert spec_problems(spec) == []
+    packet = spec.entity("packet")
+    ref = packet.field("variety_id")
+    assert ref is not None and ref.type == "reference" and ref.ref == "variety"
+    assert packet.field("variety") is None
