@@ -476,8 +476,32 @@ def build(idea: dict) -> Draft:
                 del e.fields[name]
     _apply_definitions(d)
     _fold_bare_heads(d)
+    _compound_labels(d)
     _catalogue_fields(d)
     return d
+
+
+def _compound_labels(d: Draft) -> None:
+    """ "the laser cutter", "the meeting rooms": a record the features always name with the same noun before its
+    own is labelled by both ("Laser cutter"), so its label is the founder's words, not a shorter noun."""
+    seen: dict[str, set[str]] = {}
+    for text in d.idea.get("key_features") or []:
+        for clause in parse(str(text)):
+            for np in clause.nps:
+                head = np.head
+                if head is None or head.s not in d.entities:
+                    continue
+                mods = np.content[:-1]
+                seen.setdefault(head.s, set()).add(mods[-1].s if mods and mods[-1].tag == "noun" else "")
+    for name, mods in seen.items():
+        e = d.entities[name]
+        if e.people or e.join or e.label is not None or len(mods) != 1:
+            continue
+        mod = next(iter(mods))
+        if len(mod) < 3 or not mod.isalpha() or mod in d.entities or mod in d.roles or mod in lx.ATTRIBUTE_TYPES or mod in lx.VAGUE_NOUNS \
+                or mod in lx.UI_NOUNS:
+            continue
+        e.label = label(f"{mod}_{name}")
 
 
 def _fold_bare_heads(d: Draft) -> None:

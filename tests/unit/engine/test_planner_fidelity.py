@@ -205,3 +205,14 @@ def test_an_attribute_word_that_is_a_record_elsewhere_is_a_link():
     ref = packet.field("variety_id")
     assert ref is not None and ref.type == "reference" and ref.ref == "variety"
     assert packet.field("variety") is None
+
+
+def test_a_record_always_named_with_the_same_noun_before_it_is_labelled_by_both():
+    """"book the laser cutter": the record is the laser cutter (every word of the feature is read), not a cutter."""
+    spec = plan_builtin({"title": "CutBook", "description": "A makerspace shares one laser cutter.",
+                         "key_features": ["Members book the laser cutter for a slot with start and end time",
+                                          "Members with name and email"]})
+    assert spec_problems(spec) == []
+    labels = {e.label for e in spec.entities}
+    assert "Laser cutter" in labels, labels
+    assert spec.trace[0].status == "planned", spec.trace[0].not_built
