@@ -153,3 +153,23 @@ def test_a_renamed_attribute_keeps_its_data(tmp_path, spec, v1):
             out["rows"] = [list(r) for r in conn.exec_driver_sql("SELECT name, room FROM kilns")]
     ''')
     assert up["rows"] == [["Big kiln", "Shed"]]
+
+
+def test_a_preview_database_is_copied_consistently_and_a_missing_one_is_reported(tmp_path):
+    import sqlite3
+
+    from shared.engine.preview import copy_database
+
+    src = tmp_path / "live.db"
+    live = sqlite3.connect(src)  # still open, as a running preview's is
+    live.execute("CREATE TABLE t (x INTEGER)")
+    live.executemany("INSERT INTO t VALUES (?)", [(1,), (2,)])
+    live.commit()
+    try:
+        assert copy_database(src, tmp_path / "copy" / "app.db") is True
+    finally:
+        live.close()
+    copied = sqlite3.connect(tmp_path / "copy" / "app.db")
+    assert copied.execute("SELECT x FROM t ORDER BY x").fetchall() == [(1,), (2,)]
+    copied.close()
+    assert copy_database(tmp_path / "gone.db", tmp_path / "other.db") is False
