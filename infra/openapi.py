@@ -40,6 +40,7 @@ BODIES = {
     ("POST", "/api/factory/pipelines/{pipeline_id}/update"): m_pipe.ProgressUpdate,
     ("POST", "/api/factory/pipelines/{pipeline_id}/plan/edits"): m_pipe.PlanEditCreate,
     ("POST", "/api/factory/pipelines/{pipeline_id}/plan/approve"): m_pipe.PlanApproveCreate,
+    ("POST", "/api/factory/pipelines/{pipeline_id}/preview/rollback"): m_pipe.PreviewRollbackCreate,
 }
 PUBLIC = {("POST", "/api/auth/signup"), ("POST", "/api/stripe/webhook"), ("GET", "/api/openapi.json")}
 SERVICE = {("POST", "/api/factory/pipelines/{pipeline_id}/update")}
@@ -51,7 +52,9 @@ STATUS = {("POST", "/api/auth/signup"): "201", ("POST", "/api/me/own-workspace")
           ("POST", "/api/factory/pipelines/{pipeline_id}/resume"): "202",
           ("POST", "/api/factory/pipelines/{pipeline_id}/continue"): "202",
           ("POST", "/api/factory/pipelines/{pipeline_id}/plan/edits"): "201",
-          ("POST", "/api/factory/pipelines/{pipeline_id}/plan/approve"): "202"}
+          ("POST", "/api/factory/pipelines/{pipeline_id}/plan/approve"): "202",
+          ("POST", "/api/factory/pipelines/{pipeline_id}/change"): "201",
+          ("POST", "/api/factory/pipelines/{pipeline_id}/change/build"): "202"}
 
 # Routes that answer 200 besides their STATUS code.
 ALSO_OK = {("POST", "/api/me/own-workspace"): "The caller already owns a workspace: that one, unchanged"}
@@ -101,7 +104,24 @@ EXTRA = {
         "409": "Not in plan review, the plan is approved, or there is no edit to undo"},
     ("POST", "/api/factory/pipelines/{pipeline_id}/plan/approve"): {
         "404": "No such run, or it has no plan to review (code plan_not_ready)",
-        "409": "Not in plan review, the plan is already approved, or the budget is used up"},
+        "409": "Not in plan review, the plan is already approved, the budget is used up, or the plan is a change of "
+               "a built app (code change_builds_separately: build it with .../change/build)"},
+    ("POST", "/api/factory/pipelines/{pipeline_id}/change"): {
+        "409": "The run is not completed (not_completed), a change is already open (change_open), this version was "
+               "already changed (change_built), or it stored no spec (no_spec)"},
+    ("POST", "/api/factory/pipelines/{pipeline_id}/change/build"): {
+        "400": "No Idempotency-Key",
+        "402": "No credits left; buy a plan",
+        "409": "No change is open (no_change_open), the change is empty (change_empty), or the Idempotency-Key "
+               "was reused"},
+    ("GET", "/api/factory/pipelines/{pipeline_id}/versions"): {},
+    ("GET", "/api/factory/pipelines/{pipeline_id}/versions/diff"): {
+        "404": "No such run, or the app has no such version (version_not_found)"},
+    ("POST", "/api/factory/pipelines/{pipeline_id}/preview/rollback"): {
+        "400": "Not an earlier version than the preview's (not_an_earlier_version)",
+        "404": "No such run, or the app has no such version (version_not_found)",
+        "409": "The run has no local preview (not_a_preview), or a stored project is missing (no_artifacts)",
+        "503": "The database did not downgrade or the older app did not start (rollback_failed)"},
     ("GET", "/api/factory/pipelines/{pipeline_id}/artifacts/{name*}"): {
         "302": "Redirect to a short-lived signed URL of the artifact (production)",
         "502": "The stored artifact failed its integrity check (code artifact_integrity)"},
@@ -126,6 +146,7 @@ EXTRA = {
 ALIASES = {("POST", "/api/orchestrate"): ("POST", "/api/ideas")}
 ID_PATTERN = r"^(?!__.*__$)[A-Za-z0-9_-]{1,128}$"
 QUERIES = {("GET", "/api/factory/pipelines"): m_pipe.ListQuery,
+           ("GET", "/api/factory/pipelines/{pipeline_id}/versions/diff"): m_pipe.VersionDiffQuery,
            ("GET", "/api/factory/pipelines/{pipeline_id}/logs"): m_pipe.LogsQuery}
 
 
@@ -229,7 +250,8 @@ def document() -> dict:
                 op["responses"]["415"] = {"description": "The body is not JSON",
                                           "content": {"application/json": {"schema": error}}}
             if key in (("POST", "/api/ideas"), ("POST", "/api/factory/trigger"),
-                       ("POST", "/api/factory/pipelines/{pipeline_id}/rerun")):  # aliases included
+                       ("POST", "/api/factory/pipelines/{pipeline_id}/rerun"),
+                       ("POST", "/api/factory/pipelines/{pipeline_id}/change/build")):  # aliases included
                 op.setdefault("parameters", []).append(
                     {"name": "Idempotency-Key", "in": "header", "required": True,
                      "description": "A new random value for each submission, the same value on a retry of it: "

@@ -218,17 +218,20 @@ def _idem_ref(tenant: Tenant, key: str):
 
 
 def create_run(tenant: Tenant, caller_uid: str, idea: IdeaCreate, *, idea_id: str | None = None,
-               idempotency_key: str | None = None, rerun: tuple[str, str] | None = None) -> dict:
+               idempotency_key: str | None = None, rerun: tuple[str, str] | None = None, seed=None) -> dict:
     """Spend a credit and create the idea (unless given) and its pipeline in one transaction,
     then publish the first stage. Repeating an Idempotency-Key returns the same pipeline.
 
     `rerun` = (finished run id, stage): the new run starts at that stage, the stages before it
-    reusing the finished run's records and artifacts (`rerun_from`)."""
+    reusing the finished run's records and artifacts (`rerun_from`). `seed` (a change of the app, shared/changes.py)
+    reads in the transaction with `seed.read(tx)` before any write and adds to the new run with
+    `seed.write(tx, pref, doc, ev, t)`; `seed.tag` is part of the request an Idempotency-Key stands for."""
     from shared import billing
 
     db = clients.firestore()
     request_hash = hashlib.sha256(idea.model_dump_json().encode()
-                                  + (json.dumps(list(rerun)).encode() if rerun else b"")).hexdigest()
+                                  + (json.dumps(list(rerun)).encode() if rerun else b"")
+                                  + (seed.tag.encode() if seed is not None else b"")).hexdigest()
     pipeline_id = new_id("p_")
     new_idea_id = idea_id or new_id("i_")
     first = dispatch.stage_message(tenant.tenant_id, pipeline_id, rerun[1] if rerun else STAGES[0], 1)
@@ -245,6 +248,8 @@ def create_run(tenant: Tenant, caller_uid: str, idea: IdeaCreate, *, idea_id: st
                                           code="idempotency_key_reused")
                 return {**prior["response"], "replayed": True}
         src = _rerun_source(tx, tenant, *rerun) if rerun else None  # reads before any write
+        if seed is not None:
+            seed.read(tx)
         bill = billing.spend_credit(tx, tenant)  # reads first; raises 402 when out of credits
         t = now()
         if not idea_id:
@@ -260,6 +265,8 @@ def create_run(tenant: Tenant, caller_uid: str, idea: IdeaCreate, *, idea_id: st
                    message=_rerun_message(src, first.stage), rerun_of=src.run["pipeline_id"])
         else:
             ev.add("factory_triggered", stage=STAGES[0], progress=0, message=f"Run queued for '{idea.title}'")
+        if seed is not None:
+            seed.write(tx, pref, doc, ev, t)
         doc["event_seq"] = ev.seq
         tx.create(pref, doc)
         tx.create(fence_ref(pref), {"created_by": caller_uid,
@@ -369,7 +376,8 @@ def _rerun_message(src: RerunSource, stage: str) -> str:
             f"{', '.join(s.replace('_', ' ') for s in done)} reuse the earlier run's results")
 
 
-def rerun_from(tenant: Tenant, pipeline_id: str, caller_uid: str, from_stage: str, idempotency_key: str) -> dict:
+def rerun_from(tenant: Tenant, pipeline_id: str, caller_uid: str, from_stage: str, idempotency_key: str, *,
+               seed=None) -> dict:
     """Start a NEW run of a finished run's idea at `from_stage` (one credit, as a new submission): the stages
     before it are done, reusing the finished run's records and artifacts; `from_stage` and the later ones run."""
     if from_stage not in STAGES:
@@ -380,7 +388,7 @@ def rerun_from(tenant: Tenant, pipeline_id: str, caller_uid: str, from_stage: st
     idea = IdeaCreate.model_validate({k: stored.get(k) for k in ("title", "description", "target_audience",
                                                                  "key_features", "constraints")})
     return create_run(tenant, caller_uid, idea, idea_id=src["idea_id"], idempotency_key=idempotency_key,
-                      rerun=(pipeline_id, from_stage))
+                      rerun=(pipeline_id, from_stage), seed=seed)
 
 
 # ------------------------------------------------------------------------------------------ claim

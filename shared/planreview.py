@@ -48,7 +48,8 @@ def get_plan(tenant: Tenant, pipeline_id: str) -> dict:
     doc, spec = _load_doc(snap.to_dict())
     edits = [d.to_dict() for d in ref.collection("edits").order_by("seq").limit(EDITS_LISTED).stream()]
     return {"pipeline_id": pipeline_id, "run_status": run["status"], "status": doc["status"],
-            "version": doc.get("version", 1), "editable": run["status"] == "plan_review" and doc["status"] == "review",
+            "version": doc.get("version", 1), "change": doc.get("change"),
+            "editable": (run["status"] == "plan_review" or change_open(run, doc)) and doc["status"] == "review",
             "plan": planedit.founder_view(spec), "trace": planedit.trace_status(spec),
             "edits": [{"seq": e["seq"], "op": e["op"], "said": e.get("said"), "by": e.get("by"), "at": e.get("at"),
                        "undone": bool(e.get("undone"))} for e in edits]}
@@ -57,13 +58,18 @@ def get_plan(tenant: Tenant, pipeline_id: str) -> dict:
 # ------------------------------------------------------------------------------------------ actions
 
 
+def change_open(p: dict, doc: dict | None) -> bool:
+    """A completed run whose spec is open as its next version (shared/changes.py): edited like a plan under review."""
+    return p["status"] == "completed" and ((doc or {}).get("change") or {}).get("status") == "open"
+
+
 def _editable(p: dict, snap) -> dict:
-    if p["status"] != "plan_review":
-        raise errors.Conflict(f"The plan can be edited only while the run waits for your review; this run is "
-                              f"{p['status']}.", code="not_in_plan_review")
-    if not snap.exists:
+    doc = snap.to_dict() if snap.exists else None
+    if p["status"] != "plan_review" and not change_open(p, doc):
+        raise errors.Conflict(f"The plan can be edited only while the run waits for your review or while a change "
+                              f"of the built app is open; this run is {p['status']}.", code="not_in_plan_review")
+    if doc is None:
         raise _not_ready()
-    doc = snap.to_dict()
     if doc.get("status") != "review":
         raise errors.Conflict("This plan is already approved; start a change to edit it again.",
                               code="plan_approved")
@@ -162,6 +168,10 @@ def approve(tenant: Tenant, pipeline_id: str, uid: str, comment: str | None = No
 
     def fn(tx, p, updates, ev, t):
         doc = _editable(p, ref.get(transaction=tx))
+        if change_open(p, doc):
+            raise errors.Conflict("This is a change of a built app: build it with POST "
+                                  f"/api/factory/pipelines/{pipeline_id}/change/build (a new run, one credit).",
+                                  code="change_builds_separately")
         k = pipeline.over_budget(p)
         if k:
             raise pipeline._budget_error(p, k)

@@ -7,7 +7,7 @@ from pathlib import Path
 import flask
 import functions_framework
 
-from shared import artifact_store, auth, pipeline, planreview, previews, project_files
+from shared import artifact_store, auth, changes, pipeline, planreview, previews, project_files
 from shared.errors import AppError, NotFound
 from shared.http import Response, Router, require_idempotency_key
 from shared.models.pipeline import (
@@ -20,11 +20,13 @@ from shared.models.pipeline import (
     LogsQuery,
     PlanApproveCreate,
     PlanEditCreate,
+    PreviewRollbackCreate,
     ProgressUpdate,
     RerunCreate,
     ResumeCreate,
     RetryCreate,
     TriggerCreate,
+    VersionDiffQuery,
 )
 from shared.settings import get_settings
 from shared.store import Tenant
@@ -177,6 +179,46 @@ def approve_plan(call):
     body = call.model(PlanApproveCreate)
     return Response(planreview.approve(tenant, call.params["pipeline_id"], call.caller.uid, body.comment),
                     status=202)
+
+
+@router.route("POST", "/api/factory/pipelines/{pipeline_id}/change")
+def start_change(call):
+    """Change the built app: its spec opens as the next version in the plan editor (edit and undo as in review)."""
+    tenant = auth.authorize(call.caller, "act")
+    return Response(changes.start(tenant, call.params["pipeline_id"], call.caller.uid), status=201)
+
+
+@router.route("POST", "/api/factory/pipelines/{pipeline_id}/change/build")
+def build_change(call):
+    """Build the open change: a NEW run from development (one credit, Idempotency-Key) whose project keeps the
+    previous Alembic revisions plus the next one, and whose preview starts on the previous preview's data."""
+    tenant = auth.authorize(call.caller, "submit")
+    key = require_idempotency_key(call.headers)
+    result = changes.build(tenant, call.params["pipeline_id"], call.caller.uid, key)
+    return Response(result, status=202, headers={"Location": f"/api/factory/pipelines/{result['pipeline_id']}"})
+
+
+@router.route("GET", "/api/factory/pipelines/{pipeline_id}/versions")
+def list_versions(call):
+    """The versions of this run's app (version, run, who, when, spec SHA-256), oldest first."""
+    tenant = auth.authorize(call.caller, "read")
+    return changes.versions(tenant, call.params["pipeline_id"])
+
+
+@router.route("GET", "/api/factory/pipelines/{pipeline_id}/versions/diff")
+def diff_versions(call):
+    """What changed between two versions of the app (?a=1&b=2): entities, attributes, links, roles, rules."""
+    tenant = auth.authorize(call.caller, "read")
+    q = call.query_model(VersionDiffQuery)
+    return changes.diff(tenant, call.params["pipeline_id"], q.a, q.b)
+
+
+@router.route("POST", "/api/factory/pipelines/{pipeline_id}/preview/rollback")
+def rollback_preview(call):
+    """Restart the run's preview at an earlier version of the app, its database downgraded to that version."""
+    tenant = auth.authorize(call.caller, "act")
+    body = call.model(PreviewRollbackCreate)
+    return changes.rollback(tenant, call.params["pipeline_id"], call.caller.uid, body.version)
 
 
 @router.route("POST", "/api/factory/pipelines/{pipeline_id}/request-changes")

@@ -130,14 +130,49 @@ def limited_argv(argv: list[str], python: str, *, memory_mb: int | None, fsize_m
     return [python, "-I", "-S", "-c", _LAUNCHER, str(mem), str(int(fsize_mb) * 1024 * 1024), *argv]
 
 
+def database_path(state_dir, pipeline_id: str) -> Path:
+    """Where a preview keeps its SQLite database."""
+    return previews_dir(state_dir) / _safe_id(pipeline_id) / "data" / "app.db"
+
+
+def copy_database(source: Path, dest: Path) -> bool:
+    """A consistent copy of a (possibly live) preview's SQLite database (the backup API); False when it has none."""
+    import sqlite3
+
+    if not source.is_file():
+        return False
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.unlink(missing_ok=True)
+    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    try:
+        out = sqlite3.connect(dest)
+        try:
+            src.backup(out)
+        finally:
+            out.close()
+    finally:
+        src.close()
+    return True
+
+
 def start_preview(pipeline_id: str, files: dict[str, bytes], config, *, ttl_s: float | None = None,
-                  now: float | None = None) -> dict:
-    """Extract the project, start `python -m app` on a free port, wait for /health, record it."""
+                  now: float | None = None, database: Path | None = None) -> dict:
+    """Extract the project, start `python -m app` on a free port, wait for /health, record it.
+
+    `database`: a SQLite file the preview starts on (copied in; the app upgrades it to its newest revision when it
+    starts), so a changed app keeps the previous version's rows. The record's `data` says "kept" or "new"."""
     pid_name = _safe_id(pipeline_id)
+    kept = None
+    if database is not None and Path(database).is_file():  # copied out before the old preview's files go
+        kept = previews_dir(config.state_dir) / f".{pid_name}.seed.db"
+        copy_database(Path(database), kept)
     stop_preview(pipeline_id, config.state_dir)  # one preview per pipeline
     base = (previews_dir(config.state_dir) / pid_name).resolve()
     src = base / "app"
     home = base / "home"
+    if kept is not None:
+        (base / "data").mkdir(parents=True, exist_ok=True)
+        os.replace(kept, base / "data" / "app.db")
     for rel, data in files.items():
         dest = src / rel
         dest.parent.mkdir(parents=True, exist_ok=True)
@@ -173,6 +208,7 @@ def start_preview(pipeline_id: str, files: dict[str, bytes], config, *, ttl_s: f
         "started_at": started,
         "expires_at": started + (config.preview_ttl_s if ttl_s is None else ttl_s),
         "dir": str(base),
+        "data": "kept" if kept is not None else "new",
     }
     path = record_path(config.state_dir, pipeline_id)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -276,3 +312,46 @@ def stop_all(state_dir) -> list[str]:
         if stop_preview(rec["pipeline_id"], state_dir):
             stopped.append(rec["pipeline_id"])
     return stopped
+
+
+_DOWNGRADE = """
+import sys
+from alembic import command
+from sqlalchemy import create_engine
+from app.migrations import alembic_config, current_revision
+engine = create_engine(sys.argv[1])
+with engine.begin() as conn:
+    command.downgrade(alembic_config(conn), sys.argv[2])
+    print(current_revision(conn))
+engine.dispose()
+"""
+
+
+def roll_back(pipeline_id: str, newer: dict[str, bytes], older: dict[str, bytes], config, *,
+              now: float | None = None) -> dict:
+    """Restart a preview at an older version of its app, keeping its rows: copy the running preview's database,
+    downgrade the copy to the older project's head revision with the NEWER project's revisions (the older one does
+    not know them), then start the older project on it. The running preview keeps going until the copy is ready;
+    a failed downgrade leaves it running (PreviewError)."""
+    target = json.loads(older["app/factory.json"])["revision"]
+    base = previews_dir(config.state_dir) / f".{_safe_id(pipeline_id)}.rollback"
+    shutil.rmtree(base, ignore_errors=True)
+    try:
+        db = base / "app.db"
+        if not copy_database(database_path(config.state_dir, pipeline_id), db):
+            raise PreviewError(f"preview for {pipeline_id} has no database to roll back")
+        for rel, data in newer.items():
+            dest = base / "project" / rel
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_bytes(data)
+        guard = sandbox.write_guard(base / "guard")
+        env = sandbox.isolated_env(base / "home", guard, {"DATABASE_URL": f"sqlite:///{db}"})
+        done = subprocess.run([config.python_executable, "-c", _DOWNGRADE, f"sqlite:///{db}", target],
+                              cwd=str(base / "project"), env=env, capture_output=True, text=True, timeout=120)
+        if done.returncode != 0 or done.stdout.strip().splitlines()[-1:] != [target]:
+            raise PreviewError(f"downgrade to {target} failed: {done.stderr[-1500:]}")
+        record = start_preview(pipeline_id, older, config, now=now, database=db)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    record["revision"] = target
+    return record

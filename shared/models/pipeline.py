@@ -115,6 +115,15 @@ class PlanEditCreate(BaseModel):
                 "set_scope", "set_rule_params", "bind_feature", "mark_not_needed"]
 
 
+class PreviewRollbackCreate(_In):
+    version: int = Field(..., ge=1, le=10_000, description="the earlier version of the app the preview goes back to")
+
+
+class VersionDiffQuery(_In):
+    a: int = Field(..., ge=1, le=10_000, description="the version compared from")
+    b: int = Field(..., ge=1, le=10_000, description="the version compared to")
+
+
 class PlanApproveCreate(_In):
     comment: str | None = Field(None, max_length=1000)
 

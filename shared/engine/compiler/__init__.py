@@ -21,7 +21,7 @@ from ..appspec import AppSpec, EntitySpec, FieldSpec, spec_problems
 from ..appspec.model import own_paths
 from ..capabilities import module_for
 from .pyliteral import py
-from .revision import initial_revision
+from .revision import initial_revision, next_revision
 from .samples import sample_payload
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -31,6 +31,7 @@ STATIC = "static_files"
 FACTORY_VERSION = "2.0"
 #: The revision the compiler generates from the spec (the schema as the models declare it)
 INITIAL_REVISION = "0001"
+VERSIONS = "migrations/versions/"
 
 #: pinned requirements of every generated app (capabilities add theirs through PACKAGES)
 BASE_REQUIREMENTS = (
@@ -312,8 +313,24 @@ def capability_settings(spec: AppSpec) -> list[tuple[str, str]]:
     return list(out.items())
 
 
-def compile_project(spec: AppSpec, design: dict) -> dict[str, bytes]:
-    """Render the whole project for `spec` (which must have no spec_problems)."""
+def revision_files(files: dict[str, bytes]) -> dict[str, bytes]:
+    """The project's Alembic revisions (`migrations/versions/NNNN_*.py`), by path."""
+    return {p: d for p, d in files.items() if p.startswith(VERSIONS) and p.endswith(".py") and "/" not in p[len(VERSIONS):]}
+
+
+def head_revision(files: dict[str, bytes]) -> str:
+    """The newest revision a compiled project carries (its factory record names it)."""
+    return json.loads(files["app/factory.json"])["revision"]
+
+
+def compile_project(spec: AppSpec, design: dict, *, previous: dict[str, bytes] | None = None,
+                    renames: dict[tuple[str, str], str] | None = None) -> dict[str, bytes]:
+    """Render the whole project for `spec` (which must have no spec_problems).
+
+    `previous`: the files of the project this spec changes (version N of the app, whose databases hold rows). Its
+    revisions are kept verbatim and, when the schema differs, the next one is generated from the two projects' models
+    (`revision.next_revision`; `renames` {(table, old column): new column} keeps a renamed attribute's data), so a
+    database made by version N upgrades to N+1 keeping its rows."""
     spec = spec_with_routes(spec)
     env = environment()
     tpl = Renderer(spec, env)
@@ -332,7 +349,7 @@ def compile_project(spec: AppSpec, design: dict) -> dict[str, bytes]:
     files["app/spec.json"] = json.dumps(spec.model_dump(mode="json"), indent=2, sort_keys=True,
                                         ensure_ascii=False) + "\n"
     for name in ("app/spec_data.py", "app/models.py", "app/capabilities/__init__.py", "app/static/styles.css",
-                 "tests/test_auth.py", "tests/test_migrations.py", "README.md", "requirements.txt", "ruff.toml"):
+                 "tests/test_auth.py", "requirements.txt", "ruff.toml"):
         files[name] = tpl.render(name + ".j2", **ctx)
     for e in spec.entities:
         files[f"tests/test_{e.name}.py"] = tpl.render("tests/test_entity.py.j2", e=e, plan=test_plan(spec, e), **ctx)
@@ -342,10 +359,26 @@ def compile_project(spec: AppSpec, design: dict) -> dict[str, bytes]:
                 raise ValueError(f"capability {cap.id!r} renders {path!r}, which another part already wrote")
             files[path] = text
     out = {p: (d.encode("utf-8") if isinstance(d, str) else d) for p, d in sorted(files.items())}
-    upgrade, downgrade = initial_revision(out)
-    out[f"migrations/versions/{INITIAL_REVISION}_initial.py"] = tpl.render(
-        f"migrations/versions/{INITIAL_REVISION}_initial.py.j2", upgrade=upgrade, downgrade=downgrade).encode("utf-8")
-    out["app/factory.json"] = factory_record(out["app/spec.json"])
+    if previous is None:
+        upgrade, downgrade = initial_revision(out)
+        out[f"{VERSIONS}{INITIAL_REVISION}_initial.py"] = tpl.render(
+            f"{VERSIONS}{INITIAL_REVISION}_initial.py.j2", upgrade=upgrade, downgrade=downgrade).encode("utf-8")
+        head = INITIAL_REVISION
+    else:
+        kept = revision_files(previous)
+        head = head_revision(previous)
+        out.update(kept)
+        change = next_revision(previous, out, renames=renames)
+        if change is not None:
+            upgrade, downgrade, said = change
+            before, head = head, f"{int(head) + 1:04d}"
+            out[f"{VERSIONS}{head}_change.py"] = tpl.render(
+                f"{VERSIONS}change.py.j2", revision=head, down_revision=before, upgrade=upgrade, downgrade=downgrade,
+                changes=said).encode("utf-8")
+    revisions = sorted(Path(p).name.split("_", 1)[0] for p in revision_files(out))
+    for name in ("tests/test_migrations.py", "README.md"):
+        out[name] = tpl.render(name + ".j2", revisions=revisions, head=head, **ctx).encode("utf-8")
+    out["app/factory.json"] = factory_record(out["app/spec.json"], head)
     return dict(sorted(out.items()))
 
 

@@ -291,11 +291,18 @@ def run(inp, config, gen) -> StageOutput:
                                       "token_secret": j["token"]["secret"]} for j in jobs]
 
     if config.deploy_mode == "local_preview":
+        # A change of a built app (shared/changes.py): start on a copy of the previous version's preview database,
+        # which the app upgrades to its newest revision when it starts.
+        change = read_json_artifact(inp.artifacts, "uiux_design", "app-change.json", default={})
+        database = preview.database_path(config.state_dir, change["pipeline_id"]) if change else None
         try:
-            record = preview.start_preview(inp.pipeline_id, files, config)
+            record = preview.start_preview(inp.pipeline_id, files, config, database=database)
         except preview.PreviewError as exc:
             raise TransientEngineError(str(exc)[:1000]) from exc
         summary["preview"] = {k: record[k] for k in ("url", "pid", "port", "expires_at")}
+        if change:  # a change of a built app: the preview started on the previous version's data (or none was left)
+            summary["preview_version"] = change["version"]
+            summary["data"] = {"from": change["pipeline_id"], "kept": record.get("data") == "kept"}
         summary["url"] = record["url"]
         summary["claim"] = CLAIM_NOTE
         summary["deployed"] = True

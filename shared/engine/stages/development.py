@@ -17,7 +17,7 @@ import json
 
 from .. import specstore
 from ..appspec import AppSpec, spec_problems
-from ..artifacts import json_bytes, make_zip, sha256
+from ..artifacts import json_bytes, make_zip, read_json_artifact, sha256
 from ..compiler import compile_project, count_test_methods, spec_with_routes
 from ..compiler.specdoc import spec_markdown
 from ..domain import detect_needs
@@ -141,6 +141,18 @@ def _qa_report(inp) -> dict | None:
         return None
 
 
+def _previous_project(inp) -> tuple[dict[str, bytes] | None, dict[tuple[str, str], str] | None]:
+    """A change of a built app (shared/changes.py): the project it changes (whose revisions are kept and whose
+    models the next revision is computed from) and the renames its edits made; (None, None) for a first build."""
+    from ..artifacts import read_zip
+
+    change = read_json_artifact(inp.artifacts, "uiux_design", "app-change.json", default={})
+    if not change:
+        return None, None
+    previous = read_zip(inp.artifacts("uiux_design", "previous-project.zip"))
+    return previous, {(t, old): new for t, old, new in change.get("renames") or []}
+
+
 def stored_spec(inp, gen) -> tuple[AppSpec, dict, str, dict | None]:
     """(spec, history, origin, repair note): the stored spec, repaired with QA's problems on a loop-back."""
     idea = inp.idea or {}
@@ -163,7 +175,8 @@ def run(inp, config, gen) -> StageOutput:
     if problems:  # a planner must hand over a checked spec; compiling an unchecked one would hide the gap
         raise GenerationError("the app spec has problems: " + "; ".join(problems[:10]))
     spec = spec_with_routes(spec)
-    files = compile_project(spec, design)
+    previous, renames = _previous_project(inp)
+    files = compile_project(spec, design, previous=previous, renames=renames)
     # LLM engine only: custom operations for not_covered features, installed only when their tests pass in QA
     files, custom = write_custom_operations(spec, files, gen, lambda f: qa.run_checks(f, config))
     fault = config.fault_injection
