@@ -45,6 +45,7 @@ IRREGULAR_VERBS = {"paid": "pay", "has": "have", "had": "have", "saw": "see", "s
 #: or a person does it.
 AMBIGUOUS_VERBS = frozenset("""
 bill book cost fire list log offer order plan post rate record rent report review schedule sign score grade text
+dispatch
 """.split())
 
 VERBS = VERBS - AMBIGUOUS_VERBS

@@ -35,8 +35,8 @@ def never_noun(word: str) -> bool:
         return True
     if "-" in word or "'" in word or not word.isalpha():
         return False
-    if word.endswith("ing"):  # "mooring", "booking", "training": the reading's own -ing rules decide
-        return False
+    if word.endswith("ing") and verb_lemma(word) != word:  # "mooring", "booking", "training": the reading's own
+        return False  # -ing rules decide; "bring", "sing" are base verbs
     c = classes(word)
     return bool(c) and not c & {"NOUN", "PROPN"}
 

@@ -59,10 +59,15 @@ def plural(name: str) -> str:
 
 
 def verb_base(word: str) -> str | None:
-    """The verb a word is a form of ('booking' -> 'book'), or None."""
+    """The verb a word is a form of ('booking' -> 'book'), or None; a verb with a prefix is its own verb
+    ('pre-order', 're-book', 'co-signs')."""
     pool = lx.VERBS | lx.AMBIGUOUS_VERBS | lx.STRICT_VERBS
     if word in pool:
         return word
+    m = re.fullmatch(r"(pre|re|co|over|under|out|un)-([a-z]+)", word)
+    if m:
+        base = verb_base(m.group(2))
+        return f"{m.group(1)}-{base}" if base else None
     if word in lx.IRREGULAR_VERBS:
         return lx.IRREGULAR_VERBS[word]
     cands = []
@@ -226,12 +231,20 @@ def _tag(words: list[str]) -> list[Word]:
             continue
         # "a defect creates a ticket", "each kiln takes only one": a verb before a determiner or a number
         clause_verb = w.endswith("s") and w != vb and (nxt in _VERB_OBJECT_STARTS or re.fullmatch(r"\d.*", nxt or ""))
-        if vb and vb in lx.VERBS and not (w.endswith("ing") and nxt and nxt not in _DETERMINERS and nouny) \
+        if vb and vb.rsplit("-", 1)[-1] in lx.VERBS and not (w.endswith("ing") and nxt and nxt not in _DETERMINERS and nouny) \
                 and (clause_verb or not (w.endswith("s") and not w.endswith("ss") and w != vb and nouny)):
             out.append(Word(w, "verb", vb))
             first_content = False
             continue
-        if vb and vb in lx.AMBIGUOUS_VERBS and (
+        # "Holidaymakers book a narrowboat": a word that can be a verb, after the clause's first noun (plural) and
+        # before a determiner, is the clause's verb
+        if (vb or "VERB" in pos.classes(w)) and nxt in _VERB_OBJECT_STARTS and prev is not None \
+                and prev.tag in ("noun", "people") and prev.w != prev.s and len(out) == 1 \
+                and not any(x.tag == "verb" for x in out):
+            out.append(Word(w, "verb", vb or pos.verb_lemma(w) or w))
+            first_content = False
+            continue
+        if vb and vb.rsplit("-", 1)[-1] in lx.AMBIGUOUS_VERBS and (
             first_content or (prev is not None and prev.w in (",", "and") and any(x.tag == "verb" for x in out))
             or (prev is not None and ((prev.tag == "people" and (prev.w != prev.s or (w.endswith("s") and w != vb)))
                                                      or prev.w in ("to", "can", "and")

@@ -216,3 +216,16 @@ def test_a_record_always_named_with_the_same_noun_before_it_is_labelled_by_both(
     labels = {e.label for e in spec.entities}
     assert "Laser cutter" in labels, labels
     assert spec.trace[0].status == "planned", spec.trace[0].not_built
+
+
+@pytest.mark.parametrize("text, verb", [
+    ("Holidaymakers book a narrowboat for a week", "book"),    # a plural noun subject, then a verb and its object
+    ("Visitors bring items with a description", "bring"),       # a base verb ending in -ing is no gerund
+    ("Customers pre-order loaves for Saturday", "pre-order"),   # a verb with a prefix is a verb
+    ("Dispatch gritters when frost is forecast", "dispatch"),   # an imperative
+])
+def test_verbs_are_not_read_as_records(text, verb):
+    from shared.engine.planner.text import parse
+
+    words = parse(text)[0].words
+    assert any(w.w == verb and w.tag == "verb" for w in words), [(w.w, w.tag) for w in words]
