@@ -271,7 +271,7 @@ function featureOptions(plan) { return plan.features.map((f) => [String(f.index)
 /** A default as its type's JSON value (a number or yes/no); anything else, or what does not read, as typed (the
  * check then says what is wrong with it). */
 function defaultOf(type, raw) {
-  if (["integer", "decimal", "money", "number", "rating", "percent", "quantity"].includes(type) && raw !== "" && Number.isFinite(Number(raw))) return Number(raw);
+  if (["integer", "decimal", "money"].includes(type) && raw !== "" && Number.isFinite(Number(raw))) return Number(raw);
   if (type === "boolean" && ["true", "false", "yes", "no"].includes(raw.toLowerCase())) return ["true", "yes"].includes(raw.toLowerCase());
   return raw;
 }
