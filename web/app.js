@@ -39,6 +39,10 @@
 //             #action-edit-rerun (failed/cancelled: pre-fills the idea form with the run's idea)
 //             #rerun-form (finished runs: web/views/rerun.js) with #rerun-stage (eligible stages), #action-rerun,
 //             #rerun-error; a started rerun opens at #/runs/<new id>
+//             #change-app (completed runs: web/views/change.js) with #action-change-app; the plan editor
+//             (#plan-review, web/views/plan.js) then edits version N+1 and [data-testid=change-build] builds it as a
+//             new run, opened at #/runs/<new id>; details#versions (web/views/versions.js): the app's versions,
+//             a diff of any two, and rolling the preview back to an earlier one
 //             #needs-input [data-testid=needs-input-panel] (status needs_input) with #needs-input-feedback, #resume-form
 //             (#resume-title #resume-description #resume-audience #resume-features, pre-filled),
 //             #action-resume (edit & validate again) #action-continue (continue anyway) #resume-error
@@ -69,6 +73,8 @@ import { FILTERS, PAGE, fetchRuns, matches, runsQuery } from "./views/history.js
 import { mountTeam, unmountTeam } from "./views/team.js";
 import { renderPlanReview } from "./views/plan.js";
 import { createRerun } from "./views/rerun.js";
+import { createChange } from "./views/change.js";
+import { createVersions } from "./views/versions.js";
 import { createViewer, viewKind } from "./lib/viewer.js";
 import { renderGate } from "./lib/gate.js";
 import { createPreviewLife } from "./lib/preview.js";
@@ -228,6 +234,22 @@ function wireStaticHandlers() {
       refreshBilling();
       location.hash = `#/runs/${res.pipeline_id}`;
     },
+  });
+  state.change = createChange($("#change-app"), {
+    api: { plan: (...a) => state.api.plan(...a), changeApp: (...a) => state.api.changeApp(...a),
+      buildChange: (...a) => state.api.buildChange(...a) },
+    toast,
+    rerender: () => renderPlan(state.selected),
+    onBuilt: (res) => {
+      toast(`Building version ${res.version} of the app in a new run; the preview keeps its records.`, "success");
+      refreshBilling();
+      location.hash = `#/runs/${res.pipeline_id}`;
+    },
+  });
+  state.renderVersions = createVersions($("#versions"), {
+    api: { versions: (...a) => state.api.versions(...a), versionsDiff: (...a) => state.api.versionsDiff(...a),
+      rollbackPreview: (...a) => state.api.rollbackPreview(...a) },
+    viewer: () => (state.user ? state.user.uid : null),
   });
   $("#idea-buy").addEventListener("click", onBuyFromIdea);
   window.addEventListener("hashchange", route);
@@ -979,7 +1001,8 @@ function renderMissing() {
   $("#pipeline-detail").dataset.status = "missing";
   document.title = "Run not found · SaaS Factory";
   for (const id of ["action-approve", "action-retry", "action-cancel", "approve-comment", "action-edit-rerun", "needs-input",
-    "cancel-confirm", "retry-budget", "action-request-changes", "gate-review", "preview-expired", "rerun-form"]) {
+    "cancel-confirm", "retry-budget", "action-request-changes", "gate-review", "preview-expired", "rerun-form",
+    "change-app", "versions"]) {
     show($(`#${id}`), false);
   }
 }
@@ -1044,13 +1067,21 @@ function renderDetail(p) {
   maybeLoadArtifacts(p);
   renderGate({ run: p, artifacts: state.artifactItems, viewer: state.viewer });
   renderNeedsInput(p, canAct);
-  renderPlanReview($("#plan-review"), p, { api: state.api, canAct, toast });
+  state.change.render(p, canAct);
+  renderPlan(p);
+  state.renderVersions(p, canAct);
   // A refund changes the balance: show it without a reload (once per refund of this run).
   const refundKey = p.credit && p.credit.state === "refunded" ? `${p.pipeline_id}|${p.credit.refunds}` : "";
   if (refundKey && state.lastRefundSeen !== refundKey) {
     state.lastRefundSeen = refundKey;
     refreshBilling();
   }
+}
+
+/** The plan editor: a plan under review, or a completed run's change while one is open (web/views/change.js). */
+function renderPlan(p) {
+  if (!p) return;
+  renderPlanReview($("#plan-review"), p, { api: state.api, canAct: CAN_ACT.includes(state.role), toast, change: state.change });
 }
 
 function renderStages(p) {

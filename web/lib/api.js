@@ -75,6 +75,18 @@ export function createApi(getToken) {
     planUndo: (id) => request("POST", `/api/factory/pipelines/${encodeURIComponent(id)}/plan/undo`, {}),
     planApprove: (id, comment) => request("POST", `/api/factory/pipelines/${encodeURIComponent(id)}/plan/approve`,
       comment ? { comment } : {}),
+    /** Change the built app (issue 19): its spec opens as version N+1 in the plan editor (409 when one is open). */
+    changeApp: (id) => request("POST", `/api/factory/pipelines/${encodeURIComponent(id)}/change`, {}),
+    /** Build the open change: a new run from development (one credit; the key makes a repeat return the same run). */
+    buildChange: (id, idempotencyKey) => request("POST", `/api/factory/pipelines/${encodeURIComponent(id)}/change/build`,
+      {}, { headers: { "Idempotency-Key": idempotencyKey } }),
+    /** The versions of the run's app, oldest first: {current, versions: [{version, pipeline_id, by, at}]}. */
+    versions: (id) => request("GET", `/api/factory/pipelines/${encodeURIComponent(id)}/versions`),
+    versionsDiff: (id, a, b) => request("GET", `/api/factory/pipelines/${encodeURIComponent(id)}/versions/diff?${
+      new URLSearchParams({ a: String(a), b: String(b) })}`),
+    /** Restart the run's preview at an earlier version (its database downgraded, the records kept). */
+    rollbackPreview: (id, version) => request("POST", `/api/factory/pipelines/${encodeURIComponent(id)}/preview/rollback`,
+      { version }),
     /** An artifact as a Blob (the URL needs the bearer header, so no plain link works). */
     async blob(url) {
       const res = await request("GET", url, undefined, { raw: true });

@@ -4,6 +4,10 @@
 // refused edit shows the problems in the founder's words next to its form. Nothing the founder types becomes code,
 // and every piece of text goes into the page through textContent or attributes (the diagram is SVG built with DOM
 // calls).
+//
+// The same editor edits a change of a built app (decision 0039): on a completed run whose change is open
+// (web/views/change.js, `ctx.change.isOpen(run)`), the plan is the built spec as version N+1, and "Build this change"
+// ([data-testid=change-build], `ctx.change.build()`) takes the place of approving it.
 
 import { h } from "../lib/dom.js";
 
@@ -22,21 +26,36 @@ const EDIT_KINDS = [
   ["mark_not_needed", "Mark a feature as not needed"],
 ];
 
-const view = { pid: null, data: null, loading: false, op: "retype_attribute", busy: false };
+const view = { pid: null, mode: null, data: null, loading: false, op: "retype_attribute", busy: false };
 
-/** Called on every snapshot of the open run: shows the plan while the run waits for review, hides it otherwise. */
+/** "review": the run waits for its plan's review; "change": a completed run's app is being changed; else null. */
+function modeOf(p, ctx) {
+  if (!p) return null;
+  if (p.status === "plan_review") return "review";
+  return p.status === "completed" && ctx.change && ctx.change.isOpen(p) ? "change" : null;
+}
+
+function heading() {
+  if (view.mode !== "change") return "Review the plan";
+  return view.data ? `Change the app: version ${view.data.version}` : "Change the app";
+}
+
+/** Called on every snapshot of the open run: shows the plan while the run waits for review or while a change of
+ * its built app is open, hides it otherwise. */
 export function renderPlanReview(root, p, ctx) {
-  if (!p || p.status !== "plan_review") {
+  const mode = modeOf(p, ctx);
+  if (!mode) {
     if (!root.hidden || view.pid) {
       root.hidden = true;
       root.replaceChildren();
-      Object.assign(view, { pid: null, data: null });
+      Object.assign(view, { pid: null, mode: null, data: null });
     }
     return;
   }
   root.hidden = false;
-  if (view.pid === p.pipeline_id && (view.data || view.loading)) return;
+  if (view.pid === p.pipeline_id && view.mode === mode && (view.data || view.loading)) return;
   view.pid = p.pipeline_id;
+  view.mode = mode;
   view.data = null;
   load(root, ctx);
 }
@@ -44,7 +63,7 @@ export function renderPlanReview(root, p, ctx) {
 async function load(root, ctx, said = "") {
   const pid = view.pid;
   view.loading = true;
-  if (!view.data) root.replaceChildren(h("h3", { id: "plan-heading" }, "Review the plan"), h("p", { class: "muted" }, "Loading the plan…"));
+  if (!view.data) root.replaceChildren(h("h3", { id: "plan-heading" }, heading()), h("p", { class: "muted" }, "Loading the plan…"));
   try {
     const data = await ctx.api.plan(pid);
     if (view.pid !== pid) return;
@@ -52,7 +71,7 @@ async function load(root, ctx, said = "") {
     draw(root, ctx, said);
   } catch (e) {
     if (view.pid !== pid) return;
-    root.replaceChildren(h("h3", { id: "plan-heading" }, "Review the plan"),
+    root.replaceChildren(h("h3", { id: "plan-heading" }, heading()),
       h("div", { class: "alert alert-error", role: "alert", "data-testid": "plan-error" }, `The plan could not be loaded: ${e.message}`));
   } finally {
     view.loading = false;
@@ -65,10 +84,16 @@ function draw(root, ctx, said) {
   const { plan, edits } = view.data;
   const applied = (edits || []).filter((e) => !e.undone);
   const live = h("p", { id: "plan-live", class: "plan-live", role: "status", "aria-live": "polite", "data-testid": "plan-live" }, said);
+  const changing = view.mode === "change";
+  root.dataset.mode = view.mode;
   root.replaceChildren(
-    h("h3", { id: "plan-heading", tabindex: "-1" }, "Review the plan"),
-    h("p", { class: "small" }, "Nothing has been built yet. Check the data, who may do what and each feature; change what "
-      + "is not right below (each change is checked as you make it), then approve the plan to build it."),
+    h("h3", { id: "plan-heading", tabindex: "-1" }, heading()),
+    h("p", { class: "small" }, changing
+      ? `This is the built app's plan, opened as version ${view.data.version}. Change what should be different below `
+        + "(each change is checked as you make it), then build this change: a new run rebuilds the app for one credit "
+        + "and its preview keeps the records people entered."
+      : "Nothing has been built yet. Check the data, who may do what and each feature; change what "
+        + "is not right below (each change is checked as you make it), then approve the plan to build it."),
     live,
     h("h4", {}, "Data"),
     diagram(plan),
@@ -243,6 +268,13 @@ function attrOptions(plan, entity) {
   return e ? e.attributes.map((a) => [a.name, `${a.label} (${a.type.replaceAll("_", " ")})`]) : [];
 }
 function featureOptions(plan) { return plan.features.map((f) => [String(f.index), `${f.index + 1}. ${f.feature} — ${STATUS_WORDS[f.status] || f.status}`]); }
+/** A default as its type's JSON value (a number or yes/no); anything else, or what does not read, as typed (the
+ * check then says what is wrong with it). */
+function defaultOf(type, raw) {
+  if (["integer", "decimal", "money"].includes(type) && raw !== "" && Number.isFinite(Number(raw))) return Number(raw);
+  if (type === "boolean" && ["true", "false", "yes", "no"].includes(raw.toLowerCase())) return ["true", "yes"].includes(raw.toLowerCase());
+  return raw;
+}
 const names = (s) => String(s || "").split(",").map((x) => x.trim()).filter(Boolean);
 
 /** The fields of one kind of edit, and how the form becomes the typed edit. */
@@ -273,8 +305,10 @@ function editFields(op, plan, form) {
         body: () => ({ op, entity: v("entity"), name: v("name"), to: v("to").trim(), ...(v("label").trim() ? { label: v("label").trim() } : {}) }) };
     case "add_attribute":
       return { fields: [field("Record", select("entity", entityOptions(plan))), field("Name", text("name", { maxlength: 40 }), "lower case, e.g. notes"),
-        field("Label", text("label"), "optional"), field("Type", select("type", types)), ...typeExtras(), check("required", "Required")],
-        body: () => ({ op, entity: v("entity"), attribute: typed({ name: v("name").trim(), type: v("type"), required: form.elements.required.checked, ...(v("label").trim() ? { label: v("label").trim() } : {}) }) }) };
+        field("Label", text("label"), "optional"), field("Type", select("type", types)), ...typeExtras(), check("required", "Required"),
+        field("Default", text("default", { maxlength: 200 }), "optional: the value records already entered get")],
+        body: () => ({ op, entity: v("entity"), attribute: typed({ name: v("name").trim(), type: v("type"), required: form.elements.required.checked,
+          ...(v("label").trim() ? { label: v("label").trim() } : {}), ...(v("default").trim() ? { default: defaultOf(v("type"), v("default").trim()) } : {}) }) }) };
     case "add_entity":
       return { fields: [field("Name", text("name", { maxlength: 40 }), "lower case, e.g. supplier"), field("Label", text("label"), "e.g. Supplier"),
         field("Title attribute", text("title_attr", { maxlength: 40, value: "name" }), "a text attribute shown as each record's title")],
@@ -378,8 +412,6 @@ function editor(root, ctx, plan) {
 function actions(root, ctx, editCount) {
   const err = h("div", { class: "alert alert-error", role: "alert", "data-testid": "plan-action-error", hidden: true });
   const undo = h("button", { type: "button", class: "btn", "data-testid": "plan-undo", disabled: !ctx.canAct || !editCount }, "Undo the last change");
-  const comment = h("input", { id: "plan-approve-comment", maxlength: 1000, "data-testid": "plan-approve-comment" });
-  const approve = h("button", { type: "button", class: "btn btn-primary", "data-testid": "plan-approve", disabled: !ctx.canAct }, "Approve the plan and build it");
   undo.addEventListener("click", async () => {
     undo.disabled = true;
     try {
@@ -393,6 +425,9 @@ function actions(root, ctx, editCount) {
       undo.disabled = false;
     }
   });
+  if (view.mode === "change") return changeActions(root, ctx, undo, err, editCount);
+  const comment = h("input", { id: "plan-approve-comment", maxlength: 1000, "data-testid": "plan-approve-comment" });
+  const approve = h("button", { type: "button", class: "btn btn-primary", "data-testid": "plan-approve", disabled: !ctx.canAct }, "Approve the plan and build it");
   approve.addEventListener("click", async () => {
     approve.disabled = true;
     try {
@@ -409,4 +444,26 @@ function actions(root, ctx, editCount) {
   return h("div", { class: "plan-actions" },
     h("div", { class: "field" }, h("label", { for: "plan-approve-comment" }, "Comment ", h("span", { class: "hint" }, "(optional)")), comment),
     h("div", { class: "actions" }, undo, approve), err);
+}
+
+/** A change of a built app is not approved but built: a new run for one credit (web/views/change.js). */
+function changeActions(root, ctx, undo, err, editCount) {
+  const build = h("button", { type: "button", class: "btn btn-primary", "data-testid": "change-build", id: "change-build",
+    disabled: !ctx.canAct || !editCount }, "Build this change");
+  build.addEventListener("click", async () => {
+    build.disabled = true;
+    err.hidden = true;
+    try {
+      const res = await ctx.change.build();
+      const live = root.querySelector("#plan-live");
+      if (live) live.textContent = `Building version ${res.version}: the new run opens.`;
+    } catch (e) {
+      err.textContent = e.message;
+      err.hidden = false;
+      build.disabled = !ctx.canAct;
+    }
+  });
+  return h("div", { class: "plan-actions" },
+    h("p", { class: "small muted" }, editCount ? "Building the change uses one credit." : "Make a change first: an unchanged plan has nothing to build."),
+    h("div", { class: "actions" }, undo, build), err);
 }
