@@ -2,8 +2,9 @@
 editor, an attribute (with a default) is added, "Build this change" starts a new run for one credit and the page opens
 it; the preview's record made before the change is still there with the new field defaulted. The Versions panel lists
 both versions and their diff names the added attribute, and rolling the preview back to version 1 drops the field and
-keeps the record. (tests/integration/test_change_app.py proves the same journey through the API in more detail;
-this one drives the dashboard.)"""
+keeps the record. The API's refusals on the way (a second change while one is open, approving a change, building
+without an Idempotency-Key, an unknown version, rolling back to the version running) are checked on the same runs,
+so the two real builds are paid for once in the suite."""
 
 from __future__ import annotations
 
@@ -75,6 +76,11 @@ def test_founder_changes_the_built_app_and_rolls_the_preview_back(browsers):
     assert page.locator("#change-app[data-change='open'] #action-change-app").is_hidden()
     assert page.is_disabled("[data-testid='change-build']")
     assert page.locator("[data-testid='plan-approve']").count() == 0, "a change is built, not approved"
+    base = f"/api/factory/pipelines/{pid}"
+    r = api.post(f"{base}/change", owner)
+    assert r.status_code == 409 and r.json()["error"]["code"] == "change_open"
+    plan = api.get(f"{base}/plan", owner).json()
+    assert plan["editable"] and plan["version"] == 2 and plan["change"]["status"] == "open"
 
     choose_edit(page, "add_attribute")
     page.select_option("[data-testid='plan-entity']", "client")
@@ -83,6 +89,11 @@ def test_founder_changes_the_built_app_and_rolls_the_preview_back(browsers):
     page.check("[data-testid='plan-required']")
     page.fill("[data-testid='plan-default']", "3")
     apply_edit(page, "added priority (integer) to Client")
+
+    r = api.post(f"{base}/plan/approve", owner, json={})
+    assert r.status_code == 409 and r.json()["error"]["code"] == "change_builds_separately"
+    r = api.post(f"{base}/change/build", owner)
+    assert r.status_code == 400, r.text  # no Idempotency-Key
 
     # "Build this change": a new run (one credit), which the page opens.
     credits = api.get("/api/billing", owner).json()["credits"]
@@ -93,6 +104,11 @@ def test_founder_changes_the_built_app_and_rolls_the_preview_back(browsers):
     assert api.get("/api/billing", owner).json()["credits"] == credits - 1
     p2 = wait_status(owner.tenant_id, new, "completed", 5)
     assert p2["rerun_of"]["change"] == {"version": 2, "base_version": 1}
+    assert p2["stages"]["uiux_design"]["reused_from"] == pid and p2["stages"]["development"]["attempt"] >= 1
+    files = {f["path"] for f in api.get(f"/api/factory/pipelines/{new}/project/files", owner).json()["files"]}
+    assert {"migrations/versions/0001_initial.py", "migrations/versions/0002_change.py"} <= files
+    dep = p2["stages"]["deployment"]["summary"]
+    assert dep["data"] == {"from": pid, "kept": True} and dep["preview_version"] == 2
 
     # The record made before the change is in the new preview, the new field at its default.
     url2 = p2["stages"]["deployment"]["summary"]["url"].rstrip("/")
@@ -109,6 +125,13 @@ def test_founder_changes_the_built_app_and_rolls_the_preview_back(browsers):
     added = page.eval_on_selector_all("[data-testid='diff-part'][data-part='attributes'] [data-testid='diff-item']",
                                       "els => els.map(e => e.dataset.kind + ':' + e.dataset.name)")
     assert added == ["added:client.priority"]
+
+    versions = api.get(f"/api/factory/pipelines/{new}/versions", owner).json()
+    assert [(v["version"], v["pipeline_id"]) for v in versions["versions"]] == [(1, pid), (2, new)]
+    r = api.get(f"/api/factory/pipelines/{new}/versions/diff?a=1&b=9", owner)
+    assert r.status_code == 404 and r.json()["error"]["code"] == "version_not_found"
+    r = api.post(f"/api/factory/pipelines/{new}/preview/rollback", owner, json={"version": 2})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "not_an_earlier_version"
 
     # Roll the preview back to version 1 (asked first): the field goes, the record stays.
     page.click("[data-testid='version-rollback'][data-version='1']")
