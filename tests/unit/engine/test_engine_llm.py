@@ -10,8 +10,8 @@ import pytest
 from shared.engine import (
     STAGES,
     BudgetExceeded,
-    EngineConfigError,
     EngineConfig,
+    EngineConfigError,
     StageInput,
     TransientEngineError,
     no_artifacts,
