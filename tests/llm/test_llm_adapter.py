@@ -74,25 +74,25 @@ def test_schema_constrained_output_is_a_valid_instance(llm_server):
 
 
 def test_a_rejected_answer_is_repaired_by_the_model(llm_server):
-    demanded: list[str] = []
+    demanded: list[bool] = []
 
     def check(card: ProductCard) -> list[str]:
-        # Reject the first answer whatever it is: demand a category other than the one the model chose.
+        # Reject the first answer whatever it is: demand the other has_free_tier. (SmolLM2-135M follows a demand
+        # to flip a boolean; asked to change an enum value or a name, it repeats its first answer.)
         if not demanded:
-            demanded.append(next(c for c in CATEGORIES if c != card.category))
-        if card.category != demanded[0]:
-            return [f'category must be "{demanded[0]}", not "{card.category}"']
+            demanded.append(not card.has_free_tier)
+        if card.has_free_tier != demanded[0]:
+            return [f"has_free_tier must be {str(demanded[0]).lower()}"]
         return []
 
     session = RecordingSession()
     gen = LLMGenerator(_config(llm_server, llm_max_repairs=3), session=session)
     card = gen.generate("product_card", {"idea": IDEA}, ProductCard, check=check)
-    assert card.category == demanded[0]
+    assert card.has_free_tier is demanded[0]
     assert gen.repairs >= 1 and gen.calls == gen.repairs + 1 == len(session.sent)
     repair = session.sent[1]["messages"]
-    assert repair[-2]["role"] == "assistant" and repair[-2]["content"] == \
-        session.answers[0]["choices"][0]["message"]["content"]
-    assert repair[-1]["role"] == "user" and f'category must be "{demanded[0]}"' in repair[-1]["content"]
+    assert repair[-2] == {"role": "assistant", "content": session.answers[0]["choices"][0]["message"]["content"]}
+    assert repair[-1]["role"] == "user" and f"has_free_tier must be {str(demanded[0]).lower()}" in repair[-1]["content"]
     assert gen.usage()["llm_repairs"] == gen.repairs
 
 
