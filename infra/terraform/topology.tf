@@ -52,6 +52,7 @@ locals {
     ENGINE_BY_STAGE          = var.engine_by_stage
     LLM_BASE_URL             = var.llm_base_url
     LLM_MODEL                = var.llm_model
+    LLM_RESPONSE_FORMAT      = var.llm_response_format
     PREVIEW_TTL_S            = "900"
     # Run notifications (shared/notify.py): SendGrid, with its key in Secret Manager.
     MAIL_FROM      = var.mail_from
@@ -194,7 +195,7 @@ locals {
         "TASKS_LOCATION", "TASKS_DEADLINE_S", "PUBLISH_TIMEOUT_S", "STAGE_DEADLINE_S",
         "DEFAULT_BUDGET_COMPUTE_S", "DEFAULT_BUDGET_TOKENS", "ARTIFACTS_BUCKET", "ARTIFACT_DOWNLOAD",
         "ARTIFACT_URL_TTL_S", "PREVIEW_TTL_S", "QA_TIMEOUT_S", "STATE_DIR", "ENGINE_BY_STAGE", "FUNCTION_REGION",
-        "LLM_BASE_URL", "LLM_MODEL"]
+        "LLM_BASE_URL", "LLM_MODEL", "LLM_RESPONSE_FORMAT"]
       env_values = {}
       # The plan-review routes load the engine (its spec check), whose settings declare the LLM key.
       secrets = ["LLM_API_KEY"]
@@ -217,7 +218,7 @@ locals {
       timeout_s   = 120
       env = ["FACTORY_ENV", "GOOGLE_CLOUD_PROJECT", "FUNCTION_REGION", "FUNCTION_URL_TEMPLATE", "TASKS_LOCATION",
         "TASKS_DEADLINE_S", "PUBLISH_TIMEOUT_S", "STAGE_DEADLINE_S", "QA_MAX_LOOPS", "QA_TIMEOUT_S",
-      "ENGINE_BY_STAGE", "LLM_BASE_URL", "LLM_MODEL", "PREVIEW_TTL_S", "STATE_DIR", "MAIL_FROM", "MAIL_TIMEOUT_S", "PUBLIC_BASE_URL", "ARTIFACTS_BUCKET"]
+      "ENGINE_BY_STAGE", "LLM_BASE_URL", "LLM_MODEL", "LLM_RESPONSE_FORMAT", "PREVIEW_TTL_S", "STATE_DIR", "MAIL_FROM", "MAIL_TIMEOUT_S", "PUBLIC_BASE_URL", "ARTIFACTS_BUCKET"]
       env_values = { STAGE = "idea_validation", FIRESTORE_DEADLINE_S = "20" }
       secrets    = ["LLM_API_KEY", "SENDGRID_API_KEY"]
       callers    = ["invoker", "push"]
@@ -240,7 +241,7 @@ locals {
       timeout_s   = 120
       env = ["FACTORY_ENV", "GOOGLE_CLOUD_PROJECT", "FUNCTION_REGION", "FUNCTION_URL_TEMPLATE", "TASKS_LOCATION",
         "TASKS_DEADLINE_S", "PUBLISH_TIMEOUT_S", "STAGE_DEADLINE_S", "QA_MAX_LOOPS", "QA_TIMEOUT_S",
-      "ENGINE_BY_STAGE", "LLM_BASE_URL", "LLM_MODEL", "PREVIEW_TTL_S", "STATE_DIR", "MAIL_FROM", "MAIL_TIMEOUT_S", "PUBLIC_BASE_URL", "ARTIFACTS_BUCKET"]
+      "ENGINE_BY_STAGE", "LLM_BASE_URL", "LLM_MODEL", "LLM_RESPONSE_FORMAT", "PREVIEW_TTL_S", "STATE_DIR", "MAIL_FROM", "MAIL_TIMEOUT_S", "PUBLIC_BASE_URL", "ARTIFACTS_BUCKET"]
       env_values = { STAGE = "tech_stack", FIRESTORE_DEADLINE_S = "20" }
       secrets    = ["LLM_API_KEY", "SENDGRID_API_KEY"]
       callers    = ["invoker", "push"]
@@ -261,7 +262,7 @@ locals {
       timeout_s   = 120
       env = ["FACTORY_ENV", "GOOGLE_CLOUD_PROJECT", "FUNCTION_REGION", "FUNCTION_URL_TEMPLATE", "TASKS_LOCATION",
         "TASKS_DEADLINE_S", "PUBLISH_TIMEOUT_S", "STAGE_DEADLINE_S", "QA_MAX_LOOPS", "QA_TIMEOUT_S",
-      "ENGINE_BY_STAGE", "LLM_BASE_URL", "LLM_MODEL", "PREVIEW_TTL_S", "STATE_DIR", "MAIL_FROM", "MAIL_TIMEOUT_S", "PUBLIC_BASE_URL", "ARTIFACTS_BUCKET"]
+      "ENGINE_BY_STAGE", "LLM_BASE_URL", "LLM_MODEL", "LLM_RESPONSE_FORMAT", "PREVIEW_TTL_S", "STATE_DIR", "MAIL_FROM", "MAIL_TIMEOUT_S", "PUBLIC_BASE_URL", "ARTIFACTS_BUCKET"]
       env_values = { STAGE = "uiux_design", FIRESTORE_DEADLINE_S = "20" }
       secrets    = ["LLM_API_KEY", "SENDGRID_API_KEY"]
       callers    = ["invoker", "push"]
@@ -282,7 +283,7 @@ locals {
       timeout_s   = 120
       env = ["FACTORY_ENV", "GOOGLE_CLOUD_PROJECT", "FUNCTION_REGION", "FUNCTION_URL_TEMPLATE", "TASKS_LOCATION",
         "TASKS_DEADLINE_S", "PUBLISH_TIMEOUT_S", "STAGE_DEADLINE_S", "QA_MAX_LOOPS", "QA_TIMEOUT_S",
-      "ENGINE_BY_STAGE", "LLM_BASE_URL", "LLM_MODEL", "PREVIEW_TTL_S", "STATE_DIR", "MAIL_FROM", "MAIL_TIMEOUT_S", "PUBLIC_BASE_URL", "ARTIFACTS_BUCKET"]
+      "ENGINE_BY_STAGE", "LLM_BASE_URL", "LLM_MODEL", "LLM_RESPONSE_FORMAT", "PREVIEW_TTL_S", "STATE_DIR", "MAIL_FROM", "MAIL_TIMEOUT_S", "PUBLIC_BASE_URL", "ARTIFACTS_BUCKET"]
       env_values = { STAGE = "development", FIRESTORE_DEADLINE_S = "20" }
       secrets    = ["LLM_API_KEY", "SENDGRID_API_KEY"]
       callers    = ["invoker", "push"]
@@ -303,7 +304,7 @@ locals {
       timeout_s   = 300
       env = ["FACTORY_ENV", "GOOGLE_CLOUD_PROJECT", "FUNCTION_REGION", "FUNCTION_URL_TEMPLATE", "TASKS_LOCATION",
         "TASKS_DEADLINE_S", "PUBLISH_TIMEOUT_S", "STAGE_DEADLINE_S", "QA_MAX_LOOPS", "QA_TIMEOUT_S",
-      "ENGINE_BY_STAGE", "LLM_BASE_URL", "LLM_MODEL", "PREVIEW_TTL_S", "STATE_DIR", "MAIL_FROM", "MAIL_TIMEOUT_S", "PUBLIC_BASE_URL", "ARTIFACTS_BUCKET"]
+      "ENGINE_BY_STAGE", "LLM_BASE_URL", "LLM_MODEL", "LLM_RESPONSE_FORMAT", "PREVIEW_TTL_S", "STATE_DIR", "MAIL_FROM", "MAIL_TIMEOUT_S", "PUBLIC_BASE_URL", "ARTIFACTS_BUCKET"]
       env_values = { STAGE = "qa", FIRESTORE_DEADLINE_S = "20" }
       secrets    = ["LLM_API_KEY", "SENDGRID_API_KEY"]
       callers    = ["invoker", "push"]
@@ -324,7 +325,7 @@ locals {
       timeout_s   = 300
       env = ["FACTORY_ENV", "GOOGLE_CLOUD_PROJECT", "FUNCTION_REGION", "FUNCTION_URL_TEMPLATE", "TASKS_LOCATION",
         "TASKS_DEADLINE_S", "PUBLISH_TIMEOUT_S", "STAGE_DEADLINE_S", "QA_MAX_LOOPS", "QA_TIMEOUT_S",
-      "ENGINE_BY_STAGE", "LLM_BASE_URL", "LLM_MODEL", "PREVIEW_TTL_S", "STATE_DIR", "MAIL_FROM", "MAIL_TIMEOUT_S", "PUBLIC_BASE_URL", "ARTIFACTS_BUCKET"]
+      "ENGINE_BY_STAGE", "LLM_BASE_URL", "LLM_MODEL", "LLM_RESPONSE_FORMAT", "PREVIEW_TTL_S", "STATE_DIR", "MAIL_FROM", "MAIL_TIMEOUT_S", "PUBLIC_BASE_URL", "ARTIFACTS_BUCKET"]
       env_values = { STAGE = "deployment", FIRESTORE_DEADLINE_S = "20" }
       secrets    = ["LLM_API_KEY", "SENDGRID_API_KEY"]
       callers    = ["invoker", "push"]

@@ -49,6 +49,12 @@ variable "llm_model" {
   default     = "gpt-4o-mini"
 }
 
+variable "llm_response_format" {
+  description = "LLM_RESPONSE_FORMAT: json_object (any OpenAI-compatible server), json_schema (OpenAI structured outputs) or json_object_schema (llama-cpp-python); decision 0045."
+  type        = string
+  default     = "json_object"
+}
+
 variable "sql_tier" {
   description = "Machine tier of the Cloud SQL instance the generated apps' databases live on."
   type        = string

@@ -8,7 +8,10 @@ Two engines implement the same `Generator` protocol and are held to the same pyd
   JSON is validated against the task's schema (plus the stage's semantic `check`), and on failure the
   error is sent back for up to `llm_max_repairs` repairs. 429 is retried honouring Retry-After (bounded),
   5xx/timeouts/connection errors are retried with exponential backoff; when retries run out a
-  `TransientEngineError` is raised so the pipeline can retry the stage later.
+  `TransientEngineError` is raised so the pipeline can retry the stage later. `EngineConfig.llm_response_format`
+  chooses how the request asks for JSON: `json_object` (default; the schema is only in the prompt), OpenAI's
+  `json_schema` structured outputs, or `json_object_schema` (a schema beside `json_object`, which
+  llama-cpp-python's server enforces as a grammar; `make test-llm` runs against it, decision 0045).
 
 `repair(task, context, schema, previous, problems, check)` revises an earlier answer with problems found later
 (QA's, for the stored app spec): the LLM engine replays the conversation with `previous` as its reply and the
@@ -201,6 +204,22 @@ def _retry_after_seconds(value: str | None) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
+RESPONSE_FORMATS = ("json_object", "json_schema", "json_object_schema")
+
+
+def response_format(kind: str, task: str, schema: type[BaseModel]) -> dict:
+    """The request's `response_format` for `EngineConfig.llm_response_format`."""
+    if kind == "json_object":
+        return {"type": "json_object"}
+    if kind == "json_schema":  # OpenAI structured outputs; not strict (pydantic schemas have optional fields)
+        name = re.sub(r"[^A-Za-z0-9_-]", "_", task)[:64] or "answer"
+        return {"type": "json_schema", "json_schema": {"name": name, "schema": schema.model_json_schema(),
+                                                        "strict": False}}
+    if kind == "json_object_schema":
+        return {"type": "json_object", "schema": schema.model_json_schema()}
+    raise EngineConfigError(f"unknown llm_response_format {kind!r} (expected one of {', '.join(RESPONSE_FORMATS)})")
+
+
 class LLMGenerator:
     engine = "llm"
 
@@ -208,6 +227,9 @@ class LLMGenerator:
                  sleep: Callable[[float], None] = time.sleep):
         if not config.llm_base_url:
             raise EngineConfigError("engine 'llm' selected but EngineConfig.llm_base_url is not set")
+        if config.llm_response_format not in RESPONSE_FORMATS:
+            raise EngineConfigError(f"unknown llm_response_format {config.llm_response_format!r} "
+                                    f"(expected one of {', '.join(RESPONSE_FORMATS)})")
         self.config = config
         self.session = session or requests.Session()
         self.sleep = sleep
@@ -236,14 +258,13 @@ class LLMGenerator:
 
     # -- HTTP
 
-    def _post(self, messages: list[dict]) -> dict:
+    def _post(self, messages: list[dict], fmt: dict) -> dict:
         c = self.config
         url = c.llm_base_url.rstrip("/") + "/chat/completions"
         headers = {"Content-Type": "application/json"}
         if c.llm_api_key:
             headers["Authorization"] = f"Bearer {c.llm_api_key}"
-        body = {"model": c.llm_model, "messages": messages, "temperature": 0,
-                "response_format": {"type": "json_object"}}
+        body = {"model": c.llm_model, "messages": messages, "temperature": 0, "response_format": fmt}
         attempts = 1 + max(0, c.llm_max_retries)
         last_problem = "no attempt made"
         for attempt in range(1, attempts + 1):
@@ -276,8 +297,8 @@ class LLMGenerator:
                 self.sleep(wait)
         raise TransientEngineError(f"LLM unavailable after {attempts} attempts: {last_problem}")
 
-    def _chat(self, messages: list[dict]) -> str:
-        data = self._post(messages)
+    def _chat(self, messages: list[dict], fmt: dict) -> str:
+        data = self._post(messages, fmt)
         self.calls += 1
         usage = data.get("usage") or {}
         self.tokens_in += int(usage.get("prompt_tokens") or 0)
@@ -325,10 +346,11 @@ class LLMGenerator:
 
     def _converse(self, task: str, messages: list[dict], schema: type[M], check: Check | None) -> M:
         problem = ""
+        fmt = response_format(self.config.llm_response_format, task, schema)
         for round_no in range(self.config.llm_max_repairs + 1):
             if round_no:
                 self.repairs += 1
-            content = self._chat(messages)
+            content = self._chat(messages, fmt)
             try:
                 data = json.loads(_strip_fences(content))
             except json.JSONDecodeError as exc:

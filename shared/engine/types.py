@@ -71,6 +71,10 @@ class EngineConfig:
     llm_backoff_s: float = 0.5  # first backoff; doubles per retry
     llm_max_backoff_s: float = 8.0  # cap for any single wait, Retry-After included
     llm_max_cost_usd: float | None = None  # per stage; BudgetExceeded when crossed
+    # How the request asks for JSON (decision 0045): "json_object" (any OpenAI-compatible server; the schema is
+    # only in the prompt), "json_schema" (OpenAI structured outputs: response_format.json_schema.schema) or
+    # "json_object_schema" (llama-cpp-python, Anyscale, Together: response_format.schema, enforced as a grammar).
+    llm_response_format: str = "json_object"
     qa_timeout_s: float = 60.0
     qa_memory_mb: int = 1024
     qa_network_isolation: str = "auto"  # "auto" | "unshare" | "sitecustomize"

@@ -73,3 +73,14 @@ def test_engine_by_stage_accepts_json_or_pairs(env, value):
 def test_service_accounts_comma_separated(env):
     env({**PROD, "SERVICE_ACCOUNTS": "fn-watchdog@p.iam.gserviceaccount.com, fn-x@p.iam.gserviceaccount.com"})
     assert Settings().service_accounts == ("fn-watchdog@p.iam.gserviceaccount.com", "fn-x@p.iam.gserviceaccount.com")
+
+
+def test_llm_response_format_defaults_to_json_object_and_refuses_unknown_values(env, monkeypatch):
+    monkeypatch.delenv("LLM_RESPONSE_FORMAT", raising=False)
+    env(LOCAL)
+    assert Settings().llm_response_format == "json_object"
+    env({"LLM_RESPONSE_FORMAT": "json_object_schema"})
+    assert Settings().llm_response_format == "json_object_schema"
+    env({"LLM_RESPONSE_FORMAT": "xml"})
+    with pytest.raises(ValueError, match="LLM_RESPONSE_FORMAT"):
+        Settings()

@@ -11,13 +11,14 @@ from shared.engine import (
     STAGES,
     BudgetExceeded,
     EngineConfig,
+    EngineConfigError,
     StageInput,
     TransientEngineError,
     no_artifacts,
     run_stage,
 )
 from shared.engine.appspec import AppSpec
-from shared.engine.generators import BuiltinGenerator
+from shared.engine.generators import BuiltinGenerator, LLMGenerator
 from shared.engine.runner import run_pipeline
 from shared.engine.schemas import (
     DeployPlan,
@@ -198,3 +199,28 @@ def test_llm_tech_stack_must_stay_runnable(state_dir):
         r = run_stage("tech_stack", StageInput("ts", "t", IDEA, {}, no_artifacts), config)
     assert r.outcome == "ok" and r.summary["runtime"] == "python-flask"
     assert "not runnable here" in fake.requests[1]["messages"][-1]["content"]
+
+
+def test_json_schema_response_format_sends_the_task_schema(state_dir):
+    with FakeLLM([{"content": {"verdict": "maybe"}}, {"content": _good_report()}]) as fake:
+        r = _validate(_config(fake, state_dir, llm_response_format="json_schema"))
+    assert r.outcome == "ok" and r.usage["llm_repairs"] == 1
+    for body in fake.requests:  # the repair round asks for the same schema
+        fmt = body["response_format"]
+        assert fmt["type"] == "json_schema" and fmt["json_schema"]["name"] == "validation_report"
+        assert fmt["json_schema"]["schema"] == ValidationReport.model_json_schema()
+        assert fmt["json_schema"]["strict"] is False
+
+
+def test_json_object_schema_response_format_puts_the_schema_beside_json_object(state_dir):
+    with FakeLLM([{"content": _good_report()}]) as fake:
+        r = _validate(_config(fake, state_dir, llm_response_format="json_object_schema"))
+    assert r.outcome == "ok"
+    assert fake.requests[0]["response_format"] == {"type": "json_object",
+                                                   "schema": ValidationReport.model_json_schema()}
+
+
+def test_unknown_response_format_is_a_config_error(state_dir):
+    with FakeLLM([{"content": _good_report()}]) as fake, pytest.raises(EngineConfigError, match="llm_response_format"):
+        LLMGenerator(_config(fake, state_dir, llm_response_format="xml"))
+    assert fake.requests == []
