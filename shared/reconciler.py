@@ -5,7 +5,7 @@ progress by. It is set when a stage is dispatched (queue deadline) and when it i
 deadline), and cleared when the run stops moving (terminal, awaiting approval). A scheduled job
 (Cloud Scheduler -> watchdog `/reconcile`; locally emulator/scheduler.py) asks Firestore for the
 runs whose `deadline_at` has passed -- one indexed collection-group query, not a scan -- and
-hands each to `pipeline.deadline`, the same fenced transaction the Cloud Tasks watchdog uses:
+hands each to `timeouts.deadline`, the same fenced transaction the Cloud Tasks watchdog uses:
 re-dispatch through the outbox a bounded number of times, then fail the run with a reason.
 Cloud Tasks stays the fast path; when it is down or a task is lost, this finds the run anyway.
 
@@ -151,7 +151,7 @@ def due(limit: int = 100) -> list:
 
 def reconcile(limit: int = 100) -> dict:
     """One reconciler pass: refresh the deadlines, then act on every run past its deadline."""
-    from shared import pipeline
+    from shared.runs import timeouts
 
     try:
         refresh()
@@ -165,14 +165,14 @@ def reconcile(limit: int = 100) -> dict:
         # Found within one pass of the third quick death, whatever the deadlines say.
         for ref in ctx.active_refs(stage):
             try:
-                if pipeline.fail_crash_looping(ref, stage, h):
+                if timeouts.fail_crash_looping(ref, stage, h):
                     counts["crash_looping"] += 1
             except Exception as exc:  # noqa: BLE001 - one bad run must not stop the pass
                 log.event(logger, logging.ERROR, "crash-loop fail failed for a run", path=ref.path, error=str(exc))
     for snap in due(limit):
         counts["due"] += 1
         try:
-            what = pipeline.reconcile_run(snap.reference, ctx)
+            what = timeouts.reconcile_run(snap.reference, ctx)
         except Exception as exc:  # noqa: BLE001 - one bad run must not stop the pass
             log.event(logger, logging.ERROR, "reconcile failed for a run", path=snap.reference.path, error=str(exc))
             counts["skipped"] += 1

@@ -11,7 +11,7 @@ import pytest
 
 from shared import artifact_store, faults
 from shared.engine.artifacts import make_zip
-from shared.pipeline import artifact_doc_id
+from shared.runs.records import artifact_doc_id
 from shared.store import Tenant, now
 from tests.helpers import IDEA, Api, buy_credits, events, pipeline_doc, submit, wait_status
 
