@@ -18,7 +18,7 @@ from datetime import timedelta
 
 from google.cloud import firestore as gfs
 
-from shared import clients, log, topology
+from shared import clients, log, reconciler, topology
 from shared.models.pipeline import StageMessage
 from shared.settings import get_settings
 from shared.store import now
@@ -113,8 +113,6 @@ def arm_watchdog(msg: StageMessage, delay_s: float | None = None, attempts: int 
     within a few seconds; never raises and never blocks a run for long: while Tasks is down the
     reconciler (which needs only Firestore) finds the run by its `deadline_at` instead."""
     global _tasks_down_until
-    from shared import reconciler
-
     s = get_settings()
     if time.monotonic() < _tasks_down_until:
         log.event(logger, logging.WARNING, "Cloud Tasks failed moments ago; the reconciler covers this dispatch",

@@ -6,7 +6,7 @@ stage engine.)"""
 
 import functions_framework
 
-from shared import auth, dispatch, reconciler
+from shared import auth, dispatch
 from shared.http import Router
 from shared.models.pipeline import StageMessage
 from shared.runs import timeouts
@@ -26,7 +26,7 @@ def deadline(call):
 @router.route("POST", "/reconcile")
 def reconcile(call):
     auth.require_service(call.request, "watchdog")
-    return reconciler.reconcile()
+    return timeouts.reconcile()
 
 
 @router.route("POST", "/sweep")

@@ -1,5 +1,9 @@
 """A run past its stage's deadline: the Cloud Tasks watchdog's `deadline`, the reconciler's `reconcile_run`,
-and `fail_crash_looping` -- one fenced decision each, judged from evidence (shared/reconciler.py, 0032)."""
+and `fail_crash_looping` -- one fenced decision each, judged from evidence (shared/reconciler.py, 0032) -- and
+the reconciler pass itself (`reconcile`, watchdog /reconcile), which finds the runs to hand them.
+
+The pass lives here, beside the decisions it applies, so that shared/reconciler.py (measured deadlines and the
+evidence) imports nothing of the runs and every module here can import it (decision 0043)."""
 
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ from shared.settings import get_settings
 from shared.store import Tenant, now
 
 logger = log.get_logger("pipeline")
+pass_logger = log.get_logger("reconciler")  # the pass logs as it did in shared/reconciler.py
 
 
 def deadline(msg: StageMessage) -> str:
@@ -181,3 +186,47 @@ def fail_crash_looping(pref, stage: str, crash) -> bool:
         log.event(logger, logging.WARNING, "run failed: its stage is crash-looping", pipeline_id=pref.id, stage=stage)
     return failed
 
+
+# ------------------------------------------------------------------------------ the reconciler pass
+
+
+def due(limit: int = 100) -> list:
+    """Active runs whose current stage is past its deadline (indexed collection-group query)."""
+    q = (clients.firestore().collection_group("pipelines")
+         .where(filter=gfs.FieldFilter("deadline_at", "<=", now()))
+         .order_by("deadline_at").limit(limit))
+    return list(q.stream())
+
+
+def reconcile(limit: int = 100) -> dict:
+    """One reconciler pass: refresh the deadlines, then act on every run past its deadline."""
+    try:
+        reconciler.refresh()
+    except Exception as exc:  # noqa: BLE001 - stale deadlines are still deadlines
+        log.event(pass_logger, logging.WARNING, "could not refresh the stage deadlines", error=str(exc))
+    counts = {"due": 0, "redispatched": 0, "deferred": 0, "failed": 0, "crash_looping": 0, "cleared": 0,
+              "skipped": 0}
+    crashing = reconciler.crash_looping_stages()
+    ctx = reconciler.Context(crashing)
+    for stage, h in crashing.items():
+        # Found within one pass of the third quick death, whatever the deadlines say.
+        for ref in ctx.active_refs(stage):
+            try:
+                if fail_crash_looping(ref, stage, h):
+                    counts["crash_looping"] += 1
+            except Exception as exc:  # noqa: BLE001 - one bad run must not stop the pass
+                log.event(pass_logger, logging.ERROR, "crash-loop fail failed for a run", path=ref.path,
+                          error=str(exc))
+    for snap in due(limit):
+        counts["due"] += 1
+        try:
+            what = reconcile_run(snap.reference, ctx)
+        except Exception as exc:  # noqa: BLE001 - one bad run must not stop the pass
+            log.event(pass_logger, logging.ERROR, "reconcile failed for a run", path=snap.reference.path,
+                      error=str(exc))
+            counts["skipped"] += 1
+            continue
+        counts[what if what in counts else "skipped"] += 1
+    if counts["due"] or counts["crash_looping"]:
+        log.event(pass_logger, logging.INFO, "reconciler pass", **counts)
+    return counts
