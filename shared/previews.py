@@ -18,7 +18,7 @@ import logging
 import time
 from contextlib import contextmanager
 
-from shared import artifact_store, errors, faults, log
+from shared import artifact_store, errors, hooks, log
 from shared.runs import actions, reads, records
 from shared.settings import get_settings
 from shared.store import Tenant
@@ -72,7 +72,7 @@ def redeploy(tenant: Tenant, pipeline_id: str, uid: str, *, now: float | None = 
     from shared.engine.artifacts import read_zip
 
     s = get_settings()
-    config = stage_runner._engine_config(faults.OFF)
+    config = stage_runner._engine_config(hooks.OFF)
     with _lock(s.state_dir, pipeline_id):
         t = time.time() if now is None else now
         live = _running_record(s.state_dir, pipeline_id, t)

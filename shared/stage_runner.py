@@ -18,7 +18,7 @@ import time
 
 from pydantic import ValidationError
 
-from shared import dispatch, errors, faults, health, log, notify, reconciler, topology
+from shared import dispatch, errors, health, hooks, log, notify, reconciler, topology
 from shared.dead_letter import verify_caller
 from shared.models.pipeline import StageMessage
 from shared.runs import claims, commits, reads
@@ -47,7 +47,7 @@ def decode(cloud_event) -> tuple[StageMessage, str, dict]:
         raise err from None
 
 
-def _engine_config(fault: faults.StageFaults):
+def _engine_config(fault: hooks.StageHook):
     from shared.engine import EngineConfig
 
     s = get_settings()
@@ -61,7 +61,7 @@ def _engine_config(fault: faults.StageFaults):
     )
 
 
-def run_work(stage: str, c: claims.Claim, fault: faults.StageFaults = faults.OFF) -> commits.Outcome:
+def run_work(stage: str, c: claims.Claim, fault: hooks.StageHook = hooks.OFF) -> commits.Outcome:
     """The stage's real work, through the engine (or the explicitly named pass-through)."""
     s = get_settings()
     p = c.pipeline
@@ -130,7 +130,7 @@ def handle_stage_event(stage: str, cloud_event) -> None:
         return
     token = log.bind(tenant_id=msg.tenant_id, pipeline_id=msg.pipeline_id, stage=stage, attempt=msg.attempt)
     try:
-        fault = faults.for_stage(msg.tenant_id, stage)  # test-only fault injection; OFF in production
+        fault = hooks.for_stage(msg.tenant_id, stage)  # a local test plug-in's hook; OFF in production
         c = claims.claim(msg, message_id, received_at)
         if c is None:
             return  # duplicate or stale: acknowledged, logged by claim()

@@ -15,7 +15,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from cloudevents.http import CloudEvent
 
-from shared import build_events, clients, dispatch, faults, topology
+from emulator import faults
+from shared import build_events, clients, dispatch, topology
 from shared.engine.deploy_adapter import run_v2_service
 from shared.models.pipeline import StageMessage
 from shared.runs import claims, commits, timeouts

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from shared import faults
+from emulator import faults
 from shared.engine import specstore
 from shared.engine.appspec import AppSpec
 from shared.runs import reads, timeouts

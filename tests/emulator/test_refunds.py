@@ -13,7 +13,8 @@ from datetime import timedelta
 import pytest
 from google.cloud import firestore
 
-from shared import faults, topology
+from emulator import faults
+from shared import topology
 from shared.runs import timeouts
 from shared.store import Tenant, now
 from tests.helpers import IDEA, Api, buy_credits, events, pipeline_doc, submit, wait_status

@@ -9,7 +9,8 @@ import uuid
 
 import pytest
 
-from shared import artifact_store, faults
+from emulator import faults
+from shared import artifact_store
 from shared.engine.artifacts import make_zip
 from shared.runs.records import artifact_doc_id
 from shared.store import Tenant, now

@@ -11,7 +11,8 @@ import pytest
 import requests
 from google.cloud import firestore
 
-from shared import artifact_store, faults
+from emulator import faults
+from shared import artifact_store
 from shared.engine import preview
 from shared.engine.artifacts import make_zip
 from shared.runs.records import artifact_doc_id

@@ -9,7 +9,7 @@ import zipfile
 import pytest
 import requests
 
-from shared import faults
+from emulator import faults
 from tests.helpers import IDEA, Api, buy_credits, bytes_in_firestore, events, submit, wait_status
 
 
