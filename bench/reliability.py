@@ -33,7 +33,7 @@ def _wait(db, tenant_id: str, pids, timeout: float) -> tuple[list[dict], float]:
 
 
 def _owner(api, packs: int, passthrough: bool = True):
-    from shared import faults
+    from emulator import faults
     from tests.helpers import buy_credits
 
     owner = api.signup(company="Bench Reliability")
@@ -57,7 +57,7 @@ def quiet_spell(api, db) -> None:
 
 
 def false_failures_in_burst(api, db, n: int = 30) -> tuple[int, dict]:
-    from shared import faults
+    from emulator import faults
     from tests.helpers import IDEA
 
     owner = _owner(api, (n + 9) // 10)
@@ -72,7 +72,7 @@ def false_failures_in_burst(api, db, n: int = 30) -> tuple[int, dict]:
 
 
 def crash_loop_detect_s(api, db, state_dir: str) -> tuple[float | None, dict]:
-    from shared import faults
+    from emulator import faults
     from tests.faults import drill
     from tests.helpers import IDEA
 

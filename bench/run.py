@@ -860,7 +860,8 @@ def recovery_after_message_loss(api, owner, n: int = 5, warmup: int = 8) -> tupl
     median seconds from submit until the run completes, recovered by the watchdog / reconciler
     at the stage's measured deadline. `warmup` normal runs first give the deadlines something to
     measure (before that every stage has the STAGE_DEADLINE_S cap)."""
-    from shared import faults, reconciler
+    from emulator import faults
+    from shared import reconciler
     from tests.helpers import IDEA
 
     faults.set_flag(owner.tenant_id, "passthrough")

@@ -61,9 +61,19 @@ def _serve(fn, port: int) -> None:
     from emulator import firestore_ops
 
     firestore_ops.install(fn.name)  # counts Firestore reads and writes when FIRESTORE_OPS_DIR is set (bench)
+    install_plugins()
     source = str(ROOT / "functions" / fn.name / "main.py")
     app = functions_framework.create_app(fn.target, source, fn.signature)
     create_server(app, False).run("127.0.0.1", port)
+
+
+def install_plugins() -> list[str]:
+    """Child process: plug the local-only test tools into shared/hooks.py, as this function's settings allow.
+    The fault injection of emulator/faults.py goes in only with FACTORY_ENV=local and FACTORY_FAULTS=enabled;
+    a deployed function never runs this host, so its hook lists stay empty."""
+    from emulator import faults
+
+    return ["faults"] if faults.install() else []
 
 
 def main() -> None:

@@ -6,7 +6,7 @@ A function reads a setting when code reachable from its entry point touches that
 `s.function_url(...)` reads `function_url_template`). Every function also reads what the settings
 validators read and the fields without a default (constructing Settings needs them).
 
-Reachability is per top-level definition, not per module: `shared.pipeline` imports
+Reachability is per top-level definition, not per module: `shared.runs.transitions` imports
 `shared.billing` lazily inside the refund path, and that path never calls Stripe, so a stage
 function does not "read" STRIPE_SECRET_KEY merely because `shared.billing.checkout` does. A unit is
 a module's top-level code, a top-level function, or a class (all its methods). A unit reaches every

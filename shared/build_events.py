@@ -12,7 +12,7 @@ and the rollout. Cloud Build publishes every build's changes of status on the pr
 - FAILURE, INTERNAL_ERROR, TIMEOUT, CANCELLED, EXPIRED: the run fails with the build's log URL, and the refund
   policy (shared/billing, `refund_reason`: a deployment failure is the factory's) gives the credit back.
 
-Every commit goes through `pipeline.complete_waiting`, fenced by the parked claim and the build id: a
+Every commit goes through `commits.complete_waiting`, fenced by the parked claim and the build id: a
 notification delivered twice commits once; one for a build the run no longer waits on (re-dispatched,
 cancelled, timed out) is acknowledged and ignored. Work is bounded by this function's own timeout
 (topology); a transient Google API error (by exception type) raises, and Pub/Sub delivers the notification
@@ -29,8 +29,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from shared import errors, log, notify, pipeline, topology
+from shared import errors, log, notify, topology
 from shared.dead_letter import verify_caller
+from shared.runs import commits
 from shared.settings import get_settings
 
 logger = log.get_logger("build_events")
@@ -116,19 +117,19 @@ def handle(notice: BuildNotice, *, deadline: float, clock=time.monotonic) -> str
     if notice.status != SUCCESS and notice.status not in FAILED:
         return "waiting (the build has not ended)"
 
-    def finish(st: dict, docs: dict) -> pipeline.Outcome:
+    def finish(st: dict, docs: dict) -> commits.Outcome:
         summary = dict(st.get("summary") or {})
         summary.pop("waiting_for", None)
         summary["build"] = {**(summary.get("build") or {}), "id": notice.build_id, "status": notice.status,
                             "log_url": notice.log_url or (summary.get("build") or {}).get("log_url", "")}
         log_url = summary["build"]["log_url"] or "not available"
         if notice.status in FAILED:
-            return pipeline.Outcome("reject", summary=dict(summary, deployed=False), reason=(
+            return commits.Outcome("reject", summary=dict(summary, deployed=False), reason=(
                 f"the build of the app ended {notice.status}; its log: {log_url}. This was the factory's failure, "
                 "not your idea's: the run's credit is refunded. Retry the run to build it again."))
         return _serve(summary, docs.get("deploy"), deadline, clock)
 
-    msg, status = pipeline.complete_waiting(notice.tenant_id, notice.pipeline_id, STAGE, notice.build_id, finish)
+    msg, status = commits.complete_waiting(notice.tenant_id, notice.pipeline_id, STAGE, notice.build_id, finish)
     if status.startswith(("skipped", "discarded")):
         return status
     # Deployment is the last stage: its commit completes, fails or holds the run for approval; it never
@@ -138,13 +139,13 @@ def handle(notice: BuildNotice, *, deadline: float, clock=time.monotonic) -> str
     return status
 
 
-def _serve(summary: dict, deploy: dict | None, deadline: float, clock) -> pipeline.Outcome:
+def _serve(summary: dict, deploy: dict | None, deadline: float, clock) -> commits.Outcome:
     """SUCCESS: apply the recorded service, make it public, and say where it answers."""
     from shared.engine.deploy_adapter import CloudRunDeployer, DeployError
     from shared.engine.stages.deployment import CLAIM_NOTE
 
     if not deploy or not deploy.get("service"):
-        return pipeline.Outcome("reject", summary=dict(summary, deployed=False), reason=(
+        return commits.Outcome("reject", summary=dict(summary, deployed=False), reason=(
             "the build succeeded, but the deployment's record of the service to create is missing; "
             "the run's credit is refunded. Retry the run to deploy it again."))
     s = get_settings()
@@ -156,7 +157,7 @@ def _serve(summary: dict, deploy: dict | None, deadline: float, clock) -> pipeli
     except DeployError as exc:
         if exc.transient:  # Pub/Sub delivers the notification again; the update is idempotent
             raise errors.TransientError(str(exc)) from exc
-        return pipeline.Outcome("reject", summary=dict(summary, deployed=False), reason=(
+        return commits.Outcome("reject", summary=dict(summary, deployed=False), reason=(
             f"the build succeeded but Cloud Run did not accept the service: {str(exc)[:300]}. "
             "The run's credit is refunded."))
     summary.update({"url": url, "deployed": True})
@@ -164,5 +165,5 @@ def _serve(summary: dict, deploy: dict | None, deadline: float, clock) -> pipeli
     if url and deploy.get("claim_token"):
         summary["claim"] = CLAIM_NOTE
         private["claim"] = {"claim_url": f"{url.rstrip('/')}/claim?token={deploy['claim_token']}"}
-    return pipeline.Outcome("ok", summary=summary, private=private,
-                            logs=[f"Build {summary['build']['id']} succeeded; the app answers at {url}"])
+    return commits.Outcome("ok", summary=summary, private=private,
+                           logs=[f"Build {summary['build']['id']} succeeded; the app answers at {url}"])

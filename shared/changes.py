@@ -3,7 +3,7 @@
 * `start` (POST /api/factory/pipelines/{id}/change) opens a completed run's built spec as the next version of the
   app: its `plan/current` becomes a draft under review with `change: {status: open, version, base_version}`, and
   the plan editor's edit/undo routes (shared/planreview.py) edit it with the same checks as a plan under review.
-* `build` (POST .../change/build, Idempotency-Key) starts a NEW run from development with `pipeline.rerun_from`
+* `build` (POST .../change/build, Idempotency-Key) starts a NEW run from development with `runs.intake.rerun_from`
   (one credit, 402 without): in the same transaction the new run gets the draft as the design stage's stored spec
   (the next revision of app-spec.json), `app-change.json` (the version, the run it changes, the renames its edits
   made) and `previous-project.zip` (the run's built project, the same object), so development compiles the project
@@ -23,8 +23,9 @@ import time
 import uuid
 from dataclasses import dataclass
 
-from shared import artifact_store, errors, log, pipeline
+from shared import artifact_store, errors, log
 from shared.plangate import SPEC_ARTIFACT
+from shared.runs import actions, intake, reads, records
 from shared.store import Tenant
 
 logger = log.get_logger("changes")
@@ -46,7 +47,7 @@ def _version_id(n: int) -> str:
 
 def _built_meta(tx, pref, name: str) -> dict | None:
     """The metadata of what development built (`app-spec.json`, `app-spec-history.json`, `project.zip`)."""
-    snap = pref.collection("artifacts").document(pipeline.artifact_doc_id("development", name)).get(transaction=tx)
+    snap = pref.collection("artifacts").document(records.artifact_doc_id("development", name)).get(transaction=tx)
     return snap.to_dict() if snap.exists else None
 
 
@@ -60,7 +61,7 @@ def _version_of(p: dict) -> int:
 def start(tenant: Tenant, pipeline_id: str, uid: str) -> dict:
     """Open the completed run's built spec as version N+1, editable in the plan editor."""
     pref = tenant.pipeline(pipeline_id)
-    ref = pipeline.plan_ref(pref)
+    ref = records.plan_ref(pref)
     out: dict = {}
 
     def fn(tx, p, updates, ev, t):
@@ -99,7 +100,7 @@ def start(tenant: Tenant, pipeline_id: str, uid: str) -> dict:
         out.update(version=version + 1, base_version=version)
         return None
 
-    result, _ = pipeline._act(tenant, pipeline_id, fn)
+    result, _ = actions._act(tenant, pipeline_id, fn)
     return {"pipeline_id": pipeline_id, "version": out["version"], "base_version": out["base_version"],
             "plan": f"/api/factory/pipelines/{pipeline_id}/plan", "event_seq": result["event_seq"]}
 
@@ -122,7 +123,7 @@ def _renames(ref, applied: list[int], spec) -> list[list[str]]:
 
 @dataclass
 class _Seed:
-    """What `pipeline.create_run` adds to the new run in its transaction (its `seed`)."""
+    """What `runs.intake.create_run` adds to the new run in its transaction (its `seed`)."""
 
     source: str
     plan: object  # the source's plan/current reference
@@ -150,11 +151,11 @@ class _Seed:
         attempt = int(doc["stages"][STAGE].get("attempt") or 1)
         col = pref.collection("artifacts")
         for name, meta in self.uploaded.items():
-            tx.set(col.document(pipeline.artifact_doc_id(STAGE, name)), {**meta, "stage": STAGE, "attempt": attempt,
+            tx.set(col.document(records.artifact_doc_id(STAGE, name)), {**meta, "stage": STAGE, "attempt": attempt,
                                                                          "created_at": t})
-        tx.set(col.document(pipeline.artifact_doc_id(STAGE, PREVIOUS_PROJECT)),
+        tx.set(col.document(records.artifact_doc_id(STAGE, PREVIOUS_PROJECT)),
                {**self.project, "name": PREVIOUS_PROJECT, "stage": STAGE, "reused_from": self.source})
-        tx.set(pipeline.plan_ref(pref), {"status": "approved", "version": self.version, "spec": self.spec,
+        tx.set(records.plan_ref(pref), {"status": "approved", "version": self.version, "spec": self.spec,
                                          "applied": [], "edit_seq": 0, "created_at": t, "updated_at": t,
                                          "approved_by": self.uid, "approved_at": t,
                                          "change": {"status": "building", "version": self.version,
@@ -178,9 +179,9 @@ def build(tenant: Tenant, pipeline_id: str, uid: str, idempotency_key: str) -> d
     from shared.engine.appspec import AppSpec
     from shared.engine.artifacts import json_bytes
 
-    p = pipeline.get(tenant, pipeline_id)  # 404 first
+    p = reads.get(tenant, pipeline_id)  # 404 first
     pref = tenant.pipeline(pipeline_id)
-    ref = pipeline.plan_ref(pref)
+    ref = records.plan_ref(pref)
     snap = ref.get()
     doc = snap.to_dict() if snap.exists else {}
     change = doc.get("change") or {}
@@ -192,12 +193,12 @@ def build(tenant: Tenant, pipeline_id: str, uid: str, idempotency_key: str) -> d
                               f"/api/factory/pipelines/{pipeline_id}/change, edit it, then build it.",
                               code="no_change_open")
     spec = AppSpec.model_validate_json(doc["spec"])
-    built = pipeline.artifact_reader(tenant.tenant_id, pipeline_id)
+    built = reads.artifact_reader(tenant.tenant_id, pipeline_id)
     old = AppSpec.model_validate_json(built("development", SPEC_ARTIFACT))
     if specstore.spec_bytes(spec) == specstore.spec_bytes(old):
         raise errors.Conflict("The change is empty: the plan is the same as the built app's. Edit it first.",
                               code="change_empty")
-    idea = pipeline.load_idea(tenant.tenant_id, p["idea_id"])
+    idea = reads.load_idea(tenant.tenant_id, p["idea_id"])
     history = json.loads(built("development", HISTORY_ARTIFACT))
     history = specstore._record(history, spec, idea, stage=STAGE, attempt=1, origin="changed", engine="founder",
                                 changes=specstore.spec_changes(old, spec))
@@ -208,17 +209,17 @@ def build(tenant: Tenant, pipeline_id: str, uid: str, idempotency_key: str) -> d
     uploaded = artifact_store.put(tenant.tenant_id, pipeline_id, STAGE, f"change-{version}-{uuid.uuid4().hex[:12]}",
                                   {SPEC_ARTIFACT: body, HISTORY_ARTIFACT: json_bytes(history),
                                    CHANGE_ARTIFACT: json_bytes(record)})
-    project = pipeline.artifact(tenant, pipeline_id, "project.zip")
+    project = reads.artifact(tenant, pipeline_id, "project.zip")
     seed = _Seed(source=pipeline_id, plan=ref, versions=versions_ref(tenant, p["idea_id"]), version=version,
                  base_version=int(change["base_version"]), uid=uid, spec=body.decode("utf-8"),
                  spec_sha256=specstore.spec_sha256(spec), uploaded=uploaded, project=project)
-    result = pipeline.rerun_from(tenant, pipeline_id, uid, "development", idempotency_key, seed=seed)
+    result = intake.rerun_from(tenant, pipeline_id, uid, "development", idempotency_key, seed=seed)
     return {**result, "version": version}
 
 
 def _replayed(tenant: Tenant, key: str) -> dict | None:
     """The answer a build with this Idempotency-Key already got (the change is built, so it is no longer open)."""
-    snap = pipeline._idem_ref(tenant, key).get()
+    snap = intake._idem_ref(tenant, key).get()
     return {**snap.to_dict()["response"], "replayed": True} if snap.exists else None
 
 
@@ -226,14 +227,14 @@ def _replayed(tenant: Tenant, key: str) -> dict | None:
 
 
 def _lineage(tenant: Tenant, pipeline_id: str) -> tuple[dict, object]:
-    p = pipeline.get(tenant, pipeline_id)  # 404 for another workspace's run
+    p = reads.get(tenant, pipeline_id)  # 404 for another workspace's run
     return p, versions_ref(tenant, p["idea_id"])
 
 
 def _built_version(tenant: Tenant, p: dict) -> list[dict]:
     """Version 1 as the run built it, when no change has recorded it yet (read from its artifacts)."""
     try:
-        meta = pipeline.artifact(tenant, p["pipeline_id"], SPEC_ARTIFACT)
+        meta = reads.artifact(tenant, p["pipeline_id"], SPEC_ARTIFACT)
     except errors.NotFound:
         return []
     return [{"version": 1, "pipeline_id": p["pipeline_id"], "based_on": None, "by": p.get("created_by"),
@@ -295,7 +296,7 @@ def rollback(tenant: Tenant, pipeline_id: str, uid: str, version: int, *, now: f
 
     def project(pid: str) -> dict[str, bytes]:
         try:
-            return read_zip(artifact_store.read(pipeline.artifact(tenant, pid, "project.zip")))
+            return read_zip(artifact_store.read(reads.artifact(tenant, pid, "project.zip")))
         except (errors.NotFound, artifact_store.ArtifactIntegrityError):
             raise errors.Conflict(f"The stored project of run {pid} is missing or damaged, so the preview cannot be "
                                   "rolled back to it.", code="no_artifacts") from None
@@ -317,7 +318,7 @@ def rollback(tenant: Tenant, pipeline_id: str, uid: str, version: int, *, now: f
     pref = tenant.pipeline(pipeline_id)
 
     def fn(tx, p_, updates, ev, t_):
-        tx.set(pipeline.private_ref(pref, "claim"), {"claim_url": record["claim_url"], "stage": "deployment",
+        tx.set(records.private_ref(pref, "claim"), {"claim_url": record["claim_url"], "stage": "deployment",
                                                      "attempt": p_["stages"]["deployment"].get("attempt"),
                                                      "created_at": t_})
         updates.update({"stages.deployment.summary.preview": shown, "stages.deployment.summary.url": shown["url"],
@@ -327,6 +328,6 @@ def rollback(tenant: Tenant, pipeline_id: str, uid: str, version: int, *, now: f
                message=f"Preview rolled back to version {version} (database at revision {record.get('revision')})")
         return None
 
-    pipeline._act(tenant, pipeline_id, fn)
+    actions._act(tenant, pipeline_id, fn)
     return {"pipeline_id": pipeline_id, "version": version, "revision": record.get("revision"), "preview": shown,
             "data": record.get("data")}

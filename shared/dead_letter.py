@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import logging
 
-from shared import log, notify, pipeline, topology
+from shared import log, notify, topology
+from shared.runs import claims
 
 logger = log.get_logger("stage")
 
@@ -55,8 +56,8 @@ def handle_dead_letter(cloud_event) -> None:
         reason = (f"{stage.replace('_', ' ')} failed on every one of {n} deliveries of its message "
                   "and it was dead-lettered; retry the run to try again")
     try:
-        failed = pipeline.fail_pipeline(tenant_id, pipeline_id, "dead_lettered", reason, stage=stage,
-                                        attempt=int(attempt_s), dispatch_id=dispatch_id)
+        failed = claims.fail_pipeline(tenant_id, pipeline_id, "dead_lettered", reason, stage=stage,
+                                      attempt=int(attempt_s), dispatch_id=dispatch_id)
     except ValueError:
         log.event(logger, logging.ERROR, "dead letter with invalid ids; dropped", attributes=attrs)
         return

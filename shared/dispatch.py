@@ -18,7 +18,7 @@ from datetime import timedelta
 
 from google.cloud import firestore as gfs
 
-from shared import clients, log, topology
+from shared import clients, hooks, log, reconciler, topology
 from shared.models.pipeline import StageMessage
 from shared.settings import get_settings
 from shared.store import now
@@ -56,9 +56,7 @@ def publish(topic: str, data: bytes, attributes: dict[str, str]) -> str:
 
 def flush(msg: StageMessage, *, watchdog: bool = True, watchdog_delay_s: float | None = None) -> bool:
     """Publish a committed outbox message, then clear it and arm the watchdog. Never raises."""
-    from shared import faults
-
-    copies = 3 if faults.flag(msg.tenant_id, "triplicate") else 1  # tests: every message delivered 3 times
+    copies = hooks.publish_copies(msg.tenant_id)  # 1; a local test plug-in may ask for more (shared/hooks.py)
     try:
         for _ in range(copies):
             publish(topology.stage_topic(msg.stage), msg.model_dump_json().encode(), msg.attributes())
@@ -113,8 +111,6 @@ def arm_watchdog(msg: StageMessage, delay_s: float | None = None, attempts: int 
     within a few seconds; never raises and never blocks a run for long: while Tasks is down the
     reconciler (which needs only Firestore) finds the run by its `deadline_at` instead."""
     global _tasks_down_until
-    from shared import reconciler
-
     s = get_settings()
     if time.monotonic() < _tasks_down_until:
         log.event(logger, logging.WARNING, "Cloud Tasks failed moments ago; the reconciler covers this dispatch",

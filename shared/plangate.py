@@ -1,11 +1,13 @@
 """The plan gate's control-plane half (issue 19, decision 0035): when a run pauses for the founder's review.
 
-The stage commit (`shared/pipeline.py`) calls it; it imports nothing of the stage engine, so the control-plane
-functions that reach `shared.pipeline` (ideas, watchdog, dead_letter) ship without it (decision 0037). Reading and
+The stage commit (`shared/runs/commits.py`) calls it; it imports nothing of the stage engine, so the control-plane
+functions that reach `shared.runs` (ideas, watchdog, dead_letter) ship without it (decision 0037). Reading and
 editing the spec under review is `shared/planreview.py`, which checks edits with the engine.
 """
 
 from __future__ import annotations
+
+from shared.runs.records import plan_ref
 
 #: The design stage's stored spec (shared.engine.specstore.SPEC_ARTIFACT; tests/unit/test_infra.py checks they agree).
 SPEC_ARTIFACT = "app-spec.json"
@@ -25,8 +27,6 @@ def has_spec(artifacts: dict[str, bytes]) -> bool:
 
 def pause(tx, pref, updates: dict, ev, p: dict, artifacts: dict[str, bytes], held: bool, t) -> None:
     """In the design stage's commit: open the spec for review (unless a review already holds it) and pause."""
-    from shared.pipeline import plan_ref
-
     raw = (artifacts or {}).get(SPEC_ARTIFACT)
     if not held and raw:  # the spec exactly as the design stage stored it (the engine wrote and checked it)
         spec = raw.decode() if isinstance(raw, bytes) else str(raw)

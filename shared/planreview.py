@@ -37,11 +37,11 @@ def _not_ready() -> errors.NotFound:
 
 def get_plan(tenant: Tenant, pipeline_id: str) -> dict:
     """The spec under review (or approved) as a founder reads it, with the edits made so far."""
-    from shared import pipeline
     from shared.engine import planedit
+    from shared.runs import reads, records
 
-    run = pipeline.get(tenant, pipeline_id)  # 404 for another tenant's run
-    ref = pipeline.plan_ref(tenant.pipeline(pipeline_id))
+    run = reads.get(tenant, pipeline_id)  # 404 for another tenant's run
+    ref = records.plan_ref(tenant.pipeline(pipeline_id))
     snap = ref.get()
     if not snap.exists:
         raise _not_ready()
@@ -78,15 +78,15 @@ def _editable(p: dict, snap) -> dict:
 
 def edit(tenant: Tenant, pipeline_id: str, uid: str, body: dict) -> dict:
     """Apply one typed edit, checked; 422 `plan_edit_invalid` with the problems (the spec unchanged) otherwise."""
-    from shared import pipeline
     from shared.engine import planedit
+    from shared.runs import actions, records
 
     try:
         op = planedit.parse(body)
     except planedit.EditRefused as exc:
         raise _refused(exc) from None
     pref = tenant.pipeline(pipeline_id)
-    ref = pipeline.plan_ref(pref)
+    ref = records.plan_ref(pref)
     out: dict = {}
 
     def fn(tx, p, updates, ev, t):
@@ -106,7 +106,7 @@ def edit(tenant: Tenant, pipeline_id: str, uid: str, body: dict) -> dict:
         out.update(seq=seq, said=said, trace=planedit.trace_status(edited))
         return None
 
-    result, _ = pipeline._act(tenant, pipeline_id, fn)
+    result, _ = actions._act(tenant, pipeline_id, fn)
     return {"pipeline_id": pipeline_id, "edit": {"seq": out["seq"], "said": out["said"]}, "trace": out["trace"],
             "event_seq": result["event_seq"]}
 
@@ -125,10 +125,10 @@ def _refused(exc) -> errors.AppError:
 
 def undo(tenant: Tenant, pipeline_id: str, uid: str) -> dict:
     """Undo the newest edit still in force: the spec goes back to what it was before it."""
-    from shared import pipeline
     from shared.engine import planedit
+    from shared.runs import actions, records
 
-    ref = pipeline.plan_ref(tenant.pipeline(pipeline_id))
+    ref = records.plan_ref(tenant.pipeline(pipeline_id))
     out: dict = {}
 
     def fn(tx, p, updates, ev, t):
@@ -148,23 +148,23 @@ def undo(tenant: Tenant, pipeline_id: str, uid: str) -> dict:
         out.update(seq=seq, trace=planedit.trace_status(spec))
         return None
 
-    result, _ = pipeline._act(tenant, pipeline_id, fn)
+    result, _ = actions._act(tenant, pipeline_id, fn)
     return {"pipeline_id": pipeline_id, "undone": out["seq"], "trace": out["trace"], "event_seq": result["event_seq"]}
 
 
 def approve(tenant: Tenant, pipeline_id: str, uid: str, comment: str | None = None) -> dict:
     """Approve the spec under review: it becomes the design stage's stored spec (the next revision when edited),
     and the run goes on to development; nothing plans again."""
-    from shared import pipeline
     from shared.engine import specstore
     from shared.engine.artifacts import json_bytes
+    from shared.runs import actions, budget, records, transitions
     from shared.store import Runs
 
     pref = tenant.pipeline(pipeline_id)
-    ref = pipeline.plan_ref(pref)
+    ref = records.plan_ref(pref)
     col = pref.collection("artifacts")
-    spec_doc = col.document(pipeline.artifact_doc_id(STAGE, specstore.SPEC_ARTIFACT))
-    hist_doc = col.document(pipeline.artifact_doc_id(STAGE, specstore.HISTORY_ARTIFACT))
+    spec_doc = col.document(records.artifact_doc_id(STAGE, specstore.SPEC_ARTIFACT))
+    hist_doc = col.document(records.artifact_doc_id(STAGE, specstore.HISTORY_ARTIFACT))
 
     def fn(tx, p, updates, ev, t):
         doc = _editable(p, ref.get(transaction=tx))
@@ -172,9 +172,9 @@ def approve(tenant: Tenant, pipeline_id: str, uid: str, comment: str | None = No
             raise errors.Conflict("This is a change of a built app: build it with POST "
                                   f"/api/factory/pipelines/{pipeline_id}/change/build (a new run, one credit).",
                                   code="change_builds_separately")
-        k = pipeline.over_budget(p)
+        k = budget.over_budget(p)
         if k:
-            raise pipeline._budget_error(p, k)
+            raise budget._budget_error(p, k)
         ssnap, hsnap = spec_doc.get(transaction=tx), hist_doc.get(transaction=tx)
         _, spec = _load_doc(doc)
         revision = None
@@ -208,6 +208,6 @@ def approve(tenant: Tenant, pipeline_id: str, uid: str, comment: str | None = No
         p["metadata"]["plan_approved"] = True
         ev.add("plan_approved", stage=STAGE, progress=p["progress"], edits=len(doc.get("applied") or []),
                message="Plan approved; building it")
-        return pipeline._dispatch_next(tx, updates, ev, p, STAGE, t)
+        return transitions._dispatch_next(tx, updates, ev, p, STAGE, t)
 
-    return pipeline._act(tenant, pipeline_id, fn)[0]
+    return actions._act(tenant, pipeline_id, fn)[0]

@@ -18,7 +18,8 @@ import logging
 import time
 from contextlib import contextmanager
 
-from shared import artifact_store, errors, faults, log, pipeline
+from shared import artifact_store, errors, hooks, log
+from shared.runs import actions, reads, records
 from shared.settings import get_settings
 from shared.store import Tenant
 
@@ -57,7 +58,7 @@ def _running_record(state_dir: str, pipeline_id: str, now: float) -> dict | None
 
 
 def redeploy(tenant: Tenant, pipeline_id: str, uid: str, *, now: float | None = None) -> dict:
-    run = pipeline.get(tenant, pipeline_id)  # 404 for another workspace's run
+    run = reads.get(tenant, pipeline_id)  # 404 for another workspace's run
     dep = run["stages"]["deployment"]
     summary = dep.get("summary") or {}
     if dep.get("status") != "completed":
@@ -71,7 +72,7 @@ def redeploy(tenant: Tenant, pipeline_id: str, uid: str, *, now: float | None = 
     from shared.engine.artifacts import read_zip
 
     s = get_settings()
-    config = stage_runner._engine_config(faults.OFF)
+    config = stage_runner._engine_config(hooks.OFF)
     with _lock(s.state_dir, pipeline_id):
         t = time.time() if now is None else now
         live = _running_record(s.state_dir, pipeline_id, t)
@@ -81,7 +82,7 @@ def redeploy(tenant: Tenant, pipeline_id: str, uid: str, *, now: float | None = 
                                                                    "expires_at": live["expires_at"]})
         try:
             # From Cloud Storage, checked against its recorded SHA-256 (decision 0036).
-            files = read_zip(artifact_store.read(pipeline.artifact(tenant, pipeline_id, "project.zip")))
+            files = read_zip(artifact_store.read(reads.artifact(tenant, pipeline_id, "project.zip")))
         except (errors.NotFound, artifact_store.ArtifactIntegrityError):
             raise errors.Conflict("The run's stored project is missing or damaged, so its preview cannot be started "
                                   "again; rerun the run from development to build it.", code="no_artifacts") from None
@@ -96,13 +97,13 @@ def redeploy(tenant: Tenant, pipeline_id: str, uid: str, *, now: float | None = 
     pref = tenant.pipeline(pipeline_id)
 
     def fn(tx, p, updates, ev, t_):
-        tx.set(pipeline.private_ref(pref, "claim"), {"claim_url": record["claim_url"], "stage": "deployment",
-                                                     "attempt": dep.get("attempt"), "created_at": t_})
+        tx.set(records.private_ref(pref, "claim"), {"claim_url": record["claim_url"], "stage": "deployment",
+                                                    "attempt": dep.get("attempt"), "created_at": t_})
         updates.update({"stages.deployment.summary.preview": shown, "stages.deployment.summary.url": shown["url"]})
         ev.add("preview_redeployed", stage="deployment", progress=p["progress"], by=uid,
                message="Preview redeployed from the stored project (no credit used)")
         return None
 
-    pipeline._act(tenant, pipeline_id, fn)
+    actions._act(tenant, pipeline_id, fn)
     log.event(logger, logging.INFO, "preview redeployed", tenant_id=tenant.tenant_id, pipeline_id=pipeline_id)
     return {"pipeline_id": pipeline_id, "preview": shown}

@@ -11,7 +11,8 @@ from __future__ import annotations
 import io
 import zipfile
 
-from shared import artifact_store, errors, pipeline
+from shared import artifact_store, errors
+from shared.runs import reads
 from shared.store import Tenant
 
 PROJECT_ARTIFACT = "project.zip"
@@ -21,7 +22,7 @@ MAX_TEXT_BYTES = 256 * 1024
 
 def _archive(tenant: Tenant, pipeline_id: str) -> zipfile.ZipFile:
     try:
-        a = pipeline.artifact(tenant, pipeline_id, PROJECT_ARTIFACT)
+        a = reads.artifact(tenant, pipeline_id, PROJECT_ARTIFACT)
     except errors.NotFound as exc:
         if exc.code == "pipeline_not_found":
             raise

@@ -5,9 +5,12 @@ progress by. It is set when a stage is dispatched (queue deadline) and when it i
 deadline), and cleared when the run stops moving (terminal, awaiting approval). A scheduled job
 (Cloud Scheduler -> watchdog `/reconcile`; locally emulator/scheduler.py) asks Firestore for the
 runs whose `deadline_at` has passed -- one indexed collection-group query, not a scan -- and
-hands each to `pipeline.deadline`, the same fenced transaction the Cloud Tasks watchdog uses:
+hands each to `reconcile_run`, the same fenced transaction the Cloud Tasks watchdog uses:
 re-dispatch through the outbox a bounded number of times, then fail the run with a reason.
 Cloud Tasks stays the fast path; when it is down or a task is lost, this finds the run anyway.
+That pass (`reconcile`, `due`) and the decisions it applies live in shared/runs/timeouts.py; this
+module holds what they read -- the deadlines and the evidence -- and imports nothing of the runs,
+so the runs, the outbox and the watchdog all import it without a cycle (decision 0043).
 
 Deadlines come from measured durations: `factor` x the p95 of recent queue waits (dispatch ->
 claim) and run times (claim -> finish) of that stage, never below a floor and never above
@@ -139,48 +142,6 @@ def stage_deadline_s(stage: str, phase: str, redispatches: int = 0) -> float:
 
 def deadline_at(stage: str, phase: str, t: datetime, redispatches: int = 0) -> datetime:
     return t + timedelta(seconds=stage_deadline_s(stage, phase, redispatches))
-
-
-def due(limit: int = 100) -> list:
-    """Active runs whose current stage is past its deadline (indexed collection-group query)."""
-    q = (clients.firestore().collection_group("pipelines")
-         .where(filter=gfs.FieldFilter("deadline_at", "<=", now()))
-         .order_by("deadline_at").limit(limit))
-    return list(q.stream())
-
-
-def reconcile(limit: int = 100) -> dict:
-    """One reconciler pass: refresh the deadlines, then act on every run past its deadline."""
-    from shared import pipeline
-
-    try:
-        refresh()
-    except Exception as exc:  # noqa: BLE001 - stale deadlines are still deadlines
-        log.event(logger, logging.WARNING, "could not refresh the stage deadlines", error=str(exc))
-    counts = {"due": 0, "redispatched": 0, "deferred": 0, "failed": 0, "crash_looping": 0, "cleared": 0,
-              "skipped": 0}
-    crashing = crash_looping_stages()
-    ctx = Context(crashing)
-    for stage, h in crashing.items():
-        # Found within one pass of the third quick death, whatever the deadlines say.
-        for ref in ctx.active_refs(stage):
-            try:
-                if pipeline.fail_crash_looping(ref, stage, h):
-                    counts["crash_looping"] += 1
-            except Exception as exc:  # noqa: BLE001 - one bad run must not stop the pass
-                log.event(logger, logging.ERROR, "crash-loop fail failed for a run", path=ref.path, error=str(exc))
-    for snap in due(limit):
-        counts["due"] += 1
-        try:
-            what = pipeline.reconcile_run(snap.reference, ctx)
-        except Exception as exc:  # noqa: BLE001 - one bad run must not stop the pass
-            log.event(logger, logging.ERROR, "reconcile failed for a run", path=snap.reference.path, error=str(exc))
-            counts["skipped"] += 1
-            continue
-        counts[what if what in counts else "skipped"] += 1
-    if counts["due"] or counts["crash_looping"]:
-        log.event(logger, logging.INFO, "reconciler pass", **counts)
-    return counts
 
 
 # ------------------------------------------------------------------------------ evidence (0032)

@@ -115,7 +115,8 @@ class Settings(BaseSettings):
     qa_timeout_s: float = Field(60.0, validation_alias="QA_TIMEOUT_S")
     preview_ttl_s: float = Field(900.0, validation_alias="PREVIEW_TTL_S")
     state_dir: str = Field(".local", validation_alias="STATE_DIR")
-    # Test-only fault injection (local mode only): see shared/faults.py.
+    # Test-only fault injection (local mode only): the plug-in emulator/faults.py, installed by the local
+    # functions host through shared/hooks.py.
     faults: str | None = Field(None, validation_alias="FACTORY_FAULTS")
 
     @field_validator("service_accounts", mode="before")

@@ -18,9 +18,10 @@ import time
 
 from pydantic import ValidationError
 
-from shared import dispatch, errors, faults, health, log, notify, pipeline, reconciler, topology
+from shared import dispatch, errors, health, hooks, log, notify, reconciler, topology
 from shared.dead_letter import verify_caller
 from shared.models.pipeline import StageMessage
+from shared.runs import claims, commits, reads
 from shared.settings import get_settings
 
 logger = log.get_logger("stage")
@@ -46,7 +47,7 @@ def decode(cloud_event) -> tuple[StageMessage, str, dict]:
         raise err from None
 
 
-def _engine_config(fault: faults.StageFaults):
+def _engine_config(fault: hooks.StageHook):
     from shared.engine import EngineConfig
 
     s = get_settings()
@@ -61,23 +62,23 @@ def _engine_config(fault: faults.StageFaults):
     )
 
 
-def run_work(stage: str, c: pipeline.Claim, fault: faults.StageFaults = faults.OFF) -> pipeline.Outcome:
+def run_work(stage: str, c: claims.Claim, fault: hooks.StageHook = hooks.OFF) -> commits.Outcome:
     """The stage's real work, through the engine (or the explicitly named pass-through)."""
     s = get_settings()
     p = c.pipeline
     if s.engine_by_stage.get(stage) == "passthrough" or fault.passthrough:
-        return pipeline.Outcome("ok", summary={"engine": "passthrough", "note": "no work: pass-through mode"},
-                                usage={"engine": "passthrough", "compute_s": 0.0},
-                                logs=["Pass-through mode: the stage's work was skipped (a test of the plumbing)"])
+        return commits.Outcome("ok", summary={"engine": "passthrough", "note": "no work: pass-through mode"},
+                               usage={"engine": "passthrough", "compute_s": 0.0},
+                               logs=["Pass-through mode: the stage's work was skipped (a test of the plumbing)"])
     from shared import engine
 
-    idea = pipeline.load_idea(p["tenant_id"], p["idea_id"])
+    idea = reads.load_idea(p["tenant_id"], p["idea_id"])
     idea_in = {k: idea.get(k) for k in ("title", "description", "target_audience", "key_features", "constraints")}
     prior = {st: p["stages"][st].get("summary") or {} for st in topology.STAGES
              if p["stages"][st]["status"] == "completed"}
     inp = engine.StageInput(
         pipeline_id=p["pipeline_id"], tenant_id=p["tenant_id"], idea=idea_in, prior=prior,
-        artifacts=pipeline.artifact_reader(p["tenant_id"], p["pipeline_id"]), attempt=c.attempt,
+        artifacts=reads.artifact_reader(p["tenant_id"], p["pipeline_id"]), attempt=c.attempt,
         feedback=(p.get("metadata") or {}).get("qa_feedback") if stage == "development" else None,
     )
     started = time.perf_counter()
@@ -86,8 +87,8 @@ def run_work(stage: str, c: pipeline.Claim, fault: faults.StageFaults = faults.O
     except engine.TransientEngineError as exc:
         raise errors.TransientError(str(exc)) from exc
     except engine.EngineError as exc:
-        return pipeline.Outcome("reject", reason=f"{stage.replace('_', ' ')} failed: {exc}",
-                                usage={"compute_s": time.perf_counter() - started})
+        return commits.Outcome("reject", reason=f"{stage.replace('_', ' ')} failed: {exc}",
+                               usage={"compute_s": time.perf_counter() - started})
     usage = dict(result.usage or {})
     usage.setdefault("compute_s", time.perf_counter() - started)
     waiting = None
@@ -95,9 +96,9 @@ def run_work(stage: str, c: pipeline.Claim, fault: faults.StageFaults = faults.O
         d = (result.private or {}).get("deploy") or {}
         waiting = {"for": "build", "build_id": d.get("build_id"), "log_url": d.get("log_url"),
                    "wait_s": d.get("wait_s")}
-    return pipeline.Outcome(result.outcome, summary=result.summary, artifacts=result.artifacts, usage=usage,
-                            reason=result.reason, private=result.private, logs=summary_lines(result.summary),
-                            waiting=waiting)
+    return commits.Outcome(result.outcome, summary=result.summary, artifacts=result.artifacts, usage=usage,
+                           reason=result.reason, private=result.private, logs=summary_lines(result.summary),
+                           waiting=waiting)
 
 
 def summary_lines(summary: dict, limit: int = 6) -> list[str]:
@@ -130,15 +131,15 @@ def handle_stage_event(stage: str, cloud_event) -> None:
         return
     token = log.bind(tenant_id=msg.tenant_id, pipeline_id=msg.pipeline_id, stage=stage, attempt=msg.attempt)
     try:
-        fault = faults.for_stage(msg.tenant_id, stage)  # test-only fault injection; OFF in production
-        c = pipeline.claim(msg, message_id, received_at)
+        fault = hooks.for_stage(msg.tenant_id, stage)  # a local test plug-in's hook; OFF in production
+        c = claims.claim(msg, message_id, received_at)
         if c is None:
             return  # duplicate or stale: acknowledged, logged by claim()
         reconciler.record_claim(stage, received_at)
         health.note_alive(f"stage_{stage}")
         fault.after_claim()
         try:
-            outcome = pipeline.committed_outcome(c)
+            outcome = commits.committed_outcome(c)
             if outcome is not None:
                 log.event(logger, logging.WARNING, "this attempt was already committed (the run was restored "
                           "from an older snapshot); recording that commit instead of redoing the work")
@@ -146,11 +147,11 @@ def handle_stage_event(stage: str, cloud_event) -> None:
                 outcome = run_work(stage, c, fault)
         except errors.AppError as exc:
             # Permanent: no redelivery can fix it (e.g. the idea was deleted). Fail the run now.
-            pipeline.fail_stage(c, "stage_error", f"{stage.replace('_', ' ')} could not run: {exc.message}")
+            claims.fail_stage(c, "stage_error", f"{stage.replace('_', ' ')} could not run: {exc.message}")
             log.event(logger, logging.WARNING, "permanent error; run failed", code=exc.code)
             notify.after_run_changed(msg.tenant_id, msg.pipeline_id)
             return
-        nxt, status = pipeline.commit(c, outcome)
+        nxt, status = commits.commit(c, outcome)
         if nxt is None:
             log.event(logger, logging.INFO, f"stage done; run is {status}")
             if status not in ("running", "waiting"):  # stopped or paused: no later stage waits on the mail

@@ -151,7 +151,7 @@ def invitation_index(email: str):
 class Runs:
     """Typed reads of one tenant's runs and ideas (the stored models of shared.models.pipeline).
 
-    Reads only: every change to a run is a transaction in shared/pipeline.py. A run's fencing
+    Reads only: every change to a run is a transaction in shared/runs/. A run's fencing
     fields are not part of `Pipeline`; they live in `fence(pipeline_id)`, which firestore.rules deny."""
 
     __slots__ = ("tenant",)

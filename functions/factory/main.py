@@ -7,7 +7,7 @@ from pathlib import Path
 import flask
 import functions_framework
 
-from shared import artifact_store, auth, changes, pipeline, planreview, previews, project_files
+from shared import artifact_store, auth, changes, planreview, previews, project_files
 from shared.errors import AppError, NotFound
 from shared.http import Response, Router, require_idempotency_key
 from shared.models.pipeline import (
@@ -28,6 +28,7 @@ from shared.models.pipeline import (
     TriggerCreate,
     VersionDiffQuery,
 )
+from shared.runs import actions, intake, logs, reads
 from shared.settings import get_settings
 from shared.store import Tenant
 
@@ -38,20 +39,20 @@ OPENAPI = Path(__file__).resolve().parent / "openapi.json"
 
 @router.route("GET", "/api/factory/status")
 def status(call):
-    return pipeline.status_summary(auth.authorize(call.caller, "read"))
+    return reads.status_summary(auth.authorize(call.caller, "read"))
 
 
 @router.route("GET", "/api/factory/pipelines")
 def list_pipelines(call):
     tenant = auth.authorize(call.caller, "read")
     q = call.query_model(ListQuery)
-    return pipeline.list_pipelines(tenant, q.status, q.limit, q.cursor)
+    return reads.list_pipelines(tenant, q.status, q.limit, q.cursor)
 
 
 @router.route("GET", "/api/factory/pipelines/{pipeline_id}")
 def get_pipeline(call):
     tenant = auth.authorize(call.caller, "read")
-    return pipeline.public(pipeline.get(tenant, call.params["pipeline_id"]))
+    return reads.public(reads.get(tenant, call.params["pipeline_id"]))
 
 
 @router.route("POST", "/api/factory/pipelines/{pipeline_id}/update")
@@ -63,28 +64,28 @@ def update(call):
         tenant = Tenant(tenant_id)
     except ValueError:
         raise NotFound("No such pipeline.", code="pipeline_not_found") from None
-    return pipeline.progress_update(tenant, call.params["pipeline_id"], body.stage, body.attempt,
-                                    body.progress, body.message, dispatch_id=body.dispatch_id)
+    return actions.progress_update(tenant, call.params["pipeline_id"], body.stage, body.attempt,
+                                   body.progress, body.message, dispatch_id=body.dispatch_id)
 
 
 @router.route("POST", "/api/factory/trigger")
 def trigger(call):
     tenant = auth.authorize(call.caller, "submit")
     body = call.model(TriggerCreate)
-    stored = pipeline.load_idea(tenant.tenant_id, body.idea_id)
+    stored = reads.load_idea(tenant.tenant_id, body.idea_id)
     fields = {k: stored.get(k) for k in ("title", "description", "target_audience", "key_features", "constraints")}
     if body.constraints is not None:
         fields["constraints"] = body.constraints.model_dump()
     idea = IdeaCreate.model_validate(fields)
     key = require_idempotency_key(call.headers)
-    result = pipeline.create_run(tenant, call.caller.uid, idea, idea_id=body.idea_id, idempotency_key=key)
+    result = intake.create_run(tenant, call.caller.uid, idea, idea_id=body.idea_id, idempotency_key=key)
     return Response(result, status=202, headers={"Location": f"/api/factory/pipelines/{result['pipeline_id']}"})
 
 
 @router.route("POST", "/api/factory/pipelines/{pipeline_id}/cancel")
 def cancel(call):
     tenant = auth.authorize(call.caller, "act")
-    return pipeline.cancel(tenant, call.params["pipeline_id"], call.caller.uid)
+    return actions.cancel(tenant, call.params["pipeline_id"], call.caller.uid)
 
 
 @router.route("POST", "/api/factory/pipelines/{pipeline_id}/retry")
@@ -92,7 +93,7 @@ def retry(call):
     tenant = auth.authorize(call.caller, "act")
     body = call.model(RetryCreate)
     budget = body.budget.model_dump(exclude_none=True) if body.budget else None
-    return Response(pipeline.retry(tenant, call.params["pipeline_id"], call.caller.uid, budget), status=202)
+    return Response(actions.retry(tenant, call.params["pipeline_id"], call.caller.uid, budget), status=202)
 
 
 @router.route("POST", "/api/factory/pipelines/{pipeline_id}/rerun")
@@ -102,7 +103,7 @@ def rerun(call):
     tenant = auth.authorize(call.caller, "submit")
     body = call.model(RerunCreate)
     key = require_idempotency_key(call.headers)
-    result = pipeline.rerun_from(tenant, call.params["pipeline_id"], call.caller.uid, body.from_stage, key)
+    result = intake.rerun_from(tenant, call.params["pipeline_id"], call.caller.uid, body.from_stage, key)
     return Response(result, status=202, headers={"Location": f"/api/factory/pipelines/{result['pipeline_id']}"})
 
 
@@ -110,8 +111,8 @@ def rerun(call):
 def get_idea(call):
     """The run's idea as the founder wrote it (what "Edit & resume" and "Edit & rerun" pre-fill)."""
     tenant = auth.authorize(call.caller, "read")
-    p = pipeline.get(tenant, call.params["pipeline_id"])
-    idea = pipeline.load_idea(tenant.tenant_id, p["idea_id"])
+    p = reads.get(tenant, call.params["pipeline_id"])
+    idea = reads.load_idea(tenant.tenant_id, p["idea_id"])
     return {"pipeline_id": p["pipeline_id"], "idea_id": p["idea_id"],
             **{k: idea.get(k) for k in ("title", "description", "target_audience", "key_features", "constraints")}}
 
@@ -121,7 +122,7 @@ def list_events(call):
     """The run's progress events in order (after=seq pages on): what the dashboard polls when realtime fails."""
     tenant = auth.authorize(call.caller, "read")
     q = call.query_model(EventsQuery)
-    return pipeline.list_events(tenant, call.params["pipeline_id"], q.after, q.limit)
+    return reads.list_events(tenant, call.params["pipeline_id"], q.after, q.limit)
 
 
 @router.route("POST", "/api/factory/pipelines/{pipeline_id}/resume")
@@ -129,8 +130,8 @@ def resume(call):
     """A run waiting in needs_input: edit the idea and validate it again."""
     tenant = auth.authorize(call.caller, "act")
     body = call.model(ResumeCreate)
-    return Response(pipeline.resume(tenant, call.params["pipeline_id"], call.caller.uid,
-                                    body.model_dump(exclude_none=True)), status=202)
+    return Response(actions.resume(tenant, call.params["pipeline_id"], call.caller.uid,
+                                   body.model_dump(exclude_none=True)), status=202)
 
 
 @router.route("POST", "/api/factory/pipelines/{pipeline_id}/continue")
@@ -138,7 +139,7 @@ def continue_anyway(call):
     """A run waiting in needs_input: build the idea as it stands."""
     tenant = auth.authorize(call.caller, "act")
     body = call.model(ContinueCreate)
-    return Response(pipeline.continue_anyway(tenant, call.params["pipeline_id"], call.caller.uid, body.comment),
+    return Response(actions.continue_anyway(tenant, call.params["pipeline_id"], call.caller.uid, body.comment),
                     status=202)
 
 
@@ -146,7 +147,7 @@ def continue_anyway(call):
 def approve(call):
     tenant = auth.authorize(call.caller, "act")
     body = call.model(ApproveCreate)
-    return Response(pipeline.approve(tenant, call.params["pipeline_id"], call.caller.uid, body.stage, body.comment),
+    return Response(actions.approve(tenant, call.params["pipeline_id"], call.caller.uid, body.stage, body.comment),
                     status=202)
 
 
@@ -226,7 +227,7 @@ def request_changes(call):
     """At an approval gate: record what should change (an event the team reads); the run keeps waiting."""
     tenant = auth.authorize(call.caller, "act")
     body = call.model(ChangesCreate)
-    return pipeline.request_changes(tenant, call.params["pipeline_id"], call.caller.uid, body.stage, body.comment)
+    return actions.request_changes(tenant, call.params["pipeline_id"], call.caller.uid, body.stage, body.comment)
 
 
 @router.route("POST", "/api/factory/pipelines/{pipeline_id}/preview")
@@ -254,7 +255,7 @@ def project_file(call):
 def get_claim(call):
     """The deployed app's one-time owner claim link: the workspace owner's and the run starter's only."""
     tenant, role = auth.authorize_role(call.caller, "read")
-    link = pipeline.claim_link(tenant, call.params["pipeline_id"], call.caller.uid, role)
+    link = reads.claim_link(tenant, call.params["pipeline_id"], call.caller.uid, role)
     return Response(link, headers={"Cache-Control": "no-store"})
 
 
@@ -262,7 +263,7 @@ def get_claim(call):
 def list_artifacts(call):
     tenant = auth.authorize(call.caller, "read")
     pid = call.params["pipeline_id"]
-    items = pipeline.artifacts(tenant, pid)
+    items = reads.artifacts(tenant, pid)
     for a in items:
         a["url"] = f"/api/factory/pipelines/{pid}/artifacts/{a['name']}"
     return {"pipeline_id": pid, "artifacts": items}
@@ -273,8 +274,8 @@ def list_logs(call):
     """The run's per-stage log lines, oldest first (`?stage=` keeps one stage's)."""
     tenant = auth.authorize(call.caller, "read")
     pid = call.params["pipeline_id"]
-    lines = pipeline.logs(tenant, pid, call.query_model(LogsQuery).stage)
-    return {"pipeline_id": pid, "logs": lines, "cap": pipeline.LOG_LINES_PER_RUN}
+    lines = reads.logs(tenant, pid, call.query_model(LogsQuery).stage)
+    return {"pipeline_id": pid, "logs": lines, "cap": logs.LOG_LINES_PER_RUN}
 
 
 @router.route("GET", "/api/factory/pipelines/{pipeline_id}/artifacts/{name*}")
@@ -285,7 +286,7 @@ def get_artifact(call):
     SHA-256 is checked (local), or a redirect to a short-lived V4 signed URL of the recorded object
     generation (production, ARTIFACT_DOWNLOAD=signed_url)."""
     tenant = auth.authorize(call.caller, "read")
-    a = pipeline.artifact(tenant, call.params["pipeline_id"], call.params["name"])
+    a = reads.artifact(tenant, call.params["pipeline_id"], call.params["name"])
     ctype = a.get("content_type") or artifact_store.content_type(a["name"])
     filename = a["name"].rsplit("/", 1)[-1]
     attachment = artifact_store.suffix(a["name"]) in (".zip", ".gz")

@@ -2,9 +2,10 @@
 
 import functions_framework
 
-from shared import auth, pipeline
+from shared import auth
 from shared.http import Response, Router, require_idempotency_key
 from shared.models.pipeline import IdeaCreate
+from shared.runs import intake
 from shared.settings import get_settings
 
 get_settings()
@@ -18,7 +19,7 @@ def submit(call):
     tenant = auth.authorize(call.caller, "submit")
     idea = call.model(IdeaCreate)
     key = require_idempotency_key(call.headers)
-    result = pipeline.create_run(tenant, call.caller.uid, idea, idempotency_key=key)
+    result = intake.create_run(tenant, call.caller.uid, idea, idempotency_key=key)
     pid = result["pipeline_id"]
     body = {**result, "links": {"pipeline": f"/api/factory/pipelines/{pid}",
                                 "firestore": f"tenants/{tenant.tenant_id}/pipelines/{pid}"}}

@@ -6,9 +6,10 @@ stage engine.)"""
 
 import functions_framework
 
-from shared import auth, dispatch, pipeline, reconciler
+from shared import auth, dispatch
 from shared.http import Router
 from shared.models.pipeline import StageMessage
+from shared.runs import timeouts
 from shared.settings import get_settings
 
 get_settings()
@@ -19,13 +20,13 @@ router = Router("watchdog")
 def deadline(call):
     auth.require_service(call.request, "watchdog")
     msg = call.model(StageMessage)
-    return {"result": pipeline.deadline(msg)}
+    return {"result": timeouts.deadline(msg)}
 
 
 @router.route("POST", "/reconcile")
 def reconcile(call):
     auth.require_service(call.request, "watchdog")
-    return reconciler.reconcile()
+    return timeouts.reconcile()
 
 
 @router.route("POST", "/sweep")

@@ -55,7 +55,7 @@ resource "google_monitoring_alert_policy" "dead_letter_backlog" {
 }
 
 # Runs that end failed, counted from the structured logs the stage, watchdog and dead-letter
-# functions write (shared/stage_runner.py, shared/pipeline.py).
+# functions write (shared/stage_runner.py, shared/runs/timeouts.py).
 resource "google_logging_metric" "failed_runs" {
   name   = "factory/failed_runs"
   filter = <<-EOT

@@ -13,10 +13,10 @@ import urllib.parse
 import pytest
 import requests
 
-from shared import pipeline
 from shared.engine.appspec import AppSpec
 from shared.engine.compiler import entities_meta
 from shared.engine.compiler.samples import sample_payload
+from shared.runs import reads
 from tests.browser.test_dashboard import wait_detail_status
 from tests.browser.test_plan_editor import apply_edit, choose_edit, sign_in
 from tests.helpers import PASSWORD, Api, buy_credits, submit, wait_status
@@ -58,7 +58,7 @@ def test_founder_changes_the_built_app_and_rolls_the_preview_back(browsers):
     url = p["stages"]["deployment"]["summary"]["url"].rstrip("/")
     claim_url = api.get(f"/api/factory/pipelines/{pid}/claim", owner).json()["claim_url"]
     app, csrf = app_session(url, owner.email, claim_url)
-    spec = AppSpec.model_validate_json(pipeline.artifact_reader(owner.tenant_id, pid)("development", "app-spec.json"))
+    spec = AppSpec.model_validate_json(reads.artifact_reader(owner.tenant_id, pid)("development", "app-spec.json"))
     r = app.post(url + "/api/clients", json=sample_payload(entities_meta(spec)["client"], 0),
                  headers={"X-CSRF-Token": csrf}, timeout=10)
     assert r.status_code == 201, r.text

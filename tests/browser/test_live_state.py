@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from google.cloud import firestore
 
-from shared import faults
+from emulator import faults
 from tests.browser.axe import assert_no_serious_violations
 from tests.helpers import IDEA, PASSWORD, Api, buy_credits, submit, wait_status
 

@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from shared import faults
+from emulator import faults
 from tests.browser.test_dashboard import wait_detail_status
 from tests.helpers import PASSWORD, Api, buy_credits, pipeline_doc, wait_status
 from tests.unit.engine.corpus import idea_by_id

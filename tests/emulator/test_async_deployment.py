@@ -15,9 +15,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from cloudevents.http import CloudEvent
 
-from shared import build_events, clients, dispatch, faults, pipeline, topology
+from emulator import faults
+from shared import build_events, clients, dispatch, topology
 from shared.engine.deploy_adapter import run_v2_service
 from shared.models.pipeline import StageMessage
+from shared.runs import claims, commits, timeouts
 from shared.store import new_id
 from tests.helpers import IDEA, Api, buy_credits, events, pipeline_doc, submit, wait_status
 from tests.unit.engine.cloud_fakes import FakeServicesClient, notification
@@ -41,7 +43,7 @@ def _credits(api, owner) -> int:
     return api.get("/api/billing", owner).json()["credits"]
 
 
-def _parked_run(api, owner, build_id: str) -> tuple[str, pipeline.Claim]:
+def _parked_run(api, owner, build_id: str) -> tuple[str, claims.Claim]:
     """A run held after QA (approval gate), then dispatched to deployment and parked on `build_id` exactly as the
     stage's cloud_run mode parks it: claim, then commit the "waiting" outcome."""
     pid = submit(api, owner, {**IDEA, "constraints": {"approval_gates": ["qa"]}})
@@ -55,10 +57,10 @@ def _parked_run(api, owner, build_id: str) -> tuple[str, pipeline.Claim]:
                                                      merge=True)
     msg = StageMessage(tenant_id=owner.tenant_id, pipeline_id=pid, stage="deployment", attempt=1,
                        dispatch_id=dispatch_id)
-    c = pipeline.claim(msg, "msg-1")
+    c = claims.claim(msg, "msg-1")
     assert c is not None
     log_url = f"https://console.cloud.google.com/cloud-build/builds/{build_id}"
-    out = pipeline.Outcome(
+    out = commits.Outcome(
         "waiting",
         summary={"mode": "cloud_run", "service_name": "shop-abc123", "deployed": False, "waiting_for": "build",
                  "build": {"id": build_id, "log_url": log_url}},
@@ -69,7 +71,7 @@ def _parked_run(api, owner, build_id: str) -> tuple[str, pipeline.Claim]:
                             "wait_s": 1500}},
         waiting={"for": "build", "build_id": build_id, "log_url": log_url, "wait_s": 1500})
     started = time.monotonic()
-    assert pipeline.commit(c, out) == (None, "waiting")
+    assert commits.commit(c, out) == (None, "waiting")
     assert time.monotonic() - started < 2.0
     # parked: still running under its claim, with the build id, its log URL and a deadline for the build
     p = pipeline_doc(owner.tenant_id, pid)
@@ -79,13 +81,13 @@ def _parked_run(api, owner, build_id: str) -> tuple[str, pipeline.Claim]:
     assert st["summary"]["build"]["log_url"] == log_url and st["artifacts"] == ["cloudbuild.json"]
     assert p["deadline_at"] > datetime.now(UTC) + timedelta(seconds=1400)
     assert [e for e in events(owner.tenant_id, pid) if e["type"] == "stage_waiting"][0]["build_id"] == build_id
-    assert pipeline.claim(msg, "msg-1") is None  # a redelivered stage message does not build again
+    assert claims.claim(msg, "msg-1") is None  # a redelivered stage message does not build again
     # the stage function crash-looping after the run parked is not this run's problem: it waits on its build
     from shared.health import StageHealth
 
     crash = StageHealth("stage_deployment", True, restarts=3, since=datetime.now(UTC))
     pref = clients.firestore().document(f"tenants/{owner.tenant_id}/pipelines/{pid}")
-    assert pipeline.fail_crash_looping(pref, "deployment", crash) is False
+    assert timeouts.fail_crash_looping(pref, "deployment", crash) is False
     assert pipeline_doc(owner.tenant_id, pid)["status"] == "running"
     return pid, c
 

@@ -171,7 +171,7 @@ def test_a_token_claiming_a_tenant_without_membership_reads_nothing(world):
 
 def test_fencing_fields_are_not_in_what_the_browser_reads(cloud_env):
     """Broken 8a: claim_id, dispatch_id, message_id and created_by stay in a server-only document."""
-    from shared import faults
+    from emulator import faults
     from tests.helpers import buy_credits, submit, wait_status
 
     api = Api()
@@ -202,7 +202,8 @@ def test_the_claim_link_is_the_owners_and_the_starters_only(cloud_env):
     """The deployed app's one-time owner claim link is in the run's server-only `private/claim` document: no
     client reads it from Firestore, and the API gives it to the workspace owner and the member who started
     the run, never to another member or a viewer (who could otherwise take the founder's app)."""
-    from shared import faults, pipeline
+    from emulator import faults
+    from shared.runs import records
     from tests.helpers import buy_credits, join, submit, wait_status
 
     api = Api()
@@ -222,11 +223,11 @@ def test_the_claim_link_is_the_owners_and_the_starters_only(cloud_env):
     assert r.status_code == 404 and code(r) == "claim_not_ready", r.text
     r = api.get(path, viewer)
     assert r.status_code == 403 and code(r) == "claim_forbidden", r.text
-    # What the deployment stage's commit writes (pipeline.commit, from StageOutput.private).
+    # What the deployment stage's commit writes (commits.commit, from StageOutput.private).
     db = firestore.Client(project=os.environ["GOOGLE_CLOUD_PROJECT"])
     link = f"http://127.0.0.1:9/claim?token=tok-{uuid.uuid4().hex}"
     pref = db.document(f"tenants/{owner.tenant_id}/pipelines/{pid}")
-    pipeline.private_ref(pref, "claim").set({"claim_url": link, "stage": "deployment", "attempt": 1})
+    records.private_ref(pref, "claim").set({"claim_url": link, "stage": "deployment", "attempt": 1})
 
     for who in (owner, starter):
         r = api.get(path, who)

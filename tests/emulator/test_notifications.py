@@ -11,7 +11,8 @@ import pytest
 import requests
 from google.cloud import firestore
 
-from shared import faults, notify
+from emulator import faults
+from shared import notify
 from tests.helpers import Api, buy_credits, submit, wait_status
 
 

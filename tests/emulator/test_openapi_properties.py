@@ -23,7 +23,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from shared import faults
+from emulator import faults
 from tests.helpers import Api, buy_credits
 
 EXAMPLES = int(os.environ.get("PROPERTY_EXAMPLES", "25"))

@@ -11,7 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from google.cloud import pubsub_v1
 
-from shared import faults, topology
+from emulator import faults
+from shared import topology
 from tests.helpers import IDEA, Api, buy_credits, events, join, pipeline_doc, submit, wait_status
 
 STAGES = topology.STAGES

@@ -9,9 +9,10 @@ import json
 
 import pytest
 
-from shared import faults, pipeline
+from emulator import faults
 from shared.engine import specstore
 from shared.engine.appspec import AppSpec
+from shared.runs import reads, timeouts
 from shared.store import Tenant
 from tests.helpers import IDEA, Api, buy_credits, events, pipeline_doc, submit, wait_status
 
@@ -32,7 +33,7 @@ def credits(api: Api, owner) -> int:
 
 
 def stored_spec(tenant_id: str, pid: str) -> tuple[AppSpec, dict]:
-    read = pipeline.artifact_reader(tenant_id, pid)
+    read = reads.artifact_reader(tenant_id, pid)
     return (AppSpec.model_validate_json(read("uiux_design", specstore.SPEC_ARTIFACT)),
             json.loads(read("uiux_design", specstore.HISTORY_ARTIFACT)))
 
@@ -47,7 +48,7 @@ def test_plan_gate_pauses_edits_are_checked_and_the_approved_spec_is_built(api):
     left = credits(api, owner)
 
     # The deadline machinery leaves a run in review alone.
-    kind = pipeline.reconcile_run(Tenant(owner.tenant_id).pipeline(pid))
+    kind = timeouts.reconcile_run(Tenant(owner.tenant_id).pipeline(pid))
     assert kind in ("skipped", "cleared") and pipeline_doc(owner.tenant_id, pid)["status"] == "plan_review"
 
     r = api.get(f"/api/factory/pipelines/{pid}/plan", owner)

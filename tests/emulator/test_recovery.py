@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from google.cloud import firestore
 
-from shared import clients, faults
+from emulator import faults
+from shared import clients
 from tests.helpers import IDEA, Api, buy_credits, pipeline_doc, submit, wait_status
 
 

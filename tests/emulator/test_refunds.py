@@ -13,7 +13,9 @@ from datetime import timedelta
 import pytest
 from google.cloud import firestore
 
-from shared import faults, pipeline, topology
+from emulator import faults
+from shared import topology
+from shared.runs import timeouts
 from shared.store import Tenant, now
 from tests.helpers import IDEA, Api, buy_credits, events, pipeline_doc, submit, wait_status
 
@@ -201,13 +203,13 @@ def test_a_watchdog_give_up_refunds(api):
     pref.update({f"metadata.redispatches.{cur}": get_settings().watchdog_max_redispatch,
                  f"stages.{cur}.dispatched_at": now() - timedelta(seconds=600),
                  "deadline_at": now() - timedelta(seconds=5)})
-    assert pipeline.reconcile_run(pref) == "failed"
+    assert timeouts.reconcile_run(pref) == "failed"
     p = pipeline_doc(owner.tenant_id, pid)
     assert p["status"] == "failed" and p["error_code"] == "stage_timeout"
     lines = api.get(f"/api/factory/pipelines/{pid}/logs", owner).json()["logs"]
     assert [ln["stage"] for ln in lines if ln["level"] == "error"] == [cur]  # the run's log says why it stopped
     assert_refunded_once(api, owner, pid, "factory_failure", before)
-    assert pipeline.reconcile_run(pref) in ("skipped", "cleared")  # a second look refunds nothing
+    assert timeouts.reconcile_run(pref) in ("skipped", "cleared")  # a second look refunds nothing
     assert_refunded_once(api, owner, pid, "factory_failure", before)
 
 

@@ -9,9 +9,10 @@ import uuid
 
 import pytest
 
-from shared import artifact_store, faults
+from emulator import faults
+from shared import artifact_store
 from shared.engine.artifacts import make_zip
-from shared.pipeline import artifact_doc_id
+from shared.runs.records import artifact_doc_id
 from shared.store import Tenant, now
 from tests.helpers import IDEA, Api, buy_credits, events, pipeline_doc, submit, wait_status
 

@@ -13,7 +13,8 @@ import pytest
 import requests
 from google.cloud import firestore, pubsub_v1
 
-from shared import faults, topology
+from emulator import faults
+from shared import topology
 from shared.auth import ACCOUNT_CHECK_TTL_S
 from tests.helpers import IDEA, Api, buy_credits, join, pipeline_doc, sign_in, submit, wait_status
 

@@ -8,8 +8,9 @@ import uuid
 
 import pytest
 
+from emulator import faults
 from infra import tenant_move
-from shared import clients, faults, store
+from shared import clients, store
 from tests.helpers import IDEA, Api, buy_credits, submit, wait_status
 
 

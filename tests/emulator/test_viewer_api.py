@@ -11,10 +11,11 @@ import pytest
 import requests
 from google.cloud import firestore
 
-from shared import artifact_store, faults
+from emulator import faults
+from shared import artifact_store
 from shared.engine import preview
 from shared.engine.artifacts import make_zip
-from shared.pipeline import artifact_doc_id
+from shared.runs.records import artifact_doc_id
 from tests.helpers import IDEA, Api, buy_credits, events, join, pipeline_doc, submit, wait_status
 
 # A stand-in for a generated app: `python -m app` serving /health on $PORT (what start_preview waits for).

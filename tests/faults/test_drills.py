@@ -27,7 +27,8 @@ import pytest
 import requests
 from google.cloud import firestore
 
-from shared import faults, topology
+from emulator import faults
+from shared import topology
 from tests.faults import drill
 from tests.helpers import IDEA, Api, buy_credits
 

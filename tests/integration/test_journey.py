@@ -9,7 +9,7 @@ import zipfile
 import pytest
 import requests
 
-from shared import faults
+from emulator import faults
 from tests.helpers import IDEA, Api, buy_credits, bytes_in_firestore, events, submit, wait_status
 
 
@@ -111,7 +111,7 @@ def test_duplicate_stage_message_gives_byte_identical_artifacts(api, owner):
     p = wait_status(owner.tenant_id, pid, ("completed", "failed"), 120)
     assert p["status"] == "completed" and p["stages"]["development"]["executions"] == 2
     from shared.engine import STAGES, StageInput, run_stage
-    from shared.pipeline import artifact_reader, load_idea
+    from shared.runs.reads import artifact_reader, load_idea
 
     idea = load_idea(owner.tenant_id, p["idea_id"])
     read = artifact_reader(owner.tenant_id, pid)

@@ -9,8 +9,9 @@ import pytest
 from cloudevents.http import CloudEvent
 from google.api_core import exceptions as gexc
 
-from shared import build_events, errors, pipeline
+from shared import build_events, errors
 from shared.engine.deploy_adapter import run_v2_service
+from shared.runs import commits
 from tests.unit.engine.cloud_fakes import LOCATION, PROJECT, REGION, FakeServicesClient, notification
 from tests.unit.engine.test_engine_deploy_adapter import _service
 
@@ -36,9 +37,9 @@ def test_anything_else_on_the_topic_is_acknowledged_unread(message):
 
 @pytest.fixture
 def parked(monkeypatch):
-    """`pipeline.complete_waiting` replaced by one that calls `finish` as a parked stage would, and records the
+    """`commits.complete_waiting` replaced by one that calls `finish` as a parked stage would, and records the
     outcome it would commit (the real commit is exercised against Firestore in the emulator tier)."""
-    committed: list[pipeline.Outcome] = []
+    committed: list[commits.Outcome] = []
     st = {"status": "running", "summary": {"mode": "cloud_run", "service_name": "shop-abc123", "deployed": False,
                                            "waiting_for": "build", "build": {"id": "b-1", "log_url": "https://log/b-1"}},
           "waiting": {"for": "build", "build_id": "b-1"}}
@@ -52,7 +53,7 @@ def parked(monkeypatch):
         committed.append(finish(st, docs))
         return None, "completed" if committed[-1].kind == "ok" else "failed"
 
-    monkeypatch.setattr(pipeline, "complete_waiting", complete_waiting)
+    monkeypatch.setattr(commits, "complete_waiting", complete_waiting)
     monkeypatch.setattr(build_events.notify, "after_run_changed", lambda *a: None)
     monkeypatch.setenv("FACTORY_ENV", "local")
     monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", PROJECT)

@@ -90,10 +90,11 @@ def test_realtime_streams_keep_their_lifetime_while_unary_calls_are_bound(local)
 
 
 def test_fault_hook_is_a_no_op_when_faults_are_off(local):
-    from shared import faults
+    from emulator import faults
+    from shared import hooks
 
     hook = faults.for_stage("t_any", "qa")
-    assert hook is faults.OFF
+    assert hook is hooks.OFF
     assert hook.passthrough is False and hook.engine_value() is None
     hook.after_claim()  # would raise or kill if anything were armed
     assert hook.swallow_publish(object()) is False

@@ -1,29 +1,30 @@
-"""Per-stage log lines (shared/pipeline.stage_log_lines, shared/stage_runner.summary_lines): short, capped, in
+"""Per-stage log lines (shared/logs.stage_log_lines, shared/stage_runner.summary_lines): short, capped, in
 the founder's words."""
 
-from shared import pipeline, stage_runner
+from shared import stage_runner
+from shared.runs import commits, logs
 
 
 def test_lines_say_what_the_stage_did_and_how_it_ended():
-    out = pipeline.Outcome("ok", logs=["Features: 4"])
-    lines = pipeline.stage_log_lines("tech_stack", 2, out, ["stack.json", "adr.md"], {"engine": "rules"}, 1530)
+    out = commits.Outcome("ok", logs=["Features: 4"])
+    lines = logs.stage_log_lines("tech_stack", 2, out, ["stack.json", "adr.md"], {"engine": "rules"}, 1530)
     assert lines == ["Tech stack, attempt 2: ran on the rules engine for 1.5 s", "Features: 4",
                      "Wrote 2 artifacts: stack.json, adr.md", "Tech stack completed"]
-    bad = pipeline.stage_log_lines("qa", 1, pipeline.Outcome("loop_back", reason="2 tests failed"), [], {}, None)
+    bad = logs.stage_log_lines("qa", 1, commits.Outcome("loop_back", reason="2 tests failed"), [], {}, None)
     assert bad == ["Qa, attempt 1: ran on the default engine for an unknown time",
                    "Sent back to development: 2 tests failed"]
-    rej = pipeline.stage_log_lines("development", 1, pipeline.Outcome("reject", reason="no plan"), [], {}, 10)
+    rej = logs.stage_log_lines("development", 1, commits.Outcome("reject", reason="no plan"), [], {}, 10)
     assert rej[-1] == "Development failed: no plan"
 
 
 def test_lines_are_capped_in_number_and_length_and_keep_the_outcome():
-    out = pipeline.Outcome("ok", logs=[f"step {i} " + "x" * 500 for i in range(40)])
+    out = commits.Outcome("ok", logs=[f"step {i} " + "x" * 500 for i in range(40)])
     names = [f"f{i}.py" for i in range(9)]
-    lines = pipeline.stage_log_lines("development", 1, out, names, {}, 5)
-    assert len(lines) == pipeline.LOG_LINES_PER_STAGE and lines[-1] == "Development completed"
-    assert all(len(ln) <= pipeline.LOG_LINE_CHARS for ln in lines)
+    lines = logs.stage_log_lines("development", 1, out, names, {}, 5)
+    assert len(lines) == logs.LOG_LINES_PER_STAGE and lines[-1] == "Development completed"
+    assert all(len(ln) <= logs.LOG_LINE_CHARS for ln in lines)
     assert lines[1].endswith("…")
-    few = pipeline.stage_log_lines("development", 1, pipeline.Outcome("ok"), names, {}, 5)
+    few = logs.stage_log_lines("development", 1, commits.Outcome("ok"), names, {}, 5)
     assert few[1] == "Wrote 9 artifacts: f0.py, f1.py, f2.py, f3.py, f4.py, f5.py and 3 more"
 
 

@@ -200,10 +200,10 @@ def test_dead_letter_function_refuses_an_unverified_caller(local_settings, monke
     """A hand-made CloudEvent straight to the dead-letter function is a 403, and touches nothing."""
     import functions_framework
 
-    from shared import pipeline
+    from shared.runs import claims
 
     touched = []
-    monkeypatch.setattr(pipeline, "fail_pipeline", lambda *a, **k: touched.append(a) or True)
+    monkeypatch.setattr(claims, "fail_pipeline", lambda *a, **k: touched.append(a) or True)
     client = functions_framework.create_app("handle", "functions/dead_letter/main.py", "cloudevent").test_client()
     import base64
 
@@ -220,10 +220,11 @@ def test_dead_letter_function_refuses_an_unverified_caller(local_settings, monke
 
 
 def test_dead_letter_without_attempt_or_dispatch_touches_no_run(local_settings, monkeypatch):
-    from shared import dead_letter, pipeline
+    from shared import dead_letter
+    from shared.runs import claims
 
     touched = []
-    monkeypatch.setattr(pipeline, "fail_pipeline", lambda *a, **k: touched.append(k) or True)
+    monkeypatch.setattr(claims, "fail_pipeline", lambda *a, **k: touched.append(k) or True)
     monkeypatch.setattr(dead_letter, "verify_caller", lambda fn: None)
     for attrs in ({"tenant_id": "t_victim1234", "pipeline_id": "p_victim1234", "stage": "qa"},
                   {"tenant_id": "t_victim1234", "pipeline_id": "p_victim1234", "stage": "qa", "attempt": "2"},

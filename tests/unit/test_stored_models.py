@@ -58,9 +58,9 @@ def test_a_malformed_stored_pipeline_is_refused(over):
 def test_public_run_has_no_fencing_fields(monkeypatch):
     monkeypatch.setenv("FACTORY_ENV", "local")
     monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", "demo-unit")
-    from shared import pipeline
+    from shared.runs import reads
 
-    out = pipeline.public(stored_run())
+    out = reads.public(stored_run())
     assert "created_by" not in out and "qa_feedback" not in out["metadata"]
     for st in out["stages"].values():
         assert not {"claim_id", "dispatch_id", "message_id"} & set(st)

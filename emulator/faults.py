@@ -1,21 +1,29 @@
-"""Fault injection for the local cloud's tests (crash mid-stage, lost publish, lost message, ...).
+"""Fault injection for the local cloud's tests (crash mid-stage, lost publish, lost message, ...): a plug-in.
 
-Only active when `FACTORY_ENV=local` and `FACTORY_FAULTS=enabled`; production settings refuse
-FACTORY_FAULTS outright. Tests arm a fault for one tenant by writing `_faults/{tenant_id}`:
+Production code never imports this module (decision 0043). The local functions host installs it in each
+function process (`install`, into the empty lists of shared/hooks.py), and only when `FACTORY_ENV=local`
+and `FACTORY_FAULTS=enabled`; production settings refuse FACTORY_FAULTS outright. Tests and drills import
+it from here to arm a fault for one tenant by writing `_faults/{tenant_id}`:
     {"points": {"crash_mid_stage": {"stage": "uiux_design", "remaining": 1}}}
 and each armed point fires `remaining` times, counted down in a transaction.
 
-The stage runner enters one hook per event, `for_stage(tenant_id, stage)`: one read of that
-document, returning the points armed for the stage; in production (or with faults off) it is
-`OFF`, whose methods do nothing and read nothing. The crash-at-start fault of a whole function
-lives in emulator/functions_host.py (a marker file), since no Firestore read happens that early.
+The stage runner enters one hook per event, `shared.hooks.for_stage(tenant_id, stage)`, which is this
+module's `for_stage` once installed: one read of that document, returning the points armed for the stage;
+with faults off (or not installed, as in production) it is `shared.hooks.OFF`, whose methods do nothing and
+read nothing. The crash-at-start fault of a whole function lives in emulator/functions_host.py (a marker
+file), since no Firestore read happens that early.
 """
 
 from __future__ import annotations
 
+import logging
+import os
+import signal
+import time
+
 from google.cloud import firestore as gfs
 
-from shared import clients
+from shared import clients, dispatch, errors, hooks
 from shared.settings import get_settings
 
 POINTS = (
@@ -64,11 +72,11 @@ def arm(tenant_id: str, point: str, stage: str, remaining: int = 1, **extra) -> 
 # ------------------------------------------------------------------------------ the stage hook
 
 
-class StageFaults:
+class StageFaults(hooks.StageHook):
     """The faults armed for one stage event, read once (one Firestore read) when it arrives.
 
     The stage runner calls the same three hooks on every event; in production (and whenever
-    faults are off) it gets `OFF`, whose hooks do nothing and touch nothing."""
+    faults are off) it gets `shared.hooks.OFF`, whose hooks do nothing and touch nothing."""
 
     def __init__(self, tenant_id: str, stage: str, spec: dict):
         self.tenant_id, self.stage = tenant_id, stage
@@ -92,13 +100,6 @@ class StageFaults:
         return count_down(clients.firestore().transaction())
 
     def after_claim(self) -> None:
-        import logging
-        import os
-        import signal
-        import time
-
-        from shared import errors
-
         if self._take("transient"):
             raise errors.TransientError("injected transient failure")
         if self._take("crash_mid_stage"):
@@ -114,10 +115,6 @@ class StageFaults:
 
     def swallow_publish(self, nxt) -> bool:
         """True when an injected fault takes the place of publishing `nxt` after its commit."""
-        import logging
-
-        from shared import dispatch
-
         if self._take("lose_message"):
             dispatch.outbox_ref(nxt.dispatch_id).delete()
             dispatch.arm_watchdog(nxt)
@@ -129,20 +126,26 @@ class StageFaults:
         return False
 
 
-class _Off(StageFaults):
-    def __init__(self):
-        super().__init__("", "", {})
-
-    def _take(self, point: str) -> None:
-        return None
-
-
-OFF = _Off()
-
-
-def for_stage(tenant_id: str, stage: str) -> StageFaults:
-    """The one hook the stage runner enters: `OFF` unless local tests enabled fault injection."""
+def for_stage(tenant_id: str, stage: str) -> hooks.StageHook:
+    """The one hook the stage runner enters: `shared.hooks.OFF` unless local tests enabled fault injection."""
     if not enabled():
-        return OFF
+        return hooks.OFF
     snap = _ref(tenant_id).get()
     return StageFaults(tenant_id, stage, snap.to_dict() if snap.exists else {})
+
+
+def publish_copies(tenant_id: str) -> int:
+    """The outbox publishes each stage message of a tenant flagged `triplicate` three times (tests)."""
+    return 3 if flag(tenant_id, "triplicate") else 1
+
+
+def install() -> bool:
+    """Plug these hooks into shared/hooks.py (the local functions host calls this in each function process).
+    Installs nothing, and says so, unless FACTORY_ENV=local and FACTORY_FAULTS=enabled."""
+    if not enabled():
+        return False
+    if for_stage not in hooks.stage_hooks:
+        hooks.stage_hooks.append(for_stage)
+    if publish_copies not in hooks.publish_copy_hooks:
+        hooks.publish_copy_hooks.append(publish_copies)
+    return True
