@@ -278,7 +278,7 @@ def rollback(tenant: Tenant, pipeline_id: str, uid: str, version: int, *, now: f
     """Restart this run's preview at an earlier version of the app: the database is downgraded to that version's
     revision with this run's project (which knows every revision up to its own), then that version's project starts
     on it. The rows stay; what later versions added (columns, tables) goes, as a downgrade says."""
-    from shared import faults, previews, stage_runner
+    from shared import hooks, previews, stage_runner
     from shared.engine import preview
     from shared.engine.artifacts import read_zip
     from shared.settings import get_settings
@@ -303,7 +303,7 @@ def rollback(tenant: Tenant, pipeline_id: str, uid: str, version: int, *, now: f
 
     older, newer = project(target["pipeline_id"]), project(pipeline_id)
     s = get_settings()
-    config = stage_runner._engine_config(faults.OFF)
+    config = stage_runner._engine_config(hooks.OFF)
     with previews._lock(s.state_dir, pipeline_id):
         t = time.time() if now is None else now
         try:
