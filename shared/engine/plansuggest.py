@@ -322,6 +322,13 @@ def _candidates(spec: AppSpec, index: int) -> list[tuple[list[dict], str]]:
 # ------------------------------------------------------------------------------------------ suggest
 
 
+def unexpressed(spec: AppSpec, index: int) -> list[str]:
+    """The feature's unread words no typed edit can make the app read: not nouns an attribute could carry."""
+    rd = spec.trace[index].reading
+    return list(dict.fromkeys(u.word for u in (rd.words if rd else []) if u.maps_to == "unread"
+                              and not _attribute_word(u.word.lower())))
+
+
 def why_none(spec: AppSpec, index: int) -> str:
     """Why no typed edit builds the feature, in the founder's words."""
     t = spec.trace[index]
@@ -329,10 +336,9 @@ def why_none(spec: AppSpec, index: int) -> str:
         if (t.reason or "").startswith(LIBRARY_LACKS):
             return f"The library lacks the capability: {t.reason}"
         return f"No typed edit found: {t.reason}"
-    rd = t.reading
-    words = [u.word for u in (rd.words if rd else []) if u.maps_to == "unread" and not _attribute_word(u.word.lower())]
+    words = unexpressed(spec, index)
     if words:
-        return (f"No typed edit can express {', '.join(repr(w) for w in dict.fromkeys(words))}: words of a condition, "
+        return (f"No typed edit can express {', '.join(repr(w) for w in words)}: words of a condition, "
                 f"a behaviour or a time, not records or attributes, and no capability the plan can bind reads them")
     return "No typed edit found that builds it: " + "; ".join(t.not_built)
 
