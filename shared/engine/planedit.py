@@ -5,7 +5,8 @@ returns the edited spec, checked as the planner's own output is (the AppSpec mod
 accounting) and with every key feature's reading, criteria, "built as" sentence and status recomputed (`certify`),
 or raises `EditRefused` with the problems in the founder's words; the input spec is never changed. `founder_view`
 is the spec as a founder reads it: the data model (entities, typed attributes, links), the role x entity matrix,
-every key feature with its reading and status, and the signup policy.
+every key feature with its reading and status, and the signup policy; `suggest` proposes, for every feature left
+partial or not covered, the typed edits that would build it (decision 0047).
 """
 
 from __future__ import annotations
@@ -434,6 +435,14 @@ def apply(spec: AppSpec, edit) -> tuple[AppSpec, str]:
 # ------------------------------------------------------------------------------------------ the founder's view
 
 
+def suggest(spec: AppSpec) -> list[dict]:
+    """For every feature left partial or not covered: typed edits (bodies `apply` takes, in order) that would build
+    it or leave less of it missing, each with a one-sentence reason, or why there are none (`plansuggest`)."""
+    from .plansuggest import suggest as _suggest
+
+    return _suggest(spec)
+
+
 def feature_status(t) -> str:
     if t.status == "not_covered" and (t.reason or "") == NOT_NEEDED:
         return "not_needed"
@@ -471,6 +480,7 @@ def founder_view(spec: AppSpec) -> dict:
         matrix.append({"role": r.name, "label": r.label, "manages_users": r.manage_users, "edit": r.scope,
                        "entities": cells})
     caps = {c.id: c for c in spec.capabilities}
+    suggested = {x["index"]: x for x in suggest(spec)}
     features = []
     for i, t in enumerate(spec.trace):
         rd = t.reading
@@ -486,6 +496,8 @@ def founder_view(spec: AppSpec) -> dict:
             "capabilities": [{"id": c, "kind": caps[c].kind, "label": caps[c].label, "params": _params(caps[c])}
                              for c in t.capabilities if c in caps],
             "criteria": [{"id": c.id, "text": c.text} for c in t.criteria],
+            "suggested_edits": suggested[i]["suggestions"] if i in suggested else [],
+            "no_suggestion": suggested[i]["none_because"] if i in suggested else None,
         })
     return {"name": spec.name, "entities": ents, "links": links, "matrix": matrix, "features": features,
             "signup": {"policy": spec.signup.policy, "role": spec.signup.role},

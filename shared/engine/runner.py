@@ -30,7 +30,10 @@ class PipelineRun:
 
 
 def run_pipeline(idea: dict, config: EngineConfig | None = None, *, pipeline_id: str = "local-run",
-                 tenant_id: str = "local", max_qa_loops: int = 2, stop_after: str | None = None) -> PipelineRun:
+                 tenant_id: str = "local", max_qa_loops: int = 2, stop_after: str | None = None,
+                 approved_spec=None) -> PipelineRun:
+    """`approved_spec`: the spec a founder approved after editing it at the plan gate (an `AppSpec`); stored after
+    the design stage as the next revision, origin `edited`, as `shared.planreview.approve` stores it."""
     config = config or EngineConfig()
     run = PipelineRun(pipeline_id=pipeline_id)
     i = 0
@@ -64,8 +67,28 @@ def run_pipeline(idea: dict, config: EngineConfig | None = None, *, pipeline_id:
             continue
         if stage == "development":
             feedback = None
+        if stage == "uiux_design" and approved_spec is not None:
+            _store_approved(run, idea, approved_spec)
         if stop_after == stage:
             break
         i += 1
     run.status = "succeeded"
     return run
+
+
+def _store_approved(run: PipelineRun, idea: dict, spec) -> None:
+    import json
+
+    from . import specstore
+    from .appspec import AppSpec
+    from .artifacts import json_bytes
+
+    stage = "uiux_design"
+    old = AppSpec.model_validate_json(run.read(stage, specstore.SPEC_ARTIFACT))
+    if specstore.spec_bytes(old) == specstore.spec_bytes(spec):
+        return
+    history = specstore._record(json.loads(run.read(stage, specstore.HISTORY_ARTIFACT)), spec, idea, stage=stage,
+                                attempt=1, origin="edited", engine="founder",
+                                changes=specstore.spec_changes(old, spec))
+    run.artifacts[(stage, specstore.SPEC_ARTIFACT)] = specstore.spec_bytes(spec)
+    run.artifacts[(stage, specstore.HISTORY_ARTIFACT)] = json_bytes(history)

@@ -88,6 +88,23 @@ def test_plan_gate_pauses_edits_are_checked_and_the_approved_spec_is_built(api):
     assert [(e["seq"], e["undone"], e["by"]) for e in plan["edits"]] == [(1, False, owner.uid), (2, True, owner.uid)]
     assert credits(api, owner) == left, "a run in review spends nothing more"
 
+    # Suggested edits (decision 0047): a feature bound to the wrong record gets a typed edit that builds it, which
+    # the founder applies through the same edits route.
+    r = api.post(f"{base}/edits", owner, json={"op": "bind_feature", "feature": 1, "capabilities": ["records_invoice"]})
+    assert r.status_code == 201 and r.json()["trace"][1]["status"] == "partial", r.text
+    f = api.get(base, owner).json()["plan"]["features"][1]
+    assert f["status"] == "partial" and f["suggested_edits"] and f["no_suggestion"] is None
+    s = f["suggested_edits"][0]
+    assert s["status_after"] == "built" and s["reason"]
+    for body in s["edits"]:
+        r = api.post(f"{base}/edits", owner, json=body)
+        assert r.status_code == 201, r.text
+    assert r.json()["trace"][1]["status"] == "built"
+    f = api.get(base, owner).json()["plan"]["features"][1]
+    assert f["status"] == "built" and f["suggested_edits"] == []
+    for _ in range(len(s["edits"]) + 1):  # back to the plan as it was: the rest checks what approving stores
+        assert api.post(f"{base}/undo", owner).status_code == 200
+
     r = api.post(f"{base}/approve", owner, json={"comment": "looks right"})
     assert r.status_code == 202, r.text
     spec, history = stored_spec(owner.tenant_id, pid)

@@ -100,7 +100,7 @@ function draw(root, ctx, said) {
     h("h4", {}, "Who may do what"),
     matrix(plan),
     h("h4", {}, "Key features"),
-    features(plan),
+    features(plan, root, ctx),
     h("h4", {}, "Sign-up and public pages"),
     h("p", { "data-testid": "plan-signup" }, signupWords(plan)),
     editor(root, ctx, plan),
@@ -218,7 +218,7 @@ function matrix(plan) {
       }))))));
 }
 
-function features(plan) {
+function features(plan, root, ctx) {
   return h("ol", { class: "plan-features", "data-testid": "plan-features" }, plan.features.map((f) => {
     const rd = f.reading;
     const parts = [
@@ -242,8 +242,45 @@ function features(plan) {
       parts.push(h("details", { class: "small" }, h("summary", {}, `Acceptance criteria (${f.criteria.length})`),
         h("ul", {}, f.criteria.map((c) => h("li", {}, c.text)))));
     }
+    parts.push(...suggestions(f, root, ctx));
     return h("li", { class: "plan-feature", "data-testid": "plan-feature", dataset: { index: String(f.index), status: f.status } }, parts);
   }));
+}
+
+// Suggested edits (decision 0047): typed edits the server derived from the feature's trace, each checked there to
+// build the feature or leave less of it missing; "Apply" posts them, in order, through the same edits API.
+function suggestions(f, root, ctx) {
+  const list = f.suggested_edits || [];
+  if (!list.length) {
+    return f.no_suggestion ? [h("div", { class: "small muted", "data-testid": "feature-no-suggestion" }, `No suggested change: ${f.no_suggestion}`)] : [];
+  }
+  const err = h("div", { class: "alert alert-error small", role: "alert", "data-testid": "suggestion-error", hidden: true });
+  const items = list.map((s, n) => {
+    const btn = h("button", { type: "button", class: "btn btn-small", "data-testid": "suggestion-apply", disabled: !ctx.canAct }, "Apply");
+    btn.addEventListener("click", async () => {
+      if (view.busy) return;
+      view.busy = true;
+      btn.disabled = true;
+      err.hidden = true;
+      const said = [];
+      try {
+        for (const body of s.edits) said.push((await ctx.api.planEdit(view.pid, body)).edit.said);
+        await load(root, ctx, `Done: ${said.join("; ")}.`);
+      } catch (e) {
+        const problems = e.details && Array.isArray(e.details.problems) ? e.details.problems : [];
+        err.textContent = `That suggestion was not applied${said.length ? " in full" : ""}: ${problems.length ? problems.join("; ") : e.message}`;
+        err.hidden = false;
+        btn.disabled = !ctx.canAct;
+        if (said.length) await load(root, ctx, `Done: ${said.join("; ")}.`);
+      } finally {
+        view.busy = false;
+      }
+    });
+    const after = s.status_after === "built" ? "then built" : `then partial, ${s.missing_after} thing${s.missing_after === 1 ? "" : "s"} missing`;
+    return h("li", { "data-testid": "suggested-edit", dataset: { n: String(n) } }, h("span", {}, `${s.reason} (${after}) `), btn);
+  });
+  return [h("div", { class: "small plan-suggestions" }, h("div", {}, "Suggested changes:"),
+    h("ul", { "data-testid": "feature-suggestions" }, items), err)];
 }
 
 // ------------------------------------------------------------------------------------------ the editor
