@@ -88,7 +88,15 @@ def test_the_ideas_check_clean():
 
 @pytest.mark.parametrize("idea", IDEAS, ids=lambda fn: fn.__name__)
 def test_generated_enrolment_tests_pass(idea):
-    spec, cap, run, mine = S.built(idea())
+    spec, files = S.compile_spec(idea())
+    assert spec_problems(spec) == []
+    cap = spec.capabilities[0]
+    run = S.qa(files)
+    assert run.passed, run.output
+    assert run.findings_in(cap.id) == [], run.findings_in(cap.id)
+    for feature in run.features:  # every behaviour test and acceptance criterion passes (the limit's too)
+        assert feature["criteria"] and all(c["passed"] for c in feature["criteria"]), feature["criteria"]
+    mine = run.of(f"test_cap_{cap.id}")
     assert set(mine.values()) == {"passed"}, (mine, run.output[-3000:])
     for must in ("test_i_sign_up_once_and_a_second_sign_up_is_refused", "test_cancelling_my_sign_up_frees_the_place",
                  "test_another_persons_sign_up_is_not_mine_to_make_or_cancel", "test_a_manager_adds_and_removes_anyone",
