@@ -232,6 +232,8 @@ def render(cap: Params, spec, tpl) -> dict[str, str]:
            "enforced_by": by, "fill": sample_capacity(cap, spec), "detail": b.detail_path(spec, rec.name),
            "display": b.free_text_display(rec), "person_display": person.display_field,
            "person_fill": person_fill(cap, spec),
+           "join_fill": [f.name for f in spec.entity(cap.entity).fields if f.required and f.default is None
+                         and f.type in ("text", "long_text") and f.name not in (cap.record_field, cap.person_field)],
            "people_readers": [r.name for r in spec.roles if cap.entity in r.read + r.write
                               and cap.entity not in r.read_own and person.name in r.read + r.write],
            **roles_for_tests(cap, spec)}

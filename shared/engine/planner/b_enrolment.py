@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 
+from . import lexicon as lx
 from .text import singular
 
 #: a unit of a record's capacity: "book a seat on a trip" books a place on the trip, not a seat record
@@ -23,10 +24,13 @@ _UNIT = r"(?:places?|seats?|spots?|spaces?|berths?|tickets?)"
 _PREP = r"(?:for|in|on|onto|to|at|aboard|into)"
 _DET = r"(?:(?:a|an|the|one|their|his|her|its|each|every|any|upcoming|next|at most|up to|no more than|\d+|two|three|"
 _DET += r"four|five|six|seven|eight|nine|ten)\s+)*"
+#: after the preposition, a screen or a list ("book berths on a calendar") is where, not what, people sign up for
+_NOT_SCREEN = r"(?!\s+(?:(?:a|an|the|their|our|its|one)\s+)?(?:" + "|".join(sorted(lx.CONTAINERS)) + r")\b)"
 #: the sign-up phrase, then the record's noun (group "rec")
 SIGN_UP = re.compile(
     rf"\b(?:sign(?:s|ed|ing)?[- ]?up\s+{_PREP}|"
-    rf"(?:book|reserve|take|claim|secure|get|grab|buy)(?:s|ed|ing)?\s+(?:a|an|one|their|\d+)?\s*{_UNIT}\s+{_PREP}|"
+    rf"(?:book|reserve|take|claim|secure|get|grab|buy)(?:s|ed|ing)?\s+(?:a|an|one|their|\d+)?\s*{_UNIT}\s+{_PREP}"
+    rf"{_NOT_SCREEN}|"
     rf"enrol(?:s|led|ling)?\s+(?:in|on|onto|for|into)?|enroll(?:s|ed|ing)?\s+(?:in|on|onto|for|into)?|"
     rf"register(?:s|ed|ing)?\s+(?:for|on|onto)|rsvps?(?:'d|ed)?\s+(?:to|for)|"
     rf"join(?:s|ed|ing)?(?=\s+(?:a|an|the|one|each|every|upcoming|next)\s)|volunteer(?:s|ed)?\s+for)\s+{_DET}"

@@ -37,7 +37,7 @@ from .b_content import (
     b_versioning,
 )
 from .b_document import b_document
-from .b_enrolment import b_enrolment
+from .b_enrolment import _NOT_SCREEN, b_enrolment
 from .b_flow import b_booking, b_custody, b_ledger, b_payments, b_records, b_rotation, b_workflow
 from .b_import import b_import
 from .b_notify import b_audit_log, b_follow, b_live_board, b_reminders
@@ -86,7 +86,8 @@ CUES: dict[str, tuple[str, ...]] = {
                   r"register(s|ed|ing)? (for|on|onto)", r"rsvps?('d|ed)? (to|for)",
                   r"join(s|ed|ing)? (a|an|the|one|each|every|upcoming|next)",
                   r"(book|reserve|take|claim|secure|get|grab|buy)(s|ed|ing)? (a |an |one |their |\d+ )?(places?|seats?|"
-                  r"spots?|spaces?|berths?|tickets?) (for|in|on|onto|to|at|aboard|into)", r"volunteer(s|ed)? for"),
+                  r"spots?|spaces?|berths?|tickets?) (for|in|on|onto|to|at|aboard|into)" + _NOT_SCREEN,
+                  r"volunteer(s|ed)? for"),
     "leaderboard": (r"points? (for|per|when|on|and|each)", r"(earn|award|win|collect|get|score)\w* (\d+ )?points?",
                     r"leaderboards?", r"badges?", r"rankings?", r"top contributors?", r"gamif\w*",
                     r"streak leaderboard", r"score ?board"),

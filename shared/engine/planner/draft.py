@@ -344,7 +344,8 @@ def build(idea: dict) -> Draft:
                 if it is None or it.kind == "container":
                     continue
                 if it.kind == "thing" and not it.mods and it.head.s in PLACE_UNITS and np.prep is None and \
-                        np.after_verb in TAKE_VERBS and any(o.prep in PLACE_PREPS for o in clause.nps
+                        np.after_verb in TAKE_VERBS and any(o.prep in PLACE_PREPS and o.head is not None and o.head.w not in
+                                                            lx.CONTAINERS for o in clause.nps
                                                             if clause.nps.index(o) > clause.nps.index(np)):
                     continue  # "book a seat on a trip": a place on the trip (its capacity), never a seat record
                 if it.kind == "thing" and not it.mods and (it.head.w in UNITS or it.head.s in UNITS):
