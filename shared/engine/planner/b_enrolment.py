@@ -123,9 +123,10 @@ def b_enrolment(ctx) -> dict:
         raise NotFit("the words do not name the record people sign up for (a shift, a session, a trip, a course)")
     if person is None or person == rec:
         raise NotFit(f"the words do not say who signs up for a {label_of(rec)}")
-    one = d.entities[rec].fields.get(f"{person}_id")
-    if one is not None and one.type == "reference" and one.source == clip(ctx.text):
-        del d.entities[rec].fields[f"{person}_id"]  # "volunteers sign up for shifts": many per shift, not one
+    for holder, other in ((rec, person), (person, rec)):  # "volunteers sign up for shifts": many per shift and
+        one = d.entities[holder].fields.get(f"{other}_id")  # many shifts per volunteer, so no single link
+        if one is not None and one.type == "reference" and one.source == clip(ctx.text):
+            del d.entities[holder].fields[f"{other}_id"]
     for name, f in list(d.entities[person].fields.items()):  # "book a place in a session with date and start
         if f.source == clip(ctx.text) and f.origin == "words" and f.type != "reference" and (  # time": the session's
                 name not in d.entities[rec].fields):
