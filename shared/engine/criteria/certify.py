@@ -179,6 +179,10 @@ def assess(spec, entry, index: int, reading: FeatureReading | None = None) -> di
         ref = ent.field(pf) if ent is not None and pf else None
         if ref is not None and ref.ref:
             prim.add(ref.ref)
+        rf = getattr(c, "record_field", None)  # an enrolment acts on the record signed up for and its people
+        held = ent.field(rf) if ent is not None and rf else None
+        if held is not None and held.ref:
+            prim.add(held.ref)
         if c.kind == "limit" and getattr(c, "scope", "parent") != "parent" and c.period and ent is not None:
             # "15 dogs per day" counted as the day's attendances: each names one dog
             prim.update(f.ref for f in ent.fields if f.type == "reference" and f.required and f.ref)

@@ -55,7 +55,8 @@ TASK = "app_spec"
 #: Kinds that have a page of their own in the generated app (the rest act inside entity pages).
 PAGE_KINDS = frozenset({"booking", "ledger", "reminders", "audit_log", "custody", "live_board", "search",
                         "public_page", "leaderboard", "rotation", "matrix", "follow", "export", "workflow",
-                        "ratings", "payments", "ai_summary", "limit", "selection", "assignment", "import", "trigger", "document", "vote", "agreement"})
+                        "ratings", "payments", "ai_summary", "limit", "selection", "assignment", "import", "trigger", "document", "vote", "agreement",
+                        "enrolment"})
 
 #: A capability page's title and navigation label: a short noun phrase in the spec's nouns, never the feature
 #: sentence. `{e}`/`{es}`: the entity's label (plural), `{r}`/`{rs}`: the resource's or parent's.
@@ -65,6 +66,7 @@ SHORT_LABELS = {
     "leaderboard": "Leaderboard", "rotation": "{e} rota", "matrix": "{e} matrix", "follow": "Following",
     "export": "Export", "workflow": "{e} approvals", "ratings": "{e} ratings", "payments": "Payments",
     "ai_summary": "{e} summaries", "limit": "{r} limits", "selection": "Choose {es}", "assignment": "My {es}", "import": "Import {es}", "trigger": "{e} automations", "document": "{e} PDFs", "vote": "{e} votes", "agreement": "{e} requests",
+    "enrolment": "{r} sign-ups",
 }
 
 
@@ -314,7 +316,7 @@ def _short_label(cap: dict, ents: dict[str, EntitySpec]) -> str:
         return (e.label_plural if plural else e.label) if e else (name or "").replace("_", " ").capitalize()
     ent = cap.get("entity") or cap.get("item_entity") or cap.get("row_entity") or cap.get("charge_entity") or \
         next(iter(cap.get("entities") or []), None)
-    other = cap.get("resource") or (cap.get("parent_field") or "").removesuffix("_id") or ent
+    other = cap.get("resource") or (cap.get("parent_field") or cap.get("record_field") or "").removesuffix("_id") or ent
     text = SHORT_LABELS.get(cap["kind"], cap["kind"].replace("_", " ").capitalize()).format(
         e=lbl(ent), es=lbl(ent, True).lower(), r=lbl(other), rs=lbl(other, True).lower())
     return clip(text[:1].upper() + text[1:], 80)
@@ -325,6 +327,13 @@ def _assemble(d: Draft, caps: list[dict], trace: list[dict]) -> AppSpec:
     entities = _entity_specs(d)
     names = [e.name for e in entities]
     roles, default = _roles(d, names)
+    for cap in caps:  # members sign up only through the enrolment's routes, as themselves; managers write the joins
+        if cap["kind"] == "enrolment":
+            managers = {OWNER_ROLE, *(cap.get("manager_roles") or [])}
+            for r in roles:
+                if r.name not in managers and cap["entity"] in r.write:
+                    r.write = [e for e in r.write if e != cap["entity"]]
+                    r.read = list(dict.fromkeys([*r.read, cap["entity"]]))
     signup = signup_policy(d, roles, entities, caps)
     relations = []
     for e in entities:

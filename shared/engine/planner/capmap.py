@@ -37,6 +37,7 @@ from .b_content import (
     b_versioning,
 )
 from .b_document import b_document
+from .b_enrolment import _NOT_SCREEN, b_enrolment
 from .b_flow import b_booking, b_custody, b_ledger, b_payments, b_records, b_rotation, b_workflow
 from .b_import import b_import
 from .b_notify import b_audit_log, b_follow, b_live_board, b_reminders
@@ -81,6 +82,13 @@ CUES: dict[str, tuple[str, ...]] = {
                   r"on (their|someone'?s|his|her|another'?s) behalf",
                   r"(both|mutual(ly)?|the other \w+|the (new|receiving) \w+) (accept|agree|confirm|consent)\w*"),
     "vote": (r"up-?vot\w*", r"down-?vot\w*", r"vot(e|es|ed|ing)", r"thumbs (up|down)"),
+    # people taking a place on a record that holds many: not a time-slot booking, not one person per record
+    "enrolment": (r"sign(s|ed|ing)?[- ]?up (for|to|on|onto|in)", r"enrol(l)?(s|ed|led|ing|ling)? (in|on|onto|for|into)",
+                  r"register(s|ed|ing)? (for|on|onto)", r"rsvps?('d|ed)? (to|for)",
+                  r"join(s|ed|ing)? (a|an|the|one|each|every|upcoming|next)",
+                  r"(book|reserve|take|claim|secure|get|grab|buy)(s|ed|ing)? (a |an |one |their |\d+ )?(places?|seats?|"
+                  r"spots?|spaces?|berths?|tickets?) (for|in|on|onto|to|at|aboard|into)" + _NOT_SCREEN,
+                  r"volunteer(s|ed)? for"),
     "leaderboard": (r"points? (for|per|when|on|and|each)", r"(earn|award|win|collect|get|score)\w* (\d+ )?points?",
                     r"leaderboards?", r"badges?", r"rankings?", r"top contributors?", r"gamif\w*",
                     r"streak leaderboard", r"score ?board"),
@@ -149,6 +157,10 @@ REMINDER_CUE = (r"(?<![a-z0-9])(remind\w*|alert\w*|notif\w*|warn\w*|overdue|nudg
 
 #: When two kinds match the same words, the first listed wins and the other is dropped.
 EXCLUSIVE = (
+    ("enrolment", "booking", r"."),  # "book a seat on a trip": a place on the trip, not a slot of a seat
+    ("enrolment", "assignment", r"."),
+    ("enrolment", "limit", r"^(?!.*\b((per|a|an|each|every|in a) (day|week|month|year)|daily|weekly|monthly|"
+                           r"(each|every|any|a|one) [a-z-]+ (may|can|is allowed to)|at a time|at once)\b)"),
     ("agreement", "rotation", r"accept\w*|agree\w*|consent\w*|confirm\w*"),
     ("agreement", "workflow", r"accept\w*|agree\w*|consent\w*|confirm\w*"),
     ("vote", "leaderboard", r"vot\w*"),
@@ -217,6 +229,7 @@ BEHAVIOUR = {
     "assignment": "assigning people to records for a time window without overlaps",
     "import": "bulk import from a CSV or JSON file with a per-row report, safe to run again",
     "agreement": "a change that takes effect only when the other person agrees",
+    "enrolment": "people signing themselves up for a record once, cancelling their own, up to its capacity",
     "vote": "up- or down-votes on records, one per person, and a list ranked by net score",
     "document": "a PDF of a record and its lines (totals, tax), optionally signed off by a named role",
     "trigger": "something done by itself when a record reaches a value or crosses a number: a record created, a "
@@ -284,7 +297,7 @@ BUILDERS = {
     "follow": b_follow, "limit": b_limit, "selection": b_selection,
     "assignment": b_assignment, "import": b_import, "trigger": b_trigger,
     "document": b_document, "vote": b_vote,
-    "agreement": b_agreement,
+    "agreement": b_agreement, "enrolment": b_enrolment,
 }
 
 
@@ -299,7 +312,7 @@ IDENTITY = {
     "limit": ("entity", "scope", "parent_field", "max", "max_field", "sum_field", "period"),  # each stated rule its own
     "assignment": ("entity", "person_field"), "import": ("entity",),
     "trigger": ("entity", "action"), "document": ("entity",), "vote": ("entity",),
-    "agreement": ("entity", "party_field"),
+    "agreement": ("entity", "party_field"), "enrolment": ("entity",),
 }
 
 

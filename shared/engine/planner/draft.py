@@ -361,6 +361,11 @@ def build(idea: dict) -> Draft:
                 it = interpret(np)
                 if it is None or it.kind == "container":
                     continue
+                if it.kind == "thing" and not it.mods and it.head.s in PLACE_UNITS and np.prep is None and \
+                        np.after_verb in TAKE_VERBS and any(o.prep in PLACE_PREPS and o.head is not None and o.head.w not in
+                                                            lx.CONTAINERS for o in clause.nps
+                                                            if clause.nps.index(o) > clause.nps.index(np)):
+                    continue  # "book a seat on a trip": a place on the trip (its capacity), never a seat record
                 if it.kind == "thing" and not it.mods and (it.head.w in UNITS or it.head.s in UNITS):
                     continue  # "in degrees", "in kilograms": the unit of an attribute, never a record
                 if np.prep == "into" and set(clause.verbs) & {"classify", "categorise", "categorize", "sort",
@@ -659,6 +664,10 @@ def _target_of(d: Draft, clause: Clause, interps: list[Interp | None], focus: st
 
 
 BOOK_VERBS = frozenset({"book", "reserve", "schedule", "rent", "hire"})
+#: a unit of a record's capacity, taken on the record ("book a seat on a trip", "claim a spot in a class")
+PLACE_UNITS = frozenset({"place", "seat", "spot", "space", "berth", "ticket"})
+TAKE_VERBS = frozenset({"book", "reserve", "take", "claim", "secure", "get", "grab", "buy"})
+PLACE_PREPS = frozenset({"on", "in", "for", "at", "aboard", "onto", "into"})
 TIME_PREPS = frozenset({"before", "after", "during", "until", "since", "by"})
 
 

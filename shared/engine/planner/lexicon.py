@@ -19,7 +19,7 @@ log manage mark match measure merge monitor move notify open organise organize o
 print publish purchase rank reassign receive reject remind remove renew reply request reserve restore return
 revert rotate run save scan search see sell send set settle share show sign split store submit subscribe
 suggest summarise summarize swap sync tag take track trade transcribe transfer update upload validate verify
-view vote warn watch write owe accept
+view vote warn watch write owe accept join
 """.split())
 
 #: Verbs that are (nearly) never nouns, whatever comes before them: "a certification expires".

@@ -344,6 +344,12 @@ KIND_WORDS = {
                         exchanges exchanged request requests requested ask asks asked accept accepts accepted accepting
                         confirm confirms confirmed confirming agree agrees agreed agreement consent consents only other
                         another new both""".split()),
+    "enrolment": {"sign", "signs", "signed", "signing", "up", "sign-up", "sign-ups", "signup", "signups", "enrol",
+                  "enrols", "enrolled", "enrolling", "enroll", "enrolls", "enrolment", "enrollment", "register",
+                  "registers", "registered", "rsvp", "rsvps", "join", "joins", "joined", "book", "books", "booked",
+                  "reserve", "reserves", "take", "takes", "claim", "claims", "secure", "get", "gets", "grab", "buy",
+                  "place", "places", "seat", "seats", "spot", "spots", "space", "spaces", "berth", "berths", "ticket",
+                  "tickets", "volunteer", "cancel", "cancels", "own", "once", "full", "capacity", "holds", "carries"},
     "vote": {"vote", "votes", "voted", "voting", "voter", "voters", "up", "down", "upvote", "downvote", "rank",
              "ranks", "ranked", "ranking", "own", "nobody", "closes", "closed"},
     "document": {"pdf", "pdfs", "printable", "print", "printed", "sign", "signs", "signed", "signing", "off",

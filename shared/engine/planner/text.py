@@ -249,6 +249,9 @@ def _tag(words: list[str]) -> list[Word]:
             or (prev is not None and ((prev.tag == "people" and (prev.w != prev.s or (w.endswith("s") and w != vb)))
                                                      or prev.w in ("to", "can", "and")
                                                      and (len(out) < 2 or out[-2].tag in ("verb", "people"))))
+            # "birdwatchers book a spot": a plural noun, then the word, then an article: a verb
+            or (prev is not None and prev.tag == "noun" and len(out) == 1 and prev.w.endswith("s")
+                and nxt in ("a", "an", "the", "their", "one", "up", "off", "out"))
         ) and nxt not in ("list", "lists", "calendar", "log", ",", "") and (nxt not in lx.PREPOSITIONS
                                                                             or nxt in ("off", "up", "out")) \
                 and not w.endswith("ings"):

@@ -357,6 +357,16 @@ def test_upvotes_are_votes_without_down_votes():
     assert cap.kind == "vote" and cap.allow_down is False
 
 
+def test_sign_ups_are_enrolments_not_one_person_per_record():
+    spec = plan_builtin({"title": "Tide Swims", "description": "A sea-swimming club runs swims at dawn.",
+                         "key_features": ["Swims with date and beach", "Swimmers sign up for a swim"]})
+    t = spec.trace[1]
+    assert t.status == "planned", t.not_built
+    cap = spec.capability(t.capabilities[0])
+    assert cap.kind == "enrolment" and spec.entity("swim").field("swimmer_id") is None
+    assert [c.template for c in t.criteria][:2] == ["enrolment.sign_up_once", "enrolment.not_others"]
+
+
 def test_read_feature_maps_people_and_records():
     spec = bay_spec()
     r = read_feature("Members book bays on a calendar", spec, ["bay_booking"])
