@@ -654,6 +654,9 @@ TARGETS = {
                                           "session after its planner changes and before any output on them was "
                                           "seen (batch issue-17c's first run, before it was read: 13 of 40, 0.325)",
                                           None),
+    "heldout_issue17e_feature_coverage": ("report: the same on the twelve held-out ideas written in issue 17's fifth "
+                                          "session by an author who read neither the planner nor any output, after "
+                                          "that session's changes and before any output on them was seen", None),
     "heldout_capability_tests_passed": ("report: the old figure on the held-out set, beside "
                                         "heldout_feature_coverage", None),
     "heldout_rule_features_built_without_criterion": ("0: held-out features stating a rule that are built without "
@@ -831,7 +834,8 @@ def coverage_phase(metrics: dict, extra: dict) -> None:
     extra["heldout_feature_coverage"] = held["details"]
     for batch, name in (("issue-17", "heldout_issue17_feature_coverage"),
                         ("issue-17b", "heldout_issue17b_feature_coverage"),
-                        ("issue-17d", "heldout_issue17d_feature_coverage")):
+                        ("issue-17d", "heldout_issue17d_feature_coverage"),
+                        ("issue-17e", "heldout_issue17e_feature_coverage")):
         # each batch of held-out ideas written before any output on them was seen, measured on its own
         fresh = {i["id"] for i in coverage.heldout_ideas() if i.get("batch") == batch and not i.get("seen")}
         rows = [r for r in held["details"]["per_idea"] if r["idea"] in fresh]
