@@ -114,20 +114,23 @@ def test_a_feature_the_library_cannot_build_gets_no_suggestion_and_says_why(outc
             assert ps.why_none(r["spec"], i).startswith("The library lacks the capability")
 
 
-# QA for real on two edited plans: the pipeline in-process with the approved (edited) spec, as bench/coverage.py runs
-# it; a feature counts as built when QA's report says so (its criteria pass against the running app).
-QA_SAMPLE = ("cat-cafe-visits", "hackspace-laser")
+# QA for real on an edited plan: the pipeline in-process with the approved (edited) spec, as bench/coverage.py runs
+# it; a feature counts as built when QA's report says so (its criteria pass against the running app). The idea is the
+# first held-out idea (by id) whose suggestions build a feature the planner left partial: no fixed sample, so a
+# planner change that builds a feature outright does not leave the test without one.
 
 
-@pytest.mark.parametrize("idea_id", QA_SAMPLE)
-def test_the_edits_build_under_qa(outcome, idea_id):
+def test_the_edits_build_under_qa(outcome):
     from shared.engine import EngineConfig
     from shared.engine.runner import run_pipeline
 
-    row = next(r for r in outcome if r["idea"]["id"] == idea_id)
-    fixed = [i for i, t in enumerate(row["spec"].trace)
-             if t.status == "partial" and row["edited"].trace[i].status == "planned"]
-    assert fixed, f"{idea_id}: no partial feature was built by its suggestions"
+    def fixed_in(row) -> list[int]:
+        return [i for i, t in enumerate(row["spec"].trace)
+                if t.status == "partial" and row["edited"].trace[i].status == "planned"]
+
+    row = next((r for r in sorted(outcome, key=lambda r: r["idea"]["id"]) if fixed_in(r)), None)
+    assert row is not None, "no held-out idea has a partial feature its suggestions build"
+    idea_id, fixed = row["idea"]["id"], fixed_in(row)
     with tempfile.TemporaryDirectory(prefix="suggest-qa-") as state:
         run = run_pipeline(row["idea"], EngineConfig(state_dir=state), pipeline_id=f"sg-{idea_id}", stop_after="qa",
                            approved_spec=row["edited"])
