@@ -11,7 +11,11 @@ partial or not covered, the typed edits that would build it (decision 0047).
 
 from __future__ import annotations
 
+import copy
+import hashlib
 import re
+import threading
+from collections import OrderedDict
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
@@ -435,12 +439,37 @@ def apply(spec: AppSpec, edit) -> tuple[AppSpec, str]:
 # ------------------------------------------------------------------------------------------ the founder's view
 
 
+#: suggestions already computed, by the spec's content hash (least recently used first): a plan is read again and
+#: again (the page opens, the editor refreshes after each edit) while its spec stays the same version, and working
+#: the suggestions out takes a second or two for a plan with several partial features.
+SUGGEST_CACHE_SIZE = 32
+_suggested: OrderedDict[str, list[dict]] = OrderedDict()
+_suggested_lock = threading.Lock()
+
+
+def spec_key(spec: AppSpec) -> str:
+    """The spec's content hash: equal for equal specs, whatever document they were loaded from."""
+    return hashlib.sha256(spec.model_dump_json().encode("utf-8")).hexdigest()
+
+
 def suggest(spec: AppSpec) -> list[dict]:
     """For every feature left partial or not covered: typed edits (bodies `apply` takes, in order) that would build
-    it or leave less of it missing, each with a one-sentence reason, or why there are none (`plansuggest`)."""
+    it or leave less of it missing, each with a one-sentence reason, or why there are none (`plansuggest`).
+    Computed once per spec content and kept (`SUGGEST_CACHE_SIZE` specs); callers get their own copy."""
     from .plansuggest import suggest as _suggest
 
-    return _suggest(spec)
+    key = spec_key(spec)
+    with _suggested_lock:
+        hit = _suggested.get(key)
+        if hit is not None:
+            _suggested.move_to_end(key)
+            return copy.deepcopy(hit)
+    out = _suggest(spec)
+    with _suggested_lock:
+        _suggested[key] = copy.deepcopy(out)
+        while len(_suggested) > SUGGEST_CACHE_SIZE:
+            _suggested.popitem(last=False)
+    return out
 
 
 def feature_status(t) -> str:

@@ -171,3 +171,32 @@ def test_the_founder_view(spec):
     assert f["built_as"].startswith("Built as: ")
     assert v["signup"]["policy"] == "invite" and v["public_entities"] == []
     assert set(pe.OPS) == set(v["edits"]) and "limit" in v["library"]
+
+
+def test_suggestions_are_worked_out_once_per_spec_content(spec, monkeypatch):
+    """Reading the same plan again does not recompute its suggestions; an edited spec gets its own; callers get
+    copies, so one caller's change to the answer cannot leak into the next."""
+    from shared.engine import plansuggest
+
+    calls = []
+    real = plansuggest.suggest
+
+    def counting(s):
+        calls.append(s)
+        return real(s)
+
+    monkeypatch.setattr(plansuggest, "suggest", counting)
+    monkeypatch.setattr(pe, "_suggested", type(pe._suggested)())
+    first = pe.suggest(spec)
+    again = pe.suggest(spec.model_copy(deep=True))  # a copy loaded from elsewhere: the same content
+    assert len(calls) == 1 and again == first
+    again.append({"index": 999})
+    assert pe.suggest(spec) == first and len(calls) == 1
+    edited = ok(spec, {"op": "add_attribute", "entity": "invoice", "attribute": {"name": "colour_code",
+                                                                                "type": "text"}})
+    pe.suggest(edited)
+    assert len(calls) == 2
+    monkeypatch.setattr(pe, "SUGGEST_CACHE_SIZE", 1)
+    third = ok(spec, {"op": "add_attribute", "entity": "invoice", "attribute": {"name": "po_number", "type": "text"}})
+    pe.suggest(third)  # a new spec evicts the least recently used: the cache stays bounded
+    assert len(pe._suggested) == 1 and len(calls) == 3
