@@ -542,8 +542,11 @@ def read_feature(text: str, spec, cap_ids: list[str]) -> FeatureReading:
             elif fld not in attributes:
                 attributes.append(fld)
             continue
-        if w == "per" and nxt and _entity_for(nxt, None, None, spec):  # "status per invoice": kept on each record
-            uses.append(WordUse(word=w, maps_to=f"entity:{_entity_for(nxt, None, None, spec)}"))
+        nxt2 = ws[i + 2][0] if i + 2 < len(ws) else None
+        # "status per invoice", "readings per sampling point": kept on each record (a compound name's two words)
+        per = w == "per" and nxt and (_entity_for(nxt, None, None, spec) or _entity_for(nxt, nxt2, None, spec))
+        if per:
+            uses.append(WordUse(word=w, maps_to=f"entity:{per}"))
             continue
         if w in RECORD_ACTIONS:
             base = verb_base(w) or w
