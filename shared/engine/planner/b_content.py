@@ -15,7 +15,7 @@ from .b_common import (
     _src,
     with_digits,
 )
-from .draft import Draft, clip, ident, safe_name
+from .draft import Draft, clip, ident, named_items, safe_name
 
 
 def b_search(ctx: FeatureCtx) -> dict:
@@ -61,7 +61,11 @@ def b_public_page(ctx: FeatureCtx) -> dict:
 
 
 def b_checklist(ctx: FeatureCtx) -> dict:
-    return {"entity": _main(ctx)}
+    d = ctx.draft
+    # "checklist per pupil", "each ringing session has a checklist": the record each checklist belongs to
+    grouped = [safe_name(it.name) for it in ctx.interps if it.np and (it.np.prep == "per" or it.np.each)
+               and safe_name(it.name) in d.entities and not d.entities[safe_name(it.name)].join]
+    return {"entity": grouped[0] if grouped else _main(ctx), "items": named_items(ctx.text)}
 
 
 def b_versioning(ctx: FeatureCtx) -> dict:

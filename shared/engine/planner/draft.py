@@ -194,6 +194,26 @@ class Draft:
         return any(w in self.words for w in ws)
 
 
+#: A checklist named as a noun ("skills checklist", "punch list", "to-do list").
+CHECKLIST_NOUN = r"check ?-?lists?|punch ?-?lists?|to-?do lists?|task lists?"
+
+
+def named_items(text: str) -> list[str]:
+    """The items a feature lists for its checklist, in the founder's words: after a colon ("skills checklist per
+    pupil: roundabouts, parallel parking, emergency stop") or a "with" ("checklist per van with tyres, lights and
+    brakes"); two or more short entries, else none (a sentence after a colon is no list of items)."""
+    m = re.search(rf"(?<![a-z])(?:{CHECKLIST_NOUN})(?![a-z])[^:]*:\s*(.+)$", text, re.I) or re.search(
+        rf"(?<![a-z])(?:{CHECKLIST_NOUN})(?![a-z])[^:]*?\bwith\s+(.+)$", text, re.I)
+    if not m:
+        return []
+    parts = [re.sub(r"^(?:a|an|the)\s+", "", p.strip(), flags=re.I)
+             for p in re.split(r"\s*[,;]\s*(?:and\s+|or\s+)?|\s+(?:and|or)\s+", m.group(1).strip().rstrip(".!"))]
+    parts = [p for p in parts if p]
+    if len(parts) < 2 or any(len(p.split()) > 6 or len(p) > 200 for p in parts):
+        return []
+    return list(dict.fromkeys(p[0].upper() + p[1:] for p in parts))
+
+
 def safe_name(name: str) -> str:
     name = ident(name, "item")
     if name in RESERVED_NAMES or plural(name) in RESERVED_NAMES:
@@ -344,6 +364,7 @@ def build(idea: dict) -> Draft:
 
     for unit in feature_units + desc_units:
         feature = unit.kind == "feature"
+        items = " | ".join(named_items(unit.text)).lower() if feature else ""
         for clause in unit.clauses:
             people_subject.update(clause.subject_people)
             for p in clause.subject_people:
@@ -361,6 +382,8 @@ def build(idea: dict) -> Draft:
                 it = interpret(np)
                 if it is None or it.kind == "container":
                     continue
+                if items and re.search(rf"(?<![a-z]){re.escape(np.text.lower())}(?![a-z])", items):
+                    continue  # "checklist: nets checked, rings counted": the checklist's items, not records
                 if it.kind == "thing" and not it.mods and it.head.s in PLACE_UNITS and np.prep is None and \
                         np.after_verb in TAKE_VERBS and any(o.prep in PLACE_PREPS and o.head is not None and o.head.w not in
                                                             lx.CONTAINERS for o in clause.nps

@@ -456,6 +456,11 @@ def read_feature(text: str, spec, cap_ids: list[str]) -> FeatureReading:
     rules, spans = _rules(text, spec)
     effects = _effects(text, rules)
     cues = _cue_spans(text, kinds)
+    for cap in caps:  # "checklist: nets checked, rings counted": the words of the items the checklist starts with
+        for item in getattr(cap, "items", None) or [] if cap.kind == "checklist" else []:
+            at = text.lower().find(item.lower())
+            if at >= 0:
+                cues.append((at, at + len(item), cap.kind))
     ws = _words(text)
     uses: list[WordUse] = []
     mentioned: list[str] = []

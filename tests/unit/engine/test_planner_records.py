@@ -3,7 +3,10 @@ an idea written for this file (no corpus file, no word list, not held out)."""
 
 from __future__ import annotations
 
+import pytest
+
 from shared.engine.appspec import spec_problems
+from shared.engine.criteria.certify import certify
 from shared.engine.planner import plan_builtin
 
 
@@ -30,3 +33,45 @@ def test_per_a_two_word_record_is_read_as_that_record():
     assert t.status == "planned", t.not_built
     visit = spec.entity("visit")
     assert any(f.type == "reference" for f in visit.fields)
+
+
+def test_a_checklist_names_its_items_after_a_colon_and_belongs_to_the_record_named_per_or_each():
+    spec = plan_builtin({"title": "Glider Club", "description": "A gliding club keeps its launches and pilots.",
+                         "key_features": ["Pilots with name and licence number",
+                                          "Each launch has a checklist: canopy locked, cable clear, brakes closed"]})
+    assert spec_problems(spec) == []
+    cap = next(c for c in spec.capabilities if c.kind == "checklist")
+    assert cap.entity == "launch"
+    assert cap.items == ["Canopy locked", "Cable clear", "Brakes closed"]
+    assert spec.entity("canopy") is None and spec.entity("cable") is None  # the items are no records
+    t = _trace(spec, "Each launch")
+    assert t.status == "planned", t.not_built
+
+
+@pytest.mark.parametrize("broken", [None, ("    if ITEMS:\n", "    if not ITEMS:\n")])  # items never pre-filled
+def test_the_named_items_criterion_passes_on_the_built_app_and_fails_without_prefilled_items(broken, tmp_path):
+    from shared.engine.compiler import compile_project, default_design
+    from tests.unit.engine.test_certification import _criteria_results
+
+    spec = certify(plan_builtin({"title": "Glider Club", "description": "A gliding club keeps its launches.",
+                                 "key_features": ["Each launch has a checklist: canopy locked, cable clear"]}))
+    t = spec.trace[0]
+    assert [c.template for c in t.criteria] == ["checklist.named_items"], t.criteria
+    files = compile_project(spec, default_design(spec))
+    cap = next(c for c in spec.capabilities if c.kind == "checklist")
+    if broken:
+        name = f"app/capabilities/{cap.id}.py"
+        module = files[name].decode()
+        assert broken[0] in module
+        files[name] = module.replace(broken[0], broken[1], 1).encode()
+    results = _criteria_results(spec, files, tmp_path)
+    assert set(results) == {c.id for c in t.criteria}
+    assert all(results.values()) if broken is None else not any(results.values()), results
+
+
+def test_a_checklist_per_record_with_a_list_names_its_items():
+    spec = plan_builtin({"title": "Ferry Deck", "description": "Deckhands check each ferry before it sails.",
+                         "key_features": ["Ferries with name and berth",
+                                          "Departure checklist per ferry with ramps, doors and lifejackets"]})
+    cap = next(c for c in spec.capabilities if c.kind == "checklist")
+    assert (cap.entity, cap.items) == ("ferry", ["Ramps", "Doors", "Lifejackets"])
