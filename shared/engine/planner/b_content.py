@@ -87,8 +87,11 @@ def b_ratings(ctx: FeatureCtx) -> dict:
     scale = float(next(g for g in m.groups() if g)) if m else None
     if scale is None and ctx.has(r"up-?vot\w*|down-?vot\w*|vot(e|es|ed|ing)|thumbs up"):
         scale = 2  # a vote is a two-point rating: against or for
+    # "graders score each wheel", "students rate the course": the role named as the subject is who rates
+    raters = [safe_name(it.name) for it in ctx.interps if it.np and it.np.prep is None and it.np.after_verb is None
+              and it.plural and safe_name(it.name) in d.roles and safe_name(it.name) != ent]
     return {"entity": ent, "scale": int(scale) if scale and 2 <= scale <= 10 else 5,
-            "with_review": ctx.has(r"reviews?|comments?|feedback")}
+            "with_review": ctx.has(r"reviews?|comments?|feedback"), "raters": raters[:1]}
 
 
 def b_leaderboard(ctx: FeatureCtx) -> dict:

@@ -194,6 +194,9 @@ class Draft:
         return any(w in self.words for w in ws)
 
 
+#: Verbs whose subject gives a rating on a scale ("graders score each wheel out of 10").
+RATE_VERBS = {"rate", "score", "grade"}
+
 #: A checklist named as a noun ("skills checklist", "punch list", "to-do list").
 CHECKLIST_NOUN = r"check ?-?lists?|punch ?-?lists?|to-?do lists?|task lists?"
 
@@ -495,6 +498,14 @@ def build(idea: dict) -> Draft:
         else:
             continue  # a person the app keeps records about (a client list), not a user of it
         d.roles[safe_name(p)] = DRole(safe_name(p), clip(src), kind)
+    for unit in feature_units:  # "graders score each wheel", "pubs score each cask": whoever rates signs in to rate
+        for clause in unit.clauses:
+            who = clause.nps[0] if clause.nps else None
+            it = interpret(who) if who is not None else None
+            if (set(clause.verbs) & RATE_VERBS and it is not None and it.kind == "thing" and it.plural
+                    and not it.mods and who.prep is None and who.after_verb is None
+                    and safe_name(it.name) not in d.roles):
+                d.roles[safe_name(it.name)] = DRole(safe_name(it.name), clip(unit.text), "participant")
     _attach(d, feature_units + desc_units)
     _many_to_many(d, feature_units)
     for e in d.entities.values():  # "cone_temperature" read once whole and once split: keep the split
@@ -599,6 +610,10 @@ def _apply_definitions(d: Draft) -> None:
             if a.ref:
                 if a.ref in d.entities:
                     keep.add(a.ref)
+                    back = d.entities[a.ref].fields.get(f"{df.record}_id")
+                    if back is not None and back.origin == "words" and a.ref not in {x.record for x in defs}:
+                        # "casks with ... the pub it went to" names the link; one guessed the other way goes
+                        del d.entities[a.ref].fields[f"{df.record}_id"]
                     d.add_ref(df.record, a.ref, df.text)
                 continue
             f = d.add_field(df.record, a.name, a.type, df.text, values=a.values)

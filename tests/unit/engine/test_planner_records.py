@@ -75,3 +75,31 @@ def test_a_checklist_per_record_with_a_list_names_its_items():
                                           "Departure checklist per ferry with ramps, doors and lifejackets"]})
     cap = next(c for c in spec.capabilities if c.kind == "checklist")
     assert (cap.entity, cap.items) == ("ferry", ["Ramps", "Doors", "Lifejackets"])
+
+
+def test_a_record_named_by_a_contact_clause_is_a_link_to_it():
+    spec = plan_builtin({"title": "Seed Bank", "description": "A seed bank sends packets to growers.",
+                         "key_features": ["Growers with name and town",
+                                          "Packets per batch with weight and the grower it went to"]})
+    assert spec_problems(spec) == []
+    f = spec.entity("packet").field("grower_id")
+    assert f is not None and f.type == "reference" and f.ref == "grower"
+    t = _trace(spec, "Packets per")
+    assert t.status == "planned", t.not_built
+
+
+def test_whether_someone_did_something_is_a_yes_or_no_attribute():
+    spec = plan_builtin({"title": "Sailing Crew", "description": "A sailing school keeps its crew list.",
+                         "key_features": ["Crew members with name, phone and whether they passed a swim test"]})
+    ent = next(e for e in spec.entities if e.field("swim_test_passed") is not None)
+    assert ent.field("swim_test_passed").type == "boolean"
+
+
+def test_the_subject_of_a_rating_verb_is_the_role_that_rates():
+    spec = plan_builtin({"title": "Chutney Show", "description": "A village show judges jars of chutney.",
+                         "key_features": ["Jars with maker and recipe",
+                                          "Tasters score each jar out of 10"]})
+    assert spec_problems(spec) == []
+    cap = next(c for c in spec.capabilities if c.kind == "ratings")
+    assert (cap.entity, cap.scale, cap.raters) == ("jar", 10, ["taster"])
+    assert spec.role("taster") is not None
