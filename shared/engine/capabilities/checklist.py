@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from pydantic import Field
+
 from ..appspec.base import CapabilityBase, Name, Route, SpecModel  # noqa: F401
 from ._resolve import entity_problems, no_reader_problem, readers, writers
 
@@ -14,10 +16,16 @@ PACKAGES: list[str] = []
 class Params(CapabilityBase):
     kind: Literal["checklist"] = "checklist"
     entity: Name
+    items: list[str] = Field(default_factory=list, max_length=30, description=(
+        "the items every new record's checklist starts with, unticked, in this order (the founder's words: "
+        "'checklist per pupil: roundabouts, parallel parking, emergency stop'); empty: items are added by hand"))
 
 
 def check(cap: Params, spec) -> list[str]:
     p = entity_problems(spec, cap.entity) + no_reader_problem(spec, cap.entity)
+    p += [f"checklist item {i!r} must be 1 to 200 characters" for i in cap.items if not 0 < len(i.strip()) <= 200]
+    if len({i.strip().lower() for i in cap.items}) < len(cap.items):
+        p.append("the checklist names an item twice; name each item once")
     if not p and not writers(spec, cap.entity):
         p.append(f"no role may write {cap.entity!r}, so nobody could tick a checklist item; add it to a role's "
                  f"write list")

@@ -154,6 +154,14 @@ def _derive_checklist(cap, spec, reading, feature) -> list[dict]:
         return []
     label = _elabel(spec, cap.entity)
     who = _refused_who(spec, cap.entity)
+    items = list(getattr(cap, "items", None) or [])
+    if items:
+        named = ", ".join(items)
+        return [{"text": f"A new {label}'s checklist starts with {named}, none ticked (0%); ticking them one by one "
+                         f"raises the percentage to 100% and complete; each {label} has its own copy; {who} may not "
+                         f"tick items.",
+                 "template": "checklist.named_items", "params": {"cap_id": cap.id, "entity": cap.entity,
+                                                                 "items": items}, "rules": []}]
     return [{"text": f"Three checklist items added to {_a(label)} show 0% done; ticking one shows 33%, ticking all "
                      f"shows 100% and complete; {who} may not add or tick items.",
              "template": "checklist.progress", "params": {"cap_id": cap.id, "entity": cap.entity}, "rules": []}]
@@ -193,6 +201,33 @@ def _checklist_progress(p, cap_id: str, entity: str) -> None:
     for var in items[1:]:
         p.step(writer, "PATCH", f"{api}/items/${{{var}.id}}", json={"done": True}, expect=200, note="tick another")
     progress(3, 100, True, "all done")
+
+
+def _checklist_named_items(p, cap_id: str, entity: str, items: list[str]) -> None:
+    """A new record starts with the named items, unticked, in order; ticking them all completes it; another record
+    keeps its own copy; someone without write access may not tick."""
+    ent = p.entity(entity)
+    writer = p.writer(entity)
+    row = p.make(entity, writer, note=f"a {ent.label.lower()}")
+    other = p.make(entity, writer, note=f"another {ent.label.lower()}")
+    api = f"/api/{cap_id}"
+    n = len(items)
+    p.step(writer, "GET", f"{api}/${{{row}.id}}", expect=200, save="named", note="the named items, none ticked",
+           checks=[{"path": "total", "op": "eq", "value": n}, {"path": "done", "op": "eq", "value": 0},
+                   {"path": "complete", "op": "false"}]
+           + [{"path": f"items.{i}.label", "op": "eq", "value": label} for i, label in enumerate(items)])
+    stranger, status = _refused(p, entity, writer)
+    p.step(stranger, "PATCH", f"{api}/items/${{named.items.0.id}}", json={"done": True}, expect=status,
+           note="tick an item without write access: refused")
+    for i in range(n):
+        p.step(writer, "PATCH", f"{api}/items/${{named.items.{i}.id}}", json={"done": True}, expect=200,
+               note=f"tick {items[i]}", checks=[{"path": "done", "op": "true"}])
+        p.step(writer, "GET", f"{api}/${{{row}.id}}", expect=200, note=f"{i + 1} of {n} done",
+               checks=[{"path": "done", "op": "eq", "value": i + 1},
+                       {"path": "percent", "op": "eq", "value": round(100 * (i + 1) / n)},
+                       {"path": "complete", "op": "true" if i + 1 == n else "false"}])
+    p.step(writer, "GET", f"{api}/${{{other}.id}}", expect=200, note="the other record's items are its own",
+           checks=[{"path": "total", "op": "eq", "value": n}, {"path": "done", "op": "eq", "value": 0}])
 
 
 # ---------------------------------------------------------------------------------------------------- versioning
@@ -264,5 +299,6 @@ COMPILE = {
     "attachments.upload": _attachments_upload,
     "attachments.size_limit": _attachments_size_limit,
     "checklist.progress": _checklist_progress,
+    "checklist.named_items": _checklist_named_items,
     "versioning.revisions": _versioning_revisions,
 }

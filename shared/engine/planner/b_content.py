@@ -15,7 +15,7 @@ from .b_common import (
     _src,
     with_digits,
 )
-from .draft import Draft, clip, ident, safe_name
+from .draft import Draft, clip, ident, named_items, safe_name
 
 
 def b_search(ctx: FeatureCtx) -> dict:
@@ -61,7 +61,11 @@ def b_public_page(ctx: FeatureCtx) -> dict:
 
 
 def b_checklist(ctx: FeatureCtx) -> dict:
-    return {"entity": _main(ctx)}
+    d = ctx.draft
+    # "checklist per pupil", "each ringing session has a checklist": the record each checklist belongs to
+    grouped = [safe_name(it.name) for it in ctx.interps if it.np and (it.np.prep == "per" or it.np.each)
+               and safe_name(it.name) in d.entities and not d.entities[safe_name(it.name)].join]
+    return {"entity": grouped[0] if grouped else _main(ctx), "items": named_items(ctx.text)}
 
 
 def b_versioning(ctx: FeatureCtx) -> dict:
@@ -83,8 +87,11 @@ def b_ratings(ctx: FeatureCtx) -> dict:
     scale = float(next(g for g in m.groups() if g)) if m else None
     if scale is None and ctx.has(r"up-?vot\w*|down-?vot\w*|vot(e|es|ed|ing)|thumbs up"):
         scale = 2  # a vote is a two-point rating: against or for
+    # "graders score each wheel", "students rate the course": the role named as the subject is who rates
+    raters = [safe_name(it.name) for it in ctx.interps if it.np and it.np.prep is None and it.np.after_verb is None
+              and it.plural and safe_name(it.name) in d.roles and safe_name(it.name) != ent]
     return {"entity": ent, "scale": int(scale) if scale and 2 <= scale <= 10 else 5,
-            "with_review": ctx.has(r"reviews?|comments?|feedback")}
+            "with_review": ctx.has(r"reviews?|comments?|feedback"), "raters": raters[:1]}
 
 
 def b_leaderboard(ctx: FeatureCtx) -> dict:

@@ -273,6 +273,13 @@ def kinds_for(text: str) -> list[tuple[str, str]]:
         if word in ("booking", "bookings", "reservation", "reservations") and len(kinds) > 1 and not re.search(
                 r"double-booking|double|overlap\w*|clash\w*|calendar|availability|slots?|book(s|ed)?\b", low):
             kinds.discard("booking")
+    if "matrix" in kinds:
+        word = next(w for _p, k, w in found if k == "matrix")
+        nps = [n for c in parse(text) for n in c.nps if any(x.w == word for x in n.words)]
+        if nps and all(n.head is not None and n.head.w != word for n in nps):
+            # "grid reference", "matrix number": the word names the kind of a noun that follows (an attribute),
+            # not a matrix of its own
+            kinds.discard("matrix")
     if "reminders" in kinds and not re.search(REMINDER_CUE, low):
         kinds.discard("reminders")  # "log donations with expiry dates" keeps dates; an alert needs asking for
     from .rules import stated_recipients

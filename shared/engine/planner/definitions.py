@@ -149,6 +149,15 @@ def _attr(phrase: str, record: str, known: set[str]) -> Attr | None:
                      " ".join(words))
     if m and singular(m.group("rec")) == record:
         words = m.group("what").split()  # "a QR code on each tool" on tools: the QR code
+    m = re.fullmatch(r"([a-z]+) (?:it|they|he|she|we|you|i) [a-z' ]+", " ".join(words))
+    if m and singular(m.group(1)) in known and singular(m.group(1)) != record:
+        one = singular(m.group(1))  # "the pub it went to": a contact clause naming a record is a link to it
+        return Attr(words, f"{one}_id", "reference", _label([one]), ref=one)
+    m = re.fullmatch(r"whether (?:they|he|she|it|the [a-z]+) (?P<verb>[a-z]+ed) (?:a |an |the |their |its )?"
+                     r"(?P<what>[a-z ]+)", " ".join(words))
+    if m and len(m.group("what").split()) <= 4:  # "whether they signed a Gift Aid declaration": yes or no
+        return Attr(words, _ident(m.group("what").split() + [m.group("verb")]), "boolean",
+                    _label([m.group("verb"), *m.group("what").split()]))
     if not words or len(words) > 5 or words[0] in ("who", "what", "when", "where", "which", "how", "whether"):
         return None  # "who holds each tool": a clause, not an attribute
     if any(w in lx.UI_NOUNS or w in ("qr", "pdf", "csv", "pdfs") or "%" in w or w.isdigit() for w in words):

@@ -194,6 +194,29 @@ class Draft:
         return any(w in self.words for w in ws)
 
 
+#: Verbs whose subject gives a rating on a scale ("graders score each wheel out of 10").
+RATE_VERBS = {"rate", "score", "grade"}
+
+#: A checklist named as a noun ("skills checklist", "punch list", "to-do list").
+CHECKLIST_NOUN = r"check ?-?lists?|punch ?-?lists?|to-?do lists?|task lists?"
+
+
+def named_items(text: str) -> list[str]:
+    """The items a feature lists for its checklist, in the founder's words: after a colon ("skills checklist per
+    pupil: roundabouts, parallel parking, emergency stop") or a "with" ("checklist per van with tyres, lights and
+    brakes"); two or more short entries, else none (a sentence after a colon is no list of items)."""
+    m = re.search(rf"(?<![a-z])(?:{CHECKLIST_NOUN})(?![a-z])[^:]*:\s*(.+)$", text, re.I) or re.search(
+        rf"(?<![a-z])(?:{CHECKLIST_NOUN})(?![a-z])[^:]*?\bwith\s+(.+)$", text, re.I)
+    if not m:
+        return []
+    parts = [re.sub(r"^(?:a|an|the)\s+", "", p.strip(), flags=re.I)
+             for p in re.split(r"\s*[,;]\s*(?:and\s+|or\s+)?|\s+(?:and|or)\s+", m.group(1).strip().rstrip(".!"))]
+    parts = [p for p in parts if p]
+    if len(parts) < 2 or any(len(p.split()) > 6 or len(p) > 200 for p in parts):
+        return []
+    return list(dict.fromkeys(p[0].upper() + p[1:] for p in parts))
+
+
 def safe_name(name: str) -> str:
     name = ident(name, "item")
     if name in RESERVED_NAMES or plural(name) in RESERVED_NAMES:
@@ -344,6 +367,7 @@ def build(idea: dict) -> Draft:
 
     for unit in feature_units + desc_units:
         feature = unit.kind == "feature"
+        items = " | ".join(named_items(unit.text)).lower() if feature else ""
         for clause in unit.clauses:
             people_subject.update(clause.subject_people)
             for p in clause.subject_people:
@@ -361,6 +385,8 @@ def build(idea: dict) -> Draft:
                 it = interpret(np)
                 if it is None or it.kind == "container":
                     continue
+                if items and re.search(rf"(?<![a-z]){re.escape(np.text.lower())}(?![a-z])", items):
+                    continue  # "checklist: nets checked, rings counted": the checklist's items, not records
                 if it.kind == "thing" and not it.mods and it.head.s in PLACE_UNITS and np.prep is None and \
                         np.after_verb in TAKE_VERBS and any(o.prep in PLACE_PREPS and o.head is not None and o.head.w not in
                                                             lx.CONTAINERS for o in clause.nps
@@ -472,6 +498,14 @@ def build(idea: dict) -> Draft:
         else:
             continue  # a person the app keeps records about (a client list), not a user of it
         d.roles[safe_name(p)] = DRole(safe_name(p), clip(src), kind)
+    for unit in feature_units:  # "graders score each wheel", "pubs score each cask": whoever rates signs in to rate
+        for clause in unit.clauses:
+            who = clause.nps[0] if clause.nps else None
+            it = interpret(who) if who is not None else None
+            if (set(clause.verbs) & RATE_VERBS and it is not None and it.kind == "thing" and it.plural
+                    and not it.mods and who.prep is None and who.after_verb is None
+                    and safe_name(it.name) not in d.roles):
+                d.roles[safe_name(it.name)] = DRole(safe_name(it.name), clip(unit.text), "participant")
     _attach(d, feature_units + desc_units)
     _many_to_many(d, feature_units)
     for e in d.entities.values():  # "cone_temperature" read once whole and once split: keep the split
@@ -576,6 +610,10 @@ def _apply_definitions(d: Draft) -> None:
             if a.ref:
                 if a.ref in d.entities:
                     keep.add(a.ref)
+                    back = d.entities[a.ref].fields.get(f"{df.record}_id")
+                    if back is not None and back.origin == "words" and a.ref not in {x.record for x in defs}:
+                        # "casks with ... the pub it went to" names the link; one guessed the other way goes
+                        del d.entities[a.ref].fields[f"{df.record}_id"]
                     d.add_ref(df.record, a.ref, df.text)
                 continue
             f = d.add_field(df.record, a.name, a.type, df.text, values=a.values)

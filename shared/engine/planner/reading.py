@@ -456,6 +456,11 @@ def read_feature(text: str, spec, cap_ids: list[str]) -> FeatureReading:
     rules, spans = _rules(text, spec)
     effects = _effects(text, rules)
     cues = _cue_spans(text, kinds)
+    for cap in caps:  # "checklist: nets checked, rings counted": the words of the items the checklist starts with
+        for item in getattr(cap, "items", None) or [] if cap.kind == "checklist" else []:
+            at = text.lower().find(item.lower())
+            if at >= 0:
+                cues.append((at, at + len(item), cap.kind))
     ws = _words(text)
     uses: list[WordUse] = []
     mentioned: list[str] = []
@@ -542,8 +547,22 @@ def read_feature(text: str, spec, cap_ids: list[str]) -> FeatureReading:
             elif fld not in attributes:
                 attributes.append(fld)
             continue
-        if w == "per" and nxt and _entity_for(nxt, None, None, spec):  # "status per invoice": kept on each record
-            uses.append(WordUse(word=w, maps_to=f"entity:{_entity_for(nxt, None, None, spec)}"))
+        linked = {f"{e.name}.{f.name}": f.ref for c in caps for n in _cap_entities(c) if (e := spec.entity(n))
+                  for f in e.fields if f.type == "reference"} if i >= 2 and uses and uses[-1].word == ws[i - 2][0] \
+            and prev in ("it", "they", "he", "she", "we", "you") else {}
+        kind_, _, name_ = uses[-1].maps_to.partition(":") if linked else ("", "", "")
+        link = next((k for k, ref in linked.items() if (kind_ == "field" and k == name_) or (
+            kind_ in ("entity", "role") and ref == name_)), None)
+        if link is not None:  # "the pub it went to": the clause after a linked record says what the link is
+            uses.append(WordUse(word=w, maps_to=f"field:{link}"))
+            if link not in links:
+                links.append(link)
+            continue
+        nxt2 = ws[i + 2][0] if i + 2 < len(ws) else None
+        # "status per invoice", "readings per sampling point": kept on each record (a compound name's two words)
+        per = w == "per" and nxt and (_entity_for(nxt, None, None, spec) or _entity_for(nxt, nxt2, None, spec))
+        if per:
+            uses.append(WordUse(word=w, maps_to=f"entity:{per}"))
             continue
         if w in RECORD_ACTIONS:
             base = verb_base(w) or w

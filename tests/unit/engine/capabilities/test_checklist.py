@@ -36,3 +36,19 @@ def test_check_names_what_does_not_resolve():
     spec = AppSpec.model_validate(S.grants("checklist"))
     cap = spec.capabilities[0].model_copy(update={"entity": "grant"})
     assert "'grant' is not an entity" in checklist.check(cap, spec)[0]
+
+
+def test_named_items_prefill_every_new_record_and_the_other_tests_still_pass(tmp_path):
+    spec = S.grants("checklist")
+    spec["capabilities"][0]["items"] = ["Budget attached", "References named", "Signed by the head"]
+    S.assert_generated_tests_pass(spec, tmp_path, ("test_named_items_are_prefilled_on_each_new_record",
+                                                   "test_completion_percentage_follows_ticks",
+                                                   "test_deleting_the_record_removes_its_checklist",
+                                                   "test_abuse_another_users_record_cannot_be_changed"),
+                                  at_least=8)
+
+
+def test_check_refuses_an_item_named_twice():
+    spec = AppSpec.model_validate(S.grants("checklist"))
+    cap = spec.capabilities[0].model_copy(update={"items": ["Budget", "budget"]})
+    assert any("twice" in p for p in checklist.check(cap, spec))
