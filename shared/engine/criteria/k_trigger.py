@@ -163,7 +163,7 @@ def _cap(p, capability: str):
     return cap
 
 
-def _parent(p, cap) -> str | None:
+def _parent(p, cap, who: str = "owner") -> str | None:
     """The record the watched one points at through the action's via_field (made first, with a start value the
     action changes or the block allows), or None."""
     from ..capabilities.trigger import other_value, ref_target
@@ -177,7 +177,8 @@ def _parent(p, cap) -> str | None:
         start = {act.field: other_value(p.entity(via).field(act.field), act.value)}
     elif act.type == "block":
         start = {act.field: next(v for v in p.entity(via).field(act.field).values if v not in act.values)}
-    return p.make(via, "owner", start, note=f"{a(p.entity(via).label.lower())} it belongs to")
+    maker = who if p.makes_own(who, via) else "owner"  # a customer's job points at the customer's own record
+    return p.make(via, maker, start, note=f"{a(p.entity(via).label.lower())} it belongs to")
 
 
 def _seen(p, cap, row: str, parent: str | None) -> None:
@@ -240,7 +241,7 @@ def _trigger_setup(p, cap, hit_sets_field: bool = False) -> _Setup:
     who = p.writer(cap.entity)
     if act.type == "notify" and act.role and act.role != "owner":
         p.actor(act.role)  # someone to tell
-    parent = _parent(p, cap)
+    parent = _parent(p, cap, who)
     fixed: dict = {act.via_field: f"${{{parent}.id}}"} if parent else {}
     if act.type == "set" and act.via_field is None and not (hit_sets_field and act.field in hit):
         fixed[act.field] = other_value(ent.field(act.field), act.value)

@@ -312,7 +312,7 @@ def test_the_planner_builder_reads_condition_and_action_from_the_words():
     got = _planned("Safe Ward", "A clinic where nurses report incidents and managers review them.",
                    "When an incident's risk score is above 3, notify the managers", "Nurses report incidents")
     assert got["conditions"] == [{"field": "risk_score", "op": "gt", "number": 3.0}]
-    assert got["action"] == {"type": "notify", "role": "manager"}
+    assert got["action"] == {"type": "notify", "channel": "email", "role": "manager"}
     with pytest.raises(NotFit, match="is not a number"):  # the words made severity a list of values
         _planned("Safe Ward", "A clinic where nurses report incidents and managers review them.",
                  "When an incident has severity 3 or more, notify the managers", "Nurses report incidents")
@@ -322,6 +322,27 @@ def test_the_planner_builder_reads_condition_and_action_from_the_words():
     with pytest.raises(NotFit, match="what happens"):
         _planned("Van fleet", "A delivery company tracks its vans and their defects.",
                  "When a defect is urgent, everyone looks at it", "Drivers report defects on vans")
+
+
+def test_the_planner_reads_the_channel_and_the_person_a_message_goes_to():
+    """"Text the club when their saddle is ready to collect": an SMS to the phone of the record the watched one
+    links to, when its status is the whole phrase; "email the rider when their bike is marked serviced" tells the
+    bike's rider (a linked record) even though riders are also users; a text to a role has no number."""
+    from shared.engine.planner.capmap import NotFit, kinds_for
+
+    assert "trigger" in [k for k, _w in kinds_for("Text the club when their saddle is ready to collect")]
+    got = _planned("Saddle Fix", "A saddler repairs saddles for riding clubs.",
+                   "Text the club when their saddle is ready to collect", "Repairs per club with saddle and price")
+    assert got["entity"] == "repair"
+    assert got["conditions"] == [{"field": "status", "op": "in", "values": ["ready_to_collect"]}]
+    assert got["action"] == {"type": "notify", "channel": "sms", "via_field": "club_id", "phone_field": "phone"}
+    got = _planned("Cycle Hub", "A bike workshop where riders book services and mechanics work on bikes.",
+                   "Email the rider when their bike is marked serviced", "Mechanics log bikes with rider and model")
+    assert got["action"] == {"type": "notify", "channel": "email", "via_field": "rider_id", "email_field": "email"}
+    assert got["conditions"] == [{"field": "status", "op": "in", "values": ["serviced"]}]
+    with pytest.raises(NotFit, match="only a login email"):
+        _planned("Safe Ward", "A clinic where nurses report incidents and managers review them.",
+                 "When an incident's risk score is above 3, text the managers", "Nurses report incidents")
 
 
 def test_criteria_name_the_rules_they_exercise_and_compile():
