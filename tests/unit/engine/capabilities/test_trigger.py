@@ -535,3 +535,17 @@ def test_a_notify_criterion_sees_one_message_by_its_channel_to_its_address_and_n
     assert outbox[-1]["checks"][-1]["path"] == "items.0.address" and "mobile" in outbox[-1]["checks"][-1]["value"]
     _spec, _cap, run, _mine = S.built(watch_repairs())
     assert run.features and all(c["passed"] for f in run.features for c in f["criteria"]), run.features
+
+
+def test_a_message_feature_counts_as_planned_only_with_its_channel_and_person_read():
+    """"Email the club when their saddle is marked stitched": the club told is the record the words name first
+    (not a record the trigger fails to act on), "marked" is the trigger's word and "email" its channel."""
+    from shared.engine.planner import plan_builtin
+
+    spec = plan_builtin({"title": "Saddle Fix", "description": "A saddler repairs saddles for riding clubs.",
+                         "audience": "saddlers",
+                         "key_features": ["Repairs per club with saddle and price",
+                                          "Email the club when their saddle is marked stitched"]})
+    t = spec.trace[1]
+    assert [c.kind for c in spec.capabilities if c.id in t.capabilities] == ["trigger"]
+    assert t.status == "planned", t.not_built
