@@ -150,10 +150,10 @@ def _time_rule(cap, spec) -> str:
         if a.role:
             to = f"every {a.role.replace('_', ' ')}"
         else:
-            email = tent.field(a.email_field) if tent and a.email_field else None
-            elabel = (email.label if email else (a.email_field or "").replace("_", " ")).lower()
+            email = tent.field(a.address_field) if tent and a.address_field else None
+            elabel = (email.label if email else (a.address_field or "").replace("_", " ")).lower()
             to = f"its {tname}'s {elabel}" if a.via_field else f"its {elabel}"
-        do = f"{who} is reported to {to}"
+        do = f"{who} is reported to {to}" + (" by SMS" if a.channel == "sms" else " by email")
     else:
         do = f"{who} blocks its {tname}"
     return f"{do}, checked by an hourly run"
@@ -187,6 +187,6 @@ def describe_rule(cap, spec) -> str:
         do = f"{whose} cannot become {' or '.join(v.replace('_', ' ') for v in a.values)}"
         do = do if f is None else do.replace("become", f"have {f.label.lower()}")
     else:
-        who = f"every {a.role.replace('_', ' ')}" if a.role else f"{whose}'s {(a.email_field or '').replace('_', ' ')}"
-        do = f"tell {who}"
+        who = f"every {a.role.replace('_', ' ')}" if a.role else f"{whose}'s {(a.address_field or '').replace('_', ' ')}"
+        do = f"{'text' if a.channel == 'sms' else 'email'} {who}"
     return f"{when}, {do}"

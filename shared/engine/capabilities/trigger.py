@@ -73,12 +73,21 @@ class BlockAction(SpecModel):
 
 class NotifyAction(SpecModel):
     type: Literal["notify"] = "notify"
-    via_field: Name | None = Field(default=None, description="None: email_field is the watched record's; else a "
-                                   "reference field of it: email_field is the referenced record's (the plot holder)")
-    email_field: Name | None = Field(default=None, description="email field holding the address told")
-    role: Name | None = Field(default=None, description="or: every user of this role is told")
+    channel: Literal["email", "sms"] = Field(default="email", description="how the message goes: email (to an "
+                                             "email field or a role's users) or sms (to a phone field)")
+    via_field: Name | None = Field(default=None, description="None: the address field is the watched record's; "
+                                   "else a reference field of it: the address field is the referenced record's "
+                                   "(the plot holder)")
+    email_field: Name | None = Field(default=None, description="channel email: the email field holding the address")
+    phone_field: Name | None = Field(default=None, description="channel sms: the phone field holding the number")
+    role: Name | None = Field(default=None, description="or (channel email): every user of this role is told")
     message: str | None = Field(default=None, max_length=300, description="the message; None = a sentence naming "
                                 "the record and the condition")
+
+    @property
+    def address_field(self) -> str | None:
+        """The field holding the address the channel sends to (None when a role is told)."""
+        return self.phone_field if self.channel == "sms" else self.email_field
 
 
 Action = Annotated[Union[CreateAction, SetAction, BlockAction, NotifyAction], Field(discriminator="type")]  # noqa: UP007
@@ -289,6 +298,33 @@ def _create_problems(cap: Params, spec) -> list[str]:
     return p
 
 
+def _notify_problems(cap: Params, spec, target: str) -> list[str]:
+    """A notify names one way to reach someone: an address field of the channel's type (on the watched record or
+    the one via_field points at), or, by email, a role whose users are told (users have only a login email)."""
+    from . import _bind as b
+
+    a = cap.action
+    p: list[str] = []
+    kind, want = ("phone", "phone_field") if a.channel == "sms" else ("email", "email_field")
+    other = "email_field" if a.channel == "sms" else "phone_field"
+    if getattr(a, other):
+        p.append(f"notify: {other} is for channel {'email' if a.channel == 'sms' else 'sms'}; with channel "
+                 f"{a.channel} give {want}")
+    if a.role and a.channel == "sms":
+        p.append(f"notify: channel sms needs a phone number, but the {a.role} users have only a login email; use "
+                 f"channel email for a role, or give {want} (a phone field of {target})")
+    if (a.address_field is None) == (a.role is None):
+        p.append(f"notify: set exactly one of {want} (a {kind} field of {target}) and role (every user of a role is "
+                 f"told by email)")
+    if a.address_field:
+        p += [m for m in (b.field_problem(spec, target, a.address_field, f"notify: {want}", (kind,)),) if m]
+    if a.role:
+        p += [m for m in (b.role_problem(spec, a.role, "notify: role"),) if m]
+        if a.via_field:
+            p.append(f"notify: via_field is used only with {want}")
+    return p
+
+
 def check(cap: Params, spec) -> list[str]:
     from . import _bind as b
 
@@ -337,15 +373,7 @@ def check(cap: Params, spec) -> list[str]:
         if not cap.conditions:
             p.append(f"block needs a condition: which {cap.entity} records block (e.g. status in ['open'])")
     elif a.type == "notify":
-        if (a.email_field is None) == (a.role is None):
-            p.append(f"notify: set exactly one of email_field (an email field of {target}) and role (every user of "
-                     f"a role is told)")
-        if a.email_field:
-            p += [m for m in (b.field_problem(spec, target, a.email_field, "notify: email_field", ("email",)),) if m]
-        if a.role:
-            p += [m for m in (b.role_problem(spec, a.role, "notify: role"),) if m]
-            if a.via_field:
-                p.append("notify: via_field is used only with email_field")
+        p += _notify_problems(cap, spec, target)
     return p
 
 

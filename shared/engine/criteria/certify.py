@@ -53,6 +53,16 @@ def primary(cap) -> list[str]:
     return out
 
 
+def _told_record(cap, spec) -> str | None:
+    """The record a trigger's message goes to ("text the customer when their piece is ready": the job's customer)."""
+    from ..capabilities.trigger import ref_target
+
+    action = getattr(cap, "action", None)
+    if cap.kind != "trigger" or getattr(action, "type", None) != "notify" or not action.via_field:
+        return None
+    return ref_target(spec, cap.entity, action.via_field)
+
+
 def touched(cap, spec=None) -> list[str]:
     """Entities a capability is bound to (and, given the spec, the records they reference)."""
     out: list[str] = []
@@ -188,7 +198,8 @@ def assess(spec, entry, index: int, reading: FeatureReading | None = None) -> di
             prim.update(f.ref for f in ent.fields if f.type == "reference" and f.required and f.ref)
     near = {t for c in caps for t in touched(c, spec)}
     if reading.record and reading.record not in prim and not any(
-            reading.record in touched(c, spec) and c.kind in ("records", "reminders", "workflow") for c in caps):
+            reading.record in touched(c, spec) and c.kind in ("records", "reminders", "workflow")
+            or reading.record == _told_record(c, spec) for c in caps):
         kinds = ", ".join(sorted({c.kind for c in caps}))
         not_built.append(f"{_lbl(spec, reading.record, True)}: the {kinds} capability acts on "
                          f"{', '.join(_lbl(spec, p, True) for p in sorted(prim)) or 'other records'} instead")

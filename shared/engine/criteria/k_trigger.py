@@ -77,8 +77,9 @@ def _told(cap, spec, noun: str) -> bool:
         if act.role and noun_matches(noun, act.role):
             return True
         holder = act.via_field and act.via_field.removesuffix("_id")
-        return bool(act.email_field and (noun_matches(noun, act.email_field) or holder and noun_matches(noun, holder)
-                                         or _names(spec, noun) & _own(cap, spec) - {cap.entity}))
+        field = act.address_field
+        return bool(field and (noun_matches(noun, field) or holder and noun_matches(noun, holder)
+                               or _names(spec, noun) & _own(cap, spec) - {cap.entity}))
     return act.type == "create" and act.entity in _names(spec, noun)
 
 
@@ -107,6 +108,10 @@ def _realises_trigger(cap, spec, rule, reading) -> bool:
         if n is not None and not any(c.number is not None and float(c.number) == n for c in cap.conditions):
             return False
         return bool(rule.nouns) and any(_told(cap, spec, x) for x in rule.nouns if x)
+    if rule.category == "channel":  # "email the practice", "text the customer": the message goes that way
+        from .k_notify import _channel_of
+
+        return cap.action.type == "notify" and _channel_of(rule) == cap.action.channel
     if rule.category == "block":
         if cap.action.type != "block":
             return False
@@ -158,7 +163,7 @@ def _cap(p, capability: str):
     return cap
 
 
-def _parent(p, cap) -> str | None:
+def _parent(p, cap, who: str = "owner") -> str | None:
     """The record the watched one points at through the action's via_field (made first, with a start value the
     action changes or the block allows), or None."""
     from ..capabilities.trigger import other_value, ref_target
@@ -172,7 +177,8 @@ def _parent(p, cap) -> str | None:
         start = {act.field: other_value(p.entity(via).field(act.field), act.value)}
     elif act.type == "block":
         start = {act.field: next(v for v in p.entity(via).field(act.field).values if v not in act.values)}
-    return p.make(via, "owner", start, note=f"{a(p.entity(via).label.lower())} it belongs to")
+    maker = who if p.makes_own(who, via) else "owner"  # a customer's job points at the customer's own record
+    return p.make(via, maker, start, note=f"{a(p.entity(via).label.lower())} it belongs to")
 
 
 def _seen(p, cap, row: str, parent: str | None) -> None:
@@ -197,9 +203,30 @@ def _seen(p, cap, row: str, parent: str | None) -> None:
                checks=[{"path": "error.code", "op": "eq", "value": "blocked"}],
                note=f"the {via.label.lower()} cannot become {act.values[0].replace('_', ' ')}")
     else:
-        p.step("owner", "GET", f"/api/{capability}/outbox", expect=200,
-               checks=[{"path": "items", "op": "any", "key": "source_id", "value": f"${{{row}.id}}"}],
-               note="the message is in the outbox")
+        p.step("owner", "GET", f"/api/{capability}/outbox?source_id=${{{row}.id}}", expect=200,
+               checks=_message_checks(p, cap, row, parent),
+               note=f"the {'text' if act.channel == 'sms' else 'email'} to "
+                    f"{'every ' + act.role.replace('_', ' ') if act.role else 'its address'} is in the outbox, once")
+
+
+def _message_checks(p, cap, row: str, parent: str | None) -> list[dict]:
+    """The outbox about one record holds exactly one message per person told, by the action's channel, to the
+    address the words name: the record's own (or its parent's) address field, or the role's users' logins."""
+    act = cap.action
+    if act.address_field:
+        return [{"path": "items", "op": "len", "value": 1},
+                {"path": "items.0.channel", "op": "eq", "value": act.channel},
+                {"path": "items.0.address", "op": "eq", "value": f"${{{parent or row}.{act.address_field}}}"}]
+    return [{"path": "items", "op": "len_ge", "value": 1},
+            {"path": "items.0.channel", "op": "eq", "value": act.channel},
+            {"path": "items", "op": "none", "key": "user_id", "value": None}]
+
+
+def _none_yet(p, cap, row: str) -> None:
+    """While the record misses the condition, the outbox holds no message about it."""
+    if cap.action.type == "notify":
+        p.step("owner", "GET", f"/api/{cap.id}/outbox?source_id=${{{row}.id}}", expect=200,
+               checks=[{"path": "items", "op": "len", "value": 0}], note="no message while it does not meet it")
 
 
 def _trigger_setup(p, cap, hit_sets_field: bool = False) -> _Setup:
@@ -214,7 +241,7 @@ def _trigger_setup(p, cap, hit_sets_field: bool = False) -> _Setup:
     who = p.writer(cap.entity)
     if act.type == "notify" and act.role and act.role != "owner":
         p.actor(act.role)  # someone to tell
-    parent = _parent(p, cap)
+    parent = _parent(p, cap, who)
     fixed: dict = {act.via_field: f"${{{parent}.id}}"} if parent else {}
     if act.type == "set" and act.via_field is None and not (hit_sets_field and act.field in hit):
         fixed[act.field] = other_value(ent.field(act.field), act.value)
@@ -228,6 +255,7 @@ def _fires_once(p, capability: str) -> None:
     row = p.make(cap.entity, who, {**fixed, **first}, note=f"{a(label)}" + (" that does not meet the condition yet"
                                                                            if first is miss else " meeting it"))
     if first is miss:
+        _none_yet(p, cap, row)
         p.step(who, "PATCH", f"/api/{ent.plural}/${{{row}.id}}", json=hit, expect=200,
                note=f"the {label} now meets the condition")
     firings = f"/api/{capability}/firings?source_id=${{{row}.id}}"
@@ -281,6 +309,7 @@ def _acts_after_days(p, capability: str) -> None:
     if other:
         p.step("owner", "GET", f"/api/{capability}/firings?source_id=${{{other}.id}}", expect=200,
                checks=[{"path": "items", "op": "len", "value": 0}], note=f"the other {label} was left alone")
+        _none_yet(p, cap, other)
 
 
 REALISES = {"trigger": _realises_trigger}

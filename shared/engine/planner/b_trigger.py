@@ -26,8 +26,11 @@ _WHEN = r"(?:when|whenever|if|once|as soon as)"
 _BLOCK = re.compile(r"\b(?:cannot|can ?not|can't|may not|must not|is not allowed to|never)\s+(?:be\s+)?"
                     r"(?:made|set|marked|moved|put|returned|go(?:es)?|become|turn(?:ed)?)?\s*(?:back\s+)?(?:to\s+|as\s+)?"
                     r"([a-z][a-z -]{2,30}?)(?=[.,;]|$| while| until| unless| when| if)")
-_NOTIFY = re.compile(r"\b(?:notif(?:y|ies)|e-?mails?|tells?|alerts?|warns?|messages?|escalates? to)\s+"
-                     r"(?:the |their |its |every |all |each |a |an )?([a-z][a-z'-]*)")
+_NOTIFY = re.compile(r"\b(?P<verb>notif(?:y|ies)|e-?mails?|texts?|sms(?:es)?|tells?|alerts?|warns?|messages?|"
+                     r"escalates? to)\s+(?:the |their |its |every |all |each |a |an )?(?P<who>[a-z][a-z'-]*)"
+                     r"(?: (?P<who2>[a-z][a-z'-]*))?")
+#: verbs of a message by SMS ("text the customer"); every other verb of telling sends an email
+_SMS = re.compile(r"^(?:texts?|sms(?:es)?)$")
 _CREATE = re.compile(r"\b(?:creates?|opens?|raises?|generates?|files?|starts?)\s+(?:a |an )?(?:new )?"
                      r"([a-z][a-z-]*(?: [a-z][a-z-]*)?)")
 _SET = re.compile(r"\b(?:sets?|marks?|flags?|puts?|moves?|takes?|turns?)\s+(?:(?:it|them|the|its|their)\s+)?"
@@ -96,11 +99,11 @@ def _enum_condition(ctx, ent: str) -> dict | None:
             return {"field": f.name, "op": "in", "values": said[:1]}
     m = re.search(rf"\b{_WHEN}\b[^.,;]*?\b(?:is marked|is set|is|are|becomes?|reach(?:es)?|turns?|goes|gets?)\s+"
                   r"(?:as\s+|to\s+)?([a-z][a-z-]+)\b(?:\s+(severity|priority|level|type|category|grade|class|result|"
-                  r"status|state|stage))?", low)
+                  r"status|state|stage))?(?P<to>\s+to\s+[a-z]+(?=\s*(?:[.,;]|$)))?", low)
     if not m or m.group(1) in ("a", "an", "the", "more", "less", "over", "above", "below", "under", "than",
                                *COMPARATIVES):
         return None
-    value = _snake(m.group(1))
+    value = _snake(m.group(1) + (m.group("to") or ""))  # "ready to collect": the state is the whole phrase
     f = ctx.draft.add_field(ent, m.group(2) or "status", "enum", ctx.text, origin="capability",
                             values=["none", value] if m.group(2) else ["open", value])
     if f is None or f.type != "enum":
@@ -114,6 +117,59 @@ def _parent_field(ctx, ent: str) -> str | None:
     refs = [f for f in ctx.draft.fields_of(ent, "reference") if f.ref in ctx.mentioned and f.ref != ent]
     refs = refs or ctx.draft.fields_of(ent, "reference")
     return refs[0].name if refs else None
+
+
+def _address(ctx, ent: str, kind: str) -> str | None:
+    """The record's field of `kind` (email or phone) the message goes to, added when the record has none."""
+    have = next((x.name for x in ctx.draft.fields_of(ent, kind)), None)
+    if have:
+        return have
+    f = ctx.draft.add_field(ent, kind, kind, ctx.text, origin="capability")
+    return f.name if f is not None and f.type == kind else None
+
+
+def _notify_action(ctx, ent: str, told) -> dict:
+    """"email the practice", "text the customer", "tell the head brewer": the channel the verb names (a text is an
+    SMS; every other telling an email), and who: a role of the app's users (one or two words), a record the
+    watched one links to (its address field), or the watched record's own address."""
+    from .capmap import NotFit
+
+    d = ctx.draft
+    channel = "sms" if _SMS.match(told.group("verb")) else "email"
+    kind, key = ("phone", "phone_field") if channel == "sms" else ("email", "email_field")
+    from .reading import FUNCTION_WORDS
+
+    first, second = told.group("who"), told.group("who2")
+    second = None if second in FUNCTION_WORDS or second in _STOP else second  # "text the customer when ..."
+    names = ([safe_name(f"{first}_{singular(second)}")] if second else []) + [safe_name(singular(first))]
+    if second:
+        names.append(safe_name(singular(second)))  # "the head brewer": the brewer role
+    who = names[0]
+    # the record the watched one links to comes first: "email the member when their firing is marked cooled" tells
+    # the firing's member, not every member
+    for f in d.fields_of(ent, "reference"):
+        if f.ref in names or any(n in f.name.removesuffix("_id").split("_") for n in names):
+            address = _address(ctx, f.ref, kind)
+            if address is None:
+                raise NotFit(f"the {f.ref.replace('_', ' ')} record has no room for a {kind} field")
+            return {"type": "notify", "channel": channel, "via_field": f.name, key: address}
+    role = next((n for n in names if n in d.roles), None)
+    if role:
+        if channel == "sms":
+            raise NotFit(f"the app's users have only a login email, so a text to every {role.replace('_', ' ')} has "
+                         f"no phone number")
+        return {"type": "notify", "channel": channel, "role": role}
+    if any(n == ent for n in names) or first in ("them", "it"):  # "email the member when their firing ..."
+        address = _address(ctx, ent, kind)
+        if address:
+            return {"type": "notify", "channel": channel, key: address}
+    own = next((x.name for x in d.fields_of(ent, kind)), None)
+    if own:
+        return {"type": "notify", "channel": channel, key: own}
+    if who in d.entities:
+        raise NotFit(f"the {ent.replace('_', ' ')} record has no link to its {who.replace('_', ' ')}, so the "
+                     f"message has no address")
+    raise NotFit(f"the words do not say whose address the {who.replace('_', ' ')} message goes to")
 
 
 def _action(ctx, ent: str) -> dict:
@@ -136,23 +192,7 @@ def _action(ctx, ent: str) -> dict:
         return {"type": "block", "via_field": via, "field": f.name, "values": [value]}
     told = _NOTIFY.search(low)
     if told:
-        who = singular(told.group(1))
-        if who in d.roles:
-            return {"type": "notify", "role": who}
-        for f in d.fields_of(ent, "reference"):
-            target = d.entities.get(f.ref)
-            if f.ref == who or who in f.name.split("_"):
-                mail = next((x.name for x in d.fields_of(f.ref, "email")), None) or \
-                    d.add_field(f.ref, "email", "email", ctx.text, origin="capability").name
-                if target is not None:
-                    return {"type": "notify", "via_field": f.name, "email_field": mail}
-        mail = next((x.name for x in d.fields_of(ent, "email")), None)
-        if mail:
-            return {"type": "notify", "email_field": mail}
-        if who in d.entities:
-            raise NotFit(f"the {ent.replace('_', ' ')} record has no link to its {who.replace('_', ' ')}, so the "
-                         f"message has no address")
-        raise NotFit(f"the words do not say whose address the {who} message goes to")
+        return _notify_action(ctx, ent, told)
     made = _CREATE.search(low)
     if made:
         target = _snake(singular(made.group(1).split()[-1]) if made.group(1).split()[0] in ("new",) else
@@ -277,6 +317,16 @@ def _time_trigger(ctx, m) -> dict:
             "action": {"type": "set", "via_field": None, "field": "status", "value": value}}
 
 
+def _holder_of(ctx, named: list[str]) -> str | None:
+    """"when their piece is ready": the one record a field of that name belongs to (the job's furniture piece)."""
+    if not named:
+        return None
+    word = named[0]
+    holders = [e for e, ent in ctx.draft.entities.items() for f in ent.fields.values()
+               if f.type != "reference" and word in f.name.split("_")]
+    return holders[0] if len(set(holders)) == 1 else None
+
+
 def b_trigger(ctx) -> dict:
     """"When a defect is marked safety, open a repair ticket for its van": the watched record, its condition and
     the one action."""
@@ -290,7 +340,7 @@ def b_trigger(ctx) -> dict:
     subject = re.search(rf"\b{_WHEN}\s+(?:a |an |the |its |their |each |any )?([a-z]+)(?:'s)?(?: ([a-z]+))?", ctx.low)
     named = [safe_name(singular(w)) for w in (subject.groups() if subject else ()) if w]
     ent = next((n for n in ([safe_name("_".join(named))] if len(named) > 1 else []) + named
-                if n in ctx.draft.entities), None) or _main(ctx, prefer_things=True)  # "when a load ...": the load
+                if n in ctx.draft.entities), None) or _holder_of(ctx, named[:1]) or _main(ctx, prefer_things=True)
     passive = _PASSIVE.match(ctx.low.strip())
     action = None
     if passive and safe_name(singular(passive.group("subj").split()[-1])) in ctx.draft.entities:

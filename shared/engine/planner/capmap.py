@@ -126,6 +126,9 @@ CUES: dict[str, tuple[str, ...]] = {
                 r"creates?|opens?|raises?|sets?|marks?|flags?|blocks?|cannot|can't|may not|must not|notif\w*|e-?mails?|"
                 r"alerts?|tells?|escalat\w*)",
                 r"automatically (creates?|opens?|raises?|sets?|marks?|flags?|blocks?|notif\w*|alerts?|e-?mails?)",
+                # "Text the customer when their piece is ready": the message first, then when it goes
+                r"(notify|e-?mail|text|sms|tell|alert|warn|message) (the |their |its |every |all |each )?[a-z]+"
+                r"( [a-z]+)? (when|whenever|if|once|as soon as)\b",
                 r"(all |any |the |their |its )?[a-z]+( [a-z]+)? (are|is|get|gets) [a-z]+(ed|en)( (to|for|as|into) "
                 r"(the |a |an )?[a-z]+( [a-z]+)?)? (when|whenever|if|once)",
                 r"(heavier|lighter|more|less|higher|lower|greater) than \d+[^.;]{0,40}\b(sets?|marks?|flags?|creates?|"
@@ -177,6 +180,8 @@ EXCLUSIVE = (
     ("custody", "booking", r"check(ed|s|ing)?[- ]?(out|in)|lend|borrow"),
     ("ledger", "payments", r"split|owe|settle|balance"),
     ("reminders", "workflow", r"overdue|low[- ]stock"),
+    # "email the member when a check-out is 7 days overdue": a date passing is the reminders' rule, not a trigger's
+    ("reminders", "trigger", r"overdue|(\d+|[a-z]+) (hours?|days?|weeks?) (before|after|of)|within \d+"),
     ("audit_log", "custody", r"custody (log|report|chain|trail)|chain of custody"),
     ("public_page", "attachments", r"menu"),
     ("workflow", "payments", r"payment status|paid status|status of (each |the )?payments?"),

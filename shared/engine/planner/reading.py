@@ -338,7 +338,7 @@ KIND_WORDS = {
     "assignment": {"assign", "assigns", "assigned", "assigning", "assignment", "assignments", "double-booked",
                    "overlap", "overlapping", "clash", "my", "mine", "dispatch", "dispatched", "allocate", "allocated"},
     "trigger": {"when", "whenever", "automatically", "becomes", "reaches", "opens", "creates", "sets", "marks",
-                "blocks", "notifies", "emails", "tells"},
+                "marked", "blocks", "notifies", "emails", "tells"},
     "agreement": set("""swap swaps swapped swapping trade trades traded trading transfer transfers transferred
                         transferring hand hands handed handing give gives gave giving pass passes passed passing exchange
                         exchanges exchanged request requests requested ask asks asked accept accepts accepted accepting

@@ -104,7 +104,21 @@ def clinic_incidents():
     return build("Safe Ward", "A clinic reports incidents on its wards.", [inc], roles, caps)
 
 
-IDEAS = [van_repairs, van_block, weighbridge, crane_inspections, allotments, clinic_incidents]
+def watch_repairs():
+    """A watch repairer texts the watch's owner, at the mobile number on the owner's record, when a repair is
+    ready: the channel is SMS, so the outbox holds a text to that number."""
+    owner = entity("watch_owner", "watch_owners", [f("full_name", required=True), f("mobile", "phone", required=True)])
+    repair = entity("repair", "repairs", [
+        f("watch", required=True), f("customer_id", "reference", ref="watch_owner", required=True),
+        f("stage", "enum", values=["booked_in", "in_repair", "ready"], default="booked_in")], display="watch")
+    roles = [role("bench", ["watch_owner", "repair"], ["watch_owner", "repair"])]
+    caps = [{"kind": "trigger", "id": "ready_text", "label": "Text the owner when their watch is ready",
+             "entity": "repair", "conditions": [{"field": "stage", "op": "in", "values": ["ready"]}],
+             "action": {"type": "notify", "channel": "sms", "via_field": "customer_id", "phone_field": "mobile"}}]
+    return build("Tick Tock", "A watch repairer tracks repairs.", [owner, repair], roles, caps)
+
+
+IDEAS = [van_repairs, van_block, weighbridge, crane_inspections, allotments, clinic_incidents, watch_repairs]
 
 
 def lost_property(*caps):
@@ -231,6 +245,12 @@ def _action(**changes):
     (allotments, {"action": {"type": "notify", "via_field": "holder_id", "email_field": "full_name"}},
      ["email_field plot_holder.full_name is a text field but must be email"]),
     (allotments, {"action": {"type": "notify"}}, ["exactly one of email_field"]),
+    (watch_repairs, {"action": {"type": "notify", "channel": "sms", "via_field": "customer_id", "phone_field": "full_name"}},
+     ["phone_field watch_owner.full_name is a text field but must be phone"]),
+    (watch_repairs, {"action": {"type": "notify", "channel": "sms", "via_field": "customer_id", "email_field": "mobile"}},
+     ["email_field is for channel email", "exactly one of phone_field"]),
+    (clinic_incidents, {"action": {"type": "notify", "channel": "sms", "role": "manager"}},
+     ["the manager users have only a login email"]),
     (clinic_incidents, {"action": {"type": "notify", "role": "director"}}, ["'director' is not a role"]),
 ])
 def test_check_names_what_does_not_resolve(idea, change, words):
@@ -292,7 +312,7 @@ def test_the_planner_builder_reads_condition_and_action_from_the_words():
     got = _planned("Safe Ward", "A clinic where nurses report incidents and managers review them.",
                    "When an incident's risk score is above 3, notify the managers", "Nurses report incidents")
     assert got["conditions"] == [{"field": "risk_score", "op": "gt", "number": 3.0}]
-    assert got["action"] == {"type": "notify", "role": "manager"}
+    assert got["action"] == {"type": "notify", "channel": "email", "role": "manager"}
     with pytest.raises(NotFit, match="is not a number"):  # the words made severity a list of values
         _planned("Safe Ward", "A clinic where nurses report incidents and managers review them.",
                  "When an incident has severity 3 or more, notify the managers", "Nurses report incidents")
@@ -302,6 +322,27 @@ def test_the_planner_builder_reads_condition_and_action_from_the_words():
     with pytest.raises(NotFit, match="what happens"):
         _planned("Van fleet", "A delivery company tracks its vans and their defects.",
                  "When a defect is urgent, everyone looks at it", "Drivers report defects on vans")
+
+
+def test_the_planner_reads_the_channel_and_the_person_a_message_goes_to():
+    """"Text the club when their saddle is ready to collect": an SMS to the phone of the record the watched one
+    links to, when its status is the whole phrase; "email the rider when their bike is marked serviced" tells the
+    bike's rider (a linked record) even though riders are also users; a text to a role has no number."""
+    from shared.engine.planner.capmap import NotFit, kinds_for
+
+    assert "trigger" in [k for k, _w in kinds_for("Text the club when their saddle is ready to collect")]
+    got = _planned("Saddle Fix", "A saddler repairs saddles for riding clubs.",
+                   "Text the club when their saddle is ready to collect", "Repairs per club with saddle and price")
+    assert got["entity"] == "repair"
+    assert got["conditions"] == [{"field": "status", "op": "in", "values": ["ready_to_collect"]}]
+    assert got["action"] == {"type": "notify", "channel": "sms", "via_field": "club_id", "phone_field": "phone"}
+    got = _planned("Cycle Hub", "A bike workshop where riders book services and mechanics work on bikes.",
+                   "Email the rider when their bike is marked serviced", "Mechanics log bikes with rider and model")
+    assert got["action"] == {"type": "notify", "channel": "email", "via_field": "rider_id", "email_field": "email"}
+    assert got["conditions"] == [{"field": "status", "op": "in", "values": ["serviced"]}]
+    with pytest.raises(NotFit, match="only a login email"):
+        _planned("Safe Ward", "A clinic where nurses report incidents and managers review them.",
+                 "When an incident's risk score is above 3, text the managers", "Nurses report incidents")
 
 
 def test_criteria_name_the_rules_they_exercise_and_compile():
@@ -365,7 +406,7 @@ def test_a_time_trigger_reads_as_a_rule_checked_by_a_run():
         "donate_unclaimed": "a found item whose status is unclaimed and whose found on is more than 30 days ago gets "
                             "status for donation, checked by an hourly run",
         "stale_claims": "a claim that was added more than 5 days ago and whose status is waiting is reported to every "
-                        "coordinator, checked by an hourly run",
+                        "coordinator by email, checked by an hourly run",
         "dispose_old": "a found item whose found on is more than 90 days ago gets a disposal, checked by an hourly run"}
     cap = spec.capability("stale_claims")
     assert trigger.describe_condition(cap, spec) == "added more than 5 days ago and status is waiting"
@@ -469,3 +510,42 @@ def test_the_time_criterion_moves_the_clock_around_the_days():
     assert runs[0]["checks"] == [{"path": "fired", "op": "len", "value": 0}]
     assert {"path": "fired", "op": "contains", "value": f"${{{made[0]['save']}.id}}"} in runs[1]["checks"]
     assert steps[-2]["checks"] == [{"path": "status", "op": "eq", "value": "for_donation"}]
+
+
+def test_a_notify_criterion_sees_one_message_by_its_channel_to_its_address_and_none_before():
+    """"Text the owner when their watch is ready": the criterion sees nothing in the outbox about a repair that is
+    not ready, then exactly one SMS, to the mobile number of the repair's owner; and it passes against the app."""
+    from shared.engine.appspec.model import Criterion, FeatureReading
+    from shared.engine.criteria import compile_criterion
+    from shared.engine.criteria.kinds import DERIVE, REALISES
+
+    spec = AppSpec.model_validate(watch_repairs())
+    cap = spec.capabilities[0]
+    text = RuleReading(category="channel", words="Text", unit="sms", nouns=[])
+    mail = RuleReading(category="channel", words="Email", unit="email", nouns=[])
+    assert REALISES["trigger"](cap, spec, text, None) and not REALISES["trigger"](cap, spec, mail, None)
+    reading = FeatureReading(record="repair", rules=[text])
+    [c] = DERIVE["trigger"](cap, spec, reading, "Text the customer when their watch is ready")
+    assert c["rules"] == [0]
+    steps = compile_criterion(spec, Criterion(id="c1", **c), "Text the customer")["steps"]
+    outbox = [s for s in steps if "/outbox" in s["path"]]
+    assert [s["checks"][0] for s in outbox] == [{"path": "items", "op": "len", "value": 0},
+                                                {"path": "items", "op": "len", "value": 1}]
+    assert {"path": "items.0.channel", "op": "eq", "value": "sms"} in outbox[-1]["checks"]
+    assert outbox[-1]["checks"][-1]["path"] == "items.0.address" and "mobile" in outbox[-1]["checks"][-1]["value"]
+    _spec, _cap, run, _mine = S.built(watch_repairs())
+    assert run.features and all(c["passed"] for f in run.features for c in f["criteria"]), run.features
+
+
+def test_a_message_feature_counts_as_planned_only_with_its_channel_and_person_read():
+    """"Email the club when their saddle is marked stitched": the club told is the record the words name first
+    (not a record the trigger fails to act on), "marked" is the trigger's word and "email" its channel."""
+    from shared.engine.planner import plan_builtin
+
+    spec = plan_builtin({"title": "Saddle Fix", "description": "A saddler repairs saddles for riding clubs.",
+                         "audience": "saddlers",
+                         "key_features": ["Repairs per club with saddle and price",
+                                          "Email the club when their saddle is marked stitched"]})
+    t = spec.trace[1]
+    assert [c.kind for c in spec.capabilities if c.id in t.capabilities] == ["trigger"]
+    assert t.status == "planned", t.not_built
