@@ -137,6 +137,9 @@ def _action(ctx, ent: str) -> dict:
     told = _NOTIFY.search(low)
     if told:
         who = singular(told.group(1))
+        linked = next((f for f in d.fields_of(ent, "reference") if f.ref == who and d.fields_of(who, "email")), None)
+        if linked is not None:  # "email the practice" about a case that points at its practice: that practice
+            return {"type": "notify", "via_field": linked.name, "email_field": d.fields_of(who, "email")[0].name}
         if who in d.roles:
             return {"type": "notify", "role": who}
         for f in d.fields_of(ent, "reference"):

@@ -1,0 +1,43 @@
+"""Issue 17, named workflow states and scoped reads in the sentence shapes founders use: "each school sees only its
+own visits" (a record the idea keeps signs in), "inspectors see only the lifts they are assigned to" (the relative
+clause names the same link as "assigned to them"), "jobs go from booked to tuned to invoiced"."""
+
+from __future__ import annotations
+
+from shared.engine.planner import plan_builtin
+
+
+def idea(features, title="Test", desc="", audience="small teams"):
+    return {"title": title, "description": desc, "target_audience": audience, "key_features": features,
+            "constraints": {}}
+
+
+def fields(spec, ent):
+    e = spec.entity(ent)
+    assert e is not None, [x.name for x in spec.entities]
+    return {f.name: f for f in e.fields}
+
+
+def test_each_record_that_sees_only_its_own_rows_signs_in_and_the_rows_point_at_it():
+    spec = plan_builtin(idea(["Tuning visits with piano, school and date",
+                              "Each school sees only its own tuning visits",
+                              "When a tuning visit is marked done, email the school"], "TuneRound",
+                             "A piano tuner visits school pianos each term."))
+    visit = fields(spec, "tuning_visit")
+    assert visit["school_id"].ref == "school"
+    assert fields(spec, "school")["email"].type == "email"
+    assert spec.role("school") is not None and spec.role("school").read_own == ["tuning_visit"]
+    assert spec.trace[1].status == "planned", spec.trace[1].not_built
+    own = [c for c in spec.trace[1].criteria if c.template == "records.own_rows"]
+    assert own and own[0].params["role"] == "school"
+    trig = next(c for c in spec.capabilities if c.kind == "trigger")  # the visit's school, not every school
+    assert trig.action.via_field == "school_id" and trig.action.role is None, trig.action
+
+
+def test_people_who_see_the_records_they_are_assigned_to_are_linked_to_them():
+    spec = plan_builtin(idea(["Lift shafts with building, floor count and last test date",
+                              "Inspectors see only the lift shafts they are assigned to"], "ShaftCheck"))
+    assert fields(spec, "shaft")["inspector_id"].ref == "inspector"
+    assert fields(spec, "inspector")["email"].type == "email"
+    assert spec.role("inspector").read_own == ["shaft"]
+    assert spec.trace[1].status == "planned", spec.trace[1].not_built
