@@ -169,7 +169,8 @@ def _by_people(ctx: FeatureCtx) -> tuple[list[str], list[str]]:
             who = safe_name(np.words[-1].s)
             if who in d.entities and not d.entities[who].people or who in ("owner", "user", "everyone"):
                 continue
-            is_people = np.words[-1].tag == "people" or np.words[-1].w.endswith(("ees", "ers", "ors", "ists"))
+            # a person word, or an agent noun ("trainee", "recorder", "assessor", "dentist")
+            is_people = np.words[-1].tag == "people" or np.words[-1].s.endswith(("ee", "er", "or", "ist"))
             if not is_people and who not in d.roles:
                 continue
             if np.after_verb is None:

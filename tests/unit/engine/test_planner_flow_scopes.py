@@ -41,3 +41,29 @@ def test_people_who_see_the_records_they_are_assigned_to_are_linked_to_them():
     assert fields(spec, "inspector")["email"].type == "email"
     assert spec.role("inspector").read_own == ["shaft"]
     assert spec.trace[1].status == "planned", spec.trace[1].not_built
+
+
+def test_records_go_through_named_multi_word_states_in_order():
+    spec = plan_builtin(idea(["Quilts with customer, pattern and size",
+                              "Quilts go from cut to being pieced to hand quilted to bound"], "QuiltLine",
+                             "A quilting studio makes quilts to order."))
+    wf = next(c for c in spec.capabilities if c.kind == "workflow")
+    assert wf.entity == "quilt"
+    assert wf.states == ["cut", "being_pieced", "hand_quilted", "bound"], wf.states
+    assert [(t.from_states, t.to) for t in wf.transitions] == [(["cut"], "being_pieced"),
+                                                               (["being_pieced"], "hand_quilted"),
+                                                               (["hand_quilted"], "bound")]
+    assert spec.trace[1].status == "planned", spec.trace[1].not_built
+    assert all("go" not in n for n in spec.trace[1].not_built)
+
+
+def test_approved_by_a_role_names_who_makes_the_approving_move():
+    spec = plan_builtin(idea(["Moth sightings with species, trap and count",
+                              "Sightings by volunteers go from pending to approved by the county recorder"],
+                             "MothLog", "A county moth group collects sightings from garden traps."))
+    wf = next(c for c in spec.capabilities if c.kind == "workflow")
+    assert wf.entity == "sighting" or wf.entity.endswith("sighting"), wf.entity
+    assert wf.states[:2] == ["pending", "approved"], wf.states
+    approve = next(t for t in wf.transitions if t.to == "approved")
+    assert approve.roles == ["recorder"] or approve.roles == ["county_recorder"], approve.roles
+    assert spec.role("volunteer") is not None
