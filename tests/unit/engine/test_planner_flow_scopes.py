@@ -67,3 +67,15 @@ def test_approved_by_a_role_names_who_makes_the_approving_move():
     approve = next(t for t in wf.transitions if t.to == "approved")
     assert approve.roles == ["recorder"] or approve.roles == ["county_recorder"], approve.roles
     assert spec.role("volunteer") is not None
+
+
+def test_a_trigger_on_a_workflows_state_is_refused_honestly_not_built_failing():
+    """The trigger's behaviour tests write the watched state directly, which the workflow refuses: until they move
+    the record through the workflow, such a trigger is not planned, and its feature says why."""
+    spec = plan_builtin(idea(["Quilts with customer, pattern and size",
+                              "Quilts go from cut to being pieced to hand quilted to sent",
+                              "When a quilt is marked sent, email the customer"], "QuiltLine",
+                             "A quilting studio makes quilts for local customers and tracks each quilt."))
+    assert any(c.kind == "workflow" for c in spec.capabilities)
+    assert not any(c.kind == "trigger" for c in spec.capabilities)
+    assert spec.trace[2].status == "not_covered" and "workflow" in spec.trace[2].reason, spec.trace[2]
