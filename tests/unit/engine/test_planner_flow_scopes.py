@@ -55,6 +55,20 @@ def test_records_go_through_named_multi_word_states_in_order():
                                                                (["hand_quilted"], "bound")]
     assert spec.trace[1].status == "planned", spec.trace[1].not_built
     assert all("go" not in n for n in spec.trace[1].not_built)
+    # the criteria drive the moves over HTTP: in order, and a skipped state is refused
+    order = [c for c in spec.trace[1].criteria if c.template == "workflow.in_order"]
+    assert order and "straight to hand quilted is refused" in order[0].text, [c.text for c in spec.trace[1].criteria]
+
+
+def test_the_in_order_criterion_refuses_a_skipped_state_then_walks_every_state():
+    from shared.engine.criteria import compile_criterion
+
+    spec = plan_builtin(idea(["Quilts with customer, pattern and size",
+                              "Quilts go from cut to being pieced to hand quilted to bound"], "QuiltLine"))
+    crit = next(c for c in spec.trace[1].criteria if c.template == "workflow.in_order")
+    steps = compile_criterion(spec, crit, spec.trace[1].feature)["steps"]
+    moves = [(s["path"].rsplit("/", 1)[-1], s["expect"]) for s in steps if s["method"] == "POST" and "/records/" in s["path"]]
+    assert moves == [("to_hand_quilted", 409), ("to_being_pieced", 200), ("to_hand_quilted", 200), ("to_bound", 200)]
 
 
 def test_approved_by_a_role_names_who_makes_the_approving_move():
