@@ -93,3 +93,14 @@ def test_a_trigger_on_a_workflows_state_is_refused_honestly_not_built_failing():
     assert any(c.kind == "workflow" for c in spec.capabilities)
     assert not any(c.kind == "trigger" for c in spec.capabilities)
     assert spec.trace[2].status == "not_covered" and "workflow" in spec.trace[2].reason, spec.trace[2]
+
+
+def test_email_the_role_the_records_are_assigned_to_reaches_that_person():
+    """ "Email the tuner ..." after "tuners see only the jobs assigned to them": the job's own tuner, by the
+    address the tuner signs in with, not whoever added the job."""
+    spec = plan_builtin(idea(["Piano jobs with school, address and deadline",
+                              "Tuners see only the piano jobs assigned to them",
+                              "Email the tuner two days before a piano job's deadline"], "TuneRound"))
+    rem = next(c for c in spec.capabilities if c.kind == "reminders")
+    assert rem.recipient_field == "tuner_id.email", rem
+    assert spec.trace[2].status == "planned", spec.trace[2].not_built
