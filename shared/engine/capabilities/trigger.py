@@ -333,6 +333,11 @@ def check(cap: Params, spec) -> list[str]:
     if spec.entity(cap.entity) is None:
         return p
     p += _condition_problems(cap, spec)
+    driven = [c.id for c in spec.capabilities if c.kind == "workflow" and getattr(c, "entity", None) == cap.entity
+              and c.state_field in {x.field for x in cap.conditions}]
+    if driven and cap.on != "time":  # its tests write the state directly, which the workflow refuses (409)
+        p.append(f"a condition tests {cap.entity}'s state, which workflow {driven[0]!r} moves only through its "
+                 f"transitions; a trigger on a workflow's state is not supported yet: test another field")
     a = cap.action
     if a.type == "create":
         return p + _create_problems(cap, spec)

@@ -329,6 +329,15 @@ def _derive_workflow(cap, spec, reading, feature) -> list[dict]:
                     f"can {t.name.replace('_', ' ')} it, which makes it {t.to.replace('_', ' ')}, and doing it "
                     f"again from there is refused.",
             "template": "workflow.transition", "params": _wf_params(cap, t, role), "rules": []}]
+    chain = _wf_chain(cap, spec)
+    if chain is not None:  # "cases go from received to in progress to sent": in that order, no state skipped
+        names = [s.replace("_", " ") for s in cap.states]
+        out.append({"text": f"{_a(ent).capitalize()} goes from {' to '.join(names)} in that order: moving a new "
+                            f"one straight to {names[2]} is refused, and {_a(_role_label(spec, chain[1]))} moves it "
+                            f"through each state in turn.",
+                    "template": "workflow.in_order",
+                    "params": {"capability": cap.id, "entity": cap.entity, "state_field": cap.state_field,
+                               "role": chain[1]}, "rules": []})
     for i in _realised(cap, spec, reading):
         moves, rrole = _wf_rule_target(cap, spec, reading.rules[i], reading)
         for rt in moves:
@@ -343,6 +352,48 @@ def _derive_workflow(cap, spec, reading, feature) -> list[dict]:
                                 f"{rt.to.replace('_', ' ')}.",
                         "template": "workflow.transition", "params": _wf_params(cap, rt, rrole), "rules": [i]})
     return out
+
+
+def _wf_chain(cap, spec) -> tuple[list, str] | None:
+    """(transitions in order, the role that makes them all) when the workflow is a chain of three or more named
+    states, each transition leaving exactly the state before it ("from received to in progress to sent")."""
+    if len(cap.states) < 3 or len(cap.transitions) != len(cap.states) - 1:
+        return None
+    for a, b, t in zip(cap.states, cap.states[1:], cap.transitions, strict=False):
+        if t.from_states != [a] or t.to != b:
+            return None
+    own = {r.name for r in spec.roles if r.scope == "own"}
+    common = set.intersection(*(set(t.roles) for t in cap.transitions))
+    writers = _writers(spec, cap.entity)
+    role = next((r for r in cap.transitions[0].roles if r in common and r in writers and r not in own and
+                 r != "owner"), None) or ("owner" if "owner" in common and "owner" in writers else None)
+    return (list(cap.transitions), role) if role else None
+
+
+def _in_order(p, capability: str, entity: str, state_field: str, role: str) -> None:
+    """A new row starts in the first state; a move that skips a state is refused (409) and leaves it there; the
+    moves in order take it through every state, each recorded."""
+    cap = _cap(p.spec, capability, "workflow")
+    chain = _wf_chain(cap, p.spec)
+    if chain is None or role != chain[1]:
+        raise ScenarioError(f"workflow {capability!r} is not a chain of states {role!r} moves through")
+    ent = p.entity(entity)
+    who = p.actor(role)
+    row = p.make(entity, who, note=f"{_a(role)} adds {_a(ent.label.lower())}")
+    p.scenario["steps"][-1]["checks"] = [{"path": state_field, "op": "eq", "value": cap.initial}]
+    rec = f"/api/{capability}/records/${{{row}.id}}"
+    skip = chain[0][1]
+    p.step(who, "POST", f"{rec}/{skip.name}", json={}, expect=409,
+           note=f"{skip.name.replace('_', ' ')} straight from {cap.initial} skips a state: refused")
+    p.step(who, "GET", rec, expect=200, checks=[{"path": "state", "op": "eq", "value": cap.initial}],
+           note="the refusal left the state as it was")
+    for t in chain[0]:
+        p.step(who, "POST", f"{rec}/{t.name}", json={}, expect=200,
+               checks=[{"path": f"record.{state_field}", "op": "eq", "value": t.to}],
+               note=f"{t.from_states[0]} -> {t.to}")
+    p.step(who, "GET", f"{rec}/history", expect=200,
+           checks=[{"path": "items", "op": "len", "value": len(chain[0])}],
+           note="every move is recorded, the refused one is not")
 
 
 def _wf_path(cap, target) -> list:
@@ -595,4 +646,4 @@ DERIVE = {kind: _fitted(fn) for kind, fn in (
     ("rotation", _derive_rotation))}
 COMPILE = {"booking.no_overlap": _no_overlap, "custody.check_out_in": _check_out_in, "custody.overdue": _overdue,
            "custody.max_held": _max_held,
-           "workflow.transition": _transition, "rotation.assign": _assign, "rotation.swap": _swap}
+           "workflow.transition": _transition, "workflow.in_order": _in_order, "rotation.assign": _assign, "rotation.swap": _swap}

@@ -19,7 +19,7 @@ from .b_common import (
     _src,
     label_of,
 )
-from .draft import ident, interpret, is_event, safe_name
+from .draft import DRole, clip, ident, interpret, is_event, safe_name
 from .text import parse, verb_base
 
 #: Nouns that name a booking itself (not what is booked), whatever the domain.
@@ -118,11 +118,12 @@ def _state_values(ctx: FeatureCtx) -> list[str]:
         if not m:
             m = re.search(r"(?:status|stage|state)s?\s*(?:is|are|:|of|as|from)\s*([a-z][a-z \-]*(?:\s*(?:,|/|->|→|"
                           r"or|and|to)\s*[a-z][a-z \-]*){1,7})", low)
-        if not m:
-            m = re.search(r"\bfrom\s+([a-z][a-z\-]*(?:\s+to\s+[a-z][a-z\-]*){1,6})", low)
+        if not m:  # "from received to in progress to quality checked to sent": a state may be a few words
+            more = r"(?: (?!(?:to|then|by|when|once|after|before|within|if|and|or)\b)[a-z][a-z\-]*){0,2}"
+            m = re.search(rf"\bfrom\s+([a-z][a-z\-]*{more}(?:\s+to\s+[a-z][a-z\-]*{more}){{1,7}})", low)
         if m:
             parts = re.split(r"\s*(?:,|/|->|→|\bor\b|\band\b|\bto\b)\s*", m.group(1))
-            vals = [ident(p.strip())[:30] for p in parts if p.strip() and len(p.split()) <= 2]
+            vals = [ident(p.strip())[:30] for p in parts if p.strip() and len(p.split()) <= 3]
             vals = [v for v in dict.fromkeys(vals) if v and v not in ("the", "a", "an")]
             if 2 <= len(vals) <= 8:
                 return vals
@@ -138,12 +139,58 @@ def _approvers(ctx: FeatureCtx) -> list[str]:
     return named or staff or ["owner"]
 
 
+def _moving_subject(ctx: FeatureCtx) -> str | None:
+    """ "Cases go from received to sent", "catches by trainees go from pending to approved": the record whose
+    status moves is the sentence's subject (the noun phrase before any verb), when the idea keeps it."""
+    if not re.search(r"\bfrom [a-z][a-z -]* to [a-z]", ctx.low):
+        return None
+    for c in parse(ctx.text):
+        for np in c.nps:
+            if np.prep is None and np.after_verb is None:
+                name = safe_name(np.words[-1].s) if np.words else ""
+                whole = safe_name("_".join(w.s for w in np.words))
+                for n in (whole, name):
+                    if n in ctx.draft.entities and not ctx.draft.entities[n].people:
+                        return n
+                return None
+    return None
+
+
+def _by_people(ctx: FeatureCtx) -> tuple[list[str], list[str]]:
+    """([who makes the records], [who approves]) from "catches by trainees ... approved by their trainer": people
+    after "by" on the subject make the records; people after "by" on the approving verb approve them. Each becomes
+    a role of the app (the approver staff, the maker a participant)."""
+    d = ctx.draft
+    makers, approvers = [], []
+    for c in parse(ctx.text):
+        for np in c.nps:
+            if np.prep != "by" or not np.words:
+                continue
+            who = safe_name(np.words[-1].s)
+            if who in d.entities and not d.entities[who].people or who in ("owner", "user", "everyone"):
+                continue
+            # a person word, or an agent noun ("trainee", "recorder", "assessor", "dentist")
+            is_people = np.words[-1].tag == "people" or np.words[-1].s.endswith(("ee", "er", "or", "ist"))
+            if not is_people and who not in d.roles:
+                continue
+            if np.after_verb is None:
+                makers.append(who)
+            elif np.after_verb in ("approve", "sign", "check", "verify", "confirm", "accept", "review", "reject"):
+                approvers.append(who)
+    for who in makers:
+        d.roles.setdefault(who, DRole(who, clip(ctx.text), "participant"))
+    for who in approvers:
+        d.roles.setdefault(who, DRole(who, clip(ctx.text), "staff"))
+    return makers, approvers
+
+
 def b_workflow(ctx: FeatureCtx) -> dict:
     d = ctx.draft
-    ent = _main(ctx, prefer_things=True)
+    ent = _moving_subject(ctx) or _main(ctx, prefer_things=True)
     if d.entities[ent].people and len(d.entities) > 1:
         others = [m for m in ctx.mentioned if not d.entities[m].people]
         ent = others[0] if others else ent
+    _makers, by_approvers = _by_people(ctx)
     approval = ctx.has(r"approv\w*|sign(s|ed)?[- ]off|request\w*|reject\w*|submit\w*")
     existing = next((f for f in d.fields_of(ent, "enum") if f.name.split("_")[-1] in ("status", "stage", "state",
                                                                                     "phase", "result")), None)
@@ -165,7 +212,7 @@ def b_workflow(ctx: FeatureCtx) -> dict:
         f.values = list(dict.fromkeys(values + [v for v in f.values if v not in values]))
     states = list(f.values)
     f.default = states[0]
-    approvers = _approvers(ctx)
+    approvers = by_approvers or _approvers(ctx)
     for a in approvers:  # who approves (or, as staff, moves) records works on everyone's, not only their own
         if a in d.roles and d.roles[a].kind != "staff" and (approval or a in lx.STAFF_PEOPLE | lx.OVERSIGHT_PEOPLE):
             d.roles[a].kind = "staff"

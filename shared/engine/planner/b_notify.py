@@ -72,6 +72,9 @@ def b_reminders(ctx: FeatureCtx) -> dict:
         return held
     ent = _main(ctx)
     told = [safe_name(n) for n in stated_recipients(ctx.text) if n not in ("me", "us", "everyone")]
+    named = re.search(r"\b(?:e-?mail|text|sms|remind|notify|tell) (?:the|their|its|each) ([a-z]+)\b", ctx.low)
+    if not told and named and safe_name(singular(named.group(1))) in d.roles:  # "email the translator": a role
+        told = [safe_name(singular(named.group(1)))]
     if told and ent == told[0]:  # "text the owner two days before a booked visit": the visit is reminded of
         ent = next((m for m in ctx.mentioned if m != ent and d.fields_of(m, "date", "datetime")), ent)
     before = re.search(r"\bbefore (?:a|an|each|every|the|their|its|his|her) (?:booked |next |scheduled |upcoming )?"

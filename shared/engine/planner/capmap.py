@@ -47,12 +47,16 @@ from .draft import ident
 from .rules import b_limit, b_selection
 from .text import parse
 
+#: "from received to in progress to quality checked": named states in order, each of up to three words
+_STATE_CHAIN = r"from [a-z-]+( [a-z-]+){0,2} (to|through) [a-z-]+( [a-z-]+){0,2} (to|then) [a-z-]+"
+
 #: kind -> regular expressions over the feature's lower-cased text (word boundaries added).
 CUES: dict[str, tuple[str, ...]] = {
     "booking": (r"book(s|ed|ing|ings)?", r"reserv(e|es|ed|ing|ation|ations)", r"schedul(e|es|ed|ing)",
                 r"availability", r"time ?slots?", r"appointments?", r"calendar"),
     "workflow": (r"approv(e|es|ed|al|als|ing)", r"requests?", r"sign(s|ed)?[- ]off", r"status(es)?", r"stages?",
-                 r"from [a-z-]+ (to|through) [a-z-]+ (to|then) [a-z-]+", r"mov(e|es|ed|ing) (\w+ ){1,3}(from|through) ",
+                 _STATE_CHAIN, r"(go|goes|went|gone|pass(es|ed)?|progress(es|ed)?|mov(e|es|ed)) from [a-z-]+( [a-z-]+){0,2} to ",
+                 r"mov(e|es|ed|ing) (\w+ ){1,3}(from|through) ",
                  r"pipeline", r"review queue", r"queue", r"submit(s|ted)?", r"escalat\w*", r"reject\w*",
                  r"workflow", r"triage"),
     "ledger": (r"split(s|ting)?", r"owe[sd]?", r"who owes", r"settle[- ]?up", r"share[sd]? (the )?(costs?|bills?|"
@@ -194,7 +198,7 @@ EXCLUSIVE = (
     ("attachments", "export", r"^(?!.*(export|download|print|report))"),  # "upload contracts as PDF"
     ("export", "audit_log", r"^(?!.*(tamper|audit|append|immutable|who changed|chain-of-custody|chain of custody))"),
     ("live_board", "workflow", r"status board|live status|board of"),
-    ("workflow", "booking", r"from [a-z-]+ (to|through) [a-z-]+ (to|then) [a-z-]+"),  # "... to scheduled to fixed"
+    ("workflow", "booking", _STATE_CHAIN),  # "... to scheduled to fixed"
     ("rotation", "workflow", r"swap\w*"),
     ("selection", "workflow", r"declin\w*|reject\w* (all )?the others|the others|the rest|every other|all other"),
     ("rotation", "assignment", r"rota|rotation|turns|round[- ]robin|fair\w*|evenly"),

@@ -30,7 +30,7 @@ drop drops dropped
 approve approves reject rejects notify notifies remind reminds verify verifies submit submits assign assigns
 renew renews
  decline
-carry carries accommodate accommodates keeps deducts take takes goes
+carry carries accommodate accommodates keeps deducts take takes go goes
 """.split())
 
 #: Irregular verb forms -> the verb.
@@ -39,7 +39,7 @@ IRREGULAR_VERBS = {"paid": "pay", "has": "have", "had": "have", "saw": "see", "s
                    "taken": "take", "given": "give", "got": "get", "chose": "choose", "chosen": "choose",
                    "wrote": "write", "written": "write", "lent": "lend", "left": "leave", "made": "made",
                    "found": "find", "brought": "bring", "met": "meet", "ran": "run", "split": "split",
-                   "set": "set", "put": "put", "read": "read"}
+                   "set": "set", "put": "put", "read": "read", "went": "go", "gone": "go"}
 
 #: Verbs that are also everyday nouns ("book a kiln" / "a book"); a verb only where a clause starts with it
 #: or a person does it.

@@ -325,7 +325,8 @@ KIND_WORDS = {
     "custody": {"out", "back", "who", "holds", "has", "loan", "loans", "borrowing", "lending", "checkout", "check",
                 "checks", "checked", "checking",
                 "checkouts", "check-out", "check-outs", "return", "returns", "returned", "holder", "holders"},
-    "workflow": {"status", "state", "approve", "approved", "reject", "rejected"},
+    "workflow": {"status", "state", "approve", "approved", "reject", "rejected", "go", "goes", "went", "move", "moves",
+                 "moved", "pass", "passes", "passed", "progress", "progresses", "progressed"},  # "go from A to B"
     "search": {"search", "find", "filter", "lookup"},
     "ratings": {"score", "scores", "scored", "scoring", "grade", "grades", "graded", "mark", "marks", "marked",
                 "scale", "review", "reviews"},

@@ -17,12 +17,18 @@ from .draft import Draft, DRole, clip, safe_name
 from .text import singular
 
 _SEE = r"(?:can |may |only )?(?:see|sees|view|views|read|reads|access|accesses|get|gets)"
-_OWN = re.compile(rf"(?P<who>[a-z][a-z-]*) {_SEE} (?:only )?(?:their|his|her) own(?: (?P<what>[a-z][a-z' -]*?))?"
-                  rf"(?:$|[;,.]| and | but )")
-_ONLY_OWN = re.compile(rf"(?P<who>[a-z][a-z-]*) {_SEE} only (?:their|his|her) own(?: (?P<what>[a-z][a-z' -]*?))?"
-                       rf"(?:$|[;,.]| and | but )")
-_ASSIGNED = re.compile(rf"(?P<who>[a-z][a-z-]*) {_SEE} (?:only )?(?:the |their )?(?P<what>[a-z][a-z -]*?) "
-                       rf"(?:assigned|allocated|given) to (?:them|him|her)")
+#: "each practice sees only its own cases": a singular subject after each/every names one of a kind of user
+_EACH = r"(?:(?P<each>each|every) )?"
+_OWN = re.compile(rf"{_EACH}(?P<who>[a-z][a-z-]*) {_SEE} (?:only )?(?:their|his|her|its) own"
+                  rf"(?: (?P<what>[a-z][a-z' -]*?))?(?:$|[;,.]| and | but )")
+_ONLY_OWN = re.compile(rf"{_EACH}(?P<who>[a-z][a-z-]*) {_SEE} only (?:their|his|her|its) own"
+                       rf"(?: (?P<what>[a-z][a-z' -]*?))?(?:$|[;,.]| and | but )")
+#: "assigned to them", and the relative clause "the sampling points they are assigned to" (the person is assigned
+#: to the record: the same link, read from the other side)
+_ASSIGNED = re.compile(rf"{_EACH}(?P<who>[a-z][a-z-]*) {_SEE} (?:only )?(?:the |their |its )?(?P<what>[a-z][a-z -]*?) "
+                       rf"(?:(?:that |which )?(?:are |is |were |was |have been |has been )?(?:assigned|allocated|given) "
+                       rf"to (?:them|him|her|it)|(?:that |which )?(?:they|he|she|it) (?:are|is|were|was|have been|"
+                       rf"has been) (?:assigned|allocated|given) to)\b")
 
 
 def _entity(d: Draft, words: str | None, fallback: str | None) -> str | None:
@@ -74,8 +80,10 @@ def read_scopes(d: Draft) -> dict[int, tuple[str, list[str], str]]:
             if what is None or who in ("owner", "everyone", "user", "anyone") or d.entities[what].people and \
                     how == "created" and what == who:
                 continue
-            if who not in d.roles and not _person_role(d, m.group("who"), text, "participant"):
-                continue
+            if who not in d.roles and not _person_role(d, m.group("who"), text, "participant",
+                                                       single=bool(m.group("each"))):
+                if not _account_record(d, who, what, text):
+                    continue
             scoped = [what] + [n for n, e in d.entities.items()
                                if any(f.type == "reference" and f.ref == what and f.required for f in e.fields.values())]
             if how == "assigned":
@@ -84,16 +92,32 @@ def read_scopes(d: Draft) -> dict[int, tuple[str, list[str], str]]:
     return out
 
 
-def _person_role(d: Draft, word: str, source: str, kind: str) -> bool:
-    """ "Mechanics see ...": people who sign in to see rows are a role of the app (a plural noun, not a record
-    the idea keeps, not the app's owner)."""
+def _person_role(d: Draft, word: str, source: str, kind: str, single: bool = False) -> bool:
+    """ "Mechanics see ...": people who sign in to see rows are a role of the app (a plural noun, or a singular one
+    after each/every; not a record the idea keeps, not the app's owner)."""
     who = safe_name(singular(word))
     if who in d.roles:
         return True
-    if not word.endswith("s") or who in ("owner", "everyone", "user", "anyone", "staff") or (
+    if not (word.endswith("s") or single) or who in ("owner", "everyone", "user", "anyone", "staff") or (
             who in d.entities and not d.entities[who].people) or singular(word) in lx.VAGUE_NOUNS:
         return False
     d.roles[who] = DRole(who, clip(source), kind)
+    return True
+
+
+def _account_record(d: Draft, who: str, what: str, source: str) -> bool:
+    """ "Each practice sees only its own cases": a record the idea keeps (a practice, a school, a shop) that sees
+    rows is one that signs in. It becomes a role whose users are matched to the record by its email (added when it
+    has none), and the rows it sees point at it (cases -> practice), so the lab's cases for a practice are that
+    practice's own as well as the ones it adds itself."""
+    if who not in d.entities or who == what or d.entities[who].join or who in ("owner", "user", "staff") or \
+            who.split("_")[-1] in lx.VAGUE_NOUNS:
+        return False
+    if not any(f.type == "email" for f in d.entities[who].fields.values()):
+        d.add_field(who, "email", "email", source, origin="structure")
+    if not any(f.type == "reference" and f.ref == who for f in d.entities[what].fields.values()):
+        d.add_ref(what, who, source)
+    d.roles[who] = DRole(who, clip(source), "participant")
     return True
 
 

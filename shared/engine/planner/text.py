@@ -58,6 +58,10 @@ def plural(name: str) -> str:
     return name + "s"
 
 
+#: Verbs of a record moving between states ("orders go from ordered to paid"): the word before them is their subject.
+_MOVES = frozenset({"go", "goes", "went", "move", "moves", "moved", "pass", "passes", "progress", "progresses"})
+
+
 def verb_base(word: str) -> str | None:
     """The verb a word is a form of ('booking' -> 'book'), or None; a verb with a prefix is its own verb
     ('pre-order', 're-book', 'co-signs')."""
@@ -220,7 +224,8 @@ def _tag(words: list[str]) -> list[Word]:
             out.append(Word(w, "verb", vb or pos.verb_lemma(w) or w))  # "each member books": a singular subject's verb
             first_content = False
             continue
-        if first_content and verb_s and "NOUN" in pos.classes(w) and (nxt in lx.PREPOSITIONS or nxt in (",", "and", "")):
+        if first_content and verb_s and "NOUN" in pos.classes(w) and (nxt in lx.PREPOSITIONS or nxt in (",", "and", "")
+                                                                      or nxt in _MOVES):  # "Orders go from A to B"
             vb = None  # "Picks with location": an imperative is never an -s form; a plural noun defines the record
         nouny = prev is not None and (prev.tag in ("noun", "adj", "num", "container")
                                       or prev.w in ("the", "their", "its", "our", "my", "your", "his", "her", "a",

@@ -1,0 +1,106 @@
+"""Issue 17, named workflow states and scoped reads in the sentence shapes founders use: "each school sees only its
+own visits" (a record the idea keeps signs in), "inspectors see only the lifts they are assigned to" (the relative
+clause names the same link as "assigned to them"), "jobs go from booked to tuned to invoiced"."""
+
+from __future__ import annotations
+
+from shared.engine.planner import plan_builtin
+
+
+def idea(features, title="Test", desc="", audience="small teams"):
+    return {"title": title, "description": desc, "target_audience": audience, "key_features": features,
+            "constraints": {}}
+
+
+def fields(spec, ent):
+    e = spec.entity(ent)
+    assert e is not None, [x.name for x in spec.entities]
+    return {f.name: f for f in e.fields}
+
+
+def test_each_record_that_sees_only_its_own_rows_signs_in_and_the_rows_point_at_it():
+    spec = plan_builtin(idea(["Tuning visits with piano, school and date",
+                              "Each school sees only its own tuning visits",
+                              "When a tuning visit is marked done, email the school"], "TuneRound",
+                             "A piano tuner visits school pianos each term."))
+    visit = fields(spec, "tuning_visit")
+    assert visit["school_id"].ref == "school"
+    assert fields(spec, "school")["email"].type == "email"
+    assert spec.role("school") is not None and spec.role("school").read_own == ["tuning_visit"]
+    assert spec.trace[1].status == "planned", spec.trace[1].not_built
+    own = [c for c in spec.trace[1].criteria if c.template == "records.own_rows"]
+    assert own and own[0].params["role"] == "school"
+    trig = next(c for c in spec.capabilities if c.kind == "trigger")  # the visit's school, not every school
+    assert trig.action.via_field == "school_id" and trig.action.role is None, trig.action
+
+
+def test_people_who_see_the_records_they_are_assigned_to_are_linked_to_them():
+    spec = plan_builtin(idea(["Lift shafts with building, floor count and last test date",
+                              "Inspectors see only the lift shafts they are assigned to"], "ShaftCheck"))
+    assert fields(spec, "shaft")["inspector_id"].ref == "inspector"
+    assert fields(spec, "inspector")["email"].type == "email"
+    assert spec.role("inspector").read_own == ["shaft"]
+    assert spec.trace[1].status == "planned", spec.trace[1].not_built
+
+
+def test_records_go_through_named_multi_word_states_in_order():
+    spec = plan_builtin(idea(["Quilts with customer, pattern and size",
+                              "Quilts go from cut to being pieced to hand quilted to bound"], "QuiltLine",
+                             "A quilting studio makes quilts to order."))
+    wf = next(c for c in spec.capabilities if c.kind == "workflow")
+    assert wf.entity == "quilt"
+    assert wf.states == ["cut", "being_pieced", "hand_quilted", "bound"], wf.states
+    assert [(t.from_states, t.to) for t in wf.transitions] == [(["cut"], "being_pieced"),
+                                                               (["being_pieced"], "hand_quilted"),
+                                                               (["hand_quilted"], "bound")]
+    assert spec.trace[1].status == "planned", spec.trace[1].not_built
+    assert all("go" not in n for n in spec.trace[1].not_built)
+    # the criteria drive the moves over HTTP: in order, and a skipped state is refused
+    order = [c for c in spec.trace[1].criteria if c.template == "workflow.in_order"]
+    assert order and "straight to hand quilted is refused" in order[0].text, [c.text for c in spec.trace[1].criteria]
+
+
+def test_the_in_order_criterion_refuses_a_skipped_state_then_walks_every_state():
+    from shared.engine.criteria import compile_criterion
+
+    spec = plan_builtin(idea(["Quilts with customer, pattern and size",
+                              "Quilts go from cut to being pieced to hand quilted to bound"], "QuiltLine"))
+    crit = next(c for c in spec.trace[1].criteria if c.template == "workflow.in_order")
+    steps = compile_criterion(spec, crit, spec.trace[1].feature)["steps"]
+    moves = [(s["path"].rsplit("/", 1)[-1], s["expect"]) for s in steps if s["method"] == "POST" and "/records/" in s["path"]]
+    assert moves == [("to_hand_quilted", 409), ("to_being_pieced", 200), ("to_hand_quilted", 200), ("to_bound", 200)]
+
+
+def test_approved_by_a_role_names_who_makes_the_approving_move():
+    spec = plan_builtin(idea(["Moth sightings with species, trap and count",
+                              "Sightings by volunteers go from pending to approved by the county recorder"],
+                             "MothLog", "A county moth group collects sightings from garden traps."))
+    wf = next(c for c in spec.capabilities if c.kind == "workflow")
+    assert wf.entity == "sighting" or wf.entity.endswith("sighting"), wf.entity
+    assert wf.states[:2] == ["pending", "approved"], wf.states
+    approve = next(t for t in wf.transitions if t.to == "approved")
+    assert approve.roles == ["recorder"] or approve.roles == ["county_recorder"], approve.roles
+    assert spec.role("volunteer") is not None
+
+
+def test_a_trigger_on_a_workflows_state_is_refused_honestly_not_built_failing():
+    """The trigger's behaviour tests write the watched state directly, which the workflow refuses: until they move
+    the record through the workflow, such a trigger is not planned, and its feature says why."""
+    spec = plan_builtin(idea(["Quilts with customer, pattern and size",
+                              "Quilts go from cut to being pieced to hand quilted to sent",
+                              "When a quilt is marked sent, email the customer"], "QuiltLine",
+                             "A quilting studio makes quilts for local customers and tracks each quilt."))
+    assert any(c.kind == "workflow" for c in spec.capabilities)
+    assert not any(c.kind == "trigger" for c in spec.capabilities)
+    assert spec.trace[2].status == "not_covered" and "workflow" in spec.trace[2].reason, spec.trace[2]
+
+
+def test_email_the_role_the_records_are_assigned_to_reaches_that_person():
+    """ "Email the tuner ..." after "tuners see only the jobs assigned to them": the job's own tuner, by the
+    address the tuner signs in with, not whoever added the job."""
+    spec = plan_builtin(idea(["Piano jobs with school, address and deadline",
+                              "Tuners see only the piano jobs assigned to them",
+                              "Email the tuner two days before a piano job's deadline"], "TuneRound"))
+    rem = next(c for c in spec.capabilities if c.kind == "reminders")
+    assert rem.recipient_field == "tuner_id.email", rem
+    assert spec.trace[2].status == "planned", spec.trace[2].not_built
