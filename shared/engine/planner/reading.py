@@ -312,7 +312,14 @@ APP_WORDS = frozenset({"app", "online", "web", "website", "digital", "browser", 
 
 #: Words naming the period a capability counts in (a leaderboard's or a limit's `period`).
 _PERIOD_WORDS = {"day": "day", "days": "day", "daily": "day", "week": "week", "weeks": "week", "weekly": "week",
-                 "month": "month", "months": "month", "monthly": "month"}
+                 "month": "month", "months": "month", "monthly": "month", "quarter": "quarter",
+                 "quarters": "quarter", "quarterly": "quarter", "year": "year", "years": "year", "yearly": "year",
+                 "annual": "year"}
+
+
+def _period_word(w: str) -> str | None:
+    """The period a word names, possessive or not ("the month's bookings" -> month)."""
+    return _PERIOD_WORDS.get(re.sub(r"['’]s$", "", w))
 
 #: Words a capability's presence explains beyond its cue words (a reminders capability runs on a schedule).
 KIND_WORDS = {
@@ -488,8 +495,8 @@ def read_feature(text: str, spec, cap_ids: list[str]) -> FeatureReading:
         if cue is None:  # "rate from 1 to 5", "14 days overdue": a number a capability's own parameters carry
             cue = next((c.kind for c in caps if _carries_number(c, w)), None)
         if cue is None:  # "weekly leaderboard", "15 dogs per day": the period a capability counts in
-            period_cap = next((c for c in caps if _PERIOD_WORDS.get(w) and getattr(c, "period", None) ==
-                               _PERIOD_WORDS[w]), None)
+            period_cap = next((c for c in caps if _period_word(w) and getattr(c, "period", None) ==
+                               _period_word(w)), None)
             cue = period_cap.kind if period_cap is not None else None
         if cue is not None:
             cap = period_cap or next(c for c in caps if c.kind == cue)

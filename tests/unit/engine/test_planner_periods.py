@@ -1,0 +1,61 @@
+"""Periods the founder's words name (issue 17, decision 0052), on ideas written for this file (in no corpus file,
+no word list and not in the held-out set): an export of "the month's" rows lists one calendar period of the rows'
+date, a limit "on a <noun> day" counts per day of that noun's date, and a limit "a year" counts per calendar year."""
+
+from __future__ import annotations
+
+from shared.engine.appspec import spec_problems
+from shared.engine.planner import plan_builtin
+
+SHEARING = {"title": "Clip Round", "description": "A sheep shearing contractor books shearing jobs on farms.",
+            "key_features": ["Shearing jobs with farm, flock size and shearing date",
+                             "Export the month's shearing jobs as a CSV",
+                             "Export farms as CSV"]}
+
+
+def _caps(spec, i, kind):
+    return [c for c in (spec.capability(x) for x in spec.trace[i].capabilities) if c.kind == kind]
+
+
+def test_an_export_of_the_months_rows_holds_one_month_of_their_date():
+    spec = plan_builtin(SHEARING)
+    assert spec_problems(spec) == []
+    (cap,) = _caps(spec, 1, "export")
+    assert cap.period == "month"
+    (entity,) = cap.entities
+    assert spec.entity(entity).field(cap.date_fields[entity]).type in ("date", "datetime")
+    t = spec.trace[1]
+    assert t.status == "planned", t.reason
+    assert any(c.template == "export.period" for c in t.criteria), t.criteria
+    # an export with no period stays a list of every row, and is not merged into the month's
+    (whole,) = _caps(spec, 2, "export")
+    assert whole.id != cap.id and whole.period is None and not whole.date_fields
+
+
+def test_the_periodic_export_route_takes_a_day_and_its_tests_prove_it(tmp_path):
+    from .capabilities import _caps3_specs as S
+
+    spec = plan_builtin(SHEARING)
+    cap = _caps(spec, 1, "export")[0]
+    _files, run = S.compile_and_run(spec, tmp_path)
+    plural = spec.entity(cap.entities[0]).plural
+    assert run.results.get(f"test_csv_of_{plural}_holds_one_month") == "ok", run.output[-3000:]
+    assert run.returncode == 0, run.output[-3000:]
+
+
+def test_a_limit_on_a_named_day_counts_per_day_of_that_date():
+    spec = plan_builtin({"title": "Kiln Loads", "description": "A pottery co-op fires kilns of members' pots.",
+                         "key_features": ["Kiln loads with pots and a firing date",
+                                          "The co-op takes no more than 5 kiln loads on a firing day"]})
+    (cap,) = _caps(spec, 1, "limit")
+    assert (cap.max, cap.period) == (5, "day")
+    assert cap.date_field == "firing_date", cap
+
+
+def test_a_limit_a_year_counts_per_calendar_year():
+    spec = plan_builtin({"title": "Tool Library", "description": "A tool library lends tools to its members.",
+                         "key_features": ["Tools with name and condition",
+                                          "Each tool has at most 12 repairs a year"]})
+    assert spec_problems(spec) == []
+    (cap,) = _caps(spec, 1, "limit")
+    assert (cap.max, cap.period) == (12, "year"), cap
