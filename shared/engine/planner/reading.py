@@ -530,6 +530,12 @@ def read_feature(text: str, spec, cap_ids: list[str]) -> FeatureReading:
                 mentioned.append(ent)
             continue
         last = uses[-1].maps_to if uses else ""
+        if w in ("day", "days", "night", "nights", "evening", "evenings") and last.startswith("entity:") and (
+                spec.entity(last[7:]) is not None):  # "a dig day", "the open night": the event record's date
+            day = next((f for f in spec.entity(last[7:]).fields if f.type in ("date", "datetime")), None)
+            if day is not None:
+                uses.append(WordUse(word=w, maps_to=f"field:{last[7:]}.{day.name}"))
+                continue
         if w in ("date", "dates", "time", "times", "day") and last.startswith(("field:", "capability:")):
             if last.startswith("capability:"):  # "due date" after a reminder's "due": the date it watches
                 cap_ = next((c for c in caps if c.id == last.split(":", 1)[1]), None)

@@ -84,6 +84,11 @@ def b_limit(ctx) -> dict:
         else None
     if person is not None and rule.number is not None and counted not in (None, person):
         return _scoped_limit(ctx, rule, counted, period, "user")  # "each member may make at most 3 bookings"
+    if parent is None and counted is not None and rule.number is not None and period and re.match(
+            r"\s*(?:no more than|not more than|at most|up to|a maximum of|max(?:imum)?)\b", text) and text.strip(
+            ).startswith(low.strip()):
+        # "no more than 6 loads go out on a delivery day": the rows counted open the sentence, per no record
+        return _scoped_limit(ctx, rule, counted, period, "app")
     if parent is None:
         parent = main if main != counted else None
     if parent is None and counted is not None and rule.number is not None and (period or _names_the_business(

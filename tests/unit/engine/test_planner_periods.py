@@ -59,3 +59,27 @@ def test_a_limit_a_year_counts_per_calendar_year():
     assert spec_problems(spec) == []
     (cap,) = _caps(spec, 1, "limit")
     assert (cap.max, cap.period) == (12, "year"), cap
+
+
+def test_signing_up_for_a_named_day_makes_an_event_on_a_date():
+    spec = plan_builtin({"title": "Beach Clean", "description": "A coastal group runs beach cleans with volunteers.",
+                         "key_features": ["Volunteers sign up for a litter day",
+                                          "A litter day takes no more than 20 volunteers"]})
+    assert spec_problems(spec) == []
+    (enrol,) = _caps(spec, 0, "enrolment")
+    record = enrol.record_field.removesuffix("_id")
+    assert any(f.type in ("date", "datetime") for f in spec.entity(record).fields)
+    assert spec.trace[0].status == "planned", spec.trace[0].reason
+    (cap,) = _caps(spec, 1, "limit")
+    assert (cap.max, cap.parent_field, cap.period) == (20, enrol.record_field, None)
+    assert spec.trace[1].status == "planned", spec.trace[1].reason  # "day" is the record's date, not a period
+
+
+def test_a_limit_that_opens_the_sentence_counts_in_all_per_period():
+    spec = plan_builtin({"title": "Skip Hire", "description": "A skip hire yard drops skips at customers' homes.",
+                         "key_features": ["Skips with size and address",
+                                          "Orders go from booked to dropped to collected",
+                                          "No more than 9 skips go out on a drop day"]})
+    # the draft keeps a record for "go" (from "orders go from ..."); the rule still counts skips, per no record
+    (cap,) = _caps(spec, 2, "limit")
+    assert (cap.entity, cap.scope, cap.max, cap.period, cap.date_field) == ("skip", "app", 9, "day", "drop_date")
