@@ -83,3 +83,17 @@ def test_a_limit_that_opens_the_sentence_counts_in_all_per_period():
     # the draft keeps a record for "go" (from "orders go from ..."); the rule still counts skips, per no record
     (cap,) = _caps(spec, 2, "limit")
     assert (cap.entity, cap.scope, cap.max, cap.period, cap.date_field) == ("skip", "app", 9, "day", "drop_date")
+
+
+def test_a_yearly_limit_app_refuses_the_next_row_in_the_year_and_takes_one_in_the_next(tmp_path):
+    from .capabilities import _caps3_specs as S
+
+    spec = plan_builtin({"title": "Tool Library", "description": "A tool library lends tools to its members.",
+                         "key_features": ["Tools with name and condition",
+                                          "Each tool has at most 3 repairs a year"]})
+    (cap,) = _caps(spec, 1, "limit")
+    assert cap.period == "year"
+    _files, run = S.compile_and_run(spec, tmp_path)
+    assert run.returncode == 0, run.output[-3000:]
+    for must in ("test_the_last_place_is_taken_and_one_more_is_refused", "test_only_rows_of_the_same_period_count"):
+        assert run.results.get(must) == "ok", (must, sorted(run.results))
