@@ -531,7 +531,8 @@ def read_feature(text: str, spec, cap_ids: list[str]) -> FeatureReading:
             continue
         last = uses[-1].maps_to if uses else ""
         if w in ("day", "days", "night", "nights", "evening", "evenings") and last.startswith("entity:") and (
-                spec.entity(last[7:]) is not None):  # "a dig day", "the open night": the event record's date
+                spec.entity(last[7:]) is not None) and prev and _entity_for(prev, w, None, spec) == last[7:]:
+            # "a dig day", "the open night" (the record's noun right before): the event record's date
             day = next((f for f in spec.entity(last[7:]).fields if f.type in ("date", "datetime")), None)
             if day is not None:
                 uses.append(WordUse(word=w, maps_to=f"field:{last[7:]}.{day.name}"))
