@@ -97,3 +97,18 @@ def test_a_yearly_limit_app_refuses_the_next_row_in_the_year_and_takes_one_in_th
     assert run.returncode == 0, run.output[-3000:]
     for must in ("test_the_last_place_is_taken_and_one_more_is_refused", "test_only_rows_of_the_same_period_count"):
         assert run.results.get(must) == "ok", (must, sorted(run.results))
+
+
+def test_a_limit_on_a_named_day_app_refuses_one_more_that_day_and_takes_one_the_next(tmp_path):
+    from .capabilities import _caps3_specs as S
+
+    spec = plan_builtin({"title": "Skip Hire", "description": "A skip hire yard drops skips at customers' homes.",
+                         "key_features": ["Skips with size and address",
+                                          "No more than 4 skips go out on a drop day"]})
+    (cap,) = _caps(spec, 1, "limit")
+    assert (cap.scope, cap.period, cap.date_field) == ("app", "day", "drop_date")
+    _files, run = S.compile_and_run(spec, tmp_path)
+    assert run.returncode == 0, run.output[-3000:]
+    for must in ("test_the_last_place_is_taken_and_one_more_is_refused", "test_a_new_period_is_free",
+                 "test_concurrent_writers_never_go_over_the_limit"):
+        assert run.results.get(must) == "ok", (must, sorted(run.results))
