@@ -21,7 +21,7 @@ class Params(CapabilityBase):
                                   "the period holding ?on=YYYY-MM-DD, today's without it (?all=1: every row)")
     date_fields: dict[Name, Name] = Field(default_factory=dict, description="with period: the date/datetime field "
                                           "of each exported entity that places a row in its period, e.g. "
-                                          "{'booking': 'start_at'}")
+                                          "{'booking': 'start_at'}; an entity not in it is listed whole")
 
 
 # fpdf2 and what it pulls in, pinned (pure-Python PDF writer; core fonts, no font files shipped).
@@ -43,12 +43,10 @@ def check(cap: Params, spec) -> list[str]:
             p.append(f"no role may read {name!r}, so nobody could export it; add it to a role's read list")
     if len(set(cap.entities)) != len(cap.entities):
         p.append(f"entities lists a name twice: {cap.entities}; list each exported entity once")
-    if cap.period:
-        for name in cap.entities:
-            if name not in cap.date_fields:
-                p.append(f"period {cap.period!r} needs a date field of {name!r} in date_fields (the date or datetime "
-                         f"that places a row in its {cap.period}); add one, or drop period")
-    elif cap.date_fields:
+    if cap.period and not cap.date_fields:
+        p.append(f"period {cap.period!r} needs date_fields: the date or datetime field of each exported entity that "
+                 f"places a row in its {cap.period}, e.g. {{{cap.entities[0]!r}: 'date'}}; or drop period")
+    if cap.date_fields and not cap.period:
         p.append("date_fields are used only with period (day, week, month, quarter or year); set period or drop them")
     for name, field in cap.date_fields.items():
         if name not in cap.entities:

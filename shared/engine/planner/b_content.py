@@ -141,8 +141,10 @@ def b_export(ctx: FeatureCtx) -> dict:
     period = export_period(ctx.low) if not stated_limits(ctx.text) else None
     if period is None:
         return {"entities": ents, "pdf_entity": pdf}
+    # the first list named is the one of the period (given a date when it has none); others only when dated
+    dated = [e for i, e in enumerate(ents) if i == 0 or d.fields_of(e, "date", "datetime")]
     return {"entities": ents, "pdf_entity": pdf, "period": period,
-            "date_fields": {e: _date_field(ctx, e) for e in ents}}
+            "date_fields": {e: _date_field(ctx, e) for e in dated}}
 
 
 def b_ai_summary(ctx: FeatureCtx) -> dict:

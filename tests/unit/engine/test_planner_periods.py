@@ -112,3 +112,25 @@ def test_a_limit_on_a_named_day_app_refuses_one_more_that_day_and_takes_one_the_
     for must in ("test_the_last_place_is_taken_and_one_more_is_refused", "test_a_new_period_is_free",
                  "test_concurrent_writers_never_go_over_the_limit"):
         assert run.results.get(must) == "ok", (must, sorted(run.results))
+
+
+def test_only_the_first_list_of_a_periodic_export_is_given_a_date():
+    spec = plan_builtin({"title": "Hive Log", "description": "Beekeepers log honey harvests from their apiaries.",
+                         "key_features": ["Apiaries with name and postcode",
+                                          "Harvests per apiary with weight",
+                                          "Export the year's harvests and apiaries as CSV"]})
+    assert spec_problems(spec) == []
+    (cap,) = _caps(spec, 2, "export")
+    assert cap.period == "year" and list(cap.date_fields) == ["harvest"], cap
+    assert not any(f.type in ("date", "datetime") for f in spec.entity("apiary").fields)  # listed whole
+
+
+def test_export_check_names_a_period_without_a_date():
+    from shared.engine.capabilities import export
+
+    spec = plan_builtin(SHEARING)
+    cap = _caps(spec, 1, "export")[0]
+    bad = cap.model_copy(update={"date_fields": {}})
+    assert any("needs date_fields" in p for p in export.check(bad, spec))
+    stray = cap.model_copy(update={"period": None})
+    assert any("used only with period" in p for p in export.check(stray, spec))
