@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 #: days between two periods of a limit (a month: 31, so the next booking falls in the next calendar month)
-PERIOD_DAYS = {"day": 1, "week": 7, "month": 31}
+PERIOD_DAYS = {"day": 1, "week": 7, "month": 31, "year": 366}
 #: the generated booking tests' first day (a Monday)
 FIRST_DAY = date(2030, 1, 7)
 _ISO = "%Y-%m-%dT%H:%M:%SZ"
@@ -43,6 +43,8 @@ class SampleSlots:
         day (the same calendar day `n` months on for a monthly one), or the first day itself with no limit."""
         if not self.limited:
             return FIRST_DAY.isoformat()
+        if self.gap_days >= 365:
+            return FIRST_DAY.replace(year=FIRST_DAY.year + n).isoformat()
         if self.gap_days >= 28:
             return FIRST_DAY.replace(month=FIRST_DAY.month + n).isoformat()
         return (FIRST_DAY + timedelta(days=n * self.gap_days)).isoformat()

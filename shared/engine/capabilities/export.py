@@ -1,4 +1,5 @@
-"""Capability `export`: CSV of any list and a PDF report of a record."""
+"""Capability `export`: CSV of any list and a PDF report of a record; a list may be of one calendar period (the
+month's bookings, the year's catches): the period holding a chosen day (`on=`), today's by default."""
 
 from __future__ import annotations
 
@@ -15,6 +16,12 @@ class Params(CapabilityBase):
     kind: Literal["export"] = "export"
     entities: list[Name] = Field(min_length=1)
     pdf_entity: Name | None = None
+    period: Literal["day", "week", "month", "quarter", "year"] | None = Field(
+        default=None, description="each CSV lists only the rows of one calendar period of its entity's date field: "
+                                  "the period holding ?on=YYYY-MM-DD, today's without it (?all=1: every row)")
+    date_fields: dict[Name, Name] = Field(default_factory=dict, description="with period: the date/datetime field "
+                                          "of each exported entity that places a row in its period, e.g. "
+                                          "{'booking': 'start_at'}; an entity not in it is listed whole")
 
 
 # fpdf2 and what it pulls in, pinned (pure-Python PDF writer; core fonts, no font files shipped).
@@ -36,6 +43,18 @@ def check(cap: Params, spec) -> list[str]:
             p.append(f"no role may read {name!r}, so nobody could export it; add it to a role's read list")
     if len(set(cap.entities)) != len(cap.entities):
         p.append(f"entities lists a name twice: {cap.entities}; list each exported entity once")
+    if cap.period and not cap.date_fields:
+        p.append(f"period {cap.period!r} needs date_fields: the date or datetime field of each exported entity that "
+                 f"places a row in its {cap.period}, e.g. {{{cap.entities[0]!r}: 'date'}}; or drop period")
+    if cap.date_fields and not cap.period:
+        p.append("date_fields are used only with period (day, week, month, quarter or year); set period or drop them")
+    for name, field in cap.date_fields.items():
+        if name not in cap.entities:
+            p.append(f"date_fields names {name!r}, which is not exported; list it in entities or drop it")
+        else:
+            m = b.field_problem(spec, name, field, "date field", b.DATE_TYPES)
+            if m:
+                p.append(m)
     if cap.pdf_entity is not None:
         m = b.entity_problem(spec, cap.pdf_entity, "pdf_entity")
         if m:
@@ -51,8 +70,12 @@ def routes(cap: Params, spec) -> list:
     out = []
     for name in cap.entities:
         e = spec.entity(name)
-        out.append(Route(method="GET", path=f"/api/{cap.id}/{e.plural}.csv",
-                         summary=f"CSV of every {e.label} (spreadsheet-formula safe)", roles=b.readers(spec, name)))
+        summary = (f"CSV of the {e.label} rows of one {cap.period} of {cap.date_fields.get(name)} (on=YYYY-MM-DD "
+                   f"picks the {cap.period} holding that day, today's by default; all=1 lists every row; "
+                   f"spreadsheet-formula safe)" if cap.period else
+                   f"CSV of every {e.label} (spreadsheet-formula safe)")
+        out.append(Route(method="GET", path=f"/api/{cap.id}/{e.plural}.csv", summary=summary,
+                         roles=b.readers(spec, name)))
     if cap.pdf_entity:
         e = spec.entity(cap.pdf_entity)
         out.append(Route(method="GET", path=f"/api/{cap.id}/{e.plural}/<int:row_id>.pdf",
@@ -97,6 +120,9 @@ def render(cap: Params, spec, tpl) -> dict[str, str]:
             "own_reader": next(iter(b.own_readers(spec, name)), None),
             "inj_field": inj.name if inj else None,
             "inj_value": _probe_text(inj) if inj else None,
+            "date_field": cap.date_fields.get(name) if cap.period else None,
+            "date_is_datetime": bool(cap.period and name in cap.date_fields and e.field(cap.date_fields[name])
+                                     and e.field(cap.date_fields[name]).type == "datetime"),
         })
     pdf = None
     if cap.pdf_entity:
@@ -113,7 +139,7 @@ def render(cap: Params, spec, tpl) -> dict[str, str]:
                "title_value": _probe_title(disp),
                "unicode_ok": disp.type == "text" and (disp.max is None or disp.max >= 12)
                and (disp.min or 0) <= 12}
-    ctx = {"lists": lists, "pdf": pdf}
+    ctx = {"lists": lists, "pdf": pdf, "period": cap.period}
     d = "capabilities/export/"
     return {
         f"app/capabilities/{cap.id}.py": tpl.render(d + "module.py.j2", **ctx),

@@ -1,5 +1,5 @@
 """Capability `limit`: At most a number of records (or of a field's sum) per parent record, per user who created
-them, or in the whole app; optionally per day, week or month and only for some statuses; a write beyond it is
+them, or in the whole app; optionally per day, week, month or year and only for some statuses; a write beyond it is
 refused with 409."""
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ class Params(CapabilityBase):
                                                              "capacity")
     sum_field: Name | None = Field(default=None, description="number field on `entity` whose sum is limited, e.g. "
                                                              "hours; None = count the rows")
-    period: Literal["day", "week", "month"] | None = Field(default=None, description="count only rows in the same "
+    period: Literal["day", "week", "month", "year"] | None = Field(default=None, description="count only rows in the same "
                                                            "calendar period (of date_field) as the new row")
     date_field: Name | None = Field(default=None, description="date/datetime field on `entity`; needed with period")
     where_field: Name | None = Field(default=None, description="enum field on `entity`: only rows with one of "
@@ -142,7 +142,7 @@ def check(cap: Params, spec) -> list[str]:
         p.append(f"period {cap.period!r} needs date_field: the date or datetime field of {cap.entity} that places a "
                  f"row in its {cap.period}")
     if cap.date_field and not cap.period:
-        p.append("date_field is used only with period (day, week or month); set period or drop date_field")
+        p.append("date_field is used only with period (day, week, month or year); set period or drop date_field")
     ent = spec.entity(cap.entity)
     wf = ent.field(cap.where_field) if ent is not None and cap.where_field else None
     if cap.where_field and not cap.where_values:
@@ -273,9 +273,10 @@ _DATES = {
     "day": ("2030-01-10", "2030-01-10", "2030-01-11", "2030-01-09"),
     "week": ("2030-01-10", "2030-01-13", "2030-01-14", "2030-01-06"),  # 2030-01-07 is a Monday
     "month": ("2030-01-10", "2030-01-31", "2030-02-01", "2029-12-31"),
+    "year": ("2030-01-10", "2030-12-31", "2031-01-01", "2029-12-31"),
 }
 _TIMES = {"day": ("09:00", "23:30", "00:00", "23:59"), "week": ("09:00", "23:59", "00:00", "23:59"),
-          "month": ("09:00", "23:00", "00:00", "23:59")}
+          "month": ("09:00", "23:00", "00:00", "23:59"), "year": ("09:00", "23:00", "00:00", "23:59")}
 
 
 def sample_dates(cap: Params, spec) -> dict | None:

@@ -197,6 +197,19 @@ def _derive_export(cap, spec, reading, feature) -> list[dict]:
         out.append({"text": text, "template": "export.csv",
                     "params": {"cap": cap.id, "entities": ents, "readers": readers, "outsiders": outsiders},
                     "rules": []})
+    for e in ents if getattr(cap, "period", None) else []:
+        date_field = cap.date_fields.get(e)
+        if not date_field or spec.entity(e).field(date_field) is None:
+            continue
+        per = cap.period
+        text = (f"{_a(_role_label(spec, readers[e])).capitalize()} downloads the {per}'s "
+                f"{_ent_label(spec, e, True)} as CSV for a chosen day: {_a(_ent_label(spec, e))} whose "
+                f"{_field_label(spec, e, date_field)} falls in that {per} is listed, and one in the {per} before "
+                f"and one in the {per} after are not.")
+        out.append({"text": text, "template": "export.period",
+                    "params": {"cap": cap.id, "entity": e, "date_field": date_field, "period": per,
+                               "reader": readers[e]},
+                    "rules": []})
     pdf = cap.pdf_entity
     if pdf and spec.entity(pdf) is not None and _writers(spec, pdf):
         reader = _viewer(spec, [pdf])
@@ -252,12 +265,59 @@ def _export_csv(p, cap: str, entities: list[str], readers: dict, outsiders: dict
             checks.append({"op": "text_contains", "value": value})
         if other:
             checks.append({"op": "text_not_contains", "value": "\r\n${" + other + ".id},"})
-        p.step(who, "GET", f"/api/{cap}/{ent.plural}.csv", expect=200, checks=checks,
-               note=f"the CSV of {ent.label_plural.lower()} has the new row")
+        dated = entity in (getattr(p.spec.capability(cap), "date_fields", None) or {})
+        p.step(who, "GET", f"/api/{cap}/{ent.plural}.csv{'?all=1' if dated else ''}", expect=200, checks=checks,
+               note=f"the CSV of {ent.label_plural.lower()} has the new row"
+                    + (" (all=1: every row, whatever its date)" if dated else ""))
     for entity in entities:
         ent = p.entity(entity)
         _refusals(p, f"/api/{cap}/{ent.plural}.csv", outsiders.get(entity),
                   f"the CSV of {ent.label_plural.lower()}")
+
+
+#: per period: (a day in it, a day in the period before, a day in the period after)
+_PERIOD_DAYS = {"day": ("2030-01-10", "2030-01-09", "2030-01-11"),
+                "week": ("2030-01-10", "2030-01-06", "2030-01-14"),  # 2030-01-07 is a Monday
+                "month": ("2030-01-10", "2029-12-31", "2030-02-01"),
+                "quarter": ("2030-01-10", "2029-12-31", "2030-04-01"),
+                "year": ("2030-01-10", "2029-12-31", "2031-01-01")}
+
+
+def _export_period(p, cap: str, entity: str, date_field: str, period: str, reader: str | None) -> None:
+    """Rows dated in a period, the one before and the one after: the CSV for a day of the period lists only the
+    first; with all=1 it lists all three."""
+    from ..capabilities._booking_slots import SampleSlots
+
+    ent = p.entity(entity)
+    f = ent.field(date_field)
+    if f is None or f.type not in ("date", "datetime"):
+        raise ScenarioError(f"{entity}.{date_field} is not a date field")
+    if _managed(p, entity, date_field):
+        raise ScenarioError(f"{entity}.{date_field} is set by a capability, so a scenario cannot choose it")
+    who = p.actor(reader) if reader else "owner"
+    maker = who if p.makes_own(who, entity) else None
+    slot = SampleSlots(p.spec, entity).limit_row_slot(date_field)
+    at, before, after = _PERIOD_DAYS[period]
+
+    def value(day: str) -> str:
+        return day if f.type == "date" else f"{day}T12:00:00Z"
+
+    label = ent.label.lower()
+    rows = [p.make(entity, maker, slot({date_field: value(day)}),
+                   note=f"add {_a(label)} dated {day} ({which})")
+            for day, which in ((at, f"in the {period} asked for"), (before, f"the {period} before"),
+                               (after, f"the {period} after"))]
+    ids = ["\r\n${" + v + ".id}," for v in rows]
+    p.step(who, "GET", f"/api/{cap}/{ent.plural}.csv?on={at}", expect=200,
+           checks=[{"op": "text_contains", "value": ids[0]}, {"op": "text_not_contains", "value": ids[1]},
+                   {"op": "text_not_contains", "value": ids[2]}],
+           note=f"the CSV for the {period} of {at} lists only the {label} dated in it")
+    p.step(who, "GET", f"/api/{cap}/{ent.plural}.csv?all=1", expect=200,
+           checks=[{"op": "text_contains", "value": i} for i in ids],
+           note=f"with all=1 the CSV lists every {label}")
+    p.step(who, "GET", f"/api/{cap}/{ent.plural}.csv?on=someday", expect=400,
+           checks=[{"path": "error.code", "op": "eq", "value": "bad_date"}],
+           note="a day that is not YYYY-MM-DD is refused with a message naming the format")
 
 
 def _export_pdf(p, cap: str, entity: str, reader: str | None, outsider: str | None = None) -> None:
@@ -725,6 +785,7 @@ COMPILE = {
     "search.finds_word": _search_finds_word,
     "export.csv": _export_csv,
     "export.pdf": _export_pdf,
+    "export.period": _export_period,
     "audit_log.history": _audit_history,
     "audit_log.append_only": _audit_append_only,
     "public_page.visible": _public_visible,

@@ -95,7 +95,8 @@ def _per_person(spec, rule, window, *things: str) -> bool:
 
 
 def _periods(window) -> set[str]:
-    return {_PERIODS[w] for w, _m in window if w in _PERIODS}
+    """The periods the rule's words name; "a dig day" read as the dig's date field names a record, no period."""
+    return {_PERIODS[w] for w, m in window if w in _PERIODS and not (m or "").startswith("field:")}
 
 
 def _statuses(cap, spec, window) -> tuple[set[str], bool]:

@@ -103,11 +103,55 @@ def b_leaderboard(ctx: FeatureCtx) -> dict:
             "period": period}
 
 
+#: "the month's bookings", "this week's orders", "a monthly statement", "per quarter": the calendar period a list
+#: holds (a noun of time possessive or after a determiner, or an adverb of frequency)
+EXPORT_PERIOD = re.compile(
+    r"\b(?:(day|week|month|quarter|year)['’]s|(daily|weekly|monthly|quarterly|yearly|annual)|"
+    r"(?:this|each|every|per|one|a|the|last|current|previous|chosen|any)\s+(day|week|month|quarter|year))\b")
+_PERIOD_OF = {"daily": "day", "weekly": "week", "monthly": "month", "quarterly": "quarter", "yearly": "year",
+              "annual": "year"}
+
+
+def export_period(low: str) -> str | None:
+    """The calendar period an export's words name ("export the year's catches" -> year), or None."""
+    m = EXPORT_PERIOD.search(low)
+    if not m:
+        return None
+    return m.group(1) or _PERIOD_OF.get(m.group(2) or "") or m.group(3)
+
+
+def _date_field(ctx: FeatureCtx, ent: str) -> str:
+    """The date that places a row of `ent` in a period: a booking's start, a date field the words name ("delivery"
+    -> delivery_date), the first date named like one (date, start...), the first date field, or a new `date`."""
+    d = ctx.draft
+    booked = next((b for b in d.planned.get("booking", []) if b.get("entity") == ent), None)
+    if booked and booked.get("start_field") in d.entities[ent].fields:
+        return booked["start_field"]
+    dates = [f.name for f in d.fields_of(ent, "date", "datetime")]
+    named = next((n for n in dates if any(p in ctx.words for p in n.split("_") if p not in ("at", "on", "date"))),
+                 None)
+    usual = next((n for n in dates if n in ("date", "start_at", "start", "start_date", "day")), None)
+    return named or usual or (dates[0] if dates else _ensure(ctx, ent, "date", "date"))
+
+
 def b_export(ctx: FeatureCtx) -> dict:
     d = ctx.draft
     ents = [m for m in ctx.mentioned if not d.entities[m].join] or [_main(ctx)]
+    # "export the month's bookings": the bookings are the rows the booking behaviour keeps, when it books another
+    booked = [b["entity"] for b in d.planned.get("booking", []) if b.get("entity") in d.entities]
+    ents = list(dict.fromkeys(booked[0] if e in ("booking", "reservation") and booked and e not in booked else e
+                              for e in ents))
     pdf = ents[0] if ctx.has(r"pdfs?|reports?|print\w*|summary|summaries|certificates?|invoices?") else None
-    return {"entities": ents, "pdf_entity": pdf}
+    from .rules import stated_limits
+
+    # "prints no more than 500 copies a month": a period inside a stated limit is the limit's, not a list's
+    period = export_period(ctx.low) if not stated_limits(ctx.text) else None
+    if period is None:
+        return {"entities": ents, "pdf_entity": pdf}
+    # the first list named is the one of the period (given a date when it has none); others only when dated
+    dated = [e for i, e in enumerate(ents) if i == 0 or d.fields_of(e, "date", "datetime")]
+    return {"entities": ents, "pdf_entity": pdf, "period": period,
+            "date_fields": {e: _date_field(ctx, e) for e in dated}}
 
 
 def b_ai_summary(ctx: FeatureCtx) -> dict:

@@ -41,6 +41,8 @@ when where while before after during until as is are be can may will must""".spl
 #: a stated number that is no capacity of one record: per person ("each member may ...") or per period
 NOT_CAPACITY = re.compile(r"\b(?:per|a|an|each|every|in a) (?:day|week|month|year)\b|\b(?:daily|weekly|monthly)\b|"
                           r"\b(?:each|every|any|a|one) [a-z-]+ (?:may|can|is allowed to)\b|\bat a time\b|\bat once\b")
+#: "sign up for a dig day", "book an open night": the record is an event held on a date
+EVENT_DAY = re.compile(rf"{SIGN_UP.pattern}\s+(?:day|night|evening|morning|afternoon)s?\b")
 #: a number field of the record that holds its capacity
 CAPACITY_FIELDS = ("capacity", "seats", "places", "spaces", "spots", "berths", "max_people", "max_participants")
 
@@ -121,6 +123,8 @@ def b_enrolment(ctx) -> dict:
     rec = _record(ctx, person)
     if rec is None or rec not in d.entities or d.entities[rec].people or d.entities[rec].join:
         raise NotFit("the words do not name the record people sign up for (a shift, a session, a trip, a course)")
+    if EVENT_DAY.search(ctx.text.lower()) and not d.fields_of(rec, "date", "datetime"):
+        _ensure(ctx, rec, "date", "date")  # "sign up for a dig day": the dig is an event on a date
     if person is None or person == rec:
         raise NotFit(f"the words do not say who signs up for a {label_of(rec)}")
     for holder, other in ((rec, person), (person, rec)):  # "volunteers sign up for shifts": many per shift and

@@ -323,7 +323,7 @@ IDENTITY = {
     "reminders": ("entity", "field", "rule"), "audit_log": (), "custody": ("item_entity",), "live_board": (),
     "search": ("entity",), "attachments": ("entity",), "public_page": ("entity",), "checklist": ("entity",),
     "versioning": ("entity", "field"), "ratings": ("entity",), "leaderboard": (), "rotation": ("entity",),
-    "payments": ("entity",), "export": (), "ai_summary": ("entity", "source_field", "mode"), "matrix": ("row_entity",),
+    "payments": ("entity",), "export": ("period", "date_fields"), "ai_summary": ("entity", "source_field", "mode"), "matrix": ("row_entity",),
     "follow": ("entity", "topic_field"), "selection": ("entity",),
     "limit": ("entity", "scope", "parent_field", "max", "max_field", "sum_field", "period"),  # each stated rule its own
     "assignment": ("entity", "person_field"), "import": ("entity",),

@@ -312,7 +312,14 @@ APP_WORDS = frozenset({"app", "online", "web", "website", "digital", "browser", 
 
 #: Words naming the period a capability counts in (a leaderboard's or a limit's `period`).
 _PERIOD_WORDS = {"day": "day", "days": "day", "daily": "day", "week": "week", "weeks": "week", "weekly": "week",
-                 "month": "month", "months": "month", "monthly": "month"}
+                 "month": "month", "months": "month", "monthly": "month", "quarter": "quarter",
+                 "quarters": "quarter", "quarterly": "quarter", "year": "year", "years": "year", "yearly": "year",
+                 "annual": "year"}
+
+
+def _period_word(w: str) -> str | None:
+    """The period a word names, possessive or not ("the month's bookings" -> month)."""
+    return _PERIOD_WORDS.get(re.sub(r"['’]s$", "", w))
 
 #: Words a capability's presence explains beyond its cue words (a reminders capability runs on a schedule).
 KIND_WORDS = {
@@ -494,8 +501,8 @@ def read_feature(text: str, spec, cap_ids: list[str]) -> FeatureReading:
         if cue is None:  # "rate from 1 to 5", "14 days overdue": a number a capability's own parameters carry
             cue = next((c.kind for c in caps if _carries_number(c, w)), None)
         if cue is None:  # "weekly leaderboard", "15 dogs per day": the period a capability counts in
-            period_cap = next((c for c in caps if _PERIOD_WORDS.get(w) and getattr(c, "period", None) ==
-                               _PERIOD_WORDS[w]), None)
+            period_cap = next((c for c in caps if _period_word(w) and getattr(c, "period", None) ==
+                               _period_word(w)), None)
             cue = period_cap.kind if period_cap is not None else None
         if cue is not None:
             cap = period_cap or next(c for c in caps if c.kind == cue)
@@ -529,6 +536,13 @@ def read_feature(text: str, spec, cap_ids: list[str]) -> FeatureReading:
                 mentioned.append(ent)
             continue
         last = uses[-1].maps_to if uses else ""
+        if w in ("day", "days", "night", "nights", "evening", "evenings") and last.startswith("entity:") and (
+                spec.entity(last[7:]) is not None) and prev and _entity_for(prev, w, None, spec) == last[7:]:
+            # "a dig day", "the open night" (the record's noun right before): the event record's date
+            day = next((f for f in spec.entity(last[7:]).fields if f.type in ("date", "datetime")), None)
+            if day is not None:
+                uses.append(WordUse(word=w, maps_to=f"field:{last[7:]}.{day.name}"))
+                continue
         if w in ("date", "dates", "time", "times", "day") and last.startswith(("field:", "capability:")):
             if last.startswith("capability:"):  # "due date" after a reminder's "due": the date it watches
                 cap_ = next((c for c in caps if c.id == last.split(":", 1)[1]), None)

@@ -17,7 +17,8 @@ from ..appspec.model import RuleReading
 from . import lexicon as lx
 from .text import singular
 
-PERIODS = {"day": "day", "daily": "day", "week": "week", "weekly": "week", "month": "month", "monthly": "month"}
+PERIODS = {"day": "day", "daily": "day", "week": "week", "weekly": "week", "month": "month", "monthly": "month",
+           "year": "year", "yearly": "year", "annual": "year", "annually": "year"}
 _TIME_WORDS = frozenset({"day", "week", "month", "year", "time", "night", "hour", "minute", "once"})
 
 
@@ -83,6 +84,11 @@ def b_limit(ctx) -> dict:
         else None
     if person is not None and rule.number is not None and counted not in (None, person):
         return _scoped_limit(ctx, rule, counted, period, "user")  # "each member may make at most 3 bookings"
+    if parent is None and counted is not None and rule.number is not None and period and re.match(
+            r"\s*(?:no more than|not more than|at most|up to|a maximum of|max(?:imum)?)\b", text) and text.strip(
+            ).startswith(low.strip()):
+        # "no more than 6 loads go out on a delivery day": the rows counted open the sentence, per no record
+        return _scoped_limit(ctx, rule, counted, period, "app")
     if parent is None:
         parent = main if main != counted else None
     if parent is None and counted is not None and rule.number is not None and (period or _names_the_business(
@@ -124,10 +130,7 @@ def b_limit(ctx) -> dict:
         if booked and booked.get("start_field") in d.entities[counted].fields:  # a booked firing's day is its start
             out.update(period=period, date_field=booked["start_field"])
             return out
-        dates = [f for f in d.entities[counted].fields.values() if f.type in ("date", "datetime")]
-        date = next((f.name for f in dates if f.name in ("date", "start_at", "start", "start_date")), None) or (
-            dates[0].name if dates else _ensure(ctx, counted, "date", "date"))
-        out.update(period=period, date_field=date)
+        out.update(period=period, date_field=_period_date(ctx, counted, text))
     return out
 
 
@@ -160,7 +163,7 @@ def _names_the_business(text: str, rule_words: str, d) -> bool:
 def _scoped_limit(ctx, rule, counted: str, period: str | None, scope: str) -> dict:
     """A limit per user of the app, or over the whole app: `counted` rows (or, for a period, the dated records of
     each `counted` row: "15 dogs per day" counts the dogs' attendances), at most the rule's number."""
-    from .capmap import NotFit, _ensure
+    from .capmap import NotFit
 
     d = ctx.draft
     if not float(rule.number).is_integer() or not 1 <= rule.number <= 100000:
@@ -183,9 +186,7 @@ def _scoped_limit(ctx, rule, counted: str, period: str | None, scope: str) -> di
         if child is not None:
             counted = child
             out["entity"] = child
-    date = next((f.name for f in dates(counted) if f.name in ("date", "start_at", "start", "start_date")), None) or (
-        dates(counted)[0].name if dates(counted) else _ensure(ctx, counted, "date", "date"))
-    return {**out, "period": period, "date_field": date}
+    return {**out, "period": period, "date_field": _period_date(ctx, counted, ctx.text.lower())}
 
 
 def _signs_up(d) -> bool:
@@ -208,10 +209,46 @@ def _sign_ups(d, parent: str, member: str, source: str) -> str:
 
 
 def _period(text: str) -> str | None:
-    """ "per day", "a week", "each month", "in a month", "daily": the calendar period the words count in."""
-    m = re.search(r"\b(?:per|a|an|each|every|in a|in one|in any|one)\s+(day|week|month)\b|\b(daily|weekly|monthly)\b",
-                  text)
-    return PERIODS.get(m.group(1) or m.group(2)) if m else None
+    """ "per day", "a week", "each month", "in a month", "daily", "on a delivery day": the calendar period the words
+    count in."""
+    m = re.search(r"\b(?:per|a|an|each|every|in a|in one|in any|one)\s+(day|week|month|year)\b|"
+                  r"\b(daily|weekly|monthly|yearly|annual|annually)\b", text)
+    if m:
+        return PERIODS.get(m.group(1) or m.group(2))
+    q = _qualified_period(text)
+    return q[0] if q else None
+
+
+_DETERMINERS = frozenset({"a", "an", "the", "each", "every", "any", "one", "that", "this", "same", "single"})
+
+
+def _qualified_period(text: str) -> tuple[str, str] | None:
+    """ "6 loads go out on a delivery day", "per match day", "in any booking week": (the period, the noun that says
+    which date places a row in it: delivery -> the delivery date). A period after a preposition only: "a dig day
+    takes 15 volunteers" names a record (a dated event), not a period."""
+    for m in re.finditer(r"\b(?:on|per|in|during|for)\s+(?:(?:a|an|the|each|every|any|one|that|this|same|single)\s+)?"
+                         r"([a-z][a-z-]+)\s+(day|week|month|year)s?\b", text):
+        word = m.group(1)
+        if word not in _DETERMINERS and word not in _TIME_WORDS and word not in PERIODS and word not in lx.ADJECTIVES:
+            return PERIODS[m.group(2)], word
+    return None
+
+
+def _period_date(ctx, entity: str, text: str) -> str:
+    """The date field of `entity` that places a row in its period: one named by the period's qualifier ("on a
+    delivery day" -> delivery_date, made when missing), else a date named like one (date, start...), the first date
+    field, or a new `date`."""
+    from .capmap import _ensure
+
+    d = ctx.draft
+    dates = [f for f in d.entities[entity].fields.values() if f.type in ("date", "datetime")]
+    q = _qualified_period(text)
+    if q:
+        word = _noun(q[1])
+        named = next((f.name for f in dates if word in f.name.split("_")), None)
+        return named or _ensure(ctx, entity, f"{word}_date", "date")
+    return next((f.name for f in dates if f.name in ("date", "start_at", "start", "start_date")), None) or (
+        dates[0].name if dates else _ensure(ctx, entity, "date", "date"))
 
 
 def _stated_parent(text: str, rule_words: str, d) -> str | None:
