@@ -20,7 +20,7 @@ from .b_common import (
     label_of,
 )
 from .draft import ident, interpret, is_event, safe_name
-from .text import parse, verb_base
+from .text import parse, plural, verb_base
 
 #: Nouns that name a booking itself (not what is booked), whatever the domain.
 BOOKING_NOUNS = frozenset({"booking", "reservation", "appointment", "slot", "rental", "hire"})
@@ -297,7 +297,14 @@ def b_payments(ctx: FeatureCtx) -> dict:
     d = ctx.draft
     ent = None
     amount = None
-    for e in ctx.mentioned + [x for x in d.entities if x not in ctx.mentioned]:
+    price = _stated_price(ctx.text)
+    per = safe_name(price.unit) if price is not None and price.unit else None
+    if per is not None and per in d.entities and not d.entities[per].people and per not in _PRICE_TIME_UNITS:
+        ent = per  # "8 pounds per firing": the firing is paid for, at a fixed price each
+        amount = _field_named(ctx, ent, ("money",)) or next(iter(f.name for f in d.fields_of(ent, "money")), None)
+        amount = amount or _ensure(ctx, ent, "price", "money", min=0)
+        per = None
+    for e in [] if ent is not None else ctx.mentioned + [x for x in d.entities if x not in ctx.mentioned]:
         name = _field_named(ctx, e, ("money",))
         if name:
             ent, amount = e, name
@@ -317,9 +324,40 @@ def b_payments(ctx: FeatureCtx) -> dict:
                        if re.search(r"price|fee|amount|cost|rent|total|fare|deposit", f.name)), None)
         amount = amount or _ensure(ctx, ent, "price", "money", min=0)
     fee = _stated_fee(ctx.text)
+    deposit = _stated_deposit(ctx.text)
     sub = ctx.has(r"subscriptions?|subscribe\w*|membership fees?|monthly (plan|fee)|recurring")
-    return {"entity": ent, "amount_field": amount, "mode": "subscription" if sub else "one_time",
-            "platform_fee_percent": fee if fee is not None and fee <= 50 else None}
+    out = {"entity": ent, "amount_field": amount, "mode": "subscription" if sub else "one_time",
+           "platform_fee_percent": fee if fee is not None and fee <= 50 and fee != deposit else None}
+    if deposit is not None:
+        out["deposit_percent"] = deposit
+    if price is not None and price.number and 0 < price.number <= 1_000_000:
+        out["unit_price"] = price.number
+        d.entities[ent].fields[amount].required = False  # the app computes it
+        if per is not None and not (sub and per in ("month", "year")) and per != ent:
+            # "£38 per hour": the price times the record's hours; "£2 per bag": times its bags
+            kind = "decimal" if per in _PRICE_TIME_UNITS else "integer"
+            out["quantity_field"] = _ensure(ctx, ent, plural(per), kind, required=True, min=0)
+    return out
+
+
+#: Units of time a price may be per ("£38 per hour", "$80 a night"): a number of them is kept on the record.
+_PRICE_TIME_UNITS = frozenset({"minute", "hour", "day", "night", "week", "month", "year", "session"})
+
+
+def _stated_price(text: str):
+    """The first price the words state ("£38 per hour", "each load costs £90", "35 pounds per lesson"), or None."""
+    from .reading import rules_of
+
+    return next((r for r in rules_of(text, "price") if r.number), None)
+
+
+def _stated_deposit(text: str) -> float | None:
+    """The percentage of a deposit or an up-front part the words state ("a 50% deposit", "30% upfront")."""
+    from .reading import rules_of
+
+    return next((r.number for r in rules_of(text, "fee") if r.unit == "percent" and r.number is not None
+                 and 0 < r.number < 100 and re.search(r"\b(deposits?|down ?payments?|up-?front|in advance)\b",
+                                                      r.words.lower() + " " + text.lower())), None)
 
 
 def _stated_fee(text: str) -> float | None:
