@@ -304,12 +304,19 @@ def b_payments(ctx: FeatureCtx) -> dict:
         amount = _field_named(ctx, ent, ("money",)) or next(iter(f.name for f in d.fields_of(ent, "money")), None)
         amount = amount or _ensure(ctx, ent, "price", "money", min=0)
         per = None
+    deposit = _stated_deposit(ctx.text)
+    thing = _paid_thing(ctx, deposit is None) if ent is None and (price is not None or deposit is not None) else None
+    if thing is not None:  # "customers pay a 50% deposit": the job is paid for, not the customer
+        ent = thing
+        amount = next((f.name for f in d.fields_of(ent, "money") if f.name.split("_")[-1] != "deposit"
+                       or deposit is None), None) or _ensure(ctx, ent, "price", "money", min=0)
     for e in [] if ent is not None else ctx.mentioned + [x for x in d.entities if x not in ctx.mentioned]:
         name = _field_named(ctx, e, ("money",))
         if name:
             ent, amount = e, name
             break
-    if ent is not None and not ctx.explicit and d.entities[ent].fields[amount].source == _src(ctx):
+    if ent is not None and thing is None and not ctx.explicit and d.entities[ent].fields[amount].source == _src(
+            ctx) and (price is None or d.entities[ent].people):  # "visits cost $65 per hour": the visit's own price
         del d.entities[ent].fields[amount]  # put there only for want of a record: the payment is its own
         ent = amount = None
     if ent is None and not ctx.explicit:  # "rent payments by card": the payment is the record
@@ -324,7 +331,6 @@ def b_payments(ctx: FeatureCtx) -> dict:
                        if re.search(r"price|fee|amount|cost|rent|total|fare|deposit", f.name)), None)
         amount = amount or _ensure(ctx, ent, "price", "money", min=0)
     fee = _stated_fee(ctx.text)
-    deposit = _stated_deposit(ctx.text)
     sub = ctx.has(r"subscriptions?|subscribe\w*|membership fees?|monthly (plan|fee)|recurring")
     out = {"entity": ent, "amount_field": amount, "mode": "subscription" if sub else "one_time",
            "platform_fee_percent": fee if fee is not None and fee <= 50 and fee != deposit else None}
@@ -338,6 +344,23 @@ def b_payments(ctx: FeatureCtx) -> dict:
             kind = "decimal" if per in _PRICE_TIME_UNITS else "integer"
             out["quantity_field"] = _ensure(ctx, ent, plural(per), kind, required=True, min=0)
     return out
+
+
+def _paid_thing(ctx: FeatureCtx, by_field: bool) -> str | None:
+    """The record a stated price or deposit is paid for when the words name the payer ("clients pay a 25% deposit
+    when they book"): the booked record, else a record (not a person) the feature names, else the idea's first
+    record that is no person and no link table."""
+    d = ctx.draft
+    booked = [b["entity"] for b in d.planned.get("booking", []) if b.get("entity") in d.entities]
+    share = r"(^|_)(deposit|down_payment|payment|instalment|installment)s?$"  # what is paid, not what it is for
+
+    def fits(e: str) -> bool:
+        x = d.entities[e]
+        return not x.people and not x.join and e not in d.roles and (by_field or not re.search(share, e))
+    things = [e for e in ctx.mentioned if e in d.entities and fits(e)]
+    rest = [e for e in d.entities if fits(e)]
+    named = [e for e in things + rest if by_field and _field_named(ctx, e, ("money",))]  # "a £20 deposit": hire
+    return next(iter(booked + named + things + rest), None)
 
 
 #: Units of time a price may be per ("£38 per hour", "$80 a night"): a number of them is kept on the record.
