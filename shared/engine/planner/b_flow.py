@@ -378,9 +378,14 @@ def _stated_deposit(text: str) -> float | None:
     """The percentage of a deposit or an up-front part the words state ("a 50% deposit", "30% upfront")."""
     from .reading import rules_of
 
+    low = text.lower()
+
+    def said(words: str) -> str:  # the rule's words and the few after them ("30% upfront", "30% in advance")
+        at = low.find(words.lower())
+        return low[at: at + len(words) + 16] if at >= 0 else words.lower()
     return next((r.number for r in rules_of(text, "fee") if r.unit == "percent" and r.number is not None
-                 and 0 < r.number < 100 and re.search(r"\b(deposits?|down ?payments?|up-?front|in advance)\b",
-                                                      r.words.lower() + " " + text.lower())), None)
+                 and 0 < r.number < 100 and re.search(r"\b(deposits?|down ?payments?|up-?front|up front|in "
+                                                      r"advance)\b", said(r.words))), None)
 
 
 def _stated_fee(text: str) -> float | None:

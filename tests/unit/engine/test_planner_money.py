@@ -56,3 +56,10 @@ def test_amounts_above_or_up_to_a_sum_are_no_prices():
     assert "price" not in [r.category for r in rules_of("Refunds of up to $20 need no sign-off")]
     price = rules_of("Rooms cost 40 euros a night", "price")[0]
     assert (price.number, price.unit, price.nouns) == (40.0, "night", ["night"])
+
+
+def test_a_percentage_is_a_deposit_only_when_the_words_next_to_it_say_so():
+    from shared.engine.planner.b_flow import _stated_deposit
+
+    assert _stated_deposit("Tutors pay 30% upfront for each course") == 30.0
+    assert _stated_deposit("We keep a 10% commission and buyers pay upfront") is None  # a platform fee
