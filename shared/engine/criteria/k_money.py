@@ -133,6 +133,11 @@ def _realises_payments(cap, spec, rule, reading) -> bool:
     """A stated price the checkout computes (`_realises_price`), a deposit it charges a share of, or a fee rule whose percentage is the platform fee the app takes: the words say a fee, commission or cut the
     platform keeps ("a 10% fee", "keeps 12%"), never a share of the price the payer pays ("a 25% deposit", "10%
     off", "a 5% tip" are not what the platform keeps)."""
+    if rule.category == "price" or (rule.category == "fee" and cap.deposit_percent is not None):
+        said = {u.word for u in (reading.words if reading else [])}
+        if said & {"deposit", "deposits"} and any(re.match(r"(refund|return|repa[iy]|give[sn]? back)", w)
+                                                  for w in said):
+            return False  # "a deposit, returned after collection": the app takes it but gives nothing back
     if rule.category == "price":
         return _realises_price(cap, rule)
     unit = (rule.unit or "").strip().lower()

@@ -63,3 +63,10 @@ def test_a_percentage_is_a_deposit_only_when_the_words_next_to_it_say_so():
 
     assert _stated_deposit("Tutors pay 30% upfront for each course") == 30.0
     assert _stated_deposit("We keep a 10% commission and buyers pay upfront") is None  # a platform fee
+
+
+def test_a_deposit_that_is_given_back_is_not_built_by_taking_it():
+    spec = plan_builtin(_idea("PartyTent - marquee hire", "Customers hire a marquee for a weekend",
+                              "Customers pay a 50 pound deposit per marquee, refunded after it comes back"))
+    t = _trace(spec, "50 pound deposit")
+    assert t.status == "partial" and "50 pound;" in (t.reason or ""), t.reason  # the price rule is not carried
