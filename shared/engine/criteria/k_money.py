@@ -161,6 +161,8 @@ def _realises_price(cap, rule) -> bool:
     if cap.unit_price is None or rule_number(rule) is None or abs(rule_number(rule) - cap.unit_price) > 1e-9:
         return False
     per = singular(rule.unit) if rule.unit else None
+    if cap.start_field is not None:
+        return per == "hour"  # the hours from the record's start to its end
     if cap.quantity_field is not None:
         return per is not None and singular(cap.quantity_field.split("_")[-1]) == per
     return per is None or per == cap.entity or (cap.mode == "subscription" and per in ("month", "year"))
@@ -209,12 +211,13 @@ def _derive_payments(cap, spec, reading, feature) -> list[dict]:
         cap.deposit_percent is not None and reading.rules[i].category == "fee"
         and rule_number(reading.rules[i]) == float(cap.deposit_percent))]
     if cap.unit_price is not None or cap.deposit_percent is not None:
-        qty = 2 if cap.quantity_field else 1
+        qty = 2 if cap.quantity_field or cap.start_field else 1
         amount, due = _due(cap.unit_price, qty, cap.deposit_percent,
                            _price(spec.entity(cap.entity).field(cap.amount_field)))
         field = _field_label(spec, cap.entity, cap.amount_field)
         said = (f"{_a(ent).capitalize()} of {qty} {_field_label(spec, cap.entity, cap.quantity_field)} "
                 f"at {cap.unit_price:.2f} each" if cap.quantity_field else
+                f"{_a(ent).capitalize()} of 2 hours at {cap.unit_price:.2f} an hour" if cap.start_field else
                 f"{_a(ent).capitalize()} at its {cap.unit_price:.2f}" if cap.unit_price is not None else
                 f"{_a(ent).capitalize()} of {_money(amount)}")
         deposit = f" and checkout charges the {cap.deposit_percent:g}% deposit, {_money(due)}" \
@@ -223,7 +226,8 @@ def _derive_payments(cap, spec, reading, feature) -> list[dict]:
                             f"sends is ignored){deposit}.",
                     "template": "payments.computed_amount",
                     "params": {**params, "unit_price": cap.unit_price, "quantity_field": cap.quantity_field,
-                               "deposit_percent": cap.deposit_percent}, "rules": money})
+                               "deposit_percent": cap.deposit_percent, "start_field": cap.start_field,
+                               "end_field": cap.end_field}, "rules": money})
         rules = [i for i in rules if i not in money]
     if cap.platform_fee_percent:
         out.append({"text": f"The app keeps a {cap.platform_fee_percent:g}% platform fee on each {ent} paid for.",
@@ -245,9 +249,22 @@ def _stated(p, capability: str, entity: str, amount_field: str) -> tuple[dict, s
     cap = next((c for c in p.spec.capabilities if c.id == capability), None)
     price = _price(ent.field(amount_field))
     unit, qty_field = getattr(cap, "unit_price", None), getattr(cap, "quantity_field", None)
-    amount, due = _due(unit, 2 if qty_field else 1, getattr(cap, "deposit_percent", None), price)
-    over = {amount_field: price} if unit is None else ({qty_field: 2} if qty_field else {})
+    span = _span(p, cap)
+    amount, due = _due(unit, 2 if qty_field or span else 1, getattr(cap, "deposit_percent", None), price)
+    over = {amount_field: price} if unit is None else ({qty_field: 2} if qty_field else dict(span))
     return over, _money(amount), _money(due)
+
+
+def _span(p, cap, until: str = "12:00") -> dict:
+    """Two hours (10:00 to `until`) of a price per hour's start and end, four days after the criteria's clock."""
+    from datetime import timedelta
+
+    from ..capabilities.payments import sample_span
+    from . import NOW
+
+    if cap is None or getattr(cap, "start_field", None) is None:
+        return {}
+    return sample_span(cap, p.spec, day=NOW + timedelta(days=4), until=until)
 
 
 def _guarded(p, capability: str, entity: str, amount_field: str) -> None:
@@ -315,7 +332,8 @@ def _platform_fee(p, capability: str, entity: str, amount_field: str, percent: f
 
 
 def _computed_amount(p, capability: str, entity: str, amount_field: str, unit_price: float | None,
-                     quantity_field: str | None, deposit_percent: float | None) -> None:
+                     quantity_field: str | None, deposit_percent: float | None, start_field: str | None = None,
+                     end_field: str | None = None) -> None:
     ent = p.entity(entity)
     label = ent.label.lower()
     role, own = _payer(p.spec, entity)
@@ -323,15 +341,18 @@ def _computed_amount(p, capability: str, entity: str, amount_field: str, unit_pr
         raise ScenarioError(f"no role may read {entity!r}")
     buyer = p.actor(role)
     maker = buyer if own else p.writer(entity)
-    qty = 2 if quantity_field else 1
+    cap = next((c for c in p.spec.capabilities if c.id == capability), None)
+    span = _span(p, cap) if start_field else {}
+    qty = 2 if quantity_field or span else 1
     price = _price(ent.field(amount_field))
     amount, due = _due(unit_price, qty, deposit_percent, price)
     sent = price if _minor(float(price)) != amount else _money(amount + 100)  # one the field accepts
     over = {amount_field: sent if unit_price is not None else price}
     if quantity_field:
         over[quantity_field] = qty
+    over.update(span)
     row = p.make(entity, maker, over, note=f"{_a(label)}" + (f" of {qty} {quantity_field.replace('_', ' ')}"
-                                                           if quantity_field else "")
+                                                           if quantity_field else " of 2 hours" if span else "")
                  + (f", the client sending an amount of {sent}" if unit_price is not None else ""))
     if unit_price is not None:
         p.step(maker, "GET", f"/api/{ent.plural}/${{{row}.id}}", expect=200,
@@ -347,6 +368,11 @@ def _computed_amount(p, capability: str, entity: str, amount_field: str, unit_pr
                    {"path": "payment.amount_minor", "op": "eq", "value": due}],
            note=f"checkout charges {due} minor units" + (f" ({deposit_percent:g}% of {_money(amount)})"
                                                           if deposit_percent else ""))
+    if span and unit_price is not None:
+        three = _minor(unit_price * 3)
+        p.step(maker, "PATCH", f"/api/{ent.plural}/${{{row}.id}}", json={end_field: _span(p, cap, "13:00")[end_field]},
+               expect=200, checks=[{"path": amount_field, "op": "eq", "value": _money(three)}],
+               note=f"booked an hour longer, it costs three hours: {_money(three)}")
 
 
 # ---------------------------------------------------------------------------------------------- tables

@@ -339,7 +339,11 @@ def b_payments(ctx: FeatureCtx) -> dict:
     if price is not None and price.number and 0 < price.number <= 1_000_000:
         out["unit_price"] = price.number
         d.entities[ent].fields[amount].required = False  # the app computes it
-        if per is not None and not (sub and per in ("month", "year")) and per != ent:
+        booked = next((b for b in d.planned.get("booking", []) if b.get("entity") == ent
+                       and {b.get("start_field"), b.get("end_field")} <= set(d.entities[ent].fields)), None)
+        if per == "hour" and booked is not None:  # "£38 per hour" of a booked lesson: the hours it is booked for
+            out.update(start_field=booked["start_field"], end_field=booked["end_field"])
+        elif per is not None and not (sub and per in ("month", "year")) and per != ent:
             # "£38 per hour": the price times the record's hours; "£2 per bag": times its bags
             kind = "decimal" if per in _PRICE_TIME_UNITS else "integer"
             out["quantity_field"] = _ensure(ctx, ent, plural(per), kind, required=True, min=0)

@@ -22,7 +22,7 @@ def _trace(spec, words: str):
 
 
 def test_a_price_per_hour_is_a_unit_price_times_the_records_hours():
-    spec = plan_builtin(_idea("TuneRound - piano tuner's visits", "Customers book a tuning visit in a free slot",
+    spec = plan_builtin(_idea("TuneRound - piano tuner's visits", "Tuning visits with address and piano make",
                               "Visits cost $65 per hour, paid online"))
     pay = _payments(spec)
     assert (pay.unit_price, pay.quantity_field) == (65.0, "hours"), pay
@@ -70,3 +70,15 @@ def test_a_deposit_that_is_given_back_is_not_built_by_taking_it():
                               "Customers pay a 50 pound deposit per marquee, refunded after it comes back"))
     t = _trace(spec, "50 pound deposit")
     assert t.status == "partial" and "50 pound;" in (t.reason or ""), t.reason  # the price rule is not carried
+
+
+def test_a_price_per_hour_of_a_booked_record_is_charged_for_the_hours_it_is_booked():
+    spec = plan_builtin(_idea("BandRoom - rehearsal studio", "Bands book a rehearsal in a free slot",
+                              "Rehearsals cost £12 per hour, paid by card"))
+    pay = _payments(spec)
+    booking = next(c for c in spec.capabilities if c.kind == "booking")
+    assert (pay.entity, pay.unit_price, pay.quantity_field) == (booking.entity, 12.0, None), pay
+    assert (pay.start_field, pay.end_field) == (booking.start_field, booking.end_field)
+    t = _trace(spec, "£12 per hour")
+    assert t.status == "planned", t.reason
+    assert any("2 hours at 12.00 an hour" in c.text and "2400 minor units" in c.text for c in t.criteria)
