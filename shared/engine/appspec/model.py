@@ -139,9 +139,9 @@ class NavItem(SpecModel):
 
 
 RULE_CATEGORIES = ("limit", "capacity", "uniqueness", "exclusivity", "agreement", "time_window", "threshold", "fee",
-                   "escalation", "block", "recipient", "channel")
+                   "price", "escalation", "block", "recipient", "channel")
 RuleCategory = Literal["limit", "capacity", "uniqueness", "exclusivity", "agreement", "time_window", "threshold",
-                       "fee", "escalation", "block", "recipient", "channel"]
+                       "fee", "price", "escalation", "block", "recipient", "channel"]
 
 
 class WordUse(SpecModel):

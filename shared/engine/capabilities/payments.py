@@ -17,6 +17,17 @@ class Params(CapabilityBase):
     amount_field: Name = Field(description="money field on `entity`")
     mode: Literal["one_time", "subscription"] = "one_time"
     platform_fee_percent: float | None = Field(default=None, ge=0, le=50)
+    unit_price: float | None = Field(default=None, gt=0, le=1_000_000, description=(
+        "a price the words state (\"£38 per hour\", \"each load costs £90\"): the app sets `amount_field` to it, "
+        "times `quantity_field` when set, on every write; what a client sends for the amount is overwritten"))
+    quantity_field: Name | None = Field(default=None, description=(
+        "number field on `entity` the price is per (hours, nights, items); None: the price is per record"))
+    start_field: Name | None = Field(default=None, description=(
+        "with a unit_price per hour: datetime field on `entity` where the paid time starts (a booking's start); the "
+        "amount is the price times the hours from it to `end_field`"))
+    end_field: Name | None = Field(default=None, description="datetime field on `entity` where the paid time ends")
+    deposit_percent: float | None = Field(default=None, gt=0, lt=100, description=(
+        "checkout charges this percentage of the amount (\"a 50% deposit\"), rounded half up to the minor unit"))
 
 
 # The same pins as the factory's own requirements.txt (stripe and what it pulls in).
@@ -38,6 +49,18 @@ def check(cap: Params, spec) -> list[str]:
     if m:
         return [m]
     p = [x for x in (b.field_problem(spec, cap.entity, cap.amount_field, "amount_field", ("money",)),) if x]
+    if cap.quantity_field is not None:
+        q = b.field_problem(spec, cap.entity, cap.quantity_field, "quantity_field", ("integer", "decimal"))
+        p += [q] if q else []
+        if cap.unit_price is None:
+            p.append("quantity_field needs a unit_price to multiply")
+    if (cap.start_field is None) != (cap.end_field is None):
+        p.append("start_field and end_field go together: the hours between them are what is paid for")
+    elif cap.start_field is not None:
+        p += [x for x in (b.field_problem(spec, cap.entity, cap.start_field, "start_field", ("datetime",)),
+                          b.field_problem(spec, cap.entity, cap.end_field, "end_field", ("datetime",))) if x]
+        if cap.unit_price is None or cap.quantity_field is not None:
+            p.append("start_field and end_field price the hours between them: set unit_price, not quantity_field")
     if not b.readers(spec, cap.entity):
         p.append(f"no role may read {cap.entity!r}, so nobody could pay for one; add it to a role's read list")
     return p
@@ -67,6 +90,32 @@ def routes(cap: Params, spec) -> list:
     return out
 
 
+def sample_span(cap: Params, spec, day=None, until: str = "12:00") -> dict:
+    """Two hours of `cap`'s start and end fields ({} without them): what the tests and criteria book and pay for,
+    at the booking criteria's clock (a daily limit per resource moves it, see `_booking_slots`)."""
+    from datetime import datetime
+
+    from ._booking_slots import FIRST_DAY, SampleSlots
+
+    if cap.start_field is None or cap.end_field is None:
+        return {}
+    day = day or datetime.combine(FIRST_DAY, datetime.min.time())
+    booking = next((c for c in spec.capabilities if c.kind == "booking" and c.entity == cap.entity), None)
+    slots = SampleSlots(spec, cap.entity)
+    field = booking.resource_field if booking is not None else ""
+    return {cap.start_field: slots.overlap_at(day, field, "10:00"), cap.end_field: slots.overlap_at(day, field, until)}
+
+
+def charged_cents(cap: Params, amount_cents: int) -> int:
+    """What a checkout charges for a record of `amount_cents`: all of it, or the deposit's share (half up)."""
+    from decimal import ROUND_HALF_UP, Decimal
+
+    if not cap.deposit_percent:
+        return amount_cents
+    return int((Decimal(amount_cents) * Decimal(str(cap.deposit_percent)) / 100).quantize(
+        Decimal("1"), rounding=ROUND_HALF_UP))
+
+
 def _buyer_and_seller(spec, entity: str, readers: list[str]) -> dict:
     """Who the generated tests pay as, and who makes the record paid for. The buyer is a role (not the owner) that
     reads every row of `entity`; when every such role reads only its own rows (read_own), the buyer makes the
@@ -91,8 +140,15 @@ def render(cap: Params, spec, tpl) -> dict[str, str]:
     amount = e.field(cap.amount_field)
     lo = float(amount.min) if amount.min is not None else 0.0
     price = max(lo, 12.5) if amount.max is None or amount.max >= 12.5 else float(amount.max)
+    sent = price  # an amount the field accepts, which the tests send and the app overwrites
+    if cap.unit_price is not None:  # the app computes the amount: the tests send a quantity of 2
+        price = cap.unit_price * (2 if cap.quantity_field or cap.start_field else 1)
+        sent = sent + 1 if abs(sent - price) < 0.005 else sent
+    charged = charged_cents(cap, int(round(price * 100)))
     ctx = {
-        "ent": e, "readers": readers, "price": f"{price:.2f}", "cents": int(round(price * 100)),
+        "ent": e, "readers": readers, "price": f"{price:.2f}", "cents": charged, "charged": f"{charged / 100:.2f}",
+        "sent": f"{sent:.2f}", "span": sample_span(cap, spec),
+        "span_end3": sample_span(cap, spec, until="13:00").get(cap.end_field or ""),
         **_buyer_and_seller(spec, cap.entity, readers),
         "outsider": next((r.name for r in spec.roles if r.name not in readers), None),
         "fee_percent": cap.platform_fee_percent or 0,

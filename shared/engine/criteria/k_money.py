@@ -130,10 +130,20 @@ _PERCENT = ("", "%", "percent", "per cent", "pct")
 
 
 def _realises_payments(cap, spec, rule, reading) -> bool:
-    """A fee rule whose percentage is the platform fee the app takes: the words say a fee, commission or cut the
+    """A stated price the checkout computes (`_realises_price`), a deposit it charges a share of, or a fee rule whose percentage is the platform fee the app takes: the words say a fee, commission or cut the
     platform keeps ("a 10% fee", "keeps 12%"), never a share of the price the payer pays ("a 25% deposit", "10%
     off", "a 5% tip" are not what the platform keeps)."""
+    if rule.category == "price" or (rule.category == "fee" and cap.deposit_percent is not None):
+        said = {u.word for u in (reading.words if reading else [])}
+        if said & {"deposit", "deposits"} and any(re.match(r"(refund|return|repa[iy]|give[sn]? back)", w)
+                                                  for w in said):
+            return False  # "a deposit, returned after collection": the app takes it but gives nothing back
+    if rule.category == "price":
+        return _realises_price(cap, rule)
     unit = (rule.unit or "").strip().lower()
+    if (rule.category == "fee" and cap.deposit_percent is not None and rule_number(rule) is not None
+            and unit in _PERCENT and abs(rule_number(rule) - float(cap.deposit_percent)) < 1e-9):
+        return True  # "a 50% deposit": checkout charges that share of the amount
     said = " ".join([rule.words.lower()] + [u.word for u in (reading.words if reading else [])])
     kept = re.search(r"\b(fees?|commissions?|cut|keeps?|kept|takes?|platform|service charges?|surcharges?)\b", said)
     other = re.search(r"\b(deposits?|discounts?|off|refunds?|tips?|down ?payments?|upfront|advance)\b",
@@ -141,6 +151,37 @@ def _realises_payments(cap, spec, rule, reading) -> bool:
     return (rule.category == "fee" and cap.platform_fee_percent is not None and rule_number(rule) is not None
             and unit in _PERCENT and abs(rule_number(rule) - float(cap.platform_fee_percent)) < 1e-9
             and kept is not None and other is None)
+
+
+def _realises_price(cap, rule) -> bool:
+    """ "£38 per hour" is realised by a unit price of 38 times a quantity field named for the hours; "£90" (or
+    "8 pounds per firing" on the firings, "$39 monthly" on a subscription) by a unit price of 90 per record."""
+    from ..planner.text import singular
+
+    if cap.unit_price is None or rule_number(rule) is None or abs(rule_number(rule) - cap.unit_price) > 1e-9:
+        return False
+    per = singular(rule.unit) if rule.unit else None
+    if cap.start_field is not None:
+        return per == "hour"  # the hours from the record's start to its end
+    if cap.quantity_field is not None:
+        return per is not None and singular(cap.quantity_field.split("_")[-1]) == per
+    return per is None or per == cap.entity or (cap.mode == "subscription" and per in ("month", "year"))
+
+
+def _minor(value: float) -> int:
+    from decimal import ROUND_HALF_UP, Decimal
+
+    return int((Decimal(str(value)) * 100).quantize(Decimal("1"), rounding=ROUND_HALF_UP))
+
+
+def _due(unit_price: float | None, quantity: int, deposit_percent: float | None, price: str) -> tuple[int, int]:
+    """(the record's amount, what checkout charges), both in minor units, as the app computes them."""
+    from decimal import ROUND_HALF_UP, Decimal
+
+    amount = _minor(unit_price * quantity) if unit_price is not None else _minor(float(price))
+    due = amount if not deposit_percent else int((Decimal(amount) * Decimal(str(deposit_percent)) / 100).quantize(
+        Decimal("1"), rounding=ROUND_HALF_UP))
+    return amount, due
 
 
 def _payer(spec, entity: str) -> tuple[str | None, bool]:
@@ -166,6 +207,28 @@ def _derive_payments(cap, spec, reading, feature) -> list[dict]:
                     f"charges the {ent}'s own {_field_label(spec, cap.entity, cap.amount_field)}, once.",
             "template": "payments.guarded", "params": params, "rules": []}]
     rules = _realised(cap, spec, reading)
+    money = [i for i in rules if reading.rules[i].category == "price" or (
+        cap.deposit_percent is not None and reading.rules[i].category == "fee"
+        and rule_number(reading.rules[i]) == float(cap.deposit_percent))]
+    if cap.unit_price is not None or cap.deposit_percent is not None:
+        qty = 2 if cap.quantity_field or cap.start_field else 1
+        amount, due = _due(cap.unit_price, qty, cap.deposit_percent,
+                           _price(spec.entity(cap.entity).field(cap.amount_field)))
+        field = _field_label(spec, cap.entity, cap.amount_field)
+        said = (f"{_a(ent).capitalize()} of {qty} {_field_label(spec, cap.entity, cap.quantity_field)} "
+                f"at {cap.unit_price:.2f} each" if cap.quantity_field else
+                f"{_a(ent).capitalize()} of 2 hours at {cap.unit_price:.2f} an hour" if cap.start_field else
+                f"{_a(ent).capitalize()} at its {cap.unit_price:.2f}" if cap.unit_price is not None else
+                f"{_a(ent).capitalize()} of {_money(amount)}")
+        deposit = f" and checkout charges the {cap.deposit_percent:g}% deposit, {_money(due)}" \
+            if cap.deposit_percent else f" and checkout charges {_money(due)} ({due} minor units)"
+        out.append({"text": f"{said} has a {field} of {_money(amount)} computed by the app (an amount the client "
+                            f"sends is ignored){deposit}.",
+                    "template": "payments.computed_amount",
+                    "params": {**params, "unit_price": cap.unit_price, "quantity_field": cap.quantity_field,
+                               "deposit_percent": cap.deposit_percent, "start_field": cap.start_field,
+                               "end_field": cap.end_field}, "rules": money})
+        rules = [i for i in rules if i not in money]
     if cap.platform_fee_percent:
         out.append({"text": f"The app keeps a {cap.platform_fee_percent:g}% platform fee on each {ent} paid for.",
                     "template": "payments.platform_fee",
@@ -179,16 +242,41 @@ def _price(field) -> str:
     return f"{price:.2f}"
 
 
+def _stated(p, capability: str, entity: str, amount_field: str) -> tuple[dict, str, str]:
+    """(what a test row sets, the record's price, what its checkout charges) for a payments capability: a stated
+    price (times a quantity of 2) and a deposit as the app computes them, else the row's own amount."""
+    ent = p.entity(entity)
+    cap = next((c for c in p.spec.capabilities if c.id == capability), None)
+    price = _price(ent.field(amount_field))
+    unit, qty_field = getattr(cap, "unit_price", None), getattr(cap, "quantity_field", None)
+    span = _span(p, cap)
+    amount, due = _due(unit, 2 if qty_field or span else 1, getattr(cap, "deposit_percent", None), price)
+    over = {amount_field: price} if unit is None else ({qty_field: 2} if qty_field else dict(span))
+    return over, _money(amount), _money(due)
+
+
+def _span(p, cap, until: str = "12:00") -> dict:
+    """Two hours (10:00 to `until`) of a price per hour's start and end, four days after the criteria's clock."""
+    from datetime import timedelta
+
+    from ..capabilities.payments import sample_span
+    from . import NOW
+
+    if cap is None or getattr(cap, "start_field", None) is None:
+        return {}
+    return sample_span(cap, p.spec, day=NOW + timedelta(days=4), until=until)
+
+
 def _guarded(p, capability: str, entity: str, amount_field: str) -> None:
     ent = p.entity(entity)
     label = ent.label.lower()
-    price = _price(ent.field(amount_field))
+    over, price, due = _stated(p, capability, entity, amount_field)
     readers = _readers(p.spec, entity)
     if not readers:
         raise ScenarioError(f"no role may read {entity!r}")
     role, own = _payer(p.spec, entity)
     buyer = p.actor(role)
-    row = p.make(entity, buyer if own else p.writer(entity), {amount_field: price},
+    row = p.make(entity, buyer if own else p.writer(entity), over,
                  note=f"{_a(label)} priced {price}" + (f", the {role.replace('_', ' ')}'s own" if own else ""))
     pay = f"/api/{capability}/{ent.plural}/${{{row}.id}}/checkout"
     p.step("anon", "POST", pay, json={}, expect=401, note="an anonymous visitor may not pay")
@@ -204,7 +292,7 @@ def _guarded(p, capability: str, entity: str, amount_field: str) -> None:
     # the client sends, and a second one while it is open is 409.
     p.scenario["stripe"] = True
     p.step(buyer, "POST", pay, json={"amount": "0.07", "unit_amount": 7}, expect=201,
-           checks=[{"path": "payment.amount", "op": "eq", "value": price},
+           checks=[{"path": "payment.amount", "op": "eq", "value": due},
                    {"path": "payment.status", "op": "eq", "value": "pending"},
                    {"op": "text_not_contains", "value": "0.07"}],
            note="a checkout charges the record's own price, never the one the client sends")
@@ -232,9 +320,9 @@ def _platform_fee(p, capability: str, entity: str, amount_field: str, percent: f
     from decimal import ROUND_HALF_UP, Decimal
 
     ent = p.entity(entity)
-    price = _price(ent.field(amount_field))
+    over, _amount, price = _stated(p, capability, entity, amount_field)
     fee = (Decimal(price) * Decimal(str(percent)) / 100).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-    row = p.make(entity, reader if own else p.writer(entity), {amount_field: price},  # under read_own, its own
+    row = p.make(entity, reader if own else p.writer(entity), over,  # under read_own, its own
                  note=f"{_a(ent.label.lower())} priced {price}")
     p.scenario["stripe"] = True
     p.step(reader, "POST", f"/api/{capability}/{ent.plural}/${{{row}.id}}/checkout", json={}, expect=201,
@@ -243,8 +331,53 @@ def _platform_fee(p, capability: str, entity: str, amount_field: str, percent: f
            note=f"paying {price} keeps a platform fee of {fee:.2f} ({percent:g}%)")
 
 
+def _computed_amount(p, capability: str, entity: str, amount_field: str, unit_price: float | None,
+                     quantity_field: str | None, deposit_percent: float | None, start_field: str | None = None,
+                     end_field: str | None = None) -> None:
+    ent = p.entity(entity)
+    label = ent.label.lower()
+    role, own = _payer(p.spec, entity)
+    if role is None:
+        raise ScenarioError(f"no role may read {entity!r}")
+    buyer = p.actor(role)
+    maker = buyer if own else p.writer(entity)
+    cap = next((c for c in p.spec.capabilities if c.id == capability), None)
+    span = _span(p, cap) if start_field else {}
+    qty = 2 if quantity_field or span else 1
+    price = _price(ent.field(amount_field))
+    amount, due = _due(unit_price, qty, deposit_percent, price)
+    sent = price if _minor(float(price)) != amount else _money(amount + 100)  # one the field accepts
+    over = {amount_field: sent if unit_price is not None else price}
+    if quantity_field:
+        over[quantity_field] = qty
+    over.update(span)
+    row = p.make(entity, maker, over, note=f"{_a(label)}" + (f" of {qty} {quantity_field.replace('_', ' ')}"
+                                                           if quantity_field else " of 2 hours" if span else "")
+                 + (f", the client sending an amount of {sent}" if unit_price is not None else ""))
+    if unit_price is not None:
+        p.step(maker, "GET", f"/api/{ent.plural}/${{{row}.id}}", expect=200,
+               checks=[{"path": amount_field, "op": "eq", "value": _money(amount)}],
+               note=f"the app computed its {amount_field.replace('_', ' ')}: {_money(amount)}, not the client's {sent}")
+        p.step(maker, "PATCH", f"/api/{ent.plural}/${{{row}.id}}", json={amount_field: sent}, expect=200,
+               checks=[{"path": amount_field, "op": "eq", "value": _money(amount)}],
+               note="changing the amount by hand does not change what is owed")
+    p.scenario["stripe"] = True
+    p.step(buyer, "POST", f"/api/{capability}/{ent.plural}/${{{row}.id}}/checkout",
+           json={"amount": "0.07", "unit_amount": 7}, expect=201,
+           checks=[{"path": "payment.amount", "op": "eq", "value": _money(due)},
+                   {"path": "payment.amount_minor", "op": "eq", "value": due}],
+           note=f"checkout charges {due} minor units" + (f" ({deposit_percent:g}% of {_money(amount)})"
+                                                          if deposit_percent else ""))
+    if span and unit_price is not None:
+        three = _minor(unit_price * 3)
+        p.step(maker, "PATCH", f"/api/{ent.plural}/${{{row}.id}}", json={end_field: _span(p, cap, "13:00")[end_field]},
+               expect=200, checks=[{"path": amount_field, "op": "eq", "value": _money(three)}],
+               note=f"booked an hour longer, it costs three hours: {_money(three)}")
+
+
 # ---------------------------------------------------------------------------------------------- tables
 
 REALISES: dict = {"ledger": _realises_ledger, "payments": _realises_payments}
 DERIVE = {kind: _fitted(fn) for kind, fn in (("ledger", _derive_ledger), ("payments", _derive_payments))}
-COMPILE = {"ledger.split_settle": _split_settle, "payments.guarded": _guarded, "payments.platform_fee": _platform_fee}
+COMPILE = {"ledger.split_settle": _split_settle, "payments.guarded": _guarded, "payments.platform_fee": _platform_fee,
+           "payments.computed_amount": _computed_amount}

@@ -20,7 +20,7 @@ from .b_common import (
     label_of,
 )
 from .draft import DRole, clip, ident, interpret, is_event, safe_name
-from .text import parse, verb_base
+from .text import parse, plural, verb_base
 
 #: Nouns that name a booking itself (not what is booked), whatever the domain.
 BOOKING_NOUNS = frozenset({"booking", "reservation", "appointment", "slot", "rental", "hire"})
@@ -344,12 +344,26 @@ def b_payments(ctx: FeatureCtx) -> dict:
     d = ctx.draft
     ent = None
     amount = None
-    for e in ctx.mentioned + [x for x in d.entities if x not in ctx.mentioned]:
+    price = _stated_price(ctx.text)
+    per = safe_name(price.unit) if price is not None and price.unit else None
+    if per is not None and per in d.entities and not d.entities[per].people and per not in _PRICE_TIME_UNITS:
+        ent = per  # "8 pounds per firing": the firing is paid for, at a fixed price each
+        amount = _field_named(ctx, ent, ("money",)) or next(iter(f.name for f in d.fields_of(ent, "money")), None)
+        amount = amount or _ensure(ctx, ent, "price", "money", min=0)
+        per = None
+    deposit = _stated_deposit(ctx.text)
+    thing = _paid_thing(ctx, deposit is None) if ent is None and (price is not None or deposit is not None) else None
+    if thing is not None:  # "customers pay a 50% deposit": the job is paid for, not the customer
+        ent = thing
+        amount = next((f.name for f in d.fields_of(ent, "money") if f.name.split("_")[-1] != "deposit"
+                       or deposit is None), None) or _ensure(ctx, ent, "price", "money", min=0)
+    for e in [] if ent is not None else ctx.mentioned + [x for x in d.entities if x not in ctx.mentioned]:
         name = _field_named(ctx, e, ("money",))
         if name:
             ent, amount = e, name
             break
-    if ent is not None and not ctx.explicit and d.entities[ent].fields[amount].source == _src(ctx):
+    if ent is not None and thing is None and not ctx.explicit and d.entities[ent].fields[amount].source == _src(
+            ctx) and (price is None or d.entities[ent].people):  # "visits cost $65 per hour": the visit's own price
         del d.entities[ent].fields[amount]  # put there only for want of a record: the payment is its own
         ent = amount = None
     if ent is None and not ctx.explicit:  # "rent payments by card": the payment is the record
@@ -365,8 +379,64 @@ def b_payments(ctx: FeatureCtx) -> dict:
         amount = amount or _ensure(ctx, ent, "price", "money", min=0)
     fee = _stated_fee(ctx.text)
     sub = ctx.has(r"subscriptions?|subscribe\w*|membership fees?|monthly (plan|fee)|recurring")
-    return {"entity": ent, "amount_field": amount, "mode": "subscription" if sub else "one_time",
-            "platform_fee_percent": fee if fee is not None and fee <= 50 else None}
+    out = {"entity": ent, "amount_field": amount, "mode": "subscription" if sub else "one_time",
+           "platform_fee_percent": fee if fee is not None and fee <= 50 and fee != deposit else None}
+    if deposit is not None:
+        out["deposit_percent"] = deposit
+    if price is not None and price.number and 0 < price.number <= 1_000_000:
+        out["unit_price"] = price.number
+        d.entities[ent].fields[amount].required = False  # the app computes it
+        booked = next((b for b in d.planned.get("booking", []) if b.get("entity") == ent
+                       and {b.get("start_field"), b.get("end_field")} <= set(d.entities[ent].fields)), None)
+        if per == "hour" and booked is not None:  # "£38 per hour" of a booked lesson: the hours it is booked for
+            out.update(start_field=booked["start_field"], end_field=booked["end_field"])
+        elif per is not None and not (sub and per in ("month", "year")) and per != ent:
+            # "£38 per hour": the price times the record's hours; "£2 per bag": times its bags
+            kind = "decimal" if per in _PRICE_TIME_UNITS else "integer"
+            out["quantity_field"] = _ensure(ctx, ent, plural(per), kind, required=True, min=0)
+    return out
+
+
+def _paid_thing(ctx: FeatureCtx, by_field: bool) -> str | None:
+    """The record a stated price or deposit is paid for when the words name the payer ("clients pay a 25% deposit
+    when they book"): the booked record, else a record (not a person) the feature names, else the idea's first
+    record that is no person and no link table."""
+    d = ctx.draft
+    booked = [b["entity"] for b in d.planned.get("booking", []) if b.get("entity") in d.entities]
+    share = r"(^|_)(deposit|down_payment|payment|instalment|installment)s?$"  # what is paid, not what it is for
+
+    def fits(e: str) -> bool:
+        x = d.entities[e]
+        return not x.people and not x.join and e not in d.roles and (by_field or not re.search(share, e))
+    things = [e for e in ctx.mentioned if e in d.entities and fits(e)]
+    rest = [e for e in d.entities if fits(e)]
+    named = [e for e in things + rest if by_field and _field_named(ctx, e, ("money",))]  # "a £20 deposit": hire
+    return next(iter(booked + named + things + rest), None)
+
+
+#: Units of time a price may be per ("£38 per hour", "$80 a night"): a number of them is kept on the record.
+_PRICE_TIME_UNITS = frozenset({"minute", "hour", "day", "night", "week", "month", "year", "session"})
+
+
+def _stated_price(text: str):
+    """The first price the words state ("£38 per hour", "each load costs £90", "35 pounds per lesson"), or None."""
+    from .reading import rules_of
+
+    return next((r for r in rules_of(text, "price") if r.number), None)
+
+
+def _stated_deposit(text: str) -> float | None:
+    """The percentage of a deposit or an up-front part the words state ("a 50% deposit", "30% upfront")."""
+    from .reading import rules_of
+
+    low = text.lower()
+
+    def said(words: str) -> str:  # the rule's words and the few after them ("30% upfront", "30% in advance")
+        at = low.find(words.lower())
+        return low[at: at + len(words) + 16] if at >= 0 else words.lower()
+    return next((r.number for r in rules_of(text, "fee") if r.unit == "percent" and r.number is not None
+                 and 0 < r.number < 100 and re.search(r"\b(deposits?|down ?payments?|up-?front|up front|in "
+                                                      r"advance)\b", said(r.words))), None)
 
 
 def _stated_fee(text: str) -> float | None:

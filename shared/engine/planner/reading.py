@@ -71,6 +71,12 @@ RULE_PATTERNS: tuple[tuple[str, str], ...] = (
     ("fee", rf"(?<!above )(?<!below )(?<!over )(?<!under )(?<!than )(?<!exceeds )(?<!reaches )(?<!hits )"
             rf"(?P<num>{_NUM}) ?(?:%|percent|per ?cent)"),  # "above 60 percent" is a threshold, not a fee
     ("fee", r"(?:platform|booking|service|late|cancellation|commission|deposit) (?:fee|charge)s?|commissions?"),
+    # a stated price: "£38 per hour", "each load costs £90", "35 pounds per lesson" (before "limit", which would
+    # read "35 pounds per lesson" as a count); "over £500", "up to $20" are thresholds and limits, not prices
+    ("price", rf"(?<!above )(?<!below )(?<!over )(?<!under )(?<!than )(?<!exceeds )(?<!reaches )(?<!hits )(?<!to )"
+              rf"(?<!most )(?<!max )(?<!maximum )(?:[$£€] ?(?P<num>{_NUM})|(?P<num2>{_NUM}) ?(?:pounds?|dollars?|"
+              rf"euros?|quid|gbp|usd|eur))(?: (?:per|a|an|each|every) (?P<noun>{_W})| (?P<noun2>hourly|daily|nightly|"
+              rf"weekly|monthly|yearly|annually))?"),
     ("escalation", rf"escalat\w*(?: (?:to|up to) (?:the |a |an )?(?P<noun>{_W}))?"),
     ("time_window", rf"(?:within|in|for|up to|at least|no later than|no less than|more than|less than|under|"
                     rf"over)? ?(?:the )?(?:first |last |next )?(?P<num>{_NUM}) ?(?P<unit>{_TIME_UNIT})(?: (?:before|after|"
@@ -194,7 +200,8 @@ def _rules(text: str, spec) -> tuple[list[RuleReading], list[tuple[int, int, int
         words = text[s:e].strip(" ,.;:")
         if not words:
             return
-        span_nouns = [w for w, _a, _b in _words(words) if w not in FUNCTION_WORDS and w not in NUMBER_WORDS
+        span_nouns = [w for w, _a, _b in _words(words) if cat != "price"  # a price's noun is its unit
+                      and w not in FUNCTION_WORDS and w not in NUMBER_WORDS
                       and w not in RULE_WORDS and not re.fullmatch(r"[\d.,%]+", w) and len(w) > 2
                       and not re.fullmatch(_UNIT, w) and w not in ("most", "least", "than", "more", "less")
                       and w not in _MOTION]
@@ -235,7 +242,11 @@ def _rules(text: str, spec) -> tuple[list[RuleReading], list[tuple[int, int, int
             unit = g.get("unit")
             if cat == "fee" and raw:
                 unit = "percent"
-            nouns = [g.get(k) for k in ("noun", "noun2", "noun3")]
+            if cat == "price":  # the unit a price is per ("hour", "lesson"), or None for a price per record
+                per = g.get("noun") or {"hourly": "hour", "daily": "day", "nightly": "night", "weekly": "week",
+                                        "monthly": "month", "yearly": "year", "annually": "year"}.get(g.get("noun2"))
+                unit = singular(per) if per else None
+            nouns = [g.get(k) for k in ("noun", "noun2", "noun3")] if cat != "price" else [unit]
             if cat == "time_window" and raw is None and unit is None:  # "the day before": one day
                 head = m.group(0).removeprefix("the ").split(" ")[0]
                 number, unit = {"day": (1, "days"), "night": (1, "days"), "evening": (1, "days"),

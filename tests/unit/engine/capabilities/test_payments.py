@@ -57,3 +57,48 @@ def test_packages_match_the_factorys_pins():
 
     factory = set(package.requirements("engine").split())  # the pins the stage functions install
     assert set(payments.PACKAGES) <= factory
+
+
+def _priced_menu(**changes):
+    """caps3_menu's dish kits sold at a stated price per portion (or per hour of a cooking class's start to its end),
+    with a deposit: the app computes the amount."""
+    from shared.engine.appspec.model import AppSpec
+
+    d = S.spec_dict("caps3_menu", "payments")
+    dish = next(e for e in d["entities"] if e["name"] == "dish")
+    dish["fields"].append({"name": "portions", "label": "Portions", "type": "integer", "min": 0})
+    dish["fields"].append({"name": "class_start", "label": "Class start", "type": "datetime"})
+    dish["fields"].append({"name": "class_end", "label": "Class end", "type": "datetime"})
+    d["capabilities"][0].update(mode="one_time", **changes)
+    return AppSpec.model_validate(d)
+
+
+def test_a_stated_price_per_unit_and_deposit_are_computed_by_the_app(tmp_path):
+    s = _priced_menu(unit_price=38.0, quantity_field="portions", deposit_percent=25.0)
+    assert payments.check(s.capabilities[0], s) == []
+    files, run = S.compile_and_run(s, tmp_path)
+    S.assert_all_pass(run, minimum=8, abuse=3)
+    assert run.results.get("test_the_amount_is_computed_from_the_stated_price_never_sent") == "ok", run.results
+    module = files[f"app/capabilities/{s.capabilities[0].id}.py"].decode()
+    assert 'UNIT_PRICE = Decimal("38.0")' in module and 'QUANTITY_FIELD = "portions"' in module
+    tests = files[f"tests/test_cap_{s.capabilities[0].id}.py"].decode()
+    assert "CENTS = 1900" in tests  # 2 portions at 38.00 = 7600, a 25% deposit of it = 1900
+
+
+def test_check_refuses_a_quantity_that_is_no_number_or_has_no_price():
+    s = _priced_menu(unit_price=38.0, quantity_field="name")
+    assert any("quantity_field dish.name is a text field" in p for p in payments.check(s.capabilities[0], s))
+    s = _priced_menu(quantity_field="portions")
+    assert any("needs a unit_price" in p for p in payments.check(s.capabilities[0], s))
+
+
+def test_a_price_per_hour_of_a_span_charges_the_hours_between_start_and_end(tmp_path):
+    s = _priced_menu(unit_price=38.0, start_field="class_start", end_field="class_end")
+    assert payments.check(s.capabilities[0], s) == []
+    files, run = S.compile_and_run(s, tmp_path)
+    S.assert_all_pass(run, minimum=8, abuse=3)
+    assert run.results.get("test_the_amount_is_computed_from_the_stated_price_never_sent") == "ok", run.results
+    tests = files[f"tests/test_cap_{s.capabilities[0].id}.py"].decode()
+    assert "CENTS = 7600" in tests and '"class_end": "2030-01-07T12:00:00Z"' in tests  # a 2-hour class at 38.00
+    s = _priced_menu(unit_price=38.0, start_field="class_start")
+    assert any("go together" in p for p in payments.check(s.capabilities[0], s))
