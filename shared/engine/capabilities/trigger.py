@@ -117,6 +117,85 @@ def ref_target(spec, entity: str, field: str | None) -> str | None:
     return f.ref if f is not None and f.type == "reference" else None
 
 
+def flow_of(cap: Params, spec):
+    """The workflow whose state field a condition of this trigger tests (it moves the state only through its
+    transitions), or None. A time trigger's run reads the stored state, so it follows no workflow."""
+    if cap.on == "time":
+        return None
+    tested = {c.field for c in cap.conditions}
+    return next((c for c in spec.capabilities if c.kind == "workflow" and getattr(c, "entity", None) == cap.entity
+                 and c.state_field in tested), None)
+
+
+def flow_path(wf, start: str, goal: str) -> list | None:
+    """The shortest list of the workflow's transitions from state `start` to `goal` ([] when they are the same;
+    None when no path leads there)."""
+    seen, queue = {start: []}, [start]
+    while queue:
+        s = queue.pop(0)
+        if s == goal:
+            return seen[s]
+        for t in wf.transitions:
+            if s in t.from_states and t.to not in seen:
+                seen[t.to] = [*seen[s], t]
+                queue.append(t.to)
+    return None
+
+
+def flow_mover(spec, t, writer: str | None) -> str:
+    """The role that makes transition `t` in the tests: the writer of the record when it may, else a role that
+    may move records it did not create, else the first allowed role."""
+    if writer in t.roles:
+        return writer
+    return next((r for r in t.roles if spec.role(r) is None or spec.role(r).scope != "own"), t.roles[0])
+
+
+def flow_values(cap: Params, spec, wf) -> tuple[dict, dict | None, dict | None]:
+    """(hit, miss, again) for a trigger on a workflow's state: miss and again differ from hit only in the state,
+    so a record reaches each by transitions alone; miss is the initial state when it misses the condition (else
+    the first state that misses it), again a state that still meets it and is reachable from hit (None: none)."""
+    from ._trigger_values import hit_again
+
+    hit, _miss = hit_and_miss(cap, spec)
+    c = next(x for x in cap.conditions if x.field == wf.state_field)
+    f = spec.entity(cap.entity).field(wf.state_field)
+
+    def meets(v):
+        return (v in c.values) == (c.op == "in")
+
+    out = [v for v in [wf.initial, *f.values] if not meets(v)]
+    miss = {**hit, wf.state_field: out[0]} if out else None
+    again = hit_again(cap, spec)
+    if again is not None and ({k for k in again if again[k] != hit[k]} != {wf.state_field}
+                              or flow_path(wf, hit[wf.state_field], again[wf.state_field]) is None):
+        again = None
+    return hit, miss, again
+
+
+def _flow_ctx(cap: Params, spec, hit: dict, miss: dict | None) -> dict:
+    """For the templates: the workflow moving a tested state (None), its transitions with the role the tests make
+    each as, the states a record may still be edited in, and `back`: the hit values with the nearest state out of
+    the condition that transitions lead to from the hit state (None without one: a record crosses into the
+    condition once and never leaves it)."""
+    from . import workflow as w
+
+    wf = flow_of(cap, spec)
+    if wf is None:
+        return {"flow": None}
+    from . import _bind as b
+
+    writer = b.writer_role(spec, cap.entity)
+    field = wf.state_field
+    c = next(x for x in cap.conditions if x.field == field)
+    # the nearest state out of the condition a record that met it can be moved to (None: it never leaves)
+    paths = [(len(p), s) for s in wf.states if (s in c.values) != (c.op == "in")
+             and (p := flow_path(wf, hit[field], s)) is not None]
+    back = {**hit, field: min(paths)[1]} if miss is not None and paths else None
+    return {"flow": {"cap": wf.id, "field": field, "initial": wf.initial, "editable": w.editable(wf), "back": back,
+                     "transitions": [[t.name, list(t.from_states), t.to, flow_mover(spec, t, writer), list(t.roles)]
+                                     for t in wf.transitions]}}
+
+
 def acted_on(cap: Params, spec) -> str | None:
     """The entity the action's fields belong to: the created one, the record set, the parent or the one told."""
     a = cap.action
@@ -333,12 +412,14 @@ def check(cap: Params, spec) -> list[str]:
     if spec.entity(cap.entity) is None:
         return p
     p += _condition_problems(cap, spec)
-    driven = [c.id for c in spec.capabilities if c.kind == "workflow" and getattr(c, "entity", None) == cap.entity
-              and c.state_field in {x.field for x in cap.conditions}]
-    if driven and cap.on != "time":  # its tests write the state directly, which the workflow refuses (409)
-        p.append(f"a condition tests {cap.entity}'s state, which workflow {driven[0]!r} moves only through its "
-                 f"transitions; a trigger on a workflow's state is not supported yet: test another field")
     a = cap.action
+    wf = flow_of(cap, spec)
+    if wf is not None and a.type in ("set", "block"):
+        # a set or block acts inside the write that crosses; a transition moves the state by its own statement,
+        # and its tests would have to edit a record the workflow may have frozen: only notify and create follow it
+        p.append(f"a condition tests {cap.entity}.{wf.state_field}, which workflow {wf.id!r} moves only through "
+                 f"its transitions; a {a.type} action is not run on a transition: notify or create instead, or "
+                 f"test another field")
     if a.type == "create":
         return p + _create_problems(cap, spec)
     if a.via_field:
@@ -386,7 +467,7 @@ def managed_fields(cap: Params, spec) -> dict[tuple[str, str], object]:
     """A new row of the generic tests (and of other capabilities' tests) does not fire: the first condition's field
     takes a value that misses it. Without conditions, a field set on the record itself takes the set value. A time
     trigger fires only in its scheduled run, so it manages no field."""
-    if cap.on == "time":  # nothing fires at a write: a new row may take any value
+    if cap.on == "time" or flow_of(cap, spec) is not None:  # nothing fires at a write / the workflow's state
         return {}
     if cap.conditions:
         c = cap.conditions[0]
@@ -471,6 +552,10 @@ def render(cap: Params, spec, tpl) -> dict[str, str]:
     ent = spec.entity(cap.entity)
     acted = spec.entity(acted_on(cap, spec))
     hit, miss = hit_and_miss(cap, spec)
+    again = hit_again(cap, spec)
+    wf = flow_of(cap, spec)
+    if wf is not None:
+        hit, miss, again = flow_values(cap, spec, wf)
     a = cap.action
     types = {}
     if a.type == "create":
@@ -488,7 +573,7 @@ def render(cap: Params, spec, tpl) -> dict[str, str]:
     elif a.type == "block":
         start = next(v for v in acted.field(a.field).values if v not in a.values)
     ctx = {"ent": ent, "acted": acted, "via_ent": spec.entity(via) if via else None, "hit": hit, "miss": miss,
-           "again": hit_again(cap, spec),
+           "again": again, **_flow_ctx(cap, spec, hit, miss),
            "rule_text": rule[:1].upper() + rule[1:], "cond_text": describe_condition(cap, spec), "types": types,
            "fixed_json": fixed_json, "start": start, "display": b.free_text_display(ent),
            "detail": b.detail_path(spec, cap.entity), "other_refs": other,

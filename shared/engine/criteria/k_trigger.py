@@ -248,8 +248,62 @@ def _trigger_setup(p, cap, hit_sets_field: bool = False) -> _Setup:
     return _Setup(act, ent, ent.label.lower(), hit, miss, who, parent, fixed)
 
 
+def _flow_moves(p, cap, wf, row: str, start: str, goal: str, who: str) -> tuple[str, Any]:
+    """Steps moving the record `row` from state `start` to `goal` by the workflow's transitions, each POSTed as a
+    role allowed to make it (`who`, the writer, when it may); before the last, nothing is in the outbox yet. The
+    last transition's (actor, transition)."""
+    from ..capabilities.trigger import flow_mover, flow_path
+
+    path = flow_path(wf, start, goal)
+    if path is None:
+        raise ScenarioError(f"no transitions of workflow {wf.id!r} lead from {start!r} to {goal!r}")
+    role = p.scenario["actors"].get(who, "owner")
+    last = (who, None)
+    for i, t in enumerate(path):
+        mover = who if role in t.roles else p.actor(flow_mover(p.spec, t, role))
+        p.step(mover, "POST", f"/api/{wf.id}/records/${{{row}.id}}/{t.name}", json={}, expect=200,
+               checks=[{"path": f"record.{wf.state_field}", "op": "eq", "value": t.to}],
+               note=f"{t.name.replace('_', ' ')}: the {entity_label(p.spec, cap.entity).lower()} is now "
+                    f"{t.to.replace('_', ' ')}")
+        if i < len(path) - 1:
+            _none_yet(p, cap, row)
+        last = (mover, t)
+    return last
+
+
+def _fires_once_by_flow(p, cap, wf) -> None:
+    """A trigger on a workflow's state: the record is added in the initial state and moved by transitions; each
+    move short of the condition does nothing, the one into it fires once, and making it again is refused (409)
+    and fires nothing more."""
+    from ..capabilities.trigger import flow_values
+
+    act, ent, label, _hit, _miss, who, parent, fixed = _trigger_setup(p, cap)
+    hit, _miss, _again = flow_values(cap, p.spec, wf)
+    state = wf.state_field
+    others = {k: v for k, v in hit.items() if k != state}
+    row = p.make(cap.entity, who, {**fixed, **others}, note=f"{a(label)}, {wf.initial.replace('_', ' ')}")
+    if hit[state] != wf.initial:
+        _none_yet(p, cap, row)
+    mover, last = _flow_moves(p, cap, wf, row, wf.initial, hit[state], who)
+    firings = f"/api/{cap.id}/firings?source_id=${{{row}.id}}"
+    p.step("owner", "GET", firings, expect=200, checks=[{"path": "items", "op": "len", "value": 1}],
+           note="it fired once")
+    if last is not None:
+        p.step(mover, "POST", f"/api/{wf.id}/records/${{{row}.id}}/{last.name}", json={}, expect=409,
+               note=f"{last.name.replace('_', ' ')} again is refused")
+    p.step("owner", "GET", firings, expect=200, checks=[{"path": "items", "op": "len", "value": 1},
+                                                        {"path": "items.0.action", "op": "eq", "value": act.type}],
+           note="it did not fire a second time")
+    _seen(p, cap, row, parent)
+
+
 def _fires_once(p, capability: str) -> None:
+    from ..capabilities.trigger import flow_of
+
     cap = _cap(p, capability)
+    wf = flow_of(cap, p.spec)
+    if wf is not None:  # the state moves only by the workflow's transitions, never by PATCH
+        return _fires_once_by_flow(p, cap, wf)
     act, ent, label, hit, miss, who, parent, fixed = _trigger_setup(p, cap)
     first = miss if miss is not None and cap.on != "create" else hit
     row = p.make(cap.entity, who, {**fixed, **first}, note=f"{a(label)}" + (" that does not meet the condition yet"

@@ -83,24 +83,31 @@ def test_approved_by_a_role_names_who_makes_the_approving_move():
     assert spec.role("volunteer") is not None
 
 
-def test_a_trigger_on_a_workflows_state_is_refused_honestly_not_built_failing():
-    """The trigger's behaviour tests write the watched state directly, which the workflow refuses: until they move
-    the record through the workflow, such a trigger is not planned, and its feature says why."""
+def test_a_trigger_on_a_workflows_state_is_planned_and_follows_its_transitions():
+    """"When a quilt is marked sent, email the customer" where a workflow moves the state: the trigger is planned
+    (its tests and criterion reach "sent" by the workflow's transitions), and it tells the quilt's customer."""
     spec = plan_builtin(idea(["Quilts with customer, pattern and size",
                               "Quilts go from cut to being pieced to hand quilted to sent",
                               "When a quilt is marked sent, email the customer"], "QuiltLine",
                              "A quilting studio makes quilts for local customers and tracks each quilt."))
-    assert any(c.kind == "workflow" for c in spec.capabilities)
-    assert not any(c.kind == "trigger" for c in spec.capabilities)
-    assert spec.trace[2].status == "not_covered" and "workflow" in spec.trace[2].reason, spec.trace[2]
+    wf = next(c for c in spec.capabilities if c.kind == "workflow")
+    trig = next(c for c in spec.capabilities if c.kind == "trigger")
+    assert trig.entity == wf.entity and trig.conditions[0].field == wf.state_field, trig
+    assert trig.action.type == "notify" and trig.action.via_field, trig.action
+    assert spec.trace[2].status == "planned", spec.trace[2]
 
 
-def test_email_the_role_the_records_are_assigned_to_reaches_that_person():
-    """ "Email the tuner ..." after "tuners see only the jobs assigned to them": the job's own tuner, by the
-    address the tuner signs in with, not whoever added the job."""
-    spec = plan_builtin(idea(["Piano jobs with school, address and deadline",
-                              "Tuners see only the piano jobs assigned to them",
-                              "Email the tuner two days before a piano job's deadline"], "TuneRound"))
-    rem = next(c for c in spec.capabilities if c.kind == "reminders")
-    assert rem.recipient_field == "tuner_id.email", rem
-    assert spec.trace[2].status == "planned", spec.trace[2].not_built
+def test_a_set_on_a_workflows_state_trigger_stays_refused():
+    """A set or block action runs inside the write that crosses, never on a transition: it is refused, with why."""
+    from shared.engine.capabilities import trigger
+
+    spec = plan_builtin(idea(["Quilts with customer, pattern and size",
+                              "Quilts go from cut to being pieced to hand quilted to sent"], "QuiltLine",
+                             "A quilting studio makes quilts for local customers and tracks each quilt."))
+    wf = next(c for c in spec.capabilities if c.kind == "workflow")
+    ent = spec.entity(wf.entity)
+    other = next(f for f in ent.fields if f.type in ("text", "long_text") and f.name != wf.state_field)
+    cap = trigger.Params(id="t", label="t", entity=wf.entity, conditions=[
+        {"field": wf.state_field, "op": "in", "values": [wf.states[-1]]}],
+        action={"type": "set", "field": other.name, "value": "done"})
+    assert any("moves only through its transitions" in m for m in trigger.check(cap, spec)), trigger.check(cap, spec)

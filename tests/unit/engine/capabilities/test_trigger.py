@@ -549,3 +549,79 @@ def test_a_message_feature_counts_as_planned_only_with_its_channel_and_person_re
     t = spec.trace[1]
     assert [c.kind for c in spec.capabilities if c.id in t.capabilities] == ["trigger"]
     assert t.status == "planned", t.not_built
+
+
+def frame_shop(back: bool = False):
+    """A picture-framing workshop: frame orders go from received to in progress to sent (framers move them; a
+    clerk only reads them), and when an order is marked sent the gallery it belongs to is emailed. With `back`,
+    the owner may also reopen a sent order (sent -> in progress), so an order can cross into "sent" again."""
+    gallery = entity("gallery", "galleries", [f("name", required=True), f("email", "email", required=True)])
+    order = entity("frame_order", "frame_orders", [
+        f("artwork", required=True), f("gallery_id", "reference", ref="gallery", required=True),
+        f("status", "enum", values=["received", "in_progress", "sent"], default="received")], display="artwork")
+    roles = [role("framer", ["gallery", "frame_order"], ["gallery", "frame_order"]),
+             role("clerk", ["gallery", "frame_order"])]
+    moves = [{"name": "start", "from_states": ["received"], "to": "in_progress", "roles": ["framer"]},
+             {"name": "send", "from_states": ["in_progress"], "to": "sent", "roles": ["framer"]}]
+    if back:
+        moves.append({"name": "reopen", "from_states": ["sent"], "to": "in_progress", "roles": ["owner"]})
+    caps = [{"kind": "trigger", "id": "sent_mail", "label": "When an order is marked sent, email the gallery",
+             "entity": "frame_order", "conditions": [{"field": "status", "op": "in", "values": ["sent"]}],
+             "action": {"type": "notify", "via_field": "gallery_id", "email_field": "email"}},
+            {"kind": "workflow", "id": "order_flow", "label": "Orders go from received to in progress to sent",
+             "entity": "frame_order", "state_field": "status", "states": ["received", "in_progress", "sent"],
+             "initial": "received", "transitions": moves}]
+    return build("Frame Works", "A framing workshop frames pictures for galleries.", [gallery, order], roles, caps)
+
+
+FLOW_TESTS = ("test_a_record_meeting_the_condition_fires_once", "test_concurrent_writers_fire_once",
+              "test_only_the_workflows_transitions_reach_the_condition", "test_firings_page",
+              "test_roles_without_access_are_refused", "test_a_refused_write_fires_nothing")
+
+
+@pytest.mark.parametrize("back", [False, True], ids=["one_way", "reopened"])
+def test_a_trigger_on_a_workflows_state_follows_its_transitions(back):
+    """"When an order is marked sent, email the gallery", where a workflow moves the status: the trigger's own
+    tests and criterion reach "sent" by POSTing the transitions (never PATCH) and pass; moving to "in progress"
+    sends nothing, moving to "sent" sends one email to that order's gallery, and a clerk cannot send it. A second
+    crossing is tested only where the workflow leads back out of "sent"; otherwise the module says why."""
+    spec, files = S.compile_spec(frame_shop(back))
+    assert spec_problems(spec) == []
+    tests = files["tests/test_cap_sent_mail.py"].decode()
+    assert ('"PATCH"' not in tests.split("def test_only_the_workflows")[1].split("\n    def ")[0]
+            .replace('"PATCH", f"/api/{PLURAL}/{row[\'id\']}", json={STATE: HIT[STATE]}', ""))
+    if back:
+        assert "def test_a_new_crossing_fires_again" in tests and "never leaves it" not in tests
+    else:
+        assert "def test_a_new_crossing_fires_again" not in tests
+        assert "No transition leads from sent to a state out of the condition" in tests and "never leaves it" in tests
+    run = S.qa(files)
+    assert run.passed, run.output
+    assert all(v == "passed" for v in run.results.values()), run.output
+    mine = run.of("test_cap_sent_mail")
+    wanted = FLOW_TESTS + (("test_a_new_crossing_fires_again",) if back else ())
+    assert {m: mine.get(m) for m in wanted} == dict.fromkeys(wanted, "passed"), mine
+    assert run.findings_in("sent_mail") == []
+    assert len(run.features) == 2
+    for feature in run.features:  # the trigger's criterion and the workflow's
+        assert feature["criteria"] and all(c["passed"] for c in feature["criteria"]), feature
+    assert any(c["text"].startswith("When a frame order's status is sent, email its gallery")
+               for x in run.features for c in x["criteria"]), run.features
+
+
+def test_the_trigger_criterion_moves_the_record_by_transitions_and_checks_one_email():
+    from shared.engine.appspec.model import Criterion
+    from shared.engine.criteria import compile_criterion
+    from shared.engine.criteria.kinds import DERIVE
+
+    spec = AppSpec.model_validate(frame_shop())
+    cap = spec.capabilities[0]
+    [c] = DERIVE["trigger"](cap, spec, None, "Email the gallery")
+    steps = compile_criterion(spec, Criterion(id="c1", **c), "Email the gallery")["steps"]
+    assert not any(s["method"] == "PATCH" for s in steps), steps
+    moves = [(s["path"].rsplit("/", 1)[-1], s["expect"]) for s in steps
+             if s["method"] == "POST" and "/api/order_flow/records/" in s["path"]]
+    assert moves == [("start", 200), ("send", 200), ("send", 409)], moves
+    boxes = [s for s in steps if "/outbox" in s["path"]]
+    assert [x["checks"][0]["value"] for x in boxes] == [0, 0, 1], boxes  # none added, none in progress, one sent
+    assert boxes[-1]["checks"][2]["value"].endswith(".email}")
