@@ -72,6 +72,8 @@ def _threshold(ctx, ent: str) -> dict | None:
         word = next((COMPARATIVES[w] for w in before if w in COMPARATIVES), None) or (
             "_".join(content[-2:]) if content else None) or rule.unit or ""  # "the wind speed goes above": wind_speed
     fields = ctx.draft.fields_of(ent, *NUMBER_TYPES)
+    if word and set(word.split("_")) <= set(ent.split("_")) and len(fields) == 1:
+        word = fields[0].name  # "when a hive check is above 38": the record's one number, not a field named for it
     named = next((f.name for f in fields if word and (singular(word) in f.name.split("_") or word in f.name)), None)
     named = named or next((f.name for f in fields if any(p in ctx.words for p in f.name.split("_") if len(p) > 2)),
                           None)
@@ -128,10 +130,32 @@ def _address(ctx, ent: str, kind: str) -> str | None:
     return f.name if f is not None and f.type == kind else None
 
 
+def _join_to(ctx, ent: str, names: list[str]) -> tuple[str, str, str | None] | None:
+    """A fan-out through a join: the record (other than the watched one) that links TO the watched record and to
+    the person the words name ("bookings link a passenger to a trip": the booking, its trip_id, its passenger_id),
+    or that is itself the person named. None when no record links both."""
+    d = ctx.draft
+    for join, jent in d.entities.items():
+        if join == ent:
+            continue
+        back = next((f.name for f in d.fields_of(join, "reference") if f.ref == ent), None)
+        if back is None:
+            continue
+        if join in names:  # "text the volunteers when a shift is cancelled": each volunteer signed to the shift
+            return join, back, None
+        via = next((f.name for f in d.fields_of(join, "reference") if f.name != back and f.ref != ent and
+                    (f.ref in names or any(n in f.name.removesuffix("_id").split("_") for n in names))), None)
+        if via:
+            return join, back, via
+    return None
+
+
 def _notify_action(ctx, ent: str, told) -> dict:
     """"email the practice", "text the customer", "tell the head brewer": the channel the verb names (a text is an
-    SMS; every other telling an email), and who: a role of the app's users (one or two words), a record the
-    watched one links to (its address field), or the watched record's own address."""
+    SMS; every other telling an email), and who: a record the watched one links to (its address field), the
+    people records linking to it name ("text the passengers when a trip is cancelled": each booking's passenger),
+    a role of the app's users (one or two words; a text goes to the phone each gave), or the watched record's own
+    address."""
     from .capmap import NotFit
 
     d = ctx.draft
@@ -153,11 +177,17 @@ def _notify_action(ctx, ent: str, told) -> dict:
             if address is None:
                 raise NotFit(f"the {f.ref.replace('_', ' ')} record has no room for a {kind} field")
             return {"type": "notify", "channel": channel, "via_field": f.name, key: address}
+    joined = _join_to(ctx, ent, names)
+    if joined:  # "text the passengers when a trip is cancelled": each booking's passenger
+        join, join_field, via = joined
+        person = d.entities[join].fields[via].ref if via else join
+        address = _address(ctx, person, kind)
+        if address is None:
+            raise NotFit(f"the {person.replace('_', ' ')} record has no room for a {kind} field")
+        return {"type": "notify", "channel": channel, "join_entity": join, "join_field": join_field,
+                "via_field": via, key: address}
     role = next((n for n in names if n in d.roles), None)
-    if role:
-        if channel == "sms":
-            raise NotFit(f"the app's users have only a login email, so a text to every {role.replace('_', ' ')} has "
-                         f"no phone number")
+    if role:  # a text goes to the phone each user of the role gives on their profile
         return {"type": "notify", "channel": channel, "role": role}
     if any(n == ent for n in names) or first in ("them", "it"):  # "email the member when their firing ..."
         address = _address(ctx, ent, kind)
