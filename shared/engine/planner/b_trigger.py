@@ -99,20 +99,42 @@ def _enum_condition(ctx, ent: str) -> dict | None:
         said = [v for v in f.values if re.search(rf"\b{re.escape(v.replace('_', ' '))}\b", low)]
         if said and len(said) < len(f.values):
             return {"field": f.name, "op": "in", "values": said[:1]}
-    m = re.search(rf"\b{_WHEN}\b[^.,;]*?\b(?:is marked|is set|is|are|becomes?|reach(?:es)?|turns?|goes|gets?)\s+"
+    m = re.search(rf"\b{_WHEN}\b[^.,;]*?\b(?:is|are|has been|have been|was|were)\s+([a-z]+ed)\b", low)
+    flag = m and next((f.name for f in ctx.draft.fields_of(ent, "boolean") if f.name in (m.group(1),
+                                                                                       f"is_{m.group(1)}")), None)
+    if flag:  # "when a trip is cancelled" and the trip has a yes/no "cancelled": it turning true
+        return {"field": flag, "op": "is_true"}
+    m = re.search(rf"\b{_WHEN}\b[^.,;]*?\b(?:(?:is|are|has been|have been) marked|is set|has been|have been|is|are|becomes?|reach(?:es)?|turns?|goes|gets?)\s+"
                   r"(?:as\s+|to\s+)?([a-z][a-z-]+)\b(?:\s+(severity|priority|level|type|category|grade|class|result|"
                   r"status|state|stage))?(?P<to>\s+to\s+[a-z]+(?=\s*(?:[.,;]|$)))?", low)
     if not m or m.group(1) in ("a", "an", "the", "more", "less", "over", "above", "below", "under", "than",
                                *COMPARATIVES):
         return None
     value = _snake(m.group(1) + (m.group("to") or ""))  # "ready to collect": the state is the whole phrase
-    f = ctx.draft.add_field(ent, m.group(2) or "status", "enum", ctx.text, origin="capability",
-                            values=["none", value] if m.group(2) else ["open", value])
+    f = _enum_keeping(ctx, ent, m.group(2) or "status", ["none", value] if m.group(2) else ["open", value])
     if f is None or f.type != "enum":
         return None
     if value not in f.values:
         f.values = [*f.values, value]
     return {"field": f.name, "op": "in", "values": [value]}
+
+
+def _enum_keeping(ctx, ent: str, name: str, values: list[str]):
+    """The record's enum field `name`, added with `values` when it has none; an existing one keeps its values (a
+    workflow another feature planned moves through them) and gains the new ones after them."""
+    from .capmap import NotFit
+
+    have = ctx.draft.entities[ent].fields.get(name)
+    flow = next((w for w in getattr(ctx.draft, "planned", {}).get("workflow", [])
+                 if w.get("entity") == ent and w.get("state_field") == name), None)
+    if flow is not None and have is not None and set(values) - set(have.values) - {"open", "none", "active"}:
+        new = [v.replace("_", " ") for v in values if v not in have.values and v not in ("open", "none", "active")]
+        raise NotFit(f"the {ent.replace('_', ' ')}'s {name} moves through its workflow ("
+                     f"{', '.join(v.replace('_', ' ') for v in have.values)}), which has no {' or '.join(new)} state")
+    if have is not None and have.type == "enum":
+        have.values = [*have.values, *[v for v in values if v not in have.values and v not in ("open", "none", "active")]]
+        return have
+    return ctx.draft.add_field(ent, name, "enum", ctx.text, origin="capability", values=values)
 
 
 def _parent_field(ctx, ent: str) -> str | None:
