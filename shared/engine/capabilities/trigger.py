@@ -319,9 +319,7 @@ def _notify_problems(cap: Params, spec, target: str) -> list[str]:
     if getattr(a, other):
         p.append(f"notify: {other} is for channel {'email' if a.channel == 'sms' else 'sms'}; with channel "
                  f"{a.channel} give {want}")
-    if a.join_entity:
-        p += _join_problems(cap, spec)
-    elif a.join_field:
+    if a.join_field and not a.join_entity:
         p.append("notify: join_field is used only with join_entity (the records linking to the watched one)")
     if (a.address_field is None) == (a.role is None):
         p.append(f"notify: set exactly one of {want} (a {kind} field of {target}) and role (every user of a role is "
@@ -363,8 +361,8 @@ def check(cap: Params, spec) -> list[str]:
     if a.type == "create":
         return p + _create_problems(cap, spec)
     joined = a.type == "notify" and a.join_entity
-    if joined and spec.entity(a.join_entity) is None:
-        return p + _join_problems(cap, spec)
+    if joined and (problems := _join_problems(cap, spec)):
+        return p + problems
     if a.via_field:
         m = b.field_problem(spec, a.join_entity if joined else cap.entity, a.via_field, "via_field", ("reference",))
         if m:
