@@ -308,8 +308,9 @@ def _create_problems(cap: Params, spec) -> list[str]:
 
 
 def _notify_problems(cap: Params, spec, target: str) -> list[str]:
-    """A notify names one way to reach someone: an address field of the channel's type (on the watched record or
-    the one via_field points at), or, by email, a role whose users are told (users have only a login email)."""
+    """A notify names one way to reach someone: an address field of the channel's type (on the watched record,
+    the one via_field points at, or, in a fan-out, on each join record or the record it points at), or a role
+    whose users are told (by email: their login; by sms: the optional phone each gave)."""
     from . import _bind as b
 
     a = cap.action
