@@ -74,13 +74,20 @@ class BlockAction(SpecModel):
 class NotifyAction(SpecModel):
     type: Literal["notify"] = "notify"
     channel: Literal["email", "sms"] = Field(default="email", description="how the message goes: email (to an "
-                                             "email field or a role's users) or sms (to a phone field)")
-    via_field: Name | None = Field(default=None, description="None: the address field is the watched record's; "
-                                   "else a reference field of it: the address field is the referenced record's "
-                                   "(the plot holder)")
+                                             "email field, or a role's users' login emails) or sms (to a phone "
+                                             "field, or a role's users' own phone numbers)")
+    join_entity: Name | None = Field(default=None, description="a fan-out: the records that link TO the watched one "
+                                     "(the bookings of a trip); each one's person is told, once per address")
+    join_field: Name | None = Field(default=None, description="with join_entity: its reference field pointing at "
+                                    "the watched record, e.g. trip_id")
+    via_field: Name | None = Field(default=None, description="None: the address field is the watched record's (or "
+                                   "the join record's); else a reference field of it (of the join record with "
+                                   "join_entity): the address field is the referenced record's (the passenger)")
     email_field: Name | None = Field(default=None, description="channel email: the email field holding the address")
     phone_field: Name | None = Field(default=None, description="channel sms: the phone field holding the number")
-    role: Name | None = Field(default=None, description="or (channel email): every user of this role is told")
+    role: Name | None = Field(default=None, description="or: every user of this role is told (by email: their "
+                              "login; by sms: the phone they gave; one without a phone is skipped, and the firing "
+                              "says so)")
     message: str | None = Field(default=None, max_length=300, description="the message; None = a sentence naming "
                                 "the record and the condition")
 
@@ -197,11 +204,13 @@ def _flow_ctx(cap: Params, spec, hit: dict, miss: dict | None) -> dict:
 
 
 def acted_on(cap: Params, spec) -> str | None:
-    """The entity the action's fields belong to: the created one, the record set, the parent or the one told."""
+    """The entity the action's fields belong to: the created one, the record set, the parent or the one told
+    (through the join record of a fan-out)."""
     a = cap.action
     if a.type == "create":
         return a.entity
-    return ref_target(spec, cap.entity, a.via_field) if a.via_field else cap.entity
+    base = a.join_entity if a.type == "notify" and a.join_entity else cap.entity
+    return ref_target(spec, base, a.via_field) if a.via_field else base
 
 
 def _value_problem(f, value, what: str) -> str | None:
@@ -378,8 +387,9 @@ def _create_problems(cap: Params, spec) -> list[str]:
 
 
 def _notify_problems(cap: Params, spec, target: str) -> list[str]:
-    """A notify names one way to reach someone: an address field of the channel's type (on the watched record or
-    the one via_field points at), or, by email, a role whose users are told (users have only a login email)."""
+    """A notify names one way to reach someone: an address field of the channel's type (on the watched record,
+    the one via_field points at, or, in a fan-out, on each join record or the record it points at), or a role
+    whose users are told (by email: their login; by sms: the optional phone each gave)."""
     from . import _bind as b
 
     a = cap.action
@@ -389,9 +399,8 @@ def _notify_problems(cap: Params, spec, target: str) -> list[str]:
     if getattr(a, other):
         p.append(f"notify: {other} is for channel {'email' if a.channel == 'sms' else 'sms'}; with channel "
                  f"{a.channel} give {want}")
-    if a.role and a.channel == "sms":
-        p.append(f"notify: channel sms needs a phone number, but the {a.role} users have only a login email; use "
-                 f"channel email for a role, or give {want} (a phone field of {target})")
+    if a.join_field and not a.join_entity:
+        p.append("notify: join_field is used only with join_entity (the records linking to the watched one)")
     if (a.address_field is None) == (a.role is None):
         p.append(f"notify: set exactly one of {want} (a {kind} field of {target}) and role (every user of a role is "
                  f"told by email)")
@@ -399,9 +408,25 @@ def _notify_problems(cap: Params, spec, target: str) -> list[str]:
         p += [m for m in (b.field_problem(spec, target, a.address_field, f"notify: {want}", (kind,)),) if m]
     if a.role:
         p += [m for m in (b.role_problem(spec, a.role, "notify: role"),) if m]
-        if a.via_field:
-            p.append(f"notify: via_field is used only with {want}")
+        if a.via_field or a.join_entity:
+            p.append(f"notify: via_field and join_entity are used only with {want}")
     return p
+
+
+def _join_problems(cap: Params, spec) -> list[str]:
+    """A fan-out names an entity other than the watched one, and its required reference to the watched one."""
+    from . import _bind as b
+
+    a = cap.action
+    m = b.entity_problem(spec, a.join_entity, "notify: join_entity")
+    if m:
+        return [m]
+    if a.join_entity == cap.entity:
+        return [f"notify: join_entity is the watched entity ({cap.entity}); name the records that link to it"]
+    if not a.join_field:
+        return [f"notify: join_entity {a.join_entity} needs join_field, its reference field to {cap.entity}"]
+    return [m for m in (b.field_problem(spec, a.join_entity, a.join_field, "notify: join_field", ("reference",),
+                                        ref=cap.entity),) if m]
 
 
 def check(cap: Params, spec) -> list[str]:
@@ -422,8 +447,11 @@ def check(cap: Params, spec) -> list[str]:
                  f"test another field")
     if a.type == "create":
         return p + _create_problems(cap, spec)
+    joined = a.type == "notify" and a.join_entity
+    if joined and (problems := _join_problems(cap, spec)):
+        return p + problems
     if a.via_field:
-        m = b.field_problem(spec, cap.entity, a.via_field, "via_field", ("reference",))
+        m = b.field_problem(spec, a.join_entity if joined else cap.entity, a.via_field, "via_field", ("reference",))
         if m:
             return p + [m]
     target = acted_on(cap, spec)
@@ -561,8 +589,9 @@ def render(cap: Params, spec, tpl) -> dict[str, str]:
     if a.type == "create":
         types = {f.name: f.type for f in acted.fields if f.name in a.values or f.name in a.copy_fields}
     rule = describe_rule(cap, spec)
-    other = [[f.name, f.ref] for f in ent.fields if f.type == "reference" and f.name != a.via_field]
-    via = ref_target(spec, cap.entity, a.via_field) if a.via_field else None
+    joined = a.join_entity if a.type == "notify" else None
+    other = [[f.name, f.ref] for f in ent.fields if f.type == "reference" and (joined or f.name != a.via_field)]
+    via = ref_target(spec, joined or cap.entity, a.via_field) if a.via_field else None
     fixed_json, start = {}, None
     if a.type == "create":
         fixed_json = {k: f"{float(v):.2f}" if types[k] == "money" else float(v) if types[k] == "decimal" else v
@@ -576,7 +605,8 @@ def render(cap: Params, spec, tpl) -> dict[str, str]:
            "again": again, **_flow_ctx(cap, spec, hit, miss),
            "rule_text": rule[:1].upper() + rule[1:], "cond_text": describe_condition(cap, spec), "types": types,
            "fixed_json": fixed_json, "start": start, "display": b.free_text_display(ent),
-           "detail": b.detail_path(spec, cap.entity), "other_refs": other,
+           "detail": b.detail_path(spec, cap.entity), "other_refs": other, "join_ent": spec.entity(joined)
+           if joined else None,
            "conditions": [[c.field, c.op, list(c.values), int(c.number) if is_time(c) else c.number]
                           for c in cap.conditions],
            "condition_types": {c.field: ent.field(c.field).type for c in cap.conditions if not is_time(c)},

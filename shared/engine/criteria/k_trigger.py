@@ -58,8 +58,11 @@ def _own(cap, spec) -> set[str]:
     from ..capabilities.trigger import acted_on, ref_target
 
     out = {cap.entity, acted_on(cap, spec)}
+    join = cap.action.join_entity if cap.action.type == "notify" else None
+    if join:  # a fan-out works with the records linking to the watched one
+        out.add(join)
     if cap.action.via_field:
-        out.add(ref_target(spec, cap.entity, cap.action.via_field))
+        out.add(ref_target(spec, join or cap.entity, cap.action.via_field))
     return out - {None}
 
 
@@ -121,7 +124,7 @@ def _realises_trigger(cap, spec, rule, reading) -> bool:
 
 
 def _derive_trigger(cap, spec, reading, feature) -> list[dict]:
-    from ..capabilities.trigger import describe_rule
+    from ..capabilities.trigger import acted_on, describe_rule
 
     if spec.entity(cap.entity) is None:
         return []
@@ -141,6 +144,12 @@ def _derive_trigger(cap, spec, reading, feature) -> list[dict]:
         text = (f"{rule[:1].upper()}{rule[1:]}; a day before the {days} {'has' if one else 'have'} passed the run "
                 f"does nothing, a day after it acts once, running again does nothing more, and the firing is listed.")
         template = "trigger.acts_after_days"
+    elif cap.action.type == "notify" and cap.action.join_entity:
+        person = entity_label(spec, acted_on(cap, spec), plural=True).lower()
+        text = (f"{rule[:1].upper()}{rule[1:]}: each of the {person} linked to it is told once, by "
+                f"{'text' if cap.action.channel == 'sms' else 'email'}, and nobody linked only to another "
+                f"{ent.lower()} is; nothing goes while it does not meet the condition.")
+        template = "trigger.fans_out"
     return [{"text": text if len(text) <= 300 else text[:297] + "...", "template": template,
              "params": {"capability": cap.id}, "rules": realised}]
 
@@ -211,8 +220,16 @@ def _seen(p, cap, row: str, parent: str | None) -> None:
 
 def _message_checks(p, cap, row: str, parent: str | None) -> list[dict]:
     """The outbox about one record holds exactly one message per person told, by the action's channel, to the
-    address the words name: the record's own (or its parent's) address field, or the role's users' logins."""
+    address the words name: the record's own (or its parent's) address field, or the role's users' logins (for a
+    text: the one phone a user of the role gave; the one who gave none and the other role's user are not told)."""
     act = cap.action
+    told = getattr(p, "_told_phone", None)
+    if act.role and act.channel == "sms" and told:
+        phone, other = told
+        return [{"path": "items", "op": "len", "value": 1},
+                {"path": "items.0.channel", "op": "eq", "value": "sms"},
+                {"path": "items.0.address", "op": "eq", "value": phone},
+                {"path": "items", "op": "none", "key": "address", "value": other}]
     if act.address_field:
         return [{"path": "items", "op": "len", "value": 1},
                 {"path": "items.0.channel", "op": "eq", "value": act.channel},
@@ -239,7 +256,9 @@ def _trigger_setup(p, cap, hit_sets_field: bool = False) -> _Setup:
     act, ent = cap.action, p.entity(cap.entity)
     hit, miss = hit_and_miss(cap, p.spec)
     who = p.writer(cap.entity)
-    if act.type == "notify" and act.role and act.role != "owner":
+    if act.type == "notify" and act.role and act.channel == "sms":
+        _role_phones(p, cap, who)
+    elif act.type == "notify" and act.role and act.role != "owner":
         p.actor(act.role)  # someone to tell
     parent = _parent(p, cap, who)
     fixed: dict = {act.via_field: f"${{{parent}.id}}"} if parent else {}
@@ -295,6 +314,84 @@ def _fires_once_by_flow(p, cap, wf) -> None:
                                                         {"path": "items.0.action", "op": "eq", "value": act.type}],
            note="it did not fire a second time")
     _seen(p, cap, row, parent)
+
+
+PHONES = ("+447700900101", "+447700900102", "+447700900103", "+447700900104")
+
+
+def _role_phones(p, cap, who: str) -> None:
+    """A text to a role: one user of the role gives a phone on their profile, another gives none (skipped), and a
+    user of another role gives one too (not told); the one without may not read anyone's phone."""
+    role = cap.action.role
+    told = "owner" if role == "owner" else p.actor(role, f"{role}_with_phone")
+    p.step(told, "PATCH", "/api/auth/me", json={"phone": "+44 7700 900101"}, expect=200,
+           checks=[{"path": "user.phone", "op": "eq", "value": PHONES[0]}], note="they give their mobile number")
+    other_role = next((r.name for r in p.spec.roles if r.name not in (role, "owner")), None)
+    if other_role:
+        other = p.actor(other_role, f"{other_role}_with_phone")
+        p.step(other, "PATCH", "/api/auth/me", json={"phone": PHONES[1]}, expect=200,
+               note=f"a {other_role.replace('_', ' ')} gives a number too (not of the role told)")
+    if role != "owner":
+        bare = p.actor(role, f"{role}_without_phone")
+        if not p.spec.role(role).manage_users:
+            p.step(bare, "GET", "/api/users", expect=403, note="a user may not list anyone's phone")
+        p.step(bare, "GET", "/api/auth/me", expect=200, checks=[{"path": "user.phone", "op": "eq", "value": None}],
+               note="their own profile shows only their own (empty) number")
+    p._told_phone = (PHONES[0], PHONES[1])
+
+
+def _fans_out(p, capability: str) -> None:
+    """A message to the people linked through records that point at the watched one ("text the passengers when
+    a trip is cancelled"): two people linked (one of them twice) and one linked to another record; nothing while
+    the record misses the condition, then one message each, by the channel, and none to the other."""
+    cap = _cap(p, capability)
+    act, ent = cap.action, p.entity(cap.entity)
+    hit, miss = _hit_miss(p, cap)
+    if miss is None or cap.on == "create":
+        raise ScenarioError(f"trigger {capability!r} fans out only when a change makes the condition hold")
+    who = p.writer(cap.entity)
+    label = ent.label.lower()
+    row = p.make(cap.entity, who, miss, note=f"{a(label)} that does not meet the condition yet")
+    other = p.make(cap.entity, who, miss, note=f"another {label}")
+    join = p.entity(act.join_entity)
+    person = p.entity(_person(p, cap))
+    field = act.address_field
+    addrs = [PHONES[i] if act.channel == "sms" else f"person{i + 1}@example.com" for i in range(3)]
+
+    def link(i: int) -> dict:
+        if act.via_field is None:
+            return {field: addrs[i]}
+        var = p.make(person.name, "owner", {field: addrs[i]}, note=f"{a(person.label.lower())} with an address")
+        return {act.via_field: f"${{{var}.id}}"}
+
+    links = [link(i) for i in range(3)]
+    for target, body in ((row, links[0]), (row, links[1]), (row, links[0]), (other, links[2])):
+        p.make(join.name, "owner", {act.join_field: f"${{{target}.id}}", **body},
+               note=f"{a(join.label.lower())} linking them")
+    _none_yet(p, cap, row)
+    p.step(who, "PATCH", f"/api/{ent.plural}/${{{row}.id}}", json=hit, expect=200,
+           note=f"the {label} now meets the condition")
+    p.step("owner", "GET", f"/api/{capability}/outbox?source_id=${{{row}.id}}", expect=200,
+           checks=[{"path": "items", "op": "len", "value": 2},
+                   {"path": "items", "op": "count", "key": "channel", "value": act.channel, "n": 2},
+                   {"path": "items", "op": "count", "key": "address", "value": addrs[0], "n": 1},
+                   {"path": "items", "op": "count", "key": "address", "value": addrs[1], "n": 1},
+                   {"path": "items", "op": "none", "key": "address", "value": addrs[2]}],
+           note="each linked person is told once, by the channel named; the other record's person is not")
+    p.step("owner", "GET", f"/api/{capability}/outbox?source_id=${{{other}.id}}", expect=200,
+           checks=[{"path": "items", "op": "len", "value": 0}], note=f"nothing about the other {label}")
+
+
+def _hit_miss(p, cap):
+    from ..capabilities.trigger import hit_and_miss
+
+    return hit_and_miss(cap, p.spec)
+
+
+def _person(p, cap) -> str:
+    from ..capabilities.trigger import acted_on
+
+    return acted_on(cap, p.spec)
 
 
 def _fires_once(p, capability: str) -> None:
@@ -368,4 +465,5 @@ def _acts_after_days(p, capability: str) -> None:
 
 REALISES = {"trigger": _realises_trigger}
 DERIVE = {"trigger": _derive_trigger}
-COMPILE = {"trigger.fires_once": _fires_once, "trigger.acts_after_days": _acts_after_days}
+COMPILE = {"trigger.fires_once": _fires_once, "trigger.acts_after_days": _acts_after_days,
+           "trigger.fans_out": _fans_out}

@@ -72,6 +72,8 @@ def _threshold(ctx, ent: str) -> dict | None:
         word = next((COMPARATIVES[w] for w in before if w in COMPARATIVES), None) or (
             "_".join(content[-2:]) if content else None) or rule.unit or ""  # "the wind speed goes above": wind_speed
     fields = ctx.draft.fields_of(ent, *NUMBER_TYPES)
+    if word and set(word.split("_")) <= set(ent.split("_")) and len(fields) == 1:
+        word = fields[0].name  # "when a hive check is above 38": the record's one number, not a field named for it
     named = next((f.name for f in fields if word and (singular(word) in f.name.split("_") or word in f.name)), None)
     named = named or next((f.name for f in fields if any(p in ctx.words for p in f.name.split("_") if len(p) > 2)),
                           None)
@@ -97,20 +99,42 @@ def _enum_condition(ctx, ent: str) -> dict | None:
         said = [v for v in f.values if re.search(rf"\b{re.escape(v.replace('_', ' '))}\b", low)]
         if said and len(said) < len(f.values):
             return {"field": f.name, "op": "in", "values": said[:1]}
-    m = re.search(rf"\b{_WHEN}\b[^.,;]*?\b(?:is marked|is set|is|are|becomes?|reach(?:es)?|turns?|goes|gets?)\s+"
+    m = re.search(rf"\b{_WHEN}\b[^.,;]*?\b(?:is|are|has been|have been|was|were)\s+([a-z]+ed)\b", low)
+    flag = m and next((f.name for f in ctx.draft.fields_of(ent, "boolean") if f.name in (m.group(1),
+                                                                                       f"is_{m.group(1)}")), None)
+    if flag:  # "when a trip is cancelled" and the trip has a yes/no "cancelled": it turning true
+        return {"field": flag, "op": "is_true"}
+    m = re.search(rf"\b{_WHEN}\b[^.,;]*?\b(?:(?:is|are|has been|have been) marked|is set|has been|have been|is|are|becomes?|reach(?:es)?|turns?|goes|gets?)\s+"
                   r"(?:as\s+|to\s+)?([a-z][a-z-]+)\b(?:\s+(severity|priority|level|type|category|grade|class|result|"
                   r"status|state|stage))?(?P<to>\s+to\s+[a-z]+(?=\s*(?:[.,;]|$)))?", low)
     if not m or m.group(1) in ("a", "an", "the", "more", "less", "over", "above", "below", "under", "than",
                                *COMPARATIVES):
         return None
     value = _snake(m.group(1) + (m.group("to") or ""))  # "ready to collect": the state is the whole phrase
-    f = ctx.draft.add_field(ent, m.group(2) or "status", "enum", ctx.text, origin="capability",
-                            values=["none", value] if m.group(2) else ["open", value])
+    f = _enum_keeping(ctx, ent, m.group(2) or "status", ["none", value] if m.group(2) else ["open", value])
     if f is None or f.type != "enum":
         return None
     if value not in f.values:
         f.values = [*f.values, value]
     return {"field": f.name, "op": "in", "values": [value]}
+
+
+def _enum_keeping(ctx, ent: str, name: str, values: list[str]):
+    """The record's enum field `name`, added with `values` when it has none; an existing one keeps its values (a
+    workflow another feature planned moves through them) and gains the new ones after them."""
+    from .capmap import NotFit
+
+    have = ctx.draft.entities[ent].fields.get(name)
+    flow = next((w for w in getattr(ctx.draft, "planned", {}).get("workflow", [])
+                 if w.get("entity") == ent and w.get("state_field") == name), None)
+    if flow is not None and have is not None and set(values) - set(have.values) - {"open", "none", "active"}:
+        new = [v.replace("_", " ") for v in values if v not in have.values and v not in ("open", "none", "active")]
+        raise NotFit(f"the {ent.replace('_', ' ')}'s {name} moves through its workflow ("
+                     f"{', '.join(v.replace('_', ' ') for v in have.values)}), which has no {' or '.join(new)} state")
+    if have is not None and have.type == "enum":
+        have.values = [*have.values, *[v for v in values if v not in have.values and v not in ("open", "none", "active")]]
+        return have
+    return ctx.draft.add_field(ent, name, "enum", ctx.text, origin="capability", values=values)
 
 
 def _parent_field(ctx, ent: str) -> str | None:
@@ -128,10 +152,32 @@ def _address(ctx, ent: str, kind: str) -> str | None:
     return f.name if f is not None and f.type == kind else None
 
 
+def _join_to(ctx, ent: str, names: list[str]) -> tuple[str, str, str | None] | None:
+    """A fan-out through a join: the record (other than the watched one) that links TO the watched record and to
+    the person the words name ("bookings link a passenger to a trip": the booking, its trip_id, its passenger_id),
+    or that is itself the person named. None when no record links both."""
+    d = ctx.draft
+    for join in d.entities:
+        if join == ent:
+            continue
+        back = next((f.name for f in d.fields_of(join, "reference") if f.ref == ent), None)
+        if back is None:
+            continue
+        if join in names:  # "text the volunteers when a shift is cancelled": each volunteer signed to the shift
+            return join, back, None
+        via = next((f.name for f in d.fields_of(join, "reference") if f.name != back and f.ref != ent and
+                    (f.ref in names or any(n in f.name.removesuffix("_id").split("_") for n in names))), None)
+        if via:
+            return join, back, via
+    return None
+
+
 def _notify_action(ctx, ent: str, told) -> dict:
     """"email the practice", "text the customer", "tell the head brewer": the channel the verb names (a text is an
-    SMS; every other telling an email), and who: a role of the app's users (one or two words), a record the
-    watched one links to (its address field), or the watched record's own address."""
+    SMS; every other telling an email), and who: a record the watched one links to (its address field), the
+    people records linking to it name ("text the passengers when a trip is cancelled": each booking's passenger),
+    a role of the app's users (one or two words; a text goes to the phone each gave), or the watched record's own
+    address."""
     from .capmap import NotFit
 
     d = ctx.draft
@@ -153,11 +199,17 @@ def _notify_action(ctx, ent: str, told) -> dict:
             if address is None:
                 raise NotFit(f"the {f.ref.replace('_', ' ')} record has no room for a {kind} field")
             return {"type": "notify", "channel": channel, "via_field": f.name, key: address}
+    joined = _join_to(ctx, ent, names)
+    if joined:  # "text the passengers when a trip is cancelled": each booking's passenger
+        join, join_field, via = joined
+        person = d.entities[join].fields[via].ref if via else join
+        address = _address(ctx, person, kind)
+        if address is None:
+            raise NotFit(f"the {person.replace('_', ' ')} record has no room for a {kind} field")
+        return {"type": "notify", "channel": channel, "join_entity": join, "join_field": join_field,
+                "via_field": via, key: address}
     role = next((n for n in names if n in d.roles), None)
-    if role:
-        if channel == "sms":
-            raise NotFit(f"the app's users have only a login email, so a text to every {role.replace('_', ' ')} has "
-                         f"no phone number")
+    if role:  # a text goes to the phone each user of the role gives on their profile
         return {"type": "notify", "channel": channel, "role": role}
     if any(n == ent for n in names) or first in ("them", "it"):  # "email the member when their firing ..."
         address = _address(ctx, ent, kind)

@@ -128,7 +128,7 @@ CUES: dict[str, tuple[str, ...]] = {
                 r"(when|whenever|once|as soon as|if)( a| an| the| its| their)? [a-z]+(['’]s)?( [a-z]+)? (is|are|becomes?|"
                 r"reach(es)?|turns?|goes|gets|has|exceeds?|drops?|falls?|rises?|fails?|passes)\b[^.;]{0,60}?\b(automatic\w*|"
                 r"creates?|opens?|raises?|sets?|marks?|flags?|blocks?|cannot|can't|may not|must not|notif\w*|e-?mails?|"
-                r"alerts?|tells?|escalat\w*)",
+                r"alerts?|tells?|texts?|sms|escalat\w*)",
                 r"automatically (creates?|opens?|raises?|sets?|marks?|flags?|blocks?|notif\w*|alerts?|e-?mails?)",
                 # "Text the customer when their piece is ready": the message first, then when it goes
                 r"(notify|e-?mail|text|sms|tell|alert|warn|message) (the |their |its |every |all |each )?[a-z]+"

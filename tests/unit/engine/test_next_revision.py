@@ -173,3 +173,34 @@ def test_a_preview_database_is_copied_consistently_and_a_missing_one_is_reported
     assert copied.execute("SELECT x FROM t ORDER BY x").fetchall() == [(1,), (2,)]
     copied.close()
     assert copy_database(tmp_path / "gone.db", tmp_path / "other.db") is False
+
+
+def test_an_app_built_before_users_had_a_phone_gains_the_column_and_keeps_its_users(tmp_path, spec, v1):
+    """A preview built when accounts had only a login email: the next build adds users.phone (optional) in a new
+    revision, so its users and their sign-in survive, each with no phone until they give one."""
+    old = dict(v1)
+    old["app/models.py"] = b"\n".join(line for line in v1["app/models.py"].split(b"\n")
+                                      if b"phone: orm.Mapped[str | None] = orm.mapped_column(sa.String(16)" not in line)
+    initial = v1["migrations/versions/0001_initial.py"].decode()
+    users = initial[initial.index("op.create_table('users'"):]
+    users = users[:users.index("sa.Column('phone', sa.String(length=16), nullable=True),")]
+    old["migrations/versions/0001_initial.py"] = initial.replace(
+        users + "sa.Column('phone', sa.String(length=16), nullable=True),\n    ", users, 1).encode()
+    assert b"'phone', sa.String(length=16)" not in old["migrations/versions/0001_initial.py"]
+    new = compile_project(spec, default_design(spec), previous=old)
+    rev = new["migrations/versions/0002_change.py"].decode()
+    assert "with op.batch_alter_table('users', schema=None) as batch_op:" in rev
+    assert "sa.Column('phone', sa.String(length=16), nullable=True)" in rev
+    db = tmp_path / "app.db"
+    _run(_write(old, tmp_path / "v1"), db, '''
+        migrate(engine)
+        with engine.begin() as conn:
+            conn.exec_driver_sql("INSERT INTO users (email, password_hash, role, created_at, session_version) "
+                                 f"VALUES ('ada@example.com', 'x', 'owner', {T}, 1)")
+    ''')
+    up = _run(_write(new, tmp_path / "v2"), db, '''
+        out["applied"] = migrate(engine)
+        with engine.connect() as conn:
+            out["users"] = [list(r) for r in conn.exec_driver_sql("SELECT email, role, phone FROM users")]
+    ''')
+    assert up == {"applied": ["0002"], "users": [["ada@example.com", "owner", None]]}

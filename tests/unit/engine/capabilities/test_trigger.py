@@ -118,7 +118,32 @@ def watch_repairs():
     return build("Tick Tock", "A watch repairer tracks repairs.", [owner, repair], roles, caps)
 
 
-IDEAS = [van_repairs, van_block, weighbridge, crane_inspections, allotments, clinic_incidents, watch_repairs]
+def clinic_texts():
+    """A serious incident texts every manager at the phone each gave on their profile (users have one, optional);
+    a manager without one is skipped and the firing says so; porters, who gave one too, are not texted."""
+    return S.with_cap(clinic_incidents(), action={"type": "notify", "channel": "sms", "role": "manager"})
+
+
+def choir_tour():
+    """A fan-out through a join: when a concert is cancelled, each singer with a seat on it is texted once (seats
+    link a singer to a concert); singers seated only at another concert are not."""
+    singer = entity("singer", "singers", [f("full_name", required=True), f("mobile", "phone")])
+    concert = entity("concert", "concerts", [f("venue", required=True),
+                                             f("status", "enum", values=["scheduled", "cancelled"],
+                                               default="scheduled")], display="venue")
+    seat = entity("seat", "seats", [f("part", required=True), f("concert_id", "reference", ref="concert", required=True),
+                                    f("singer_id", "reference", ref="singer", required=True)], display="part")
+    roles = [role("librarian", ["singer", "concert", "seat"], ["singer", "concert", "seat"]),
+             role("singer", ["concert"])]
+    caps = [{"kind": "trigger", "id": "cancelled_text", "label": "Text the singers when a concert is cancelled",
+             "entity": "concert", "conditions": [{"field": "status", "op": "in", "values": ["cancelled"]}],
+             "action": {"type": "notify", "channel": "sms", "join_entity": "seat", "join_field": "concert_id",
+                        "via_field": "singer_id", "phone_field": "mobile"}}]
+    return build("Choir Tour", "A touring choir seats its singers at concerts.", [singer, concert, seat], roles, caps)
+
+
+IDEAS = [van_repairs, van_block, weighbridge, crane_inspections, allotments, clinic_incidents, watch_repairs,
+         clinic_texts, choir_tour]
 
 
 def lost_property(*caps):
@@ -214,6 +239,10 @@ def test_each_idea_has_no_problems_and_reads_as_a_rule():
     assert trigger.managed_fields(spec.capabilities[0], spec) == {("incident", "severity"): 2}
 
 
+def _join(**changes):
+    return {"action": {**choir_tour()["capabilities"][0]["action"], **changes}}
+
+
 def _action(**changes):
     return {"action": {**van_repairs()["capabilities"][0]["action"], **changes}}
 
@@ -249,8 +278,12 @@ def _action(**changes):
      ["phone_field watch_owner.full_name is a text field but must be phone"]),
     (watch_repairs, {"action": {"type": "notify", "channel": "sms", "via_field": "customer_id", "email_field": "mobile"}},
      ["email_field is for channel email", "exactly one of phone_field"]),
-    (clinic_incidents, {"action": {"type": "notify", "channel": "sms", "role": "manager"}},
-     ["the manager users have only a login email"]),
+    (choir_tour, _join(join_field=None), ["join_entity seat needs join_field, its reference field to concert"]),
+    (choir_tour, _join(join_field="singer_id"), ["join_field seat.singer_id references 'singer' but must reference 'concert'"]),
+    (choir_tour, _join(join_entity="concert"), ["join_entity is the watched entity"]),
+    (choir_tour, _join(via_field="part"), ["via_field seat.part is a text field"]),
+    (choir_tour, _join(join_entity=None, via_field=None), ["join_field is used only with join_entity"]),
+    (choir_tour, _join(phone_field=None, role="singer"), ["via_field and join_entity are used only with phone_field"]),
     (clinic_incidents, {"action": {"type": "notify", "role": "director"}}, ["'director' is not a role"]),
 ])
 def test_check_names_what_does_not_resolve(idea, change, words):
@@ -328,7 +361,7 @@ def test_the_planner_reads_the_channel_and_the_person_a_message_goes_to():
     """"Text the club when their saddle is ready to collect": an SMS to the phone of the record the watched one
     links to, when its status is the whole phrase; "email the rider when their bike is marked serviced" tells the
     bike's rider (a linked record) even though riders are also users; a text to a role has no number."""
-    from shared.engine.planner.capmap import NotFit, kinds_for
+    from shared.engine.planner.capmap import kinds_for
 
     assert "trigger" in [k for k, _w in kinds_for("Text the club when their saddle is ready to collect")]
     got = _planned("Saddle Fix", "A saddler repairs saddles for riding clubs.",
@@ -340,9 +373,28 @@ def test_the_planner_reads_the_channel_and_the_person_a_message_goes_to():
                    "Email the rider when their bike is marked serviced", "Mechanics log bikes with rider and model")
     assert got["action"] == {"type": "notify", "channel": "email", "via_field": "rider_id", "email_field": "email"}
     assert got["conditions"] == [{"field": "status", "op": "in", "values": ["serviced"]}]
-    with pytest.raises(NotFit, match="only a login email"):
-        _planned("Safe Ward", "A clinic where nurses report incidents and managers review them.",
-                 "When an incident's risk score is above 3, text the managers", "Nurses report incidents")
+    got = _planned("Safe Ward", "A clinic where nurses report incidents and managers review them.",
+                   "When an incident's risk score is above 3, text the managers", "Nurses report incidents")
+    assert got["action"] == {"type": "notify", "channel": "sms", "role": "manager"}  # each manager's own phone
+
+
+def test_the_planner_reads_a_message_to_the_people_linked_through_a_join():
+    """"Text the guests when a tasting is cancelled", bookings linking a guest to a tasting: each booking's guest
+    (a fan-out through the record linking both), the tasting's yes/no "cancelled" turning true."""
+    from shared.engine.planner import plan_builtin
+
+    spec = plan_builtin({"title": "PressDay", "description": "A cider maker runs tastings in the orchard barn and "
+                         "takes bookings from guests.", "audience": "Cider makers",
+                         "key_features": ["Tastings with date, venue and status", "Guests with name, email and phone",
+                                          "Bookings with a guest and a tasting",
+                                          "Text the guests when a tasting is cancelled"]})
+    [cap] = [c for c in spec.capabilities if c.kind == "trigger"]
+    assert cap.entity == "tasting"
+    assert cap.action.model_dump(exclude_none=True) == {
+        "type": "notify", "channel": "sms", "join_entity": "booking", "join_field": "tasting_id",
+        "via_field": "guest_id", "phone_field": "phone"}
+    assert spec.trace[3].status == "planned", spec.trace[3].not_built
+    assert trigger.check(cap, spec) == []
 
 
 def test_criteria_name_the_rules_they_exercise_and_compile():
@@ -625,3 +677,32 @@ def test_the_trigger_criterion_moves_the_record_by_transitions_and_checks_one_em
     boxes = [s for s in steps if "/outbox" in s["path"]]
     assert [x["checks"][0]["value"] for x in boxes] == [0, 0, 1], boxes  # none added, none in progress, one sent
     assert boxes[-1]["checks"][2]["value"].endswith(".email}")
+
+
+@pytest.mark.parametrize("idea, test", [(clinic_texts, "test_a_text_goes_to_each_phone_of_the_role_and_a_user_without_"
+                                                       "one_is_skipped_visibly"),
+                                        (clinic_texts, "test_nobody_else_reads_a_users_phone"),
+                                        (choir_tour, "test_each_linked_person_is_told_once_and_no_one_else")])
+def test_a_text_to_many_is_proved_by_the_apps_tests_and_its_criterion(idea, test):
+    """A text to a role goes to the phones its users gave (one without is skipped, named in the firing); a text
+    through a join goes to each linked person once; each is exercised by its own generated test and its
+    acceptance criterion passes over HTTP."""
+    from shared.engine.appspec.model import Criterion
+    from shared.engine.criteria import compile_criterion
+    from shared.engine.criteria.kinds import DERIVE
+
+    spec, cap, run, mine = S.built(idea())
+    assert mine.get(test) == "passed", mine
+    [c] = DERIVE["trigger"](cap, spec, None, cap.label)
+    steps = compile_criterion(spec, Criterion(id="c1", **c), cap.label)["steps"]
+    told = [s for s in steps if "/outbox" in s["path"]][-2 if idea is choir_tour else -1]
+    if idea is choir_tour:
+        assert c["template"] == "trigger.fans_out"
+        assert {"path": "items", "op": "len", "value": 2} in told["checks"]
+        assert {"path": "items", "op": "none", "key": "address", "value": "+447700900103"} in told["checks"]
+    else:
+        assert told["checks"][:3] == [{"path": "items", "op": "len", "value": 1},
+                                      {"path": "items.0.channel", "op": "eq", "value": "sms"},
+                                      {"path": "items.0.address", "op": "eq", "value": "+447700900101"}]
+        assert any(s["path"] == "/api/users" and s["expect"] == 403 for s in steps)
+    assert run.features and all(x["passed"] for f in run.features for x in f["criteria"]), run.features

@@ -27,13 +27,18 @@ same time (a dummy hash is checked for unknown emails), and is throttled per acc
 account server-side (security.revoke_sessions).
 
 The owner (a role with manage_users) lists users, adds them (an existing email is a 409 here: the owner may
-know who has an account) and changes their roles.
+know who has an account) and changes their roles and phone numbers.
+
+**Phone.** A user may give an optional mobile number in E.164 (`PATCH /api/auth/me {"phone": "+447700900123"}`;
+null or "" clears it); a role that manages users may set it too (`PATCH /api/users/<id>`). A text to a role goes to
+its users who gave one. Nobody else reads it: it appears only in /api/auth/me and the manage-users routes.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -98,6 +103,27 @@ def _credentials(data) -> tuple[str, str]:
     if errors:
         raise ApiError(400, "invalid", "Check the email and password.", errors)
     return email, password
+
+
+#: a phone number in E.164: "+", a country code not starting with 0, at most 15 digits in all
+E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
+
+
+def clean_phone(phone) -> str | None:
+    """The E.164 number to keep (None clears it); spaces, dots, dashes and brackets are dropped first. 400 otherwise."""
+    if phone is None or phone == "":
+        return None
+    text = re.sub(r"[ .()-]", "", phone) if isinstance(phone, str) else None
+    if text is None or not E164.match(text):
+        raise ApiError(400, "invalid", "Give the phone number in international form, e.g. +447700900123, or null to "
+                       "remove it.", {"phone": "must be an E.164 number like +447700900123"})
+    return text
+
+
+def set_phone(user: User, phone) -> User:
+    user.phone = clean_phone(phone)
+    db.session().commit()
+    return user
 
 
 def _check_role(role) -> str:
@@ -359,6 +385,16 @@ def api_me():
     return _me(current_user())
 
 
+@bp.patch("/api/auth/me")
+@login_required
+def api_update_me():
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict) or set(data) - {"phone"}:
+        raise ApiError(400, "invalid", "Send a JSON object with phone (an E.164 number, or null to remove it); the "
+                       "email and role are changed elsewhere.")
+    return _me(set_phone(current_user(), data.get("phone")))
+
+
 @bp.get("/api/users")
 @require_manage_users
 def api_users():
@@ -393,7 +429,17 @@ def change_role(user_id: int, role) -> User:
 @require_manage_users
 def api_change_role(user_id: int):
     data = request.get_json(silent=True) or {}
-    return jsonify(change_role(user_id, data.get("role")).to_dict())
+    if not isinstance(data, dict) or not data or set(data) - {"role", "phone"}:
+        raise ApiError(400, "invalid", "Send a JSON object with role and/or phone (an E.164 number, or null).")
+    user = db.session().get(User, user_id)
+    if user is None:
+        raise ApiError(404, "not_found", f"No user with id {user_id}.")
+    if "phone" in data:
+        user.phone = clean_phone(data["phone"])
+    if "role" in data:
+        return jsonify(change_role(user_id, data.get("role")).to_dict())
+    db.session().commit()
+    return jsonify(user.to_dict())
 
 
 # ------------------------------------------------------------------ pages
