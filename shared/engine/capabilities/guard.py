@@ -28,9 +28,9 @@ class Params(CapabilityBase):
                                    "(the member of a booking)")
     test: Literal["is_true", "days_since", "all_checked"] = Field(description=(
         "is_true: `test_field`, a boolean field of the tested record, is true; days_since: at least `days` whole "
-        "days have passed since `test_field`, a date/datetime field of the tested record; all_checked: the tested "
-        "record has at least one `child_entity` record (linked by `child_link`) and every one has `test_field`, a "
-        "boolean field of the child, true"))
+        "days have passed since `test_field`, a date/datetime field of the tested record; all_checked: no `child_entity` "
+        "record of the tested record (linked by `child_link`) has `test_field`, a boolean field of the child, "
+        "false"))
     test_field: Name = Field(description="the field tested, e.g. subscription_paid, make_date, ticked")
     days: int | None = Field(default=None, ge=1, le=MAX_DAYS, description="days_since: the days, e.g. 90")
     child_entity: Name | None = Field(default=None, description="all_checked: the checklist items, e.g. skill")
@@ -130,6 +130,21 @@ def condition_words(cap: Params, spec) -> str:
     if cap.test == "is_true":
         return f"{whose} {name} is yes"
     return f"{cap.days} days have passed since {whose} {name}"
+
+
+def managed_fields(cap: Params, spec) -> dict[tuple[str, str], object]:
+    """A new row of the generic tests (and of other capabilities' tests) meets the condition, so only this
+    capability's own tests and criteria see the refusal: the yes/no field is yes, the date long past, an item
+    ticked."""
+    if cap.test == "all_checked":
+        return {(cap.child_entity, cap.test_field): True} if cap.child_entity else {}
+    target = tested(cap, spec)
+    if target is None:
+        return {}
+    if cap.test == "is_true":
+        return {(target, cap.test_field): True}
+    f = spec.entity(target).field(cap.test_field) if spec.entity(target) else None
+    return {(target, cap.test_field): "2000-01-01" if f is not None and f.type == "date" else "2000-01-01T09:00:00"}
 
 
 def routes(cap: Params, spec) -> list:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 
+from . import lexicon as lx
 from .draft import safe_name
 from .text import singular, verb_base
 
@@ -105,6 +106,12 @@ def b_guard(ctx) -> dict:
     if not m:
         raise NotFit("the words do not say what is refused and until when (X cannot ... until/without ...)")
     subj = _entity(d, m.group("subj"))
+    person = safe_name(singular(m.group("subj").split()[-1]))
+    if subj is None and (person in lx.PEOPLE or person in d.roles) and not m.group("passive"):
+        # "a singer who has not paid ... cannot book": the person is kept as a record, holding the state
+        d.add_entity(person, ctx.text, people=True)
+        d.add_field(person, "name", "text", ctx.text, origin="structure", required=True)
+        subj = person if person in d.entities else None
     if subj is None:
         raise NotFit("the words do not name the record that is held back")
     out: dict = {"entity": subj, "on": "create", "via_field": None}
