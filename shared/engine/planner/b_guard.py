@@ -98,6 +98,15 @@ def _made_by(ctx, subj: str, verb: str, obj: str | None) -> tuple[str, str]:
     return made, link.name
 
 
+def states_guard(text: str) -> bool:
+    """Does the text state a guard in a shape `b_guard` reads: the act and a condition it can check?"""
+    m = GUARD.match(" ".join(text.lower().split()))
+    if not m:
+        return False
+    cond = (m.group("cond") or "").strip()
+    return bool(m.group("part") and m.group("np") or m.group("lack") or _EVERY.match(cond) or _AGED.match(cond))
+
+
 def b_guard(ctx) -> dict:
     from .capmap import NotFit
 

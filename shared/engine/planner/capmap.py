@@ -262,6 +262,10 @@ def kinds_for(text: str) -> list[tuple[str, str]]:
         double = re.search(r"double[- ]?book", rule.words.lower())  # "without double bookings": a booking's rule
         found.append((max(0, low.find(rule.words.lower())), "booking" if double else "selection", rule.words))
     kinds = {k for _p, k, _w in found}
+    from .b_guard import states_guard
+
+    if "guard" in kinds:  # "a member who has not paid cannot book": one rule, the guard; its verb is no booking
+        kinds = {"guard"} if states_guard(text) else kinds - {"guard"}
     double_booked = any(k == "booking" and re.search(r"double[- ]?book", w.lower()) for _p, k, w in found)
     if "booking" in kinds:
         word = next(w for _p, k, w in found if k == "booking")
@@ -287,8 +291,6 @@ def kinds_for(text: str) -> list[tuple[str, str]]:
         # "text the parents the day before each match": someone is told, ahead of a date
         found.append((0, "reminders", "told before a date"))
         kinds.add("reminders")
-    if "guard" in kinds:  # "a member who has not paid cannot book": one rule, the guard; its verb is no booking
-        kinds = {"guard"}
     for winner, loser, pat in EXCLUSIVE:
         if winner in kinds and loser in kinds and re.search(rf"(?<![a-z0-9])(?:{pat})", low):
             kinds.discard(loser)

@@ -92,3 +92,5 @@ def test_generated_guard_tests_and_criteria_pass(make):
     mine = run.of(f"test_cap_{cap.id}")
     assert mine and set(mine.values()) == {"passed"}, (mine, run.output)
     assert all(v == "passed" for v in run.results.values()), run.output
+    guarded = [c for ft in run.features for c in ft.get("criteria") or [] if "naming the rule" in c["text"]]
+    assert guarded and all(c["passed"] for c in guarded), guarded
