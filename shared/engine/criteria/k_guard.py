@@ -80,7 +80,7 @@ def _refused_until(p, capability: str) -> None:
         own = {cap.via_field: f"${{{row}.id}}"}
     if cap.on == "transition":
         allowed = next(v for v in ent.field(cap.field).values if v not in cap.values)
-        rec = p.make(cap.entity, who, {**own, **cond(False), cap.field: allowed},
+        rec = p.make(cap.entity, who, {**own, **(cond(False) if cap.via_field is None else {}), cap.field: allowed},
                      note=f"{a(label)} whose condition does not hold yet")
         path = f"/api/{ent.plural}/${{{rec}.id}}"
         refused = {"path": "error.code", "op": "eq", "value": "guard_not_met"}
@@ -103,7 +103,8 @@ def _refused_until(p, capability: str) -> None:
                checks=[{"path": cap.field, "op": "eq", "value": cap.values[0]}],
                note=f"now it can be made {cap.values[0].replace('_', ' ')}")
         return
-    p.make(cap.entity, who, {**own, **cond(False)}, expect=409, note=f"adding {a(label)} is refused while the "
+    mine = cond if cap.via_field is None else (lambda _holds: {})  # the condition on the record itself
+    p.make(cap.entity, who, {**own, **mine(False)}, expect=409, note=f"adding {a(label)} is refused while the "
                                                                       f"condition does not hold")
     if cap.via_field is None:
         pass

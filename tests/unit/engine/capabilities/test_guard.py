@@ -79,8 +79,8 @@ def _built_spec(idea):
     return plan(idea).model_dump(mode="json")
 
 
-@pytest.mark.parametrize("make", [climbing_wall, lambda: _built_spec(bakery_idea())],
-                         ids=["checklist", "days"])
+@pytest.mark.parametrize("make", [climbing_wall, lambda: _built_spec(bakery_idea()), lambda: _built_spec(choir_idea())],
+                         ids=["checklist", "days", "person_flag"])
 def test_generated_guard_tests_and_criteria_pass(make):
     spec_dict = make()
     spec_dict["capabilities"] = [c for c in spec_dict["capabilities"] if c["kind"] == "guard"] + \
