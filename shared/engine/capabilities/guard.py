@@ -23,6 +23,9 @@ class Params(CapabilityBase):
                                                          "status")
     values: list[Name] = Field(default_factory=list, description="transition: the values refused while the "
                                "condition fails, e.g. ['sold']")
+    where_field: Name | None = Field(default=None, description="an enum field of `entity`: the guard holds back only "
+                                     "records of the kinds in `where_values` (a mock test among lessons); None: all")
+    where_values: list[Name] = Field(default_factory=list, description="the kinds held back, e.g. ['mock_test']")
     via_field: Name | None = Field(default=None, description="None: the condition is on the record itself; else a "
                                    "required reference field of it: the condition is on the record it points at "
                                    "(the member of a booking)")
@@ -74,6 +77,20 @@ def check(cap: Params, spec) -> list[str]:
                 p.append(f"every value of {cap.entity}.{cap.field} is refused; leave at least one allowed")
     elif cap.field or cap.values:
         p.append("on 'create' takes no field or values (they are for on 'transition')")
+    if cap.where_field:
+        m = b.field_problem(spec, cap.entity, cap.where_field, "where_field", ("enum",))
+        if m:
+            p.append(m)
+        else:
+            f = ent.field(cap.where_field)
+            if not cap.where_values or set(cap.where_values) - set(f.values):
+                p.append(f"where_values must be values of {cap.entity}.{cap.where_field}: {f.values}")
+            elif not set(f.values) - set(cap.where_values):
+                p.append(f"where_values hold back every kind of {cap.entity}; drop where_field instead")
+            if cap.where_field == cap.field:
+                p.append("where_field and field must differ")
+    elif cap.where_values:
+        p.append("where_values go with where_field")
     if cap.via_field:
         m = b.field_problem(spec, cap.entity, cap.via_field, "via_field", ("reference",))
         if m:
@@ -109,6 +126,8 @@ def describe_rule(cap: Params, spec) -> str:
     yes"."""
     ent = spec.entity(cap.entity)
     label = ent.label.lower() if ent else cap.entity.replace("_", " ")
+    if cap.where_field:
+        label = f"{label} of kind {' or '.join(v.replace('_', ' ') for v in cap.where_values)}"
     if cap.on == "create":
         act = f"a {label} cannot be added"
     else:
@@ -169,7 +188,9 @@ def render(cap: Params, spec, tpl) -> dict[str, str]:
     allowed = None
     if cap.on == "transition":
         allowed = next(v for v in ent.field(cap.field).values if v not in cap.values)
-    ctx = {"ent": ent, "tent": tent, "rule_text": rule[:1].upper() + rule[1:],
+    free_kind = next((v for v in ent.field(cap.where_field).values if v not in cap.where_values), None) \
+        if cap.where_field else None
+    ctx = {"free_kind": free_kind, "ent": ent, "tent": tent, "rule_text": rule[:1].upper() + rule[1:],
            "cond_text": condition_words(cap, spec), "target": target,
            "test_type": f.type if f is not None else "boolean", "allowed": allowed,
            "child": spec.entity(cap.child_entity) if cap.child_entity else None,

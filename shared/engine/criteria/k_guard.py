@@ -38,6 +38,8 @@ def _derive_guard(cap, spec, reading, feature) -> list[dict]:
         return []
     rule = describe_rule(cap, spec)
     ent = entity_label(spec, cap.entity)
+    if cap.where_field:
+        ent = f"{ent} of kind {cap.where_values[0].replace('_', ' ')}"
     act = f"adding {a(ent)}" if cap.on == "create" else f"making {a(ent)} {cap.values[0].replace('_', ' ')}"
     text = (f"{rule[:1].upper()}{rule[1:]}: while it does not hold, {act} is refused with a reason naming the rule; "
             f"once it holds, it goes through, and someone who may not change {ent}s is refused.")
@@ -67,7 +69,7 @@ def _refused_until(p, capability: str) -> None:
             return {cap.test_field: iso(NOW - timedelta(days=cap.days + 1 if holds else cap.days - 1), f.type)}
         return {}
 
-    own: dict = {}
+    own: dict = {cap.where_field: cap.where_values[0]} if cap.where_field else {}
     item = None
     if cap.via_field:
         row = p.make(target, "owner", cond(False), note=f"{a(tlabel)} for whom the condition does not hold yet")
@@ -77,7 +79,7 @@ def _refused_until(p, capability: str) -> None:
                    note=f"one of its {child.label_plural.lower()}, ticked")
             item = p.make(cap.child_entity, "owner", {cap.child_link: f"${{{row}.id}}", cap.test_field: False},
                           note=f"another of its {child.label_plural.lower()}, not ticked yet")
-        own = {cap.via_field: f"${{{row}.id}}"}
+        own[cap.via_field] = f"${{{row}.id}}"
     if cap.on == "transition":
         allowed = next(v for v in ent.field(cap.field).values if v not in cap.values)
         rec = p.make(cap.entity, who, {**own, **(cond(False) if cap.via_field is None else {}), cap.field: allowed},
@@ -106,6 +108,10 @@ def _refused_until(p, capability: str) -> None:
     mine = cond if cap.via_field is None else (lambda _holds: {})  # the condition on the record itself
     p.make(cap.entity, who, {**own, **mine(False)}, expect=409, note=f"adding {a(label)} is refused while the "
                                                                       f"condition does not hold")
+    if cap.where_field:  # another kind is not held back
+        free = next(v for v in ent.field(cap.where_field).values if v not in cap.where_values)
+        p.make(cap.entity, who, {**own, **mine(False), cap.where_field: free},
+               note=f"{a(label)} of kind {free.replace('_', ' ')} is not held back")
     if cap.via_field is None:
         pass
     elif item is not None:

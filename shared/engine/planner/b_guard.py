@@ -72,9 +72,10 @@ def _flag(ctx, ent: str, words: str) -> str:
     return f.name
 
 
-def _made_by(ctx, subj: str, verb: str, obj: str | None) -> tuple[str, str]:
+def _made_by(ctx, subj: str, verb: str, obj: str | None) -> tuple[str, str, dict]:
     """The record the refused verb makes for the subject: the booked record of a booking verb, else the record the
-    noun names; it is linked to the subject (a required reference)."""
+    noun names; it is linked to the subject (a required reference). A noun that names no record after a booking verb
+    ("book a mock test") is one kind of the booked record: only that kind is held back."""
     from .capmap import NotFit
 
     d = ctx.draft
@@ -84,8 +85,9 @@ def _made_by(ctx, subj: str, verb: str, obj: str | None) -> tuple[str, str]:
         res = _entity(d, obj)
         made = next((b["entity"] for b in booked if res and b.get("resource") == res), None) or next(
             (b["entity"] for b in booked), None)
-    if made is not None and obj and _entity(d, obj) is None:  # "book a mock test": a kind of booking, not told apart
-        raise NotFit(f"the words refuse only one kind of booking ({obj}), which the app does not tell apart yet")
+    kind = None
+    if made is not None and obj and _entity(d, obj) is None:  # "book a mock test": one kind of the booked record
+        kind = _snake(obj)
     made = made or _entity(d, obj)
     if made is None or made == subj:
         raise NotFit("the words do not say which record the refused act makes")
@@ -95,7 +97,17 @@ def _made_by(ctx, subj: str, verb: str, obj: str | None) -> tuple[str, str]:
             raise NotFit(f"{made.replace('_', ' ')} cannot point at {subj.replace('_', ' ')}")
         link = next(f for f in d.fields_of(made, "reference") if f.ref == subj)
     link.required = True
-    return made, link.name
+    where: dict = {}
+    if kind:
+        f = next((x for x in d.fields_of(made, "enum") if kind in x.values), None) or d.add_field(
+            made, "kind", "enum", ctx.text, origin="capability", values=[made.split("_")[-1], kind])
+        if f is None or f.type != "enum":
+            raise NotFit(f"the words refuse one kind of {made.replace('_', ' ')} ({obj}), and the record has no "
+                         f"room for its kind")
+        if kind not in f.values:
+            f.values = [*f.values, kind]
+        where = {"where_field": f.name, "where_values": [kind]}
+    return made, link.name, where
 
 
 def states_guard(text: str) -> bool:
@@ -133,8 +145,8 @@ def b_guard(ctx) -> dict:
             f.values = [*f.values, value]
         out.update(on="transition", field=f.name, values=[value])
     else:
-        made, via = _made_by(ctx, subj, m.group("verb"), m.group("obj"))
-        out.update(entity=made, via_field=via)
+        made, via, where = _made_by(ctx, subj, m.group("verb"), m.group("obj"))
+        out.update(entity=made, via_field=via, **where)
     cond = (m.group("cond") or "").strip()
     if m.group("part") and m.group("np"):  # "who has not paid the season subscription"
         out.update(test="is_true", test_field=_flag(ctx, subj, f"{m.group('np')} {m.group('part')}"))
