@@ -66,16 +66,24 @@ def climbing_wall():
     climber = entity("climber", "climbers", [f("name", required=True)], display="name")
     skill = entity("skill", "skills", [f("title", required=True), f("signed", "boolean"),
                                        f("climber_id", "reference", ref="climber", required=True)])
+    wall = entity("wall", "walls", [f("name", required=True)], display="name")
     session = entity("lead_session", "lead_sessions", [f("title", required=True),
                                                        f("style", "enum", values=["top_rope", "lead"]),
+                                                       f("wall_id", "reference", ref="wall", required=True),
+                                                       f("start_at", "datetime", required=True),
+                                                       f("end_at", "datetime", required=True),
                                                        f("climber_id", "reference", ref="climber", required=True)])
-    roles = [role("instructor", ["climber", "skill", "lead_session"], ["climber", "skill", "lead_session"]),
+    roles = [role("instructor", ["climber", "skill", "wall", "lead_session"], ["climber", "skill", "wall",
+                                                                            "lead_session"]),
              role("visitor", ["lead_session"])]
     caps = [{"kind": "guard", "id": "lead_guard", "label": "No lead session until every skill is signed",
              "entity": "lead_session", "on": "create", "via_field": "climber_id", "test": "all_checked",
              "test_field": "signed", "child_entity": "skill", "child_link": "climber_id",
-             "where_field": "style", "where_values": ["lead"]}]
-    return build("Lead Ready", "A climbing wall signs off skills before lead climbing.", [climber, skill, session],
+             "where_field": "style", "where_values": ["lead"]},
+            {"kind": "booking", "id": "wall_booking", "label": "Book a wall for a lead session",
+             "entity": "lead_session", "resource": "wall", "resource_field": "wall_id", "start_field": "start_at",
+             "end_field": "end_at"}]
+    return build("Lead Ready", "A climbing wall signs off skills before lead climbing.", [climber, skill, wall, session],
                  roles, caps, default_role="instructor")
 
 
