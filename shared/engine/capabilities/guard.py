@@ -10,7 +10,9 @@ from ..appspec.base import CapabilityBase, Name
 
 KIND = "guard"
 
-TESTS = ("is_true", "days_since", "all_checked")
+TESTS = ("is_true", "days_since", "all_checked", "none_expired")
+#: tests that read the tested record's items (child_entity, linked by child_link)
+CHILD_TESTS = ("all_checked", "none_expired")
 MAX_DAYS = 3650
 
 
@@ -29,11 +31,12 @@ class Params(CapabilityBase):
     via_field: Name | None = Field(default=None, description="None: the condition is on the record itself; else a "
                                    "required reference field of it: the condition is on the record it points at "
                                    "(the member of a booking)")
-    test: Literal["is_true", "days_since", "all_checked"] = Field(description=(
+    test: Literal["is_true", "days_since", "all_checked", "none_expired"] = Field(description=(
         "is_true: `test_field`, a boolean field of the tested record, is true; days_since: at least `days` whole "
         "days have passed since `test_field`, a date/datetime field of the tested record; all_checked: no `child_entity` "
         "record of the tested record (linked by `child_link`) has `test_field`, a boolean field of the child, "
-        "false"))
+        "false; none_expired: no such record has `test_field`, a date/datetime field of the child, in the past (a "
+        "dog's vaccinations)"))
     test_field: Name = Field(description="the field tested, e.g. subscription_paid, make_date, ticked")
     days: int | None = Field(default=None, ge=1, le=MAX_DAYS, description="days_since: the days, e.g. 90")
     child_entity: Name | None = Field(default=None, description="all_checked: the checklist items, e.g. skill")
@@ -99,7 +102,7 @@ def check(cap: Params, spec) -> list[str]:
             p.append(f"via_field {cap.entity}.{cap.via_field} must be required: the condition reads the record it "
                      f"points at; set required to true")
     target = tested(cap, spec)
-    if cap.test == "all_checked":
+    if cap.test in CHILD_TESTS:
         if not cap.child_entity or not cap.child_link:
             return p + ["all_checked needs child_entity and child_link: the checklist items and their reference to "
                         f"the {target}"]
@@ -107,7 +110,8 @@ def check(cap: Params, spec) -> list[str]:
             b.entity_problem(spec, cap.child_entity, "child_entity"),
             b.field_problem(spec, cap.child_entity, cap.child_link, "child_link", ("reference",), ref=target)
             if spec.entity(cap.child_entity) else None,
-            b.field_problem(spec, cap.child_entity, cap.test_field, "test_field", ("boolean",))
+            b.field_problem(spec, cap.child_entity, cap.test_field, "test_field",
+                            ("boolean",) if cap.test == "all_checked" else ("date", "datetime"))
             if spec.entity(cap.child_entity) else None) if m]
     else:
         if cap.child_entity or cap.child_link:
@@ -144,6 +148,11 @@ def condition_words(cap: Params, spec) -> str:
         cf = child.field(cap.test_field) if child else None
         items = child.label_plural.lower() if child else cap.child_entity
         return f"every one of {whose} {items} is {(cf.label if cf else cap.test_field).lower()}"
+    if cap.test == "none_expired":
+        child = spec.entity(cap.child_entity)
+        cf = child.field(cap.test_field) if child else None
+        items = child.label_plural.lower() if child else cap.child_entity
+        return f"none of {whose} {items} is past its {(cf.label if cf else cap.test_field).lower()}"
     f = tent.field(cap.test_field) if tent else None
     name = (f.label if f else cap.test_field).lower()
     if cap.test == "is_true":
@@ -157,6 +166,11 @@ def managed_fields(cap: Params, spec) -> dict[tuple[str, str], object]:
     ticked."""
     if cap.test == "all_checked":
         return {(cap.child_entity, cap.test_field): True} if cap.child_entity else {}
+    if cap.test == "none_expired":
+        child = spec.entity(cap.child_entity) if cap.child_entity else None
+        f = child.field(cap.test_field) if child else None
+        return {(cap.child_entity, cap.test_field): "2099-01-01" if f is not None and f.type == "date"
+                else "2099-01-01T09:00:00"} if f is not None else {}
     target = tested(cap, spec)
     if target is None:
         return {}
@@ -183,7 +197,8 @@ def render(cap: Params, spec, tpl) -> dict[str, str]:
 
     target = tested(cap, spec)
     ent, tent = spec.entity(cap.entity), spec.entity(target)
-    f = tent.field(cap.test_field) if cap.test != "all_checked" else None
+    f = tent.field(cap.test_field) if cap.test not in CHILD_TESTS else spec.entity(cap.child_entity).field(
+        cap.test_field)
     rule = describe_rule(cap, spec)
     allowed = None
     if cap.on == "transition":

@@ -69,10 +69,23 @@ def _refused_until(p, capability: str) -> None:
             return {cap.test_field: iso(NOW - timedelta(days=cap.days + 1 if holds else cap.days - 1), f.type)}
         return {}
 
+    fixed = True if cap.test == "all_checked" else None
+    if cap.test == "none_expired":
+        fixed = iso(NOW + timedelta(days=300), p.entity(cap.child_entity).field(cap.test_field).type)
+    renewed = "the last item is ticked" if cap.test == "all_checked" else "the item past its date is renewed"
     own: dict = {cap.where_field: cap.where_values[0]} if cap.where_field else {}
     item = None
     if cap.via_field:
         row = p.make(target, "owner", cond(False), note=f"{a(tlabel)} for whom the condition does not hold yet")
+        if cap.test == "none_expired":
+            child = p.entity(cap.child_entity)
+            kind = child.field(cap.test_field).type
+            p.make(cap.child_entity, "owner", {cap.child_link: f"${{{row}.id}}",
+                                               cap.test_field: iso(NOW + timedelta(days=300), kind)},
+                   note=f"one of its {child.label_plural.lower()}, still valid")
+            item = p.make(cap.child_entity, "owner", {cap.child_link: f"${{{row}.id}}",
+                                                      cap.test_field: iso(NOW - timedelta(days=2), kind)},
+                          note=f"another of its {child.label_plural.lower()}, past its date")
         if cap.test == "all_checked":
             child = p.entity(cap.child_entity)
             p.make(cap.child_entity, "owner", {cap.child_link: f"${{{row}.id}}", cap.test_field: True},
@@ -94,7 +107,7 @@ def _refused_until(p, capability: str) -> None:
             p.step(who, "PATCH", path, json=cond(True), note="the condition now holds")
         elif item is not None:
             p.step("owner", "PATCH", f"/api/{p.entity(cap.child_entity).plural}/${{{item}.id}}",
-                   json={cap.test_field: True}, note="the last item is ticked")
+                   json={cap.test_field: fixed}, note=renewed)
         else:
             p.step("owner", "PATCH", f"/api/{tent.plural}/${{{row}.id}}", json=cond(True), note="the condition "
                                                                                                "now holds")
@@ -116,7 +129,7 @@ def _refused_until(p, capability: str) -> None:
         pass
     elif item is not None:
         p.step("owner", "PATCH", f"/api/{p.entity(cap.child_entity).plural}/${{{item}.id}}",
-               json={cap.test_field: True}, note="the last item is ticked")
+               json={cap.test_field: fixed}, note=renewed)
     else:
         p.step("owner", "PATCH", f"/api/{tent.plural}/${{{row}.id}}", json=cond(True),
                note="the condition now holds")

@@ -30,7 +30,7 @@ GUARD = re.compile(
     r"(?:(?:the|their|its|a|an|his|her) )?(?P<np>[a-z][a-z -]*?)| without (?:(?:a|an|the|any|their|its) )?"
     r"(?P<lack>[a-z][a-z -]*?))?"
     rf" {_NEG} (?:(?P<passive>be [a-z]+)|(?P<verb>[a-z]+)(?: (?:a|an|the|any|their|its) (?P<obj>[a-z][a-z -]*?))?)"
-    r"(?: (?:until|unless|before) (?P<cond>[^.;]+?))?\s*[.;]?\s*$")
+    r"(?: (?P<conj>until|unless|before|while) (?P<cond>[^.;]+?))?\s*[.;]?\s*$")
 #: "until every skill is ticked", "until all its checks are done"
 _EVERY = re.compile(r"^(?:every|each|all)(?: (?:of )?(?:its|their|the|his|her))? (?P<child>[a-z][a-z-]*) (?:is|are|has been|"
                     r"have been) (?P<part>[a-z]+(?:ed|en)|done)$")
@@ -39,6 +39,10 @@ _AGED = re.compile(r"^(?:it|they|the [a-z]+) (?:has|have) (?:been )?(?P<part>[a-
                    r"a minimum of )?(?P<n>\d+) (?P<unit>days?|weeks?)$")
 #: the guard sentence as a cue: its words are what the guard does (capmap.CUES, reading's cue spans)
 CUE = GUARD.pattern.removeprefix(r"^\s*")
+#: "while the dog's vaccination has expired", "while its certificate is out of date": refused while an item of the
+#: record (or of the record it belongs to) is past its date
+_EXPIRED = re.compile(r"^(?:(?:the|its|their|a|an) )?(?:(?P<owner>[a-z][a-z-]*)(?:'s|s') )?(?P<child>[a-z][a-z-]*) "
+                      r"(?:has|have|is|are) (?:expired|lapsed|run out|out of date)$")
 _BOOK = re.compile(r"^(?:book|reserve|hire|rent)$")
 
 
@@ -82,6 +86,8 @@ def _made_by(ctx, subj: str, verb: str, obj: str | None) -> tuple[str, str, dict
     made = None
     if _BOOK.match(verb_base(verb) or verb):
         booked = d.planned.get("booking", [])
+        if not booked:  # "cannot book that machine" where nothing is booked yet: the machine is no booking
+            raise NotFit("the idea books nothing yet, so there is no booking to refuse")
         res = _entity(d, obj)
         made = next((b["entity"] for b in booked if res and b.get("resource") == res), None) or next(
             (b["entity"] for b in booked), None)
@@ -110,12 +116,44 @@ def _made_by(ctx, subj: str, verb: str, obj: str | None) -> tuple[str, str, dict
     return made, link.name, where
 
 
+def _expiry(ctx, out: dict, subj: str, m) -> None:
+    """ "while the dog's vaccination has expired": none of the owner's items may be past their date; the owner is
+    the subject or a record the subject points at (a required reference, added when the words relate them)."""
+    from .capmap import NotFit
+
+    d = ctx.draft
+    owner = _entity(d, m.group("owner")) if m.group("owner") else subj
+    child = _entity(d, m.group("child"))
+    if owner is None or child is None:
+        raise NotFit("the words do not name the record whose items expire")
+    link = next((f for f in d.fields_of(child, "reference") if f.ref == owner), None)
+    dates = d.fields_of(child, "date", "datetime")
+    date = next((f.name for f in dates if re.search(r"expir|valid|until|due|renew|end", f.name)), None)
+    if link is None or date is None:
+        raise NotFit(f"the {child.replace('_', ' ')} records have no link to a {owner.replace('_', ' ')} and an "
+                     f"expiry date to check")
+    link.required = True
+    if owner != subj:
+        if out["via_field"] is not None:
+            raise NotFit("the words check the items of a record the act's record does not point at")
+        via = next((f for f in d.fields_of(subj, "reference") if f.ref == owner), None)
+        if via is None:
+            if not d.add_ref(subj, owner, ctx.text, required=True):
+                raise NotFit(f"{subj.replace('_', ' ')} cannot point at {owner.replace('_', ' ')}")
+            via = next(f for f in d.fields_of(subj, "reference") if f.ref == owner)
+        via.required = True
+        out["via_field"] = via.name
+    out.update(test="none_expired", test_field=date, child_entity=child, child_link=link.name)
+
+
 def states_guard(text: str) -> bool:
     """Does the text state a guard in a shape `b_guard` reads: the act and a condition it can check?"""
     m = GUARD.match(" ".join(text.lower().split()))
     if not m:
         return False
     cond = (m.group("cond") or "").strip()
+    if m.group("conj") == "while":
+        return bool(_EXPIRED.match(cond))
     return bool(m.group("part") and m.group("np") or m.group("lack") or _EVERY.match(cond) or _AGED.match(cond))
 
 
@@ -148,7 +186,12 @@ def b_guard(ctx) -> dict:
         made, via, where = _made_by(ctx, subj, m.group("verb"), m.group("obj"))
         out.update(entity=made, via_field=via, **where)
     cond = (m.group("cond") or "").strip()
-    if m.group("part") and m.group("np"):  # "who has not paid the season subscription"
+    expired = _EXPIRED.match(cond) if m.group("conj") == "while" else None
+    if m.group("conj") == "while" and not expired:
+        raise NotFit("the words refuse the act while something holds that the app cannot check yet")
+    if expired:
+        _expiry(ctx, out, subj, expired)
+    elif m.group("part") and m.group("np"):  # "who has not paid the season subscription"
         out.update(test="is_true", test_field=_flag(ctx, subj, f"{m.group('np')} {m.group('part')}"))
     elif m.group("lack"):  # "without laser training"
         out.update(test="is_true", test_field=_flag(ctx, subj, m.group("lack")))

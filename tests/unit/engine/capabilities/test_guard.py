@@ -28,6 +28,26 @@ def bakery_idea():
                              "A batch cannot be shipped until it has rested for at least 3 days"]}
 
 
+def harbour_idea():
+    return {"id": "harbour-voyages", "title": "Harbour voyages",
+            "description": "A harbour office clears charter voyages and keeps each skipper's licences.",
+            "target_audience": "harbour masters",
+            "key_features": ["Skippers with name and phone", "Licences per skipper with type and expiry date",
+                             "Voyages with departure date and skipper",
+                             "A voyage cannot be cleared while the skipper's licence has expired"]}
+
+
+def test_an_item_past_its_date_guards_a_move_of_the_record_that_points_at_its_owner():
+    spec = plan_builtin(harbour_idea())
+    t = _trace(spec, "cannot be cleared")
+    [cap] = [c for c in spec.capabilities if c.kind == "guard"]
+    assert t.status == "planned", t
+    assert (cap.entity, cap.on, cap.values, cap.test, cap.child_entity) == ("voyage", "transition", ["cleared"],
+                                                                           "none_expired", "licence")
+    assert spec.entity("voyage").field(cap.via_field).ref == "skipper"
+    assert spec.entity("licence").field(cap.test_field).type == "date"
+
+
 def _trace(spec, words):
     return next(t for t in spec.trace if words in t.feature)
 
@@ -93,8 +113,9 @@ def _built_spec(idea):
     return plan(idea).model_dump(mode="json")
 
 
-@pytest.mark.parametrize("make", [climbing_wall, lambda: _built_spec(bakery_idea()), lambda: _built_spec(choir_idea())],
-                         ids=["checklist", "days", "person_flag"])
+@pytest.mark.parametrize("make", [climbing_wall, lambda: _built_spec(bakery_idea()), lambda: _built_spec(choir_idea()),
+                                  lambda: _built_spec(harbour_idea())],
+                         ids=["checklist", "days", "person_flag", "expiry"])
 def test_generated_guard_tests_and_criteria_pass(make):
     spec_dict = make()
     spec_dict["capabilities"] = [c for c in spec_dict["capabilities"] if c["kind"] == "guard"] + \
