@@ -38,9 +38,9 @@ from .b_content import (
 )
 from .b_document import b_document
 from .b_enrolment import _NOT_SCREEN, b_enrolment
+from .b_flow import b_booking, b_custody, b_ledger, b_payments, b_records, b_rotation, b_workflow
 from .b_guard import CUE as _GUARD_CUE
 from .b_guard import b_guard
-from .b_flow import b_booking, b_custody, b_ledger, b_payments, b_records, b_rotation, b_workflow
 from .b_import import b_import
 from .b_notify import b_audit_log, b_follow, b_live_board, b_reminders
 from .b_trigger import b_trigger

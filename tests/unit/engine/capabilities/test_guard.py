@@ -124,6 +124,7 @@ def test_generated_guard_tests_and_criteria_pass(make):
     run = S.qa(files)
     assert run.passed, run.output
     cap = next(c for c in spec.capabilities if c.kind == "guard")
+    assert run.findings_in(cap.id) == [], run.findings_in(cap.id)
     mine = run.of(f"test_cap_{cap.id}")
     assert mine and set(mine.values()) == {"passed"}, (mine, run.output)
     assert all(v == "passed" for v in run.results.values()), run.output
