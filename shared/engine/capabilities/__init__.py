@@ -30,7 +30,7 @@ KINDS: tuple[str, ...] = (
     "records", "booking", "workflow", "ledger", "reminders", "audit_log", "custody", "live_board", "search",
     "attachments", "public_page", "checklist", "versioning", "ratings", "leaderboard", "rotation", "payments",
     "export", "ai_summary", "matrix", "follow", "limit", "selection", "assignment", "import", "trigger", "document", "vote", "agreement",
-    "enrolment",
+    "enrolment", "guard",
 )
 
 #: kinds whose module has another name (`import` is a Python keyword)

@@ -193,6 +193,8 @@ def assess(spec, entry, index: int, reading: FeatureReading | None = None) -> di
         held = ent.field(rf) if ent is not None and rf else None
         if held is not None and held.ref:
             prim.add(held.ref)
+        if c.kind == "guard" and ent is not None:  # a guard acts on the record made for someone, and on what it is of
+            prim.update(f.ref for f in ent.fields if f.type == "reference" and f.required and f.ref)
         if c.kind == "limit" and getattr(c, "scope", "parent") != "parent" and c.period and ent is not None:
             # "15 dogs per day" counted as the day's attendances: each names one dog
             prim.update(f.ref for f in ent.fields if f.type == "reference" and f.required and f.ref)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from importlib import import_module
 
-GROUPS = ("k_records", "k_flow", "k_money", "k_notify", "k_scores", "k_attached", "k_content", "k_limit", "k_selection", "k_assignment", "k_import", "k_trigger", "k_document", "k_vote", "k_agreement", "k_enrolment")
+GROUPS = ("k_records", "k_flow", "k_money", "k_notify", "k_scores", "k_attached", "k_content", "k_limit", "k_selection", "k_assignment", "k_import", "k_trigger", "k_document", "k_vote", "k_agreement", "k_enrolment", "k_guard")
 
 REALISES: dict = {}
 DERIVE: dict = {}

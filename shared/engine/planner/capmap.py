@@ -39,6 +39,8 @@ from .b_content import (
 from .b_document import b_document
 from .b_enrolment import _NOT_SCREEN, b_enrolment
 from .b_flow import b_booking, b_custody, b_ledger, b_payments, b_records, b_rotation, b_workflow
+from .b_guard import CUE as _GUARD_CUE
+from .b_guard import b_guard
 from .b_import import b_import
 from .b_notify import b_audit_log, b_follow, b_live_board, b_reminders
 from .b_trigger import b_trigger
@@ -144,6 +146,7 @@ CUES: dict[str, tuple[str, ...]] = {
     "import": (r"import(s|ed|ing)?", r"bulk[- ]?(upload|import|add|load)\w*", r"(mass|batch)[- ]?(upload|import)\w*",
                r"upload\w* (a |an |the |their |our )?(csv|spreadsheet|excel|json)( files?)?",
                r"from (a |an |the |their |our )?(csv|spreadsheet|excel|json)s?( files?)?"),
+    "guard": (_GUARD_CUE,),
     "follow": (r"follow(s|ed|ing|ers)?", r"subscribe to", r"watch ?lists?", r"notif\w+ when (a |an )?new",
                r"get notified", r"alert contacts", r"notify (me|members|users|subscribers|followers|contacts)",
                r"when (a |an )?new \w+ (is|are) (listed|posted|added|published)"),
@@ -241,6 +244,8 @@ BEHAVIOUR = {
     "enrolment": "people signing themselves up for a record once, cancelling their own, up to its capacity",
     "vote": "up- or down-votes on records, one per person, and a list ranked by net score",
     "document": "a PDF of a record and its lines (totals, tax), optionally signed off by a named role",
+    "guard": "an action (adding a record, moving it to a status) refused until a condition holds: a yes/no field, "
+             "days passed since a date, or every item of a checklist ticked",
     "trigger": "something done by itself when a record reaches a value or crosses a number: a record created, a "
                "field set, a change blocked or someone told",
 }
@@ -266,6 +271,10 @@ def kinds_for(text: str) -> list[tuple[str, str]]:
         double = re.search(r"double[- ]?book", rule.words.lower())  # "without double bookings": a booking's rule
         found.append((max(0, low.find(rule.words.lower())), "booking" if double else "selection", rule.words))
     kinds = {k for _p, k, _w in found}
+    from .b_guard import states_guard
+
+    if "guard" in kinds:  # "a member who has not paid cannot book": one rule, the guard; its verb is no booking
+        kinds = {"guard"} if states_guard(text) else kinds - {"guard"}
     double_booked = any(k == "booking" and re.search(r"double[- ]?book", w.lower()) for _p, k, w in found)
     if "booking" in kinds:
         word = next(w for _p, k, w in found if k == "booking")
@@ -313,7 +322,7 @@ BUILDERS = {
     "follow": b_follow, "limit": b_limit, "selection": b_selection,
     "assignment": b_assignment, "import": b_import, "trigger": b_trigger,
     "document": b_document, "vote": b_vote,
-    "agreement": b_agreement, "enrolment": b_enrolment,
+    "agreement": b_agreement, "enrolment": b_enrolment, "guard": b_guard,
 }
 
 
@@ -329,6 +338,7 @@ IDENTITY = {
     "assignment": ("entity", "person_field"), "import": ("entity",),
     "trigger": ("entity", "action"), "document": ("entity",), "vote": ("entity",),
     "agreement": ("entity", "party_field"), "enrolment": ("entity",),
+    "guard": ("entity", "on", "field", "test", "test_field", "child_entity", "days"),
 }
 
 

@@ -1,0 +1,220 @@
+"""Capability `guard`: An action on a record (creating it, or moving its status to a value) is refused with 409 and a sentence naming the rule until a condition holds on the record or on the record it points at: a yes/no field is true (a member's subscription is paid), a date plus a number of days has passed (a wheel made 90 days ago), or every item of a linked checklist is ticked (a pupil's skills). The check and the write happen in one transaction."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from ..appspec.base import CapabilityBase, Name
+
+KIND = "guard"
+
+TESTS = ("is_true", "days_since", "all_checked", "none_expired")
+#: tests that read the tested record's items (child_entity, linked by child_link)
+CHILD_TESTS = ("all_checked", "none_expired")
+MAX_DAYS = 3650
+
+
+class Params(CapabilityBase):
+    kind: Literal["guard"] = "guard"
+    entity: Name = Field(description="the records whose action is guarded, e.g. booking, wheel")
+    on: Literal["create", "transition"] = Field(default="create", description="create: a new record is refused; "
+                                                "transition: a change of `field` to one of `values` is refused")
+    field: Name | None = Field(default=None, description="transition: the enum field whose change is refused, e.g. "
+                                                         "status")
+    values: list[Name] = Field(default_factory=list, description="transition: the values refused while the "
+                               "condition fails, e.g. ['sold']")
+    where_field: Name | None = Field(default=None, description="an enum field of `entity`: the guard holds back only "
+                                     "records of the kinds in `where_values` (a mock test among lessons); None: all")
+    where_values: list[Name] = Field(default_factory=list, description="the kinds held back, e.g. ['mock_test']")
+    via_field: Name | None = Field(default=None, description="None: the condition is on the record itself; else a "
+                                   "required reference field of it: the condition is on the record it points at "
+                                   "(the member of a booking)")
+    test: Literal["is_true", "days_since", "all_checked", "none_expired"] = Field(description=(
+        "is_true: `test_field`, a boolean field of the tested record, is true; days_since: at least `days` whole "
+        "days have passed since `test_field`, a date/datetime field of the tested record; all_checked: no `child_entity` "
+        "record of the tested record (linked by `child_link`) has `test_field`, a boolean field of the child, "
+        "false; none_expired: no such record has `test_field`, a date/datetime field of the child, in the past (a "
+        "dog's vaccinations)"))
+    test_field: Name = Field(description="the field tested, e.g. subscription_paid, make_date, ticked")
+    days: int | None = Field(default=None, ge=1, le=MAX_DAYS, description="days_since: the days, e.g. 90")
+    child_entity: Name | None = Field(default=None, description="all_checked: the checklist items, e.g. skill")
+    child_link: Name | None = Field(default=None, description="all_checked: the items' reference to the tested "
+                                    "record, e.g. pupil_id")
+
+
+PACKAGES: list[str] = []
+
+
+def tested(cap: Params, spec) -> str | None:
+    """The entity the condition reads: the record itself, or the one via_field points at."""
+    if cap.via_field is None:
+        return cap.entity
+    ent = spec.entity(cap.entity)
+    f = ent.field(cap.via_field) if ent is not None else None
+    return f.ref if f is not None and f.type == "reference" else None
+
+
+def check(cap: Params, spec) -> list[str]:
+    from . import _bind as b
+
+    p = [m for m in (b.entity_problem(spec, cap.entity, "entity"), b.no_writer_problem(spec, cap.entity, "entity"))
+         if m]
+    ent = spec.entity(cap.entity)
+    if ent is None:
+        return p
+    if cap.on == "transition":
+        m = b.field_problem(spec, cap.entity, cap.field or "", "field", ("enum",)) if cap.field else \
+            "transition needs field: the enum field whose change is refused, e.g. status"
+        if m:
+            p.append(m)
+        else:
+            f = ent.field(cap.field)
+            unknown = [v for v in cap.values if v not in f.values]
+            if not cap.values:
+                p.append(f"transition needs values: the values of {cap.entity}.{cap.field} refused, from {f.values}")
+            elif unknown:
+                p.append(f"values {unknown} are not values of {cap.entity}.{cap.field}; its values: {f.values}")
+            elif not set(f.values) - set(cap.values):
+                p.append(f"every value of {cap.entity}.{cap.field} is refused; leave at least one allowed")
+    elif cap.field or cap.values:
+        p.append("on 'create' takes no field or values (they are for on 'transition')")
+    if cap.where_field:
+        m = b.field_problem(spec, cap.entity, cap.where_field, "where_field", ("enum",))
+        if m:
+            p.append(m)
+        else:
+            f = ent.field(cap.where_field)
+            if not cap.where_values or set(cap.where_values) - set(f.values):
+                p.append(f"where_values must be values of {cap.entity}.{cap.where_field}: {f.values}")
+            elif not set(f.values) - set(cap.where_values):
+                p.append(f"where_values hold back every kind of {cap.entity}; drop where_field instead")
+            if cap.where_field == cap.field:
+                p.append("where_field and field must differ")
+    elif cap.where_values:
+        p.append("where_values go with where_field")
+    if cap.via_field:
+        m = b.field_problem(spec, cap.entity, cap.via_field, "via_field", ("reference",))
+        if m:
+            return p + [m]
+        if not ent.field(cap.via_field).required:
+            p.append(f"via_field {cap.entity}.{cap.via_field} must be required: the condition reads the record it "
+                     f"points at; set required to true")
+    target = tested(cap, spec)
+    if cap.test in CHILD_TESTS:
+        if not cap.child_entity or not cap.child_link:
+            return p + ["all_checked needs child_entity and child_link: the checklist items and their reference to "
+                        f"the {target}"]
+        p += [m for m in (
+            b.entity_problem(spec, cap.child_entity, "child_entity"),
+            b.field_problem(spec, cap.child_entity, cap.child_link, "child_link", ("reference",), ref=target)
+            if spec.entity(cap.child_entity) else None,
+            b.field_problem(spec, cap.child_entity, cap.test_field, "test_field",
+                            ("boolean",) if cap.test == "all_checked" else ("date", "datetime"))
+            if spec.entity(cap.child_entity) else None) if m]
+    else:
+        if cap.child_entity or cap.child_link:
+            p.append(f"{cap.test} takes no child_entity or child_link (they are for all_checked)")
+        types = ("boolean",) if cap.test == "is_true" else ("date", "datetime")
+        m = b.field_problem(spec, target, cap.test_field, "test_field", types)
+        if m:
+            p.append(m)
+    if (cap.test == "days_since") != (cap.days is not None):
+        p.append("days goes with days_since only: how many whole days must pass since test_field, e.g. 90")
+    return p
+
+
+def describe_rule(cap: Params, spec) -> str:
+    """The rule in the spec's nouns: "a booking cannot be added until its member's season subscription paid is
+    yes"."""
+    ent = spec.entity(cap.entity)
+    label = ent.label.lower() if ent else cap.entity.replace("_", " ")
+    if cap.where_field:
+        label = f"{label} of kind {' or '.join(v.replace('_', ' ') for v in cap.where_values)}"
+    if cap.on == "create":
+        act = f"a {label} cannot be added"
+    else:
+        act = f"a {label} cannot be made {' or '.join(v.replace('_', ' ') for v in cap.values)}"
+    return f"{act} until {condition_words(cap, spec)}"
+
+
+def condition_words(cap: Params, spec) -> str:
+    target = tested(cap, spec)
+    tent = spec.entity(target) if target else None
+    whose = "its" if cap.via_field is None else f"its {tent.label.lower() if tent else target}'s"
+    if cap.test == "all_checked":
+        child = spec.entity(cap.child_entity)
+        cf = child.field(cap.test_field) if child else None
+        items = child.label_plural.lower() if child else cap.child_entity
+        return f"every one of {whose} {items} is {(cf.label if cf else cap.test_field).lower()}"
+    if cap.test == "none_expired":
+        child = spec.entity(cap.child_entity)
+        cf = child.field(cap.test_field) if child else None
+        items = child.label_plural.lower() if child else cap.child_entity
+        return f"none of {whose} {items} is past its {(cf.label if cf else cap.test_field).lower()}"
+    f = tent.field(cap.test_field) if tent else None
+    name = (f.label if f else cap.test_field).lower()
+    if cap.test == "is_true":
+        return f"{whose} {name} is yes"
+    return f"{cap.days} days have passed since {whose} {name}"
+
+
+def managed_fields(cap: Params, spec) -> dict[tuple[str, str], object]:
+    """A new row of the generic tests (and of other capabilities' tests) meets the condition, so only this
+    capability's own tests and criteria see the refusal: the yes/no field is yes, the date long past, an item
+    ticked."""
+    if cap.test == "all_checked":
+        return {(cap.child_entity, cap.test_field): True} if cap.child_entity else {}
+    if cap.test == "none_expired":
+        child = spec.entity(cap.child_entity) if cap.child_entity else None
+        f = child.field(cap.test_field) if child else None
+        return {(cap.child_entity, cap.test_field): "2099-01-01" if f is not None and f.type == "date"
+                else "2099-01-01T09:00:00"} if f is not None else {}
+    target = tested(cap, spec)
+    if target is None:
+        return {}
+    if cap.test == "is_true":
+        return {(target, cap.test_field): True}
+    f = spec.entity(target).field(cap.test_field) if spec.entity(target) else None
+    return {(target, cap.test_field): "2000-01-01" if f is not None and f.type == "date" else "2000-01-01T09:00:00"}
+
+
+def routes(cap: Params, spec) -> list:
+    return []
+
+
+def _roles(cap: Params, spec) -> dict:
+    from . import _bind as b
+
+    writer = b.writer_role(spec, cap.entity)
+    return {"writer": writer, "stranger": next((r.name for r in spec.roles if cap.entity not in r.write
+                                                and r.name != "owner"), None)}
+
+
+def render(cap: Params, spec, tpl) -> dict[str, str]:
+    from . import _bind as b
+
+    target = tested(cap, spec)
+    ent, tent = spec.entity(cap.entity), spec.entity(target)
+    f = tent.field(cap.test_field) if cap.test not in CHILD_TESTS else spec.entity(cap.child_entity).field(
+        cap.test_field)
+    rule = describe_rule(cap, spec)
+    allowed = None
+    if cap.on == "transition":
+        allowed = next(v for v in ent.field(cap.field).values if v not in cap.values)
+    free_kind = next((v for v in ent.field(cap.where_field).values if v not in cap.where_values), None) \
+        if cap.where_field else None
+    ctx = {"free_kind": free_kind, "ent": ent, "tent": tent, "rule_text": rule[:1].upper() + rule[1:],
+           "cond_text": condition_words(cap, spec), "target": target,
+           "test_type": f.type if f is not None else "boolean", "allowed": allowed,
+           "child": spec.entity(cap.child_entity) if cap.child_entity else None,
+           "tent_writer": b.writer_role(spec, target) or "owner", **_roles(cap, spec),
+           # other required references of the guarded record, made fresh by the tests: [field, entity]
+           "other_refs": [[f.name, f.ref] for f in ent.fields if f.type == "reference" and f.name != cap.via_field
+                          and f.required]}
+    d = "capabilities/guard/"
+    return {
+        f"app/capabilities/{cap.id}.py": tpl.render(d + "module.py.j2", **ctx),
+        f"tests/test_cap_{cap.id}.py": tpl.render(d + "test.py.j2", **ctx),
+    }

@@ -1,0 +1,146 @@
+"""Criteria for `guard`: the act the words name (adding a record, moving it to a status) is refused with 409 and a
+sentence while the condition fails, and goes through once it holds; a role that may not write the record is
+refused too.
+
+A stated rule is realised only when the capability carries it: a block ("cannot be sold", "cannot book a rink") by
+a guard whose refused status the words name (a transition) or whose nouns all name records the guard acts on (a
+create); a time window ("for at least 90 days") by a guard counting that many days since a date.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from . import NOW, ScenarioError, a, entity_label, iso
+from .k_trigger import _names, _rule_days
+
+
+def _realises_guard(cap, spec, rule, reading) -> bool:
+    if rule.category == "block":
+        words = " " + " ".join(re.findall(r"[a-z0-9]+", (rule.words or "").lower())) + " "
+        if cap.on == "transition":
+            return any(f" {v.replace('_', ' ')} " in words for v in cap.values)
+        from .certify import touched
+
+        own = set(touched(cap, spec)) | {cap.child_entity} - {None}
+        return all(not _names(spec, n) or _names(spec, n) & own for n in rule.nouns)
+    if rule.category in ("time_window", "threshold"):
+        days = _rule_days(rule)
+        return cap.test == "days_since" and days is not None and cap.days is not None and float(cap.days) == days
+    return False
+
+
+def _derive_guard(cap, spec, reading, feature) -> list[dict]:
+    from ..capabilities.guard import describe_rule
+
+    if spec.entity(cap.entity) is None:
+        return []
+    rule = describe_rule(cap, spec)
+    ent = entity_label(spec, cap.entity)
+    if cap.where_field:
+        ent = f"{ent} of kind {cap.where_values[0].replace('_', ' ')}"
+    act = f"adding {a(ent)}" if cap.on == "create" else f"making {a(ent)} {cap.values[0].replace('_', ' ')}"
+    text = (f"{rule[:1].upper()}{rule[1:]}: while it does not hold, {act} is refused with a reason naming the rule; "
+            f"once it holds, it goes through, and someone who may not change {ent}s is refused.")
+    realised = [i for i, r in enumerate(reading.rules if reading is not None else [])
+                if _realises_guard(cap, spec, r, reading)]
+    return [{"text": text if len(text) <= 300 else text[:297] + "...", "template": "guard.refused_until",
+             "params": {"capability": cap.id}, "rules": realised}]
+
+
+def _refused_until(p, capability: str) -> None:
+    from ..capabilities.guard import tested
+
+    cap = next((c for c in p.spec.capabilities if c.id == capability and c.kind == "guard"), None)
+    if cap is None:
+        raise ScenarioError(f"the spec has no guard capability {capability!r}")
+    ent = p.entity(cap.entity)
+    target = tested(cap, p.spec)
+    tent = p.entity(target)
+    who = p.writer(cap.entity)
+    label, tlabel = ent.label.lower(), tent.label.lower()
+
+    def cond(holds: bool) -> dict:
+        if cap.test == "is_true":
+            return {cap.test_field: holds}
+        if cap.test == "days_since":
+            f = tent.field(cap.test_field)
+            return {cap.test_field: iso(NOW - timedelta(days=cap.days + 1 if holds else cap.days - 1), f.type)}
+        return {}
+
+    fixed = True if cap.test == "all_checked" else None
+    if cap.test == "none_expired":
+        fixed = iso(NOW + timedelta(days=300), p.entity(cap.child_entity).field(cap.test_field).type)
+    renewed = "the last item is ticked" if cap.test == "all_checked" else "the item past its date is renewed"
+    own: dict = {cap.where_field: cap.where_values[0]} if cap.where_field else {}
+    item = None
+    if cap.via_field:
+        row = p.make(target, "owner", cond(False), note=f"{a(tlabel)} for whom the condition does not hold yet")
+        if cap.test == "none_expired":
+            child = p.entity(cap.child_entity)
+            kind = child.field(cap.test_field).type
+            p.make(cap.child_entity, "owner", {cap.child_link: f"${{{row}.id}}",
+                                               cap.test_field: iso(NOW + timedelta(days=300), kind)},
+                   note=f"one of its {child.label_plural.lower()}, still valid")
+            item = p.make(cap.child_entity, "owner", {cap.child_link: f"${{{row}.id}}",
+                                                      cap.test_field: iso(NOW - timedelta(days=2), kind)},
+                          note=f"another of its {child.label_plural.lower()}, past its date")
+        if cap.test == "all_checked":
+            child = p.entity(cap.child_entity)
+            p.make(cap.child_entity, "owner", {cap.child_link: f"${{{row}.id}}", cap.test_field: True},
+                   note=f"one of its {child.label_plural.lower()}, ticked")
+            item = p.make(cap.child_entity, "owner", {cap.child_link: f"${{{row}.id}}", cap.test_field: False},
+                          note=f"another of its {child.label_plural.lower()}, not ticked yet")
+        own[cap.via_field] = f"${{{row}.id}}"
+    if cap.on == "transition":
+        allowed = next(v for v in ent.field(cap.field).values if v not in cap.values)
+        rec = p.make(cap.entity, who, {**own, **(cond(False) if cap.via_field is None else {}), cap.field: allowed},
+                     note=f"{a(label)} whose condition does not hold yet")
+        path = f"/api/{ent.plural}/${{{rec}.id}}"
+        refused = {"path": "error.code", "op": "eq", "value": "guard_not_met"}
+        p.step(who, "PATCH", path, json={cap.field: cap.values[0]}, expect=409,
+               checks=[refused, {"op": "text_contains", "value": "until"}],
+               note=f"it cannot be made {cap.values[0].replace('_', ' ')} yet")
+        stranger = next((r.name for r in p.spec.roles if cap.entity not in r.write and r.name != "owner"), None)
+        if cap.via_field is None:
+            p.step(who, "PATCH", path, json=cond(True), note="the condition now holds")
+        elif item is not None:
+            p.step("owner", "PATCH", f"/api/{p.entity(cap.child_entity).plural}/${{{item}.id}}",
+                   json={cap.test_field: fixed}, note=renewed)
+        else:
+            p.step("owner", "PATCH", f"/api/{tent.plural}/${{{row}.id}}", json=cond(True), note="the condition "
+                                                                                               "now holds")
+        if stranger:
+            p.step(p.actor(stranger), "PATCH", path, json={cap.field: cap.values[0]}, expect=403,
+                   note=f"a {stranger.replace('_', ' ')} may not change it")
+        p.step(who, "PATCH", path, json={cap.field: cap.values[0]}, expect=200,
+               checks=[{"path": cap.field, "op": "eq", "value": cap.values[0]}],
+               note=f"now it can be made {cap.values[0].replace('_', ' ')}")
+        return
+    mine = cond if cap.via_field is None else (lambda _holds: {})  # the condition on the record itself
+    p.make(cap.entity, who, {**own, **mine(False)}, expect=409, note=f"adding {a(label)} is refused while the "
+                                                                      f"condition does not hold")
+    if cap.where_field:  # another kind is not held back
+        free = next(v for v in ent.field(cap.where_field).values if v not in cap.where_values)
+        p.make(cap.entity, who, {**own, **mine(False), cap.where_field: free},
+               note=f"{a(label)} of kind {free.replace('_', ' ')} is not held back")
+    if cap.via_field is None:
+        pass
+    elif item is not None:
+        p.step("owner", "PATCH", f"/api/{p.entity(cap.child_entity).plural}/${{{item}.id}}",
+               json={cap.test_field: fixed}, note=renewed)
+    else:
+        p.step("owner", "PATCH", f"/api/{tent.plural}/${{{row}.id}}", json=cond(True),
+               note="the condition now holds")
+    stranger = next((r.name for r in p.spec.roles if cap.entity not in r.write and r.name != "owner"), None)
+    if stranger:
+        p.make(cap.entity, p.actor(stranger), {**own, **(cond(True) if cap.via_field is None else {})},
+               expect=403, note=f"a {stranger.replace('_', ' ')} may not add one")
+    p.make(cap.entity, who, {**own, **(cond(True) if cap.via_field is None else {})},
+           note=f"once it holds, {a(label)} can be added")
+
+
+REALISES = {"guard": _realises_guard}
+DERIVE = {"guard": _derive_guard}
+COMPILE = {"guard.refused_until": _refused_until}

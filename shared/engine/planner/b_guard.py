@@ -1,0 +1,228 @@
+"""Planner builder for `guard` ("X cannot <act> until <condition>"), read from the feature's own words.
+
+A guard sentence names who or what is held back, the act refused, and the condition that lifts it:
+
+* the act: "cannot be <participle>" (a wheel cannot be sold) refuses moving the record's status to that value;
+  "cannot <verb> [a <noun>]" (a member cannot book a rink) refuses creating the record the verb makes — the
+  record a booking of the feature makes, or the record the noun names — for the subject, which it points at;
+* the condition: "who has not <participle> <noun phrase>" or "without <noun phrase>" before the act reads a
+  yes/no field of the subject ("season subscription paid", "laser training"); "until every <noun> is
+  <participle>" after it reads all the subject's <noun> records, each ticked by a yes/no field; "until it has
+  <participle> for at least N days" reads a date of the record plus N days.
+
+`b_guard(ctx)` raises `capmap.NotFit` with a sentence a founder can read when the words give no act or no
+condition of these shapes.
+"""
+
+from __future__ import annotations
+
+import re
+
+from . import lexicon as lx
+from .draft import safe_name
+from .text import singular, verb_base
+
+_NEG = r"(?:cannot|can ?not|can't|may not|must not|is not allowed to|are not allowed to)"
+#: "<subject> [who has not <part> <np> | without <np>] cannot <act> [until|unless <cond>]"
+GUARD = re.compile(
+    r"^\s*(?:an? |the |any |each |every )?(?P<subj>[a-z][a-z-]*(?: [a-z][a-z-]*)?)"
+    r"(?: (?:who|that|which) (?:has|have|hasn't|haven't) (?:not |yet )*(?P<part>[a-z]+ed|[a-z]+en|done|paid) "
+    r"(?:(?:the|their|its|a|an|his|her) )?(?P<np>[a-z][a-z -]*?)| without (?:(?:a|an|the|any|their|its) )?"
+    r"(?P<lack>[a-z][a-z -]*?))?"
+    rf" {_NEG} (?:(?P<passive>be [a-z]+)|(?P<verb>[a-z]+)(?: (?:a|an|the|any|their|its) (?P<obj>[a-z][a-z -]*?))?)"
+    r"(?: (?P<conj>until|unless|before|while) (?P<cond>[^.;]+?))?\s*[.;]?\s*$")
+#: "until every skill is ticked", "until all its checks are done"
+_EVERY = re.compile(r"^(?:every|each|all)(?: (?:of )?(?:its|their|the|his|her))? (?P<child>[a-z][a-z-]*) (?:is|are|has been|"
+                    r"have been) (?P<part>[a-z]+(?:ed|en)|done)$")
+#: "until it has matured for at least 90 days", "until 30 days after its start date"
+_AGED = re.compile(r"^(?:it|they|the [a-z]+) (?:has|have) (?:been )?(?P<part>[a-z]+(?:ed|en))(?: for)? (?:at least |"
+                   r"a minimum of )?(?P<n>\d+) (?P<unit>days?|weeks?)$")
+#: the guard sentence as a cue: its words are what the guard does (capmap.CUES, reading's cue spans)
+CUE = GUARD.pattern.removeprefix(r"^\s*")
+#: "while the dog's vaccination has expired", "while its certificate is out of date": refused while an item of the
+#: record (or of the record it belongs to) is past its date
+_EXPIRED = re.compile(r"^(?:(?:the|its|their|a|an) )?(?:(?P<owner>[a-z][a-z-]*)(?:'s|s') )?(?P<child>[a-z][a-z-]*) "
+                      r"(?:has|have|is|are) (?:expired|lapsed|run out|out of date)$")
+_BOOK = re.compile(r"^(?:book|reserve|hire|rent)$")
+
+
+def _snake(text: str) -> str:
+    return "_".join(re.findall(r"[a-z0-9]+", text.lower()))[:40]
+
+
+def _entity(d, words: str | None) -> str | None:
+    if not words:
+        return None
+    parts = [singular(w) for w in words.split()]
+    for cand in ("_".join(parts), parts[-1]):
+        name = safe_name(cand)
+        if name in d.entities:
+            return name
+    return None
+
+
+def _flag(ctx, ent: str, words: str) -> str:
+    """The yes/no field of `ent` the words name ("season subscription paid"), added when the record lacks it."""
+    from .capmap import NotFit
+
+    name = _snake(words)
+    have = next((f for f in ctx.draft.fields_of(ent, "boolean") if f.name == name or set(name.split("_")) <=
+                 set(f.name.split("_"))), None)
+    if have is not None:
+        return have.name
+    f = ctx.draft.add_field(ent, name, "boolean", ctx.text, origin="capability")
+    if f is None or f.type != "boolean":
+        raise NotFit(f"the {ent.replace('_', ' ')} record has no room for a yes/no field {name.replace('_', ' ')}")
+    return f.name
+
+
+def _made_by(ctx, subj: str, verb: str, obj: str | None) -> tuple[str, str, dict]:
+    """The record the refused verb makes for the subject: the booked record of a booking verb, else the record the
+    noun names; it is linked to the subject (a required reference). A noun that names no record after a booking verb
+    ("book a mock test") is one kind of the booked record: only that kind is held back."""
+    from .capmap import NotFit
+
+    d = ctx.draft
+    made = None
+    if _BOOK.match(verb_base(verb) or verb):
+        booked = d.planned.get("booking", [])
+        if not booked:  # "cannot book that machine" where nothing is booked yet: the machine is no booking
+            raise NotFit("the idea books nothing yet, so there is no booking to refuse")
+        res = _entity(d, obj)
+        made = next((b["entity"] for b in booked if res and b.get("resource") == res), None) or next(
+            (b["entity"] for b in booked), None)
+    kind = None
+    if made is not None and obj and _entity(d, obj) is None:  # "book a mock test": one kind of the booked record
+        kind = _snake(obj)
+    made = made or _entity(d, obj)
+    if made is None or made == subj:
+        raise NotFit("the words do not say which record the refused act makes")
+    link = next((f for f in d.fields_of(made, "reference") if f.ref == subj), None)
+    if link is None:
+        if not d.add_ref(made, subj, ctx.text, required=True):
+            raise NotFit(f"{made.replace('_', ' ')} cannot point at {subj.replace('_', ' ')}")
+        link = next(f for f in d.fields_of(made, "reference") if f.ref == subj)
+    link.required = True
+    where: dict = {}
+    if kind:
+        f = next((x for x in d.fields_of(made, "enum") if kind in x.values), None) or d.add_field(
+            made, "kind", "enum", ctx.text, origin="capability", values=[made.split("_")[-1], kind])
+        if f is None or f.type != "enum":
+            raise NotFit(f"the words refuse one kind of {made.replace('_', ' ')} ({obj}), and the record has no "
+                         f"room for its kind")
+        if kind not in f.values:
+            f.values = [*f.values, kind]
+        where = {"where_field": f.name, "where_values": [kind]}
+    return made, link.name, where
+
+
+def _expiry(ctx, out: dict, subj: str, m) -> None:
+    """ "while the dog's vaccination has expired": none of the owner's items may be past their date; the owner is
+    the subject or a record the subject points at (a required reference, added when the words relate them)."""
+    from .capmap import NotFit
+
+    d = ctx.draft
+    owner = _entity(d, m.group("owner")) if m.group("owner") else subj
+    child = _entity(d, m.group("child"))
+    if owner is None or child is None:
+        raise NotFit("the words do not name the record whose items expire")
+    link = next((f for f in d.fields_of(child, "reference") if f.ref == owner), None)
+    dates = d.fields_of(child, "date", "datetime")
+    date = next((f.name for f in dates if re.search(r"expir|valid|until|due|renew|end", f.name)), None)
+    if link is None or date is None:
+        raise NotFit(f"the {child.replace('_', ' ')} records have no link to a {owner.replace('_', ' ')} and an "
+                     f"expiry date to check")
+    link.required = True
+    if owner != subj:
+        if out["via_field"] is not None:
+            raise NotFit("the words check the items of a record the act's record does not point at")
+        via = next((f for f in d.fields_of(subj, "reference") if f.ref == owner), None)
+        if via is None:
+            if not d.add_ref(subj, owner, ctx.text, required=True):
+                raise NotFit(f"{subj.replace('_', ' ')} cannot point at {owner.replace('_', ' ')}")
+            via = next(f for f in d.fields_of(subj, "reference") if f.ref == owner)
+        via.required = True
+        out["via_field"] = via.name
+    out.update(test="none_expired", test_field=date, child_entity=child, child_link=link.name)
+
+
+def states_guard(text: str) -> bool:
+    """Does the text state a guard in a shape `b_guard` reads: the act and a condition it can check?"""
+    m = GUARD.match(" ".join(text.lower().split()))
+    if not m:
+        return False
+    cond = (m.group("cond") or "").strip()
+    if m.group("conj") == "while":
+        return bool(_EXPIRED.match(cond))
+    return bool(m.group("part") and m.group("np") or m.group("lack") or _EVERY.match(cond) or _AGED.match(cond))
+
+
+def b_guard(ctx) -> dict:
+    from .capmap import NotFit
+
+    d = ctx.draft
+    m = GUARD.match(ctx.low.strip())
+    if not m:
+        raise NotFit("the words do not say what is refused and until when (X cannot ... until/without ...)")
+    subj = _entity(d, m.group("subj"))
+    person = safe_name(singular(m.group("subj").split()[-1]))
+    if subj is None and (person in lx.PEOPLE or person in d.roles) and not m.group("passive"):
+        # "a singer who has not paid ... cannot book": the person is kept as a record, holding the state
+        d.add_entity(person, ctx.text, people=True)
+        d.add_field(person, "name", "text", ctx.text, origin="structure", required=True)
+        subj = person if person in d.entities else None
+    if subj is None:
+        raise NotFit("the words do not name the record that is held back")
+    out: dict = {"entity": subj, "on": "create", "via_field": None}
+    if m.group("passive"):
+        value = _snake(m.group("passive").split()[1])
+        f = d.add_field(subj, "status", "enum", ctx.text, origin="capability", values=["open", value])
+        if f is None or f.type != "enum":
+            raise NotFit(f"the {subj.replace('_', ' ')} record has no room for a status")
+        if value not in f.values:
+            f.values = [*f.values, value]
+        out.update(on="transition", field=f.name, values=[value])
+    else:
+        made, via, where = _made_by(ctx, subj, m.group("verb"), m.group("obj"))
+        out.update(entity=made, via_field=via, **where)
+    cond = (m.group("cond") or "").strip()
+    expired = _EXPIRED.match(cond) if m.group("conj") == "while" else None
+    if m.group("conj") == "while" and not expired:
+        raise NotFit("the words refuse the act while something holds that the app cannot check yet")
+    if expired:
+        _expiry(ctx, out, subj, expired)
+    elif m.group("part") and m.group("np"):  # "who has not paid the season subscription"
+        out.update(test="is_true", test_field=_flag(ctx, subj, f"{m.group('np')} {m.group('part')}"))
+    elif m.group("lack"):  # "without laser training"
+        out.update(test="is_true", test_field=_flag(ctx, subj, m.group("lack")))
+    elif (every := _EVERY.match(cond)):
+        child = _entity(d, every.group("child"))
+        if child is None:
+            raise NotFit(f"the {every.group('child')} the words list are not records of the idea")
+        link = next((f for f in d.fields_of(child, "reference") if f.ref == subj), None)
+        if link is None:
+            raise NotFit(f"the {child.replace('_', ' ')} records do not belong to a {subj.replace('_', ' ')}")
+        link.required = True
+        out.update(test="all_checked", test_field=_flag(ctx, child, every.group("part")), child_entity=child,
+                   child_link=link.name)
+        if out["via_field"] is None:
+            raise NotFit("a checklist condition needs the record it belongs to")
+    elif (aged := _AGED.match(cond)):
+        n = int(aged.group("n")) * (7 if aged.group("unit").startswith("week") else 1)
+        if not 1 <= n <= 3650:
+            raise NotFit("the days stated are outside 1 to 3650")
+        dates = d.fields_of(subj, "date", "datetime")
+        date = next((f.name for f in dates if re.search(r"made|make|start|born|brew|bottl|cast|laid|plant|sown|"
+                                                        r"date$", f.name)), None) or (dates[0].name if dates else None)
+        if date is None:
+            f = d.add_field(subj, f"{_snake(aged.group('part'))}_from", "date", ctx.text, origin="capability")
+            date = f.name if f is not None else None
+        if date is None:
+            raise NotFit(f"the {subj.replace('_', ' ')} record has no date to count the days from")
+        if out["via_field"] is not None:
+            raise NotFit("the days are counted on the record itself, not on the one it points at")
+        out.update(test="days_since", test_field=date, days=n)
+    else:
+        raise NotFit("the words do not say the condition in a form the app can check (a yes/no field of the "
+                     "record, every item of its checklist ticked, or days passed since its date)")
+    return out
