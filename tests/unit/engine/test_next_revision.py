@@ -204,3 +204,42 @@ def test_an_app_built_before_users_had_a_phone_gains_the_column_and_keeps_its_us
             out["users"] = [list(r) for r in conn.exec_driver_sql("SELECT email, role, phone FROM users")]
     ''')
     assert up == {"applied": ["0002"], "users": [["ada@example.com", "owner", None]]}
+
+
+def test_a_retyped_attribute_keeps_its_values_and_a_removed_one_goes_with_the_rest_of_the_row_kept(tmp_path, spec,
+                                                                                                  v1):
+    """Version N+1 retypes kilns.max_temperature (integer -> decimal) and drops kilns.notes (an attribute the new
+    spec no longer has): the rows made at N keep their names and temperatures, the dropped column is gone, and
+    the downgrade brings the column back (empty) with the temperatures whole numbers again."""
+    changed = edited(spec, {"op": "retype_attribute", "entity": "kiln", "name": "max_temperature",
+                            "type": "decimal"})
+    raw = json.loads(changed.model_dump_json())
+    kiln = next(e for e in raw["entities"] if e["name"] == "kiln")
+    kiln["fields"] = [f for f in kiln["fields"] if f["name"] != "notes"]
+    changed = AppSpec.model_validate(raw)
+    v2 = compile_project(changed, default_design(changed), previous=v1)
+    rev = v2["migrations/versions/0002_change.py"].decode()
+    assert "drop_column('notes')" in rev and "alter_column('max_temperature'" in rev, rev
+    old, new, db = _write(v1, tmp_path / "v1"), _write(v2, tmp_path / "v2"), tmp_path / "app.db"
+    _run(old, db, '''
+        migrate(engine)
+        with engine.begin() as conn:
+            conn.exec_driver_sql("INSERT INTO kilns (name, max_temperature, notes, active, created_at, updated_at) "
+                                 f"VALUES ('Big kiln', 1280, 'Vent at 600', 1, {T}, {T})")
+    ''')
+    up = _run(new, db, '''
+        out["applied"] = migrate(engine)
+        with engine.connect() as conn:
+            out["rows"] = [list(r) for r in conn.exec_driver_sql("SELECT name, max_temperature FROM kilns")]
+            out["columns"] = [r[1] for r in conn.exec_driver_sql("PRAGMA table_info(kilns)")]
+            out["type"] = [r[2] for r in conn.exec_driver_sql("PRAGMA table_info(kilns)") if r[1] == "max_temperature"]
+    ''')
+    assert up["applied"] == ["0002"]
+    assert up["rows"] == [["Big kiln", 1280]] and "notes" not in up["columns"]
+    assert up["type"] and up["type"][0].upper().startswith("NUMERIC"), up["type"]
+    down = _run(new, db, '''
+        with engine.begin() as conn:
+            command.downgrade(alembic_config(conn), "0001")
+            out["rows"] = [list(r) for r in conn.exec_driver_sql("SELECT name, max_temperature, notes FROM kilns")]
+    ''')
+    assert down["rows"] == [["Big kiln", 1280, None]]
