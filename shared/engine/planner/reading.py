@@ -538,6 +538,11 @@ def read_feature(text: str, spec, cap_ids: list[str]) -> FeatureReading:
             uses.append(WordUse(word=w, maps_to=f"role:{singular(w)}"))
             actors.append(singular(w))
             continue
+        listed = next((c for c in caps if c.kind == "checklist"), None) if nxt in ("checklist", "checklists") else None
+        if listed is not None and _entity_for(w, nxt, prev, spec) not in _cap_entities(listed) and not _people(w, spec):
+            # "skills checklist per pupil: roundabouts, ...": the noun before "checklist" names what its items are
+            uses.append(WordUse(word=w, maps_to=f"capability:{listed.id}"))
+            continue
         if w in lx.GENERIC_PEOPLE and _entity_for(w, nxt, prev, spec) is None:
             # "people book a place": whoever uses the app; the person a capability records for them is who they are
             who = _acting_role(caps, spec)

@@ -61,3 +61,26 @@ def test_a_booking_record_the_founder_describes_is_kept():
                          "key_features": ["Bookings with guest name, arrival date and number of nights",
                                           "Guests reserve a pitch for a booking"]})
     assert spec.entity("booking") is not None
+
+
+def test_the_noun_before_checklist_names_what_its_items_are_not_a_record():
+    spec = plan_builtin({"title": "Belay Ready", "description": "A climbing wall instructor tracks which techniques "
+                                                                "each climber can do before lead climbing.",
+                         "key_features": ["Climbers with name and phone",
+                                          "Techniques checklist per climber: figure eight knot, belay, lower off",
+                                          "A climber cannot book lead climbing until every technique is ticked"]})
+    assert spec_problems(spec) == []
+    (cap,) = _caps(spec, 1, "checklist")
+    assert cap.entity == "climber" and len(cap.items) == 3
+    t = spec.trace[1]
+    assert ("techniques", f"capability:{cap.id}") in [(u.word, u.maps_to) for u in t.reading.words]
+    assert t.status == "planned", t.not_built
+
+
+def test_a_checklist_named_by_its_record_stays_on_that_record():
+    spec = plan_builtin({"title": "Hull Check", "description": "A sailing club checks its dinghies before lending.",
+                         "key_features": ["Dinghies with name and sail number",
+                                          "Dinghy checklist: bung in, rudder pin, mainsheet"]})
+    (cap,) = _caps(spec, 1, "checklist")
+    assert cap.entity == "dinghy"
+    assert ("dinghy", "entity:dinghy") in [(u.word, u.maps_to) for u in spec.trace[1].reading.words]
