@@ -136,9 +136,10 @@ def _date_field(ctx: FeatureCtx, ent: str) -> str:
 
 def b_export(ctx: FeatureCtx) -> dict:
     d = ctx.draft
-    ents = [m for m in ctx.mentioned if not d.entities[m].join] or [_main(ctx)]
     # "export the month's bookings": the bookings are the rows the booking behaviour keeps, when it books another
     booked = [b["entity"] for b in d.planned.get("booking", []) if b.get("entity") in d.entities]
+    named = booked[:1] if ctx.has(r"bookings?|reservations?") else []
+    ents = (named if not ctx.explicit else []) or [m for m in ctx.mentioned if not d.entities[m].join] or [_main(ctx)]
     ents = list(dict.fromkeys(booked[0] if e in ("booking", "reservation") and booked and e not in booked else e
                               for e in ents))
     pdf = ents[0] if ctx.has(r"pdfs?|reports?|print\w*|summary|summaries|certificates?|invoices?") else None

@@ -104,10 +104,26 @@ def b_booking(ctx: FeatureCtx) -> dict:
     if not d.add_ref(booked, resource, ctx.text, required=True) and f"{resource}_id" not in d.entities[booked].fields:
         raise NotFit(f"{label_of(resource)} already points at {label_of(booked)}, so it cannot also be booked by it")
     d.entities[booked].fields[f"{resource}_id"].required = True
+    _fold_booking_nouns(d, booked)
     start = _ensure(ctx, booked, "start_at", "datetime", required=True)
     end = _ensure(ctx, booked, "end_at", "datetime", required=True)
     return {"entity": booked, "resource": resource, "resource_field": f"{resource}_id", "start_field": start,
             "end_field": end}
+
+
+def _fold_booking_nouns(d, booked: str) -> None:
+    """ "Members book a rink for a session ... export the month's bookings": "bookings" names the booked record
+    (the sessions) whatever the idea calls it; a bare record named by a booking noun, with nothing of its own (no
+    attribute in the founder's words, no link, no feature defining it), is that record, not a second one."""
+    if booked in BOOKING_NOUNS:
+        return
+    defined = set(d.defined.values())
+    for name in [n for n in d.entities if n in BOOKING_NOUNS and n != booked]:
+        e = d.entities[name]
+        if e.people or e.join or name in defined or d.refs(name) or any(
+                f.origin == "words" or f.type == "reference" for f in e.fields.values()):
+            continue
+        del d.entities[name]
 
 
 def _state_values(ctx: FeatureCtx) -> list[str]:

@@ -417,6 +417,8 @@ def build(idea: dict) -> Draft:
                         elif m.tag == "noun" and m.s not in lx.VAGUE_NOUNS and m.s not in lx.ATTRIBUTE_TYPES:
                             modifiers.setdefault(m.s, unit.text)  # "freezer temperature": a record elsewhere?
                     continue
+                if it.kind == "thing" and not it.mods and it.head.w in lx.GENERIC_PEOPLE and not topic:
+                    continue  # "people book a place": whoever uses the app, not a record of its own
                 strong = 0
                 container = np.head is not None and np.head.tag == "container"
                 if container:

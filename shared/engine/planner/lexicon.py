@@ -106,6 +106,11 @@ pilot captain ranger warden scout camper citizen councillor clerk receptionist p
 barista bartender waiter brewer florist caterer planner bride groom speaker sponsor exhibitor
 """.split())
 
+#: Words for anyone at all ("people book a place", "users log in"): whoever uses the app, never a record of
+#: its own; the role the idea gives that act elsewhere is who they are.
+GENERIC_PEOPLE = frozenset({"people", "person", "persons", "user", "users", "anyone", "anybody", "everyone",
+                            "everybody", "someone", "somebody", "folk", "folks"})
+
 #: People who oversee: they read everything and change nothing.
 OVERSIGHT_PEOPLE = frozenset({"auditor", "inspector", "funder", "trustee", "judge", "observer", "viewer"})
 

@@ -413,6 +413,10 @@ def _entity_for(word: str, nxt: str | None, prev: str | None, spec) -> str | Non
     names = [e.name for e in spec.entities]
     if s in names:
         return s
+    if s in ("booking", "reservation"):  # "export the month's bookings": the booked record, whatever it is called
+        booked = [c.entity for c in spec.capabilities if c.kind == "booking"]
+        if len(set(booked)) == 1:
+            return booked[0]
     for n in names:  # a compound name: "safety defects" -> safety_defect (both words present)
         parts = n.split("_")
         if len(parts) > 1 and s in parts:
@@ -534,6 +538,18 @@ def read_feature(text: str, spec, cap_ids: list[str]) -> FeatureReading:
             uses.append(WordUse(word=w, maps_to=f"role:{singular(w)}"))
             actors.append(singular(w))
             continue
+        listed = next((c for c in caps if c.kind == "checklist"), None) if nxt in ("checklist", "checklists") else None
+        if listed is not None and _entity_for(w, nxt, prev, spec) not in _cap_entities(listed) and not _people(w, spec):
+            # "skills checklist per pupil: roundabouts, ...": the noun before "checklist" names what its items are
+            uses.append(WordUse(word=w, maps_to=f"capability:{listed.id}"))
+            continue
+        if w in lx.GENERIC_PEOPLE and _entity_for(w, nxt, prev, spec) is None:
+            # "people book a place": whoever uses the app; the person a capability records for them is who they are
+            who = _acting_role(caps, spec)
+            uses.append(WordUse(word=w, maps_to=f"role:{who}" if who else "app"))
+            if who:
+                actors.append(who)
+            continue
         ent = _entity_for(w, nxt, prev, spec)
         both = _compound_field(w, nxt, prev, spec, mentioned + [c for cap in caps for c in _cap_entities(cap)])
         if both is not None and (ent is None or not ent.endswith(f"_{singular(nxt or '')}")):
@@ -606,6 +622,18 @@ def read_feature(text: str, spec, cap_ids: list[str]) -> FeatureReading:
     record = (things or mentioned or [None])[0]
     return FeatureReading(actors=list(dict.fromkeys(actors)), action=action, record=record,
                           attributes=attributes, links=links, rules=rules, effects=effects, words=uses)
+
+
+def _acting_role(caps, spec) -> str | None:
+    """The role a capability records as the person acting (an enrolment's student, a booking's member), if any."""
+    for cap in caps:
+        for attr in ("person_field", "party_field", "owner_field"):
+            fname = getattr(cap, attr, None)
+            ent = spec.entity(getattr(cap, "entity", "") or "")
+            f = ent.field(fname) if ent is not None and isinstance(fname, str) else None
+            if f is not None and f.ref and spec.role(f.ref) is not None:
+                return f.ref
+    return None
 
 
 def _is_people(spec, name: str) -> bool:
