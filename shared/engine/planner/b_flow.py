@@ -399,8 +399,8 @@ def b_payments(ctx: FeatureCtx) -> dict:
 
 
 #: "before work starts", "before the job begins": a payment due before the record's work state (STARTS_STATE)
-PAID_BEFORE_START = re.compile(r"\bbefore (?:the |its |their |any )?(?:\w+ )?(?:starts?|begins?|commences?|gets? "
-                               r"under ?way)\b")
+PAID_BEFORE_START = re.compile(r"\b(?:deposits?|paid|payments?) before (?:the |its |their |any )?\w+ (?:starts|begins|"
+                               r"commences|gets under ?way)\b")
 #: the state a record is in once its work has started, found by these words or added after the first state
 _STARTED = re.compile(r"(^|_)(in_progress|started|underway|under_way|working|in_work|begun)$")
 

@@ -82,3 +82,17 @@ def test_a_price_per_hour_of_a_booked_record_is_charged_for_the_hours_it_is_book
     t = _trace(spec, "£12 per hour")
     assert t.status == "planned", t.reason
     assert any("2 hours at 12.00 an hour" in c.text and "2400 minor units" in c.text for c in t.criteria)
+
+
+def test_a_deposit_before_work_starts_holds_back_the_started_state_until_paid():
+    spec = plan_builtin(_idea("Reframe - picture framing commissions", "Commissions with client, artwork and size",
+                              "Clients pay a 40% deposit before work begins"))
+    pay = _payments(spec)
+    assert (pay.deposit_percent, pay.state_field, pay.paid_before) == (40.0, "status", ["in_progress"]), pay
+    values = spec.entity(pay.entity).field("status").values
+    assert values[0] != "in_progress" and "in_progress" in values
+    from shared.engine.capabilities.payments import check
+    assert check(pay, spec) == []
+    t = _trace(spec, "before work begins")
+    assert not any(w in (t.reason or "") for w in ("'before'", "'begins'")), t.reason
+    assert any(c.template == "payments.paid_before" for c in t.criteria), t.criteria
