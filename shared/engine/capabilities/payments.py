@@ -28,6 +28,11 @@ class Params(CapabilityBase):
     end_field: Name | None = Field(default=None, description="datetime field on `entity` where the paid time ends")
     deposit_percent: float | None = Field(default=None, gt=0, lt=100, description=(
         "checkout charges this percentage of the amount (\"a 50% deposit\"), rounded half up to the minor unit"))
+    state_field: Name | None = Field(default=None, description=(
+        "enum field of `entity` (its status) that `paid_before` names values of"))
+    paid_before: list[Name] = Field(default_factory=list, description=(
+        "\"a deposit before work starts\": a move of `state_field` to one of these is refused (409 payment_required) "
+        "until a payment of the record is paid"))
 
 
 # The same pins as the factory's own requirements.txt (stripe and what it pulls in).
@@ -61,6 +66,20 @@ def check(cap: Params, spec) -> list[str]:
                           b.field_problem(spec, cap.entity, cap.end_field, "end_field", ("datetime",))) if x]
         if cap.unit_price is None or cap.quantity_field is not None:
             p.append("start_field and end_field price the hours between them: set unit_price, not quantity_field")
+    if cap.paid_before:
+        m = b.field_problem(spec, cap.entity, cap.state_field or "", "state_field", ("enum",)) if cap.state_field \
+            else "paid_before needs state_field: the enum field (status) whose values it names"
+        if m:
+            p.append(m)
+        else:
+            values = spec.entity(cap.entity).field(cap.state_field).values
+            bad = [v for v in cap.paid_before if v not in values]
+            if bad:
+                p.append(f"{bad} are not values of {cap.entity}.{cap.state_field}; its values: {values}")
+            elif values and values[0] in cap.paid_before:
+                p.append(f"{values[0]!r} is where a {cap.entity} starts: a new record could never be made")
+    elif cap.state_field:
+        p.append("state_field goes with paid_before")
     if not b.readers(spec, cap.entity):
         p.append(f"no role may read {cap.entity!r}, so nobody could pay for one; add it to a role's read list")
     return p

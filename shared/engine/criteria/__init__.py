@@ -113,10 +113,12 @@ class Plan:
 
     def step(self, actor: str | None, method: str, path: str, *, json=None, expect=200, save: str | None = None,
              checks: list[dict] | None = None, note: str | None = None, files: dict | None = None,
-             form: dict | None = None, now: str | None = None) -> None:
+             form: dict | None = None, now: str | None = None, stripe_signed: bool = False) -> None:
         s: dict = {"as": actor, "method": method, "path": path, "expect": expect}
         if json is not None:
             s["json"] = json
+        if stripe_signed:  # the runner signs the body as Stripe signs a webhook
+            s["stripe_signed"] = True
         if files:
             s["files"] = files
             s["form"] = form or {}

@@ -229,6 +229,14 @@ def _derive_payments(cap, spec, reading, feature) -> list[dict]:
                                "deposit_percent": cap.deposit_percent, "start_field": cap.start_field,
                                "end_field": cap.end_field}, "rules": money})
         rules = [i for i in rules if i not in money]
+    if getattr(cap, "paid_before", None):
+        state = " or ".join(v.replace("_", " ") for v in cap.paid_before)
+        out.append({"text": f"{_a(ent).capitalize()} cannot move to {state} until it is paid: the move is refused "
+                            f"(409) while it is unpaid, even with a checkout open or a forged 'paid' message, and "
+                            f"succeeds once Stripe's signed webhook confirms the payment.",
+                    "template": "payments.paid_before",
+                    "params": {**params, "state_field": cap.state_field, "paid_before": list(cap.paid_before)},
+                    "rules": []})
     if cap.platform_fee_percent:
         out.append({"text": f"The app keeps a {cap.platform_fee_percent:g}% platform fee on each {ent} paid for.",
                     "template": "payments.platform_fee",
@@ -375,9 +383,46 @@ def _computed_amount(p, capability: str, entity: str, amount_field: str, unit_pr
                note=f"booked an hour longer, it costs three hours: {_money(three)}")
 
 
+def _paid_before(p, capability: str, entity: str, amount_field: str, state_field: str, paid_before: list) -> None:
+    ent = p.entity(entity)
+    label = ent.label.lower()
+    role, own = _payer(p.spec, entity)
+    if role is None:
+        raise ScenarioError(f"no role may read {entity!r}")
+    buyer = p.actor(role)
+    maker = buyer if own else p.writer(entity)
+    over, price, due = _stated(p, capability, entity, amount_field)
+    row = p.make(entity, maker, over, note=f"{_a(label)} priced {price}, not paid")
+    rec = f"/api/{ent.plural}/${{{row}.id}}"
+    for state in paid_before:
+        p.step(maker, "PATCH", rec, json={state_field: state}, expect=409,
+               checks=[{"path": "error.code", "op": "eq", "value": "payment_required"}],
+               note=f"it cannot move to {state.replace('_', ' ')} while unpaid")
+    p.scenario["stripe"] = True
+    p.step(buyer, "POST", f"/api/{capability}/{ent.plural}/${{{row}.id}}/checkout", json={}, expect=201,
+           save="checkout", note="a checkout is opened (not yet paid)")
+    p.step(maker, "PATCH", rec, json={state_field: paid_before[0]}, expect=409,
+           note="an open checkout is not a payment: the move is still refused")
+    from decimal import Decimal
+
+    paid = {"id": "evt_paid_before", "object": "event", "type": "checkout.session.completed",
+            "data": {"object": {"id": "${checkout.payment.session_id}", "object": "checkout.session",
+                                "payment_status": "paid", "amount_total": int(Decimal(due) * 100), "currency": "usd"}}}
+    p.step("anon", "POST", f"/api/{capability}/webhook", json=paid, expect=400,
+           note="an unsigned 'paid' message for that checkout is refused")
+    p.step(maker, "PATCH", rec, json={state_field: paid_before[0]}, expect=409,
+           checks=[{"path": "error.code", "op": "eq", "value": "payment_required"}],
+           note="a forged 'paid' message does not unlock the move")
+    p.step("anon", "POST", f"/api/{capability}/webhook", json=paid, expect=200, stripe_signed=True,
+           note=f"Stripe confirms the checkout is paid ({due}), signed with the webhook secret")
+    p.step(maker, "PATCH", rec, json={state_field: paid_before[0]}, expect=200,
+           checks=[{"path": state_field, "op": "eq", "value": paid_before[0]}],
+           note=f"once paid, it moves to {paid_before[0].replace('_', ' ')}")
+
+
 # ---------------------------------------------------------------------------------------------- tables
 
 REALISES: dict = {"ledger": _realises_ledger, "payments": _realises_payments}
 DERIVE = {kind: _fitted(fn) for kind, fn in (("ledger", _derive_ledger), ("payments", _derive_payments))}
 COMPILE = {"ledger.split_settle": _split_settle, "payments.guarded": _guarded, "payments.platform_fee": _platform_fee,
-           "payments.computed_amount": _computed_amount}
+           "payments.computed_amount": _computed_amount, "payments.paid_before": _paid_before}

@@ -18,7 +18,8 @@ a guest: a client that keeps its cookies but is not signed in (it may sign up or
 {"as": actor|null, "method", "path", "json"?, "form"? (a form post; with "files" a multipart one), "files"?
  ({field: {"name", "content", "type", "pad_to"?}}), "csrf"? (false: send no CSRF token), "expect": status or
  [statuses], "save"?: var, "headers"?: {name: value} (sent as they are, e.g. a forged Host),
- "raw_json"?: text (a JSON body sent as it is), "hold_open"?: true (the response's body is not read: a
+ "raw_json"?: text (a JSON body sent as it is), "stripe_signed"?: true (the "json" body goes as Stripe sends a
+ webhook: its text signed with the scenario's STRIPE_WEBHOOK_SECRET in a `Stripe-Signature` header), "hold_open"?: true (the response's body is not read: a
  stream stays open until the scenario ends), "sql"?: [statements] (instead of a request: run on the
  app's database directly, as someone who can write it but holds none of the app's keys), "copy_session_to"?: guest (before the request, the guest gets the actor's session cookie and CSRF token: a
  stolen copy of the cookie),
@@ -90,6 +91,17 @@ def _dig(value, path: str):
         else:
             raise KeyError(path)
     return value
+
+
+def stripe_signature(payload: str, secret: str, at: int | None = None) -> str:
+    """The `Stripe-Signature` header Stripe sends with a webhook: `t=<unix time>,v1=<HMAC-SHA256 of "t.payload">`
+    keyed with the endpoint's signing secret (the app's STRIPE_WEBHOOK_SECRET)."""
+    import hashlib
+    import hmac
+    import time
+
+    t = int(time.time()) if at is None else at
+    return f"t={t},v1={hmac.new(secret.encode(), f'{t}.{payload}'.encode(), hashlib.sha256).hexdigest()}"
 
 
 def _subst(obj, saved: dict):
@@ -327,6 +339,10 @@ def _run_scenario(create_app, scenario: dict, workdir: str, url: str) -> dict:
                         content = (content + b"a" * f["pad_to"])[:f["pad_to"]]
                     data[field] = (io.BytesIO(content), f["name"], f.get("type"))
                 kw.update(data=data, content_type="multipart/form-data")
+            elif "json" in step and step.get("stripe_signed"):  # Stripe's own call, signed as Stripe signs it
+                body = json.dumps(_subst(step["json"], saved))
+                headers["Stripe-Signature"] = stripe_signature(body, app.config.get("STRIPE_WEBHOOK_SECRET") or "")
+                kw.update(data=body, content_type="application/json")
             elif "json" in step:
                 kw["json"] = _subst(step["json"], saved)
             elif "raw_json" in step:  # JSON text sent as it is (a body too deep for json.dumps to write)

@@ -410,7 +410,35 @@ def b_payments(ctx: FeatureCtx) -> dict:
             # "£38 per hour": the price times the record's hours; "£2 per bag": times its bags
             kind = "decimal" if per in _PRICE_TIME_UNITS else "integer"
             out["quantity_field"] = _ensure(ctx, ent, plural(per), kind, required=True, min=0)
+    out.update(_paid_before(ctx, ent))
     return out
+
+
+#: "before work starts", "before the job begins": a payment due before the record's work state (STARTS_STATE)
+PAID_BEFORE_START = re.compile(r"\b(?:deposits?|paid|payments?) before (?:the |its |their |any )?\w+ (?:starts|begins|"
+                               r"commences|gets under ?way)\b")
+#: the state a record is in once its work has started, found by these words or added after the first state
+_STARTED = re.compile(r"(^|_)(in_progress|started|underway|under_way|working|in_work|begun)$")
+
+
+def _paid_before(ctx: FeatureCtx, ent: str) -> dict:
+    """ "Customers pay a 50% deposit before work starts": the record's status cannot move to its started state
+    until it is paid. The state is the record's own "in progress" (or started) value, else one added after its
+    first; a record without a status gets one (the first value stays where a new record starts)."""
+    if not PAID_BEFORE_START.search(ctx.low):
+        return {}
+    d = ctx.draft
+    f = next((x for x in d.fields_of(ent, "enum") if x.name.split("_")[-1] in ("status", "stage", "state")), None)
+    if f is None:
+        f = d.add_field(ent, "status", "enum", ctx.text, origin="capability", values=["booked", "in_progress",
+                                                                                       "done"])
+        if f is None or f.type != "enum":
+            return {}
+    started = next((v for v in f.values[1:] if _STARTED.search(v)), None)
+    if started is None:
+        started = "in_progress"
+        f.values = [f.values[0], started, *f.values[1:]]
+    return {"state_field": f.name, "paid_before": [started]}
 
 
 def _paid_thing(ctx: FeatureCtx, by_field: bool) -> str | None:

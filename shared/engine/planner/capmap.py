@@ -111,7 +111,8 @@ CUES: dict[str, tuple[str, ...]] = {
                  r"charge (a|the|their|his|her) (credit |debit )?cards?",
                  r"(take|takes|taking|accept|accepts|accepting|collect|collects|collecting|process|processes|"
                  r"processing|receive|receives|receiving) (\w+ ){0,2}(payments?|deposits?|fees?|rent|money|dues|subs|"
-                 r"donations?)", r"tickets? sales?"),
+                 r"donations?)", r"tickets? sales?",
+                 r"(deposits?|paid|payments?) before (the |its |their |any )?\w+ (starts|begins|commences|gets under ?way)"),
     # a report as a document ("monthly report", "report as PDF"), not "incident reports" (records)
     "export": (r"export\w*", r"csv", r"pdf", r"(pdf|csv|printable|summary|weekly|monthly|yearly|annual|quarterly|"
                r"end[- ]of[- ]\w+) reports?", r"reports? (as|in) (a )?(pdf|csv)", r"download\w*",

@@ -82,3 +82,40 @@ def test_a_price_per_hour_of_a_booked_record_is_charged_for_the_hours_it_is_book
     t = _trace(spec, "£12 per hour")
     assert t.status == "planned", t.reason
     assert any("2 hours at 12.00 an hour" in c.text and "2400 minor units" in c.text for c in t.criteria)
+
+
+def test_a_deposit_before_work_starts_holds_back_the_started_state_until_paid():
+    spec = plan_builtin(_idea("Reframe - picture framing commissions", "Commissions with client, artwork and size",
+                              "Clients pay a 40% deposit before work begins"))
+    pay = _payments(spec)
+    assert (pay.deposit_percent, pay.state_field, pay.paid_before) == (40.0, "status", ["in_progress"]), pay
+    values = spec.entity(pay.entity).field("status").values
+    assert values[0] != "in_progress" and "in_progress" in values
+    from shared.engine.capabilities.payments import check
+    assert check(pay, spec) == []
+    t = _trace(spec, "before work begins")
+    assert not any(w in (t.reason or "") for w in ("'before'", "'begins'")), t.reason
+    assert any(c.template == "payments.paid_before" for c in t.criteria), t.criteria
+
+
+def test_the_paid_before_criterion_moves_the_record_once_stripes_signed_webhook_says_paid(tmp_path):
+    """The criterion runs against the app: refused unpaid, with a checkout open and after an unsigned 'paid'
+    message; the runner then signs Stripe's checkout.session.completed with the app's webhook secret, and the
+    same move succeeds."""
+    from shared.engine.compiler import compile_project
+    from shared.engine.criteria import compile_criterion
+
+    from .capabilities._caps3_specs import design
+    from .gate_worker import job, run_jobs
+
+    spec = plan_builtin(_idea("Reweave - loom repair workshop", "Repairs with loom, owner and fault",
+                              "Owners pay a 30% deposit before the repair starts"))
+    t = _trace(spec, "before the repair starts")
+    c = next(c for c in t.criteria if c.template == "payments.paid_before")
+    scenario = compile_criterion(spec, c, t.feature)
+    signed = [s for s in scenario["steps"] if s.get("stripe_signed")]
+    assert len(signed) == 1 and scenario["steps"][-1]["expect"] == 200, scenario["steps"]
+    got = run_jobs([job("reweave", compile_project(spec, design()), [scenario], tmp_path)], tmp_path, workers=1)
+    result = got["reweave"][scenario["id"]]
+    assert result["passed"], result
+    assert result["steps_run"] == len(scenario["steps"]), result

@@ -102,3 +102,35 @@ def test_a_price_per_hour_of_a_span_charges_the_hours_between_start_and_end(tmp_
     assert "CENTS = 7600" in tests and '"class_end": "2030-01-07T12:00:00Z"' in tests  # a 2-hour class at 38.00
     s = _priced_menu(unit_price=38.0, start_field="class_start")
     assert any("go together" in p for p in payments.check(s.capabilities[0], s))
+
+
+def _held_menu(**changes):
+    """caps3_menu's dish kits cooked to order: a dish is ordered, then cooked (in progress), then ready; a 30%
+    deposit must be paid before the kitchen starts ("a deposit before work starts")."""
+    s = _priced_menu(deposit_percent=30.0, **changes)
+    d = s.model_dump(mode="json", exclude_none=True)
+    dish = next(e for e in d["entities"] if e["name"] == "dish")
+    dish["fields"].append({"name": "status", "label": "Status", "type": "enum",
+                           "values": ["ordered", "in_progress", "ready"]})
+    from shared.engine.appspec.model import AppSpec
+    return AppSpec.model_validate(d)
+
+
+def test_paying_through_the_signed_webhook_unlocks_the_held_state_and_a_forged_one_does_not(tmp_path):
+    s = _held_menu(state_field="status", paid_before=["in_progress"])
+    assert payments.check(s.capabilities[0], s) == []
+    files, run = S.compile_and_run(s, tmp_path)
+    S.assert_all_pass(run, minimum=8, abuse=3)
+    name = "test_paying_unlocks_the_move_to_in_progress_and_a_forged_webhook_does_not"
+    assert run.results.get(name) == "ok", (name, run.results)
+    module = files[f"app/capabilities/{s.capabilities[0].id}.py"].decode()
+    assert "PAID_BEFORE = ['in_progress']" in module or 'PAID_BEFORE = ["in_progress"]' in module
+
+
+def test_check_refuses_a_held_state_that_is_where_records_start_or_no_state_at_all():
+    s = _held_menu(state_field="status", paid_before=["ordered"])
+    assert any("is where a dish starts" in p for p in payments.check(s.capabilities[0], s))
+    s = _held_menu(state_field="status", paid_before=["cooking"])
+    assert any("are not values of dish.status" in p for p in payments.check(s.capabilities[0], s))
+    s = _held_menu(paid_before=["in_progress"])
+    assert any("paid_before needs state_field" in p for p in payments.check(s.capabilities[0], s))
