@@ -124,7 +124,7 @@ def rating_criteria(ctx: FeatureCtx, ent: str) -> list[str]:
 
 #: "when it comes back", "once they are returned", "after it is delivered": an event in the record's life
 _EVENT = re.compile(r"\b(?:when|once|after|as soon as)\s+(?:it|they|the\s+[a-z]+|each\s+[a-z]+)\s+"
-                    r"(?:(?:is|are|has|have|has been|have been|gets|get)\s+)?([a-z]+)(?:\s+(back|in|out|up|over|off|"
+                    r"(?:(has been|have been|is|are|has|have|gets|get)\s+)?([a-z]+)(?:\s+(back|in|out|up|over|off|"
                     r"down|home))?\b")
 #: "afterwards", "after it ends", "once the course is over": the record's own date has passed
 _AFTER = re.compile(r"\b(?:afterwards?|after\s+(?:it|they|the\s+[a-z]+)\s+(?:ends?|finish(?:es)?|(?:is|are|has|have)"
@@ -139,6 +139,8 @@ def _base(word: str) -> str:
 
     if word in lx.IRREGULAR_VERBS:
         return lx.IRREGULAR_VERBS[word]
+    if len(word) <= 3:
+        return word
     known = verb_base(word)
     if known:
         return known
@@ -147,7 +149,8 @@ def _base(word: str) -> str:
     if word.endswith("ied"):
         return word[:-3] + "y"
     if word.endswith("ed"):
-        return word[:-2]
+        stem = word[:-2]
+        return stem[:-1] if len(stem) > 3 and stem[-1] == stem[-2] and stem[-1] not in "lsfz" else stem
     return word[:-1] if word.endswith("s") and not word.endswith("ss") else word
 
 
@@ -187,11 +190,20 @@ def rating_opens(ctx: FeatureCtx, ent: str) -> dict:
     m = _EVENT.search(ctx.low)
     if not m:
         return {}
-    base, particle = _base(m.group(1)), m.group(2)
-    if base in ("be", "have", "ha", "rat", "rate", "score", "scor"):
+    aux, verb, particle = m.group(1), m.group(2), m.group(3)
+    # the word is a verb: a participle after "is"/"has" ("is collected", "has shipped"), else a verb's own form
+    # ("comes back", "returns", "arrived"); "once it is ready" names a state no date keeps
+    from . import lexicon as lx
+    from .text import verb_base
+
+    participle = verb.endswith(("ed", "en")) or verb in lx.IRREGULAR_VERBS
+    if not (participle if aux else participle or verb.endswith("s") or verb_base(verb)):
+        return {}
+    base = _base(verb)
+    if base in ("be", "have", "rate", "score", "grade", "review"):
         return {}
     words = ctx.text[m.start() - 1:m.end() - 1].strip()[:120]
-    past = _past(base)
+    past = verb if participle and verb.endswith("ed") else _past(base)
     for f in d.fields_of(ent, "enum"):
         hit = next((v for v in f.values if v in (past, particle, f"{past}_{particle}")
                     or _base(v.split("_")[0]) == base), None)
