@@ -1,4 +1,5 @@
-"""Capability `ratings`: One rating per user per record, averages, sorting by rating."""
+"""Capability `ratings`: One rating per user per record (per criterion, when the words name criteria), averages,
+sorting by rating; rating may open only once a date has passed or a state is reached."""
 
 from __future__ import annotations
 
@@ -19,6 +20,17 @@ class Params(CapabilityBase):
     raters: list[Name] = Field(default_factory=list, description=(
         "roles whose ratings count (each must read the entity); empty: every role that reads it except the "
         "default role, which anyone gets by signing up; name the default role here to let new sign-ups rate"))
+    criteria: list[Name] = Field(default_factory=list, max_length=8, description=(
+        "what is scored, one score per criterion per rater, e.g. ['texture', 'flavour'] for 'score each wheel for "
+        "texture and flavour'; empty: one score"))
+    opens_field: Name | None = Field(default=None, description=(
+        "a field of `entity` that opens rating: a date/datetime (rating opens once it is set and not in the "
+        "future, e.g. returned_on, date) or an enum (rating opens once it holds one of `opens_values`); "
+        "None: a record may be rated at any time"))
+    opens_values: list[Name] = Field(default_factory=list, description="enum `opens_field`: the states that open "
+                                                                        "rating, e.g. ['returned']")
+    opens_words: str | None = Field(default=None, max_length=120, description=(
+        "the founder's words for when rating opens ('when it comes back', 'afterwards'), quoted in the refusal"))
 
 
 PACKAGES: list[str] = []
@@ -48,6 +60,18 @@ def check(cap: Params, spec) -> list[str]:
     p += [f"rater role {r!r} may not read {cap.entity!r}; raters must be among its readers {readers}"
           for r in cap.raters if spec.role(r) is not None and r not in readers]
     p = [x for x in p if x]
+    if len(set(cap.criteria)) != len(cap.criteria):
+        p.append(f"criteria {cap.criteria} name one twice; name each once")
+    ent = spec.entity(cap.entity)
+    f = ent.field(cap.opens_field) if cap.opens_field else None
+    if cap.opens_field and f is None:
+        p.append(f"opens_field {cap.opens_field!r} is not a field of {cap.entity!r}; add it or drop opens_field")
+    elif f is not None and f.type not in ("date", "datetime", "enum"):
+        p.append(f"opens_field {cap.opens_field!r} is a {f.type}; it must be a date, datetime or enum field")
+    elif f is not None and f.type == "enum" and (not cap.opens_values or set(cap.opens_values) - set(f.values)):
+        p.append(f"opens_values {cap.opens_values} must name some of {cap.opens_field!r}'s values {f.values}")
+    elif f is None and cap.opens_values:
+        p.append("opens_values without opens_field: name the enum field that holds them")
     if not p and not raters(cap, spec):
         p.append(f"only the default role {spec.default_role!r} (anyone who signs up) reads {cap.entity!r}, so no "
                  f"rating would count; list the roles that may rate in `raters` (e.g. [{spec.default_role!r}] to "
@@ -67,8 +91,9 @@ def routes(cap: Params, spec) -> list:
         Route(method="GET", path=f"{a}/<int:record_id>/ratings", summary="a record's ratings, average and count",
               roles=r),
         Route(method="PUT", path=f"{a}/<int:record_id>/rating",
-              summary=f"rate 1..{cap.scale} (a second rating by the same user replaces the first; never one's own "
-                      f"record)", roles=w),
+              summary=f"rate 1..{cap.scale}" + (f" for each of {', '.join(cap.criteria)}" if cap.criteria else "")
+              + " (a second rating by the same user replaces the first; never one's own record"
+              + (f"; 409 until {cap.opens_field} opens it" if cap.opens_field else "") + ")", roles=w),
         Route(method="DELETE", path=f"{a}/<int:record_id>/rating", summary="withdraw my rating", roles=r),
         Route(method="GET", path=f"/{cap.id}/", summary="top-rated page", roles=r),
         Route(method="GET", path=f"/{cap.id}/<int:record_id>", summary="a record's ratings page with the form",
@@ -92,6 +117,8 @@ def render(cap: Params, spec, tpl) -> dict[str, str]:
         # reads the entity but its ratings do not count (the default role, unless the spec lists it)
         "non_rater": non_rater, "non_rater_reads_own": non_rater in own,
         "writer": b.writer_role(spec, cap.entity),
+        "opens": ent_field(e, cap.opens_field),
+        "open_values": open_values(cap, spec, True), "closed_values": open_values(cap, spec, False),
     }
     d = "capabilities/ratings/"
     return {
@@ -100,6 +127,39 @@ def render(cap: Params, spec, tpl) -> dict[str, str]:
         f"app/templates/capabilities/{cap.id}/record.html": tpl.render(d + "record.html.j2", **ctx),
         f"tests/test_cap_{cap.id}.py": tpl.render(d + "test.py.j2", **ctx),
     }
+
+
+def ent_field(ent, name: str | None):
+    """The field `name` of `ent` (None when `name` is None)."""
+    return ent.field(name) if name else None
+
+
+def open_values(cap: Params, spec, opened: bool) -> dict:
+    """Field values for a generated-app test: a record open to rating (a date long past, the first opening state)
+    or not (no date; a state that does not open it, or none when every state does)."""
+    f = ent_field(spec.entity(cap.entity), cap.opens_field)
+    if f is None:
+        return {}
+    if f.type == "enum":
+        shut = next((v for v in f.values if v not in cap.opens_values), None)
+        return {f.name: cap.opens_values[0] if opened else shut}
+    return {f.name: ("2000-01-01" if f.type == "date" else "2000-01-01T00:00:00Z") if opened else
+            ("2999-01-01" if f.type == "date" else "2999-01-01T00:00:00Z")}
+
+
+def stars_body(cap: Params, stars: int) -> dict:
+    """A rating request's JSON body giving `stars` (to every criterion, when the capability scores criteria)."""
+    return {"scores": {c: stars for c in cap.criteria}} if cap.criteria else {"stars": stars}
+
+
+def open_overrides(cap: Params, spec) -> dict:
+    """Field values that make a new record open to rating (a date yesterday, the first opening state)."""
+    from ..criteria import days_from_now
+
+    f = ent_field(spec.entity(cap.entity), cap.opens_field)
+    if f is None:
+        return {}
+    return {f.name: cap.opens_values[0] if f.type == "enum" else days_from_now(-1, f.type)}
 
 
 def attacks(cap: Params, spec) -> list[dict]:
@@ -118,7 +178,7 @@ def attacks(cap: Params, spec) -> list[dict]:
         who = p.actor(role)
         row = p.make(cap.entity, who)
         rating = f"/api/{cap.id}/{ent.plural}/${{{row}.id}}/rating"
-        p.step(who, "PUT", rating, json={"stars": cap.scale}, expect=403, note="rate one's own record")
+        p.step(who, "PUT", rating, json=stars_body(cap, cap.scale), expect=403, note="rate one's own record")
         p.step(who, "GET", f"/api/{cap.id}/{ent.plural}/${{{row}.id}}/ratings", note="no rating was stored",
                checks=[{"path": "mine", "op": "false"}])
         out.append(p.scenario)
@@ -128,9 +188,10 @@ def attacks(cap: Params, spec) -> list[dict]:
             p = attack(spec, f"ratings_privacy:{cap.id}", "A member reading a record's reviews sees who wrote them by "
                                                           "name, never by email address.")
             first, second = p.actor(role, "rater_a"), p.actor(role, "rater_b")
-            row = p.row(cap.entity)
+            row = p.make(cap.entity, None, overrides=open_overrides(cap, spec)) if cap.opens_field else \
+                p.row(cap.entity)
             p.step(first, "PUT", f"/api/{cap.id}/{ent.plural}/${{{row}.id}}/rating",
-                   json={"stars": cap.scale, "review": "Fine."}, expect=[200, 201],
+                   json={**stars_body(cap, cap.scale), "review": "Fine."}, expect=[200, 201],
                    note="one member rates and reviews the record")
             p.step(second, "GET", f"/{cap.id}/${{{row}.id}}", note="another member reads the reviews' page",
                    checks=[{"op": "text_contains", "value": "Fine."},

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
-from . import NOW, ScenarioError, noun_matches
+from . import NOW, ScenarioError, days_from_now, noun_matches
 from ._notify_helpers import (
     _TIME_UNITS,
     _a,
@@ -79,6 +79,22 @@ def _derive_ratings(cap, spec, reading, feature) -> list[dict]:
                     f"the same {label} again replaces the first rating, and the average shows every user once; "
                     f"whoever created the {label} may not rate it.",
             "template": "ratings.rate", "params": params, "rules": []}]
+    if cap.criteria:
+        names = " and ".join(", ".join(cap.criteria).rsplit(", ", 1))
+        out.append({"text": f"A rater scores {_a(label)} for {names}, each from 1 to {n}: each criterion shows its "
+                            f"own average over the raters, a score of {n + 1} for one is refused (422), a role that "
+                            f"may not rate is refused (403), and rating again keeps one score per criterion per "
+                            f"rater.", "template": "ratings.criteria",
+                    "params": {**params, "criteria": list(cap.criteria)}, "rules": []})
+    if cap.opens_field:
+        f = spec.entity(cap.entity).field(cap.opens_field)
+        when = (f"its {f.label.lower()} is {' or '.join(v.replace('_', ' ') for v in cap.opens_values)}"
+                if f is not None and f.type == "enum" else f"its {(f.label if f else cap.opens_field).lower()} "
+                                                           f"has passed")
+        said = f" ('{cap.opens_words}')" if cap.opens_words else ""
+        out.append({"text": f"{_a(label).capitalize()} can be rated only once {when}{said}: before that a rating "
+                            f"is refused (409) and nothing is stored; after it, the rating is accepted.",
+                    "template": "ratings.opens", "params": params, "rules": []})
     for i, rule in _rules("ratings", cap, spec, reading):
         if rule.category == "limit" and rule.number is not None and float(rule.number) == n:
             out.append({"text": f"{_a(label).capitalize()} can be rated {n} out of {n} ('{rule.words}'), and a "
@@ -100,12 +116,47 @@ def _rater_roles(p, cap_id: str) -> list[str]:
     return raters(cap, p.spec)
 
 
-def _rated(p, cap_id: str, entity: str, raters: int) -> tuple[str, list[str], str]:
-    """A record to rate, made by a writer (returned last), and `raters` new users whose ratings count."""
+def _cap(p, cap_id: str):
+    cap = next((c for c in p.spec.capabilities if c.id == cap_id and c.kind == "ratings"), None)
+    if cap is None:
+        raise ScenarioError(f"the spec has no ratings capability {cap_id!r}")
+    return cap
+
+
+def _body(p, cap_id: str, stars: int) -> dict:
+    """The JSON body that gives `stars` (to every criterion, when the rating scores criteria)."""
+    from ..capabilities.ratings import stars_body
+
+    return stars_body(_cap(p, cap_id), stars)
+
+
+def _rated(p, cap_id: str, entity: str, raters: int, opened: bool = True) -> tuple[str, list[str], str]:
+    """A record to rate (open to rating unless `opened` is False), made by a writer (returned last), and `raters`
+    new users whose ratings count."""
+    from ..capabilities.ratings import open_overrides
+
     ent = p.entity(entity)
     author = p.writer(entity)
-    row = p.make(entity, author, note=f"{_a(ent.label.lower())} to rate")
+    cap = _cap(p, cap_id)
+    row = p.make(entity, author, overrides=open_overrides(cap, p.spec) if opened else _closed(cap, p.spec),
+                 note=f"{_a(ent.label.lower())} to rate" + ("" if opened else ", not yet open to rating"))
     return row, [_person(p, _rater_roles(p, cap_id)) for _ in range(raters)], author
+
+
+def _closed(cap, spec) -> dict:
+    """Field values that leave a new record closed to rating: its date a month ahead, a state that does not open
+    it."""
+    from ..capabilities.ratings import ent_field
+
+    f = ent_field(spec.entity(cap.entity), cap.opens_field)
+    if f is None:
+        return {}
+    if f.type == "enum":
+        shut = next((v for v in f.values if v not in cap.opens_values), None)
+        if shut is None:
+            raise ScenarioError(f"every state of {f.name} opens rating, so no record is closed to it")
+        return {f.name: shut}
+    return {f.name: days_from_now(30, f.type)}
 
 
 def _ratings_rate(p, cap_id: str, entity: str, scale: int) -> None:
@@ -113,25 +164,25 @@ def _ratings_rate(p, cap_id: str, entity: str, scale: int) -> None:
     ent = p.entity(entity)
     row, (alice, bob), author = _rated(p, cap_id, entity, 2)
     url = f"/api/{cap_id}/{ent.plural}/${{{row}.id}}"
-    p.step(author, "PUT", f"{url}/rating", json={"stars": scale}, expect=403,
+    p.step(author, "PUT", f"{url}/rating", json=_body(p, cap_id, scale), expect=403,
            note="whoever created the record may not rate it")
     may_rate = _rater_roles(p, cap_id)
     other = next((r for r in _readers(p.spec, entity) if r not in may_rate), None)
     if other is not None:
         who = p.actor(other)
         hidden = p.reads_own(who, entity)  # it reads only its own rows: another's is as missing as a deleted one
-        p.step(who, "PUT", f"{url}/rating", json={"stars": scale}, expect=404 if hidden else 403,
+        p.step(who, "PUT", f"{url}/rating", json=_body(p, cap_id, scale), expect=404 if hidden else 403,
                note=f"{_a(other)} (a role whose ratings do not count) may not rate"
                     + (" a record it may not even see" if hidden else ""))
-    p.step(alice, "PUT", f"{url}/rating", json={"stars": scale + 1}, expect=400, note=f"rate {scale + 1}: refused")
-    p.step(alice, "PUT", f"{url}/rating", json={"stars": 0}, expect=400, note="rate 0: refused")
-    p.step(alice, "PUT", f"{url}/rating", json={"stars": scale}, expect=201, note=f"rate {scale}",
+    p.step(alice, "PUT", f"{url}/rating", json=_body(p, cap_id, scale + 1), expect=422, note=f"rate {scale + 1}: refused")
+    p.step(alice, "PUT", f"{url}/rating", json=_body(p, cap_id, 0), expect=422, note="rate 0: refused")
+    p.step(alice, "PUT", f"{url}/rating", json=_body(p, cap_id, scale), expect=201, note=f"rate {scale}",
            checks=[{"path": "summary.average", "op": "eq", "value": scale},
                    {"path": "summary.count", "op": "eq", "value": 1}])
-    p.step(alice, "PUT", f"{url}/rating", json={"stars": 1}, expect=200, note="rate the same record again",
+    p.step(alice, "PUT", f"{url}/rating", json=_body(p, cap_id, 1), expect=200, note="rate the same record again",
            checks=[{"path": "summary.count", "op": "eq", "value": 1},
                    {"path": "summary.average", "op": "eq", "value": 1}])
-    p.step(bob, "PUT", f"{url}/rating", json={"stars": scale}, expect=201, note=f"another user rates {scale}")
+    p.step(bob, "PUT", f"{url}/rating", json=_body(p, cap_id, scale), expect=201, note=f"another user rates {scale}")
     p.step(alice, "GET", f"{url}/ratings", expect=200, note="the average",
            checks=[{"path": "count", "op": "eq", "value": 2},
                    {"path": "average", "op": "eq", "value": round((1 + scale) / 2, 2)},
@@ -143,8 +194,8 @@ def _ratings_scale(p, cap_id: str, entity: str, scale: int) -> None:
     ent = p.entity(entity)
     row, (alice,), _author = _rated(p, cap_id, entity, 1)
     url = f"/api/{cap_id}/{ent.plural}/${{{row}.id}}"
-    p.step(alice, "PUT", f"{url}/rating", json={"stars": scale + 1}, expect=400, note=f"rate {scale + 1}: refused")
-    p.step(alice, "PUT", f"{url}/rating", json={"stars": scale}, expect=201, note=f"rate {scale}",
+    p.step(alice, "PUT", f"{url}/rating", json=_body(p, cap_id, scale + 1), expect=422, note=f"rate {scale + 1}: refused")
+    p.step(alice, "PUT", f"{url}/rating", json=_body(p, cap_id, scale), expect=201, note=f"rate {scale}",
            checks=[{"path": "rating.stars", "op": "eq", "value": scale}])
     p.step(alice, "GET", f"{url}/ratings", expect=200, note="the rating stands",
            checks=[{"path": "count", "op": "eq", "value": 1}, {"path": "average", "op": "eq", "value": scale}])
@@ -155,11 +206,74 @@ def _ratings_once(p, cap_id: str, entity: str, scale: int) -> None:
     ent = p.entity(entity)
     row, (alice,), _author = _rated(p, cap_id, entity, 1)
     url = f"/api/{cap_id}/{ent.plural}/${{{row}.id}}"
-    p.step(alice, "PUT", f"{url}/rating", json={"stars": scale}, expect=201, note="rate once")
-    p.step(alice, "PUT", f"{url}/rating", json={"stars": scale}, expect=[200, 409], note="rate again")
-    p.step(alice, "PUT", f"{url}/rating", json={"stars": 1}, expect=[200, 409], note="and again")
+    p.step(alice, "PUT", f"{url}/rating", json=_body(p, cap_id, scale), expect=201, note="rate once")
+    p.step(alice, "PUT", f"{url}/rating", json=_body(p, cap_id, scale), expect=[200, 409], note="rate again")
+    p.step(alice, "PUT", f"{url}/rating", json=_body(p, cap_id, 1), expect=[200, 409], note="and again")
     p.step(alice, "GET", f"{url}/ratings", expect=200, note="counted once",
            checks=[{"path": "count", "op": "eq", "value": 1}, {"path": "items", "op": "len", "value": 1}])
+
+
+def _wrong_role(p, cap_id: str, entity: str, url: str, scale: int) -> None:
+    """A role that reads the records but may not rate them is refused (403); or, when every reader rates, a role
+    that may not read them."""
+    may_rate = _rater_roles(p, cap_id)
+    other = next((r for r in _readers(p.spec, entity) if r not in may_rate), None)
+    if other is not None and not p.reads_own(p.actor(other), entity):
+        p.step(p.actor(other), "PUT", f"{url}/rating", json=_body(p, cap_id, scale), expect=403,
+               note=f"{_a(other)} (a role whose ratings do not count) may not rate")
+        return
+    outsider = next((r.name for r in p.spec.roles if r.name not in _readers(p.spec, entity)), None)
+    if outsider is not None:
+        p.step(p.actor(outsider), "PUT", f"{url}/rating", json=_body(p, cap_id, scale), expect=403,
+               note=f"{_a(outsider)} (a role that may not read the records) may not rate")
+
+
+def _ratings_criteria(p, cap_id: str, entity: str, scale: int, criteria: list[str]) -> None:
+    """Each criterion scored by two raters has its own average; out of range is 422; one score per criterion per
+    rater however often they rate."""
+    ent = p.entity(entity)
+    row, (alice, bob), _author = _rated(p, cap_id, entity, 2)
+    url = f"/api/{cap_id}/{ent.plural}/${{{row}.id}}"
+    first, *rest = criteria
+    mixed = {c: (1 if c == first else scale) for c in criteria}
+    _wrong_role(p, cap_id, entity, url, scale)
+    p.step(alice, "PUT", f"{url}/rating", json={"scores": {**mixed, first: scale + 1}}, expect=422,
+           note=f"{first} scored {scale + 1}: refused")
+    p.step(alice, "PUT", f"{url}/rating", json={"scores": mixed}, expect=201, note=f"{first} 1, the rest {scale}",
+           checks=[{"path": f"rating.scores.{c}", "op": "eq", "value": v} for c, v in mixed.items()])
+    p.step(bob, "PUT", f"{url}/rating", json={"scores": {c: scale for c in criteria}}, expect=201,
+           note=f"another rater scores every criterion {scale}")
+    p.step(alice, "PUT", f"{url}/rating", json={"scores": mixed}, expect=[200, 409],
+           note="the first rater sends the same scores again")
+    checks = [{"path": "count", "op": "eq", "value": 2},
+              {"path": f"criteria.{first}.average", "op": "eq", "value": round((1 + scale) / 2, 2)},
+              {"path": f"criteria.{first}.count", "op": "eq", "value": 2}]
+    checks += [{"path": f"criteria.{c}.average", "op": "eq", "value": scale} for c in rest]
+    checks += [{"path": f"criteria.{c}.count", "op": "eq", "value": 2} for c in rest]
+    p.step(alice, "GET", f"{url}/ratings", expect=200, note="an average per criterion, one score per rater each",
+           checks=checks)
+
+
+def _ratings_opens(p, cap_id: str, entity: str, scale: int) -> None:
+    """A record not yet open to rating refuses a rating (409, nothing stored); once its date has passed or its
+    state opens it, the rating is accepted."""
+    from ..capabilities.ratings import open_overrides
+
+    ent = p.entity(entity)
+    row, (alice,), author = _rated(p, cap_id, entity, 1, opened=False)
+    url = f"/api/{cap_id}/{ent.plural}/${{{row}.id}}"
+    p.step(alice, "PUT", f"{url}/rating", json=_body(p, cap_id, scale), expect=409, note="rate before it opens",
+           checks=[{"path": "error.code", "op": "eq", "value": "not_open"}])
+    p.step(alice, "GET", f"{url}/ratings", expect=200, note="nothing was stored",
+           checks=[{"path": "count", "op": "eq", "value": 0}])
+    p.step(author, "PATCH", f"/api/{ent.plural}/${{{row}.id}}", json=open_overrides(_cap(p, cap_id), p.spec),
+           expect=200, note="the record reaches the point that opens rating")
+    p.step(alice, "PUT", f"{url}/rating", json=_body(p, cap_id, scale + 1), expect=422,
+           note=f"rate {scale + 1}: out of range")
+    _wrong_role(p, cap_id, entity, url, scale)
+    p.step(alice, "PUT", f"{url}/rating", json=_body(p, cap_id, scale), expect=201, note="rate once it is open")
+    p.step(alice, "GET", f"{url}/ratings", expect=200, note="the rating stands",
+           checks=[{"path": "count", "op": "eq", "value": 1}, {"path": "average", "op": "eq", "value": scale}])
 
 
 # ---------------------------------------------------------------------------------------------------- leaderboard
@@ -318,6 +432,8 @@ COMPILE = {
     "ratings.rate": _ratings_rate,
     "ratings.scale": _ratings_scale,
     "ratings.once": _ratings_once,
+    "ratings.criteria": _ratings_criteria,
+    "ratings.opens": _ratings_opens,
     "leaderboard.points": _leaderboard_points,
     "leaderboard.daily_cap": _leaderboard_daily_cap,
     "leaderboard.period": _leaderboard_period,

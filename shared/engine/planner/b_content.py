@@ -90,8 +90,129 @@ def b_ratings(ctx: FeatureCtx) -> dict:
     # "graders score each wheel", "students rate the course": the role named as the subject is who rates
     raters = [safe_name(it.name) for it in ctx.interps if it.np and it.np.prep is None and it.np.after_verb is None
               and it.plural and safe_name(it.name) in d.roles and safe_name(it.name) != ent]
-    return {"entity": ent, "scale": int(scale) if scale and 2 <= scale <= 10 else 5,
-            "with_review": ctx.has(r"reviews?|comments?|feedback"), "raters": raters[:1]}
+    out = {"entity": ent, "scale": int(scale) if scale and 2 <= scale <= 10 else 5,
+           "with_review": ctx.has(r"reviews?|comments?|feedback"), "raters": raters[:1]}
+    criteria = rating_criteria(ctx, ent)
+    if criteria:
+        out["criteria"] = criteria
+    out.update(rating_opens(ctx, ent))
+    return out
+
+
+#: "score each wheel for texture and flavour", "rate dishes on taste, value and presentation": what is scored is
+#: the list of nouns after "for"/"on" (never a record, a person, a number or "a scale")
+_CRITERIA = re.compile(r"\b(?:for|on)\s+(?:(?:its|their|the)\s+)?([a-z][a-z-]*(?:\s*,\s*[a-z][a-z-]*)*"
+                       r"(?:\s*,?\s*(?:and|&)\s+[a-z][a-z-]*)?)")
+
+
+def rating_criteria(ctx: FeatureCtx, ent: str) -> list[str]:
+    """The criteria a rating's words score each record on, in order, or [] for one overall score."""
+    from ..textutil import STOPWORDS
+    from . import lexicon as lx
+    from .text import singular
+
+    d = ctx.draft
+    for m in _CRITERIA.finditer(ctx.low):
+        items = [w.strip() for w in re.split(r"\s*,\s*|\s+(?:and|&)\s+", m.group(1)) if w.strip()]
+        bad = [w for w in items if w in STOPWORDS or w in NUMBER_WORDS or singular(w) in lx.PEOPLE
+               or safe_name(singular(w)) in d.entities or safe_name(singular(w)) in d.roles
+               or w in ("scale", "each", "every", "all", "them", "it", "stars", "points")]
+        if items and not bad:
+            return [safe_name(w) for w in dict.fromkeys(items)][:8]
+    return []
+
+
+#: "when it comes back", "once they are returned", "after it is delivered": an event in the record's life
+_EVENT = re.compile(r"\b(?:when|once|after|as soon as)\s+(?:it|they|the\s+[a-z]+|each\s+[a-z]+)\s+"
+                    r"(?:(has been|have been|is|are|has|have|gets|get)\s+)?([a-z]+)(?:\s+(back|in|out|up|over|off|"
+                    r"down|home))?\b")
+#: "afterwards", "after it ends", "once the course is over": the record's own date has passed
+_AFTER = re.compile(r"\b(?:afterwards?|after\s+(?:it|they|the\s+[a-z]+)\s+(?:ends?|finish(?:es)?|(?:is|are|has|have)"
+                    r"\s+(?:over|ended|finished|run|taken place|happened))|(?:once|when)\s+(?:it|they|the\s+[a-z]+)\s+"
+                    r"(?:is|are)\s+over|after\s+(?:the|each|every)\s+([a-z]+))\b")
+
+
+def _base(word: str) -> str:
+    """The verb a form after a subject is ("comes" -> come, "returned" -> return), known to the lexicon or not."""
+    from . import lexicon as lx
+    from .text import verb_base
+
+    if word in lx.IRREGULAR_VERBS:
+        return lx.IRREGULAR_VERBS[word]
+    if len(word) <= 3:
+        return word
+    known = verb_base(word)
+    if known:
+        return known
+    if re.search(r"(ss|sh|ch|x|z)es$", word):
+        return word[:-2]
+    if word.endswith("ied"):
+        return word[:-3] + "y"
+    if word.endswith("ed"):
+        stem = word[:-2]
+        return stem[:-1] if len(stem) > 3 and stem[-1] == stem[-2] and stem[-1] not in "lsfz" else stem
+    return word[:-1] if word.endswith("s") and not word.endswith("ss") else word
+
+
+def _past(base: str) -> str:
+    """The past form of a verb, for naming the date of an event ("come" -> came, "return" -> returned)."""
+    from . import lexicon as lx
+
+    odd = next((f for f, b in lx.IRREGULAR_VERBS.items() if b == base and f != base and not f.endswith(("s", "ing"))),
+               None)
+    if odd:
+        return odd
+    if base.endswith("e"):
+        return base + "d"
+    if re.search(r"[^aeiou]y$", base):
+        return base[:-1] + "ied"
+    return base + "ed"
+
+
+def rating_opens(ctx: FeatureCtx, ent: str) -> dict:
+    """When the words open a record to rating: {opens_field, opens_values, opens_words}, or {} for any time.
+
+    "afterwards", "after the course": once the record's own date has passed (its end, else its date, else a new
+    `date`). "when it comes back", "once it is delivered": once the event has happened, which the record keeps as a
+    state its enum field names ("returned", "back") or as the date of the event (an existing date field named by the
+    verb, else a new one named after it: came_back_on, delivered_on)."""
+    from .text import singular
+
+    d = ctx.draft
+    m = _AFTER.search(ctx.low)
+    if m and (m.group(1) is None or safe_name(singular(m.group(1))) == ent):
+        dates = [f.name for f in d.fields_of(ent, "date", "datetime")]
+        end = next((n for n in dates if re.search(r"(^|_)(end|ends|ended|finish|finishes|until|to)(_|$)", n)), None)
+        usual = next((n for n in dates if n in ("date", "day", "start_at", "starts_at", "start", "start_date",
+                                               "starts_on", "held_on")), None)
+        field = end or usual or (dates[0] if dates else _ensure(ctx, ent, "date", "date"))
+        return {"opens_field": field, "opens_words": ctx.text[m.start() - 1:m.end() - 1].strip()[:120]}
+    m = _EVENT.search(ctx.low)
+    if not m:
+        return {}
+    aux, verb, particle = m.group(1), m.group(2), m.group(3)
+    # the word is a verb: a participle after "is"/"has" ("is collected", "has shipped"), else a verb's own form
+    # ("comes back", "returns", "arrived"); "once it is ready" names a state no date keeps
+    from . import lexicon as lx
+    from .text import verb_base
+
+    participle = verb.endswith(("ed", "en")) or verb in lx.IRREGULAR_VERBS
+    if not (participle if aux else participle or verb.endswith("s") or verb_base(verb)):
+        return {}
+    base = _base(verb)
+    if base in ("be", "have", "rate", "score", "grade", "review"):
+        return {}
+    words = ctx.text[m.start() - 1:m.end() - 1].strip()[:120]
+    past = verb if participle and verb.endswith("ed") else _past(base)
+    for f in d.fields_of(ent, "enum"):
+        hit = next((v for v in f.values if v in (past, particle, f"{past}_{particle}")
+                    or _base(v.split("_")[0]) == base), None)
+        if hit:
+            return {"opens_field": f.name, "opens_values": [hit], "opens_words": words}
+    named = next((f.name for f in d.fields_of(ent, "date", "datetime")
+                  if any(_base(p) == base for p in f.name.split("_") if p not in ("on", "at", "date"))), None)
+    field = named or _ensure(ctx, ent, "_".join(x for x in (past, particle, "on") if x), "date")
+    return {"opens_field": field, "opens_words": words}
 
 
 def b_leaderboard(ctx: FeatureCtx) -> dict:

@@ -37,7 +37,7 @@ carry carries accommodate accommodates keeps deducts take takes go goes
 IRREGULAR_VERBS = {"paid": "pay", "has": "have", "had": "have", "saw": "see", "seen": "see", "sold": "sell",
                    "sent": "send", "kept": "keep", "held": "hold", "built": "build", "bought": "buy",
                    "taken": "take", "given": "give", "got": "get", "chose": "choose", "chosen": "choose",
-                   "wrote": "write", "written": "write", "lent": "lend", "left": "leave", "made": "made",
+                   "wrote": "write", "written": "write", "came": "come", "lent": "lend", "left": "leave", "made": "made",
                    "found": "find", "brought": "bring", "met": "meet", "ran": "run", "split": "split",
                    "set": "set", "put": "put", "read": "read", "went": "go", "gone": "go"}
 

@@ -484,6 +484,13 @@ def read_feature(text: str, spec, cap_ids: list[str]) -> FeatureReading:
             at = text.lower().find(item.lower())
             if at >= 0:
                 cues.append((at, at + len(item), cap.kind))
+    for cap in caps:  # "score each wheel for texture and flavour ... when it comes back": what a rating carries
+        if cap.kind != "ratings":
+            continue
+        for said in [c.replace("_", " ") for c in cap.criteria] + [cap.opens_words or ""]:
+            m = re.search(rf"(?<![a-z0-9]){re.escape(said.lower())}(?![a-z0-9])", text.lower()) if said else None
+            if m:
+                cues.append((m.start(), m.end(), cap.kind))
     ws = _words(text)
     uses: list[WordUse] = []
     mentioned: list[str] = []

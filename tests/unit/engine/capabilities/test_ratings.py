@@ -24,7 +24,7 @@ def test_generated_ratings_tests_pass(idea, tmp_path):
     cap = s.capabilities[0]
     module = files[f"app/capabilities/{cap.id}.py"].decode()
     assert f"SCALE = {cap.scale}" in module
-    assert "UniqueConstraint(\"record_id\", \"user_id\"" in module
+    assert "UniqueConstraint(\"record_id\", \"user_id\", \"criterion\"" in module
 
 
 def test_routes_are_guarded_by_the_readers():
@@ -77,3 +77,35 @@ def test_check_names_what_does_not_resolve():
     problems = ratings.check(s.capabilities[0], s)
     assert problems and "'meal' is not an entity" in problems[0] and "dish" in problems[0]
     assert any("dish_ratings" in p for p in spec_problems(s))
+
+
+@pytest.mark.parametrize("idea, changes, tests", [
+    # "students score each course for pace and clarity once it has started": a date that opens rating, two criteria
+    ("caps3_academy", {"criteria": ["pace", "clarity"], "opens_field": "starts_on", "opens_words": "once it has started"},
+     ("test_one_score_per_criterion_and_averages_per_criterion", "test_rating_opens_only_when_the_record_says_so")),
+    # "diners rate a dish once it is on the fish menu": a state that opens rating
+    ("caps3_menu", {"opens_field": "category", "opens_values": ["fish", "meat"]},
+     ("test_rating_opens_only_when_the_record_says_so",)),
+])
+def test_generated_ratings_tests_pass_with_criteria_and_an_opening(idea, changes, tests, tmp_path):
+    s = S.spec(idea, "ratings", **changes)
+    assert ratings.check(s.capabilities[0], s) == []
+    files, run = S.compile_and_run(s, tmp_path)
+    S.assert_all_pass(run, minimum=6, abuse=3)
+    for name in ("test_second_rating_by_the_same_user_replaces_the_first",
+                 "test_abuse_out_of_range_and_malformed_ratings_are_refused", *tests):
+        assert run.results.get(name) == "ok", (name, sorted(run.results))
+    module = files[f"app/capabilities/{s.capabilities[0].id}.py"].decode()
+    assert 'UniqueConstraint("record_id", "user_id", "criterion"' in module
+
+
+@pytest.mark.parametrize("changes, words", [
+    ({"opens_field": "summary"}, ["is a long_text", "date, datetime or enum"]),
+    ({"opens_field": "nope"}, ["'nope' is not a field"]),
+    ({"opens_field": "level", "opens_values": ["expert"]}, ["opens_values ['expert']"]),
+    ({"criteria": ["pace", "pace"]}, ["name one twice"]),
+])
+def test_check_names_an_opening_or_criteria_that_do_not_fit(changes, words):
+    s = S.spec("caps3_academy", "ratings", **changes)
+    text = " | ".join(ratings.check(s.capabilities[0], s))
+    assert all(w in text for w in words), text
