@@ -159,6 +159,9 @@ def _refused_until(p, capability: str) -> None:
         if stranger:
             p.step(p.actor(stranger), "PATCH", path, json={cap.field: cap.values[0]}, expect=403,
                    note=f"a {stranger.replace('_', ' ')} may not change it")
+        else:  # every role may change it: someone signed out may not
+            p.step("anon", "PATCH", path, json={cap.field: cap.values[0]}, expect=401,
+                   note="someone signed out may not change it")
         p.step(who, "PATCH", path, json={cap.field: cap.values[0]}, expect=200,
                checks=[{"path": cap.field, "op": "eq", "value": cap.values[0]}],
                note=f"now it can be made {cap.values[0].replace('_', ' ')}")
@@ -185,6 +188,9 @@ def _refused_until(p, capability: str) -> None:
     if stranger:
         p.make(cap.entity, p.actor(stranger), {**own, **(cond(True) if cap.via_field is None else {})},
                expect=403, note=f"a {stranger.replace('_', ' ')} may not add one")
+    else:  # every role may add one: someone signed out may not
+        p.make(cap.entity, "anon", {**own, **(cond(True) if cap.via_field is None else {})}, expect=401,
+               note="someone signed out may not add one")
     p.make(cap.entity, who, {**own, **(cond(True) if cap.via_field is None else {})},
            note=f"once it holds, {a(label)} can be added")
 

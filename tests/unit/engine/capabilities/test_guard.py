@@ -182,6 +182,7 @@ def test_generated_checklist_guard_tests_and_criteria_pass(checklist_last):
     assert run.passed, run.output
     cap = next(c for c in spec.capabilities if c.kind == "guard")
     assert cap.test == "checklist_done"
+    assert run.findings_in(cap.id) == [], run.findings_in(cap.id)
     mine = run.of(f"test_cap_{cap.id}")
     assert mine and set(mine.values()) == {"passed"}, (mine, run.output)
     assert all(v == "passed" for v in run.results.values()), run.output
