@@ -7,7 +7,9 @@ A guard sentence names who or what is held back, the act refused, and the condit
   record a booking of the feature makes, or the record the noun names — for the subject, which it points at;
 * the condition: "who has not <participle> <noun phrase>" or "without <noun phrase>" before the act reads a
   yes/no field of the subject ("season subscription paid", "laser training"); "until every <noun> is
-  <participle>" after it reads all the subject's <noun> records, each ticked by a yes/no field; "until it has
+  <participle>" after it reads the items of the checklist kept per the subject when <noun> names them ("skills
+  checklist per pupil", asked for before or after), else all the subject's <noun> records, each ticked by a yes/no
+  field; "until it has
   <participle> for at least N days" reads a date of the record plus N days.
 
 `b_guard(ctx)` raises `capmap.NotFit` with a sentence a founder can read when the words give no act or no
