@@ -1,4 +1,4 @@
-"""Capability `guard`: An action on a record (creating it, or moving its status to a value) is refused with 409 and a sentence naming the rule until a condition holds on the record or on the record it points at: a yes/no field is true (a member's subscription is paid), a date plus a number of days has passed (a wheel made 90 days ago), or every item of a linked checklist is ticked (a pupil's skills). The check and the write happen in one transaction."""
+"""Capability `guard`: An action on a record (creating it, or moving its status to a value) is refused with 409 and a sentence naming the rule until a condition holds on the record or on the record it points at: a yes/no field is true (a member's subscription is paid), a date plus a number of days has passed (a wheel made 90 days ago), or every item of a linked checklist is ticked (a pupil's skills: records of their own, or the items of the record's checklist capability). The check and the write happen in one transaction."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from ..appspec.base import CapabilityBase, Name
 
 KIND = "guard"
 
-TESTS = ("is_true", "days_since", "all_checked", "none_expired")
+TESTS = ("is_true", "days_since", "all_checked", "none_expired", "checklist_done")
 #: tests that read the tested record's items (child_entity, linked by child_link)
 CHILD_TESTS = ("all_checked", "none_expired")
 MAX_DAYS = 3650
@@ -31,13 +31,17 @@ class Params(CapabilityBase):
     via_field: Name | None = Field(default=None, description="None: the condition is on the record itself; else a "
                                    "required reference field of it: the condition is on the record it points at "
                                    "(the member of a booking)")
-    test: Literal["is_true", "days_since", "all_checked", "none_expired"] = Field(description=(
+    test: Literal["is_true", "days_since", "all_checked", "none_expired", "checklist_done"] = Field(description=(
         "is_true: `test_field`, a boolean field of the tested record, is true; days_since: at least `days` whole "
         "days have passed since `test_field`, a date/datetime field of the tested record; all_checked: no `child_entity` "
         "record of the tested record (linked by `child_link`) has `test_field`, a boolean field of the child, "
         "false; none_expired: no such record has `test_field`, a date/datetime field of the child, in the past (a "
-        "dog's vaccinations)"))
-    test_field: Name = Field(description="the field tested, e.g. subscription_paid, make_date, ticked")
+        "dog's vaccinations); checklist_done: no item of the tested record's checklist (the `checklist` "
+        "capability) is unticked (a pupil's skills checklist)"))
+    test_field: Name | None = Field(default=None, description="the field tested, e.g. subscription_paid, make_date, "
+                                    "ticked; None for checklist_done (the checklist's own tick)")
+    checklist: Name | None = Field(default=None, description="checklist_done: the id of the checklist capability "
+                                   "on the tested record whose items must all be ticked, e.g. checklist_pupil")
     days: int | None = Field(default=None, ge=1, le=MAX_DAYS, description="days_since: the days, e.g. 90")
     child_entity: Name | None = Field(default=None, description="all_checked: the checklist items, e.g. skill")
     child_link: Name | None = Field(default=None, description="all_checked: the items' reference to the tested "
@@ -102,7 +106,22 @@ def check(cap: Params, spec) -> list[str]:
             p.append(f"via_field {cap.entity}.{cap.via_field} must be required: the condition reads the record it "
                      f"points at; set required to true")
     target = tested(cap, spec)
-    if cap.test in CHILD_TESTS:
+    if cap.test == "checklist_done":
+        if cap.child_entity or cap.child_link or cap.test_field:
+            p.append("checklist_done takes no child_entity, child_link or test_field: it reads the checklist's items")
+        ck = spec.capability(cap.checklist) if cap.checklist else None
+        if ck is None or ck.kind != "checklist":
+            p.append(f"checklist_done needs checklist: the id of a checklist capability on the {target}; "
+                     f"{cap.checklist!r} is none")
+        elif ck.entity != target:
+            p.append(f"checklist {cap.checklist!r} is kept per {ck.entity}, but the condition reads the {target}")
+    elif cap.checklist:
+        p.append(f"{cap.test} takes no checklist (it is for checklist_done)")
+    if cap.test == "checklist_done":
+        pass
+    elif cap.test_field is None:
+        p.append(f"{cap.test} needs test_field: the field it reads")
+    elif cap.test in CHILD_TESTS:
         if not cap.child_entity or not cap.child_link:
             return p + ["all_checked needs child_entity and child_link: the checklist items and their reference to "
                         f"the {target}"]
@@ -143,6 +162,8 @@ def condition_words(cap: Params, spec) -> str:
     target = tested(cap, spec)
     tent = spec.entity(target) if target else None
     whose = "its" if cap.via_field is None else f"its {tent.label.lower() if tent else target}'s"
+    if cap.test == "checklist_done":
+        return f"every item of {whose} checklist is ticked"
     if cap.test == "all_checked":
         child = spec.entity(cap.child_entity)
         cf = child.field(cap.test_field) if child else None
@@ -163,7 +184,13 @@ def condition_words(cap: Params, spec) -> str:
 def managed_fields(cap: Params, spec) -> dict[tuple[str, str], object]:
     """A new row of the generic tests (and of other capabilities' tests) meets the condition, so only this
     capability's own tests and criteria see the refusal: the yes/no field is yes, the date long past, an item
-    ticked."""
+    ticked. A checklist's items are the checklist's own, not fields: a new row of a kind held back is made of a kind
+    that is not (the guard's own tests and criteria make the held-back kind)."""
+    if cap.test == "checklist_done":
+        ent = spec.entity(cap.entity)
+        f = ent.field(cap.where_field) if ent is not None and cap.where_field else None
+        free = next((v for v in f.values if v not in cap.where_values), None) if f is not None else None
+        return {(cap.entity, cap.where_field): free} if free else {}
     if cap.test == "all_checked":
         return {(cap.child_entity, cap.test_field): True} if cap.child_entity else {}
     if cap.test == "none_expired":
@@ -197,8 +224,8 @@ def render(cap: Params, spec, tpl) -> dict[str, str]:
 
     target = tested(cap, spec)
     ent, tent = spec.entity(cap.entity), spec.entity(target)
-    f = tent.field(cap.test_field) if cap.test not in CHILD_TESTS else spec.entity(cap.child_entity).field(
-        cap.test_field)
+    f = None if cap.test == "checklist_done" else tent.field(cap.test_field) if cap.test not in CHILD_TESTS else \
+        spec.entity(cap.child_entity).field(cap.test_field)
     rule = describe_rule(cap, spec)
     allowed = None
     if cap.on == "transition":

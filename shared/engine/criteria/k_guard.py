@@ -4,7 +4,8 @@ refused too.
 
 A stated rule is realised only when the capability carries it: a block ("cannot be sold", "cannot book a rink") by
 a guard whose refused status the words name (a transition) or whose nouns all name records the guard acts on (a
-create); a time window ("for at least 90 days") by a guard counting that many days since a date.
+create) or, for a guard that reads a checklist capability's items, the items of that checklist ("every skill" of a
+skills checklist); a time window ("for at least 90 days") by a guard counting that many days since a date.
 """
 
 from __future__ import annotations
@@ -24,6 +25,15 @@ def _realises_guard(cap, spec, rule, reading) -> bool:
         from .certify import touched
 
         own = set(touched(cap, spec)) | {cap.child_entity} - {None}
+        items = set()
+        if cap.test == "checklist_done":  # "every skill": the items of a skills checklist
+            from ..planner.b_guard import checklist_item_nouns
+            from ..planner.text import singular
+
+            ck = spec.capability(cap.checklist)
+            items = checklist_item_nouns(ck.label) if ck is not None else set()
+            return all(not _names(spec, n) or _names(spec, n) & own or singular(n.lower()) in items
+                       for n in rule.nouns)
         return all(not _names(spec, n) or _names(spec, n) & own for n in rule.nouns)
     if rule.category in ("time_window", "threshold"):
         days = _rule_days(rule)
@@ -69,6 +79,31 @@ def _refused_until(p, capability: str) -> None:
             return {cap.test_field: iso(NOW - timedelta(days=cap.days + 1 if holds else cap.days - 1), f.type)}
         return {}
 
+    def checklist(row: str, all_ticked: bool, note: str) -> str | None:
+        """Tick the items of `row`'s checklist (two added first when it names none): all, or all but the last,
+        whose item path is returned."""
+        ck = p.spec.capability(cap.checklist)
+        api = f"/api/{cap.checklist}"
+        paths = []
+        if ck.items:
+            var = p.var("checklist")
+            p.step("owner", "GET", f"{api}/${{{row}.id}}", save=var, note=f"{note}: its checklist, none ticked",
+                   checks=[{"path": "done", "op": "eq", "value": 0}])
+            paths = [f"{api}/items/${{{var}.items.{i}.id}}" for i in range(len(ck.items))]
+        else:
+            for n in range(2):
+                var = p.var("check")
+                p.step("owner", "POST", f"{api}/${{{row}.id}}/items", json={"label": f"Check {n + 1}"}, expect=201,
+                       save=var, note=f"{note}: a checklist item")
+                paths.append(f"{api}/items/${{{var}.id}}")
+        for path in paths if all_ticked else paths[:-1]:
+            p.step("owner", "PATCH", path, json={"done": True}, note=f"{note}: tick an item")
+        return None if all_ticked else paths[-1]
+
+    def others_ticked() -> None:
+        other = p.make(target, "owner", note=f"another {tlabel}")
+        checklist(other, True, f"the other {tlabel}")
+
     fixed = True if cap.test == "all_checked" else None
     if cap.test == "none_expired":
         fixed = iso(NOW + timedelta(days=300), p.entity(cap.child_entity).field(cap.test_field).type)
@@ -92,19 +127,29 @@ def _refused_until(p, capability: str) -> None:
                    note=f"one of its {child.label_plural.lower()}, ticked")
             item = p.make(cap.child_entity, "owner", {cap.child_link: f"${{{row}.id}}", cap.test_field: False},
                           note=f"another of its {child.label_plural.lower()}, not ticked yet")
+        if cap.test == "checklist_done":
+            item = checklist(row, False, f"the {tlabel}")
+            others_ticked()
         own[cap.via_field] = f"${{{row}.id}}"
     if cap.on == "transition":
         allowed = next(v for v in ent.field(cap.field).values if v not in cap.values)
         rec = p.make(cap.entity, who, {**own, **(cond(False) if cap.via_field is None else {}), cap.field: allowed},
                      note=f"{a(label)} whose condition does not hold yet")
+        if cap.test == "checklist_done" and cap.via_field is None:
+            item = checklist(rec, False, f"the {label}")
+            others_ticked()
         path = f"/api/{ent.plural}/${{{rec}.id}}"
         refused = {"path": "error.code", "op": "eq", "value": "guard_not_met"}
         p.step(who, "PATCH", path, json={cap.field: cap.values[0]}, expect=409,
                checks=[refused, {"op": "text_contains", "value": "until"}],
                note=f"it cannot be made {cap.values[0].replace('_', ' ')} yet")
         stranger = next((r.name for r in p.spec.roles if cap.entity not in r.write and r.name != "owner"), None)
-        if cap.via_field is None:
+        if cap.test == "checklist_done":
+            p.step("owner", "PATCH", item, json={"done": True}, note="the last item of its checklist is ticked")
+        elif cap.via_field is None:
             p.step(who, "PATCH", path, json=cond(True), note="the condition now holds")
+        elif cap.test == "checklist_done":
+            p.step("owner", "PATCH", item, json={"done": True}, note="the last item of its checklist is ticked")
         elif item is not None:
             p.step("owner", "PATCH", f"/api/{p.entity(cap.child_entity).plural}/${{{item}.id}}",
                    json={cap.test_field: fixed}, note=renewed)
@@ -114,6 +159,9 @@ def _refused_until(p, capability: str) -> None:
         if stranger:
             p.step(p.actor(stranger), "PATCH", path, json={cap.field: cap.values[0]}, expect=403,
                    note=f"a {stranger.replace('_', ' ')} may not change it")
+        else:  # every role may change it: someone signed out may not
+            p.step("anon", "PATCH", path, json={cap.field: cap.values[0]}, expect=401,
+                   note="someone signed out may not change it")
         p.step(who, "PATCH", path, json={cap.field: cap.values[0]}, expect=200,
                checks=[{"path": cap.field, "op": "eq", "value": cap.values[0]}],
                note=f"now it can be made {cap.values[0].replace('_', ' ')}")
@@ -121,12 +169,15 @@ def _refused_until(p, capability: str) -> None:
     mine = cond if cap.via_field is None else (lambda _holds: {})  # the condition on the record itself
     p.make(cap.entity, who, {**own, **mine(False)}, expect=409, note=f"adding {a(label)} is refused while the "
                                                                       f"condition does not hold")
+    p.scenario["steps"][-1]["checks"] = [{"path": "error.code", "op": "eq", "value": "guard_not_met"}]
     if cap.where_field:  # another kind is not held back
         free = next(v for v in ent.field(cap.where_field).values if v not in cap.where_values)
         p.make(cap.entity, who, {**own, **mine(False), cap.where_field: free},
                note=f"{a(label)} of kind {free.replace('_', ' ')} is not held back")
     if cap.via_field is None:
         pass
+    elif cap.test == "checklist_done":
+        p.step("owner", "PATCH", item, json={"done": True}, note="the last item of its checklist is ticked")
     elif item is not None:
         p.step("owner", "PATCH", f"/api/{p.entity(cap.child_entity).plural}/${{{item}.id}}",
                json={cap.test_field: fixed}, note=renewed)
@@ -137,6 +188,9 @@ def _refused_until(p, capability: str) -> None:
     if stranger:
         p.make(cap.entity, p.actor(stranger), {**own, **(cond(True) if cap.via_field is None else {})},
                expect=403, note=f"a {stranger.replace('_', ' ')} may not add one")
+    else:  # every role may add one: someone signed out may not
+        p.make(cap.entity, "anon", {**own, **(cond(True) if cap.via_field is None else {})}, expect=401,
+               note="someone signed out may not add one")
     p.make(cap.entity, who, {**own, **(cond(True) if cap.via_field is None else {})},
            note=f"once it holds, {a(label)} can be added")
 

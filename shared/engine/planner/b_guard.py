@@ -7,7 +7,9 @@ A guard sentence names who or what is held back, the act refused, and the condit
   record a booking of the feature makes, or the record the noun names — for the subject, which it points at;
 * the condition: "who has not <participle> <noun phrase>" or "without <noun phrase>" before the act reads a
   yes/no field of the subject ("season subscription paid", "laser training"); "until every <noun> is
-  <participle>" after it reads all the subject's <noun> records, each ticked by a yes/no field; "until it has
+  <participle>" after it reads the items of the checklist kept per the subject when <noun> names them ("skills
+  checklist per pupil", asked for before or after), else all the subject's <noun> records, each ticked by a yes/no
+  field; "until it has
   <participle> for at least N days" reads a date of the record plus N days.
 
 `b_guard(ctx)` raises `capmap.NotFit` with a sentence a founder can read when the words give no act or no
@@ -19,7 +21,7 @@ from __future__ import annotations
 import re
 
 from . import lexicon as lx
-from .draft import safe_name
+from .draft import CHECKLIST_NOUN, named_items, safe_name
 from .text import singular, verb_base
 
 _NEG = r"(?:cannot|can ?not|can't|may not|must not|is not allowed to|are not allowed to)"
@@ -44,6 +46,49 @@ CUE = GUARD.pattern.removeprefix(r"^\s*")
 _EXPIRED = re.compile(r"^(?:(?:the|its|their|a|an) )?(?:(?P<owner>[a-z][a-z-]*)(?:'s|s') )?(?P<child>[a-z][a-z-]*) "
                       r"(?:has|have|is|are) (?:expired|lapsed|run out|out of date)$")
 _BOOK = re.compile(r"^(?:book|reserve|hire|rent)$")
+
+
+_DETERMINERS = {"a", "an", "the", "each", "every", "its", "their", "his", "her", "one", "per", "our", "my", "your"}
+
+
+def checklist_item_nouns(text: str) -> set[str]:
+    """What a checklist's items are called in the words that ask for it (singular): the noun before the checklist
+    word ("skills checklist" -> skill) or after it ("a checklist of skills"), the checklist word's own head (a
+    checklist holds checks, a task list tasks), and "item", the checklist's own word for its entries."""
+    low = " ".join(text.lower().split())
+    m = re.search(rf"(?:(?<![a-z-])([a-z][a-z-]*) )?(?<![a-z])(?P<word>{CHECKLIST_NOUN})(?![a-z])"
+                  r"(?: of (?:the |their |its )?([a-z][a-z-]*))?", low)
+    if not m:
+        return set()
+    out = {"item"}
+    head = re.match(r"(check|task|to-?do)", m.group("word"))
+    if head:
+        out.add(head.group(1))
+    for w in (m.group(1), m.group(3)):
+        if w and w not in _DETERMINERS:
+            out.add(singular(w))
+    return out
+
+
+def _checklist_for(ctx, subj: str, child_word: str) -> tuple[str, bool] | None:
+    """The id of the checklist kept per `subj` whose items the "every <child>" words name, planned by an earlier
+    feature or asked for by a later one (the checklist capability's id is its kind and record), and whether those
+    words name its items (every new record then starts with them unticked); None when no feature asks for one."""
+    from .capmap import cap_id, kinds_for
+
+    d = ctx.draft
+    kind = singular(child_word)
+    subj_words = set(subj.split("_"))
+    planned = {c.get("entity") for c in d.planned.get("checklist", [])}
+    for text in d.idea.get("key_features") or []:
+        if text == ctx.text or "checklist" not in [k for k, _w in kinds_for(text)]:
+            continue
+        if kind not in checklist_item_nouns(text):
+            continue
+        words = {singular(w) for w in re.findall(r"[a-z][a-z-]*", text.lower())}
+        if subj in planned or subj_words <= words:
+            return cap_id("checklist", {"entity": subj}), bool(named_items(text))
+    return None
 
 
 def _snake(text: str) -> str:
@@ -195,6 +240,16 @@ def b_guard(ctx) -> dict:
         out.update(test="is_true", test_field=_flag(ctx, subj, f"{m.group('np')} {m.group('part')}"))
     elif m.group("lack"):  # "without laser training"
         out.update(test="is_true", test_field=_flag(ctx, subj, m.group("lack")))
+    elif (every := _EVERY.match(cond)) and (ck := _checklist_for(ctx, subj, every.group("child"))):
+        # "until every skill is ticked" with a skills checklist per pupil: the checklist's own items
+        if out["via_field"] is None and out["on"] == "create":
+            raise NotFit("a checklist condition needs the record it belongs to")
+        if out["on"] == "create" and not out.get("where_field") and ck[1]:
+            raise NotFit(f"holding back every {out['entity'].replace('_', ' ')} until a new "
+                         f"{subj.replace('_', ' ')}'s named checklist items are ticked is not built yet; only one "
+                         f"kind of {out['entity'].replace('_', ' ')} can be held back by a checklist that names "
+                         f"its items")
+        out.update(test="checklist_done", checklist=ck[0])
     elif (every := _EVERY.match(cond)):
         child = _entity(d, every.group("child"))
         if child is None:

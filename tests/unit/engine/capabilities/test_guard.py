@@ -130,3 +130,63 @@ def test_generated_guard_tests_and_criteria_pass(make):
     assert all(v == "passed" for v in run.results.values()), run.output
     guarded = [c for ft in run.features for c in ft.get("criteria") or [] if "naming the rule" in c["text"]]
     assert guarded and all(c["passed"] for c in guarded), guarded
+
+
+def climbing_idea(checklist_last: bool = False):
+    """A climbing gym: each climber's safety checklist names its checks, and a lead climb waits until every check
+    is ticked (the checklist feature may come before or after the guard)."""
+    features = ["Climbers book a route for a time slot",
+                "Safety checklist per climber: harness, knot, belay",
+                "A climber cannot book a lead climb until every check is ticked"]
+    if checklist_last:
+        features = [features[0], features[2], features[1]]
+    return {"id": "gym-lead", "title": "Lead ready", "description": "A climbing gym where climbers book walls.",
+            "target_audience": "climbing gym staff", "key_features": features}
+
+
+@pytest.mark.parametrize("checklist_last", [False, True], ids=["checklist_first", "checklist_after"])
+def test_every_item_of_a_checklist_planned_per_the_subject_guards_with_that_checklist(checklist_last):
+    spec = plan_builtin(climbing_idea(checklist_last))
+    [ck] = [c for c in spec.capabilities if c.kind == "checklist"]
+    [cap] = [c for c in spec.capabilities if c.kind == "guard"]
+    assert ck.entity == "climber" and ck.items == ["Harness", "Knot", "Belay"]
+    assert (cap.test, cap.checklist, cap.child_entity) == ("checklist_done", ck.id, None)
+    assert spec.entity(cap.entity).field(cap.via_field).ref == "climber" and cap.where_values == ["lead_climb"]
+    assert spec.entity("check") is None  # the checks are the checklist's items, not records of their own
+    assert _trace(spec, "cannot book a lead climb").status == "planned"
+
+
+def test_every_item_of_a_checklist_that_is_not_the_subjects_keeps_child_records():
+    idea = {**climbing_idea(), "key_features": ["Climbers book a route for a time slot",
+                                                "Skills per climber with a signed flag",
+                                                "A climber cannot book a lead climb until every skill is signed"]}
+    spec = plan_builtin(idea)
+    [cap] = [c for c in spec.capabilities if c.kind == "guard"]
+    assert (cap.test, cap.child_entity, cap.checklist) == ("all_checked", "skill", None)
+
+
+def test_a_checklist_that_names_its_items_cannot_hold_back_every_record_made():
+    idea = {**climbing_idea(), "key_features": ["Climbers book a route for a time slot",
+                                                "Safety checklist per climber: harness, knot, belay",
+                                                "A climber cannot book a route until every check is ticked"]}
+    spec = plan_builtin(idea)
+    t = _trace(spec, "cannot book a route")
+    assert t.status != "planned" and not any(c.kind == "guard" for c in spec.capabilities), t
+
+
+@pytest.mark.parametrize("checklist_last", [False, True], ids=["checklist_first", "checklist_after"])
+def test_generated_checklist_guard_tests_and_criteria_pass(checklist_last):
+    spec_dict = _built_spec(climbing_idea(checklist_last))
+    spec, files = S.compile_spec(spec_dict)
+    run = S.qa(files)
+    assert run.passed, run.output
+    cap = next(c for c in spec.capabilities if c.kind == "guard")
+    assert cap.test == "checklist_done"
+    assert run.findings_in(cap.id) == [], run.findings_in(cap.id)
+    mine = run.of(f"test_cap_{cap.id}")
+    assert mine and set(mine.values()) == {"passed"}, (mine, run.output)
+    assert all(v == "passed" for v in run.results.values()), run.output
+    guarded = [c for ft in run.features for c in ft.get("criteria") or [] if "naming the rule" in c["text"]]
+    assert guarded and all(c["passed"] for c in guarded), guarded
+    feature = next(ft for ft in run.features if "cannot book a lead climb" in ft["feature"])
+    assert feature["status"] == "built", feature
