@@ -325,24 +325,24 @@ def test_generated_custody_reminder_tests_pass(cap_id, extra):
     assert all(v == "passed" for v in mine.values()), mine
 
 
-CHIMNEY_SWEEPS = {"title": "SootLog", "description": "A chimney sweep keeps a log of the sweeps done at each house.",
-                  "audience": "Chimney sweeps",
-                  "key_features": ["Sweeps with house address, sweep date and notes",
-                                   "A reminder 10 days after each sweep"]}
+ORCHARD_GRAFTS = {"title": "GraftBook", "description": "An apple orchard keeps a log of the grafts made on its trees.",
+                  "audience": "Orchard growers",
+                  "key_features": ["Grafts with tree row, graft date and notes",
+                                   "A reminder 10 days after each graft"]}
 
 
 def test_a_reminder_some_days_after_each_record_waits_that_long_from_its_own_date():
-    """"A reminder 10 days after each sweep": the sweep's own date (not a due date made up), passed by 10 days, is
+    """"A reminder 10 days after each graft": the graft's own date (not a due date made up), passed by 10 days, is
     the reminder's rule (overdue by 10), the feature reads as planned, and its criteria pass against the app."""
     from shared.engine.planner import plan_builtin
 
-    spec = plan_builtin(CHIMNEY_SWEEPS)
+    spec = plan_builtin(ORCHARD_GRAFTS)
     t = spec.trace[1]
     [cap] = [c for c in spec.capabilities if c.id in t.capabilities]
-    assert (cap.kind, cap.entity, cap.field, cap.rule, cap.days) == ("reminders", "sweep", "sweep_date", "overdue", 10)
+    assert (cap.kind, cap.entity, cap.field, cap.rule, cap.days) == ("reminders", "graft", "graft_date", "overdue", 10)
     assert t.status == "planned", t.not_built
     _spec, files = S.compile_spec(spec.model_dump(mode="json"))
     run = S.qa(files)
     assert run.passed, run.output
-    mine = [f for f in run.features if f["feature"] == CHIMNEY_SWEEPS["key_features"][1]]
+    mine = [f for f in run.features if f["feature"] == ORCHARD_GRAFTS["key_features"][1]]
     assert mine and mine[0]["criteria"] and all(x["passed"] for x in mine[0]["criteria"]), run.features
