@@ -75,7 +75,13 @@ def b_reminders(ctx: FeatureCtx) -> dict:
     named = re.search(r"\b(?:e-?mail|text|sms|remind|notify|tell) (?:the|their|its|each) ([a-z]+)\b", ctx.low)
     if not told and named and safe_name(singular(named.group(1))) in d.roles:  # "email the translator": a role
         told = [safe_name(singular(named.group(1)))]
-    if told and ent == told[0]:  # "text the owner two days before a booked visit": the visit is reminded of
+    rota = next((r for r in d.planned.get("rotation") or [] if told and r["member_entity"] == told[0]), None)
+    if rota and not any(m not in (told[0], rota["entity"]) and d.fields_of(m, "date", "datetime")
+                        for m in ctx.mentioned):
+        # "text the member on duty the evening before", with a rota planned: the member's turn (the rota's work,
+        # by its date) is what comes due, and the member it is assigned to is told
+        ent = rota["entity"]
+    elif told and ent == told[0]:  # "text the owner two days before a booked visit": the visit is reminded of
         ent = next((m for m in ctx.mentioned if m != ent and d.fields_of(m, "date", "datetime")), ent)
     before = re.search(r"\bbefore (?:a|an|each|every|the|their|its|his|her) (?:booked |next |scheduled |upcoming )?"
                        r"([a-z]+)", ctx.text.lower())
