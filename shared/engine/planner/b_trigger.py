@@ -195,8 +195,32 @@ def _staff_title(ctx, first: str, second: str | None) -> str | None:
                 re.match(r"(?:first|second|third|next|last|previous|[a-z]+th)$", first):
             return None
         return safe_name(f"{first}_{head}")
-    word = singular(first)
-    return safe_name(word) if word in lx.STAFF_PEOPLE else None
+    word = singular(first)  # a staff word the idea keeps no record of ("the librarian" of a lending record's holder)
+    return safe_name(word) if word in lx.STAFF_PEOPLE and safe_name(word) not in ctx.draft.entities else None
+
+
+def _drop_person_record(ctx, names: list[str]) -> None:
+    """The person record the draft read from this sentence alone ("the head brewer" -> a brewer list) goes when
+    the person is a role: nothing links to it and no capability acts on it."""
+    from .draft import _drop_entity, clip
+
+    d = ctx.draft
+    for n in names:
+        e = d.entities.get(n)
+        if e is None or not e.people or e.source != clip(ctx.text) or any(
+                f.type == "reference" and f.ref == n for x in d.entities.values() for f in x.fields.values()) or any(
+                n in (p.get("entity"), p.get("member_entity"), p.get("holder_entity"))
+                for ps in d.planned.values() for p in ps):
+            continue
+        _drop_entity(d, n)
+        if n in ctx.mentioned:
+            ctx.mentioned.remove(n)
+
+
+def _planned(ctx, cap: dict) -> dict:
+    """The trigger as planned: a person record the words made for someone now told as a role is dropped."""
+    _drop_person_record(ctx, cap["action"].pop("_drop", []))
+    return cap
 
 
 def _notify_action(ctx, ent: str, told) -> dict:
@@ -246,7 +270,8 @@ def _notify_action(ctx, ent: str, told) -> dict:
     if title:  # "email the head brewer": one person of the business, told as a user of a staff role
         if title not in d.roles:
             d.roles[title] = DRole(title, ctx.text, "staff")
-        return {"type": "notify", "channel": channel, "role": title}
+        # the person record read from these words goes once the trigger is planned (`_planned`)
+        return {"type": "notify", "channel": channel, "role": title, "_drop": [title, title.split("_")[-1]]}
     own = next((x.name for x in d.fields_of(ent, kind)), None)
     if own:
         return {"type": "notify", "channel": channel, key: own}
@@ -459,7 +484,7 @@ def b_trigger(ctx) -> dict:
         return _time_trigger(ctx, timed)
     span = _SPAN.search(ctx.low)
     if span:
-        return _span_trigger(ctx, span)
+        return _planned(ctx, _span_trigger(ctx, span))
     if not re.search(rf"\b{_WHEN}\b|\bwhile\b|\bas soon as\b", ctx.low):
         raise NotFit("the feature does not say when something should happen by itself (when, whenever, if, once)")
     subject = re.search(rf"\b{_WHEN}\s+(?:a |an |the |its |their |each |any )?([a-z]+)(?:'s)?(?: ([a-z]+))?", ctx.low)
@@ -481,4 +506,4 @@ def b_trigger(ctx) -> dict:
                      "threshold)")
     if action["type"] == "set" and action.get("via_field") is None and action["field"] == cond["field"]:
         raise NotFit("the record's own status would both set it off and be set by it")
-    return {"entity": ent, "on": "create_or_change", "conditions": [cond], "action": action}
+    return _planned(ctx, {"entity": ent, "on": "create_or_change", "conditions": [cond], "action": action})

@@ -732,6 +732,7 @@ def test_a_span_in_a_state_tells_a_staff_title_once_after_its_days():
     assert (c.op, c.number, spec.entity("ladder").field(c.field).type) == ("older_than_days", 12, "date")
     assert (cap.action.type, cap.action.channel, cap.action.role) == ("notify", "email", "depot_foreman")
     assert spec.role("depot_foreman") is not None and t.status == "planned", t.not_built
+    assert spec.entity("foreman") is None  # a person told as a role is not also a list of records
     [crit] = DERIVE["trigger"](cap, spec, None, LADDER_HIRE["key_features"][1])
     steps = compile_criterion(spec, Criterion(id="c1", **crit), "Email the depot foreman")["steps"]
     runs = [s for s in steps if s["path"].endswith("/run-due")]
@@ -745,3 +746,17 @@ def test_a_span_in_a_state_tells_a_staff_title_once_after_its_days():
     assert run.passed, run.output
     mine = [f for f in run.features if f["feature"] == LADDER_HIRE["key_features"][1]]
     assert mine and mine[0]["criteria"] and all(x["passed"] for x in mine[0]["criteria"]), run.features
+
+
+def test_a_title_told_by_text_is_a_role_and_not_also_a_list_of_records():
+    """"Text the yard keeper when ...": the keeper is the yard's staff role, texted at the phones its users gave;
+    the person record the draft read from the same words is dropped (nothing links to it, nothing acts on it)."""
+    from shared.engine.planner import plan_builtin
+
+    idea = {**LADDER_HIRE, "key_features": [LADDER_HIRE["key_features"][0],
+                                            "Text the yard keeper when a ladder has been out for more than 12 days"]}
+    spec = plan_builtin(idea)
+    [cap] = [c for c in spec.capabilities if c.id in spec.trace[1].capabilities]
+    assert (cap.on, cap.action.channel, cap.action.role) == ("time", "sms", "yard_keeper")
+    assert spec.entity("keeper") is None and spec.trace[1].status == "planned", spec.trace[1].not_built
+    assert spec_problems(spec) == []
