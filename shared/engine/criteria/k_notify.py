@@ -137,7 +137,7 @@ def _realises_reminders(cap, spec, rule, reading) -> bool:
         if cap.rule == "overdue":  # "overdue", or "more than 21 days overdue" with days 21
             if (rule.number or 0) != (cap.days or 0):
                 return False
-            return _has(rule.words, r"overdue|late|past due|passed|expired|missed") or bool(
+            return _has(rule.words, r"overdue|late|past due|passed|expired|missed|\bafter\b") or bool(
                 cap.days and reading is not None and any(
                     _has(u.word, r"overdue|late|unreturned|unpaid") for u in reading.words))
         return False

@@ -230,6 +230,16 @@ def _message_checks(p, cap, row: str, parent: str | None) -> list[dict]:
                 {"path": "items.0.channel", "op": "eq", "value": "sms"},
                 {"path": "items.0.address", "op": "eq", "value": phone},
                 {"path": "items", "op": "none", "key": "address", "value": other}]
+    mailed = getattr(p, "_told_email", None)
+    if act.role and act.channel == "email" and mailed:  # each user of the role once, at their login; nobody else
+        told, other = mailed
+        users = sum(1 for r in p.scenario["actors"].values() if r == act.role)
+        checks = [{"path": "items", "op": "len", "value": users},
+                  {"path": "items.0.channel", "op": "eq", "value": "email"},
+                  {"path": "items", "op": "any", "key": "address", "value": f"${{actor.{told}.email}}"}]
+        if other:
+            checks.append({"path": "items", "op": "none", "key": "address", "value": f"${{actor.{other}.email}}"})
+        return checks
     if act.address_field:
         return [{"path": "items", "op": "len", "value": 1},
                 {"path": "items.0.channel", "op": "eq", "value": act.channel},
@@ -255,11 +265,16 @@ def _trigger_setup(p, cap, hit_sets_field: bool = False) -> _Setup:
 
     act, ent = cap.action, p.entity(cap.entity)
     hit, miss = hit_and_miss(cap, p.spec)
-    who = p.writer(cap.entity)
+    told_role = act.role if act.type == "notify" and act.role and act.role != "owner" else None
+    who = p.writer(cap.entity, exclude=(told_role,)) if told_role and any(
+        cap.entity in r.write for r in p.spec.roles if r.name != told_role) else p.writer(cap.entity)
     if act.type == "notify" and act.role and act.channel == "sms":
         _role_phones(p, cap, who)
     elif act.type == "notify" and act.role and act.role != "owner":
-        p.actor(act.role)  # someone to tell
+        told = p.actor(act.role, f"{act.role}_told")  # someone to tell, and a user of another role who is not told
+        other = who if p.scenario["actors"].get(who) != act.role else next(
+            (p.actor(r.name, f"{r.name}_not_told") for r in p.spec.roles if r.name not in (act.role, "owner")), None)
+        p._told_email = (told, other)
     parent = _parent(p, cap, who)
     fixed: dict = {act.via_field: f"${{{parent}.id}}"} if parent else {}
     if act.type == "set" and act.via_field is None and not (hit_sets_field and act.field in hit):

@@ -75,13 +75,24 @@ def b_reminders(ctx: FeatureCtx) -> dict:
     named = re.search(r"\b(?:e-?mail|text|sms|remind|notify|tell) (?:the|their|its|each) ([a-z]+)\b", ctx.low)
     if not told and named and safe_name(singular(named.group(1))) in d.roles:  # "email the translator": a role
         told = [safe_name(singular(named.group(1)))]
-    if told and ent == told[0]:  # "text the owner two days before a booked visit": the visit is reminded of
+    rota = next((r for r in d.planned.get("rotation") or [] if told and r["member_entity"] == told[0]), None)
+    if rota and not any(m not in (told[0], rota["entity"]) and d.fields_of(m, "date", "datetime")
+                        for m in ctx.mentioned):
+        # "text the member on duty the evening before", with a rota planned: the member's turn (the rota's work,
+        # by its date) is what comes due, and the member it is assigned to is told
+        ent = rota["entity"]
+    elif told and ent == told[0]:  # "text the owner two days before a booked visit": the visit is reminded of
         ent = next((m for m in ctx.mentioned if m != ent and d.fields_of(m, "date", "datetime")), ent)
     before = re.search(r"\bbefore (?:a|an|each|every|the|their|its|his|her) (?:booked |next |scheduled |upcoming )?"
                        r"([a-z]+)", ctx.text.lower())
     if before and safe_name(singular(before.group(1))) in d.entities:  # "... before a booked visit": the visit
         ent = safe_name(singular(before.group(1)))
-    if not ctx.explicit or not _field_named(ctx, ent, ("date", "datetime", "integer", "decimal", "money")):
+    # "a reminder 7 days after each inspection": a span after the date the record names (its own date)
+    after = re.search(r"\b(\d+|[a-z]+) (days?|weeks?) after (?:a|an|each|every|the|their|its) ([a-z]+)", ctx.low)
+    since = safe_name(singular(after.group(3))) if after else None
+    if since in d.entities:
+        ent = since
+    elif not ctx.explicit or not _field_named(ctx, ent, ("date", "datetime", "integer", "decimal", "money")):
         ent = _dated_by_words(ctx) or ent
     channel = "sms" if ctx.has(r"sms|texts?|text messages?|phone") else "email"
     if ctx.has(r"above|exceeds?|over -?\d+|higher than|more than|rises?") and not ctx.has(
@@ -105,7 +116,13 @@ def b_reminders(ctx: FeatureCtx) -> dict:
         dates = [f.name for f in d.fields_of(ent, "date", "datetime")]
         named = _field_named(ctx, ent, ("date", "datetime"))
         overdue = ctx.has(r"overdue|late|past due|unpaid|missed|expired")
-        if overdue:
+        span = (_days_word(after.group(1)) or 0) * (7 if after.group(2).startswith("week") else 1) \
+            if since in d.entities else 0
+        if span and not overdue:  # the record's own date (not a due date), passed by the days the words give
+            fld = named or next((n for n in dates if not re.search(r"due|end|until|deadline|expir", n)), None) \
+                or _ensure(ctx, ent, "date", "date")
+            rule, days, threshold = "overdue", span, None
+        elif overdue:
             fld = named or next((n for n in dates if re.search(r"due|end|until|deadline|return|expir", n)), None)
             fld = fld or _ensure(ctx, ent, "due_date", "date")
             late = re.search(r"\b(?:more than |over |at least )?(\d+|[a-z]+) days? (?:overdue|late|past due|unpaid|"

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from .draft import safe_name
+from .draft import DRole, safe_name
 from .text import singular
 
 NUMBER_TYPES = ("integer", "decimal", "money")
@@ -172,6 +172,57 @@ def _join_to(ctx, ent: str, names: list[str]) -> tuple[str, str, str | None] | N
     return None
 
 
+#: words that head a person's title without being a person word alone ("the site lead", "the team lead")
+_TITLE_HEADS = frozenset({"lead", "head"})
+
+
+def _staff_title(ctx, first: str, second: str | None) -> str | None:
+    """"the head brewer", "the duty manager", "the site lead": a person's title of two words (a modifier, then a
+    word for a person) names one person of the business, not a record the app keeps: a staff role of that name.
+    One word is a title only when it is a staff word of the lexicon ("the librarian"). None otherwise."""
+    from . import lexicon as lx
+    from .text import parse
+
+    if second:
+        head = singular(second)
+        d = ctx.draft
+        words = {w.w: w.tag for c in parse(f"the {first} {second}") for w in c.words}
+        person = head in lx.PEOPLE or head in lx.STAFF_PEOPLE or head in _TITLE_HEADS or (
+            head in d.entities and d.entities[head].people) or (
+            head not in d.entities and re.search(r"(?:[^aeiou]er|or|ist|ian|man|woman|person)$", head))
+        # "the pub manager" is the pub's own (a record the app keeps); "the first driver" is one of many
+        if not person or words.get(first) != "noun" or first in lx.PEOPLE or safe_name(first) in d.entities or \
+                re.match(r"(?:first|second|third|next|last|previous|[a-z]+th)$", first):
+            return None
+        return safe_name(f"{first}_{head}")
+    word = singular(first)  # a staff word the idea keeps no record of ("the librarian" of a lending record's holder)
+    return safe_name(word) if word in lx.STAFF_PEOPLE and safe_name(word) not in ctx.draft.entities else None
+
+
+def _drop_person_record(ctx, names: list[str]) -> None:
+    """The person record the draft read from this sentence alone ("the head brewer" -> a brewer list) goes when
+    the person is a role: nothing links to it and no capability acts on it."""
+    from .draft import _drop_entity, clip
+
+    d = ctx.draft
+    for n in names:
+        e = d.entities.get(n)
+        if e is None or not e.people or e.source != clip(ctx.text) or any(
+                f.type == "reference" and f.ref == n for x in d.entities.values() for f in x.fields.values()) or any(
+                n in (p.get("entity"), p.get("member_entity"), p.get("holder_entity"))
+                for ps in d.planned.values() for p in ps):
+            continue
+        _drop_entity(d, n)
+        if n in ctx.mentioned:
+            ctx.mentioned.remove(n)
+
+
+def _planned(ctx, cap: dict) -> dict:
+    """The trigger as planned: a person record the words made for someone now told as a role is dropped."""
+    _drop_person_record(ctx, cap["action"].pop("_drop", []))
+    return cap
+
+
 def _notify_action(ctx, ent: str, told) -> dict:
     """"email the practice", "text the customer", "tell the head brewer": the channel the verb names (a text is an
     SMS; every other telling an email), and who: a record the watched one links to (its address field), the
@@ -215,6 +266,12 @@ def _notify_action(ctx, ent: str, told) -> dict:
         address = _address(ctx, ent, kind)
         if address:
             return {"type": "notify", "channel": channel, key: address}
+    title = _staff_title(ctx, first, second)
+    if title:  # "email the head brewer": one person of the business, told as a user of a staff role
+        if title not in d.roles:
+            d.roles[title] = DRole(title, ctx.text, "staff")
+        # the person record read from these words goes once the trigger is planned (`_planned`)
+        return {"type": "notify", "channel": channel, "role": title, "_drop": [title, title.split("_")[-1]]}
     own = next((x.name for x in d.fields_of(ent, kind)), None)
     if own:
         return {"type": "notify", "channel": channel, key: own}
@@ -369,6 +426,44 @@ def _time_trigger(ctx, m) -> dict:
             "action": {"type": "set", "via_field": None, "field": "status", "value": value}}
 
 
+#: "when a cask has been out for more than 30 days": a record in a state (out, checked out, away) for a span of time
+_SPAN = re.compile(rf"\b{_WHEN}\s+(?:a |an |the |its |their |each |any )?(?P<subj>[a-z]+(?: [a-z]+)?) (?:has|have) "
+                   r"been (?P<state>[a-z]+(?: [a-z]+)?) for (?:more than |over |longer than |at least )?"
+                   r"(?P<n>\d+|[a-z]+) (?P<unit>days?|weeks?|months?)\b")
+
+
+def _span_trigger(ctx, m) -> dict:
+    """"Email the head brewer when a cask has been out for more than 30 days": a scheduled rule on the date the
+    record entered the state (a date field of the record naming the state, else one added: "out since", set when
+    it goes out and cleared when it comes back), passing the days; the action is the one the words ask for."""
+    from .capmap import NotFit, _days_word
+
+    d = ctx.draft
+    words = m.group("subj").split()
+    ent = next((n for n in (safe_name("_".join(singular(w) for w in words)), safe_name(singular(words[-1])))
+                if n in d.entities), None)
+    if ent is None:
+        raise NotFit("the words do not name the record that is watched")
+    n = int(m.group("n")) if m.group("n").isdigit() else _days_word(m.group("n"))
+    if not n:
+        raise NotFit("the words do not say after how many days")
+    days = n * _UNIT_DAYS[singular(m.group("unit"))]
+    if not 1 <= days <= 3650:
+        raise NotFit("the days stated are outside 1 to 3650")
+    state = _snake(m.group("state"))
+    date = next((f.name for f in d.fields_of(ent, "date", "datetime") if f.name.startswith(f"{state}_")), None)
+    if date is None:
+        f = d.add_field(ent, f"{state}_since", "date", ctx.text, origin="capability")
+        if f is None or f.type != "date":
+            raise NotFit(f"the {ent.replace('_', ' ')} record has no room for the date it went {state.replace('_', ' ')}")
+        date = f.name
+    action = _action(ctx, ent)
+    if action["type"] == "block":
+        raise NotFit("a block refuses a change when it is written; time passing writes nothing")
+    return {"entity": ent, "on": "time", "conditions": [{"field": date, "op": "older_than_days", "number": days}],
+            "action": action}
+
+
 def _holder_of(ctx, named: list[str]) -> str | None:
     """"when their piece is ready": the one record a field of that name belongs to (the job's furniture piece)."""
     if not named:
@@ -387,6 +482,9 @@ def b_trigger(ctx) -> dict:
     timed = TIME_RULE.match(ctx.low.strip())
     if timed:
         return _time_trigger(ctx, timed)
+    span = _SPAN.search(ctx.low)
+    if span:
+        return _planned(ctx, _span_trigger(ctx, span))
     if not re.search(rf"\b{_WHEN}\b|\bwhile\b|\bas soon as\b", ctx.low):
         raise NotFit("the feature does not say when something should happen by itself (when, whenever, if, once)")
     subject = re.search(rf"\b{_WHEN}\s+(?:a |an |the |its |their |each |any )?([a-z]+)(?:'s)?(?: ([a-z]+))?", ctx.low)
@@ -408,4 +506,4 @@ def b_trigger(ctx) -> dict:
                      "threshold)")
     if action["type"] == "set" and action.get("via_field") is None and action["field"] == cond["field"]:
         raise NotFit("the record's own status would both set it off and be set by it")
-    return {"entity": ent, "on": "create_or_change", "conditions": [cond], "action": action}
+    return _planned(ctx, {"entity": ent, "on": "create_or_change", "conditions": [cond], "action": action})

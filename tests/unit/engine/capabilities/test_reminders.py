@@ -323,3 +323,47 @@ def test_generated_custody_reminder_tests_pass(cap_id, extra):
     for must in CUSTODY_TESTS + extra:
         assert mine.get(must) == "passed", (must, mine)
     assert all(v == "passed" for v in mine.values()), mine
+
+
+ORCHARD_GRAFTS = {"title": "GraftBook", "description": "An apple orchard keeps a log of the grafts made on its trees.",
+                  "audience": "Orchard growers",
+                  "key_features": ["Grafts with tree row, graft date and notes",
+                                   "A reminder 10 days after each graft"]}
+
+
+def test_a_reminder_some_days_after_each_record_waits_that_long_from_its_own_date():
+    """"A reminder 10 days after each graft": the graft's own date (not a due date made up), passed by 10 days, is
+    the reminder's rule (overdue by 10), the feature reads as planned, and its criteria pass against the app."""
+    from shared.engine.planner import plan_builtin
+
+    spec = plan_builtin(ORCHARD_GRAFTS)
+    t = spec.trace[1]
+    [cap] = [c for c in spec.capabilities if c.id in t.capabilities]
+    assert (cap.kind, cap.entity, cap.field, cap.rule, cap.days) == ("reminders", "graft", "graft_date", "overdue", 10)
+    assert t.status == "planned", t.not_built
+    _spec, files = S.compile_spec(spec.model_dump(mode="json"))
+    run = S.qa(files)
+    assert run.passed, run.output
+    mine = [f for f in run.features if f["feature"] == ORCHARD_GRAFTS["key_features"][1]]
+    assert mine and mine[0]["criteria"] and all(x["passed"] for x in mine[0]["criteria"]), run.features
+
+
+def test_a_reminder_to_the_person_on_a_rota_is_about_their_turn_and_goes_to_them():
+    """"Text the volunteer on duty the evening before", with a cleaning rota among volunteers planned: what comes
+    due is the rota's work (a cleaning, by its date), and the text goes to the volunteer it is assigned to, not to
+    every volunteer record by a date of their own."""
+    from shared.engine.planner import plan_builtin
+
+    spec = plan_builtin({"title": "TowerTurns", "description": "A bell tower trust shares the tower cleaning among "
+                                                            "its volunteers.",
+                         "audience": "Bell tower trusts",
+                         "key_features": ["Towers with name and bell count",
+                                          "A cleaning rota that shares the days fairly among volunteers",
+                                          "Text the volunteer on duty the evening before"]})
+    [rota] = [c for c in spec.capabilities if c.kind == "rotation"]
+    [cap] = [c for c in spec.capabilities if c.id in spec.trace[2].capabilities]
+    assert (cap.kind, cap.entity, cap.rule, cap.days, cap.channel) == ("reminders", rota.entity, "due_in_days", 1,
+                                                                       "sms")
+    assert spec.entity(rota.entity).field(cap.field).type in ("date", "datetime")
+    assert cap.recipient_field.split(".")[0] == rota.assignee_field
+    assert spec_problems(spec) == []

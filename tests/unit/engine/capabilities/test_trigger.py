@@ -706,3 +706,57 @@ def test_a_text_to_many_is_proved_by_the_apps_tests_and_its_criterion(idea, test
                                       {"path": "items.0.address", "op": "eq", "value": "+447700900101"}]
         assert any(s["path"] == "/api/users" and s["expect"] == 403 for s in steps)
     assert run.features and all(x["passed"] for f in run.features for x in f["criteria"]), run.features
+
+
+LADDER_HIRE = {"title": "RungRent", "description": "A scaffolding yard hires out ladders to builders.",
+               "audience": "Scaffolding yards",
+               "key_features": ["Ladders with serial number, length and the builder it went to",
+                                "Email the depot foreman when a ladder has been out for more than 12 days"]}
+
+
+def test_a_span_in_a_state_tells_a_staff_title_once_after_its_days():
+    """"Email the depot foreman when a ladder has been out for more than 12 days": the title of two words is a
+    staff role of the app told at its users' logins, and "has been out for more than 12 days" a scheduled rule on
+    the date the ladder went out. The criterion proves over HTTP: the run 11 days on sends nothing, 13 days on one
+    email to the foreman (not to the user of another role), and running again nothing more."""
+    from shared.engine.appspec.model import Criterion
+    from shared.engine.criteria import compile_criterion
+    from shared.engine.criteria.kinds import DERIVE
+    from shared.engine.planner import plan_builtin
+
+    spec = plan_builtin(LADDER_HIRE)
+    t = spec.trace[1]
+    [cap] = [c for c in spec.capabilities if c.id in t.capabilities]
+    assert (cap.kind, cap.entity, cap.on) == ("trigger", "ladder", "time"), cap
+    [c] = cap.conditions
+    assert (c.op, c.number, spec.entity("ladder").field(c.field).type) == ("older_than_days", 12, "date")
+    assert (cap.action.type, cap.action.channel, cap.action.role) == ("notify", "email", "depot_foreman")
+    assert spec.role("depot_foreman") is not None and t.status == "planned", t.not_built
+    assert spec.entity("foreman") is None  # a person told as a role is not also a list of records
+    [crit] = DERIVE["trigger"](cap, spec, None, LADDER_HIRE["key_features"][1])
+    steps = compile_criterion(spec, Criterion(id="c1", **crit), "Email the depot foreman")["steps"]
+    runs = [s for s in steps if s["path"].endswith("/run-due")]
+    assert [s["checks"][0]["op"] for s in runs] == ["len", "contains", "len"]
+    told = [s for s in steps if "/outbox" in s["path"]][-1]["checks"]
+    assert {"path": "items", "op": "len", "value": 1} in told
+    assert {"path": "items", "op": "any", "key": "address", "value": "${actor.depot_foreman_told.email}"} in told
+    assert any(x["op"] == "none" and x["key"] == "address" for x in told), told
+    _spec, files = S.compile_spec(spec.model_dump(mode="json"))
+    run = S.qa(files)
+    assert run.passed, run.output
+    mine = [f for f in run.features if f["feature"] == LADDER_HIRE["key_features"][1]]
+    assert mine and mine[0]["criteria"] and all(x["passed"] for x in mine[0]["criteria"]), run.features
+
+
+def test_a_title_told_by_text_is_a_role_and_not_also_a_list_of_records():
+    """"Text the yard keeper when ...": the keeper is the yard's staff role, texted at the phones its users gave;
+    the person record the draft read from the same words is dropped (nothing links to it, nothing acts on it)."""
+    from shared.engine.planner import plan_builtin
+
+    idea = {**LADDER_HIRE, "key_features": [LADDER_HIRE["key_features"][0],
+                                            "Text the yard keeper when a ladder has been out for more than 12 days"]}
+    spec = plan_builtin(idea)
+    [cap] = [c for c in spec.capabilities if c.id in spec.trace[1].capabilities]
+    assert (cap.on, cap.action.channel, cap.action.role) == ("time", "sms", "yard_keeper")
+    assert spec.entity("keeper") is None and spec.trace[1].status == "planned", spec.trace[1].not_built
+    assert spec_problems(spec) == []
