@@ -84,7 +84,8 @@ def _refused(p, entity: str, creator: str) -> tuple[str | None, int]:
         return p.actor(role), 403
     mine = p.spec.role(p.scenario["actors"].get(creator, ""))
     if mine is not None and mine.scope == "own" and mine.name != "owner":
-        return p.actor(mine.name), 403
+        # a role reading only its own rows does not see another's at all: 404, as the app answers for a missing one
+        return p.actor(mine.name), 404 if entity in mine.read_own else 403
     return None, 401
 
 

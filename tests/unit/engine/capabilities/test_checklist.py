@@ -52,3 +52,30 @@ def test_check_refuses_an_item_named_twice():
     spec = AppSpec.model_validate(S.grants("checklist"))
     cap = spec.capabilities[0].model_copy(update={"items": ["Budget", "budget"]})
     assert any("twice" in p for p in checklist.check(cap, spec))
+
+
+def _own_only(spec: dict) -> dict:
+    """The applicant reads only their own applications: another's checklist is as missing as the record. Only
+    applicants use the app beside the owner, so the one refused is another applicant."""
+    spec["capabilities"][0]["items"] = ["Budget attached", "References named"]
+    spec["roles"] = [r for r in spec["roles"] if r["name"] in ("owner", "applicant")]
+    role = next(r for r in spec["roles"] if r["name"] == "applicant")
+    role["read_own"] = ["application"]
+    return spec
+
+
+def test_a_role_reading_only_its_own_records_is_refused_anothers_checklist_as_missing(tmp_path):
+    """Named items on every record and an own-only reader: the app's own abuse test (another applicant may neither
+    add to nor tick alice's checklist) passes, and the criterion expects the 404 the app gives, not a 403."""
+    from shared.engine.appspec.model import Criterion
+    from shared.engine.criteria import compile_criterion
+    from shared.engine.criteria.kinds import DERIVE
+
+    S.assert_generated_tests_pass(_own_only(S.grants("checklist")), tmp_path,
+                                  ("test_abuse_another_users_record_cannot_be_changed",), at_least=8)
+    spec = AppSpec.model_validate(_own_only(S.grants("checklist")))
+    cap = spec.capabilities[0]
+    [c] = [c for c in DERIVE["checklist"](cap, spec, None, cap.label) if c["template"] == "checklist.named_items"]
+    steps = compile_criterion(spec, Criterion(id="c1", **c), cap.label)["steps"]
+    [refused] = [s for s in steps if "without write access" in (s.get("note") or "")]
+    assert refused["expect"] == 404, refused
