@@ -269,6 +269,11 @@ def _roles(d: Draft, entities: list[str]) -> tuple[list[RoleSpec], str]:
     for r in roles:
         if r.name in scopes and not r.manage_users:
             r.read_own = [e for e in dict.fromkeys(scopes[r.name]) if e in r.read or e in r.write]
+            # people who see only their own records are private from each other: each sees their own person
+            # record (the one with their login email), never their peers' names, emails and phones
+            if r.read_own and r.name in entities and r.name not in r.read_own and d.fields_of(r.name, "email") \
+                    and (r.name in r.read or r.name in r.write):
+                r.read_own.append(r.name)
             r.description = clip(f"{r.description} Reads only its own "
                                  f"{', '.join(label(plural(e)).lower() for e in r.read_own)}.", 300)
     if len(roles) == 1:

@@ -111,3 +111,17 @@ def test_a_set_on_a_workflows_state_trigger_stays_refused():
         {"field": wf.state_field, "op": "in", "values": [wf.states[-1]]}],
         action={"type": "set", "field": other.name, "value": "done"})
     assert any("moves only through its transitions" in m for m in trigger.check(cap, spec)), trigger.check(cap, spec)
+
+
+def test_people_who_see_only_their_own_records_do_not_see_each_other():
+    """"Tenants see only their own repair requests": tenants are private from one another, so each reads only
+    their own tenant record (the one with their login email), not every tenant's name and email; the landlord's
+    staff still read all of them."""
+    idea = {"id": "flat-repairs", "title": "FixFlat", "description": "A small landlord keeps repair requests from tenants.",
+            "target_audience": "Small landlords",
+            "key_features": ["Tenants with name, flat number and email", "Tenants report repairs with a photo",
+                             "Tenants see only their own repair requests", "Caretakers close repairs"]}
+    spec = plan_builtin(idea)
+    tenant = next(r for r in spec.roles if r.name == "tenant")
+    assert "tenant" in tenant.read_own and any(e != "tenant" for e in tenant.read_own), tenant.read_own
+    assert all("tenant" not in r.read_own for r in spec.roles if r.name != "tenant")
