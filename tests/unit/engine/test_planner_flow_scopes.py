@@ -26,7 +26,7 @@ def test_each_record_that_sees_only_its_own_rows_signs_in_and_the_rows_point_at_
     visit = fields(spec, "tuning_visit")
     assert visit["school_id"].ref == "school"
     assert fields(spec, "school")["email"].type == "email"
-    assert spec.role("school") is not None and spec.role("school").read_own == ["tuning_visit"]
+    assert spec.role("school") is not None and spec.role("school").read_own == ["tuning_visit", "school"]
     assert spec.trace[1].status == "planned", spec.trace[1].not_built
     own = [c for c in spec.trace[1].criteria if c.template == "records.own_rows"]
     assert own and own[0].params["role"] == "school"
@@ -39,7 +39,7 @@ def test_people_who_see_the_records_they_are_assigned_to_are_linked_to_them():
                               "Inspectors see only the lift shafts they are assigned to"], "ShaftCheck"))
     assert fields(spec, "shaft")["inspector_id"].ref == "inspector"
     assert fields(spec, "inspector")["email"].type == "email"
-    assert spec.role("inspector").read_own == ["shaft"]
+    assert spec.role("inspector").read_own == ["shaft", "inspector"]
     assert spec.trace[1].status == "planned", spec.trace[1].not_built
 
 
