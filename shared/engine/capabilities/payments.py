@@ -178,3 +178,12 @@ def render(cap: Params, spec, tpl) -> dict[str, str]:
         f"app/templates/capabilities/{cap.id}/index.html": tpl.render(d + "index.html.j2", **ctx),
         f"tests/test_cap_{cap.id}.py": tpl.render(d + "test.py.j2", **ctx),
     }
+
+
+def managed_fields(cap: Params, spec) -> dict[tuple[str, str], object]:
+    """A stated price makes the amount the app's own: it computes it on every write (price, price x quantity or
+    x hours) and overwrites what a client sends, so the foundation's CRUD tests neither expect it to round-trip
+    nor PATCH it."""
+    if cap.unit_price is None:
+        return {}
+    return {(cap.entity, cap.amount_field): round(float(cap.unit_price), 2)}
