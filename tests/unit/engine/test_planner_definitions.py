@@ -146,7 +146,7 @@ def test_people_who_see_what_is_assigned_to_them_are_linked_by_their_sign_in_ema
     job = fields(spec, "boiler_job")
     assert job["engineer_id"].ref == "engineer"
     assert fields(spec, "engineer")["email"].type == "email"
-    assert spec.role("engineer").read_own == ["boiler_job"]
+    assert spec.role("engineer").read_own == ["boiler_job", "engineer"]  # and their own person record only
     assert spec.trace[1].status == "planned", spec.trace[1].not_built
 
 
