@@ -868,9 +868,10 @@ def supervise() -> None:
         fs = state["services"].get("firestore")
         due = export_now or time.monotonic() - last_export >= export_every
         if fs and due and _alive(fs["pid"]) and _answers(fs["health"]):
+            started = time.time()  # the snapshot holds what was written before it began, not before it ended
             if export_firestore(state, force=True):
                 state = json.loads(run_file().read_text())
-                state["last_export_at"] = time.time()
+                state["last_export_at"] = started
                 write_state(state)
             last_export = time.monotonic()
             export_now = False
