@@ -46,7 +46,7 @@ def run(ideas: list[dict] | None = None) -> dict:
 
     ideas = good_ideas() if ideas is None else ideas
     built = total = partial = unread_rule = cap_ok = rule_built_bad = 0
-    per_idea, not_covered, kinds, walls = [], [], Counter(), []
+    per_idea, not_covered, kinds, walls, rule_bad_rows = [], [], Counter(), [], []
     with tempfile.TemporaryDirectory(prefix="bench-coverage-") as state:
         config = EngineConfig(state_dir=state)
         for idea in ideas:
@@ -74,6 +74,7 @@ def run(ideas: list[dict] | None = None) -> dict:
                 if i in annotated and r.get("status") == "built" and not any(
                         c["passed"] and c.get("rules") for c in r.get("criteria", [])):
                     rule_built_bad += 1
+                    rule_bad_rows.append({"idea": idea["id"], "feature": r["feature"]})
             kinds.update({c["kind"] for c in spec.get("capabilities", [])})
             per_idea.append({"idea": idea["id"], "built": ok, "total": want, "status": result.status,
                              "exploits_failed": list((report.get("exploits") or {}).get("failed") or [])})
@@ -91,7 +92,8 @@ def run(ideas: list[dict] | None = None) -> dict:
                     "ideas": len(ideas),
                     "capability_kinds_used": dict(sorted(kinds.items())),
                     "run_to_qa_s_p50": round(statistics.median(walls), 2) if walls else None,
-                    "per_idea": per_idea, "not_covered": not_covered},
+                    "per_idea": per_idea, "not_covered": not_covered,
+                    "rule_features_built_without_criterion": rule_bad_rows},
     }
 
 
@@ -103,6 +105,8 @@ def main() -> int:
           f"{out['unread_rule_words']}; capability_tests_passed {out['capability_tests_passed']}; rule features "
           f"built without a criterion {out['rule_features_built_without_criterion']}")
     print(f"capability kinds used: {d['capability_kinds_used']}")
+    for row in d["rule_features_built_without_criterion"]:
+        print(f"  built, but no passing criterion exercises its rule: {row['idea']}: {row['feature']!r}")
     for row in d["not_covered"]:
         print(f"  {row['idea']}: {row['feature']!r} {row['status']}: {row['reason']}")
     return 0
