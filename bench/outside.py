@@ -208,7 +208,8 @@ class Battery:
                 return r.json()
             details = ((r.json() or {}).get("error") or {}).get("details") if r.headers.get(
                 "Content-Type", "").startswith("application/json") else None
-            if r.status_code == 400 and details:  # a field a capability manages: leave it to the app
+            if r.status_code in (400, 403) and details and (r.status_code == 400 or (
+                    (r.json().get("error") or {}).get("code") == "staff_only")):  # a field the app or staff sets
                 for k in details:
                     body.pop(k, None)
                 continue

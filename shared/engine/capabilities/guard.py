@@ -207,6 +207,16 @@ def managed_fields(cap: Params, spec) -> dict[tuple[str, str], object]:
     return {(target, cap.test_field): "2000-01-01" if f is not None and f.type == "date" else "2000-01-01T09:00:00"}
 
 
+def staff_fields(cap: Params, spec) -> list[tuple[str, str]]:
+    """The yes/no or date field the condition reads on another record (the person or thing the guarded row points
+    at) is set by staff: otherwise the person held back (a researcher on their own record) could tick their own
+    induction."""
+    target = tested(cap, spec)
+    if not (target and cap.via_field and cap.test in ("is_true", "days_since") and cap.test_field):
+        return []  # a condition on the record itself (its own bake date) is the record's own data
+    return [(target, cap.test_field)]
+
+
 def routes(cap: Params, spec) -> list:
     return []
 
@@ -215,8 +225,12 @@ def _roles(cap: Params, spec) -> dict:
     from . import _bind as b
 
     writer = b.writer_role(spec, cap.entity)
+    target = tested(cap, spec)
     return {"writer": writer, "stranger": next((r.name for r in spec.roles if cap.entity not in r.write
-                                                and r.name != "owner"), None)}
+                                                and r.name != "owner"), None),
+            # a role that changes only its own rows and writes the tested record: it may not meet the condition
+            "self_setter": next((r.name for r in spec.roles if r.scope != "all" and target in r.write), None)
+            if staff_fields(cap, spec) else None}
 
 
 def render(cap: Params, spec, tpl) -> dict[str, str]:

@@ -188,14 +188,29 @@ def link_pairs(spec: AppSpec) -> dict[str, list[list[str]]]:
     return out
 
 
+def staff_fields(spec: AppSpec) -> set[tuple[str, str]]:
+    """(entity, field) pairs that only staff (roles of scope "all") may set: fields a rule reads to hold someone
+    back, declared by capability modules with `staff_fields(cap, spec)` (the person a guard holds back cannot meet
+    its condition by ticking it on their own record)."""
+    out: set[tuple[str, str]] = set()
+    for cap in spec.capabilities:
+        declare = getattr(module_for(cap.kind), "staff_fields", None)
+        if declare is not None:
+            out.update(declare(cap, spec))
+    return out
+
+
 def entities_meta(spec: AppSpec) -> dict:
     fixed = managed_samples(spec)
     pairs = link_pairs(spec)
+    staff = staff_fields(spec)
 
     def meta(e: EntitySpec, f: FieldSpec) -> dict:
         m = field_meta(f)
         if (e.name, f.name) in fixed:
             m["sample"] = fixed[(e.name, f.name)]
+        if (e.name, f.name) in staff:
+            m["staff_only"] = True
         return m
 
     return {e.name: {"name": e.name, "plural": e.plural, "label": e.label, "label_plural": e.label_plural,

@@ -85,10 +85,18 @@ class Plan:
             raise ScenarioError(f"the spec has no entity {name!r}")
         return ent
 
-    def payload(self, entity: str) -> dict:
+    def payload(self, entity: str, actor: str | None = None) -> dict:
+        """A sample create body; as `actor` (a role that changes only its own rows) without the fields only staff
+        may set (a rule reads them: an induction passed)."""
         v = self._variant.get(entity, 0)
         self._variant[entity] = v + 1
-        return sample_payload(self.meta[entity], v)
+        out = sample_payload(self.meta[entity], v)
+        role = self.spec.role(self.scenario["actors"].get(actor, "owner")) if actor else None
+        if role is not None and role.scope != "all":
+            for f in self.meta[entity]["fields"]:
+                if f.get("staff_only"):
+                    out.pop(f["name"], None)
+        return out
 
     def make(self, entity: str, actor: str | None, overrides: dict | None = None, expect=201,
              note: str | None = None, parents: tuple = ()) -> str:
@@ -96,7 +104,7 @@ class Plan:
         actor = actor or "owner"
         ent = self.entity(entity)
         overrides = dict(overrides or {})
-        body = self.payload(entity)
+        body = self.payload(entity, actor)
         for f in ent.fields:
             if f.type != "reference" or f.name in overrides:
                 continue

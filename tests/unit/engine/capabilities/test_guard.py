@@ -191,3 +191,20 @@ def test_generated_checklist_guard_tests_and_criteria_pass(checklist_last):
     assert guarded and all(c["passed"] for c in guarded), guarded
     feature = next(ft for ft in run.features if "cannot book a lead climb" in ft["feature"])
     assert feature["status"] == "built", feature
+
+
+def test_the_person_held_back_cannot_meet_the_condition_nor_dodge_it_by_an_edit():
+    """A singer (who changes only their own rows) cannot tick their own membership fee as paid — only staff set a
+    field a guard reads (403 staff_only) — and a booking made for a paid-up singer cannot be re-pointed at one who
+    has not paid (409): the generated tests prove both against the running app."""
+    spec_dict = _built_spec(choir_idea())
+    spec, files = S.compile_spec(spec_dict)
+    cap = next(c for c in spec.capabilities if c.kind == "guard")
+    singer = spec.role("singer")
+    assert singer is not None and singer.scope == "own" and cap.via_field, (singer, cap)
+    meta = files["app/spec_data.py"].decode()
+    assert '"staff_only": True' in meta
+    run = S.qa(files)
+    mine = run.of(f"test_cap_{cap.id}")
+    wanted = [k for k in mine if "set_by_staff" in k or "moving_a_row" in k]
+    assert len(wanted) == 2 and all(mine[k] == "passed" for k in wanted), (mine, run.output)

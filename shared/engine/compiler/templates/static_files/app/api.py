@@ -13,7 +13,7 @@ from . import db
 from .errors import ApiError
 from .limits import ID_MAX
 from .models import MODELS
-from .security import current_user, get_visible, owns_or_may, require_read, require_write, visible
+from .security import current_user, get_visible, owns_or_may, require_read, require_write, role_of, visible
 from .spec_data import ENTITIES
 from .validation import FieldError, check_unique, parse_value, validate
 
@@ -104,8 +104,30 @@ def referencing(entity_name: str, row_id: int) -> list[tuple[str, str, int]]:
     return out
 
 
+def staff_set(entity_name: str, values: dict, data, row=None) -> dict:
+    """A field a rule reads (an induction passed, a fee paid) is set by staff: a role that changes only its own
+    rows may not set it on a new row nor change it on one (403 staff_only); left out of a whole-row update (a form
+    without the field) it keeps its value."""
+    role = role_of(current_user())
+    if role is None or role["scope"] == "all":
+        return values
+    for f in ENTITIES[entity_name]["fields"]:
+        name = f["name"]
+        if not f.get("staff_only") or name not in values:
+            continue
+        if row is not None and (not isinstance(data, dict) or name not in data):
+            values = {k: v for k, v in values.items() if k != name}
+            continue
+        before = getattr(row, name) if row is not None else None
+        if values[name] != before and not (row is None and values[name] in (None, False)):
+            raise ApiError(403, "staff_only", f"Only staff may set {f['label']} on a "
+                           f"{ENTITIES[entity_name]['label']}: a rule of this app depends on it. Ask the owner or "
+                           "a manager to set it.", {name: "is set by staff"})
+    return values
+
+
 def create_row(entity_name: str, data):
-    values = validate(entity_name, data)
+    values = staff_set(entity_name, validate(entity_name, data), data)
     check_unique(entity_name, values)
     row = MODELS[entity_name](**values, owner_id=current_user().id)
     db.session().add(row)
@@ -115,7 +137,7 @@ def create_row(entity_name: str, data):
 
 def update_row(entity_name: str, row, data, partial: bool = True):
     check_may_change(row)
-    values = validate(entity_name, data, partial=partial)
+    values = staff_set(entity_name, validate(entity_name, data, partial=partial), data, row)
     check_unique(entity_name, values, exclude_id=row.id, current=row)
     for key, value in values.items():
         setattr(row, key, value)
