@@ -664,6 +664,10 @@ TARGETS = {
                                                "the fixes made on reading its first run (first run: 11 of 48, 0.229, "
                                                "QA; 7 of 48 working when tried from outside, "
                                                "tests/fixtures/heldout_17f_outside_probe.json)", None),
+    "heldout_issue17g_seen_feature_coverage": ("report: batch issue-17g (twelve ideas by an independent author, each "
+                                               "with two or more stated rules) after the fixes made on reading its "
+                                               "first run (first run: 3 of 48, 0.063, QA; 4 of 48 working when tried "
+                                               "from outside, tests/fixtures/heldout_17g_outside_probe.json)", None),
     "heldout_capability_tests_passed": ("report: the old figure on the held-out set, beside "
                                         "heldout_feature_coverage", None),
     "heldout_rule_features_built_without_criterion": ("0: held-out features stating a rule that are built without "
@@ -843,7 +847,8 @@ def coverage_phase(metrics: dict, extra: dict) -> None:
                         ("issue-17b", "heldout_issue17b_feature_coverage"),
                         ("issue-17d", "heldout_issue17d_feature_coverage"),
                         ("issue-17e", "heldout_issue17e_feature_coverage"),
-                        ("issue-17f", "heldout_issue17f_feature_coverage")):
+                        ("issue-17f", "heldout_issue17f_feature_coverage"),
+                        ("issue-17g", "heldout_issue17g_feature_coverage")):
         # each batch of held-out ideas written before any output on them was seen, measured on its own; a batch
         # whose every idea has since been read is reported apart, under a name that says it was seen
         batch_ids = {i["id"]: i for i in coverage.heldout_ideas() if i.get("batch") == batch}

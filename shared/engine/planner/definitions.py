@@ -143,8 +143,29 @@ def _split(attrs: str) -> list[str]:
     return [a.strip() for a in attrs if a and a.strip()]
 
 
-def _attr(phrase: str, record: str, known: set[str]) -> Attr | None:
+#: Words that end an attribute's head and start what it is of or when: "weight on arrival", "date of birth".
+HEAD_ENDS = frozenset({"on", "at", "of", "after", "before", "upon", "from", "per"})
+
+
+def _yes_no(attrs: str) -> tuple[str, set[str]]:
+    """"paid or unpaid", "signed or not": one yes/no attribute named by the positive word, not a choice between
+    values ("pass or fail" still is)."""
+    found: set[str] = set()
+
+    def one(m: re.Match) -> str:
+        found.add(m.group(1))
+        return m.group(1)
+
+    attrs = re.sub(r"\b([a-z]+) or (?:(?:un|non-?|in)\1|not(?: \1)?)\b", one, attrs)
+    return attrs, found
+
+
+def _attr(phrase: str, record: str, known: set[str], yes_no: frozenset | set = frozenset()) -> Attr | None:
     words = _clean(re.findall(r"[a-z0-9][a-z0-9'-]*", phrase.lower()))
+    if len(words) == 1 and (words[0] in yes_no or words[0] in PARTICIPLES - {"needed", "required"}):
+        return Attr(words, words[0], "boolean", _label(words))  # "paid or unpaid", "vaccinated": yes or no
+    if len(words) == 1 and words[0] in UNITS and len(words[0]) > 2:
+        return Attr(words, words[0], "decimal", _label(words), words[0])  # "date and grams": a weight in grams
     m = re.fullmatch(r"(?P<what>.+?) (?:on|for|of|per|in) (?:a |an |each |every |the |its )?(?P<rec>[a-z]+)",
                      " ".join(words))
     if m and singular(m.group("rec")) == record:
@@ -187,6 +208,13 @@ def _attr(phrase: str, record: str, known: set[str]) -> Attr | None:
     if unit:
         return Attr(words, name, "decimal", lab, unit)
     ws = set(words)
+    cut = next((j for j, w in enumerate(words) if w in HEAD_ENDS and j > 0), None)
+    if cut is not None and cut < len(words) - 1 and words[-1] != "week":
+        ws = set(words[:cut])  # "weight on arrival": typed by its head, the weight, not by "on" or "arrival"
+        if not ws & (DATE_WORDS | TIME_WORDS):
+            typed = _attr(" ".join(words[:cut]), record, set(), yes_no)
+            if typed is not None and typed.type not in ("text", "reference"):
+                return Attr(words, name, typed.type, lab, typed.unit, values=typed.values)
     if words[:3] == ["day", "of", "week"] or words == ["day", "of", "the", "week"] or words == ["weekday"]:
         return Attr(words, "day_of_week", "enum", "Day of the week", values=WEEKDAYS)
     if ws & DATE_WORDS or words[-1] in ("installed", "born", "joined", "started", "opened", "enrolled"):
@@ -230,7 +258,8 @@ def read(idea: dict, known: set[str]) -> list[Definition]:
     for i, text in enumerate(str(f) for f in idea.get("key_features") or []):
         low = " ".join(text.lower().split()).rstrip(".")
         m = _HEAD.match(low)
-        if not m or re.search(r"\bor\b", m.group("attrs")):
+        attrs_text, yes_no = _yes_no(m.group("attrs")) if m else ("", set())
+        if not m or re.search(r"\bor\b", attrs_text):
             continue  # "with pass or fail": the values of one field, read by the phrase pass
         head = m.group("head").split()
         booked = False
@@ -268,8 +297,16 @@ def read(idea: dict, known: set[str]) -> list[Definition]:
                 rec_label = _np_name(parent_words, whole)[2]
         if re.search(r"\b(agreement|consent|approval|permission|sign[- ]off)\b", m.group("attrs")):
             continue  # "with both members' agreement": a rule, not attributes
-        spans = _split(m.group("attrs"))
-        attrs = [a for a in (_attr(s, record, known | {x for x in (parent,) if x}) for s in spans) if a]
+        spans = _split(attrs_text)
+        attrs = []
+        for span in spans:
+            if span.strip() == "dates":  # "with route, dates and supervisor": when it starts and ends
+                attrs += [Attr(["start", "date"], "start_date", "date", "Start date"),
+                          Attr(["end", "date"], "end_date", "date", "End date")]
+                continue
+            a = _attr(span, record, known | {x for x in (parent,) if x}, yes_no)
+            if a:
+                attrs.append(a)
         if len(attrs) < 1 or len(attrs) < len(spans) - 1:
             continue
         out.append(Definition(i, text, record, head, rec_label.capitalize(), parent, attrs, spans))

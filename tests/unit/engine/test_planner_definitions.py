@@ -68,6 +68,16 @@ def test_a_modified_record_keeps_the_founders_words_as_its_label_and_one_name():
     ("Donors with name, phone numbers and date of birth", {"donor": {"phone": "phone", "date_of_birth": "date"}}),
     ("Lots per auction with reserve price and photos", {"lot": {"reserve_price": "money", "photo": "file",
                                                                 "auction_id": "reference"}}),
+    # typed by the head, not by what follows it (issue 17 probe: "weight on arrival" was a date field)
+    ("Ferrets with name, weight on arrival and price per week", {"ferret": {"weight_on_arrival": "decimal",
+                                                                             "price_per_week": "money"}}),
+    # a unit alone is a measure in that unit ("weigh-ins ... with date and grams" stored free text)
+    ("Milkings per goat with date and litres", {"milking": {"litres": "decimal", "date": "date"}}),
+    # "paid or unpaid" is one yes/no, not a choice that made the whole definition unread
+    ("Lessons per pupil with date and paid or unpaid", {"lesson": {"paid": "boolean", "date": "date"}}),
+    ("Tastings per cheese with score and approved or not", {"tasting": {"approved": "boolean"}}),
+    # "dates" of one record: when it starts and ends
+    ("Sailing trips with skipper, dates and harbour", {"trip": {"start_date": "date", "end_date": "date"}}),
 ])
 def test_attribute_types_come_from_english(text, expected):
     spec = plan_builtin(idea([text]))
