@@ -20,7 +20,7 @@ from .b_common import (
     label_of,
 )
 from .draft import DRole, clip, ident, interpret, is_event, safe_name
-from .text import parse, plural, verb_base
+from .text import parse, plural, singular, verb_base
 
 #: Nouns that name a booking itself (not what is booked), whatever the domain.
 BOOKING_NOUNS = frozenset({"booking", "reservation", "appointment", "slot", "rental", "hire"})
@@ -146,13 +146,33 @@ def _state_values(ctx: FeatureCtx) -> list[str]:
     return []
 
 
-def _approvers(ctx: FeatureCtx) -> list[str]:
+def _approvers(ctx: FeatureCtx, states: list[str] = ()) -> list[str]:
+    """Who approves or moves the records: the people the sentence names who do not ask, else staff, else the owner.
+    A person word inside a state's name ("from draft to client approved") names a state, not who moves it."""
     d = ctx.draft
     askers = {safe_name(p) for c in parse(ctx.text) for p in c.subject_people
               if set(c.verbs) & {"submit", "request", "create", "add", "upload", "book", "send", "apply", "post"}}
-    named = [safe_name(p) for p in ctx.people if safe_name(p) in d.roles and safe_name(p) not in askers]
+    in_states = {w for s in states for w in s.split("_")}
+    named = [safe_name(p) for p in ctx.people if safe_name(p) in d.roles and safe_name(p) not in askers
+             and safe_name(p) not in in_states and singular(p) not in in_states]
     staff = [r.name for r in d.roles.values() if r.kind == "staff"]
     return named or staff or ["owner"]
+
+
+MAKING_VERBS = frozenset({"add", "log", "create", "record", "submit", "post", "book", "place", "order", "request",
+                          "enter", "upload", "write", "make", "raise", "file", "list", "send", "track", "report"})
+
+
+def _makers_of(d, ent: str) -> set[str]:
+    """The people the idea says make records of `ent` ("members add tasks", "kids log chores")."""
+    out: set[str] = set()
+    for text in d.idea.get("key_features") or []:
+        for c in parse(str(text)):
+            if not c.subject_people or not {verb_base(v) or v for v in c.verbs} & MAKING_VERBS:
+                continue
+            if any(np.words and np.after_verb and safe_name(singular(np.words[-1].s)) == ent for np in c.nps):
+                out |= {safe_name(p) for p in c.subject_people}
+    return out
 
 
 def _moving_subject(ctx: FeatureCtx) -> str | None:
@@ -228,11 +248,16 @@ def b_workflow(ctx: FeatureCtx) -> dict:
         f.values = list(dict.fromkeys(values + [v for v in f.values if v not in values]))
     states = list(f.values)
     f.default = states[0]
-    approvers = by_approvers or _approvers(ctx)
+    approvers = by_approvers or _approvers(ctx, states)
     for a in approvers:  # who approves (or, as staff, moves) records works on everyone's, not only their own
         if a in d.roles and d.roles[a].kind != "staff" and (approval or a in lx.STAFF_PEOPLE | lx.OVERSIGHT_PEOPLE):
             d.roles[a].kind = "staff"
-    writers = ["owner"] + [r.name for r in d.roles.values() if r.kind in ("staff", "participant")]
+    makers = _makers_of(d, ent)
+    # unnamed movers: the owner and staff, and the people who make the records themselves ("members add tasks");
+    # a customer the records are about (a will's client, a lease's tenant) does not move them through the process
+    writers = ["owner"] + [r.name for r in d.roles.values() if r.kind == "staff" or (
+        r.kind == "participant" and r.name in makers)]
+    submitters = ["owner"] + [r.name for r in d.roles.values() if r.kind in ("staff", "participant")]
     movers = [a for a in approvers if a != "owner"]
     transitions = []
     if approval and {"approved", "rejected"} <= set(states):
@@ -240,7 +265,7 @@ def b_workflow(ctx: FeatureCtx) -> dict:
         transitions.append({"name": "approve", "from_states": [first], "to": "approved", "roles": approvers})
         transitions.append({"name": "reject", "from_states": [first], "to": "rejected", "roles": approvers})
         transitions.append({"name": "resubmit", "from_states": ["rejected"], "to": first,
-                            "roles": list(dict.fromkeys(writers))})
+                            "roles": list(dict.fromkeys(submitters))})  # whoever submits (their own, if scope own)
     else:
         # "coordinators move incidents from A to B": those named move them; otherwise whoever writes
         roles = approvers if approval or movers else list(dict.fromkeys(writers))

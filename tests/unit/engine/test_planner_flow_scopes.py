@@ -125,3 +125,17 @@ def test_people_who_see_only_their_own_records_do_not_see_each_other():
     tenant = next(r for r in spec.roles if r.name == "tenant")
     assert "tenant" in tenant.read_own and any(e != "tenant" for e in tenant.read_own), tenant.read_own
     assert all("tenant" not in r.read_own for r in spec.roles if r.name != "tenant")
+
+
+def test_a_person_word_inside_a_state_names_the_state_not_who_moves_it():
+    """"Leases go from drafted to tenant signed to lodged": the tenant is in a state's name. Read as the approver, the
+    tenant became staff, and every tenant read and moved every other tenant's lease (17g probe: "Tom approved Mary's
+    will"). The tenant stays a person with their own rows; the owner moves the leases."""
+    spec = plan_builtin(idea(["Tenants with name and email", "Leases per tenant with rent and start date",
+                              "Leases go from drafted to tenant signed to lodged",
+                              "Tenants see only their own leases"], "LeaseDesk", "A letting agent's lease tracker."))
+    tenant = spec.role("tenant")
+    assert tenant is not None and tenant.scope == "own" and "lease" in tenant.read_own, tenant
+    flow = next(c for c in spec.capabilities if c.kind == "workflow")
+    assert "tenant_signed" in flow.states
+    assert all("tenant" not in t.roles for t in flow.transitions), flow.transitions
