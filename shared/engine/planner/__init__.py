@@ -133,8 +133,8 @@ def _plan_features(d: Draft, kinds: set[str]) -> tuple[list[dict], list[dict]]:
         if not wanted and joins:  # "dishes made from ingredients": the links are the records
             ctx.mentioned = joins[:1] + [m for m in ctx.mentioned if m not in joins]
             wanted = ["records"]
-        if not wanted and i in getattr(d, "scopes", {}):  # who sees which rows: the records, read-scoped
-            wanted = ["records"]
+        if i in getattr(d, "scopes", {}) and set(wanted) <= {"audit_log"}:  # who sees which rows: the records,
+            wanted = ["records"]  # read-scoped ("see only the sitting history of their own household": their rows)
         if not wanted and (ctx.explicit or _names_fields(d, ctx)) and not NOT_RECORDS.search(text.lower()) and (
                 is_records_feature(text) or _names_fields(d, ctx) or _acts_on_records(text)):
             wanted = ["records"]  # a list or records of a noun with attributes

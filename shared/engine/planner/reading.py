@@ -18,7 +18,7 @@ import re
 from ..appspec.model import EffectReading, FeatureReading, RuleReading, WordUse
 from . import lexicon as lx
 from .capmap import CUES
-from .text import singular, verb_base
+from .text import plural, singular, verb_base
 
 #: English function words skipped by the accounting: articles and determiners, prepositions, conjunctions,
 #: auxiliaries and pronouns. Fixed and short: no domain word, and no word that can state a rule (numbers,
@@ -503,6 +503,9 @@ def read_feature(text: str, spec, cap_ids: list[str]) -> FeatureReading:
     business = opening.group(1) if opening and any(c.kind == "limit" and getattr(c, "scope", "") == "app"
                                                    for c in caps) and spec.entity(singular(opening.group(1))) is None \
         else None
+    from .scopes import _OF_OWN
+
+    of_own = _OF_OWN.search(text.lower())
     for i, (w, s, e) in enumerate(ws):
         if w in FUNCTION_WORDS or w in ("$", "£", "€"):
             continue
@@ -536,8 +539,11 @@ def read_feature(text: str, spec, cap_ids: list[str]) -> FeatureReading:
             continue
         acted_on = {n for cap in caps for n in _cap_entities(cap)}
         scoped = next((r.name for r in spec.roles if r.read_own and set(r.read_own) & acted_on
-                       and re.search(rf"\b{re.escape(r.name.split('_')[-1])}s?\b", text.lower())), None)
-        if scoped and w in SCOPE_WORDS:  # "keepers see only their own hives": the keeper role reads its own
+                       and re.search(rf"\b(?:{re.escape(r.name.split('_')[-1])}s?|"
+                                     rf"{re.escape(plural(r.name.split('_')[-1]))})\b", text.lower())), None)
+        if scoped and (w in SCOPE_WORDS or (of_own and of_own.start("what") <= s and e <= of_own.end("whose"))):
+            # "keepers see only their own hives": the keeper role reads its own; "the sitting history of their own
+            # household": the rows that point at the household's own record, which that role reads
             uses.append(WordUse(word=w, maps_to=f"role:{scoped}"))
             continue
         if (singular(w) in {r.name for r in spec.roles} or (_people(w, spec) and spec.role(singular(w)))) and not (

@@ -23,6 +23,11 @@ _OWN = re.compile(rf"{_EACH}(?P<who>[a-z][a-z-]*) {_SEE} (?:only )?(?:their|his|
                   rf"(?: (?P<what>[a-z][a-z' -]*?))?(?:$|[;,.]| and | but )")
 _ONLY_OWN = re.compile(rf"{_EACH}(?P<who>[a-z][a-z-]*) {_SEE} only (?:their|his|her|its) own"
                        rf"(?: (?P<what>[a-z][a-z' -]*?))?(?:$|[;,.]| and | but )")
+#: "families see only the sitting history of their own household", "tenants see only the repairs for their own
+#: flat": rows of what is named, or (when it names no record) every record that points at the person's own record
+_OF_OWN = re.compile(rf"{_EACH}(?P<who>[a-z][a-z-]*) {_SEE} (?:only )?(?:the )?(?P<what>[a-z][a-z' -]*?) "
+                     rf"(?:of|for|from|at|on) (?:their|his|her|its) own (?P<whose>[a-z][a-z' -]*?)"
+                     rf"(?:$|[;,.]| and | but )")
 #: "assigned to them", and the relative clause "the sampling points they are assigned to" (the person is assigned
 #: to the record: the same link, read from the other side)
 _ASSIGNED = re.compile(rf"{_EACH}(?P<who>[a-z][a-z-]*) {_SEE} (?:only )?(?:the |their |its )?(?P<what>[a-z][a-z -]*?) "
@@ -54,6 +59,9 @@ def read_scopes(d: Draft) -> dict[int, tuple[str, list[str], str]]:
         for clause in re.split(r";|\. ", low):
             m = _ASSIGNED.search(clause)
             how = "assigned"
+            of_own = _OF_OWN.search(clause) if m is None else None
+            if of_own is not None and _of_own(d, of_own, text, i, out):
+                continue
             if m is None:
                 m = _ONLY_OWN.search(clause) or _OWN.search(clause)
                 how = "created"
@@ -90,6 +98,36 @@ def read_scopes(d: Draft) -> dict[int, tuple[str, list[str], str]]:
                 _link_person(d, what, who, text)
             out[i] = (who, list(dict.fromkeys(scoped)), how)
     return out
+
+
+def _of_own(d: Draft, m: re.Match, text: str, i: int, out: dict) -> bool:
+    """ "Families see only the sitting history of their own household": the rows named ("sitting history" names no
+    record, so every record pointing at the person's own record) are read only where they point at the user's own
+    person record (matched by its email, added when it has none). False when the words name no such rows."""
+    who = safe_name(singular(m.group("who")))
+    whose = _entity(d, m.group("whose"), None)
+    person = whose if whose is not None and d.entities[whose].people is not None else who
+    if person not in d.entities or d.entities[person].join:
+        return False
+    what = _entity(d, m.group("what"), None)
+    pointing = [n for n, e in d.entities.items() if n != person and not e.people
+                and any(f.type == "reference" and f.ref == person for f in e.fields.values())]
+    scoped = [what] if what is not None and what != person else pointing
+    if not scoped:
+        return False
+    if who not in d.roles and not _person_role(d, m.group("who"), text, "participant", single=bool(m.group("each"))):
+        return False
+    if person != who:
+        return False  # "their own flat": a record of its own, not the person; left to the other patterns
+    if not any(f.type == "email" for f in d.entities[person].fields.values()):
+        d.add_field(person, "email", "email", text, origin="structure")
+    for what in scoped:
+        if not any(f.type == "reference" and f.ref == person for f in d.entities[what].fields.values()):
+            d.add_ref(what, person, text)
+    children = [n for n, e in d.entities.items() for w in scoped
+                if any(f.type == "reference" and f.ref == w and f.required for f in e.fields.values())]
+    out[i] = (who, list(dict.fromkeys(scoped + children)), "created")
+    return True
 
 
 def _person_role(d: Draft, word: str, source: str, kind: str, single: bool = False) -> bool:
@@ -137,7 +175,7 @@ def _link_person(d: Draft, what: str, who: str, source: str) -> None:
 
 def is_scope_feature(text: str) -> bool:
     low = text.lower()
-    return bool(_OWN.search(low) or _ASSIGNED.search(low))
+    return bool(_OWN.search(low) or _ASSIGNED.search(low) or _OF_OWN.search(low))
 
 
 __all__ = ["read_scopes", "is_scope_feature", "lx"]

@@ -139,3 +139,17 @@ def test_a_person_word_inside_a_state_names_the_state_not_who_moves_it():
     flow = next(c for c in spec.capabilities if c.kind == "workflow")
     assert "tenant_signed" in flow.states
     assert all("tenant" not in t.roles for t in flow.transitions), flow.transitions
+
+
+def test_people_who_see_only_the_history_of_their_own_household_read_only_the_rows_that_point_at_them():
+    """"Families see only the sitting history of their own household" (17g probe: one family listed another's
+    records): the family is a person record its users sign in to (matched by email), and every record pointing at it
+    is read only where it points at the user's own family — not an audit log every family reads."""
+    spec = plan_builtin(idea(["Parents with name and postcode", "Nappy deliveries per parent with date and size",
+                              "Parents see only the delivery history of their own household"], "NappyRun",
+                             "A cloth nappy laundry delivers to local parents."))
+    parent = spec.role("parent")
+    assert parent is not None and "delivery" in parent.read_own, parent
+    assert "email" in fields(spec, "parent")
+    t = spec.trace[2]
+    assert t.status == "planned" and not any(c.startswith("audit") for c in t.capabilities), t
