@@ -277,7 +277,7 @@ def interpret(np: NounPhrase) -> Interp | None:
         qualifier = True
     else:
         qualifier = False
-    if not content or content[-1].w in lx.PAYMENT_METHODS:
+    if not content or content[-1].w in lx.PAYMENT_METHODS or content[-1].w in lx.NEVER_NOUNS:
         return None
     rates = [w for w in np.words if w.tag == "adj" and w.w in lx.RATE_ADJECTIVES]
     # a phrase attribute ("contact details", "due date")

@@ -87,6 +87,13 @@ across around below above beyond past
 
 CONJUNCTIONS = frozenset({"and", "or", "&", "plus", "nor"})
 
+#: Words that are never a record, whatever the tagger makes of them: prepositions ("10 after each match"),
+#: pronouns ("nobody gets themselves"), and "-ever" words ("whatever their shareholding").
+NEVER_NOUNS = PREPOSITIONS | frozenset("""
+themselves himself herself itself ourselves yourself yourselves myself oneself them they their theirs whatever
+whoever whichever whenever wherever however nobody somebody everybody anybody nothing something everything anything
+""".split())
+
 #: Nouns for people. A person in an idea is a role of the app (a user) and, when the idea lists them,
 #: also an entity.
 PEOPLE = frozenset("""

@@ -67,6 +67,7 @@ def b_limit(ctx) -> dict:
         else None
     parent = parent or _stated_parent(text, low, d)
     nouns = [_noun(n) for n in rule.nouns if n not in lx.ADJECTIVES and singular(n) not in _TIME_WORDS
+             and n not in lx.NEVER_NOUNS
              and n not in lx.VAGUE_NOUNS and singular(n) not in lx.VAGUE_NOUNS]  # "20 pounds": a unit, no record
     counted = next((n for n in nouns if n != parent and n in d.entities), None) or next(
         (n for n in nouns if n != parent), None)

@@ -226,3 +226,14 @@ def test_a_word_usually_an_attribute_is_a_record_when_it_has_a_parent_and_attrib
     assert {"date", "odometer_reading"} <= set(got), sorted(got)
     assert "mileage" not in fields(spec, "van")
     assert status(spec, 1)[0] == "planned"
+
+
+def test_a_preposition_a_pronoun_or_a_whatever_word_is_never_a_record():
+    """Junk records (issue table row 7; 17g probe: "After", "Whatever", "Themselves" tables)."""
+    spec = plan_builtin(idea(["Bakers enter one cake per round, whatever the category",
+                              "Judges score each cake out of 20 after each round",
+                              "Nobody judges themselves or their own bakery"], "BakeOff",
+                             "A village show runs a baking contest."))
+    names = {e.name for e in spec.entities}
+    assert not names & {"after", "whatever", "themselve", "themselves", "nobody"}, names
+    assert "cake" in names
