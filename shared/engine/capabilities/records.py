@@ -16,6 +16,9 @@ class Params(CapabilityBase):
     entity: Name
     fields: list[Name] = Field(default_factory=list, description="the fields the feature names (must exist)")
     filters: list[Name] = Field(default_factory=list, description="fields offered as list filters")
+    bounds: dict[Name, list[float | None]] = Field(default_factory=dict, description=(
+        "the stated range of a number or money field, [least, most] (either may be null): 'shares from £100 up to "
+        "£20,000', 'a spending cap of £25'; the field's own min and max hold it"))
 
 
 PACKAGES: tuple[str, ...] = ()
@@ -43,6 +46,15 @@ def check(cap: Params, spec) -> list[str]:
         elif f.type in UNFILTERABLE:
             problems.append(f"filter {name!r} is a {f.type} field, which cannot be filtered on; choose a text, "
                             f"number, date, enum, boolean or reference field")
+    for name, pair in cap.bounds.items():
+        f = ent.field(name)
+        if f is None or f.type not in ("integer", "decimal", "money"):
+            problems.append(f"bounds name {name!r}, which is not a number or money field of {cap.entity!r}")
+            continue
+        if len(pair) != 2 or pair == [None, None] or (None not in pair and pair[0] > pair[1]):
+            problems.append(f"bounds of {name!r} must be [least, most] with least <= most, got {pair}")
+        elif (pair[0] is not None and f.min != pair[0]) or (pair[1] is not None and f.max != pair[1]):
+            problems.append(f"field {name!r} of {cap.entity!r} must carry the stated range {pair} as its min and max")
     if len(set(cap.fields)) != len(cap.fields) or len(set(cap.filters)) != len(cap.filters):
         problems.append("fields and filters must not repeat a name")
     return problems

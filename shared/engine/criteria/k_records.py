@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from . import a
 
-REALISES: dict = {"records": lambda cap, spec, rule, reading: False}  # a list of records enforces no rule
+def _realises(cap, spec, rule, reading) -> bool:
+    """A list of records enforces no rule, but a stated range of a field does ("shares from £100 up to £20,000")."""
+    return rule.number is not None and any(rule.number in [v for v in pair if v is not None]
+                                           for pair in (getattr(cap, "bounds", None) or {}).values())
+
+
+REALISES: dict = {"records": _realises}
 
 
 def _label(spec, entity: str, field: str) -> str:
@@ -31,6 +37,15 @@ def _derive_records(cap, spec, reading, feature) -> list[dict]:
         text = f"{a(ent.label.lower()).capitalize()} can be added, and it then appears in the list of {ent.label_plural.lower()}."
     out = [{"text": text, "template": "records.round_trip", "params": {"entity": cap.entity, "fields": named},
             "rules": []}]
+    for name, (least, most) in (getattr(cap, "bounds", None) or {}).items():  # the stated range, both edges
+        said = [i for i, r in enumerate(reading.rules) if r.number is not None and r.number in (least, most)] \
+            if reading is not None else []
+        edges = " or ".join(x for x in (f"less than {least:g}" if least is not None else "",
+                                         f"more than {most:g}" if most is not None else "") if x)
+        out.append({"text": f"{a(ent.label.lower()).capitalize()} whose {_label(spec, cap.entity, name)} is {edges} "
+                            f"is refused with 400 naming the field; one at the edge is saved.",
+                    "template": "records.bounds", "params": {"entity": cap.entity, "field": name, "least": least,
+                                                             "most": most}, "rules": said})
     for r in spec.roles:  # "keepers see only their own hives": two keepers, each sees only their own
         if cap.entity in r.read_own:
             how = _own_link(spec, cap.entity, r.name)
@@ -94,5 +109,24 @@ def _own_rows(p, entity: str, role: str, link: list | None) -> None:
     p.step(me, "GET", f"/api/{ent.plural}/${{{theirs}.id}}", expect=404, note="the other's cannot be read")
 
 
+def _bounds(p, entity: str, field: str, least: float | None, most: float | None) -> None:
+    ent = p.entity(entity)
+    actor = p.writer(entity)
+
+    def value(x: float) -> str | float:
+        return f"{x:.2f}" if ent.field(field).type == "money" else x
+
+    for bad, why in ((least - 1 if least is not None else None, f"below the least, {least}"),
+                     (most + 1 if most is not None else None, f"above the most, {most}")):
+        if bad is None:
+            continue
+        p.make(entity, actor, overrides={field: value(bad)}, expect=400, note=f"a {field} {why}: refused")
+        p.scenario["steps"][-1]["checks"] = [{"path": f"error.details.{field}", "op": "true"}]
+    edge = most if most is not None else least
+    var = p.make(entity, actor, overrides={field: value(edge)}, note=f"a {field} of exactly {edge:g}: saved")
+    p.step(actor, "GET", f"/api/{ent.plural}/${{{var}.id}}", expect=200,
+           checks=[{"path": field, "op": "eq", "value": value(edge)}], note="read back")
+
+
 DERIVE = {"records": _derive_records}
-COMPILE = {"records.round_trip": _round_trip, "records.own_rows": _own_rows}
+COMPILE = {"records.round_trip": _round_trip, "records.own_rows": _own_rows, "records.bounds": _bounds}

@@ -45,6 +45,7 @@ from .capmap import (
     is_records_feature,
     kinds_for,
 )
+from .b_flow import _money_range
 from .draft import Draft, build, clip, ident, label
 from .signup import signup_policy
 from .text import plural, tokens
@@ -132,6 +133,8 @@ def _plan_features(d: Draft, kinds: set[str]) -> tuple[list[dict], list[dict]]:
         joins = [j for _a, _b, j, src in d.m2m if src == clip(text)]
         if not wanted and joins:  # "dishes made from ingredients": the links are the records
             ctx.mentioned = joins[:1] + [m for m in ctx.mentioned if m not in joins]
+            wanted = ["records"]
+        if not wanted and _money_range(text.lower()):  # "gifts have a spending cap of £25": the amount's range
             wanted = ["records"]
         if i in getattr(d, "scopes", {}) and set(wanted) <= {"audit_log"}:  # who sees which rows: the records,
             wanted = ["records"]  # read-scoped ("see only the sitting history of their own household": their rows)

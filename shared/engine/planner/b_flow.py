@@ -34,7 +34,58 @@ def b_records(ctx: FeatureCtx) -> dict:
     named = [f.name for f in d.fields_of(ent) if f.source == _src(ctx) or
              (f.origin != "catalogue" and all(p in ctx.words for p in f.name.split("_")))]
     filters = [n for n in named if d.entities[ent].fields[n].type in ("enum", "reference", "boolean", "date")]
-    return {"entity": ent, "fields": named, "filters": filters}
+    out = {"entity": ent, "fields": named, "filters": filters}
+    bounds = _money_range(ctx.low)
+    if bounds and d.entities[ent].people:  # "members buy shares from £100 ...": the shares, each a member's
+        m = re.match(r"\s*(?:each |every |the )?([a-z]+) ([a-z]+) (?:a |an |the |their |his |her |its )?([a-z]+)\b",
+                     ctx.low)
+        obj = safe_name(singular(m.group(3))) if m and safe_name(singular(m.group(1))) == ent else None
+        if obj and obj not in d.entities and m.group(3) not in lx.NEVER_NOUNS and singular(m.group(3)) not in \
+                lx.VAGUE_NOUNS and singular(m.group(3)) not in lx.ATTRIBUTE_TYPES \
+                and not re.match(r"[£$€\d]", m.group(3)):
+            d.add_entity(obj, ctx.text)
+            d.add_ref(obj, ent, ctx.text)
+        if obj in d.entities and not d.entities[obj].people:
+            ent = obj
+            out.update({"entity": ent, "fields": [], "filters": []})
+    if bounds and not d.entities[ent].people:  # "shares from £100 up to a maximum of £20,000": the amount's range
+        field = next((f for f in d.fields_of(ent, "money")), None)
+        name = field.name if field is not None else "amount"
+        if field is None:
+            field = d.add_field(ent, name, "money", ctx.text, origin="capability", required=True)
+        if field is not None and field.type == "money":
+            field.min = bounds[0] if bounds[0] is not None else (field.min if field.min is not None else 0)
+            field.max = bounds[1] if bounds[1] is not None else field.max
+            out["bounds"] = {name: [field.min if bounds[0] is not None else None, bounds[1]]}
+            out["fields"] = list(dict.fromkeys([*named, name]))
+    return out
+
+
+_MONEY = r"[£$€]\s?(\d[\d,]*(?:\.\d+)?)"
+
+
+def _money_range(low: str) -> tuple[float | None, float | None] | None:
+    """The range a feature states for a sum of money: "from £100 up to (a maximum of) £20,000", "between £5 and
+    £500", "a (spending) cap / limit / maximum of £25", "at least / a minimum of £20"."""
+    m = money_range_match(low)
+    return (m[0], m[1]) if m else None
+
+
+def money_range_match(low: str) -> tuple[float | None, float | None, int, int] | None:
+    """(least, most, start, end of the words that state it) or None; see `_money_range`."""
+    def num(s: str) -> float:
+        return float(s.replace(",", ""))
+
+    m = re.search(rf"\b(?:from|between)\s+{_MONEY}\s+(?:up\s+)?(?:to|and)\s+(?:a\s+)?(?:maximum\s+of\s+)?{_MONEY}", low)
+    if m:
+        return num(m.group(1)), num(m.group(2)), m.start(), m.end()
+    m = re.search(rf"\b(?:(?:spending|price)\s+)?(?:cap|limit|maximum|max|ceiling)\s+of\s+{_MONEY}", low)
+    if m:
+        return None, num(m.group(1)), m.start(), m.end()
+    m = re.search(rf"\b(?:at\s+least|a\s+minimum\s+of|minimum\s+of|no\s+less\s+than)\s+{_MONEY}", low)
+    if m:
+        return num(m.group(1)), None, m.start(), m.end()
+    return None
 
 
 def b_booking(ctx: FeatureCtx) -> dict:

@@ -484,6 +484,12 @@ def read_feature(text: str, spec, cap_ids: list[str]) -> FeatureReading:
             at = text.lower().find(item.lower())
             if at >= 0:
                 cues.append((at, at + len(item), cap.kind))
+    from .b_flow import money_range_match
+
+    for cap in caps:  # "shares from £100 up to a maximum of £20,000", "a spending cap of £25": a field's range
+        said = money_range_match(text.lower()) if cap.kind == "records" and getattr(cap, "bounds", None) else None
+        if said:
+            cues.append((said[2], said[3], cap.kind))
     for cap in caps:  # "score each wheel for texture and flavour ... when it comes back": what a rating carries
         if cap.kind != "ratings":
             continue

@@ -34,6 +34,8 @@ def singular(word: str) -> str:
         return w
     if w.endswith("ies") and len(w) > 4:
         return w[:-3] + "y"
+    if w.endswith("zes") and not w.endswith(("zzes", "tzes")):
+        return w[:-1]  # "prizes", "sizes", "glazes": the e is the word's own (but "quizzes", "waltzes")
     if w.endswith(("sses", "xes", "ches", "shes", "zes")):
         return w[:-2]
     if w.endswith("oes") and len(w) > 5:
