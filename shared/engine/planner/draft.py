@@ -596,7 +596,9 @@ def _apply_definitions(d: Draft) -> None:
             _drop_entity(d, compound)
         src = clip(df.text)
         for e in d.entities.values():
-            for n in [n for n, f in e.fields.items() if f.source == src and f.origin == "words"]:
+            for n in [n for n, f in e.fields.items() if f.source == src and f.origin == "words" and not (
+                    e.name == df.record and f.type == "reference" and df.by and f.ref == df.by)]:
+                # "customers order a skip by ...": the skip keeps its customer
                 del e.fields[n]
         if df.parent:
             back = d.entities[df.parent].fields.get(f"{df.record}_id")
