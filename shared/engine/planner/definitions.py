@@ -84,6 +84,7 @@ class Definition:
     parent: str | None
     attrs: list[Attr]
     spans: list[str]  # the attribute phrases, as written
+    tail: str = ""  # the words after the record, as written ("with ...", "records ...", "by ...")
     by: str | None = None  # the people whose sentence it is ("customers order a skip by ..."): the customers
 
 
@@ -183,12 +184,13 @@ def _attr(phrase: str, record: str, known: set[str], yes_no: frozenset | set = f
     if m and len(m.group("what").split()) <= 4:  # "whether they signed a Gift Aid declaration": yes or no
         return Attr(words, _ident(m.group("what").split() + [m.group("verb")]), "boolean",
                     _label([m.group("verb"), *m.group("what").split()]))
-    m = re.fullmatch(r"whether (?:(?:they|he|she|it|we|you|i)|(?:the|a|an|its|their) (?P<subj>[a-z]+)) "
+    m = re.fullmatch(r"whether (?:(?:they|he|she|it|we|you|i)|(?:the|a|an|its|their) (?P<subj>[a-z]+)|"
+                     r"(?P<noun>[a-z]+)(?= (?:is|was|are|were|has|had) )) "
                      r"(?:(?:is|was|are|were|has been|had been|have been|will be|gets|got) )?(?P<rest>[a-z' -]+)",
                      " ".join(words))
     if m and not (set(m.group("rest").split()) & {"or", "whether", "and"}):
         rest = [w for w in m.group("rest").split() if w not in DETERMINERS]
-        name = ([m.group("subj")] if m.group("subj") else []) + rest
+        name = [x for x in (m.group("subj"), m.group("noun")) if x] + rest  # "whether salt is included"
         if 1 <= len(name) <= 5:  # "whether the tank was filled", "whether it sits on the road": yes or no
             return Attr(words, _ident(name), "boolean", _label(name))
     if not words or len(words) > 5 or words[0] in ("who", "what", "when", "where", "which", "how", "whether"):
@@ -293,16 +295,17 @@ def _past_participle(w: str) -> bool:
     return w in KEPT_PARTICIPLES or (w.endswith("ed") and verb_base(w) is not None)
 
 
-def _reshape(low: str) -> str:
+def _reshape(low: str) -> tuple[str, str]:
     """Definitions written in other shapes, as "<record> with <attributes>" (or unchanged):
     "each trip records a, b and c" and "customers order a skip by a, b and c"."""
     if _HEAD.match(low):
-        return low
+        return low, ""
     m = re.fullmatch(r"(?:(?:each|every|a|an|the)\s+)?(?P<rec>[a-z][a-z' -]*?)\s+(?P<verb>[a-z]+)\s+(?P<attrs>.+)", low)
     if m and m.group("verb") in HOLDING_VERBS and 1 <= len(m.group("rec").split()) <= 3 and \
             singular(m.group("rec").split()[-1]) not in lx.PEOPLE and not _RULE_WORDS.search(m.group("attrs")) and \
             len(_split(m.group("attrs"))) >= 2:
-        return f"{m.group('rec')} with {m.group('attrs')}"  # "each trip records start and end mileage and ..."
+        return f"{m.group('rec')} with {m.group('attrs')}", f"{m.group('verb')} {m.group('attrs')}"
+        # "each trip records start and end mileage and ..."
     m = re.fullmatch(r"(?P<who>[a-z]+) (?P<verb>[a-z-]+) (?P<obj>(?P<art>an? |the )?[a-z][a-z' -]*?) by (?P<attrs>.+)",
                      low)
     if m:
@@ -311,8 +314,9 @@ def _reshape(low: str) -> str:
         if (singular(who) in lx.PEOPLE or (singular(who) != who and who not in lx.CONTAINERS)) and \
                 verb not in SEARCH_VERBS and (m.group("art") or "").strip() in ("a", "an") and \
                 len(_split(m.group("attrs"))) >= 2 and not _RULE_WORDS.search(m.group("attrs")):
-            return f"{who} {m.group('verb')} {m.group('obj')} with {m.group('attrs')}"  # "order a skip by size, ..."
-    return low
+            return f"{who} {m.group('verb')} {m.group('obj')} with {m.group('attrs')}", f"by {m.group('attrs')}"
+            # "customers order a skip by size, ..."
+    return low, ""
 
 
 def _pairs(spans: list[str]) -> list[str]:
@@ -333,8 +337,9 @@ def read(idea: dict, known: set[str]) -> list[Definition]:
     for i, text in enumerate(str(f) for f in idea.get("key_features") or []):
         low = " ".join(text.lower().split()).rstrip(".")
         low = re.sub(r"\byes(?:\s*/\s*|-or-|\s+or\s+)no\b", "yes-no", low)  # "a yes/no DBS check": one yes/no
-        low = _reshape(low)
+        low, tail = _reshape(low)
         m = _HEAD.match(low)
+        tail = tail or (f"with {m.group('attrs')}" if m else "")
         attrs_text, yes_no = _yes_no(m.group("attrs")) if m else ("", set())
         if not m or re.search(r"\bor\b", attrs_text):
             continue  # "with pass or fail": the values of one field, read by the phrase pass
@@ -400,5 +405,5 @@ def read(idea: dict, known: set[str]) -> list[Definition]:
         if len(attrs) < 1 or len(attrs) < len(spans) - 1:
             continue
         out.append(Definition(i, text, record, head, rec_label.capitalize(), parent, attrs, spans,
-                              by if by in lx.PEOPLE else None))
+                              tail, by if by in lx.PEOPLE else None))
     return out

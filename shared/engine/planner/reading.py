@@ -627,7 +627,7 @@ def read_feature(text: str, spec, cap_ids: list[str]) -> FeatureReading:
             continue
         uses.append(WordUse(word=w, maps_to="unread"))
     for i, u in enumerate(uses):  # "a yes/no DBS check": "yes" and "no" say the field after them is a yes/no
-        if u.word in ("yes", "no") and u.maps_to == "unread":
+        if u.word in ("yes", "no", "yes-or-no", "yes/no") and u.maps_to == "unread":
             after = next((v.maps_to for v in uses[i + 1:i + 4] if v.maps_to.startswith("field:")), None)
             e_, _, f_ = (after or "")[6:].partition(".")
             fs = spec.entity(e_).field(f_) if after and spec.entity(e_) else None
