@@ -274,7 +274,10 @@ def test_more_shapes_of_attributes(text, ent, want):
     assert status(spec, 0)[0] == "planned", status(spec, 0)
 
 
-def test_a_rule_or_a_single_thing_a_record_has_is_no_definition():
+def test_a_record_that_holds_a_list_is_defined_by_it_but_a_rule_or_one_thing_it_has_is_not():
+    got = read(idea(["Each kayak holds paddle count and hull colour"]), set())
+    assert [(d.record, [(a.name, a.type) for a in d.attrs]) for d in got] == [
+        ("kayak", [("paddle_count", "integer"), ("hull_colour", "text")])]
     assert read(idea(["Each van holds at most 3 pallets and 2 crates"]), set()) == []
     assert read(idea(["Each stall has a manager"]), set()) == []
     assert read(idea(["Cocktails with spirits and garnishes"]), set())[0].attrs[0].type != "integer"
