@@ -158,6 +158,8 @@ def b_booking(ctx: FeatureCtx) -> dict:
     _fold_booking_nouns(d, booked)
     start = _ensure(ctx, booked, "start_at", "datetime", required=True)
     end = _ensure(ctx, booked, "end_at", "datetime", required=True)
+    for name in (start, end):  # "book a kiln for a firing with start time": the founder's start is the booking's
+        d.entities[booked].fields[name].required = True
     return {"entity": booked, "resource": resource, "resource_field": f"{resource}_id", "start_field": start,
             "end_field": end}
 

@@ -84,6 +84,8 @@ class Definition:
     parent: str | None
     attrs: list[Attr]
     spans: list[str]  # the attribute phrases, as written
+    tail: str = ""  # the words after the record, as written ("with ...", "records ...", "by ...")
+    by: str | None = None  # the people whose sentence it is ("customers order a skip by ..."): the customers
 
 
 _HEAD = re.compile(r"^(?P<head>[a-z][a-z' -]*?)\s+with\s+(?P<attrs>.+)$")
@@ -174,11 +176,23 @@ def _attr(phrase: str, record: str, known: set[str], yes_no: frozenset | set = f
     if m and singular(m.group(1)) in known and singular(m.group(1)) != record:
         one = singular(m.group(1))  # "the pub it went to": a contact clause naming a record is a link to it
         return Attr(words, f"{one}_id", "reference", _label([one]), ref=one)
+    if len(words) >= 2 and words[0] == "yes-no":  # "a yes/no DBS check", "a yes-or-no deposit": yes or no
+        rest = words[1:]
+        return Attr(rest, _ident(rest), "boolean", _label(rest))
     m = re.fullmatch(r"whether (?:they|he|she|it|the [a-z]+) (?P<verb>[a-z]+ed) (?:a |an |the |their |its )?"
                      r"(?P<what>[a-z ]+)", " ".join(words))
     if m and len(m.group("what").split()) <= 4:  # "whether they signed a Gift Aid declaration": yes or no
         return Attr(words, _ident(m.group("what").split() + [m.group("verb")]), "boolean",
                     _label([m.group("verb"), *m.group("what").split()]))
+    m = re.fullmatch(r"whether (?:(?:they|he|she|it|we|you|i)|(?:the|a|an|its|their) (?P<subj>[a-z]+)|"
+                     r"(?P<noun>[a-z]+)(?= (?:is|was|are|were|has|had) )) "
+                     r"(?:(?:is|was|are|were|has been|had been|have been|will be|gets|got) )?(?P<rest>[a-z' -]+)",
+                     " ".join(words))
+    if m and not (set(m.group("rest").split()) & {"or", "whether", "and"}):
+        rest = [w for w in m.group("rest").split() if w not in DETERMINERS]
+        name = [x for x in (m.group("subj"), m.group("noun")) if x] + rest  # "whether salt is included"
+        if 1 <= len(name) <= 5:  # "whether the tank was filled", "whether it sits on the road": yes or no
+            return Attr(words, _ident(name), "boolean", _label(name))
     if not words or len(words) > 5 or words[0] in ("who", "what", "when", "where", "which", "how", "whether"):
         return None  # "who holds each tool": a clause, not an attribute
     if any(w in lx.UI_NOUNS or w in ("qr", "pdf", "csv", "pdfs") or "%" in w or w.isdigit() for w in words):
@@ -192,6 +206,9 @@ def _attr(phrase: str, record: str, known: set[str], yes_no: frozenset | set = f
     if len(words) >= 3 and words[0] == "number" and words[1] == "of":
         name_words = words[2:]
         return Attr(words, _ident(name_words), "integer", _label(words), unit)
+    if len(words) == 2 and words[0] in COUNT_ADJECTIVES and singular(words[1]) != words[1] and \
+            singular(words[1]) not in lx.PEOPLE and words[1] not in lx.ATTRIBUTE_TYPES:
+        return Attr(words, _ident(words), "integer", _label(words))  # "spare rooms": how many
     name_words = [w for w in words if w not in ("the", "a", "an")]
     if not name_words[-1].endswith(("hours", "notes")):
         name_words[-1] = singular(name_words[-1])  # "expiry dates": an expiry date per record
@@ -250,6 +267,68 @@ def _label(words: list[str]) -> str:
     return " ".join(words).capitalize()[:80]
 
 
+#: Verbs a record is the subject of when it says what it holds: "each trip records start and end mileage".
+HOLDING_VERBS = frozenset({"record", "records", "log", "logs", "has", "have", "hold", "holds", "store", "stores",
+                           "track", "tracks", "keep", "keeps", "capture", "captures", "note", "notes"})
+#: Verbs that find or arrange records "by" something: "members sort jobs by date" defines nothing.
+SEARCH_VERBS = frozenset({"filter", "sort", "search", "browse", "find", "group", "rank", "view", "see", "show",
+                          "organise", "organize", "categorise", "categorize", "compare", "match", "list", "pay",
+                          "split", "count", "total", "sum", "export", "print", "email", "text", "notify", "remind",
+                          "get", "earn", "charge", "bill", "price", "rate", "score", "grade"})
+#: Past participles that say how a record is kept: "scaffolds recorded per site with ...".
+KEPT_PARTICIPLES = frozenset({"kept", "held", "written", "made", "sent", "taken", "given", "set", "found", "bought",
+                              "done", "put", "run"})
+#: Words of a pair that share one head noun: "start and end mileage" is a start mileage and an end mileage.
+PAIR_WORDS = frozenset("""
+start end opening closing open close min max minimum maximum first last arrival departure pickup pick-up drop-off
+dropoff collection delivery in out check-in check-out before after morning evening high low upper lower front back
+rear home away outbound return entry exit starting finishing finish begin
+""".split())
+#: Adjectives that make a plural noun a count: "spare rooms" is how many rooms are spare.
+COUNT_ADJECTIVES = frozenset({"spare", "free", "vacant", "empty", "available", "remaining", "unused"})
+#: A limit or a rule, not attributes: "each room has at most 3 meetings".
+_RULE_WORDS = re.compile(r"\b(at most|at least|no more|more than|fewer|less than|up to|only|never|must|cannot|"
+                         r"can't|per (?:day|week|month|year)|[0-9]+)\b")
+
+
+def _past_participle(w: str) -> bool:
+    return w in KEPT_PARTICIPLES or (w.endswith("ed") and verb_base(w) is not None)
+
+
+def _reshape(low: str) -> tuple[str, str]:
+    """Definitions written in other shapes, as "<record> with <attributes>" (or unchanged):
+    "each trip records a, b and c" and "customers order a skip by a, b and c"."""
+    if _HEAD.match(low):
+        return low, ""
+    m = re.fullmatch(r"(?:(?:each|every|a|an|the)\s+)?(?P<rec>[a-z][a-z' -]*?)\s+(?P<verb>[a-z]+)\s+(?P<attrs>.+)", low)
+    if m and m.group("verb") in HOLDING_VERBS and 1 <= len(m.group("rec").split()) <= 3 and \
+            singular(m.group("rec").split()[-1]) not in lx.PEOPLE and not _RULE_WORDS.search(m.group("attrs")) and \
+            len(_split(m.group("attrs"))) >= 2:
+        return f"{m.group('rec')} with {m.group('attrs')}", f"{m.group('verb')} {m.group('attrs')}"
+        # "each trip records start and end mileage and ..."
+    m = re.fullmatch(r"(?P<who>[a-z]+) (?P<verb>[a-z-]+) (?P<obj>(?P<art>an? |the )?[a-z][a-z' -]*?) by (?P<attrs>.+)",
+                     low)
+    if m:
+        verb = verb_base(m.group("verb")) or m.group("verb")
+        who = m.group("who")
+        if (singular(who) in lx.PEOPLE or (singular(who) != who and who not in lx.CONTAINERS)) and \
+                verb not in SEARCH_VERBS and (m.group("art") or "").strip() in ("a", "an") and \
+                len(_split(m.group("attrs"))) >= 2 and not _RULE_WORDS.search(m.group("attrs")):
+            return f"{who} {m.group('verb')} {m.group('obj')} with {m.group('attrs')}", f"by {m.group('attrs')}"
+            # "customers order a skip by size, ..."
+    return low, ""
+
+
+def _pairs(spans: list[str]) -> list[str]:
+    """ "start", "end mileage" -> "start mileage", "end mileage": two words of a pair share the next one's head."""
+    out = list(spans)
+    for i in range(len(out) - 1):
+        one, nxt = out[i].split(), out[i + 1].split()
+        if len(one) == 1 and one[0] in PAIR_WORDS and len(nxt) >= 2 and nxt[0] in PAIR_WORDS and nxt[0] != one[0]:
+            out[i] = " ".join([one[0], *nxt[1:]])
+    return out
+
+
 def read(idea: dict, known: set[str]) -> list[Definition]:
     """The record definitions among the idea's key features; `known` are the records the draft keeps."""
     out = []
@@ -257,17 +336,24 @@ def read(idea: dict, known: set[str]) -> list[Definition]:
                                        idea.get("target_audience")] if x).lower()
     for i, text in enumerate(str(f) for f in idea.get("key_features") or []):
         low = " ".join(text.lower().split()).rstrip(".")
+        low = re.sub(r"\byes(?:\s*/\s*|-or-|\s+or\s+)no\b", "yes-no", low)  # "a yes/no DBS check": one yes/no
+        low, tail = _reshape(low)
         m = _HEAD.match(low)
+        tail = tail or (f"with {m.group('attrs')}" if m else "")
         attrs_text, yes_no = _yes_no(m.group("attrs")) if m else ("", set())
         if not m or re.search(r"\bor\b", attrs_text):
             continue  # "with pass or fail": the values of one field, read by the phrase pass
         head = m.group("head").split()
+        if len(head) >= 2 and _past_participle(head[1]) and (len(head) == 2 or head[2] in PREPS):
+            head = [head[0], *head[2:]]  # "scaffolds recorded per site with ...": the scaffolds, per site
         booked = False
+        by = None
         verb = verb_base(head[1]) or head[1] if len(head) >= 3 else ""
         if len(head) >= 3 and (verb in DEFINING_VERBS or verb in lx.VERBS or verb in lx.AMBIGUOUS_VERBS) and (
                 singular(head[0]) in lx.PEOPLE or singular(head[0]) != head[0]):  # "plumbers send ..."
             # "Plumbers send quotes on a job with price", "Members book a kiln for a firing with date"
             booked = (verb_base(head[1]) or head[1]) in BOOK_VERBS
+            by = singular(head[0])
             head = head[2:]
         parent_words: list[str] = []
         for j, w in enumerate(head):
@@ -297,9 +383,18 @@ def read(idea: dict, known: set[str]) -> list[Definition]:
                 rec_label = _np_name(parent_words, whole)[2]
         if re.search(r"\b(agreement|consent|approval|permission|sign[- ]off)\b", m.group("attrs")):
             continue  # "with both members' agreement": a rule, not attributes
-        spans = _split(attrs_text)
+        spans = _pairs(_split(attrs_text))
         attrs = []
         for span in spans:
+            if span.strip() == "yes-no":  # "DBS check (yes/no)": the attribute before is a yes/no
+                if attrs and attrs[-1].type == "text" and not attrs[-1].ref:
+                    attrs[-1].type = "boolean"
+                continue
+            if booked and len(span.split()) == 2 and span.split()[0] in ("start", "end") and \
+                    span.split()[1] in ("time", "times"):  # "book a kiln for a firing with start and end time":
+                one = span.split()[0]  # the booking's own start and end
+                attrs.append(Attr([one, "time"], f"{one}_at", "datetime", f"{one.capitalize()} time"))
+                continue
             if span.strip() == "dates":  # "with route, dates and supervisor": when it starts and ends
                 attrs += [Attr(["start", "date"], "start_date", "date", "Start date"),
                           Attr(["end", "date"], "end_date", "date", "End date")]
@@ -309,5 +404,6 @@ def read(idea: dict, known: set[str]) -> list[Definition]:
                 attrs.append(a)
         if len(attrs) < 1 or len(attrs) < len(spans) - 1:
             continue
-        out.append(Definition(i, text, record, head, rec_label.capitalize(), parent, attrs, spans))
+        out.append(Definition(i, text, record, head, rec_label.capitalize(), parent, attrs, spans,
+                              tail, by if by in lx.PEOPLE else None))
     return out

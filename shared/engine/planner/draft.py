@@ -596,7 +596,9 @@ def _apply_definitions(d: Draft) -> None:
             _drop_entity(d, compound)
         src = clip(df.text)
         for e in d.entities.values():
-            for n in [n for n, f in e.fields.items() if f.source == src and f.origin == "words"]:
+            for n in [n for n, f in e.fields.items() if f.source == src and f.origin == "words" and not (
+                    e.name == df.record and f.type == "reference" and df.by and f.ref == df.by)]:
+                # "customers order a skip by ...": the skip keeps its customer
                 del e.fields[n]
         if df.parent:
             back = d.entities[df.parent].fields.get(f"{df.record}_id")
@@ -625,6 +627,7 @@ def _apply_definitions(d: Draft) -> None:
         return
     # a record made up from an attribute's words only ("driver" from "driver name") is no record
     phrases = [" ".join(a.words) for df in defs for a in df.attrs if not a.ref]
+    phrases += [df.tail for df in defs if df.tail]  # "max and min depth": "max" only inside the attributes
     phrases += [" ".join([*p.split()[:-1], singular(p.split()[-1])]) for p in phrases]
     texts = [u.text.lower() for u in d.units] + [str(d.idea.get("title") or "").lower()]
     for name in [n for n in d.entities if n not in keep]:

@@ -303,7 +303,8 @@ browsing show shows showing edit edits edited editing update updates updated upd
 remove removes removed register registers registered registering enter enters entered note notes noted write
 writes capture captures captured maintain maintains organise organises organize organizes organised organized
 look looks report reports reported reporting file files filed raise raises raised make makes made making
-submit submits submitted submitting place places placed placing post posts posted posting
+submit submits submitted submitting place places placed placing post posts posted posting order orders ordered
+ordering
 """.split())
 
 #: Words for a list, a page or a view of records (the generated list and detail pages are it).
@@ -637,6 +638,13 @@ def read_feature(text: str, spec, cap_ids: list[str]) -> FeatureReading:
             uses.append(WordUse(word=w, maps_to="app"))
             continue
         uses.append(WordUse(word=w, maps_to="unread"))
+    for i, u in enumerate(uses):  # "a yes/no DBS check": "yes" and "no" say the field after them is a yes/no
+        if u.word in ("yes", "no", "yes-or-no", "yes/no") and u.maps_to == "unread":
+            after = next((v.maps_to for v in uses[i + 1:i + 4] if v.maps_to.startswith("field:")), None)
+            e_, _, f_ = (after or "")[6:].partition(".")
+            fs = spec.entity(e_).field(f_) if after and spec.entity(e_) else None
+            if fs is not None and fs.type == "boolean":
+                uses[i] = WordUse(word=u.word, maps_to=after)
     things = [m for m in mentioned if not _is_people(spec, m)]
     record = (things or mentioned or [None])[0]
     return FeatureReading(actors=list(dict.fromkeys(actors)), action=action, record=record,

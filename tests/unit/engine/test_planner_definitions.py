@@ -237,3 +237,70 @@ def test_a_preposition_a_pronoun_or_a_whatever_word_is_never_a_record():
     names = {e.name for e in spec.entities}
     assert not names & {"after", "whatever", "themselve", "themselves", "nobody"}, names
     assert "cake" in names
+
+
+def test_a_record_ordered_by_its_attributes_is_defined_by_them():
+    """ "<people> <verb> a <record> by a, b and c": the words after "by" are the record's attributes, and the record
+    keeps the people who ordered it; sorting or filtering "by" defines nothing."""
+    spec = plan_builtin(idea(["Gardeners order a compost bag by weight, delivery date and whether it needs a pallet",
+                              "Gardeners see the compost bags they ordered"], "MulchRun"))
+    bag = fields(spec, "compost_bag") if spec.entity("compost_bag") else fields(spec, "bag")
+    assert bag["weight"].type == "decimal"
+    assert bag["delivery_date"].type == "date"
+    assert bag["needs_pallet"].type == "boolean"
+    assert status(spec, 0)[0] == "planned", status(spec, 0)
+    assert read(idea(["Members sort recipes by cuisine and cooking time"]), set()) == []
+
+
+def test_a_participle_between_the_record_and_its_parent_is_no_part_of_either():
+    spec = plan_builtin(idea(["Depots with town and manager", "Ladders kept per depot with rung count and date bought"],
+                             "LadderLog"))
+    ladder = fields(spec, "ladder")
+    assert ladder["depot_id"].ref == "depot" and ladder["depot_id"].required
+    assert ladder["rung_count"].type == "integer" and ladder["date_bought"].type == "date"
+    assert "rung_count" not in fields(spec, "depot")
+    assert status(spec, 1)[0] == "planned", status(spec, 1)
+
+
+@pytest.mark.parametrize("text,ent,want", [
+    # the record as the subject of "logs", "stores", ...; a pair of words shares the head after them
+    ("Each dive logs max and min temperature and whether the buddy was certified",
+     "dive", {"max_temperature": "decimal", "min_temperature": "decimal", "buddy_certified": "boolean"}),
+    ("Every delivery stores drop time, parcel count and whether it was signed for",
+     "delivery", {"drop_time": "datetime", "parcel_count": "integer", "signed_for": "boolean"}),
+    # "a yes/no X", "a yes-or-no X": X is a yes/no
+    ("Allotment plots with size, a yes/no water tap and a yes-or-no shed",
+     "plot", {"water_tap": "boolean", "shed": "boolean"}),
+    # a plural noun after an adjective of availability is how many ("free pitches")
+    ("Campsites with region, free pitches and opening date",
+     "campsite", {"free_pitches": "integer", "opening_date": "date"}),
+    # "start and end times" of a record nobody books: two datetimes named by the founder's words
+    ("Rehearsals with start and end times and a venue", "rehearsal", {"start_time": "datetime",
+                                                                      "end_time": "datetime"}),
+])
+def test_more_shapes_of_attributes(text, ent, want):
+    spec = plan_builtin(idea([text]))
+    got = fields(spec, ent)
+    assert {k: got[k].type for k in want if k in got} == want, {k: v.type for k, v in got.items()}
+    assert status(spec, 0)[0] == "planned", status(spec, 0)
+
+
+def test_a_record_that_holds_a_list_is_defined_by_it_but_a_rule_or_one_thing_it_has_is_not():
+    got = read(idea(["Each kayak holds paddle count and hull colour"]), set())
+    assert [(d.record, [(a.name, a.type) for a in d.attrs]) for d in got] == [
+        ("kayak", [("paddle_count", "integer"), ("hull_colour", "text")])]
+    assert read(idea(["Each van holds at most 3 pallets and 2 crates"]), set()) == []
+    assert read(idea(["Each stall has a manager"]), set()) == []
+    assert read(idea(["Cocktails with spirits and garnishes"]), set())[0].attrs[0].type != "integer"
+
+
+def test_a_booked_start_time_is_the_bookings_own_start():
+    """ "Bands book a studio for a session with start and end time": the session's start and end are the ones the
+    booking checks for overlaps, required, and not a second pair beside them."""
+    spec = plan_builtin(idea(["Bands book a studio for a session with start and end time"], "JamRoom"))
+    cap = next(c for c in spec.capabilities if c.kind == "booking")
+    session = fields(spec, cap.entity)
+    dt = sorted(n for n, f in session.items() if f.type == "datetime")
+    assert dt == sorted([cap.start_field, cap.end_field]), dt
+    assert session[cap.start_field].required and session[cap.end_field].required
+    assert session[cap.start_field].label == "Start time"
