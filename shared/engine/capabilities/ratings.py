@@ -1,5 +1,7 @@
 """Capability `ratings`: One rating per user per record (per criterion, when the words name criteria), averages,
-sorting by rating; rating may open only once a date has passed or a state is reached."""
+sorting by rating; rating may open only once a date has passed or a state is reached. The raters rate what they
+can see, records they made too (a client the visit they booked); only the record that is the rater (a person record
+holding their login email) is refused."""
 
 from __future__ import annotations
 
@@ -92,7 +94,8 @@ def routes(cap: Params, spec) -> list:
               roles=r),
         Route(method="PUT", path=f"{a}/<int:record_id>/rating",
               summary=f"rate 1..{cap.scale}" + (f" for each of {', '.join(cap.criteria)}" if cap.criteria else "")
-              + " (a second rating by the same user replaces the first; never one's own record"
+              + " (a second rating by the same user replaces the first; a record one made may be rated, never the "
+              "record that is oneself"
               + (f"; 409 until {cap.opens_field} opens it" if cap.opens_field else "") + ")", roles=w),
         Route(method="DELETE", path=f"{a}/<int:record_id>/rating", summary="withdraw my rating", roles=r),
         Route(method="GET", path=f"/{cap.id}/", summary="top-rated page", roles=r),
