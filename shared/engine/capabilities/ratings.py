@@ -1,5 +1,7 @@
 """Capability `ratings`: One rating per user per record (per criterion, when the words name criteria), averages,
-sorting by rating; rating may open only once a date has passed or a state is reached."""
+sorting by rating; rating may open only once a date has passed or a state is reached. The raters rate what they
+can see, records they made too (a client the visit they booked); only the record that is the rater (a person record
+holding their login email) is refused."""
 
 from __future__ import annotations
 
@@ -92,7 +94,8 @@ def routes(cap: Params, spec) -> list:
               roles=r),
         Route(method="PUT", path=f"{a}/<int:record_id>/rating",
               summary=f"rate 1..{cap.scale}" + (f" for each of {', '.join(cap.criteria)}" if cap.criteria else "")
-              + " (a second rating by the same user replaces the first; never one's own record"
+              + " (a second rating by the same user replaces the first; a record one made may be rated, never the "
+              "record that is oneself"
               + (f"; 409 until {cap.opens_field} opens it" if cap.opens_field else "") + ")", roles=w),
         Route(method="DELETE", path=f"{a}/<int:record_id>/rating", summary="withdraw my rating", roles=r),
         Route(method="GET", path=f"/{cap.id}/", summary="top-rated page", roles=r),
@@ -109,16 +112,19 @@ def render(cap: Params, spec, tpl) -> dict[str, str]:
     may_rate = raters(cap, spec)
     own = set(b.own_readers(spec, cap.entity))
     non_rater = next((r for r in readers if r not in may_rate), None)
+    rater = pick_rater(may_rate, own)
     ctx = {
         "ent": e, "readers": readers, "review_max": REVIEW_MAX, "raters": may_rate,
-        # rates records others created, so it reads every row (one reading only its own would not see them)
-        "rater": next((r for r in may_rate if r != "owner" and r not in own), "owner"),
+        # a rater role for the tests: one that reads every row (so two raters rate one record), else one that reads
+        # only its own rows (it rates the ones it can see)
+        "rater": rater, "rater_reads_own": rater in own,
         "outsider": next((r.name for r in spec.roles if r.name not in readers), None),
         # reads the entity but its ratings do not count (the default role, unless the spec lists it)
         "non_rater": non_rater, "non_rater_reads_own": non_rater in own,
         "writer": b.writer_role(spec, cap.entity),
         "opens": ent_field(e, cap.opens_field),
         "open_values": open_values(cap, spec, True), "closed_values": open_values(cap, spec, False),
+        "self_field": self_field(spec, cap.entity),
     }
     d = "capabilities/ratings/"
     return {
@@ -127,6 +133,23 @@ def render(cap: Params, spec, tpl) -> dict[str, str]:
         f"app/templates/capabilities/{cap.id}/record.html": tpl.render(d + "record.html.j2", **ctx),
         f"tests/test_cap_{cap.id}.py": tpl.render(d + "test.py.j2", **ctx),
     }
+
+
+def pick_rater(may_rate: list[str], own: set[str]) -> str:
+    """The rater role the generated tests sign in as: a rater besides the owner that reads every row, else the
+    owner when it rates, else a rater that reads only its own rows."""
+    return next((r for r in may_rate if r != "owner" and r not in own),
+                "owner" if "owner" in may_rate else next(iter(may_rate), "owner"))
+
+
+def self_field(spec, entity: str):
+    """The field of `entity` that makes a row someone's own person record (their login email, as the app's
+    `own_clause` reads it), or None when no row of it is a person: rating such a row is rating oneself."""
+    from ..appspec.model import person_email_field
+
+    e = spec.entity(entity)
+    name = person_email_field(e) if e is not None else None
+    return e.field(name) if name else None
 
 
 def ent_field(ent, name: str | None):
@@ -163,22 +186,21 @@ def open_overrides(cap: Params, spec) -> dict:
 
 
 def attacks(cap: Params, spec) -> list[dict]:
-    """Exploit-gate attacks on this capability's rules (see `shared/engine/exploits`): a rater who created a record
-    rates it (403), for every rater role that may create records."""
+    """Exploit-gate attacks on this capability's rules (see `shared/engine/exploits`): a rater rates the record that
+    is their own person record (403 self_rating), for every rater role, when the rated entity holds people."""
     from ..criteria import a
     from ..exploits import attack
 
     ent = spec.entity(cap.entity)
+    me = self_field(spec, cap.entity)
     out = []
-    for role in raters(cap, spec):
-        if cap.entity not in spec.role(role).write:
-            continue
-        p = attack(spec, f"ratings_own_record:{cap.id}:{role}", f"{a(spec.role(role).label.lower()).capitalize()} cannot rate the "
-                                                                 f"{ent.label.lower()} they created.")
+    for role in raters(cap, spec) if me is not None else []:
+        p = attack(spec, f"ratings_self:{cap.id}:{role}", f"{a(spec.role(role).label.lower()).capitalize()} cannot "
+                                                          f"rate the {ent.label.lower()} that is themselves.")
         who = p.actor(role)
-        row = p.make(cap.entity, who)
+        row = p.make(cap.entity, None, overrides={**open_overrides(cap, spec), me.name: f"${{actor.{who}.email}}"})
         rating = f"/api/{cap.id}/{ent.plural}/${{{row}.id}}/rating"
-        p.step(who, "PUT", rating, json=stars_body(cap, cap.scale), expect=403, note="rate one's own record")
+        p.step(who, "PUT", rating, json=stars_body(cap, cap.scale), expect=403, note="rate oneself")
         p.step(who, "GET", f"/api/{cap.id}/{ent.plural}/${{{row}.id}}/ratings", note="no rating was stored",
                checks=[{"path": "mine", "op": "false"}])
         out.append(p.scenario)

@@ -75,9 +75,18 @@ def _derive_ratings(cap, spec, reading, feature) -> list[dict]:
     label = _elabel(spec, cap.entity)
     n = cap.scale
     params = {"cap_id": cap.id, "entity": cap.entity, "scale": n}
-    out = [{"text": f"A user may rate {_a(label)} from 1 to {n}: {n} is accepted, {n + 1} and 0 are refused, rating "
-                    f"the same {label} again replaces the first rating, and the average shows every user once; "
-                    f"whoever created the {label} may not rate it.",
+    from ..capabilities import _bind as b
+    from ..capabilities.ratings import pick_rater, raters, self_field
+
+    rater = pick_rater(raters(cap, spec), set(b.own_readers(spec, cap.entity)))
+    who = spec.role(rater).label.lower() if spec.role(rater) else "user"
+    mine = (f"; {_a(who)} sees and rates only their own {_elabel(spec, cap.entity, True)} (another's is not found)"
+            if cap.entity in spec.role(rater).read_own else "")
+    self_ = (f"; nobody may rate the {label} that is themselves (its {self_field(spec, cap.entity).label.lower()} "
+             f"is their login email)" if self_field(spec, cap.entity) is not None else "")
+    out = [{"text": f"{_a(who).capitalize()} may rate {_a(label)} from 1 to {n}, one they created too: {n} is "
+                    f"accepted, {n + 1} and 0 are refused, rating the same {label} again replaces the first rating, "
+                    f"and the average shows every rater once{mine}{self_}.",
             "template": "ratings.rate", "params": params, "rules": []}]
     if cap.criteria:
         names = " and ".join(", ".join(cap.criteria).rsplit(", ", 1))
@@ -130,17 +139,48 @@ def _body(p, cap_id: str, stars: int) -> dict:
     return stars_body(_cap(p, cap_id), stars)
 
 
+def _rater(p, cap_id: str) -> str:
+    """A new user of the rater role the generated tests use too (one reading every row when there is one)."""
+    from ..capabilities import _bind as b
+    from ..capabilities.ratings import pick_rater
+
+    cap = _cap(p, cap_id)
+    return _person(p, [pick_rater(_rater_roles(p, cap_id), set(b.own_readers(p.spec, cap.entity)))])
+
+
+def _visible_row(p, entity: str, who: str, overrides: dict, note: str) -> tuple[str, str]:
+    """A record `who` can see, and who made it: when `who`'s role reads only its own rows, its own (made by it,
+    or assigned to it through the person record carrying its sign-in email); else one a writer made."""
+    from .k_records import _own_link
+
+    if not p.reads_own(who, entity):
+        author = p.writer(entity)
+        return p.make(entity, author, overrides=overrides, note=note), author
+    link = _own_link(p.spec, entity, p.scenario["actors"][who])
+    if link is None:
+        if entity not in p.spec.role(p.scenario["actors"][who]).write:
+            raise ScenarioError(f"{who} reads only its own {entity} rows and can neither make one nor be linked to one")
+        return p.make(entity, who, overrides=overrides, note=note + ", their own"), who
+    field, person, email = link
+    pv = p.make(person, None, overrides={email: f"${{actor.{who}.email}}"},
+                note=f"the {person.replace('_', ' ')} record of the rater")
+    return p.make(entity, None, overrides={**overrides, field: f"${{{pv}.id}}"}, note=note + ", theirs"), "owner"
+
+
 def _rated(p, cap_id: str, entity: str, raters: int, opened: bool = True) -> tuple[str, list[str], str]:
-    """A record to rate (open to rating unless `opened` is False), made by a writer (returned last), and `raters`
-    new users whose ratings count."""
+    """A record to rate (open to rating unless `opened` is False), who made it (returned last), and up to
+    `raters` new users whose ratings count and who can see it: one only, when the rater role reads only its own
+    rows (the record is that rater's own)."""
     from ..capabilities.ratings import open_overrides
 
     ent = p.entity(entity)
-    author = p.writer(entity)
     cap = _cap(p, cap_id)
-    row = p.make(entity, author, overrides=open_overrides(cap, p.spec) if opened else _closed(cap, p.spec),
-                 note=f"{_a(ent.label.lower())} to rate" + ("" if opened else ", not yet open to rating"))
-    return row, [_person(p, _rater_roles(p, cap_id)) for _ in range(raters)], author
+    first = _rater(p, cap_id)
+    row, author = _visible_row(p, entity, first, open_overrides(cap, p.spec) if opened else _closed(cap, p.spec),
+                               f"{_a(ent.label.lower())} to rate" + ("" if opened else ", not yet open to rating"))
+    if p.reads_own(first, entity):
+        return row, [first], author
+    return row, [first] + [_rater(p, cap_id) for _ in range(raters - 1)], author
 
 
 def _closed(cap, spec) -> dict:
@@ -160,12 +200,15 @@ def _closed(cap, spec) -> dict:
 
 
 def _ratings_rate(p, cap_id: str, entity: str, scale: int) -> None:
-    """Rate at the top of the scale, refuse out of range, replace a second rating, average two users."""
+    """Rate at the top of the scale, refuse out of range, replace a second rating, average two users; the one
+    who made a record may rate it, nobody rates the record that is themselves, and a rater reading only its own
+    rows rates only those."""
+    from ..capabilities.ratings import open_overrides, self_field
+
     ent = p.entity(entity)
-    row, (alice, bob), author = _rated(p, cap_id, entity, 2)
+    row, raters, author = _rated(p, cap_id, entity, 2)
+    alice = raters[0]
     url = f"/api/{cap_id}/{ent.plural}/${{{row}.id}}"
-    p.step(author, "PUT", f"{url}/rating", json=_body(p, cap_id, scale), expect=403,
-           note="whoever created the record may not rate it")
     may_rate = _rater_roles(p, cap_id)
     other = next((r for r in _readers(p.spec, entity) if r not in may_rate), None)
     if other is not None:
@@ -182,11 +225,30 @@ def _ratings_rate(p, cap_id: str, entity: str, scale: int) -> None:
     p.step(alice, "PUT", f"{url}/rating", json=_body(p, cap_id, 1), expect=200, note="rate the same record again",
            checks=[{"path": "summary.count", "op": "eq", "value": 1},
                    {"path": "summary.average", "op": "eq", "value": 1}])
-    p.step(bob, "PUT", f"{url}/rating", json=_body(p, cap_id, scale), expect=201, note=f"another user rates {scale}")
+    count, total = 1, 1
+    if len(raters) > 1:
+        p.step(raters[1], "PUT", f"{url}/rating", json=_body(p, cap_id, scale), expect=201,
+               note=f"another user rates {scale}")
+        count, total = count + 1, total + scale
+    else:  # the rater reads only its own rows: another of its role does not see this one
+        p.step(_rater(p, cap_id), "PUT", f"{url}/rating", json=_body(p, cap_id, scale), expect=404,
+               note="another rater of the same role may not rate a record that is not theirs")
+    if author != alice and p.scenario["actors"].get(author) in may_rate and not p.reads_own(author, entity):
+        p.step(author, "PUT", f"{url}/rating", json=_body(p, cap_id, scale), expect=201,
+               note="whoever made the record may rate it too")
+        count, total = count + 1, total + scale
     p.step(alice, "GET", f"{url}/ratings", expect=200, note="the average",
-           checks=[{"path": "count", "op": "eq", "value": 2},
-                   {"path": "average", "op": "eq", "value": round((1 + scale) / 2, 2)},
+           checks=[{"path": "count", "op": "eq", "value": count},
+                   {"path": "average", "op": "eq", "value": round(total / count, 2)},
                    {"path": "mine.stars", "op": "eq", "value": 1}])
+    me = self_field(p.spec, entity)
+    if me is not None:  # the record that is the rater: rating it is rating oneself
+        cap = _cap(p, cap_id)
+        own = p.make(entity, None, overrides={**open_overrides(cap, p.spec), me.name: f"${{actor.{alice}.email}}"},
+                     note=f"the {ent.label.lower()} record that is the rater")
+        p.step(alice, "PUT", f"/api/{cap_id}/{ent.plural}/${{{own}.id}}/rating", json=_body(p, cap_id, scale),
+               expect=403, note="nobody rates themselves",
+               checks=[{"path": "error.code", "op": "eq", "value": "self_rating"}])
 
 
 def _ratings_scale(p, cap_id: str, entity: str, scale: int) -> None:
@@ -232,7 +294,9 @@ def _ratings_criteria(p, cap_id: str, entity: str, scale: int, criteria: list[st
     """Each criterion scored by two raters has its own average; out of range is 422; one score per criterion per
     rater however often they rate."""
     ent = p.entity(entity)
-    row, (alice, bob), _author = _rated(p, cap_id, entity, 2)
+    row, raters, _author = _rated(p, cap_id, entity, 2)
+    alice, bob = raters[0], raters[-1]  # one rater only when it reads only its own rows: its second rating replaces
+    n = len(raters)
     url = f"/api/{cap_id}/{ent.plural}/${{{row}.id}}"
     first, *rest = criteria
     mixed = {c: (1 if c == first else scale) for c in criteria}
@@ -241,15 +305,16 @@ def _ratings_criteria(p, cap_id: str, entity: str, scale: int, criteria: list[st
            note=f"{first} scored {scale + 1}: refused")
     p.step(alice, "PUT", f"{url}/rating", json={"scores": mixed}, expect=201, note=f"{first} 1, the rest {scale}",
            checks=[{"path": f"rating.scores.{c}", "op": "eq", "value": v} for c, v in mixed.items()])
-    p.step(bob, "PUT", f"{url}/rating", json={"scores": {c: scale for c in criteria}}, expect=201,
-           note=f"another rater scores every criterion {scale}")
+    if n > 1:
+        p.step(bob, "PUT", f"{url}/rating", json={"scores": {c: scale for c in criteria}}, expect=201,
+               note=f"another rater scores every criterion {scale}")
     p.step(alice, "PUT", f"{url}/rating", json={"scores": mixed}, expect=[200, 409],
            note="the first rater sends the same scores again")
-    checks = [{"path": "count", "op": "eq", "value": 2},
-              {"path": f"criteria.{first}.average", "op": "eq", "value": round((1 + scale) / 2, 2)},
-              {"path": f"criteria.{first}.count", "op": "eq", "value": 2}]
+    checks = [{"path": "count", "op": "eq", "value": n},
+              {"path": f"criteria.{first}.average", "op": "eq", "value": round((1 + scale) / 2, 2) if n > 1 else 1},
+              {"path": f"criteria.{first}.count", "op": "eq", "value": n}]
     checks += [{"path": f"criteria.{c}.average", "op": "eq", "value": scale} for c in rest]
-    checks += [{"path": f"criteria.{c}.count", "op": "eq", "value": 2} for c in rest]
+    checks += [{"path": f"criteria.{c}.count", "op": "eq", "value": n} for c in rest]
     p.step(alice, "GET", f"{url}/ratings", expect=200, note="an average per criterion, one score per rater each",
            checks=checks)
 

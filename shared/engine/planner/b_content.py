@@ -76,10 +76,19 @@ def b_versioning(ctx: FeatureCtx) -> dict:
     return {"entity": ent, "field": fld}
 
 
+#: the verbs that rate a record, in their base form ("rate", "scores" -> score)
+_RATE_VERB = r"rate|score|grade|mark|review|judge|assess|evaluate|vote|star"
+
+
 def b_ratings(ctx: FeatureCtx) -> dict:
     d = ctx.draft
     objects = [safe_name(it.name) for it in ctx.interps if it.np and it.np.prep is None and it.np.after_verb
                and safe_name(it.name) in d.entities]
+    # "clients see their own sites and rate each visit": the object of the rating verb, before any other verb's
+    rated = [o for o, it in zip(objects, [it for it in ctx.interps if it.np and it.np.prep is None
+                                          and it.np.after_verb and safe_name(it.name) in d.entities], strict=True)
+             if re.fullmatch(_RATE_VERB, it.np.after_verb)]
+    objects = rated + [o for o in objects if o not in rated]
     ent = objects[0] if objects else _main(ctx, prefer_things=False)  # "singers rate each piece": the piece
     low = with_digits(re.sub(r"\b(one|two|three|four|five|six|seven|eight|nine|ten)\b",
                              lambda m: str(NUMBER_WORDS[m.group(1)]), ctx.low))
@@ -88,8 +97,9 @@ def b_ratings(ctx: FeatureCtx) -> dict:
     if scale is None and ctx.has(r"up-?vot\w*|down-?vot\w*|vot(e|es|ed|ing)|thumbs up"):
         scale = 2  # a vote is a two-point rating: against or for
     # "graders score each wheel", "students rate the course": the role named as the subject is who rates
+    # ("the host scores each act": one named with "the" is who rates too)
     raters = [safe_name(it.name) for it in ctx.interps if it.np and it.np.prep is None and it.np.after_verb is None
-              and it.plural and safe_name(it.name) in d.roles and safe_name(it.name) != ent]
+              and (it.plural or it.np.det == "the") and safe_name(it.name) in d.roles and safe_name(it.name) != ent]
     out = {"entity": ent, "scale": int(scale) if scale and 2 <= scale <= 10 else 5,
            "with_review": ctx.has(r"reviews?|comments?|feedback"), "raters": raters[:1]}
     criteria = rating_criteria(ctx, ent)

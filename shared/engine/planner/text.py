@@ -211,7 +211,7 @@ def _tag(words: list[str]) -> list[Word]:
         if w in lx.PREPOSITIONS:
             out.append(Word(w, "prep"))
             continue
-        if w in _DETERMINERS and w not in ("live", "list", "book"):
+        if (w in _DETERMINERS and w not in ("live", "list", "book")) or w == "both":  # "both clubs": a determiner
             out.append(Word(w, "stop"))
             continue
         vb = verb_base(w)
@@ -221,8 +221,19 @@ def _tag(words: list[str]) -> list[Word]:
             first_content = False
             continue
         verb_s = w.endswith("s") and not w.endswith("ss") and (vb is not None and w != vb or "VERB" in pos.classes(w))
-        if verb_s and prev is not None and prev.tag == "people" and prev.w == prev.s and len(out) >= 2 \
-                and out[-2].w in ("each", "every", "a", "an", "the", "one", "no", "any"):
+        # "scores each act from 1 to 10": after a verb's each/every, a word not in its -s form that ends its phrase
+        # (a preposition, a comma or the end follows) is its object, a noun ("every sold lot" keeps "sold"; after a
+        # preposition, "after each swap", the word is left as it was read)
+        after_each = prev is not None and prev.w in ("each", "every") and not verb_s and len(out) >= 2 \
+            and out[-2].tag == "verb" and (nxt in lx.PREPOSITIONS or nxt in lx.CONJUNCTIONS
+                                           or nxt in ("", ",", ".", ";", ":"))
+        if after_each:
+            vb = None
+        if verb_s and prev is not None and prev.tag in ("people", "noun") and prev.w == prev.s and len(out) >= 2 \
+                and out[-2].w in ("each", "every", "a", "an", "the", "one", "no", "any") \
+                and (prev.tag == "people" or nxt in _VERB_OBJECT_STARTS):
+            # "each member books", "the quizmaster scores each round": a singular subject's verb (after a noun not
+            # known to be a person, only when an object's determiner follows)
             out.append(Word(w, "verb", vb or pos.verb_lemma(w) or w))  # "each member books": a singular subject's verb
             first_content = False
             continue
@@ -246,8 +257,9 @@ def _tag(words: list[str]) -> list[Word]:
         # "Holidaymakers book a narrowboat": a word that can be a verb, after the clause's first noun (plural) and
         # before a determiner, is the clause's verb
         if (vb or "VERB" in pos.classes(w)) and nxt in _VERB_OBJECT_STARTS and prev is not None \
-                and prev.tag in ("noun", "people") and prev.w != prev.s and len(out) == 1 \
-                and not any(x.tag == "verb" for x in out):
+                and prev.tag in ("noun", "people") and prev.w != prev.s \
+                and all(x.tag == "stop" for x in out[:-1]) and not any(x.tag == "verb" for x in out):
+            # ("both clubs rate the referee": determiners before the noun change nothing)
             out.append(Word(w, "verb", vb or pos.verb_lemma(w) or w))
             first_content = False
             continue
@@ -278,7 +290,7 @@ def _tag(words: list[str]) -> list[Word]:
             out.append(Word(w, "container", s))
         elif w in pos.NUMBER_WORDS:  # "four sessions": a count, not part of the record's name
             out.append(Word(w, "num"))
-        elif pos.never_noun(w) and pos.never_noun(s):  # "withdraws", "unresolved", "cannot": never a record
+        elif pos.never_noun(w) and pos.never_noun(s) and not after_each:  # "withdraws", "cannot": never a record
             kinds = pos.classes(w) | pos.classes(s)
             attributive = prev is not None and prev.w in _ATTRIBUTIVE_BEFORE  # "a booked visit", "the signed form"
             if "ADJ" in kinds or (attributive and w.endswith(("ed", "en"))):
