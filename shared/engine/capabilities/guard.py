@@ -10,9 +10,10 @@ from ..appspec.base import CapabilityBase, Name
 
 KIND = "guard"
 
-TESTS = ("is_true", "days_since", "all_checked", "none_expired", "checklist_done")
+TESTS = ("is_true", "days_since", "all_checked", "none_expired", "checklist_done", "count_at_least")
 #: tests that read the tested record's items (child_entity, linked by child_link)
-CHILD_TESTS = ("all_checked", "none_expired")
+CHILD_TESTS = ("all_checked", "none_expired", "count_at_least")
+MAX_COUNT = 1000
 MAX_DAYS = 3650
 
 
@@ -31,18 +32,21 @@ class Params(CapabilityBase):
     via_field: Name | None = Field(default=None, description="None: the condition is on the record itself; else a "
                                    "required reference field of it: the condition is on the record it points at "
                                    "(the member of a booking)")
-    test: Literal["is_true", "days_since", "all_checked", "none_expired", "checklist_done"] = Field(description=(
+    test: Literal["is_true", "days_since", "all_checked", "none_expired", "checklist_done",
+                  "count_at_least"] = Field(description=(
         "is_true: `test_field`, a boolean field of the tested record, is true; days_since: at least `days` whole "
         "days have passed since `test_field`, a date/datetime field of the tested record; all_checked: no `child_entity` "
         "record of the tested record (linked by `child_link`) has `test_field`, a boolean field of the child, "
         "false; none_expired: no such record has `test_field`, a date/datetime field of the child, in the past (a "
         "dog's vaccinations); checklist_done: no item of the tested record's checklist (the `checklist` "
-        "capability) is unticked (a pupil's skills checklist)"))
+        "capability) is unticked (a pupil's skills checklist); count_at_least: the tested record has at least "
+        "`count` `child_entity` records (linked by `child_link`): two witnesses recorded for a will"))
     test_field: Name | None = Field(default=None, description="the field tested, e.g. subscription_paid, make_date, "
                                     "ticked; None for checklist_done (the checklist's own tick)")
     checklist: Name | None = Field(default=None, description="checklist_done: the id of the checklist capability "
                                    "on the tested record whose items must all be ticked, e.g. checklist_pupil")
     days: int | None = Field(default=None, ge=1, le=MAX_DAYS, description="days_since: the days, e.g. 90")
+    count: int | None = Field(default=None, ge=1, le=MAX_COUNT, description="count_at_least: how many, e.g. 2")
     child_entity: Name | None = Field(default=None, description="all_checked: the checklist items, e.g. skill")
     child_link: Name | None = Field(default=None, description="all_checked: the items' reference to the tested "
                                     "record, e.g. pupil_id")
@@ -119,6 +123,16 @@ def check(cap: Params, spec) -> list[str]:
         p.append(f"{cap.test} takes no checklist (it is for checklist_done)")
     if cap.test == "checklist_done":
         pass
+    elif cap.test == "count_at_least":
+        if cap.test_field is not None:
+            p.append("count_at_least takes no test_field: it counts the child_entity records")
+        if not cap.child_entity or not cap.child_link:
+            return p + [f"count_at_least needs child_entity and child_link: the records counted and their reference "
+                        f"to the {target}"]
+        p += [m for m in (
+            b.entity_problem(spec, cap.child_entity, "child_entity"),
+            b.field_problem(spec, cap.child_entity, cap.child_link, "child_link", ("reference",), ref=target)
+            if spec.entity(cap.child_entity) else None) if m]
     elif cap.test_field is None:
         p.append(f"{cap.test} needs test_field: the field it reads")
     elif cap.test in CHILD_TESTS:
@@ -141,6 +155,8 @@ def check(cap: Params, spec) -> list[str]:
             p.append(m)
     if (cap.test == "days_since") != (cap.days is not None):
         p.append("days goes with days_since only: how many whole days must pass since test_field, e.g. 90")
+    if (cap.test == "count_at_least") != (cap.count is not None):
+        p.append("count goes with count_at_least only: how many records the tested record must have, e.g. 2")
     return p
 
 
@@ -164,6 +180,11 @@ def condition_words(cap: Params, spec) -> str:
     whose = "its" if cap.via_field is None else f"its {tent.label.lower() if tent else target}'s"
     if cap.test == "checklist_done":
         return f"every item of {whose} checklist is ticked"
+    if cap.test == "count_at_least":
+        child = spec.entity(cap.child_entity)
+        items = (child.label_plural if cap.count != 1 else child.label).lower() if child else cap.child_entity
+        return f"{whose.replace('its', 'it', 1) if whose == 'its' else whose} has at least {cap.count} {items}" \
+            if whose != "its" else f"it has at least {cap.count} {items}"
     if cap.test == "all_checked":
         child = spec.entity(cap.child_entity)
         cf = child.field(cap.test_field) if child else None
@@ -193,6 +214,8 @@ def managed_fields(cap: Params, spec) -> dict[tuple[str, str], object]:
         return {(cap.entity, cap.where_field): free} if free else {}
     if cap.test == "all_checked":
         return {(cap.child_entity, cap.test_field): True} if cap.child_entity else {}
+    if cap.test == "count_at_least":  # held back only on a move to a status, which no generic test makes
+        return {}
     if cap.test == "none_expired":
         child = spec.entity(cap.child_entity) if cap.child_entity else None
         f = child.field(cap.test_field) if child else None
@@ -233,6 +256,55 @@ def _roles(cap: Params, spec) -> dict:
             if staff_fields(cap, spec) else None}
 
 
+def ready_actions(cap: Params, spec) -> list[dict]:
+    """How a test makes a record of `cap.entity` free to move through its workflow past this guard (the workflow's
+    own tests, criteria and attacks move records freely; this guard's own tests prove the refusal): the actions, as
+    data the generated tests/readiness.py holds and the criteria turn into steps. Empty unless a workflow moves the
+    guarded status."""
+    if flow_of(cap, spec) is None:
+        return []
+    target = tested(cap, spec)
+    tent = spec.entity(target) if target else None
+    base = {"entity": cap.entity, "via": cap.via_field, "target": target}
+    if cap.test == "count_at_least":
+        return [{**base, "do": "children", "child": cap.child_entity, "link": cap.child_link, "count": cap.count}]
+    if cap.test == "is_true":
+        return [{**base, "do": "set", "field": cap.test_field, "value": True}]
+    if cap.test == "days_since" and tent is not None:
+        f = tent.field(cap.test_field)
+        return [{**base, "do": "set", "field": cap.test_field,
+                 "value": "2000-01-01" if f is not None and f.type == "date" else "2000-01-01T09:00:00"}]
+    if cap.test == "checklist_done":
+        return [{**base, "do": "tick", "checklist": cap.checklist}]
+    return []  # all_checked / none_expired: a new record has no items, so nothing holds it back
+
+
+def flow_of(cap: Params, spec):
+    """The workflow that moves the guarded status (it changes the state only through its transitions), or None."""
+    if cap.on != "transition":
+        return None
+    return next((c for c in spec.capabilities if c.kind == "workflow" and c.entity == cap.entity
+                 and c.state_field == cap.field), None)
+
+
+def _flow_ctx(cap: Params, spec) -> dict | None:
+    """For the templates: the workflow's transitions table, and the moves (transition, the role the tests make it
+    as) from the initial state to the first refused one, the last of which is the guarded move."""
+    from .trigger import flow_path
+
+    wf = flow_of(cap, spec)
+    if wf is None:
+        return None
+    path = flow_path(wf, wf.initial, cap.values[0])
+    if not path:
+        return None
+    moves, state = [], wf.initial
+    for t in path:
+        moves.append([t.name, "owner" if "owner" in t.roles else t.roles[0], state, t.to])
+        state = t.to
+    return {"cap": wf.id, "moves": moves}
+
+
 def render(cap: Params, spec, tpl) -> dict[str, str]:
     from . import _bind as b
 
@@ -246,7 +318,8 @@ def render(cap: Params, spec, tpl) -> dict[str, str]:
         allowed = next(v for v in ent.field(cap.field).values if v not in cap.values)
     free_kind = next((v for v in ent.field(cap.where_field).values if v not in cap.where_values), None) \
         if cap.where_field else None
-    ctx = {"free_kind": free_kind, "ent": ent, "tent": tent, "rule_text": rule[:1].upper() + rule[1:],
+    ctx = {"flow": _flow_ctx(cap, spec),
+           "free_kind": free_kind, "ent": ent, "tent": tent, "rule_text": rule[:1].upper() + rule[1:],
            "cond_text": condition_words(cap, spec), "target": target,
            "test_type": f.type if f is not None else "boolean", "allowed": allowed,
            "child": spec.entity(cap.child_entity) if cap.child_entity else None,

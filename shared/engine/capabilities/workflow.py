@@ -242,6 +242,7 @@ def attacks(cap: Params, spec) -> list[dict]:
             if maker is not None:
                 who, writer_role = p.actor(maker), maker
         row = p.make(cap.entity, who)
+        p.ready(cap.entity, row)  # rules that hold the move back (a guard's condition) hold for this record
         one = f"/api/{ent.plural}/${{{row}.id}}"
         mover = who if writer_role in move.roles else p.actor((full or move.roles)[0])
         p.step(mover, "POST", f"/api/{cap.id}/records/${{{row}.id}}/{move.name}", json={},

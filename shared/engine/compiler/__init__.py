@@ -373,6 +373,7 @@ def compile_project(spec: AppSpec, design: dict, *, previous: dict[str, bytes] |
             if path in files:
                 raise ValueError(f"capability {cap.id!r} renders {path!r}, which another part already wrote")
             files[path] = text
+    files["tests/readiness.py"] = readiness_module(spec)
     out = {p: (d.encode("utf-8") if isinstance(d, str) else d) for p, d in sorted(files.items())}
     if previous is None:
         upgrade, downgrade = initial_revision(out)
@@ -395,6 +396,24 @@ def compile_project(spec: AppSpec, design: dict, *, previous: dict[str, bytes] |
         out[name] = tpl.render(name + ".j2", revisions=revisions, head=head, **ctx).encode("utf-8")
     out["app/factory.json"] = factory_record(out["app/spec.json"], head)
     return dict(sorted(out.items()))
+
+
+def ready_actions(spec: AppSpec) -> list[dict]:
+    """What makes a new record free to move through its workflow past every rule that holds a move back (a guard's
+    count of witnesses, a yes/no of the member): capability modules declare them with `ready_actions(cap, spec)`."""
+    out: list[dict] = []
+    for cap in spec.capabilities:
+        declare = getattr(module_for(cap.kind), "ready_actions", None)
+        if declare is not None:
+            out += declare(cap, spec)
+    return out
+
+
+def readiness_module(spec: AppSpec) -> str:
+    return ('"""What the tests do to a new record so that rules holding a move of its workflow back hold (generated;\n'
+            'tests/support.py `ready` runs them): a guard\'s own tests prove the refusal, every other test moves\n'
+            'records freely."""\n\nREADY = ' + json.dumps(ready_actions(spec), indent=4, sort_keys=True)
+            .replace("true", "True").replace("false", "False").replace("null", "None") + "\n")
 
 
 def factory_record(spec_json: bytes, revision: str = INITIAL_REVISION) -> bytes:

@@ -119,6 +119,28 @@ class Plan:
                   note=note or f"create a {ent.label.lower()}")
         return var
 
+    def ready(self, entity: str, row: str) -> None:
+        """Steps that make the new row `row` of `entity` free to move through its workflow past every rule holding a
+        move back (`compiler.ready_actions`: a guard's count, yes/no, date or checklist), as the owner."""
+        from ..compiler import ready_actions
+
+        for act in [x for x in ready_actions(self.spec) if x["entity"] == entity]:
+            target = f"${{{row}.{act['via']}}}" if act["via"] else f"${{{row}.id}}"
+            if act["do"] == "children":
+                for k in range(act["count"]):
+                    self.make(act["child"], None, overrides={act["link"]: target},
+                              note=f"ready: {act['child'].replace('_', ' ')} {k + 1} of {act['count']}")
+            elif act["do"] == "set":
+                self.step("owner", "PATCH", f"/api/{self.entity(act['target']).plural}/{target}",
+                          json={act["field"]: act["value"]}, note=f"ready: {act['field'].replace('_', ' ')} set")
+            elif act["do"] == "tick":
+                ck = self.spec.capability(act["checklist"])
+                var = self.var("checklist")
+                self.step("owner", "GET", f"/api/{act['checklist']}/{target}", save=var, note="ready: its checklist")
+                for i in range(len(getattr(ck, "items", None) or [])):
+                    self.step("owner", "PATCH", f"/api/{act['checklist']}/items/${{{var}.items.{i}.id}}",
+                              json={"done": True}, note="ready: tick an item")
+
     def step(self, actor: str | None, method: str, path: str, *, json=None, expect=200, save: str | None = None,
              checks: list[dict] | None = None, note: str | None = None, files: dict | None = None,
              form: dict | None = None, now: str | None = None, stripe_signed: bool = False) -> None:

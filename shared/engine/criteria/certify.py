@@ -34,7 +34,8 @@ PRIMARY = {
     "follow": ("entity",), "trigger": ("entity",), "document": ("entity", "line_entity"),
 }
 _ENTITY_PARAMS = ("entity", "resource", "item_entity", "holder_entity", "charge_entity", "participant_entity",
-                  "member_entity", "row_entity", "via_entity", "column_entity", "pdf_entity", "line_entity")
+                  "member_entity", "row_entity", "via_entity", "column_entity", "pdf_entity", "line_entity",
+                  "child_entity")
 
 
 def primary(cap) -> list[str]:
@@ -195,6 +196,8 @@ def assess(spec, entry, index: int, reading: FeatureReading | None = None) -> di
             prim.add(held.ref)
         if c.kind == "guard" and ent is not None:  # a guard acts on the record made for someone, and on what it is of
             prim.update(f.ref for f in ent.fields if f.type == "reference" and f.required and f.ref)
+            if getattr(c, "test", None) == "count_at_least" and c.child_entity:  # and on the records it counts
+                prim.add(c.child_entity)
         if c.kind == "limit" and getattr(c, "scope", "parent") != "parent" and c.period and ent is not None:
             # "15 dogs per day" counted as the day's attendances: each names one dog
             prim.update(f.ref for f in ent.fields if f.type == "reference" and f.required and f.ref)

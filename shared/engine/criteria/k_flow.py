@@ -381,6 +381,7 @@ def _in_order(p, capability: str, entity: str, state_field: str, role: str) -> N
     who = p.actor(role)
     row = p.make(entity, who, note=f"{_a(role)} adds {_a(ent.label.lower())}")
     p.scenario["steps"][-1]["checks"] = [{"path": state_field, "op": "eq", "value": cap.initial}]
+    p.ready(entity, row)
     rec = f"/api/{capability}/records/${{{row}.id}}"
     skip = chain[0][1]
     p.step(who, "POST", f"{rec}/{skip.name}", json={}, expect=409,
@@ -443,6 +444,7 @@ def _transition(p, capability: str, entity: str, state_field: str, transition: s
 
     row = p.make(entity, actor(creator_role), note=f"{_a(creator_role)} adds {_a(label)}")
     p.scenario["steps"][-1]["checks"] = [{"path": state_field, "op": "eq", "value": cap.initial}]
+    p.ready(entity, row)
     rec = f"/api/{capability}/records/${{{row}.id}}"
     state = cap.initial
     for s in path:

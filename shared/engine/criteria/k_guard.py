@@ -35,6 +35,9 @@ def _realises_guard(cap, spec, rule, reading) -> bool:
             return all(not _names(spec, n) or _names(spec, n) & own or singular(n.lower()) in items
                        for n in rule.nouns)
         return all(not _names(spec, n) or _names(spec, n) & own for n in rule.nouns)
+    if cap.test == "count_at_least" and rule.number is not None and rule.category in ("limit", "threshold",
+                                                                                       "capacity", "quota", "other"):
+        return float(rule.number) == float(cap.count)
     if rule.category in ("time_window", "threshold"):
         days = _rule_days(rule)
         return cap.test == "days_since" and days is not None and cap.days is not None and float(cap.days) == days
@@ -100,6 +103,12 @@ def _refused_until(p, capability: str) -> None:
             p.step("owner", "PATCH", path, json={"done": True}, note=f"{note}: tick an item")
         return None if all_ticked else paths[-1]
 
+    def children(row: str, n: int, note: str) -> None:
+        child = p.entity(cap.child_entity)
+        for k in range(n):
+            p.make(cap.child_entity, "owner", {cap.child_link: f"${{{row}.id}}"},
+                   note=f"{note}: {child.label.lower()} {k + 1}")
+
     def others_ticked() -> None:
         other = p.make(target, "owner", note=f"another {tlabel}")
         checklist(other, True, f"the other {tlabel}")
@@ -130,6 +139,8 @@ def _refused_until(p, capability: str) -> None:
         if cap.test == "checklist_done":
             item = checklist(row, False, f"the {tlabel}")
             others_ticked()
+        if cap.test == "count_at_least":
+            children(row, cap.count - 1, f"one short of {cap.count}")
         own[cap.via_field] = f"${{{row}.id}}"
     if cap.on == "transition":
         allowed = next(v for v in ent.field(cap.field).values if v not in cap.values)
@@ -138,14 +149,36 @@ def _refused_until(p, capability: str) -> None:
         if cap.test == "checklist_done" and cap.via_field is None:
             item = checklist(rec, False, f"the {label}")
             others_ticked()
+        if cap.test == "count_at_least" and cap.via_field is None:
+            children(rec, cap.count - 1, f"one short of {cap.count}")
         path = f"/api/{ent.plural}/${{{rec}.id}}"
         refused = {"path": "error.code", "op": "eq", "value": "guard_not_met"}
-        p.step(who, "PATCH", path, json={cap.field: cap.values[0]}, expect=409,
-               checks=[refused, {"op": "text_contains", "value": "until"}],
-               note=f"it cannot be made {cap.values[0].replace('_', ' ')} yet")
+        from ..capabilities.guard import _flow_ctx
+
+        flow = _flow_ctx(cap, p.spec)
+        last = None
+        if flow:  # a workflow moves the status: through its transitions, the guarded one last
+            *before, last = flow["moves"]
+            for name, role, _start, end in before:
+                p.step("owner" if role == "owner" else p.actor(role), "POST",
+                       f"/api/{flow['cap']}/records/${{{rec}.id}}/{name}", note=f"moved to {end.replace('_', ' ')}")
+            mover = "owner" if last[1] == "owner" else p.actor(last[1])
+
+        def guarded(actor, expect, checks=None, note=""):
+            if last is None:
+                p.step(actor, "PATCH", path, json={cap.field: cap.values[0]}, expect=expect, checks=checks, note=note)
+            else:
+                p.step(mover if actor == who else actor, "POST", f"/api/{flow['cap']}/records/${{{rec}.id}}/{last[0]}",
+                       expect=expect, checks=[{**c, "path": f"record.{c['path']}"} if c.get("path") == cap.field
+                                              else c for c in checks or []], note=note)
+
+        guarded(who, 409, [refused, {"op": "text_contains", "value": "until"}],
+                f"it cannot be made {cap.values[0].replace('_', ' ')} yet")
         stranger = next((r.name for r in p.spec.roles if cap.entity not in r.write and r.name != "owner"), None)
         if cap.test == "checklist_done":
             p.step("owner", "PATCH", item, json={"done": True}, note="the last item of its checklist is ticked")
+        elif cap.test == "count_at_least":
+            children(rec if cap.via_field is None else row, 1, f"number {cap.count}")
         elif cap.via_field is None:
             p.step(who, "PATCH", path, json=cond(True), note="the condition now holds")
         elif cap.test == "checklist_done":
@@ -157,14 +190,11 @@ def _refused_until(p, capability: str) -> None:
             p.step("owner", "PATCH", f"/api/{tent.plural}/${{{row}.id}}", json=cond(True), note="the condition "
                                                                                                "now holds")
         if stranger:
-            p.step(p.actor(stranger), "PATCH", path, json={cap.field: cap.values[0]}, expect=403,
-                   note=f"a {stranger.replace('_', ' ')} may not change it")
+            guarded(p.actor(stranger), [403, 404], note=f"a {stranger.replace('_', ' ')} may not change it")
         else:  # every role may change it: someone signed out may not
-            p.step("anon", "PATCH", path, json={cap.field: cap.values[0]}, expect=401,
-                   note="someone signed out may not change it")
-        p.step(who, "PATCH", path, json={cap.field: cap.values[0]}, expect=200,
-               checks=[{"path": cap.field, "op": "eq", "value": cap.values[0]}],
-               note=f"now it can be made {cap.values[0].replace('_', ' ')}")
+            guarded("anon", 401, note="someone signed out may not change it")
+        guarded(who, 200, [{"path": cap.field, "op": "eq", "value": cap.values[0]}],
+                f"now it can be made {cap.values[0].replace('_', ' ')}")
         return
     mine = cond if cap.via_field is None else (lambda _holds: {})  # the condition on the record itself
     p.make(cap.entity, who, {**own, **mine(False)}, expect=409, note=f"adding {a(label)} is refused while the "
@@ -176,6 +206,8 @@ def _refused_until(p, capability: str) -> None:
                note=f"{a(label)} of kind {free.replace('_', ' ')} is not held back")
     if cap.via_field is None:
         pass
+    elif cap.test == "count_at_least":
+        children(row, 1, f"number {cap.count}")
     elif cap.test == "checklist_done":
         p.step("owner", "PATCH", item, json={"done": True}, note="the last item of its checklist is ticked")
     elif item is not None:

@@ -291,6 +291,8 @@ def _flow_moves(p, cap, wf, row: str, start: str, goal: str, who: str) -> tuple[
     path = flow_path(wf, start, goal)
     if path is None:
         raise ScenarioError(f"no transitions of workflow {wf.id!r} lead from {start!r} to {goal!r}")
+    if start == wf.initial:
+        p.ready(cap.entity, row)
     role = p.scenario["actors"].get(who, "owner")
     last = (who, None)
     for i, t in enumerate(path):

@@ -31,7 +31,9 @@ GUARD = re.compile(
     r"(?: (?:who|that|which) (?:has|have|hasn't|haven't) (?:not |yet )*(?P<part>[a-z]+ed|[a-z]+en|done|paid) "
     r"(?:(?:the|their|its|a|an|his|her) )?(?P<np>[a-z][a-z -]*?)| without (?:(?:a|an|the|any|their|its) )?"
     r"(?P<lack>[a-z][a-z -]*?))?"
-    rf" {_NEG} (?:(?P<passive>be [a-z]+)|(?P<verb>[a-z]+)(?: (?:a|an|the|any|their|its) (?P<obj>[a-z][a-z -]*?))?)"
+    rf" {_NEG} (?:(?P<passive>be (?:marked (?:as )?|set (?:to|as) |moved (?:to|into) |made )?[a-z]+)"
+    r"|(?P<goes>(?:go|move|pass|proceed|progress) (?:on )?(?:to|into) [a-z]+)"
+    r"|(?P<verb>[a-z]+)(?: (?:a|an|the|any|their|its) (?P<obj>[a-z][a-z -]*?))?)"
     r"(?: (?P<conj>until|unless|before|while) (?P<cond>[^.;]+?))?\s*[.;]?\s*$")
 #: "until every skill is ticked", "until all its checks are done"
 _EVERY = re.compile(r"^(?:every|each|all)(?: (?:of )?(?:its|their|the|his|her))? (?P<child>[a-z][a-z-]*) (?:is|are|has been|"
@@ -46,6 +48,13 @@ CUE = GUARD.pattern.removeprefix(r"^\s*")
 _EXPIRED = re.compile(r"^(?:(?:the|its|their|a|an) )?(?:(?P<owner>[a-z][a-z-]*)(?:'s|s') )?(?P<child>[a-z][a-z-]*) "
                       r"(?:has|have|is|are) (?:expired|lapsed|run out|out of date)$")
 _BOOK = re.compile(r"^(?:book|reserve|hire|rent)$")
+_NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+                 "ten": 10, "a": 1, "an": 1}
+_N = r"(?P<n>\d+|one|two|three|four|five|six|seven|eight|nine|ten)"
+#: "unless two witnesses are recorded", "until at least 3 photos have been uploaded", "until it has two references"
+_COUNT = re.compile(rf"^(?:at least |a minimum of )?{_N} (?P<child>[a-z][a-z-]*) (?:is|are|has been|have been|were|"
+                    r"was) (?P<part>[a-z]+(?:ed|en))$|^(?:it|they|the [a-z]+) (?:has|have) (?:at least |a minimum of )?"
+                    rf"{_N.replace('?P<n>', '?P<n2>')} (?P<child2>[a-z][a-z-]*)(?: [a-z]+(?:ed|en))?$")
 
 
 _DETERMINERS = {"a", "an", "the", "each", "every", "its", "their", "his", "her", "one", "per", "our", "my", "your"}
@@ -199,7 +208,8 @@ def states_guard(text: str) -> bool:
     cond = (m.group("cond") or "").strip()
     if m.group("conj") == "while":
         return bool(_EXPIRED.match(cond))
-    return bool(m.group("part") and m.group("np") or m.group("lack") or _EVERY.match(cond) or _AGED.match(cond))
+    return bool(m.group("part") and m.group("np") or m.group("lack") or _EVERY.match(cond) or _AGED.match(cond)
+                or _COUNT.match(cond))
 
 
 def b_guard(ctx) -> dict:
@@ -219,9 +229,14 @@ def b_guard(ctx) -> dict:
     if subj is None:
         raise NotFit("the words do not name the record that is held back")
     out: dict = {"entity": subj, "on": "create", "via_field": None}
-    if m.group("passive"):
-        value = _snake(m.group("passive").split()[1])
-        f = d.add_field(subj, "status", "enum", ctx.text, origin="capability", values=["open", value])
+    if m.group("passive") or m.group("goes"):
+        value = _snake((m.group("passive") or m.group("goes")).split()[-1])
+        # "cannot go to print": the state of the record's status that the word names ("printed")
+        named = next((f for f in d.fields_of(subj, "enum") if value in f.values), None) or next(
+            (f for f in d.fields_of(subj, "enum") if any(v.startswith(value) for v in f.values)), None)
+        if named is not None:
+            value = value if value in named.values else next(v for v in named.values if v.startswith(value))
+        f = named or d.add_field(subj, "status", "enum", ctx.text, origin="capability", values=["open", value])
         if f is None or f.type != "enum":
             raise NotFit(f"the {subj.replace('_', ' ')} record has no room for a status")
         if value not in f.values:
@@ -262,6 +277,29 @@ def b_guard(ctx) -> dict:
                    child_link=link.name)
         if out["via_field"] is None:
             raise NotFit("a checklist condition needs the record it belongs to")
+    elif (counted := _COUNT.match(cond)):
+        n = counted.group("n") or counted.group("n2") or ""
+        n = int(n) if n.isdigit() else _NUMBER_WORDS.get(n, 0)
+        if out["on"] != "transition":
+            raise NotFit("holding back a new record until it has a number of others is not built yet; a move to a "
+                         "status can be held back")
+        if not 1 <= n <= 1000:
+            raise NotFit("the number stated is outside 1 to 1000")
+        word = counted.group("child") or counted.group("child2")
+        child = _entity(d, word)
+        if child is None:
+            child = safe_name(singular(word))
+            d.add_entity(child, ctx.text, people=singular(word) in lx.PEOPLE)
+            d.add_field(child, "name", "text", ctx.text, origin="structure", required=True)
+        if child == subj:
+            raise NotFit("the words count the record itself")
+        link = next((f for f in d.fields_of(child, "reference") if f.ref == subj), None)
+        if link is None:
+            if not d.add_ref(child, subj, ctx.text, required=True):
+                raise NotFit(f"{child.replace('_', ' ')} cannot point at {subj.replace('_', ' ')}")
+            link = next(f for f in d.fields_of(child, "reference") if f.ref == subj)
+        link.required = True
+        out.update(test="count_at_least", count=n, child_entity=child, child_link=link.name)
     elif (aged := _AGED.match(cond)):
         n = int(aged.group("n")) * (7 if aged.group("unit").startswith("week") else 1)
         if not 1 <= n <= 3650:

@@ -208,3 +208,35 @@ def test_the_person_held_back_cannot_meet_the_condition_nor_dodge_it_by_an_edit(
     mine = run.of(f"test_cap_{cap.id}")
     wanted = [k for k in mine if "set_by_staff" in k or "moving_a_row" in k]
     assert len(wanted) == 2 and all(mine[k] == "passed" for k in wanted), (mine, run.output)
+
+
+def grant_idea():
+    return {"id": "grant-bids", "title": "Bid desk", "description": "A small charity prepares grant bids.",
+            "target_audience": "charity fundraisers",
+            "key_features": ["Grant bids with funder, amount and deadline",
+                             "References per grant bid with referee name and date",
+                             "Grant bids go from draft to submitted to decided",
+                             "A grant bid cannot be marked submitted until two references are received"]}
+
+
+def test_a_move_held_until_the_record_has_a_stated_number_of_others():
+    """"A will can't be marked signed unless two witnesses are recorded" (17g probe: signed with none): the move to
+    the named state is held until the record has that many of the records counted, which point at it."""
+    spec = plan_builtin(grant_idea())
+    cap = next(c for c in spec.capabilities if c.kind == "guard")
+    assert (cap.entity, cap.on, cap.values, cap.test, cap.count, cap.child_entity) == (
+        "bid", "transition", ["submitted"], "count_at_least", 2, "reference")
+    assert spec.entity("reference").field(cap.child_link).ref == "bid"
+    assert spec.trace[3].status == "planned", spec.trace[3].not_built
+
+
+def test_generated_count_guard_tests_and_criteria_pass():
+    spec_dict = _built_spec(grant_idea())
+    spec, files = S.compile_spec(spec_dict)
+    run = S.qa(files)
+    assert run.passed, run.output
+    cap = next(c for c in spec.capabilities if c.kind == "guard")
+    mine = run.of(f"test_cap_{cap.id}")
+    assert mine and set(mine.values()) == {"passed"}, (mine, run.output)
+    guarded = [c for ft in run.features for c in ft.get("criteria") or [] if "naming the rule" in c["text"]]
+    assert guarded and all(c["passed"] for c in guarded), guarded
