@@ -19,6 +19,8 @@ from .k_trigger import _names, _rule_days
 
 def _realises_guard(cap, spec, rule, reading) -> bool:
     if rule.category == "block":
+        if rule.number is not None and (cap.test != "count_at_least" or float(cap.count) != rule.number):
+            return False  # "unless two witnesses are recorded": held by a count of that many, not another test
         words = " " + " ".join(re.findall(r"[a-z0-9]+", (rule.words or "").lower())) + " "
         if cap.on == "transition":
             return any(f" {v.replace('_', ' ')} " in words for v in cap.values)

@@ -115,7 +115,8 @@ RULE_PATTERNS: tuple[tuple[str, str], ...] = (
                   rf"agree\w*|consent\w*)"),
     ("block", r"(?:cannot|can ?not|can't|may not|must not|won't|not allowed|not be|never|blocks?|blocked|blocking|"
               r"prevents?|prevented|refus\w+|unless|only (?:if|when|after|once|while|until))(?: (?:be|get|"
-              r"is|are))?(?: \w+){0,4}"),
+              r"is|are))?(?:(?: \w+){0,4}? (?:unless|until) (?:at least |a minimum of )?(?P<num>\d+|two|three|four|"
+              r"five|six|seven|eight|nine|ten) (?P<noun>[a-z]+)|(?: \w+){0,4})"),
 )
 
 #: Verbs of a number's movement in a threshold ("goes above 20 knots"): never a rule's noun.
