@@ -141,7 +141,7 @@ class NavItem(SpecModel):
 RULE_CATEGORIES = ("limit", "capacity", "uniqueness", "exclusivity", "agreement", "time_window", "threshold", "fee",
                    "price", "escalation", "block", "recipient", "channel")
 RuleCategory = Literal["limit", "capacity", "uniqueness", "exclusivity", "agreement", "time_window", "threshold",
-                       "fee", "price", "escalation", "block", "recipient", "channel"]
+                       "fee", "price", "escalation", "block", "recipient", "channel", "scope"]
 
 
 class WordUse(SpecModel):

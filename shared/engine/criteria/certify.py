@@ -38,6 +38,31 @@ _ENTITY_PARAMS = ("entity", "resource", "item_entity", "holder_entity", "charge_
                   "child_entity")
 
 
+def _scope_criteria(spec, caps, reading, index: int, criteria: list) -> list:
+    """ "Members see only their own bookings" bound to a capability other than records (the booking): the read scope
+    is the role's, on the entity the capability acts on, so the records' own-rows criterion proves it, tagged with
+    the scope rule. Nothing when no scope rule is stated, or a records criterion already exercises it."""
+    from .k_records import _derive_records
+
+    rules = [i for i, r in enumerate(reading.rules) if r.category == "scope"]
+    if not rules or any(set(rules) & set(c.rules) for c in criteria):
+        return []
+    out = []
+    for cap in caps:
+        ents = [e for e in primary(cap) if any(e in r.read_own for r in spec.roles)]
+        for ent in ents[:1]:
+            from ..capabilities.records import Params as Records
+
+            probe = Records(id=f"records_{ent}"[:40], label=cap.label, entity=ent)
+            for n, c in enumerate(x for x in _derive_records(probe, spec, reading, None)
+                                  if x["template"] == "records.own_rows"):
+                out.append(Criterion(id=cid(f"f{index}", cap.id, f"scope{n}"), text=c["text"][:300],
+                                     template=c["template"], params=c["params"], rules=rules, capability=cap.id))
+        if out:
+            break
+    return out
+
+
 def primary(cap) -> list[str]:
     out: list[str] = []
     for p in PRIMARY.get(cap.kind, ("entity",)):
@@ -283,10 +308,14 @@ def assess(spec, entry, index: int, reading: FeatureReading | None = None) -> di
             criteria.append(Criterion(id=cid(f"f{index}", cap.id, str(n)), text=c["text"][:300],
                                       template=c["template"], params=c.get("params") or {}, rules=rules,
                                       capability=cap.id))
+    scoped = _scope_criteria(spec, caps, reading, index, criteria)
+    criteria += scoped
     exercised = {i for c in criteria for i in c.rules}
     realised: list[str] = []
     for i, rule in enumerate(reading.rules):
         by = [c for c in caps if REALISES.get(c.kind, lambda *a: False)(c, spec, rule, reading)]
+        if rule.category == "scope" and any(i in c.rules for c in scoped):
+            by = [c for c in caps if c.id in {x.capability for x in scoped}]
         if by and i in exercised:
             realised.append({"recipient": f"to the {rule.words}", "channel": f"by {rule.words.lower()}"}.get(
                 rule.category, rule.words))

@@ -5,7 +5,10 @@ from __future__ import annotations
 from . import a
 
 def _realises(cap, spec, rule, reading) -> bool:
-    """A list of records enforces no rule, but a stated range of a field does ("shares from £100 up to £20,000")."""
+    """A list of records enforces no rule, but a stated range of a field does ("shares from £100 up to £20,000"),
+    and so does a read scope ("customers see only their own jobs": a role reads only its own rows of them)."""
+    if rule.category == "scope":
+        return any(cap.entity in r.read_own for r in spec.roles)
     return rule.number is not None and any(rule.number in [v for v in pair if v is not None]
                                            for pair in (getattr(cap, "bounds", None) or {}).values())
 
@@ -53,7 +56,9 @@ def _derive_records(cap, spec, reading, feature) -> list[dict]:
             out.append({"text": f"A {r.label.lower()} sees only their own {ent.label_plural.lower()}{by}: another "
                                 f"{r.label.lower()}'s {ent.label.lower()} is neither listed nor readable.",
                         "template": "records.own_rows",
-                        "params": {"entity": cap.entity, "role": r.name, "link": how}, "rules": []})
+                        "params": {"entity": cap.entity, "role": r.name, "link": how},
+                        "rules": [i for i, x in enumerate(reading.rules if reading is not None else [])
+                                  if x.category == "scope"]})
     return out
 
 

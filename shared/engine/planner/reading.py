@@ -65,6 +65,11 @@ _NOTIFY = r"(?:remind\w*|notif\w*|alert\w*|e-?mail\w*|texts?|texted|texting|sms(
 
 #: (category, pattern); group "num" is the number, group "noun"/"noun2" nouns it is about.
 RULE_PATTERNS: tuple[tuple[str, str], ...] = (
+    # who sees which rows: "customers see only their own jobs", "volunteers see only the points they are assigned to"
+    ("scope", r"(?:(?:can |may )?(?:sees?|views?|reads?|accesse?s?) only|only (?:sees?|views?|reads?)) (?:(?:their|its|his|"
+              r"her) own(?: [a-z']+){1,3}|the(?: [a-z']+){1,3}? (?:they|he|she|it) (?:are|is|were|was|have been|has "
+              r"been) (?:assigned|allocated|given) to|the(?: [a-z']+){1,3}? (?:assigned|allocated|given) to (?:them|him|"
+              r"her|it)|the(?: [a-z']+){1,3}? (?:of|for|from|at|on) (?:their|its|his|her) own(?: [a-z']+){1,2})"),
     ("fee", rf"(?:(?P<num>{_NUM}) ?(?:%|percent|per ?cent)(?: \w+){{0,3}}? (?:fee|commission|cut|charge|surcharge|"
             rf"deposit|service charge)s?|(?:fee|commission|cut|charge|surcharge|deposit)s? of (?P<num2>{_NUM}) ?"
             rf"(?:%|percent|per ?cent))"),

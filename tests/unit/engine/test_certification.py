@@ -292,7 +292,7 @@ def test_a_reading_that_drops_a_word_is_refused():
 # ------------------------------------------------------------------ rules by category, on held-out ideas
 
 CATEGORIES = ("limit", "capacity", "uniqueness", "exclusivity", "agreement", "time_window", "threshold", "fee",
-              "escalation", "block", "recipient", "channel")
+              "escalation", "block", "recipient", "channel", "scope")
 
 
 def _annotated(category):
