@@ -15,7 +15,7 @@ import re
 
 from ..appspec.model import RuleReading
 from . import lexicon as lx
-from .text import singular
+from .text import plural, singular
 
 PERIODS = {"day": "day", "daily": "day", "week": "week", "weekly": "week", "month": "month", "monthly": "month",
            "year": "year", "yearly": "year", "annual": "year", "annually": "year"}
@@ -43,6 +43,10 @@ def _noun(word: str) -> str:
     from .draft import safe_name
 
     return safe_name(singular(word.lower()))
+
+
+def _num_words(n: float) -> str:
+    return f"{n:,.0f}" if float(n).is_integer() else f"{n:,}"
 
 
 def b_limit(ctx) -> dict:
@@ -104,6 +108,13 @@ def b_limit(ctx) -> dict:
             raise NotFit(f"a limit per {label_of(parent)} (a user of the app) is not bound yet")
         d.add_entity(parent, ctx.text)
         d.add_field(parent, "name", "text", ctx.text, origin="structure", required=True)
+    from .draft import clip
+
+    fresh = counted not in d.entities or d.entities[counted].source == clip(ctx.text)  # named by this rule only
+    if fresh and rule.number is not None and rule.number > 100 and counted not in lx.PEOPLE:
+        # "no more than 5,000 words a day": a quantity the records carry (a job's words), not 5,000 records
+        raise NotFit(f"{_num_words(rule.number)} {plural(counted).replace('_', ' ')} is an amount records carry, not "
+                     f"a count of records; a limit on the sum of a number field is not read from the words yet")
     if counted not in d.entities:
         d.add_entity(counted, ctx.text, people=counted in lx.PEOPLE)
         d.add_field(counted, "name", "text", ctx.text, origin="structure", required=True)

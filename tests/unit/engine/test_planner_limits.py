@@ -67,3 +67,17 @@ def test_choosing_one_declines_the_others_is_a_selection_among_siblings():
     assert (cap.entity, cap.parent_field, cap.chosen_value) == ("bid", "job_id", "accepted")
     assert not any(spec.capability(c).kind == "workflow" for c in t.capabilities)
     assert any(c.rules for c in t.criteria), t.criteria
+
+
+def test_a_large_amount_of_a_noun_no_record_carries_is_not_a_count_of_records():
+    """"Each translator takes no more than 5,000 words a day" was planned as at most 5,000 Word records per
+    translator (a false 'planned', and a generated test that made 5,000 rows and timed QA out). An amount a record
+    carries is not a count of records: not planned, with the reason."""
+    spec = plan_builtin({"title": "Copy desk", "description": "A content agency plans its copywriters' weeks.",
+                         "target_audience": "content agencies", "constraints": {},
+                         "key_features": ["Copywriters with name and specialism",
+                                          "Each copywriter writes no more than 8,000 words a week"]})
+    t = spec.trace[1]
+    assert t.status != "planned", t
+    assert not any(c.kind == "limit" and c.entity == "word" for c in spec.capabilities)
+    assert "amount" in (t.reason or "") or any("amount" in n for n in t.not_built), (t.reason, t.not_built)
