@@ -48,6 +48,9 @@ CUE = GUARD.pattern.removeprefix(r"^\s*")
 _EXPIRED = re.compile(r"^(?:(?:the|its|their|a|an) )?(?:(?P<owner>[a-z][a-z-]*)(?:'s|s') )?(?P<child>[a-z][a-z-]*) "
                       r"(?:has|have|is|are) (?:expired|lapsed|run out|out of date)$")
 _BOOK = re.compile(r"^(?:book|reserve|hire|rent)$")
+#: "until their membership is approved", "unless its safety certificate has been signed": a yes/no of the subject
+_STATE = re.compile(r"^(?:its|their|his|her) (?P<np>[a-z][a-z -]*?) (?:is|are|has been|have been|was|were) "
+                    r"(?P<part>[a-z]+ed|[a-z]+en|done|paid)$")
 _NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
                  "ten": 10, "a": 1, "an": 1}
 _N = r"(?P<n>\d+|one|two|three|four|five|six|seven|eight|nine|ten)"
@@ -209,7 +212,7 @@ def states_guard(text: str) -> bool:
     if m.group("conj") == "while":
         return bool(_EXPIRED.match(cond))
     return bool(m.group("part") and m.group("np") or m.group("lack") or _EVERY.match(cond) or _AGED.match(cond)
-                or _COUNT.match(cond))
+                or _COUNT.match(cond) or _STATE.match(cond))
 
 
 def b_guard(ctx) -> dict:
@@ -255,6 +258,9 @@ def b_guard(ctx) -> dict:
         out.update(test="is_true", test_field=_flag(ctx, subj, f"{m.group('np')} {m.group('part')}"))
     elif m.group("lack"):  # "without laser training"
         out.update(test="is_true", test_field=_flag(ctx, subj, m.group("lack")))
+    elif (state := _STATE.match(cond)) and m.group("conj") in ("until", "unless"):
+        # "a member cannot book a court until their membership is approved": a yes/no of the subject
+        out.update(test="is_true", test_field=_flag(ctx, subj, f"{state.group('np')} {state.group('part')}"))
     elif (every := _EVERY.match(cond)) and (ck := _checklist_for(ctx, subj, every.group("child"))):
         # "until every skill is ticked" with a skills checklist per pupil: the checklist's own items
         if out["via_field"] is None and out["on"] == "create":

@@ -229,8 +229,11 @@ def _tag(words: list[str]) -> list[Word]:
                                            or nxt in ("", ",", ".", ";", ":"))
         if after_each:
             vb = None
+        k = len(out) - 1  # "a padel club books its courts": the determiner before the subject's nouns
+        while k >= 0 and out[k].tag in ("noun", "people", "adj"):
+            k -= 1
         if verb_s and prev is not None and prev.tag in ("people", "noun") and prev.w == prev.s and len(out) >= 2 \
-                and out[-2].w in ("each", "every", "a", "an", "the", "one", "no", "any") \
+                and 0 <= k < len(out) - 1 and out[k].w in ("each", "every", "a", "an", "the", "one", "no", "any") \
                 and (prev.tag == "people" or nxt in _VERB_OBJECT_STARTS):
             # "each member books", "the quizmaster scores each round": a singular subject's verb (after a noun not
             # known to be a person, only when an object's determiner follows)

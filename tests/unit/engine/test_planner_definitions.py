@@ -304,3 +304,15 @@ def test_a_booked_start_time_is_the_bookings_own_start():
     assert dt == sorted([cap.start_field, cap.end_field]), dt
     assert session[cap.start_field].required and session[cap.end_field].required
     assert session[cap.start_field].label == "Start time"
+
+
+def test_a_verb_after_a_compound_singular_subject_is_no_record():
+    """"A padel club books its courts" made a Book record (title, author) out of the verb; and "until their
+    membership is approved" is a yes/no of the member the guard reads."""
+    spec = plan_builtin(idea(["Members book a court for an hour",
+                              "A member cannot book a court until their membership is approved"], "Padel",
+                             "A padel club books its courts."))
+    assert "book" not in {e.name for e in spec.entities}
+    guard = next(c for c in spec.capabilities if c.kind == "guard")
+    assert guard.test == "is_true" and spec.entity("member").field(guard.test_field).type == "boolean"
+    assert spec.trace[1].status == "planned", spec.trace[1].not_built
