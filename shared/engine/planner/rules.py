@@ -64,9 +64,11 @@ def b_limit(ctx) -> dict:
     return out
 
 
-def _pair_head(text: str, rule_words: str, parent: str | None, counted: str | None) -> str | None:
+def _pair_head(text: str, rule_words: str, parent: str | None, counted: str | None, d, feature: str) -> str | None:
     """ "Each kayak has only one paddler per trip": the noun after "each"/"every" before the rule, when it is neither
-    the rows counted nor the record they are counted per: the count is per pair (kayak and trip), not per trip."""
+    the rows counted nor the record they are counted per: the count is per pair (kayak and trip), not per trip.
+    Unless the record counted per belongs to it ("each chimney gets one certificate per sweep", a sweep of one
+    chimney, as another feature links them): then per sweep is per pair already."""
     head = text[: text.find(rule_words)] if rule_words in text else ""
     m = re.search(r"\b(?:each|every)\s+([a-z][a-z'-]*)\b", head)
     if not m or parent is None:
@@ -74,6 +76,11 @@ def _pair_head(text: str, rule_words: str, parent: str | None, counted: str | No
     word = _noun(m.group(1))
     if word in (parent, counted) or singular(m.group(1)) in _TIME_WORDS or m.group(1) in PERIODS \
             or m.group(1) in lx.ADJECTIVES or m.group(1) in lx.VAGUE_NOUNS:
+        return None
+    from .draft import clip
+
+    link = d.entities[parent].fields.get(f"{word}_id") if parent in d.entities else None
+    if link is not None and link.type == "reference" and link.source != clip(feature):
         return None
     return word
 
@@ -106,7 +113,7 @@ def _b_limit(ctx) -> dict:
         (n for n in nouns if n != parent), None)
     if not enforced_capacity(rule, ctx.text):
         raise NotFit("the capacity is kept as a number; the words do not say what fills it")
-    pair = _pair_head(text, low, parent if per else None, counted)
+    pair = _pair_head(text, low, parent if per else None, counted, d, ctx.text)
     if pair is not None:
         raise NotFit(f"{rule.words} counts per {label_of(pair)} and {label_of(parent)} together (a pair of "
                      f"records); a limit per pair is not bound yet")

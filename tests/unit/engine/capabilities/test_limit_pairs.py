@@ -51,7 +51,7 @@ def test_one_record_per_pair_of_two_others_is_no_limit_per_one_of_them():
     """'Each kayak has only one paddler per trip': one paddler per kayak and trip, not one paddler per trip (which
     the next feature's 'up to 8 paddlers' per trip would contradict)."""
     spec = plan_builtin({"id": "kayak-trips", "title": "Paddle Plan",
-                         "description": "A kayak club runs river trips and puts paddlers in its kayaks.",
+                         "description": "A kayak club takes its paddlers on river trips.",
                          "target_audience": "kayak club trip leaders",
                          "key_features": ["Each kayak has only one paddler per trip",
                                           "Each trip holds up to 8 paddlers",
@@ -60,6 +60,17 @@ def test_one_record_per_pair_of_two_others_is_no_limit_per_one_of_them():
     assert len(limits) == 1 and limits[0][2] == 8, limits
     pair = next(t for t in spec.trace if t.feature.startswith("Each kayak"))
     assert pair.status != "planned" and not pair.capabilities, pair
+
+
+def test_a_limit_per_a_record_that_belongs_to_the_each_noun_is_kept():
+    """'Each hive gets only one inspection report per visit', where a visit is of one hive: per visit is per pair."""
+    spec = plan_builtin({"id": "bee-hives", "title": "Hive Log",
+                         "description": "A beekeeping club inspects its hives on visits.",
+                         "target_audience": "beekeepers",
+                         "key_features": ["Visits to each hive with date and notes",
+                                          "Each hive gets only one inspection report per visit",
+                                          "Hive list with site and queen colour"]})
+    assert _limits(spec) == [("inspection", "visit_id", 1)]
 
 
 def test_a_second_number_for_the_same_limit_is_not_planned():
