@@ -186,6 +186,20 @@ def _paired(cap: Params, spec) -> bool:
     return any(cap.parent_field in pair for pair in pairs)
 
 
+def fresh_fields(cap: Params, spec) -> list[str]:
+    """The reference fields of the counted rows that each row of a test links to a new record: all of them for
+    sign-ups (`_paired`), else the parent fields of the entity's other per-parent limits, so that filling this
+    limit never fills another one first ("at most 2 shows per presenter" and "one show per slot": the tests of the
+    presenter's limit give each show its own slot)."""
+    ent = spec.entity(cap.entity)
+    refs = [f.name for f in ent.fields if f.type == "reference" and f.name != cap.parent_field] if ent else []
+    if _paired(cap, spec):
+        return refs
+    others = {c.parent_field for c in spec.capabilities if c.kind == "limit" and c.id != cap.id
+              and c.entity == cap.entity and c.scope == "parent"}
+    return [f for f in refs if f in others]
+
+
 def describe_rule(cap: Params, spec) -> str:
     """The rule in the spec's nouns, lower case: "at most 3 loans with status active per student", "each user may
     have at most 5 listings", "at most 15 attendances per day in all"."""
@@ -317,7 +331,7 @@ def render(cap: Params, spec, tpl) -> dict[str, str]:
         "max_f": parent.field(cap.max_field) if parent and cap.max_field else None,
         "nums": sample_numbers(cap, spec), "dates": sample_dates(cap, spec), "other_value": other_value(cap, spec),
         "other_refs": [[f.name, f.ref] for f in ent.fields if f.type == "reference" and f.name != cap.parent_field],
-        "paired": _paired(cap, spec),
+        "paired": _paired(cap, spec), "fresh": fresh_fields(cap, spec),
         "booking_end": next((c.end_field for c in spec.capabilities if c.kind == "booking" and c.entity == cap.entity
                              and c.start_field == cap.date_field), None),
     }

@@ -49,7 +49,47 @@ def _num_words(n: float) -> str:
     return f"{n:,.0f}" if float(n).is_integer() else f"{n:,}"
 
 
+#: the parameters that say which rows a limit counts together; two limits alike in all of them but the number
+#: contradict each other (the looser can never be filled)
+_SAME_COUNT = ("entity", "scope", "parent_field", "sum_field", "period", "where_field")
+
+
 def b_limit(ctx) -> dict:
+    from .capmap import NotFit, label_of
+
+    out = _b_limit(ctx)
+    for other in ctx.draft.planned.get("limit", []):
+        if all(other.get(k) == out.get(k) for k in _SAME_COUNT) and (
+                other.get("max"), other.get("max_field")) != (out.get("max"), out.get("max_field")):
+            per = f" per {label_of(out['parent_field'].removesuffix('_id'))}" if out.get("parent_field") else ""
+            was = other.get("max") if other.get("max") is not None else f"its {other.get('max_field')}"
+            raise NotFit(f"another feature already limits the {label_of(out['entity'])} records{per} to {was}; a "
+                         f"second number for the same count would contradict it")
+    return out
+
+
+def _pair_head(text: str, rule_words: str, parent: str | None, counted: str | None, d, feature: str) -> str | None:
+    """ "Each kayak has only one paddler per trip": the noun after "each"/"every" before the rule, when it is neither
+    the rows counted nor the record they are counted per: the count is per pair (kayak and trip), not per trip.
+    Unless the record counted per belongs to it ("each chimney gets one certificate per sweep", a sweep of one
+    chimney, as another feature links them): then per sweep is per pair already."""
+    head = text[: text.find(rule_words)] if rule_words in text else ""
+    m = re.search(r"\b(?:each|every)\s+([a-z][a-z'-]*)\b", head)
+    if not m or parent is None:
+        return None
+    word = _noun(m.group(1))
+    if word in (parent, counted) or singular(m.group(1)) in _TIME_WORDS or m.group(1) in PERIODS \
+            or m.group(1) in lx.ADJECTIVES or m.group(1) in lx.VAGUE_NOUNS:
+        return None
+    from .draft import clip
+
+    link = d.entities[parent].fields.get(f"{word}_id") if parent in d.entities else None
+    if link is not None and link.type == "reference" and link.source != clip(feature):
+        return None
+    return word
+
+
+def _b_limit(ctx) -> dict:
     from .capmap import NotFit, _ensure, _main, label_of
 
     d = ctx.draft
@@ -77,6 +117,10 @@ def b_limit(ctx) -> dict:
         (n for n in nouns if n != parent), None)
     if not enforced_capacity(rule, ctx.text):
         raise NotFit("the capacity is kept as a number; the words do not say what fills it")
+    pair = _pair_head(text, low, parent if per else None, counted, d, ctx.text)
+    if pair is not None:
+        raise NotFit(f"{rule.words} counts per {label_of(pair)} and {label_of(parent)} together (a pair of "
+                     f"records); a limit per pair is not bound yet")
     main = _main(ctx, prefer_things=True)
     if parent is None and rule.category == "capacity" and not rule.number:
         # "cars are loaded onto sailings up to their capacity": the cars, per sailing

@@ -71,7 +71,19 @@ def kennel_inspections():
                  default_role="keeper")
 
 
-IDEAS = [crane_invoices, first_aid_certificates, kennel_inspections]
+def bike_receipts():
+    """Bike repair shop: a receipt with no lines whose own field is called "total" (printed as a header row, which is
+    no total line of the document)."""
+    receipt = entity("repair_receipt", "repair_receipts", [
+        f("reference", required=True), f("total", "money", min=0, max=5000), f("paid_on", "date")],
+        display="reference")
+    roles = [role("mechanic", ["repair_receipt"], ["repair_receipt"])]
+    caps = [{"kind": "document", "id": "receipt_pdf", "label": "A receipt PDF per repair",
+             "entity": "repair_receipt", "header_fields": ["total", "paid_on"]}]
+    return build("Spoke Slip", "A bike repair shop hands out receipts.", [receipt], roles, caps)
+
+
+IDEAS = [crane_invoices, first_aid_certificates, kennel_inspections, bike_receipts]
 
 
 @pytest.mark.parametrize("idea", IDEAS, ids=lambda fn: fn.__name__)

@@ -760,3 +760,30 @@ def test_a_title_told_by_text_is_a_role_and_not_also_a_list_of_records():
     assert (cap.on, cap.action.channel, cap.action.role) == ("time", "sms", "yard_keeper")
     assert spec.entity("keeper") is None and spec.trace[1].status == "planned", spec.trace[1].not_built
     assert spec_problems(spec) == []
+
+
+def tent_hires():
+    """A tent hire shop: a hire out more than 14 days is marked overdue, tested as "not yet overdue", so the one
+    value that misses the condition is the value the run sets."""
+    hire = entity("tent_hire", "tent_hires", [
+        f("hirer", required=True), f("status", "enum", values=["out", "overdue"], default="out")], display="hirer")
+    roles = [role("counter", ["tent_hire"], ["tent_hire"])]
+    caps = [{"kind": "trigger", "id": "overdue_hires", "label": "Hires out more than 14 days are marked overdue",
+             "entity": "tent_hire", "on": "time",
+             "conditions": [{"field": "status", "op": "not_in", "values": ["overdue"]},
+                            {"field": "created_at", "op": "older_than_days", "number": 14}],
+             "action": {"type": "set", "field": "status", "value": "overdue"}}]
+    return build("Pitch Back", "A camping shop hires out tents.", [hire], roles, caps)
+
+
+def test_a_time_trigger_missed_only_by_the_value_it_sets_passes_its_tests():
+    spec, files = S.compile_spec(tent_hires())
+    assert spec_problems(spec) == []
+    assert trigger.hit_and_miss(spec.capabilities[0], spec)[1] == {"status": "overdue"}
+    run = S.qa(files)
+    assert run.passed, run.output
+    mine = run.of("test_cap_overdue_hires")
+    assert {m: mine.get(m) for m in TIME_TESTS + MISS_TESTS} == dict.fromkeys(TIME_TESTS + MISS_TESTS, "passed"), mine
+    assert all(v == "passed" for v in run.results.values()), run.output
+    [feature] = run.features
+    assert feature["criteria"] and all(c["passed"] for c in feature["criteria"]), feature
