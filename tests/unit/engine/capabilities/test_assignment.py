@@ -212,7 +212,8 @@ def test_generated_assignment_tests_pass(idea):
 
 def piano_tuning():
     """A planned idea whose first role that may write the assigned records reads only its own rows (customers,
-    who see only the tuners they made): the generated tests assign as a role that sees every tuner."""
+    who see only the tuners they made): the generated tests and criteria assign as a role that sees every
+    tuner."""
     return {"id": "piano-tuning", "title": "TuneRound", "description": "A piano shop sends tuners to customers' homes.",
             "target_audience": "piano shops",
             "key_features": ["Tuners with name, phone and van registration",
@@ -233,3 +234,5 @@ def test_the_tests_assign_as_a_role_that_sees_the_people():
     run = S.qa(files)
     mine = run.of(f"test_cap_{cap.id}")
     assert len(mine) >= 10 and set(mine.values()) == {"passed"}, (mine, run.output)
+    criteria = [c for ft in run.features if ft["feature"] == cap.label for c in ft.get("criteria") or []]
+    assert len(criteria) == 2 and all(c["passed"] for c in criteria), criteria
