@@ -56,6 +56,13 @@ def guarded(cap: Params) -> list[str]:
     return list(dict.fromkeys([*cap.fields, cap.party_field]))
 
 
+def agreed_only(spec, entity: str, field: str, role: str = "owner") -> bool:
+    """Does `field` of `entity` change only by agreement for `role` (a direct write refused with 409)? Other
+    capabilities' tests leave such a field as it was made, or make a new record instead of setting it."""
+    return any(c.kind == KIND and c.entity == entity and field in guarded(c) and role not in c.exempt_roles
+               for c in spec.capabilities)
+
+
 def requesters(cap: Params, spec) -> list[str]:
     from . import _bind as b
 

@@ -242,6 +242,17 @@ def probe_path(route, path: str, marker: str) -> str:
     return f"{path}?person=1&start=2000-01-01&end=2100-01-01" if path.endswith("/availability") else path
 
 
+def test_assigner(cap: Params, spec) -> str:
+    """The role the generated tests assign as: one that sees every person and every record (a role reading only its
+    own rows sees only its own person record, so it can assign no one else), preferring a role other than the
+    owner; the owner when every other assigner is so scoped."""
+    movers = assigners(cap, spec)
+    seen = {cap.entity, person_entity(cap, spec) or cap.entity}
+    open_ = [r for r in movers if not (spec.role(r) is not None and seen & set(spec.role(r).read_own))]
+    return next((r for r in open_ if r != "owner"), "owner" if "owner" in movers else
+                (open_ or movers or ["owner"])[0])
+
+
 def render(cap: Params, spec, tpl) -> dict[str, str]:
     from . import _bind as b
 
@@ -253,7 +264,7 @@ def render(cap: Params, spec, tpl) -> dict[str, str]:
         "ent": ent, "people": people, "person": ent.field(cap.person_field),
         "start": ent.field(cap.start_field), "end": ent.field(cap.end_field) if cap.end_field else None,
         "duration": ent.field(cap.duration_field) if cap.duration_field else None,
-        "assigner": next((r for r in movers if r != "owner"), movers[0] if movers else "owner"),
+        "assigner": test_assigner(cap, spec),
         "people_writer": (b.writer_role(spec, people.name) or "owner") if people else None,
         # a role that reads the records but may not assign, one that may not read them, and one for the assignee
         "outsider": next((r for r in readers if r not in movers), None),

@@ -331,7 +331,10 @@ def _companions(cap: Params, ent, sample) -> list[list]:
 def _recipient_ctx(cap: Params, spec) -> dict:
     """The recipient path for the templates: `hops` (field, the entity it reaches, what it is in words, may it be
     empty), the `target` field holding the address, what it is in words, and whether it may be empty."""
+    from .agreement import agreed_only
+
     out: list[tuple[str, str, str, bool]] = []
+    fixed: list[str] = []  # hop fields the owner may not set directly (they change only by agreement)
     target = target_what = None
     target_optional = False
     if cap.recipient_field:
@@ -339,11 +342,14 @@ def _recipient_ctx(cap: Params, spec) -> dict:
         for name, ref in hops(cap, spec) or []:
             f = at.field(name)
             out.append((name, ref, f"{at.label.lower()}'s {_link_label(f.label)}", not f.required))
+            if agreed_only(spec, at.name, name):
+                fixed.append(name)
             at = spec.entity(ref)
         last = at.field(cap.recipient_field.split(".")[-1])
         target, target_what, target_optional = last.name, f"{at.label.lower()}'s {last.label.lower()}", not last.required
     return {"hops": out, "hop_triples": [h[:3] for h in out], "hop_tests": [(h[0], h[1], h[3]) for h in out],
-            "link_may_be_empty": any(h[3] for h in out), "target": target, "target_what": target_what or "",
+            "link_may_be_empty": any(h[3] for h in out), "fixed_links": fixed, "target": target,
+            "target_what": target_what or "",
             "target_optional": target_optional}
 
 
@@ -371,6 +377,7 @@ def _custody_ctx(cap: Params, spec) -> dict:
         # the check-out's due time, as the module names and shows it
         "field": SimpleNamespace(name="due_at", label="Due back", type="datetime"),
         "values": {}, "companions": [], "hops": [], "hop_triples": [], "hop_tests": [], "link_may_be_empty": False,
+        "fixed_links": [],
     }
 
 

@@ -203,6 +203,21 @@ def _flow_ctx(cap: Params, spec, hit: dict, miss: dict | None) -> dict:
                                      for t in wf.transitions]}}
 
 
+def links_once(cap: Params, spec) -> bool:
+    """A fan-out whose join records link each person to a watched record at most once (a many-to-many's link
+    entity, or the sign-ups of an enrolment: a second link of the same pair is refused with 409), so the tests and
+    criteria link nobody twice."""
+    from ..compiler import link_pairs
+
+    a = cap.action
+    if a.type != "notify" or not a.join_entity or not a.join_field or not a.via_field:
+        return False
+    pair = {a.join_field, a.via_field}
+    return any(set(p) == pair for p in link_pairs(spec).get(a.join_entity, [])) or any(
+        c.kind == "enrolment" and c.entity == a.join_entity and {c.record_field, c.person_field} == pair
+        for c in spec.capabilities)
+
+
 def acted_on(cap: Params, spec) -> str | None:
     """The entity the action's fields belong to: the created one, the record set, the parent or the one told
     (through the join record of a fan-out)."""
@@ -606,7 +621,7 @@ def render(cap: Params, spec, tpl) -> dict[str, str]:
            "rule_text": rule[:1].upper() + rule[1:], "cond_text": describe_condition(cap, spec), "types": types,
            "fixed_json": fixed_json, "start": start, "display": b.free_text_display(ent),
            "detail": b.detail_path(spec, cap.entity), "other_refs": other, "join_ent": spec.entity(joined)
-           if joined else None,
+           if joined else None, "links_once": links_once(cap, spec),
            "conditions": [[c.field, c.op, list(c.values), int(c.number) if is_time(c) else c.number]
                           for c in cap.conditions],
            "condition_types": {c.field: ent.field(c.field).type for c in cap.conditions if not is_time(c)},

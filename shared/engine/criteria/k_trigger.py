@@ -359,8 +359,11 @@ def _role_phones(p, cap, who: str) -> None:
 
 def _fans_out(p, capability: str) -> None:
     """A message to the people linked through records that point at the watched one ("text the passengers when
-    a trip is cancelled"): two people linked (one of them twice) and one linked to another record; nothing while
-    the record misses the condition, then one message each, by the channel, and none to the other."""
+    a trip is cancelled"): two people linked (one of them twice, where a pair may be linked twice) and one linked to
+    another record; nothing while the record misses the condition, then one message each, by the channel, and none
+    to the other."""
+    from ..capabilities.trigger import links_once
+
     cap = _cap(p, capability)
     act, ent = cap.action, p.entity(cap.entity)
     hit, miss = _hit_miss(p, cap)
@@ -382,7 +385,8 @@ def _fans_out(p, capability: str) -> None:
         return {act.via_field: f"${{{var}.id}}"}
 
     links = [link(i) for i in range(3)]
-    for target, body in ((row, links[0]), (row, links[1]), (row, links[0]), (other, links[2])):
+    twice = [] if links_once(cap, p.spec) else [(row, links[0])]  # a pair linked once at most: nobody twice
+    for target, body in [(row, links[0]), (row, links[1]), (other, links[2]), *twice]:
         p.make(join.name, "owner", {act.join_field: f"${{{target}.id}}", **body},
                note=f"{a(join.label.lower())} linking them")
     _none_yet(p, cap, row)

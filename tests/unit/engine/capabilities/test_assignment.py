@@ -208,3 +208,31 @@ def test_generated_assignment_tests_pass(idea):
     # the whole project passes: the rule keeps the generic CRUD tests of its entities working
     assert all(v == "passed" for v in run.results.values()), run.output
     assert len(run.results) > len(mine)
+
+
+def piano_tuning():
+    """A planned idea whose first role that may write the assigned records reads only its own rows (customers,
+    who see only the tuners they made): the generated tests and criteria assign as a role that sees every
+    tuner."""
+    return {"id": "piano-tuning", "title": "TuneRound", "description": "A piano shop sends tuners to customers' homes.",
+            "target_audience": "piano shops",
+            "key_features": ["Tuners with name, phone and van registration",
+                             "Customers request tunings with home address and tuning time",
+                             "A scheduler assigns a tuner to each tuning, never two overlapping tunings",
+                             "Tuners see only the tunings assigned to them"]}
+
+
+def test_the_tests_assign_as_a_role_that_sees_the_people():
+    from shared.engine.planner import plan_builtin
+
+    spec = plan_builtin(piano_tuning())
+    [cap] = [c for c in spec.capabilities if c.kind == "assignment"]
+    scoped = [r.name for r in spec.roles if cap.entity in r.write and {"tuner", cap.entity} & set(r.read_own)]
+    assert scoped, spec.roles  # a role that may assign, yet sees only its own tuners
+    assert assignment.test_assigner(cap, spec) not in scoped
+    _spec, files = S.compile_spec(spec.model_dump(mode="json"))
+    run = S.qa(files)
+    mine = run.of(f"test_cap_{cap.id}")
+    assert len(mine) >= 10 and set(mine.values()) == {"passed"}, (mine, run.output)
+    criteria = [c for ft in run.features if ft["feature"] == cap.label for c in ft.get("criteria") or []]
+    assert len(criteria) == 2 and all(c["passed"] for c in criteria), criteria
