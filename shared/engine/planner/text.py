@@ -180,6 +180,8 @@ def tokens(text: str) -> list[str]:
 
 
 #: Words that start a verb's object: after "creates", "takes", "holds" they make it a verb, not a noun.
+#: words that open a rule right after a verb: "each research group books at most 10 hours", "holds up to 6"
+_RULE_AFTER_VERB = frozenset({"at", "up", "not", "never"})
 _VERB_OBJECT_STARTS = frozenset({"a", "an", "the", "only", "no", "its", "their", "his", "her", "every",
                                  "each", "all", "any", "more", "fewer", "one", "two", "three", "four", "five", "six",
                                  "seven", "eight", "nine", "ten", "twelve", "twenty"})
@@ -234,7 +236,7 @@ def _tag(words: list[str]) -> list[Word]:
             k -= 1
         if verb_s and prev is not None and prev.tag in ("people", "noun") and prev.w == prev.s and len(out) >= 2 \
                 and 0 <= k < len(out) - 1 and out[k].w in ("each", "every", "a", "an", "the", "one", "no", "any") \
-                and (prev.tag == "people" or nxt in _VERB_OBJECT_STARTS):
+                and (prev.tag == "people" or nxt in _VERB_OBJECT_STARTS or nxt in _RULE_AFTER_VERB):
             # "each member books", "the quizmaster scores each round": a singular subject's verb (after a noun not
             # known to be a person, only when an object's determiner follows)
             out.append(Word(w, "verb", vb or pos.verb_lemma(w) or w))  # "each member books": a singular subject's verb
