@@ -114,7 +114,9 @@ def enum_checks(entity: EntitySpec) -> list[str]:
 
 def relationship_line(entity: EntitySpec, field: FieldSpec) -> str:
     target = class_name(field.ref) + ("" if field.required else " | None")
-    return f"{relation_name(entity, field)}: orm.Mapped[{target}] = orm.relationship(foreign_keys=[{field.name}])"
+    # the class by its module path: a capability's own table class may share the name ("Delivery" of reminders)
+    return (f"{relation_name(entity, field)}: orm.Mapped[{target}] = orm.relationship("
+            f"\"app.models.{class_name(field.ref)}\", foreign_keys=[{field.name}])")
 
 
 def serialize(field: FieldSpec) -> str:

@@ -79,3 +79,22 @@ def test_each_capability_tests_pass_beside_the_other_rule(make, cap_id):
     assert run.passed and all(v == "passed" for v in run.results.values()), run.output
     criteria = [c for ft in run.features for c in ft.get("criteria") or []]
     assert criteria and all(c["passed"] for c in criteria), [c for c in criteria if not c["passed"]]
+
+
+def test_an_entity_named_like_a_capabilitys_own_table_class_still_maps():
+    """A record called "delivery" beside the reminders capability (whose own table class is `Delivery`): the
+    entities' relationships named the class by its bare name, SQLAlchemy found two and every request that touched the
+    models answered 500 (batch issue-17h: "Multiple classes found for path Delivery"). They name it by module path."""
+    from shared.engine.planner import plan_builtin
+
+    idea = {"id": "logs-round", "title": "Log round", "description": "A firewood merchant delivers logs.",
+            "target_audience": "firewood merchants",
+            "key_features": ["Deliveries with address and slot",
+                             "Orders per delivery with bags and due date",
+                             "Email the customer 2 days before their order is due"]}
+    spec_dict = plan_builtin(idea).model_dump(mode="json")
+    assert any(e["name"] == "delivery" for e in spec_dict["entities"])
+    assert any(c["kind"] == "reminders" for c in spec_dict["capabilities"])
+    _spec, files = S.compile_spec(spec_dict)
+    run = S.qa(files)
+    assert run.passed, run.output
