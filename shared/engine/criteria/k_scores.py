@@ -65,6 +65,8 @@ def _realises_ratings(cap, spec, rule, reading) -> bool:
                 noun_matches(target, r.name) or noun_matches(target, _snake(r.label)) for r in spec.roles))
         return rating and all(_names_entity(spec, n, cap.entity) or _has(n, _RATE_WORDS) for n in rule.nouns)
     if rule.category == "limit" and rule.number is not None and float(rule.number) == cap.scale:
+        if rule.unit == "scale":  # "from 1 to 10" after a rating verb: the scale itself
+            return True
         return _has(f"{words} {rule.unit or ''}", _SCALE_WORDS) and not _has(words, r"per|each|every|once")
     return False
 

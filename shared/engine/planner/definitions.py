@@ -179,6 +179,9 @@ def _attr(phrase: str, record: str, known: set[str], yes_no: frozenset | set = f
     if len(words) >= 2 and words[0] == "yes-no":  # "a yes/no DBS check", "a yes-or-no deposit": yes or no
         rest = words[1:]
         return Attr(rest, _ident(rest), "boolean", _label(rest))
+    if len(words) >= 2 and words[-1] == "yes-no":  # "a heated yes/no": yes or no
+        rest = words[:-1]
+        return Attr(rest, _ident(rest), "boolean", _label(rest))
     m = re.fullmatch(r"whether (?:they|he|she|it|the [a-z]+) (?P<verb>[a-z]+ed) (?:a |an |the |their |its )?"
                      r"(?P<what>[a-z ]+)", " ".join(words))
     if m and len(m.group("what").split()) <= 4:  # "whether they signed a Gift Aid declaration": yes or no
@@ -198,8 +201,9 @@ def _attr(phrase: str, record: str, known: set[str], yes_no: frozenset | set = f
     if any(w in lx.UI_NOUNS or w in ("qr", "pdf", "csv", "pdfs") or "%" in w or w.isdigit() for w in words):
         return None  # "a QR code", "a map": what a page shows, not data the record holds
     unit = None
-    m = re.fullmatch(r"(?P<what>[a-z0-9' -]+?) (?:in|as) (?P<unit>[a-z]+)", " ".join(words))
-    if m and m.group("unit") in UNITS:
+    m = re.fullmatch(r"(?P<what>[a-z0-9' -]+?) (?:in|as) (?P<unit>(?:square|sq|cubic|cu) [a-z]+|[a-z]+)",
+                     " ".join(words))
+    if m and m.group("unit").split()[-1] in UNITS:  # "weight in kilograms", "a size in square feet"
         unit, words = m.group("unit"), m.group("what").split()
     if len(words) >= 3 and words[-2] == "of" and singular(words[-1]) == record:
         words = words[:-2]  # "style of ascent" on ascents: the style

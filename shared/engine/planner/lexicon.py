@@ -93,6 +93,12 @@ NEVER_NOUNS = PREPOSITIONS | frozenset("""
 themselves himself herself itself ourselves yourself yourselves myself oneself them they their theirs whatever
 whoever whichever whenever wherever however nobody somebody everybody anybody nothing something everything anything
 """.split())
+#: Units of measure are never records: "a size in square feet" has no Foot table.
+NEVER_NOUNS = NEVER_NOUNS | frozenset("""
+feet foot metres metre meters meter kilograms kilogram kilos kilo grams gram litres litre liters liter miles mile
+kilometres kilometre centimetres centimetre millimetres millimetre inches inch ounces ounce tonnes tonne pounds
+gallons gallon sq cu
+""".split())
 
 #: Nouns for people. A person in an idea is a role of the app (a user) and, when the idea lists them,
 #: also an entity.

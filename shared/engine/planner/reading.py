@@ -240,6 +240,11 @@ def _rules(text: str, spec) -> tuple[list[RuleReading], list[tuple[int, int, int
         chan = CHANNELS.get(w, CHANNELS.get(w.rstrip("s"), "in_app"))
         rules.append(RuleReading(category="channel", words=text[m.start():m.end()], nouns=[], unit=chan))
         spans.append((m.start(), m.end(), len(rules) - 1))
+    # a rating's scale: "judges score each project from 1 to 10", "rated on a scale of 1 to 5" (unit "scale": the
+    # ratings capability's own range, never a limit on how many records)
+    if re.search(r"\b(?:rat|scor|grad|mark)(?:e|es|ed|ing|s)?\b", low):
+        for m in re.finditer(r"(?<![a-z0-9])(?:from|on a scale of|between) 1 (?:to|-|and) (\d+)(?![a-z0-9])", low):
+            add("limit", m.start(), m.end(), float(m.group(1)), "scale")
     for cat, pat in RULE_PATTERNS:
         for m in re.finditer(rf"(?<![a-z0-9]){pat}(?![a-z0-9])", low):
             g = m.groupdict()

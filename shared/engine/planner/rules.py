@@ -26,7 +26,8 @@ def stated_limits(text: str) -> list[RuleReading]:
     """The limit and capacity rules the feature states, in the order they appear."""
     from .reading import rules_of
 
-    return [r for r in rules_of(text) if r.category in ("limit", "capacity") and enforced_capacity(r, text)]
+    return [r for r in rules_of(text) if r.category in ("limit", "capacity") and enforced_capacity(r, text)
+            and r.unit != "scale"]  # "rate each visit from 1 to 5": the rating's own range
 
 
 def enforced_capacity(rule: RuleReading, text: str) -> bool:

@@ -78,6 +78,9 @@ def test_a_modified_record_keeps_the_founders_words_as_its_label_and_one_name():
     ("Tastings per cheese with score and approved or not", {"tasting": {"approved": "boolean"}}),
     # "dates" of one record: when it starts and ends
     ("Sailing trips with skipper, dates and harbour", {"trip": {"start_date": "date", "end_date": "date"}}),
+    # a two-word unit, and "<attribute> yes/no" (17h probe: size and heated stored as free text)
+    ("Lockers with a floor area in square metres and an alarmed yes/no", {"locker": {"floor_area": "decimal",
+                                                                                     "alarmed": "boolean"}}),
 ])
 def test_attribute_types_come_from_english(text, expected):
     spec = plan_builtin(idea([text]))
