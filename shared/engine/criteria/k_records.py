@@ -63,14 +63,18 @@ def _derive_records(cap, spec, reading, feature) -> list[dict]:
 
 
 def _own_link(spec, entity: str, role: str) -> list | None:
-    """[reference field, person entity, its email field] when the role cannot create the rows itself, so rows are
-    its own through the person they point at; None when the role's own rows are the ones it creates."""
+    """[reference field, person entity, its email field] when rows are the role's own through the person record they
+    point at: always when that person record is the role's own ("parents see only their own child's diary
+    entries": staff write the entries, each parent sees those pointing at them), else when the role cannot create
+    the rows itself; None when the role's own rows are the ones it creates."""
     from ..appspec.model import own_paths
 
+    people = own_paths(spec, entity)["people"]
+    if people and spec.entity(people[0][1]) is not None and people[0][1] == role:
+        return people[0]  # rows point at the role's own person record ("their own child's diary entries")
     r = spec.role(role)
     if r is not None and entity in r.write:
         return None
-    people = own_paths(spec, entity)["people"]
     return people[0] if people else None
 
 

@@ -96,6 +96,12 @@ def read_scopes(d: Draft) -> dict[int, tuple[str, list[str], str]]:
                                if any(f.type == "reference" and f.ref == what and f.required for f in e.fields.values())]
             if how == "assigned":
                 _link_person(d, what, who, text)
+            elif who in d.entities and not d.entities[who].join and any(
+                    f.type == "reference" and f.ref == who for n in scoped for f in d.entities[n].fields.values()) \
+                    and not any(f.type == "email" for f in d.entities[who].fields.values()):
+                # "parents see only their own child's diary entries" where entries point at a parent record: the
+                # parent record carries the email its user signs in with, so the rows pointing at it are theirs
+                d.add_field(who, "email", "email", text, origin="structure")
             out[i] = (who, list(dict.fromkeys(scoped)), how)
     return out
 

@@ -153,3 +153,16 @@ def test_people_who_see_only_the_history_of_their_own_household_read_only_the_ro
     assert "email" in fields(spec, "parent")
     t = spec.trace[2]
     assert t.status == "planned" and not any(c.startswith("audit") for c in t.capabilities), t
+
+
+def test_rows_that_point_at_a_role_record_are_its_users_own_and_the_criterion_proves_it_through_the_link():
+    """"Parents see only their own child's diary entries" (17h probe: staff wrote entries linked to each parent's
+    record, and no parent saw any): the parent record carries the email its user signs in with, and the own-rows
+    criterion makes the rows as staff, linked to each parent's record, not only as the parents themselves."""
+    spec = plan_builtin(idea(["Guardians with name and phone", "Homework notes per guardian with subject and date",
+                              "Guardians see only their own homework notes"], "HomeworkLine",
+                             "A tutoring centre sends homework notes home."))
+    assert "email" in fields(spec, "guardian")
+    crit = [c for t in spec.trace for c in t.criteria if c.template == "records.own_rows"
+            and c.params["entity"] == "homework_note"]
+    assert crit and crit[0].params["link"] and crit[0].params["link"][1] == "guardian", crit
