@@ -101,9 +101,11 @@ def _per_person(spec, rule, window, *things: str) -> bool:
                for w in words for r in spec.roles)
 
 
-def _periods(window) -> set[str]:
-    """The periods the rule's words name; "a dig day" read as the dig's date field names a record, no period."""
-    return {_PERIODS[w] for w, m in window if w in _PERIODS and not (m or "").startswith("field:")}
+def _periods(window, records: tuple[str, ...] = ()) -> set[str]:
+    """The periods the rule's words name; "a dig day" read as the dig's date field names a record, no period, and
+    so does a word naming one of `records` (the records counted per: "per season" with seasons kept as records)."""
+    return {_PERIODS[w] for w, m in window if w in _PERIODS and not (m or "").startswith("field:")
+            and not any(noun_matches(w, r) for r in records)}
 
 
 def _statuses(cap, spec, window) -> tuple[set[str], bool]:
@@ -192,7 +194,8 @@ def _realises_limit(cap, spec, rule, reading) -> bool:
         return False
     if not _counts_what_it_says(cap, spec, rule, window):
         return False
-    if _periods(window) != ({cap.period} if cap.period else set()):
+    per = tuple(e for e in (parent, _pair(cap, spec)) if e)
+    if _periods(window, per) != ({cap.period} if cap.period else set()):
         return False
     said, counted = _statuses(cap, spec, window)
     if not counted or (cap.where_field and not said):
