@@ -1,6 +1,7 @@
-"""Capability `limit`: At most a number of records (or of a field's sum) per parent record, per user who created
-them, or in the whole app; optionally per day, week, month or year and only for some statuses; a write beyond it is
-refused with 409."""
+"""Capability `limit`: At most a number of records (or of a field's sum) per parent record (or per pair of records:
+the parent and another record the rows point at, "each artist submits at most three proposals per season"), per user
+who created them, or in the whole app; optionally per day, week, month or year and only for some statuses; a write
+beyond it is refused with 409."""
 
 from __future__ import annotations
 
@@ -27,6 +28,11 @@ class Params(CapabilityBase):
     parent_field: Name | None = Field(default=None, description="scope 'parent' only: reference field on `entity`; "
                                                                 "rows are counted per record it points at, e.g. "
                                                                 "student_id")
+    pair_field: Name | None = Field(default=None, description="scope 'parent' only: a second reference field on "
+                                                              "`entity`; rows are counted per pair of the records "
+                                                              "parent_field and it point at, e.g. artist_id with "
+                                                              "parent_field season_id: at most 3 proposals per artist "
+                                                              "and season; None = per parent alone")
     max: int | None = Field(default=None, ge=0, le=100000, description="the limit, one number for every parent "
                                                                        "(or user, or the app); or set max_field")
     max_field: Name | None = Field(default=None, description="scope 'parent' only: integer/decimal field on the "
@@ -52,6 +58,13 @@ def parent_entity(cap: Params, spec) -> str | None:
     per parent)."""
     ent = spec.entity(cap.entity)
     f = ent.field(cap.parent_field) if ent is not None and cap.scope == "parent" and cap.parent_field else None
+    return f.ref if f is not None and f.type == "reference" else None
+
+
+def pair_entity(cap: Params, spec) -> str | None:
+    """The entity `pair_field` points at (a limit per pair of records), or None."""
+    ent = spec.entity(cap.entity)
+    f = ent.field(cap.pair_field) if ent is not None and cap.scope == "parent" and cap.pair_field else None
     return f.ref if f is not None and f.type == "reference" else None
 
 
@@ -102,6 +115,9 @@ def _scope_problems(cap: Params, spec) -> list[str]:
     if cap.parent_field:
         p.append(f"scope {cap.scope!r} counts {cap.entity} rows {counted}, not per {cap.parent_field}; drop "
                  f"parent_field, or use scope 'parent' to count per record it points at")
+    if cap.pair_field:
+        p.append(f"pair_field counts rows per pair of records, and scope {cap.scope!r} has no parent record; drop "
+                 f"pair_field, or use scope 'parent' with parent_field")
     if cap.max_field:
         p.append(f"max_field is a field of a parent record, and scope {cap.scope!r} has none; drop max_field and "
                  f"set max, one number {'for every user' if cap.scope == 'user' else 'for the whole app'}")
@@ -118,6 +134,8 @@ def check(cap: Params, spec) -> list[str]:
         b.entity_problem(spec, cap.entity, "limited entity"),
         b.field_problem(spec, cap.entity, cap.parent_field if cap.scope == "parent" else None, "parent_field",
                         ("reference",)),
+        b.field_problem(spec, cap.entity, cap.pair_field if cap.scope == "parent" else None, "pair_field",
+                        ("reference",)),
         b.field_problem(spec, parent, cap.max_field, "max_field", MAX_TYPES) if parent else None,
         b.field_problem(spec, cap.entity, cap.sum_field, "sum_field", SUM_TYPES),
         b.field_problem(spec, cap.entity, cap.date_field, "date_field", b.DATE_TYPES),
@@ -128,6 +146,9 @@ def check(cap: Params, spec) -> list[str]:
     if cap.scope == "parent" and (cap.max is None) == (cap.max_field is None):
         p.append(f"set exactly one of max (one number for every {parent or 'parent'}, e.g. 3) and max_field (a "
                  f"number field of {parent or 'the parent entity'} holding each one's own limit, e.g. capacity)")
+    if cap.scope == "parent" and cap.pair_field and cap.pair_field == cap.parent_field:
+        p.append(f"pair_field {cap.pair_field!r} is parent_field itself; a pair needs another reference field of "
+                 f"{cap.entity} (or drop pair_field to count per {parent or 'parent'} alone)")
     if cap.max == 0:
         p.append("max 0 would refuse every counted row; use at least 1")
     if parent and cap.max_field and spec.entity(parent) is not None:
@@ -163,7 +184,9 @@ def routes(cap: Params, spec) -> list:
     r = b.readers(spec, cap.entity)
     usage, page = {
         "parent": ("how much of its limit one parent uses (parent_id=, on=YYYY-MM-DD for a period): limit, used, "
-                   "remaining, period", "page: each parent with its use of the limit"),
+                   "remaining, period", "page: each parent with its use of the limit") if not cap.pair_field else (
+            "how much of its limit one pair of records uses (parent_id=, pair_id=, on=YYYY-MM-DD for a period): "
+            "limit, used, remaining, period", "page: each pair of records with its use of the limit"),
         "user": ("how much of the limit the signed-in user uses (on=YYYY-MM-DD for a period): limit, used, "
                  "remaining, period", "page: the signed-in user's use of the limit"),
         "app": ("how much of the limit the whole app uses (on=YYYY-MM-DD for a period): limit, used, remaining, "
@@ -192,11 +215,12 @@ def fresh_fields(cap: Params, spec) -> list[str]:
     limit never fills another one first ("at most 2 shows per presenter" and "one show per slot": the tests of the
     presenter's limit give each show its own slot)."""
     ent = spec.entity(cap.entity)
-    refs = [f.name for f in ent.fields if f.type == "reference" and f.name != cap.parent_field] if ent else []
+    refs = [f.name for f in ent.fields if f.type == "reference" and f.name not in (cap.parent_field, cap.pair_field)
+            ] if ent else []  # the pair's other record stays one record: the rows of a test share the pair
     if _paired(cap, spec):
         return refs
-    others = {c.parent_field for c in spec.capabilities if c.kind == "limit" and c.id != cap.id
-              and c.entity == cap.entity and c.scope == "parent"}
+    others = {name for c in spec.capabilities if c.kind == "limit" and c.id != cap.id and c.entity == cap.entity
+              and c.scope == "parent" for name in (c.parent_field, c.pair_field) if name}
     return [f for f in refs if f in others]
 
 
@@ -217,11 +241,16 @@ def describe_rule(cap: Params, spec) -> str:
         return f"each user may have at most {cap.max} {what}{per}"
     if cap.scope == "app":
         return f"at most {cap.max} {what}{per} in all"
+    pair = spec.entity(pair_entity(cap, spec) or "")
+    if cap.pair_field:  # "at most 3 proposals per artist and season"
+        a_label = pair.label.lower() if pair else cap.pair_field.removesuffix("_id").replace("_", " ")
+        p_label = f"{a_label} and {p_label}"
     if cap.max is not None:
         text = f"at most {cap.max} {what} per {p_label}"
     else:
         mf = parent.field(cap.max_field) if parent is not None and cap.max_field else None
-        text = f"{what} per {p_label} up to its {(mf.label if mf else cap.max_field or '').lower()}"
+        its = f"the {parent.label.lower() if parent else 'parent'}'s" if cap.pair_field else "its"
+        text = f"{what} per {p_label} up to {its} {(mf.label if mf else cap.max_field or '').lower()}"
     return text + per
 
 
@@ -319,8 +348,10 @@ def render(cap: Params, spec, tpl) -> dict[str, str]:
     ent = spec.entity(cap.entity)
     parent = spec.entity(parent_entity(cap, spec) or "")  # None: the limit is per user or for the whole app
     outsider = next((r for r in b.readers(spec, cap.entity) if r not in b.writers(spec, cap.entity)), None)
+    pair = spec.entity(pair_entity(cap, spec) or "")  # None: counted per parent alone
     ctx = {
         "ent": ent, "parent": parent, "detail": b.detail_path(spec, parent.name) if parent else None,
+        "pair": pair, "pair_detail": b.detail_path(spec, pair.name) if pair else None,
         "writer": b.writer_role(spec, cap.entity),
         "parent_writer": (b.writer_role(spec, parent.name) if parent else None) or "owner",
         "outsider": outsider, "stranger": b.non_reader_role(spec, cap.entity),

@@ -215,6 +215,10 @@ def assess(spec, entry, index: int, reading: FeatureReading | None = None) -> di
         ref = ent.field(pf) if ent is not None and pf else None
         if ref is not None and ref.ref:
             prim.add(ref.ref)
+        pair = ent.field(c.pair_field) if c.kind == "limit" and ent is not None and getattr(c, "pair_field", None) \
+            else None  # a limit per pair acts on both records of the pair: "each locomotive ... per session"
+        if pair is not None and pair.ref:
+            prim.add(pair.ref)
         rf = getattr(c, "record_field", None)  # an enrolment acts on the record signed up for and its people
         held = ent.field(rf) if ent is not None and rf else None
         if held is not None and held.ref:

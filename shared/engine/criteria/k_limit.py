@@ -43,6 +43,13 @@ def _parent(cap, spec) -> str | None:
     return parent_entity(cap, spec)
 
 
+def _pair(cap, spec) -> str | None:
+    """The entity of a limit per pair of records (the record beside the parent), or None."""
+    from ..capabilities.limit import pair_entity
+
+    return pair_entity(cap, spec) if getattr(cap, "pair_field", None) else None
+
+
 def _window(rule, reading) -> tuple[list[tuple[str, str]], list[str]]:
     """((word, maps_to) of the rule's words and of the feature's words just around them, the two content words just
     before them): "at most 20 hours a month" reads as a rule "20 hours" between "most" and "a month"."""
@@ -94,9 +101,11 @@ def _per_person(spec, rule, window, *things: str) -> bool:
                for w in words for r in spec.roles)
 
 
-def _periods(window) -> set[str]:
-    """The periods the rule's words name; "a dig day" read as the dig's date field names a record, no period."""
-    return {_PERIODS[w] for w, m in window if w in _PERIODS and not (m or "").startswith("field:")}
+def _periods(window, records: tuple[str, ...] = ()) -> set[str]:
+    """The periods the rule's words name; "a dig day" read as the dig's date field names a record, no period, and
+    so does a word naming one of `records` (the records counted per: "per season" with seasons kept as records)."""
+    return {_PERIODS[w] for w, m in window if w in _PERIODS and not (m or "").startswith("field:")
+            and not any(noun_matches(w, r) for r in records)}
 
 
 def _statuses(cap, spec, window) -> tuple[set[str], bool]:
@@ -185,7 +194,8 @@ def _realises_limit(cap, spec, rule, reading) -> bool:
         return False
     if not _counts_what_it_says(cap, spec, rule, window):
         return False
-    if _periods(window) != ({cap.period} if cap.period else set()):
+    per = tuple(e for e in (parent, _pair(cap, spec)) if e)
+    if _periods(window, per) != ({cap.period} if cap.period else set()):
         return False
     said, counted = _statuses(cap, spec, window)
     if not counted or (cap.where_field and not said):
@@ -194,10 +204,17 @@ def _realises_limit(cap, spec, rule, reading) -> bool:
         return _names_only_the_counted(cap, spec, rule, window, reading)
     named = _named_entities(spec, rule, window)
     ent = spec.entity(cap.entity)
-    held = {f.ref for f in ent.fields if f.type == "reference" and f.required and f.ref != parent} if ent else set()
+    pair = _pair(cap, spec)
+    if getattr(cap, "pair_field", None) and pair is None:
+        return False
+    held = {f.ref for f in ent.fields if f.type == "reference" and f.required and f.ref not in (parent, pair)
+            } if ent else set()
     if len(held) == 1 and cap.entity in (f"{parent}_{next(iter(held))}", f"{next(iter(held))}_{parent}"):
         named -= held  # sign-ups (shift_volunteer) counted per shift: "5 volunteers" names the people signed up
-    if named - {cap.entity, parent} or _per_person(spec, rule, window, cap.entity, parent):
+    # a limit per pair ("each artist ... at most 3 proposals per season") counts per the record beside the parent
+    # too; any other record the words name is one the limit does not count per
+    things = {cap.entity, parent} | ({pair} if pair else set())
+    if named - things or _per_person(spec, rule, window, *things):
         return False
     return bool(named) or (reading is not None and reading.record in (cap.entity, parent))
 
@@ -226,6 +243,8 @@ def _params(cap, spec) -> dict:
            "used": nums["used"]}
     if getattr(cap, "scope", "parent") == "parent":
         prm.update(parent=_parent(cap, spec), parent_field=cap.parent_field, max_field=cap.max_field)
+        if getattr(cap, "pair_field", None):
+            prm.update(pair=_pair(cap, spec), pair_field=cap.pair_field)
     return prm
 
 
@@ -258,6 +277,11 @@ def _sentence(spec, prm: dict, scope: str = "parent") -> str:
     if scope == "app":
         return f"When {held} are stored in all, by any users, {more} for everyone; " + "; ".join(
             extra or ["the refused one is not stored"]) + "."
+    if prm.get("pair"):  # "When a season already has 3 proposals of one artist, ...; another artist still ..."
+        other = entity_label(spec, prm["pair"])
+        extra += [f"another {other} still takes {rows} in the same {par}", f"another {par} still takes {rows} of "
+                  f"the same {other}"]
+        return f"When {has} already has {held} of one {other}, {more}; " + "; ".join(extra) + "."
     extra.append(f"another {par} still takes {rows}")
     return f"When {has} already has {held}, {more}; " + "; ".join(extra) + "."
 
@@ -292,13 +316,18 @@ def _checked_rows(p, entity: str, fits: int, period: str | None, dates: dict | N
     return ent, ent.label.lower()
 
 
-def _rows(p, entity: str, step, sum_field, date_field, where_field, counted, dates, parent_field: str | None = None):
-    """row(actor, expect, note, of=None, over=None): creates one counted row of `entity` as `actor` (a scenario
-    step) — of the parent saved as `of` when the limit is per parent — with `over` set over the counted values."""
+def _rows(p, entity: str, step, sum_field, date_field, where_field, counted, dates, parent_field: str | None = None,
+          pair_field: str | None = None):
+    """row(actor, expect, note, of=None, over=None, mate=None): creates one counted row of `entity` as `actor` (a
+    scenario step) — of the parent saved as `of` when the limit is per parent, and of the record saved as `mate`
+    (in `pair_field`) when it is per pair — with `over` set over the counted values."""
     slot = SampleSlots(p.spec, entity).limit_row_slot(date_field)
 
-    def row(actor: str, expect: int, note: str, of: str | None = None, over: dict | None = None) -> str:
+    def row(actor: str, expect: int, note: str, of: str | None = None, over: dict | None = None,
+            mate: str | None = None) -> str:
         body = {parent_field: f"${{{of}.id}}"} if parent_field else {}
+        if pair_field and mate:
+            body[pair_field] = f"${{{mate}.id}}"
         if sum_field:
             body[sum_field] = step
         if date_field:
@@ -319,16 +348,17 @@ def _refused(p, limit, used) -> None:
 
 
 def _uncounted_and_next(p, row, entity: str, label: str, where_field, not_counted, period, date_field, dates,
-                        actor: str, next_actor: str, of: str | None = None) -> int:
+                        actor: str, next_actor: str, of: str | None = None, mate: str | None = None) -> int:
     """A row with a value that does not count (as `actor`) and one in the next period (as `next_actor`) are still
     accepted, when the limit has them; how many rows that stored."""
     extra = 0
     if where_field and not_counted:
         row(actor, 201, f"{a(label)} with {field_label(p.spec, entity, where_field)} {not_counted} does not count: "
-                        f"accepted", of, {where_field: not_counted})
+                        f"accepted", of, {where_field: not_counted}, mate=mate)
         extra += 1
     if period:
-        row(next_actor, 201, f"{a(label)} in the next {period} is accepted", of, {date_field: dates["next"]})
+        row(next_actor, 201, f"{a(label)} in the next {period} is accepted", of, {date_field: dates["next"]},
+            mate=mate)
         extra += 1
     return extra
 
@@ -347,10 +377,21 @@ def _stored(p, actor: str, path: str, total: int, label: str) -> None:
 def _fill_to_the_limit(p, capability: str, entity: str, parent: str, parent_field: str, limit, step, fits: int,
                        used, max_field: str | None = None, sum_field: str | None = None,
                        date_field: str | None = None, period: str | None = None, where_field: str | None = None,
-                       counted: str | None = None, not_counted: str | None = None, dates: dict | None = None) -> None:
+                       counted: str | None = None, not_counted: str | None = None, dates: dict | None = None,
+                       pair: str | None = None, pair_field: str | None = None) -> None:
     ref = p.entity(entity).field(parent_field)
     if ref is None or ref.ref != parent:
         raise ScenarioError(f"{entity}.{parent_field} does not reference {parent}")
+    if pair_field:
+        other = p.entity(entity).field(pair_field)
+        if other is None or other.ref != pair or not pair:
+            raise ScenarioError(f"{entity}.{pair_field} does not reference {pair}")
+        return _fill_a_pair(p, capability, entity, parent, parent_field, pair, pair_field, limit, fits, used,
+                            max_field, _rows(p, entity, step, sum_field, date_field, where_field, counted, dates,
+                                             parent_field, pair_field),
+                            lambda row, who, of, mate: _uncounted_and_next(
+                                p, row, entity, p.entity(entity).label.lower(), where_field, not_counted, period,
+                                date_field, dates, who, who, of, mate), period, dates)
     ent, label = _checked_rows(p, entity, fits, period, dates)
     plabel = p.entity(parent).label.lower()
     who = p.writer(entity)
@@ -372,6 +413,36 @@ def _fill_to_the_limit(p, capability: str, entity: str, parent: str, parent_fiel
     _usage_full(p, who, f"/api/{capability}/usage?parent_id=${{{first}.id}}", limit, used,
                 f"the first {plabel} has used all of its limit")
     _stored(p, who, f"/api/{ent.plural}?{parent_field}=${{{first}.id}}&per_page=1", fits + extra, label)
+
+
+def _fill_a_pair(p, capability: str, entity: str, parent: str, parent_field: str, pair: str, pair_field: str, limit,
+                 fits: int, used, max_field: str | None, row, uncounted, period: str | None, dates: dict | None) -> None:
+    """A limit per pair of records: the rows of one parent and one record of the pair fill it and one more is
+    refused; the same parent still takes a row of another record of the pair, and another parent one of the same
+    record; the pair's usage is full and nothing refused was stored."""
+    ent, label = _checked_rows(p, entity, fits, period, dates)
+    plabel, alabel = p.entity(parent).label.lower(), p.entity(pair).label.lower()
+    who = p.writer(entity)
+    maker, mate_maker = _maker(p, parent, who), _maker(p, pair, who)
+    fixed = {max_field: limit} if max_field else {}
+    with_cap = f" with {field_label(p.spec, parent, max_field)} {_num(limit)}" if max_field else ""
+    first = p.make(parent, maker, fixed, note=f"a first {plabel}{with_cap}")
+    second = p.make(parent, maker, fixed, note=f"a second {plabel}{with_cap}")
+    mate = p.make(pair, mate_maker, note=f"a first {alabel}")
+    other = p.make(pair, mate_maker, note=f"a second {alabel}")
+    for i in range(fits):
+        row(who, 201, f"the {_ordinal(i + 1)} {label} of the first {plabel} and the first {alabel} is accepted",
+            first, mate=mate)
+    row(who, 409, f"one more {label} of the first {plabel} and the first {alabel} is refused: their limit is "
+                  f"reached", first, mate=mate)
+    _refused(p, limit, used)
+    extra = uncounted(row, who, first, mate)
+    row(who, 201, f"the first {plabel} still takes {a(label)} of another {alabel}", first, mate=other)
+    row(who, 201, f"another {plabel} still takes {a(label)} of the first {alabel}", second, mate=mate)
+    _usage_full(p, who, f"/api/{capability}/usage?parent_id=${{{first}.id}}&pair_id=${{{mate}.id}}", limit, used,
+                f"the first {plabel} and the first {alabel} have used all of their limit")
+    _stored(p, who, f"/api/{ent.plural}?{parent_field}=${{{first}.id}}&{pair_field}=${{{mate}.id}}&per_page=1",
+            fits + extra, label)
 
 
 def _two_writers(p, entity: str) -> tuple[str, str]:

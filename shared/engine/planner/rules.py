@@ -52,7 +52,7 @@ def _num_words(n: float) -> str:
 
 #: the parameters that say which rows a limit counts together; two limits alike in all of them but the number
 #: contradict each other (the looser can never be filled)
-_SAME_COUNT = ("entity", "scope", "parent_field", "sum_field", "period", "where_field")
+_SAME_COUNT = ("entity", "scope", "parent_field", "pair_field", "sum_field", "period", "where_field")
 
 
 def b_limit(ctx) -> dict:
@@ -63,6 +63,8 @@ def b_limit(ctx) -> dict:
         if all(other.get(k) == out.get(k) for k in _SAME_COUNT) and (
                 other.get("max"), other.get("max_field")) != (out.get("max"), out.get("max_field")):
             per = f" per {label_of(out['parent_field'].removesuffix('_id'))}" if out.get("parent_field") else ""
+            if out.get("pair_field"):
+                per = f" per {label_of(out['pair_field'].removesuffix('_id'))} and{per.removeprefix(' per')}"
             was = other.get("max") if other.get("max") is not None else f"its {other.get('max_field')}"
             raise NotFit(f"another feature already limits the {label_of(out['entity'])} records{per} to {was}; a "
                          f"second number for the same count would contradict it")
@@ -119,9 +121,12 @@ def _b_limit(ctx) -> dict:
     if not enforced_capacity(rule, ctx.text):
         raise NotFit("the capacity is kept as a number; the words do not say what fills it")
     pair = _pair_head(text, low, parent if per else None, counted, d, ctx.text)
-    if pair is not None:
-        raise NotFit(f"{rule.words} counts per {label_of(pair)} and {label_of(parent)} together (a pair of "
-                     f"records); a limit per pair is not bound yet")
+    if pair is not None and pair in d.roles and pair not in d.entities:
+        raise NotFit(f"{rule.words} counts per {label_of(pair)} (a user of the app) and {label_of(parent)} "
+                     f"together; a limit per user and record is not bound yet")
+    if pair is not None and parent in d.roles and parent not in d.entities:
+        raise NotFit(f"{rule.words} counts per {label_of(pair)} and {label_of(parent)} (a user of the app) "
+                     f"together; a limit per user and record is not bound yet")
     main = _main(ctx, prefer_things=True)
     if parent is None and rule.category == "capacity" and not rule.number:
         # "cars are loaded onto sailings up to their capacity": the cars, per sailing
@@ -175,6 +180,8 @@ def _b_limit(ctx) -> dict:
         raise NotFit(f"{label_of(counted)} has no link to {label_of(parent)}")
     d.entities[counted].fields[field].required = True
     out: dict = {"entity": counted, "parent_field": field, "max": None, "max_field": None}
+    if pair is not None:  # "each artist submits at most three proposals per season": per artist and season
+        out["pair_field"] = _pair_ref(d, counted, pair, ctx.text)
     if rule.number is not None and float(rule.number).is_integer() and 0 <= rule.number <= 100000:
         out["max"] = int(rule.number)
     elif rule.category == "capacity":
@@ -189,6 +196,34 @@ def _b_limit(ctx) -> dict:
             return out
         out.update(period=period, date_field=_period_date(ctx, counted, text))
     return out
+
+
+def _pair_ref(d, counted: str, pair: str, source: str) -> str:
+    """The required reference of the counted rows to the record a limit per pair counts them per beside their
+    parent (made, with the record, when missing)."""
+    from .capmap import NotFit, label_of
+
+    if pair == counted:
+        raise NotFit(f"the words count {label_of(counted)} records per {label_of(pair)} records")
+    if pair not in d.entities:
+        d.add_entity(pair, source, people=pair in lx.PEOPLE)
+        d.add_field(pair, "name", "text", source, origin="structure", required=True)
+    from .draft import clip
+
+    field = f"{pair}_id"
+    back = d.entities[pair].fields.get(f"{counted}_id")
+    if back is not None and back.type == "reference" and back.source == clip(source) and field not in \
+            d.entities[counted].fields:
+        # "each maker gets at most one pitch per fair" read as a maker's link to one pitch: the pitch holds its
+        # maker instead (many pitches per maker, one per fair)
+        del d.entities[pair].fields[f"{counted}_id"]
+    if field not in d.entities[counted].fields and not d.add_ref(counted, pair, source, required=True):
+        raise NotFit(f"{label_of(counted)} cannot point at {label_of(pair)}")
+    ref = d.entities[counted].fields.get(field)
+    if ref is None or ref.type != "reference":
+        raise NotFit(f"{label_of(counted)} has no link to {label_of(pair)}")
+    ref.required = True
+    return field
 
 
 def _stated_person(text: str, rule_words: str, d) -> str | None:

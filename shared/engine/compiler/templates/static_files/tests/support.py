@@ -35,6 +35,22 @@ RACERS = 20
 _SHARED: dict = {}
 
 
+def _needs(entity: str, chain: tuple) -> bool:
+    """Is `entity` one of `chain`, or does a row of it need (through required references) a row of one? Then an
+    optional reference to it from the end of the chain is left empty: following it would loop, or make a second
+    row of a kind the chain is making (maker -> its free slot -> the slot's pitch -> the pitch's maker)."""
+    seen, todo = {entity}, [entity]
+    while todo:
+        name = todo.pop()
+        if name in chain:
+            return True
+        for field in ENTITIES[name]["fields"]:
+            if field["type"] == "reference" and field["required"] and field["ref"] not in seen:
+                seen.add(field["ref"])
+                todo.append(field["ref"])
+    return False
+
+
 def app_for(config: dict):
     """The process's app, configured with `config`, on a database freshly reset to the migrated empty schema.
 
@@ -245,8 +261,8 @@ class AppTestCase(unittest.TestCase):
         for field in ENTITIES[entity]["fields"]:
             if field["type"] != "reference" or field["name"] in overrides:
                 continue
-            if field["ref"] in parents + (entity,) and not field["required"]:
-                continue  # an optional reference back up the chain: leave it empty rather than loop
+            if not field["required"] and _needs(field["ref"], parents + (entity,)):
+                continue  # an optional reference back up the chain (or to a row that needs one): leave it empty
             # a role that reads only its own rows links its own parent row (a keeper's inspection of its own hive)
             role = ROLES.get(getattr(client, "user", {}).get("role", ""), {}) if client is not None else {}
             own = field["ref"] in role.get("read_own", []) and field["ref"] in role.get("write", [])
