@@ -133,6 +133,20 @@ def _flag(ctx, ent: str, words: str) -> str:
     return f.name
 
 
+def _required_link(ctx, child: str, parent: str):
+    """The required reference of `child` to `parent`, added when the words relate them and it is missing."""
+    from .capmap import NotFit
+
+    d = ctx.draft
+    link = next((f for f in d.fields_of(child, "reference") if f.ref == parent), None)
+    if link is None:
+        if not d.add_ref(child, parent, ctx.text, required=True):
+            raise NotFit(f"{child.replace('_', ' ')} cannot point at {parent.replace('_', ' ')}")
+        link = next(f for f in d.fields_of(child, "reference") if f.ref == parent)
+    link.required = True
+    return link
+
+
 def _made_by(ctx, subj: str, verb: str, obj: str | None) -> tuple[str, str, dict]:
     """The record the refused verb makes for the subject: the booked record of a booking verb, else the record the
     noun names; it is linked to the subject (a required reference). A noun that names no record after a booking verb
@@ -154,12 +168,7 @@ def _made_by(ctx, subj: str, verb: str, obj: str | None) -> tuple[str, str, dict
     made = made or _entity(d, obj)
     if made is None or made == subj:
         raise NotFit("the words do not say which record the refused act makes")
-    link = next((f for f in d.fields_of(made, "reference") if f.ref == subj), None)
-    if link is None:
-        if not d.add_ref(made, subj, ctx.text, required=True):
-            raise NotFit(f"{made.replace('_', ' ')} cannot point at {subj.replace('_', ' ')}")
-        link = next(f for f in d.fields_of(made, "reference") if f.ref == subj)
-    link.required = True
+    link = _required_link(ctx, made, subj)
     where: dict = {}
     if kind:
         f = next((x for x in d.fields_of(made, "enum") if kind in x.values), None) or d.add_field(
@@ -193,12 +202,7 @@ def _expiry(ctx, out: dict, subj: str, m) -> None:
     if owner != subj:
         if out["via_field"] is not None:
             raise NotFit("the words check the items of a record the act's record does not point at")
-        via = next((f for f in d.fields_of(subj, "reference") if f.ref == owner), None)
-        if via is None:
-            if not d.add_ref(subj, owner, ctx.text, required=True):
-                raise NotFit(f"{subj.replace('_', ' ')} cannot point at {owner.replace('_', ' ')}")
-            via = next(f for f in d.fields_of(subj, "reference") if f.ref == owner)
-        via.required = True
+        via = _required_link(ctx, subj, owner)
         out["via_field"] = via.name
     out.update(test="none_expired", test_field=date, child_entity=child, child_link=link.name)
 
@@ -299,12 +303,7 @@ def b_guard(ctx) -> dict:
             d.add_field(child, "name", "text", ctx.text, origin="structure", required=True)
         if child == subj:
             raise NotFit("the words count the record itself")
-        link = next((f for f in d.fields_of(child, "reference") if f.ref == subj), None)
-        if link is None:
-            if not d.add_ref(child, subj, ctx.text, required=True):
-                raise NotFit(f"{child.replace('_', ' ')} cannot point at {subj.replace('_', ' ')}")
-            link = next(f for f in d.fields_of(child, "reference") if f.ref == subj)
-        link.required = True
+        link = _required_link(ctx, child, subj)
         out.update(test="count_at_least", count=n, child_entity=child, child_link=link.name)
     elif (aged := _AGED.match(cond)):
         n = int(aged.group("n")) * (7 if aged.group("unit").startswith("week") else 1)
