@@ -72,6 +72,17 @@ def procs():
         p.wait(timeout=10)
 
 
+def _stopped(pid: int, within: float = 5.0) -> None:
+    """Wait until the kernel reports `pid` stopped (state T in /proc/<pid>/stat)."""
+    end = time.monotonic() + within
+    while time.monotonic() < end:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        if state in ("T", "t"):
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"process {pid} did not stop within {within} s")
+
+
 @pytest.mark.parametrize("kind", ["http", "h2"])
 def test_a_frozen_process_holds_its_port_but_does_not_answer(procs, kind):
     port = free_port()
@@ -80,6 +91,7 @@ def test_a_frozen_process_holds_its_port_but_does_not_answer(procs, kind):
     url = f"http://127.0.0.1:{port}/" if kind == "http" else f"h2://127.0.0.1:{port}"
     assert localcloud._answers(url, timeout=2)
     os.killpg(proc.pid, signal.SIGSTOP)
+    _stopped(proc.pid)  # SIGSTOP is delivered asynchronously: under load the probe could be answered before it lands
     try:
         assert connects(port), "the kernel still accepts connections for a frozen process"
         assert not localcloud._answers(url, timeout=0.5)
