@@ -516,10 +516,55 @@ def build(idea: dict) -> Draft:
             if len(parts) == 2 and all(p in e.fields for p in parts) and e.fields[name].type != "reference":
                 del e.fields[name]
     _apply_definitions(d)
+    _possessive_attributes(d)
     _fold_bare_heads(d)
     _compound_labels(d)
     _catalogue_fields(d)
     return d
+
+
+#: "a race's liberation time", "each lamb's birth weight", "the order's delivery date": a record's typed attribute
+_POSSESSIVE = re.compile(r"(?<![a-z])(?P<owner>[a-z]+)(?:'s|s')\s+(?P<words>[a-z]+(?:\s+[a-z]+){0,2})")
+#: "each medicine has a withdrawal period in days": the same, said with "has"
+_HAS = re.compile(r"(?<![a-z])(?:each|every)\s+(?P<owner>[a-z]+)\s+(?:has|carries|keeps|gets)\s+(?:a|an)\s+"
+                  r"(?P<words>[a-z]+(?:\s+[a-z]+){0,4})")
+
+
+def _possessive_attributes(d: Draft) -> None:
+    """A record's attribute the features name with a possessive ("entries close 24 hours before a race's liberation
+    time", "flag a lamb whose ... each lamb's birth weight") is kept on that record, typed by its head: a rule that
+    reads it needs it there, and a record with only a title cannot hold it. Only attributes whose head word has a
+    type (a time, a date, a weight, a fee, a name) are taken: "its owner's club account" names no attribute."""
+    from . import definitions
+
+    for text in [str(t) for t in d.idea.get("key_features") or []]:
+        low = " ".join(text.lower().replace("\u2019", "'").split())
+        for m in [*_POSSESSIVE.finditer(low), *_HAS.finditer(low)]:
+            owner = singular(m.group("owner"))
+            e = d.entities.get(owner)
+            if e is None or e.people or e.join:
+                continue
+            words, unit = [], []
+            said = m.group("words").split()
+            for k, w in enumerate(said):  # the noun phrase: up to a function word or a verb ("in days": its unit)
+                if w in ("in", "as") and k + 1 < len(said) and said[k + 1] in UNITS and words:
+                    unit = [w, said[k + 1]]
+                    break
+                if w in lx.NEVER_NOUNS or w in lx.CONJUNCTIONS or w in lx.VERBS or w in ("own", "is", "are", "was"):
+                    break
+                words.append(w)
+            while words and words[-1] not in lx.ATTRIBUTE_TYPES and not unit:
+                words.pop()  # "a race's liberation time closes": the phrase ends at its typed head
+            if not words or singular(words[0]) in d.entities or any(w in lx.PEOPLE for w in words):
+                continue  # "a trainee's supervisor", "the ewe's lambs": a link or a record, not an attribute
+            a = definitions._attr(" ".join(words + unit), owner, set(d.entities))
+            if a is None or a.ref or a.type in ("file", "long_text") or (a.type == "text" and unit):
+                continue
+            if any(f.name == a.name or f.name.endswith(f"_{a.name}") for f in e.fields.values()):
+                continue
+            f = d.add_field(owner, a.name, a.type, text, values=a.values)
+            if f is not None and f.origin == "words" and f.label is None:
+                f.label = a.label
 
 
 def _compound_labels(d: Draft) -> None:

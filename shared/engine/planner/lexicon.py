@@ -205,7 +205,7 @@ _attrs("integer", "count number quantity qty capacity stock seats servings age p
                   "level size headcount attendance calories steps year streak interval")
 _attrs("decimal", "temperature temperatures weight height width length distance duration hours percentage "
                   "percent ratio humidity ph volume dose dosage reading yield hour kg")
-_attrs("enum", "status stage state phase priority urgency severity condition outcome result")
+_attrs("enum", "status stage state phase priority urgency severity condition outcome result sex gender")
 _attrs("text", "grade")
 _attrs("email", "email e-mail")
 _attrs("phone", "phone telephone mobile")
@@ -217,6 +217,13 @@ _attrs("file", "photo photos image images picture pictures file files document d
                "attachments video videos")
 _attrs("text", "name title label subject species breed address location variety colour color brand model "
                "serial code sku isbn category topic tag genre venue author")
+
+#: Words in a number field's name that say it can be negative (every other count or measure starts at 0).
+SIGNED_NUMBERS = frozenset("""
+temperature temperatures temp reading readings balance change changes difference delta offset adjustment
+latitude longitude lat lng lon altitude elevation score scores points point net profit loss margin variance
+gain swing correction handicap par tilt angle bearing
+""".split())
 
 #: Phrases (as words) that name one field; checked before single words.
 ATTRIBUTE_PHRASES: dict[tuple[str, ...], tuple[str, str]] = {
@@ -255,7 +262,7 @@ TYPE_CUES: tuple[tuple[str, frozenset[str]], ...] = (
                            "percentage", "percent", "ratio", "humidity", "ph", "volume", "dose", "dosage", "reading",
                            "km", "kg", "yield"})),
     ("enum", frozenset({"status", "stage", "state", "phase", "priority", "urgency", "severity", "condition",
-                        "outcome", "result"})),
+                        "outcome", "result", "sex", "gender"})),
     ("long_text", frozenset({"notes", "note", "description", "comments", "instructions", "bio", "summary", "body",
                              "content", "story", "feedback", "remarks", "observations", "transcript", "text",
                              "reason"})),
@@ -274,6 +281,8 @@ ENUM_DEFAULTS: dict[str, list[str]] = {
     "phase": ["planned", "in_progress", "done"],
     "state": ["open", "closed"],
     "status": ["open", "in_progress", "done"],
+    "sex": ["female", "male"],  # of an animal or a patient record: the two a vet, a breeder or a farm records
+    "gender": ["female", "male", "non_binary", "not_stated"],
 }
 
 #: Words that make a boolean when a feature marks a record with them: "mark meals as cooked".

@@ -651,11 +651,15 @@ def read_feature(text: str, spec, cap_ids: list[str]) -> FeatureReading:
         uses.append(WordUse(word=w, maps_to="unread"))
     for i, u in enumerate(uses):  # "a yes/no DBS check": "yes" and "no" say the field after them is a yes/no
         if u.word in ("yes", "no", "yes-or-no", "yes/no") and u.maps_to == "unread":
-            after = next((v.maps_to for v in uses[i + 1:i + 4] if v.maps_to.startswith("field:")), None)
-            e_, _, f_ = (after or "")[6:].partition(".")
-            fs = spec.entity(e_).field(f_) if after and spec.entity(e_) else None
-            if fs is not None and fs.type == "boolean":
-                uses[i] = WordUse(word=u.word, maps_to=after)
+            # ... and "heated yes/no", "released yes or no": so does the field right before them
+            near = [v.maps_to for v in uses[i + 1:i + 4]] + [v.maps_to for v in reversed(uses[max(0, i - 3):i])
+                                                              if v.word not in ("yes", "no", "or")][:1]
+            for after in [m for m in near if m.startswith("field:")]:
+                e_, _, f_ = after[6:].partition(".")
+                fs = spec.entity(e_).field(f_) if spec.entity(e_) else None
+                if fs is not None and fs.type == "boolean":
+                    uses[i] = WordUse(word=u.word, maps_to=after)
+                    break
     things = [m for m in mentioned if not _is_people(spec, m)]
     record = (things or mentioned or [None])[0]
     return FeatureReading(actors=list(dict.fromkeys(actors)), action=action, record=record,

@@ -38,8 +38,8 @@ def singular(word: str) -> str:
         return w[:-1]  # "prizes", "sizes", "glazes": the e is the word's own (but "quizzes", "waltzes")
     if w.endswith(("sses", "xes", "ches", "shes", "zes")):
         return w[:-2]
-    if w.endswith("oes") and len(w) > 5:
-        return w[:-2]
+    if w.endswith("oes") and len(w) > 5:  # "potatoes", "heroes"; but "canoes", "horseshoes", "oboes" keep the e
+        return w[:-1] if w.endswith(("canoes", "oboes", "shoes", "floes", "sloes", "throes")) and not w.endswith("volcanoes") else w[:-2]
     if w.endswith("s") and not w.endswith("ss"):
         return w[:-1]
     return w

@@ -1,0 +1,97 @@
+"""Attributes typed by the founder's words, and a criterion that holds the app to them: "a length in feet", "hull
+weight" and "seats" are numbers that cannot go below zero, "a spray deck yes/no" is yes or no. QA sends a value of
+the wrong kind for each and expects 400 naming the field, so a field the planner typed as free text fails the
+feature instead of being certified (an outside tester found "size 'huge'" and "heated 'banana'" accepted on a
+feature QA had called built)."""
+
+from __future__ import annotations
+
+from shared.engine.planner import plan_builtin
+
+from .capabilities import _ops_specs as S
+
+
+def canoe_idea():
+    return {"id": "canoe-hire-typed", "title": "Paddle shed",
+            "description": "A river centre hires out canoes by the hour.", "target_audience": "river centre staff",
+            "key_features": ["Canoes with a length in feet, hull weight, seats and a spray deck yes/no",
+                             "Export the canoes as a CSV"]}
+
+
+def _trace(spec, words):
+    return next(t for t in spec.trace if words in t.feature)
+
+
+def test_measures_and_counts_start_at_zero_and_yes_no_after_the_field_is_read():
+    spec = plan_builtin(canoe_idea())
+    canoe = spec.entity("canoe")
+    types = {f.name: (f.type, f.min) for f in canoe.fields}
+    assert types["length"] == ("decimal", 0), types
+    assert types["hull_weight"] == ("decimal", 0), types
+    assert types["spray_deck"][0] == "boolean", types
+    t = _trace(spec, "spray deck")
+    assert t.status == "planned", t.reason
+    [typed] = [c for c in t.criteria if c.template == "records.typed"]
+    assert typed.params["kinds"]["spray_deck"] == "boolean"
+    assert typed.params["kinds"]["length"] == "count" and typed.params["kinds"]["hull_weight"] == "count"
+
+
+def test_a_quantity_that_can_fall_below_zero_keeps_no_floor():
+    spec = plan_builtin({"id": "cold-room-log", "title": "Cold room log", "description": "A butcher logs its cold room.",
+                         "target_audience": "butchers",
+                         "key_features": ["Cold room checks with a temperature, a humidity and a door sealed yes/no"]})
+    check = next(e for e in spec.entities if e.field("temperature") is not None)
+    assert check.field("temperature").min is None
+    assert check.field("humidity").min == 0
+
+
+def _typed_criteria(run):
+    return [c for ft in run.features for c in ft.get("criteria") or [] if "is refused with 400 naming the field when"
+            in c["text"]]
+
+
+def test_the_typed_criterion_passes_on_the_app_built_from_the_words():
+    spec, files = S.compile_spec(plan_builtin(canoe_idea()).model_dump(mode="json"))
+    run = S.qa(files)
+    assert run.passed, run.output
+    typed = _typed_criteria(run)
+    assert typed and all(c["passed"] for c in typed), typed
+    feature = next(ft for ft in run.features if "spray deck" in ft["feature"])
+    assert feature["status"] == "built", feature
+
+
+def test_a_field_typed_as_free_text_fails_the_feature_it_was_named_by():
+    data = plan_builtin(canoe_idea()).model_dump(mode="json")
+    canoe = next(e for e in data["entities"] if e["name"] == "canoe")
+    for fd in canoe["fields"]:
+        if fd["name"] in ("length", "spray_deck"):
+            fd.update(type="text", min=None)
+    spec, files = S.compile_spec(data)
+    run = S.qa(files)
+    typed = _typed_criteria(run)
+    assert typed and not any(c["passed"] for c in typed), typed
+    feature = next(ft for ft in run.features if "spray deck" in ft["feature"])
+    assert feature["status"] != "built", feature
+
+
+def test_an_attribute_named_with_a_possessive_or_has_is_kept_on_its_record():
+    """ "before a regatta's start time", "each permit has a validity period in days": a record that would otherwise
+    hold only a title keeps the attribute the rule reads, typed by its head (a time, a number of days)."""
+    spec = plan_builtin({"id": "regatta-entries", "title": "Regatta desk", "target_audience": "sailing clubs",
+                         "description": "A sailing club takes boat entries for its regattas.",
+                         "key_features": ["Boats with sail number, class and helm name",
+                                          "Entries close 12 hours before a regatta's start time",
+                                          "Each permit has a validity period in days",
+                                          "Each boat's owner's club account is charged"]})
+    regatta, permit = spec.entity("regatta"), spec.entity("permit")
+    assert regatta is not None and regatta.field("start_time").type == "datetime", regatta
+    assert permit is not None and permit.field("validity_period").type in ("decimal", "integer"), permit
+    assert not [e for e in spec.entities for f in e.fields if f.name == "club_account"]
+
+
+def test_sex_is_one_of_its_values():
+    spec = plan_builtin({"id": "alpaca-herd", "title": "Herd book", "target_audience": "alpaca breeders",
+                         "description": "Alpaca breeders keep their herd book.",
+                         "key_features": ["Alpacas with name, sex, fleece colour and birth date"]})
+    sex = spec.entity("alpaca").field("sex")
+    assert sex.type == "enum" and set(sex.values) == {"female", "male"}, sex
