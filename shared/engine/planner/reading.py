@@ -253,6 +253,8 @@ def _rules(text: str, spec) -> tuple[list[RuleReading], list[tuple[int, int, int
             unit = g.get("unit")
             if cat == "fee" and raw:
                 unit = "percent"
+            if cat == "fee" and not raw and getattr(spec, "entity", lambda _n: None)(singular(m.group(0).split()[-1])):
+                continue  # "commissions go from received to ...": the records the app keeps, not a fee
             if cat == "price":  # the unit a price is per ("hour", "lesson"), or None for a price per record
                 per = g.get("noun") or {"hourly": "hour", "daily": "day", "nightly": "night", "weekly": "week",
                                         "monthly": "month", "yearly": "year", "annually": "year"}.get(g.get("noun2"))

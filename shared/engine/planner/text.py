@@ -390,8 +390,16 @@ def parse(text: str) -> list[Clause]:
         flush()
         for a, b in zip(clause.nps, clause.nps[1:], strict=False):
             a.holds = b.prep == "with" and b.group == a.group + 1
+        low = " ".join(x.w for x in clause.words)
+        if clause.nps and clause.nps[0].prep is None and clause.nps[0].after_verb is None and clause.verbs and \
+                clause.verbs[0] in _STATE_VERBS and re.search(r"\b(?:from|through)\b.*\bto\b", low):
+            clause.nps[0].holds = True  # "commissions go from received to frozen to ...": a record with a life
         out.append(clause)
     return out
+
+
+#: verbs whose subject passes through the states listed after them ("orders go from placed to packed to sent")
+_STATE_VERBS = frozenset({"go", "move", "pass", "progress", "advance", "flow", "travel", "step"})
 
 
 def words_of(text: str) -> set[str]:

@@ -95,3 +95,17 @@ def test_sex_is_one_of_its_values():
                          "key_features": ["Alpacas with name, sex, fleece colour and birth date"]})
     sex = spec.entity("alpaca").field("sex")
     assert sex.type == "enum" and set(sex.values) == {"female", "male"}, sex
+
+
+def test_a_word_that_is_often_an_attribute_names_a_record_when_it_goes_through_states():
+    """ "Commissions go from received to ... to collected": the commissions are the records the workflow moves (a
+    taxidermy studio's commissions were read as a money field of the customer, and the workflow put on customers)."""
+    spec = plan_builtin({"id": "claims-desk", "title": "Claim desk", "target_audience": "small insurers",
+                         "description": "A broker's office handles customers' claims.",
+                         "key_features": ["Payments move from requested to approved to paid out",
+                                          "Customers with name and email"]})
+    flow = next(c for c in spec.capabilities if c.kind == "workflow")
+    assert flow.entity == "payment" and spec.entity("payment") is not None, (flow, [e.name for e in spec.entities])
+    t = _trace(spec, "Payments move")
+    assert t.status == "planned", t.reason
+    assert not [r for r in t.reading.rules if r.category == "fee"], t.reading.rules
