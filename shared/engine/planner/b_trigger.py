@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import re
 
+from . import lexicon as lx
 from .draft import DRole, safe_name
-from .text import singular
+from .text import participle_of as _participle_of, singular
 
 NUMBER_TYPES = ("integer", "decimal", "money")
 #: comparative words -> the number field they compare ("heavier than 3500 kg": the weight)
@@ -110,6 +111,13 @@ def _enum_condition(ctx, ent: str) -> dict | None:
     if not m or m.group(1) in ("a", "an", "the", "more", "less", "over", "above", "below", "under", "than",
                                *COMPARATIVES):
         return None
+    marked = re.search(r"\b(?:marked|set)\s*$", m.group(0)[: m.start(1) - m.start(0)])
+    flow = _flow_of(ctx, ent)
+    if not marked and not m.group(2) and _participle_of(m.group(1), lx.MAKING_VERBS) and (
+            flow is None or m.group(1) not in flow["states"]):
+        return {"on": "create"}  # "as soon as a report is written": the record being added
+    if flow is not None and not m.group("to"):
+        return _flow_condition(ctx, ent, flow, m.group(1))
     value = _snake(m.group(1) + (m.group("to") or ""))  # "ready to collect": the state is the whole phrase
     f = _enum_keeping(ctx, ent, m.group(2) or "status", ["none", value] if m.group(2) else ["open", value])
     if f is None or f.type != "enum":
@@ -117,6 +125,33 @@ def _enum_condition(ctx, ent: str) -> dict | None:
     if value not in f.values:
         f.values = [*f.values, value]
     return {"field": f.name, "op": "in", "values": [value]}
+
+
+def _flow_of(ctx, ent: str) -> dict | None:
+    """The workflow planned on the record (its state field, states and transitions), or None."""
+    return next((w for w in getattr(ctx.draft, "planned", {}).get("workflow", []) if w.get("entity") == ent
+                 and w.get("state_field") in ctx.draft.entities[ent].fields), None)
+
+
+def _final_states(flow: dict) -> list[str]:
+    """The states no transition leaves (the last state when every state has a way out)."""
+    leaving = {s for t in flow.get("transitions", []) for s in t.get("from_states", [])}
+    return [s for s in flow["states"] if s not in leaving] or flow["states"][-1:]
+
+
+def _flow_condition(ctx, ent: str, flow: dict, word: str) -> dict:
+    """A condition on a record whose workflow moves its state: the state the participle names, or, for a word of
+    coming to an end ("when their result is decided", "once it is finished"), the workflow's final states. Never a
+    second status beside the workflow's: another participle is not a state it reaches."""
+    from .capmap import NotFit
+
+    value = _snake(word)
+    if value in flow["states"]:
+        return {"field": flow["state_field"], "op": "in", "values": [value]}
+    if _participle_of(word, lx.ENDING_VERBS):
+        return {"field": flow["state_field"], "op": "in", "values": _final_states(flow)}
+    raise NotFit(f"the {ent.replace('_', ' ')}'s {flow['state_field'].replace('_', ' ')} moves through its workflow ("
+                 f"{', '.join(v.replace('_', ' ') for v in flow['states'])}), which has no {word} state")
 
 
 def _enum_keeping(ctx, ent: str, name: str, values: list[str]):
@@ -223,6 +258,55 @@ def _planned(ctx, cap: dict) -> dict:
     return cap
 
 
+#: "for their child", "about its boat": the record a possessive names, whose person is told
+_THEIR = re.compile(r"\b(?:their|its|his|her)\s+(?:own\s+)?([a-z]+)\b(?!'s)")
+
+
+def _through(ctx, ent: str, names: list[str], first: str, kind: str) -> tuple[str, str, str] | None:
+    """"Text the parent when an accident report is written for their child": the person told is the one the
+    record a possessive names ("their child") points at. The watched record links to that record and that record
+    to the person (the links added where the draft has none; the person's record too when the words name a person
+    the app keeps no record of); (the watched record's link, the named record's link, the address field). None
+    when no possessive names a record other than the watched one and the person, or the words tell the watched
+    record's own person ("email each member when their firing ...")."""
+    from .reading import FUNCTION_WORDS
+
+    d = ctx.draft
+    if first in ("them", "it") or ent in names:
+        return None
+    person = next((n for n in names if n in d.entities), None)
+    if person is None:
+        person = next((n for n in names if n.split("_")[-1] in lx.PEOPLE and n not in d.roles), None)
+    if person is None or person == ent:
+        return None
+    for m in _THEIR.finditer(ctx.low):
+        word = m.group(1)
+        mid = safe_name(singular(word))
+        if word in FUNCTION_WORDS or mid in (ent, person, *names) or any(
+                f.type != "reference" and mid in (f.name, f.name.removesuffix("_id")) for f in d.fields_of(ent)):
+            continue  # "their result": a value of the record, not a record of its own
+        if mid not in d.entities and singular(word) not in lx.PEOPLE:
+            continue
+        d.add_entity(mid, ctx.text, people=singular(word) in lx.PEOPLE)
+        if person not in d.entities:
+            d.add_entity(person, ctx.text, people=True)
+        if not d.fields_of(mid, "text"):
+            d.add_field(mid, "name", "text", ctx.text, origin="structure", required=True)
+        if not d.fields_of(person, "text"):
+            d.add_field(person, "name", "text", ctx.text, origin="structure", required=True)
+        via = next((f.name for f in d.fields_of(ent, "reference") if f.ref == mid), None)
+        if via is None and d.add_ref(ent, mid, ctx.text, required=True):
+            via = f"{mid}_id"
+        then = next((f.name for f in d.fields_of(mid, "reference") if f.ref == person), None)
+        if then is None and d.add_ref(mid, person, ctx.text, required=True):
+            then = f"{person}_id"
+        address = _address(ctx, person, kind)
+        if via and then and address:
+            return via, then, address
+        return None
+    return None
+
+
 def _notify_action(ctx, ent: str, told) -> dict:
     """"email the practice", "text the customer", "tell the head brewer": the channel the verb names (a text is an
     SMS; every other telling an email), and who: a record the watched one links to (its address field), the
@@ -250,6 +334,10 @@ def _notify_action(ctx, ent: str, told) -> dict:
             if address is None:
                 raise NotFit(f"the {f.ref.replace('_', ' ')} record has no room for a {kind} field")
             return {"type": "notify", "channel": channel, "via_field": f.name, key: address}
+    through = _through(ctx, ent, names, first, kind)
+    if through:  # "text the parent when an accident is written for their child": the accident's child's parent
+        via, then, address = through
+        return {"type": "notify", "channel": channel, "via_field": via, "then_field": then, key: address}
     joined = _join_to(ctx, ent, names)
     if joined:  # "text the passengers when a trip is cancelled": each booking's passenger
         join, join_field, via = joined
@@ -504,6 +592,10 @@ def b_trigger(ctx) -> dict:
     if cond is None:
         raise NotFit("the words do not say which value of the record sets it off (a status, or a number over a "
                      "threshold)")
+    if cond.get("on") == "create":  # "as soon as an accident report is written": each new record
+        if action["type"] == "block":
+            raise NotFit("a block needs a condition the record may stop meeting, not its being added")
+        return _planned(ctx, {"entity": ent, "on": "create", "conditions": [], "action": action})
     if action["type"] == "set" and action.get("via_field") is None and action["field"] == cond["field"]:
         raise NotFit("the record's own status would both set it off and be set by it")
     return _planned(ctx, {"entity": ent, "on": "create_or_change", "conditions": [cond], "action": action})
