@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 
 from . import lexicon as lx
-from .draft import DRole, safe_name
+from .draft import DRole, clip, safe_name
 from .text import participle_of as _participle_of, singular
 
 NUMBER_TYPES = ("integer", "decimal", "money")
@@ -101,6 +101,13 @@ def _enum_condition(ctx, ent: str) -> dict | None:
         if said and len(said) < len(f.values):
             return {"field": f.name, "op": "in", "values": said[:1]}
     m = re.search(rf"\b{_WHEN}\b[^.,;]*?\b(?:is|are|has been|have been|was|were)\s+([a-z]+ed)\b", low)
+    flow = _flow_of(ctx, ent)
+    if m and flow is not None and _participle_of(m.group(1), lx.ENDING_VERBS):
+        # "once their piece is settled" of a record a workflow moves: its end, not a yes/no of the same word
+        made = ctx.draft.entities[ent].fields.get(m.group(1))
+        if made is not None and made.type == "boolean" and made.source == clip(ctx.text) and made.origin == "words":
+            del ctx.draft.entities[ent].fields[m.group(1)]
+        return _flow_condition(ctx, ent, flow, m.group(1))
     flag = m and next((f.name for f in ctx.draft.fields_of(ent, "boolean") if f.name in (m.group(1),
                                                                                        f"is_{m.group(1)}")), None)
     if flag:  # "when a trip is cancelled" and the trip has a yes/no "cancelled": it turning true
@@ -112,7 +119,6 @@ def _enum_condition(ctx, ent: str) -> dict | None:
                                *COMPARATIVES):
         return None
     marked = re.search(r"\b(?:marked|set)\s*$", m.group(0)[: m.start(1) - m.start(0)])
-    flow = _flow_of(ctx, ent)
     if not marked and not m.group(2) and _participle_of(m.group(1), lx.MAKING_VERBS) and (
             flow is None or m.group(1) not in flow["states"]):
         return {"on": "create"}  # "as soon as a report is written": the record being added
@@ -258,42 +264,38 @@ def _planned(ctx, cap: dict) -> dict:
     return cap
 
 
-#: "for their child", "about its boat": the record a possessive names, whose person is told
-_THEIR = re.compile(r"\b(?:their|its|his|her)\s+(?:own\s+)?([a-z]+)\b(?!'s)")
+#: "for their child", "about its boat": after a preposition, the record a possessive names, whose person is told
+_THEIR = re.compile(r"\b(?:for|about|of|on|to|with|at|from|by)\s+(?:their|its|his|her)\s+(?:own\s+)?([a-z]+)\b(?!'s)")
 
 
 def _through(ctx, ent: str, names: list[str], first: str, kind: str) -> tuple[str, str, str] | None:
     """"Text the parent when an accident report is written for their child": the person told is the one the
     record a possessive names ("their child") points at. The watched record links to that record and that record
-    to the person (the links added where the draft has none; the person's record too when the words name a person
-    the app keeps no record of); (the watched record's link, the named record's link, the address field). None
-    when no possessive names a record other than the watched one and the person, or the words tell the watched
-    record's own person ("email each member when their firing ...")."""
+    to the person (the records and links added where the draft has none); (the watched record's link, the named
+    record's link, the address field). None when no possessive after a preposition names a record other than the
+    watched one and the person, or the words tell the watched record's own person."""
     from .reading import FUNCTION_WORDS
 
     d = ctx.draft
     if first in ("them", "it") or ent in names:
         return None
-    person = next((n for n in names if n in d.entities), None)
-    if person is None:
-        person = next((n for n in names if n.split("_")[-1] in lx.PEOPLE and n not in d.roles), None)
-    if person is None or person == ent:
-        return None
     for m in _THEIR.finditer(ctx.low):
         word = m.group(1)
         mid = safe_name(singular(word))
-        if word in FUNCTION_WORDS or mid in (ent, person, *names) or any(
+        if word in FUNCTION_WORDS or len(word) < 3 or mid in (ent, *names) or any(
                 f.type != "reference" and mid in (f.name, f.name.removesuffix("_id")) for f in d.fields_of(ent)):
-            continue  # "their result": a value of the record, not a record of its own
-        if mid not in d.entities and singular(word) not in lx.PEOPLE:
-            continue
-        d.add_entity(mid, ctx.text, people=singular(word) in lx.PEOPLE)
-        if person not in d.entities:
-            d.add_entity(person, ctx.text, people=True)
-        if not d.fields_of(mid, "text"):
-            d.add_field(mid, "name", "text", ctx.text, origin="structure", required=True)
-        if not d.fields_of(person, "text"):
-            d.add_field(person, "name", "text", ctx.text, origin="structure", required=True)
+            continue  # "for their result": a value of the record, not a record of its own
+        # the person: the record of that word the named record points at already ("their dog": its dog owner),
+        # else the record of that word, else a new one
+        person = next((f.ref for f in d.fields_of(mid, "reference") for n in names
+                       if f.ref == n or f.ref.endswith(f"_{n}")), None) or next(
+            (n for n in names if n in d.entities), None) or names[-1]
+        if person in (ent, mid):
+            return None
+        for e, people in ((mid, singular(word) in lx.PEOPLE), (person, True)):
+            if e not in d.entities:
+                d.add_entity(e, ctx.text, people=people)
+                d.add_field(e, "name", "text", ctx.text, origin="structure", required=True)
         via = next((f.name for f in d.fields_of(ent, "reference") if f.ref == mid), None)
         if via is None and d.add_ref(ent, mid, ctx.text, required=True):
             via = f"{mid}_id"
@@ -301,9 +303,7 @@ def _through(ctx, ent: str, names: list[str], first: str, kind: str) -> tuple[st
         if then is None and d.add_ref(mid, person, ctx.text, required=True):
             then = f"{person}_id"
         address = _address(ctx, person, kind)
-        if via and then and address:
-            return via, then, address
-        return None
+        return (via, then, address) if via and then and address else None
     return None
 
 
