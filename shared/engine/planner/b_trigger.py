@@ -14,7 +14,8 @@ import re
 
 from . import lexicon as lx
 from .draft import DRole, clip, safe_name
-from .text import participle_of as _participle_of, singular
+from .text import participle_of as _participle_of
+from .text import singular
 
 NUMBER_TYPES = ("integer", "decimal", "money")
 #: comparative words -> the number field they compare ("heavier than 3500 kg": the weight)
