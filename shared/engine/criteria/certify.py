@@ -81,12 +81,12 @@ def primary(cap) -> list[str]:
 
 def _told_record(cap, spec) -> str | None:
     """The record a trigger's message goes to ("text the customer when their piece is ready": the job's customer)."""
-    from ..capabilities.trigger import ref_target
+    from ..capabilities.trigger import acted_on
 
     action = getattr(cap, "action", None)
     if cap.kind != "trigger" or getattr(action, "type", None) != "notify" or not action.via_field:
         return None
-    return ref_target(spec, cap.entity, action.via_field)
+    return acted_on(cap, spec)  # through the join record of a fan-out, or two links away ("their boat's skipper")
 
 
 def touched(cap, spec=None) -> list[str]:

@@ -285,6 +285,18 @@ ENUM_DEFAULTS: dict[str, list[str]] = {
     "gender": ["female", "male", "non_binary", "not_stated"],
 }
 
+#: Verbs whose past participle says a process came to its end without naming the end ("when the result is
+#: decided", "once a case is settled"): of a record with a workflow, the workflow reached a final state.
+ENDING_VERBS = frozenset("""
+decide finish complete settle close conclude resolve finalise finalize determine end do wrap
+""".split())
+
+#: Verbs whose past participle says a record came into being ("as soon as a report is written", "when a fault is
+#: logged"): the record being added, not a state it reaches.
+MAKING_VERBS = frozenset("""
+add create log record write enter file raise make report
+""".split())
+
 #: Words that make a boolean when a feature marks a record with them: "mark meals as cooked".
 BOOLEAN_WORDS = frozenset("""
 active approved available booked cancelled closed completed confirmed cooked delivered done finished

@@ -412,6 +412,23 @@ def _carries_number(cap, word: str) -> bool:
     return any(float(v) == float(value) for v in params)
 
 
+def _trigger_word(cap, word: str, spec) -> bool:
+    """Whether `word` is the participle a trigger's condition stands for: of coming into being ("as soon as a report
+    is written": a trigger on each new record) or of coming to an end ("when their result is decided": a trigger on
+    the final states of the record's workflow)."""
+    from .text import participle_of
+
+    if cap.kind != "trigger":
+        return False
+    if cap.on == "create" and not cap.conditions:
+        return participle_of(word, lx.MAKING_VERBS)
+    wf = next((c for c in spec.capabilities if c.kind == "workflow" and c.entity == cap.entity), None)
+    if wf is None or not participle_of(word, lx.ENDING_VERBS):
+        return False
+    final = {s for s in wf.states if not any(s in t.from_states for t in wf.transitions)} or set(wf.states[-1:])
+    return any(c.field == wf.state_field and c.op == "in" and set(c.values) == final for c in cap.conditions)
+
+
 def _cue_spans(text: str, kinds: list[str]) -> list[tuple[int, int, str]]:
     low = text.lower()
     out = []
@@ -545,6 +562,8 @@ def read_feature(text: str, spec, cap_ids: list[str]) -> FeatureReading:
             cue = next((c.kind for c in caps if w in KIND_WORDS.get(c.kind, ())), None)
         if cue is None:  # "rate from 1 to 5", "14 days overdue": a number a capability's own parameters carry
             cue = next((c.kind for c in caps if _carries_number(c, w)), None)
+        if cue is None:  # "as soon as it is written", "once their result is decided": what a trigger waits for
+            cue = next((c.kind for c in caps if _trigger_word(c, w, spec)), None)
         if cue is None:  # "weekly leaderboard", "15 dogs per day": the period a capability counts in
             period_cap = next((c for c in caps if _period_word(w) and getattr(c, "period", None) ==
                                _period_word(w)), None)

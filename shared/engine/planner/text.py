@@ -64,6 +64,14 @@ def plural(name: str) -> str:
 _MOVES = frozenset({"go", "goes", "went", "move", "moves", "moved", "pass", "passes", "progress", "progresses"})
 
 
+def participle_of(word: str, verbs: frozenset[str]) -> bool:
+    """Is `word` the past participle of one of `verbs` ("decided": decide, "logged": log, "done": do)?"""
+    if not re.search(r"(?:ed|en|ne|de)$", word):
+        return False
+    bases = {verb_base(word), word[:-1], word[:-2], word[:-3], word[:-3] + "y", {"made": "make", "done": "do"}.get(word)}
+    return bool(bases & verbs)
+
+
 def verb_base(word: str) -> str | None:
     """The verb a word is a form of ('booking' -> 'book'), or None; a verb with a prefix is its own verb
     ('pre-order', 're-book', 'co-signs')."""
