@@ -124,7 +124,8 @@ CUES: dict[str, tuple[str, ...]] = {
     "matrix": (r"matrix", r"grid", r"cross[- ]reference\w*", r"\w+ (x|×|by) \w+ (table|view|chart)",
                r"computed from", r"derived from"),
     "assignment": (r"assign(s|ed|ing)? (\w+ ){1,3}to", r"allocat(e|es|ed|ing) (\w+ ){1,3}to",
-                   r"double[- ]booked", r"dispatch(es|ed|ing)?", r"my (jobs|visits|shifts|tours|rounds)"),
+                   r"double[- ]booked", r"dispatch(es|ed|ing)?", r"my (jobs|visits|shifts|tours|rounds)",
+                   r"(given|put on|rostered on|scheduled on|assigned to) (two|2) \w+ (that|which) overlap"),
     "trigger": (r"[a-z]+( un[a-z]+| not (yet )?[a-z]+ed| still [a-z]+)? (for )?(more than|over|after|older than|within|in) "
                 r"(\d+|[a-z]+) (days?|weeks?|months?)( old)? (are |is |get |gets |become |becomes )?(automatically )?"
                 r"([a-z]+(ed|en)|expires?|lapses?)\b",

@@ -99,6 +99,8 @@ feet foot metres metre meters meter kilograms kilogram kilos kilo grams gram lit
 kilometres kilometre centimetres centimetre millimetres millimetre inches inch ounces ounce tonnes tonne pounds
 gallons gallon sq cu
 """.split())
+#: How someone is told is never a record: "sends an SMS to the duty manager" keeps no Sms table.
+NEVER_NOUNS = NEVER_NOUNS | frozenset({"sms", "smses", "sms's"})
 
 #: Nouns for people. A person in an idea is a role of the app (a user) and, when the idea lists them,
 #: also an entity.

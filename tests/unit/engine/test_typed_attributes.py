@@ -109,3 +109,29 @@ def test_a_word_that_is_often_an_attribute_names_a_record_when_it_goes_through_s
     t = _trace(spec, "Payments move")
     assert t.status == "planned", t.reason
     assert not [r for r in t.reading.rules if r.category == "fee"], t.reading.rules
+
+
+def test_a_person_who_cannot_be_given_two_overlapping_records_is_assigned_them():
+    """ "A lifeguard can't be rostered on two shifts that overlap": an assignment of lifeguards to shifts with a
+    time window, one at a time, certified by the no-overlap criterion (it was not covered)."""
+    spec = plan_builtin({"id": "lido-rota", "title": "Lido rota", "target_audience": "open-air pool managers",
+                         "description": "An open-air pool rosters its lifeguards.",
+                         "key_features": ["Lifeguards with name and email",
+                                          "A lifeguard can't be rostered on two shifts that overlap"]})
+    cap = next(c for c in spec.capabilities if c.kind == "assignment")
+    assert (cap.entity, cap.person_field, cap.max_concurrent) == ("shift", "lifeguard_id", 1), cap
+    t = _trace(spec, "two shifts")
+    assert t.status == "planned", t.reason
+
+
+def test_the_rostered_assignment_is_certified_by_qa():
+    spec, files = S.compile_spec(plan_builtin({
+        "id": "lido-rota", "title": "Lido rota", "target_audience": "open-air pool managers",
+        "description": "An open-air pool rosters its lifeguards.",
+        "key_features": ["Lifeguards with name and email",
+                         "A lifeguard can't be rostered on two shifts that overlap"]}).model_dump(mode="json"))
+    run = S.qa(files)
+    assert run.passed, run.output
+    feature = next(ft for ft in run.features if "two shifts" in ft["feature"])
+    assert feature["status"] == "built", feature
+    assert feature["criteria"] and all(c["passed"] for c in feature["criteria"]), feature["criteria"]
