@@ -23,7 +23,9 @@ def workshop_idea():
             "target_audience": "instrument makers",
             "key_features": ["Instruments with client name, model and price",
                              "Instruments go from quoted to approved to in progress to delivered",
-                             "Clients pay a 30% deposit before the work begins"]}
+                             "Clients pay a 30% deposit before the work begins",
+                             "Tunings per instrument with date and pitch",
+                             "An instrument cannot be marked delivered until two tunings are recorded"]}
 
 
 def _caps(spec):
@@ -42,8 +44,11 @@ def test_the_plan_binds_the_workflow_and_the_payment_hold_to_one_state():
     assert pay.paid_before == ["in_progress"] and pay.deposit_percent == 30
     assert set(pay.paid_before) <= set(wf.states) and wf.initial not in pay.paid_before
     assert flow_of(pay, spec) is wf
-    # the other tests and criteria make a new instrument paid before they move it
-    assert [(a["do"], a["entity"], a["of"]) for a in ready_actions(spec)] == [("pay", "instrument", pay.id)]
+    [guard] = [c for c in spec.capabilities if c.kind == "guard"]
+    assert (guard.field, guard.values) == (wf.state_field, ["delivered"])
+    # the other tests and criteria make a new instrument paid (and tuned twice) before they move it
+    assert sorted((a["do"], a["entity"], a["of"]) for a in ready_actions(spec)) == [
+        ("children", "instrument", guard.id), ("pay", "instrument", pay.id)]
 
 
 @pytest.fixture(scope="module")
@@ -80,11 +85,15 @@ def test_generated_tests_and_criteria_pass_with_the_hold_on_the_workflows_state(
     assert all(v == "passed" for v in run.results.values()), run.output
     mine = run.of(f"test_cap_{pay.id}")
     assert mine.get("test_paying_unlocks_the_move_to_in_progress_and_a_forged_webhook_does_not") == "passed", mine
-    assert run.of(f"test_cap_{wf.id}") and set(run.of(f"test_cap_{wf.id}").values()) == {"passed"}
+    guard = next(c for c in spec.capabilities if c.kind == "guard")
+    for cap in (wf, guard):  # their own tests pay before they move an instrument past the hold
+        assert run.of(f"test_cap_{cap.id}") and set(run.of(f"test_cap_{cap.id}").values()) == {"passed"}, cap.id
     criteria = [c for ft in run.features for c in ft.get("criteria") or []]
     assert criteria and all(c["passed"] for c in criteria), [c for c in criteria if not c["passed"]]
     assert any("workflow's transition" in c["text"] for c in criteria), criteria
     for ft in run.features:
+        if ft["feature"] in (wf.label, guard.label):  # also: the exploit gate's attacks (a frozen record) failed
+            assert ft["status"] == "built", ft
         assert not [x for x in ft.get("not_built", []) if x.startswith(("failed:", "no acceptance"))], ft
 
 
