@@ -78,6 +78,13 @@ def check(cap: Params, spec) -> list[str]:
                 p.append(f"{bad} are not values of {cap.entity}.{cap.state_field}; its values: {values}")
             elif values and values[0] in cap.paid_before:
                 p.append(f"{values[0]!r} is where a {cap.entity} starts: a new record could never be made")
+            elif flow_of(cap, spec) is not None:
+                from .trigger import flow_path
+
+                wf = flow_of(cap, spec)
+                if not flow_path(wf, wf.initial, cap.paid_before[0]):
+                    p.append(f"no transition of workflow {wf.id!r} leads to {cap.paid_before[0]!r}: the held move "
+                             f"could never be made; name a state its transitions reach")
     elif cap.state_field:
         p.append("state_field goes with paid_before")
     if not b.readers(spec, cap.entity):

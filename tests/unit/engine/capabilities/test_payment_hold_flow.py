@@ -136,3 +136,13 @@ def test_an_unpaid_record_is_refused_its_transition_over_http(compiled, tmp_path
                           capture_output=True, text=True, timeout=120, env={"PATH": "/usr/bin:/bin"})
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "... ok" in proc.stderr, proc.stderr[-3000:]
+
+
+def test_a_held_state_no_transition_reaches_is_refused_by_check():
+    from shared.engine.appspec.model import AppSpec, spec_problems
+
+    raw = plan_builtin(workshop_idea()).model_dump(mode="json")
+    wf = next(c for c in raw["capabilities"] if c["kind"] == "workflow")
+    wf["transitions"] = [t for t in wf["transitions"] if t["to"] != "in_progress"]
+    problems = spec_problems(AppSpec.model_validate(raw))
+    assert any("leads to 'in_progress'" in p for p in problems), problems
