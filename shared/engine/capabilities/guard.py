@@ -265,7 +265,7 @@ def ready_actions(cap: Params, spec) -> list[dict]:
         return []
     target = tested(cap, spec)
     tent = spec.entity(target) if target else None
-    base = {"entity": cap.entity, "via": cap.via_field, "target": target}
+    base = {"of": cap.id, "entity": cap.entity, "via": cap.via_field, "target": target}
     if cap.test == "count_at_least":
         return [{**base, "do": "children", "child": cap.child_entity, "link": cap.child_link, "count": cap.count}]
     if cap.test == "is_true":

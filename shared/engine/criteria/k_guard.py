@@ -160,6 +160,7 @@ def _refused_until(p, capability: str) -> None:
         flow = _flow_ctx(cap, p.spec)
         last = None
         if flow:  # a workflow moves the status: through its transitions, the guarded one last
+            p.ready(cap.entity, rec, but=cap.id)  # other rules holding the move back (a payment due first) hold
             *before, last = flow["moves"]
             for name, role, _start, end in before:
                 p.step("owner" if role == "owner" else p.actor(role), "POST",
