@@ -26,7 +26,7 @@ from .text import plural, singular, verb_base
 FUNCTION_WORDS = frozenset("""
 a an the this that these those some any all both either neither every its their theirs his her hers our ours your
 yours my mine them they it he she we us you i itself each every themselves who whom whose which what there here
-of in on at to for with by from into onto about as via through between across among around up out off
+of in on at to for with by from into onto about as via through between across among around up out off against
 and or but nor so yet if then than when whenever where while whether because though although
 is are was were be been being am do does did done has have had having can could will would shall should may might
 must let lets

@@ -135,3 +135,20 @@ def test_the_rostered_assignment_is_certified_by_qa():
     feature = next(ft for ft in run.features if "two shifts" in ft["feature"])
     assert feature["status"] == "built", feature
     assert feature["criteria"] and all(c["passed"] for c in feature["criteria"]), feature["criteria"]
+
+
+def test_records_defined_by_what_their_parent_lists_or_by_what_is_logged_against_it():
+    """ "Each hive lists its frames with position, comb and date added": frames, each of one hive; "Log soil samples
+    of nitrogen, potassium and phosphorus against a plot": samples of one plot whose readings are numbers."""
+    spec = plan_builtin({"id": "apiary-soil", "title": "Field notes", "target_audience": "smallholders",
+                         "description": "A smallholding keeps hive and soil notes.",
+                         "key_features": ["Each hive lists its frames with position, comb and date added",
+                                          "Log soil samples of nitrogen, potassium and phosphorus against a plot"]})
+    frame = spec.entity("frame")
+    assert frame is not None and frame.field("hive_id") is not None and frame.field("hive_id").ref == "hive", frame
+    sample = next(e for e in spec.entities if e.name.startswith("soil_sample") or e.name == "sample")
+    assert sample.field("plot_id") is not None, sample
+    assert {sample.field(n).type for n in ("nitrogen", "potassium", "phosphorus")} == {"decimal"}, sample
+    for words in ("frames with position", "soil samples"):
+        t = _trace(spec, words)
+        assert t.status == "planned", (t.feature, t.reason)
