@@ -139,9 +139,9 @@ class NavItem(SpecModel):
 
 
 RULE_CATEGORIES = ("limit", "capacity", "uniqueness", "exclusivity", "agreement", "time_window", "threshold", "fee",
-                   "price", "escalation", "block", "recipient", "channel")
+                   "price", "escalation", "block", "recipient", "channel", "scope", "sequence")
 RuleCategory = Literal["limit", "capacity", "uniqueness", "exclusivity", "agreement", "time_window", "threshold",
-                       "fee", "price", "escalation", "block", "recipient", "channel", "scope"]
+                       "fee", "price", "escalation", "block", "recipient", "channel", "scope", "sequence"]
 
 
 class WordUse(SpecModel):

@@ -59,6 +59,8 @@ CUES: dict[str, tuple[str, ...]] = {
     "workflow": (r"approv(e|es|ed|al|als|ing)", r"requests?", r"sign(s|ed)?[- ]off", r"status(es)?", r"stages?",
                  _STATE_CHAIN, r"(go|goes|went|gone|pass(es|ed)?|progress(es|ed)?|mov(e|es|ed)) from [a-z-]+( [a-z-]+){0,2} to ",
                  r"mov(e|es|ed|ing) (\w+ ){1,3}(from|through) ",
+                 r"(go|goes|mov(e|es|ed)|pass(es|ed)?|progress(es|ed)?) through [a-z-]+( [a-z-]+){0,2},",
+                 r"[a-z-]+,? then [a-z-]+,? (and )?then [a-z-]+",
                  r"pipeline", r"review queue", r"queue", r"submit(s|ted)?", r"escalat\w*", r"reject\w*",
                  r"workflow", r"triage"),
     "ledger": (r"split(s|ting)?", r"owe[sd]?", r"who owes", r"settle[- ]?up", r"share[sd]? (the )?(costs?|bills?|"

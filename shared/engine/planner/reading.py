@@ -5,9 +5,9 @@ states with their numbers, and what every content word maps to in the spec, or `
 of words the accounting must cover (every word but the fixed list of English function words `FUNCTION_WORDS`,
 which holds no domain word and no rule word). Rules are found by English patterns (`RULE_PATTERNS`: "at most 3",
 "capacity", "only once", "declines the others", "with the other's agreement", "within 2 days", "above 70",
-"a 10% fee", "escalated", "cannot", a recipient and a channel), never by domain words. Whether a capability
-realises a rule is not decided here: `shared.engine.criteria.certify` holds the reading against the bound
-capabilities.
+"a 10% fee", "escalated", "cannot", a recipient and a channel; states in order: "go from A to B to C"), never by
+domain words. Whether a capability realises a rule is not decided here: `shared.engine.criteria.certify` holds the
+reading against the bound capabilities.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import re
 from ..appspec.model import EffectReading, FeatureReading, RuleReading, WordUse
 from . import lexicon as lx
 from .capmap import CUES
-from .text import plural, singular, verb_base
+from .text import plural, singular, state_sequences, verb_base
 
 #: English function words skipped by the accounting: articles and determiners, prepositions, conjunctions,
 #: auxiliaries and pronouns. Fixed and short: no domain word, and no word that can state a rule (numbers,
@@ -217,6 +217,10 @@ def _rules(text: str, spec) -> tuple[list[RuleReading], list[tuple[int, int, int
                                  nouns=list(dict.fromkeys(nouns))))
         spans.append((s, e, len(rules) - 1))
 
+    # states in order: "auditionees go from signed up to auditioned to cast", "move through A, B and C"
+    for s_, e_, _states in state_sequences(text):
+        rules.append(RuleReading(category="sequence", words=text[s_:e_][:160], nouns=[]))
+        spans.append((s_, e_, len(rules) - 1))
     # who is told, and how: "text the parents", "email reminders to volunteers", "owners get an SMS"
     for m in re.finditer(rf"(?<![a-z]){_NOTIFY}(?: (?:a|an|the)? ?(?:\w+ )?(?:reminders?|alerts?|notices?|messages?|"
                          rf"e-?mails?|texts?))?(?: (?:by|via|over) (?:sms|text|e-?mail|email))? (?:to )?{_PEOPLE_AFTER}",
