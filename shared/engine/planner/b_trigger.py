@@ -91,6 +91,12 @@ def _threshold(ctx, ent: str) -> dict | None:
             raise NotFit(f"the {ent.replace('_', ' ')} record's {base} is not a number, so it cannot be over or under "
                          f"a threshold")
         named = f.name
+    f = ctx.draft.entities[ent].fields.get(named)
+    unit = (rule.unit or "") if rule is not None else ""
+    if f is not None and unit.isalpha() and unit not in f.name.split("_") and \
+            (f.label is None or f.label.lower() == named.replace("_", " ")) and \
+            f.origin == "words" and unit not in ("day", "days", "hour", "hours", "minute", "minutes"):
+        f.label = f"{named.replace('_', ' ').capitalize()} in {unit}"[:80]  # "above 0.25 ppm": the reading in ppm
     return {"field": named, "op": op, "number": number}
 
 
@@ -563,10 +569,40 @@ def _holder_of(ctx, named: list[str]) -> str | None:
     return holders[0] if len(set(holders)) == 1 else None
 
 
+#: "An ammonia reading above 0.25 ppm marks the tank unsafe", "any lamb born under 2.5 kg flags it": the condition
+#: said as what the subject is, and the act as its verb; read as "when a reading is above 0.25 ppm, mark ..."
+_MODIFIED = re.compile(r"(?:a|an|any|each|every)\s+(?P<subj>[a-z][a-z' ]*?)\s+(?P<cmp>above|over|below|under|"
+                       r"more than|less than|greater than|higher than|lower than|of at least|of more than|"
+                       r"of less than)\s+(?P<num>[£$€]?\d+(?:\.\d+)?\s*(?:°c|°f|%|[a-z]+)?)\s+(?P<verb>[a-z]+)\s+"
+                       r"(?P<rest>.+)")
+
+
+def _as_when(ctx):
+    """The feature said with "when" (a new context), or None when it is not of that shape."""
+    from dataclasses import replace
+
+    from .text import verb_base
+
+    m = _MODIFIED.fullmatch(ctx.low.strip().rstrip("."))
+    if m is None or re.search(rf"\b{_WHEN}\b", ctx.low):
+        return None
+    verb = m.group("verb")
+    base = verb_base(verb) if verb.endswith("s") else None
+    if not base or base == verb:
+        return None  # "a reading above 8 sends ...": a verb of the subject, in the present
+    subj = m.group("subj")
+    return replace(ctx, text=f"When {'an' if subj[0] in 'aeiou' else 'a'} {subj} is {m.group('cmp')} "
+                             f"{m.group('num')}, {base} {m.group('rest')}")
+
+
 def b_trigger(ctx) -> dict:
     """"When a defect is marked safety, open a repair ticket for its van": the watched record, its condition and
     the one action."""
     from .capmap import NotFit, _main
+
+    said = _as_when(ctx)
+    if said is not None:
+        return b_trigger(said)
 
     timed = TIME_RULE.match(ctx.low.strip())
     if timed:

@@ -136,6 +136,9 @@ CUES: dict[str, tuple[str, ...]] = {
                 r"creates?|opens?|raises?|sets?|marks?|flags?|blocks?|cannot|can't|may not|must not|notif\w*|e-?mails?|"
                 r"alerts?|tells?|texts?|sms|escalat\w*)",
                 r"automatically (creates?|opens?|raises?|sets?|marks?|flags?|blocks?|notif\w*|alerts?|e-?mails?)",
+                r"^ ?(a|an|any|each|every) [a-z' ]+ (above|over|below|under|more than|less than|greater than|higher "
+                r"than|lower than) [£$€]?\d+(\.\d+)? ?\S* (marks|sends|flags|triggers|alerts|e-?mails|texts|"
+                r"notifies|blocks|creates|opens|raises|sets)\b",
                 # "Text the customer when their piece is ready": the message first, then when it goes
                 r"(notify|e-?mail|text|sms|tell|alert|warn|message) (the |their |its |every |all |each )?[a-z]+"
                 r"( [a-z]+)? (when|whenever|if|once|as soon as)\b",

@@ -152,3 +152,18 @@ def test_records_defined_by_what_their_parent_lists_or_by_what_is_logged_against
     for words in ("frames with position", "soil samples"):
         t = _trace(spec, words)
         assert t.status == "planned", (t.feature, t.reason)
+
+
+def test_a_condition_said_as_what_the_subject_is_triggers_like_a_when_clause():
+    """ "A chlorine reading above 3 ppm marks the pool closed": the same as "when a pool's chlorine reading is above
+    3 ppm, mark it closed"; the reading carries its unit, so the stated threshold is proven (it was not read)."""
+    spec = plan_builtin({"id": "pool-checks", "title": "Pool log", "target_audience": "leisure centres",
+                         "description": "A leisure centre logs its pools' water.",
+                         "key_features": ["Pools with name and chlorine reading",
+                                          "A chlorine reading above 3 ppm marks the pool closed"]})
+    cap = next(c for c in spec.capabilities if c.kind == "trigger")
+    assert cap.entity == "pool" and cap.conditions[0].number == 3 and cap.conditions[0].op == "gt", cap
+    assert cap.action.type == "set" and cap.action.value == "closed", cap.action
+    assert "ppm" in spec.entity("pool").field(cap.conditions[0].field).label
+    t = _trace(spec, "above 3 ppm")
+    assert t.status == "planned", t.reason
