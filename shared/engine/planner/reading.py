@@ -63,6 +63,11 @@ _NOTIFY = r"(?:remind\w*|notif\w*|alert\w*|e-?mail\w*|texts?|texted|texting|sms(
           r"ping\w*|sen(?:d|ds|t)(?: a| an)?(?: \w+)? (?:reminders?|alerts?|notices?|messages?|texts?|e-?mails?)|" \
           r"escalat\w*)"
 
+_STOP = "|".join(sorted(FUNCTION_WORDS | {"per"}, key=len, reverse=True))
+#: up to two words before a counted noun that ends its phrase ("one people's choice vote and ...", "two free
+#: tickets a year"): possessives and words not ending in s, taken only when the noun after them ends the phrase
+_MODS = rf"(?:(?:(?!(?:{_STOP})\b)(?:[a-z-]+'s?|[a-z-]*[a-rt-z-]) ){{1,2}}(?={_W}(?:$|[,.;:]| (?:{_STOP})\b))|)"
+
 #: (category, pattern); group "num" is the number, group "noun"/"noun2" nouns it is about.
 RULE_PATTERNS: tuple[tuple[str, str], ...] = (
     # who sees which rows: "customers see only their own jobs", "volunteers see only the points they are assigned to"
@@ -94,7 +99,7 @@ RULE_PATTERNS: tuple[tuple[str, str], ...] = (
               rf"(?: (?!(?:{_PER})\b)\w+){{0,2}}(?: (?:{_PER})(?: (?P<noun2>{_W}))?)?"),
     ("limit", rf"(?P<num>{_NUM}) (?P<noun>{_W})(?: \w+)? (?:per|each|a) (?P<noun2>{_W})"),
     ("limit", rf"(?:each|every) (?P<noun2>{_W}) (?:has|have|gets?|may cast|can cast) (?:up to )?(?P<num>{_NUM}) "
-              rf"(?P<noun>{_W})"),
+              rf"{_MODS}(?P<noun>{_W})"),
     ("limit", r"(?:one|a single) (?P<noun>" + _W + r") at a time|at a time"),
     ("threshold", rf"(?:above|below|over|under|more than|less than|fewer than|exceeds?|exceeding|drops? below|falls? "
                   rf"below|rises? above|goes? (?:above|over|below|under)|reaches?|hits?|at or (?:above|below)) "
