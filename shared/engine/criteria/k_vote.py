@@ -113,7 +113,9 @@ def _derive_vote(cap, spec, reading, feature) -> list[dict]:
     prm = _params(cap, spec)
     out = [{"text": _fit(f"{ents[:1].upper()}{ents[1:]} are ranked by {by}, ties by the earliest; each {voter} has "
                          f"one vote per {ent}, and voting again replaces it{refused}."),
-            "template": "vote.rank_by_votes", "params": prm, "rules": realised["uniqueness"]}]
+            "template": "vote.rank_by_votes", "params": prm,
+            # without a budget, a realised limit is "one vote per idea": the one vote per person and record
+            "rules": realised["uniqueness"] + ([] if cap.max_votes_per_user is not None else realised["limit"])}]
     if cap.max_votes_per_user is not None:
         n = cap.max_votes_per_user
         out.append({"text": _fit(f"Each {voter} has {n} vote{'s' if n != 1 else ''}: after voting for {n} "

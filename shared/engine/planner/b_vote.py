@@ -162,6 +162,9 @@ def b_vote(ctx) -> dict:
         return e is not None and not e.people and not e.join and name not in VOTE_NOUNS
 
     objects = [safe_name(it.name) for it in ctx.interps if it.np and it.np.prep is None and it.np.after_verb]
+    # "pupils vote for houses", "vote on proposals": the records a vote verb takes with for/on
+    objects += [safe_name(it.name) for it in ctx.interps if it.np and it.np.prep in ("for", "on")
+                and re.fullmatch(r"(up-?|down-?)?vot(e|es|ed|ing)", it.np.after_verb or "")]
     main = _main(ctx, prefer_things=True) if d.entities else ""
     ent = next((n for n in [*objects, *ctx.mentioned, main] if fits(n)), main)
     if not fits(ent):

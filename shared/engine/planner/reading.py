@@ -112,6 +112,7 @@ RULE_PATTERNS: tuple[tuple[str, str], ...] = (
                  rf"(?P<num3>{_NUM})|(?P<num4>{_NUM}) (?:seats|places|spots|spaces|berths|beds)|sold out|fully "
                  rf"booked|(?:is|are|gets?) full)(?: (?:of|per) (?:the |each |a )?(?P<noun>{_W}))?"),
     ("uniqueness", rf"(?:only once|once per (?P<noun>{_W})|once|twice|unique\w*|no duplicates?|duplicates? "
+                   rf"(?:are )?(?:refused|blocked|rejected)|one (?P<noun4>{_W}) each(?= *$|[,.;]| and | but )|"
                    rf"(?:are )?(?:refused|blocked|rejected)|one (?P<noun2>{_W}) per (?P<noun3>{_W})|not twice|"
                    rf"more than once|same \w+ twice)"),
     ("exclusivity", rf"(?:declin\w+|reject\w*|clos\w+|cancel\w*|withdraw\w*) (?:all )?(?:the )?(?:others?|other "
@@ -262,7 +263,7 @@ def _rules(text: str, spec) -> tuple[list[RuleReading], list[tuple[int, int, int
                 per = g.get("noun") or {"hourly": "hour", "daily": "day", "nightly": "night", "weekly": "week",
                                         "monthly": "month", "yearly": "year", "annually": "year"}.get(g.get("noun2"))
                 unit = singular(per) if per else None
-            nouns = [g.get(k) for k in ("noun", "noun2", "noun3")] if cat != "price" else [unit]
+            nouns = [g.get(k) for k in ("noun", "noun2", "noun3", "noun4")] if cat != "price" else [unit]
             if cat == "time_window" and raw is None and unit is None:  # "the day before": one day
                 head = m.group(0).removeprefix("the ").split(" ")[0]
                 number, unit = {"day": (1, "days"), "night": (1, "days"), "evening": (1, "days"),
