@@ -113,7 +113,7 @@ RULE_PATTERNS: tuple[tuple[str, str], ...] = (
                  rf"booked|(?:is|are|gets?) full)(?: (?:of|per) (?:the |each |a )?(?P<noun>{_W}))?"),
     ("uniqueness", rf"(?:only once|once per (?P<noun>{_W})|once|twice|unique\w*|no duplicates?|duplicates? "
                    rf"(?:are )?(?:refused|blocked|rejected)|one (?P<noun4>{_W}) each(?= *$|[,.;]| and | but )|"
-                   rf"(?:are )?(?:refused|blocked|rejected)|one (?P<noun2>{_W}) per (?P<noun3>{_W})|not twice|"
+                   rf"one (?P<noun2>{_W}) per (?P<noun3>{_W})|not twice|"
                    rf"more than once|same \w+ twice)"),
     ("exclusivity", rf"(?:declin\w+|reject\w*|clos\w+|cancel\w*|withdraw\w*) (?:all )?(?:the )?(?:others?|other "
                     rf"(?P<noun>{_W})|rest|remaining (?P<noun2>{_W}))|(?:the )?others? (?:are|get|become|is) "
