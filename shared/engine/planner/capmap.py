@@ -181,7 +181,10 @@ EXCLUSIVE = (
     ("agreement", "rotation", r"accept\w*|agree\w*|consent\w*|confirm\w*"),
     ("agreement", "workflow", r"accept\w*|agree\w*|consent\w*|confirm\w*"),
     ("vote", "leaderboard", r"vot\w*"),
-    ("vote", "limit", r"(\d+|one|two|three|four|five|six|seven|eight|nine|ten) (up-?|down-?)?votes?\b"),
+    # "each member has 3 votes", "one people's choice vote", "a single vote": the vote's budget, not a limit
+    ("vote", "limit", r"(\d+|one|two|three|four|five|six|seven|eight|nine|ten|a single) (?:(?!(?:and|or|but|per|"
+                      r"each|every|for|to|of|on|in|at|with|by|from|a|an|the|votes?)\b)[a-z][a-z'-]* ){0,2}"
+                      r"(up-?|down-?)?votes?\b"),
     ("document", "export", r"line[- ]items?|sign|invoice|receipt|certificate|delivery note|vat|gst|tax"),
     ("export", "document", r"^(?!.*(line[- ]items?|sign|invoice|receipt|certificate|delivery note|vat|gst|tax))"),
     ("document", "workflow", r"pdfs?|certificates?|invoices?|receipts?|delivery notes?|reports?|printable|"

@@ -16,6 +16,9 @@ from . import lexicon as lx
 from .definitions import UNITS
 from .text import Clause, NounPhrase, Word, parse, plural, singular, tokens, verb_base
 
+#: verbs of voting: the record voted on is not the voter's own ("residents vote for proposals")
+_VOTE_VERB = re.compile(r"(?:up-?|down-?)?vot(?:e|es|ed|ing)")
+
 MAX_ENTITIES = 9
 MAX_TOTAL_ENTITIES = 12
 MAX_FIELDS = 24
@@ -812,12 +815,14 @@ def _attach(d: Draft, units: list[Unit]) -> None:
                 elif prep in ("to", "with", "for", "from", "at", "in", "on", "of") and feature and not (
                         a.kind == "people" and a.np.after_verb is None):
                     d.add_ref(a.name, b.name, unit.text)
-                elif prep is None and a.np.after_verb is None and a.kind == "people" and b.np.after_verb:
+                elif prep is None and a.np.after_verb is None and a.kind == "people" and b.np.after_verb and \
+                        not _VOTE_VERB.fullmatch(b.np.after_verb):
                     d.add_ref(b.name, a.name, unit.text)  # "patients book appointments"
             for p in clause.subject_people if feature else []:
                 if p in d.entities:
-                    for _i, it in ents:
-                        if it.name != p and it.np.after_verb is not None:
+                    for _i, it in ents:  # not "students vote for houses": a vote is the voter's, the house is not
+                        if it.name != p and it.np.after_verb is not None and not _VOTE_VERB.fullmatch(
+                                it.np.after_verb):
                             d.add_ref(it.name, p, unit.text)
             if not feature and target is None:
                 continue

@@ -158,6 +158,12 @@ overview page pages feed portal view views profile profiles sheet sheets spreads
 database inventory calendar calendars timeline app tool section area hub wall rota rotas rotation rotations
 """.split()) | UI_NOUNS
 
+#: Nouns for a group of people that someone belongs to ("their own team"): its members' records point at it.
+GROUP_NOUNS = frozenset("""
+team group house crew band club section squad household troupe ensemble choir faction tribe cohort patrol lodge
+chapter unit division department platoon guild society circle clan
+""".split())
+
 #: Abstract nouns that are neither records nor attributes in a feature ("support", "data"): dropped.
 VAGUE_NOUNS = frozenset("""
 data info information detail details thing stuff item items way ways option options setting settings feature

@@ -63,6 +63,11 @@ _NOTIFY = r"(?:remind\w*|notif\w*|alert\w*|e-?mail\w*|texts?|texted|texting|sms(
           r"ping\w*|sen(?:d|ds|t)(?: a| an)?(?: \w+)? (?:reminders?|alerts?|notices?|messages?|texts?|e-?mails?)|" \
           r"escalat\w*)"
 
+_STOP = "|".join(sorted(FUNCTION_WORDS | {"per"}, key=len, reverse=True))
+#: up to two words before a counted noun that ends its phrase ("one people's choice vote and ...", "two free
+#: tickets a year"): possessives and words not ending in s, taken only when the noun after them ends the phrase
+_MODS = rf"(?:(?:(?!(?:{_STOP})\b)(?:[a-z-]+'s?|[a-z-]*[a-rt-z-]) ){{1,2}}(?={_W}(?:$|[,.;:]| (?:{_STOP})\b))|)"
+
 #: (category, pattern); group "num" is the number, group "noun"/"noun2" nouns it is about.
 RULE_PATTERNS: tuple[tuple[str, str], ...] = (
     # who sees which rows: "customers see only their own jobs", "volunteers see only the points they are assigned to"
@@ -94,7 +99,7 @@ RULE_PATTERNS: tuple[tuple[str, str], ...] = (
               rf"(?: (?!(?:{_PER})\b)\w+){{0,2}}(?: (?:{_PER})(?: (?P<noun2>{_W}))?)?"),
     ("limit", rf"(?P<num>{_NUM}) (?P<noun>{_W})(?: \w+)? (?:per|each|a) (?P<noun2>{_W})"),
     ("limit", rf"(?:each|every) (?P<noun2>{_W}) (?:has|have|gets?|may cast|can cast) (?:up to )?(?P<num>{_NUM}) "
-              rf"(?P<noun>{_W})"),
+              rf"{_MODS}(?P<noun>{_W})"),
     ("limit", r"(?:one|a single) (?P<noun>" + _W + r") at a time|at a time"),
     ("threshold", rf"(?:above|below|over|under|more than|less than|fewer than|exceeds?|exceeding|drops? below|falls? "
                   rf"below|rises? above|goes? (?:above|over|below|under)|reaches?|hits?|at or (?:above|below)) "
@@ -107,7 +112,8 @@ RULE_PATTERNS: tuple[tuple[str, str], ...] = (
                  rf"(?P<num3>{_NUM})|(?P<num4>{_NUM}) (?:seats|places|spots|spaces|berths|beds)|sold out|fully "
                  rf"booked|(?:is|are|gets?) full)(?: (?:of|per) (?:the |each |a )?(?P<noun>{_W}))?"),
     ("uniqueness", rf"(?:only once|once per (?P<noun>{_W})|once|twice|unique\w*|no duplicates?|duplicates? "
-                   rf"(?:are )?(?:refused|blocked|rejected)|one (?P<noun2>{_W}) per (?P<noun3>{_W})|not twice|"
+                   rf"(?:are )?(?:refused|blocked|rejected)|one (?P<noun4>{_W}) each(?= *$|[,.;]| and | but )|"
+                   rf"one (?P<noun2>{_W}) per (?P<noun3>{_W})|not twice|"
                    rf"more than once|same \w+ twice)"),
     ("exclusivity", rf"(?:declin\w+|reject\w*|clos\w+|cancel\w*|withdraw\w*) (?:all )?(?:the )?(?:others?|other "
                     rf"(?P<noun>{_W})|rest|remaining (?P<noun2>{_W}))|(?:the )?others? (?:are|get|become|is) "
@@ -263,7 +269,7 @@ def _rules(text: str, spec) -> tuple[list[RuleReading], list[tuple[int, int, int
                 per = g.get("noun") or {"hourly": "hour", "daily": "day", "nightly": "night", "weekly": "week",
                                         "monthly": "month", "yearly": "year", "annually": "year"}.get(g.get("noun2"))
                 unit = singular(per) if per else None
-            nouns = [g.get(k) for k in ("noun", "noun2", "noun3")] if cat != "price" else [unit]
+            nouns = [g.get(k) for k in ("noun", "noun2", "noun3", "noun4")] if cat != "price" else [unit]
             if cat == "time_window" and raw is None and unit is None:  # "the day before": one day
                 head = m.group(0).removeprefix("the ").split(" ")[0]
                 number, unit = {"day": (1, "days"), "night": (1, "days"), "evening": (1, "days"),
