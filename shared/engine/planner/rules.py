@@ -5,8 +5,9 @@ reading (`reading.RULE_PATTERNS`), so what is planned and what is certified come
 `b_limit(ctx)` binds the first of them: the records counted (a noun of the rule, or the feature's record), the
 record they are counted per (after "per", "each", "a"; or the feature's record), linked by a reference the planner
 adds when the words relate them, and the number, or the parent's capacity field when the words say "capacity"
-without a number. Counting per person who is only a user of the app, or per period of a sum ("20 hours a month"),
-is not bound yet: the feature stays partial and says so.
+without a number; per user and record (`per_user`, decision 0074) when the person of the sentence is only a user
+of the app ("a member can enter no more than 20 birds in any one race"). Counting per period of a sum ("20 hours a
+month") is not bound yet: the feature stays partial and says so.
 """
 
 from __future__ import annotations
@@ -265,6 +266,9 @@ def _only_a_user(d, who: str, counted: str | None, source: str) -> bool:
         return False
     if any(f.source != here and f.origin not in ("catalogue", "structure") for f in e.fields.values()):
         return False  # a person the idea keeps fields of elsewhere
+    words = rf"\b(?:{re.escape(who.replace('_', ' '))}|{re.escape(plural(who).replace('_', ' '))})\b"
+    if any(re.search(words, str(f).lower()) for f in d.idea.get("key_features") or [] if clip(str(f)) != here):
+        return False  # another feature speaks of them ("rate the referee"): a record the idea keeps
     return not any(f.type == "reference" and f.ref == who and f.source != here for n, x in d.entities.items()
                    if n != who for f in x.fields.values())
 
