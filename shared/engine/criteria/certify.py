@@ -174,6 +174,8 @@ def describe(cap, spec) -> str:
             return f"each user may have at most {most} {amount}{per}; one more is refused"
         if scope == "app":
             return f"at most {most} {amount}{per} in all; one more is refused"
+        if getattr(cap, "per_user", False):
+            return f"each user may have at most {most} {amount} per {parent}{per}; one more is refused"
         return f"a {parent} takes at most {most} {amount}{per}; one more is refused"
     from ..capabilities import module_for
     from ..planner.capmap import BEHAVIOUR

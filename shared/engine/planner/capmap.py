@@ -344,7 +344,7 @@ IDENTITY = {
     "versioning": ("entity", "field"), "ratings": ("entity",), "leaderboard": (), "rotation": ("entity",),
     "payments": ("entity",), "export": ("period", "date_fields"), "ai_summary": ("entity", "source_field", "mode"), "matrix": ("row_entity",),
     "follow": ("entity", "topic_field"), "selection": ("entity",),
-    "limit": ("entity", "scope", "parent_field", "pair_field", "max", "max_field", "sum_field", "period"),  # each rule its own
+    "limit": ("entity", "scope", "parent_field", "pair_field", "per_user", "max", "max_field", "sum_field", "period"),
     "assignment": ("entity", "person_field"), "import": ("entity",),
     "trigger": ("entity", "action"), "document": ("entity",), "vote": ("entity",),
     "agreement": ("entity", "party_field"), "enrolment": ("entity",),

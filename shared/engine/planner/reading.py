@@ -377,7 +377,7 @@ KIND_WORDS = {
     "export": {"csv", "pdf", "export", "download", "printable", "report", "reports"},
     "limit": {"seat", "seats", "hold", "holds", "take", "takes", "fit", "fits", "carry", "carries", "allow", "allows",
               "allowed", "capacity", "places", "spots", "need", "needs", "sleep", "sleeps", "accommodate",
-              "accommodates", "host", "hosts", "get", "gets", "have", "has"},
+              "accommodates", "host", "hosts", "get", "gets", "have", "has", "one", "single"},  # "in any one race"
     "assignment": {"assign", "assigns", "assigned", "assigning", "assignment", "assignments", "double-booked",
                    "overlap", "overlapping", "clash", "my", "mine", "dispatch", "dispatched", "allocate", "allocated"},
     "trigger": {"when", "whenever", "automatically", "becomes", "reaches", "opens", "creates", "sets", "marks",
