@@ -261,8 +261,11 @@ def staff_fields(cap: Params, spec) -> list[tuple[str, str]]:
     at) is set by staff: otherwise the person held back (a researcher on their own record) could tick their own
     induction."""
     target = tested(cap, spec)
-    if not (target and cap.via_field and cap.test in ("is_true", "days_since", "before_cutoff") and cap.test_field):
-        return []  # a condition on the record itself (its own bake date) is the record's own data
+    if not (target and cap.via_field and cap.test in ("is_true", "days_since") and cap.test_field):
+        # a condition on the record itself (its own bake date) is the record's own data; so is the time a cut-off
+        # reads (a sitting's start): whoever may change that record reschedules it, and someone whose rows are their
+        # own changes only their own
+        return []
     return [(target, cap.test_field)]
 
 
