@@ -40,6 +40,7 @@ from .b_document import b_document
 from .b_enrolment import _NOT_SCREEN, b_enrolment
 from .b_flow import b_booking, b_custody, b_ledger, b_payments, b_records, b_rotation, b_workflow
 from .b_guard import CUE as _GUARD_CUE
+from .b_guard import CUTOFF_CUE as _CUTOFF_CUE
 from .b_guard import b_guard
 from .b_import import b_import
 from .b_notify import b_audit_log, b_follow, b_live_board, b_reminders
@@ -153,7 +154,7 @@ CUES: dict[str, tuple[str, ...]] = {
     "import": (r"import(s|ed|ing)?", r"bulk[- ]?(upload|import|add|load)\w*", r"(mass|batch)[- ]?(upload|import)\w*",
                r"upload\w* (a |an |the |their |our )?(csv|spreadsheet|excel|json)( files?)?",
                r"from (a |an |the |their |our )?(csv|spreadsheet|excel|json)s?( files?)?"),
-    "guard": (_GUARD_CUE,),
+    "guard": (_GUARD_CUE, _CUTOFF_CUE),
     "follow": (r"follow(s|ed|ing|ers)?", r"subscribe to", r"watch ?lists?", r"notif\w+ when (a |an )?new",
                r"get notified", r"alert contacts", r"notify (me|members|users|subscribers|followers|contacts)",
                r"when (a |an )?new \w+ (is|are) (listed|posted|added|published)"),
@@ -255,7 +256,7 @@ BEHAVIOUR = {
     "vote": "up- or down-votes on records, one per person, and a list ranked by net score",
     "document": "a PDF of a record and its lines (totals, tax), optionally signed off by a named role",
     "guard": "an action (adding a record, moving it to a status) refused until a condition holds: a yes/no field, "
-             "days passed since a date, or every item of a checklist ticked",
+             "days passed since a date, every item of a checklist ticked, or a cut-off some hours before a time",
     "trigger": "something done by itself when a record reaches a value or crosses a number: a record created, a "
                "field set, a change blocked or someone told",
 }
@@ -348,7 +349,7 @@ IDENTITY = {
     "assignment": ("entity", "person_field"), "import": ("entity",),
     "trigger": ("entity", "action"), "document": ("entity",), "vote": ("entity",),
     "agreement": ("entity", "party_field"), "enrolment": ("entity",),
-    "guard": ("entity", "on", "field", "test", "test_field", "child_entity", "days"),
+    "guard": ("entity", "on", "field", "test", "test_field", "child_entity", "days", "hours"),
 }
 
 

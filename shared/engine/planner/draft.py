@@ -779,13 +779,27 @@ def booked_event(ents: list[tuple[int, Interp]]) -> Interp | None:
                  and it.np.after_verb in BOOK_VERBS), None)
 
 
+_TIME_UNITS = r"(?:minutes?|hours?|days?|nights?|weeks?|months?)"
+
+
+def _span(clause, np) -> bool:
+    """ "24 hours before a race's liberation time", "within 3 days of its delivery date": a number of time units
+    before or after a time is a span of the rule, not an attribute of the record."""
+    ws = [w for w in np.words if w.tag != "stop"]
+    if len(ws) != 2 or ws[0].tag != "num" or not re.fullmatch(_TIME_UNITS, ws[1].w):
+        return False
+    n, unit = re.escape(ws[0].w), re.escape(ws[1].w)
+    return re.search(rf"(?<![a-z0-9]){n} {unit} (?:before|ahead of|prior to)(?![a-z])|(?<![a-z])within {n} {unit} "
+                     rf"(?:of|before)(?![a-z])", clause.text) is not None
+
+
 def _attach(d: Draft, units: list[Unit]) -> None:
     primary = next(iter(d.entities), None)
     for unit in units:
         focus: str | None = None
         feature = unit.kind == "feature"
         for clause in unit.clauses:
-            interps = [interpret(np) for np in clause.nps]
+            interps = [None if _span(clause, np) else interpret(np) for np in clause.nps]
             target = _target_of(d, clause, interps, focus)
             if target is None and feature:
                 target = primary
