@@ -167,3 +167,15 @@ def test_a_condition_said_as_what_the_subject_is_triggers_like_a_when_clause():
     assert "ppm" in spec.entity("pool").field(cap.conditions[0].field).label
     t = _trace(spec, "above 3 ppm")
     assert t.status == "planned", t.reason
+
+
+def test_a_cancellation_that_is_free_until_a_cutoff_is_not_certified_by_a_refusal_alone():
+    """ "Cancel free of charge up to 24 hours before": a later cancellation is charged, not refused, so a guard that
+    refuses it leaves "free of charge" unread and the feature partial (an honest "partial", not a false "built")."""
+    spec = plan_builtin({"id": "yoga-cancel", "title": "Mat booking", "target_audience": "yoga studios",
+                         "description": "A yoga studio takes class bookings.",
+                         "key_features": ["Classes with name and start time",
+                                          "Bookings for a class with name",
+                                          "Bookings can be cancelled free of charge up to 24 hours before the class"]})
+    t = _trace(spec, "free of charge")
+    assert t.status == "partial" and "free" in (t.reason or ""), (t.status, t.reason)
