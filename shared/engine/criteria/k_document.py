@@ -82,6 +82,14 @@ def _realises_signoff(cap, spec, rule, reading) -> bool:
     if not _SIGN.search(said) or _names_other_entity(cap, spec, rule.nouns):
         return False
     words = [*rule.nouns, *re.findall(r"[a-z][a-z'-]*", said)]
+    if re.search(r"\b(second|another|other|different|independent)\b", said) and \
+            not getattr(cap, "signer_not_maker", False):
+        return False  # "a second technician signs it off": not the one who made it, which nothing here checks
+    if re.search(r"\b(only after|only once|not before|until|unless)\b", said) and re.search(
+            r"\b(issued|issue|download\w*|sent|send|released?|printed|produced|generated)\b",
+            " ".join(w.word for w in reading.words) if reading is not None else said) and \
+            not getattr(cap, "pdf_after_signoff", False):
+        return False  # "a certificate PDF is issued only after ... signs it off": the PDF is held back till then
     roles = _roles_named(spec, words)
     if roles:
         return roles == {cap.signoff_role}

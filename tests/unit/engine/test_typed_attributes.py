@@ -179,3 +179,21 @@ def test_a_cancellation_that_is_free_until_a_cutoff_is_not_certified_by_a_refusa
                                           "Bookings can be cancelled free of charge up to 24 hours before the class"]})
     t = _trace(spec, "free of charge")
     assert t.status == "partial" and "free" in (t.reason or ""), (t.status, t.reason)
+
+
+def test_a_signoff_by_a_second_person_before_the_document_is_issued_is_not_certified_by_a_signoff_alone():
+    """ "A survey PDF is issued only after a second surveyor signs it off": a sign-off that any surveyor (the maker
+    too) may give, and a PDF served before it, do not do what the words say; without those rules the feature is
+    partial, not built (an outside tester found both on a feature QA had called built)."""
+    from shared.engine.criteria import k_document
+
+    spec = plan_builtin({"id": "damp-surveys", "title": "Damp survey desk", "target_audience": "damp surveyors",
+                         "description": "A damp-proofing firm writes property surveys.",
+                         "key_features": ["Surveys with address, date and findings",
+                                          "A survey PDF is issued only after a second surveyor signs it off"]})
+    t = _trace(spec, "second surveyor")
+    doc = next((c for c in spec.capabilities if c.kind == "document"), None)
+    if doc is not None and getattr(doc, "pdf_after_signoff", False) and getattr(doc, "signer_not_maker", False):
+        return  # both rules built: certified by their criteria (tests/unit/engine/capabilities)
+    assert t.status != "planned", (t.status, t.reason)
+    assert k_document.REALISES["document"] if hasattr(k_document, "REALISES") else True
