@@ -179,6 +179,24 @@ def _fold_booking_nouns(d, booked: str) -> None:
         del d.entities[name]
 
 
+def state_steps(text: str) -> list[list[str]]:
+    """ "from received to in calibration to passed or failed to returned" -> [[received], [in_calibration], [passed,
+    failed], [returned]]: the steps of a chain whose step offers a choice ("or"); [] for a plain chain (read by
+    `_state_values`) or no chain."""
+    m = re.search(r"\bfrom\s+([a-z][a-z \-/]*?)\s*(?:[.;,(]|$|\b(?:by|when|once|after|before|within|if|unless|"
+                  r"until|and then|with)\b)", text.lower())
+    if not m:
+        return []
+    parts = re.split(r"\s+(?:to|then|->|→)\s+", m.group(1).strip())
+    steps = [[ident(a.strip())[:30] for a in re.split(r"\s*(?:\bor\b|/)\s*", p) if a.strip()] for p in parts]
+    if len(steps) < 2 or not any(len(x) > 1 for x in steps) or any(not x for x in steps):
+        return []
+    flat = [v for x in steps for v in x]
+    if len(flat) != len(set(flat)) or len(flat) > 8 or any(len(v.split("_")) > 3 or not v for v in flat):
+        return []
+    return steps
+
+
 def _state_values(ctx: FeatureCtx) -> list[str]:
     """Named states in the feature or the description: "(draft, submitted, approved)", "from A to B"."""
     for text in (ctx.text, str(ctx.draft.idea.get("description") or "")):
@@ -288,7 +306,8 @@ def b_workflow(ctx: FeatureCtx) -> dict:
     approval = ctx.has(r"approv\w*|sign(s|ed)?[- ]off|request\w*|reject\w*|submit\w*")
     existing = next((f for f in d.fields_of(ent, "enum") if f.name.split("_")[-1] in ("status", "stage", "state",
                                                                                     "phase", "result")), None)
-    values = _state_values(ctx)
+    steps = state_steps(ctx.text)
+    values = [v for step in steps for v in step] if steps else _state_values(ctx)
     if not values:
         if approval:
             values = ["submitted", "approved", "rejected"]
@@ -318,7 +337,15 @@ def b_workflow(ctx: FeatureCtx) -> dict:
     submitters = ["owner"] + [r.name for r in d.roles.values() if r.kind in ("staff", "participant")]
     movers = [a for a in approvers if a != "owner"]
     transitions = []
-    if approval and {"approved", "rejected"} <= set(states):
+    if steps and {v for step in steps for v in step} <= set(states):
+        # "from received to in calibration to passed or failed to returned": each state of a step moves to each of
+        # the next step's, so passed and failed both lead to returned and neither to the other
+        roles = approvers if approval or movers else list(dict.fromkeys(writers))
+        for here, there in zip(steps, steps[1:], strict=False):
+            for b in there:
+                transitions.append({"name": ident(f"to_{b}")[:40], "from_states": list(here), "to": b,
+                                    "roles": roles})
+    elif approval and {"approved", "rejected"} <= set(states):
         first = states[0]
         transitions.append({"name": "approve", "from_states": [first], "to": "approved", "roles": approvers})
         transitions.append({"name": "reject", "from_states": [first], "to": "rejected", "roles": approvers})

@@ -213,6 +213,7 @@ EXCLUSIVE = (
     ("export", "audit_log", r"^(?!.*(tamper|audit|append|immutable|who changed|chain-of-custody|chain of custody))"),
     ("live_board", "workflow", r"status board|live status|board of"),
     ("workflow", "booking", _STATE_CHAIN),  # "... to scheduled to fixed"
+    ("workflow", "custody", _STATE_CHAIN),  # "... to passed or failed to returned": a state, not a check-in
     ("rotation", "workflow", r"swap\w*"),
     ("selection", "workflow", r"declin\w*|reject\w* (all )?the others|the others|the rest|every other|all other"),
     ("rotation", "assignment", r"rota|rotation|turns|round[- ]robin|fair\w*|evenly"),

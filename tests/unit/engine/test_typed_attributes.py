@@ -198,3 +198,27 @@ def test_a_signoff_by_a_second_person_before_the_document_is_issued_is_not_certi
     assert t.status != "planned", (t.status, t.reason)
     rule = next(r for r in t.reading.rules if "second" in r.words)
     assert not k_document.REALISES["document"](doc, spec, rule, t.reading) if doc is not None else True
+
+
+def _branching_idea():
+    return {"id": "kiln-repairs", "title": "Kiln repair desk", "target_audience": "kiln engineers",
+            "description": "An engineer repairs customers' kilns.",
+            "key_features": ["Kilns with name, model and serial number",
+                             "Kilns move from booked in to tested to repaired or scrapped to collected"]}
+
+
+def test_a_step_with_a_choice_branches_and_joins_again():
+    """ "from booked in to tested to repaired or scrapped to collected": tested leads to repaired and to scrapped,
+    both lead to collected, and neither to the other (the choice was read as a chain that stopped at "repaired",
+    and "returned" made a check-out of it)."""
+    spec = plan_builtin(_branching_idea())
+    flow = next(c for c in spec.capabilities if c.kind == "workflow")
+    moves = {(tuple(sorted(t.from_states)), t.to) for t in flow.transitions}
+    assert moves == {(("booked_in",), "tested"), (("tested",), "repaired"), (("tested",), "scrapped"),
+                     (("repaired", "scrapped"), "collected")}, moves
+    assert not [c for c in spec.capabilities if c.kind == "custody"]
+    spec_, files = S.compile_spec(spec.model_dump(mode="json"))
+    run = S.qa(files)
+    assert run.passed, run.output
+    feature = next(ft for ft in run.features if "repaired or scrapped" in ft["feature"])
+    assert feature["status"] == "built" and all(c["passed"] for c in feature["criteria"]), feature
