@@ -17,7 +17,7 @@ from .b_common import (
     _main,
     _recipient_path,
 )
-from .draft import is_event, safe_name
+from .draft import ident, is_event, safe_name
 from .text import singular
 
 
@@ -99,7 +99,7 @@ def b_reminders(ctx: FeatureCtx) -> dict:
             r"\d+ days? (overdue|late)|(more than|over) \w+ days? (overdue|late)"):
         raise NotFit("the reminders capability alerts when a number falls below a threshold or a date comes "
                      "due, not when a number rises above a limit")
-    if ctx.has(r"low[- ]stock|running low|runs? (out|low)|below|falls?|thresholds?|minimum|under \d+"):
+    if ctx.has(r"low[- ]stock|running low|runs? (out|low)|below|falls?(?![a-z]| due)|thresholds?|minimum|under \d+"):
         numeric = _field_named(ctx, ent, ("integer", "decimal", "money"))
         if numeric is None:
             for e in ctx.mentioned + list(d.entities):
@@ -134,6 +134,10 @@ def b_reminders(ctx: FeatureCtx) -> dict:
             fld = named or next((n for n in dates if re.search(r"start|due|date|at|on", n)), None)
             if not fld and not dates and is_event(ent) and ctx.has(r"before (a|an|each|every|the|their) \w+"):
                 fld = _ensure(ctx, ent, "start_at", "datetime")  # "two hours before a walk": when it starts
+            falls = re.search(r"(?:'s|\btheir|\bits|\bthe|\beach)\s+([a-z]+(?: [a-z]+)?)\s+(?:falls|is|comes|becomes|"
+                              r"fall|are|come|become) due\b", ctx.low)
+            if not fld and falls and falls.group(1).split()[-1] not in ("rent", "payment", "fee", "invoice", "bill"):
+                fld = _ensure(ctx, ent, f"{ident(falls.group(1))}_due_date"[:40], "date")  # "its calibration falls due"
             fld = fld or (dates[0] if dates else None) or _ensure(ctx, ent, "due_date", "date")
             rule, days, threshold = "due_in_days", _days(ctx, 1), None
     want = "phone" if channel == "sms" else "email"

@@ -567,6 +567,8 @@ def read_feature(text: str, spec, cap_ids: list[str]) -> FeatureReading:
                 mentioned.append(ent)
             continue
         cue = next((k for a, b, k in cues if a <= s and e <= b), None)
+        if cue is None and w in ("falls", "fall", "comes", "come", "becomes") and nxt == "due":
+            cue = next((c.kind for c in caps if c.kind == "reminders"), None)  # "its calibration falls due"
         if cue == "guard" and w in ("free", "charge", "charges", "cost", "fee", "fees", "penalty", "refund"):
             cue = None  # "cancel free of charge up to 12 hours before": a guard refuses; the money is another rule
         period_cap = None

@@ -222,3 +222,15 @@ def test_a_step_with_a_choice_branches_and_joins_again():
     assert run.passed, run.output
     feature = next(ft for ft in run.features if "repaired or scrapped" in ft["feature"])
     assert feature["status"] == "built" and all(c["passed"] for c in feature["criteria"]), feature
+
+
+def test_a_date_that_falls_due_is_a_due_date_not_a_number_that_falls():
+    """ "Email the owner 14 days before a boiler's service falls due": a reminder on the boiler's service due date
+    (it was read as a number falling below 5)."""
+    spec = plan_builtin({"id": "boiler-service", "title": "Boiler book", "target_audience": "heating engineers",
+                         "description": "A heating engineer services customers' boilers.",
+                         "key_features": ["Boilers with make, model and owner email",
+                                          "Email the owner 14 days before a boiler's service falls due"]})
+    cap = next(c for c in spec.capabilities if c.kind == "reminders")
+    assert (cap.rule, cap.days) == ("due_in_days", 14), cap
+    assert cap.field == "service_due_date" and spec.entity(cap.entity).field(cap.field).type == "date", cap
