@@ -4,7 +4,7 @@ songs", "residents rank proposals by votes; nobody votes on their own".
 Reads, from the feature's words only: the records voted on (the verb's object, never a people record), whether
 down-votes count ("up or down", "down-vote", "against"), a budget of votes per person ("each member has 3 votes",
 "every guest gets one people's choice vote", "a single vote", "one vote per member", "up to 3 votes each",
-"5 votes in total"; "one vote per idea" and "one vote each" are the one vote per record every vote keeps, not a
+"5 votes in total", "one vote each" on a choice; "one vote per idea" and "up or down, one vote each" are the one vote per record every vote keeps, not a
 budget), whether voting closes ("voting closes when ...", "until it is done": an enum status field and its closed
 values), whether people may vote on their own records ("not on their own"): a record they belong to (their own
 team: the voter's person record points at it, `member_field`) or one they created (their own idea), and who votes
@@ -69,8 +69,10 @@ def _budget(ctx, low: str) -> int | None:
                 per = re.match(_PER_AFTER, low[m.end():]) or re.search(r"(?:per|each)\s+([a-z][a-z'-]*)$", m.group(0))
                 if per and not _person_word(ctx, per.group(1)):
                     continue  # "one vote per resolution": one per record
-                if not one_counts and m.group(0).endswith("each"):
-                    continue  # "one vote each": one per record and person
+                if not one_counts and m.group(0).endswith("each") and re.search(r"\b(up|down|up-?votes?|down-?votes?|"
+                                                                                 r"for or against)\b", low):
+                    continue  # "vote ideas up or down, one vote each": one per record and person
+                # "members vote on next month's course, one vote each": a choice, one vote per person
             if 1 <= n <= 50:
                 return n
     return None

@@ -74,9 +74,11 @@ def test_the_budget_is_the_votes_own_and_own_group_is_membership(idea, entity, b
 def test_one_vote_per_person_is_a_budget_and_one_vote_per_record_is_not():
     budgets = {words: _vote(plan_builtin(camera_club(words))).max_votes_per_user
                for words in ("a single vote per member", "one vote per member", "one vote per photo",
-                             "one vote each", "up to 4 votes each")}
+                             "one vote each", "up or down, one vote each", "up to 4 votes each")}
+    # "one vote each" on a choice is each member's one vote (an outside tester of "members vote on next month's
+    # course, one vote each" expected a second course to be refused); voting records up or down, it is one per record
     assert budgets == {"a single vote per member": 1, "one vote per member": 1, "one vote per photo": None,
-                       "one vote each": None, "up to 4 votes each": 4}
+                       "one vote each": 1, "up or down, one vote each": None, "up to 4 votes each": 4}
     spec = plan_builtin(camera_club("a single vote per member"))
     assert not [c for c in spec.capabilities if c.kind == "limit"], spec.capabilities
 
