@@ -243,8 +243,11 @@ def _tag(words: list[str]) -> list[Word]:
         while k >= 0 and out[k].tag in ("noun", "people", "adj"):
             k -= 1
         if verb_s and prev is not None and prev.tag in ("people", "noun") and prev.w == prev.s and len(out) >= 2 \
-                and 0 <= k < len(out) - 1 and out[k].w in ("each", "every", "a", "an", "the", "one", "no", "any") \
-                and (prev.tag == "people" or nxt in _VERB_OBJECT_STARTS or nxt in _RULE_AFTER_VERB):
+                and 0 <= k < len(out) - 1 and out[k].w in ("each", "every", "a", "an", "the", "one", "no", "any",
+                                                           "their", "its", "his", "her", "our", "my", "your") \
+                and (prev.tag == "people" or nxt in _VERB_OBJECT_STARTS or nxt in _RULE_AFTER_VERB
+                     or (vb in _CHANGE_VERBS and out[k].w not in ("no",))):
+            # "their field closes for the day": a verb of a change that takes no object
             # "each member books", "the quizmaster scores each round": a singular subject's verb (after a noun not
             # known to be a person, only when an object's determiner follows)
             out.append(Word(w, "verb", vb or pos.verb_lemma(w) or w))  # "each member books": a singular subject's verb
@@ -405,6 +408,10 @@ def parse(text: str) -> list[Clause]:
         out.append(clause)
     return out
 
+
+#: verbs of a change of state that take no object ("their field closes for the day", "a licence expires")
+_CHANGE_VERBS = frozenset({"close", "open", "expire", "lapse", "finish", "begin", "arrive", "depart", "fail",
+                           "reopen", "overflow", "stall", "collapse", "shut"})
 
 #: verbs whose subject passes through the states listed after them ("orders go from placed to packed to sent")
 _STATE_VERBS = frozenset({"go", "move", "pass", "progress", "advance", "flow", "travel", "step"})

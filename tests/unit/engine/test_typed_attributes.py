@@ -234,3 +234,12 @@ def test_a_date_that_falls_due_is_a_due_date_not_a_number_that_falls():
     cap = next(c for c in spec.capabilities if c.kind == "reminders")
     assert (cap.rule, cap.days) == ("due_in_days", 14), cap
     assert cap.field == "service_due_date" and spec.entity(cap.entity).field(cap.field).type == "date", cap
+
+
+def test_a_verb_of_change_after_a_possessive_subject_is_no_record():
+    """ "Text every member if their court closes for the day": "closes" is what the court does, not a Close table."""
+    spec = plan_builtin({"id": "padel-closures", "title": "Court line", "target_audience": "padel clubs",
+                         "description": "A padel club books courts.",
+                         "key_features": ["Courts with name and surface",
+                                          "Text every booked member if their court closes for the day"]})
+    assert spec.entity("close") is None, [e.name for e in spec.entities]
