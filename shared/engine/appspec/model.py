@@ -138,9 +138,9 @@ class NavItem(SpecModel):
     page: Name
 
 
-RULE_CATEGORIES = ("limit", "capacity", "uniqueness", "exclusivity", "agreement", "time_window", "threshold", "fee",
+RULE_CATEGORIES = ("limit", "capacity", "uniqueness", "exclusivity", "agreement", "time_window", "duration", "threshold", "fee",
                    "price", "escalation", "block", "recipient", "channel")
-RuleCategory = Literal["limit", "capacity", "uniqueness", "exclusivity", "agreement", "time_window", "threshold",
+RuleCategory = Literal["limit", "capacity", "uniqueness", "exclusivity", "agreement", "time_window", "duration", "threshold",
                        "fee", "price", "escalation", "block", "recipient", "channel", "scope"]
 
 
