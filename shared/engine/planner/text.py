@@ -278,8 +278,9 @@ def _tag(words: list[str]) -> list[Word]:
             continue
         # "Holidaymakers book a narrowboat": a word that can be a verb, after the clause's first noun (plural) and
         # before a determiner, is the clause's verb
-        starts_object = nxt in _VERB_OBJECT_STARTS or bool(re.fullmatch(r"\d.*", nxt)) or (
-            nxt.partition("-")[0] in pos.NUMBER_WORDS and nxt.partition("-")[2] in _TIME_UNITS)  # "two-hour slots"
+        after_next = words[i + 2] if i + 2 < len(words) else ""
+        starts_object = nxt in _VERB_OBJECT_STARTS or (re.fullmatch(r"\d+", nxt) and after_next in _TIME_UNITS) or (
+            nxt.partition("-")[0] in pos.NUMBER_WORDS and nxt.partition("-")[2] in _TIME_UNITS)  # "2-hour slots"
         if (vb or "VERB" in pos.classes(w)) and starts_object and prev is not None \
                 and prev.tag in ("noun", "people") and prev.w != prev.s \
                 and all(x.tag == "stop" for x in out[:-1]) and not any(x.tag == "verb" for x in out):
