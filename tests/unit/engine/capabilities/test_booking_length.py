@@ -11,9 +11,15 @@ from __future__ import annotations
 import pytest
 
 from shared.engine.planner import plan_builtin
-from shared.engine.planner.reading import duration_minutes, rules_of
+from shared.engine.planner.reading import rules_of
 
 from . import _ops_specs as S
+
+
+def _minutes(rule):
+    from shared.engine.planner.reading import duration_minutes
+
+    return duration_minutes(rule)
 
 
 def _idea(key: str, description: str, features: list[str]) -> dict:
@@ -71,18 +77,24 @@ def test_the_planner_reads_the_length_of_a_booking(idea, slot, most, words):
 ])
 def test_a_length_is_read_in_the_ways_english_states_it(text, minutes, at_most):
     [rule] = rules_of(text, "duration")
-    assert duration_minutes(rule) == (minutes, at_most), rule
+    assert _minutes(rule) == (minutes, at_most), rule
 
 
-@pytest.mark.parametrize("text", [
-    "Each research team books at most 10 hours a week",  # a quota, not one booking's length
-    "Bookings can be cancelled up to 4 hours before the dive",  # a window
-    "Send a reminder 2 hours before the session",
-    "Guides lead day trips to the glacier",  # a unit alone is no length
-    "Members book a boat for 3 days",  # past one day: no sitting's length
+@pytest.mark.parametrize("text, with_length, minutes", [
+    # a quota, not one booking's length
+    ("Each research team books at most 10 hours a week", "Each research team books 10-hour sessions", 600),
+    # a window before the booking
+    ("Bookings can be cancelled up to 4 hours before the dive", "Divers book the boat for 4 hours", 240),
+    ("Send a reminder 2 hours before the session", "Each session lasts 2 hours", 120),
+    # a unit alone is no length
+    ("Guides lead day trips to the glacier", "Guides lead full-day trips to the glacier", 1440),
+    # past one day: no sitting's length
+    ("Members book a boat for 3 days", "Members book a boat for 3 hours", 180),
 ])
-def test_a_quota_a_window_or_a_long_stay_is_no_length(text):
-    assert rules_of(text, "duration") == []
+def test_a_quota_a_window_or_a_long_stay_is_no_length(text, with_length, minutes):
+    assert [r for r in rules_of(text) if r.category == "duration"] == []
+    [rule] = rules_of(with_length, "duration")
+    assert _minutes(rule) == (minutes, False)
 
 
 @pytest.mark.parametrize("idea", [CLIMBING_WALL, RECORDING_BOOTH, SAUNA, KAYAKS],
