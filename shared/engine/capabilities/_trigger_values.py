@@ -176,6 +176,9 @@ def describe_rule(cap, spec) -> str:
     tent = spec.entity(acted_on(cap, spec) or "")
     tname = (tent.label if tent else acted_on(cap, spec) or "record").lower()
     whose = f"its {tname}" if a.via_field else f"the {name}"
+    if a.type == "notify" and a.then_field and a.via_field:  # "its child's parent": the person, in two steps
+        mid = spec.entity(ref_target(spec, cap.entity, a.via_field) or "")
+        whose = f"its {(mid.label if mid else a.via_field).lower()}'s {tname}"
     if a.type == "create":
         do = f"create {'an' if tname[:1] in 'aeiou' else 'a'} {tname}" + (f" for its {(spec.entity(ref_target(spec, cap.entity, a.via_field) or '') or tent).label.lower()}"
                                     if a.via_field else "")

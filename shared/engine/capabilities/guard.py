@@ -1,4 +1,4 @@
-"""Capability `guard`: An action on a record (creating it, or moving its status to a value) is refused with 409 and a sentence naming the rule until a condition holds on the record or on the record it points at: a yes/no field is true (a member's subscription is paid), a date plus a number of days has passed (a wheel made 90 days ago), or every item of a linked checklist is ticked (a pupil's skills: records of their own, or the items of the record's checklist capability). The check and the write happen in one transaction."""
+"""Capability `guard`: An action on a record (creating it, or moving its status to a value) is refused with 409 and a sentence naming the rule until a condition holds on the record or on the record it points at: a yes/no field is true (a member's subscription is paid), a date plus a number of days has passed (a wheel made 90 days ago), every item of a linked checklist is ticked (a pupil's skills: records of their own, or the items of the record's checklist capability), or a cut-off before a time has not passed yet (entries close 24 hours before a race's liberation time). The check and the write happen in one transaction."""
 
 from __future__ import annotations
 
@@ -10,11 +10,12 @@ from ..appspec.base import CapabilityBase, Name
 
 KIND = "guard"
 
-TESTS = ("is_true", "days_since", "all_checked", "none_expired", "checklist_done", "count_at_least")
+TESTS = ("is_true", "days_since", "all_checked", "none_expired", "checklist_done", "count_at_least", "before_cutoff")
 #: tests that read the tested record's items (child_entity, linked by child_link)
 CHILD_TESTS = ("all_checked", "none_expired", "count_at_least")
 MAX_COUNT = 1000
 MAX_DAYS = 3650
+MAX_HOURS = 24 * 366  #: a cut-off up to a year before its time
 
 
 class Params(CapabilityBase):
@@ -33,20 +34,25 @@ class Params(CapabilityBase):
                                    "required reference field of it: the condition is on the record it points at "
                                    "(the member of a booking)")
     test: Literal["is_true", "days_since", "all_checked", "none_expired", "checklist_done",
-                  "count_at_least"] = Field(description=(
+                  "count_at_least", "before_cutoff"] = Field(description=(
         "is_true: `test_field`, a boolean field of the tested record, is true; days_since: at least `days` whole "
         "days have passed since `test_field`, a date/datetime field of the tested record; all_checked: no `child_entity` "
         "record of the tested record (linked by `child_link`) has `test_field`, a boolean field of the child, "
         "false; none_expired: no such record has `test_field`, a date/datetime field of the child, in the past (a "
         "dog's vaccinations); checklist_done: no item of the tested record's checklist (the `checklist` "
         "capability) is unticked (a pupil's skills checklist); count_at_least: the tested record has at least "
-        "`count` `child_entity` records (linked by `child_link`): two witnesses recorded for a will"))
+        "`count` `child_entity` records (linked by `child_link`): two witnesses recorded for a will; before_cutoff: "
+        "now is no later than `test_field`, a date/datetime field of the tested record (a date means the start of "
+        "that day), minus `hours`: entries close 24 hours before a race's liberation time; a record with no time "
+        "set is not held back"))
     test_field: Name | None = Field(default=None, description="the field tested, e.g. subscription_paid, make_date, "
                                     "ticked; None for checklist_done (the checklist's own tick)")
     checklist: Name | None = Field(default=None, description="checklist_done: the id of the checklist capability "
                                    "on the tested record whose items must all be ticked, e.g. checklist_pupil")
     days: int | None = Field(default=None, ge=1, le=MAX_DAYS, description="days_since: the days, e.g. 90")
     count: int | None = Field(default=None, ge=1, le=MAX_COUNT, description="count_at_least: how many, e.g. 2")
+    hours: int | None = Field(default=None, ge=1, le=MAX_HOURS, description="before_cutoff: how long before the "
+                              "time the act closes, in hours (days times 24), e.g. 24")
     child_entity: Name | None = Field(default=None, description="all_checked: the checklist items, e.g. skill")
     child_link: Name | None = Field(default=None, description="all_checked: the items' reference to the tested "
                                     "record, e.g. pupil_id")
@@ -155,6 +161,8 @@ def check(cap: Params, spec) -> list[str]:
             p.append(m)
     if (cap.test == "days_since") != (cap.days is not None):
         p.append("days goes with days_since only: how many whole days must pass since test_field, e.g. 90")
+    if (cap.test == "before_cutoff") != (cap.hours is not None):
+        p.append("hours goes with before_cutoff only: how many hours before test_field the act closes, e.g. 24")
     if (cap.test == "count_at_least") != (cap.count is not None):
         p.append("count goes with count_at_least only: how many records the tested record must have, e.g. 2")
     return p
@@ -171,7 +179,16 @@ def describe_rule(cap: Params, spec) -> str:
         act = f"a {label} cannot be added"
     else:
         act = f"a {label} cannot be made {' or '.join(v.replace('_', ' ') for v in cap.values)}"
+    if cap.test == "before_cutoff":
+        return f"{act} {condition_words(cap, spec)}"
     return f"{act} until {condition_words(cap, spec)}"
+
+
+def span_words(hours: int) -> str:
+    """ "24 hours", "3 days": the cut-off as a founder says it."""
+    if hours % 24 == 0 and hours >= 72:
+        return f"{hours // 24} days"
+    return f"{hours} hour{'s' if hours != 1 else ''}"
 
 
 def condition_words(cap: Params, spec) -> str:
@@ -197,6 +214,8 @@ def condition_words(cap: Params, spec) -> str:
         return f"none of {whose} {items} is past its {(cf.label if cf else cap.test_field).lower()}"
     f = tent.field(cap.test_field) if tent else None
     name = (f.label if f else cap.test_field).lower()
+    if cap.test == "before_cutoff":
+        return f"later than {span_words(cap.hours or 0)} before {whose} {name}"
     if cap.test == "is_true":
         return f"{whose} {name} is yes"
     return f"{cap.days} days have passed since {whose} {name}"
@@ -227,7 +246,14 @@ def managed_fields(cap: Params, spec) -> dict[tuple[str, str], object]:
     if cap.test == "is_true":
         return {(target, cap.test_field): True}
     f = spec.entity(target).field(cap.test_field) if spec.entity(target) else None
+    if cap.test == "before_cutoff":  # a time far ahead: the cut-off has not passed
+        return {(target, cap.test_field): far_future(f)}
     return {(target, cap.test_field): "2000-01-01" if f is not None and f.type == "date" else "2000-01-01T09:00:00"}
+
+
+def far_future(f) -> str:
+    """A time no cut-off reaches (a date far ahead), as the field's type writes it."""
+    return "2099-01-01" if f is not None and f.type == "date" else "2099-01-01T09:00:00"
 
 
 def staff_fields(cap: Params, spec) -> list[tuple[str, str]]:
@@ -236,7 +262,10 @@ def staff_fields(cap: Params, spec) -> list[tuple[str, str]]:
     induction."""
     target = tested(cap, spec)
     if not (target and cap.via_field and cap.test in ("is_true", "days_since") and cap.test_field):
-        return []  # a condition on the record itself (its own bake date) is the record's own data
+        # a condition on the record itself (its own bake date) is the record's own data; so is the time a cut-off
+        # reads (a sitting's start): whoever may change that record reschedules it, and someone whose rows are their
+        # own changes only their own
+        return []
     return [(target, cap.test_field)]
 
 
@@ -265,11 +294,13 @@ def ready_actions(cap: Params, spec) -> list[dict]:
         return []
     target = tested(cap, spec)
     tent = spec.entity(target) if target else None
-    base = {"entity": cap.entity, "via": cap.via_field, "target": target}
+    base = {"of": cap.id, "entity": cap.entity, "via": cap.via_field, "target": target}
     if cap.test == "count_at_least":
         return [{**base, "do": "children", "child": cap.child_entity, "link": cap.child_link, "count": cap.count}]
     if cap.test == "is_true":
         return [{**base, "do": "set", "field": cap.test_field, "value": True}]
+    if cap.test == "before_cutoff" and tent is not None:
+        return [{**base, "do": "set", "field": cap.test_field, "value": far_future(tent.field(cap.test_field))}]
     if cap.test == "days_since" and tent is not None:
         f = tent.field(cap.test_field)
         return [{**base, "do": "set", "field": cap.test_field,
@@ -321,6 +352,8 @@ def render(cap: Params, spec, tpl) -> dict[str, str]:
     ctx = {"flow": _flow_ctx(cap, spec),
            "free_kind": free_kind, "ent": ent, "tent": tent, "rule_text": rule[:1].upper() + rule[1:],
            "cond_text": condition_words(cap, spec), "target": target,
+           "span_text": span_words(cap.hours) if cap.hours else None,
+           "field_label": f.label.lower() if f is not None and cap.test == "before_cutoff" else None,
            "test_type": f.type if f is not None else "boolean", "allowed": allowed,
            "child": spec.entity(cap.child_entity) if cap.child_entity else None,
            "tent_writer": b.writer_role(spec, target) or "owner", **_roles(cap, spec),

@@ -1,6 +1,7 @@
 """Capability `limit`: At most a number of records (or of a field's sum) per parent record (or per pair of records:
-the parent and another record the rows point at, "each artist submits at most three proposals per season"), per user
-who created them, or in the whole app; optionally per day, week, month or year and only for some statuses; a write
+the parent and another record the rows point at, "each artist submits at most three proposals per season"; or per
+parent and user who created them, "a member enters no more than 20 birds in any one race"), per user who created
+them, or in the whole app; optionally per day, week, month or year and only for some statuses; a write
 beyond it is refused with 409."""
 
 from __future__ import annotations
@@ -33,6 +34,11 @@ class Params(CapabilityBase):
                                                               "parent_field and it point at, e.g. artist_id with "
                                                               "parent_field season_id: at most 3 proposals per artist "
                                                               "and season; None = per parent alone")
+    per_user: bool = Field(default=False, description="scope 'parent' only: rows are counted per parent and user who "
+                                                       "created them (the rows of one user that point at one parent "
+                                                       "count together), e.g. at most 20 birds per member and race "
+                                                       "where members are users of the app with no record; False = "
+                                                       "per parent (or pair) for all users together")
     max: int | None = Field(default=None, ge=0, le=100000, description="the limit, one number for every parent "
                                                                        "(or user, or the app); or set max_field")
     max_field: Name | None = Field(default=None, description="scope 'parent' only: integer/decimal field on the "
@@ -118,6 +124,9 @@ def _scope_problems(cap: Params, spec) -> list[str]:
     if cap.pair_field:
         p.append(f"pair_field counts rows per pair of records, and scope {cap.scope!r} has no parent record; drop "
                  f"pair_field, or use scope 'parent' with parent_field")
+    if cap.per_user:
+        p.append(f"per_user counts rows per parent record and user, and scope {cap.scope!r} has no parent record; "
+                 f"drop per_user (scope 'user' counts per user alone), or use scope 'parent' with parent_field")
     if cap.max_field:
         p.append(f"max_field is a field of a parent record, and scope {cap.scope!r} has none; drop max_field and "
                  f"set max, one number {'for every user' if cap.scope == 'user' else 'for the whole app'}")
@@ -149,6 +158,9 @@ def check(cap: Params, spec) -> list[str]:
     if cap.scope == "parent" and cap.pair_field and cap.pair_field == cap.parent_field:
         p.append(f"pair_field {cap.pair_field!r} is parent_field itself; a pair needs another reference field of "
                  f"{cap.entity} (or drop pair_field to count per {parent or 'parent'} alone)")
+    if cap.scope == "parent" and cap.per_user and cap.pair_field:
+        p.append(f"per_user counts per {parent or 'parent'} and the user who created the rows, pair_field per "
+                 f"{parent or 'parent'} and another record; set one of them")
     if cap.max == 0:
         p.append("max 0 would refuse every counted row; use at least 1")
     if parent and cap.max_field and spec.entity(parent) is not None:
@@ -182,16 +194,22 @@ def routes(cap: Params, spec) -> list:
     from ..appspec.base import Route
     from . import _bind as b
     r = b.readers(spec, cap.entity)
-    usage, page = {
-        "parent": ("how much of its limit one parent uses (parent_id=, on=YYYY-MM-DD for a period): limit, used, "
-                   "remaining, period", "page: each parent with its use of the limit") if not cap.pair_field else (
-            "how much of its limit one pair of records uses (parent_id=, pair_id=, on=YYYY-MM-DD for a period): "
-            "limit, used, remaining, period", "page: each pair of records with its use of the limit"),
-        "user": ("how much of the limit the signed-in user uses (on=YYYY-MM-DD for a period): limit, used, "
-                 "remaining, period", "page: the signed-in user's use of the limit"),
-        "app": ("how much of the limit the whole app uses (on=YYYY-MM-DD for a period): limit, used, remaining, "
-                "period", "page: the app's use of the limit"),
-    }[cap.scope]
+    if cap.scope == "parent" and cap.per_user:
+        usage, page = ("how much of its limit the signed-in user uses in one parent (parent_id=, on=YYYY-MM-DD for a "
+                       "period): limit, used, remaining, period",
+                       "page: each parent with the signed-in user's use of the limit")
+    elif cap.scope == "parent" and cap.pair_field:
+        usage, page = ("how much of its limit one pair of records uses (parent_id=, pair_id=, on=YYYY-MM-DD for a "
+                       "period): limit, used, remaining, period", "page: each pair of records with its use of the limit")
+    else:
+        usage, page = {
+            "parent": ("how much of its limit one parent uses (parent_id=, on=YYYY-MM-DD for a period): limit, used, "
+                       "remaining, period", "page: each parent with its use of the limit"),
+            "user": ("how much of the limit the signed-in user uses (on=YYYY-MM-DD for a period): limit, used, "
+                     "remaining, period", "page: the signed-in user's use of the limit"),
+            "app": ("how much of the limit the whole app uses (on=YYYY-MM-DD for a period): limit, used, remaining, "
+                    "period", "page: the app's use of the limit"),
+        }[cap.scope]
     return [
         Route(method="GET", path=f"/api/{cap.id}/usage", summary=usage, roles=r),
         Route(method="GET", path=f"/{cap.id}/", summary=page, roles=r),
@@ -242,6 +260,8 @@ def describe_rule(cap: Params, spec) -> str:
     if cap.scope == "app":
         return f"at most {cap.max} {what}{per} in all"
     pair = spec.entity(pair_entity(cap, spec) or "")
+    if cap.per_user:  # "at most 20 birds per user and race"
+        p_label = f"user and {p_label}"
     if cap.pair_field:  # "at most 3 proposals per artist and season"
         a_label = pair.label.lower() if pair else cap.pair_field.removesuffix("_id").replace("_", " ")
         p_label = f"{a_label} and {p_label}"
@@ -249,7 +269,7 @@ def describe_rule(cap: Params, spec) -> str:
         text = f"at most {cap.max} {what} per {p_label}"
     else:
         mf = parent.field(cap.max_field) if parent is not None and cap.max_field else None
-        its = f"the {parent.label.lower() if parent else 'parent'}'s" if cap.pair_field else "its"
+        its = f"the {parent.label.lower() if parent else 'parent'}'s" if cap.pair_field or cap.per_user else "its"
         text = f"{what} per {p_label} up to {its} {(mf.label if mf else cap.max_field or '').lower()}"
     return text + per
 
@@ -351,7 +371,7 @@ def render(cap: Params, spec, tpl) -> dict[str, str]:
     pair = spec.entity(pair_entity(cap, spec) or "")  # None: counted per parent alone
     ctx = {
         "ent": ent, "parent": parent, "detail": b.detail_path(spec, parent.name) if parent else None,
-        "pair": pair, "pair_detail": b.detail_path(spec, pair.name) if pair else None,
+        "pair": pair, "per_user": cap.scope == "parent" and cap.per_user, "pair_detail": b.detail_path(spec, pair.name) if pair else None,
         "writer": b.writer_role(spec, cap.entity),
         "parent_writer": (b.writer_role(spec, parent.name) if parent else None) or "owner",
         "outsider": outsider, "stranger": b.non_reader_role(spec, cap.entity),

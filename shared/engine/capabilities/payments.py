@@ -78,6 +78,13 @@ def check(cap: Params, spec) -> list[str]:
                 p.append(f"{bad} are not values of {cap.entity}.{cap.state_field}; its values: {values}")
             elif values and values[0] in cap.paid_before:
                 p.append(f"{values[0]!r} is where a {cap.entity} starts: a new record could never be made")
+            elif flow_of(cap, spec) is not None:
+                from .trigger import flow_path
+
+                wf = flow_of(cap, spec)
+                if not flow_path(wf, wf.initial, cap.paid_before[0]):
+                    p.append(f"no transition of workflow {wf.id!r} leads to {cap.paid_before[0]!r}: the held move "
+                             f"could never be made; name a state its transitions reach")
     elif cap.state_field:
         p.append("state_field goes with paid_before")
     if not b.readers(spec, cap.entity):
@@ -152,6 +159,42 @@ def _buyer_and_seller(spec, entity: str, readers: list[str]) -> dict:
     return {"buyer": own_buyer, "seller": own_buyer, "buyer_is_seller": True, "own_buyer": own_buyer}
 
 
+def flow_of(cap: Params, spec):
+    """The workflow that moves the held status (it changes the state only through its transitions), or None."""
+    if not cap.paid_before:
+        return None
+    return next((c for c in spec.capabilities if c.kind == "workflow" and c.entity == cap.entity
+                 and c.state_field == cap.state_field), None)
+
+
+def ready_actions(cap: Params, spec) -> list[dict]:
+    """How a test makes a record free to move through its workflow past this hold (decision 0062): it is paid for.
+    The generated tests record a paid payment of it; the criteria open a checkout as the owner and deliver Stripe's
+    signed webhook. Empty unless a workflow moves the held status (a PATCH of it is the generic tests' own)."""
+    if flow_of(cap, spec) is None:
+        return []
+    return [{"of": cap.id, "entity": cap.entity, "via": None, "target": cap.entity, "do": "pay",
+             "payments": cap.id, "mode": cap.mode}]
+
+
+def _flow_ctx(cap: Params, spec) -> dict | None:
+    """For the templates: the workflow's id and transitions table, and the moves (transition, the role the tests
+    make it as, from, to) from its initial state to the first held one, the last of which is the held move."""
+    from .trigger import flow_path
+
+    wf = flow_of(cap, spec)
+    if wf is None:
+        return None
+    path = flow_path(wf, wf.initial, cap.paid_before[0])
+    if not path:
+        return {"cap": wf.id, "moves": []}
+    moves, state = [], wf.initial
+    for t in path:
+        moves.append([t.name, "owner" if "owner" in t.roles else t.roles[0], state, t.to])
+        state = t.to
+    return {"cap": wf.id, "moves": moves}
+
+
 def render(cap: Params, spec, tpl) -> dict[str, str]:
     from . import _bind as b
     e = spec.entity(cap.entity)
@@ -170,7 +213,7 @@ def render(cap: Params, spec, tpl) -> dict[str, str]:
         "span_end3": sample_span(cap, spec, until="13:00").get(cap.end_field or ""),
         **_buyer_and_seller(spec, cap.entity, readers),
         "outsider": next((r.name for r in spec.roles if r.name not in readers), None),
-        "fee_percent": cap.platform_fee_percent or 0,
+        "fee_percent": cap.platform_fee_percent or 0, "flow": _flow_ctx(cap, spec),
     }
     d = "capabilities/payments/"
     return {

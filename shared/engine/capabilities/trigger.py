@@ -83,6 +83,9 @@ class NotifyAction(SpecModel):
     via_field: Name | None = Field(default=None, description="None: the address field is the watched record's (or "
                                    "the join record's); else a reference field of it (of the join record with "
                                    "join_entity): the address field is the referenced record's (the passenger)")
+    then_field: Name | None = Field(default=None, description="with via_field (not join_entity): a reference field "
+                                    "of the record via_field points at; the address field is the record it points "
+                                    "at in turn (the accident's child's parent), and only that person is told")
     email_field: Name | None = Field(default=None, description="channel email: the email field holding the address")
     phone_field: Name | None = Field(default=None, description="channel sms: the phone field holding the number")
     role: Name | None = Field(default=None, description="or: every user of this role is told (by email: their "
@@ -225,7 +228,18 @@ def acted_on(cap: Params, spec) -> str | None:
     if a.type == "create":
         return a.entity
     base = a.join_entity if a.type == "notify" and a.join_entity else cap.entity
-    return ref_target(spec, base, a.via_field) if a.via_field else base
+    target = ref_target(spec, base, a.via_field) if a.via_field else base
+    if a.type == "notify" and a.then_field and target:
+        return ref_target(spec, target, a.then_field)
+    return target
+
+
+def via_of(cap: Params, spec) -> str | None:
+    """The entity the action's via_field points at (the child of a two-step notify; else the acted record)."""
+    a = cap.action
+    if not a.via_field:
+        return None
+    return ref_target(spec, a.join_entity if a.type == "notify" and a.join_entity else cap.entity, a.via_field)
 
 
 def _value_problem(f, value, what: str) -> str | None:
@@ -469,6 +483,13 @@ def check(cap: Params, spec) -> list[str]:
         m = b.field_problem(spec, a.join_entity if joined else cap.entity, a.via_field, "via_field", ("reference",))
         if m:
             return p + [m]
+    if a.type == "notify" and a.then_field:
+        if not a.via_field or joined:
+            return p + ["notify: then_field is used only with via_field and without join_entity (the record "
+                        "via_field points at links on to the person told)"]
+        m = b.field_problem(spec, via_of(cap, spec), a.then_field, "notify: then_field", ("reference",))
+        if m:
+            return p + [m]
     target = acted_on(cap, spec)
     tent = spec.entity(target)
     if a.type == "set":
@@ -616,7 +637,8 @@ def render(cap: Params, spec, tpl) -> dict[str, str]:
         start = hit[a.field] if a.via_field is None and a.field in hit else other_value(acted.field(a.field), a.value)
     elif a.type == "block":
         start = next(v for v in acted.field(a.field).values if v not in a.values)
-    ctx = {"ent": ent, "acted": acted, "via_ent": spec.entity(via) if via else None, "hit": hit, "miss": miss,
+    then = a.type == "notify" and a.then_field or None
+    ctx = {"ent": ent, "acted": acted, "via_ent": spec.entity(via) if via else None, "then": then, "hit": hit, "miss": miss,
            "again": again, **_flow_ctx(cap, spec, hit, miss),
            "rule_text": rule[:1].upper() + rule[1:], "cond_text": describe_condition(cap, spec), "types": types,
            "fixed_json": fixed_json, "start": start, "display": b.free_text_display(ent),

@@ -1,4 +1,4 @@
-"""Capability `vote`: One up- or down-vote per user per record and a list ranked by net score (ties: the earliest record first); a vote can be changed or withdrawn, optionally only while the record is open, within a number of votes per user and not on one's own records.
+"""Capability `vote`: One up- or down-vote per user per record and a list ranked by net score (ties: the earliest record first); a vote can be changed or withdrawn, optionally only while the record is open, within a number of votes per user, not on one's own records and not on a record one belongs to.
 
 Use `vote` when people back or oppose records to rank them (feature requests, ideas, proposals, songs): each vote
 is +1 or -1, the ranking is by the sum, and "each member has 3 votes" is a budget across all records. Use
@@ -34,6 +34,11 @@ class Params(CapabilityBase):
     voter_roles: list[Name] = Field(default_factory=list, description="roles that may vote; empty = every role that "
                                     "may read `entity` (the owner included)")
     allow_self_votes: bool = Field(default=True, description="false: nobody may vote on a record they created")
+    member_entity: Name | None = Field(default=None, description="the voters' person records (with the email they "
+                                       "sign in with), e.g. attendee; set with member_field")
+    member_field: Name | None = Field(default=None, description="reference on member_entity to `entity`: nobody "
+                                      "votes on the record their own person record points at (\"cannot vote for "
+                                      "their own team\"), e.g. team_id; None = no such rule")
 
 
 PACKAGES: list[str] = []
@@ -86,6 +91,23 @@ def check(cap: Params, spec) -> list[str]:
     if not cap.allow_self_votes and voters(cap, spec) == ["owner"] and b.writers(spec, cap.entity) == ["owner"]:
         p.append(f"only the owner creates and votes on {cap.entity!r} and self-votes are off, so nobody could vote; "
                  f"let another role vote or create records, or allow self-votes")
+    if bool(cap.member_entity) != bool(cap.member_field):
+        p.append("member_entity and member_field go together: the voters' person records and their reference to "
+                 f"the {cap.entity} they belong to")
+    elif cap.member_entity:
+        from ..appspec.model import person_email_field
+
+        person = spec.entity(cap.member_entity)
+        mf = person.field(cap.member_field) if person is not None else None
+        if person is None:
+            p.append(f"member_entity {cap.member_entity!r} is not an entity")
+        elif person_email_field(person) is None:
+            p.append(f"member_entity {cap.member_entity!r} has no email field, so no voter could be matched to their "
+                     f"{person.label.lower()} record; add an email field")
+        elif mf is None or mf.type != "reference" or mf.ref != cap.entity:
+            p.append(f"member_field {cap.member_field!r} is not a reference from {cap.member_entity!r} to "
+                     f"{cap.entity!r}; references there: "
+                     f"{[f.name for f in person.fields if f.type == 'reference' and f.ref == cap.entity]}")
     twins = [c.id for c in spec.capabilities if c.id != cap.id and c.kind == "vote" and c.entity == cap.entity]
     if twins:
         p.append(f"{cap.entity!r} already has votes from capability {twins[0]!r}; keep one vote capability per "
@@ -131,6 +153,10 @@ def describe_rule(cap: Params, spec) -> str:
         parts.append(f"no votes on {many} with {label} {' or '.join(v.replace('_', ' ') for v in cap.closed_values)}")
     if not cap.allow_self_votes:
         parts.append(f"nobody votes on their own {many}")
+    if cap.member_field:
+        person = spec.entity(cap.member_entity)
+        parts.append(f"nobody votes on the {one} their {(person.label if person else cap.member_entity).lower()} "
+                     f"record belongs to")
     return "; ".join(parts)
 
 
@@ -168,6 +194,21 @@ def roles_for_tests(cap: Params, spec) -> dict:
             "self_voter": next((x for x in v if x in w), None)}
 
 
+def member_of(cap: Params, spec) -> dict | None:
+    """The membership the votes are refused on: the person entity, its email field, its reference to the voted
+    entity, its label, and a role that writes person records (the owner when it may); None without a rule."""
+    from ..appspec.model import person_email_field
+    from . import _bind as b
+
+    person = spec.entity(cap.member_entity) if cap.member_entity else None
+    if person is None or not cap.member_field:
+        return None
+    w = b.writers(spec, person.name)
+    return {"entity": person.name, "plural": person.plural, "email": person_email_field(person),
+            "field": cap.member_field, "label": person.label,
+            "maker": "owner" if "owner" in w or not w else w[0]}
+
+
 def render(cap: Params, spec, tpl) -> dict[str, str]:
     from . import _bind as b
 
@@ -175,7 +216,7 @@ def render(cap: Params, spec, tpl) -> dict[str, str]:
     sf = ent.field(cap.status_field) if cap.status_field else None
     ctx = {"ent": ent, "status": sf, "voters": voters(cap, spec), "rule_text": describe_rule(cap, spec),
            "open_value": open_value(cap, spec), "detail": b.detail_path(spec, cap.entity),
-           "display": b.free_text_display(ent), **roles_for_tests(cap, spec)}
+           "display": b.free_text_display(ent), "member": member_of(cap, spec), **roles_for_tests(cap, spec)}
     d = "capabilities/vote/"
     return {
         f"app/capabilities/{cap.id}.py": tpl.render(d + "module.py.j2", **ctx),

@@ -119,12 +119,14 @@ class Plan:
                   note=note or f"create a {ent.label.lower()}")
         return var
 
-    def ready(self, entity: str, row: str) -> None:
+    def ready(self, entity: str, row: str, but: str | None = None) -> None:
         """Steps that make the new row `row` of `entity` free to move through its workflow past every rule holding a
-        move back (`compiler.ready_actions`: a guard's count, yes/no, date or checklist), as the owner."""
+        move back (`compiler.ready_actions`: a guard's count, yes/no, date or checklist, a payment due first), as
+        the owner; `but`: the capability whose own rule the scenario tests (its action is left out)."""
         from ..compiler import ready_actions
 
-        for act in [x for x in ready_actions(self.spec) if x["entity"] == entity]:
+        for act in [x for x in ready_actions(self.spec) if x["entity"] == entity and (but is None
+                                                                                       or x.get("of") != but)]:
             target = f"${{{row}.{act['via']}}}" if act["via"] else f"${{{row}.id}}"
             if act["do"] == "children":
                 for k in range(act["count"]):
@@ -140,6 +142,20 @@ class Plan:
                 for i in range(len(getattr(ck, "items", None) or [])):
                     self.step("owner", "PATCH", f"/api/{act['checklist']}/items/${{{var}.items.{i}.id}}",
                               json={"done": True}, note="ready: tick an item")
+            elif act["do"] == "pay":  # a checkout of it, and Stripe's signed word that it is paid
+                self.scenario["stripe"] = True
+                var, cap = self.var("checkout"), act["payments"]
+                self.step("owner", "POST", f"/api/{cap}/{self.entity(entity).plural}/{target}/checkout", json={},
+                          expect=201, save=var, note="ready: a checkout of it")
+                obj = {"id": f"${{{var}.payment.session_id}}", "object": "checkout.session", "payment_status": "paid",
+                       "amount_total": f"${{{var}.payment.amount_minor}}", "currency": f"${{{var}.payment.currency}}"}
+                if act.get("mode") == "subscription":
+                    obj["subscription"] = f"sub_{var}"
+                self.step("anon", "POST", f"/api/{cap}/webhook", stripe_signed=True, note="ready: Stripe says paid",
+                          json={"id": f"evt_{var}", "object": "event", "type": "checkout.session.completed",
+                                "data": {"object": obj}},
+                          checks=[{"path": "outcome", "op": "contains", "value": "paid" if act.get("mode") !=
+                                   "subscription" else "active"}])
 
     def step(self, actor: str | None, method: str, path: str, *, json=None, expect=200, save: str | None = None,
              checks: list[dict] | None = None, note: str | None = None, files: dict | None = None,

@@ -81,12 +81,12 @@ def primary(cap) -> list[str]:
 
 def _told_record(cap, spec) -> str | None:
     """The record a trigger's message goes to ("text the customer when their piece is ready": the job's customer)."""
-    from ..capabilities.trigger import ref_target
+    from ..capabilities.trigger import acted_on
 
     action = getattr(cap, "action", None)
     if cap.kind != "trigger" or getattr(action, "type", None) != "notify" or not action.via_field:
         return None
-    return ref_target(spec, cap.entity, action.via_field)
+    return acted_on(cap, spec)  # through the join record of a fan-out, or two links away ("their boat's skipper")
 
 
 def touched(cap, spec=None) -> list[str]:
@@ -177,6 +177,8 @@ def describe(cap, spec) -> str:
             return f"each user may have at most {most} {amount}{per}; one more is refused"
         if scope == "app":
             return f"at most {most} {amount}{per} in all; one more is refused"
+        if getattr(cap, "per_user", False):
+            return f"each user may have at most {most} {amount} per {parent}{per}; one more is refused"
         return f"a {parent} takes at most {most} {amount}{per}; one more is refused"
     from ..capabilities import module_for
     from ..planner.capmap import BEHAVIOUR

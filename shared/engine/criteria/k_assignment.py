@@ -39,9 +39,12 @@ def _realises_assignment(cap, spec, rule, reading) -> bool:
     if rule.category not in _CATEGORIES or rule.unit:
         return False
     words = (rule.words or "").lower()
-    if not _OVERLAP.search(words):
-        return False
+    said = " ".join(w.word for w in reading.words) if reading is not None else ""
+    if not _OVERLAP.search(words) and not (re.search(r"\b(two|2)\b", words) and _OVERLAP.search(said)):
+        return False  # "can't be given two sittings" (that overlap): the overlap is said right after the rule
     n = rule_number(rule)
+    if rule.category in ("block", "exclusivity") and re.search(r"\b(two|2)\b", words) and not _CAP.search(words):
+        n = None  # "can't be given two sittings that overlap", "never two overlapping lifts": one at a time
     if n is None:
         n = 1.0  # "cannot be double-booked", "only one ... at a time"
     elif rule.category != "limit" and not _CAP.search(words):

@@ -386,8 +386,64 @@ def _wf_rule_target(cap, spec, rule, reading) -> tuple[list, str] | None:
 
 def _realises_workflow(cap, spec, rule, reading) -> bool:
     """An agreement/block rule ("approved by a teacher") naming the one role allowed on the transition its
-    words name. Escalation is not enforced."""
+    words name; a sequence ("go from A to B to C") whose states the workflow's transitions take in that order, no
+    state skipped. Escalation is not enforced."""
+    if rule.category == "sequence":
+        return _wf_seq(cap, spec, _stated_states(rule)) is not None
     return _wf_rule_target(cap, spec, rule, reading) is not None
+
+
+def _stated_states(rule) -> list[str]:
+    """The states a sequence rule names, as the workflow's state names ("signed up" -> signed_up)."""
+    from ..planner.draft import ident
+    from ..planner.text import state_sequences
+
+    found = state_sequences(rule.words or "")
+    return [ident(s)[:30] for s in found[0][2]] if found else []
+
+
+def _wf_mover(spec, cap, moves: list) -> str | None:
+    """The role that makes every move of `moves` and writes the record (a creator of its own rows only when no
+    other role, the owner last)."""
+    if not moves:
+        return None
+    own = {r.name for r in spec.roles if r.scope == "own"}
+    common = set.intersection(*(set(t.roles) for t in moves))
+    writers = _writers(spec, cap.entity)
+    return next((r for r in moves[0].roles if r in common and r in writers and r not in own and r != "owner"),
+                None) or ("owner" if "owner" in common and "owner" in writers else None)
+
+
+def _wf_seq(cap, spec, states: list[str]) -> tuple[list, list, str] | None:
+    """(the moves from the initial state to the first stated state, the moves through the stated states, the
+    role that makes them all) when the workflow's transitions take a record through `states` in that order and
+    none leaves a stated state for one more than a step ahead (so a skip is refused); None otherwise."""
+    if len(states) < 3 or len(set(states)) != len(states) or any(s not in cap.states for s in states):
+        return None
+    chain = []
+    for a, b in zip(states, states[1:], strict=False):
+        t = next((x for x in cap.transitions if a in x.from_states and x.to == b), None)
+        if t is None:
+            return None
+        chain.append(t)
+    if any(a in t.from_states and t.to in states[i + 2:] for i, a in enumerate(states) for t in cap.transitions):
+        return None
+    lead: list | None = []
+    if states[0] != cap.initial:  # the shortest way to the first stated state
+        seen, queue, lead = {cap.initial: []}, [cap.initial], None
+        while queue:
+            s = queue.pop(0)
+            if s == states[0]:
+                lead = seen[s]
+                break
+            for t in cap.transitions:
+                if s in t.from_states and t.to not in seen:
+                    seen[t.to] = [*seen[s], t]
+                    queue.append(t.to)
+        if lead is None:
+            return None
+    role = _wf_mover(spec, cap, lead + chain)
+    return (lead, chain, role) if role else None
 
 
 def _wf_first(cap, spec) -> tuple[object, str]:
@@ -428,6 +484,8 @@ def _derive_workflow(cap, spec, reading, feature) -> list[dict]:
                     f"can {t.name.replace('_', ' ')} it, which makes it {t.to.replace('_', ' ')}, and doing it "
                     f"again from there is refused.",
             "template": "workflow.transition", "params": _wf_params(cap, t, role), "rules": []}]
+    realised = _realised(cap, spec, reading)
+    sequences = {i: _stated_states(reading.rules[i]) for i in realised if reading.rules[i].category == "sequence"}
     chain = _wf_chain(cap, spec)
     if chain is not None:  # "cases go from received to in progress to sent": in that order, no state skipped
         names = [s.replace("_", " ") for s in cap.states]
@@ -436,9 +494,24 @@ def _derive_workflow(cap, spec, reading, feature) -> list[dict]:
                             f"through each state in turn.",
                     "template": "workflow.in_order",
                     "params": {"capability": cap.id, "entity": cap.entity, "state_field": cap.state_field,
-                               "role": chain[1]}, "rules": []})
-    for i in _realised(cap, spec, reading):
-        moves, rrole = _wf_rule_target(cap, spec, reading.rules[i], reading)
+                               "role": chain[1]}, "rules": [i for i, st in sequences.items() if st == cap.states]})
+    for i, states in sequences.items():  # a stated sequence that is part of the workflow: its own in-order walk
+        if chain is not None and states == cap.states:
+            continue
+        lead, _moves, srole = _wf_seq(cap, spec, states)
+        names = [s.replace("_", " ") for s in states]
+        start = f"once it is {names[0]}, " if lead else ""
+        out.append({"text": f"{_a(ent).capitalize()} goes from {' to '.join(names)} in that order "
+                            f"(\"{reading.rules[i].words}\"): {start}moving it straight to {names[2]} is refused, and "
+                            f"{_a(_role_label(spec, srole))} moves it through each state in turn.",
+                    "template": "workflow.in_order",
+                    "params": {"capability": cap.id, "entity": cap.entity, "state_field": cap.state_field,
+                               "role": srole, "states": states}, "rules": [i]})
+    for i in realised:
+        target = _wf_rule_target(cap, spec, reading.rules[i], reading)
+        if target is None:  # a sequence (above)
+            continue
+        moves, rrole = target
         for rt in moves:
             same = next((c for c in out if c["params"] == _wf_params(cap, rt, rrole)), None)
             if same is not None:
@@ -461,19 +534,20 @@ def _wf_chain(cap, spec) -> tuple[list, str] | None:
     for a, b, t in zip(cap.states, cap.states[1:], cap.transitions, strict=False):
         if t.from_states != [a] or t.to != b:
             return None
-    own = {r.name for r in spec.roles if r.scope == "own"}
-    common = set.intersection(*(set(t.roles) for t in cap.transitions))
-    writers = _writers(spec, cap.entity)
-    role = next((r for r in cap.transitions[0].roles if r in common and r in writers and r not in own and
-                 r != "owner"), None) or ("owner" if "owner" in common and "owner" in writers else None)
+    role = _wf_mover(spec, cap, list(cap.transitions))
     return (list(cap.transitions), role) if role else None
 
 
-def _in_order(p, capability: str, entity: str, state_field: str, role: str) -> None:
-    """A new row starts in the first state; a move that skips a state is refused (409) and leaves it there; the
-    moves in order take it through every state, each recorded."""
+def _in_order(p, capability: str, entity: str, state_field: str, role: str, states: list[str] | None = None) -> None:
+    """A new row starts in the first state (or is moved to the first of the stated `states`); a move that skips a
+    state is refused (409) and leaves it there; the moves in order take it through every state, each recorded."""
     cap = _cap(p.spec, capability, "workflow")
-    chain = _wf_chain(cap, p.spec)
+    if states:
+        seq = _wf_seq(cap, p.spec, list(states))
+        chain = (seq[1], seq[2]) if seq is not None else None
+        lead = seq[0] if seq is not None else []
+    else:
+        chain, lead = _wf_chain(cap, p.spec), []
     if chain is None or role != chain[1]:
         raise ScenarioError(f"workflow {capability!r} is not a chain of states {role!r} moves through")
     ent = p.entity(entity)
@@ -482,17 +556,22 @@ def _in_order(p, capability: str, entity: str, state_field: str, role: str) -> N
     p.scenario["steps"][-1]["checks"] = [{"path": state_field, "op": "eq", "value": cap.initial}]
     p.ready(entity, row)
     rec = f"/api/{capability}/records/${{{row}.id}}"
+    for t in lead:  # to the first stated state
+        p.step(who, "POST", f"{rec}/{t.name}", json={}, expect=200,
+               checks=[{"path": f"record.{state_field}", "op": "eq", "value": t.to}],
+               note=f"{t.name.replace('_', ' ')}: on to {t.to}")
+    first = chain[0][0].from_states[0] if not states else states[0]
     skip = chain[0][1]
     p.step(who, "POST", f"{rec}/{skip.name}", json={}, expect=409,
-           note=f"{skip.name.replace('_', ' ')} straight from {cap.initial} skips a state: refused")
-    p.step(who, "GET", rec, expect=200, checks=[{"path": "state", "op": "eq", "value": cap.initial}],
+           note=f"{skip.name.replace('_', ' ')} straight from {first} skips a state: refused")
+    p.step(who, "GET", rec, expect=200, checks=[{"path": "state", "op": "eq", "value": first}],
            note="the refusal left the state as it was")
     for t in chain[0]:
         p.step(who, "POST", f"{rec}/{t.name}", json={}, expect=200,
                checks=[{"path": f"record.{state_field}", "op": "eq", "value": t.to}],
                note=f"{t.from_states[0]} -> {t.to}")
     p.step(who, "GET", f"{rec}/history", expect=200,
-           checks=[{"path": "items", "op": "len", "value": len(chain[0])}],
+           checks=[{"path": "items", "op": "len", "value": len(lead) + len(chain[0])}],
            note="every move is recorded, the refused one is not")
 
 

@@ -5,7 +5,8 @@ refused too.
 A stated rule is realised only when the capability carries it: a block ("cannot be sold", "cannot book a rink") by
 a guard whose refused status the words name (a transition) or whose nouns all name records the guard acts on (a
 create) or, for a guard that reads a checklist capability's items, the items of that checklist ("every skill" of a
-skills checklist); a time window ("for at least 90 days") by a guard counting that many days since a date.
+skills checklist); a time window ("for at least 90 days") by a guard counting that many days since a date, or
+("24 hours before a race's liberation time") by a cut-off of that many hours before a time.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from ..capabilities.guard import tested
 from . import NOW, ScenarioError, a, entity_label, iso
 from .k_trigger import _names, _rule_days
 
@@ -40,10 +42,25 @@ def _realises_guard(cap, spec, rule, reading) -> bool:
     if cap.test == "count_at_least" and rule.number is not None and rule.category in ("limit", "threshold",
                                                                                        "capacity", "quota", "other"):
         return float(rule.number) == float(cap.count)
+    if cap.test == "before_cutoff":
+        hours = _rule_hours(rule)
+        return rule.category in ("time_window", "threshold") and hours is not None and float(cap.hours) == hours
     if rule.category in ("time_window", "threshold"):
         days = _rule_days(rule)
         return cap.test == "days_since" and days is not None and cap.days is not None and float(cap.days) == days
     return False
+
+
+def _rule_hours(rule) -> float | None:
+    """The rule's span in hours ("24 hours", "3 days", "two weeks"), None when it is not one."""
+    from . import rule_number
+
+    words = (rule.words or "").lower()
+    unit = (rule.unit or "").strip().lower() or next(
+        (u for u in ("hours", "days", "weeks") if re.search(rf"\b{u[:-1]}s?\b", words)), "")
+    n = rule_number(rule)
+    per = {"hour": 1, "hours": 1, "day": 24, "days": 24, "week": 168, "weeks": 168}.get(unit)
+    return None if n is None or per is None else n * per
 
 
 def _derive_guard(cap, spec, reading, feature) -> list[dict]:
@@ -58,6 +75,16 @@ def _derive_guard(cap, spec, reading, feature) -> list[dict]:
     act = f"adding {a(ent)}" if cap.on == "create" else f"making {a(ent)} {cap.values[0].replace('_', ' ')}"
     text = (f"{rule[:1].upper()}{rule[1:]}: while it does not hold, {act} is refused with a reason naming the rule; "
             f"once it holds, it goes through, and someone who may not change {ent}s is refused.")
+    if cap.test == "before_cutoff":
+        from ..capabilities.guard import span_words
+
+        tent = spec.entity(tested(cap, spec))
+        f = tent.field(cap.test_field) if tent else None
+        when = f"its {f.label.lower() if f else cap.test_field}" if cap.via_field is None else \
+            f"its {tent.label.lower()}'s {f.label.lower() if f else cap.test_field}"
+        text = (f"{rule[:1].upper()}{rule[1:]}: with {when} {cap.hours - 1} hours away, {act} is refused with a "
+                f"reason naming the rule; {cap.hours + 1} hours away (outside the {span_words(cap.hours)}), it goes "
+                f"through, and someone who may not change {ent}s is refused.")
     realised = [i for i, r in enumerate(reading.rules if reading is not None else [])
                 if _realises_guard(cap, spec, r, reading)]
     return [{"text": text if len(text) <= 300 else text[:297] + "...", "template": "guard.refused_until",
@@ -65,7 +92,6 @@ def _derive_guard(cap, spec, reading, feature) -> list[dict]:
 
 
 def _refused_until(p, capability: str) -> None:
-    from ..capabilities.guard import tested
 
     cap = next((c for c in p.spec.capabilities if c.id == capability and c.kind == "guard"), None)
     if cap is None:
@@ -82,6 +108,12 @@ def _refused_until(p, capability: str) -> None:
         if cap.test == "days_since":
             f = tent.field(cap.test_field)
             return {cap.test_field: iso(NOW - timedelta(days=cap.days + 1 if holds else cap.days - 1), f.type)}
+        if cap.test == "before_cutoff":  # the stated span, an hour either side (a date: the start of its day)
+            f = tent.field(cap.test_field)
+            at = NOW + timedelta(hours=cap.hours + 1 if holds else cap.hours - 1)
+            if f.type == "date" and holds and (at.hour or at.minute):
+                at += timedelta(days=1)
+            return {cap.test_field: iso(at, f.type)}
         return {}
 
     def checklist(row: str, all_ticked: bool, note: str) -> str | None:
@@ -160,6 +192,7 @@ def _refused_until(p, capability: str) -> None:
         flow = _flow_ctx(cap, p.spec)
         last = None
         if flow:  # a workflow moves the status: through its transitions, the guarded one last
+            p.ready(cap.entity, rec, but=cap.id)  # other rules holding the move back (a payment due first) hold
             *before, last = flow["moves"]
             for name, role, _start, end in before:
                 p.step("owner" if role == "owner" else p.actor(role), "POST",
@@ -174,7 +207,8 @@ def _refused_until(p, capability: str) -> None:
                        expect=expect, checks=[{**c, "path": f"record.{c['path']}"} if c.get("path") == cap.field
                                               else c for c in checks or []], note=note)
 
-        guarded(who, 409, [refused, {"op": "text_contains", "value": "until"}],
+        guarded(who, 409, [refused, {"op": "text_contains",
+                                     "value": "before" if cap.test == "before_cutoff" else "until"}],
                 f"it cannot be made {cap.values[0].replace('_', ' ')} yet")
         stranger = next((r.name for r in p.spec.roles if cap.entity not in r.write and r.name != "owner"), None)
         if cap.test == "checklist_done":

@@ -1,6 +1,7 @@
 """Criteria for `limit`: a parent takes rows up to its limit, one more is refused with 409, another parent still
 takes rows (and, as bound, a row that does not count or falls in the next period is still accepted). A limit per
-user: one user fills theirs, the next is refused, another user still creates rows. A limit for the whole app: two
+user and parent: one user fills theirs in one parent, the next is refused, the same user still adds a row in
+another parent and another user one in the same parent. A limit per user: one user fills theirs, the next is refused, another user still creates rows. A limit for the whole app: two
 users fill it together, the next is refused for either of them.
 
 A stated rule is realised only when the capability carries the rule's own number (or, for "up to its capacity",
@@ -214,8 +215,10 @@ def _realises_limit(cap, spec, rule, reading) -> bool:
     # a limit per pair ("each artist ... at most 3 proposals per season") counts per the record beside the parent
     # too; any other record the words name is one the limit does not count per
     things = {cap.entity, parent} | ({pair} if pair else set())
-    if named - things or _per_person(spec, rule, window, *things):
+    if named - things:
         return False
+    if not getattr(cap, "per_user", False) and _per_person(spec, rule, window, *things):
+        return False  # per person ("each member ... per race") is per user and record, which per_user counts
     return bool(named) or (reading is not None and reading.record in (cap.entity, parent))
 
 
@@ -245,6 +248,8 @@ def _params(cap, spec) -> dict:
         prm.update(parent=_parent(cap, spec), parent_field=cap.parent_field, max_field=cap.max_field)
         if getattr(cap, "pair_field", None):
             prm.update(pair=_pair(cap, spec), pair_field=cap.pair_field)
+        if getattr(cap, "per_user", False):
+            prm["per_user"] = True
     return prm
 
 
@@ -277,6 +282,10 @@ def _sentence(spec, prm: dict, scope: str = "parent") -> str:
     if scope == "app":
         return f"When {held} are stored in all, by any users, {more} for everyone; " + "; ".join(
             extra or ["the refused one is not stored"]) + "."
+    if prm.get("per_user"):  # "When a user already has 20 birds in one race, ...; the same user ... another race"
+        extra += [f"the same user still adds {rows} in another {par}", f"another user still adds {rows} in the "
+                  f"same {par}"]
+        return f"When a user already has {held} in one {par}, {more}; " + "; ".join(extra) + "."
     if prm.get("pair"):  # "When a season already has 3 proposals of one artist, ...; another artist still ..."
         other = entity_label(spec, prm["pair"])
         extra += [f"another {other} still takes {rows} in the same {par}", f"another {par} still takes {rows} of "
@@ -378,10 +387,17 @@ def _fill_to_the_limit(p, capability: str, entity: str, parent: str, parent_fiel
                        used, max_field: str | None = None, sum_field: str | None = None,
                        date_field: str | None = None, period: str | None = None, where_field: str | None = None,
                        counted: str | None = None, not_counted: str | None = None, dates: dict | None = None,
-                       pair: str | None = None, pair_field: str | None = None) -> None:
+                       pair: str | None = None, pair_field: str | None = None, per_user: bool = False) -> None:
     ref = p.entity(entity).field(parent_field)
     if ref is None or ref.ref != parent:
         raise ScenarioError(f"{entity}.{parent_field} does not reference {parent}")
+    if per_user:
+        return _fill_per_user_and_parent(
+            p, capability, entity, parent, parent_field, limit, fits, used, max_field,
+            _rows(p, entity, step, sum_field, date_field, where_field, counted, dates, parent_field),
+            lambda row, who, of: _uncounted_and_next(p, row, entity, p.entity(entity).label.lower(), where_field,
+                                                     not_counted, period, date_field, dates, who, who, of),
+            period, dates, step)
     if pair_field:
         other = p.entity(entity).field(pair_field)
         if other is None or other.ref != pair or not pair:
@@ -442,6 +458,38 @@ def _fill_a_pair(p, capability: str, entity: str, parent: str, parent_field: str
     _usage_full(p, who, f"/api/{capability}/usage?parent_id=${{{first}.id}}&pair_id=${{{mate}.id}}", limit, used,
                 f"the first {plabel} and the first {alabel} have used all of their limit")
     _stored(p, who, f"/api/{ent.plural}?{parent_field}=${{{first}.id}}&{pair_field}=${{{mate}.id}}&per_page=1",
+            fits + extra, label)
+
+
+def _fill_per_user_and_parent(p, capability: str, entity: str, parent: str, parent_field: str, limit, fits: int,
+                              used, max_field: str | None, row, uncounted, period: str | None, dates: dict | None,
+                              step) -> None:
+    """A limit per user and parent: the first user's rows of the first parent fill it and one more is refused; the
+    same user still adds one in the second parent, and a second user one in the first parent; the first user's
+    usage of the first parent is full, the second user's holds one row, and nothing refused was stored."""
+    ent, label = _checked_rows(p, entity, fits, period, dates)
+    plabel = p.entity(parent).label.lower()
+    first, second = _two_writers(p, entity)
+    maker = _maker(p, parent, first)
+    fixed = {max_field: limit} if max_field else {}
+    with_cap = f" with {field_label(p.spec, parent, max_field)} {_num(limit)}" if max_field else ""
+    one = p.make(parent, maker, fixed, note=f"a first {plabel}{with_cap}")
+    two = p.make(parent, maker, fixed, note=f"a second {plabel}{with_cap}")
+    made = [row(first, 201, f"the {_ordinal(i + 1)} {label} of the first user in the first {plabel} is accepted",
+                one) for i in range(fits)]
+    row(first, 409, f"one more {label} of the first user in the first {plabel} is refused: their limit there is "
+                    f"reached", one)
+    _refused(p, limit, used)
+    extra = uncounted(row, first, one)
+    row(first, 201, f"the first user still adds {a(label)} in the second {plabel}", two)
+    row(second, 201, f"a second user still adds {a(label)} in the first {plabel}: the first user's limit is not "
+                     f"theirs", one)
+    _usage_full(p, first, f"/api/{capability}/usage?parent_id=${{{one}.id}}", limit, used,
+                f"the first user has used all of their limit in the first {plabel}")
+    p.step(second, "GET", f"/api/{capability}/usage?parent_id=${{{one}.id}}", expect=200,
+           checks=[{"path": "used", "op": "eq", "value": step}],
+           note=f"the second user has used one row's worth of theirs in the first {plabel}")
+    _stored(p, first, f"/api/{ent.plural}?{parent_field}=${{{one}.id}}&owner_id=${{{made[0]}.owner_id}}&per_page=1",
             fits + extra, label)
 
 

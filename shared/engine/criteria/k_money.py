@@ -231,7 +231,10 @@ def _derive_payments(cap, spec, reading, feature) -> list[dict]:
         rules = [i for i in rules if i not in money]
     if getattr(cap, "paid_before", None):
         state = " or ".join(v.replace("_", " ") for v in cap.paid_before)
-        out.append({"text": f"{_a(ent).capitalize()} cannot move to {state} until it is paid: the move is refused "
+        from ..capabilities.payments import flow_of
+
+        how = "the move (its workflow's transition too)" if flow_of(cap, spec) is not None else "the move"
+        out.append({"text": f"{_a(ent).capitalize()} cannot move to {state} until it is paid: {how} is refused "
                             f"(409) while it is unpaid, even with a checkout open or a forged 'paid' message, and "
                             f"succeeds once Stripe's signed webhook confirms the payment.",
                     "template": "payments.paid_before",
@@ -384,6 +387,8 @@ def _computed_amount(p, capability: str, entity: str, amount_field: str, unit_pr
 
 
 def _paid_before(p, capability: str, entity: str, amount_field: str, state_field: str, paid_before: list) -> None:
+    from ..capabilities.payments import _flow_ctx
+
     ent = p.entity(entity)
     label = ent.label.lower()
     role, own = _payer(p.spec, entity)
@@ -394,15 +399,40 @@ def _paid_before(p, capability: str, entity: str, amount_field: str, state_field
     over, price, due = _stated(p, capability, entity, amount_field)
     row = p.make(entity, maker, over, note=f"{_a(label)} priced {price}, not paid")
     rec = f"/api/{ent.plural}/${{{row}.id}}"
-    for state in paid_before:
+    cap = p.spec.capability(capability)
+    flow = _flow_ctx(cap, p.spec) if cap is not None else None
+    if flow is not None and not flow["moves"]:
+        raise ScenarioError(f"no transition of workflow {flow['cap']!r} leads to {paid_before[0]!r}")
+    for state in paid_before:  # a workflow refuses every edit of its state; else the hold names the payment
         p.step(maker, "PATCH", rec, json={state_field: state}, expect=409,
-               checks=[{"path": "error.code", "op": "eq", "value": "payment_required"}],
-               note=f"it cannot move to {state.replace('_', ' ')} while unpaid")
+               checks=None if flow else [{"path": "error.code", "op": "eq", "value": "payment_required"}],
+               note=f"it cannot move to {state.replace('_', ' ')} while unpaid" + (" by an edit" if flow else ""))
+    if flow:  # the workflow moves the state: through its transitions, the held one last
+        p.ready(entity, row, but=capability)  # other rules holding a move back (a guard's condition) hold
+        *before, last = flow["moves"]
+        for name, mover, _start, end in before:
+            p.step("owner" if mover == "owner" else p.actor(mover), "POST",
+                   f"/api/{flow['cap']}/records/${{{row}.id}}/{name}", json={},
+                   note=f"{name.replace('_', ' ')}: it moves to {end.replace('_', ' ')} (no payment due yet)")
+        last_mover = "owner" if last[1] == "owner" else p.actor(last[1])
+
+    def move(expect: int, note: str, code: bool = True) -> None:
+        if not flow:
+            checks = [{"path": "error.code", "op": "eq", "value": "payment_required"}] if expect == 409 and code \
+                else [{"path": state_field, "op": "eq", "value": paid_before[0]}] if expect == 200 else None
+            p.step(maker, "PATCH", rec, json={state_field: paid_before[0]}, expect=expect, checks=checks, note=note)
+            return
+        checks = [{"path": "error.code", "op": "eq", "value": "payment_required"}] if expect == 409 else \
+            [{"path": f"record.{state_field}", "op": "eq", "value": paid_before[0]}]
+        p.step(last_mover, "POST", f"/api/{flow['cap']}/records/${{{row}.id}}/{last[0]}", json={}, expect=expect,
+               checks=checks, note=f"{last[0].replace('_', ' ')}: " + note)
+
+    if flow:
+        move(409, f"the transition to {paid_before[0].replace('_', ' ')} is refused while unpaid")
     p.scenario["stripe"] = True
     p.step(buyer, "POST", f"/api/{capability}/{ent.plural}/${{{row}.id}}/checkout", json={}, expect=201,
            save="checkout", note="a checkout is opened (not yet paid)")
-    p.step(maker, "PATCH", rec, json={state_field: paid_before[0]}, expect=409,
-           note="an open checkout is not a payment: the move is still refused")
+    move(409, "an open checkout is not a payment: the move is still refused", code=False)
     from decimal import Decimal
 
     paid = {"id": "evt_paid_before", "object": "event", "type": "checkout.session.completed",
@@ -410,14 +440,10 @@ def _paid_before(p, capability: str, entity: str, amount_field: str, state_field
                                 "payment_status": "paid", "amount_total": int(Decimal(due) * 100), "currency": "usd"}}}
     p.step("anon", "POST", f"/api/{capability}/webhook", json=paid, expect=400,
            note="an unsigned 'paid' message for that checkout is refused")
-    p.step(maker, "PATCH", rec, json={state_field: paid_before[0]}, expect=409,
-           checks=[{"path": "error.code", "op": "eq", "value": "payment_required"}],
-           note="a forged 'paid' message does not unlock the move")
+    move(409, "a forged 'paid' message does not unlock the move")
     p.step("anon", "POST", f"/api/{capability}/webhook", json=paid, expect=200, stripe_signed=True,
            note=f"Stripe confirms the checkout is paid ({due}), signed with the webhook secret")
-    p.step(maker, "PATCH", rec, json={state_field: paid_before[0]}, expect=200,
-           checks=[{"path": state_field, "op": "eq", "value": paid_before[0]}],
-           note=f"once paid, it moves to {paid_before[0].replace('_', ' ')}")
+    move(200, f"once paid, it moves to {paid_before[0].replace('_', ' ')}")
 
 
 # ---------------------------------------------------------------------------------------------- tables

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from . import a
 
 def _realises(cap, spec, rule, reading) -> bool:
@@ -40,6 +42,12 @@ def _derive_records(cap, spec, reading, feature) -> list[dict]:
         text = f"{a(ent.label.lower()).capitalize()} can be added, and it then appears in the list of {ent.label_plural.lower()}."
     out = [{"text": text, "template": "records.round_trip", "params": {"entity": cap.entity, "fields": named},
             "rules": []}]
+    typed = {f: k for f in named if (k := _expected_kind(spec, cap.entity, f, feature or ""))}
+    if typed:  # "a size in square feet ... a heated yes/no": a value of the wrong kind is refused, field by field
+        said = [f"its {_label(spec, cap.entity, f)} is not {_KIND_WORDS[k]}" for f, k in typed.items()]
+        said = ", ".join(said[:-1]) + (", or " if len(said) > 1 else "") + said[-1]
+        out.append({"text": f"Saving {a(ent.label.lower())} is refused with 400 naming the field when {said}.",
+                    "template": "records.typed", "params": {"entity": cap.entity, "kinds": typed}, "rules": []})
     for name, (least, most) in (getattr(cap, "bounds", None) or {}).items():  # the stated range, both edges
         said = [i for i, r in enumerate(reading.rules) if r.number is not None and r.number in (least, most)] \
             if reading is not None else []
@@ -60,6 +68,63 @@ def _derive_records(cap, spec, reading, feature) -> list[dict]:
                         "rules": [i for i, x in enumerate(reading.rules if reading is not None else [])
                                   if x.category == "scope"]})
     return out
+
+
+_KIND_WORDS = {"number": "a number", "count": "a number of at least 0", "money": "an amount", "boolean": "yes or no",
+               "date": "a date", "enum": "one of its choices", "email": "an email address"}
+#: a value of the wrong kind for each expected kind, and why it is wrong
+_WRONG = {"number": ("lots", "not a number"), "count": ("lots", "not a number"), "money": ("lots", "not an amount"),
+          "boolean": ("maybe", "neither yes nor no"), "date": ("someday", "not a date"),
+          "enum": ("not_one_of_them", "not one of its choices"), "email": ("nobody", "not an email address")}
+
+
+def _expected_kind(spec, entity: str, field: str, feature: str) -> str | None:
+    """The kind of value the founder's words give a field, read from the words, not from the field's type: "a
+    heated yes/no" is yes or no, "a size in square feet" and "weight" are numbers (a measure or a count is never
+    negative), "deadline" a date, a listed grade one of its choices. A field whose words name no kind is None, so
+    free text is not tested; a field typed as text that the words make a number fails this criterion."""
+    from ..planner import lexicon as lx
+    from ..planner.definitions import UNITS
+
+    ent = spec.entity(entity)
+    f = ent.field(field) if ent else None
+    if f is None or f.type in ("reference", "file"):
+        return None
+    if f.type == "enum":
+        return "enum"
+    label = (f.label or field.replace("_", " ")).lower()
+    low = feature.lower()
+    words = [w for w in re.findall(r"[a-z]+", label) if w not in ("of", "the", "a", "an", "in", "on")]
+    at = re.search(r"\b" + r"\W+(?:[a-z]+\W+){0,2}".join(map(re.escape, words[-2:] or words)) + r"\b", low) \
+        if words else None
+    after = low[at.end():at.end() + 30] if at else ""
+    if re.match(r"\W*(?:\(?\s*)?yes\s*(?:/|or|-)\s*no\b", after) or f.type == "boolean":
+        return "boolean"
+    if re.match(r"\s+(?:in|as)\s+(?:(?:square|sq|cubic|cu)\s+)?([a-z]+)", after) and \
+            re.match(r"\s+(?:in|as)\s+(?:(?:square|sq|cubic|cu)\s+)?([a-z]+)", after).group(1) in UNITS:
+        kind = "number"
+    else:
+        parts = set(field.split("_"))
+        cue = next((k for k, ws in lx.TYPE_CUES if parts & ws), None)
+        kind = {"integer": "number", "decimal": "number", "money": "money", "date": "date", "datetime": "date",
+                "email": "email"}.get(cue or "", None)
+        if kind is None and f.type in ("integer", "decimal", "money", "date", "datetime", "email"):
+            kind = {"integer": "number", "decimal": "number", "datetime": "date"}.get(f.type, f.type)
+    if kind == "number" and not set(field.split("_")) & lx.SIGNED_NUMBERS:
+        return "count"
+    return kind
+
+
+def _typed(p, entity: str, kinds: dict) -> None:
+    ent = p.entity(entity)
+    actor = p.writer(entity)
+    for field, kind in kinds.items():
+        bad, why = _WRONG[kind]
+        tries = [(bad, why)] + ([(-5, "below zero")] if kind == "count" else [])
+        for value, what in tries:
+            p.make(entity, actor, overrides={field: value}, expect=400,
+                   note=f"{field.replace('_', ' ')} {value!r}: {what}, refused")
+            p.scenario["steps"][-1]["checks"] = [{"path": f"error.details.{field}", "op": "true"}]
 
 
 def _own_link(spec, entity: str, role: str) -> list | None:
@@ -138,4 +203,5 @@ def _bounds(p, entity: str, field: str, least: float | None, most: float | None)
 
 
 DERIVE = {"records": _derive_records}
-COMPILE = {"records.round_trip": _round_trip, "records.own_rows": _own_rows, "records.bounds": _bounds}
+COMPILE = {"records.round_trip": _round_trip, "records.own_rows": _own_rows, "records.bounds": _bounds,
+           "records.typed": _typed}

@@ -181,6 +181,8 @@ def _parent(p, cap, who: str = "owner") -> str | None:
     if not act.via_field:
         return None
     via = ref_target(p.spec, cap.entity, act.via_field)
+    if act.type == "notify" and act.then_field:
+        return _two_step(p, cap, via, who)
     start = {}
     if act.type == "set":
         start = {act.field: other_value(p.entity(via).field(act.field), act.value)}
@@ -188,6 +190,28 @@ def _parent(p, cap, who: str = "owner") -> str | None:
         start = {act.field: next(v for v in p.entity(via).field(act.field).values if v not in act.values)}
     maker = who if p.makes_own(who, via) else "owner"  # a customer's job points at the customer's own record
     return p.make(via, maker, start, note=f"{a(p.entity(via).label.lower())} it belongs to")
+
+
+def _two_step(p, cap, via: str, who: str) -> str:
+    """A notify reaching its person in two steps (the accident's child's parent): two people of the told kind,
+    each with their own address, and a record of the middle kind pointing at the first; the watched record will
+    point at that one. Remembers (the first, the second) for the outbox checks; returns the middle record."""
+    from ..capabilities.trigger import acted_on
+
+    act = cap.action
+    person = p.entity(acted_on(cap, p.spec))
+    addrs = (PHONES[2], PHONES[3]) if act.channel == "sms" else ("told@example.com", "not.told@example.com")
+    told = p.make(person.name, "owner", {act.address_field: addrs[0]},
+                  note=f"{a(person.label.lower())} with an address: the one to be told")
+    other = p.make(person.name, "owner", {act.address_field: addrs[1]},
+                   note=f"another {person.label.lower()}, who is not to be told")
+    mid = p.entity(via)
+    p.make(via, "owner", {act.then_field: f"${{{other}.id}}"}, note=f"{a(mid.label.lower())} of the other one")
+    maker = who if p.makes_own(who, via) else "owner"
+    var = p.make(via, maker, {act.then_field: f"${{{told}.id}}"},
+                 note=f"{a(mid.label.lower())} whose {person.label.lower()} is the one to be told")
+    p._two_step = (told, addrs[0], addrs[1])
+    return var
 
 
 def _seen(p, cap, row: str, parent: str | None) -> None:
@@ -240,6 +264,13 @@ def _message_checks(p, cap, row: str, parent: str | None) -> list[dict]:
         if other:
             checks.append({"path": "items", "op": "none", "key": "address", "value": f"${{actor.{other}.email}}"})
         return checks
+    two = getattr(p, "_two_step", None)
+    if act.address_field and act.then_field and two:  # the record's own person, reached in two steps; nobody else
+        _told, mine, other = two
+        return [{"path": "items", "op": "len", "value": 1},
+                {"path": "items.0.channel", "op": "eq", "value": act.channel},
+                {"path": "items.0.address", "op": "eq", "value": mine},
+                {"path": "items", "op": "none", "key": "address", "value": other}]
     if act.address_field:
         return [{"path": "items", "op": "len", "value": 1},
                 {"path": "items.0.channel", "op": "eq", "value": act.channel},

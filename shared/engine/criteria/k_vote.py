@@ -5,7 +5,8 @@ The scenarios drive the capability's own routes (see `capabilities/vote/module.p
 only when the capability carries the rule's own number and nouns: "each member has 3 votes" by a budget of 3 votes
 per user (not 5, not "3 votes per song"), "one vote per person" by the one vote per user and record every vote
 capability keeps, "nobody votes on their own proposal" by self-votes being off, "no votes on done requests" by
-`done` being a closed value.
+`done` being a closed value, "cannot vote for their own team" by the membership rule (`member_field`: the
+voter's person record points at the team) when the team is a group the voter belongs to.
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ def _realises_vote(cap, spec, rule, reading) -> bool:
         return n in (None, 1.0) and not _PERIOD_WORDS.search(words)
     if rule.category == "block":
         if _OWN.search(words):
-            return not cap.allow_self_votes
+            return not cap.allow_self_votes or bool(cap.member_field)
         return bool(cap.closed_values) and any(noun_matches(w, v) for v in cap.closed_values
                                                for w in re.findall(r"[a-z]+", words))
     return False
@@ -96,7 +97,7 @@ def _params(cap, spec) -> dict:
 
 
 def _derive_vote(cap, spec, reading, feature) -> list[dict]:
-    from ..capabilities.vote import roles_for_tests
+    from ..capabilities.vote import member_of, roles_for_tests
     from ..compiler import managed_samples
 
     if spec.entity(cap.entity) is None:
@@ -112,7 +113,9 @@ def _derive_vote(cap, spec, reading, feature) -> list[dict]:
     prm = _params(cap, spec)
     out = [{"text": _fit(f"{ents[:1].upper()}{ents[1:]} are ranked by {by}, ties by the earliest; each {voter} has "
                          f"one vote per {ent}, and voting again replaces it{refused}."),
-            "template": "vote.rank_by_votes", "params": prm, "rules": realised["uniqueness"]}]
+            "template": "vote.rank_by_votes", "params": prm,
+            # without a budget, a realised limit is "one vote per idea": the one vote per person and record
+            "rules": realised["uniqueness"] + ([] if cap.max_votes_per_user is not None else realised["limit"])}]
     if cap.max_votes_per_user is not None:
         n = cap.max_votes_per_user
         out.append({"text": _fit(f"Each {voter} has {n} vote{'s' if n != 1 else ''}: after voting for {n} "
@@ -129,7 +132,15 @@ def _derive_vote(cap, spec, reading, feature) -> list[dict]:
                     "rules": closed})
     if not cap.allow_self_votes and who["self_voter"]:
         out.append({"text": _fit(f"Nobody may vote on {a(ent)} they added; another {voter} may."),
-                    "template": "vote.no_self_votes", "params": prm, "rules": own})
+                    "template": "vote.no_self_votes", "params": prm, "rules": [] if cap.member_field else own})
+    member = member_of(cap, spec)
+    if member is not None:
+        out.append({"text": _fit(f"No {voter} may vote for the {ent} their {member['label'].lower()} record "
+                                 f"belongs to; they may vote for another {ent}, and another {voter} may vote for "
+                                 f"it."),
+                    "template": "vote.own_group", "params": dict(prm, member_entity=member["entity"],
+                                                                 member_field=member["field"]),
+                    "rules": own})
     return out
 
 
@@ -251,7 +262,33 @@ def _no_self_votes(p, capability: str, entity: str, status_field: str | None = N
         _vote(p, other, capability, row, 1, 201, f"another {who['voter']} may vote on it")
 
 
+def _own_group(p, capability: str, entity: str, member_entity: str, member_field: str,
+               status_field: str | None = None, open_value: str | None = None) -> None:
+    from ..capabilities.vote import member_of
+
+    cap, who, maker, opened = _setup(p, capability, entity, status_field, open_value)
+    member = member_of(cap, p.spec)
+    if member is None or (member["entity"], member["field"]) != (member_entity, member_field):
+        raise ScenarioError(f"vote {capability!r} refuses no vote on a {entity} the voter belongs to")
+    label, person = p.entity(entity).label.lower(), p.entity(member_entity).label.lower()
+    mine = p.make(entity, maker, opened, note=f"the {label} the voter belongs to")
+    other = p.make(entity, maker, opened, note=f"another {label}")
+    voter = p.actor(who["voter"])
+    pm = "owner" if member["maker"] == "owner" else p.actor(member["maker"])
+    p.make(member_entity, pm, {member_field: f"${{{mine}.id}}", member["email"]: f"${{actor.{voter}.email}}"},
+           note=f"the voter's {person} record, in the first {label}")
+    _vote(p, voter, capability, mine, 1, 403, f"a vote for their own {label} is refused",
+          checks=[{"path": "error.code", "op": "eq", "value": "own_group"}])
+    p.step(voter, "GET", f"/api/{capability}/records/${{{mine}.id}}", expect=200,
+           checks=[{"path": "up", "op": "eq", "value": 0}, {"path": "member", "op": "true"}],
+           note="the refused vote was not stored")
+    _vote(p, voter, capability, other, 1, 201, f"a vote for another {label} counts")
+    if who["voter"] != "owner":
+        _vote(p, p.actor(who["voter"]), capability, mine, 1, 201,
+              f"a {who['voter']} who does not belong to the first {label} may vote for it")
+
+
 REALISES = {"vote": _realises_vote}
 DERIVE = {"vote": _derive_vote}
 COMPILE = {"vote.rank_by_votes": _rank_by_votes, "vote.budget": _budget, "vote.closed": _closed,
-           "vote.no_self_votes": _no_self_votes}
+           "vote.no_self_votes": _no_self_votes, "vote.own_group": _own_group}

@@ -219,6 +219,17 @@ def _plan_features(d: Draft, kinds: set[str]) -> tuple[list[dict], list[dict]]:
     return caps, trace
 
 
+def _least(f) -> float | None:
+    """The smallest value a number may take: the one the words or a capability set, else 0 for a measure or a count
+    ("weight on arrival", "size in square feet", "candidates"): a negative weight is a typing slip, not a record. A
+    quantity that can fall below zero (a temperature, a balance, a change, points) keeps no floor."""
+    if f.min is not None or f.type not in ("integer", "decimal"):
+        return f.min
+    if f.max is not None and f.max <= 0:
+        return None
+    return None if set(f.name.split("_")) & lx.SIGNED_NUMBERS else 0
+
+
 def _entity_specs(d: Draft) -> list[EntitySpec]:
     out = []
     used: set[str] = set()
@@ -236,7 +247,7 @@ def _entity_specs(d: Draft) -> list[EntitySpec]:
         for f in [display] + [x for x in e.fields.values() if x is not display]:  # the title first
             specs.append(FieldSpec(
                 name=f.name, label=f.label or label(f.name.removesuffix("_id") if f.type == "reference" else f.name),
-                type=f.type, required=f.required or f is display, unique=False, min=f.min, max=f.max,
+                type=f.type, required=f.required or f is display, unique=False, min=_least(f), max=f.max,
                 default=f.default, values=f.values if f.type == "enum" else [], ref=f.ref, source=clip(f.source)))
         pl = plural(e.name)
         if pl in used or pl == e.name:

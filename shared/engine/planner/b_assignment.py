@@ -49,6 +49,13 @@ def b_assignment(ctx) -> dict:
     record = _main(ctx, prefer_things=True)
     named = re.search(r"\b(?:assign|allocate|dispatch)(?:s|ed|ing)? (?:a |an |the |each |every )?([a-z]+) to "
                       r"(?:a |an |the |each |every |their |its )?([a-z]+)", ctx.text.lower())
+    if not named:  # "an invigilator can't be given two sittings that overlap": the person, then the records
+        named = re.search(r"\b([a-z]+) (?:can't|cannot|can not|may not|must not|mustn't|should not|shouldn't|is never|"
+                          r"are never) be (?:given|rostered on|rostered onto|rostered for|put on|scheduled on|"
+                          r"scheduled for|booked on|booked for|assigned to|assigned|allocated) (?:two|2|overlapping) "
+                          r"([a-z]+)", ctx.text.lower())
+        who = safe_name(singular(named.group(1))) if named else ""
+        named = named if who in d.entities and not d.entities[who].join else None  # whoever is rostered is a person
     person = None
     if named and safe_name(singular(named.group(2))) in d.entities:  # "assign a translator to a job": the job
         record = safe_name(singular(named.group(2)))

@@ -20,7 +20,7 @@ from .b_common import (
     label_of,
 )
 from .draft import DRole, clip, ident, interpret, is_event, safe_name
-from .text import parse, plural, singular, verb_base
+from .text import parse, plural, singular, state_sequences, verb_base
 
 #: Nouns that name a booking itself (not what is booked), whatever the domain.
 BOOKING_NOUNS = frozenset({"booking", "reservation", "appointment", "slot", "rental", "hire"})
@@ -200,6 +200,11 @@ def _state_values(ctx: FeatureCtx) -> list[str]:
         if not m:
             m = re.search(r"(?:status|stage|state)s?\s*(?:is|are|:|of|as|from)\s*([a-z][a-z \-]*(?:\s*(?:,|/|->|→|"
                           r"or|and|to)\s*[a-z][a-z \-]*){1,7})", low)
+        seq = state_sequences(text) if not m else []
+        if seq:  # "go from A to B to C", "move through A, B and C", "A then B then C": the states in order
+            vals = [v for v in dict.fromkeys(ident(s)[:30] for s in seq[0][2]) if v]
+            if 2 <= len(vals) <= 8:
+                return vals
         if not m:  # "from received to in progress to quality checked to sent": a state may be a few words
             more = r"(?: (?!(?:to|then|by|when|once|after|before|within|if|and|or)\b)[a-z][a-z\-]*){0,2}"
             m = re.search(rf"\bfrom\s+([a-z][a-z\-]*{more}(?:\s+to\s+[a-z][a-z\-]*{more}){{1,7}})", low)

@@ -209,6 +209,8 @@ def _expiry(ctx, out: dict, subj: str, m) -> None:
 
 def states_guard(text: str) -> bool:
     """Does the text state a guard in a shape `b_guard` reads: the act and a condition it can check?"""
+    if states_cutoff(text):
+        return True
     m = GUARD.match(" ".join(text.lower().split()))
     if not m:
         return False
@@ -223,6 +225,8 @@ def b_guard(ctx) -> dict:
     from .capmap import NotFit
 
     d = ctx.draft
+    if states_cutoff(ctx.low):  # "entries close 24 hours before a race's liberation time"
+        return b_cutoff(ctx)
     m = GUARD.match(ctx.low.strip())
     if not m:
         raise NotFit("the words do not say what is refused and until when (X cannot ... until/without ...)")
@@ -323,4 +327,199 @@ def b_guard(ctx) -> dict:
     else:
         raise NotFit("the words do not say the condition in a form the app can check (a yes/no field of the "
                      "record, every item of its checklist ticked, or days passed since its date)")
+    return out
+
+
+# ------------------------------------------------------------------ cut-offs before a time
+
+_SPAN_N = r"(?P<n>\d+|one|two|three|four|five|six|seven|eight|nine|ten|a|an)"
+_SPAN = rf"{_SPAN_N} (?P<unit>hours?|days?|weeks?)"
+#: a noun phrase of up to four words after "before"/"of": "a race's liberation time", "the class starts",
+#: "each thursday roast", "its delivery date", "delivery"
+_WHEN = r"(?P<when>(?:(?:a|an|the|each|every|its|their) )?[a-z][a-z'’-]*(?: [a-z][a-z'’-]*){0,3})"
+#: "Entries close 24 hours before a race's liberation time", "Bookings can be cancelled up to 4 hours before the
+#: sitting", "Customers can cancel free of charge until 12 hours before the valet", "Requests must be made at least
+#: 2 days before the lesson", "No cancellations of a booking within 24 hours of the class"
+CUTOFF = re.compile(
+    r"^\s*(?:(?:an?|the|any|each|every|all) )?(?P<subj>[a-z][a-z-]*(?: [a-z][a-z-]*)?)"
+    r"(?: (?P<close>close|closes|shut|shuts|end|ends|stop|stops)"
+    r"| (?:can|may) (?:only )?(?P<be>be )?(?P<act>[a-z]+)(?: (?:free of charge|for free|without (?:a )?(?:charge|fee)|"
+    r"at no (?:cost|charge)|online))? (?:until|up to|no later than|as late as)"
+    r"| (?:must|has to|have to|need to|needs to) be (?P<made>[a-z]+) (?:at least|no later than|no less than|"
+    r"a minimum of))"
+    rf" {_SPAN} (?:before|ahead of|prior to) {_WHEN}(?: (?:for|with|and) [^.;]*)?\s*[.;]?\s*$"
+    r"|^\s*no (?:new )?(?P<nouns>[a-z][a-z-]*)(?: (?:of|to|for) (?:(?:a|an|the|any) )?(?P<of>[a-z][a-z-]*))?"
+    r"(?: (?:are|is) (?:allowed|accepted|taken))? (?:within|in the(?: last| final)?) "
+    rf"{_SPAN.replace('?P<n>', '?P<n2>').replace('?P<unit>', '?P<unit2>')} (?:of|before) "
+    rf"{_WHEN.replace('?P<when>', '?P<when2>')}"
+    r"\s*[.;]?\s*$")
+CUTOFF_CUE = "(?:" + CUTOFF.pattern.replace(r"^\s*", "").replace(r"\s*[.;]?\s*$", "") + ")"
+#: the participle of a verb that makes the record ("made", "placed", "booked"): a create, not a move to a status
+_MAKING = {"make", "made", "place", "submit", "add", "create", "book", "enter", "register", "request", "order", "lodge",
+           "file", "reserve", "put", "take", "send", "post"}
+_NOUN_ACTS = {"cancellation": "cancel", "withdrawal": "withdraw", "refund": "refund", "entry": "enter",
+              "booking": "book", "order": "order", "request": "request", "change": "change", "amendment": "change",
+              "edit": "change", "swap": "change", "transfer": "transfer"}
+_CHANGING = {"change", "amend", "edit", "modify", "alter", "update", "move", "reschedule", "swap"}
+
+
+def states_cutoff(text: str) -> bool:
+    return bool(CUTOFF.match(" ".join(text.lower().split())))
+
+
+def _participle(verb: str) -> str:
+    """The state a move names: cancel -> cancelled, withdraw -> withdrawn, refund -> refunded."""
+    from .lexicon import IRREGULAR_VERBS
+
+    if verb.endswith(("ed", "en")) or verb in IRREGULAR_VERBS:
+        return verb
+    irregular = {v: k for k, v in IRREGULAR_VERBS.items() if k.endswith(("n", "d", "t"))}
+    if verb in irregular:
+        return irregular[verb]
+    if verb.endswith("e"):
+        return verb + "d"
+    if re.search(r"[^aeiou][aeiou]l$", verb):  # cancel -> cancelled (British)
+        return verb + "led"
+    return verb + "ed"
+
+
+def _time_field(ctx, ent: str, words: list[str], starts: bool) -> str:
+    """The date/datetime field of `ent` the words name ("liberation time", "delivery date"), added when missing: a
+    word ending in date or day makes a date, else a datetime; no words: its own start (an existing date/datetime
+    field whose name says when it happens, else starts_at)."""
+    from .capmap import NotFit
+
+    d = ctx.draft
+    dates = d.fields_of(ent, "date", "datetime")
+    if words:
+        name = _snake(" ".join(words))
+        have = next((f for f in dates if f.name == name or set(name.split("_")) <= set(f.name.split("_"))), None) \
+            or next((f for f in dates if f.name.startswith(name.split("_")[0] + "_")), None)
+        if have is None and not name.endswith(("date", "day", "time", "at")):
+            name = f"{name}_at"
+        ftype = "date" if name.endswith(("date", "day")) else "datetime"
+    else:
+        have = next((f for f in dates if f.type == "datetime" and re.search(r"start|begin|depart|_at$|time", f.name)),
+                    None) or next((f for f in dates if re.search(r"start|begin|depart|date|day|time", f.name)), None)
+        name, ftype = "starts_at", "datetime"
+    if have is not None:
+        return have.name
+    f = d.add_field(ent, name, ftype, ctx.text, origin="capability")
+    if f is None or f.type not in ("date", "datetime"):
+        raise NotFit(f"the {ent.replace('_', ' ')} record has no room for a time {name.replace('_', ' ')}")
+    return f.name
+
+
+def _when_record(ctx, when: str, subj: str | None) -> tuple[str | None, list[str], bool]:
+    """What "before <when>" names: (the record whose time it is, the words naming its time field, whether the words
+    say it starts). "a race's liberation time": the race and "liberation time"; "the class starts": the class, its
+    start; "its delivery date": the subject itself; "each roast": the roast; "delivery": the subject's own time."""
+    d = ctx.draft
+    words = when.split()
+    det = words[0] if words[0] in ("a", "an", "the", "each", "every", "its", "their") else None
+    if det:
+        words = words[1:]
+    starts = bool(words) and re.fullmatch(r"(?:start|begin|open|depart|leave|arrive)s?", words[-1]) is not None
+    if starts:
+        words = words[:-1]
+    if det in ("its", "their"):
+        return subj, words, starts
+    if words and re.search(r"['’]s$|s['’]$", words[0]):  # "a race's liberation time": the race is a record
+        owner = re.sub(r"['’]s?$", "", words[0])
+        ent = _entity(d, owner)
+        if ent is None:
+            name = safe_name(singular(owner))
+            try:
+                d.add_entity(name, ctx.text, people=singular(owner) in lx.PEOPLE)
+            except ValueError:
+                return None, words[1:], starts
+            d.add_field(name, "name", "text", ctx.text, origin="structure", required=True)
+            ent = name if name in d.entities else None
+        return ent, words[1:], starts
+    for k in range(len(words), 0, -1):  # "each thursday roast": the record the longest tail names
+        for i in range(0, len(words) - k + 1):
+            ent = _entity(d, " ".join(words[i:i + k]))
+            if ent is not None:
+                return ent, words[i + k:], starts
+    if det in (None,) or subj is not None:  # "before delivery", "before the deadline": the subject's own time
+        return subj, words, starts
+    return None, words, starts
+
+
+def _status(ctx, ent: str, value: str) -> tuple[str, str]:
+    """The enum field of `ent` holding the state `value` ("cancelled"), added with it when missing."""
+    from .capmap import NotFit
+
+    d = ctx.draft
+    named = next((f for f in d.fields_of(ent, "enum") if value in f.values), None) or next(
+        (f for f in d.fields_of(ent, "enum") if any(v.startswith(value[:5]) for v in f.values)), None)
+    if named is not None and value not in named.values:
+        value = next(v for v in named.values if v.startswith(value[:5]))
+    f = named or next((x for x in d.fields_of(ent, "enum") if x.name == "status"), None) or d.add_field(
+        ent, "status", "enum", ctx.text, origin="capability", values=["open", value])
+    if f is None or f.type != "enum":
+        raise NotFit(f"the {ent.replace('_', ' ')} record has no room for a status")
+    if value not in f.values:
+        f.values = [*f.values, value]
+    return f.name, value
+
+
+def b_cutoff(ctx) -> dict:
+    """ "Entries close 24 hours before a race's liberation time": the act (adding an entry, moving a booking to
+    cancelled) is refused once now is later than the time less the span."""
+    from .capmap import NotFit
+
+    d = ctx.draft
+    m = CUTOFF.match(ctx.low.strip())
+    if not m:
+        raise NotFit("the words do not say what closes and how long before which time")
+    n = m.group("n") or m.group("n2")
+    n = int(n) if n.isdigit() else _NUMBER_WORDS.get(n, 0)
+    hours = n * {"h": 1, "d": 24, "w": 168}[(m.group("unit") or m.group("unit2"))[0]]
+    when = m.group("when") or m.group("when2")
+    if not 1 <= hours <= 24 * 366:
+        raise NotFit("the cut-off stated is outside an hour to a year")
+    if m.group("nouns"):  # "no cancellations of a booking within 24 hours of the class"
+        noun = singular(m.group("nouns"))
+        verb = _NOUN_ACTS.get(noun)
+        subj = _entity(d, m.group("of")) if m.group("of") else None
+        if verb is None and m.group("of") is None:  # "no bookings within 2 days of the class": new ones
+            subj, verb = _entity(d, m.group("nouns")), "make"
+        if verb is None or subj is None:
+            raise NotFit("the words do not say which record the cut-off holds back")
+        passive, person = True, False
+    else:
+        subj_words = m.group("subj")
+        subj = _entity(d, subj_words)
+        person = safe_name(singular(subj_words.split()[-1]))
+        person = subj is None and (person in lx.PEOPLE or person in d.roles) or (
+            subj is not None and d.entities[subj].people)
+        verb = "make" if m.group("close") or m.group("made") else m.group("act")
+        passive = bool(m.group("close") or m.group("made") or m.group("be"))
+        if m.group("made"):
+            verb = m.group("made")
+    from .lexicon import IRREGULAR_VERBS
+
+    base = IRREGULAR_VERBS.get(verb) or verb_base(verb) or verb
+    if base in _CHANGING:
+        raise NotFit("refusing every change of a record near its time is not built yet; adding it or moving its "
+                     "status can be refused")
+    # the subject's own time ("before its delivery date") only when the subject is what is held back; an actor
+    # ("groups can cancel ... before the start") needs a record named
+    when_ent, field_words, starts = _when_record(ctx, when, subj if passive and not person else None)
+    if passive and not person:
+        guarded = subj
+    else:  # "customers can cancel up to 12 hours before the valet": the valet is what they cancel
+        if base in _MAKING:
+            raise NotFit("the words say who makes the record but not which record it is")
+        guarded = when_ent
+    if guarded is None or when_ent is None:
+        raise NotFit("the words do not name the record held back and the record whose time closes it")
+    out: dict = {"entity": guarded, "on": "create", "via_field": None, "test": "before_cutoff", "hours": hours}
+    if base not in _MAKING and not m.group("close"):
+        field, value = _status(ctx, guarded, _participle(base))
+        out.update(on="transition", field=field, values=[value])
+    if when_ent != guarded:
+        out["via_field"] = _required_link(ctx, guarded, when_ent).name
+    out["test_field"] = _time_field(ctx, when_ent, field_words, starts)
     return out

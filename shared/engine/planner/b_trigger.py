@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import re
 
-from .draft import DRole, safe_name
+from . import lexicon as lx
+from .draft import DRole, clip, safe_name
+from .text import participle_of as _participle_of
 from .text import singular
 
 NUMBER_TYPES = ("integer", "decimal", "money")
@@ -89,6 +91,12 @@ def _threshold(ctx, ent: str) -> dict | None:
             raise NotFit(f"the {ent.replace('_', ' ')} record's {base} is not a number, so it cannot be over or under "
                          f"a threshold")
         named = f.name
+    f = ctx.draft.entities[ent].fields.get(named)
+    unit = (rule.unit or "") if rule is not None else ""
+    if f is not None and unit.isalpha() and unit not in f.name.split("_") and \
+            (f.label is None or f.label.lower() == named.replace("_", " ")) and \
+            f.origin == "words" and unit not in ("day", "days", "hour", "hours", "minute", "minutes"):
+        f.label = f"{named.replace('_', ' ').capitalize()} in {unit}"[:80]  # "above 0.25 ppm": the reading in ppm
     return {"field": named, "op": op, "number": number}
 
 
@@ -100,6 +108,13 @@ def _enum_condition(ctx, ent: str) -> dict | None:
         if said and len(said) < len(f.values):
             return {"field": f.name, "op": "in", "values": said[:1]}
     m = re.search(rf"\b{_WHEN}\b[^.,;]*?\b(?:is|are|has been|have been|was|were)\s+([a-z]+ed)\b", low)
+    flow = _flow_of(ctx, ent)
+    if m and flow is not None and _participle_of(m.group(1), lx.ENDING_VERBS):
+        # "once their piece is settled" of a record a workflow moves: its end, not a yes/no of the same word
+        made = ctx.draft.entities[ent].fields.get(m.group(1))
+        if made is not None and made.type == "boolean" and made.source == clip(ctx.text) and made.origin == "words":
+            del ctx.draft.entities[ent].fields[m.group(1)]
+        return _flow_condition(ctx, ent, flow, m.group(1))
     flag = m and next((f.name for f in ctx.draft.fields_of(ent, "boolean") if f.name in (m.group(1),
                                                                                        f"is_{m.group(1)}")), None)
     if flag:  # "when a trip is cancelled" and the trip has a yes/no "cancelled": it turning true
@@ -110,6 +125,12 @@ def _enum_condition(ctx, ent: str) -> dict | None:
     if not m or m.group(1) in ("a", "an", "the", "more", "less", "over", "above", "below", "under", "than",
                                *COMPARATIVES):
         return None
+    marked = re.search(r"\b(?:marked|set)\s*$", m.group(0)[: m.start(1) - m.start(0)])
+    if not marked and not m.group(2) and _participle_of(m.group(1), lx.MAKING_VERBS) and (
+            flow is None or m.group(1) not in flow["states"]):
+        return {"on": "create"}  # "as soon as a report is written": the record being added
+    if flow is not None and not m.group("to"):
+        return _flow_condition(ctx, ent, flow, m.group(1))
     value = _snake(m.group(1) + (m.group("to") or ""))  # "ready to collect": the state is the whole phrase
     f = _enum_keeping(ctx, ent, m.group(2) or "status", ["none", value] if m.group(2) else ["open", value])
     if f is None or f.type != "enum":
@@ -117,6 +138,33 @@ def _enum_condition(ctx, ent: str) -> dict | None:
     if value not in f.values:
         f.values = [*f.values, value]
     return {"field": f.name, "op": "in", "values": [value]}
+
+
+def _flow_of(ctx, ent: str) -> dict | None:
+    """The workflow planned on the record (its state field, states and transitions), or None."""
+    return next((w for w in getattr(ctx.draft, "planned", {}).get("workflow", []) if w.get("entity") == ent
+                 and w.get("state_field") in ctx.draft.entities[ent].fields), None)
+
+
+def _final_states(flow: dict) -> list[str]:
+    """The states no transition leaves (the last state when every state has a way out)."""
+    leaving = {s for t in flow.get("transitions", []) for s in t.get("from_states", [])}
+    return [s for s in flow["states"] if s not in leaving] or flow["states"][-1:]
+
+
+def _flow_condition(ctx, ent: str, flow: dict, word: str) -> dict:
+    """A condition on a record whose workflow moves its state: the state the participle names, or, for a word of
+    coming to an end ("when their result is decided", "once it is finished"), the workflow's final states. Never a
+    second status beside the workflow's: another participle is not a state it reaches."""
+    from .capmap import NotFit
+
+    value = _snake(word)
+    if value in flow["states"]:
+        return {"field": flow["state_field"], "op": "in", "values": [value]}
+    if _participle_of(word, lx.ENDING_VERBS):
+        return {"field": flow["state_field"], "op": "in", "values": _final_states(flow)}
+    raise NotFit(f"the {ent.replace('_', ' ')}'s {flow['state_field'].replace('_', ' ')} moves through its workflow ("
+                 f"{', '.join(v.replace('_', ' ') for v in flow['states'])}), which has no {word} state")
 
 
 def _enum_keeping(ctx, ent: str, name: str, values: list[str]):
@@ -223,6 +271,49 @@ def _planned(ctx, cap: dict) -> dict:
     return cap
 
 
+#: "for their child", "about its boat": after a preposition, the record a possessive names, whose person is told
+_THEIR = re.compile(r"\b(?:for|about|of|on|to|with|at|from|by)\s+(?:their|its|his|her)\s+(?:own\s+)?([a-z]+)\b(?!'s)")
+
+
+def _through(ctx, ent: str, names: list[str], first: str, kind: str) -> tuple[str, str, str] | None:
+    """"Text the parent when an accident report is written for their child": the person told is the one the
+    record a possessive names ("their child") points at. The watched record links to that record and that record
+    to the person (the records and links added where the draft has none); (the watched record's link, the named
+    record's link, the address field). None when no possessive after a preposition names a record other than the
+    watched one and the person, or the words tell the watched record's own person."""
+    from .reading import FUNCTION_WORDS
+
+    d = ctx.draft
+    if first in ("them", "it") or ent in names:
+        return None
+    for m in _THEIR.finditer(ctx.low):
+        word = m.group(1)
+        mid = safe_name(singular(word))
+        if word in FUNCTION_WORDS or len(word) < 3 or mid in (ent, *names) or any(
+                f.type != "reference" and mid in (f.name, f.name.removesuffix("_id")) for f in d.fields_of(ent)):
+            continue  # "for their result": a value of the record, not a record of its own
+        # the person: the record of that word the named record points at already ("their dog": its dog owner),
+        # else the record of that word, else a new one
+        person = next((f.ref for f in d.fields_of(mid, "reference") for n in names
+                       if f.ref == n or f.ref.endswith(f"_{n}")), None) or next(
+            (n for n in names if n in d.entities), None) or names[-1]
+        if person in (ent, mid):
+            return None
+        for e, people in ((mid, singular(word) in lx.PEOPLE), (person, True)):
+            if e not in d.entities:
+                d.add_entity(e, ctx.text, people=people)
+                d.add_field(e, "name", "text", ctx.text, origin="structure", required=True)
+        via = next((f.name for f in d.fields_of(ent, "reference") if f.ref == mid), None)
+        if via is None and d.add_ref(ent, mid, ctx.text, required=True):
+            via = f"{mid}_id"
+        then = next((f.name for f in d.fields_of(mid, "reference") if f.ref == person), None)
+        if then is None and d.add_ref(mid, person, ctx.text, required=True):
+            then = f"{person}_id"
+        address = _address(ctx, person, kind)
+        return (via, then, address) if via and then and address else None
+    return None
+
+
 def _notify_action(ctx, ent: str, told) -> dict:
     """"email the practice", "text the customer", "tell the head brewer": the channel the verb names (a text is an
     SMS; every other telling an email), and who: a record the watched one links to (its address field), the
@@ -250,6 +341,10 @@ def _notify_action(ctx, ent: str, told) -> dict:
             if address is None:
                 raise NotFit(f"the {f.ref.replace('_', ' ')} record has no room for a {kind} field")
             return {"type": "notify", "channel": channel, "via_field": f.name, key: address}
+    through = _through(ctx, ent, names, first, kind)
+    if through:  # "text the parent when an accident is written for their child": the accident's child's parent
+        via, then, address = through
+        return {"type": "notify", "channel": channel, "via_field": via, "then_field": then, key: address}
     joined = _join_to(ctx, ent, names)
     if joined:  # "text the passengers when a trip is cancelled": each booking's passenger
         join, join_field, via = joined
@@ -474,10 +569,40 @@ def _holder_of(ctx, named: list[str]) -> str | None:
     return holders[0] if len(set(holders)) == 1 else None
 
 
+#: "An ammonia reading above 0.25 ppm marks the tank unsafe", "any lamb born under 2.5 kg flags it": the condition
+#: said as what the subject is, and the act as its verb; read as "when a reading is above 0.25 ppm, mark ..."
+_MODIFIED = re.compile(r"(?:a|an|any|each|every)\s+(?P<subj>[a-z][a-z' ]*?)\s+(?P<cmp>above|over|below|under|"
+                       r"more than|less than|greater than|higher than|lower than|of at least|of more than|"
+                       r"of less than)\s+(?P<num>[£$€]?\d+(?:\.\d+)?\s*(?:°c|°f|%|[a-z]+)?)\s+(?P<verb>[a-z]+)\s+"
+                       r"(?P<rest>.+)")
+
+
+def _as_when(ctx):
+    """The feature said with "when" (a new context), or None when it is not of that shape."""
+    from dataclasses import replace
+
+    from .text import verb_base
+
+    m = _MODIFIED.fullmatch(ctx.low.strip().rstrip("."))
+    if m is None or re.search(rf"\b{_WHEN}\b", ctx.low):
+        return None
+    verb = m.group("verb")
+    base = verb_base(verb) if verb.endswith("s") else None
+    if not base or base == verb:
+        return None  # "a reading above 8 sends ...": a verb of the subject, in the present
+    subj = m.group("subj")
+    return replace(ctx, text=f"When {'an' if subj[0] in 'aeiou' else 'a'} {subj} is {m.group('cmp')} "
+                             f"{m.group('num')}, {base} {m.group('rest')}")
+
+
 def b_trigger(ctx) -> dict:
     """"When a defect is marked safety, open a repair ticket for its van": the watched record, its condition and
     the one action."""
     from .capmap import NotFit, _main
+
+    said = _as_when(ctx)
+    if said is not None:
+        return b_trigger(said)
 
     timed = TIME_RULE.match(ctx.low.strip())
     if timed:
@@ -504,6 +629,10 @@ def b_trigger(ctx) -> dict:
     if cond is None:
         raise NotFit("the words do not say which value of the record sets it off (a status, or a number over a "
                      "threshold)")
+    if cond.get("on") == "create":  # "as soon as an accident report is written": each new record
+        if action["type"] == "block":
+            raise NotFit("a block needs a condition the record may stop meeting, not its being added")
+        return _planned(ctx, {"entity": ent, "on": "create", "conditions": [], "action": action})
     if action["type"] == "set" and action.get("via_field") is None and action["field"] == cond["field"]:
         raise NotFit("the record's own status would both set it off and be set by it")
     return _planned(ctx, {"entity": ent, "on": "create_or_change", "conditions": [cond], "action": action})

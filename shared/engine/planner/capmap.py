@@ -40,6 +40,7 @@ from .b_document import b_document
 from .b_enrolment import _NOT_SCREEN, b_enrolment
 from .b_flow import b_booking, b_custody, b_ledger, b_payments, b_records, b_rotation, b_workflow
 from .b_guard import CUE as _GUARD_CUE
+from .b_guard import CUTOFF_CUE as _CUTOFF_CUE
 from .b_guard import b_guard
 from .b_import import b_import
 from .b_notify import b_audit_log, b_follow, b_live_board, b_reminders
@@ -59,6 +60,8 @@ CUES: dict[str, tuple[str, ...]] = {
     "workflow": (r"approv(e|es|ed|al|als|ing)", r"requests?", r"sign(s|ed)?[- ]off", r"status(es)?", r"stages?",
                  _STATE_CHAIN, r"(go|goes|went|gone|pass(es|ed)?|progress(es|ed)?|mov(e|es|ed)) from [a-z-]+( [a-z-]+){0,2} to ",
                  r"mov(e|es|ed|ing) (\w+ ){1,3}(from|through) ",
+                 r"(go|goes|mov(e|es|ed)|pass(es|ed)?|progress(es|ed)?) through [a-z-]+( [a-z-]+){0,2},",
+                 r"[a-z-]+,? then [a-z-]+,? (and )?then [a-z-]+",
                  r"pipeline", r"review queue", r"queue", r"submit(s|ted)?", r"escalat\w*", r"reject\w*",
                  r"workflow", r"triage"),
     "ledger": (r"split(s|ting)?", r"owe[sd]?", r"who owes", r"settle[- ]?up", r"share[sd]? (the )?(costs?|bills?|"
@@ -124,7 +127,8 @@ CUES: dict[str, tuple[str, ...]] = {
     "matrix": (r"matrix", r"grid", r"cross[- ]reference\w*", r"\w+ (x|×|by) \w+ (table|view|chart)",
                r"computed from", r"derived from"),
     "assignment": (r"assign(s|ed|ing)? (\w+ ){1,3}to", r"allocat(e|es|ed|ing) (\w+ ){1,3}to",
-                   r"double[- ]booked", r"dispatch(es|ed|ing)?", r"my (jobs|visits|shifts|tours|rounds)"),
+                   r"double[- ]booked", r"dispatch(es|ed|ing)?", r"my (jobs|visits|shifts|tours|rounds)",
+                   r"(given|put on|rostered on|scheduled on|assigned to) (two|2) \w+ (that|which) overlap"),
     "trigger": (r"[a-z]+( un[a-z]+| not (yet )?[a-z]+ed| still [a-z]+)? (for )?(more than|over|after|older than|within|in) "
                 r"(\d+|[a-z]+) (days?|weeks?|months?)( old)? (are |is |get |gets |become |becomes )?(automatically )?"
                 r"([a-z]+(ed|en)|expires?|lapses?)\b",
@@ -133,6 +137,9 @@ CUES: dict[str, tuple[str, ...]] = {
                 r"creates?|opens?|raises?|sets?|marks?|flags?|blocks?|cannot|can't|may not|must not|notif\w*|e-?mails?|"
                 r"alerts?|tells?|texts?|sms|escalat\w*)",
                 r"automatically (creates?|opens?|raises?|sets?|marks?|flags?|blocks?|notif\w*|alerts?|e-?mails?)",
+                r"^ ?(a|an|any|each|every) [a-z' ]+ (above|over|below|under|more than|less than|greater than|higher "
+                r"than|lower than) [£$€]?\d+(\.\d+)? ?\S* (marks|sends|flags|triggers|alerts|e-?mails|texts|"
+                r"notifies|blocks|creates|opens|raises|sets)\b",
                 # "Text the customer when their piece is ready": the message first, then when it goes
                 r"(notify|e-?mail|text|sms|tell|alert|warn|message) (the |their |its |every |all |each )?[a-z]+"
                 r"( [a-z]+)? (when|whenever|if|once|as soon as)\b",
@@ -147,7 +154,7 @@ CUES: dict[str, tuple[str, ...]] = {
     "import": (r"import(s|ed|ing)?", r"bulk[- ]?(upload|import|add|load)\w*", r"(mass|batch)[- ]?(upload|import)\w*",
                r"upload\w* (a |an |the |their |our )?(csv|spreadsheet|excel|json)( files?)?",
                r"from (a |an |the |their |our )?(csv|spreadsheet|excel|json)s?( files?)?"),
-    "guard": (_GUARD_CUE,),
+    "guard": (_GUARD_CUE, _CUTOFF_CUE),
     "follow": (r"follow(s|ed|ing|ers)?", r"subscribe to", r"watch ?lists?", r"notif\w+ when (a |an )?new",
                r"get notified", r"alert contacts", r"notify (me|members|users|subscribers|followers|contacts)",
                r"when (a |an )?new \w+ (is|are) (listed|posted|added|published)"),
@@ -175,7 +182,10 @@ EXCLUSIVE = (
     ("agreement", "rotation", r"accept\w*|agree\w*|consent\w*|confirm\w*"),
     ("agreement", "workflow", r"accept\w*|agree\w*|consent\w*|confirm\w*"),
     ("vote", "leaderboard", r"vot\w*"),
-    ("vote", "limit", r"(\d+|one|two|three|four|five|six|seven|eight|nine|ten) (up-?|down-?)?votes?\b"),
+    # "each member has 3 votes", "one people's choice vote", "a single vote": the vote's budget, not a limit
+    ("vote", "limit", r"(\d+|one|two|three|four|five|six|seven|eight|nine|ten|a single) (?:(?!(?:and|or|but|per|"
+                      r"each|every|for|to|of|on|in|at|with|by|from|a|an|the|votes?)\b)[a-z][a-z'-]* ){0,2}"
+                      r"(up-?|down-?)?votes?\b"),
     ("document", "export", r"line[- ]items?|sign|invoice|receipt|certificate|delivery note|vat|gst|tax"),
     ("export", "document", r"^(?!.*(line[- ]items?|sign|invoice|receipt|certificate|delivery note|vat|gst|tax))"),
     ("document", "workflow", r"pdfs?|certificates?|invoices?|receipts?|delivery notes?|reports?|printable|"
@@ -246,7 +256,7 @@ BEHAVIOUR = {
     "vote": "up- or down-votes on records, one per person, and a list ranked by net score",
     "document": "a PDF of a record and its lines (totals, tax), optionally signed off by a named role",
     "guard": "an action (adding a record, moving it to a status) refused until a condition holds: a yes/no field, "
-             "days passed since a date, or every item of a checklist ticked",
+             "days passed since a date, every item of a checklist ticked, or a cut-off some hours before a time",
     "trigger": "something done by itself when a record reaches a value or crosses a number: a record created, a "
                "field set, a change blocked or someone told",
 }
@@ -335,11 +345,11 @@ IDENTITY = {
     "versioning": ("entity", "field"), "ratings": ("entity",), "leaderboard": (), "rotation": ("entity",),
     "payments": ("entity",), "export": ("period", "date_fields"), "ai_summary": ("entity", "source_field", "mode"), "matrix": ("row_entity",),
     "follow": ("entity", "topic_field"), "selection": ("entity",),
-    "limit": ("entity", "scope", "parent_field", "pair_field", "max", "max_field", "sum_field", "period"),  # each rule its own
+    "limit": ("entity", "scope", "parent_field", "pair_field", "per_user", "max", "max_field", "sum_field", "period"),
     "assignment": ("entity", "person_field"), "import": ("entity",),
     "trigger": ("entity", "action"), "document": ("entity",), "vote": ("entity",),
     "agreement": ("entity", "party_field"), "enrolment": ("entity",),
-    "guard": ("entity", "on", "field", "test", "test_field", "child_entity", "days"),
+    "guard": ("entity", "on", "field", "test", "test_field", "child_entity", "days", "hours"),
 }
 
 

@@ -41,6 +41,8 @@ seen checked done completed paid signed cleaned passed confirmed approved vaccin
 returned treated inspected tested serviced found present attended needed required booked
 """.split())
 #: Verbs whose object a feature defines with "with ...": "gardeners place bids on a job with price".
+#: Records that are measurements: what they are "of" is a number ("water tests of pH, ammonia and nitrate")
+MEASURED = frozenset({"test", "reading", "measurement", "sample", "check", "count", "level", "survey", "test_item"})
 DEFINING_VERBS = frozenset({"send", "place", "post", "submit", "log", "record", "add", "file", "raise", "enter",
                             "make", "write", "upload", "list", "offer", "book", "reserve", "hire", "rent",
                             "schedule"})
@@ -302,6 +304,19 @@ def _past_participle(w: str) -> bool:
 def _reshape(low: str) -> tuple[str, str]:
     """Definitions written in other shapes, as "<record> with <attributes>" (or unchanged):
     "each trip records a, b and c" and "customers order a skip by a, b and c"."""
+    m = re.fullmatch(r"(?:each|every|a|an|the)\s+(?P<parent>[a-z]+(?: [a-z]+)?)\s+(?:lists|has|holds|keeps|tracks|"
+                     r"records|logs)\s+(?:its|their|the)\s+(?P<rec>[a-z][a-z' -]*?)\s+with\s+(?P<attrs>.+)", low)
+    if m and singular(m.group("parent").split()[-1]) not in lx.PEOPLE:
+        # "each tank lists its fish with species, count and date added": the fish, one tank's each
+        return f"{m.group('rec')} per {m.group('parent')} with {m.group('attrs')}", ""
+    m = re.fullmatch(r"(?:log|logs|record|records|track|tracks|keep|keeps|take|takes|note|notes)\s+(?:each\s+|every\s+)?"
+                     r"(?P<rec>[a-z][a-z' -]*?)\s+of\s+(?P<attrs>[^;]+?)(?:\s+(?P<prep>against|for|per|on)\s+"
+                     r"(?P<parent>(?:a|an|the|each|every|its|their)\s+[a-z][a-z' -]*))?", low)
+    if m and len(_split(m.group("attrs"))) >= 2 and not _RULE_WORDS.search(m.group("attrs")) and \
+            singular(m.group("rec").split()[-1]) not in lx.PEOPLE:
+        # "log water tests of pH, ammonia, nitrite and nitrate against a tank": tests, each of one tank
+        where = f" {m.group('prep')} {m.group('parent')}" if m.group("parent") else ""
+        return f"{m.group('rec')}{where} with {m.group('attrs')}", ""
     if _HEAD.match(low):
         return low, ""
     m = re.fullmatch(r"(?:(?:each|every|a|an|the)\s+)?(?P<rec>[a-z][a-z' -]*?)\s+(?P<verb>[a-z]+)\s+(?P<attrs>.+)", low)
@@ -341,6 +356,7 @@ def read(idea: dict, known: set[str]) -> list[Definition]:
     for i, text in enumerate(str(f) for f in idea.get("key_features") or []):
         low = " ".join(text.lower().split()).rstrip(".")
         low = re.sub(r"\byes(?:\s*/\s*|-or-|\s+or\s+)no\b", "yes-no", low)  # "a yes/no DBS check": one yes/no
+        logged = re.match(r"(?:log|logs|record|records|track|tracks|take|takes|note|notes)\s+\S+.*\bof\b", low)
         low, tail = _reshape(low)
         m = _HEAD.match(low)
         tail = tail or (f"with {m.group('attrs')}" if m else "")
@@ -406,6 +422,10 @@ def read(idea: dict, known: set[str]) -> list[Definition]:
             a = _attr(span, record, known | {x for x in (parent,) if x}, yes_no)
             if a:
                 attrs.append(a)
+        if logged and record.split("_")[-1] in MEASURED:  # "log water tests of pH, ammonia and nitrate": readings
+            for a in attrs:
+                if a.type == "text" and not a.ref and not a.values:
+                    a.type = "decimal"
         if len(attrs) < 1 or len(attrs) < len(spans) - 1:
             continue
         out.append(Definition(i, text, record, head, rec_label.capitalize(), parent, attrs, spans,

@@ -16,6 +16,9 @@ from . import lexicon as lx
 from .definitions import UNITS
 from .text import Clause, NounPhrase, Word, parse, plural, singular, tokens, verb_base
 
+#: verbs of voting: the record voted on is not the voter's own ("residents vote for proposals")
+_VOTE_VERB = re.compile(r"(?:up-?|down-?)?vot(?:e|es|ed|ing)")
+
 MAX_ENTITIES = 9
 MAX_TOTAL_ENTITIES = 12
 MAX_FIELDS = 24
@@ -516,10 +519,55 @@ def build(idea: dict) -> Draft:
             if len(parts) == 2 and all(p in e.fields for p in parts) and e.fields[name].type != "reference":
                 del e.fields[name]
     _apply_definitions(d)
+    _possessive_attributes(d)
     _fold_bare_heads(d)
     _compound_labels(d)
     _catalogue_fields(d)
     return d
+
+
+#: "a race's liberation time", "each lamb's birth weight", "the order's delivery date": a record's typed attribute
+_POSSESSIVE = re.compile(r"(?<![a-z])(?P<owner>[a-z]+)(?:'s|s')\s+(?P<words>[a-z]+(?:\s+[a-z]+){0,2})")
+#: "each medicine has a withdrawal period in days": the same, said with "has"
+_HAS = re.compile(r"(?<![a-z])(?:each|every)\s+(?P<owner>[a-z]+)\s+(?:has|carries|keeps|gets)\s+(?:a|an)\s+"
+                  r"(?P<words>[a-z]+(?:\s+[a-z]+){0,4})")
+
+
+def _possessive_attributes(d: Draft) -> None:
+    """A record's attribute the features name with a possessive ("entries close 24 hours before a race's liberation
+    time", "flag a lamb whose ... each lamb's birth weight") is kept on that record, typed by its head: a rule that
+    reads it needs it there, and a record with only a title cannot hold it. Only attributes whose head word has a
+    type (a time, a date, a weight, a fee, a name) are taken: "its owner's club account" names no attribute."""
+    from . import definitions
+
+    for text in [str(t) for t in d.idea.get("key_features") or []]:
+        low = " ".join(text.lower().replace("\u2019", "'").split())
+        for m in [*_POSSESSIVE.finditer(low), *_HAS.finditer(low)]:
+            owner = singular(m.group("owner"))
+            e = d.entities.get(owner)
+            if e is None or e.people or e.join:
+                continue
+            words, unit = [], []
+            said = m.group("words").split()
+            for k, w in enumerate(said):  # the noun phrase: up to a function word or a verb ("in days": its unit)
+                if w in ("in", "as") and k + 1 < len(said) and said[k + 1] in UNITS and words:
+                    unit = [w, said[k + 1]]
+                    break
+                if w in lx.NEVER_NOUNS or w in lx.CONJUNCTIONS or w in lx.VERBS or w in ("own", "is", "are", "was"):
+                    break
+                words.append(w)
+            while words and words[-1] not in lx.ATTRIBUTE_TYPES and not unit:
+                words.pop()  # "a race's liberation time closes": the phrase ends at its typed head
+            if not words or singular(words[0]) in d.entities or any(w in lx.PEOPLE for w in words):
+                continue  # "a trainee's supervisor", "the ewe's lambs": a link or a record, not an attribute
+            a = definitions._attr(" ".join(words + unit), owner, set(d.entities))
+            if a is None or a.ref or a.type in ("file", "long_text") or (a.type == "text" and unit):
+                continue
+            if any(f.name == a.name or f.name.endswith(f"_{a.name}") for f in e.fields.values()):
+                continue
+            f = d.add_field(owner, a.name, a.type, text, values=a.values)
+            if f is not None and f.origin == "words" and f.label is None:
+                f.label = a.label
 
 
 def _compound_labels(d: Draft) -> None:
@@ -734,13 +782,27 @@ def booked_event(ents: list[tuple[int, Interp]]) -> Interp | None:
                  and it.np.after_verb in BOOK_VERBS), None)
 
 
+_TIME_UNITS = r"(?:minutes?|hours?|days?|nights?|weeks?|months?)"
+
+
+def _span(clause, np) -> bool:
+    """ "24 hours before a race's liberation time", "within 3 days of its delivery date": a number of time units
+    before or after a time is a span of the rule, not an attribute of the record."""
+    ws = [w for w in np.words if w.tag != "stop"]
+    if len(ws) != 2 or ws[0].tag != "num" or not re.fullmatch(_TIME_UNITS, ws[1].w):
+        return False
+    n, unit = re.escape(ws[0].w), re.escape(ws[1].w)
+    return re.search(rf"(?<![a-z0-9]){n} {unit} (?:before|ahead of|prior to)(?![a-z])|(?<![a-z])within {n} {unit} "
+                     rf"(?:of|before)(?![a-z])", clause.text) is not None
+
+
 def _attach(d: Draft, units: list[Unit]) -> None:
     primary = next(iter(d.entities), None)
     for unit in units:
         focus: str | None = None
         feature = unit.kind == "feature"
         for clause in unit.clauses:
-            interps = [interpret(np) for np in clause.nps]
+            interps = [None if _span(clause, np) else interpret(np) for np in clause.nps]
             target = _target_of(d, clause, interps, focus)
             if target is None and feature:
                 target = primary
@@ -770,12 +832,14 @@ def _attach(d: Draft, units: list[Unit]) -> None:
                 elif prep in ("to", "with", "for", "from", "at", "in", "on", "of") and feature and not (
                         a.kind == "people" and a.np.after_verb is None):
                     d.add_ref(a.name, b.name, unit.text)
-                elif prep is None and a.np.after_verb is None and a.kind == "people" and b.np.after_verb:
+                elif prep is None and a.np.after_verb is None and a.kind == "people" and b.np.after_verb and \
+                        not _VOTE_VERB.fullmatch(b.np.after_verb):
                     d.add_ref(b.name, a.name, unit.text)  # "patients book appointments"
             for p in clause.subject_people if feature else []:
                 if p in d.entities:
-                    for _i, it in ents:
-                        if it.name != p and it.np.after_verb is not None:
+                    for _i, it in ents:  # not "students vote for houses": a vote is the voter's, the house is not
+                        if it.name != p and it.np.after_verb is not None and not _VOTE_VERB.fullmatch(
+                                it.np.after_verb):
                             d.add_ref(it.name, p, unit.text)
             if not feature and target is None:
                 continue

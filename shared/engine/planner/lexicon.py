@@ -99,6 +99,8 @@ feet foot metres metre meters meter kilograms kilogram kilos kilo grams gram lit
 kilometres kilometre centimetres centimetre millimetres millimetre inches inch ounces ounce tonnes tonne pounds
 gallons gallon sq cu
 """.split())
+#: How someone is told is never a record: "sends an SMS to the duty manager" keeps no Sms table.
+NEVER_NOUNS = NEVER_NOUNS | frozenset({"sms", "smses", "sms's"})
 
 #: Nouns for people. A person in an idea is a role of the app (a user) and, when the idea lists them,
 #: also an entity.
@@ -156,6 +158,12 @@ overview page pages feed portal view views profile profiles sheet sheets spreads
 database inventory calendar calendars timeline app tool section area hub wall rota rotas rotation rotations
 """.split()) | UI_NOUNS
 
+#: Nouns for a group of people that someone belongs to ("their own team"): its members' records point at it.
+GROUP_NOUNS = frozenset("""
+team group house crew band club section squad household troupe ensemble choir faction tribe cohort patrol lodge
+chapter unit division department platoon guild society circle clan
+""".split())
+
 #: Abstract nouns that are neither records nor attributes in a feature ("support", "data"): dropped.
 VAGUE_NOUNS = frozenset("""
 data info information detail details thing stuff item items way ways option options setting settings feature
@@ -205,7 +213,7 @@ _attrs("integer", "count number quantity qty capacity stock seats servings age p
                   "level size headcount attendance calories steps year streak interval")
 _attrs("decimal", "temperature temperatures weight height width length distance duration hours percentage "
                   "percent ratio humidity ph volume dose dosage reading yield hour kg")
-_attrs("enum", "status stage state phase priority urgency severity condition outcome result")
+_attrs("enum", "status stage state phase priority urgency severity condition outcome result sex gender")
 _attrs("text", "grade")
 _attrs("email", "email e-mail")
 _attrs("phone", "phone telephone mobile")
@@ -217,6 +225,13 @@ _attrs("file", "photo photos image images picture pictures file files document d
                "attachments video videos")
 _attrs("text", "name title label subject species breed address location variety colour color brand model "
                "serial code sku isbn category topic tag genre venue author")
+
+#: Words in a number field's name that say it can be negative (every other count or measure starts at 0).
+SIGNED_NUMBERS = frozenset("""
+temperature temperatures temp reading readings balance change changes difference delta offset adjustment
+latitude longitude lat lng lon altitude elevation score scores points point net profit loss margin variance
+gain swing correction handicap par tilt angle bearing
+""".split())
 
 #: Phrases (as words) that name one field; checked before single words.
 ATTRIBUTE_PHRASES: dict[tuple[str, ...], tuple[str, str]] = {
@@ -255,7 +270,7 @@ TYPE_CUES: tuple[tuple[str, frozenset[str]], ...] = (
                            "percentage", "percent", "ratio", "humidity", "ph", "volume", "dose", "dosage", "reading",
                            "km", "kg", "yield"})),
     ("enum", frozenset({"status", "stage", "state", "phase", "priority", "urgency", "severity", "condition",
-                        "outcome", "result"})),
+                        "outcome", "result", "sex", "gender"})),
     ("long_text", frozenset({"notes", "note", "description", "comments", "instructions", "bio", "summary", "body",
                              "content", "story", "feedback", "remarks", "observations", "transcript", "text",
                              "reason"})),
@@ -274,7 +289,21 @@ ENUM_DEFAULTS: dict[str, list[str]] = {
     "phase": ["planned", "in_progress", "done"],
     "state": ["open", "closed"],
     "status": ["open", "in_progress", "done"],
+    "sex": ["female", "male"],  # of an animal or a patient record: the two a vet, a breeder or a farm records
+    "gender": ["female", "male", "non_binary", "not_stated"],
 }
+
+#: Verbs whose past participle says a process came to its end without naming the end ("when the result is
+#: decided", "once a case is settled"): of a record with a workflow, the workflow reached a final state.
+ENDING_VERBS = frozenset("""
+decide finish complete settle close conclude resolve finalise finalize determine end do wrap
+""".split())
+
+#: Verbs whose past participle says a record came into being ("as soon as a report is written", "when a fault is
+#: logged"): the record being added, not a state it reaches.
+MAKING_VERBS = frozenset("""
+add create log record write enter file raise make report
+""".split())
 
 #: Words that make a boolean when a feature marks a record with them: "mark meals as cooked".
 BOOLEAN_WORDS = frozenset("""

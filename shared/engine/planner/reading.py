@@ -5,9 +5,9 @@ states with their numbers, and what every content word maps to in the spec, or `
 of words the accounting must cover (every word but the fixed list of English function words `FUNCTION_WORDS`,
 which holds no domain word and no rule word). Rules are found by English patterns (`RULE_PATTERNS`: "at most 3",
 "capacity", "only once", "declines the others", "with the other's agreement", "within 2 days", "above 70",
-"a 10% fee", "escalated", "cannot", a recipient and a channel), never by domain words. Whether a capability
-realises a rule is not decided here: `shared.engine.criteria.certify` holds the reading against the bound
-capabilities.
+"a 10% fee", "escalated", "cannot", a recipient and a channel; states in order: "go from A to B to C"), never by
+domain words. Whether a capability realises a rule is not decided here: `shared.engine.criteria.certify` holds the
+reading against the bound capabilities.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import re
 from ..appspec.model import EffectReading, FeatureReading, RuleReading, WordUse
 from . import lexicon as lx
 from .capmap import CUES
-from .text import plural, singular, verb_base
+from .text import plural, singular, state_sequences, verb_base
 
 #: English function words skipped by the accounting: articles and determiners, prepositions, conjunctions,
 #: auxiliaries and pronouns. Fixed and short: no domain word, and no word that can state a rule (numbers,
@@ -26,7 +26,7 @@ from .text import plural, singular, verb_base
 FUNCTION_WORDS = frozenset("""
 a an the this that these those some any all both either neither every its their theirs his her hers our ours your
 yours my mine them they it he she we us you i itself each every themselves who whom whose which what there here
-of in on at to for with by from into onto about as via through between across among around up out off
+of in on at to for with by from into onto about as via through between across among around up out off against
 and or but nor so yet if then than when whenever where while whether because though although
 is are was were be been being am do does did done has have had having can could will would shall should may might
 must let lets
@@ -63,6 +63,11 @@ _NOTIFY = r"(?:remind\w*|notif\w*|alert\w*|e-?mail\w*|texts?|texted|texting|sms(
           r"ping\w*|sen(?:d|ds|t)(?: a| an)?(?: \w+)? (?:reminders?|alerts?|notices?|messages?|texts?|e-?mails?)|" \
           r"escalat\w*)"
 
+_STOP = "|".join(sorted(FUNCTION_WORDS | {"per"}, key=len, reverse=True))
+#: up to two words before a counted noun that ends its phrase ("one people's choice vote and ...", "two free
+#: tickets a year"): possessives and words not ending in s, taken only when the noun after them ends the phrase
+_MODS = rf"(?:(?:(?!(?:{_STOP})\b)(?:[a-z-]+'s?|[a-z-]*[a-rt-z-]) ){{1,2}}(?={_W}(?:$|[,.;:]| (?:{_STOP})\b))|)"
+
 #: (category, pattern); group "num" is the number, group "noun"/"noun2" nouns it is about.
 RULE_PATTERNS: tuple[tuple[str, str], ...] = (
     # who sees which rows: "customers see only their own jobs", "volunteers see only the points they are assigned to"
@@ -94,7 +99,7 @@ RULE_PATTERNS: tuple[tuple[str, str], ...] = (
               rf"(?: (?!(?:{_PER})\b)\w+){{0,2}}(?: (?:{_PER})(?: (?P<noun2>{_W}))?)?"),
     ("limit", rf"(?P<num>{_NUM}) (?P<noun>{_W})(?: \w+)? (?:per|each|a) (?P<noun2>{_W})"),
     ("limit", rf"(?:each|every) (?P<noun2>{_W}) (?:has|have|gets?|may cast|can cast) (?:up to )?(?P<num>{_NUM}) "
-              rf"(?P<noun>{_W})"),
+              rf"{_MODS}(?P<noun>{_W})"),
     ("limit", r"(?:one|a single) (?P<noun>" + _W + r") at a time|at a time"),
     ("threshold", rf"(?:above|below|over|under|more than|less than|fewer than|exceeds?|exceeding|drops? below|falls? "
                   rf"below|rises? above|goes? (?:above|over|below|under)|reaches?|hits?|at or (?:above|below)) "
@@ -107,7 +112,8 @@ RULE_PATTERNS: tuple[tuple[str, str], ...] = (
                  rf"(?P<num3>{_NUM})|(?P<num4>{_NUM}) (?:seats|places|spots|spaces|berths|beds)|sold out|fully "
                  rf"booked|(?:is|are|gets?) full)(?: (?:of|per) (?:the |each |a )?(?P<noun>{_W}))?"),
     ("uniqueness", rf"(?:only once|once per (?P<noun>{_W})|once|twice|unique\w*|no duplicates?|duplicates? "
-                   rf"(?:are )?(?:refused|blocked|rejected)|one (?P<noun2>{_W}) per (?P<noun3>{_W})|not twice|"
+                   rf"(?:are )?(?:refused|blocked|rejected)|one (?P<noun4>{_W}) each(?= *$|[,.;]| and | but )|"
+                   rf"one (?P<noun2>{_W}) per (?P<noun3>{_W})|not twice|"
                    rf"more than once|same \w+ twice)"),
     ("exclusivity", rf"(?:declin\w+|reject\w*|clos\w+|cancel\w*|withdraw\w*) (?:all )?(?:the )?(?:others?|other "
                     rf"(?P<noun>{_W})|rest|remaining (?P<noun2>{_W}))|(?:the )?others? (?:are|get|become|is) "
@@ -295,6 +301,10 @@ def _rules(text: str, spec) -> tuple[list[RuleReading], list[tuple[int, int, int
                                  nouns=list(dict.fromkeys(nouns))))
         spans.append((s, e, len(rules) - 1))
 
+    # states in order: "auditionees go from signed up to auditioned to cast", "move through A, B and C"
+    for s_, e_, _states in state_sequences(text):
+        rules.append(RuleReading(category="sequence", words=text[s_:e_][:160], nouns=[]))
+        spans.append((s_, e_, len(rules) - 1))
     # who is told, and how: "text the parents", "email reminders to volunteers", "owners get an SMS"
     for m in re.finditer(rf"(?<![a-z]){_NOTIFY}(?: (?:a|an|the)? ?(?:\w+ )?(?:reminders?|alerts?|notices?|messages?|"
                          rf"e-?mails?|texts?))?(?: (?:by|via|over) (?:sms|text|e-?mail|email))? (?:to )?{_PEOPLE_AFTER}",
@@ -335,11 +345,13 @@ def _rules(text: str, spec) -> tuple[list[RuleReading], list[tuple[int, int, int
             unit = g.get("unit")
             if cat == "fee" and raw:
                 unit = "percent"
+            if cat == "fee" and not raw and getattr(spec, "entity", lambda _n: None)(singular(m.group(0).split()[-1])):
+                continue  # "commissions go from received to ...": the records the app keeps, not a fee
             if cat == "price":  # the unit a price is per ("hour", "lesson"), or None for a price per record
                 per = g.get("noun") or {"hourly": "hour", "daily": "day", "nightly": "night", "weekly": "week",
                                         "monthly": "month", "yearly": "year", "annually": "year"}.get(g.get("noun2"))
                 unit = singular(per) if per else None
-            nouns = [g.get(k) for k in ("noun", "noun2", "noun3")] if cat != "price" else [unit]
+            nouns = [g.get(k) for k in ("noun", "noun2", "noun3", "noun4")] if cat != "price" else [unit]
             if cat == "time_window" and raw is None and unit is None:  # "the day before": one day
                 head = m.group(0).removeprefix("the ").split(" ")[0]
                 number, unit = {"day": (1, "days"), "night": (1, "days"), "evening": (1, "days"),
@@ -447,7 +459,7 @@ KIND_WORDS = {
     "export": {"csv", "pdf", "export", "download", "printable", "report", "reports"},
     "limit": {"seat", "seats", "hold", "holds", "take", "takes", "fit", "fits", "carry", "carries", "allow", "allows",
               "allowed", "capacity", "places", "spots", "need", "needs", "sleep", "sleeps", "accommodate",
-              "accommodates", "host", "hosts", "get", "gets", "have", "has"},
+              "accommodates", "host", "hosts", "get", "gets", "have", "has", "one", "single"},  # "in any one race"
     "assignment": {"assign", "assigns", "assigned", "assigning", "assignment", "assignments", "double-booked",
                    "overlap", "overlapping", "clash", "my", "mine", "dispatch", "dispatched", "allocate", "allocated"},
     "trigger": {"when", "whenever", "automatically", "becomes", "reaches", "opens", "creates", "sets", "marks",
@@ -490,6 +502,23 @@ def _carries_number(cap, word: str) -> bool:
     if cap.kind == "ratings":
         params.append(1)
     return any(float(v) == float(value) for v in params)
+
+
+def _trigger_word(cap, word: str, spec) -> bool:
+    """Whether `word` is the participle a trigger's condition stands for: of coming into being ("as soon as a report
+    is written": a trigger on each new record) or of coming to an end ("when their result is decided": a trigger on
+    the final states of the record's workflow)."""
+    from .text import participle_of
+
+    if cap.kind != "trigger":
+        return False
+    if cap.on == "create" and not cap.conditions:
+        return participle_of(word, lx.MAKING_VERBS)
+    wf = next((c for c in spec.capabilities if c.kind == "workflow" and c.entity == cap.entity), None)
+    if wf is None or not participle_of(word, lx.ENDING_VERBS):
+        return False
+    final = {s for s in wf.states if not any(s in t.from_states for t in wf.transitions)} or set(wf.states[-1:])
+    return any(c.field == wf.state_field and c.op == "in" and set(c.values) == final for c in cap.conditions)
 
 
 def _cue_spans(text: str, kinds: list[str]) -> list[tuple[int, int, str]]:
@@ -620,11 +649,15 @@ def read_feature(text: str, spec, cap_ids: list[str]) -> FeatureReading:
                 mentioned.append(ent)
             continue
         cue = next((k for a, b, k in cues if a <= s and e <= b), None)
+        if cue == "guard" and w in ("free", "charge", "charges", "cost", "fee", "fees", "penalty", "refund"):
+            cue = None  # "cancel free of charge up to 12 hours before": a guard refuses; the money is another rule
         period_cap = None
         if cue is None:
             cue = next((c.kind for c in caps if w in KIND_WORDS.get(c.kind, ())), None)
         if cue is None:  # "rate from 1 to 5", "14 days overdue": a number a capability's own parameters carry
             cue = next((c.kind for c in caps if _carries_number(c, w)), None)
+        if cue is None:  # "as soon as it is written", "once their result is decided": what a trigger waits for
+            cue = next((c.kind for c in caps if _trigger_word(c, w, spec)), None)
         if cue is None:  # "weekly leaderboard", "15 dogs per day": the period a capability counts in
             period_cap = next((c for c in caps if _period_word(w) and getattr(c, "period", None) ==
                                _period_word(w)), None)
@@ -733,11 +766,15 @@ def read_feature(text: str, spec, cap_ids: list[str]) -> FeatureReading:
         uses.append(WordUse(word=w, maps_to="unread"))
     for i, u in enumerate(uses):  # "a yes/no DBS check": "yes" and "no" say the field after them is a yes/no
         if u.word in ("yes", "no", "yes-or-no", "yes/no") and u.maps_to == "unread":
-            after = next((v.maps_to for v in uses[i + 1:i + 4] if v.maps_to.startswith("field:")), None)
-            e_, _, f_ = (after or "")[6:].partition(".")
-            fs = spec.entity(e_).field(f_) if after and spec.entity(e_) else None
-            if fs is not None and fs.type == "boolean":
-                uses[i] = WordUse(word=u.word, maps_to=after)
+            # ... and "heated yes/no", "released yes or no": so does the field right before them
+            near = [v.maps_to for v in uses[i + 1:i + 4]] + [v.maps_to for v in reversed(uses[max(0, i - 3):i])
+                                                              if v.word not in ("yes", "no", "or")][:1]
+            for after in [m for m in near if m.startswith("field:")]:
+                e_, _, f_ = after[6:].partition(".")
+                fs = spec.entity(e_).field(f_) if spec.entity(e_) else None
+                if fs is not None and fs.type == "boolean":
+                    uses[i] = WordUse(word=u.word, maps_to=after)
+                    break
     things = [m for m in mentioned if not _is_people(spec, m)]
     record = (things or mentioned or [None])[0]
     return FeatureReading(actors=list(dict.fromkeys(actors)), action=action, record=record,

@@ -5,8 +5,9 @@ reading (`reading.RULE_PATTERNS`), so what is planned and what is certified come
 `b_limit(ctx)` binds the first of them: the records counted (a noun of the rule, or the feature's record), the
 record they are counted per (after "per", "each", "a"; or the feature's record), linked by a reference the planner
 adds when the words relate them, and the number, or the parent's capacity field when the words say "capacity"
-without a number. Counting per person who is only a user of the app, or per period of a sum ("20 hours a month"),
-is not bound yet: the feature stays partial and says so.
+without a number; per user and record (`per_user`, decision 0074) when the person of the sentence is only a user
+of the app ("a member can enter no more than 20 birds in any one race"). Counting per period of a sum ("20 hours a
+month") is not bound yet: the feature stays partial and says so.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ def _num_words(n: float) -> str:
 
 #: the parameters that say which rows a limit counts together; two limits alike in all of them but the number
 #: contradict each other (the looser can never be filled)
-_SAME_COUNT = ("entity", "scope", "parent_field", "pair_field", "sum_field", "period", "where_field")
+_SAME_COUNT = ("entity", "scope", "parent_field", "pair_field", "per_user", "sum_field", "period", "where_field")
 
 
 def b_limit(ctx) -> dict:
@@ -65,6 +66,8 @@ def b_limit(ctx) -> dict:
             per = f" per {label_of(out['parent_field'].removesuffix('_id'))}" if out.get("parent_field") else ""
             if out.get("pair_field"):
                 per = f" per {label_of(out['pair_field'].removesuffix('_id'))} and{per.removeprefix(' per')}"
+            if out.get("per_user"):
+                per = f" per user and{per.removeprefix(' per')}"
             was = other.get("max") if other.get("max") is not None else f"its {other.get('max_field')}"
             raise NotFit(f"another feature already limits the {label_of(out['entity'])} records{per} to {was}; a "
                          f"second number for the same count would contradict it")
@@ -112,7 +115,8 @@ def _b_limit(ctx) -> dict:
     per = re.search(r"\b(?:per|each|every|a|an)\s+([a-z][a-z'-]*)\s*$", low)
     parent = _noun(per.group(1)) if per and per.group(1) not in _TIME_WORDS and per.group(1) not in PERIODS \
         else None
-    parent = parent or _stated_parent(text, low, d)
+    trailing = _trailing_parent(text, low) if parent is None else None  # "... 20 birds in any one race"
+    parent = parent or trailing or _stated_parent(text, low, d)
     nouns = [_noun(n) for n in rule.nouns if n not in lx.ADJECTIVES and singular(n) not in _TIME_WORDS
              and n not in lx.NEVER_NOUNS
              and n not in lx.VAGUE_NOUNS and singular(n) not in lx.VAGUE_NOUNS]  # "20 pounds": a unit, no record
@@ -120,10 +124,12 @@ def _b_limit(ctx) -> dict:
         (n for n in nouns if n != parent), None)
     if not enforced_capacity(rule, ctx.text):
         raise NotFit("the capacity is kept as a number; the words do not say what fills it")
-    pair = _pair_head(text, low, parent if per else None, counted, d, ctx.text)
-    if pair is not None and pair in d.roles and pair not in d.entities:
-        raise NotFit(f"{rule.words} counts per {label_of(pair)} (a user of the app) and {label_of(parent)} "
-                     f"together; a limit per user and record is not bound yet")
+    pair = _pair_head(text, low, parent if per or trailing else None, counted, d, ctx.text)
+    user = pair if pair is not None else _stated_person(text, low, d) if trailing or per else None
+    per_user = user is not None and parent is not None and user != parent and rule.number is not None and \
+        parent not in d.roles and _only_a_user(d, user, counted, ctx.text)
+    if per_user:  # "each member enters at most 20 birds per race": the rows each user creates, per race
+        pair = None
     if pair is not None and parent in d.roles and parent not in d.entities:
         raise NotFit(f"{rule.words} counts per {label_of(pair)} and {label_of(parent)} (a user of the app) "
                      f"together; a limit per user and record is not bound yet")
@@ -180,6 +186,9 @@ def _b_limit(ctx) -> dict:
         raise NotFit(f"{label_of(counted)} has no link to {label_of(parent)}")
     d.entities[counted].fields[field].required = True
     out: dict = {"entity": counted, "parent_field": field, "max": None, "max_field": None}
+    if per_user:
+        out["per_user"] = True
+        _drop_the_users_record(d, user, ctx.text)
     if pair is not None:  # "each artist submits at most three proposals per season": per artist and season
         out["pair_field"] = _pair_ref(d, counted, pair, ctx.text)
     if rule.number is not None and float(rule.number).is_integer() and 0 <= rule.number <= 100000:
@@ -224,6 +233,56 @@ def _pair_ref(d, counted: str, pair: str, source: str) -> str:
         raise NotFit(f"{label_of(counted)} has no link to {label_of(pair)}")
     ref.required = True
     return field
+
+
+def _trailing_parent(text: str, rule_words: str) -> str | None:
+    """ "no more than 20 birds in any one race", "at most 2 entries in each heat": the record named just after the
+    rule by "per", "in/for/at/on each, every, any (one), one, a single"; never a time word or a period."""
+    at = text.find(rule_words)
+    if at < 0:
+        return None
+    m = re.match(r"\s*(?:per|(?:in|for|at|on)\s+(?:each|every|any(?:\s+(?:one|single))?|one|a\s+single))\s+"
+                 r"([a-z][a-z'-]*)\b", text[at + len(rule_words):])
+    if not m or m.group(1) in PERIODS or singular(m.group(1)) in _TIME_WORDS or m.group(1) in lx.ADJECTIVES \
+            or m.group(1) in lx.VAGUE_NOUNS or m.group(1) in _DETERMINERS:
+        return None
+    return _noun(m.group(1))
+
+
+def _only_a_user(d, who: str, counted: str | None, source: str) -> bool:
+    """Is `who` only a user of the app, no record the counted rows point at: a role with no record of its own, or
+    one whose record this sentence alone made ("each member takes ..." read as a member record, with nothing of it
+    from other words but the catalogue's name and email) and that no record but through this sentence points at? A
+    limit per `who` and record then counts the rows each user creates."""
+    from .draft import clip
+
+    if who not in d.roles:
+        return False
+    e = d.entities.get(who)
+    if e is None:
+        return True
+    here = clip(source)
+    if not e.people or e.join or e.source != here or who in d.defined.values() or who == counted:
+        return False
+    if any(f.source != here and f.origin not in ("catalogue", "structure") for f in e.fields.values()):
+        return False  # a person the idea keeps fields of elsewhere
+    words = rf"\b(?:{re.escape(who.replace('_', ' '))}|{re.escape(plural(who).replace('_', ' '))})\b"
+    if any(re.search(words, str(f).lower()) for f in d.idea.get("key_features") or [] if clip(str(f)) != here):
+        return False  # another feature speaks of them ("rate the referee"): a record the idea keeps
+    return not any(f.type == "reference" and f.ref == who and f.source != here for n, x in d.entities.items()
+                   if n != who for f in x.fields.values())
+
+
+def _drop_the_users_record(d, who: str, source: str) -> None:
+    """The record of a user that this sentence alone made (see `_only_a_user`), and the links to it this sentence
+    made: the user is the one who signs in."""
+    if who not in d.entities or not _only_a_user(d, who, None, source):
+        return
+    for x in d.entities.values():
+        for name in [n for n, f in x.fields.items() if f.type == "reference" and f.ref == who]:
+            del x.fields[name]
+    del d.entities[who]
+    d.m2m = [m for m in d.m2m if who not in m[:3]]
 
 
 def _stated_person(text: str, rule_words: str, d) -> str | None:

@@ -25,7 +25,8 @@ _ONLY_OWN = re.compile(rf"{_EACH}(?P<who>[a-z][a-z-]*) {_SEE} only (?:their|his|
                        rf"(?: (?P<what>[a-z][a-z' -]*?))?(?:$|[;,.]| and | but )")
 #: "families see only the sitting history of their own household", "tenants see only the repairs for their own
 #: flat": rows of what is named, or (when it names no record) every record that points at the person's own record
-_OF_OWN = re.compile(rf"{_EACH}(?P<who>[a-z][a-z-]*) {_SEE} (?:only )?(?:the )?(?P<what>[a-z][a-z' -]*?) "
+_OF_OWN = re.compile(rf"{_EACH}(?P<who>[a-z][a-z-]*) {_SEE} (?:only )?(?:the )?(?P<what>[a-z](?:(?! (?:and|or|but|"
+                     rf"cannot|not|never|can't|may|must) )[a-z' -])*?) "
                      rf"(?:of|for|from|at|on) (?:their|his|her|its) own (?P<whose>[a-z][a-z' -]*?)"
                      rf"(?:$|[;,.]| and | but )")
 #: "assigned to them", and the relative clause "the sampling points they are assigned to" (the person is assigned

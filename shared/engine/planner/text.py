@@ -38,8 +38,8 @@ def singular(word: str) -> str:
         return w[:-1]  # "prizes", "sizes", "glazes": the e is the word's own (but "quizzes", "waltzes")
     if w.endswith(("sses", "xes", "ches", "shes", "zes")):
         return w[:-2]
-    if w.endswith("oes") and len(w) > 5:
-        return w[:-2]
+    if w.endswith("oes") and len(w) > 5:  # "potatoes", "heroes"; but "canoes", "horseshoes", "oboes" keep the e
+        return w[:-1] if w.endswith(("canoes", "oboes", "shoes", "floes", "sloes", "throes")) and not w.endswith("volcanoes") else w[:-2]
     if w.endswith("s") and not w.endswith("ss"):
         return w[:-1]
     return w
@@ -62,6 +62,14 @@ def plural(name: str) -> str:
 
 #: Verbs of a record moving between states ("orders go from ordered to paid"): the word before them is their subject.
 _MOVES = frozenset({"go", "goes", "went", "move", "moves", "moved", "pass", "passes", "progress", "progresses"})
+
+
+def participle_of(word: str, verbs: frozenset[str]) -> bool:
+    """Is `word` the past participle of one of `verbs` ("decided": decide, "logged": log, "done": do)?"""
+    if not re.search(r"(?:ed|en|ne|de)$", word):
+        return False
+    bases = {verb_base(word), word[:-1], word[:-2], word[:-3], word[:-3] + "y", {"made": "make", "done": "do"}.get(word)}
+    return bool(bases & verbs)
 
 
 def verb_base(word: str) -> str | None:
@@ -413,8 +421,16 @@ def parse(text: str) -> list[Clause]:
         flush()
         for a, b in zip(clause.nps, clause.nps[1:], strict=False):
             a.holds = b.prep == "with" and b.group == a.group + 1
+        low = " ".join(x.w for x in clause.words)
+        if clause.nps and clause.nps[0].prep is None and clause.nps[0].after_verb is None and clause.verbs and \
+                clause.verbs[0] in _STATE_VERBS and re.search(r"\b(?:from|through)\b.*\bto\b", low):
+            clause.nps[0].holds = True  # "commissions go from received to frozen to ...": a record with a life
         out.append(clause)
     return out
+
+
+#: verbs whose subject passes through the states listed after them ("orders go from placed to packed to sent")
+_STATE_VERBS = frozenset({"go", "move", "pass", "progress", "advance", "flow", "travel", "step"})
 
 
 def words_of(text: str) -> set[str]:
@@ -427,3 +443,42 @@ def words_of(text: str) -> set[str]:
             out.add(vb)
         out.update(p for p in t.split("-") if p)
     return out
+
+
+# ---------------------------------------------------------------------------------------------- state sequences
+
+#: A state of a stated sequence: a word and up to two more that are no joining word ("in progress", "proof sent").
+_STATE_WORD = r"[a-z][a-z\-]*"
+_JOINING = r"(?:to|then|by|when|once|after|before|within|if|and|or)"
+_STATE = rf"{_STATE_WORD}(?: (?!{_JOINING}\b){_STATE_WORD}){{0,2}}"
+#: verbs of a record moving between states, and the nouns that name where it is
+_SEQ_VERB = r"(?:go|goes|went|gone|going|move|moves|moved|moving|pass|passes|passed|passing|progress|progresses|" \
+            r"progressed|flow|flows|advance|advances|advanced)"
+_SEQ_HEAD = rf"(?:{_SEQ_VERB}|status(?:es)?|stages?|states?)"
+#: "go from A to B to C", "status from A to B then C"
+_SEQ_FROM = re.compile(rf"(?<![a-z]){_SEQ_HEAD}\s+from\s+(?P<chain>{_STATE}(?:\s+(?:to|then)\s+{_STATE}){{2,7}})"
+                       rf"(?![a-z])")
+#: "move through A, B and C", "pass through A, B, then C"
+_SEQ_THROUGH = re.compile(rf"(?<![a-z]){_SEQ_VERB}\s+through\s+(?P<chain>{_STATE}(?:\s*,\s*{_STATE}){{1,6}},?\s+"
+                          rf"(?:and then|and|then)\s+{_STATE})(?![a-z])")
+#: "packed then shipped then invoiced": single words joined by "then"
+_SEQ_THEN = re.compile(rf"(?<![a-z])(?P<chain>{_STATE_WORD}(?:,?\s+(?:and\s+)?then\s+{_STATE_WORD}){{2,6}})(?![a-z])")
+_SEQ_SPLIT = re.compile(r"\s*,\s*(?:and then\s+|and\s+|then\s+)?|\s+(?:and then|to|then|and)\s+")
+
+
+def state_sequences(text: str) -> list[tuple[int, int, list[str]]]:
+    """Sequences of three or more states a sentence states in order: "go from A to B to C", "move through A, B and
+    C", "A then B then C". Each as (start, end, [the states' words]) in the lower-cased text; the span starts at the
+    verb (or status noun) that says the record moves. A state is a few words that are no joining word."""
+    low = text.lower()
+    out: list[tuple[int, int, list[str]]] = []
+    for pat in (_SEQ_FROM, _SEQ_THROUGH, _SEQ_THEN):
+        for m in pat.finditer(low):
+            if any(m.start() < b and a < m.end() for a, b, _ in out):
+                continue
+            states = [s.strip() for s in _SEQ_SPLIT.split(m.group("chain")) if s.strip()]
+            if pat is _SEQ_THEN and states[0] in ("is", "are", "was", "were", "be", "and", "or", "first"):
+                continue
+            if len(states) >= 3 and len(set(states)) == len(states):
+                out.append((m.start(), m.end(), states))
+    return sorted(out)

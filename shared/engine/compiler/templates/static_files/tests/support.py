@@ -222,14 +222,15 @@ class AppTestCase(unittest.TestCase):
         """A valid create payload for `entity` (reference fields are filled by make)."""
         return sample_payload(ENTITIES[entity], variant)
 
-    def ready(self, entity: str, row_id: int) -> None:
+    def ready(self, entity: str, row_id: int, but: str | None = None) -> None:
         """Make a new `entity` row free to move through its workflow past every rule that holds a move back
         (tests/readiness.py): add the records a count asks for, set the yes/no or date a condition reads, tick its
-        checklist. As the owner."""
+        checklist, record it paid. As the owner. `but`: a capability whose own rule the caller is testing (its
+        action is left out)."""
         from tests.readiness import READY
 
         boss = self.owner()
-        for act in [a for a in READY if a["entity"] == entity]:
+        for act in [a for a in READY if a["entity"] == entity and (but is None or a.get("of") != but)]:
             target = row_id
             if act["via"]:
                 target = self.call(boss, "GET", f"/api/{ENTITIES[entity]['plural']}/{row_id}").get_json()[act["via"]]
@@ -244,6 +245,22 @@ class AppTestCase(unittest.TestCase):
                 for item in self.call(boss, "GET", f"/api/{act['checklist']}/{target}").get_json()["items"]:
                     r = self.call(boss, "PATCH", f"/api/{act['checklist']}/items/{item['id']}", json={"done": True})
                     self.assertEqual(r.status_code, 200, r.get_data(as_text=True))
+            elif act["do"] == "pay":  # a payment Stripe confirmed (the payments tests prove the webhook itself)
+                self.mark_paid(act["payments"], target, "active" if act.get("mode") == "subscription" else "paid")
+
+    def mark_paid(self, payments: str, record_id: int, status: str = "paid") -> None:
+        """Record a confirmed payment of a record for capability `payments`, as its verified webhook would."""
+        from importlib import import_module
+
+        from app import db
+
+        module = import_module(f"app.capabilities.{payments}")
+        with self.app.app_context():
+            s = db.session()
+            at = db.now()
+            s.add(module.Payment(record_id=record_id, user_id=None, seller_id=None, mode=module.MODE, status=status,
+                                 amount_cents=0, fee_cents=0, currency="usd", created_at=at, updated_at=at))
+            s.commit()
 
     def make(self, entity: str, /, client=None, **overrides) -> dict:
         """Create a row through the API (as the owner unless `client`), creating referenced rows first.

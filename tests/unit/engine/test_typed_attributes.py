@@ -1,0 +1,181 @@
+"""Attributes typed by the founder's words, and a criterion that holds the app to them: "a length in feet", "hull
+weight" and "seats" are numbers that cannot go below zero, "a spray deck yes/no" is yes or no. QA sends a value of
+the wrong kind for each and expects 400 naming the field, so a field the planner typed as free text fails the
+feature instead of being certified (an outside tester found "size 'huge'" and "heated 'banana'" accepted on a
+feature QA had called built)."""
+
+from __future__ import annotations
+
+from shared.engine.planner import plan_builtin
+
+from .capabilities import _ops_specs as S
+
+
+def canoe_idea():
+    return {"id": "canoe-hire-typed", "title": "Paddle shed",
+            "description": "A river centre hires out canoes by the hour.", "target_audience": "river centre staff",
+            "key_features": ["Canoes with a length in feet, hull weight, seats and a spray deck yes/no",
+                             "Export the canoes as a CSV"]}
+
+
+def _trace(spec, words):
+    return next(t for t in spec.trace if words in t.feature)
+
+
+def test_measures_and_counts_start_at_zero_and_yes_no_after_the_field_is_read():
+    spec = plan_builtin(canoe_idea())
+    canoe = spec.entity("canoe")
+    types = {f.name: (f.type, f.min) for f in canoe.fields}
+    assert types["length"] == ("decimal", 0), types
+    assert types["hull_weight"] == ("decimal", 0), types
+    assert types["spray_deck"][0] == "boolean", types
+    t = _trace(spec, "spray deck")
+    assert t.status == "planned", t.reason
+    [typed] = [c for c in t.criteria if c.template == "records.typed"]
+    assert typed.params["kinds"]["spray_deck"] == "boolean"
+    assert typed.params["kinds"]["length"] == "count" and typed.params["kinds"]["hull_weight"] == "count"
+
+
+def test_a_quantity_that_can_fall_below_zero_keeps_no_floor():
+    spec = plan_builtin({"id": "cold-room-log", "title": "Cold room log", "description": "A butcher logs its cold room.",
+                         "target_audience": "butchers",
+                         "key_features": ["Cold room checks with a temperature, a humidity and a door sealed yes/no"]})
+    check = next(e for e in spec.entities if e.field("temperature") is not None)
+    assert check.field("temperature").min is None
+    assert check.field("humidity").min == 0
+
+
+def _typed_criteria(run):
+    return [c for ft in run.features for c in ft.get("criteria") or [] if "is refused with 400 naming the field when"
+            in c["text"]]
+
+
+def test_the_typed_criterion_passes_on_the_app_built_from_the_words():
+    spec, files = S.compile_spec(plan_builtin(canoe_idea()).model_dump(mode="json"))
+    run = S.qa(files)
+    assert run.passed, run.output
+    typed = _typed_criteria(run)
+    assert typed and all(c["passed"] for c in typed), typed
+    feature = next(ft for ft in run.features if "spray deck" in ft["feature"])
+    assert feature["status"] == "built", feature
+
+
+def test_a_field_typed_as_free_text_fails_the_feature_it_was_named_by():
+    data = plan_builtin(canoe_idea()).model_dump(mode="json")
+    canoe = next(e for e in data["entities"] if e["name"] == "canoe")
+    for fd in canoe["fields"]:
+        if fd["name"] in ("length", "spray_deck"):
+            fd.update(type="text", min=None)
+    spec, files = S.compile_spec(data)
+    run = S.qa(files)
+    typed = _typed_criteria(run)
+    assert typed and not any(c["passed"] for c in typed), typed
+    feature = next(ft for ft in run.features if "spray deck" in ft["feature"])
+    assert feature["status"] != "built", feature
+
+
+def test_an_attribute_named_with_a_possessive_or_has_is_kept_on_its_record():
+    """ "before a regatta's start time", "each permit has a validity period in days": a record that would otherwise
+    hold only a title keeps the attribute the rule reads, typed by its head (a time, a number of days)."""
+    spec = plan_builtin({"id": "regatta-entries", "title": "Regatta desk", "target_audience": "sailing clubs",
+                         "description": "A sailing club takes boat entries for its regattas.",
+                         "key_features": ["Boats with sail number, class and helm name",
+                                          "Entries close 12 hours before a regatta's start time",
+                                          "Each permit has a validity period in days",
+                                          "Each boat's owner's club account is charged"]})
+    regatta, permit = spec.entity("regatta"), spec.entity("permit")
+    assert regatta is not None and regatta.field("start_time").type == "datetime", regatta
+    assert permit is not None and permit.field("validity_period").type in ("decimal", "integer"), permit
+    assert not [e for e in spec.entities for f in e.fields if f.name == "club_account"]
+
+
+def test_sex_is_one_of_its_values():
+    spec = plan_builtin({"id": "alpaca-herd", "title": "Herd book", "target_audience": "alpaca breeders",
+                         "description": "Alpaca breeders keep their herd book.",
+                         "key_features": ["Alpacas with name, sex, fleece colour and birth date"]})
+    sex = spec.entity("alpaca").field("sex")
+    assert sex.type == "enum" and set(sex.values) == {"female", "male"}, sex
+
+
+def test_a_word_that_is_often_an_attribute_names_a_record_when_it_goes_through_states():
+    """ "Commissions go from received to ... to collected": the commissions are the records the workflow moves (a
+    taxidermy studio's commissions were read as a money field of the customer, and the workflow put on customers)."""
+    spec = plan_builtin({"id": "claims-desk", "title": "Claim desk", "target_audience": "small insurers",
+                         "description": "A broker's office handles customers' claims.",
+                         "key_features": ["Payments move from requested to approved to paid out",
+                                          "Customers with name and email"]})
+    flow = next(c for c in spec.capabilities if c.kind == "workflow")
+    assert flow.entity == "payment" and spec.entity("payment") is not None, (flow, [e.name for e in spec.entities])
+    t = _trace(spec, "Payments move")
+    assert t.status == "planned", t.reason
+    assert not [r for r in t.reading.rules if r.category == "fee"], t.reading.rules
+
+
+def test_a_person_who_cannot_be_given_two_overlapping_records_is_assigned_them():
+    """ "A lifeguard can't be rostered on two shifts that overlap": an assignment of lifeguards to shifts with a
+    time window, one at a time, certified by the no-overlap criterion (it was not covered)."""
+    spec = plan_builtin({"id": "lido-rota", "title": "Lido rota", "target_audience": "open-air pool managers",
+                         "description": "An open-air pool rosters its lifeguards.",
+                         "key_features": ["Lifeguards with name and email",
+                                          "A lifeguard can't be rostered on two shifts that overlap"]})
+    cap = next(c for c in spec.capabilities if c.kind == "assignment")
+    assert (cap.entity, cap.person_field, cap.max_concurrent) == ("shift", "lifeguard_id", 1), cap
+    t = _trace(spec, "two shifts")
+    assert t.status == "planned", t.reason
+
+
+def test_the_rostered_assignment_is_certified_by_qa():
+    spec, files = S.compile_spec(plan_builtin({
+        "id": "lido-rota", "title": "Lido rota", "target_audience": "open-air pool managers",
+        "description": "An open-air pool rosters its lifeguards.",
+        "key_features": ["Lifeguards with name and email",
+                         "A lifeguard can't be rostered on two shifts that overlap"]}).model_dump(mode="json"))
+    run = S.qa(files)
+    assert run.passed, run.output
+    feature = next(ft for ft in run.features if "two shifts" in ft["feature"])
+    assert feature["status"] == "built", feature
+    assert feature["criteria"] and all(c["passed"] for c in feature["criteria"]), feature["criteria"]
+
+
+def test_records_defined_by_what_their_parent_lists_or_by_what_is_logged_against_it():
+    """ "Each hive lists its frames with position, comb and date added": frames, each of one hive; "Log soil samples
+    of nitrogen, potassium and phosphorus against a plot": samples of one plot whose readings are numbers."""
+    spec = plan_builtin({"id": "apiary-soil", "title": "Field notes", "target_audience": "smallholders",
+                         "description": "A smallholding keeps hive and soil notes.",
+                         "key_features": ["Each hive lists its frames with position, comb and date added",
+                                          "Log soil samples of nitrogen, potassium and phosphorus against a plot"]})
+    frame = spec.entity("frame")
+    assert frame is not None and frame.field("hive_id") is not None and frame.field("hive_id").ref == "hive", frame
+    sample = next(e for e in spec.entities if e.name.startswith("soil_sample") or e.name == "sample")
+    assert sample.field("plot_id") is not None, sample
+    assert {sample.field(n).type for n in ("nitrogen", "potassium", "phosphorus")} == {"decimal"}, sample
+    for words in ("frames with position", "soil samples"):
+        t = _trace(spec, words)
+        assert t.status == "planned", (t.feature, t.reason)
+
+
+def test_a_condition_said_as_what_the_subject_is_triggers_like_a_when_clause():
+    """ "A chlorine reading above 3 ppm marks the pool closed": the same as "when a pool's chlorine reading is above
+    3 ppm, mark it closed"; the reading carries its unit, so the stated threshold is proven (it was not read)."""
+    spec = plan_builtin({"id": "pool-checks", "title": "Pool log", "target_audience": "leisure centres",
+                         "description": "A leisure centre logs its pools' water.",
+                         "key_features": ["Pools with name and chlorine reading",
+                                          "A chlorine reading above 3 ppm marks the pool closed"]})
+    cap = next(c for c in spec.capabilities if c.kind == "trigger")
+    assert cap.entity == "pool" and cap.conditions[0].number == 3 and cap.conditions[0].op == "gt", cap
+    assert cap.action.type == "set" and cap.action.value == "closed", cap.action
+    assert "ppm" in spec.entity("pool").field(cap.conditions[0].field).label
+    t = _trace(spec, "above 3 ppm")
+    assert t.status == "planned", t.reason
+
+
+def test_a_cancellation_that_is_free_until_a_cutoff_is_not_certified_by_a_refusal_alone():
+    """ "Cancel free of charge up to 24 hours before": a later cancellation is charged, not refused, so a guard that
+    refuses it leaves "free of charge" unread and the feature partial (an honest "partial", not a false "built")."""
+    spec = plan_builtin({"id": "yoga-cancel", "title": "Mat booking", "target_audience": "yoga studios",
+                         "description": "A yoga studio takes class bookings.",
+                         "key_features": ["Classes with name and start time",
+                                          "Bookings for a class with name",
+                                          "Bookings can be cancelled free of charge up to 24 hours before the class"]})
+    t = _trace(spec, "free of charge")
+    assert t.status == "partial" and "free" in (t.reason or ""), (t.status, t.reason)
