@@ -88,7 +88,7 @@ TASK_INSTRUCTIONS = {
         "capability) and navigation. trace: exactly one entry per key feature (the feature text verbatim): "
         "status 'planned' with the capability ids that realise it (a table alone is not a feature), or "
         "'not_covered' with a reason a founder can read. Each trace entry has a 'reading': actors, action, "
-        "record, attributes, links, rules (category limit/capacity/uniqueness/exclusivity/agreement/time_window/"
+        "record, attributes, links, rules (category limit/capacity/uniqueness/exclusivity/agreement/time_window/duration/"
         "threshold/fee/escalation/block/recipient/channel, the feature's words verbatim, number, unit, nouns), "
         "effects, and 'words': EVERY word of the feature except articles, prepositions, conjunctions, auxiliaries "
         "and pronouns, each with maps_to (entity:<name>, field:<entity>.<field>, role:<name>, capability:<id>, "

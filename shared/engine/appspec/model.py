@@ -138,10 +138,10 @@ class NavItem(SpecModel):
     page: Name
 
 
-RULE_CATEGORIES = ("limit", "capacity", "uniqueness", "exclusivity", "agreement", "time_window", "threshold", "fee",
-                   "price", "escalation", "block", "recipient", "channel", "scope", "sequence")
-RuleCategory = Literal["limit", "capacity", "uniqueness", "exclusivity", "agreement", "time_window", "threshold",
-                       "fee", "price", "escalation", "block", "recipient", "channel", "scope", "sequence"]
+RULE_CATEGORIES = ("limit", "capacity", "uniqueness", "exclusivity", "agreement", "time_window", "duration",
+                   "threshold", "fee", "price", "escalation", "block", "recipient", "channel", "scope", "sequence")
+RuleCategory = Literal["limit", "capacity", "uniqueness", "exclusivity", "agreement", "time_window", "duration",
+                       "threshold", "fee", "price", "escalation", "block", "recipient", "channel", "scope", "sequence"]
 
 
 class WordUse(SpecModel):

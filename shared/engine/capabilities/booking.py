@@ -21,6 +21,12 @@ class Params(CapabilityBase):
     max_days: int = Field(default=14, ge=1, le=366, description="the longest a booking may last, in days (longer: 400)")
     horizon_days: int = Field(default=730, ge=1, le=3660,
                               description="how far ahead a booking may start, in days from now (later: 400)")
+    slot_minutes: int | None = Field(default=None, ge=5, le=1440, description=(
+        "the exact length of every booking, in minutes, when the founder states one (\"book 90-minute slots\", "
+        "\"hour-long lessons\", \"for 45 minutes\"); a booking whose end minus start differs: 400"))
+    max_minutes: int | None = Field(default=None, ge=5, le=1440, description=(
+        "the longest a booking may last, in minutes, when the founder states an upper bound (\"for up to 3 "
+        "hours\"); longer: 400"))
 
 
 PACKAGES: list[str] = []  # iCalendar text is written by hand (RFC 5545); no extra library
@@ -48,6 +54,9 @@ def check(cap: Params, spec) -> list[str]:
         if first in (cap.start_field, cap.end_field):
             p.append(f"{cap.entity}.{first} is the entity's first field; put the booking's title (a text field) "
                      f"first, its times after it")
+    if cap.slot_minutes is not None and cap.max_minutes is not None:
+        p.append("give slot_minutes (every booking lasts exactly that long) or max_minutes (at most that long), "
+                 "not both")
     if cap.entity == cap.resource:
         p.append(f"entity and resource are both {cap.entity!r}; the booking and the booked thing differ")
     return p
@@ -69,6 +78,22 @@ def routes(cap: Params, spec) -> list:
     ]
 
 
+def field_extras(cap: Params, spec) -> dict[tuple[str, str], dict]:
+    """Field meta the generated app carries for a booking of a stated length: the end field's `hint` (shown under it
+    on the form: "exactly 90 minutes after Start at") and its sample, one length after the start (`after`,
+    `after_minutes`, read by tests/sampling.py), so every sample booking has a length the app accepts."""
+    from ._booking_slots import length_words
+
+    stated = cap.slot_minutes or cap.max_minutes
+    ent = spec.entity(cap.entity)
+    if not stated or ent is None or ent.field(cap.start_field) is None:
+        return {}
+    start = ent.field(cap.start_field).label
+    hint = f"{'exactly' if cap.slot_minutes else 'at most'} {length_words(stated)} after {start}"
+    extra = {"hint": hint, "after": cap.start_field, "after_minutes": min(stated, 120) if cap.max_minutes else stated}
+    return {(cap.entity, cap.end_field): extra}
+
+
 def _display_room(ent) -> int:
     """How many two-byte letters fit after a 15-character prefix in the title (at most 40)."""
     f = ent.field(ent.display_field)
@@ -77,10 +102,14 @@ def _display_room(ent) -> int:
 
 def render(cap: Params, spec, tpl) -> dict[str, str]:
     from . import _bind as b
-    from ._booking_slots import SampleSlots
+    from ._booking_slots import SampleSlots, length_words
     ent, res = spec.entity(cap.entity), spec.entity(cap.resource)
     slots = SampleSlots(spec, cap.entity)
+    stated = cap.slot_minutes or cap.max_minutes
     ctx = {
+        "length": length_words(stated) if stated else None, "sample_minutes": slots.minutes,
+        # a signed-in role that may not make bookings (None: every role may)
+        "non_writer": next((r.name for r in spec.roles if cap.entity not in r.write), None),
         "ent": ent, "res": res, "detail": b.detail_path(spec, cap.entity),
         "writer": b.writer_role(spec, cap.entity), "res_writer": b.writer_role(spec, cap.resource) or "owner",
         "stranger": b.non_reader_role(spec, cap.entity), "display": b.free_text_display(ent),
@@ -152,12 +181,18 @@ def attacks(cap: Params, spec) -> list[dict]:
     first, second = p.writer(cap.entity), p.writer(cap.entity)
     role = spec.role(p.scenario["actors"][first])
     if not any(f.type == "reference" and f.ref in role.read_own for f in ent.fields):
-        body = {**p.body(cap.entity), cap.start_field: days_from_now(3 + 9 / 24),
-                cap.end_field: days_from_now(3 + 11 / 24)}
-        p.step(first, "POST", f"/api/{ent.plural}", json=body, expect=201, note="the first writer books 09:00-11:00")
+        from datetime import timedelta
+
+        from ..criteria import NOW, iso
+        from ._booking_slots import sample_minutes
+
+        length = timedelta(minutes=sample_minutes(cap))  # a booking of a stated length lasts it, else two hours
+        start = NOW.replace(hour=0, minute=0, second=0) + timedelta(days=3, hours=9)
+        body = {**p.body(cap.entity), cap.start_field: iso(start), cap.end_field: iso(start + length)}
+        p.step(first, "POST", f"/api/{ent.plural}", json=body, expect=201, note="the first writer books a slot")
         clash = {**p.body(cap.entity), cap.resource_field: body[cap.resource_field],
-                 cap.start_field: days_from_now(3 + 10 / 24), cap.end_field: days_from_now(3.5)}
+                 cap.start_field: iso(start + length / 2), cap.end_field: iso(start + length * 1.5)}
         p.step(second, "POST", f"/api/{ent.plural}", json=clash, expect=409,
-               note="another writer books the same one 10:00-12:00")
+               note="another writer books the same one from halfway through it")
         out.append(p.scenario)
     return out

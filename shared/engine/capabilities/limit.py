@@ -385,6 +385,8 @@ def render(cap: Params, spec, tpl) -> dict[str, str]:
         "paired": _paired(cap, spec), "fresh": fresh_fields(cap, spec),
         "booking_end": next((c.end_field for c in spec.capabilities if c.kind == "booking" and c.entity == cap.entity
                              and c.start_field == cap.date_field), None),
+        "booking_minutes": next((c.slot_minutes or min(15, c.max_minutes or 15) for c in spec.capabilities
+                                 if c.kind == "booking" and c.entity == cap.entity), 15),
     }
     d = "capabilities/limit/"
     return {

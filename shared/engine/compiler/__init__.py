@@ -202,13 +202,27 @@ def staff_fields(spec: AppSpec) -> set[tuple[str, str]]:
     return out
 
 
+def field_extras(spec: AppSpec) -> dict[tuple[str, str], dict]:
+    """(entity, field) -> extra field meta capability modules declare with `field_extras(cap, spec)`: a form `hint`
+    ("exactly 90 minutes after Start at"), and `after`/`after_minutes` (the sample is that many minutes after the
+    sample of field `after`, read by tests/sampling.py)."""
+    out: dict[tuple[str, str], dict] = {}
+    for cap in spec.capabilities:
+        declare = getattr(module_for(cap.kind), "field_extras", None)
+        if declare is not None:
+            for key, extra in declare(cap, spec).items():
+                out.setdefault(key, {}).update(extra)
+    return out
+
+
 def entities_meta(spec: AppSpec) -> dict:
     fixed = managed_samples(spec)
     pairs = link_pairs(spec)
     staff = staff_fields(spec)
+    extras = field_extras(spec)
 
     def meta(e: EntitySpec, f: FieldSpec) -> dict:
-        m = field_meta(f)
+        m = field_meta(f) | extras.get((e.name, f.name), {})
         if (e.name, f.name) in fixed:
             m["sample"] = fixed[(e.name, f.name)]
         if (e.name, f.name) in staff:

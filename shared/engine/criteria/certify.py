@@ -125,8 +125,11 @@ def describe(cap, spec) -> str:
         fields = [_flabel(spec, cap.entity, f) for f in cap.fields]
         return f"{_lbl(spec, cap.entity, True)} kept" + (f" with {', '.join(fields)}" if fields else "")
     if k == "booking":
+        from ..capabilities._booking_slots import length_words
+        length = (f"; every booking lasts exactly {length_words(cap.slot_minutes)}" if cap.slot_minutes else
+                  f"; a booking lasts at most {length_words(cap.max_minutes)}" if cap.max_minutes else "")
         return (f"bookings of {_lbl(spec, cap.resource, True)} ({_lbl(spec, cap.entity, True)}); a second booking of "
-                f"the same {_lbl(spec, cap.resource)} at an overlapping time is refused")
+                f"the same {_lbl(spec, cap.resource)} at an overlapping time is refused" + length)
     if k == "custody":
         held = (f"; one holder holds at most {cap.max_held} at a time" if cap.max_held else "")
         return (f"check-out and check-in of {_lbl(spec, cap.item_entity, True)}, due back after {cap.due_days} days; "

@@ -40,10 +40,24 @@ _OVERLAP_STRICT = re.compile(r"double[- ]?book|overlap|already (booked|reserved|
                              r"(by|to|for) (only )?one \w+ (at a time|at once)")
 
 
+def _realises_length(cap, rule) -> bool:
+    """A duration rule stating the booking's exact length (`slot_minutes`: "90-minute slots", "for 45 minutes") or
+    its longest (`max_minutes`: "for up to 3 hours"), to the minute."""
+    from ..planner.reading import duration_minutes
+
+    minutes, at_most = duration_minutes(rule)
+    if minutes is None:
+        return False
+    return minutes == (cap.max_minutes if at_most else cap.slot_minutes)
+
+
 def _realises_booking(cap, spec, rule, reading) -> bool:
     """An exclusivity/block rule about double booking one resource (its nouns name the resource or booking).
     When it also names people, it must name the resource and speak of double booking or overlap: "a member may
-    not have two bookings at once" is a per-person limit, which booking does not enforce."""
+    not have two bookings at once" is a per-person limit, which booking does not enforce. A duration rule stating
+    the booking's length (see `_realises_length`)."""
+    if rule.category == "duration":
+        return _realises_length(cap, rule)
     if rule.category not in ("exclusivity", "block") or not _one_or_none(rule):
         return False
     if re.search(r"double[- ]?book", _words(rule)):
@@ -54,21 +68,49 @@ def _realises_booking(cap, spec, rule, reading) -> bool:
 
 
 def _derive_booking(cap, spec, reading, feature) -> list[dict]:
-    from ..capabilities._booking_slots import SampleSlots
+    from ..capabilities._booking_slots import SampleSlots, length_words
 
     ent, res = _ent_label(spec, cap.entity), _ent_label(spec, cap.resource)
     slots = SampleSlots(spec, cap.entity)
+    rules = _realised(cap, spec, reading)
+    lengths = [i for i in rules if reading.rules[i].category == "duration"]
 
-    def hm(hhmm: str) -> str:  # the times the steps book (moved under a daily limit per resource)
-        return slots.overlap_clock(cap.resource_field, hhmm)
+    def hm(lengths_after: float) -> str:  # the times the steps book (moved under a daily limit per resource)
+        return slots.overlap_clock(cap.resource_field, slots.after("10:00", _offset(slots.minutes, lengths_after)))
 
-    text = (f"When {_a(res)} has {_a(ent)} from {hm('10:00')} to {hm('12:00')}, a second {ent} of the same {res} "
-            f"from {hm('11:00')} to {hm('13:00')} is refused; one from {hm('12:00')} to {hm('14:00')}, or of another "
-            f"{res} at {hm('11:00')}, is accepted; {_a(ent)} ending before it starts is refused.")
-    return [{"text": text, "template": "booking.no_overlap",
-             "params": {"entity": cap.entity, "resource": cap.resource, "resource_field": cap.resource_field,
-                        "start_field": cap.start_field, "end_field": cap.end_field},
-             "rules": _realised(cap, spec, reading)}]
+    text = (f"When {_a(res)} has {_a(ent)} from {hm(0)} to {hm(1)}, a second {ent} of the same {res} "
+            f"from {hm(0.5)} to {hm(1.5)} is refused; one from {hm(1)} to {hm(2)}, or of another "
+            f"{res} at {hm(0.5)}, is accepted; {_a(ent)} ending before it starts is refused.")
+    params = {"entity": cap.entity, "resource": cap.resource, "resource_field": cap.resource_field,
+              "start_field": cap.start_field, "end_field": cap.end_field}
+    out = [{"text": text, "template": "booking.no_overlap", "params": params,
+            "rules": [i for i in rules if i not in lengths]}]
+    if cap.slot_minutes or cap.max_minutes:
+        words = length_words(cap.slot_minutes or cap.max_minutes)
+        if cap.slot_minutes:
+            text = (f"{_a(ent).capitalize()} of {_a(res)} lasting exactly {words} is accepted; one "
+                    f"{length_words(_shorter(cap.slot_minutes))} shorter or 30 minutes longer is refused, and so is "
+                    f"moving its end to another length.")
+        else:
+            text = (f"{_a(ent).capitalize()} of {_a(res)} lasting {words} is accepted, and so is a shorter one; one 30 "
+                    f"minutes longer is refused, and so is stretching a booking past {words}.")
+        out.append({"text": text, "template": "booking.length",
+                    "params": {**params, "slot_minutes": cap.slot_minutes, "max_minutes": cap.max_minutes},
+                    "rules": lengths})
+    return out
+
+
+def _offset(minutes: int, lengths: float) -> int:
+    """`lengths` booking lengths of `minutes` each, in whole minutes, a half always the same whole number (so a
+    booking from half a length to one and a half lasts exactly one)."""
+    whole = int(abs(lengths))
+    out = whole * minutes + (minutes // 2 if abs(lengths) > whole else 0)
+    return out if lengths >= 0 else -out
+
+
+def _shorter(minutes: int) -> int:
+    """How much shorter the refused booking is: 30 minutes, or half a booking under an hour."""
+    return min(30, minutes // 2)
 
 
 def _no_overlap(p, entity: str, resource: str, resource_field: str, start_field: str, end_field: str) -> None:
@@ -81,29 +123,86 @@ def _no_overlap(p, entity: str, resource: str, resource_field: str, start_field:
     from ..capabilities._booking_slots import SampleSlots
 
     day = NOW + timedelta(days=4)
-    # under a limit of one booking per resource a day ("one firing per kiln per day") the times move on 12 hours:
-    # the first booking ends at midnight, so the one starting when it ends falls on the next day
+    # under a limit of one booking per resource a day ("one firing per kiln per day") the times move on: the first
+    # booking ends at midnight, so the one starting when it ends falls on the next day
     slots = SampleSlots(p.spec, entity)
+    fixed = bool(slots.booking is not None and slots.booking.slot_minutes)
 
-    def at(hhmm: str) -> str:
-        return slots.overlap_at(day, resource_field, hhmm)
+    def at(lengths: float) -> str:  # `lengths` booking lengths after 10:00
+        return slots.overlap_at(day, resource_field, slots.after("10:00", _offset(slots.minutes, lengths)))
 
-    def book(res: str, start: str, end: str, expect: int, note: str) -> str:
+    def book(res: str, start: float, end: float, expect: int, note: str) -> str:
         return p.make(entity, who, {resource_field: f"${{{res}.id}}", start_field: at(start), end_field: at(end)},
                       expect=expect, note=note)
 
-    def hm(hhmm: str) -> str:
-        return at(hhmm)[11:16]
+    def hm(lengths: float) -> str:
+        return at(lengths)[11:16]
 
-    book(res_a, "10:00", "12:00", 201, f"book the first {r} from {hm('10:00')} to {hm('12:00')}")
-    book(res_a, "11:00", "13:00", 409, f"a second {b} of the same {r} from {hm('11:00')} to {hm('13:00')} is refused")
-    book(res_a, "09:00", "13:00", 409, f"{_a(b)} enclosing the first is refused")
-    book(res_a, "12:00", "14:00", 201, f"{_a(b)} of the same {r} from {hm('12:00')} (when the first ends) is accepted")
-    book(res_b, "11:00", "13:00", 201, f"{_a(b)} of another {r} at the same time is accepted")
-    book(res_b, "16:00", "15:00", 400, f"{_a(b)} ending before it starts is refused")
+    book(res_a, 0, 1, 201, f"book the first {r} from {hm(0)} to {hm(1)}")
+    book(res_a, 0.5, 1.5, 409, f"a second {b} of the same {r} from {hm(0.5)} to {hm(1.5)} is refused")
+    if fixed:  # every booking lasts the same: the very same times
+        book(res_a, 0, 1, 409, f"{_a(b)} at the very same times is refused")
+    else:
+        book(res_a, -0.5, 1.5 if slots.minutes * 2 <= (slots.booking.max_minutes or 10**6) else 0.5, 409,
+             f"{_a(b)} starting before the first and running into it is refused")
+    book(res_a, 1, 2, 201, f"{_a(b)} of the same {r} from {hm(1)} (when the first ends) is accepted")
+    book(res_b, 0.5, 1.5, 201, f"{_a(b)} of another {r} at the same time is accepted")
+    book(res_b, 3, 2.5, 400, f"{_a(b)} ending before it starts is refused")
     p.step(who, "GET", f"/api/{ent.plural}?per_page=100", expect=200,
            checks=[{"path": "items", "op": "count", "key": resource_field, "value": f"${{{res_a}.id}}", "n": 2},
                    {"path": "items", "op": "count", "key": resource_field, "value": f"${{{res_b}.id}}", "n": 1}],
+           note=f"only the accepted {ent.label_plural.lower()} were kept")
+
+
+def _length(p, entity: str, resource: str, resource_field: str, start_field: str, end_field: str,
+            slot_minutes: int | None = None, max_minutes: int | None = None) -> None:
+    """A booking of the stated length (or as long as the longest) accepted; one shorter (30 minutes, or half of a
+    short one) and one 30 minutes longer refused with a 400 naming the length; an edit to another length refused."""
+    from ..capabilities._booking_slots import length_words
+
+    ent = p.entity(entity)
+    b, r = ent.label.lower(), p.entity(resource).label.lower()
+    who = p.writer(entity)
+    maker = _maker(p, resource, who)
+    stated = slot_minutes or max_minutes
+    if not stated:
+        raise ScenarioError("booking.length needs slot_minutes or max_minutes")
+    words = length_words(stated)
+    res_a = p.make(resource, maker, note=f"a {r}")
+    start = (NOW + timedelta(days=5)).replace(hour=0, minute=0, second=0)
+
+    def iso(moment) -> str:
+        return moment.isoformat() + "Z"
+
+    def book(begin, minutes: int, expect: int, note: str) -> str:
+        var = p.make(entity, who, {resource_field: f"${{{res_a}.id}}", start_field: iso(begin),
+                                   end_field: iso(begin + timedelta(minutes=minutes))}, expect=expect, note=note)
+        if expect == 400:  # the refusal names the length
+            p.scenario["steps"][-1]["checks"] = [
+                {"path": "error.details", "op": "contains", "value": end_field},
+                {"path": "error.message", "op": "contains", "value": words}]
+        return var
+
+    later = start + timedelta(days=1)
+    if slot_minutes:
+        kept = book(start, slot_minutes, 201, f"book the {r} for exactly {words}")
+        book(later, slot_minutes - _shorter(slot_minutes), 400,
+             f"{_a(b)} {length_words(_shorter(slot_minutes))} shorter is refused, naming the length")
+        book(later, slot_minutes + 30, 400, f"{_a(b)} 30 minutes longer is refused, naming the length")
+        p.step(who, "PATCH", f"/api/{ent.plural}/${{{kept}.id}}",
+               json={end_field: iso(start + timedelta(minutes=slot_minutes + 30))}, expect=400,
+               note="moving its end to another length is refused")
+        n = 1
+    else:
+        kept = book(start, max_minutes, 201, f"book the {r} for {words}, the longest allowed")
+        book(later, max_minutes + 30, 400, f"{_a(b)} 30 minutes longer is refused, naming the length")
+        book(later + timedelta(days=1), max(5, max_minutes // 2), 201, f"a shorter {b} is accepted")
+        p.step(who, "PATCH", f"/api/{ent.plural}/${{{kept}.id}}",
+               json={end_field: iso(start + timedelta(minutes=max_minutes + 30))}, expect=400,
+               note=f"stretching a booking past {words} is refused")
+        n = 2
+    p.step(who, "GET", f"/api/{ent.plural}?per_page=100", expect=200,
+           checks=[{"path": "items", "op": "count", "key": resource_field, "value": f"${{{res_a}.id}}", "n": n}],
            note=f"only the accepted {ent.label_plural.lower()} were kept")
 
 
@@ -725,6 +824,6 @@ REALISES: dict = {"booking": _realises_booking, "custody": _realises_custody, "w
 DERIVE = {kind: _fitted(fn) for kind, fn in (
     ("booking", _derive_booking), ("custody", _derive_custody), ("workflow", _derive_workflow),
     ("rotation", _derive_rotation))}
-COMPILE = {"booking.no_overlap": _no_overlap, "custody.check_out_in": _check_out_in, "custody.overdue": _overdue,
+COMPILE = {"booking.no_overlap": _no_overlap, "booking.length": _length, "custody.check_out_in": _check_out_in, "custody.overdue": _overdue,
            "custody.max_held": _max_held,
            "workflow.transition": _transition, "workflow.in_order": _in_order, "rotation.assign": _assign, "rotation.swap": _swap}

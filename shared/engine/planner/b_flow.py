@@ -161,7 +161,20 @@ def b_booking(ctx: FeatureCtx) -> dict:
     for name in (start, end):  # "book a kiln for a firing with start time": the founder's start is the booking's
         d.entities[booked].fields[name].required = True
     return {"entity": booked, "resource": resource, "resource_field": f"{resource}_id", "start_field": start,
-            "end_field": end}
+            "end_field": end, **_booking_length(ctx.text)}
+
+
+def _booking_length(text: str) -> dict:
+    """The length a booking feature states for one booking: {"slot_minutes": 90} for "book 90-minute slots", "hour-long
+    lessons", "book a court for 45 minutes", "a slot lasts 30 minutes"; {"max_minutes": 180} for "for up to 3 hours";
+    {} when it states none (or one outside 5 minutes to a day)."""
+    from .reading import duration_minutes, rules_of
+
+    for rule in rules_of(text, "duration"):
+        minutes, at_most = duration_minutes(rule)
+        if minutes is not None and 5 <= minutes <= 1440:
+            return {"max_minutes" if at_most else "slot_minutes": minutes}
+    return {}
 
 
 def _fold_booking_nouns(d, booked: str) -> None:

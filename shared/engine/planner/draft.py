@@ -763,7 +763,10 @@ TIME_PREPS = frozenset({"before", "after", "during", "until", "since", "by"})
 
 
 def is_event(name: str, head: Word | None = None) -> bool:
-    """A noun naming something that happens in time ("firing", "rehearsal", "appointment")."""
+    """A noun naming something that happens in time ("firing", "rehearsal", "appointment"); "session_item" is the
+    session (`safe_name` renames a reserved word)."""
+    if name.endswith("_item") and safe_name(name[:-5]) == name:
+        name = name[:-5]
     last = name.split("_")[-1]
     return last in lx.EVENT_NOUNS or (head is not None and head.w.endswith("ing") and last.endswith("ing"))
 

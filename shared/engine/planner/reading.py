@@ -137,6 +137,84 @@ climb climbs climbed exceed exceeds exceeded pass passes passed get gets got""".
 _PEOPLE_AFTER = r"(?:the |their |its |his |her |a |an |all |each |every |my |our )?(?P<who>[a-z][a-z'-]*)"
 
 
+#: minutes in one of a duration's units (a week or a night is no booking's length of one sitting)
+_UNIT_MINUTES = {"minute": 1, "min": 1, "hour": 60, "hr": 60, "day": 1440}
+_DUR_UNIT = r"(?:minutes?|mins?|hours?|hrs?|days?)"
+#: words that say a duration is the longest a booking may last, not its exact length
+_AT_MOST = r"(?:up to|at most|no more than|not more than|a maximum of|maximum of|max(?:imum)?|under|less than)"
+#: what follows a number of time units when it is no length of a sitting: a window ("2 hours before"), a quota
+#: ("3 hours a week"), a rate ("per hour")
+_NOT_LENGTH = (r"(?:before|after|ahead|beforehand|early|earlier|late|later|notice|in advance|prior|of (?:the|its|"
+               r"their|a|an)|from|since|ago|(?:a|an|per|each|every|in a|in any|in one|in each) (?:day|night|week|"
+               r"month|year|season|term|fortnight))\b")
+_BOOK_VERB = r"\b(?:book|reserv|hir|rent|schedul|sign(?:s|ed)? up|use|uses|using|borrow)\w*\b"
+
+
+def _durations(low: str) -> list[tuple[int, int, float, str, str | None]]:
+    """(start, end, number, unit, noun) of every length of a sitting the text states: a number and a time unit
+    as a compound adjective before a noun ("90-minute picking slots", "a 2 hour session", "half-day hire",
+    "hour-long lessons"), "for N minutes" after a verb of booking or using ("book a court for 45 minutes", "for up
+    to 3 hours", "for an hour"), "lasts 30 minutes", "N hours long", "of up to N hours". A quota ("3 hours a week")
+    or a window ("2 hours before") is none; neither is a length past one day."""
+    out = []
+    num = rf"(?P<num>{_NUM}|an?|one|full|whole|all)"
+
+    def unit_of(u: str) -> str:
+        u = {"min": "minute", "mins": "minute", "hr": "hour", "hrs": "hour"}.get(u, u)
+        return u if u.endswith("s") else u + "s"
+
+    def keep(s: int, e: int, raw: str, unit: str, noun: str | None = None) -> None:
+        n = {"a": 1, "an": 1, "one": 1, "full": 1, "whole": 1, "all": 1}.get(raw)
+        n = n if n is not None else _num(raw)
+        if n is None or n <= 0 or re.match(_NOT_LENGTH, low[e:].lstrip()):
+            return
+        if n * _UNIT_MINUTES[unit.rstrip("s")] > 1440:
+            return
+        out.append((s, e, n, unit_of(unit), noun))
+
+    # "90-minute slots", "a 2 hour session", "two-hour sessions", "half-day hire", "a full-day course"
+    for m in re.finditer(rf"(?<![a-z0-9-])(?:(?P<half>half an?[- ]|half-)|{num}(?P<sep>[- ]))?(?P<unit>minute|min|hour|"
+                         rf"hr|day)(?P<long>-long)?(?= (?P<noun>[a-z][a-z'-]*))", low):
+        noun, raw = m.group("noun"), m.group("num")
+        if noun in FUNCTION_WORDS or noun in RULE_WORDS or noun in NUMBER_WORDS or re.fullmatch(_UNIT, noun):
+            continue
+        if m.group("half"):
+            raw = "0.5"
+        elif raw is None:
+            if not m.group("long"):
+                continue  # "day trips", "hour hand": a unit alone is no length ("hour-long" is one)
+            raw = "1"
+        elif m.group("sep") == " " and raw in ("a", "an", "one", "full", "whole", "all"):
+            continue  # "a day pass", "all day": only with a hyphen ("a full-day course")
+        keep(m.start(), m.end(), raw, m.group("unit"), singular(noun))
+    # "for 45 minutes", "for up to 3 hours", "for an hour", "for half an hour" after a verb of booking or using
+    for m in re.finditer(rf"\bfor (?:{_AT_MOST} )?(?:(?P<half>half an?)|{num}) (?P<unit>{_DUR_UNIT})\b", low):
+        clause = re.split(r"[,.;:!?]", low[:m.start()])[-1]
+        if re.search(_BOOK_VERB, clause):
+            keep(m.start(), m.end(), "0.5" if m.group("half") else m.group("num"), m.group("unit"))
+    # "a slot lasts 30 minutes", "lessons last up to 2 hours", "runs for an hour"
+    for m in re.finditer(rf"\b(?:lasts?|lasting|runs? for)(?: for)? (?:{_AT_MOST} )?(?:(?P<half>half an?)|{num}) "
+                         rf"(?P<unit>{_DUR_UNIT})\b", low):
+        keep(m.start(), m.end(), "0.5" if m.group("half") else m.group("num"), m.group("unit"))
+    # "sessions are 90 minutes long", "bookings of up to 4 hours"
+    for m in re.finditer(rf"\b(?:{num} (?P<unit>{_DUR_UNIT}) long|of {_AT_MOST} (?P<num2>{_NUM}) "
+                         rf"(?P<unit2>{_DUR_UNIT}))\b", low):
+        keep(m.start(), m.end(), m.group("num") or m.group("num2"), m.group("unit") or m.group("unit2"))
+    return out
+
+
+def duration_minutes(rule) -> tuple[int | None, bool]:
+    """(minutes, at_most) of a duration rule: the length it states in whole minutes (None when not whole or not a
+    duration) and whether its words give the longest a booking may last ("for up to 3 hours") rather than its
+    exact length."""
+    if rule.category != "duration" or rule.number is None or not rule.unit:
+        return None, False
+    minutes = rule.number * _UNIT_MINUTES.get(rule.unit.rstrip("s"), 0)
+    if minutes <= 0 or abs(minutes - round(minutes)) > 1e-9:
+        return None, False
+    return int(round(minutes)), bool(re.search(rf"\b{_AT_MOST}\b", rule.words.lower()))
+
+
 def _num(text: str | None) -> float | None:
     if not text:
         return None
@@ -212,7 +290,7 @@ def _rules(text: str, spec) -> tuple[list[RuleReading], list[tuple[int, int, int
         words = text[s:e].strip(" ,.;:")
         if not words:
             return
-        span_nouns = [w for w, _a, _b in _words(words) if cat != "price"  # a price's noun is its unit
+        span_nouns = [w for w, _a, _b in _words(words) if cat not in ("price", "duration")  # a price's noun: its unit
                       and w not in FUNCTION_WORDS and w not in NUMBER_WORDS
                       and w not in RULE_WORDS and not re.fullmatch(r"[\d.,%]+", w) and len(w) > 2
                       and not re.fullmatch(_UNIT, w) and w not in ("most", "least", "than", "more", "less")
@@ -250,6 +328,10 @@ def _rules(text: str, spec) -> tuple[list[RuleReading], list[tuple[int, int, int
         chan = CHANNELS.get(w, CHANNELS.get(w.rstrip("s"), "in_app"))
         rules.append(RuleReading(category="channel", words=text[m.start():m.end()], nouns=[], unit=chan))
         spans.append((m.start(), m.end(), len(rules) - 1))
+    # how long one booking lasts: "90-minute picking slots", "hour-long lessons", "book a court for 45 minutes", "a
+    # slot lasts 30 minutes", "sessions of up to 3 hours" (category duration; see `duration_minutes`)
+    for m in _durations(low):
+        add("duration", m[0], m[1], m[2], m[3], [m[4]] if m[4] else [])
     # a rating's scale: "judges score each project from 1 to 10", "rated on a scale of 1 to 5" (unit "scale": the
     # ratings capability's own range, never a limit on how many records)
     if re.search(r"\b(?:rat|scor|grad|mark)(?:e|es|ed|ing|s)?\b", low):

@@ -200,6 +200,23 @@ _ATTRIBUTIVE_BEFORE = frozenset({"a", "an", "the", "each", "every", "their", "it
 _SUBJECT_PRONOUNS = frozenset({"they", "we", "you", "he", "she", "i", "it", "who"})
 
 
+_TIME_UNITS = ("minute", "min", "hour", "hr", "day")
+
+
+def _length_adjective(w: str, prev, nxt: str) -> bool:
+    """A time unit used as a compound adjective before a noun: "90-minute slots" (a number, then the unit in the
+    singular), "two-hour", "half-day", "hour-long"."""
+    if nxt == "" or not re.fullmatch(r"[a-z][a-z'-]*", nxt) or nxt in lx.PREPOSITIONS or nxt in lx.CONJUNCTIONS \
+            or nxt in _DETERMINERS or nxt in pos.NUMBER_WORDS:
+        return False
+    if w in _TIME_UNITS:
+        return prev is not None and prev.tag == "num"
+    head, _sep, tail = w.partition("-")
+    if tail.removesuffix("-long") in _TIME_UNITS:
+        return head in pos.NUMBER_WORDS or head in ("half", "full", "whole", "all")
+    return tail == "long" and head in _TIME_UNITS
+
+
 def _tag(words: list[str]) -> list[Word]:
     out: list[Word] = []
     first_content = True
@@ -272,7 +289,10 @@ def _tag(words: list[str]) -> list[Word]:
             continue
         # "Holidaymakers book a narrowboat": a word that can be a verb, after the clause's first noun (plural) and
         # before a determiner, is the clause's verb
-        if (vb or "VERB" in pos.classes(w)) and nxt in _VERB_OBJECT_STARTS and prev is not None \
+        after_next = words[i + 2] if i + 2 < len(words) else ""
+        starts_object = nxt in _VERB_OBJECT_STARTS or (re.fullmatch(r"\d+", nxt) and after_next in _TIME_UNITS) or (
+            nxt.partition("-")[0] in pos.NUMBER_WORDS and nxt.partition("-")[2] in _TIME_UNITS)  # "2-hour slots"
+        if (vb or "VERB" in pos.classes(w)) and starts_object and prev is not None \
                 and prev.tag in ("noun", "people") and prev.w != prev.s \
                 and all(x.tag == "stop" for x in out[:-1]) and not any(x.tag == "verb" for x in out):
             # ("both clubs rate the referee": determiners before the noun change nothing)
@@ -294,6 +314,9 @@ def _tag(words: list[str]) -> list[Word]:
             first_content = False
             continue
         first_content = False
+        if _length_adjective(w, prev, nxt):  # "90-minute slots", "hour-long lessons": how long, not a record
+            out.append(Word(w, "adj"))
+            continue
         if w in lx.ADJECTIVES or (w.endswith("ly") and len(w) > 4 and w not in _LY_NOUNS) or (
                 len(w) > 5 and w.endswith(("ful", "ous", "less", "able", "ible"))
                 and w not in ("table", "cable", "vegetable", "timetable", "turntable", "constable")):

@@ -75,6 +75,11 @@ def sample_payload(entity: dict, variant: int = 0) -> dict:
         if field["type"] == "reference":
             continue
         out[field["name"]] = sample_value(field, variant, position)
+        after = out.get(field.get("after") or "")
+        if field["type"] == "datetime" and "after_minutes" in field and isinstance(after, str):
+            # a booking of a stated length: its end is that long after its start
+            start = datetime.fromisoformat(after.removesuffix("Z"))
+            out[field["name"]] = (start + timedelta(minutes=field["after_minutes"])).isoformat() + "Z"
         if field["type"] == "datetime":
             position += 2
     return out
