@@ -171,6 +171,23 @@ def _b_limit(ctx) -> dict:
         # "no more than 5,000 words a day": a quantity the records carry (a job's words), not 5,000 records
         raise NotFit(f"{_num_words(rule.number)} {plural(counted).replace('_', ' ')} is an amount records carry, not "
                      f"a count of records; a limit on the sum of a number field is not read from the words yet")
+    if fresh and singular(counted) in ("person", "people", "persons", "user", "visitor_item"):
+        # "each field slot takes no more than 40 people": the people are whoever books or signs up for it, not a
+        # "person" record of their own; count the records that hold a place on it when the idea keeps them
+        holders = [e.name for e in d.entities.values() if e.name != counted and not e.people and
+                   any(f.type == "reference" and f.ref == parent for f in e.fields.values()) and
+                   (e.name.split("_")[-1] in lx.EVENT_NOUNS or e.name.split("_")[-1] in ("booking", "place", "ticket",
+                                                                                          "seat", "signup", "entry"))]
+        if len(holders) != 1:
+            raise NotFit(f"{_num_words(rule.number) if rule.number is not None else 'a number of'} people per "
+                         f"{label_of(parent)}: the words do not name the records that give a person a place on it (a "
+                         f"booking, a sign-up), so there is nothing to count")
+        sized = next((f.name for f in d.entities[holders[0]].fields.values() if f.type == "integer" and re.search(
+            r"party|group|size|guests|people|persons|headcount|number_of|adults|children|places|seats", f.name)), None)
+        if sized:  # "each pitch holds no more than 6 people" when each stay has a party size: the people, not stays
+            raise NotFit(f"the people per {label_of(parent)} are the {label_of(holders[0])}s' "
+                         f"{sized.replace('_', ' ')}; a limit on a sum of a number field is not read yet")
+        counted = holders[0]
     if counted not in d.entities:
         d.add_entity(counted, ctx.text, people=counted in lx.PEOPLE)
         d.add_field(counted, "name", "text", ctx.text, origin="structure", required=True)

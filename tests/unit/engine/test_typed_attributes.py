@@ -243,3 +243,15 @@ def test_a_verb_of_change_after_a_possessive_subject_is_no_record():
                          "key_features": ["Courts with name and surface",
                                           "Text every booked member if their court closes for the day"]})
     assert spec.entity("close") is None, [e.name for e in spec.entities]
+
+
+def test_people_per_place_is_not_a_count_of_made_up_person_records():
+    """ "Each pitch holds no more than 6 people": not 6 "Person" records per pitch (a record nothing else names), nor
+    6 stays when each stay has a party size; honestly not built until a sum of party sizes is read."""
+    spec = plan_builtin({"id": "glamping-pods", "title": "Pod desk", "target_audience": "glamping sites",
+                         "description": "A glamping site lets pods to guests.",
+                         "key_features": ["Guests book a pod for a stay with arrival date and party size",
+                                          "Each pod holds no more than 4 people"]})
+    t = _trace(spec, "no more than 4 people")
+    assert t.status != "planned", t
+    assert spec.entity("person") is None
