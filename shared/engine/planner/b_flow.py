@@ -152,6 +152,11 @@ def b_booking(ctx: FeatureCtx) -> dict:
     if resource is None or resource == booked:
         raise NotFit("booking needs something to book (a room, a kiln, a person's time) and the idea does not "
                      "name one")
+    back = d.entities[resource].fields.get(f"{booked}_id")
+    if back is not None and back.type == "reference" and back.origin == "words" \
+            and f"{resource}_id" not in d.entities[booked].fields:
+        # "book a numbered peg for a day's fishing" read as the peg's link to a fishing: the fishing holds the peg
+        del d.entities[resource].fields[f"{booked}_id"]
     if not d.add_ref(booked, resource, ctx.text, required=True) and f"{resource}_id" not in d.entities[booked].fields:
         raise NotFit(f"{label_of(resource)} already points at {label_of(booked)}, so it cannot also be booked by it")
     d.entities[booked].fields[f"{resource}_id"].required = True
@@ -186,9 +191,17 @@ def _fold_booking_nouns(d, booked: str) -> None:
     defined = set(d.defined.values())
     for name in [n for n in d.entities if n in BOOKING_NOUNS and n != booked]:
         e = d.entities[name]
-        if e.people or e.join or name in defined or d.refs(name) or any(
-                f.origin == "words" or f.type == "reference" for f in e.fields.values()):
+        if e.people or e.join or name in defined:
             continue
+        same = set(d.refs(booked))
+        if any(f.type != "reference" and f.origin == "words" for f in e.fields.values()) or any(
+                f.type == "reference" and f.ref not in same for f in e.fields.values()):
+            continue  # a record of its own: something it holds, or a link the booked record does not have
+        for other in d.entities.values():  # "each catch is logged against a booking": against the booked record
+            old = other.fields.get(f"{name}_id")
+            if old is not None and old.type == "reference" and other.name != booked:
+                del other.fields[f"{name}_id"]
+                d.add_ref(other.name, booked, old.source, required=old.required)
         del d.entities[name]
 
 

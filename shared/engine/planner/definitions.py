@@ -364,6 +364,10 @@ def read(idea: dict, known: set[str]) -> list[Definition]:
         if not m or re.search(r"\bor\b", attrs_text):
             continue  # "with pass or fail": the values of one field, read by the phrase pass
         head = m.group("head").split()
+        bare = _clean(head)
+        if len(bare) >= 3 and bare[1] in ("is", "are", "gets", "get") and _past_participle(bare[2]) and (
+                len(bare) == 3 or bare[3] in PREPS):
+            head = [bare[0], *bare[3:]]  # "each catch is logged against a booking with ...": the catches, per booking
         if len(head) >= 2 and _past_participle(head[1]) and (len(head) == 2 or head[2] in PREPS):
             head = [head[0], *head[2:]]  # "scaffolds recorded per site with ...": the scaffolds, per site
         booked = False

@@ -255,3 +255,18 @@ def test_people_per_place_is_not_a_count_of_made_up_person_records():
     t = _trace(spec, "no more than 4 people")
     assert t.status != "planned", t
     assert spec.entity("person") is None
+
+
+def test_a_record_logged_against_a_booking_is_kept_per_booked_record():
+    """ "Members book a numbered berth on the quay for a night's mooring" and "Each visit is logged against a booking
+    with ...": the mooring is booked (the berth's guessed link to a mooring is turned round), a "booking" record with
+    nothing of its own is the mooring, and visits point at it (not a "Logged" record)."""
+    spec = plan_builtin({"id": "quay-berths", "title": "Quay desk", "target_audience": "harbour clubs",
+                         "description": "Our harbour club's members book mooring berths on the quay.",
+                         "key_features": ["Members book a numbered berth on the quay for a night's mooring",
+                                          "Each visit is logged against a booking with arrival time and crew size"]})
+    assert spec.entity("logged") is None, [e.name for e in spec.entities]
+    booking = next(c for c in spec.capabilities if c.kind == "booking")
+    assert booking.resource == "berth", booking
+    visit = spec.entity("visit")
+    assert visit is not None and visit.field(f"{booking.entity}_id") is not None, visit
