@@ -101,7 +101,8 @@ def _realises_trigger(cap, spec, rule, reading) -> bool:
                 continue
             unit = (rule.unit or "").lower()
             f = ent.field(c.field)
-            if unit and not (noun_matches(unit, c.field) or noun_matches(unit, f.label.lower().replace(" ", "_"))):
+            label = "_".join(re.findall(r"[a-z0-9]+", f.label.lower()))  # "Birth weight (kg)": birth_weight_kg
+            if unit and not (noun_matches(unit, c.field) or noun_matches(unit, label)):
                 continue
             named = [x for x in rule.nouns if x and (not unit or not noun_matches(x, unit))]  # "knots": the unit
             if not named or any(noun_matches(x, c.field) or _names(spec, x) & _own(cap, spec) for x in named):

@@ -58,22 +58,50 @@ def _threshold(ctx, ent: str) -> dict | None:
         op = "lt" if comparative.group(1) in ("lighter", "younger", "shorter", "colder", "cheaper", "less", "lower",
                                                "smaller") else "gt"
     elif rule is None:
-        m = re.search(r"\b([a-z]+) (?:of )?(\d+(?:\.\d+)?) or (more|higher|above|less|lower|below)\b", low)
+        m = re.search(r"\b([a-z]+) (?:of )?(\d+(?:\.\d+)?) ?([a-z]+|°c|°f|%)? or (more|higher|above|over|less|lower|"
+                      r"below|under)\b", low)
         if not m:
             return None
-        word, number, side = m.group(1), float(m.group(2)), m.group(3)
-        op = "gte" if side in ("more", "higher", "above") else "lte"
+        word, number, side = m.group(1), float(m.group(2)), m.group(4)
+        op = "gte" if side in ("more", "higher", "above", "over") else "lte"
+        if m.group(3) and (word in _STOP or word in ("at", "of", "by", "with", "to", "from")):
+            # "a vehicle is logged at 40 mph or more": the quantity its unit measures (speed in mph)
+            word = _UNIT_QUANTITY.get(m.group(3), word)
+            unit_said = m.group(3)
+            if word in _UNIT_QUANTITY.values():
+                have = [f.name for f in ctx.draft.fields_of(ent, *NUMBER_TYPES) if word in f.name.split("_")]
+                if not have:
+                    f = ctx.draft.add_field(ent, word, "decimal", ctx.text, origin="capability", min=0)
+                    if f is not None and f.label is None:
+                        f.label = f"{word.capitalize()} in {unit_said}"[:80]
     else:
         words = rule.words.lower()
         number = float(rule.number)
         down = re.search(r"\b(below|under|less|fewer|lower|lighter|drops?|falls?|younger|shorter|cheaper)\b", words)
-        op = ("lte" if "at most" in low else "lt") if down else ("gte" if re.search(r"at least|reach|hits?", words)
-                                                                else "gt")
+        op = ("lte" if "at most" in low or re.search(r"\bor (?:less|lower|below|under)\b", words) else "lt") if down \
+            else ("gte" if re.search(r"at least|reach|hits?|\bor (?:more|higher|above|over)\b", words) else "gt")
+        if re.search(r"\bor (?:less|lower|below|under)\b", words):
+            op = "lte"
         before = re.findall(r"[a-z]+", low[: low.find(words)])[-3:]
         content = [w for w in before if w not in _STOP and len(w) > 2]
         word = next((COMPARATIVES[w] for w in before if w in COMPARATIVES), None) or (
             "_".join(content[-2:]) if content else None) or rule.unit or ""  # "the wind speed goes above": wind_speed
+    unit = (rule.unit or "").lower() if rule is not None else ""
     fields = ctx.draft.fields_of(ent, *NUMBER_TYPES)
+    quantity = _UNIT_QUANTITY.get(unit)
+    vague = all(p.endswith("ed") or p in ent.split("_") or p in _STOP for p in (word or "").split("_") if p)
+    if quantity and vague and not any(quantity in f.name.split("_") or unit in f.name.split("_") or unit in re.findall(
+            r"[a-z0-9]+", (f.label or "").lower()) for f in fields) and not any(
+            w in f.name.split("_") for f in fields for w in (word or "").split("_") if len(w) > 2):
+        f = ctx.draft.add_field(ent, quantity, "decimal", ctx.text, origin="capability", min=0)
+        if f is not None and f.label is None:  # "logged at 40 mph or more": the vehicle's speed, in mph
+            f.label = f"{quantity.capitalize()} in {unit}"[:80]
+        fields = ctx.draft.fields_of(ent, *NUMBER_TYPES)
+        word = quantity
+    by_unit = [f.name for f in fields if unit.isalpha() and (unit in f.name.split("_") or unit in re.findall(
+        r"[a-z0-9]+", (f.label or "").lower()))]
+    if len(by_unit) == 1 and not any(singular(w) in by_unit[0].split("_") for w in (word or "").split("_") if w):
+        word = by_unit[0]  # "any lamb born under 2.5 kg": the lamb's number kept in kg (its birth weight)
     if word and set(word.split("_")) <= set(ent.split("_")) and len(fields) == 1:
         word = fields[0].name  # "when a hive check is above 38": the record's one number, not a field named for it
     named = next((f.name for f in fields if word and (singular(word) in f.name.split("_") or word in f.name)), None)
@@ -569,6 +597,14 @@ def _holder_of(ctx, named: list[str]) -> str | None:
     return holders[0] if len(set(holders)) == 1 else None
 
 
+#: what a unit measures: "logged at 40 mph or more" is a speed
+_UNIT_QUANTITY = {"mph": "speed", "kph": "speed", "kmh": "speed", "knots": "speed", "kg": "weight", "kilos": "weight",
+                  "grams": "weight", "g": "weight", "tonnes": "weight", "lbs": "weight", "°c": "temperature",
+                  "°f": "temperature", "degrees": "temperature", "cm": "length", "mm": "length", "metres": "length",
+                  "meters": "length", "miles": "distance", "km": "distance", "litres": "volume", "liters": "volume",
+                  "ppm": "level", "db": "noise", "decibels": "noise", "%": "percentage", "percent": "percentage"}
+
+
 #: "An ammonia reading above 0.25 ppm marks the tank unsafe", "any lamb born under 2.5 kg flags it": the condition
 #: said as what the subject is, and the act as its verb; read as "when a reading is above 0.25 ppm, mark ..."
 _MODIFIED = re.compile(r"(?:a|an|any|each|every)\s+(?P<subj>[a-z][a-z' ]*?)\s+(?P<cmp>above|over|below|under|"
@@ -577,14 +613,28 @@ _MODIFIED = re.compile(r"(?:a|an|any|each|every)\s+(?P<subj>[a-z][a-z' ]*?)\s+(?
                        r"(?P<rest>.+)")
 
 
+#: "Flag any lamb born under 2.5 kg for extra feeding": the imperative, the records it applies to, the condition
+IMPERATIVE = re.compile(r"(?P<verb>flag|mark|highlight)\s+(?:any|every|each|all)\s+(?P<subj>[a-z][a-z']*(?: [a-z][a-z']*)?)"
+                        r"\s+(?:(?:born|weighing|weighed|measured|recorded|logged|that is|that are|which is|which are|"
+                        r"with a [a-z]+ of|with an? [a-z]+)\s+)?(?P<cmp>above|over|below|under|more than|less than)\s+"
+                        r"(?P<num>[£$€]?\d+(?:\.\d+)?\s*(?:°c|°f|%|[a-z]+)?)\s+(?P<rest>(?:as|for|with)\s+.+)")
+
+
 def _as_when(ctx):
     """The feature said with "when" (a new context), or None when it is not of that shape."""
     from dataclasses import replace
 
     from .text import verb_base
 
+    if re.search(rf"\b{_WHEN}\b", ctx.low):
+        return None
+    m = IMPERATIVE.fullmatch(ctx.low.strip().rstrip("."))
+    if m is not None:  # "flag any lamb born under 2.5 kg for extra feeding"
+        subj = m.group("subj")
+        return replace(ctx, text=f"When {'an' if subj[0] in 'aeiou' else 'a'} {subj} is {m.group('cmp')} "
+                                 f"{m.group('num')}, {m.group('verb')} it {m.group('rest')}")
     m = _MODIFIED.fullmatch(ctx.low.strip().rstrip("."))
-    if m is None or re.search(rf"\b{_WHEN}\b", ctx.low):
+    if m is None:
         return None
     verb = m.group("verb")
     base = verb_base(verb) if verb.endswith("s") else None

@@ -132,11 +132,13 @@ CUES: dict[str, tuple[str, ...]] = {
     "trigger": (r"[a-z]+( un[a-z]+| not (yet )?[a-z]+ed| still [a-z]+)? (for )?(more than|over|after|older than|within|in) "
                 r"(\d+|[a-z]+) (days?|weeks?|months?)( old)? (are |is |get |gets |become |becomes )?(automatically )?"
                 r"([a-z]+(ed|en)|expires?|lapses?)\b",
-                r"(when|whenever|once|as soon as|if)( a| an| the| its| their)? [a-z]+(['’]s)?( [a-z]+)? (is|are|becomes?|"
-                r"reach(es)?|turns?|goes|gets|has|exceeds?|drops?|falls?|rises?|fails?|passes)\b[^.;]{0,60}?\b(automatic\w*|"
+                r"(when|whenever|once|as soon as|if)( a| an| the| its| their)? [a-z]+(['’]s)?( [a-z]+){0,2} (is|are|becomes?|"
+                r"reach(es)?|turns?|goes|gets|has|exceeds?|drops?|falls?|rises?|fails?|passes)\b(?:[^.;]|\.(?=\d)){0,60}?\b(automatic\w*|"
                 r"creates?|opens?|raises?|sets?|marks?|flags?|blocks?|cannot|can't|may not|must not|notif\w*|e-?mails?|"
                 r"alerts?|tells?|texts?|sms|escalat\w*)",
                 r"automatically (creates?|opens?|raises?|sets?|marks?|flags?|blocks?|notif\w*|alerts?|e-?mails?)",
+                r"^ ?(flag|mark|highlight) (any|every|each|all) [a-z' ]+ (above|over|below|under|more than|less than) "
+                r"[£$€]?\d+(\.\d+)? ?\S* (as|for|with)",
                 r"^ ?(a|an|any|each|every) [a-z' ]+ (above|over|below|under|more than|less than|greater than|higher "
                 r"than|lower than) [£$€]?\d+(\.\d+)? ?\S* (marks|sends|flags|triggers|alerts|e-?mails|texts|"
                 r"notifies|blocks|creates|opens|raises|sets)\b",

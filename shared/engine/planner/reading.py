@@ -104,6 +104,9 @@ RULE_PATTERNS: tuple[tuple[str, str], ...] = (
     ("threshold", rf"(?:above|below|over|under|more than|less than|fewer than|exceeds?|exceeding|drops? below|falls? "
                   rf"below|rises? above|goes? (?:above|over|below|under)|reaches?|hits?|at or (?:above|below)) "
                   rf"(?:a |an |the )?(?:\$|£|€)?(?P<num>{_NUM})(?: ?(?P<unit>{_W}))?"),
+    # "logged at 40 mph or more", "a score of 3 or less"
+    ("threshold", rf"(?:\$|£|€)?(?P<num>{_NUM})(?: ?(?P<unit>{_W}|°c|°f|%))? or (?:more|higher|above|over|less|lower|"
+                  rf"below|under)"),
     ("threshold", r"overspen[dt]\w*|over budget|overdrawn|exceed\w*|thresholds?|runs? (?:low|out)|running (?:low|"
                   r"out)|low[- ]stock"),
     ("capacity", rf"(?:no|not|never) more (?:(?P<noun>{_W}) )?than (?:its|their|the) (?:[a-z]+ ){{0,2}}?(?:capacity|"

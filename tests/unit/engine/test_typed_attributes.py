@@ -270,3 +270,28 @@ def test_a_record_logged_against_a_booking_is_kept_per_booked_record():
     assert booking.resource == "berth", booking
     visit = spec.entity("visit")
     assert visit is not None and visit.field(f"{booking.entity}_id") is not None, visit
+
+
+def test_flag_any_record_under_a_measure_is_a_trigger_on_the_number_in_that_unit():
+    """ "Flag any calf born under 30 kg for extra feeding": a trigger on the calf's number kept in kg (its birth
+    weight), set when it is below 30 (it was not covered)."""
+    spec = plan_builtin({"id": "calf-rearing", "title": "Calf book", "target_audience": "dairy farmers",
+                         "description": "A dairy farm keeps calf records.",
+                         "key_features": ["Calves recorded against their cow with birth date and birth weight in kg",
+                                          "Flag any calf born under 30 kg for extra feeding"]})
+    cap = next(c for c in spec.capabilities if c.kind == "trigger")
+    assert (cap.entity, cap.conditions[0].field, cap.conditions[0].op, cap.conditions[0].number) == (
+        "calf", "birth_weight", "lt", 30), cap
+    assert _trace(spec, "Flag any calf").status == "planned"
+
+
+def test_a_number_and_its_unit_or_more_is_a_threshold_on_the_quantity_the_unit_measures():
+    """ "Email the harbour manager whenever a boat is logged at 6 knots or more": the boat's speed (in knots), 6 or more."""
+    spec = plan_builtin({"id": "harbour-speed", "title": "Harbour watch", "target_audience": "harbour wardens",
+                         "description": "A harbour logs boats passing the speed gate.",
+                         "key_features": ["Boats with name and registration",
+                                          "Email the harbour manager whenever a boat is logged at 6 knots or more"]})
+    cap = next(c for c in spec.capabilities if c.kind == "trigger")
+    cond = cap.conditions[0]
+    assert (cond.field, cond.op, cond.number) == ("speed", "gte", 6), cap
+    assert "knots" in spec.entity("boat").field("speed").label
