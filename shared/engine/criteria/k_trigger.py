@@ -69,7 +69,8 @@ def _own(cap, spec) -> set[str]:
 def _nouns_fit(cap, spec, rule) -> bool:
     """Every noun of the rule that names an entity names one the trigger works with."""
     own = _own(cap, spec)
-    return all(not _names(spec, n) or _names(spec, n) & own for n in rule.nouns)
+    role = cap.action.role if cap.action.type == "notify" else None  # "email the coordinator": the role told
+    return all(not _names(spec, n) or _names(spec, n) & own or (role and noun_matches(n, role)) for n in rule.nouns)
 
 
 def _told(cap, spec, noun: str) -> bool:

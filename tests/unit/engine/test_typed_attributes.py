@@ -295,3 +295,16 @@ def test_a_number_and_its_unit_or_more_is_a_threshold_on_the_quantity_the_unit_m
     cond = cap.conditions[0]
     assert (cond.field, cond.op, cond.number) == ("speed", "gte", 6), cap
     assert "knots" in spec.entity("boat").field("speed").label
+    assert _trace(spec, "6 knots or more").status == "planned", _trace(spec, "6 knots or more").reason
+
+
+def test_a_role_told_by_a_trigger_is_the_recipient_the_words_name():
+    """ "Email the coordinator whenever ...": the coordinator role is told, so the recipient rule is realised even
+    when the idea also lists coordinators as records."""
+    spec = plan_builtin({"id": "river-levels", "title": "River watch", "target_audience": "flood wardens",
+                         "description": "Volunteers log river gauge readings for the flood coordinator.",
+                         "key_features": ["Coordinators with name and phone",
+                                          "Volunteers log gauge readings with station and level",
+                                          "Email the coordinator whenever a reading is logged at 3 metres or more"]})
+    t = _trace(spec, "3 metres or more")
+    assert t.status == "planned", t.reason
