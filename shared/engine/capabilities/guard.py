@@ -290,9 +290,15 @@ def managed_fields(cap: Params, spec) -> dict[tuple[str, str], object]:
         return {}
     if cap.test == "is_true":
         return {(target, cap.test_field): True}
-    if cap.test == "in_state":  # a workflow's state starts as its initial state (the workflow declares it)
-        return {} if tested_flow(cap, spec) is not None or not cap.test_values else \
-            {(target, cap.test_field): cap.test_values[0]}
+    if cap.test == "in_state" and tested_flow(cap, spec) is not None:
+        # the tested record starts in its workflow's initial state, which fails: a new row of the generic tests is
+        # made in a status the guard lets through (the guard's own tests and criteria make the guarded move)
+        ent = spec.entity(cap.entity)
+        f = ent.field(cap.field) if ent is not None and cap.on == "transition" and cap.field else None
+        free = next((v for v in f.values if v not in cap.values), None) if f is not None else None
+        return {(cap.entity, cap.field): free} if free and flow_of(cap, spec) is None else {}
+    if cap.test == "in_state":
+        return {(target, cap.test_field): cap.test_values[0]} if cap.test_values else {}
     f = spec.entity(target).field(cap.test_field) if spec.entity(target) else None
     if cap.test == "not_expired":
         return {(target, cap.test_field): "2099-01-01" if f is not None and f.type == "date" else "2099-01-01T09:00:00"}

@@ -283,8 +283,8 @@ def _active_state(d, cond: str) -> tuple[str, str] | None:
     if not m:
         return None
     who = safe_name(singular(m.group("who").split()[-1]))
-    if who not in lx.PEOPLE and who not in d.roles:
-        return None
+    if who in _DETERMINERS or _entity(d, m.group("np")) and _entity(d, m.group("np")) == _entity(d, m.group("who")):
+        return None  # someone acts on a thing (the harbour master, the club secretary): not the thing itself
     return m.group("np"), _participle(m.group("verb"))
 
 
@@ -376,7 +376,8 @@ def b_guard(ctx) -> dict:
         raise NotFit("the words refuse the act while something holds that the app cannot check yet")
     state = _STATE.match(cond) if m.group("conj") in ("until", "unless") else None
     active = _active_state(d, cond) if m.group("conj") in ("until", "unless") and not state else None
-    done = _DONE.match(cond) if m.group("conj") in ("until", "unless") else None
+    done = _DONE.match(cond) if m.group("conj") in ("until", "unless") and not (_AGED.match(cond) or _COUNT.match(
+        cond)) else None  # "until it has matured for 90 days" counts days, "until it has two references" records
     if m.group("whose"):  # "members whose rod licence has expired cannot book"
         if cond:
             raise NotFit("the words give two conditions; the app checks one")
