@@ -206,6 +206,10 @@ def _expiry(ctx, out: dict, subj: str, m) -> None:
     link = next((f for f in d.fields_of(child, "reference") if f.ref == owner), None)
     dates = d.fields_of(child, "date", "datetime")
     date = next((f.name for f in dates if re.search(r"expir|valid|until|due|renew|end", f.name)), None)
+    if link is None and date is None or (link is None or date is None) and _own_date(d, owner, m.group("child")):
+        # "a crane whose inspection has expired": its own next inspection date, not its inspection records
+        _own_expiry(ctx, out, subj, owner, m.group("child"))
+        return
     if link is None or date is None:
         raise NotFit(f"the {child.replace('_', ' ')} records have no link to a {owner.replace('_', ' ')} and an "
                      f"expiry date to check")
@@ -218,6 +222,14 @@ def _expiry(ctx, out: dict, subj: str, m) -> None:
     out.update(test="none_expired", test_field=date, child_entity=child, child_link=link.name)
 
 
+def _own_date(d, owner: str, words: str) -> str | None:
+    """The owner's own date the words name, by which it runs out ("rod licence" -> rod_licence_expiry, "inspection"
+    -> next_inspection_date), or None."""
+    named = {singular(w) for w in _snake(_np_words(words)).split("_") if w}
+    return next((f.name for f in d.fields_of(owner, "date", "datetime") if named and named <= {
+        singular(w) for w in f.name.split("_")} and re.search(r"expir|valid|until|renew|end|next|due", f.name)), None)
+
+
 def _own_expiry(ctx, out: dict, subj: str, owner: str, words: str) -> None:
     """ "members whose rod licence has expired": the owner's own date the words name (rod_licence_expiry, added when
     missing) must be today or later; the owner is the subject or a record the subject points at."""
@@ -227,9 +239,7 @@ def _own_expiry(ctx, out: dict, subj: str, owner: str, words: str) -> None:
     name = _snake(_np_words(words))
     if not name:
         raise NotFit("the words do not say what has expired")
-    named = set(name.split("_"))
-    date = next((f.name for f in d.fields_of(owner, "date", "datetime") if named <= set(f.name.split("_"))
-                 and re.search(r"expir|valid|until|renew|end", f.name)), None)
+    date = _own_date(d, owner, words)
     if date is None:
         f = d.add_field(owner, f"{name}_expiry", "date", ctx.text, origin="capability")
         if f is None or f.type not in ("date", "datetime"):
