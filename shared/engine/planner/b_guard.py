@@ -223,9 +223,9 @@ def _expiry(ctx, out: dict, subj: str, m) -> None:
 
 
 def _own_date(d, owner: str, words: str) -> str | None:
-    """The owner's own date the words name, by which it runs out ("rod licence" -> rod_licence_expiry, "inspection"
-    -> next_inspection_date), or None."""
-    named = {singular(w) for w in _snake(_np_words(words)).split("_") if w}
+    """The owner's own date the words' head noun names, by which it runs out ("rod licence" -> rod_licence_expiry,
+    "annual inspection" -> next_inspection_date), or None."""
+    named = {singular(w) for w in _snake(_np_words(words)).split("_")[-1:] if w}  # its head noun
     return next((f.name for f in d.fields_of(owner, "date", "datetime") if named and named <= {
         singular(w) for w in f.name.split("_")} and re.search(r"expir|valid|until|renew|end|next|due", f.name)), None)
 

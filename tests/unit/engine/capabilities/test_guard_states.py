@@ -120,3 +120,18 @@ def test_generated_guard_tests_and_criteria_pass(make, test):
     assert all(v == "passed" for v in run.results.values()), run.output
     guarded = [c for ft in run.features for c in ft.get("criteria") or [] if "naming the rule" in c["text"]]
     assert guarded and all(c["passed"] for c in guarded), guarded
+
+
+def test_a_things_own_due_date_is_read_when_the_words_name_no_records_of_it():
+    """"A glider whose annual inspection has expired cannot be flown": the glider's own next inspection date, kept by
+    another feature, is the date that runs out (no date is added beside it), not its inspection records."""
+    spec = plan_builtin({"id": "glider-club", "title": "Ridge Soar", "target_audience": "gliding club tug pilots",
+                         "description": "A gliding club keeps its fleet airworthy.",
+                         "key_features": ["A glider whose annual inspection has expired cannot be flown",
+                                          "Gliders with registration, seats and next inspection date"]})
+    cap = _guard(spec)
+    glider = spec.entity("glider")
+    assert (cap.entity, cap.on, cap.values, cap.test, cap.via_field) == ("glider", "transition", ["flown"],
+                                                                        "not_expired", None)
+    assert cap.test_field == "next_inspection_date", [f.name for f in glider.fields]
+    assert [f.name for f in glider.fields if f.type == "date"] == ["next_inspection_date"]
