@@ -10,7 +10,8 @@ from ..appspec.base import CapabilityBase, Name
 
 KIND = "guard"
 
-TESTS = ("is_true", "days_since", "all_checked", "none_expired", "checklist_done", "count_at_least", "before_cutoff")
+TESTS = ("is_true", "days_since", "all_checked", "none_expired", "checklist_done", "count_at_least", "before_cutoff",
+         "in_state", "not_expired")
 #: tests that read the tested record's items (child_entity, linked by child_link)
 CHILD_TESTS = ("all_checked", "none_expired", "count_at_least")
 MAX_COUNT = 1000
@@ -34,7 +35,7 @@ class Params(CapabilityBase):
                                    "required reference field of it: the condition is on the record it points at "
                                    "(the member of a booking)")
     test: Literal["is_true", "days_since", "all_checked", "none_expired", "checklist_done",
-                  "count_at_least", "before_cutoff"] = Field(description=(
+                  "count_at_least", "before_cutoff", "in_state", "not_expired"] = Field(description=(
         "is_true: `test_field`, a boolean field of the tested record, is true; days_since: at least `days` whole "
         "days have passed since `test_field`, a date/datetime field of the tested record; all_checked: no `child_entity` "
         "record of the tested record (linked by `child_link`) has `test_field`, a boolean field of the child, "
@@ -44,7 +45,10 @@ class Params(CapabilityBase):
         "`count` `child_entity` records (linked by `child_link`): two witnesses recorded for a will; before_cutoff: "
         "now is no later than `test_field`, a date/datetime field of the tested record (a date means the start of "
         "that day), minus `hours`: entries close 24 hours before a race's liberation time; a record with no time "
-        "set is not held back"))
+        "set is not held back; in_state: "
+        "`test_field`, an enum field of the tested record (a workflow's state field when one moves it), is one of "
+        "`test_values`: a cemetery permit approved; not_expired: `test_field`, a date/datetime field of the tested "
+        "record, is today or later: a member's rod licence expiry"))
     test_field: Name | None = Field(default=None, description="the field tested, e.g. subscription_paid, make_date, "
                                     "ticked; None for checklist_done (the checklist's own tick)")
     checklist: Name | None = Field(default=None, description="checklist_done: the id of the checklist capability "
@@ -56,6 +60,8 @@ class Params(CapabilityBase):
     child_entity: Name | None = Field(default=None, description="all_checked: the checklist items, e.g. skill")
     child_link: Name | None = Field(default=None, description="all_checked: the items' reference to the tested "
                                     "record, e.g. pupil_id")
+    test_values: list[Name] = Field(default_factory=list, description="in_state: the values of `test_field` that "
+                                    "meet the condition, e.g. ['approved']")
 
 
 PACKAGES: list[str] = []
@@ -155,16 +161,70 @@ def check(cap: Params, spec) -> list[str]:
     else:
         if cap.child_entity or cap.child_link:
             p.append(f"{cap.test} takes no child_entity or child_link (they are for all_checked)")
-        types = ("boolean",) if cap.test == "is_true" else ("date", "datetime")
+        types = ("boolean",) if cap.test == "is_true" else ("enum",) if cap.test == "in_state" else ("date", "datetime")
         m = b.field_problem(spec, target, cap.test_field, "test_field", types)
         if m:
             p.append(m)
+        elif cap.test == "in_state":
+            p += _state_problems(cap, spec, target)
+    if cap.test != "in_state" and cap.test_values:
+        p.append("test_values go with in_state only: the values of test_field that meet the condition")
     if (cap.test == "days_since") != (cap.days is not None):
         p.append("days goes with days_since only: how many whole days must pass since test_field, e.g. 90")
     if (cap.test == "before_cutoff") != (cap.hours is not None):
         p.append("hours goes with before_cutoff only: how many hours before test_field the act closes, e.g. 24")
     if (cap.test == "count_at_least") != (cap.count is not None):
         p.append("count goes with count_at_least only: how many records the tested record must have, e.g. 2")
+    return p
+
+
+def tested_flow(cap: Params, spec):
+    """in_state: the workflow that moves the tested record's `test_field` (its state), or None (staff set it)."""
+    target = tested(cap, spec)
+    if cap.test != "in_state" or target is None:
+        return None
+    return next((c for c in spec.capabilities if c.kind == "workflow" and c.entity == target
+                 and c.state_field == cap.test_field), None)
+
+
+def state_moves(cap: Params, spec) -> list[list[str]]:
+    """in_state on a workflow's state: the moves [transition, role] from its initial state to the first value met."""
+    from .trigger import flow_path, flow_mover
+
+    wf = tested_flow(cap, spec)
+    path = flow_path(wf, wf.initial, cap.test_values[0]) if wf is not None and cap.test_values else None
+    return [[t.name, flow_mover(spec, t, "owner")] for t in path or []]
+
+
+def _state_problems(cap: Params, spec, target: str) -> list[str]:
+    from .trigger import flow_path
+
+    f = spec.entity(target).field(cap.test_field)
+    p = []
+    if not cap.test_values:
+        return [f"in_state needs test_values: the values of {target}.{cap.test_field} that meet the condition, "
+                f"from {f.values}"]
+    unknown = [v for v in cap.test_values if v not in f.values]
+    if unknown:
+        return [f"test_values {unknown} are not values of {target}.{cap.test_field}; its values: {f.values}"]
+    if not set(f.values) - set(cap.test_values):
+        p.append(f"every value of {target}.{cap.test_field} meets the condition, so it never holds anything back; "
+                 f"name only the values that do")
+    if cap.via_field is None and cap.on == "transition" and cap.test_field == cap.field:
+        p.append(f"the condition reads {cap.field}, the field whose change it refuses; test another field")
+    wf = tested_flow(cap, spec)
+    if wf is not None:
+        if wf.initial in cap.test_values:
+            p.append(f"a new {target} starts {wf.initial!r}, which already meets the condition; drop it from "
+                     f"test_values")
+        elif flow_path(wf, wf.initial, cap.test_values[0]) is None:
+            p.append(f"no transition of workflow {wf.id!r} reaches {cap.test_values[0]!r} from {wf.initial!r}")
+        if cap.via_field is None:
+            p.append("in_state on a workflow's state needs via_field: the record the workflow moves is another one")
+        if cap.on == "create":
+            p.append(f"holding back a new {cap.entity} until a {target} reaches a state of workflow {wf.id!r} is not "
+                     f"built yet (a new {target} starts {wf.initial!r}, so every other test's new {cap.entity} would "
+                     f"be refused); guard a move of the {cap.entity}'s status instead (on: transition)")
     return p
 
 
@@ -218,6 +278,10 @@ def condition_words(cap: Params, spec) -> str:
         return f"later than {span_words(cap.hours or 0)} before {whose} {name}"
     if cap.test == "is_true":
         return f"{whose} {name} is yes"
+    if cap.test == "in_state":
+        return f"{whose} {name} is {' or '.join(v.replace('_', ' ') for v in cap.test_values)}"
+    if cap.test == "not_expired":
+        return f"{whose} {name} is today or later"
     return f"{cap.days} days have passed since {whose} {name}"
 
 
@@ -245,8 +309,19 @@ def managed_fields(cap: Params, spec) -> dict[tuple[str, str], object]:
         return {}
     if cap.test == "is_true":
         return {(target, cap.test_field): True}
+    if cap.test == "in_state" and tested_flow(cap, spec) is not None:
+        # the tested record starts in its workflow's initial state, which fails: a new row of the generic tests is
+        # made in a status the guard lets through (the guard's own tests and criteria make the guarded move)
+        ent = spec.entity(cap.entity)
+        f = ent.field(cap.field) if ent is not None and cap.on == "transition" and cap.field else None
+        free = next((v for v in f.values if v not in cap.values), None) if f is not None else None
+        return {(cap.entity, cap.field): free} if free and flow_of(cap, spec) is None else {}
+    if cap.test == "in_state":
+        return {(target, cap.test_field): cap.test_values[0]} if cap.test_values else {}
     f = spec.entity(target).field(cap.test_field) if spec.entity(target) else None
     if cap.test == "before_cutoff":  # a time far ahead: the cut-off has not passed
+        return {(target, cap.test_field): far_future(f)}
+    if cap.test == "not_expired":
         return {(target, cap.test_field): far_future(f)}
     return {(target, cap.test_field): "2000-01-01" if f is not None and f.type == "date" else "2000-01-01T09:00:00"}
 
@@ -261,11 +336,14 @@ def staff_fields(cap: Params, spec) -> list[tuple[str, str]]:
     at) is set by staff: otherwise the person held back (a researcher on their own record) could tick their own
     induction."""
     target = tested(cap, spec)
-    if not (target and cap.via_field and cap.test in ("is_true", "days_since") and cap.test_field):
+    if not (target and cap.via_field and cap.test in ("is_true", "days_since", "not_expired", "in_state")
+            and cap.test_field):
         # a condition on the record itself (its own bake date) is the record's own data; so is the time a cut-off
         # reads (a sitting's start): whoever may change that record reschedules it, and someone whose rows are their
         # own changes only their own
         return []
+    if tested_flow(cap, spec) is not None:
+        return []  # a workflow's state moves only through its transitions, each limited to its roles
     return [(target, cap.test_field)]
 
 
@@ -307,6 +385,15 @@ def ready_actions(cap: Params, spec) -> list[dict]:
                  "value": "2000-01-01" if f is not None and f.type == "date" else "2000-01-01T09:00:00"}]
     if cap.test == "checklist_done":
         return [{**base, "do": "tick", "checklist": cap.checklist}]
+    if cap.test == "not_expired" and tent is not None:
+        f = tent.field(cap.test_field)
+        return [{**base, "do": "set", "field": cap.test_field,
+                 "value": "2099-01-01" if f is not None and f.type == "date" else "2099-01-01T09:00:00"}]
+    if cap.test == "in_state" and cap.test_values:
+        wf = tested_flow(cap, spec)
+        if wf is None:
+            return [{**base, "do": "set", "field": cap.test_field, "value": cap.test_values[0]}]
+        return [{**base, "do": "move", "flow": wf.id, "moves": state_moves(cap, spec)}]
     return []  # all_checked / none_expired: a new record has no items, so nothing holds it back
 
 
@@ -349,7 +436,10 @@ def render(cap: Params, spec, tpl) -> dict[str, str]:
         allowed = next(v for v in ent.field(cap.field).values if v not in cap.values)
     free_kind = next((v for v in ent.field(cap.where_field).values if v not in cap.where_values), None) \
         if cap.where_field else None
-    ctx = {"flow": _flow_ctx(cap, spec),
+    wf = tested_flow(cap, spec)
+    failing = next((v for v in f.values if v not in cap.test_values), None) if cap.test == "in_state" else None
+    ctx = {"flow": _flow_ctx(cap, spec), "state_flow": wf.id if wf is not None else None,
+           "state_moves": state_moves(cap, spec), "failing_value": failing,
            "free_kind": free_kind, "ent": ent, "tent": tent, "rule_text": rule[:1].upper() + rule[1:],
            "cond_text": condition_words(cap, spec), "target": target,
            "span_text": span_words(cap.hours) if cap.hours else None,

@@ -142,6 +142,10 @@ class Plan:
                 for i in range(len(getattr(ck, "items", None) or [])):
                     self.step("owner", "PATCH", f"/api/{act['checklist']}/items/${{{var}.items.{i}.id}}",
                               json={"done": True}, note="ready: tick an item")
+            elif act["do"] == "move":  # the tested record moved through its workflow to the state asked for
+                for name, role in act["moves"]:
+                    self.step("owner" if role == "owner" else self.actor(role), "POST",
+                              f"/api/{act['flow']}/records/{target}/{name}", note=f"ready: {name.replace('_', ' ')}")
             elif act["do"] == "pay":  # a checkout of it, and Stripe's signed word that it is paid
                 self.scenario["stripe"] = True
                 var, cap = self.var("checkout"), act["payments"]

@@ -17,6 +17,27 @@ from datetime import timedelta
 from ..capabilities.guard import tested
 from . import NOW, ScenarioError, a, entity_label, iso
 from .k_trigger import _names, _rule_days
+from ..capabilities.guard import tested
+
+
+_EXPIRY_WORDS = re.compile(r" (?:expir\w*|lapsed?|run out|out of date) ")
+
+
+def _stem(word: str) -> str:
+    return re.sub(r"(?:ed|es|e|s|d)$", "", word)
+
+
+def _condition_named(cap, words: str) -> bool:
+    """Does the guard check the condition the rule's words name: a date run out by an expiry test, a state ("until
+    its permit is approved", "until the secretary approves the proof") by a test of that state?"""
+    if _EXPIRY_WORDS.search(words) and cap.test not in ("none_expired", "not_expired"):
+        return False
+    if cap.test == "not_expired" and not _EXPIRY_WORDS.search(words):
+        return False
+    if cap.test == "in_state":
+        stems = {_stem(w) for w in words.split()}
+        return any(_stem(v.split("_")[-1]) in stems for v in cap.test_values)
+    return True
 
 
 def _realises_guard(cap, spec, rule, reading) -> bool:
@@ -24,6 +45,9 @@ def _realises_guard(cap, spec, rule, reading) -> bool:
         if rule.number is not None and (cap.test != "count_at_least" or float(cap.count) != rule.number):
             return False  # "unless two witnesses are recorded": held by a count of that many, not another test
         words = " " + " ".join(re.findall(r"[a-z0-9]+", (rule.words or "").lower())) + " "
+        said = " ".join(w.word.lower() for w in (reading.words if reading is not None else []))
+        if not _condition_named(cap, f"{words}{' '.join(re.findall(r'[a-z0-9]+', said))} "):
+            return False
         if cap.on == "transition":
             return any(f" {v.replace('_', ' ')} " in words for v in cap.values)
         from .certify import touched
@@ -39,6 +63,12 @@ def _realises_guard(cap, spec, rule, reading) -> bool:
             return all(not _names(spec, n) or _names(spec, n) & own or singular(n.lower()) in items
                        for n in rule.nouns)
         return all(not _names(spec, n) or _names(spec, n) & own for n in rule.nouns)
+    if rule.category in ("price", "fee") and rule.number is not None and cap.test == "is_true":
+        # "unless they've paid the £25 outing fee": the yes/no staff tick shows the amount it records as paid
+        target = spec.entity(tested(cap, spec) or "")
+        f = target.field(cap.test_field) if target is not None and cap.test_field else None
+        n = f"{rule.number:g}"
+        return f is not None and bool(re.search(rf"(?<![0-9.]){re.escape(n)}(?![0-9])", f.label or ""))
     if cap.test == "count_at_least" and rule.number is not None and rule.category in ("limit", "threshold",
                                                                                        "capacity", "quota", "other"):
         return float(rule.number) == float(cap.count)
@@ -92,6 +122,7 @@ def _derive_guard(cap, spec, reading, feature) -> list[dict]:
 
 
 def _refused_until(p, capability: str) -> None:
+    from ..capabilities.guard import state_moves, tested, tested_flow
 
     cap = next((c for c in p.spec.capabilities if c.id == capability and c.kind == "guard"), None)
     if cap is None:
@@ -101,6 +132,7 @@ def _refused_until(p, capability: str) -> None:
     tent = p.entity(target)
     who = p.writer(cap.entity)
     label, tlabel = ent.label.lower(), tent.label.lower()
+    state_flow = tested_flow(cap, p.spec)
 
     def cond(holds: bool) -> dict:
         if cap.test == "is_true":
@@ -114,7 +146,24 @@ def _refused_until(p, capability: str) -> None:
             if f.type == "date" and holds and (at.hour or at.minute):
                 at += timedelta(days=1)
             return {cap.test_field: iso(at, f.type)}
+        if cap.test == "not_expired":  # valid for most of a year, or run out two days ago
+            f = tent.field(cap.test_field)
+            return {cap.test_field: iso(NOW + timedelta(days=300) if holds else NOW - timedelta(days=2), f.type)}
+        if cap.test == "in_state" and state_flow is None:
+            failing = next(v for v in tent.field(cap.test_field).values if v not in cap.test_values)
+            return {cap.test_field: cap.test_values[0] if holds else failing}
         return {}
+
+    def fulfil(row: str) -> None:
+        """The condition now holds on the tested row `row`: its fields set, or its workflow moved to the state."""
+        if state_flow is None:
+            p.step("owner", "PATCH", f"/api/{tent.plural}/${{{row}.id}}", json=cond(True),
+                   note="the condition now holds")
+            return
+        for name, role in state_moves(cap, p.spec):
+            p.step("owner" if role == "owner" else p.actor(role), "POST",
+                   f"/api/{state_flow.id}/records/${{{row}.id}}/{name}",
+                   note=f"its {tlabel} moved on: {name.replace('_', ' ')}")
 
     def checklist(row: str, all_ticked: bool, note: str) -> str | None:
         """Tick the items of `row`'s checklist (two added first when it names none): all, or all but the last,
@@ -223,8 +272,7 @@ def _refused_until(p, capability: str) -> None:
             p.step("owner", "PATCH", f"/api/{p.entity(cap.child_entity).plural}/${{{item}.id}}",
                    json={cap.test_field: fixed}, note=renewed)
         else:
-            p.step("owner", "PATCH", f"/api/{tent.plural}/${{{row}.id}}", json=cond(True), note="the condition "
-                                                                                               "now holds")
+            fulfil(row)
         if stranger:
             guarded(p.actor(stranger), [403, 404], note=f"a {stranger.replace('_', ' ')} may not change it")
         else:  # every role may change it: someone signed out may not
@@ -250,8 +298,7 @@ def _refused_until(p, capability: str) -> None:
         p.step("owner", "PATCH", f"/api/{p.entity(cap.child_entity).plural}/${{{item}.id}}",
                json={cap.test_field: fixed}, note=renewed)
     else:
-        p.step("owner", "PATCH", f"/api/{tent.plural}/${{{row}.id}}", json=cond(True),
-               note="the condition now holds")
+        fulfil(row)
     stranger = next((r.name for r in p.spec.roles if cap.entity not in r.write and r.name != "owner"), None)
     if stranger:
         p.make(cap.entity, p.actor(stranger), {**own, **(cond(True) if cap.via_field is None else {})},

@@ -117,6 +117,28 @@ def _acts_on_records(text: str) -> bool:
                          "post", "publish", "send", "list", "record", "log", "save", "store", "keep", "track"})
 
 
+def _wanted(d: Draft, ctx, i: int, text: str, guard: bool = True) -> list[str]:
+    """The kinds a feature asks for (guard=False: as if it stated no guard)."""
+    wanted = [k for k, _w in kinds_for(text, guard)]
+    if "workflow" in wanted and d.planned.get("rotation") and re.search(r"\bswap\w*|\btrad(e|es|ed|ing)\b",
+                                                                        text.lower()):
+        # "swap walks with manager approval" after a rota: the rota's swaps, approved
+        wanted = ["rotation" if k == "workflow" else k for k in wanted]
+        wanted = list(dict.fromkeys(wanted))
+    joins = [j for _a, _b, j, src in d.m2m if src == clip(text)]
+    if not wanted and joins:  # "dishes made from ingredients": the links are the records
+        ctx.mentioned = joins[:1] + [m for m in ctx.mentioned if m not in joins]
+        wanted = ["records"]
+    if not wanted and _money_range(text.lower()):  # "gifts have a spending cap of £25": the amount's range
+        wanted = ["records"]
+    if i in getattr(d, "scopes", {}) and set(wanted) <= {"audit_log"}:  # who sees which rows: the records,
+        wanted = ["records"]  # read-scoped ("see only the sitting history of their own household": their rows)
+    if not wanted and (ctx.explicit or _names_fields(d, ctx)) and not NOT_RECORDS.search(text.lower()) and (
+            is_records_feature(text) or _names_fields(d, ctx) or _acts_on_records(text)):
+        wanted = ["records"]  # a list or records of a noun with attributes
+    return wanted
+
+
 def _plan_features(d: Draft, kinds: set[str]) -> tuple[list[dict], list[dict]]:
     caps: list[dict] = []
     by_key: dict[tuple, dict] = {}
@@ -124,26 +146,11 @@ def _plan_features(d: Draft, kinds: set[str]) -> tuple[list[dict], list[dict]]:
     focus: str | None = None
     for i, text in enumerate(d.idea.get("key_features") or []):
         ctx = feature_ctx(d, i, text, focus)
-        wanted = [k for k, _w in kinds_for(text)]
-        if "workflow" in wanted and d.planned.get("rotation") and re.search(r"\bswap\w*|\btrad(e|es|ed|ing)\b",
-                                                                            text.lower()):
-            # "swap walks with manager approval" after a rota: the rota's swaps, approved
-            wanted = ["rotation" if k == "workflow" else k for k in wanted]
-            wanted = list(dict.fromkeys(wanted))
-        joins = [j for _a, _b, j, src in d.m2m if src == clip(text)]
-        if not wanted and joins:  # "dishes made from ingredients": the links are the records
-            ctx.mentioned = joins[:1] + [m for m in ctx.mentioned if m not in joins]
-            wanted = ["records"]
-        if not wanted and _money_range(text.lower()):  # "gifts have a spending cap of £25": the amount's range
-            wanted = ["records"]
-        if i in getattr(d, "scopes", {}) and set(wanted) <= {"audit_log"}:  # who sees which rows: the records,
-            wanted = ["records"]  # read-scoped ("see only the sitting history of their own household": their rows)
-        if not wanted and (ctx.explicit or _names_fields(d, ctx)) and not NOT_RECORDS.search(text.lower()) and (
-                is_records_feature(text) or _names_fields(d, ctx) or _acts_on_records(text)):
-            wanted = ["records"]  # a list or records of a noun with attributes
+        wanted = _wanted(d, ctx, i, text)
         ids: list[str] = []
         missing: list[str] = []
-        for kind in wanted:
+        unbound: list[str] = []  # a stated guard the planner could not bind: the words' other kinds are tried
+        for kind in (todo := list(wanted)):
             if kind not in kinds:
                 missing.append(f"{BEHAVIOUR[kind]} ({kind}) is not in the capability library yet")
                 continue
@@ -156,6 +163,10 @@ def _plan_features(d: Draft, kinds: set[str]) -> tuple[list[dict], list[dict]]:
                 reason = str(exc)
                 if isinstance(exc, ValidationError):
                     reason = f"its parameters did not fit ({exc.errors()[0].get('msg')})"
+                if kind == "guard" and wanted == ["guard"] and not unbound:
+                    unbound.append(f"{BEHAVIOUR[kind]} ({kind}): {reason}")
+                    todo.extend(k for k in _wanted(d, ctx, i, text, guard=False) if k not in todo)
+                    continue
                 missing.append(f"{BEHAVIOUR[kind]} ({kind}): {reason}")
                 continue
             del probe
@@ -181,6 +192,8 @@ def _plan_features(d: Draft, kinds: set[str]) -> tuple[list[dict], list[dict]]:
                         cap[k] = v
             if cap["id"] not in ids:
                 ids.append(cap["id"])
+        if unbound and not ids:
+            missing = unbound + missing
         ents = [m for m in ctx.mentioned if m in d.entities]
         if ids and not missing:
             trace.append({"feature": text, "status": "planned", "capabilities": ids, "entities": ents})

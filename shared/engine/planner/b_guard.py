@@ -30,10 +30,11 @@ GUARD = re.compile(
     r"^\s*(?:an? |the |any |each |every )?(?P<subj>[a-z][a-z-]*(?: [a-z][a-z-]*)?)"
     r"(?: (?:who|that|which) (?:has|have|hasn't|haven't) (?:not |yet )*(?P<part>[a-z]+ed|[a-z]+en|done|paid) "
     r"(?:(?:the|their|its|a|an|his|her) )?(?P<np>[a-z][a-z -]*?)| without (?:(?:a|an|the|any|their|its) )?"
-    r"(?P<lack>[a-z][a-z -]*?))?"
+    r"(?P<lack>[a-z][a-z -]*?)| whose (?P<whose>[a-z][a-z -]*?) (?:has|have|is|are) (?:already )?"
+    r"(?:expired|lapsed|run out|out of date))?"
     rf" {_NEG} (?:(?P<passive>be (?:marked (?:as )?|set (?:to|as) |moved (?:to|into) |made )?[a-z]+)"
     r"|(?P<goes>(?:go|move|pass|proceed|progress) (?:on )?(?:to|into) [a-z]+)"
-    r"|(?P<verb>[a-z]+)(?: (?:a|an|the|any|their|its) (?P<obj>[a-z][a-z -]*?))?)"
+    r"|(?P<verb>[a-z]+)(?: (?:on|onto|in|into|for|to|at))?(?: (?:a|an|the|any|their|its) (?P<obj>[a-z][a-z -]*?))?)"
     r"(?: (?P<conj>until|unless|before|while) (?P<cond>[^.;]+?))?\s*[.;]?\s*$")
 #: "until every skill is ticked", "until all its checks are done"
 _EVERY = re.compile(r"^(?:every|each|all)(?: (?:of )?(?:its|their|the|his|her))? (?P<child>[a-z][a-z-]*) (?:is|are|has been|"
@@ -45,12 +46,19 @@ _AGED = re.compile(r"^(?:it|they|the [a-z]+) (?:has|have) (?:been )?(?P<part>[a-
 CUE = GUARD.pattern.removeprefix(r"^\s*")
 #: "while the dog's vaccination has expired", "while its certificate is out of date": refused while an item of the
 #: record (or of the record it belongs to) is past its date
-_EXPIRED = re.compile(r"^(?:(?:the|its|their|a|an) )?(?:(?P<owner>[a-z][a-z-]*)(?:'s|s') )?(?P<child>[a-z][a-z-]*) "
-                      r"(?:has|have|is|are) (?:expired|lapsed|run out|out of date)$")
+_EXPIRED = re.compile(r"^(?:(?:the|its|their|his|her|a|an) )?(?:(?P<owner>[a-z][a-z-]*)(?:'s|s') )?"
+                      r"(?P<child>[a-z][a-z-]*(?: [a-z][a-z-]*)?) "
+                      r"(?:has|have|is|are) (?:already )?(?:expired|lapsed|run out|out of date)$")
 _BOOK = re.compile(r"^(?:book|reserve|hire|rent)$")
 #: "until their membership is approved", "unless its safety certificate has been signed": a yes/no of the subject
 _STATE = re.compile(r"^(?:its|their|his|her) (?P<np>[a-z][a-z -]*?) (?:is|are|has been|have been|was|were) "
                     r"(?P<part>[a-z]+ed|[a-z]+en|done|paid)$")
+#: "unless they've paid the £25 outing fee", "until they have been vetted": a yes/no of the subject
+_DONE = re.compile(r"^(?:they|he|she|it)(?:'ve|'s| have| has) (?:already )?(?:been )?(?P<part>[a-z]+ed|[a-z]+en|done|"
+                   r"paid)(?: (?P<np>.+))?$")
+#: "until the club secretary approves the design proof": the proof is approved (the one who does it is a person)
+_ACTIVE = re.compile(r"^(?:(?:the|an?|its|their|his|her) )?(?P<who>[a-z][a-z -]*?) (?P<verb>[a-z]+s)(?: off)? "
+                     r"(?:the|its|their|his|her|a|an) (?P<np>[a-z][a-z -]*)$")
 _NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
                  "ten": 10, "a": 1, "an": 1}
 _N = r"(?P<n>\d+|one|two|three|four|five|six|seven|eight|nine|ten)"
@@ -190,11 +198,18 @@ def _expiry(ctx, out: dict, subj: str, m) -> None:
     d = ctx.draft
     owner = _entity(d, m.group("owner")) if m.group("owner") else subj
     child = _entity(d, m.group("child"))
+    if owner is not None and (child is None or child == owner):  # "whose rod licence has expired": its own date
+        _own_expiry(ctx, out, subj, owner, m.group("child"))
+        return
     if owner is None or child is None:
         raise NotFit("the words do not name the record whose items expire")
     link = next((f for f in d.fields_of(child, "reference") if f.ref == owner), None)
     dates = d.fields_of(child, "date", "datetime")
     date = next((f.name for f in dates if re.search(r"expir|valid|until|due|renew|end", f.name)), None)
+    if link is None and date is None or (link is None or date is None) and _own_date(d, owner, m.group("child")):
+        # "a crane whose inspection has expired": its own next inspection date, not its inspection records
+        _own_expiry(ctx, out, subj, owner, m.group("child"))
+        return
     if link is None or date is None:
         raise NotFit(f"the {child.replace('_', ' ')} records have no link to a {owner.replace('_', ' ')} and an "
                      f"expiry date to check")
@@ -207,18 +222,128 @@ def _expiry(ctx, out: dict, subj: str, m) -> None:
     out.update(test="none_expired", test_field=date, child_entity=child, child_link=link.name)
 
 
+def _own_date(d, owner: str, words: str) -> str | None:
+    """The owner's own date the words' head noun names, by which it runs out ("rod licence" -> rod_licence_expiry,
+    "annual inspection" -> next_inspection_date), or None."""
+    named = {singular(w) for w in _snake(_np_words(words)).split("_")[-1:] if w}  # its head noun
+    return next((f.name for f in d.fields_of(owner, "date", "datetime") if named and named <= {
+        singular(w) for w in f.name.split("_")} and re.search(r"expir|valid|until|renew|end|next|due", f.name)), None)
+
+
+def _own_expiry(ctx, out: dict, subj: str, owner: str, words: str) -> None:
+    """ "members whose rod licence has expired": the owner's own date the words name (rod_licence_expiry, added when
+    missing) must be today or later; the owner is the subject or a record the subject points at."""
+    from .capmap import NotFit
+
+    d = ctx.draft
+    name = _snake(_np_words(words))
+    if not name:
+        raise NotFit("the words do not say what has expired")
+    date = _own_date(d, owner, words)
+    if date is None:
+        f = d.add_field(owner, f"{name}_expiry", "date", ctx.text, origin="capability")
+        if f is None or f.type not in ("date", "datetime"):
+            raise NotFit(f"the {owner.replace('_', ' ')} record has no room for the date its {words} expires")
+        date = f.name
+    _point_at(ctx, out, subj, owner)
+    out.update(test="not_expired", test_field=date)
+
+
+def _point_at(ctx, out: dict, subj: str, tested: str) -> None:
+    """The guarded record reads `tested`: itself, or through a required reference (added when missing)."""
+    from .capmap import NotFit
+
+    if tested == out["entity"]:
+        return
+    if out["via_field"] is not None:
+        if ctx.draft.entities[out["entity"]].fields[out["via_field"]].ref == tested:
+            return
+        if tested != subj:  # a booking of the member reads the member's permit: the booking points at the permit
+            out["via_field"] = _required_link(ctx, out["entity"], tested).name
+            return
+        raise NotFit("the words check a record the act's record does not point at")
+    out["via_field"] = _required_link(ctx, out["entity"], tested).name
+
+
+_AMOUNT = re.compile(r"^(?:[£$€]\s?\d[\d,.]*|\d[\d,.]*(?:p|gbp|usd|eur)?)$")
+
+
+def _np_words(words: str) -> str:
+    """The noun phrase's own words: no determiner, no amount ("the £25 outing fee" -> "outing fee")."""
+    out = [w for w in words.split() if w not in _DETERMINERS and not _AMOUNT.match(w)]
+    return " ".join(w for w in out if re.fullmatch(r"[a-z][a-z-]*", w))
+
+
+def _participle(verb: str) -> str:
+    """ "approves" -> "approved", "signs" -> "signed" (a regular verb's past participle)."""
+    base = verb_base(verb)
+    if not base or base == verb:  # "approves" -> "approve", "verifies" -> "verify", "watches" -> "watch"
+        base = re.sub(r"ies$", "y", verb) if verb.endswith("ies") else re.sub(r"(?<=ch|sh|ss)es$|(?<=x)es$|s$", "", verb)
+    forms = [k for k, v in lx.IRREGULAR_VERBS.items() if v == base and k != base and not k.endswith("s")]
+    if forms:  # "pays" -> "paid", "sees" -> "seen"
+        return next((f for f in forms if f.endswith("n")), forms[-1])
+    if re.search(r"[^aeiou]y$", base):
+        return base[:-1] + "ied"
+    return base + ("d" if base.endswith("e") else "ed")
+
+
+def _active_state(d, cond: str) -> tuple[str, str] | None:
+    """ "the club secretary approves the design proof" -> ("design proof", "approved"): a person acts on a thing."""
+    m = _ACTIVE.match(cond)
+    if not m:
+        return None
+    who = safe_name(singular(m.group("who").split()[-1]))
+    if who in _DETERMINERS or _entity(d, m.group("np")) and _entity(d, m.group("np")) == _entity(d, m.group("who")):
+        return None  # someone acts on a thing (the harbour master, the club secretary): not the thing itself
+    return m.group("np"), _participle(m.group("verb"))
+
+
+def _in_state(ctx, out: dict, subj: str, np: str, part: str) -> bool:
+    """ "until its cemetery permit is approved": the record the words name (the subject's permit) must be in that
+    state: its workflow's state, or an enum field holding the value (a status added when the record has none).
+    False when the words name no other record (the subject's own yes/no then)."""
+    from .capmap import NotFit
+
+    d = ctx.draft
+    ent = _entity(d, _np_words(np))
+    if ent is None or ent in (subj, out["entity"]):
+        return False
+    value = _snake(part)
+    flow = next((w for w in d.planned.get("workflow", []) if w.get("entity") == ent), None)
+    if flow is not None and value not in (flow.get("states") or []):
+        raise NotFit(f"the {ent.replace('_', ' ')} moves through {flow.get('states')}; none is {part}")
+    field = flow["state_field"] if flow is not None else next(
+        (f.name for f in d.fields_of(ent, "enum") if value in f.values), None)
+    if field is None:
+        f = d.add_field(ent, "status", "enum", ctx.text, origin="capability", values=["pending", value])
+        if f is None or f.type != "enum":
+            raise NotFit(f"the {ent.replace('_', ' ')} record has no room for a status")
+        if value not in f.values:
+            f.values = [*f.values, value]
+        field = f.name
+    if flow is not None and out["on"] == "create":
+        raise NotFit(f"holding back a new {out['entity'].replace('_', ' ')} until its {ent.replace('_', ' ')} "
+                     f"reaches a workflow state is not built yet; a move of its status can be held back")
+    _point_at(ctx, out, subj, ent)
+    out.update(test="in_state", test_field=field, test_values=[value])
+    return True
+
+
 def states_guard(text: str) -> bool:
     """Does the text state a guard in a shape `b_guard` reads: the act and a condition it can check?"""
     if states_cutoff(text):
         return True
-    m = GUARD.match(" ".join(text.lower().split()))
+    m = GUARD.match(" ".join(text.lower().replace("\u2019", "'").split()))
     if not m:
         return False
     cond = (m.group("cond") or "").strip()
+    if m.group("whose"):
+        return not cond
     if m.group("conj") == "while":
         return bool(_EXPIRED.match(cond))
     return bool(m.group("part") and m.group("np") or m.group("lack") or _EVERY.match(cond) or _AGED.match(cond)
-                or _COUNT.match(cond) or _STATE.match(cond))
+                or _COUNT.match(cond) or _STATE.match(cond)
+                or m.group("conj") in ("until", "unless") and bool(_DONE.match(cond) or _ACTIVE.match(cond)))
 
 
 def b_guard(ctx) -> dict:
@@ -227,11 +352,14 @@ def b_guard(ctx) -> dict:
     d = ctx.draft
     if states_cutoff(ctx.low):  # "entries close 24 hours before a race's liberation time"
         return b_cutoff(ctx)
-    m = GUARD.match(ctx.low.strip())
+    m = GUARD.match(ctx.low.strip().replace("\u2019", "'"))
     if not m:
         raise NotFit("the words do not say what is refused and until when (X cannot ... until/without ...)")
     subj = _entity(d, m.group("subj"))
     person = safe_name(singular(m.group("subj").split()[-1]))
+    if subj is None and not (m.group("passive") or m.group("goes")) and not _entity(d, m.group("obj")) and not (
+            _BOOK.match(verb_base(m.group("verb")) or m.group("verb")) and d.planned.get("booking")):
+        raise NotFit("the words do not say which record the refused act makes")  # before keeping the person
     if subj is None and (person in lx.PEOPLE or person in d.roles) and not m.group("passive"):
         # "a singer who has not paid ... cannot book": the person is kept as a record, holding the state
         d.add_entity(person, ctx.text, people=True)
@@ -260,8 +388,28 @@ def b_guard(ctx) -> dict:
     expired = _EXPIRED.match(cond) if m.group("conj") == "while" else None
     if m.group("conj") == "while" and not expired:
         raise NotFit("the words refuse the act while something holds that the app cannot check yet")
-    if expired:
+    state = _STATE.match(cond) if m.group("conj") in ("until", "unless") else None
+    active = _active_state(d, cond) if m.group("conj") in ("until", "unless") and not state else None
+    done = _DONE.match(cond) if m.group("conj") in ("until", "unless") and not (_AGED.match(cond) or _COUNT.match(
+        cond)) else None  # "until it has matured for 90 days" counts days, "until it has two references" records
+    if m.group("whose"):  # "members whose rod licence has expired cannot book"
+        if cond:
+            raise NotFit("the words give two conditions; the app checks one")
+        _expiry(ctx, out, subj, _EXPIRED.match(f"{m.group('whose')} has expired"))
+    elif expired:
         _expiry(ctx, out, subj, expired)
+    elif (state or active) and _in_state(ctx, out, subj, *((state.group("np"), state.group("part")) if state
+                                                            else active)):
+        pass  # "until its cemetery permit is approved": the permit's state
+    elif active:  # "until the secretary approves the design": a yes/no of the subject, set by staff
+        out.update(test="is_true", test_field=_flag(ctx, subj, f"{_np_words(active[0])} {active[1]}"))
+    elif done:  # "unless they've paid the £25 outing fee": a yes/no of the subject, the amount is the fee's
+        words = _np_words(done.group("np") or "")
+        out.update(test="is_true", test_field=_flag(ctx, subj, f"{words} {done.group('part')}".strip()))
+        amount = next((w for w in (done.group("np") or "").split() if _AMOUNT.match(w) and not w.isdigit()), None)
+        f = d.entities[subj].fields.get(out["test_field"])
+        if amount and f is not None and f.label is None:  # the amount is the fee's: staff see it as they tick it
+            f.label = f"{(words or 'fee').capitalize()} {done.group('part')} ({amount})"
     elif m.group("part") and m.group("np"):  # "who has not paid the season subscription"
         out.update(test="is_true", test_field=_flag(ctx, subj, f"{m.group('np')} {m.group('part')}"))
     elif m.group("lack"):  # "without laser training"

@@ -265,8 +265,9 @@ BEHAVIOUR = {
 }
 
 
-def kinds_for(text: str) -> list[tuple[str, str]]:
-    """[(kind, the words that asked for it)] in the order the words appear."""
+def kinds_for(text: str, guard: bool = True) -> list[tuple[str, str]]:
+    """[(kind, the words that asked for it)] in the order the words appear; guard=False: as if the words stated no
+    guard (the kinds tried when a guard the words state cannot be bound to the idea's records)."""
     low = " " + re.sub(r"\s+", " ", text.lower()) + " "
     found: list[tuple[int, str, str]] = []
     for kind, pats in CUES.items():
@@ -288,7 +289,7 @@ def kinds_for(text: str) -> list[tuple[str, str]]:
     from .b_guard import states_guard
 
     if "guard" in kinds:  # "a member who has not paid cannot book": one rule, the guard; its verb is no booking
-        kinds = {"guard"} if states_guard(text) else kinds - {"guard"}
+        kinds = {"guard"} if guard and states_guard(text) else kinds - {"guard"}
     double_booked = any(k == "booking" and re.search(r"double[- ]?book", w.lower()) for _p, k, w in found)
     if "booking" in kinds:
         word = next(w for _p, k, w in found if k == "booking")

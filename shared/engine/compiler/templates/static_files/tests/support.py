@@ -247,6 +247,11 @@ class AppTestCase(unittest.TestCase):
                     self.assertEqual(r.status_code, 200, r.get_data(as_text=True))
             elif act["do"] == "pay":  # a payment Stripe confirmed (the payments tests prove the webhook itself)
                 self.mark_paid(act["payments"], target, "active" if act.get("mode") == "subscription" else "paid")
+            elif act["do"] == "move":  # the tested record moved through its workflow to the state the rule asks for
+                for name, role in act["moves"]:
+                    who = boss if role == "owner" else self.login(role)
+                    r = self.call(who, "POST", f"/api/{act['flow']}/records/{target}/{name}")
+                    self.assertEqual(r.status_code, 200, r.get_data(as_text=True))
 
     def mark_paid(self, payments: str, record_id: int, status: str = "paid") -> None:
         """Record a confirmed payment of a record for capability `payments`, as its verified webhook would."""
