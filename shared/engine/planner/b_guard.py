@@ -515,7 +515,7 @@ def states_cutoff(text: str) -> bool:
     return bool(CUTOFF.match(" ".join(text.lower().split())))
 
 
-def _participle(verb: str) -> str:
+def _move_participle(verb: str) -> str:
     """The state a move names: cancel -> cancelled, withdraw -> withdrawn, refund -> refunded."""
     from .lexicon import IRREGULAR_VERBS
 
@@ -665,7 +665,7 @@ def b_cutoff(ctx) -> dict:
         raise NotFit("the words do not name the record held back and the record whose time closes it")
     out: dict = {"entity": guarded, "on": "create", "via_field": None, "test": "before_cutoff", "hours": hours}
     if base not in _MAKING and not m.group("close"):
-        field, value = _status(ctx, guarded, _participle(base))
+        field, value = _status(ctx, guarded, _move_participle(base))
         out.update(on="transition", field=field, values=[value])
     if when_ent != guarded:
         out["via_field"] = _required_link(ctx, guarded, when_ent).name
