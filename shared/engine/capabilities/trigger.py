@@ -610,6 +610,19 @@ def _time_ctx(cap: Params, spec) -> dict:
             "token_setting": TOKEN_SETTING, "staff": staff}
 
 
+def join_max(cap: Params, spec) -> int | None:
+    """How many join rows one record may have, when a limit caps them ("a visit can be claimed by only one
+    sibling"): the fan-out's own test then links no more than that many people to the record."""
+    a = cap.action
+    if a.type != "notify" or not a.join_entity:
+        return None
+    caps = [c.max for c in spec.capabilities if c.kind == "limit" and c.entity == a.join_entity
+            and getattr(c, "scope", None) == "parent" and c.parent_field == a.join_field and c.max is not None
+            and not getattr(c, "pair_field", None) and not getattr(c, "per_user", False)
+            and not getattr(c, "sum_field", None)]
+    return min(caps) if caps else None
+
+
 def render(cap: Params, spec, tpl) -> dict[str, str]:
     from . import _bind as b
 
@@ -643,7 +656,7 @@ def render(cap: Params, spec, tpl) -> dict[str, str]:
            "rule_text": rule[:1].upper() + rule[1:], "cond_text": describe_condition(cap, spec), "types": types,
            "fixed_json": fixed_json, "start": start, "display": b.free_text_display(ent),
            "detail": b.detail_path(spec, cap.entity), "other_refs": other, "join_ent": spec.entity(joined)
-           if joined else None, "links_once": links_once(cap, spec),
+           if joined else None, "links_once": links_once(cap, spec), "join_max": join_max(cap, spec),
            "conditions": [[c.field, c.op, list(c.values), int(c.number) if is_time(c) else c.number]
                           for c in cap.conditions],
            "condition_types": {c.field: ent.field(c.field).type for c in cap.conditions if not is_time(c)},

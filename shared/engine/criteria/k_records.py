@@ -92,6 +92,9 @@ def _expected_kind(spec, entity: str, field: str, feature: str) -> str | None:
         return None
     if f.type == "enum":
         return "enum"
+    if field.split("_")[-1] in ("number", "no", "id", "ref", "reference", "code", "registration", "plate") and \
+            f.type in ("text", "long_text"):
+        return None  # "ring number", "shirt number": an identifier, kept as written ("GB26N12345")
     label = (f.label or field.replace("_", " ")).lower()
     low = feature.lower()
     words = [w for w in re.findall(r"[a-z]+", label) if w not in ("of", "the", "a", "an", "in", "on")]
