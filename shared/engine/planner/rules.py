@@ -68,12 +68,17 @@ _AMOUNT_WORDS = {"hour": "hour", "hr": "hour", "minute": "minute", "min": "minut
                  "mile": "mile", "person": "people", "people": "people", "persons": "people"}
 
 
+_AMOUNT_LABEL = {"kg": "kilograms", "km": "kilometres", "people": "people"}
+
+
 def amount_of(rule: RuleReading) -> str | None:
     """The amount a rule's number counts when it is one records carry, not a count of records: "6 hours" -> hour,
     "20,000 words" -> word, "900 kg" -> kg, "12 passengers" / "6 people" -> people (people are summed only when the
     records that give them a place carry a number of them); None for "3 loans"."""
     said = re.findall(r"[a-z0-9][a-z0-9,.]*", (rule.words or "").lower())
-    at = next((k for k, w in enumerate(said) if re.fullmatch(r"\d[\d,.]*", w)), None)
+    from .reading import NUMBER_WORDS
+
+    at = next((k for k, w in enumerate(said) if re.fullmatch(r"\d[\d,.]*", w) or w in NUMBER_WORDS), None)
     word = said[at + 1] if at is not None and at + 1 < len(said) else (rule.unit or "")
     if word in _AMOUNT_WORDS or singular(word) in _AMOUNT_WORDS:
         return _AMOUNT_WORDS.get(word) or _AMOUNT_WORDS[singular(word)]
@@ -169,6 +174,9 @@ def _b_limit(ctx) -> dict:
     unit = rule.unit if rule.unit not in ("percent",) else None
     if unit and PERIODS.get(singular(unit)) == period and rule.number is not None:
         unit = None  # "one firing per day": the day is the period, not a sum of days
+    head = text[: text.find(low)] if low in text else ""
+    if re.search(r"\b(?:minimum|min|at least|no less than|not less than|no fewer than)\s+(?:of\s+)?$", head):
+        raise NotFit(f"{rule.words} is a minimum, not a limit")  # "with a minimum of 5 kg per order"
     amount = amount_of(rule) if rule.number is not None else None
     if amount not in ("hour", "minute") and (unit or re.search(r"\b(hours?|minutes?|nights?)\b", low) or (
             re.search(r"\bdays?\b", low) and not period)):
@@ -221,7 +229,7 @@ def _b_limit(ctx) -> dict:
     summed = amount is not None and amount != "people" and parent is not None and parent != counted
     if summed and parent not in d.entities:
         raise NotFit(f"the words do not say which records of a {label_of(parent)} carry the "
-                     f"{plural(amount)}")
+                     f"{_AMOUNT_LABEL.get(amount, plural(amount))}")
     if summed:  # "each copy-editor takes no more than 20,000 words a week": the words of a copy-editor's edits
         counted, sum_field = _amount_rows(ctx, parent, amount, counted, rule)
     if counted is None or parent is None or counted == parent:
@@ -242,6 +250,14 @@ def _b_limit(ctx) -> dict:
     said = counted
     holders = _people_holders(d, parent, counted) if not summed and fresh and amount == "people" else []
     sized = amount_field(d.entities[holders[0]].fields.values(), "people") if len(holders) == 1 else None
+    if sized and not period and not any(f.type in ("date", "datetime") for f in d.entities[parent].fields.values()
+                                        ) and any(f.type in ("date", "datetime")
+                                                  for f in d.entities[holders[0]].fields.values()):
+        # "each pitch holds no more than 6 people": the stays of a pitch come and go; the sum over all of them would
+        # fill the pitch for good, and the people on it at one time are not summed yet
+        raise NotFit(f"the {label_of(holders[0])}s of a {label_of(parent)} come and go over time: "
+                     f"{_num_words(rule.number)} people at a time is not the sum of the {sized.replace('_', ' ')} of "
+                     f"all its {label_of(holders[0])}s, and a sum at one time is not bound yet")
     if sized:  # "each trip holds at most 12 passengers" when each booking has a group size: the sum of group sizes
         counted, sum_field, summed = holders[0], sized, True
         _bound_amount(d, counted, sum_field, rule)
@@ -310,22 +326,24 @@ def _amount_rows(ctx, parent: str, amount: str, said: str | None, rule) -> tuple
     from .capmap import NotFit, _ensure, label_of
 
     d = ctx.draft
-    what = f"{_num_words(rule.number)} {plural(amount)}"
+    what = f"{_num_words(rule.number)} {_AMOUNT_LABEL.get(amount, plural(amount))}"
     children = [e for e in d.entities.values() if e.name not in (parent, said) and not e.people and any(
         f.type == "reference" and f.ref == parent for f in e.fields.values())]
     carrying = [(e.name, n) for e in children if (n := amount_field(e.fields.values(), amount))]
     if len(carrying) > 1:
         raise NotFit(f"{what} per {label_of(parent)}: more than one record of a {label_of(parent)} carries "
-                     f"{plural(amount)} ({', '.join(label_of(c) for c, _n in carrying)}); the words do not say which")
+                     f"{_AMOUNT_LABEL.get(amount, plural(amount))} ({', '.join(label_of(c) for c, _n in carrying)}); the words do not say which")
     if carrying:
         counted, field = carrying[0]
     else:
         made = AMOUNTS[amount][1]
         if len(children) != 1 or made is None:
             raise NotFit(f"{what} per {label_of(parent)}: the words do not say which records of a "
-                         f"{label_of(parent)} carry the {plural(amount)}")
+                         f"{label_of(parent)} carry the {_AMOUNT_LABEL.get(amount, plural(amount))}")
         counted = children[0].name
-        if amount in ("hour", "minute") and any(b.get("entity") == counted for b in d.planned.get("booking", [])):
+        timed = [f for f in children[0].fields.values() if f.type in ("date", "datetime")]
+        if amount in ("hour", "minute") and (len(timed) > 1 or any(counted in (b.get("entity"), b.get("resource"))
+                                                                  for b in d.planned.get("booking", []))):
             raise NotFit(f"{what} per {label_of(parent)}: the {label_of(counted)}s' time runs from a start to an "
                          f"end; a limit on the sum of booked time is not bound yet")
         field = _ensure(ctx, counted, made, AMOUNTS[amount][2], min=0)
