@@ -228,8 +228,8 @@ def _b_limit(ctx) -> dict:
         counted = next((m for m in ctx.mentioned if m != parent), None)
     summed = amount is not None and amount != "people" and parent is not None and parent != counted
     if summed and parent not in d.entities:
-        raise NotFit(f"the words do not say which records of a {label_of(parent)} carry the "
-                     f"{_AMOUNT_LABEL.get(amount, plural(amount))}")
+        raise NotFit(f"{_num_words(rule.number)} {_AMOUNT_LABEL.get(amount, plural(amount))} is an amount records "
+                     f"carry: the words do not say which records of a {label_of(parent)} carry it")
     if summed:  # "each copy-editor takes no more than 20,000 words a week": the words of a copy-editor's edits
         counted, sum_field = _amount_rows(ctx, parent, amount, counted, rule)
     if counted is None or parent is None or counted == parent:
@@ -338,8 +338,8 @@ def _amount_rows(ctx, parent: str, amount: str, said: str | None, rule) -> tuple
     else:
         made = AMOUNTS[amount][1]
         if len(children) != 1 or made is None:
-            raise NotFit(f"{what} per {label_of(parent)}: the words do not say which records of a "
-                         f"{label_of(parent)} carry the {_AMOUNT_LABEL.get(amount, plural(amount))}")
+            raise NotFit(f"{what} per {label_of(parent)} is an amount records carry: the words do not say which "
+                         f"records of a {label_of(parent)} carry the {_AMOUNT_LABEL.get(amount, plural(amount))}")
         counted = children[0].name
         timed = [f for f in children[0].fields.values() if f.type in ("date", "datetime")]
         if amount in ("hour", "minute") and (len(timed) > 1 or any(counted in (b.get("entity"), b.get("resource"))
