@@ -274,6 +274,17 @@ def describe_rule(cap: Params, spec) -> str:
     return text + per
 
 
+def field_extras(cap: Params, spec) -> dict[tuple[str, str], dict]:
+    """A summed field's `sample_small` (read by tests/sampling.py): the small amount the app's other tests give a
+    row, so that the rows they make of one parent (three bookings of one trip) stay within its sum."""
+    ent = spec.entity(cap.entity)
+    sf = ent.field(cap.sum_field) if ent is not None and cap.sum_field else None
+    if sf is None or sf.type not in SUM_TYPES:
+        return {}
+    small = _pick(sf, [sf.min if sf.min and sf.min > 0 else None, 1, 0.5, 0.25, 0.01])
+    return {(cap.entity, sf.name): {"sample_small": _plain(small)}} if small is not None else {}
+
+
 # ---------------------------------------------------------------------------------------------- test values
 
 def _fits(field, value: float, positive: bool = True) -> bool:

@@ -167,7 +167,7 @@ def describe(cap, spec) -> str:
         if k == "selection":
             return (f"a {parent}'s {_lbl(spec, cap.entity, True)}: choosing one makes it {cap.chosen_value} and the "
                     f"others {cap.declined_value}; a second choice for the same {parent} is refused")
-        amount = (f"the {_flabel(spec, cap.entity, cap.sum_field)} of its {_lbl(spec, cap.entity, True)}"
+        amount = (f"{_flabel(spec, cap.entity, cap.sum_field).lower()} of its {_lbl(spec, cap.entity, True)}"
                   if cap.sum_field else _lbl(spec, cap.entity, True))
         most = (f"its {_flabel(spec, ref.ref if ref is not None and ref.ref else '', cap.max_field)}"
                 if cap.max_field else f"{cap.max}")

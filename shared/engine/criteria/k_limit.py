@@ -94,10 +94,12 @@ def _named_entities(spec, rule, window) -> set[str]:
     return out
 
 
-def _per_person(spec, rule, window, *things: str) -> bool:
+def _per_person(spec, rule, window, *things: str, unit: str | None = None) -> bool:
     """Does the rule name people (a role) that are not the counted record or its parent? "at most 2 classes per
-    member" with `member` a role of app users is a limit per user, which a limit per record does not enforce."""
-    words = list(rule.nouns) + [w for w, m in window if not m or m.startswith("role:")]
+    member" with `member` a role of app users is a limit per user, which a limit per record does not enforce. The
+    people a sum counts ("at most 12 passengers" summing group sizes: `unit`) are no person it is per."""
+    words = [w for w in list(rule.nouns) + [w for w, m in window if not m or m.startswith("role:")]
+             if not unit or singular(w) != singular(unit)]
     return any(noun_matches(w, r.name) and not any(noun_matches(w, t) for t in things)
                for w in words for r in spec.roles)
 
@@ -130,10 +132,21 @@ def _is_upper_limit(rule, before: list[str]) -> bool:
 
 
 def _counts_what_it_says(cap, spec, rule, window) -> bool:
-    """Rows for a count (no unit, or the counted record as unit); the field its unit names for a sum."""
+    """Rows for a count (no unit, or the counted record as unit, and no amount the rows carry: "12 passengers" is
+    not 12 bookings when each booking has a group size); the field its unit names for a sum ("6 hours" the hours,
+    "12 passengers" the group size, "20,000 words" the word count)."""
+    from ..planner.rules import amount_field, amount_of
+
     unit = (rule.unit or "").strip().lower()
+    ent = spec.entity(cap.entity)
+    amount = amount_of(rule)
     if cap.sum_field is None:
+        if amount is not None and ent is not None and amount_field(ent.fields, amount):
+            return False  # the words state an amount the rows carry: counting the rows does not hold it
         return rule.category != "time_window" and (not unit or noun_matches(unit, cap.entity))
+    if amount is not None and ent is not None and amount_field([f for f in ent.fields if f.name == cap.sum_field],
+                                                               amount):
+        return True
     words = [unit, *rule.nouns] if unit else list(rule.nouns)
     label = field_label(spec, cap.entity, cap.sum_field)
     return any(noun_matches(w, cap.sum_field) or noun_matches(w, label.replace(" ", "_")) for w in words if w)
@@ -217,7 +230,10 @@ def _realises_limit(cap, spec, rule, reading) -> bool:
     things = {cap.entity, parent} | ({pair} if pair else set())
     if named - things:
         return False
-    if not getattr(cap, "per_user", False) and _per_person(spec, rule, window, *things):
+    from ..planner.rules import amount_of
+
+    unit = _counted_noun(rule) if cap.sum_field and amount_of(rule) == "people" else None
+    if not getattr(cap, "per_user", False) and _per_person(spec, rule, window, *things, unit=unit):
         return False  # per person ("each member ... per race") is per user and record, which per_user counts
     return bool(named) or (reading is not None and reading.record in (cap.entity, parent))
 

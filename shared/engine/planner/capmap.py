@@ -224,6 +224,10 @@ EXCLUSIVE = (
     ("import", "attachments", r"csv|spreadsheet|excel|json|import|bulk"),
     ("import", "export", r"^(?!.*(export|download|print|report))"),
     ("import", "limit", r"(rows?|lines?)\b"),
+    # "each band books at most 6 hours a week": the hours a band books in a week are capped, no slot is booked
+    ("limit", "booking", r"(at most|no more than|not more than|up to|a maximum of|max(imum)?|never more than) "
+                         r"\S+ (hours?|hrs?|minutes?|mins?) (a|an|per|each|every|in a|in any one|in one) "
+                         r"([a-z]+ )?(day|week|month|year)\b"),
 )
 
 

@@ -462,7 +462,8 @@ KIND_WORDS = {
     "export": {"csv", "pdf", "export", "download", "printable", "report", "reports"},
     "limit": {"seat", "seats", "hold", "holds", "take", "takes", "fit", "fits", "carry", "carries", "allow", "allows",
               "allowed", "capacity", "places", "spots", "need", "needs", "sleep", "sleeps", "accommodate",
-              "accommodates", "host", "hosts", "get", "gets", "have", "has", "one", "single"},  # "in any one race"
+              "accommodates", "host", "hosts", "get", "gets", "have", "has", "one", "single",  # "in any one race"
+              "book", "books", "use", "uses"},  # "each band books at most 6 hours a week"
     "assignment": {"assign", "assigns", "assigned", "assigning", "assignment", "assignments", "double-booked",
                    "overlap", "overlapping", "clash", "my", "mine", "dispatch", "dispatched", "allocate", "allocated"},
     "trigger": {"when", "whenever", "automatically", "becomes", "reaches", "opens", "creates", "sets", "marks",
@@ -539,6 +540,8 @@ def _entity_for(word: str, nxt: str | None, prev: str | None, spec) -> str | Non
     names = [e.name for e in spec.entities]
     if s in names:
         return s
+    if "-" in s and s.replace("-", "_") in names:  # "copy-editor": the copy_editor record
+        return s.replace("-", "_")
     if s in ("booking", "reservation"):  # "export the month's bookings": the booked record, whatever it is called
         booked = [c.entity for c in spec.capabilities if c.kind == "booking"]
         if len(set(booked)) == 1:
@@ -616,6 +619,12 @@ def read_feature(text: str, spec, cap_ids: list[str]) -> FeatureReading:
         said = money_range_match(text.lower()) if cap.kind == "records" and getattr(cap, "bounds", None) else None
         if said:
             cues.append((said[2], said[3], cap.kind))
+    from .rules import SUM_OF_TIME
+
+    for cap in caps:  # "each band books at most 6 hours a week": the hours a limit sums over its period
+        m = SUM_OF_TIME.search(text.lower()) if cap.kind == "limit" and getattr(cap, "sum_field", None) else None
+        if m:
+            cues.append((m.start(), m.end(), cap.kind))
     for cap in caps:  # "score each wheel for texture and flavour ... when it comes back": what a rating carries
         if cap.kind != "ratings":
             continue

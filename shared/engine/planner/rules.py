@@ -27,8 +27,73 @@ def stated_limits(text: str) -> list[RuleReading]:
     """The limit and capacity rules the feature states, in the order they appear."""
     from .reading import rules_of
 
-    return [r for r in rules_of(text) if r.category in ("limit", "capacity") and enforced_capacity(r, text)
-            and r.unit != "scale"]  # "rate each visit from 1 to 5": the rating's own range
+    return [r for r in rules_of(text) if (r.category in ("limit", "capacity") and enforced_capacity(r, text)
+                                          and r.unit != "scale")  # "rate each visit from 1 to 5": its own range
+            or _time_sum(r, text)]
+
+
+#: "at most 6 hours a week", "no more than 90 minutes per day": a time span capped over a period is a sum of time
+SUM_OF_TIME = re.compile(r"\b(?:at most|no more than|not more than|up to|a maximum of|max(?:imum)?|never more than)\s+"
+                         r"(?:\d[\d,.]*|[a-z]+)\s+(?:hours?|hrs?|minutes?|mins?)\s+(?:a|an|per|each|every|in a|in any "
+                         r"one|in one)\s+(?:[a-z]+\s+)?(?:day|week|month|year)\b")
+
+
+def _time_sum(rule: RuleReading, text: str) -> bool:
+    """Is the rule a time span capped over a period ("each band books at most 6 hours a week"): a limit on the sum
+    of the hours (or minutes) the records carry, not the length of one sitting or a window before a time?"""
+    if rule.category != "time_window" or (rule.unit or "").rstrip("s") not in ("hour", "minute", "hr", "min"):
+        return False
+    m = SUM_OF_TIME.search(text.lower())
+    return bool(m) and (rule.words or "").lower() in m.group(0)
+
+
+#: the amounts a limit may sum, by the word that counts them: (the words a number field holding it is named by, the
+#: field made when the words define it (None: never made), its type)
+AMOUNTS = {
+    "hour": (("hours", "hour", "duration"), "hours", "decimal"),
+    "minute": (("minutes", "minute", "mins", "duration"), "minutes", "integer"),
+    "word": (("word", "words", "wordcount"), "word_count", "integer"),
+    "page": (("page", "pages"), "page_count", "integer"),
+    "kg": (("weight", "kg", "kgs", "kilos", "kilograms", "mass"), "weight_kg", "decimal"),
+    "tonne": (("weight", "tonnes", "tons", "tonnage", "mass"), "weight_tonnes", "decimal"),
+    "litre": (("volume", "litres", "liters"), "litres", "decimal"),
+    "km": (("distance", "km", "kilometres", "kilometers"), "distance_km", "decimal"),
+    "mile": (("distance", "miles", "mileage"), "miles", "decimal"),
+    "people": (("party", "group", "size", "guests", "people", "persons", "headcount", "passengers", "adults",
+                "children", "places", "seats", "covers", "pax"), None, "integer"),
+}
+_AMOUNT_WORDS = {"hour": "hour", "hr": "hour", "minute": "minute", "min": "minute", "word": "word", "page": "page",
+                 "kg": "kg", "kgs": "kg", "kilo": "kg", "kilogram": "kg", "kilogramme": "kg", "tonne": "tonne",
+                 "ton": "tonne", "litre": "litre", "liter": "litre", "km": "km", "kilometre": "km", "kilometer": "km",
+                 "mile": "mile", "person": "people", "people": "people", "persons": "people"}
+
+
+_AMOUNT_LABEL = {"kg": "kilograms", "km": "kilometres", "people": "people"}
+
+
+def amount_of(rule: RuleReading) -> str | None:
+    """The amount a rule's number counts when it is one records carry, not a count of records: "6 hours" -> hour,
+    "20,000 words" -> word, "900 kg" -> kg, "12 passengers" / "6 people" -> people (people are summed only when the
+    records that give them a place carry a number of them); None for "3 loans"."""
+    said = re.findall(r"[a-z0-9][a-z0-9,.]*", (rule.words or "").lower())
+    from .reading import NUMBER_WORDS
+
+    at = next((k for k, w in enumerate(said) if re.fullmatch(r"\d[\d,.]*", w) or w in NUMBER_WORDS), None)
+    word = said[at + 1] if at is not None and at + 1 < len(said) else (rule.unit or "")
+    if word in _AMOUNT_WORDS or singular(word) in _AMOUNT_WORDS:
+        return _AMOUNT_WORDS.get(word) or _AMOUNT_WORDS[singular(word)]
+    return "people" if singular(word) in lx.PEOPLE else None
+
+
+def amount_field(fields, key: str) -> str | None:
+    """The number field (name, type) among `fields` that holds the amount `key` ("party_size" for people, "hours"
+    for hours), or None."""
+    stems = AMOUNTS[key][0]
+    for f in fields:
+        if f.type in ("integer", "decimal") and not (key == "people" and f.type != "integer") and (
+                set(f.name.split("_")) & set(stems) or key == "people" and f.name.startswith("number_of")):
+            return f.name
+    return None
 
 
 def enforced_capacity(rule: RuleReading, text: str) -> bool:
@@ -109,9 +174,13 @@ def _b_limit(ctx) -> dict:
     unit = rule.unit if rule.unit not in ("percent",) else None
     if unit and PERIODS.get(singular(unit)) == period and rule.number is not None:
         unit = None  # "one firing per day": the day is the period, not a sum of days
-    if unit or re.search(r"\b(hours?|minutes?|nights?)\b", low) or (
-            re.search(r"\bdays?\b", low) and not period):
-        raise NotFit("a limit on a sum of time (hours, days) is not bound yet; only counts of records are")
+    head = text[: text.find(low)] if low in text else ""
+    if re.search(r"\b(?:minimum|min|at least|no less than|not less than|no fewer than)\s+(?:of\s+)?$", head):
+        raise NotFit(f"{rule.words} is a minimum, not a limit")  # "with a minimum of 5 kg per order"
+    amount = amount_of(rule) if rule.number is not None else None
+    if amount not in ("hour", "minute") and (unit or re.search(r"\b(hours?|minutes?|nights?)\b", low) or (
+            re.search(r"\bdays?\b", low) and not period)):
+        raise NotFit("a limit on a sum of days or nights is not bound yet; only of hours or minutes the records carry")
     per = re.search(r"\b(?:per|each|every|a|an)\s+([a-z][a-z'-]*)\s*$", low)
     parent = _noun(per.group(1)) if per and per.group(1) not in _TIME_WORDS and per.group(1) not in PERIODS \
         else None
@@ -157,6 +226,12 @@ def _b_limit(ctx) -> dict:
         return _scoped_limit(ctx, rule, counted, period, "app")  # "the daycare takes no more than 15 dogs per day"
     if counted is None and rule.category == "capacity":  # "tables up to their capacity": the other record named
         counted = next((m for m in ctx.mentioned if m != parent), None)
+    summed = amount is not None and amount != "people" and parent is not None and parent != counted
+    if summed and parent not in d.entities:
+        raise NotFit(f"{_num_words(rule.number)} {_AMOUNT_LABEL.get(amount, plural(amount))} is an amount records "
+                     f"carry: the words do not say which records of a {label_of(parent)} carry it")
+    if summed:  # "each copy-editor takes no more than 20,000 words a week": the words of a copy-editor's edits
+        counted, sum_field = _amount_rows(ctx, parent, amount, counted, rule)
     if counted is None or parent is None or counted == parent:
         raise NotFit("the words do not say which records are counted per which record")
     if parent not in d.entities:
@@ -167,31 +242,39 @@ def _b_limit(ctx) -> dict:
     from .draft import clip
 
     fresh = counted not in d.entities or d.entities[counted].source == clip(ctx.text)  # named by this rule only
-    if fresh and rule.number is not None and rule.number > 100 and counted not in lx.PEOPLE:
-        # "no more than 5,000 words a day": a quantity the records carry (a job's words), not 5,000 records
+    if not summed and fresh and rule.number is not None and rule.number > 100 and counted not in lx.PEOPLE:
+        # "no more than 5,000 widgets a day": a quantity the records carry, not 5,000 records; summed only when the
+        # unit says what it is (words, hours, kg...)
         raise NotFit(f"{_num_words(rule.number)} {plural(counted).replace('_', ' ')} is an amount records carry, not "
-                     f"a count of records; a limit on the sum of a number field is not read from the words yet")
-    if fresh and singular(counted) in ("person", "people", "persons", "user", "visitor_item"):
+                     f"a count of records; the words do not say which number field of a record holds it")
+    said = counted
+    holders = _people_holders(d, parent, counted) if not summed and fresh and amount == "people" else []
+    sized = amount_field(d.entities[holders[0]].fields.values(), "people") if len(holders) == 1 else None
+    if sized and not period and not any(f.type in ("date", "datetime") for f in d.entities[parent].fields.values()
+                                        ) and any(f.type in ("date", "datetime")
+                                                  for f in d.entities[holders[0]].fields.values()):
+        # "each pitch holds no more than 6 people": the stays of a pitch come and go; the sum over all of them would
+        # fill the pitch for good, and the people on it at one time are not summed yet
+        raise NotFit(f"the {label_of(holders[0])}s of a {label_of(parent)} come and go over time: "
+                     f"{_num_words(rule.number)} people at a time is not the sum of the {sized.replace('_', ' ')} of "
+                     f"all its {label_of(holders[0])}s, and a sum at one time is not bound yet")
+    if sized:  # "each trip holds at most 12 passengers" when each booking has a group size: the sum of group sizes
+        counted, sum_field, summed = holders[0], sized, True
+        _bound_amount(d, counted, sum_field, rule)
+        _drop_said(d, said, counted, ctx.text)
+    if not summed and fresh and singular(counted) in ("person", "people", "persons", "user", "visitor_item"):
         # "each field slot takes no more than 40 people": the people are whoever books or signs up for it, not a
         # "person" record of their own; count the records that hold a place on it when the idea keeps them
-        holders = [e.name for e in d.entities.values() if e.name != counted and not e.people and
-                   any(f.type == "reference" and f.ref == parent for f in e.fields.values()) and
-                   (e.name.split("_")[-1] in lx.EVENT_NOUNS or e.name.split("_")[-1] in ("booking", "place", "ticket",
-                                                                                          "seat", "signup", "entry"))]
+        holders = _people_holders(d, parent, counted)
         if len(holders) != 1:
             raise NotFit(f"{_num_words(rule.number) if rule.number is not None else 'a number of'} people per "
                          f"{label_of(parent)}: the words do not name the records that give a person a place on it (a "
                          f"booking, a sign-up), so there is nothing to count")
-        sized = next((f.name for f in d.entities[holders[0]].fields.values() if f.type == "integer" and re.search(
-            r"party|group|size|guests|people|persons|headcount|number_of|adults|children|places|seats", f.name)), None)
-        if sized:  # "each pitch holds no more than 6 people" when each stay has a party size: the people, not stays
-            raise NotFit(f"the people per {label_of(parent)} are the {label_of(holders[0])}s' "
-                         f"{sized.replace('_', ' ')}; a limit on a sum of a number field is not read yet")
         counted = holders[0]
     if counted not in d.entities:
         d.add_entity(counted, ctx.text, people=counted in lx.PEOPLE)
         d.add_field(counted, "name", "text", ctx.text, origin="structure", required=True)
-    if f"{parent}_id" not in d.entities[counted].fields and (
+    if f"{parent}_id" not in d.entities[counted].fields and not summed and (
             (d.entities[counted].people and _signs_up(d)) or f"{counted}_id" in d.entities[parent].fields):
         # "each shift needs at most 5 volunteers": a volunteer signs up for many shifts, so the sign-ups (one row
         # per shift and volunteer) are what is counted per shift
@@ -203,6 +286,8 @@ def _b_limit(ctx) -> dict:
         raise NotFit(f"{label_of(counted)} has no link to {label_of(parent)}")
     d.entities[counted].fields[field].required = True
     out: dict = {"entity": counted, "parent_field": field, "max": None, "max_field": None}
+    if summed:
+        out["sum_field"] = sum_field
     if per_user:
         out["per_user"] = True
         _drop_the_users_record(d, user, ctx.text)
@@ -222,6 +307,75 @@ def _b_limit(ctx) -> dict:
             return out
         out.update(period=period, date_field=_period_date(ctx, counted, text))
     return out
+
+
+def _people_holders(d, parent: str, counted: str) -> list[str]:
+    """The records that give a person a place on `parent` (its bookings, stays, sign-ups): they point at it and are
+    named as events or places."""
+    return [e.name for e in d.entities.values() if e.name != counted and not e.people and
+            any(f.type == "reference" and f.ref == parent for f in e.fields.values()) and
+            (e.name.split("_")[-1] in lx.EVENT_NOUNS or e.name.split("_")[-1] in ("booking", "place", "ticket",
+                                                                                   "seat", "signup", "entry"))]
+
+
+def _amount_rows(ctx, parent: str, amount: str, said: str | None, rule) -> tuple[str, str]:
+    """(the records of `parent` that carry the amount, its number field) for "each band books at most 6 hours a
+    week", "each copy-editor takes no more than 20,000 words a week": the one kind of record pointing at the parent
+    that has a field named for the amount (hours, word_count), else the only kind of record pointing at it, given
+    that field when the words define it. A booked time (start to end) is no field of hours: not summed yet."""
+    from .capmap import NotFit, _ensure, label_of
+
+    d = ctx.draft
+    what = f"{_num_words(rule.number)} {_AMOUNT_LABEL.get(amount, plural(amount))}"
+    children = [e for e in d.entities.values() if e.name not in (parent, said) and not e.people and any(
+        f.type == "reference" and f.ref == parent for f in e.fields.values())]
+    carrying = [(e.name, n) for e in children if (n := amount_field(e.fields.values(), amount))]
+    if len(carrying) > 1:
+        raise NotFit(f"{what} per {label_of(parent)}: more than one record of a {label_of(parent)} carries "
+                     f"{_AMOUNT_LABEL.get(amount, plural(amount))} ({', '.join(label_of(c) for c, _n in carrying)}); the words do not say which")
+    if carrying:
+        counted, field = carrying[0]
+    else:
+        made = AMOUNTS[amount][1]
+        if len(children) != 1 or made is None:
+            raise NotFit(f"{what} per {label_of(parent)} is an amount records carry: the words do not say which "
+                         f"records of a {label_of(parent)} carry the {_AMOUNT_LABEL.get(amount, plural(amount))}")
+        counted = children[0].name
+        timed = [f for f in children[0].fields.values() if f.type in ("date", "datetime")]
+        if amount in ("hour", "minute") and (len(timed) > 1 or any(counted in (b.get("entity"), b.get("resource"))
+                                                                  for b in d.planned.get("booking", []))):
+            raise NotFit(f"{what} per {label_of(parent)}: the {label_of(counted)}s' time runs from a start to an "
+                         f"end; a limit on the sum of booked time is not bound yet")
+        field = _ensure(ctx, counted, made, AMOUNTS[amount][2], min=0)
+        d.entities[counted].fields[field].required = True
+    _bound_amount(d, counted, field, rule)
+    _drop_said(d, said, counted, ctx.text)
+    return counted, field
+
+
+def _bound_amount(d, counted: str, field: str, rule) -> None:
+    """A summed amount is never negative, and one record alone fits the limit."""
+    f = d.entities[counted].fields[field]
+    if f.min is None or f.min < 0:
+        f.min = 0
+    if f.max is None or f.max > rule.number:
+        f.max = float(rule.number)
+
+
+def _drop_said(d, said: str | None, counted: str, source: str) -> None:
+    """The record the rule's unit made ("words", "passengers") when this sentence alone named it and nothing else
+    points at it: the amount is a field of the counted records, not records of its own."""
+    from .draft import _drop_entity, clip
+
+    e = d.entities.get(said or "")
+    if e is None or said == counted or e.source != clip(source) or said in d.defined.values():
+        return
+    if any(f.source != clip(source) and f.origin not in ("catalogue", "structure") for f in e.fields.values()):
+        return
+    if any(f.type == "reference" and f.ref == said and f.source != clip(source) for n, x in d.entities.items()
+           if n != said for f in x.fields.values()):
+        return
+    _drop_entity(d, said)
 
 
 def _pair_ref(d, counted: str, pair: str, source: str) -> str:

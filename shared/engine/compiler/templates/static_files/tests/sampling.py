@@ -21,6 +21,9 @@ def _clip_text(text: str, field: dict) -> str:
 
 def _number(field: dict, variant: int, step: float) -> float:
     lo, hi = field.get("min"), field.get("max")
+    if field.get("sample_small") is not None:  # a limit sums this field: small amounts, so rows of one parent fit
+        small = field["sample_small"]
+        return small * 2 if variant % 2 and (hi is None or small * 2 <= hi) else small
     if lo is None and hi is None:
         return 10 + variant * step
     if lo is None:
