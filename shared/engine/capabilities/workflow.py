@@ -330,10 +330,14 @@ def attacks(cap: Params, spec) -> list[dict]:
             maker = next((r for r in move.roles if spec.role(r) and cap.entity in spec.role(r).write), None)
             if maker is not None:
                 who, writer_role = p.actor(maker), maker
-        row = p.make(cap.entity, who)
+        mover = who if writer_role in move.roles else p.actor((full or move.roles)[0])
+        from ..criteria.k_flow import _links_for
+
+        # a move bound to the person linked to the record: the record links to the mover
+        links = _links_for(p, cap, [(move, p.scenario["actors"].get(mover) or "owner")], lambda _r: mover)
+        row = p.make(cap.entity, who, links)
         p.ready(cap.entity, row)  # rules that hold the move back (a guard's condition) hold for this record
         one = f"/api/{ent.plural}/${{{row}.id}}"
-        mover = who if writer_role in move.roles else p.actor((full or move.roles)[0])
         p.step(mover, "POST", f"/api/{cap.id}/records/${{{row}.id}}/{move.name}", json={},
                note=f"{move.name}: the {label} becomes {move.to}")
         p.step(who, "PATCH", one, json={text_field: "edited after it was frozen"}, expect=409,
