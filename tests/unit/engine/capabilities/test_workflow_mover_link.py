@@ -98,6 +98,7 @@ def test_generated_tests_and_criteria_hold_the_linked_person(make):
     run = S.qa(files)
     assert run.passed, run.output
     cap = _cap(spec)
+    assert run.findings_in(cap.id) == [], run.findings_in(cap.id)
     mine = run.of(f"test_cap_{cap.id}")
     assert {"test_only_the_linked_person_may_make_the_linked_move",
             "test_a_record_linked_to_nobody_is_refused_to_the_role"} <= set(mine), mine
