@@ -334,7 +334,7 @@ def attacks(cap: Params, spec) -> list[dict]:
         from ..criteria.k_flow import _links_for
 
         # a move bound to the person linked to the record: the record links to the mover
-        links = _links_for(p, cap, [(move, p.scenario["actors"].get(mover) or "owner")], lambda _r: mover)
+        links = _links_for(p, cap, [(move, p.scenario["actors"].get(mover) or "owner")], lambda _r: mover, who)
         row = p.make(cap.entity, who, links)
         p.ready(cap.entity, row)  # rules that hold the move back (a guard's condition) hold for this record
         one = f"/api/{ent.plural}/${{{row}.id}}"

@@ -589,7 +589,7 @@ def _in_order(p, capability: str, entity: str, state_field: str, role: str, stat
         raise ScenarioError(f"workflow {capability!r} is not a chain of states {role!r} moves through")
     ent = p.entity(entity)
     who = p.actor(role)
-    links = _links_for(p, cap, [(t, role) for t in [*lead, *chain[0]]], lambda _r: who)
+    links = _links_for(p, cap, [(t, role) for t in [*lead, *chain[0]]], lambda _r: who, who)
     row = p.make(entity, who, links, note=f"{_a(role)} adds {_a(ent.label.lower())}")
     p.scenario["steps"][-1]["checks"] = [{"path": state_field, "op": "eq", "value": cap.initial}]
     p.ready(entity, row)
@@ -633,30 +633,35 @@ def _link_hops(spec, cap, t) -> list:
     return link_hops(spec, cap.entity, t.mover_link) or []
 
 
-def _linked_to(p, cap, t, actor: str, email: str | None = None) -> dict:
+def _linked_to(p, cap, t, actor: str, email: str | None = None, maker: str | None = None) -> dict:
     """The record's overrides that link it, along transition `t`'s mover_link, to a new person record whose email
-    is `actor`'s sign-in (or `email`): the person first, then each record between, made by the owner."""
+    is `actor`'s sign-in (or `email`): the person first, then each record between, made by the owner (by `maker`,
+    the record's maker, where it reads those rows only when its own)."""
+    def by(entity: str) -> str | None:
+        return maker if maker and p.makes_own(maker, entity) else None
+
     from ..capabilities.workflow import link_person
 
     found = link_person(p.spec, cap, t)
     if found is None:
         raise ScenarioError(f"transition {t.name!r} has no mover_link to a person with an email")
     hops, person, email_field = found
-    var = p.make(person, None, {email_field: email or f"${{actor.{actor}.email}}"},
+    var = p.make(person, by(person), {email_field: email or f"${{actor.{actor}.email}}"},
                  note=f"the {p.entity(person).label.lower()} record of {actor if email is None else 'nobody'}, with "
                       f"their sign-in email")
     for (field, _e), (_f, between) in zip(reversed(hops[1:]), reversed(hops[:-1]), strict=True):
-        var = p.make(between, None, {field: f"${{{var}.id}}"}, note=f"the {between.replace('_', ' ')} between")
+        var = p.make(between, by(between), {field: f"${{{var}.id}}"},
+                     note=f"the {between.replace('_', ' ')} between")
     return {hops[0][0]: f"${{{var}.id}}"}
 
 
-def _links_for(p, cap, moves: list, actor_of) -> dict:
-    """Overrides linking a new record to the user who makes each linked move of `moves` ([(transition, role)]), the
-    owner not bound."""
+def _links_for(p, cap, moves: list, actor_of, maker: str | None = None) -> dict:
+    """Overrides linking a new record (made by `maker`) to the user who makes each linked move of `moves`
+    ([(transition, role)]), the owner not bound."""
     out: dict = {}
     for t, role in moves:
         if t.mover_link and role != "owner" and t.mover_link[0] not in out:
-            out.update(_linked_to(p, cap, t, actor_of(role)))
+            out.update(_linked_to(p, cap, t, actor_of(role), maker=maker))
     return out
 
 
@@ -678,7 +683,8 @@ def _linked(p, capability: str, entity: str, state_field: str, transition: str, 
     mine, theirs = p.actor(role), p.actor(role)
     rows = {}
     for who in (mine, theirs):
-        row = p.make(entity, maker_actor, _linked_to(p, cap, t, who), note=f"{_a(label)} linked to {who}")
+        row = p.make(entity, maker_actor, _linked_to(p, cap, t, who, maker=maker_actor),
+                     note=f"{_a(label)} linked to {who}")
         p.ready(entity, row)
         for s in path:
             mover = "owner" if "owner" in s.roles else next((r for r in s.roles if r not in own), s.roles[0])
@@ -732,7 +738,7 @@ def _transition(p, capability: str, entity: str, state_field: str, transition: s
 
     moves = [(s, creator_role if creator_role in s.roles else next((r for r in s.roles if r not in own), None))
              for s in path] + [(t, role)]
-    links = _links_for(p, cap, [(s, r) for s, r in moves if r], actor)
+    links = _links_for(p, cap, [(s, r) for s, r in moves if r], actor, actor(creator_role))
     row = p.make(entity, actor(creator_role), links, note=f"{_a(creator_role)} adds {_a(label)}")
     p.scenario["steps"][-1]["checks"] = [{"path": state_field, "op": "eq", "value": cap.initial}]
     p.ready(entity, row)
