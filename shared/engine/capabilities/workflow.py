@@ -16,6 +16,11 @@ class Transition(SpecModel):
     from_states: list[Name] = Field(min_length=1)
     to: Name
     roles: list[Name] = Field(min_length=1, description="roles allowed to make this transition")
+    mover_link: list[Name] = Field(default_factory=list, description=(
+        "reference fields leading from the record to one person record (e.g. [\"trainee_id\", \"supervisor_id\"]): "
+        "a user of these roles may make the transition only when that person's email field is their sign-in email "
+        "(\"only a trainee's own supervisor signs off their hours\"); others get 403 not_yours. The owner, when "
+        "listed in roles, is not bound (leave the owner out when the words say 'only'). Empty: any user of the roles"))
 
 
 class Params(CapabilityBase):
@@ -76,6 +81,8 @@ def check(cap: Params, spec) -> list[str]:
         if t.to in t.from_states:
             p.append(f"transition {t.name!r} goes from {t.to!r} to itself; drop {t.to!r} from its from_states")
         p += [m for m in (b.role_problem(spec, r, f"transition {t.name!r} role") for r in t.roles) if m]
+        if t.mover_link and ent is not None:
+            p += _link_problems(spec, cap, t)
     reached, todo = {cap.initial}, [cap.initial]
     while todo:
         s = todo.pop()
@@ -90,6 +97,50 @@ def check(cap: Params, spec) -> list[str]:
     if cap.initial in states and not any(cap.initial in t.from_states for t in cap.transitions):
         p.append(f"no transition leaves the initial state {cap.initial!r}; add one whose from_states include it")
     return p
+
+
+def link_hops(spec, entity: str, link: list[str]) -> list[tuple[str, str]] | None:
+    """[(reference field, the entity it points at)] along `link` from `entity`, or None when a hop is no reference."""
+    hops, here = [], spec.entity(entity)
+    for name in link:
+        f = here.field(name) if here is not None else None
+        if f is None or f.type != "reference" or not f.ref or spec.entity(f.ref) is None:
+            return None
+        hops.append((name, f.ref))
+        here = spec.entity(f.ref)
+    return hops
+
+
+def link_person(spec, cap: Params, t: Transition) -> tuple[list[tuple[str, str]], str, str] | None:
+    """(hops, the person entity, its sign-in email field) of a transition's mover_link, or None."""
+    from ..appspec.model import person_email_field
+
+    hops = link_hops(spec, cap.entity, t.mover_link) if t.mover_link else None
+    if not hops:
+        return None
+    person = spec.entity(hops[-1][1])
+    email = person_email_field(person)
+    return (hops, person.name, email) if email else None
+
+
+def _link_problems(spec, cap: Params, t: Transition) -> list[str]:
+    from ..appspec.model import person_email_field
+
+    hops = link_hops(spec, cap.entity, t.mover_link)
+    if hops is None:
+        return [f"transition {t.name!r}: mover_link {t.mover_link} is not a path of reference fields from "
+                f"{cap.entity}; name each hop's reference field, the record's own first"]
+    person = spec.entity(hops[-1][1])
+    out = []
+    if person_email_field(person) is None:
+        out.append(f"transition {t.name!r}: mover_link ends at {person.name}, which has no email field to match the "
+                   f"signed-in user's email; add one (type email) to {person.name}")
+    if len({e for _f, e in hops}) != len(hops) or cap.entity in {e for _f, e in hops}:
+        out.append(f"transition {t.name!r}: mover_link {t.mover_link} goes round in a circle; end it at the person")
+    if not [r for r in t.roles if r != "owner"]:
+        out.append(f"transition {t.name!r}: mover_link binds the roles other than the owner, and it names none; add "
+                   f"the role of the linked person")
+    return out
 
 
 def managed_fields(cap: Params, spec) -> dict[tuple[str, str], object]:
@@ -114,8 +165,10 @@ def routes(cap: Params, spec) -> list:
            Route(method="GET", path=f"{a}/records/<int:record_id>/history",
                  summary="every transition of a record: who, when, from, to", roles=r)]
     for t in cap.transitions:
+        own = f"; only the {t.mover_link[-1].removesuffix('_id').replace('_', ' ')} linked to the record (403 " \
+              f"not_yours)" if t.mover_link else ""
         out.append(Route(method="POST", path=f"{a}/records/<int:record_id>/{t.name}",
-                         summary=f"{t.name}: {'/'.join(t.from_states)} -> {t.to} (409 from any other state)",
+                         summary=f"{t.name}: {'/'.join(t.from_states)} -> {t.to} (409 from any other state{own})",
                          roles=list(t.roles)))
     out.append(Route(method="GET", path=f"/{cap.id}/", summary="board: records by state with their transitions",
                      roles=r))
@@ -179,10 +232,18 @@ def render(cap: Params, spec, tpl) -> dict[str, str]:
         return {"name": t.name, "to": t.to, "role": role}
 
     outsider = next((r.name for r in spec.roles if r.name not in first.roles), None)
+    links = {}
+    for t in cap.transitions:
+        found = link_person(spec, cap, t)
+        if found is not None:
+            hops, person, email = found
+            links[t.name] = {"link": [list(h) for h in hops], "email": email,
+                             "label": spec.entity(person).label, "person": person}
     ctx = {
         "ent": ent, "creator": creator, "display": b.free_text_display(ent),
         "own_roles": sorted(r.name for r in spec.roles if r.scope == "own"),
         "transitions": [t.model_dump() for t in cap.transitions], "detail": b.detail_path(spec, cap.entity),
+        "links": links, "linked": _linked_case(spec, cap, links, own, creator, writers),
         "path": [step(t) for t in path] or [step(first)], "first": step(first), "outsider": outsider,
         "illegal": ({"prefix": [step(t) for t in illegal[0]], "name": illegal[1].name,
                      "role": step(illegal[1])["role"]} if illegal else None),
@@ -199,6 +260,34 @@ def render(cap: Params, spec, tpl) -> dict[str, str]:
         f"app/templates/capabilities/{cap.id}/board.html": tpl.render(d + "board.html.j2", **ctx),
         f"tests/test_cap_{cap.id}.py": tpl.render(d + "test.py.j2", **ctx),
     }
+
+
+def _linked_case(spec, cap: Params, links: dict, own: set, creator: str, writers: list) -> dict | None:
+    """The generated tests' linked transition: one with a mover_link reached from the initial state without another
+    linked move, the role whose users it binds (one that moves records it did not create, when there is one), the
+    moves before it and a role that may not make it."""
+    seen, queue = {cap.initial: []}, [cap.initial]
+    while queue:
+        s = queue.pop(0)
+        for t in cap.transitions:
+            if s not in t.from_states:
+                continue
+            if t.name in links and not any(x.name in links for x in seen[s]):
+                bound = [r for r in t.roles if r != "owner"]
+                role = next((r for r in bound if r not in own), bound[0])
+
+                def step(x):
+                    r = creator if creator in x.roles else next((y for y in x.roles if y not in own), x.roles[0])
+                    return {"name": x.name, "to": x.to, "role": r}
+                return {"name": t.name, "to": t.to, "role": role, "owner": "owner" in t.roles,
+                        "prefix": [step(x) for x in seen[s]], **links[t.name],
+                        "outsider": next((r.name for r in spec.roles if r.name not in t.roles), None),
+                        "nullable": not spec.entity(cap.entity).field(t.mover_link[0]).required,
+                        "reads_own": cap.entity in spec.role(role).read_own}
+            if t.to not in seen:
+                seen[t.to] = [*seen[s], t]
+                queue.append(t.to)
+    return None
 
 
 def attacks(cap: Params, spec) -> list[dict]:
@@ -241,10 +330,14 @@ def attacks(cap: Params, spec) -> list[dict]:
             maker = next((r for r in move.roles if spec.role(r) and cap.entity in spec.role(r).write), None)
             if maker is not None:
                 who, writer_role = p.actor(maker), maker
-        row = p.make(cap.entity, who)
+        mover = who if writer_role in move.roles else p.actor((full or move.roles)[0])
+        from ..criteria.k_flow import _links_for
+
+        # a move bound to the person linked to the record: the record links to the mover
+        links = _links_for(p, cap, [(move, p.scenario["actors"].get(mover) or "owner")], lambda _r: mover, who)
+        row = p.make(cap.entity, who, links)
         p.ready(cap.entity, row)  # rules that hold the move back (a guard's condition) hold for this record
         one = f"/api/{ent.plural}/${{{row}.id}}"
-        mover = who if writer_role in move.roles else p.actor((full or move.roles)[0])
         p.step(mover, "POST", f"/api/{cap.id}/records/${{{row}.id}}/{move.name}", json={},
                note=f"{move.name}: the {label} becomes {move.to}")
         p.step(who, "PATCH", one, json={text_field: "edited after it was frozen"}, expect=409,

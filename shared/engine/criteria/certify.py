@@ -153,7 +153,12 @@ def describe(cap, spec) -> str:
         to = f"the {who}" if who else f"the user who created the {_lbl(spec, cap.entity)}"
         return f"{'SMS' if cap.channel == 'sms' else 'email'} reminders for a {_lbl(spec, cap.entity)} {rule}, to {to}"
     if k == "workflow":
-        moves = "; ".join(f"{t.name.replace('_', ' ')} by {', '.join(t.roles) or 'owner'}" for t in cap.transitions[:4])
+        def by(t) -> str:
+            if not t.mover_link:
+                return ", ".join(t.roles) or "owner"
+            person = t.mover_link[-1].removesuffix("_id").replace("_", " ")
+            return f"the {_lbl(spec, cap.entity)}'s own {person}" + (" or the owner" if "owner" in t.roles else "")
+        moves = "; ".join(f"{t.name.replace('_', ' ')} by {by(t)}" for t in cap.transitions[:4])
         return f"{_lbl(spec, cap.entity, True)} move through {', '.join(cap.states)} ({moves})"
     if k == "payments":
         fee = f", the platform keeps {cap.platform_fee_percent:g}%" if cap.platform_fee_percent else ""

@@ -390,7 +390,34 @@ def _realises_workflow(cap, spec, rule, reading) -> bool:
     state skipped. Escalation is not enforced."""
     if rule.category == "sequence":
         return _wf_seq(cap, spec, _stated_states(rule)) is not None
+    if _own_rule(rule):  # "only a trainee's own supervisor": only a transition bound to that one person
+        return _wf_own_target(cap, spec, rule) is not None
     return _wf_rule_target(cap, spec, rule, reading) is not None
+
+
+def _own_rule(rule) -> bool:
+    from ..planner.reading import OWN_APPROVER
+
+    return rule.category == "agreement" and bool(OWN_APPROVER.search(rule.words or ""))
+
+
+def _wf_own_target(cap, spec, rule) -> tuple[object, str] | None:
+    """(the transition, the role it binds) for a rule naming the one person linked to the record ("a trainee's own
+    supervisor"): a transition with a mover_link to a person record, open to the role the rule names, reached from
+    the initial state without another linked move."""
+    from ..capabilities.workflow import link_person
+
+    for t in cap.transitions:
+        if link_person(spec, cap, t) is None:
+            continue
+        role = next((r for r in t.roles if r != "owner" and _names(rule, r)), None)
+        try:
+            path = _wf_path(cap, t)
+        except ScenarioError:
+            continue
+        if role is not None and not any(x.mover_link for x in path):
+            return t, role
+    return None
 
 
 def _stated_states(rule) -> list[str]:
@@ -508,6 +535,16 @@ def _derive_workflow(cap, spec, reading, feature) -> list[dict]:
                     "params": {"capability": cap.id, "entity": cap.entity, "state_field": cap.state_field,
                                "role": srole, "states": states}, "rules": [i]})
     for i in realised:
+        own = _wf_own_target(cap, spec, reading.rules[i]) if _own_rule(reading.rules[i]) else None
+        if own is not None:
+            rt, rrole = own
+            person = spec.entity(rt.mover_link and _link_hops(spec, cap, rt)[-1][1])
+            who = person.label.lower() if person is not None else _role_label(spec, rrole)
+            out.append({"text": f"Only {_a(ent)}'s own {who} can {rt.name.replace('_', ' ')} it "
+                                f"(\"{reading.rules[i].words}\"): of two {_role_label(spec, rrole)} users, each "
+                                f"{rt.name.replace('_', ' ')}s the {ent} linked to them, and the other's is refused.",
+                        "template": "workflow.linked", "params": _wf_params(cap, rt, rrole), "rules": [i]})
+            continue
         target = _wf_rule_target(cap, spec, reading.rules[i], reading)
         if target is None:  # a sequence (above)
             continue
@@ -552,7 +589,8 @@ def _in_order(p, capability: str, entity: str, state_field: str, role: str, stat
         raise ScenarioError(f"workflow {capability!r} is not a chain of states {role!r} moves through")
     ent = p.entity(entity)
     who = p.actor(role)
-    row = p.make(entity, who, note=f"{_a(role)} adds {_a(ent.label.lower())}")
+    links = _links_for(p, cap, [(t, role) for t in [*lead, *chain[0]]], lambda _r: who, who)
+    row = p.make(entity, who, links, note=f"{_a(role)} adds {_a(ent.label.lower())}")
     p.scenario["steps"][-1]["checks"] = [{"path": state_field, "op": "eq", "value": cap.initial}]
     p.ready(entity, row)
     rec = f"/api/{capability}/records/${{{row}.id}}"
@@ -589,6 +627,84 @@ def _wf_path(cap, target) -> list:
     raise ScenarioError(f"transition {target.name!r} cannot be reached from {cap.initial!r}")
 
 
+def _link_hops(spec, cap, t) -> list:
+    from ..capabilities.workflow import link_hops
+
+    return link_hops(spec, cap.entity, t.mover_link) or []
+
+
+def _linked_to(p, cap, t, actor: str, email: str | None = None, maker: str | None = None) -> dict:
+    """The record's overrides that link it, along transition `t`'s mover_link, to a new person record whose email
+    is `actor`'s sign-in (or `email`): the person first, then each record between, made by the owner (by `maker`,
+    the record's maker, where it reads those rows only when its own)."""
+    def by(entity: str) -> str | None:
+        return maker if maker and p.makes_own(maker, entity) else None
+
+    from ..capabilities.workflow import link_person
+
+    found = link_person(p.spec, cap, t)
+    if found is None:
+        raise ScenarioError(f"transition {t.name!r} has no mover_link to a person with an email")
+    hops, person, email_field = found
+    var = p.make(person, by(person), {email_field: email or f"${{actor.{actor}.email}}"},
+                 note=f"the {p.entity(person).label.lower()} record of {actor if email is None else 'nobody'}, with "
+                      f"their sign-in email")
+    for (field, _e), (_f, between) in zip(reversed(hops[1:]), reversed(hops[:-1]), strict=True):
+        var = p.make(between, by(between), {field: f"${{{var}.id}}"},
+                     note=f"the {between.replace('_', ' ')} between")
+    return {hops[0][0]: f"${{{var}.id}}"}
+
+
+def _links_for(p, cap, moves: list, actor_of, maker: str | None = None) -> dict:
+    """Overrides linking a new record (made by `maker`) to the user who makes each linked move of `moves`
+    ([(transition, role)]), the owner not bound."""
+    out: dict = {}
+    for t, role in moves:
+        if t.mover_link and role != "owner" and t.mover_link[0] not in out:
+            out.update(_linked_to(p, cap, t, actor_of(role), maker=maker))
+    return out
+
+
+def _linked(p, capability: str, entity: str, state_field: str, transition: str, role: str) -> None:
+    """Two users of `role`, two records each linked to one of them: each makes the transition on their own record,
+    and on the other's is refused (403 not_yours), the record left as it was."""
+    cap = _cap(p.spec, capability, "workflow")
+    t = next((x for x in cap.transitions if x.name == transition), None)
+    if t is None or role not in t.roles or not t.mover_link or role == "owner":
+        raise ScenarioError(f"workflow {capability!r} has no linked transition {transition!r} for {role!r}")
+    path = _wf_path(cap, t)
+    if any(x.mover_link for x in path):
+        raise ScenarioError(f"the way to {transition!r} passes another linked move")
+    own = {r.name for r in p.spec.roles if r.scope == "own"}
+    writers = _writers(p.spec, entity)
+    maker = next((r for r in writers if r not in own and r != "owner"), None) or "owner"
+    maker_actor = "owner" if maker == "owner" else p.actor(maker)
+    label = p.entity(entity).label.lower()
+    mine, theirs = p.actor(role), p.actor(role)
+    rows = {}
+    for who in (mine, theirs):
+        row = p.make(entity, maker_actor, _linked_to(p, cap, t, who, maker=maker_actor),
+                     note=f"{_a(label)} linked to {who}")
+        p.ready(entity, row)
+        for s in path:
+            mover = "owner" if "owner" in s.roles else next((r for r in s.roles if r not in own), s.roles[0])
+            p.step("owner" if mover == "owner" else p.actor(mover, f"{mover}_mover"), "POST",
+                   f"/api/{capability}/records/${{{row}.id}}/{s.name}", json={}, expect=200,
+                   note=f"{s.name.replace('_', ' ')}: on to {s.to}")
+        rows[who] = row
+    rec = f"/api/{capability}/records/${{{rows[theirs]}.id}}"
+    reads_own = entity in p.spec.role(role).read_own
+    p.step(mine, "POST", f"{rec}/{t.name}", json={}, expect=404 if reads_own else 403,
+           checks=[] if reads_own else [{"path": "error.code", "op": "eq", "value": "not_yours"}],
+           note=f"{mine} may not {t.name.replace('_', ' ')} the {label} of {theirs}")
+    p.step("owner", "GET", rec, expect=200, checks=[{"path": "state", "op": "ne", "value": t.to}],
+           note="the refusal left it as it was")
+    for who in (mine, theirs):
+        p.step(who, "POST", f"/api/{capability}/records/${{{rows[who]}.id}}/{t.name}", json={}, expect=200,
+               checks=[{"path": f"record.{state_field}", "op": "eq", "value": t.to}],
+               note=f"{who} makes {t.name.replace('_', ' ')} on their own {label}")
+
+
 def _transition(p, capability: str, entity: str, state_field: str, transition: str, role: str) -> None:
     cap = _cap(p.spec, capability, "workflow")
     t = next((x for x in cap.transitions if x.name == transition), None)
@@ -620,7 +736,10 @@ def _transition(p, capability: str, entity: str, state_field: str, transition: s
             actors[r] = p.actor(r)
         return actors[r]
 
-    row = p.make(entity, actor(creator_role), note=f"{_a(creator_role)} adds {_a(label)}")
+    moves = [(s, creator_role if creator_role in s.roles else next((r for r in s.roles if r not in own), None))
+             for s in path] + [(t, role)]
+    links = _links_for(p, cap, [(s, r) for s, r in moves if r], actor, actor(creator_role))
+    row = p.make(entity, actor(creator_role), links, note=f"{_a(creator_role)} adds {_a(label)}")
     p.scenario["steps"][-1]["checks"] = [{"path": state_field, "op": "eq", "value": cap.initial}]
     p.ready(entity, row)
     rec = f"/api/{capability}/records/${{{row}.id}}"
@@ -826,4 +945,4 @@ DERIVE = {kind: _fitted(fn) for kind, fn in (
     ("rotation", _derive_rotation))}
 COMPILE = {"booking.no_overlap": _no_overlap, "booking.length": _length, "custody.check_out_in": _check_out_in, "custody.overdue": _overdue,
            "custody.max_held": _max_held,
-           "workflow.transition": _transition, "workflow.in_order": _in_order, "rotation.assign": _assign, "rotation.swap": _swap}
+           "workflow.transition": _transition, "workflow.in_order": _in_order, "workflow.linked": _linked, "rotation.assign": _assign, "rotation.swap": _swap}

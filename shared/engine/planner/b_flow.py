@@ -382,10 +382,80 @@ def b_workflow(ctx: FeatureCtx) -> dict:
         roles = approvers if approval or movers else list(dict.fromkeys(writers))
         for a, b in zip(states, states[1:], strict=False):
             transitions.append({"name": ident(f"to_{b}")[:40], "from_states": [a], "to": b, "roles": roles})
+    own = _own_approver(ctx, ent)
+    if own is not None:  # "only a trainee's own supervisor signs off": that one person, not every supervisor
+        role, link, only = own
+        for t in transitions:
+            if t["name"] != "resubmit" and (role in t["roles"] or t["roles"] == approvers):
+                t["roles"] = [role] + (["owner"] if not only else [])
+                t["mover_link"] = link
     return {"entity": ent, "state_field": f.name, "states": states, "initial": states[0],
             "transitions": transitions}
 
 
+#: Who approves as the one person linked to the record: "(only) a trainee's own supervisor", "their own mentor must
+#: sign off", "only the tutor of the class", "approved by their own GP", "a parent approves their own child's trip"
+#: (the approver: the sentence's subject; the child: the hop between). Groups: whose (the record or a record it
+#: links to), who (the approver), mid (a person between the record and the approver).
+_OWN_APPROVER = (
+    r"(?:(?P<whose>[a-z]+)'s|their|his|her|its) own (?P<who>[a-z]+)\b(?!'s)",
+    r"\bonly the (?P<who>[a-z]+) (?:of|for) (?:the |a |an |that |this |each |their |its )?(?P<whose>[a-z]+)",
+    r"\b(?P<who>[a-z]+) (?:(?:must|has to|needs to|should|can|may|will) )?(?:sign|approv|accept|confirm)\w*(?: off)? "
+    r"(?:their|his|her) own (?P<mid>[a-z]+)'s [a-z]+",
+)
+_APPROVING = r"\b(?:sign\w*[- ]off|sign(?:s|ed)? off|approv\w*|accept\w*|confirm\w*|ok'?d|check\w*|verif\w*)"
+
+
+def _own_approver(ctx: FeatureCtx, ent: str) -> tuple[str, list[str], bool] | None:
+    """(the approving role, the reference fields from `ent` to its person record, whether the words say "only")
+    when the feature says one person linked to the record approves it. The person record gets an email field (the
+    sign-in it is matched by) and the links are added when missing: the record to the person, or through the record
+    the words name as its owner ("a trainee's own supervisor": the trainee's supervisor)."""
+    d = ctx.draft
+    if not re.search(_APPROVING, ctx.low):
+        return None
+    for pat in _OWN_APPROVER:
+        for m in re.finditer(pat, ctx.low):
+            g = m.groupdict()
+            who = safe_name(singular(g["who"]))
+            if who not in d.roles or who == "owner" or who == ent:
+                continue
+            mid = safe_name(singular(g.get("mid") or g.get("whose") or "")) or None
+            if mid not in d.entities or mid in (ent, who):
+                mid = None
+            if who not in d.entities:
+                d.add_entity(who, ctx.text, people=True)
+                d.add_field(who, "name", "text", ctx.text, origin="structure", required=True)
+            if not d.entities[who].people and who not in d.roles:
+                continue
+            if not d.fields_of(who, "email"):
+                d.add_field(who, "email", "email", ctx.text, origin="capability")
+            link = _link_to(d, ent, who, mid, ctx.text)
+            if link:
+                return who, link, bool(re.search(r"\bonly\b", ctx.low))
+    return None
+
+
+def _link_to(d, ent: str, person: str, mid: str | None, source: str) -> list[str] | None:
+    """Reference fields from `ent` to `person`: direct when `ent` points at it (or no record sits between), else
+    through `mid` (or a people record `ent` already points at), each missing link added (optional)."""
+    def ref(a: str, b: str) -> str | None:
+        f = next((x for x in d.fields_of(a, "reference") if x.ref == b), None)
+        if f is not None:
+            return f.name
+        return f"{b}_id" if d.add_ref(a, b, source) else None
+    direct = next((x.name for x in d.fields_of(ent, "reference") if x.ref == person), None)
+    if direct and mid is None:
+        return [direct]
+    if mid is None:  # "a student's chapter approved by their own supervisor": through the student it belongs to
+        mid = next((x.ref for x in d.fields_of(ent, "reference") if x.ref in d.entities and x.ref != person
+                    and d.entities[x.ref].people and d.refs(x.ref).count(person) <= 1), None)
+    if mid is not None:
+        first, second = ref(ent, mid), ref(mid, person)
+        if first and second:
+            return [first, second]
+    one = ref(ent, person)
+    return [one] if one else None
 def b_ledger(ctx: FeatureCtx) -> dict:
     d = ctx.draft
     charge = None

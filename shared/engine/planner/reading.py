@@ -75,6 +75,14 @@ RULE_PATTERNS: tuple[tuple[str, str], ...] = (
               r"her) own(?: [a-z']+){1,3}|the(?: [a-z']+){1,3}? (?:they|he|she|it) (?:are|is|were|was|have been|has "
               r"been) (?:assigned|allocated|given) to|the(?: [a-z']+){1,3}? (?:assigned|allocated|given) to (?:them|him|"
               r"her|it)|the(?: [a-z']+){1,3}? (?:of|for|from|at|on) (?:their|its|his|her) own(?: [a-z']+){1,2})"),
+    # whose approval: the one person linked to the record ("only a trainee's own supervisor", "their own mentor
+    # must sign off", "only the tutor of the class"): an agreement of that person (see OWN_APPROVER)
+    ("agreement", r"(?:only (?:a |an |the )?(?:[a-z]+'s |their |his |her |its )own (?P<noun>[a-z]+)(?!'s)|(?:[a-z]+'s"
+                  r"|their|his|her|its) own (?P<noun2>[a-z]+)(?!'s) (?:(?:must|has to|needs to|should|can|may|will) )?"
+                  r"(?:sign|approv|accept|confirm|ok)\w*(?: off)?|only the (?P<noun3>[a-z]+) (?:of|for) (?:the |a |an |"
+                  r"that |this |each |their |its )?[a-z]+|(?:approv|sign|accept|confirm|ok)\w*(?: off)? by (?:a |an |the )?"
+                  r"(?:[a-z]+'s |their |his |her |its )own (?P<noun4>[a-z]+)|(?:approv|sign|accept|confirm|ok)\w*(?: off)?"
+                  r" (?:their|his|her) own [a-z]+'s [a-z]+)"),
     ("fee", rf"(?:(?P<num>{_NUM}) ?(?:%|percent|per ?cent)(?: \w+){{0,3}}? (?:fee|commission|cut|charge|surcharge|"
             rf"deposit|service charge)s?|(?:fee|commission|cut|charge|surcharge|deposit)s? of (?P<num2>{_NUM}) ?"
             rf"(?:%|percent|per ?cent))"),
@@ -132,6 +140,10 @@ RULE_PATTERNS: tuple[tuple[str, str], ...] = (
               r"is|are))?(?:(?: \w+){0,4}? (?:unless|until) (?:at least |a minimum of )?(?P<num>\d+|two|three|four|"
               r"five|six|seven|eight|nine|ten) (?P<noun>[a-z]+)|(?: \w+){0,4})"),
 )
+
+#: An agreement rule's words that name one person linked to the record, not a whole role ("a trainee's own
+#: supervisor", "only the tutor of the class"): realised only by a transition bound to that person (mover_link).
+OWN_APPROVER = re.compile(r"\bown [a-z]+\b|\bonly the [a-z]+ (?:of|for)\b", re.I)
 
 #: Verbs of a number's movement in a threshold ("goes above 20 knots"): never a rule's noun.
 _MOTION = frozenset("""go goes went rise rises rose drop drops dropped fall falls fell reach reaches reached hit hits
