@@ -190,9 +190,9 @@ EXCLUSIVE = (
                       r"each|every|for|to|of|on|in|at|with|by|from|a|an|the|votes?)\b)[a-z][a-z'-]* ){0,2}"
                       r"(up-?|down-?)?votes?\b"),
     ("document", "export", r"line[- ]items?|sign|invoice|receipt|certificate|delivery note|vat|gst|tax"),
-    # "a certificate PDF is issued only after ... signs it off": the app makes the PDF, nobody uploads one
+    # "a certificate PDF is issued only after ... signs it off": the app makes the PDF it signs, nobody uploads one
     ("document", "attachments", r"^(?!.*\b(upload\w*|attach\w*|scan\w*|photo\w*|images?|pictures?|files?)\b)"
-                                r"(?=.*\b(issu\w*|generat\w*|produc\w*|print\w*|sign\w*))"),
+                                r"(?=.*\bsign(s|ed|ing|[- ]?offs?)?\b)"),
     ("export", "document", r"^(?!.*(line[- ]items?|sign|invoice|receipt|certificate|delivery note|vat|gst|tax))"),
     ("document", "workflow", r"pdfs?|certificates?|invoices?|receipts?|delivery notes?|reports?|printable|"
                              r"line[- ]items?"),
