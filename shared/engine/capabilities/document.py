@@ -38,6 +38,12 @@ class Params(CapabilityBase):
                                       "time recorded, once), e.g. instructor; None = no sign-off")
     lock_on_signoff: bool = Field(default=True, description="after sign-off the record and its lines can no longer "
                                   "be changed or deleted by any route (409)")
+    pdf_after_signoff: bool = Field(default=False, description="the PDF is issued only once the record is signed "
+                                    "off: before that its download answers 409 not_signed_off and no listing links "
+                                    "it ('issued only after the inspector signs it off')")
+    signer_not_maker: bool = Field(default=False, description="the user who created the record may not sign it off "
+                                   "(403 own_record), whatever their role, the owner too: another user of "
+                                   "signoff_role signs ('a second technician signs it off')")
 
 
 # fpdf2 and what it pulls in, pinned as the export capability pins them (a project with both installs one set).
@@ -136,6 +142,10 @@ def check(cap: Params, spec) -> list[str]:
             p.append(f"signoff_role {cap.signoff_role!r} may not read {cap.entity}"
                      + (f" and {cap.line_entity}" if cap.line_entity else "")
                      + ", so it could not see what it signs; add them to the role's read list")
+    if cap.signoff_role is None:
+        needs = [n for n in ("pdf_after_signoff", "signer_not_maker") if getattr(cap, n)]
+        if needs:
+            p.append(f"{' and '.join(needs)} need signoff_role: the role that signs the document off")
     if cap.tax_percent is not None and Decimal(str(cap.tax_percent)) != Decimal(str(cap.tax_percent)).quantize(
             Decimal("0.001")):
         p.append(f"tax_percent {cap.tax_percent} has more than three decimal places; state it as printed, e.g. 17.5")
@@ -157,7 +167,8 @@ def routes(cap: Params, spec) -> list:
     ent = spec.entity(cap.entity)
     r, a = readers(cap, spec), f"/api/{cap.id}/records/<int:record_id>"
     label = ent.label if ent is not None else cap.entity
-    out = [Route(method="GET", path=f"{a}.pdf", summary=f"the {label} as a PDF (attachment)", roles=r),
+    gate = " once it is signed off (409 before)" if cap.signoff_role and cap.pdf_after_signoff else ""
+    out = [Route(method="GET", path=f"{a}.pdf", summary=f"the {label} as a PDF (attachment){gate}", roles=r),
            Route(method="GET", path=a, summary=f"what the {label}'s PDF prints: header, lines, totals, sign-off",
                  roles=r),
            Route(method="GET", path=f"/{cap.id}/", summary="page: documents with PDF links and their sign-off",
@@ -165,7 +176,8 @@ def routes(cap: Params, spec) -> list:
     if cap.signoff_role:
         who = [cap.signoff_role]
         out += [Route(method="POST", path=f"{a}/signoff", summary=f"sign the {label} off once (name optional); "
-                      + ("it and its lines are locked" if cap.lock_on_signoff else "records who and when"), roles=who),
+                      + ("it and its lines are locked" if cap.lock_on_signoff else "records who and when")
+                      + ("; not by the user who created it" if cap.signer_not_maker else ""), roles=who),
                 Route(method="POST", path=f"/{cap.id}/records/<int:record_id>/signoff",
                       summary="sign off (form, CSRF)", roles=who)]
     return out
@@ -313,6 +325,9 @@ def render(cap: Params, spec, tpl) -> dict[str, str]:
         "line_writer": b.writer_role(spec, cap.line_entity) if line else None,
         "sample": sample_lines(cap, spec), "whole": whole_numbers(cap, spec),
         "signer_label": spec.role(signer).label if signer else None,
+        "gated": bool(signer and cap.pdf_after_signoff), "not_maker": bool(signer and cap.signer_not_maker),
+        # may a user of the signing role create the record (so be its maker)?
+        "signer_makes": bool(signer) and any(r.name == signer and cap.entity in r.write for r in spec.roles),
         "free_title": _free_text(ent, [title]), "free_header": _free_text(ent, cap.header_fields),
         "free_column": _free_text(line, list(cap.line_columns)) if line else None,
         "detail": b.detail_path(spec, cap.entity), "app_name": spec.name,

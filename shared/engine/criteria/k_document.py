@@ -79,7 +79,8 @@ def _realises_signoff(cap, spec, rule, reading) -> bool:
     if cap.signoff_role is None or rule.category not in ("agreement", "block"):
         return False
     said = _window(rule, reading)
-    if not _SIGN.search(said) or _names_other_entity(cap, spec, rule.nouns):
+    things = [n for n in rule.nouns if not _roles_named(spec, [n])]  # the signer's noun may also be a record
+    if not _SIGN.search(said) or _names_other_entity(cap, spec, things):
         return False
     words = [*rule.nouns, *re.findall(r"[a-z][a-z'-]*", said)]
     if re.search(r"\b(second|another|other|different|independent)\b", said) and \
@@ -138,6 +139,8 @@ def _params(cap, spec) -> dict:
             "sample": sample_lines(cap, spec), "tax_label": cap.tax_label,
             "tax_percent": None if cap.tax_percent is None else f"{cap.tax_percent:g}",
             "signer": cap.signoff_role, "lock": bool(cap.signoff_role and cap.lock_on_signoff),
+            "gated": bool(cap.signoff_role and getattr(cap, "pdf_after_signoff", False)),
+            "not_maker": bool(cap.signoff_role and getattr(cap, "signer_not_maker", False)),
             "stranger": _stranger(cap, spec), "bystander": _bystander(cap, spec)}
 
 
@@ -160,14 +163,18 @@ def _derive_document(cap, spec, reading, feature) -> list[dict]:
     else:
         shows = "prints its details" + (f" and its {lines}" if lines else "")
     refused = f"; {a(_rlabel(spec, prm['stranger']))} may not download it" if prm["stranger"] else ""
-    out = [{"text": _fit(f"{what[:1].upper()}{what[1:]} downloads as a PDF that {shows}{refused}; the same "
+    once = " once signed off" if prm["gated"] else ""
+    out = [{"text": _fit(f"{what[:1].upper()}{what[1:]} downloads{once} as a PDF that {shows}{refused}; the same "
                          f"{ent} gives the same file."),
             "template": "document.pdf", "params": prm, "rules": _realised(cap, spec, reading, _realises_tax)}]
     if cap.signoff_role:
         who = _rlabel(spec, cap.signoff_role)
         lock = (f", and so is a change to the {ent}" + (f" or its {lines}" if lines else "")) if prm["lock"] else ""
         other = f"; {a(_rlabel(spec, prm['bystander']))} may not sign it off" if prm["bystander"] else ""
-        out.append({"text": _fit(f"When {a(who)} signs {a(ent)} off, their name and the time are recorded and "
+        held = f"Its PDF is refused until {a(who)} signs {a(ent)} off. " if prm["gated"] else ""
+        maker = (f"The {who} who created {a(ent)} may not sign it off; when another {who} does"
+                 if prm["not_maker"] else f"When {a(who)} signs {a(ent)} off")
+        out.append({"text": _fit(f"{held}{maker}, their name and the time are recorded and "
                                  f"printed on its PDF; signing it off again is refused{lock}{other}."),
                     "template": "document.signoff", "params": prm,
                     "rules": _realised(cap, spec, reading, _realises_signoff)})
@@ -201,9 +208,10 @@ def _reader(p, capability: str) -> str:
 
 
 def _setup(p, entity: str, line_entity: str | None, line_field: str | None, sample: dict | None,
-           n: int) -> tuple[str, list[str], str | None]:
-    """A record made by a writer and `n` of its lines (the sample's values); (record var, line vars, line writer)."""
-    rec = p.make(entity, _writer(p, entity), note=f"{a(p.entity(entity).label.lower())} to print")
+           n: int, maker: str | None = None) -> tuple[str, list[str], str | None]:
+    """A record made by `maker` (a writer by default) and `n` of its lines (the sample's values); (record var, line
+    vars, line writer)."""
+    rec = p.make(entity, maker or _writer(p, entity), note=f"{a(p.entity(entity).label.lower())} to print")
     made, who = [], None
     if line_entity:
         ent = p.entity(line_entity)
@@ -216,11 +224,35 @@ def _setup(p, entity: str, line_entity: str | None, line_field: str | None, samp
     return rec, made, who
 
 
+def _signer_actor(p, signer: str, entity: str, maker: str | None, not_maker: bool) -> str:
+    """A user of the signing role who did not make the record (`maker`, else the writer `_setup` picks): a second
+    owner when the owner signs and made it."""
+    owner_made = maker == "owner" or (maker is None and any(r.name == "owner" and entity in r.write
+                                                              for r in p.spec.roles))
+    if signer == "owner" and owner_made and not_maker:
+        return p.actor("owner", "owner_signer")
+    return p.actor(signer)
+
+
+def _maker(p, entity: str, signer: str) -> str | None:
+    """A user of the signing role who creates the record, or None when that role does not create one."""
+    if not any(r.name == signer and entity in r.write for r in p.spec.roles):
+        return None
+    return "owner" if signer == "owner" else p.actor(signer)
+
+
 def _pdf(p, capability: str, entity: str, line_entity: str | None, line_field: str | None, title_field: str | None,
-         sample: dict | None, tax_label: str, tax_percent: str | None, stranger: str | None, **_ignored) -> None:
+         sample: dict | None, tax_label: str, tax_percent: str | None, stranger: str | None, signer: str | None = None,
+         gated: bool = False, not_maker: bool = False, **_ignored) -> None:
     reader = _reader(p, capability)
     rec, lines, _who = _setup(p, entity, line_entity, line_field, sample, 3)
     base = f"/api/{capability}/records/${{{rec}.id}}"
+    if gated and signer:
+        p.step(reader, "GET", f"{base}.pdf", expect=409, checks=[{"path": "error.code", "op": "eq",
+                                                                  "value": "not_signed_off"}],
+               note="its PDF is not issued before the sign-off")
+        p.step(_signer_actor(p, signer, entity, None, not_maker), "POST", f"{base}/signoff", json={"name": "Issuing Signer"},
+               expect=200, note=f"the {_rlabel(p.spec, signer)} signs it off, so its PDF is issued")
     checks = [{"path": "lines", "op": "len", "value": len(lines)}]
     if title_field:
         checks.append({"path": "title", "op": "eq", "value": f"${{{rec}.{title_field}}}"})
@@ -247,18 +279,28 @@ def _pdf(p, capability: str, entity: str, line_entity: str | None, line_field: s
 
 
 def _signoff(p, capability: str, entity: str, line_entity: str | None, line_field: str | None, sample: dict | None,
-             signer: str | None, lock: bool, bystander: str | None, **_ignored) -> None:
+             signer: str | None, lock: bool, bystander: str | None, gated: bool = False, not_maker: bool = False,
+             **_ignored) -> None:
     if not signer:
         raise ScenarioError(f"document {capability!r} has no sign-off")
     reader = _reader(p, capability)
-    rec, lines, who = _setup(p, entity, line_entity, line_field, sample, 1)
+    maker = _maker(p, entity, signer) if not_maker else None
+    rec, lines, who = _setup(p, entity, line_entity, line_field, sample, 1, maker=maker)
     base = f"/api/{capability}/records/${{{rec}.id}}"
     name = "Criteria Signer"
+    if gated:
+        p.step(reader, "GET", f"{base}.pdf", expect=409, checks=[{"path": "error.code", "op": "eq",
+                                                                  "value": "not_signed_off"}],
+               note="its PDF is refused until it is signed off")
+    if maker:
+        p.step(maker, "POST", f"{base}/signoff", json={"name": "Own Maker"}, expect=403,
+               checks=[{"path": "error.code", "op": "eq", "value": "own_record"}],
+               note=f"the {_rlabel(p.spec, signer)} who created it may not sign it off")
     if bystander:
         p.step(p.actor(bystander), "POST", f"{base}/signoff", json={"name": "Not Allowed"}, expect=403,
                note=f"{a(_rlabel(p.spec, bystander))} may not sign it off")
     p.step("anon", "POST", f"{base}/signoff", json={}, expect=401, note="nor may a visitor who is not signed in")
-    sig = p.actor(signer)
+    sig = _signer_actor(p, signer, entity, maker, not_maker)
     p.step(sig, "POST", f"{base}/signoff", json={"name": name}, expect=200,
            checks=[{"path": "signoff.name", "op": "eq", "value": name},
                    {"path": "signoff.role", "op": "eq", "value": signer},

@@ -24,9 +24,27 @@ NOT_TAX = re.compile(r"\b(off|discounts?|deposits?|refunds?|tips?)\b")
 #: who signs: "signed off by the inspector", "the instructor signs off", "the vet's signature"
 SIGN = re.compile(r"\b(sign(s|ed|ing)?([- ]?off)?|sign-?offs?|signatures?|countersign\w*)\b")
 SIGNED_BY = re.compile(r"\b(?:signed|countersigned|sign(?:ed)?[- ]?off|approved|certified)(?: off)? by (?:the |a |an |"
-                       r"their |its |each |every )?([a-z][a-z'-]*)")
+                       r"their |its |each |every )?(?:(?:second|another|other|different|independent|separate) )?"
+                       r"([a-z][a-z'-]*)")
 SIGNER_BEFORE = re.compile(r"\b(?:the |a |an |each |every )?([a-z][a-z'-]*?)(?:'s|s')? (?:signs?(?: off)?|sign-?off|"
-                           r"signature|countersigns?)\b")
+                           r"signature|countersigns?|(?:has|have|had) (?:signed|countersigned))\b")
+#: the document is held back until it is signed off: "issued only after the inspector signs it off", "can't be
+#: released until the supervisor has signed it", "never sent before it is signed"
+_HANDED = r"(?:issu|send|sent|releas|download|print|email|mail|publish|deliver|hand|shar|given|giv)\w*"
+_NEG = r"(?:can ?not|can't|cannot|may not|must not|mustn't|won't|will not|never|isn't|is not|aren't|are not|not|no)"
+HELD_UNTIL_SIGNED = re.compile(
+    rf"\b{_HANDED}(?: out)?\b[^.;:]*?\b(?:only (?:after|once|when|if)|not (?:before|until)|until|unless|till)\b"
+    rf"|\b{_NEG}\b(?: \w+){{0,3}}? {_HANDED}\b[^.;:]*?\bbefore\b"
+    rf"|^(?:only )?(?:after|once)\b[^.;:]*?\bsign\w*[^.;:]*?\b{_HANDED}\b")
+#: someone other than the record's maker signs: "a second technician signs", "countersigned by another nurse",
+#: "an independent reviewer", "not the person who created it", "cannot sign off their own report"
+OTHER_SIGNER = re.compile(r"\b(?:second|another|other|different|independent|separate)\b(?: [a-z'-]+)?(?: [a-z'-]+)? "
+                          r"(?:signs?|countersigns?|has signed|must sign|sign(?:ed)?[- ]?off|signature)\b"
+                          r"|\b(?:signed|countersigned|sign(?:ed)?[- ]?off)(?: off)? by (?:a |an )?(?:second|another|"
+                          r"different|independent|separate)\b"
+                          r"|\bfour[- ]eyes\b|\bother than (?:the|its|their|whoever)\b"
+                          r"|\bnot (?:by )?(?:the (?:same )?\w+|whoever) (?:who|that) (?:made|created|wrote|drafted|prepared"
+                          r"|raised|entered|issued)\b|\bsign\w*(?: off)? (?:their|his|her|your) own\b")
 NO_LOCK = re.compile(r"\b(still|remains?|stays?) (editable|changeable)\b|\bcan (still )?be (edited|changed) after\b")
 PRICE_WORDS = ("amount", "price", "cost", "rate", "fee", "charge", "total", "subtotal", "value", "sum")
 QUANTITY_WORDS = ("quantity", "qty", "units", "days", "hours", "nights", "weeks", "count", "number")
@@ -53,6 +71,11 @@ def stated_tax(text: str) -> tuple[float, str] | None:
     return None
 
 
+def _clauses(low: str) -> list[str]:
+    """The sentences of the words (the held-back document and its sign-off are said in one)."""
+    return [c.strip() for c in re.split(r"[.;!?]\s+|\n", low) if c.strip()]
+
+
 def _signer(ctx) -> str | None:
     """The role the words say signs: "signed off by the inspector", "the instructor signs off"."""
     roles = ctx.draft.roles
@@ -74,6 +97,25 @@ def _pick(fields, words: tuple[str, ...], ctx) -> str | None:
     return None
 
 
+_DETERMINERS = frozenset({"a", "an", "the", "each", "every", "its", "their", "our", "this", "that"})
+
+
+def _compound(words: list[str], i: int) -> str | None:
+    """The document's name with the nouns that qualify it between a determiner and it ("a gas safety certificate"
+    -> gas_safety_certificate), or None when no determiner leads them or a word could not be a noun."""
+    from .draft import safe_name
+    from .pos import classes, never_noun
+
+    for k in (2, 1):
+        if i - k - 1 < 0 or words[i - k - 1] not in _DETERMINERS:
+            continue
+        mods = words[i - k:i]
+        if all(not never_noun(w) and "NOUN" in classes(w) and not w.endswith(("ed", "ing")) and
+               singular(w) not in DOCUMENT_NOUNS and w not in ("pdf", "pdfs", "printable", "signed") for w in mods):
+            return safe_name("_".join([*mods, singular(words[i])]))
+    return None
+
+
 def _document_record(ctx) -> str | None:
     """The record the words name as a document ("course certificates" -> certificate, linked to course; "an
     inspection report" -> the inspection when it is a record), made when the idea has none yet."""
@@ -92,7 +134,7 @@ def _document_record(ctx) -> str | None:
             if name and name in d.entities and not d.entities[name].people and not d.entities[name].join:
                 return name
         name = pair if prev and noun in ("note", "report", "statement", "order", "letter") and prev not in \
-            d.entities and prev not in d.roles else noun
+            d.entities and prev not in d.roles else _compound(words, i) or noun
         d.add_entity(name, ctx.text)
         d.add_field(name, "title", "text", ctx.text, origin="structure", required=True)
         if prev in d.entities and not d.entities[prev].people:
@@ -127,7 +169,8 @@ def b_document(ctx) -> dict:
                      "report)")
     out: dict = {"entity": record, "header_fields": [], "line_entity": None, "line_field": None, "line_columns": [],
                  "total_field": None, "quantity_field": None, "tax_percent": None, "tax_label": "Tax",
-                 "signoff_role": None, "lock_on_signoff": True}
+                 "signoff_role": None, "lock_on_signoff": True, "pdf_after_signoff": False,
+                 "signer_not_maker": False}
     tax = stated_tax(ctx.text)
     line = _line_entity(ctx, record)
     if line is None and tax is not None:
@@ -162,7 +205,9 @@ def b_document(ctx) -> dict:
         if signer is None:
             raise NotFit("the words say the document is signed off but not by whom; name the role that signs "
                          "(e.g. 'signed off by the inspector')")
-        out.update(signoff_role=signer, lock_on_signoff=not NO_LOCK.search(ctx.low))
+        held = any(HELD_UNTIL_SIGNED.search(c) and SIGN.search(c) for c in _clauses(ctx.low))
+        out.update(signoff_role=signer, lock_on_signoff=not NO_LOCK.search(ctx.low), pdf_after_signoff=held,
+                   signer_not_maker=bool(OTHER_SIGNER.search(ctx.low)))
     fields = list(d.entities[record].fields.values())
     title = next((f for f in fields if f.name in ("name", "title") and f.type == "text"), None) or next(
         (f for f in fields if f.type == "text"), None)  # the display field the planner will choose

@@ -149,7 +149,10 @@ CUES: dict[str, tuple[str, ...]] = {
                 r"(the |a |an )?[a-z]+( [a-z]+)?)? (when|whenever|if|once)",
                 r"(heavier|lighter|more|less|higher|lower|greater) than \d+[^.;]{0,40}\b(sets?|marks?|flags?|creates?|"
                 r"opens?|notif\w*|alerts?|blocks?)"),
-    "document": (r"pdfs?", r"printable", r"sign(s|ed|ing)?[- ]?off", r"signed by", r"signatures?", r"countersign\w*",
+    "document": (r"pdfs?", r"printable", r"sign(s|ed|ing)?[- ]?off", r"sign(s|ed|ing)? (it|them) off", r"signed by", r"signatures?", r"countersign\w*",
+                 # "issued only after a second engineer signs it off", "released once the supervisor has signed it"
+                 r"(issu|releas|sen[dt]|print|download)\w*(?: out)? (?:only )?(?:after|once|when|until|unless|till) "
+                 r"[^.;]*?\bsign(s|ed|ing)?",
                  r"line[- ]items?", r"itemi[sz]ed",
                  r"(issue[sd]?|generat\w+|produc\w+|print\w*)(?= (an? |the |their |each )?(\w+ )?(invoices?|"
                  r"receipts?|certificates?|delivery notes?))"),
@@ -189,6 +192,9 @@ EXCLUSIVE = (
                       r"each|every|for|to|of|on|in|at|with|by|from|a|an|the|votes?)\b)[a-z][a-z'-]* ){0,2}"
                       r"(up-?|down-?)?votes?\b"),
     ("document", "export", r"line[- ]items?|sign|invoice|receipt|certificate|delivery note|vat|gst|tax"),
+    # "a certificate PDF is issued only after ... signs it off": the app makes the PDF it signs, nobody uploads one
+    ("document", "attachments", r"^(?!.*\b(upload\w*|attach\w*|scan\w*|photo\w*|images?|pictures?|files?)\b)"
+                                r"(?=.*\bsign(s|ed|ing|[- ]?offs?)?\b)"),
     ("export", "document", r"^(?!.*(line[- ]items?|sign|invoice|receipt|certificate|delivery note|vat|gst|tax))"),
     ("document", "workflow", r"pdfs?|certificates?|invoices?|receipts?|delivery notes?|reports?|printable|"
                              r"line[- ]items?"),

@@ -44,6 +44,9 @@ _UNIT = r"(?:minutes?|mins?|hours?|hrs?|days?|nights?|weeks?|months?|years?|mb|g
 _TIME_UNIT = r"(?:minutes?|mins?|hours?|hrs?|days?|nights?|weeks?|months?|years?)"
 _W = r"[a-z][a-z'-]*"
 _PER = r"per|each|every|a|an|at a time|at once|in|on|for|with|to|at|from|of|and|or|when|if|before|after|by"
+#: "once" that starts a clause ("released only once the supervisor has signed it"): a conjunction, not a count
+_ONCE_CLAUSE = r"once (?:the|its|their|his|her|it|they|he|she|we|you|i|every|each|all|both|someone|somebody|" \
+               r"everyone|everybody)\b"
 
 #: Words that state rules: counted by `unread_rule_words` when the accounting leaves them unread.
 RULE_WORDS = frozenset("""
@@ -103,7 +106,7 @@ RULE_PATTERNS: tuple[tuple[str, str], ...] = (
     ("time_window", r"(?:the )?(?:day|night|evening|morning|week|month|hour) (?:before|after)(?: (?:the |its |their )?(?P<noun>"
                     + _W + r"))?"),
     ("limit", rf"(?:at most|up to|no more than|not more than|maximum(?: of)?|max(?:imum)?|a limit of|limit(?:ed)? "
-              rf"(?:of|to)|only|just|cap(?:ped)? at|never more than) (?P<num>{_NUM})(?: (?!(?:{_PER})\b)(?P<noun>{_W}))?"
+              rf"(?:of|to)|only|just|cap(?:ped)? at|never more than) (?!{_ONCE_CLAUSE})(?P<num>{_NUM})(?: (?!(?:{_PER})\b)(?P<noun>{_W}))?"
               rf"(?: (?!(?:{_PER})\b)\w+){{0,2}}(?: (?:{_PER})(?: (?P<noun2>{_W}))?)?"),
     ("limit", rf"(?P<num>{_NUM}) (?P<noun>{_W})(?: \w+)? (?:per|each|a) (?P<noun2>{_W})"),
     ("limit", rf"(?:each|every) (?P<noun2>{_W}) (?:has|have|gets?|may cast|can cast) (?:up to )?(?P<num>{_NUM}) "
@@ -122,7 +125,7 @@ RULE_PATTERNS: tuple[tuple[str, str], ...] = (
     ("capacity", rf"(?:capacity|capacities|holds? up to (?P<num>{_NUM})|seats? (?P<num2>{_NUM})|room for "
                  rf"(?P<num3>{_NUM})|(?P<num4>{_NUM}) (?:seats|places|spots|spaces|berths|beds)|sold out|fully "
                  rf"booked|(?:is|are|gets?) full)(?: (?:of|per) (?:the |each |a )?(?P<noun>{_W}))?"),
-    ("uniqueness", rf"(?:only once|once per (?P<noun>{_W})|once|twice|unique\w*|no duplicates?|duplicates? "
+    ("uniqueness", rf"(?:(?!only {_ONCE_CLAUSE})only once|once per (?P<noun>{_W})|(?!{_ONCE_CLAUSE})once|twice|unique\w*|no duplicates?|duplicates? "
                    rf"(?:are )?(?:refused|blocked|rejected)|one (?P<noun4>{_W}) each(?= *$|[,.;]| and | but )|"
                    rf"one (?P<noun2>{_W}) per (?P<noun3>{_W})|not twice|"
                    rf"more than once|same \w+ twice)"),
