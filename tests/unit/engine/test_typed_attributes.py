@@ -181,23 +181,26 @@ def test_a_cancellation_that_is_free_until_a_cutoff_is_not_certified_by_a_refusa
     assert t.status == "partial" and "free" in (t.reason or ""), (t.status, t.reason)
 
 
-def test_a_signoff_by_a_second_person_before_the_document_is_issued_is_not_certified_by_a_signoff_alone():
+def test_a_signoff_by_a_second_person_before_the_document_is_issued_is_certified_only_with_both_rules():
     """ "A survey PDF is issued only after a second surveyor signs it off": a sign-off that any surveyor (the maker
-    too) may give, and a PDF served before it, do not do what the words say; without those rules the feature is
-    partial, not built (an outside tester found both on a feature QA had called built)."""
+    too) may give, and a PDF served before it, do not do what the words say; the rule is realised only by a document
+    that holds the PDF back and refuses the maker (an outside tester found both missing on a feature QA had called
+    built)."""
     from shared.engine.criteria import k_document
 
     spec = plan_builtin({"id": "damp-surveys", "title": "Damp survey desk", "target_audience": "damp surveyors",
-                         "description": "A damp-proofing firm writes property surveys.",
+                         "description": "A damp-proofing firm's engineers write property surveys.",
                          "key_features": ["Surveys with address, date and findings",
-                                          "A survey PDF is issued only after a second surveyor signs it off"]})
-    t = _trace(spec, "second surveyor")
-    doc = next((c for c in spec.capabilities if c.kind == "document"), None)
-    if doc is not None and getattr(doc, "pdf_after_signoff", False) and getattr(doc, "signer_not_maker", False):
-        return  # both rules built: certified by their criteria (tests/unit/engine/capabilities)
-    assert t.status != "planned", (t.status, t.reason)
+                                          "A survey PDF is issued only after a second engineer signs it off"]})
+    t = _trace(spec, "second engineer")
+    doc = next(c for c in spec.capabilities if c.kind == "document")
+    assert doc.pdf_after_signoff and doc.signer_not_maker, doc
+    assert t.status == "planned", (t.status, t.reason)
     rule = next(r for r in t.reading.rules if "second" in r.words)
-    assert not k_document.REALISES["document"](doc, spec, rule, t.reading) if doc is not None else True
+    realises = k_document.REALISES["document"]
+    assert realises(doc, spec, rule, t.reading)
+    for weaker in ({"pdf_after_signoff": False}, {"signer_not_maker": False}):
+        assert not realises(doc.model_copy(update=weaker), spec, rule, t.reading), weaker
 
 
 def _branching_idea():
