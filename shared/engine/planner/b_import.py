@@ -70,12 +70,32 @@ def _default_keys(ctx, ent: str) -> list[str]:
     return []
 
 
+def _listed_key(ctx, ent: str) -> list[str]:
+    """ "Import the ewe list from a CSV of ear tag numbers": the file lists the code that names each record, which
+    is then the record's key (a text field, added when the record has none)."""
+    from .capmap import _ensure
+    from .draft import ident
+    from .text import singular
+
+    m = re.search(r"\b(?:csv|spreadsheet|file|list|sheet|export)s?(?: file)? of (?:their |the |its |our )?"
+                  r"([a-z][a-z -]{1,40}?)\s*(?:$|[,.;]|\b(?:with|from|and|by|into)\b)", ctx.low)
+    if not m:
+        return []
+    words = m.group(1).split()
+    if not words or len(words) > 4 or singular(words[-1]) not in CODE_LIKE:
+        return []
+    name = ident(" ".join([*words[:-1], singular(words[-1])]))[:40]
+    if name not in ctx.draft.entities[ent].fields:
+        name = _ensure(ctx, ent, name, "text", required=True)
+    return [name] if name in ctx.draft.entities[ent].fields else []
+
+
 def b_import(ctx) -> dict:
     from .capmap import NotFit, label_of
 
     d = ctx.draft
     ent = _entity(ctx)
-    keys = _named_keys(ctx, ent)
+    keys = _named_keys(ctx, ent) or _listed_key(ctx, ent)
     if keys and all(d.entities[ent].fields[k].type in ("enum", "reference") for k in keys):
         keys += [k for k in _default_keys(ctx, ent) if k not in keys][:3 - len(keys)]
     keys = keys or _default_keys(ctx, ent)

@@ -311,3 +311,16 @@ def test_a_role_told_by_a_trigger_is_the_recipient_the_words_name():
                                           "Email the coordinator whenever a reading is logged at 3 metres or more"]})
     t = _trace(spec, "3 metres or more")
     assert t.status == "planned", t.reason
+
+
+def test_an_import_from_a_file_of_codes_keys_the_records_by_that_code():
+    """ "Import the hive list from a CSV of apiary tag numbers": each hive is found again by its apiary tag number,
+    a text field (the code as written), so a second import updates instead of adding."""
+    spec = plan_builtin({"id": "hive-import", "title": "Hive book", "target_audience": "beekeepers",
+                         "description": "A bee farm keeps its hives.",
+                         "key_features": ["Hives with name and apiary",
+                                          "Import the hive list from a CSV of apiary tag numbers"]})
+    cap = next(c for c in spec.capabilities if c.kind == "import")
+    assert cap.entity == "hive" and cap.key_fields == ["apiary_tag_number"], cap
+    assert spec.entity("hive").field("apiary_tag_number").type == "text"
+    assert _trace(spec, "tag numbers").status == "planned"
