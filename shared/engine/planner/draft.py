@@ -631,8 +631,10 @@ def _apply_definitions(d: Draft) -> None:
         keep.update(x for x in (df.record, df.parent) if x)
         d.defined[df.feature] = df.record
         rec = d.entities[df.record]
-        if df.label.lower() != df.record.replace("_", " ") and rec.label is None:
-            rec.label = df.label
+        if df.label.lower() != df.record.replace("_", " ") and (rec.label is None or (
+                rec.label.lower() == df.record.removesuffix("_item").replace("_", " ")
+                and ident(df.label.lower()) not in d.entities)):
+            rec.label = df.label  # "water tests" (a Test kept as test_item): labelled in the founder's words
         head = df.record.split("_")[-1]
         compound = next((n for n in d.entities if n.endswith(f"_{head}") and n != df.record
                          and d.entities[n].source == clip(df.text)), None)

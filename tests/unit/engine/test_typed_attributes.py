@@ -324,3 +324,15 @@ def test_an_import_from_a_file_of_codes_keys_the_records_by_that_code():
     assert cap.entity == "hive" and cap.key_fields == ["apiary_tag_number"], cap
     assert spec.entity("hive").field("apiary_tag_number").type == "text"
     assert _trace(spec, "tag numbers").status == "planned"
+
+
+def test_a_record_kept_under_another_name_is_labelled_in_the_founders_words():
+    """ "Log water tests of pH and nitrate against a pond": "test" is a reserved name (kept as test_item), but the
+    record is still called "Water test", so every word of the feature is read."""
+    spec = plan_builtin({"id": "koi-ponds", "title": "Pond log", "target_audience": "koi keepers",
+                         "description": "Koi keepers look after garden ponds.",
+                         "key_features": ["Ponds with name and volume in litres",
+                                          "Log water tests of pH, nitrite and nitrate against a pond"]})
+    test = next(e for e in spec.entities if e.name.startswith("test"))
+    assert test.label == "Water test", test.label
+    assert _trace(spec, "water tests").status == "planned", _trace(spec, "water tests").reason
