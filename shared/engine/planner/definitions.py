@@ -319,7 +319,10 @@ def _reshape(low: str) -> tuple[str, str]:
         return f"{m.group('rec')}{where} with {m.group('attrs')}", ""
     if _HEAD.match(low):
         return low, ""
-    m = re.fullmatch(r"(?:(?:each|every|a|an|the)\s+)?(?P<rec>[a-z][a-z' -]*?)\s+(?P<verb>[a-z]+)\s+(?P<attrs>.+)", low)
+    m = re.fullmatch(r"(?:(?:each|every|a|an|the)\s+)?(?P<rec>[a-z][a-z' -]*?)\s+(?P<verb>"
+                     + "|".join(sorted(HOLDING_VERBS, key=len, reverse=True)) + r")\s+(?P<attrs>.+)", low)
+    if m and re.search(r"\bcheck ?lists?\b|^(?:an?|the)\s+[a-z]+\s*:", m.group("attrs")):
+        m = None  # "each ringing session has a checklist: nets checked, ...": the checklist's items, not attributes
     if m and m.group("verb") in HOLDING_VERBS and 1 <= len(m.group("rec").split()) <= 3 and \
             singular(m.group("rec").split()[-1]) not in lx.PEOPLE and not _RULE_WORDS.search(m.group("attrs")) and \
             len(_split(m.group("attrs"))) >= 2:

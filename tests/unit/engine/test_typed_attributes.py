@@ -336,3 +336,17 @@ def test_a_record_kept_under_another_name_is_labelled_in_the_founders_words():
     test = next(e for e in spec.entities if e.name.startswith("test"))
     assert test.label == "Water test", test.label
     assert _trace(spec, "water tests").status == "planned", _trace(spec, "water tests").reason
+
+
+def test_a_record_of_two_words_that_records_its_attributes_is_defined():
+    """ "Each repair order records bike type, frame size in cm, fault and mechanic notes": a repair order with those
+    attributes (the sentence was split at "order", a verb, and defined nothing); "has a checklist: ..." still
+    defines no attributes."""
+    spec = plan_builtin({"id": "bike-repairs", "title": "Spoke desk", "target_audience": "bike shops",
+                         "description": "A bike shop takes repair orders.",
+                         "key_features": ["Each repair order records bike type, frame size in cm, fault and notes",
+                                          "Every repair order has a checklist: brakes checked, gears tuned"]})
+    order = next(e for e in spec.entities if e.name.endswith("order"))
+    names = {f.name for f in order.fields}
+    assert {"bike_type", "frame_size", "fault"} <= names, names
+    assert not [n for n in names if "brakes" in n or "gears" in n], names
