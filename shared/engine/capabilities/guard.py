@@ -189,7 +189,7 @@ def tested_flow(cap: Params, spec):
 
 def state_moves(cap: Params, spec) -> list[list[str]]:
     """in_state on a workflow's state: the moves [transition, role] from its initial state to the first value met."""
-    from .trigger import flow_path, flow_mover
+    from .trigger import flow_mover, flow_path
 
     wf = tested_flow(cap, spec)
     path = flow_path(wf, wf.initial, cap.test_values[0]) if wf is not None and cap.test_values else None

@@ -17,8 +17,6 @@ from datetime import timedelta
 from ..capabilities.guard import tested
 from . import NOW, ScenarioError, a, entity_label, iso
 from .k_trigger import _names, _rule_days
-from ..capabilities.guard import tested
-
 
 _EXPIRY_WORDS = re.compile(r" (?:expir\w*|lapsed?|run out|out of date) ")
 

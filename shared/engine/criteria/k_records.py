@@ -6,6 +6,7 @@ import re
 
 from . import a
 
+
 def _realises(cap, spec, rule, reading) -> bool:
     """A list of records enforces no rule, but a stated range of a field does ("shares from £100 up to £20,000"),
     and so does a read scope ("customers see only their own jobs": a role reads only its own rows of them)."""
@@ -119,7 +120,6 @@ def _expected_kind(spec, entity: str, field: str, feature: str) -> str | None:
 
 
 def _typed(p, entity: str, kinds: dict) -> None:
-    ent = p.entity(entity)
     actor = p.writer(entity)
     for field, kind in kinds.items():
         bad, why = _WRONG[kind]

@@ -34,6 +34,7 @@ from ..domain import normalise_idea
 from ..generators import _BUILTIN_TASKS, Generator, builtin_task
 from ..types import GenerationError
 from . import lexicon as lx
+from .b_flow import _money_range
 from .capmap import (
     BEHAVIOUR,
     BUILDERS,
@@ -45,7 +46,6 @@ from .capmap import (
     is_records_feature,
     kinds_for,
 )
-from .b_flow import _money_range
 from .draft import Draft, build, clip, ident, label
 from .signup import signup_policy
 from .text import plural, tokens
