@@ -676,6 +676,9 @@ TARGETS = {
                                                "once at the eighth session's start; first run: 3 of 48, 0.063, QA; "
                                                "3 of 48 working when tried from outside, 2 of QA's 3 'built' false, "
                                                "tests/fixtures/heldout_17i_outside_probe.json)", None),
+    "heldout_issue17j_feature_coverage": ("report: the same on the twelve held-out ideas of batch issue-17j (an "
+                                          "independent author, written during issue 17's eighth session, before any "
+                                          "output on them was seen)", None),
     "heldout_capability_tests_passed": ("report: the old figure on the held-out set, beside "
                                         "heldout_feature_coverage", None),
     "heldout_rule_features_built_without_criterion": ("0: held-out features stating a rule that are built without "
@@ -858,7 +861,8 @@ def coverage_phase(metrics: dict, extra: dict) -> None:
                         ("issue-17f", "heldout_issue17f_feature_coverage"),
                         ("issue-17g", "heldout_issue17g_feature_coverage"),
                         ("issue-17h", "heldout_issue17h_feature_coverage"),
-                        ("issue-17i", "heldout_issue17i_feature_coverage")):
+                        ("issue-17i", "heldout_issue17i_feature_coverage"),
+                        ("issue-17j", "heldout_issue17j_feature_coverage")):
         # each batch of held-out ideas written before any output on them was seen, measured on its own; a batch
         # whose every idea has since been read is reported apart, under a name that says it was seen
         batch_ids = {i["id"]: i for i in coverage.heldout_ideas() if i.get("batch") == batch}
