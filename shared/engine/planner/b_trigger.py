@@ -84,6 +84,8 @@ def _threshold(ctx, ent: str) -> dict | None:
             op = "lte"
         before = re.findall(r"[a-z]+", low[: low.find(words)])[-3:]
         content = [w for w in before if w not in _STOP and len(w) > 2]
+        if len(content) > 1 and singular(content[0]) in ent.split("_"):
+            content = content[1:]  # "when an incident has severity 3 or more": the incident's severity
         word = next((COMPARATIVES[w] for w in before if w in COMPARATIVES), None) or (
             "_".join(content[-2:]) if content else None) or rule.unit or ""  # "the wind speed goes above": wind_speed
     unit = (rule.unit or "").lower() if rule is not None else ""

@@ -313,7 +313,9 @@ def _reshape(low: str) -> tuple[str, str]:
                      r"(?P<rec>[a-z][a-z' -]*?)\s+of\s+(?P<attrs>[^;]+?)(?:\s+(?P<prep>against|for|per|on)\s+"
                      r"(?P<parent>(?:a|an|the|each|every|its|their)\s+[a-z][a-z' -]*))?", low)
     if m and len(_split(m.group("attrs"))) >= 2 and not _RULE_WORDS.search(m.group("attrs")) and \
-            singular(m.group("rec").split()[-1]) not in lx.PEOPLE:
+            singular(m.group("rec").split()[-1]) not in lx.PEOPLE and \
+            not re.match(r"(?:each|every|a|an|the|their|its|his|her|our)\b|.*\bwith\b", m.group("attrs")):
+        # ("log inspections of each hive with date and notes": the hive is the parent, read by "<record> with")
         # "log water tests of pH, ammonia, nitrite and nitrate against a tank": tests, each of one tank
         where = f" {m.group('prep')} {m.group('parent')}" if m.group("parent") else ""
         return f"{m.group('rec')}{where} with {m.group('attrs')}", ""
