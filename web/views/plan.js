@@ -371,7 +371,7 @@ function editFields(op, plan, form) {
         const c = caps.find((x) => x.id === cap.value);
         box.replaceChildren(...(c ? Object.entries(c.params) : []).filter(([, x]) => typeof x === "number" || typeof x === "boolean"
           || (x === null)).map(([k, x]) => (typeof x === "boolean"
-          ? h("div", { class: "field check" }, h("label", {}, h("input", { type: "checkbox", name: `param:${k}`, "data-kind": "bool", checked: x, "data-testid": `plan-param-${k}` }), ` ${k.replaceAll("_", " ")}`))
+          ? h("div", { class: "field check" }, h("label", {}, h("input", { type: "checkbox", name: `param:${k}`, "data-kind": "bool", "data-was": String(x), checked: x, "data-testid": `plan-param-${k}` }), ` ${k.replaceAll("_", " ")}`))
           : field(k.replaceAll("_", " "), h("input", { type: "number", step: "any", inputmode: "decimal", name: `param:${k}`, "data-kind": "number", "data-was": x === null ? "" : String(x), value: x === null ? "" : String(x), "data-testid": `plan-param-${k}` }), x === null ? "not set" : null))));
       };
       cap.addEventListener("change", fill);
@@ -381,7 +381,7 @@ function editFields(op, plan, form) {
           const params = {};
           for (const el of box.querySelectorAll("input[name^='param:']")) {
             const k = el.name.slice(6);
-            if (el.dataset.kind === "bool") params[k] = el.checked;
+            if (el.dataset.kind === "bool") { if (String(el.checked) !== el.dataset.was) params[k] = el.checked; } // only what changed
             else if (el.value.trim() !== "" && el.value.trim() !== el.dataset.was) params[k] = Number(el.value);
             else if (el.value.trim() === "" && el.dataset.was !== "") params[k] = null;
           }
