@@ -488,6 +488,10 @@ def test_plan(spec: AppSpec, e: EntitySpec) -> dict:
         "refs": [f for f in e.fields if f.type == "reference"],
         "own_reader": first(lambda r: e.name in r.read_own),
         "own_paths": own_paths(spec, e.name),
+        # the fewest rows one user may keep ("each neighbour holds at most 2 bookings"): a test that makes several
+        # rows as one user makes no more than that
+        "user_cap": min((c.max for c in spec.capabilities if c.kind == "limit" and c.entity == e.name
+                         and getattr(c, "scope", None) == "user" and c.max is not None), default=None),
     }
 
 

@@ -6,6 +6,8 @@ feature QA had called built)."""
 
 from __future__ import annotations
 
+import pytest
+
 from shared.engine.planner import plan_builtin
 
 from .capabilities import _ops_specs as S
@@ -350,3 +352,17 @@ def test_a_record_of_two_words_that_records_its_attributes_is_defined():
     names = {f.name for f in order.fields}
     assert {"bike_type", "frame_size", "fault"} <= names, names
     assert not [n for n in names if "brakes" in n or "gears" in n], names
+
+
+def test_an_entitys_own_tests_respect_a_small_limit_per_user():
+    """A limit of 2 rows per user ("each neighbour holds at most 2 bookings"): the entity's generic paging test makes
+    no more rows as one user than the limit lets it (it made 3 and failed QA on an unseen idea)."""
+    data = plan_builtin({"id": "toy-library", "title": "Toy box", "target_audience": "toy libraries",
+                         "description": "A toy library lends toys to member families.",
+                         "key_features": ["Toys with name, age range and condition"]}).model_dump(mode="json")
+    data["capabilities"].append({"kind": "limit", "id": "limit_toy", "label": "At most 2 toys per user",
+                                 "entity": "toy", "scope": "user", "max": 2, "on_excess": "refuse"})
+    spec, files = S.compile_spec(data)
+    run = S.qa(files)
+    paging = {k: v for k, v in run.results.items() if k.endswith("test_paging_sort_and_filter")}
+    assert paging and set(paging.values()) == {"passed"}, (paging, run.output)
