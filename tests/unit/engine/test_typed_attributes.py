@@ -6,8 +6,6 @@ feature QA had called built)."""
 
 from __future__ import annotations
 
-import pytest
-
 from shared.engine.planner import plan_builtin
 
 from .capabilities import _ops_specs as S
