@@ -679,6 +679,10 @@ TARGETS = {
     "heldout_issue17j_feature_coverage": ("report: the same on the twelve held-out ideas of batch issue-17j (an "
                                           "independent author, written during issue 17's eighth session, before any "
                                           "output on them was seen)", None),
+    "heldout_issue17j_seen_feature_coverage": ("report: batch issue-17j (twelve ideas by an independent author, run "
+                                               "once at the eighth session's end; first run: 6 of 48, 0.125, QA; 8 of "
+                                               "48 working when tried from outside, 2 of QA's 6 'built' false, "
+                                               "tests/fixtures/heldout_17j_outside_probe.json)", None),
     "heldout_capability_tests_passed": ("report: the old figure on the held-out set, beside "
                                         "heldout_feature_coverage", None),
     "heldout_rule_features_built_without_criterion": ("0: held-out features stating a rule that are built without "
